@@ -1,0 +1,384 @@
+// One load-client process: opens its share of the connections, sends frames on
+// the parent's schedule, and records what it measures into histograms. It runs
+// in its own process so its CPU time is its own (process.cpuUsage) and its
+// event loop is not shared with the parent or other clients.
+import { randomFillSync } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Histogram } from 'hdr-histogram-js';
+import { Packr, Unpackr } from 'msgpackr';
+import WebSocket from 'ws';
+import type { ClassCounts, DoneMessage, FromWorker, GoMessage, InitMessage, IntervalMessage, ToWorker, WorkerResult } from './load-protocol.js';
+import type { ChainClass, ConnSpec } from './plan.js';
+import { encodeHistogram, newHistogram } from './stats.js';
+
+/** Distinct frames per connection, sent in turn: varied content without encoding on the hot path. */
+const FRAME_POOL = 8;
+const packr = new Packr({ useRecords: false });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+
+/**
+ * The client must mask frames, but the mask's value is its own business: an
+ * all-zero mask lets `ws` skip the XOR pass on our side. Every gateway still
+ * unmasks as usual, so this saves client CPU without favouring any target.
+ */
+const zeroMask = (mask: Buffer): void => {
+  mask.fill(0);
+};
+
+class Fifo<T> {
+  private items: T[] = [];
+  private head = 0;
+  get length(): number {
+    return this.items.length - this.head;
+  }
+  push(item: T): void {
+    this.items.push(item);
+  }
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+  shift(): T | undefined {
+    const item = this.items[this.head];
+    if (item === undefined) return undefined;
+    this.head++;
+    if (this.head > 4096 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+  drain(): T[] {
+    const rest = this.items.slice(this.head);
+    this.items = [];
+    this.head = 0;
+    return rest;
+  }
+}
+
+interface Sent {
+  at: number;
+  count: number;
+  measured: boolean;
+}
+
+interface Uncommitted {
+  at: number;
+  count: number;
+  end: number; // seq after the frame's last entry
+  remaining: number;
+  measured: boolean;
+}
+
+type Reply = { type?: unknown; frame?: unknown; seq?: unknown; count?: unknown; code?: unknown };
+
+const emptyCounts = (): ClassCounts => ({ framesSent: 0, framesAccepted: 0, entriesAccepted: 0, framesCommitted: 0, entriesCommitted: 0 });
+
+/** Everything this process measures; connections record into it. */
+class Recorder {
+  readonly accepted: Record<ChainClass, Histogram> = { heavy: newHistogram(), light: newHistogram() };
+  readonly committed: Record<ChainClass, Histogram> = { heavy: newHistogram(), light: newHistogram() };
+  readonly counts: Record<ChainClass, ClassCounts> = { heavy: emptyCounts(), light: emptyCounts() };
+  readonly errors: Record<string, number> = {};
+  interval = newHistogram();
+  intervalEntries = 0;
+  committedSeen = false;
+  skipped = 0;
+  lateSends = 0;
+  maxLateMs = 0;
+  measureFrom = 0;
+  measureUntil = 0;
+
+  error(code: string, measured: boolean): void {
+    if (measured) this.errors[code] = (this.errors[code] ?? 0) + 1;
+  }
+
+  late(ms: number): void {
+    if (ms > 1) this.lateSends++;
+    if (ms > this.maxLateMs) this.maxLateMs = ms;
+  }
+
+  inWindow(t: number): boolean {
+    return t >= this.measureFrom && t < this.measureUntil;
+  }
+}
+
+function makeFrames(batch: number, entrySize: number): Buffer[] {
+  return Array.from({ length: FRAME_POOL }, () => {
+    const content = randomFillSync(Buffer.allocUnsafe(batch * entrySize));
+    const entries = Array.from({ length: batch }, (_, i) => content.subarray(i * entrySize, (i + 1) * entrySize));
+    return packr.pack(entries);
+  });
+}
+
+class LoadConnection {
+  private readonly ws: WebSocket;
+  private readonly frames: Buffer[];
+  private readonly sent = new Fifo<Sent>();
+  private readonly toCommit = new Fifo<Uncommitted>();
+  private nextFrame = 0;
+  private pool = 0;
+  private sending = false;
+  private open = false;
+  private dueAt = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly spec: ConnSpec,
+    url: string,
+    entrySize: number,
+    private readonly rec: Recorder,
+  ) {
+    this.frames = makeFrames(spec.batch, entrySize);
+    const target = `${url}/v1/chains/${encodeURIComponent(spec.chain)}/stream`;
+    this.ws = new WebSocket(target, { perMessageDeflate: false, generateMask: zeroMask, skipUTF8Validation: true });
+    this.ws.on('message', (data: Buffer, isBinary: boolean) => this.onReply(data, isBinary));
+    this.ws.on('close', () => this.onClose());
+    this.ws.on('error', () => undefined); // 'close' follows and accounts for the frames in flight
+  }
+
+  /** Resolves with undefined once open, or a line saying why it could not open. */
+  opened(): Promise<string | undefined> {
+    return new Promise((resolve) => {
+      this.ws.once('open', () => {
+        this.open = true;
+        resolve(undefined);
+      });
+      this.ws.once('unexpected-response', (_req, res) => {
+        resolve(`${this.spec.chain}: HTTP ${res.statusCode}`);
+        this.ws.terminate();
+      });
+      this.ws.once('close', () => resolve(`${this.spec.chain}: closed before it opened`));
+    });
+  }
+
+  /** `phase` spreads paced connections over one period so they do not all send at once. */
+  start(phase: number): void {
+    if (!this.open) return;
+    this.sending = true;
+    const rate = this.spec.rateFps;
+    if (rate === undefined) return this.pump();
+    this.dueAt = performance.now() + phase * (1000 / rate);
+    this.tick(rate);
+  }
+
+  stop(): void {
+    this.sending = false;
+    clearTimeout(this.timer);
+  }
+
+  /** Frames or commits this connection still waits for. */
+  waiting(includeCommits: boolean): boolean {
+    if (!this.open) return false;
+    if (this.sent.length > 0) return true;
+    // Nothing is sent after the window, so whatever still waits for a commit is warm-up or measured.
+    return includeCommits && this.rec.committedSeen && this.toCommit.length > 0;
+  }
+
+  close(): void {
+    this.stop();
+    this.ws.terminate();
+  }
+
+  uncommitted(): number {
+    return this.toCommit.drain().filter((u) => u.measured).reduce((n, u) => n + u.remaining, 0);
+  }
+
+  private send(): void {
+    const frame = this.frames[this.pool++ % this.frames.length];
+    if (frame === undefined) return;
+    const at = performance.now();
+    const measured = this.rec.inWindow(at);
+    this.sent.push({ at, count: this.spec.batch, measured });
+    if (measured) this.rec.counts[this.spec.cls].framesSent++;
+    this.ws.send(frame, { binary: true });
+  }
+
+  /** Full speed: keep `window` frames in flight. */
+  private pump(): void {
+    while (this.sending && this.sent.length < this.spec.window) this.send();
+  }
+
+  /** Fixed schedule: send every frame that is due, late or not (open loop). */
+  private tick(rate: number): void {
+    const now = performance.now();
+    const period = 1000 / rate;
+    while (this.sending && this.dueAt <= now) {
+      if (this.sent.length < this.spec.window) {
+        this.rec.late(now - this.dueAt);
+        this.send();
+      } else if (this.rec.inWindow(now)) {
+        this.rec.skipped++;
+      }
+      this.dueAt += period;
+    }
+    if (this.sending) this.timer = setTimeout(() => this.tick(rate), Math.max(0, this.dueAt - performance.now()));
+  }
+
+  private onReply(data: Buffer, isBinary: boolean): void {
+    const now = performance.now();
+    let reply: Reply;
+    try {
+      reply = isBinary ? (unpackr.unpack(data) as Reply) : {};
+    } catch {
+      reply = {};
+    }
+    if (reply.type === 'committed') return this.onCommitted(reply, now);
+    if (reply.type === 'error' && reply.frame === null) return this.rec.error(String(reply.code), true);
+    const sent = this.sent.shift();
+    if (sent === undefined || reply.frame !== this.nextFrame++) {
+      this.rec.error('protocol', true);
+      return this.close();
+    }
+    if (reply.type === 'accepted') this.onAccepted(reply, sent, now);
+    else this.rec.error(reply.type === 'error' ? String(reply.code) : 'protocol', sent.measured);
+    if (this.spec.rateFps === undefined) this.pump();
+  }
+
+  private onAccepted(reply: Reply, sent: Sent, now: number): void {
+    const latencyUs = Math.max(1, Math.round((now - sent.at) * 1000));
+    if (sent.measured) {
+      const c = this.rec.counts[this.spec.cls];
+      c.framesAccepted++;
+      c.entriesAccepted += sent.count;
+      this.rec.accepted[this.spec.cls].recordValue(latencyUs);
+    }
+    if (this.rec.inWindow(now)) {
+      this.rec.interval.recordValue(latencyUs);
+      this.rec.intervalEntries += sent.count;
+    }
+    const seq = Number(reply.seq);
+    this.toCommit.push({ at: sent.at, count: sent.count, end: seq + sent.count, remaining: sent.count, measured: sent.measured });
+    // A gateway that never commits would otherwise grow this queue for the whole run.
+    if (!this.rec.committedSeen && this.toCommit.length > 100_000) this.toCommit.shift();
+  }
+
+  /** A block [seq, seq+count) is durable: credit the frames it covers, oldest first. */
+  private onCommitted(reply: Reply, now: number): void {
+    this.rec.committedSeen = true;
+    const from = Number(reply.seq);
+    const to = from + Number(reply.count);
+    for (let u = this.toCommit.peek(); u !== undefined && u.end - u.remaining < to; u = this.toCommit.peek()) {
+      if (u.end <= from) {
+        // Its block's notice never came (a gateway bug): stop waiting for it.
+        this.toCommit.shift();
+        if (u.measured) this.rec.error('commit_missing', true);
+        continue;
+      }
+      const start = u.end - u.remaining;
+      u.remaining -= Math.max(0, Math.min(u.end, to) - Math.max(start, from));
+      if (u.remaining > 0) break; // the rest of the frame is in a later block
+      this.toCommit.shift();
+      if (!u.measured) continue;
+      const c = this.rec.counts[this.spec.cls];
+      c.framesCommitted++;
+      c.entriesCommitted += u.count;
+      this.rec.committed[this.spec.cls].recordValue(Math.max(1, Math.round((now - u.at) * 1000)));
+    }
+  }
+
+  private onClose(): void {
+    const wasOpen = this.open;
+    this.open = false;
+    this.stop();
+    if (!wasOpen) return;
+    for (const s of this.sent.drain()) this.rec.error('disconnected', s.measured);
+  }
+}
+
+// ---- process body: init → ready → go → intervals … → done
+
+function send(message: FromWorker): void {
+  process.send?.(message);
+}
+
+/** Epoch milliseconds → this process's performance.now() clock. */
+const local = (epochMs: number): number => epochMs - performance.timeOrigin;
+
+async function init(msg: InitMessage, rec: Recorder): Promise<LoadConnection[]> {
+  const conns = msg.conns.map((spec) => new LoadConnection(spec, msg.url, msg.entrySize, rec));
+  const failures = (await Promise.all(conns.map((c) => c.opened()))).filter((f): f is string => f !== undefined);
+  send({ type: 'ready', failures });
+  return conns;
+}
+
+function at(epochMs: number, fn: () => void): void {
+  setTimeout(fn, Math.max(0, local(epochMs) - performance.now()));
+}
+
+function scheduleIntervals(go: GoMessage, rec: Recorder): void {
+  const count = Math.ceil((go.measureUntil - go.measureFrom) / go.intervalMs);
+  for (let i = 0; i < count; i++) {
+    at(Math.min(go.measureFrom + (i + 1) * go.intervalMs, go.measureUntil), () => {
+      const message: IntervalMessage = { type: 'interval', index: i, entries: rec.intervalEntries, latency: encodeHistogram(rec.interval) };
+      rec.interval.reset();
+      rec.intervalEntries = 0;
+      send(message);
+    });
+  }
+}
+
+/** After sending stops: wait for every reply and (when the target commits) every measured commit. */
+async function drain(conns: readonly LoadConnection[], until: number): Promise<void> {
+  while (performance.now() < local(until) && conns.some((c) => c.waiting(true))) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function run(go: GoMessage, conns: LoadConnection[], rec: Recorder): void {
+  rec.measureFrom = local(go.measureFrom);
+  rec.measureUntil = local(go.measureUntil);
+  at(go.startAt, () => conns.forEach((c, i) => c.start(i / conns.length)));
+  let cpu = process.cpuUsage();
+  let elu = performance.eventLoopUtilization();
+  at(go.measureFrom, () => {
+    cpu = process.cpuUsage();
+    elu = performance.eventLoopUtilization();
+  });
+  scheduleIntervals(go, rec);
+  at(go.measureUntil, () => {
+    const used = process.cpuUsage(cpu);
+    const loop = performance.eventLoopUtilization(elu);
+    conns.forEach((c) => c.stop());
+    void drain(conns, go.drainUntil).then(() => {
+      const uncommitted = conns.reduce((n, c) => n + c.uncommitted(), 0);
+      conns.forEach((c) => c.close());
+      const result = finish(rec, conns.length, (used.user + used.system) / 1e6, (go.measureUntil - go.measureFrom) / 1000, loop.utilization, uncommitted);
+      const done: DoneMessage = { type: 'done', result };
+      process.send?.(done, () => process.exit(0));
+    });
+  });
+}
+
+function finish(rec: Recorder, connections: number, cpuSeconds: number, wallSeconds: number, elu: number, uncommitted: number): WorkerResult {
+  const enc = (cls: ChainClass): { accepted: string; committed: string } => ({
+    accepted: encodeHistogram(rec.accepted[cls]),
+    committed: encodeHistogram(rec.committed[cls]),
+  });
+  return {
+    connections,
+    cpuSeconds,
+    wallSeconds,
+    elu,
+    histograms: { heavy: enc('heavy'), light: enc('light') },
+    counts: rec.counts,
+    errors: rec.errors,
+    committedSeen: rec.committedSeen,
+    uncommitted: rec.committedSeen ? uncommitted : 0,
+    skipped: rec.skipped,
+    lateSends: rec.lateSends,
+    maxLateMs: rec.maxLateMs,
+  };
+}
+
+function main(): void {
+  const rec = new Recorder();
+  let conns: Promise<LoadConnection[]> | undefined;
+  process.on('message', (msg: ToWorker) => {
+    if (msg.type === 'init') conns = init(msg, rec);
+    else if (conns !== undefined) void conns.then((c) => run(msg, c, rec));
+  });
+  // The parent going away (crash, Ctrl-C) must not leave this process sending.
+  process.on('disconnect', () => process.exit(0));
+}
+
+main();

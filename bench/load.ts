@@ -1,0 +1,286 @@
+// The end-to-end load generator: runs a Plan against one gateway with several
+// client processes, and merges what they measured into one LoadResult.
+import { fork, type ChildProcess } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import type { Histogram } from 'hdr-histogram-js';
+import type { ClassCounts, FromWorker, GoMessage, IntervalMessage, ToWorker, WorkerResult } from './load-protocol.js';
+import type { ChainClass, Plan } from './plan.js';
+import { processCpuSeconds } from './proc.js';
+import { mergeHistograms, summarize, type LatencySummary } from './stats.js';
+
+export interface LoadTarget {
+  name: string;
+  /** ws://host:port */
+  url: string;
+  /** The gateway's process, when known, to charge its CPU. */
+  pid?: number;
+}
+
+export interface LoadSettings {
+  durationS: number;
+  warmupS: number;
+  entrySize: number;
+  /** Longest wait for replies and commits after sending stops. */
+  drainS?: number;
+  /** Chart resolution. */
+  intervalMs?: number;
+}
+
+export interface ClassResult {
+  chains: number;
+  connections: number;
+  entriesPerSec: number;
+  framesPerSec: number;
+  committedPerSec: number | null;
+  accepted: LatencySummary | null;
+  committed: LatencySummary | null;
+}
+
+export interface ClientReport {
+  connections: number;
+  /** Share of one core the client process used over the measured window. */
+  cpu: number;
+  elu: number;
+}
+
+export interface SeriesPoint {
+  /** Seconds since the measured window began (end of the interval). */
+  t: number;
+  entriesPerSec: number;
+  p99Us: number | null;
+}
+
+export interface LoadResult {
+  target: string;
+  url: string;
+  durationS: number;
+  entriesPerSec: number;
+  framesPerSec: number;
+  /** null when the target sent no `committed` notice at all. */
+  committedPerSec: number | null;
+  classes: Record<ChainClass, ClassResult>;
+  /** Latency over all chains. */
+  accepted: LatencySummary | null;
+  errors: Record<string, number>;
+  gateway: { cpuSeconds: number | null; cpuSecondsPerMillion: number | null; coresBusy: number | null };
+  clients: ClientReport[];
+  clientSaturated: boolean;
+  connectFailures: string[];
+  series: SeriesPoint[];
+  notes: string[];
+}
+
+const epochNow = (): number => performance.timeOrigin + performance.now();
+/** A client process this busy over the window was (close to) the bottleneck. */
+const SATURATED = 0.9;
+
+class WorkerHandle {
+  readonly child: ChildProcess;
+  readonly intervals: IntervalMessage[] = [];
+  private readonly waiters = new Map<string, { resolve: (msg: FromWorker) => void; reject: (err: Error) => void }>();
+  private exited: string | undefined;
+
+  constructor(script: URL) {
+    // execArgv: [] so flags given to the bench (e.g. --cpu-prof) do not apply to clients.
+    this.child = fork(script, [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (msg: FromWorker) => {
+      if (msg.type === 'interval') this.intervals.push(msg);
+      else this.waiters.get(msg.type)?.resolve(msg);
+    });
+    this.child.on('error', () => undefined); // a send to a dead client; its exit is reported below
+    this.child.on('exit', (code, signal) => {
+      this.exited = `a load client exited (${signal ?? code}) before it finished`;
+      for (const w of this.waiters.values()) w.reject(new Error(this.exited));
+    });
+  }
+
+  send(msg: ToWorker): void {
+    if (this.exited === undefined) this.child.send(msg);
+  }
+
+  /** The next message of `type`; rejects if the process dies first. */
+  next<T extends FromWorker['type']>(type: T): Promise<Extract<FromWorker, { type: T }>> {
+    return new Promise((resolve, reject) => {
+      if (this.exited !== undefined) return reject(new Error(this.exited));
+      this.waiters.set(type, {
+        resolve: (msg) => {
+          this.waiters.delete(type);
+          resolve(msg as Extract<FromWorker, { type: T }>);
+        },
+        reject,
+      });
+    });
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${Math.round(ms / 1000)} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Runs `plan` against `target` and returns the merged measurements. Always bounded in time. */
+export async function runLoad(target: LoadTarget, plan: Plan, settings: LoadSettings): Promise<LoadResult> {
+  const workers = plan.workers.map(() => new WorkerHandle(new URL('./load-worker.js', import.meta.url)));
+  try {
+    return await drive(target, plan, settings, workers);
+  } finally {
+    workers.forEach((w) => w.kill());
+  }
+}
+
+async function drive(target: LoadTarget, plan: Plan, settings: LoadSettings, workers: WorkerHandle[]): Promise<LoadResult> {
+  const ready = workers.map((w, i) => {
+    w.send({ type: 'init', url: target.url, conns: plan.workers[i] ?? [], entrySize: settings.entrySize });
+    return w.next('ready');
+  });
+  const failures = (await withTimeout(Promise.all(ready), 15_000, 'opening connections')).flatMap((r) => r.failures);
+  const total = plan.workers.reduce((n, w) => n + w.length, 0);
+  if (failures.length === total) throw new Error(`no connection to ${target.url} opened: ${failures[0] ?? ''}`);
+
+  const go = schedule(settings);
+  const cpu = sampleGatewayCpu(target.pid, go);
+  const done = workers.map((w) => w.next('done'));
+  workers.forEach((w) => w.send(go));
+  const bound = go.drainUntil - epochNow() + 10_000;
+  const results = (await withTimeout(Promise.all(done), bound, `the run against ${target.name}`)).map((d) => d.result);
+  return merge(target, plan, settings, results, workers, failures, await cpu);
+}
+
+function schedule(settings: LoadSettings): GoMessage {
+  const startAt = epochNow() + 100;
+  const measureFrom = startAt + settings.warmupS * 1000;
+  const measureUntil = measureFrom + settings.durationS * 1000;
+  return {
+    type: 'go',
+    startAt,
+    measureFrom,
+    measureUntil,
+    drainUntil: measureUntil + (settings.drainS ?? 5) * 1000,
+    intervalMs: settings.intervalMs ?? Math.max(250, Math.round((settings.durationS * 1000) / 40)),
+  };
+}
+
+/** Gateway CPU seconds used between the window's start and end (same instants the clients use). */
+function sampleGatewayCpu(pid: number | undefined, go: GoMessage): Promise<number | null> {
+  if (pid === undefined) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    let before: number | undefined;
+    setTimeout(() => (before = processCpuSeconds(pid)), go.measureFrom - epochNow());
+    setTimeout(() => {
+      const after = processCpuSeconds(pid);
+      resolve(before === undefined || after === undefined ? null : after - before);
+    }, go.measureUntil - epochNow());
+  });
+}
+
+function sumCounts(results: readonly WorkerResult[], cls: ChainClass): ClassCounts {
+  const total: ClassCounts = { framesSent: 0, framesAccepted: 0, entriesAccepted: 0, framesCommitted: 0, entriesCommitted: 0 };
+  for (const r of results) {
+    const c = r.counts[cls];
+    total.framesSent += c.framesSent;
+    total.framesAccepted += c.framesAccepted;
+    total.entriesAccepted += c.entriesAccepted;
+    total.framesCommitted += c.framesCommitted;
+    total.entriesCommitted += c.entriesCommitted;
+  }
+  return total;
+}
+
+function summaryOf(encoded: string[]): { hist: Histogram; summary: LatencySummary | null } {
+  const hist = mergeHistograms(encoded);
+  return { hist, summary: summarize(hist) };
+}
+
+function classResult(plan: Plan, results: readonly WorkerResult[], cls: ChainClass, seconds: number, committedSeen: boolean): ClassResult {
+  const c = sumCounts(results, cls);
+  const accepted = summaryOf(results.map((r) => r.histograms[cls].accepted));
+  const committed = summaryOf(results.map((r) => r.histograms[cls].committed));
+  const out: ClassResult = {
+    chains: plan.chains.filter((ch) => ch.cls === cls).length,
+    connections: plan.workers.flat().filter((w) => w.cls === cls).length,
+    entriesPerSec: c.entriesAccepted / seconds,
+    framesPerSec: c.framesAccepted / seconds,
+    committedPerSec: committedSeen ? c.entriesCommitted / seconds : null,
+    accepted: accepted.summary,
+    committed: committedSeen ? committed.summary : null,
+  };
+  accepted.hist.destroy();
+  committed.hist.destroy();
+  return out;
+}
+
+function mergeSeries(workers: readonly WorkerHandle[], intervalMs: number): SeriesPoint[] {
+  const byIndex = new Map<number, IntervalMessage[]>();
+  for (const m of workers.flatMap((w) => w.intervals)) byIndex.set(m.index, [...(byIndex.get(m.index) ?? []), m]);
+  return [...byIndex.keys()].sort((a, b) => a - b).map((index) => {
+    const msgs = byIndex.get(index) ?? [];
+    const { hist, summary } = summaryOf(msgs.map((m) => m.latency));
+    hist.destroy();
+    const entries = msgs.reduce((n, m) => n + m.entries, 0);
+    return { t: ((index + 1) * intervalMs) / 1000, entriesPerSec: entries / (intervalMs / 1000), p99Us: summary?.p99 ?? null };
+  });
+}
+
+function merge(
+  target: LoadTarget,
+  plan: Plan,
+  settings: LoadSettings,
+  results: WorkerResult[],
+  workers: WorkerHandle[],
+  connectFailures: string[],
+  gatewayCpu: number | null,
+): LoadResult {
+  const seconds = settings.durationS;
+  const committedSeen = results.some((r) => r.committedSeen);
+  const heavy = classResult(plan, results, 'heavy', seconds, committedSeen);
+  const light = classResult(plan, results, 'light', seconds, committedSeen);
+  const all = summaryOf(results.flatMap((r) => [r.histograms.heavy.accepted, r.histograms.light.accepted]));
+  all.hist.destroy();
+  const entries = heavy.entriesPerSec + light.entriesPerSec;
+  const errors: Record<string, number> = {};
+  for (const r of results) for (const [code, n] of Object.entries(r.errors)) errors[code] = (errors[code] ?? 0) + n;
+  const clients = results.map((r) => ({ connections: r.connections, cpu: r.cpuSeconds / r.wallSeconds, elu: r.elu }));
+  const clientSaturated = clients.some((c) => c.cpu >= SATURATED || c.elu >= SATURATED);
+  const intervalMs = schedule(settings).intervalMs;
+  return {
+    target: target.name,
+    url: target.url,
+    durationS: seconds,
+    entriesPerSec: entries,
+    framesPerSec: heavy.framesPerSec + light.framesPerSec,
+    committedPerSec: committedSeen ? (heavy.committedPerSec ?? 0) + (light.committedPerSec ?? 0) : null,
+    classes: { heavy, light },
+    accepted: all.summary,
+    errors,
+    gateway: {
+      cpuSeconds: gatewayCpu,
+      cpuSecondsPerMillion: gatewayCpu === null || entries === 0 ? null : gatewayCpu / ((entries * seconds) / 1e6),
+      coresBusy: gatewayCpu === null ? null : gatewayCpu / seconds,
+    },
+    clients,
+    clientSaturated,
+    connectFailures,
+    series: mergeSeries(workers, intervalMs),
+    notes: runNotes(results, clientSaturated),
+  };
+}
+
+function runNotes(results: readonly WorkerResult[], clientSaturated: boolean): string[] {
+  const notes: string[] = [];
+  if (clientSaturated) notes.push('a load client was saturated (≥ 90% of a core or of its event loop): the target may be faster than shown');
+  const skipped = results.reduce((n, r) => n + r.skipped, 0);
+  if (skipped > 0) notes.push(`${skipped} scheduled light frames were skipped: their connection already had 1000 frames waiting`);
+  const late = results.reduce((n, r) => n + r.lateSends, 0);
+  const maxLate = Math.max(0, ...results.map((r) => r.maxLateMs));
+  if (late > 0) notes.push(`${late} scheduled frames left the client > 1 ms late (worst ${maxLate.toFixed(1)} ms): client-side delay, not counted as latency`);
+  const uncommitted = results.reduce((n, r) => n + r.uncommitted, 0);
+  if (uncommitted > 0) notes.push(`${uncommitted} accepted entries had no committed notice within the drain time`);
+  return notes;
+}

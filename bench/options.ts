@@ -1,0 +1,128 @@
+// Command-line flags of `npm run bench` (node dist/bench/run.js).
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+
+export type TargetName = 'chainlanes' | 'ws-gateway' | 'uws-echo';
+export const TARGETS: readonly TargetName[] = ['chainlanes', 'ws-gateway', 'uws-echo'];
+
+export interface BenchOptions {
+  mode: 'load' | 'compare' | 'isolation' | 'micro';
+  /** Targets started by the bench, in run order (ignored with --url). */
+  targets: TargetName[];
+  url: string | undefined;
+  pid: number | undefined;
+  json: boolean;
+  chart: string | undefined;
+  durationS: number;
+  warmupS: number;
+  connections: number;
+  chains: number;
+  batch: number;
+  entrySize: number;
+  inflight: number;
+  zipf: number;
+  lightRate: number;
+  workers: number;
+}
+
+export const USAGE = `chainlanes bench — node dist/bench/run.js [flags]   (npm run bench -- [flags])
+
+what to run (default: the Zipf load against chainlanes)
+  --compare             the same load against chainlanes, ws-gateway and uws-echo, with ratios
+  --scenario isolation  light chains alone, then under one flooding chain (chainlanes and ws-gateway)
+  --micro               the micro-benchmarks in bench/micro/
+  --target NAME         load one target: chainlanes | ws-gateway | uws-echo
+  --url ws://HOST:PORT  load a gateway that is already running instead of starting one
+  --pid N               with --url: the gateway's process id, to charge its CPU
+
+load shape
+  --duration S          measured seconds per run (default 10; per phase in isolation)
+  --quick               3 s runs with a short warm-up
+  --warmup S            unmeasured seconds before each run (default 1)
+  --chains N            chains (default 16; light chains in isolation, default 8)
+  --connections N       connections in all (default 24; flood connections in isolation, default 4)
+  --batch N             entries per frame (default 64)
+  --entry-size BYTES    bytes per entry (default 200)
+  --inflight N          frames in flight per full-speed connection (default 8)
+  --zipf S              Zipf exponent of the chains' rates (default 1.0; 0 = all equal)
+  --light-rate FPS      frames/s of the busiest light chain (default 200)
+  --workers N           load-client processes (default 2)
+
+output
+  --json                one JSON object instead of tables
+  --chart FILE.svg      throughput and p99 latency over time
+  --help`;
+
+function num(value: string | undefined, name: string, fallback: number, min: number, integer = true): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
+    throw new Error(`--${name} must be ${integer ? 'an integer' : 'a number'} ≥ ${min}, got ${value}`);
+  }
+  return n;
+}
+
+function targetList(mode: BenchOptions['mode'], target: string | undefined): TargetName[] {
+  if (target !== undefined) {
+    if (!TARGETS.includes(target as TargetName)) throw new Error(`--target must be one of ${TARGETS.join(', ')}`);
+    return [target as TargetName];
+  }
+  if (mode === 'compare') return [...TARGETS];
+  if (mode === 'isolation') return ['chainlanes', 'ws-gateway'];
+  return ['chainlanes'];
+}
+
+/** Parsed flags, or the string 'help'. Throws with a readable message on bad flags. */
+export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
+  const { values: v } = parseArgs({
+    args: [...argv],
+    strict: true,
+    options: {
+      compare: { type: 'boolean' },
+      scenario: { type: 'string' },
+      micro: { type: 'boolean' },
+      target: { type: 'string' },
+      url: { type: 'string' },
+      pid: { type: 'string' },
+      json: { type: 'boolean' },
+      chart: { type: 'string' },
+      duration: { type: 'string' },
+      quick: { type: 'boolean' },
+      warmup: { type: 'string' },
+      chains: { type: 'string' },
+      connections: { type: 'string' },
+      batch: { type: 'string' },
+      'entry-size': { type: 'string' },
+      inflight: { type: 'string' },
+      zipf: { type: 'string' },
+      'light-rate': { type: 'string' },
+      workers: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (v.help === true) return 'help';
+  if (v.scenario !== undefined && v.scenario !== 'isolation' && v.scenario !== 'load') {
+    throw new Error(`--scenario must be isolation or load, got ${v.scenario}`);
+  }
+  const mode = v.micro === true ? 'micro' : v.scenario === 'isolation' ? 'isolation' : v.compare === true ? 'compare' : 'load';
+  if (v.url !== undefined && !/^wss?:\/\//.test(v.url)) throw new Error('--url must start with ws:// or wss://');
+  const isolation = mode === 'isolation';
+  return {
+    mode,
+    targets: targetList(mode, v.target),
+    url: v.url,
+    pid: v.pid === undefined ? undefined : num(v.pid, 'pid', 0, 1),
+    json: v.json === true,
+    chart: v.chart,
+    durationS: num(v.duration, 'duration', v.quick === true ? 3 : 10, 0.5, false),
+    warmupS: num(v.warmup, 'warmup', v.quick === true ? 0.5 : 1, 0, false),
+    chains: num(v.chains, 'chains', isolation ? 8 : 16, 1),
+    connections: num(v.connections, 'connections', isolation ? 4 : 24, 1),
+    batch: num(v.batch, 'batch', 64, 1),
+    entrySize: num(v['entry-size'], 'entry-size', 200, 0),
+    inflight: num(v.inflight, 'inflight', 8, 1),
+    zipf: num(v.zipf, 'zipf', 1, 0, false),
+    lightRate: num(v['light-rate'], 'light-rate', 200, 1, false),
+    workers: num(v.workers, 'workers', Math.min(2, availableParallelism()) || 1, 1),
+  };
+}

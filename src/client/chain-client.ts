@@ -1,0 +1,223 @@
+import { backoffDelay, type ReconnectOptions } from './backoff.js';
+import { ChainError } from './errors.js';
+import { decodeReply, encodeEntries, type CommittedNotice, type Entry, type Reply } from './protocol.js';
+import { openSocket, type Socket, type SocketFailure } from './socket.js';
+
+export interface ConnectOptions {
+  /** API key; sent as `Authorization: Bearer` (or `?key=` where headers are impossible). */
+  key?: string;
+  /** Reconnect after a drop, waiting with exponential back-off plus jitter. Off when absent. */
+  reconnect?: ReconnectOptions;
+  /** Shorthand for `client.on('committed', fn)`. */
+  onCommitted?: (notice: CommittedNotice) => void;
+}
+
+export interface SubmitResult {
+  /** The frame's number on its connection (from 0, restarting on each reconnect). */
+  frame: number;
+  /** The first entry's sequence number in the chain; the rest follow without gaps. */
+  seq: number;
+  count: number;
+  /** SHA-256 of each entry's content, in order (views into the reply). */
+  hashes: Uint8Array[];
+}
+
+export interface ClientEvents {
+  committed: (notice: CommittedNotice) => void;
+  /** A connection opened; `reconnected` is false for the first one. */
+  open: (info: { reconnected: boolean }) => void;
+  /** The connection dropped; frames in flight were rejected with `disconnected`. */
+  disconnect: (info: { code: number; reason: string }) => void;
+  /** Connection-level errors: `error` replies with a null frame, protocol violations. */
+  error: (error: ChainError) => void;
+}
+
+interface Pending {
+  frame: number;
+  count: number;
+  resolve(result: SubmitResult): void;
+  reject(error: ChainError): void;
+}
+
+type Listeners = { [E in keyof ClientEvents]: Set<ClientEvents[E]> };
+
+function splitHashes(hashes: Uint8Array, count: number): Uint8Array[] {
+  return Array.from({ length: count }, (_, i) => hashes.subarray(i * 32, i * 32 + 32));
+}
+
+function connectError(failure: SocketFailure | undefined): ChainError {
+  const message = failure?.message ?? 'connection closed before it opened';
+  if (failure?.status === 401 || failure?.status === 403) return new ChainError('forbidden', message);
+  if (failure?.status === 404) return new ChainError('unknown_chain', message);
+  return new ChainError('connect_failed', message);
+}
+
+/**
+ * A stream of frames to one chain over one WebSocket. Replies come in the order
+ * frames were sent, so the client matches them by counting: the oldest frame in
+ * flight owns the next reply.
+ */
+export class ChainClient {
+  private socket: Socket | undefined;
+  private open = false;
+  private everOpened = false;
+  private closedByUser = false;
+  private attempt = 0;
+  private nextFrame = 0;
+  private inFlight: Pending[] = [];
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private closeWaiters: (() => void)[] = [];
+  private readonly listeners: Listeners = { committed: new Set(), open: new Set(), disconnect: new Set(), error: new Set() };
+
+  /** Use `connect()`. */
+  constructor(
+    readonly url: URL,
+    readonly chain: string,
+    private readonly options: ConnectOptions,
+  ) {
+    if (options.onCommitted !== undefined) this.listeners.committed.add(options.onCommitted);
+  }
+
+  /** True while a connection is open and submits can be sent. */
+  get connected(): boolean {
+    return this.open;
+  }
+
+  /** Subscribes to an event; returns the function that unsubscribes. */
+  on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): () => void {
+    const set = this.listeners[event] as Set<ClientEvents[E]>;
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  /**
+   * Sends one frame of entries. Resolves with their seqs and hashes once the
+   * gateway accepts it; rejects with a ChainError whose `code` is the gateway's
+   * error code, or `disconnected` / `closed` if no reply can come.
+   */
+  submit(entries: readonly Entry[]): Promise<SubmitResult> {
+    if (this.closedByUser) return Promise.reject(new ChainError('closed', 'the client is closed'));
+    if (!this.open || this.socket === undefined) {
+      return Promise.reject(new ChainError('disconnected', 'not connected to the gateway'));
+    }
+    const data = encodeEntries(entries);
+    const frame = this.nextFrame++;
+    const socket = this.socket;
+    return new Promise<SubmitResult>((resolve, reject) => {
+      this.inFlight.push({ frame, count: entries.length, resolve, reject });
+      socket.send(data);
+    });
+  }
+
+  /** Closes the connection and stops reconnecting. Frames in flight reject with `closed`. */
+  close(): Promise<void> {
+    this.closedByUser = true;
+    clearTimeout(this.retryTimer);
+    this.failInFlight('closed', 'the client was closed');
+    const socket = this.socket;
+    if (socket === undefined) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.closeWaiters.push(resolve);
+      socket.close();
+    });
+  }
+
+  /** Opens a connection; the promise settles with its outcome (used for the first one). */
+  dial(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let socket: Socket | undefined;
+      const mine = (): boolean => socket !== undefined && this.socket === socket;
+      openSocket(this.url, this.options.key, {
+        open: () => {
+          if (!mine()) return;
+          this.onOpen();
+          resolve();
+        },
+        message: (data, isBinary) => {
+          if (mine()) this.onMessage(data, isBinary);
+        },
+        close: (code, reason, failure) => {
+          if (!mine()) return;
+          const wasOpen = this.open;
+          this.onClose(code, reason);
+          if (!wasOpen) reject(connectError(failure));
+        },
+      }).then(
+        (s) => {
+          // Events need I/O, so they cannot fire before this continuation runs.
+          socket = s;
+          this.socket = s;
+          if (this.closedByUser) s.close(); // close() came while the socket was being created
+        },
+        (err: unknown) => reject(new ChainError('connect_failed', String(err))),
+      );
+    });
+  }
+
+  private onOpen(): void {
+    this.open = true;
+    this.attempt = 0;
+    this.nextFrame = 0;
+    const reconnected = this.everOpened;
+    this.everOpened = true;
+    for (const fn of this.listeners.open) fn({ reconnected });
+  }
+
+  private onMessage(data: Uint8Array, isBinary: boolean): void {
+    const reply = isBinary ? decodeReply(data) : undefined;
+    if (reply === undefined) return this.violation('the gateway sent a frame that is not a protocol v1 reply');
+    if (reply.type === 'committed') {
+      for (const fn of this.listeners.committed) fn(reply);
+      return;
+    }
+    if (reply.type === 'error' && reply.frame === null) {
+      const error = new ChainError(reply.code, reply.message);
+      for (const fn of this.listeners.error) fn(error);
+      return;
+    }
+    this.settle(reply);
+  }
+
+  /** Hands an `accepted` or frame `error` reply to the oldest frame in flight. */
+  private settle(reply: Exclude<Reply, { type: 'committed' }>): void {
+    const head = this.inFlight[0];
+    if (head === undefined || head.frame !== reply.frame) {
+      return this.violation(`reply for frame ${reply.frame} but the oldest frame in flight is ${head?.frame ?? 'none'}`);
+    }
+    if (reply.type === 'accepted' && reply.count !== head.count) {
+      return this.violation(`frame ${head.frame} had ${head.count} entries but ${reply.count} were accepted`);
+    }
+    this.inFlight.shift();
+    if (reply.type === 'error') head.reject(new ChainError(reply.code, reply.message, reply.frame));
+    else head.resolve({ frame: reply.frame, seq: reply.seq, count: reply.count, hashes: splitHashes(reply.hashes, reply.count) });
+  }
+
+  /** Replies can no longer be matched to frames: drop the connection (and maybe reconnect). */
+  private violation(message: string): void {
+    const error = new ChainError('protocol', message);
+    for (const fn of this.listeners.error) fn(error);
+    this.socket?.close();
+  }
+
+  private onClose(code: number, reason: string): void {
+    const wasOpen = this.open;
+    this.open = false;
+    this.socket = undefined;
+    this.failInFlight('disconnected', `connection lost (${code}${reason ? ' ' + reason : ''}) before the reply came`);
+    for (const resolve of this.closeWaiters.splice(0)) resolve();
+    if (wasOpen) for (const fn of this.listeners.disconnect) fn({ code, reason });
+    if (this.closedByUser || this.options.reconnect === undefined || !this.everOpened) return;
+    this.scheduleReconnect(this.options.reconnect);
+  }
+
+  private scheduleReconnect(reconnect: ReconnectOptions): void {
+    const delay = backoffDelay(this.attempt++, reconnect);
+    this.retryTimer = setTimeout(() => {
+      if (!this.closedByUser) this.dial().catch(() => undefined); // a failed dial closes, which reschedules
+    }, delay);
+  }
+
+  private failInFlight(code: 'disconnected' | 'closed', message: string): void {
+    for (const p of this.inFlight.splice(0)) p.reject(new ChainError(code, message, p.frame));
+  }
+}

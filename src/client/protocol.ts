@@ -1,0 +1,98 @@
+// Protocol v1 frames as the client sees them: it encodes entry arrays and
+// decodes the gateway's reply maps, checking their shape so a bad reply becomes
+// a `protocol` error instead of a crash further in.
+import { Packr, Unpackr } from 'msgpackr';
+
+export type Entry = Uint8Array | string;
+
+export interface AcceptedReply {
+  type: 'accepted';
+  frame: number;
+  seq: number;
+  count: number;
+  hashes: Uint8Array;
+}
+
+export interface ErrorReply {
+  type: 'error';
+  frame: number | null;
+  code: string;
+  message: string;
+}
+
+/** Entry block `height` of the chain (seq … seq+count-1) is durable. */
+export interface CommittedNotice {
+  type: 'committed';
+  height: number;
+  seq: number;
+  count: number;
+  root: Uint8Array;
+  block: Uint8Array;
+  /** The directory block height that holds this entry block. */
+  directory: number;
+}
+
+export type Reply = AcceptedReply | ErrorReply | CommittedNotice;
+
+// Records are a msgpackr extension other implementations cannot read: plain maps only.
+const packr = new Packr({ useRecords: false });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+
+export function encodeEntries(entries: readonly Entry[]): Uint8Array {
+  return packr.pack(entries);
+}
+
+function int(value: unknown): number | undefined {
+  const n = typeof value === 'bigint' ? Number(value) : value;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** A plain Uint8Array view (msgpackr hands out Buffers in Node; callers get the same type everywhere). */
+function bytes(value: unknown, length: number): Uint8Array | undefined {
+  if (!(value instanceof Uint8Array) || value.length !== length) return undefined;
+  return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+}
+
+/** The reply in `data`, or undefined when it is not a protocol v1 reply. */
+export function decodeReply(data: Uint8Array): Reply | undefined {
+  let m: unknown;
+  try {
+    m = unpackr.unpack(data);
+  } catch {
+    return undefined;
+  }
+  if (typeof m !== 'object' || m === null) return undefined;
+  const r = m as Record<string, unknown>;
+  if (r.type === 'accepted') return accepted(r);
+  if (r.type === 'error') return rejected(r);
+  if (r.type === 'committed') return committed(r);
+  return undefined;
+}
+
+function accepted(r: Record<string, unknown>): AcceptedReply | undefined {
+  const frame = int(r.frame);
+  const seq = int(r.seq);
+  const count = int(r.count);
+  if (frame === undefined || seq === undefined || count === undefined) return undefined;
+  const hashes = bytes(r.hashes, count * 32);
+  return hashes === undefined ? undefined : { type: 'accepted', frame, seq, count, hashes };
+}
+
+function rejected(r: Record<string, unknown>): ErrorReply | undefined {
+  const frame = r.frame === null || r.frame === undefined ? null : int(r.frame);
+  if (frame === undefined || typeof r.code !== 'string') return undefined;
+  const message = typeof r.message === 'string' ? r.message : r.code;
+  return { type: 'error', frame, code: r.code, message };
+}
+
+function committed(r: Record<string, unknown>): CommittedNotice | undefined {
+  const height = int(r.height);
+  const seq = int(r.seq);
+  const count = int(r.count);
+  const directory = int(r.directory);
+  const root = bytes(r.root, 32);
+  const block = bytes(r.block, 32);
+  if (height === undefined || seq === undefined || count === undefined || directory === undefined) return undefined;
+  if (root === undefined || block === undefined) return undefined;
+  return { type: 'committed', height, seq, count, root, block, directory };
+}

@@ -1,0 +1,98 @@
+// One WebSocket, whichever implementation the runtime has: the global
+// WebSocket (browsers, Deno, Bun, Node ≥ 22) or else the `ws` package. Both are
+// reduced to the four events the client needs, with binary data as Uint8Array.
+
+export interface SocketEvents {
+  open(): void;
+  message(data: Uint8Array, isBinary: boolean): void;
+  /** Fires exactly once, also when the connection never opened. */
+  close(code: number, reason: string, failure?: SocketFailure): void;
+}
+
+/** Why a connection attempt failed: the HTTP status of a refused upgrade, if any. */
+export interface SocketFailure {
+  status?: number;
+  message: string;
+}
+
+export interface Socket {
+  send(data: Uint8Array): void;
+  close(): void;
+}
+
+/** The part of the WHATWG WebSocket the client uses. */
+interface WhatwgSocket {
+  binaryType: string;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: string, listener: (event: { data?: unknown; code?: number; reason?: string }) => void): void;
+}
+type WhatwgSocketClass = new (url: string) => WhatwgSocket;
+
+function globalWebSocket(): WhatwgSocketClass | undefined {
+  return (globalThis as { WebSocket?: WhatwgSocketClass }).WebSocket;
+}
+
+/**
+ * Opens `url`. `key` goes in an Authorization header where the implementation
+ * allows headers (`ws`), else — the WHATWG API cannot set headers — in `?key=`.
+ */
+export async function openSocket(url: URL, key: string | undefined, events: SocketEvents): Promise<Socket> {
+  const Global = globalWebSocket();
+  if (Global !== undefined) return openWhatwg(Global, url, key, events);
+  return openWs(url, key, events);
+}
+
+function openWhatwg(Impl: WhatwgSocketClass, url: URL, key: string | undefined, events: SocketEvents): Socket {
+  const target = new URL(url);
+  if (key !== undefined) target.searchParams.set('key', key);
+  const socket = new Impl(target.href);
+  socket.binaryType = 'arraybuffer';
+  let opened = false;
+  socket.addEventListener('open', () => {
+    opened = true;
+    events.open();
+  });
+  socket.addEventListener('message', (event) => {
+    const data = event.data;
+    if (data instanceof ArrayBuffer) events.message(new Uint8Array(data), true);
+    else events.message(new TextEncoder().encode(String(data)), false);
+  });
+  socket.addEventListener('close', (event) => {
+    // The WHATWG API hides why a handshake failed; only "it never opened" is known.
+    const failure = opened ? undefined : { message: 'connection failed' };
+    events.close(event.code ?? 1006, event.reason ?? '', failure);
+  });
+  return { send: (data) => socket.send(data), close: () => socket.close(1000) };
+}
+
+async function openWs(url: URL, key: string | undefined, events: SocketEvents): Promise<Socket> {
+  const { default: WebSocket } = await import('ws');
+  const headers: Record<string, string> = key === undefined ? {} : { authorization: `Bearer ${key}` };
+  const socket = new WebSocket(url, { headers, perMessageDeflate: false });
+  let failure: SocketFailure | undefined;
+  socket.on('open', () => events.open());
+  socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+    events.message(toBytes(data), isBinary);
+  });
+  socket.on('unexpected-response', (_req, res) => {
+    failure = { status: res.statusCode, message: `gateway refused the upgrade: HTTP ${res.statusCode}` };
+    socket.terminate();
+  });
+  // `error` is always followed by `close`; the close handler reports it.
+  socket.on('error', (err: Error) => {
+    failure ??= { message: err.message };
+  });
+  socket.on('close', (code: number, reason: Buffer) => {
+    events.close(code, reason.toString('utf8'), failure);
+  });
+  return {
+    send: (data) => socket.send(data),
+    close: () => (socket.readyState === WebSocket.CONNECTING ? socket.terminate() : socket.close(1000)),
+  };
+}
+
+function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+}

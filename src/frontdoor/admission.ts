@@ -1,0 +1,104 @@
+// Admission: everything the front door does with a frame, synchronously,
+// inside the uWS callback that delivered it. Every check a frame can fail
+// runs before its sequence numbers are reserved, so a rejected frame leaves
+// no trace. Nothing here blocks: a full ring or a full sealer answers `busy`.
+import { FrameReader, type RingView } from '../ring/index.js';
+import type { LanePool } from '../lanes/index.js';
+import type { Sealer } from '../ledger/sealer.js';
+import type { CutBlock } from '../ledger/sealer-types.js';
+import type { GatewayConfig } from '../config.js';
+import type { BlockWriter, ChainState } from './chains.js';
+import type { ErrorCode } from './replies.js';
+
+/** A frame admitted into a lane ring, waiting for its hashes. */
+export interface PendingFrame {
+  owner: FrameOwner;
+  /** The frame's number on its connection. */
+  frame: number;
+  seq: number;
+  count: number;
+  /** Byte offset of its record in the lane ring's SharedArrayBuffer. */
+  at: number;
+}
+
+/** Whoever sent a frame: a WebSocket connection or an HTTP request. */
+export interface FrameOwner extends BlockWriter {
+  hashed(frame: PendingFrame, ring: RingView): void;
+}
+
+export class Rejection {
+  readonly code: ErrorCode;
+  readonly message: string;
+  constructor(code: ErrorCode, message: string) {
+    this.code = code;
+    this.message = message;
+  }
+}
+
+export interface AdmissionStats {
+  framesAccepted: number;
+  entriesAccepted: number;
+  bytesAccepted: number;
+  rejected: Record<ErrorCode, number>;
+}
+
+export class Admission {
+  readonly stats: AdmissionStats = {
+    framesAccepted: 0,
+    entriesAccepted: 0,
+    bytesAccepted: 0,
+    rejected: { busy: 0, bad_frame: 0, too_large: 0, credits: 0, forbidden: 0, unknown_chain: 0, internal: 0 },
+  };
+  /** Blocks cut since the last interval's seal order. */
+  cuts: CutBlock[] = [];
+  closing = false;
+  private readonly reader: FrameReader;
+  private readonly config: GatewayConfig;
+  private readonly pools: LanePool<PendingFrame>[];
+  private readonly sealer: Sealer;
+  private readonly laneOf: (slot: number) => number;
+
+  constructor(config: GatewayConfig, pools: LanePool<PendingFrame>[], sealer: Sealer, laneOf: (slot: number) => number) {
+    this.config = config;
+    this.pools = pools;
+    this.sealer = sealer;
+    this.laneOf = laneOf;
+    this.reader = new FrameReader(config.limits);
+  }
+
+  /** Admits a frame, or returns why not. `bytes` is only valid during this call. */
+  admit(chain: ChainState, bytes: Uint8Array, owner: FrameOwner, frame: number): PendingFrame | Rejection {
+    const limits = this.config.limits;
+    if (this.closing) return this.reject('busy', 'the gateway is shutting down');
+    if (bytes.byteLength > limits.maxFrameBytes) {
+      return this.reject('too_large', `frame has ${bytes.byteLength} bytes, more than the limit of ${limits.maxFrameBytes}`);
+    }
+    const count = this.reader.scan(bytes, 0, bytes.byteLength, null);
+    if (count < 0) return this.reject(this.reader.code, this.reader.message);
+    if (this.sealer.pendingBytes() > limits.maxUnsealedBytes) {
+      return this.reject('busy', 'too many entries are waiting to be made durable; retry later');
+    }
+    const pool = this.pools[this.laneOf(chain.slot)]!;
+    const pending: PendingFrame = { owner, frame, seq: chain.nextSeq, count, at: -1 };
+    pending.at = pool.push(bytes, count, chain.slot, chain.nextSeq, pending);
+    if (pending.at < 0) return this.reject('busy', `the ${pool.name} lane is full; retry later`);
+    chain.reserve(count, owner, this.config.ledger.maxBlockEntries, this.cuts);
+    this.stats.framesAccepted++;
+    this.stats.entriesAccepted += count;
+    this.stats.bytesAccepted += bytes.byteLength;
+    return pending;
+  }
+
+  reject(code: ErrorCode, message: string): Rejection {
+    this.stats.rejected[code]++;
+    return new Rejection(code, message);
+  }
+
+  /** Hands the interval's cuts to the sealer. */
+  sealInterval(chains: readonly ChainState[]): void {
+    for (const chain of chains) if (chain.hasOpenBlock) chain.cut(chain.nextSeq, this.cuts);
+    if (this.cuts.length === 0) return;
+    this.sealer.cut({ sealedAt: Date.now(), blocks: this.cuts });
+    this.cuts = [];
+  }
+}

@@ -1,0 +1,133 @@
+// The front door's view of every chain: its slot in the shared chain table,
+// the next sequence number, and its open entry block. Sequence numbers and
+// block boundaries are decided here, in arrival order, so a block always
+// covers a contiguous seq range whichever lane hashed its entries.
+import { ChainTable, LIGHT } from '../ring/index.js';
+import type { CutBlock } from '../ledger/sealer-types.js';
+
+/** Something that wrote into a block and wants to hear when it is committed. */
+export interface BlockWriter {
+  readonly open: boolean;
+  committed(notice: Buffer): void;
+}
+
+interface CommitWaiter {
+  endSeq: number;
+  resolve(): void;
+}
+
+export class ChainState {
+  readonly name: string;
+  readonly slot: number;
+  nextSeq: number;
+  /** First seq of the open (not yet cut) block. */
+  blockFirstSeq: number;
+  /** Every seq below this is durable. */
+  committedSeq: number;
+  nextHeight: number;
+  private writers = new Set<BlockWriter>();
+  /** Cut blocks not yet durable, by first seq, with who wrote into them. */
+  readonly awaitingCommit = new Map<number, Set<BlockWriter>>();
+  private waiters: CommitWaiter[] = [];
+
+  constructor(name: string, slot: number, nextSeq: number, nextHeight: number) {
+    this.name = name;
+    this.slot = slot;
+    this.nextSeq = nextSeq;
+    this.blockFirstSeq = nextSeq;
+    this.committedSeq = nextSeq;
+    this.nextHeight = nextHeight;
+  }
+
+  get hasOpenBlock(): boolean { return this.nextSeq > this.blockFirstSeq; }
+
+  /** Takes `count` seqs for a frame; returns the first. Cuts full blocks into `cuts`. */
+  reserve(count: number, writer: BlockWriter | null, maxBlockEntries: number, cuts: CutBlock[]): number {
+    const first = this.nextSeq;
+    this.nextSeq += count;
+    if (writer !== null) this.writers.add(writer);
+    while (this.nextSeq - this.blockFirstSeq >= maxBlockEntries) {
+      this.cut(this.blockFirstSeq + maxBlockEntries, cuts);
+      if (writer !== null && this.nextSeq > this.blockFirstSeq) this.writers.add(writer);
+    }
+    return first;
+  }
+
+  /** Closes the open block at `endSeq`. */
+  cut(endSeq: number, cuts: CutBlock[]): void {
+    cuts.push({ slot: this.slot, chainName: this.name, firstSeq: this.blockFirstSeq, endSeq });
+    this.awaitingCommit.set(this.blockFirstSeq, this.writers);
+    this.writers = new Set();
+    this.blockFirstSeq = endSeq;
+  }
+
+  /** The block starting at firstSeq is durable: returns who wrote into it. */
+  committed(firstSeq: number, count: number, height: number): Set<BlockWriter> {
+    const writers = this.awaitingCommit.get(firstSeq) ?? new Set<BlockWriter>();
+    this.awaitingCommit.delete(firstSeq);
+    this.committedSeq = Math.max(this.committedSeq, firstSeq + count);
+    this.nextHeight = Math.max(this.nextHeight, height + 1);
+    if (this.waiters.length > 0) this.wakeWaiters();
+    return writers;
+  }
+
+  /** Resolves once every seq below endSeq is durable. */
+  waitCommitted(endSeq: number): Promise<void> {
+    if (this.committedSeq >= endSeq) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ endSeq, resolve }));
+  }
+
+  private wakeWaiters(): void {
+    const still: CommitWaiter[] = [];
+    for (const w of this.waiters) {
+      if (this.committedSeq >= w.endSeq) w.resolve();
+      else still.push(w);
+    }
+    this.waiters = still;
+  }
+}
+
+const CHAIN_NAME = /^[A-Za-z0-9._~-]{1,128}$/;
+
+/** Returns the decoded chain name, or null when it breaks protocol v1's naming rule. */
+export function parseChainName(raw: string): string | null {
+  let name: string;
+  try {
+    name = decodeURIComponent(raw);
+  } catch {
+    return null;
+  }
+  return CHAIN_NAME.test(name) ? name : null;
+}
+
+export const CHAIN_NAME_RULE = 'a chain name is 1 to 128 characters of A-Z a-z 0-9 . _ ~ -';
+
+export class ChainRegistry {
+  readonly table: ChainTable;
+  private readonly byName = new Map<string, ChainState>();
+  private readonly bySlot: ChainState[] = [];
+
+  constructor(table: ChainTable) {
+    this.table = table;
+  }
+
+  get size(): number { return this.bySlot.length; }
+
+  get(name: string): ChainState | undefined { return this.byName.get(name); }
+
+  at(slot: number): ChainState | undefined { return this.bySlot[slot]; }
+
+  all(): readonly ChainState[] { return this.bySlot; }
+
+  /** The chain, created on first use in the light lane; undefined when the table is full. */
+  getOrCreate(name: string, nextSeq = 0, nextHeight = 0): ChainState | undefined {
+    const known = this.byName.get(name);
+    if (known !== undefined) return known;
+    const slot = this.table.register(LIGHT);
+    if (slot < 0) return undefined;
+    const chain = new ChainState(name, slot, nextSeq, nextHeight);
+    this.byName.set(name, chain);
+    this.bySlot.push(chain);
+    return chain;
+  }
+}

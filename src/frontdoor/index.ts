@@ -1,0 +1,7 @@
+export { Admission, Rejection, type PendingFrame, type FrameOwner, type AdmissionStats } from './admission.js';
+export { ChainRegistry, ChainState, parseChainName, type BlockWriter } from './chains.js';
+export { addStreamRoute, StreamConnection } from './stream.js';
+export { addHttpRoutes, type HttpContext, type LedgerReads } from './http.js';
+export { encodeAccepted, encodeCommitted, encodeError, type ErrorCode } from './replies.js';
+export { renderMetrics, type MetricSample } from './metrics.js';
+export { loadUws } from './uws.js';

@@ -1,0 +1,111 @@
+// Gateway → client messages of protocol v1 (msgpack maps).
+//
+// `accepted` is written by hand: it goes out for every frame, and writing it
+// straight from the ring's hash area into the reply saves an intermediate
+// copy and an object per frame. The rest go through msgpackr.
+import { Packr } from 'msgpackr';
+
+const packr = new Packr({ useRecords: false, variableMapSize: true });
+
+export type ErrorCode = 'busy' | 'bad_frame' | 'too_large' | 'credits' | 'forbidden' | 'unknown_chain' | 'internal';
+
+const KEY_TYPE = Buffer.from([0xa4, ...Buffer.from('type')]);
+const VALUE_ACCEPTED = Buffer.from([0xa8, ...Buffer.from('accepted')]);
+const KEY_FRAME = Buffer.from([0xa5, ...Buffer.from('frame')]);
+const KEY_SEQ = Buffer.from([0xa3, ...Buffer.from('seq')]);
+const KEY_COUNT = Buffer.from([0xa5, ...Buffer.from('count')]);
+const KEY_HASHES = Buffer.from([0xa6, ...Buffer.from('hashes')]);
+const ACCEPTED_FIXED = 1 + KEY_TYPE.length + VALUE_ACCEPTED.length + KEY_FRAME.length + KEY_SEQ.length + KEY_COUNT.length + KEY_HASHES.length;
+
+/** `{type: "accepted", frame, seq, count, hashes}` with the hashes copied from `src[hashesAt …]`. */
+export function encodeAccepted(frame: number, seq: number, count: number, src: Uint8Array, hashesAt: number): Buffer {
+  const hashBytes = count * 32;
+  const out = Buffer.allocUnsafe(ACCEPTED_FIXED + 3 * 9 + 5 + hashBytes);
+  let o = 0;
+  out[o++] = 0x85;
+  o += KEY_TYPE.copy(out, o);
+  o += VALUE_ACCEPTED.copy(out, o);
+  o += KEY_FRAME.copy(out, o);
+  o = writeUint(out, o, frame);
+  o += KEY_SEQ.copy(out, o);
+  o = writeUint(out, o, seq);
+  o += KEY_COUNT.copy(out, o);
+  o = writeUint(out, o, count);
+  o += KEY_HASHES.copy(out, o);
+  o = writeBinHeader(out, o, hashBytes);
+  out.set(src.subarray(hashesAt, hashesAt + hashBytes), o);
+  return out.subarray(0, o + hashBytes);
+}
+
+/** msgpack's smallest unsigned integer form; above 2^32 uint64 (exact up to 2^53). */
+function writeUint(out: Buffer, o: number, n: number): number {
+  if (n < 0x80) {
+    out[o] = n;
+    return o + 1;
+  }
+  if (n <= 0xffff) {
+    out[o] = 0xcd;
+    out.writeUInt16BE(n, o + 1);
+    return o + 3;
+  }
+  if (n <= 0xffffffff) {
+    out[o] = 0xce;
+    out.writeUInt32BE(n, o + 1);
+    return o + 5;
+  }
+  out[o] = 0xcf;
+  out.writeBigUInt64BE(BigInt(n), o + 1);
+  return o + 9;
+}
+
+function writeBinHeader(out: Buffer, o: number, length: number): number {
+  if (length <= 0xff) {
+    out[o] = 0xc4;
+    out[o + 1] = length;
+    return o + 2;
+  }
+  if (length <= 0xffff) {
+    out[o] = 0xc5;
+    out.writeUInt16BE(length, o + 1);
+    return o + 3;
+  }
+  out[o] = 0xc6;
+  out.writeUInt32BE(length, o + 1);
+  return o + 5;
+}
+
+export function encodeError(frame: number | null, code: ErrorCode, message: string): Buffer {
+  return packr.pack({ type: 'error', frame, code, message });
+}
+
+export interface CommittedNotice {
+  height: number;
+  seq: number;
+  count: number;
+  root: Uint8Array;
+  block: Uint8Array;
+  directory: number;
+}
+
+export function encodeCommitted(notice: CommittedNotice): Buffer {
+  return packr.pack({
+    type: 'committed',
+    height: notice.height,
+    seq: notice.seq,
+    count: notice.count,
+    root: Buffer.from(notice.root),
+    block: Buffer.from(notice.block),
+    directory: notice.directory,
+  });
+}
+
+/** HTTP status for each error code. */
+export const HTTP_STATUS: Record<ErrorCode, string> = {
+  busy: '503 Service Unavailable',
+  bad_frame: '400 Bad Request',
+  too_large: '413 Payload Too Large',
+  credits: '402 Payment Required',
+  forbidden: '403 Forbidden',
+  unknown_chain: '404 Not Found',
+  internal: '500 Internal Server Error',
+};

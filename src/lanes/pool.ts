@@ -1,0 +1,202 @@
+// The front door's handle on one lane: its ring, its piscina pool, and the
+// hand-off of ring ranges to workers.
+//
+// Dispatch: frames pushed into the ring wait in `pending` until the next
+// dispatch, which happens at most once per event-loop turn (setImmediate) and
+// only while fewer tasks are in flight than the lane has workers. A task takes
+// everything pending, so under load tasks grow instead of multiplying.
+//
+// Completion: tasks finish out of order. The lane's `hashed` cursor advances
+// over the finished prefix only, because the sealer reads every record before
+// `hashed` and frees ring space behind itself.
+import { Piscina } from 'piscina';
+import { jsHashing } from '../native/index.js';
+import { LaneCores, LoadCounters, RingProducer, RingView, LANE_NAMES, type FrameLimits } from '../ring/index.js';
+import { workerFile } from '../paths.js';
+import { hashRange } from './hash-range.js';
+import type { LaneTask, LaneWorkerData } from './types.js';
+
+/** Attempts on workers before the front door hashes a failing range itself. */
+const WORKER_ATTEMPTS = 3;
+
+export interface LanePoolOptions<F> {
+  lane: number;
+  ringBytes: number;
+  threads: number;
+  counters: LoadCounters;
+  laneCores: LaneCores;
+  limits: FrameLimits;
+  crashAfterTasks?: number;
+  /** Every frame of a finished task, in ring order; its hashes are in the ring now. */
+  onFramesHashed(frames: F[], view: RingView): void;
+  /** The lane's `hashed` cursor moved: the sealer may read further. */
+  onHashedAdvanced(): void;
+  onWorkerError(error: Error, attempt: number): void;
+}
+
+interface InFlightTask<F> {
+  from: number;
+  to: number;
+  frames: F[];
+  attempts: number;
+  done: boolean;
+}
+
+export class LanePool<F> {
+  readonly lane: number;
+  readonly name: string;
+  readonly view: RingView;
+  readonly threads: number;
+  private readonly producer: RingProducer;
+  private readonly piscina: Piscina;
+  private readonly options: LanePoolOptions<F>;
+  private pending: F[] = [];
+  private dispatchedTo: number;
+  private readonly inFlight: InFlightTask<F>[] = [];
+  private running = 0;
+  private dispatchScheduled = false;
+  private hashedEntries = 0;
+  private tasksRun = 0;
+  private retries = 0;
+
+  constructor(options: LanePoolOptions<F>) {
+    this.options = options;
+    this.lane = options.lane;
+    this.name = LANE_NAMES[options.lane] ?? `lane-${options.lane}`;
+    this.threads = options.threads;
+    this.view = RingView.allocate(options.ringBytes);
+    this.producer = new RingProducer(this.view);
+    this.dispatchedTo = this.producer.position;
+    const workerData: LaneWorkerData = {
+      lane: options.lane,
+      ring: this.view.sab,
+      counters: options.counters.sab,
+      laneCores: options.laneCores.sab,
+      maxChains: options.counters.maxChains,
+      workerSlots: options.counters.workerSlots,
+      limits: options.limits,
+      crashAfterTasks: options.crashAfterTasks ?? 0,
+    };
+    this.piscina = new Piscina({
+      filename: workerFile(import.meta.url, 'worker').href,
+      name: 'default',
+      minThreads: options.threads,
+      maxThreads: options.threads,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      concurrentTasksPerWorker: 1,
+      workerData,
+    });
+  }
+
+  /**
+   * Copies a frame into the ring and returns the record's byte offset in the
+   * ring's SharedArrayBuffer, or -1 when the ring is full (the caller answers
+   * `busy`; nothing was written).
+   */
+  push(frame: Uint8Array, entryCount: number, chainSlot: number, firstSeq: number, pendingFrame: F): number {
+    const pos = this.producer.push(frame, entryCount, chainSlot, firstSeq);
+    if (pos < 0) return -1;
+    this.pending.push(pendingFrame);
+    this.scheduleDispatch();
+    return this.view.offsetOf(pos);
+  }
+
+  /** Frames admitted but not yet hashed. */
+  get backlog(): number {
+    let frames = this.pending.length;
+    for (const task of this.inFlight) if (!task.done) frames += task.frames.length;
+    return frames;
+  }
+
+  stats(): { ringBytes: number; ringUsed: number; tasks: number; entries: number; retries: number; backlogFrames: number } {
+    return {
+      ringBytes: this.view.size,
+      ringUsed: this.view.used(),
+      tasks: this.tasksRun,
+      entries: this.hashedEntries,
+      retries: this.retries,
+      backlogFrames: this.backlog,
+    };
+  }
+
+  /** Resolves once every frame pushed so far is hashed. */
+  async drain(): Promise<void> {
+    while (this.pending.length > 0 || this.running > 0) {
+      this.dispatch();
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.drain();
+    await this.piscina.close({ force: false });
+  }
+
+  private scheduleDispatch(): void {
+    if (this.dispatchScheduled) return;
+    this.dispatchScheduled = true;
+    setImmediate(() => {
+      this.dispatchScheduled = false;
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    if (this.pending.length === 0 || this.running >= this.threads) return;
+    const task: InFlightTask<F> = {
+      from: this.dispatchedTo,
+      to: this.producer.position,
+      frames: this.pending,
+      attempts: 0,
+      done: false,
+    };
+    this.pending = [];
+    this.dispatchedTo = task.to;
+    this.inFlight.push(task);
+    this.run(task);
+  }
+
+  private run(task: InFlightTask<F>): void {
+    this.running++;
+    task.attempts++;
+    const range: LaneTask = { from: task.from, to: task.to };
+    this.piscina.run(range).then(
+      (entries: number) => this.finish(task, entries),
+      (error: Error) => this.failed(task, error),
+    );
+  }
+
+  private failed(task: InFlightTask<F>, error: Error): void {
+    this.running--;
+    this.retries++;
+    this.options.onWorkerError(error, task.attempts);
+    if (task.attempts < WORKER_ATTEMPTS) {
+      // The frames are still in the ring, untouched until `hashed` passes them,
+      // and hashing is deterministic, so running the range again is safe.
+      this.run(task);
+      return;
+    }
+    this.running++;
+    const entries = hashRange(this.view, task.from, task.to, this.options.limits, jsHashing, null);
+    this.finish(task, entries);
+  }
+
+  private finish(task: InFlightTask<F>, entries: number): void {
+    this.running--;
+    this.tasksRun++;
+    this.hashedEntries += entries;
+    task.done = true;
+    this.options.onFramesHashed(task.frames, this.view);
+    this.advanceHashed();
+    this.dispatch();
+  }
+
+  private advanceHashed(): void {
+    let moved = false;
+    while (this.inFlight.length > 0 && this.inFlight[0]!.done) {
+      this.view.storeHashed(this.inFlight.shift()!.to);
+      moved = true;
+    }
+    if (moved) this.options.onHashedAdvanced();
+  }
+}

@@ -1,0 +1,19 @@
+import * as crypto from 'node:crypto';
+
+export const HASH_BYTES = 32;
+
+// crypto.hash (one-shot, no Hash object) arrived in Node 20.12; package.json allows 20.11.
+const oneShot = typeof crypto.hash === 'function' ? crypto.hash : undefined;
+
+export function sha256(data: Uint8Array): Buffer {
+  if (oneShot) return oneShot('sha256', data, 'buffer');
+  return crypto.createHash('sha256').update(data).digest();
+}
+
+export function sha256Concat(a: Uint8Array, b: Uint8Array): Buffer {
+  return crypto.createHash('sha256').update(a).update(b).digest();
+}
+
+export function zeroHash(): Buffer {
+  return Buffer.alloc(HASH_BYTES);
+}

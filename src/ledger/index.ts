@@ -1,0 +1,27 @@
+// The ledger's public face: entries → entry blocks → directory blocks, their
+// Merkle proofs, the lmdb store, anchor sinks and the offline store check.
+export { Ledger } from './store.js';
+export type { AlongsideWrites, LedgerHeads, LedgerOptions } from './store.js';
+export type { SealBlockInput, SealInput, SealResult, SealedBlock, SealedDirectory } from './seal-plan.js';
+export type { ChainHead, DirectoryHead } from './tables.js';
+export { LedgerCorruptionError, SealConflictError, SealInputError } from './errors.js';
+export type { LedgerPlace } from './errors.js';
+export { FileAnchorSink } from './anchors.js';
+export type { AnchorErrorHandler, AnchorRecord, AnchorSink } from './anchors.js';
+export { verifyStore } from './verify-store.js';
+export type { StoreReport } from './verify-store.js';
+export {
+  chainIdOf,
+  compareChainIds,
+  decodeDirectoryHeader,
+  decodeEntryBlockHeader,
+  directoryLeafData,
+  DIRECTORY_HEADER_BYTES,
+  encodeDirectoryHeader,
+  encodeEntryBlockHeader,
+  ENTRY_BLOCK_HEADER_BYTES,
+} from './headers.js';
+export type { DirectoryHeader, EntryBlockHeader } from './headers.js';
+export { auditPath, blockRoot, leafHash, nodeHash, rootFromAuditPath, treeHash, verifyAuditPath } from './merkle.js';
+export type { RootFunction } from './merkle.js';
+export type { AnchorView, BlockView, ChainView, DirectoryEntryView, DirectoryProof, DirectoryView, EntryProof } from './types.js';

@@ -1,0 +1,188 @@
+// Turning one interval's cut entries into blocks, a directory block and the
+// records to store — pure, so a failed write leaves nothing to undo: the Ledger
+// adopts the plan's new heads only after the transaction is durable.
+import { HASH_BYTES, sha256, zeroHash } from './hash.js';
+import { chainIdOf, compareChainIds, encodeDirectoryHeader, encodeEntryBlockHeader } from './headers.js';
+import type { RootFunction } from './merkle.js';
+import { directoryLeaves, encodeAnchorRecord, encodeBlockRecord, encodeDirectoryRecord } from './records.js';
+import type { AnchorRecord } from './anchors.js';
+import { SealInputError } from './errors.js';
+import type { ChainHead, DirectoryHead } from './tables.js';
+
+export interface SealBlockInput {
+  chainName: string;
+  /** Must equal the chain's next seq (0 for a new chain). */
+  firstSeq: number;
+  /** At least 1: a chain with nothing cut this interval is simply left out. */
+  count: number;
+  /** count × 32 bytes, SHA-256 of each entry's content, in seq order. */
+  entryHashes: Uint8Array;
+  /** All entries' bytes concatenated. */
+  contents: Uint8Array;
+  /** count values: exclusive end offset of entry i in `contents`. */
+  contentEnds: Uint32Array;
+}
+
+export interface SealInput {
+  blocks: readonly SealBlockInput[];
+  /** Milliseconds since the epoch, written into every header of this seal. */
+  sealedAt: number;
+}
+
+export interface SealedBlock {
+  chainName: string;
+  chainId: Buffer;
+  height: number;
+  firstSeq: number;
+  count: number;
+  root: Buffer;
+  hash: Buffer;
+}
+
+export interface SealedDirectory {
+  height: number;
+  hash: Buffer;
+  root: Buffer;
+  count: number;
+  sealedAt: number;
+}
+
+/** `directory` is null for an interval with no blocks: nothing is written then. */
+export interface SealResult {
+  directory: SealedDirectory | null;
+  /** In input order. */
+  blocks: SealedBlock[];
+}
+
+export interface PlannedBlock {
+  sealed: SealedBlock;
+  record: Buffer;
+  isNewChain: boolean;
+  nextHead: ChainHead;
+}
+
+export interface SealPlan {
+  /** Ordered by chainId, the directory's leaf order. */
+  blocks: PlannedBlock[];
+  directory: {
+    sealed: SealedDirectory;
+    record: Buffer;
+    anchor: AnchorRecord;
+    anchorRecord: Buffer;
+    nextHead: DirectoryHead;
+  } | null;
+  result: SealResult;
+}
+
+export interface PlanOptions {
+  rootOf: RootFunction;
+  /** Re-hash every entry's content and compare with its given hash (costs a second SHA-256 pass). */
+  checkEntryHashes?: (contents: Uint8Array, contentEnds: Uint32Array, count: number) => Buffer;
+}
+
+export function planSeal(
+  input: SealInput,
+  chainHeads: ReadonlyMap<string, ChainHead>,
+  directoryHead: DirectoryHead,
+  options: PlanOptions,
+): SealPlan {
+  checkSealedAt(input.sealedAt);
+  checkDistinctChains(input.blocks);
+  const directoryHeight = directoryHead.nextHeight;
+  const planned = input.blocks.map((block) => planBlock(block, chainHeads.get(block.chainName), directoryHeight, input.sealedAt, options));
+  const result: SealResult = { directory: null, blocks: planned.map((p) => p.sealed) };
+  if (planned.length === 0) return { blocks: [], directory: null, result };
+  const ordered = [...planned].sort((a, b) => compareChainIds(a.sealed.chainId, b.sealed.chainId));
+  const directory = planDirectory(ordered, directoryHead, input.sealedAt, options.rootOf);
+  result.directory = directory.sealed;
+  return { blocks: ordered, directory, result };
+}
+
+function planBlock(
+  input: SealBlockInput,
+  head: ChainHead | undefined,
+  directoryHeight: number,
+  sealedAt: number,
+  options: PlanOptions,
+): PlannedBlock {
+  const chainId = head?.chainId ?? chainIdOf(input.chainName);
+  checkBlockInput(input, head?.nextSeq ?? 0);
+  if (options.checkEntryHashes) checkEntryHashes(input, options.checkEntryHashes);
+  const height = head?.nextHeight ?? 0;
+  const root = options.rootOf(input.entryHashes, input.count);
+  const header = encodeEntryBlockHeader({
+    chainId,
+    height,
+    prevHash: head?.lastBlockHash ?? zeroHash(),
+    root,
+    firstSeq: input.firstSeq,
+    count: input.count,
+    sealedAt,
+  });
+  const hash = sha256(header);
+  return {
+    sealed: { chainName: input.chainName, chainId, height, firstSeq: input.firstSeq, count: input.count, root, hash },
+    record: encodeBlockRecord({ header, directoryHeight, ...input }),
+    isNewChain: head === undefined,
+    nextHead: { chainName: input.chainName, chainId, nextHeight: height + 1, nextSeq: input.firstSeq + input.count, lastBlockHash: hash },
+  };
+}
+
+function planDirectory(ordered: readonly PlannedBlock[], head: DirectoryHead, sealedAt: number, rootOf: RootFunction): NonNullable<SealPlan['directory']> {
+  const entries = ordered.map((p) => ({ chainId: p.sealed.chainId, height: p.sealed.height, blockHash: p.sealed.hash }));
+  const root = rootOf(directoryLeaves(entries), entries.length);
+  const height = head.nextHeight;
+  const header = encodeDirectoryHeader({ height, prevHash: head.lastHash, root, count: entries.length, sealedAt });
+  const hash = sha256(header);
+  return {
+    sealed: { height, hash, root, count: ordered.length, sealedAt },
+    record: encodeDirectoryRecord(header, entries),
+    anchor: { height, hash, sealedAt },
+    anchorRecord: encodeAnchorRecord(hash, sealedAt),
+    nextHead: { nextHeight: height + 1, lastHash: hash },
+  };
+}
+
+function checkSealedAt(sealedAt: number): void {
+  if (!Number.isSafeInteger(sealedAt) || sealedAt < 0) throw new SealInputError(`seal: sealedAt must be a non-negative integer of ms, got ${sealedAt}`);
+}
+
+function checkDistinctChains(blocks: readonly SealBlockInput[]): void {
+  const seen = new Set<string>();
+  for (const { chainName } of blocks) {
+    if (seen.has(chainName)) throw new SealInputError(`seal: chain ${JSON.stringify(chainName)} appears twice in one interval`);
+    seen.add(chainName);
+  }
+}
+
+function checkBlockInput(b: SealBlockInput, nextSeq: number): void {
+  const chain = `seal: chain ${JSON.stringify(b.chainName)}`;
+  const nameBytes = Buffer.byteLength(b.chainName, 'utf8');
+  if (nameBytes < 1 || nameBytes > 1024) throw new SealInputError(`${chain}: name must be 1–1024 UTF-8 bytes`);
+  if (b.firstSeq !== nextSeq) throw new SealInputError(`${chain}: firstSeq ${b.firstSeq} but the chain's next seq is ${nextSeq}`);
+  if (!Number.isInteger(b.count) || b.count < 1 || b.count > 0xffff_ffff) throw new SealInputError(`${chain}: count must be an integer ≥ 1, got ${b.count}`);
+  if (b.entryHashes.length !== b.count * HASH_BYTES) throw new SealInputError(`${chain}: entryHashes has ${b.entryHashes.length} bytes, expected ${b.count} × 32`);
+  if (b.contentEnds.length !== b.count) throw new SealInputError(`${chain}: contentEnds has ${b.contentEnds.length} values, expected ${b.count}`);
+  checkContentEnds(b, chain);
+}
+
+function checkContentEnds(b: SealBlockInput, chain: string): void {
+  let previous = 0;
+  for (let i = 0; i < b.count; i++) {
+    const end = b.contentEnds[i] ?? -1;
+    if (end < previous) throw new SealInputError(`${chain}: contentEnds decrease at entry ${i}`);
+    previous = end;
+  }
+  if (previous !== b.contents.length) throw new SealInputError(`${chain}: last content end ${previous} but contents has ${b.contents.length} bytes`);
+}
+
+function checkEntryHashes(b: SealBlockInput, hashAll: NonNullable<PlanOptions['checkEntryHashes']>): void {
+  const actual = hashAll(b.contents, b.contentEnds, b.count);
+  if (actual.equals(b.entryHashes)) return;
+  for (let i = 0; i < b.count; i++) {
+    const at = i * HASH_BYTES;
+    if (!actual.subarray(at, at + HASH_BYTES).equals(b.entryHashes.subarray(at, at + HASH_BYTES))) {
+      throw new SealInputError(`seal: chain ${JSON.stringify(b.chainName)} seq ${b.firstSeq + i}: entry hash is not SHA-256 of its content`);
+    }
+  }
+}

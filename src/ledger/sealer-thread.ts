@@ -1,0 +1,130 @@
+// The sealer thread. It copies hashed frames out of every lane ring (freeing
+// ring space), and for each cut the front door sends it builds the entry
+// blocks and the directory block and commits them in one store transaction.
+// Cuts are sealed strictly in order; a failed transaction is retried with
+// back-off and nothing after it is sealed meanwhile, so heights never skip.
+import { parentPort, workerData } from 'node:worker_threads';
+import { RingView, forEachRecord } from '../ring/index.js';
+import { hashing } from '../native/index.js';
+import { FileAnchorSink } from './anchors.js';
+import { Ledger } from './store.js';
+import { PendingEntries } from './pending-entries.js';
+import { DOORBELL, PENDING_KIB, type Cut, type SealerCommand, type SealerEvent, type SealerWorkerData } from './sealer-types.js';
+
+const data = workerData as SealerWorkerData;
+const rings = data.rings.map((sab) => new RingView(sab));
+const readPositions = rings.map((ring) => ring.loadReleased());
+const control = new Int32Array(data.control);
+const pending = new PendingEntries();
+const cuts: Cut[] = [];
+const ledger = await Ledger.open(data.dataDir);
+const fileSink = data.anchorFile === null ? null : new FileAnchorSink(data.anchorFile);
+let sealing = false;
+let stopping = false;
+let failures = 0;
+let retryTimer: NodeJS.Timeout | null = null;
+
+if (data.cores.length > 0) hashing.pinThread(data.cores);
+
+function post(event: SealerEvent): void {
+  parentPort!.postMessage(event);
+}
+
+/** Copies every record before each ring's `hashed` cursor, then releases the space. */
+function drainRings(): void {
+  rings.forEach((ring, lane) => {
+    const hashed = ring.loadHashed();
+    const from = readPositions[lane]!;
+    if (from === hashed) return;
+    forEachRecord(ring, from, hashed, (at) => pending.copyRecord(ring, at));
+    readPositions[lane] = hashed;
+    ring.storeReleased(hashed);
+  });
+  Atomics.store(control, PENDING_KIB, Math.ceil(pending.bytes / 1024));
+}
+
+function ready(cut: Cut): boolean {
+  return cut.blocks.every((b) => pending.covers(b.slot, b.firstSeq, b.endSeq));
+}
+
+async function sealNext(): Promise<void> {
+  const cut = cuts[0];
+  if (sealing || retryTimer !== null || cut === undefined || !ready(cut)) return;
+  sealing = true;
+  try {
+    const blocks = cut.blocks.map((b) => ({
+      chainName: b.chainName,
+      firstSeq: b.firstSeq,
+      count: b.endSeq - b.firstSeq,
+      ...pending.block(b.slot, b.firstSeq, b.endSeq),
+    }));
+    const result = await ledger.seal({ blocks, sealedAt: cut.sealedAt });
+    // The front door never sends an empty cut, so every seal has a directory block.
+    if (result.directory === null) throw new Error('a seal of a non-empty cut returned no directory block');
+    const directory = result.directory;
+    cuts.shift();
+    failures = 0;
+    for (const b of cut.blocks) pending.release(b.slot, b.endSeq);
+    Atomics.store(control, PENDING_KIB, Math.ceil(pending.bytes / 1024));
+    if (fileSink !== null) await anchorToFile(directory);
+    post({
+      type: 'sealed',
+      directory,
+      blocks: result.blocks.map((b, i) => ({ ...b, slot: cut.blocks[i]!.slot })),
+    });
+  } catch (error) {
+    failures++;
+    const retryInMs = Math.min(5000, 100 * 2 ** Math.min(failures, 6));
+    post({ type: 'seal-failed', message: error instanceof Error ? error.message : String(error), attempt: failures, retryInMs });
+    retryTimer = setTimeout(() => {
+      retryTimer = null;
+      void step();
+    }, retryInMs);
+  } finally {
+    sealing = false;
+  }
+}
+
+async function anchorToFile(directory: { height: number; hash: Uint8Array; sealedAt: number }): Promise<void> {
+  try {
+    await fileSink!.anchor({ height: directory.height, hash: Buffer.from(directory.hash), sealedAt: directory.sealedAt });
+  } catch (error) {
+    // The directory block is durable in the store (and anchored there); a file
+    // sink that fails must not hold commits back, so it is only reported.
+    console.error('chainlanes: file anchor sink failed:', error);
+  }
+}
+
+async function step(): Promise<void> {
+  drainRings();
+  while (cuts.length > 0 && !sealing && retryTimer === null && ready(cuts[0]!)) await sealNext();
+  if (stopping && cuts.length === 0 && !sealing) await finish();
+}
+
+async function finish(): Promise<void> {
+  stopping = false;
+  await ledger.close();
+  post({ type: 'stopped' });
+  parentPort!.close();
+  process.exit(0);
+}
+
+/** Waits on the doorbell the front door rings whenever a ring's `hashed` cursor moves. */
+async function watchDoorbell(): Promise<void> {
+  let seen = Atomics.load(control, DOORBELL);
+  for (;;) {
+    const waited = Atomics.waitAsync(control, DOORBELL, seen, 50);
+    if (waited.async) await waited.value;
+    seen = Atomics.load(control, DOORBELL);
+    await step();
+  }
+}
+
+parentPort!.on('message', (command: SealerCommand) => {
+  if (command.type === 'cut') cuts.push(command.cut);
+  else stopping = true;
+  void step();
+});
+
+post({ type: 'ready' });
+void watchDoorbell();

@@ -1,0 +1,81 @@
+// The front door's handle on the sealer thread.
+import { Worker } from 'node:worker_threads';
+import { once } from 'node:events';
+import { workerFile } from '../paths.js';
+import { CONTROL_INTS, DOORBELL, PENDING_KIB, type Cut, type SealerCommand, type SealerEvent, type SealerWorkerData } from './sealer-types.js';
+
+export interface SealerOptions {
+  rings: SharedArrayBuffer[];
+  dataDir: string;
+  anchorFile: string | null;
+  cores: number[];
+  onEvent(event: SealerEvent): void;
+}
+
+export class Sealer {
+  private readonly worker: Worker;
+  private readonly control: Int32Array;
+  private exited = false;
+
+  private constructor(worker: Worker, control: Int32Array) {
+    this.worker = worker;
+    this.control = control;
+  }
+
+  /** Starts the sealer thread and resolves once its store is open. */
+  static async start(options: SealerOptions): Promise<Sealer> {
+    const control = new Int32Array(new SharedArrayBuffer(CONTROL_INTS * 4));
+    const data: SealerWorkerData = {
+      rings: options.rings,
+      control: control.buffer as SharedArrayBuffer,
+      dataDir: options.dataDir,
+      anchorFile: options.anchorFile,
+      cores: options.cores,
+    };
+    const worker = new Worker(workerFile(import.meta.url, 'sealer-thread'), { workerData: data, name: 'chainlanes-sealer' });
+    const sealer = new Sealer(worker, control);
+    worker.on('exit', () => { sealer.exited = true; });
+    const started = new Promise<void>((resolve, reject) => {
+      worker.once('error', reject);
+      worker.on('message', (event: SealerEvent) => {
+        if (event.type === 'ready') resolve();
+        options.onEvent(event);
+      });
+    });
+    await started;
+    worker.on('error', (error) => {
+      console.error('chainlanes: sealer thread failed:', error);
+    });
+    return sealer;
+  }
+
+  /** Tells the sealer a ring's `hashed` cursor moved. */
+  ring(): void {
+    Atomics.add(this.control, DOORBELL, 1);
+    Atomics.notify(this.control, DOORBELL);
+  }
+
+  cut(cut: Cut): void {
+    this.post({ type: 'cut', cut });
+  }
+
+  /** Bytes of entries held by the sealer that are not yet durable. */
+  pendingBytes(): number {
+    return Atomics.load(this.control, PENDING_KIB) * 1024;
+  }
+
+  get alive(): boolean { return !this.exited; }
+
+  /** Seals every cut already sent, then stops the thread. */
+  async stop(timeoutMs = 30_000): Promise<void> {
+    if (this.exited) return;
+    this.post({ type: 'stop' });
+    const timeout = new Promise((resolve) => setTimeout(resolve, timeoutMs).unref());
+    await Promise.race([once(this.worker, 'exit'), timeout]);
+    if (!this.exited) await this.worker.terminate();
+  }
+
+  private post(command: SealerCommand): void {
+    this.worker.postMessage(command);
+  }
+}

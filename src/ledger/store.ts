@@ -1,0 +1,271 @@
+// The Ledger: seals intervals into lmdb in one durable transaction each, keeps
+// every chain's head and the directory head in memory, and answers reads.
+import type { RootDatabase } from 'lmdb';
+import { hashing } from '../native/index.js';
+import { AnchorQueue, anchorJson, logAnchorError } from './anchors.js';
+import type { AnchorErrorHandler, AnchorSink } from './anchors.js';
+import { LedgerCorruptionError, SealConflictError } from './errors.js';
+import { HASH_BYTES } from './hash.js';
+import { chainIdOf } from './headers.js';
+import { blockProofPart, directoryProofPart } from './proofs.js';
+import { chainKey, decodeAnchorRecord, decodeBlockRecord, decodeDirectoryRecord, heightKey, readU64, RecordFormatError } from './records.js';
+import type { BlockRecord, DirectoryRecord } from './records.js';
+import { fastRoot } from './roots.js';
+import { planSeal } from './seal-plan.js';
+import type { SealInput, SealPlan, SealResult } from './seal-plan.js';
+import { chainNameOf, lastKeyOfChain, loadChainHead, loadChainHeads, loadDirectoryHead, openTables } from './tables.js';
+import type { ChainHead, DirectoryHead, LedgerTables } from './tables.js';
+import type { AnchorView, BlockView, ChainView, DirectoryView, EntryProof } from './types.js';
+import { blockView, chainView, directoryView } from './views.js';
+
+export interface LedgerOptions {
+  /**
+   * For the HTTP side: reads only, seal() throws, and heads/chains are read from
+   * the store each time (another thread's Ledger is the writer).
+   */
+  readOnly?: boolean;
+  /** Sinks beyond the store itself, fed each directory hash after its seal is durable. */
+  anchorSinks?: readonly AnchorSink[];
+  /** Where sink failures go (default: a line on stderr). They never fail a seal. */
+  onAnchorError?: AnchorErrorHandler;
+  /** Re-hash every entry's content at seal time and refuse mismatches (a second SHA-256 pass). */
+  checkEntryHashes?: boolean;
+}
+
+export interface LedgerHeads {
+  chains: ChainHead[];
+  directory: DirectoryHead;
+}
+
+/** Runs inside the seal's write transaction; other modules' tables written here commit atomically with the blocks. */
+export type AlongsideWrites = () => void;
+
+export class Ledger {
+  private readonly chainHeads = new Map<string, ChainHead>();
+  private directoryHead: DirectoryHead;
+  private readonly anchorQueue: AnchorQueue;
+  private sealTail: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly tables: LedgerTables,
+    private readonly options: LedgerOptions,
+  ) {
+    for (const head of loadChainHeads(tables)) this.chainHeads.set(head.chainName, head);
+    this.directoryHead = loadDirectoryHead(tables);
+    this.anchorQueue = new AnchorQueue(options.anchorSinks ?? [], options.onAnchorError ?? logAnchorError);
+  }
+
+  /** Opens (creating if needed) the ledger in `dir` and loads the heads. */
+  static async open(dir: string, options: LedgerOptions = {}): Promise<Ledger> {
+    const tables = openTables(dir);
+    try {
+      return new Ledger(tables, options);
+    } catch (error) {
+      await tables.root.close();
+      throw error;
+    }
+  }
+
+  get readOnly(): boolean {
+    return this.options.readOnly === true;
+  }
+
+  /** The lmdb environment, for other modules' tables (openDB) written via seal's `alongside`. */
+  get environment(): RootDatabase {
+    return this.tables.root;
+  }
+
+  /**
+   * Seals one interval: every block and the directory block over them, the seq
+   * index, new chain names and the anchor record, in one lmdb transaction that is
+   * on disk when this resolves. Calls are queued, never interleaved. On any
+   * failure nothing is written and the heads are unchanged, so the same input can
+   * be retried. An interval with no blocks writes nothing and returns directory null.
+   */
+  seal(input: SealInput, alongside?: AlongsideWrites): Promise<SealResult> {
+    const run = this.sealTail.then(() => this.sealNow(input, alongside));
+    this.sealTail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async sealNow(input: SealInput, alongside?: AlongsideWrites): Promise<SealResult> {
+    if (this.readOnly) throw new Error('ledger: opened read-only, cannot seal');
+    this.assertOpen();
+    const checkEntryHashes = this.options.checkEntryHashes === true ? hashEntries : undefined;
+    const plan = planSeal(input, this.chainHeads, this.directoryHead, { rootOf: fastRoot, checkEntryHashes });
+    if (plan.directory === null) return plan.result;
+    writePlan(this.tables, plan, alongside);
+    // transactionSync commits with a synchronous flush; this also covers async
+    // writes another module may have queued on the same environment.
+    await this.tables.root.flushed;
+    for (const block of plan.blocks) this.chainHeads.set(block.nextHead.chainName, block.nextHead);
+    this.directoryHead = plan.directory.nextHead;
+    this.anchorQueue.push(plan.directory.anchor);
+    return plan.result;
+  }
+
+  /** Where a restarted gateway resumes: each chain's next height and seq, and the directory's. */
+  heads(): LedgerHeads {
+    this.assertOpen();
+    if (this.readOnly) {
+      this.freshReads();
+      return { chains: loadChainHeads(this.tables), directory: loadDirectoryHead(this.tables) };
+    }
+    return {
+      chains: [...this.chainHeads.values()].map((h) => ({ ...h, chainId: Buffer.from(h.chainId), lastBlockHash: Buffer.from(h.lastBlockHash) })),
+      directory: { nextHeight: this.directoryHead.nextHeight, lastHash: Buffer.from(this.directoryHead.lastHash) },
+    };
+  }
+
+  chains(): ChainView[] {
+    return this.heads().chains.map(chainView);
+  }
+
+  chain(chainName: string): ChainView | null {
+    this.assertOpen();
+    if (!this.readOnly) {
+      const head = this.chainHeads.get(chainName);
+      return head === undefined ? null : chainView(head);
+    }
+    this.freshReads();
+    const chainId = chainIdOf(chainName);
+    return this.tables.chains.doesExist(chainId) ? chainView(loadChainHead(this.tables, chainId, chainName)) : null;
+  }
+
+  /** The entry at `seq` with its block and directory proofs, re-checked; null when unknown. */
+  entryProof(chainName: string, seq: number): EntryProof | null {
+    this.assertOpen();
+    if (!Number.isSafeInteger(seq) || seq < 0) return null;
+    this.freshReads();
+    const chainId = chainIdOf(chainName);
+    const height = this.heightOfSeq(chainId, seq);
+    if (height === undefined) return null;
+    const place = { chain: chainName, height, seq };
+    const record = this.blockRecord(chainId, height, place);
+    if (record === undefined) throw new LedgerCorruptionError(place, 'seq index points at a missing block');
+    if (seq >= record.header.firstSeq + record.header.count) return null;
+    // The block record may sit in lmdb's reused read buffer: finish with it before the next read.
+    const part = blockProofPart(chainName, chainId, height, seq, record, fastRoot);
+    const directory = this.directoryRecord(part.directoryHeight, place);
+    if (directory === undefined) throw new LedgerCorruptionError(place, `directory ${part.directoryHeight} is missing`);
+    return { ...part.proof, directory: directoryProofPart(place, chainId, part.blockHash, part.directoryHeight, directory, fastRoot) };
+  }
+
+  block(chainName: string, height: number): BlockView | null {
+    this.assertOpen();
+    if (!Number.isSafeInteger(height) || height < 0) return null;
+    this.freshReads();
+    const record = this.blockRecord(chainIdOf(chainName), height, { chain: chainName, height });
+    return record === undefined ? null : blockView(chainName, record);
+  }
+
+  directoryBlock(height: number): DirectoryView | null {
+    this.assertOpen();
+    if (!Number.isSafeInteger(height) || height < 0) return null;
+    this.freshReads();
+    const record = this.directoryRecord(height, { directoryHeight: height });
+    if (record === undefined) return null;
+    return directoryView(record, (chainId) => chainNameOf(this.tables, chainId) ?? '');
+  }
+
+  /** Anchor records from `fromHeight` on, at most `limit` (capped at 1000). */
+  anchors(fromHeight = 0, limit = 100): AnchorView[] {
+    this.assertOpen();
+    if (!Number.isSafeInteger(fromHeight) || fromHeight < 0) return [];
+    this.freshReads();
+    const take = Math.max(0, Math.min(Math.floor(limit), 1000));
+    if (take === 0) return [];
+    const rows = this.tables.anchors.getRange({ start: heightKey(fromHeight), limit: take });
+    return [...rows].map(({ key, value }) => {
+      const { hash, sealedAt } = decodeAnchorRecord(value);
+      return anchorJson({ height: readU64(key, 0), hash, sealedAt });
+    });
+  }
+
+  /** Resolves when every anchor sink has been handed every directory sealed so far. */
+  anchorsSettled(): Promise<void> {
+    return this.anchorQueue.settled();
+  }
+
+  /** Waits for queued seals and anchor sinks, then closes this thread's handle on the environment. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.sealTail;
+    await this.anchorQueue.settled();
+    this.closed = true;
+    await this.tables.root.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('ledger: closed');
+  }
+
+  // lmdb-js renews its read snapshot on a timer; a reader reacting to another
+  // thread's "committed" message could otherwise miss that very commit.
+  private freshReads(): void {
+    this.tables.root.resetReadTxn();
+  }
+
+  private heightOfSeq(chainId: Buffer, seq: number): number | undefined {
+    const key = lastKeyOfChain(this.tables.seqIndex, chainId, seq);
+    if (key === undefined) return undefined;
+    const value = this.tables.seqIndex.get(key);
+    return value === undefined ? undefined : readU64(value, 0);
+  }
+
+  private blockRecord(chainId: Buffer, height: number, place: { chain?: string; height?: number; seq?: number }): BlockRecord | undefined {
+    const bytes = this.tables.blocks.getBinaryFast(chainKey(chainId, height));
+    return bytes === undefined ? undefined : decodeOrCorrupt(() => decodeBlockRecord(bytes), place);
+  }
+
+  private directoryRecord(height: number, place: { chain?: string; height?: number; seq?: number; directoryHeight?: number }): DirectoryRecord | undefined {
+    const bytes = this.tables.directories.getBinaryFast(heightKey(height));
+    return bytes === undefined ? undefined : decodeOrCorrupt(() => decodeDirectoryRecord(bytes), { ...place, directoryHeight: height });
+  }
+}
+
+function decodeOrCorrupt<T>(decode: () => T, place: ConstructorParameters<typeof LedgerCorruptionError>[0]): T {
+  try {
+    return decode();
+  } catch (error) {
+    if (error instanceof RecordFormatError || error instanceof RangeError) throw new LedgerCorruptionError(place, error.message);
+    throw error;
+  }
+}
+
+function writePlan(tables: LedgerTables, plan: SealPlan, alongside?: AlongsideWrites): void {
+  const directory = plan.directory;
+  if (directory === null) return;
+  tables.root.transactionSync(() => {
+    // A second writer on the same directory would have stale heads; refuse rather than overwrite.
+    const directoryKey = heightKey(directory.sealed.height);
+    if (tables.directories.doesExist(directoryKey)) throw new SealConflictError(`seal: directory ${directory.sealed.height} already exists in the store`);
+    for (const block of plan.blocks) {
+      const { chainId, height, firstSeq, chainName } = block.sealed;
+      const key = chainKey(chainId, height);
+      if (tables.blocks.doesExist(key)) throw new SealConflictError(`seal: chain ${JSON.stringify(chainName)} block ${height} already exists in the store`);
+      tables.blocks.putSync(key, block.record);
+      tables.seqIndex.putSync(chainKey(chainId, firstSeq), heightKey(height));
+      if (block.isNewChain) tables.chains.putSync(chainId, Buffer.from(chainName, 'utf8'));
+    }
+    tables.directories.putSync(directoryKey, directory.record);
+    tables.anchors.putSync(directoryKey, directory.anchorRecord);
+    alongside?.();
+  });
+}
+
+// The optional seal-time check, batched through the native hasher.
+function hashEntries(contents: Uint8Array, contentEnds: Uint32Array, count: number): Buffer {
+  const spans = new Int32Array(count * 2);
+  let start = 0;
+  for (let i = 0; i < count; i++) {
+    const end = contentEnds[i] ?? start;
+    spans[2 * i] = start;
+    spans[2 * i + 1] = end - start;
+    start = end;
+  }
+  const out = Buffer.allocUnsafe(count * HASH_BYTES);
+  hashing.sha256Spans(contents, spans, count, out, 0);
+  return out;
+}

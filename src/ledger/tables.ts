@@ -1,0 +1,104 @@
+// The lmdb environment and its tables. Keys are raw bytes chosen so that lmdb's
+// bytewise order is the order we range over:
+//
+//   blocks      chainId(32) ‖ height u64   → block record (header ‖ hashes ‖ ends ‖ contents)
+//   seqIndex    chainId(32) ‖ firstSeq u64 → height u64   (last key ≤ (chainId, seq) finds a seq's block)
+//   directories height u64                 → directory record (header ‖ [chainId, height, blockHash]…)
+//   anchors     height u64                 → directory hash(32) ‖ sealedAt u64
+//   chains      chainId(32)                → chain name, UTF-8
+import { open } from 'lmdb';
+import type { Database, RootDatabase } from 'lmdb';
+import { HASH_BYTES, sha256, zeroHash } from './hash.js';
+import { decodeEntryBlockHeader, decodeDirectoryHeader } from './headers.js';
+import { blockRecordHeader, chainKey, directoryRecordHeader } from './records.js';
+
+export type Table = Database<Buffer, Buffer>;
+
+export interface LedgerTables {
+  root: RootDatabase;
+  blocks: Table;
+  seqIndex: Table;
+  directories: Table;
+  anchors: Table;
+  chains: Table;
+}
+
+export interface ChainHead {
+  chainName: string;
+  chainId: Buffer;
+  nextHeight: number;
+  nextSeq: number;
+  lastBlockHash: Buffer;
+}
+
+export interface DirectoryHead {
+  nextHeight: number;
+  lastHash: Buffer;
+}
+
+/**
+ * One environment per data directory. Never opened with lmdb's readOnly: lmdb-js
+ * shares one native environment per path within a process and keeps the flags of
+ * whoever opened it first, so a read-only open on the main thread would make the
+ * sealer thread's writes fail. Read-only is enforced by Ledger instead.
+ */
+export function openTables(dir: string): LedgerTables {
+  // noSubdir: false, or a directory name with a dot in it would be taken for a file.
+  const root = open(dir, { noSubdir: false, maxDbs: 32 });
+  const table = (name: string): Table => root.openDB<Buffer, Buffer>(name, { keyEncoding: 'binary', encoding: 'binary' });
+  return {
+    root,
+    blocks: table('ledger.blocks'),
+    seqIndex: table('ledger.seqIndex'),
+    directories: table('ledger.directories'),
+    anchors: table('ledger.anchors'),
+    chains: table('ledger.chains'),
+  };
+}
+
+const U64_MAX = Buffer.alloc(8, 0xff);
+
+/** The largest key of `table` starting with `chainId`, if any. */
+export function lastKeyOfChain(table: Table, chainId: Buffer, atMost?: number): Buffer | undefined {
+  const start = atMost === undefined ? Buffer.concat([chainId, U64_MAX]) : chainKey(chainId, atMost);
+  // Reverse ranges run from `start` (inclusive) down to `end` (exclusive); the bare
+  // chainId sorts before every chainId ‖ u64 key.
+  for (const key of table.getKeys({ start, end: chainId, reverse: true, limit: 1 })) {
+    if (key.length === HASH_BYTES + 8 && key.subarray(0, HASH_BYTES).equals(chainId)) return key;
+  }
+  return undefined;
+}
+
+export function loadChainHead(tables: LedgerTables, chainId: Buffer, chainName: string): ChainHead {
+  const key = lastKeyOfChain(tables.blocks, chainId);
+  const record = key === undefined ? undefined : tables.blocks.getBinaryFast(key);
+  if (record === undefined) return { chainName, chainId, nextHeight: 0, nextSeq: 0, lastBlockHash: zeroHash() };
+  const headerBytes = blockRecordHeader(record);
+  const header = decodeEntryBlockHeader(headerBytes);
+  return {
+    chainName,
+    chainId,
+    nextHeight: header.height + 1,
+    nextSeq: header.firstSeq + header.count,
+    lastBlockHash: sha256(headerBytes),
+  };
+}
+
+export function loadChainHeads(tables: LedgerTables): ChainHead[] {
+  const named = tables.chains.getRange({}).map(({ key, value }) => ({ chainId: Buffer.from(key), chainName: value.toString('utf8') }));
+  return [...named].map(({ chainId, chainName }) => loadChainHead(tables, chainId, chainName));
+}
+
+export function loadDirectoryHead(tables: LedgerTables): DirectoryHead {
+  for (const key of tables.directories.getKeys({ reverse: true, limit: 1 })) {
+    const record = tables.directories.getBinaryFast(key);
+    if (record === undefined) break;
+    const headerBytes = directoryRecordHeader(record);
+    return { nextHeight: decodeDirectoryHeader(headerBytes).height + 1, lastHash: sha256(headerBytes) };
+  }
+  return { nextHeight: 0, lastHash: zeroHash() };
+}
+
+export function chainNameOf(tables: LedgerTables, chainId: Uint8Array): string | undefined {
+  return tables.chains.get(Buffer.from(chainId))?.toString('utf8');
+}

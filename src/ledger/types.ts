@@ -1,0 +1,92 @@
+// JSON shapes the ledger serves over HTTP. Types only, no runtime code, so the
+// client (src/client/verify.ts) can import them without pulling in lmdb.
+
+/** Where SHA-256(chainId ‖ blockHash) sits in its directory block's tree. */
+export interface DirectoryProof {
+  height: number;
+  index: number;
+  count: number;
+  /** RFC 6962 audit path, leaf side first, hex. */
+  path: string[];
+  root: string;
+  /** The 84-byte directory header, hex. */
+  header: string;
+  /** SHA-256(header), hex: what anchor sinks receive. */
+  hash: string;
+}
+
+/** `GET /v1/chains/{name}/entries/{seq}`, exactly as DESIGN.md "An entry with its proof". */
+export interface EntryProof {
+  chain: string;
+  chainId: string;
+  seq: number;
+  /** Entry content, base64. */
+  content: string;
+  /** SHA-256(content), hex. */
+  hash: string;
+  /** Entry block height. */
+  height: number;
+  /** Position of the entry in its block (seq - firstSeq). */
+  index: number;
+  /** Entries in the block. */
+  count: number;
+  path: string[];
+  root: string;
+  /** The 124-byte entry block header, hex. */
+  header: string;
+  blockHash: string;
+  /** Absent until the directory block is sealed (with this ledger it always is). */
+  directory?: DirectoryProof;
+}
+
+/** `GET /v1/chains/{name}/blocks/{height}`. */
+export interface BlockView {
+  chain: string;
+  chainId: string;
+  height: number;
+  prevHash: string;
+  root: string;
+  firstSeq: number;
+  count: number;
+  sealedAt: number;
+  header: string;
+  hash: string;
+  entryHashes: string[];
+  /** Height of the directory block that lists this block. */
+  directory: number;
+}
+
+export interface DirectoryEntryView {
+  chainId: string;
+  chain: string;
+  height: number;
+  blockHash: string;
+}
+
+/** `GET /v1/directory/{height}`. */
+export interface DirectoryView {
+  height: number;
+  prevHash: string;
+  root: string;
+  count: number;
+  sealedAt: number;
+  header: string;
+  hash: string;
+  entries: DirectoryEntryView[];
+}
+
+/** `GET /v1/chains` and `GET /v1/chains/{name}`. */
+export interface ChainView {
+  chain: string;
+  chainId: string;
+  nextHeight: number;
+  nextSeq: number;
+  /** Hex; 64 zeros before the first block. */
+  lastBlockHash: string;
+}
+
+export interface AnchorView {
+  height: number;
+  hash: string;
+  sealedAt: number;
+}

@@ -1,0 +1,125 @@
+// Pure-JS twin of native/src/addon.cc, used when the addon is missing or disabled. It must
+// accept and reject the same arguments and produce the same bytes; test/native proves it.
+import { createHash } from 'node:crypto';
+import { isInt32Array, isUint8Array } from 'node:util/types';
+import type { Hashing } from './types.js';
+
+const DIGEST = 32;
+
+// util/types checks work across realms (vm contexts), like the addon's napi type check.
+function uint8Arg(value: unknown, name: string): Uint8Array {
+  if (!isUint8Array(value)) throw new TypeError(`${name} must be a Uint8Array`);
+  return value;
+}
+
+function indexArg(value: unknown, name: string): number {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number`);
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative safe integer`);
+  return value;
+}
+
+function digestInto(data: Uint8Array, dst: Uint8Array, at: number): void {
+  dst.set(createHash('sha256').update(data).digest(), at);
+}
+
+function sha256Spans(src: Uint8Array, spans: Int32Array, count: number, dst: Uint8Array, dstOffset: number): void {
+  uint8Arg(src, 'sha256Spans: src');
+  if (!isInt32Array(spans)) throw new TypeError('sha256Spans: spans must be an Int32Array');
+  indexArg(count, 'sha256Spans: count');
+  uint8Arg(dst, 'sha256Spans: dst');
+  indexArg(dstOffset, 'sha256Spans: dstOffset');
+  if (count > Math.floor(spans.length / 2)) {
+    throw new RangeError(`sha256Spans: count ${count} needs ${count * 2} span slots, spans has ${spans.length}`);
+  }
+  if (dstOffset > dst.length || count * DIGEST > dst.length - dstOffset) {
+    throw new RangeError(
+      `sha256Spans: dst range [${dstOffset}, ${dstOffset + count * DIGEST}) exceeds dst length ${dst.length}`,
+    );
+  }
+  // All spans are checked before the first digest is written, so a bad batch writes nothing.
+  for (let i = 0; i < count; i++) {
+    const off = spans[2 * i] ?? -1;
+    const len = spans[2 * i + 1] ?? -1;
+    if (off < 0 || len < 0 || off + len > src.length) {
+      throw new RangeError(`sha256Spans: span ${i} [${off}, +${len}) is outside src of length ${src.length}`);
+    }
+  }
+  for (let i = 0; i < count; i++) {
+    const off = spans[2 * i] ?? 0;
+    const len = spans[2 * i + 1] ?? 0;
+    digestInto(src.subarray(off, off + len), dst, dstOffset + DIGEST * i);
+  }
+}
+
+// Prefix and data go into one reused buffer so each hash is a single update() call.
+const leafInput = Buffer.alloc(1 + DIGEST, 0x00);
+const nodeInput = Buffer.alloc(1 + 2 * DIGEST, 0x01);
+
+function leafHash(data: Uint8Array, at: number, out: Uint8Array, outAt: number): void {
+  leafInput.set(data.subarray(at, at + DIGEST), 1);
+  digestInto(leafInput, out, outAt);
+}
+
+// The inputs are copied out before the digest is written, so `out` may alias them.
+function nodeHash(src: Uint8Array, left: number, right: number, out: Uint8Array, outAt: number): void {
+  nodeInput.set(src.subarray(left, left + DIGEST), 1);
+  nodeInput.set(src.subarray(right, right + DIGEST), 1 + DIGEST);
+  digestInto(nodeInput, out, outAt);
+}
+
+// Same shape as the addon: bottom-up, pairing left to right, an odd last node carried up
+// unchanged, which equals RFC 6962's recursive split at the largest power of two below n.
+function merkleRoot(entryHashes: Uint8Array, n: number): Buffer {
+  uint8Arg(entryHashes, 'merkleRoot: entryHashes');
+  indexArg(n, 'merkleRoot: n');
+  if (n > Math.floor(entryHashes.length / DIGEST)) {
+    throw new RangeError(
+      `merkleRoot: ${n} leaves need ${n * DIGEST} bytes, entryHashes has ${entryHashes.length}`,
+    );
+  }
+  if (n === 0) return createHash('sha256').digest();
+  const root = Buffer.alloc(DIGEST);
+  if (n === 1) {
+    leafHash(entryHashes, 0, root, 0);
+    return root;
+  }
+  let m = Math.ceil(n / 2);
+  const level = Buffer.allocUnsafe(m * DIGEST);
+  const pair = Buffer.allocUnsafe(2 * DIGEST);
+  for (let i = 0; i < Math.floor(n / 2); i++) {
+    leafHash(entryHashes, 2 * i * DIGEST, pair, 0);
+    leafHash(entryHashes, (2 * i + 1) * DIGEST, pair, DIGEST);
+    nodeHash(pair, 0, DIGEST, level, i * DIGEST);
+  }
+  if (n % 2 === 1) leafHash(entryHashes, (n - 1) * DIGEST, level, (m - 1) * DIGEST);
+  while (m > 1) {
+    const half = Math.floor(m / 2);
+    // In place: node i is written after nodes 2i and 2i+1 are read, and i <= 2i.
+    for (let i = 0; i < half; i++) nodeHash(level, 2 * i * DIGEST, (2 * i + 1) * DIGEST, level, i * DIGEST);
+    if (m % 2 === 1) level.copyWithin(half * DIGEST, (m - 1) * DIGEST, m * DIGEST);
+    m = half + (m % 2);
+  }
+  level.copy(root, 0, 0, DIGEST);
+  return root;
+}
+
+function sha256(data: Uint8Array): Buffer {
+  uint8Arg(data, 'sha256: data');
+  return createHash('sha256').update(data).digest();
+}
+
+// Same argument contract as the addon, but JS cannot set a thread's affinity: never pinned.
+function pinThread(cpus: readonly number[]): boolean {
+  if (!Array.isArray(cpus)) throw new TypeError('pinThread: cpus must be an array of CPU indices');
+  if (cpus.length === 0) throw new TypeError('pinThread: cpus must not be empty');
+  // An index loop, not forEach, so holes in a sparse array are rejected as the addon does.
+  for (let i = 0; i < cpus.length; i++) {
+    const cpu: unknown = cpus[i];
+    if (typeof cpu !== 'number' || !Number.isSafeInteger(cpu) || cpu < 0) {
+      throw new TypeError(`pinThread: cpus[${i}] is not a non-negative integer`);
+    }
+  }
+  return false;
+}
+
+export const jsHashing: Hashing = Object.freeze({ pinThread, sha256Spans, merkleRoot, sha256 });

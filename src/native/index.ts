@@ -1,0 +1,100 @@
+// Chooses the hashing implementation once per thread: the native addon built by
+// `npm install` (native/, node-gyp), or the pure-JS fallback when it is missing, fails to
+// load, or CHAINLANES_NATIVE=0 asks for it. Everything else imports `hashing` from here.
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { packageRoot } from '../paths.js';
+import { jsHashing } from './fallback.js';
+import type { Hashing } from './types.js';
+
+export type { Hashing } from './types.js';
+export { jsHashing };
+
+/** Where node-gyp puts the addon (package.json "install": node-gyp rebuild --directory native). */
+export const nativeAddonPath: string = join(packageRoot(), 'native', 'build', 'Release', 'chainlanes_native.node');
+
+const FUNCTIONS = ['pinThread', 'sha256Spans', 'merkleRoot', 'sha256'] as const;
+
+// require() of a .node file is typed `any`; it is received as `unknown` and only its shape can
+// be checked here. The signatures themselves are fixed by native/src/addon.cc, and
+// test/native compares every function against the fallback byte for byte.
+function asHashing(addon: unknown): Hashing {
+  if (typeof addon !== 'object' || addon === null) throw new Error('the addon exported no object');
+  const exported = addon as Record<string, unknown>;
+  const missing = FUNCTIONS.filter((name) => typeof exported[name] !== 'function');
+  if (missing.length > 0) throw new Error(`the addon lacks ${missing.join(', ')} (stale build?)`);
+  return Object.freeze({
+    pinThread: exported.pinThread as Hashing['pinThread'],
+    sha256Spans: exported.sha256Spans as Hashing['sha256Spans'],
+    merkleRoot: exported.merkleRoot as Hashing['merkleRoot'],
+    sha256: exported.sha256 as Hashing['sha256'],
+  });
+}
+
+interface LoadResult {
+  readonly hashing: Hashing | null;
+  readonly error: string | null;
+}
+
+let loaded: LoadResult | undefined;
+
+function load(): LoadResult {
+  if (loaded !== undefined) return loaded;
+  try {
+    const addon: unknown = createRequire(import.meta.url)(nativeAddonPath);
+    loaded = { hashing: asHashing(addon), error: null };
+  } catch (err) {
+    // First line only: MODULE_NOT_FOUND appends a multi-line "Require stack" that says nothing new.
+    const message = err instanceof Error ? err.message : String(err);
+    loaded = { hashing: null, error: message.split('\n', 1)[0] ?? message };
+  }
+  return loaded;
+}
+
+/**
+ * The native implementation if the addon loads, whatever CHAINLANES_NATIVE says (so tests
+ * and benchmarks can compare it with `jsHashing`); null when it cannot be loaded.
+ */
+export function nativeHashing(): Hashing | null {
+  return load().hashing;
+}
+
+// Every lane worker imports this module, so a failure would be reported once per thread.
+// The marker (this process's pid in its env) is copied into workers spawned after the first
+// report, which keeps them quiet; child processes have another pid and still report.
+const WARNED = 'CHAINLANES_NATIVE_WARNED';
+
+function warnOnce(text: string): void {
+  if (process.env[WARNED] === String(process.pid)) return;
+  process.env[WARNED] = String(process.pid);
+  process.stderr.write(text);
+}
+
+const disabled = process.env.CHAINLANES_NATIVE === '0';
+const chosen: LoadResult = disabled ? { hashing: null, error: 'disabled by CHAINLANES_NATIVE=0' } : load();
+
+/** The implementation everyone should use. */
+export const hashing: Hashing = chosen.hashing ?? jsHashing;
+/** Whether `hashing` is the native addon. */
+export const nativeLoaded: boolean = chosen.hashing !== null;
+/** Why `hashing` is the fallback (including "disabled by CHAINLANES_NATIVE=0"); null when native. */
+export const nativeLoadError: string | null = chosen.error;
+
+if (disabled) {
+  warnOnce('chainlanes: CHAINLANES_NATIVE=0, using pure-JS hashing (slower) and no thread pinning\n');
+} else if (!nativeLoaded) {
+  const rule = '='.repeat(78);
+  warnOnce(
+    [
+      rule,
+      'chainlanes: WARNING: native addon not loaded, running on the SLOW pure-JS fallback',
+      `  cause:  ${nativeLoadError ?? 'unknown'}`,
+      `  addon:  ${nativeAddonPath}`,
+      '  effect: SHA-256 and Merkle roots via node:crypto; lane threads are NOT pinned to cores',
+      '  fix:    rebuild with `npm run install` (needs python3, make and a C++ compiler),',
+      '          or set CHAINLANES_NATIVE=0 to choose the fallback deliberately',
+      rule,
+      '',
+    ].join('\n'),
+  );
+}

@@ -1,0 +1,25 @@
+/**
+ * The hashing and thread-placement primitives the lanes need, implemented twice: by the
+ * native addon (native/) and by a pure-JS fallback. Both must produce identical bytes.
+ * Properties rather than methods, so callers can destructure them without binding.
+ */
+export interface Hashing {
+  /**
+   * Pins the calling OS thread (a worker_thread pins only itself) to the given CPUs.
+   * Returns false when the OS refuses or pinning is unsupported; throws TypeError when
+   * `cpus` is not a non-empty array of non-negative integers.
+   */
+  readonly pinThread: (cpus: readonly number[]) => boolean;
+  /**
+   * For i < count: SHA-256 of src[spans[2i] .. spans[2i] + spans[2i+1]) written to
+   * dst[dstOffset + 32i ..]. All ranges are checked first; on RangeError nothing is written.
+   */
+  readonly sha256Spans: (src: Uint8Array, spans: Int32Array, count: number, dst: Uint8Array, dstOffset: number) => void;
+  /**
+   * RFC 6962 / RFC 9162 section 2.1 Merkle tree hash whose n leaves' data are the
+   * consecutive 32-byte hashes in entryHashes (leaf = H(0x00 ‖ hash), node = H(0x01 ‖ l ‖ r)).
+   * n = 0 gives SHA-256 of the empty string.
+   */
+  readonly merkleRoot: (entryHashes: Uint8Array, n: number) => Buffer;
+  readonly sha256: (data: Uint8Array) => Buffer;
+}

@@ -1,0 +1,61 @@
+// Moving-average load per chain from the workers' u32 counters.
+import type { LoadCounters } from '../ring/index.js';
+
+/**
+ * Exponentially weighted moving averages of entries/s and bytes/s. The weight
+ * of a new sample depends on the time since the last one (alpha = 1 - e^(-dt/tau)),
+ * so a late tick does not distort the average.
+ */
+export class RateEstimator {
+  readonly entriesPerSec: Float64Array;
+  readonly bytesPerSec: Float64Array;
+  private readonly tauMs: number;
+  private readonly prevEntries: Uint32Array;
+  private readonly prevBytes: Uint32Array;
+  private readonly deltaEntries: Float64Array;
+  private readonly deltaBytes: Float64Array;
+  private readonly maxChains: number;
+
+  constructor(maxChains: number, workerSlots: number, tauMs: number) {
+    this.maxChains = maxChains;
+    this.tauMs = tauMs;
+    this.entriesPerSec = new Float64Array(maxChains);
+    this.bytesPerSec = new Float64Array(maxChains);
+    this.prevEntries = new Uint32Array(workerSlots * maxChains);
+    this.prevBytes = new Uint32Array(workerSlots * maxChains);
+    this.deltaEntries = new Float64Array(maxChains);
+    this.deltaBytes = new Float64Array(maxChains);
+  }
+
+  /** Reads every worker row for chains [0, chains) and folds dtMs worth of counts into the averages. */
+  sample(counters: LoadCounters, chains: number, dtMs: number): void {
+    this.deltaEntries.fill(0, 0, chains);
+    this.deltaBytes.fill(0, 0, chains);
+    const slots = counters.slotsInUse();
+    for (let w = 0; w < slots; w++) {
+      const row = w * this.maxChains;
+      for (let c = 0; c < chains; c++) {
+        const e = counters.entries(w, c);
+        const b = counters.bytes(w, c);
+        this.deltaEntries[c]! += (e - this.prevEntries[row + c]!) >>> 0;
+        this.deltaBytes[c]! += (b - this.prevBytes[row + c]!) >>> 0;
+        this.prevEntries[row + c] = e;
+        this.prevBytes[row + c] = b;
+      }
+    }
+    if (dtMs <= 0) return;
+    const alpha = 1 - Math.exp(-dtMs / this.tauMs);
+    for (let c = 0; c < chains; c++) {
+      const e = (this.deltaEntries[c]! * 1000) / dtMs;
+      const b = (this.deltaBytes[c]! * 1000) / dtMs;
+      this.entriesPerSec[c]! += alpha * (e - this.entriesPerSec[c]!);
+      this.bytesPerSec[c]! += alpha * (b - this.bytesPerSec[c]!);
+    }
+  }
+
+  totalEntriesPerSec(chains: number): number {
+    let total = 0;
+    for (let c = 0; c < chains; c++) total += this.entriesPerSec[c]!;
+    return total;
+  }
+}

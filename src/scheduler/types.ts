@@ -1,0 +1,28 @@
+import type { CoreLayout } from './core-layout.js';
+import type { LaneTable } from './lane-table.js';
+
+export interface SchedulerSettings {
+  tickMs: number;
+  /** Time constant of the moving averages. */
+  tauMs: number;
+  demoteAfterMs: number;
+  laneTable: LaneTable;
+  layout: CoreLayout;
+  /** Move cores between lanes by utilisation. */
+  rebalance: boolean;
+  rebalanceEveryTicks: number;
+}
+
+export interface SchedulerWorkerData {
+  settings: SchedulerSettings;
+  chainTable: SharedArrayBuffer;
+  counters: SharedArrayBuffer;
+  laneCores: SharedArrayBuffer;
+  maxChains: number;
+  workerSlots: number;
+}
+
+export type SchedulerEvent =
+  | { type: 'lane-change'; slot: number; from: number; to: number; entriesPerSec: number }
+  | { type: 'cores'; lanes: number[][]; utilisation: number[] }
+  | { type: 'tick'; at: number };

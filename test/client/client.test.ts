@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import { Packr } from 'msgpackr';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
+import { startWsGateway, type RunningGateway } from '../../bench/peers/ws-gateway.js';
+import { backoffDelay, ChainError, connect, streamUrl, type ChainClient, type CommittedNotice } from '../../src/client/index.js';
+
+const sha256 = (data: Uint8Array | string): Uint8Array => createHash('sha256').update(data).digest();
+const packr = new Packr({ useRecords: false });
+
+let cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const fn of cleanups.reverse()) await fn();
+  cleanups = [];
+});
+
+async function gateway(port = 0): Promise<RunningGateway> {
+  const g = await startWsGateway({ port });
+  cleanups.push(() => g.close());
+  return g;
+}
+
+async function client(url: string, chain: string, options: Parameters<typeof connect>[2] = {}): Promise<ChainClient> {
+  const c = await connect(url, chain, options);
+  cleanups.push(() => c.close());
+  return c;
+}
+
+/** A bare server for behaviour the peer gateway never shows (silence, notices). */
+async function scriptedServer(onMessage: (send: (value: unknown) => void, drop: () => void) => void): Promise<string> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+  wss.on('connection', (ws) => {
+    ws.on('message', () => onMessage((v) => ws.send(packr.pack(v)), () => ws.terminate()));
+  });
+  cleanups.push(() => {
+    for (const c of wss.clients) c.terminate();
+    return new Promise((resolve) => wss.close(resolve));
+  });
+  const address = wss.address();
+  if (typeof address === 'string') throw new Error('unexpected address');
+  return `ws://127.0.0.1:${address.port}`;
+}
+
+function nextEvent<T>(subscribe: (fn: (value: T) => void) => () => void): Promise<T> {
+  return new Promise((resolve) => {
+    const off = subscribe((value) => {
+      off();
+      resolve(value);
+    });
+  });
+}
+
+describe('ChainClient against the ws-gateway peer', () => {
+  it('returns the SHA-256 of each entry and consecutive seqs', async () => {
+    const g = await gateway();
+    const c = await client(`ws://127.0.0.1:${g.port}`, 'orders');
+    const bytes = new Uint8Array([0, 1, 2, 255]);
+    const first = await c.submit(['hello', bytes, 'héllo']);
+    expect(first).toMatchObject({ frame: 0, seq: 0, count: 3 });
+    expect(first.hashes).toEqual([sha256('hello'), sha256(bytes), sha256(Buffer.from('héllo', 'utf8'))].map((h) => new Uint8Array(h)));
+    const second = await c.submit(['x']);
+    expect(second).toMatchObject({ frame: 1, seq: 3, count: 1 });
+  });
+
+  it('matches replies to frames in flight by order', async () => {
+    const g = await gateway();
+    const c = await client(`ws://127.0.0.1:${g.port}`, 'orders');
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => c.submit([`e${i}a`, `e${i}b`])));
+    expect(results.map((r) => r.frame)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(results.map((r) => r.seq)).toEqual(Array.from({ length: 50 }, (_, i) => 2 * i));
+    expect(results[7]?.hashes[1]).toEqual(new Uint8Array(sha256('e7b')));
+  });
+
+  it('keeps seqs per chain across connections', async () => {
+    const g = await gateway();
+    const url = `ws://127.0.0.1:${g.port}`;
+    const a = await client(url, 'shared');
+    const b = await client(url, 'shared');
+    expect((await a.submit(['1', '2'])).seq).toBe(0);
+    expect((await b.submit(['3'])).seq).toBe(2);
+    expect((await (await client(url, 'other')).submit(['4'])).seq).toBe(0);
+  });
+
+  it('rejects with the code of an error reply, and carries on', async () => {
+    const g = await gateway();
+    const c = await client(`ws://127.0.0.1:${g.port}`, 'orders');
+    await expect(c.submit([])).rejects.toMatchObject({ name: 'ChainError', code: 'bad_frame', frame: 0 });
+    await expect(c.submit([new Uint8Array(5 * 1024 * 1024)])).rejects.toMatchObject({ code: 'too_large', frame: 1 });
+    expect(await c.submit(['ok'])).toMatchObject({ frame: 2, seq: 0 });
+  });
+
+  it('reconnects after the gateway restarts, numbering frames from 0 again', async () => {
+    const first = await startWsGateway();
+    const url = `ws://127.0.0.1:${first.port}`;
+    const c = await client(url, 'orders', { reconnect: { minDelayMs: 20, maxDelayMs: 200 } });
+    expect(await c.submit(['before'])).toMatchObject({ frame: 0, seq: 0 });
+    await c.submit(['again']);
+
+    const dropped = nextEvent((fn) => c.on('disconnect', fn));
+    await first.close();
+    await dropped;
+    await expect(c.submit(['while down'])).rejects.toMatchObject({ code: 'disconnected' });
+
+    const reopened = nextEvent((fn) => c.on('open', fn));
+    await gateway(first.port);
+    expect(await reopened).toEqual({ reconnected: true });
+    // A fresh peer has fresh seqs; the point is that frames restart at 0 on the new connection.
+    expect(await c.submit(['after'])).toMatchObject({ frame: 0, seq: 0 });
+  });
+
+  it('fails fast when the first connection cannot open', async () => {
+    const g = await gateway();
+    await expect(connect(`ws://127.0.0.1:${g.port}`, 'no spaces allowed')).rejects.toMatchObject({ code: 'unknown_chain' });
+    await g.close();
+    await expect(connect(`ws://127.0.0.1:${g.port}`, 'orders')).rejects.toMatchObject({ code: 'connect_failed' });
+  });
+});
+
+describe('ChainClient with a scripted server', () => {
+  it('rejects frames in flight with `disconnected` when the socket drops, without resending', async () => {
+    let received = 0;
+    const url = await scriptedServer((_send, drop) => {
+      received++;
+      if (received === 3) drop();
+    });
+    const c = await client(url, 'orders');
+    const submits = [c.submit(['a']), c.submit(['b']), c.submit(['c'])];
+    for (const s of submits) await expect(s).rejects.toMatchObject({ code: 'disconnected' });
+    expect(received).toBe(3);
+    expect(c.connected).toBe(false);
+  });
+
+  it('emits committed notices', async () => {
+    const root = new Uint8Array(32).fill(7);
+    const block = new Uint8Array(32).fill(9);
+    const url = await scriptedServer((send) => {
+      send({ type: 'accepted', frame: 0, seq: 10, count: 1, hashes: Buffer.from(sha256('a')) });
+      send({ type: 'committed', height: 2, seq: 10, count: 1, root, block, directory: 5 });
+    });
+    const seen: CommittedNotice[] = [];
+    const c = await client(url, 'orders', { onCommitted: (n) => seen.push(n) });
+    const notice = nextEvent<CommittedNotice>((fn) => c.on('committed', fn));
+    expect(await c.submit(['a'])).toMatchObject({ seq: 10 });
+    expect(await notice).toMatchObject({ height: 2, seq: 10, count: 1, directory: 5 });
+    expect(seen[0]?.root).toEqual(root);
+  });
+
+  it('treats a reply out of order as a protocol error and drops the connection', async () => {
+    const url = await scriptedServer((send) => {
+      send({ type: 'accepted', frame: 4, seq: 0, count: 1, hashes: Buffer.alloc(32) });
+    });
+    const c = await client(url, 'orders');
+    const error = nextEvent<ChainError>((fn) => c.on('error', fn));
+    const submit = c.submit(['a']);
+    expect((await error).code).toBe('protocol');
+    await expect(submit).rejects.toMatchObject({ code: 'disconnected' });
+  });
+});
+
+describe('helpers', () => {
+  it('backoffDelay doubles up to the ceiling with jitter in the upper half', () => {
+    const opts = { minDelayMs: 100, maxDelayMs: 1000 };
+    expect(backoffDelay(0, opts, () => 0)).toBe(50);
+    expect(backoffDelay(0, opts, () => 1)).toBe(100);
+    expect(backoffDelay(2, opts, () => 1)).toBe(400);
+    expect(backoffDelay(10, opts, () => 0.5)).toBe(750);
+    expect(backoffDelay(1000, opts, () => 1)).toBe(1000);
+  });
+
+  it('streamUrl builds the v1 route under a base URL', () => {
+    expect(streamUrl('http://h:1', 'a.b~c').href).toBe('ws://h:1/v1/chains/a.b~c/stream');
+    expect(streamUrl('wss://h/base/', 'x').href).toBe('wss://h/base/v1/chains/x/stream');
+    expect(() => streamUrl('ftp://h', 'x')).toThrow(ChainError);
+  });
+});

@@ -1,0 +1,197 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { type Hashing, jsHashing, nativeHashing, nativeLoadError } from '../../src/native/index.js';
+import { prng, randomBytes, referenceTreeHash, sha256, splitHashes } from './reference.js';
+
+const native = nativeHashing();
+const SKIP = native === null ? ` [SKIPPED: native addon not built: ${nativeLoadError ?? 'not loadable'}]` : '';
+
+// The generic RFC 6962 vectors live in the shared test data of the project, not in the repo.
+const RFC6962_ROOTS = '/work/shared/testdata/rfc6962-roots.json';
+
+/** Runs a check against both implementations; the native one is skipped, visibly, only when the addon did not build. */
+function eachImpl(title: string, check: (impl: Hashing) => void): void {
+  it.skipIf(native === null)(`native: ${title}${SKIP}`, () => check(native as Hashing));
+  it(`js fallback: ${title}`, () => check(jsHashing));
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+function allBytes(bytes: Uint8Array, value: number): boolean {
+  return bytes.every((b) => b === value);
+}
+
+describe('sha256Spans', () => {
+  // src is a view at a non-zero byteOffset of a SharedArrayBuffer with bytes after it too,
+  // so a forgotten byteOffset or a length taken from the buffer instead of the view shows up.
+  const random = prng(6962);
+  const srcLength = 5000;
+  const sab = new SharedArrayBuffer(srcLength + 40);
+  const src = new Uint8Array(sab, 17, srcLength);
+  new Uint8Array(sab).set(randomBytes(random, sab.byteLength));
+
+  const spanList: [number, number][] = [
+    [0, 0],
+    [0, 1],
+    [srcLength, 0], // empty entry exactly at the end
+    [srcLength - 1, 1], // last byte
+    [srcLength - 200, 200], // entry ending at the very end
+    [0, srcLength], // everything
+    [123, 0],
+    [64, 55], // 55/56/64 cross SHA-256 padding boundaries
+    [64, 56],
+    [64, 64],
+  ];
+  for (let i = 0; i < 300; i++) {
+    const off = Math.floor(random() * (srcLength + 1));
+    const len = random() < 0.1 ? 0 : Math.floor(random() * (srcLength - off + 1));
+    spanList.push([off, len]);
+  }
+  const count = spanList.length;
+  const spans = new Int32Array(new SharedArrayBuffer(4 * (2 * count + 6)), 8, 2 * count);
+  spanList.forEach(([off, len], i) => spans.set([off, len], 2 * i));
+
+  const expected = Buffer.concat(
+    spanList.map(([off, len]) => createHash('sha256').update(src.subarray(off, off + len)).digest()),
+  );
+
+  eachImpl('equals createHash for every span, written at a dstOffset of a shared view', (impl) => {
+    const dstSab = new SharedArrayBuffer(32 * count + 200);
+    const dst = new Uint8Array(dstSab, 24, 32 * count + 100);
+    dst.fill(0xaa);
+    impl.sha256Spans(src, spans, count, dst, 50);
+    expect(hex(dst.subarray(50, 50 + 32 * count))).toBe(expected.toString('hex'));
+    expect(allBytes(dst.subarray(0, 50), 0xaa)).toBe(true);
+    expect(allBytes(dst.subarray(50 + 32 * count), 0xaa)).toBe(true);
+    expect(allBytes(new Uint8Array(dstSab, 0, 24), 0)).toBe(true);
+  });
+
+  it.skipIf(native === null)(`native and fallback agree byte for byte on a prefix of the spans${SKIP}`, () => {
+    const a = new Uint8Array(32 * 200);
+    const b = new Uint8Array(32 * 200);
+    (native as Hashing).sha256Spans(src, spans, 200, a, 0);
+    jsHashing.sha256Spans(src, spans, 200, b, 0);
+    expect(hex(a)).toBe(hex(b));
+    expect(hex(a)).toBe(expected.subarray(0, 32 * 200).toString('hex'));
+  });
+
+  eachImpl('count 0 accepts empty spans and an empty dst', (impl) => {
+    expect(() => impl.sha256Spans(src, new Int32Array(0), 0, new Uint8Array(0), 0)).not.toThrow();
+  });
+
+  const bad: [string, number[], number, number, number][] = [
+    // [what, spans, count, dst length, dstOffset]; the first span is always valid.
+    ['offset past the end', [0, 1, srcLength + 1, 0], 2, 64, 0],
+    ['entry one byte past the end', [0, 1, srcLength - 10, 11], 2, 64, 0],
+    ['negative offset', [0, 1, -1, 1], 2, 64, 0],
+    ['negative length', [0, 1, 0, -1], 2, 64, 0],
+    ['offset + length overflows int32', [0, 1, 0x7fffffff, 0x7fffffff], 2, 64, 0],
+    ['count larger than spans', [0, 1, 0, 1], 3, 96, 0],
+    ['dst one byte short', [0, 1, 0, 1], 2, 63, 0],
+    ['dstOffset pushes the last digest out', [0, 1, 0, 1], 2, 96, 33],
+    ['dstOffset beyond dst', [], 0, 64, 65],
+  ];
+  for (const [what, spanValues, n, dstLength, dstOffset] of bad) {
+    eachImpl(`RangeError and nothing written: ${what}`, (impl) => {
+      const dst = new Uint8Array(new SharedArrayBuffer(dstLength + 8), 8, dstLength).fill(0x5c);
+      expect(() => impl.sha256Spans(src, Int32Array.from(spanValues), n, dst, dstOffset)).toThrow(RangeError);
+      expect(allBytes(dst, 0x5c)).toBe(true);
+    });
+  }
+
+  eachImpl('RangeError for negative, fractional or NaN count and dstOffset', (impl) => {
+    const dst = new Uint8Array(64);
+    const one = Int32Array.of(0, 1);
+    expect(() => impl.sha256Spans(src, one, -1, dst, 0)).toThrow(RangeError);
+    expect(() => impl.sha256Spans(src, one, 0.5, dst, 0)).toThrow(RangeError);
+    expect(() => impl.sha256Spans(src, one, 1, dst, -32)).toThrow(RangeError);
+    expect(() => impl.sha256Spans(src, one, 1, dst, Number.NaN)).toThrow(RangeError);
+    expect(allBytes(dst, 0)).toBe(true);
+  });
+
+  eachImpl('TypeError for wrong argument types', (impl) => {
+    const dst = new Uint8Array(64);
+    const one = Int32Array.of(0, 1);
+    const loose = impl.sha256Spans as (...args: unknown[]) => void;
+    expect(() => loose(new Uint16Array(8), one, 1, dst, 0)).toThrow(TypeError);
+    expect(() => loose(src, Uint32Array.of(0, 1), 1, dst, 0)).toThrow(TypeError);
+    expect(() => loose(src, [0, 1], 1, dst, 0)).toThrow(TypeError);
+    expect(() => loose(src, one, '1', dst, 0)).toThrow(TypeError);
+    expect(() => loose(src, one, 1, new Uint8ClampedArray(64), 0)).toThrow(TypeError);
+    expect(() => loose(src, one, 1, dst)).toThrow(TypeError);
+    expect(allBytes(dst, 0)).toBe(true);
+  });
+});
+
+describe('sha256', () => {
+  eachImpl("equals createHash and honours a view's byteOffset", (impl) => {
+    const whole = randomBytes(prng(1), 1000);
+    for (const view of [new Uint8Array(0), whole, whole.subarray(3, 700), Buffer.from('abc')]) {
+      const digest = impl.sha256(view);
+      expect(Buffer.isBuffer(digest)).toBe(true);
+      expect(digest.toString('hex')).toBe(createHash('sha256').update(view).digest('hex'));
+    }
+    expect(impl.sha256(Buffer.from('abc')).toString('hex')).toBe(
+      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    );
+  });
+});
+
+describe('merkleRoot', () => {
+  it('the test reference reproduces the RFC 6962 reference roots (leaf data of varying length)', () => {
+    const rfc = JSON.parse(readFileSync(RFC6962_ROOTS, 'utf8')) as { leavesHex: string[]; roots: Record<string, string> };
+    const leaves = rfc.leavesHex.map((h) => Buffer.from(h, 'hex'));
+    const sizes = Object.keys(rfc.roots);
+    expect(sizes.length).toBe(leaves.length + 1);
+    for (const size of sizes) {
+      expect(referenceTreeHash(leaves.slice(0, Number(size))).toString('hex'), `n = ${size}`).toBe(rfc.roots[size]);
+    }
+  });
+
+  // Packed entry hashes in a shared view at an odd byteOffset, one hash longer than needed.
+  const packed = randomBytes(prng(9162), 32 * 65536 + 32);
+  const hashes = new Uint8Array(new SharedArrayBuffer(packed.length + 3), 3, packed.length);
+  hashes.set(packed);
+
+  eachImpl('equals the recursive reference for n = 0..70', (impl) => {
+    for (let n = 0; n <= 70; n++) {
+      const root = impl.merkleRoot(hashes, n);
+      expect(Buffer.isBuffer(root)).toBe(true);
+      expect(root.toString('hex'), `n = ${n}`).toBe(referenceTreeHash(splitHashes(hashes, n)).toString('hex'));
+    }
+  });
+
+  eachImpl('n = 0 is SHA-256 of the empty string, n = 1 is the leaf hash', (impl) => {
+    expect(impl.merkleRoot(new Uint8Array(0), 0).toString('hex')).toBe(sha256().toString('hex'));
+    expect(impl.merkleRoot(hashes, 1).toString('hex')).toBe(sha256(Uint8Array.of(0), hashes.subarray(0, 32)).toString('hex'));
+  });
+
+  // Both implementations are compared with the same reference root, computed once per n.
+  const referenceRoots = new Map<number, string>();
+  const referenceRoot = (n: number): string => {
+    let root = referenceRoots.get(n);
+    if (root === undefined) {
+      root = referenceTreeHash(splitHashes(hashes, n)).toString('hex');
+      referenceRoots.set(n, root);
+    }
+    return root;
+  };
+  for (const n of [1000, 1023, 1025, 65536]) {
+    eachImpl(`equals the recursive reference for n = ${n}`, (impl) => {
+      expect(impl.merkleRoot(hashes, n).toString('hex')).toBe(referenceRoot(n));
+    });
+  }
+
+  eachImpl('RangeError for n beyond the buffer, TypeError for wrong types', (impl) => {
+    expect(() => impl.merkleRoot(new Uint8Array(95), 3)).toThrow(RangeError);
+    expect(() => impl.merkleRoot(new Uint8Array(96), -1)).toThrow(RangeError);
+    expect(() => impl.merkleRoot(new Uint8Array(96), 1.5)).toThrow(RangeError);
+    const loose = impl.merkleRoot as (...args: unknown[]) => Buffer;
+    expect(() => loose(new Uint32Array(24), 3)).toThrow(TypeError);
+    expect(() => loose(new Uint8Array(96), '3')).toThrow(TypeError);
+    expect(impl.merkleRoot(new Uint8Array(96), 3).length).toBe(32);
+  });
+});
