@@ -1,9 +1,15 @@
 // A dependency-free SVG of throughput and p99 latency over time, one line per
 // run: enough to see warm-up effects, stalls and a flood's impact at a glance.
 
+export interface ChartPoint {
+  t: number;
+  entriesPerSec: number;
+  p99Us: number | null;
+}
+
 export interface ChartSeries {
   label: string;
-  points: { t: number; entriesPerSec: number; p99Us: number | null }[];
+  points: ChartPoint[];
 }
 
 const W = 900;
@@ -32,7 +38,7 @@ interface Panel {
   top: number;
   yMax: number;
   tMax: number;
-  value: (p: ChartSeries['points'][number]) => number | null;
+  value: (p: ChartPoint) => number | null;
   yLabel: (v: number) => string;
 }
 
@@ -56,7 +62,7 @@ function panel(series: readonly ChartSeries[], p: Panel): string {
   return out.join('\n');
 }
 
-export function renderChart(title: string, series: readonly ChartSeries[]): string {
+export function renderChart(title: string, series: readonly ChartSeries[], latencyTitle = 'p99 send → accepted (ms)'): string {
   const all = series.flatMap((s) => s.points);
   const tMax = Math.max(1, ...all.map((p) => p.t));
   const rateMax = niceMax(Math.max(0, ...all.map((p) => p.entriesPerSec)));
@@ -77,7 +83,7 @@ export function renderChart(title: string, series: readonly ChartSeries[]): stri
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${M.left}" y="18" font-size="14" font-weight="bold">${esc(title)}</text>`,
     panel(series, { title: 'accepted entries/s', top: M.top, yMax: rateMax, tMax, value: (p) => p.entriesPerSec, yLabel: shortNum }),
-    panel(series, { title: 'p99 send → accepted (ms)', top: top2, yMax: p99Max, tMax, value: (p) => (p.p99Us === null ? null : p.p99Us / 1000), yLabel: shortNum }),
+    panel(series, { title: latencyTitle, top: top2, yMax: p99Max, tMax, value: (p) => (p.p99Us === null ? null : p.p99Us / 1000), yLabel: shortNum }),
     ...legend,
     ...ticks,
     '</svg>',

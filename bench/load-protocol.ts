@@ -33,8 +33,8 @@ export interface IntervalMessage {
   type: 'interval';
   index: number;
   entries: number;
-  /** Encoded histogram of send → accepted, all chains. */
-  latency: string;
+  /** Encoded histograms of send → accepted. */
+  latency: Record<ChainClass, string>;
 }
 
 export interface ClassCounts {

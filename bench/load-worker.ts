@@ -79,7 +79,7 @@ class Recorder {
   readonly committed: Record<ChainClass, Histogram> = { heavy: newHistogram(), light: newHistogram() };
   readonly counts: Record<ChainClass, ClassCounts> = { heavy: emptyCounts(), light: emptyCounts() };
   readonly errors: Record<string, number> = {};
-  interval = newHistogram();
+  readonly interval: Record<ChainClass, Histogram> = { heavy: newHistogram(), light: newHistogram() };
   intervalEntries = 0;
   committedSeen = false;
   skipped = 0;
@@ -243,7 +243,7 @@ class LoadConnection {
       this.rec.accepted[this.spec.cls].recordValue(latencyUs);
     }
     if (this.rec.inWindow(now)) {
-      this.rec.interval.recordValue(latencyUs);
+      this.rec.interval[this.spec.cls].recordValue(latencyUs);
       this.rec.intervalEntries += sent.count;
     }
     const seq = Number(reply.seq);
@@ -309,8 +309,10 @@ function scheduleIntervals(go: GoMessage, rec: Recorder): void {
   const count = Math.ceil((go.measureUntil - go.measureFrom) / go.intervalMs);
   for (let i = 0; i < count; i++) {
     at(Math.min(go.measureFrom + (i + 1) * go.intervalMs, go.measureUntil), () => {
-      const message: IntervalMessage = { type: 'interval', index: i, entries: rec.intervalEntries, latency: encodeHistogram(rec.interval) };
-      rec.interval.reset();
+      const latency = { heavy: encodeHistogram(rec.interval.heavy), light: encodeHistogram(rec.interval.light) };
+      const message: IntervalMessage = { type: 'interval', index: i, entries: rec.intervalEntries, latency };
+      rec.interval.heavy.reset();
+      rec.interval.light.reset();
       rec.intervalEntries = 0;
       send(message);
     });

@@ -47,7 +47,9 @@ export interface SeriesPoint {
   /** Seconds since the measured window began (end of the interval). */
   t: number;
   entriesPerSec: number;
+  /** p99 send → accepted of replies that arrived in the interval, all chains and light chains only. */
   p99Us: number | null;
+  lightP99Us: number | null;
 }
 
 export interface LoadResult {
@@ -221,10 +223,17 @@ function mergeSeries(workers: readonly WorkerHandle[], intervalMs: number): Seri
   for (const m of workers.flatMap((w) => w.intervals)) byIndex.set(m.index, [...(byIndex.get(m.index) ?? []), m]);
   return [...byIndex.keys()].sort((a, b) => a - b).map((index) => {
     const msgs = byIndex.get(index) ?? [];
-    const { hist, summary } = summaryOf(msgs.map((m) => m.latency));
-    hist.destroy();
+    const all = summaryOf(msgs.flatMap((m) => [m.latency.heavy, m.latency.light]));
+    const light = summaryOf(msgs.map((m) => m.latency.light));
+    all.hist.destroy();
+    light.hist.destroy();
     const entries = msgs.reduce((n, m) => n + m.entries, 0);
-    return { t: ((index + 1) * intervalMs) / 1000, entriesPerSec: entries / (intervalMs / 1000), p99Us: summary?.p99 ?? null };
+    return {
+      t: ((index + 1) * intervalMs) / 1000,
+      entriesPerSec: entries / (intervalMs / 1000),
+      p99Us: all.summary?.p99 ?? null,
+      lightP99Us: light.summary?.p99 ?? null,
+    };
   });
 }
 

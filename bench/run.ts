@@ -1,0 +1,155 @@
+// `npm run bench` entry: parses flags, starts each target in turn (or uses
+// --url), runs the same load against each, and prints tables or one JSON object.
+// Progress goes to stderr so that `--json` leaves stdout a single JSON document.
+import { writeFileSync } from 'node:fs';
+import { renderChart, type ChartSeries } from './chart.js';
+import { formatIsolation, runIsolation, type IsolationResult } from './isolation.js';
+import { runLoad, type LoadResult, type LoadTarget } from './load.js';
+import { formatMicro, runMicro, type MicroSuite } from './micro.js';
+import { parseOptions, USAGE, type BenchOptions, type TargetName } from './options.js';
+import { chainPrefix, zipfPlan, type IsolationShape, type Plan } from './plan.js';
+import { machineInfo } from './proc.js';
+import { describePlan, formatCompare, formatLoad, ratios, type Ratios } from './report.js';
+import { startTarget, unavailable } from './targets.js';
+
+const log = (line: string): void => void process.stderr.write(line + '\n');
+
+interface Skipped {
+  target: string;
+  reason: string;
+}
+
+/**
+ * Runs `fn` against each target: the --url gateway, or each named target started
+ * fresh and stopped afterwards, one at a time so they never compete for cores.
+ */
+async function eachTarget<T>(o: BenchOptions, fn: (t: LoadTarget) => Promise<T>, skipped: Skipped[]): Promise<T[]> {
+  if (o.url !== undefined) return [await fn({ name: new URL(o.url).host, url: o.url, pid: o.pid })];
+  const out: T[] = [];
+  for (const name of o.targets) {
+    const result = await withStarted(name, fn).catch((err: unknown) => {
+      const reason = err instanceof Error ? err.message : String(err);
+      log(`${name}: skipped — ${reason}`);
+      skipped.push({ target: name, reason });
+      return undefined;
+    });
+    if (result !== undefined) out.push(result);
+  }
+  return out;
+}
+
+async function withStarted<T>(name: TargetName, fn: (t: LoadTarget) => Promise<T>): Promise<T> {
+  const missing = unavailable(name);
+  if (missing !== undefined) throw new Error(missing);
+  log(`${name}: starting…`);
+  const target = await startTarget(name);
+  try {
+    log(`${name}: listening at ${target.url} (pid ${target.pid}); running`);
+    return await fn(target);
+  } finally {
+    await target.stop();
+  }
+}
+
+/** Every target against the straightforward gateway, and chainlanes against its upper bound. */
+function compareRatios(results: readonly LoadResult[]): Ratios[] {
+  const by = (name: string): LoadResult | undefined => results.find((r) => r.target === name);
+  const pairs: [string, string][] = [
+    ['chainlanes', 'ws-gateway'],
+    ['uws-echo', 'ws-gateway'],
+    ['chainlanes', 'uws-echo'],
+  ];
+  return pairs.flatMap(([a, b]) => {
+    const ra = by(a);
+    const rb = by(b);
+    return ra !== undefined && rb !== undefined ? [ratios(ra, rb)] : [];
+  });
+}
+
+function settingsOf(o: BenchOptions): Record<string, unknown> {
+  const { mode: _mode, json: _json, chart: _chart, ...rest } = o;
+  return rest;
+}
+
+function writeChart(file: string | undefined, title: string, series: ChartSeries[], latencyTitle?: string): void {
+  if (file === undefined) return;
+  writeFileSync(file, renderChart(title, series, latencyTitle));
+  log(`chart written to ${file}`);
+}
+
+async function loadMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: string; json: object; failed: boolean }> {
+  const plan: Plan = zipfPlan(o, chainPrefix());
+  const shape = describePlan(plan, o.batch, o.entrySize, o.inflight);
+  const timing = { durationS: o.durationS, warmupS: o.warmupS, entrySize: o.entrySize };
+  const results = await eachTarget(o, (t) => runLoad(t, plan, timing), skipped);
+  const all = o.mode === 'compare' ? compareRatios(results) : [];
+  const parts = results.map((r) => formatLoad(r, shape, o.warmupS));
+  if (o.mode === 'compare' && results.length > 1) parts.push(formatCompare(results, all));
+  parts.push(...skipped.map((s) => `${s.target}: skipped — ${s.reason}`));
+  const chartSeries = results.map((r) => ({ label: r.target, points: r.series }));
+  writeChart(o.chart, `chainlanes bench: ${shape}`, chartSeries);
+  return {
+    text: parts.join('\n\n'),
+    json: { plan: { chains: plan.chains, workers: plan.workers.map((w) => w.length) }, results, ratios: all },
+    failed: results.length === 0,
+  };
+}
+
+async function isolationMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: string; json: object; failed: boolean }> {
+  const shape: IsolationShape = {
+    lightChains: o.chains,
+    lightRate: o.lightRate,
+    floodConnections: o.connections,
+    batch: o.batch,
+    inflight: o.inflight,
+    workers: o.workers,
+  };
+  const timing = { durationS: o.durationS, warmupS: o.warmupS, entrySize: o.entrySize };
+  const results: IsolationResult[] = await eachTarget(o, (t) => runIsolation(t, shape, chainPrefix(), timing), skipped);
+  const parts = [formatIsolation(results, shape), ...skipped.map((s) => `${s.target}: skipped — ${s.reason}`)];
+  const series = results.flatMap((r) => [
+    { label: `${r.target} alone`, points: r.alone.series.map((p) => ({ ...p, p99Us: p.lightP99Us })) },
+    { label: `${r.target} flooded`, points: r.flood.series.map((p) => ({ ...p, p99Us: p.lightP99Us })) },
+  ]);
+  writeChart(o.chart, 'chainlanes bench: isolation', series, 'light chains: p99 send → accepted (ms)');
+  return { text: parts.join('\n\n'), json: { isolation: results }, failed: results.length === 0 };
+}
+
+async function microMode(): Promise<{ text: string; json: object; failed: boolean }> {
+  const suites: MicroSuite[] = await runMicro(log);
+  return { text: formatMicro(suites), json: { micro: suites }, failed: false };
+}
+
+async function main(): Promise<number> {
+  let o: BenchOptions | 'help';
+  try {
+    o = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    log(`bench: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+    return 2;
+  }
+  if (o === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  const skipped: Skipped[] = [];
+  const out = o.mode === 'micro' ? await microMode() : o.mode === 'isolation' ? await isolationMode(o, skipped) : await loadMode(o, skipped);
+  if (o.json) {
+    const doc = { bench: 'chainlanes', mode: o.mode, machine: machineInfo(), argv: process.argv.slice(2), settings: settingsOf(o), ...out.json, skipped };
+    console.log(JSON.stringify(doc, null, 2));
+  } else {
+    const m = machineInfo();
+    console.log(`machine: ${m.cores} cores, ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node} (${m.platform})\n`);
+    console.log(out.text);
+  }
+  if (out.failed) log('bench: no target could be measured');
+  return out.failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    log(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  },
+);

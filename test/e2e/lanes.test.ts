@@ -1,0 +1,135 @@
+// Lanes end to end: a chain moving lane mid-stream, a full ring, a crashing worker.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { StreamClient, sleep, startGateway, type ChildGateway, type Reply } from '../helpers/gateway.js';
+
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+function expectContiguous(replies: Reply[], from = 0): number {
+  let next = from;
+  for (const r of replies) {
+    if (r.type !== 'accepted') continue;
+    expect(r.seq).toBe(next);
+    next += r.count as number;
+  }
+  return next;
+}
+
+async function waitLane(gw: ChildGateway, chain: string, lane: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await gw.json(`/v1/chains/${chain}`)).lane === lane) return;
+    await sleep(50);
+  }
+  throw new Error(`chain ${chain} never reached lane ${lane}`);
+}
+
+let gw: ChildGateway | null = null;
+afterEach(async () => {
+  await gw?.stop();
+  gw?.cleanup();
+  gw = null;
+});
+
+describe('lanes', () => {
+  it('keeps a chain in order and loses nothing when it moves from light to heavy mid-stream', async () => {
+    gw = await startGateway({
+      config: {
+        scheduler: {
+          tickMs: 50, tauMs: 200, demoteAfterMs: 60_000,
+          laneTable: { lanes: [{ lane: 'heavy', minEntriesPerSec: 2_000 }], shareFloorEntriesPerSec: 1e12 },
+        },
+        ledger: { blockIntervalMs: 100 },
+      },
+    });
+    const c = await StreamClient.open(gw.port, 'mover');
+    let frames = 0;
+    const sendFrame = (entries: number): void => {
+      c.send(Array.from({ length: entries }, (_, k) => `f${frames}-${k}`));
+      frames++;
+    };
+    for (let i = 0; i < 15; i++) {
+      sendFrame(1);
+      await sleep(20);
+    }
+    expect((await gw.json('/v1/chains/mover')).lane).toBe('light');
+    const floodUntil = Date.now() + 1_500;
+    while (Date.now() < floodUntil) {
+      sendFrame(64);
+      await sleep(4);
+    }
+    await waitLane(gw, 'mover', 'heavy');
+    for (let i = 0; i < 20; i++) sendFrame(3);
+    const replies = await c.waitReplies(frames);
+    expect(replies.every((r) => r.type === 'accepted')).toBe(true);
+    replies.forEach((r, f) => {
+      expect(r.frame).toBe(f);
+      expect(Buffer.from((r.hashes as Uint8Array).subarray(0, 32)).toString('hex')).toBe(sha256(`f${f}-0`));
+    });
+    const total = expectContiguous(replies);
+    expect(gw.output()).toMatch(/chain "mover" light → heavy/);
+    // Both rings fed the sealer: every block is committed, contiguous, and an entry from each side verifies.
+    const committed = await c.waitCommitted((cs) => cs.reduce((n, x) => n + (x.count as number), 0) >= total);
+    expectContiguous(committed.map((x) => ({ ...x, type: 'accepted' })));
+    for (const seq of [0, 14, 15, total - 1]) {
+      const res = await gw.http(`/v1/chains/mover/entries/${seq}`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ seq });
+    }
+    c.close();
+  });
+
+  it('answers busy at once when a lane ring is full, leaves no trace, and other lanes keep accepting', async () => {
+    gw = await startGateway({
+      config: {
+        limits: { maxFrameBytes: 4096, maxEntriesPerFrame: 64 },
+        ringBytes: { heavy: 1 << 20, medium: 1 << 20, light: 8192 },
+        scheduler: { tickMs: 50, demoteAfterMs: 60_000, laneTable: { lanes: [{ lane: 'heavy', minEntriesPerSec: 50 }], shareFloorEntriesPerSec: 1e12 } },
+      },
+    });
+    const steady = await StreamClient.open(gw.port, 'steady');
+    for (let i = 0; i < 40; i++) {
+      steady.send([`warm-${i}`]);
+      await sleep(5);
+    }
+    await waitLane(gw, 'steady', 'heavy');
+    const flood = await StreamClient.open(gw.port, 'flood');
+    const frames = 200;
+    const payload = 'x'.repeat(3_000);
+    for (let f = 0; f < frames; f++) flood.send([`${f}:${payload}`]);
+    steady.send(['during the flood']);
+    const replies = await flood.waitReplies(frames);
+    const busy = replies.filter((r) => r.type === 'error');
+    expect(busy.length).toBeGreaterThan(0);
+    busy.forEach((r) => expect(r).toMatchObject({ code: 'busy', message: expect.stringMatching(/light lane is full/) }));
+    replies.forEach((r, f) => expect(r.frame).toBe(f));
+    // Busy frames took no seq: the accepted ones are contiguous from 0.
+    const accepted = expectContiguous(replies);
+    expect(accepted).toBe(replies.length - busy.length);
+    expect((await gw.json('/v1/chains/flood')).nextSeq).toBe(accepted);
+    const steadyReplies = await steady.waitReplies(41);
+    expect(steadyReplies[40]).toMatchObject({ type: 'accepted', seq: 40 });
+    flood.close();
+    steady.close();
+  });
+
+  it('replaces a crashed worker and still answers every frame it held, in order and without gaps', async () => {
+    gw = await startGateway({ config: { faults: { crashWorkerAfterTasks: 3 } } });
+    const c = await StreamClient.open(gw.port, 'crashy');
+    const frames = 30;
+    for (let f = 0; f < frames; f++) {
+      c.send([`crash-${f}`, `second-${f}`]);
+      await c.waitReplies(f + 1);
+    }
+    const replies = c.replies;
+    replies.forEach((r, f) => {
+      expect(r).toMatchObject({ type: 'accepted', frame: f, count: 2 });
+      expect(Buffer.from((r.hashes as Uint8Array).subarray(0, 32)).toString('hex')).toBe(sha256(`crash-${f}`));
+    });
+    expect(expectContiguous(replies)).toBe(2 * frames);
+    const metrics = await (await gw.http('/metrics')).text();
+    const retries = [...metrics.matchAll(/chainlanes_lane_worker_retries_total\{lane="\w+"\} (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+    expect(retries).toBeGreaterThanOrEqual(frames / 3 - 1);
+    c.close();
+  });
+});
