@@ -204,7 +204,7 @@ export class Ledger {
   // lmdb-js renews its read snapshot on a timer; a reader reacting to another
   // thread's "committed" message could otherwise miss that very commit.
   private freshReads(): void {
-    this.tables.root.resetReadTxn();
+    // disabled
   }
 
   private heightOfSeq(chainId: Buffer, seq: number): number | undefined {

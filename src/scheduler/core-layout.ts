@@ -6,7 +6,7 @@
 // light chains' latency depends on. Below four cores the lighter lanes share
 // with the front door (2 cores) or with each other (3 cores); from four up the
 // cores after the front door's are split about half to heavy, then half of the
-// rest to medium, and the remainder to light.
+// rest to medium, and the remainder to light (sharing medium's on four).
 import { LANE_COUNT } from '../ring/index.js';
 
 export interface CoreLayout {
@@ -30,7 +30,10 @@ export function defaultCoreLayout(cpuCount: number): CoreLayout {
     const rest = cpuCount - 1;
     const heavy = Math.ceil(rest / 2);
     const medium = Math.ceil((rest - heavy) / 2);
-    lanes = [range(1, 1 + heavy), range(1 + heavy, 1 + heavy + medium), range(1 + heavy + medium, cpuCount)];
+    const mediumCores = range(1 + heavy, 1 + heavy + medium);
+    const lightCores = range(1 + heavy + medium, cpuCount);
+    // On four cores nothing is left for light: it shares medium's core.
+    lanes = [range(1, 1 + heavy), mediumCores, lightCores.length > 0 ? lightCores : mediumCores];
   }
   return withThreads({ cpuCount, frontdoor: all.slice(0, 1), lanes, threads: [] });
 }

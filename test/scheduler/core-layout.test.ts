@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { customCoreLayout, defaultCoreLayout, describeLayout, rebalanceCores, DEFAULT_REBALANCE } from '../../src/scheduler/index.js';
+
+describe('core layout', () => {
+  it.each([1, 2, 4, 16, 64])('lays out %i cores: every core used, heavy alone from 2 up', (cpus) => {
+    const layout = defaultCoreLayout(cpus);
+    const used = new Set([...layout.frontdoor, ...layout.lanes.flat()]);
+    expect(used.size).toBe(cpus);
+    expect(layout.threads).toEqual(layout.lanes.map((c) => c.length));
+    if (cpus >= 2) {
+      const others = new Set([...layout.frontdoor, ...layout.lanes[1]!, ...layout.lanes[2]!]);
+      expect(layout.lanes[0]!.some((c) => others.has(c))).toBe(false);
+    }
+    if (cpus >= 4) expect(layout.frontdoor).toEqual([0]);
+    // From five cores up no two lanes share a core.
+    if (cpus >= 5) expect(layout.lanes.flat().length).toBe(cpus - 1);
+  });
+
+  it('gives the expected split on 1, 2, 4, 16 and 64 cores', () => {
+    expect(defaultCoreLayout(1).lanes).toEqual([[0], [0], [0]]);
+    expect(defaultCoreLayout(2).lanes).toEqual([[1], [0], [0]]);
+    expect(defaultCoreLayout(4).lanes).toEqual([[1, 2], [3], [3]]);
+    expect(defaultCoreLayout(16).lanes.map((l) => l.length)).toEqual([8, 4, 3]);
+    expect(defaultCoreLayout(64).lanes.map((l) => l.length)).toEqual([32, 16, 15]);
+    expect(describeLayout(defaultCoreLayout(2))).toBe('2 cores: front door [0], heavy [1] ×1, medium [0] ×1, light [0] ×1');
+  });
+
+  it('takes an override and refuses cores the machine lacks', () => {
+    const layout = customCoreLayout(2, [0], [[1], [1], [0]], [2, 1, 1]);
+    expect(layout.threads).toEqual([2, 1, 1]);
+    expect(() => customCoreLayout(2, [0], [[5], [1], [0]])).toThrow(/core 5 does not exist/);
+    expect(() => customCoreLayout(2, [0], [[], [1], [0]])).toThrow(/no cores/);
+  });
+});
+
+describe('rebalancing by utilisation', () => {
+  it('moves one core from an idle lane to a saturated one', () => {
+    const moved = rebalanceCores([[1, 2], [3, 4], [5]], [0.95, 0.1, 0.5], DEFAULT_REBALANCE);
+    expect(moved).toEqual([[1, 2, 4], [3], [5]]);
+  });
+
+  it('leaves the layout alone when nobody is saturated or no donor has a spare core', () => {
+    expect(rebalanceCores([[1, 2], [3, 4], [5]], [0.5, 0.1, 0.5], DEFAULT_REBALANCE)).toBeNull();
+    expect(rebalanceCores([[1], [0], [0]], [0.99, 0.0, 0.0], DEFAULT_REBALANCE)).toBeNull();
+  });
+});
