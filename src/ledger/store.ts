@@ -204,7 +204,7 @@ export class Ledger {
   // lmdb-js renews its read snapshot on a timer; a reader reacting to another
   // thread's "committed" message could otherwise miss that very commit.
   private freshReads(): void {
-    // disabled
+    this.tables.root.resetReadTxn();
   }
 
   private heightOfSeq(chainId: Buffer, seq: number): number | undefined {
