@@ -14,7 +14,7 @@ export interface ChartSeries {
 
 const W = 900;
 const PANEL_H = 220;
-const M = { left: 80, right: 180, top: 40, gap: 60, bottom: 40 };
+const M = { left: 80, right: 180, top: 90, gap: 60, bottom: 40 };
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -62,7 +62,14 @@ function panel(series: readonly ChartSeries[], p: Panel): string {
   return out.join('\n');
 }
 
-export function renderChart(title: string, series: readonly ChartSeries[], latencyTitle = 'p99 send → accepted (ms)'): string {
+export interface ChartText {
+  title: string;
+  /** Up to two short lines under the title. */
+  subtitle?: string[];
+  latencyTitle?: string;
+}
+
+export function renderChart(text: ChartText, series: readonly ChartSeries[]): string {
   const all = series.flatMap((s) => s.points);
   const tMax = Math.max(1, ...all.map((p) => p.t));
   const rateMax = niceMax(Math.max(0, ...all.map((p) => p.entriesPerSec)));
@@ -81,9 +88,10 @@ export function renderChart(title: string, series: readonly ChartSeries[], laten
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${M.left}" y="18" font-size="14" font-weight="bold">${esc(title)}</text>`,
+    `<text x="${M.left}" y="22" font-size="15" font-weight="bold">${esc(text.title)}</text>`,
+    ...(text.subtitle ?? []).slice(0, 2).map((line, i) => `<text x="${M.left}" y="${42 + i * 16}" fill="#555">${esc(line)}</text>`),
     panel(series, { title: 'accepted entries/s', top: M.top, yMax: rateMax, tMax, value: (p) => p.entriesPerSec, yLabel: shortNum }),
-    panel(series, { title: latencyTitle, top: top2, yMax: p99Max, tMax, value: (p) => (p.p99Us === null ? null : p.p99Us / 1000), yLabel: shortNum }),
+    panel(series, { title: text.latencyTitle ?? 'p99 send → accepted (ms)', top: top2, yMax: p99Max, tMax, value: (p) => (p.p99Us === null ? null : p.p99Us / 1000), yLabel: shortNum }),
     ...legend,
     ...ticks,
     '</svg>',

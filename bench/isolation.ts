@@ -56,7 +56,10 @@ export function formatIsolation(results: readonly IsolationResult[], shape: Isol
   const head =
     `isolation: ${shape.lightChains} light chains × ${shape.lightRate} single-entry frames/s each, alone, then while one chain ` +
     `floods (${shape.floodConnections} connections × ${shape.inflight} frames of ${shape.batch} entries in flight)`;
-  const notes = results.flatMap((r) => [...r.alone.notes, ...r.flood.notes].map((n) => `  note (${r.target}): ${n}`));
+  const notes = results.flatMap((r) => [
+    ...r.alone.notes.map((n) => `  note (${r.target} alone): ${n}`),
+    ...r.flood.notes.map((n) => `  note (${r.target} flooded): ${n}`),
+  ]);
   const errors = results.flatMap((r) =>
     Object.entries({ ...r.flood.errors }).map(([code, n]) => `  ${r.target} under flood: ${fmtInt(n)} × ${code}`),
   );

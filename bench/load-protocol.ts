@@ -60,7 +60,7 @@ export interface WorkerResult {
   uncommitted: number;
   /** Paced frames not sent because the connection already had its maximum in flight. */
   skipped: number;
-  /** Paced frames sent more than 1 ms after their due time (client too busy), and the worst delay. */
+  /** Paced frames sent more than 5 ms after their due time (client too busy), and the worst delay. */
   lateSends: number;
   maxLateMs: number;
 }

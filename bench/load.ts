@@ -1,6 +1,7 @@
 // The end-to-end load generator: runs a Plan against one gateway with several
 // client processes, and merges what they measured into one LoadResult.
 import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Histogram } from 'hdr-histogram-js';
 import type { ClassCounts, FromWorker, GoMessage, IntervalMessage, ToWorker, WorkerResult } from './load-protocol.js';
@@ -277,8 +278,17 @@ function merge(
     clientSaturated,
     connectFailures,
     series: mergeSeries(workers, intervalMs),
-    notes: runNotes(results, clientSaturated),
+    notes: [...runNotes(results, clientSaturated), ...machineNote(clients, gatewayCpu, seconds)],
   };
+}
+
+/** Client and gateway share the machine: say so when together they used (nearly) every core. */
+function machineNote(clients: readonly ClientReport[], gatewayCpu: number | null, seconds: number): string[] {
+  if (gatewayCpu === null) return [];
+  const used = gatewayCpu / seconds + clients.reduce((n, c) => n + c.cpu, 0);
+  const cores = availableParallelism();
+  if (used < 0.9 * cores) return [];
+  return [`gateway and load clients together kept ${used.toFixed(2)} of ${cores} cores busy: they competed for CPU`];
 }
 
 function runNotes(results: readonly WorkerResult[], clientSaturated: boolean): string[] {
@@ -288,7 +298,7 @@ function runNotes(results: readonly WorkerResult[], clientSaturated: boolean): s
   if (skipped > 0) notes.push(`${skipped} scheduled light frames were skipped: their connection already had 1000 frames waiting`);
   const late = results.reduce((n, r) => n + r.lateSends, 0);
   const maxLate = Math.max(0, ...results.map((r) => r.maxLateMs));
-  if (late > 0) notes.push(`${late} scheduled frames left the client > 1 ms late (worst ${maxLate.toFixed(1)} ms): client-side delay, not counted as latency`);
+  if (late > 0) notes.push(`${late} scheduled frames left the client > 5 ms late (worst ${maxLate.toFixed(1)} ms): client-side delay, not counted as latency`);
   const uncommitted = results.reduce((n, r) => n + r.uncommitted, 0);
   if (uncommitted > 0) notes.push(`${uncommitted} accepted entries had no committed notice within the drain time`);
   return notes;

@@ -12,6 +12,7 @@ export interface BenchOptions {
   url: string | undefined;
   pid: number | undefined;
   json: boolean;
+  verbose: boolean;
   chart: string | undefined;
   durationS: number;
   warmupS: number;
@@ -43,13 +44,14 @@ load shape
   --connections N       connections in all (default 24; flood connections in isolation, default 4)
   --batch N             entries per frame (default 64)
   --entry-size BYTES    bytes per entry (default 200)
-  --inflight N          frames in flight per full-speed connection (default 8)
+  --inflight N          frames in flight per full-speed connection (default 16)
   --zipf S              Zipf exponent of the chains' rates (default 1.0; 0 = all equal)
   --light-rate FPS      frames/s of the busiest light chain (default 200)
-  --workers N           load-client processes (default 2)
+  --workers N           load-client processes (default 2, up to 4 on bigger machines)
 
 output
   --json                one JSON object instead of tables
+  --verbose             copy the targets' own output to stderr
   --chart FILE.svg      throughput and p99 latency over time
   --help`;
 
@@ -85,6 +87,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       url: { type: 'string' },
       pid: { type: 'string' },
       json: { type: 'boolean' },
+      verbose: { type: 'boolean' },
       chart: { type: 'string' },
       duration: { type: 'string' },
       quick: { type: 'boolean' },
@@ -113,6 +116,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     url: v.url,
     pid: v.pid === undefined ? undefined : num(v.pid, 'pid', 0, 1),
     json: v.json === true,
+    verbose: v.verbose === true,
     chart: v.chart,
     durationS: num(v.duration, 'duration', v.quick === true ? 3 : 10, 0.5, false),
     warmupS: num(v.warmup, 'warmup', v.quick === true ? 0.5 : 1, 0, false),
@@ -120,9 +124,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     connections: num(v.connections, 'connections', isolation ? 4 : 24, 1),
     batch: num(v.batch, 'batch', 64, 1),
     entrySize: num(v['entry-size'], 'entry-size', 200, 0),
-    inflight: num(v.inflight, 'inflight', 8, 1),
+    inflight: num(v.inflight, 'inflight', 16, 1),
     zipf: num(v.zipf, 'zipf', 1, 0, false),
     lightRate: num(v['light-rate'], 'light-rate', 200, 1, false),
-    workers: num(v.workers, 'workers', Math.min(2, availableParallelism()) || 1, 1),
+    workers: num(v.workers, 'workers', Math.max(2, Math.min(4, Math.floor(availableParallelism() / 2))), 1),
   };
 }

@@ -2,7 +2,7 @@
 // whatever it runs on (threads, native code): utime + stime of the whole process.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 
 let ticksPerSecond: number | undefined;
 
@@ -39,6 +39,8 @@ export interface MachineInfo {
   memoryGiB: number;
   node: string;
   platform: string;
+  /** 1-minute load average when the bench started: other work on the box skews every number. */
+  loadAverage: number;
 }
 
 export function machineInfo(): MachineInfo {
@@ -49,5 +51,6 @@ export function machineInfo(): MachineInfo {
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
+    loadAverage: Math.round((loadavg()[0] ?? 0) * 100) / 100,
   };
 }

@@ -2,7 +2,7 @@
 // --url), runs the same load against each, and prints tables or one JSON object.
 // Progress goes to stderr so that `--json` leaves stdout a single JSON document.
 import { writeFileSync } from 'node:fs';
-import { renderChart, type ChartSeries } from './chart.js';
+import { renderChart, type ChartSeries, type ChartText } from './chart.js';
 import { formatIsolation, runIsolation, type IsolationResult } from './isolation.js';
 import { runLoad, type LoadResult, type LoadTarget } from './load.js';
 import { formatMicro, runMicro, type MicroSuite } from './micro.js';
@@ -27,7 +27,7 @@ async function eachTarget<T>(o: BenchOptions, fn: (t: LoadTarget) => Promise<T>,
   if (o.url !== undefined) return [await fn({ name: new URL(o.url).host, url: o.url, pid: o.pid })];
   const out: T[] = [];
   for (const name of o.targets) {
-    const result = await withStarted(name, fn).catch((err: unknown) => {
+    const result = await withStarted(name, o.verbose, fn).catch((err: unknown) => {
       const reason = err instanceof Error ? err.message : String(err);
       log(`${name}: skipped — ${reason}`);
       skipped.push({ target: name, reason });
@@ -38,11 +38,11 @@ async function eachTarget<T>(o: BenchOptions, fn: (t: LoadTarget) => Promise<T>,
   return out;
 }
 
-async function withStarted<T>(name: TargetName, fn: (t: LoadTarget) => Promise<T>): Promise<T> {
+async function withStarted<T>(name: TargetName, verbose: boolean, fn: (t: LoadTarget) => Promise<T>): Promise<T> {
   const missing = unavailable(name);
   if (missing !== undefined) throw new Error(missing);
   log(`${name}: starting…`);
-  const target = await startTarget(name);
+  const target = await startTarget(name, verbose);
   try {
     log(`${name}: listening at ${target.url} (pid ${target.pid}); running`);
     return await fn(target);
@@ -67,13 +67,13 @@ function compareRatios(results: readonly LoadResult[]): Ratios[] {
 }
 
 function settingsOf(o: BenchOptions): Record<string, unknown> {
-  const { mode: _mode, json: _json, chart: _chart, ...rest } = o;
+  const { mode: _mode, json: _json, chart: _chart, verbose: _verbose, ...rest } = o;
   return rest;
 }
 
-function writeChart(file: string | undefined, title: string, series: ChartSeries[], latencyTitle?: string): void {
+function writeChart(file: string | undefined, text: ChartText, series: ChartSeries[]): void {
   if (file === undefined) return;
-  writeFileSync(file, renderChart(title, series, latencyTitle));
+  writeFileSync(file, renderChart(text, series));
   log(`chart written to ${file}`);
 }
 
@@ -87,7 +87,7 @@ async function loadMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: st
   if (o.mode === 'compare' && results.length > 1) parts.push(formatCompare(results, all));
   parts.push(...skipped.map((s) => `${s.target}: skipped — ${s.reason}`));
   const chartSeries = results.map((r) => ({ label: r.target, points: r.series }));
-  writeChart(o.chart, `chainlanes bench: ${shape}`, chartSeries);
+  writeChart(o.chart, { title: `chainlanes bench: ${o.mode}`, subtitle: shape.split('; ') }, chartSeries);
   return {
     text: parts.join('\n\n'),
     json: { plan: { chains: plan.chains, workers: plan.workers.map((w) => w.length) }, results, ratios: all },
@@ -111,7 +111,8 @@ async function isolationMode(o: BenchOptions, skipped: Skipped[]): Promise<{ tex
     { label: `${r.target} alone`, points: r.alone.series.map((p) => ({ ...p, p99Us: p.lightP99Us })) },
     { label: `${r.target} flooded`, points: r.flood.series.map((p) => ({ ...p, p99Us: p.lightP99Us })) },
   ]);
-  writeChart(o.chart, 'chainlanes bench: isolation', series, 'light chains: p99 send → accepted (ms)');
+  const subtitle = [`${shape.lightChains} light chains × ${shape.lightRate} single-entry frames/s; flood: 1 chain, ${shape.floodConnections} connections`];
+  writeChart(o.chart, { title: 'chainlanes bench: isolation', subtitle, latencyTitle: 'light chains: p99 send → accepted (ms)' }, series);
   return { text: parts.join('\n\n'), json: { isolation: results }, failed: results.length === 0 };
 }
 
@@ -133,13 +134,14 @@ async function main(): Promise<number> {
     return 0;
   }
   const skipped: Skipped[] = [];
+  const machine = machineInfo(); // before the run, so the load average is other work's, not ours
   const out = o.mode === 'micro' ? await microMode() : o.mode === 'isolation' ? await isolationMode(o, skipped) : await loadMode(o, skipped);
   if (o.json) {
-    const doc = { bench: 'chainlanes', mode: o.mode, machine: machineInfo(), argv: process.argv.slice(2), settings: settingsOf(o), ...out.json, skipped };
+    const doc = { bench: 'chainlanes', mode: o.mode, machine, argv: process.argv.slice(2), settings: settingsOf(o), ...out.json, skipped };
     console.log(JSON.stringify(doc, null, 2));
   } else {
-    const m = machineInfo();
-    console.log(`machine: ${m.cores} cores, ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node} (${m.platform})\n`);
+    const m = machine;
+    console.log(`machine: ${m.cores} cores, ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node} (${m.platform}), load average ${m.loadAverage} at start\n`);
     console.log(out.text);
   }
   if (out.failed) log('bench: no target could be measured');

@@ -42,12 +42,13 @@ export function unavailable(name: TargetName): string | undefined {
   return existsSync(script) ? undefined : `${script} does not exist (run npm run build)`;
 }
 
-export async function startTarget(name: TargetName): Promise<RunningTarget> {
+export async function startTarget(name: TargetName, verbose = false): Promise<RunningTarget> {
   const dataDir = name === 'chainlanes' ? await mkdtemp(join(tmpdir(), 'chainlanes-bench-')) : undefined;
   const args = [scriptOf(name), ...(name === 'chainlanes' ? ['serve'] : []), '--port', '0'];
   if (dataDir !== undefined) args.push('--data', dataDir);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
+  if (verbose) echoOutput(child, name);
   const cleanup = async (): Promise<void> => {
     await stopChild(child);
     live.delete(child);
@@ -74,17 +75,30 @@ function listeningUrl(child: ChildProcess, name: string): Promise<string> {
       clearTimeout(timer);
       reject(new Error(`${name} ${why}${stderr ? `; its stderr ends:\n${stderr.trimEnd()}` : ''}`));
     };
+    const onExit = (code: number | null, signal: string | null): void => fail(`exited (${signal ?? code}) before listening`);
     const timer = setTimeout(() => fail(`did not print its listening line within ${START_TIMEOUT_MS / 1000} s`), START_TIMEOUT_MS);
-    child.once('exit', (code, signal) => fail(`exited (${signal ?? code}) before listening`));
-    child.stdout?.on('data', (chunk: Buffer) => {
+    child.once('exit', onExit);
+    const onData = (chunk: Buffer): void => {
       stdout = (stdout + chunk.toString('utf8')).slice(-4000);
       const m = LISTENING.exec(stdout);
       if (m === null) return;
       clearTimeout(timer);
-      child.removeAllListeners('exit');
+      child.off('exit', onExit);
+      // Keep reading (a full pipe would block the gateway), but stop parsing.
+      child.stdout?.off('data', onData);
+      child.stdout?.resume();
       resolve(`${m[1] === 'https' ? 'wss' : 'ws'}://${m[2]}`);
-    });
+    };
+    child.stdout?.on('data', onData);
   });
+}
+
+function echoOutput(child: ChildProcess, name: string): void {
+  const echo = (chunk: Buffer): void => {
+    for (const line of chunk.toString('utf8').split('\n')) if (line !== '') process.stderr.write(`[${name}] ${line}\n`);
+  };
+  child.stdout?.on('data', echo);
+  child.stderr?.on('data', echo);
 }
 
 /** SIGTERM, then SIGKILL if it has not exited within 3 s. */

@@ -26,7 +26,7 @@ export interface ClientEvents {
   committed: (notice: CommittedNotice) => void;
   /** A connection opened; `reconnected` is false for the first one. */
   open: (info: { reconnected: boolean }) => void;
-  /** The connection dropped; frames in flight were rejected with `disconnected`. */
+  /** The connection dropped (not by `close()`); frames in flight were rejected with `disconnected`. */
   disconnect: (info: { code: number; reason: string }) => void;
   /** Connection-level errors: `error` replies with a null frame, protocol violations. */
   error: (error: ChainError) => void;
@@ -205,7 +205,7 @@ export class ChainClient {
     this.socket = undefined;
     this.failInFlight('disconnected', `connection lost (${code}${reason ? ' ' + reason : ''}) before the reply came`);
     for (const resolve of this.closeWaiters.splice(0)) resolve();
-    if (wasOpen) for (const fn of this.listeners.disconnect) fn({ code, reason });
+    if (wasOpen && !this.closedByUser) for (const fn of this.listeners.disconnect) fn({ code, reason });
     if (this.closedByUser || this.options.reconnect === undefined || !this.everOpened) return;
     this.scheduleReconnect(this.options.reconnect);
   }

@@ -50,6 +50,16 @@ export const blockRoot: RootFunction = (leafData32, n) => {
   return foldLevels(level, n);
 };
 
+/**
+ * Root of the RFC tree whose bottom level is already `n` node hashes (no leaf
+ * prefix): the upper part of a block tree above its chunk roots. n = 1 is the node itself.
+ */
+export const nodesRoot: RootFunction = (nodes32, n) => {
+  checkLeafData(nodes32, n);
+  if (n === 0) throw new RangeError('merkle: a tree of nodes needs at least one node');
+  return foldLevels(Buffer.from(nodes32.subarray(0, n * HASH_BYTES)), n);
+};
+
 // Pairing bottom-up and promoting an odd last node unchanged builds exactly the
 // RFC's split-at-power-of-two tree, without recursion and in one buffer.
 function foldLevels(level: Buffer, n: number): Buffer {

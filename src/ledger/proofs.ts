@@ -1,9 +1,10 @@
 // Building an entry's proof from stored records, re-checking every link before
 // it leaves: a proof that would not verify becomes a LedgerCorruptionError.
 import { HASH_BYTES, sha256 } from './hash.js';
+import { chunkedAuditPath } from './chunks.js';
+import { directoryLeaves } from './roots.js';
 import { auditPath, leafHash, verifyAuditPath } from './merkle.js';
 import type { RootFunction } from './merkle.js';
-import { directoryLeaves } from './records.js';
 import type { BlockRecord, DirectoryRecord } from './records.js';
 import { LedgerCorruptionError } from './errors.js';
 import type { LedgerPlace } from './errors.js';
@@ -26,9 +27,11 @@ export function blockProofPart(chainName: string, chainId: Buffer, height: numbe
   const content = record.contents.subarray(start, end);
   const hash = record.entryHashes.subarray(index * HASH_BYTES, (index + 1) * HASH_BYTES);
   if (!sha256(content).equals(hash)) throw new LedgerCorruptionError(place, 'entry hash does not match its content');
-  const path = auditPath(record.entryHashes, header.count, index, rootOf);
-  // The path holds every other entry's hash folded up, so this is the full root check.
-  if (!verifyAuditPath(leafHash(hash), index, header.count, path, header.root)) throw new LedgerCorruptionError(place, "stored entry hashes do not reproduce the header's root");
+  const path = chunkedAuditPath(record.entryHashes, header.count, index, record.chunkRoots, rootOf);
+  // The path folds in every other hash of the entry's chunk and every stored chunk
+  // root, so a proof that leaves here verifies against the header's root. (Other
+  // chunks' hashes are not re-hashed per request; verifyStore checks all of them.)
+  if (!verifyAuditPath(leafHash(hash), index, header.count, path, header.root)) throw new LedgerCorruptionError(place, "stored hashes do not reproduce the header's root");
   const blockHash = sha256(record.headerBytes);
   return {
     proof: {

@@ -2,8 +2,9 @@
 // sealing costs a handful of puts per block whatever the number of entries.
 // These layouts are private to the store (the contract is the headers); the
 // leading version byte lets them change later without guessing.
-import { decodeDirectoryHeader, decodeEntryBlockHeader, directoryLeafData, DIRECTORY_HEADER_BYTES, ENTRY_BLOCK_HEADER_BYTES } from './headers.js';
+import { decodeDirectoryHeader, decodeEntryBlockHeader, DIRECTORY_HEADER_BYTES, ENTRY_BLOCK_HEADER_BYTES } from './headers.js';
 import type { DirectoryHeader, EntryBlockHeader } from './headers.js';
+import { chunkCount } from './chunks.js';
 import { HASH_BYTES } from './hash.js';
 
 const RECORD_VERSION = 1;
@@ -30,12 +31,13 @@ export function readU64(bytes: Uint8Array, at: number): number {
 }
 
 // ---- entry block record ----
-// version u8 ‖ header (124) ‖ directory height u64 ‖ count × entry hash (32)
-//   ‖ count × content end u32 (exclusive, big-endian) ‖ contents
+// version u8 ‖ header (124) ‖ directory height u64 ‖ ⌈count/256⌉ × chunk root (32)
+//   ‖ count × entry hash (32) ‖ count × content end u32 (exclusive, big-endian) ‖ contents
 
 export interface BlockRecordInput {
   header: Buffer;
   directoryHeight: number;
+  chunkRoots: Uint8Array;
   entryHashes: Uint8Array;
   contentEnds: Uint32Array;
   contents: Uint8Array;
@@ -52,17 +54,23 @@ export function blockRecordHeader(record: Uint8Array): Uint8Array {
 
 export function encodeBlockRecord(input: BlockRecordInput): Buffer {
   const { count } = input;
-  const hashesAt = BLOCK_FIXED;
-  const endsAt = hashesAt + count * HASH_BYTES;
-  const contentsAt = endsAt + count * 4;
+  const { hashesAt, endsAt, contentsAt } = blockLayout(count);
+  if (input.chunkRoots.length !== hashesAt - BLOCK_FIXED) throw new RangeError('block record: chunk roots do not fit the count');
   const out = Buffer.allocUnsafe(contentsAt + input.contents.length);
   out[0] = RECORD_VERSION;
   input.header.copy(out, 1);
   out.writeBigUInt64BE(BigInt(input.directoryHeight), 1 + ENTRY_BLOCK_HEADER_BYTES);
+  out.set(input.chunkRoots, BLOCK_FIXED);
   out.set(input.entryHashes.subarray(0, count * HASH_BYTES), hashesAt);
   for (let i = 0; i < count; i++) out.writeUInt32BE(input.contentEnds[i] ?? 0, endsAt + i * 4);
   out.set(input.contents, contentsAt);
   return out;
+}
+
+function blockLayout(count: number): { hashesAt: number; endsAt: number; contentsAt: number } {
+  const hashesAt = BLOCK_FIXED + chunkCount(count) * HASH_BYTES;
+  const endsAt = hashesAt + count * HASH_BYTES;
+  return { hashesAt, endsAt, contentsAt: endsAt + count * 4 };
 }
 
 /** A decoded block record. Views alias the bytes it was decoded from. */
@@ -70,6 +78,7 @@ export interface BlockRecord {
   header: EntryBlockHeader;
   headerBytes: Buffer;
   directoryHeight: number;
+  chunkRoots: Buffer;
   entryHashes: Buffer;
   contents: Buffer;
   /** [start, end) of entry `index` within `contents`. */
@@ -85,8 +94,7 @@ export function decodeBlockRecord(bytes: Uint8Array): BlockRecord {
   if (buf.length < BLOCK_FIXED || buf[0] !== RECORD_VERSION) throw new RecordFormatError('block record: bad version or length');
   const headerBytes = buf.subarray(1, 1 + ENTRY_BLOCK_HEADER_BYTES);
   const header = decodeEntryBlockHeader(headerBytes);
-  const endsAt = BLOCK_FIXED + header.count * HASH_BYTES;
-  const contentsAt = endsAt + header.count * 4;
+  const { hashesAt, endsAt, contentsAt } = blockLayout(header.count);
   if (buf.length < contentsAt) throw new RecordFormatError('block record: truncated before contents');
   const contents = buf.subarray(contentsAt);
   const endOf = (i: number): number => (i < 0 ? 0 : buf.readUInt32BE(endsAt + i * 4));
@@ -95,7 +103,8 @@ export function decodeBlockRecord(bytes: Uint8Array): BlockRecord {
     header,
     headerBytes,
     directoryHeight: Number(buf.readBigUInt64BE(1 + ENTRY_BLOCK_HEADER_BYTES)),
-    entryHashes: buf.subarray(BLOCK_FIXED, endsAt),
+    chunkRoots: buf.subarray(BLOCK_FIXED, hashesAt),
+    entryHashes: buf.subarray(hashesAt, endsAt),
     contents,
     span(index) {
       const start = endOf(index - 1);
@@ -134,13 +143,6 @@ export function encodeDirectoryRecord(header: Buffer, entries: readonly Director
     e.blockHash.copy(out, at + HASH_BYTES + 8);
   });
   return out;
-}
-
-/** The directory's leaf data, SHA-256(chainId ‖ blockHash) per entry, n × 32 bytes in the given order. */
-export function directoryLeaves(entries: readonly DirectoryEntry[]): Buffer {
-  const leaves = Buffer.allocUnsafe(entries.length * HASH_BYTES);
-  entries.forEach((e, i) => directoryLeafData(e.chainId, e.blockHash).copy(leaves, i * HASH_BYTES));
-  return leaves;
 }
 
 export interface DirectoryRecord {

@@ -1,12 +1,14 @@
 // Turning one interval's cut entries into blocks, a directory block and the
 // records to store — pure, so a failed write leaves nothing to undo: the Ledger
 // adopts the plan's new heads only after the transaction is durable.
+import { chunkCount, chunkRootsOf, rootOfChunks } from './chunks.js';
 import { HASH_BYTES, sha256, zeroHash } from './hash.js';
 import { chainIdOf, compareChainIds, encodeDirectoryHeader, encodeEntryBlockHeader } from './headers.js';
 import type { RootFunction } from './merkle.js';
-import { directoryLeaves, encodeAnchorRecord, encodeBlockRecord, encodeDirectoryRecord } from './records.js';
+import { encodeAnchorRecord, encodeBlockRecord, encodeDirectoryRecord } from './records.js';
 import type { AnchorRecord } from './anchors.js';
 import { SealInputError } from './errors.js';
+import { directoryLeaves } from './roots.js';
 import type { ChainHead, DirectoryHead } from './tables.js';
 
 export interface SealBlockInput {
@@ -109,7 +111,8 @@ function planBlock(
   checkBlockInput(input, head?.nextSeq ?? 0);
   if (options.checkEntryHashes) checkEntryHashes(input, options.checkEntryHashes);
   const height = head?.nextHeight ?? 0;
-  const root = options.rootOf(input.entryHashes, input.count);
+  const chunkRoots = chunkRootsOf(input.entryHashes, input.count, options.rootOf);
+  const root = rootOfChunks(chunkRoots, chunkCount(input.count));
   const header = encodeEntryBlockHeader({
     chainId,
     height,
@@ -121,8 +124,9 @@ function planBlock(
   });
   const hash = sha256(header);
   return {
-    sealed: { chainName: input.chainName, chainId, height, firstSeq: input.firstSeq, count: input.count, root, hash },
-    record: encodeBlockRecord({ header, directoryHeight, ...input }),
+    // Copies: the caller owns the result, the ledger keeps the heads.
+    sealed: { chainName: input.chainName, chainId: Buffer.from(chainId), height, firstSeq: input.firstSeq, count: input.count, root, hash: Buffer.from(hash) },
+    record: encodeBlockRecord({ header, directoryHeight, chunkRoots, ...input }),
     isNewChain: head === undefined,
     nextHead: { chainName: input.chainName, chainId, nextHeight: height + 1, nextSeq: input.firstSeq + input.count, lastBlockHash: hash },
   };
@@ -135,9 +139,9 @@ function planDirectory(ordered: readonly PlannedBlock[], head: DirectoryHead, se
   const header = encodeDirectoryHeader({ height, prevHash: head.lastHash, root, count: entries.length, sealedAt });
   const hash = sha256(header);
   return {
-    sealed: { height, hash, root, count: ordered.length, sealedAt },
+    sealed: { height, hash: Buffer.from(hash), root, count: ordered.length, sealedAt },
     record: encodeDirectoryRecord(header, entries),
-    anchor: { height, hash, sealedAt },
+    anchor: { height, hash: Buffer.from(hash), sealedAt },
     anchorRecord: encodeAnchorRecord(hash, sealedAt),
     nextHead: { nextHeight: height + 1, lastHash: hash },
   };

@@ -42,6 +42,7 @@ export type AlongsideWrites = () => void;
 
 export class Ledger {
   private readonly chainHeads = new Map<string, ChainHead>();
+  private readonly chainNames = new Map<string, string>();
   private directoryHead: DirectoryHead;
   private readonly anchorQueue: AnchorQueue;
   private sealTail: Promise<unknown> = Promise.resolve();
@@ -96,16 +97,21 @@ export class Ledger {
     const plan = planSeal(input, this.chainHeads, this.directoryHead, { rootOf: fastRoot, checkEntryHashes });
     if (plan.directory === null) return plan.result;
     writePlan(this.tables, plan, alongside);
-    // transactionSync commits with a synchronous flush; this also covers async
-    // writes another module may have queued on the same environment.
-    await this.tables.root.flushed;
+    // Committed: the heads follow the store from here, whatever happens next.
     for (const block of plan.blocks) this.chainHeads.set(block.nextHead.chainName, block.nextHead);
     this.directoryHead = plan.directory.nextHead;
+    // transactionSync already flushed synchronously; this also covers async writes
+    // another module may have queued on the same environment.
+    await this.tables.root.flushed;
     this.anchorQueue.push(plan.directory.anchor);
     return plan.result;
   }
 
-  /** Where a restarted gateway resumes: each chain's next height and seq, and the directory's. */
+  /**
+   * Where a restarted gateway resumes: each chain's next height and seq, and the
+   * directory's. A writer answers from memory (equal to the store after every
+   * seal); a readOnly ledger reads the store, since another thread writes it.
+   */
   heads(): LedgerHeads {
     this.assertOpen();
     if (this.readOnly) {
@@ -118,16 +124,15 @@ export class Ledger {
     };
   }
 
+  /** Every chain in the store with its head, read from the store (fresh on any thread). */
   chains(): ChainView[] {
-    return this.heads().chains.map(chainView);
+    this.assertOpen();
+    this.freshReads();
+    return loadChainHeads(this.tables).map(chainView);
   }
 
   chain(chainName: string): ChainView | null {
     this.assertOpen();
-    if (!this.readOnly) {
-      const head = this.chainHeads.get(chainName);
-      return head === undefined ? null : chainView(head);
-    }
     this.freshReads();
     const chainId = chainIdOf(chainName);
     return this.tables.chains.doesExist(chainId) ? chainView(loadChainHead(this.tables, chainId, chainName)) : null;
@@ -156,8 +161,12 @@ export class Ledger {
     this.assertOpen();
     if (!Number.isSafeInteger(height) || height < 0) return null;
     this.freshReads();
-    const record = this.blockRecord(chainIdOf(chainName), height, { chain: chainName, height });
-    return record === undefined ? null : blockView(chainName, record);
+    const chainId = chainIdOf(chainName);
+    const place = { chain: chainName, height };
+    const record = this.blockRecord(chainId, height, place);
+    if (record === undefined) return null;
+    if (!record.header.chainId.equals(chainId) || record.header.height !== height) throw new LedgerCorruptionError(place, 'stored header names another chain or height');
+    return blockView(chainName, record);
   }
 
   directoryBlock(height: number): DirectoryView | null {
@@ -166,7 +175,7 @@ export class Ledger {
     this.freshReads();
     const record = this.directoryRecord(height, { directoryHeight: height });
     if (record === undefined) return null;
-    return directoryView(record, (chainId) => chainNameOf(this.tables, chainId) ?? '');
+    return directoryView(record, (chainId) => this.chainNameOf(chainId));
   }
 
   /** Anchor records from `fromHeight` on, at most `limit` (capped at 1000). */
@@ -174,12 +183,13 @@ export class Ledger {
     this.assertOpen();
     if (!Number.isSafeInteger(fromHeight) || fromHeight < 0) return [];
     this.freshReads();
-    const take = Math.max(0, Math.min(Math.floor(limit), 1000));
+    const take = Number.isFinite(limit) ? Math.max(0, Math.min(Math.floor(limit), 1000)) : 0;
     if (take === 0) return [];
     const rows = this.tables.anchors.getRange({ start: heightKey(fromHeight), limit: take });
     return [...rows].map(({ key, value }) => {
-      const { hash, sealedAt } = decodeAnchorRecord(value);
-      return anchorJson({ height: readU64(key, 0), hash, sealedAt });
+      const height = readU64(key, 0);
+      const { hash, sealedAt } = decodeOrCorrupt(() => decodeAnchorRecord(value), { directoryHeight: height });
+      return anchorJson({ height, hash, sealedAt });
     });
   }
 
@@ -205,6 +215,17 @@ export class Ledger {
   // thread's "committed" message could otherwise miss that very commit.
   private freshReads(): void {
     this.tables.root.resetReadTxn();
+  }
+
+  // chainId → name never changes once stored, so lookups are cached for the directory views.
+  private chainNameOf(chainId: Buffer): string {
+    const key = chainId.toString('hex');
+    const cached = this.chainNames.get(key);
+    if (cached !== undefined) return cached;
+    const name = chainNameOf(this.tables, chainId);
+    if (name === undefined) return '';
+    this.chainNames.set(key, name);
+    return name;
   }
 
   private heightOfSeq(chainId: Buffer, seq: number): number | undefined {

@@ -3,14 +3,14 @@
 // it lists, re-hashing every entry's content. Counts at the end prove that the
 // directories list exactly the blocks stored. Stops at the first break.
 import type { Transaction } from 'lmdb';
-import { sha256, zeroHash } from './hash.js';
+import { chunkCount, chunkRootsOf, rootOfChunks } from './chunks.js';
+import { HASH_BYTES, sha256, zeroHash } from './hash.js';
 import { chainIdOf, compareChainIds } from './headers.js';
-import { chainKey, decodeBlockRecord, decodeDirectoryRecord, directoryLeaves, heightKey, readU64 } from './records.js';
+import { chainKey, decodeBlockRecord, decodeDirectoryRecord, heightKey, readU64 } from './records.js';
 import type { BlockRecord, DirectoryEntry, DirectoryRecord } from './records.js';
-import { fastRoot } from './roots.js';
+import { directoryLeaves, fastRoot } from './roots.js';
 import { openTables } from './tables.js';
 import type { LedgerTables } from './tables.js';
-import { HASH_BYTES } from './hash.js';
 
 export interface StoreReport {
   ok: boolean;
@@ -160,7 +160,9 @@ class StoreWalk {
         fail(`${at} seq ${header.firstSeq + i}: entry hash does not match its content`);
       }
     }
-    if (!fastRoot(record.entryHashes, header.count).equals(header.root)) fail(`${at}: root mismatch`);
+    const chunkRoots = chunkRootsOf(record.entryHashes, header.count, fastRoot);
+    if (!rootOfChunks(chunkRoots, chunkCount(header.count)).equals(header.root)) fail(`${at}: root mismatch`);
+    if (!chunkRoots.equals(record.chunkRoots)) fail(`${at}: stored chunk roots do not match its entry hashes`);
   }
 
   private checkSeqIndex(at: string, entry: DirectoryEntry, firstSeq: number): void {

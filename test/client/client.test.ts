@@ -38,7 +38,7 @@ async function scriptedServer(onMessage: (send: (value: unknown) => void, drop: 
     return new Promise((resolve) => wss.close(resolve));
   });
   const address = wss.address();
-  if (typeof address === 'string') throw new Error('unexpected address');
+  if (address === null || typeof address === 'string') throw new Error('unexpected address');
   return `ws://127.0.0.1:${address.port}`;
 }
 

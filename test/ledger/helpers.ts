@@ -41,3 +41,9 @@ export async function withTempDir<T>(run: (dir: string) => Promise<T>): Promise<
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** Flips bits of one byte in place. */
+export function flipByte(bytes: Uint8Array, at: number, mask = 0x01): void {
+  if (at < 0 || at >= bytes.length) throw new RangeError(`flipByte: ${at} outside ${bytes.length} bytes`);
+  bytes.set([(bytes[at] ?? 0) ^ mask], at);
+}

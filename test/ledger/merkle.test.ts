@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { auditPath, blockRoot, leafHash, nodeHash, rootFromAuditPath, treeHash, verifyAuditPath } from '../../src/ledger/merkle.js';
-import { fastRoot } from '../../src/ledger/roots.js';
-import { sha256 } from './helpers.js';
+import { chunkCount, chunkedAuditPath, chunkRootsOf, rootOfChunks } from '../../src/ledger/chunks.js';
+import { directoryLeafData } from '../../src/ledger/headers.js';
+import { auditPath, blockRoot, leafHash, nodeHash, nodesRoot, rootFromAuditPath, treeHash, verifyAuditPath } from '../../src/ledger/merkle.js';
+import { directoryLeaves, fastRoot } from '../../src/ledger/roots.js';
+import { flipByte, sha256 } from './helpers.js';
 
 interface Rfc6962Vectors {
   leavesHex: string[];
@@ -79,7 +81,7 @@ describe('audit paths', () => {
 
         path.forEach((_, i) => {
           const flipped = path.map((p) => Buffer.from(p));
-          (flipped[i] as Buffer)[i % 32] ^= 0x01;
+          flipByte(flipped[i] as Buffer, i % 32);
           expect(verifyAuditPath(leaf, index, n, flipped, root), `${at} flipped path[${i}]`).toBe(false);
         });
         if (n > 1) expect(verifyAuditPath(leaf, (index + 1) % n, n, path, root), `${at} wrong index`).toBe(false);
@@ -113,5 +115,36 @@ describe('audit paths', () => {
     expect(verifyAuditPath(leaf, 2, 5, path, Buffer.alloc(31))).toBe(false);
     expect(() => auditPath(data, 5, 5)).toThrow(RangeError);
     expect(() => auditPath(data, 6, 0)).toThrow(RangeError);
+  });
+});
+
+describe('block trees in chunks of 256 leaves', () => {
+  it('give the same root and the same audit paths as the whole tree', () => {
+    for (const n of [1, 2, 255, 256, 257, 511, 512, 513, 768, 1000, 4097]) {
+      const data = Buffer.concat(leavesOf(n));
+      const chunkRoots = chunkRootsOf(data, n, fastRoot);
+      expect(chunkRoots.length, `n=${n}`).toBe(chunkCount(n) * 32);
+      expect(chunkRoots, `n=${n} js chunks`).toEqual(chunkRootsOf(data, n, blockRoot));
+      expect(rootOfChunks(chunkRoots, chunkCount(n)), `n=${n}`).toEqual(blockRoot(data, n));
+      for (const index of new Set([0, 1, 254, 255, 256, 257, Math.floor(n / 2), n - 2, n - 1].filter((i) => i >= 0 && i < n))) {
+        expect(chunkedAuditPath(data, n, index, chunkRoots, fastRoot), `n=${n} index=${index}`).toEqual(auditPath(data, n, index));
+      }
+    }
+  });
+
+  it('nodesRoot folds nodes without a leaf prefix', () => {
+    const [a, b, c] = leavesOf(3) as [Buffer, Buffer, Buffer];
+    expect(nodesRoot(a, 1)).toEqual(a);
+    expect(nodesRoot(Buffer.concat([a, b, c]), 3)).toEqual(nodeHash(nodeHash(a, b), c));
+    expect(() => nodesRoot(Buffer.alloc(0), 0)).toThrow(RangeError);
+  });
+});
+
+describe('directory leaves', () => {
+  it('are SHA-256(chainId ‖ blockHash) per entry, natively batched', () => {
+    const entries = Array.from({ length: 37 }, (_, height) => ({ chainId: randomBytes(32), height, blockHash: randomBytes(32) }));
+    const expected = Buffer.concat(entries.map((e) => directoryLeafData(e.chainId, e.blockHash)));
+    expect(directoryLeaves(entries)).toEqual(expected);
+    expect(directoryLeaves([])).toEqual(Buffer.alloc(0));
   });
 });

@@ -8,7 +8,7 @@ import { FileAnchorSink, Ledger, LedgerCorruptionError, SealInputError, verifySt
 import type { SealResult } from '../../src/ledger/index.js';
 import { chainKey, decodeBlockRecord } from '../../src/ledger/records.js';
 import { chainIdOf } from '../../src/ledger/headers.js';
-import { entryContent, makeBlock, sha256, withTempDir } from './helpers.js';
+import { entryContent, flipByte, makeBlock, sha256, withTempDir } from './helpers.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -163,7 +163,7 @@ describe('Ledger.seal', () => {
       const ledger = await Ledger.open(dir, { checkEntryHashes: true });
       const block = makeBlock('bank-1', 0, 4);
       block.entryHashes = Buffer.from(block.entryHashes);
-      (block.entryHashes as Buffer)[2 * 32] ^= 1;
+      flipByte(block.entryHashes, 2 * 32);
       await expect(ledger.seal({ blocks: [block], sealedAt: T0 })).rejects.toThrow(/seq 2: entry hash is not SHA-256/);
       await ledger.seal({ blocks: [makeBlock('bank-1', 0, 4)], sealedAt: T0 });
       await ledger.close();
@@ -250,18 +250,18 @@ describe('entry proofs', () => {
   });
 });
 
-describe('corruption', () => {
-  async function corruptBlock(dir: string, chainName: string, height: number, change: (record: Buffer) => void): Promise<void> {
-    // A raw lmdb handle on the same directory, as an attacker or a bad disk would have.
-    const root = open(dir, { noSubdir: false, maxDbs: 32 });
-    const blocks = root.openDB<Buffer, Buffer>('ledger.blocks', { keyEncoding: 'binary', encoding: 'binary' });
-    const key = chainKey(chainIdOf(chainName), height);
-    const record = Buffer.from(blocks.get(key) ?? Buffer.alloc(0));
-    change(record);
-    blocks.putSync(key, record);
-    await root.close();
-  }
+async function corruptBlock(dir: string, chainName: string, height: number, change: (record: Buffer) => void): Promise<void> {
+  // A raw lmdb handle on the same directory, as an attacker or a bad disk would have.
+  const root = open(dir, { noSubdir: false, maxDbs: 32 });
+  const blocks = root.openDB<Buffer, Buffer>('ledger.blocks', { keyEncoding: 'binary', encoding: 'binary' });
+  const key = chainKey(chainIdOf(chainName), height);
+  const record = Buffer.from(blocks.get(key) ?? Buffer.alloc(0));
+  change(record);
+  blocks.putSync(key, record);
+  await root.close();
+}
 
+describe('corruption', () => {
   it('is named by verifyStore and refused by entryProof (content changed)', async () => {
     await withTempDir(async (dir) => {
       const ledger = await Ledger.open(dir);
@@ -271,8 +271,7 @@ describe('corruption', () => {
       await corruptBlock(dir, 'bank-1', 1, (record) => {
         const decoded = decodeBlockRecord(record);
         const [start] = decoded.span(1); // seq 6
-        const at = record.length - decoded.contents.length + start;
-        record[at] = (record[at] ?? 0) ^ 0x20;
+        flipByte(record, record.length - decoded.contents.length + start, 0x20);
       });
       const report = await verifyStore(dir);
       expect(report.ok).toBe(false);
@@ -298,7 +297,7 @@ describe('corruption', () => {
         sha256(forged).copy(decoded.entryHashes, 0);
       });
       expect((await verifyStore(dir)).firstBreak).toBe('chain "bank-2" block 0: root mismatch');
-      expect(() => ledger.entryProof('bank-2', 1)).toThrow(/chain "bank-2" block 0 seq 1: stored entry hashes do not reproduce/);
+      expect(() => ledger.entryProof('bank-2', 1)).toThrow(/chain "bank-2" block 0 seq 1: stored hashes do not reproduce/);
       await ledger.close();
     });
   });
@@ -331,6 +330,27 @@ describe('anchor sinks', () => {
       await ledger.anchorsSettled();
       expect(failures).toEqual(['broken 0 chain unreachable', 'broken 1 chain unreachable']);
       expect(ledger.anchors().length).toBe(2);
+      await ledger.close();
+    });
+  });
+});
+
+describe('blocks larger than one 256-entry chunk', () => {
+  it('serve verifying proofs from every chunk, and catch a corrupt chunk root', async () => {
+    await withTempDir(async (dir) => {
+      const ledger = await Ledger.open(dir);
+      await ledger.seal({ blocks: [makeBlock('big', 0, 700)], sealedAt: T0 });
+      for (const seq of [0, 1, 255, 256, 257, 511, 512, 600, 699]) {
+        const proof = ledger.entryProof('big', seq);
+        expect(verifyEntry(proof as EntryProof, { chain: 'big', seq }), `seq ${seq}`).toEqual({ ok: true });
+      }
+      expect(await verifyStore(dir)).toMatchObject({ ok: true, entries: 700 });
+
+      // Chunk roots sit right after the fixed part: version, header, directory height.
+      await corruptBlock(dir, 'big', 0, (record) => flipByte(record, 1 + 124 + 8 + 32 + 5));
+      expect((await verifyStore(dir)).firstBreak).toBe('chain "big" block 0: stored chunk roots do not match its entry hashes');
+      expect(() => ledger.entryProof('big', 0)).toThrow(/chain "big" block 0 seq 0: stored hashes do not reproduce/);
+      expect(verifyEntry(ledger.entryProof('big', 300) as EntryProof)).toEqual({ ok: true });
       await ledger.close();
     });
   });

@@ -1,0 +1,64 @@
+// Micro-benchmark of the front door's per-frame work and the lane ring: reading
+// a protocol v1 frame (64 entries × 200 B) with msgpackr vs walking it in place
+// with FrameReader, and one ring round trip (push, visit, release).
+// Run: npm run build && node dist/bench/micro/frames.js
+import { randomFillSync } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { Packr, Unpackr } from 'msgpackr';
+import { Bench } from 'tinybench';
+import { forEachRecord, FrameReader, RingProducer, RingView } from '../../src/ring/index.js';
+
+export interface Row {
+  name: string;
+  opsPerSec: number;
+  nsPerOp: number;
+}
+
+const ENTRIES = 64;
+const ENTRY_BYTES = 200;
+
+function rows(bench: Bench): Row[] {
+  return bench.tasks.map((task) => {
+    const result = task.result;
+    if (result.state !== 'completed') throw new Error(`${task.name}: ${result.state}`);
+    return { name: task.name, opsPerSec: 1000 / result.period, nsPerOp: result.period * 1e6 };
+  });
+}
+
+function frame(): Uint8Array {
+  const content = randomFillSync(Buffer.alloc(ENTRIES * ENTRY_BYTES));
+  const entries = Array.from({ length: ENTRIES }, (_, i) => content.subarray(i * ENTRY_BYTES, (i + 1) * ENTRY_BYTES));
+  return new Packr({ useRecords: false }).pack(entries);
+}
+
+export async function runFramesBench(): Promise<Row[]> {
+  const bytes = frame();
+  const unpackr = new Unpackr({ useRecords: false });
+  const reader = new FrameReader({ maxEntryBytes: 1 << 20, maxEntriesPerFrame: 1 << 16 });
+  const spans = new Int32Array(2 * ENTRIES);
+  const view = RingView.allocate(1 << 20);
+  const producer = new RingProducer(view);
+  let sink = 0;
+
+  const shape = `${ENTRIES}×${ENTRY_BYTES} B frame`;
+  const bench = new Bench({ time: 500 });
+  bench.add(`msgpackr unpack, ${shape}`, () => {
+    sink += (unpackr.unpack(bytes) as unknown[]).length;
+  });
+  bench.add(`FrameReader.scan in place, ${shape}`, () => {
+    sink += reader.scan(bytes, 0, bytes.length, spans);
+  });
+  bench.add(`ring push + visit + release, ${shape}`, () => {
+    const from = producer.position;
+    if (producer.push(bytes, ENTRIES, 0, 0) < 0) throw new Error('ring full');
+    forEachRecord(view, from, producer.position, (at) => (sink += view.entryCount(at)));
+    view.storeReleased(producer.position);
+  });
+  await bench.run();
+  if (sink === 0) throw new Error('nothing was measured');
+  return rows(bench);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.table(await runFramesBench());
+}

@@ -1,0 +1,52 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { verifyEntry } from '../../src/client/verify.js';
+import { Ledger, verifyStore } from '../../src/ledger/index.js';
+import { withTempDir } from './helpers.js';
+
+const RUN = fileURLToPath(new URL('./fixtures/ts-run.mjs', import.meta.url));
+const SEALER = fileURLToPath(new URL('./fixtures/crash-sealer.ts', import.meta.url));
+
+/** Runs the sealer until it reported `atLeast` seals, then kill -9; returns the last height it reported. */
+function sealThenKill(dir: string, atLeast: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [RUN, SEALER, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let last = -1;
+    let seen = 0;
+    let buffered = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        last = Number(line.split(' ')[1]);
+        if (++seen === atLeast) child.kill('SIGKILL');
+      }
+    });
+    child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(last) : reject(new Error(`sealer exited ${code}: ${stderr}`))));
+  });
+}
+
+describe('kill -9 while sealing', () => {
+  it('keeps every seal that was reported durable, and the store stays whole', async () => {
+    await withTempDir(async (dir) => {
+      const firstRun = await sealThenKill(dir, 20);
+      const secondRun = await sealThenKill(dir, 20);
+      expect(secondRun).toBeGreaterThan(firstRun);
+
+      expect((await verifyStore(dir)).ok).toBe(true);
+      const ledger = await Ledger.open(dir, { readOnly: true });
+      const heads = ledger.heads();
+      expect(heads.directory.nextHeight).toBeGreaterThan(secondRun);
+      for (const chain of heads.chains) {
+        expect(chain.nextSeq).toBe(chain.nextHeight * 50);
+        const lastProof = ledger.entryProof(chain.chainName, secondRun * 50 + 49);
+        expect(lastProof && verifyEntry(lastProof, { chain: chain.chainName })).toEqual({ ok: true });
+      }
+      await ledger.close();
+    });
+  });
+});
