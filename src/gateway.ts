@@ -104,7 +104,7 @@ export class Gateway {
 
   private async openLedger(): Promise<void> {
     mkdirSync(this.config.dataDir, { recursive: true });
-    this.ledger = await Ledger.open(this.config.dataDir);
+    this.ledger = await Ledger.open(this.config.dataDir, { readOnly: true });
     const heads = this.ledger.heads();
     for (const head of heads.chains) {
       const chain = this.chains.getOrCreate(head.chainName, head.nextSeq, head.nextHeight);

@@ -64,7 +64,7 @@ export interface PlannedBlock {
 }
 
 export interface SealPlan {
-  /** Ordered by chainId, the directory's leaf order. */
+  /** Ordered by chainId then height, the directory's leaf order. */
   blocks: PlannedBlock[];
   directory: {
     sealed: SealedDirectory;
@@ -89,12 +89,18 @@ export function planSeal(
   options: PlanOptions,
 ): SealPlan {
   checkSealedAt(input.sealedAt);
-  checkDistinctChains(input.blocks);
   const directoryHeight = directoryHead.nextHeight;
-  const planned = input.blocks.map((block) => planBlock(block, chainHeads.get(block.chainName), directoryHeight, input.sealedAt, options));
+  // A chain that filled a block early (ledger.maxBlockEntries) has several
+  // consecutive blocks in one interval: each links to the one before it.
+  const heads = new Map(chainHeads);
+  const planned = input.blocks.map((block) => {
+    const plannedBlock = planBlock(block, heads.get(block.chainName), directoryHeight, input.sealedAt, options);
+    heads.set(block.chainName, plannedBlock.nextHead);
+    return plannedBlock;
+  });
   const result: SealResult = { directory: null, blocks: planned.map((p) => p.sealed) };
   if (planned.length === 0) return { blocks: [], directory: null, result };
-  const ordered = [...planned].sort((a, b) => compareChainIds(a.sealed.chainId, b.sealed.chainId));
+  const ordered = [...planned].sort(directoryOrder);
   const directory = planDirectory(ordered, directoryHead, input.sealedAt, options.rootOf);
   result.directory = directory.sealed;
   return { blocks: ordered, directory, result };
@@ -151,12 +157,9 @@ function checkSealedAt(sealedAt: number): void {
   if (!Number.isSafeInteger(sealedAt) || sealedAt < 0) throw new SealInputError(`seal: sealedAt must be a non-negative integer of ms, got ${sealedAt}`);
 }
 
-function checkDistinctChains(blocks: readonly SealBlockInput[]): void {
-  const seen = new Set<string>();
-  for (const { chainName } of blocks) {
-    if (seen.has(chainName)) throw new SealInputError(`seal: chain ${JSON.stringify(chainName)} appears twice in one interval`);
-    seen.add(chainName);
-  }
+/** The directory's leaf order: by chainId, then height. */
+function directoryOrder(a: PlannedBlock, b: PlannedBlock): number {
+  return compareChainIds(a.sealed.chainId, b.sealed.chainId) || a.sealed.height - b.sealed.height;
 }
 
 function checkBlockInput(b: SealBlockInput, nextSeq: number): void {

@@ -17,8 +17,11 @@ const readPositions = rings.map((ring) => ring.loadReleased());
 const control = new Int32Array(data.control);
 const pending = new PendingEntries();
 const cuts: Cut[] = [];
-const ledger = await Ledger.open(data.dataDir);
-const fileSink = data.anchorFile === null ? null : new FileAnchorSink(data.anchorFile);
+// The file sink runs after each durable seal, off the path of `committed`
+// notices; the store's own anchor record is written inside the seal.
+const ledger = await Ledger.open(data.dataDir, {
+  anchorSinks: data.anchorFile === null ? [] : [new FileAnchorSink(data.anchorFile)],
+});
 let sealing = false;
 let stopping = false;
 let failures = 0;
@@ -66,7 +69,6 @@ async function sealNext(): Promise<void> {
     failures = 0;
     for (const b of cut.blocks) pending.release(b.slot, b.endSeq);
     Atomics.store(control, PENDING_KIB, Math.ceil(pending.bytes / 1024));
-    if (fileSink !== null) await anchorToFile(directory);
     post({
       type: 'sealed',
       directory,
@@ -82,16 +84,6 @@ async function sealNext(): Promise<void> {
     }, retryInMs);
   } finally {
     sealing = false;
-  }
-}
-
-async function anchorToFile(directory: { height: number; hash: Uint8Array; sealedAt: number }): Promise<void> {
-  try {
-    await fileSink!.anchor({ height: directory.height, hash: Buffer.from(directory.hash), sealedAt: directory.sealedAt });
-  } catch (error) {
-    // The directory block is durable in the store (and anchored there); a file
-    // sink that fails must not hold commits back, so it is only reported.
-    console.error('chainlanes: file anchor sink failed:', error);
   }
 }
 

@@ -104,7 +104,8 @@ class StoreWalk {
     if (header.count !== entries.length) fail(`${at}: header count ${header.count} but ${entries.length} blocks listed`);
     for (let i = 1; i < entries.length; i++) {
       const [a, b] = [entries[i - 1], entries[i]];
-      if (a && b && compareChainIds(a.chainId, b.chainId) >= 0) fail(`${at}: entries not in strict chainId order at ${i}`);
+      const order = a && b ? compareChainIds(a.chainId, b.chainId) || a.height - b.height : 0;
+      if (order >= 0) fail(`${at}: entries not in strict (chainId, height) order at ${i}`);
     }
     if (!fastRoot(directoryLeaves(entries), entries.length).equals(header.root)) fail(`${at}: root mismatch`);
     const hash = sha256(record.headerBytes);

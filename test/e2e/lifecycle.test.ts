@@ -59,7 +59,8 @@ describe('lifecycle', () => {
   it('gives the same bytes on the pure-JS fallback as with the native addon, and says so in /healthz', async () => {
     const entries = Array.from({ length: 37 }, (_, i) => `entry ${i} ${'z'.repeat(i * 3)}`);
     const results = [];
-    for (const env of [{}, { CHAINLANES_NATIVE: '0' }]) {
+    const envs: Record<string, string>[] = [{}, { CHAINLANES_NATIVE: '0' }];
+    for (const env of envs) {
       const gw = await startGateway({ env });
       try {
         const c = await StreamClient.open(gw.port, 'parity');

@@ -26,6 +26,24 @@ const ENTRIES: [string, number][] = [
 ];
 
 describe('Ledger.seal', () => {
+  it('seals consecutive blocks of one chain in one interval, linked, both in the directory', async () => {
+    await withTempDir(async (dir) => {
+      const ledger = await Ledger.open(dir);
+      const result = await ledger.seal({ blocks: [makeBlock('bank-1', 0, 4), makeBlock('bank-2', 0, 2), makeBlock('bank-1', 4, 3)], sealedAt: T0 });
+      expect(result.blocks.map((b) => [b.chainName, b.height, b.firstSeq])).toEqual([['bank-1', 0, 0], ['bank-2', 0, 0], ['bank-1', 1, 4]]);
+      expect(ledger.block('bank-1', 1)?.prevHash).toBe(ledger.block('bank-1', 0)?.hash);
+      const listed = ledger.directoryBlock(0)?.entries.filter((e) => e.chain === 'bank-1').map((e) => e.height);
+      expect(listed).toEqual([0, 1]);
+      for (const seq of [0, 3, 4, 6]) expect(verifyEntry(ledger.entryProof('bank-1', seq) as EntryProof)).toEqual({ ok: true });
+      expect(ledger.heads().chains.find((c) => c.chainName === 'bank-1')).toMatchObject({ nextHeight: 2, nextSeq: 7 });
+      await ledger.close();
+      const reopened = await Ledger.open(dir);
+      expect(reopened.heads().chains.find((c) => c.chainName === 'bank-1')).toMatchObject({ nextHeight: 2, nextSeq: 7 });
+      await reopened.close();
+      expect((await verifyStore(dir)).ok).toBe(true);
+    });
+  });
+
   it('links blocks and directories across intervals and chains', async () => {
     await withTempDir(async (dir) => {
       const ledger = await Ledger.open(dir);
@@ -151,7 +169,8 @@ describe('Ledger.seal', () => {
         { ...good, contents: good.contents.subarray(1) },
       ];
       for (const block of bad) await expect(ledger.seal({ blocks: [block], sealedAt: T0 })).rejects.toThrow(SealInputError);
-      await expect(ledger.seal({ blocks: [good, good], sealedAt: T0 })).rejects.toThrow(/twice/);
+      // The same block twice: the second does not start where the first ended.
+      await expect(ledger.seal({ blocks: [good, good], sealedAt: T0 })).rejects.toThrow(/firstSeq 0 but the chain's next seq is 3/);
       await expect(ledger.seal({ blocks: [good], sealedAt: -1 })).rejects.toThrow(SealInputError);
       expect(ledger.heads()).toEqual({ chains: [], directory: { nextHeight: 0, lastHash: Buffer.alloc(32) } });
       await ledger.close();
