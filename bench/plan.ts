@@ -114,14 +114,16 @@ export function isolationPlan(shape: IsolationShape, prefix: string, flood: bool
 }
 
 /**
- * Light and heavy connections go to different client processes when there are
- * two or more: otherwise a light chain's reply would wait behind the heavy
- * replies the same client is busy decoding, and we would measure the client.
+ * With two or more client processes, all light connections share one process
+ * and the heavy ones get the rest: otherwise a light chain's reply would wait
+ * behind the heavy replies its process is busy decoding, and we would measure
+ * the client. Light chains stay on one process even when there is no heavy
+ * traffic, so the isolation scenario's two phases use the same light client.
  */
 export function assign(conns: readonly ConnSpec[], workers: number): ConnSpec[][] {
   const light = conns.filter((c) => c.cls === 'light');
   const heavy = conns.filter((c) => c.cls === 'heavy');
-  if (workers < 2 || light.length === 0 || heavy.length === 0) return roundRobin(conns, Math.min(workers, conns.length));
+  if (workers < 2 || light.length === 0) return roundRobin(conns, Math.min(workers, conns.length));
   return [light, ...roundRobin(heavy, Math.min(workers - 1, heavy.length))];
 }
 

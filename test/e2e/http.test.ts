@@ -1,0 +1,92 @@
+// HTTP ingest and reads end to end.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { pack } from 'msgpackr';
+import { open } from 'lmdb';
+import { verifyEntry, type EntryProof } from '../../src/client/verify.js';
+import { CLI, startGateway, type ChildGateway } from '../helpers/gateway.js';
+
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+describe('HTTP', () => {
+  let gw: ChildGateway;
+  beforeAll(async () => {
+    gw = await startGateway({ config: { ledger: { blockIntervalMs: 50 } } });
+  });
+  afterAll(async () => {
+    await gw.stop();
+    gw.cleanup();
+  });
+
+  it('takes a JSON array of strings and answers after commit with ?wait=committed', async () => {
+    const res = await gw.http('/v1/chains/web/entries?wait=committed', {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(['a', 'b']),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ chain: 'web', seq: 0, count: 2, hashes: [sha256('a'), sha256('b')], committed: true });
+    // Committed means readable with a proof right away.
+    const proof = (await gw.json('/v1/chains/web/entries/1')) as unknown as EntryProof;
+    expect(Buffer.from(proof.content, 'base64').toString()).toBe('b');
+    expect(verifyEntry(proof, { chain: 'web', seq: 1, hash: sha256('b') })).toEqual({ ok: true });
+  });
+
+  it('takes a msgpack body the same as a WebSocket frame', async () => {
+    const res = await gw.http('/v1/chains/web/entries', { method: 'POST', headers: { 'content-type': 'application/msgpack' }, body: pack(['c']) });
+    expect(await res.json()).toMatchObject({ seq: 2, count: 1, hashes: [sha256('c')], committed: false });
+  });
+
+  it('rejects bad bodies with a status and an error code, and uses no seq', async () => {
+    const post = (body: string | Uint8Array, type: string) => gw.http('/v1/chains/web/entries', { method: 'POST', headers: { 'content-type': type }, body });
+    const cases: [Response, number, string][] = [
+      [await post('{"not":"an array"}', 'application/json'), 400, 'bad_frame'],
+      [await post('[1, 2]', 'application/json'), 400, 'bad_frame'],
+      [await post('[broken', 'application/json'), 400, 'bad_frame'],
+      [await post(pack({ a: 1 }), 'application/msgpack'), 400, 'bad_frame'],
+      [await post(pack([Buffer.alloc(70_000)]), 'application/msgpack'), 413, 'too_large'],
+    ];
+    for (const [res, status, code] of cases) {
+      expect(res.status).toBe(status);
+      expect(await res.json()).toMatchObject({ error: { code, message: expect.any(String) } });
+    }
+    expect((await gw.json('/v1/chains/web')).nextSeq).toBe(3);
+  });
+
+  it('answers 404 for unknown chains, seqs, blocks and directory heights', async () => {
+    for (const path of ['/v1/chains/nope/entries/0', '/v1/chains/web/entries/999', '/v1/chains/web/blocks/999', '/v1/directory/99999']) {
+      const res = await gw.http(path);
+      expect(res.status).toBe(404);
+      expect(await res.json()).toMatchObject({ error: { code: 'unknown_chain' } });
+    }
+    expect((await gw.http('/v1/chains/web/entries/abc')).status).toBe(400);
+  });
+
+  it('serves blocks, directory blocks and anchors that link up', async () => {
+    const block = await gw.json<{ hash: string; directory: number }>('/v1/chains/web/blocks/0');
+    const directory = await gw.json<{ hash: string; entries: { chain: string; blockHash: string }[] }>(`/v1/directory/${block.directory}`);
+    expect(directory.entries).toContainEqual(expect.objectContaining({ chain: 'web', blockHash: block.hash }));
+    const anchors = await gw.json<{ anchors: { height: number; hash: string }[] }>('/v1/anchors');
+    expect(anchors.anchors.find((a) => a.height === block.directory)?.hash).toBe(directory.hash);
+  });
+});
+
+describe('chainlanes verify', () => {
+  it('passes a good store and names the first break in a damaged one', async () => {
+    const gw = await startGateway({ config: { ledger: { blockIntervalMs: 50 } } });
+    await gw.http('/v1/chains/audit/entries?wait=committed', { method: 'POST', body: JSON.stringify(['x', 'y', 'z']), headers: { 'content-type': 'application/json' } });
+    await gw.stop();
+    expect(execFileSync(process.execPath, [CLI, 'verify', '--data', gw.dataDir], { encoding: 'utf8' })).toMatch(/OK: 1 chains, 1 entry blocks, 3 entries/);
+    // Flip one content byte of the stored block, behind the gateway's back.
+    const db = open({ path: gw.dataDir, maxDbs: 32 }).openDB({ name: 'ledger.blocks', encoding: 'binary', keyEncoding: 'binary' });
+    for (const { key, value } of db.getRange({})) {
+      const damaged = Buffer.from(value as Buffer);
+      damaged[damaged.length - 1]! ^= 0xff;
+      await db.put(key, damaged);
+    }
+    await db.close();
+    const run = spawnSync(process.execPath, [CLI, 'verify', '--data', gw.dataDir], { encoding: 'utf8' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/BROKEN: chain "audit" block 0 seq 2: entry hash does not match its content/);
+    gw.cleanup();
+  });
+});
