@@ -20,8 +20,9 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 
 /**
  * The client must mask frames, but the mask's value is its own business: an
- * all-zero mask lets `ws` skip the XOR pass on our side. Every gateway still
- * unmasks as usual, so this saves client CPU without favouring any target.
+ * all-zero mask lets `ws` skip the XOR pass on our side, saving client CPU.
+ * On the server side `ws` also skips unmasking a zero mask while uWS unmasks
+ * regardless, so if anything this favours the ws-gateway peer, never chainlanes.
  */
 const zeroMask = (mask: Buffer): void => {
   mask.fill(0);

@@ -295,10 +295,10 @@ function runNotes(results: readonly WorkerResult[], clientSaturated: boolean): s
   const notes: string[] = [];
   if (clientSaturated) notes.push('a load client was saturated (≥ 90% of a core or of its event loop): the target may be faster than shown');
   const skipped = results.reduce((n, r) => n + r.skipped, 0);
-  if (skipped > 0) notes.push(`${skipped} scheduled light frames were skipped: their connection already had 1000 frames waiting`);
+  if (skipped > 0) notes.push(`${skipped} scheduled light frame(s) skipped: their connection already had 1000 frames waiting`);
   const late = results.reduce((n, r) => n + r.lateSends, 0);
   const maxLate = Math.max(0, ...results.map((r) => r.maxLateMs));
-  if (late > 0) notes.push(`${late} scheduled frames left the client > 5 ms late (worst ${maxLate.toFixed(1)} ms): client-side delay, not counted as latency`);
+  if (late > 0) notes.push(`${late} scheduled frame(s) left the client > 5 ms late (worst ${maxLate.toFixed(1)} ms): client-side delay, not counted as latency`);
   const uncommitted = results.reduce((n, r) => n + r.uncommitted, 0);
   if (uncommitted > 0) notes.push(`${uncommitted} accepted entries had no committed notice within the drain time`);
   return notes;

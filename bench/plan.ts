@@ -46,7 +46,8 @@ export function apportion(total: number, weights: readonly number[]): number[] {
   const exact = weights.map((w) => (total * w) / sum);
   const parts = exact.map(Math.floor);
   const order = exact.map((e, i) => ({ i, frac: e - Math.floor(e) })).sort((a, b) => b.frac - a.frac);
-  for (let k = 0; k < total - parts.reduce((a, b) => a + b, 0); k++) {
+  const missing = total - parts.reduce((a, b) => a + b, 0);
+  for (let k = 0; k < missing; k++) {
     const idx = order[k % order.length]?.i ?? 0;
     parts[idx] = (parts[idx] ?? 0) + 1;
   }

@@ -47,7 +47,13 @@ export interface GatewayConfig {
     anchorFile: string | null;
   };
   /** For tests of failure handling only. */
-  faults: { crashWorkerAfterTasks: number };
+  faults: {
+    /** Every lane worker exits on this task (0 = never). */
+    crashWorkerAfterTasks: number;
+    /** After this many successful seals, the next `failSealAttempts` store transactions fail. */
+    failSealsAfter: number;
+    failSealAttempts: number;
+  };
 }
 
 const MiB = 1024 * 1024;
@@ -76,7 +82,7 @@ export function defaultConfig(): GatewayConfig {
       laneTable: DEFAULT_LANE_TABLE,
     },
     ledger: { blockIntervalMs: 500, maxBlockEntries: 65_536, anchorFile: null },
-    faults: { crashWorkerAfterTasks: 0 },
+    faults: { crashWorkerAfterTasks: 0, failSealsAfter: 0, failSealAttempts: 0 },
   };
 }
 

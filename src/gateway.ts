@@ -119,6 +119,7 @@ export class Gateway {
       dataDir: this.config.dataDir,
       anchorFile: this.config.ledger.anchorFile,
       cores: this.layout.frontdoor,
+      sealFaults: { after: this.config.faults.failSealsAfter, attempts: this.config.faults.failSealAttempts },
       onEvent: (event) => this.onSealerEvent(event),
     });
     this.admission = new Admission(this.config, this.pools, this.sealer, (slot) => this.chainTable.lane(slot));

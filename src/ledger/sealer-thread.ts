@@ -25,6 +25,8 @@ const ledger = await Ledger.open(data.dataDir, {
 let sealing = false;
 let stopping = false;
 let failures = 0;
+let sealsDone = 0;
+let faultsInjected = 0;
 let retryTimer: NodeJS.Timeout | null = null;
 
 if (data.cores.length > 0) hashing.pinThread(data.cores);
@@ -61,12 +63,13 @@ async function sealNext(): Promise<void> {
       count: b.endSeq - b.firstSeq,
       ...pending.block(b.slot, b.firstSeq, b.endSeq),
     }));
-    const result = await ledger.seal({ blocks, sealedAt: cut.sealedAt });
+    const result = await ledger.seal({ blocks, sealedAt: cut.sealedAt }, injectedFault());
     // The front door never sends an empty cut, so every seal has a directory block.
     if (result.directory === null) throw new Error('a seal of a non-empty cut returned no directory block');
     const directory = result.directory;
     cuts.shift();
     failures = 0;
+    sealsDone++;
     for (const b of cut.blocks) pending.release(b.slot, b.endSeq);
     Atomics.store(control, PENDING_KIB, Math.ceil(pending.bytes / 1024));
     post({
@@ -85,6 +88,20 @@ async function sealNext(): Promise<void> {
   } finally {
     sealing = false;
   }
+}
+
+/**
+ * Tests only (config `faults.failSeal*`): a write inside the seal's store
+ * transaction that throws, so the real transaction aborts as a failed disk
+ * write would.
+ */
+function injectedFault(): (() => void) | undefined {
+  const { after, attempts } = data.sealFaults;
+  if (sealsDone < after || faultsInjected >= attempts) return undefined;
+  return () => {
+    faultsInjected++;
+    throw new Error(`injected seal failure ${faultsInjected} of ${attempts} (faults.failSealAttempts)`);
+  };
 }
 
 async function step(): Promise<void> {

@@ -38,6 +38,8 @@ export interface SealerWorkerData {
   dataDir: string;
   anchorFile: string | null;
   cores: number[];
+  /** Tests only: fail `attempts` seal transactions once `after` seals succeeded. */
+  sealFaults: { after: number; attempts: number };
 }
 
 // Sealer control block (Int32Array), one 128-byte line each.

@@ -9,6 +9,7 @@ export interface SealerOptions {
   dataDir: string;
   anchorFile: string | null;
   cores: number[];
+  sealFaults?: { after: number; attempts: number };
   onEvent(event: SealerEvent): void;
 }
 
@@ -31,6 +32,7 @@ export class Sealer {
       dataDir: options.dataDir,
       anchorFile: options.anchorFile,
       cores: options.cores,
+      sealFaults: options.sealFaults ?? { after: 0, attempts: 0 },
     };
     const worker = new Worker(workerFile(import.meta.url, 'sealer-thread'), { workerData: data, name: 'chainlanes-sealer' });
     const sealer = new Sealer(worker, control);
