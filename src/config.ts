@@ -31,7 +31,7 @@ export interface GatewayConfig {
   /** Ring data bytes per lane, each a power of two. */
   ringBytes: LaneNumbers;
   /** null: derived from the machine's core count. */
-  cores: null | { frontdoor: number[]; heavy: number[]; medium: number[]; light: number[]; threads?: LaneNumbers };
+  cores: null | { frontdoor: number[]; sealer?: number[]; heavy: number[]; medium: number[]; light: number[]; threads?: LaneNumbers };
   scheduler: {
     tickMs: number;
     tauMs: number;
@@ -165,7 +165,7 @@ export function validateConfig(config: GatewayConfig, cpuCount = availableParall
   const c = config.cores;
   if (c === null) return defaultCoreLayout(cpuCount);
   const threads = c.threads === undefined ? undefined : LANE_NAMES.map((lane) => c.threads![lane]);
-  const layout = customCoreLayout(cpuCount, c.frontdoor, [c.heavy, c.medium, c.light], threads);
+  const layout = customCoreLayout(cpuCount, c.frontdoor, [c.heavy, c.medium, c.light], threads, c.sealer);
   if (layout.lanes.length !== LANE_COUNT) throw new Error('core layout: wrong lane count');
   return layout;
 }

@@ -118,7 +118,7 @@ export class Gateway {
       rings: this.pools.map((pool) => pool.view.sab),
       dataDir: this.config.dataDir,
       anchorFile: this.config.ledger.anchorFile,
-      cores: this.layout.frontdoor,
+      cores: this.layout.sealer,
       sealFaults: { after: this.config.faults.failSealsAfter, attempts: this.config.faults.failSealAttempts },
       onEvent: (event) => this.onSealerEvent(event),
     });
@@ -213,6 +213,7 @@ export class Gateway {
     return {
       cpuCount: this.layout.cpuCount,
       frontdoor: { cores: this.layout.frontdoor },
+      sealer: { cores: this.layout.sealer },
       lanes: this.pools.map((pool, lane) => ({
         name: pool.name,
         cores: this.laneCores.cores(lane),

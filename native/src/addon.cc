@@ -146,6 +146,51 @@ void Sha256Spans(const Napi::CallbackInfo& info) {
   }
 }
 
+// gatherSpans(src: Uint8Array, spans: Int32Array, count, dst: Uint8Array, dstOffset): number
+// Copies each span's bytes, one after another, into dst from dstOffset; returns the bytes
+// written. The sealer uses it to pull entries' contents out of a frame without a JS call per
+// entry (Buffer#copy costs about half a microsecond a call; a memcpy of 200 bytes, nanoseconds).
+Napi::Value GatherSpans(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Bytes src = Uint8Arg(info, 0, "gatherSpans: src");
+  size_t spanLength = 0;
+  const int32_t* spans = static_cast<const int32_t*>(
+      TypedArg<napi_int32_array>(info, 1, "gatherSpans: spans", "an Int32Array", &spanLength));
+  uint64_t count = IndexArg(info, 2, "gatherSpans: count");
+  Bytes dst = Uint8Arg(info, 3, "gatherSpans: dst");
+  uint64_t dstOffset = IndexArg(info, 4, "gatherSpans: dstOffset");
+  if (count > spanLength / 2) {
+    throw Napi::RangeError::New(env, "gatherSpans: count " + std::to_string(count) + " needs " +
+                                         std::to_string(count * 2) + " span slots, spans has " +
+                                         std::to_string(spanLength));
+  }
+  uint64_t total = 0;
+  for (uint64_t i = 0; i < count; i++) {
+    int32_t off = LoadOnce(spans + 2 * i), len = LoadOnce(spans + 2 * i + 1);
+    if (!SpanOk(off, len, src.length)) {
+      throw Napi::RangeError::New(env, "gatherSpans: span " + std::to_string(i) + " [" + std::to_string(off) +
+                                           ", +" + std::to_string(len) + ") is outside src of length " +
+                                           std::to_string(src.length));
+    }
+    total += static_cast<uint64_t>(len);
+  }
+  if (dstOffset > dst.length || total > dst.length - dstOffset) {
+    throw Napi::RangeError::New(env, "gatherSpans: " + std::to_string(total) + " bytes from offset " +
+                                         std::to_string(dstOffset) + " exceed dst length " + std::to_string(dst.length));
+  }
+  uint8_t* out = dst.data + dstOffset;
+  uint64_t written = 0;
+  for (uint64_t i = 0; i < count; i++) {
+    int32_t off = LoadOnce(spans + 2 * i), len = LoadOnce(spans + 2 * i + 1);
+    if (!SpanOk(off, len, src.length) || written + static_cast<uint64_t>(len) > total) {
+      throw Napi::RangeError::New(env, "gatherSpans: span " + std::to_string(i) + " changed during the call");
+    }
+    std::memmove(out + written, src.data + off, static_cast<size_t>(len));
+    written += static_cast<uint64_t>(len);
+  }
+  return Napi::Number::New(env, static_cast<double>(written));
+}
+
 // merkleRoot(entryHashes: Uint8Array, n): Buffer — RFC 6962 / 9162 section 2.1 tree hash.
 // Bottom-up, pairing left to right and carrying an odd last node up unchanged; that yields
 // the same root as the recursive split at the largest power of two below n.
@@ -241,6 +286,7 @@ Napi::Value PinThread(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pinThread", Napi::Function::New(env, PinThread, "pinThread"));
   exports.Set("sha256Spans", Napi::Function::New(env, Sha256Spans, "sha256Spans"));
+  exports.Set("gatherSpans", Napi::Function::New(env, GatherSpans, "gatherSpans"));
   exports.Set("merkleRoot", Napi::Function::New(env, MerkleRoot, "merkleRoot"));
   exports.Set("sha256", Napi::Function::New(env, Sha256One, "sha256"));
   return exports;

@@ -2,16 +2,21 @@
 // their block is durable. A chain's frames can arrive from two rings out of
 // order (after the chain changed lane), so segments are kept sorted by seq and
 // a block is only built once its whole seq range is present.
+//
+// Copying is per frame, never per entry in JS: a record's entry contents are
+// gathered out of the ring in one native call, so a segment holds them back to
+// back, and a block is assembled from whole runs of segments.
 import { RingView } from '../ring/index.js';
+import { hashing } from '../native/index.js';
 
-/** One frame's entries: a copy of the frame bytes, spans into that copy, and the hashes. */
+/** One frame's entries: contents back to back, their end offsets, and their hashes. */
 export interface Segment {
   firstSeq: number;
   count: number;
-  frame: Buffer;
-  /** Pairs (offset in `frame`, length). */
-  spans: Int32Array;
-  hashes: Buffer;
+  contents: Uint8Array;
+  /** Exclusive end of entry i in `contents`. */
+  ends: Uint32Array;
+  hashes: Uint8Array;
 }
 
 /** A block's entries in the form the ledger stores. */
@@ -21,6 +26,12 @@ export interface BlockEntries {
   contentEnds: Uint32Array;
 }
 
+interface Piece {
+  segment: Segment;
+  from: number;
+  to: number;
+}
+
 export class PendingEntries {
   private readonly byChain = new Map<number, Segment[]>();
   bytes = 0;
@@ -28,17 +39,18 @@ export class PendingEntries {
   /** Copies the frame record at `at` out of the ring. */
   copyRecord(view: RingView, at: number): void {
     const count = view.entryCount(at);
-    const frameStart = view.frameStart(at);
-    const ring = Buffer.from(view.sab);
-    const frame = Buffer.allocUnsafe(view.frameBytes(at));
-    ring.copy(frame, 0, frameStart, frameStart + frame.byteLength);
-    const spans = new Int32Array(count * 2);
-    spans.set(new Int32Array(view.sab, view.spansStart(at), count * 2));
-    for (let i = 0; i < count; i++) spans[2 * i]! -= frameStart;
+    const spans = new Int32Array(view.sab, view.spansStart(at), count * 2);
+    const ends = new Uint32Array(count);
+    let end = 0;
+    for (let i = 0; i < count; i++) {
+      end += spans[2 * i + 1]!;
+      ends[i] = end;
+    }
+    const contents = new Uint8Array(end);
+    hashing.gatherSpans(view.u8, spans, count, contents, 0);
     const hashesStart = view.hashesStart(at);
-    const hashes = Buffer.allocUnsafe(count * 32);
-    ring.copy(hashes, 0, hashesStart, hashesStart + count * 32);
-    this.add(view.chainSlot(at), { firstSeq: view.firstSeq(at), count, frame, spans, hashes });
+    const hashes = view.u8.slice(hashesStart, hashesStart + count * 32);
+    this.add(view.chainSlot(at), { firstSeq: view.firstSeq(at), count, contents, ends, hashes });
   }
 
   add(slot: number, segment: Segment): void {
@@ -50,7 +62,7 @@ export class PendingEntries {
     segments.push(segment);
     const n = segments.length;
     if (n > 1 && segments[n - 2]!.firstSeq > segment.firstSeq) segments.sort((a, b) => a.firstSeq - b.firstSeq);
-    this.bytes += segment.frame.byteLength + segment.hashes.byteLength + segment.spans.byteLength;
+    this.bytes += sizeOf(segment);
   }
 
   /** Whether every seq in [firstSeq, endSeq) of the chain is here. */
@@ -68,25 +80,20 @@ export class PendingEntries {
   /** The entries [firstSeq, endSeq) of a chain, copied into one block. Leaves the segments in place. */
   block(slot: number, firstSeq: number, endSeq: number): BlockEntries {
     const count = endSeq - firstSeq;
-    const entryHashes = new Uint8Array(count * 32);
-    const contentEnds = new Uint32Array(count);
     const pieces = this.pieces(slot, firstSeq, endSeq);
     let contentBytes = 0;
-    for (const { segment, from, to } of pieces) {
-      for (let i = from; i < to; i++) contentBytes += segment.spans[2 * i + 1]!;
-    }
-    const contents = Buffer.allocUnsafe(contentBytes);
+    for (const p of pieces) contentBytes += contentEnd(p.segment, p.to) - contentEnd(p.segment, p.from);
+    const entryHashes = new Uint8Array(count * 32);
+    const contents = new Uint8Array(contentBytes);
+    const contentEnds = new Uint32Array(count);
     let n = 0;
     let offset = 0;
     for (const { segment, from, to } of pieces) {
+      const start = contentEnd(segment, from);
       entryHashes.set(segment.hashes.subarray(from * 32, to * 32), n * 32);
-      for (let i = from; i < to; i++) {
-        const start = segment.spans[2 * i]!;
-        const length = segment.spans[2 * i + 1]!;
-        segment.frame.copy(contents, offset, start, start + length);
-        offset += length;
-        contentEnds[n++] = offset;
-      }
+      contents.set(segment.contents.subarray(start, contentEnd(segment, to)), offset);
+      for (let i = from; i < to; i++) contentEnds[n++] = offset + segment.ends[i]! - start;
+      offset += contentEnd(segment, to) - start;
     }
     return { entryHashes, contents, contentEnds };
   }
@@ -95,20 +102,33 @@ export class PendingEntries {
   release(slot: number, endSeq: number): void {
     const segments = this.byChain.get(slot);
     if (segments === undefined) return;
-    while (segments.length > 0 && segments[0]!.firstSeq + segments[0]!.count <= endSeq) {
-      const s = segments.shift()!;
-      this.bytes -= s.frame.byteLength + s.hashes.byteLength + s.spans.byteLength;
+    let done = 0;
+    while (done < segments.length && segments[done]!.firstSeq + segments[done]!.count <= endSeq) {
+      this.bytes -= sizeOf(segments[done]!);
+      done++;
     }
+    // One splice, not a shift per segment: a busy chain holds thousands of them.
+    segments.splice(0, done);
     if (segments.length === 0) this.byChain.delete(slot);
   }
 
-  private pieces(slot: number, firstSeq: number, endSeq: number): { segment: Segment; from: number; to: number }[] {
-    const out: { segment: Segment; from: number; to: number }[] = [];
+  private pieces(slot: number, firstSeq: number, endSeq: number): Piece[] {
+    const out: Piece[] = [];
     for (const segment of this.byChain.get(slot) ?? []) {
+      if (segment.firstSeq >= endSeq) break;
       const from = Math.max(firstSeq, segment.firstSeq) - segment.firstSeq;
       const to = Math.min(endSeq, segment.firstSeq + segment.count) - segment.firstSeq;
       if (from < to) out.push({ segment, from, to });
     }
     return out;
   }
+}
+
+/** Where entry `i` of a segment starts (= where entry i - 1 ends). */
+function contentEnd(segment: Segment, i: number): number {
+  return i === 0 ? 0 : segment.ends[i - 1]!;
+}
+
+function sizeOf(segment: Segment): number {
+  return segment.contents.byteLength + segment.hashes.byteLength + segment.ends.byteLength;
 }

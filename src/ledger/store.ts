@@ -96,7 +96,7 @@ export class Ledger {
     const checkEntryHashes = this.options.checkEntryHashes === true ? hashEntries : undefined;
     const plan = planSeal(input, this.chainHeads, this.directoryHead, { rootOf: fastRoot, checkEntryHashes });
     if (plan.directory === null) return plan.result;
-    writePlan(this.tables, plan, alongside);
+    await writePlan(this.tables, plan, alongside);
     // Committed: the heads follow the store from here, whatever happens next.
     for (const block of plan.blocks) this.chainHeads.set(block.nextHead.chainName, block.nextHead);
     this.directoryHead = plan.directory.nextHead;
@@ -255,10 +255,17 @@ function decodeOrCorrupt<T>(decode: () => T, place: ConstructorParameters<typeof
   }
 }
 
-function writePlan(tables: LedgerTables, plan: SealPlan, alongside?: AlongsideWrites): void {
+/**
+ * One asynchronous child transaction: lmdb-js runs the callback on this
+ * thread but commits on its own write thread, so the sealer goes on copying
+ * entries out of the lane rings while the disk works (with transactionSync the
+ * sealer thread stood still for the whole commit, and the rings filled up).
+ * A throw inside aborts the child transaction: nothing of this seal is written.
+ */
+async function writePlan(tables: LedgerTables, plan: SealPlan, alongside?: AlongsideWrites): Promise<void> {
   const directory = plan.directory;
   if (directory === null) return;
-  tables.root.transactionSync(() => {
+  await tables.root.childTransaction(() => {
     // A second writer on the same directory would have stale heads; refuse rather than overwrite.
     const directoryKey = heightKey(directory.sealed.height);
     if (tables.directories.doesExist(directoryKey)) throw new SealConflictError(`seal: directory ${directory.sealed.height} already exists in the store`);

@@ -51,6 +51,37 @@ function sha256Spans(src: Uint8Array, spans: Int32Array, count: number, dst: Uin
   }
 }
 
+function gatherSpans(src: Uint8Array, spans: Int32Array, count: number, dst: Uint8Array, dstOffset: number): number {
+  uint8Arg(src, 'gatherSpans: src');
+  if (!isInt32Array(spans)) throw new TypeError('gatherSpans: spans must be an Int32Array');
+  indexArg(count, 'gatherSpans: count');
+  uint8Arg(dst, 'gatherSpans: dst');
+  indexArg(dstOffset, 'gatherSpans: dstOffset');
+  if (count > Math.floor(spans.length / 2)) {
+    throw new RangeError(`gatherSpans: count ${count} needs ${count * 2} span slots, spans has ${spans.length}`);
+  }
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const off = spans[2 * i] ?? -1;
+    const len = spans[2 * i + 1] ?? -1;
+    if (off < 0 || len < 0 || off + len > src.length) {
+      throw new RangeError(`gatherSpans: span ${i} [${off}, +${len}) is outside src of length ${src.length}`);
+    }
+    total += len;
+  }
+  if (dstOffset > dst.length || total > dst.length - dstOffset) {
+    throw new RangeError(`gatherSpans: ${total} bytes from offset ${dstOffset} exceed dst length ${dst.length}`);
+  }
+  let at = dstOffset;
+  for (let i = 0; i < count; i++) {
+    const off = spans[2 * i] ?? 0;
+    const len = spans[2 * i + 1] ?? 0;
+    dst.set(src.subarray(off, off + len), at);
+    at += len;
+  }
+  return total;
+}
+
 // Prefix and data go into one reused buffer so each hash is a single update() call.
 const leafInput = Buffer.alloc(1 + DIGEST, 0x00);
 const nodeInput = Buffer.alloc(1 + 2 * DIGEST, 0x01);
@@ -122,4 +153,4 @@ function pinThread(cpus: readonly number[]): boolean {
   return false;
 }
 
-export const jsHashing: Hashing = Object.freeze({ pinThread, sha256Spans, merkleRoot, sha256 });
+export const jsHashing: Hashing = Object.freeze({ pinThread, sha256Spans, gatherSpans, merkleRoot, sha256 });

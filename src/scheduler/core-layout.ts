@@ -7,12 +7,20 @@
 // with the front door (2 cores) or with each other (3 cores); from four up the
 // cores after the front door's are split about half to heavy, then half of the
 // rest to medium, and the remainder to light (sharing medium's on four).
+//
+// The sealer's work (copying entries out, Merkle roots, the store write)
+// grows with all traffic together, and on a small machine no core can be
+// spared for it: below eight cores it is left to the OS to run wherever there
+// is room (measured on 2 cores: pinned beside the front door it became the
+// bottleneck while the heavy core sat mostly idle). From eight cores up it
+// gets core 1 to itself and the lanes share the rest.
 import { LANE_COUNT } from '../ring/index.js';
 
 export interface CoreLayout {
   cpuCount: number;
-  /** Front door, scheduler and sealer threads. */
+  /** Front door and scheduler threads. */
   frontdoor: number[];
+  sealer: number[];
   /** Indexed by lane: heavy, medium, light. */
   lanes: number[][];
   /** Worker threads per lane. */
@@ -26,22 +34,27 @@ export function defaultCoreLayout(cpuCount: number): CoreLayout {
   if (cpuCount === 1) lanes = [[0], [0], [0]];
   else if (cpuCount === 2) lanes = [[1], [0], [0]];
   else if (cpuCount === 3) lanes = [[1], [2], [2]];
-  else {
-    const rest = cpuCount - 1;
-    const heavy = Math.ceil(rest / 2);
-    const medium = Math.ceil((rest - heavy) / 2);
-    const mediumCores = range(1 + heavy, 1 + heavy + medium);
-    const lightCores = range(1 + heavy + medium, cpuCount);
-    // On four cores nothing is left for light: it shares medium's core.
-    lanes = [range(1, 1 + heavy), mediumCores, lightCores.length > 0 ? lightCores : mediumCores];
-  }
-  return withThreads({ cpuCount, frontdoor: all.slice(0, 1), lanes, threads: [] });
+  else lanes = splitLanes(cpuCount >= 8 ? 2 : 1, cpuCount);
+  const sealer = cpuCount >= 8 ? [1] : all;
+  return withThreads({ cpuCount, frontdoor: [0], sealer, lanes, threads: [] });
+}
+
+/** Cores [first, end) split about half to heavy, half the rest to medium, the remainder to light. */
+function splitLanes(first: number, end: number): number[][] {
+  const rest = end - first;
+  const heavy = Math.ceil(rest / 2);
+  const medium = Math.ceil((rest - heavy) / 2);
+  const mediumCores = range(first + heavy, first + heavy + medium);
+  const lightCores = range(first + heavy + medium, end);
+  // With three cores to split nothing is left for light: it shares medium's core.
+  return [range(first, first + heavy), mediumCores, lightCores.length > 0 ? lightCores : mediumCores];
 }
 
 /** A layout from config: cores named per lane; threads default to one per core. */
-export function customCoreLayout(cpuCount: number, frontdoor: number[], lanes: number[][], threads?: number[]): CoreLayout {
+export function customCoreLayout(cpuCount: number, frontdoor: number[], lanes: number[][], threads?: number[], sealer?: number[]): CoreLayout {
   if (lanes.length !== LANE_COUNT) throw new RangeError(`core layout: give cores for all ${LANE_COUNT} lanes`);
-  for (const core of [...frontdoor, ...lanes.flat()]) {
+  const sealerCores = sealer ?? defaultCoreLayout(cpuCount).sealer;
+  for (const core of [...frontdoor, ...sealerCores, ...lanes.flat()]) {
     if (!Number.isInteger(core) || core < 0 || core >= cpuCount) {
       throw new RangeError(`core layout: core ${core} does not exist on this ${cpuCount}-core machine`);
     }
@@ -49,7 +62,7 @@ export function customCoreLayout(cpuCount: number, frontdoor: number[], lanes: n
   lanes.forEach((cores, i) => {
     if (cores.length === 0) throw new RangeError(`core layout: lane ${i} has no cores`);
   });
-  const layout = withThreads({ cpuCount, frontdoor, lanes, threads: [] });
+  const layout = withThreads({ cpuCount, frontdoor, sealer: sealerCores, lanes, threads: [] });
   if (threads !== undefined) {
     if (threads.length !== LANE_COUNT || threads.some((t) => !Number.isInteger(t) || t < 1)) {
       throw new RangeError('core layout: threads must give a positive count for each lane');
@@ -62,7 +75,7 @@ export function customCoreLayout(cpuCount: number, frontdoor: number[], lanes: n
 export function describeLayout(layout: CoreLayout): string {
   const names = ['heavy', 'medium', 'light'];
   const lanes = layout.lanes.map((cores, i) => `${names[i]} [${cores.join(',')}] ×${layout.threads[i]}`);
-  return `${layout.cpuCount} cores: front door [${layout.frontdoor.join(',')}], ${lanes.join(', ')}`;
+  return `${layout.cpuCount} cores: front door [${layout.frontdoor.join(',')}], sealer [${layout.sealer.join(',')}], ${lanes.join(', ')}`;
 }
 
 function withThreads(layout: CoreLayout): CoreLayout {

@@ -4,7 +4,7 @@ import { customCoreLayout, defaultCoreLayout, describeLayout, rebalanceCores, DE
 describe('core layout', () => {
   it.each([1, 2, 4, 16, 64])('lays out %i cores: every core used, heavy alone from 2 up', (cpus) => {
     const layout = defaultCoreLayout(cpus);
-    const used = new Set([...layout.frontdoor, ...layout.lanes.flat()]);
+    const used = new Set([...layout.frontdoor, ...layout.sealer, ...layout.lanes.flat()]);
     expect(used.size).toBe(cpus);
     expect(layout.threads).toEqual(layout.lanes.map((c) => c.length));
     if (cpus >= 2) {
@@ -12,17 +12,23 @@ describe('core layout', () => {
       expect(layout.lanes[0]!.some((c) => others.has(c))).toBe(false);
     }
     if (cpus >= 4) expect(layout.frontdoor).toEqual([0]);
-    // From five cores up no two lanes share a core.
-    if (cpus >= 5) expect(layout.lanes.flat().length).toBe(cpus - 1);
+    // From eight cores up the sealer has a core of its own and no two lanes share one.
+    if (cpus >= 8) {
+      expect(layout.sealer).toEqual([1]);
+      expect(layout.lanes.flat().length).toBe(cpus - 2);
+    } else {
+      expect(layout.sealer).toHaveLength(cpus);
+    }
   });
 
   it('gives the expected split on 1, 2, 4, 16 and 64 cores', () => {
     expect(defaultCoreLayout(1).lanes).toEqual([[0], [0], [0]]);
     expect(defaultCoreLayout(2).lanes).toEqual([[1], [0], [0]]);
     expect(defaultCoreLayout(4).lanes).toEqual([[1, 2], [3], [3]]);
-    expect(defaultCoreLayout(16).lanes.map((l) => l.length)).toEqual([8, 4, 3]);
-    expect(defaultCoreLayout(64).lanes.map((l) => l.length)).toEqual([32, 16, 15]);
-    expect(describeLayout(defaultCoreLayout(2))).toBe('2 cores: front door [0], heavy [1] ×1, medium [0] ×1, light [0] ×1');
+    expect(defaultCoreLayout(16).lanes.map((l) => l.length)).toEqual([7, 4, 3]);
+    expect(defaultCoreLayout(16).lanes[0]![0]).toBe(2);
+    expect(defaultCoreLayout(64).lanes.map((l) => l.length)).toEqual([31, 16, 15]);
+    expect(describeLayout(defaultCoreLayout(2))).toBe('2 cores: front door [0], sealer [0,1], heavy [1] ×1, medium [0] ×1, light [0] ×1');
   });
 
   it('takes an override and refuses cores the machine lacks', () => {
