@@ -122,6 +122,9 @@ export class Gateway {
       sealFaults: { after: this.config.faults.failSealsAfter, attempts: this.config.faults.failSealAttempts },
       onEvent: (event) => this.onSealerEvent(event),
     });
+    // Chains restored from the store were created before the sealer existed.
+    for (const chain of this.chains.all()) this.sealer.chain(chain.slot, chain.nextSeq);
+    this.chains.onCreate = (chain) => this.sealer.chain(chain.slot, chain.nextSeq);
     this.admission = new Admission(this.config, this.pools, this.sealer, (slot) => this.chainTable.lane(slot));
     this.scheduler = new Scheduler({ ...this.config.scheduler, layout: this.layout }, this.chainTable, this.counters, this.laneCores,
       (event) => this.onSchedulerEvent(event));

@@ -104,6 +104,8 @@ export const CHAIN_NAME_RULE = 'a chain name is 1 to 128 characters of A-Z a-z 0
 
 export class ChainRegistry {
   readonly table: ChainTable;
+  /** Called once for every chain created from now on. */
+  onCreate: ((chain: ChainState) => void) | null = null;
   private readonly byName = new Map<string, ChainState>();
   private readonly bySlot: ChainState[] = [];
 
@@ -128,6 +130,7 @@ export class ChainRegistry {
     const chain = new ChainState(name, slot, nextSeq, nextHeight);
     this.byName.set(name, chain);
     this.bySlot.push(chain);
+    this.onCreate?.(chain);
     return chain;
   }
 }

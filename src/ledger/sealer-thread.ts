@@ -4,11 +4,11 @@
 // Cuts are sealed strictly in order; a failed transaction is retried with
 // back-off and nothing after it is sealed meanwhile, so heights never skip.
 import { parentPort, workerData } from 'node:worker_threads';
-import { RingView, forEachRecord } from '../ring/index.js';
+import { RECORD_FRAME, RingView } from '../ring/index.js';
 import { hashing } from '../native/index.js';
 import { FileAnchorSink } from './anchors.js';
 import { Ledger } from './store.js';
-import { PendingEntries } from './pending-entries.js';
+import { PendingEntries, SealArena } from './pending-entries.js';
 import { DOORBELL, PENDING_KIB, type Cut, type SealerCommand, type SealerEvent, type SealerWorkerData } from './sealer-types.js';
 
 const data = workerData as SealerWorkerData;
@@ -16,6 +16,7 @@ const rings = data.rings.map((sab) => new RingView(sab));
 const readPositions = rings.map((ring) => ring.loadReleased());
 const control = new Int32Array(data.control);
 const pending = new PendingEntries();
+const arena = new SealArena();
 const cuts: Cut[] = [];
 // The file sink runs after each durable seal, off the path of `committed`
 // notices; the store's own anchor record is written inside the seal.
@@ -35,15 +36,23 @@ function post(event: SealerEvent): void {
   parentPort!.postMessage(event);
 }
 
-/** Copies every record before each ring's `hashed` cursor, then releases the space. */
+/**
+ * Copies every record before each ring's `hashed` cursor, then releases the
+ * space. A record of a chain the front door has not announced yet (its
+ * message is still on the way) stops that ring until the announcement comes.
+ */
 function drainRings(): void {
   rings.forEach((ring, lane) => {
     const hashed = ring.loadHashed();
-    const from = readPositions[lane]!;
-    if (from === hashed) return;
-    forEachRecord(ring, from, hashed, (at) => pending.copyRecord(ring, at));
-    readPositions[lane] = hashed;
-    ring.storeReleased(hashed);
+    let pos = readPositions[lane]!;
+    while (pos !== hashed) {
+      const at = ring.offsetOf(pos);
+      if (ring.kind(at) === RECORD_FRAME && !pending.copyRecord(ring, at)) break;
+      pos = (pos + ring.recordBytes(at)) >>> 0;
+    }
+    if (pos === readPositions[lane]) return;
+    readPositions[lane] = pos;
+    ring.storeReleased(pos);
   });
   Atomics.store(control, PENDING_KIB, Math.ceil(pending.bytes / 1024));
 }
@@ -57,11 +66,12 @@ async function sealNext(): Promise<void> {
   if (sealing || retryTimer !== null || cut === undefined || !ready(cut)) return;
   sealing = true;
   try {
+    arena.reset();
     const blocks = cut.blocks.map((b) => ({
       chainName: b.chainName,
       firstSeq: b.firstSeq,
       count: b.endSeq - b.firstSeq,
-      ...pending.block(b.slot, b.firstSeq, b.endSeq),
+      ...pending.copyBlock(b.slot, b.firstSeq, b.endSeq, arena),
     }));
     const result = await ledger.seal({ blocks, sealedAt: cut.sealedAt }, injectedFault());
     // The front door never sends an empty cut, so every seal has a directory block.
@@ -131,6 +141,7 @@ async function watchDoorbell(): Promise<void> {
 
 parentPort!.on('message', (command: SealerCommand) => {
   if (command.type === 'cut') cuts.push(command.cut);
+  else if (command.type === 'chain') pending.register(command.slot, command.nextSeq);
   else stopping = true;
   void step();
 });

@@ -30,7 +30,11 @@ export type SealerEvent =
   | { type: 'seal-failed'; message: string; attempt: number; retryInMs: number }
   | { type: 'stopped' };
 
-export type SealerCommand = { type: 'cut'; cut: Cut } | { type: 'stop' };
+export type SealerCommand =
+  | { type: 'cut'; cut: Cut }
+  /** A chain's slot and its first seq not yet durable; sent once per chain, before its first frame. */
+  | { type: 'chain'; slot: number; nextSeq: number }
+  | { type: 'stop' };
 
 export interface SealerWorkerData {
   rings: SharedArrayBuffer[];

@@ -57,6 +57,11 @@ export class Sealer {
     Atomics.notify(this.control, DOORBELL);
   }
 
+  /** Announces a chain: the sealer takes its entries from `nextSeq` on. */
+  chain(slot: number, nextSeq: number): void {
+    this.post({ type: 'chain', slot, nextSeq });
+  }
+
   cut(cut: Cut): void {
     this.post({ type: 'cut', cut });
   }

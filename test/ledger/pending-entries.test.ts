@@ -1,0 +1,105 @@
+// The sealer's backlog: entries copied out of rings, blocks built from them.
+import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { pack } from 'msgpackr';
+import { RingProducer, RingView, forEachRecord } from '../../src/ring/index.js';
+import { hashRange } from '../../src/lanes/hash-range.js';
+import { jsHashing } from '../../src/native/index.js';
+import { PendingEntries, SealArena } from '../../src/ledger/pending-entries.js';
+
+const limits = { maxEntryBytes: 1 << 16, maxEntriesPerFrame: 1 << 16 };
+const content = (seq: number): string => `entry ${seq} ${'x'.repeat(seq % 50)}`;
+
+/** Pushes frames of the given seq ranges into a fresh ring, hashes them, and returns the ring. */
+function ringWith(frames: [number, number][], slot = 0): RingView {
+  const view = RingView.allocate(1 << 20);
+  const producer = new RingProducer(view);
+  for (const [first, count] of frames) {
+    producer.push(pack(Array.from({ length: count }, (_, i) => content(first + i))), count, slot, first);
+  }
+  hashRange(view, 0, view.loadHead(), limits, jsHashing, null);
+  view.storeHashed(view.loadHead());
+  return view;
+}
+
+function drain(pending: PendingEntries, view: RingView): void {
+  forEachRecord(view, view.loadReleased(), view.loadHashed(), (at) => expect(pending.copyRecord(view, at)).toBe(true));
+}
+
+function expectBlock(pending: PendingEntries, arena: SealArena, firstSeq: number, endSeq: number): void {
+  const block = pending.copyBlock(0, firstSeq, endSeq, arena);
+  let start = 0;
+  for (let seq = firstSeq; seq < endSeq; seq++) {
+    const i = seq - firstSeq;
+    const bytes = Buffer.from(block.contents.subarray(start, block.contentEnds[i]!));
+    expect(bytes.toString()).toBe(content(seq));
+    expect(Buffer.from(block.entryHashes.subarray(i * 32, i * 32 + 32)).toString('hex')).toBe(createHash('sha256').update(content(seq)).digest('hex'));
+    start = block.contentEnds[i]!;
+  }
+  expect(start).toBe(block.contents.length);
+}
+
+describe('pending entries', () => {
+  it('builds blocks that split frames, from the seq it was told, and drops what was sealed', () => {
+    const pending = new PendingEntries();
+    pending.register(0, 100);
+    drain(pending, ringWith([[100, 5], [105, 7], [112, 3]]));
+    expect(pending.covers(0, 100, 115)).toBe(true);
+    expect(pending.covers(0, 100, 116)).toBe(false);
+    const arena = new SealArena();
+    expectBlock(pending, arena, 100, 108);
+    expectBlock(pending, arena, 108, 115);
+    const before = pending.bytes;
+    pending.release(0, 108);
+    expect(pending.bytes).toBeLessThan(before);
+    expect(pending.covers(0, 100, 108)).toBe(false);
+    expectBlock(pending, arena, 108, 115);
+    pending.release(0, 115);
+    expect(pending.bytes).toBe(0);
+  });
+
+  it('holds frames that arrive ahead of a gap until the gap is filled (a chain that changed lane)', () => {
+    const pending = new PendingEntries();
+    pending.register(0, 0);
+    drain(pending, ringWith([[10, 4], [14, 2]]));
+    expect(pending.covers(0, 0, 1)).toBe(false);
+    expect(pending.bytes).toBeGreaterThan(0);
+    drain(pending, ringWith([[0, 6], [6, 4]]));
+    expect(pending.covers(0, 0, 16)).toBe(true);
+    expectBlock(pending, new SealArena(), 0, 16);
+  });
+
+  it('refuses records of chains it was not told about, and seqs it already has', () => {
+    const pending = new PendingEntries();
+    const view = ringWith([[0, 3]], 7);
+    forEachRecord(view, 0, view.loadHashed(), (at) => expect(pending.copyRecord(view, at)).toBe(false));
+    pending.register(7, 0);
+    forEachRecord(view, 0, view.loadHashed(), (at) => expect(pending.copyRecord(view, at)).toBe(true));
+    forEachRecord(view, 0, view.loadHashed(), (at) => expect(() => pending.copyRecord(view, at)).toThrow(/arrived twice/));
+  });
+
+  it('keeps every byte through many compactions and growths', () => {
+    const pending = new PendingEntries();
+    pending.register(0, 0);
+    const arena = new SealArena();
+    let next = 0;
+    let sealed = 0;
+    for (let round = 0; round < 40; round++) {
+      const frames: [number, number][] = [];
+      for (let f = 0; f < 1 + (round % 5); f++) {
+        const count = 1 + ((round * 7 + f) % 300);
+        frames.push([next, count]);
+        next += count;
+      }
+      drain(pending, ringWith(frames));
+      const end = sealed + Math.floor((next - sealed) * 0.6);
+      if (end > sealed) {
+        expectBlock(pending, arena, sealed, end);
+        arena.reset();
+        pending.release(0, end);
+        sealed = end;
+      }
+    }
+    expectBlock(pending, arena, sealed, next);
+  });
+});
