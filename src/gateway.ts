@@ -93,6 +93,7 @@ export class Gateway {
       counters: this.counters,
       laneCores: this.laneCores,
       limits: this.config.limits,
+      nice: this.layout.nice[lane]!,
       crashAfterTasks: this.config.faults.crashWorkerAfterTasks,
       onFramesHashed: (frames, view) => {
         for (const frame of frames) frame.owner.hashed(frame, view);
@@ -119,6 +120,8 @@ export class Gateway {
       dataDir: this.config.dataDir,
       anchorFile: this.config.ledger.anchorFile,
       cores: this.layout.sealer,
+      nice: this.layout.sealerNice,
+      maxChains: this.config.limits.maxChains,
       sealFaults: { after: this.config.faults.failSealsAfter, attempts: this.config.faults.failSealAttempts },
       onEvent: (event) => this.onSealerEvent(event),
     });

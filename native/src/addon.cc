@@ -21,6 +21,9 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdint>
@@ -283,7 +286,25 @@ Napi::Value PinThread(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// setThreadNice(nice): boolean — the calling thread's nice value (-20..19). On Linux a
+// thread has its own nice value (setpriority on its thread id), so a lane can yield the CPU
+// to another without touching the rest of the process. Raising it is always allowed;
+// lowering it below the current value needs CAP_SYS_NICE, and false says it was refused.
+Napi::Value SetThreadNice(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "setThreadNice: nice must be a number");
+  double d = info[0].As<Napi::Number>().DoubleValue();
+  if (!(d >= -20 && d <= 19 && std::floor(d) == d)) throw Napi::RangeError::New(env, "setThreadNice: nice must be an integer from -20 to 19");
+#if defined(__linux__)
+  pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
+  return Napi::Boolean::New(env, setpriority(PRIO_PROCESS, static_cast<id_t>(tid), static_cast<int>(d)) == 0);
+#else
+  return Napi::Boolean::New(env, false);
+#endif
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("setThreadNice", Napi::Function::New(env, SetThreadNice, "setThreadNice"));
   exports.Set("pinThread", Napi::Function::New(env, PinThread, "pinThread"));
   exports.Set("sha256Spans", Napi::Function::New(env, Sha256Spans, "sha256Spans"));
   exports.Set("gatherSpans", Napi::Function::New(env, GatherSpans, "gatherSpans"));

@@ -75,8 +75,8 @@ export class Admission {
     }
     const count = this.reader.scan(bytes, 0, bytes.byteLength, null);
     if (count < 0) return this.reject(this.reader.code, this.reader.message);
-    if (this.sealer.pendingBytes() > limits.maxUnsealedBytes) {
-      return this.reject('busy', 'too many entries are waiting to be made durable; retry later');
+    if (this.overUnsealedLimit(chain.slot)) {
+      return this.reject('busy', `chain "${chain.name}" has too many entries waiting to be made durable; retry later`);
     }
     const pool = this.pools[this.laneOf(chain.slot)]!;
     const pending: PendingFrame = { owner, frame, seq: chain.nextSeq, count, at: -1 };
@@ -87,6 +87,19 @@ export class Admission {
     this.stats.entriesAccepted += count;
     this.stats.bytesAccepted += bytes.byteLength;
     return pending;
+  }
+
+  /**
+   * The bound on accepted-but-not-durable entries. Past it, only chains holding
+   * a large part of the backlog (an eighth or more) are refused, so a flood
+   * that outruns the disk is turned away while small chains go on; the last
+   * quarter above the bound is theirs, and past that everyone waits.
+   */
+  private overUnsealedLimit(slot: number): boolean {
+    const bound = this.config.limits.maxUnsealedBytes;
+    const total = this.sealer.pendingBytes();
+    if (total <= bound) return false;
+    return total > bound * 1.25 || this.sealer.chainPendingBytes(slot) * 8 >= bound;
   }
 
   reject(code: ErrorCode, message: string): Rejection {

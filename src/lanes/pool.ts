@@ -26,6 +26,7 @@ export interface LanePoolOptions<F> {
   counters: LoadCounters;
   laneCores: LaneCores;
   limits: FrameLimits;
+  nice: number;
   crashAfterTasks?: number;
   /** Every frame of a finished task, in ring order; its hashes are in the ring now. */
   onFramesHashed(frames: F[], view: RingView): void;
@@ -75,6 +76,7 @@ export class LanePool<F> {
       maxChains: options.counters.maxChains,
       workerSlots: options.counters.workerSlots,
       limits: options.limits,
+      nice: options.nice,
       crashAfterTasks: options.crashAfterTasks ?? 0,
     };
     this.piscina = new Piscina({

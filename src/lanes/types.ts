@@ -9,6 +9,8 @@ export interface LaneWorkerData {
   maxChains: number;
   workerSlots: number;
   limits: FrameLimits;
+  /** The workers' nice value (0 = leave as is). */
+  nice: number;
   /** Tests only: a worker exits on its Nth task (0 = never). */
   crashAfterTasks: number;
 }

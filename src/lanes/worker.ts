@@ -14,6 +14,7 @@ const counters = new LoadCounters(data.counters, data.maxChains, data.workerSlot
 const laneCores = new LaneCores(data.laneCores);
 const slot = counters.claimSlot(data.lane);
 let pinnedGeneration = -1;
+if (data.nice !== 0) hashing.setThreadNice(data.nice);
 let tasksRun = 0;
 
 function pinIfMoved(): void {

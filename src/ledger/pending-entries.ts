@@ -216,6 +216,12 @@ export class PendingEntries {
   private readonly chains = new Map<number, ChainBacklog>();
   /** Kept up to date on every add and release, so reading it costs nothing per chain. */
   bytes = 0;
+  /** Each chain's bytes in KiB by slot, for admission in another thread (null: not shared). */
+  private readonly perChain: Int32Array | null;
+
+  constructor(perChain: Int32Array | null = null) {
+    this.perChain = perChain;
+  }
 
   /** A chain's entries start at `nextSeq` (its first seq not yet durable). */
   register(slot: number, nextSeq: number): void {
@@ -232,7 +238,7 @@ export class PendingEntries {
     if (backlog === undefined) return false;
     const before = backlog.bytes;
     if (!backlog.add(view, at)) throw new Error(`sealer: seq ${view.firstSeq(at)} of chain slot ${view.chainSlot(at)} arrived twice`);
-    this.bytes += backlog.bytes - before;
+    this.account(view.chainSlot(at), backlog, before);
     return true;
   }
 
@@ -251,6 +257,12 @@ export class PendingEntries {
     if (backlog === undefined) return;
     const before = backlog.bytes;
     backlog.release(endSeq);
-    this.bytes += backlog.bytes - before;
+    this.account(slot, backlog, before);
+  }
+
+  private account(slot: number, backlog: ChainBacklog, before: number): void {
+    const now = backlog.bytes;
+    this.bytes += now - before;
+    if (this.perChain !== null) Atomics.store(this.perChain, slot, Math.ceil(now / 1024));
   }
 }

@@ -15,7 +15,7 @@ const data = workerData as SealerWorkerData;
 const rings = data.rings.map((sab) => new RingView(sab));
 const readPositions = rings.map((ring) => ring.loadReleased());
 const control = new Int32Array(data.control);
-const pending = new PendingEntries();
+const pending = new PendingEntries(new Int32Array(data.chainBacklog));
 const arena = new SealArena();
 const cuts: Cut[] = [];
 // The file sink runs after each durable seal, off the path of `committed`
@@ -31,6 +31,7 @@ let faultsInjected = 0;
 let retryTimer: NodeJS.Timeout | null = null;
 
 if (data.cores.length > 0) hashing.pinThread(data.cores);
+if (data.nice !== 0) hashing.setThreadNice(data.nice);
 
 function post(event: SealerEvent): void {
   parentPort!.postMessage(event);

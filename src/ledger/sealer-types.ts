@@ -42,6 +42,9 @@ export interface SealerWorkerData {
   dataDir: string;
   anchorFile: string | null;
   cores: number[];
+  nice: number;
+  /** KiB each chain holds that is not durable yet, by slot (the sealer writes, admission reads). */
+  chainBacklog: SharedArrayBuffer;
   /** Tests only: fail `attempts` seal transactions once `after` seals succeeded. */
   sealFaults: { after: number; attempts: number };
 }

@@ -9,6 +9,8 @@ export interface SealerOptions {
   dataDir: string;
   anchorFile: string | null;
   cores: number[];
+  nice: number;
+  maxChains: number;
   sealFaults?: { after: number; attempts: number };
   onEvent(event: SealerEvent): void;
 }
@@ -16,26 +18,31 @@ export interface SealerOptions {
 export class Sealer {
   private readonly worker: Worker;
   private readonly control: Int32Array;
+  private readonly chainBacklog: Int32Array;
   private exited = false;
 
-  private constructor(worker: Worker, control: Int32Array) {
+  private constructor(worker: Worker, control: Int32Array, chainBacklog: Int32Array) {
     this.worker = worker;
     this.control = control;
+    this.chainBacklog = chainBacklog;
   }
 
   /** Starts the sealer thread and resolves once its store is open. */
   static async start(options: SealerOptions): Promise<Sealer> {
     const control = new Int32Array(new SharedArrayBuffer(CONTROL_INTS * 4));
+    const chainBacklog = new Int32Array(new SharedArrayBuffer(options.maxChains * 4));
     const data: SealerWorkerData = {
       rings: options.rings,
       control: control.buffer as SharedArrayBuffer,
       dataDir: options.dataDir,
       anchorFile: options.anchorFile,
       cores: options.cores,
+      nice: options.nice,
+      chainBacklog: chainBacklog.buffer as SharedArrayBuffer,
       sealFaults: options.sealFaults ?? { after: 0, attempts: 0 },
     };
     const worker = new Worker(workerFile(import.meta.url, 'sealer-thread'), { workerData: data, name: 'chainlanes-sealer' });
-    const sealer = new Sealer(worker, control);
+    const sealer = new Sealer(worker, control, chainBacklog);
     worker.on('exit', () => { sealer.exited = true; });
     const started = new Promise<void>((resolve, reject) => {
       worker.once('error', reject);
@@ -69,6 +76,11 @@ export class Sealer {
   /** Bytes of entries held by the sealer that are not yet durable. */
   pendingBytes(): number {
     return Atomics.load(this.control, PENDING_KIB) * 1024;
+  }
+
+  /** Bytes of one chain's entries held by the sealer that are not yet durable. */
+  chainPendingBytes(slot: number): number {
+    return Atomics.load(this.chainBacklog, slot) * 1024;
   }
 
   get alive(): boolean { return !this.exited; }

@@ -1,5 +1,6 @@
 // Pure-JS twin of native/src/addon.cc, used when the addon is missing or disabled. It must
 // accept and reject the same arguments and produce the same bytes; test/native proves it.
+import { setPriority } from 'node:os';
 import { createHash } from 'node:crypto';
 import { isInt32Array, isUint8Array } from 'node:util/types';
 import type { Hashing } from './types.js';
@@ -140,6 +141,19 @@ function sha256(data: Uint8Array): Buffer {
 }
 
 // Same argument contract as the addon, but JS cannot set a thread's affinity: never pinned.
+// Node's os.setPriority(0, n) is setpriority(PRIO_PROCESS, 0, n), which Linux applies to
+// the calling thread alone, so the fallback can do this one for real.
+function setThreadNice(nice: number): boolean {
+  if (typeof nice !== 'number') throw new TypeError('setThreadNice: nice must be a number');
+  if (!Number.isInteger(nice) || nice < -20 || nice > 19) throw new RangeError('setThreadNice: nice must be an integer from -20 to 19');
+  try {
+    setPriority(0, nice);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function pinThread(cpus: readonly number[]): boolean {
   if (!Array.isArray(cpus)) throw new TypeError('pinThread: cpus must be an array of CPU indices');
   if (cpus.length === 0) throw new TypeError('pinThread: cpus must not be empty');
@@ -153,4 +167,4 @@ function pinThread(cpus: readonly number[]): boolean {
   return false;
 }
 
-export const jsHashing: Hashing = Object.freeze({ pinThread, sha256Spans, gatherSpans, merkleRoot, sha256 });
+export const jsHashing: Hashing = Object.freeze({ pinThread, setThreadNice, sha256Spans, gatherSpans, merkleRoot, sha256 });

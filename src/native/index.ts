@@ -13,7 +13,7 @@ export { jsHashing };
 /** Where node-gyp puts the addon (package.json "install": node-gyp rebuild --directory native). */
 export const nativeAddonPath: string = join(packageRoot(), 'native', 'build', 'Release', 'chainlanes_native.node');
 
-const FUNCTIONS = ['pinThread', 'sha256Spans', 'gatherSpans', 'merkleRoot', 'sha256'] as const;
+const FUNCTIONS = ['pinThread', 'setThreadNice', 'sha256Spans', 'gatherSpans', 'merkleRoot', 'sha256'] as const;
 
 // require() of a .node file is typed `any`; it is received as `unknown` and only its shape can
 // be checked here. The signatures themselves are fixed by native/src/addon.cc, and
@@ -25,6 +25,7 @@ function asHashing(addon: unknown): Hashing {
   if (missing.length > 0) throw new Error(`the addon lacks ${missing.join(', ')} (stale build?)`);
   return Object.freeze({
     pinThread: exported.pinThread as Hashing['pinThread'],
+    setThreadNice: exported.setThreadNice as Hashing['setThreadNice'],
     sha256Spans: exported.sha256Spans as Hashing['sha256Spans'],
     gatherSpans: exported.gatherSpans as Hashing['gatherSpans'],
     merkleRoot: exported.merkleRoot as Hashing['merkleRoot'],

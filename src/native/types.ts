@@ -11,6 +11,11 @@ export interface Hashing {
    */
   readonly pinThread: (cpus: readonly number[]) => boolean;
   /**
+   * Sets the calling OS thread's nice value (-20..19; higher yields the CPU to others).
+   * Returns false when the OS refuses (lowering needs privileges) or it is unsupported.
+   */
+  readonly setThreadNice: (nice: number) => boolean;
+  /**
    * For i < count: SHA-256 of src[spans[2i] .. spans[2i] + spans[2i+1]) written to
    * dst[dstOffset + 32i ..]. All ranges are checked first; on RangeError nothing is written.
    */

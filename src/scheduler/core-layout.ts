@@ -25,18 +25,31 @@ export interface CoreLayout {
   lanes: number[][];
   /** Worker threads per lane. */
   threads: number[];
+  /**
+   * Nice value per lane, and the sealer's. Bulk work (heavy lanes, sealing)
+   * yields the CPU to the front door and the lighter lanes whenever they
+   * compete for it; raising a thread's nice value needs no privileges.
+   */
+  nice: number[];
+  sealerNice: number;
 }
+
+export const DEFAULT_NICE = { lanes: [5, 0, 0], sealer: 5 };
 
 export function defaultCoreLayout(cpuCount: number): CoreLayout {
   if (!Number.isInteger(cpuCount) || cpuCount < 1) throw new RangeError(`cpu count must be a positive integer, got ${cpuCount}`);
   const all = range(0, cpuCount);
   let lanes: number[][];
   if (cpuCount === 1) lanes = [[0], [0], [0]];
-  else if (cpuCount === 2) lanes = [[1], [0], [0]];
+  // On two cores the lighter lanes may run on either: when the front door keeps
+  // core 0 busy they take core 1 from heavy, which yields to them (nice).
+  else if (cpuCount === 2) lanes = [[1], [0, 1], [0, 1]];
   else if (cpuCount === 3) lanes = [[1], [2], [2]];
   else lanes = splitLanes(cpuCount >= 8 ? 2 : 1, cpuCount);
   const sealer = cpuCount >= 8 ? [1] : all;
-  return withThreads({ cpuCount, frontdoor: [0], sealer, lanes, threads: [] });
+  // The floating lighter lanes of two cores get one worker each: light traffic needs no more.
+  const threads = cpuCount === 2 ? [1, 1, 1] : undefined;
+  return withThreads({ cpuCount, frontdoor: [0], sealer, lanes, threads: [], nice: DEFAULT_NICE.lanes, sealerNice: DEFAULT_NICE.sealer }, threads);
 }
 
 /** Cores [first, end) split about half to heavy, half the rest to medium, the remainder to light. */
@@ -62,7 +75,7 @@ export function customCoreLayout(cpuCount: number, frontdoor: number[], lanes: n
   lanes.forEach((cores, i) => {
     if (cores.length === 0) throw new RangeError(`core layout: lane ${i} has no cores`);
   });
-  const layout = withThreads({ cpuCount, frontdoor, sealer: sealerCores, lanes, threads: [] });
+  const layout = withThreads({ cpuCount, frontdoor, sealer: sealerCores, lanes, threads: [], nice: DEFAULT_NICE.lanes, sealerNice: DEFAULT_NICE.sealer });
   if (threads !== undefined) {
     if (threads.length !== LANE_COUNT || threads.some((t) => !Number.isInteger(t) || t < 1)) {
       throw new RangeError('core layout: threads must give a positive count for each lane');
@@ -74,12 +87,14 @@ export function customCoreLayout(cpuCount: number, frontdoor: number[], lanes: n
 
 export function describeLayout(layout: CoreLayout): string {
   const names = ['heavy', 'medium', 'light'];
-  const lanes = layout.lanes.map((cores, i) => `${names[i]} [${cores.join(',')}] ×${layout.threads[i]}`);
-  return `${layout.cpuCount} cores: front door [${layout.frontdoor.join(',')}], sealer [${layout.sealer.join(',')}], ${lanes.join(', ')}`;
+  const nice = (n: number | undefined): string => (n ? ` nice ${n}` : '');
+  const lanes = layout.lanes.map((cores, i) => `${names[i]} [${cores.join(',')}] ×${layout.threads[i]}${nice(layout.nice[i])}`);
+  return `${layout.cpuCount} cores: front door [${layout.frontdoor.join(',')}], sealer [${layout.sealer.join(',')}]${nice(layout.sealerNice)}, ${lanes.join(', ')}`;
 }
 
-function withThreads(layout: CoreLayout): CoreLayout {
-  layout.threads = layout.lanes.map((cores) => Math.max(1, cores.length));
+/** One worker per core a lane may use, unless `threads` says otherwise. */
+function withThreads(layout: CoreLayout, threads?: number[]): CoreLayout {
+  layout.threads = threads ?? layout.lanes.map((cores) => Math.max(1, cores.length));
   return layout;
 }
 

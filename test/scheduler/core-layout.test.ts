@@ -6,11 +6,15 @@ describe('core layout', () => {
     const layout = defaultCoreLayout(cpus);
     const used = new Set([...layout.frontdoor, ...layout.sealer, ...layout.lanes.flat()]);
     expect(used.size).toBe(cpus);
-    expect(layout.threads).toEqual(layout.lanes.map((c) => c.length));
-    if (cpus >= 2) {
+    if (cpus !== 2) expect(layout.threads).toEqual(layout.lanes.map((c) => c.length));
+    // From two cores up heavy never shares a core with the front door, and from three up with no lane.
+    if (cpus >= 2) expect(layout.lanes[0]!.some((c) => layout.frontdoor.includes(c))).toBe(false);
+    if (cpus >= 3) {
       const others = new Set([...layout.frontdoor, ...layout.lanes[1]!, ...layout.lanes[2]!]);
       expect(layout.lanes[0]!.some((c) => others.has(c))).toBe(false);
     }
+    // Bulk work yields to the front door and the lighter lanes.
+    expect(layout.nice[0]).toBeGreaterThan(layout.nice[2]!);
     if (cpus >= 4) expect(layout.frontdoor).toEqual([0]);
     // From eight cores up the sealer has a core of its own and no two lanes share one.
     if (cpus >= 8) {
@@ -23,12 +27,13 @@ describe('core layout', () => {
 
   it('gives the expected split on 1, 2, 4, 16 and 64 cores', () => {
     expect(defaultCoreLayout(1).lanes).toEqual([[0], [0], [0]]);
-    expect(defaultCoreLayout(2).lanes).toEqual([[1], [0], [0]]);
+    expect(defaultCoreLayout(2).lanes).toEqual([[1], [0, 1], [0, 1]]);
+    expect(defaultCoreLayout(2).threads).toEqual([1, 1, 1]);
     expect(defaultCoreLayout(4).lanes).toEqual([[1, 2], [3], [3]]);
     expect(defaultCoreLayout(16).lanes.map((l) => l.length)).toEqual([7, 4, 3]);
     expect(defaultCoreLayout(16).lanes[0]![0]).toBe(2);
     expect(defaultCoreLayout(64).lanes.map((l) => l.length)).toEqual([31, 16, 15]);
-    expect(describeLayout(defaultCoreLayout(2))).toBe('2 cores: front door [0], sealer [0,1], heavy [1] ×1, medium [0] ×1, light [0] ×1');
+    expect(describeLayout(defaultCoreLayout(2))).toBe('2 cores: front door [0], sealer [0,1] nice 5, heavy [1] ×1 nice 5, medium [0,1] ×1, light [0,1] ×1');
   });
 
   it('takes an override and refuses cores the machine lacks', () => {
