@@ -98,7 +98,12 @@ export class Gateway {
       onFramesHashed: (frames, view) => {
         for (const frame of frames) frame.owner.hashed(frame, view);
       },
-      onHashedAdvanced: () => this.sealer.ring(),
+      // The sealer polls every few tens of ms and drains on every cut anyway; the
+      // doorbell only hurries it when a ring is filling, so a quiet gateway does
+      // not wake the sealer thread for every frame.
+      onHashedAdvanced: (view) => {
+        if (view.used() * 8 > view.size) this.sealer.ring();
+      },
       onWorkerError: (error, attempt) => this.log.warn(`chainlanes: ${LANE_NAMES[lane]} lane worker failed (attempt ${attempt}): ${error.message}`),
     });
   }

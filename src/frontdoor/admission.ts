@@ -79,13 +79,14 @@ export class Admission {
       return this.reject('busy', `chain "${chain.name}" has too many entries waiting to be made durable; retry later`);
     }
     const pool = this.pools[this.laneOf(chain.slot)]!;
-    const pending: PendingFrame = { owner, frame, seq: chain.nextSeq, count, at: -1 };
-    pending.at = pool.push(bytes, count, chain.slot, chain.nextSeq, pending);
-    if (pending.at < 0) return this.reject('busy', `the ${pool.name} lane is full; retry later`);
-    chain.reserve(count, owner, this.config.ledger.maxBlockEntries, this.cuts);
+    const at = pool.push(bytes, count, chain.slot, chain.nextSeq);
+    if (at < 0) return this.reject('busy', `the ${pool.name} lane is full; retry later`);
+    const seq = chain.reserve(count, owner, this.config.ledger.maxBlockEntries, this.cuts);
     this.stats.framesAccepted++;
     this.stats.entriesAccepted += count;
     this.stats.bytesAccepted += bytes.byteLength;
+    const pending: PendingFrame = { owner, frame, seq, count, at };
+    pool.submit(pending, count, bytes.byteLength);
     return pending;
   }
 

@@ -10,7 +10,7 @@
 // over the finished prefix only, because the sealer reads every record before
 // `hashed` and frees ring space behind itself.
 import { Piscina } from 'piscina';
-import { jsHashing } from '../native/index.js';
+import { hashing, jsHashing } from '../native/index.js';
 import { LaneCores, LoadCounters, RingProducer, RingView, LANE_NAMES, type FrameLimits } from '../ring/index.js';
 import { workerFile } from '../paths.js';
 import { hashRange } from './hash-range.js';
@@ -18,6 +18,9 @@ import type { LaneTask, LaneWorkerData } from './types.js';
 
 /** Attempts on workers before the front door hashes a failing range itself. */
 const WORKER_ATTEMPTS = 3;
+/** The largest frame the front door hashes itself when its lane is idle (see submit). */
+const INLINE_MAX_ENTRIES = 4;
+const INLINE_MAX_BYTES = 4096;
 
 export interface LanePoolOptions<F> {
   lane: number;
@@ -31,7 +34,7 @@ export interface LanePoolOptions<F> {
   /** Every frame of a finished task, in ring order; its hashes are in the ring now. */
   onFramesHashed(frames: F[], view: RingView): void;
   /** The lane's `hashed` cursor moved: the sealer may read further. */
-  onHashedAdvanced(): void;
+  onHashedAdvanced(view: RingView): void;
   onWorkerError(error: Error, attempt: number): void;
 }
 
@@ -59,6 +62,10 @@ export class LanePool<F> {
   private hashedEntries = 0;
   private tasksRun = 0;
   private retries = 0;
+  private inlineFrames = 0;
+  /** The front door's own row in the load counters, for frames it hashes inline. */
+  private readonly inlineSlot: number;
+  private readonly countInline: (chainSlot: number, entries: number, frameBytes: number) => void;
 
   constructor(options: LanePoolOptions<F>) {
     this.options = options;
@@ -68,6 +75,8 @@ export class LanePool<F> {
     this.view = RingView.allocate(options.ringBytes);
     this.producer = new RingProducer(this.view);
     this.dispatchedTo = this.producer.position;
+    this.inlineSlot = options.counters.claimSlot(options.lane);
+    this.countInline = (chainSlot, entries, frameBytes) => options.counters.count(this.inlineSlot, chainSlot, entries, frameBytes);
     const workerData: LaneWorkerData = {
       lane: options.lane,
       ring: this.view.sab,
@@ -93,14 +102,39 @@ export class LanePool<F> {
   /**
    * Copies a frame into the ring and returns the record's byte offset in the
    * ring's SharedArrayBuffer, or -1 when the ring is full (the caller answers
-   * `busy`; nothing was written).
+   * `busy`; nothing was written). The frame is hashed once `submit` is called.
    */
-  push(frame: Uint8Array, entryCount: number, chainSlot: number, firstSeq: number, pendingFrame: F): number {
+  push(frame: Uint8Array, entryCount: number, chainSlot: number, firstSeq: number): number {
     const pos = this.producer.push(frame, entryCount, chainSlot, firstSeq);
-    if (pos < 0) return -1;
+    return pos < 0 ? -1 : this.view.offsetOf(pos);
+  }
+
+  /**
+   * Hands the frame last pushed to the lane. A small frame that finds the lane
+   * idle is hashed right here instead: two thread hand-offs (to a worker and
+   * back) cost more than hashing a few entries, and on a VM a sleeping
+   * thread's wake-up is where the latency tail comes from. Under load the lane
+   * is not idle, so frames go to workers and batch up as usual.
+   */
+  submit(pendingFrame: F, entryCount: number, frameBytes: number): void {
+    if (this.running === 0 && this.pending.length === 0 && entryCount <= INLINE_MAX_ENTRIES && frameBytes <= INLINE_MAX_BYTES) {
+      this.hashInline(pendingFrame);
+      return;
+    }
     this.pending.push(pendingFrame);
     this.scheduleDispatch();
-    return this.view.offsetOf(pos);
+  }
+
+  private hashInline(pendingFrame: F): void {
+    const from = this.dispatchedTo;
+    const to = this.producer.position;
+    this.dispatchedTo = to;
+    this.hashedEntries += hashRange(this.view, from, to, this.options.limits, hashing, this.countInline);
+    this.inlineFrames++;
+    // Nothing is in flight (the lane was idle), so the hashed prefix ends here.
+    this.view.storeHashed(to);
+    this.options.onFramesHashed([pendingFrame], this.view);
+    this.options.onHashedAdvanced(this.view);
   }
 
   /** Frames admitted but not yet hashed. */
@@ -110,11 +144,12 @@ export class LanePool<F> {
     return frames;
   }
 
-  stats(): { ringBytes: number; ringUsed: number; tasks: number; entries: number; retries: number; backlogFrames: number } {
+  stats(): { ringBytes: number; ringUsed: number; tasks: number; inlineFrames: number; entries: number; retries: number; backlogFrames: number } {
     return {
       ringBytes: this.view.size,
       ringUsed: this.view.used(),
       tasks: this.tasksRun,
+      inlineFrames: this.inlineFrames,
       entries: this.hashedEntries,
       retries: this.retries,
       backlogFrames: this.backlog,
@@ -199,6 +234,6 @@ export class LanePool<F> {
       this.view.storeHashed(this.inFlight.shift()!.to);
       moved = true;
     }
-    if (moved) this.options.onHashedAdvanced();
+    if (moved) this.options.onHashedAdvanced(this.view);
   }
 }
