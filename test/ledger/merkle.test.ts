@@ -12,7 +12,7 @@ interface Rfc6962Vectors {
   roots: Record<string, string>;
 }
 
-const vectors = JSON.parse(readFileSync('/work/shared/testdata/rfc6962-roots.json', 'utf8')) as Rfc6962Vectors;
+const vectors = JSON.parse(readFileSync(new URL('../fixtures/rfc6962-roots.json', import.meta.url), 'utf8')) as Rfc6962Vectors;
 
 // RFC 6962 §2.1 taken literally (recursive), as the reference for the iterative code.
 function referenceMth(leaves: readonly Buffer[]): Buffer {

@@ -8,7 +8,8 @@ const native = nativeHashing();
 const SKIP = native === null ? ` [SKIPPED: native addon not built: ${nativeLoadError ?? 'not loadable'}]` : '';
 
 // The generic RFC 6962 vectors live in the shared test data of the project, not in the repo.
-const RFC6962_ROOTS = '/work/shared/testdata/rfc6962-roots.json';
+// A copy of shared/testdata/rfc6962-roots.json (the Certificate Transparency reference data).
+const RFC6962_ROOTS = new URL('../fixtures/rfc6962-roots.json', import.meta.url);
 
 /** Runs a check against both implementations; the native one is skipped, visibly, only when the addon did not build. */
 function eachImpl(title: string, check: (impl: Hashing) => void): void {
@@ -193,5 +194,63 @@ describe('merkleRoot', () => {
     expect(() => loose(new Uint32Array(24), 3)).toThrow(TypeError);
     expect(() => loose(new Uint8Array(96), '3')).toThrow(TypeError);
     expect(impl.merkleRoot(new Uint8Array(96), 3).length).toBe(32);
+  });
+});
+
+describe('gatherSpans', () => {
+  eachImpl('copies every span back to back and returns the bytes written', (h) => {
+    const sab = new SharedArrayBuffer(4096);
+    const src = new Uint8Array(sab, 16);
+    for (let i = 0; i < src.length; i++) src[i] = (i * 7) & 0xff;
+    const spans = new Int32Array([5, 10, 0, 0, 100, 3, src.length - 4, 4]);
+    const dst = new Uint8Array(40).fill(0xee);
+    expect(h.gatherSpans(src, spans, 4, dst, 2)).toBe(17);
+    const expected = Buffer.concat([src.subarray(5, 15), src.subarray(100, 103), src.subarray(src.length - 4)]);
+    expect(Buffer.from(dst.subarray(2, 19)).equals(expected)).toBe(true);
+    expect(dst[1]).toBe(0xee);
+    expect(dst[19]).toBe(0xee);
+  });
+
+  eachImpl('refuses spans outside src or a dst too small, writing nothing', (h) => {
+    const src = new Uint8Array(64);
+    const dst = new Uint8Array(16).fill(1);
+    expect(() => h.gatherSpans(src, new Int32Array([60, 5]), 1, dst, 0)).toThrow(RangeError);
+    expect(() => h.gatherSpans(src, new Int32Array([0, 10, 10, 10]), 2, dst, 0)).toThrow(RangeError);
+    expect(() => h.gatherSpans(src, new Int32Array([0, 4]), 2, dst, 0)).toThrow(RangeError);
+    expect(dst.every((b) => b === 1)).toBe(true);
+  });
+});
+
+describe('setThreadNice', () => {
+  /** Sets nice 7 in a fresh worker thread and reads the thread's nice value back from /proc. */
+  async function niceInWorker(useNative: boolean): Promise<{ ok: boolean; nice: number }> {
+    const { Worker } = await import('node:worker_threads');
+    const loader = new URL('../../dist/src/native/index.js', import.meta.url).href;
+    const body = `
+      import { parentPort, workerData } from 'node:worker_threads';
+      import { readFileSync } from 'node:fs';
+      const m = await import(workerData.loader);
+      const h = workerData.useNative ? m.nativeHashing() : m.jsHashing;
+      const ok = h.setThreadNice(7);
+      // Field 19 of /proc/thread-self/stat is the calling thread's nice value.
+      const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+      parentPort.postMessage({ ok, nice: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) });`;
+    const worker = new Worker(new URL('data:text/javascript,' + encodeURIComponent(body)), { workerData: { loader, useNative } });
+    const result = await new Promise<{ ok: boolean; nice: number }>((resolve) => worker.once('message', resolve));
+    await worker.terminate();
+    return result;
+  }
+
+  it.skipIf(native === null)(`native: raises the calling thread's nice value${SKIP}`, async () => {
+    expect(await niceInWorker(true)).toEqual({ ok: true, nice: 7 });
+  });
+
+  it('js fallback: raises the calling thread\'s nice value', async () => {
+    expect(await niceInWorker(false)).toEqual({ ok: true, nice: 7 });
+  });
+
+  eachImpl('refuses values out of range', (h) => {
+    expect(() => h.setThreadNice(25)).toThrow(RangeError);
+    expect(() => h.setThreadNice(1.5)).toThrow(RangeError);
   });
 });
