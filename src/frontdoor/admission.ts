@@ -70,6 +70,8 @@ export class Admission {
   admit(chain: ChainState, bytes: Uint8Array, owner: FrameOwner, frame: number): PendingFrame | Rejection {
     const limits = this.config.limits;
     if (this.closing) return this.reject('busy', 'the gateway is shutting down');
+    // Without the sealer nothing accepted could become durable, so nothing more is accepted.
+    if (!this.sealer.alive) return this.reject('internal', 'the sealer thread stopped; the gateway accepts nothing until it is restarted');
     if (bytes.byteLength > limits.maxFrameBytes) {
       return this.reject('too_large', `frame has ${bytes.byteLength} bytes, more than the limit of ${limits.maxFrameBytes}`);
     }

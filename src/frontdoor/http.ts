@@ -125,7 +125,10 @@ function readOr404(res: HttpResponse, read: () => unknown, notFound: string): vo
 }
 
 export function addHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
-  app.get('/healthz', (res) => sendJson(res, '200 OK', ctx.health()));
+  app.get('/healthz', (res) => {
+    const health = ctx.health();
+    sendJson(res, health.status === 'ok' ? '200 OK' : '503 Service Unavailable', health);
+  });
   app.get('/metrics', (res) => sendText(res, 'text/plain; version=0.0.4', ctx.metrics()));
   app.get('/v1/lanes', (res) => sendJson(res, '200 OK', ctx.lanes()));
   app.get('/v1/chains', (res) => sendJson(res, '200 OK', { chains: ctx.chains.all().map((c) => ctx.chainInfo(c)) }));
@@ -133,7 +136,16 @@ export function addHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
     const chain = chainOr404(ctx, res, req.getParameter(0));
     if (chain !== null) sendJson(res, '200 OK', ctx.chainInfo(chain));
   });
-  app.post('/v1/chains/:name/entries', (res, req) => void postEntries(ctx, res, req));
+  app.post('/v1/chains/:name/entries', (res, req) => {
+    postEntries(ctx, res, req).catch((error: unknown) => {
+      console.error('chainlanes: internal error in POST entries:', error);
+      try {
+        sendError(res, 'internal', 'internal error while admitting the entries; see the gateway log');
+      } catch {
+        // The response was already answered or aborted.
+      }
+    });
+  });
   app.get('/v1/chains/:name/entries/:seq', (res, req) => getEntry(ctx, res, req));
   app.get('/v1/chains/:name/blocks/:height', (res, req) => {
     const chain = chainOr404(ctx, res, req.getParameter(0));

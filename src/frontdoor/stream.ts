@@ -130,7 +130,14 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
         const r = admission.reject('bad_frame', 'text frames are not accepted: send a binary msgpack array of entries');
         return connection.answer(frame, encodeError(frame, r.code, r.message));
       }
-      const result = admission.admit(connection.chain, new Uint8Array(message), connection, frame);
+      let result: PendingFrame | Rejection;
+      try {
+        result = admission.admit(connection.chain, new Uint8Array(message), connection, frame);
+      } catch (error) {
+        // A bug, not bad input: the frame is answered and the gateway keeps serving.
+        console.error(`chainlanes: internal error admitting frame ${frame} of chain "${connection.chain.name}":`, error);
+        result = admission.reject('internal', 'internal error while admitting the frame; see the gateway log');
+      }
       if (result instanceof Rejection) connection.answer(frame, encodeError(frame, result.code, result.message));
     },
 

@@ -11,11 +11,20 @@ export { RateEstimator } from './rates.js';
 export { rebalanceCores, DEFAULT_REBALANCE } from './rebalance.js';
 export type { SchedulerSettings, SchedulerEvent } from './types.js';
 
+/**
+ * The front door's handle on the scheduler thread. A scheduler that dies is
+ * started again after a second: until then chains keep the lanes they have,
+ * so traffic flows on, only unbalanced.
+ */
 export class Scheduler {
-  private readonly worker: Worker;
+  private worker: Worker;
+  private readonly data: SchedulerWorkerData;
+  private readonly onEvent: (event: SchedulerEvent) => void;
+  private stopped = false;
+  restarts = 0;
 
   constructor(settings: SchedulerSettings, chains: ChainTable, counters: LoadCounters, laneCores: LaneCores, onEvent: (event: SchedulerEvent) => void) {
-    const data: SchedulerWorkerData = {
+    this.data = {
       settings,
       chainTable: chains.sab,
       counters: counters.sab,
@@ -23,15 +32,27 @@ export class Scheduler {
       maxChains: chains.maxChains,
       workerSlots: counters.workerSlots,
     };
-    this.worker = new Worker(workerFile(import.meta.url, 'thread'), { workerData: data, name: 'chainlanes-scheduler' });
-    this.worker.on('message', onEvent);
-    this.worker.on('error', (error) => {
-      console.error('chainlanes: scheduler thread failed:', error);
+    this.onEvent = onEvent;
+    this.worker = this.spawn();
+  }
+
+  private spawn(): Worker {
+    const worker = new Worker(workerFile(import.meta.url, 'thread'), { workerData: this.data, name: 'chainlanes-scheduler' });
+    worker.on('message', this.onEvent);
+    worker.on('error', (error) => console.error('chainlanes: scheduler thread failed:', error));
+    worker.on('exit', () => {
+      if (this.stopped) return;
+      this.restarts++;
+      setTimeout(() => {
+        if (!this.stopped) this.worker = this.spawn();
+      }, 1000).unref();
     });
-    this.worker.unref();
+    worker.unref();
+    return worker;
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.worker.postMessage({ type: 'stop' });
     await Promise.race([once(this.worker, 'exit'), new Promise((resolve) => setTimeout(resolve, 1000))]);
     await this.worker.terminate();

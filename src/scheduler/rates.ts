@@ -15,6 +15,8 @@ export class RateEstimator {
   private readonly deltaEntries: Float64Array;
   private readonly deltaBytes: Float64Array;
   private readonly maxChains: number;
+  /** The first sample only learns where the counters stand (a restarted scheduler finds them far from 0). */
+  private primed = false;
 
   constructor(maxChains: number, workerSlots: number, tauMs: number) {
     this.maxChains = maxChains;
@@ -43,7 +45,10 @@ export class RateEstimator {
         this.prevBytes[row + c] = b;
       }
     }
-    if (dtMs <= 0) return;
+    if (!this.primed || dtMs <= 0) {
+      this.primed = true;
+      return;
+    }
     const alpha = 1 - Math.exp(-dtMs / this.tauMs);
     for (let c = 0; c < chains; c++) {
       const e = (this.deltaEntries[c]! * 1000) / dtMs;

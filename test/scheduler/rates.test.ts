@@ -9,6 +9,7 @@ describe('load counters and moving averages', () => {
     const b = counters.claimSlot(2);
     expect(a).not.toBe(b);
     const rates = new RateEstimator(4, 8, 500);
+    rates.sample(counters, 4, 100);
     // 100 ms ticks: chain 1 gets 1,000 entries per tick split over two workers (10,000/s), 200 bytes each.
     for (let t = 0; t < 50; t++) {
       counters.count(a, 1, 600, 600 * 200);
@@ -27,10 +28,23 @@ describe('load counters and moving averages', () => {
     const counters = LoadCounters.allocate(1, 1);
     const slot = counters.claimSlot(0);
     const rates = new RateEstimator(1, 1, 1000);
+    rates.sample(counters, 1, 1000);
     counters.count(slot, 0, 1000, 0);
     rates.sample(counters, 1, 1000);
     // One time constant after a step from 0 to 1,000/s: 1 - 1/e of the way.
     expect(rates.entriesPerSec[0]).toBeCloseTo(1000 * (1 - Math.exp(-1)), 3);
+  });
+
+  it('takes its first sample as the starting point, not as load (a restarted scheduler)', () => {
+    const counters = LoadCounters.allocate(1, 1);
+    const slot = counters.claimSlot(0);
+    counters.count(slot, 0, 5_000_000, 0);
+    const rates = new RateEstimator(1, 1, 1);
+    rates.sample(counters, 1, 100);
+    expect(rates.entriesPerSec[0]).toBe(0);
+    counters.count(slot, 0, 10, 0);
+    rates.sample(counters, 1, 1000);
+    expect(rates.entriesPerSec[0]).toBeCloseTo(10, 6);
   });
 
   it('takes differences modulo 2^32 when a counter wraps', () => {
