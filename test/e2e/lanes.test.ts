@@ -84,13 +84,18 @@ describe('lanes', () => {
       config: {
         limits: { maxFrameBytes: 4096, maxEntriesPerFrame: 64 },
         ringBytes: { heavy: 1 << 20, medium: 1 << 20, light: 8192 },
-        scheduler: { tickMs: 50, demoteAfterMs: 60_000, laneTable: { lanes: [{ lane: 'heavy', minEntriesPerSec: 50 }], shareFloorEntriesPerSec: 1e12 } },
+        scheduler: { tickMs: 50, demoteAfterMs: 60_000, laneTable: { lanes: [{ lane: 'heavy', minEntriesPerSec: 20 }], shareFloorEntriesPerSec: 1e12 } },
       },
     });
     const steady = await StreamClient.open(gw.port, 'steady');
-    for (let i = 0; i < 40; i++) {
-      steady.send([`warm-${i}`]);
-      await sleep(5);
+    let warm = 0;
+    // Warm it up until the scheduler moves it to heavy (about 200 entries/s against a threshold of 20).
+    const warmUntil = Date.now() + 10_000;
+    while ((await gw.json('/v1/chains/steady')).lane !== 'heavy' && Date.now() < warmUntil) {
+      for (let i = 0; i < 10; i++, warm++) {
+        steady.send([`warm-${warm}`]);
+        await sleep(5);
+      }
     }
     await waitLane(gw, 'steady', 'heavy');
     const flood = await StreamClient.open(gw.port, 'flood');
@@ -107,8 +112,8 @@ describe('lanes', () => {
     const accepted = expectContiguous(replies);
     expect(accepted).toBe(replies.length - busy.length);
     expect((await gw.json('/v1/chains/flood')).nextSeq).toBe(accepted);
-    const steadyReplies = await steady.waitReplies(41);
-    expect(steadyReplies[40]).toMatchObject({ type: 'accepted', seq: 40 });
+    const steadyReplies = await steady.waitReplies(warm + 1);
+    expect(steadyReplies[warm]).toMatchObject({ type: 'accepted', seq: warm });
     flood.close();
     steady.close();
   });
