@@ -75,12 +75,15 @@ export class Admission {
     if (bytes.byteLength > limits.maxFrameBytes) {
       return this.reject('too_large', `frame has ${bytes.byteLength} bytes, more than the limit of ${limits.maxFrameBytes}`);
     }
-    const count = this.reader.scan(bytes, 0, bytes.byteLength, null);
-    if (count < 0) return this.reject(this.reader.code, this.reader.message);
+    // The cheap `busy` checks come before the walk over the frame: a client told
+    // `busy` tends to retry at once, and refusing it must cost next to nothing.
     if (this.overUnsealedLimit(chain.slot)) {
       return this.reject('busy', `chain "${chain.name}" has too many entries waiting to be made durable; retry later`);
     }
     const pool = this.pools[this.laneOf(chain.slot)]!;
+    if (!pool.mayFit(bytes.byteLength)) return this.reject('busy', `the ${pool.name} lane is full; retry later`);
+    const count = this.reader.scan(bytes, 0, bytes.byteLength, null);
+    if (count < 0) return this.reject(this.reader.code, this.reader.message);
     const at = pool.push(bytes, count, chain.slot, chain.nextSeq);
     if (at < 0) return this.reject('busy', `the ${pool.name} lane is full; retry later`);
     const seq = chain.reserve(count, owner, this.config.ledger.maxBlockEntries, this.cuts);

@@ -109,6 +109,11 @@ export class LanePool<F> {
     return pos < 0 ? -1 : this.view.offsetOf(pos);
   }
 
+  /** False when a frame of this many bytes certainly does not fit in the ring now (entries only add to it). */
+  mayFit(frameBytes: number): boolean {
+    return this.view.used() + frameBytes <= this.view.size;
+  }
+
   /**
    * Hands the frame last pushed to the lane. A small frame that finds the lane
    * idle is hashed right here instead: two thread hand-offs (to a worker and

@@ -42,9 +42,14 @@ export interface DirectoryHead {
  * whoever opened it first, so a read-only open on the main thread would make the
  * sealer thread's writes fail. Read-only is enforced by Ledger instead.
  */
+/** 1 TiB. */
+const MAP_BYTES = 2 ** 40;
+
 export function openTables(dir: string): LedgerTables {
   // noSubdir: false, or a directory name with a dot in it would be taken for a file.
-  const root = open(dir, { noSubdir: false, maxDbs: 32 });
+  // mapSize is address space, not disk: reserving it up front spares the sealer
+  // the remaps lmdb-js does each time a growing store outgrows its map.
+  const root = open(dir, { noSubdir: false, maxDbs: 32, mapSize: MAP_BYTES });
   const table = (name: string): Table => root.openDB<Buffer, Buffer>(name, { keyEncoding: 'binary', encoding: 'binary' });
   return {
     root,
