@@ -1,0 +1,39 @@
+// The benchmark harness runs end to end and reports what it measured. No speed is asserted.
+import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT } from '../helpers/gateway.js';
+
+interface ClassResult {
+  entriesPerSec: number;
+  committedPerSec: number | null;
+  accepted: { samples: number; p50: number; p99: number };
+}
+
+interface BenchReport {
+  results: { target: string; entriesPerSec: number; committedPerSec: number | null; classes: Record<string, ClassResult>; gateway: { cpuSecondsPerMillion: number } }[];
+  ratios: unknown;
+}
+
+function runBench(args: string[]): BenchReport {
+  const out = execFileSync(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), ...args, '--json'], { encoding: 'utf8', timeout: 60_000 });
+  return JSON.parse(out) as BenchReport;
+}
+
+describe('npm run bench', () => {
+  it('loads chainlanes and the ws peer with the same plan and reports throughput, latency and commits', () => {
+    const report = runBench(['--compare', '--duration', '1', '--warmup', '0', '--connections', '8', '--chains', '6']);
+    const byTarget = new Map(report.results.map((r) => [r.target, r]));
+    expect([...byTarget.keys()].sort()).toEqual(['chainlanes', 'uws-echo', 'ws-gateway']);
+    const chainlanes = byTarget.get('chainlanes')!;
+    expect(chainlanes.entriesPerSec).toBeGreaterThan(0);
+    // chainlanes sends committed notices; the bench matched them to frames.
+    expect(chainlanes.committedPerSec).toBeGreaterThan(0);
+    expect(chainlanes.classes.heavy!.accepted.samples).toBeGreaterThan(0);
+    expect(chainlanes.classes.heavy!.accepted.p99).toBeGreaterThanOrEqual(chainlanes.classes.heavy!.accepted.p50);
+    expect(chainlanes.gateway.cpuSecondsPerMillion).toBeGreaterThan(0);
+    // The peers do not persist anything, and the report says so rather than inventing a number.
+    expect(byTarget.get('ws-gateway')!.committedPerSec).toBeNull();
+    expect(report.ratios).toBeTruthy();
+  }, 90_000);
+});
