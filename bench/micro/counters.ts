@@ -9,12 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-
-export interface Row {
-  name: string;
-  opsPerSec: number;
-  nsPerOp: number;
-}
+import type { Row } from './rows.js';
 
 type Layout = 'shared Atomics.add' | 'adjacent cells (false sharing)' | 'padded rows, Atomics.store' | 'padded rows, plain store';
 const LAYOUTS: readonly Layout[] = ['padded rows, Atomics.store', 'padded rows, plain store', 'shared Atomics.add', 'adjacent cells (false sharing)'];
@@ -63,6 +58,8 @@ async function runLayout(layout: Layout, threads: number): Promise<Row> {
   const ops = threads * COUNTS;
   return { name: `${layout}, ${threads} threads`, opsPerSec: ops / (ns / 1e9), nsPerOp: ns / ops };
 }
+
+export type { Row };
 
 export async function runCountersBench(): Promise<Row[]> {
   const threads = Math.max(2, Math.min(4, availableParallelism()));

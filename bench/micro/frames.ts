@@ -7,29 +7,18 @@ import { pathToFileURL } from 'node:url';
 import { Packr, Unpackr } from 'msgpackr';
 import { Bench } from 'tinybench';
 import { forEachRecord, FrameReader, RingProducer, RingView } from '../../src/ring/index.js';
-
-export interface Row {
-  name: string;
-  opsPerSec: number;
-  nsPerOp: number;
-}
+import { rowsOf, type Row } from './rows.js';
 
 const ENTRIES = 64;
 const ENTRY_BYTES = 200;
-
-function rows(bench: Bench): Row[] {
-  return bench.tasks.map((task) => {
-    const result = task.result;
-    if (result.state !== 'completed') throw new Error(`${task.name}: ${result.state}`);
-    return { name: task.name, opsPerSec: 1000 / result.period, nsPerOp: result.period * 1e6 };
-  });
-}
 
 function frame(): Uint8Array {
   const content = randomFillSync(Buffer.alloc(ENTRIES * ENTRY_BYTES));
   const entries = Array.from({ length: ENTRIES }, (_, i) => content.subarray(i * ENTRY_BYTES, (i + 1) * ENTRY_BYTES));
   return new Packr({ useRecords: false }).pack(entries);
 }
+
+export type { Row };
 
 export async function runFramesBench(): Promise<Row[]> {
   const bytes = frame();
@@ -56,7 +45,7 @@ export async function runFramesBench(): Promise<Row[]> {
   });
   await bench.run();
   if (sink === 0) throw new Error('nothing was measured');
-  return rows(bench);
+  return rowsOf(bench);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -5,24 +5,12 @@ import { createHash, randomFillSync } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
 import { jsHashing, nativeHashing, nativeLoadError } from '../../src/native/index.js';
-
-export interface Row {
-  name: string;
-  opsPerSec: number;
-  nsPerOp: number;
-}
+import { rowsOf, type Row } from './rows.js';
 
 const ENTRIES = 64;
 const ENTRY_BYTES = 200;
 
-function rows(bench: Bench): Row[] {
-  return bench.tasks.map((task) => {
-    const result = task.result;
-    if (result.state !== 'completed') throw new Error(`${task.name}: ${result.state}`);
-    // period is totalTime / runs in ms: the mean cost of one call.
-    return { name: task.name, opsPerSec: 1000 / result.period, nsPerOp: result.period * 1e6 };
-  });
-}
+export type { Row };
 
 export async function runHashingBench(): Promise<Row[]> {
   const native = nativeHashing();
@@ -53,7 +41,7 @@ export async function runHashingBench(): Promise<Row[]> {
 
   await fast.run();
   await large.run();
-  return [...rows(fast), ...rows(large)];
+  return [...rowsOf(fast), ...rowsOf(large)];
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -12,12 +12,7 @@ import { Bench } from 'tinybench';
 import type { Task } from 'tinybench';
 import { Ledger } from '../../src/ledger/index.js';
 import type { SealBlockInput } from '../../src/ledger/index.js';
-
-export interface Row {
-  name: string;
-  opsPerSec: number;
-  nsPerOp: number;
-}
+import type { Row } from './rows.js';
 
 interface Scenario {
   label: string;
@@ -108,6 +103,8 @@ function rowOf(task: Task | undefined): Row {
   // period is totalTime / runs in ms: the mean cost of one call.
   return { name: task.name, opsPerSec: 1000 / result.period, nsPerOp: result.period * 1e6 };
 }
+
+export type { Row };
 
 export async function runLedgerBench(): Promise<Row[]> {
   const rows: Row[] = [];

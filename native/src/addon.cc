@@ -107,22 +107,41 @@ inline bool SpanOk(int32_t off, int32_t len, size_t srcLength) {
   return off >= 0 && len >= 0 && static_cast<uint64_t>(off) + static_cast<uint64_t>(len) <= srcLength;
 }
 
+// The arguments sha256Spans and gatherSpans share: (src, spans, count, dst, dstOffset).
+struct SpanArgs {
+  Bytes src;
+  const int32_t* spans;
+  uint64_t count;
+  Bytes dst;
+  uint64_t dstOffset;
+};
+
+SpanArgs ParseSpanArgs(const Napi::CallbackInfo& info, const std::string& fn) {
+  SpanArgs a{};
+  a.src = Uint8Arg(info, 0, (fn + ": src").c_str());
+  size_t spanLength = 0;
+  a.spans = static_cast<const int32_t*>(
+      TypedArg<napi_int32_array>(info, 1, (fn + ": spans").c_str(), "an Int32Array", &spanLength));
+  a.count = IndexArg(info, 2, (fn + ": count").c_str());
+  a.dst = Uint8Arg(info, 3, (fn + ": dst").c_str());
+  a.dstOffset = IndexArg(info, 4, (fn + ": dstOffset").c_str());
+  if (a.count > spanLength / 2) {
+    throw Napi::RangeError::New(info.Env(), fn + ": count " + std::to_string(a.count) + " needs " +
+                                                std::to_string(a.count * 2) + " span slots, spans has " +
+                                                std::to_string(spanLength));
+  }
+  return a;
+}
+
 // sha256Spans(src: Uint8Array, spans: Int32Array, count, dst: Uint8Array, dstOffset): void
 void Sha256Spans(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Bytes src = Uint8Arg(info, 0, "sha256Spans: src");
-  size_t spanLength = 0;
-  const int32_t* spans = static_cast<const int32_t*>(
-      TypedArg<napi_int32_array>(info, 1, "sha256Spans: spans", "an Int32Array", &spanLength));
-  uint64_t count = IndexArg(info, 2, "sha256Spans: count");
-  Bytes dst = Uint8Arg(info, 3, "sha256Spans: dst");
-  uint64_t dstOffset = IndexArg(info, 4, "sha256Spans: dstOffset");
-
-  if (count > spanLength / 2) {
-    throw Napi::RangeError::New(env, "sha256Spans: count " + std::to_string(count) + " needs " +
-                                         std::to_string(count * 2) + " span slots, spans has " +
-                                         std::to_string(spanLength));
-  }
+  SpanArgs a = ParseSpanArgs(info, "sha256Spans");
+  const Bytes& src = a.src;
+  const Bytes& dst = a.dst;
+  const int32_t* spans = a.spans;
+  uint64_t count = a.count;
+  uint64_t dstOffset = a.dstOffset;
   if (dstOffset > dst.length || count * kDigest > dst.length - dstOffset) {
     throw Napi::RangeError::New(env, "sha256Spans: dst range [" + std::to_string(dstOffset) + ", " +
                                          std::to_string(dstOffset + count * kDigest) +
@@ -155,18 +174,12 @@ void Sha256Spans(const Napi::CallbackInfo& info) {
 // entry (Buffer#copy costs about half a microsecond a call; a memcpy of 200 bytes, nanoseconds).
 Napi::Value GatherSpans(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Bytes src = Uint8Arg(info, 0, "gatherSpans: src");
-  size_t spanLength = 0;
-  const int32_t* spans = static_cast<const int32_t*>(
-      TypedArg<napi_int32_array>(info, 1, "gatherSpans: spans", "an Int32Array", &spanLength));
-  uint64_t count = IndexArg(info, 2, "gatherSpans: count");
-  Bytes dst = Uint8Arg(info, 3, "gatherSpans: dst");
-  uint64_t dstOffset = IndexArg(info, 4, "gatherSpans: dstOffset");
-  if (count > spanLength / 2) {
-    throw Napi::RangeError::New(env, "gatherSpans: count " + std::to_string(count) + " needs " +
-                                         std::to_string(count * 2) + " span slots, spans has " +
-                                         std::to_string(spanLength));
-  }
+  SpanArgs a = ParseSpanArgs(info, "gatherSpans");
+  const Bytes& src = a.src;
+  const Bytes& dst = a.dst;
+  const int32_t* spans = a.spans;
+  uint64_t count = a.count;
+  uint64_t dstOffset = a.dstOffset;
   uint64_t total = 0;
   for (uint64_t i = 0; i < count; i++) {
     int32_t off = LoadOnce(spans + 2 * i), len = LoadOnce(spans + 2 * i + 1);

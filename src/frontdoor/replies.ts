@@ -4,6 +4,7 @@
 // straight from the ring's hash area into the reply saves an intermediate
 // copy and an object per frame. The rest go through msgpackr.
 import { Packr } from 'msgpackr';
+import type { CommittedNotice } from '../client/protocol.js';
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 
@@ -78,16 +79,10 @@ export function encodeError(frame: number | null, code: ErrorCode, message: stri
   return packr.pack({ type: 'error', frame, code, message });
 }
 
-export interface CommittedNotice {
-  height: number;
-  seq: number;
-  count: number;
-  root: Uint8Array;
-  block: Uint8Array;
-  directory: number;
-}
+/** The notice's fields; the message type is the client's, so both ends share one definition. */
+export type CommittedFields = Omit<CommittedNotice, 'type'>;
 
-export function encodeCommitted(notice: CommittedNotice): Buffer {
+export function encodeCommitted(notice: CommittedFields): Buffer {
   return packr.pack({
     type: 'committed',
     height: notice.height,
