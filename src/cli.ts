@@ -9,6 +9,8 @@ import { packageRoot } from './paths.js';
 const USAGE = `usage:
   chainlanes serve [--host H] [--port P] [--data DIR] [--config FILE]
   chainlanes verify [--data DIR]
+  chainlanes lanes [--data DIR] [--set FILE]   show the lane table in the store, or replace it
+                                               (a running gateway applies it within a second)
   chainlanes bench [bench flags…]      (same as npm run bench -- …)
 
 serve: defaults < --config FILE (JSON) < CHAINLANES_* environment < flags.
@@ -57,6 +59,29 @@ async function verify(argv: string[]): Promise<void> {
   process.exit(1);
 }
 
+async function lanes(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { data: { type: 'string' }, set: { type: 'string' } }, strict: true });
+  const dir = values.data ?? process.env.CHAINLANES_DATA ?? './data';
+  const { StoredSettings, LANE_TABLE_KEY } = await import('./ledger/index.js');
+  const scheduler = await import('./scheduler/index.js');
+  const { loadConfigFile } = await import('./config.js');
+  const settings = StoredSettings.open(dir);
+  try {
+    if (values.set === undefined) {
+      const stored = settings.get(LANE_TABLE_KEY);
+      console.log(JSON.stringify(stored ?? scheduler.DEFAULT_LANE_TABLE, null, 2));
+      if (stored === null) console.error('chainlanes lanes: no lane table in this store yet; the default above applies');
+      return;
+    }
+    const table = loadConfigFile(values.set);
+    scheduler.validateLaneTable(table);
+    await settings.put(LANE_TABLE_KEY, table);
+    console.log(`chainlanes lanes: lane table stored in ${dir}; a running gateway applies it within a second`);
+  } finally {
+    await settings.close();
+  }
+}
+
 async function bench(argv: string[]): Promise<void> {
   process.argv = [process.argv[0]!, 'bench', ...argv];
   await import(pathToFileURL(join(packageRoot(), 'dist', 'bench', 'run.js')).href);
@@ -67,6 +92,7 @@ async function main(): Promise<void> {
   try {
     if (command === 'serve') await serve(rest);
     else if (command === 'verify') await verify(rest);
+    else if (command === 'lanes') await lanes(rest);
     else if (command === 'bench') await bench(rest);
     else if (command === undefined || command === '--help' || command === 'help') console.log(USAGE);
     else fail(`unknown command "${command}"`);

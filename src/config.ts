@@ -38,7 +38,9 @@ export interface GatewayConfig {
     demoteAfterMs: number;
     rebalance: boolean;
     rebalanceEveryTicks: number;
+    /** Seeds the store's lane table when the store has none; after that the store's is used. */
     laneTable: LaneTable;
+    laneTablePollMs: number;
   };
   ledger: {
     blockIntervalMs: number;
@@ -80,6 +82,7 @@ export function defaultConfig(): GatewayConfig {
       rebalance: true,
       rebalanceEveryTicks: 10,
       laneTable: DEFAULT_LANE_TABLE,
+      laneTablePollMs: 1_000,
     },
     ledger: { blockIntervalMs: 500, maxBlockEntries: 65_536, anchorFile: null },
     faults: { crashWorkerAfterTasks: 0, failSealsAfter: 0, failSealAttempts: 0 },

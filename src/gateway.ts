@@ -3,8 +3,8 @@
 import { mkdirSync } from 'node:fs';
 import { LANE_COUNT, LANE_NAMES, ChainTable, LaneCores, LoadCounters } from './ring/index.js';
 import { LanePool } from './lanes/index.js';
-import { Scheduler, describeLayout, type CoreLayout, type SchedulerEvent } from './scheduler/index.js';
-import { Ledger, chainIdOf } from './ledger/index.js';
+import { Scheduler, describeLayout, validateLaneTable, type CoreLayout, type LaneTable, type SchedulerEvent } from './scheduler/index.js';
+import { Ledger, LANE_TABLE_KEY, StoredSettings, chainIdOf } from './ledger/index.js';
 import { Sealer } from './ledger/sealer.js';
 import type { SealerEvent } from './ledger/sealer-types.js';
 import { hashing, nativeLoaded, nativeLoadError } from './native/index.js';
@@ -50,6 +50,8 @@ export class Gateway {
   private readonly startedAt = Date.now();
   private readonly seals: SealStats = { directoryHeight: -1, blocksCommitted: 0, entriesCommitted: 0, sealFailures: 0, lastSealError: null };
   private ledger!: Ledger;
+  /** The lane table the scheduler applies: the store's, seeded from config on a new store. */
+  private laneTable!: LaneTable;
   private sealer!: Sealer;
   private scheduler!: Scheduler;
   private admission!: Admission;
@@ -117,6 +119,23 @@ export class Gateway {
       if (chain === undefined) throw new Error(`the store holds more chains than limits.maxChains (${this.config.limits.maxChains})`);
     }
     this.seals.directoryHeight = heads.directory.nextHeight - 1;
+    await this.loadLaneTable();
+  }
+
+  /** The lane table lives in the store; a new store takes the configured one. */
+  private async loadLaneTable(): Promise<void> {
+    const settings = StoredSettings.open(this.config.dataDir);
+    const stored = settings.get(LANE_TABLE_KEY);
+    if (stored === null) {
+      this.laneTable = this.config.scheduler.laneTable;
+      await settings.put(LANE_TABLE_KEY, this.laneTable);
+      return;
+    }
+    try {
+      this.laneTable = validateLaneTable(stored);
+    } catch (error) {
+      throw new Error(`the lane table in the store is invalid (${error instanceof Error ? error.message : String(error)}); fix it with \`chainlanes lanes --set FILE\``);
+    }
   }
 
   private async startThreads(): Promise<void> {
@@ -134,7 +153,7 @@ export class Gateway {
     for (const chain of this.chains.all()) this.sealer.chain(chain.slot, chain.nextSeq);
     this.chains.onCreate = (chain) => this.sealer.chain(chain.slot, chain.nextSeq);
     this.admission = new Admission(this.config, this.pools, this.sealer, (slot) => this.chainTable.lane(slot));
-    this.scheduler = new Scheduler({ ...this.config.scheduler, layout: this.layout }, this.chainTable, this.counters, this.laneCores,
+    this.scheduler = new Scheduler({ ...this.config.scheduler, laneTable: this.laneTable, layout: this.layout }, this.config.dataDir, this.chainTable, this.counters, this.laneCores,
       (event) => this.onSchedulerEvent(event));
     this.sealTimer = setInterval(() => this.admission.sealInterval(this.chains.all()), this.config.ledger.blockIntervalMs);
   }
@@ -199,6 +218,11 @@ export class Gateway {
     if (event.type === 'lane-change') {
       const chain = this.chains.at(event.slot);
       this.log.info(`chainlanes: chain "${chain?.name}" ${LANE_NAMES[event.from]} → ${LANE_NAMES[event.to]} at ${Math.round(event.entriesPerSec)} entries/s`);
+    } else if (event.type === 'lane-table') {
+      this.laneTable = event.table;
+      this.log.info(`chainlanes: lane table changed in the store, now ${JSON.stringify(event.table)}`);
+    } else if (event.type === 'lane-table-rejected') {
+      this.log.warn(`chainlanes: ignoring the lane table in the store: ${event.message}`);
     } else if (event.type === 'cores') {
       this.log.info(`chainlanes: cores moved by utilisation ${event.utilisation.map((u) => u.toFixed(2)).join('/')}: ${event.lanes.map((c, i) => `${LANE_NAMES[i]} [${c.join(',')}]`).join(', ')}`);
     }
@@ -225,6 +249,7 @@ export class Gateway {
       cpuCount: this.layout.cpuCount,
       frontdoor: { cores: this.layout.frontdoor },
       sealer: { cores: this.layout.sealer },
+      laneTable: this.laneTable,
       lanes: this.pools.map((pool, lane) => ({
         name: pool.name,
         cores: this.laneCores.cores(lane),

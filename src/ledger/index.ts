@@ -9,6 +9,7 @@ export type { LedgerPlace } from './errors.js';
 export { FileAnchorSink } from './anchors.js';
 export type { AnchorErrorHandler, AnchorRecord, AnchorSink } from './anchors.js';
 export { verifyStore } from './verify-store.js';
+export { StoredSettings, LANE_TABLE_KEY } from './settings.js';
 export type { StoreReport } from './verify-store.js';
 export {
   chainIdOf,

@@ -45,11 +45,16 @@ export interface DirectoryHead {
 /** 1 TiB. */
 const MAP_BYTES = 2 ** 40;
 
-export function openTables(dir: string): LedgerTables {
+/** The store's lmdb environment; every module that keeps something in the store opens it here. */
+export function openEnvironment(dir: string): RootDatabase {
   // noSubdir: false, or a directory name with a dot in it would be taken for a file.
   // mapSize is address space, not disk: reserving it up front spares the sealer
   // the remaps lmdb-js does each time a growing store outgrows its map.
-  const root = open(dir, { noSubdir: false, maxDbs: 32, mapSize: MAP_BYTES });
+  return open(dir, { noSubdir: false, maxDbs: 32, mapSize: MAP_BYTES });
+}
+
+export function openTables(dir: string): LedgerTables {
+  const root = openEnvironment(dir);
   const table = (name: string): Table => root.openDB<Buffer, Buffer>(name, { keyEncoding: 'binary', encoding: 'binary' });
   return {
     root,

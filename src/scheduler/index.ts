@@ -23,9 +23,10 @@ export class Scheduler {
   private stopped = false;
   restarts = 0;
 
-  constructor(settings: SchedulerSettings, chains: ChainTable, counters: LoadCounters, laneCores: LaneCores, onEvent: (event: SchedulerEvent) => void) {
+  constructor(settings: SchedulerSettings, dataDir: string, chains: ChainTable, counters: LoadCounters, laneCores: LaneCores, onEvent: (event: SchedulerEvent) => void) {
     this.data = {
       settings,
+      dataDir,
       chainTable: chains.sab,
       counters: counters.sab,
       laneCores: laneCores.sab,

@@ -36,14 +36,29 @@ export interface ChainLoad {
   totalEntriesPerSec: number;
 }
 
-export function validateLaneTable(table: LaneTable): void {
+/** Checks a lane table that may come from a file or the store (so: anything at all), and returns it typed. */
+export function validateLaneTable(table: unknown): LaneTable {
+  if (typeof table !== 'object' || table === null) throw new RangeError('lane table: expected an object with "lanes" and "shareFloorEntriesPerSec"');
+  const { lanes, shareFloorEntriesPerSec } = table as Record<string, unknown>;
+  if (!Array.isArray(lanes)) throw new RangeError('lane table: "lanes" must be an array, heaviest lane first');
+  if (!isThreshold(shareFloorEntriesPerSec)) throw new RangeError('lane table: "shareFloorEntriesPerSec" must be a non-negative number');
   let last = -1;
-  for (const row of table.lanes) {
-    const index = (LANE_NAMES as readonly string[]).indexOf(row.lane);
-    if (index < 0) throw new RangeError(`lane table: unknown lane "${row.lane}"`);
+  for (const row of lanes as unknown[]) {
+    if (typeof row !== 'object' || row === null) throw new RangeError('lane table: each row must be an object');
+    const { lane, minEntriesPerSec, minBytesPerSec, minShare } = row as Record<string, unknown>;
+    const index = (LANE_NAMES as readonly string[]).indexOf(String(lane));
+    if (index < 0) throw new RangeError(`lane table: unknown lane "${String(lane)}"`);
     if (index <= last) throw new RangeError('lane table: list lanes heaviest first, each once');
+    for (const [name, value] of Object.entries({ minEntriesPerSec, minBytesPerSec, minShare })) {
+      if (value !== undefined && !isThreshold(value)) throw new RangeError(`lane table: ${String(lane)}.${name} must be a non-negative number`);
+    }
     last = index;
   }
+  return table as LaneTable;
+}
+
+function isThreshold(value: unknown): boolean {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
 }
 
 /** The lane a load belongs in, without hysteresis. */

@@ -7,7 +7,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { ChainTable, LANE_COUNT, LaneCores, LoadCounters } from '../ring/index.js';
 import { hashing } from '../native/index.js';
-import { LaneAssigner, lookupLane } from './lane-table.js';
+import { StoredSettings, LANE_TABLE_KEY } from '../ledger/index.js';
+import { LaneAssigner, lookupLane, validateLaneTable } from './lane-table.js';
 import { RateEstimator } from './rates.js';
 import { DEFAULT_REBALANCE, rebalanceCores } from './rebalance.js';
 import type { SchedulerEvent, SchedulerWorkerData } from './types.js';
@@ -20,6 +21,9 @@ const laneCores = new LaneCores(data.laneCores);
 const rates = new RateEstimator(data.maxChains, data.workerSlots, settings.tauMs);
 const assigner = new LaneAssigner(data.maxChains, settings.demoteAfterMs);
 let laneSets = settings.layout.lanes.map((cores) => [...cores]);
+const stored = StoredSettings.open(data.dataDir);
+let laneTable = settings.laneTable;
+let laneTableJson = JSON.stringify(laneTable);
 const prevBusy = new Float64Array(data.workerSlots);
 let busySince = performance.now();
 let last = performance.now();
@@ -48,7 +52,7 @@ function assignLane(slot: number, total: number, now: number): void {
   const share = total > 0 ? entriesPerSec / total : 0;
   chains.setRates(slot, entriesPerSec, bytesPerSec, share);
   const current = chains.lane(slot);
-  const wanted = lookupLane(settings.laneTable, { entriesPerSec, bytesPerSec, share, totalEntriesPerSec: total });
+  const wanted = lookupLane(laneTable, { entriesPerSec, bytesPerSec, share, totalEntriesPerSec: total });
   const next = assigner.decide(slot, current, wanted, now);
   if (next !== current) {
     chains.setLane(slot, next);
@@ -74,10 +78,33 @@ function rebalance(now: number): void {
   post({ type: 'cores', lanes: moved, utilisation });
 }
 
+/** Picks up a lane table written into the store while the gateway runs. */
+function reloadLaneTable(): void {
+  let table: unknown;
+  try {
+    table = stored.get(LANE_TABLE_KEY);
+  } catch (error) {
+    post({ type: 'lane-table-rejected', message: `cannot read the lane table from the store: ${String(error)}` });
+    return;
+  }
+  const json = JSON.stringify(table);
+  if (table === null || json === laneTableJson) return;
+  laneTableJson = json;
+  try {
+    laneTable = validateLaneTable(table);
+  } catch (error) {
+    post({ type: 'lane-table-rejected', message: error instanceof Error ? error.message : String(error) });
+    return;
+  }
+  post({ type: 'lane-table', table: laneTable });
+}
+
 const timer = setInterval(tick, settings.tickMs);
+const reloadTimer = setInterval(reloadLaneTable, settings.laneTablePollMs);
 parentPort?.on('message', (message: { type: string }) => {
   if (message.type === 'stop') {
     clearInterval(timer);
+    clearInterval(reloadTimer);
     parentPort?.close();
   }
 });

@@ -8,6 +8,8 @@ export interface SchedulerSettings {
   demoteAfterMs: number;
   laneTable: LaneTable;
   layout: CoreLayout;
+  /** How often the lane table is re-read from the store (it may be changed while the gateway runs). */
+  laneTablePollMs: number;
   /** Move cores between lanes by utilisation. */
   rebalance: boolean;
   rebalanceEveryTicks: number;
@@ -15,6 +17,8 @@ export interface SchedulerSettings {
 
 export interface SchedulerWorkerData {
   settings: SchedulerSettings;
+  /** The store holding the lane table. */
+  dataDir: string;
   chainTable: SharedArrayBuffer;
   counters: SharedArrayBuffer;
   laneCores: SharedArrayBuffer;
@@ -25,4 +29,6 @@ export interface SchedulerWorkerData {
 export type SchedulerEvent =
   | { type: 'lane-change'; slot: number; from: number; to: number; entriesPerSec: number }
   | { type: 'cores'; lanes: number[][]; utilisation: number[] }
-  | { type: 'tick'; at: number };
+  | { type: 'tick'; at: number }
+  | { type: 'lane-table'; table: LaneTable }
+  | { type: 'lane-table-rejected'; message: string };

@@ -20,6 +20,14 @@ describe('lane table', () => {
     expect(lookupLane(DEFAULT_LANE_TABLE, load(5, 0, 1, 5))).toBe(LIGHT);
   });
 
+  it('rejects tables that are not tables (they may come from a file or the store)', () => {
+    expect(() => validateLaneTable(null)).toThrow(/expected an object/);
+    expect(() => validateLaneTable({ lanes: 'heavy', shareFloorEntriesPerSec: 0 })).toThrow(/"lanes" must be an array/);
+    expect(() => validateLaneTable({ lanes: [] })).toThrow(/shareFloorEntriesPerSec/);
+    expect(() => validateLaneTable({ lanes: [{ lane: 'heavy', minShare: -1 }], shareFloorEntriesPerSec: 0 })).toThrow(/heavy.minShare must be a non-negative number/);
+    expect(validateLaneTable(DEFAULT_LANE_TABLE)).toBe(DEFAULT_LANE_TABLE);
+  });
+
   it('rejects unknown lanes and wrong order', () => {
     expect(() => validateLaneTable({ lanes: [{ lane: 'fast' as 'heavy' }], shareFloorEntriesPerSec: 0 })).toThrow(/unknown lane "fast"/);
     const backwards: LaneTable = { lanes: [{ lane: 'medium' }, { lane: 'heavy' }], shareFloorEntriesPerSec: 0 };
