@@ -62,10 +62,8 @@ function ready(cut: Cut): boolean {
   return cut.blocks.every((b) => pending.covers(b.slot, b.firstSeq, b.endSeq));
 }
 
-async function sealNext(): Promise<void> {
-  const cut = cuts[0];
-  if (sealing || retryTimer !== null || cut === undefined || !ready(cut)) return;
-  sealing = true;
+/** Seals the oldest cut; the caller made sure it is ready and nothing else is sealing. */
+async function sealNext(cut: Cut): Promise<void> {
   try {
     arena.reset();
     const blocks = cut.blocks.map((b) => ({
@@ -94,10 +92,8 @@ async function sealNext(): Promise<void> {
     post({ type: 'seal-failed', message: error instanceof Error ? error.message : String(error), attempt: failures, retryInMs });
     retryTimer = setTimeout(() => {
       retryTimer = null;
-      void step();
+      step();
     }, retryInMs);
-  } finally {
-    sealing = false;
   }
 }
 
@@ -115,10 +111,24 @@ function injectedFault(): (() => void) | undefined {
   };
 }
 
-async function step(): Promise<void> {
+/**
+ * Drains the rings and starts sealing if it is not running. Never waits for a
+ * seal: the rings must keep draining while a store transaction is on disk.
+ */
+function step(): void {
   drainRings();
-  while (cuts.length > 0 && !sealing && retryTimer === null && ready(cuts[0]!)) await sealNext();
-  if (stopping && cuts.length === 0 && !sealing) await finish();
+  if (!sealing) void sealReadyCuts();
+}
+
+/** Seals cuts in order for as long as the oldest one has all its entries. */
+async function sealReadyCuts(): Promise<void> {
+  sealing = true;
+  try {
+    while (cuts.length > 0 && retryTimer === null && ready(cuts[0]!)) await sealNext(cuts[0]!);
+  } finally {
+    sealing = false;
+  }
+  if (stopping && cuts.length === 0 && retryTimer === null) await finish();
 }
 
 async function finish(): Promise<void> {
@@ -136,7 +146,7 @@ async function watchDoorbell(): Promise<void> {
     const waited = Atomics.waitAsync(control, DOORBELL, seen, 50);
     if (waited.async) await waited.value;
     seen = Atomics.load(control, DOORBELL);
-    await step();
+    step();
   }
 }
 
@@ -144,7 +154,7 @@ parentPort!.on('message', (command: SealerCommand) => {
   if (command.type === 'cut') cuts.push(command.cut);
   else if (command.type === 'chain') pending.register(command.slot, command.nextSeq);
   else stopping = true;
-  void step();
+  step();
 });
 
 post({ type: 'ready' });
