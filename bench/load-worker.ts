@@ -13,8 +13,15 @@ import { encodeHistogram, newHistogram } from './stats.js';
 
 /** Distinct frames per connection, sent in turn: varied content without encoding on the hot path. */
 const FRAME_POOL = 8;
-/** How long a full-speed connection waits after a `busy` reply before filling its window again. */
+/**
+ * How long a full-speed connection waits after a `busy` reply before filling
+ * its window again: 1 ms, doubling with every `busy` in a row up to 64 ms, and
+ * back to 1 ms after an `accepted`. `busy` means "retry later"; a client that
+ * answers each one at once with a full window only makes the gateway read and
+ * refuse frames it has no room for (measured: ~30,000 refused frames a second).
+ */
 const BUSY_PAUSE_MS = 1;
+const BUSY_PAUSE_MAX_MS = 64;
 const packr = new Packr({ useRecords: false });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 
@@ -125,6 +132,8 @@ class LoadConnection {
   private open = false;
   private dueAt = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** `busy` replies in a row, for the back-off. */
+  private busyStreak = 0;
 
   constructor(
     private readonly spec: ConnSpec,
@@ -244,13 +253,16 @@ class LoadConnection {
 
   private pauseThenPump(): void {
     if (this.timer !== undefined) return;
+    const pause = Math.min(BUSY_PAUSE_MAX_MS, BUSY_PAUSE_MS * 2 ** this.busyStreak);
+    this.busyStreak++;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.pump();
-    }, BUSY_PAUSE_MS);
+    }, pause);
   }
 
   private onAccepted(reply: Reply, sent: Sent, now: number): void {
+    this.busyStreak = 0;
     const latencyUs = Math.max(1, Math.round((now - sent.at) * 1000));
     if (sent.measured) {
       const c = this.rec.counts[this.spec.cls];
