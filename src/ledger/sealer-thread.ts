@@ -139,7 +139,7 @@ async function finish(): Promise<void> {
   process.exit(0);
 }
 
-/** Waits on the doorbell the front door rings whenever a ring's `hashed` cursor moves. */
+/** Waits on the doorbell (rung by the front door when a ring is filling), or 50 ms at most. */
 async function watchDoorbell(): Promise<void> {
   let seen = Atomics.load(control, DOORBELL);
   for (;;) {
