@@ -1,6 +1,7 @@
 // The composition root: builds the shared tables, the lanes, the scheduler
 // and the sealer, opens the store, and serves the front door.
 import { mkdirSync } from 'node:fs';
+import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { LANE_COUNT, LANE_NAMES, ChainTable, LaneCores, LoadCounters } from './ring/index.js';
 import { LanePool } from './lanes/index.js';
 import { Scheduler, describeLayout, validateLaneTable, type CoreLayout, type LaneTable, type SchedulerEvent } from './scheduler/index.js';
@@ -9,7 +10,7 @@ import { Sealer } from './ledger/sealer.js';
 import type { SealerEvent } from './ledger/sealer-types.js';
 import { hashing, nativeLoaded, nativeLoadError } from './native/index.js';
 import {
-  Admission, ChainRegistry, addHttpRoutes, addStreamRoute, encodeCommitted, loadUws, renderMetrics,
+  Admission, ChainRegistry, LatencyHistogram, addHttpRoutes, addStreamRoute, encodeCommitted, loadUws, renderMetrics,
   type ChainState, type MetricSample, type PendingFrame, type StreamConnection,
 } from './frontdoor/index.js';
 import { validateConfig, type GatewayConfig } from './config.js';
@@ -47,6 +48,10 @@ export class Gateway {
   private readonly chains: ChainRegistry;
   private readonly pools: LanePool<PendingFrame>[];
   private readonly connections = new Set<StreamConnection>();
+  /** Admission to hashes ready, per lane: the gateway's own share of `accepted` latency. */
+  private readonly hashLatency = LANE_NAMES.map(() => new LatencyHistogram());
+  /** How late the front door's event loop runs; a frame waits that long before admission. */
+  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 1 });
   private readonly startedAt = Date.now();
   private readonly seals: SealStats = { directoryHeight: -1, blocksCommitted: 0, entriesCommitted: 0, sealFailures: 0, lastSealError: null };
   private ledger!: Ledger;
@@ -98,7 +103,12 @@ export class Gateway {
       nice: this.layout.nice[lane]!,
       crashAfterTasks: this.config.faults.crashWorkerAfterTasks,
       onFramesHashed: (frames, view) => {
-        for (const frame of frames) frame.owner.hashed(frame, view);
+        const now = performance.now();
+        const latency = this.hashLatency[lane]!;
+        for (const frame of frames) {
+          latency.observe((now - frame.admittedAt) / 1000);
+          frame.owner.hashed(frame, view);
+        }
       },
       // The sealer polls every few tens of ms and drains on every cut anyway; the
       // doorbell only hurries it when a ring is filling, so a quiet gateway does
@@ -156,6 +166,7 @@ export class Gateway {
     this.scheduler = new Scheduler({ ...this.config.scheduler, laneTable: this.laneTable, layout: this.layout }, this.config.dataDir, this.chainTable, this.counters, this.laneCores,
       (event) => this.onSchedulerEvent(event));
     this.sealTimer = setInterval(() => this.admission.sealInterval(this.chains.all()), this.config.ledger.blockIntervalMs);
+    this.loopDelay.enable();
   }
 
   private addRoutes(app: ReturnType<ReturnType<typeof loadUws>['App']>): void {
@@ -293,6 +304,10 @@ export class Gateway {
         values: this.pools.map((p) => ({ labels: { lane: p.name }, value: p.view.used() })) },
       { name: 'chainlanes_lane_backlog_frames', help: 'Frames admitted to a lane and not yet hashed.', type: 'gauge',
         values: this.pools.map((p) => ({ labels: { lane: p.name }, value: p.backlog })) },
+      { name: 'chainlanes_hash_latency_seconds', help: 'From admission of a frame to its hashes being ready, by lane.', type: 'histogram',
+        values: this.hashLatency.flatMap((h, lane) => h.samples({ lane: LANE_NAMES[lane]! })) },
+      { name: 'chainlanes_event_loop_delay_seconds', help: 'How late the front door thread ran its event loop since start (a frame waits that long to be read).', type: 'gauge',
+        values: [0.5, 0.99, 1].map((q) => ({ labels: { quantile: String(q) }, value: (q === 1 ? this.loopDelay.max : this.loopDelay.percentile(q * 100)) / 1e9 })) },
       { name: 'chainlanes_lane_worker_retries_total', help: 'Lane tasks run again after a worker failed.', type: 'counter',
         values: this.pools.map((p) => ({ labels: { lane: p.name }, value: p.stats().retries })) },
     ];
@@ -319,6 +334,7 @@ export class Gateway {
     for (const connection of this.connections) connection.end(1001, 'the gateway is shutting down');
     await Promise.all(this.pools.map((pool) => pool.close()));
     await this.scheduler.stop();
+    this.loopDelay.disable();
     await this.ledger.close();
   }
 }

@@ -2,6 +2,7 @@
 // inside the uWS callback that delivered it. Every check a frame can fail
 // runs before its sequence numbers are reserved, so a rejected frame leaves
 // no trace. Nothing here blocks: a full ring or a full sealer answers `busy`.
+import { performance } from 'node:perf_hooks';
 import { FrameReader, type RingView } from '../ring/index.js';
 import type { LanePool } from '../lanes/index.js';
 import type { Sealer } from '../ledger/sealer.js';
@@ -19,6 +20,8 @@ export interface PendingFrame {
   count: number;
   /** Byte offset of its record in the lane ring's SharedArrayBuffer. */
   at: number;
+  /** performance.now() when it was admitted. */
+  admittedAt: number;
 }
 
 /** Whoever sent a frame: a WebSocket connection or an HTTP request. */
@@ -90,7 +93,7 @@ export class Admission {
     this.stats.framesAccepted++;
     this.stats.entriesAccepted += count;
     this.stats.bytesAccepted += bytes.byteLength;
-    const pending: PendingFrame = { owner, frame, seq, count, at };
+    const pending: PendingFrame = { owner, frame, seq, count, at, admittedAt: performance.now() };
     pool.submit(pending, count, bytes.byteLength);
     return pending;
   }

@@ -3,5 +3,5 @@ export { ChainRegistry, ChainState, parseChainName, type BlockWriter } from './c
 export { addStreamRoute, StreamConnection } from './stream.js';
 export { addHttpRoutes, type HttpContext, type LedgerReads } from './http.js';
 export { encodeAccepted, encodeCommitted, encodeError, type ErrorCode } from './replies.js';
-export { renderMetrics, type MetricSample } from './metrics.js';
+export { renderMetrics, LatencyHistogram, type MetricSample } from './metrics.js';
 export { loadUws } from './uws.js';

@@ -127,5 +127,11 @@ describe('stream ingest', () => {
     expect(chains.chains.find((c) => c.name === 'hash-check')).toMatchObject({ lane: 'light', nextSeq: 5 });
     const metrics = await (await gw.http('/metrics')).text();
     expect(metrics).toMatch(/chainlanes_frames_rejected_total\{code="bad_frame"\} [1-9]/);
+    // Every hashed frame is in the latency histogram of its lane, and the buckets add up.
+    const count = Number(/chainlanes_hash_latency_seconds_count\{lane="light"\} (\d+)/.exec(metrics)?.[1]);
+    const inf = Number(/chainlanes_hash_latency_seconds_bucket\{lane="light",le="\+Inf"\} (\d+)/.exec(metrics)?.[1]);
+    expect(count).toBeGreaterThan(0);
+    expect(inf).toBe(count);
+    expect(metrics).toMatch(/chainlanes_event_loop_delay_seconds\{quantile="0.99"\} \d/);
   });
 });
