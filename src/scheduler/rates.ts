@@ -9,6 +9,9 @@ import type { LoadCounters } from '../ring/index.js';
 export class RateEstimator {
   readonly entriesPerSec: Float64Array;
   readonly bytesPerSec: Float64Array;
+  /** The last tick's rates alone, unaveraged: what promotion looks at. */
+  readonly instantEntriesPerSec: Float64Array;
+  readonly instantBytesPerSec: Float64Array;
   private readonly tauMs: number;
   private readonly prevEntries: Uint32Array;
   private readonly prevBytes: Uint32Array;
@@ -23,6 +26,8 @@ export class RateEstimator {
     this.tauMs = tauMs;
     this.entriesPerSec = new Float64Array(maxChains);
     this.bytesPerSec = new Float64Array(maxChains);
+    this.instantEntriesPerSec = new Float64Array(maxChains);
+    this.instantBytesPerSec = new Float64Array(maxChains);
     this.prevEntries = new Uint32Array(workerSlots * maxChains);
     this.prevBytes = new Uint32Array(workerSlots * maxChains);
     this.deltaEntries = new Float64Array(maxChains);
@@ -53,6 +58,8 @@ export class RateEstimator {
     for (let c = 0; c < chains; c++) {
       const e = (this.deltaEntries[c]! * 1000) / dtMs;
       const b = (this.deltaBytes[c]! * 1000) / dtMs;
+      this.instantEntriesPerSec[c] = e;
+      this.instantBytesPerSec[c] = b;
       this.entriesPerSec[c]! += alpha * (e - this.entriesPerSec[c]!);
       this.bytesPerSec[c]! += alpha * (b - this.bytesPerSec[c]!);
     }

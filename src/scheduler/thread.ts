@@ -52,7 +52,17 @@ function assignLane(slot: number, total: number, now: number): void {
   const share = total > 0 ? entriesPerSec / total : 0;
   chains.setRates(slot, entriesPerSec, bytesPerSec, share);
   const current = chains.lane(slot);
-  const wanted = lookupLane(laneTable, { entriesPerSec, bytesPerSec, share, totalEntriesPerSec: total });
+  // Promote fast: the last tick alone may move a chain to a heavier lane (a new
+  // flood leaves the light lane at the first tick, before its average catches
+  // up); demote slowly: only the average, held for demoteAfterMs, moves it back.
+  const averaged = lookupLane(laneTable, { entriesPerSec, bytesPerSec, share, totalEntriesPerSec: total });
+  const instant = lookupLane(laneTable, {
+    entriesPerSec: rates.instantEntriesPerSec[slot]!,
+    bytesPerSec: rates.instantBytesPerSec[slot]!,
+    share,
+    totalEntriesPerSec: total,
+  });
+  const wanted = Math.min(averaged, instant);
   const next = assigner.decide(slot, current, wanted, now);
   if (next !== current) {
     chains.setLane(slot, next);
