@@ -35,6 +35,19 @@ describe('load counters and moving averages', () => {
     expect(rates.entriesPerSec[0]).toBeCloseTo(1000 * (1 - Math.exp(-1)), 3);
   });
 
+  it('keeps the last tick\'s rates unaveraged beside the moving averages, for fast promotion', () => {
+    const counters = LoadCounters.allocate(1, 1);
+    const slot = counters.claimSlot(0);
+    const rates = new RateEstimator(1, 1, 5_000);
+    rates.sample(counters, 1, 100);
+    counters.count(slot, 0, 10_000, 2_000_000);
+    rates.sample(counters, 1, 100);
+    expect(rates.instantEntriesPerSec[0]).toBeCloseTo(100_000, 6);
+    expect(rates.instantBytesPerSec[0]).toBeCloseTo(20_000_000, 3);
+    // The average has barely moved yet (tau 5 s).
+    expect(rates.entriesPerSec[0]).toBeLessThan(5_000);
+  });
+
   it('takes its first sample as the starting point, not as load (a restarted scheduler)', () => {
     const counters = LoadCounters.allocate(1, 1);
     const slot = counters.claimSlot(0);
