@@ -281,6 +281,8 @@ export class Gateway {
       chains: this.chains.size,
       connections: this.connections.size,
       directoryHeight: this.seals.directoryHeight,
+      sealFailures: this.seals.sealFailures,
+      lastSealError: this.seals.lastSealError,
       uptimeSec: Math.round((Date.now() - this.startedAt) / 1000),
     };
   }
