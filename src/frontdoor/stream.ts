@@ -33,9 +33,6 @@ export class StreamConnection implements FrameOwner {
 
   get open(): boolean { return this.ws !== null; }
 
-  /** Frames sent but not answered yet. */
-  get unanswered(): number { return this.queue.length - this.head; }
-
   takeFrameNumber(): number {
     this.queue.push(null);
     return this.nextFrame++;
