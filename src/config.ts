@@ -47,6 +47,8 @@ export interface GatewayConfig {
     maxBlockEntries: number;
     /** Also append each directory hash as a JSON line to this file. */
     anchorFile: string | null;
+    /** Threads that read blocks and build proofs for HTTP, off the front door's thread. */
+    readerThreads: number;
   };
   /** For tests of failure handling only. */
   faults: {
@@ -84,7 +86,7 @@ export function defaultConfig(): GatewayConfig {
       laneTable: DEFAULT_LANE_TABLE,
       laneTablePollMs: 1_000,
     },
-    ledger: { blockIntervalMs: 500, maxBlockEntries: 65_536, anchorFile: null },
+    ledger: { blockIntervalMs: 500, maxBlockEntries: 65_536, anchorFile: null, readerThreads: 1 },
     faults: { crashWorkerAfterTasks: 0, failSealsAfter: 0, failSealAttempts: 0 },
   };
 }
@@ -163,6 +165,7 @@ export function validateConfig(config: GatewayConfig, cpuCount = availableParall
   }
   if (config.ledger.blockIntervalMs < 10) throw new Error('ledger.blockIntervalMs must be at least 10');
   if (config.ledger.maxBlockEntries < 1) throw new Error('ledger.maxBlockEntries must be positive');
+  if (!Number.isInteger(config.ledger.readerThreads) || config.ledger.readerThreads < 1) throw new Error('ledger.readerThreads must be a positive integer');
   if (config.scheduler.tickMs < 10) throw new Error('scheduler.tickMs must be at least 10');
   validateLaneTable(config.scheduler.laneTable);
   const c = config.cores;

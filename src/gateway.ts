@@ -5,7 +5,7 @@ import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node
 import { LANE_COUNT, LANE_NAMES, ChainTable, LaneCores, LoadCounters } from './ring/index.js';
 import { LanePool } from './lanes/index.js';
 import { Scheduler, describeLayout, validateLaneTable, type CoreLayout, type LaneTable, type SchedulerEvent } from './scheduler/index.js';
-import { Ledger, LANE_TABLE_KEY, StoredSettings, chainIdOf } from './ledger/index.js';
+import { Ledger, LANE_TABLE_KEY, LedgerReaders, StoredSettings, chainIdOf } from './ledger/index.js';
 import { Sealer } from './ledger/sealer.js';
 import type { SealerEvent } from './ledger/sealer-types.js';
 import { hashing, nativeLoaded, nativeLoadError } from './native/index.js';
@@ -55,6 +55,7 @@ export class Gateway {
   private readonly startedAt = Date.now();
   private readonly seals: SealStats = { directoryHeight: -1, blocksCommitted: 0, entriesCommitted: 0, sealFailures: 0, lastSealError: null };
   private ledger!: Ledger;
+  private readers!: LedgerReaders;
   /** The lane table the scheduler applies: the store's, seeded from config on a new store. */
   private laneTable!: LaneTable;
   private sealer!: Sealer;
@@ -130,6 +131,7 @@ export class Gateway {
     }
     this.seals.directoryHeight = heads.directory.nextHeight - 1;
     await this.loadLaneTable();
+    this.readers = new LedgerReaders(this.config.dataDir, this.config.ledger.readerThreads);
   }
 
   /** The lane table lives in the store; a new store takes the configured one. */
@@ -180,7 +182,7 @@ export class Gateway {
     addHttpRoutes(app, {
       chains: this.chains,
       admission: this.admission,
-      ledger: this.ledger,
+      ledger: this.readers,
       maxBodyBytes: this.config.limits.maxFrameBytes,
       chainInfo: (chain) => this.chainInfo(chain),
       lanes: () => this.lanesInfo(),
@@ -337,6 +339,7 @@ export class Gateway {
     await Promise.all(this.pools.map((pool) => pool.close()));
     await this.scheduler.stop();
     this.loopDelay.disable();
+    await this.readers.close();
     await this.ledger.close();
   }
 }

@@ -5,13 +5,11 @@ import { Rejection, type Admission, type FrameOwner, type PendingFrame } from '.
 import { CHAIN_NAME_RULE, parseChainName, type ChainRegistry, type ChainState } from './chains.js';
 import { parseIndex, readBody, sendError, sendJson, sendText } from './http-util.js';
 import type { HttpRequest, HttpResponse, TemplatedApp } from './uws.js';
+import type { LedgerReadTask } from '../ledger/reader-types.js';
 
-/** The ledger reads the front door serves (the store behind them is opened by the gateway). */
+/** The ledger reads the front door serves, answered off its thread as JSON text (null: not there). */
 export interface LedgerReads {
-  entryProof(chainName: string, seq: number): unknown;
-  block(chainName: string, height: number): unknown;
-  directoryBlock(height: number): unknown;
-  anchors(fromHeight: number, limit: number): unknown[];
+  read(task: LedgerReadTask): Promise<string | null>;
 }
 
 export interface HttpContext {
@@ -109,19 +107,26 @@ function getEntry(ctx: HttpContext, res: HttpResponse, req: HttpRequest): void {
   if (seq === null) return sendError(res, 'bad_frame', 'seq must be a non-negative integer', '400 Bad Request');
   if (seq >= chain.nextSeq) return sendError(res, 'unknown_chain', `chain "${chain.name}" has no entry ${seq} (next seq is ${chain.nextSeq})`);
   if (seq >= chain.committedSeq) return sendError(res, 'unknown_chain', `entry ${seq} of chain "${chain.name}" is not committed yet; retry after its block is sealed`);
-  readOr404(res, () => ctx.ledger.entryProof(chain.name, seq), `chain "${chain.name}" has no entry ${seq}`);
+  readOr404(ctx, res, { kind: 'entry', chain: chain.name, seq }, `chain "${chain.name}" has no entry ${seq}`);
 }
 
-function readOr404(res: HttpResponse, read: () => unknown, notFound: string): void {
-  let found: unknown;
-  try {
-    found = read();
-  } catch (error) {
-    // A proof the gateway cannot verify is never served (LedgerCorruptionError).
-    return sendError(res, 'internal', error instanceof Error ? error.message : String(error));
-  }
-  if (found === null || found === undefined) return sendError(res, 'unknown_chain', notFound);
-  sendJson(res, '200 OK', found);
+/** Answers from a ledger reader thread; the front door only forwards the JSON text. */
+function readOr404(ctx: HttpContext, res: HttpResponse, task: LedgerReadTask, notFound: string): void {
+  let aborted = false;
+  res.onAborted(() => {
+    aborted = true;
+  });
+  ctx.ledger.read(task).then(
+    (json) => {
+      if (aborted) return;
+      if (json === null) return sendError(res, 'unknown_chain', notFound);
+      sendText(res, 'application/json', json);
+    },
+    (error: unknown) => {
+      // A proof the gateway cannot verify is never served (LedgerCorruptionError).
+      if (!aborted) sendError(res, 'internal', error instanceof Error ? error.message : String(error));
+    },
+  );
 }
 
 export function addHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
@@ -152,18 +157,18 @@ export function addHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
     if (chain === null) return;
     const height = parseIndex(req.getParameter(1));
     if (height === null) return sendError(res, 'bad_frame', 'height must be a non-negative integer', '400 Bad Request');
-    readOr404(res, () => ctx.ledger.block(chain.name, height), `chain "${chain.name}" has no block ${height}`);
+    readOr404(ctx, res, { kind: 'block', chain: chain.name, height }, `chain "${chain.name}" has no block ${height}`);
   });
   app.get('/v1/directory/:height', (res, req) => {
     const height = parseIndex(req.getParameter(0));
     if (height === null) return sendError(res, 'bad_frame', 'height must be a non-negative integer', '400 Bad Request');
-    readOr404(res, () => ctx.ledger.directoryBlock(height), `no directory block ${height}`);
+    readOr404(ctx, res, { kind: 'directory', height }, `no directory block ${height}`);
   });
   app.get('/v1/anchors', (res, req) => {
     const query = new URLSearchParams(req.getQuery() ?? '');
     const from = parseIndex(query.get('from') ?? '0') ?? 0;
     const limit = Math.min(parseIndex(query.get('limit') ?? '100') ?? 100, 1000);
-    readOr404(res, () => ({ anchors: ctx.ledger.anchors(from, limit) }), 'no anchors');
+    readOr404(ctx, res, { kind: 'anchors', from, limit }, 'no anchors');
   });
   app.any('/*', (res, req) => {
     sendError(res, 'bad_frame', `no route ${req.getCaseSensitiveMethod()} ${req.getUrl()}`, '404 Not Found');

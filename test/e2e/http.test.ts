@@ -87,6 +87,16 @@ describe('chainlanes verify', () => {
     const run = spawnSync(process.execPath, [CLI, 'verify', '--data', gw.dataDir], { encoding: 'utf8' });
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/BROKEN: chain "audit" block 0 seq 2: entry hash does not match its content/);
+    // A gateway on the damaged store refuses to serve the proof it cannot verify, and keeps serving the rest.
+    const again = await startGateway({ dataDir: gw.dataDir });
+    try {
+      const res = await again.http('/v1/chains/audit/entries/2');
+      expect(res.status).toBe(500);
+      expect(await res.json()).toMatchObject({ error: { code: 'internal', message: expect.stringMatching(/audit/) } });
+      expect((await again.http('/healthz')).status).toBe(200);
+    } finally {
+      await again.stop();
+    }
     gw.cleanup();
   });
 });

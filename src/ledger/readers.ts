@@ -1,0 +1,28 @@
+// The front door's handle on the ledger reader threads.
+import { Piscina } from 'piscina';
+import { workerFile } from '../paths.js';
+import type { LedgerReadTask, LedgerReaderData } from './reader-types.js';
+
+export class LedgerReaders {
+  private readonly pool: Piscina;
+
+  constructor(dataDir: string, threads: number) {
+    const workerData: LedgerReaderData = { dataDir };
+    this.pool = new Piscina({
+      filename: workerFile(import.meta.url, 'reader-thread').href,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      workerData,
+    });
+  }
+
+  /** The answer as JSON text, or null when the ledger has nothing there. Rejects on a corrupt store. */
+  read(task: LedgerReadTask): Promise<string | null> {
+    return this.pool.run(task) as Promise<string | null>;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close({ force: true });
+  }
+}
