@@ -27,13 +27,13 @@ describe('lane table in the store', () => {
       await trickle(600);
       expect((await first.json('/v1/chains/shop')).lane).toBe('light');
 
-      const bad = join(dir, '..', `bad-lanes-${process.pid}.json`);
+      const bad = join(dir, 'bad-lanes.json');
       writeFileSync(bad, JSON.stringify({ lanes: [{ lane: 'fastest' }], shareFloorEntriesPerSec: 0 }));
       const refused = lanesCli(['--data', dir, '--set', bad]);
       expect(refused.status).toBe(1);
       expect(refused.stderr).toMatch(/unknown lane "fastest"/);
 
-      const file = join(dir, '..', `lanes-${process.pid}.json`);
+      const file = join(dir, 'lanes.json');
       writeFileSync(file, JSON.stringify(strict));
       expect(lanesCli(['--data', dir, '--set', file]).stdout).toMatch(/lane table stored/);
       await trickle(1_500);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CLI, StreamClient, startGateway } from '../helpers/gateway.js';
 
 function runServe(args: string[], env: Record<string, string> = {}): { status: number | null; output: string } {
@@ -53,6 +53,7 @@ describe('start-up', () => {
     } finally {
       await gw.stop();
       gw.cleanup();
+      rmSync(dirname(anchors), { recursive: true, force: true });
     }
   });
 });

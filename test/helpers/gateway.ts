@@ -33,8 +33,10 @@ export interface StartOptions {
 export async function startGateway(options: StartOptions = {}): Promise<ChildGateway> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'chainlanes-test-'));
   const args = [CLI, 'serve', '--port', '0', '--data', dataDir];
+  // The config file sits in a folder of its own (not in the data directory, which a test may share).
+  const configDir = mkdtempSync(join(tmpdir(), 'chainlanes-config-'));
   if (options.config !== undefined) {
-    const file = join(dataDir, '..', `chainlanes-config-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
+    const file = join(configDir, 'config.json');
     writeFileSync(file, JSON.stringify(options.config));
     args.push('--config', file);
   }
@@ -78,6 +80,7 @@ export async function startGateway(options: StartOptions = {}): Promise<ChildGat
       await exited;
     },
     cleanup: () => {
+      rmSync(configDir, { recursive: true, force: true });
       if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
     },
   };
