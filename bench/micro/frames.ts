@@ -40,7 +40,9 @@ export async function runFramesBench(): Promise<Row[]> {
   bench.add(`ring push + visit + release, ${shape}`, () => {
     const from = producer.position;
     if (producer.push(bytes, ENTRIES, 0, 0) < 0) throw new Error('ring full');
-    forEachRecord(view, from, producer.position, (at) => (sink += view.entryCount(at)));
+    forEachRecord(view, from, producer.position, (at) => {
+      sink += view.entryCount(at);
+    });
     view.storeReleased(producer.position);
   });
   await bench.run();

@@ -133,38 +133,48 @@ SpanArgs ParseSpanArgs(const Napi::CallbackInfo& info, const std::string& fn) {
   return a;
 }
 
+// Checks every span against src and returns their total length. Everything is checked
+// before the first byte is written, so a bad batch leaves dst untouched.
+uint64_t CheckSpans(Napi::Env env, const std::string& fn, const SpanArgs& a) {
+  uint64_t total = 0;
+  for (uint64_t i = 0; i < a.count; i++) {
+    int32_t off = LoadOnce(a.spans + 2 * i), len = LoadOnce(a.spans + 2 * i + 1);
+    if (!SpanOk(off, len, a.src.length)) {
+      throw Napi::RangeError::New(env, fn + ": span " + std::to_string(i) + " [" + std::to_string(off) + ", +" +
+                                           std::to_string(len) + ") is outside src of length " +
+                                           std::to_string(a.src.length));
+    }
+    total += static_cast<uint64_t>(len);
+  }
+  return total;
+}
+
+// Span i, read again for use. Only a caller rewriting the spans from another thread mid-call
+// can make it differ from the checked one; the check keeps that a JS error, not an
+// out-of-bounds read.
+void SpanAt(Napi::Env env, const std::string& fn, const SpanArgs& a, uint64_t i, int32_t* off, int32_t* len) {
+  *off = LoadOnce(a.spans + 2 * i);
+  *len = LoadOnce(a.spans + 2 * i + 1);
+  if (!SpanOk(*off, *len, a.src.length)) {
+    throw Napi::RangeError::New(env, fn + ": span " + std::to_string(i) + " changed during the call");
+  }
+}
+
 // sha256Spans(src: Uint8Array, spans: Int32Array, count, dst: Uint8Array, dstOffset): void
 void Sha256Spans(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SpanArgs a = ParseSpanArgs(info, "sha256Spans");
-  const Bytes& src = a.src;
-  const Bytes& dst = a.dst;
-  const int32_t* spans = a.spans;
-  uint64_t count = a.count;
-  uint64_t dstOffset = a.dstOffset;
-  if (dstOffset > dst.length || count * kDigest > dst.length - dstOffset) {
-    throw Napi::RangeError::New(env, "sha256Spans: dst range [" + std::to_string(dstOffset) + ", " +
-                                         std::to_string(dstOffset + count * kDigest) +
-                                         ") exceeds dst length " + std::to_string(dst.length));
+  if (a.dstOffset > a.dst.length || a.count * kDigest > a.dst.length - a.dstOffset) {
+    throw Napi::RangeError::New(env, "sha256Spans: dst range [" + std::to_string(a.dstOffset) + ", " +
+                                         std::to_string(a.dstOffset + a.count * kDigest) +
+                                         ") exceeds dst length " + std::to_string(a.dst.length));
   }
-  // Everything is checked before the first digest is written so a bad batch leaves dst untouched.
-  for (uint64_t i = 0; i < count; i++) {
-    int32_t off = LoadOnce(spans + 2 * i), len = LoadOnce(spans + 2 * i + 1);
-    if (!SpanOk(off, len, src.length)) {
-      throw Napi::RangeError::New(env, "sha256Spans: span " + std::to_string(i) + " [" + std::to_string(off) +
-                                           ", +" + std::to_string(len) + ") is outside src of length " +
-                                           std::to_string(src.length));
-    }
-  }
-  uint8_t* out = dst.data + dstOffset;
-  for (uint64_t i = 0; i < count; i++, out += kDigest) {
-    int32_t off = LoadOnce(spans + 2 * i), len = LoadOnce(spans + 2 * i + 1);
-    // Only reachable if another thread rewrote the spans mid-call (a caller bug); the check
-    // keeps that a JS error instead of an out-of-bounds read.
-    if (!SpanOk(off, len, src.length)) {
-      throw Napi::RangeError::New(env, "sha256Spans: span " + std::to_string(i) + " changed during the call");
-    }
-    Sha256(src.data + off, static_cast<size_t>(len), out);
+  CheckSpans(env, "sha256Spans", a);
+  uint8_t* out = a.dst.data + a.dstOffset;
+  for (uint64_t i = 0; i < a.count; i++, out += kDigest) {
+    int32_t off, len;
+    SpanAt(env, "sha256Spans", a, i, &off, &len);
+    Sha256(a.src.data + off, static_cast<size_t>(len), out);
   }
 }
 
@@ -175,33 +185,21 @@ void Sha256Spans(const Napi::CallbackInfo& info) {
 Napi::Value GatherSpans(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SpanArgs a = ParseSpanArgs(info, "gatherSpans");
-  const Bytes& src = a.src;
-  const Bytes& dst = a.dst;
-  const int32_t* spans = a.spans;
-  uint64_t count = a.count;
-  uint64_t dstOffset = a.dstOffset;
-  uint64_t total = 0;
-  for (uint64_t i = 0; i < count; i++) {
-    int32_t off = LoadOnce(spans + 2 * i), len = LoadOnce(spans + 2 * i + 1);
-    if (!SpanOk(off, len, src.length)) {
-      throw Napi::RangeError::New(env, "gatherSpans: span " + std::to_string(i) + " [" + std::to_string(off) +
-                                           ", +" + std::to_string(len) + ") is outside src of length " +
-                                           std::to_string(src.length));
-    }
-    total += static_cast<uint64_t>(len);
-  }
-  if (dstOffset > dst.length || total > dst.length - dstOffset) {
+  uint64_t total = CheckSpans(env, "gatherSpans", a);
+  if (a.dstOffset > a.dst.length || total > a.dst.length - a.dstOffset) {
     throw Napi::RangeError::New(env, "gatherSpans: " + std::to_string(total) + " bytes from offset " +
-                                         std::to_string(dstOffset) + " exceed dst length " + std::to_string(dst.length));
+                                         std::to_string(a.dstOffset) + " exceed dst length " +
+                                         std::to_string(a.dst.length));
   }
-  uint8_t* out = dst.data + dstOffset;
+  uint8_t* out = a.dst.data + a.dstOffset;
   uint64_t written = 0;
-  for (uint64_t i = 0; i < count; i++) {
-    int32_t off = LoadOnce(spans + 2 * i), len = LoadOnce(spans + 2 * i + 1);
-    if (!SpanOk(off, len, src.length) || written + static_cast<uint64_t>(len) > total) {
+  for (uint64_t i = 0; i < a.count; i++) {
+    int32_t off, len;
+    SpanAt(env, "gatherSpans", a, i, &off, &len);
+    if (written + static_cast<uint64_t>(len) > total) {
       throw Napi::RangeError::New(env, "gatherSpans: span " + std::to_string(i) + " changed during the call");
     }
-    std::memmove(out + written, src.data + off, static_cast<size_t>(len));
+    std::memmove(out + written, a.src.data + off, static_cast<size_t>(len));
     written += static_cast<uint64_t>(len);
   }
   return Napi::Number::New(env, static_cast<double>(written));

@@ -4,7 +4,7 @@
 // Cuts are sealed strictly in order; a failed transaction is retried with
 // back-off and nothing after it is sealed meanwhile, so heights never skip.
 import { parentPort, workerData } from 'node:worker_threads';
-import { RECORD_FRAME, RingView } from '../ring/index.js';
+import { RingView, forEachRecord } from '../ring/index.js';
 import { hashing } from '../native/index.js';
 import { FileAnchorSink } from './anchors.js';
 import { Ledger } from './store.js';
@@ -44,13 +44,7 @@ function post(event: SealerEvent): void {
  */
 function drainRings(): void {
   rings.forEach((ring, lane) => {
-    const hashed = ring.loadHashed();
-    let pos = readPositions[lane]!;
-    while (pos !== hashed) {
-      const at = ring.offsetOf(pos);
-      if (ring.kind(at) === RECORD_FRAME && !pending.copyRecord(ring, at)) break;
-      pos = (pos + ring.recordBytes(at)) >>> 0;
-    }
+    const pos = forEachRecord(ring, readPositions[lane]!, ring.loadHashed(), (at) => pending.copyRecord(ring, at));
     if (pos === readPositions[lane]) return;
     readPositions[lane] = pos;
     ring.storeReleased(pos);

@@ -23,28 +23,40 @@ function digestInto(data: Uint8Array, dst: Uint8Array, at: number): void {
   dst.set(createHash('sha256').update(data).digest(), at);
 }
 
-function sha256Spans(src: Uint8Array, spans: Int32Array, count: number, dst: Uint8Array, dstOffset: number): void {
-  uint8Arg(src, 'sha256Spans: src');
-  if (!isInt32Array(spans)) throw new TypeError('sha256Spans: spans must be an Int32Array');
-  indexArg(count, 'sha256Spans: count');
-  uint8Arg(dst, 'sha256Spans: dst');
-  indexArg(dstOffset, 'sha256Spans: dstOffset');
+/** The argument checks sha256Spans and gatherSpans share, in the addon's order (ParseSpanArgs). */
+function checkSpanArgs(fn: string, src: Uint8Array, spans: Int32Array, count: number, dst: Uint8Array, dstOffset: number): void {
+  uint8Arg(src, `${fn}: src`);
+  if (!isInt32Array(spans)) throw new TypeError(`${fn}: spans must be an Int32Array`);
+  indexArg(count, `${fn}: count`);
+  uint8Arg(dst, `${fn}: dst`);
+  indexArg(dstOffset, `${fn}: dstOffset`);
   if (count > Math.floor(spans.length / 2)) {
-    throw new RangeError(`sha256Spans: count ${count} needs ${count * 2} span slots, spans has ${spans.length}`);
+    throw new RangeError(`${fn}: count ${count} needs ${count * 2} span slots, spans has ${spans.length}`);
   }
+}
+
+/** Checks every span against src, before anything is written, and returns their total length. */
+function checkSpans(fn: string, src: Uint8Array, spans: Int32Array, count: number): number {
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const off = spans[2 * i] ?? -1;
+    const len = spans[2 * i + 1] ?? -1;
+    if (off < 0 || len < 0 || off + len > src.length) {
+      throw new RangeError(`${fn}: span ${i} [${off}, +${len}) is outside src of length ${src.length}`);
+    }
+    total += len;
+  }
+  return total;
+}
+
+function sha256Spans(src: Uint8Array, spans: Int32Array, count: number, dst: Uint8Array, dstOffset: number): void {
+  checkSpanArgs('sha256Spans', src, spans, count, dst, dstOffset);
   if (dstOffset > dst.length || count * DIGEST > dst.length - dstOffset) {
     throw new RangeError(
       `sha256Spans: dst range [${dstOffset}, ${dstOffset + count * DIGEST}) exceeds dst length ${dst.length}`,
     );
   }
-  // All spans are checked before the first digest is written, so a bad batch writes nothing.
-  for (let i = 0; i < count; i++) {
-    const off = spans[2 * i] ?? -1;
-    const len = spans[2 * i + 1] ?? -1;
-    if (off < 0 || len < 0 || off + len > src.length) {
-      throw new RangeError(`sha256Spans: span ${i} [${off}, +${len}) is outside src of length ${src.length}`);
-    }
-  }
+  checkSpans('sha256Spans', src, spans, count);
   for (let i = 0; i < count; i++) {
     const off = spans[2 * i] ?? 0;
     const len = spans[2 * i + 1] ?? 0;
@@ -53,23 +65,8 @@ function sha256Spans(src: Uint8Array, spans: Int32Array, count: number, dst: Uin
 }
 
 function gatherSpans(src: Uint8Array, spans: Int32Array, count: number, dst: Uint8Array, dstOffset: number): number {
-  uint8Arg(src, 'gatherSpans: src');
-  if (!isInt32Array(spans)) throw new TypeError('gatherSpans: spans must be an Int32Array');
-  indexArg(count, 'gatherSpans: count');
-  uint8Arg(dst, 'gatherSpans: dst');
-  indexArg(dstOffset, 'gatherSpans: dstOffset');
-  if (count > Math.floor(spans.length / 2)) {
-    throw new RangeError(`gatherSpans: count ${count} needs ${count * 2} span slots, spans has ${spans.length}`);
-  }
-  let total = 0;
-  for (let i = 0; i < count; i++) {
-    const off = spans[2 * i] ?? -1;
-    const len = spans[2 * i + 1] ?? -1;
-    if (off < 0 || len < 0 || off + len > src.length) {
-      throw new RangeError(`gatherSpans: span ${i} [${off}, +${len}) is outside src of length ${src.length}`);
-    }
-    total += len;
-  }
+  checkSpanArgs('gatherSpans', src, spans, count, dst, dstOffset);
+  const total = checkSpans('gatherSpans', src, spans, count);
   if (dstOffset > dst.length || total > dst.length - dstOffset) {
     throw new RangeError(`gatherSpans: ${total} bytes from offset ${dstOffset} exceed dst length ${dst.length}`);
   }

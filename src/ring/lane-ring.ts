@@ -165,14 +165,19 @@ export class RingProducer {
   }
 }
 
-/** Calls `visit(offset)` for every frame record in ring positions [from, to). */
-export function forEachRecord(view: RingView, from: number, to: number, visit: (at: number) => void): void {
+/**
+ * Calls `visit(offset)` for every frame record in ring positions [from, to),
+ * stopping early at a record for which it returns false. Returns the position
+ * reached: `to`, or the start of the record it stopped at.
+ */
+export function forEachRecord(view: RingView, from: number, to: number, visit: (at: number) => boolean | void): number {
   let pos = from;
   while (pos !== to) {
     const at = view.offsetOf(pos);
     const bytes = view.recordBytes(at);
     if (bytes === 0) throw new Error(`corrupt ring: zero-length record at position ${pos}`);
-    if (view.kind(at) === RECORD_FRAME) visit(at);
+    if (view.kind(at) === RECORD_FRAME && visit(at) === false) return pos;
     pos = (pos + bytes) >>> 0;
   }
+  return pos;
 }

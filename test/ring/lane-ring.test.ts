@@ -56,6 +56,20 @@ describe('lane ring', () => {
     expect(view.loadHead()).toBeLessThan(near);
   });
 
+  it('stops a walk where the visitor says so and returns that record\'s position', () => {
+    const view = RingView.allocate(4096);
+    const producer = new RingProducer(view);
+    const positions = [0, 1, 2].map((i) => producer.push(frame(100, i), 1, 0, i));
+    const seen: number[] = [];
+    const stoppedAt = forEachRecord(view, 0, view.loadHead(), (at) => {
+      if (view.firstSeq(at) === 2) return false;
+      seen.push(view.firstSeq(at));
+    });
+    expect(seen).toEqual([0, 1]);
+    expect(stoppedAt).toBe(positions[2]);
+    expect(forEachRecord(view, 0, view.loadHead(), () => undefined)).toBe(view.loadHead());
+  });
+
   it('answers -1 when full, writes nothing, and accepts again once released', () => {
     const view = RingView.allocate(1024);
     const producer = new RingProducer(view);
