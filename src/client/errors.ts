@@ -1,26 +1,15 @@
+import type { ErrorCode as ProtocolErrorCode } from '../protocol/index.js';
+
 /**
- * Why a submit or a connection failed. Protocol v1 codes come from the gateway
- * (`busy`, `bad_frame`, `too_large`, `credits`, `forbidden`, `unknown_chain`,
- * `internal`); the rest are the client's own:
+ * Why a submit or a connection failed: a protocol v1 code from the gateway
+ * (docs/protocol.md "Error codes"), or one of the client's own:
  * - `disconnected`: the socket dropped before the reply came. The frame may or
  *   may not have been accepted, so it is NOT resent (that could duplicate entries).
  * - `closed`: the client was closed by `close()`.
  * - `connect_failed`: the first connection could not be opened.
  * - `protocol`: the gateway sent something protocol v1 does not allow.
  */
-export type ErrorCode =
-  | 'busy'
-  | 'bad_frame'
-  | 'too_large'
-  | 'credits'
-  | 'forbidden'
-  | 'unknown_chain'
-  | 'internal'
-  | 'disconnected'
-  | 'closed'
-  | 'connect_failed'
-  | 'protocol'
-  | (string & {});
+export type ErrorCode = ProtocolErrorCode | 'disconnected' | 'closed' | 'connect_failed' | 'protocol' | (string & {});
 
 export class ChainError extends Error {
   override readonly name = 'ChainError';

@@ -2,37 +2,9 @@
 // decodes the gateway's reply maps, checking their shape so a bad reply becomes
 // a `protocol` error instead of a crash further in.
 import { Packr, Unpackr } from 'msgpackr';
+import { HASH_BYTES, type AcceptedReply, type CommittedNotice, type Entry, type ErrorReply, type Reply } from '../protocol/index.js';
 
-export type Entry = Uint8Array | string;
-
-export interface AcceptedReply {
-  type: 'accepted';
-  frame: number;
-  seq: number;
-  count: number;
-  hashes: Uint8Array;
-}
-
-export interface ErrorReply {
-  type: 'error';
-  frame: number | null;
-  code: string;
-  message: string;
-}
-
-/** Entry block `height` of the chain (seq … seq+count-1) is durable. */
-export interface CommittedNotice {
-  type: 'committed';
-  height: number;
-  seq: number;
-  count: number;
-  root: Uint8Array;
-  block: Uint8Array;
-  /** The directory block height that holds this entry block. */
-  directory: number;
-}
-
-export type Reply = AcceptedReply | ErrorReply | CommittedNotice;
+export type { AcceptedReply, CommittedNotice, Entry, ErrorReply, Reply };
 
 // Records are a msgpackr extension other implementations cannot read: plain maps only.
 const packr = new Packr({ useRecords: false });
@@ -74,7 +46,7 @@ function accepted(r: Record<string, unknown>): AcceptedReply | undefined {
   const seq = int(r.seq);
   const count = int(r.count);
   if (frame === undefined || seq === undefined || count === undefined) return undefined;
-  const hashes = bytes(r.hashes, count * 32);
+  const hashes = bytes(r.hashes, count * HASH_BYTES);
   return hashes === undefined ? undefined : { type: 'accepted', frame, seq, count, hashes };
 }
 
@@ -90,8 +62,8 @@ function committed(r: Record<string, unknown>): CommittedNotice | undefined {
   const seq = int(r.seq);
   const count = int(r.count);
   const directory = int(r.directory);
-  const root = bytes(r.root, 32);
-  const block = bytes(r.block, 32);
+  const root = bytes(r.root, HASH_BYTES);
+  const block = bytes(r.block, HASH_BYTES);
   if (height === undefined || seq === undefined || count === undefined || directory === undefined) return undefined;
   if (root === undefined || block === undefined) return undefined;
   return { type: 'committed', height, seq, count, root, block, directory };

@@ -1,11 +1,14 @@
 // Checks an entry proof from `GET /v1/chains/{name}/entries/{seq}` trusting nothing
 // the server says: every hash is recomputed here with node:crypto. Deliberately
-// independent of src/ledger's code (only its JSON types are shared), so a bug in
+// independent of src/ledger's code (only src/protocol's constants and JSON types are shared), so a bug in
 // the ledger's Merkle code cannot also hide in the check of it.
 import { createHash } from 'node:crypto';
-import type { DirectoryProof, EntryProof } from '../ledger/types.js';
+import {
+  DIRECTORY_HEADER, ENTRY_BLOCK_HEADER, HASH_BYTES, MERKLE_LEAF_PREFIX, MERKLE_NODE_PREFIX,
+  type DirectoryProof, type EntryProof,
+} from '../protocol/index.js';
 
-export type { DirectoryProof, EntryProof } from '../ledger/types.js';
+export type { DirectoryProof, EntryProof } from '../protocol/index.js';
 
 export type VerifyResult = { ok: true } | { ok: false; reason: string };
 
@@ -18,9 +21,6 @@ export interface ExpectedEntry {
   /** Hex directory hash from a trusted anchor. */
   directoryHash?: string;
 }
-
-const ENTRY_HEADER_BYTES = 124;
-const DIRECTORY_HEADER_BYTES = 84;
 
 class Broken extends Error {}
 
@@ -74,49 +74,55 @@ function checkContent(proof: EntryProof): Buffer {
   // Buffer's base64 decoder skips junk; only a canonical encoding is accepted.
   if (content.toString('base64') !== proof.content) broken('content is not canonical base64');
   const entryHash = sha256(content);
-  if (!entryHash.equals(hexBytes(proof.hash, 32, 'hash'))) broken('entry hash is not SHA-256 of the content');
+  if (!entryHash.equals(hexBytes(proof.hash, HASH_BYTES, 'hash'))) broken('entry hash is not SHA-256 of the content');
   return entryHash;
 }
 
 function checkChainId(proof: EntryProof): void {
   if (typeof proof.chain !== 'string') broken('chain is not a string');
-  if (!sha256(Buffer.from(proof.chain, 'utf8')).equals(hexBytes(proof.chainId, 32, 'chainId'))) broken('chainId is not SHA-256 of the chain name');
+  if (!sha256(Buffer.from(proof.chain, 'utf8')).equals(hexBytes(proof.chainId, HASH_BYTES, 'chainId'))) broken('chainId is not SHA-256 of the chain name');
 }
 
 function checkBlockPath(proof: EntryProof, entryHash: Buffer): void {
-  const leaf = sha256(Buffer.from([0x00]), entryHash);
+  const leaf = sha256(Buffer.from([MERKLE_LEAF_PREFIX]), entryHash);
   const root = rootFromPath(leaf, count(proof.index, 'index'), count(proof.count, 'count'), pathOf(proof.path, 'path'));
   if (root === null) broken('audit path does not fit index and count');
-  if (!root.equals(hexBytes(proof.root, 32, 'root'))) broken('audit path does not reproduce the block root');
+  if (!root.equals(hexBytes(proof.root, HASH_BYTES, 'root'))) broken('audit path does not reproduce the block root');
 }
 
 function checkEntryHeader(proof: EntryProof): void {
-  const header = hexBytes(proof.header, ENTRY_HEADER_BYTES, 'header');
-  if (!sha256(header).equals(hexBytes(proof.blockHash, 32, 'blockHash'))) broken('blockHash is not SHA-256 of the header');
-  if (!header.subarray(0, 32).equals(hexBytes(proof.chainId, 32, 'chainId'))) broken('header chainId differs from chainId');
-  if (readU64(header, 32) !== count(proof.height, 'height')) broken('header height differs from height');
-  if (!header.subarray(72, 104).equals(hexBytes(proof.root, 32, 'root'))) broken('header root differs from root');
-  const firstSeq = readU64(header, 104);
-  if (header.readUInt32BE(112) !== proof.count) broken('header count differs from count');
+  const at = ENTRY_BLOCK_HEADER;
+  const header = hexBytes(proof.header, at.bytes, 'header');
+  if (!sha256(header).equals(hexBytes(proof.blockHash, HASH_BYTES, 'blockHash'))) broken('blockHash is not SHA-256 of the header');
+  if (!hashAt(header, at.chainId).equals(hexBytes(proof.chainId, HASH_BYTES, 'chainId'))) broken('header chainId differs from chainId');
+  if (readU64(header, at.height) !== count(proof.height, 'height')) broken('header height differs from height');
+  if (!hashAt(header, at.root).equals(hexBytes(proof.root, HASH_BYTES, 'root'))) broken('header root differs from root');
+  const firstSeq = readU64(header, at.firstSeq);
+  if (header.readUInt32BE(at.count) !== proof.count) broken('header count differs from count');
   if (firstSeq + proof.index !== count(proof.seq, 'seq')) broken('header firstSeq + index is not seq');
 }
 
 function checkDirectory(proof: EntryProof, directory: DirectoryProof): void {
-  const header = hexBytes(directory.header, DIRECTORY_HEADER_BYTES, 'directory.header');
-  if (!sha256(header).equals(hexBytes(directory.hash, 32, 'directory.hash'))) broken('directory.hash is not SHA-256 of directory.header');
-  const root = hexBytes(directory.root, 32, 'directory.root');
-  if (readU64(header, 0) !== count(directory.height, 'directory.height')) broken('directory header height differs from directory.height');
-  if (!header.subarray(40, 72).equals(root)) broken('directory header root differs from directory.root');
-  if (header.readUInt32BE(72) !== count(directory.count, 'directory.count')) broken('directory header count differs from directory.count');
-  const leafData = sha256(hexBytes(proof.chainId, 32, 'chainId'), hexBytes(proof.blockHash, 32, 'blockHash'));
-  const computed = rootFromPath(sha256(Buffer.from([0x00]), leafData), count(directory.index, 'directory.index'), directory.count, pathOf(directory.path, 'directory.path'));
+  const at = DIRECTORY_HEADER;
+  const header = hexBytes(directory.header, at.bytes, 'directory.header');
+  if (!sha256(header).equals(hexBytes(directory.hash, HASH_BYTES, 'directory.hash'))) broken('directory.hash is not SHA-256 of directory.header');
+  const root = hexBytes(directory.root, HASH_BYTES, 'directory.root');
+  if (readU64(header, at.height) !== count(directory.height, 'directory.height')) broken('directory header height differs from directory.height');
+  if (!hashAt(header, at.root).equals(root)) broken('directory header root differs from directory.root');
+  if (header.readUInt32BE(at.count) !== count(directory.count, 'directory.count')) broken('directory header count differs from directory.count');
+  const leafData = sha256(hexBytes(proof.chainId, HASH_BYTES, 'chainId'), hexBytes(proof.blockHash, HASH_BYTES, 'blockHash'));
+  const computed = rootFromPath(sha256(Buffer.from([MERKLE_LEAF_PREFIX]), leafData), count(directory.index, 'directory.index'), directory.count, pathOf(directory.path, 'directory.path'));
   if (computed === null) broken('directory path does not fit directory index and count');
   if (!computed.equals(root)) broken('directory path does not reproduce the directory root');
 }
 
 function pathOf(value: unknown, field: string): Buffer[] {
   if (!Array.isArray(value)) broken(`${field} is not an array`);
-  return value.map((p: unknown, i) => hexBytes(p, 32, `${field}[${i}]`));
+  return value.map((p: unknown, i) => hexBytes(p, HASH_BYTES, `${field}[${i}]`));
+}
+
+function hashAt(bytes: Buffer, at: number): Buffer {
+  return bytes.subarray(at, at + HASH_BYTES);
 }
 
 function readU64(bytes: Buffer, at: number): number {
@@ -131,7 +137,7 @@ function rootFromPath(leaf: Buffer, index: number, size: number, path: readonly 
   let fn = index;
   let sn = size - 1;
   let r = leaf;
-  const node = Buffer.from([0x01]);
+  const node = Buffer.from([MERKLE_NODE_PREFIX]);
   for (const p of path) {
     if (sn === 0) return null;
     if (fn % 2 === 1 || fn === sn) {

@@ -9,7 +9,7 @@ import type { Sealer } from '../ledger/sealer.js';
 import type { CutBlock } from '../ledger/sealer-types.js';
 import type { GatewayConfig } from '../config.js';
 import type { BlockWriter, ChainState } from './chains.js';
-import type { ErrorCode } from './replies.js';
+import { countByErrorCode, type ErrorCode } from '../protocol/index.js';
 
 /** A frame admitted into a lane ring, waiting for its hashes. */
 export interface PendingFrame {
@@ -50,7 +50,7 @@ export class Admission {
     framesAccepted: 0,
     entriesAccepted: 0,
     bytesAccepted: 0,
-    rejected: { busy: 0, bad_frame: 0, too_large: 0, credits: 0, forbidden: 0, unknown_chain: 0, internal: 0 },
+    rejected: countByErrorCode(),
   };
   /** Blocks cut since the last interval's seal order. */
   cuts: CutBlock[] = [];

@@ -87,21 +87,6 @@ export class ChainState {
   }
 }
 
-const CHAIN_NAME = /^[A-Za-z0-9._~-]{1,128}$/;
-
-/** Returns the decoded chain name, or null when it breaks protocol v1's naming rule. */
-export function parseChainName(raw: string): string | null {
-  let name: string;
-  try {
-    name = decodeURIComponent(raw);
-  } catch {
-    return null;
-  }
-  return CHAIN_NAME.test(name) ? name : null;
-}
-
-export const CHAIN_NAME_RULE = 'a chain name is 1 to 128 characters of A-Z a-z 0-9 . _ ~ -';
-
 export class ChainRegistry {
   readonly table: ChainTable;
   /** Called once for every chain created from now on. */

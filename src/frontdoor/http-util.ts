@@ -1,6 +1,6 @@
 // Small helpers for uWS HTTP responses.
 import type { HttpResponse } from './uws.js';
-import { HTTP_STATUS, type ErrorCode } from './replies.js';
+import { HTTP_STATUS, type ErrorCode } from '../protocol/index.js';
 
 export function sendJson(res: HttpResponse, status: string, body: unknown): void {
   res.cork(() => {

@@ -2,7 +2,8 @@
 import { pack } from 'msgpackr';
 import type { RingView } from '../ring/index.js';
 import { Rejection, type Admission, type FrameOwner, type PendingFrame } from './admission.js';
-import { CHAIN_NAME_RULE, parseChainName, type ChainRegistry, type ChainState } from './chains.js';
+import type { ChainRegistry, ChainState } from './chains.js';
+import { CHAIN_NAME_RULE, HASH_BYTES, parseChainName } from '../protocol/index.js';
 import { parseIndex, readBody, sendError, sendJson, sendText } from './http-util.js';
 import type { HttpRequest, HttpResponse, TemplatedApp } from './uws.js';
 import type { LedgerReadTask } from '../ledger/reader-types.js';
@@ -39,7 +40,10 @@ class HttpIngest implements FrameOwner {
   hashed(frame: PendingFrame, ring: RingView): void {
     const start = ring.hashesStart(frame.at);
     const hashes: string[] = [];
-    for (let i = 0; i < frame.count; i++) hashes.push(Buffer.from(ring.u8.subarray(start + 32 * i, start + 32 * i + 32)).toString('hex'));
+    for (let i = 0; i < frame.count; i++) {
+      const at = start + HASH_BYTES * i;
+      hashes.push(Buffer.from(ring.u8.subarray(at, at + HASH_BYTES)).toString('hex'));
+    }
     const body = { chain: this.chain.name, seq: frame.seq, count: frame.count, hashes, committed: false };
     if (!this.waitCommitted) return this.reply(body);
     void this.chain.waitCommitted(frame.seq + frame.count).then(() => this.reply({ ...body, committed: true }));

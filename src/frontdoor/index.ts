@@ -1,7 +1,7 @@
 export { Admission, Rejection, type PendingFrame, type FrameOwner, type AdmissionStats } from './admission.js';
-export { ChainRegistry, ChainState, parseChainName, type BlockWriter } from './chains.js';
+export { ChainRegistry, ChainState, type BlockWriter } from './chains.js';
 export { addStreamRoute, StreamConnection } from './stream.js';
 export { addHttpRoutes, type HttpContext, type LedgerReads } from './http.js';
-export { encodeAccepted, encodeCommitted, encodeError, type ErrorCode } from './replies.js';
+export { encodeAccepted, encodeCommitted, encodeError } from './replies.js';
 export { renderMetrics, LatencyHistogram, type MetricSample } from './metrics.js';
 export { loadUws } from './uws.js';

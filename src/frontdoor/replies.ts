@@ -4,11 +4,9 @@
 // straight from the ring's hash area into the reply saves an intermediate
 // copy and an object per frame. The rest go through msgpackr.
 import { Packr } from 'msgpackr';
-import type { CommittedNotice } from '../client/protocol.js';
+import { HASH_BYTES, type CommittedNotice, type ErrorCode } from '../protocol/index.js';
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
-
-export type ErrorCode = 'busy' | 'bad_frame' | 'too_large' | 'credits' | 'forbidden' | 'unknown_chain' | 'internal';
 
 const KEY_TYPE = Buffer.from([0xa4, ...Buffer.from('type')]);
 const VALUE_ACCEPTED = Buffer.from([0xa8, ...Buffer.from('accepted')]);
@@ -20,7 +18,7 @@ const ACCEPTED_FIXED = 1 + KEY_TYPE.length + VALUE_ACCEPTED.length + KEY_FRAME.l
 
 /** `{type: "accepted", frame, seq, count, hashes}` with the hashes copied from `src[hashesAt …]`. */
 export function encodeAccepted(frame: number, seq: number, count: number, src: Uint8Array, hashesAt: number): Buffer {
-  const hashBytes = count * 32;
+  const hashBytes = count * HASH_BYTES;
   const out = Buffer.allocUnsafe(ACCEPTED_FIXED + 3 * 9 + 5 + hashBytes);
   let o = 0;
   out[o++] = 0x85;
@@ -79,7 +77,7 @@ export function encodeError(frame: number | null, code: ErrorCode, message: stri
   return packr.pack({ type: 'error', frame, code, message });
 }
 
-/** The notice's fields; the message type is the client's, so both ends share one definition. */
+/** The notice's fields; both ends share src/protocol's definition. */
 export type CommittedFields = Omit<CommittedNotice, 'type'>;
 
 export function encodeCommitted(notice: CommittedFields): Buffer {
@@ -93,14 +91,3 @@ export function encodeCommitted(notice: CommittedFields): Buffer {
     directory: notice.directory,
   });
 }
-
-/** HTTP status for each error code. */
-export const HTTP_STATUS: Record<ErrorCode, string> = {
-  busy: '503 Service Unavailable',
-  bad_frame: '400 Bad Request',
-  too_large: '413 Payload Too Large',
-  credits: '402 Payment Required',
-  forbidden: '403 Forbidden',
-  unknown_chain: '404 Not Found',
-  internal: '500 Internal Server Error',
-};

@@ -7,7 +7,8 @@
 import type { RingView } from '../ring/index.js';
 import type { Admission, FrameOwner, PendingFrame } from './admission.js';
 import { Rejection } from './admission.js';
-import { CHAIN_NAME_RULE, parseChainName, type ChainRegistry, type ChainState } from './chains.js';
+import type { ChainRegistry, ChainState } from './chains.js';
+import { CHAIN_NAME_RULE, parseChainName } from '../protocol/index.js';
 import { encodeAccepted, encodeError } from './replies.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket } from './uws.js';
 import type { us_socket_context_t } from 'uWebSockets.js';

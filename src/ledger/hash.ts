@@ -1,6 +1,7 @@
 import * as crypto from 'node:crypto';
+import { HASH_BYTES } from '../protocol/index.js';
 
-export const HASH_BYTES = 32;
+export { HASH_BYTES };
 
 // crypto.hash (one-shot, no Hash object) arrived in Node 20.12; package.json allows 20.11.
 const oneShot = typeof crypto.hash === 'function' ? crypto.hash : undefined;

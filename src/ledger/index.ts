@@ -27,4 +27,4 @@ export {
 export type { DirectoryHeader, EntryBlockHeader } from './headers.js';
 export { auditPath, blockRoot, leafHash, nodeHash, rootFromAuditPath, treeHash, verifyAuditPath } from './merkle.js';
 export type { RootFunction } from './merkle.js';
-export type { AnchorView, BlockView, ChainView, DirectoryEntryView, DirectoryProof, DirectoryView, EntryProof } from './types.js';
+export type { AnchorView, BlockView, ChainView, DirectoryEntryView, DirectoryProof, DirectoryView, EntryProof } from '../protocol/index.js';

@@ -2,6 +2,7 @@
 // node = SHA-256(0x01 ‖ left ‖ right), split at the largest power of two below n.
 // Pure JavaScript over node:crypto; the store may swap in a native root function
 // (see roots.ts) but these stay the reference the tests check against.
+import { MERKLE_LEAF_PREFIX, MERKLE_NODE_PREFIX } from '../protocol/index.js';
 import { HASH_BYTES, sha256 } from './hash.js';
 
 /** Root of a tree over `n` consecutive 32-byte leaf data items. */
@@ -9,7 +10,8 @@ export type RootFunction = (leafData32: Uint8Array, n: number) => Buffer;
 
 const leafScratch = Buffer.alloc(1 + HASH_BYTES);
 const nodeScratch = Buffer.alloc(1 + 2 * HASH_BYTES);
-nodeScratch[0] = 0x01;
+leafScratch[0] = MERKLE_LEAF_PREFIX;
+nodeScratch[0] = MERKLE_NODE_PREFIX;
 
 export function leafHash(data: Uint8Array): Buffer {
   if (data.length === HASH_BYTES) {
@@ -17,7 +19,7 @@ export function leafHash(data: Uint8Array): Buffer {
     return sha256(leafScratch);
   }
   const prefixed = Buffer.allocUnsafe(1 + data.length);
-  prefixed[0] = 0x00;
+  prefixed[0] = MERKLE_LEAF_PREFIX;
   prefixed.set(data, 1);
   return sha256(prefixed);
 }

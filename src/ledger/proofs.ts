@@ -8,7 +8,7 @@ import type { RootFunction } from './merkle.js';
 import type { BlockRecord, DirectoryRecord } from './records.js';
 import { LedgerCorruptionError } from './errors.js';
 import type { LedgerPlace } from './errors.js';
-import type { DirectoryProof, EntryProof } from './types.js';
+import type { DirectoryProof, EntryProof } from '../protocol/index.js';
 
 export interface BlockPart {
   proof: Omit<EntryProof, 'directory'>;

@@ -15,7 +15,7 @@ import { planSeal } from './seal-plan.js';
 import type { SealInput, SealPlan, SealResult } from './seal-plan.js';
 import { chainNameOf, lastKeyOfChain, loadChainHead, loadChainHeads, loadDirectoryHead, openTables } from './tables.js';
 import type { ChainHead, DirectoryHead, LedgerTables } from './tables.js';
-import type { AnchorView, BlockView, ChainView, DirectoryView, EntryProof } from './types.js';
+import type { AnchorView, BlockView, ChainView, DirectoryView, EntryProof } from '../protocol/index.js';
 import { blockView, chainView, directoryView } from './views.js';
 
 export interface LedgerOptions {

@@ -1,13 +1,13 @@
 // JSON views of stored blocks for the HTTP layer: hex for hashes and headers.
-import { sha256 } from './hash.js';
+import { HASH_BYTES, sha256 } from './hash.js';
 import type { BlockRecord, DirectoryRecord } from './records.js';
-import type { BlockView, ChainView, DirectoryView } from './types.js';
+import type { BlockView, ChainView, DirectoryView } from '../protocol/index.js';
 import type { ChainHead } from './tables.js';
 
 export function blockView(chainName: string, record: BlockRecord): BlockView {
   const { header } = record;
   const entryHashes: string[] = [];
-  for (let at = 0; at < record.entryHashes.length; at += 32) entryHashes.push(record.entryHashes.toString('hex', at, at + 32));
+  for (let at = 0; at < record.entryHashes.length; at += HASH_BYTES) entryHashes.push(record.entryHashes.toString('hex', at, at + HASH_BYTES));
   return {
     chain: chainName,
     chainId: header.chainId.toString('hex'),

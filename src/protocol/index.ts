@@ -1,0 +1,11 @@
+// Protocol v1 and the data layer's formats, as docs/protocol.md specifies them:
+// the constants and types every side shares (front door, ledger, client).
+// Nothing here does I/O or depends on Node, so browsers can use it too.
+export { ERROR_CODES, HTTP_STATUS, countByErrorCode, isErrorCode, type ErrorCode } from './errors.js';
+export { CHAIN_NAME_RULE, MAX_CHAIN_NAME_BYTES, isChainName, parseChainName } from './chain-name.js';
+export {
+  DIRECTORY_HEADER, DIRECTORY_HEADER_BYTES, ENTRY_BLOCK_HEADER, ENTRY_BLOCK_HEADER_BYTES, HASH_BYTES,
+  MERKLE_LEAF_PREFIX, MERKLE_NODE_PREFIX,
+} from './formats.js';
+export type { AcceptedReply, CommittedNotice, Entry, ErrorReply, Reply } from './replies.js';
+export type { AnchorView, BlockView, ChainView, DirectoryEntryView, DirectoryProof, DirectoryView, EntryProof } from './views.js';
