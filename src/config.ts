@@ -49,6 +49,10 @@ export interface GatewayConfig {
     anchorFile: string | null;
     /** Threads that read blocks and build proofs for HTTP, off the front door's thread. */
     readerThreads: number;
+    /** How long `POST …/entries?wait=committed` waits for the commit. */
+    commitWaitTimeoutMs: number;
+    /** Failed seal attempts in a row after which /healthz answers 503. */
+    unhealthyAfterSealFailures: number;
   };
   /** For tests of failure handling only. */
   faults: {
@@ -86,7 +90,7 @@ export function defaultConfig(): GatewayConfig {
       laneTable: DEFAULT_LANE_TABLE,
       laneTablePollMs: 1_000,
     },
-    ledger: { blockIntervalMs: 500, maxBlockEntries: 65_536, anchorFile: null, readerThreads: 1 },
+    ledger: { blockIntervalMs: 500, maxBlockEntries: 65_536, anchorFile: null, readerThreads: 1, commitWaitTimeoutMs: 30_000, unhealthyAfterSealFailures: 3 },
     faults: { crashWorkerAfterTasks: 0, failSealsAfter: 0, failSealAttempts: 0 },
   };
 }

@@ -34,6 +34,8 @@ interface SealStats {
   blocksCommitted: number;
   entriesCommitted: number;
   sealFailures: number;
+  /** Failed attempts since the last successful seal. */
+  sealFailuresInRow: number;
   lastSealError: string | null;
 }
 
@@ -53,7 +55,7 @@ export class Gateway {
   /** How late the front door's event loop runs; a frame waits that long before admission. */
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 1 });
   private readonly startedAt = Date.now();
-  private readonly seals: SealStats = { directoryHeight: -1, blocksCommitted: 0, entriesCommitted: 0, sealFailures: 0, lastSealError: null };
+  private readonly seals: SealStats = { directoryHeight: -1, blocksCommitted: 0, entriesCommitted: 0, sealFailures: 0, sealFailuresInRow: 0, lastSealError: null };
   private ledger!: Ledger;
   private readers!: LedgerReaders;
   /** The lane table the scheduler applies: the store's, seeded from config on a new store. */
@@ -184,6 +186,8 @@ export class Gateway {
       admission: this.admission,
       ledger: this.readers,
       maxBodyBytes: this.config.limits.maxFrameBytes,
+      commitWaitTimeoutMs: this.config.ledger.commitWaitTimeoutMs,
+      sealTrouble: () => this.sealTrouble(),
       chainInfo: (chain) => this.chainInfo(chain),
       lanes: () => this.lanesInfo(),
       health: () => this.health(),
@@ -208,6 +212,7 @@ export class Gateway {
   private onSealerEvent(event: SealerEvent): void {
     if (event.type === 'sealed') {
       this.seals.directoryHeight = event.directory.height;
+      this.seals.sealFailuresInRow = 0;
       for (const block of event.blocks) {
         const chain = this.chains.at(block.slot);
         if (chain === undefined) continue;
@@ -222,6 +227,7 @@ export class Gateway {
       }
     } else if (event.type === 'seal-failed') {
       this.seals.sealFailures++;
+      this.seals.sealFailuresInRow++;
       this.seals.lastSealError = event.message;
       this.log.warn(`chainlanes: seal failed (attempt ${event.attempt}), retrying in ${event.retryInMs} ms: ${event.message}`);
     }
@@ -273,9 +279,22 @@ export class Gateway {
     };
   }
 
+  /**
+   * Why nothing accepted can become durable right now, or null. Isolated
+   * failures are retried quietly; a run of them, or a dead sealer, is trouble.
+   */
+  sealTrouble(): string | null {
+    if (!this.sealer.alive) return 'the sealer thread stopped';
+    const { sealFailuresInRow, lastSealError } = this.seals;
+    if (sealFailuresInRow < this.config.ledger.unhealthyAfterSealFailures) return null;
+    return `${sealFailuresInRow} seals failed in a row (last error: ${lastSealError})`;
+  }
+
   health(): Record<string, unknown> {
+    const trouble = this.sealTrouble();
     return {
-      status: this.sealer.alive ? 'ok' : 'degraded',
+      status: trouble === null ? 'ok' : 'degraded',
+      reason: trouble,
       native: nativeLoaded,
       nativeError: nativeLoadError,
       uws: 'native',
@@ -284,6 +303,7 @@ export class Gateway {
       connections: this.connections.size,
       directoryHeight: this.seals.directoryHeight,
       sealFailures: this.seals.sealFailures,
+      sealFailuresInRow: this.seals.sealFailuresInRow,
       lastSealError: this.seals.lastSealError,
       uptimeSec: Math.round((Date.now() - this.startedAt) / 1000),
     };

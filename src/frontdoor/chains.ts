@@ -13,7 +13,7 @@ export interface BlockWriter {
 
 interface CommitWaiter {
   endSeq: number;
-  resolve(): void;
+  resolve(committed: boolean): void;
 }
 
 export class ChainState {
@@ -71,16 +71,32 @@ export class ChainState {
     return writers;
   }
 
-  /** Resolves once every seq below endSeq is durable. */
-  waitCommitted(endSeq: number): Promise<void> {
-    if (this.committedSeq >= endSeq) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ endSeq, resolve }));
+  /**
+   * Resolves true once every seq below endSeq is durable, or false after
+   * `timeoutMs` (the waiter is then forgotten, so waits that time out pile nothing up).
+   */
+  waitCommitted(endSeq: number, timeoutMs: number): Promise<boolean> {
+    if (this.committedSeq >= endSeq) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, timeoutMs);
+      const waiter: CommitWaiter = {
+        endSeq,
+        resolve: (committed) => {
+          clearTimeout(timer);
+          resolve(committed);
+        },
+      };
+      this.waiters.push(waiter);
+    });
   }
 
   private wakeWaiters(): void {
     const still: CommitWaiter[] = [];
     for (const w of this.waiters) {
-      if (this.committedSeq >= w.endSeq) w.resolve();
+      if (this.committedSeq >= w.endSeq) w.resolve(true);
       else still.push(w);
     }
     this.waiters = still;

@@ -3,7 +3,7 @@ import { pack } from 'msgpackr';
 import type { RingView } from '../ring/index.js';
 import { Rejection, type Admission, type FrameOwner, type PendingFrame } from './admission.js';
 import type { ChainRegistry, ChainState } from './chains.js';
-import { CHAIN_NAME_RULE, HASH_BYTES, parseChainName } from '../protocol/index.js';
+import { CHAIN_NAME_RULE, HASH_BYTES, parseChainName, type ErrorCode } from '../protocol/index.js';
 import { parseIndex, readBody, sendError, sendJson, sendText } from './http-util.js';
 import type { HttpRequest, HttpResponse, TemplatedApp } from './uws.js';
 import type { LedgerReadTask } from '../ledger/reader-types.js';
@@ -13,11 +13,18 @@ export interface LedgerReads {
   read(task: LedgerReadTask): Promise<string | null>;
 }
 
+const DEFAULT_ANCHOR_PAGE = 100;
+const MAX_ANCHOR_PAGE = 1000;
+
 export interface HttpContext {
   chains: ChainRegistry;
   admission: Admission;
   ledger: LedgerReads;
   maxBodyBytes: number;
+  /** How long `?wait=committed` waits before answering `internal`. */
+  commitWaitTimeoutMs: number;
+  /** Why seals are failing right now, or null when they are not. */
+  sealTrouble(): string | null;
   chainInfo(chain: ChainState): Record<string, unknown>;
   lanes(): unknown;
   health(): Record<string, unknown>;
@@ -29,11 +36,13 @@ class HttpIngest implements FrameOwner {
   open = true;
   private readonly res: HttpResponse;
   private readonly chain: ChainState;
+  private readonly ctx: HttpContext;
   private readonly waitCommitted: boolean;
 
-  constructor(res: HttpResponse, chain: ChainState, waitCommitted: boolean) {
+  constructor(res: HttpResponse, chain: ChainState, ctx: HttpContext, waitCommitted: boolean) {
     this.res = res;
     this.chain = chain;
+    this.ctx = ctx;
     this.waitCommitted = waitCommitted;
   }
 
@@ -46,11 +55,27 @@ class HttpIngest implements FrameOwner {
     }
     const body = { chain: this.chain.name, seq: frame.seq, count: frame.count, hashes, committed: false };
     if (!this.waitCommitted) return this.reply(body);
-    void this.chain.waitCommitted(frame.seq + frame.count).then(() => this.reply({ ...body, committed: true }));
+    const endSeq = frame.seq + frame.count;
+    void this.chain.waitCommitted(endSeq, this.ctx.commitWaitTimeoutMs).then((committed) => {
+      if (committed) return this.reply({ ...body, committed: true });
+      this.replyTimedOut(frame.seq, endSeq);
+    });
   }
 
   committed(): void {
     // HTTP callers learn of commits through ?wait=committed, not notices.
+  }
+
+  /** The entries stay accepted (their seqs are taken) and will still be sealed; only the wait ends. */
+  private replyTimedOut(seq: number, endSeq: number): void {
+    if (!this.open) return;
+    this.open = false;
+    const trouble = this.ctx.sealTrouble();
+    const seconds = this.ctx.commitWaitTimeoutMs / 1000;
+    sendError(this.res, 'internal',
+      `entries ${seq}…${endSeq - 1} of chain "${this.chain.name}" were accepted but are not committed after ${seconds} s ` +
+      `(committed up to seq ${this.chain.committedSeq}); ${trouble ?? 'the sealer is behind'}. They will be sealed when the store allows; ` +
+      `read GET /v1/chains/${this.chain.name}/entries/${endSeq - 1} later to check.`);
   }
 
   private reply(body: unknown): void {
@@ -59,10 +84,11 @@ class HttpIngest implements FrameOwner {
   }
 }
 
+/** The chain named by a path parameter, or null after answering why not. */
 function chainOr404(ctx: HttpContext, res: HttpResponse, raw: string | undefined): ChainState | null {
   const name = parseChainName(raw ?? '');
   if (name === null) {
-    sendError(res, 'unknown_chain', `bad chain name: ${CHAIN_NAME_RULE}`, '400 Bad Request');
+    sendError(res, 'bad_request', `bad chain name in the path: ${CHAIN_NAME_RULE}`);
     return null;
   }
   const chain = ctx.chains.get(name);
@@ -70,10 +96,27 @@ function chainOr404(ctx: HttpContext, res: HttpResponse, raw: string | undefined
   return chain ?? null;
 }
 
-/** Turns a JSON array of strings into the msgpack frame the WebSocket path takes. */
+/** A non-negative integer path or query parameter, or null after answering `bad_request`. */
+function indexOr400(res: HttpResponse, text: string | undefined, what: string): number | null {
+  const value = parseIndex(text);
+  if (value === null) sendError(res, 'bad_request', `${what} must be a non-negative integer, got ${JSON.stringify(text ?? '')}`);
+  return value;
+}
+
+const JSON_TYPES = ['application/json'];
+const MSGPACK_TYPES = ['application/msgpack', 'application/x-msgpack', 'application/vnd.msgpack'];
+const BODY_TYPES_RULE = 'content-type must be application/json (a JSON array of strings) or application/msgpack (a msgpack array of entries)';
+
+/** The media type of a content-type header, without parameters such as charset. */
+function mediaType(contentType: string): string {
+  return contentType.split(';', 1)[0]!.trim().toLowerCase();
+}
+
+/** Turns a POST body into the msgpack frame the WebSocket path takes. */
 function toFrame(body: Buffer, contentType: string): Buffer | Rejection {
-  const json = contentType.includes('json') || (contentType === '' && body[0] === 0x5b);
-  if (!json) return body;
+  const type = mediaType(contentType);
+  if (MSGPACK_TYPES.includes(type)) return body;
+  if (!JSON_TYPES.includes(type)) return new Rejection('bad_request', `${BODY_TYPES_RULE}, got ${JSON.stringify(contentType)}`);
   let entries: unknown;
   try {
     entries = JSON.parse(body.toString('utf8'));
@@ -88,29 +131,36 @@ function toFrame(body: Buffer, contentType: string): Buffer | Rejection {
 
 async function postEntries(ctx: HttpContext, res: HttpResponse, req: HttpRequest): Promise<void> {
   const rawName = req.getParameter(0);
-  const contentType = req.getHeader('content-type').toLowerCase();
-  const waitCommitted = new URLSearchParams(req.getQuery() ?? '').get('wait') === 'committed';
+  const contentType = req.getHeader('content-type');
+  const wait = new URLSearchParams(req.getQuery() ?? '').get('wait');
   let owner: HttpIngest | null = null;
   const body = await readBody(res, ctx.maxBodyBytes, () => { if (owner !== null) owner.open = false; });
   if (body === null) return;
+  if (wait !== null && wait !== 'committed') return sendRejection(ctx, res, 'bad_request', `wait must be "committed" or absent, got ${JSON.stringify(wait)}`);
   const name = parseChainName(rawName ?? '');
-  if (name === null) return sendError(res, 'unknown_chain', `bad chain name: ${CHAIN_NAME_RULE}`, '400 Bad Request');
+  if (name === null) return sendRejection(ctx, res, 'bad_request', `bad chain name in the path: ${CHAIN_NAME_RULE}`);
   const frame = toFrame(body, contentType);
-  if (frame instanceof Rejection) return sendError(res, ctx.admission.reject(frame.code, frame.message).code, frame.message);
+  if (frame instanceof Rejection) return sendRejection(ctx, res, frame.code, frame.message);
   const chain = ctx.chains.getOrCreate(name);
-  if (chain === undefined) return sendError(res, 'unknown_chain', `no chain "${name}", and the gateway serves its limit of chains`);
-  owner = new HttpIngest(res, chain, waitCommitted);
+  if (chain === undefined) return sendRejection(ctx, res, 'unknown_chain', `no chain "${name}", and the gateway serves its limit of chains`);
+  owner = new HttpIngest(res, chain, ctx, wait === 'committed');
   const result = ctx.admission.admit(chain, frame, owner, 0);
   if (result instanceof Rejection) sendError(res, result.code, result.message);
+}
+
+/** A refused POST counts among the rejected frames, like a refused WebSocket frame. */
+function sendRejection(ctx: HttpContext, res: HttpResponse, code: ErrorCode, message: string): void {
+  const rejection = ctx.admission.reject(code, message);
+  sendError(res, rejection.code, rejection.message);
 }
 
 function getEntry(ctx: HttpContext, res: HttpResponse, req: HttpRequest): void {
   const chain = chainOr404(ctx, res, req.getParameter(0));
   if (chain === null) return;
-  const seq = parseIndex(req.getParameter(1));
-  if (seq === null) return sendError(res, 'bad_frame', 'seq must be a non-negative integer', '400 Bad Request');
-  if (seq >= chain.nextSeq) return sendError(res, 'unknown_chain', `chain "${chain.name}" has no entry ${seq} (next seq is ${chain.nextSeq})`);
-  if (seq >= chain.committedSeq) return sendError(res, 'unknown_chain', `entry ${seq} of chain "${chain.name}" is not committed yet; retry after its block is sealed`);
+  const seq = indexOr400(res, req.getParameter(1), 'seq');
+  if (seq === null) return;
+  if (seq >= chain.nextSeq) return sendError(res, 'not_found', `chain "${chain.name}" has no entry ${seq} (its next seq is ${chain.nextSeq})`);
+  if (seq >= chain.committedSeq) return sendError(res, 'not_found', `entry ${seq} of chain "${chain.name}" is not committed yet; retry after its block is sealed`);
   readOr404(ctx, res, { kind: 'entry', chain: chain.name, seq }, `chain "${chain.name}" has no entry ${seq}`);
 }
 
@@ -123,7 +173,7 @@ function readOr404(ctx: HttpContext, res: HttpResponse, task: LedgerReadTask, no
   ctx.ledger.read(task).then(
     (json) => {
       if (aborted) return;
-      if (json === null) return sendError(res, 'unknown_chain', notFound);
+      if (json === null) return sendError(res, 'not_found', notFound);
       sendText(res, 'application/json', json);
     },
     (error: unknown) => {
@@ -159,22 +209,24 @@ export function addHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
   app.get('/v1/chains/:name/blocks/:height', (res, req) => {
     const chain = chainOr404(ctx, res, req.getParameter(0));
     if (chain === null) return;
-    const height = parseIndex(req.getParameter(1));
-    if (height === null) return sendError(res, 'bad_frame', 'height must be a non-negative integer', '400 Bad Request');
+    const height = indexOr400(res, req.getParameter(1), 'height');
+    if (height === null) return;
     readOr404(ctx, res, { kind: 'block', chain: chain.name, height }, `chain "${chain.name}" has no block ${height}`);
   });
   app.get('/v1/directory/:height', (res, req) => {
-    const height = parseIndex(req.getParameter(0));
-    if (height === null) return sendError(res, 'bad_frame', 'height must be a non-negative integer', '400 Bad Request');
+    const height = indexOr400(res, req.getParameter(0), 'height');
+    if (height === null) return;
     readOr404(ctx, res, { kind: 'directory', height }, `no directory block ${height}`);
   });
   app.get('/v1/anchors', (res, req) => {
     const query = new URLSearchParams(req.getQuery() ?? '');
-    const from = parseIndex(query.get('from') ?? '0') ?? 0;
-    const limit = Math.min(parseIndex(query.get('limit') ?? '100') ?? 100, 1000);
-    readOr404(ctx, res, { kind: 'anchors', from, limit }, 'no anchors');
+    const from = indexOr400(res, query.get('from') ?? '0', 'from');
+    if (from === null) return;
+    const limit = indexOr400(res, query.get('limit') ?? String(DEFAULT_ANCHOR_PAGE), 'limit');
+    if (limit === null) return;
+    readOr404(ctx, res, { kind: 'anchors', from, limit: Math.min(limit, MAX_ANCHOR_PAGE) }, 'no anchors');
   });
   app.any('/*', (res, req) => {
-    sendError(res, 'bad_frame', `no route ${req.getCaseSensitiveMethod()} ${req.getUrl()}`, '404 Not Found');
+    sendError(res, 'not_found', `no route ${req.getCaseSensitiveMethod()} ${req.getUrl()}; the routes are listed in docs/protocol.md`);
   });
 }

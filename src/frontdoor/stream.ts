@@ -110,7 +110,7 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
     open(ws: WebSocket<UpgradeData>) {
       const data = ws.getUserData();
       const name = parseChainName(data.chainPath);
-      if (name === null) return refuse(ws, admission.reject('unknown_chain', `bad chain name: ${CHAIN_NAME_RULE}`));
+      if (name === null) return refuse(ws, admission.reject('bad_request', `bad chain name in the path: ${CHAIN_NAME_RULE}`));
       if (admission.closing) return refuse(ws, admission.reject('busy', 'the gateway is shutting down'));
       const chain = chains.getOrCreate(name);
       if (chain === undefined) {

@@ -58,4 +58,31 @@ describe('failed seals', () => {
       gw.cleanup();
     }
   });
+
+  it('answers 503 on /healthz once seals keep failing, and ends ?wait=committed with internal naming what is pending', async () => {
+    const gw = await startGateway({
+      config: {
+        ledger: { blockIntervalMs: 50, commitWaitTimeoutMs: 1_500, unhealthyAfterSealFailures: 2 },
+        faults: { failSealsAfter: 0, failSealAttempts: 1_000 },
+      },
+    });
+    try {
+      const started = Date.now();
+      const res = await gw.http('/v1/chains/stuck/entries?wait=committed', {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(['a', 'b']),
+      });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
+      expect(res.status).toBe(500);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe('internal');
+      expect(body.error.message).toMatch(/entries 0…1 of chain "stuck" were accepted but are not committed after 1\.5 s/);
+      expect(body.error.message).toMatch(/seals failed in a row \(last error: injected seal failure/);
+      const health = await gw.http('/healthz');
+      expect(health.status).toBe(503);
+      expect(await health.json()).toMatchObject({ status: 'degraded', reason: expect.stringMatching(/seals failed in a row/) });
+    } finally {
+      await gw.kill();
+      gw.cleanup();
+    }
+  });
 });

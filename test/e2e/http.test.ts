@@ -52,13 +52,59 @@ describe('HTTP', () => {
     expect((await gw.json('/v1/chains/web')).nextSeq).toBe(3);
   });
 
-  it('answers 404 for unknown chains, seqs, blocks and directory heights', async () => {
-    for (const path of ['/v1/chains/nope/entries/0', '/v1/chains/web/entries/999', '/v1/chains/web/blocks/999', '/v1/directory/99999']) {
+  it('answers unknown_chain for a chain that does not exist and not_found for what a chain does not hold', async () => {
+    const cases: [string, string][] = [
+      ['/v1/chains/nope', 'unknown_chain'],
+      ['/v1/chains/nope/entries/0', 'unknown_chain'],
+      ['/v1/chains/web/entries/999', 'not_found'],
+      ['/v1/chains/web/blocks/999', 'not_found'],
+      ['/v1/directory/99999', 'not_found'],
+      ['/', 'not_found'],
+      ['/v2/anything', 'not_found'],
+    ];
+    for (const [path, code] of cases) {
       const res = await gw.http(path);
-      expect(res.status).toBe(404);
-      expect(await res.json()).toMatchObject({ error: { code: 'unknown_chain' } });
+      expect(res.status, path).toBe(404);
+      expect(await res.json(), path).toMatchObject({ error: { code, message: expect.any(String) } });
     }
-    expect((await gw.http('/v1/chains/web/entries/abc')).status).toBe(400);
+    const route = (await (await gw.http('/nowhere')).json()) as { error: { message: string } };
+    expect(route.error.message).toMatch(/no route GET \/nowhere/);
+  });
+
+  it('answers bad_request naming the parameter for a malformed path or query', async () => {
+    const cases: [string, RegExp][] = [
+      ['/v1/chains/web/entries/abc', /seq must be a non-negative integer, got "abc"/],
+      ['/v1/chains/web/entries/-1', /seq must be a non-negative integer/],
+      ['/v1/chains/web/blocks/1.5', /height must be a non-negative integer/],
+      ['/v1/directory/x', /height must be a non-negative integer/],
+      ['/v1/anchors?limit=lots', /limit must be a non-negative integer/],
+      ['/v1/chains/bad%20name', /bad chain name/],
+    ];
+    for (const [path, message] of cases) {
+      const res = await gw.http(path);
+      expect(res.status, path).toBe(400);
+      expect(await res.json(), path).toMatchObject({ error: { code: 'bad_request', message: expect.stringMatching(message) } });
+    }
+  });
+
+  it('refuses a POST body whose content type is neither JSON nor msgpack, naming what it expected, and uses no seq', async () => {
+    const before = (await gw.json('/v1/chains/web')).nextSeq;
+    const post = (headers: Record<string, string>, query = '') =>
+      gw.http(`/v1/chains/web/entries${query}`, { method: 'POST', headers, body: pack(['x']) });
+    for (const headers of [{ 'content-type': 'text/plain' }, { 'content-type': 'application/x-www-form-urlencoded' }, {}]) {
+      const res = await post(headers);
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe('bad_request');
+      expect(body.error.message).toMatch(/content-type must be application\/json .* or application\/msgpack/);
+    }
+    const wait = await post({ 'content-type': 'application/msgpack' }, '?wait=soon');
+    expect(wait.status).toBe(400);
+    expect(await wait.json()).toMatchObject({ error: { code: 'bad_request', message: expect.stringMatching(/wait must be "committed"/) } });
+    expect((await gw.json('/v1/chains/web')).nextSeq).toBe(before);
+    const charset = await post({ 'content-type': 'application/json; charset=utf-8' });
+    expect(charset.status).toBe(400);
+    expect(await charset.json()).toMatchObject({ error: { code: 'bad_frame' } });
   });
 
   it('serves blocks, directory blocks and anchors that link up', async () => {

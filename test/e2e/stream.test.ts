@@ -102,10 +102,10 @@ describe('stream ingest', () => {
   it('refuses bad chain names and unknown paths with a clear error', async () => {
     const c = await StreamClient.open(gw.port, 'bad%20name');
     const [reply] = await c.waitReplies(1);
-    expect(reply).toMatchObject({ type: 'error', frame: null, code: 'unknown_chain' });
+    expect(reply).toMatchObject({ type: 'error', frame: null, code: 'bad_request', message: expect.stringMatching(/bad chain name/) });
     expect(await c.waitClosed()).toBe(1008);
     const long = await StreamClient.open(gw.port, 'x'.repeat(129));
-    expect((await long.waitReplies(1))[0]).toMatchObject({ code: 'unknown_chain' });
+    expect((await long.waitReplies(1))[0]).toMatchObject({ code: 'bad_request' });
     const res = await gw.http('/v1/nothing-here');
     expect(res.status).toBe(404);
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/no route GET \/v1\/nothing-here/);
