@@ -1,11 +1,12 @@
 // The composition root: builds the shared tables, the lanes, the scheduler
 // and the sealer, opens the store, and serves the front door.
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { LANE_COUNT, LANE_NAMES, ChainTable, LaneCores, LoadCounters } from './ring/index.js';
 import { LanePool } from './lanes/index.js';
 import { Scheduler, describeLayout, validateLaneTable, type CoreLayout, type LaneTable, type SchedulerEvent } from './scheduler/index.js';
-import { Ledger, LANE_TABLE_KEY, LedgerReaders, StoredSettings, chainIdOf } from './ledger/index.js';
+import { Ledger, LANE_TABLE_KEY, LedgerReaders, StoreLock, StoredSettings, chainIdOf } from './ledger/index.js';
 import { Sealer } from './ledger/sealer.js';
 import type { SealerEvent } from './ledger/sealer-types.js';
 import { hashing, nativeLoaded, nativeLoadError } from './native/index.js';
@@ -44,6 +45,8 @@ export class Gateway {
   readonly config: GatewayConfig;
   readonly layout: CoreLayout;
   private readonly log: GatewayLog;
+  /** This gateway's hold on its data directory, released last at shutdown. */
+  private readonly lock: StoreLock;
   private readonly chainTable: ChainTable;
   private readonly counters: LoadCounters;
   private readonly laneCores: LaneCores;
@@ -67,8 +70,9 @@ export class Gateway {
   private sealTimer: NodeJS.Timeout | null = null;
   private stopping: Promise<void> | null = null;
 
-  private constructor(config: GatewayConfig, log: GatewayLog) {
+  private constructor(config: GatewayConfig, log: GatewayLog, lock: StoreLock) {
     this.config = config;
+    this.lock = lock;
     this.log = log;
     this.layout = validateConfig(config);
     this.chainTable = ChainTable.allocate(config.limits.maxChains);
@@ -81,12 +85,22 @@ export class Gateway {
 
   static async start(config: GatewayConfig, log: GatewayLog = consoleLog): Promise<Gateway> {
     const uws = loadUws();
-    const gateway = new Gateway(config, log);
-    await gateway.openLedger();
-    await gateway.startThreads();
-    const app = uws.App();
-    gateway.addRoutes(app);
-    await gateway.listen(app, uws.us_socket_local_port);
+    mkdirSync(config.dataDir, { recursive: true });
+    const lock = StoreLock.acquire(config.dataDir);
+    let gateway: Gateway | undefined;
+    try {
+      gateway = new Gateway(config, log, lock);
+      await gateway.openLedger();
+      await gateway.startThreads();
+      const app = uws.App();
+      gateway.addRoutes(app);
+      await gateway.listen(app, uws.us_socket_local_port);
+    } catch (error) {
+      // Whatever started is stopped, so a refused start leaves no thread, port or lock behind.
+      await gateway?.stop().catch(() => undefined);
+      lock.release();
+      throw error;
+    }
     // Pinned last: threads inherit their creator's affinity, and the lane
     // workers and the sealer were started before and pin themselves.
     hashing.pinThread(gateway.layout.frontdoor);
@@ -124,7 +138,6 @@ export class Gateway {
   }
 
   private async openLedger(): Promise<void> {
-    mkdirSync(this.config.dataDir, { recursive: true });
     this.ledger = await Ledger.open(this.config.dataDir, { readOnly: true });
     const heads = this.ledger.heads();
     for (const head of heads.chains) {
@@ -195,11 +208,16 @@ export class Gateway {
     });
   }
 
-  private listen(app: ReturnType<ReturnType<typeof loadUws>['App']>, localPort: (socket: us_listen_socket) => number): Promise<void> {
+  /**
+   * Listens exclusively: uWS would otherwise share the port (SO_REUSEPORT) with a
+   * second gateway, and clients would be spread over both without a word.
+   */
+  private listen(app: UwsApp, localPort: (socket: us_listen_socket) => number): Promise<void> {
+    const { host, port } = this.config;
     return new Promise((resolve, reject) => {
-      app.listen(this.config.host, this.config.port, (socket) => {
+      listenExclusive(app, host, port, (socket) => {
         if (socket === false) {
-          reject(new Error(`cannot listen on ${this.config.host}:${this.config.port} (in use, or not an address of this machine)`));
+          void whyCannotListen(host, port).then((why) => reject(new Error(`cannot listen on ${host}:${port}: ${why}`)));
           return;
         }
         this.listenSocket = socket;
@@ -347,24 +365,45 @@ export class Gateway {
     return this.stopping;
   }
 
+  // Also runs for a start that failed half way, so every part that starts late may be missing.
   private async shutdown(): Promise<void> {
-    this.admission.closing = true;
+    if (this.admission !== undefined) this.admission.closing = true;
     if (this.listenSocket !== null) loadUws().us_listen_socket_close(this.listenSocket);
     this.listenSocket = null;
     await Promise.all(this.pools.map((pool) => pool.drain()));
     if (this.sealTimer !== null) clearInterval(this.sealTimer);
-    this.admission.sealInterval(this.chains.all());
-    await this.sealer.stop();
+    this.admission?.sealInterval(this.chains.all());
+    await this.sealer?.stop();
     for (const connection of this.connections) connection.end(1001, 'the gateway is shutting down');
     await Promise.all(this.pools.map((pool) => pool.close()));
-    await this.scheduler.stop();
+    await this.scheduler?.stop();
     this.loopDelay.disable();
-    await this.readers.close();
-    await this.ledger.close();
+    await this.readers?.close();
+    await this.ledger?.close();
+    this.lock.release();
   }
 }
 
 function round(value: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
+}
+
+type UwsApp = ReturnType<ReturnType<typeof loadUws>['App']>;
+
+/** LIBUS_LISTEN_EXCLUSIVE_PORT: this build takes (host, port, options, callback), though its typings list only (port, options, callback). */
+const LISTEN_EXCLUSIVE_PORT = 1;
+
+function listenExclusive(app: UwsApp, host: string, port: number, done: (socket: us_listen_socket | false) => void): void {
+  const listen = app.listen as unknown as (host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void) => UwsApp;
+  listen.call(app, host, port, LISTEN_EXCLUSIVE_PORT, done);
+}
+
+/** uWS only says "false"; binding the same address with node:net names the errno (EADDRINUSE, EADDRNOTAVAIL, EACCES…). */
+function whyCannotListen(host: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => resolve(`${error.code ?? 'error'}: ${error.message}`));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve('the address could not be bound (it is free now: retry)')));
+  });
 }

@@ -21,10 +21,12 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -314,7 +316,21 @@ Napi::Value SetThreadNice(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// tryLockFile(fd): boolean — an exclusive flock(2) on an open file, without waiting. False
+// when another open file description holds it (another process, or the same process
+// through another open()); the kernel drops the lock when the holder closes the file or
+// dies, even of SIGKILL, so a crashed gateway never leaves a stale lock behind.
+Napi::Value TryLockFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "tryLockFile: fd must be a number");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0) return Napi::Boolean::New(env, true);
+  if (errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
+  throw Napi::Error::New(env, std::string("tryLockFile: flock failed: ") + std::strerror(errno));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("tryLockFile", Napi::Function::New(env, TryLockFile, "tryLockFile"));
   exports.Set("setThreadNice", Napi::Function::New(env, SetThreadNice, "setThreadNice"));
   exports.Set("pinThread", Napi::Function::New(env, PinThread, "pinThread"));
   exports.Set("sha256Spans", Napi::Function::New(env, Sha256Spans, "sha256Spans"));

@@ -10,6 +10,7 @@ export { FileAnchorSink } from './anchors.js';
 export type { AnchorErrorHandler, AnchorRecord, AnchorSink } from './anchors.js';
 export { verifyStore } from './verify-store.js';
 export { StoredSettings, LANE_TABLE_KEY } from './settings.js';
+export { StoreLock, StoreLockedError, STORE_LOCK_FILE } from './store-lock.js';
 export { LedgerReaders } from './readers.js';
 export type { LedgerReadTask } from './reader-types.js';
 export type { StoreReport } from './verify-store.js';

@@ -164,4 +164,9 @@ function pinThread(cpus: readonly number[]): boolean {
   return false;
 }
 
-export const jsHashing: Hashing = Object.freeze({ pinThread, setThreadNice, sha256Spans, gatherSpans, merkleRoot, sha256 });
+/** JavaScript has no flock: the store lock falls back to a pid file (src/ledger/store-lock.ts). */
+function tryLockFile(): null {
+  return null;
+}
+
+export const jsHashing: Hashing = Object.freeze({ pinThread, setThreadNice, sha256Spans, gatherSpans, merkleRoot, sha256, tryLockFile });

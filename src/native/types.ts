@@ -33,4 +33,10 @@ export interface Hashing {
    */
   readonly merkleRoot: (entryHashes: Uint8Array, n: number) => Buffer;
   readonly sha256: (data: Uint8Array) => Buffer;
+  /**
+   * Takes an exclusive advisory lock (flock) on an open file without waiting: true when
+   * taken, false when another open file holds it, null when this implementation cannot
+   * lock (the JS fallback), so the caller must use another way.
+   */
+  readonly tryLockFile: (fd: number) => boolean | null;
 }

@@ -91,7 +91,8 @@ describe('HTTP', () => {
     const before = (await gw.json('/v1/chains/web')).nextSeq;
     const post = (headers: Record<string, string>, query = '') =>
       gw.http(`/v1/chains/web/entries${query}`, { method: 'POST', headers, body: pack(['x']) });
-    for (const headers of [{ 'content-type': 'text/plain' }, { 'content-type': 'application/x-www-form-urlencoded' }, {}]) {
+    const refused: Record<string, string>[] = [{ 'content-type': 'text/plain' }, { 'content-type': 'application/x-www-form-urlencoded' }, {}];
+    for (const headers of refused) {
       const res = await post(headers);
       expect(res.status).toBe(400);
       const body = (await res.json()) as { error: { code: string; message: string } };

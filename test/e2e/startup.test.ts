@@ -1,14 +1,12 @@
 // Start-up: refusing the uWS shim, bad configs, the chain limit, the anchor file.
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { CLI, StreamClient, startGateway } from '../helpers/gateway.js';
+import { StreamClient, runCli, startGateway } from '../helpers/gateway.js';
 
 function runServe(args: string[], env: Record<string, string> = {}): { status: number | null; output: string } {
-  const run = spawnSync(process.execPath, [CLI, 'serve', '--port', '0', ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 });
-  return { status: run.status, output: run.stdout + run.stderr };
+  return runCli(['serve', '--port', '0', ...args], env);
 }
 
 describe('start-up', () => {

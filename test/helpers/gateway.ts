@@ -1,6 +1,6 @@
 // Starts a real gateway (the compiled CLI) as a child process on an ephemeral
 // port, and talks to it with real WebSocket and HTTP clients.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,12 @@ export interface ChildGateway {
   stop(): Promise<number | null>;
   kill(): Promise<void>;
   cleanup(): void;
+}
+
+/** Runs the CLI to its end (a command that is expected to refuse, or to finish). */
+export function runCli(args: string[], env: Record<string, string> = {}): { status: number | null; output: string } {
+  const run = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 });
+  return { status: run.status, output: run.stdout + run.stderr };
 }
 
 export interface StartOptions {
