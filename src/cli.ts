@@ -62,9 +62,10 @@ async function verify(argv: string[]): Promise<void> {
 async function lanes(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { data: { type: 'string' }, set: { type: 'string' } }, strict: true });
   const dir = values.data ?? process.env.CHAINLANES_DATA ?? './data';
-  const { StoredSettings, LANE_TABLE_KEY } = await import('./ledger/index.js');
+  const { StoredSettings, LANE_TABLE_KEY, assertStoreExists } = await import('./ledger/index.js');
   const scheduler = await import('./scheduler/index.js');
   const { loadConfigFile } = await import('./config.js');
+  assertStoreExists(dir);
   const settings = StoredSettings.open(dir);
   try {
     if (values.set === undefined) {

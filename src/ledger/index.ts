@@ -4,6 +4,7 @@ export { Ledger } from './store.js';
 export type { AlongsideWrites, LedgerHeads, LedgerOptions } from './store.js';
 export type { SealBlockInput, SealInput, SealResult, SealedBlock, SealedDirectory } from './seal-plan.js';
 export type { ChainHead, DirectoryHead } from './tables.js';
+export { assertStoreExists } from './tables.js';
 export { LedgerCorruptionError, SealConflictError, SealInputError } from './errors.js';
 export type { LedgerPlace } from './errors.js';
 export { FileAnchorSink } from './anchors.js';

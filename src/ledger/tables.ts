@@ -6,6 +6,8 @@
 //   directories height u64                 → directory record (header ‖ [chainId, height, blockHash]…)
 //   anchors     height u64                 → directory hash(32) ‖ sealedAt u64
 //   chains      chainId(32)                → chain name, UTF-8
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { open } from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
 import { HASH_BYTES, sha256, zeroHash } from './hash.js';
@@ -51,6 +53,19 @@ export function openEnvironment(dir: string): RootDatabase {
   // mapSize is address space, not disk: reserving it up front spares the sealer
   // the remaps lmdb-js does each time a growing store outgrows its map.
   return open(dir, { noSubdir: false, maxDbs: 32, mapSize: MAP_BYTES });
+}
+
+/** lmdb's data file: a directory without it holds no store (and opening would create an empty one). */
+export const STORE_DATA_FILE = 'data.mdb';
+
+/**
+ * Throws unless `dir` holds a store. Commands that only read or amend a store
+ * call this first, so a mistyped --data is an error, not an empty store that "verifies".
+ */
+export function assertStoreExists(dir: string): void {
+  if (!existsSync(dir)) throw new Error(`${dir} does not exist; --data must name a gateway's data directory`);
+  if (!statSync(dir).isDirectory()) throw new Error(`${dir} is not a directory; --data must name a gateway's data directory`);
+  if (!existsSync(join(dir, STORE_DATA_FILE))) throw new Error(`${dir} holds no chainlanes store (no ${STORE_DATA_FILE}); --data must name a gateway's data directory`);
 }
 
 export function openTables(dir: string): LedgerTables {

@@ -9,7 +9,7 @@ import { chainIdOf, compareChainIds } from './headers.js';
 import { chainKey, decodeBlockRecord, decodeDirectoryRecord, heightKey, readU64 } from './records.js';
 import type { BlockRecord, DirectoryEntry, DirectoryRecord } from './records.js';
 import { directoryLeaves, fastRoot } from './roots.js';
-import { openTables } from './tables.js';
+import { assertStoreExists, openTables } from './tables.js';
 import type { LedgerTables } from './tables.js';
 
 export interface StoreReport {
@@ -24,6 +24,7 @@ export interface StoreReport {
 
 /** Walks the ledger in `dir` from height 0. Safe while a gateway writes: it reads one snapshot. */
 export async function verifyStore(dir: string): Promise<StoreReport> {
+  assertStoreExists(dir);
   const tables = openTables(dir);
   const transaction = tables.root.useReadTransaction();
   const walk = new StoreWalk(tables, transaction);

@@ -1,6 +1,6 @@
 // Start-up: refusing the uWS shim, bad configs, the chain limit, the anchor file.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { StreamClient, runCli, startGateway } from '../helpers/gateway.js';
@@ -53,5 +53,21 @@ describe('start-up', () => {
       gw.cleanup();
       rmSync(dirname(anchors), { recursive: true, force: true });
     }
+  });
+
+  it('refuses to verify or show lanes of a directory that holds no store, and creates nothing there', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'chainlanes-empty-'));
+    const missing = join(empty, 'typo');
+    for (const command of ['verify', 'lanes']) {
+      const none = runCli([command, '--data', missing]);
+      expect(none.status, command).toBe(1);
+      expect(none.output, command).toMatch(new RegExp(`${missing} does not exist; --data must name a gateway's data directory`));
+      const bare = runCli([command, '--data', empty]);
+      expect(bare.status, command).toBe(1);
+      expect(bare.output, command).toMatch(/holds no chainlanes store \(no data\.mdb\)/);
+      expect(bare.output, command).not.toMatch(/OK/);
+    }
+    expect(readdirSync(empty)).toEqual([]);
+    rmSync(empty, { recursive: true, force: true });
   });
 });
