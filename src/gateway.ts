@@ -179,7 +179,7 @@ export class Gateway {
     // Chains restored from the store were created before the sealer existed.
     for (const chain of this.chains.all()) this.sealer.chain(chain.slot, chain.nextSeq);
     this.chains.onCreate = (chain) => this.sealer.chain(chain.slot, chain.nextSeq);
-    this.admission = new Admission(this.config, this.pools, this.sealer, (slot) => this.chainTable.lane(slot));
+    this.admission = new Admission({ ...this.config.limits, maxBlockEntries: this.config.ledger.maxBlockEntries }, this.pools, this.sealer, (slot) => this.chainTable.lane(slot));
     this.scheduler = new Scheduler({ ...this.config.scheduler, laneTable: this.laneTable, layout: this.layout }, this.config.dataDir, this.chainTable, this.counters, this.laneCores,
       (event) => this.onSchedulerEvent(event));
     this.sealTimer = setInterval(() => this.admission.sealInterval(this.chains.all()), this.config.ledger.blockIntervalMs);
@@ -367,7 +367,7 @@ export class Gateway {
 
   // Also runs for a start that failed half way, so every part that starts late may be missing.
   private async shutdown(): Promise<void> {
-    if (this.admission !== undefined) this.admission.closing = true;
+    this.admission?.close();
     if (this.listenSocket !== null) loadUws().us_listen_socket_close(this.listenSocket);
     this.listenSocket = null;
     await Promise.all(this.pools.map((pool) => pool.drain()));

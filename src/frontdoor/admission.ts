@@ -3,11 +3,10 @@
 // runs before its sequence numbers are reserved, so a rejected frame leaves
 // no trace. Nothing here blocks: a full ring or a full sealer answers `busy`.
 import { performance } from 'node:perf_hooks';
-import { FrameReader, type RingView } from '../ring/index.js';
+import { FrameReader, type FrameLimits, type RingView } from '../ring/index.js';
 import type { LanePool } from '../lanes/index.js';
 import type { Sealer } from '../ledger/sealer.js';
 import type { CutBlock } from '../ledger/sealer-types.js';
-import type { GatewayConfig } from '../config.js';
 import type { BlockWriter, ChainState } from './chains.js';
 import { countByErrorCode, type ErrorCode } from '../protocol/index.js';
 
@@ -45,6 +44,15 @@ export interface AdmissionStats {
   rejected: Record<ErrorCode, number>;
 }
 
+/** The limits admission enforces; the rest of the config is none of its business. */
+export interface AdmissionLimits extends FrameLimits {
+  maxFrameBytes: number;
+  /** Accepted entries not yet durable; past it frames get `busy` (see overUnsealedLimit). */
+  maxUnsealedBytes: number;
+  /** A chain's open block is cut when it reaches this many entries. */
+  maxBlockEntries: number;
+}
+
 export class Admission {
   readonly stats: AdmissionStats = {
     framesAccepted: 0,
@@ -53,26 +61,26 @@ export class Admission {
     rejected: countByErrorCode(),
   };
   /** Blocks cut since the last interval's seal order. */
-  cuts: CutBlock[] = [];
-  closing = false;
+  private cuts: CutBlock[] = [];
+  private closed = false;
   private readonly reader: FrameReader;
-  private readonly config: GatewayConfig;
+  private readonly limits: AdmissionLimits;
   private readonly pools: LanePool<PendingFrame>[];
   private readonly sealer: Sealer;
   private readonly laneOf: (slot: number) => number;
 
-  constructor(config: GatewayConfig, pools: LanePool<PendingFrame>[], sealer: Sealer, laneOf: (slot: number) => number) {
-    this.config = config;
+  constructor(limits: AdmissionLimits, pools: LanePool<PendingFrame>[], sealer: Sealer, laneOf: (slot: number) => number) {
+    this.limits = limits;
     this.pools = pools;
     this.sealer = sealer;
     this.laneOf = laneOf;
-    this.reader = new FrameReader(config.limits);
+    this.reader = new FrameReader(limits);
   }
 
   /** Admits a frame, or returns why not. `bytes` is only valid during this call. */
   admit(chain: ChainState, bytes: Uint8Array, owner: FrameOwner, frame: number): PendingFrame | Rejection {
-    const limits = this.config.limits;
-    if (this.closing) return this.reject('busy', 'the gateway is shutting down');
+    const limits = this.limits;
+    if (this.closed) return this.reject('busy', 'the gateway is shutting down');
     // Without the sealer nothing accepted could become durable, so nothing more is accepted.
     if (!this.sealer.alive) return this.reject('internal', 'the sealer thread stopped; the gateway accepts nothing until it is restarted');
     if (bytes.byteLength > limits.maxFrameBytes) {
@@ -89,7 +97,7 @@ export class Admission {
     if (count < 0) return this.reject(this.reader.code, this.reader.message);
     const at = pool.push(bytes, count, chain.slot, chain.nextSeq);
     if (at < 0) return this.reject('busy', `the ${pool.name} lane is full; retry later`);
-    const seq = chain.reserve(count, owner, this.config.ledger.maxBlockEntries, this.cuts);
+    const seq = chain.reserve(count, owner, this.limits.maxBlockEntries, this.cuts);
     this.stats.framesAccepted++;
     this.stats.entriesAccepted += count;
     this.stats.bytesAccepted += bytes.byteLength;
@@ -105,10 +113,19 @@ export class Admission {
    * quarter above the bound is theirs, and past that everyone waits.
    */
   private overUnsealedLimit(slot: number): boolean {
-    const bound = this.config.limits.maxUnsealedBytes;
+    const bound = this.limits.maxUnsealedBytes;
     const total = this.sealer.pendingBytes();
     if (total <= bound) return false;
     return total > bound * 1.25 || this.sealer.chainPendingBytes(slot) * 8 >= bound;
+  }
+
+  /** From now on every frame is refused `busy`: the gateway is shutting down. */
+  close(): void {
+    this.closed = true;
+  }
+
+  get closing(): boolean {
+    return this.closed;
   }
 
   reject(code: ErrorCode, message: string): Rejection {
