@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EntryProof } from '../../src/ledger/types.js';
+import type { EntryProof } from '../../src/protocol/index.js';
 import { ROOT, startGateway, type ChildGateway } from '../helpers/gateway.js';
 
 const SCRIPT = join(ROOT, 'examples', 'verify_proof.py');
