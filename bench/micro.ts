@@ -20,6 +20,7 @@ const SUITES: readonly { suite: string; file: string; fn: string }[] = [
   { suite: 'ledger', file: './micro/merkle-store.js', fn: 'runLedgerBench' },
   { suite: 'frames and ring', file: './micro/frames.js', fn: 'runFramesBench' },
   { suite: 'counters', file: './micro/counters.js', fn: 'runCountersBench' },
+  { suite: 'metrics', file: './micro/metrics.js', fn: 'runMetricsBench' },
 ];
 
 function isRows(value: unknown): value is MicroRow[] {

@@ -2,7 +2,7 @@
 // and the sealer, opens the store, and serves the front door.
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { LANE_COUNT, LANE_NAMES, ChainTable, LaneCores, LoadCounters } from './ring/index.js';
 import { LanePool } from './lanes/index.js';
 import { Scheduler, describeLayout, validateLaneTable, type CoreLayout, type LaneTable, type SchedulerEvent } from './scheduler/index.js';
@@ -11,9 +11,10 @@ import { Sealer } from './ledger/sealer.js';
 import type { SealerEvent } from './ledger/sealer-types.js';
 import { hashing, nativeLoaded, nativeLoadError } from './native/index.js';
 import {
-  Admission, ChainRegistry, LatencyHistogram, addHttpRoutes, addStreamRoute, encodeCommitted, loadUws, renderMetrics,
-  type ChainState, type MetricSample, type PendingFrame, type StreamConnection,
+  Admission, ChainRegistry, addHttpRoutes, addStreamRoute, encodeCommitted, loadUws,
+  type ChainState, type PendingFrame, type StreamConnection,
 } from './frontdoor/index.js';
+import { GatewayMetrics, type MetricSources } from './metrics/index.js';
 import { validateConfig, type GatewayConfig } from './config.js';
 import type { us_listen_socket } from 'uWebSockets.js';
 
@@ -53,10 +54,7 @@ export class Gateway {
   private readonly chains: ChainRegistry;
   private readonly pools: LanePool<PendingFrame>[];
   private readonly connections = new Set<StreamConnection>();
-  /** Admission to hashes ready, per lane: the gateway's own share of `accepted` latency. */
-  private readonly hashLatency = LANE_NAMES.map(() => new LatencyHistogram());
-  /** How late the front door's event loop runs; a frame waits that long before admission. */
-  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 1 });
+  private readonly metrics = new GatewayMetrics(LANE_NAMES, this.metricSources());
   private readonly startedAt = Date.now();
   private readonly seals: SealStats = { directoryHeight: -1, blocksCommitted: 0, entriesCommitted: 0, sealFailures: 0, sealFailuresInRow: 0, lastSealError: null };
   private ledger!: Ledger;
@@ -121,7 +119,7 @@ export class Gateway {
       crashAfterTasks: this.config.faults.crashWorkerAfterTasks,
       onFramesHashed: (frames, view) => {
         const now = performance.now();
-        const latency = this.hashLatency[lane]!;
+        const latency = this.metrics.hashLatency[lane]!;
         for (const frame of frames) {
           latency.observe((now - frame.admittedAt) / 1000);
           frame.owner.hashed(frame, view);
@@ -183,7 +181,7 @@ export class Gateway {
     this.scheduler = new Scheduler({ ...this.config.scheduler, laneTable: this.laneTable, layout: this.layout }, this.config.dataDir, this.chainTable, this.counters, this.laneCores,
       (event) => this.onSchedulerEvent(event));
     this.sealTimer = setInterval(() => this.admission.sealInterval(this.chains.all()), this.config.ledger.blockIntervalMs);
-    this.loopDelay.enable();
+    this.metrics.start();
   }
 
   private addRoutes(app: ReturnType<ReturnType<typeof loadUws>['App']>): void {
@@ -204,7 +202,7 @@ export class Gateway {
       chainInfo: (chain) => this.chainInfo(chain),
       lanes: () => this.lanesInfo(),
       health: () => this.health(),
-      metrics: () => this.metrics(),
+      metrics: this.metrics.registry,
     });
   }
 
@@ -327,33 +325,16 @@ export class Gateway {
     };
   }
 
-  metrics(): string {
-    const s = this.admission.stats;
-    const samples: MetricSample[] = [
-      { name: 'chainlanes_frames_accepted_total', help: 'Frames accepted.', type: 'counter', values: [{ value: s.framesAccepted }] },
-      { name: 'chainlanes_entries_accepted_total', help: 'Entries accepted.', type: 'counter', values: [{ value: s.entriesAccepted }] },
-      { name: 'chainlanes_bytes_accepted_total', help: 'Frame bytes accepted.', type: 'counter', values: [{ value: s.bytesAccepted }] },
-      { name: 'chainlanes_frames_rejected_total', help: 'Frames rejected, by error code.', type: 'counter',
-        values: Object.entries(s.rejected).map(([code, value]) => ({ labels: { code }, value })) },
-      { name: 'chainlanes_entries_committed_total', help: 'Entries made durable.', type: 'counter', values: [{ value: this.seals.entriesCommitted }] },
-      { name: 'chainlanes_blocks_committed_total', help: 'Entry blocks made durable.', type: 'counter', values: [{ value: this.seals.blocksCommitted }] },
-      { name: 'chainlanes_seal_failures_total', help: 'Failed seal transactions (retried).', type: 'counter', values: [{ value: this.seals.sealFailures }] },
-      { name: 'chainlanes_directory_height', help: 'Height of the last durable directory block.', type: 'gauge', values: [{ value: this.seals.directoryHeight }] },
-      { name: 'chainlanes_unsealed_bytes', help: 'Bytes of accepted entries not yet durable.', type: 'gauge', values: [{ value: this.sealer.pendingBytes() }] },
-      { name: 'chainlanes_chains', help: 'Chains known.', type: 'gauge', values: [{ value: this.chains.size }] },
-      { name: 'chainlanes_connections', help: 'Open WebSocket connections.', type: 'gauge', values: [{ value: this.connections.size }] },
-      { name: 'chainlanes_lane_ring_used_bytes', help: 'Bytes in use in each lane ring.', type: 'gauge',
-        values: this.pools.map((p) => ({ labels: { lane: p.name }, value: p.view.used() })) },
-      { name: 'chainlanes_lane_backlog_frames', help: 'Frames admitted to a lane and not yet hashed.', type: 'gauge',
-        values: this.pools.map((p) => ({ labels: { lane: p.name }, value: p.backlog })) },
-      { name: 'chainlanes_hash_latency_seconds', help: 'From admission of a frame to its hashes being ready, by lane.', type: 'histogram',
-        values: this.hashLatency.flatMap((h, lane) => h.samples({ lane: LANE_NAMES[lane]! })) },
-      { name: 'chainlanes_event_loop_delay_seconds', help: 'How late the front door thread ran its event loop since start (a frame waits that long to be read).', type: 'gauge',
-        values: [0.5, 0.99, 1].map((q) => ({ labels: { quantile: String(q) }, value: (q === 1 ? this.loopDelay.max : this.loopDelay.percentile(q * 100)) / 1e9 })) },
-      { name: 'chainlanes_lane_worker_retries_total', help: 'Lane tasks run again after a worker failed.', type: 'counter',
-        values: this.pools.map((p) => ({ labels: { lane: p.name }, value: p.stats().retries })) },
-    ];
-    return renderMetrics(samples);
+  /** What the metrics read at each scrape; admission and sealer exist by the time the routes serve one. */
+  private metricSources(): MetricSources {
+    return {
+      admission: () => this.admission.stats,
+      seals: () => this.seals,
+      unsealedBytes: () => this.sealer.pendingBytes(),
+      chains: () => this.chains.size,
+      connections: () => this.connections.size,
+      lanes: () => this.pools.map((p) => ({ ringUsed: p.view.used(), backlog: p.backlog, retries: p.stats().retries })),
+    };
   }
 
   /**
@@ -377,7 +358,7 @@ export class Gateway {
     for (const connection of this.connections) connection.end(1001, 'the gateway is shutting down');
     await Promise.all(this.pools.map((pool) => pool.close()));
     await this.scheduler?.stop();
-    this.loopDelay.disable();
+    this.metrics.stop();
     await this.readers?.close();
     await this.ledger?.close();
     this.lock.release();

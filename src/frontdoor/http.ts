@@ -16,6 +16,12 @@ export interface LedgerReads {
 const DEFAULT_ANCHOR_PAGE = 100;
 const MAX_ANCHOR_PAGE = 1000;
 
+/** The Prometheus exposition (a prom-client Registry). */
+export interface MetricsText {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
+
 export interface HttpContext {
   chains: ChainRegistry;
   admission: Admission;
@@ -28,7 +34,7 @@ export interface HttpContext {
   chainInfo(chain: ChainState): Record<string, unknown>;
   lanes(): unknown;
   health(): Record<string, unknown>;
-  metrics(): string;
+  metrics: MetricsText;
 }
 
 /** An HTTP POST of entries: answered once hashed, or once committed with ?wait=committed. */
@@ -164,6 +170,21 @@ function getEntry(ctx: HttpContext, res: HttpResponse, req: HttpRequest): void {
   readOr404(ctx, res, { kind: 'entry', chain: chain.name, seq }, `chain "${chain.name}" has no entry ${seq}`);
 }
 
+function getMetrics(ctx: HttpContext, res: HttpResponse): void {
+  let aborted = false;
+  res.onAborted(() => {
+    aborted = true;
+  });
+  ctx.metrics.metrics().then(
+    (text) => {
+      if (!aborted) sendText(res, ctx.metrics.contentType, text);
+    },
+    (error: unknown) => {
+      if (!aborted) sendError(res, 'internal', `cannot collect the metrics: ${error instanceof Error ? error.message : String(error)}`);
+    },
+  );
+}
+
 /** Answers from a ledger reader thread; the front door only forwards the JSON text. */
 function readOr404(ctx: HttpContext, res: HttpResponse, task: LedgerReadTask, notFound: string): void {
   let aborted = false;
@@ -188,7 +209,7 @@ export function addHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
     const health = ctx.health();
     sendJson(res, health.status === 'ok' ? '200 OK' : '503 Service Unavailable', health);
   });
-  app.get('/metrics', (res) => sendText(res, 'text/plain; version=0.0.4', ctx.metrics()));
+  app.get('/metrics', (res) => getMetrics(ctx, res));
   app.get('/v1/lanes', (res) => sendJson(res, '200 OK', ctx.lanes()));
   app.get('/v1/chains', (res) => sendJson(res, '200 OK', { chains: ctx.chains.all().map((c) => ctx.chainInfo(c)) }));
   app.get('/v1/chains/:name', (res, req) => {

@@ -3,5 +3,4 @@ export { ChainRegistry, ChainState, type BlockWriter } from './chains.js';
 export { addStreamRoute, StreamConnection } from './stream.js';
 export { addHttpRoutes, type HttpContext, type LedgerReads } from './http.js';
 export { encodeAccepted, encodeCommitted, encodeError } from './replies.js';
-export { renderMetrics, LatencyHistogram, type MetricSample } from './metrics.js';
 export { loadUws } from './uws.js';

@@ -1,0 +1,119 @@
+// The gateway's metrics: one prom-client registry per gateway (never the
+// global one, so two gateways or a test in one process do not collide), with
+// prom-client's process and Node metrics and every chainlanes metric.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { LatencyHistogram, registerLatencyHistograms } from './latency.js';
+import { LOOP_DELAY_BOUNDS, LoopDelaySampler } from './loop-delay.js';
+
+/** Where the values kept elsewhere are read, at each scrape; the catalogue keeps no copy. */
+export interface MetricSources {
+  admission(): {
+    readonly framesAccepted: number;
+    readonly entriesAccepted: number;
+    readonly bytesAccepted: number;
+    readonly rejected: Readonly<Record<string, number>>;
+  };
+  seals(): {
+    readonly directoryHeight: number;
+    readonly blocksCommitted: number;
+    readonly entriesCommitted: number;
+    readonly sealFailures: number;
+  };
+  unsealedBytes(): number;
+  chains(): number;
+  connections(): number;
+  /** One per lane, in the order of the lane names the catalogue was given. */
+  lanes(): readonly LaneReading[];
+}
+
+export interface LaneReading {
+  readonly ringUsed: number;
+  readonly backlog: number;
+  readonly retries: number;
+}
+
+/** Values by label value, e.g. [['light', 3], …]. */
+type Series = readonly (readonly [string, number])[];
+
+/** A counter or gauge read from a source at scrape: one value, or one per value of `label`. */
+type Read =
+  | { type: 'counter' | 'gauge'; name: string; help: string; label?: undefined; read: () => number }
+  | { type: 'counter' | 'gauge'; name: string; help: string; label: string; read: () => Series };
+
+function catalogue(s: MetricSources, laneNames: readonly string[]): Read[] {
+  const byLane = (pick: (lane: LaneReading) => number): Series => s.lanes().map((lane, i) => [laneNames[i]!, pick(lane)]);
+  return [
+    { type: 'counter', name: 'chainlanes_frames_accepted_total', help: 'Frames accepted.', read: () => s.admission().framesAccepted },
+    { type: 'counter', name: 'chainlanes_entries_accepted_total', help: 'Entries accepted.', read: () => s.admission().entriesAccepted },
+    { type: 'counter', name: 'chainlanes_bytes_accepted_total', help: 'Frame bytes accepted.', read: () => s.admission().bytesAccepted },
+    { type: 'counter', name: 'chainlanes_frames_rejected_total', help: 'Frames rejected, by error code.', label: 'code', read: () => Object.entries(s.admission().rejected) },
+    { type: 'counter', name: 'chainlanes_entries_committed_total', help: 'Entries made durable.', read: () => s.seals().entriesCommitted },
+    { type: 'counter', name: 'chainlanes_blocks_committed_total', help: 'Entry blocks made durable.', read: () => s.seals().blocksCommitted },
+    { type: 'counter', name: 'chainlanes_seal_failures_total', help: 'Failed seal transactions (retried).', read: () => s.seals().sealFailures },
+    { type: 'gauge', name: 'chainlanes_directory_height', help: 'Height of the last durable directory block.', read: () => s.seals().directoryHeight },
+    { type: 'gauge', name: 'chainlanes_unsealed_bytes', help: 'Bytes of accepted entries not yet durable.', read: () => s.unsealedBytes() },
+    { type: 'gauge', name: 'chainlanes_chains', help: 'Chains known.', read: () => s.chains() },
+    { type: 'gauge', name: 'chainlanes_connections', help: 'Open WebSocket connections.', read: () => s.connections() },
+    { type: 'gauge', name: 'chainlanes_lane_ring_used_bytes', help: 'Bytes in use in each lane ring.', label: 'lane', read: () => byLane((l) => l.ringUsed) },
+    { type: 'gauge', name: 'chainlanes_lane_backlog_frames', help: 'Frames admitted to a lane and not yet hashed.', label: 'lane', read: () => byLane((l) => l.backlog) },
+    { type: 'counter', name: 'chainlanes_lane_worker_retries_total', help: 'Lane tasks run again after a worker failed.', label: 'lane', read: () => byLane((l) => l.retries) },
+  ];
+}
+
+/**
+ * prom-client's Counter has no set(), so a counter's collect() resets it and
+ * inc()s it to the source's total. The sources only ever grow, so the exposed
+ * counter only grows, and there is no running copy to drift from them. A Gauge
+ * would take set() but be typed gauge, and the counter type is what tells a
+ * reader that rate() applies.
+ */
+function register(registry: Registry, m: Read): void {
+  const common = { name: m.name, help: m.help, registers: [registry], labelNames: m.label === undefined ? [] : [m.label] };
+  if (m.type === 'counter') {
+    new Counter({
+      ...common,
+      collect() {
+        this.reset();
+        if (m.label === undefined) this.inc(m.read());
+        else for (const [value, n] of m.read()) this.inc({ [m.label]: value }, n);
+      },
+    });
+  } else {
+    new Gauge({
+      ...common,
+      collect() {
+        if (m.label === undefined) this.set(m.read());
+        else for (const [value, n] of m.read()) this.set({ [m.label]: value }, n);
+      },
+    });
+  }
+}
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  /** Per lane, in the order of the lane names: the front door observes each frame into its lane's. */
+  readonly hashLatency: readonly LatencyHistogram[];
+  private readonly loopDelay: LoopDelaySampler;
+
+  constructor(laneNames: readonly string[], sources: MetricSources) {
+    for (const m of catalogue(sources, laneNames)) register(this.registry, m);
+    this.hashLatency = laneNames.map(() => new LatencyHistogram());
+    registerLatencyHistograms(this.registry, 'chainlanes_hash_latency_seconds', 'From admission of a frame to its hashes being ready, by lane.',
+      'lane', laneNames, this.hashLatency);
+    this.loopDelay = new LoopDelaySampler(new Histogram({
+      name: 'chainlanes_event_loop_delay_seconds',
+      help: 'How late the front door thread ran its event loop, by a timer probe (a frame waits that long to be read).',
+      buckets: [...LOOP_DELAY_BOUNDS],
+      registers: [this.registry],
+    }));
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  start(): void {
+    this.loopDelay.start();
+  }
+
+  stop(): void {
+    this.loopDelay.stop();
+  }
+}

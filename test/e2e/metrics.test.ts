@@ -1,0 +1,217 @@
+// GET /metrics end to end: a real gateway, real traffic, the exposition parsed.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StreamClient, sleep, startGateway, type ChildGateway } from '../helpers/gateway.js';
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+interface Scrape {
+  contentType: string | null;
+  /** Family name to its `# TYPE`, in order of appearance (a family typed twice appears twice). */
+  types: [string, string][];
+  samples: Sample[];
+}
+
+function parse(text: string): Omit<Scrape, 'contentType'> {
+  const types: [string, string][] = [];
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('# HELP ')) continue;
+    const type = /^# TYPE (\S+) (\S+)$/.exec(line);
+    if (type !== null) {
+      types.push([type[1]!, type[2]!]);
+      continue;
+    }
+    const sample = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (sample === null) throw new Error(`not a Prometheus text line: ${JSON.stringify(line)}`);
+    const labels: Record<string, string> = {};
+    for (const [, k, v] of (sample[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = v!;
+    const value = sample[3] === '+Inf' ? Infinity : sample[3] === '-Inf' ? -Infinity : Number(sample[3]);
+    if (Number.isNaN(value) && sample[3] !== 'NaN' && sample[3] !== 'Nan') throw new Error(`bad value in ${JSON.stringify(line)}`);
+    samples.push({ name: sample[1]!, labels, value });
+  }
+  return { types, samples };
+}
+
+function typeOf(scrape: Scrape, family: string): string | undefined {
+  return scrape.types.find(([name]) => name === family)?.[1];
+}
+
+function value(scrape: Scrape, name: string, labels: Record<string, string> = {}): number {
+  const found = scrape.samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  if (found.length !== 1) throw new Error(`${found.length} samples of ${name} ${JSON.stringify(labels)}`);
+  return found[0]!.value;
+}
+
+/** A histogram's series, keyed by their labels other than `le`. */
+function histogram(scrape: Scrape, family: string): Map<string, { buckets: [number, number][]; sum: number; count: number }> {
+  const out = new Map<string, { buckets: [number, number][]; sum: number; count: number }>();
+  const keyOf = (labels: Record<string, string>): string =>
+    JSON.stringify(Object.entries(labels).filter(([k]) => k !== 'le').sort());
+  const series = (labels: Record<string, string>) => {
+    const key = keyOf(labels);
+    if (!out.has(key)) out.set(key, { buckets: [], sum: NaN, count: NaN });
+    return out.get(key)!;
+  };
+  for (const s of scrape.samples) {
+    if (s.name === `${family}_bucket`) {
+      expect(s.labels.le, `${family}_bucket without le`).toBeDefined();
+      series(s.labels).buckets.push([s.labels.le === '+Inf' ? Infinity : Number(s.labels.le), s.value]);
+    } else if (s.name === `${family}_sum`) series(s.labels).sum = s.value;
+    else if (s.name === `${family}_count`) series(s.labels).count = s.value;
+  }
+  return out;
+}
+
+/** Buckets in increasing `le`, counts cumulative, ending at +Inf with the series' count. */
+function expectWellFormed(family: string, h: ReturnType<typeof histogram>): void {
+  expect(h.size, `${family} has no series`).toBeGreaterThan(0);
+  for (const [key, s] of h) {
+    const les = s.buckets.map(([le]) => le);
+    expect(les, `${family}${key} bounds`).toEqual([...les].sort((a, b) => a - b));
+    expect(les.at(-1), `${family}${key} last bucket`).toBe(Infinity);
+    for (let i = 1; i < s.buckets.length; i++) expect(s.buckets[i]![1]).toBeGreaterThanOrEqual(s.buckets[i - 1]![1]);
+    expect(s.buckets.at(-1)![1], `${family}${key} +Inf bucket vs count`).toBe(s.count);
+    expect(s.sum, `${family}${key} sum`).toBeGreaterThanOrEqual(0);
+  }
+}
+
+const CHAINLANES_TYPES: Record<string, string> = {
+  chainlanes_frames_accepted_total: 'counter',
+  chainlanes_entries_accepted_total: 'counter',
+  chainlanes_bytes_accepted_total: 'counter',
+  chainlanes_frames_rejected_total: 'counter',
+  chainlanes_entries_committed_total: 'counter',
+  chainlanes_blocks_committed_total: 'counter',
+  chainlanes_seal_failures_total: 'counter',
+  chainlanes_lane_worker_retries_total: 'counter',
+  chainlanes_directory_height: 'gauge',
+  chainlanes_unsealed_bytes: 'gauge',
+  chainlanes_chains: 'gauge',
+  chainlanes_connections: 'gauge',
+  chainlanes_lane_ring_used_bytes: 'gauge',
+  chainlanes_lane_backlog_frames: 'gauge',
+  chainlanes_hash_latency_seconds: 'histogram',
+  chainlanes_event_loop_delay_seconds: 'histogram',
+};
+
+describe('GET /metrics', () => {
+  let gw: ChildGateway;
+  let client: StreamClient;
+  const FRAMES = 12;
+  const PER_FRAME = 3;
+
+  async function scrape(): Promise<Scrape> {
+    const res = await gw.http('/metrics');
+    expect(res.status).toBe(200);
+    return { contentType: res.headers.get('content-type'), ...parse(await res.text()) };
+  }
+
+  /** Sends `frames` frames on the open client and waits until all of them are committed. */
+  async function sendAndCommit(frames: number): Promise<void> {
+    const before = client.replies.length;
+    for (let f = 0; f < frames; f++) client.send(Array.from({ length: PER_FRAME }, (_, k) => `metered-${before + f}-${k}`));
+    await client.waitReplies(before + frames);
+    const entries = (before + frames) * PER_FRAME;
+    await client.waitCommitted((notices) => notices.reduce((n, c) => n + (c.count as number), 0) >= entries);
+  }
+
+  beforeAll(async () => {
+    gw = await startGateway({ config: { ledger: { blockIntervalMs: 50 } } });
+    client = await StreamClient.open(gw.port, 'metered');
+    await sendAndCommit(FRAMES);
+  });
+  afterAll(async () => {
+    client.close();
+    await gw.stop();
+    gw.cleanup();
+  });
+
+  it('serves the Prometheus text format, every family typed once, chainlanes metrics with their types', async () => {
+    const m = await scrape();
+    expect(m.contentType).toMatch(/^text\/plain; version=0\.0\.4(; charset=utf-8)?$/);
+    const names = m.types.map(([name]) => name);
+    expect(names.length, 'a family typed twice').toBe(new Set(names).size);
+    for (const s of m.samples) {
+      // Every sample belongs to a family declared before it.
+      const family = names.find((n) => s.name === n || (/_(bucket|sum|count)$/.test(s.name) && s.name.replace(/_(bucket|sum|count)$/, '') === n));
+      expect(family, `${s.name} has no # TYPE`).toBeDefined();
+    }
+    expect(Object.fromEntries(m.types.filter(([name]) => name.startsWith('chainlanes_')))).toEqual(CHAINLANES_TYPES);
+    expect(m.samples.some((s) => s.name.startsWith('chainlanes_event_loop_delay_seconds') && 'quantile' in s.labels)).toBe(false);
+  });
+
+  it('counts what was sent: accepted and committed counters, chains and connections gauges', async () => {
+    const m = await scrape();
+    const entries = FRAMES * PER_FRAME;
+    expect(value(m, 'chainlanes_frames_accepted_total')).toBe(FRAMES);
+    expect(value(m, 'chainlanes_entries_accepted_total')).toBe(entries);
+    expect(value(m, 'chainlanes_entries_committed_total')).toBe(entries);
+    expect(value(m, 'chainlanes_blocks_committed_total')).toBeGreaterThanOrEqual(1);
+    expect(value(m, 'chainlanes_frames_rejected_total', { code: 'bad_frame' })).toBe(0);
+    expect(value(m, 'chainlanes_chains')).toBe(1);
+    expect(value(m, 'chainlanes_connections')).toBe(1);
+  });
+
+  it('keeps hash latency per lane as a histogram that holds every frame', async () => {
+    const m = await scrape();
+    const h = histogram(m, 'chainlanes_hash_latency_seconds');
+    expectWellFormed('chainlanes_hash_latency_seconds', h);
+    const lanes = [...h.keys()].map((key) => Object.fromEntries(JSON.parse(key) as [string, string][]));
+    expect(lanes.map((l) => l.lane).sort()).toEqual(['heavy', 'light', 'medium']);
+    const count = [...h.values()].reduce((n, s) => n + s.count, 0);
+    expect(count).toBeGreaterThanOrEqual(FRAMES);
+    // The bounds are the ones the gateway always had, from 50 µs to 1 s.
+    const bounds = [...h.values()][0]!.buckets.map(([le]) => le);
+    expect(bounds).toEqual([0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, Infinity]);
+  });
+
+  it('keeps the event-loop delay as a histogram from 1 ms to seconds', async () => {
+    const m = await scrape();
+    expect(typeOf(m, 'chainlanes_event_loop_delay_seconds')).toBe('histogram');
+    const h = histogram(m, 'chainlanes_event_loop_delay_seconds');
+    expect(h.size).toBe(1);
+    expectWellFormed('chainlanes_event_loop_delay_seconds', h);
+    const only = [...h.values()][0]!;
+    expect(only.count, 'the event loop is probed while the gateway runs').toBeGreaterThan(0);
+    expect(only.buckets[0]![0]).toBe(0.001);
+    expect(only.buckets.at(-2)![0]).toBeGreaterThanOrEqual(2);
+  });
+
+  it('includes prom-client default process and Node metrics', async () => {
+    const m = await scrape();
+    expect(typeOf(m, 'process_cpu_seconds_total')).toBe('counter');
+    expect(value(m, 'process_cpu_seconds_total')).toBeGreaterThan(0);
+    expect(typeOf(m, 'nodejs_heap_size_used_bytes')).toBe('gauge');
+    expect(value(m, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    expect(typeOf(m, 'process_resident_memory_bytes')).toBe('gauge');
+  });
+
+  it('only ever grows histogram buckets and counters between scrapes', async () => {
+    const first = await scrape();
+    await sendAndCommit(FRAMES);
+    // Long enough for several event-loop probes.
+    await sleep(200);
+    const second = await scrape();
+    for (const family of ['chainlanes_hash_latency_seconds', 'chainlanes_event_loop_delay_seconds']) {
+      const before = histogram(first, family);
+      const after = histogram(second, family);
+      expectWellFormed(family, after);
+      expect([...after.keys()]).toEqual([...before.keys()]);
+      for (const [key, b] of before) {
+        const a = after.get(key)!;
+        expect(a.buckets.map(([le]) => le)).toEqual(b.buckets.map(([le]) => le));
+        a.buckets.forEach(([le, n], i) => expect(n, `${family}${key} le=${le}`).toBeGreaterThanOrEqual(b.buckets[i]![1]));
+        expect(a.sum).toBeGreaterThanOrEqual(b.sum);
+      }
+    }
+    const total = (m: Scrape, family: string): number => [...histogram(m, family).values()].reduce((n, s) => n + s.count, 0);
+    expect(total(second, 'chainlanes_hash_latency_seconds') - total(first, 'chainlanes_hash_latency_seconds')).toBeGreaterThanOrEqual(FRAMES);
+    expect(total(second, 'chainlanes_event_loop_delay_seconds')).toBeGreaterThan(total(first, 'chainlanes_event_loop_delay_seconds'));
+    expect(value(second, 'chainlanes_entries_accepted_total')).toBe(2 * FRAMES * PER_FRAME);
+    expect(value(second, 'chainlanes_entries_committed_total')).toBe(2 * FRAMES * PER_FRAME);
+  });
+});
