@@ -7,7 +7,7 @@ import { FrameReader, type RingView } from '../ring/index.js';
 import type { LanePool } from '../lanes/index.js';
 import type { Sealer } from '../ledger/sealer.js';
 import type { CutBlock } from '../ledger/sealer-types.js';
-import type { GatewayConfig } from '../config.js';
+import type { GatewayConfig } from '../config/index.js';
 import type { BlockWriter, ChainState } from './chains.js';
 import type { ErrorCode } from './replies.js';
 
