@@ -3,19 +3,32 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import { resolveConfig } from './config.js';
+import {
+  CONFIG_FILE_ENV, ConfigError, DEFAULT_CONFIG, TEST_FAULTS_ENV, TEXT_SETTINGS, faultsFromEnv, hasFaults, readJsonFile, resolveConfig,
+} from './config/index.js';
 import { packageRoot } from './paths.js';
 
+const settingRows: [flag: string, env: string, key: string][] = [
+  ['flag', 'environment', 'config key'],
+  ['--config FILE', CONFIG_FILE_ENV, ''],
+  ...TEXT_SETTINGS.map((s): [string, string, string] => [s.flag === undefined ? '' : `--${s.flag}`, s.env, s.key]),
+];
+const settingLines = settingRows.map(([flag, env, key]) => `  ${flag.padEnd(14)} ${env.padEnd(30)} ${key}`.trimEnd()).join('\n');
+
 const USAGE = `usage:
-  chainlanes serve [--host H] [--port P] [--data DIR] [--config FILE]
+  chainlanes serve [--host H] [--port P] [--data DIR] [--config FILE] [--log-level L] [--log-format F]
   chainlanes verify [--data DIR]
   chainlanes lanes [--data DIR] [--set FILE]   show the lane table in the store, or replace it
                                                (a running gateway applies it within a second)
   chainlanes bench [bench flags…]      (same as npm run bench -- …)
 
 serve: defaults < --config FILE (JSON) < CHAINLANES_* environment < flags.
-Environment: CHAINLANES_HOST, CHAINLANES_PORT, CHAINLANES_DATA, CHAINLANES_CONFIG,
-CHAINLANES_BLOCK_INTERVAL_MS, CHAINLANES_ANCHOR_FILE, CHAINLANES_NATIVE=0 (pure-JS hashing).`;
+${settingLines}
+CHAINLANES_NATIVE=0: pure-JS hashing.
+${TEST_FAULTS_ENV}: for tests of failure handling only, never in production: JSON such as
+  {"crashWorkerAfterTasks":3} or {"failSealsAfter":1,"failSealAttempts":4}.
+
+Exit status: 2 for a refused config or wrong usage, 1 for a failure while running.`;
 
 function fail(message: string): never {
   console.error(`chainlanes: ${message}\n\n${USAGE}`);
@@ -23,8 +36,13 @@ function fail(message: string): never {
 }
 
 async function serve(argv: string[]): Promise<void> {
+  const config = resolveConfig(argv, process.env);
+  // Tests only: faults come from their own variable, never from the config, so
+  // no config file or flag can turn them on.
+  const faults = faultsFromEnv(process.env);
+  if (hasFaults(faults)) console.error(`chainlanes: ${TEST_FAULTS_ENV} is set: injecting faults ${JSON.stringify(faults)} (tests only)`);
   const { Gateway } = await import('./gateway.js');
-  const gateway = await Gateway.start(resolveConfig(argv, process.env));
+  const gateway = await Gateway.start(config, { faults });
   let signals = 0;
   const onSignal = (signal: string): void => {
     signals++;
@@ -47,7 +65,7 @@ async function serve(argv: string[]): Promise<void> {
 
 async function verify(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { data: { type: 'string' } }, strict: true });
-  const dir = values.data ?? process.env.CHAINLANES_DATA ?? './data';
+  const dir = values.data ?? process.env.CHAINLANES_DATA ?? DEFAULT_CONFIG.dataDir;
   const { verifyStore } = await import('./ledger/index.js');
   const report = await verifyStore(dir);
   const summary = `${report.chains} chains, ${report.blocks} entry blocks, ${report.entries} entries, ${report.directories} directory blocks`;
@@ -61,21 +79,20 @@ async function verify(argv: string[]): Promise<void> {
 
 async function lanes(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { data: { type: 'string' }, set: { type: 'string' } }, strict: true });
-  const dir = values.data ?? process.env.CHAINLANES_DATA ?? './data';
+  const dir = values.data ?? process.env.CHAINLANES_DATA ?? DEFAULT_CONFIG.dataDir;
   const { StoredSettings, LANE_TABLE_KEY, assertStoreExists } = await import('./ledger/index.js');
   const scheduler = await import('./scheduler/index.js');
-  const { loadConfigFile } = await import('./config.js');
+  // Checked before the store is opened: a refused table leaves the store untouched.
+  const table = values.set === undefined ? undefined : scheduler.validateLaneTable(readJsonFile(values.set, 'lane table'), `lane table ${values.set}`);
   assertStoreExists(dir);
   const settings = StoredSettings.open(dir);
   try {
-    if (values.set === undefined) {
+    if (table === undefined) {
       const stored = settings.get(LANE_TABLE_KEY);
       console.log(JSON.stringify(stored ?? scheduler.DEFAULT_LANE_TABLE, null, 2));
       if (stored === null) console.error('chainlanes lanes: no lane table in this store yet; the default above applies');
       return;
     }
-    const table = loadConfigFile(values.set);
-    scheduler.validateLaneTable(table);
     await settings.put(LANE_TABLE_KEY, table);
     console.log(`chainlanes lanes: lane table stored in ${dir}; a running gateway applies it within a second`);
   } finally {
@@ -98,9 +115,19 @@ async function main(): Promise<void> {
     else if (command === undefined || command === '--help' || command === 'help') console.log(USAGE);
     else fail(`unknown command "${command}"`);
   } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const problem of error.problems) console.error(`chainlanes: ${problem}`);
+      process.exit(2);
+    }
+    if (isUsageError(error)) fail(error.message);
     console.error(`chainlanes: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   }
+}
+
+/** parseArgs refusing a flag or a value. */
+function isUsageError(error: unknown): error is Error {
+  return error instanceof Error && String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_');
 }
 
 void main();

@@ -15,7 +15,7 @@ import {
   type ChainState, type PendingFrame, type StreamConnection,
 } from './frontdoor/index.js';
 import { GatewayMetrics, type MetricSources } from './metrics/index.js';
-import { validateConfig, type GatewayConfig } from './config.js';
+import { ConfigError, NO_FAULTS, validateConfig, type FaultInjection, type GatewayConfig } from './config/index.js';
 import type { us_listen_socket } from 'uWebSockets.js';
 
 /** Worker slots in the load counters: lane workers plus restarts before slots are reused. */
@@ -30,6 +30,12 @@ const consoleLog: GatewayLog = {
   info: (m) => console.log(m),
   warn: (m) => console.error(m),
 };
+
+export interface GatewayOptions {
+  log?: GatewayLog;
+  /** Tests of failure handling only; the CLI takes them from CHAINLANES_TEST_FAULTS. */
+  faults?: FaultInjection;
+}
 
 interface SealStats {
   directoryHeight: number;
@@ -48,6 +54,7 @@ export class Gateway {
   private readonly log: GatewayLog;
   /** This gateway's hold on its data directory, released last at shutdown. */
   private readonly lock: StoreLock;
+  private readonly faults: FaultInjection;
   private readonly chainTable: ChainTable;
   private readonly counters: LoadCounters;
   private readonly laneCores: LaneCores;
@@ -68,10 +75,11 @@ export class Gateway {
   private sealTimer: NodeJS.Timeout | null = null;
   private stopping: Promise<void> | null = null;
 
-  private constructor(config: GatewayConfig, log: GatewayLog, lock: StoreLock) {
+  private constructor(config: GatewayConfig, log: GatewayLog, lock: StoreLock, faults: FaultInjection) {
     this.config = config;
     this.lock = lock;
     this.log = log;
+    this.faults = faults;
     this.layout = validateConfig(config);
     this.chainTable = ChainTable.allocate(config.limits.maxChains);
     this.counters = LoadCounters.allocate(config.limits.maxChains, WORKER_SLOTS);
@@ -81,13 +89,14 @@ export class Gateway {
     this.pools = LANE_NAMES.map((_, lane) => this.createPool(lane));
   }
 
-  static async start(config: GatewayConfig, log: GatewayLog = consoleLog): Promise<Gateway> {
+  static async start(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
+    const log = options.log ?? consoleLog;
     const uws = loadUws();
     mkdirSync(config.dataDir, { recursive: true });
     const lock = StoreLock.acquire(config.dataDir);
     let gateway: Gateway | undefined;
     try {
-      gateway = new Gateway(config, log, lock);
+      gateway = new Gateway(config, log, lock, options.faults ?? NO_FAULTS);
       await gateway.openLedger();
       await gateway.startThreads();
       const app = uws.App();
@@ -116,7 +125,7 @@ export class Gateway {
       laneCores: this.laneCores,
       limits: this.config.limits,
       nice: this.layout.nice[lane]!,
-      crashAfterTasks: this.config.faults.crashWorkerAfterTasks,
+      crashAfterTasks: this.faults.crashWorkerAfterTasks,
       onFramesHashed: (frames, view) => {
         const now = performance.now();
         const latency = this.metrics.hashLatency[lane]!;
@@ -157,9 +166,10 @@ export class Gateway {
       return;
     }
     try {
-      this.laneTable = validateLaneTable(stored);
+      this.laneTable = validateLaneTable(stored, `the lane table in the store ${this.config.dataDir}`);
     } catch (error) {
-      throw new Error(`the lane table in the store is invalid (${error instanceof Error ? error.message : String(error)}); fix it with \`chainlanes lanes --set FILE\``);
+      if (!(error instanceof ConfigError)) throw error;
+      throw new ConfigError([...error.problems, 'replace the lane table with `chainlanes lanes --data DIR --set FILE`']);
     }
   }
 
@@ -171,7 +181,7 @@ export class Gateway {
       cores: this.layout.sealer,
       nice: this.layout.sealerNice,
       maxChains: this.config.limits.maxChains,
-      sealFaults: { after: this.config.faults.failSealsAfter, attempts: this.config.faults.failSealAttempts },
+      sealFaults: { after: this.faults.failSealsAfter, attempts: this.faults.failSealAttempts },
       onEvent: (event) => this.onSealerEvent(event),
     });
     // Chains restored from the store were created before the sealer existed.

@@ -34,7 +34,7 @@ export default function runLaneTask(task: LaneTask): number {
   pinIfMoved();
   tasksRun++;
   if (data.crashAfterTasks > 0 && tasksRun >= data.crashAfterTasks) {
-    // Fault injection for tests only (config `faults.crashWorkerAfterTasks`).
+    // Fault injection for tests only (CHAINLANES_TEST_FAULTS crashWorkerAfterTasks).
     process.exit(1);
   }
   const entries = hashRange(view, task.from, task.to, data.limits, hashing, countFrame);

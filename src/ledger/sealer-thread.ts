@@ -92,7 +92,7 @@ async function sealNext(cut: Cut): Promise<void> {
 }
 
 /**
- * Tests only (config `faults.failSeal*`): a write inside the seal's store
+ * Tests only (CHAINLANES_TEST_FAULTS failSeal*): a write inside the seal's store
  * transaction that throws, so the real transaction aborts as a failed disk
  * write would.
  */
@@ -101,7 +101,7 @@ function injectedFault(): (() => void) | undefined {
   if (sealsDone < after || faultsInjected >= attempts) return undefined;
   return () => {
     faultsInjected++;
-    throw new Error(`injected seal failure ${faultsInjected} of ${attempts} (faults.failSealAttempts)`);
+    throw new Error(`injected seal failure ${faultsInjected} of ${attempts} (CHAINLANES_TEST_FAULTS failSealAttempts)`);
   };
 }
 

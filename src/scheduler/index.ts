@@ -6,7 +6,10 @@ import type { ChainTable, LaneCores, LoadCounters } from '../ring/index.js';
 import type { SchedulerEvent, SchedulerSettings, SchedulerWorkerData } from './types.js';
 
 export { defaultCoreLayout, customCoreLayout, describeLayout, type CoreLayout } from './core-layout.js';
-export { DEFAULT_LANE_TABLE, lookupLane, validateLaneTable, LaneAssigner, type LaneTable, type LaneThresholds, type ChainLoad } from './lane-table.js';
+export {
+  DEFAULT_LANE_TABLE, LaneTableSchema, LaneThresholdsSchema, lookupLane, validateLaneTable, LaneAssigner,
+  type LaneTable, type LaneThresholds, type ChainLoad,
+} from './lane-table.js';
 export { RateEstimator } from './rates.js';
 export { rebalanceCores, DEFAULT_REBALANCE } from './rebalance.js';
 export type { SchedulerSettings, SchedulerEvent } from './types.js';

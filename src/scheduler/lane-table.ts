@@ -4,30 +4,48 @@
 // promotion happens on the first tick a chain qualifies, demotion only after
 // it stayed below its lane for `demoteAfterMs`, so a bursty chain does not
 // bounce between lanes (each move splits its frames over two rings).
-import { LANE_COUNT, LANE_NAMES, type LaneName } from '../ring/index.js';
+import { z } from 'zod';
+import { LANE_COUNT, LANE_NAMES } from '../ring/index.js';
+import { WHEN_VALID, atLeast, parseWith } from '../config/validation.js';
 
-export interface LaneThresholds {
-  lane: LaneName;
-  /** Enter this lane at or above any of these. */
-  minEntriesPerSec?: number;
-  minBytesPerSec?: number;
-  minShare?: number;
-}
+/** Load at or above which a chain enters a lane; absent: that measure never sends a chain there. */
+const threshold = atLeast(0).optional();
 
-export interface LaneTable {
+export const LaneThresholdsSchema = z.strictObject({
+  lane: z.enum(LANE_NAMES),
+  minEntriesPerSec: threshold,
+  minBytesPerSec: threshold,
+  minShare: threshold,
+});
+
+const HEAVIEST_FIRST = `lanes listed heaviest first, each once (${LANE_NAMES.join(', ')})`;
+
+/** A lane table from a config file, `chainlanes lanes --set FILE` or the store: so, anything at all until parsed. */
+export const LaneTableSchema = z.strictObject({
   /** Heaviest first; lanes not listed are never chosen except the lightest, the default. */
-  lanes: LaneThresholds[];
+  lanes: z.array(LaneThresholdsSchema),
   /** Share of traffic only counts once all chains together reach this many entries/s. */
-  shareFloorEntriesPerSec: number;
-}
+  shareFloorEntriesPerSec: atLeast(0, 'entries/s'),
+}).superRefine((table, ctx) => {
+  // lookupLane takes the first row a load reaches, so a lighter lane listed first would shadow heavier ones.
+  let last = -1;
+  table.lanes.forEach((row, i) => {
+    const index = LANE_NAMES.indexOf(row.lane);
+    if (index <= last) ctx.addIssue({ code: 'custom', path: ['lanes', i, 'lane'], input: row.lane, message: HEAVIEST_FIRST });
+    last = Math.max(last, index);
+  });
+}, WHEN_VALID);
 
-export const DEFAULT_LANE_TABLE: LaneTable = {
+export type LaneThresholds = z.output<typeof LaneThresholdsSchema>;
+export type LaneTable = z.output<typeof LaneTableSchema>;
+
+export const DEFAULT_LANE_TABLE: LaneTable = LaneTableSchema.parse({
   lanes: [
     { lane: 'heavy', minEntriesPerSec: 50_000, minBytesPerSec: 16 * 1024 * 1024, minShare: 0.3 },
     { lane: 'medium', minEntriesPerSec: 2_000, minBytesPerSec: 1024 * 1024, minShare: 0.05 },
   ],
   shareFloorEntriesPerSec: 1_000,
-};
+});
 
 export interface ChainLoad {
   entriesPerSec: number;
@@ -36,29 +54,12 @@ export interface ChainLoad {
   totalEntriesPerSec: number;
 }
 
-/** Checks a lane table that may come from a file or the store (so: anything at all), and returns it typed. */
-export function validateLaneTable(table: unknown): LaneTable {
-  if (typeof table !== 'object' || table === null) throw new RangeError('lane table: expected an object with "lanes" and "shareFloorEntriesPerSec"');
-  const { lanes, shareFloorEntriesPerSec } = table as Record<string, unknown>;
-  if (!Array.isArray(lanes)) throw new RangeError('lane table: "lanes" must be an array, heaviest lane first');
-  if (!isThreshold(shareFloorEntriesPerSec)) throw new RangeError('lane table: "shareFloorEntriesPerSec" must be a non-negative number');
-  let last = -1;
-  for (const row of lanes as unknown[]) {
-    if (typeof row !== 'object' || row === null) throw new RangeError('lane table: each row must be an object');
-    const { lane, minEntriesPerSec, minBytesPerSec, minShare } = row as Record<string, unknown>;
-    const index = (LANE_NAMES as readonly string[]).indexOf(String(lane));
-    if (index < 0) throw new RangeError(`lane table: unknown lane "${String(lane)}"`);
-    if (index <= last) throw new RangeError('lane table: list lanes heaviest first, each once');
-    for (const [name, value] of Object.entries({ minEntriesPerSec, minBytesPerSec, minShare })) {
-      if (value !== undefined && !isThreshold(value)) throw new RangeError(`lane table: ${String(lane)}.${name} must be a non-negative number`);
-    }
-    last = index;
-  }
-  return table as LaneTable;
-}
-
-function isThreshold(value: unknown): boolean {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+/**
+ * Parses a lane table, throwing a `ConfigError` whose lines start with
+ * `source` (e.g. "lane table ./lanes.json") and name the path in the table.
+ */
+export function validateLaneTable(table: unknown, source = 'lane table'): LaneTable {
+  return parseWith(LaneTableSchema, table, source);
 }
 
 /** The lane a load belongs in, without hysteresis. */
@@ -67,7 +68,7 @@ export function lookupLane(table: LaneTable, load: ChainLoad): number {
   for (const row of table.lanes) {
     if (reaches(load.entriesPerSec, row.minEntriesPerSec) || reaches(load.bytesPerSec, row.minBytesPerSec)
       || (shareCounts && reaches(load.share, row.minShare))) {
-      return (LANE_NAMES as readonly string[]).indexOf(row.lane);
+      return LANE_NAMES.indexOf(row.lane);
     }
   }
   return LANE_COUNT - 1;

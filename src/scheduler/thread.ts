@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { ChainTable, LANE_COUNT, LaneCores, LoadCounters } from '../ring/index.js';
 import { hashing } from '../native/index.js';
 import { StoredSettings, LANE_TABLE_KEY } from '../ledger/index.js';
+import { ConfigError } from '../config/validation.js';
 import { LaneAssigner, lookupLane, validateLaneTable } from './lane-table.js';
 import { RateEstimator } from './rates.js';
 import { DEFAULT_REBALANCE, rebalanceCores } from './rebalance.js';
@@ -101,9 +102,9 @@ function reloadLaneTable(): void {
   if (table === null || json === laneTableJson) return;
   laneTableJson = json;
   try {
-    laneTable = validateLaneTable(table);
+    laneTable = validateLaneTable(table, 'lane table');
   } catch (error) {
-    post({ type: 'lane-table-rejected', message: error instanceof Error ? error.message : String(error) });
+    post({ type: 'lane-table-rejected', message: error instanceof ConfigError ? error.problems.join('; ') : String(error) });
     return;
   }
   post({ type: 'lane-table', table: laneTable });

@@ -10,8 +10,8 @@ describe('failed seals', () => {
       config: {
         ledger: { blockIntervalMs: 50 },
         limits: { maxUnsealedBytes: 32 * 1024 },
-        faults: { failSealsAfter: 1, failSealAttempts: 4 },
       },
+      env: { CHAINLANES_TEST_FAULTS: JSON.stringify({ failSealsAfter: 1, failSealAttempts: 4 }) },
     });
     try {
       const c = await StreamClient.open(gw.port, 'fragile');
@@ -63,8 +63,8 @@ describe('failed seals', () => {
     const gw = await startGateway({
       config: {
         ledger: { blockIntervalMs: 50, commitWaitTimeoutMs: 1_500, unhealthyAfterSealFailures: 2 },
-        faults: { failSealsAfter: 0, failSealAttempts: 1_000 },
       },
+      env: { CHAINLANES_TEST_FAULTS: JSON.stringify({ failSealsAfter: 0, failSealAttempts: 1_000 }) },
     });
     try {
       const started = Date.now();

@@ -30,8 +30,8 @@ describe('lane table in the store', () => {
       const bad = join(dir, 'bad-lanes.json');
       writeFileSync(bad, JSON.stringify({ lanes: [{ lane: 'fastest' }], shareFloorEntriesPerSec: 0 }));
       const refused = lanesCli(['--data', dir, '--set', bad]);
-      expect(refused.status).toBe(1);
-      expect(refused.stderr).toMatch(/unknown lane "fastest"/);
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toMatch(/lanes\[0\]\.lane: "fastest" is not allowed: expected one of "heavy", "medium", "light"/);
 
       const file = join(dir, 'lanes.json');
       writeFileSync(file, JSON.stringify(strict));

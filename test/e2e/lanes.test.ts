@@ -119,7 +119,7 @@ describe('lanes', () => {
   });
 
   it('replaces a crashed worker and still answers every frame it held, in order and without gaps', async () => {
-    gw = await startGateway({ config: { faults: { crashWorkerAfterTasks: 3 } } });
+    gw = await startGateway({ env: { CHAINLANES_TEST_FAULTS: JSON.stringify({ crashWorkerAfterTasks: 3 }) } });
     const c = await StreamClient.open(gw.port, 'crashy');
     const frames = 30;
     // Eight entries per frame: more than the front door hashes inline, so every frame goes to a worker.

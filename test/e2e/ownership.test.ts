@@ -50,17 +50,17 @@ describe('one gateway per store', () => {
     const script = `
       const { Gateway } = await import(${JSON.stringify(join(ROOT, 'dist', 'src', 'gateway.js'))});
       const quiet = { info() {}, warn() {} };
-      const config = (await import(${JSON.stringify(join(ROOT, 'dist', 'src', 'config.js'))})).defaultConfig();
+      const config = (await import(${JSON.stringify(join(ROOT, 'dist', 'src', 'config', 'index.js'))})).defaultConfig();
       Object.assign(config, { port: 0, dataDir: ${JSON.stringify(dir)} });
-      const first = await Gateway.start(config, quiet);
+      const first = await Gateway.start(config, { log: quiet });
       try {
-        await Gateway.start(config, quiet);
+        await Gateway.start(config, { log: quiet });
         console.log('second: started');
       } catch (error) {
         console.log('second: ' + error.message);
       }
       await first.stop();
-      const third = await Gateway.start(config, quiet);
+      const third = await Gateway.start(config, { log: quiet });
       console.log('third: started');
       await third.stop();
       process.exit(0);

@@ -1,11 +1,12 @@
 // Start-up: refusing the uWS shim, bad configs, the chain limit, the anchor file.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { LANE_TABLE_KEY, StoredSettings } from '../../src/ledger/index.js';
 import { StreamClient, runCli, startGateway } from '../helpers/gateway.js';
 
-function runServe(args: string[], env: Record<string, string> = {}): { status: number | null; output: string } {
+function runServe(args: string[], env: Record<string, string> = {}): { status: number | null; output: string; stderr: string } {
   return runCli(['serve', '--port', '0', ...args], env);
 }
 
@@ -19,14 +20,50 @@ describe('start-up', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('names a bad setting and refuses to start', () => {
+  it('names a bad setting and refuses to start with status 2', () => {
     const dir = mkdtempSync(join(tmpdir(), 'chainlanes-badcfg-'));
     const file = join(dir, 'config.json');
+    const refused = (args: string[], env: Record<string, string> = {}): string => {
+      const run = runServe(['--data', join(dir, 'data'), ...args], env);
+      expect(run.status).toBe(2);
+      expect(run.output).not.toMatch(/listening on/);
+      return run.stderr;
+    };
     writeFileSync(file, JSON.stringify({ limits: { maxFrameBytse: 5 } }));
-    expect(runServe(['--data', dir, '--config', file]).output).toMatch(/unknown setting "limits.maxFrameBytse"/);
+    expect(refused(['--config', file])).toMatch(/limits\.maxFrameBytse: unknown key: expected one of maxFrameBytes, /);
+    writeFileSync(file, JSON.stringify({ scheduler: { tauMs: 'abc' } }));
+    expect(refused(['--config', file])).toContain(`chainlanes: config file ${file}: scheduler.tauMs: "abc" is not allowed: expected an integer ≥ 1 (milliseconds)`);
     writeFileSync(file, JSON.stringify({ ringBytes: { light: 1000 } }));
-    expect(runServe(['--data', dir, '--config', file]).output).toMatch(/ringBytes.light must be a power of two/);
-    expect(runServe(['--data', dir, '--port', 'abc']).output).toMatch(/--port must be a non-negative integer/);
+    expect(refused(['--config', file])).toMatch(/ringBytes\.light: 1000 is not allowed: expected a power of two/);
+    expect(refused(['--port', 'abc'])).toMatch(/flag --port: port: "abc" is not allowed: expected an integer from 0 to 65535/);
+    expect(refused([], { CHAINLANES_PORT: 'abc' })).toMatch(/environment CHAINLANES_PORT: port: "abc" is not allowed/);
+    expect(refused([], { CHAINLANES_TEST_FAULTS: '{"crashWorker":1}' })).toMatch(/environment CHAINLANES_TEST_FAULTS: crashWorker: unknown key/);
+    expect(refused(['--prot', '1'])).toMatch(/Unknown option '--prot'[\s\S]*usage:/);
+    // Nothing was started, so nothing was written.
+    expect(existsSync(join(dir, 'data'))).toBe(false);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a bad lane table file for `chainlanes lanes --set`, naming the path in it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chainlanes-badlanes-'));
+    const file = join(dir, 'lanes.json');
+    writeFileSync(file, JSON.stringify({ lanes: [{ lane: 'heavy', minEntriesPerSec: -1 }], shareFloorEntriesPerSec: 0 }));
+    const run = runCli(['lanes', '--data', join(dir, 'data'), '--set', file]);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(`chainlanes: lane table ${file}: lanes[0].minEntriesPerSec: -1 is not allowed: expected a number ≥ 0`);
+    expect(existsSync(join(dir, 'data'))).toBe(false);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses to start on a store whose lane table is invalid, naming the path in it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chainlanes-storedlanes-'));
+    const settings = StoredSettings.open(dir);
+    await settings.put(LANE_TABLE_KEY, { lanes: [{ lane: 'medium' }, { lane: 'heavy' }], shareFloorEntriesPerSec: 0 });
+    await settings.close();
+    const run = runServe(['--data', dir]);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(`the lane table in the store ${dir}: lanes[1].lane: "heavy" is not allowed: expected lanes listed heaviest first`);
+    expect(run.stderr).toMatch(/chainlanes lanes --data DIR --set FILE/);
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -21,17 +21,19 @@ describe('lane table', () => {
   });
 
   it('rejects tables that are not tables (they may come from a file or the store)', () => {
-    expect(() => validateLaneTable(null)).toThrow(/expected an object/);
-    expect(() => validateLaneTable({ lanes: 'heavy', shareFloorEntriesPerSec: 0 })).toThrow(/"lanes" must be an array/);
-    expect(() => validateLaneTable({ lanes: [] })).toThrow(/shareFloorEntriesPerSec/);
-    expect(() => validateLaneTable({ lanes: [{ lane: 'heavy', minShare: -1 }], shareFloorEntriesPerSec: 0 })).toThrow(/heavy.minShare must be a non-negative number/);
-    expect(validateLaneTable(DEFAULT_LANE_TABLE)).toBe(DEFAULT_LANE_TABLE);
+    expect(() => validateLaneTable(null)).toThrow(/^lane table: null is not allowed: expected an object$/);
+    expect(() => validateLaneTable({ lanes: 'heavy', shareFloorEntriesPerSec: 0 })).toThrow(/lanes: "heavy" is not allowed: expected a list/);
+    expect(() => validateLaneTable({ lanes: [] })).toThrow(/shareFloorEntriesPerSec: missing/);
+    expect(() => validateLaneTable({ lanes: [{ lane: 'heavy', minShare: -1 }], shareFloorEntriesPerSec: 0 })).toThrow(/lanes\[0\]\.minShare: -1 is not allowed: expected a number ≥ 0/);
+    expect(validateLaneTable(DEFAULT_LANE_TABLE)).toEqual(DEFAULT_LANE_TABLE);
   });
 
   it('rejects unknown lanes and wrong order', () => {
-    expect(() => validateLaneTable({ lanes: [{ lane: 'fast' as 'heavy' }], shareFloorEntriesPerSec: 0 })).toThrow(/unknown lane "fast"/);
+    expect(() => validateLaneTable({ lanes: [{ lane: 'fast' as 'heavy' }], shareFloorEntriesPerSec: 0 })).toThrow(/lanes\[0\]\.lane: "fast" is not allowed/);
     const backwards: LaneTable = { lanes: [{ lane: 'medium' }, { lane: 'heavy' }], shareFloorEntriesPerSec: 0 };
-    expect(() => validateLaneTable(backwards)).toThrow(/heaviest first/);
+    expect(() => validateLaneTable(backwards)).toThrow(/lanes\[1\]\.lane: "heavy" is not allowed: expected lanes listed heaviest first/);
+    const twice: LaneTable = { lanes: [{ lane: 'heavy' }, { lane: 'heavy' }], shareFloorEntriesPerSec: 0 };
+    expect(() => validateLaneTable(twice)).toThrow(/heaviest first, each once/);
   });
 });
 

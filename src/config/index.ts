@@ -1,0 +1,10 @@
+// The gateway's configuration: the schema (with every default), where
+// settings come from, and how a refusal reads.
+export {
+  ConfigSchema, DEFAULT_CONFIG, LOG_FORMATS, LOG_LEVELS, defaultConfig,
+  type GatewayConfig, type GatewayConfigInput, type LogFormat, type LogLevel,
+} from './schema.js';
+export { CONFIG_FILE_ENV, TEXT_SETTINGS, readJsonFile, resolveConfig, type TextSetting } from './load.js';
+export { validateConfig } from './validate.js';
+export { ConfigError, parseWith } from './validation.js';
+export { FaultInjectionSchema, NO_FAULTS, TEST_FAULTS_ENV, faultsFromEnv, hasFaults, type FaultInjection } from './faults.js';

@@ -1,0 +1,131 @@
+// Where settings come from: defaults < --config FILE (JSON) < CHAINLANES_*
+// environment < flags. Each source is checked on its own, so a refusal names
+// the file, variable or flag that holds the mistake, even when a later
+// source overrides it.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigSchema, type GatewayConfig } from './schema.js';
+import { ConfigError, parseWith, tryParse } from './validation.js';
+
+/** Dotted paths to the settings that hold a single value. */
+type KeyPath<T> = {
+  [K in keyof T & string]: T[K] extends readonly unknown[] | null ? K : T[K] extends object ? `${K}.${KeyPath<T[K]>}` : K;
+}[keyof T & string];
+
+export interface TextSetting {
+  key: KeyPath<GatewayConfig>;
+  env: string;
+  /** Without the dashes. */
+  flag?: string;
+}
+
+/** The settings the environment and flags may set; their text goes through the same schema as the file's values. */
+export const TEXT_SETTINGS: readonly TextSetting[] = [
+  { key: 'host', env: 'CHAINLANES_HOST', flag: 'host' },
+  { key: 'port', env: 'CHAINLANES_PORT', flag: 'port' },
+  { key: 'dataDir', env: 'CHAINLANES_DATA', flag: 'data' },
+  { key: 'logLevel', env: 'CHAINLANES_LOG_LEVEL', flag: 'log-level' },
+  { key: 'logFormat', env: 'CHAINLANES_LOG_FORMAT', flag: 'log-format' },
+  { key: 'ledger.blockIntervalMs', env: 'CHAINLANES_BLOCK_INTERVAL_MS' },
+  { key: 'ledger.anchorFile', env: 'CHAINLANES_ANCHOR_FILE' },
+];
+
+export const CONFIG_FILE_ENV = 'CHAINLANES_CONFIG';
+
+/** A JSON file of settings; `what` names it in a refusal ("config file", "lane table"). */
+export function readJsonFile(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`${what} ${path}: cannot be read (${messageOf(error)})`]);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError([`${what} ${path}: is not JSON (${messageOf(error)})`]);
+  }
+}
+
+/** The serve command's config from its flags and the environment. */
+export function resolveConfig(argv: string[], env: NodeJS.ProcessEnv): GatewayConfig {
+  const options = Object.fromEntries([
+    ['config', { type: 'string' } as const],
+    ...TEXT_SETTINGS.flatMap((s) => (s.flag === undefined ? [] : [[s.flag, { type: 'string' } as const] as const])),
+  ]);
+  const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+  const flag = (name: string): string | undefined => {
+    const value = values[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+
+  // The file's settings, checked and with defaults; then the environment's and
+  // the flags' on top. Every source is checked before refusing, so one run
+  // names every mistake.
+  const problems: string[] = [];
+  const checked = <T>(read: () => T): T | undefined => {
+    try {
+      return read();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+      return undefined;
+    }
+  };
+  let layered: object = {};
+  const file = flag('config') ?? env[CONFIG_FILE_ENV];
+  if (file !== undefined && file !== '') {
+    layered = checked(() => parseWith(ConfigSchema, readJsonFile(file, 'config file'), `config file ${file}`)) ?? layered;
+  }
+  const texts = [
+    // An empty variable counts as unset: shells make it easy to leave one empty.
+    ...TEXT_SETTINGS.map((s) => ({ key: s.key, text: env[s.env] || undefined, source: `environment ${s.env}` })),
+    ...TEXT_SETTINGS.flatMap((s) => (s.flag === undefined ? [] : [{ key: s.key, text: flag(s.flag), source: `flag --${s.flag}` }])),
+  ];
+  for (const { key, text, source } of texts) {
+    if (text === undefined) continue;
+    const value = checked(() => fromText(key, text, source));
+    if (value !== undefined) setKey(layered, key, value);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return parseWith(ConfigSchema, layered, 'config');
+}
+
+/**
+ * Text from the environment or a flag as the schema wants it: the text itself
+ * where a setting takes text, else the JSON number or boolean it spells. The
+ * refusal shows what the user wrote ("abc", not NaN).
+ */
+function fromText(key: string, text: string, source: string): unknown {
+  const asText = tryParse(ConfigSchema, setKey({}, key, text), source);
+  if (asText.ok) return text;
+  const literal = jsonLiteral(text);
+  if (literal === undefined) throw asText.error;
+  parseWith(ConfigSchema, setKey({}, key, literal), source);
+  return literal;
+}
+
+function jsonLiteral(text: string): number | boolean | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'number' || typeof value === 'boolean' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Sets a dotted key in a plain object, creating the objects on the way; returns the object. */
+function setKey(target: object, key: string, value: unknown): object {
+  const parts = key.split('.');
+  let node = target as Record<string, unknown>;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    node = typeof next === 'object' && next !== null ? (next as Record<string, unknown>) : (node[part] = {});
+  }
+  node[parts.at(-1)!] = value;
+  return target;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,129 @@
+// The gateway's settings: every key, what it allows and its default, in one
+// place. `GatewayConfig` is derived from it, and so are the defaults.
+import { z } from 'zod';
+import { LANE_NAMES, recordBytesFor } from '../ring/index.js';
+import { DEFAULT_LANE_TABLE, LaneTableSchema } from '../scheduler/index.js';
+import { WHEN_VALID, integer, text } from './validation.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+
+const ms = (min: number) => integer(min, undefined, 'milliseconds');
+const bytes = (min: number) => integer(min, undefined, 'bytes');
+
+const RING_BYTES = `a power of two from ${KiB} (1 KiB) to ${GiB} (1 GiB) bytes`;
+/** Ring offsets are masked, so a ring's size must be a power of two. */
+const ringBytes = z.int({ error: RING_BYTES }).min(KiB, { error: RING_BYTES }).max(GiB, { error: RING_BYTES })
+  .refine((n) => (n & (n - 1)) === 0, { error: RING_BYTES });
+
+// Cores are checked against the machine's core count in `validateConfig`, not here.
+const core = integer(0, undefined, 'a core number');
+const cores = z.array(core).min(1, { error: 'a non-empty list of core numbers' });
+const CORES = 'null (a layout from the core count) or an object';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+
+const Limits = z.strictObject({
+  maxFrameBytes: bytes(1).default(16 * MiB),
+  maxEntryBytes: bytes(1).default(64 * KiB),
+  maxEntriesPerFrame: integer(1).default(65_536),
+  maxChains: integer(1).default(10_000),
+  /** Per connection: replies buffered for a client that does not read; past it the connection is closed. */
+  maxOutboundBytes: bytes(1).default(16 * MiB),
+  /** Entries accepted but not yet durable; past it new frames get `busy`. */
+  maxUnsealedBytes: bytes(1).default(1 * GiB),
+});
+
+/** Ring data bytes per lane. */
+const RingBytes = z.strictObject({
+  heavy: ringBytes.default(256 * MiB),
+  medium: ringBytes.default(64 * MiB),
+  light: ringBytes.default(64 * MiB),
+});
+
+const Cores = z.strictObject({
+  frontdoor: cores,
+  sealer: cores.optional(),
+  heavy: cores,
+  medium: cores,
+  light: cores,
+  /** Worker threads per lane; default one per core. */
+  threads: z.strictObject({ heavy: integer(1), medium: integer(1), light: integer(1) }).optional(),
+}, { error: (issue) => (issue.code === 'invalid_type' ? CORES : undefined) });
+
+const Scheduler = z.strictObject({
+  /** How often load is measured. */
+  tickMs: ms(10).default(100),
+  /** Time constant of the moving averages. */
+  tauMs: ms(1).default(500),
+  demoteAfterMs: ms(0).default(5_000),
+  /** Move cores between lanes by utilisation. */
+  rebalance: z.boolean().default(true),
+  rebalanceEveryTicks: integer(1, undefined, 'ticks').default(10),
+  /** Seeds the store's lane table when the store has none; after that the store's is used. */
+  laneTable: LaneTableSchema.prefault(DEFAULT_LANE_TABLE),
+  /** How often the lane table is re-read from the store. */
+  laneTablePollMs: ms(10).default(1_000),
+});
+
+const Ledger = z.strictObject({
+  blockIntervalMs: ms(10).default(500),
+  maxBlockEntries: integer(1).default(65_536),
+  /** Also append each directory hash as a JSON line to this file. */
+  anchorFile: text('a file path (string), or null for none').nullable().default(null),
+  /** Threads that read blocks and build proofs for HTTP, off the front door's thread. */
+  readerThreads: integer(1, undefined, 'threads').default(1),
+  /** How long `POST …/entries?wait=committed` waits for the commit. */
+  commitWaitTimeoutMs: ms(1).default(30_000),
+  /** Failed seal attempts in a row after which /healthz answers 503. */
+  unhealthyAfterSealFailures: integer(1, undefined, 'failed seals in a row').default(3),
+});
+
+export const ConfigSchema = z.strictObject({
+  host: text('a host name or address (string)').default('127.0.0.1'),
+  /** 0: any free port. */
+  port: integer(0, 65535).default(9001),
+  dataDir: text('a directory path (string)').default('./data'),
+  logLevel: z.enum(LOG_LEVELS).default('info'),
+  /** auto: pretty on a terminal, JSON lines otherwise. */
+  logFormat: z.enum(LOG_FORMATS).default('auto'),
+  limits: Limits.prefault({}),
+  ringBytes: RingBytes.prefault({}),
+  /** null: derived from the machine's core count. */
+  cores: Cores.nullable().default(null),
+  scheduler: Scheduler.prefault({}),
+  ledger: Ledger.prefault({}),
+}).superRefine((config, ctx) => {
+  // A frame that can never fit in its ring would get `busy` forever: refuse the config instead.
+  const largestRecord = recordBytesFor(config.limits.maxFrameBytes, config.limits.maxEntriesPerFrame);
+  for (const lane of LANE_NAMES) {
+    if (config.ringBytes[lane] >= largestRecord) continue;
+    ctx.addIssue({
+      code: 'custom', path: ['ringBytes', lane], input: config.ringBytes[lane],
+      message: `a power of two ≥ ${largestRecord} bytes, to hold the largest frame record limits.maxFrameBytes and limits.maxEntriesPerFrame allow (or lower those limits)`,
+    });
+  }
+}, WHEN_VALID);
+
+export type GatewayConfig = z.output<typeof ConfigSchema>;
+/** What a config file may hold: any subset of the keys. */
+export type GatewayConfigInput = z.input<typeof ConfigSchema>;
+export type LogLevel = GatewayConfig['logLevel'];
+export type LogFormat = GatewayConfig['logFormat'];
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Every default, from the schema. Frozen: take `defaultConfig()` for a copy to change. */
+export const DEFAULT_CONFIG: Readonly<GatewayConfig> = deepFreeze(ConfigSchema.parse({}));
+
+export function defaultConfig(): GatewayConfig {
+  return structuredClone(DEFAULT_CONFIG);
+}
