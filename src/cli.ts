@@ -7,6 +7,7 @@ import {
   CONFIG_FILE_ENV, ConfigError, DEFAULT_CONFIG, TEST_FAULTS_ENV, TEXT_SETTINGS, faultsFromEnv, hasFaults, readJsonFile, resolveConfig,
 } from './config/index.js';
 import { packageRoot } from './paths.js';
+import { createLogger, errorMessage } from './log/index.js';
 
 const settingRows: [flag: string, env: string, key: string][] = [
   ['flag', 'environment', 'config key'],
@@ -30,31 +31,48 @@ ${TEST_FAULTS_ENV}: for tests of failure handling only, never in production: JSO
 
 Exit status: 2 for a refused config or wrong usage, 1 for a failure while running.`;
 
+// A command's own output and refusals are written plainly; the server's events
+// go through the logger (src/log), which `serve` builds from the config.
+function print(text: string): void {
+  process.stdout.write(text + '\n');
+}
+
+function printError(text: string): void {
+  process.stderr.write(text + '\n');
+}
+
 function fail(message: string): never {
-  console.error(`chainlanes: ${message}\n\n${USAGE}`);
+  printError(`chainlanes: ${message}\n\n${USAGE}`);
   process.exit(2);
 }
 
 async function serve(argv: string[]): Promise<void> {
   const config = resolveConfig(argv, process.env);
+  const log = createLogger({ level: config.logLevel, format: config.logFormat });
   // Tests only: faults come from their own variable, never from the config, so
   // no config file or flag can turn them on.
   const faults = faultsFromEnv(process.env);
-  if (hasFaults(faults)) console.error(`chainlanes: ${TEST_FAULTS_ENV} is set: injecting faults ${JSON.stringify(faults)} (tests only)`);
+  if (hasFaults(faults)) log.warn({ event: 'test-faults', faults }, `${TEST_FAULTS_ENV} is set: injecting faults (tests only)`);
   const { Gateway } = await import('./gateway.js');
-  const gateway = await Gateway.start(config, { faults });
+  let gateway: Awaited<ReturnType<typeof Gateway.start>>;
+  try {
+    gateway = await Gateway.start(config, { faults, log });
+  } catch (error) {
+    log.fatal({ event: 'start-failed', error: errorMessage(error) }, `cannot start: ${errorMessage(error)}`);
+    process.exit(1);
+  }
   let signals = 0;
   const onSignal = (signal: string): void => {
     signals++;
     if (signals > 1) {
-      console.error(`chainlanes: second ${signal}, exiting without finishing`);
+      log.warn({ event: 'shutdown', signal }, `second ${signal}, exiting without finishing`);
       process.exit(130);
     }
-    console.log(`chainlanes: ${signal}: answering frames in flight and sealing, then exiting`);
+    log.info({ event: 'shutdown', signal }, `${signal}: answering frames in flight and sealing, then exiting`);
     gateway.stop().then(
       () => process.exit(0),
       (error: unknown) => {
-        console.error('chainlanes: shutdown failed:', error);
+        log.fatal({ event: 'shutdown-failed', err: error }, 'shutdown failed');
         process.exit(1);
       },
     );
@@ -70,10 +88,10 @@ async function verify(argv: string[]): Promise<void> {
   const report = await verifyStore(dir);
   const summary = `${report.chains} chains, ${report.blocks} entry blocks, ${report.entries} entries, ${report.directories} directory blocks`;
   if (report.ok) {
-    console.log(`chainlanes verify: OK: ${summary} in ${dir}`);
+    print(`chainlanes verify: OK: ${summary} in ${dir}`);
     return;
   }
-  console.error(`chainlanes verify: BROKEN: ${report.firstBreak ?? 'unknown break'} (checked before it: ${summary})`);
+  printError(`chainlanes verify: BROKEN: ${report.firstBreak ?? 'unknown break'} (checked before it: ${summary})`);
   process.exit(1);
 }
 
@@ -89,12 +107,12 @@ async function lanes(argv: string[]): Promise<void> {
   try {
     if (table === undefined) {
       const stored = settings.get(LANE_TABLE_KEY);
-      console.log(JSON.stringify(stored ?? scheduler.DEFAULT_LANE_TABLE, null, 2));
-      if (stored === null) console.error('chainlanes lanes: no lane table in this store yet; the default above applies');
+      print(JSON.stringify(stored ?? scheduler.DEFAULT_LANE_TABLE, null, 2));
+      if (stored === null) printError('chainlanes lanes: no lane table in this store yet; the default above applies');
       return;
     }
     await settings.put(LANE_TABLE_KEY, table);
-    console.log(`chainlanes lanes: lane table stored in ${dir}; a running gateway applies it within a second`);
+    print(`chainlanes lanes: lane table stored in ${dir}; a running gateway applies it within a second`);
   } finally {
     await settings.close();
   }
@@ -112,15 +130,15 @@ async function main(): Promise<void> {
     else if (command === 'verify') await verify(rest);
     else if (command === 'lanes') await lanes(rest);
     else if (command === 'bench') await bench(rest);
-    else if (command === undefined || command === '--help' || command === 'help') console.log(USAGE);
+    else if (command === undefined || command === '--help' || command === 'help') print(USAGE);
     else fail(`unknown command "${command}"`);
   } catch (error) {
     if (error instanceof ConfigError) {
-      for (const problem of error.problems) console.error(`chainlanes: ${problem}`);
+      for (const problem of error.problems) printError(`chainlanes: ${problem}`);
       process.exit(2);
     }
     if (isUsageError(error)) fail(error.message);
-    console.error(`chainlanes: ${error instanceof Error ? error.message : String(error)}`);
+    printError(`chainlanes: ${errorMessage(error)}`);
     process.exit(1);
   }
 }

@@ -15,24 +15,16 @@ import {
   type ChainState, type PendingFrame, type StreamConnection,
 } from './frontdoor/index.js';
 import { GatewayMetrics, type MetricSources } from './metrics/index.js';
+import { silentLogger, type Logger } from './log/index.js';
 import { ConfigError, NO_FAULTS, validateConfig, type FaultInjection, type GatewayConfig } from './config/index.js';
 import type { us_listen_socket } from 'uWebSockets.js';
 
 /** Worker slots in the load counters: lane workers plus restarts before slots are reused. */
 const WORKER_SLOTS = 256;
 
-export interface GatewayLog {
-  info(message: string): void;
-  warn(message: string): void;
-}
-
-const consoleLog: GatewayLog = {
-  info: (m) => console.log(m),
-  warn: (m) => console.error(m),
-};
-
 export interface GatewayOptions {
-  log?: GatewayLog;
+  /** Where the gateway's events go; by default nowhere (the CLI passes the configured logger). */
+  log?: Logger;
   /** Tests of failure handling only; the CLI takes them from CHAINLANES_TEST_FAULTS. */
   faults?: FaultInjection;
 }
@@ -51,7 +43,7 @@ export class Gateway {
   port = 0;
   readonly config: GatewayConfig;
   readonly layout: CoreLayout;
-  private readonly log: GatewayLog;
+  private readonly log: Logger;
   /** This gateway's hold on its data directory, released last at shutdown. */
   private readonly lock: StoreLock;
   private readonly faults: FaultInjection;
@@ -75,7 +67,7 @@ export class Gateway {
   private sealTimer: NodeJS.Timeout | null = null;
   private stopping: Promise<void> | null = null;
 
-  private constructor(config: GatewayConfig, log: GatewayLog, lock: StoreLock, faults: FaultInjection) {
+  private constructor(config: GatewayConfig, log: Logger, lock: StoreLock, faults: FaultInjection) {
     this.config = config;
     this.lock = lock;
     this.log = log;
@@ -90,7 +82,7 @@ export class Gateway {
   }
 
   static async start(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
-    const log = options.log ?? consoleLog;
+    const log = options.log ?? silentLogger();
     const uws = loadUws();
     mkdirSync(config.dataDir, { recursive: true });
     const lock = StoreLock.acquire(config.dataDir);
@@ -111,8 +103,10 @@ export class Gateway {
     // Pinned last: threads inherit their creator's affinity, and the lane
     // workers and the sealer were started before and pin themselves.
     hashing.pinThread(gateway.layout.frontdoor);
-    log.info(`chainlanes: ${describeLayout(gateway.layout)}; native hashing ${nativeLoaded ? 'on' : `OFF (${nativeLoadError})`}`);
-    log.info(`chainlanes listening on http://${config.host}:${gateway.port}`);
+    log.info({ event: 'layout', layout: gateway.layout, native: nativeLoaded, nativeError: nativeLoadError },
+      `${describeLayout(gateway.layout)}; native hashing ${nativeLoaded ? 'on' : `OFF (${nativeLoadError})`}`);
+    log.info({ event: 'listening', host: config.host, port: gateway.port, dataDir: config.dataDir },
+      `chainlanes listening on http://${config.host}:${gateway.port}`);
     return gateway;
   }
 
@@ -140,7 +134,8 @@ export class Gateway {
       onHashedAdvanced: (view) => {
         if (view.used() * 8 > view.size) this.sealer.ring();
       },
-      onWorkerError: (error, attempt) => this.log.warn(`chainlanes: ${LANE_NAMES[lane]} lane worker failed (attempt ${attempt}): ${error.message}`),
+      onWorkerError: (error, attempt) => this.log.warn({ event: 'worker-failed', lane: LANE_NAMES[lane], attempt, error: error.message },
+        `${LANE_NAMES[lane]} lane worker failed (attempt ${attempt}): ${error.message}`),
     });
   }
 
@@ -196,6 +191,7 @@ export class Gateway {
 
   private addRoutes(app: ReturnType<ReturnType<typeof loadUws>['App']>): void {
     addStreamRoute(app, {
+      log: this.log,
       chains: this.chains,
       admission: this.admission,
       maxPayloadBytes: this.config.limits.maxFrameBytes,
@@ -203,6 +199,7 @@ export class Gateway {
       connections: this.connections,
     });
     addHttpRoutes(app, {
+      log: this.log,
       chains: this.chains,
       admission: this.admission,
       ledger: this.readers,
@@ -255,21 +252,28 @@ export class Gateway {
       this.seals.sealFailures++;
       this.seals.sealFailuresInRow++;
       this.seals.lastSealError = event.message;
-      this.log.warn(`chainlanes: seal failed (attempt ${event.attempt}), retrying in ${event.retryInMs} ms: ${event.message}`);
+      this.log.warn({ event: 'seal-failed', attempt: event.attempt, retryInMs: event.retryInMs, error: event.message },
+        `seal failed (attempt ${event.attempt}), retrying in ${event.retryInMs} ms: ${event.message}`);
     }
   }
 
   private onSchedulerEvent(event: SchedulerEvent): void {
     if (event.type === 'lane-change') {
-      const chain = this.chains.at(event.slot);
-      this.log.info(`chainlanes: chain "${chain?.name}" ${LANE_NAMES[event.from]} → ${LANE_NAMES[event.to]} at ${Math.round(event.entriesPerSec)} entries/s`);
+      const chain = this.chains.at(event.slot)?.name;
+      const [from, to] = [LANE_NAMES[event.from], LANE_NAMES[event.to]];
+      const entriesPerSec = Math.round(event.entriesPerSec);
+      this.log.info({ event: 'lane-change', chain, from, to, entriesPerSec }, `chain "${chain}" ${from} → ${to} at ${entriesPerSec} entries/s`);
     } else if (event.type === 'lane-table') {
       this.laneTable = event.table;
-      this.log.info(`chainlanes: lane table changed in the store, now ${JSON.stringify(event.table)}`);
+      this.log.info({ event: 'lane-table', table: event.table }, 'lane table changed in the store');
     } else if (event.type === 'lane-table-rejected') {
-      this.log.warn(`chainlanes: ignoring the lane table in the store: ${event.message}`);
+      this.log.warn({ event: 'lane-table-rejected', error: event.message }, `ignoring the lane table in the store: ${event.message}`);
     } else if (event.type === 'cores') {
-      this.log.info(`chainlanes: cores moved by utilisation ${event.utilisation.map((u) => u.toFixed(2)).join('/')}: ${event.lanes.map((c, i) => `${LANE_NAMES[i]} [${c.join(',')}]`).join(', ')}`);
+      const lanes = Object.fromEntries(event.lanes.map((cores, i) => [LANE_NAMES[i], cores]));
+      const utilisation = Object.fromEntries(event.utilisation.map((u, i) => [LANE_NAMES[i], Number(u.toFixed(2))]));
+      this.log.info({ event: 'cores', lanes, utilisation }, 'cores moved between lanes by utilisation');
+    } else if (event.type === 'thread-failed') {
+      this.log.error({ event: 'scheduler-failed', error: event.message, restarts: event.restarts }, `scheduler thread failed, restarting it: ${event.message}`);
     }
   }
 

@@ -1,8 +1,8 @@
 // The gateway's configuration: the schema (with every default), where
 // settings come from, and how a refusal reads.
 export {
-  ConfigSchema, DEFAULT_CONFIG, LOG_FORMATS, LOG_LEVELS, defaultConfig,
-  type GatewayConfig, type GatewayConfigInput, type LogFormat, type LogLevel,
+  ConfigSchema, DEFAULT_CONFIG, defaultConfig,
+  type GatewayConfig, type GatewayConfigInput,
 } from './schema.js';
 export { CONFIG_FILE_ENV, TEXT_SETTINGS, readJsonFile, resolveConfig, type TextSetting } from './load.js';
 export { validateConfig } from './validate.js';

@@ -1,5 +1,6 @@
 // The gateway's settings: every key, what it allows and its default, in one
 // place. `GatewayConfig` is derived from it, and so are the defaults.
+import { LOG_FORMATS, LOG_LEVELS } from '../log/index.js';
 import { z } from 'zod';
 import { LANE_NAMES, recordBytesFor } from '../ring/index.js';
 import { DEFAULT_LANE_TABLE, LaneTableSchema } from '../scheduler/index.js';
@@ -22,8 +23,6 @@ const core = integer(0, undefined, 'a core number');
 const cores = z.array(core).min(1, { error: 'a non-empty list of core numbers' });
 const CORES = 'null (a layout from the core count) or an object';
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 
 const Limits = z.strictObject({
   maxFrameBytes: bytes(1).default(16 * MiB),
@@ -110,8 +109,6 @@ export const ConfigSchema = z.strictObject({
 export type GatewayConfig = z.output<typeof ConfigSchema>;
 /** What a config file may hold: any subset of the keys. */
 export type GatewayConfigInput = z.input<typeof ConfigSchema>;
-export type LogLevel = GatewayConfig['logLevel'];
-export type LogFormat = GatewayConfig['logFormat'];
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null) {

@@ -6,6 +6,7 @@ import type { ChainRegistry, ChainState } from './chains.js';
 import { CHAIN_NAME_RULE, HASH_BYTES, parseChainName, type ErrorCode } from '../protocol/index.js';
 import { parseIndex, readBody, sendError, sendJson, sendText } from './http-util.js';
 import type { HttpRequest, HttpResponse, TemplatedApp } from './uws.js';
+import type { Logger } from '../log/index.js';
 import type { LedgerReadTask } from '../ledger/reader-types.js';
 
 /** The ledger reads the front door serves, answered off its thread as JSON text (null: not there). */
@@ -23,6 +24,7 @@ export interface MetricsText {
 }
 
 export interface HttpContext {
+  log: Logger;
   chains: ChainRegistry;
   admission: Admission;
   ledger: LedgerReads;
@@ -218,7 +220,7 @@ export function addHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
   });
   app.post('/v1/chains/:name/entries', (res, req) => {
     postEntries(ctx, res, req).catch((error: unknown) => {
-      console.error('chainlanes: internal error in POST entries:', error);
+      ctx.log.error({ event: 'internal-error', where: 'POST entries', err: error }, 'internal error in POST entries');
       try {
         sendError(res, 'internal', 'internal error while admitting the entries; see the gateway log');
       } catch {

@@ -12,6 +12,7 @@ import { CHAIN_NAME_RULE, parseChainName } from '../protocol/index.js';
 import { encodeAccepted, encodeError } from './replies.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket } from './uws.js';
 import type { us_socket_context_t } from 'uWebSockets.js';
+import type { Logger } from '../log/index.js';
 
 interface UpgradeData {
   chainPath: string;
@@ -82,6 +83,7 @@ export class StreamConnection implements FrameOwner {
 }
 
 export interface StreamRouteOptions {
+  log: Logger;
   chains: ChainRegistry;
   admission: Admission;
   maxPayloadBytes: number;
@@ -133,7 +135,7 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
         result = admission.admit(connection.chain, new Uint8Array(message), connection, frame);
       } catch (error) {
         // A bug, not bad input: the frame is answered and the gateway keeps serving.
-        console.error(`chainlanes: internal error admitting frame ${frame} of chain "${connection.chain.name}":`, error);
+        options.log.error({ event: 'internal-error', where: 'admission', chain: connection.chain.name, frame, err: error }, 'internal error while admitting a frame');
         result = admission.reject('internal', 'internal error while admitting the frame; see the gateway log');
       }
       if (result instanceof Rejection) connection.answer(frame, encodeError(frame, result.code, result.message));

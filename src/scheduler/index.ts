@@ -43,7 +43,7 @@ export class Scheduler {
   private spawn(): Worker {
     const worker = new Worker(workerFile(import.meta.url, 'thread'), { workerData: this.data, name: 'chainlanes-scheduler' });
     worker.on('message', this.onEvent);
-    worker.on('error', (error) => console.error('chainlanes: scheduler thread failed:', error));
+    worker.on('error', (error) => this.onEvent({ type: 'thread-failed', message: error.message, restarts: this.restarts }));
     worker.on('exit', () => {
       if (this.stopped) return;
       this.restarts++;

@@ -31,4 +31,6 @@ export type SchedulerEvent =
   | { type: 'cores'; lanes: number[][]; utilisation: number[] }
   | { type: 'tick'; at: number }
   | { type: 'lane-table'; table: LaneTable }
-  | { type: 'lane-table-rejected'; message: string };
+  | { type: 'lane-table-rejected'; message: string }
+  /** Raised on the front door's side: the thread died and is started again after a second. */
+  | { type: 'thread-failed'; message: string; restarts: number };

@@ -45,7 +45,7 @@ describe('failed seals', () => {
       const metrics = await (await gw.http('/metrics')).text();
       expect(metrics).toMatch(/chainlanes_seal_failures_total 4\b/);
       expect(await gw.json('/healthz')).toMatchObject({ sealFailures: 4, lastSealError: expect.stringMatching(/injected seal failure 4 of 4/) });
-      expect(gw.output()).toMatch(/seal failed \(attempt 4\).*injected seal failure 4 of 4/);
+      expect(gw.logs()).toContainEqual(expect.objectContaining({ event: 'seal-failed', attempt: 4, error: expect.stringMatching(/injected seal failure 4 of 4/) }));
       // What was committed before the failures is untouched.
       const block0 = await gw.json<{ hash: string }>('/v1/chains/fragile/blocks/0');
       expect(block0.hash).toBe(Buffer.from(first!.block as Uint8Array).toString('hex'));

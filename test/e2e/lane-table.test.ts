@@ -39,7 +39,7 @@ describe('lane table in the store', () => {
       await trickle(1_500);
       expect((await first.json('/v1/chains/shop')).lane).toBe('heavy');
       expect((await first.json('/v1/lanes')).laneTable).toEqual(strict);
-      expect(first.output()).toMatch(/lane table changed in the store/);
+      expect(first.logs()).toContainEqual(expect.objectContaining({ event: 'lane-table', msg: 'lane table changed in the store' }));
       c.close();
     } finally {
       await first.stop();

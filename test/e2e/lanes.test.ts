@@ -67,7 +67,7 @@ describe('lanes', () => {
       expect(Buffer.from((r.hashes as Uint8Array).subarray(0, 32)).toString('hex')).toBe(sha256(`f${f}-0`));
     });
     const total = expectContiguous(replies);
-    expect(gw.output()).toMatch(/chain "mover" light → heavy/);
+    expect(gw.logs()).toContainEqual(expect.objectContaining({ event: 'lane-change', chain: 'mover', from: 'light', to: 'heavy' }));
     // Both rings fed the sealer: every block is committed, contiguous, and an entry from each side verifies.
     const committed = await c.waitCommitted((cs) => cs.reduce((n, x) => n + (x.count as number), 0) >= total);
     expectContiguous(committed.map((x) => ({ ...x, type: 'accepted' })));

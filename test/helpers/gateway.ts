@@ -16,6 +16,8 @@ export interface ChildGateway {
   dataDir: string;
   process: ChildProcess;
   output(): string;
+  /** The gateway's log lines (JSON when its stdout is not a terminal), parsed. */
+  logs(): LogLine[];
   http(path: string, init?: RequestInit): Promise<Response>;
   json<T = Record<string, unknown>>(path: string): Promise<T>;
   /** SIGTERM, and resolves with the exit code. */
@@ -28,6 +30,13 @@ export interface ChildGateway {
 export function runCli(args: string[], env: Record<string, string> = {}): { status: number | null; output: string; stderr: string } {
   const run = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 });
   return { status: run.status, output: run.stdout + run.stderr, stderr: run.stderr };
+}
+
+export type LogLine = Record<string, unknown> & { level: number; msg: string; event?: string };
+
+/** Every line of `text` that is a JSON object, parsed; other lines (a child's stderr) are skipped. */
+export function parseLogLines(text: string): LogLine[] {
+  return text.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as LogLine);
 }
 
 export interface StartOptions {
@@ -72,6 +81,7 @@ export async function startGateway(options: StartOptions = {}): Promise<ChildGat
     dataDir,
     process: child,
     output: () => output,
+    logs: () => parseLogLines(output),
     http: (path, init) => fetch(base + path, init),
     json: async <T>(path: string) => (await (await fetch(base + path)).json()) as T,
     stop: async () => {
