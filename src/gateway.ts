@@ -6,13 +6,13 @@ import { performance } from 'node:perf_hooks';
 import { LANE_COUNT, LANE_NAMES, ChainTable, LaneCores, LoadCounters } from './ring/index.js';
 import { LanePool } from './lanes/index.js';
 import { Scheduler, describeLayout, validateLaneTable, type CoreLayout, type LaneTable, type SchedulerEvent } from './scheduler/index.js';
-import { Ledger, LANE_TABLE_KEY, LedgerReaders, StoreLock, StoredSettings, chainIdOf } from './ledger/index.js';
+import { Ledger, LANE_TABLE_KEY, LedgerReaders, StoreLock, StoredSettings } from './ledger/index.js';
 import { Sealer } from './ledger/sealer.js';
 import type { SealerEvent } from './ledger/sealer-types.js';
 import { hashing, nativeLoaded, nativeLoadError } from './native/index.js';
 import {
-  Admission, ChainRegistry, addHttpRoutes, addStreamRoute, encodeCommitted, loadUws,
-  type ChainState, type PendingFrame, type StreamConnection,
+  Admission, ChainRegistry, SealProgress, addHttpRoutes, addStreamRoute, chainView, encodeCommitted, healthView, lanesView, loadUws,
+  type PendingFrame, type StreamConnection,
 } from './frontdoor/index.js';
 import { GatewayMetrics, type MetricSources } from './metrics/index.js';
 import { silentLogger, type Logger } from './log/index.js';
@@ -27,16 +27,6 @@ export interface GatewayOptions {
   log?: Logger;
   /** Tests of failure handling only; the CLI takes them from CHAINLANES_TEST_FAULTS. */
   faults?: FaultInjection;
-}
-
-interface SealStats {
-  directoryHeight: number;
-  blocksCommitted: number;
-  entriesCommitted: number;
-  sealFailures: number;
-  /** Failed attempts since the last successful seal. */
-  sealFailuresInRow: number;
-  lastSealError: string | null;
 }
 
 export class Gateway {
@@ -55,7 +45,7 @@ export class Gateway {
   private readonly connections = new Set<StreamConnection>();
   private readonly metrics = new GatewayMetrics(LANE_NAMES, this.metricSources());
   private readonly startedAt = Date.now();
-  private readonly seals: SealStats = { directoryHeight: -1, blocksCommitted: 0, entriesCommitted: 0, sealFailures: 0, sealFailuresInRow: 0, lastSealError: null };
+  private seals = new SealProgress(-1);
   private ledger!: Ledger;
   private readers!: LedgerReaders;
   /** The lane table the scheduler applies: the store's, seeded from config on a new store. */
@@ -146,7 +136,7 @@ export class Gateway {
       const chain = this.chains.getOrCreate(head.chainName, head.nextSeq, head.nextHeight);
       if (chain === undefined) throw new Error(`the store holds more chains than limits.maxChains (${this.config.limits.maxChains})`);
     }
-    this.seals.directoryHeight = heads.directory.nextHeight - 1;
+    this.seals = new SealProgress(heads.directory.nextHeight - 1);
     await this.loadLaneTable();
     this.readers = new LedgerReaders(this.config.dataDir, this.config.ledger.readerThreads);
   }
@@ -206,9 +196,12 @@ export class Gateway {
       maxBodyBytes: this.config.limits.maxFrameBytes,
       commitWaitTimeoutMs: this.config.ledger.commitWaitTimeoutMs,
       sealTrouble: () => this.sealTrouble(),
-      chainInfo: (chain) => this.chainInfo(chain),
-      lanes: () => this.lanesInfo(),
-      health: () => this.health(),
+      chainInfo: (chain) => chainView(chain, this.chainTable),
+      lanes: () => lanesView({ layout: this.layout, laneTable: this.laneTable, pools: this.pools, laneCores: this.laneCores, chains: this.chains }),
+      health: () => healthView({
+        trouble: this.sealTrouble(), sealerAlive: this.sealer.alive, native: nativeLoaded, nativeError: nativeLoadError,
+        chains: this.chains.size, connections: this.connections.size, seals: this.seals, startedAt: this.startedAt,
+      }),
       metrics: this.metrics.registry,
     });
   }
@@ -234,24 +227,21 @@ export class Gateway {
 
   private onSealerEvent(event: SealerEvent): void {
     if (event.type === 'sealed') {
-      this.seals.directoryHeight = event.directory.height;
-      this.seals.sealFailuresInRow = 0;
+      let entries = 0;
       for (const block of event.blocks) {
         const chain = this.chains.at(block.slot);
         if (chain === undefined) continue;
         const writers = chain.committed(block.firstSeq, block.count, block.height);
-        this.seals.blocksCommitted++;
-        this.seals.entriesCommitted += block.count;
+        entries += block.count;
         const notice = encodeCommitted({
           height: block.height, seq: block.firstSeq, count: block.count,
           root: block.root, block: block.hash, directory: event.directory.height,
         });
         for (const writer of writers) if (writer.open) writer.committed(notice);
       }
+      this.seals.sealed(event.directory.height, event.blocks.length, entries);
     } else if (event.type === 'seal-failed') {
-      this.seals.sealFailures++;
-      this.seals.sealFailuresInRow++;
-      this.seals.lastSealError = event.message;
+      this.seals.failed(event.message);
       this.log.warn({ event: 'seal-failed', attempt: event.attempt, retryInMs: event.retryInMs, error: event.message },
         `seal failed (attempt ${event.attempt}), retrying in ${event.retryInMs} ms: ${event.message}`);
     }
@@ -277,66 +267,8 @@ export class Gateway {
     }
   }
 
-  chainInfo(chain: ChainState): Record<string, unknown> {
-    const slot = chain.slot;
-    return {
-      name: chain.name,
-      chainId: chainIdOf(chain.name).toString('hex'),
-      lane: LANE_NAMES[this.chainTable.lane(slot)],
-      entriesPerSec: round(this.chainTable.entriesPerSec(slot)),
-      bytesPerSec: round(this.chainTable.bytesPerSec(slot)),
-      share: round(this.chainTable.share(slot), 4),
-      nextSeq: chain.nextSeq,
-      committedSeq: chain.committedSeq,
-      height: chain.nextHeight - 1,
-    };
-  }
-
-  lanesInfo(): Record<string, unknown> {
-    const laneOfChain = this.chains.all().map((c) => this.chainTable.lane(c.slot));
-    return {
-      cpuCount: this.layout.cpuCount,
-      frontdoor: { cores: this.layout.frontdoor },
-      sealer: { cores: this.layout.sealer },
-      laneTable: this.laneTable,
-      lanes: this.pools.map((pool, lane) => ({
-        name: pool.name,
-        cores: this.laneCores.cores(lane),
-        workers: pool.threads,
-        ...pool.stats(),
-        chains: this.chains.all().filter((_, i) => laneOfChain[i] === lane).map((c) => c.name),
-      })),
-    };
-  }
-
-  /**
-   * Why nothing accepted can become durable right now, or null. Isolated
-   * failures are retried quietly; a run of them, or a dead sealer, is trouble.
-   */
-  sealTrouble(): string | null {
-    if (!this.sealer.alive) return 'the sealer thread stopped';
-    const { sealFailuresInRow, lastSealError } = this.seals;
-    if (sealFailuresInRow < this.config.ledger.unhealthyAfterSealFailures) return null;
-    return `${sealFailuresInRow} seals failed in a row (last error: ${lastSealError})`;
-  }
-
-  health(): Record<string, unknown> {
-    const trouble = this.sealTrouble();
-    return {
-      status: trouble === null ? 'ok' : 'degraded',
-      reason: trouble,
-      native: nativeLoaded,
-      nativeError: nativeLoadError,
-      uws: 'native',
-      sealer: this.sealer.alive,
-      chains: this.chains.size,
-      connections: this.connections.size,
-      directoryHeight: this.seals.directoryHeight,
-      sealFailures: this.seals.sealFailures,
-      sealFailuresInRow: this.seals.sealFailuresInRow,
-      lastSealError: this.seals.lastSealError,
-      uptimeSec: Math.round((Date.now() - this.startedAt) / 1000),
-    };
+  private sealTrouble(): string | null {
+    return this.seals.trouble(this.sealer.alive, this.config.ledger.unhealthyAfterSealFailures);
   }
 
   /** What the metrics read at each scrape; admission and sealer exist by the time the routes serve one. */
@@ -377,11 +309,6 @@ export class Gateway {
     await this.ledger?.close();
     this.lock.release();
   }
-}
-
-function round(value: number, digits = 1): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
 }
 
 type UwsApp = ReturnType<ReturnType<typeof loadUws>['App']>;

@@ -4,3 +4,4 @@ export { addStreamRoute, StreamConnection } from './stream.js';
 export { addHttpRoutes, type HttpContext, type LedgerReads } from './http.js';
 export { encodeAccepted, encodeCommitted, encodeError } from './replies.js';
 export { loadUws } from './uws.js';
+export { SealProgress, chainView, healthView, lanesView } from './views.js';

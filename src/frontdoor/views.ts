@@ -1,0 +1,125 @@
+// What the read-side routes show of the running gateway (/v1/chains, /v1/lanes,
+// /healthz), built from the state the front door already holds. Views only:
+// nothing here changes anything.
+import { LANE_NAMES, type ChainTable, type LaneCores } from '../ring/index.js';
+import type { LanePool } from '../lanes/index.js';
+import type { CoreLayout, LaneTable } from '../scheduler/index.js';
+import { chainIdOf } from '../ledger/index.js';
+import type { ChainRegistry, ChainState } from './chains.js';
+
+/** How sealing is going, as the front door learns it from the sealer's events. */
+export class SealProgress {
+  directoryHeight: number;
+  blocksCommitted = 0;
+  entriesCommitted = 0;
+  sealFailures = 0;
+  /** Failed attempts since the last successful seal. */
+  sealFailuresInRow = 0;
+  lastSealError: string | null = null;
+
+  constructor(directoryHeight: number) {
+    this.directoryHeight = directoryHeight;
+  }
+
+  sealed(directoryHeight: number, blocks: number, entries: number): void {
+    this.directoryHeight = directoryHeight;
+    this.sealFailuresInRow = 0;
+    this.blocksCommitted += blocks;
+    this.entriesCommitted += entries;
+  }
+
+  failed(message: string): void {
+    this.sealFailures++;
+    this.sealFailuresInRow++;
+    this.lastSealError = message;
+  }
+
+  /**
+   * Why nothing accepted can become durable right now, or null. Isolated
+   * failures are retried quietly; a run of `unhealthyAfter` of them, or a dead sealer, is trouble.
+   */
+  trouble(sealerAlive: boolean, unhealthyAfter: number): string | null {
+    if (!sealerAlive) return 'the sealer thread stopped';
+    if (this.sealFailuresInRow < unhealthyAfter) return null;
+    return `${this.sealFailuresInRow} seals failed in a row (last error: ${this.lastSealError})`;
+  }
+}
+
+/** `GET /v1/chains/{name}` and each item of `GET /v1/chains`. */
+export function chainView(chain: ChainState, table: ChainTable): Record<string, unknown> {
+  const slot = chain.slot;
+  return {
+    name: chain.name,
+    chainId: chainIdOf(chain.name).toString('hex'),
+    lane: LANE_NAMES[table.lane(slot)],
+    entriesPerSec: round(table.entriesPerSec(slot)),
+    bytesPerSec: round(table.bytesPerSec(slot)),
+    share: round(table.share(slot), 4),
+    nextSeq: chain.nextSeq,
+    committedSeq: chain.committedSeq,
+    height: chain.nextHeight - 1,
+  };
+}
+
+export interface LanesState {
+  layout: CoreLayout;
+  laneTable: LaneTable;
+  pools: readonly LanePool<unknown>[];
+  laneCores: LaneCores;
+  chains: ChainRegistry;
+}
+
+/** `GET /v1/lanes`: cores, workers, ring use and the chains in each lane. */
+export function lanesView(state: LanesState): Record<string, unknown> {
+  const { layout, chains } = state;
+  const laneOfChain = chains.all().map((c) => chains.table.lane(c.slot));
+  return {
+    cpuCount: layout.cpuCount,
+    frontdoor: { cores: layout.frontdoor },
+    sealer: { cores: layout.sealer },
+    laneTable: state.laneTable,
+    lanes: state.pools.map((pool, lane) => ({
+      name: pool.name,
+      cores: state.laneCores.cores(lane),
+      workers: pool.threads,
+      ...pool.stats(),
+      chains: chains.all().filter((_, i) => laneOfChain[i] === lane).map((c) => c.name),
+    })),
+  };
+}
+
+export interface HealthState {
+  trouble: string | null;
+  sealerAlive: boolean;
+  native: boolean;
+  nativeError: string | null;
+  chains: number;
+  connections: number;
+  seals: SealProgress;
+  startedAt: number;
+}
+
+/** `GET /healthz`: 200 with status ok, or 503 with status degraded and the reason. */
+export function healthView(state: HealthState): Record<string, unknown> {
+  const { seals } = state;
+  return {
+    status: state.trouble === null ? 'ok' : 'degraded',
+    reason: state.trouble,
+    native: state.native,
+    nativeError: state.nativeError,
+    uws: 'native',
+    sealer: state.sealerAlive,
+    chains: state.chains,
+    connections: state.connections,
+    directoryHeight: seals.directoryHeight,
+    sealFailures: seals.sealFailures,
+    sealFailuresInRow: seals.sealFailuresInRow,
+    lastSealError: seals.lastSealError,
+    uptimeSec: Math.round((Date.now() - state.startedAt) / 1000),
+  };
+}
+
+function round(value: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
