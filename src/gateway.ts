@@ -6,8 +6,7 @@ import { LANE_COUNT, LANE_NAMES, ChainTable, LaneCores, LoadCounters } from './r
 import { LanePool } from './lanes/index.js';
 import { Scheduler, describeLayout, validateLaneTable, type CoreLayout, type LaneTable, type SchedulerEvent } from './scheduler/index.js';
 import { Ledger, LANE_TABLE_KEY, LedgerReaders, StoredSettings, chainIdOf } from './ledger/index.js';
-import { Sealer } from './ledger/sealer.js';
-import type { SealerEvent } from './ledger/sealer-types.js';
+import { Sealer, type SealerEvent } from './sealer/index.js';
 import { hashing, nativeLoaded, nativeLoadError } from './native/index.js';
 import {
   Admission, ChainRegistry, LatencyHistogram, addHttpRoutes, addStreamRoute, encodeCommitted, loadUws, renderMetrics,

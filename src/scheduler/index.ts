@@ -38,7 +38,7 @@ export class Scheduler {
   }
 
   private spawn(): Worker {
-    const worker = new Worker(workerFile(import.meta.url, 'thread'), { workerData: this.data, name: 'chainlanes-scheduler' });
+    const worker = new Worker(workerFile(import.meta.url, 'scheduler-thread'), { workerData: this.data, name: 'chainlanes-scheduler' });
     worker.on('message', this.onEvent);
     worker.on('error', (error) => console.error('chainlanes: scheduler thread failed:', error));
     worker.on('exit', () => {
