@@ -17,7 +17,8 @@ export interface RunningTarget {
   stop(): Promise<void>;
 }
 
-const LISTENING = /listening on (https?):\/\/([^\s/]+)/;
+// The gateway logs JSON (the line goes on with `"`), the peers print plain text.
+const LISTENING = /listening on (https?):\/\/([^\s/"]+)/;
 const START_TIMEOUT_MS = 10_000;
 const live = new Set<ChildProcess>();
 

@@ -59,7 +59,8 @@ async function serve(argv: string[]): Promise<void> {
     gateway = await Gateway.start(config, { faults, log });
   } catch (error) {
     log.fatal({ event: 'start-failed', error: errorMessage(error) }, `cannot start: ${errorMessage(error)}`);
-    process.exit(1);
+    // A refused setting (the lane table in the store, say) is the operator's to fix: status 2, like a refused config.
+    process.exit(error instanceof ConfigError ? 2 : 1);
   }
   let signals = 0;
   const onSignal = (signal: string): void => {

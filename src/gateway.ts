@@ -7,8 +7,7 @@ import { LANE_COUNT, LANE_NAMES, ChainTable, LaneCores, LoadCounters } from './r
 import { LanePool } from './lanes/index.js';
 import { Scheduler, describeLayout, validateLaneTable, type CoreLayout, type LaneTable, type SchedulerEvent } from './scheduler/index.js';
 import { Ledger, LANE_TABLE_KEY, LedgerReaders, StoreLock, StoredSettings } from './ledger/index.js';
-import { Sealer } from './ledger/sealer.js';
-import type { SealerEvent } from './ledger/sealer-types.js';
+import { Sealer, type SealerEvent } from './sealer/index.js';
 import { hashing, nativeLoaded, nativeLoadError } from './native/index.js';
 import {
   Admission, ChainRegistry, SealProgress, addHttpRoutes, addStreamRoute, chainView, encodeCommitted, healthView, lanesView, loadUws,
@@ -244,6 +243,11 @@ export class Gateway {
       this.seals.failed(event.message);
       this.log.warn({ event: 'seal-failed', attempt: event.attempt, retryInMs: event.retryInMs, error: event.message },
         `seal failed (attempt ${event.attempt}), retrying in ${event.retryInMs} ms: ${event.message}`);
+    } else if (event.type === 'anchor-failed') {
+      this.log.warn({ event: 'anchor-failed', sink: event.sink, height: event.height, error: event.message },
+        `anchor sink ${event.sink} failed for directory ${event.height}: ${event.message}`);
+    } else if (event.type === 'thread-failed') {
+      this.log.fatal({ event: 'sealer-failed', error: event.message }, `the sealer thread died; nothing more is accepted until a restart: ${event.message}`);
     }
   }
 

@@ -22,9 +22,12 @@ export function packageRoot(): string {
 }
 
 /**
- * The compiled JavaScript file of a worker entry point that sits beside `fromUrl`.
- * Worker threads cannot load TypeScript, so when the caller is itself a .ts file
- * (tests under vitest) the worker is taken from dist/, which `npm test` builds first.
+ * The compiled JavaScript file of the thread entry module `name` (a path
+ * relative to `fromUrl`'s folder, without extension): the one way every thread
+ * is loaded, in src and in tests. Worker threads cannot load TypeScript, so
+ * when the caller is itself a .ts file (tests under vitest) the module is taken
+ * from dist/, which `npm test` builds first; tsconfig.build.json builds the
+ * tests' fixtures there too.
  */
 export function workerFile(fromUrl: string, name: string): URL {
   const here = fileURLToPath(fromUrl);

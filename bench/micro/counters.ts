@@ -9,12 +9,12 @@
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { LINE_CELLS } from '../../src/ring/index.js';
 import type { Row } from './rows.js';
 
 type Layout = 'shared Atomics.add' | 'adjacent cells (false sharing)' | 'padded rows, Atomics.store' | 'padded rows, plain store';
 const LAYOUTS: readonly Layout[] = ['padded rows, Atomics.store', 'padded rows, plain store', 'shared Atomics.add', 'adjacent cells (false sharing)'];
 const COUNTS = 5_000_000;
-const LINE_INTS = 32; // 128 bytes: two cache lines, as src/ring pads
 
 interface Job {
   sab: SharedArrayBuffer;
@@ -32,7 +32,7 @@ function count(job: Job): void {
     for (let i = 0; i < COUNTS; i++) Atomics.add(cells, 0, 1);
     return;
   }
-  const at = job.layout === 'adjacent cells (false sharing)' ? job.index : job.index * LINE_INTS;
+  const at = job.layout === 'adjacent cells (false sharing)' ? job.index : job.index * LINE_CELLS;
   if (job.layout === 'padded rows, plain store') {
     // One writer per cell, readers use Atomics.load: a plain store is enough for a load estimate.
     for (let i = 0; i < COUNTS; i++) cells[at] = (cells[at]! + 1) >>> 0;
@@ -42,7 +42,7 @@ function count(job: Job): void {
 }
 
 async function runLayout(layout: Layout, threads: number): Promise<Row> {
-  const sab = new SharedArrayBuffer(threads * LINE_INTS * 4);
+  const sab = new SharedArrayBuffer(threads * LINE_CELLS * 4);
   const go = new SharedArrayBuffer(4);
   const workers = Array.from({ length: threads }, (_, index) => {
     const job: Job = { sab, layout, index, go };

@@ -5,8 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { FrameReader, type FrameLimits, type RingView } from '../ring/index.js';
 import type { LanePool } from '../lanes/index.js';
-import type { Sealer } from '../ledger/sealer.js';
-import type { CutBlock } from '../ledger/sealer-types.js';
+import type { CutBlock, Sealer } from '../sealer/index.js';
 import type { BlockWriter, ChainState } from './chains.js';
 import { countByErrorCode, type ErrorCode } from '../protocol/index.js';
 

@@ -3,7 +3,7 @@
 // block boundaries are decided here, in arrival order, so a block always
 // covers a contiguous seq range whichever lane hashed its entries.
 import { ChainTable, LIGHT } from '../ring/index.js';
-import type { CutBlock } from '../ledger/sealer-types.js';
+import type { CutBlock } from '../sealer/index.js';
 
 /** Something that wrote into a block and wants to hear when it is committed. */
 export interface BlockWriter {

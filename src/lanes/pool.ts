@@ -89,7 +89,7 @@ export class LanePool<F> {
       crashAfterTasks: options.crashAfterTasks ?? 0,
     };
     this.piscina = new Piscina({
-      filename: workerFile(import.meta.url, 'worker').href,
+      filename: workerFile(import.meta.url, 'lane-thread').href,
       name: 'default',
       minThreads: options.threads,
       maxThreads: options.threads,

@@ -1,7 +1,9 @@
+export { RingView, RingProducer, forEachRecord } from './lane-ring.js';
 export {
-  RingView, RingProducer, forEachRecord, recordBytesFor, align8,
-  RECORD_FRAME, RECORD_PAD, RECORD_HEADER_BYTES, SPAN_BYTES, HASH_BYTES, RING_CONTROL_BYTES,
-} from './lane-ring.js';
+  CACHE_LINE_BYTES, LINE_CELLS, wholeLines, seqAdd, seqDistance,
+  RING_CONTROL_BYTES, RING_HEAD_CELL, RING_HASHED_CELL, RING_RELEASED_CELL,
+  RECORD_FRAME, RECORD_PAD, RECORD_HEADER_BYTES, SPAN_BYTES, align8, recordBytesFor,
+} from './layout.js';
 export { FrameReader, type FrameLimits, type FrameErrorCode } from './frame-reader.js';
 export { ChainTable, LANE_NAMES, LANE_COUNT, HEAVY, MEDIUM, LIGHT, laneIndex, type LaneName } from './chain-table.js';
 export { LoadCounters } from './counters.js';

@@ -41,7 +41,7 @@ export class Scheduler {
   }
 
   private spawn(): Worker {
-    const worker = new Worker(workerFile(import.meta.url, 'thread'), { workerData: this.data, name: 'chainlanes-scheduler' });
+    const worker = new Worker(workerFile(import.meta.url, 'scheduler-thread'), { workerData: this.data, name: 'chainlanes-scheduler' });
     worker.on('message', this.onEvent);
     worker.on('error', (error) => this.onEvent({ type: 'thread-failed', message: error.message, restarts: this.restarts }));
     worker.on('exit', () => {

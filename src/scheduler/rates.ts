@@ -1,5 +1,5 @@
 // Moving-average load per chain from the workers' u32 counters.
-import type { LoadCounters } from '../ring/index.js';
+import { seqDistance, type LoadCounters } from '../ring/index.js';
 
 /**
  * Exponentially weighted moving averages of entries/s and bytes/s. The weight
@@ -44,8 +44,8 @@ export class RateEstimator {
       for (let c = 0; c < chains; c++) {
         const e = counters.entries(w, c);
         const b = counters.bytes(w, c);
-        this.deltaEntries[c]! += (e - this.prevEntries[row + c]!) >>> 0;
-        this.deltaBytes[c]! += (b - this.prevBytes[row + c]!) >>> 0;
+        this.deltaEntries[c]! += seqDistance(e, this.prevEntries[row + c]!);
+        this.deltaBytes[c]! += seqDistance(b, this.prevBytes[row + c]!);
         this.prevEntries[row + c] = e;
         this.prevBytes[row + c] = b;
       }

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { LANE_TABLE_KEY, StoredSettings } from '../../src/ledger/index.js';
-import { StreamClient, runCli, startGateway } from '../helpers/gateway.js';
+import { StreamClient, parseLogLines, runCli, startGateway } from '../helpers/gateway.js';
 
 function runServe(args: string[], env: Record<string, string> = {}): { status: number | null; output: string; stderr: string } {
   return runCli(['serve', '--port', '0', ...args], env);
@@ -62,8 +62,10 @@ describe('start-up', () => {
     await settings.close();
     const run = runServe(['--data', dir]);
     expect(run.status).toBe(2);
-    expect(run.stderr).toContain(`the lane table in the store ${dir}: lanes[1].lane: "heavy" is not allowed: expected lanes listed heaviest first`);
-    expect(run.stderr).toMatch(/chainlanes lanes --data DIR --set FILE/);
+    const [failed] = parseLogLines(run.output).filter((line) => line.event === 'start-failed');
+    expect(failed?.level).toBe(60);
+    expect(failed?.error).toContain(`the lane table in the store ${dir}: lanes[1].lane: "heavy" is not allowed: expected lanes listed heaviest first`);
+    expect(failed?.error).toMatch(/chainlanes lanes --data DIR --set FILE/);
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -3,15 +3,16 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { verifyEntry } from '../../src/client/verify.js';
 import { Ledger, verifyStore } from '../../src/ledger/index.js';
+import { workerFile } from '../../src/paths.js';
 import { withTempDir } from './helpers.js';
 
-const RUN = fileURLToPath(new URL('./fixtures/ts-run.mjs', import.meta.url));
-const SEALER = fileURLToPath(new URL('./fixtures/crash-sealer.ts', import.meta.url));
+// A process rather than a thread (kill -9 takes a whole process), built the same way as thread fixtures.
+const SEALER = fileURLToPath(workerFile(import.meta.url, 'fixtures/crash-sealer'));
 
 /** Runs the sealer until it reported `atLeast` seals, then kill -9; returns the last height it reported. */
 function sealThenKill(dir: string, atLeast: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [RUN, SEALER, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [SEALER, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let last = -1;
     let seen = 0;
     let buffered = '';

@@ -2,7 +2,8 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { verifyEntry } from '../../src/client/verify.js';
 import { Ledger, verifyStore } from '../../src/ledger/index.js';
-import type { SealedMessage, SealerWorkerData } from './fixtures/sealer-worker.js';
+import { workerFile } from '../../src/paths.js';
+import type { SealedMessage, SealingThreadData } from './fixtures/sealing-thread.js';
 import { withTempDir } from './helpers.js';
 
 const CHAINS = ['bank-1', 'bank-2', 'shop-9'];
@@ -57,9 +58,8 @@ describe('a sealer worker_thread and a reading main thread', () => {
   });
 });
 
-function runSealer(data: Omit<SealerWorkerData, 'entry'>, onSealed: (message: SealedMessage) => void): Promise<void> {
-  const entry = new URL('./fixtures/sealer-worker.ts', import.meta.url).href;
-  const worker = new Worker(new URL('./fixtures/ts-worker.mjs', import.meta.url), { workerData: { ...data, entry } });
+function runSealer(data: SealingThreadData, onSealed: (message: SealedMessage) => void): Promise<void> {
+  const worker = new Worker(workerFile(import.meta.url, 'fixtures/sealing-thread'), { workerData: data });
   return new Promise((resolve, reject) => {
     let failed = false;
     const fail = (error: unknown): void => {

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { Worker } from 'node:worker_threads';
 import { type Hashing, jsHashing, nativeHashing, nativeLoadError } from '../../src/native/index.js';
+import { workerFile } from '../../src/paths.js';
+import type { NiceReport, NiceThreadData } from './fixtures/nice-thread.js';
 import { prng, randomBytes, referenceTreeHash, sha256, splitHashes } from './reference.js';
 
 const native = nativeHashing();
@@ -223,20 +226,10 @@ describe('gatherSpans', () => {
 
 describe('setThreadNice', () => {
   /** Sets nice 7 in a fresh worker thread and reads the thread's nice value back from /proc. */
-  async function niceInWorker(useNative: boolean): Promise<{ ok: boolean; nice: number }> {
-    const { Worker } = await import('node:worker_threads');
-    const loader = new URL('../../dist/src/native/index.js', import.meta.url).href;
-    const body = `
-      import { parentPort, workerData } from 'node:worker_threads';
-      import { readFileSync } from 'node:fs';
-      const m = await import(workerData.loader);
-      const h = workerData.useNative ? m.nativeHashing() : m.jsHashing;
-      const ok = h.setThreadNice(7);
-      // Field 19 of /proc/thread-self/stat is the calling thread's nice value.
-      const stat = readFileSync('/proc/thread-self/stat', 'utf8');
-      parentPort.postMessage({ ok, nice: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) });`;
-    const worker = new Worker(new URL('data:text/javascript,' + encodeURIComponent(body)), { workerData: { loader, useNative } });
-    const result = await new Promise<{ ok: boolean; nice: number }>((resolve) => worker.once('message', resolve));
+  async function niceInWorker(useNative: boolean): Promise<NiceReport> {
+    const data: NiceThreadData = { useNative };
+    const worker = new Worker(workerFile(import.meta.url, 'fixtures/nice-thread'), { workerData: data });
+    const result = await new Promise<NiceReport>((resolve) => worker.once('message', resolve));
     await worker.terminate();
     return result;
   }

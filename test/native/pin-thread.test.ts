@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { jsHashing, nativeAddonPath, nativeHashing, nativeLoadError } from '../../src/native/index.js';
+import { jsHashing, nativeHashing, nativeLoadError } from '../../src/native/index.js';
+import { workerFile } from '../../src/paths.js';
+import type { PinReport, PinningThreadData } from './fixtures/pinning-thread.js';
 
 const native = nativeHashing();
 const linux = process.platform === 'linux';
@@ -18,28 +20,10 @@ function allowedList(): string {
   return match[1];
 }
 
-interface PinReport {
-  before: string;
-  pinned: boolean | string;
-  after: string;
-}
-
-// The worker is plain CommonJS (a worker cannot load the TypeScript under test) and loads the
-// addon itself, so the affinity is set and read back on that worker's own OS thread.
-const WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { readFileSync } = require('node:fs');
-const addon = require(workerData.addonPath);
-const allowed = () => /^Cpus_allowed_list:\\s*(\\S+)/m.exec(readFileSync('/proc/thread-self/status', 'utf8'))[1];
-const before = allowed();
-let pinned;
-try { pinned = addon.pinThread(workerData.cpus); } catch (err) { pinned = String(err); }
-parentPort.postMessage({ before, pinned, after: allowed() });
-`;
-
 function pinInWorker(cpus: number[]): Promise<PinReport> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER, { eval: true, workerData: { addonPath: nativeAddonPath, cpus } });
+    const data: PinningThreadData = { cpus };
+    const worker = new Worker(workerFile(import.meta.url, 'fixtures/pinning-thread'), { workerData: data });
     worker.once('message', (report: PinReport) => {
       resolve(report);
       void worker.terminate();

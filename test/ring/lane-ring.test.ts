@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
-import { join } from 'node:path';
-import { RingProducer, RingView, forEachRecord, recordBytesFor } from '../../src/ring/index.js';
+import { RING_HEAD_CELL, RingProducer, RingView, forEachRecord, recordBytesFor } from '../../src/ring/index.js';
+import { workerFile } from '../../src/paths.js';
+import type { RingConsumerData, RingConsumerReport } from './fixtures/ring-consumer-thread.js';
 
 function frame(bytes: number, fill: number): Uint8Array {
   return new Uint8Array(bytes).fill(fill);
@@ -45,7 +46,7 @@ describe('lane ring', () => {
   it('keeps working when the u32 cursors wrap past 2^32', () => {
     const view = RingView.allocate(1024);
     const near = 2 ** 32 - 300;
-    view.control[0] = near | 0;
+    view.control[RING_HEAD_CELL] = near;
     view.storeHashed(near);
     view.storeReleased(near);
     const producer = new RingProducer(view);
@@ -86,9 +87,10 @@ describe('lane ring', () => {
 
   it('moves frames from a producer thread to a consumer thread through shared memory only', async () => {
     const view = RingView.allocate(64 * 1024);
-    const consumer = new Worker(join(import.meta.dirname, 'ring-consumer.worker.mjs'), { workerData: { sab: view.sab } });
-    const producer = new RingProducer(view);
     const frames = 20_000;
+    const data: RingConsumerData = { sab: view.sab, frames };
+    const consumer = new Worker(workerFile(import.meta.url, 'fixtures/ring-consumer-thread'), { workerData: data });
+    const producer = new RingProducer(view);
     let sent = 0;
     let busy = 0;
     while (sent < frames) {
@@ -105,7 +107,7 @@ describe('lane ring', () => {
       if (sent % 64 === 0) view.storeHashed(view.loadHead());
     }
     view.storeHashed(view.loadHead());
-    const result = await new Promise<{ frames: number; errors: number }>((resolve) => consumer.once('message', resolve));
+    const result = await new Promise<RingConsumerReport>((resolve) => consumer.once('message', resolve));
     await consumer.terminate();
     expect(result).toEqual({ frames, errors: 0 });
     // The ring is smaller than the traffic, so the producer had to wait for the consumer.

@@ -11,8 +11,13 @@
 // A chain's frames can reach the sealer out of order once it changed lane
 // (its older frames may still sit in the old lane's ring); such a frame waits
 // in a side list, with its own copy, until the gap before it is filled.
-import { RingView } from '../ring/index.js';
+import type { RingView } from '../ring/index.js';
+import { HASH_BYTES } from '../protocol/index.js';
 import { hashing } from '../native/index.js';
+import { setChainPendingBytes } from './control.js';
+
+/** What the backlog counts per entry besides its content: its hash and its end offset. */
+const ENTRY_OVERHEAD_BYTES = HASH_BYTES + Uint32Array.BYTES_PER_ELEMENT;
 
 /** A block's entries in the form the ledger stores (views into the seal arena). */
 export interface BlockEntries {
@@ -39,7 +44,7 @@ class ChainBacklog {
   private contentTail = 0;
   /** ends[i]: where entry i's content ends in `contents` (absolute). */
   private ends = new Uint32Array(256);
-  private hashes = new Uint8Array(256 * 32);
+  private hashes = new Uint8Array(256 * HASH_BYTES);
   private contents = new Uint8Array(64 * 1024);
   private early: Early[] = [];
 
@@ -49,11 +54,11 @@ class ChainBacklog {
 
   get nextSeq(): number { return this.firstSeq + this.tail - this.head; }
 
-  /** Bytes held: contents plus 36 per entry (hash and end offset), early frames included. */
+  /** Bytes held: contents plus ENTRY_OVERHEAD_BYTES per entry, early frames included. */
   get bytes(): number {
     let early = 0;
-    for (const e of this.early) early += e.contents.byteLength + e.count * 36;
-    return this.contentTail - this.contentHead + (this.tail - this.head) * 36 + early;
+    for (const e of this.early) early += e.contents.byteLength + e.count * ENTRY_OVERHEAD_BYTES;
+    return this.contentTail - this.contentHead + (this.tail - this.head) * ENTRY_OVERHEAD_BYTES + early;
   }
 
   /** Appends a ring record's entries; returns false if the record's seqs are already here (a bug upstream). */
@@ -82,7 +87,7 @@ class ChainBacklog {
     const start = i0 === this.head ? this.contentHead : this.ends[i0 - 1]!;
     const end = this.ends[i1 - 1]!;
     const out = arena.take(i1 - i0, end - start);
-    out.entryHashes.set(this.hashes.subarray(i0 * 32, i1 * 32));
+    out.entryHashes.set(this.hashes.subarray(i0 * HASH_BYTES, i1 * HASH_BYTES));
     out.contents.set(this.contents.subarray(start, end));
     for (let i = i0; i < i1; i++) out.contentEnds[i - i0] = this.ends[i]! - start;
     return out;
@@ -111,7 +116,7 @@ class ChainBacklog {
       end += spans[2 * i + 1]!;
       this.ends[this.tail + i] = end;
     }
-    this.hashes.set(hashSrc.subarray(hashesAt, hashesAt + count * 32), this.tail * 32);
+    this.hashes.set(hashSrc.subarray(hashesAt, hashesAt + count * HASH_BYTES), this.tail * HASH_BYTES);
     this.tail += count;
     this.contentTail = end;
   }
@@ -124,13 +129,13 @@ class ChainBacklog {
     const entryCap = capacityFor(liveEntries + entries, this.ends.length);
     const byteCap = capacityFor(liveBytes + bytes, this.contents.length);
     const ends = entryCap === this.ends.length ? this.ends : new Uint32Array(entryCap);
-    const hashes = entryCap === this.ends.length ? this.hashes : new Uint8Array(entryCap * 32);
+    const hashes = entryCap === this.ends.length ? this.hashes : new Uint8Array(entryCap * HASH_BYTES);
     const contents = byteCap === this.contents.length ? this.contents : new Uint8Array(byteCap);
     // copyWithin moves overlapping ranges correctly, so one path serves both cases.
     if (contents === this.contents) contents.copyWithin(0, this.contentHead, this.contentTail);
     else contents.set(this.contents.subarray(this.contentHead, this.contentTail));
-    if (hashes === this.hashes) hashes.copyWithin(0, this.head * 32, this.tail * 32);
-    else hashes.set(this.hashes.subarray(this.head * 32, this.tail * 32));
+    if (hashes === this.hashes) hashes.copyWithin(0, this.head * HASH_BYTES, this.tail * HASH_BYTES);
+    else hashes.set(this.hashes.subarray(this.head * HASH_BYTES, this.tail * HASH_BYTES));
     for (let i = 0; i < liveEntries; i++) ends[i] = this.ends[this.head + i]! - this.contentHead;
     this.ends = ends;
     this.hashes = hashes;
@@ -151,7 +156,7 @@ class ChainBacklog {
     }
     const contents = new Uint8Array(bytes);
     hashing.gatherSpans(src, spans, count, contents, 0);
-    const hashes = src.slice(hashesAt, hashesAt + count * 32);
+    const hashes = src.slice(hashesAt, hashesAt + count * HASH_BYTES);
     this.early.push({ firstSeq, count, contents, spans: own, hashes });
     this.early.sort((a, b) => a.firstSeq - b.firstSeq);
   }
@@ -177,7 +182,7 @@ function capacityFor(needed: number, current: number): number {
  * a larger buffer replaces it; views already taken keep the old one alive.
  */
 export class SealArena {
-  private hashes = new Uint8Array(64 * 32);
+  private hashes = new Uint8Array(64 * HASH_BYTES);
   private ends = new Uint32Array(64);
   private contents = new Uint8Array(64 * 1024);
   private entriesUsed = 0;
@@ -193,7 +198,7 @@ export class SealArena {
     if (this.entriesUsed + entries > this.ends.length) {
       const cap = capacityFor(this.entriesUsed + entries, this.ends.length);
       this.ends = new Uint32Array(cap);
-      this.hashes = new Uint8Array(cap * 32);
+      this.hashes = new Uint8Array(cap * HASH_BYTES);
       this.entriesUsed = 0;
     }
     if (this.bytesUsed + bytes > this.contents.length) {
@@ -205,7 +210,7 @@ export class SealArena {
     this.entriesUsed += entries;
     this.bytesUsed += bytes;
     return {
-      entryHashes: this.hashes.subarray(e * 32, (e + entries) * 32),
+      entryHashes: this.hashes.subarray(e * HASH_BYTES, (e + entries) * HASH_BYTES),
       contentEnds: this.ends.subarray(e, e + entries),
       contents: this.contents.subarray(b, b + bytes),
     };
@@ -216,7 +221,7 @@ export class PendingEntries {
   private readonly chains = new Map<number, ChainBacklog>();
   /** Kept up to date on every add and release, so reading it costs nothing per chain. */
   bytes = 0;
-  /** Each chain's bytes in KiB by slot, for admission in another thread (null: not shared). */
+  /** The chain backlog admission reads in another thread (control.ts; null: not shared). */
   private readonly perChain: Int32Array | null;
 
   constructor(perChain: Int32Array | null = null) {
@@ -263,6 +268,6 @@ export class PendingEntries {
   private account(slot: number, backlog: ChainBacklog, before: number): void {
     const now = backlog.bytes;
     this.bytes += now - before;
-    if (this.perChain !== null) Atomics.store(this.perChain, slot, Math.ceil(now / 1024));
+    if (this.perChain !== null) setChainPendingBytes(this.perChain, slot, now);
   }
 }

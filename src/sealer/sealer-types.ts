@@ -1,4 +1,5 @@
-// Messages and shared memory between the front door and the sealer thread.
+// Messages between the front door and the sealer thread, and what the thread
+// starts with. The memory they share is control.ts.
 
 /** One entry block the front door cut: the chain's seqs [firstSeq, endSeq). */
 export interface CutBlock {
@@ -28,6 +29,10 @@ export type SealerEvent =
   | { type: 'ready' }
   | { type: 'sealed'; directory: { height: number; hash: Uint8Array; root: Uint8Array; count: number; sealedAt: number }; blocks: SealedBlock[] }
   | { type: 'seal-failed'; message: string; attempt: number; retryInMs: number }
+  /** An anchor sink failed after a durable seal; the seal stands, the sink is retried with the next one. */
+  | { type: 'anchor-failed'; sink: string; height: number; message: string }
+  /** Raised on the front door's side when the thread dies of an uncaught error. */
+  | { type: 'thread-failed'; message: string }
   | { type: 'stopped' };
 
 export type SealerCommand =
@@ -38,19 +43,14 @@ export type SealerCommand =
 
 export interface SealerWorkerData {
   rings: SharedArrayBuffer[];
+  /** The doorbell and pending KiB (control.ts). */
   control: SharedArrayBuffer;
   dataDir: string;
   anchorFile: string | null;
   cores: number[];
   nice: number;
-  /** KiB each chain holds that is not durable yet, by slot (the sealer writes, admission reads). */
+  /** Each chain's KiB not durable yet, by slot (control.ts). */
   chainBacklog: SharedArrayBuffer;
   /** Tests only: fail `attempts` seal transactions once `after` seals succeeded. */
   sealFaults: { after: number; attempts: number };
 }
-
-// Sealer control block (Int32Array), one 128-byte line each.
-export const DOORBELL = 0;
-/** KiB of entries the sealer holds that are not yet durable. */
-export const PENDING_KIB = 32;
-export const CONTROL_INTS = 64;

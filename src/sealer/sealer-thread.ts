@@ -6,10 +6,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { RingView, forEachRecord } from '../ring/index.js';
 import { hashing } from '../native/index.js';
-import { FileAnchorSink } from './anchors.js';
-import { Ledger } from './store.js';
+import { FileAnchorSink, Ledger } from '../ledger/index.js';
+import { doorbellNow, nextDoorbell, setPendingBytes } from './control.js';
 import { PendingEntries, SealArena } from './pending-entries.js';
-import { DOORBELL, PENDING_KIB, type Cut, type SealerCommand, type SealerEvent, type SealerWorkerData } from './sealer-types.js';
+import type { Cut, SealerCommand, SealerEvent, SealerWorkerData } from './sealer-types.js';
 
 const data = workerData as SealerWorkerData;
 const rings = data.rings.map((sab) => new RingView(sab));
@@ -22,6 +22,8 @@ const cuts: Cut[] = [];
 // notices; the store's own anchor record is written inside the seal.
 const ledger = await Ledger.open(data.dataDir, {
   anchorSinks: data.anchorFile === null ? [] : [new FileAnchorSink(data.anchorFile)],
+  // Reported to the front door, which logs it: threads have no logger of their own.
+  onAnchorError: (error, record, sink) => post({ type: 'anchor-failed', sink: sink.name, height: record.height, message: error instanceof Error ? error.message : String(error) }),
 });
 let sealing = false;
 let stopping = false;
@@ -49,7 +51,7 @@ function drainRings(): void {
     readPositions[lane] = pos;
     ring.storeReleased(pos);
   });
-  Atomics.store(control, PENDING_KIB, Math.ceil(pending.bytes / 1024));
+  setPendingBytes(control, pending.bytes);
 }
 
 function ready(cut: Cut): boolean {
@@ -74,7 +76,7 @@ async function sealNext(cut: Cut): Promise<void> {
     failures = 0;
     sealsDone++;
     for (const b of cut.blocks) pending.release(b.slot, b.endSeq);
-    Atomics.store(control, PENDING_KIB, Math.ceil(pending.bytes / 1024));
+    setPendingBytes(control, pending.bytes);
     post({
       type: 'sealed',
       directory,
@@ -133,13 +135,11 @@ async function finish(): Promise<void> {
   process.exit(0);
 }
 
-/** Waits on the doorbell (rung by the front door when a ring is filling), or 50 ms at most. */
+/** Drains whenever the doorbell rings (the front door rings it when a ring is filling), and every DOORBELL_POLL_MS without it. */
 async function watchDoorbell(): Promise<void> {
-  let seen = Atomics.load(control, DOORBELL);
+  let seen = doorbellNow(control);
   for (;;) {
-    const waited = Atomics.waitAsync(control, DOORBELL, seen, 50);
-    if (waited.async) await waited.value;
-    seen = Atomics.load(control, DOORBELL);
+    seen = await nextDoorbell(control, seen);
     step();
   }
 }

@@ -2,7 +2,8 @@
 import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { workerFile } from '../paths.js';
-import { CONTROL_INTS, DOORBELL, PENDING_KIB, type Cut, type SealerCommand, type SealerEvent, type SealerWorkerData } from './sealer-types.js';
+import { allocateChainBacklog, allocateControl, chainPendingBytes, pendingBytes, ringDoorbell } from './control.js';
+import type { Cut, SealerCommand, SealerEvent, SealerWorkerData } from './sealer-types.js';
 
 export interface SealerOptions {
   rings: SharedArrayBuffer[];
@@ -29,8 +30,8 @@ export class Sealer {
 
   /** Starts the sealer thread and resolves once its store is open. */
   static async start(options: SealerOptions): Promise<Sealer> {
-    const control = new Int32Array(new SharedArrayBuffer(CONTROL_INTS * 4));
-    const chainBacklog = new Int32Array(new SharedArrayBuffer(options.maxChains * 4));
+    const control = allocateControl();
+    const chainBacklog = allocateChainBacklog(options.maxChains);
     const data: SealerWorkerData = {
       rings: options.rings,
       control: control.buffer as SharedArrayBuffer,
@@ -52,16 +53,13 @@ export class Sealer {
       });
     });
     await started;
-    worker.on('error', (error) => {
-      console.error('chainlanes: sealer thread failed:', error);
-    });
+    worker.on('error', (error) => options.onEvent({ type: 'thread-failed', message: error.message }));
     return sealer;
   }
 
   /** Tells the sealer a ring's `hashed` cursor moved. */
   ring(): void {
-    Atomics.add(this.control, DOORBELL, 1);
-    Atomics.notify(this.control, DOORBELL);
+    ringDoorbell(this.control);
   }
 
   /** Announces a chain: the sealer takes its entries from `nextSeq` on. */
@@ -75,12 +73,12 @@ export class Sealer {
 
   /** Bytes of entries held by the sealer that are not yet durable. */
   pendingBytes(): number {
-    return Atomics.load(this.control, PENDING_KIB) * 1024;
+    return pendingBytes(this.control);
   }
 
   /** Bytes of one chain's entries held by the sealer that are not yet durable. */
   chainPendingBytes(slot: number): number {
-    return Atomics.load(this.chainBacklog, slot) * 1024;
+    return chainPendingBytes(this.chainBacklog, slot);
   }
 
   get alive(): boolean { return !this.exited; }

@@ -5,7 +5,7 @@
 // worth logging), never per entry.
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { ChainTable, LANE_COUNT, LaneCores, LoadCounters } from '../ring/index.js';
+import { ChainTable, LANE_COUNT, LaneCores, LoadCounters, seqDistance } from '../ring/index.js';
 import { hashing } from '../native/index.js';
 import { StoredSettings, LANE_TABLE_KEY } from '../ledger/index.js';
 import { ConfigError } from '../config/validation.js';
@@ -76,7 +76,7 @@ function rebalance(now: number): void {
   const slots = counters.slotsInUse();
   for (let w = 0; w < slots; w++) {
     const micros = counters.busyMicros(w);
-    busy[counters.laneOf(w)]! += (micros - prevBusy[w]!) >>> 0;
+    busy[counters.laneOf(w)]! += seqDistance(micros, prevBusy[w]!);
     prevBusy[w] = micros;
   }
   const elapsedMicros = (now - busySince) * 1000;

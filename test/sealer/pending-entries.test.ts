@@ -5,7 +5,7 @@ import { pack } from 'msgpackr';
 import { RingProducer, RingView, forEachRecord } from '../../src/ring/index.js';
 import { hashRange } from '../../src/lanes/hash-range.js';
 import { jsHashing } from '../../src/native/index.js';
-import { PendingEntries, SealArena } from '../../src/ledger/pending-entries.js';
+import { PendingEntries, SealArena } from '../../src/sealer/pending-entries.js';
 
 const limits = { maxEntryBytes: 1 << 16, maxEntriesPerFrame: 1 << 16 };
 const content = (seq: number): string => `entry ${seq} ${'x'.repeat(seq % 50)}`;
