@@ -1,6 +1,51 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// The architecture, as imports (README "Where things live"): each folder of src/
+// is one concept whose index.ts is its only entrance, and may import only the
+// folders listed here. Threads' folders (lanes, sealer, scheduler, ledger) never
+// reach the front door; protocol, log and validation depend on nothing.
+const FOLDER_DEPENDENCIES = {
+  protocol: [],
+  log: [],
+  validation: [],
+  metrics: [],
+  native: [],
+  ring: ['protocol'],
+  client: ['protocol'],
+  ledger: ['protocol', 'native'],
+  lanes: ['protocol', 'ring', 'native'],
+  sealer: ['protocol', 'ring', 'native', 'ledger'],
+  scheduler: ['ring', 'native', 'ledger', 'validation'],
+  config: ['ring', 'scheduler', 'log', 'validation'],
+  frontdoor: ['protocol', 'ring', 'lanes', 'sealer', 'ledger', 'scheduler', 'log'],
+};
+const FOLDERS = Object.keys(FOLDER_DEPENDENCIES);
+
+const throughIndex = (prefix) => ({
+  regex: `^${prefix}[a-z-]+/(?!index\\.js$)`,
+  message: "Import another folder of src/ only through its index.ts: it is the folder's public face.",
+});
+
+const folderBoundaries = FOLDERS.map((folder) => {
+  const forbidden = FOLDERS.filter((other) => other !== folder && !FOLDER_DEPENDENCIES[folder].includes(other));
+  return {
+    files: [`src/${folder}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          throughIndex('\\.\\./'),
+          {
+            regex: `^\\.\\./(${forbidden.join('|')})/`,
+            message: `src/${folder}/ may import only ${FOLDER_DEPENDENCIES[folder].join(', ') || 'no other folder of src/'} (eslint.config.js FOLDER_DEPENDENCIES).`,
+          },
+          { regex: '^\\.\\./(gateway|cli)\\.js$', message: 'Only the composition root (gateway.ts, cli.ts) wires folders together; nothing imports it.' },
+        ],
+      }],
+    },
+  };
+});
+
 export default tseslint.config(
   { ignores: ['dist/', 'native/build/', 'node_modules/', 'data/', 'coverage/'] },
   js.configs.recommended,
@@ -18,5 +63,17 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
+  },
+  ...folderBoundaries,
+  {
+    // The composition root sits beside the folders and may use any of them, through their index.
+    files: ['src/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [throughIndex('\\./')] }] },
+  },
+  {
+    // The server logs through the injected logger (src/log); a console call would bypass levels and format.
+    files: ['src/**/*.ts'],
+    ignores: ['src/client/**'],
+    rules: { 'no-console': 'error' },
   },
 );

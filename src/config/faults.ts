@@ -2,7 +2,7 @@
 // part of GatewayConfig: a config file or a flag can never turn it on. The CLI
 // reads it from one environment variable that nobody sets by accident.
 import { z } from 'zod';
-import { ConfigError, integer, parseWith } from './validation.js';
+import { ConfigError, integer, parseWith } from '../validation/index.js';
 
 export const TEST_FAULTS_ENV = 'CHAINLANES_TEST_FAULTS';
 

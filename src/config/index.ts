@@ -6,5 +6,5 @@ export {
 } from './schema.js';
 export { CONFIG_FILE_ENV, TEXT_SETTINGS, readJsonFile, resolveConfig, type TextSetting } from './load.js';
 export { validateConfig } from './validate.js';
-export { ConfigError, parseWith } from './validation.js';
+export { ConfigError, parseWith } from '../validation/index.js';
 export { FaultInjectionSchema, NO_FAULTS, TEST_FAULTS_ENV, faultsFromEnv, hasFaults, type FaultInjection } from './faults.js';

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigSchema, type GatewayConfig } from './schema.js';
-import { ConfigError, parseWith, tryParse } from './validation.js';
+import { ConfigError, parseWith, tryParse } from '../validation/index.js';
 
 /** Dotted paths to the settings that hold a single value. */
 type KeyPath<T> = {

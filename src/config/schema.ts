@@ -4,7 +4,7 @@ import { LOG_FORMATS, LOG_LEVELS } from '../log/index.js';
 import { z } from 'zod';
 import { LANE_NAMES, recordBytesFor } from '../ring/index.js';
 import { DEFAULT_LANE_TABLE, LaneTableSchema } from '../scheduler/index.js';
-import { WHEN_VALID, integer, text } from './validation.js';
+import { WHEN_VALID, integer, text } from '../validation/index.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { LANE_NAMES } from '../ring/index.js';
 import { customCoreLayout, defaultCoreLayout, type CoreLayout } from '../scheduler/index.js';
 import { ConfigSchema, type GatewayConfig } from './schema.js';
-import { WHEN_VALID, parseWith } from './validation.js';
+import { WHEN_VALID, parseWith } from '../validation/index.js';
 
 /**
  * Checks a whole config, also one built in code rather than resolved from

@@ -7,7 +7,7 @@ import { CHAIN_NAME_RULE, HASH_BYTES, parseChainName, type ErrorCode } from '../
 import { parseIndex, readBody, sendError, sendJson, sendText } from './http-util.js';
 import type { HttpRequest, HttpResponse, TemplatedApp } from './uws.js';
 import type { Logger } from '../log/index.js';
-import type { LedgerReadTask } from '../ledger/reader-types.js';
+import type { LedgerReadTask } from '../ledger/index.js';
 
 /** The ledger reads the front door serves, answered off its thread as JSON text (null: not there). */
 export interface LedgerReads {

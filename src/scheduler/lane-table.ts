@@ -6,7 +6,7 @@
 // bounce between lanes (each move splits its frames over two rings).
 import { z } from 'zod';
 import { LANE_COUNT, LANE_NAMES } from '../ring/index.js';
-import { WHEN_VALID, atLeast, parseWith } from '../config/validation.js';
+import { WHEN_VALID, atLeast, parseWith } from '../validation/index.js';
 
 /** Load at or above which a chain enters a lane; absent: that measure never sends a chain there. */
 const threshold = atLeast(0).optional();

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { ChainTable, LANE_COUNT, LaneCores, LoadCounters, seqDistance } from '../ring/index.js';
 import { hashing } from '../native/index.js';
 import { StoredSettings, LANE_TABLE_KEY } from '../ledger/index.js';
-import { ConfigError } from '../config/validation.js';
+import { ConfigError } from '../validation/index.js';
 import { LaneAssigner, lookupLane, validateLaneTable } from './lane-table.js';
 import { RateEstimator } from './rates.js';
 import { DEFAULT_REBALANCE, rebalanceCores } from './rebalance.js';
