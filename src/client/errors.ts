@@ -2,7 +2,7 @@ import type { ErrorCode as ProtocolErrorCode } from '../protocol/index.js';
 
 /**
  * Why a submit or a connection failed: a protocol v1 code from the gateway
- * (docs/protocol.md "Error codes"), or one of the client's own:
+ * (docs/protocol.md §5 "Errors"), or one of the client's own:
  * - `disconnected`: the socket dropped before the reply came. The frame may or
  *   may not have been accepted, so it is NOT resent (that could duplicate entries).
  * - `closed`: the client was closed by `close()`.

@@ -1,4 +1,4 @@
-// HTTP routes of protocol v1 (JSON unless said).
+// HTTP routes of protocol v1 (JSON unless said): docs/protocol.md §6.
 import { pack } from 'msgpackr';
 import type { RingView } from '../ring/index.js';
 import { Rejection, type Admission, type FrameOwner, type PendingFrame } from './admission.js';

@@ -1,4 +1,4 @@
-// Gateway → client messages of protocol v1 (msgpack maps).
+// Gateway → client messages of protocol v1 (msgpack maps): docs/protocol.md §4.4.
 //
 // `accepted` is written by hand: it goes out for every frame, and writing it
 // straight from the ring's hash area into the reply saves an intermediate

@@ -1,5 +1,5 @@
 // Entry block and directory block headers: the exact bytes of docs/protocol.md
-// "Data layer". Big-endian throughout; a block's hash is SHA-256(header). The
+// §8 "Data layer". Big-endian throughout; a block's hash is SHA-256(header). The
 // field offsets are src/protocol/formats.ts's.
 import { DIRECTORY_HEADER, DIRECTORY_HEADER_BYTES, ENTRY_BLOCK_HEADER, ENTRY_BLOCK_HEADER_BYTES, HASH_BYTES } from '../protocol/index.js';
 import { sha256, sha256Concat } from './hash.js';

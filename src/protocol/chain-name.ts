@@ -1,4 +1,4 @@
-// Chain names (docs/protocol.md "Chains"): 1 to 128 bytes of [A-Za-z0-9._~-],
+// Chain names (docs/protocol.md §2 "Chains and names"): 1 to 128 bytes of [A-Za-z0-9._~-],
 // URL-encoded in paths. The characters are all ASCII, so bytes = characters.
 
 export const MAX_CHAIN_NAME_BYTES = 128;

@@ -1,4 +1,4 @@
-// The error codes of protocol v1 (docs/protocol.md "Error codes"): one list,
+// The error codes of protocol v1 (docs/protocol.md §5 "Errors"): one list,
 // used by the front door's WebSocket and HTTP replies and by the client.
 
 export const ERROR_CODES = [

@@ -1,4 +1,4 @@
-// The data layer's exact bytes (docs/protocol.md "Data layer"): sizes and
+// The data layer's exact bytes (docs/protocol.md §8 "Data layer"): sizes and
 // field offsets of the two block headers and the Merkle tree's prefixes.
 // Everything is big-endian and hashed with SHA-256.
 

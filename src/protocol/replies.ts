@@ -1,4 +1,4 @@
-// Gateway → client messages of protocol v1 (docs/protocol.md "Replies"): each
+// Gateway → client messages of protocol v1 (docs/protocol.md §4.4 "Replies"): each
 // a msgpack map. The front door encodes them, the client decodes them.
 import type { ErrorCode } from './errors.js';
 

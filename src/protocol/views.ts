@@ -1,5 +1,5 @@
-// JSON shapes the gateway serves over HTTP (docs/protocol.md "Reading the
-// ledger"). Types only: the ledger builds them, the client checks them.
+// JSON shapes the gateway serves over HTTP (docs/protocol.md §6 "HTTP routes"
+// and §9 "The entry proof"). Types only: the ledger builds them, the client checks them.
 
 /** Where SHA-256(chainId ‖ blockHash) sits in its directory block's tree. */
 export interface DirectoryProof {
@@ -15,7 +15,7 @@ export interface DirectoryProof {
   hash: string;
 }
 
-/** `GET /v1/chains/{name}/entries/{seq}`, docs/protocol.md "The entry proof". */
+/** `GET /v1/chains/{name}/entries/{seq}`, docs/protocol.md §9 "The entry proof". */
 export interface EntryProof {
   chain: string;
   chainId: string;

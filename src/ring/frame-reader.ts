@@ -1,4 +1,4 @@
-// Walks a protocol v1 frame (a msgpack array of bin/str entries) without
+// Walks a protocol v1 frame (docs/protocol.md §4.2: a msgpack array of bin/str entries) without
 // decoding it into objects. The front door runs it to validate a frame before
 // any sequence number is reserved (a rejected frame must leave no trace, so
 // every check a frame can fail happens here, synchronously); lane workers run

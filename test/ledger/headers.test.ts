@@ -12,7 +12,7 @@ import {
 
 const fill = (byte: number): Buffer => Buffer.alloc(32, byte);
 
-// Written out field by field from DESIGN.md "Data layer formats", big-endian.
+// Written out field by field from docs/protocol.md "Data layer", big-endian.
 const ENTRY_HEADER_HEX = [
   '11'.repeat(32), // chainId
   '0000000102030405', // height 4328719365
