@@ -171,7 +171,7 @@ export class Gateway {
     // Chains restored from the store were created before the sealer existed.
     for (const chain of this.chains.all()) this.sealer.chain(chain.slot, chain.nextSeq);
     this.chains.onCreate = (chain) => this.sealer.chain(chain.slot, chain.nextSeq);
-    this.admission = new Admission({ ...this.config.limits, maxBlockEntries: this.config.ledger.maxBlockEntries }, this.pools, this.sealer, (slot) => this.chainTable.lane(slot));
+    this.admission = new Admission({ ...this.config.limits, maxBlockEntries: this.config.ledger.maxBlockEntries }, this.chains, this.pools, this.sealer, (slot) => this.chainTable.lane(slot));
     this.scheduler = new Scheduler({ ...this.config.scheduler, laneTable: this.laneTable, layout: this.layout }, this.config.dataDir, this.chainTable, this.counters, this.laneCores,
       (event) => this.onSchedulerEvent(event));
     this.sealTimer = setInterval(() => this.admission.sealInterval(this.chains.all()), this.config.ledger.blockIntervalMs);
@@ -185,6 +185,7 @@ export class Gateway {
       admission: this.admission,
       maxPayloadBytes: this.config.limits.maxFrameBytes,
       maxOutboundBytes: this.config.limits.maxOutboundBytes,
+      maxFramesInFlight: this.config.limits.maxFramesInFlight,
       connections: this.connections,
     });
     addHttpRoutes(app, {

@@ -33,6 +33,8 @@ const Limits = z.strictObject({
   maxOutboundBytes: bytes(1).default(16 * MiB),
   /** Entries accepted but not yet durable; past it new frames get `busy`. */
   maxUnsealedBytes: bytes(1).default(1 * GiB),
+  /** Per connection: frames sent and not yet answered; past it `busy` before any parsing, past twice it the connection is closed. */
+  maxFramesInFlight: integer(1).default(1024),
 });
 
 /** Ring data bytes per lane. */

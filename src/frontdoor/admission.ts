@@ -3,10 +3,10 @@
 // runs before its sequence numbers are reserved, so a rejected frame leaves
 // no trace. Nothing here blocks: a full ring or a full sealer answers `busy`.
 import { performance } from 'node:perf_hooks';
-import { FrameReader, type FrameLimits, type RingView } from '../ring/index.js';
+import { FrameReader, LIGHT, type FrameLimits, type RingView } from '../ring/index.js';
 import type { LanePool } from '../lanes/index.js';
 import type { CutBlock, Sealer } from '../sealer/index.js';
-import type { BlockWriter, ChainState } from './chains.js';
+import type { BlockWriter, ChainRegistry, ChainState } from './chains.js';
 import { countByErrorCode, type ErrorCode } from '../protocol/index.js';
 
 /** A frame admitted into a lane ring, waiting for its hashes. */
@@ -67,17 +67,24 @@ export class Admission {
   private readonly pools: LanePool<PendingFrame>[];
   private readonly sealer: Sealer;
   private readonly laneOf: (slot: number) => number;
+  private readonly chains: ChainRegistry;
 
-  constructor(limits: AdmissionLimits, pools: LanePool<PendingFrame>[], sealer: Sealer, laneOf: (slot: number) => number) {
+  constructor(limits: AdmissionLimits, chains: ChainRegistry, pools: LanePool<PendingFrame>[], sealer: Sealer, laneOf: (slot: number) => number) {
     this.limits = limits;
+    this.chains = chains;
     this.pools = pools;
     this.sealer = sealer;
     this.laneOf = laneOf;
     this.reader = new FrameReader(limits);
   }
 
-  /** Admits a frame, or returns why not. `bytes` is only valid during this call. */
-  admit(chain: ChainState, bytes: Uint8Array, owner: FrameOwner, frame: number): PendingFrame | Rejection {
+  /**
+   * Admits a frame, or returns why not. `bytes` is only valid during this call.
+   * `chain` is a chain's state, or the name of one that does not exist yet: a
+   * chain is created by its first accepted frame, never by a connection or a
+   * refused frame, so nobody can take chain slots without writing.
+   */
+  admit(chain: ChainState | string, bytes: Uint8Array, owner: FrameOwner, frame: number): PendingFrame | Rejection {
     const limits = this.limits;
     if (this.closed) return this.reject('busy', 'the gateway is shutting down');
     // Without the sealer nothing accepted could become durable, so nothing more is accepted.
@@ -87,16 +94,23 @@ export class Admission {
     }
     // The cheap `busy` checks come before the walk over the frame: a client told
     // `busy` tends to retry at once, and refusing it must cost next to nothing.
-    if (this.overUnsealedLimit(chain.slot)) {
-      return this.reject('busy', `chain "${chain.name}" has too many entries waiting to be made durable; retry later`);
+    // A new chain holds nothing yet and starts in the light lane.
+    const known = typeof chain === 'string' ? undefined : chain;
+    const name = typeof chain === 'string' ? chain : chain.name;
+    if (known !== undefined && this.overUnsealedLimit(known.slot)) {
+      return this.reject('busy', `chain "${name}" has too many entries waiting to be made durable; retry later`);
     }
-    const pool = this.pools[this.laneOf(chain.slot)]!;
+    const pool = this.pools[known === undefined ? LIGHT : this.laneOf(known.slot)]!;
     if (!pool.mayFit(bytes.byteLength)) return this.reject('busy', `the ${pool.name} lane is full; retry later`);
     const count = this.reader.scan(bytes, 0, bytes.byteLength, null);
     if (count < 0) return this.reject(this.reader.code, this.reader.message);
-    const at = pool.push(bytes, count, chain.slot, chain.nextSeq);
+    const target = known ?? this.chains.getOrCreate(name);
+    if (target === undefined) {
+      return this.reject('unknown_chain', `no chain "${name}", and the gateway already serves its limit of ${this.chains.table.maxChains} chains`);
+    }
+    const at = pool.push(bytes, count, target.slot, target.nextSeq);
     if (at < 0) return this.reject('busy', `the ${pool.name} lane is full; retry later`);
-    const seq = chain.reserve(count, owner, this.limits.maxBlockEntries, this.cuts);
+    const seq = target.reserve(count, owner, this.limits.maxBlockEntries, this.cuts);
     this.stats.framesAccepted++;
     this.stats.entriesAccepted += count;
     this.stats.bytesAccepted += bytes.byteLength;

@@ -43,30 +43,34 @@ export interface HttpContext {
 class HttpIngest implements FrameOwner {
   open = true;
   private readonly res: HttpResponse;
-  private readonly chain: ChainState;
+  private readonly chainName: string;
   private readonly ctx: HttpContext;
   private readonly waitCommitted: boolean;
 
-  constructor(res: HttpResponse, chain: ChainState, ctx: HttpContext, waitCommitted: boolean) {
+  /** `chainName` may name a chain that its first accepted frame (this one) is about to create. */
+  constructor(res: HttpResponse, chainName: string, ctx: HttpContext, waitCommitted: boolean) {
     this.res = res;
-    this.chain = chain;
+    this.chainName = chainName;
     this.ctx = ctx;
     this.waitCommitted = waitCommitted;
   }
 
   hashed(frame: PendingFrame, ring: RingView): void {
+    // Admission created the chain before it accepted the frame.
+    const chain = this.ctx.chains.get(this.chainName);
+    if (chain === undefined) throw new Error(`chain "${this.chainName}" vanished after accepting a frame`);
     const start = ring.hashesStart(frame.at);
     const hashes: string[] = [];
     for (let i = 0; i < frame.count; i++) {
       const at = start + HASH_BYTES * i;
       hashes.push(Buffer.from(ring.u8.subarray(at, at + HASH_BYTES)).toString('hex'));
     }
-    const body = { chain: this.chain.name, seq: frame.seq, count: frame.count, hashes, committed: false };
+    const body = { chain: chain.name, seq: frame.seq, count: frame.count, hashes, committed: false };
     if (!this.waitCommitted) return this.reply(body);
     const endSeq = frame.seq + frame.count;
-    void this.chain.waitCommitted(endSeq, this.ctx.commitWaitTimeoutMs).then((committed) => {
+    void chain.waitCommitted(endSeq, this.ctx.commitWaitTimeoutMs).then((committed) => {
       if (committed) return this.reply({ ...body, committed: true });
-      this.replyTimedOut(frame.seq, endSeq);
+      this.replyTimedOut(chain, frame.seq, endSeq);
     });
   }
 
@@ -75,15 +79,15 @@ class HttpIngest implements FrameOwner {
   }
 
   /** The entries stay accepted (their seqs are taken) and will still be sealed; only the wait ends. */
-  private replyTimedOut(seq: number, endSeq: number): void {
+  private replyTimedOut(chain: ChainState, seq: number, endSeq: number): void {
     if (!this.open) return;
     this.open = false;
     const trouble = this.ctx.sealTrouble();
     const seconds = this.ctx.commitWaitTimeoutMs / 1000;
     sendError(this.res, 'internal',
-      `entries ${seq}…${endSeq - 1} of chain "${this.chain.name}" were accepted but are not committed after ${seconds} s ` +
-      `(committed up to seq ${this.chain.committedSeq}); ${trouble ?? 'the sealer is behind'}. They will be sealed when the store allows; ` +
-      `read GET /v1/chains/${this.chain.name}/entries/${endSeq - 1} later to check.`);
+      `entries ${seq}…${endSeq - 1} of chain "${chain.name}" were accepted but are not committed after ${seconds} s ` +
+      `(committed up to seq ${chain.committedSeq}); ${trouble ?? 'the sealer is behind'}. They will be sealed when the store allows; ` +
+      `read GET /v1/chains/${chain.name}/entries/${endSeq - 1} later to check.`);
   }
 
   private reply(body: unknown): void {
@@ -141,6 +145,12 @@ async function postEntries(ctx: HttpContext, res: HttpResponse, req: HttpRequest
   const rawName = req.getParameter(0);
   const contentType = req.getHeader('content-type');
   const wait = new URLSearchParams(req.getQuery() ?? '').get('wait');
+  // Refused before a byte of the body is read: a client announcing more than
+  // the limit gets 413 at once instead of being read until it passes it.
+  const declared = req.getHeader('content-length');
+  if (declared !== '' && !(Number(declared) <= ctx.maxBodyBytes)) {
+    return sendRejection(ctx, res, 'too_large', `content-length ${declared} is above the limit of ${ctx.maxBodyBytes} bytes (limits.maxFrameBytes)`);
+  }
   let owner: HttpIngest | null = null;
   const body = await readBody(res, ctx.maxBodyBytes, () => { if (owner !== null) owner.open = false; });
   if (body === null) return;
@@ -149,10 +159,8 @@ async function postEntries(ctx: HttpContext, res: HttpResponse, req: HttpRequest
   if (name === null) return sendRejection(ctx, res, 'bad_request', `bad chain name in the path: ${CHAIN_NAME_RULE}`);
   const frame = toFrame(body, contentType);
   if (frame instanceof Rejection) return sendRejection(ctx, res, frame.code, frame.message);
-  const chain = ctx.chains.getOrCreate(name);
-  if (chain === undefined) return sendRejection(ctx, res, 'unknown_chain', `no chain "${name}", and the gateway serves its limit of chains`);
-  owner = new HttpIngest(res, chain, ctx, wait === 'committed');
-  const result = ctx.admission.admit(chain, frame, owner, 0);
+  owner = new HttpIngest(res, name, ctx, wait === 'committed');
+  const result = ctx.admission.admit(ctx.chains.get(name) ?? name, frame, owner, 0);
   if (result instanceof Rejection) sendError(res, result.code, result.message);
 }
 

@@ -20,20 +20,30 @@ interface UpgradeData {
 }
 
 export class StreamConnection implements FrameOwner {
-  readonly chain: ChainState;
+  readonly chainName: string;
+  /** The chain's state once it exists: a stream to a new chain creates it with its first accepted frame. */
+  chain: ChainState | undefined;
   private ws: WebSocket<UpgradeData> | null;
   private nextFrame = 0;
   /** Replies by frame number - firstQueued; null until ready. */
   private queue: (Buffer | null)[] = [];
   private head = 0;
   private firstQueued = 0;
+  /** Set when the connection is being cut off: the close to send once every reply owed has left. */
+  private closing: { code: number; reason: string } | null = null;
 
-  constructor(ws: WebSocket<UpgradeData>, chain: ChainState) {
+  constructor(ws: WebSocket<UpgradeData>, chainName: string, chain: ChainState | undefined) {
     this.ws = ws;
+    this.chainName = chainName;
     this.chain = chain;
   }
 
   get open(): boolean { return this.ws !== null; }
+
+  /** Frames received whose replies have not been sent yet (in work, or waiting behind one that is). */
+  get unanswered(): number {
+    return this.nextFrame - this.firstQueued - this.head;
+  }
 
   takeFrameNumber(): number {
     this.queue.push(null);
@@ -59,6 +69,20 @@ export class StreamConnection implements FrameOwner {
     this.queue = [];
   }
 
+  /** Whether the connection is on its way out and reads nothing more. */
+  get cutOff(): boolean {
+    return this.closing !== null;
+  }
+
+  /**
+   * Reads nothing more, sends every reply still owed (so no accepted frame goes
+   * unreported), then closes with `code`.
+   */
+  cutOffAfterReplies(code: number, reason: string): void {
+    this.closing = { code, reason };
+    this.flush();
+  }
+
   end(code: number, reason: string): void {
     this.ws?.end(code, reason);
   }
@@ -79,7 +103,9 @@ export class StreamConnection implements FrameOwner {
       this.firstQueued += this.head;
       this.head = 0;
     }
+    if (this.closing !== null && this.unanswered === 0) ws.end(this.closing.code, this.closing.reason);
   }
+
 }
 
 export interface StreamRouteOptions {
@@ -88,15 +114,21 @@ export interface StreamRouteOptions {
   admission: Admission;
   maxPayloadBytes: number;
   maxOutboundBytes: number;
+  /** Frames a connection may have unanswered; past it they are refused `busy`, past twice it the connection is closed. */
+  maxFramesInFlight: number;
   connections: Set<StreamConnection>;
 }
 
+/** WebSocket close code for a policy violation (RFC 6455 §7.4.1). */
+const CLOSE_POLICY = 1008;
+
 export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): void {
-  const { chains, admission, connections } = options;
+  const { chains, admission, connections, maxFramesInFlight } = options;
   app.ws<UpgradeData>('/v1/chains/:name/stream', {
-    // Frames above the gateway's own limit still arrive (up to twice the limit)
-    // so they can be answered `too_large`; beyond that uWS closes with 1009.
-    maxPayloadLength: options.maxPayloadBytes * 2,
+    // A frame in progress is buffered by uWS until it is whole, so the limit is
+    // the gateway's own: past it uWS drops the connection at once rather than
+    // buffering up to any size a client announces.
+    maxPayloadLength: options.maxPayloadBytes,
     maxBackpressure: options.maxOutboundBytes,
     closeOnBackpressureLimit: 1, // typed as a number in this build; any non-zero value turns it on
     idleTimeout: 120,
@@ -114,28 +146,33 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       const name = parseChainName(data.chainPath);
       if (name === null) return refuse(ws, admission.reject('bad_request', `bad chain name in the path: ${CHAIN_NAME_RULE}`));
       if (admission.closing) return refuse(ws, admission.reject('busy', 'the gateway is shutting down'));
-      const chain = chains.getOrCreate(name);
-      if (chain === undefined) {
-        return refuse(ws, admission.reject('unknown_chain', `no chain "${name}", and the gateway already serves its limit of ${chains.table.maxChains} chains`));
-      }
-      data.connection = new StreamConnection(ws, chain);
+      data.connection = new StreamConnection(ws, name, chains.get(name));
       connections.add(data.connection);
     },
 
     message(ws: WebSocket<UpgradeData>, message: ArrayBuffer, isBinary: boolean) {
       const connection = ws.getUserData().connection;
-      if (connection === null) return;
+      if (connection === null || connection.cutOff) return;
+      // Before any parsing: a client that does not wait for its replies gets
+      // `busy`, and one that goes on far past that is cut off, so no connection
+      // can hold the front door or grow its reply queue without bound.
+      if (connection.unanswered >= 2 * maxFramesInFlight) return cutOff(connection, admission, maxFramesInFlight);
       const frame = connection.takeFrameNumber();
+      if (connection.unanswered > maxFramesInFlight) {
+        const r = admission.reject('busy', `${maxFramesInFlight} frames are unanswered on this connection (limits.maxFramesInFlight); wait for replies before sending more`);
+        return connection.answer(frame, encodeError(frame, r.code, r.message));
+      }
       if (!isBinary) {
         const r = admission.reject('bad_frame', 'text frames are not accepted: send a binary msgpack array of entries');
         return connection.answer(frame, encodeError(frame, r.code, r.message));
       }
       let result: PendingFrame | Rejection;
       try {
-        result = admission.admit(connection.chain, new Uint8Array(message), connection, frame);
+        result = admission.admit(connection.chain ?? connection.chainName, new Uint8Array(message), connection, frame);
+        if (!(result instanceof Rejection)) connection.chain ??= chains.get(connection.chainName);
       } catch (error) {
         // A bug, not bad input: the frame is answered and the gateway keeps serving.
-        options.log.error({ event: 'internal-error', where: 'admission', chain: connection.chain.name, frame, err: error }, 'internal error while admitting a frame');
+        options.log.error({ event: 'internal-error', where: 'admission', chain: connection.chainName, frame, err: error }, 'internal error while admitting a frame');
         result = admission.reject('internal', 'internal error while admitting the frame; see the gateway log');
       }
       if (result instanceof Rejection) connection.answer(frame, encodeError(frame, result.code, result.message));
@@ -150,7 +187,14 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
   });
 }
 
+function cutOff(connection: StreamConnection, admission: Admission, maxFramesInFlight: number): void {
+  const message = `more than ${2 * maxFramesInFlight} frames unanswered: the client does not wait for its replies`;
+  // This frame and any that follow get no reply: the close says why.
+  admission.reject('busy', message);
+  connection.cutOffAfterReplies(CLOSE_POLICY, message.slice(0, 120));
+}
+
 function refuse(ws: WebSocket<UpgradeData>, rejection: Rejection): void {
   ws.send(encodeError(null, rejection.code, rejection.message), true);
-  ws.end(1008, rejection.message.slice(0, 120));
+  ws.end(CLOSE_POLICY, rejection.message.slice(0, 120));
 }

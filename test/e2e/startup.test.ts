@@ -79,8 +79,10 @@ describe('start-up', () => {
         await c.waitCommitted((n) => n.length >= 1);
         c.close();
       }
+      // The connection opens (it takes no chain slot); its first frame is refused.
       const third = await StreamClient.open(gw.port, 'three');
-      expect((await third.waitReplies(1))[0]).toMatchObject({ type: 'error', frame: null, code: 'unknown_chain', message: expect.stringMatching(/limit of 2 chains/) });
+      third.send(['one too many']);
+      expect((await third.waitReplies(1))[0]).toMatchObject({ type: 'error', frame: 0, code: 'unknown_chain', message: expect.stringMatching(/limit of 2 chains/) });
       const stored = await gw.json<{ anchors: { height: number; hash: string }[] }>('/v1/anchors');
       expect(stored.anchors.length).toBeGreaterThanOrEqual(1);
       await gw.stop();

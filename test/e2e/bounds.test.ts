@@ -1,0 +1,116 @@
+// A hostile client's frames: oversize frames are cut off before they are
+// buffered, a connection cannot pile up unanswered frames, and opening a
+// stream (or sending frames that are refused) takes no chain slot.
+import { afterEach, describe, expect, it } from 'vitest';
+import { connect } from 'node:net';
+import { once } from 'node:events';
+import { pack } from 'msgpackr';
+import { StreamClient, startGateway, type ChildGateway } from '../helpers/gateway.js';
+
+const started: ChildGateway[] = [];
+
+async function serve(config: Record<string, unknown>): Promise<ChildGateway> {
+  const gw = await startGateway({ config });
+  started.push(gw);
+  return gw;
+}
+
+afterEach(async () => {
+  for (const gw of started.splice(0)) {
+    await gw.kill();
+    gw.cleanup();
+  }
+});
+
+describe('frames', () => {
+  it('drops a connection whose frame passes limits.maxFrameBytes, and keeps serving the others', async () => {
+    const gw = await serve({ limits: { maxFrameBytes: 64 * 1024, maxEntryBytes: 32 * 1024 } });
+    const bystander = await StreamClient.open(gw.port, 'bystander');
+    const big = await StreamClient.open(gw.port, 'big');
+    big.sendRaw(pack([Buffer.alloc(40_000), Buffer.alloc(40_000)]));
+    expect([1006, 1009]).toContain(await big.waitClosed());
+    expect(big.replies).toEqual([]);
+    bystander.send(['still here']);
+    expect((await bystander.waitReplies(1))[0]).toMatchObject({ type: 'accepted', seq: 0 });
+    expect((await gw.http('/v1/chains/big')).status).toBe(404);
+  });
+
+  it('answers busy past limits.maxFramesInFlight unanswered frames, closes a connection that goes on, and leaves no gap', async () => {
+    const gw = await serve({ limits: { maxFramesInFlight: 4 }, ledger: { blockIntervalMs: 50 } });
+    const flood = await StreamClient.open(gw.port, 'flood');
+    // Five entries per frame: more than the front door hashes inline, so frames wait for a lane worker.
+    // Sent in one burst, they are read in one go: no worker can answer before the fifth arrives.
+    const frame = pack(Array.from({ length: 5 }, (_, i) => `entry ${i}`));
+    for (let i = 0; i < 8; i++) flood.sendRaw(frame);
+    const first = await flood.waitReplies(8);
+    const busy = first.filter((r) => r.type === 'error');
+    expect(busy.length).toBeGreaterThan(0);
+    busy.forEach((r) => expect(r).toMatchObject({ code: 'busy', message: expect.stringMatching(/4 frames are unanswered on this connection \(limits\.maxFramesInFlight\)/) }));
+    // Going on far past the limit without reading is the end of the connection.
+    for (let i = 0; i < 200; i++) flood.sendRaw(frame);
+    expect(await flood.waitClosed()).toBe(1008);
+    const replies = flood.replies;
+    expect(replies.length).toBeLessThan(208);
+    replies.forEach((r, i) => expect(r.frame).toBe(i));
+    // Accepted frames took contiguous seqs from 0; refused ones took none.
+    // Every reply owed was sent before the close: the chain holds exactly the accepted frames.
+    const accepted = replies.filter((r) => r.type === 'accepted');
+    accepted.forEach((r, i) => expect(r.seq).toBe(5 * i));
+    expect((await gw.json('/v1/chains/flood')).nextSeq).toBe(5 * accepted.length);
+
+    // A client that waits for its replies never meets the limit.
+    const polite = await StreamClient.open(gw.port, 'polite');
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 4; i++) polite.sendRaw(frame);
+      await polite.waitReplies(4 * (round + 1));
+    }
+    expect(polite.replies.every((r) => r.type === 'accepted')).toBe(true);
+  });
+});
+
+describe('chain slots', () => {
+  it('creates a chain with its first accepted frame, not with a connection or a refused frame', async () => {
+    const gw = await serve({ limits: { maxChains: 2 } });
+    const idle = await Promise.all(['ghost-1', 'ghost-2', 'ghost-3'].map((name) => StreamClient.open(gw.port, name)));
+    for (const c of idle) c.sendRaw(pack({ not: 'an array' }));
+    for (const c of idle) expect((await c.waitReplies(1))[0]).toMatchObject({ type: 'error', code: 'bad_frame' });
+    const res = await gw.http('/v1/chains/ghost-1/entries', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[1]' });
+    expect(res.status).toBe(400);
+    expect((await gw.json<{ chains: unknown[] }>('/v1/chains')).chains).toEqual([]);
+    expect((await gw.http('/v1/chains/ghost-1')).status).toBe(404);
+    // The slots are still free for chains that write.
+    for (const name of ['real-1', 'real-2']) {
+      const c = await StreamClient.open(gw.port, name);
+      c.send(['x']);
+      expect((await c.waitReplies(1))[0]).toMatchObject({ type: 'accepted', seq: 0 });
+    }
+    idle[0]!.send(['too late']);
+    expect((await idle[0]!.waitReplies(2))[1]).toMatchObject({ type: 'error', code: 'unknown_chain', message: expect.stringMatching(/limit of 2 chains/) });
+  });
+});
+
+describe('HTTP bodies', () => {
+  it('answers 413 at once to a Content-Length above the limit, without reading the body', async () => {
+    const gw = await serve({ limits: { maxFrameBytes: 64 * 1024 } });
+    const answer = async (contentLength: string): Promise<{ response: string; closed: boolean }> => {
+      const socket = connect(gw.port, '127.0.0.1');
+      await once(socket, 'connect');
+      let response = '';
+      let closed = false;
+      socket.on('data', (d: Buffer) => { response += d.toString(); });
+      socket.on('close', () => { closed = true; });
+      socket.write(`POST /v1/chains/x/entries HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${contentLength}\r\n\r\n`);
+      await expect.poll(() => response !== '' || closed, { timeout: 5_000 }).toBe(true);
+      socket.destroy();
+      return { response, closed };
+    };
+    const over = await answer('100000');
+    expect(over.response).toMatch(/^HTTP\/1\.1 413 /);
+    expect(over.response).toMatch(/"code":"too_large"/);
+    expect(over.response).toMatch(/content-length 100000 is above the limit of 65536 bytes/);
+    // uWS's own parser drops a length of 2^32 or more before the gateway sees the request (docs/protocol.md §6.5).
+    const huge = await answer('99999999999');
+    expect(huge).toEqual({ response: '', closed: true });
+    expect((await gw.http('/healthz')).status).toBe(200);
+  });
+});
