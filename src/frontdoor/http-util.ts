@@ -3,9 +3,7 @@ import type { HttpResponse } from './uws.js';
 import { HTTP_STATUS, type ErrorCode } from '../protocol/index.js';
 
 export function sendJson(res: HttpResponse, status: string, body: unknown): void {
-  res.cork(() => {
-    res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify(body));
-  });
+  sendBody(res, status, 'application/json', JSON.stringify(body));
 }
 
 export function sendError(res: HttpResponse, code: ErrorCode, message: string, status: string = HTTP_STATUS[code]): void {
@@ -13,9 +11,31 @@ export function sendError(res: HttpResponse, code: ErrorCode, message: string, s
 }
 
 export function sendText(res: HttpResponse, contentType: string, body: string): void {
+  sendBody(res, '200 OK', contentType, body);
+}
+
+/**
+ * Writes a whole response without letting a client that does not read make
+ * the gateway hold more than one response for it: what the socket does not
+ * take now is written as it drains (tryEnd/onWritable), and while a response
+ * is unfinished uWS reads no further pipelined request from that connection.
+ */
+function sendBody(res: HttpResponse, status: string, contentType: string, text: string): void {
+  const body = Buffer.from(text);
+  let done = false;
+  let start = 0;
   res.cork(() => {
-    res.writeStatus('200 OK').writeHeader('content-type', contentType).end(body);
+    res.writeStatus(status).writeHeader('content-type', contentType);
+    start = res.getWriteOffset();
+    done = res.tryEnd(body, body.length)[1];
   });
+  if (done) return;
+  res.onWritable((offset) => {
+    const [ok] = res.tryEnd(body.subarray(offset - start), body.length);
+    return ok;
+  });
+  // Replaces any earlier abort handler: from here on only the write is in progress.
+  res.onAborted(() => undefined);
 }
 
 /** A non-negative integer path segment, or null. */

@@ -16,6 +16,8 @@ export interface LedgerReads {
 
 const DEFAULT_ANCHOR_PAGE = 100;
 const MAX_ANCHOR_PAGE = 1000;
+const DEFAULT_CHAIN_PAGE = 100;
+const MAX_CHAIN_PAGE = 1000;
 
 /** The Prometheus exposition (a prom-client Registry). */
 export interface MetricsText {
@@ -221,7 +223,18 @@ export function addHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
   });
   app.get('/metrics', (res) => getMetrics(ctx, res));
   app.get('/v1/lanes', (res) => sendJson(res, '200 OK', ctx.lanes()));
-  app.get('/v1/chains', (res) => sendJson(res, '200 OK', { chains: ctx.chains.all().map((c) => ctx.chainInfo(c)) }));
+  app.get('/v1/chains', (res, req) => {
+    // Paged, so no request builds more than a page on the front door's thread.
+    const query = new URLSearchParams(req.getQuery() ?? '');
+    const from = indexOr400(res, query.get('from') ?? '0', 'from');
+    if (from === null) return;
+    const limit = indexOr400(res, query.get('limit') ?? String(DEFAULT_CHAIN_PAGE), 'limit');
+    if (limit === null) return;
+    const all = ctx.chains.all();
+    const page = all.slice(from, from + Math.min(limit, MAX_CHAIN_PAGE));
+    const next = from + page.length < all.length ? from + page.length : null;
+    sendJson(res, '200 OK', { chains: page.map((c) => ctx.chainInfo(c)), total: all.length, next });
+  });
   app.get('/v1/chains/:name', (res, req) => {
     const chain = chainOr404(ctx, res, req.getParameter(0));
     if (chain !== null) sendJson(res, '200 OK', ctx.chainInfo(chain));

@@ -3,6 +3,8 @@
 // stream (or sending frames that are refused) takes no chain slot.
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { once } from 'node:events';
 import { pack } from 'msgpackr';
 import { StreamClient, startGateway, type ChildGateway } from '../helpers/gateway.js';
@@ -113,4 +115,39 @@ describe('HTTP bodies', () => {
     expect(huge).toEqual({ response: '', closed: true });
     expect((await gw.http('/healthz')).status).toBe(200);
   });
+
+  it('pages /v1/chains, and a client pipelining requests without reading holds one response, not hundreds', async () => {
+    const gw = await serve({});
+    const names = Array.from({ length: 1200 }, (_, i) => `c${i}`);
+    for (let i = 0; i < names.length; i += 100) {
+      await Promise.all(names.slice(i, i + 100).map((name) =>
+        gw.http(`/v1/chains/${name}/entries`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '["x"]' })));
+    }
+    const first = await gw.json<{ chains: { name: string }[]; total: number; next: number | null }>('/v1/chains');
+    expect(first).toMatchObject({ total: 1200, next: 100 });
+    expect(first.chains).toHaveLength(100);
+    const last = await gw.json<{ chains: { name: string }[]; next: number | null }>('/v1/chains?from=1100&limit=5000');
+    expect(last.chains).toHaveLength(100);
+    expect(last.next).toBeNull();
+
+    const rssBefore = rssBytes(gw.process.pid!);
+    const socket = connect(gw.port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.pause(); // never reads
+    const request = 'GET /v1/chains?limit=1000 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
+    socket.write(request.repeat(300)); // ~57 MB of answers if they were all built and buffered
+    const bystander = await StreamClient.open(gw.port, 'bystander');
+    const sentAt = performance.now();
+    bystander.send(['hello']);
+    await bystander.waitReplies(1);
+    expect(performance.now() - sentAt).toBeLessThan(500);
+    expect((await gw.http('/healthz')).status).toBe(200);
+    expect(rssBytes(gw.process.pid!) - rssBefore).toBeLessThan(30 * 1024 * 1024);
+    socket.destroy();
+  });
 });
+
+function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+}
