@@ -10,13 +10,20 @@ import { Ledger, LANE_TABLE_KEY, LedgerReaders, StoreLock, StoredSettings } from
 import { Sealer, type SealerEvent } from './sealer/index.js';
 import { hashing, nativeLoaded, nativeLoadError } from './native/index.js';
 import {
-  Admission, ChainRegistry, SealProgress, addHttpRoutes, addStreamRoute, chainView, encodeCommitted, healthView, lanesView, loadUws,
+  Admission, ChainRegistry, ClientBuffers, SealProgress, addHttpRoutes, addStreamRoute, chainView, encodeCommitted, healthView, lanesView, loadUws,
   type PendingFrame, type StreamConnection,
 } from './frontdoor/index.js';
 import { GatewayMetrics, type MetricSources } from './metrics/index.js';
 import { silentLogger, type Logger } from './log/index.js';
 import { ConfigError, NO_FAULTS, validateConfig, type FaultInjection, type GatewayConfig } from './config/index.js';
 import type { us_listen_socket } from 'uWebSockets.js';
+
+/**
+ * How often the total of unread replies is summed over every connection. Each
+ * connection is bounded on its own at every send (maxOutboundBytes); the total
+ * may overshoot by what the gateway writes in one period.
+ */
+const OUTBOUND_SWEEP_MS = 250;
 
 /** Worker slots in the load counters: lane workers plus restarts before slots are reused. */
 const WORKER_SLOTS = 256;
@@ -54,6 +61,9 @@ export class Gateway {
   private admission!: Admission;
   private listenSocket: us_listen_socket | null = null;
   private sealTimer: NodeJS.Timeout | null = null;
+  /** What clients make the front door hold, in total (frames in progress, unread replies). */
+  private readonly buffers: ClientBuffers;
+  private outboundSweep: NodeJS.Timeout | null = null;
   private stopping: Promise<void> | null = null;
 
   private constructor(config: GatewayConfig, log: Logger, lock: StoreLock, faults: FaultInjection) {
@@ -67,6 +77,7 @@ export class Gateway {
     this.laneCores = LaneCores.allocate(LANE_COUNT);
     this.layout.lanes.forEach((cores, lane) => this.laneCores.set(lane, cores));
     this.chains = new ChainRegistry(this.chainTable);
+    this.buffers = new ClientBuffers(config.limits);
     this.pools = LANE_NAMES.map((_, lane) => this.createPool(lane));
   }
 
@@ -175,6 +186,7 @@ export class Gateway {
     this.scheduler = new Scheduler({ ...this.config.scheduler, laneTable: this.laneTable, layout: this.layout }, this.config.dataDir, this.chainTable, this.counters, this.laneCores,
       (event) => this.onSchedulerEvent(event));
     this.sealTimer = setInterval(() => this.admission.sealInterval(this.chains.all()), this.config.ledger.blockIntervalMs);
+    this.outboundSweep = setInterval(() => this.buffers.enforceOutbound(this.connections, this.log), OUTBOUND_SWEEP_MS);
     this.metrics.start();
   }
 
@@ -186,6 +198,7 @@ export class Gateway {
       maxPayloadBytes: this.config.limits.maxFrameBytes,
       maxOutboundBytes: this.config.limits.maxOutboundBytes,
       maxFramesInFlight: this.config.limits.maxFramesInFlight,
+      buffers: this.buffers,
       connections: this.connections,
     });
     addHttpRoutes(app, {
@@ -194,6 +207,7 @@ export class Gateway {
       admission: this.admission,
       ledger: this.readers,
       maxBodyBytes: this.config.limits.maxFrameBytes,
+      buffers: this.buffers,
       commitWaitTimeoutMs: this.config.ledger.commitWaitTimeoutMs,
       sealTrouble: () => this.sealTrouble(),
       chainInfo: (chain) => chainView(chain, this.chainTable),
@@ -304,6 +318,7 @@ export class Gateway {
     this.listenSocket = null;
     await Promise.all(this.pools.map((pool) => pool.drain()));
     if (this.sealTimer !== null) clearInterval(this.sealTimer);
+    if (this.outboundSweep !== null) clearInterval(this.outboundSweep);
     this.admission?.sealInterval(this.chains.all());
     await this.sealer?.stop();
     for (const connection of this.connections) connection.end(1001, 'the gateway is shutting down');

@@ -1,6 +1,7 @@
 // The gateway's settings: every key, what it allows and its default, in one
 // place. `GatewayConfig` is derived from it, and so are the defaults.
 import { LOG_FORMATS, LOG_LEVELS } from '../log/index.js';
+import { totalmem } from 'node:os';
 import { z } from 'zod';
 import { LANE_NAMES, recordBytesFor } from '../ring/index.js';
 import { DEFAULT_LANE_TABLE, LaneTableSchema } from '../scheduler/index.js';
@@ -24,24 +25,42 @@ const cores = z.array(core).min(1, { error: 'a non-empty list of core numbers' }
 const CORES = 'null (a layout from the core count) or an object';
 
 
+/**
+ * What the gateway may hold in memory for others, by default half the machine's
+ * memory. The three buffers that clients fill (frames in progress, replies not
+ * yet read, entries not yet durable) default to a quarter of it each, at most
+ * 1 GiB; together with the lane rings they must fit in it (checked below).
+ */
+const MEMORY_BUDGET = Math.floor(totalmem() / 2);
+const RING_DEFAULTS = { heavy: 256 * MiB, medium: 64 * MiB, light: 64 * MiB };
+/** The three buffers share what the rings leave; the unsealed one counts 1.25 times (see memoryHeld). */
+const BUFFER_DEFAULT = Math.max(16 * MiB, Math.min(GiB, Math.floor((MEMORY_BUDGET - RING_DEFAULTS.heavy - RING_DEFAULTS.medium - RING_DEFAULTS.light) / 3.25 / MiB) * MiB));
+
 const Limits = z.strictObject({
-  maxFrameBytes: bytes(1).default(16 * MiB),
+  /** Whole frames only: a WebSocket frame is buffered until complete, so this bounds each connection's input. */
+  maxFrameBytes: bytes(1).default(1 * MiB),
   maxEntryBytes: bytes(1).default(64 * KiB),
   maxEntriesPerFrame: integer(1).default(65_536),
   maxChains: integer(1).default(10_000),
   /** Per connection: replies buffered for a client that does not read; past it the connection is closed. */
   maxOutboundBytes: bytes(1).default(16 * MiB),
-  /** Entries accepted but not yet durable; past it new frames get `busy`. */
-  maxUnsealedBytes: bytes(1).default(1 * GiB),
+  /** All connections: replies buffered for clients that do not read; past it the connections holding most are closed. */
+  maxOutboundTotalBytes: bytes(1).default(BUFFER_DEFAULT),
+  /** All streams: frames in progress (streams × maxFrameBytes); past it new streams are refused `busy`. */
+  maxInboundTotalBytes: bytes(1).default(BUFFER_DEFAULT),
+  /** Entries accepted but not yet durable; past it new frames get `busy` (a last quarter above it is kept for small chains). */
+  maxUnsealedBytes: bytes(1).default(BUFFER_DEFAULT),
+  /** What the buffers above and the lane rings may hold together. */
+  memoryBudgetBytes: bytes(1).default(MEMORY_BUDGET),
   /** Per connection: frames sent and not yet answered; past it `busy` before any parsing, past twice it the connection is closed. */
   maxFramesInFlight: integer(1).default(1024),
 });
 
 /** Ring data bytes per lane. */
 const RingBytes = z.strictObject({
-  heavy: ringBytes.default(256 * MiB),
-  medium: ringBytes.default(64 * MiB),
-  light: ringBytes.default(64 * MiB),
+  heavy: ringBytes.default(RING_DEFAULTS.heavy),
+  medium: ringBytes.default(RING_DEFAULTS.medium),
+  light: ringBytes.default(RING_DEFAULTS.light),
 });
 
 const Cores = z.strictObject({
@@ -106,7 +125,22 @@ export const ConfigSchema = z.strictObject({
       message: `a power of two ≥ ${largestRecord} bytes, to hold the largest frame record limits.maxFrameBytes and limits.maxEntriesPerFrame allow (or lower those limits)`,
     });
   }
+  const { limits } = config;
+  const held = memoryHeld(config);
+  if (held > limits.memoryBudgetBytes) {
+    ctx.addIssue({
+      code: 'custom', path: ['limits', 'memoryBudgetBytes'], input: limits.memoryBudgetBytes,
+      message: `at least ${held} bytes: the sum of 1.25 × limits.maxUnsealedBytes, limits.maxOutboundTotalBytes, limits.maxInboundTotalBytes and the lane rings (or lower those)`,
+    });
+  }
 }, WHEN_VALID);
+
+/** The most the gateway holds for clients: the unsealed bound has a last quarter kept for small chains. */
+function memoryHeld(config: { limits: { maxUnsealedBytes: number; maxOutboundTotalBytes: number; maxInboundTotalBytes: number }; ringBytes: Record<string, number> }): number {
+  const { limits } = config;
+  const rings = Object.values(config.ringBytes).reduce((sum, n) => sum + n, 0);
+  return Math.ceil(limits.maxUnsealedBytes * 1.25) + limits.maxOutboundTotalBytes + limits.maxInboundTotalBytes + rings;
+}
 
 export type GatewayConfig = z.output<typeof ConfigSchema>;
 /** What a config file may hold: any subset of the keys. */

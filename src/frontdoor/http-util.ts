@@ -1,6 +1,7 @@
 // Small helpers for uWS HTTP responses.
 import type { HttpResponse } from './uws.js';
 import { HTTP_STATUS, type ErrorCode } from '../protocol/index.js';
+import type { ClientBuffers } from './client-buffers.js';
 
 export function sendJson(res: HttpResponse, status: string, body: unknown): void {
   sendBody(res, status, 'application/json', JSON.stringify(body));
@@ -46,34 +47,39 @@ export function parseIndex(text: string | undefined): number | null {
 }
 
 /**
- * Reads a request body up to `limit` bytes. Resolves null (after answering
- * 413) when the body is larger, or when the client went away.
+ * Reads a request body up to `limit` bytes, counting it in the inbound total
+ * while it is read. Resolves null (after answering) when the body is larger
+ * (413), when the inbound total is full (503 busy), or when the client went away.
  */
-export function readBody(res: HttpResponse, limit: number, onAborted: () => void): Promise<Buffer | null> {
+export function readBody(res: HttpResponse, limit: number, buffers: ClientBuffers, onAborted: () => void): Promise<Buffer | null> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
-    res.onAborted(() => {
+    const finish = (body: Buffer | null): void => {
       done = true;
+      buffers.releaseInbound(size);
+      resolve(body);
+    };
+    res.onAborted(() => {
+      if (done) return;
       onAborted();
-      resolve(null);
+      finish(null);
     });
     res.onData((chunk, isLast) => {
       if (done) return;
-      size += chunk.byteLength;
-      if (size > limit) {
-        done = true;
+      if (size + chunk.byteLength > limit) {
         sendError(res, 'too_large', `request body exceeds ${limit} bytes`);
-        resolve(null);
-        return;
+        return finish(null);
       }
+      if (!buffers.reserveInbound(chunk.byteLength)) {
+        sendError(res, 'busy', 'the gateway is reading as much input as limits.maxInboundTotalBytes allows; retry later');
+        return finish(null);
+      }
+      size += chunk.byteLength;
       // uWS reuses the chunk's memory after this callback returns.
       chunks.push(Buffer.from(new Uint8Array(chunk).slice()));
-      if (isLast) {
-        done = true;
-        resolve(Buffer.concat(chunks, size));
-      }
+      if (isLast) finish(Buffer.concat(chunks, size));
     });
   });
 }

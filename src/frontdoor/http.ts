@@ -7,6 +7,7 @@ import { CHAIN_NAME_RULE, HASH_BYTES, parseChainName, type ErrorCode } from '../
 import { parseIndex, readBody, sendError, sendJson, sendText } from './http-util.js';
 import type { HttpRequest, HttpResponse, TemplatedApp } from './uws.js';
 import type { Logger } from '../log/index.js';
+import type { ClientBuffers } from './client-buffers.js';
 import type { LedgerReadTask } from '../ledger/index.js';
 
 /** The ledger reads the front door serves, answered off its thread as JSON text (null: not there). */
@@ -31,6 +32,7 @@ export interface HttpContext {
   admission: Admission;
   ledger: LedgerReads;
   maxBodyBytes: number;
+  buffers: ClientBuffers;
   /** How long `?wait=committed` waits before answering `internal`. */
   commitWaitTimeoutMs: number;
   /** Why seals are failing right now, or null when they are not. */
@@ -154,7 +156,7 @@ async function postEntries(ctx: HttpContext, res: HttpResponse, req: HttpRequest
     return sendRejection(ctx, res, 'too_large', `content-length ${declared} is above the limit of ${ctx.maxBodyBytes} bytes (limits.maxFrameBytes)`);
   }
   let owner: HttpIngest | null = null;
-  const body = await readBody(res, ctx.maxBodyBytes, () => { if (owner !== null) owner.open = false; });
+  const body = await readBody(res, ctx.maxBodyBytes, ctx.buffers, () => { if (owner !== null) owner.open = false; });
   if (body === null) return;
   if (wait !== null && wait !== 'committed') return sendRejection(ctx, res, 'bad_request', `wait must be "committed" or absent, got ${JSON.stringify(wait)}`);
   const name = parseChainName(rawName ?? '');

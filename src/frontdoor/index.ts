@@ -5,3 +5,4 @@ export { addHttpRoutes, type HttpContext, type LedgerReads } from './http.js';
 export { encodeAccepted, encodeCommitted, encodeError } from './replies.js';
 export { loadUws } from './uws.js';
 export { SealProgress, chainView, healthView, lanesView } from './views.js';
+export { ClientBuffers, type ClientBufferLimits, type OutboundHolder } from './client-buffers.js';

@@ -13,13 +13,14 @@ import { encodeAccepted, encodeError } from './replies.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket } from './uws.js';
 import type { us_socket_context_t } from 'uWebSockets.js';
 import type { Logger } from '../log/index.js';
+import type { ClientBuffers, OutboundHolder } from './client-buffers.js';
 
 interface UpgradeData {
   chainPath: string;
   connection: StreamConnection | null;
 }
 
-export class StreamConnection implements FrameOwner {
+export class StreamConnection implements FrameOwner, OutboundHolder {
   readonly chainName: string;
   /** The chain's state once it exists: a stream to a new chain creates it with its first accepted frame. */
   chain: ChainState | undefined;
@@ -69,6 +70,18 @@ export class StreamConnection implements FrameOwner {
     this.queue = [];
   }
 
+  bufferedBytes(): number {
+    return this.ws?.getBufferedAmount() ?? 0;
+  }
+
+  /** Closes at once, without a close handshake: the client is not reading, so it would never complete. */
+  drop(): void {
+    const ws = this.ws;
+    if (ws === null) return;
+    this.closed();
+    ws.close();
+  }
+
   /** Whether the connection is on its way out and reads nothing more. */
   get cutOff(): boolean {
     return this.closing !== null;
@@ -116,6 +129,8 @@ export interface StreamRouteOptions {
   maxOutboundBytes: number;
   /** Frames a connection may have unanswered; past it they are refused `busy`, past twice it the connection is closed. */
   maxFramesInFlight: number;
+  /** Each stream holds a whole frame's worth of the inbound total while it is open. */
+  buffers: ClientBuffers;
   connections: Set<StreamConnection>;
 }
 
@@ -146,6 +161,9 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       const name = parseChainName(data.chainPath);
       if (name === null) return refuse(ws, admission.reject('bad_request', `bad chain name in the path: ${CHAIN_NAME_RULE}`));
       if (admission.closing) return refuse(ws, admission.reject('busy', 'the gateway is shutting down'));
+      if (!options.buffers.reserveInbound(options.maxPayloadBytes)) {
+        return refuse(ws, admission.reject('busy', `the gateway holds as many streams as limits.maxInboundTotalBytes allows (each may buffer a frame of limits.maxFrameBytes); retry later`));
+      }
       data.connection = new StreamConnection(ws, name, chains.get(name));
       connections.add(data.connection);
     },
@@ -183,6 +201,7 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       if (connection === null) return;
       connection.closed();
       connections.delete(connection);
+      options.buffers.releaseInbound(options.maxPayloadBytes);
     },
   });
 }

@@ -147,6 +147,44 @@ describe('HTTP bodies', () => {
   });
 });
 
+describe('memory in total', () => {
+  it('refuses a stream past limits.maxInboundTotalBytes (streams × maxFrameBytes), and takes one again once another closes', async () => {
+    const gw = await serve({ limits: { maxFrameBytes: 64 * 1024, maxEntryBytes: 32 * 1024, maxInboundTotalBytes: 4 * 64 * 1024 } });
+    const open = await Promise.all([1, 2, 3, 4].map((i) => StreamClient.open(gw.port, `s${i}`)));
+    const fifth = await StreamClient.open(gw.port, 's5');
+    expect((await fifth.waitReplies(1))[0]).toMatchObject({ type: 'error', frame: null, code: 'busy', message: expect.stringMatching(/limits\.maxInboundTotalBytes/) });
+    expect(await fifth.waitClosed()).toBe(1008);
+    open[0]!.close();
+    await open[0]!.waitClosed();
+    const again = await StreamClient.open(gw.port, 's6');
+    again.send(['in']);
+    expect((await again.waitReplies(1))[0]).toMatchObject({ type: 'accepted' });
+  });
+
+  it('closes the connections holding the most unread replies once their total passes limits.maxOutboundTotalBytes', async () => {
+    const gw = await serve({ limits: { maxOutboundBytes: 64 * 1024 * 1024, maxOutboundTotalBytes: 8 * 1024 * 1024 } });
+    const bystander = await StreamClient.open(gw.port, 'reader');
+    const sleepers = await Promise.all(['sleeper-1', 'sleeper-2'].map((name) => StreamClient.open(gw.port, name)));
+    // Each accepted reply carries 32 bytes per entry: 1,000 one-byte entries make a 32 KB reply.
+    const frame = pack(Array.from({ length: 1000 }, () => 'x'));
+    for (const sleeper of sleepers) {
+      (sleeper.ws as unknown as { _socket: { pause(): void } })._socket.pause(); // reads nothing from now on
+      for (let i = 0; i < 800; i++) sleeper.sendRaw(frame);
+    }
+    await expect.poll(() => gw.logs().filter((l) => l.event === 'outbound-budget').length, { timeout: 15_000 }).toBeGreaterThan(0);
+    const [sweep] = gw.logs().filter((l) => l.event === 'outbound-budget');
+    expect(sweep).toMatchObject({ level: 40, dropped: expect.any(Number), bound: 8 * 1024 * 1024 });
+    await expect.poll(async () => metric(await (await gw.http('/metrics')).text(), 'chainlanes_connections'), { timeout: 5_000 }).toBeLessThan(3);
+    bystander.send(['still served']);
+    expect((await bystander.waitReplies(1))[0]).toMatchObject({ type: 'accepted' });
+  });
+});
+
+function metric(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return Number(line?.split(' ')[1]);
+}
+
 function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
