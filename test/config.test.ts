@@ -1,14 +1,17 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ConfigError, DEFAULT_CONFIG, NO_FAULTS, defaultConfig, faultsFromEnv, resolveConfig, validateConfig,
 } from '../src/config/index.js';
 import { DEFAULT_LANE_TABLE, validateLaneTable } from '../src/scheduler/index.js';
+import { tempDir } from './helpers/index.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'chainlanes-cfg-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// One folder for the file's config files, removed after its last test.
+let dir: string;
+beforeAll(() => {
+  dir = tempDir('chainlanes-cfg-');
+});
 
 let files = 0;
 function configFile(content: unknown): string {

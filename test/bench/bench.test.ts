@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ROOT } from '../helpers/gateway.js';
+import { ROOT } from '../helpers/index.js';
 
 interface ClassResult {
   entriesPerSec: number;

@@ -1,28 +1,21 @@
-import { createHash } from 'node:crypto';
 import { Packr } from 'msgpackr';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { startWsGateway, type RunningGateway } from '../../bench/peers/ws-gateway.js';
 import { backoffDelay, ChainError, connect, streamUrl, type ChainClient, type CommittedNotice } from '../../src/client/index.js';
+import { registerCleanup, sha256 } from '../helpers/index.js';
 
-const sha256 = (data: Uint8Array | string): Uint8Array => createHash('sha256').update(data).digest();
 const packr = new Packr({ useRecords: false });
-
-let cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-  cleanups = [];
-});
 
 async function gateway(port = 0): Promise<RunningGateway> {
   const g = await startWsGateway({ port });
-  cleanups.push(() => g.close());
+  registerCleanup(`ws-gateway peer on port ${g.port}`, () => g.close());
   return g;
 }
 
 async function client(url: string, chain: string, options: Parameters<typeof connect>[2] = {}): Promise<ChainClient> {
   const c = await connect(url, chain, options);
-  cleanups.push(() => c.close());
+  registerCleanup(`ChainClient of ${chain}`, () => c.close());
   return c;
 }
 
@@ -33,7 +26,7 @@ async function scriptedServer(onMessage: (send: (value: unknown) => void, drop: 
   wss.on('connection', (ws) => {
     ws.on('message', () => onMessage((v) => ws.send(packr.pack(v)), () => ws.terminate()));
   });
-  cleanups.push(() => {
+  registerCleanup('scripted server', () => {
     for (const c of wss.clients) c.terminate();
     return new Promise((resolve) => wss.close(resolve));
   });
@@ -91,7 +84,7 @@ describe('ChainClient against the ws-gateway peer', () => {
   });
 
   it('reconnects after the gateway restarts, numbering frames from 0 again', async () => {
-    const first = await startWsGateway();
+    const first = await gateway();
     const url = `ws://127.0.0.1:${first.port}`;
     const c = await client(url, 'orders', { reconnect: { minDelayMs: 20, maxDelayMs: 200 } });
     expect(await c.submit(['before'])).toMatchObject({ frame: 0, seq: 0 });

@@ -1,28 +1,17 @@
 // A hostile client's frames: oversize frames are cut off before they are
 // buffered, a connection cannot pile up unanswered frames, and opening a
 // stream (or sending frames that are refused) takes no chain slot.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { once } from 'node:events';
 import { pack } from 'msgpackr';
-import { StreamClient, startGateway, type ChildGateway } from '../helpers/gateway.js';
+import { StreamClient, startGateway, type ChildGateway } from '../helpers/index.js';
 
-const started: ChildGateway[] = [];
-
-async function serve(config: Record<string, unknown>): Promise<ChildGateway> {
-  const gw = await startGateway({ config });
-  started.push(gw);
-  return gw;
+function serve(config: Record<string, unknown>): Promise<ChildGateway> {
+  return startGateway({ config });
 }
-
-afterEach(async () => {
-  for (const gw of started.splice(0)) {
-    await gw.kill();
-    gw.cleanup();
-  }
-});
 
 describe('frames', () => {
   it('drops a connection whose frame passes limits.maxFrameBytes, and keeps serving the others', async () => {

@@ -1,22 +1,15 @@
 // HTTP ingest and reads end to end.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { pack } from 'msgpackr';
 import { open } from 'lmdb';
 import { verifyEntry, type EntryProof } from '../../src/client/verify.js';
-import { CLI, startGateway, type ChildGateway } from '../helpers/gateway.js';
-
-const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+import { CLI, sha256Hex, startGateway, type ChildGateway } from '../helpers/index.js';
 
 describe('HTTP', () => {
   let gw: ChildGateway;
   beforeAll(async () => {
     gw = await startGateway({ config: { ledger: { blockIntervalMs: 50 } } });
-  });
-  afterAll(async () => {
-    await gw.stop();
-    gw.cleanup();
   });
 
   it('takes a JSON array of strings and answers after commit with ?wait=committed', async () => {
@@ -24,16 +17,16 @@ describe('HTTP', () => {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(['a', 'b']),
     });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ chain: 'web', seq: 0, count: 2, hashes: [sha256('a'), sha256('b')], committed: true });
+    expect(await res.json()).toEqual({ chain: 'web', seq: 0, count: 2, hashes: [sha256Hex('a'), sha256Hex('b')], committed: true });
     // Committed means readable with a proof right away.
     const proof = (await gw.json('/v1/chains/web/entries/1')) as unknown as EntryProof;
     expect(Buffer.from(proof.content, 'base64').toString()).toBe('b');
-    expect(verifyEntry(proof, { chain: 'web', seq: 1, hash: sha256('b') })).toEqual({ ok: true });
+    expect(verifyEntry(proof, { chain: 'web', seq: 1, hash: sha256Hex('b') })).toEqual({ ok: true });
   });
 
   it('takes a msgpack body the same as a WebSocket frame', async () => {
     const res = await gw.http('/v1/chains/web/entries', { method: 'POST', headers: { 'content-type': 'application/msgpack' }, body: pack(['c']) });
-    expect(await res.json()).toMatchObject({ seq: 2, count: 1, hashes: [sha256('c')], committed: false });
+    expect(await res.json()).toMatchObject({ seq: 2, count: 1, hashes: [sha256Hex('c')], committed: false });
   });
 
   it('rejects bad bodies with a status and an error code, and uses no seq', async () => {
@@ -121,7 +114,7 @@ describe('chainlanes verify', () => {
   it('passes a good store and names the first break in a damaged one', async () => {
     const gw = await startGateway({ config: { ledger: { blockIntervalMs: 50 } } });
     await gw.http('/v1/chains/audit/entries?wait=committed', { method: 'POST', body: JSON.stringify(['x', 'y', 'z']), headers: { 'content-type': 'application/json' } });
-    await gw.stop();
+    expect(await gw.stop()).toBe(0);
     expect(execFileSync(process.execPath, [CLI, 'verify', '--data', gw.dataDir], { encoding: 'utf8' })).toMatch(/OK: 1 chains, 1 entry blocks, 3 entries/);
     // Flip one content byte of the stored block, behind the gateway's back.
     const db = open({ path: gw.dataDir, maxDbs: 32 }).openDB({ name: 'ledger.blocks', encoding: 'binary', keyEncoding: 'binary' });
@@ -136,14 +129,9 @@ describe('chainlanes verify', () => {
     expect(run.stderr).toMatch(/BROKEN: chain "audit" block 0 seq 2: entry hash does not match its content/);
     // A gateway on the damaged store refuses to serve the proof it cannot verify, and keeps serving the rest.
     const again = await startGateway({ dataDir: gw.dataDir });
-    try {
-      const res = await again.http('/v1/chains/audit/entries/2');
-      expect(res.status).toBe(500);
-      expect(await res.json()).toMatchObject({ error: { code: 'internal', message: expect.stringMatching(/audit/) } });
-      expect((await again.http('/healthz')).status).toBe(200);
-    } finally {
-      await again.stop();
-    }
-    gw.cleanup();
+    const res = await again.http('/v1/chains/audit/entries/2');
+    expect(res.status).toBe(500);
+    expect(await res.json()).toMatchObject({ error: { code: 'internal', message: expect.stringMatching(/audit/) } });
+    expect((await again.http('/healthz')).status).toBe(200);
   });
 });

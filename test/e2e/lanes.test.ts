@@ -1,9 +1,6 @@
 // Lanes end to end: a chain moving lane mid-stream, a full ring, a crashing worker.
-import { afterEach, describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
-import { StreamClient, sleep, startGateway, type ChildGateway, type Reply } from '../helpers/gateway.js';
-
-const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+import { describe, expect, it } from 'vitest';
+import { StreamClient, replyHashes, sha256Hex, sleep, startGateway, type ChildGateway, type Reply } from '../helpers/index.js';
 
 function expectContiguous(replies: Reply[], from = 0): number {
   let next = from;
@@ -15,25 +12,15 @@ function expectContiguous(replies: Reply[], from = 0): number {
   return next;
 }
 
-async function waitLane(gw: ChildGateway, chain: string, lane: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if ((await gw.json(`/v1/chains/${chain}`)).lane === lane) return;
-    await sleep(50);
-  }
-  throw new Error(`chain ${chain} never reached lane ${lane}`);
+async function expectLaneWithin(gw: ChildGateway, chain: string, lane: string, timeoutMs = 10_000): Promise<void> {
+  await expect
+    .poll(async () => (await gw.json(`/v1/chains/${chain}`)).lane, { timeout: timeoutMs, interval: 50, message: `chain ${chain} never reached lane ${lane}` })
+    .toBe(lane);
 }
-
-let gw: ChildGateway | null = null;
-afterEach(async () => {
-  await gw?.stop();
-  gw?.cleanup();
-  gw = null;
-});
 
 describe('lanes', () => {
   it('keeps a chain in order and loses nothing when it moves from light to heavy mid-stream', async () => {
-    gw = await startGateway({
+    const gw = await startGateway({
       config: {
         scheduler: {
           tickMs: 50, tauMs: 200, demoteAfterMs: 60_000,
@@ -58,13 +45,13 @@ describe('lanes', () => {
       sendFrame(64);
       await sleep(4);
     }
-    await waitLane(gw, 'mover', 'heavy');
+    await expectLaneWithin(gw, 'mover', 'heavy');
     for (let i = 0; i < 20; i++) sendFrame(3);
     const replies = await c.waitReplies(frames);
     expect(replies.every((r) => r.type === 'accepted')).toBe(true);
     replies.forEach((r, f) => {
       expect(r.frame).toBe(f);
-      expect(Buffer.from((r.hashes as Uint8Array).subarray(0, 32)).toString('hex')).toBe(sha256(`f${f}-0`));
+      expect(replyHashes(r)[0]).toBe(sha256Hex(`f${f}-0`));
     });
     const total = expectContiguous(replies);
     expect(gw.logs()).toContainEqual(expect.objectContaining({ event: 'lane-change', chain: 'mover', from: 'light', to: 'heavy' }));
@@ -80,7 +67,7 @@ describe('lanes', () => {
   });
 
   it('answers busy at once when a lane ring is full, leaves no trace, and other lanes keep accepting', async () => {
-    gw = await startGateway({
+    const gw = await startGateway({
       config: {
         limits: { maxFrameBytes: 4096, maxEntriesPerFrame: 64 },
         ringBytes: { heavy: 1 << 20, medium: 1 << 20, light: 8192 },
@@ -97,7 +84,7 @@ describe('lanes', () => {
         await sleep(5);
       }
     }
-    await waitLane(gw, 'steady', 'heavy');
+    await expectLaneWithin(gw, 'steady', 'heavy');
     const flood = await StreamClient.open(gw.port, 'flood');
     const frames = 200;
     const payload = 'x'.repeat(3_000);
@@ -119,7 +106,7 @@ describe('lanes', () => {
   });
 
   it('replaces a crashed worker and still answers every frame it held, in order and without gaps', async () => {
-    gw = await startGateway({ env: { CHAINLANES_TEST_FAULTS: JSON.stringify({ crashWorkerAfterTasks: 3 }) } });
+    const gw = await startGateway({ env: { CHAINLANES_TEST_FAULTS: JSON.stringify({ crashWorkerAfterTasks: 3 }) } });
     const c = await StreamClient.open(gw.port, 'crashy');
     const frames = 30;
     // Eight entries per frame: more than the front door hashes inline, so every frame goes to a worker.
@@ -130,7 +117,7 @@ describe('lanes', () => {
     const replies = c.replies;
     replies.forEach((r, f) => {
       expect(r).toMatchObject({ type: 'accepted', frame: f, count: 8 });
-      expect(Buffer.from((r.hashes as Uint8Array).subarray(0, 32)).toString('hex')).toBe(sha256(`crash-${f}`));
+      expect(replyHashes(r)[0]).toBe(sha256Hex(`crash-${f}`));
     });
     expect(expectContiguous(replies)).toBe(8 * frames);
     const metrics = await (await gw.http('/metrics')).text();

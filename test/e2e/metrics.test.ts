@@ -1,6 +1,6 @@
 // GET /metrics end to end: a real gateway, real traffic, the exposition parsed.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamClient, sleep, startGateway, type ChildGateway } from '../helpers/gateway.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { StreamClient, startGateway, type ChildGateway } from '../helpers/index.js';
 
 interface Sample {
   name: string;
@@ -124,11 +124,6 @@ describe('GET /metrics', () => {
     client = await StreamClient.open(gw.port, 'metered');
     await sendAndCommit(FRAMES);
   });
-  afterAll(async () => {
-    client.close();
-    await gw.stop();
-    gw.cleanup();
-  });
 
   it('serves the Prometheus text format, every family typed once, chainlanes metrics with their types', async () => {
     const m = await scrape();
@@ -191,11 +186,14 @@ describe('GET /metrics', () => {
   });
 
   it('only ever grows histogram buckets and counters between scrapes', async () => {
+    const total = (m: Scrape, family: string): number => [...histogram(m, family).values()].reduce((n, s) => n + s.count, 0);
     const first = await scrape();
     await sendAndCommit(FRAMES);
-    // Long enough for several event-loop probes.
-    await sleep(200);
-    const second = await scrape();
+    // Scraped again until the event-loop histogram has taken a new probe; the last scrape is `second`.
+    let second = first;
+    await expect
+      .poll(async () => total((second = await scrape()), 'chainlanes_event_loop_delay_seconds'), { timeout: 10_000, interval: 50 })
+      .toBeGreaterThan(total(first, 'chainlanes_event_loop_delay_seconds'));
     for (const family of ['chainlanes_hash_latency_seconds', 'chainlanes_event_loop_delay_seconds']) {
       const before = histogram(first, family);
       const after = histogram(second, family);
@@ -208,7 +206,6 @@ describe('GET /metrics', () => {
         expect(a.sum).toBeGreaterThanOrEqual(b.sum);
       }
     }
-    const total = (m: Scrape, family: string): number => [...histogram(m, family).values()].reduce((n, s) => n + s.count, 0);
     expect(total(second, 'chainlanes_hash_latency_seconds') - total(first, 'chainlanes_hash_latency_seconds')).toBeGreaterThanOrEqual(FRAMES);
     expect(total(second, 'chainlanes_event_loop_delay_seconds')).toBeGreaterThan(total(first, 'chainlanes_event_loop_delay_seconds'));
     expect(value(second, 'chainlanes_entries_accepted_total')).toBe(2 * FRAMES * PER_FRAME);

@@ -1,39 +1,15 @@
 // One gateway per store and per port: a second one refuses to start, naming
 // the holder, and the store's lock never outlives its holder.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, runCli, startGateway, type ChildGateway } from '../helpers/gateway.js';
-
-const started: ChildGateway[] = [];
-const dirs: string[] = [];
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'chainlanes-owner-'));
-  dirs.push(dir);
-  return dir;
-}
-
-async function serve(dataDir: string, env: Record<string, string> = {}): Promise<ChildGateway> {
-  const gw = await startGateway({ dataDir, env });
-  started.push(gw);
-  return gw;
-}
-
-afterEach(async () => {
-  for (const gw of started.splice(0)) {
-    await gw.kill();
-    gw.cleanup();
-  }
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+import { ROOT, runCli, startGateway, tempDir } from '../helpers/index.js';
 
 describe('one gateway per store', () => {
   it('refuses a second gateway on the same store, naming the holder pid, and keeps the first one serving', async () => {
     const dir = tempDir();
-    const first = await serve(dir);
+    const first = await startGateway({ dataDir: dir });
     const second = runCli(['serve', '--port', '0', '--data', dir]);
     expect(second.status).toBe(1);
     expect(second.output).toMatch(new RegExp(`the store in ${dir} is in use by the gateway with pid ${first.process.pid}`));
@@ -75,22 +51,22 @@ describe('one gateway per store', () => {
 
   it('does not leave a stale lock behind a gateway killed with SIGKILL', async () => {
     const dir = tempDir();
-    const first = await serve(dir);
+    const first = await startGateway({ dataDir: dir });
     await first.kill();
-    const again = await serve(dir);
+    const again = await startGateway({ dataDir: dir });
     expect((await again.json('/healthz')).status).toBe('ok');
   });
 
   it('without the native addon, locks with a pid file and takes it over from a dead holder', async () => {
     const dir = tempDir();
     const env = { CHAINLANES_NATIVE: '0' };
-    const first = await serve(dir, env);
+    const first = await startGateway({ dataDir: dir, env });
     const refused = runCli(['serve', '--port', '0', '--data', dir], env);
     expect(refused.status).toBe(1);
     expect(refused.output).toMatch(new RegExp(`in use by the gateway with pid ${first.process.pid}`));
     await first.kill();
     expect(existsSync(join(dir, 'gateway.lock'))).toBe(true);
-    const again = await serve(dir, env);
+    const again = await startGateway({ dataDir: dir, env });
     expect((await again.json('/healthz')).status).toBe('ok');
     await again.stop();
     expect(existsSync(join(dir, 'gateway.lock'))).toBe(false);
@@ -99,7 +75,7 @@ describe('one gateway per store', () => {
 
 describe('one gateway per port', () => {
   it('refuses a port another gateway listens on, with the errno', async () => {
-    const first = await serve(tempDir());
+    const first = await startGateway({ dataDir: tempDir() });
     const second = runCli(['serve', '--port', String(first.port), '--data', tempDir()]);
     expect(second.status).toBe(1);
     expect(second.output).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${first.port}: EADDRINUSE`));

@@ -2,12 +2,12 @@
 // checks in docs/protocol.md. Running it on real proofs from a real gateway shows
 // that the page is complete enough to verify from, and that the gateway's proofs
 // match the page; the tampering cases show the script can actually say no.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EntryProof } from '../../src/protocol/index.js';
-import { ROOT, startGateway, type ChildGateway } from '../helpers/gateway.js';
+import { ROOT, flipHex, startGateway, type ChildGateway } from '../helpers/index.js';
 
 const SCRIPT = join(ROOT, 'examples', 'verify_proof.py');
 const CHAIN = 'py-verify';
@@ -22,12 +22,6 @@ function verifyWithPython(proof: unknown, args: string[] = []): Run {
   const run = spawnSync('python3', [SCRIPT, ...args], { input: JSON.stringify(proof), encoding: 'utf8', timeout: 20_000 });
   if (run.error !== undefined) throw run.error;
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-}
-
-/** Replaces the hex digit at `at` with a different one, so the string stays valid hex of the same length. */
-function flipHex(hex: string, at = 0): string {
-  const digit = hex[at] === '0' ? '1' : '0';
-  return hex.slice(0, at) + digit + hex.slice(at + 1);
 }
 
 function clone(proof: EntryProof): EntryProof {
@@ -70,11 +64,6 @@ describe('examples/verify_proof.py against a real gateway', () => {
     gw = await startGateway({ config: { ledger: { blockIntervalMs: 50, maxBlockEntries: 4 } } });
     expect(await post(['e0', 'e1', 'e2', 'e3', 'e4', 'e5'])).toMatchObject({ seq: 0, count: 6, committed: true });
     expect(await post(['f6', 'f7', 'f8'])).toMatchObject({ seq: 6, count: 3, committed: true });
-  });
-
-  afterAll(async () => {
-    await gw.stop();
-    gw.cleanup();
   });
 
   it('lays the entries out as the test assumes', async () => {

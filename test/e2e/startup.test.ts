@@ -1,10 +1,9 @@
 // Start-up: refusing the uWS shim, bad configs, the chain limit, the anchor file.
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { LANE_TABLE_KEY, StoredSettings } from '../../src/ledger/index.js';
-import { StreamClient, parseLogLines, runCli, startGateway } from '../helpers/gateway.js';
+import { StreamClient, parseLogLines, runCli, startGateway, tempDir } from '../helpers/index.js';
 
 function runServe(args: string[], env: Record<string, string> = {}): { status: number | null; output: string; stderr: string } {
   return runCli(['serve', '--port', '0', ...args], env);
@@ -12,16 +11,15 @@ function runServe(args: string[], env: Record<string, string> = {}): { status: n
 
 describe('start-up', () => {
   it('refuses to start on the pure-JS uWebSockets.js fallback', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'chainlanes-shim-'));
+    const dir = tempDir('chainlanes-shim-');
     const { status, output } = runServe(['--data', dir], { UWS_USE_FALLBACK: '1' });
     expect(status).toBe(1);
     expect(output).toMatch(/uWebSockets\.js loaded its pure-JS fallback/);
     expect(output).not.toMatch(/listening on/);
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('names a bad setting and refuses to start with status 2', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'chainlanes-badcfg-'));
+    const dir = tempDir('chainlanes-badcfg-');
     const file = join(dir, 'config.json');
     const refused = (args: string[], env: Record<string, string> = {}): string => {
       const run = runServe(['--data', join(dir, 'data'), ...args], env);
@@ -41,22 +39,20 @@ describe('start-up', () => {
     expect(refused(['--prot', '1'])).toMatch(/Unknown option '--prot'[\s\S]*usage:/);
     // Nothing was started, so nothing was written.
     expect(existsSync(join(dir, 'data'))).toBe(false);
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('refuses a bad lane table file for `chainlanes lanes --set`, naming the path in it', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'chainlanes-badlanes-'));
+    const dir = tempDir('chainlanes-badlanes-');
     const file = join(dir, 'lanes.json');
     writeFileSync(file, JSON.stringify({ lanes: [{ lane: 'heavy', minEntriesPerSec: -1 }], shareFloorEntriesPerSec: 0 }));
     const run = runCli(['lanes', '--data', join(dir, 'data'), '--set', file]);
     expect(run.status).toBe(2);
     expect(run.stderr).toContain(`chainlanes: lane table ${file}: lanes[0].minEntriesPerSec: -1 is not allowed: expected a number ≥ 0`);
     expect(existsSync(join(dir, 'data'))).toBe(false);
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('refuses to start on a store whose lane table is invalid, naming the path in it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'chainlanes-storedlanes-'));
+    const dir = tempDir('chainlanes-storedlanes-');
     const settings = StoredSettings.open(dir);
     await settings.put(LANE_TABLE_KEY, { lanes: [{ lane: 'medium' }, { lane: 'heavy' }], shareFloorEntriesPerSec: 0 });
     await settings.close();
@@ -66,38 +62,32 @@ describe('start-up', () => {
     expect(failed?.level).toBe(60);
     expect(failed?.error).toContain(`the lane table in the store ${dir}: lanes[1].lane: "heavy" is not allowed: expected lanes listed heaviest first`);
     expect(failed?.error).toMatch(/chainlanes lanes --data DIR --set FILE/);
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('refuses chains beyond limits.maxChains, and appends every directory hash to the anchor file', async () => {
-    const anchors = join(mkdtempSync(join(tmpdir(), 'chainlanes-anchors-')), 'anchors.jsonl');
+    const anchors = join(tempDir('chainlanes-anchors-'), 'anchors.jsonl');
     const gw = await startGateway({ config: { limits: { maxChains: 2 }, ledger: { blockIntervalMs: 50 } }, env: { CHAINLANES_ANCHOR_FILE: anchors } });
-    try {
-      for (const name of ['one', 'two']) {
-        const c = await StreamClient.open(gw.port, name);
-        c.send([name]);
-        await c.waitCommitted((n) => n.length >= 1);
-        c.close();
-      }
-      // The connection opens (it takes no chain slot); its first frame is refused.
-      const third = await StreamClient.open(gw.port, 'three');
-      third.send(['one too many']);
-      expect((await third.waitReplies(1))[0]).toMatchObject({ type: 'error', frame: 0, code: 'unknown_chain', message: expect.stringMatching(/limit of 2 chains/) });
-      const stored = await gw.json<{ anchors: { height: number; hash: string }[] }>('/v1/anchors');
-      expect(stored.anchors.length).toBeGreaterThanOrEqual(1);
-      await gw.stop();
-      const lines = readFileSync(anchors, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { height: number; hash: string });
-      expect(lines.map((l) => l.height)).toEqual(stored.anchors.map((a) => a.height));
-      expect(lines.map((l) => l.hash)).toEqual(stored.anchors.map((a) => a.hash));
-    } finally {
-      await gw.stop();
-      gw.cleanup();
-      rmSync(dirname(anchors), { recursive: true, force: true });
+    for (const name of ['one', 'two']) {
+      const c = await StreamClient.open(gw.port, name);
+      c.send([name]);
+      await c.waitCommitted((n) => n.length >= 1);
+      c.close();
     }
+    // The connection opens (it takes no chain slot); its first frame is refused.
+    const third = await StreamClient.open(gw.port, 'three');
+    third.send(['one too many']);
+    expect((await third.waitReplies(1))[0]).toMatchObject({ type: 'error', frame: 0, code: 'unknown_chain', message: expect.stringMatching(/limit of 2 chains/) });
+    const stored = await gw.json<{ anchors: { height: number; hash: string }[] }>('/v1/anchors');
+    expect(stored.anchors.length).toBeGreaterThanOrEqual(1);
+    // A clean stop: the anchor file is complete.
+    expect(await gw.stop()).toBe(0);
+    const lines = readFileSync(anchors, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { height: number; hash: string });
+    expect(lines.map((l) => l.height)).toEqual(stored.anchors.map((a) => a.height));
+    expect(lines.map((l) => l.hash)).toEqual(stored.anchors.map((a) => a.hash));
   });
 
   it('refuses to verify or show lanes of a directory that holds no store, and creates nothing there', () => {
-    const empty = mkdtempSync(join(tmpdir(), 'chainlanes-empty-'));
+    const empty = tempDir('chainlanes-empty-');
     const missing = join(empty, 'typo');
     for (const command of ['verify', 'lanes']) {
       const none = runCli([command, '--data', missing]);
@@ -109,6 +99,5 @@ describe('start-up', () => {
       expect(bare.output, command).not.toMatch(/OK/);
     }
     expect(readdirSync(empty)).toEqual([]);
-    rmSync(empty, { recursive: true, force: true });
   });
 });

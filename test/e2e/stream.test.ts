@@ -1,17 +1,7 @@
 // Protocol v1 ingest end to end: a real gateway process, real WebSocket clients.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
-import { StreamClient, startGateway, type ChildGateway, type Reply } from '../helpers/gateway.js';
-
-const sha256 = (b: Uint8Array | string): string => createHash('sha256').update(b).digest('hex');
-
-function hashesOf(reply: Reply): string[] {
-  const bin = reply.hashes as Uint8Array;
-  const out: string[] = [];
-  for (let i = 0; i < bin.length; i += 32) out.push(Buffer.from(bin.subarray(i, i + 32)).toString('hex'));
-  return out;
-}
+import { StreamClient, replyHashes, sha256Hex, startGateway, type ChildGateway } from '../helpers/index.js';
 
 describe('stream ingest', () => {
   let gw: ChildGateway;
@@ -22,10 +12,6 @@ describe('stream ingest', () => {
       config: { cores: { frontdoor: [0], heavy: [1], medium: [0], light: [0, 1], threads: { heavy: 2, medium: 1, light: 2 } } },
     });
   });
-  afterAll(async () => {
-    await gw.stop();
-    gw.cleanup();
-  });
 
   it('answers accepted with the SHA-256 of every entry, for bin and str entries', async () => {
     const c = await StreamClient.open(gw.port, 'hash-check');
@@ -33,7 +19,7 @@ describe('stream ingest', () => {
     c.send(entries);
     const [reply] = await c.waitReplies(1);
     expect(reply).toMatchObject({ type: 'accepted', frame: 0, seq: 0, count: entries.length });
-    expect(hashesOf(reply!)).toEqual(entries.map((e) => sha256(e)));
+    expect(replyHashes(reply!)).toEqual(entries.map((e) => sha256Hex(e)));
     c.close();
   });
 
@@ -48,7 +34,7 @@ describe('stream ingest', () => {
     for (const [i, replies] of all.entries()) {
       replies.forEach((r, f) => {
         expect(r).toMatchObject({ type: 'accepted', frame: f, count: 1 + (f % 7) });
-        expect(hashesOf(r)[0]).toBe(sha256(`c${i}-f${f}-e0`));
+        expect(replyHashes(r)[0]).toBe(sha256Hex(`c${i}-f${f}-e0`));
         ranges.push([r.seq as number, r.count as number]);
       });
       // Within one connection, later frames got later seqs (arrival order).

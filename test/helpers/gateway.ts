@@ -1,15 +1,23 @@
 // Starts a real gateway (the compiled CLI) as a child process on an ephemeral
-// port, and talks to it with real WebSocket and HTTP clients.
+// port, and talks to it with real WebSocket and HTTP clients. Every gateway and
+// socket started here is released after the test by the cleanup registry.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { expect } from 'vitest';
 import WebSocket from 'ws';
 import { pack, unpack } from 'msgpackr';
+import { registerCleanup } from './cleanup.js';
+import { tempDir } from './temp.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const CLI = join(ROOT, 'dist', 'src', 'cli.js');
+
+/** How long a gateway may take to stop on SIGTERM at clean-up before it gets SIGKILL. */
+const STOP_GRACE_MS = 5_000;
+const START_TIMEOUT_MS = 15_000;
 
 export interface ChildGateway {
   port: number;
@@ -20,10 +28,10 @@ export interface ChildGateway {
   logs(): LogLine[];
   http(path: string, init?: RequestInit): Promise<Response>;
   json<T = Record<string, unknown>>(path: string): Promise<T>;
-  /** SIGTERM, and resolves with the exit code. */
+  /** SIGTERM, and resolves with the exit code once the process and its output are closed. */
   stop(): Promise<number | null>;
+  /** SIGKILL, and resolves once the process and its output are closed. */
   kill(): Promise<void>;
-  cleanup(): void;
 }
 
 /** Runs the CLI to its end (a command that is expected to refuse, or to finish). */
@@ -42,40 +50,55 @@ export function parseLogLines(text: string): LogLine[] {
 export interface StartOptions {
   config?: Record<string, unknown>;
   env?: Record<string, string>;
+  /** A data directory the test owns (to share it between gateways); by default a temp dir of the gateway's own. */
   dataDir?: string;
+  /**
+   * A fixed port. Without it the gateway takes an ephemeral one, read from its
+   * "listening on" log line; with it, readiness is a 200 from /healthz, so a
+   * gateway that logs nothing at info level can be started too.
+   */
+  port?: number;
 }
 
 export async function startGateway(options: StartOptions = {}): Promise<ChildGateway> {
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'chainlanes-test-'));
-  const args = [CLI, 'serve', '--port', '0', '--data', dataDir];
+  const dataDir = options.dataDir ?? tempDir('chainlanes-test-');
+  const args = [CLI, 'serve', '--port', String(options.port ?? 0), '--data', dataDir];
   // The config file sits in a folder of its own (not in the data directory, which a test may share).
-  const configDir = mkdtempSync(join(tmpdir(), 'chainlanes-config-'));
   if (options.config !== undefined) {
-    const file = join(configDir, 'config.json');
+    const file = join(tempDir('chainlanes-config-'), 'config.json');
     writeFileSync(file, JSON.stringify(options.config));
     args.push('--config', file);
   }
   const child = spawn(process.execPath, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // 'close', not 'exit': after 'exit' the last output may still be unread.
+  const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  // Registered before waiting for it to listen, so a gateway that never starts is not left running.
+  registerCleanup(`gateway pid ${child.pid ?? '?'}`, () => stopWithin(child, closed, STOP_GRACE_MS));
   let output = '';
   child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
   child.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${output}`)), 15_000);
-    const check = (): void => {
-      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(output);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
+    const timer = setTimeout(() => reject(new Error(`gateway did not start within ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS);
+    const ready = (p: number): void => {
+      clearTimeout(timer);
+      resolve(p);
     };
-    child.stdout!.on('data', check);
-    child.on('exit', (code) => {
+    void closed.then((code) => {
       clearTimeout(timer);
       reject(new Error(`gateway exited with ${code} before listening:\n${output}`));
     });
+    if (options.port === undefined) {
+      child.stdout!.on('data', () => {
+        const m = /listening on http:\/\/[^:]+:(\d+)/.exec(output);
+        if (m !== null) ready(Number(m[1]));
+      });
+    } else {
+      const port = options.port;
+      // Settles at most once: a rejection after the gateway exited (or resolved) is ignored.
+      untilHealthy(port, START_TIMEOUT_MS).then(() => ready(port), reject);
+    }
   });
   const base = `http://127.0.0.1:${port}`;
-  const exited = once(child, 'exit');
   return {
     port,
     dataDir,
@@ -85,31 +108,62 @@ export async function startGateway(options: StartOptions = {}): Promise<ChildGat
     http: (path, init) => fetch(base + path, init),
     json: async <T>(path: string) => (await (await fetch(base + path)).json()) as T,
     stop: async () => {
-      if (child.exitCode !== null) return child.exitCode;
-      child.kill('SIGTERM');
-      const [code] = (await exited) as [number | null];
-      return code;
+      if (!hasExited(child)) child.kill('SIGTERM');
+      return closed;
     },
     kill: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGKILL');
-      await exited;
-    },
-    cleanup: () => {
-      rmSync(configDir, { recursive: true, force: true });
-      if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+      if (!hasExited(child)) child.kill('SIGKILL');
+      await closed;
     },
   };
 }
 
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/** SIGTERM, then SIGKILL if the process has not closed within `graceMs`. */
+async function stopWithin(child: ChildProcess, closed: Promise<unknown>, graceMs: number): Promise<void> {
+  if (!hasExited(child)) child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  try {
+    await closed;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function untilHealthy(port: number, timeoutMs: number): Promise<void> {
+  const status = (): Promise<number> => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0);
+  return expect.poll(status, { timeout: timeoutMs, interval: 50 }).toBe(200);
+}
+
+/** A port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 export type Reply = Record<string, unknown> & { type: string };
+
+/** The entry hashes of an accepted reply, as hex, in entry order. */
+export function replyHashes(reply: Reply): string[] {
+  const bin = reply.hashes as Uint8Array;
+  const out: string[] = [];
+  for (let i = 0; i < bin.length; i += 32) out.push(Buffer.from(bin.subarray(i, i + 32)).toString('hex'));
+  return out;
+}
 
 /** A protocol v1 client that records every reply in arrival order. */
 export class StreamClient {
   readonly ws: WebSocket;
   readonly replies: Reply[] = [];
   readonly committed: Reply[] = [];
-  private waiters: { n: number; resolve: () => void }[] = [];
+  private waiters: { wake: () => void }[] = [];
   closeCode: number | null = null;
 
   private constructor(ws: WebSocket) {
@@ -128,6 +182,7 @@ export class StreamClient {
 
   static async open(port: number, chain: string): Promise<StreamClient> {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/chains/${chain}/stream`);
+    registerCleanup(`WebSocket to ${chain}`, () => ws.terminate());
     const client = new StreamClient(ws);
     await once(ws, 'open');
     return client;
@@ -164,15 +219,17 @@ export class StreamClient {
   private waitFor(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
     if (done()) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
+      const settle = (error: Error | null): void => {
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        if (error === null) resolve();
+        else reject(error);
+      };
+      const timer = setTimeout(() => settle(new Error(`timed out waiting for ${what}`)), timeoutMs);
       const waiter = {
-        n: 0,
-        resolve: () => {
-          if (!done() && this.closeCode === null) return;
-          clearTimeout(timer);
-          this.waiters = this.waiters.filter((w) => w !== waiter);
-          if (done()) resolve();
-          else reject(new Error(`connection closed (${this.closeCode}) while waiting for ${what}`));
+        wake: () => {
+          if (done()) settle(null);
+          else if (this.closeCode !== null) settle(new Error(`connection closed (${this.closeCode}) while waiting for ${what}`));
         },
       };
       this.waiters.push(waiter);
@@ -180,10 +237,11 @@ export class StreamClient {
   }
 
   private wake(): void {
-    for (const w of [...this.waiters]) w.resolve();
+    for (const w of [...this.waiters]) w.wake();
   }
 }
 
+/** Paces a loop that generates load; not for waiting on a condition (use expect.poll). */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { verifyEntry } from '../../src/client/verify.js';
 import { Ledger, verifyStore } from '../../src/ledger/index.js';
 import { workerFile } from '../../src/paths.js';
-import { withTempDir } from './helpers.js';
+import { registerCleanup, tempDir } from '../helpers/index.js';
 
 // A process rather than a thread (kill -9 takes a whole process), built the same way as thread fixtures.
 const SEALER = fileURLToPath(workerFile(import.meta.url, 'fixtures/crash-sealer'));
@@ -13,6 +13,10 @@ const SEALER = fileURLToPath(workerFile(import.meta.url, 'fixtures/crash-sealer'
 function sealThenKill(dir: string, atLeast: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [SEALER, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Should it never report `atLeast` seals, the test times out and this still ends it.
+    registerCleanup(`crash-sealer pid ${child.pid ?? '?'}`, () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
     let last = -1;
     let seen = 0;
     let buffered = '';
@@ -33,21 +37,20 @@ function sealThenKill(dir: string, atLeast: number): Promise<number> {
 
 describe('kill -9 while sealing', () => {
   it('keeps every seal that was reported durable, and the store stays whole', async () => {
-    await withTempDir(async (dir) => {
-      const firstRun = await sealThenKill(dir, 20);
-      const secondRun = await sealThenKill(dir, 20);
-      expect(secondRun).toBeGreaterThan(firstRun);
+    const dir = tempDir('chainlanes-ledger-');
+    const firstRun = await sealThenKill(dir, 20);
+    const secondRun = await sealThenKill(dir, 20);
+    expect(secondRun).toBeGreaterThan(firstRun);
 
-      expect((await verifyStore(dir)).ok).toBe(true);
-      const ledger = await Ledger.open(dir, { readOnly: true });
-      const heads = ledger.heads();
-      expect(heads.directory.nextHeight).toBeGreaterThan(secondRun);
-      for (const chain of heads.chains) {
-        expect(chain.nextSeq).toBe(chain.nextHeight * 50);
-        const lastProof = ledger.entryProof(chain.chainName, secondRun * 50 + 49);
-        expect(lastProof && verifyEntry(lastProof, { chain: chain.chainName })).toEqual({ ok: true });
-      }
-      await ledger.close();
-    });
+    expect((await verifyStore(dir)).ok).toBe(true);
+    const ledger = await Ledger.open(dir, { readOnly: true });
+    const heads = ledger.heads();
+    expect(heads.directory.nextHeight).toBeGreaterThan(secondRun);
+    for (const chain of heads.chains) {
+      expect(chain.nextSeq).toBe(chain.nextHeight * 50);
+      const lastProof = ledger.entryProof(chain.chainName, secondRun * 50 + 49);
+      expect(lastProof && verifyEntry(lastProof, { chain: chain.chainName })).toEqual({ ok: true });
+    }
+    await ledger.close();
   });
 });

@@ -2,7 +2,7 @@
 // the imports it must refuse, and the ones it must let through.
 import { describe, expect, it } from 'vitest';
 import { ESLint } from 'eslint';
-import { ROOT } from '../helpers/gateway.js';
+import { ROOT } from '../helpers/index.js';
 
 const eslint = new ESLint({ cwd: ROOT });
 

@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { type Hashing, jsHashing, nativeHashing, nativeLoadError } from '../../src/native/index.js';
 import { workerFile } from '../../src/paths.js';
 import type { NiceReport, NiceThreadData } from './fixtures/nice-thread.js';
-import { prng, randomBytes, referenceTreeHash, sha256, splitHashes } from './reference.js';
+import { prng, referenceTreeHash, seededBytes, sha256, sha256Hex, splitHashes } from '../helpers/index.js';
 
 const native = nativeHashing();
 const SKIP = native === null ? ` [SKIPPED: native addon not built: ${nativeLoadError ?? 'not loadable'}]` : '';
@@ -35,7 +34,7 @@ describe('sha256Spans', () => {
   const srcLength = 5000;
   const sab = new SharedArrayBuffer(srcLength + 40);
   const src = new Uint8Array(sab, 17, srcLength);
-  new Uint8Array(sab).set(randomBytes(random, sab.byteLength));
+  new Uint8Array(sab).set(seededBytes(random, sab.byteLength));
 
   const spanList: [number, number][] = [
     [0, 0],
@@ -59,7 +58,7 @@ describe('sha256Spans', () => {
   spanList.forEach(([off, len], i) => spans.set([off, len], 2 * i));
 
   const expected = Buffer.concat(
-    spanList.map(([off, len]) => createHash('sha256').update(src.subarray(off, off + len)).digest()),
+    spanList.map(([off, len]) => sha256(src.subarray(off, off + len))),
   );
 
   eachImpl('equals createHash for every span, written at a dstOffset of a shared view', (impl) => {
@@ -132,11 +131,11 @@ describe('sha256Spans', () => {
 
 describe('sha256', () => {
   eachImpl("equals createHash and honours a view's byteOffset", (impl) => {
-    const whole = randomBytes(prng(1), 1000);
+    const whole = seededBytes(prng(1), 1000);
     for (const view of [new Uint8Array(0), whole, whole.subarray(3, 700), Buffer.from('abc')]) {
       const digest = impl.sha256(view);
       expect(Buffer.isBuffer(digest)).toBe(true);
-      expect(digest.toString('hex')).toBe(createHash('sha256').update(view).digest('hex'));
+      expect(digest.toString('hex')).toBe(sha256Hex(view));
     }
     expect(impl.sha256(Buffer.from('abc')).toString('hex')).toBe(
       'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
@@ -156,7 +155,7 @@ describe('merkleRoot', () => {
   });
 
   // Packed entry hashes in a shared view at an odd byteOffset, one hash longer than needed.
-  const packed = randomBytes(prng(9162), 32 * 65536 + 32);
+  const packed = seededBytes(prng(9162), 32 * 65536 + 32);
   const hashes = new Uint8Array(new SharedArrayBuffer(packed.length + 3), 3, packed.length);
   hashes.set(packed);
 

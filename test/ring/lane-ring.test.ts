@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { RING_HEAD_CELL, RingProducer, RingView, forEachRecord, recordBytesFor } from '../../src/ring/index.js';
 import { workerFile } from '../../src/paths.js';
 import type { RingConsumerData, RingConsumerReport } from './fixtures/ring-consumer-thread.js';
+import { registerCleanup } from '../helpers/index.js';
 
 function frame(bytes: number, fill: number): Uint8Array {
   return new Uint8Array(bytes).fill(fill);
@@ -90,6 +91,8 @@ describe('lane ring', () => {
     const frames = 20_000;
     const data: RingConsumerData = { sab: view.sab, frames };
     const consumer = new Worker(workerFile(import.meta.url, 'fixtures/ring-consumer-thread'), { workerData: data });
+    // Ended after the test even if the producer side fails and the consumer is left waiting.
+    registerCleanup('ring consumer thread', () => consumer.terminate());
     const producer = new RingProducer(view);
     let sent = 0;
     let busy = 0;
@@ -108,7 +111,6 @@ describe('lane ring', () => {
     }
     view.storeHashed(view.loadHead());
     const result = await new Promise<RingConsumerReport>((resolve) => consumer.once('message', resolve));
-    await consumer.terminate();
     expect(result).toEqual({ frames, errors: 0 });
     // The ring is smaller than the traffic, so the producer had to wait for the consumer.
     expect(busy).toBeGreaterThan(0);

@@ -1,11 +1,11 @@
 // The sealer's backlog: entries copied out of rings, blocks built from them.
 import { describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
 import { pack } from 'msgpackr';
 import { RingProducer, RingView, forEachRecord } from '../../src/ring/index.js';
 import { hashRange } from '../../src/lanes/hash-range.js';
 import { jsHashing } from '../../src/native/index.js';
 import { PendingEntries, SealArena } from '../../src/sealer/pending-entries.js';
+import { sha256Hex } from '../helpers/index.js';
 
 const limits = { maxEntryBytes: 1 << 16, maxEntriesPerFrame: 1 << 16 };
 const content = (seq: number): string => `entry ${seq} ${'x'.repeat(seq % 50)}`;
@@ -33,7 +33,7 @@ function expectBlock(pending: PendingEntries, arena: SealArena, firstSeq: number
     const i = seq - firstSeq;
     const bytes = Buffer.from(block.contents.subarray(start, block.contentEnds[i]!));
     expect(bytes.toString()).toBe(content(seq));
-    expect(Buffer.from(block.entryHashes.subarray(i * 32, i * 32 + 32)).toString('hex')).toBe(createHash('sha256').update(content(seq)).digest('hex'));
+    expect(Buffer.from(block.entryHashes.subarray(i * 32, i * 32 + 32)).toString('hex')).toBe(sha256Hex(content(seq)));
     start = block.contentEnds[i]!;
   }
   expect(start).toBe(block.contents.length);

@@ -1,0 +1,14 @@
+// The one import point for test helpers: test files import from here only.
+// (Thread and process fixtures import ledger.ts and hash.ts directly: they run
+// outside vitest, and this module pulls vitest in.)
+export { registerCleanup } from './cleanup.js';
+export { flipByte, flipHex } from './bytes.js';
+export {
+  CLI, ROOT, StreamClient, freePort, parseLogLines, replyHashes, runCli, sleep, startGateway,
+  type ChildGateway, type LogLine, type Reply, type StartOptions,
+} from './gateway.js';
+export { sha256, sha256Hex } from './hash.js';
+export { entryContent, makeBlock } from './ledger.js';
+export { prng, seededBytes } from './random.js';
+export { referenceTreeHash, splitHashes } from './reference.js';
+export { tempDir } from './temp.js';
