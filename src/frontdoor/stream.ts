@@ -30,6 +30,7 @@ export class StreamConnection implements FrameOwner, OutboundHolder {
   private queue: (Buffer | null)[] = [];
   private head = 0;
   private firstQueued = 0;
+  private refusals = 0;
   /** Set when the connection is being cut off: the close to send once every reply owed has left. */
   private closing: { code: number; reason: string } | null = null;
 
@@ -49,6 +50,20 @@ export class StreamConnection implements FrameOwner, OutboundHolder {
   takeFrameNumber(): number {
     this.queue.push(null);
     return this.nextFrame++;
+  }
+
+  /** Frames refused since the last one admitted. */
+  get refusedInRow(): number {
+    return this.refusals;
+  }
+
+  refuse(frame: number, rejection: Rejection): void {
+    this.refusals++;
+    this.answer(frame, encodeError(frame, rejection.code, rejection.message));
+  }
+
+  admitted(): void {
+    this.refusals = 0;
   }
 
   answer(frame: number, reply: Buffer): void {
@@ -172,28 +187,33 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       const connection = ws.getUserData().connection;
       if (connection === null || connection.cutOff) return;
       // Before any parsing: a client that does not wait for its replies gets
-      // `busy`, and one that goes on far past that is cut off, so no connection
-      // can hold the front door or grow its reply queue without bound.
-      if (connection.unanswered >= 2 * maxFramesInFlight) return cutOff(connection, admission, maxFramesInFlight);
+      // `busy`, and one that goes on far past that, or keeps sending frames
+      // that are refused, is cut off, so no connection can hold the front door
+      // or grow its reply queue without bound.
+      if (connection.unanswered >= 2 * maxFramesInFlight) {
+        return cutOff(connection, admission, `more than ${2 * maxFramesInFlight} frames unanswered: the client does not wait for its replies`);
+      }
+      if (connection.refusedInRow >= 2 * maxFramesInFlight) {
+        return cutOff(connection, admission, `${connection.refusedInRow} frames refused in a row: the client does not heed its errors`);
+      }
       const frame = connection.takeFrameNumber();
       if (connection.unanswered > maxFramesInFlight) {
-        const r = admission.reject('busy', `${maxFramesInFlight} frames are unanswered on this connection (limits.maxFramesInFlight); wait for replies before sending more`);
-        return connection.answer(frame, encodeError(frame, r.code, r.message));
+        return connection.refuse(frame, admission.reject('busy', `${maxFramesInFlight} frames are unanswered on this connection (limits.maxFramesInFlight); wait for replies before sending more`));
       }
       if (!isBinary) {
-        const r = admission.reject('bad_frame', 'text frames are not accepted: send a binary msgpack array of entries');
-        return connection.answer(frame, encodeError(frame, r.code, r.message));
+        return connection.refuse(frame, admission.reject('bad_frame', 'text frames are not accepted: send a binary msgpack array of entries'));
       }
       let result: PendingFrame | Rejection;
       try {
         result = admission.admit(connection.chain ?? connection.chainName, new Uint8Array(message), connection, frame);
-        if (!(result instanceof Rejection)) connection.chain ??= chains.get(connection.chainName);
       } catch (error) {
         // A bug, not bad input: the frame is answered and the gateway keeps serving.
         options.log.error({ event: 'internal-error', where: 'admission', chain: connection.chainName, frame, err: error }, 'internal error while admitting a frame');
         result = admission.reject('internal', 'internal error while admitting the frame; see the gateway log');
       }
-      if (result instanceof Rejection) connection.answer(frame, encodeError(frame, result.code, result.message));
+      if (result instanceof Rejection) return connection.refuse(frame, result);
+      connection.admitted();
+      connection.chain ??= chains.get(connection.chainName);
     },
 
     close(ws: WebSocket<UpgradeData>) {
@@ -206,11 +226,10 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
   });
 }
 
-function cutOff(connection: StreamConnection, admission: Admission, maxFramesInFlight: number): void {
-  const message = `more than ${2 * maxFramesInFlight} frames unanswered: the client does not wait for its replies`;
-  // This frame and any that follow get no reply: the close says why.
-  admission.reject('busy', message);
-  connection.cutOffAfterReplies(CLOSE_POLICY, message.slice(0, 120));
+/** This frame and any that follow get no reply: the close says why. */
+function cutOff(connection: StreamConnection, admission: Admission, reason: string): void {
+  admission.reject('busy', reason);
+  connection.cutOffAfterReplies(CLOSE_POLICY, reason.slice(0, 120));
 }
 
 function refuse(ws: WebSocket<UpgradeData>, rejection: Rejection): void {

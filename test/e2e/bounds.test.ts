@@ -57,6 +57,17 @@ describe('frames', () => {
     }
     expect(polite.replies.every((r) => r.type === 'accepted')).toBe(true);
   });
+  it('cuts off a connection that keeps sending frames that are refused, after answering 2 × maxFramesInFlight of them', async () => {
+    const gw = await serve({ limits: { maxFramesInFlight: 8 } });
+    const bystander = await StreamClient.open(gw.port, 'calm');
+    const noisy = await StreamClient.open(gw.port, 'noisy');
+    for (let i = 0; i < 3000; i++) noisy.sendRaw('not msgpack, and text');
+    expect(await noisy.waitClosed()).toBe(1008);
+    expect(noisy.replies).toHaveLength(16);
+    noisy.replies.forEach((r, i) => expect(r).toMatchObject({ type: 'error', frame: i, code: 'bad_frame' }));
+    bystander.send(['fine']);
+    expect((await bystander.waitReplies(1))[0]).toMatchObject({ type: 'accepted', seq: 0 });
+  });
 });
 
 describe('chain slots', () => {
