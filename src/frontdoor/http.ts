@@ -15,10 +15,13 @@ export interface LedgerReads {
   read(task: LedgerReadTask): Promise<string | null>;
 }
 
-const DEFAULT_ANCHOR_PAGE = 100;
-const MAX_ANCHOR_PAGE = 1000;
-const DEFAULT_CHAIN_PAGE = 100;
-const MAX_CHAIN_PAGE = 1000;
+/** Listings come in pages: `limit` items from `from`, the limit capped so no request builds more. */
+interface PageRule {
+  defaultLimit: number;
+  maxLimit: number;
+}
+const CHAIN_PAGE: PageRule = { defaultLimit: 100, maxLimit: 1000 };
+const ANCHOR_PAGE: PageRule = { defaultLimit: 100, maxLimit: 1000 };
 
 /** The Prometheus exposition (a prom-client Registry). */
 export interface MetricsText {
@@ -117,6 +120,16 @@ function indexOr400(res: HttpResponse, text: string | undefined, what: string): 
   const value = parseIndex(text);
   if (value === null) sendError(res, 'bad_request', `${what} must be a non-negative integer, got ${JSON.stringify(text ?? '')}`);
   return value;
+}
+
+/** `?from=&limit=` of a listing, the limit capped by the rule, or null after answering `bad_request`. */
+function pageOr400(res: HttpResponse, req: HttpRequest, rule: PageRule): { from: number; limit: number } | null {
+  const query = new URLSearchParams(req.getQuery() ?? '');
+  const from = indexOr400(res, query.get('from') ?? '0', 'from');
+  if (from === null) return null;
+  const limit = indexOr400(res, query.get('limit') ?? String(rule.defaultLimit), 'limit');
+  if (limit === null) return null;
+  return { from, limit: Math.min(limit, rule.maxLimit) };
 }
 
 const JSON_TYPES = ['application/json'];
@@ -227,14 +240,11 @@ export function addHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
   app.get('/v1/lanes', (res) => sendJson(res, '200 OK', ctx.lanes()));
   app.get('/v1/chains', (res, req) => {
     // Paged, so no request builds more than a page on the front door's thread.
-    const query = new URLSearchParams(req.getQuery() ?? '');
-    const from = indexOr400(res, query.get('from') ?? '0', 'from');
-    if (from === null) return;
-    const limit = indexOr400(res, query.get('limit') ?? String(DEFAULT_CHAIN_PAGE), 'limit');
-    if (limit === null) return;
+    const range = pageOr400(res, req, CHAIN_PAGE);
+    if (range === null) return;
     const all = ctx.chains.all();
-    const page = all.slice(from, from + Math.min(limit, MAX_CHAIN_PAGE));
-    const next = from + page.length < all.length ? from + page.length : null;
+    const page = all.slice(range.from, range.from + range.limit);
+    const next = range.from + page.length < all.length ? range.from + page.length : null;
     sendJson(res, '200 OK', { chains: page.map((c) => ctx.chainInfo(c)), total: all.length, next });
   });
   app.get('/v1/chains/:name', (res, req) => {
@@ -265,12 +275,8 @@ export function addHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
     readOr404(ctx, res, { kind: 'directory', height }, `no directory block ${height}`);
   });
   app.get('/v1/anchors', (res, req) => {
-    const query = new URLSearchParams(req.getQuery() ?? '');
-    const from = indexOr400(res, query.get('from') ?? '0', 'from');
-    if (from === null) return;
-    const limit = indexOr400(res, query.get('limit') ?? String(DEFAULT_ANCHOR_PAGE), 'limit');
-    if (limit === null) return;
-    readOr404(ctx, res, { kind: 'anchors', from, limit: Math.min(limit, MAX_ANCHOR_PAGE) }, 'no anchors');
+    const range = pageOr400(res, req, ANCHOR_PAGE);
+    if (range !== null) readOr404(ctx, res, { kind: 'anchors', ...range }, 'no anchors');
   });
   app.any('/*', (res, req) => {
     sendError(res, 'not_found', `no route ${req.getCaseSensitiveMethod()} ${req.getUrl()}; the routes are listed in docs/protocol.md`);
