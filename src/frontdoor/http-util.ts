@@ -2,20 +2,56 @@
 import type { HttpResponse } from './uws.js';
 import { HTTP_STATUS, type ErrorCode } from '../protocol/index.js';
 
-export function sendJson(res: HttpResponse, status: string, body: unknown): void {
-  res.cork(() => {
-    res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify(body));
-  });
+// Every answer goes through sendJson or sendText, which tell the response's
+// watcher (the connection guard, which counts requests in flight) that it is
+// done. An aborted response tells no one; the guard notices it by itself.
+
+/** Learns when a response is answered. */
+export interface ResponseWatcher {
+  answered(res: HttpResponse): void;
+}
+
+const watchers = new WeakMap<HttpResponse, ResponseWatcher>();
+
+/** `watcher` learns when `res` is answered. */
+export function watchResponse(res: HttpResponse, watcher: ResponseWatcher): void {
+  watchers.set(res, watcher);
+}
+
+function answered(res: HttpResponse): void {
+  const watcher = watchers.get(res);
+  if (watcher === undefined) return;
+  watchers.delete(res);
+  watcher.answered(res);
+}
+
+export function sendJson(res: HttpResponse, status: string, body: unknown, closeConnection = false): void {
+  try {
+    res.cork(() => {
+      res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify(body), closeConnection);
+    });
+  } finally {
+    answered(res);
+  }
 }
 
 export function sendError(res: HttpResponse, code: ErrorCode, message: string, status: string = HTTP_STATUS[code]): void {
   sendJson(res, status, { error: { code, message } });
 }
 
+/** An error answer that also closes the connection: for a client refused before any route ran. */
+export function refuse(res: HttpResponse, code: ErrorCode, message: string): void {
+  sendJson(res, HTTP_STATUS[code], { error: { code, message } }, true);
+}
+
 export function sendText(res: HttpResponse, contentType: string, body: string): void {
-  res.cork(() => {
-    res.writeStatus('200 OK').writeHeader('content-type', contentType).end(body);
-  });
+  try {
+    res.cork(() => {
+      res.writeStatus('200 OK').writeHeader('content-type', contentType).end(body);
+    });
+  } finally {
+    answered(res);
+  }
 }
 
 /** A non-negative integer path segment, or null. */

@@ -5,3 +5,5 @@ export { addHttpRoutes, type HttpContext, type LedgerReads } from './http.js';
 export { encodeAccepted, encodeCommitted, encodeError } from './replies.js';
 export { loadUws } from './uws.js';
 export { SealProgress, chainView, healthView, lanesView } from './views.js';
+export { ConnectionGuard, REFUSAL_CAUSES, type GuardSettings, type GuardStats, type HttpRoutes, type RefusalCause } from './guard.js';
+export { DescriptorWatch, connectionBounds, descriptorLimit, openDescriptors, type ConnectionBounds } from './descriptors.js';

@@ -13,10 +13,13 @@ import { encodeAccepted, encodeError } from './replies.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket } from './uws.js';
 import type { us_socket_context_t } from 'uWebSockets.js';
 import type { Logger } from '../log/index.js';
+import type { ConnectionGuard } from './guard.js';
 
 interface UpgradeData {
   chainPath: string;
   connection: StreamConnection | null;
+  /** The client address the connection is counted against (guard.ts), given back at close. */
+  address: string;
 }
 
 export class StreamConnection implements FrameOwner {
@@ -89,10 +92,11 @@ export interface StreamRouteOptions {
   maxPayloadBytes: number;
   maxOutboundBytes: number;
   connections: Set<StreamConnection>;
+  guard: ConnectionGuard;
 }
 
 export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): void {
-  const { chains, admission, connections } = options;
+  const { chains, admission, connections, guard } = options;
   app.ws<UpgradeData>('/v1/chains/:name/stream', {
     // Frames above the gateway's own limit still arrive (up to twice the limit)
     // so they can be answered `too_large`; beyond that uWS closes with 1009.
@@ -104,7 +108,10 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
     compression: 0,
 
     upgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t) {
-      const data: UpgradeData = { chainPath: req.getParameter(0) ?? '', connection: null };
+      // A refused upgrade is answered with an HTTP error, before any WebSocket exists (§4.1).
+      const address = guard.admitUpgrade(res, req);
+      if (address === null) return;
+      const data: UpgradeData = { chainPath: req.getParameter(0) ?? '', connection: null, address };
       res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'),
         req.getHeader('sec-websocket-extensions'), context);
     },
@@ -142,7 +149,9 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
     },
 
     close(ws: WebSocket<UpgradeData>) {
-      const connection = ws.getUserData().connection;
+      const data = ws.getUserData();
+      guard.release(data.address);
+      const connection = data.connection;
       if (connection === null) return;
       connection.closed();
       connections.delete(connection);

@@ -43,6 +43,8 @@ export interface StartOptions {
   config?: Record<string, unknown>;
   env?: Record<string, string>;
   dataDir?: string;
+  /** A command that runs node, e.g. ['prlimit', '--nofile=256:256', '--'] (it must exec node in its own process). */
+  launcher?: string[];
 }
 
 export async function startGateway(options: StartOptions = {}): Promise<ChildGateway> {
@@ -55,7 +57,8 @@ export async function startGateway(options: StartOptions = {}): Promise<ChildGat
     writeFileSync(file, JSON.stringify(options.config));
     args.push('--config', file);
   }
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...launcherArgs] = [...(options.launcher ?? []), process.execPath];
+  const child = spawn(command!, [...launcherArgs, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
   child.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
