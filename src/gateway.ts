@@ -10,8 +10,9 @@ import { Ledger, LANE_TABLE_KEY, LedgerReaders, StoreLock, StoredSettings } from
 import { Sealer, type SealerEvent } from './sealer/index.js';
 import { hashing, nativeLoaded, nativeLoadError } from './native/index.js';
 import {
-  Admission, ChainRegistry, ClientBuffers, SealProgress, addHttpRoutes, addStreamRoute, chainView, encodeCommitted, healthView, lanesView, loadUws,
-  type PendingFrame, type StreamConnection,
+  Admission, ChainRegistry, ClientBuffers, ConnectionGuard, DescriptorWatch, SealProgress, addHttpRoutes, addStreamRoute, chainView, connectionBounds,
+  descriptorLimit, encodeCommitted, healthView, lanesView, loadUws, openDescriptors,
+  type ConnectionBounds, type PendingFrame, type StreamConnection,
 } from './frontdoor/index.js';
 import { GatewayMetrics, type MetricSources } from './metrics/index.js';
 import { silentLogger, type Logger } from './log/index.js';
@@ -59,6 +60,9 @@ export class Gateway {
   private sealer!: Sealer;
   private scheduler!: Scheduler;
   private admission!: Admission;
+  private guard!: ConnectionGuard;
+  private bounds!: ConnectionBounds;
+  private descriptorWatch: DescriptorWatch | null = null;
   private listenSocket: us_listen_socket | null = null;
   private sealTimer: NodeJS.Timeout | null = null;
   /** What clients make the front door hold, in total (frames in progress, unread replies). */
@@ -91,9 +95,11 @@ export class Gateway {
       gateway = new Gateway(config, log, lock, options.faults ?? NO_FAULTS);
       await gateway.openLedger();
       await gateway.startThreads();
+      gateway.boundConnections();
       const app = uws.App();
       gateway.addRoutes(app);
       await gateway.listen(app, uws.us_socket_local_port);
+      gateway.watchDescriptors();
     } catch (error) {
       // Whatever started is stopped, so a refused start leaves no thread, port or lock behind.
       await gateway?.stop().catch(() => undefined);
@@ -190,7 +196,51 @@ export class Gateway {
     this.metrics.start();
   }
 
-  private addRoutes(app: ReturnType<ReturnType<typeof loadUws>['App']>): void {
+  /**
+   * Sets the connection limits from the config and the descriptor limit, with
+   * the descriptors the store, threads and logs hold by now counted as in use.
+   */
+  private boundConnections(): void {
+    const limit = descriptorLimit();
+    const bounds = connectionBounds(this.config.limits, limit, openDescriptors() ?? 0);
+    if (Array.isArray(bounds)) throw new ConfigError(bounds);
+    this.bounds = bounds;
+    this.guard = new ConnectionGuard({
+      maxConnections: bounds.maxConnections,
+      maxConnectionsPerAddress: bounds.maxConnectionsPerAddress,
+      listenHost: this.config.host,
+      allowedHosts: this.config.allowedHosts,
+      allowedOrigins: this.config.allowedOrigins,
+      // Answered on the spot, so it holds no slot; an operator's probe must get through at the limit.
+      uncappedPaths: ['/healthz'],
+    }, this.log);
+    this.log.info({ event: 'connection-limits', ...bounds },
+      `at most ${bounds.maxConnections} connections and requests in flight, ${bounds.maxConnectionsPerAddress} per client address ` +
+      `(file-descriptor limit ${limit ?? 'unknown'}, ${bounds.descriptorsInUse} in use)`);
+  }
+
+  /** Tells the guard while descriptors run low (descriptors.ts); only where they can be counted (Linux). */
+  private watchDescriptors(): void {
+    const { descriptorLimit: limit, lowAt } = this.bounds;
+    if (limit === null || openDescriptors() === null) return;
+    this.descriptorWatch = new DescriptorWatch(this.bounds, {
+      low: (counted) => {
+        // Infinity: none was left to count with (EMFILE).
+        const open = Number.isFinite(counted) ? counted : limit;
+        this.guard.descriptorsLow = true;
+        this.log.error({ event: 'descriptors-low', openDescriptors: open, limit, lowAt },
+          `${open} of ${limit} file descriptors are open, more than the connections counted hold: refusing new connections ` +
+          'and requests until idle ones close');
+      },
+      ok: (open) => {
+        this.guard.descriptorsLow = false;
+        this.log.warn({ event: 'descriptors-ok', openDescriptors: open, limit }, `${open} of ${limit} file descriptors are open: accepting connections again`);
+      },
+    });
+    this.descriptorWatch.start();
+  }
+
+  private addRoutes(app: UwsApp): void {
     addStreamRoute(app, {
       log: this.log,
       chains: this.chains,
@@ -200,8 +250,9 @@ export class Gateway {
       maxFramesInFlight: this.config.limits.maxFramesInFlight,
       buffers: this.buffers,
       connections: this.connections,
+      guard: this.guard,
     });
-    addHttpRoutes(app, {
+    addHttpRoutes(this.guard.routes(app), {
       log: this.log,
       chains: this.chains,
       admission: this.admission,
@@ -234,6 +285,7 @@ export class Gateway {
         }
         this.listenSocket = socket;
         this.port = localPort(socket);
+        this.guard.listening(this.port);
         resolve();
       });
     });
@@ -298,6 +350,13 @@ export class Gateway {
       unsealedBytes: () => this.sealer.pendingBytes(),
       chains: () => this.chains.size,
       connections: () => this.connections.size,
+      guard: () => ({
+        refused: this.guard?.stats.refused ?? {},
+        httpInFlight: this.guard?.stats.httpInFlight ?? 0,
+        maxConnections: this.bounds?.maxConnections ?? 0,
+        descriptorsLow: this.descriptorWatch?.low ?? false,
+        descriptorsLowEpisodes: this.descriptorWatch?.episodes ?? 0,
+      }),
       lanes: () => this.pools.map((p) => ({ ringUsed: p.view.used(), backlog: p.backlog, retries: p.stats().retries })),
     };
   }
@@ -314,6 +373,8 @@ export class Gateway {
   // Also runs for a start that failed half way, so every part that starts late may be missing.
   private async shutdown(): Promise<void> {
     this.admission?.close();
+    this.descriptorWatch?.stop();
+    this.guard?.stop();
     if (this.listenSocket !== null) loadUws().us_listen_socket_close(this.listenSocket);
     this.listenSocket = null;
     await Promise.all(this.pools.map((pool) => pool.drain()));

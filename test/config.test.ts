@@ -35,7 +35,8 @@ describe('config', () => {
   it('parses the defaults', () => {
     expect(resolveConfig([], {})).toEqual(DEFAULT_CONFIG);
     expect(DEFAULT_CONFIG).toMatchObject({
-      host: '127.0.0.1', port: 9001, dataDir: './data', logLevel: 'info', logFormat: 'auto', cores: null,
+      host: '127.0.0.1', port: 9001, dataDir: './data', logLevel: 'info', logFormat: 'auto', cores: null, allowedHosts: [], allowedOrigins: [],
+      limits: { maxConnections: null, maxConnectionsPerAddress: null },
       scheduler: { tickMs: 100, rebalanceEveryTicks: 10, laneTable: DEFAULT_LANE_TABLE },
       ledger: { blockIntervalMs: 500, anchorFile: null, commitWaitTimeoutMs: 30_000, unhealthyAfterSealFailures: 3 },
     });
@@ -84,6 +85,17 @@ describe('config', () => {
     ['ledger.commitWaitTimeoutMs', { ledger: { commitWaitTimeoutMs: 0 } }, '0', 'an integer ≥ 1 (milliseconds)'],
     ['ledger.unhealthyAfterSealFailures', { ledger: { unhealthyAfterSealFailures: 0 } }, '0', 'an integer ≥ 1 (failed seals in a row)'],
     ['scheduler.rebalance', { scheduler: { rebalance: 'yes' } }, '"yes"', 'true or false'],
+    ['limits.maxConnections', { limits: { maxConnections: 0 } }, '0', 'an integer ≥ 1 (connections, or null for one from the file-descriptor limit)'],
+    ['limits.maxConnectionsPerAddress', { limits: { maxConnectionsPerAddress: 'ten' } }, '"ten"', 'an integer ≥ 1 (connections, or null for half of maxConnections)'],
+    // What browsers send is lower case, with no path: anything else could never match.
+    ...['https://App.example', 'https://app.example/', 'app.example', 'null', 'ftp://app.example'].map((origin): [string, Record<string, unknown>, string, string] => [
+      'allowedOrigins[0]', { allowedOrigins: [origin] }, JSON.stringify(origin),
+      'an origin as browsers send it: scheme://host[:port], lower case, no path or trailing slash (e.g. "https://app.example.com"), or "*" for any',
+    ]),
+    ...['http://gw.example', 'gw.example/path', 'gw example', '*:80'].map((host): [string, Record<string, unknown>, string, string] => [
+      'allowedHosts[0]', { allowedHosts: [host] }, JSON.stringify(host),
+      'a host name or address as clients write it in the Host header, optionally with ":port" (no scheme, no path), or "*" for any',
+    ]),
   ];
   it.each(nonsense)('refuses nonsense in %s, naming the path, the value and what is allowed', (path, content, value, allowed) => {
     const file = configFile(content);

@@ -54,7 +54,33 @@ const Limits = z.strictObject({
   memoryBudgetBytes: bytes(1).default(MEMORY_BUDGET),
   /** Per connection: frames sent and not yet answered; past it `busy` before any parsing, past twice it the connection is closed. */
   maxFramesInFlight: integer(1).default(1024),
+  /**
+   * WebSocket connections and HTTP requests in flight, together; past it new
+   * ones get `busy`. null: the file-descriptor limit less those in use at start
+   * and a reserve of 10 % (at least 64); a number above that is refused at start.
+   */
+  maxConnections: integer(1, undefined, 'connections, or null for one from the file-descriptor limit').nullable().default(null),
+  /** The same, from one client address. null: half of maxConnections. */
+  maxConnectionsPerAddress: integer(1, undefined, 'connections, or null for half of maxConnections').nullable().default(null),
 });
+
+const HOST = 'a host name or address as clients write it in the Host header, optionally with ":port" (no scheme, no path), or "*" for any';
+/** A name the gateway answers to, besides its own (the listen address, localhost, 127.0.0.1, [::1]). */
+const allowedHost = z.string({ error: HOST }).regex(/^(\*|[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/, { error: HOST })
+  .refine((h) => !h.startsWith('*:'), { error: HOST });
+
+const ORIGIN = 'an origin as browsers send it: scheme://host[:port], lower case, no path or trailing slash (e.g. "https://app.example.com"), or "*" for any';
+/** A web page's origin that may open streams and send POST/PUT/DELETE (docs/protocol.md §6, "Every request"). */
+const allowedOrigin = z.string({ error: ORIGIN }).refine((o) => o === '*' || isSerializedOrigin(o), { error: ORIGIN });
+
+function isSerializedOrigin(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === text;
+  } catch {
+    return false;
+  }
+}
 
 /** Ring data bytes per lane. */
 const RingBytes = z.strictObject({
@@ -105,6 +131,10 @@ export const ConfigSchema = z.strictObject({
   host: text('a host name or address (string)').default('127.0.0.1'),
   /** 0: any free port. */
   port: integer(0, 65535).default(9001),
+  /** Host names the gateway answers to besides its own; others are refused `forbidden` (DNS rebinding). */
+  allowedHosts: z.array(allowedHost).default([]),
+  /** Browser origins that may write; none by default. */
+  allowedOrigins: z.array(allowedOrigin).default([]),
   dataDir: text('a directory path (string)').default('./data'),
   logLevel: z.enum(LOG_LEVELS).default('info'),
   /** auto: pretty on a terminal, JSON lines otherwise. */

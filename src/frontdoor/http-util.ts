@@ -3,16 +3,44 @@ import type { HttpResponse } from './uws.js';
 import { HTTP_STATUS, type ErrorCode } from '../protocol/index.js';
 import type { ClientBuffers } from './client-buffers.js';
 
-export function sendJson(res: HttpResponse, status: string, body: unknown): void {
-  sendBody(res, status, 'application/json', JSON.stringify(body));
+// Every answer goes through sendJson or sendText, which tell the response's
+// watcher (the connection guard, which counts requests in flight) that it is
+// done. An aborted response tells no one; the guard notices it by itself.
+
+/** Learns when a response is answered. */
+export interface ResponseWatcher {
+  answered(res: HttpResponse): void;
+}
+
+const watchers = new WeakMap<HttpResponse, ResponseWatcher>();
+
+/** `watcher` learns when `res` is answered. */
+export function watchResponse(res: HttpResponse, watcher: ResponseWatcher): void {
+  watchers.set(res, watcher);
+}
+
+function answered(res: HttpResponse): void {
+  const watcher = watchers.get(res);
+  if (watcher === undefined) return;
+  watchers.delete(res);
+  watcher.answered(res);
+}
+
+export function sendJson(res: HttpResponse, status: string, body: unknown, closeConnection = false): void {
+  sendBody(res, status, 'application/json', JSON.stringify(body), closeConnection);
 }
 
 export function sendError(res: HttpResponse, code: ErrorCode, message: string, status: string = HTTP_STATUS[code]): void {
   sendJson(res, status, { error: { code, message } });
 }
 
+/** An error answer that also closes the connection: for a client refused before any route ran. */
+export function refuse(res: HttpResponse, code: ErrorCode, message: string): void {
+  sendJson(res, HTTP_STATUS[code], { error: { code, message } }, true);
+}
+
 export function sendText(res: HttpResponse, contentType: string, body: string): void {
-  sendBody(res, '200 OK', contentType, body);
+  sendBody(res, '200 OK', contentType, body, false);
 }
 
 /**
@@ -20,13 +48,27 @@ export function sendText(res: HttpResponse, contentType: string, body: string): 
  * the gateway hold more than one response for it: what the socket does not
  * take now is written as it drains (tryEnd/onWritable), and while a response
  * is unfinished uWS reads no further pipelined request from that connection.
+ * A refusal that closes the connection is small and simply ends.
  */
-function sendBody(res: HttpResponse, status: string, contentType: string, text: string): void {
+function sendBody(res: HttpResponse, status: string, contentType: string, text: string, closeConnection: boolean): void {
+  try {
+    writeBody(res, status, contentType, text, closeConnection);
+  } finally {
+    answered(res);
+  }
+}
+
+function writeBody(res: HttpResponse, status: string, contentType: string, text: string, closeConnection: boolean): void {
   const body = Buffer.from(text);
   let done = false;
   let start = 0;
   res.cork(() => {
     res.writeStatus(status).writeHeader('content-type', contentType);
+    if (closeConnection) {
+      res.end(body, true);
+      done = true;
+      return;
+    }
     start = res.getWriteOffset();
     done = res.tryEnd(body, body.length)[1];
   });

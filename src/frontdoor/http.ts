@@ -5,7 +5,8 @@ import { Rejection, type Admission, type FrameOwner, type PendingFrame } from '.
 import type { ChainRegistry, ChainState } from './chains.js';
 import { CHAIN_NAME_RULE, HASH_BYTES, parseChainName, type ErrorCode } from '../protocol/index.js';
 import { parseIndex, readBody, sendError, sendJson, sendText } from './http-util.js';
-import type { HttpRequest, HttpResponse, TemplatedApp } from './uws.js';
+import type { HttpRequest, HttpResponse } from './uws.js';
+import type { HttpRoutes } from './guard.js';
 import type { Logger } from '../log/index.js';
 import type { ClientBuffers } from './client-buffers.js';
 import type { LedgerReadTask } from '../ledger/index.js';
@@ -231,7 +232,8 @@ function readOr404(ctx: HttpContext, res: HttpResponse, task: LedgerReadTask, no
   );
 }
 
-export function addHttpRoutes(app: TemplatedApp, ctx: HttpContext): void {
+/** `app` is the connection guard's (guard.ts): every route runs behind its checks. */
+export function addHttpRoutes(app: HttpRoutes, ctx: HttpContext): void {
   app.get('/healthz', (res) => {
     const health = ctx.health();
     sendJson(res, health.status === 'ok' ? '200 OK' : '503 Service Unavailable', health);

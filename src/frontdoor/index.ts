@@ -6,3 +6,5 @@ export { encodeAccepted, encodeCommitted, encodeError } from './replies.js';
 export { loadUws } from './uws.js';
 export { SealProgress, chainView, healthView, lanesView } from './views.js';
 export { ClientBuffers, type ClientBufferLimits, type OutboundHolder } from './client-buffers.js';
+export { ConnectionGuard, REFUSAL_CAUSES, type GuardSettings, type GuardStats, type HttpRoutes, type RefusalCause } from './guard.js';
+export { DescriptorWatch, connectionBounds, descriptorLimit, openDescriptors, type ConnectionBounds } from './descriptors.js';

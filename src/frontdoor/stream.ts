@@ -14,10 +14,13 @@ import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket } from './uws.j
 import type { us_socket_context_t } from 'uWebSockets.js';
 import type { Logger } from '../log/index.js';
 import type { ClientBuffers, OutboundHolder } from './client-buffers.js';
+import type { ConnectionGuard } from './guard.js';
 
 interface UpgradeData {
   chainPath: string;
   connection: StreamConnection | null;
+  /** The client address the connection is counted against (guard.ts), given back at close. */
+  address: string;
 }
 
 export class StreamConnection implements FrameOwner, OutboundHolder {
@@ -147,13 +150,14 @@ export interface StreamRouteOptions {
   /** Each stream holds a whole frame's worth of the inbound total while it is open. */
   buffers: ClientBuffers;
   connections: Set<StreamConnection>;
+  guard: ConnectionGuard;
 }
 
 /** WebSocket close code for a policy violation (RFC 6455 §7.4.1). */
 const CLOSE_POLICY = 1008;
 
 export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): void {
-  const { chains, admission, connections, maxFramesInFlight } = options;
+  const { chains, admission, connections, maxFramesInFlight, guard } = options;
   app.ws<UpgradeData>('/v1/chains/:name/stream', {
     // A frame in progress is buffered by uWS until it is whole, so the limit is
     // the gateway's own: past it uWS drops the connection at once rather than
@@ -166,7 +170,10 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
     compression: 0,
 
     upgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t) {
-      const data: UpgradeData = { chainPath: req.getParameter(0) ?? '', connection: null };
+      // A refused upgrade is answered with an HTTP error, before any WebSocket exists (§4.1).
+      const address = guard.admitUpgrade(res, req);
+      if (address === null) return;
+      const data: UpgradeData = { chainPath: req.getParameter(0) ?? '', connection: null, address };
       res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'),
         req.getHeader('sec-websocket-extensions'), context);
     },
@@ -217,7 +224,9 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
     },
 
     close(ws: WebSocket<UpgradeData>) {
-      const connection = ws.getUserData().connection;
+      const data = ws.getUserData();
+      guard.release(data.address);
+      const connection = data.connection;
       if (connection === null) return;
       connection.closed();
       connections.delete(connection);

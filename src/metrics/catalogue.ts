@@ -22,6 +22,15 @@ export interface MetricSources {
   unsealedBytes(): number;
   chains(): number;
   connections(): number;
+  /** The connection guard's tallies and the descriptor watch's state. */
+  guard(): {
+    /** By cause: connections, address, descriptors (busy); host, origin (forbidden). */
+    readonly refused: Readonly<Record<string, number>>;
+    readonly httpInFlight: number;
+    readonly maxConnections: number;
+    readonly descriptorsLow: boolean;
+    readonly descriptorsLowEpisodes: number;
+  };
   /** One per lane, in the order of the lane names the catalogue was given. */
   lanes(): readonly LaneReading[];
 }
@@ -54,6 +63,15 @@ function catalogue(s: MetricSources, laneNames: readonly string[]): Read[] {
     { type: 'gauge', name: 'chainlanes_unsealed_bytes', help: 'Bytes of accepted entries not yet durable.', read: () => s.unsealedBytes() },
     { type: 'gauge', name: 'chainlanes_chains', help: 'Chains known.', read: () => s.chains() },
     { type: 'gauge', name: 'chainlanes_connections', help: 'Open WebSocket connections.', read: () => s.connections() },
+    { type: 'gauge', name: 'chainlanes_http_requests_in_flight', help: 'HTTP requests received and not yet answered.', read: () => s.guard().httpInFlight },
+    { type: 'gauge', name: 'chainlanes_max_connections', help: 'The bound on WebSocket connections and HTTP requests in flight together (limits.maxConnections).', read: () => s.guard().maxConnections },
+    {
+      type: 'counter', name: 'chainlanes_requests_refused_total', label: 'cause', read: () => Object.entries(s.guard().refused),
+      help: 'Connections and requests refused before any route ran, by cause: connections, address, descriptors (busy: at limits.maxConnections, ' +
+        'at limits.maxConnectionsPerAddress, file descriptors low); host, origin (forbidden).',
+    },
+    { type: 'gauge', name: 'chainlanes_descriptors_low', help: '1 while file descriptors run low and new connections are refused.', read: () => (s.guard().descriptorsLow ? 1 : 0) },
+    { type: 'counter', name: 'chainlanes_descriptors_low_total', help: 'Times file descriptors ran low.', read: () => s.guard().descriptorsLowEpisodes },
     { type: 'gauge', name: 'chainlanes_lane_ring_used_bytes', help: 'Bytes in use in each lane ring.', label: 'lane', read: () => byLane((l) => l.ringUsed) },
     { type: 'gauge', name: 'chainlanes_lane_backlog_frames', help: 'Frames admitted to a lane and not yet hashed.', label: 'lane', read: () => byLane((l) => l.backlog) },
     { type: 'counter', name: 'chainlanes_lane_worker_retries_total', help: 'Lane tasks run again after a worker failed.', label: 'lane', read: () => byLane((l) => l.retries) },

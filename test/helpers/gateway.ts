@@ -58,6 +58,8 @@ export interface StartOptions {
    * gateway that logs nothing at info level can be started too.
    */
   port?: number;
+  /** A command that runs node, e.g. ['prlimit', '--nofile=256:256', '--'] (it must exec node in its own process). */
+  launcher?: string[];
 }
 
 export async function startGateway(options: StartOptions = {}): Promise<ChildGateway> {
@@ -69,7 +71,8 @@ export async function startGateway(options: StartOptions = {}): Promise<ChildGat
     writeFileSync(file, JSON.stringify(options.config));
     args.push('--config', file);
   }
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...launcherArgs] = [...(options.launcher ?? []), process.execPath];
+  const child = spawn(command!, [...launcherArgs, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   // 'close', not 'exit': after 'exit' the last output may still be unread.
   const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   // Registered before waiting for it to listen, so a gateway that never starts is not left running.

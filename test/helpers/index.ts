@@ -4,6 +4,10 @@
 export { registerCleanup } from './cleanup.js';
 export { flipByte, flipHex } from './bytes.js';
 export {
+  closeAll, cpuShare, httpRequest, openDescriptorsOf, tryStream,
+  type ClientOptions, type ErrorBody, type HttpAnswer, type StreamAttempt,
+} from './connections.js';
+export {
   CLI, ROOT, StreamClient, freePort, parseLogLines, replyHashes, runCli, sleep, startGateway,
   type ChildGateway, type LogLine, type Reply, type StartOptions,
 } from './gateway.js';

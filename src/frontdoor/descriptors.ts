@@ -1,0 +1,204 @@
+// File descriptors: how many the process may hold, how many it holds, and the
+// bounds on connections that keep it away from the limit.
+//
+// uWS accepts sockets itself, and its accept loop has nothing for running out
+// of descriptors: at EMFILE accept() fails, the listen socket stays readable,
+// and the event loop spins at a full core while accepting nothing, so new
+// connections and /healthz time out (measured with uWebSockets.js 20.30: 100 %
+// of a core with `ulimit -n 256` and 400 idle sockets). uWS.js offers no way
+// to bound or pause accepting: no accept hook, and a listen socket it closes
+// cannot be opened again while connections it accepted live (it listens
+// without SO_REUSEADDR when the port is exclusive, and the accepted sockets
+// inherit that). So the gateway keeps away from the limit instead:
+//
+// - the connection guard (guard.ts) counts what it can see (WebSocket
+//   connections, HTTP requests in flight) and keeps that count a reserve
+//   below the limit, refusing past it at once (`busy`, connection closed);
+// - the reserve absorbs what the guard cannot see: sockets connected that have
+//   sent no request yet, and idle keep-alive connections, both closed by uWS
+//   after about 10 s;
+// - the descriptor watch below counts every open descriptor; when half the
+//   reserve is used up anyway, the guard refuses new connections and requests
+//   (closing their connections) until descriptors are back.
+//
+// What none of this can stop is a flood of sockets that connect and send
+// nothing, faster than the reserve over uWS's 10 s timeout: they reach EMFILE
+// before any code of the gateway runs. That needs a bound outside the process
+// (a firewall's per-address connection limit, or a proxy in front).
+import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
+
+/**
+ * Descriptors kept out of the connections' reach: for the store, threads that
+ * restart, logs, sockets connected but not yet counted. 10 %, at least 64.
+ */
+export function descriptorReserve(limit: number): number {
+  return Math.max(64, Math.ceil(limit / 10));
+}
+
+/** When the limit cannot be read (not Linux): the most common default soft limit. */
+const ASSUMED_DESCRIPTOR_LIMIT = 1024;
+
+/**
+ * The soft RLIMIT_NOFILE of this process, from /proc/self/limits (Node has no
+ * getrlimit; it raises the soft limit to the hard one at start, so this is
+ * the hard limit the process was started with). Null when it cannot be read,
+ * or is unlimited.
+ */
+export function descriptorLimit(): number | null {
+  let text: string;
+  try {
+    text = readFileSync('/proc/self/limits', 'utf8');
+  } catch {
+    return null;
+  }
+  const soft = /^Max open files\s+(\d+)\s/m.exec(text)?.[1];
+  return soft === undefined ? null : Number(soft);
+}
+
+/** Descriptors open in this process now; Infinity when none is left to look (EMFILE). Null off Linux. */
+export function openDescriptors(): number | null {
+  try {
+    // The listing itself holds one descriptor while it runs.
+    return readdirSync('/proc/self/fd').length - 1;
+  } catch (error) {
+    if (isOutOfDescriptors(error)) return Infinity;
+    return null;
+  }
+}
+
+/**
+ * The lowest free descriptor number, a lower bound on how many are open (the
+ * kernel hands out the lowest free one, so all below it are taken); Infinity
+ * at EMFILE. Two system calls: cheap enough to run often, unlike a listing.
+ */
+function lowestFreeDescriptor(): number {
+  let fd: number;
+  try {
+    fd = openSync('/dev/null', 'r');
+  } catch (error) {
+    if (isOutOfDescriptors(error)) return Infinity;
+    throw error;
+  }
+  closeSync(fd);
+  return fd;
+}
+
+function isOutOfDescriptors(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EMFILE' || code === 'ENFILE';
+}
+
+/** The connection limits in force: the configured ones, or those derived from the descriptor limit. */
+export interface ConnectionBounds {
+  /** WebSocket connections and HTTP requests in flight, together. */
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  /** The soft descriptor limit, or null when it could not be read (then no watch runs). */
+  descriptorLimit: number | null;
+  /** Descriptors open when the bounds were set (store, threads, logs). */
+  descriptorsInUse: number;
+  /** From this many open descriptors on, descriptors are low (DescriptorWatch)… */
+  lowAt: number;
+  /** …until fewer than this many are open. */
+  okBelow: number;
+}
+
+export interface ConnectionSettings {
+  maxConnections: number | null;
+  maxConnectionsPerAddress: number | null;
+}
+
+/**
+ * The bounds for `settings` under this descriptor limit, or the problems that
+ * forbid them. Derived, `maxConnections` is the limit less what is in use and
+ * the reserve; `maxConnectionsPerAddress` half of that, so one address cannot
+ * take every connection. A configured `maxConnections` above what the limit
+ * allows is refused: the gateway would spin at EMFILE long before reaching it.
+ */
+export function connectionBounds(settings: ConnectionSettings, limit: number | null, inUse: number): ConnectionBounds | string[] {
+  const known = limit ?? ASSUMED_DESCRIPTOR_LIMIT;
+  const reserve = descriptorReserve(known);
+  const room = known - inUse - reserve;
+  const raise = 'raise the limit (ulimit -n, systemd LimitNOFILE=, docker --ulimit nofile=)';
+  if (limit !== null && room < 1) {
+    return [`the file-descriptor limit of ${limit} leaves no room for connections: ${inUse} are in use and ${reserve} are kept in reserve; ${raise}`];
+  }
+  if (limit !== null && settings.maxConnections !== null && settings.maxConnections > room) {
+    return [`limits.maxConnections: ${settings.maxConnections} is more than the file-descriptor limit allows: ` +
+      `of ${limit} descriptors, ${inUse} are in use and ${reserve} are kept in reserve, so at most ${room}; ${raise}, or lower limits.maxConnections`];
+  }
+  const maxConnections = settings.maxConnections ?? Math.max(1, room);
+  return {
+    maxConnections,
+    maxConnectionsPerAddress: settings.maxConnectionsPerAddress ?? Math.max(1, Math.floor(maxConnections / 2)),
+    descriptorLimit: limit,
+    descriptorsInUse: inUse,
+    // With every connection slot taken, about `known - reserve` are open: well
+    // below `okBelow`, so connections the guard counts never make descriptors
+    // low on their own. The last half of the reserve stays for the store,
+    // threads and logs.
+    lowAt: known - Math.floor(reserve / 2),
+    okBelow: known - Math.floor((reserve * 3) / 4),
+  };
+}
+
+export interface DescriptorWatchEvents {
+  /** Descriptors run low: `open` are open, at least `lowAt`. */
+  low(open: number): void;
+  /** Below `okBelow` again. */
+  ok(open: number): void;
+}
+
+/**
+ * Tells when descriptors run low, counting every open descriptor, also the
+ * sockets the guard cannot see. Each tick costs two system calls (the lowest
+ * free descriptor); a listing of /proc/self/fd runs only when that number
+ * comes near, or while descriptors are low. Descriptors freed out of order
+ * leave holes below the count, so the lowest free one can lag behind a burst
+ * by up to one tick.
+ */
+export class DescriptorWatch {
+  /** Times descriptors ran low. */
+  episodes = 0;
+  private lowNow = false;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly bounds: Pick<ConnectionBounds, 'lowAt' | 'okBelow'>;
+  private readonly events: DescriptorWatchEvents;
+  private readonly intervalMs: number;
+
+  constructor(bounds: Pick<ConnectionBounds, 'lowAt' | 'okBelow'>, events: DescriptorWatchEvents, intervalMs = 100) {
+    this.bounds = bounds;
+    this.events = events;
+    this.intervalMs = intervalMs;
+  }
+
+  get low(): boolean {
+    return this.lowNow;
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => this.tick(), this.intervalMs).unref();
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private tick(): void {
+    const { lowAt, okBelow } = this.bounds;
+    if (!this.lowNow) {
+      if (lowestFreeDescriptor() < okBelow) return;
+      const open = openDescriptors() ?? 0;
+      if (open < lowAt) return;
+      this.lowNow = true;
+      this.episodes++;
+      this.events.low(open);
+      return;
+    }
+    const open = openDescriptors() ?? 0;
+    if (open >= okBelow) return;
+    this.lowNow = false;
+    this.events.ok(open);
+  }
+}

@@ -1,0 +1,203 @@
+// Connection limits end to end: per client address, in total (WebSocket
+// connections and HTTP requests in flight), and under a low file-descriptor
+// limit, where uWS would otherwise spin on accept() at EMFILE.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { request, type ClientRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pack } from 'msgpackr';
+import type WebSocket from 'ws';
+import {
+  CLI, sleep, startGateway, type ChildGateway, closeAll, cpuShare, httpRequest, openDescriptorsOf, tryStream, type StreamAttempt,
+} from '../helpers/index.js';
+
+/** Opens `n` streams from `localAddress`, `batch` at a time. */
+async function openMany(port: number, n: number, localAddress?: string, batch = 50): Promise<StreamAttempt[]> {
+  const attempts: StreamAttempt[] = [];
+  for (let i = 0; i < n; i += batch) {
+    const size = Math.min(batch, n - i);
+    attempts.push(...await Promise.all(Array.from({ length: size }, (_, k) => tryStream(port, `c${(i + k) % 7}`, { localAddress }))));
+  }
+  return attempts;
+}
+
+const opened = (attempts: StreamAttempt[]): WebSocket[] => attempts.flatMap((a) => (a.kind === 'open' ? [a.ws] : []));
+
+/** Retries a stream every 100 ms until it opens (or `timeoutMs` passes); the last attempt. */
+async function openWithin(port: number, localAddress: string, timeoutMs: number): Promise<StreamAttempt> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const attempt = await tryStream(port, 'retry', { localAddress });
+    if (attempt.kind === 'open' || performance.now() > deadline) return attempt;
+    await sleep(100);
+  }
+}
+
+describe('connection limits', () => {
+  let gw: ChildGateway;
+  const sockets: WebSocket[] = [];
+
+  beforeAll(async () => {
+    gw = await startGateway({ config: { limits: { maxConnections: 20, maxConnectionsPerAddress: 10 } } });
+  });
+  afterAll(async () => {
+    await closeAll(sockets);
+    await gw.stop();
+  });
+
+  it('caps one client address while another still connects', async () => {
+    const first = await openMany(gw.port, 10, '127.0.0.2');
+    sockets.push(...opened(first));
+    expect(first.map((a) => a.kind)).toEqual(Array(10).fill('open'));
+
+    const eleventh = await tryStream(gw.port, 'more', { localAddress: '127.0.0.2' });
+    expect(eleventh).toMatchObject({ kind: 'refused', status: 503, body: { error: { code: 'busy' } }, connection: 'close' });
+    if (eleventh.kind === 'refused') expect(eleventh.body.error.message).toMatch(/127\.0\.0\.2 holds its limit of 10 .*limits\.maxConnectionsPerAddress/);
+    // HTTP requests count against the same address.
+    const get = await httpRequest(gw.port, '/v1/chains', { localAddress: '127.0.0.2' });
+    expect(get.status).toBe(503);
+    expect(JSON.parse(get.body)).toMatchObject({ error: { code: 'busy', message: expect.stringMatching(/maxConnectionsPerAddress/) } });
+
+    const other = await tryStream(gw.port, 'more', { localAddress: '127.0.0.3' });
+    expect(other.kind).toBe('open');
+    if (other.kind === 'open') sockets.push(other.ws);
+    expect((await httpRequest(gw.port, '/v1/chains', { localAddress: '127.0.0.3' })).status).toBe(200);
+    await closeAll(sockets);
+  });
+
+  it('refuses past maxConnections at once with 503 busy, counting HTTP requests in flight, and still answers /healthz', async () => {
+    // An HTTP request in flight: a POST whose body never ends.
+    const post: ClientRequest = request({
+      host: '127.0.0.1', port: gw.port, path: '/v1/chains/slow/entries', method: 'POST', localAddress: '127.0.0.4', agent: false,
+      headers: { 'content-type': 'application/msgpack', 'content-length': '1000' },
+    });
+    post.on('error', () => undefined);
+    post.write(pack(['x']).subarray(0, 1));
+    // Wait until the gateway counts it (the metrics request itself is the other one in flight).
+    await expect.poll(async () => /chainlanes_http_requests_in_flight 2\b/.test(await (await gw.http('/metrics')).text()), { timeout: 5_000 }).toBe(true);
+
+    sockets.push(...opened(await openMany(gw.port, 10, '127.0.0.2')), ...opened(await openMany(gw.port, 9, '127.0.0.3')));
+    expect(sockets).toHaveLength(19);
+
+    const refused = await tryStream(gw.port, 'one-too-many', { localAddress: '127.0.0.5' });
+    expect(refused).toMatchObject({ kind: 'refused', status: 503, body: { error: { code: 'busy' } } });
+    expect(refused.ms).toBeLessThan(1_000);
+    if (refused.kind === 'refused') expect(refused.body.error.message).toMatch(/limit of 20 connections .*limits\.maxConnections\b/);
+    const get = await httpRequest(gw.port, '/v1/lanes', { localAddress: '127.0.0.5' });
+    expect(get).toMatchObject({ status: 503, connection: 'close' });
+
+    // /healthz holds no slot: an operator's probe gets through at the limit, also from a capped address.
+    for (const localAddress of ['127.0.0.5', '127.0.0.2']) {
+      const health = await httpRequest(gw.port, '/healthz', { localAddress });
+      expect(health.status).toBe(200);
+      expect(health.ms).toBeLessThan(1_000);
+    }
+
+    // The aborted POST gives its slot back (within the guard's 1 s sweep)…
+    post.destroy();
+    const afterAbort = await openWithin(gw.port, '127.0.0.5', 3_000);
+    expect(afterAbort.kind).toBe('open');
+    if (afterAbort.kind === 'open') sockets.push(afterAbort.ws);
+    expect((await tryStream(gw.port, 'full-again', { localAddress: '127.0.0.5' })).kind).toBe('refused');
+    // …and so does a closed stream.
+    sockets.shift()!.close();
+    const afterClose = await openWithin(gw.port, '127.0.0.5', 2_000);
+    expect(afterClose.kind).toBe('open');
+    if (afterClose.kind === 'open') sockets.push(afterClose.ws);
+    await closeAll(sockets);
+
+    const metrics = await (await gw.http('/metrics')).text();
+    expect(Number(/chainlanes_requests_refused_total\{cause="connections"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(3);
+    expect(Number(/chainlanes_requests_refused_total\{cause="address"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2);
+    expect(metrics).toMatch(/chainlanes_max_connections 20\b/);
+    expect(gw.logs().some((l) => l.event === 'refused' && l.cause === 'connections')).toBe(true);
+  });
+});
+
+const LOW_LIMIT = 256;
+const LAUNCHER = ['prlimit', `--nofile=${LOW_LIMIT}:${LOW_LIMIT}`, '--'];
+const linux = process.platform === 'linux' && spawnSync('prlimit', ['--version']).status === 0;
+
+describe.skipIf(!linux)(`a file-descriptor limit of ${LOW_LIMIT}`, () => {
+  let gw: ChildGateway;
+  const sockets: WebSocket[] = [];
+  let maxConnections = 0;
+
+  beforeAll(async () => {
+    // Per address as many as in total, so that one test address can reach the total.
+    gw = await startGateway({ launcher: LAUNCHER, config: { limits: { maxConnectionsPerAddress: 10_000 } } });
+    const limits = gw.logs().find((l) => l.event === 'connection-limits')!;
+    expect(limits).toMatchObject({ descriptorLimit: LOW_LIMIT });
+    maxConnections = limits.maxConnections as number;
+    // The limit less what is in use at start and a reserve of 64.
+    expect(maxConnections).toBe(LOW_LIMIT - (limits.descriptorsInUse as number) - 64);
+  });
+  afterAll(async () => {
+    await closeAll(sockets);
+    await gw?.stop();
+  });
+
+  it('refuses a configured maxConnections the limit cannot hold, at start', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chainlanes-fd-'));
+    try {
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ limits: { maxConnections: 1000 } }));
+      const run = spawnSync(LAUNCHER[0]!, [...LAUNCHER.slice(1), process.execPath, CLI, 'serve', '--port', '0', '--data', join(dir, 'data'),
+        '--config', join(dir, 'config.json'), '--log-format', 'json'], { encoding: 'utf8', timeout: 20_000 });
+      expect(run.status).toBe(2);
+      expect(run.stdout + run.stderr).toMatch(new RegExp(`limits\\.maxConnections: 1000 is more than the file-descriptor limit allows: of ${LOW_LIMIT} descriptors`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('holds what it can, refuses the rest at once, stays idle, and answers /healthz', async () => {
+    const attempts = await openMany(gw.port, 300);
+    sockets.push(...opened(attempts));
+    expect(sockets).toHaveLength(maxConnections);
+    const refused = attempts.filter((a) => a.kind !== 'open');
+    expect(refused).toHaveLength(300 - maxConnections);
+    for (const a of refused) expect(a).toMatchObject({ kind: 'refused', status: 503, body: { error: { code: 'busy' } } });
+
+    expect(openDescriptorsOf(gw.process.pid!)).toBeLessThan(LOW_LIMIT - 32);
+    expect(await cpuShare(gw.process.pid!)).toBeLessThan(0.5);
+    const health = await httpRequest(gw.port, '/healthz');
+    expect(health.status).toBe(200);
+    expect(health.ms).toBeLessThan(1_000);
+  });
+
+  it('refuses new connections and requests while sockets it cannot count use up the reserve', async () => {
+    // Leave room under the connection limit, so only the descriptors can refuse.
+    await closeAll(sockets);
+    sockets.push(...opened(await openMany(gw.port, 100)));
+    const limits = gw.logs().find((l) => l.event === 'connection-limits')!;
+    // Connected, but no request yet: the guard cannot see these (uWS would close them after about 10 s).
+    const idle: Socket[] = [];
+    const spare = (limits.lowAt as number) - openDescriptorsOf(gw.process.pid!) + 8;
+    for (let i = 0; i < spare; i++) {
+      const socket = connect(gw.port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      idle.push(socket);
+    }
+    await expect.poll(() => gw.logs().some((l) => l.event === 'descriptors-low'), { timeout: 3_000 }).toBe(true);
+    expect(openDescriptorsOf(gw.process.pid!)).toBeLessThan(LOW_LIMIT);
+
+    const refused = await tryStream(gw.port, 'low');
+    expect(refused).toMatchObject({ kind: 'refused', status: 503, body: { error: { code: 'busy', message: expect.stringMatching(/short of file descriptors/) } } });
+    expect(refused.ms).toBeLessThan(1_000);
+    expect(await httpRequest(gw.port, '/v1/chains')).toMatchObject({ status: 503, connection: 'close' });
+    const health = await httpRequest(gw.port, '/healthz');
+    expect(health).toMatchObject({ status: 200 });
+    expect(health.ms).toBeLessThan(1_000);
+    expect(await cpuShare(gw.process.pid!)).toBeLessThan(0.5);
+
+    for (const socket of idle) socket.destroy();
+    await expect.poll(() => gw.logs().some((l) => l.event === 'descriptors-ok'), { timeout: 3_000 }).toBe(true);
+    expect((await tryStream(gw.port, 'ok-again')).kind).toBe('open');
+    const metrics = await (await gw.http('/metrics')).text();
+    expect(metrics).toMatch(/chainlanes_requests_refused_total\{cause="descriptors"\} [1-9]/);
+    expect(metrics).toMatch(/chainlanes_descriptors_low_total [1-9]/);
+  });
+});
