@@ -59,6 +59,12 @@ export class Admission {
     bytesAccepted: 0,
     rejected: countByErrorCode(),
   };
+  /**
+   * Why seals keep failing (SealProgress.trouble: enough failures in a row),
+   * or null. Set by the gateway on every seal event; while set, every frame
+   * is refused `busy` with it.
+   */
+  storeTrouble: string | null = null;
   /** Blocks cut since the last interval's seal order. */
   private cuts: CutBlock[] = [];
   private closed = false;
@@ -87,6 +93,9 @@ export class Admission {
     }
     // The cheap `busy` checks come before the walk over the frame: a client told
     // `busy` tends to retry at once, and refusing it must cost next to nothing.
+    // A store that fails to seal (a full disk) is not a fault of the gateway, and
+    // it usually comes back: `busy`, with the reason, until a seal succeeds.
+    if (this.storeTrouble !== null) return this.reject('busy', `the store is failing to seal: ${this.storeTrouble}; retry later`);
     if (this.overUnsealedLimit(chain.slot)) {
       return this.reject('busy', `chain "${chain.name}" has too many entries waiting to be made durable; retry later`);
     }
