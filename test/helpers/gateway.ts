@@ -73,6 +73,10 @@ export async function startGateway(options: StartOptions = {}): Promise<ChildGat
       clearTimeout(timer);
       reject(new Error(`gateway exited with ${code} before listening:\n${output}`));
     });
+  }).catch((error: unknown) => {
+    // A refused start (tests expect some) leaves no config folder behind.
+    rmSync(configDir, { recursive: true, force: true });
+    throw error;
   });
   const base = `http://127.0.0.1:${port}`;
   const exited = once(child, 'exit');
