@@ -85,8 +85,8 @@ async function serve(argv: string[]): Promise<void> {
 async function verify(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { data: { type: 'string' } }, strict: true });
   const dir = values.data ?? process.env.CHAINLANES_DATA ?? DEFAULT_CONFIG.dataDir;
-  const { verifyStore } = await import('./ledger/index.js');
-  const report = await verifyStore(dir);
+  const { verifyStoreIsolated } = await import('./ledger/index.js');
+  const report = await verifyStoreIsolated(dir);
   const summary = `${report.chains} chains, ${report.blocks} entry blocks, ${report.entries} entries, ${report.directories} directory blocks`;
   if (report.ok) {
     print(`chainlanes verify: OK: ${summary} in ${dir}`);
@@ -99,11 +99,12 @@ async function verify(argv: string[]): Promise<void> {
 async function lanes(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { data: { type: 'string' }, set: { type: 'string' } }, strict: true });
   const dir = values.data ?? process.env.CHAINLANES_DATA ?? DEFAULT_CONFIG.dataDir;
-  const { StoredSettings, LANE_TABLE_KEY, assertStoreExists } = await import('./ledger/index.js');
+  const { StoredSettings, LANE_TABLE_KEY, assertStoreExists, checkStoreFile } = await import('./ledger/index.js');
   const scheduler = await import('./scheduler/index.js');
   // Checked before the store is opened: a refused table leaves the store untouched.
   const table = values.set === undefined ? undefined : scheduler.validateLaneTable(readJsonFile(values.set, 'lane table'), `lane table ${values.set}`);
   assertStoreExists(dir);
+  await checkStoreFile(dir);
   const settings = StoredSettings.open(dir);
   try {
     if (table === undefined) {

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { LANE_COUNT, LANE_NAMES, ChainTable, LaneCores, LoadCounters } from './ring/index.js';
 import { LanePool } from './lanes/index.js';
 import { Scheduler, describeLayout, validateLaneTable, type CoreLayout, type LaneTable, type SchedulerEvent } from './scheduler/index.js';
-import { Ledger, LANE_TABLE_KEY, LedgerReaders, StoreLock, StoredSettings } from './ledger/index.js';
+import { Ledger, LANE_TABLE_KEY, LedgerReaders, StoreLock, StoredSettings, probeStore } from './ledger/index.js';
 import { Sealer, type SealerEvent } from './sealer/index.js';
 import { hashing, nativeLoaded, nativeLoadError } from './native/index.js';
 import {
@@ -92,6 +92,9 @@ export class Gateway {
     const lock = StoreLock.acquire(config.dataDir);
     let gateway: Gateway | undefined;
     try {
+      // Before anything opens the store in this process: a damaged lmdb file
+      // crashes the process that reads it (store-probe.ts).
+      await probeStore(config.dataDir);
       gateway = new Gateway(config, log, lock, options.faults ?? NO_FAULTS);
       await gateway.openLedger();
       await gateway.startThreads();
@@ -306,10 +309,18 @@ export class Gateway {
         for (const writer of writers) if (writer.open) writer.committed(notice);
       }
       this.seals.sealed(event.directory.height, event.blocks.length, entries);
+      this.admission.storeTrouble = null;
     } else if (event.type === 'seal-failed') {
       this.seals.failed(event.message);
+      // Read by admission on every frame: refusing `busy` while the store fails costs one comparison.
+      // (The sealer is alive: it just reported.)
+      this.admission.storeTrouble = this.seals.trouble(true, this.config.ledger.unhealthyAfterSealFailures);
       this.log.warn({ event: 'seal-failed', attempt: event.attempt, retryInMs: event.retryInMs, error: event.message },
         `seal failed (attempt ${event.attempt}), retrying in ${event.retryInMs} ms: ${event.message}`);
+    } else if (event.type === 'sealer-error') {
+      this.log.error({ event: 'sealer-error', where: event.where, error: event.message }, `sealer thread error (${event.where}); it goes on: ${event.message}`);
+    } else if (event.type === 'stopped' && event.error !== undefined) {
+      this.log.error({ event: 'store-close-failed', error: event.error }, `the sealer could not close the store: ${event.error}`);
     } else if (event.type === 'anchor-failed') {
       this.log.warn({ event: 'anchor-failed', sink: event.sink, height: event.height, error: event.message },
         `anchor sink ${event.sink} failed for directory ${event.height}: ${event.message}`);

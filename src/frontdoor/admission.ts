@@ -59,6 +59,12 @@ export class Admission {
     bytesAccepted: 0,
     rejected: countByErrorCode(),
   };
+  /**
+   * Why seals keep failing (SealProgress.trouble: enough failures in a row),
+   * or null. Set by the gateway on every seal event; while set, every frame
+   * is refused `busy` with it.
+   */
+  storeTrouble: string | null = null;
   /** Blocks cut since the last interval's seal order. */
   private cuts: CutBlock[] = [];
   private closed = false;
@@ -94,6 +100,9 @@ export class Admission {
     }
     // The cheap `busy` checks come before the walk over the frame: a client told
     // `busy` tends to retry at once, and refusing it must cost next to nothing.
+    // A store that fails to seal (a full disk) is not a fault of the gateway, and
+    // it usually comes back: `busy`, with the reason, until a seal succeeds.
+    if (this.storeTrouble !== null) return this.reject('busy', `the store is failing to seal: ${this.storeTrouble}; retry later`);
     // A new chain holds nothing yet and starts in the light lane.
     const known = typeof chain === 'string' ? undefined : chain;
     const name = typeof chain === 'string' ? chain : chain.name;

@@ -37,3 +37,22 @@ export class SealInputError extends Error {
 export class SealConflictError extends Error {
   override name = 'SealConflictError';
 }
+
+/**
+ * The store refused a write: a failed commit (ENOSPC, EIO, MDB_MAP_FULL…) or a
+ * failed flush. The message names the cause as the system or lmdb gave it.
+ */
+export class StoreWriteError extends Error {
+  override name = 'StoreWriteError';
+}
+
+/**
+ * The store cannot be trusted as a whole: a damaged lmdb file, or heads that
+ * do not match the last seal. The message says "the store in DIR is corrupt: …".
+ */
+export class StoreCorruptError extends Error {
+  override name = 'StoreCorruptError';
+  constructor(dir: string, problem: string) {
+    super(`the store in ${dir} is corrupt: ${problem}`);
+  }
+}

@@ -4,7 +4,8 @@ import type { RootDatabase } from 'lmdb';
 import { hashing } from '../native/index.js';
 import { AnchorQueue, anchorJson, logAnchorError } from './anchors.js';
 import type { AnchorErrorHandler, AnchorSink } from './anchors.js';
-import { LedgerCorruptionError, SealConflictError } from './errors.js';
+import { commitFailureOf, describeStoreError, isStorePanic, syncEnvironment } from './commit-failure.js';
+import { LedgerCorruptionError, SealConflictError, SealInputError, StoreWriteError } from './errors.js';
 import { HASH_BYTES } from './hash.js';
 import { chainIdOf } from './headers.js';
 import { blockProofPart, directoryProofPart } from './proofs.js';
@@ -46,6 +47,8 @@ export class Ledger {
   private directoryHead: DirectoryHead;
   private readonly anchorQueue: AnchorQueue;
   private sealTail: Promise<unknown> = Promise.resolve();
+  /** A seal in the store whose flush failed: the next seal must be its retry (resumeUndurable). */
+  private undurable: SealPlan | null = null;
   private closed = false;
 
   private constructor(
@@ -81,8 +84,10 @@ export class Ledger {
    * Seals one interval: every block and the directory block over them, the seq
    * index, new chain names and the anchor record, in one lmdb transaction that is
    * on disk when this resolves. Calls are queued, never interleaved. On any
-   * failure nothing is written and the heads are unchanged, so the same input can
-   * be retried. An interval with no blocks writes nothing and returns directory null.
+   * failure the heads equal the store's and the same input can be retried: either
+   * nothing was written and the heads are unchanged, or the seal is in the store
+   * but not known to be on disk, and the retry only makes it durable (see
+   * sealNow). An interval with no blocks writes nothing and returns directory null.
    */
   seal(input: SealInput, alongside?: AlongsideWrites): Promise<SealResult> {
     const run = this.sealTail.then(() => this.sealNow(input, alongside));
@@ -93,18 +98,101 @@ export class Ledger {
   private async sealNow(input: SealInput, alongside?: AlongsideWrites): Promise<SealResult> {
     if (this.readOnly) throw new Error('ledger: opened read-only, cannot seal');
     this.assertOpen();
+    if (this.undurable !== null) return this.resumeUndurable(input, this.undurable);
     const checkEntryHashes = this.options.checkEntryHashes === true ? hashEntries : undefined;
     const plan = planSeal(input, this.chainHeads, this.directoryHead, { rootOf: fastRoot, checkEntryHashes });
-    if (plan.directory === null) return plan.result;
-    await writePlan(this.tables, plan, alongside);
-    // Committed: the heads follow the store from here, whatever happens next.
+    const directory = plan.directory;
+    if (directory === null) return plan.result;
+    let reportedFailed = false;
+    try {
+      await writePlan(this.tables, plan, alongside);
+    } catch (error) {
+      const failure = await commitFailureOf(error);
+      // lmdb-js can fail a commit it already made visible: with overlapping
+      // sync it writes the meta page, then fsyncs, and a failed fsync fails
+      // the commit. So the store, not the error, says whether the seal is in.
+      if (!this.reloadHeads(directory.nextHead, failure)) throw failure;
+      reportedFailed = true;
+    }
+    // In the store: the heads follow it from here, whatever happens next.
     for (const block of plan.blocks) this.chainHeads.set(block.nextHead.chainName, block.nextHead);
-    this.directoryHead = plan.directory.nextHead;
-    // transactionSync already flushed synchronously; this also covers async writes
-    // another module may have queued on the same environment.
-    await this.tables.root.flushed;
-    this.anchorQueue.push(plan.directory.anchor);
+    this.directoryHead = directory.nextHead;
+    await this.makeDurable(plan, reportedFailed);
+    this.anchorQueue.push(directory.anchor);
     return plan.result;
+  }
+
+  /**
+   * After a commit that is in the store: one lmdb reported done was fsynced as
+   * part of it, which `flushed` confirms (it also covers async writes another
+   * module queued on the environment); one lmdb reported failed is synced
+   * explicitly. If that fails the seal is kept as undurable: the heads already
+   * include it, and the caller's retry of the same input only syncs again.
+   */
+  private async makeDurable(plan: SealPlan, reportedFailed: boolean): Promise<void> {
+    try {
+      if (reportedFailed) await syncEnvironment(this.tables.root);
+      else await this.tables.root.flushed;
+    } catch (error) {
+      this.undurable = plan;
+      throw new StoreWriteError(`directory ${plan.directory?.sealed.height} is in the store but not known to be on disk: ${describeStoreError(error)}`);
+    }
+  }
+
+  /** The retry of a seal that is in the store but was not known durable: sync, then answer as the seal did. */
+  private async resumeUndurable(input: SealInput, plan: SealPlan): Promise<SealResult> {
+    const stored = plan.result.blocks.map((b) => `${b.chainName}@${b.firstSeq}+${b.count}`).sort().join(' ');
+    const asked = input.blocks.map((b) => `${b.chainName}@${b.firstSeq}+${b.count}`).sort().join(' ');
+    const height = plan.directory?.sealed.height;
+    if (stored !== asked) throw new SealInputError(`seal: directory ${height} (${stored}) is in the store but not yet durable; seal it again before anything else (got ${asked})`);
+    try {
+      await syncEnvironment(this.tables.root);
+    } catch (error) {
+      throw new StoreWriteError(`directory ${height} is in the store but not known to be on disk: ${describeStoreError(error)}`);
+    }
+    this.undurable = null;
+    if (plan.directory !== null) this.anchorQueue.push(plan.directory.anchor);
+    return plan.result;
+  }
+
+  /**
+   * After a failed seal transaction: reads the heads back from the store and
+   * adopts them, so the heads always equal the store's. Returns whether the
+   * store holds the seal whose directory head would be `planned`. Throws when
+   * the store cannot be read back (the environment is unusable) or moved in a
+   * way no seal of this ledger explains (another writer).
+   */
+  private reloadHeads(planned: DirectoryHead, failure: Error): boolean {
+    let chains: ChainHead[];
+    let directory: DirectoryHead;
+    try {
+      this.freshReads();
+      chains = loadChainHeads(this.tables);
+      directory = loadDirectoryHead(this.tables);
+    } catch (readError) {
+      // lmdb-js shares one native environment per file among all threads of a
+      // process, and LMDB allows only one per process: reopening it here would
+      // hand back the same broken one while the front door's readers hold it.
+      const restart = isStorePanic(failure) || isStorePanic(readError) ? '; the lmdb environment is unusable (MDB_PANIC) until the gateway is restarted' : '';
+      throw new StoreWriteError(`${failure.message}; reading the store back failed too: ${describeStoreError(readError)}${restart}`);
+    }
+    const landed = sameHead(directory, planned);
+    if (!landed && !sameHead(directory, this.directoryHead)) {
+      this.adoptHeads(chains, directory);
+      throw new SealConflictError(`${failure.message}; and the store's directory head moved to height ${directory.nextHeight - 1} under this ledger (another writer?)`);
+    }
+    // Nothing written: these equal the heads held, and adopting them changes nothing.
+    // Landed: the caller adopts the plan's heads, which are these.
+    if (!landed) this.adoptHeads(chains, directory);
+    return landed;
+  }
+
+  // In place, so an unchanged chain keeps its place in heads().
+  private adoptHeads(chains: ChainHead[], directory: DirectoryHead): void {
+    const stored = new Set(chains.map((h) => h.chainName));
+    for (const name of this.chainHeads.keys()) if (!stored.has(name)) this.chainHeads.delete(name);
+    for (const head of chains) this.chainHeads.set(head.chainName, head);
+    this.directoryHead = directory;
   }
 
   /**
@@ -244,6 +332,10 @@ export class Ledger {
     const bytes = this.tables.directories.getBinaryFast(heightKey(height));
     return bytes === undefined ? undefined : decodeOrCorrupt(() => decodeDirectoryRecord(bytes), { ...place, directoryHeight: height });
   }
+}
+
+function sameHead(a: DirectoryHead, b: DirectoryHead): boolean {
+  return a.nextHeight === b.nextHeight && a.lastHash.equals(b.lastHash);
 }
 
 function decodeOrCorrupt<T>(decode: () => T, place: ConstructorParameters<typeof LedgerCorruptionError>[0]): T {

@@ -22,12 +22,20 @@ export interface StoreReport {
   firstBreak?: string;
 }
 
-/** Walks the ledger in `dir` from height 0. Safe while a gateway writes: it reads one snapshot. */
-export async function verifyStore(dir: string): Promise<StoreReport> {
+export interface VerifyOptions {
+  /** Called after each directory block with what has been checked so far. */
+  onProgress?: (checked: StoreReport) => void;
+}
+
+/**
+ * Walks the ledger in `dir` from height 0. Safe while a gateway writes: it reads one snapshot.
+ * In-process: lmdb crashing on a damaged file takes the caller with it (verifyStoreIsolated does not).
+ */
+export async function verifyStore(dir: string, options: VerifyOptions = {}): Promise<StoreReport> {
   assertStoreExists(dir);
   const tables = openTables(dir);
   const transaction = tables.root.useReadTransaction();
-  const walk = new StoreWalk(tables, transaction);
+  const walk = new StoreWalk(tables, transaction, options.onProgress);
   try {
     walk.run();
     return walk.report();
@@ -64,6 +72,7 @@ class StoreWalk {
   constructor(
     private readonly tables: LedgerTables,
     private readonly transaction: Transaction,
+    private readonly onProgress?: (checked: StoreReport) => void,
   ) {}
 
   run(): void {
@@ -94,6 +103,7 @@ class StoreWalk {
       prevHash = this.checkDirectory(height, record, prevHash);
       for (const entry of record.entries) this.checkBlock(entry, height);
       this.directories++;
+      this.onProgress?.(this.report());
     }
   }
 

@@ -3,11 +3,16 @@
 // blocks and the directory block and commits them in one store transaction.
 // Cuts are sealed strictly in order; a failed transaction is retried with
 // back-off and nothing after it is sealed meanwhile, so heights never skip.
+//
+// The thread never dies of a failure: without it nothing accepted can become
+// durable, and a store that fails (a full disk) usually comes back. Every
+// entry point (messages, the doorbell loop, the retry timer) catches what it
+// runs and reports it to the front door.
 import { parentPort, workerData } from 'node:worker_threads';
 import { RingView, forEachRecord } from '../ring/index.js';
 import { hashing } from '../native/index.js';
-import { FileAnchorSink, Ledger } from '../ledger/index.js';
-import { doorbellNow, nextDoorbell, setPendingBytes } from './control.js';
+import { FileAnchorSink, Ledger, describeStoreError, isLmdbCommitFailure } from '../ledger/index.js';
+import { DOORBELL_POLL_MS, doorbellNow, nextDoorbell, setPendingBytes } from './control.js';
 import { PendingEntries, SealArena } from './pending-entries.js';
 import type { Cut, SealerCommand, SealerEvent, SealerWorkerData } from './sealer-types.js';
 
@@ -18,6 +23,24 @@ const control = new Int32Array(data.control);
 const pending = new PendingEntries(new Int32Array(data.chainBacklog));
 const arena = new SealArena();
 const cuts: Cut[] = [];
+let lastReport = { message: '', at: 0 };
+
+/** The same failure is reported at most once in this long (a ring that keeps failing to drain would flood the log). */
+const REPORT_REPEAT_MS = 10_000;
+
+// lmdb-js rejects promises of a failed commit that no caller holds (those of
+// its event-turn batch). Left unhandled they kill this thread, as Node does by
+// default (this was how a full disk killed the sealer); the seal that owned
+// the commit reports the cause. Any other unhandled rejection is reported.
+process.on('unhandledRejection', (reason) => {
+  if (isLmdbCommitFailure(reason)) {
+    const inner = reason.commitError;
+    if (inner instanceof Promise) inner.catch(() => undefined);
+    return;
+  }
+  report('a promise rejected with no handler', reason);
+});
+
 // The file sink runs after each durable seal, off the path of `committed`
 // notices; the store's own anchor record is written inside the seal.
 const ledger = await Ledger.open(data.dataDir, {
@@ -37,6 +60,18 @@ if (data.nice !== 0) hashing.setThreadNice(data.nice);
 
 function post(event: SealerEvent): void {
   parentPort!.postMessage(event);
+}
+
+function report(where: string, error: unknown): void {
+  const message = describeStoreError(error);
+  const now = Date.now();
+  if (message === lastReport.message && now - lastReport.at < REPORT_REPEAT_MS) return;
+  lastReport = { message, at: now };
+  try {
+    post({ type: 'sealer-error', where, message });
+  } catch {
+    // The front door is gone (shutting down): nobody to tell.
+  }
 }
 
 /**
@@ -85,7 +120,7 @@ async function sealNext(cut: Cut): Promise<void> {
   } catch (error) {
     failures++;
     const retryInMs = Math.min(5000, 100 * 2 ** Math.min(failures, 6));
-    post({ type: 'seal-failed', message: error instanceof Error ? error.message : String(error), attempt: failures, retryInMs });
+    post({ type: 'seal-failed', message: describeStoreError(error), attempt: failures, retryInMs });
     retryTimer = setTimeout(() => {
       retryTimer = null;
       step();
@@ -110,10 +145,15 @@ function injectedFault(): (() => void) | undefined {
 /**
  * Drains the rings and starts sealing if it is not running. Never waits for a
  * seal: the rings must keep draining while a store transaction is on disk.
+ * Never throws: every caller is an entry point of the thread.
  */
 function step(): void {
-  drainRings();
-  if (!sealing) void sealReadyCuts();
+  try {
+    drainRings();
+  } catch (error) {
+    report('draining the lane rings', error);
+  }
+  if (!sealing) sealReadyCuts().catch((error: unknown) => report('sealing', error));
 }
 
 /** Seals cuts in order for as long as the oldest one has all its entries. */
@@ -129,8 +169,13 @@ async function sealReadyCuts(): Promise<void> {
 
 async function finish(): Promise<void> {
   stopping = false;
-  await ledger.close();
-  post({ type: 'stopped' });
+  let error: string | undefined;
+  try {
+    await ledger.close();
+  } catch (closeError) {
+    error = describeStoreError(closeError);
+  }
+  post(error === undefined ? { type: 'stopped' } : { type: 'stopped', error });
   parentPort!.close();
   process.exit(0);
 }
@@ -139,15 +184,24 @@ async function finish(): Promise<void> {
 async function watchDoorbell(): Promise<void> {
   let seen = doorbellNow(control);
   for (;;) {
-    seen = await nextDoorbell(control, seen);
+    try {
+      seen = await nextDoorbell(control, seen);
+    } catch (error) {
+      report('waiting for the doorbell', error);
+      await new Promise((resolve) => setTimeout(resolve, DOORBELL_POLL_MS));
+    }
     step();
   }
 }
 
 parentPort!.on('message', (command: SealerCommand) => {
-  if (command.type === 'cut') cuts.push(command.cut);
-  else if (command.type === 'chain') pending.register(command.slot, command.nextSeq);
-  else stopping = true;
+  try {
+    if (command.type === 'cut') cuts.push(command.cut);
+    else if (command.type === 'chain') pending.register(command.slot, command.nextSeq);
+    else stopping = true;
+  } catch (error) {
+    report(`handling a ${command.type} message`, error);
+  }
   step();
 });
 

@@ -31,9 +31,12 @@ export type SealerEvent =
   | { type: 'seal-failed'; message: string; attempt: number; retryInMs: number }
   /** An anchor sink failed after a durable seal; the seal stands, the sink is retried with the next one. */
   | { type: 'anchor-failed'; sink: string; height: number; message: string }
+  /** Something failed outside a seal (draining the rings, an unexpected rejection); the thread goes on. */
+  | { type: 'sealer-error'; where: string; message: string }
   /** Raised on the front door's side when the thread dies of an uncaught error. */
   | { type: 'thread-failed'; message: string }
-  | { type: 'stopped' };
+  /** Everything sent was sealed and the store closed; `error` if closing it failed. */
+  | { type: 'stopped'; error?: string };
 
 export type SealerCommand =
   | { type: 'cut'; cut: Cut }

@@ -8,7 +8,8 @@ describe('failed seals', () => {
   it('retries, bounds the unsealed backlog with busy, and commits everything accepted once the store recovers', async () => {
     const gw = await startGateway({
       config: {
-        ledger: { blockIntervalMs: 50 },
+        // Four failures stay short of trouble (which would refuse every frame `busy`): this test is about the unsealed bound.
+        ledger: { blockIntervalMs: 50, unhealthyAfterSealFailures: 5 },
         limits: { maxUnsealedBytes: 32 * 1024 },
       },
       env: { CHAINLANES_TEST_FAULTS: JSON.stringify({ failSealsAfter: 1, failSealAttempts: 4 }) },
@@ -54,7 +55,7 @@ describe('failed seals', () => {
     c.close();
   });
 
-  it('answers 503 on /healthz once seals keep failing, and ends ?wait=committed with internal naming what is pending', async () => {
+  it('answers 503 on /healthz once seals keep failing, ends ?wait=committed with internal naming what is pending, and refuses writes busy', async () => {
     const gw = await startGateway({
       config: {
         ledger: { blockIntervalMs: 50, commitWaitTimeoutMs: 1_500, unhealthyAfterSealFailures: 2 },
@@ -74,6 +75,10 @@ describe('failed seals', () => {
     const health = await gw.http('/healthz');
     expect(health.status).toBe(503);
     expect(await health.json()).toMatchObject({ status: 'degraded', reason: expect.stringMatching(/seals failed in a row/) });
+    // While the trouble lasts, writes are refused `busy` with the reason: the store, not the gateway, is failing.
+    const refused = await gw.http('/v1/chains/stuck/entries', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '["c"]' });
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toMatchObject({ error: { code: 'busy', message: expect.stringMatching(/^the store is failing to seal: \d+ seals failed in a row \(last error: injected seal failure .*\); retry later$/) } });
     // SIGKILL, not the clean-up's SIGTERM: a clean stop would wait on seals that never succeed.
     await gw.kill();
   });

@@ -35,9 +35,9 @@ export interface ChildGateway {
 }
 
 /** Runs the CLI to its end (a command that is expected to refuse, or to finish). */
-export function runCli(args: string[], env: Record<string, string> = {}): { status: number | null; output: string; stderr: string } {
+export function runCli(args: string[], env: Record<string, string> = {}): { status: number | null; signal: NodeJS.Signals | null; output: string; stderr: string } {
   const run = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 });
-  return { status: run.status, output: run.stdout + run.stderr, stderr: run.stderr };
+  return { status: run.status, signal: run.signal, output: run.stdout + run.stderr, stderr: run.stderr };
 }
 
 export type LogLine = Record<string, unknown> & { level: number; msg: string; event?: string };
