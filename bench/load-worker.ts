@@ -83,6 +83,9 @@ type Reply = { type?: unknown; frame?: unknown; seq?: unknown; count?: unknown; 
 
 const emptyCounts = (): ClassCounts => ({ framesSent: 0, framesAccepted: 0, entriesAccepted: 0, framesCommitted: 0, entriesCommitted: 0 });
 
+/** How long after the window a target that has not committed yet is waited for (a gateway seals every 500 ms by default). */
+const FIRST_COMMIT_GRACE_MS = 3_000;
+
 /** Everything this process measures; connections record into it. */
 class Recorder {
   readonly accepted: Record<ChainClass, Histogram> = { heavy: newHistogram(), light: newHistogram() };
@@ -185,7 +188,10 @@ class LoadConnection {
     if (!this.open) return false;
     if (this.sent.length > 0) return true;
     // Nothing is sent after the window, so whatever still waits for a commit is warm-up or measured.
-    return this.rec.committedSeen && this.toCommit.length > 0;
+    // Until a first commit is seen the target may simply not have sealed yet (a short run on a busy
+    // machine), so it gets a grace period before it is taken for one that never commits.
+    if (this.toCommit.length === 0) return false;
+    return this.rec.committedSeen || performance.now() < this.rec.measureUntil + FIRST_COMMIT_GRACE_MS;
   }
 
   close(): void {
