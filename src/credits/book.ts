@@ -161,6 +161,7 @@ export class CreditBook {
   bill(chainName: string, principal: Principal, count: number, spans: Int32Array): Bill | Refusal {
     const chain = this.writable(chainName, principal);
     if (!(chain instanceof CreditChain)) return chain;
+    if (chain.frozen) return refuse('busy', `the policy of chain "${chainName}" is being changed; retry in a moment`);
     const account = (principal as { account: string }).account;
     const total = spanCost(chain.policy, spans, 0, count);
     const balance = chain.balanceOf(account);
@@ -176,7 +177,6 @@ export class CreditBook {
     if (chain === undefined) return refuse('unknown_chain', `no chain "${chainName}": create it with POST /v1/chains`);
     if (principal.kind === 'admin') return refuse('forbidden', 'the admin key manages accounts and chains; write with an account key');
     if (!chain.mayWrite(principal.account)) return refuse('forbidden', `${principal.account} may not write to chain "${chainName}" (its policy's writers)`);
-    if (chain.frozen) return refuse('busy', `the policy of chain "${chainName}" is being changed; retry in a moment`);
     return chain;
   }
 

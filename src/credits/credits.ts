@@ -8,7 +8,7 @@ import { ADMIN, CreditBook, CreditChain, type AccountState, type Principal } fro
 import { isId, keyDigest, newId, newKey } from './keys.js';
 import { FREE_POLICY, type Policy, type PolicyVersion } from './policy.js';
 import { isRefusal, refuse, type Refusal } from './refusal.js';
-import { accountRequestOr, amountRequestOr, chainRequestOr, policyRequestOr } from './requests.js';
+import { accountRequestOr, amountRequestOr, chainRequestOr, policyRequestOr, type ChainRequest } from './requests.js';
 import {
   loadCredits, openCreditTables, readHistory, storeAccount, storeChain, storeKey, storeMint, storePolicies, storeReadBurns, storeTransfer,
   type CreditTables, type HistoryRecord, type KeyRecord, type PolicyRecord,
@@ -127,18 +127,23 @@ export class Credits {
     return { keyId, key };
   }
 
-  /** Revokes at once: from the moment this resolves the key is refused everywhere (the caller closes its streams). */
-  async revokeKey(principal: Principal, id: string, keyId: string): Promise<{ keyId: string; revokedAt: number } | Refusal> {
+  /**
+   * Revokes at once: the key is refused from this call on, and `revoked` is
+   * called at once too (the front door closes the streams opened with it).
+   * Resolves once the revocation is durable.
+   */
+  async revokeKey(principal: Principal, id: string, keyId: string, revoked: (keyId: string) => void = () => undefined): Promise<{ keyId: string; revokedAt: number } | Refusal> {
     const account = this.accountFor(principal, id);
     if (isRefusal(account)) return account;
     const record = account.keys.get(keyId);
     if (record === undefined) return refuse('not_found', `account ${id} has no key ${keyId}`);
     if (record.revokedAt !== null) return { keyId, revokedAt: record.revokedAt };
-    const revoked: KeyRecord = { ...record, revokedAt: Date.now() };
+    const revocation: KeyRecord = { ...record, revokedAt: Date.now() };
     // Refused from now on, even while the revocation is being written: a revocation is never undone.
-    this.book.revokeKey(keyId, revoked);
-    await storeKey(this.tables, keyId, revoked);
-    return { keyId, revokedAt: revoked.revokedAt! };
+    this.book.revokeKey(keyId, revocation);
+    revoked(keyId);
+    await storeKey(this.tables, keyId, revocation);
+    return { keyId, revokedAt: revocation.revokedAt! };
   }
 
   private accountFor(principal: Principal, id: string): AccountState | Refusal {
@@ -149,24 +154,31 @@ export class Credits {
 
   // ---- chains and policies
 
-  /**
-   * Creates a chain owned by `owner`; `nextSeq` is the chain's next seq if the
-   * ledger has it already (a chain written in open mode), else 0.
-   */
-  async createChain(principal: Principal, body: unknown, nextSeqOf: (chain: string) => number): Promise<ChainCreditsView | Refusal> {
+  /** A request to create a chain, checked (who, owner, name) before the front door takes a chain slot for it. */
+  chainRequest(principal: Principal, body: unknown): ChainRequest | Refusal {
     const request = chainRequestOr(body);
     if (isRefusal(request)) return request;
     if (principal.kind === 'account' && principal.account !== request.owner) return refuse('forbidden', 'an account creates chains it owns itself: owner must be your own account id');
     if (!this.book.accounts.has(request.owner)) return refuse('not_found', `owner: no account ${request.owner}`);
     const known = this.book.chains.get(request.name);
     if (known !== undefined) return refuse('bad_request', `name: chain "${request.name}" exists already (owned by ${known.owner})`);
-    // Held while it is written, so two requests for one name cannot both store an owner.
     if (this.creating.has(request.name)) return refuse('bad_request', `name: chain "${request.name}" is being created by another request`);
+    return request;
+  }
+
+  /**
+   * Creates a checked chain request, free until its owner sets a policy.
+   * `fromSeq` is the chain's next seq if the ledger has it already (a chain
+   * written in open mode), else 0: the first entry the credits answer for.
+   */
+  async createChain(request: ChainRequest, fromSeq: number): Promise<ChainCreditsView | Refusal> {
+    // Held while it is written, so two requests for one name cannot both store an owner.
+    if (this.creating.has(request.name) || this.book.chains.has(request.name)) return refuse('bad_request', `name: chain "${request.name}" exists already`);
     this.creating.add(request.name);
     try {
-      const version: PolicyVersion = { version: 0, fromSeq: nextSeqOf(request.name), policy: FREE_POLICY };
+      const version: PolicyVersion = { version: 0, fromSeq, policy: FREE_POLICY };
       const createdAt = Date.now();
-      await storeChain(this.tables, request.name, { owner: request.owner, createdAt }, { version: 0, record: { fromSeq: version.fromSeq, policy: FREE_POLICY, at: createdAt } });
+      await storeChain(this.tables, request.name, { owner: request.owner, createdAt }, { version: 0, record: { fromSeq, policy: FREE_POLICY, at: createdAt } });
       this.book.addChain(request.name, request.owner, version);
       return { name: request.name, owner: request.owner, ...version };
     } finally {

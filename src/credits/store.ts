@@ -75,14 +75,12 @@ const SERIAL_KEY = Buffer.from('serial');
 export function openCreditTables(root: RootDatabase, create = true): CreditTables | null {
   const tables: Partial<Record<(typeof TABLE_NAMES)[number], Table>> = {};
   for (const name of TABLE_NAMES) {
-    try {
-      // `create` is lmdb-js's (open.js), missing from its typings: false opens only a table that exists.
-      const options = { keyEncoding: 'binary', encoding: 'binary', create } as DatabaseOptions;
-      tables[name] = root.openDB<Buffer, Buffer>(`credits.${name}`, options);
-    } catch (error) {
-      if (create) throw error;
-      return null;
-    }
+    // `create` is lmdb-js's (open.js), missing from its typings: false opens only a table that exists,
+    // and openDB then answers undefined for one that does not (its typings say it never does).
+    const options = { keyEncoding: 'binary', encoding: 'binary', create } as DatabaseOptions;
+    const table = root.openDB<Buffer, Buffer>(`credits.${name}`, options) as Table | undefined;
+    if (table === undefined) return null;
+    tables[name] = table;
   }
   return { root, ...(tables as Record<(typeof TABLE_NAMES)[number], Table>) };
 }

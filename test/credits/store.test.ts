@@ -29,7 +29,7 @@ describe('credit store', () => {
     const user = ok(await first.credits.createAccount(ADMIN, { name: 'user' }));
     const ownerP = ok(first.credits.authenticate(owner.key)) as Principal;
     const userP = ok(first.credits.authenticate(user.key)) as Principal;
-    ok(await first.credits.createChain(ownerP, { name: 'shop', owner: owner.id }, () => 0));
+    ok(await first.credits.createChain(ok(first.credits.chainRequest(ownerP, { name: 'shop', owner: owner.id })), 0));
     const policy = { writePerEntry: 2, writePerKiB: 0, readPerEntry: 1, writers: 'any', readers: 'any', transferable: true };
     expect(ok(await first.credits.setPolicy(ownerP, 'shop', policy, () => 0))).toMatchObject({ version: 1, fromSeq: 0 });
     ok(await first.credits.mint(ownerP, 'shop', { to: user.id, amount: 1000 }));
@@ -53,7 +53,7 @@ describe('credit store', () => {
     const { credits } = await open(tempDir(), newKey());
     const owner = ok(await credits.createAccount(ADMIN, { name: 'owner' }));
     const ownerP = ok(credits.authenticate(owner.key)) as Principal;
-    ok(await credits.createChain(ADMIN, { name: 'shop', owner: owner.id }, () => 0));
+    ok(await credits.createChain(ok(credits.chainRequest(ADMIN, { name: 'shop', owner: owner.id })), 0));
     for (const amount of [0, -5, 1.5, '5', 2 ** 53, 1e300, null]) {
       expect(await credits.mint(ownerP, 'shop', { to: owner.id, amount }), String(amount)).toMatchObject({ code: 'bad_request', message: expect.stringMatching(/^amount: /) });
     }
@@ -69,7 +69,7 @@ describe('credit store', () => {
     const { ledger, credits } = await open(dir, newKey());
     const owner = ok(await credits.createAccount(ADMIN, { name: 'owner' }));
     const ownerP = ok(credits.authenticate(owner.key)) as Principal;
-    ok(await credits.createChain(ADMIN, { name: 'bank-1', owner: owner.id }, () => 0));
+    ok(await credits.createChain(ok(credits.chainRequest(ADMIN, { name: 'bank-1', owner: owner.id })), 0));
     ok(await credits.setPolicy(ownerP, 'bank-1', { writePerEntry: 3, writePerKiB: 1, readPerEntry: 0, writers: 'owner', readers: 'owner', transferable: false }, () => 0));
     ok(await credits.mint(ownerP, 'bank-1', { to: owner.id, amount: 100 }));
     const burns = new BurnWriter(ledger.environment);
@@ -93,7 +93,7 @@ describe('credit store', () => {
     const { ledger, credits } = await open(dir, newKey());
     const owner = ok(await credits.createAccount(ADMIN, { name: 'owner' }));
     const ownerP = ok(credits.authenticate(owner.key)) as Principal;
-    ok(await credits.createChain(ADMIN, { name: 'bank-1', owner: owner.id }, () => 0));
+    ok(await credits.createChain(ok(credits.chainRequest(ADMIN, { name: 'bank-1', owner: owner.id })), 0));
     ok(await credits.setPolicy(ownerP, 'bank-1', { writePerEntry: 3, writePerKiB: 1, readPerEntry: 0, writers: 'owner', readers: 'owner', transferable: false }, () => 0));
     ok(await credits.mint(ownerP, 'bank-1', { to: owner.id, amount: 100 }));
     const burns = new BurnWriter(ledger.environment);
