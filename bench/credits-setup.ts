@@ -18,7 +18,7 @@ async function call<T>(base: string, key: string, method: string, path: string, 
 }
 
 /** Provisions `chains` on `target` and returns each chain's writer key. */
-export async function provisionCredits(target: RunningTarget, chains: readonly string[]): Promise<Record<string, string>> {
+export async function provisionCredits(target: Pick<RunningTarget, 'url' | 'adminKey'>, chains: readonly string[]): Promise<Record<string, string>> {
   const admin = target.adminKey;
   if (admin === undefined) return {};
   const base = target.url.replace(/^ws/, 'http');

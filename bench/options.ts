@@ -12,6 +12,8 @@ export interface BenchOptions {
   targets: TargetName[];
   url: string | undefined;
   pid: number | undefined;
+  /** With --url: the gateway's admin key, to provision the load's chains with credits on. */
+  adminKey: string | undefined;
   json: boolean;
   verbose: boolean;
   chart: string | undefined;
@@ -41,6 +43,8 @@ what to run (default: the Zipf load against chainlanes)
   --target NAME         load one target: chainlanes | chainlanes-open | ws-gateway | uws-echo
   --url ws://HOST:PORT  load a gateway that is already running instead of starting one
   --pid N               with --url: the gateway's process id, to charge its CPU
+  --admin-key KEY       with --url: the gateway's admin key; the load's chains are created, priced
+                        and funded first (credits on), as for a gateway the bench starts
 
 load shape
   --duration S          measured seconds per run (default 10; per phase in isolation)
@@ -94,6 +98,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       target: { type: 'string' },
       url: { type: 'string' },
       pid: { type: 'string' },
+      'admin-key': { type: 'string' },
       json: { type: 'boolean' },
       verbose: { type: 'boolean' },
       chart: { type: 'string' },
@@ -125,6 +130,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     targets: targetList(mode, v.target),
     url: v.url,
     pid: v.pid === undefined ? undefined : num(v.pid, 'pid', 0, 1),
+    adminKey: v['admin-key'],
     json: v.json === true,
     verbose: v.verbose === true,
     chart: v.chart,

@@ -26,7 +26,10 @@ interface Skipped {
  * A gateway started with credits on gets `chains` provisioned first.
  */
 async function eachTarget<T>(o: BenchOptions, chains: readonly string[], fn: (t: LoadTarget) => Promise<T>, skipped: Skipped[]): Promise<T[]> {
-  if (o.url !== undefined) return [await fn({ name: new URL(o.url).host, url: o.url, pid: o.pid })];
+  if (o.url !== undefined) {
+    const keys = await provisionCredits({ url: o.url, adminKey: o.adminKey }, chains);
+    return [await fn({ name: new URL(o.url).host, url: o.url, pid: o.pid, keys })];
+  }
   const out: T[] = [];
   for (const name of o.targets) {
     const result = await withStarted(name, o.verbose, chains, fn).catch((err: unknown) => {
