@@ -4,7 +4,8 @@ import tseslint from 'typescript-eslint';
 // The architecture, as imports (README "Where things live"): each folder of src/
 // is one concept whose index.ts is its only entrance, and may import only the
 // folders listed here. Threads' folders (lanes, sealer, scheduler, ledger) never
-// reach the front door; protocol, log and validation depend on nothing.
+// reach the front door; protocol, log and validation depend on nothing. The
+// sealer writes burns with the blocks (credits), and the front door keeps the book.
 const FOLDER_DEPENDENCIES = {
   protocol: [],
   log: [],
@@ -15,10 +16,11 @@ const FOLDER_DEPENDENCIES = {
   client: ['protocol'],
   ledger: ['protocol', 'native'],
   lanes: ['protocol', 'ring', 'native'],
-  sealer: ['protocol', 'ring', 'native', 'ledger'],
+  credits: ['protocol', 'ledger', 'validation'],
+  sealer: ['protocol', 'ring', 'native', 'ledger', 'credits'],
   scheduler: ['ring', 'native', 'ledger', 'validation'],
   config: ['ring', 'scheduler', 'log', 'validation'],
-  frontdoor: ['protocol', 'ring', 'lanes', 'sealer', 'ledger', 'scheduler', 'log'],
+  frontdoor: ['protocol', 'ring', 'lanes', 'sealer', 'ledger', 'scheduler', 'log', 'credits'],
 };
 const FOLDERS = Object.keys(FOLDER_DEPENDENCIES);
 

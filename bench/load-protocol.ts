@@ -7,6 +7,8 @@ export interface InitMessage {
   url: string;
   conns: ConnSpec[];
   entrySize: number;
+  /** Each chain's writer key, sent as `Authorization: Bearer` (a gateway with credits on). */
+  keys?: Record<string, string>;
 }
 
 /** Times are epoch milliseconds (performance.timeOrigin + performance.now()), shared by all processes. */

@@ -143,10 +143,12 @@ class LoadConnection {
     url: string,
     entrySize: number,
     private readonly rec: Recorder,
+    key?: string,
   ) {
     this.frames = makeFrames(spec.batch, entrySize);
     const target = `${url}/v1/chains/${encodeURIComponent(spec.chain)}/stream`;
-    this.ws = new WebSocket(target, { perMessageDeflate: false, generateMask: zeroMask, skipUTF8Validation: true });
+    const headers = key === undefined ? undefined : { authorization: `Bearer ${key}` };
+    this.ws = new WebSocket(target, { perMessageDeflate: false, generateMask: zeroMask, skipUTF8Validation: true, headers });
     this.ws.on('message', (data: Buffer, isBinary: boolean) => this.onReply(data, isBinary));
     this.ws.on('close', () => this.onClose());
     this.ws.on('error', () => undefined); // 'close' follows and accounts for the frames in flight
@@ -329,7 +331,7 @@ function send(message: FromWorker): void {
 const local = (epochMs: number): number => epochMs - performance.timeOrigin;
 
 async function init(msg: InitMessage, rec: Recorder): Promise<LoadConnection[]> {
-  const conns = msg.conns.map((spec) => new LoadConnection(spec, msg.url, msg.entrySize, rec));
+  const conns = msg.conns.map((spec) => new LoadConnection(spec, msg.url, msg.entrySize, rec, msg.keys?.[spec.chain]));
   const failures = (await Promise.all(conns.map((c) => c.opened()))).filter((f): f is string => f !== undefined);
   send({ type: 'ready', failures });
   return conns;

@@ -15,6 +15,8 @@ export interface LoadTarget {
   url: string;
   /** The gateway's process, when known, to charge its CPU. */
   pid?: number;
+  /** Each chain's writer key, when the gateway runs with credits on. */
+  keys?: Record<string, string>;
 }
 
 export interface LoadSettings {
@@ -140,7 +142,7 @@ export async function runLoad(target: LoadTarget, plan: Plan, settings: LoadSett
 
 async function drive(target: LoadTarget, plan: Plan, settings: LoadSettings, workers: WorkerHandle[]): Promise<LoadResult> {
   const ready = workers.map((w, i) => {
-    w.send({ type: 'init', url: target.url, conns: plan.workers[i] ?? [], entrySize: settings.entrySize });
+    w.send({ type: 'init', url: target.url, conns: plan.workers[i] ?? [], entrySize: settings.entrySize, keys: target.keys });
     return w.next('ready');
   });
   const failures = (await withTimeout(Promise.all(ready), 15_000, 'opening connections')).flatMap((r) => r.failures);

@@ -21,6 +21,7 @@ const SUITES: readonly { suite: string; file: string; fn: string }[] = [
   { suite: 'frames and ring', file: './micro/frames.js', fn: 'runFramesBench' },
   { suite: 'counters', file: './micro/counters.js', fn: 'runCountersBench' },
   { suite: 'metrics', file: './micro/metrics.js', fn: 'runMetricsBench' },
+  { suite: 'credits', file: './micro/credits.js', fn: 'runCreditsBench' },
 ];
 
 function isRows(value: unknown): value is MicroRow[] {

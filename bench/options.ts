@@ -2,15 +2,18 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 
-export type TargetName = 'chainlanes' | 'ws-gateway' | 'uws-echo';
-export const TARGETS: readonly TargetName[] = ['chainlanes', 'ws-gateway', 'uws-echo'];
+/** `chainlanes` runs authenticated (credits on); `chainlanes-open` is the same gateway in open mode (credits off). */
+export type TargetName = 'chainlanes' | 'chainlanes-open' | 'ws-gateway' | 'uws-echo';
+export const TARGETS: readonly TargetName[] = ['chainlanes', 'chainlanes-open', 'ws-gateway', 'uws-echo'];
 
 export interface BenchOptions {
-  mode: 'load' | 'compare' | 'isolation' | 'micro';
+  mode: 'load' | 'compare' | 'isolation' | 'credits' | 'micro';
   /** Targets started by the bench, in run order (ignored with --url). */
   targets: TargetName[];
   url: string | undefined;
   pid: number | undefined;
+  /** With --url: the gateway's admin key, to provision the load's chains with credits on. */
+  adminKey: string | undefined;
   json: boolean;
   verbose: boolean;
   chart: string | undefined;
@@ -24,17 +27,24 @@ export interface BenchOptions {
   zipf: number;
   lightRate: number;
   workers: number;
+  /** --scenario credits: rounds of credits on and off, alternating which goes first. */
+  rounds: number;
 }
 
 export const USAGE = `chainlanes bench — node dist/bench/run.js [flags]   (npm run bench -- [flags])
 
 what to run (default: the Zipf load against chainlanes)
-  --compare             the same load against chainlanes, ws-gateway and uws-echo, with ratios
+  --compare             the same load against chainlanes (credits on), chainlanes-open (credits off),
+                        ws-gateway and uws-echo, with ratios
   --scenario isolation  light chains alone, then under one flooding chain (chainlanes and ws-gateway)
+  --scenario credits    the Zipf load on chainlanes with credits on and off, --rounds times each,
+                        alternating which runs first: what the credit check costs
   --micro               the micro-benchmarks in bench/micro/
-  --target NAME         load one target: chainlanes | ws-gateway | uws-echo
+  --target NAME         load one target: chainlanes | chainlanes-open | ws-gateway | uws-echo
   --url ws://HOST:PORT  load a gateway that is already running instead of starting one
   --pid N               with --url: the gateway's process id, to charge its CPU
+  --admin-key KEY       with --url: the gateway's admin key; the load's chains are created, priced
+                        and funded first (credits on), as for a gateway the bench starts
 
 load shape
   --duration S          measured seconds per run (default 10; per phase in isolation)
@@ -48,6 +58,7 @@ load shape
   --zipf S              Zipf exponent of the chains' rates (default 1.0; 0 = all equal)
   --light-rate FPS      frames/s of the busiest light chain (default 200)
   --workers N           load-client processes (default 2, up to 4 on bigger machines)
+  --rounds N            rounds of --scenario credits (default 3)
 
 output
   --json                one JSON object instead of tables
@@ -71,6 +82,7 @@ function targetList(mode: BenchOptions['mode'], target: string | undefined): Tar
   }
   if (mode === 'compare') return [...TARGETS];
   if (mode === 'isolation') return ['chainlanes', 'ws-gateway'];
+  if (mode === 'credits') return ['chainlanes', 'chainlanes-open'];
   return ['chainlanes'];
 }
 
@@ -86,6 +98,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       target: { type: 'string' },
       url: { type: 'string' },
       pid: { type: 'string' },
+      'admin-key': { type: 'string' },
       json: { type: 'boolean' },
       verbose: { type: 'boolean' },
       chart: { type: 'string' },
@@ -100,14 +113,16 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       zipf: { type: 'string' },
       'light-rate': { type: 'string' },
       workers: { type: 'string' },
+      rounds: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help === true) return 'help';
-  if (v.scenario !== undefined && v.scenario !== 'isolation' && v.scenario !== 'load') {
-    throw new Error(`--scenario must be isolation or load, got ${v.scenario}`);
+  if (v.scenario !== undefined && v.scenario !== 'isolation' && v.scenario !== 'credits' && v.scenario !== 'load') {
+    throw new Error(`--scenario must be isolation, credits or load, got ${v.scenario}`);
   }
-  const mode = v.micro === true ? 'micro' : v.scenario === 'isolation' ? 'isolation' : v.compare === true ? 'compare' : 'load';
+  const scenario = v.scenario === 'isolation' || v.scenario === 'credits' ? v.scenario : undefined;
+  const mode = v.micro === true ? 'micro' : scenario ?? (v.compare === true ? 'compare' : 'load');
   if (v.url !== undefined && !/^wss?:\/\//.test(v.url)) throw new Error('--url must start with ws:// or wss://');
   const isolation = mode === 'isolation';
   return {
@@ -115,6 +130,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     targets: targetList(mode, v.target),
     url: v.url,
     pid: v.pid === undefined ? undefined : num(v.pid, 'pid', 0, 1),
+    adminKey: v['admin-key'],
     json: v.json === true,
     verbose: v.verbose === true,
     chart: v.chart,
@@ -128,5 +144,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     zipf: num(v.zipf, 'zipf', 1, 0, false),
     lightRate: num(v['light-rate'], 'light-rate', 200, 1, false),
     workers: num(v.workers, 'workers', Math.max(2, Math.min(4, Math.floor(availableParallelism() / 2))), 1),
+    rounds: num(v.rounds, 'rounds', 3, 1),
   };
 }

@@ -7,10 +7,11 @@ import { formatIsolation, runIsolation, type IsolationResult } from './isolation
 import { runLoad, type LoadResult, type LoadTarget } from './load.js';
 import { formatMicro, runMicro, type MicroSuite } from './micro.js';
 import { parseOptions, USAGE, type BenchOptions, type TargetName } from './options.js';
-import { chainPrefix, zipfPlan, type IsolationShape, type Plan } from './plan.js';
+import { chainPrefix, isolationPlan, zipfPlan, type IsolationShape, type Plan } from './plan.js';
 import { machineInfo } from './proc.js';
-import { describePlan, formatCompare, formatLoad, ratios, type Ratios } from './report.js';
+import { describePlan, formatCompare, formatCredits, formatLoad, ratios, summarizeCredits, type Ratios } from './report.js';
 import { startTarget, unavailable } from './targets.js';
+import { provisionCredits } from './credits-setup.js';
 
 const log = (line: string): void => void process.stderr.write(line + '\n');
 
@@ -22,12 +23,16 @@ interface Skipped {
 /**
  * Runs `fn` against each target: the --url gateway, or each named target started
  * fresh and stopped afterwards, one at a time so they never compete for cores.
+ * A gateway started with credits on gets `chains` provisioned first.
  */
-async function eachTarget<T>(o: BenchOptions, fn: (t: LoadTarget) => Promise<T>, skipped: Skipped[]): Promise<T[]> {
-  if (o.url !== undefined) return [await fn({ name: new URL(o.url).host, url: o.url, pid: o.pid })];
+async function eachTarget<T>(o: BenchOptions, chains: readonly string[], fn: (t: LoadTarget) => Promise<T>, skipped: Skipped[]): Promise<T[]> {
+  if (o.url !== undefined) {
+    const keys = await provisionCredits({ url: o.url, adminKey: o.adminKey }, chains);
+    return [await fn({ name: new URL(o.url).host, url: o.url, pid: o.pid, keys })];
+  }
   const out: T[] = [];
   for (const name of o.targets) {
-    const result = await withStarted(name, o.verbose, fn).catch((err: unknown) => {
+    const result = await withStarted(name, o.verbose, chains, fn).catch((err: unknown) => {
       const reason = err instanceof Error ? err.message : String(err);
       log(`${name}: skipped — ${reason}`);
       skipped.push({ target: name, reason });
@@ -38,14 +43,16 @@ async function eachTarget<T>(o: BenchOptions, fn: (t: LoadTarget) => Promise<T>,
   return out;
 }
 
-async function withStarted<T>(name: TargetName, verbose: boolean, fn: (t: LoadTarget) => Promise<T>): Promise<T> {
+async function withStarted<T>(name: TargetName, verbose: boolean, chains: readonly string[], fn: (t: LoadTarget) => Promise<T>): Promise<T> {
   const missing = unavailable(name);
   if (missing !== undefined) throw new Error(missing);
   log(`${name}: starting…`);
   const target = await startTarget(name, verbose);
   try {
-    log(`${name}: listening at ${target.url} (pid ${target.pid}); running`);
-    return await fn(target);
+    const keys = await provisionCredits(target, chains);
+    const credits = target.adminKey === undefined ? 'credits off' : `credits on: ${chains.length} chains priced, one writer account each`;
+    log(`${name}: listening at ${target.url} (pid ${target.pid}, ${credits}); running`);
+    return await fn({ ...target, keys });
   } finally {
     await target.stop();
   }
@@ -55,6 +62,8 @@ async function withStarted<T>(name: TargetName, verbose: boolean, fn: (t: LoadTa
 function compareRatios(results: readonly LoadResult[]): Ratios[] {
   const by = (name: string): LoadResult | undefined => results.find((r) => r.target === name);
   const pairs: [string, string][] = [
+    // What the credit check costs: the same gateway with credits on and off, in the same run.
+    ['chainlanes', 'chainlanes-open'],
     ['chainlanes', 'ws-gateway'],
     ['uws-echo', 'ws-gateway'],
     ['chainlanes', 'uws-echo'],
@@ -81,7 +90,7 @@ async function loadMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: st
   const plan: Plan = zipfPlan(o, chainPrefix());
   const shape = describePlan(plan, o.batch, o.entrySize, o.inflight);
   const timing = { durationS: o.durationS, warmupS: o.warmupS, entrySize: o.entrySize };
-  const results = await eachTarget(o, (t) => runLoad(t, plan, timing), skipped);
+  const results = await eachTarget(o, plan.chains.map((c) => c.name), (t) => runLoad(t, plan, timing), skipped);
   const all = o.mode === 'compare' ? compareRatios(results) : [];
   const parts = results.map((r) => formatLoad(r, shape, o.warmupS));
   if (o.mode === 'compare' && results.length > 1) parts.push(formatCompare(results, all));
@@ -105,7 +114,9 @@ async function isolationMode(o: BenchOptions, skipped: Skipped[]): Promise<{ tex
     workers: o.workers,
   };
   const timing = { durationS: o.durationS, warmupS: o.warmupS, entrySize: o.entrySize };
-  const results: IsolationResult[] = await eachTarget(o, (t) => runIsolation(t, shape, chainPrefix(), timing), skipped);
+  const prefix = chainPrefix();
+  const chains = isolationPlan(shape, prefix, true).chains.map((c) => c.name);
+  const results: IsolationResult[] = await eachTarget(o, chains, (t) => runIsolation(t, shape, prefix, timing), skipped);
   const parts = [formatIsolation(results, shape), ...skipped.map((s) => `${s.target}: skipped — ${s.reason}`)];
   const series = results.flatMap((r) => [
     { label: `${r.target} alone`, points: r.alone.series.map((p) => ({ ...p, p99Us: p.lightP99Us })) },
@@ -114,6 +125,31 @@ async function isolationMode(o: BenchOptions, skipped: Skipped[]): Promise<{ tex
   const subtitle = [`${shape.lightChains} light chains × ${shape.lightRate} single-entry frames/s; flood: 1 chain, ${shape.floodConnections} connections`];
   writeChart(o.chart, { title: 'chainlanes bench: isolation', subtitle, latencyTitle: 'light chains: p99 send → accepted (ms)' }, series);
   return { text: parts.join('\n\n'), json: { isolation: results }, failed: results.length === 0 };
+}
+
+/**
+ * What the credit check costs: the same load against the same gateway with
+ * credits on (chainlanes) and off (chainlanes-open), round after round,
+ * alternating which goes first so that a machine warming up or getting busier
+ * does not favour one side. The medians are compared.
+ */
+async function creditsMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: string; json: object; failed: boolean }> {
+  const plan: Plan = zipfPlan(o, chainPrefix());
+  const timing = { durationS: o.durationS, warmupS: o.warmupS, entrySize: o.entrySize };
+  const chains = plan.chains.map((c) => c.name);
+  const runs: { round: number; result: LoadResult }[] = [];
+  for (let round = 0; round < o.rounds; round++) {
+    const order: TargetName[] = round % 2 === 0 ? ['chainlanes', 'chainlanes-open'] : ['chainlanes-open', 'chainlanes'];
+    const results = await eachTarget({ ...o, targets: order }, chains, (t) => runLoad(t, plan, timing), skipped);
+    runs.push(...results.map((result) => ({ round, result })));
+  }
+  const summary = summarizeCredits(runs.map((r) => r.result));
+  const shape = describePlan(plan, o.batch, o.entrySize, o.inflight);
+  return {
+    text: formatCredits(shape, runs, summary),
+    json: { plan: { chains: plan.chains, workers: plan.workers.map((w) => w.length) }, runs: runs.map((r) => ({ round: r.round, ...r.result })), credits: summary },
+    failed: runs.length === 0,
+  };
 }
 
 async function microMode(): Promise<{ text: string; json: object; failed: boolean }> {
@@ -135,7 +171,10 @@ async function main(): Promise<number> {
   }
   const skipped: Skipped[] = [];
   const machine = machineInfo(); // before the run, so the load average is other work's, not ours
-  const out = o.mode === 'micro' ? await microMode() : o.mode === 'isolation' ? await isolationMode(o, skipped) : await loadMode(o, skipped);
+  const out = o.mode === 'micro' ? await microMode()
+    : o.mode === 'isolation' ? await isolationMode(o, skipped)
+      : o.mode === 'credits' ? await creditsMode(o, skipped)
+        : await loadMode(o, skipped);
   if (o.json) {
     const doc = { bench: 'chainlanes', mode: o.mode, machine, argv: process.argv.slice(2), settings: settingsOf(o), ...out.json, skipped };
     console.log(JSON.stringify(doc, null, 2));

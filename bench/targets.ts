@@ -8,14 +8,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TargetName } from './options.js';
+import { newKey } from '../src/credits/index.js';
 
 export interface RunningTarget {
   name: TargetName;
   /** ws://127.0.0.1:PORT */
   url: string;
   pid: number;
+  /** The admin key of a gateway started in authenticated mode (credits on). */
+  adminKey?: string;
   stop(): Promise<void>;
 }
+
+/** Both run the chainlanes gateway: with credits (an admin key), and in open mode without. */
+const isGateway = (name: TargetName): boolean => name === 'chainlanes' || name === 'chainlanes-open';
 
 // The gateway logs JSON (the line goes on with `"`), the peers print plain text.
 const LISTENING = /listening on (https?):\/\/([^\s/"]+)/;
@@ -33,7 +39,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 /** The compiled script that runs `name`, relative to this file in dist/bench/. */
 function scriptOf(name: TargetName): string {
-  const rel = name === 'chainlanes' ? '../src/cli.js' : `./peers/${name}.js`;
+  const rel = isGateway(name) ? '../src/cli.js' : `./peers/${name}.js`;
   return fileURLToPath(new URL(rel, import.meta.url));
 }
 
@@ -44,10 +50,13 @@ export function unavailable(name: TargetName): string | undefined {
 }
 
 export async function startTarget(name: TargetName, verbose = false): Promise<RunningTarget> {
-  const dataDir = name === 'chainlanes' ? await mkdtemp(join(tmpdir(), 'chainlanes-bench-')) : undefined;
-  const args = [scriptOf(name), ...(name === 'chainlanes' ? ['serve'] : []), '--port', '0'];
+  const dataDir = isGateway(name) ? await mkdtemp(join(tmpdir(), 'chainlanes-bench-')) : undefined;
+  const args = [scriptOf(name), ...(isGateway(name) ? ['serve'] : []), '--port', '0'];
   if (dataDir !== undefined) args.push('--data', dataDir);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Credits on: the bench provisions accounts, chains, policies and mints (credits-setup.ts).
+  const adminKey = name === 'chainlanes' ? newKey() : undefined;
+  const env = { ...process.env, CHAINLANES_ADMIN_KEY: adminKey ?? '' };
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   live.add(child);
   if (verbose) echoOutput(child, name);
   const cleanup = async (): Promise<void> => {
@@ -57,7 +66,7 @@ export async function startTarget(name: TargetName, verbose = false): Promise<Ru
   };
   try {
     const url = await listeningUrl(child, name);
-    return { name, url, pid: child.pid ?? 0, stop: cleanup };
+    return { name, url, pid: child.pid ?? 0, stop: cleanup, ...(adminKey === undefined ? {} : { adminKey }) };
   } catch (err) {
     await cleanup();
     throw err;

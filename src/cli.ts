@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// chainlanes serve | verify | bench
+// chainlanes serve | verify | lanes | keygen | bench
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import {
-  CONFIG_FILE_ENV, ConfigError, DEFAULT_CONFIG, TEST_FAULTS_ENV, TEXT_SETTINGS, faultsFromEnv, hasFaults, readJsonFile, resolveConfig,
+  CONFIG_FILE_ENV, ConfigError, DEFAULT_CONFIG, SWITCH_SETTINGS, TEST_FAULTS_ENV, TEXT_SETTINGS, faultsFromEnv, hasFaults, readJsonFile, resolveConfig,
 } from './config/index.js';
+import { ADMIN_KEY_ENV, checkOpenBind, readAdminKey } from './credits/index.js';
 import { packageRoot } from './paths.js';
 import { createLogger, errorMessage } from './log/index.js';
 
@@ -13,17 +14,23 @@ const settingRows: [flag: string, env: string, key: string][] = [
   ['flag', 'environment', 'config key'],
   ['--config FILE', CONFIG_FILE_ENV, ''],
   ...TEXT_SETTINGS.map((s): [string, string, string] => [s.flag === undefined ? '' : `--${s.flag}`, s.env, s.key]),
+  ...SWITCH_SETTINGS.map((s): [string, string, string] => [`--${s.flag}`, '', s.key]),
+  ['', ADMIN_KEY_ENV, '(the admin key itself; never in a config file)'],
 ];
-const settingLines = settingRows.map(([flag, env, key]) => `  ${flag.padEnd(14)} ${env.padEnd(30)} ${key}`.trimEnd()).join('\n');
+const settingLines = settingRows.map(([flag, env, key]) => `  ${flag.padEnd(18)} ${env.padEnd(30)} ${key}`.trimEnd()).join('\n');
 
 const USAGE = `usage:
   chainlanes serve [--host H] [--port P] [--data DIR] [--config FILE] [--log-level L] [--log-format F]
-  chainlanes verify [--data DIR]
+                   [--admin-key-file FILE] [--insecure-open]
+  chainlanes verify [--data DIR]                 check blocks, proofs, and credits (supply, burns per block)
+  chainlanes keygen                             print a new key (for ${ADMIN_KEY_ENV} or auth.adminKeyFile)
   chainlanes lanes [--data DIR] [--set FILE]   show the lane table in the store, or replace it
                                                (a running gateway applies it within a second)
   chainlanes bench [bench flags…]      (same as npm run bench -- …)
 
 serve: defaults < --config FILE (JSON) < CHAINLANES_* environment < flags.
+With an admin key the gateway is authenticated (accounts, keys, credits); without one it is
+open (chains free to anyone) and listens on loopback only unless --insecure-open.
 ${settingLines}
 CHAINLANES_NATIVE=0: pure-JS hashing.
 ${TEST_FAULTS_ENV}: for tests of failure handling only, never in production: JSON such as
@@ -48,20 +55,19 @@ function fail(message: string): never {
 
 async function serve(argv: string[]): Promise<void> {
   const config = resolveConfig(argv, process.env);
+  // Refused before anything starts: a key file others can read, or an open gateway on a public address.
+  const adminKey = readAdminKey(config.auth, process.env);
+  checkOpenBind(config.host, config.auth, adminKey);
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
   // Tests only: faults come from their own variable, never from the config, so
   // no config file or flag can turn them on.
   const faults = faultsFromEnv(process.env);
   if (hasFaults(faults)) log.warn({ event: 'test-faults', faults }, `${TEST_FAULTS_ENV} is set: injecting faults (tests only)`);
   const { Gateway } = await import('./gateway.js');
-  let gateway: Awaited<ReturnType<typeof Gateway.start>>;
-  try {
-    gateway = await Gateway.start(config, { faults, log });
-  } catch (error) {
-    log.fatal({ event: 'start-failed', error: errorMessage(error) }, `cannot start: ${errorMessage(error)}`);
-    // A refused setting (the lane table in the store, say) is the operator's to fix: status 2, like a refused config.
-    process.exit(error instanceof ConfigError ? 2 : 1);
-  }
+  // Handlers go in before the start: the "listening" line is logged inside it,
+  // and a supervisor (or a test) that signals right after reading it must get a
+  // clean shutdown, not the default death by signal.
+  let started: ReturnType<typeof Gateway.start> | null = null;
   let signals = 0;
   const onSignal = (signal: string): void => {
     signals++;
@@ -70,7 +76,8 @@ async function serve(argv: string[]): Promise<void> {
       process.exit(130);
     }
     log.info({ event: 'shutdown', signal }, `${signal}: answering frames in flight and sealing, then exiting`);
-    gateway.stop().then(
+    if (started === null) process.exit(0);
+    started.then((gateway) => gateway.stop()).then(
       () => process.exit(0),
       (error: unknown) => {
         log.fatal({ event: 'shutdown-failed', err: error }, 'shutdown failed');
@@ -80,16 +87,30 @@ async function serve(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
+  started = Gateway.start(config, { faults, log, adminKey });
+  try {
+    await started;
+  } catch (error) {
+    log.fatal({ event: 'start-failed', error: errorMessage(error) }, `cannot start: ${errorMessage(error)}`);
+    // A refused setting (the lane table in the store, say) is the operator's to fix: status 2, like a refused config.
+    process.exit(error instanceof ConfigError ? 2 : 1);
+  }
 }
 
 async function verify(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { data: { type: 'string' } }, strict: true });
   const dir = values.data ?? process.env.CHAINLANES_DATA ?? DEFAULT_CONFIG.dataDir;
-  const { verifyStoreIsolated } = await import('./ledger/index.js');
-  const report = await verifyStoreIsolated(dir);
+  const { verifyStore, verifyStoreIsolated } = await import('./ledger/index.js');
+  const { CreditCheck } = await import('./credits/index.js');
+  // The ledger's walk runs in a child process first: lmdb crashing on a damaged
+  // file must be reported, not take the command down. Once it passed, the
+  // credit tables are checked in the same kind of walk here.
+  const walked = await verifyStoreIsolated(dir);
+  const report = walked.ok ? await verifyStore(dir, { checks: [new CreditCheck()] }) : walked;
   const summary = `${report.chains} chains, ${report.blocks} entry blocks, ${report.entries} entries, ${report.directories} directory blocks`;
   if (report.ok) {
     print(`chainlanes verify: OK: ${summary} in ${dir}`);
+    for (const line of report.checks ?? []) print(`chainlanes verify: OK: ${line}`);
     return;
   }
   printError(`chainlanes verify: BROKEN: ${report.firstBreak ?? 'unknown break'} (checked before it: ${summary})`);
@@ -120,6 +141,12 @@ async function lanes(argv: string[]): Promise<void> {
   }
 }
 
+async function keygen(argv: string[]): Promise<void> {
+  parseArgs({ args: argv, options: {}, strict: true });
+  const { newKey } = await import('./credits/index.js');
+  print(newKey());
+}
+
 async function bench(argv: string[]): Promise<void> {
   process.argv = [process.argv[0]!, 'bench', ...argv];
   await import(pathToFileURL(join(packageRoot(), 'dist', 'bench', 'run.js')).href);
@@ -131,6 +158,7 @@ async function main(): Promise<void> {
     if (command === 'serve') await serve(rest);
     else if (command === 'verify') await verify(rest);
     else if (command === 'lanes') await lanes(rest);
+    else if (command === 'keygen') await keygen(rest);
     else if (command === 'bench') await bench(rest);
     else if (command === undefined || command === '--help' || command === 'help') print(USAGE);
     else fail(`unknown command "${command}"`);

@@ -10,12 +10,13 @@ import { Ledger, LANE_TABLE_KEY, LedgerReaders, StoreLock, StoredSettings, probe
 import { Sealer, type SealerEvent } from './sealer/index.js';
 import { hashing, nativeLoaded, nativeLoadError } from './native/index.js';
 import {
-  Admission, ChainRegistry, ClientBuffers, ConnectionGuard, DescriptorWatch, SealProgress, addHttpRoutes, addStreamRoute, chainView, connectionBounds,
-  descriptorLimit, encodeCommitted, healthView, lanesView, loadUws, openDescriptors,
+  Admission, ChainRegistry, ClientBuffers, ConnectionGuard, DescriptorWatch, SealProgress, addCreditRoutes, addHttpRoutes, addOpenModeCreditRoutes,
+  addStreamRoute, chainView, connectionBounds, descriptorLimit, encodeCommitted, healthView, lanesView, loadUws, openDescriptors, revokeStreams,
   type ConnectionBounds, type PendingFrame, type StreamConnection,
 } from './frontdoor/index.js';
+import { Credits } from './credits/index.js';
 import { GatewayMetrics, type MetricSources } from './metrics/index.js';
-import { silentLogger, type Logger } from './log/index.js';
+import { errorMessage, silentLogger, type Logger } from './log/index.js';
 import { ConfigError, NO_FAULTS, validateConfig, type FaultInjection, type GatewayConfig } from './config/index.js';
 import type { us_listen_socket } from 'uWebSockets.js';
 
@@ -34,6 +35,8 @@ export interface GatewayOptions {
   log?: Logger;
   /** Tests of failure handling only; the CLI takes them from CHAINLANES_TEST_FAULTS. */
   faults?: FaultInjection;
+  /** The admin key: authenticated mode (accounts, keys, credits). Without one the gateway is open. */
+  adminKey?: string | null;
 }
 
 export class Gateway {
@@ -63,6 +66,9 @@ export class Gateway {
   private guard!: ConnectionGuard;
   private bounds!: ConnectionBounds;
   private descriptorWatch: DescriptorWatch | null = null;
+  /** Accounts, keys and credits in authenticated mode; null in open mode. */
+  private credits: Credits | null = null;
+  private readonly adminKey: string | null;
   private listenSocket: us_listen_socket | null = null;
   private sealTimer: NodeJS.Timeout | null = null;
   /** What clients make the front door hold, in total (frames in progress, unread replies). */
@@ -70,8 +76,9 @@ export class Gateway {
   private outboundSweep: NodeJS.Timeout | null = null;
   private stopping: Promise<void> | null = null;
 
-  private constructor(config: GatewayConfig, log: Logger, lock: StoreLock, faults: FaultInjection) {
+  private constructor(config: GatewayConfig, log: Logger, lock: StoreLock, faults: FaultInjection, adminKey: string | null) {
     this.config = config;
+    this.adminKey = adminKey;
     this.lock = lock;
     this.log = log;
     this.faults = faults;
@@ -95,7 +102,7 @@ export class Gateway {
       // Before anything opens the store in this process: a damaged lmdb file
       // crashes the process that reads it (store-probe.ts).
       await probeStore(config.dataDir);
-      gateway = new Gateway(config, log, lock, options.faults ?? NO_FAULTS);
+      gateway = new Gateway(config, log, lock, options.faults ?? NO_FAULTS, options.adminKey ?? null);
       await gateway.openLedger();
       await gateway.startThreads();
       gateway.boundConnections();
@@ -114,7 +121,12 @@ export class Gateway {
     hashing.pinThread(gateway.layout.frontdoor);
     log.info({ event: 'layout', layout: gateway.layout, native: nativeLoaded, nativeError: nativeLoadError },
       `${describeLayout(gateway.layout)}; native hashing ${nativeLoaded ? 'on' : `OFF (${nativeLoadError})`}`);
-    log.info({ event: 'listening', host: config.host, port: gateway.port, dataDir: config.dataDir },
+    if (gateway.credits === null) {
+      log.warn({ event: 'open-mode', host: config.host },
+        `OPEN MODE: no admin key is set, so there are no accounts or credits and anyone who can reach ${config.host} may write to any chain; ` +
+        'set CHAINLANES_ADMIN_KEY or auth.adminKeyFile to authenticate');
+    }
+    log.info({ event: 'listening', host: config.host, port: gateway.port, dataDir: config.dataDir, mode: gateway.credits === null ? 'open' : 'authenticated' },
       `chainlanes listening on http://${config.host}:${gateway.port}`);
     return gateway;
   }
@@ -156,8 +168,21 @@ export class Gateway {
       if (chain === undefined) throw new Error(`the store holds more chains than limits.maxChains (${this.config.limits.maxChains})`);
     }
     this.seals = new SealProgress(heads.directory.nextHeight - 1);
+    if (this.adminKey !== null) await this.openCredits();
     await this.loadLaneTable();
     this.readers = new LedgerReaders(this.config.dataDir, this.config.ledger.readerThreads);
+  }
+
+  /** Accounts, keys and credits live in the store beside the ledger; every chain they know gets its slot. */
+  private async openCredits(): Promise<void> {
+    this.credits = await Credits.open(this.ledger.environment, {
+      adminKey: this.adminKey!,
+      nextSeqOf: (name) => this.chains.get(name)?.nextSeq ?? 0,
+      nextDirectoryHeight: () => this.seals.directoryHeight + 1,
+    });
+    for (const name of this.credits.book.chains.keys()) {
+      if (this.chains.getOrCreate(name) === undefined) throw new Error(`the store holds more chains than limits.maxChains (${this.config.limits.maxChains})`);
+    }
   }
 
   /** The lane table lives in the store; a new store takes the configured one. */
@@ -191,10 +216,14 @@ export class Gateway {
     // Chains restored from the store were created before the sealer existed.
     for (const chain of this.chains.all()) this.sealer.chain(chain.slot, chain.nextSeq);
     this.chains.onCreate = (chain) => this.sealer.chain(chain.slot, chain.nextSeq);
-    this.admission = new Admission({ ...this.config.limits, maxBlockEntries: this.config.ledger.maxBlockEntries }, this.chains, this.pools, this.sealer, (slot) => this.chainTable.lane(slot));
+    this.admission = new Admission({ ...this.config.limits, maxBlockEntries: this.config.ledger.maxBlockEntries }, this.chains, this.pools, this.sealer,
+      (slot) => this.chainTable.lane(slot), this.credits?.book ?? null);
     this.scheduler = new Scheduler({ ...this.config.scheduler, laneTable: this.laneTable, layout: this.layout }, this.config.dataDir, this.chainTable, this.counters, this.laneCores,
       (event) => this.onSchedulerEvent(event));
-    this.sealTimer = setInterval(() => this.admission.sealInterval(this.chains.all()), this.config.ledger.blockIntervalMs);
+    this.sealTimer = setInterval(() => {
+      this.admission.sealInterval(this.chains.all());
+      this.flushReadBurns();
+    }, this.config.ledger.blockIntervalMs);
     this.outboundSweep = setInterval(() => this.buffers.enforceOutbound(this.connections, this.log), OUTBOUND_SWEEP_MS);
     this.metrics.start();
   }
@@ -243,7 +272,22 @@ export class Gateway {
     this.descriptorWatch.start();
   }
 
+  /** Read burns are written once per block interval (a crash loses at most one interval's: reads served free). */
+  private flushReadBurns(): void {
+    this.credits?.flushReadBurns().catch((error: unknown) => this.log.warn({ event: 'read-burns-failed', error: errorMessage(error) },
+      `could not write read burns, retrying with the next interval: ${errorMessage(error)}`));
+  }
+
   private addRoutes(app: UwsApp): void {
+    // Every HTTP route goes through the guard: Host and Origin checks, connection caps.
+    const routes = this.guard.routes(app);
+    if (this.credits === null) addOpenModeCreditRoutes(routes);
+    else {
+      addCreditRoutes(routes, {
+        log: this.log, credits: this.credits, chains: this.chains, buffers: this.buffers,
+        revoked: (keyId) => revokeStreams(this.connections, keyId),
+      });
+    }
     addStreamRoute(app, {
       log: this.log,
       chains: this.chains,
@@ -254,8 +298,9 @@ export class Gateway {
       buffers: this.buffers,
       connections: this.connections,
       guard: this.guard,
+      credits: this.credits?.book ?? null,
     });
-    addHttpRoutes(this.guard.routes(app), {
+    addHttpRoutes(routes, {
       log: this.log,
       chains: this.chains,
       admission: this.admission,
@@ -271,6 +316,7 @@ export class Gateway {
         chains: this.chains.size, connections: this.connections.size, seals: this.seals, startedAt: this.startedAt,
       }),
       metrics: this.metrics.registry,
+      credits: this.credits?.book ?? null,
     });
   }
 
@@ -393,6 +439,7 @@ export class Gateway {
     if (this.outboundSweep !== null) clearInterval(this.outboundSweep);
     this.admission?.sealInterval(this.chains.all());
     await this.sealer?.stop();
+    await this.credits?.flushReadBurns().catch((error: unknown) => this.log.error({ event: 'read-burns-failed', error: errorMessage(error) }, `read burns lost at shutdown: ${errorMessage(error)}`));
     for (const connection of this.connections) connection.end(1001, 'the gateway is shutting down');
     await Promise.all(this.pools.map((pool) => pool.close()));
     await this.scheduler?.stop();

@@ -4,7 +4,7 @@ export {
   ConfigSchema, DEFAULT_CONFIG, defaultConfig,
   type GatewayConfig, type GatewayConfigInput,
 } from './schema.js';
-export { CONFIG_FILE_ENV, TEXT_SETTINGS, readJsonFile, resolveConfig, type TextSetting } from './load.js';
+export { CONFIG_FILE_ENV, SWITCH_SETTINGS, TEXT_SETTINGS, readJsonFile, resolveConfig, type TextSetting } from './load.js';
 export { validateConfig } from './validate.js';
 export { ConfigError, parseWith } from '../validation/index.js';
 export { FaultInjectionSchema, NO_FAULTS, TEST_FAULTS_ENV, faultsFromEnv, hasFaults, type FaultInjection } from './faults.js';

@@ -28,6 +28,13 @@ export const TEXT_SETTINGS: readonly TextSetting[] = [
   { key: 'logFormat', env: 'CHAINLANES_LOG_FORMAT', flag: 'log-format' },
   { key: 'ledger.blockIntervalMs', env: 'CHAINLANES_BLOCK_INTERVAL_MS' },
   { key: 'ledger.anchorFile', env: 'CHAINLANES_ANCHOR_FILE' },
+  { key: 'auth.adminKeyFile', env: 'CHAINLANES_ADMIN_KEY_FILE', flag: 'admin-key-file' },
+  { key: 'auth.insecureOpen', env: 'CHAINLANES_INSECURE_OPEN' },
+];
+
+/** Flags that take no value: present means true. */
+export const SWITCH_SETTINGS: readonly { key: KeyPath<GatewayConfig>; flag: string }[] = [
+  { key: 'auth.insecureOpen', flag: 'insecure-open' },
 ];
 
 export const CONFIG_FILE_ENV = 'CHAINLANES_CONFIG';
@@ -49,11 +56,12 @@ export function readJsonFile(path: string, what: string): unknown {
 
 /** The serve command's config from its flags and the environment. */
 export function resolveConfig(argv: string[], env: NodeJS.ProcessEnv): GatewayConfig {
-  const options = Object.fromEntries([
+  const options: Record<string, { type: 'string' | 'boolean' }> = Object.fromEntries([
     ['config', { type: 'string' } as const],
     ...TEXT_SETTINGS.flatMap((s) => (s.flag === undefined ? [] : [[s.flag, { type: 'string' } as const] as const])),
+    ...SWITCH_SETTINGS.map((s) => [s.flag, { type: 'boolean' } as const] as const),
   ]);
-  const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+  const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }) as { values: Record<string, string | boolean | undefined> };
   const flag = (name: string): string | undefined => {
     const value = values[name];
     return typeof value === 'string' ? value : undefined;
@@ -87,6 +95,7 @@ export function resolveConfig(argv: string[], env: NodeJS.ProcessEnv): GatewayCo
     const value = checked(() => fromText(key, text, source));
     if (value !== undefined) setKey(layered, key, value);
   }
+  for (const s of SWITCH_SETTINGS) if (values[s.flag] === true) setKey(layered, s.key, true);
   if (problems.length > 0) throw new ConfigError(problems);
   return parseWith(ConfigSchema, layered, 'config');
 }

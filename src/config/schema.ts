@@ -127,6 +127,14 @@ const Ledger = z.strictObject({
   unhealthyAfterSealFailures: integer(1, undefined, 'failed seals in a row').default(3),
 });
 
+/** Accounts and credits (DESIGN.md "Accounts, keys and credits"); the admin key itself is never a config value. */
+const Auth = z.strictObject({
+  /** A file holding the admin key (authenticated mode); it must be readable by its owner only. */
+  adminKeyFile: text('a file path (string), or null for none').nullable().default(null),
+  /** Open mode (no admin key) on an address other than loopback: refused unless this is true. */
+  insecureOpen: z.boolean().default(false),
+});
+
 export const ConfigSchema = z.strictObject({
   host: text('a host name or address (string)').default('127.0.0.1'),
   /** 0: any free port. */
@@ -145,6 +153,7 @@ export const ConfigSchema = z.strictObject({
   cores: Cores.nullable().default(null),
   scheduler: Scheduler.prefault({}),
   ledger: Ledger.prefault({}),
+  auth: Auth.prefault({}),
 }).superRefine((config, ctx) => {
   // A frame that can never fit in its ring would get `busy` forever: refuse the config instead.
   const largestRecord = recordBytesFor(config.limits.maxFrameBytes, config.limits.maxEntriesPerFrame);

@@ -8,6 +8,7 @@ import type { LanePool } from '../lanes/index.js';
 import type { CutBlock, Sealer } from '../sealer/index.js';
 import type { BlockWriter, ChainRegistry, ChainState } from './chains.js';
 import { countByErrorCode, type ErrorCode } from '../protocol/index.js';
+import { isRefusal, type Bill, type CreditBook, type Principal } from '../credits/index.js';
 
 /** A frame admitted into a lane ring, waiting for its hashes. */
 export interface PendingFrame {
@@ -74,14 +75,20 @@ export class Admission {
   private readonly sealer: Sealer;
   private readonly laneOf: (slot: number) => number;
   private readonly chains: ChainRegistry;
+  /** The book of credits in authenticated mode; null in open mode, where frames are free. */
+  private readonly credits: CreditBook | null;
+  /** Each entry's length from the frame walk, to price it (authenticated mode only). */
+  private readonly spans: Int32Array | null;
 
-  constructor(limits: AdmissionLimits, chains: ChainRegistry, pools: LanePool<PendingFrame>[], sealer: Sealer, laneOf: (slot: number) => number) {
+  constructor(limits: AdmissionLimits, chains: ChainRegistry, pools: LanePool<PendingFrame>[], sealer: Sealer, laneOf: (slot: number) => number, credits: CreditBook | null = null) {
     this.limits = limits;
     this.chains = chains;
     this.pools = pools;
     this.sealer = sealer;
     this.laneOf = laneOf;
     this.reader = new FrameReader(limits);
+    this.credits = credits;
+    this.spans = credits === null ? null : new Int32Array(2 * limits.maxEntriesPerFrame);
   }
 
   /**
@@ -89,8 +96,9 @@ export class Admission {
    * `chain` is a chain's state, or the name of one that does not exist yet: a
    * chain is created by its first accepted frame, never by a connection or a
    * refused frame, so nobody can take chain slots without writing.
+   * `payer` is who presented the key, in authenticated mode.
    */
-  admit(chain: ChainState | string, bytes: Uint8Array, owner: FrameOwner, frame: number): PendingFrame | Rejection {
+  admit(chain: ChainState | string, bytes: Uint8Array, owner: FrameOwner, frame: number, payer: Principal | null = null): PendingFrame | Rejection {
     const limits = this.limits;
     if (this.closed) return this.reject('busy', 'the gateway is shutting down');
     // Without the sealer nothing accepted could become durable, so nothing more is accepted.
@@ -111,21 +119,47 @@ export class Admission {
     }
     const pool = this.pools[known === undefined ? LIGHT : this.laneOf(known.slot)]!;
     if (!pool.mayFit(bytes.byteLength)) return this.reject('busy', `the ${pool.name} lane is full; retry later`);
-    const count = this.reader.scan(bytes, 0, bytes.byteLength, null);
+    const count = this.reader.scan(bytes, 0, bytes.byteLength, this.spans);
     if (count < 0) return this.reject(this.reader.code, this.reader.message);
+    // The whole frame's cost, checked against the payer's balance before
+    // anything is reserved: a frame it cannot pay for leaves no trace.
+    let bill: Bill | undefined;
+    if (this.credits !== null) {
+      if (payer === null) return this.reject('unauthenticated', 'no key');
+      const billed = this.credits.bill(name, payer, count, this.spans!);
+      if (isRefusal(billed)) return this.reject(billed.code, billed.message);
+      bill = billed;
+    }
     const target = known ?? this.chains.getOrCreate(name);
     if (target === undefined) {
       return this.reject('unknown_chain', `no chain "${name}", and the gateway already serves its limit of ${this.chains.table.maxChains} chains`);
     }
     const at = pool.push(bytes, count, target.slot, target.nextSeq);
     if (at < 0) return this.reject('busy', `the ${pool.name} lane is full; retry later`);
+    const firstCut = this.cuts.length;
     const seq = target.reserve(count, owner, this.limits.maxBlockEntries, this.cuts);
+    // Same synchronous step as the check above: nothing can spend the balance in between.
+    if (bill !== undefined) this.burn(bill, target, seq, firstCut);
     this.stats.framesAccepted++;
     this.stats.entriesAccepted += count;
     this.stats.bytesAccepted += bytes.byteLength;
     const pending: PendingFrame = { owner, frame, seq, count, at, admittedAt: performance.now() };
     pool.submit(pending, count, bytes.byteLength);
     return pending;
+  }
+
+  /**
+   * Debits a billed frame block by block: reserving its seqs may have cut
+   * blocks inside it (cuts[firstCut…]), and each block carries its own burns.
+   */
+  private burn(bill: Bill, chain: ChainState, seq: number, firstCut: number): void {
+    let from = 0;
+    for (let i = firstCut; i < this.cuts.length; i++) {
+      const block = this.cuts[i]!;
+      this.credits!.burn(bill, block.firstSeq, from, block.endSeq - seq);
+      from = block.endSeq - seq;
+    }
+    if (from < bill.count) this.credits!.burn(bill, chain.blockFirstSeq, from, bill.count);
   }
 
   /**
@@ -159,6 +193,13 @@ export class Admission {
   sealInterval(chains: readonly ChainState[]): void {
     for (const chain of chains) if (chain.hasOpenBlock) chain.cut(chain.nextSeq, this.cuts);
     if (this.cuts.length === 0) return;
+    // Each block's burns, aggregated by account, ride with it to the seal transaction.
+    if (this.credits !== null) {
+      for (const block of this.cuts) {
+        const burns = this.credits.takeBurns(block.chainName, block.firstSeq);
+        if (burns !== undefined) block.burns = burns;
+      }
+    }
     this.sealer.cut({ sealedAt: Date.now(), blocks: this.cuts });
     this.cuts = [];
   }

@@ -10,6 +10,8 @@ import type { HttpRoutes } from './guard.js';
 import type { Logger } from '../log/index.js';
 import type { ClientBuffers } from './client-buffers.js';
 import type { LedgerReadTask } from '../ledger/index.js';
+import { isRefusal, type CreditBook, type Principal, type Refusal } from '../credits/index.js';
+import { presentedKey } from './credentials.js';
 
 /** The ledger reads the front door serves, answered off its thread as JSON text (null: not there). */
 export interface LedgerReads {
@@ -45,6 +47,8 @@ export interface HttpContext {
   lanes(): unknown;
   health(): Record<string, unknown>;
   metrics: MetricsText;
+  /** The book of credits in authenticated mode (writes and reads are charged), null in open mode. */
+  credits: CreditBook | null;
 }
 
 /** An HTTP POST of entries: answered once hashed, or once committed with ?wait=committed. */
@@ -160,6 +164,12 @@ function toFrame(body: Buffer, contentType: string): Buffer | Rejection {
 }
 
 async function postEntries(ctx: HttpContext, res: HttpResponse, req: HttpRequest): Promise<void> {
+  let payer: Principal | null = null;
+  if (ctx.credits !== null) {
+    const principal = ctx.credits.authenticate(presentedKey(req, false));
+    if (isRefusal(principal)) return sendRejection(ctx, res, principal.code, principal.message);
+    payer = principal;
+  }
   const rawName = req.getParameter(0);
   const contentType = req.getHeader('content-type');
   const wait = new URLSearchParams(req.getQuery() ?? '').get('wait');
@@ -178,7 +188,7 @@ async function postEntries(ctx: HttpContext, res: HttpResponse, req: HttpRequest
   const frame = toFrame(body, contentType);
   if (frame instanceof Rejection) return sendRejection(ctx, res, frame.code, frame.message);
   owner = new HttpIngest(res, name, ctx, wait === 'committed');
-  const result = ctx.admission.admit(ctx.chains.get(name) ?? name, frame, owner, 0);
+  const result = ctx.admission.admit(ctx.chains.get(name) ?? name, frame, owner, 0, payer);
   if (result instanceof Rejection) sendError(res, result.code, result.message);
 }
 
@@ -188,14 +198,53 @@ function sendRejection(ctx: HttpContext, res: HttpResponse, code: ErrorCode, mes
   sendError(res, rejection.code, rejection.message);
 }
 
+/** Charges a read of `entries` entries, or says why it may not be served. */
+type ReadCharge = (entries: number) => Refusal | null;
+
+const FREE_READ: ReadCharge = () => null;
+
+/**
+ * In authenticated mode, who reads the chain named in the path and what they
+ * pay per entry (null after answering why not): the key (401), the chain (404),
+ * its readers (403), and a balance for at least one entry (402), before the read.
+ */
+function readerOr401(ctx: HttpContext, res: HttpResponse, req: HttpRequest): ReadCharge | null {
+  const credits = ctx.credits;
+  if (credits === null) return FREE_READ;
+  const principal = credits.authenticate(presentedKey(req, false));
+  if (isRefusal(principal)) return refused(res, principal);
+  const name = parseChainName(req.getParameter(0) ?? '');
+  if (name === null) return FREE_READ; // chainOr404 answers the bad name
+  const chain = credits.readable(name, principal);
+  if (isRefusal(chain)) return refused(res, chain);
+  // A read its reader cannot pay one entry of is refused before the ledger is asked.
+  const account = (principal as { account: string }).account;
+  if (chain.balanceOf(account) < chain.policy.readPerEntry) {
+    return refused(res, { code: 'credits', message: `${account} holds ${chain.balanceOf(account)} credits of chain "${name}"; reading an entry costs ${chain.policy.readPerEntry}` });
+  }
+  return (entries) => credits.chargeRead(chain, principal, entries);
+}
+
+function refused(res: HttpResponse, refusal: { code: ErrorCode; message: string }): null {
+  sendError(res, refusal.code, refusal.message);
+  return null;
+}
+
+/** The entry count of a block's JSON (protocol.md §6.7): its `count` comes before any other field named so. */
+function blockEntries(json: string): number {
+  return Number(/"count":(\d+)/.exec(json)?.[1] ?? 0);
+}
+
 function getEntry(ctx: HttpContext, res: HttpResponse, req: HttpRequest): void {
+  const charge = readerOr401(ctx, res, req);
+  if (charge === null) return;
   const chain = chainOr404(ctx, res, req.getParameter(0));
   if (chain === null) return;
   const seq = indexOr400(res, req.getParameter(1), 'seq');
   if (seq === null) return;
   if (seq >= chain.nextSeq) return sendError(res, 'not_found', `chain "${chain.name}" has no entry ${seq} (its next seq is ${chain.nextSeq})`);
   if (seq >= chain.committedSeq) return sendError(res, 'not_found', `entry ${seq} of chain "${chain.name}" is not committed yet; retry after its block is sealed`);
-  readOr404(ctx, res, { kind: 'entry', chain: chain.name, seq }, `chain "${chain.name}" has no entry ${seq}`);
+  readOr404(ctx, res, { kind: 'entry', chain: chain.name, seq }, `chain "${chain.name}" has no entry ${seq}`, () => charge(1));
 }
 
 function getMetrics(ctx: HttpContext, res: HttpResponse): void {
@@ -213,8 +262,11 @@ function getMetrics(ctx: HttpContext, res: HttpResponse): void {
   );
 }
 
-/** Answers from a ledger reader thread; the front door only forwards the JSON text. */
-function readOr404(ctx: HttpContext, res: HttpResponse, task: LedgerReadTask, notFound: string): void {
+/**
+ * Answers from a ledger reader thread; the front door only forwards the JSON
+ * text. `pay` charges for what was found, or says why it may not be served.
+ */
+function readOr404(ctx: HttpContext, res: HttpResponse, task: LedgerReadTask, notFound: string, pay: (json: string) => Refusal | null = () => null): void {
   let aborted = false;
   res.onAborted(() => {
     aborted = true;
@@ -223,6 +275,8 @@ function readOr404(ctx: HttpContext, res: HttpResponse, task: LedgerReadTask, no
     (json) => {
       if (aborted) return;
       if (json === null) return sendError(res, 'not_found', notFound);
+      const unpaid = pay(json);
+      if (unpaid !== null) return sendError(res, unpaid.code, unpaid.message);
       sendText(res, 'application/json', json);
     },
     (error: unknown) => {
@@ -265,11 +319,13 @@ export function addHttpRoutes(app: HttpRoutes, ctx: HttpContext): void {
   });
   app.get('/v1/chains/:name/entries/:seq', (res, req) => getEntry(ctx, res, req));
   app.get('/v1/chains/:name/blocks/:height', (res, req) => {
+    const charge = readerOr401(ctx, res, req);
+    if (charge === null) return;
     const chain = chainOr404(ctx, res, req.getParameter(0));
     if (chain === null) return;
     const height = indexOr400(res, req.getParameter(1), 'height');
     if (height === null) return;
-    readOr404(ctx, res, { kind: 'block', chain: chain.name, height }, `chain "${chain.name}" has no block ${height}`);
+    readOr404(ctx, res, { kind: 'block', chain: chain.name, height }, `chain "${chain.name}" has no block ${height}`, (json) => charge(blockEntries(json)));
   });
   app.get('/v1/directory/:height', (res, req) => {
     const height = indexOr400(res, req.getParameter(0), 'height');

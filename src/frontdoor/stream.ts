@@ -15,18 +15,25 @@ import type { us_socket_context_t } from 'uWebSockets.js';
 import type { Logger } from '../log/index.js';
 import type { ClientBuffers, OutboundHolder } from './client-buffers.js';
 import type { ConnectionGuard } from './guard.js';
+import { isRefusal, type CreditBook, type Principal, type Refusal } from '../credits/index.js';
+import { presentedKey } from './credentials.js';
+import { sendError } from './http-util.js';
 
 interface UpgradeData {
   chainPath: string;
   connection: StreamConnection | null;
   /** The client address the connection is counted against (guard.ts), given back at close. */
   address: string;
+  /** Who opened the stream (authenticated mode): checked at the upgrade, charged per frame. */
+  principal: Principal | null;
 }
 
 export class StreamConnection implements FrameOwner, OutboundHolder {
   readonly chainName: string;
   /** The chain's state once it exists: a stream to a new chain creates it with its first accepted frame. */
   chain: ChainState | undefined;
+  /** Who pays for this stream's frames (authenticated mode), and the key they came with. */
+  principal: Principal | null = null;
   private ws: WebSocket<UpgradeData> | null;
   private nextFrame = 0;
   /** Replies by frame number - firstQueued; null until ready. */
@@ -118,6 +125,21 @@ export class StreamConnection implements FrameOwner, OutboundHolder {
     this.ws?.end(code, reason);
   }
 
+  /** Whether the stream was opened with the key `keyId`. */
+  usesKey(keyId: string): boolean {
+    return this.principal?.kind === 'account' && this.principal.keyId === keyId;
+  }
+
+  /**
+   * Its key was revoked: from now on nothing it sends is read. It gets an
+   * `error` about the connection, the replies it is owed, then close 1008.
+   */
+  revoke(message: string): void {
+    if (this.ws === null || this.closing !== null) return;
+    this.ws.send(encodeError(null, 'unauthenticated', message), true);
+    this.cutOffAfterReplies(CLOSE_POLICY, message.slice(0, 120));
+  }
+
   private flush(): void {
     const ws = this.ws;
     if (ws === null) return;
@@ -151,6 +173,8 @@ export interface StreamRouteOptions {
   buffers: ClientBuffers;
   connections: Set<StreamConnection>;
   guard: ConnectionGuard;
+  /** The book of credits in authenticated mode, null in open mode. */
+  credits: CreditBook | null;
 }
 
 /** WebSocket close code for a policy violation (RFC 6455 §7.4.1). */
@@ -173,7 +197,20 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       // A refused upgrade is answered with an HTTP error, before any WebSocket exists (§4.1).
       const address = guard.admitUpgrade(res, req);
       if (address === null) return;
-      const data: UpgradeData = { chainPath: req.getParameter(0) ?? '', connection: null, address };
+      const chainPath = req.getParameter(0) ?? '';
+      let principal: Principal | null = null;
+      if (options.credits !== null) {
+        // Refused with an HTTP answer before any WebSocket exists: a missing or
+        // wrong key (401), a chain that does not exist (404), a non-writer (403).
+        const granted = streamPrincipal(options.credits, chainPath, presentedKey(req, true));
+        if (isRefusal(granted)) {
+          guard.release(address);
+          admission.reject(granted.code, granted.message);
+          return sendError(res, granted.code, granted.message);
+        }
+        principal = granted;
+      }
+      const data: UpgradeData = { chainPath, connection: null, address, principal };
       res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'),
         req.getHeader('sec-websocket-extensions'), context);
     },
@@ -187,6 +224,7 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
         return refuse(ws, admission.reject('busy', `the gateway holds as many streams as limits.maxInboundTotalBytes allows (each may buffer a frame of limits.maxFrameBytes); retry later`));
       }
       data.connection = new StreamConnection(ws, name, chains.get(name));
+      data.connection.principal = data.principal;
       connections.add(data.connection);
     },
 
@@ -212,7 +250,7 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       }
       let result: PendingFrame | Rejection;
       try {
-        result = admission.admit(connection.chain ?? connection.chainName, new Uint8Array(message), connection, frame);
+        result = admission.admit(connection.chain ?? connection.chainName, new Uint8Array(message), connection, frame, connection.principal);
       } catch (error) {
         // A bug, not bad input: the frame is answered and the gateway keeps serving.
         options.log.error({ event: 'internal-error', where: 'admission', chain: connection.chainName, frame, err: error }, 'internal error while admitting a frame');
@@ -233,6 +271,27 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       options.buffers.releaseInbound(options.maxPayloadBytes);
     },
   });
+}
+
+/** Who may open a stream to the chain in `chainPath`; a bad name is left to `open` to refuse. */
+function streamPrincipal(credits: CreditBook, chainPath: string, key: string | null): Principal | Refusal {
+  const principal = credits.authenticate(key);
+  if (isRefusal(principal)) return principal;
+  const name = parseChainName(chainPath);
+  if (name === null) return principal;
+  const chain = credits.writable(name, principal);
+  return isRefusal(chain) ? chain : principal;
+}
+
+/** Revokes every open stream that was opened with `keyId`; returns how many. */
+export function revokeStreams(connections: Iterable<StreamConnection>, keyId: string): number {
+  let revoked = 0;
+  for (const connection of connections) {
+    if (!connection.usesKey(keyId)) continue;
+    connection.revoke(`the key this stream was opened with (${keyId}) was revoked`);
+    revoked++;
+  }
+  return revoked;
 }
 
 /** This frame and any that follow get no reply: the close says why. */

@@ -38,8 +38,11 @@ export interface LedgerHeads {
   directory: DirectoryHead;
 }
 
-/** Runs inside the seal's write transaction; other modules' tables written here commit atomically with the blocks. */
-export type AlongsideWrites = () => void;
+/**
+ * Runs inside the seal's write transaction, given the seal's heights and hashes;
+ * other modules' tables written here commit atomically with the blocks.
+ */
+export type AlongsideWrites = (sealed: SealResult) => void;
 
 export class Ledger {
   private readonly chainHeads = new Map<string, ChainHead>();
@@ -371,7 +374,7 @@ async function writePlan(tables: LedgerTables, plan: SealPlan, alongside?: Along
     }
     tables.directories.putSync(directoryKey, directory.record);
     tables.anchors.putSync(directoryKey, directory.anchorRecord);
-    alongside?.();
+    alongside?.(plan.result);
   });
 }
 

@@ -2,7 +2,7 @@
 // is time order): each directory's links, root and anchor, then each entry block
 // it lists, re-hashing every entry's content. Counts at the end prove that the
 // directories list exactly the blocks stored. Stops at the first break.
-import type { Transaction } from 'lmdb';
+import type { RootDatabase, Transaction } from 'lmdb';
 import { chunkCount, chunkRootsOf, rootOfChunks } from './chunks.js';
 import { HASH_BYTES, sha256, zeroHash } from './hash.js';
 import { chainIdOf, compareChainIds } from './headers.js';
@@ -20,22 +20,55 @@ export interface StoreReport {
   directories: number;
   /** The first thing that does not hold, e.g. `chain "bank-1" block 7: root mismatch`. */
   firstBreak?: string;
+  /** What each extra check found, one line each (e.g. the credits'); absent without extra checks. */
+  checks?: string[];
+}
+
+/** An entry block as the walk has checked it, for checks of other modules' tables. */
+export interface CheckedBlock {
+  chainName: string;
+  height: number;
+  firstSeq: number;
+  count: number;
+  directoryHeight: number;
+  /** Content length of the block's entry i. */
+  entryBytes(i: number): number;
+}
+
+/**
+ * A check of another module's tables in the store (src/credits checks burns
+ * against blocks), run in the same read snapshot as the ledger's walk. Each
+ * step returns the first break it finds, or undefined.
+ */
+export interface StoreCheck {
+  /** Opens its tables; before the snapshot is taken (a table opened later is not in it). */
+  open(root: RootDatabase): void;
+  begin(transaction: Transaction): string | undefined;
+  /** Every entry block, in directory order, once the ledger found it sound. */
+  block(block: CheckedBlock): string | undefined;
+  end(): string | undefined;
+  /** One line on what was checked, for the report. */
+  summary(): string;
 }
 
 export interface VerifyOptions {
+  /** Checks of other modules' tables, run alongside the ledger's walk. */
+  checks?: readonly StoreCheck[];
   /** Called after each directory block with what has been checked so far. */
   onProgress?: (checked: StoreReport) => void;
 }
 
 /**
- * Walks the ledger in `dir` from height 0. Safe while a gateway writes: it reads one snapshot.
+ * Walks the ledger in `dir` from height 0, with `checks` alongside. Safe while a gateway writes: it reads one snapshot.
  * In-process: lmdb crashing on a damaged file takes the caller with it (verifyStoreIsolated does not).
  */
 export async function verifyStore(dir: string, options: VerifyOptions = {}): Promise<StoreReport> {
+  const checks = options.checks ?? [];
   assertStoreExists(dir);
   const tables = openTables(dir);
+  for (const check of checks) check.open(tables.root);
   const transaction = tables.root.useReadTransaction();
-  const walk = new StoreWalk(tables, transaction, options.onProgress);
+  const walk = new StoreWalk(tables, transaction, checks, options.onProgress);
   try {
     walk.run();
     return walk.report();
@@ -72,18 +105,22 @@ class StoreWalk {
   constructor(
     private readonly tables: LedgerTables,
     private readonly transaction: Transaction,
+    private readonly checks: readonly StoreCheck[],
     private readonly onProgress?: (checked: StoreReport) => void,
   ) {}
 
   run(): void {
+    for (const check of this.checks) failIf(check.begin(this.transaction));
     this.loadChainNames();
     this.walkDirectories();
     this.checkNothingUnlisted();
+    for (const check of this.checks) failIf(check.end());
   }
 
   report(firstBreak?: string): StoreReport {
     const counts = { chains: this.names.size, blocks: this.blocks, entries: this.entries, directories: this.directories };
-    return firstBreak === undefined ? { ok: true, ...counts } : { ok: false, ...counts, firstBreak };
+    if (firstBreak !== undefined) return { ok: false, ...counts, firstBreak };
+    return this.checks.length === 0 ? { ok: true, ...counts } : { ok: true, ...counts, checks: this.checks.map((c) => c.summary()) };
   }
 
   private loadChainNames(): void {
@@ -144,6 +181,7 @@ class StoreWalk {
     this.checkBlockLinks(at, entry, directoryHeight, record, chain);
     this.checkBlockEntries(at, record);
     this.checkSeqIndex(at, entry, record.header.firstSeq);
+    if (this.checks.length > 0) this.runChecks(name, entry.height, directoryHeight, record);
     this.chainsSeen.set(chainHex, {
       nextHeight: entry.height + 1,
       nextSeq: record.header.firstSeq + record.header.count,
@@ -151,6 +189,15 @@ class StoreWalk {
     });
     this.blocks++;
     this.entries += record.header.count;
+  }
+
+  private runChecks(chainName: string, height: number, directoryHeight: number, record: BlockRecord): void {
+    const { firstSeq, count } = record.header;
+    const entryBytes = (i: number): number => {
+      const [start, end] = record.span(i);
+      return end - start;
+    };
+    for (const check of this.checks) failIf(check.block({ chainName, height, firstSeq, count, directoryHeight, entryBytes }));
   }
 
   private checkBlockLinks(at: string, entry: DirectoryEntry, directoryHeight: number, record: BlockRecord, chain: ChainWalk): void {
@@ -200,6 +247,10 @@ class StoreWalk {
       if (stored !== expected) fail(`store holds ${stored} ${what}, expected ${expected}`);
     }
   }
+}
+
+function failIf(problem: string | undefined): void {
+  if (problem !== undefined) fail(problem);
 }
 
 function decodeOr<T>(decode: () => T, at: string): T {

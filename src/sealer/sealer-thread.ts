@@ -11,7 +11,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { RingView, forEachRecord } from '../ring/index.js';
 import { hashing } from '../native/index.js';
-import { FileAnchorSink, Ledger, describeStoreError, isLmdbCommitFailure } from '../ledger/index.js';
+import { FileAnchorSink, Ledger, describeStoreError, isLmdbCommitFailure, type AlongsideWrites } from '../ledger/index.js';
+import { BurnWriter } from '../credits/index.js';
 import { DOORBELL_POLL_MS, doorbellNow, nextDoorbell, setPendingBytes } from './control.js';
 import { PendingEntries, SealArena } from './pending-entries.js';
 import type { Cut, SealerCommand, SealerEvent, SealerWorkerData } from './sealer-types.js';
@@ -48,6 +49,8 @@ const ledger = await Ledger.open(data.dataDir, {
   // Reported to the front door, which logs it: threads have no logger of their own.
   onAnchorError: (error, record, sink) => post({ type: 'anchor-failed', sink: sink.name, height: record.height, message: error instanceof Error ? error.message : String(error) }),
 });
+// Blocks' burns are written inside their seal's transaction (src/credits).
+const burnWriter = new BurnWriter(ledger.environment);
 let sealing = false;
 let stopping = false;
 let failures = 0;
@@ -103,7 +106,7 @@ async function sealNext(cut: Cut): Promise<void> {
       count: b.endSeq - b.firstSeq,
       ...pending.copyBlock(b.slot, b.firstSeq, b.endSeq, arena),
     }));
-    const result = await ledger.seal({ blocks, sealedAt: cut.sealedAt }, injectedFault());
+    const result = await ledger.seal({ blocks, sealedAt: cut.sealedAt }, alongside(cut, injectedFault()));
     // The front door never sends an empty cut, so every seal has a directory block.
     if (result.directory === null) throw new Error('a seal of a non-empty cut returned no directory block');
     const directory = result.directory;
@@ -126,6 +129,17 @@ async function sealNext(cut: Cut): Promise<void> {
       step();
     }, retryInMs);
   }
+}
+
+/** What the seal transaction of `cut` writes beside its blocks: the blocks' burns, and any injected fault. */
+function alongside(cut: Cut, fault: AlongsideWrites | undefined): AlongsideWrites | undefined {
+  if (!cut.blocks.some((b) => b.burns !== undefined)) return fault;
+  return (sealed) => {
+    fault?.(sealed);
+    burnWriter.write(sealed.directory!.height, cut.blocks.map((b, i) => ({
+      chainName: b.chainName, height: sealed.blocks[i]!.height, firstSeq: b.firstSeq, count: b.endSeq - b.firstSeq, burns: b.burns ?? [],
+    })));
+  };
 }
 
 /**

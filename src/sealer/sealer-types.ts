@@ -7,6 +7,8 @@ export interface CutBlock {
   chainName: string;
   firstSeq: number;
   endSeq: number;
+  /** What the block's writers paid for it, by account (authenticated mode); written in its seal transaction. */
+  burns?: [account: string, amount: number][];
 }
 
 /** Everything cut in one block interval; it becomes one directory block. */

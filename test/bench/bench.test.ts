@@ -11,7 +11,7 @@ interface ClassResult {
 }
 
 interface BenchReport {
-  results: { target: string; entriesPerSec: number; committedPerSec: number | null; classes: Record<string, ClassResult>; gateway: { cpuSecondsPerMillion: number } }[];
+  results: { target: string; entriesPerSec: number; committedPerSec: number | null; errors: Record<string, number>; classes: Record<string, ClassResult>; gateway: { cpuSecondsPerMillion: number } }[];
   ratios: unknown;
 }
 
@@ -24,8 +24,12 @@ describe('npm run bench', () => {
   it('loads chainlanes and the ws peer with the same plan and reports throughput, latency and commits', () => {
     const report = runBench(['--compare', '--duration', '1', '--warmup', '0', '--connections', '8', '--chains', '6']);
     const byTarget = new Map(report.results.map((r) => [r.target, r]));
-    expect([...byTarget.keys()].sort()).toEqual(['chainlanes', 'uws-echo', 'ws-gateway']);
+    // chainlanes runs with credits on (the bench provisions accounts, chains and mints), chainlanes-open without.
+    expect([...byTarget.keys()].sort()).toEqual(['chainlanes', 'chainlanes-open', 'uws-echo', 'ws-gateway']);
     const chainlanes = byTarget.get('chainlanes')!;
+    // Provisioned right: no frame refused for its key, its permission or its credits (busy may happen under load).
+    for (const code of ['unauthenticated', 'forbidden', 'credits', 'unknown_chain']) expect(chainlanes.errors[code], code).toBeUndefined();
+    expect(byTarget.get('chainlanes-open')!.entriesPerSec).toBeGreaterThan(0);
     expect(chainlanes.entriesPerSec).toBeGreaterThan(0);
     // chainlanes sends committed notices; the bench matched them to frames.
     expect(chainlanes.committedPerSec).toBeGreaterThan(0);

@@ -183,8 +183,10 @@ export class StreamClient {
     });
   }
 
-  static async open(port: number, chain: string): Promise<StreamClient> {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/chains/${chain}/stream`);
+  /** `key`, if given, goes in an `Authorization: Bearer` header (authenticated mode). */
+  static async open(port: number, chain: string, key?: string): Promise<StreamClient> {
+    const headers = key === undefined ? undefined : { authorization: `Bearer ${key}` };
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/chains/${chain}/stream`, { headers });
     registerCleanup(`WebSocket to ${chain}`, () => ws.terminate());
     const client = new StreamClient(ws);
     await once(ws, 'open');

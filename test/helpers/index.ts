@@ -16,3 +16,4 @@ export { entryContent, makeBlock } from './ledger.js';
 export { prng, seededBytes } from './random.js';
 export { referenceTreeHash, splitHashes } from './reference.js';
 export { tempDir } from './temp.js';
+export { startCreditGateway, upgradeAnswer, type Account, type Answer, type CreditGateway, type PolicyBody } from './credits.js';

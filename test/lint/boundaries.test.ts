@@ -24,7 +24,7 @@ describe('folder boundaries', () => {
   });
 
   it('keeps every thread folder away from the front door', async () => {
-    for (const folder of ['lanes', 'sealer', 'scheduler', 'ledger', 'ring']) {
+    for (const folder of ['lanes', 'sealer', 'scheduler', 'ledger', 'ring', 'credits']) {
       const problems = await importProblems(`src/${folder}/probe.ts`, "import { Admission } from '../frontdoor/index.js';\nexport const x = Admission;\n");
       expect(problems, folder).toEqual([expect.stringMatching(new RegExp(`src/${folder}/ may import only`))]);
     }
