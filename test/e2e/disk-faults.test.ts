@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StreamClient, runCli, sleep, startGateway, type ChildGateway, type Reply } from '../helpers/index.js';
+import { StreamClient, expectContiguousCommits, runCli, sleep, startGateway, type ChildGateway, type Reply } from '../helpers/index.js';
 
 const MiB = 1024 * 1024;
 /** The tmpfs, the ballast taken from it before the gateway starts, and so the room left for the store. */
@@ -160,14 +160,7 @@ describe.skipIf(noMount !== null)(`a full disk${noMount === null ? '' : ` (skipp
     await until('/healthz 200 after space returned', 12_000, async () => ((await g.http('/healthz')).status === 200 ? true : undefined));
     const floodAccepted = acceptedEntries(flood.replies);
     const notices = await flood.waitCommitted((n) => n.reduce((sum, c) => sum + (c.count as number), 0) >= floodAccepted, 10_000);
-    // Every block committed once, heights and seqs contiguous: nothing skipped, nothing twice.
-    notices.forEach((c, i) => expect(c.height).toBe(i));
-    let nextSeq = 0;
-    for (const c of notices) {
-      expect(c.seq).toBe(nextSeq);
-      nextSeq += c.count as number;
-    }
-    expect(nextSeq).toBe(floodAccepted);
+    expectContiguousCommits(notices, floodAccepted);
     const waiter = await until('the waiters committed', 5_000, async () => {
       const view = await g.json<{ nextSeq: number; committedSeq: number }>('/v1/chains/waiter');
       return view.committedSeq === view.nextSeq ? view : undefined;

@@ -3,6 +3,7 @@
 // outside vitest, and this module pulls vitest in.)
 export { registerCleanup } from './cleanup.js';
 export { flipByte, flipHex } from './bytes.js';
+export { expectContiguousCommits } from './commits.js';
 export {
   closeAll, cpuShare, httpRequest, openDescriptorsOf, tryStream,
   type ClientOptions, type ErrorBody, type HttpAnswer, type StreamAttempt,
