@@ -63,7 +63,11 @@ export function doorbellNow(control: Int32Array): number {
  */
 export async function nextDoorbell(control: Int32Array, seen: number): Promise<number> {
   const waited = Atomics.waitAsync(control, DOORBELL, seen, DOORBELL_POLL_MS);
+  // Rung already: still yield a whole event-loop turn, not just a microtask. A
+  // front door that keeps ringing would otherwise keep the sealer in a
+  // microtask loop where no message (cuts, chains), timer or lmdb completion runs.
   if (waited.async) await waited.value;
+  else await new Promise((resolve) => setImmediate(resolve));
   return Atomics.load(control, DOORBELL);
 }
 

@@ -46,7 +46,14 @@ class ChainBacklog {
   private ends = new Uint32Array(256);
   private hashes = new Uint8Array(256 * HASH_BYTES);
   private contents = new Uint8Array(64 * 1024);
-  private early: Early[] = [];
+  /**
+   * Frames that arrived before the ones in front of them (a chain that moved to
+   * another lane can have newer frames in that lane's ring before older ones
+   * leave the old ring), by first seq: frames are contiguous, so the next one
+   * to take is always the one starting at nextSeq.
+   */
+  private readonly early = new Map<number, Early>();
+  private earlyBytes = 0;
 
   constructor(firstSeq: number) {
     this.firstSeq = firstSeq;
@@ -56,9 +63,7 @@ class ChainBacklog {
 
   /** Bytes held: contents plus ENTRY_OVERHEAD_BYTES per entry, early frames included. */
   get bytes(): number {
-    let early = 0;
-    for (const e of this.early) early += e.contents.byteLength + e.count * ENTRY_OVERHEAD_BYTES;
-    return this.contentTail - this.contentHead + (this.tail - this.head) * ENTRY_OVERHEAD_BYTES + early;
+    return this.contentTail - this.contentHead + (this.tail - this.head) * ENTRY_OVERHEAD_BYTES + this.earlyBytes;
   }
 
   /** Appends a ring record's entries; returns false if the record's seqs are already here (a bug upstream). */
@@ -157,16 +162,21 @@ class ChainBacklog {
     const contents = new Uint8Array(bytes);
     hashing.gatherSpans(src, spans, count, contents, 0);
     const hashes = src.slice(hashesAt, hashesAt + count * HASH_BYTES);
-    this.early.push({ firstSeq, count, contents, spans: own, hashes });
-    this.early.sort((a, b) => a.firstSeq - b.firstSeq);
+    this.early.set(firstSeq, { firstSeq, count, contents, spans: own, hashes });
+    this.earlyBytes += earlyCost(contents, count);
   }
 
   private takeEarly(): void {
-    while (this.early.length > 0 && this.early[0]!.firstSeq === this.nextSeq) {
-      const e = this.early.shift()!;
+    for (let e = this.early.get(this.nextSeq); e !== undefined; e = this.early.get(this.nextSeq)) {
+      this.early.delete(e.firstSeq);
+      this.earlyBytes -= earlyCost(e.contents, e.count);
       this.append(e.contents, e.spans, e.count, e.hashes, 0);
     }
   }
+}
+
+function earlyCost(contents: Uint8Array, count: number): number {
+  return contents.byteLength + count * ENTRY_OVERHEAD_BYTES;
 }
 
 function capacityFor(needed: number, current: number): number {
