@@ -60,6 +60,12 @@ export interface WorkerResult {
   committedSeen: boolean;
   /** Entries accepted in the window whose commit did not arrive before the drain ended. */
   uncommitted: number;
+  /** Entries accepted over the whole run (warm-up and drain included), by class. */
+  entriesAcceptedTotal: Record<ChainClass, number>;
+  /** Entries covered by committed notices over the whole run, by class. */
+  entriesCommittedTotal: Record<ChainClass, number>;
+  /** Connections the target closed before the run ended (not closed by this client). */
+  connectionsLost: number;
   /** Paced frames not sent because the connection already had its maximum in flight. */
   skipped: number;
   /** Paced frames sent more than 5 ms after their due time (client too busy), and the worst delay. */

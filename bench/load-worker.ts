@@ -95,6 +95,11 @@ class Recorder {
   readonly interval: Record<ChainClass, Histogram> = { heavy: newHistogram(), light: newHistogram() };
   intervalEntries = 0;
   committedSeen = false;
+  /** Every entry accepted, warm-up and drain included: what must become durable. */
+  readonly entriesAcceptedTotal: Record<ChainClass, number> = { heavy: 0, light: 0 };
+  /** Every accepted entry a committed notice covered, warm-up and drain included. */
+  readonly entriesCommittedTotal: Record<ChainClass, number> = { heavy: 0, light: 0 };
+  connectionsLost = 0;
   skipped = 0;
   lateSends = 0;
   maxLateMs = 0;
@@ -137,6 +142,8 @@ class LoadConnection {
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** `busy` replies in a row, for the back-off. */
   private busyStreak = 0;
+  /** Set when this client closes the connection, so a close by the target can be told apart. */
+  private closedHere = false;
 
   constructor(
     private readonly spec: ConnSpec,
@@ -197,6 +204,7 @@ class LoadConnection {
   }
 
   close(): void {
+    this.closedHere = true;
     this.stop();
     this.ws.terminate();
   }
@@ -271,6 +279,7 @@ class LoadConnection {
 
   private onAccepted(reply: Reply, sent: Sent, now: number): void {
     this.busyStreak = 0;
+    this.rec.entriesAcceptedTotal[this.spec.cls] += sent.count;
     const latencyUs = Math.max(1, Math.round((now - sent.at) * 1000));
     if (sent.measured) {
       const c = this.rec.counts[this.spec.cls];
@@ -301,7 +310,9 @@ class LoadConnection {
         continue;
       }
       const start = u.end - u.remaining;
-      u.remaining -= Math.max(0, Math.min(u.end, to) - Math.max(start, from));
+      const covered = Math.max(0, Math.min(u.end, to) - Math.max(start, from));
+      u.remaining -= covered;
+      this.rec.entriesCommittedTotal[this.spec.cls] += covered;
       if (u.remaining > 0) break; // the rest of the frame is in a later block
       this.toCommit.shift();
       if (!u.measured) continue;
@@ -317,6 +328,7 @@ class LoadConnection {
     this.open = false;
     this.stop();
     if (!wasOpen) return;
+    if (!this.closedHere) this.rec.connectionsLost++;
     for (const s of this.sent.drain()) this.rec.error('disconnected', s.measured);
   }
 }
@@ -402,6 +414,9 @@ function finish(rec: Recorder, connections: number, cpuSeconds: number, wallSeco
     errors: rec.errors,
     committedSeen: rec.committedSeen,
     uncommitted: rec.committedSeen ? uncommitted : 0,
+    entriesAcceptedTotal: rec.entriesAcceptedTotal,
+    entriesCommittedTotal: rec.entriesCommittedTotal,
+    connectionsLost: rec.connectionsLost,
     skipped: rec.skipped,
     lateSends: rec.lateSends,
     maxLateMs: rec.maxLateMs,

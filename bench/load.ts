@@ -27,6 +27,14 @@ export interface LoadSettings {
   drainS?: number;
   /** Chart resolution. */
   intervalMs?: number;
+  /**
+   * Runs once every connection is open, before any frame is sent: the hostile
+   * scenario starts its attack here, on tenants already connected, as they
+   * would be when an attack begins.
+   */
+  beforeGo?: () => Promise<void>;
+  /** Told the measured window (epoch ms) as soon as it is fixed, to measure the target over the same span. */
+  onWindow?: (measureFrom: number, measureUntil: number) => void;
 }
 
 export interface ClassResult {
@@ -34,9 +42,15 @@ export interface ClassResult {
   connections: number;
   entriesPerSec: number;
   framesPerSec: number;
+  /** Frames sent in the window, answered or not. */
+  framesSent: number;
   committedPerSec: number | null;
   accepted: LatencySummary | null;
   committed: LatencySummary | null;
+  /** Entries accepted over the whole run, warm-up and drain included: what must become durable. */
+  entriesAcceptedTotal: number;
+  /** Of all entries accepted, those a committed notice covered by the end of the drain. */
+  entriesCommittedTotal: number;
 }
 
 export interface ClientReport {
@@ -67,6 +81,8 @@ export interface LoadResult {
   /** Latency over all chains. */
   accepted: LatencySummary | null;
   errors: Record<string, number>;
+  /** Connections the target closed before the run ended. */
+  connectionsLost: number;
   gateway: { cpuSeconds: number | null; cpuSecondsPerMillion: number | null; coresBusy: number | null };
   clients: ClientReport[];
   clientSaturated: boolean;
@@ -149,7 +165,9 @@ async function drive(target: LoadTarget, plan: Plan, settings: LoadSettings, wor
   const total = plan.workers.reduce((n, w) => n + w.length, 0);
   if (failures.length === total) throw new Error(`no connection to ${target.url} opened: ${failures[0] ?? ''}`);
 
+  await settings.beforeGo?.();
   const go = schedule(settings);
+  settings.onWindow?.(go.measureFrom, go.measureUntil);
   const cpu = sampleGatewayCpu(target.pid, go);
   const done = workers.map((w) => w.next('done'));
   workers.forEach((w) => w.send(go));
@@ -212,9 +230,12 @@ function classResult(plan: Plan, results: readonly WorkerResult[], cls: ChainCla
     connections: plan.workers.flat().filter((w) => w.cls === cls).length,
     entriesPerSec: c.entriesAccepted / seconds,
     framesPerSec: c.framesAccepted / seconds,
+    framesSent: c.framesSent,
     committedPerSec: committedSeen ? c.entriesCommitted / seconds : null,
     accepted: accepted.summary,
     committed: committedSeen ? committed.summary : null,
+    entriesAcceptedTotal: results.reduce((n, r) => n + r.entriesAcceptedTotal[cls], 0),
+    entriesCommittedTotal: results.reduce((n, r) => n + r.entriesCommittedTotal[cls], 0),
   };
   accepted.hist.destroy();
   committed.hist.destroy();
@@ -271,6 +292,7 @@ function merge(
     classes: { heavy, light },
     accepted: all.summary,
     errors,
+    connectionsLost: results.reduce((n, r) => n + r.connectionsLost, 0),
     gateway: {
       cpuSeconds: gatewayCpu,
       cpuSecondsPerMillion: gatewayCpu === null || entries === 0 ? null : gatewayCpu / ((entries * seconds) / 1e6),
@@ -303,5 +325,7 @@ function runNotes(results: readonly WorkerResult[], clientSaturated: boolean): s
   if (late > 0) notes.push(`${late} scheduled frame(s) left the client > 5 ms late (worst ${maxLate.toFixed(1)} ms): client-side delay, not counted as latency`);
   const uncommitted = results.reduce((n, r) => n + r.uncommitted, 0);
   if (uncommitted > 0) notes.push(`${uncommitted} accepted entries had no committed notice within the drain time`);
+  const lost = results.reduce((n, r) => n + r.connectionsLost, 0);
+  if (lost > 0) notes.push(`${lost} connection(s) closed by the target during the run`);
   return notes;
 }

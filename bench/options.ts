@@ -1,13 +1,14 @@
 // Command-line flags of `npm run bench` (node dist/bench/run.js).
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import { ATTACK_KINDS, type AttackKind } from './hostile-protocol.js';
 
 /** `chainlanes` runs authenticated (credits on); `chainlanes-open` is the same gateway in open mode (credits off). */
 export type TargetName = 'chainlanes' | 'chainlanes-open' | 'ws-gateway' | 'uws-echo';
 export const TARGETS: readonly TargetName[] = ['chainlanes', 'chainlanes-open', 'ws-gateway', 'uws-echo'];
 
 export interface BenchOptions {
-  mode: 'load' | 'compare' | 'isolation' | 'credits' | 'micro';
+  mode: 'load' | 'compare' | 'isolation' | 'credits' | 'hostile' | 'micro';
   /** Targets started by the bench, in run order (ignored with --url). */
   targets: TargetName[];
   url: string | undefined;
@@ -29,6 +30,10 @@ export interface BenchOptions {
   workers: number;
   /** --scenario credits: rounds of credits on and off, alternating which goes first. */
   rounds: number;
+  /** hostile: the kinds of hostile connection to open. */
+  kinds: AttackKind[];
+  /** Write the chainlanes gateway's CPU profiles (node --cpu-prof, one per thread) here. */
+  profileDir: string | undefined;
 }
 
 export const USAGE = `chainlanes bench — node dist/bench/run.js [flags]   (npm run bench -- [flags])
@@ -39,6 +44,8 @@ what to run (default: the Zipf load against chainlanes)
   --scenario isolation  light chains alone, then under one flooding chain (chainlanes and ws-gateway)
   --scenario credits    the Zipf load on chainlanes with credits on and off, --rounds times each,
                         alternating which runs first: what the credit check costs
+  --scenario hostile    a light and a flooding bystander alone, then under 1,000 hostile connections of each
+                        kind (chainlanes only): latency and throughput ratios, gateway RSS, nothing lost
   --micro               the micro-benchmarks in bench/micro/
   --target NAME         load one target: chainlanes | chainlanes-open | ws-gateway | uws-echo
   --url ws://HOST:PORT  load a gateway that is already running instead of starting one
@@ -47,11 +54,12 @@ what to run (default: the Zipf load against chainlanes)
                         and funded first (credits on), as for a gateway the bench starts
 
 load shape
-  --duration S          measured seconds per run (default 10; per phase in isolation)
-  --quick               3 s runs with a short warm-up
+  --duration S          measured seconds per run (default 10; per phase in isolation, 15 in hostile)
+  --quick               3 s runs with a short warm-up (5 s phases in hostile)
   --warmup S            unmeasured seconds before each run (default 1)
   --chains N            chains (default 16; light chains in isolation, default 8)
-  --connections N       connections in all (default 24; flood connections in isolation, default 4)
+  --connections N       connections in all (default 24; flood connections in isolation, default 4;
+                        connections of each hostile kind in hostile, default 1000)
   --batch N             entries per frame (default 64)
   --entry-size BYTES    bytes per entry (default 200)
   --inflight N          frames in flight per full-speed connection (default 16)
@@ -59,11 +67,14 @@ load shape
   --light-rate FPS      frames/s of the busiest light chain (default 200)
   --workers N           load-client processes (default 2, up to 4 on bigger machines)
   --rounds N            rounds of --scenario credits (default 3)
+  --workers N           load-client processes (default 2, up to 4 on bigger machines; attack processes in hostile, default 3)
+  --kinds LIST          hostile: comma-separated, of ${ATTACK_KINDS.join(', ')} (default all)
 
 output
   --json                one JSON object instead of tables
   --verbose             copy the targets' own output to stderr
   --chart FILE.svg      throughput and p99 latency over time
+  --profile DIR         write the chainlanes gateway's CPU profiles (node --cpu-prof, one per thread) to DIR
   --help`;
 
 function num(value: string | undefined, name: string, fallback: number, min: number, integer = true): number {
@@ -84,6 +95,14 @@ function targetList(mode: BenchOptions['mode'], target: string | undefined): Tar
   if (mode === 'isolation') return ['chainlanes', 'ws-gateway'];
   if (mode === 'credits') return ['chainlanes', 'chainlanes-open'];
   return ['chainlanes'];
+}
+
+function kindList(value: string | undefined): AttackKind[] {
+  if (value === undefined) return [...ATTACK_KINDS];
+  const kinds = value.split(',').map((k) => k.trim()).filter((k) => k !== '');
+  const unknown = kinds.filter((k) => !ATTACK_KINDS.includes(k as AttackKind));
+  if (kinds.length === 0 || unknown.length > 0) throw new Error(`--kinds must list some of ${ATTACK_KINDS.join(', ')}, got ${value}`);
+  return ATTACK_KINDS.filter((k) => kinds.includes(k));
 }
 
 /** Parsed flags, or the string 'help'. Throws with a readable message on bad flags. */
@@ -114,17 +133,24 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       'light-rate': { type: 'string' },
       workers: { type: 'string' },
       rounds: { type: 'string' },
+      kinds: { type: 'string' },
+      profile: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help === true) return 'help';
-  if (v.scenario !== undefined && v.scenario !== 'isolation' && v.scenario !== 'credits' && v.scenario !== 'load') {
-    throw new Error(`--scenario must be isolation, credits or load, got ${v.scenario}`);
+  if (v.scenario !== undefined && !['isolation', 'credits', 'hostile', 'load'].includes(v.scenario)) {
+    throw new Error(`--scenario must be isolation, credits, hostile or load, got ${v.scenario}`);
   }
-  const scenario = v.scenario === 'isolation' || v.scenario === 'credits' ? v.scenario : undefined;
+  const scenario = v.scenario === 'isolation' || v.scenario === 'credits' || v.scenario === 'hostile' ? v.scenario : undefined;
   const mode = v.micro === true ? 'micro' : scenario ?? (v.compare === true ? 'compare' : 'load');
   if (v.url !== undefined && !/^wss?:\/\//.test(v.url)) throw new Error('--url must start with ws:// or wss://');
   const isolation = mode === 'isolation';
+  const hostile = mode === 'hostile';
+  // The hostile scenario sets the gateway's limits and verifies its store afterwards: it must start the gateway itself.
+  if (hostile && v.url !== undefined) throw new Error('--scenario hostile starts its own gateway (its config and store are part of the test): drop --url');
+  if (hostile && v.target !== undefined && v.target !== 'chainlanes') throw new Error('--scenario hostile runs against chainlanes only');
+  if (!hostile && v.kinds !== undefined) throw new Error('--kinds applies to --scenario hostile only');
   return {
     mode,
     targets: targetList(mode, v.target),
@@ -134,16 +160,18 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     json: v.json === true,
     verbose: v.verbose === true,
     chart: v.chart,
-    durationS: num(v.duration, 'duration', v.quick === true ? 3 : 10, 0.5, false),
+    durationS: num(v.duration, 'duration', hostile ? (v.quick === true ? 5 : 15) : v.quick === true ? 3 : 10, 0.5, false),
     warmupS: num(v.warmup, 'warmup', v.quick === true ? 0.5 : 1, 0, false),
     chains: num(v.chains, 'chains', isolation ? 8 : 16, 1),
-    connections: num(v.connections, 'connections', isolation ? 4 : 24, 1),
+    connections: num(v.connections, 'connections', hostile ? 1000 : isolation ? 4 : 24, 1),
     batch: num(v.batch, 'batch', 64, 1),
     entrySize: num(v['entry-size'], 'entry-size', 200, 0),
     inflight: num(v.inflight, 'inflight', 16, 1),
     zipf: num(v.zipf, 'zipf', 1, 0, false),
     lightRate: num(v['light-rate'], 'light-rate', 200, 1, false),
-    workers: num(v.workers, 'workers', Math.max(2, Math.min(4, Math.floor(availableParallelism() / 2))), 1),
+    workers: num(v.workers, 'workers', hostile ? 3 : Math.max(2, Math.min(4, Math.floor(availableParallelism() / 2))), 1),
     rounds: num(v.rounds, 'rounds', 3, 1),
+    kinds: kindList(v.kinds),
+    profileDir: v.profile,
   };
 }

@@ -1,5 +1,6 @@
-// CPU accounting read from /proc, so every gateway is charged the same way
-// whatever it runs on (threads, native code): utime + stime of the whole process.
+// CPU and memory accounting read from /proc, so every gateway is charged the
+// same way whatever it runs on (threads, native code): utime + stime, and the
+// resident set, of the whole process.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -31,6 +32,36 @@ export function processCpuSeconds(pid: number): number | undefined {
   const stime = Number(fields[12]); // field 15
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
   return (utime + stime) / clockTicks();
+}
+
+/** Resident memory of a process in bytes (/proc/PID/status), as the kernel counts it. */
+export interface ProcessMemory {
+  /** VmRSS: what the process holds in RAM now. */
+  rss: number;
+  /**
+   * VmHWM: the kernel's high-water mark of VmRSS, which also sees peaks between
+   * two samples. It is updated lazily, so it may read a little below an
+   * earlier VmRSS: take the larger of the two.
+   */
+  peakRss: number;
+  /** RssAnon: heap, stacks, SharedArrayBuffers. */
+  anon: number;
+  /** RssFile: mapped files (code, lmdb's map) that are in RAM. */
+  file: number;
+  shmem: number;
+}
+
+/** The memory of `pid` now, or undefined once it is gone (or off Linux). */
+export function processMemory(pid: number): ProcessMemory | undefined {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const kB = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  const memory = { rss: kB('VmRSS'), peakRss: kB('VmHWM'), anon: kB('RssAnon'), file: kB('RssFile'), shmem: kB('RssShmem') };
+  return Number.isFinite(memory.rss) ? memory : undefined;
 }
 
 export interface MachineInfo {

@@ -14,6 +14,13 @@ export function fmtUs(us: number | null | undefined): string {
   return `${(us / 1e6).toFixed(2)} s`;
 }
 
+export function fmtBytes(n: number): string {
+  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(2)} GiB`;
+  if (n >= 2 ** 20) return `${Math.round(n / 2 ** 20)} MiB`;
+  if (n >= 2 ** 10) return `${Math.round(n / 2 ** 10)} KiB`;
+  return `${n} B`;
+}
+
 export function fmtRatio(r: number | null): string {
   if (r === null || !Number.isFinite(r)) return 'n/a';
   return `${r >= 10 ? r.toFixed(0) : r >= 1 ? r.toFixed(2) : r.toFixed(3)}×`;

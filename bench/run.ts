@@ -3,6 +3,7 @@
 // Progress goes to stderr so that `--json` leaves stdout a single JSON document.
 import { writeFileSync } from 'node:fs';
 import { renderChart, type ChartSeries, type ChartText } from './chart.js';
+import { formatHostile, runHostile, type HostileResult } from './hostile.js';
 import { formatIsolation, runIsolation, type IsolationResult } from './isolation.js';
 import { runLoad, type LoadResult, type LoadTarget } from './load.js';
 import { formatMicro, runMicro, type MicroSuite } from './micro.js';
@@ -32,7 +33,7 @@ async function eachTarget<T>(o: BenchOptions, chains: readonly string[], fn: (t:
   }
   const out: T[] = [];
   for (const name of o.targets) {
-    const result = await withStarted(name, o.verbose, chains, fn).catch((err: unknown) => {
+    const result = await withStarted(name, o, chains, fn).catch((err: unknown) => {
       const reason = err instanceof Error ? err.message : String(err);
       log(`${name}: skipped — ${reason}`);
       skipped.push({ target: name, reason });
@@ -43,11 +44,16 @@ async function eachTarget<T>(o: BenchOptions, chains: readonly string[], fn: (t:
   return out;
 }
 
-async function withStarted<T>(name: TargetName, verbose: boolean, chains: readonly string[], fn: (t: LoadTarget) => Promise<T>): Promise<T> {
+/** Node flags for a target: CPU profiles of chainlanes when --profile is given. */
+function nodeFlags(name: TargetName, o: BenchOptions): string[] {
+  return (name === 'chainlanes' || name === 'chainlanes-open') && o.profileDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [];
+}
+
+async function withStarted<T>(name: TargetName, o: BenchOptions, chains: readonly string[], fn: (t: LoadTarget) => Promise<T>): Promise<T> {
   const missing = unavailable(name);
   if (missing !== undefined) throw new Error(missing);
   log(`${name}: starting…`);
-  const target = await startTarget(name, verbose);
+  const target = await startTarget(name, { verbose: o.verbose, nodeFlags: nodeFlags(name, o) });
   try {
     const keys = await provisionCredits(target, chains);
     const credits = target.adminKey === undefined ? 'credits off' : `credits on: ${chains.length} chains priced, one writer account each`;
@@ -152,6 +158,36 @@ async function creditsMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text:
   };
 }
 
+async function hostileMode(o: BenchOptions): Promise<{ text: string; json: object; failed: boolean }> {
+  const missing = unavailable('chainlanes');
+  if (missing !== undefined) throw new Error(missing);
+  log('chainlanes: starting with the hostile scenario\'s limits…');
+  const shape = {
+    perKind: o.connections,
+    kinds: o.kinds,
+    attackWorkers: o.workers,
+    lightRate: o.lightRate,
+    floodConnections: 2,
+    batch: o.batch,
+    inflight: o.inflight,
+    entrySize: o.entrySize,
+  };
+  const result: HostileResult = await runHostile(shape, chainPrefix(), {
+    durationS: o.durationS,
+    warmupS: o.warmupS,
+    verbose: o.verbose,
+    nodeFlags: nodeFlags('chainlanes', o),
+    log,
+  });
+  const series = [
+    { label: 'light alone', points: result.alone.load.series.map((p) => ({ ...p, p99Us: p.lightP99Us })) },
+    { label: 'light under attack', points: result.attack.load.series.map((p) => ({ ...p, p99Us: p.lightP99Us })) },
+  ];
+  const subtitle = [`${shape.perKind} connections of each of ${shape.kinds.length} hostile kinds`, `bystanders: 1 light chain × ${shape.lightRate} frames/s, 1 flood chain`];
+  writeChart(o.chart, { title: 'chainlanes bench: hostile', subtitle, latencyTitle: 'light chain: p99 send → accepted (ms)' }, series);
+  return { text: formatHostile(result, o.warmupS), json: { hostile: result }, failed: false };
+}
+
 async function microMode(): Promise<{ text: string; json: object; failed: boolean }> {
   const suites: MicroSuite[] = await runMicro(log);
   return { text: formatMicro(suites), json: { micro: suites }, failed: false };
@@ -174,7 +210,8 @@ async function main(): Promise<number> {
   const out = o.mode === 'micro' ? await microMode()
     : o.mode === 'isolation' ? await isolationMode(o, skipped)
       : o.mode === 'credits' ? await creditsMode(o, skipped)
-        : await loadMode(o, skipped);
+        : o.mode === 'hostile' ? await hostileMode(o)
+          : await loadMode(o, skipped);
   if (o.json) {
     const doc = { bench: 'chainlanes', mode: o.mode, machine, argv: process.argv.slice(2), settings: settingsOf(o), ...out.json, skipped };
     console.log(JSON.stringify(doc, null, 2));

@@ -1,9 +1,9 @@
 // Starting and stopping the gateways under test. Each is a child process of
 // its own (so its CPU time can be read from /proc), bound to 127.0.0.1 with an
 // OS-chosen port that it announces on stdout, and always killed at the end.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,13 +15,29 @@ export interface RunningTarget {
   /** ws://127.0.0.1:PORT */
   url: string;
   pid: number;
+  /** chainlanes: its store, kept until stop() so that it can be verified after exit(). */
+  dataDir: string | undefined;
+  /** SIGTERM (SIGKILL past the grace) and wait; the data directory stays. Resolves with how it ended, e.g. "0" or "SIGKILL". */
+  exit(): Promise<string>;
+  /** exit(), then remove the data directory and config file. */
+  stop(): Promise<void>;
   /** The admin key of a gateway started in authenticated mode (credits on). */
   adminKey?: string;
-  stop(): Promise<void>;
 }
 
 /** Both run the chainlanes gateway: with credits (an admin key), and in open mode without. */
 const isGateway = (name: TargetName): boolean => name === 'chainlanes' || name === 'chainlanes-open';
+
+export interface StartOptions {
+  /** Copy the target's own output to stderr. */
+  verbose?: boolean;
+  /** chainlanes only: the content of a --config file (any subset of the keys). */
+  config?: object;
+  /** Flags for the target's node process, e.g. --cpu-prof. */
+  nodeFlags?: readonly string[];
+  /** How long SIGTERM may take before SIGKILL: a gateway answers and seals what it holds before it exits. */
+  stopGraceMs?: number;
+}
 
 // The gateway logs JSON (the line goes on with `"`), the peers print plain text.
 const LISTENING = /listening on (https?):\/\/([^\s/"]+)/;
@@ -49,28 +65,56 @@ export function unavailable(name: TargetName): string | undefined {
   return existsSync(script) ? undefined : `${script} does not exist (run npm run build)`;
 }
 
-export async function startTarget(name: TargetName, verbose = false): Promise<RunningTarget> {
-  const dataDir = isGateway(name) ? await mkdtemp(join(tmpdir(), 'chainlanes-bench-')) : undefined;
-  const args = [scriptOf(name), ...(isGateway(name) ? ['serve'] : []), '--port', '0'];
+export async function startTarget(name: TargetName, options: StartOptions = {}): Promise<RunningTarget> {
+  const chainlanes = isGateway(name);
+  const dataDir = chainlanes ? await mkdtemp(join(tmpdir(), 'chainlanes-bench-')) : undefined;
+  // The config file lives in a folder of its own, not in the store.
+  const configDir = chainlanes && options.config !== undefined ? await mkdtemp(join(tmpdir(), 'chainlanes-bench-config-')) : undefined;
+  const args = [...(options.nodeFlags ?? []), scriptOf(name), ...(chainlanes ? ['serve'] : []), '--port', '0'];
   if (dataDir !== undefined) args.push('--data', dataDir);
+  if (configDir !== undefined) {
+    const file = join(configDir, 'config.json');
+    await writeFile(file, JSON.stringify(options.config, null, 2));
+    args.push('--config', file);
+  }
   // Credits on: the bench provisions accounts, chains, policies and mints (credits-setup.ts).
   const adminKey = name === 'chainlanes' ? newKey() : undefined;
   const env = { ...process.env, CHAINLANES_ADMIN_KEY: adminKey ?? '' };
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   live.add(child);
-  if (verbose) echoOutput(child, name);
-  const cleanup = async (): Promise<void> => {
-    await stopChild(child);
+  if (options.verbose === true) echoOutput(child, name);
+  const exit = async (): Promise<string> => {
+    const how = await stopChild(child, options.stopGraceMs ?? 3000);
     live.delete(child);
-    if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
+    return how;
+  };
+  const stop = async (): Promise<void> => {
+    await exit();
+    for (const dir of [dataDir, configDir]) if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   };
   try {
     const url = await listeningUrl(child, name);
-    return { name, url, pid: child.pid ?? 0, stop: cleanup, ...(adminKey === undefined ? {} : { adminKey }) };
+    return { name, url, pid: child.pid ?? 0, dataDir, exit, stop, ...(adminKey === undefined ? {} : { adminKey }) };
   } catch (err) {
-    await cleanup();
+    await stop();
     throw err;
   }
+}
+
+export interface StoreVerification {
+  ok: boolean;
+  /** Entries in the store, from the verifier's summary line; null if it printed none. */
+  entries: number | null;
+  /** What `chainlanes verify` printed, trimmed. */
+  output: string;
+}
+
+/** Runs `chainlanes verify --data DIR` (the CLI, as an operator would) on a store no gateway holds. */
+export function verifyStore(dataDir: string): StoreVerification {
+  const run = spawnSync(process.execPath, [scriptOf('chainlanes'), 'verify', '--data', dataDir], { encoding: 'utf8', timeout: 120_000 });
+  const output = `${run.stdout}${run.stderr}`.trim();
+  const entries = /(\d+) entries/.exec(output);
+  return { ok: run.status === 0 && /verify: OK/.test(output), entries: entries === null ? null : Number(entries[1]), output };
 }
 
 /** Resolves with ws://HOST:PORT from the child's "… listening on http://HOST:PORT" line. */
@@ -111,12 +155,15 @@ function echoOutput(child: ChildProcess, name: string): void {
   child.stderr?.on('data', echo);
 }
 
-/** SIGTERM, then SIGKILL if it has not exited within 3 s. */
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+const howEnded = (child: ChildProcess): string => child.signalCode ?? String(child.exitCode);
+
+/** SIGTERM, then SIGKILL if it has not exited within `graceMs`; resolves with how it ended. */
+async function stopChild(child: ChildProcess, graceMs: number): Promise<string> {
+  if (child.exitCode !== null || child.signalCode !== null) return howEnded(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
+  return howEnded(child);
 }
