@@ -41,6 +41,9 @@ export class StreamConnection implements FrameOwner, OutboundHolder {
   private head = 0;
   private firstQueued = 0;
   private refusals = 0;
+  /** The event-loop turn `burst` counts frames of. */
+  private burstTurn = -1;
+  private burst = 0;
   /** Set when the connection is being cut off: the close to send once every reply owed has left. */
   private closing: { code: number; reason: string } | null = null;
 
@@ -57,7 +60,22 @@ export class StreamConnection implements FrameOwner, OutboundHolder {
     return this.nextFrame - this.firstQueued - this.head;
   }
 
+  /**
+   * Frames the client has no reply to yet as far as it can know: those not
+   * answered, and at least every frame it sent in this event-loop turn (replies
+   * written in a turn reach it only after the turn), however fast they were
+   * answered. `turn` is the current turn, from `EventLoopTurns`.
+   */
+  owed(turn: number): number {
+    if (turn !== this.burstTurn) {
+      this.burstTurn = turn;
+      this.burst = 0;
+    }
+    return Math.max(this.unanswered, this.burst);
+  }
+
   takeFrameNumber(): number {
+    this.burst++;
     this.queue.push(null);
     return this.nextFrame++;
   }
@@ -177,11 +195,34 @@ export interface StreamRouteOptions {
   credits: CreditBook | null;
 }
 
+/**
+ * Counts the front door's event-loop turns, only while frames arrive (one
+ * setImmediate per turn with traffic, none when idle). uWS hands over all of a
+ * socket's buffered frames in one turn, so a client that writes thousands of
+ * frames at once is seen as one burst, and cut off after a bounded part of it.
+ */
+class EventLoopTurns {
+  private current = 0;
+  private bumping = false;
+
+  now(): number {
+    if (!this.bumping) {
+      this.bumping = true;
+      setImmediate(() => {
+        this.current++;
+        this.bumping = false;
+      });
+    }
+    return this.current;
+  }
+}
+
 /** WebSocket close code for a policy violation (RFC 6455 §7.4.1). */
 const CLOSE_POLICY = 1008;
 
 export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): void {
   const { chains, admission, connections, maxFramesInFlight, guard } = options;
+  const turns = new EventLoopTurns();
   app.ws<UpgradeData>('/v1/chains/:name/stream', {
     // A frame in progress is buffered by uWS until it is whole, so the limit is
     // the gateway's own: past it uWS drops the connection at once rather than
@@ -235,14 +276,15 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       // `busy`, and one that goes on far past that, or keeps sending frames
       // that are refused, is cut off, so no connection can hold the front door
       // or grow its reply queue without bound.
-      if (connection.unanswered >= 2 * maxFramesInFlight) {
+      const turn = turns.now();
+      if (connection.owed(turn) >= 2 * maxFramesInFlight) {
         return cutOff(connection, admission, `more than ${2 * maxFramesInFlight} frames unanswered: the client does not wait for its replies`);
       }
       if (connection.refusedInRow >= 2 * maxFramesInFlight) {
         return cutOff(connection, admission, `${connection.refusedInRow} frames refused in a row: the client does not heed its errors`);
       }
       const frame = connection.takeFrameNumber();
-      if (connection.unanswered > maxFramesInFlight) {
+      if (connection.owed(turn) > maxFramesInFlight) {
         return connection.refuse(frame, admission.reject('busy', `${maxFramesInFlight} frames are unanswered on this connection (limits.maxFramesInFlight); wait for replies before sending more`));
       }
       if (!isBinary) {

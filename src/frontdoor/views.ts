@@ -45,12 +45,24 @@ export class SealProgress {
   }
 }
 
+/** A chain's id in hex, hashed once per chain: listings of a thousand chains must not hash a thousand names per request. */
+const chainIdHex = new WeakMap<ChainState, string>();
+
+function chainIdHexOf(chain: ChainState): string {
+  let id = chainIdHex.get(chain);
+  if (id === undefined) {
+    id = chainIdOf(chain.name).toString('hex');
+    chainIdHex.set(chain, id);
+  }
+  return id;
+}
+
 /** `GET /v1/chains/{name}` and each item of `GET /v1/chains`. */
 export function chainView(chain: ChainState, table: ChainTable): Record<string, unknown> {
   const slot = chain.slot;
   return {
     name: chain.name,
-    chainId: chainIdOf(chain.name).toString('hex'),
+    chainId: chainIdHexOf(chain),
     lane: LANE_NAMES[table.lane(slot)],
     entriesPerSec: round(table.entriesPerSec(slot)),
     bytesPerSec: round(table.bytesPerSec(slot)),

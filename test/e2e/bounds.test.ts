@@ -57,14 +57,31 @@ describe('frames', () => {
     }
     expect(polite.replies.every((r) => r.type === 'accepted')).toBe(true);
   });
+  it('counts a burst of frames sent in one go as unanswered even when each is answered at once, and cuts off a client that writes thousands', async () => {
+    const gw = await serve({ limits: { maxFramesInFlight: 8 } });
+    const burst = await StreamClient.open(gw.port, 'burst');
+    // Single-entry frames on an idle lane are hashed inline and answered at once:
+    // only the burst itself shows that the client does not wait for its replies.
+    const frame = pack(['x']);
+    for (let i = 0; i < 3000; i++) burst.sendRaw(frame);
+    expect(await burst.waitClosed()).toBe(1008);
+    expect(burst.replies.length).toBeLessThan(3000);
+    const accepted = burst.replies.filter((r) => r.type === 'accepted');
+    expect(accepted.length).toBeGreaterThan(0);
+    expect((await gw.json('/v1/chains/burst')).nextSeq).toBe(accepted.length);
+  });
+
   it('cuts off a connection that keeps sending frames that are refused, after answering 2 × maxFramesInFlight of them', async () => {
     const gw = await serve({ limits: { maxFramesInFlight: 8 } });
     const bystander = await StreamClient.open(gw.port, 'calm');
     const noisy = await StreamClient.open(gw.port, 'noisy');
     for (let i = 0; i < 3000; i++) noisy.sendRaw('not msgpack, and text');
     expect(await noisy.waitClosed()).toBe(1008);
+    // Sixteen replies, then the close: bad_frame for each text frame, and busy for
+    // those past maxFramesInFlight when they arrived in one burst.
     expect(noisy.replies).toHaveLength(16);
-    noisy.replies.forEach((r, i) => expect(r).toMatchObject({ type: 'error', frame: i, code: 'bad_frame' }));
+    noisy.replies.forEach((r, i) => expect(r).toMatchObject({ type: 'error', frame: i, code: expect.stringMatching(/^(bad_frame|busy)$/) }));
+    expect(noisy.replies[0]).toMatchObject({ code: 'bad_frame' });
     bystander.send(['fine']);
     expect((await bystander.waitReplies(1))[0]).toMatchObject({ type: 'accepted', seq: 0 });
   });
