@@ -196,46 +196,26 @@ export interface StreamRouteOptions {
 }
 
 /**
- * Counts the front door's event-loop turns and the frames in each, only while
- * frames arrive (one setImmediate per turn with traffic, none when idle). uWS
- * hands over all of a socket's buffered frames in one turn and cannot be told
- * to stop reading a WebSocket, so the only way to keep a turn short is to cut
- * off whoever makes it long: a client that writes thousands of frames at once,
- * or, when many connections flood together, those sending most in the turn.
+ * Counts the front door's event-loop turns, only while frames arrive (one
+ * setImmediate per turn with traffic, none when idle). uWS hands over all of a
+ * socket's buffered frames in one turn, so a client that writes thousands of
+ * frames at once is seen as one burst, and cut off after a bounded part of it.
  */
 class EventLoopTurns {
   private current = 0;
-  private frames = 0;
   private bumping = false;
 
-  /** The current turn; counts one more frame in it. */
-  frame(): number {
+  now(): number {
     if (!this.bumping) {
       this.bumping = true;
       setImmediate(() => {
         this.current++;
-        this.frames = 0;
         this.bumping = false;
       });
     }
-    this.frames++;
     return this.current;
   }
-
-  /**
-   * Whether this turn has handled more frames than the front door should in
-   * one go (tens of milliseconds of work): many connections flooding at once,
-   * none of them past its own limit. Everyone else waits for the turn to end.
-   */
-  get overloaded(): boolean {
-    return this.frames > TURN_FRAME_BUDGET;
-  }
 }
-
-/** Frames one event-loop turn may handle before the biggest senders in it are cut off. */
-const TURN_FRAME_BUDGET = 8192;
-/** A connection's share of an overloaded turn: a client waiting for its replies never sends more in one. */
-const TURN_FAIR_SHARE = 64;
 
 /** WebSocket close code for a policy violation (RFC 6455 §7.4.1). */
 const CLOSE_POLICY = 1008;
@@ -296,12 +276,9 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       // `busy`, and one that goes on far past that, or keeps sending frames
       // that are refused, is cut off, so no connection can hold the front door
       // or grow its reply queue without bound.
-      const turn = turns.frame();
+      const turn = turns.now();
       if (connection.owed(turn) >= 2 * maxFramesInFlight) {
         return cutOff(connection, admission, `more than ${2 * maxFramesInFlight} frames unanswered: the client does not wait for its replies`);
-      }
-      if (turns.overloaded && connection.owed(turn) > TURN_FAIR_SHARE) {
-        return cutOff(connection, admission, 'the front door is overloaded and this connection sends the most without waiting for replies');
       }
       if (connection.refusedInRow >= 2 * maxFramesInFlight) {
         return cutOff(connection, admission, `${connection.refusedInRow} frames refused in a row: the client does not heed its errors`);

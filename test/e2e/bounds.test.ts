@@ -71,18 +71,6 @@ describe('frames', () => {
     expect((await gw.json('/v1/chains/burst')).nextSeq).toBe(accepted.length);
   });
 
-  it('when many connections flood at once, none past its own limit, cuts off those sending the most and keeps a waiting client', async () => {
-    const gw = await serve({});
-    const calm = await StreamClient.open(gw.port, 'calm');
-    const floods = await Promise.all(Array.from({ length: 30 }, (_, i) => StreamClient.open(gw.port, `many-${i}`)));
-    const frame = pack(['x']);
-    // 1,000 frames each: under limits.maxFramesInFlight (1,024), 30,000 together in about one turn.
-    for (const flood of floods) for (let i = 0; i < 1000; i++) flood.sendRaw(frame);
-    calm.send(['waiting for my reply']);
-    expect((await calm.waitReplies(1))[0]).toMatchObject({ type: 'accepted', seq: 0 });
-    await expect.poll(() => floods.filter((f) => f.closeCode === 1008).length, { timeout: 10_000 }).toBeGreaterThan(0);
-  });
-
   it('cuts off a connection that keeps sending frames that are refused, after answering 2 × maxFramesInFlight of them', async () => {
     const gw = await serve({ limits: { maxFramesInFlight: 8 } });
     const bystander = await StreamClient.open(gw.port, 'calm');
