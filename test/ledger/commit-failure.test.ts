@@ -39,91 +39,84 @@ type Syncable = { sync(callback: (error?: unknown) => void): void };
 
 describe('a seal whose commit fails', () => {
   it('names the cause, leaves the heads as the store has them, and succeeds on retry', async () => {
-    {
-      const dir = tempDir('chainlanes-ledger-');
-      const ledger = await Ledger.open(dir);
-      await ledger.seal(interval(0));
-      const root = ledger.environment;
-      // Nothing reaches the store: the commit fails as lmdb-js reports ENOSPC.
-      vi.spyOn(root, 'childTransaction').mockImplementationOnce(() => Promise.reject(lmdbCommitFailure(constants.errno.ENOSPC, 'No space left on device')));
-      const failed = ledger.seal(interval(1));
-      await expect(failed).rejects.toThrow(StoreWriteError);
-      await expect(failed).rejects.toThrow('the store commit failed: ENOSPC: No space left on device');
-      expect(comparable(ledger.heads())).toEqual(comparable(await storeHeads(dir)));
-      expect(ledger.heads().directory.nextHeight).toBe(1);
-      const retried = await ledger.seal(interval(1));
-      expect(retried.directory?.height).toBe(1);
-      expect(comparable(ledger.heads())).toEqual(comparable(await storeHeads(dir)));
-      await ledger.close();
-      expect(await verifyStore(dir)).toMatchObject({ ok: true, directories: 2, blocks: 4 });
-    }
+    const dir = tempDir('chainlanes-ledger-');
+    const ledger = await Ledger.open(dir);
+    await ledger.seal(interval(0));
+    const root = ledger.environment;
+    // Nothing reaches the store: the commit fails as lmdb-js reports ENOSPC.
+    vi.spyOn(root, 'childTransaction').mockImplementationOnce(() => Promise.reject(lmdbCommitFailure(constants.errno.ENOSPC, 'No space left on device')));
+    const failed = ledger.seal(interval(1));
+    await expect(failed).rejects.toThrow(StoreWriteError);
+    await expect(failed).rejects.toThrow('the store commit failed: ENOSPC: No space left on device');
+    expect(comparable(ledger.heads())).toEqual(comparable(await storeHeads(dir)));
+    expect(ledger.heads().directory.nextHeight).toBe(1);
+    const retried = await ledger.seal(interval(1));
+    expect(retried.directory?.height).toBe(1);
+    expect(comparable(ledger.heads())).toEqual(comparable(await storeHeads(dir)));
+    await ledger.close();
+    expect(await verifyStore(dir)).toMatchObject({ ok: true, directories: 2, blocks: 4 });
   });
 
   it('takes a commit lmdb reported failed but made visible (its fsync failed) as sealed once a sync succeeds', async () => {
-    {
-      const dir = tempDir('chainlanes-ledger-');
-      const ledger = await Ledger.open(dir);
-      await ledger.seal(interval(0));
-      const root = ledger.environment;
-      const commit = root.childTransaction.bind(root);
-      vi.spyOn(root, 'childTransaction').mockImplementationOnce(async <T>(action: () => T) => {
-        await commit(action);
-        throw lmdbCommitFailure(constants.errno.EIO, 'Input/output error');
-      });
-      const sync = vi.spyOn(root as unknown as Syncable, 'sync');
-      const sealed = await ledger.seal(interval(1));
-      expect(sealed.directory?.height).toBe(1);
-      expect(sync).toHaveBeenCalledTimes(1);
-      expect(comparable(ledger.heads())).toEqual(comparable(await storeHeads(dir)));
-      expect((await ledger.seal(interval(2))).directory?.height).toBe(2);
-      await ledger.close();
-      expect(await verifyStore(dir)).toMatchObject({ ok: true, directories: 3 });
-    }
+    const dir = tempDir('chainlanes-ledger-');
+    const ledger = await Ledger.open(dir);
+    await ledger.seal(interval(0));
+    const root = ledger.environment;
+    commitLandsThenFails(root);
+    const sync = vi.spyOn(root as unknown as Syncable, 'sync');
+    const sealed = await ledger.seal(interval(1));
+    expect(sealed.directory?.height).toBe(1);
+    expect(sync).toHaveBeenCalledTimes(1);
+    expect(comparable(ledger.heads())).toEqual(comparable(await storeHeads(dir)));
+    expect((await ledger.seal(interval(2))).directory?.height).toBe(2);
+    await ledger.close();
+    expect(await verifyStore(dir)).toMatchObject({ ok: true, directories: 3 });
   });
 
   it('keeps a visible seal whose sync fails: heads include it, and only its retry is taken, which syncs again', async () => {
-    {
-      const dir = tempDir('chainlanes-ledger-');
-      const ledger = await Ledger.open(dir);
-      await ledger.seal(interval(0));
-      const root = ledger.environment;
-      const commit = root.childTransaction.bind(root);
-      vi.spyOn(root, 'childTransaction').mockImplementationOnce(async <T>(action: () => T) => {
-        await commit(action);
-        throw lmdbCommitFailure(constants.errno.EIO, 'Input/output error');
-      });
-      const eio = Object.assign(new Error('Input/output error'), { code: constants.errno.EIO });
-      vi.spyOn(root as unknown as Syncable, 'sync').mockImplementationOnce((callback) => setImmediate(() => callback(eio)));
-      await expect(ledger.seal(interval(1))).rejects.toThrow('directory 1 is in the store but not known to be on disk: the store sync failed: EIO: Input/output error');
-      // The heads follow the store, which holds directory 1.
-      expect(ledger.heads().directory.nextHeight).toBe(2);
-      expect(comparable(ledger.heads())).toEqual(comparable(await storeHeads(dir)));
-      // Anything but the same cut again is refused: it would be sealed on top of a seal not known durable.
-      await expect(ledger.seal(interval(2))).rejects.toThrow(SealInputError);
-      const retried = await ledger.seal(interval(1));
-      expect(retried.directory?.height).toBe(1);
-      expect((await ledger.seal(interval(2))).directory?.height).toBe(2);
-      await ledger.close();
-      expect(await verifyStore(dir)).toMatchObject({ ok: true, directories: 3 });
-    }
+    const dir = tempDir('chainlanes-ledger-');
+    const ledger = await Ledger.open(dir);
+    await ledger.seal(interval(0));
+    const root = ledger.environment;
+    commitLandsThenFails(root);
+    const eio = Object.assign(new Error('Input/output error'), { code: constants.errno.EIO });
+    vi.spyOn(root as unknown as Syncable, 'sync').mockImplementationOnce((callback) => setImmediate(() => callback(eio)));
+    await expect(ledger.seal(interval(1))).rejects.toThrow('directory 1 is in the store but not known to be on disk: the store sync failed: EIO: Input/output error');
+    // The heads follow the store, which holds directory 1.
+    expect(ledger.heads().directory.nextHeight).toBe(2);
+    expect(comparable(ledger.heads())).toEqual(comparable(await storeHeads(dir)));
+    // Anything but the same cut again is refused: it would be sealed on top of a seal not known durable.
+    await expect(ledger.seal(interval(2))).rejects.toThrow(SealInputError);
+    const retried = await ledger.seal(interval(1));
+    expect(retried.directory?.height).toBe(1);
+    expect((await ledger.seal(interval(2))).directory?.height).toBe(2);
+    await ledger.close();
+    expect(await verifyStore(dir)).toMatchObject({ ok: true, directories: 3 });
   });
 
   it('keeps a committed seal whose flush fails, and its retry only syncs', async () => {
-    {
-      const dir = tempDir('chainlanes-ledger-');
-      const ledger = await Ledger.open(dir);
-      await ledger.seal(interval(0));
-      const root = ledger.environment;
-      const flushFailed = Object.assign(new Error('Input/output error'), { code: constants.errno.EIO });
-      // An own property shadows lmdb-js's `flushed` thenable for one seal.
-      Object.defineProperty(root, 'flushed', { configurable: true, get: () => Promise.reject(flushFailed) });
-      await expect(ledger.seal(interval(1))).rejects.toThrow('directory 1 is in the store but not known to be on disk: EIO: Input/output error');
-      Reflect.deleteProperty(root, 'flushed');
-      expect(comparable(ledger.heads())).toEqual(comparable(await storeHeads(dir)));
-      expect((await ledger.seal(interval(1))).directory?.height).toBe(1);
-      expect((await ledger.seal(interval(2))).directory?.height).toBe(2);
-      await ledger.close();
-      expect(await verifyStore(dir)).toMatchObject({ ok: true, directories: 3 });
-    }
+    const dir = tempDir('chainlanes-ledger-');
+    const ledger = await Ledger.open(dir);
+    await ledger.seal(interval(0));
+    const root = ledger.environment;
+    const flushFailed = Object.assign(new Error('Input/output error'), { code: constants.errno.EIO });
+    // An own property shadows lmdb-js's `flushed` thenable for one seal.
+    Object.defineProperty(root, 'flushed', { configurable: true, get: () => Promise.reject(flushFailed) });
+    await expect(ledger.seal(interval(1))).rejects.toThrow('directory 1 is in the store but not known to be on disk: EIO: Input/output error');
+    Reflect.deleteProperty(root, 'flushed');
+    expect(comparable(ledger.heads())).toEqual(comparable(await storeHeads(dir)));
+    expect((await ledger.seal(interval(1))).directory?.height).toBe(1);
+    expect((await ledger.seal(interval(2))).directory?.height).toBe(2);
+    await ledger.close();
+    expect(await verifyStore(dir)).toMatchObject({ ok: true, directories: 3 });
   });
 });
+
+/** The next commit reaches the store and then reports EIO, as lmdb does when the fsync after its meta-page write fails. */
+function commitLandsThenFails(root: Ledger['environment']): void {
+  const commit = root.childTransaction.bind(root);
+  vi.spyOn(root, 'childTransaction').mockImplementationOnce(async <T>(action: () => T) => {
+    await commit(action);
+    throw lmdbCommitFailure(constants.errno.EIO, 'Input/output error');
+  });
+}

@@ -23,41 +23,35 @@ function damage(dir: string, at: number, mask = 0xff): void {
 
 describe('checkLmdbFile', () => {
   it('passes a new store and a store after many seals, walking its free-page list', async () => {
-    {
-      const dir = tempDir('chainlanes-ledger-');
-      await sealed(dir, 0);
-      expect(checkLmdbFile(dir, { freeList: true }).current.lastPage).toBeGreaterThan(1);
-      await sealed(dir, 40);
-      const report = checkLmdbFile(dir, { freeList: true });
-      expect(report).toMatchObject({ pageSize: expect.any(Number), freeListPages: expect.any(Number) });
-      expect(report.freeListPages).toBeGreaterThan(0);
-      expect(report.current.lastPage).toBeLessThan(report.filePages);
-    }
+    const dir = tempDir('chainlanes-ledger-');
+    await sealed(dir, 0);
+    expect(checkLmdbFile(dir, { freeList: true }).current.lastPage).toBeGreaterThan(1);
+    await sealed(dir, 40);
+    const report = checkLmdbFile(dir, { freeList: true });
+    expect(report).toMatchObject({ pageSize: expect.any(Number), freeListPages: expect.any(Number) });
+    expect(report.freeListPages).toBeGreaterThan(0);
+    expect(report.current.lastPage).toBeLessThan(report.filePages);
   });
 
   it('passes a compacted copy (transaction id 0 in page 0, an odd one in page 1)', async () => {
-    {
-      const dir = tempDir('chainlanes-ledger-');
-      await sealed(dir, 5);
-      const ledger = await Ledger.open(dir);
-      const copy = join(dir, 'copy');
-      mkdirSync(copy);
-      await (ledger.environment as unknown as { backup(path: string, compact: boolean): Promise<void> }).backup(copy, true);
-      await ledger.close();
-      expect(checkLmdbFile(copy, { freeList: true }).current).toMatchObject({ where: 'meta page 1', txnid: expect.any(Number) });
-    }
+    const dir = tempDir('chainlanes-ledger-');
+    await sealed(dir, 5);
+    const ledger = await Ledger.open(dir);
+    const copy = join(dir, 'copy');
+    mkdirSync(copy);
+    await (ledger.environment as unknown as { backup(path: string, compact: boolean): Promise<void> }).backup(copy, true);
+    await ledger.close();
+    expect(checkLmdbFile(copy, { freeList: true }).current).toMatchObject({ where: 'meta page 1', txnid: expect.any(Number) });
   });
 
   it('names damage to the meta pages, after re-reading in case a writer was replacing them', async () => {
-    {
-      const dir = tempDir('chainlanes-ledger-');
-      await sealed(dir, 3);
-      const pageSize = readFileSync(join(dir, 'data.mdb')).readUInt32LE(48);
-      damage(dir, pageSize + 28, 0x04);
-      const started = Date.now();
-      await expect(checkStoreFile(dir)).rejects.toThrow(StoreCorruptError);
-      await expect(checkStoreFile(dir)).rejects.toThrow(`the store in ${dir} is corrupt: corrupt lmdb meta page 1: data version 6, expected 2`);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(2 * 2 * 25);
-    }
+    const dir = tempDir('chainlanes-ledger-');
+    await sealed(dir, 3);
+    const pageSize = readFileSync(join(dir, 'data.mdb')).readUInt32LE(48);
+    damage(dir, pageSize + 28, 0x04);
+    const started = Date.now();
+    await expect(checkStoreFile(dir)).rejects.toThrow(StoreCorruptError);
+    await expect(checkStoreFile(dir)).rejects.toThrow(`the store in ${dir} is corrupt: corrupt lmdb meta page 1: data version 6, expected 2`);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2 * 2 * 25);
   });
 });
