@@ -67,11 +67,7 @@ describe('credit store', () => {
   it('writes burns in the seal transaction, and verify checks them against the blocks and the supply', async () => {
     const dir = tempDir();
     const { ledger, credits } = await open(dir, newKey());
-    const owner = ok(await credits.createAccount(ADMIN, { name: 'owner' }));
-    const ownerP = ok(credits.authenticate(owner.key)) as Principal;
-    ok(await credits.createChain(ok(credits.chainRequest(ADMIN, { name: 'bank-1', owner: owner.id })), 0));
-    ok(await credits.setPolicy(ownerP, 'bank-1', { writePerEntry: 3, writePerKiB: 1, readPerEntry: 0, writers: 'owner', readers: 'owner', transferable: false }, () => 0));
-    ok(await credits.mint(ownerP, 'bank-1', { to: owner.id, amount: 100 }));
+    const owner = await pricedBank(credits);
     const burns = new BurnWriter(ledger.environment);
     // makeBlock's entries are a few bytes each (4 credits apiece) but every fifth is empty (3 credits).
     const block = makeBlock('bank-1', 0, 5);
@@ -91,11 +87,7 @@ describe('credit store', () => {
   it('says which block\'s burns do not match its entries', async () => {
     const dir = tempDir();
     const { ledger, credits } = await open(dir, newKey());
-    const owner = ok(await credits.createAccount(ADMIN, { name: 'owner' }));
-    const ownerP = ok(credits.authenticate(owner.key)) as Principal;
-    ok(await credits.createChain(ok(credits.chainRequest(ADMIN, { name: 'bank-1', owner: owner.id })), 0));
-    ok(await credits.setPolicy(ownerP, 'bank-1', { writePerEntry: 3, writePerKiB: 1, readPerEntry: 0, writers: 'owner', readers: 'owner', transferable: false }, () => 0));
-    ok(await credits.mint(ownerP, 'bank-1', { to: owner.id, amount: 100 }));
+    const owner = await pricedBank(credits);
     const burns = new BurnWriter(ledger.environment);
     await ledger.seal({ blocks: [makeBlock('bank-1', 0, 5)], sealedAt: 1_700_000_000_000 }, (sealed) =>
       burns.write(sealed.directory!.height, [{ chainName: 'bank-1', height: 0, firstSeq: 0, count: 5, burns: [[owner.id, 20]] }]));
@@ -104,3 +96,13 @@ describe('credit store', () => {
     expect(report).toMatchObject({ ok: false, firstBreak: 'credits of chain "bank-1" block 0: 20 credits burned, but its 5 entries cost 19 under the policy in force' });
   });
 });
+
+/** Chain bank-1, owned by a new account that holds 100 of its credits; each entry costs 3 + 1 per KiB. */
+async function pricedBank(credits: Credits): Promise<{ id: string; key: string }> {
+  const owner = ok(await credits.createAccount(ADMIN, { name: 'owner' }));
+  const ownerP = ok(credits.authenticate(owner.key)) as Principal;
+  ok(await credits.createChain(ok(credits.chainRequest(ADMIN, { name: 'bank-1', owner: owner.id })), 0));
+  ok(await credits.setPolicy(ownerP, 'bank-1', { writePerEntry: 3, writePerKiB: 1, readPerEntry: 0, writers: 'owner', readers: 'owner', transferable: false }, () => 0));
+  ok(await credits.mint(ownerP, 'bank-1', { to: owner.id, amount: 100 }));
+  return owner;
+}
