@@ -26,21 +26,28 @@ function answered(res: HttpResponse): void {
   watcher.answered(res);
 }
 
-export function sendJson(res: HttpResponse, status: string, body: unknown, closeConnection = false): void {
-  sendBody(res, status, 'application/json', JSON.stringify(body), closeConnection);
+type Header = readonly [name: string, value: string];
+
+export function sendJson(res: HttpResponse, status: string, body: unknown, closeConnection = false, headers: readonly Header[] = []): void {
+  sendBody(res, status, 'application/json', JSON.stringify(body), closeConnection, headers);
 }
 
+/** Headers an error answer carries besides its body: a 401 says how to authenticate (RFC 9110 §11.6.1). */
+const ERROR_HEADERS: Partial<Record<ErrorCode, readonly Header[]>> = {
+  unauthenticated: [['www-authenticate', 'Bearer realm="chainlanes"']],
+};
+
 export function sendError(res: HttpResponse, code: ErrorCode, message: string, status: string = HTTP_STATUS[code]): void {
-  sendJson(res, status, { error: { code, message } });
+  sendJson(res, status, { error: { code, message } }, false, ERROR_HEADERS[code]);
 }
 
 /** An error answer that also closes the connection: for a client refused before any route ran. */
 export function refuse(res: HttpResponse, code: ErrorCode, message: string): void {
-  sendJson(res, HTTP_STATUS[code], { error: { code, message } }, true);
+  sendJson(res, HTTP_STATUS[code], { error: { code, message } }, true, ERROR_HEADERS[code]);
 }
 
 export function sendText(res: HttpResponse, contentType: string, body: string): void {
-  sendBody(res, '200 OK', contentType, body, false);
+  sendBody(res, '200 OK', contentType, body, false, []);
 }
 
 /**
@@ -50,20 +57,21 @@ export function sendText(res: HttpResponse, contentType: string, body: string): 
  * is unfinished uWS reads no further pipelined request from that connection.
  * A refusal that closes the connection is small and simply ends.
  */
-function sendBody(res: HttpResponse, status: string, contentType: string, text: string, closeConnection: boolean): void {
+function sendBody(res: HttpResponse, status: string, contentType: string, text: string, closeConnection: boolean, headers: readonly Header[]): void {
   try {
-    writeBody(res, status, contentType, text, closeConnection);
+    writeBody(res, status, contentType, text, closeConnection, headers);
   } finally {
     answered(res);
   }
 }
 
-function writeBody(res: HttpResponse, status: string, contentType: string, text: string, closeConnection: boolean): void {
+function writeBody(res: HttpResponse, status: string, contentType: string, text: string, closeConnection: boolean, headers: readonly Header[]): void {
   const body = Buffer.from(text);
   let done = false;
   let start = 0;
   res.cork(() => {
     res.writeStatus(status).writeHeader('content-type', contentType);
+    for (const [name, value] of headers) res.writeHeader(name, value);
     if (closeConnection) {
       res.end(body, true);
       done = true;

@@ -88,6 +88,8 @@ describe('credits: who may do what', () => {
       expect(upgrade.status, String(key)).toBe(401);
       expect(JSON.parse(upgrade.body)).toMatchObject({ error: { code: 'unauthenticated', message: expect.stringMatching(message) } });
     }
+    // A 401 says how to authenticate.
+    expect((await gw.http(`/v1/chains/rules/credits/${user.id}`)).headers.get('www-authenticate')).toBe('Bearer realm="chainlanes"');
     // The key may also come as ?key= on the WebSocket URL.
     expect((await upgradeAnswer(gw.port, 'rules', { query: user.key })).status).toBe(101);
     expect((await upgradeAnswer(gw.port, 'rules', { query: extra.key })).status).toBe(401);
