@@ -3,6 +3,7 @@
 // block boundaries are decided here, in arrival order, so a block always
 // covers a contiguous seq range whichever lane hashed its entries.
 import { ChainTable, LIGHT } from '../ring/index.js';
+import { chainIdOf } from '../ledger/index.js';
 import type { CutBlock } from '../sealer/index.js';
 
 /** Something that wrote into a block and wants to hear when it is committed. */
@@ -29,6 +30,7 @@ export class ChainState {
   /** Cut blocks not yet durable, by first seq, with who wrote into them. */
   readonly awaitingCommit = new Map<number, Set<BlockWriter>>();
   private waiters: CommitWaiter[] = [];
+  private idHex: string | undefined;
 
   constructor(name: string, slot: number, nextSeq: number, nextHeight: number) {
     this.name = name;
@@ -37,6 +39,12 @@ export class ChainState {
     this.blockFirstSeq = nextSeq;
     this.committedSeq = nextSeq;
     this.nextHeight = nextHeight;
+  }
+
+  /** SHA-256 of the name in hex, hashed once: listings of a thousand chains must not hash a thousand names per request. */
+  get chainIdHex(): string {
+    this.idHex ??= chainIdOf(this.name).toString('hex');
+    return this.idHex;
   }
 
   get hasOpenBlock(): boolean { return this.nextSeq > this.blockFirstSeq; }

@@ -42,10 +42,6 @@ export class ClientBuffers {
     this.inbound -= bytes;
   }
 
-  get inboundBytes(): number {
-    return this.inbound;
-  }
-
   /**
    * Drops the holders of the most unread replies until the total is under the
    * bound again; returns how many were dropped. Run periodically: the sum is

@@ -33,7 +33,7 @@ export class StreamConnection implements FrameOwner, OutboundHolder {
   /** The chain's state once it exists: a stream to a new chain creates it with its first accepted frame. */
   chain: ChainState | undefined;
   /** Who pays for this stream's frames (authenticated mode), and the key they came with. */
-  principal: Principal | null = null;
+  readonly principal: Principal | null;
   private ws: WebSocket<UpgradeData> | null;
   private nextFrame = 0;
   /** Replies by frame number - firstQueued; null until ready. */
@@ -47,10 +47,11 @@ export class StreamConnection implements FrameOwner, OutboundHolder {
   /** Set when the connection is being cut off: the close to send once every reply owed has left. */
   private closing: { code: number; reason: string } | null = null;
 
-  constructor(ws: WebSocket<UpgradeData>, chainName: string, chain: ChainState | undefined) {
+  constructor(ws: WebSocket<UpgradeData>, chainName: string, chain: ChainState | undefined, principal: Principal | null) {
     this.ws = ws;
     this.chainName = chainName;
     this.chain = chain;
+    this.principal = principal;
   }
 
   get open(): boolean { return this.ws !== null; }
@@ -264,8 +265,7 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       if (!options.buffers.reserveInbound(options.maxPayloadBytes)) {
         return refuse(ws, admission.reject('busy', `the gateway holds as many streams as limits.maxInboundTotalBytes allows (each may buffer a frame of limits.maxFrameBytes); retry later`));
       }
-      data.connection = new StreamConnection(ws, name, chains.get(name));
-      data.connection.principal = data.principal;
+      data.connection = new StreamConnection(ws, name, chains.get(name), data.principal);
       connections.add(data.connection);
     },
 

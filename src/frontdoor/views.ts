@@ -4,7 +4,6 @@
 import { LANE_NAMES, type ChainTable, type LaneCores } from '../ring/index.js';
 import type { LanePool } from '../lanes/index.js';
 import type { CoreLayout, LaneTable } from '../scheduler/index.js';
-import { chainIdOf } from '../ledger/index.js';
 import type { ChainRegistry, ChainState } from './chains.js';
 
 /** How sealing is going, as the front door learns it from the sealer's events. */
@@ -45,24 +44,12 @@ export class SealProgress {
   }
 }
 
-/** A chain's id in hex, hashed once per chain: listings of a thousand chains must not hash a thousand names per request. */
-const chainIdHex = new WeakMap<ChainState, string>();
-
-function chainIdHexOf(chain: ChainState): string {
-  let id = chainIdHex.get(chain);
-  if (id === undefined) {
-    id = chainIdOf(chain.name).toString('hex');
-    chainIdHex.set(chain, id);
-  }
-  return id;
-}
-
 /** `GET /v1/chains/{name}` and each item of `GET /v1/chains`. */
 export function chainView(chain: ChainState, table: ChainTable): Record<string, unknown> {
   const slot = chain.slot;
   return {
     name: chain.name,
-    chainId: chainIdHexOf(chain),
+    chainId: chain.chainIdHex,
     lane: LANE_NAMES[table.lane(slot)],
     entriesPerSec: round(table.entriesPerSec(slot)),
     bytesPerSec: round(table.bytesPerSec(slot)),

@@ -32,10 +32,6 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, string>> = {
   internal: '500 Internal Server Error',
 };
 
-export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
-}
-
 /** A counter per code, all zero: for tallies keyed by every code. */
 export function countByErrorCode(): Record<ErrorCode, number> {
   return Object.fromEntries(ERROR_CODES.map((code) => [code, 0])) as Record<ErrorCode, number>;

@@ -1,7 +1,7 @@
 // Protocol v1 and the data layer's formats, as docs/protocol.md specifies them:
 // the constants and types every side shares (front door, ledger, client).
 // Nothing here does I/O or depends on Node, so browsers can use it too.
-export { ERROR_CODES, HTTP_STATUS, countByErrorCode, isErrorCode, type ErrorCode } from './errors.js';
+export { ERROR_CODES, HTTP_STATUS, countByErrorCode, type ErrorCode } from './errors.js';
 export { CHAIN_NAME_RULE, MAX_CHAIN_NAME_BYTES, isChainName, parseChainName } from './chain-name.js';
 export {
   DIRECTORY_HEADER, DIRECTORY_HEADER_BYTES, ENTRY_BLOCK_HEADER, ENTRY_BLOCK_HEADER_BYTES, HASH_BYTES,
