@@ -143,7 +143,7 @@ export interface ChainDurability {
 export interface HostileResult {
   target: string;
   url: string;
-  config: { limits: Record<string, number> };
+  config: { limits: Record<string, number | null> };
   budgetBytes: number;
   shape: HostileShape;
   alone: Phase;
@@ -501,12 +501,15 @@ export interface HostileRunOptions {
   verbose: boolean;
   /** Node flags for the gateway (e.g. --cpu-prof). */
   nodeFlags: string[];
+  /** limits.frontDoorTurnBudgetMs (null: never bar an address; undefined: the gateway's default). */
+  turnBudgetMs: number | null | undefined;
   log: (line: string) => void;
 }
 
 /** Starts a gateway with HOSTILE_LIMITS, runs both phases, verifies the store, and always stops everything. */
 export async function runHostile(shape: HostileShape, prefix: string, o: HostileRunOptions): Promise<HostileResult> {
-  const limits: Record<string, number> = { ...HOSTILE_LIMITS, ...(await connectionCaps(attackConnections(shape))) };
+  const limits: Record<string, number | null> = { ...HOSTILE_LIMITS, ...(await connectionCaps(attackConnections(shape))) };
+  if (o.turnBudgetMs !== undefined) limits.frontDoorTurnBudgetMs = o.turnBudgetMs;
   // Open mode: the attackers have no key, and an open gateway is the one they can reach furthest.
   const target = await startTarget('chainlanes-open', { verbose: o.verbose, config: { limits }, nodeFlags: o.nodeFlags, stopGraceMs: STOP_GRACE_MS });
   const fleet = new AttackFleet();
@@ -524,7 +527,7 @@ async function scenario(
   fleet: AttackFleet,
   shape: HostileShape,
   prefix: string,
-  limits: Record<string, number>,
+  limits: Record<string, number | null>,
   o: HostileRunOptions,
 ): Promise<HostileResult> {
   const base = httpBase(target.url);
@@ -709,7 +712,7 @@ export function formatHostile(r: HostileResult, warmupS: number): string {
     `hostile: ${fmtInt(s.perKind)} connections of each kind at once (${s.kinds.join(', ')}: ${fmtInt(attackConnections(s))} in all) from ${s.attackWorkers} processes, ` +
       `against bystanders: 1 light chain × ${s.lightRate} single-entry frames/s, 1 flood chain over ${s.floodConnections} connections × ${s.inflight} frames of ${s.batch} entries in flight; ` +
       `${r.alone.load.durationS} s alone, then ${r.attack.load.durationS} s under attack, after ${warmupS} s warm-up each`,
-    `gateway ${r.url}: ${Object.entries(r.config.limits).map(([k, v]) => `limits.${k} ${k.endsWith('Bytes') ? fmtBytes(v) : fmtInt(v)}`).join(', ')}`,
+    `gateway ${r.url}: ${Object.entries(r.config.limits).map(([k, v]) => `limits.${k} ${v === null ? 'null' : k.endsWith('Bytes') ? fmtBytes(v) : fmtInt(v)}`).join(', ')}`,
   ];
   const a = r.alone;
   const x = r.attack;

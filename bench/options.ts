@@ -32,6 +32,8 @@ export interface BenchOptions {
   rounds: number;
   /** hostile: the kinds of hostile connection to open. */
   kinds: AttackKind[];
+  /** hostile: limits.frontDoorTurnBudgetMs for the gateway (null: no address is barred; undefined: its default). */
+  turnBudgetMs: number | null | undefined;
   /** Write the chainlanes gateway's CPU profiles (node --cpu-prof, one per thread) here. */
   profileDir: string | undefined;
 }
@@ -69,6 +71,7 @@ load shape
   --rounds N            rounds of --scenario credits (default 3)
   --workers N           load-client processes (default 2, up to 4 on bigger machines; attack processes in hostile, default 3)
   --kinds LIST          hostile: comma-separated, of ${ATTACK_KINDS.join(', ')} (default all)
+  --turn-budget MS|off  hostile: the gateway's limits.frontDoorTurnBudgetMs (off: never bar an address; default: the gateway's)
 
 output
   --json                one JSON object instead of tables
@@ -134,6 +137,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       workers: { type: 'string' },
       rounds: { type: 'string' },
       kinds: { type: 'string' },
+      'turn-budget': { type: 'string' },
       profile: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -172,6 +176,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     workers: num(v.workers, 'workers', hostile ? 3 : Math.max(2, Math.min(4, Math.floor(availableParallelism() / 2))), 1),
     rounds: num(v.rounds, 'rounds', 3, 1),
     kinds: kindList(v.kinds),
+    turnBudgetMs: v['turn-budget'] === 'off' ? null : v['turn-budget'] === undefined ? undefined : num(v['turn-budget'], 'turn-budget', 0, 1),
     profileDir: v.profile,
   };
 }

@@ -177,6 +177,7 @@ async function hostileMode(o: BenchOptions): Promise<{ text: string; json: objec
     warmupS: o.warmupS,
     verbose: o.verbose,
     nodeFlags: nodeFlags('chainlanes', o),
+    turnBudgetMs: o.turnBudgetMs,
     log,
   });
   const series = [

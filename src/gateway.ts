@@ -11,7 +11,7 @@ import { Sealer, type SealerEvent } from './sealer/index.js';
 import { hashing, nativeLoaded, nativeLoadError } from './native/index.js';
 import {
   Admission, ChainRegistry, ClientBuffers, ConnectionGuard, DescriptorWatch, SealProgress, addCreditRoutes, addHttpRoutes, addOpenModeCreditRoutes,
-  addStreamRoute, chainView, connectionBounds, descriptorLimit, encodeCommitted, healthView, lanesView, loadUws, openDescriptors, revokeStreams,
+  FrontDoorShare, addStreamRoute, chainView, connectionBounds, descriptorLimit, encodeCommitted, healthView, lanesView, loadUws, openDescriptors, revokeStreams,
   type ConnectionBounds, type PendingFrame, type StreamConnection,
 } from './frontdoor/index.js';
 import { Credits } from './credits/index.js';
@@ -64,6 +64,8 @@ export class Gateway {
   private scheduler!: Scheduler;
   private admission!: Admission;
   private guard!: ConnectionGuard;
+  /** Each client address's share of the front door's time; null when limits.frontDoorTurnBudgetMs is null. */
+  private share: FrontDoorShare | null = null;
   private bounds!: ConnectionBounds;
   private descriptorWatch: DescriptorWatch | null = null;
   /** Accounts, keys and credits in authenticated mode; null in open mode. */
@@ -237,6 +239,7 @@ export class Gateway {
     const bounds = connectionBounds(this.config.limits, limit, openDescriptors() ?? 0);
     if (Array.isArray(bounds)) throw new ConfigError(bounds);
     this.bounds = bounds;
+    this.share = this.shareFrontDoor();
     this.guard = new ConnectionGuard({
       maxConnections: bounds.maxConnections,
       maxConnectionsPerAddress: bounds.maxConnectionsPerAddress,
@@ -245,10 +248,17 @@ export class Gateway {
       allowedOrigins: this.config.allowedOrigins,
       // Answered on the spot, so it holds no slot; an operator's probe must get through at the limit.
       uncappedPaths: ['/healthz'],
-    }, this.log);
+    }, this.log, this.share);
     this.log.info({ event: 'connection-limits', ...bounds },
       `at most ${bounds.maxConnections} connections and requests in flight, ${bounds.maxConnectionsPerAddress} per client address ` +
       `(file-descriptor limit ${limit ?? 'unknown'}, ${bounds.descriptorsInUse} in use)`);
+  }
+
+  /** The front door's time shared by client address (front-door-share.ts). */
+  private shareFrontDoor(): FrontDoorShare | null {
+    const { frontDoorTurnBudgetMs, addressBarMs, maxAddressBarMs } = this.config.limits;
+    if (frontDoorTurnBudgetMs === null) return null;
+    return new FrontDoorShare({ turnBudgetMs: frontDoorTurnBudgetMs, firstBarMs: addressBarMs, maxBarMs: Math.max(addressBarMs, maxAddressBarMs) }, this.log);
   }
 
   /** Tells the guard while descriptors run low (descriptors.ts); only where they can be counted (Linux). */
@@ -299,6 +309,7 @@ export class Gateway {
       connections: this.connections,
       guard: this.guard,
       credits: this.credits?.book ?? null,
+      share: this.share,
     });
     addHttpRoutes(routes, {
       log: this.log,
@@ -414,6 +425,7 @@ export class Gateway {
         descriptorsLow: this.descriptorWatch?.low ?? false,
         descriptorsLowEpisodes: this.descriptorWatch?.episodes ?? 0,
       }),
+      share: () => this.share?.stats ?? null,
       lanes: () => this.pools.map((p) => ({ ringUsed: p.view.used(), backlog: p.backlog, retries: p.stats().retries })),
     };
   }

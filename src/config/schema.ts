@@ -62,6 +62,15 @@ const Limits = z.strictObject({
   maxConnections: integer(1, undefined, 'connections, or null for one from the file-descriptor limit').nullable().default(null),
   /** The same, from one client address. null: half of maxConnections. */
   maxConnectionsPerAddress: integer(1, undefined, 'connections, or null for half of maxConnections').nullable().default(null),
+  /**
+   * An event-loop turn of the front door longer than this is overloaded: the
+   * client addresses that took more than their fair share of it are barred
+   * (their streams cut off, new connections refused `busy`). null: never.
+   */
+  frontDoorTurnBudgetMs: integer(1, 10_000, 'milliseconds, or null to never bar an address').nullable().default(20),
+  /** How long an address is first barred; a bar soon after the last one doubles, up to maxAddressBarMs. */
+  addressBarMs: integer(1, 3_600_000).default(1_000),
+  maxAddressBarMs: integer(1, 3_600_000).default(30_000),
 });
 
 const HOST = 'a host name or address as clients write it in the Host header, optionally with ":port" (no scheme, no path), or "*" for any';

@@ -17,6 +17,8 @@
 //   While descriptors run low (sockets the guard cannot count), new
 //   connections and requests are refused the same way, which also closes
 //   keep-alive connections at their next request.
+// - Share: an address barred for taking more than its share of the front
+//   door's time (front-door-share.ts) is refused `busy` until the bar expires.
 //
 // The checks read two headers (and the method, for a route of any method that
 // carries an Origin); the address is read only for requests that take a slot.
@@ -27,16 +29,18 @@ import type { ErrorCode } from '../protocol/index.js';
 import type { Logger } from '../log/index.js';
 import { refuse, watchResponse, type ResponseWatcher } from './http-util.js';
 import type { HttpRequest, HttpResponse, TemplatedApp } from './uws.js';
+import type { FrontDoorShare } from './front-door-share.js';
 
-export const REFUSAL_CAUSES = ['connections', 'address', 'descriptors', 'host', 'origin'] as const;
+export const REFUSAL_CAUSES = ['connections', 'address', 'descriptors', 'share', 'host', 'origin'] as const;
 /**
  * connections: limits.maxConnections; address: limits.maxConnectionsPerAddress;
- * descriptors: file descriptors run low; host: the Host header; origin: the Origin header.
+ * descriptors: file descriptors run low; share: the address is barred for
+ * taking more than its share of the front door; host: the Host header; origin: the Origin header.
  */
 export type RefusalCause = (typeof REFUSAL_CAUSES)[number];
 
 const CODE_OF: Readonly<Record<RefusalCause, ErrorCode>> = {
-  connections: 'busy', address: 'busy', descriptors: 'busy', host: 'forbidden', origin: 'forbidden',
+  connections: 'busy', address: 'busy', descriptors: 'busy', share: 'busy', host: 'forbidden', origin: 'forbidden',
 };
 
 const LOG_EVERY_MS = 10_000;
@@ -87,6 +91,8 @@ export class ConnectionGuard implements ResponseWatcher {
   descriptorsLow = false;
   private readonly settings: GuardSettings;
   private readonly log: Logger;
+  /** Which addresses are barred; null when limits.frontDoorTurnBudgetMs is null. */
+  private readonly share: FrontDoorShare | null;
   private readonly perAddress = new Map<string, number>();
   /** HTTP requests holding a slot, with the address it is counted against. */
   private readonly inFlight = new Map<HttpResponse, string>();
@@ -102,9 +108,10 @@ export class ConnectionGuard implements ResponseWatcher {
   private readonly unlogged = countByCause();
   private sweepTimer: NodeJS.Timeout | null = null;
 
-  constructor(settings: GuardSettings, log: Logger) {
+  constructor(settings: GuardSettings, log: Logger, share: FrontDoorShare | null) {
     this.settings = settings;
     this.log = log;
+    this.share = share;
     this.uncapped = new Set(settings.uncappedPaths);
     this.origins = new Set(settings.allowedOrigins);
     this.anyOrigin = this.origins.has('*');
@@ -228,6 +235,12 @@ export class ConnectionGuard implements ResponseWatcher {
         '(limits.maxConnectionsPerAddress); close some or retry later');
       return null;
     }
+    const barredMs = this.share?.barredFor(address) ?? 0;
+    if (barredMs > 0) {
+      this.refuse(res, 'share', `the address ${readableAddress(address)} took more than its share of the front door's time ` +
+        `(limits.frontDoorTurnBudgetMs) and is barred for ${Math.ceil(barredMs / 1000)} s more; retry after that, sending fewer frames at once`);
+      return null;
+    }
     this.perAddress.set(address, n + 1);
     this.stats.held++;
     return address;
@@ -253,6 +266,7 @@ export class ConnectionGuard implements ResponseWatcher {
    * one it calls).
    */
   private sweep(): void {
+    this.share?.sweep();
     for (const res of this.inFlight.keys()) {
       if (isVoid(res)) this.answered(res);
     }
@@ -296,7 +310,7 @@ function listenNames(host: string): string[] {
 }
 
 /** uWS writes IPv6 in full, and IPv4 clients of a dual-stack socket as mapped IPv6: show those as IPv4. */
-function readableAddress(address: string): string {
+export function readableAddress(address: string): string {
   const mapped = /^0000:0000:0000:0000:0000:ffff:([0-9a-f]{2})([0-9a-f]{2}):([0-9a-f]{2})([0-9a-f]{2})$/.exec(address);
   if (mapped === null) return address;
   return mapped.slice(1).map((byte) => parseInt(byte, 16)).join('.');

@@ -15,6 +15,7 @@ import type { us_socket_context_t } from 'uWebSockets.js';
 import type { Logger } from '../log/index.js';
 import type { ClientBuffers, OutboundHolder } from './client-buffers.js';
 import type { ConnectionGuard } from './guard.js';
+import { BARRED_REASON, type AddressUse, type FrontDoorShare, type SharedStream } from './front-door-share.js';
 import { isRefusal, type CreditBook, type Principal, type Refusal } from '../credits/index.js';
 import { presentedKey } from './credentials.js';
 import { sendError } from './http-util.js';
@@ -24,11 +25,13 @@ interface UpgradeData {
   connection: StreamConnection | null;
   /** The client address the connection is counted against (guard.ts), given back at close. */
   address: string;
+  /** The address's share of the front door its frames are charged to, once open (null: no share kept). */
+  use: AddressUse | null;
   /** Who opened the stream (authenticated mode): checked at the upgrade, charged per frame. */
   principal: Principal | null;
 }
 
-export class StreamConnection implements FrameOwner, OutboundHolder {
+export class StreamConnection implements FrameOwner, OutboundHolder, SharedStream {
   readonly chainName: string;
   /** The chain's state once it exists: a stream to a new chain creates it with its first accepted frame. */
   chain: ChainState | undefined;
@@ -140,6 +143,10 @@ export class StreamConnection implements FrameOwner, OutboundHolder {
     this.flush();
   }
 
+  cutOffForShare(reason: string): void {
+    if (this.closing === null) this.cutOffAfterReplies(CLOSE_POLICY, reason);
+  }
+
   end(code: number, reason: string): void {
     this.ws?.end(code, reason);
   }
@@ -194,6 +201,8 @@ export interface StreamRouteOptions {
   guard: ConnectionGuard;
   /** The book of credits in authenticated mode, null in open mode. */
   credits: CreditBook | null;
+  /** Each client address's share of the front door's time; null: frames are not charged. */
+  share: FrontDoorShare | null;
 }
 
 /**
@@ -252,7 +261,7 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
         }
         principal = granted;
       }
-      const data: UpgradeData = { chainPath, connection: null, address, principal };
+      const data: UpgradeData = { chainPath, connection: null, address, principal, use: null };
       res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'),
         req.getHeader('sec-websocket-extensions'), context);
     },
@@ -267,16 +276,22 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       }
       data.connection = new StreamConnection(ws, name, chains.get(name), data.principal);
       connections.add(data.connection);
+      data.use = options.share?.open(data.address, data.connection) ?? null;
     },
 
     message(ws: WebSocket<UpgradeData>, message: ArrayBuffer, isBinary: boolean) {
-      const connection = ws.getUserData().connection;
+      const data = ws.getUserData();
+      const connection = data.connection;
       if (connection === null || connection.cutOff) return;
       // Before any parsing: a client that does not wait for its replies gets
       // `busy`, and one that goes on far past that, or keeps sending frames
       // that are refused, is cut off, so no connection can hold the front door
-      // or grow its reply queue without bound.
+      // or grow its reply queue without bound. An address that took more than
+      // its share of an overloaded turn is cut off too, all its streams.
       const turn = turns.now();
+      if (data.use !== null && options.share?.charge(data.use, message.byteLength, turn) === false) {
+        return cutOff(connection, admission, BARRED_REASON);
+      }
       if (connection.owed(turn) >= 2 * maxFramesInFlight) {
         return cutOff(connection, admission, `more than ${2 * maxFramesInFlight} frames unanswered: the client does not wait for its replies`);
       }
@@ -308,6 +323,8 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       guard.release(data.address);
       const connection = data.connection;
       if (connection === null) return;
+      if (data.use !== null) options.share?.close(data.use, connection);
+      data.use = null;
       connection.closed();
       connections.delete(connection);
       options.buffers.releaseInbound(options.maxPayloadBytes);

@@ -31,6 +31,13 @@ export interface MetricSources {
     readonly descriptorsLow: boolean;
     readonly descriptorsLowEpisodes: number;
   };
+  /** What the front door's share by address did (null: no share kept). */
+  share(): {
+    readonly overloadedTurns: number;
+    readonly addressesBarred: number;
+    readonly framesCutOff: number;
+    readonly longestTurnMs: number;
+  } | null;
   /** One per lane, in the order of the lane names the catalogue was given. */
   lanes(): readonly LaneReading[];
 }
@@ -68,7 +75,24 @@ function catalogue(s: MetricSources, laneNames: readonly string[]): Read[] {
     {
       type: 'counter', name: 'chainlanes_requests_refused_total', label: 'cause', read: () => Object.entries(s.guard().refused),
       help: 'Connections and requests refused before any route ran, by cause: connections, address, descriptors (busy: at limits.maxConnections, ' +
-        'at limits.maxConnectionsPerAddress, file descriptors low); host, origin (forbidden).',
+        'at limits.maxConnectionsPerAddress, file descriptors low, the address barred for taking more than its share of the front door); ' +
+        'host, origin (forbidden).',
+    },
+    {
+      type: 'counter', name: 'chainlanes_front_door_overloaded_turns_total', read: () => s.share()?.overloadedTurns ?? 0,
+      help: 'Event-loop turns of the front door longer than limits.frontDoorTurnBudgetMs.',
+    },
+    {
+      type: 'counter', name: 'chainlanes_addresses_barred_total', read: () => s.share()?.addressesBarred ?? 0,
+      help: 'Times a client address was barred for taking more than its fair share of an overloaded front-door turn.',
+    },
+    {
+      type: 'counter', name: 'chainlanes_frames_cut_off_by_share_total', read: () => s.share()?.framesCutOff ?? 0,
+      help: 'Frames that arrived from a barred address (their streams are cut off).',
+    },
+    {
+      type: 'gauge', name: 'chainlanes_front_door_longest_turn_seconds', read: () => (s.share()?.longestTurnMs ?? 0) / 1000,
+      help: 'The longest front-door turn with frames seen since start (measured only while frames arrive).',
     },
     { type: 'gauge', name: 'chainlanes_descriptors_low', help: '1 while file descriptors run low and new connections are refused.', read: () => (s.guard().descriptorsLow ? 1 : 0) },
     { type: 'counter', name: 'chainlanes_descriptors_low_total', help: 'Times file descriptors ran low.', read: () => s.guard().descriptorsLowEpisodes },

@@ -1,0 +1,245 @@
+// Each client address's share of the front door's time (docs/architecture.md,
+// "The front door's time, shared by address").
+//
+// uWS hands a socket's buffered frames to JavaScript all in the event-loop
+// turn they arrive, and its WebSocket cannot be paused: a thousand connections
+// that each stay under their own `maxFramesInFlight` can still make one turn
+// last seconds, and every other client waits for that turn. A connection's own
+// counts cannot tell an attacker from a victim (a paced client whose frames
+// piled up during a long turn also arrives as a burst), but addresses can: the
+// attack has to come from somewhere.
+//
+// So the front door charges every frame to its client's address, per turn. A
+// turn that runs past `turnBudgetMs` is an overloaded one: the addresses that
+// used more than their max-min fair share of it are barred for a while. All
+// their streams are cut off at once, and their new connections
+// are refused `busy` at once (guard.ts) until the bar expires. A bar doubles
+// for an address that is barred again soon after, up to `maxBarMs`.
+//
+// A turn with frames from one address only is never judged: nobody else's
+// frames waited for it (so a benchmark or a test driving the gateway from one
+// address is never barred), and an attack from one address is judged as soon
+// as anyone else's frame shares a turn with it.
+//
+// The cost of a frame, in units: one for the callback and reply, plus one per
+// 16 KiB copied, so a few large frames weigh what they cost too.
+
+import type { Logger } from '../log/index.js';
+import { readableAddress } from './guard.js';
+
+/** Bytes of a frame that cost one more unit. */
+const BYTES_PER_UNIT = 16 * 1024;
+/** The turn's clock is read once per this many units: a clock read per frame would cost more than the frames. */
+const CHECK_EVERY_UNITS = 256;
+/** Once a turn is overloaded, it is judged again only this many units later (judging sorts the turn's addresses). */
+const JUDGE_EVERY_UNITS = 2048;
+/** An address below this many units in a turn is never barred: no client that waits for its replies comes near it. */
+const MIN_BARRED_UNITS = 1024;
+/** A barred address that stays clear this long starts again from the first bar. */
+const FORGIVE_AFTER_MS = 60_000;
+/** At most this many bars are logged one by one per window; the rest are counted in the next line. */
+const LOG_LINES = 10;
+const LOG_WINDOW_MS = 10_000;
+
+export interface FrontDoorShareSettings {
+  /** A turn longer than this is overloaded. */
+  turnBudgetMs: number;
+  /** The first bar; each bar within FORGIVE_AFTER_MS of the last doubles it. */
+  firstBarMs: number;
+  maxBarMs: number;
+}
+
+/** A stream the share may cut off. */
+export interface SharedStream {
+  /** Reads nothing more from the stream and closes it once its owed replies are sent. */
+  cutOffForShare(reason: string): void;
+}
+
+/** Why a barred address's streams are closed (the WebSocket close reason, ≤ 123 bytes). */
+export const BARRED_REASON = 'this address took more than its share of the front door; reconnect later';
+
+/** One client address's use of the front door. Written only by FrontDoorShare. */
+export class AddressUse {
+  readonly address: string;
+  /** Streams open from the address. */
+  readonly streams = new Set<SharedStream>();
+  /** The turn `units` counts. */
+  turn = -1;
+  units = 0;
+  /** performance.now() until which the address is barred (0: not barred). */
+  barredUntil = 0;
+  /** The length of its last bar, doubled by the next one. */
+  lastBarMs = 0;
+
+  constructor(address: string) {
+    this.address = address;
+  }
+}
+
+/** Counts of what the share did, for metrics. */
+export interface FrontDoorShareStats {
+  overloadedTurns: number;
+  addressesBarred: number;
+  framesCutOff: number;
+  longestTurnMs: number;
+}
+
+
+export class FrontDoorShare {
+  readonly stats: FrontDoorShareStats = { overloadedTurns: 0, addressesBarred: 0, framesCutOff: 0, longestTurnMs: 0 };
+  private readonly settings: FrontDoorShareSettings;
+  private readonly log: Logger;
+  private logWindowStart = 0;
+  private linesLogged = 0;
+  private barsUnlogged = 0;
+  /** Addresses with open streams or a bar not yet expired. */
+  private readonly addresses = new Map<string, AddressUse>();
+  private turn = -1;
+  private turnStart = 0;
+  private turnUnits = 0;
+  private nextCheck = CHECK_EVERY_UNITS;
+  /** The turn's clock as of its last check: bars are compared with it, not with a fresh clock read. */
+  private turnNow = 0;
+  private turnJudged = false;
+  /** Addresses that sent frames this turn. */
+  private active: AddressUse[] = [];
+
+  constructor(settings: FrontDoorShareSettings, log: Logger) {
+    this.settings = settings;
+    this.log = log;
+  }
+
+  /** `stream` from `address` opened: its address's use record, to charge its frames to. */
+  open(address: string, stream: SharedStream): AddressUse {
+    let use = this.addresses.get(address);
+    if (use === undefined) {
+      use = new AddressUse(address);
+      this.addresses.set(address, use);
+    }
+    use.streams.add(stream);
+    return use;
+  }
+
+  /** A stream opened by `open` closed. */
+  close(use: AddressUse, stream: SharedStream): void {
+    use.streams.delete(stream);
+    if (use.streams.size === 0 && use.barredUntil <= performance.now()) this.addresses.delete(use.address);
+  }
+
+  /** Milliseconds the address is still barred for, or 0. */
+  barredFor(address: string): number {
+    const use = this.addresses.get(address);
+    if (use === undefined || use.barredUntil === 0) return 0;
+    const left = use.barredUntil - performance.now();
+    if (left > 0) return Math.ceil(left);
+    if (use.streams.size === 0) this.addresses.delete(address);
+    return 0;
+  }
+
+  /**
+   * Charges a frame of `bytes` to its address in event-loop turn `turn`;
+   * false when the address is barred (the caller cuts the stream off).
+   */
+  charge(use: AddressUse, bytes: number, turn: number): boolean {
+    if (turn !== this.turn) this.startTurn(turn);
+    if (use.turn !== turn) {
+      use.turn = turn;
+      use.units = 0;
+      this.active.push(use);
+    }
+    const units = 1 + Math.floor(bytes / BYTES_PER_UNIT);
+    use.units += units;
+    this.turnUnits += units;
+    if (this.turnUnits >= this.nextCheck) this.check();
+    if (use.barredUntil > this.turnNow) {
+      this.stats.framesCutOff++;
+      return false;
+    }
+    return true;
+  }
+
+  /** Forgets bars that have expired on addresses with no streams (called now and then). */
+  sweep(): void {
+    const now = performance.now();
+    for (const [address, use] of this.addresses) {
+      if (use.streams.size === 0 && use.barredUntil <= now) this.addresses.delete(address);
+    }
+  }
+
+  private startTurn(turn: number): void {
+    this.turn = turn;
+    this.turnStart = performance.now();
+    this.turnNow = this.turnStart;
+    this.turnUnits = 0;
+    this.nextCheck = CHECK_EVERY_UNITS;
+    this.turnJudged = false;
+    this.active = [];
+  }
+
+  private check(): void {
+    this.nextCheck += CHECK_EVERY_UNITS;
+    this.turnNow = performance.now();
+    const turnMs = this.turnNow - this.turnStart;
+    if (turnMs > this.stats.longestTurnMs) this.stats.longestTurnMs = turnMs;
+    if (turnMs <= this.settings.turnBudgetMs) return;
+    if (!this.turnJudged) {
+      this.turnJudged = true;
+      this.stats.overloadedTurns++;
+    }
+    if (this.active.length < 2) return;
+    // What the budget would have held at this turn's pace, shared max-min fairly.
+    const budgetUnits = this.turnUnits * (this.settings.turnBudgetMs / turnMs);
+    const fairUnits = Math.max(MIN_BARRED_UNITS, fairShare(this.active.map((use) => use.units), budgetUnits));
+    for (const use of this.active) {
+      if (use.units > fairUnits && use.barredUntil <= this.turnNow) this.bar(use, fairUnits, turnMs);
+    }
+    this.nextCheck = this.turnUnits + JUDGE_EVERY_UNITS;
+  }
+
+  private bar(use: AddressUse, fairUnits: number, turnMs: number): void {
+    const { firstBarMs, maxBarMs } = this.settings;
+    const recent = use.barredUntil !== 0 && this.turnNow - use.barredUntil < FORGIVE_AFTER_MS;
+    const barMs = recent ? Math.min(maxBarMs, use.lastBarMs * 2) : firstBarMs;
+    use.barredUntil = this.turnNow + barMs;
+    use.lastBarMs = barMs;
+    this.stats.addressesBarred++;
+    this.logBar(use, Math.round(fairUnits), Math.round(turnMs), barMs);
+    for (const stream of use.streams) stream.cutOffForShare(BARRED_REASON);
+  }
+
+  /** One line per bar, at most LOG_LINES per LOG_WINDOW_MS: an attack from many addresses must not flood the log. */
+  private logBar(use: AddressUse, fairUnits: number, turnMs: number, barMs: number): void {
+    if (this.turnNow - this.logWindowStart >= LOG_WINDOW_MS) {
+      this.logWindowStart = this.turnNow;
+      this.linesLogged = 0;
+    }
+    if (this.linesLogged >= LOG_LINES) {
+      this.barsUnlogged++;
+      return;
+    }
+    this.linesLogged++;
+    const address = readableAddress(use.address);
+    const unlogged = this.barsUnlogged;
+    this.barsUnlogged = 0;
+    this.log.warn({ event: 'address-barred', address, units: use.units, fairUnits, turnMs, turnUnits: this.turnUnits, barMs, unlogged },
+      `barred ${address} for ${barMs} ms: it sent ${use.units} frame units in a ${turnMs} ms turn of the front door ` +
+      `(limits.frontDoorTurnBudgetMs ${this.settings.turnBudgetMs}), more than its fair share of ${fairUnits}` +
+      (unlogged > 0 ? ` (and ${unlogged} bars not logged since the last line)` : ''));
+  }
+}
+
+/**
+ * The max-min fair level: the largest L with Σ min(use, L) ≤ budget. Those
+ * using less than L get all they used; the rest are held to L.
+ */
+export function fairShare(uses: readonly number[], budget: number): number {
+  const sorted = [...uses].sort((a, b) => a - b);
+  let left = budget;
+  for (let i = 0; i < sorted.length; i++) {
+    const even = left / (sorted.length - i);
+    const use = sorted[i] ?? 0;
+    if (use > even) return even;
+    left -= use;
+  }
+  return Infinity;
+}

@@ -1,0 +1,126 @@
+// The front door's time shared by client address: many connections from one
+// address that each stay under their own limits still may not make every turn
+// of the front door long for everyone else. Clients come from 127.0.0.x
+// addresses (every 127/8 address is local on Linux).
+import { describe, expect, it } from 'vitest';
+import { once } from 'node:events';
+import { pack, unpack } from 'msgpackr';
+import type WebSocket from 'ws';
+import { fairShare } from '../../src/frontdoor/index.js';
+import { sleep, startGateway, httpRequest, tryStream, type ChildGateway } from '../helpers/index.js';
+
+describe('fairShare', () => {
+  it('gives those under the level all they used and holds the rest to the level', () => {
+    expect(fairShare([600, 125_000, 125_000], 8_600)).toBe(4_000);
+    expect(fairShare([10, 20], 100)).toBe(Infinity);
+    expect(fairShare([50, 50], 60)).toBe(30);
+    expect(fairShare([], 10)).toBe(Infinity);
+  });
+});
+
+interface Flooder {
+  ws: WebSocket;
+  accepted: number;
+  closed: Promise<{ code: number; reason: string }>;
+}
+
+/** Opens `n` streams from `localAddress` that each write `frames` one-entry frames at once and count what was accepted. */
+async function flood(port: number, localAddress: string, n: number, frames: number): Promise<Flooder[]> {
+  const flooders: Flooder[] = [];
+  for (let i = 0; i < n; i++) {
+    const attempt = await tryStream(port, 'flood', { localAddress });
+    if (attempt.kind !== 'open') throw new Error(`flood stream ${i} did not open: ${JSON.stringify(attempt)}`);
+    const flooder: Flooder = {
+      ws: attempt.ws,
+      accepted: 0,
+      closed: once(attempt.ws, 'close').then(([code, reason]) => ({ code: code as number, reason: String(reason) })),
+    };
+    attempt.ws.on('message', (data: Buffer) => {
+      if ((unpack(data) as { type: string }).type === 'accepted') flooder.accepted++;
+    });
+    flooders.push(flooder);
+  }
+  const frame = pack(['x']);
+  for (const flooder of flooders) for (let i = 0; i < frames; i++) flooder.ws.send(frame);
+  return flooders;
+}
+
+/** A client that sends one frame every `everyMs` and waits for nothing; its replies, in order. */
+async function pacedClient(port: number, chain: string): Promise<{ ws: WebSocket; replies: { type: string; frame: number; seq?: number; code?: string }[] }> {
+  const attempt = await tryStream(port, chain);
+  if (attempt.kind !== 'open') throw new Error(`paced stream did not open: ${JSON.stringify(attempt)}`);
+  const replies: { type: string; frame: number; seq?: number; code?: string }[] = [];
+  attempt.ws.on('message', (data: Buffer) => {
+    const reply = unpack(data) as { type: string; frame: number };
+    if (reply.type !== 'committed') replies.push(reply);
+  });
+  return { ws: attempt.ws, replies };
+}
+
+function metric(text: string, series: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return Number(line?.split(' ')[1] ?? NaN);
+}
+
+/** No per-connection limit gets in the way: only the share can stop these flooders. */
+function serve(): Promise<ChildGateway> {
+  return startGateway({
+    config: { limits: { maxFramesInFlight: 1_000_000, frontDoorTurnBudgetMs: 5, addressBarMs: 5_000, maxAddressBarMs: 5_000 } },
+  });
+}
+
+describe('the front door shared by client address', () => {
+  it('bars an address whose many streams overload a turn, while a paced client from another address is answered every time', async () => {
+    const gw = await serve();
+    const paced = await pacedClient(gw.port, 'paced');
+    let sent = 0;
+    const pacing = setInterval(() => paced.ws.send(pack([`entry ${sent++}`])), 2);
+    try {
+      const flooders = await flood(gw.port, '127.0.0.2', 20, 20_000);
+      const closes = await Promise.all(flooders.map((f) => f.closed));
+      for (const close of closes) {
+        expect(close.code).toBe(1008);
+        expect(close.reason).toMatch(/this address took more than its share of the front door/);
+      }
+
+      // While barred, the address gets nothing but /healthz.
+      const again = await tryStream(gw.port, 'flood', { localAddress: '127.0.0.2' });
+      expect(again).toMatchObject({ kind: 'refused', status: 503, body: { error: { code: 'busy' } } });
+      if (again.kind === 'refused') expect(again.body.error.message).toMatch(/127\.0\.0\.2 took more than its share .*barred for \d+ s more/);
+      expect((await httpRequest(gw.port, '/v1/chains', { localAddress: '127.0.0.2' })).status).toBe(503);
+      expect((await httpRequest(gw.port, '/healthz', { localAddress: '127.0.0.2' })).status).toBe(200);
+      // Everyone else is served.
+      expect((await tryStream(gw.port, 'other', { localAddress: '127.0.0.3' })).kind).toBe('open');
+
+      // The flood left exactly what it was told was accepted.
+      const accepted = flooders.reduce((sum, f) => sum + f.accepted, 0);
+      expect((await gw.json<{ nextSeq: number }>('/v1/chains/flood')).nextSeq).toBe(accepted);
+
+      const metrics = await (await gw.http('/metrics')).text();
+      expect(metric(metrics, 'chainlanes_addresses_barred_total')).toBeGreaterThanOrEqual(1);
+      expect(metric(metrics, 'chainlanes_requests_refused_total{cause="share"}')).toBeGreaterThanOrEqual(2);
+      const bars = gw.logs().filter((l) => l.event === 'address-barred');
+      expect(bars.length).toBeGreaterThanOrEqual(1);
+      expect(bars.every((l) => l.address === '127.0.0.2')).toBe(true);
+    } finally {
+      clearInterval(pacing);
+    }
+    // The paced client was never barred or cut off, and every frame it sent got its accepted reply, in order.
+    const total = sent;
+    for (let i = 0; i < 500 && paced.replies.length < total; i++) await sleep(10);
+    expect(paced.ws.readyState).toBe(paced.ws.OPEN);
+    expect(paced.replies).toHaveLength(total);
+    paced.replies.forEach((r, i) => expect(r).toMatchObject({ type: 'accepted', frame: i, seq: i }));
+  });
+
+  it('never bars the only address sending, however long its turns', async () => {
+    const gw = await serve();
+    const flooders = await flood(gw.port, '127.0.0.4', 10, 10_000);
+    for (let i = 0; i < 500 && flooders.reduce((sum, f) => sum + f.accepted, 0) < 100_000; i++) await sleep(20);
+    expect(flooders.reduce((sum, f) => sum + f.accepted, 0)).toBe(100_000);
+    const metrics = await (await gw.http('/metrics')).text();
+    expect(metric(metrics, 'chainlanes_front_door_overloaded_turns_total')).toBeGreaterThanOrEqual(1);
+    expect(metric(metrics, 'chainlanes_addresses_barred_total')).toBe(0);
+    expect(flooders.every((f) => f.ws.readyState === f.ws.OPEN)).toBe(true);
+  });
+});
