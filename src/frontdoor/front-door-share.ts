@@ -22,13 +22,17 @@
 // as anyone else's frame shares a turn with it.
 //
 // The cost of a frame, in units: one for the callback and reply, plus one per
-// 16 KiB copied, so a few large frames weigh what they cost too.
+// 16 KiB copied, so a few large frames weigh what they cost too. Opening a
+// stream (the upgrade's headers, the key check, the open) is charged as
+// OPEN_UNITS, so a storm of reconnections counts as well.
 
 import type { Logger } from '../log/index.js';
 import { readableAddress } from './guard.js';
 
 /** Bytes of a frame that cost one more unit. */
 const BYTES_PER_UNIT = 16 * 1024;
+/** What opening a stream is charged, in frame units: an estimate (an upgrade runs a few header reads and callbacks). */
+export const OPEN_UNITS = 16;
 /** The turn's clock is read once per this many units: a clock read per frame would cost more than the frames. */
 const CHECK_EVERY_UNITS = 256;
 /** Once a turn is overloaded, it is judged again only this many units later (judging sorts the turn's addresses). */
@@ -137,17 +141,16 @@ export class FrontDoorShare {
   }
 
   /**
-   * Charges a frame of `bytes` to its address in event-loop turn `turn`;
-   * false when the address is barred (the caller cuts the stream off).
+   * Charges `units` (a frame's: `frameUnits`) to an address in event-loop
+   * turn `turn`; false when the address is barred (the caller cuts the stream off).
    */
-  charge(use: AddressUse, bytes: number, turn: number): boolean {
+  charge(use: AddressUse, units: number, turn: number): boolean {
     if (turn !== this.turn) this.startTurn(turn);
     if (use.turn !== turn) {
       use.turn = turn;
       use.units = 0;
       this.active.push(use);
     }
-    const units = 1 + Math.floor(bytes / BYTES_PER_UNIT);
     use.units += units;
     this.turnUnits += units;
     if (this.turnUnits >= this.nextCheck) this.check();
@@ -226,6 +229,11 @@ export class FrontDoorShare {
       `(limits.frontDoorTurnBudgetMs ${this.settings.turnBudgetMs}), more than its fair share of ${fairUnits}` +
       (unlogged > 0 ? ` (and ${unlogged} bars not logged since the last line)` : ''));
   }
+}
+
+/** What a frame of `bytes` costs the front door, in units. */
+export function frameUnits(bytes: number): number {
+  return 1 + Math.floor(bytes / BYTES_PER_UNIT);
 }
 
 /**

@@ -15,7 +15,7 @@ import type { us_socket_context_t } from 'uWebSockets.js';
 import type { Logger } from '../log/index.js';
 import type { ClientBuffers, OutboundHolder } from './client-buffers.js';
 import type { ConnectionGuard } from './guard.js';
-import { BARRED_REASON, type AddressUse, type FrontDoorShare, type SharedStream } from './front-door-share.js';
+import { BARRED_REASON, OPEN_UNITS, frameUnits, type AddressUse, type FrontDoorShare, type SharedStream } from './front-door-share.js';
 import { isRefusal, type CreditBook, type Principal, type Refusal } from '../credits/index.js';
 import { presentedKey } from './credentials.js';
 import { sendError } from './http-util.js';
@@ -277,6 +277,7 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       data.connection = new StreamConnection(ws, name, chains.get(name), data.principal);
       connections.add(data.connection);
       data.use = options.share?.open(data.address, data.connection) ?? null;
+      if (data.use !== null && options.share?.charge(data.use, OPEN_UNITS, turns.now()) === false) data.connection.cutOffForShare(BARRED_REASON);
     },
 
     message(ws: WebSocket<UpgradeData>, message: ArrayBuffer, isBinary: boolean) {
@@ -289,7 +290,7 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       // or grow its reply queue without bound. An address that took more than
       // its share of an overloaded turn is cut off too, all its streams.
       const turn = turns.now();
-      if (data.use !== null && options.share?.charge(data.use, message.byteLength, turn) === false) {
+      if (data.use !== null && options.share?.charge(data.use, frameUnits(message.byteLength), turn) === false) {
         return cutOff(connection, admission, BARRED_REASON);
       }
       if (connection.owed(turn) >= 2 * maxFramesInFlight) {

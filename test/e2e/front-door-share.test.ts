@@ -6,17 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { once } from 'node:events';
 import { pack, unpack } from 'msgpackr';
 import type WebSocket from 'ws';
-import { fairShare } from '../../src/frontdoor/index.js';
 import { sleep, startGateway, httpRequest, tryStream, type ChildGateway } from '../helpers/index.js';
-
-describe('fairShare', () => {
-  it('gives those under the level all they used and holds the rest to the level', () => {
-    expect(fairShare([600, 125_000, 125_000], 8_600)).toBe(4_000);
-    expect(fairShare([10, 20], 100)).toBe(Infinity);
-    expect(fairShare([50, 50], 60)).toBe(30);
-    expect(fairShare([], 10)).toBe(Infinity);
-  });
-});
 
 interface Flooder {
   ws: WebSocket;

@@ -1,0 +1,88 @@
+// The share's decisions, driven turn by turn with a real clock: which address
+// is barred, for how long, and which never is.
+import { describe, expect, it } from 'vitest';
+import { performance } from 'node:perf_hooks';
+import { FrontDoorShare, fairShare } from '../../src/frontdoor/index.js';
+import { silentLogger } from '../../src/log/index.js';
+
+/** A stream that records being cut off. */
+class Stream {
+  cutOff: string | null = null;
+  cutOffForShare(reason: string): void {
+    this.cutOff = reason;
+  }
+}
+
+function spin(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) { /* the turn runs long */ }
+}
+
+function share(firstBarMs = 50, maxBarMs = 150): FrontDoorShare {
+  return new FrontDoorShare({ turnBudgetMs: 2, firstBarMs, maxBarMs }, silentLogger());
+}
+
+describe('fairShare', () => {
+  it('gives those under the level all they used and holds the rest to the level', () => {
+    expect(fairShare([600, 125_000, 125_000], 8_600)).toBe(4_000);
+    expect(fairShare([10, 20], 100)).toBe(Infinity);
+    expect(fairShare([50, 50], 60)).toBe(30);
+    expect(fairShare([], 10)).toBe(Infinity);
+  });
+});
+
+describe('FrontDoorShare', () => {
+  it('bars the address above its fair share of a long turn, cuts off all its streams, and leaves the other alone', () => {
+    const s = share();
+    const [a1, a2, b1] = [new Stream(), new Stream(), new Stream()];
+    const a = s.open('a', a1);
+    s.open('a', a2);
+    const b = s.open('b', b1);
+    expect(s.charge(b, 5, 1)).toBe(true);
+    expect(s.charge(a, 1, 1)).toBe(true);
+    spin(5);
+    expect(s.charge(a, 5_000, 1)).toBe(false);
+    expect(a1.cutOff).toMatch(/more than its share of the front door/);
+    expect(a2.cutOff).not.toBeNull();
+    expect(b1.cutOff).toBeNull();
+    expect(s.barredFor('a')).toBeGreaterThan(40);
+    expect(s.barredFor('b')).toBe(0);
+    expect(s.stats).toMatchObject({ overloadedTurns: 1, addressesBarred: 1 });
+  });
+
+  it('never bars an address under 1,024 units, nor the only address of a turn', () => {
+    const s = share();
+    const a = s.open('a', new Stream());
+    const b = s.open('b', new Stream());
+    s.charge(b, 1, 1);
+    s.charge(a, 1, 1);
+    spin(5);
+    expect(s.charge(a, 1_000, 1)).toBe(true);
+    const alone = s.open('alone', new Stream());
+    s.charge(alone, 1, 2);
+    spin(5);
+    expect(s.charge(alone, 50_000, 2)).toBe(true);
+    expect(s.stats.overloadedTurns).toBe(2);
+    expect(s.stats.addressesBarred).toBe(0);
+  });
+
+  it('doubles the bar of an address barred again soon after, up to maxBarMs', () => {
+    const s = share(20, 50);
+    const bars: number[] = [];
+    for (let turn = 1; turn <= 3; turn++) {
+      const a = s.open('a', new Stream());
+      const b = s.open('b', new Stream());
+      s.charge(b, 1, turn);
+      s.charge(a, 1, turn);
+      spin(5);
+      s.charge(a, 5_000, turn);
+      bars.push(s.barredFor('a'));
+      spin(s.barredFor('a') + 1);
+    }
+    expect(bars[0]).toBeLessThanOrEqual(20);
+    expect(bars[1]).toBeGreaterThan(20);
+    expect(bars[1]).toBeLessThanOrEqual(40);
+    expect(bars[2]).toBeGreaterThan(40);
+    expect(bars[2]).toBeLessThanOrEqual(50);
+  });
+});
