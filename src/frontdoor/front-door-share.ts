@@ -14,7 +14,11 @@
 // used more than their max-min fair share of it are barred for a while. All
 // their streams are cut off at once, and their new connections
 // are refused `busy` at once (guard.ts) until the bar expires. A bar doubles
-// for an address that is barred again soon after, up to `maxBarMs`.
+// for an address that is barred again soon after, up to `maxBarMs`. After a
+// bar the address is on probation until it is forgiven (FORGIVE_AFTER_MS): it
+// may open PROBATION_OPENS_PER_S connections a second, so an attack cannot
+// come back with all its connections in one storm the moment its bar ends.
+// IPv6 clients are grouped by /64, the block one host usually holds.
 //
 // A turn with frames from one address only is never judged: nobody else's
 // frames waited for it (so a benchmark or a test driving the gateway from one
@@ -41,6 +45,10 @@ const JUDGE_EVERY_UNITS = 2048;
 const MIN_BARRED_UNITS = 1024;
 /** A barred address that stays clear this long starts again from the first bar. */
 const FORGIVE_AFTER_MS = 60_000;
+/** New connections and requests a second from an address on probation (barred less than FORGIVE_AFTER_MS ago). */
+const PROBATION_OPENS_PER_S = 10;
+/** Past this many addresses remembered, those without streams are forgotten at once, probation or not. */
+const MAX_REMEMBERED = 65_536;
 /** At most this many bars are logged one by one per window; the rest are counted in the next line. */
 const LOG_LINES = 10;
 const LOG_WINDOW_MS = 10_000;
@@ -64,6 +72,7 @@ export const BARRED_REASON = 'this address took more than its share of the front
 
 /** One client address's use of the front door. Written only by FrontDoorShare. */
 export class AddressUse {
+  /** The address, or for IPv6 its /64 (shareKey). */
   readonly address: string;
   /** Streams open from the address. */
   readonly streams = new Set<SharedStream>();
@@ -74,6 +83,9 @@ export class AddressUse {
   barredUntil = 0;
   /** The length of its last bar, doubled by the next one. */
   lastBarMs = 0;
+  /** Opens it may still make on probation, refilled at PROBATION_OPENS_PER_S, and when they were last refilled. */
+  probationOpens = 0;
+  probationRefilledAt = 0;
 
   constructor(address: string) {
     this.address = address;
@@ -115,10 +127,11 @@ export class FrontDoorShare {
 
   /** `stream` from `address` opened: its address's use record, to charge its frames to. */
   open(address: string, stream: SharedStream): AddressUse {
-    let use = this.addresses.get(address);
+    const key = shareKey(address);
+    let use = this.addresses.get(key);
     if (use === undefined) {
-      use = new AddressUse(address);
-      this.addresses.set(address, use);
+      use = new AddressUse(key);
+      this.addresses.set(key, use);
     }
     use.streams.add(stream);
     return use;
@@ -127,17 +140,38 @@ export class FrontDoorShare {
   /** A stream opened by `open` closed. */
   close(use: AddressUse, stream: SharedStream): void {
     use.streams.delete(stream);
-    if (use.streams.size === 0 && use.barredUntil <= performance.now()) this.addresses.delete(use.address);
+    this.forgetIfDone(use, performance.now());
   }
 
-  /** Milliseconds the address is still barred for, or 0. */
+  /** Milliseconds `address` is still barred for, or 0. */
   barredFor(address: string): number {
-    const use = this.addresses.get(address);
-    if (use === undefined || use.barredUntil === 0) return 0;
-    const left = use.barredUntil - performance.now();
-    if (left > 0) return Math.ceil(left);
-    if (use.streams.size === 0) this.addresses.delete(address);
-    return 0;
+    const use = this.addresses.get(shareKey(address));
+    return use === undefined ? 0 : Math.max(0, Math.ceil(use.barredUntil - performance.now()));
+  }
+
+  /**
+   * Why a new connection or request from `address` is refused, or null: the
+   * address is barred, or on probation and past its opens for this second.
+   */
+  refusal(address: string): string | null {
+    const use = this.addresses.get(shareKey(address));
+    if (use === undefined || use.barredUntil === 0) return null;
+    const now = performance.now();
+    const left = use.barredUntil - now;
+    const who = readableAddress(use.address);
+    if (left > 0) {
+      return `the address ${who} took more than its share of the front door's time (limits.frontDoorTurnBudgetMs) and is barred ` +
+        `for ${Math.ceil(left / 1000)} s more; retry after that, sending fewer frames at once`;
+    }
+    if (this.forgetIfDone(use, now)) return null;
+    use.probationOpens = Math.min(PROBATION_OPENS_PER_S, use.probationOpens + ((now - use.probationRefilledAt) / 1000) * PROBATION_OPENS_PER_S);
+    use.probationRefilledAt = now;
+    if (use.probationOpens >= 1) {
+      use.probationOpens--;
+      return null;
+    }
+    return `the address ${who} was barred for taking more than its share of the front door's time and may open only ` +
+      `${PROBATION_OPENS_PER_S} connections a second until ${Math.ceil(FORGIVE_AFTER_MS / 1000)} s after its bar; retry shortly`;
   }
 
   /**
@@ -161,12 +195,20 @@ export class FrontDoorShare {
     return true;
   }
 
-  /** Forgets bars that have expired on addresses with no streams (called now and then). */
+  /** Forgets addresses with no streams that are forgiven (called now and then). */
   sweep(): void {
     const now = performance.now();
-    for (const [address, use] of this.addresses) {
-      if (use.streams.size === 0 && use.barredUntil <= now) this.addresses.delete(address);
-    }
+    for (const use of this.addresses.values()) this.forgetIfDone(use, now);
+  }
+
+  /** Forgets `use` if it has no streams and nothing to remember (no bar, or one forgiven); whether it did. */
+  private forgetIfDone(use: AddressUse, now: number): boolean {
+    if (use.streams.size > 0) return false;
+    const remembered = use.barredUntil !== 0 && now - use.barredUntil < FORGIVE_AFTER_MS;
+    const crowded = this.addresses.size > MAX_REMEMBERED && use.barredUntil <= now;
+    if (remembered && !crowded) return false;
+    this.addresses.delete(use.address);
+    return true;
   }
 
   private startTurn(turn: number): void {
@@ -205,6 +247,8 @@ export class FrontDoorShare {
     const barMs = recent ? Math.min(maxBarMs, use.lastBarMs * 2) : firstBarMs;
     use.barredUntil = this.turnNow + barMs;
     use.lastBarMs = barMs;
+    use.probationOpens = PROBATION_OPENS_PER_S;
+    use.probationRefilledAt = use.barredUntil;
     this.stats.addressesBarred++;
     this.logBar(use, Math.round(fairUnits), Math.round(turnMs), barMs);
     for (const stream of use.streams) stream.cutOffForShare(BARRED_REASON);
@@ -229,6 +273,16 @@ export class FrontDoorShare {
       `(limits.frontDoorTurnBudgetMs ${this.settings.turnBudgetMs}), more than its fair share of ${fairUnits}` +
       (unlogged > 0 ? ` (and ${unlogged} bars not logged since the last line)` : ''));
   }
+}
+
+/**
+ * The key an address is shared under: IPv4 as it is, IPv6 by its /64 (uWS
+ * writes IPv6 in full, eight groups of four hex digits, and IPv4 clients of a
+ * dual-stack socket as mapped ::ffff:a.b.c.d, kept whole).
+ */
+export function shareKey(address: string): string {
+  if (!address.includes(':') || address.startsWith('0000:0000:0000:0000:0000:ffff:')) return address;
+  return `${address.slice(0, 19)}::/64`;
 }
 
 /** What a frame of `bytes` costs the front door, in units. */

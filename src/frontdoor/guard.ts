@@ -18,7 +18,8 @@
 //   connections and requests are refused the same way, which also closes
 //   keep-alive connections at their next request.
 // - Share: an address barred for taking more than its share of the front
-//   door's time (front-door-share.ts) is refused `busy` until the bar expires.
+//   door's time (front-door-share.ts) is refused `busy` until the bar expires,
+//   and then past a few new connections a second until it is forgiven.
 //
 // The checks read two headers (and the method, for a route of any method that
 // carries an Origin); the address is read only for requests that take a slot.
@@ -235,10 +236,9 @@ export class ConnectionGuard implements ResponseWatcher {
         '(limits.maxConnectionsPerAddress); close some or retry later');
       return null;
     }
-    const barredMs = this.share?.barredFor(address) ?? 0;
-    if (barredMs > 0) {
-      this.refuse(res, 'share', `the address ${readableAddress(address)} took more than its share of the front door's time ` +
-        `(limits.frontDoorTurnBudgetMs) and is barred for ${Math.ceil(barredMs / 1000)} s more; retry after that, sending fewer frames at once`);
+    const shareRefusal = this.share?.refusal(address) ?? null;
+    if (shareRefusal !== null) {
+      this.refuse(res, 'share', shareRefusal);
       return null;
     }
     this.perAddress.set(address, n + 1);

@@ -86,3 +86,38 @@ describe('FrontDoorShare', () => {
     expect(bars[2]).toBeLessThanOrEqual(50);
   });
 });
+
+describe('after a bar', () => {
+  it('refuses every new connection while barred, then lets in only a few a second until the address is forgiven', () => {
+    const s = share(20, 20);
+    const a = s.open('a', new Stream());
+    const b = s.open('b', new Stream());
+    s.charge(b, 1, 1);
+    s.charge(a, 1, 1);
+    spin(5);
+    s.charge(a, 5_000, 1);
+    expect(s.refusal('a')).toMatch(/the address a took more than its share .* barred for 1 s more/);
+    expect(s.refusal('b')).toBeNull();
+    spin(s.barredFor('a') + 1);
+    const answers = Array.from({ length: 30 }, () => s.refusal('a'));
+    const admitted = answers.filter((r) => r === null).length;
+    expect(admitted).toBeGreaterThanOrEqual(10);
+    expect(admitted).toBeLessThanOrEqual(11);
+    expect(answers.find((r) => r !== null)).toMatch(/may open only 10 connections a second/);
+  });
+
+  it('shares IPv6 clients by /64 and keeps IPv4, mapped or not, whole', () => {
+    const s = share();
+    const host = '2001:0db8:0001:0002:0000:0000:0000:0001';
+    const neighbour = '2001:0db8:0001:0002:ffff:0000:0000:0009';
+    const a = s.open(host, new Stream());
+    const b = s.open('0000:0000:0000:0000:0000:ffff:7f00:0001', new Stream());
+    s.charge(b, 1, 1);
+    s.charge(a, 1, 1);
+    spin(5);
+    s.charge(a, 5_000, 1);
+    expect(s.barredFor(neighbour)).toBeGreaterThan(0);
+    expect(s.barredFor('2001:0db8:0001:0003:0000:0000:0000:0001')).toBe(0);
+    expect(s.barredFor('0000:0000:0000:0000:0000:ffff:7f00:0002')).toBe(0);
+  });
+});
