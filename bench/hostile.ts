@@ -9,6 +9,7 @@
 // and the store itself once the gateway has exited (read, and checked by
 // `chainlanes verify`).
 import { fork, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Packr, Unpackr } from 'msgpackr';
 import WebSocket from 'ws';
@@ -67,6 +68,8 @@ export interface HostileShape {
   perKind: number;
   kinds: AttackKind[];
   attackWorkers: number;
+  /** The attack processes' nice value (0: the same priority as everything else). */
+  attackNice: number;
   /** Bystander light chain: single-entry frames per second. */
   lightRate: number;
   /** Bystander flood: connections, entries per frame, frames in flight. */
@@ -338,6 +341,9 @@ class AttackFleet {
       // execArgv: [] so flags given to the bench (e.g. --cpu-prof) do not apply to the attack.
       const child = fork(new URL('./hostile-worker.js', import.meta.url), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       child.on('error', () => undefined); // a send to a dead child; its exit settles the promises below
+      // On a small machine the attack's own processes take cores the gateway would have:
+      // a lower priority for them stands for an attacker on other machines.
+      if (shape.attackNice !== 0 && child.pid !== undefined) setPriority(child.pid, shape.attackNice);
       this.children.push(child);
       ready.push(this.next(child, 'ready').then((m) => (m?.type === 'ready' ? m.open : null)));
       this.done.push(this.next(child, 'done').then((m) => (m?.type === 'done' ? m.result : null)));
@@ -709,7 +715,7 @@ function reasonsLine(reasons: Record<string, number>): string {
 export function formatHostile(r: HostileResult, warmupS: number): string {
   const s = r.shape;
   const head = [
-    `hostile: ${fmtInt(s.perKind)} connections of each kind at once (${s.kinds.join(', ')}: ${fmtInt(attackConnections(s))} in all) from ${s.attackWorkers} processes, ` +
+    `hostile: ${fmtInt(s.perKind)} connections of each kind at once (${s.kinds.join(', ')}: ${fmtInt(attackConnections(s))} in all) from ${s.attackWorkers} processes${s.attackNice === 0 ? "" : ` at nice ${s.attackNice}`}, ` +
       `against bystanders: 1 light chain × ${s.lightRate} single-entry frames/s, 1 flood chain over ${s.floodConnections} connections × ${s.inflight} frames of ${s.batch} entries in flight; ` +
       `${r.alone.load.durationS} s alone, then ${r.attack.load.durationS} s under attack, after ${warmupS} s warm-up each`,
     `gateway ${r.url}: ${Object.entries(r.config.limits).map(([k, v]) => `limits.${k} ${v === null ? 'null' : k.endsWith('Bytes') ? fmtBytes(v) : fmtInt(v)}`).join(', ')}`,

@@ -34,6 +34,8 @@ export interface BenchOptions {
   kinds: AttackKind[];
   /** hostile: limits.frontDoorTurnBudgetMs for the gateway (null: no address is barred; undefined: its default). */
   turnBudgetMs: number | null | undefined;
+  /** hostile: the attack processes' nice value. */
+  attackNice: number;
   /** Write the chainlanes gateway's CPU profiles (node --cpu-prof, one per thread) here. */
   profileDir: string | undefined;
 }
@@ -72,6 +74,7 @@ load shape
   --workers N           load-client processes (default 2, up to 4 on bigger machines; attack processes in hostile, default 3)
   --kinds LIST          hostile: comma-separated, of ${ATTACK_KINDS.join(', ')} (default all)
   --turn-budget MS|off  hostile: the gateway's limits.frontDoorTurnBudgetMs (off: never bar an address; default: the gateway's)
+  --attack-nice N       hostile: run the attack processes at nice N (0..19, default 0), standing for an attacker on other machines
 
 output
   --json                one JSON object instead of tables
@@ -138,6 +141,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       rounds: { type: 'string' },
       kinds: { type: 'string' },
       'turn-budget': { type: 'string' },
+      'attack-nice': { type: 'string' },
       profile: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -176,6 +180,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     workers: num(v.workers, 'workers', hostile ? 3 : Math.max(2, Math.min(4, Math.floor(availableParallelism() / 2))), 1),
     rounds: num(v.rounds, 'rounds', 3, 1),
     kinds: kindList(v.kinds),
+    attackNice: num(v['attack-nice'], 'attack-nice', 0, 0),
     turnBudgetMs: v['turn-budget'] === 'off' ? null : v['turn-budget'] === undefined ? undefined : num(v['turn-budget'], 'turn-budget', 0, 1),
     profileDir: v.profile,
   };

@@ -166,6 +166,7 @@ async function hostileMode(o: BenchOptions): Promise<{ text: string; json: objec
     perKind: o.connections,
     kinds: o.kinds,
     attackWorkers: o.workers,
+    attackNice: o.attackNice,
     lightRate: o.lightRate,
     floodConnections: 2,
     batch: o.batch,
