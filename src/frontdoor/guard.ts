@@ -263,7 +263,7 @@ export class ConnectionGuard implements ResponseWatcher {
   /**
    * Gives back the slots of requests whose client went away before the answer
    * (uWS then voids the response, and its handler's own onAborted is the only
-   * one it calls).
+   * one it calls), and lets the share forget addresses it is done with.
    */
   private sweep(): void {
     this.share?.sweep();
