@@ -23,6 +23,9 @@ const USAGE = `usage:
   chainlanes serve [--host H] [--port P] [--data DIR] [--config FILE] [--log-level L] [--log-format F]
                    [--admin-key-file FILE] [--insecure-open]
   chainlanes verify [--data DIR]                 check blocks, proofs, and credits (supply, burns per block)
+  chainlanes verify --entry URL|FILE [--anchors RPC_URL]
+                                               check one entry proof (GET …/entries/{seq}) offline, and with
+                                               --anchors its anchor transaction on that Ethereum node
   chainlanes keygen                             print a new key (for ${ADMIN_KEY_ENV} or auth.adminKeyFile)
   chainlanes lanes [--data DIR] [--set FILE]   show the lane table in the store, or replace it
                                                (a running gateway applies it within a second)
@@ -98,7 +101,9 @@ async function serve(argv: string[]): Promise<void> {
 }
 
 async function verify(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { data: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ args: argv, options: { data: { type: 'string' }, entry: { type: 'string' }, anchors: { type: 'string' } }, strict: true });
+  if (values.entry !== undefined) return verifyEntryProof(values.entry, values.anchors);
+  if (values.anchors !== undefined) fail('verify --anchors RPC_URL checks an entry proof: give it --entry URL|FILE');
   const dir = values.data ?? process.env.CHAINLANES_DATA ?? DEFAULT_CONFIG.dataDir;
   const { verifyStore, verifyStoreIsolated } = await import('./ledger/index.js');
   const { CreditCheck } = await import('./credits/index.js');
@@ -115,6 +120,43 @@ async function verify(argv: string[]): Promise<void> {
   }
   printError(`chainlanes verify: BROKEN: ${report.firstBreak ?? 'unknown break'} (checked before it: ${summary})`);
   process.exit(1);
+}
+
+/** One entry proof, from a gateway URL or a file: its hashes up to the directory, and with `rpcUrl` up to its anchor transaction. */
+async function verifyEntryProof(source: string, rpcUrl: string | undefined): Promise<void> {
+  const { verifyEntry, verifyAnchor } = await import('./client/index.js');
+  const { readFileSync } = await import('node:fs');
+  let proof: Parameters<typeof verifyEntry>[0];
+  try {
+    const text = /^https?:\/\//.test(source) ? await fetchText(source) : readFileSync(source, 'utf8');
+    proof = JSON.parse(text) as typeof proof;
+  } catch (error) {
+    printError(`chainlanes verify: cannot read the proof at ${source}: ${errorMessage(error)}`);
+    process.exit(1);
+  }
+  const what = `chain ${JSON.stringify(proof.chain)} seq ${proof.seq}`;
+  const offline = verifyEntry(proof);
+  if (!offline.ok) {
+    printError(`chainlanes verify: BROKEN: ${what}: ${offline.reason}`);
+    process.exit(1);
+  }
+  print(`chainlanes verify: OK: ${what}: entry → block ${proof.height} → directory ${proof.directory?.height ?? '(not sealed)'}` +
+    (proof.anchor === undefined ? '' : ` → anchor window ${proof.anchor.window.first}…${proof.anchor.window.last}`));
+  if (rpcUrl === undefined) return;
+  const anchored = await verifyAnchor(proof, rpcUrl);
+  if (!anchored.ok) {
+    printError(`chainlanes verify: BROKEN: ${what}: ${anchored.reason}`);
+    process.exit(1);
+  }
+  print(`chainlanes verify: OK: ${what}: anchored by transaction ${proof.anchor!.tx} in block ${anchored.blockNumber} (${proof.anchor!.blockHash}) ` +
+    `of chain id ${anchored.networkId}, ${anchored.confirmations} confirmations`);
+}
+
+async function fetchText(url: string): Promise<string> {
+  const response = await fetch(url);
+  const text = await response.text();
+  if (!response.ok) throw new Error(`HTTP ${response.status}: ${text.slice(0, 200)}`);
+  return text;
 }
 
 async function lanes(argv: string[]): Promise<void> {
