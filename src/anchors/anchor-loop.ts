@@ -124,7 +124,10 @@ export class AnchorLoop {
     const hash = window.tx as Hex;
     if (window.state === 'signed') {
       // It may have reached the node before a crash: then it is found, not sent again.
-      if (!(await node.known(hash))) await node.send(window.raw as Hex);
+      if (!(await node.known(hash))) {
+        if ((await node.nonce('latest')) > window.nonce) return this.notIncluded(window, hash);
+        await node.send(window.raw as Hex);
+      }
       await this.save(window, { state: 'sent' });
     }
     const at = await node.includedAt(hash);
