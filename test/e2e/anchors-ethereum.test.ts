@@ -189,4 +189,25 @@ describe('Ethereum anchoring', () => {
     const proof = await gw.json<EntryProof>('/v1/chains/reorg/entries/0');
     expect(await verifyAnchor(proof, anvil.url)).toMatchObject({ ok: true, blockNumber: ws[0]!.blockNumber });
   });
+
+  it('refuses to start with half an anchoring config, a key others can read, or a key file without a key', () => {
+    const rpc = 'http://127.0.0.1:1';
+    const half = runCli(['serve', '--port', '0', '--data', tempDir(), '--anchor-rpc-url', rpc]);
+    expect(half.status).toBe(2);
+    expect(half.output).toContain('rpcUrl is set but keyFile is not');
+    const open = keyFile();
+    chmodSync(open, 0o644);
+    const readable = runCli(['serve', '--port', '0', '--data', tempDir(), '--anchor-rpc-url', rpc, '--anchor-key-file', open]);
+    expect(readable.status).toBe(2);
+    expect(readable.output).toContain(`chmod 600 ${open}`);
+    const junk = join(tempDir(), 'junk.key');
+    writeFileSync(junk, 'not a key');
+    chmodSync(junk, 0o600);
+    const notKey = runCli(['serve', '--port', '0', '--data', tempDir(), '--anchor-rpc-url', rpc, '--anchor-key-file', junk]);
+    expect(notKey.status).toBe(2);
+    expect(notKey.output).toContain('does not hold a private key');
+    const badUrl = runCli(['serve', '--port', '0', '--data', tempDir(), '--anchor-rpc-url', 'ftp://x']);
+    expect(badUrl.status).toBe(2);
+    expect(badUrl.output).toContain('anchors.ethereum.rpcUrl');
+  });
 });
