@@ -3,6 +3,7 @@
 // about windows. The ledger's answer is JSON text; the anchor part is spliced
 // into it as text rather than parsed and re-serialised on the front door's thread.
 import type { LedgerReadTask } from '../ledger/index.js';
+import { AnchorsStopped } from './service.js';
 import type { AnchorQuery } from './types.js';
 
 export interface JsonReads {
@@ -30,13 +31,23 @@ export class AnchoredReads implements JsonReads {
   private async withAnchor(json: string): Promise<string> {
     const height = lastDirectoryHeight(json);
     if (height === null) return json;
-    const part = await this.anchors.query({ kind: 'proof', height });
+    let part: string | null;
+    try {
+      part = await this.anchors.query({ kind: 'proof', height });
+    } catch (error) {
+      // A dead anchor thread must not take proofs down with it: they are valid without the part.
+      if (error instanceof AnchorsStopped) return json;
+      throw error;
+    }
     return part === null ? json : `${json.slice(0, -1)},"anchor":${part}}`;
   }
 
   /** `GET /v1/anchors` keeps its `anchors` and gains `windows`: the windows over the heights it lists. */
   private async withWindows(json: string, from: number, limit: number): Promise<string> {
-    const windows = await this.anchors.query({ kind: 'overlapping', from, to: from + Math.max(0, limit - 1), limit });
+    const windows = await this.anchors.query({ kind: 'overlapping', from, to: from + Math.max(0, limit - 1), limit }).catch((error: unknown) => {
+      if (error instanceof AnchorsStopped) return null;
+      throw error;
+    });
     return `${json.slice(0, -1)},"windows":${windows ?? '[]'}}`;
   }
 }

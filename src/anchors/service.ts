@@ -13,6 +13,9 @@ const QUERY_TIMEOUT_MS = 10_000;
 const MAX_QUERIES_IN_FLIGHT = 1024;
 const STOP_TIMEOUT_MS = 10_000;
 
+/** The anchor thread is not running: reads go on without anchor parts. */
+export class AnchorsStopped extends Error {}
+
 interface Waiting {
   resolve(json: string | null): void;
   reject(error: Error): void;
@@ -45,7 +48,7 @@ export class AnchorService {
     });
     worker.on('exit', () => {
       service.alive = false;
-      for (const [id, w] of service.waiting) service.settle(id, w, null, new Error('the anchor thread stopped'));
+      for (const [id, w] of service.waiting) service.settle(id, w, null, new AnchorsStopped('the anchor thread stopped'));
     });
     log.info({ event: 'anchors', rpcUrl: redact(settings.rpcUrl), everyDirectories: settings.everyDirectories, everySeconds: settings.everySeconds, confirmations: settings.confirmations },
       `anchoring directory hashes to Ethereum at ${redact(settings.rpcUrl)}: a window every ${settings.everyDirectories} directory blocks or ${settings.everySeconds} s, ` +
@@ -55,7 +58,7 @@ export class AnchorService {
 
   /** JSON text of the answer (null: nothing there). Rejects when the thread cannot answer. */
   query(query: AnchorQuery): Promise<string | null> {
-    if (!this.alive) return Promise.reject(new Error('the anchor thread is not running'));
+    if (!this.alive) return Promise.reject(new AnchorsStopped('the anchor thread is not running'));
     if (this.waiting.size >= MAX_QUERIES_IN_FLIGHT) return Promise.reject(new Error('too many anchor questions in flight'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
