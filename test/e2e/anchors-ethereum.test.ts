@@ -61,6 +61,8 @@ describe('Ethereum anchoring', () => {
     await write(gw, 'anchored', ['third']);
     const proofBefore = await gw.json<EntryProof & Record<string, unknown>>(`/v1/chains/anchored/entries/${seq}`);
     const directory = proofBefore.directory!.height;
+    // Nothing mines but the window's own transaction (automine), so it cannot have its 2 confirmations yet.
+    expect(proofBefore.anchor).toBeUndefined();
 
     const ws = await mineUntil(gw, anvil, confirmedThrough(directory));
     const window = ws.find((w) => w.first <= directory && w.last >= directory)!;
@@ -209,5 +211,19 @@ describe('Ethereum anchoring', () => {
     const badUrl = runCli(['serve', '--port', '0', '--data', tempDir(), '--anchor-rpc-url', 'ftp://x']);
     expect(badUrl.status).toBe(2);
     expect(badUrl.output).toContain('anchors.ethereum.rpcUrl');
+  });
+
+  it('answers the windows route on a gateway that does not anchor, and refuses bad paging', async () => {
+    const gw = await startGateway();
+    const plain = await gw.http('/v1/anchors/windows');
+    expect(plain.status).toBe(404);
+    expect(await plain.json()).toMatchObject({ error: { code: 'not_found', message: expect.stringContaining('anchors.ethereum.rpcUrl') } });
+    const bad = await gw.http('/v1/anchors/windows?from=-1');
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: { code: 'bad_request', message: expect.stringContaining('from') } });
+    const health = await gw.json('/healthz');
+    expect(health.anchors).toBeUndefined();
+    const listing = await gw.json('/v1/anchors');
+    expect(listing.windows).toBeUndefined();
   });
 });
