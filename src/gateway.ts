@@ -239,13 +239,7 @@ export class Gateway {
     if (rpcUrl === null || keyFile === null) {
       throw new ConfigError([`anchors.ethereum: ${rpcUrl === null ? 'keyFile is set but rpcUrl is not' : 'rpcUrl is set but keyFile is not'}; anchoring needs both`]);
     }
-    let key: string;
-    try {
-      key = readAnchorKey(keyFile);
-    } catch (error) {
-      throw new ConfigError([errorMessage(error)]);
-    }
-    this.anchors = await AnchorService.start(this.config.dataDir, { rpcUrl, ...settings }, key, this.log);
+    this.anchors = await AnchorService.start(this.config.dataDir, { rpcUrl, ...settings }, readAnchorKey(keyFile), this.log);
     this.anchors.registerMetrics(this.metrics.registry);
   }
 

@@ -9,6 +9,7 @@
 // finds the very transaction it may have sent.
 import { randomBytes } from 'node:crypto';
 import type { Database, RootDatabase } from 'lmdb';
+import { heightKey } from '../ledger/index.js';
 import type { AnchorWindowView } from '../protocol/index.js';
 
 export type WindowState = AnchorWindowView['state'];
@@ -22,12 +23,6 @@ export interface WindowRecord extends AnchorWindowView {
 }
 
 const IDENTITY_KEY = Buffer.from('store-identity');
-
-function heightKey(height: number): Buffer {
-  const key = Buffer.alloc(8);
-  key.writeBigUInt64BE(BigInt(height));
-  return key;
-}
 
 export class WindowStore {
   private readonly windows: Database<Buffer, Buffer>;

@@ -1,8 +1,7 @@
 // A window's tree: RFC 6962 over its directory hashes in height order (leaf
 // data = the 32-byte directory hash), built with the ledger's Merkle code.
 import { auditPath, blockRoot } from '../ledger/index.js';
-
-const HASH = 32;
+import { HASH_BYTES } from '../protocol/index.js';
 
 export class WindowTree {
   /** The directory hashes, concatenated in height order. */
@@ -16,7 +15,7 @@ export class WindowTree {
   }
 
   get count(): number {
-    return this.leaves.length / HASH;
+    return this.leaves.length / HASH_BYTES;
   }
 
   get last(): number {
