@@ -122,10 +122,13 @@ export class AnchorLoop {
     const { node } = this.parts;
     this.status.window = windowStatus(window);
     const hash = window.tx as Hex;
+    if (window.networkId !== this.chainId) {
+      throw new Error(`anchor window ${window.first}…${window.last} is in flight on chain id ${window.networkId}, but the node is on ${this.chainId}: point anchors.ethereum.rpcUrl back at that network until it is confirmed`);
+    }
     if (window.state === 'signed') {
       // It may have reached the node before a crash: then it is found, not sent again.
       if (!(await node.known(hash))) {
-        if ((await node.nonce('latest')) > window.nonce) return this.notIncluded(window, hash);
+        if ((await node.nonce('latest', window.from as Hex)) > window.nonce) return this.notIncluded(window, hash);
         await node.send(window.raw as Hex);
       }
       await this.save(window, { state: 'sent' });
@@ -155,11 +158,15 @@ export class AnchorLoop {
     if (await node.known(hash)) return this.save(window, reset);
     // Dropped. Its nonce still free: the same signed transaction goes again, so
     // there is never a second transaction that could also land for this window.
-    if ((await node.nonce('latest')) <= window.nonce) {
+    if ((await node.nonce('latest', window.from as Hex)) <= window.nonce) {
       await node.send(window.raw as Hex);
       return this.save(window, reset);
     }
     // Its nonce went to another transaction of this account: this one can never land, so the window gets a new one.
+    // Signed with another key, the old transaction could still land beside a new one: that is the operator's to settle.
+    if (window.from.toLowerCase() !== node.account.address.toLowerCase()) {
+      throw new Error(`anchor window ${window.first}…${window.last} was signed by ${window.from} and must be signed again, but anchors.ethereum.keyFile now holds the key of ${node.account.address}: restore the old key until the window is confirmed`);
+    }
     const signed = await node.sign(this.payload(window.first, window.last, Buffer.from(window.root, 'hex')), await node.nonce('pending'), this.chainId!);
     this.parts.event('anchor-resigned', `anchor window ${window.first}…${window.last}: nonce ${window.nonce} was used by another transaction; signed again with nonce ${signed.nonce}`,
       { first: window.first, last: window.last, oldTx: hash, tx: signed.hash, nonce: signed.nonce });

@@ -35,9 +35,9 @@ export class EthereumNode {
     return Number(await this.client.getBlockNumber({ cacheTime: 0 }));
   }
 
-  /** The account's next nonce counting transactions in the node's pool ('pending') or only mined ones ('latest'). */
-  nonce(blockTag: 'pending' | 'latest'): Promise<number> {
-    return this.client.getTransactionCount({ address: this.account.address, blockTag });
+  /** An account's (by default this one's) next nonce counting transactions in the node's pool ('pending') or only mined ones ('latest'). */
+  nonce(blockTag: 'pending' | 'latest', address: Hex = this.account.address): Promise<number> {
+    return this.client.getTransactionCount({ address, blockTag });
   }
 
   /** A zero-value EIP-1559 transaction to the account itself, carrying `data`. */

@@ -9,7 +9,7 @@ import { EthereumNode } from '../../src/anchors/ethereum.js';
 import { encodeAnchorPayload } from '../../src/anchors/payload.js';
 import { WindowTree } from '../../src/anchors/window-tree.js';
 import { WindowStore, type WindowRecord } from '../../src/anchors/window-store.js';
-import type { AnchorSettings } from '../../src/anchors/types.js';
+import type { AnchorSettings, AnchorStatus } from '../../src/anchors/types.js';
 import type { AnchorView } from '../../src/protocol/index.js';
 import { ANVIL_CHAIN_ID, ANVIL_KEY, freePort, registerCleanup, startAnvil, tempDir, type Anvil } from '../helpers/index.js';
 
@@ -18,7 +18,10 @@ const SETTINGS: AnchorSettings = {
   pollMs: 20, retryMinMs: 20, retryMaxMs: 200, rpcTimeoutMs: 5000, networkId: ANVIL_CHAIN_ID,
 };
 
-async function setUp(): Promise<{ anvil: Anvil; node: EthereumNode; store: WindowStore; directories: AnchorView[]; record: WindowRecord; loop: AnchorLoop; events: string[] }> {
+/** anvil's second development key. */
+const OTHER_KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
+
+async function setUp(loopKey: Hex = ANVIL_KEY): Promise<{ anvil: Anvil; node: EthereumNode; store: WindowStore; directories: AnchorView[]; record: WindowRecord; loop: AnchorLoop; events: string[]; statuses: AnchorStatus[] }> {
   const anvil = await startAnvil({ port: await freePort(), automine: false });
   const root = open(tempDir(), { noSubdir: false });
   registerCleanup('lmdb', () => root.close());
@@ -36,14 +39,15 @@ async function setUp(): Promise<{ anvil: Anvil; node: EthereumNode; store: Windo
   // What a crash right after the durable write and before the send leaves behind.
   await store.put(record);
   const events: string[] = [];
+  const statuses: AnchorStatus[] = [];
   const loop = new AnchorLoop({
-    settings: { ...SETTINGS, rpcUrl: anvil.url }, node, store, gateway,
+    settings: { ...SETTINGS, rpcUrl: anvil.url }, node: loopKey === ANVIL_KEY ? node : new EthereumNode(anvil.url, loopKey, 5000), store, gateway,
     directories: (from, limit) => directories.slice(from, from + limit),
-    report: () => undefined,
+    report: (status) => statuses.push(status),
     event: (event) => events.push(event),
   });
   registerCleanup('anchor loop', () => loop.stop());
-  return { anvil, node, store, directories, record, loop, events };
+  return { anvil, node, store, directories, record, loop, events, statuses };
 }
 
 async function nonce(anvil: Anvil, tag: string): Promise<number> {
@@ -97,5 +101,16 @@ describe('anchor loop recovery', () => {
     const tx = await anvil.rpc<{ input: Hex }>('eth_getTransactionByHash', [confirmed.tx]);
     expect(tx.input.length).toBe(2 + 83 * 2);
     expect(await anvil.rpc('eth_getTransactionByHash', [record.tx])).toBeNull();
+  });
+
+  it('will not sign a window again with another key than the one that signed it', async () => {
+    const { anvil, store, record, loop, statuses } = await setUp(OTHER_KEY);
+    const [address] = await anvil.rpc<string[]>('eth_accounts');
+    await anvil.rpc('eth_sendTransaction', [{ from: address, to: address, value: '0x0' }]);
+    await anvil.mine();
+    loop.start();
+    await expect.poll(() => statuses.at(-1)?.lastError ?? '', { timeout: 10_000, interval: 20 }).toContain('restore the old key');
+    expect(store.latest()).toMatchObject({ tx: record.tx, state: 'signed' });
+    expect(await nonce(anvil, 'pending')).toBe(1);
   });
 });
