@@ -4,6 +4,9 @@
 import { createPublicClient, http, keccak256, toHex, type Hex, type PublicClient } from 'viem';
 import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
 
+/** How geth, anvil, Nethermind and Besu say a transaction is already in their pool. */
+const ALREADY_KNOWN = /already known|already imported|known transaction|AlreadyKnown|already in (the )?(tx|transaction) ?pool/i;
+
 export interface SignedTransaction {
   hash: Hex;
   raw: Hex;
@@ -55,8 +58,14 @@ export class EthereumNode {
     return { hash: keccak256(raw), raw, nonce };
   }
 
+  /** Hands the node the signed bytes; a node that already holds them (geth: "already known") is not a failure. */
   async send(raw: Hex): Promise<void> {
-    await this.client.sendRawTransaction({ serializedTransaction: raw });
+    try {
+      await this.client.sendRawTransaction({ serializedTransaction: raw });
+    } catch (error) {
+      if (error instanceof Error && ALREADY_KNOWN.test(error.message)) return;
+      throw error;
+    }
   }
 
   /** Where the transaction was mined on the node's canonical chain, or null when it is not (pending, dropped, unknown). */
