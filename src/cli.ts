@@ -23,6 +23,7 @@ const USAGE = `usage:
   chainlanes serve [--host H] [--port P] [--data DIR] [--config FILE] [--log-level L] [--log-format F]
                    [--admin-key-file FILE] [--insecure-open]
   chainlanes verify [--data DIR]                 check blocks, proofs, and credits (supply, burns per block)
+  chainlanes verify [--data DIR] --anchors RPC_URL   … and every confirmed anchor window's transaction on that node
   chainlanes verify --entry URL|FILE [--anchors RPC_URL]
                                                check one entry proof (GET …/entries/{seq}) offline, and with
                                                --anchors its anchor transaction on that Ethereum node
@@ -103,7 +104,6 @@ async function serve(argv: string[]): Promise<void> {
 async function verify(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { data: { type: 'string' }, entry: { type: 'string' }, anchors: { type: 'string' } }, strict: true });
   if (values.entry !== undefined) return verifyEntryProof(values.entry, values.anchors);
-  if (values.anchors !== undefined) fail('verify --anchors RPC_URL checks an entry proof: give it --entry URL|FILE');
   const dir = values.data ?? process.env.CHAINLANES_DATA ?? DEFAULT_CONFIG.dataDir;
   const { verifyStore, verifyStoreIsolated } = await import('./ledger/index.js');
   const { CreditCheck } = await import('./credits/index.js');
@@ -116,6 +116,7 @@ async function verify(argv: string[]): Promise<void> {
   if (report.ok) {
     print(`chainlanes verify: OK: ${summary} in ${dir}`);
     for (const line of report.checks ?? []) print(`chainlanes verify: OK: ${line}`);
+    if (values.anchors !== undefined) await verifyStoreAnchors(dir, values.anchors);
     return;
   }
   printError(`chainlanes verify: BROKEN: ${report.firstBreak ?? 'unknown break'} (checked before it: ${summary})`);
@@ -150,6 +151,27 @@ async function verifyEntryProof(source: string, rpcUrl: string | undefined): Pro
   }
   print(`chainlanes verify: OK: ${what}: anchored by transaction ${proof.anchor!.tx} in block ${anchored.blockNumber} (${proof.anchor!.blockHash}) ` +
     `of chain id ${anchored.networkId}, ${anchored.confirmations} confirmations`);
+}
+
+/** Every confirmed anchor window of the store: its root from the store's directory hashes, its transaction on the node. */
+async function verifyStoreAnchors(dir: string, rpcUrl: string): Promise<void> {
+  const { storedWindows } = await import('./anchors/index.js');
+  const { verifyAnchorTransaction } = await import('./client/index.js');
+  const windows = await storedWindows(dir);
+  if (windows.broken !== null) {
+    printError(`chainlanes verify: BROKEN: ${windows.broken}`);
+    process.exit(1);
+  }
+  for (const anchor of windows.confirmed) {
+    const result = await verifyAnchorTransaction(anchor, rpcUrl);
+    if (!result.ok) {
+      printError(`chainlanes verify: BROKEN: anchor window ${anchor.window.first}…${anchor.window.last}: ${result.reason}`);
+      process.exit(1);
+    }
+  }
+  const last = windows.confirmed.at(-1);
+  print(`chainlanes verify: OK: anchors: ${windows.confirmed.length} confirmed windows` +
+    (last === undefined ? '' : ` (directories 0…${last.window.last})`) + ` found in their transactions on ${rpcUrl}, ${windows.pending} not yet confirmed`);
 }
 
 async function fetchText(url: string): Promise<string> {

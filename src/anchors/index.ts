@@ -7,3 +7,4 @@ export { readAnchorKey } from './key-file.js';
 export { encodeAnchorPayload, type AnchorPayload } from './payload.js';
 export { WindowTree } from './window-tree.js';
 export type { AnchorSettings, AnchorStatus } from './types.js';
+export { storedWindows, type StoredWindows } from './stored-windows.js';

@@ -43,6 +43,12 @@ export class WindowStore {
     return made;
   }
 
+  /** The identity if one was made, without making one (for readers such as `verify`). */
+  storedIdentity(): Buffer | undefined {
+    const stored = this.meta.get(IDENTITY_KEY);
+    return stored === undefined ? undefined : Buffer.from(stored);
+  }
+
   /** Durable when it resolves. */
   async put(record: WindowRecord): Promise<void> {
     await this.windows.put(heightKey(record.first), Buffer.from(JSON.stringify(record)));

@@ -64,6 +64,11 @@ export function anchorPayload(anchor: AnchorProof): Uint8Array {
 export async function verifyAnchor(proof: EntryProof, rpcUrl: string, options: { timeoutMs?: number } = {}): Promise<AnchorResult> {
   const anchor = proof.anchor;
   if (anchor === undefined) return { ok: false, reason: 'proof has no anchor part (its directory block is not in a confirmed window yet)' };
+  return verifyAnchorTransaction(anchor, rpcUrl, options);
+}
+
+/** The on-chain half of verifyAnchor, for an anchor part alone (a whole store's windows, say). */
+export async function verifyAnchorTransaction(anchor: AnchorProof, rpcUrl: string, options: { timeoutMs?: number } = {}): Promise<AnchorResult> {
   const rpc = new JsonRpc(rpcUrl, options.timeoutMs ?? 10_000);
   try {
     const chainId = Number(BigInt(await rpc.call<string>('eth_chainId', [])));

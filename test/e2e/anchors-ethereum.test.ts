@@ -111,6 +111,18 @@ describe('Ethereum anchoring', () => {
     expect(health.anchors.anchoredHeight as number).toBeGreaterThanOrEqual(directory);
     const metrics = await (await gw.http('/metrics')).text();
     expect(metrics).toMatch(/^chainlanes_anchor_backlog_directories \d+$/m);
+
+    // The whole store: every confirmed window's root from the store, its transaction on the node.
+    const confirmedWindows = (await windows(gw)).filter((w) => w.state === 'confirmed').length;
+    expect(await gw.stop()).toBe(0);
+    const store = runCli(['verify', '--data', gw.dataDir, '--anchors', anvil.url]);
+    expect(store.output).toContain(`anchors: ${confirmedWindows} confirmed windows`);
+    expect(store.status).toBe(0);
+    // Against another chain (a fresh node: no such transactions) it is refused.
+    const other = await startAnvil({ port: await freePort() });
+    const elsewhere = runCli(['verify', '--data', gw.dataDir, '--anchors', other.url]);
+    expect(elsewhere.status).toBe(1);
+    expect(elsewhere.output).toContain(`does not know transaction ${ws[0]!.tx}`);
   });
 
   it('keeps sealing while the node is down, retries with back-off, and anchors the backlog once it is back', async () => {
