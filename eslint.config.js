@@ -21,6 +21,7 @@ const FOLDER_DEPENDENCIES = {
   scheduler: ['ring', 'native', 'ledger', 'validation'],
   config: ['ring', 'scheduler', 'log', 'validation'],
   frontdoor: ['protocol', 'ring', 'lanes', 'sealer', 'ledger', 'scheduler', 'log', 'credits'],
+  anchors: ['protocol', 'ledger', 'log', 'validation'],
 };
 const FOLDERS = Object.keys(FOLDER_DEPENDENCIES);
 

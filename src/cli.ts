@@ -23,6 +23,10 @@ const USAGE = `usage:
   chainlanes serve [--host H] [--port P] [--data DIR] [--config FILE] [--log-level L] [--log-format F]
                    [--admin-key-file FILE] [--insecure-open]
   chainlanes verify [--data DIR]                 check blocks, proofs, and credits (supply, burns per block)
+  chainlanes verify [--data DIR] --anchors RPC_URL   … and every confirmed anchor window's transaction on that node
+  chainlanes verify --entry URL|FILE [--anchors RPC_URL]
+                                               check one entry proof (GET …/entries/{seq}) offline, and with
+                                               --anchors its anchor transaction on that Ethereum node
   chainlanes keygen                             print a new key (for ${ADMIN_KEY_ENV} or auth.adminKeyFile)
   chainlanes lanes [--data DIR] [--set FILE]   show the lane table in the store, or replace it
                                                (a running gateway applies it within a second)
@@ -98,7 +102,8 @@ async function serve(argv: string[]): Promise<void> {
 }
 
 async function verify(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { data: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ args: argv, options: { data: { type: 'string' }, entry: { type: 'string' }, anchors: { type: 'string' } }, strict: true });
+  if (values.entry !== undefined) return verifyEntryProof(values.entry, values.anchors);
   const dir = values.data ?? process.env.CHAINLANES_DATA ?? DEFAULT_CONFIG.dataDir;
   const { verifyStore, verifyStoreIsolated } = await import('./ledger/index.js');
   const { CreditCheck } = await import('./credits/index.js');
@@ -111,10 +116,69 @@ async function verify(argv: string[]): Promise<void> {
   if (report.ok) {
     print(`chainlanes verify: OK: ${summary} in ${dir}`);
     for (const line of report.checks ?? []) print(`chainlanes verify: OK: ${line}`);
+    if (values.anchors !== undefined) await verifyStoreAnchors(dir, values.anchors);
     return;
   }
   printError(`chainlanes verify: BROKEN: ${report.firstBreak ?? 'unknown break'} (checked before it: ${summary})`);
   process.exit(1);
+}
+
+/** One entry proof, from a gateway URL or a file: its hashes up to the directory, and with `rpcUrl` up to its anchor transaction. */
+async function verifyEntryProof(source: string, rpcUrl: string | undefined): Promise<void> {
+  const { verifyEntry, verifyAnchor } = await import('./client/index.js');
+  const { readFileSync } = await import('node:fs');
+  let proof: Parameters<typeof verifyEntry>[0];
+  try {
+    const text = /^https?:\/\//.test(source) ? await fetchText(source) : readFileSync(source, 'utf8');
+    proof = JSON.parse(text) as typeof proof;
+  } catch (error) {
+    printError(`chainlanes verify: cannot read the proof at ${source}: ${errorMessage(error)}`);
+    process.exit(1);
+  }
+  const what = `chain ${JSON.stringify(proof.chain)} seq ${proof.seq}`;
+  const offline = verifyEntry(proof);
+  if (!offline.ok) {
+    printError(`chainlanes verify: BROKEN: ${what}: ${offline.reason}`);
+    process.exit(1);
+  }
+  print(`chainlanes verify: OK: ${what}: entry → block ${proof.height} → directory ${proof.directory?.height ?? '(not sealed)'}` +
+    (proof.anchor === undefined ? '' : ` → anchor window ${proof.anchor.window.first}…${proof.anchor.window.last}`));
+  if (rpcUrl === undefined) return;
+  const anchored = await verifyAnchor(proof, rpcUrl);
+  if (!anchored.ok) {
+    printError(`chainlanes verify: BROKEN: ${what}: ${anchored.reason}`);
+    process.exit(1);
+  }
+  print(`chainlanes verify: OK: ${what}: anchored by transaction ${proof.anchor!.tx} in block ${anchored.blockNumber} (${proof.anchor!.blockHash}) ` +
+    `of chain id ${anchored.networkId}, ${anchored.confirmations} confirmations`);
+}
+
+/** Every confirmed anchor window of the store: its root from the store's directory hashes, its transaction on the node. */
+async function verifyStoreAnchors(dir: string, rpcUrl: string): Promise<void> {
+  const { storedWindows } = await import('./anchors/index.js');
+  const { verifyAnchorTransaction } = await import('./client/index.js');
+  const windows = await storedWindows(dir);
+  if (windows.broken !== null) {
+    printError(`chainlanes verify: BROKEN: ${windows.broken}`);
+    process.exit(1);
+  }
+  for (const anchor of windows.confirmed) {
+    const result = await verifyAnchorTransaction(anchor, rpcUrl);
+    if (!result.ok) {
+      printError(`chainlanes verify: BROKEN: anchor window ${anchor.window.first}…${anchor.window.last}: ${result.reason}`);
+      process.exit(1);
+    }
+  }
+  const last = windows.confirmed.at(-1);
+  print(`chainlanes verify: OK: anchors: ${windows.confirmed.length} confirmed windows` +
+    (last === undefined ? '' : ` (directories 0…${last.window.last})`) + ` found in their transactions on ${rpcUrl}, ${windows.pending} not yet confirmed`);
+}
+
+async function fetchText(url: string): Promise<string> {
+  const response = await fetch(url);
+  const text = await response.text();
+  if (!response.ok) throw new Error(`HTTP ${response.status}: ${text.slice(0, 200)}`);
+  return text;
 }
 
 async function lanes(argv: string[]): Promise<void> {

@@ -11,10 +11,11 @@ import { Sealer, type SealerEvent } from './sealer/index.js';
 import { hashing, nativeLoaded, nativeLoadError } from './native/index.js';
 import {
   Admission, ChainRegistry, ClientBuffers, ConnectionGuard, DescriptorWatch, SealProgress, addCreditRoutes, addHttpRoutes, addOpenModeCreditRoutes,
-  FrontDoorShare, addStreamRoute, chainView, connectionBounds, descriptorLimit, encodeCommitted, healthView, lanesView, loadUws, openDescriptors, revokeStreams,
+  FrontDoorShare, addAnchorRoutes, addStreamRoute, chainView, connectionBounds, descriptorLimit, encodeCommitted, healthView, lanesView, loadUws, openDescriptors, revokeStreams,
   type ConnectionBounds, type PendingFrame, type StreamConnection,
 } from './frontdoor/index.js';
 import { Credits } from './credits/index.js';
+import { AnchorService, AnchoredReads, readAnchorKey } from './anchors/index.js';
 import { GatewayMetrics, type MetricSources } from './metrics/index.js';
 import { errorMessage, silentLogger, type Logger } from './log/index.js';
 import { ConfigError, NO_FAULTS, validateConfig, type FaultInjection, type GatewayConfig } from './config/index.js';
@@ -70,6 +71,8 @@ export class Gateway {
   private descriptorWatch: DescriptorWatch | null = null;
   /** Accounts, keys and credits in authenticated mode; null in open mode. */
   private credits: Credits | null = null;
+  /** The Ethereum anchor thread, when anchors.ethereum is configured. */
+  private anchors: AnchorService | null = null;
   private readonly adminKey: string | null;
   private listenSocket: us_listen_socket | null = null;
   private sealTimer: NodeJS.Timeout | null = null;
@@ -215,6 +218,7 @@ export class Gateway {
       sealFaults: { after: this.faults.failSealsAfter, attempts: this.faults.failSealAttempts },
       onEvent: (event) => this.onSealerEvent(event),
     });
+    await this.startAnchors();
     // Chains restored from the store were created before the sealer existed.
     for (const chain of this.chains.all()) this.sealer.chain(chain.slot, chain.nextSeq);
     this.chains.onCreate = (chain) => this.sealer.chain(chain.slot, chain.nextSeq);
@@ -228,6 +232,17 @@ export class Gateway {
     }, this.config.ledger.blockIntervalMs);
     this.outboundSweep = setInterval(() => this.buffers.enforceOutbound(this.connections, this.log), OUTBOUND_SWEEP_MS);
     this.metrics.start();
+  }
+
+  /** Started before the main thread pins itself, so the anchor thread runs on any core, not the front door's. */
+  private async startAnchors(): Promise<void> {
+    const { rpcUrl, keyFile, ...settings } = this.config.anchors.ethereum;
+    if (rpcUrl === null && keyFile === null) return;
+    if (rpcUrl === null || keyFile === null) {
+      throw new ConfigError([`anchors.ethereum: ${rpcUrl === null ? 'keyFile is set but rpcUrl is not' : 'rpcUrl is set but keyFile is not'}; anchoring needs both`]);
+    }
+    this.anchors = await AnchorService.start(this.config.dataDir, { rpcUrl, ...settings }, readAnchorKey(keyFile), this.log);
+    this.anchors.registerMetrics(this.metrics.registry);
   }
 
   /**
@@ -315,20 +330,25 @@ export class Gateway {
       log: this.log,
       chains: this.chains,
       admission: this.admission,
-      ledger: this.readers,
+      ledger: this.anchors === null ? this.readers : new AnchoredReads(this.readers, this.anchors),
       maxBodyBytes: this.config.limits.maxFrameBytes,
       buffers: this.buffers,
       commitWaitTimeoutMs: this.config.ledger.commitWaitTimeoutMs,
       sealTrouble: () => this.sealTrouble(),
       chainInfo: (chain) => chainView(chain, this.chainTable),
       lanes: () => lanesView({ layout: this.layout, laneTable: this.laneTable, pools: this.pools, laneCores: this.laneCores, chains: this.chains }),
-      health: () => healthView({
-        trouble: this.sealTrouble(), sealerAlive: this.sealer.alive, native: nativeLoaded, nativeError: nativeLoadError,
-        chains: this.chains.size, connections: this.connections.size, seals: this.seals, startedAt: this.startedAt,
+      health: () => ({
+        ...healthView({
+          trouble: this.sealTrouble(), sealerAlive: this.sealer.alive, native: nativeLoaded, nativeError: nativeLoadError,
+          chains: this.chains.size, connections: this.connections.size, seals: this.seals, startedAt: this.startedAt,
+        }),
+        ...(this.anchors === null ? {} : { anchors: this.anchors.health() }),
       }),
       metrics: this.metrics.registry,
       credits: this.credits?.book ?? null,
     });
+    const anchors = this.anchors;
+    addAnchorRoutes(routes, anchors === null ? null : { windows: (from, limit) => anchors.query({ kind: 'windows', from, limit }) });
   }
 
   /**
@@ -451,6 +471,7 @@ export class Gateway {
     if (this.outboundSweep !== null) clearInterval(this.outboundSweep);
     this.admission?.sealInterval(this.chains.all());
     await this.sealer?.stop();
+    await this.anchors?.stop();
     await this.credits?.flushReadBurns().catch((error: unknown) => this.log.error({ event: 'read-burns-failed', error: errorMessage(error) }, `read burns lost at shutdown: ${errorMessage(error)}`));
     for (const connection of this.connections) connection.end(1001, 'the gateway is shutting down');
     await Promise.all(this.pools.map((pool) => pool.close()));

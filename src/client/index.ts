@@ -34,3 +34,4 @@ export async function connect(url: string | URL, chain: string, options: Connect
   await client.dial();
   return client;
 }
+export { anchorPayload, verifyAnchor, verifyAnchorTransaction, type AnchorProof, type AnchorResult, type AnchorWindowProof } from './anchor.js';

@@ -7,6 +7,7 @@ import {
   DIRECTORY_HEADER, ENTRY_BLOCK_HEADER, HASH_BYTES, MERKLE_LEAF_PREFIX, MERKLE_NODE_PREFIX,
   type DirectoryProof, type EntryProof,
 } from '../protocol/index.js';
+import { anchorProblem } from './anchor.js';
 
 export type { DirectoryProof, EntryProof } from '../protocol/index.js';
 
@@ -36,6 +37,8 @@ export function verifyEntry(proof: EntryProof, expected: ExpectedEntry = {}): Ve
     checkBlockPath(proof, entryHash);
     checkEntryHeader(proof);
     if (proof.directory !== undefined) checkDirectory(proof, proof.directory);
+    const anchored = proof.anchor === undefined ? null : anchorProblem(proof, proof.anchor, (leaf, i, n, path) => rootFromPath(sha256(Buffer.from([MERKLE_LEAF_PREFIX]), leaf), i, n, path.map((p) => Buffer.from(p))));
+    if (anchored !== null) broken(anchored);
     return { ok: true };
   } catch (error) {
     if (error instanceof Broken) return { ok: false, reason: error.message };

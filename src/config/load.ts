@@ -28,6 +28,8 @@ export const TEXT_SETTINGS: readonly TextSetting[] = [
   { key: 'logFormat', env: 'CHAINLANES_LOG_FORMAT', flag: 'log-format' },
   { key: 'ledger.blockIntervalMs', env: 'CHAINLANES_BLOCK_INTERVAL_MS' },
   { key: 'ledger.anchorFile', env: 'CHAINLANES_ANCHOR_FILE' },
+  { key: 'anchors.ethereum.rpcUrl', env: 'CHAINLANES_ANCHOR_RPC_URL', flag: 'anchor-rpc-url' },
+  { key: 'anchors.ethereum.keyFile', env: 'CHAINLANES_ANCHOR_KEY_FILE', flag: 'anchor-key-file' },
   { key: 'auth.adminKeyFile', env: 'CHAINLANES_ADMIN_KEY_FILE', flag: 'admin-key-file' },
   { key: 'auth.insecureOpen', env: 'CHAINLANES_INSECURE_OPEN' },
 ];

@@ -144,6 +144,44 @@ const Auth = z.strictObject({
   insecureOpen: z.boolean().default(false),
 });
 
+const RPC_URL = 'an http:// or https:// JSON-RPC URL (string), or null for no Ethereum anchoring';
+/** Directory hashes written to an Ethereum chain, one transaction per window (DESIGN.md "Anchors"). */
+const EthereumAnchors = z.strictObject({
+  /** The node's JSON-RPC endpoint; null: no Ethereum anchoring. */
+  rpcUrl: z.string({ error: RPC_URL }).refine(isHttpUrl, { error: RPC_URL }).nullable().default(null),
+  /** A file holding the sending account's private key (hex), readable by its owner only. */
+  keyFile: text('a file path (string), or null for none').nullable().default(null),
+  /** A window closes after this many directory blocks… */
+  everyDirectories: integer(1, undefined, 'directory blocks').default(100),
+  /** …or once its oldest directory block is this old, whichever comes first. */
+  everySeconds: integer(1, undefined, 'seconds').default(60),
+  /** Blocks on top of (and including) the transaction's before a window counts as anchored. */
+  confirmations: integer(1, undefined, 'blocks').default(12),
+  /** The most directory blocks one window covers; also the backlog past which /healthz says "behind". */
+  maxWindowDirectories: integer(1, undefined, 'directory blocks').default(4096),
+  /** How often the node is asked about the window in flight, and the store about new directory blocks. */
+  pollMs: ms(10).default(1_000),
+  /** Back-off after a failed step (node down, transaction refused): doubling from min to max. */
+  retryMinMs: ms(1).default(500),
+  retryMaxMs: ms(1).default(60_000),
+  rpcTimeoutMs: ms(1).default(10_000),
+  /** The EIP-155 chain id the node must be on; null: whichever it is. */
+  networkId: integer(1, undefined, 'a chain id, or null for any').nullable().default(null),
+});
+
+const Anchors = z.strictObject({
+  ethereum: EthereumAnchors.prefault({}),
+});
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
 export const ConfigSchema = z.strictObject({
   host: text('a host name or address (string)').default('127.0.0.1'),
   /** 0: any free port. */
@@ -163,7 +201,13 @@ export const ConfigSchema = z.strictObject({
   scheduler: Scheduler.prefault({}),
   ledger: Ledger.prefault({}),
   auth: Auth.prefault({}),
+  anchors: Anchors.prefault({}),
 }).superRefine((config, ctx) => {
+  const ethereum = config.anchors.ethereum;
+  // rpcUrl and keyFile go together, checked at start (the sources are checked one at a time here, and may set one each).
+  if (ethereum.retryMaxMs < ethereum.retryMinMs) {
+    ctx.addIssue({ code: 'custom', path: ['anchors', 'ethereum', 'retryMaxMs'], input: ethereum.retryMaxMs, message: `at least anchors.ethereum.retryMinMs (${ethereum.retryMinMs})` });
+  }
   // A frame that can never fit in its ring would get `busy` forever: refuse the config instead.
   const largestRecord = recordBytesFor(config.limits.maxFrameBytes, config.limits.maxEntriesPerFrame);
   for (const lane of LANE_NAMES) {

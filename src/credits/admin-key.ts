@@ -2,9 +2,8 @@
 // with one the gateway is authenticated, without one it is open (no accounts,
 // chains free and created on first write), and an open gateway listens on
 // loopback only unless the operator insists.
-import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { ConfigError } from '../validation/index.js';
+import { ConfigError, readOwnerOnlyFile } from '../validation/index.js';
 import { KEY_RULE, keyDigest } from './keys.js';
 
 export const ADMIN_KEY_ENV = 'CHAINLANES_ADMIN_KEY';
@@ -27,26 +26,7 @@ export function readAdminKey(auth: AuthSettings, env: NodeJS.ProcessEnv): string
   }
   if (fromEnv !== undefined) return checkedKey(fromEnv.trim(), `environment ${ADMIN_KEY_ENV}`);
   if (file === null) return null;
-  return checkedKey(readKeyFile(file), `auth.adminKeyFile ${file}`);
-}
-
-function readKeyFile(file: string): string {
-  let mode: number;
-  try {
-    const stat = statSync(file);
-    if (!stat.isFile()) throw new Error('not a regular file');
-    mode = stat.mode & 0o777;
-  } catch (error) {
-    throw new ConfigError([`auth.adminKeyFile ${file}: cannot be read (${error instanceof Error ? error.message : String(error)})`]);
-  }
-  if ((mode & 0o077) !== 0) {
-    throw new ConfigError([`auth.adminKeyFile ${file}: its mode ${mode.toString(8).padStart(4, '0')} lets group or others at it; make it the owner's alone: chmod 600 ${file}`]);
-  }
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch (error) {
-    throw new ConfigError([`auth.adminKeyFile ${file}: cannot be read (${error instanceof Error ? error.message : String(error)})`]);
-  }
+  return checkedKey(readOwnerOnlyFile(file, 'auth.adminKeyFile'), `auth.adminKeyFile ${file}`);
 }
 
 function checkedKey(key: string, source: string): string {

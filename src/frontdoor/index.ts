@@ -10,3 +10,4 @@ export { ClientBuffers, type ClientBufferLimits, type OutboundHolder } from './c
 export { ConnectionGuard, REFUSAL_CAUSES, type GuardSettings, type GuardStats, type HttpRoutes, type RefusalCause } from './guard.js';
 export { DescriptorWatch, connectionBounds, descriptorLimit, openDescriptors, type ConnectionBounds } from './descriptors.js';
 export { FrontDoorShare, fairShare, type FrontDoorShareStats } from './front-door-share.js';
+export { addAnchorRoutes, type AnchorRouteContext } from './anchor-routes.js';

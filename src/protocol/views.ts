@@ -1,5 +1,6 @@
 // JSON shapes the gateway serves over HTTP (docs/protocol.md §6 "HTTP routes"
 // and §9 "The entry proof"). Types only: the ledger builds them, the client checks them.
+import type { AnchorProof } from './anchor-views.js';
 
 /** Where SHA-256(chainId ‖ blockHash) sits in its directory block's tree. */
 export interface DirectoryProof {
@@ -37,6 +38,8 @@ export interface EntryProof {
   blockHash: string;
   /** Absent until the directory block is sealed (with this ledger it always is). */
   directory?: DirectoryProof;
+  /** Absent until the directory block is in a confirmed anchor window. */
+  anchor?: AnchorProof;
 }
 
 /** `GET /v1/chains/{name}/blocks/{height}`. */

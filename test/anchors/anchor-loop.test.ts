@@ -1,0 +1,116 @@
+// The anchor loop's recovery of a window whose transaction was signed and made
+// durable before a crash, against a real anvil node and a real lmdb store.
+import { randomBytes } from 'node:crypto';
+import { open } from 'lmdb';
+import { describe, expect, it } from 'vitest';
+import type { Hex } from 'viem';
+import { AnchorLoop } from '../../src/anchors/anchor-loop.js';
+import { EthereumNode } from '../../src/anchors/ethereum.js';
+import { encodeAnchorPayload } from '../../src/anchors/payload.js';
+import { WindowTree } from '../../src/anchors/window-tree.js';
+import { WindowStore, type WindowRecord } from '../../src/anchors/window-store.js';
+import type { AnchorSettings, AnchorStatus } from '../../src/anchors/types.js';
+import type { AnchorView } from '../../src/protocol/index.js';
+import { ANVIL_CHAIN_ID, ANVIL_KEY, freePort, registerCleanup, startAnvil, tempDir, type Anvil } from '../helpers/index.js';
+
+const SETTINGS: AnchorSettings = {
+  rpcUrl: '', everyDirectories: 1000, everySeconds: 3600, confirmations: 2, maxWindowDirectories: 1000,
+  pollMs: 20, retryMinMs: 20, retryMaxMs: 200, rpcTimeoutMs: 5000, networkId: ANVIL_CHAIN_ID,
+};
+
+/** anvil's second development key. */
+const OTHER_KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
+
+async function setUp(loopKey: Hex = ANVIL_KEY): Promise<{ anvil: Anvil; node: EthereumNode; store: WindowStore; directories: AnchorView[]; record: WindowRecord; loop: AnchorLoop; events: string[]; statuses: AnchorStatus[] }> {
+  const anvil = await startAnvil({ port: await freePort(), automine: false });
+  const root = open(tempDir(), { noSubdir: false });
+  registerCleanup('lmdb', () => root.close());
+  const store = new WindowStore(root);
+  const directories: AnchorView[] = [0, 1, 2].map((height) => ({ height, hash: randomBytes(32).toString('hex'), sealedAt: 0 }));
+  const node = new EthereumNode(anvil.url, ANVIL_KEY, 5000);
+  const gateway = randomBytes(32);
+  const tree = new WindowTree(0, directories.map((d) => Buffer.from(d.hash, 'hex')));
+  const signed = await node.sign(encodeAnchorPayload({ first: 0, last: 2, gateway, root: tree.root }), 0, ANVIL_CHAIN_ID);
+  const record: WindowRecord = {
+    first: 0, last: 2, count: 3, root: tree.root.toString('hex'), state: 'signed', network: 'ethereum', networkId: ANVIL_CHAIN_ID,
+    tx: signed.hash, nonce: 0, raw: signed.raw, from: node.account.address, blockNumber: null, blockHash: null,
+    confirmations: 0, reanchors: 0, createdAt: Date.now(), confirmedAt: null,
+  };
+  // What a crash right after the durable write and before the send leaves behind.
+  await store.put(record);
+  const events: string[] = [];
+  const statuses: AnchorStatus[] = [];
+  const loop = new AnchorLoop({
+    settings: { ...SETTINGS, rpcUrl: anvil.url }, node: loopKey === ANVIL_KEY ? node : new EthereumNode(anvil.url, loopKey, 5000), store, gateway,
+    directories: (from, limit) => directories.slice(from, from + limit),
+    report: (status) => statuses.push(status),
+    event: (event) => events.push(event),
+  });
+  registerCleanup('anchor loop', () => loop.stop());
+  return { anvil, node, store, directories, record, loop, events, statuses };
+}
+
+async function nonce(anvil: Anvil, tag: string): Promise<number> {
+  const [address] = await anvil.rpc<string[]>('eth_accounts');
+  return Number(BigInt(await anvil.rpc<string>('eth_getTransactionCount', [address, tag])));
+}
+
+async function mineUntilConfirmed(anvil: Anvil, store: WindowStore): Promise<WindowRecord> {
+  await expect.poll(async () => {
+    if (store.latest()?.state === 'confirmed') return true;
+    await anvil.mine();
+    return false;
+  }, { timeout: 15_000, interval: 50 }).toBe(true);
+  return store.latest()!;
+}
+
+describe('anchor loop recovery', () => {
+  it('sends a signed transaction the node never saw, exactly that one', async () => {
+    const { anvil, store, record, loop } = await setUp();
+    expect(await anvil.rpc('eth_getTransactionByHash', [record.tx])).toBeNull();
+    loop.start();
+    await expect.poll(() => store.latest()?.state, { timeout: 10_000, interval: 20 }).toBe('sent');
+    expect(await nonce(anvil, 'pending')).toBe(1);
+    const confirmed = await mineUntilConfirmed(anvil, store);
+    expect(confirmed).toMatchObject({ tx: record.tx, nonce: 0, reanchors: 0 });
+    expect(await nonce(anvil, 'latest')).toBe(1);
+  });
+
+  it('finds a signed transaction that did reach the node, and sends nothing more', async () => {
+    const { anvil, store, record, loop } = await setUp();
+    await anvil.rpc('eth_sendRawTransaction', [record.raw]);
+    loop.start();
+    await expect.poll(() => store.latest()?.state, { timeout: 10_000, interval: 20 }).toBe('sent');
+    const pool = await anvil.rpc<{ pending: Record<string, Record<string, unknown>> }>('txpool_content');
+    expect(Object.values(pool.pending).flatMap((byNonce) => Object.keys(byNonce))).toEqual(['0']);
+    const confirmed = await mineUntilConfirmed(anvil, store);
+    expect(confirmed.tx).toBe(record.tx);
+    expect(await nonce(anvil, 'latest')).toBe(1);
+  });
+
+  it('signs again when the recorded nonce went to another transaction, so the window still lands once', async () => {
+    const { anvil, store, record, loop, events } = await setUp();
+    const [address] = await anvil.rpc<string[]>('eth_accounts');
+    await anvil.rpc('eth_sendTransaction', [{ from: address, to: address, value: '0x0' }]);
+    await anvil.mine();
+    loop.start();
+    const confirmed = await mineUntilConfirmed(anvil, store);
+    expect(confirmed.tx).not.toBe(record.tx);
+    expect(confirmed).toMatchObject({ nonce: 1, first: 0, last: 2, root: record.root });
+    expect(events).toContain('anchor-resigned');
+    const tx = await anvil.rpc<{ input: Hex }>('eth_getTransactionByHash', [confirmed.tx]);
+    expect(tx.input.length).toBe(2 + 83 * 2);
+    expect(await anvil.rpc('eth_getTransactionByHash', [record.tx])).toBeNull();
+  });
+
+  it('will not sign a window again with another key than the one that signed it', async () => {
+    const { anvil, store, record, loop, statuses } = await setUp(OTHER_KEY);
+    const [address] = await anvil.rpc<string[]>('eth_accounts');
+    await anvil.rpc('eth_sendTransaction', [{ from: address, to: address, value: '0x0' }]);
+    await anvil.mine();
+    loop.start();
+    await expect.poll(() => statuses.at(-1)?.lastError ?? '', { timeout: 10_000, interval: 20 }).toContain('restore the old key');
+    expect(store.latest()).toMatchObject({ tx: record.tx, state: 'signed' });
+    expect(await nonce(anvil, 'pending')).toBe(1);
+  });
+});
