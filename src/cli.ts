@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import {
-  CONFIG_FILE_ENV, ConfigError, DEFAULT_CONFIG, SWITCH_SETTINGS, TEST_FAULTS_ENV, TEXT_SETTINGS, faultsFromEnv, hasFaults, readJsonFile, resolveConfig,
+  CONFIG_FILE_ENV, ConfigError, DEFAULT_CONFIG, checkTlsFiles, SWITCH_SETTINGS, TEST_FAULTS_ENV, TEXT_SETTINGS, faultsFromEnv, hasFaults, readJsonFile, resolveConfig,
 } from './config/index.js';
 import { ADMIN_KEY_ENV, checkOpenBind, readAdminKey } from './credits/index.js';
 import { packageRoot } from './paths.js';
@@ -58,6 +58,7 @@ async function serve(argv: string[]): Promise<void> {
   // Refused before anything starts: a key file others can read, or an open gateway on a public address.
   const adminKey = readAdminKey(config.auth, process.env);
   checkOpenBind(config.host, config.auth, adminKey);
+  checkTlsFiles(config.tls);
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
   // Tests only: faults come from their own variable, never from the config, so
   // no config file or flag can turn them on.

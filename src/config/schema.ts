@@ -135,6 +135,17 @@ const Auth = z.strictObject({
   insecureOpen: z.boolean().default(false),
 });
 
+/**
+ * TLS (docs/protocol.md "TLS"): with both files the gateway serves only https:// and wss://, never plain HTTP.
+ * That both are given is checked with the files at start (config/tls.ts): each source is checked alone here.
+ */
+const Tls = z.strictObject({
+  /** PEM certificate chain, leaf first. */
+  certFile: text('a file path (string), or null for none').nullable().default(null),
+  /** PEM private key of the certificate, unencrypted (read once at start). */
+  keyFile: text('a file path (string), or null for none').nullable().default(null),
+});
+
 export const ConfigSchema = z.strictObject({
   host: text('a host name or address (string)').default('127.0.0.1'),
   /** 0: any free port. */
@@ -154,6 +165,7 @@ export const ConfigSchema = z.strictObject({
   scheduler: Scheduler.prefault({}),
   ledger: Ledger.prefault({}),
   auth: Auth.prefault({}),
+  tls: Tls.prefault({}),
 }).superRefine((config, ctx) => {
   // A frame that can never fit in its ring would get `busy` forever: refuse the config instead.
   const largestRecord = recordBytesFor(config.limits.maxFrameBytes, config.limits.maxEntriesPerFrame);
