@@ -18,3 +18,4 @@ export { prng, seededBytes } from './random.js';
 export { referenceTreeHash, splitHashes } from './reference.js';
 export { tempDir } from './temp.js';
 export { startCreditGateway, upgradeAnswer, type Account, type Answer, type CreditGateway, type PolicyBody } from './credits.js';
+export { makeCertificate, type TestCertificate } from './tls.js';
