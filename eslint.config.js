@@ -21,6 +21,7 @@ const FOLDER_DEPENDENCIES = {
   scheduler: ['ring', 'native', 'ledger', 'validation'],
   config: ['ring', 'scheduler', 'log', 'validation'],
   frontdoor: ['protocol', 'ring', 'lanes', 'sealer', 'ledger', 'scheduler', 'log', 'credits'],
+  doctor: ['config', 'scheduler'],
 };
 const FOLDERS = Object.keys(FOLDER_DEPENDENCIES);
 

@@ -78,7 +78,8 @@ describe('Prometheus', () => {
       const [first] = await query(q);
       return first === undefined ? null : Number(first.value[1]);
     };
-    await expect.poll(() => valueOf('up{job="chainlanes"}'), { timeout: SCRAPE_WAIT_MS, interval: 500, message: () => output }).toBe(1);
+    await expect.poll(() => valueOf('up{job="chainlanes"}'), { timeout: SCRAPE_WAIT_MS, interval: 500 }).toBe(1)
+      .catch((error: unknown) => { throw new Error(`Prometheus did not scrape the gateway: ${String(error)}\n${output}`); });
     expect(await valueOf('chainlanes_entries_committed_total{job="chainlanes"}')).toBe(3);
     expect(await valueOf('chainlanes_chains{job="chainlanes"}')).toBe(1);
     const lanes = (await query('chainlanes_lane_ring_used_bytes')).map((r) => r.metric.lane).sort();
