@@ -1,4 +1,5 @@
 // Every command answers --help and --version without doing its work.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +17,8 @@ describe('chainlanes --help and --version', () => {
     const version = runCli(['--version']);
     expect(version.status).toBe(0);
     expect(version.output.trim()).toBe(`chainlanes ${manifest.version}`);
+    const npx = spawnSync('npx', ['--no-install', 'chainlanes', '--version'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(npx.stdout.trim()).toBe(`chainlanes ${manifest.version}`);
   });
 
   it.each(COMMANDS)('%s --help and --version', (command) => {

@@ -6,7 +6,8 @@ import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { pack, unpack } from 'msgpackr';
-import { makeCertificate, registerCleanup, runCli, startGateway, tempDir } from '../helpers/index.js';
+import { ROOT, makeCertificate, registerCleanup, runCli, startGateway, tempDir } from '../helpers/index.js';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -55,6 +56,14 @@ describe('TLS', () => {
     const entry = await httpsGet(gw.port, '/v1/chains/tls-chain/entries/1', tls.cert);
     expect(entry.status).toBe(200);
     expect(Buffer.from(JSON.parse(entry.body).content as string, 'base64').toString()).toBe('second');
+
+    // The README's quick start: an example script over wss://, trusting the certificate through NODE_EXTRA_CA_CERTS.
+    const example = spawnSync(process.execPath, [join(ROOT, 'examples', 'stream.mjs'), 'tls-chain', 'from the example'], {
+      cwd: ROOT, encoding: 'utf8', timeout: 20_000,
+      env: { ...process.env, CHAINLANES_URL: `https://127.0.0.1:${gw.port}`, NODE_EXTRA_CA_CERTS: tls.certFile },
+    });
+    expect(example.stderr).toBe('');
+    expect(example.stdout).toMatch(/^committed: tls-chain seqs 2…2$/m);
 
     // The same port, spoken to in plain HTTP, gives no HTTP answer at all.
     expect(await plainGet(gw.port, '/readyz')).toMatch(/^error /);
