@@ -22,6 +22,7 @@ const FOLDER_DEPENDENCIES = {
   config: ['ring', 'scheduler', 'log', 'validation'],
   frontdoor: ['protocol', 'ring', 'lanes', 'sealer', 'ledger', 'scheduler', 'log', 'credits'],
   anchors: ['protocol', 'ledger', 'log', 'validation'],
+  doctor: ['config', 'scheduler'],
 };
 const FOLDERS = Object.keys(FOLDER_DEPENDENCIES);
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// chainlanes serve | verify | lanes | keygen | bench
+// chainlanes serve | verify | lanes | keygen | doctor | bench
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import {
-  CONFIG_FILE_ENV, ConfigError, DEFAULT_CONFIG, SWITCH_SETTINGS, TEST_FAULTS_ENV, TEXT_SETTINGS, faultsFromEnv, hasFaults, readJsonFile, resolveConfig,
+  CONFIG_FILE_ENV, ConfigError, DEFAULT_CONFIG, checkTlsFiles, SWITCH_SETTINGS, TEST_FAULTS_ENV, TEXT_SETTINGS, faultsFromEnv, hasFaults, readJsonFile, resolveConfig,
 } from './config/index.js';
 import { ADMIN_KEY_ENV, checkOpenBind, readAdminKey } from './credits/index.js';
 import { packageRoot } from './paths.js';
@@ -22,6 +23,7 @@ const settingLines = settingRows.map(([flag, env, key]) => `  ${flag.padEnd(18)}
 const USAGE = `usage:
   chainlanes serve [--host H] [--port P] [--data DIR] [--config FILE] [--log-level L] [--log-format F]
                    [--admin-key-file FILE] [--insecure-open]
+                   [--tls-cert FILE --tls-key FILE]
   chainlanes verify [--data DIR]                 check blocks, proofs, and credits (supply, burns per block)
   chainlanes verify [--data DIR] --anchors RPC_URL   … and every confirmed anchor window's transaction on that node
   chainlanes verify --entry URL|FILE [--anchors RPC_URL]
@@ -30,7 +32,10 @@ const USAGE = `usage:
   chainlanes keygen                             print a new key (for ${ADMIN_KEY_ENV} or auth.adminKeyFile)
   chainlanes lanes [--data DIR] [--set FILE]   show the lane table in the store, or replace it
                                                (a running gateway applies it within a second)
+  chainlanes doctor [--data DIR] [--config FILE] [--disk-seconds S] [--json]
+                                               what this machine offers the gateway, and what to change
   chainlanes bench [bench flags…]      (same as npm run bench -- …)
+  chainlanes COMMAND --help | --version
 
 serve: defaults < --config FILE (JSON) < CHAINLANES_* environment < flags.
 With an admin key the gateway is authenticated (accounts, keys, credits); without one it is
@@ -41,6 +46,33 @@ ${TEST_FAULTS_ENV}: for tests of failure handling only, never in production: JSO
   {"crashWorkerAfterTasks":3} or {"failSealsAfter":1,"failSealAttempts":4}.
 
 Exit status: 2 for a refused config or wrong usage, 1 for a failure while running.`;
+
+/** Each command's own help (`chainlanes COMMAND --help`); the settings table is serve's. */
+const COMMAND_HELP: Record<string, string> = {
+  serve: `usage: chainlanes serve [flags]
+Runs the gateway until SIGINT or SIGTERM (then answers frames in flight, seals, and exits 0).
+With --tls-cert and --tls-key it serves only https:// and wss://.
+defaults < --config FILE (JSON) < CHAINLANES_* environment < flags:
+${settingLines}`,
+  verify: `usage: chainlanes verify [--data DIR]
+Checks every block, proof and hash link in the store, and the credits (supply, burns per block).
+Exit 0 when all verify, 1 at the first break (named).`,
+  lanes: `usage: chainlanes lanes [--data DIR] [--set FILE]
+Prints the lane table in the store, or replaces it with the JSON in FILE (a running gateway applies it within a second).`,
+  keygen: `usage: chainlanes keygen
+Prints a new key, for ${ADMIN_KEY_ENV} or auth.adminKeyFile.`,
+  doctor: `usage: chainlanes doctor [--data DIR] [--config FILE] [--disk-seconds S] [--json]
+Prints what this machine offers the gateway (cores and which are isolated, memory, file limit,
+native addon, the data directory's disk: 4 KiB writes with fdatasync and sequential writes for at
+most S seconds, default 1) and what an operator would change (deploy/README.md). --json: as JSON.`,
+  bench: `usage: chainlanes bench [bench flags…]
+The load generator and benchmarks (same as npm run bench -- …); chainlanes bench --help lists its flags.`,
+};
+
+/** The package's version, from its package.json. */
+function version(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 // A command's own output and refusals are written plainly; the server's events
 // go through the logger (src/log), which `serve` builds from the config.
@@ -62,6 +94,7 @@ async function serve(argv: string[]): Promise<void> {
   // Refused before anything starts: a key file others can read, or an open gateway on a public address.
   const adminKey = readAdminKey(config.auth, process.env);
   checkOpenBind(config.host, config.auth, adminKey);
+  checkTlsFiles(config.tls);
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
   // Tests only: faults come from their own variable, never from the config, so
   // no config file or flag can turn them on.
@@ -211,6 +244,39 @@ async function keygen(argv: string[]): Promise<void> {
   print(newKey());
 }
 
+async function doctor(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv, strict: true,
+    options: { data: { type: 'string' }, config: { type: 'string' }, 'disk-seconds': { type: 'string', default: '1' }, json: { type: 'boolean', default: false } },
+  });
+  const diskSeconds = Number(values['disk-seconds']);
+  if (!(diskSeconds > 0 && diskSeconds <= 60)) throw new ConfigError([`flag --disk-seconds: ${JSON.stringify(values['disk-seconds'])} is not allowed: expected seconds, more than 0 and at most 60`]);
+  const serveFlags = [...(values.data === undefined ? [] : ['--data', values.data]), ...(values.config === undefined ? [] : ['--config', values.config])];
+  const config = resolveConfig(serveFlags, process.env);
+  const { validateConfig } = await import('./config/index.js');
+  const { descriptorLimit } = await import('./frontdoor/index.js');
+  const { nativeLoaded, nativeLoadError } = await import('./native/index.js');
+  const { examine, formatCpuList } = await import('./doctor/index.js');
+  const report = examine({
+    config, layout: validateConfig(config), fileLimit: descriptorLimit(), native: { loaded: nativeLoaded, error: nativeLoadError }, diskSeconds,
+  });
+  if (values.json) return print(JSON.stringify(report, null, 2));
+  const MiB = 1024 * 1024;
+  const mib = (n: number): string => `${Math.round(n / MiB)} MiB`;
+  const { cpu, memory, disk } = report;
+  const lanes = cpu.layout.lanes.map((cores, i) => `${['heavy', 'medium', 'light'][i]} ${formatCpuList(cores)}`).join(', ');
+  print(`chainlanes doctor ${version()}\nsees:`);
+  print(`  cores        ${cpu.count}; isolated: ${cpu.isolated === null ? 'unknown' : cpu.isolated.length === 0 ? 'none' : formatCpuList(cpu.isolated)}; governor: ${cpu.governor ?? 'none'}`);
+  print(`  layout       front door ${formatCpuList(cpu.layout.frontdoor)}, sealer ${formatCpuList(cpu.layout.sealer)}, ${lanes}`);
+  print(`  memory       ${mib(memory.totalBytes)} total, ${mib(memory.freeBytes)} free; budget ${mib(memory.budgetBytes)} (rings ${mib(memory.ringBytes)}, unsealed bound ${mib(memory.maxUnsealedBytes)})`);
+  print(`  file limit   ${report.fileLimit.soft ?? 'unknown'}`);
+  print(`  native addon ${report.native.loaded ? 'loaded' : `NOT loaded (${report.native.error})`}`);
+  print(`  disk         ${disk.dataDir}${disk.sharesRootDevice ? ' (on the root device)' : ''}: 4 KiB write + fdatasync ${disk.syncedWriteMs.toFixed(2)} ms ` +
+    `(${disk.syncedWrites} in the test), sequential ${disk.sequentialMiBPerSec.toFixed(0)} MiB/s`);
+  print(report.changes.length === 0 ? 'would change: nothing' : 'would change:');
+  for (const change of report.changes) print(`  - ${change.what}: ${change.why}.\n    how: ${change.how}`);
+}
+
 async function bench(argv: string[]): Promise<void> {
   process.argv = [process.argv[0]!, 'bench', ...argv];
   await import(pathToFileURL(join(packageRoot(), 'dist', 'bench', 'run.js')).href);
@@ -218,13 +284,17 @@ async function bench(argv: string[]): Promise<void> {
 
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
+  if (command === '--version' || command === '-v' || (command !== undefined && command in COMMAND_HELP && rest.includes('--version'))) return print(`chainlanes ${version()}`);
+  // bench has flags of its own and answers --help itself.
+  if (command !== undefined && command !== 'bench' && command in COMMAND_HELP && (rest.includes('--help') || rest.includes('-h'))) return print(COMMAND_HELP[command]!);
   try {
     if (command === 'serve') await serve(rest);
     else if (command === 'verify') await verify(rest);
     else if (command === 'lanes') await lanes(rest);
     else if (command === 'keygen') await keygen(rest);
+    else if (command === 'doctor') await doctor(rest);
     else if (command === 'bench') await bench(rest);
-    else if (command === undefined || command === '--help' || command === 'help') print(USAGE);
+    else if (command === undefined || command === '--help' || command === '-h' || command === 'help') print(USAGE);
     else fail(`unknown command "${command}"`);
   } catch (error) {
     if (error instanceof ConfigError) {

@@ -11,14 +11,14 @@ import { Sealer, type SealerEvent } from './sealer/index.js';
 import { hashing, nativeLoaded, nativeLoadError } from './native/index.js';
 import {
   Admission, ChainRegistry, ClientBuffers, ConnectionGuard, DescriptorWatch, SealProgress, addCreditRoutes, addHttpRoutes, addOpenModeCreditRoutes,
-  FrontDoorShare, addAnchorRoutes, addStreamRoute, chainView, connectionBounds, descriptorLimit, encodeCommitted, healthView, lanesView, loadUws, openDescriptors, revokeStreams,
+  FrontDoorShare, READYZ_PATH, addAnchorRoutes, addReadinessRoute, addStreamRoute, chainView, connectionBounds, descriptorLimit, encodeCommitted, healthView, lanesView, loadUws, openDescriptors, revokeStreams,
   type ConnectionBounds, type PendingFrame, type StreamConnection,
 } from './frontdoor/index.js';
 import { Credits } from './credits/index.js';
 import { AnchorService, AnchoredReads, readAnchorKey } from './anchors/index.js';
 import { GatewayMetrics, type MetricSources } from './metrics/index.js';
 import { errorMessage, silentLogger, type Logger } from './log/index.js';
-import { ConfigError, NO_FAULTS, validateConfig, type FaultInjection, type GatewayConfig } from './config/index.js';
+import { ConfigError, NO_FAULTS, checkTlsFiles, validateConfig, type FaultInjection, type GatewayConfig } from './config/index.js';
 import type { us_listen_socket } from 'uWebSockets.js';
 
 /**
@@ -80,6 +80,8 @@ export class Gateway {
   private readonly buffers: ClientBuffers;
   private outboundSweep: NodeJS.Timeout | null = null;
   private stopping: Promise<void> | null = null;
+  /** From the ledger's opening to its closing at shutdown (GET /readyz). */
+  private storeOpen = false;
 
   private constructor(config: GatewayConfig, log: Logger, lock: StoreLock, faults: FaultInjection, adminKey: string | null) {
     this.config = config;
@@ -100,6 +102,7 @@ export class Gateway {
   static async start(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
     const log = options.log ?? silentLogger();
     const uws = loadUws();
+    const tls = checkTlsFiles(config.tls);
     mkdirSync(config.dataDir, { recursive: true });
     const lock = StoreLock.acquire(config.dataDir);
     let gateway: Gateway | undefined;
@@ -111,7 +114,8 @@ export class Gateway {
       await gateway.openLedger();
       await gateway.startThreads();
       gateway.boundConnections();
-      const app = uws.App();
+      // With TLS the one port speaks only TLS: plain HTTP is not served at all.
+      const app = tls === null ? uws.App() : uws.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile });
       gateway.addRoutes(app);
       await gateway.listen(app, uws.us_socket_local_port);
       gateway.watchDescriptors();
@@ -131,8 +135,8 @@ export class Gateway {
         `OPEN MODE: no admin key is set, so there are no accounts or credits and anyone who can reach ${config.host} may write to any chain; ` +
         'set CHAINLANES_ADMIN_KEY or auth.adminKeyFile to authenticate');
     }
-    log.info({ event: 'listening', host: config.host, port: gateway.port, dataDir: config.dataDir, mode: gateway.credits === null ? 'open' : 'authenticated' },
-      `chainlanes listening on http://${config.host}:${gateway.port}`);
+    log.info({ event: 'listening', host: config.host, port: gateway.port, tls: tls !== null, dataDir: config.dataDir, mode: gateway.credits === null ? 'open' : 'authenticated' },
+      `chainlanes listening on ${tls === null ? 'http' : 'https'}://${config.host}:${gateway.port}`);
     return gateway;
   }
 
@@ -167,6 +171,7 @@ export class Gateway {
 
   private async openLedger(): Promise<void> {
     this.ledger = await Ledger.open(this.config.dataDir, { readOnly: true });
+    this.storeOpen = true;
     const heads = this.ledger.heads();
     for (const head of heads.chains) {
       const chain = this.chains.getOrCreate(head.chainName, head.nextSeq, head.nextHeight);
@@ -262,7 +267,7 @@ export class Gateway {
       allowedHosts: this.config.allowedHosts,
       allowedOrigins: this.config.allowedOrigins,
       // Answered on the spot, so it holds no slot; an operator's probe must get through at the limit.
-      uncappedPaths: ['/healthz'],
+      uncappedPaths: ['/healthz', READYZ_PATH],
     }, this.log, this.share);
     this.log.info({ event: 'connection-limits', ...bounds },
       `at most ${bounds.maxConnections} connections and requests in flight, ${bounds.maxConnectionsPerAddress} per client address ` +
@@ -326,6 +331,13 @@ export class Gateway {
       credits: this.credits?.book ?? null,
       share: this.share,
     });
+    addReadinessRoute(routes, () => ({
+      stopping: this.stopping !== null,
+      storeOpen: this.storeOpen,
+      sealerAlive: this.sealer.alive,
+      lanesDown: this.pools.filter((pool) => !pool.up).map((pool) => pool.name),
+      storeTrouble: this.admission.storeTrouble,
+    }));
     addHttpRoutes(routes, {
       log: this.log,
       chains: this.chains,
@@ -478,6 +490,7 @@ export class Gateway {
     await this.scheduler?.stop();
     this.metrics.stop();
     await this.readers?.close();
+    this.storeOpen = false;
     await this.ledger?.close();
     this.lock.release();
   }

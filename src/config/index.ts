@@ -6,5 +6,6 @@ export {
 } from './schema.js';
 export { CONFIG_FILE_ENV, SWITCH_SETTINGS, TEXT_SETTINGS, readJsonFile, resolveConfig, type TextSetting } from './load.js';
 export { validateConfig } from './validate.js';
+export { checkTlsFiles, type TlsSettings } from './tls.js';
 export { ConfigError, parseWith } from '../validation/index.js';
 export { FaultInjectionSchema, NO_FAULTS, TEST_FAULTS_ENV, faultsFromEnv, hasFaults, type FaultInjection } from './faults.js';

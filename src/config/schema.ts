@@ -182,6 +182,17 @@ function isHttpUrl(text: string): boolean {
   }
 }
 
+/**
+ * TLS (docs/protocol.md "TLS"): with both files the gateway serves only https:// and wss://, never plain HTTP.
+ * That both are given is checked with the files at start (config/tls.ts): each source is checked alone here.
+ */
+const Tls = z.strictObject({
+  /** PEM certificate chain, leaf first. */
+  certFile: text('a file path (string), or null for none').nullable().default(null),
+  /** PEM private key of the certificate, unencrypted (read once at start). */
+  keyFile: text('a file path (string), or null for none').nullable().default(null),
+});
+
 export const ConfigSchema = z.strictObject({
   host: text('a host name or address (string)').default('127.0.0.1'),
   /** 0: any free port. */
@@ -202,6 +213,7 @@ export const ConfigSchema = z.strictObject({
   ledger: Ledger.prefault({}),
   auth: Auth.prefault({}),
   anchors: Anchors.prefault({}),
+  tls: Tls.prefault({}),
 }).superRefine((config, ctx) => {
   const ethereum = config.anchors.ethereum;
   // rpcUrl and keyFile go together, checked at start (the sources are checked one at a time here, and may set one each).

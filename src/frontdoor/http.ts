@@ -247,7 +247,21 @@ function getEntry(ctx: HttpContext, res: HttpResponse, req: HttpRequest): void {
   readOr404(ctx, res, { kind: 'entry', chain: chain.name, seq }, `chain "${chain.name}" has no entry ${seq}`, () => charge(1));
 }
 
-function getMetrics(ctx: HttpContext, res: HttpResponse): void {
+/**
+ * With an admin key set, the metrics are the operator's: they name chains and
+ * show their load. Prometheus sends the key as a Bearer token
+ * (`authorization.credentials_file` in its scrape config).
+ */
+function metricsAllowed(ctx: HttpContext, res: HttpResponse, req: HttpRequest): boolean {
+  if (ctx.credits === null) return true;
+  const principal = ctx.credits.authenticate(presentedKey(req, false));
+  if (isRefusal(principal)) return refused(res, principal) ?? false;
+  if (principal.kind === 'admin') return true;
+  return refused(res, { code: 'forbidden', message: '/metrics is read with the admin key' }) ?? false;
+}
+
+function getMetrics(ctx: HttpContext, res: HttpResponse, req: HttpRequest): void {
+  if (!metricsAllowed(ctx, res, req)) return;
   let aborted = false;
   res.onAborted(() => {
     aborted = true;
@@ -292,7 +306,7 @@ export function addHttpRoutes(app: HttpRoutes, ctx: HttpContext): void {
     const health = ctx.health();
     sendJson(res, health.status === 'ok' ? '200 OK' : '503 Service Unavailable', health);
   });
-  app.get('/metrics', (res) => getMetrics(ctx, res));
+  app.get('/metrics', (res, req) => getMetrics(ctx, res, req));
   app.get('/v1/lanes', (res) => sendJson(res, '200 OK', ctx.lanes()));
   app.get('/v1/chains', (res, req) => {
     // Paged, so no request builds more than a page on the front door's thread.

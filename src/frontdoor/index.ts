@@ -11,3 +11,4 @@ export { ConnectionGuard, REFUSAL_CAUSES, type GuardSettings, type GuardStats, t
 export { DescriptorWatch, connectionBounds, descriptorLimit, openDescriptors, type ConnectionBounds } from './descriptors.js';
 export { FrontDoorShare, fairShare, type FrontDoorShareStats } from './front-door-share.js';
 export { addAnchorRoutes, type AnchorRouteContext } from './anchor-routes.js';
+export { READYZ_PATH, addReadinessRoute, notReadyBecause, type ReadinessState } from './readiness.js';

@@ -58,6 +58,7 @@ export class LanePool<F> {
   private dispatchedTo: number;
   private readonly inFlight: InFlightTask<F>[] = [];
   private running = 0;
+  private closing = false;
   private dispatchScheduled = false;
   private hashedEntries = 0;
   private tasksRun = 0;
@@ -169,7 +170,13 @@ export class LanePool<F> {
     }
   }
 
+  /** Worker threads are running and the pool is not closing (GET /readyz). */
+  get up(): boolean {
+    return !this.closing && this.piscina.threads.length > 0;
+  }
+
   async close(): Promise<void> {
+    this.closing = true;
     await this.drain();
     await this.piscina.close({ force: false });
   }

@@ -109,6 +109,8 @@ function catalogue(s: MetricSources, laneNames: readonly string[]): Read[] {
  * would take set() but be typed gauge, and the counter type is what tells a
  * reader that rate() applies.
  */
+const MISNAMED_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 function register(registry: Registry, m: Read): void {
   const common = { name: m.name, help: m.help, registers: [registry], labelNames: m.label === undefined ? [] : [m.label] };
   if (m.type === 'counter') {
@@ -149,6 +151,9 @@ export class GatewayMetrics {
       registers: [this.registry],
     }));
     collectDefaultMetrics({ register: this.registry });
+    // prom-client names these gauges *_total, which Prometheus keeps for
+    // counters: `promtool check metrics` refuses the exposition with them.
+    for (const name of MISNAMED_DEFAULT_GAUGES) this.registry.removeSingleMetric(name);
   }
 
   start(): void {

@@ -92,7 +92,7 @@ export async function startGateway(options: StartOptions = {}): Promise<ChildGat
     });
     if (options.port === undefined) {
       child.stdout!.on('data', () => {
-        const m = /listening on http:\/\/[^:]+:(\d+)/.exec(output);
+        const m = /listening on https?:\/\/[^:]+:(\d+)/.exec(output);
         if (m !== null) ready(Number(m[1]));
       });
     } else {
