@@ -32,6 +32,16 @@ export interface Hashing {
    * n = 0 gives SHA-256 of the empty string.
    */
   readonly merkleRoot: (entryHashes: Uint8Array, n: number) => Buffer;
+  /**
+   * One entry block's record body (src/ledger/records.ts): ⌈count/chunkLeaves⌉ chunk roots ‖
+   * count hashes ‖ count content ends (u32 big-endian, relative to contentStart) ‖ the
+   * contents, written into dst, which must be exactly that long; returns the block's Merkle
+   * root. ends[i] is where entry i ends in `contents`; entry 0 starts at contentStart;
+   * chunkLeaves is a power of two. Checked first; on an error nothing is written.
+   */
+  readonly blockBody: (
+    hashes: Uint8Array, ends: Uint32Array, count: number, contentStart: number, contents: Uint8Array, chunkLeaves: number, dst: Uint8Array,
+  ) => Buffer;
   readonly sha256: (data: Uint8Array) => Buffer;
   /**
    * Takes an exclusive advisory lock (flock) on an open file without waiting: true when
