@@ -181,18 +181,35 @@ void Sha256Spans(const Napi::CallbackInfo& info) {
   }
 }
 
-// gatherSpans(src: Uint8Array, spans: Int32Array, count, dst: Uint8Array, dstOffset): number
+// gatherSpans(src: Uint8Array, spans: Int32Array, count, dst: Uint8Array, dstOffset,
+//             ends?: Uint32Array, endsAt?): number
 // Copies each span's bytes, one after another, into dst from dstOffset; returns the bytes
 // written. The sealer uses it to pull entries' contents out of a frame without a JS call per
 // entry (Buffer#copy costs about half a microsecond a call; a memcpy of 200 bytes, nanoseconds).
+// With `ends`, also writes where each entry ends in dst (absolute) into ends[endsAt + i], so the
+// sealer's backlog keeps no JS loop per entry either.
 Napi::Value GatherSpans(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SpanArgs a = ParseSpanArgs(info, "gatherSpans");
+  uint32_t* ends = nullptr;
+  uint64_t endsAt = 0;
+  if (info.Length() > 5 && !info[5].IsUndefined()) {
+    size_t endsLength = 0;
+    ends = static_cast<uint32_t*>(TypedArg<napi_uint32_array>(info, 5, "gatherSpans: ends", "a Uint32Array", &endsLength));
+    endsAt = IndexArg(info, 6, "gatherSpans: endsAt");
+    if (endsAt > endsLength || a.count > endsLength - endsAt) {
+      throw Napi::RangeError::New(env, "gatherSpans: " + std::to_string(a.count) + " ends from " + std::to_string(endsAt) +
+                                           " exceed ends length " + std::to_string(endsLength));
+    }
+  }
   uint64_t total = CheckSpans(env, "gatherSpans", a);
   if (a.dstOffset > a.dst.length || total > a.dst.length - a.dstOffset) {
     throw Napi::RangeError::New(env, "gatherSpans: " + std::to_string(total) + " bytes from offset " +
                                          std::to_string(a.dstOffset) + " exceed dst length " +
                                          std::to_string(a.dst.length));
+  }
+  if (ends != nullptr && a.dstOffset + total > 0xffffffffULL) {
+    throw Napi::RangeError::New(env, "gatherSpans: ends above 2^32-1 do not fit a Uint32Array");
   }
   uint8_t* out = a.dst.data + a.dstOffset;
   uint64_t written = 0;
@@ -204,6 +221,7 @@ Napi::Value GatherSpans(const Napi::CallbackInfo& info) {
     }
     std::memmove(out + written, a.src.data + off, static_cast<size_t>(len));
     written += static_cast<uint64_t>(len);
+    if (ends != nullptr) ends[endsAt + i] = static_cast<uint32_t>(a.dstOffset + written);
   }
   return Napi::Number::New(env, static_cast<double>(written));
 }

@@ -64,18 +64,28 @@ function sha256Spans(src: Uint8Array, spans: Int32Array, count: number, dst: Uin
   }
 }
 
-function gatherSpans(src: Uint8Array, spans: Int32Array, count: number, dst: Uint8Array, dstOffset: number): number {
+function gatherSpans(src: Uint8Array, spans: Int32Array, count: number, dst: Uint8Array, dstOffset: number, ends?: Uint32Array, endsAt?: number): number {
   checkSpanArgs('gatherSpans', src, spans, count, dst, dstOffset);
+  let endsFrom = 0;
+  if (ends !== undefined) {
+    if (!isUint32Array(ends)) throw new TypeError('gatherSpans: ends must be a Uint32Array');
+    endsFrom = indexArg(endsAt, 'gatherSpans: endsAt');
+    if (endsFrom > ends.length || count > ends.length - endsFrom) {
+      throw new RangeError(`gatherSpans: ${count} ends from ${endsFrom} exceed ends length ${ends.length}`);
+    }
+  }
   const total = checkSpans('gatherSpans', src, spans, count);
   if (dstOffset > dst.length || total > dst.length - dstOffset) {
     throw new RangeError(`gatherSpans: ${total} bytes from offset ${dstOffset} exceed dst length ${dst.length}`);
   }
+  if (ends !== undefined && dstOffset + total > 0xffff_ffff) throw new RangeError('gatherSpans: ends above 2^32-1 do not fit a Uint32Array');
   let at = dstOffset;
   for (let i = 0; i < count; i++) {
     const off = spans[2 * i] ?? 0;
     const len = spans[2 * i + 1] ?? 0;
     dst.set(src.subarray(off, off + len), at);
     at += len;
+    if (ends !== undefined) ends[endsFrom + i] = at;
   }
   return total;
 }

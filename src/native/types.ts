@@ -22,10 +22,11 @@ export interface Hashing {
   readonly sha256Spans: (src: Uint8Array, spans: Int32Array, count: number, dst: Uint8Array, dstOffset: number) => void;
   /**
    * Copies src[spans[2i] .. +spans[2i+1]) for i < count back to back into dst from
-   * dstOffset and returns the bytes written. All ranges are checked first; on RangeError
-   * nothing is written.
+   * dstOffset and returns the bytes written. With `ends`, also writes where each entry ends in
+   * dst (absolute) into ends[endsAt + i]. All ranges are checked first; on RangeError nothing
+   * is written.
    */
-  readonly gatherSpans: (src: Uint8Array, spans: Int32Array, count: number, dst: Uint8Array, dstOffset: number) => number;
+  readonly gatherSpans: (src: Uint8Array, spans: Int32Array, count: number, dst: Uint8Array, dstOffset: number, ends?: Uint32Array, endsAt?: number) => number;
   /**
    * RFC 6962 / RFC 9162 section 2.1 Merkle tree hash whose n leaves' data are the
    * consecutive 32-byte hashes in entryHashes (leaf = H(0x00 ‖ hash), node = H(0x01 ‖ l ‖ r)).

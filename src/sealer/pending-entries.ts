@@ -71,7 +71,7 @@ class ChainBacklog {
       this.keepEarly(view.u8, spans, count, seq, view.hashesStart(at));
       return true;
     }
-    this.append(view.u8, spans, count, view.u8, view.hashesStart(at));
+    this.append(view.u8, spans, count, view.frameBytes(at), view.u8, view.hashesStart(at));
     this.takeEarly();
     return true;
   }
@@ -106,19 +106,13 @@ class ChainBacklog {
     }
   }
 
-  private append(src: Uint8Array, spans: Int32Array, count: number, hashSrc: Uint8Array, hashesAt: number): void {
-    let bytes = 0;
-    for (let i = 0; i < count; i++) bytes += spans[2 * i + 1]!;
-    this.makeRoom(count, bytes);
-    hashing.gatherSpans(src, spans, count, this.contents, this.contentTail);
-    let end = this.contentTail;
-    for (let i = 0; i < count; i++) {
-      end += spans[2 * i + 1]!;
-      this.ends[this.tail + i] = end;
-    }
+  /** `maxBytes` bounds the spans' total (a frame's size does): room is made for that much, unmeasured. */
+  private append(src: Uint8Array, spans: Int32Array, count: number, maxBytes: number, hashSrc: Uint8Array, hashesAt: number): void {
+    this.makeRoom(count, maxBytes);
+    // One native call copies the contents and writes each entry's end: no JS per entry.
+    this.contentTail += hashing.gatherSpans(src, spans, count, this.contents, this.contentTail, this.ends, this.tail);
     this.hashes.set(hashSrc.subarray(hashesAt, hashesAt + count * HASH_BYTES), this.tail * HASH_BYTES);
     this.tail += count;
-    this.contentTail = end;
   }
 
   /**
@@ -170,7 +164,7 @@ class ChainBacklog {
     for (let e = this.early.get(this.nextSeq); e !== undefined; e = this.early.get(this.nextSeq)) {
       this.early.delete(e.firstSeq);
       this.earlyBytes -= earlyCost(e.contents, e.count);
-      this.append(e.contents, e.spans, e.count, e.hashes, 0);
+      this.append(e.contents, e.spans, e.count, e.contents.byteLength, e.hashes, 0);
     }
   }
 }

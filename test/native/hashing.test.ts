@@ -276,6 +276,22 @@ describe('gatherSpans', () => {
     expect(dst[19]).toBe(0xee);
   });
 
+  eachImpl('with ends, writes where each entry ends in dst; refuses ends too short, writing nothing', (h) => {
+    const src = Uint8Array.from({ length: 64 }, (_, i) => i);
+    const spans = new Int32Array([5, 10, 0, 0, 40, 3]);
+    const dst = new Uint8Array(40);
+    const ends = new Uint32Array(6).fill(9);
+    expect(h.gatherSpans(src, spans, 3, dst, 7, ends, 2)).toBe(13);
+    expect([...ends]).toEqual([9, 9, 17, 17, 20, 9]);
+    expect(Buffer.from(dst.subarray(7, 20)).equals(Buffer.concat([src.subarray(5, 15), src.subarray(40, 43)]))).toBe(true);
+    const untouched = new Uint8Array(40).fill(1);
+    const shortEnds = new Uint32Array(4).fill(9);
+    expect(() => h.gatherSpans(src, spans, 3, untouched, 0, shortEnds, 2)).toThrow(/3 ends from 2 exceed ends length 4/);
+    const loose = h.gatherSpans as (...args: unknown[]) => number;
+    expect(() => loose(src, spans, 3, untouched, 0, new Int32Array(6), 0)).toThrow(TypeError);
+    expect(untouched.every((b) => b === 1) && shortEnds.every((e) => e === 9)).toBe(true);
+  });
+
   eachImpl('refuses spans outside src or a dst too small, writing nothing', (h) => {
     const src = new Uint8Array(64);
     const dst = new Uint8Array(16).fill(1);
