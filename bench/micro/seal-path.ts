@@ -7,8 +7,11 @@
 //   native  — prepareBlockRecord: one native call per block writes chunk roots, hashes,
 //             ends and contents into the record's reused memory, and computes the root
 //   js      — the same record built by the JS fallback of that call
+//   lmdb    — the store alone: records built before the clock starts, only Ledger.seal timed
+//             (plan, header, lmdb put and commit with its fsync)
 //   disk    — the floor: the same bytes written to an append-only file, one write and one
-//             fdatasync per seal (what the disk itself costs for a seal of that size)
+//             fdatasync per seal (what the disk itself costs for a seal of that size); lmdb
+//             against disk is the store-layout question of issue #10
 // Rows are CPU time of the whole process (this thread and lmdb's write thread) per entry,
 // and wall time per entry. Run: npm run build && node dist/bench/micro/seal-path.js
 import { randomFillSync, createHash } from 'node:crypto';
@@ -35,7 +38,7 @@ const SCENARIOS: readonly Scenario[] = [
   { label: '1 chain × 65,536 × 200 B', chains: 1, entries: 65_536, entryBytes: 200, seals: 10 },
   { label: '100 chains × 64 × 200 B', chains: 100, entries: 64, entryBytes: 200, seals: 60 },
 ];
-const VARIANTS = ['before', 'native', 'js', 'disk'] as const;
+const VARIANTS = ['before', 'native', 'js', 'lmdb', 'disk'] as const;
 type Variant = typeof VARIANTS[number];
 
 /** A chain's entries as the sealer's backlog holds them: inside a larger buffer, ends absolute. */
@@ -104,6 +107,7 @@ export async function runSealPathBench(): Promise<Row[]> {
     for (const v of VARIANTS) if (v !== 'disk') ledgers.set(v, await Ledger.open(join(dir, v)));
     const segment = openSync(join(dir, 'segment'), 'a');
     const arena = new Arena();
+    const prebuilt = chains.map((c) => preparedBlock(c, 0, new Arena(), false).prepared);
     const diskBytes = randomFillSync(new Uint8Array(Math.max(...chains.map(recordBytesOf))));
     const tally = new Map<Variant, Tally>(VARIANTS.map((v) => [v, { cpuUs: 0, wallNs: 0n, entries: 0 }]));
     try {
@@ -119,7 +123,9 @@ export async function runSealPathBench(): Promise<Row[]> {
             for (const c of chains) writeSync(segment, diskBytes, 0, recordBytesOf(c));
             fdatasyncSync(segment);
           } else {
-            const blocks = chains.map((c) => (v === 'before' ? copiedBlock(c, firstSeq) : preparedBlock(c, firstSeq, arena, v === 'js')));
+            const blocks = v === 'lmdb'
+              ? chains.map((c, i) => ({ chainName: c.name, firstSeq, count: c.ends.length, prepared: prebuilt[i]! }))
+              : chains.map((c) => (v === 'before' ? copiedBlock(c, firstSeq) : preparedBlock(c, firstSeq, arena, v === 'js')));
             await ledgers.get(v)!.seal({ blocks, sealedAt: Date.now() });
           }
           const cpu = process.cpuUsage(cpu0);
