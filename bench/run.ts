@@ -12,6 +12,7 @@ import { chainPrefix, isolationPlan, zipfPlan, type IsolationShape, type Plan } 
 import { machineInfo } from './proc.js';
 import { describePlan, formatCompare, formatCredits, formatLoad, ratios, summarizeCredits, type Ratios } from './report.js';
 import { startTarget, unavailable } from './targets.js';
+import { formatRuns, summarizeRuns, type RunRecord } from './runs.js';
 import { provisionCredits } from './credits-setup.js';
 
 const log = (line: string): void => void process.stderr.write(line + '\n');
@@ -92,7 +93,40 @@ function writeChart(file: string | undefined, text: ChartText, series: ChartSeri
   log(`chart written to ${file}`);
 }
 
+/**
+ * --runs N: the whole target list N times, rotated by one each run so no target
+ * always goes first (a machine warming up or getting busier would favour it).
+ */
+async function runsMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: string; json: object; failed: boolean }> {
+  const plan: Plan = zipfPlan(o, chainPrefix());
+  const timing = { durationS: o.durationS, warmupS: o.warmupS, entrySize: o.entrySize };
+  const records: RunRecord[] = [];
+  for (let run = 0; run < o.runs; run++) {
+    const k = run % o.targets.length;
+    const order = [...o.targets.slice(k), ...o.targets.slice(0, k)];
+    for (const target of order) {
+      const { loadAverage, cores } = machineInfo();
+      const results = await eachTarget({ ...o, targets: [target] }, plan.chains.map((c) => c.name), (t) => runLoad(t, plan, timing), skipped);
+      records.push(...results.map((result) => ({ run, loadAverage, cores, result })));
+    }
+  }
+  // Summaries in the order the targets were named, whatever order they ran in.
+  const summary = summarizeRuns(records).sort((a, b) => rank(o, a.target) - rank(o, b.target));
+  const shape = describePlan(plan, o.batch, o.entrySize, o.inflight);
+  return {
+    text: [`${o.runs} runs: ${shape}`, formatRuns(records, summary), ...skipped.map((s) => `${s.target}: skipped — ${s.reason}`)].join('\n\n'),
+    json: { plan: { chains: plan.chains, workers: plan.workers.map((w) => w.length) }, runs: records, summary },
+    failed: records.length === 0,
+  };
+}
+
+function rank(o: BenchOptions, target: string): number {
+  const i = o.targets.indexOf(target as TargetName);
+  return i < 0 ? o.targets.length : i;
+}
+
 async function loadMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: string; json: object; failed: boolean }> {
+  if (o.runs > 1) return runsMode(o, skipped);
   const plan: Plan = zipfPlan(o, chainPrefix());
   const shape = describePlan(plan, o.batch, o.entrySize, o.inflight);
   const timing = { durationS: o.durationS, warmupS: o.warmupS, entrySize: o.entrySize };

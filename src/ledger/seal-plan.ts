@@ -126,9 +126,8 @@ function planBlock(
   const chainId = head?.chainId ?? chainIdOf(input.chainName);
   checkBlockHead(input, head?.nextSeq ?? 0);
   const height = head?.nextHeight ?? 0;
-  const body = 'prepared' in input ? null : checkedBody(input, options);
-  const chunkRoots = body === null ? null : chunkRootsOf(body.entryHashes, input.count, options.rootOf);
-  const root = chunkRoots === null ? (input as PreparedBlockInput).prepared.root : rootOfChunks(chunkRoots, chunkCount(input.count));
+  const body = bodyOf(input, options);
+  const root = body.root;
   const header = encodeEntryBlockHeader({
     chainId,
     height,
@@ -139,9 +138,7 @@ function planBlock(
     sealedAt,
   });
   const hash = sha256(header);
-  const record = body === null || chunkRoots === null
-    ? preparedRecord(input as PreparedBlockInput, header, directoryHeight, options)
-    : encodeBlockRecord({ header, directoryHeight, chunkRoots, ...body });
+  const record = body.record(header, directoryHeight);
   return {
     // Copies: the caller owns the result, the ledger keeps the heads.
     sealed: { chainName: input.chainName, chainId: Buffer.from(chainId), height, firstSeq: input.firstSeq, count: input.count, root, hash: Buffer.from(hash) },
@@ -151,10 +148,21 @@ function planBlock(
   };
 }
 
-function checkedBody(input: SealBlockInput, options: PlanOptions): SealBlockInput {
+/** A block's root, and its record once the header is known. */
+interface BlockBody {
+  root: Buffer;
+  record(header: Buffer, directoryHeight: number): Buffer;
+}
+
+function bodyOf(input: SealBlockInput | PreparedBlockInput, options: PlanOptions): BlockBody {
+  if ('prepared' in input) return { root: input.prepared.root, record: (header, height) => preparedRecord(input, header, height, options) };
   checkBlockInput(input);
   if (options.checkEntryHashes) checkEntryHashes(input, options.checkEntryHashes);
-  return input;
+  const chunkRoots = chunkRootsOf(input.entryHashes, input.count, options.rootOf);
+  return {
+    root: rootOfChunks(chunkRoots, chunkCount(input.count)),
+    record: (header, directoryHeight) => encodeBlockRecord({ header, directoryHeight, chunkRoots, ...input }),
+  };
 }
 
 /** Writes the head into a prepared record and checks that the whole decodes as this block. */
