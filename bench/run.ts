@@ -10,7 +10,8 @@ import { formatMicro, runMicro, type MicroSuite } from './micro.js';
 import { parseOptions, USAGE, type BenchOptions, type TargetName } from './options.js';
 import { chainPrefix, isolationPlan, zipfPlan, type IsolationShape, type Plan } from './plan.js';
 import { machineInfo } from './proc.js';
-import { describePlan, formatCompare, formatCredits, formatLoad, ratios, summarizeCredits, type Ratios } from './report.js';
+import { describePlan, fmtBytes, fmtRatio, formatCompare, formatCredits, formatLoad, ratios, summarizeCredits, table, type Ratios } from './report.js';
+import { committedBytesPerSec, measureDisk } from './disk.js';
 import { startTarget, unavailable } from './targets.js';
 import { formatRuns, summarizeRuns, type RunRecord } from './runs.js';
 import { provisionCredits } from './credits-setup.js';
@@ -134,14 +135,28 @@ async function loadMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: st
   const all = o.mode === 'compare' ? compareRatios(results) : [];
   const parts = results.map((r) => formatLoad(r, shape, o.warmupS));
   if (o.mode === 'compare' && results.length > 1) parts.push(formatCompare(results, all));
+  const disk = diskAgainst(results, o.entrySize);
+  if (disk !== null) parts.push(disk.text);
   parts.push(...skipped.map((s) => `${s.target}: skipped — ${s.reason}`));
   const chartSeries = results.map((r) => ({ label: r.target, points: r.series }));
   writeChart(o.chart, { title: `chainlanes bench: ${o.mode}`, subtitle: shape.split('; ') }, chartSeries);
   return {
     text: parts.join('\n\n'),
-    json: { plan: { chains: plan.chains, workers: plan.workers.map((w) => w.length) }, results, ratios: all },
+    json: { plan: { chains: plan.chains, workers: plan.workers.map((w) => w.length) }, results, ratios: all, disk: disk?.json ?? null },
     failed: results.length === 0,
   };
+}
+
+/** The disk's own limit at the size of the best committing target's seals, and each committing target as a fraction of it. */
+function diskAgainst(results: readonly LoadResult[], entrySize: number): { text: string; json: object } | null {
+  const committing = results.filter((r) => r.committedPerSec !== null && r.committedPerSec > 0);
+  if (committing.length === 0) return null;
+  const rates = committing.map((r) => ({ target: r.target, bytesPerSec: committedBytesPerSec(r.committedPerSec!, entrySize) }));
+  const limit = measureDisk(Math.max(...rates.map((r) => r.bytesPerSec)));
+  const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB/s`;
+  const rows = [['target', 'committed', 'disk limit', 'ratio'], ...rates.map((r) => [r.target, mb(r.bytesPerSec), mb(limit.bytesPerSec), fmtRatio(r.bytesPerSec / limit.bytesPerSec)])];
+  const head = `the disk's own limit: ${limit.seals} sequential writes of ${fmtBytes(limit.sealBytes)} (one seal) each followed by fdatasync, measured after the runs`;
+  return { text: [head, '', table(rows)].join('\n'), json: { ...limit, targets: rates.map((r) => ({ ...r, ratio: r.bytesPerSec / limit.bytesPerSec })) } };
 }
 
 async function isolationMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: string; json: object; failed: boolean }> {
