@@ -114,9 +114,11 @@ async function runsMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: st
   // Summaries in the order the targets were named, whatever order they ran in.
   const summary = summarizeRuns(records).sort((a, b) => rank(o, a.target) - rank(o, b.target));
   const shape = describePlan(plan, o.batch, o.entrySize, o.inflight);
+  // Against each target's median committed rate.
+  const disk = diskAgainst(summary.map((t) => ({ target: t.target, committedPerSec: t.committedPerSec?.median ?? null })), o.entrySize);
   return {
-    text: [`${o.runs} runs: ${shape}`, formatRuns(records, summary), ...skipped.map((s) => `${s.target}: skipped — ${s.reason}`)].join('\n\n'),
-    json: { plan: { chains: plan.chains, workers: plan.workers.map((w) => w.length) }, runs: records, summary },
+    text: [`${o.runs} runs: ${shape}`, formatRuns(records, summary), ...(disk === null ? [] : [disk.text]), ...skipped.map((s) => `${s.target}: skipped — ${s.reason}`)].join('\n\n'),
+    json: { plan: { chains: plan.chains, workers: plan.workers.map((w) => w.length) }, runs: records, summary, disk: disk?.json ?? null },
     failed: records.length === 0,
   };
 }
@@ -135,7 +137,7 @@ async function loadMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: st
   const all = o.mode === 'compare' ? compareRatios(results) : [];
   const parts = results.map((r) => formatLoad(r, shape, o.warmupS));
   if (o.mode === 'compare' && results.length > 1) parts.push(formatCompare(results, all));
-  const disk = diskAgainst(results, o.entrySize);
+  const disk = diskAgainst(results.map((r) => ({ target: r.target, committedPerSec: r.committedPerSec })), o.entrySize);
   if (disk !== null) parts.push(disk.text);
   parts.push(...skipped.map((s) => `${s.target}: skipped — ${s.reason}`));
   const chartSeries = results.map((r) => ({ label: r.target, points: r.series }));
@@ -148,10 +150,9 @@ async function loadMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: st
 }
 
 /** The disk's own limit at the size of the best committing target's seals, and each committing target as a fraction of it. */
-function diskAgainst(results: readonly LoadResult[], entrySize: number): { text: string; json: object } | null {
-  const committing = results.filter((r) => r.committedPerSec !== null && r.committedPerSec > 0);
-  if (committing.length === 0) return null;
-  const rates = committing.map((r) => ({ target: r.target, bytesPerSec: committedBytesPerSec(r.committedPerSec!, entrySize) }));
+function diskAgainst(results: readonly { target: string; committedPerSec: number | null }[], entrySize: number): { text: string; json: object } | null {
+  const rates = results.flatMap((r) => (r.committedPerSec !== null && r.committedPerSec > 0 ? [{ target: r.target, bytesPerSec: committedBytesPerSec(r.committedPerSec, entrySize) }] : []));
+  if (rates.length === 0) return null;
   const limit = measureDisk(Math.max(...rates.map((r) => r.bytesPerSec)));
   const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB/s`;
   const rows = [['target', 'committed', 'disk limit', 'ratio'], ...rates.map((r) => [r.target, mb(r.bytesPerSec), mb(limit.bytesPerSec), fmtRatio(r.bytesPerSec / limit.bytesPerSec)])];
