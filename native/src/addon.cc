@@ -348,9 +348,10 @@ Napi::Value BlockBody(const Napi::CallbackInfo& info) {
     uint64_t size = std::min(chunkLeaves, count - first);
     TreeRoot(hashes.data + first * kDigest, size, scratch.get(), roots + c * kDigest);
   }
-  std::memcpy(hashesOut, hashes.data, count * kDigest);
+  // memmove: nothing stops a caller from handing views of one buffer as source and dst.
+  std::memmove(hashesOut, hashes.data, count * kDigest);
   for (uint64_t i = 0; i < count; i++) PutU32BE(endsOut + 4 * i, static_cast<uint32_t>(ends[i] - start));
-  std::memcpy(contentsOut, contents.data + start, contentBytes);
+  std::memmove(contentsOut, contents.data + start, contentBytes);
   // The root over the chunk roots, folded in a copy: the chunk roots stay in the record.
   std::unique_ptr<uint8_t[]> level(new (std::nothrow) uint8_t[chunks * kDigest]);
   if (!level) throw Napi::Error::New(env, "blockBody: out of memory");
