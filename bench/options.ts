@@ -30,6 +30,8 @@ export interface BenchOptions {
   workers: number;
   /** --scenario credits: rounds of credits on and off, alternating which goes first. */
   rounds: number;
+  /** The load (and --compare) this many times, targets in rotating order; each row's median and range. */
+  runs: number;
   /** hostile: the kinds of hostile connection to open. */
   kinds: AttackKind[];
   /** hostile: limits.frontDoorTurnBudgetMs for the gateway (null: no address is barred; undefined: its default). */
@@ -71,6 +73,8 @@ load shape
   --light-rate FPS      frames/s of the busiest light chain (default 200)
   --workers N           load-client processes (default 2, up to 4 on bigger machines)
   --rounds N            rounds of --scenario credits (default 3)
+  --runs N              the load (or --compare) N times, the targets' order rotating; prints each
+                        row's median and range and flags saturated runs (default 1)
   --workers N           load-client processes (default 2, up to 4 on bigger machines; attack processes in hostile, default 3)
   --kinds LIST          hostile: comma-separated, of ${ATTACK_KINDS.join(', ')} (default all)
   --turn-budget MS|off  hostile: the gateway's limits.frontDoorTurnBudgetMs (off: never bar an address; default: the gateway's)
@@ -139,6 +143,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       'light-rate': { type: 'string' },
       workers: { type: 'string' },
       rounds: { type: 'string' },
+      runs: { type: 'string' },
       kinds: { type: 'string' },
       'turn-budget': { type: 'string' },
       'attack-nice': { type: 'string' },
@@ -159,6 +164,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   if (hostile && v.url !== undefined) throw new Error('--scenario hostile starts its own gateway (its config and store are part of the test): drop --url');
   if (hostile && v.target !== undefined && v.target !== 'chainlanes') throw new Error('--scenario hostile runs against chainlanes only');
   if (!hostile && v.kinds !== undefined) throw new Error('--kinds applies to --scenario hostile only');
+  if (v.runs !== undefined && mode !== 'load' && mode !== 'compare') throw new Error('--runs applies to the load and --compare only');
   return {
     mode,
     targets: targetList(mode, v.target),
@@ -179,6 +185,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     lightRate: num(v['light-rate'], 'light-rate', 200, 1, false),
     workers: num(v.workers, 'workers', hostile ? 3 : Math.max(2, Math.min(4, Math.floor(availableParallelism() / 2))), 1),
     rounds: num(v.rounds, 'rounds', 3, 1),
+    runs: num(v.runs, 'runs', 1, 1),
     kinds: kindList(v.kinds),
     attackNice: num(v['attack-nice'], 'attack-nice', 0, 0),
     turnBudgetMs: v['turn-budget'] === 'off' ? null : v['turn-budget'] === undefined ? undefined : num(v['turn-budget'], 'turn-budget', 0, 1),

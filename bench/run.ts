@@ -10,8 +10,10 @@ import { formatMicro, runMicro, type MicroSuite } from './micro.js';
 import { parseOptions, USAGE, type BenchOptions, type TargetName } from './options.js';
 import { chainPrefix, isolationPlan, zipfPlan, type IsolationShape, type Plan } from './plan.js';
 import { machineInfo } from './proc.js';
-import { describePlan, formatCompare, formatCredits, formatLoad, ratios, summarizeCredits, type Ratios } from './report.js';
+import { describePlan, fmtBytes, fmtRatio, formatCompare, formatCredits, formatLoad, ratios, summarizeCredits, table, type Ratios } from './report.js';
+import { committedBytesPerSec, measureDisk } from './disk.js';
 import { startTarget, unavailable } from './targets.js';
+import { formatRuns, summarizeRuns, type RunRecord } from './runs.js';
 import { provisionCredits } from './credits-setup.js';
 
 const log = (line: string): void => void process.stderr.write(line + '\n');
@@ -92,7 +94,42 @@ function writeChart(file: string | undefined, text: ChartText, series: ChartSeri
   log(`chart written to ${file}`);
 }
 
+/**
+ * --runs N: the whole target list N times, rotated by one each run so no target
+ * always goes first (a machine warming up or getting busier would favour it).
+ */
+async function runsMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: string; json: object; failed: boolean }> {
+  const plan: Plan = zipfPlan(o, chainPrefix());
+  const timing = { durationS: o.durationS, warmupS: o.warmupS, entrySize: o.entrySize };
+  const records: RunRecord[] = [];
+  for (let run = 0; run < o.runs; run++) {
+    const k = run % o.targets.length;
+    const order = [...o.targets.slice(k), ...o.targets.slice(0, k)];
+    for (const target of order) {
+      const { loadAverage, cores } = machineInfo();
+      const results = await eachTarget({ ...o, targets: [target] }, plan.chains.map((c) => c.name), (t) => runLoad(t, plan, timing), skipped);
+      records.push(...results.map((result) => ({ run, loadAverage, cores, result })));
+    }
+  }
+  // Summaries in the order the targets were named, whatever order they ran in.
+  const summary = summarizeRuns(records).sort((a, b) => rank(o, a.target) - rank(o, b.target));
+  const shape = describePlan(plan, o.batch, o.entrySize, o.inflight);
+  // Against each target's median committed rate.
+  const disk = diskAgainst(summary.map((t) => ({ target: t.target, committedPerSec: t.committedPerSec?.median ?? null })), o.entrySize);
+  return {
+    text: [`${o.runs} runs: ${shape}`, formatRuns(records, summary), ...(disk === null ? [] : [disk.text]), ...skipped.map((s) => `${s.target}: skipped — ${s.reason}`)].join('\n\n'),
+    json: { plan: { chains: plan.chains, workers: plan.workers.map((w) => w.length) }, runs: records, summary, disk: disk?.json ?? null },
+    failed: records.length === 0,
+  };
+}
+
+function rank(o: BenchOptions, target: string): number {
+  const i = o.targets.indexOf(target as TargetName);
+  return i < 0 ? o.targets.length : i;
+}
+
 async function loadMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: string; json: object; failed: boolean }> {
+  if (o.runs > 1) return runsMode(o, skipped);
   const plan: Plan = zipfPlan(o, chainPrefix());
   const shape = describePlan(plan, o.batch, o.entrySize, o.inflight);
   const timing = { durationS: o.durationS, warmupS: o.warmupS, entrySize: o.entrySize };
@@ -100,14 +137,27 @@ async function loadMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: st
   const all = o.mode === 'compare' ? compareRatios(results) : [];
   const parts = results.map((r) => formatLoad(r, shape, o.warmupS));
   if (o.mode === 'compare' && results.length > 1) parts.push(formatCompare(results, all));
+  const disk = diskAgainst(results.map((r) => ({ target: r.target, committedPerSec: r.committedPerSec })), o.entrySize);
+  if (disk !== null) parts.push(disk.text);
   parts.push(...skipped.map((s) => `${s.target}: skipped — ${s.reason}`));
   const chartSeries = results.map((r) => ({ label: r.target, points: r.series }));
   writeChart(o.chart, { title: `chainlanes bench: ${o.mode}`, subtitle: shape.split('; ') }, chartSeries);
   return {
     text: parts.join('\n\n'),
-    json: { plan: { chains: plan.chains, workers: plan.workers.map((w) => w.length) }, results, ratios: all },
+    json: { plan: { chains: plan.chains, workers: plan.workers.map((w) => w.length) }, results, ratios: all, disk: disk?.json ?? null },
     failed: results.length === 0,
   };
+}
+
+/** The disk's own limit at the size of the best committing target's seals, and each committing target as a fraction of it. */
+function diskAgainst(results: readonly { target: string; committedPerSec: number | null }[], entrySize: number): { text: string; json: object } | null {
+  const rates = results.flatMap((r) => (r.committedPerSec !== null && r.committedPerSec > 0 ? [{ target: r.target, bytesPerSec: committedBytesPerSec(r.committedPerSec, entrySize) }] : []));
+  if (rates.length === 0) return null;
+  const limit = measureDisk(Math.max(...rates.map((r) => r.bytesPerSec)));
+  const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB/s`;
+  const rows = [['target', 'committed', 'disk limit', 'ratio'], ...rates.map((r) => [r.target, mb(r.bytesPerSec), mb(limit.bytesPerSec), fmtRatio(r.bytesPerSec / limit.bytesPerSec)])];
+  const head = `the disk's own limit: ${limit.seals} sequential writes of ${fmtBytes(limit.sealBytes)} (one seal) each followed by fdatasync, measured after the runs`;
+  return { text: [head, '', table(rows)].join('\n'), json: { ...limit, targets: rates.map((r) => ({ ...r, ratio: r.bytesPerSec / limit.bytesPerSec })) } };
 }
 
 async function isolationMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: string; json: object; failed: boolean }> {

@@ -26,6 +26,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -180,18 +181,35 @@ void Sha256Spans(const Napi::CallbackInfo& info) {
   }
 }
 
-// gatherSpans(src: Uint8Array, spans: Int32Array, count, dst: Uint8Array, dstOffset): number
+// gatherSpans(src: Uint8Array, spans: Int32Array, count, dst: Uint8Array, dstOffset,
+//             ends?: Uint32Array, endsAt?): number
 // Copies each span's bytes, one after another, into dst from dstOffset; returns the bytes
 // written. The sealer uses it to pull entries' contents out of a frame without a JS call per
 // entry (Buffer#copy costs about half a microsecond a call; a memcpy of 200 bytes, nanoseconds).
+// With `ends`, also writes where each entry ends in dst (absolute) into ends[endsAt + i], so the
+// sealer's backlog keeps no JS loop per entry either.
 Napi::Value GatherSpans(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SpanArgs a = ParseSpanArgs(info, "gatherSpans");
+  uint32_t* ends = nullptr;
+  uint64_t endsAt = 0;
+  if (info.Length() > 5 && !info[5].IsUndefined()) {
+    size_t endsLength = 0;
+    ends = static_cast<uint32_t*>(TypedArg<napi_uint32_array>(info, 5, "gatherSpans: ends", "a Uint32Array", &endsLength));
+    endsAt = IndexArg(info, 6, "gatherSpans: endsAt");
+    if (endsAt > endsLength || a.count > endsLength - endsAt) {
+      throw Napi::RangeError::New(env, "gatherSpans: " + std::to_string(a.count) + " ends from " + std::to_string(endsAt) +
+                                           " exceed ends length " + std::to_string(endsLength));
+    }
+  }
   uint64_t total = CheckSpans(env, "gatherSpans", a);
   if (a.dstOffset > a.dst.length || total > a.dst.length - a.dstOffset) {
     throw Napi::RangeError::New(env, "gatherSpans: " + std::to_string(total) + " bytes from offset " +
                                          std::to_string(a.dstOffset) + " exceed dst length " +
                                          std::to_string(a.dst.length));
+  }
+  if (ends != nullptr && a.dstOffset + total > 0xffffffffULL) {
+    throw Napi::RangeError::New(env, "gatherSpans: ends above 2^32-1 do not fit a Uint32Array");
   }
   uint8_t* out = a.dst.data + a.dstOffset;
   uint64_t written = 0;
@@ -203,13 +221,46 @@ Napi::Value GatherSpans(const Napi::CallbackInfo& info) {
     }
     std::memmove(out + written, a.src.data + off, static_cast<size_t>(len));
     written += static_cast<uint64_t>(len);
+    if (ends != nullptr) ends[endsAt + i] = static_cast<uint32_t>(a.dstOffset + written);
   }
   return Napi::Number::New(env, static_cast<double>(written));
 }
 
+// Folds a level of m nodes in place down to its root (at s[0..32)): bottom-up, pairing left to
+// right and carrying an odd last node up unchanged, which yields the same root as RFC 6962's
+// recursive split at the largest power of two below m. Node i is written after nodes 2i and
+// 2i+1 are read, and i <= 2i.
+void FoldNodes(uint8_t* s, uint64_t m) {
+  while (m > 1) {
+    uint64_t half = m / 2;
+    for (uint64_t i = 0; i < half; i++) {
+      NodeHash(s + 2 * i * kDigest, s + (2 * i + 1) * kDigest, s + i * kDigest);
+    }
+    if (m & 1) std::memmove(s + half * kDigest, s + (m - 1) * kDigest, kDigest);
+    m = half + (m & 1);
+  }
+}
+
+// The RFC 6962 root of n >= 1 leaves whose data are the consecutive 32-byte hashes at `leaf`.
+// `scratch` holds ceil(n/2) nodes: the leaf level is folded into the first pairing.
+void TreeRoot(const uint8_t* leaf, uint64_t n, uint8_t* scratch, uint8_t* out) {
+  if (n == 1) {
+    LeafHash(leaf, out);
+    return;
+  }
+  uint64_t m = (n + 1) / 2;
+  for (uint64_t i = 0; i < n / 2; i++, leaf += 2 * kDigest) {
+    uint8_t l[kDigest], r[kDigest];
+    LeafHash(leaf, l);
+    LeafHash(leaf + kDigest, r);
+    NodeHash(l, r, scratch + i * kDigest);
+  }
+  if (n & 1) LeafHash(leaf, scratch + (m - 1) * kDigest);
+  FoldNodes(scratch, m);
+  std::memcpy(out, scratch, kDigest);
+}
+
 // merkleRoot(entryHashes: Uint8Array, n): Buffer — RFC 6962 / 9162 section 2.1 tree hash.
-// Bottom-up, pairing left to right and carrying an odd last node up unchanged; that yields
-// the same root as the recursive split at the largest power of two below n.
 Napi::Value MerkleRoot(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Bytes hashes = Uint8Arg(info, 0, "merkleRoot: entryHashes");
@@ -222,34 +273,91 @@ Napi::Value MerkleRoot(const Napi::CallbackInfo& info) {
   uint8_t root[kDigest];
   if (n == 0) {
     Sha256(nullptr, 0, root);
-  } else if (n == 1) {
-    LeafHash(hashes.data, root);
   } else {
-    // The leaf level is folded into the first pairing, so the only scratch is ceil(n/2) nodes.
-    uint64_t m = (n + 1) / 2;
-    std::unique_ptr<uint8_t[]> level(new (std::nothrow) uint8_t[m * kDigest]);
+    std::unique_ptr<uint8_t[]> level(new (std::nothrow) uint8_t[((n + 1) / 2) * kDigest]);
     if (!level) throw Napi::Error::New(env, "merkleRoot: out of memory for " + std::to_string(n) + " leaves");
-    uint8_t* s = level.get();
-    const uint8_t* leaf = hashes.data;
-    for (uint64_t i = 0; i < n / 2; i++, leaf += 2 * kDigest) {
-      uint8_t l[kDigest], r[kDigest];
-      LeafHash(leaf, l);
-      LeafHash(leaf + kDigest, r);
-      NodeHash(l, r, s + i * kDigest);
-    }
-    if (n & 1) LeafHash(leaf, s + (m - 1) * kDigest);
-    // In place: node i is written after nodes 2i and 2i+1 are read, and i <= 2i.
-    while (m > 1) {
-      uint64_t half = m / 2;
-      for (uint64_t i = 0; i < half; i++) {
-        NodeHash(s + 2 * i * kDigest, s + (2 * i + 1) * kDigest, s + i * kDigest);
-      }
-      if (m & 1) std::memmove(s + half * kDigest, s + (m - 1) * kDigest, kDigest);
-      m = half + (m & 1);
-    }
-    std::memcpy(root, s, kDigest);
+    TreeRoot(hashes.data, n, level.get(), root);
   }
   return Napi::Buffer<uint8_t>::Copy(env, root, kDigest);
+}
+
+inline void PutU32BE(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v >> 24);
+  p[1] = static_cast<uint8_t>(v >> 16);
+  p[2] = static_cast<uint8_t>(v >> 8);
+  p[3] = static_cast<uint8_t>(v);
+}
+
+// blockBody(hashes: Uint8Array, ends: Uint32Array, count, contentStart, contents: Uint8Array,
+//           chunkLeaves, dst: Uint8Array): Buffer
+// One call per entry block: writes the variable part of the block record (src/ledger/records.ts)
+//   ceil(count/chunkLeaves) chunk roots (32 each) ‖ count entry hashes (32 each)
+//   ‖ count content ends, u32 big-endian, relative to contentStart ‖ the contents
+// into dst, which must be exactly that long, and returns the block's Merkle root (the RFC tree
+// over the chunk roots as nodes: chunkLeaves is a power of two, so every split of the block's
+// tree falls on a chunk boundary). ends[i] is where entry i ends in `contents`, entry 0 starts
+// at contentStart. Everything is checked before the first byte is written.
+Napi::Value BlockBody(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Bytes hashes = Uint8Arg(info, 0, "blockBody: hashes");
+  size_t endsLength = 0;
+  const uint32_t* ends = static_cast<const uint32_t*>(
+      TypedArg<napi_uint32_array>(info, 1, "blockBody: ends", "a Uint32Array", &endsLength));
+  uint64_t count = IndexArg(info, 2, "blockBody: count");
+  uint64_t start = IndexArg(info, 3, "blockBody: contentStart");
+  Bytes contents = Uint8Arg(info, 4, "blockBody: contents");
+  uint64_t chunkLeaves = IndexArg(info, 5, "blockBody: chunkLeaves");
+  Bytes dst = Uint8Arg(info, 6, "blockBody: dst");
+  if (count == 0 || count > 0xffffffffULL) throw Napi::RangeError::New(env, "blockBody: count must be 1 to 2^32-1");
+  if (chunkLeaves == 0 || (chunkLeaves & (chunkLeaves - 1)) != 0) {
+    throw Napi::RangeError::New(env, "blockBody: chunkLeaves must be a power of two");
+  }
+  if (count > hashes.length / kDigest) {
+    throw Napi::RangeError::New(env, "blockBody: " + std::to_string(count) + " entries need " +
+                                         std::to_string(count * kDigest) + " hash bytes, hashes has " +
+                                         std::to_string(hashes.length));
+  }
+  if (count > endsLength) {
+    throw Napi::RangeError::New(env, "blockBody: " + std::to_string(count) + " entries, ends has " +
+                                         std::to_string(endsLength));
+  }
+  uint64_t previous = start;
+  for (uint64_t i = 0; i < count; i++) {
+    if (ends[i] < previous) throw Napi::RangeError::New(env, "blockBody: ends decrease at entry " + std::to_string(i));
+    previous = ends[i];
+  }
+  if (previous > contents.length) {
+    throw Napi::RangeError::New(env, "blockBody: the last end " + std::to_string(previous) +
+                                         " is beyond contents of length " + std::to_string(contents.length));
+  }
+  uint64_t chunks = (count + chunkLeaves - 1) / chunkLeaves;
+  uint64_t contentBytes = previous - start;
+  uint64_t need = chunks * kDigest + count * kDigest + count * 4 + contentBytes;
+  if (dst.length != need) {
+    throw Napi::RangeError::New(env, "blockBody: dst has " + std::to_string(dst.length) + " bytes, the body needs " +
+                                         std::to_string(need));
+  }
+  std::unique_ptr<uint8_t[]> scratch(new (std::nothrow) uint8_t[((std::min(count, chunkLeaves) + 1) / 2) * kDigest]);
+  if (!scratch) throw Napi::Error::New(env, "blockBody: out of memory");
+  uint8_t* roots = dst.data;
+  uint8_t* hashesOut = roots + chunks * kDigest;
+  uint8_t* endsOut = hashesOut + count * kDigest;
+  uint8_t* contentsOut = endsOut + count * 4;
+  for (uint64_t c = 0; c < chunks; c++) {
+    uint64_t first = c * chunkLeaves;
+    uint64_t size = std::min(chunkLeaves, count - first);
+    TreeRoot(hashes.data + first * kDigest, size, scratch.get(), roots + c * kDigest);
+  }
+  // memmove: nothing stops a caller from handing views of one buffer as source and dst.
+  std::memmove(hashesOut, hashes.data, count * kDigest);
+  for (uint64_t i = 0; i < count; i++) PutU32BE(endsOut + 4 * i, static_cast<uint32_t>(ends[i] - start));
+  std::memmove(contentsOut, contents.data + start, contentBytes);
+  // The root over the chunk roots, folded in a copy: the chunk roots stay in the record.
+  std::unique_ptr<uint8_t[]> level(new (std::nothrow) uint8_t[chunks * kDigest]);
+  if (!level) throw Napi::Error::New(env, "blockBody: out of memory");
+  std::memcpy(level.get(), roots, chunks * kDigest);
+  FoldNodes(level.get(), chunks);
+  return Napi::Buffer<uint8_t>::Copy(env, level.get(), kDigest);
 }
 
 // sha256(data: Uint8Array): Buffer
@@ -336,6 +444,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sha256Spans", Napi::Function::New(env, Sha256Spans, "sha256Spans"));
   exports.Set("gatherSpans", Napi::Function::New(env, GatherSpans, "gatherSpans"));
   exports.Set("merkleRoot", Napi::Function::New(env, MerkleRoot, "merkleRoot"));
+  exports.Set("blockBody", Napi::Function::New(env, BlockBody, "blockBody"));
   exports.Set("sha256", Napi::Function::New(env, Sha256One, "sha256"));
   return exports;
 }

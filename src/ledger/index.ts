@@ -2,7 +2,9 @@
 // Merkle proofs, the lmdb store, anchor sinks and the offline store check.
 export { Ledger } from './store.js';
 export type { AlongsideWrites, LedgerHeads, LedgerOptions } from './store.js';
-export type { SealBlockInput, SealInput, SealResult, SealedBlock, SealedDirectory } from './seal-plan.js';
+export type { PreparedBlockInput, SealBlockInput, SealInput, SealResult, SealedBlock, SealedDirectory } from './seal-plan.js';
+export { prepareBlockRecord } from './prepared.js';
+export type { BlockSource, PreparedRecord } from './prepared.js';
 export type { ChainHead, DirectoryHead } from './tables.js';
 export { assertStoreExists } from './tables.js';
 export { LedgerCorruptionError, SealConflictError, SealInputError, StoreCorruptError, StoreWriteError } from './errors.js';

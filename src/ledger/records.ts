@@ -57,14 +57,27 @@ export function encodeBlockRecord(input: BlockRecordInput): Buffer {
   const { hashesAt, endsAt, contentsAt } = blockLayout(count);
   if (input.chunkRoots.length !== hashesAt - BLOCK_FIXED) throw new RangeError('block record: chunk roots do not fit the count');
   const out = Buffer.allocUnsafe(contentsAt + input.contents.length);
-  out[0] = RECORD_VERSION;
-  input.header.copy(out, 1);
-  out.writeBigUInt64BE(BigInt(input.directoryHeight), 1 + ENTRY_BLOCK_HEADER_BYTES);
+  writeBlockRecordHead(out, input.header, input.directoryHeight);
   out.set(input.chunkRoots, BLOCK_FIXED);
   out.set(input.entryHashes.subarray(0, count * HASH_BYTES), hashesAt);
   for (let i = 0; i < count; i++) out.writeUInt32BE(input.contentEnds[i] ?? 0, endsAt + i * 4);
   out.set(input.contents, contentsAt);
   return out;
+}
+
+/** Where a block record's body starts: what `hashing.blockBody` writes, from the chunk roots on. */
+export const BLOCK_BODY_AT = BLOCK_FIXED;
+
+/** The length of a block record of `count` entries with `contentBytes` of contents in all. */
+export function blockRecordBytes(count: number, contentBytes: number): number {
+  return blockLayout(count).contentsAt + contentBytes;
+}
+
+/** Writes a block record's fixed part (version, header, directory height) in place, before its body. */
+export function writeBlockRecordHead(record: Buffer, header: Buffer, directoryHeight: number): void {
+  record[0] = RECORD_VERSION;
+  header.copy(record, 1);
+  record.writeBigUInt64BE(BigInt(directoryHeight), 1 + ENTRY_BLOCK_HEADER_BYTES);
 }
 
 function blockLayout(count: number): { hashesAt: number; endsAt: number; contentsAt: number } {

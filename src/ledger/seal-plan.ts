@@ -5,7 +5,8 @@ import { chunkCount, chunkRootsOf, rootOfChunks } from './chunks.js';
 import { HASH_BYTES, sha256, zeroHash } from './hash.js';
 import { chainIdOf, compareChainIds, encodeDirectoryHeader, encodeEntryBlockHeader } from './headers.js';
 import type { RootFunction } from './merkle.js';
-import { encodeAnchorRecord, encodeBlockRecord, encodeDirectoryRecord } from './records.js';
+import { BLOCK_BODY_AT, decodeBlockRecord, encodeAnchorRecord, encodeBlockRecord, encodeDirectoryRecord, RecordFormatError, writeBlockRecordHead } from './records.js';
+import type { PreparedRecord } from './prepared.js';
 import type { AnchorRecord } from './anchors.js';
 import { SealInputError } from './errors.js';
 import { directoryLeaves } from './roots.js';
@@ -25,8 +26,17 @@ export interface SealBlockInput {
   contentEnds: Uint32Array;
 }
 
+/** A block whose record the caller built (prepared.ts); the ledger writes its head in place. */
+export interface PreparedBlockInput {
+  chainName: string;
+  /** Must equal the chain's next seq (0 for a new chain). */
+  firstSeq: number;
+  count: number;
+  prepared: PreparedRecord;
+}
+
 export interface SealInput {
-  blocks: readonly SealBlockInput[];
+  blocks: readonly (SealBlockInput | PreparedBlockInput)[];
   /** Milliseconds since the epoch, written into every header of this seal. */
   sealedAt: number;
 }
@@ -107,18 +117,17 @@ export function planSeal(
 }
 
 function planBlock(
-  input: SealBlockInput,
+  input: SealBlockInput | PreparedBlockInput,
   head: ChainHead | undefined,
   directoryHeight: number,
   sealedAt: number,
   options: PlanOptions,
 ): PlannedBlock {
   const chainId = head?.chainId ?? chainIdOf(input.chainName);
-  checkBlockInput(input, head?.nextSeq ?? 0);
-  if (options.checkEntryHashes) checkEntryHashes(input, options.checkEntryHashes);
+  checkBlockHead(input, head?.nextSeq ?? 0);
   const height = head?.nextHeight ?? 0;
-  const chunkRoots = chunkRootsOf(input.entryHashes, input.count, options.rootOf);
-  const root = rootOfChunks(chunkRoots, chunkCount(input.count));
+  const body = bodyOf(input, options);
+  const root = body.root;
   const header = encodeEntryBlockHeader({
     chainId,
     height,
@@ -129,13 +138,51 @@ function planBlock(
     sealedAt,
   });
   const hash = sha256(header);
+  const record = body.record(header, directoryHeight);
   return {
     // Copies: the caller owns the result, the ledger keeps the heads.
     sealed: { chainName: input.chainName, chainId: Buffer.from(chainId), height, firstSeq: input.firstSeq, count: input.count, root, hash: Buffer.from(hash) },
-    record: encodeBlockRecord({ header, directoryHeight, chunkRoots, ...input }),
+    record,
     isNewChain: head === undefined,
     nextHead: { chainName: input.chainName, chainId, nextHeight: height + 1, nextSeq: input.firstSeq + input.count, lastBlockHash: hash },
   };
+}
+
+/** A block's root, and its record once the header is known. */
+interface BlockBody {
+  root: Buffer;
+  record(header: Buffer, directoryHeight: number): Buffer;
+}
+
+function bodyOf(input: SealBlockInput | PreparedBlockInput, options: PlanOptions): BlockBody {
+  if ('prepared' in input) return { root: input.prepared.root, record: (header, height) => preparedRecord(input, header, height, options) };
+  checkBlockInput(input);
+  if (options.checkEntryHashes) checkEntryHashes(input, options.checkEntryHashes);
+  const chunkRoots = chunkRootsOf(input.entryHashes, input.count, options.rootOf);
+  return {
+    root: rootOfChunks(chunkRoots, chunkCount(input.count)),
+    record: (header, directoryHeight) => encodeBlockRecord({ header, directoryHeight, chunkRoots, ...input }),
+  };
+}
+
+/** Writes the head into a prepared record and checks that the whole decodes as this block. */
+function preparedRecord(input: PreparedBlockInput, header: Buffer, directoryHeight: number, options: PlanOptions): Buffer {
+  const { record } = input.prepared;
+  const chain = `seal: chain ${JSON.stringify(input.chainName)}`;
+  if (record.length < BLOCK_BODY_AT) throw new SealInputError(`${chain}: a prepared record of ${record.length} bytes is too short`);
+  writeBlockRecordHead(record, header, directoryHeight);
+  let decoded;
+  try {
+    decoded = decodeBlockRecord(record);
+  } catch (error) {
+    if (error instanceof RecordFormatError) throw new SealInputError(`${chain}: the prepared record does not decode: ${error.message}`);
+    throw error;
+  }
+  if (options.checkEntryHashes) {
+    const contentEnds = Uint32Array.from({ length: input.count }, (_, i) => decoded.span(i)[1]);
+    checkEntryHashes({ ...input, entryHashes: decoded.entryHashes, contents: decoded.contents, contentEnds }, options.checkEntryHashes);
+  }
+  return record;
 }
 
 function planDirectory(ordered: readonly PlannedBlock[], head: DirectoryHead, sealedAt: number, rootOf: RootFunction): NonNullable<SealPlan['directory']> {
@@ -162,12 +209,16 @@ function directoryOrder(a: PlannedBlock, b: PlannedBlock): number {
   return compareChainIds(a.sealed.chainId, b.sealed.chainId) || a.sealed.height - b.sealed.height;
 }
 
-function checkBlockInput(b: SealBlockInput, nextSeq: number): void {
+function checkBlockHead(b: SealBlockInput | PreparedBlockInput, nextSeq: number): void {
   const chain = `seal: chain ${JSON.stringify(b.chainName)}`;
   const nameBytes = Buffer.byteLength(b.chainName, 'utf8');
   if (nameBytes < 1 || nameBytes > 1024) throw new SealInputError(`${chain}: name must be 1–1024 UTF-8 bytes`);
   if (b.firstSeq !== nextSeq) throw new SealInputError(`${chain}: firstSeq ${b.firstSeq} but the chain's next seq is ${nextSeq}`);
   if (!Number.isInteger(b.count) || b.count < 1 || b.count > 0xffff_ffff) throw new SealInputError(`${chain}: count must be an integer ≥ 1, got ${b.count}`);
+}
+
+function checkBlockInput(b: SealBlockInput): void {
+  const chain = `seal: chain ${JSON.stringify(b.chainName)}`;
   if (b.entryHashes.length !== b.count * HASH_BYTES) throw new SealInputError(`${chain}: entryHashes has ${b.entryHashes.length} bytes, expected ${b.count} × 32`);
   if (b.contentEnds.length !== b.count) throw new SealInputError(`${chain}: contentEnds has ${b.contentEnds.length} values, expected ${b.count}`);
   checkContentEnds(b, chain);

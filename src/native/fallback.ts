@@ -2,7 +2,7 @@
 // accept and reject the same arguments and produce the same bytes; test/native proves it.
 import { setPriority } from 'node:os';
 import { createHash } from 'node:crypto';
-import { isInt32Array, isUint8Array } from 'node:util/types';
+import { isInt32Array, isUint32Array, isUint8Array } from 'node:util/types';
 import type { Hashing } from './types.js';
 
 const DIGEST = 32;
@@ -64,18 +64,28 @@ function sha256Spans(src: Uint8Array, spans: Int32Array, count: number, dst: Uin
   }
 }
 
-function gatherSpans(src: Uint8Array, spans: Int32Array, count: number, dst: Uint8Array, dstOffset: number): number {
+function gatherSpans(src: Uint8Array, spans: Int32Array, count: number, dst: Uint8Array, dstOffset: number, ends?: Uint32Array, endsAt?: number): number {
   checkSpanArgs('gatherSpans', src, spans, count, dst, dstOffset);
+  let endsFrom = 0;
+  if (ends !== undefined) {
+    if (!isUint32Array(ends)) throw new TypeError('gatherSpans: ends must be a Uint32Array');
+    endsFrom = indexArg(endsAt, 'gatherSpans: endsAt');
+    if (endsFrom > ends.length || count > ends.length - endsFrom) {
+      throw new RangeError(`gatherSpans: ${count} ends from ${endsFrom} exceed ends length ${ends.length}`);
+    }
+  }
   const total = checkSpans('gatherSpans', src, spans, count);
   if (dstOffset > dst.length || total > dst.length - dstOffset) {
     throw new RangeError(`gatherSpans: ${total} bytes from offset ${dstOffset} exceed dst length ${dst.length}`);
   }
+  if (ends !== undefined && dstOffset + total > 0xffff_ffff) throw new RangeError('gatherSpans: ends above 2^32-1 do not fit a Uint32Array');
   let at = dstOffset;
   for (let i = 0; i < count; i++) {
     const off = spans[2 * i] ?? 0;
     const len = spans[2 * i + 1] ?? 0;
     dst.set(src.subarray(off, off + len), at);
     at += len;
+    if (ends !== undefined) ends[endsFrom + i] = at;
   }
   return total;
 }
@@ -132,6 +142,66 @@ function merkleRoot(entryHashes: Uint8Array, n: number): Buffer {
   return root;
 }
 
+/** The root of m nodes folded in place at level[0..32), as the addon's FoldNodes. */
+function foldNodes(level: Buffer, m: number): void {
+  let width = m;
+  while (width > 1) {
+    const half = Math.floor(width / 2);
+    for (let i = 0; i < half; i++) nodeHash(level, 2 * i * DIGEST, (2 * i + 1) * DIGEST, level, i * DIGEST);
+    if (width % 2 === 1) level.copyWithin(half * DIGEST, (width - 1) * DIGEST, width * DIGEST);
+    width = half + (width % 2);
+  }
+}
+
+function checkBlockBodyArgs(
+  hashes: Uint8Array, ends: Uint32Array, count: number, start: number, contents: Uint8Array, chunkLeaves: number, dst: Uint8Array,
+): number {
+  uint8Arg(hashes, 'blockBody: hashes');
+  if (!isUint32Array(ends)) throw new TypeError('blockBody: ends must be a Uint32Array');
+  indexArg(count, 'blockBody: count');
+  indexArg(start, 'blockBody: contentStart');
+  uint8Arg(contents, 'blockBody: contents');
+  indexArg(chunkLeaves, 'blockBody: chunkLeaves');
+  uint8Arg(dst, 'blockBody: dst');
+  if (count === 0 || count > 0xffff_ffff) throw new RangeError('blockBody: count must be 1 to 2^32-1');
+  if (chunkLeaves === 0 || (chunkLeaves & (chunkLeaves - 1)) !== 0) throw new RangeError('blockBody: chunkLeaves must be a power of two');
+  if (count > Math.floor(hashes.length / DIGEST)) {
+    throw new RangeError(`blockBody: ${count} entries need ${count * DIGEST} hash bytes, hashes has ${hashes.length}`);
+  }
+  if (count > ends.length) throw new RangeError(`blockBody: ${count} entries, ends has ${ends.length}`);
+  let previous = start;
+  for (let i = 0; i < count; i++) {
+    if (ends[i]! < previous) throw new RangeError(`blockBody: ends decrease at entry ${i}`);
+    previous = ends[i]!;
+  }
+  if (previous > contents.length) throw new RangeError(`blockBody: the last end ${previous} is beyond contents of length ${contents.length}`);
+  const chunks = Math.ceil(count / chunkLeaves);
+  const need = chunks * DIGEST + count * DIGEST + count * 4 + previous - start;
+  if (dst.length !== need) throw new RangeError(`blockBody: dst has ${dst.length} bytes, the body needs ${need}`);
+  return chunks;
+}
+
+function blockBody(
+  hashes: Uint8Array, ends: Uint32Array, count: number, start: number, contents: Uint8Array, chunkLeaves: number, dst: Uint8Array,
+): Buffer {
+  const chunks = checkBlockBodyArgs(hashes, ends, count, start, contents, chunkLeaves, dst);
+  const out = Buffer.from(dst.buffer, dst.byteOffset, dst.length);
+  for (let c = 0; c < chunks; c++) {
+    const first = c * chunkLeaves;
+    const size = Math.min(chunkLeaves, count - first);
+    out.set(merkleRoot(hashes.subarray(first * DIGEST, (first + size) * DIGEST), size), c * DIGEST);
+  }
+  const hashesAt = chunks * DIGEST;
+  const endsAt = hashesAt + count * DIGEST;
+  const contentsAt = endsAt + count * 4;
+  out.set(hashes.subarray(0, count * DIGEST), hashesAt);
+  for (let i = 0; i < count; i++) out.writeUInt32BE(ends[i]! - start, endsAt + 4 * i);
+  out.set(contents.subarray(start, ends[count - 1]), contentsAt);
+  const level = Buffer.from(out.subarray(0, hashesAt));
+  foldNodes(level, chunks);
+  return Buffer.from(level.subarray(0, DIGEST));
+}
+
 function sha256(data: Uint8Array): Buffer {
   uint8Arg(data, 'sha256: data');
   return createHash('sha256').update(data).digest();
@@ -169,4 +239,4 @@ function tryLockFile(): null {
   return null;
 }
 
-export const jsHashing: Hashing = Object.freeze({ pinThread, setThreadNice, sha256Spans, gatherSpans, merkleRoot, sha256, tryLockFile });
+export const jsHashing: Hashing = Object.freeze({ pinThread, setThreadNice, sha256Spans, gatherSpans, merkleRoot, blockBody, sha256, tryLockFile });

@@ -22,16 +22,27 @@ export interface Hashing {
   readonly sha256Spans: (src: Uint8Array, spans: Int32Array, count: number, dst: Uint8Array, dstOffset: number) => void;
   /**
    * Copies src[spans[2i] .. +spans[2i+1]) for i < count back to back into dst from
-   * dstOffset and returns the bytes written. All ranges are checked first; on RangeError
-   * nothing is written.
+   * dstOffset and returns the bytes written. With `ends`, also writes where each entry ends in
+   * dst (absolute) into ends[endsAt + i]. All ranges are checked first; on RangeError nothing
+   * is written.
    */
-  readonly gatherSpans: (src: Uint8Array, spans: Int32Array, count: number, dst: Uint8Array, dstOffset: number) => number;
+  readonly gatherSpans: (src: Uint8Array, spans: Int32Array, count: number, dst: Uint8Array, dstOffset: number, ends?: Uint32Array, endsAt?: number) => number;
   /**
    * RFC 6962 / RFC 9162 section 2.1 Merkle tree hash whose n leaves' data are the
    * consecutive 32-byte hashes in entryHashes (leaf = H(0x00 ‖ hash), node = H(0x01 ‖ l ‖ r)).
    * n = 0 gives SHA-256 of the empty string.
    */
   readonly merkleRoot: (entryHashes: Uint8Array, n: number) => Buffer;
+  /**
+   * One entry block's record body (src/ledger/records.ts): ⌈count/chunkLeaves⌉ chunk roots ‖
+   * count hashes ‖ count content ends (u32 big-endian, relative to contentStart) ‖ the
+   * contents, written into dst, which must be exactly that long; returns the block's Merkle
+   * root. ends[i] is where entry i ends in `contents`; entry 0 starts at contentStart;
+   * chunkLeaves is a power of two. Checked first; on an error nothing is written.
+   */
+  readonly blockBody: (
+    hashes: Uint8Array, ends: Uint32Array, count: number, contentStart: number, contents: Uint8Array, chunkLeaves: number, dst: Uint8Array,
+  ) => Buffer;
   readonly sha256: (data: Uint8Array) => Buffer;
   /**
    * Takes an exclusive advisory lock (flock) on an open file without waiting: true when

@@ -5,8 +5,9 @@
 // that are compacted in place and reused, so steady ingest allocates nothing
 // per frame (fresh memory costs a page fault and a page clear per 4 KiB, which
 // profiling showed to be a seventh of the gateway's CPU). Entry contents are
-// gathered out of a ring record in one native call. A block is copied out into
-// a seal arena that is reused from one seal to the next.
+// gathered out of a ring record in one native call. A block's record (chunk
+// roots, hashes, ends, contents) is built from the backlog straight into a seal
+// arena reused from one seal to the next, in one native call per block.
 //
 // A chain's frames can reach the sealer out of order once it changed lane
 // (its older frames may still sit in the old lane's ring); such a frame waits
@@ -14,17 +15,11 @@
 import type { RingView } from '../ring/index.js';
 import { HASH_BYTES } from '../protocol/index.js';
 import { hashing } from '../native/index.js';
+import { prepareBlockRecord, type PreparedRecord } from '../ledger/index.js';
 import { setChainPendingBytes } from './control.js';
 
 /** What the backlog counts per entry besides its content: its hash and its end offset. */
 const ENTRY_OVERHEAD_BYTES = HASH_BYTES + Uint32Array.BYTES_PER_ELEMENT;
-
-/** A block's entries in the form the ledger stores (views into the seal arena). */
-export interface BlockEntries {
-  entryHashes: Uint8Array;
-  contents: Uint8Array;
-  contentEnds: Uint32Array;
-}
 
 /** One frame's entries, copied; for frames that arrived ahead of a gap. */
 interface Early {
@@ -76,7 +71,7 @@ class ChainBacklog {
       this.keepEarly(view.u8, spans, count, seq, view.hashesStart(at));
       return true;
     }
-    this.append(view.u8, spans, count, view.u8, view.hashesStart(at));
+    this.append(view.u8, spans, count, view.frameBytes(at), view.u8, view.hashesStart(at));
     this.takeEarly();
     return true;
   }
@@ -85,17 +80,17 @@ class ChainBacklog {
     return firstSeq >= this.firstSeq && endSeq <= this.nextSeq;
   }
 
-  /** Copies entries [firstSeq, endSeq) into the arena. */
-  copyBlock(firstSeq: number, endSeq: number, arena: SealArena): BlockEntries {
+  /** Builds the record of entries [firstSeq, endSeq) in the arena, in one native call (ledger/prepared.ts). */
+  buildBlock(firstSeq: number, endSeq: number, arena: SealArena): PreparedRecord {
     const i0 = this.head + firstSeq - this.firstSeq;
     const i1 = this.head + endSeq - this.firstSeq;
-    const start = i0 === this.head ? this.contentHead : this.ends[i0 - 1]!;
-    const end = this.ends[i1 - 1]!;
-    const out = arena.take(i1 - i0, end - start);
-    out.entryHashes.set(this.hashes.subarray(i0 * HASH_BYTES, i1 * HASH_BYTES));
-    out.contents.set(this.contents.subarray(start, end));
-    for (let i = i0; i < i1; i++) out.contentEnds[i - i0] = this.ends[i]! - start;
-    return out;
+    return prepareBlockRecord({
+      count: i1 - i0,
+      hashes: this.hashes.subarray(i0 * HASH_BYTES, i1 * HASH_BYTES),
+      ends: this.ends.subarray(i0, i1),
+      contentStart: i0 === this.head ? this.contentHead : this.ends[i0 - 1]!,
+      contents: this.contents,
+    }, (bytes) => arena.take(bytes));
   }
 
   /** Drops entries below endSeq. */
@@ -111,28 +106,27 @@ class ChainBacklog {
     }
   }
 
-  private append(src: Uint8Array, spans: Int32Array, count: number, hashSrc: Uint8Array, hashesAt: number): void {
-    let bytes = 0;
-    for (let i = 0; i < count; i++) bytes += spans[2 * i + 1]!;
-    this.makeRoom(count, bytes);
-    hashing.gatherSpans(src, spans, count, this.contents, this.contentTail);
-    let end = this.contentTail;
-    for (let i = 0; i < count; i++) {
-      end += spans[2 * i + 1]!;
-      this.ends[this.tail + i] = end;
-    }
+  /** `maxBytes` bounds the spans' total (a frame's size does): room is made for that much, unmeasured. */
+  private append(src: Uint8Array, spans: Int32Array, count: number, maxBytes: number, hashSrc: Uint8Array, hashesAt: number): void {
+    this.makeRoom(count, maxBytes);
+    // One native call copies the contents and writes each entry's end: no JS per entry.
+    this.contentTail += hashing.gatherSpans(src, spans, count, this.contents, this.contentTail, this.ends, this.tail);
     this.hashes.set(hashSrc.subarray(hashesAt, hashesAt + count * HASH_BYTES), this.tail * HASH_BYTES);
     this.tail += count;
-    this.contentTail = end;
   }
 
-  /** Compacts in place when that makes enough room, else grows to the next power of two. */
+  /**
+   * Compacts in place when the live part fills at most half the buffer
+   * afterwards, else grows to the next power of two. The half matters: when
+   * the live part nearly filled the buffer, every append moved all of it (the
+   * first profile of issue #10: 13 % of the sealer's time in this function).
+   */
   private makeRoom(entries: number, bytes: number): void {
     const liveEntries = this.tail - this.head;
     const liveBytes = this.contentTail - this.contentHead;
     if (this.tail + entries <= this.ends.length && this.contentTail + bytes <= this.contents.length) return;
-    const entryCap = capacityFor(liveEntries + entries, this.ends.length);
-    const byteCap = capacityFor(liveBytes + bytes, this.contents.length);
+    const entryCap = capacityFor(2 * (liveEntries + entries), this.ends.length);
+    const byteCap = capacityFor(2 * (liveBytes + bytes), this.contents.length);
     const ends = entryCap === this.ends.length ? this.ends : new Uint32Array(entryCap);
     const hashes = entryCap === this.ends.length ? this.hashes : new Uint8Array(entryCap * HASH_BYTES);
     const contents = byteCap === this.contents.length ? this.contents : new Uint8Array(byteCap);
@@ -170,7 +164,7 @@ class ChainBacklog {
     for (let e = this.early.get(this.nextSeq); e !== undefined; e = this.early.get(this.nextSeq)) {
       this.early.delete(e.firstSeq);
       this.earlyBytes -= earlyCost(e.contents, e.count);
-      this.append(e.contents, e.spans, e.count, e.hashes, 0);
+      this.append(e.contents, e.spans, e.count, e.contents.byteLength, e.hashes, 0);
     }
   }
 }
@@ -186,44 +180,30 @@ function capacityFor(needed: number, current: number): number {
 }
 
 /**
- * Scratch memory for the blocks of one seal. The ledger copies them into its
- * records before the seal resolves, and the sealer seals one cut at a time,
- * so the same memory serves every seal. When a seal needs more than there is,
- * a larger buffer replaces it; views already taken keep the old one alive.
+ * The memory of one seal's block records. lmdb copies each record in its put,
+ * inside the seal's transaction, and the sealer seals one cut at a time, so
+ * the same memory serves every seal: no fresh pages (a page fault and a page
+ * clear per 4 KiB) per seal. When a seal needs more than there is, a larger
+ * buffer replaces it; records already taken keep the old one alive.
  */
 export class SealArena {
-  private hashes = new Uint8Array(64 * HASH_BYTES);
-  private ends = new Uint32Array(64);
-  private contents = new Uint8Array(64 * 1024);
-  private entriesUsed = 0;
-  private bytesUsed = 0;
+  private memory = new Uint8Array(64 * 1024);
+  private used = 0;
 
-  /** Starts a new seal: every view taken before must no longer be in use. */
+  /** Starts a new seal: every record taken before must no longer be in use. */
   reset(): void {
-    this.entriesUsed = 0;
-    this.bytesUsed = 0;
+    this.used = 0;
   }
 
-  take(entries: number, bytes: number): BlockEntries {
-    if (this.entriesUsed + entries > this.ends.length) {
-      const cap = capacityFor(this.entriesUsed + entries, this.ends.length);
-      this.ends = new Uint32Array(cap);
-      this.hashes = new Uint8Array(cap * HASH_BYTES);
-      this.entriesUsed = 0;
+  take(bytes: number): Uint8Array {
+    if (this.used + bytes > this.memory.length) {
+      this.memory = new Uint8Array(capacityFor(this.used + bytes, this.memory.length));
+      this.used = 0;
     }
-    if (this.bytesUsed + bytes > this.contents.length) {
-      this.contents = new Uint8Array(capacityFor(this.bytesUsed + bytes, this.contents.length));
-      this.bytesUsed = 0;
-    }
-    const e = this.entriesUsed;
-    const b = this.bytesUsed;
-    this.entriesUsed += entries;
-    this.bytesUsed += bytes;
-    return {
-      entryHashes: this.hashes.subarray(e * HASH_BYTES, (e + entries) * HASH_BYTES),
-      contentEnds: this.ends.subarray(e, e + entries),
-      contents: this.contents.subarray(b, b + bytes),
-    };
+    const at = this.used;
+    // 8-aligned, so each record starts on a word: memcpy into it is no slower for the offset.
+    this.used = at + bytes + ((8 - (bytes % 8)) % 8);
+    return this.memory.subarray(at, at + bytes);
   }
 }
 
@@ -261,10 +241,10 @@ export class PendingEntries {
     return this.chains.get(slot)?.covers(firstSeq, endSeq) ?? false;
   }
 
-  copyBlock(slot: number, firstSeq: number, endSeq: number, arena: SealArena): BlockEntries {
+  buildBlock(slot: number, firstSeq: number, endSeq: number, arena: SealArena): PreparedRecord {
     const backlog = this.chains.get(slot);
     if (backlog === undefined) throw new Error(`sealer: no entries for chain slot ${slot}`);
-    return backlog.copyBlock(firstSeq, endSeq, arena);
+    return backlog.buildBlock(firstSeq, endSeq, arena);
   }
 
   release(slot: number, endSeq: number): void {

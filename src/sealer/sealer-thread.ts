@@ -104,7 +104,7 @@ async function sealNext(cut: Cut): Promise<void> {
       chainName: b.chainName,
       firstSeq: b.firstSeq,
       count: b.endSeq - b.firstSeq,
-      ...pending.copyBlock(b.slot, b.firstSeq, b.endSeq, arena),
+      prepared: pending.buildBlock(b.slot, b.firstSeq, b.endSeq, arena),
     }));
     const result = await ledger.seal({ blocks, sealedAt: cut.sealedAt }, alongside(cut, injectedFault()));
     // The front door never sends an empty cut, so every seal has a directory block.

@@ -13,6 +13,7 @@ interface ClassResult {
 interface BenchReport {
   results: { target: string; entriesPerSec: number; committedPerSec: number | null; errors: Record<string, number>; classes: Record<string, ClassResult>; gateway: { cpuSecondsPerMillion: number } }[];
   ratios: unknown;
+  disk: { sealBytes: number; bytesPerSec: number; targets: { target: string; ratio: number }[] } | null;
 }
 
 function runBench(args: string[]): BenchReport {
@@ -39,5 +40,9 @@ describe('npm run bench', () => {
     // The peers do not persist anything, and the report says so rather than inventing a number.
     expect(byTarget.get('ws-gateway')!.committedPerSec).toBeNull();
     expect(report.ratios).toBeTruthy();
+    // The disk's own limit, measured at the seals' size, and each committing target as a fraction of it.
+    expect(report.disk!.bytesPerSec).toBeGreaterThan(0);
+    expect(report.disk!.targets.map((t) => t.target).sort()).toEqual(['chainlanes', 'chainlanes-open']);
+    for (const t of report.disk!.targets) expect(t.ratio).toBeGreaterThan(0);
   }, 90_000);
 });

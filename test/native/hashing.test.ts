@@ -199,6 +199,69 @@ describe('merkleRoot', () => {
   });
 });
 
+describe('blockBody', () => {
+  // A block as the sealer holds it: entries inside a larger buffer (contentStart > 0), ends absolute.
+  function block(count: number, seed: number): { hashes: Uint8Array; ends: Uint32Array; start: number; contents: Uint8Array } {
+    const rand = prng(seed);
+    const start = 1 + Math.floor(rand() * 50);
+    const ends = new Uint32Array(count + 3);
+    let at = start;
+    for (let i = 0; i < count; i++) {
+      at += Math.floor(rand() * 300);
+      ends[i] = at;
+    }
+    return { hashes: seededBytes(rand, count * 32 + 64), ends, start, contents: seededBytes(rand, at + 17) };
+  }
+
+  // The reference: chunk roots, ends and layout spelled out from the format, with the recursive tree.
+  function expectedBody(b: ReturnType<typeof block>, count: number, chunk: number): { body: Buffer; root: string } {
+    const chunkRoots: Buffer[] = [];
+    for (let c = 0; c < count; c += chunk) chunkRoots.push(referenceTreeHash(splitHashes(b.hashes.subarray(c * 32), Math.min(chunk, count - c))));
+    const ends = Buffer.alloc(count * 4);
+    for (let i = 0; i < count; i++) ends.writeUInt32BE(b.ends[i]! - b.start, 4 * i);
+    const body = Buffer.concat([...chunkRoots, b.hashes.subarray(0, count * 32), ends, b.contents.subarray(b.start, b.ends[count - 1])]);
+    // The block root is the RFC tree over the chunk roots as nodes: fold them like the tree does.
+    const fold = (nodes: Buffer[]): Buffer => {
+      if (nodes.length === 1) return nodes[0]!;
+      let k = 1;
+      while (k * 2 < nodes.length) k *= 2;
+      return sha256(Uint8Array.of(1), fold(nodes.slice(0, k)), fold(nodes.slice(k)));
+    };
+    return { body, root: fold(chunkRoots).toString('hex') };
+  }
+
+  for (const [count, chunk] of [[1, 256], [3, 256], [256, 256], [257, 256], [700, 256], [70, 8]] as const) {
+    eachImpl(`writes the record body and returns the block root: ${count} entries, chunks of ${chunk}`, (h) => {
+      const b = block(count, count * 31 + chunk);
+      const { body, root } = expectedBody(b, count, chunk);
+      expect(root).toBe(referenceTreeHash(splitHashes(b.hashes, count)).toString('hex'));
+      const dst = new Uint8Array(body.length + 2).fill(0xee);
+      const got = h.blockBody(b.hashes, b.ends, count, b.start, b.contents, chunk, dst.subarray(1, 1 + body.length));
+      expect(got.toString('hex')).toBe(root);
+      expect(Buffer.from(dst.subarray(1, 1 + body.length)).equals(body)).toBe(true);
+      expect([dst[0], dst[dst.length - 1]]).toEqual([0xee, 0xee]);
+    });
+  }
+
+  eachImpl('refuses bad arguments with a RangeError naming the cause, writing nothing', (h) => {
+    const b = block(10, 5);
+    const { body } = expectedBody(b, 10, 4);
+    const dst = new Uint8Array(body.length).fill(7);
+    expect(() => h.blockBody(b.hashes, b.ends, 10, b.start, b.contents, 4, dst.subarray(1))).toThrow(/dst has .* the body needs/);
+    expect(() => h.blockBody(b.hashes, b.ends, 10, b.start, b.contents, 3, dst)).toThrow(/power of two/);
+    expect(() => h.blockBody(b.hashes, b.ends, 0, b.start, b.contents, 4, dst)).toThrow(/count/);
+    expect(() => h.blockBody(b.hashes.subarray(0, 9 * 32), b.ends, 10, b.start, b.contents, 4, dst)).toThrow(/hash bytes/);
+    expect(() => h.blockBody(b.hashes, b.ends, 10, b.start, b.contents.subarray(0, b.ends[9]! - 1), 4, dst)).toThrow(/beyond contents/);
+    const bad = Uint32Array.from(b.ends);
+    bad[4] = bad[3]! - 1;
+    expect(() => h.blockBody(b.hashes, bad, 10, b.start, b.contents, 4, dst)).toThrow(/decrease at entry 4/);
+    expect(() => h.blockBody(b.hashes, b.ends, 10, b.ends[0]! + 1, b.contents, 4, dst)).toThrow(/decrease at entry 0/);
+    const loose = h.blockBody as (...args: unknown[]) => Buffer;
+    expect(() => loose(b.hashes, new Int32Array(12), 10, b.start, b.contents, 4, dst)).toThrow(TypeError);
+    expect(dst.every((x) => x === 7)).toBe(true);
+  });
+});
+
 describe('gatherSpans', () => {
   eachImpl('copies every span back to back and returns the bytes written', (h) => {
     const sab = new SharedArrayBuffer(4096);
@@ -211,6 +274,22 @@ describe('gatherSpans', () => {
     expect(Buffer.from(dst.subarray(2, 19)).equals(expected)).toBe(true);
     expect(dst[1]).toBe(0xee);
     expect(dst[19]).toBe(0xee);
+  });
+
+  eachImpl('with ends, writes where each entry ends in dst; refuses ends too short, writing nothing', (h) => {
+    const src = Uint8Array.from({ length: 64 }, (_, i) => i);
+    const spans = new Int32Array([5, 10, 0, 0, 40, 3]);
+    const dst = new Uint8Array(40);
+    const ends = new Uint32Array(6).fill(9);
+    expect(h.gatherSpans(src, spans, 3, dst, 7, ends, 2)).toBe(13);
+    expect([...ends]).toEqual([9, 9, 17, 17, 20, 9]);
+    expect(Buffer.from(dst.subarray(7, 20)).equals(Buffer.concat([src.subarray(5, 15), src.subarray(40, 43)]))).toBe(true);
+    const untouched = new Uint8Array(40).fill(1);
+    const shortEnds = new Uint32Array(4).fill(9);
+    expect(() => h.gatherSpans(src, spans, 3, untouched, 0, shortEnds, 2)).toThrow(/3 ends from 2 exceed ends length 4/);
+    const loose = h.gatherSpans as (...args: unknown[]) => number;
+    expect(() => loose(src, spans, 3, untouched, 0, new Int32Array(6), 0)).toThrow(TypeError);
+    expect(untouched.every((b) => b === 1) && shortEnds.every((e) => e === 9)).toBe(true);
   });
 
   eachImpl('refuses spans outside src or a dst too small, writing nothing', (h) => {

@@ -6,6 +6,8 @@ import { hashRange } from '../../src/lanes/hash-range.js';
 import { jsHashing } from '../../src/native/index.js';
 import { PendingEntries, SealArena } from '../../src/sealer/pending-entries.js';
 import { sha256Hex } from '../helpers/index.js';
+import { blockRoot, encodeEntryBlockHeader } from '../../src/ledger/index.js';
+import { decodeBlockRecord, writeBlockRecordHead } from '../../src/ledger/records.js';
 
 const limits = { maxEntryBytes: 1 << 16, maxEntriesPerFrame: 1 << 16 };
 const content = (seq: number): string => `entry ${seq} ${'x'.repeat(seq % 50)}`;
@@ -26,17 +28,21 @@ function drain(pending: PendingEntries, view: RingView): void {
   forEachRecord(view, view.loadReleased(), view.loadHashed(), (at) => expect(pending.copyRecord(view, at)).toBe(true));
 }
 
+/** Builds the block's record, writes a head as the ledger would, and reads every entry back from it. */
 function expectBlock(pending: PendingEntries, arena: SealArena, firstSeq: number, endSeq: number): void {
-  const block = pending.copyBlock(0, firstSeq, endSeq, arena);
-  let start = 0;
+  const count = endSeq - firstSeq;
+  const { record, root } = pending.buildBlock(0, firstSeq, endSeq, arena);
+  const header = encodeEntryBlockHeader({ chainId: Buffer.alloc(32), height: 0, prevHash: Buffer.alloc(32), root, firstSeq, count, sealedAt: 0 });
+  writeBlockRecordHead(record, header, 0);
+  const block = decodeBlockRecord(record);
+  expect(block.header.count).toBe(count);
+  expect(root.equals(blockRoot(block.entryHashes, count))).toBe(true);
   for (let seq = firstSeq; seq < endSeq; seq++) {
     const i = seq - firstSeq;
-    const bytes = Buffer.from(block.contents.subarray(start, block.contentEnds[i]!));
-    expect(bytes.toString()).toBe(content(seq));
-    expect(Buffer.from(block.entryHashes.subarray(i * 32, i * 32 + 32)).toString('hex')).toBe(sha256Hex(content(seq)));
-    start = block.contentEnds[i]!;
+    const [start, end] = block.span(i);
+    expect(block.contents.subarray(start, end).toString()).toBe(content(seq));
+    expect(block.entryHashes.subarray(i * 32, i * 32 + 32).toString('hex')).toBe(sha256Hex(content(seq)));
   }
-  expect(start).toBe(block.contents.length);
 }
 
 describe('pending entries', () => {
