@@ -19,7 +19,7 @@ describe('chainlanes --help and --version', () => {
     expect(version.output.trim()).toBe(`chainlanes ${manifest.version}`);
     const npx = spawnSync('npx', ['--no-install', 'chainlanes', '--version'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     expect(npx.stdout.trim()).toBe(`chainlanes ${manifest.version}`);
-  });
+  }, 90_000); // npx starts npm itself: seconds on a loaded machine
 
   it.each(COMMANDS)('%s --help and --version', (command) => {
     const help = runCli([command, '--help']);
