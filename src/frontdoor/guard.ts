@@ -296,7 +296,7 @@ function listenNames(host: string): string[] {
 }
 
 /** uWS writes IPv6 in full, and IPv4 clients of a dual-stack socket as mapped IPv6: show those as IPv4. */
-function readableAddress(address: string): string {
+export function readableAddress(address: string): string {
   const mapped = /^0000:0000:0000:0000:0000:ffff:([0-9a-f]{2})([0-9a-f]{2}):([0-9a-f]{2})([0-9a-f]{2})$/.exec(address);
   if (mapped === null) return address;
   return mapped.slice(1).map((byte) => parseInt(byte, 16)).join('.');
