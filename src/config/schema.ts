@@ -116,6 +116,7 @@ const Scheduler = z.strictObject({
 
 /** Capacity-aware placement and fair admission inside a lane (issue 9; README "Capacity, headroom, pins"). */
 const fraction = (min: number, what: string) => atLeast(min, what).max(1, { error: `a number from ${min} to 1 (${what})` });
+const DeclaredCapacity = z.strictObject({ entriesPerSec: atLeast(1, 'entries/s'), bytesPerSec: atLeast(1, 'bytes/s') });
 const Balancer = z.strictObject({
   /** A lane carries at most this fraction of its capacity in placed demand. */
   headroom: fraction(0.05, 'fraction of a lane\'s capacity').default(0.8),
@@ -127,6 +128,11 @@ const Balancer = z.strictObject({
   newChainReserve: fraction(0, 'fraction of a lane\'s capacity').default(0.1),
   /** A chain's bucket holds this many ticks of its share (its burst). */
   burstTicks: integer(1, 100, 'ticks').default(5),
+  /**
+   * Capacity declared per lane instead of measured (e.g. to leave a VM's cores
+   * room for other work); a declared lane is neither calibrated nor corrected.
+   */
+  declaredCapacity: z.strictObject({ heavy: DeclaredCapacity.optional(), medium: DeclaredCapacity.optional(), light: DeclaredCapacity.optional() }).default({}),
   /** Decisions kept in memory for GET /v1/lanes/events. */
   eventsKept: integer(1, 10_000, 'events').default(500),
   /** Of those, the last ones kept in the store across restarts. */

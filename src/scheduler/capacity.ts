@@ -100,9 +100,12 @@ export class LaneCapacityModel {
   calibrated: LaneCapacity;
   /** Measured busy time ÷ predicted: above 1 the lane is slower than calibrated. */
   correction = 1;
+  /** Declared by the operator: kept as given, never corrected. */
+  readonly declared: boolean;
 
-  constructor(calibrated: LaneCapacity) {
+  constructor(calibrated: LaneCapacity, declared = false) {
     this.calibrated = calibrated;
+    this.declared = declared;
   }
 
   get current(): LaneCapacity {
@@ -118,7 +121,7 @@ export class LaneCapacityModel {
    * threads. Returns true when the window was large enough to count.
    */
   refine(hashed: Demand, busy: number, parallel: number): boolean {
-    if (busy < MIN_BUSY) return false;
+    if (this.declared || busy < MIN_BUSY) return false;
     // The calibrated rates are for all threads together; busy time is summed over threads.
     const predicted = loadOf(hashed, this.calibrated) * parallel;
     if (!(predicted > 0)) return false;

@@ -7,7 +7,7 @@
 // changes, one balance summary per period), never per entry.
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { ChainTable, LANE_COUNT, LaneCores, LoadCounters, seqDistance } from '../ring/index.js';
+import { ChainTable, LANE_COUNT, LANE_NAMES, LaneCores, LoadCounters, seqDistance } from '../ring/index.js';
 import { hashing } from '../native/index.js';
 import { StoredSettings, LANE_TABLE_KEY } from '../ledger/index.js';
 import { ConfigError } from '../validation/index.js';
@@ -62,6 +62,11 @@ function calibrate(lanes: readonly number[], budgetMs: number): LaneCapacity[] {
   const done = new Map<string, LaneCapacity>();
   const out: LaneCapacity[] = [];
   for (const lane of lanes) {
+    const declared = declaredCapacity(lane);
+    if (declared !== undefined) {
+      out.push(declared);
+      continue;
+    }
     const key = `${laneSets[lane]!.join(',')}×${parallelOf(lane)}`;
     let capacity = done.get(key);
     if (capacity === undefined) {
@@ -77,10 +82,14 @@ function calibrate(lanes: readonly number[], budgetMs: number): LaneCapacity[] {
 }
 let lastCalibrationMs = 0;
 
+function declaredCapacity(lane: number): LaneCapacity | undefined {
+  return settings.balancer.declaredCapacity[LANE_NAMES[lane]!];
+}
+
 const allLanes = Array.from({ length: LANE_COUNT }, (_, lane) => lane);
 // Unmeasured first round: the first lane measured would otherwise pay for the JIT warming up (measured: 2× low).
 calibrateLane(hashing, 1, Math.min(20, settings.balancer.calibrationMs / 4));
-const models = calibrate(allLanes, settings.balancer.calibrationMs).map((c) => new LaneCapacityModel(c));
+const models = calibrate(allLanes, settings.balancer.calibrationMs).map((c, lane) => new LaneCapacityModel(c, declaredCapacity(lane) !== undefined));
 post({ type: 'capacity', reason: 'calibration', lanes: models.map((m) => m.current), ms: Math.round(lastCalibrationMs) });
 
 function tick(): void {

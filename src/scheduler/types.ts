@@ -21,6 +21,8 @@ export interface SchedulerSettings {
 export interface BalancerSettings {
   headroom: number;
   calibrationMs: number;
+  /** Capacity given per lane name instead of measured. */
+  declaredCapacity: Partial<Record<string, LaneCapacity>>;
 }
 
 export interface SchedulerWorkerData {
