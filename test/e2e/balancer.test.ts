@@ -19,9 +19,11 @@ const lanes = async (gw: ChildGateway): Promise<LaneView[]> => (await gw.json<{ 
 const events = async (gw: ChildGateway): Promise<Decision[]> => (await gw.json<{ events: Decision[] }>('/v1/lanes/events?limit=1000')).events;
 const laneOfChain = async (gw: ChildGateway, chain: string): Promise<string> => (await gw.json(`/v1/chains/${chain}`)).lane as string;
 
-async function put(gw: ChildGateway, path: string, body: unknown, method = 'PUT'): Promise<{ status: number; body: Record<string, any> }> {
+type Answer = { status: number; body: Record<string, unknown> & { error: { code: string; message: string } } };
+
+async function put(gw: ChildGateway, path: string, body: unknown, method = 'PUT'): Promise<Answer> {
   const res = await gw.http(path, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
+  return { status: res.status, body: (await res.json()) as Answer['body'] };
 }
 
 /** Sends `entriesPerSec` in frames of `perFrame` for `ms`; returns frames sent. */
