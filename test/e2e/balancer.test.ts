@@ -3,6 +3,7 @@
 // overload (capacity declared small, so a few hundred entries/s overload a
 // lane), fair shares, the operator guard, and the decisions list.
 import { describe, expect, it } from 'vitest';
+import { networkInterfaces } from 'node:os';
 import { StreamClient, sleep, startCreditGateway, startGateway, type ChildGateway, type Reply } from '../helpers/index.js';
 
 interface LaneView {
@@ -213,5 +214,17 @@ describe('balancer', () => {
     expect((await gw.call('PUT', '/v1/lanes/table', account.key, { lanes: [], shareFloorEntriesPerSec: 0 })).status).toBe(403);
     expect((await gw.call('GET', '/v1/lanes/events', gw.adminKey)).status).toBe(200);
     expect((await gw.call('PUT', '/v1/lanes/table', gw.adminKey, { lanes: [], shareFloorEntriesPerSec: 0 }))).toEqual({ status: 200, body: { lanes: [], shareFloorEntriesPerSec: 0 } });
+  });
+
+  // Needs an address of this machine other than loopback to come from; CI machines have one.
+  const outside = Object.values(networkInterfaces()).flat().find((i) => i !== undefined && i.family === 'IPv4' && !i.internal)?.address;
+  it.skipIf(outside === undefined)('in open mode serves the operator routes to loopback clients only', async () => {
+    const gw = await startGateway({ config: { host: '0.0.0.0', allowedHosts: ['*'], auth: { insecureOpen: true } } });
+    expect((await gw.http('/v1/lanes/events')).status).toBe(200);
+    const far = await fetch(`http://${outside!}:${gw.port}/v1/lanes/table`);
+    expect(far.status).toBe(403);
+    expect(((await far.json()) as { error: { message: string } }).error.message).toMatch(/only clients on the gateway's own machine/);
+    // The read-only view stays public.
+    expect((await fetch(`http://${outside!}:${gw.port}/v1/lanes`)).status).toBe(200);
   });
 });
