@@ -230,6 +230,7 @@ export class Gateway {
     this.balancer = new BalancerLog({
       log: this.log, stored: this.stored, chains: this.chains, settings: this.config.balancer,
       fairShare: this.config.balancer.fairShare ? new FairShare({ ...this.config.balancer, maxChains: this.config.limits.maxChains }) : null,
+      storeTrouble: () => this.seals.trouble(this.sealer.alive, 1),
     });
     this.admission.shares = this.balancer.fairShare;
     this.scheduler = new Scheduler({ ...this.config.scheduler, laneTable: this.laneTable, layout: this.layout, balancer: this.config.balancer },

@@ -14,6 +14,8 @@ import type { FairShare } from './fair-share.js';
 
 /** The last decisions are written to the store at most this often (each write waits for a flush). */
 const PERSIST_EVERY_MS = 1_000;
+/** After a failed write, the next try waits this long: a full disk is the sealer's to report, not ours to hammer. */
+const PERSIST_RETRY_MS = 30_000;
 
 export interface BalancerLogOptions {
   log: Logger;
@@ -21,6 +23,8 @@ export interface BalancerLogOptions {
   chains: ChainRegistry;
   settings: { eventsKept: number; eventsPersisted: number };
   fairShare: FairShare | null;
+  /** Why seals are failing now, or null: the decisions wait while the store is in trouble (a full disk). */
+  storeTrouble(): string | null;
 }
 
 type Decision = Parameters<LaneDecisions['add']>[0];
@@ -39,6 +43,7 @@ export class BalancerLog {
   /** Why each chain (by slot) is in the lane it is in, from its last move. */
   private readonly reasons = new Map<number, string>();
   private dirty = false;
+  private retryAt = 0;
   private timers: NodeJS.Timeout[] = [];
 
   constructor(options: BalancerLogOptions) {
@@ -96,16 +101,17 @@ export class BalancerLog {
   async stop(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
-    await this.persist();
+    if (this.options.storeTrouble() === null) await this.persist(true);
   }
 
-  private async persist(): Promise<void> {
-    if (!this.dirty) return;
+  private async persist(force = false): Promise<void> {
+    if (!this.dirty || (!force && (Date.now() < this.retryAt || this.options.storeTrouble() !== null))) return;
     this.dirty = false;
     try {
       await this.options.stored.put(LANE_EVENTS_KEY, this.decisions.last(this.options.settings.eventsPersisted));
     } catch (error) {
       this.dirty = true;
+      this.retryAt = Date.now() + PERSIST_RETRY_MS;
       this.options.log.warn({ event: 'lane-events-unsaved', error: errorMessage(error) }, `could not keep the lane decisions in the store: ${errorMessage(error)}`);
     }
   }
