@@ -230,7 +230,8 @@ export class Gateway {
     this.balancer = new BalancerLog({
       log: this.log, stored: this.stored, chains: this.chains, settings: this.config.balancer,
       fairShare: this.config.balancer.fairShare ? new FairShare({ ...this.config.balancer, maxChains: this.config.limits.maxChains }) : null,
-      storeTrouble: () => this.seals.trouble(this.sealer.alive, 1),
+      // Seal failures only: at shutdown the sealer has stopped before the last decisions are written.
+      storeTrouble: () => this.seals.trouble(true, 1),
     });
     this.admission.shares = this.balancer.fairShare;
     this.scheduler = new Scheduler({ ...this.config.scheduler, laneTable: this.laneTable, layout: this.layout, balancer: this.config.balancer },

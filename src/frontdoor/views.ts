@@ -76,8 +76,9 @@ export interface LanesState {
 function balanceView(balance: LaneBalance, headroom: number): Record<string, unknown> {
   return {
     capacity: { entriesPerSec: Math.round(balance.capacity.entriesPerSec), bytesPerSec: Math.round(balance.capacity.bytesPerSec), correction: round(balance.correction, 3) },
-    demand: { entriesPerSec: round(balance.demand.entriesPerSec), bytesPerSec: round(balance.demand.bytesPerSec), load: round(balance.load, 4) },
-    headroom: { limit: headroom, room: round(headroom - balance.load, 4) },
+    // Significant digits, not decimals: a light lane's load is often 1e-5 of its capacity.
+    demand: { entriesPerSec: round(balance.demand.entriesPerSec), bytesPerSec: round(balance.demand.bytesPerSec), load: Number(balance.load.toPrecision(4)) },
+    headroom: { limit: headroom, room: Number((headroom - balance.load).toPrecision(4)) },
   };
 }
 
