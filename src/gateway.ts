@@ -224,7 +224,12 @@ export class Gateway {
     });
     // Chains restored from the store were created before the sealer existed.
     for (const chain of this.chains.all()) this.sealer.chain(chain.slot, chain.nextSeq);
-    this.chains.onCreate = (chain) => this.sealer.chain(chain.slot, chain.nextSeq);
+    this.chains.onCreate = (chain) => {
+      this.sealer.chain(chain.slot, chain.nextSeq);
+      // A pin kept in the store for a chain that had nothing sealed before the restart applies once it exists again.
+      const pinned = this.balancer?.pinOf(chain.name) ?? null;
+      if (pinned !== null) this.scheduler?.pin(chain.slot, pinned);
+    };
     this.admission = new Admission({ ...this.config.limits, maxBlockEntries: this.config.ledger.maxBlockEntries }, this.chains, this.pools, this.sealer,
       (slot) => this.chainTable.lane(slot), this.credits?.book ?? null);
     this.balancer = new BalancerLog({
