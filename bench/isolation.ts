@@ -1,6 +1,7 @@
 // Isolation: does a flood on one chain slow the others? Light chains send one
 // entry at a time on a fixed schedule, first alone, then while one chain floods
-// at full speed. Same gateway process for both phases.
+// at full speed; last the flood alone, so its throughput can be set beside what
+// it got with the light chains there. Same gateway process for every phase.
 import { runLoad, type LoadResult, type LoadTarget } from './load.js';
 import { fmtInt, fmtRatio, fmtUs, table } from './report.js';
 import { isolationPlan, type IsolationShape } from './plan.js';
@@ -15,6 +16,9 @@ export interface IsolationResult {
   /** light p99 under flood ÷ light p99 alone: 1 = perfect isolation. */
   ratio: number | null;
   floodEntriesPerSec: number;
+  /** The flood with no light chains, and flooded ÷ alone (1 = the light chains cost it nothing). */
+  floodAloneEntriesPerSec: number;
+  floodRatio: number | null;
 }
 
 export async function runIsolation(
@@ -25,6 +29,8 @@ export async function runIsolation(
 ): Promise<IsolationResult> {
   const alone = await runLoad(target, isolationPlan(shape, prefix, false), timing);
   const flood = await runLoad(target, isolationPlan(shape, prefix, true), timing);
+  const floodAlone = await runLoad(target, isolationPlan({ ...shape, lightChains: 0 }, prefix, true), timing);
+  const floodAloneEntriesPerSec = floodAlone.classes.heavy.entriesPerSec;
   const p99Alone = alone.classes.light.accepted?.p99 ?? null;
   const p99Flood = flood.classes.light.accepted?.p99 ?? null;
   return {
@@ -36,11 +42,13 @@ export async function runIsolation(
     lightP99FloodUs: p99Flood,
     ratio: p99Alone === null || p99Flood === null ? null : p99Flood / p99Alone,
     floodEntriesPerSec: flood.classes.heavy.entriesPerSec,
+    floodAloneEntriesPerSec,
+    floodRatio: floodAloneEntriesPerSec > 0 ? flood.classes.heavy.entriesPerSec / floodAloneEntriesPerSec : null,
   };
 }
 
 export function formatIsolation(results: readonly IsolationResult[], shape: IsolationShape): string {
-  const rows = [['target', 'light p50 alone', 'light p99 alone', 'light p99 flooded', 'ratio', 'flood entries/s', 'clients']];
+  const rows = [['target', 'light p50 alone', 'light p99 alone', 'light p99 flooded', 'ratio', 'flood entries/s', 'flood alone', 'flood ÷ alone', 'clients']];
   for (const r of results) {
     const saturated = r.alone.clientSaturated || r.flood.clientSaturated;
     rows.push([
@@ -50,6 +58,8 @@ export function formatIsolation(results: readonly IsolationResult[], shape: Isol
       fmtUs(r.lightP99FloodUs),
       fmtRatio(r.ratio),
       fmtInt(r.floodEntriesPerSec),
+      fmtInt(r.floodAloneEntriesPerSec),
+      r.floodRatio === null ? 'n/a' : r.floodRatio.toFixed(2),
       saturated ? 'SATURATED' : 'ok',
     ]);
   }

@@ -71,6 +71,8 @@ export interface WorkerResult {
   /** Paced frames sent more than 5 ms after their due time (client too busy), and the worst delay. */
   lateSends: number;
   maxLateMs: number;
+  /** By chain: send → accepted in the measured window, encoded, and entries accepted in it. */
+  chains: Record<string, { accepted: string; entriesAccepted: number }>;
 }
 
 export interface DoneMessage {

@@ -93,6 +93,8 @@ class Recorder {
   readonly counts: Record<ChainClass, ClassCounts> = { heavy: emptyCounts(), light: emptyCounts() };
   readonly errors: Record<string, number> = {};
   readonly interval: Record<ChainClass, Histogram> = { heavy: newHistogram(), light: newHistogram() };
+  /** By chain, measured window only (the floods' split and each light chain's own p99). */
+  readonly chains = new Map<string, { accepted: Histogram; entries: number }>();
   intervalEntries = 0;
   committedSeen = false;
   /** Every entry accepted, warm-up and drain included: what must become durable. */
@@ -286,6 +288,13 @@ class LoadConnection {
       c.framesAccepted++;
       c.entriesAccepted += sent.count;
       this.rec.accepted[this.spec.cls].recordValue(latencyUs);
+      let chain = this.rec.chains.get(this.spec.chain);
+      if (chain === undefined) {
+        chain = { accepted: newHistogram(), entries: 0 };
+        this.rec.chains.set(this.spec.chain, chain);
+      }
+      chain.accepted.recordValue(latencyUs);
+      chain.entries += sent.count;
     }
     if (this.rec.inWindow(now)) {
       this.rec.interval[this.spec.cls].recordValue(latencyUs);
@@ -420,6 +429,7 @@ function finish(rec: Recorder, connections: number, cpuSeconds: number, wallSeco
     skipped: rec.skipped,
     lateSends: rec.lateSends,
     maxLateMs: rec.maxLateMs,
+    chains: Object.fromEntries([...rec.chains].map(([name, c]) => [name, { accepted: encodeHistogram(c.accepted), entriesAccepted: c.entries }])),
   };
 }
 

@@ -89,6 +89,24 @@ export interface LoadResult {
   connectFailures: string[];
   series: SeriesPoint[];
   notes: string[];
+  /** Each chain on its own: entries/s accepted and send → accepted latency. */
+  chains: ChainResult[];
+}
+
+export interface ChainResult {
+  name: string;
+  cls: ChainClass;
+  entriesPerSec: number;
+  accepted: LatencySummary | null;
+}
+
+function chainResults(plan: Plan, results: readonly WorkerResult[], seconds: number): ChainResult[] {
+  return plan.chains.map((chain) => {
+    const parts = results.flatMap((r) => (r.chains[chain.name] === undefined ? [] : [r.chains[chain.name]!]));
+    const merged = summaryOf(parts.map((p) => p.accepted));
+    merged.hist.destroy();
+    return { name: chain.name, cls: chain.cls, entriesPerSec: parts.reduce((n, p) => n + p.entriesAccepted, 0) / seconds, accepted: merged.summary };
+  });
 }
 
 const epochNow = (): number => performance.timeOrigin + performance.now();
@@ -302,6 +320,7 @@ function merge(
     clientSaturated,
     connectFailures,
     series: mergeSeries(workers, intervalMs),
+    chains: chainResults(plan, results, seconds),
     notes: [...runNotes(results, clientSaturated), ...machineNote(clients, gatewayCpu, seconds)],
   };
 }

@@ -23,6 +23,7 @@ const SUITES: readonly { suite: string; file: string; fn: string }[] = [
   { suite: 'counters', file: './micro/counters.js', fn: 'runCountersBench' },
   { suite: 'metrics', file: './micro/metrics.js', fn: 'runMetricsBench' },
   { suite: 'credits', file: './micro/credits.js', fn: 'runCreditsBench' },
+  { suite: 'fair share', file: './micro/fair-share.js', fn: 'runFairShareBench' },
 ];
 
 function isRows(value: unknown): value is MicroRow[] {

@@ -8,7 +8,7 @@ export type TargetName = 'chainlanes' | 'chainlanes-open' | 'ws-gateway' | 'uws-
 export const TARGETS: readonly TargetName[] = ['chainlanes', 'chainlanes-open', 'ws-gateway', 'uws-echo'];
 
 export interface BenchOptions {
-  mode: 'load' | 'compare' | 'isolation' | 'credits' | 'hostile' | 'micro';
+  mode: 'load' | 'compare' | 'isolation' | 'floods' | 'credits' | 'hostile' | 'micro';
   /** Targets started by the bench, in run order (ignored with --url). */
   targets: TargetName[];
   url: string | undefined;
@@ -48,6 +48,8 @@ what to run (default: the Zipf load against chainlanes)
   --compare             the same load against chainlanes (credits on), chainlanes-open (credits off),
                         ws-gateway and uws-echo, with ratios
   --scenario isolation  light chains alone, then under one flooding chain (chainlanes and ws-gateway)
+  --scenario floods     20 light chains alone, then under two flooding chains: each light chain's p99
+                        ratio and the floods' split (chainlanes-open with fair shares on and off, ws-gateway)
   --scenario credits    the Zipf load on chainlanes with credits on and off, --rounds times each,
                         alternating which runs first: what the credit check costs
   --scenario hostile    a light and a flooding bystander alone, then under 1,000 hostile connections of each
@@ -103,6 +105,7 @@ function targetList(mode: BenchOptions['mode'], target: string | undefined): Tar
   }
   if (mode === 'compare') return [...TARGETS];
   if (mode === 'isolation') return ['chainlanes', 'ws-gateway'];
+  if (mode === 'floods') return ['chainlanes-open', 'ws-gateway'];
   if (mode === 'credits') return ['chainlanes', 'chainlanes-open'];
   return ['chainlanes'];
 }
@@ -152,13 +155,14 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     },
   });
   if (v.help === true) return 'help';
-  if (v.scenario !== undefined && !['isolation', 'credits', 'hostile', 'load'].includes(v.scenario)) {
-    throw new Error(`--scenario must be isolation, credits, hostile or load, got ${v.scenario}`);
+  if (v.scenario !== undefined && !['isolation', 'floods', 'credits', 'hostile', 'load'].includes(v.scenario)) {
+    throw new Error(`--scenario must be isolation, floods, credits, hostile or load, got ${v.scenario}`);
   }
-  const scenario = v.scenario === 'isolation' || v.scenario === 'credits' || v.scenario === 'hostile' ? v.scenario : undefined;
+  const scenario = v.scenario === 'isolation' || v.scenario === 'floods' || v.scenario === 'credits' || v.scenario === 'hostile' ? v.scenario : undefined;
   const mode = v.micro === true ? 'micro' : scenario ?? (v.compare === true ? 'compare' : 'load');
   if (v.url !== undefined && !/^wss?:\/\//.test(v.url)) throw new Error('--url must start with ws:// or wss://');
   const isolation = mode === 'isolation';
+  const floods = mode === 'floods';
   const hostile = mode === 'hostile';
   // The hostile scenario sets the gateway's limits and verifies its store afterwards: it must start the gateway itself.
   if (hostile && v.url !== undefined) throw new Error('--scenario hostile starts its own gateway (its config and store are part of the test): drop --url');
@@ -176,13 +180,13 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     chart: v.chart,
     durationS: num(v.duration, 'duration', hostile ? (v.quick === true ? 5 : 15) : v.quick === true ? 3 : 10, 0.5, false),
     warmupS: num(v.warmup, 'warmup', v.quick === true ? 0.5 : 1, 0, false),
-    chains: num(v.chains, 'chains', isolation ? 8 : 16, 1),
+    chains: num(v.chains, 'chains', floods ? 20 : isolation ? 8 : 16, 1),
     connections: num(v.connections, 'connections', hostile ? 1000 : isolation ? 4 : 24, 1),
     batch: num(v.batch, 'batch', 64, 1),
     entrySize: num(v['entry-size'], 'entry-size', 200, 0),
     inflight: num(v.inflight, 'inflight', 16, 1),
     zipf: num(v.zipf, 'zipf', 1, 0, false),
-    lightRate: num(v['light-rate'], 'light-rate', 200, 1, false),
+    lightRate: num(v['light-rate'], 'light-rate', floods ? 50 : 200, 1, false),
     workers: num(v.workers, 'workers', hostile ? 3 : Math.max(2, Math.min(4, Math.floor(availableParallelism() / 2))), 1),
     rounds: num(v.rounds, 'rounds', 3, 1),
     runs: num(v.runs, 'runs', 1, 1),

@@ -133,3 +133,18 @@ function roundRobin(conns: readonly ConnSpec[], n: number): ConnSpec[][] {
   conns.forEach((c, i) => out[i % out.length]?.push(c));
   return out.filter((w) => w.length > 0);
 }
+
+/** Two (or more) floods: the isolation shape's light chains, and `floods` chains sharing the flood connections. */
+export function floodsPlan(shape: IsolationShape & { floods: number }, prefix: string, withFloods: boolean): Plan {
+  const light = isolationPlan(shape, prefix, false);
+  if (!withFloods) return light;
+  const chains = [...light.chains];
+  const conns = light.workers.flat();
+  const perFlood = Math.max(1, Math.floor(shape.floodConnections / shape.floods));
+  for (let f = 0; f < shape.floods; f++) {
+    const name = `${prefix}-flood-${f}`;
+    chains.push({ name, cls: 'heavy', share: 1 / shape.floods, connections: perFlood });
+    for (let k = 0; k < perFlood; k++) conns.push({ chain: name, cls: 'heavy', batch: shape.batch, window: shape.inflight });
+  }
+  return { chains, workers: assign(conns, shape.workers) };
+}

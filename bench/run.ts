@@ -5,10 +5,11 @@ import { writeFileSync } from 'node:fs';
 import { renderChart, type ChartSeries, type ChartText } from './chart.js';
 import { formatHostile, runHostile, type HostileResult } from './hostile.js';
 import { formatIsolation, runIsolation, type IsolationResult } from './isolation.js';
+import { formatFloods, runFloods, type FloodsResult, type FloodsShape } from './floods.js';
 import { runLoad, type LoadResult, type LoadTarget } from './load.js';
 import { formatMicro, runMicro, type MicroSuite } from './micro.js';
 import { parseOptions, USAGE, type BenchOptions, type TargetName } from './options.js';
-import { chainPrefix, isolationPlan, zipfPlan, type IsolationShape, type Plan } from './plan.js';
+import { chainPrefix, floodsPlan, isolationPlan, zipfPlan, type IsolationShape, type Plan } from './plan.js';
 import { machineInfo } from './proc.js';
 import { describePlan, fmtBytes, fmtRatio, formatCompare, formatCredits, formatLoad, ratios, summarizeCredits, table, type Ratios } from './report.js';
 import { committedBytesPerSec, measureDisk } from './disk.js';
@@ -51,11 +52,11 @@ function nodeFlags(name: TargetName, o: BenchOptions): string[] {
   return (name === 'chainlanes' || name === 'chainlanes-open') && o.profileDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [];
 }
 
-async function withStarted<T>(name: TargetName, o: BenchOptions, chains: readonly string[], fn: (t: LoadTarget) => Promise<T>): Promise<T> {
+async function withStarted<T>(name: TargetName, o: BenchOptions, chains: readonly string[], fn: (t: LoadTarget) => Promise<T>, config?: object): Promise<T> {
   const missing = unavailable(name);
   if (missing !== undefined) throw new Error(missing);
   log(`${name}: starting…`);
-  const target = await startTarget(name, { verbose: o.verbose, nodeFlags: nodeFlags(name, o) });
+  const target = await startTarget(name, { verbose: o.verbose, nodeFlags: nodeFlags(name, o), config });
   try {
     const keys = await provisionCredits(target, chains);
     const credits = target.adminKey === undefined ? 'credits off' : `credits on: ${chains.length} chains priced, one writer account each`;
@@ -184,6 +185,41 @@ async function isolationMode(o: BenchOptions, skipped: Skipped[]): Promise<{ tex
 }
 
 /**
+ * Two floods and many light chains: chainlanes with its fair shares, the same
+ * gateway with them off (balancer.fairShare false), and the straightforward
+ * gateway, one after the other in the same run.
+ */
+async function floodsMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: string; json: object; failed: boolean }> {
+  const shape: FloodsShape = {
+    lightChains: o.chains, lightRate: o.lightRate, floodConnections: o.connections, batch: o.batch, inflight: o.inflight, workers: o.workers, floods: 2,
+  };
+  const timing = { durationS: o.durationS, warmupS: o.warmupS, entrySize: o.entrySize };
+  const prefix = chainPrefix();
+  const chains = floodsPlan(shape, prefix, true).chains.map((c) => c.name);
+  const run = (t: LoadTarget): Promise<FloodsResult> => runFloods(t, shape, prefix, timing);
+  const results: FloodsResult[] = [];
+  if (o.url !== undefined) results.push(...await eachTarget(o, chains, run, skipped));
+  else {
+    type Variant = { label: string; target: TargetName; config?: object };
+    const all: Variant[] = [
+      { label: 'chainlanes-open (fair shares)', target: 'chainlanes-open' },
+      { label: 'chainlanes-open (fair shares off)', target: 'chainlanes-open', config: { balancer: { fairShare: false } } },
+      { label: 'ws-gateway', target: 'ws-gateway' },
+    ];
+    const variants = all.filter((v) => o.targets.includes(v.target));
+    for (const v of variants) {
+      const result = await withStarted(v.target, o, chains, run, v.config).catch((err: unknown) => {
+        skipped.push({ target: v.label, reason: err instanceof Error ? err.message : String(err) });
+        return undefined;
+      });
+      if (result !== undefined) results.push({ ...result, target: v.label });
+    }
+  }
+  const parts = [formatFloods(results, shape), ...skipped.map((s) => `${s.target}: skipped — ${s.reason}`)];
+  return { text: parts.join('\n\n'), json: { floods: results.map((r) => ({ ...r, alone: { ...r.alone, series: undefined }, flooded: { ...r.flooded, series: undefined } })) }, failed: results.length === 0 };
+}
+
+/**
  * What the credit check costs: the same load against the same gateway with
  * credits on (chainlanes) and off (chainlanes-open), round after round,
  * alternating which goes first so that a machine warming up or getting busier
@@ -261,6 +297,7 @@ async function main(): Promise<number> {
   const machine = machineInfo(); // before the run, so the load average is other work's, not ours
   const out = o.mode === 'micro' ? await microMode()
     : o.mode === 'isolation' ? await isolationMode(o, skipped)
+      : o.mode === 'floods' ? await floodsMode(o, skipped)
       : o.mode === 'credits' ? await creditsMode(o, skipped)
         : o.mode === 'hostile' ? await hostileMode(o)
           : await loadMode(o, skipped);

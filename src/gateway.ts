@@ -5,12 +5,16 @@ import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { LANE_COUNT, LANE_NAMES, ChainTable, LaneCores, LoadCounters } from './ring/index.js';
 import { LanePool } from './lanes/index.js';
-import { Scheduler, describeLayout, validateLaneTable, type CoreLayout, type LaneTable, type SchedulerEvent } from './scheduler/index.js';
+import {
+  Scheduler, describeLayout, validateLaneTable,
+  type CoreLayout, type LaneTable, type SchedulerEvent,
+} from './scheduler/index.js';
+
 import { Ledger, LANE_TABLE_KEY, LedgerReaders, StoreLock, StoredSettings, probeStore } from './ledger/index.js';
 import { Sealer, type SealerEvent } from './sealer/index.js';
 import { hashing, nativeLoaded, nativeLoadError } from './native/index.js';
 import {
-  Admission, ChainRegistry, ClientBuffers, ConnectionGuard, DescriptorWatch, SealProgress, addCreditRoutes, addHttpRoutes, addOpenModeCreditRoutes,
+  Admission, BalancerLog, ChainRegistry, ClientBuffers, ConnectionGuard, DescriptorWatch, FairShare, SealProgress, addCreditRoutes, addHttpRoutes, addLaneRoutes, addOpenModeCreditRoutes,
   FrontDoorShare, READYZ_PATH, addAnchorRoutes, addReadinessRoute, addStreamRoute, chainView, connectionBounds, descriptorLimit, encodeCommitted, healthView, lanesView, loadUws, openDescriptors, revokeStreams,
   type ConnectionBounds, type PendingFrame, type StreamConnection,
 } from './frontdoor/index.js';
@@ -79,6 +83,10 @@ export class Gateway {
   /** What clients make the front door hold, in total (frames in progress, unread replies). */
   private readonly buffers: ClientBuffers;
   private outboundSweep: NodeJS.Timeout | null = null;
+  /** Settings kept in the store: the lane table, pins, the last decisions. */
+  private stored!: StoredSettings;
+  /** Pins, decisions, capacity and fair shares (balancer-log.ts). */
+  private balancer!: BalancerLog;
   private stopping: Promise<void> | null = null;
   /** From the ledger's opening to its closing at shutdown (GET /readyz). */
   private storeOpen = false;
@@ -198,6 +206,7 @@ export class Gateway {
   /** The lane table lives in the store; a new store takes the configured one. */
   private async loadLaneTable(): Promise<void> {
     const settings = StoredSettings.open(this.config.dataDir);
+    this.stored = settings;
     const stored = settings.get(LANE_TABLE_KEY);
     if (stored === null) {
       this.laneTable = this.config.scheduler.laneTable;
@@ -226,11 +235,24 @@ export class Gateway {
     await this.startAnchors();
     // Chains restored from the store were created before the sealer existed.
     for (const chain of this.chains.all()) this.sealer.chain(chain.slot, chain.nextSeq);
-    this.chains.onCreate = (chain) => this.sealer.chain(chain.slot, chain.nextSeq);
+    this.chains.onCreate = (chain) => {
+      this.sealer.chain(chain.slot, chain.nextSeq);
+      // A pin kept in the store for a chain that had nothing sealed before the restart applies once it exists again.
+      const pinned = this.balancer?.pinOf(chain.name) ?? null;
+      if (pinned !== null) this.scheduler?.pin(chain.slot, pinned);
+    };
     this.admission = new Admission({ ...this.config.limits, maxBlockEntries: this.config.ledger.maxBlockEntries }, this.chains, this.pools, this.sealer,
       (slot) => this.chainTable.lane(slot), this.credits?.book ?? null);
-    this.scheduler = new Scheduler({ ...this.config.scheduler, laneTable: this.laneTable, layout: this.layout }, this.config.dataDir, this.chainTable, this.counters, this.laneCores,
-      (event) => this.onSchedulerEvent(event));
+    this.balancer = new BalancerLog({
+      log: this.log, stored: this.stored, chains: this.chains, settings: this.config.balancer,
+      fairShare: this.config.balancer.fairShare ? new FairShare({ ...this.config.balancer, maxChains: this.config.limits.maxChains }) : null,
+      // Seal failures only: at shutdown the sealer has stopped before the last decisions are written.
+      storeTrouble: () => this.seals.trouble(true, 1),
+    });
+    this.admission.shares = this.balancer.fairShare;
+    this.scheduler = new Scheduler({ ...this.config.scheduler, laneTable: this.laneTable, layout: this.layout, balancer: this.config.balancer },
+      this.config.dataDir, this.chainTable, this.counters, this.laneCores, (event) => this.onSchedulerEvent(event), this.balancer.pinsBySlot());
+    this.balancer.start(this.config.scheduler.tickMs, this.chainTable);
     this.sealTimer = setInterval(() => {
       this.admission.sealInterval(this.chains.all());
       this.flushReadBurns();
@@ -338,6 +360,22 @@ export class Gateway {
       lanesDown: this.pools.filter((pool) => !pool.up).map((pool) => pool.name),
       storeTrouble: this.admission.storeTrouble,
     }));
+    addLaneRoutes(routes, {
+      log: this.log, chains: this.chains, buffers: this.buffers, credits: this.credits,
+      laneTable: () => this.laneTable,
+      setLaneTable: async (table) => {
+        await this.stored.put(LANE_TABLE_KEY, table);
+        this.laneTable = table;
+        this.balancer.tableChanged(table, 'PUT /v1/lanes/table');
+        this.scheduler.reloadTable();
+      },
+      pinOf: (chain) => this.balancer.pinOf(chain.name),
+      pin: async (chain, lane) => {
+        await this.balancer.pin(chain, lane, this.chainTable.lane(chain.slot));
+        this.scheduler.pin(chain.slot, lane);
+      },
+      events: (since, limit) => this.balancer.decisions.list(since, limit),
+    });
     addHttpRoutes(routes, {
       log: this.log,
       chains: this.chains,
@@ -348,7 +386,10 @@ export class Gateway {
       commitWaitTimeoutMs: this.config.ledger.commitWaitTimeoutMs,
       sealTrouble: () => this.sealTrouble(),
       chainInfo: (chain) => chainView(chain, this.chainTable),
-      lanes: () => lanesView({ layout: this.layout, laneTable: this.laneTable, pools: this.pools, laneCores: this.laneCores, chains: this.chains }),
+      lanes: () => lanesView({
+        layout: this.layout, laneTable: this.laneTable, pools: this.pools, laneCores: this.laneCores, chains: this.chains,
+        balance: this.balancer.balance, why: (slot) => this.balancer.why(slot),
+      }),
       health: () => ({
         ...healthView({
           trouble: this.sealTrouble(), sealerAlive: this.sealer.alive, native: nativeLoaded, nativeError: nativeLoadError,
@@ -419,22 +460,16 @@ export class Gateway {
   }
 
   private onSchedulerEvent(event: SchedulerEvent): void {
-    if (event.type === 'lane-change') {
-      const chain = this.chains.at(event.slot)?.name;
-      const [from, to] = [LANE_NAMES[event.from], LANE_NAMES[event.to]];
-      const entriesPerSec = Math.round(event.entriesPerSec);
-      this.log.info({ event: 'lane-change', chain, from, to, entriesPerSec }, `chain "${chain}" ${from} → ${to} at ${entriesPerSec} entries/s`);
-    } else if (event.type === 'lane-table') {
+    if (event.type === 'lane-table') {
+      if (JSON.stringify(event.table) !== JSON.stringify(this.laneTable)) this.balancer.tableChanged(event.table, 'the store (chainlanes lanes --set)');
       this.laneTable = event.table;
       this.log.info({ event: 'lane-table', table: event.table }, 'lane table changed in the store');
     } else if (event.type === 'lane-table-rejected') {
       this.log.warn({ event: 'lane-table-rejected', error: event.message }, `ignoring the lane table in the store: ${event.message}`);
-    } else if (event.type === 'cores') {
-      const lanes = Object.fromEntries(event.lanes.map((cores, i) => [LANE_NAMES[i], cores]));
-      const utilisation = Object.fromEntries(event.utilisation.map((u, i) => [LANE_NAMES[i], Number(u.toFixed(2))]));
-      this.log.info({ event: 'cores', lanes, utilisation }, 'cores moved between lanes by utilisation');
     } else if (event.type === 'thread-failed') {
       this.log.error({ event: 'scheduler-failed', error: event.message, restarts: event.restarts }, `scheduler thread failed, restarting it: ${event.message}`);
+    } else {
+      this.balancer.onSchedulerEvent(event);
     }
   }
 
@@ -459,6 +494,7 @@ export class Gateway {
       }),
       share: () => this.share?.stats ?? null,
       lanes: () => this.pools.map((p) => ({ ringUsed: p.view.used(), backlog: p.backlog, retries: p.stats().retries })),
+      fairShareRefusals: () => this.balancer?.refusals() ?? [],
     };
   }
 
@@ -488,6 +524,7 @@ export class Gateway {
     for (const connection of this.connections) connection.end(1001, 'the gateway is shutting down');
     await Promise.all(this.pools.map((pool) => pool.close()));
     await this.scheduler?.stop();
+    await this.balancer?.stop();
     this.metrics.stop();
     await this.readers?.close();
     this.storeOpen = false;

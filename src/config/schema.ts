@@ -5,7 +5,7 @@ import { totalmem } from 'node:os';
 import { z } from 'zod';
 import { LANE_NAMES, recordBytesFor } from '../ring/index.js';
 import { DEFAULT_LANE_TABLE, LaneTableSchema } from '../scheduler/index.js';
-import { WHEN_VALID, integer, text } from '../validation/index.js';
+import { WHEN_VALID, atLeast, integer, text } from '../validation/index.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -123,6 +123,31 @@ const Scheduler = z.strictObject({
   laneTablePollMs: ms(10).default(1_000),
 });
 
+/** Capacity-aware placement and fair admission inside a lane (issue 9; README "Capacity, headroom, pins"). */
+const fraction = (min: number, what: string) => atLeast(min, what).max(1, { error: `a number from ${min} to 1 (${what})` });
+const DeclaredCapacity = z.strictObject({ entriesPerSec: atLeast(1, 'entries/s'), bytesPerSec: atLeast(1, 'bytes/s') });
+const Balancer = z.strictObject({
+  /** A lane carries at most this fraction of its capacity in placed demand. */
+  headroom: fraction(0.05, 'fraction of a lane\'s capacity').default(0.8),
+  /** Start-up calibration per distinct lane core set (split between the two frame shapes). */
+  calibrationMs: ms(10).max(1_000, { error: 'an integer from 10 to 1000 (milliseconds)' }).default(120),
+  /** Per-chain token buckets inside a lane while the lane is contended. */
+  fairShare: z.boolean().default(true),
+  /** Share of each lane's capacity kept for chains it has not seen yet. */
+  newChainReserve: fraction(0, 'fraction of a lane\'s capacity').default(0.1),
+  /** A chain's bucket holds this many ticks of its share (its burst). */
+  burstTicks: integer(1, 100, 'ticks').default(5),
+  /**
+   * Capacity declared per lane instead of measured (e.g. to leave a VM's cores
+   * room for other work); a declared lane is neither calibrated nor corrected.
+   */
+  declaredCapacity: z.strictObject({ heavy: DeclaredCapacity.optional(), medium: DeclaredCapacity.optional(), light: DeclaredCapacity.optional() }).default({}),
+  /** Decisions kept in memory for GET /v1/lanes/events. */
+  eventsKept: integer(1, 10_000, 'events').default(500),
+  /** Of those, the last ones kept in the store across restarts. */
+  eventsPersisted: integer(0, 1_000, 'events').default(100),
+});
+
 const Ledger = z.strictObject({
   blockIntervalMs: ms(10).default(500),
   maxBlockEntries: integer(1).default(65_536),
@@ -210,6 +235,7 @@ export const ConfigSchema = z.strictObject({
   /** null: derived from the machine's core count. */
   cores: Cores.nullable().default(null),
   scheduler: Scheduler.prefault({}),
+  balancer: Balancer.prefault({}),
   ledger: Ledger.prefault({}),
   auth: Auth.prefault({}),
   anchors: Anchors.prefault({}),

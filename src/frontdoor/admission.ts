@@ -53,6 +53,13 @@ export interface AdmissionLimits extends FrameLimits {
   maxBlockEntries: number;
 }
 
+/** Fair shares inside a lane (fair-share.ts): asked before a frame is parsed, charged once it is admitted. */
+export interface ShareGate {
+  /** `slot` -1: a chain its first frame is about to create. */
+  allows(slot: number, lane: number, backlogFrames: number): boolean;
+  charge(slot: number, lane: number, entries: number, bytes: number): void;
+}
+
 export class Admission {
   readonly stats: AdmissionStats = {
     framesAccepted: 0,
@@ -66,6 +73,8 @@ export class Admission {
    * is refused `busy` with it.
    */
   storeTrouble: string | null = null;
+  /** Per-chain fair shares inside each lane; null: off (balancer.fairShare false). */
+  shares: ShareGate | null = null;
   /** Blocks cut since the last interval's seal order. */
   private cuts: CutBlock[] = [];
   private closed = false;
@@ -119,6 +128,9 @@ export class Admission {
     }
     const pool = this.pools[known === undefined ? LIGHT : this.laneOf(known.slot)]!;
     if (!pool.mayFit(bytes.byteLength)) return this.reject('busy', `the ${pool.name} lane is full; retry later`);
+    if (this.shares !== null && !this.shares.allows(known === undefined ? -1 : known.slot, pool.lane, pool.backlog)) {
+      return this.reject('busy', `chain "${name}" is over its fair share of the ${pool.name} lane while others wait; retry later`);
+    }
     const count = this.reader.scan(bytes, 0, bytes.byteLength, this.spans);
     if (count < 0) return this.reject(this.reader.code, this.reader.message);
     // The whole frame's cost, checked against the payer's balance before
@@ -140,6 +152,7 @@ export class Admission {
     const seq = target.reserve(count, owner, this.limits.maxBlockEntries, this.cuts);
     // Same synchronous step as the check above: nothing can spend the balance in between.
     if (bill !== undefined) this.burn(bill, target, seq, firstCut);
+    this.shares?.charge(target.slot, pool.lane, count, bytes.byteLength);
     this.stats.framesAccepted++;
     this.stats.entriesAccepted += count;
     this.stats.bytesAccepted += bytes.byteLength;

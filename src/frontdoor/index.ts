@@ -1,4 +1,7 @@
-export { Admission, Rejection, type PendingFrame, type FrameOwner, type AdmissionStats } from './admission.js';
+export { Admission, Rejection, type PendingFrame, type FrameOwner, type AdmissionStats, type ShareGate } from './admission.js';
+export { FairShare, CONTENDED_BACKLOG_FRAMES, type FairShareSettings } from './fair-share.js';
+export { addLaneRoutes, type LaneRouteContext } from './lane-routes.js';
+export { BalancerLog, type BalancerLogOptions } from './lane-balancer.js';
 export { ChainRegistry, ChainState, type BlockWriter } from './chains.js';
 export { addStreamRoute, revokeStreams, StreamConnection } from './stream.js';
 export { addCreditRoutes, addOpenModeCreditRoutes, type CreditRouteContext } from './credit-routes.js';

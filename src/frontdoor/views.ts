@@ -3,7 +3,7 @@
 // nothing here changes anything.
 import { LANE_NAMES, type ChainTable, type LaneCores } from '../ring/index.js';
 import type { LanePool } from '../lanes/index.js';
-import type { CoreLayout, LaneTable } from '../scheduler/index.js';
+import type { CoreLayout, LaneBalance, LaneTable } from '../scheduler/index.js';
 import type { ChainRegistry, ChainState } from './chains.js';
 
 /** How sealing is going, as the front door learns it from the sealer's events. */
@@ -66,6 +66,20 @@ export interface LanesState {
   pools: readonly LanePool<unknown>[];
   laneCores: LaneCores;
   chains: ChainRegistry;
+  /** The scheduler's last balance (capacity, placed demand), null before the first. */
+  balance?: { lanes: readonly LaneBalance[]; headroom: number } | null;
+  /** Why each chain (by slot) is where it is: "table", "pinned", "placement: …". */
+  why?: (slot: number) => string;
+}
+
+/** A lane's capacity, placed demand and headroom, as GET /v1/lanes shows them. */
+function balanceView(balance: LaneBalance, headroom: number): Record<string, unknown> {
+  return {
+    capacity: { entriesPerSec: Math.round(balance.capacity.entriesPerSec), bytesPerSec: Math.round(balance.capacity.bytesPerSec), correction: round(balance.correction, 3) },
+    // Significant digits, not decimals: a light lane's load is often 1e-5 of its capacity.
+    demand: { entriesPerSec: round(balance.demand.entriesPerSec), bytesPerSec: round(balance.demand.bytesPerSec), load: Number(balance.load.toPrecision(4)) },
+    headroom: { limit: headroom, room: Number((headroom - balance.load).toPrecision(4)) },
+  };
 }
 
 /** `GET /v1/lanes`: cores, workers, ring use and the chains in each lane. */
@@ -82,7 +96,14 @@ export function lanesView(state: LanesState): Record<string, unknown> {
       cores: state.laneCores.cores(lane),
       workers: pool.threads,
       ...pool.stats(),
+      ...(state.balance?.lanes[lane] === undefined ? {} : balanceView(state.balance.lanes[lane], state.balance.headroom)),
       chains: chains.all().filter((_, i) => laneOfChain[i] === lane).map((c) => c.name),
+      ...(state.why === undefined ? {} : {
+        placement: chains.all().filter((_, i) => laneOfChain[i] === lane).map((c) => ({
+          chain: c.name, why: state.why!(c.slot),
+          entriesPerSec: round(chains.table.entriesPerSec(c.slot)), bytesPerSec: round(chains.table.bytesPerSec(c.slot)),
+        })),
+      }),
     })),
   };
 }

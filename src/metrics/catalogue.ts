@@ -40,6 +40,8 @@ export interface MetricSources {
   } | null;
   /** One per lane, in the order of the lane names the catalogue was given. */
   lanes(): readonly LaneReading[];
+  /** Frames refused over a chain's fair share of its lane, by chain name (chains with none left out). */
+  fairShareRefusals?(): readonly (readonly [string, number])[];
 }
 
 export interface LaneReading {
@@ -99,6 +101,10 @@ function catalogue(s: MetricSources, laneNames: readonly string[]): Read[] {
     { type: 'gauge', name: 'chainlanes_lane_ring_used_bytes', help: 'Bytes in use in each lane ring.', label: 'lane', read: () => byLane((l) => l.ringUsed) },
     { type: 'gauge', name: 'chainlanes_lane_backlog_frames', help: 'Frames admitted to a lane and not yet hashed.', label: 'lane', read: () => byLane((l) => l.backlog) },
     { type: 'counter', name: 'chainlanes_lane_worker_retries_total', help: 'Lane tasks run again after a worker failed.', label: 'lane', read: () => byLane((l) => l.retries) },
+    {
+      type: 'counter', name: 'chainlanes_fair_share_refused_total', label: 'chain', read: () => s.fairShareRefusals?.() ?? [],
+      help: 'Frames refused busy because their chain was over its fair share of a contended lane, by chain.',
+    },
   ];
 }
 

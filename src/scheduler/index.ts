@@ -3,16 +3,19 @@ import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { workerFile } from '../paths.js';
 import type { ChainTable, LaneCores, LoadCounters } from '../ring/index.js';
-import type { SchedulerEvent, SchedulerSettings, SchedulerWorkerData } from './types.js';
+import type { SchedulerCommand, SchedulerEvent, SchedulerSettings, SchedulerWorkerData } from './types.js';
 
 export { defaultCoreLayout, customCoreLayout, describeLayout, type CoreLayout } from './core-layout.js';
 export {
-  DEFAULT_LANE_TABLE, LaneTableSchema, LaneThresholdsSchema, lookupLane, validateLaneTable, LaneAssigner,
+  DEFAULT_LANE_TABLE, LaneTableSchema, LaneThresholdsSchema, lookupLane, validateLaneTable, checkLaneTable, LaneAssigner,
   type LaneTable, type LaneThresholds, type ChainLoad,
 } from './lane-table.js';
 export { RateEstimator } from './rates.js';
 export { rebalanceCores, DEFAULT_REBALANCE } from './rebalance.js';
-export type { SchedulerSettings, SchedulerEvent } from './types.js';
+export { CALIBRATION_SHAPES, LaneCapacityModel, calibrateLane, loadOf, measureShape, type Demand, type LaneCapacity } from './capacity.js';
+export { laneLoads, overloadedLane, planChainMove, planCore, type ChainMove, type CoreMove, type PlacedChain } from './placement.js';
+export { LaneDecisions, LANE_EVENTS_KEY, LANE_PINS_KEY, type LaneDecision } from './decisions.js';
+export type { BalancerSettings, LaneBalance, MoveReason, SchedulerSettings, SchedulerEvent } from './types.js';
 
 /**
  * The front door's handle on the scheduler thread. A scheduler that dies is
@@ -26,7 +29,11 @@ export class Scheduler {
   private stopped = false;
   restarts = 0;
 
-  constructor(settings: SchedulerSettings, dataDir: string, chains: ChainTable, counters: LoadCounters, laneCores: LaneCores, onEvent: (event: SchedulerEvent) => void) {
+  /** Operator pins by chain slot, handed to the thread again if it restarts. */
+  private readonly pins = new Map<number, number>();
+
+  constructor(settings: SchedulerSettings, dataDir: string, chains: ChainTable, counters: LoadCounters, laneCores: LaneCores, onEvent: (event: SchedulerEvent) => void, pins: ReadonlyMap<number, number> = new Map()) {
+    for (const [slot, lane] of pins) this.pins.set(slot, lane);
     this.data = {
       settings,
       dataDir,
@@ -35,12 +42,14 @@ export class Scheduler {
       laneCores: laneCores.sab,
       maxChains: chains.maxChains,
       workerSlots: counters.workerSlots,
+      pins: [],
     };
     this.onEvent = onEvent;
     this.worker = this.spawn();
   }
 
   private spawn(): Worker {
+    this.data.pins = [...this.pins];
     const worker = new Worker(workerFile(import.meta.url, 'scheduler-thread'), { workerData: this.data, name: 'chainlanes-scheduler' });
     worker.on('message', this.onEvent);
     worker.on('error', (error) => this.onEvent({ type: 'thread-failed', message: error.message, restarts: this.restarts }));
@@ -55,9 +64,25 @@ export class Scheduler {
     return worker;
   }
 
+  /** Pins a chain to a lane (null: unpins it); applied by the thread at once. */
+  pin(slot: number, lane: number | null): void {
+    if (lane === null) this.pins.delete(slot);
+    else this.pins.set(slot, lane);
+    this.send({ type: 'pin', slot, lane });
+  }
+
+  /** The lane table in the store changed: read it now rather than at the next poll. */
+  reloadTable(): void {
+    this.send({ type: 'reload-table' });
+  }
+
+  private send(command: SchedulerCommand): void {
+    this.worker.postMessage(command);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
-    this.worker.postMessage({ type: 'stop' });
+    this.send({ type: 'stop' });
     await Promise.race([once(this.worker, 'exit'), new Promise((resolve) => setTimeout(resolve, 1000))]);
     await this.worker.terminate();
   }

@@ -6,7 +6,7 @@
 // bounce between lanes (each move splits its frames over two rings).
 import { z } from 'zod';
 import { LANE_COUNT, LANE_NAMES } from '../ring/index.js';
-import { WHEN_VALID, atLeast, parseWith } from '../validation/index.js';
+import { WHEN_VALID, atLeast, parseWith, tryParse } from '../validation/index.js';
 
 /** Load at or above which a chain enters a lane; absent: that measure never sends a chain there. */
 const threshold = atLeast(0).optional();
@@ -29,12 +29,50 @@ export const LaneTableSchema = z.strictObject({
 }).superRefine((table, ctx) => {
   // lookupLane takes the first row a load reaches, so a lighter lane listed first would shadow heavier ones.
   let last = -1;
+  let ordered = true;
   table.lanes.forEach((row, i) => {
     const index = LANE_NAMES.indexOf(row.lane);
-    if (index <= last) ctx.addIssue({ code: 'custom', path: ['lanes', i, 'lane'], input: row.lane, message: HEAVIEST_FIRST });
+    if (index <= last) {
+      ctx.addIssue({ code: 'custom', path: ['lanes', i, 'lane'], input: row.lane, message: HEAVIEST_FIRST });
+      ordered = false;
+    }
     last = Math.max(last, index);
   });
+  if (ordered) checkRanges(table.lanes, ctx);
 }, WHEN_VALID);
+
+const MEASURES = ['minEntriesPerSec', 'minBytesPerSec', 'minShare'] as const;
+
+/**
+ * Each row's ranges must hold something: a row with no threshold never takes a
+ * chain (empty), and a lighter row whose threshold is not below a heavier
+ * row's in the same measure overlaps it, so its range there is empty (the
+ * heavier row takes every such chain first).
+ */
+function checkRanges(rows: readonly z.output<typeof LaneThresholdsSchema>[], ctx: z.RefinementCtx): void {
+  rows.forEach((row, i) => {
+    if (MEASURES.every((m) => row[m] === undefined)) {
+      ctx.addIssue({
+        code: 'custom', path: ['lanes', i], input: row,
+        message: `a row with at least one of ${MEASURES.join(', ')}: an empty row never takes a chain (the lightest lane takes every chain no row catches)`,
+      });
+      return;
+    }
+    for (const m of MEASURES) {
+      const mine = row[m];
+      if (mine === undefined) continue;
+      for (let j = 0; j < i; j++) {
+        const heavier = rows[j]![m];
+        if (heavier === undefined || mine < heavier) continue;
+        ctx.addIssue({
+          code: 'custom', path: ['lanes', i, m], input: mine,
+          message: `a number below ${heavier}, lanes[${j}].${m} (${rows[j]!.lane}): the ranges overlap, and ${rows[j]!.lane} takes every chain at or above it, so this range would be empty`,
+        });
+        break;
+      }
+    }
+  });
+}
 
 export type LaneThresholds = z.output<typeof LaneThresholdsSchema>;
 export type LaneTable = z.output<typeof LaneTableSchema>;
@@ -60,6 +98,12 @@ export interface ChainLoad {
  */
 export function validateLaneTable(table: unknown, source = 'lane table'): LaneTable {
   return parseWith(LaneTableSchema, table, source);
+}
+
+/** The same check as `validateLaneTable`, for callers that answer rather than throw: the table, or one line per problem. */
+export function checkLaneTable(table: unknown, source = 'lane table'): { table: LaneTable } | { problems: readonly string[] } {
+  const parsed = tryParse(LaneTableSchema, table, source);
+  return parsed.ok ? { table: parsed.value } : { problems: parsed.error.problems };
 }
 
 /** The lane a load belongs in, without hysteresis. */

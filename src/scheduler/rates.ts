@@ -1,5 +1,5 @@
 // Moving-average load per chain from the workers' u32 counters.
-import { seqDistance, type LoadCounters } from '../ring/index.js';
+import { LANE_COUNT, seqDistance, type LoadCounters } from '../ring/index.js';
 
 /**
  * Exponentially weighted moving averages of entries/s and bytes/s. The weight
@@ -18,6 +18,9 @@ export class RateEstimator {
   private readonly deltaEntries: Float64Array;
   private readonly deltaBytes: Float64Array;
   private readonly maxChains: number;
+  /** Entries and bytes each lane's workers hashed since `takeLaneTotals` last ran (capacity refinement). */
+  private readonly laneEntries = new Float64Array(LANE_COUNT);
+  private readonly laneBytes = new Float64Array(LANE_COUNT);
   /** The first sample only learns where the counters stand (a restarted scheduler finds them far from 0). */
   private primed = false;
 
@@ -41,16 +44,26 @@ export class RateEstimator {
     const slots = counters.slotsInUse();
     for (let w = 0; w < slots; w++) {
       const row = w * this.maxChains;
+      // Frames the front door hashed inline are counted in rows that record no
+      // busy time (no tasks): they stay out of the lane totals that busy time corrects.
+      const lane = counters.tasks(w) > 0 ? counters.laneOf(w) : -1;
       for (let c = 0; c < chains; c++) {
         const e = counters.entries(w, c);
         const b = counters.bytes(w, c);
-        this.deltaEntries[c]! += seqDistance(e, this.prevEntries[row + c]!);
-        this.deltaBytes[c]! += seqDistance(b, this.prevBytes[row + c]!);
+        const de = seqDistance(e, this.prevEntries[row + c]!);
+        const db = seqDistance(b, this.prevBytes[row + c]!);
+        this.deltaEntries[c]! += de;
+        this.deltaBytes[c]! += db;
+        if (lane >= 0) {
+          this.laneEntries[lane]! += de;
+          this.laneBytes[lane]! += db;
+        }
         this.prevEntries[row + c] = e;
         this.prevBytes[row + c] = b;
       }
     }
     if (!this.primed || dtMs <= 0) {
+      if (!this.primed) this.takeLaneTotals();
       this.primed = true;
       return;
     }
@@ -63,6 +76,14 @@ export class RateEstimator {
       this.entriesPerSec[c]! += alpha * (e - this.entriesPerSec[c]!);
       this.bytesPerSec[c]! += alpha * (b - this.bytesPerSec[c]!);
     }
+  }
+
+  /** What each lane hashed since the last call, and starts counting again. */
+  takeLaneTotals(): { entries: number[]; bytes: number[] } {
+    const out = { entries: Array.from(this.laneEntries), bytes: Array.from(this.laneBytes) };
+    this.laneEntries.fill(0);
+    this.laneBytes.fill(0);
+    return out;
   }
 
   totalEntriesPerSec(chains: number): number {

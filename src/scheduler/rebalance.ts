@@ -35,6 +35,6 @@ export function rebalanceCores(lanes: readonly (readonly number[])[], utilisatio
 }
 
 /** Cores no other lane shares. */
-function ownCores(lanes: readonly (readonly number[])[], lane: number): number[] {
+export function ownCores(lanes: readonly (readonly number[])[], lane: number): number[] {
   return lanes[lane]!.filter((core) => lanes.every((other, j) => j === lane || !other.includes(core)));
 }

@@ -1,5 +1,6 @@
 import type { CoreLayout } from './core-layout.js';
 import type { LaneTable } from './lane-table.js';
+import type { Demand, LaneCapacity } from './capacity.js';
 
 export interface SchedulerSettings {
   tickMs: number;
@@ -13,6 +14,15 @@ export interface SchedulerSettings {
   /** Move cores between lanes by utilisation. */
   rebalance: boolean;
   rebalanceEveryTicks: number;
+  balancer: BalancerSettings;
+}
+
+/** What the scheduler uses of the config's `balancer` object. */
+export interface BalancerSettings {
+  headroom: number;
+  calibrationMs: number;
+  /** Capacity given per lane name instead of measured. */
+  declaredCapacity: Partial<Record<string, LaneCapacity>>;
 }
 
 export interface SchedulerWorkerData {
@@ -24,11 +34,41 @@ export interface SchedulerWorkerData {
   laneCores: SharedArrayBuffer;
   maxChains: number;
   workerSlots: number;
+  /** Pinned chains as [slot, lane] pairs, current when the thread (re)starts. */
+  pins: [number, number][];
+}
+
+/** Why a chain changed lane. */
+export type MoveReason = 'table' | 'placement' | 'returned' | 'pin' | 'unpin';
+
+/** The front door to the scheduler thread. */
+export type SchedulerCommand =
+  | { type: 'stop' }
+  | { type: 'pin'; slot: number; lane: number | null }
+  | { type: 'reload-table' };
+
+export interface LaneBalance {
+  capacity: LaneCapacity;
+  /** Placed demand: the moving-average rates of the chains in the lane, pinned ones included. */
+  demand: Demand;
+  /** demand as a fraction of capacity (entries/E + bytes/B). */
+  load: number;
+  /** Busy-time correction of the calibrated capacity (1: as calibrated). */
+  correction: number;
+  chains: number;
 }
 
 export type SchedulerEvent =
-  | { type: 'lane-change'; slot: number; from: number; to: number; entriesPerSec: number }
-  | { type: 'cores'; lanes: number[][]; utilisation: number[] }
+  | {
+    type: 'lane-change'; slot: number; from: number; to: number; reason: MoveReason;
+    entriesPerSec: number; bytesPerSec: number;
+    /** Placement moves: the loads behind the decision (fractions of each lane's capacity). */
+    loads?: { relief: number; fromLoad: number; fromLoadAfter: number; toLoad: number; toLoadAfter: number; headroom: number };
+  }
+  | { type: 'cores'; lanes: number[][]; utilisation: number[]; reason: 'utilisation' | 'capacity'; loads?: number[] }
+  | { type: 'capacity'; reason: 'calibration' | 'cores moved'; lanes: LaneCapacity[]; ms: number }
+  | { type: 'balance'; lanes: LaneBalance[]; headroom: number }
+  | { type: 'overloaded'; lane: number; load: number; headroom: number }
   | { type: 'tick'; at: number }
   | { type: 'lane-table'; table: LaneTable }
   | { type: 'lane-table-rejected'; message: string }

@@ -88,6 +88,7 @@ const CHAINLANES_TYPES: Record<string, string> = {
   chainlanes_blocks_committed_total: 'counter',
   chainlanes_seal_failures_total: 'counter',
   chainlanes_lane_worker_retries_total: 'counter',
+  chainlanes_fair_share_refused_total: 'counter',
   chainlanes_directory_height: 'gauge',
   chainlanes_unsealed_bytes: 'gauge',
   chainlanes_chains: 'gauge',

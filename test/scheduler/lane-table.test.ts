@@ -55,3 +55,14 @@ describe('hysteresis', () => {
     expect(a.decide(0, HEAVY, MEDIUM, 1701)).toBe(MEDIUM);
   });
 });
+
+describe('lane table ranges', () => {
+  it('refuses an empty row and a lighter row that overlaps a heavier one, naming the row', () => {
+    expect(() => validateLaneTable({ lanes: [{ lane: 'heavy', minEntriesPerSec: 10 }, { lane: 'medium' }], shareFloorEntriesPerSec: 0 }))
+      .toThrow(/lanes\[1\]: .* is not allowed: expected a row with at least one of minEntriesPerSec, minBytesPerSec, minShare/);
+    expect(() => validateLaneTable({ lanes: [{ lane: 'heavy', minEntriesPerSec: 1_000 }, { lane: 'medium', minEntriesPerSec: 1_000 }], shareFloorEntriesPerSec: 0 }))
+      .toThrow(/lanes\[1\]\.minEntriesPerSec: 1000 is not allowed: expected a number below 1000, lanes\[0\]\.minEntriesPerSec \(heavy\): the ranges overlap/);
+    // Different measures do not overlap; lower thresholds in lighter rows are fine.
+    expect(validateLaneTable({ lanes: [{ lane: 'heavy', minEntriesPerSec: 1_000 }, { lane: 'medium', minBytesPerSec: 1e9, minEntriesPerSec: 10 }], shareFloorEntriesPerSec: 0 }).lanes).toHaveLength(2);
+  });
+});
