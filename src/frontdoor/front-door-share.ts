@@ -234,7 +234,7 @@ export class FrontDoorShare {
     if (this.active.length < 2) return;
     // What the budget would have held at this turn's pace, shared max-min fairly.
     const budgetUnits = this.turnUnits * (this.settings.turnBudgetMs / turnMs);
-    const fairUnits = Math.max(MIN_BARRED_UNITS, fairShare(this.active.map((use) => use.units), budgetUnits));
+    const fairUnits = Math.max(MIN_BARRED_UNITS, maxMinLevel(this.active.map((use) => use.units), budgetUnits));
     for (const use of this.active) {
       if (use.units > fairUnits && use.barredUntil <= this.turnNow) this.bar(use, fairUnits, turnMs);
     }
@@ -294,7 +294,7 @@ export function frameUnits(bytes: number): number {
  * The max-min fair level: the largest L with Σ min(use, L) ≤ budget. Those
  * using less than L get all they used; the rest are held to L.
  */
-export function fairShare(uses: readonly number[], budget: number): number {
+export function maxMinLevel(uses: readonly number[], budget: number): number {
   const sorted = [...uses].sort((a, b) => a - b);
   let left = budget;
   for (let i = 0; i < sorted.length; i++) {

@@ -12,6 +12,6 @@ export { SealProgress, chainView, healthView, lanesView } from './views.js';
 export { ClientBuffers, type ClientBufferLimits, type OutboundHolder } from './client-buffers.js';
 export { ConnectionGuard, REFUSAL_CAUSES, type GuardSettings, type GuardStats, type HttpRoutes, type RefusalCause } from './guard.js';
 export { DescriptorWatch, connectionBounds, descriptorLimit, openDescriptors, type ConnectionBounds } from './descriptors.js';
-export { FrontDoorShare, fairShare, type FrontDoorShareStats } from './front-door-share.js';
+export { FrontDoorShare, maxMinLevel, type FrontDoorShareStats } from './front-door-share.js';
 export { addAnchorRoutes, type AnchorRouteContext } from './anchor-routes.js';
 export { READYZ_PATH, addReadinessRoute, notReadyBecause, type ReadinessState } from './readiness.js';

@@ -2,7 +2,7 @@
 // is barred, for how long, and which never is.
 import { describe, expect, it } from 'vitest';
 import { performance } from 'node:perf_hooks';
-import { FrontDoorShare, fairShare } from '../../src/frontdoor/index.js';
+import { FrontDoorShare, maxMinLevel } from '../../src/frontdoor/index.js';
 import { silentLogger } from '../../src/log/index.js';
 
 /** A stream that records being cut off. */
@@ -22,12 +22,12 @@ function share(firstBarMs = 50, maxBarMs = 150): FrontDoorShare {
   return new FrontDoorShare({ turnBudgetMs: 2, firstBarMs, maxBarMs }, silentLogger());
 }
 
-describe('fairShare', () => {
+describe('maxMinLevel', () => {
   it('gives those under the level all they used and holds the rest to the level', () => {
-    expect(fairShare([600, 125_000, 125_000], 8_600)).toBe(4_000);
-    expect(fairShare([10, 20], 100)).toBe(Infinity);
-    expect(fairShare([50, 50], 60)).toBe(30);
-    expect(fairShare([], 10)).toBe(Infinity);
+    expect(maxMinLevel([600, 125_000, 125_000], 8_600)).toBe(4_000);
+    expect(maxMinLevel([10, 20], 100)).toBe(Infinity);
+    expect(maxMinLevel([50, 50], 60)).toBe(30);
+    expect(maxMinLevel([], 10)).toBe(Infinity);
   });
 });
 
