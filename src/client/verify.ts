@@ -184,18 +184,19 @@ function* checkEntryHeader(proof: EntryProof, report: Report): Checks {
 function* checkDirectory(proof: EntryProof, directory: DirectoryProof, report: Report): Checks {
   const at = DIRECTORY_HEADER;
   const header = hexBytes(directory.header, at.bytes, 'directory.header');
-  const root = hexBytes(directory.root, HASH_BYTES, 'directory.root');
-  const leafData = yield [hexBytes(proof.chainId, HASH_BYTES, 'chainId'), hexBytes(proof.blockHash, HASH_BYTES, 'blockHash')];
-  const leaf = yield [new Uint8Array([MERKLE_LEAF_PREFIX]), leafData];
-  const computed = yield* rootFromPath(leaf, count(directory.index, 'directory.index'), count(directory.count, 'directory.count'), pathOf(directory.path, 'directory.path'));
-  if (computed === null) broken('directory path does not fit directory index and count');
-  if (!equal(computed, root)) broken('directory path does not reproduce the directory root');
-  report({ what: `directory Merkle root from SHA-256(chainId ‖ block hash), leaf ${directory.index} of ${directory.count}`, value: toHex(computed) });
   const hash = yield [header];
   if (!equal(hash, hexBytes(directory.hash, HASH_BYTES, 'directory.hash'))) broken('directory.hash is not SHA-256 of directory.header');
+  const root = hexBytes(directory.root, HASH_BYTES, 'directory.root');
   if (readU64(header, at.height) !== count(directory.height, 'directory.height')) broken('directory header height differs from directory.height');
   if (!equal(hashAt(header, at.root), root)) broken('directory header root differs from directory.root');
-  if (readU32(header, at.count) !== directory.count) broken('directory header count differs from directory.count');
+  if (readU32(header, at.count) !== count(directory.count, 'directory.count')) broken('directory header count differs from directory.count');
+  const leafData = yield [hexBytes(proof.chainId, HASH_BYTES, 'chainId'), hexBytes(proof.blockHash, HASH_BYTES, 'blockHash')];
+  const leaf = yield [new Uint8Array([MERKLE_LEAF_PREFIX]), leafData];
+  const computed = yield* rootFromPath(leaf, count(directory.index, 'directory.index'), directory.count, pathOf(directory.path, 'directory.path'));
+  if (computed === null) broken('directory path does not fit directory index and count');
+  if (!equal(computed, root)) broken('directory path does not reproduce the directory root');
+  // Reported in the order of the walk up: the tree first, then the header that holds its root.
+  report({ what: `directory Merkle root from SHA-256(chainId ‖ block hash), leaf ${directory.index} of ${directory.count}`, value: toHex(computed) });
   report({ what: `directory hash = SHA-256(header of directory block ${directory.height})`, value: toHex(hash) });
 }
 
