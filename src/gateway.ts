@@ -12,7 +12,7 @@ import { hashing, nativeLoaded, nativeLoadError } from './native/index.js';
 import {
   Admission, ChainRegistry, ClientBuffers, ConnectionGuard, DescriptorWatch, SealProgress, addCreditRoutes, addHttpRoutes, addOpenModeCreditRoutes,
   addStreamRoute, chainView, connectionBounds, descriptorLimit, encodeCommitted, healthView, lanesView, loadUws, openDescriptors, revokeStreams,
-  type ConnectionBounds, type PendingFrame, type StreamConnection,
+  type ConnectionBounds, type PendingFrame, type StreamConnection, DashboardFeed, StaticFiles,
 } from './frontdoor/index.js';
 import { Credits } from './credits/index.js';
 import { GatewayMetrics, type MetricSources } from './metrics/index.js';
@@ -64,6 +64,7 @@ export class Gateway {
   private scheduler!: Scheduler;
   private admission!: Admission;
   private guard!: ConnectionGuard;
+  private dashboard: DashboardFeed | null = null;
   private bounds!: ConnectionBounds;
   private descriptorWatch: DescriptorWatch | null = null;
   /** Accounts, keys and credits in authenticated mode; null in open mode. */
@@ -300,6 +301,7 @@ export class Gateway {
       guard: this.guard,
       credits: this.credits?.book ?? null,
     });
+    this.addDashboard(app, routes);
     addHttpRoutes(routes, {
       log: this.log,
       chains: this.chains,
@@ -318,6 +320,23 @@ export class Gateway {
       metrics: this.metrics.registry,
       credits: this.credits?.book ?? null,
     });
+  }
+
+  /** `GET /` and the dashboard's live feed (frontdoor/static-files.ts, dashboard-feed.ts). */
+  private addDashboard(app: UwsApp, routes: ReturnType<ConnectionGuard['routes']>): void {
+    new StaticFiles().routes(routes);
+    this.dashboard = new DashboardFeed({
+      chains: this.chains,
+      chainInfo: (chain) => chainView(chain, this.chainTable),
+      lanes: () => lanesView({ layout: this.layout, laneTable: this.laneTable, pools: this.pools, laneCores: this.laneCores, chains: this.chains }),
+      entriesAccepted: () => this.admission.stats.entriesAccepted,
+      entriesCommitted: () => this.seals.entriesCommitted,
+      acceptedLatency: this.metrics.hashLatency,
+      credits: this.credits?.book ?? null,
+      guard: this.guard,
+    });
+    this.dashboard.route(app, routes);
+    this.dashboard.start();
   }
 
   /**
@@ -381,6 +400,7 @@ export class Gateway {
       const [from, to] = [LANE_NAMES[event.from], LANE_NAMES[event.to]];
       const entriesPerSec = Math.round(event.entriesPerSec);
       this.log.info({ event: 'lane-change', chain, from, to, entriesPerSec }, `chain "${chain}" ${from} → ${to} at ${entriesPerSec} entries/s`);
+      if (chain !== undefined) this.dashboard?.event({ type: 'chain-move', at: Date.now(), chain, from: from!, to: to!, entriesPerSec });
     } else if (event.type === 'lane-table') {
       this.laneTable = event.table;
       this.log.info({ event: 'lane-table', table: event.table }, 'lane table changed in the store');
@@ -390,6 +410,7 @@ export class Gateway {
       const lanes = Object.fromEntries(event.lanes.map((cores, i) => [LANE_NAMES[i], cores]));
       const utilisation = Object.fromEntries(event.utilisation.map((u, i) => [LANE_NAMES[i], Number(u.toFixed(2))]));
       this.log.info({ event: 'cores', lanes, utilisation }, 'cores moved between lanes by utilisation');
+      this.dashboard?.event({ type: 'cores', at: Date.now(), lanes, utilisation });
     } else if (event.type === 'thread-failed') {
       this.log.error({ event: 'scheduler-failed', error: event.message, restarts: event.restarts }, `scheduler thread failed, restarting it: ${event.message}`);
     }
@@ -432,6 +453,7 @@ export class Gateway {
     this.admission?.close();
     this.descriptorWatch?.stop();
     this.guard?.stop();
+    this.dashboard?.stop();
     if (this.listenSocket !== null) loadUws().us_listen_socket_close(this.listenSocket);
     this.listenSocket = null;
     await Promise.all(this.pools.map((pool) => pool.drain()));
