@@ -15,7 +15,7 @@ import {
   type ConnectionBounds, type PendingFrame, type StreamConnection, DashboardFeed, StaticFiles,
 } from './frontdoor/index.js';
 import { Credits } from './credits/index.js';
-import { GatewayMetrics, type MetricSources } from './metrics/index.js';
+import { GatewayMetrics, LATENCY_BOUNDS, type MetricSources } from './metrics/index.js';
 import { errorMessage, silentLogger, type Logger } from './log/index.js';
 import { ConfigError, NO_FAULTS, validateConfig, type FaultInjection, type GatewayConfig } from './config/index.js';
 import type { us_listen_socket } from 'uWebSockets.js';
@@ -332,6 +332,7 @@ export class Gateway {
       entriesAccepted: () => this.admission.stats.entriesAccepted,
       entriesCommitted: () => this.seals.entriesCommitted,
       acceptedLatency: this.metrics.hashLatency,
+      latencyBoundsSec: LATENCY_BOUNDS,
       credits: this.credits?.book ?? null,
       guard: this.guard,
     });

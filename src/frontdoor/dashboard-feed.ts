@@ -10,8 +10,6 @@ import { sendError, sendJson } from './http-util.js';
 import type { HttpRoutes } from './guard.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from 'uWebSockets.js';
 import { isRefusal, type CreditBook, type Principal } from '../credits/index.js';
-import type { LatencyHistogram } from '../metrics/index.js';
-import { LATENCY_BOUNDS } from '../metrics/index.js';
 
 /** The feed's fixed bounds: one concept, one place. */
 export const DASHBOARD = {
@@ -51,8 +49,10 @@ export interface DashboardSources {
   lanes(): unknown;
   entriesAccepted(): number;
   entriesCommitted(): number;
-  /** The per-lane hash latency histograms (cumulative); the feed takes differences. */
-  acceptedLatency: readonly LatencyHistogram[];
+  /** The per-lane hash latency histograms (src/metrics: per-bucket counts, cumulative over time); the feed takes differences. */
+  acceptedLatency: readonly { readonly counts: Float64Array }[];
+  /** Their buckets' upper bounds in seconds; the last count is above every bound. */
+  latencyBoundsSec: readonly number[];
   credits: CreditBook | null;
   guard: ConnectionGuard;
 }
@@ -75,7 +75,7 @@ export class DashboardFeed {
   private events: DashboardEvent[] = [];
   private eventsDropped = 0;
   private timer: NodeJS.Timeout | null = null;
-  private last: { at: number; accepted: number; committed: number; latency: Float64Array } = { at: 0, accepted: 0, committed: 0, latency: new Float64Array(LATENCY_BOUNDS.length + 1) };
+  private last: { at: number; accepted: number; committed: number; latency: Float64Array } = { at: 0, accepted: 0, committed: 0, latency: new Float64Array(0) };
   /** Ticks whose message a socket missed because it had not drained: a test and an operator can see skipping happens. */
   skipped = 0;
 
@@ -208,8 +208,8 @@ export class DashboardFeed {
       at: now,
       acceptedPerSec: Math.round((accepted - this.last.accepted) / seconds),
       committedPerSec: Math.round((committed - this.last.committed) / seconds),
-      acceptedP50Ms: quantileMs(delta, 0.5),
-      acceptedP99Ms: quantileMs(delta, 0.99),
+      acceptedP50Ms: quantileMs(delta, this.sources.latencyBoundsSec, 0.5),
+      acceptedP99Ms: quantileMs(delta, this.sources.latencyBoundsSec, 0.99),
       uncommitted,
     };
     this.last = { at: now, accepted, committed, latency };
@@ -217,20 +217,20 @@ export class DashboardFeed {
   }
 
   private latencyCounts(): Float64Array {
-    const sum = new Float64Array(LATENCY_BOUNDS.length + 1);
+    const sum = new Float64Array(this.sources.latencyBoundsSec.length + 1);
     for (const h of this.sources.acceptedLatency) h.counts.forEach((n, i) => { sum[i]! += n; });
     return sum;
   }
 }
 
 /** The upper bound (ms) of the bucket holding quantile `q` of frames in `counts`; above every bound: the last bound. */
-function quantileMs(counts: Float64Array, q: number): number | null {
+function quantileMs(counts: Float64Array, bounds: readonly number[], q: number): number | null {
   const total = counts.reduce((a, b) => a + b, 0);
   if (total <= 0) return null;
   let seen = 0;
   for (let i = 0; i < counts.length; i++) {
     seen += counts[i]!;
-    if (seen >= q * total) return 1000 * LATENCY_BOUNDS[Math.min(i, LATENCY_BOUNDS.length - 1)]!;
+    if (seen >= q * total) return 1000 * bounds[Math.min(i, bounds.length - 1)]!;
   }
-  return 1000 * LATENCY_BOUNDS[LATENCY_BOUNDS.length - 1]!;
+  return 1000 * bounds[bounds.length - 1]!;
 }

@@ -91,7 +91,7 @@ describe('dashboard in a browser', () => {
     await page.waitForSelector('tr[data-chain="alice-chain"]');
     expect(await page.locator('tr[data-chain="bob-chain"]').count()).toBe(0);
     expect(await page.textContent('#viewer')).toContain(alice.id);
-    expect(await page.evaluate(() => sessionStorage.getItem('chainlanes.key'))).toBe(alice.key);
+    expect(await page.evaluate("sessionStorage.getItem('chainlanes.key')")).toBe(alice.key);
 
     // The key survives a reload of the tab (session storage), and the admin sees every chain.
     await page.reload();
