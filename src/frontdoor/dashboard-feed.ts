@@ -21,11 +21,18 @@ export const DASHBOARD = {
   maxEventsPerTick: 100,
   /** Chains listed per message, busiest first; the total is always given. */
   maxChains: 500,
-  /** A socket holding more unsent bytes than this is skipped for the tick. */
-  maxBufferedBytes: 256 * 1024,
+  /**
+   * A socket holding more unsent bytes than this in uWS is skipped for the tick:
+   * 0, so one that has not drained its last message gets no new one (the kernel's
+   * socket buffers come first; uWS buffers only what they refuse).
+   */
+  maxBufferedBytes: 0,
   /** Open feeds at once; each costs one JSON message per tick. */
   maxSockets: 64,
 } as const;
+
+/** What uWS itself may hold for a feed socket before closing it: a message or two of the largest kind. */
+const DASHBOARD_MAX_BACKPRESSURE = 4 * 1024 * 1024;
 
 /** A chain or core move, as it happened. */
 export type DashboardEvent =
@@ -119,7 +126,7 @@ export class DashboardFeed {
       sendPingsAutomatically: true,
       compression: 0,
       // The feed skips a socket long before this; past it uWS drops the socket rather than buffer.
-      maxBackpressure: 4 * DASHBOARD.maxBufferedBytes,
+      maxBackpressure: DASHBOARD_MAX_BACKPRESSURE,
       closeOnBackpressureLimit: 1,
       upgrade: (res, req, context) => this.upgrade(res, req, context),
       open: (ws) => {

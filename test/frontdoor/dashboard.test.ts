@@ -2,10 +2,18 @@
 // WebSocket clients (the browser itself: test/e2e/dashboard-browser.test.ts).
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { StreamClient, sleep, startGateway } from '../helpers/index.js';
+import { ROOT, StreamClient, sleep, startGateway } from '../helpers/index.js';
 import { startCreditGateway } from '../helpers/credits.js';
 import { httpRequest } from '../helpers/connections.js';
 import { DASHBOARD } from '../../src/frontdoor/index.js';
+import { execFile } from 'node:child_process';
+
+/** Runs python3 with `args` from the repository root; resolves with its stdout. */
+function runPython(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('python3', args, { cwd: ROOT, timeout: 30_000 }, (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(`${error.message}\n${stderr}`))));
+  });
+}
 
 interface FeedMessage {
   type: 'hello' | 'tick';
@@ -126,5 +134,29 @@ describe('dashboard feed', () => {
     expect(admin.messages.at(-1)!.chains.map((c) => c.name).sort()).toEqual(['alice-chain', 'bob-chain']);
     owner.ws.close();
     admin.ws.close();
+  });
+
+  it('skips a browser that does not read instead of queueing for it, and keeps it open', { timeout: 60_000 }, async () => {
+    const gw = await startGateway();
+    // As many chains as a message lists, with long names: each message is some 250 KB, so the kernel's
+    // socket buffers (a few MB on loopback) hold only part of a 10 s pause and the rest backs up into the gateway.
+    const names = Array.from({ length: DASHBOARD.maxChains }, (_, i) => `slow-reader-${String(i).padStart(3, '0')}-${'x'.repeat(112)}`);
+    for (let i = 0; i < names.length; i += 30) {
+      await Promise.all(names.slice(i, i + 30).map(async (name) => {
+        const res = await gw.http(`/v1/chains/${name}/entries`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '["x"]' });
+        expect(res.status).toBe(200);
+      }));
+    }
+    const pauseMs = 10_000;
+    const readMs = 2_000;
+    const run = await runPython(['test/fixtures/slow_feed_reader.py', String(gw.port), String(pauseMs), String(readMs)]);
+    const seen = JSON.parse(run) as { ticks: number[]; close: number | null; bytes: number; pausedAt: number; resumedAt: number };
+    const during = seen.ticks.filter((at) => at > seen.pausedAt && at <= seen.resumedAt);
+    const after = seen.ticks.filter((at) => at > seen.resumedAt);
+    // Without skipping every tick of the pause would have been queued for it (and past uWS's own bound, the socket closed).
+    expect(during.length, `${during.length} ticks of the pause were sent, ${seen.bytes} bytes`).toBeLessThan(pauseMs / DASHBOARD.tickMs / 2);
+    expect(seen.close).toBeNull();
+    // Once it reads again it is sent the current state, tick after tick.
+    expect(after.length).toBeGreaterThan(2);
   });
 });
