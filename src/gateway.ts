@@ -336,6 +336,7 @@ export class Gateway {
       credits: this.credits?.book ?? null,
       guard: this.guard,
     });
+    this.admission.commitProbe = this.dashboard.commits;
     this.dashboard.route(app, routes);
     this.dashboard.start();
   }
@@ -367,6 +368,7 @@ export class Gateway {
         const chain = this.chains.at(block.slot);
         if (chain === undefined) continue;
         const writers = chain.committed(block.firstSeq, block.count, block.height);
+        this.dashboard?.commits.committed(block.slot, block.firstSeq + block.count, performance.now());
         entries += block.count;
         const notice = encodeCommitted({
           height: block.height, seq: block.firstSeq, count: block.count,

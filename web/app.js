@@ -127,7 +127,7 @@ function renderChains(chains, total) {
 
 function renderCharts() {
   drawChart($('chart-rate'), [['acceptedPerSec', '#2e6ae6'], ['committedPerSec', '#17803d']]);
-  drawChart($('chart-latency'), [['acceptedP50Ms', '#2e6ae6'], ['acceptedP99Ms', '#17803d']]);
+  drawChart($('chart-latency'), [['acceptedP50Ms', '#2e6ae6'], ['acceptedP99Ms', '#93b4f5'], ['committedP50Ms', '#17803d'], ['committedP99Ms', '#8fd3a5']]);
   $('uncommitted').textContent = String(history.at(-1)?.uncommitted ?? 0);
 }
 

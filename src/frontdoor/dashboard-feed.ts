@@ -5,6 +5,7 @@
 // tick's state instead), so a slow browser sees fewer updates, never a queue.
 import type { ChainState, ChainRegistry } from './chains.js';
 import type { ConnectionGuard } from './guard.js';
+import type { CommitProbe } from './admission.js';
 import { presentedKey } from './credentials.js';
 import { sendError, sendJson } from './http-util.js';
 import type { HttpRoutes } from './guard.js';
@@ -29,6 +30,8 @@ export const DASHBOARD = {
   maxBufferedBytes: 0,
   /** Open feeds at once; each costs one JSON message per tick. */
   maxSockets: 64,
+  /** Commit latencies kept per tick for its quantiles; past it the tick's sample is taken from the first ones. */
+  maxCommitSamplesPerTick: 4096,
 } as const;
 
 /** What uWS itself may hold for a feed socket before closing it: a message or two of the largest kind. */
@@ -46,6 +49,9 @@ export interface DashboardSample {
   committedPerSec: number;
   acceptedP50Ms: number | null;
   acceptedP99Ms: number | null;
+  /** From admission to the block's seal, sampled: one frame per chain at a time (null: none committed). */
+  committedP50Ms: number | null;
+  committedP99Ms: number | null;
   /** Entries accepted and not yet durable, over every chain. */
   uncommitted: number;
 }
@@ -75,7 +81,47 @@ function sees(principal: Principal | null, credits: CreditBook | null): (chain: 
   return (chain) => credits.chains.get(chain)?.owner === principal.account;
 }
 
+/**
+ * Samples commit latency at the cost of two typed-array cells per chain: while
+ * a chain has a frame being timed, its later frames are not, so a frame is
+ * timed per chain per block or so, whatever the rate. Written by admission and
+ * by the sealer's events, both on the front door's thread.
+ */
+class CommitSampler implements CommitProbe {
+  /** Per chain slot: the seq the timed frame ends before (0: none timed), and when it was admitted. */
+  private readonly endSeq: Float64Array;
+  private readonly since: Float64Array;
+  private latenciesMs: number[] = [];
+
+  constructor(maxChains: number) {
+    this.endSeq = new Float64Array(maxChains);
+    this.since = new Float64Array(maxChains);
+  }
+
+  admitted(slot: number, endSeq: number, at: number): void {
+    if (this.endSeq[slot] !== 0) return;
+    this.endSeq[slot] = endSeq;
+    this.since[slot] = at;
+  }
+
+  /** A block of chain `slot` up to `endSeq` is durable, now (performance.now()). */
+  committed(slot: number, endSeq: number, now: number): void {
+    const timed = this.endSeq[slot]!;
+    if (timed === 0 || endSeq < timed) return;
+    this.endSeq[slot] = 0;
+    if (this.latenciesMs.length < DASHBOARD.maxCommitSamplesPerTick) this.latenciesMs.push(now - this.since[slot]!);
+  }
+
+  /** The latencies since the last call. */
+  take(): number[] {
+    const taken = this.latenciesMs;
+    this.latenciesMs = [];
+    return taken;
+  }
+}
+
 export class DashboardFeed {
+  readonly commits: CommitSampler;
   private readonly sources: DashboardSources;
   private readonly sockets = new Set<WebSocket<FeedSocket>>();
   private readonly history: DashboardSample[] = [];
@@ -88,6 +134,7 @@ export class DashboardFeed {
 
   constructor(sources: DashboardSources) {
     this.sources = sources;
+    this.commits = new CommitSampler(sources.chains.table.maxChains);
   }
 
   start(): void {
@@ -217,6 +264,7 @@ export class DashboardFeed {
       committedPerSec: Math.round((committed - this.last.committed) / seconds),
       acceptedP50Ms: quantileMs(delta, this.sources.latencyBoundsSec, 0.5),
       acceptedP99Ms: quantileMs(delta, this.sources.latencyBoundsSec, 0.99),
+      ...commitQuantiles(this.commits.take()),
       uncommitted,
     };
     this.last = { at: now, accepted, committed, latency };
@@ -240,4 +288,11 @@ function quantileMs(counts: Float64Array, bounds: readonly number[], q: number):
     if (seen >= q * total) return 1000 * bounds[Math.min(i, bounds.length - 1)]!;
   }
   return 1000 * bounds[bounds.length - 1]!;
+}
+
+function commitQuantiles(latenciesMs: number[]): { committedP50Ms: number | null; committedP99Ms: number | null } {
+  if (latenciesMs.length === 0) return { committedP50Ms: null, committedP99Ms: null };
+  latenciesMs.sort((a, b) => a - b);
+  const at = (q: number): number => Math.round(10 * latenciesMs[Math.min(latenciesMs.length - 1, Math.floor(q * latenciesMs.length))]!) / 10;
+  return { committedP50Ms: at(0.5), committedP99Ms: at(0.99) };
 }

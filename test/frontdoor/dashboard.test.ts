@@ -102,6 +102,13 @@ describe('dashboard feed', () => {
     expect(ticks.length).toBeGreaterThan(0);
     expect(ticks.length).toBeLessThanOrEqual(Math.ceil(windowMs / DASHBOARD.tickMs) + 2);
     expect(ticks.at(-1)!.chains.map((c) => c.name)).toContain('busy');
+    // Latencies of the traffic: accepted from the hash histograms, committed sampled from admission to seal.
+    const samples = ticks.map((t) => (t as unknown as { sample: Record<string, number | null> }).sample);
+    expect(samples.some((x) => x.acceptedP50Ms !== null && x.acceptedP50Ms > 0)).toBe(true);
+    const committed = samples.filter((x) => x.committedP50Ms !== null);
+    expect(committed.length).toBeGreaterThan(0);
+    for (const x of committed) expect(x.committedP99Ms!).toBeGreaterThanOrEqual(x.committedP50Ms!);
+    expect(samples.reduce((n, x) => n + (x.acceptedPerSec ?? 0), 0)).toBeGreaterThan(0);
     feed.ws.close();
     writer.close();
   });
