@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { ROOT, StreamClient, sleep, startGateway } from '../helpers/index.js';
 import { startCreditGateway } from '../helpers/credits.js';
 import { httpRequest } from '../helpers/connections.js';
-import { DASHBOARD } from '../../src/frontdoor/index.js';
+import { DASHBOARD, type DashboardSample } from '../../src/frontdoor/index.js';
 import { execFile } from 'node:child_process';
 
 /** Runs python3 with `args` from the repository root; resolves with its stdout. */
@@ -103,12 +103,12 @@ describe('dashboard feed', () => {
     expect(ticks.length).toBeLessThanOrEqual(Math.ceil(windowMs / DASHBOARD.tickMs) + 2);
     expect(ticks.at(-1)!.chains.map((c) => c.name)).toContain('busy');
     // Latencies of the traffic: accepted from the hash histograms, committed sampled from admission to seal.
-    const samples = ticks.map((t) => (t as unknown as { sample: Record<string, number | null> }).sample);
+    const samples = ticks.map((t) => (t as unknown as { sample: DashboardSample }).sample);
     expect(samples.some((x) => x.acceptedP50Ms !== null && x.acceptedP50Ms > 0)).toBe(true);
     const committed = samples.filter((x) => x.committedP50Ms !== null);
     expect(committed.length).toBeGreaterThan(0);
     for (const x of committed) expect(x.committedP99Ms!).toBeGreaterThanOrEqual(x.committedP50Ms!);
-    expect(samples.reduce((n, x) => n + (x.acceptedPerSec ?? 0), 0)).toBeGreaterThan(0);
+    expect(samples.reduce((n, x) => n + x.acceptedPerSec, 0)).toBeGreaterThan(0);
     feed.ws.close();
     writer.close();
   });
