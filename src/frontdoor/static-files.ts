@@ -3,8 +3,9 @@
 // is a lookup of its exact path in a map: no path from the network ever
 // reaches the file system (no traversal, no symlink surprises), and the total
 // held is bounded. The page runs as plain ES modules: web/ itself, the client's
-// compiled verify code (dist/src/client, dist/src/protocol) and @noble/hashes'
-// ESM build, so the browser checks proofs with the very code Node clients use.
+// compiled client (dist/src/client, dist/src/protocol), @noble/hashes' ESM
+// build and msgpackr's browser build, so the page checks proofs (and a page can
+// stream entries) with the very code Node clients use.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -35,16 +36,31 @@ interface StaticFile {
   cache: string;
 }
 
-/** URL prefix → folder; only the folder's own files (not sub-folders) are served. */
-function folders(): [prefix: string, dir: string][] {
+/** The browser build of msgpackr (its package's "browser" export and what that imports), for the client in a page. */
+const MSGPACKR_FILES = ['index.js', 'pack.js', 'unpack.js', 'iterators.js', 'scan.js'];
+
+/** URL prefix → folder, and the files served from it (default: all the folder's own files, not sub-folders). */
+function folders(): [prefix: string, dir: string, only?: readonly string[]][] {
   const root = packageRoot();
-  const noble = join(dirname(createRequire(import.meta.url).resolve('@noble/hashes/sha2')), 'esm');
+  const require = createRequire(import.meta.url);
+  const noble = join(dirname(require.resolve('@noble/hashes/sha2')), 'esm');
+  const msgpackr = packageDir(require.resolve('msgpackr'), 'msgpackr');
   return [
     ['/web/', join(root, 'web')],
     ['/lib/src/client/', join(root, 'dist', 'src', 'client')],
     ['/lib/src/protocol/', join(root, 'dist', 'src', 'protocol')],
     ['/lib/noble-hashes/', noble],
+    ['/lib/msgpackr/', msgpackr, MSGPACKR_FILES],
   ];
+}
+
+/** The folder of package `name` holding `file` (its package.json is not always exported, so it is found by walking up). */
+function packageDir(file: string, name: string): string {
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === name) return dir;
+  }
+  throw new Error(`cannot find the folder of the package ${name} above ${file}`);
 }
 
 export class StaticFiles {
@@ -54,7 +70,7 @@ export class StaticFiles {
   readonly policy: string;
 
   constructor() {
-    for (const [prefix, dir] of folders()) this.load(prefix, dir);
+    for (const [prefix, dir, only] of folders()) this.load(prefix, dir, only);
     const index = this.files.get('/web/index.html');
     if (index === undefined) throw new Error(`the dashboard page web/index.html is missing under ${packageRoot()}`);
     // The root serves the page itself, never cached without a check, so a new version shows at once.
@@ -66,9 +82,9 @@ export class StaticFiles {
 
   get size(): number { return this.files.size; }
 
-  private load(prefix: string, dir: string): void {
+  private load(prefix: string, dir: string, only?: readonly string[]): void {
     if (!existsSync(dir)) return; // dist/ before the first build: the page says what is missing
-    for (const name of readdirSync(dir).sort()) {
+    for (const name of only ?? readdirSync(dir).sort()) {
       const type = CONTENT_TYPES[extname(name)];
       const path = join(dir, name);
       if (type === undefined || !statSync(path).isFile()) continue;

@@ -4,7 +4,7 @@
 // WebCrypto up to the directory hash. In authenticated mode the page asks for a
 // key, refuses a wrong one, and shows an owner only its own chains.
 import { describe, expect, it } from 'vitest';
-import { StreamClient, sleep, startGateway } from '../helpers/index.js';
+import { StreamClient, sha256Hex, sleep, startGateway } from '../helpers/index.js';
 import { startCreditGateway } from '../helpers/credits.js';
 import { keepScreenshot, openBrowser } from '../helpers/browser.js';
 
@@ -66,6 +66,20 @@ describe('dashboard in a browser', () => {
     expect(await page.textContent('#explorer-body')).toContain('hello from the test');
     expect(await page.locator('#verdict').textContent()).toMatch(/WebCrypto|verified/);
     await keepScreenshot(page, 'dashboard');
+
+    // The client package itself runs in the page (the global WebSocket, msgpackr's browser build):
+    // it streams an entry, and its verifyEntry (@noble/hashes) accepts the proof the gateway serves.
+    const fromPage = (await page.evaluate(`(async () => {
+      const { connect, verifyEntry } = await import('/lib/src/client/index.js');
+      const client = await connect(location.origin, 'from-the-page');
+      const accepted = await client.submit(['written by the browser']);
+      const hex = Array.from(accepted.hashes[0], (b) => b.toString(16).padStart(2, '0')).join('');
+      await new Promise((resolve) => client.on('committed', resolve));
+      await client.close();
+      const proof = await (await fetch('/v1/chains/from-the-page/entries/' + accepted.seq)).json();
+      return { seq: accepted.seq, hash: hex, verified: verifyEntry(proof, { hash: hex }) };
+    })()`)) as { seq: number; hash: string; verified: unknown };
+    expect(fromPage).toEqual({ seq: 0, hash: sha256Hex('written by the browser'), verified: { ok: true } });
     expect(errors).toEqual([]);
     writer.close();
   }, 60_000);

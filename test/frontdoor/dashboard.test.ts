@@ -54,7 +54,7 @@ describe('dashboard files', () => {
     const again = await gw.http('/', { headers: { 'if-none-match': etag! } });
     expect(again.status).toBe(304);
     expect(await again.text()).toBe('');
-    for (const path of ['/web/app.js', '/web/explorer.js', '/lib/src/client/verify.js', '/lib/src/protocol/index.js', '/lib/noble-hashes/sha2.js']) {
+    for (const path of ['/web/app.js', '/web/explorer.js', '/lib/src/client/verify.js', '/lib/src/protocol/index.js', '/lib/noble-hashes/sha2.js', '/lib/msgpackr/index.js']) {
       const res = await gw.http(path);
       expect(res.status, path).toBe(200);
       expect(res.headers.get('content-type'), path).toBe('text/javascript; charset=utf-8');
@@ -67,7 +67,7 @@ describe('dashboard files', () => {
     const attempts = [
       '/web/../package.json', '/web/%2e%2e/package.json', '/web/..%2fpackage.json', '/web/%2e%2e%2f%2e%2e%2fpackage.json',
       '/lib/src/client/../../../package.json', '/lib/noble-hashes/../package.json', '/web//etc/passwd', '/web/', '/web',
-      '/lib/src/client/verify.js.map', '/lib/src/client/verify.d.ts', '/lib/src/ledger/store.js', '/web/index.html%00.js', '/web/APP.JS',
+      '/lib/src/client/verify.js.map', '/lib/src/client/verify.d.ts', '/lib/msgpackr/node-index.js', '/lib/msgpackr/package.json', '/lib/src/ledger/store.js', '/web/index.html%00.js', '/web/APP.JS',
     ];
     for (const path of attempts) {
       const answer = await httpRequest(gw.port, path);
