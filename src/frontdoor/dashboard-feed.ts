@@ -87,7 +87,7 @@ function sees(principal: Principal | null, credits: CreditBook | null): (chain: 
  * timed per chain per block or so, whatever the rate. Written by admission and
  * by the sealer's events, both on the front door's thread.
  */
-class CommitSampler implements CommitProbe {
+export class CommitSampler implements CommitProbe {
   /** Per chain slot: the seq the timed frame ends before (0: none timed), and when it was admitted. */
   private readonly endSeq: Float64Array;
   private readonly since: Float64Array;

@@ -9,5 +9,5 @@ export { SealProgress, chainView, healthView, lanesView } from './views.js';
 export { ClientBuffers, type ClientBufferLimits, type OutboundHolder } from './client-buffers.js';
 export { ConnectionGuard, REFUSAL_CAUSES, type GuardSettings, type GuardStats, type HttpRoutes, type RefusalCause } from './guard.js';
 export { DescriptorWatch, connectionBounds, descriptorLimit, openDescriptors, type ConnectionBounds } from './descriptors.js';
-export { DashboardFeed, DASHBOARD, type DashboardEvent, type DashboardSample } from './dashboard-feed.js';
+export { CommitSampler, DashboardFeed, DASHBOARD, type DashboardEvent, type DashboardSample } from './dashboard-feed.js';
 export { StaticFiles, STATIC_LIMITS } from './static-files.js';
