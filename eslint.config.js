@@ -80,4 +80,15 @@ export default tseslint.config(
     ignores: ['src/client/**'],
     rules: { 'no-console': 'error' },
   },
+  {
+    // The dashboard page (web/): plain ES modules the browser runs as served, so browser globals only.
+    files: ['web/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: {
+        window: 'readonly', document: 'readonly', location: 'readonly', sessionStorage: 'readonly', atob: 'readonly', btoa: 'readonly',
+        crypto: 'readonly', globalThis: 'readonly',
+      },
+    },
+  },
 );

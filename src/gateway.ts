@@ -16,11 +16,11 @@ import { hashing, nativeLoaded, nativeLoadError } from './native/index.js';
 import {
   Admission, BalancerLog, ChainRegistry, ClientBuffers, ConnectionGuard, DescriptorWatch, FairShare, SealProgress, addCreditRoutes, addHttpRoutes, addLaneRoutes, addOpenModeCreditRoutes,
   FrontDoorShare, READYZ_PATH, addAnchorRoutes, addReadinessRoute, addStreamRoute, chainView, connectionBounds, descriptorLimit, encodeCommitted, healthView, lanesView, loadUws, openDescriptors, revokeStreams,
-  type ConnectionBounds, type PendingFrame, type StreamConnection,
+  type ConnectionBounds, type PendingFrame, type StreamConnection, DashboardFeed, StaticFiles,
 } from './frontdoor/index.js';
 import { Credits } from './credits/index.js';
 import { AnchorService, AnchoredReads, readAnchorKey } from './anchors/index.js';
-import { GatewayMetrics, type MetricSources } from './metrics/index.js';
+import { GatewayMetrics, LATENCY_BOUNDS, type MetricSources } from './metrics/index.js';
 import { errorMessage, silentLogger, type Logger } from './log/index.js';
 import { ConfigError, NO_FAULTS, checkTlsFiles, validateConfig, type FaultInjection, type GatewayConfig } from './config/index.js';
 import type { us_listen_socket } from 'uWebSockets.js';
@@ -71,6 +71,7 @@ export class Gateway {
   private guard!: ConnectionGuard;
   /** Each client address's share of the front door's time; null when limits.frontDoorTurnBudgetMs is null. */
   private share: FrontDoorShare | null = null;
+  private dashboard: DashboardFeed | null = null;
   private bounds!: ConnectionBounds;
   private descriptorWatch: DescriptorWatch | null = null;
   /** Accounts, keys and credits in authenticated mode; null in open mode. */
@@ -376,6 +377,7 @@ export class Gateway {
       },
       events: (since, limit) => this.balancer.decisions.list(since, limit),
     });
+    this.addDashboard(app, routes);
     addHttpRoutes(routes, {
       log: this.log,
       chains: this.chains,
@@ -402,6 +404,25 @@ export class Gateway {
     });
     const anchors = this.anchors;
     addAnchorRoutes(routes, anchors === null ? null : { windows: (from, limit) => anchors.query({ kind: 'windows', from, limit }) });
+  }
+
+  /** `GET /` and the dashboard's live feed (frontdoor/static-files.ts, dashboard-feed.ts). */
+  private addDashboard(app: UwsApp, routes: ReturnType<ConnectionGuard['routes']>): void {
+    new StaticFiles().routes(routes);
+    this.dashboard = new DashboardFeed({
+      chains: this.chains,
+      chainInfo: (chain) => chainView(chain, this.chainTable),
+      lanes: () => lanesView({ layout: this.layout, laneTable: this.laneTable, pools: this.pools, laneCores: this.laneCores, chains: this.chains }),
+      entriesAccepted: () => this.admission.stats.entriesAccepted,
+      entriesCommitted: () => this.seals.entriesCommitted,
+      acceptedLatency: this.metrics.hashLatency,
+      latencyBoundsSec: LATENCY_BOUNDS,
+      credits: this.credits?.book ?? null,
+      guard: this.guard,
+    });
+    this.admission.commitProbe = this.dashboard.commits;
+    this.dashboard.route(app, routes);
+    this.dashboard.start();
   }
 
   /**
@@ -431,6 +452,7 @@ export class Gateway {
         const chain = this.chains.at(block.slot);
         if (chain === undefined) continue;
         const writers = chain.committed(block.firstSeq, block.count, block.height);
+        this.dashboard?.commits.committed(block.slot, block.firstSeq + block.count, performance.now());
         entries += block.count;
         const notice = encodeCommitted({
           height: block.height, seq: block.firstSeq, count: block.count,
@@ -470,6 +492,22 @@ export class Gateway {
       this.log.error({ event: 'scheduler-failed', error: event.message, restarts: event.restarts }, `scheduler thread failed, restarting it: ${event.message}`);
     } else {
       this.balancer.onSchedulerEvent(event);
+      this.showOnDashboard(event);
+    }
+  }
+
+  /** Chain and core moves, as they happen, for the dashboard's live feed. */
+  private showOnDashboard(event: SchedulerEvent): void {
+    if (this.dashboard === null) return;
+    if (event.type === 'lane-change') {
+      const chain = this.chains.at(event.slot)?.name;
+      const [from, to] = [LANE_NAMES[event.from], LANE_NAMES[event.to]];
+      if (chain === undefined || from === undefined || to === undefined) return;
+      this.dashboard.event({ type: 'chain-move', at: Date.now(), chain, from, to, entriesPerSec: Math.round(event.entriesPerSec) });
+    } else if (event.type === 'cores') {
+      const lanes = Object.fromEntries(event.lanes.map((cores, i) => [LANE_NAMES[i], cores]));
+      const utilisation = Object.fromEntries(event.utilisation.map((u, i) => [LANE_NAMES[i], Number(u.toFixed(2))]));
+      this.dashboard.event({ type: 'cores', at: Date.now(), lanes, utilisation });
     }
   }
 
@@ -512,6 +550,7 @@ export class Gateway {
     this.admission?.close();
     this.descriptorWatch?.stop();
     this.guard?.stop();
+    this.dashboard?.stop();
     if (this.listenSocket !== null) loadUws().us_listen_socket_close(this.listenSocket);
     this.listenSocket = null;
     await Promise.all(this.pools.map((pool) => pool.drain()));

@@ -10,7 +10,7 @@ export { ChainClient, type ClientEvents, type ConnectOptions, type SubmitResult 
 export { ChainError, type ErrorCode } from './errors.js';
 export { backoffDelay, type ReconnectOptions } from './backoff.js';
 export type { CommittedNotice, Entry } from './protocol.js';
-export { verifyEntry, type DirectoryProof, type EntryProof, type ExpectedEntry, type VerifyResult } from './verify.js';
+export { verifyEntry, verifyEntrySteps, type Sha256, type VerifyStep, type DirectoryProof, type EntryProof, type ExpectedEntry, type VerifyResult } from './verify.js';
 
 /** The stream URL of `chain` under a gateway base URL (ws:, wss:, http: or https:). */
 export function streamUrl(base: string | URL, chain: string): URL {

@@ -1,8 +1,14 @@
 // Checks an entry proof from `GET /v1/chains/{name}/entries/{seq}` trusting nothing
-// the server says: every hash is recomputed here with node:crypto. Deliberately
-// independent of src/ledger's code (only src/protocol's constants and JSON types are shared), so a bug in
-// the ledger's Merkle code cannot also hide in the check of it.
-import { createHash } from 'node:crypto';
+// the server says: every hash is recomputed here. Deliberately independent of
+// src/ledger's code (only src/protocol's constants and JSON types are shared),
+// so a bug in the ledger's Merkle code cannot also hide in the check of it.
+//
+// Runs in Node and in browsers: no Buffer, no node:crypto. The checks are
+// written once, as a generator that yields each SHA-256 it needs; verifyEntry
+// answers them synchronously with @noble/hashes, verifyEntrySteps with any
+// (possibly asynchronous) SHA-256 such as WebCrypto's, reporting every step so
+// a page can show the walk from the content up to the directory hash.
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2';
 import {
   DIRECTORY_HEADER, ENTRY_BLOCK_HEADER, HASH_BYTES, MERKLE_LEAF_PREFIX, MERKLE_NODE_PREFIX,
   type DirectoryProof, type EntryProof,
@@ -23,43 +29,130 @@ export interface ExpectedEntry {
   directoryHash?: string;
 }
 
+/** One check that passed: what was computed, and the hex value it reproduced. */
+export interface VerifyStep {
+  what: string;
+  value: string;
+}
+
+/** A SHA-256 of `data`, synchronous or not (WebCrypto's is a promise). */
+export type Sha256 = (data: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+
 class Broken extends Error {}
 
 function broken(reason: string): never {
   throw new Broken(reason);
 }
 
+/** Hash requests go out as the parts to concatenate; the answer comes back as the digest. */
+type Checks = Generator<Uint8Array[], void, Uint8Array>;
+type Report = (step: VerifyStep) => void;
+
 export function verifyEntry(proof: EntryProof, expected: ExpectedEntry = {}): VerifyResult {
+  return outcome(() => {
+    const checks = proofChecks(proof, expected, () => undefined);
+    for (let request = checks.next(); !request.done; request = checks.next(nobleSha256(concat(request.value))));
+  });
+}
+
+/**
+ * The same checks with a SHA-256 of the caller's (a browser passes WebCrypto's),
+ * `onStep` told of each one as it passes; the result names the first that fails.
+ */
+export async function verifyEntrySteps(proof: EntryProof, sha256: Sha256, onStep: Report, expected: ExpectedEntry = {}): Promise<VerifyResult> {
   try {
-    checkExpected(proof, expected);
-    const entryHash = checkContent(proof);
-    checkChainId(proof);
-    checkBlockPath(proof, entryHash);
-    checkEntryHeader(proof);
-    if (proof.directory !== undefined) checkDirectory(proof, proof.directory);
-    const anchored = proof.anchor === undefined ? null : anchorProblem(proof, proof.anchor, (leaf, i, n, path) => rootFromPath(sha256(Buffer.from([MERKLE_LEAF_PREFIX]), leaf), i, n, path.map((p) => Buffer.from(p))));
-    if (anchored !== null) broken(anchored);
+    const checks = proofChecks(proof, expected, onStep);
+    for (let request = checks.next(); !request.done; request = checks.next(await sha256(concat(request.value))));
     return { ok: true };
   } catch (error) {
-    if (error instanceof Broken) return { ok: false, reason: error.message };
-    return { ok: false, reason: `malformed proof: ${error instanceof Error ? error.message : String(error)}` };
+    return failure(error);
   }
 }
 
-function sha256(...parts: Uint8Array[]): Buffer {
-  const h = createHash('sha256');
-  for (const part of parts) h.update(part);
-  return h.digest();
+function outcome(run: () => void): VerifyResult {
+  try {
+    run();
+    return { ok: true };
+  } catch (error) {
+    return failure(error);
+  }
 }
 
-function hexBytes(value: unknown, bytes: number, field: string): Buffer {
+function failure(error: unknown): VerifyResult {
+  if (error instanceof Broken) return { ok: false, reason: error.message };
+  return { ok: false, reason: `malformed proof: ${error instanceof Error ? error.message : String(error)}` };
+}
+
+function* proofChecks(proof: EntryProof, expected: ExpectedEntry, report: Report): Checks {
+  checkExpected(proof, expected);
+  const entryHash = yield* checkContent(proof, report);
+  yield* checkChainId(proof, report);
+  yield* checkBlockPath(proof, entryHash, report);
+  yield* checkEntryHeader(proof, report);
+  if (proof.directory !== undefined) yield* checkDirectory(proof, proof.directory, report);
+  if (proof.anchor !== undefined) checkAnchor(proof, proof.anchor, report);
+}
+
+/**
+ * The anchor part, offline: the directory hash's path up to the window root
+ * carried in the transaction (anchor.ts). Its few hashes are computed with
+ * @noble/hashes whatever SHA-256 the caller gave, since anchorProblem walks
+ * the path synchronously.
+ */
+function checkAnchor(proof: EntryProof, anchor: NonNullable<EntryProof['anchor']>, report: Report): void {
+  const problem = anchorProblem(proof, anchor, (leafData, index, size, path) => {
+    const leaf = nobleSha256(concat([new Uint8Array([MERKLE_LEAF_PREFIX]), leafData]));
+    const walk = rootFromPath(leaf, index, size, path);
+    let request = walk.next();
+    while (!request.done) request = walk.next(nobleSha256(concat(request.value)));
+    return request.value;
+  });
+  if (problem !== null) broken(problem);
+  report({ what: `anchor window root from the directory hash, leaf ${anchor.window.index} of ${anchor.window.count} (directories ${anchor.window.first}–${anchor.window.last})`, value: String(anchor.window.root) });
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+function toHex(bytes: Uint8Array): string {
+  let hex = '';
+  for (const b of bytes) hex += b.toString(16).padStart(2, '0');
+  return hex;
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function hexBytes(value: unknown, bytes: number, field: string): Uint8Array {
   if (typeof value !== 'string' || value.length !== bytes * 2 || !/^[0-9a-f]*$/i.test(value)) broken(`${field} is not ${bytes} bytes of hex`);
-  return Buffer.from(value, 'hex');
+  const out = new Uint8Array(bytes);
+  for (let i = 0; i < bytes; i++) out[i] = parseInt(value.slice(2 * i, 2 * i + 2), 16);
+  return out;
 }
 
 function count(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) broken(`${field} is not a non-negative integer`);
   return value;
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Only the canonical encoding is accepted: no junk, no whitespace, zero padding bits. */
+function base64Bytes(text: string): Uint8Array {
+  if (!BASE64.test(text)) broken('content is not canonical base64');
+  const binary = atob(text);
+  const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  if (btoa(binary) !== text) broken('content is not canonical base64');
+  return bytes;
 }
 
 function checkExpected(proof: EntryProof, expected: ExpectedEntry): void {
@@ -71,86 +164,102 @@ function checkExpected(proof: EntryProof, expected: ExpectedEntry): void {
   if (String(proof.directory.hash).toLowerCase() !== expected.directoryHash.toLowerCase()) broken('directory hash differs from the trusted one');
 }
 
-function checkContent(proof: EntryProof): Buffer {
+function* checkContent(proof: EntryProof, report: Report): Generator<Uint8Array[], Uint8Array, Uint8Array> {
   if (typeof proof.content !== 'string') broken('content is not a base64 string');
-  const content = Buffer.from(proof.content, 'base64');
-  // Buffer's base64 decoder skips junk; only a canonical encoding is accepted.
-  if (content.toString('base64') !== proof.content) broken('content is not canonical base64');
-  const entryHash = sha256(content);
-  if (!entryHash.equals(hexBytes(proof.hash, HASH_BYTES, 'hash'))) broken('entry hash is not SHA-256 of the content');
+  const entryHash = yield [base64Bytes(proof.content)];
+  if (!equal(entryHash, hexBytes(proof.hash, HASH_BYTES, 'hash'))) broken('entry hash is not SHA-256 of the content');
+  report({ what: 'entry hash = SHA-256(content)', value: toHex(entryHash) });
   return entryHash;
 }
 
-function checkChainId(proof: EntryProof): void {
+function* checkChainId(proof: EntryProof, report: Report): Checks {
   if (typeof proof.chain !== 'string') broken('chain is not a string');
-  if (!sha256(Buffer.from(proof.chain, 'utf8')).equals(hexBytes(proof.chainId, HASH_BYTES, 'chainId'))) broken('chainId is not SHA-256 of the chain name');
+  const chainId = yield [new TextEncoder().encode(proof.chain)];
+  if (!equal(chainId, hexBytes(proof.chainId, HASH_BYTES, 'chainId'))) broken('chainId is not SHA-256 of the chain name');
+  report({ what: 'chainId = SHA-256(chain name)', value: toHex(chainId) });
 }
 
-function checkBlockPath(proof: EntryProof, entryHash: Buffer): void {
-  const leaf = sha256(Buffer.from([MERKLE_LEAF_PREFIX]), entryHash);
-  const root = rootFromPath(leaf, count(proof.index, 'index'), count(proof.count, 'count'), pathOf(proof.path, 'path'));
+function* checkBlockPath(proof: EntryProof, entryHash: Uint8Array, report: Report): Checks {
+  const leaf = yield [new Uint8Array([MERKLE_LEAF_PREFIX]), entryHash];
+  const root = yield* rootFromPath(leaf, count(proof.index, 'index'), count(proof.count, 'count'), pathOf(proof.path, 'path'));
   if (root === null) broken('audit path does not fit index and count');
-  if (!root.equals(hexBytes(proof.root, HASH_BYTES, 'root'))) broken('audit path does not reproduce the block root');
+  if (!equal(root, hexBytes(proof.root, HASH_BYTES, 'root'))) broken('audit path does not reproduce the block root');
+  report({ what: `block Merkle root from leaf ${proof.index} of ${proof.count} and ${proof.path.length} path hashes`, value: toHex(root) });
 }
 
-function checkEntryHeader(proof: EntryProof): void {
+function* checkEntryHeader(proof: EntryProof, report: Report): Checks {
   const at = ENTRY_BLOCK_HEADER;
   const header = hexBytes(proof.header, at.bytes, 'header');
-  if (!sha256(header).equals(hexBytes(proof.blockHash, HASH_BYTES, 'blockHash'))) broken('blockHash is not SHA-256 of the header');
-  if (!hashAt(header, at.chainId).equals(hexBytes(proof.chainId, HASH_BYTES, 'chainId'))) broken('header chainId differs from chainId');
+  const blockHash = yield [header];
+  if (!equal(blockHash, hexBytes(proof.blockHash, HASH_BYTES, 'blockHash'))) broken('blockHash is not SHA-256 of the header');
+  if (!equal(hashAt(header, at.chainId), hexBytes(proof.chainId, HASH_BYTES, 'chainId'))) broken('header chainId differs from chainId');
   if (readU64(header, at.height) !== count(proof.height, 'height')) broken('header height differs from height');
-  if (!hashAt(header, at.root).equals(hexBytes(proof.root, HASH_BYTES, 'root'))) broken('header root differs from root');
+  if (!equal(hashAt(header, at.root), hexBytes(proof.root, HASH_BYTES, 'root'))) broken('header root differs from root');
   const firstSeq = readU64(header, at.firstSeq);
-  if (header.readUInt32BE(at.count) !== proof.count) broken('header count differs from count');
+  if (readU32(header, at.count) !== proof.count) broken('header count differs from count');
   if (firstSeq + proof.index !== count(proof.seq, 'seq')) broken('header firstSeq + index is not seq');
+  report({ what: `entry block hash = SHA-256(header of block ${proof.height}: chainId, height, root, seq and count match)`, value: toHex(blockHash) });
 }
 
-function checkDirectory(proof: EntryProof, directory: DirectoryProof): void {
+function* checkDirectory(proof: EntryProof, directory: DirectoryProof, report: Report): Checks {
   const at = DIRECTORY_HEADER;
   const header = hexBytes(directory.header, at.bytes, 'directory.header');
-  if (!sha256(header).equals(hexBytes(directory.hash, HASH_BYTES, 'directory.hash'))) broken('directory.hash is not SHA-256 of directory.header');
+  const hash = yield [header];
+  if (!equal(hash, hexBytes(directory.hash, HASH_BYTES, 'directory.hash'))) broken('directory.hash is not SHA-256 of directory.header');
   const root = hexBytes(directory.root, HASH_BYTES, 'directory.root');
   if (readU64(header, at.height) !== count(directory.height, 'directory.height')) broken('directory header height differs from directory.height');
-  if (!hashAt(header, at.root).equals(root)) broken('directory header root differs from directory.root');
-  if (header.readUInt32BE(at.count) !== count(directory.count, 'directory.count')) broken('directory header count differs from directory.count');
-  const leafData = sha256(hexBytes(proof.chainId, HASH_BYTES, 'chainId'), hexBytes(proof.blockHash, HASH_BYTES, 'blockHash'));
-  const computed = rootFromPath(sha256(Buffer.from([MERKLE_LEAF_PREFIX]), leafData), count(directory.index, 'directory.index'), directory.count, pathOf(directory.path, 'directory.path'));
+  if (!equal(hashAt(header, at.root), root)) broken('directory header root differs from directory.root');
+  if (readU32(header, at.count) !== count(directory.count, 'directory.count')) broken('directory header count differs from directory.count');
+  const leafData = yield [hexBytes(proof.chainId, HASH_BYTES, 'chainId'), hexBytes(proof.blockHash, HASH_BYTES, 'blockHash')];
+  const leaf = yield [new Uint8Array([MERKLE_LEAF_PREFIX]), leafData];
+  const computed = yield* rootFromPath(leaf, count(directory.index, 'directory.index'), directory.count, pathOf(directory.path, 'directory.path'));
   if (computed === null) broken('directory path does not fit directory index and count');
-  if (!computed.equals(root)) broken('directory path does not reproduce the directory root');
+  if (!equal(computed, root)) broken('directory path does not reproduce the directory root');
+  // Reported in the order of the walk up: the tree first, then the header that holds its root.
+  report({ what: `directory Merkle root from SHA-256(chainId ‖ block hash), leaf ${directory.index} of ${directory.count}`, value: toHex(computed) });
+  report({ what: `directory hash = SHA-256(header of directory block ${directory.height})`, value: toHex(hash) });
 }
 
-function pathOf(value: unknown, field: string): Buffer[] {
+function pathOf(value: unknown, field: string): Uint8Array[] {
   if (!Array.isArray(value)) broken(`${field} is not an array`);
   return value.map((p: unknown, i) => hexBytes(p, HASH_BYTES, `${field}[${i}]`));
 }
 
-function hashAt(bytes: Buffer, at: number): Buffer {
+function hashAt(bytes: Uint8Array, at: number): Uint8Array {
   return bytes.subarray(at, at + HASH_BYTES);
 }
 
-function readU64(bytes: Buffer, at: number): number {
-  const value = bytes.readBigUInt64BE(at);
+function view(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function readU32(bytes: Uint8Array, at: number): number {
+  return view(bytes).getUint32(at);
+}
+
+function readU64(bytes: Uint8Array, at: number): number {
+  const value = view(bytes).getBigUint64(at);
   if (value > BigInt(Number.MAX_SAFE_INTEGER)) broken('a header integer is beyond 2^53');
   return Number(value);
 }
 
 // RFC 9162 §2.1.3.2, returning the reproduced root (null when the path cannot fit).
-function rootFromPath(leaf: Buffer, index: number, size: number, path: readonly Buffer[]): Buffer | null {
+function* rootFromPath(leaf: Uint8Array, index: number, size: number, path: readonly Uint8Array[]): Generator<Uint8Array[], Uint8Array | null, Uint8Array> {
   if (index >= size) return null;
   let fn = index;
   let sn = size - 1;
   let r = leaf;
-  const node = Buffer.from([MERKLE_NODE_PREFIX]);
+  const node = new Uint8Array([MERKLE_NODE_PREFIX]);
   for (const p of path) {
     if (sn === 0) return null;
     if (fn % 2 === 1 || fn === sn) {
-      r = sha256(node, p, r);
+      r = yield [node, p, r];
       while (fn % 2 === 0 && fn !== 0) {
         fn = Math.floor(fn / 2);
         sn = Math.floor(sn / 2);
       }
     } else {
-      r = sha256(node, r, p);
+      r = yield [node, r, p];
     }
     fn = Math.floor(fn / 2);
     sn = Math.floor(sn / 2);

@@ -23,6 +23,11 @@ export interface PendingFrame {
   admittedAt: number;
 }
 
+/** Told of admitted frames, to sample how long entries take to commit (the dashboard's feed). */
+export interface CommitProbe {
+  admitted(slot: number, endSeq: number, at: number): void;
+}
+
 /** Whoever sent a frame: a WebSocket connection or an HTTP request. */
 export interface FrameOwner extends BlockWriter {
   hashed(frame: PendingFrame, ring: RingView): void;
@@ -75,6 +80,8 @@ export class Admission {
   storeTrouble: string | null = null;
   /** Per-chain fair shares inside each lane; null: off (balancer.fairShare false). */
   shares: ShareGate | null = null;
+  /** Set once by the gateway when the dashboard feed starts. */
+  commitProbe: CommitProbe | null = null;
   /** Blocks cut since the last interval's seal order. */
   private cuts: CutBlock[] = [];
   private closed = false;
@@ -157,6 +164,7 @@ export class Admission {
     this.stats.entriesAccepted += count;
     this.stats.bytesAccepted += bytes.byteLength;
     const pending: PendingFrame = { owner, frame, seq, count, at, admittedAt: performance.now() };
+    this.commitProbe?.admitted(target.slot, seq + count, pending.admittedAt);
     pool.submit(pending, count, bytes.byteLength);
     return pending;
   }

@@ -210,12 +210,24 @@ export class ConnectionGuard implements ResponseWatcher {
     }
     if (!this.anyOrigin && writes !== false) {
       const origin = req.getHeader('origin');
-      if (origin !== '' && !this.origins.has(origin) && (writes === true || changesState(req.getMethod()))) {
+      if (origin !== '' && !this.origins.has(origin) && !this.ownPage(origin, req) && (writes === true || changesState(req.getMethod()))) {
         this.refuse(res, 'origin', `web pages from the origin ${JSON.stringify(origin)} may not open streams or send POST, PUT or DELETE requests to this gateway: ${this.originsRule}`);
         return false;
       }
     }
     return true;
+  }
+
+  /**
+   * The gateway's own page (`GET /`, the dashboard) is same-origin: its Origin
+   * is the Host it was loaded from. Only when the Host check is on, which has
+   * already proved that Host one of the gateway's names; with any Host allowed
+   * a DNS-rebinding page would be "same-origin" too.
+   */
+  private ownPage(origin: string, req: HttpRequest): boolean {
+    if (this.anyHost) return false;
+    const host = req.getHeader('host').toLowerCase();
+    return host !== '' && (origin === `http://${host}` || origin === `https://${host}`);
   }
 
   /** Takes a connection slot for the client of `res`: its address, or null after refusing `busy`. */

@@ -50,6 +50,11 @@ export function sendText(res: HttpResponse, contentType: string, body: string): 
   sendBody(res, '200 OK', contentType, body, false, []);
 }
 
+/** A file's bytes, or none (a 304), with its headers. */
+export function sendBytes(res: HttpResponse, status: string, contentType: string, body: Buffer | null, headers: readonly Header[]): void {
+  sendBody(res, status, contentType, body ?? Buffer.alloc(0), false, headers);
+}
+
 /**
  * Writes a whole response without letting a client that does not read make
  * the gateway hold more than one response for it: what the socket does not
@@ -57,7 +62,7 @@ export function sendText(res: HttpResponse, contentType: string, body: string): 
  * is unfinished uWS reads no further pipelined request from that connection.
  * A refusal that closes the connection is small and simply ends.
  */
-function sendBody(res: HttpResponse, status: string, contentType: string, text: string, closeConnection: boolean, headers: readonly Header[]): void {
+function sendBody(res: HttpResponse, status: string, contentType: string, text: string | Buffer, closeConnection: boolean, headers: readonly Header[]): void {
   try {
     writeBody(res, status, contentType, text, closeConnection, headers);
   } finally {
@@ -65,8 +70,8 @@ function sendBody(res: HttpResponse, status: string, contentType: string, text: 
   }
 }
 
-function writeBody(res: HttpResponse, status: string, contentType: string, text: string, closeConnection: boolean, headers: readonly Header[]): void {
-  const body = Buffer.from(text);
+function writeBody(res: HttpResponse, status: string, contentType: string, text: string | Buffer, closeConnection: boolean, headers: readonly Header[]): void {
+  const body = typeof text === 'string' ? Buffer.from(text) : text;
   let done = false;
   let start = 0;
   res.cork(() => {

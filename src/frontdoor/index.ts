@@ -15,3 +15,5 @@ export { DescriptorWatch, connectionBounds, descriptorLimit, openDescriptors, ty
 export { FrontDoorShare, maxMinLevel, type FrontDoorShareStats } from './front-door-share.js';
 export { addAnchorRoutes, type AnchorRouteContext } from './anchor-routes.js';
 export { READYZ_PATH, addReadinessRoute, notReadyBecause, type ReadinessState } from './readiness.js';
+export { CommitSampler, DashboardFeed, DASHBOARD, type DashboardEvent, type DashboardSample } from './dashboard-feed.js';
+export { StaticFiles, STATIC_LIMITS } from './static-files.js';

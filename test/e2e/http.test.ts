@@ -52,7 +52,7 @@ describe('HTTP', () => {
       ['/v1/chains/web/entries/999', 'not_found'],
       ['/v1/chains/web/blocks/999', 'not_found'],
       ['/v1/directory/99999', 'not_found'],
-      ['/', 'not_found'],
+      ['/web/no-such-file.js', 'not_found'],
       ['/v2/anything', 'not_found'],
     ];
     for (const [path, code] of cases) {

@@ -1,0 +1,169 @@
+// GET / and the dashboard's files, and its live feed, over real HTTP and
+// WebSocket clients (the browser itself: test/e2e/dashboard-browser.test.ts).
+import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { ROOT, StreamClient, sleep, startGateway } from '../helpers/index.js';
+import { startCreditGateway } from '../helpers/credits.js';
+import { httpRequest } from '../helpers/connections.js';
+import { DASHBOARD, type DashboardSample } from '../../src/frontdoor/index.js';
+import { execFile } from 'node:child_process';
+
+/** Runs python3 with `args` from the repository root; resolves with its stdout. */
+function runPython(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('python3', args, { cwd: ROOT, timeout: 30_000 }, (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(`${error.message}\n${stderr}`))));
+  });
+}
+
+interface FeedMessage {
+  type: 'hello' | 'tick';
+  chains: { name: string; lane: string }[];
+  lanes: { lanes: { name: string; chains: string[] }[] };
+  viewer: string;
+  history?: unknown[];
+}
+
+/** Opens the feed and collects its messages; `headers` may carry a key. */
+function openFeed(port: number, query = '', headers: Record<string, string> = {}): Promise<{ ws: WebSocket; messages: FeedMessage[] } | { status: number; body: string }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/dashboard/stream${query}`, { headers });
+  const messages: FeedMessage[] = [];
+  ws.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString()) as FeedMessage));
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve({ ws, messages }));
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => { body += chunk.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    ws.once('error', reject);
+  });
+}
+
+describe('dashboard files', () => {
+  it('serves the page and its modules with their types and cache headers, and answers 304 to a matching ETag', async () => {
+    const gw = await startGateway();
+    const page = await gw.http('/');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('cache-control')).toBe('no-cache');
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(page.headers.get('content-security-policy')).toMatch(/default-src 'self'; script-src 'self' 'sha256-[A-Za-z0-9+/=]+'/);
+    expect(await page.text()).toContain('<script type="importmap">');
+    const etag = page.headers.get('etag');
+    expect(etag).toMatch(/^"[\w-]+"$/);
+    const again = await gw.http('/', { headers: { 'if-none-match': etag! } });
+    expect(again.status).toBe(304);
+    expect(await again.text()).toBe('');
+    for (const path of ['/web/app.js', '/web/explorer.js', '/lib/src/client/verify.js', '/lib/src/protocol/index.js', '/lib/noble-hashes/sha2.js', '/lib/msgpackr/index.js']) {
+      const res = await gw.http(path);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('content-type'), path).toBe('text/javascript; charset=utf-8');
+    }
+    expect((await gw.http('/web/style.css')).headers.get('content-type')).toBe('text/css; charset=utf-8');
+  });
+
+  it('serves nothing outside its files: traversal, encoded traversal, folders and other extensions are 404', async () => {
+    const gw = await startGateway();
+    const attempts = [
+      '/web/../package.json', '/web/%2e%2e/package.json', '/web/..%2fpackage.json', '/web/%2e%2e%2f%2e%2e%2fpackage.json',
+      '/lib/src/client/../../../package.json', '/lib/noble-hashes/../package.json', '/web//etc/passwd', '/web/', '/web',
+      '/lib/src/client/verify.js.map', '/lib/src/client/verify.d.ts', '/lib/msgpackr/node-index.js', '/lib/msgpackr/package.json', '/lib/src/ledger/store.js', '/web/index.html%00.js', '/web/APP.JS',
+    ];
+    for (const path of attempts) {
+      const answer = await httpRequest(gw.port, path);
+      expect(answer.status, path).toBe(404);
+      expect(answer.body, path).not.toContain('"name": "chainlanes"');
+    }
+    // The gateway keeps serving after them.
+    expect((await gw.http('/')).status).toBe(200);
+  });
+});
+
+describe('dashboard feed', () => {
+  it('sends the lanes and chains at once, then at most one message per tick however busy the chains are', async () => {
+    const gw = await startGateway({ config: { ledger: { blockIntervalMs: 50 } } });
+    const writer = await StreamClient.open(gw.port, 'busy');
+    const feed = await openFeed(gw.port);
+    if (!('ws' in feed)) throw new Error(`feed refused: ${feed.status} ${feed.body}`);
+    const windowMs = 2_000;
+    const until = Date.now() + windowMs;
+    let frames = 0;
+    while (Date.now() < until) {
+      for (let i = 0; i < 20; i++, frames++) writer.send([`entry ${frames}`]);
+      await sleep(5);
+    }
+    await writer.waitReplies(frames);
+    const { messages } = feed;
+    expect(messages[0]!.type).toBe('hello');
+    expect(messages[0]!.lanes.lanes.map((l) => l.name)).toEqual(['heavy', 'medium', 'light']);
+    const ticks = messages.filter((m) => m.type === 'tick');
+    // Thousands of frames, yet only the timer's ticks (one spare for timing at the window's edges).
+    expect(frames).toBeGreaterThan(100);
+    expect(ticks.length).toBeGreaterThan(0);
+    expect(ticks.length).toBeLessThanOrEqual(Math.ceil(windowMs / DASHBOARD.tickMs) + 2);
+    expect(ticks.at(-1)!.chains.map((c) => c.name)).toContain('busy');
+    // Latencies of the traffic: accepted from the hash histograms, committed sampled from admission to seal.
+    const samples = ticks.map((t) => (t as unknown as { sample: DashboardSample }).sample);
+    expect(samples.some((x) => x.acceptedP50Ms !== null && x.acceptedP50Ms > 0)).toBe(true);
+    const committed = samples.filter((x) => x.committedP50Ms !== null);
+    expect(committed.length).toBeGreaterThan(0);
+    for (const x of committed) expect(x.committedP99Ms!).toBeGreaterThanOrEqual(x.committedP50Ms!);
+    expect(samples.reduce((n, x) => n + x.acceptedPerSec, 0)).toBeGreaterThan(0);
+    feed.ws.close();
+    writer.close();
+  });
+
+  it('needs a key in authenticated mode, and shows an owner only its own chains', async () => {
+    const gw = await startCreditGateway();
+    const alice = await gw.account('alice');
+    const bob = await gw.account('bob');
+    await gw.chain('alice-chain', alice);
+    await gw.chain('bob-chain', bob);
+
+    const none = await openFeed(gw.port);
+    expect(none).toMatchObject({ status: 401 });
+    const wrong = await openFeed(gw.port, '?key=clk_wrong');
+    expect(wrong).toMatchObject({ status: 401 });
+    expect((await gw.call('GET', '/v1/dashboard/session', null)).status).toBe(401);
+    expect((await gw.call('GET', '/v1/dashboard/session', alice.key)).body).toEqual({ mode: 'authenticated', viewer: alice.id });
+
+    const owner = await openFeed(gw.port, `?key=${encodeURIComponent(alice.key)}`);
+    if (!('ws' in owner)) throw new Error(`owner refused: ${owner.status} ${owner.body}`);
+    const admin = await openFeed(gw.port, '', { authorization: `Bearer ${gw.adminKey}` });
+    if (!('ws' in admin)) throw new Error(`admin refused: ${admin.status} ${admin.body}`);
+    await expect.poll(() => owner.messages.filter((m) => m.type === 'tick').length).toBeGreaterThan(1);
+    await expect.poll(() => admin.messages.filter((m) => m.type === 'tick').length).toBeGreaterThan(1);
+    for (const message of owner.messages) {
+      expect(message.viewer).toBe(alice.id);
+      expect(message.chains.map((c) => c.name)).toEqual(['alice-chain']);
+      expect(message.lanes.lanes.flatMap((l) => l.chains)).toEqual(['alice-chain']);
+    }
+    expect(admin.messages.at(-1)!.chains.map((c) => c.name).sort()).toEqual(['alice-chain', 'bob-chain']);
+    owner.ws.close();
+    admin.ws.close();
+  });
+
+  it('skips a browser that does not read instead of queueing for it, and keeps it open', { timeout: 60_000 }, async () => {
+    const gw = await startGateway();
+    // As many chains as a message lists, with long names: each message is some 250 KB, so the kernel's
+    // socket buffers (a few MB on loopback) hold only part of a 10 s pause and the rest backs up into the gateway.
+    const names = Array.from({ length: DASHBOARD.maxChains }, (_, i) => `slow-reader-${String(i).padStart(3, '0')}-${'x'.repeat(112)}`);
+    for (let i = 0; i < names.length; i += 30) {
+      await Promise.all(names.slice(i, i + 30).map(async (name) => {
+        const res = await gw.http(`/v1/chains/${name}/entries`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '["x"]' });
+        expect(res.status).toBe(200);
+      }));
+    }
+    const pauseMs = 10_000;
+    const readMs = 2_000;
+    const run = await runPython(['test/fixtures/slow_feed_reader.py', String(gw.port), String(pauseMs), String(readMs)]);
+    const seen = JSON.parse(run) as { ticks: number[]; close: number | null; bytes: number; pausedAt: number; resumedAt: number };
+    const during = seen.ticks.filter((at) => at > seen.pausedAt && at <= seen.resumedAt);
+    const after = seen.ticks.filter((at) => at > seen.resumedAt);
+    // Without skipping every tick of the pause would have been queued for it (and past uWS's own bound, the socket closed).
+    expect(during.length, `${during.length} ticks of the pause were sent, ${seen.bytes} bytes`).toBeLessThan(pauseMs / DASHBOARD.tickMs / 2);
+    expect(seen.close).toBeNull();
+    // Once it reads again it is sent the current state, tick after tick.
+    expect(after.length).toBeGreaterThan(2);
+  });
+});

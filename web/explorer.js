@@ -1,0 +1,136 @@
+// The explorer: a chain's blocks, the directory blocks, and an entry whose
+// proof this browser checks itself, step by step, with WebCrypto's SHA-256 and
+// the client package's own verify code (src/client/verify.ts, served compiled).
+import { el, clear, api } from '/web/common.js';
+import { verifyEntrySteps } from '/lib/src/client/verify.js';
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2';
+
+/**
+ * WebCrypto's SHA-256 where the page is a secure context (https, or a loopback
+ * address); elsewhere browsers hide crypto.subtle and the pure-JS one is used.
+ */
+const webCrypto = globalThis.crypto?.subtle;
+const hasher = webCrypto !== undefined
+  ? { name: 'WebCrypto SHA-256', sha256: async (data) => new Uint8Array(await webCrypto.digest('SHA-256', data)) }
+  : { name: 'SHA-256 of @noble/hashes (this page is not a secure context, so WebCrypto is off)', sha256: (data) => nobleSha256(data) };
+
+export class Explorer {
+  constructor(nav, body) {
+    this.nav = nav;
+    this.body = body;
+  }
+
+  async openChain(name) {
+    const chain = await this.get(`/v1/chains/${encodeURIComponent(name)}`);
+    if (chain === null) return;
+    this.crumbs(['chain', name]);
+    if (chain.height < 0) return this.show(el('p', {}, `chain ${name} has no sealed block yet`));
+    await this.openBlock(name, chain.height);
+  }
+
+  async openBlock(name, height) {
+    const block = await this.get(`/v1/chains/${encodeURIComponent(name)}/blocks/${height}`);
+    if (block === null) return;
+    this.crumbs(['chain', name], ['block', height]);
+    const entries = el('ol', { start: String(block.firstSeq), id: 'entries' });
+    block.entryHashes.forEach((hash, i) => {
+      const seq = block.firstSeq + i;
+      const open = el('button', { class: 'link', 'data-seq': String(seq) }, `entry ${seq}`);
+      open.addEventListener('click', () => void this.openEntry(name, seq));
+      entries.append(el('li', {}, open, ' ', el('span', { class: 'hex' }, hash)));
+    });
+    this.show(
+      el('h3', {}, `chain ${name}, block ${block.height}`),
+      this.walk(height > 0 ? () => this.openBlock(name, height - 1) : null, () => this.openBlock(name, height + 1), 'block'),
+      fields([['hash', block.hash], ['previous', block.prevHash], ['Merkle root', block.root], ['seq', `${block.firstSeq} … ${block.firstSeq + block.count - 1}`],
+        ['sealed', new Date(block.sealedAt).toISOString()]]),
+      this.link(`in directory block ${block.directory}`, () => this.openDirectory(block.directory)),
+      entries);
+  }
+
+  /** `height` null: the latest, found by walking from the chain of heights the gateway reports. */
+  async openDirectory(height) {
+    if (height === null) {
+      const health = await this.get('/healthz', true);
+      if (health === null) return;
+      height = health.directoryHeight;
+      if (height < 0) return this.show(el('p', {}, 'no directory block is sealed yet'));
+    }
+    const directory = await this.get(`/v1/directory/${height}`);
+    if (directory === null) return;
+    this.crumbs(['directory', height]);
+    const list = el('ol', { start: '0' });
+    for (const entry of directory.entries) {
+      list.append(el('li', {}, this.link(`${entry.chain} block ${entry.height}`, () => this.openBlock(entry.chain, entry.height)), ' ', el('span', { class: 'hex' }, entry.blockHash)));
+    }
+    this.show(
+      el('h3', {}, `directory block ${directory.height}`),
+      this.walk(height > 0 ? () => this.openDirectory(height - 1) : null, () => this.openDirectory(height + 1), 'directory block'),
+      fields([['hash', directory.hash], ['previous', directory.prevHash], ['Merkle root', directory.root], ['blocks', String(directory.count)],
+        ['sealed', new Date(directory.sealedAt).toISOString()]]),
+      list);
+  }
+
+  async openEntry(name, seq) {
+    const proof = await this.get(`/v1/chains/${encodeURIComponent(name)}/entries/${seq}`);
+    if (proof === null) return;
+    this.crumbs(['chain', name], ['block', proof.height], ['entry', seq]);
+    const steps = el('ol', { id: 'steps' });
+    const verdict = el('p', { id: 'verdict', 'data-state': 'checking' }, `checking with ${hasher.name}…`);
+    this.show(
+      el('h3', {}, `chain ${name}, entry ${seq}`),
+      fields([['content', preview(proof.content)], ['block', `${proof.height} (leaf ${proof.index} of ${proof.count})`]]),
+      el('h4', {}, `Proof, checked in this browser with ${hasher.name}`), steps, verdict);
+    const result = await verifyEntrySteps(proof, hasher.sha256, (step) => {
+      steps.append(el('li', { class: 'good' }, `✓ ${step.what}: `, el('span', { class: 'hex' }, step.value)));
+    }, { chain: name, seq });
+    verdict.dataset.state = result.ok ? 'verified' : 'failed';
+    verdict.className = result.ok ? 'good' : 'bad';
+    verdict.textContent = !result.ok ? `✗ NOT verified: ${result.reason}`
+      : proof.directory === undefined ? '✓ verified up to the block hash (its directory block is not sealed yet)'
+      : `✓ verified: the entry is in directory block ${proof.directory.height}, hash ${proof.directory.hash}`;
+  }
+
+  /** The JSON at `path`, or null after showing why not. */
+  async get(path, anyStatus = false) {
+    const answer = await api(path);
+    if (answer.ok || (anyStatus && answer.body !== null)) return answer.body;
+    this.show(el('p', { class: 'error' }, `${path}: ${answer.body.error?.message ?? `HTTP ${answer.status}`}`));
+    return null;
+  }
+
+  walk(previous, next, what) {
+    const box = el('p', { class: 'walk' });
+    if (previous !== null) box.append(this.link(`← previous ${what}`, previous), ' ');
+    box.append(this.link(`next ${what} →`, next));
+    return box;
+  }
+
+  link(text, action) {
+    const button = el('button', { class: 'link' }, text);
+    button.addEventListener('click', () => void action());
+    return button;
+  }
+
+  crumbs(...parts) {
+    const box = clear(this.nav);
+    for (const [kind, value] of parts) {
+      box.append(el('span', { class: 'crumb' }, `${kind} ${value}`), ' › ');
+    }
+  }
+
+  show(...nodes) {
+    clear(this.body).append(...nodes);
+  }
+}
+
+function fields(rows) {
+  return el('dl', {}, ...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', { class: 'hex' }, String(v))]));
+}
+
+/** The start of an entry's content, as text when it reads as UTF-8. */
+function preview(base64) {
+  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, 200));
+  return `${bytes.length} bytes: ${text}${bytes.length > 200 ? '…' : ''}`;
+}
