@@ -388,10 +388,7 @@ export class Gateway {
       commitWaitTimeoutMs: this.config.ledger.commitWaitTimeoutMs,
       sealTrouble: () => this.sealTrouble(),
       chainInfo: (chain) => chainView(chain, this.chainTable),
-      lanes: () => lanesView({
-        layout: this.layout, laneTable: this.laneTable, pools: this.pools, laneCores: this.laneCores, chains: this.chains,
-        balance: this.balancer.balance, why: (slot) => this.balancer.why(slot),
-      }),
+      lanes: () => this.lanesNow(),
       health: () => ({
         ...healthView({
           trouble: this.sealTrouble(), sealerAlive: this.sealer.alive, native: nativeLoaded, nativeError: nativeLoadError,
@@ -406,13 +403,22 @@ export class Gateway {
     addAnchorRoutes(routes, anchors === null ? null : { windows: (from, limit) => anchors.query({ kind: 'windows', from, limit }) });
   }
 
+  /** The lanes as `GET /v1/lanes` and the dashboard show them: cores, capacity, placed demand, and why each chain is where it is. */
+  private lanesNow(): unknown {
+    return lanesView({
+      layout: this.layout, laneTable: this.laneTable, pools: this.pools, laneCores: this.laneCores, chains: this.chains,
+      balance: this.balancer.balance, why: (slot) => this.balancer.why(slot),
+    });
+  }
+
   /** `GET /` and the dashboard's live feed (frontdoor/static-files.ts, dashboard-feed.ts). */
   private addDashboard(app: UwsApp, routes: ReturnType<ConnectionGuard['routes']>): void {
     new StaticFiles().routes(routes);
     this.dashboard = new DashboardFeed({
       chains: this.chains,
       chainInfo: (chain) => chainView(chain, this.chainTable),
-      lanes: () => lanesView({ layout: this.layout, laneTable: this.laneTable, pools: this.pools, laneCores: this.laneCores, chains: this.chains }),
+      lanes: () => this.lanesNow(),
+      anchors: () => this.anchors?.health() ?? null,
       entriesAccepted: () => this.admission.stats.entriesAccepted,
       entriesCommitted: () => this.seals.entriesCommitted,
       acceptedLatency: this.metrics.hashLatency,

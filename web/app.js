@@ -74,6 +74,7 @@ function onMessage(message) {
     if (message.eventsDropped > 0) addMove({ type: 'dropped', at: Date.now(), count: message.eventsDropped });
   }
   renderLanes(message.lanes);
+  renderAnchors(message.anchors);
   renderChains(message.chains, message.chainsTotal);
   renderCharts();
 }
@@ -100,6 +101,10 @@ function renderLanes(view) {
       if (['name', 'cores', 'workers', 'chains', 'ringBytes', 'ringUsed'].includes(key) || typeof value === 'object') continue;
       rows.push([key, typeof value === 'number' ? value.toLocaleString() : String(value)]);
     }
+    // The balancer's numbers (GET /v1/lanes, README "Capacity, headroom, pins and the lane table").
+    if (lane.capacity) rows.push(['capacity', `${perSec(lane.capacity.entriesPerSec, 'entries')}, ${perSec(lane.capacity.bytesPerSec, 'B')}`]);
+    if (lane.demand) rows.push(['placed demand', `${perSec(lane.demand.entriesPerSec, 'entries')}, ${perSec(lane.demand.bytesPerSec, 'B')}`]);
+    if (lane.demand && lane.headroom) rows.push(['load / headroom', `${(lane.demand.load * 100).toPrecision(3)} % of ${Math.round(lane.headroom.limit * 100)} %`]);
     rows.push(['chains', (lane.chains ?? []).length]);
     const used = lane.ringBytes > 0 ? lane.ringUsed / lane.ringBytes : 0;
     // Through the CSSOM: the page's CSP allows no inline style attributes.
@@ -110,6 +115,28 @@ function renderLanes(view) {
       el('dl', {}, ...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, String(v))])),
       el('div', { title: `ring ${Math.round(used * 100)} % used` }, 'ring', el('div', { class: 'bar' }, fill))));
   }
+}
+
+/** Ethereum anchoring (README "Anchoring to Ethereum"): hidden when the gateway does not anchor. */
+function renderAnchors(anchors) {
+  const box = $('anchors');
+  box.hidden = !anchors;
+  if (!anchors) return;
+  const inFlight = anchors.window ? `directories ${anchors.window.first}–${anchors.window.last}, ${anchors.window.confirmations ?? 0} confirmations` : 'none';
+  const rows = [
+    ['status', anchors.status], ['anchored up to directory', anchors.anchoredHeight ?? '–'], ['sealed up to directory', anchors.sealedHeight ?? '–'],
+    ['backlog', `${anchors.backlog ?? '–'} of at most ${anchors.backlogLimit} directory blocks`], ['window in flight', inFlight],
+    ['windows confirmed', anchors.windowsConfirmed], ['failures in a row', anchors.failuresInRow],
+  ];
+  if (anchors.lastError) rows.push(['last error', anchors.lastError]);
+  clear(box).append(el('h3', {}, 'Anchoring to Ethereum'), el('dl', {}, ...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, String(v))])));
+}
+
+/** 1234567 → "1.23 M entries/s". */
+function perSec(value, unit) {
+  const scaled = value >= 1e9 ? `${(value / 1e9).toPrecision(3)} G` : value >= 1e6 ? `${(value / 1e6).toPrecision(3)} M`
+    : value >= 1e3 ? `${(value / 1e3).toPrecision(3)} k` : `${Math.round(value)} `;
+  return `${scaled}${unit}/s`;
 }
 
 function renderChains(chains, total) {

@@ -60,6 +60,8 @@ export interface DashboardSources {
   chains: ChainRegistry;
   chainInfo(chain: ChainState): Record<string, unknown>;
   lanes(): unknown;
+  /** The Ethereum anchoring's state as /healthz shows it (backlog, window in flight), or null when the gateway does not anchor. */
+  anchors(): Record<string, unknown> | null;
   entriesAccepted(): number;
   entriesCommitted(): number;
   /** The per-lane hash latency histograms (src/metrics: per-bucket counts, cumulative over time); the feed takes differences. */
@@ -246,7 +248,7 @@ export class DashboardFeed {
     // An account sees the lanes (cores, capacity, utilisation) but only its own chains in them.
     const lanes = this.sources.lanes() as { lanes?: { chains?: string[] }[] };
     const shown = { ...lanes, lanes: lanes.lanes?.map((lane) => ({ ...lane, chains: lane.chains?.filter(visible) })) };
-    return { lanes: shown, chains, chainsTotal: all.length, viewer: principal === null ? 'open' : principal.kind === 'admin' ? 'admin' : principal.account };
+    return { lanes: shown, chains, chainsTotal: all.length, anchors: this.sources.anchors(), viewer: principal === null ? 'open' : principal.kind === 'admin' ? 'admin' : principal.account };
   }
 
   private sample(): DashboardSample {

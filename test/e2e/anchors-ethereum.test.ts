@@ -1,6 +1,8 @@
 // Anchoring to a real Ethereum node: anvil (npm @foundry-rs/anvil) on loopback,
 // a real gateway process, real transactions. No JSON-RPC is mocked.
 import { chmodSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import WebSocket from 'ws';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { verifyEntry, type EntryProof } from '../../src/client/verify.js';
@@ -111,6 +113,11 @@ describe('Ethereum anchoring', () => {
     expect(health.anchors.anchoredHeight as number).toBeGreaterThanOrEqual(directory);
     const metrics = await (await gw.http('/metrics')).text();
     expect(metrics).toMatch(/^chainlanes_anchor_backlog_directories \d+$/m);
+    // The dashboard's feed carries the same state for the page to show.
+    const feed = new WebSocket(`ws://127.0.0.1:${gw.port}/v1/dashboard/stream`);
+    const [hello] = await once(feed, 'message') as [Buffer];
+    feed.close();
+    expect(JSON.parse(hello.toString())).toMatchObject({ type: 'hello', anchors: { status: 'ok', networkId: ANVIL_CHAIN_ID, anchoredHeight: expect.any(Number) } });
 
     // The whole store: every confirmed window's root from the store, its transaction on the node.
     const confirmedWindows = (await windows(gw)).filter((w) => w.state === 'confirmed').length;
