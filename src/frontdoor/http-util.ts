@@ -1,6 +1,7 @@
 // Small helpers for uWS HTTP responses.
 import type { HttpResponse } from './uws.js';
-import { HTTP_STATUS, type ErrorCode } from '../protocol/index.js';
+import { CHAIN_NAME_RULE, HTTP_STATUS, parseChainName, type ErrorCode } from '../protocol/index.js';
+import type { ChainRegistry, ChainState } from './chains.js';
 import type { ClientBuffers } from './client-buffers.js';
 
 // Every answer goes through sendJson or sendText, which tell the response's
@@ -137,4 +138,16 @@ export function readBody(res: HttpResponse, limit: number, buffers: ClientBuffer
       if (isLast) finish(Buffer.concat(chunks, size));
     });
   });
+}
+
+/** The chain named by a path parameter, or null after answering why not. */
+export function chainOr404(chains: ChainRegistry, res: HttpResponse, raw: string | undefined): ChainState | null {
+  const name = parseChainName(raw ?? '');
+  if (name === null) {
+    sendError(res, 'bad_request', `bad chain name in the path: ${CHAIN_NAME_RULE}`);
+    return null;
+  }
+  const chain = chains.get(name);
+  if (chain === undefined) sendError(res, 'unknown_chain', `no chain "${name}"`);
+  return chain ?? null;
 }

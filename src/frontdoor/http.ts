@@ -4,7 +4,7 @@ import type { RingView } from '../ring/index.js';
 import { Rejection, type Admission, type FrameOwner, type PendingFrame } from './admission.js';
 import type { ChainRegistry, ChainState } from './chains.js';
 import { CHAIN_NAME_RULE, HASH_BYTES, parseChainName, type ErrorCode } from '../protocol/index.js';
-import { parseIndex, readBody, sendError, sendJson, sendText } from './http-util.js';
+import { chainOr404, parseIndex, readBody, sendError, sendJson, sendText } from './http-util.js';
 import type { HttpRequest, HttpResponse } from './uws.js';
 import type { HttpRoutes } from './guard.js';
 import type { Logger } from '../log/index.js';
@@ -106,18 +106,6 @@ class HttpIngest implements FrameOwner {
     if (this.open) sendJson(this.res, '200 OK', body);
     this.open = false;
   }
-}
-
-/** The chain named by a path parameter, or null after answering why not. */
-function chainOr404(ctx: HttpContext, res: HttpResponse, raw: string | undefined): ChainState | null {
-  const name = parseChainName(raw ?? '');
-  if (name === null) {
-    sendError(res, 'bad_request', `bad chain name in the path: ${CHAIN_NAME_RULE}`);
-    return null;
-  }
-  const chain = ctx.chains.get(name);
-  if (chain === undefined) sendError(res, 'unknown_chain', `no chain "${name}"`);
-  return chain ?? null;
 }
 
 /** A non-negative integer path or query parameter, or null after answering `bad_request`. */
@@ -238,7 +226,7 @@ function blockEntries(json: string): number {
 function getEntry(ctx: HttpContext, res: HttpResponse, req: HttpRequest): void {
   const charge = readerOr401(ctx, res, req);
   if (charge === null) return;
-  const chain = chainOr404(ctx, res, req.getParameter(0));
+  const chain = chainOr404(ctx.chains, res, req.getParameter(0));
   if (chain === null) return;
   const seq = indexOr400(res, req.getParameter(1), 'seq');
   if (seq === null) return;
@@ -318,7 +306,7 @@ export function addHttpRoutes(app: HttpRoutes, ctx: HttpContext): void {
     sendJson(res, '200 OK', { chains: page.map((c) => ctx.chainInfo(c)), total: all.length, next });
   });
   app.get('/v1/chains/:name', (res, req) => {
-    const chain = chainOr404(ctx, res, req.getParameter(0));
+    const chain = chainOr404(ctx.chains, res, req.getParameter(0));
     if (chain !== null) sendJson(res, '200 OK', ctx.chainInfo(chain));
   });
   app.post('/v1/chains/:name/entries', (res, req) => {
@@ -335,7 +323,7 @@ export function addHttpRoutes(app: HttpRoutes, ctx: HttpContext): void {
   app.get('/v1/chains/:name/blocks/:height', (res, req) => {
     const charge = readerOr401(ctx, res, req);
     if (charge === null) return;
-    const chain = chainOr404(ctx, res, req.getParameter(0));
+    const chain = chainOr404(ctx.chains, res, req.getParameter(0));
     if (chain === null) return;
     const height = indexOr400(res, req.getParameter(1), 'height');
     if (height === null) return;

@@ -2,7 +2,6 @@
 // routes"): the lane table read and replaced, chains pinned to a lane and
 // unpinned, and the balancer's recent decisions. The admin key guards them; in
 // open mode (no admin key) only a client on this machine (loopback) may use them.
-import { CHAIN_NAME_RULE, parseChainName } from '../protocol/index.js';
 import { LANE_NAMES } from '../ring/index.js';
 import { isLoopback, isRefusal, type Credits } from '../credits/index.js';
 import { checkLaneTable, type LaneDecision, type LaneTable } from '../scheduler/index.js';
@@ -12,7 +11,7 @@ import type { Logger } from '../log/index.js';
 import type { ChainRegistry, ChainState } from './chains.js';
 import type { ClientBuffers } from './client-buffers.js';
 import { presentedKey } from './credentials.js';
-import { parseIndex, readBody, sendError, sendJson } from './http-util.js';
+import { chainOr404, parseIndex, readBody, sendError, sendJson } from './http-util.js';
 import type { HttpRequest, HttpResponse } from './uws.js';
 
 /** Lane tables and pin bodies are small JSON objects. */
@@ -62,7 +61,7 @@ export function addLaneRoutes(app: Routes, ctx: LaneRouteContext): void {
   });
   app.put('/v1/chains/:name/lane', (res, req) => {
     if (!operator(ctx, res, req)) return;
-    const chain = chainOr404(ctx, res, req.getParameter(0));
+    const chain = chainOr404(ctx.chains, res, req.getParameter(0));
     if (chain === null) return;
     withJson(ctx, res, `PUT /v1/chains/${chain.name}/lane`, async (body) => {
       const lane = laneOf(body);
@@ -73,7 +72,7 @@ export function addLaneRoutes(app: Routes, ctx: LaneRouteContext): void {
   });
   app.del('/v1/chains/:name/lane', (res, req) => {
     if (!operator(ctx, res, req)) return;
-    const chain = chainOr404(ctx, res, req.getParameter(0));
+    const chain = chainOr404(ctx.chains, res, req.getParameter(0));
     if (chain === null) return;
     let aborted = false;
     res.onAborted(() => { aborted = true; });
@@ -104,17 +103,6 @@ function operator(ctx: LaneRouteContext, res: HttpResponse, req: HttpRequest): b
   if (principal.kind === 'admin') return true;
   sendError(res, 'forbidden', 'only the admin key may read or change lanes, pins and the lane table');
   return false;
-}
-
-function chainOr404(ctx: LaneRouteContext, res: HttpResponse, raw: string | undefined): ChainState | null {
-  const name = parseChainName(raw ?? '');
-  if (name === null) {
-    sendError(res, 'bad_request', `bad chain name in the path: ${CHAIN_NAME_RULE}`);
-    return null;
-  }
-  const chain = ctx.chains.get(name);
-  if (chain === undefined) sendError(res, 'unknown_chain', `no chain "${name}"`);
-  return chain ?? null;
 }
 
 function laneOf(body: unknown): number | null {

@@ -4,7 +4,7 @@
 // WebCrypto up to the directory hash. In authenticated mode the page asks for a
 // key, refuses a wrong one, and shows an owner only its own chains.
 import { describe, expect, it } from 'vitest';
-import { StreamClient, sha256Hex, sleep, startGateway } from '../helpers/index.js';
+import { QUICK_TO_HEAVY, StreamClient, sha256Hex, sleep, startGateway } from '../helpers/index.js';
 import { startCreditGateway } from '../helpers/credits.js';
 import { keepScreenshot, openBrowser } from '../helpers/browser.js';
 
@@ -13,13 +13,7 @@ const MOVE_TIMEOUT_MS = 20_000;
 describe('dashboard in a browser', () => {
   it('shows a chain, its move to heavy, and verifies an entry proof in the page', async () => {
     const gw = await startGateway({
-      config: {
-        scheduler: {
-          tickMs: 50, tauMs: 200, demoteAfterMs: 60_000,
-          laneTable: { lanes: [{ lane: 'heavy', minEntriesPerSec: 2_000 }], shareFloorEntriesPerSec: 1e12 },
-        },
-        ledger: { blockIntervalMs: 100 },
-      },
+      config: QUICK_TO_HEAVY,
     });
     const { page, errors } = await openBrowser();
     await page.goto(`http://127.0.0.1:${gw.port}/`);

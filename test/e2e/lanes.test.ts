@@ -1,6 +1,6 @@
 // Lanes end to end: a chain moving lane mid-stream, a full ring, a crashing worker.
 import { describe, expect, it } from 'vitest';
-import { StreamClient, replyHashes, sha256Hex, sleep, startGateway, type ChildGateway, type Reply } from '../helpers/index.js';
+import { QUICK_TO_HEAVY, StreamClient, replyHashes, sha256Hex, sleep, startGateway, type ChildGateway, type Reply } from '../helpers/index.js';
 
 function expectContiguous(replies: Reply[], from = 0): number {
   let next = from;
@@ -21,13 +21,7 @@ async function expectLaneWithin(gw: ChildGateway, chain: string, lane: string, t
 describe('lanes', () => {
   it('keeps a chain in order and loses nothing when it moves from light to heavy mid-stream', async () => {
     const gw = await startGateway({
-      config: {
-        scheduler: {
-          tickMs: 50, tauMs: 200, demoteAfterMs: 60_000,
-          laneTable: { lanes: [{ lane: 'heavy', minEntriesPerSec: 2_000 }], shareFloorEntriesPerSec: 1e12 },
-        },
-        ledger: { blockIntervalMs: 100 },
-      },
+      config: QUICK_TO_HEAVY,
     });
     const c = await StreamClient.open(gw.port, 'mover');
     let frames = 0;

@@ -250,3 +250,15 @@ export class StreamClient {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * A gateway whose chains move to the heavy lane within a second of passing
+ * 2,000 entries/s (and do not come back during a test), with short blocks.
+ */
+export const QUICK_TO_HEAVY = {
+  scheduler: {
+    tickMs: 50, tauMs: 200, demoteAfterMs: 60_000,
+    laneTable: { lanes: [{ lane: 'heavy', minEntriesPerSec: 2_000 }], shareFloorEntriesPerSec: 1e12 },
+  },
+  ledger: { blockIntervalMs: 100 },
+} as const;

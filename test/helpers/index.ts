@@ -9,7 +9,7 @@ export {
   type ClientOptions, type ErrorBody, type HttpAnswer, type StreamAttempt,
 } from './connections.js';
 export {
-  CLI, ROOT, StreamClient, freePort, parseLogLines, replyHashes, runCli, sleep, startGateway,
+  CLI, QUICK_TO_HEAVY, ROOT, StreamClient, freePort, parseLogLines, replyHashes, runCli, sleep, startGateway,
   type ChildGateway, type LogLine, type Reply, type StartOptions,
 } from './gateway.js';
 export { sha256, sha256Hex } from './hash.js';
