@@ -24,7 +24,7 @@ export interface MetricSources {
   connections(): number;
   /** The connection guard's tallies and the descriptor watch's state. */
   guard(): {
-    /** By cause: connections, address, descriptors (busy); host, origin (forbidden). */
+    /** By cause: connections, address, descriptors, share (busy); host, origin (forbidden). */
     readonly refused: Readonly<Record<string, number>>;
     readonly httpInFlight: number;
     readonly maxConnections: number;
@@ -94,7 +94,7 @@ function catalogue(s: MetricSources, laneNames: readonly string[]): Read[] {
     },
     {
       type: 'gauge', name: 'chainlanes_front_door_longest_turn_seconds', read: () => (s.share()?.longestTurnMs ?? 0) / 1000,
-      help: 'The longest front-door turn with frames seen since start (measured only while frames arrive).',
+      help: 'The longest front-door turn with frames seen since start, as far as it had run at the share\'s clock reads (every 256 frame units), so a lower bound.',
     },
     { type: 'gauge', name: 'chainlanes_descriptors_low', help: '1 while file descriptors run low and new connections are refused.', read: () => (s.guard().descriptorsLow ? 1 : 0) },
     { type: 'counter', name: 'chainlanes_descriptors_low_total', help: 'Times file descriptors ran low.', read: () => s.guard().descriptorsLowEpisodes },
