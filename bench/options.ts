@@ -8,7 +8,7 @@ export type TargetName = 'chainlanes' | 'chainlanes-open' | 'ws-gateway' | 'uws-
 export const TARGETS: readonly TargetName[] = ['chainlanes', 'chainlanes-open', 'ws-gateway', 'uws-echo'];
 
 export interface BenchOptions {
-  mode: 'load' | 'compare' | 'isolation' | 'floods' | 'credits' | 'hostile' | 'micro';
+  mode: 'load' | 'compare' | 'isolation' | 'floods' | 'credits' | 'hostile' | 'quiet' | 'micro';
   /** Targets started by the bench, in run order (ignored with --url). */
   targets: TargetName[];
   url: string | undefined;
@@ -54,6 +54,8 @@ what to run (default: the Zipf load against chainlanes)
                         alternating which runs first: what the credit check costs
   --scenario hostile    a light and a flooding bystander alone, then under 1,000 hostile connections of each
                         kind (chainlanes only): latency and throughput ratios, gateway RSS, nothing lost
+  --scenario quiet      an unloaded gateway: 4 light chains × 200 single-entry frames/s, against every
+                        target, --runs times (default 3): latency to accepted beside the bare uWS echo
   --micro               the micro-benchmarks in bench/micro/
   --target NAME         load one target: chainlanes | chainlanes-open | ws-gateway | uws-echo
   --url ws://HOST:PORT  load a gateway that is already running instead of starting one
@@ -107,6 +109,8 @@ function targetList(mode: BenchOptions['mode'], target: string | undefined): Tar
   if (mode === 'isolation') return ['chainlanes', 'ws-gateway'];
   if (mode === 'floods') return ['chainlanes-open', 'ws-gateway'];
   if (mode === 'credits') return ['chainlanes', 'chainlanes-open'];
+  // chainlanes first: the ratios of medians are taken to the first target.
+  if (mode === 'quiet') return ['chainlanes-open', 'chainlanes', 'ws-gateway', 'uws-echo'];
   return ['chainlanes'];
 }
 
@@ -155,20 +159,22 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     },
   });
   if (v.help === true) return 'help';
-  if (v.scenario !== undefined && !['isolation', 'floods', 'credits', 'hostile', 'load'].includes(v.scenario)) {
-    throw new Error(`--scenario must be isolation, floods, credits, hostile or load, got ${v.scenario}`);
+  const scenarios = ['isolation', 'floods', 'credits', 'hostile', 'quiet'] as const;
+  if (v.scenario !== undefined && v.scenario !== 'load' && !scenarios.includes(v.scenario as (typeof scenarios)[number])) {
+    throw new Error(`--scenario must be ${scenarios.join(', ')} or load, got ${v.scenario}`);
   }
-  const scenario = v.scenario === 'isolation' || v.scenario === 'floods' || v.scenario === 'credits' || v.scenario === 'hostile' ? v.scenario : undefined;
+  const scenario = scenarios.find((s) => s === v.scenario);
   const mode = v.micro === true ? 'micro' : scenario ?? (v.compare === true ? 'compare' : 'load');
   if (v.url !== undefined && !/^wss?:\/\//.test(v.url)) throw new Error('--url must start with ws:// or wss://');
   const isolation = mode === 'isolation';
   const floods = mode === 'floods';
   const hostile = mode === 'hostile';
+  const quiet = mode === 'quiet';
   // The hostile scenario sets the gateway's limits and verifies its store afterwards: it must start the gateway itself.
   if (hostile && v.url !== undefined) throw new Error('--scenario hostile starts its own gateway (its config and store are part of the test): drop --url');
   if (hostile && v.target !== undefined && v.target !== 'chainlanes') throw new Error('--scenario hostile runs against chainlanes only');
   if (!hostile && v.kinds !== undefined) throw new Error('--kinds applies to --scenario hostile only');
-  if (v.runs !== undefined && mode !== 'load' && mode !== 'compare') throw new Error('--runs applies to the load and --compare only');
+  if (v.runs !== undefined && mode !== 'load' && mode !== 'compare' && !quiet) throw new Error('--runs applies to the load, --compare and --scenario quiet only');
   return {
     mode,
     targets: targetList(mode, v.target),
@@ -180,7 +186,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     chart: v.chart,
     durationS: num(v.duration, 'duration', hostile ? (v.quick === true ? 5 : 15) : v.quick === true ? 3 : 10, 0.5, false),
     warmupS: num(v.warmup, 'warmup', v.quick === true ? 0.5 : 1, 0, false),
-    chains: num(v.chains, 'chains', floods ? 20 : isolation ? 8 : 16, 1),
+    chains: num(v.chains, 'chains', floods ? 20 : isolation ? 8 : quiet ? 4 : 16, 1),
     connections: num(v.connections, 'connections', hostile ? 1000 : isolation ? 4 : 24, 1),
     batch: num(v.batch, 'batch', 64, 1),
     entrySize: num(v['entry-size'], 'entry-size', 200, 0),
@@ -189,7 +195,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     lightRate: num(v['light-rate'], 'light-rate', floods ? 50 : 200, 1, false),
     workers: num(v.workers, 'workers', hostile ? 3 : Math.max(2, Math.min(4, Math.floor(availableParallelism() / 2))), 1),
     rounds: num(v.rounds, 'rounds', 3, 1),
-    runs: num(v.runs, 'runs', 1, 1),
+    runs: num(v.runs, 'runs', quiet ? 3 : 1, 1),
     kinds: kindList(v.kinds),
     attackNice: num(v['attack-nice'], 'attack-nice', 0, 0),
     turnBudgetMs: v['turn-budget'] === 'off' ? null : v['turn-budget'] === undefined ? undefined : num(v['turn-budget'], 'turn-budget', 0, 1),

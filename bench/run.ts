@@ -99,8 +99,7 @@ function writeChart(file: string | undefined, text: ChartText, series: ChartSeri
  * --runs N: the whole target list N times, rotated by one each run so no target
  * always goes first (a machine warming up or getting busier would favour it).
  */
-async function runsMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: string; json: object; failed: boolean }> {
-  const plan: Plan = zipfPlan(o, chainPrefix());
+async function runsMode(o: BenchOptions, skipped: Skipped[], plan: Plan = zipfPlan(o, chainPrefix())): Promise<{ text: string; json: object; failed: boolean }> {
   const timing = { durationS: o.durationS, warmupS: o.warmupS, entrySize: o.entrySize };
   const records: RunRecord[] = [];
   for (let run = 0; run < o.runs; run++) {
@@ -129,7 +128,18 @@ function rank(o: BenchOptions, target: string): number {
   return i < 0 ? o.targets.length : i;
 }
 
+/**
+ * A quiet gateway: a few light chains, one entry every few ms, nothing else.
+ * What is left of the latency is the gateway's own path (and whatever wakes
+ * beside it), set beside the bare uWS echo in the same runs.
+ */
+function quietPlan(o: BenchOptions): Plan {
+  const shape: IsolationShape = { lightChains: o.chains, lightRate: o.lightRate, floodConnections: 0, batch: 1, inflight: 1, workers: o.workers };
+  return isolationPlan(shape, chainPrefix(), false);
+}
+
 async function loadMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: string; json: object; failed: boolean }> {
+  if (o.mode === 'quiet') return runsMode(o, skipped, quietPlan(o));
   if (o.runs > 1) return runsMode(o, skipped);
   const plan: Plan = zipfPlan(o, chainPrefix());
   const shape = describePlan(plan, o.batch, o.entrySize, o.inflight);

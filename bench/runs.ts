@@ -98,10 +98,10 @@ export function formatRuns(records: readonly RunRecord[], summary: readonly Targ
   const parts = ['each run', '', table(perRun), '', 'median (min–max) over the runs', '', table(medians)];
   const first = summary[0];
   if (first !== undefined && summary.length > 1) {
-    const ratioRows = [['ratio of medians', 'entries/s', 'light p99', 'CPU s/M']];
+    const ratioRows = [['ratio of medians', 'entries/s', 'light p50', 'light p99', 'CPU s/M']];
     const div = (a: Spread | null, b: Spread | null): number | null => (a === null || b === null || b.median === 0 ? null : a.median / b.median);
     for (const t of summary.slice(1)) {
-      ratioRows.push([`${first.target} ÷ ${t.target}`, fmtRatio(div(first.entriesPerSec, t.entriesPerSec)), fmtRatio(div(first.lightP99Us, t.lightP99Us)), fmtRatio(div(first.cpuSecondsPerMillion, t.cpuSecondsPerMillion))]);
+      ratioRows.push([`${first.target} ÷ ${t.target}`, fmtRatio(div(first.entriesPerSec, t.entriesPerSec)), fmtRatio(div(first.lightP50Us, t.lightP50Us)), fmtRatio(div(first.lightP99Us, t.lightP99Us)), fmtRatio(div(first.cpuSecondsPerMillion, t.cpuSecondsPerMillion))]);
     }
     parts.push('', table(ratioRows));
   }
