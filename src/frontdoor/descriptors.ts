@@ -157,6 +157,14 @@ export interface DescriptorWatchEvents {
  * leave holes below the count, so the lowest free one can lag behind a burst
  * by up to one tick.
  */
+/**
+ * How often the watch looks. The guard's connection bound keeps its own
+ * reserve below the limit, so the watch only catches descriptors the guard
+ * does not count; 4 looks a second and not 10, as every look wakes a quiet
+ * front door (bench/RESULTS.md, "A quiet gateway").
+ */
+const DESCRIPTOR_WATCH_MS = 250;
+
 export class DescriptorWatch {
   /** Times descriptors ran low. */
   episodes = 0;
@@ -166,7 +174,7 @@ export class DescriptorWatch {
   private readonly events: DescriptorWatchEvents;
   private readonly intervalMs: number;
 
-  constructor(bounds: Pick<ConnectionBounds, 'lowAt' | 'okBelow'>, events: DescriptorWatchEvents, intervalMs = 100) {
+  constructor(bounds: Pick<ConnectionBounds, 'lowAt' | 'okBelow'>, events: DescriptorWatchEvents, intervalMs = DESCRIPTOR_WATCH_MS) {
     this.bounds = bounds;
     this.events = events;
     this.intervalMs = intervalMs;

@@ -35,8 +35,14 @@ const PENDING_KIB = LINE_CELLS;
 const CONTROL_BYTES = 2 * CACHE_LINE_BYTES;
 const KIB = 1024;
 
-/** How long the sealer waits for the doorbell before it drains the rings anyway. */
-export const DOORBELL_POLL_MS = 50;
+/**
+ * How long the sealer waits for the doorbell before it drains the rings
+ * anyway. A ring is drained at every cut too, and the doorbell rings once it
+ * is an eighth full, so the poll only frees ring space on a quiet gateway:
+ * 250 ms and not 50, because every poll wakes the sealer thread, and on a
+ * small VM each wake-up costs ~0.2 ms of a core the front door may need.
+ */
+export const DOORBELL_POLL_MS = 250;
 
 export function allocateControl(): Int32Array {
   return new Int32Array(new SharedArrayBuffer(CONTROL_BYTES));
