@@ -51,7 +51,7 @@ const folderBoundaries = FOLDERS.map((folder) => {
 });
 
 export default tseslint.config(
-  { ignores: ['dist/', 'native/build/', 'node_modules/', 'data/', 'coverage/'] },
+  { ignores: ['dist/', 'native/build/', 'node_modules/', 'data/', 'coverage/', '.scratch/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
