@@ -15,7 +15,7 @@ import { Sealer, type SealerEvent } from './sealer/index.js';
 import { hashing, nativeLoaded, nativeLoadError } from './native/index.js';
 import {
   Admission, BalancerLog, ChainRegistry, ClientBuffers, ConnectionGuard, DescriptorWatch, FairShare, SealProgress, addCreditRoutes, addHttpRoutes, addLaneRoutes, addOpenModeCreditRoutes,
-  FrontDoorShare, READYZ_PATH, addAnchorRoutes, addReadinessRoute, addStreamRoute, chainView, connectionBounds, descriptorLimit, encodeCommitted, healthView, lanesView, loadUws, openDescriptors, revokeStreams,
+  FrontDoorCores, FrontDoorShare, READYZ_PATH, addAnchorRoutes, addReadinessRoute, addStreamRoute, chainView, connectionBounds, descriptorLimit, encodeCommitted, healthView, lanesView, loadUws, openDescriptors, revokeStreams,
   type ConnectionBounds, type PendingFrame, type StreamConnection, DashboardFeed, StaticFiles,
 } from './frontdoor/index.js';
 import { Credits } from './credits/index.js';
@@ -48,6 +48,8 @@ export class Gateway {
   port = 0;
   readonly config: GatewayConfig;
   readonly layout: CoreLayout;
+  /** The cores the front door thread runs on, as the heavy lane fills and empties. */
+  private readonly frontDoorCores: FrontDoorCores;
   private readonly log: Logger;
   /** This gateway's hold on its data directory, released last at shutdown. */
   private readonly lock: StoreLock;
@@ -99,6 +101,7 @@ export class Gateway {
     this.log = log;
     this.faults = faults;
     this.layout = validateConfig(config);
+    this.frontDoorCores = new FrontDoorCores(this.layout, (cores) => hashing.pinThread(cores), log);
     this.chainTable = ChainTable.allocate(config.limits.maxChains);
     this.counters = LoadCounters.allocate(config.limits.maxChains, WORKER_SLOTS);
     this.laneCores = LaneCores.allocate(LANE_COUNT);
@@ -136,7 +139,8 @@ export class Gateway {
     }
     // Pinned last: threads inherit their creator's affinity, and the lane
     // workers and the sealer were started before and pin themselves.
-    hashing.pinThread(gateway.layout.frontdoor);
+    // The scheduler's first balance may have come in already and freed it (front-door-cores.ts).
+    hashing.pinThread(gateway.frontDoorCores.cores);
     log.info({ event: 'layout', layout: gateway.layout, native: nativeLoaded, nativeError: nativeLoadError },
       `${describeLayout(gateway.layout)}; native hashing ${nativeLoaded ? 'on' : `OFF (${nativeLoadError})`}`);
     if (gateway.credits === null) {
@@ -406,7 +410,7 @@ export class Gateway {
   /** The lanes as `GET /v1/lanes` and the dashboard show them: cores, capacity, placed demand, and why each chain is where it is. */
   private lanesNow(): unknown {
     return lanesView({
-      layout: this.layout, laneTable: this.laneTable, pools: this.pools, laneCores: this.laneCores, chains: this.chains,
+      layout: this.layout, frontdoorCores: this.frontDoorCores.cores, laneTable: this.laneTable, pools: this.pools, laneCores: this.laneCores, chains: this.chains,
       balance: this.balancer.balance, why: (slot) => this.balancer.why(slot),
     });
   }
@@ -498,6 +502,7 @@ export class Gateway {
       this.log.error({ event: 'scheduler-failed', error: event.message, restarts: event.restarts }, `scheduler thread failed, restarting it: ${event.message}`);
     } else {
       this.balancer.onSchedulerEvent(event);
+      this.frontDoorCores.onSchedulerEvent(event);
       this.showOnDashboard(event);
     }
   }

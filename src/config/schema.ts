@@ -100,6 +100,8 @@ const RingBytes = z.strictObject({
 
 const Cores = z.strictObject({
   frontdoor: cores,
+  /** Where the front door may run while no chain is heavy; default: `frontdoor` (core-layout.ts). */
+  frontdoorQuiet: cores.optional(),
   sealer: cores.optional(),
   heavy: cores,
   medium: cores,

@@ -17,14 +17,14 @@ export function validateConfig(config: GatewayConfig, cpuCount = availableParall
   if (c === null) return defaultCoreLayout(cpuCount);
   const { threads } = c;
   return customCoreLayout(cpuCount, c.frontdoor, LANE_NAMES.map((lane) => c[lane]),
-    threads === undefined ? undefined : LANE_NAMES.map((lane) => threads[lane]), c.sealer);
+    threads === undefined ? undefined : LANE_NAMES.map((lane) => threads[lane]), c.sealer, c.frontdoorQuiet);
 }
 
 function coresExist(cpuCount: number) {
   return (config: GatewayConfig, ctx: z.core.$RefinementCtx<GatewayConfig>): void => {
     const c = config.cores;
     if (c === null) return;
-    const lists = { frontdoor: c.frontdoor, sealer: c.sealer ?? [], heavy: c.heavy, medium: c.medium, light: c.light };
+    const lists = { frontdoor: c.frontdoor, frontdoorQuiet: c.frontdoorQuiet ?? [], sealer: c.sealer ?? [], heavy: c.heavy, medium: c.medium, light: c.light };
     for (const [name, list] of Object.entries(lists)) {
       list.forEach((core, i) => {
         if (core < cpuCount) return;

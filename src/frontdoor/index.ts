@@ -13,6 +13,7 @@ export { ClientBuffers, type ClientBufferLimits, type OutboundHolder } from './c
 export { ConnectionGuard, REFUSAL_CAUSES, type GuardSettings, type GuardStats, type HttpRoutes, type RefusalCause } from './guard.js';
 export { DescriptorWatch, connectionBounds, descriptorLimit, openDescriptors, type ConnectionBounds } from './descriptors.js';
 export { FrontDoorShare, maxMinLevel, type FrontDoorShareStats } from './front-door-share.js';
+export { FrontDoorCores } from './front-door-cores.js';
 export { addAnchorRoutes, type AnchorRouteContext } from './anchor-routes.js';
 export { READYZ_PATH, addReadinessRoute, notReadyBecause, type ReadinessState } from './readiness.js';
 export { CommitSampler, DashboardFeed, DASHBOARD, type DashboardEvent, type DashboardSample } from './dashboard-feed.js';

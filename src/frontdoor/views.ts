@@ -62,6 +62,8 @@ export function chainView(chain: ChainState, table: ChainTable): Record<string, 
 
 export interface LanesState {
   layout: CoreLayout;
+  /** The cores the front door runs on now (front-door-cores.ts); default: the layout's. */
+  frontdoorCores?: readonly number[];
   laneTable: LaneTable;
   pools: readonly LanePool<unknown>[];
   laneCores: LaneCores;
@@ -88,7 +90,7 @@ export function lanesView(state: LanesState): Record<string, unknown> {
   const laneOfChain = chains.all().map((c) => chains.table.lane(c.slot));
   return {
     cpuCount: layout.cpuCount,
-    frontdoor: { cores: layout.frontdoor },
+    frontdoor: { cores: state.frontdoorCores ?? layout.frontdoor, pinned: layout.frontdoor, quiet: layout.frontdoorQuiet },
     sealer: { cores: layout.sealer },
     laneTable: state.laneTable,
     lanes: state.pools.map((pool, lane) => ({

@@ -20,6 +20,16 @@ export interface CoreLayout {
   cpuCount: number;
   /** Front door and scheduler threads. */
   frontdoor: number[];
+  /**
+   * The cores the front door may run on while no chain is in the heavy lane
+   * (front-door-cores.ts). Where the front door has no core to itself (two
+   * cores), pinned to core 0 it drew the clients it woke onto core 0 too and
+   * they took turns there while core 1 idled: a quiet gateway's p99 was 1.5×
+   * what it was free to move (bench/RESULTS.md, "A quiet gateway"). Pinned
+   * again as soon as a chain is heavy, for isolation: free under a flood, the
+   * light chains' p99 grew 1.6×.
+   */
+  frontdoorQuiet: number[];
   sealer: number[];
   /** Indexed by lane: heavy, medium, light. */
   lanes: number[][];
@@ -51,7 +61,8 @@ export function defaultCoreLayout(cpuCount: number): CoreLayout {
   const sealer = cpuCount >= 8 ? [1] : all;
   // The floating lighter lanes of two cores get one worker each: light traffic needs no more.
   const threads = cpuCount === 2 ? [1, 1, 1] : undefined;
-  return withThreads({ cpuCount, frontdoor: [0], sealer, lanes, threads: [], nice: DEFAULT_NICE.lanes, sealerNice: DEFAULT_NICE.sealer }, threads);
+  const frontdoorQuiet = cpuCount === 2 ? all : [0];
+  return withThreads({ cpuCount, frontdoor: [0], frontdoorQuiet, sealer, lanes, threads: [], nice: DEFAULT_NICE.lanes, sealerNice: DEFAULT_NICE.sealer }, threads);
 }
 
 /** Cores [first, end) split about half to heavy, half the rest to medium, the remainder to light. */
@@ -66,10 +77,12 @@ function splitLanes(first: number, end: number): number[][] {
 }
 
 /** A layout from config: cores named per lane; threads default to one per core. */
-export function customCoreLayout(cpuCount: number, frontdoor: number[], lanes: number[][], threads?: number[], sealer?: number[]): CoreLayout {
+export function customCoreLayout(
+  cpuCount: number, frontdoor: number[], lanes: number[][], threads?: number[], sealer?: number[], frontdoorQuiet: number[] = frontdoor,
+): CoreLayout {
   if (lanes.length !== LANE_COUNT) throw new RangeError(`core layout: give cores for all ${LANE_COUNT} lanes`);
   const sealerCores = sealer ?? defaultCoreLayout(cpuCount).sealer;
-  for (const core of [...frontdoor, ...sealerCores, ...lanes.flat()]) {
+  for (const core of [...frontdoor, ...frontdoorQuiet, ...sealerCores, ...lanes.flat()]) {
     if (!Number.isInteger(core) || core < 0 || core >= cpuCount) {
       throw new RangeError(`core layout: core ${core} does not exist on this ${cpuCount}-core machine`);
     }
@@ -77,7 +90,7 @@ export function customCoreLayout(cpuCount: number, frontdoor: number[], lanes: n
   lanes.forEach((cores, i) => {
     if (cores.length === 0) throw new RangeError(`core layout: lane ${i} has no cores`);
   });
-  const layout = withThreads({ cpuCount, frontdoor, sealer: sealerCores, lanes, threads: [], nice: DEFAULT_NICE.lanes, sealerNice: DEFAULT_NICE.sealer });
+  const layout = withThreads({ cpuCount, frontdoor, frontdoorQuiet, sealer: sealerCores, lanes, threads: [], nice: DEFAULT_NICE.lanes, sealerNice: DEFAULT_NICE.sealer });
   if (threads !== undefined) {
     if (threads.length !== LANE_COUNT || threads.some((t) => !Number.isInteger(t) || t < 1)) {
       throw new RangeError('core layout: threads must give a positive count for each lane');
@@ -91,10 +104,15 @@ export function describeLayout(layout: CoreLayout): string {
   const names = ['heavy', 'medium', 'light'];
   const nice = (n: number | undefined): string => (n ? ` nice ${n}` : '');
   const lanes = layout.lanes.map((cores, i) => `${names[i]} [${cores.join(',')}] ×${layout.threads[i]}${nice(layout.nice[i])}`);
-  return `${layout.cpuCount} cores: front door [${layout.frontdoor.join(',')}], sealer [${layout.sealer.join(',')}]${nice(layout.sealerNice)}, ${lanes.join(', ')}`;
+  const quiet = sameCores(layout.frontdoorQuiet, layout.frontdoor) ? '' : ` ([${layout.frontdoorQuiet.join(',')}] while no chain is heavy)`;
+  return `${layout.cpuCount} cores: front door [${layout.frontdoor.join(',')}]${quiet}, sealer [${layout.sealer.join(',')}]${nice(layout.sealerNice)}, ${lanes.join(', ')}`;
 }
 
 /** One worker per core a lane may use, unless `threads` says otherwise. */
+export function sameCores(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((core) => b.includes(core));
+}
+
 function withThreads(layout: CoreLayout, threads?: number[]): CoreLayout {
   layout.threads = threads ?? layout.lanes.map((cores) => Math.max(1, cores.length));
   return layout;

@@ -5,7 +5,7 @@ import { workerFile } from '../paths.js';
 import type { ChainTable, LaneCores, LoadCounters } from '../ring/index.js';
 import type { SchedulerCommand, SchedulerEvent, SchedulerSettings, SchedulerWorkerData } from './types.js';
 
-export { defaultCoreLayout, customCoreLayout, describeLayout, type CoreLayout } from './core-layout.js';
+export { defaultCoreLayout, customCoreLayout, describeLayout, sameCores, type CoreLayout } from './core-layout.js';
 export {
   DEFAULT_LANE_TABLE, LaneTableSchema, LaneThresholdsSchema, lookupLane, validateLaneTable, checkLaneTable, LaneAssigner,
   type LaneTable, type LaneThresholds, type ChainLoad,

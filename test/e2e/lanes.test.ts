@@ -1,6 +1,14 @@
 // Lanes end to end: a chain moving lane mid-stream, a full ring, a crashing worker.
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { QUICK_TO_HEAVY, StreamClient, replyHashes, sha256Hex, sleep, startGateway, type ChildGateway, type Reply } from '../helpers/index.js';
+
+/** The cores the gateway's main thread (its front door) may run on, as the kernel reports them: "0" or "0-1". */
+function frontDoorCpus(gw: ChildGateway): string {
+  const status = readFileSync(`/proc/${gw.process.pid}/status`, 'utf8');
+  return /^Cpus_allowed_list:\s*(\S+)/m.exec(status)?.[1] ?? 'unknown';
+}
 
 function expectContiguous(replies: Reply[], from = 0): number {
   let next = from;
@@ -117,6 +125,30 @@ describe('lanes', () => {
     const metrics = await (await gw.http('/metrics')).text();
     const retries = [...metrics.matchAll(/chainlanes_lane_worker_retries_total\{lane="\w+"\} (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
     expect(retries).toBeGreaterThanOrEqual(frames / 3 - 1);
+    c.close();
+  });
+
+  it.skipIf(availableParallelism() < 2)('lets the front door use both cores while no chain is heavy, and pins it back while one is', async () => {
+    const gw = await startGateway({
+      config: { ...QUICK_TO_HEAVY, cores: { frontdoor: [0], frontdoorQuiet: [0, 1], heavy: [1], medium: [0, 1], light: [0, 1] } },
+    });
+    await expect.poll(() => frontDoorCpus(gw), { timeout: 10_000, interval: 50 }).toBe('0-1');
+    expect((await gw.json<{ frontdoor: unknown }>('/v1/lanes')).frontdoor).toEqual({ cores: [0, 1], pinned: [0], quiet: [0, 1] });
+    const c = await StreamClient.open(gw.port, 'flood');
+    const floodUntil = Date.now() + 1_500;
+    let frames = 0;
+    while (Date.now() < floodUntil) {
+      c.send(Array.from({ length: 64 }, (_, k) => `e${frames}-${k}`));
+      frames++;
+      await sleep(4);
+    }
+    await expectLaneWithin(gw, 'flood', 'heavy');
+    await expect.poll(() => frontDoorCpus(gw), { timeout: 5_000, interval: 50 }).toBe('0');
+    expect((await gw.json<{ frontdoor: { cores: number[] } }>('/v1/lanes')).frontdoor.cores).toEqual([0]);
+    expect(gw.logs()).toContainEqual(expect.objectContaining({ event: 'frontdoor-cores', cores: [0] }));
+    // Nothing was lost to the moves.
+    const replies = await c.waitReplies(frames);
+    expect(replies.every((r) => r.type === 'accepted')).toBe(true);
     c.close();
   });
 });

@@ -16,6 +16,8 @@ describe('core layout', () => {
     // Bulk work yields to the front door and the lighter lanes.
     expect(layout.nice[0]).toBeGreaterThan(layout.nice[2]!);
     if (cpus >= 4) expect(layout.frontdoor).toEqual([0]);
+    // Only on two cores does the front door lack a core of its own: there it may use both while no chain is heavy.
+    expect(layout.frontdoorQuiet).toEqual(cpus === 2 ? [0, 1] : layout.frontdoor);
     // From eight cores up the sealer has a core of its own and no two lanes share one.
     if (cpus >= 8) {
       expect(layout.sealer).toEqual([1]);
@@ -33,7 +35,7 @@ describe('core layout', () => {
     expect(defaultCoreLayout(16).lanes.map((l) => l.length)).toEqual([7, 4, 3]);
     expect(defaultCoreLayout(16).lanes[0]![0]).toBe(2);
     expect(defaultCoreLayout(64).lanes.map((l) => l.length)).toEqual([31, 16, 15]);
-    expect(describeLayout(defaultCoreLayout(2))).toBe('2 cores: front door [0], sealer [0,1], heavy [1] ×1 nice 5, medium [0,1] ×1, light [0,1] ×1');
+    expect(describeLayout(defaultCoreLayout(2))).toBe('2 cores: front door [0] ([0,1] while no chain is heavy), sealer [0,1], heavy [1] ×1 nice 5, medium [0,1] ×1, light [0,1] ×1');
   });
 
   it('takes an override and refuses cores the machine lacks', () => {
