@@ -18,7 +18,7 @@ describe('chainlanes --help and --version', () => {
     expect(version.status).toBe(0);
     expect(version.output.trim()).toBe(`chainlanes ${manifest.version}`);
     const npx = spawnSync('npx', ['--no-install', 'chainlanes', '--version'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
-    expect(npx.stdout.trim()).toBe(`chainlanes ${manifest.version}`);
+    expect(npx.stdout.trim(), npx.stderr).toBe(`chainlanes ${manifest.version}`);
   }, 90_000); // npx starts npm itself: seconds on a loaded machine
 
   it.each(COMMANDS)('%s --help and --version', (command) => {
