@@ -6,7 +6,8 @@ import { performance } from 'node:perf_hooks';
 import type { Histogram } from 'hdr-histogram-js';
 import type { ClassCounts, FromWorker, GoMessage, IntervalMessage, ToWorker, WorkerResult } from './load-protocol.js';
 import type { ChainClass, Plan } from './plan.js';
-import { processCpuSeconds } from './proc.js';
+import { THREAD_GROUPS, threadGroup, type ThreadGroup } from '../src/native/index.js';
+import { processCpuSeconds, threadCpuSeconds } from './proc.js';
 import { mergeHistograms, summarize, type LatencySummary } from './stats.js';
 
 export interface LoadTarget {
@@ -83,7 +84,17 @@ export interface LoadResult {
   errors: Record<string, number>;
   /** Connections the target closed before the run ended. */
   connectionsLost: number;
-  gateway: { cpuSeconds: number | null; cpuSecondsPerMillion: number | null; coresBusy: number | null };
+  gateway: {
+    cpuSeconds: number | null;
+    cpuSecondsPerMillion: number | null;
+    coresBusy: number | null;
+    /**
+     * CPU seconds per million entries by thread group, summing to cpuSecondsPerMillion; null
+     * for a process that names no thread of its own (the peers). `other` is lmdb's writer,
+     * libuv's pool, V8's helpers and any thread that exited during the window.
+     */
+    cpuSecondsPerMillionByThread: Record<ThreadGroup, number> | null;
+  };
   clients: ClientReport[];
   clientSaturated: boolean;
   connectFailures: string[];
@@ -208,17 +219,45 @@ function schedule(settings: LoadSettings): GoMessage {
   };
 }
 
-/** Gateway CPU seconds used between the window's start and end (same instants the clients use). */
-function sampleGatewayCpu(pid: number | undefined, go: GoMessage): Promise<number | null> {
+/** Gateway CPU seconds used between the window's start and end (same instants the clients use), in all and by thread group. */
+interface GatewayCpu {
+  total: number;
+  /** Null when the process names none of its threads. */
+  byThread: Record<ThreadGroup, number> | null;
+}
+
+function sampleGatewayCpu(pid: number | undefined, go: GoMessage): Promise<GatewayCpu | null> {
   if (pid === undefined) return Promise.resolve(null);
   return new Promise((resolve) => {
-    let before: number | undefined;
-    setTimeout(() => (before = processCpuSeconds(pid)), go.measureFrom - epochNow());
+    let before: { total: number | undefined; threads: Map<string, number> | undefined } | undefined;
+    setTimeout(() => (before = { total: processCpuSeconds(pid), threads: threadCpuSeconds(pid) }), go.measureFrom - epochNow());
     setTimeout(() => {
-      const after = processCpuSeconds(pid);
-      resolve(before === undefined || after === undefined ? null : after - before);
+      const total = processCpuSeconds(pid);
+      const threads = threadCpuSeconds(pid);
+      if (before?.total === undefined || total === undefined) return resolve(null);
+      const used = total - before.total;
+      resolve({ total: used, byThread: before.threads === undefined || threads === undefined ? null : byThreadGroup(before.threads, threads, used) });
     }, go.measureUntil - epochNow());
   });
+}
+
+/**
+ * Splits `total` by thread group from two per-name snapshots. Named groups get what their
+ * threads used; `other` gets the rest, so the groups add up to the process's own count.
+ */
+function byThreadGroup(before: Map<string, number>, after: Map<string, number>, total: number): Record<ThreadGroup, number> | null {
+  const split = Object.fromEntries(THREAD_GROUPS.map((group) => [group, 0])) as Record<ThreadGroup, number>;
+  let named = 0;
+  for (const [name, seconds] of after) {
+    const group = threadGroup(name);
+    if (group === 'other') continue;
+    const used = Math.max(0, seconds - (before.get(name) ?? 0));
+    split[group] += used;
+    named += used;
+  }
+  if (named === 0) return null;
+  split.other = Math.max(0, total - named);
+  return split;
 }
 
 function sumCounts(results: readonly WorkerResult[], cls: ChainClass): ClassCounts {
@@ -286,8 +325,9 @@ function merge(
   results: WorkerResult[],
   workers: WorkerHandle[],
   connectFailures: string[],
-  gatewayCpu: number | null,
+  sampledCpu: GatewayCpu | null,
 ): LoadResult {
+  const gatewayCpu = sampledCpu?.total ?? null;
   const seconds = settings.durationS;
   const committedSeen = results.some((r) => r.committedSeen);
   const heavy = classResult(plan, results, 'heavy', seconds, committedSeen);
@@ -315,6 +355,7 @@ function merge(
       cpuSeconds: gatewayCpu,
       cpuSecondsPerMillion: gatewayCpu === null || entries === 0 ? null : gatewayCpu / ((entries * seconds) / 1e6),
       coresBusy: gatewayCpu === null ? null : gatewayCpu / seconds,
+      cpuSecondsPerMillionByThread: perMillion(sampledCpu?.byThread ?? null, entries * seconds),
     },
     clients,
     clientSaturated,
@@ -326,6 +367,12 @@ function merge(
 }
 
 /** Client and gateway share the machine: say so when together they used (nearly) every core. */
+function perMillion(byThread: Record<ThreadGroup, number> | null, entries: number): Record<ThreadGroup, number> | null {
+  if (byThread === null || entries === 0) return null;
+  const millions = entries / 1e6;
+  return Object.fromEntries(THREAD_GROUPS.map((group) => [group, byThread[group] / millions])) as Record<ThreadGroup, number>;
+}
+
 function machineNote(clients: readonly ClientReport[], gatewayCpu: number | null, seconds: number): string[] {
   if (gatewayCpu === null) return [];
   const used = gatewayCpu / seconds + clients.reduce((n, c) => n + c.cpu, 0);

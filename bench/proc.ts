@@ -2,7 +2,7 @@
 // same way whatever it runs on (threads, native code): utime + stime, and the
 // resident set, of the whole process.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 
 let ticksPerSecond: number | undefined;
@@ -26,12 +26,44 @@ export function processCpuSeconds(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+  return cpuSecondsOfStat(stat);
+}
+
+/** utime + stime of a /proc/…/stat line, in seconds. */
+function cpuSecondsOfStat(stat: string): number | undefined {
   // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const utime = Number(fields[11]); // field 14 of proc(5), the 12th after the name
   const stime = Number(fields[12]); // field 15
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
   return (utime + stime) / clockTicks();
+}
+
+/**
+ * User + system CPU seconds each live thread of `pid` has used so far, summed by thread name
+ * (/proc/PID/task/TID/stat; the gateway names its threads, src/native/thread-names.ts), or
+ * undefined when /proc cannot tell. A thread that has exited is no longer counted.
+ */
+export function threadCpuSeconds(pid: number): Map<string, number> | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  const byName = new Map<string, number>();
+  for (const tid of tids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // exited between the listing and the read
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const seconds = cpuSecondsOfStat(stat);
+    if (seconds !== undefined) byName.set(name, (byName.get(name) ?? 0) + seconds);
+  }
+  return byName;
 }
 
 /** Resident memory of a process in bytes (/proc/PID/status), as the kernel counts it. */

@@ -1,4 +1,5 @@
 // Human-readable tables. Every number printed here is also in the --json output.
+import { THREAD_GROUPS } from '../src/native/index.js';
 import type { LoadResult } from './load.js';
 import type { Plan } from './plan.js';
 import type { LatencySummary } from './stats.js';
@@ -67,6 +68,13 @@ function errorsLine(errors: Record<string, number>): string {
   return list.length === 0 ? 'none' : list.map(([code, n]) => `${code} ${fmtInt(n)}`).join(', ');
 }
 
+/** The gateway's CPU per million entries by thread group, when its threads are named. */
+function threadCpuRow(r: LoadResult): [string, string][] {
+  const split = r.gateway.cpuSecondsPerMillionByThread;
+  if (split === null) return [];
+  return [['  by thread', THREAD_GROUPS.map((group) => `${group} ${split[group].toFixed(2)}`).join(' · ') + ' s per million']];
+}
+
 function clientsLine(r: LoadResult): string {
   const each = r.clients.map((c) => `${Math.round(c.cpu * 100)}% (loop ${Math.round(c.elu * 100)}%)`).join(', ');
   return `${r.clients.length} processes using ${each} of a core — ${r.clientSaturated ? 'SATURATED' : 'not saturated'}`;
@@ -87,6 +95,7 @@ export function formatLoad(r: LoadResult, shape: string, warmupS: number): strin
       ['committed', committed],
       ['errors', errorsLine(r.errors)],
       ['gateway CPU', cpu],
+      ...threadCpuRow(r),
       ['load clients', clientsLine(r)],
     ]),
     '',

@@ -12,7 +12,7 @@ import {
 
 import { Ledger, LANE_TABLE_KEY, LedgerReaders, StoreLock, StoredSettings, probeStore } from './ledger/index.js';
 import { Sealer, type SealerEvent } from './sealer/index.js';
-import { hashing, nativeLoaded, nativeLoadError } from './native/index.js';
+import { THREAD_NAMES, hashing, nativeLoaded, nativeLoadError } from './native/index.js';
 import {
   Admission, BalancerLog, ChainRegistry, ClientBuffers, ConnectionGuard, DescriptorWatch, FairShare, SealProgress, addCreditRoutes, addHttpRoutes, addLaneRoutes, addOpenModeCreditRoutes,
   FrontDoorCores, FrontDoorShare, READYZ_PATH, addAnchorRoutes, addReadinessRoute, addStreamRoute, chainView, connectionBounds, descriptorLimit, encodeCommitted, healthView, lanesView, loadUws, openDescriptors, revokeStreams,
@@ -141,6 +141,7 @@ export class Gateway {
     // workers and the sealer were started before and pin themselves.
     // The scheduler's first balance may have come in already and freed it (front-door-cores.ts).
     hashing.pinThread(gateway.frontDoorCores.cores);
+    hashing.nameThread(THREAD_NAMES.frontDoor);
     log.info({ event: 'layout', layout: gateway.layout, native: nativeLoaded, nativeError: nativeLoadError },
       `${describeLayout(gateway.layout)}; native hashing ${nativeLoaded ? 'on' : `OFF (${nativeLoadError})`}`);
     if (gateway.credits === null) {

@@ -424,6 +424,23 @@ Napi::Value SetThreadNice(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// nameThread(name): boolean — names the calling OS thread as `top -H`, `ps -L`, perf and
+// /proc/PID/task/TID/comm show it, so an operator (and the bench's per-thread CPU split) can
+// tell the front door, the lanes and the sealer apart; they are all "node" otherwise.
+// Linux keeps 15 bytes: a longer name is cut there, at a character boundary for ASCII names.
+Napi::Value NameThread(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "nameThread: name must be a string");
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (name.empty()) throw Napi::TypeError::New(env, "nameThread: name must not be empty");
+#if defined(__linux__)
+  if (name.size() > 15) name.resize(15);
+  return Napi::Boolean::New(env, pthread_setname_np(pthread_self(), name.c_str()) == 0);
+#else
+  return Napi::Boolean::New(env, false);
+#endif
+}
+
 // tryLockFile(fd): boolean — an exclusive flock(2) on an open file, without waiting. False
 // when another open file description holds it (another process, or the same process
 // through another open()); the kernel drops the lock when the holder closes the file or
@@ -441,6 +458,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tryLockFile", Napi::Function::New(env, TryLockFile, "tryLockFile"));
   exports.Set("setThreadNice", Napi::Function::New(env, SetThreadNice, "setThreadNice"));
   exports.Set("pinThread", Napi::Function::New(env, PinThread, "pinThread"));
+  exports.Set("nameThread", Napi::Function::New(env, NameThread, "nameThread"));
   exports.Set("sha256Spans", Napi::Function::New(env, Sha256Spans, "sha256Spans"));
   exports.Set("gatherSpans", Napi::Function::New(env, GatherSpans, "gatherSpans"));
   exports.Set("merkleRoot", Napi::Function::New(env, MerkleRoot, "merkleRoot"));

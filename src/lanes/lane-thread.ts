@@ -3,8 +3,8 @@
 // hashes, load counts) is written into shared memory.
 import { workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { LaneCores, LoadCounters, RingView } from '../ring/index.js';
-import { hashing } from '../native/index.js';
+import { LANE_NAMES, LaneCores, LoadCounters, RingView } from '../ring/index.js';
+import { hashing, laneThreadName } from '../native/index.js';
 import { hashRange } from './hash-range.js';
 import type { LaneTask, LaneWorkerData } from './types.js';
 
@@ -14,6 +14,7 @@ const counters = new LoadCounters(data.counters, data.maxChains, data.workerSlot
 const laneCores = new LaneCores(data.laneCores);
 const slot = counters.claimSlot(data.lane);
 let pinnedGeneration = -1;
+hashing.nameThread(laneThreadName(LANE_NAMES[data.lane] ?? String(data.lane)));
 if (data.nice !== 0) hashing.setThreadNice(data.nice);
 let tasksRun = 0;
 

@@ -1,6 +1,7 @@
 // Pure-JS twin of native/src/addon.cc, used when the addon is missing or disabled. It must
 // accept and reject the same arguments and produce the same bytes; test/native proves it.
 import { setPriority } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { isInt32Array, isUint32Array, isUint8Array } from 'node:util/types';
 import type { Hashing } from './types.js';
@@ -221,6 +222,19 @@ function setThreadNice(nice: number): boolean {
   }
 }
 
+// A synchronous write runs on the calling thread, so /proc/thread-self names this thread:
+// Linux takes a thread's name there as the addon's pthread_setname_np does.
+function nameThread(name: string): boolean {
+  if (typeof name !== 'string') throw new TypeError('nameThread: name must be a string');
+  if (name.length === 0) throw new TypeError('nameThread: name must not be empty');
+  try {
+    writeFileSync('/proc/thread-self/comm', Buffer.from(name).subarray(0, 15));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function pinThread(cpus: readonly number[]): boolean {
   if (!Array.isArray(cpus)) throw new TypeError('pinThread: cpus must be an array of CPU indices');
   if (cpus.length === 0) throw new TypeError('pinThread: cpus must not be empty');
@@ -239,4 +253,4 @@ function tryLockFile(): null {
   return null;
 }
 
-export const jsHashing: Hashing = Object.freeze({ pinThread, setThreadNice, sha256Spans, gatherSpans, merkleRoot, blockBody, sha256, tryLockFile });
+export const jsHashing: Hashing = Object.freeze({ pinThread, setThreadNice, nameThread, sha256Spans, gatherSpans, merkleRoot, blockBody, sha256, tryLockFile });

@@ -13,7 +13,7 @@ export { jsHashing };
 /** Where node-gyp puts the addon (package.json "install": node-gyp rebuild --directory native). */
 export const nativeAddonPath: string = join(packageRoot(), 'native', 'build', 'Release', 'chainlanes_native.node');
 
-const FUNCTIONS = ['pinThread', 'setThreadNice', 'sha256Spans', 'gatherSpans', 'merkleRoot', 'blockBody', 'sha256', 'tryLockFile'] as const;
+const FUNCTIONS = ['pinThread', 'setThreadNice', 'nameThread', 'sha256Spans', 'gatherSpans', 'merkleRoot', 'blockBody', 'sha256', 'tryLockFile'] as const;
 
 // require() of a .node file is typed `any`; it is received as `unknown` and only its shape can
 // be checked here. The signatures themselves are fixed by native/src/addon.cc, and
@@ -26,6 +26,7 @@ function asHashing(addon: unknown): Hashing {
   return Object.freeze({
     pinThread: exported.pinThread as Hashing['pinThread'],
     setThreadNice: exported.setThreadNice as Hashing['setThreadNice'],
+    nameThread: exported.nameThread as Hashing['nameThread'],
     sha256Spans: exported.sha256Spans as Hashing['sha256Spans'],
     gatherSpans: exported.gatherSpans as Hashing['gatherSpans'],
     merkleRoot: exported.merkleRoot as Hashing['merkleRoot'],
@@ -102,3 +103,5 @@ if (disabled) {
     ].join('\n'),
   );
 }
+
+export { THREAD_GROUPS, THREAD_NAMES, laneThreadName, threadGroup, type ThreadGroup } from './thread-names.js';

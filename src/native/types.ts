@@ -16,6 +16,11 @@ export interface Hashing {
    */
   readonly setThreadNice: (nice: number) => boolean;
   /**
+   * Names the calling OS thread (what `top -H` and /proc/PID/task/TID/comm show; Linux keeps
+   * 15 bytes). Returns false when unsupported; throws TypeError for an empty or non-string name.
+   */
+  readonly nameThread: (name: string) => boolean;
+  /**
    * For i < count: SHA-256 of src[spans[2i] .. spans[2i] + spans[2i+1]) written to
    * dst[dstOffset + 32i ..]. All ranges are checked first; on RangeError nothing is written.
    */

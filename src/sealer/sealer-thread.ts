@@ -10,7 +10,7 @@
 // runs and reports it to the front door.
 import { parentPort, workerData } from 'node:worker_threads';
 import { RingView, forEachRecord } from '../ring/index.js';
-import { hashing } from '../native/index.js';
+import { THREAD_NAMES, hashing } from '../native/index.js';
 import { FileAnchorSink, Ledger, describeStoreError, isLmdbCommitFailure, type AlongsideWrites } from '../ledger/index.js';
 import { BurnWriter } from '../credits/index.js';
 import { DOORBELL_POLL_MS, doorbellNow, nextDoorbell, setPendingBytes } from './control.js';
@@ -58,6 +58,7 @@ let sealsDone = 0;
 let faultsInjected = 0;
 let retryTimer: NodeJS.Timeout | null = null;
 
+hashing.nameThread(THREAD_NAMES.sealer);
 if (data.cores.length > 0) hashing.pinThread(data.cores);
 if (data.nice !== 0) hashing.setThreadNice(data.nice);
 

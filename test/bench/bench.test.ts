@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import type { ThreadGroup } from '../../src/native/index.js';
 import { ROOT } from '../helpers/index.js';
 
 interface ClassResult {
@@ -11,7 +12,7 @@ interface ClassResult {
 }
 
 interface BenchReport {
-  results: { target: string; entriesPerSec: number; committedPerSec: number | null; errors: Record<string, number>; classes: Record<string, ClassResult>; gateway: { cpuSecondsPerMillion: number } }[];
+  results: { target: string; entriesPerSec: number; committedPerSec: number | null; errors: Record<string, number>; classes: Record<string, ClassResult>; gateway: { cpuSecondsPerMillion: number; cpuSecondsPerMillionByThread: Record<ThreadGroup, number> | null } }[];
   ratios: unknown;
   disk: { sealBytes: number; bytesPerSec: number; targets: { target: string; ratio: number }[] } | null;
 }
@@ -37,6 +38,12 @@ describe('npm run bench', () => {
     expect(chainlanes.classes.heavy!.accepted.samples).toBeGreaterThan(0);
     expect(chainlanes.classes.heavy!.accepted.p99).toBeGreaterThanOrEqual(chainlanes.classes.heavy!.accepted.p50);
     expect(chainlanes.gateway.cpuSecondsPerMillion).toBeGreaterThan(0);
+    // Its CPU split by its named threads adds up to the whole; the peers name none.
+    const split = chainlanes.gateway.cpuSecondsPerMillionByThread!;
+    expect(split['front door']).toBeGreaterThan(0);
+    expect(split.lanes + split.sealer).toBeGreaterThan(0);
+    expect(Object.values(split).reduce((a, b) => a + b, 0)).toBeCloseTo(chainlanes.gateway.cpuSecondsPerMillion, 6);
+    expect(byTarget.get('ws-gateway')!.gateway.cpuSecondsPerMillionByThread).toBeNull();
     // The peers do not persist anything, and the report says so rather than inventing a number.
     expect(byTarget.get('ws-gateway')!.committedPerSec).toBeNull();
     expect(report.ratios).toBeTruthy();

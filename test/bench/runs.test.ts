@@ -12,7 +12,7 @@ function result(target: string, entriesPerSec: number, cpu: number | null, light
   return {
     target, url: 'ws://x', durationS: 1, entriesPerSec, framesPerSec: 1, committedPerSec: null,
     classes: { heavy: cls(lightP99 * 2), light: cls(lightP99) }, accepted: null, errors: {}, connectionsLost: 0,
-    gateway: { cpuSeconds: null, cpuSecondsPerMillion: cpu, coresBusy: null }, clients: [], clientSaturated: saturated,
+    gateway: { cpuSeconds: null, cpuSecondsPerMillion: cpu, coresBusy: null, cpuSecondsPerMillionByThread: null }, clients: [], clientSaturated: saturated,
     connectFailures: [], series: [], notes: [], chains: [],
   };
 }

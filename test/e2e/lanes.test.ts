@@ -1,5 +1,5 @@
 // Lanes end to end: a chain moving lane mid-stream, a full ring, a crashing worker.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { QUICK_TO_HEAVY, StreamClient, replyHashes, sha256Hex, sleep, startGateway, type ChildGateway, type Reply } from '../helpers/index.js';
@@ -26,7 +26,22 @@ async function expectLaneWithin(gw: ChildGateway, chain: string, lane: string, t
     .toBe(lane);
 }
 
+/** The names of the gateway's threads, as `top -H` shows them. */
+function threadNames(gw: ChildGateway): string[] {
+  const tasks = `/proc/${gw.process.pid}/task`;
+  return readdirSync(tasks).map((tid) => readFileSync(`${tasks}/${tid}/comm`, 'utf8').trim());
+}
+
 describe('lanes', () => {
+  it('names its threads, so top -H and the bench tell the front door, the lanes and the sealer apart', async () => {
+    const gw = await startGateway();
+    // The scheduler may still be loading when the gateway listens.
+    const expected = ['cl-frontdoor', 'cl-sealer', 'cl-scheduler', 'cl-reader', 'cl-lane-heavy', 'cl-lane-medium', 'cl-lane-light'];
+    await expect.poll(() => expected.filter((name) => !threadNames(gw).includes(name)), { timeout: 5_000, interval: 50 }).toEqual([]);
+    // The main thread is the front door, so the process itself goes by that name in top.
+    expect(readFileSync(`/proc/${gw.process.pid}/comm`, 'utf8').trim()).toBe('cl-frontdoor');
+  });
+
   it('keeps a chain in order and loses nothing when it moves from light to heavy mid-stream', async () => {
     const gw = await startGateway({
       config: QUICK_TO_HEAVY,

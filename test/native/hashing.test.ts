@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { type Hashing, jsHashing, nativeHashing, nativeLoadError } from '../../src/native/index.js';
 import { workerFile } from '../../src/paths.js';
+import type { NamedThreadData, NamedThreadReport } from './fixtures/named-thread.js';
 import type { NiceReport, NiceThreadData } from './fixtures/nice-thread.js';
 import { prng, referenceTreeHash, seededBytes, sha256, sha256Hex, splitHashes } from '../helpers/index.js';
 
@@ -323,5 +324,32 @@ describe('setThreadNice', () => {
   eachImpl('refuses values out of range', (h) => {
     expect(() => h.setThreadNice(25)).toThrow(RangeError);
     expect(() => h.setThreadNice(1.5)).toThrow(RangeError);
+  });
+});
+
+describe('nameThread', () => {
+  /** Names a fresh worker thread and reads its name, and the main thread's, back from /proc. */
+  async function nameInWorker(useNative: boolean, name: string): Promise<NamedThreadReport> {
+    const data: NamedThreadData = { useNative, name };
+    const worker = new Worker(workerFile(import.meta.url, 'fixtures/named-thread'), { workerData: data });
+    const result = await new Promise<NamedThreadReport>((resolve) => worker.once('message', resolve));
+    await worker.terminate();
+    return result;
+  }
+  const mainName = readFileSync('/proc/thread-self/comm', 'utf8').trim();
+
+  it.skipIf(native === null)(`native: names the calling thread only, cut to Linux's 15 bytes${SKIP}`, async () => {
+    expect(await nameInWorker(true, 'cl-lane-heavy')).toEqual({ ok: true, own: 'cl-lane-heavy', main: mainName });
+    expect(await nameInWorker(true, 'a-name-longer-than-fifteen')).toEqual({ ok: true, own: 'a-name-longer-t', main: mainName });
+  });
+
+  it('js fallback: names the calling thread only, cut to Linux\'s 15 bytes', async () => {
+    expect(await nameInWorker(false, 'cl-sealer')).toEqual({ ok: true, own: 'cl-sealer', main: mainName });
+    expect(await nameInWorker(false, 'a-name-longer-than-fifteen')).toEqual({ ok: true, own: 'a-name-longer-t', main: mainName });
+  });
+
+  eachImpl('refuses an empty or non-string name', (h) => {
+    expect(() => h.nameThread('')).toThrow(TypeError);
+    expect(() => h.nameThread(7 as unknown as string)).toThrow(TypeError);
   });
 });
