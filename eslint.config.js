@@ -21,7 +21,7 @@ const FOLDER_DEPENDENCIES = {
   scheduler: ['ring', 'native', 'ledger', 'validation'],
   config: ['ring', 'scheduler', 'log', 'validation'],
   frontdoor: ['protocol', 'ring', 'lanes', 'sealer', 'ledger', 'scheduler', 'log', 'credits'],
-  anchors: ['protocol', 'ledger', 'log', 'validation'],
+  anchors: ['protocol', 'ledger', 'native', 'log', 'validation'],
   doctor: ['config', 'scheduler'],
 };
 const FOLDERS = Object.keys(FOLDER_DEPENDENCIES);

@@ -4,6 +4,7 @@
 // run where a load client was saturated, or the machine already busy with
 // other work when it started, is flagged, since its target may be faster than
 // shown.
+import { THREAD_GROUPS, type ThreadGroup } from '../src/native/index.js';
 import type { LoadResult } from './load.js';
 import { fmtInt, fmtRatio, fmtUs, table } from './report.js';
 
@@ -29,6 +30,8 @@ export interface TargetRuns {
   entriesPerSec: Spread | null;
   committedPerSec: Spread | null;
   cpuSecondsPerMillion: Spread | null;
+  /** The gateway's CPU per million entries by thread group; null for a target that names no threads. */
+  cpuByThread: Record<ThreadGroup, Spread | null> | null;
   heavyP99Us: Spread | null;
   lightP50Us: Spread | null;
   lightP99Us: Spread | null;
@@ -62,6 +65,7 @@ export function summarizeRuns(records: readonly RunRecord[]): TargetRuns[] {
       entriesPerSec: spread(results.map((r) => r.entriesPerSec)),
       committedPerSec: spread(results.map((r) => r.committedPerSec)),
       cpuSecondsPerMillion: spread(results.map((r) => r.gateway.cpuSecondsPerMillion)),
+      cpuByThread: cpuByThread(results),
       heavyP99Us: spread(results.map((r) => r.classes.heavy.accepted?.p99)),
       lightP50Us: spread(results.map((r) => r.classes.light.accepted?.p50)),
       lightP99Us: spread(results.map((r) => r.classes.light.accepted?.p99)),
@@ -69,6 +73,12 @@ export function summarizeRuns(records: readonly RunRecord[]): TargetRuns[] {
       machineBusy: mine.filter(machineBusy).length,
     };
   });
+}
+
+function cpuByThread(results: readonly LoadResult[]): Record<ThreadGroup, Spread | null> | null {
+  const splits = results.map((r) => r.gateway.cpuSecondsPerMillionByThread).filter((s) => s !== null);
+  if (splits.length === 0) return null;
+  return Object.fromEntries(THREAD_GROUPS.map((group) => [group, spread(splits.map((s) => s[group]))])) as Record<ThreadGroup, Spread | null>;
 }
 
 function fmtSpread(s: Spread | null, fmt: (n: number) => string): string {
@@ -96,6 +106,11 @@ export function formatRuns(records: readonly RunRecord[], summary: readonly Targ
     ]);
   }
   const parts = ['each run', '', table(perRun), '', 'median (min–max) over the runs', '', table(medians)];
+  const threadRows = [['gateway CPU s/M by thread (median)', ...THREAD_GROUPS]];
+  for (const t of summary) {
+    if (t.cpuByThread !== null) threadRows.push([t.target, ...THREAD_GROUPS.map((group) => fmtSpread(t.cpuByThread![group], cpu))]);
+  }
+  if (threadRows.length > 1) parts.push('', table(threadRows));
   const first = summary[0];
   if (first !== undefined && summary.length > 1) {
     const ratioRows = [['ratio of medians', 'entries/s', 'light p50', 'light p99', 'CPU s/M']];

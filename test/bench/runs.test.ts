@@ -3,6 +3,11 @@ import { describe, expect, it } from 'vitest';
 import type { LoadResult } from '../../bench/load.js';
 import { formatRuns, spread, summarizeRuns, type RunRecord } from '../../bench/runs.js';
 
+/** A gateway's CPU as the bench splits it: half the front door's, a quarter each the lanes' and the sealer's. */
+function threadSplit(cpu: number): LoadResult['gateway']['cpuSecondsPerMillionByThread'] {
+  return { 'front door': cpu / 2, lanes: cpu / 4, sealer: cpu / 4, scheduler: 0, readers: 0, anchor: 0, other: 0 };
+}
+
 function result(target: string, entriesPerSec: number, cpu: number | null, lightP99: number, saturated = false): LoadResult {
   const cls = (p99: number): LoadResult['classes']['light'] => ({
     chains: 1, connections: 1, entriesPerSec, framesPerSec: 1, framesSent: 1, committedPerSec: null,
@@ -12,7 +17,7 @@ function result(target: string, entriesPerSec: number, cpu: number | null, light
   return {
     target, url: 'ws://x', durationS: 1, entriesPerSec, framesPerSec: 1, committedPerSec: null,
     classes: { heavy: cls(lightP99 * 2), light: cls(lightP99) }, accepted: null, errors: {}, connectionsLost: 0,
-    gateway: { cpuSeconds: null, cpuSecondsPerMillion: cpu, coresBusy: null, cpuSecondsPerMillionByThread: null }, clients: [], clientSaturated: saturated,
+    gateway: { cpuSeconds: null, cpuSecondsPerMillion: cpu, coresBusy: null, cpuSecondsPerMillionByThread: cpu === null ? null : threadSplit(cpu) }, clients: [], clientSaturated: saturated,
     connectFailures: [], series: [], notes: [], chains: [],
   };
 }
@@ -34,10 +39,14 @@ describe('--runs', () => {
     ];
     const [a, b] = summarizeRuns(records);
     expect(a).toMatchObject({ target: 'a', runs: 3, entriesPerSec: { median: 200, min: 100, max: 300 }, cpuSecondsPerMillion: { median: 2 }, machineBusy: 1, clientSaturated: 0 });
-    expect(b).toMatchObject({ target: 'b', runs: 2, entriesPerSec: { median: 60 }, cpuSecondsPerMillion: null, machineBusy: 1, clientSaturated: 1 });
+    expect(a!.cpuByThread).toMatchObject({ 'front door': { median: 1, min: 0.5, max: 2 }, lanes: { median: 0.5 } });
+    expect(b).toMatchObject({ target: 'b', runs: 2, entriesPerSec: { median: 60 }, cpuSecondsPerMillion: null, cpuByThread: null, machineBusy: 1, clientSaturated: 1 });
     const text = formatRuns(records, [a!, b!]);
     expect(text).toContain('CLIENT SATURATED');
     expect(text).toContain('MACHINE BUSY');
     expect(text).toMatch(/a ÷ b\s+3\.33×/);
+    // The per-thread table has a row for the target that names its threads, none for the other.
+    expect(text).toMatch(/^\s*a\s+1\.00 \(0\.50–2\.00\)\s+0\.50/m);
+    expect(text).not.toMatch(/^\s*b\s+n\/a\s+n\/a/m);
   });
 });
