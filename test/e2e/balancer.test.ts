@@ -162,7 +162,8 @@ describe('balancer', () => {
     const move = listed.find((d) => d.kind === 'chain-move' && d.chain === 'big')!;
     expect(move).toMatchObject({ from: 'light', to: 'medium' });
     expect(move.reason).toMatch(/over its headroom .* no core could move/);
-    expect(move.numbers.fromLoad as number).toBeGreaterThan(0.5);
+    // The balancer moves only above the headroom; the listed number is rounded to 3 digits, so it may read 0.5 itself.
+    expect(move.numbers.fromLoad as number).toBeGreaterThanOrEqual(0.5);
     expect(move.numbers.toLoadAfter as number).toBeLessThanOrEqual(0.5);
     expect(move.numbers.relief as number).toBeGreaterThan(0.2);
     const medium = (await lanes(gw)).find((l) => l.name === 'medium')!;
