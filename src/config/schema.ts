@@ -159,6 +159,8 @@ const Ledger = z.strictObject({
   readerThreads: integer(1, undefined, 'threads').default(1),
   /** How long `POST …/entries?wait=committed` waits for the commit. */
   commitWaitTimeoutMs: ms(1).default(30_000),
+  /** After each durable seal, drop the store file's clean cached pages (the sealer's writes then reuse warm pages). */
+  dropSealedPageCache: z.boolean().default(true),
   /** Failed seal attempts in a row after which /healthz answers 503. */
   unhealthyAfterSealFailures: integer(1, undefined, 'failed seals in a row').default(3),
 });

@@ -253,4 +253,19 @@ function tryLockFile(): null {
   return null;
 }
 
-export const jsHashing: Hashing = Object.freeze({ pinThread, setThreadNice, nameThread, sha256Spans, gatherSpans, merkleRoot, blockBody, sha256, tryLockFile });
+/** JavaScript cannot reach malloc's settings: the arguments are checked as the addon checks them, and nothing changes. */
+function keepFreedMemory(mmapThreshold: number, trimThreshold: number): boolean {
+  indexArg(mmapThreshold, 'keepFreedMemory: mmapThreshold');
+  indexArg(trimThreshold, 'keepFreedMemory: trimThreshold');
+  if (mmapThreshold > 0x7fff_ffff || trimThreshold > 0x7fff_ffff) throw new RangeError('keepFreedMemory: thresholds must be below 2^31');
+  return false;
+}
+
+/** Node has no posix_fadvise: the argument is checked as the addon checks it, and the cache stays. */
+function dropFileCache(fd: number): boolean {
+  indexArg(fd, 'dropFileCache: fd');
+  if (fd > 0x7fff_ffff) throw new RangeError('dropFileCache: fd must be below 2^31');
+  return false;
+}
+
+export const jsHashing: Hashing = Object.freeze({ pinThread, setThreadNice, nameThread, sha256Spans, gatherSpans, merkleRoot, blockBody, sha256, tryLockFile, keepFreedMemory, dropFileCache });

@@ -13,7 +13,7 @@ export { jsHashing };
 /** Where node-gyp puts the addon (package.json "install": node-gyp rebuild --directory native). */
 export const nativeAddonPath: string = join(packageRoot(), 'native', 'build', 'Release', 'chainlanes_native.node');
 
-const FUNCTIONS = ['pinThread', 'setThreadNice', 'nameThread', 'sha256Spans', 'gatherSpans', 'merkleRoot', 'blockBody', 'sha256', 'tryLockFile'] as const;
+const FUNCTIONS = ['pinThread', 'setThreadNice', 'nameThread', 'sha256Spans', 'gatherSpans', 'merkleRoot', 'blockBody', 'sha256', 'tryLockFile', 'keepFreedMemory', 'dropFileCache'] as const;
 
 // require() of a .node file is typed `any`; it is received as `unknown` and only its shape can
 // be checked here. The signatures themselves are fixed by native/src/addon.cc, and
@@ -33,6 +33,8 @@ function asHashing(addon: unknown): Hashing {
     blockBody: exported.blockBody as Hashing['blockBody'],
     sha256: exported.sha256 as Hashing['sha256'],
     tryLockFile: exported.tryLockFile as Hashing['tryLockFile'],
+    keepFreedMemory: exported.keepFreedMemory as Hashing['keepFreedMemory'],
+    dropFileCache: exported.dropFileCache as Hashing['dropFileCache'],
   });
 }
 

@@ -55,4 +55,15 @@ export interface Hashing {
    * lock (the JS fallback), so the caller must use another way.
    */
   readonly tryLockFile: (fd: number) => boolean | null;
+  /**
+   * Fixes glibc malloc's mmap and trim thresholds for the whole process, so large blocks
+   * freed are kept for reuse rather than returned to the kernel. False when the C library is
+   * not glibc, a value is refused (the mmap threshold caps at 32 MiB), or in the fallback.
+   */
+  readonly keepFreedMemory: (mmapThreshold: number, trimThreshold: number) => boolean;
+  /**
+   * Asks the kernel to drop an open file's clean cached pages (posix_fadvise DONTNEED).
+   * False when refused or unsupported (always, in the fallback).
+   */
+  readonly dropFileCache: (fd: number) => boolean;
 }

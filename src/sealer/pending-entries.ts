@@ -1,13 +1,14 @@
 // Hashed entries the sealer copied out of the lane rings and holds until
 // their block is durable.
 //
-// Each chain has a backlog: its entries in seq order, back to back in buffers
-// that are compacted in place and reused, so steady ingest allocates nothing
-// per frame (fresh memory costs a page fault and a page clear per 4 KiB, which
-// profiling showed to be a seventh of the gateway's CPU). Entry contents are
-// gathered out of a ring record in one native call. A block's record (chunk
-// roots, hashes, ends, contents) is built from the backlog straight into a seal
-// arena reused from one seal to the next, in one native call per block.
+// Each chain has a backlog: its entries in seq order, back to back in
+// segments taken from one pool and given back once durable
+// (backlog-segments.ts), so steady ingest touches only warm memory and never
+// moves an entry once copied. Entry contents are gathered out of a ring record
+// in one native call. A block's record (chunk roots, hashes, ends, contents) is
+// built into a seal arena reused from one seal to the next, in one native call
+// per block: straight from its segment, or, for a block that spans segments,
+// from a staging copy of its pieces.
 //
 // A chain's frames can reach the sealer out of order once it changed lane
 // (its older frames may still sit in the old lane's ring); such a frame waits
@@ -15,11 +16,14 @@
 import type { RingView } from '../ring/index.js';
 import { HASH_BYTES } from '../protocol/index.js';
 import { hashing } from '../native/index.js';
-import { prepareBlockRecord, type PreparedRecord } from '../ledger/index.js';
+import { prepareBlockRecord, type BlockSource, type PreparedRecord } from '../ledger/index.js';
 import { setChainPendingBytes } from './control.js';
+import { SegmentPool, segmentCapacityFor, type Segment } from './backlog-segments.js';
 
 /** What the backlog counts per entry besides its content: its hash and its end offset. */
 const ENTRY_OVERHEAD_BYTES = HASH_BYTES + Uint32Array.BYTES_PER_ELEMENT;
+/** Idle segments kept for reuse when the owner does not say (tests). */
+const DEFAULT_MAX_IDLE_BYTES = 64 * 1024 * 1024;
 
 /** One frame's entries, copied; for frames that arrived ahead of a gap. */
 interface Early {
@@ -31,16 +35,14 @@ interface Early {
 }
 
 class ChainBacklog {
-  /** Seq of the entry at `head`. */
+  /** Seq of the first entry not released. */
   firstSeq: number;
-  private head = 0;
-  private tail = 0;
-  private contentHead = 0;
-  private contentTail = 0;
-  /** ends[i]: where entry i's content ends in `contents` (absolute). */
-  private ends = new Uint32Array(256);
-  private hashes = new Uint8Array(256 * HASH_BYTES);
-  private contents = new Uint8Array(64 * 1024);
+  private next: number;
+  /** In seq order; the first may be partly released (its `head`). */
+  private readonly segments: Segment[] = [];
+  private liveContentBytes = 0;
+  private liveEntries = 0;
+  private readonly pool: SegmentPool;
   /**
    * Frames that arrived before the ones in front of them (a chain that moved to
    * another lane can have newer frames in that lane's ring before older ones
@@ -50,15 +52,17 @@ class ChainBacklog {
   private readonly early = new Map<number, Early>();
   private earlyBytes = 0;
 
-  constructor(firstSeq: number) {
+  constructor(firstSeq: number, pool: SegmentPool) {
     this.firstSeq = firstSeq;
+    this.next = firstSeq;
+    this.pool = pool;
   }
 
-  get nextSeq(): number { return this.firstSeq + this.tail - this.head; }
+  get nextSeq(): number { return this.next; }
 
   /** Bytes held: contents plus ENTRY_OVERHEAD_BYTES per entry, early frames included. */
   get bytes(): number {
-    return this.contentTail - this.contentHead + (this.tail - this.head) * ENTRY_OVERHEAD_BYTES + this.earlyBytes;
+    return this.liveContentBytes + this.liveEntries * ENTRY_OVERHEAD_BYTES + this.earlyBytes;
   }
 
   /** Appends a ring record's entries; returns false if the record's seqs are already here (a bug upstream). */
@@ -81,68 +85,62 @@ class ChainBacklog {
   }
 
   /** Builds the record of entries [firstSeq, endSeq) in the arena, in one native call (ledger/prepared.ts). */
-  buildBlock(firstSeq: number, endSeq: number, arena: SealArena): PreparedRecord {
-    const i0 = this.head + firstSeq - this.firstSeq;
-    const i1 = this.head + endSeq - this.firstSeq;
+  buildBlock(firstSeq: number, endSeq: number, arena: SealArena, staging: BlockStaging): PreparedRecord {
+    const first = this.segmentIndexOf(firstSeq);
+    const segment = this.segments[first]!;
+    const alloc = (bytes: number): Uint8Array => arena.take(bytes);
+    if (endSeq > segment.endSeq) return prepareBlockRecord(staging.gather(this.segments, first, firstSeq, endSeq), alloc);
+    const i0 = firstSeq - segment.firstSeq;
+    const i1 = endSeq - segment.firstSeq;
     return prepareBlockRecord({
       count: i1 - i0,
-      hashes: this.hashes.subarray(i0 * HASH_BYTES, i1 * HASH_BYTES),
-      ends: this.ends.subarray(i0, i1),
-      contentStart: i0 === this.head ? this.contentHead : this.ends[i0 - 1]!,
-      contents: this.contents,
-    }, (bytes) => arena.take(bytes));
+      hashes: segment.hashes.subarray(i0 * HASH_BYTES, i1 * HASH_BYTES),
+      ends: segment.ends.subarray(i0, i1),
+      contentStart: segment.contentStart(i0),
+      contents: segment.contents,
+    }, alloc);
   }
 
-  /** Drops entries below endSeq. */
+  /** Drops entries below endSeq; segments left empty go back to the pool. */
   release(endSeq: number): void {
-    const drop = Math.min(endSeq - this.firstSeq, this.tail - this.head);
-    if (drop <= 0) return;
-    this.contentHead = this.ends[this.head + drop - 1]!;
-    this.head += drop;
-    this.firstSeq += drop;
-    if (this.head === this.tail) {
-      this.head = this.tail = 0;
-      this.contentHead = this.contentTail = 0;
+    const end = Math.min(endSeq, this.next);
+    if (end <= this.firstSeq) return;
+    while (this.segments.length > 0 && this.segments[0]!.endSeq <= end) {
+      const segment = this.segments.shift()!;
+      this.drop(segment, segment.count);
+      this.pool.give(segment);
     }
+    if (this.segments.length > 0) this.drop(this.segments[0]!, end - this.segments[0]!.firstSeq);
+    this.firstSeq = end;
+  }
+
+  /** Moves a segment's head to entry `head`, uncounting what it passes. */
+  private drop(segment: Segment, head: number): void {
+    if (head <= segment.head) return;
+    this.liveContentBytes -= segment.contentStart(head) - segment.contentStart(segment.head);
+    this.liveEntries -= head - segment.head;
+    segment.head = head;
+  }
+
+  private segmentIndexOf(seq: number): number {
+    for (let s = 0; s < this.segments.length; s++) if (seq < this.segments[s]!.endSeq) return s;
+    throw new RangeError(`sealer: seq ${seq} is not in the backlog [${this.firstSeq}, ${this.next})`);
   }
 
   /** `maxBytes` bounds the spans' total (a frame's size does): room is made for that much, unmeasured. */
   private append(src: Uint8Array, spans: Int32Array, count: number, maxBytes: number, hashSrc: Uint8Array, hashesAt: number): void {
-    this.makeRoom(count, maxBytes);
+    let segment = this.segments[this.segments.length - 1];
+    if (segment === undefined || !segment.fits(count, maxBytes)) {
+      segment = this.pool.take(segmentCapacityFor(count, maxBytes, this.bytes), this.next);
+      this.segments.push(segment);
+    }
     // One native call copies the contents and writes each entry's end: no JS per entry.
-    this.contentTail += hashing.gatherSpans(src, spans, count, this.contents, this.contentTail, this.ends, this.tail);
-    this.hashes.set(hashSrc.subarray(hashesAt, hashesAt + count * HASH_BYTES), this.tail * HASH_BYTES);
-    this.tail += count;
-  }
-
-  /**
-   * Compacts in place when the live part fills at most half the buffer
-   * afterwards, else grows to the next power of two. The half matters: when
-   * the live part nearly filled the buffer, every append moved all of it (the
-   * first profile of issue #10: 13 % of the sealer's time in this function).
-   */
-  private makeRoom(entries: number, bytes: number): void {
-    const liveEntries = this.tail - this.head;
-    const liveBytes = this.contentTail - this.contentHead;
-    if (this.tail + entries <= this.ends.length && this.contentTail + bytes <= this.contents.length) return;
-    const entryCap = capacityFor(2 * (liveEntries + entries), this.ends.length);
-    const byteCap = capacityFor(2 * (liveBytes + bytes), this.contents.length);
-    const ends = entryCap === this.ends.length ? this.ends : new Uint32Array(entryCap);
-    const hashes = entryCap === this.ends.length ? this.hashes : new Uint8Array(entryCap * HASH_BYTES);
-    const contents = byteCap === this.contents.length ? this.contents : new Uint8Array(byteCap);
-    // copyWithin moves overlapping ranges correctly, so one path serves both cases.
-    if (contents === this.contents) contents.copyWithin(0, this.contentHead, this.contentTail);
-    else contents.set(this.contents.subarray(this.contentHead, this.contentTail));
-    if (hashes === this.hashes) hashes.copyWithin(0, this.head * HASH_BYTES, this.tail * HASH_BYTES);
-    else hashes.set(this.hashes.subarray(this.head * HASH_BYTES, this.tail * HASH_BYTES));
-    for (let i = 0; i < liveEntries; i++) ends[i] = this.ends[this.head + i]! - this.contentHead;
-    this.ends = ends;
-    this.hashes = hashes;
-    this.contents = contents;
-    this.head = 0;
-    this.tail = liveEntries;
-    this.contentHead = 0;
-    this.contentTail = liveBytes;
+    const copied = hashing.gatherSpans(src, spans, count, segment.contents, segment.contentBytes, segment.ends, segment.count);
+    segment.hashes.set(hashSrc.subarray(hashesAt, hashesAt + count * HASH_BYTES), segment.count * HASH_BYTES);
+    segment.count += count;
+    this.next += count;
+    this.liveContentBytes += copied;
+    this.liveEntries += count;
   }
 
   private keepEarly(src: Uint8Array, spans: Int32Array, count: number, firstSeq: number, hashesAt: number): void {
@@ -167,6 +165,54 @@ class ChainBacklog {
       this.append(e.contents, e.spans, e.count, e.contents.byteLength, e.hashes, 0);
     }
   }
+}
+
+/**
+ * A block that spans segments, copied into one place for the native call that
+ * builds its record. The memory is reused from block to block (each is built
+ * before the next is gathered), so it is warm after the first seals.
+ */
+class BlockStaging {
+  private hashes = new Uint8Array(0);
+  private ends = new Uint32Array(0);
+  private contents = new Uint8Array(0);
+
+  gather(segments: readonly Segment[], first: number, firstSeq: number, endSeq: number): BlockSource {
+    const count = endSeq - firstSeq;
+    let bytes = 0;
+    for (let s = first; s < segments.length && segments[s]!.firstSeq < endSeq; s++) {
+      const [i0, i1] = piece(segments[s]!, firstSeq, endSeq);
+      bytes += segments[s]!.contentStart(i1) - segments[s]!.contentStart(i0);
+    }
+    this.reserve(count, bytes);
+    let entry = 0;
+    let at = 0;
+    for (let s = first; s < segments.length && segments[s]!.firstSeq < endSeq; s++) {
+      const segment = segments[s]!;
+      const [i0, i1] = piece(segment, firstSeq, endSeq);
+      const c0 = segment.contentStart(i0);
+      const c1 = segment.contentStart(i1);
+      this.hashes.set(segment.hashes.subarray(i0 * HASH_BYTES, i1 * HASH_BYTES), entry * HASH_BYTES);
+      this.contents.set(segment.contents.subarray(c0, c1), at);
+      // Rebasing the ends is the one loop per entry in JS here: a 4-byte add, next to a ~240-byte copy.
+      for (let i = i0; i < i1; i++) this.ends[entry++] = segment.ends[i]! - c0 + at;
+      at += c1 - c0;
+    }
+    return { count, hashes: this.hashes, ends: this.ends, contentStart: 0, contents: this.contents };
+  }
+
+  private reserve(count: number, bytes: number): void {
+    if (this.ends.length < count) {
+      this.ends = new Uint32Array(capacityFor(count, Math.max(1024, this.ends.length)));
+      this.hashes = new Uint8Array(this.ends.length * HASH_BYTES);
+    }
+    if (this.contents.length < bytes) this.contents = new Uint8Array(capacityFor(bytes, Math.max(64 * 1024, this.contents.length)));
+  }
+}
+
+/** The entries of `segment` inside [firstSeq, endSeq), as indexes into it. */
+function piece(segment: Segment, firstSeq: number, endSeq: number): [number, number] {
+  return [Math.max(firstSeq, segment.firstSeq) - segment.firstSeq, Math.min(endSeq, segment.endSeq) - segment.firstSeq];
 }
 
 function earlyCost(contents: Uint8Array, count: number): number {
@@ -207,20 +253,35 @@ export class SealArena {
   }
 }
 
+export interface PendingEntriesOptions {
+  /** The chain backlog admission reads in another thread (control.ts); null: not shared. */
+  perChain?: Int32Array | null;
+  /** Idle backlog segments kept for reuse, in bytes. */
+  maxIdleBytes?: number;
+}
+
 export class PendingEntries {
   private readonly chains = new Map<number, ChainBacklog>();
+  private readonly pool: SegmentPool;
+  private readonly staging = new BlockStaging();
   /** Kept up to date on every add and release, so reading it costs nothing per chain. */
   bytes = 0;
   /** The chain backlog admission reads in another thread (control.ts; null: not shared). */
   private readonly perChain: Int32Array | null;
 
-  constructor(perChain: Int32Array | null = null) {
-    this.perChain = perChain;
+  constructor(options: PendingEntriesOptions = {}) {
+    this.perChain = options.perChain ?? null;
+    this.pool = new SegmentPool(options.maxIdleBytes ?? DEFAULT_MAX_IDLE_BYTES);
+  }
+
+  /** Idle segments held for reuse: memory the backlog holds beyond `bytes`. */
+  get idleBytes(): number {
+    return this.pool.heldBytes;
   }
 
   /** A chain's entries start at `nextSeq` (its first seq not yet durable). */
   register(slot: number, nextSeq: number): void {
-    if (!this.chains.has(slot)) this.chains.set(slot, new ChainBacklog(nextSeq));
+    if (!this.chains.has(slot)) this.chains.set(slot, new ChainBacklog(nextSeq, this.pool));
   }
 
   known(slot: number): boolean {
@@ -244,7 +305,7 @@ export class PendingEntries {
   buildBlock(slot: number, firstSeq: number, endSeq: number, arena: SealArena): PreparedRecord {
     const backlog = this.chains.get(slot);
     if (backlog === undefined) throw new Error(`sealer: no entries for chain slot ${slot}`);
-    return backlog.buildBlock(firstSeq, endSeq, arena);
+    return backlog.buildBlock(firstSeq, endSeq, arena, this.staging);
   }
 
   release(slot: number, endSeq: number): void {

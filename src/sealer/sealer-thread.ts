@@ -11,7 +11,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { RingView, forEachRecord } from '../ring/index.js';
 import { THREAD_NAMES, hashing } from '../native/index.js';
-import { FileAnchorSink, Ledger, describeStoreError, isLmdbCommitFailure, type AlongsideWrites } from '../ledger/index.js';
+import { openSync } from 'node:fs';
+import { join } from 'node:path';
+import { FileAnchorSink, Ledger, STORE_DATA_FILE, describeStoreError, isLmdbCommitFailure, type AlongsideWrites } from '../ledger/index.js';
 import { BurnWriter } from '../credits/index.js';
 import { DOORBELL_POLL_MS, doorbellNow, nextDoorbell, setPendingBytes } from './control.js';
 import { PendingEntries, SealArena } from './pending-entries.js';
@@ -21,7 +23,7 @@ const data = workerData as SealerWorkerData;
 const rings = data.rings.map((sab) => new RingView(sab));
 const readPositions = rings.map((ring) => ring.loadReleased());
 const control = new Int32Array(data.control);
-const pending = new PendingEntries(new Int32Array(data.chainBacklog));
+const pending = new PendingEntries({ perChain: new Int32Array(data.chainBacklog), maxIdleBytes: data.maxIdleBacklogBytes });
 const arena = new SealArena();
 const cuts: Cut[] = [];
 let lastReport = { message: '', at: 0 };
@@ -49,6 +51,9 @@ const ledger = await Ledger.open(data.dataDir, {
   // Reported to the front door, which logs it: threads have no logger of their own.
   onAnchorError: (error, record, sink) => post({ type: 'anchor-failed', sink: sink.name, height: record.height, message: error instanceof Error ? error.message : String(error) }),
 });
+// Opened after the store, which created the file; read-only, for posix_fadvise
+// only (native dropFileCache). Closed when the thread exits.
+const storeFile = data.dropSealedPageCache ? openSync(join(data.dataDir, STORE_DATA_FILE), 'r') : null;
 // Blocks' burns are written inside their seal's transaction (src/credits).
 const burnWriter = new BurnWriter(ledger.environment);
 let sealing = false;
@@ -116,6 +121,8 @@ async function sealNext(cut: Cut): Promise<void> {
     sealsDone++;
     for (const b of cut.blocks) pending.release(b.slot, b.endSeq);
     setPendingBytes(control, pending.bytes);
+    // The seal is on disk, so its pages are clean and the kernel may drop them: the next seal reuses them warm.
+    if (storeFile !== null) hashing.dropFileCache(storeFile);
     post({
       type: 'sealed',
       directory,

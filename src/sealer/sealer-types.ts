@@ -56,6 +56,10 @@ export interface SealerWorkerData {
   nice: number;
   /** Each chain's KiB not durable yet, by slot (control.ts). */
   chainBacklog: SharedArrayBuffer;
+  /** Idle backlog segments kept for reuse, in bytes (backlog-segments.ts). */
+  maxIdleBacklogBytes: number;
+  /** Drop the store file's clean cached pages after each durable seal (ledger.dropSealedPageCache). */
+  dropSealedPageCache: boolean;
   /** Tests only: fail `attempts` seal transactions once `after` seals succeeded. */
   sealFaults: { after: number; attempts: number };
 }

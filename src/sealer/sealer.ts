@@ -12,6 +12,9 @@ export interface SealerOptions {
   cores: number[];
   nice: number;
   maxChains: number;
+  /** Idle backlog segments the sealer keeps for reuse (backlog-segments.ts). */
+  maxIdleBacklogBytes: number;
+  dropSealedPageCache: boolean;
   sealFaults?: { after: number; attempts: number };
   onEvent(event: SealerEvent): void;
 }
@@ -40,6 +43,8 @@ export class Sealer {
       cores: options.cores,
       nice: options.nice,
       chainBacklog: chainBacklog.buffer as SharedArrayBuffer,
+      maxIdleBacklogBytes: options.maxIdleBacklogBytes,
+      dropSealedPageCache: options.dropSealedPageCache,
       sealFaults: options.sealFaults ?? { after: 0, attempts: 0 },
     };
     const worker = new Worker(workerFile(import.meta.url, 'sealer-thread'), { workerData: data, name: 'chainlanes-sealer' });

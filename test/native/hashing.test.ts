@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { type Hashing, jsHashing, nativeHashing, nativeLoadError } from '../../src/native/index.js';
@@ -351,5 +353,50 @@ describe('nameThread', () => {
   eachImpl('refuses an empty or non-string name', (h) => {
     expect(() => h.nameThread('')).toThrow(TypeError);
     expect(() => h.nameThread(7 as unknown as string)).toThrow(TypeError);
+  });
+});
+
+describe('keepFreedMemory', () => {
+  // process.report names the glibc the process runs on; there mallopt takes both thresholds.
+  const glibc = (process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header.glibcVersionRuntime !== undefined;
+
+  it.skipIf(native === null || !glibc)(`native: glibc takes both thresholds${SKIP}`, () => {
+    expect(native!.keepFreedMemory(32 * 1024 * 1024, 256 * 1024 * 1024)).toBe(true);
+  });
+
+  it('js fallback: cannot reach malloc, and says so', () => {
+    expect(jsHashing.keepFreedMemory(32 * 1024 * 1024, 256 * 1024 * 1024)).toBe(false);
+  });
+
+  eachImpl('refuses thresholds that are not non-negative integers below 2^31', (h) => {
+    expect(() => h.keepFreedMemory(-1, 0)).toThrow(RangeError);
+    expect(() => h.keepFreedMemory(0, 2 ** 31)).toThrow(RangeError);
+    expect(() => h.keepFreedMemory('1' as unknown as number, 0)).toThrow(TypeError);
+  });
+});
+
+describe('dropFileCache', () => {
+  it.skipIf(native === null)(`native: the kernel takes the advice for an open file, and refuses a closed descriptor${SKIP}`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chainlanes-fadvise-'));
+    const file = join(dir, 'f');
+    writeFileSync(file, Buffer.alloc(64 * 1024, 7));
+    const fd = openSync(file, 'r');
+    try {
+      expect(native!.dropFileCache(fd)).toBe(true);
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true });
+    }
+    expect(native!.dropFileCache(fd)).toBe(false);
+  });
+
+  it('js fallback: cannot advise the kernel, and says so', () => {
+    expect(jsHashing.dropFileCache(0)).toBe(false);
+  });
+
+  eachImpl('refuses a descriptor that is not a non-negative integer below 2^31', (h) => {
+    expect(() => h.dropFileCache(-1)).toThrow(RangeError);
+    expect(() => h.dropFileCache(2 ** 31)).toThrow(RangeError);
+    expect(() => h.dropFileCache('3' as unknown as number)).toThrow(TypeError);
   });
 });

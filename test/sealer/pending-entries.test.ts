@@ -84,7 +84,7 @@ describe('pending entries', () => {
     forEachRecord(view, 0, view.loadHashed(), (at) => expect(() => pending.copyRecord(view, at)).toThrow(/arrived twice/));
   });
 
-  it('keeps every byte through many compactions and growths', () => {
+  it('keeps every byte of blocks that span segments, through many seals', () => {
     const pending = new PendingEntries();
     pending.register(0, 0);
     const arena = new SealArena();
@@ -107,5 +107,42 @@ describe('pending entries', () => {
       }
     }
     expectBlock(pending, arena, sealed, next);
+  });
+
+  it('builds a block from its pieces in three segments, and from inside one', () => {
+    const pending = new PendingEntries();
+    pending.register(0, 0);
+    // 300 entries need a 32 KiB class (64 content bytes per entry slot): one frame per segment here.
+    drain(pending, ringWith([[0, 300], [300, 300], [600, 300]]));
+    const arena = new SealArena();
+    expectBlock(pending, arena, 10, 890);
+    arena.reset();
+    expectBlock(pending, arena, 320, 580);
+    arena.reset();
+    expectBlock(pending, arena, 299, 301);
+  });
+
+  it('gives durable segments back to the pool and takes them again, within its bound', () => {
+    const pending = new PendingEntries();
+    pending.register(0, 0);
+    drain(pending, ringWith([[0, 300], [300, 300]]));
+    expect(pending.idleBytes).toBe(0);
+    pending.release(0, 450);
+    // The first segment is all durable; the second still holds 150 entries.
+    const idle = pending.idleBytes;
+    expect(idle).toBeGreaterThan(32 * 1024);
+    pending.release(0, 600);
+    expect(pending.bytes).toBe(0);
+    expect(pending.idleBytes).toBe(2 * idle);
+    drain(pending, ringWith([[600, 300]]));
+    expect(pending.idleBytes).toBe(idle);
+    expectBlock(pending, new SealArena(), 600, 900);
+
+    const unpooled = new PendingEntries({ maxIdleBytes: 0 });
+    unpooled.register(0, 0);
+    drain(unpooled, ringWith([[0, 300]]));
+    unpooled.release(0, 300);
+    expect(unpooled.idleBytes).toBe(0);
+    expect(unpooled.bytes).toBe(0);
   });
 });
