@@ -30,7 +30,14 @@ export interface CommitProbe {
 
 /** Whoever sent a frame: a WebSocket connection or an HTTP request. */
 export interface FrameOwner extends BlockWriter {
+  /** Its frame is hashed: the reply is due. The owner may hold it until `sendHashed`. */
   hashed(frame: PendingFrame, ring: RingView): void;
+  /**
+   * Called once per owner after each batch of `hashed` calls: sends what they
+   * made due, so a connection with many frames in one batch writes them in one
+   * go (one corked send, one system call) rather than one per frame.
+   */
+  sendHashed(): void;
 }
 
 export class Rejection {

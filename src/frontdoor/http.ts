@@ -67,6 +67,9 @@ class HttpIngest implements FrameOwner {
     this.waitCommitted = waitCommitted;
   }
 
+  /** An HTTP request has one frame, answered in `hashed`: nothing is held. */
+  sendHashed(): void {}
+
   hashed(frame: PendingFrame, ring: RingView): void {
     // Admission created the chain before it accepted the frame.
     const chain = this.ctx.chains.get(this.chainName);

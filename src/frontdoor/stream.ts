@@ -103,9 +103,15 @@ export class StreamConnection implements FrameOwner, OutboundHolder, SharedStrea
     if (frame - this.firstQueued === this.head) this.flush();
   }
 
+  /** Queued only: `sendHashed` sends the batch's replies in one go. */
   hashed(frame: PendingFrame, ring: RingView): void {
     if (this.ws === null) return;
-    this.answer(frame.frame, encodeAccepted(frame.frame, frame.seq, frame.count, ring.u8, ring.hashesStart(frame.at)));
+    this.queue[frame.frame - this.firstQueued] = encodeAccepted(frame.frame, frame.seq, frame.count, ring.u8, ring.hashesStart(frame.at));
+  }
+
+  sendHashed(): void {
+    const next = this.queue[this.head];
+    if (next !== null && next !== undefined) this.flush();
   }
 
   committed(notice: Buffer): void {
