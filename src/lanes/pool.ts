@@ -96,6 +96,8 @@ export class LanePool<F> {
       maxThreads: options.threads,
       idleTimeout: Number.POSITIVE_INFINITY,
       concurrentTasksPerWorker: 1,
+      // Its run and wait histograms are never read here (the lane's own counters are): not kept per task.
+      recordTiming: false,
       workerData,
     });
   }
