@@ -12,9 +12,9 @@
 import { HASH_BYTES } from '../protocol/index.js';
 
 /** The smallest segment's contents; a quiet chain holds one. */
-export const SEGMENT_MIN_BYTES = 16 * 1024;
+const SEGMENT_MIN_BYTES = 16 * 1024;
 /** A busy chain's segments, unless one frame needs more. */
-export const SEGMENT_BUSY_BYTES = 4 * 1024 * 1024;
+const SEGMENT_BUSY_BYTES = 4 * 1024 * 1024;
 /** Entry slots per byte of contents: one per 64 bytes (entries are usually larger; a frame of tiny entries takes a larger class). */
 const CONTENT_BYTES_PER_ENTRY_SLOT = 64;
 
