@@ -12,7 +12,7 @@ import {
 
 import { Ledger, LANE_TABLE_KEY, LedgerReaders, StoreLock, StoredSettings, probeStore } from './ledger/index.js';
 import { Sealer, type SealerEvent } from './sealer/index.js';
-import { THREAD_NAMES, hashing, nativeLoaded, nativeLoadError } from './native/index.js';
+import { THREAD_NAMES, system, nativeLoaded, nativeLoadError } from './native/index.js';
 import {
   Admission, BalancerLog, ChainRegistry, ClientBuffers, ConnectionGuard, DescriptorWatch, FairShare, SealProgress, addCreditRoutes, addHttpRoutes, addLaneRoutes, addOpenModeCreditRoutes,
   FrontDoorCores, FrontDoorShare, READYZ_PATH, addAnchorRoutes, addReadinessRoute, addStreamRoute, chainView, connectionBounds, descriptorLimit, encodeCommitted, healthView, lanesView, loadUws, openDescriptors, revokeStreams,
@@ -111,7 +111,7 @@ export class Gateway {
     this.log = log;
     this.faults = faults;
     this.layout = validateConfig(config);
-    this.frontDoorCores = new FrontDoorCores(this.layout, (cores) => hashing.pinThread(cores), log);
+    this.frontDoorCores = new FrontDoorCores(this.layout, (cores) => system.pinThread(cores), log);
     this.chainTable = ChainTable.allocate(config.limits.maxChains);
     this.counters = LoadCounters.allocate(config.limits.maxChains, WORKER_SLOTS);
     this.laneCores = LaneCores.allocate(LANE_COUNT);
@@ -124,7 +124,7 @@ export class Gateway {
   static async start(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
     const log = options.log ?? silentLogger();
     const uws = loadUws();
-    hashing.keepFreedMemory(MALLOC_KEEP.mmapThresholdBytes, MALLOC_KEEP.trimThresholdBytes);
+    system.keepFreedMemory(MALLOC_KEEP.mmapThresholdBytes, MALLOC_KEEP.trimThresholdBytes);
     const tls = checkTlsFiles(config.tls);
     mkdirSync(config.dataDir, { recursive: true });
     const lock = StoreLock.acquire(config.dataDir);
@@ -151,8 +151,8 @@ export class Gateway {
     // Pinned last: threads inherit their creator's affinity, and the lane
     // workers and the sealer were started before and pin themselves.
     // The scheduler's first balance may have come in already and freed it (front-door-cores.ts).
-    hashing.pinThread(gateway.frontDoorCores.cores);
-    hashing.nameThread(THREAD_NAMES.frontDoor);
+    system.pinThread(gateway.frontDoorCores.cores);
+    system.nameThread(THREAD_NAMES.frontDoor);
     log.info({ event: 'layout', layout: gateway.layout, native: nativeLoaded, nativeError: nativeLoadError },
       `${describeLayout(gateway.layout)}; native hashing ${nativeLoaded ? 'on' : `OFF (${nativeLoadError})`}`);
     if (gateway.credits === null) {

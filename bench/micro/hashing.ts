@@ -4,7 +4,7 @@
 import { createHash, randomFillSync } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
-import { jsHashing, nativeHashing, nativeLoadError } from '../../src/native/index.js';
+import { jsAddon, nativeAddon, nativeLoadError } from '../../src/native/index.js';
 import { rowsOf, type Row } from './rows.js';
 
 const ENTRIES = 64;
@@ -13,7 +13,7 @@ const ENTRY_BYTES = 200;
 export type { Row };
 
 export async function runHashingBench(): Promise<Row[]> {
-  const native = nativeHashing();
+  const native = nativeAddon();
   if (native === null) console.warn(`native addon unavailable (${nativeLoadError ?? '?'}): native rows omitted`);
 
   const src = new Uint8Array(new SharedArrayBuffer(ENTRIES * ENTRY_BYTES));
@@ -32,12 +32,12 @@ export async function runHashingBench(): Promise<Row[]> {
     }
   });
   if (native) fast.add('merkleRoot native, 64 leaves', () => native.merkleRoot(hashes, 64));
-  fast.add('merkleRoot js, 64 leaves', () => jsHashing.merkleRoot(hashes, 64));
+  fast.add('merkleRoot js, 64 leaves', () => jsAddon.merkleRoot(hashes, 64));
 
   // A JS root over 65,536 leaves takes ~0.1 s, so this group runs a fixed small count.
   const large = new Bench({ time: 0, iterations: 10, warmupTime: 0, warmupIterations: 2 });
   if (native) large.add('merkleRoot native, 65536 leaves', () => native.merkleRoot(hashes, 65536));
-  large.add('merkleRoot js, 65536 leaves', () => jsHashing.merkleRoot(hashes, 65536));
+  large.add('merkleRoot js, 65536 leaves', () => jsAddon.merkleRoot(hashes, 65536));
 
   await fast.run();
   await large.run();

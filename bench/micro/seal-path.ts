@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Ledger, prepareBlockRecord } from '../../src/ledger/index.js';
 import type { PreparedBlockInput, SealBlockInput } from '../../src/ledger/index.js';
-import { jsHashing } from '../../src/native/index.js';
+import { jsAddon } from '../../src/native/index.js';
 import { BLOCK_BODY_AT, blockRecordBytes } from '../../src/ledger/records.js';
 import { CHUNK_LEAVES } from '../../src/ledger/chunks.js';
 import type { Row } from './rows.js';
@@ -92,7 +92,7 @@ function preparedBlock(b: Backlog, firstSeq: number, arena: Arena, js: boolean):
   // The fallback's body, laid out as prepareBlockRecord lays it out.
   const memory = arena.take(recordBytesOf(b));
   const record = Buffer.from(memory.buffer, memory.byteOffset, memory.length);
-  const root = jsHashing.blockBody(b.hashes, b.ends, count, b.start, b.contents, CHUNK_LEAVES, record.subarray(BLOCK_BODY_AT));
+  const root = jsAddon.blockBody(b.hashes, b.ends, count, b.start, b.contents, CHUNK_LEAVES, record.subarray(BLOCK_BODY_AT));
   return { chainName: b.name, firstSeq, count, prepared: { record, root } };
 }
 

@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import type { Hex } from 'viem';
 import { Ledger } from '../ledger/index.js';
-import { THREAD_NAMES, hashing } from '../native/index.js';
+import { THREAD_NAMES, system } from '../native/index.js';
 import type { AnchorProof, AnchorWindowView } from '../protocol/index.js';
 import { AnchorLoop } from './anchor-loop.js';
 import { EthereumNode } from './ethereum.js';
@@ -19,7 +19,7 @@ const TREE_CACHE = 8;
 
 const port = parentPort!;
 const data = workerData as AnchorThreadData;
-hashing.nameThread(THREAD_NAMES.anchor);
+system.nameThread(THREAD_NAMES.anchor);
 const post = (message: FromAnchorThread): void => port.postMessage(message);
 
 const ledger = await Ledger.open(data.dataDir, { readOnly: true });

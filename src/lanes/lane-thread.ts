@@ -4,7 +4,7 @@
 import { workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { LANE_NAMES, LaneCores, LoadCounters, RingView } from '../ring/index.js';
-import { hashing, laneThreadName } from '../native/index.js';
+import { hashing, system, laneThreadName } from '../native/index.js';
 import { hashRange } from './hash-range.js';
 import type { LaneTask, LaneWorkerData } from './types.js';
 
@@ -14,8 +14,8 @@ const counters = new LoadCounters(data.counters, data.maxChains, data.workerSlot
 const laneCores = new LaneCores(data.laneCores);
 const slot = counters.claimSlot(data.lane);
 let pinnedGeneration = -1;
-hashing.nameThread(laneThreadName(LANE_NAMES[data.lane] ?? String(data.lane)));
-if (data.nice !== 0) hashing.setThreadNice(data.nice);
+system.nameThread(laneThreadName(LANE_NAMES[data.lane] ?? String(data.lane)));
+if (data.nice !== 0) system.setThreadNice(data.nice);
 let tasksRun = 0;
 
 function pinIfMoved(): void {
@@ -23,7 +23,7 @@ function pinIfMoved(): void {
   if (generation === pinnedGeneration) return;
   pinnedGeneration = generation;
   const cores = laneCores.cores(data.lane);
-  if (cores.length > 0) hashing.pinThread(cores);
+  if (cores.length > 0) system.pinThread(cores);
 }
 
 function countFrame(chainSlot: number, entries: number, frameBytes: number): void {

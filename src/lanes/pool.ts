@@ -10,7 +10,7 @@
 // over the finished prefix only, because the sealer reads every record before
 // `hashed` and frees ring space behind itself.
 import { Piscina } from 'piscina';
-import { hashing, jsHashing } from '../native/index.js';
+import { hashing, jsAddon } from '../native/index.js';
 import { LaneCores, LoadCounters, RingProducer, RingView, LANE_NAMES, type FrameLimits } from '../ring/index.js';
 import { workerFile } from '../paths.js';
 import { hashRange } from './hash-range.js';
@@ -228,7 +228,7 @@ export class LanePool<F> {
       return;
     }
     this.running++;
-    const entries = hashRange(this.view, task.from, task.to, this.options.limits, jsHashing, null);
+    const entries = hashRange(this.view, task.from, task.to, this.options.limits, jsAddon, null);
     this.finish(task, entries);
   }
 

@@ -4,12 +4,12 @@
 // the front door thread, every proof request would stall ingest for that long.
 // The answer comes back as a JSON string, or null when there is nothing there.
 import { workerData } from 'node:worker_threads';
-import { THREAD_NAMES, hashing } from '../native/index.js';
+import { THREAD_NAMES, system } from '../native/index.js';
 import { Ledger } from './store.js';
 import type { LedgerReadTask, LedgerReaderData } from './reader-types.js';
 
 const data = workerData as LedgerReaderData;
-hashing.nameThread(THREAD_NAMES.reader);
+system.nameThread(THREAD_NAMES.reader);
 const ledger = await Ledger.open(data.dataDir, { readOnly: true });
 
 export default function read(task: LedgerReadTask): string | null {

@@ -15,7 +15,7 @@
 // take it over in that mode; the addon's lock has no such window.
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
-import { hashing } from '../native/index.js';
+import { system } from '../native/index.js';
 
 export const STORE_LOCK_FILE = 'gateway.lock';
 
@@ -44,7 +44,7 @@ export class StoreLock {
   static acquire(dataDir: string): StoreLock {
     const path = join(dataDir, STORE_LOCK_FILE);
     const fd = openSync(path, 'a+');
-    const locked = hashing.tryLockFile(fd);
+    const locked = system.tryLockFile(fd);
     if (locked === null) {
       closeSync(fd);
       return StoreLock.acquireByPidFile(path);

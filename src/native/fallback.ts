@@ -4,7 +4,7 @@ import { setPriority } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { isInt32Array, isUint32Array, isUint8Array } from 'node:util/types';
-import type { Hashing } from './types.js';
+import type { NativeAddon } from './types.js';
 
 const DIGEST = 32;
 
@@ -268,4 +268,4 @@ function dropFileCache(fd: number): boolean {
   return false;
 }
 
-export const jsHashing: Hashing = Object.freeze({ pinThread, setThreadNice, nameThread, sha256Spans, gatherSpans, merkleRoot, blockBody, sha256, tryLockFile, keepFreedMemory, dropFileCache });
+export const jsAddon: NativeAddon = Object.freeze({ pinThread, setThreadNice, nameThread, sha256Spans, gatherSpans, merkleRoot, blockBody, sha256, tryLockFile, keepFreedMemory, dropFileCache });

@@ -1,14 +1,16 @@
-// Chooses the hashing implementation once per thread: the native addon built by
+// Chooses the addon's implementation once per thread: the native addon built by
 // `npm install` (native/, node-gyp), or the pure-JS fallback when it is missing, fails to
-// load, or CHAINLANES_NATIVE=0 asks for it. Everything else imports `hashing` from here.
+// load, or CHAINLANES_NATIVE=0 asks for it. Everything else imports its two faces from
+// here: `hashing` (SHA-256 batches, Merkle roots, block bodies) and `system` (thread
+// pinning, nice and names, file locks, malloc and page-cache hints).
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { packageRoot } from '../paths.js';
-import { jsHashing } from './fallback.js';
-import type { Hashing } from './types.js';
+import { jsAddon } from './fallback.js';
+import type { Hashing, NativeAddon, SystemCalls } from './types.js';
 
-export type { Hashing } from './types.js';
-export { jsHashing };
+export type { Hashing, NativeAddon, SystemCalls } from './types.js';
+export { jsAddon };
 
 /** Where node-gyp puts the addon (package.json "install": node-gyp rebuild --directory native). */
 export const nativeAddonPath: string = join(packageRoot(), 'native', 'build', 'Release', 'chainlanes_native.node');
@@ -18,28 +20,28 @@ const FUNCTIONS = ['pinThread', 'setThreadNice', 'nameThread', 'sha256Spans', 'g
 // require() of a .node file is typed `any`; it is received as `unknown` and only its shape can
 // be checked here. The signatures themselves are fixed by native/src/addon.cc, and
 // test/native compares every function against the fallback byte for byte.
-function asHashing(addon: unknown): Hashing {
+function asAddon(addon: unknown): NativeAddon {
   if (typeof addon !== 'object' || addon === null) throw new Error('the addon exported no object');
   const exported = addon as Record<string, unknown>;
   const missing = FUNCTIONS.filter((name) => typeof exported[name] !== 'function');
   if (missing.length > 0) throw new Error(`the addon lacks ${missing.join(', ')} (stale build?)`);
   return Object.freeze({
-    pinThread: exported.pinThread as Hashing['pinThread'],
-    setThreadNice: exported.setThreadNice as Hashing['setThreadNice'],
-    nameThread: exported.nameThread as Hashing['nameThread'],
-    sha256Spans: exported.sha256Spans as Hashing['sha256Spans'],
-    gatherSpans: exported.gatherSpans as Hashing['gatherSpans'],
-    merkleRoot: exported.merkleRoot as Hashing['merkleRoot'],
-    blockBody: exported.blockBody as Hashing['blockBody'],
-    sha256: exported.sha256 as Hashing['sha256'],
-    tryLockFile: exported.tryLockFile as Hashing['tryLockFile'],
-    keepFreedMemory: exported.keepFreedMemory as Hashing['keepFreedMemory'],
-    dropFileCache: exported.dropFileCache as Hashing['dropFileCache'],
+    pinThread: exported.pinThread as NativeAddon['pinThread'],
+    setThreadNice: exported.setThreadNice as NativeAddon['setThreadNice'],
+    nameThread: exported.nameThread as NativeAddon['nameThread'],
+    sha256Spans: exported.sha256Spans as NativeAddon['sha256Spans'],
+    gatherSpans: exported.gatherSpans as NativeAddon['gatherSpans'],
+    merkleRoot: exported.merkleRoot as NativeAddon['merkleRoot'],
+    blockBody: exported.blockBody as NativeAddon['blockBody'],
+    sha256: exported.sha256 as NativeAddon['sha256'],
+    tryLockFile: exported.tryLockFile as NativeAddon['tryLockFile'],
+    keepFreedMemory: exported.keepFreedMemory as NativeAddon['keepFreedMemory'],
+    dropFileCache: exported.dropFileCache as NativeAddon['dropFileCache'],
   });
 }
 
 interface LoadResult {
-  readonly hashing: Hashing | null;
+  readonly addon: NativeAddon | null;
   readonly error: string | null;
 }
 
@@ -49,21 +51,21 @@ function load(): LoadResult {
   if (loaded !== undefined) return loaded;
   try {
     const addon: unknown = createRequire(import.meta.url)(nativeAddonPath);
-    loaded = { hashing: asHashing(addon), error: null };
+    loaded = { addon: asAddon(addon), error: null };
   } catch (err) {
     // First line only: MODULE_NOT_FOUND appends a multi-line "Require stack" that says nothing new.
     const message = err instanceof Error ? err.message : String(err);
-    loaded = { hashing: null, error: message.split('\n', 1)[0] ?? message };
+    loaded = { addon: null, error: message.split('\n', 1)[0] ?? message };
   }
   return loaded;
 }
 
 /**
  * The native implementation if the addon loads, whatever CHAINLANES_NATIVE says (so tests
- * and benchmarks can compare it with `jsHashing`); null when it cannot be loaded.
+ * and benchmarks can compare it with `jsAddon`); null when it cannot be loaded.
  */
-export function nativeHashing(): Hashing | null {
-  return load().hashing;
+export function nativeAddon(): NativeAddon | null {
+  return load().addon;
 }
 
 // Every lane worker imports this module, so a failure would be reported once per thread.
@@ -78,13 +80,16 @@ function warnOnce(text: string): void {
 }
 
 const disabled = process.env.CHAINLANES_NATIVE === '0';
-const chosen: LoadResult = disabled ? { hashing: null, error: 'disabled by CHAINLANES_NATIVE=0' } : load();
+const chosen: LoadResult = disabled ? { addon: null, error: 'disabled by CHAINLANES_NATIVE=0' } : load();
 
-/** The implementation everyone should use. */
-export const hashing: Hashing = chosen.hashing ?? jsHashing;
-/** Whether `hashing` is the native addon. */
-export const nativeLoaded: boolean = chosen.hashing !== null;
-/** Why `hashing` is the fallback (including "disabled by CHAINLANES_NATIVE=0"); null when native. */
+const implementation: NativeAddon = chosen.addon ?? jsAddon;
+/** The data layer's hashing, as everyone should use it. */
+export const hashing: Hashing = implementation;
+/** Thread placement, file locks and memory hints, as everyone should use them. */
+export const system: SystemCalls = implementation;
+/** Whether `hashing` and `system` are the native addon. */
+export const nativeLoaded: boolean = chosen.addon !== null;
+/** Why they are the fallback (including "disabled by CHAINLANES_NATIVE=0"); null when native. */
 export const nativeLoadError: string | null = chosen.error;
 
 if (disabled) {

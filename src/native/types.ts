@@ -1,9 +1,9 @@
-/**
- * The hashing and thread-placement primitives the lanes need, implemented twice: by the
- * native addon (native/) and by a pure-JS fallback. Both must produce identical bytes.
- * Properties rather than methods, so callers can destructure them without binding.
- */
-export interface Hashing {
+// What the native addon (native/) offers, implemented twice: by the addon and
+// by a pure-JS fallback. Both must produce identical bytes. Properties rather
+// than methods, so callers can destructure them without binding.
+
+/** Where threads run and how the process holds memory and files: the operating system's side. */
+export interface SystemCalls {
   /**
    * Pins the calling OS thread (a worker_thread pins only itself) to the given CPUs.
    * Returns false when the OS refuses or pinning is unsupported; throws TypeError when
@@ -20,6 +20,27 @@ export interface Hashing {
    * 15 bytes). Returns false when unsupported; throws TypeError for an empty or non-string name.
    */
   readonly nameThread: (name: string) => boolean;
+  /**
+   * Takes an exclusive advisory lock (flock) on an open file without waiting: true when
+   * taken, false when another open file holds it, null when this implementation cannot
+   * lock (the JS fallback), so the caller must use another way.
+   */
+  readonly tryLockFile: (fd: number) => boolean | null;
+  /**
+   * Fixes glibc malloc's mmap and trim thresholds for the whole process, so large blocks
+   * freed are kept for reuse rather than returned to the kernel. False when the C library is
+   * not glibc, a value is refused (the mmap threshold caps at 32 MiB), or in the fallback.
+   */
+  readonly keepFreedMemory: (mmapThreshold: number, trimThreshold: number) => boolean;
+  /**
+   * Asks the kernel to drop an open file's clean cached pages (posix_fadvise DONTNEED).
+   * False when refused or unsupported (always, in the fallback).
+   */
+  readonly dropFileCache: (fd: number) => boolean;
+}
+
+/** SHA-256 in batches, Merkle roots and block bodies: the data layer's hashing. */
+export interface Hashing {
   /**
    * For i < count: SHA-256 of src[spans[2i] .. spans[2i] + spans[2i+1]) written to
    * dst[dstOffset + 32i ..]. All ranges are checked first; on RangeError nothing is written.
@@ -49,21 +70,7 @@ export interface Hashing {
     hashes: Uint8Array, ends: Uint32Array, count: number, contentStart: number, contents: Uint8Array, chunkLeaves: number, dst: Uint8Array,
   ) => Buffer;
   readonly sha256: (data: Uint8Array) => Buffer;
-  /**
-   * Takes an exclusive advisory lock (flock) on an open file without waiting: true when
-   * taken, false when another open file holds it, null when this implementation cannot
-   * lock (the JS fallback), so the caller must use another way.
-   */
-  readonly tryLockFile: (fd: number) => boolean | null;
-  /**
-   * Fixes glibc malloc's mmap and trim thresholds for the whole process, so large blocks
-   * freed are kept for reuse rather than returned to the kernel. False when the C library is
-   * not glibc, a value is refused (the mmap threshold caps at 32 MiB), or in the fallback.
-   */
-  readonly keepFreedMemory: (mmapThreshold: number, trimThreshold: number) => boolean;
-  /**
-   * Asks the kernel to drop an open file's clean cached pages (posix_fadvise DONTNEED).
-   * False when refused or unsupported (always, in the fallback).
-   */
-  readonly dropFileCache: (fd: number) => boolean;
 }
+
+/** The whole addon: both faces. */
+export type NativeAddon = Hashing & SystemCalls;

@@ -8,7 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { ChainTable, LANE_COUNT, LANE_NAMES, LaneCores, LoadCounters, seqDistance } from '../ring/index.js';
-import { THREAD_NAMES, hashing } from '../native/index.js';
+import { THREAD_NAMES, hashing, system } from '../native/index.js';
 import { StoredSettings, LANE_TABLE_KEY } from '../ledger/index.js';
 import { ConfigError } from '../validation/index.js';
 import { LaneAssigner, lookupLane, validateLaneTable } from './lane-table.js';
@@ -70,13 +70,13 @@ function calibrate(lanes: readonly number[], budgetMs: number): LaneCapacity[] {
     const key = `${laneSets[lane]!.join(',')}×${parallelOf(lane)}`;
     let capacity = done.get(key);
     if (capacity === undefined) {
-      hashing.pinThread(laneSets[lane]!);
+      system.pinThread(laneSets[lane]!);
       capacity = calibrateLane(hashing, parallelOf(lane), budgetMs);
       done.set(key, capacity);
     }
     out.push(capacity);
   }
-  hashing.pinThread(settings.layout.frontdoor);
+  system.pinThread(settings.layout.frontdoor);
   lastCalibrationMs = performance.now() - started;
   return out;
 }
@@ -86,7 +86,7 @@ function declaredCapacity(lane: number): LaneCapacity | undefined {
   return settings.balancer.declaredCapacity[LANE_NAMES[lane]!];
 }
 
-hashing.nameThread(THREAD_NAMES.scheduler);
+system.nameThread(THREAD_NAMES.scheduler);
 const allLanes = Array.from({ length: LANE_COUNT }, (_, lane) => lane);
 // Unmeasured first round: the first lane measured would otherwise pay for the JIT warming up (measured: 2× low).
 calibrateLane(hashing, 1, Math.min(20, settings.balancer.calibrationMs / 4));

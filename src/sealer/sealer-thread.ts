@@ -10,7 +10,7 @@
 // runs and reports it to the front door.
 import { parentPort, workerData } from 'node:worker_threads';
 import { RingView, forEachRecord } from '../ring/index.js';
-import { THREAD_NAMES, hashing } from '../native/index.js';
+import { THREAD_NAMES, system } from '../native/index.js';
 import { openSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileAnchorSink, Ledger, STORE_DATA_FILE, describeStoreError, isLmdbCommitFailure, type AlongsideWrites } from '../ledger/index.js';
@@ -63,9 +63,9 @@ let sealsDone = 0;
 let faultsInjected = 0;
 let retryTimer: NodeJS.Timeout | null = null;
 
-hashing.nameThread(THREAD_NAMES.sealer);
-if (data.cores.length > 0) hashing.pinThread(data.cores);
-if (data.nice !== 0) hashing.setThreadNice(data.nice);
+system.nameThread(THREAD_NAMES.sealer);
+if (data.cores.length > 0) system.pinThread(data.cores);
+if (data.nice !== 0) system.setThreadNice(data.nice);
 
 function post(event: SealerEvent): void {
   parentPort!.postMessage(event);
@@ -122,7 +122,7 @@ async function sealNext(cut: Cut): Promise<void> {
     for (const b of cut.blocks) pending.release(b.slot, b.endSeq);
     setPendingBytes(control, pending.bytes);
     // The seal is on disk, so its pages are clean and the kernel may drop them: the next seal reuses them warm.
-    if (storeFile !== null) hashing.dropFileCache(storeFile);
+    if (storeFile !== null) system.dropFileCache(storeFile);
     post({
       type: 'sealed',
       directory,

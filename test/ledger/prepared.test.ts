@@ -5,7 +5,7 @@ import { open } from 'lmdb';
 import { describe, expect, it } from 'vitest';
 import { Ledger, prepareBlockRecord, SealInputError } from '../../src/ledger/index.js';
 import type { PreparedBlockInput, SealBlockInput } from '../../src/ledger/index.js';
-import { jsHashing, nativeHashing } from '../../src/native/index.js';
+import { jsAddon, nativeAddon } from '../../src/native/index.js';
 import { flipByte, makeBlock, tempDir } from '../helpers/index.js';
 
 const T0 = 1_700_000_000_000;
@@ -52,10 +52,10 @@ describe('prepared block records', () => {
     expect(await storedBytes(fast)).toEqual(expected);
   });
 
-  it.skipIf(nativeHashing() === null)('native and JS fallback build the same body and root', () => {
+  it.skipIf(nativeAddon() === null)('native and JS fallback build the same body and root', () => {
     const block = makeBlock('bank-1', 0, 700);
     const ends = Uint32Array.from(block.contentEnds);
-    const out = [nativeHashing()!, jsHashing].map((h) => {
+    const out = [nativeAddon()!, jsAddon].map((h) => {
       const dst = new Uint8Array(32 * 3 + 700 * 36 + block.contents.length);
       const root = h.blockBody(block.entryHashes, ends, 700, 0, block.contents, 256, dst);
       return Buffer.concat([root, dst]).toString('hex');

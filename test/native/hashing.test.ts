@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
-import { type Hashing, jsHashing, nativeHashing, nativeLoadError } from '../../src/native/index.js';
+import { type NativeAddon, jsAddon, nativeAddon, nativeLoadError } from '../../src/native/index.js';
 import { workerFile } from '../../src/paths.js';
 import type { NamedThreadData, NamedThreadReport } from './fixtures/named-thread.js';
 import type { NiceReport, NiceThreadData } from './fixtures/nice-thread.js';
 import { prng, referenceTreeHash, seededBytes, sha256, sha256Hex, splitHashes } from '../helpers/index.js';
 
-const native = nativeHashing();
+const native = nativeAddon();
 const SKIP = native === null ? ` [SKIPPED: native addon not built: ${nativeLoadError ?? 'not loadable'}]` : '';
 
 // The generic RFC 6962 vectors live in the shared test data of the project, not in the repo.
@@ -17,9 +17,9 @@ const SKIP = native === null ? ` [SKIPPED: native addon not built: ${nativeLoadE
 const RFC6962_ROOTS = new URL('../fixtures/rfc6962-roots.json', import.meta.url);
 
 /** Runs a check against both implementations; the native one is skipped, visibly, only when the addon did not build. */
-function eachImpl(title: string, check: (impl: Hashing) => void): void {
-  it.skipIf(native === null)(`native: ${title}${SKIP}`, () => check(native as Hashing));
-  it(`js fallback: ${title}`, () => check(jsHashing));
+function eachImpl(title: string, check: (impl: NativeAddon) => void): void {
+  it.skipIf(native === null)(`native: ${title}${SKIP}`, () => check(native as NativeAddon));
+  it(`js fallback: ${title}`, () => check(jsAddon));
 }
 
 function hex(bytes: Uint8Array): string {
@@ -78,8 +78,8 @@ describe('sha256Spans', () => {
   it.skipIf(native === null)(`native and fallback agree byte for byte on a prefix of the spans${SKIP}`, () => {
     const a = new Uint8Array(32 * 200);
     const b = new Uint8Array(32 * 200);
-    (native as Hashing).sha256Spans(src, spans, 200, a, 0);
-    jsHashing.sha256Spans(src, spans, 200, b, 0);
+    (native as NativeAddon).sha256Spans(src, spans, 200, a, 0);
+    jsAddon.sha256Spans(src, spans, 200, b, 0);
     expect(hex(a)).toBe(hex(b));
     expect(hex(a)).toBe(expected.subarray(0, 32 * 200).toString('hex'));
   });
@@ -365,7 +365,7 @@ describe('keepFreedMemory', () => {
   });
 
   it('js fallback: cannot reach malloc, and says so', () => {
-    expect(jsHashing.keepFreedMemory(32 * 1024 * 1024, 256 * 1024 * 1024)).toBe(false);
+    expect(jsAddon.keepFreedMemory(32 * 1024 * 1024, 256 * 1024 * 1024)).toBe(false);
   });
 
   eachImpl('refuses thresholds that are not non-negative integers below 2^31', (h) => {
@@ -391,7 +391,7 @@ describe('dropFileCache', () => {
   });
 
   it('js fallback: cannot advise the kernel, and says so', () => {
-    expect(jsHashing.dropFileCache(0)).toBe(false);
+    expect(jsAddon.dropFileCache(0)).toBe(false);
   });
 
   eachImpl('refuses a descriptor that is not a non-negative integer below 2^31', (h) => {

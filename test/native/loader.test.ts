@@ -28,7 +28,7 @@ describe('native loader', () => {
   it('CHAINLANES_NATIVE=0 chooses the fallback with a short note', async () => {
     vi.stubEnv('CHAINLANES_NATIVE', '0');
     const { loader, stderr } = await freshLoader();
-    expect(loader.hashing).toBe(loader.jsHashing);
+    expect(loader.hashing).toBe(loader.jsAddon);
     expect(loader.nativeLoaded).toBe(false);
     expect(loader.nativeLoadError).toMatch(/CHAINLANES_NATIVE=0/);
     expect(stderr).toMatch(/CHAINLANES_NATIVE=0/);
@@ -38,10 +38,10 @@ describe('native loader', () => {
   it('uses the addon when it loads, silently', async () => {
     vi.stubEnv('CHAINLANES_NATIVE', undefined);
     const { loader, stderr } = await freshLoader();
-    const native = loader.nativeHashing();
+    const native = loader.nativeAddon();
     expect(loader.nativeLoaded).toBe(native !== null);
     if (native === null) {
-      expect(loader.hashing).toBe(loader.jsHashing);
+      expect(loader.hashing).toBe(loader.jsAddon);
       expect(stderr).toMatch(/WARNING/);
     } else {
       expect(loader.hashing.sha256Spans).toBe(native.sha256Spans);
@@ -59,8 +59,8 @@ describe('native loader', () => {
     }));
     const { loader, stderr } = await freshLoader();
     expect(loader.nativeLoaded).toBe(false);
-    expect(loader.hashing).toBe(loader.jsHashing);
-    expect(loader.nativeHashing()).toBeNull();
+    expect(loader.hashing).toBe(loader.jsAddon);
+    expect(loader.nativeAddon()).toBeNull();
     expect(loader.nativeLoadError).toBe('simulated dlopen failure');
     expect(stderr).toMatch(/WARNING/);
     expect(stderr).toMatch(/simulated dlopen failure/);

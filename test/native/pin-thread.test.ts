@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { jsHashing, nativeHashing, nativeLoadError } from '../../src/native/index.js';
+import { jsAddon, nativeAddon, nativeLoadError } from '../../src/native/index.js';
 import { workerFile } from '../../src/paths.js';
 import type { PinReport, PinningThreadData } from './fixtures/pinning-thread.js';
 
-const native = nativeHashing();
+const native = nativeAddon();
 const linux = process.platform === 'linux';
 const SKIP =
   native === null
@@ -51,15 +51,15 @@ describe('pinThread', () => {
   });
 
   it.skipIf(native === null)(`throws TypeError for bad arguments${SKIP}`, () => {
-    const loose = (native?.pinThread ?? jsHashing.pinThread) as (cpus: unknown) => boolean;
+    const loose = (native?.pinThread ?? jsAddon.pinThread) as (cpus: unknown) => boolean;
     for (const bad of [undefined, 0, [], [-1], [0.5], ['0'], [Number.NaN], new Array(2)]) {
       expect(() => loose(bad), JSON.stringify(bad)).toThrow(TypeError);
     }
   });
 
   it('the fallback never pins but checks its arguments the same way', () => {
-    expect(jsHashing.pinThread([0])).toBe(false);
-    const loose = jsHashing.pinThread as (cpus: unknown) => boolean;
+    expect(jsAddon.pinThread([0])).toBe(false);
+    const loose = jsAddon.pinThread as (cpus: unknown) => boolean;
     for (const bad of [undefined, 0, [], [-1], [0.5], ['0'], [Number.NaN], new Array(2)]) {
       expect(() => loose(bad), JSON.stringify(bad)).toThrow(TypeError);
     }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
 import { RingProducer, RingView, forEachRecord } from '../../src/ring/index.js';
 import { hashRange } from '../../src/lanes/hash-range.js';
-import { jsHashing } from '../../src/native/index.js';
+import { jsAddon } from '../../src/native/index.js';
 import { PendingEntries, SealArena } from '../../src/sealer/pending-entries.js';
 import { sha256Hex } from '../helpers/index.js';
 import { blockRoot, encodeEntryBlockHeader } from '../../src/ledger/index.js';
@@ -19,7 +19,7 @@ function ringWith(frames: [number, number][], slot = 0): RingView {
   for (const [first, count] of frames) {
     producer.push(pack(Array.from({ length: count }, (_, i) => content(first + i))), count, slot, first);
   }
-  hashRange(view, 0, view.loadHead(), limits, jsHashing, null);
+  hashRange(view, 0, view.loadHead(), limits, jsAddon, null);
   view.storeHashed(view.loadHead());
   return view;
 }
