@@ -129,8 +129,13 @@ async function serve(argv: string[]): Promise<void> {
     await started;
   } catch (error) {
     log.fatal({ event: 'start-failed', error: errorMessage(error) }, `cannot start: ${errorMessage(error)}`);
-    // A refused setting (the lane table in the store, say) is the operator's to fix: status 2, like a refused config.
-    process.exit(error instanceof ConfigError ? 2 : 1);
+    // A refused setting (the lane table in the store, a priced store without its key) is the operator's
+    // to fix: said on stderr like every other refusal, with status 2, besides the log line for the supervisor.
+    if (error instanceof ConfigError) {
+      for (const problem of error.problems) printError(`chainlanes: ${problem}`);
+      process.exit(2);
+    }
+    process.exit(1);
   }
 }
 

@@ -18,7 +18,7 @@ import {
   FrontDoorCores, FrontDoorShare, READYZ_PATH, addAnchorRoutes, addReadinessRoute, addStreamRoute, chainView, connectionBounds, descriptorLimit, encodeCommitted, healthView, lanesView, loadUws, openDescriptors, revokeStreams,
   type ConnectionBounds, type FrameOwner, type PendingFrame, type StreamConnection, DashboardFeed, StaticFiles,
 } from './frontdoor/index.js';
-import { Credits } from './credits/index.js';
+import { ADMIN_KEY_ENV, Credits, creditHoldings, type CreditHoldings } from './credits/index.js';
 import { AnchorService, AnchoredReads, readAnchorKey } from './anchors/index.js';
 import { GatewayMetrics, LATENCY_BOUNDS, type MetricSources } from './metrics/index.js';
 import { errorMessage, silentLogger, type Logger } from './log/index.js';
@@ -209,6 +209,7 @@ export class Gateway {
     }
     this.seals = new SealProgress(heads.directory.nextHeight - 1);
     if (this.adminKey !== null) await this.openCredits();
+    else refuseOpenModeOnPricedStore(this.config.dataDir, creditHoldings(this.ledger.environment));
     await this.loadLaneTable();
     this.readers = new LedgerReaders(this.config.dataDir, this.config.ledger.readerThreads);
   }
@@ -412,7 +413,8 @@ export class Gateway {
       commitWaitTimeoutMs: this.config.ledger.commitWaitTimeoutMs,
       sealTrouble: () => this.sealTrouble(),
       chainInfo: (chain) => chainView(chain, this.chainTable),
-      lanes: () => this.lanesNow(),
+      lanes: (listed) => this.lanesNow(listed),
+      publicListings: this.config.auth.publicListings,
       health: () => ({
         ...healthView({
           trouble: this.sealTrouble(), sealerAlive: this.sealer.alive, native: nativeLoaded, nativeError: nativeLoadError,
@@ -428,8 +430,9 @@ export class Gateway {
   }
 
   /** The lanes as `GET /v1/lanes` and the dashboard show them: cores, capacity, placed demand, and why each chain is where it is. */
-  private lanesNow(): unknown {
+  private lanesNow(listed?: (chainName: string) => boolean): unknown {
     return lanesView({
+      listed,
       layout: this.layout, frontdoorCores: this.frontDoorCores.cores, laneTable: this.laneTable, pools: this.pools, laneCores: this.laneCores, chains: this.chains,
       balance: this.balancer.balance, why: (slot) => this.balancer.why(slot),
     });
@@ -601,6 +604,23 @@ export class Gateway {
     await this.ledger?.close();
     this.lock.release();
   }
+}
+
+/**
+ * A store that has held accounts or owned chains starts only authenticated:
+ * in open mode its priced chains would be written free, and `verify` would
+ * find blocks whose burns do not pay for their entries. No flag overrides it.
+ */
+function refuseOpenModeOnPricedStore(dataDir: string, holdings: CreditHoldings | null): void {
+  if (holdings === null) return;
+  const chains = holdings.chainCount === 0 ? 'no chains' :
+    `${holdings.chainCount} owned chain${holdings.chainCount === 1 ? '' : 's'} (${holdings.chains.map((name) => JSON.stringify(name)).join(', ')}` +
+    `${holdings.chainCount > holdings.chains.length ? ', …' : ''})`;
+  throw new ConfigError([
+    `the store ${dataDir} is priced: it holds ${holdings.accounts} account${holdings.accounts === 1 ? '' : 's'} and ${chains}, ` +
+    `so it starts only with an admin key (${ADMIN_KEY_ENV} or auth.adminKeyFile / --admin-key-file). ` +
+    'In open mode its chains would be written free and its credits would no longer verify; no flag changes that',
+  ]);
 }
 
 type UwsApp = ReturnType<ReturnType<typeof loadUws>['App']>;

@@ -171,6 +171,12 @@ const Auth = z.strictObject({
   adminKeyFile: text('a file path (string), or null for none').nullable().default(null),
   /** Open mode (no admin key) on an address other than loopback: refused unless this is true. */
   insecureOpen: z.boolean().default(false),
+  /**
+   * Authenticated mode: whether GET /v1/chains, /v1/chains/{name} and /v1/lanes
+   * answer anyone. By default they answer only to a key, showing an account
+   * the chains it owns (the admin all).
+   */
+  publicListings: z.boolean().default(false),
 });
 
 const RPC_URL = 'an http:// or https:// JSON-RPC URL (string), or null for no Ethereum anchoring';

@@ -181,6 +181,24 @@ export class CreditBook {
   }
 
   /** The chain `principal` may read, or why not. */
+  /**
+   * Which chains `principal` sees in listings (GET /v1/chains, /v1/lanes, the
+   * dashboard): the admin all, an account the chains it owns. A chain's name
+   * and traffic are its owner's business.
+   */
+  listedFor(principal: Principal): (chainName: string) => boolean {
+    if (principal.kind === 'admin') return () => true;
+    return (chainName) => this.chains.get(chainName)?.owner === principal.account;
+  }
+
+  /** Whether `principal` may see one chain's state (GET /v1/chains/{name}): the admin, its owner, and its writers and readers. */
+  mayInspect(chainName: string, principal: Principal): boolean {
+    if (principal.kind === 'admin') return true;
+    const chain = this.chains.get(chainName);
+    if (chain === undefined) return false;
+    return chain.owner === principal.account || chain.mayWrite(principal.account) || chain.mayRead(principal.account);
+  }
+
   readable(chainName: string, principal: Principal): CreditChain | Refusal {
     const chain = this.chains.get(chainName);
     if (chain === undefined) return refuse('unknown_chain', `no chain "${chainName}"`);

@@ -10,4 +10,4 @@ export { ADMIN_KEY_ENV, checkOpenBind, isLoopback, readAdminKey, type AuthSettin
 export { KEY_LENGTH, KEY_PREFIX, KEY_RULE, keyDigest, newKey } from './keys.js';
 export { FREE_POLICY, entryCost, policyAt, spanCost, type Audience, type Policy, type PolicyVersion } from './policy.js';
 export { isRefusal, refuse, type Refusal } from './refusal.js';
-export type { BlockBurns } from './store.js';
+export { creditHoldings, type BlockBurns, type CreditHoldings } from './store.js';

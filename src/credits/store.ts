@@ -117,6 +117,31 @@ function historyKey(chainId: Buffer, height: number, kind: HistoryRecord['kind']
   return Buffer.concat([chainId, u64(height), Buffer.from([KIND_BYTE[kind]]), u64(n)]);
 }
 
+/** What a store's credit tables hold that makes it a priced store: accounts, or chains with an owner. */
+export interface CreditHoldings {
+  accounts: number;
+  /** Chain names with an owner, the first few only (for a message). */
+  chains: string[];
+  chainCount: number;
+}
+
+const NAMED_CHAINS = 5;
+
+/**
+ * What the credit tables in `root` hold, without creating them; null for a
+ * store that has never had an account or an owned chain. Accounts are never
+ * deleted, so a store that ever held one answers non-null for good.
+ */
+export function creditHoldings(root: RootDatabase): CreditHoldings | null {
+  const tables = openCreditTables(root, false);
+  if (tables === null) return null;
+  const accounts = tables.accounts.getKeysCount();
+  const chainCount = tables.chains.getKeysCount();
+  if (accounts === 0 && chainCount === 0) return null;
+  const chains = [...tables.chains.getKeys({ limit: NAMED_CHAINS })].map((key) => key.toString('utf8'));
+  return { accounts, chains, chainCount };
+}
+
 // ---- reading everything at start-up
 
 export interface CreditState {

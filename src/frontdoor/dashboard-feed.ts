@@ -79,8 +79,8 @@ interface FeedSocket {
 
 /** Who may watch which chains: everyone in open mode, the admin all, an account the chains it owns. */
 function sees(principal: Principal | null, credits: CreditBook | null): (chain: string) => boolean {
-  if (principal === null || principal.kind === 'admin' || credits === null) return () => true;
-  return (chain) => credits.chains.get(chain)?.owner === principal.account;
+  if (principal === null || credits === null) return () => true;
+  return credits.listedFor(principal);
 }
 
 /**

@@ -12,6 +12,7 @@ import type { ClientBuffers } from './client-buffers.js';
 import type { LedgerReadTask } from '../ledger/index.js';
 import { isRefusal, type CreditBook, type Principal, type Refusal } from '../credits/index.js';
 import { presentedKey } from './credentials.js';
+import { EVERY_CHAIN, inspectableOr403, listedOr401, type ChainFilter } from './listings.js';
 
 /** The ledger reads the front door serves, answered off its thread as JSON text (null: not there). */
 export interface LedgerReads {
@@ -44,11 +45,14 @@ export interface HttpContext {
   /** Why seals are failing right now, or null when they are not. */
   sealTrouble(): string | null;
   chainInfo(chain: ChainState): Record<string, unknown>;
-  lanes(): unknown;
+  /** The lanes as GET /v1/lanes shows them, listing only the chains `listed` lets through. */
+  lanes(listed: ChainFilter): unknown;
   health(): Record<string, unknown>;
   metrics: MetricsText;
   /** The book of credits in authenticated mode (writes and reads are charged), null in open mode. */
   credits: CreditBook | null;
+  /** Authenticated mode: listings answer anyone (auth.publicListings). */
+  publicListings: boolean;
 }
 
 /** An HTTP POST of entries: answered once hashed, or once committed with ?wait=committed. */
@@ -298,19 +302,24 @@ export function addHttpRoutes(app: HttpRoutes, ctx: HttpContext): void {
     sendJson(res, health.status === 'ok' ? '200 OK' : '503 Service Unavailable', health);
   });
   app.get('/metrics', (res, req) => getMetrics(ctx, res, req));
-  app.get('/v1/lanes', (res) => sendJson(res, '200 OK', ctx.lanes()));
+  app.get('/v1/lanes', (res, req) => {
+    const listed = listedOr401(ctx, res, req);
+    if (listed !== null) sendJson(res, '200 OK', ctx.lanes(listed));
+  });
   app.get('/v1/chains', (res, req) => {
+    const listed = listedOr401(ctx, res, req);
+    if (listed === null) return;
     // Paged, so no request builds more than a page on the front door's thread.
     const range = pageOr400(res, req, CHAIN_PAGE);
     if (range === null) return;
-    const all = ctx.chains.all();
+    const all = listed === EVERY_CHAIN ? ctx.chains.all() : ctx.chains.all().filter((c) => listed(c.name));
     const page = all.slice(range.from, range.from + range.limit);
     const next = range.from + page.length < all.length ? range.from + page.length : null;
     sendJson(res, '200 OK', { chains: page.map((c) => ctx.chainInfo(c)), total: all.length, next });
   });
   app.get('/v1/chains/:name', (res, req) => {
     const chain = chainOr404(ctx.chains, res, req.getParameter(0));
-    if (chain !== null) sendJson(res, '200 OK', ctx.chainInfo(chain));
+    if (chain !== null && inspectableOr403(ctx, res, req, chain.name)) sendJson(res, '200 OK', ctx.chainInfo(chain));
   });
   app.post('/v1/chains/:name/entries', (res, req) => {
     postEntries(ctx, res, req).catch((error: unknown) => {

@@ -72,6 +72,8 @@ export interface LanesState {
   balance?: { lanes: readonly LaneBalance[]; headroom: number } | null;
   /** Why each chain (by slot) is where it is: "table", "pinned", "placement: …". */
   why?: (slot: number) => string;
+  /** The chains the one asking may see listed (listings.ts); by default all. */
+  listed?: (chainName: string) => boolean;
 }
 
 /** A lane's capacity, placed demand and headroom, as GET /v1/lanes shows them. */
@@ -87,7 +89,9 @@ function balanceView(balance: LaneBalance, headroom: number): Record<string, unk
 /** `GET /v1/lanes`: cores, workers, ring use and the chains in each lane. */
 export function lanesView(state: LanesState): Record<string, unknown> {
   const { layout, chains } = state;
-  const laneOfChain = chains.all().map((c) => chains.table.lane(c.slot));
+  const listed = state.listed ?? (() => true);
+  // Unlisted chains count in the lanes' load and use, but are not named.
+  const laneOfChain = chains.all().map((c) => (listed(c.name) ? chains.table.lane(c.slot) : -1));
   return {
     cpuCount: layout.cpuCount,
     frontdoor: { cores: state.frontdoorCores ?? layout.frontdoor, pinned: layout.frontdoor, quiet: layout.frontdoorQuiet },

@@ -39,7 +39,7 @@ describe('credits: the walkthrough', () => {
     client.send(['one more']);
     expect((await client.waitReplies(32))[31]).toMatchObject({ code: 'credits' });
     await client.waitCommitted((n) => n.reduce((end, c) => Math.max(end, (c.seq as number) + (c.count as number)), 0) >= nextSeq);
-    expect((await gw.json('/v1/chains/shop')).nextSeq).toBe(nextSeq);
+    expect((await gw.call<{ nextSeq: number }>('GET', '/v1/chains/shop', user.key)).body.nextSeq).toBe(nextSeq);
 
     // HTTP writes pay the same way.
     const post = await gw.call('POST', '/v1/chains/shop/entries', user.key, ['z']);
@@ -105,6 +105,28 @@ describe('credits: who may do what', () => {
     expect(await gw.call('GET', '/v1/chains/rules/blocks/0', stranger.key)).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
     expect(await gw.call('GET', '/v1/chains/rules/blocks/0', null)).toMatchObject({ status: 401 });
     expect(await gw.call('GET', '/v1/chains/nowhere/entries/0', user.key)).toMatchObject({ status: 404, body: { error: { code: 'unknown_chain' } } });
+  });
+
+  it('shows chains\' names and traffic only to a key: an account its own chains, the admin all', async () => {
+    await gw.chain('secret', stranger);
+    type Listing = { chains: { name: string }[]; total: number };
+    const names = async (key: string): Promise<string[]> => (await gw.call<Listing>('GET', '/v1/chains', key)).body.chains.map((c) => c.name).sort();
+    const lanesNamed = async (key: string): Promise<string[]> =>
+      (await gw.call<{ lanes: { chains: string[] }[] }>('GET', '/v1/lanes', key)).body.lanes.flatMap((lane) => lane.chains).sort();
+    for (const path of ['/v1/chains', '/v1/chains/rules', '/v1/lanes']) {
+      expect(await gw.call('GET', path, null), path).toMatchObject({ status: 401, body: { error: { code: 'unauthenticated' } } });
+    }
+    expect(await names(owner.key)).toEqual(['rules']);
+    expect(await names(stranger.key)).toEqual(['secret']);
+    expect(await names(user.key)).toEqual([]);
+    expect(await names(gw.adminKey)).toEqual(['rules', 'secret']);
+    expect(await lanesNamed(owner.key)).toEqual(['rules']);
+    expect(await lanesNamed(gw.adminKey)).toEqual(['rules', 'secret']);
+    // One chain: the admin, its owner, and whom its policy lets write or read.
+    expect(await gw.call('GET', '/v1/chains/rules', user.key)).toMatchObject({ status: 200, body: { name: 'rules' } });
+    expect(await gw.call('GET', '/v1/chains/secret', stranger.key)).toMatchObject({ status: 200 });
+    expect(await gw.call('GET', '/v1/chains/secret', gw.adminKey)).toMatchObject({ status: 200 });
+    expect(await gw.call('GET', '/v1/chains/secret', owner.key)).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
   });
 
   it('lets only the admin or the account itself see or change an account, and only the admin create one', async () => {
@@ -240,6 +262,23 @@ describe('credits: modes', () => {
     expect(resolveConfig(['--insecure-open'], {}).auth.insecureOpen).toBe(true);
   });
 
+  it('refuses to start a priced store without its admin key, whatever the flags', async () => {
+    const gw = await startCreditGateway();
+    const owner = await gw.account('owner');
+    await gw.chain('shop', owner, PRICED);
+    expect(await gw.stop()).toBe(0);
+    for (const flags of [[], ['--insecure-open'], ['--insecure-open', '--host', '0.0.0.0']]) {
+      const refused = runCli(['serve', '--port', '0', '--data', gw.dataDir, ...flags]);
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toContain(`chainlanes: the store ${gw.dataDir} is priced: it holds 1 account and 1 owned chain ("shop"), so it starts only with an admin key`);
+    }
+    // Nothing was written free meanwhile, and the store still starts with its key.
+    const again = await startCreditGateway({ dataDir: gw.dataDir, adminKey: gw.adminKey });
+    expect((await again.call('GET', '/v1/chains/shop', owner.key)).status).toBe(200);
+    expect(await again.stop()).toBe(0);
+    expect(runCli(['verify', '--data', gw.dataDir]).status).toBe(0);
+  });
+
   it('refuses an admin key file others can read, and a file that holds no key', () => {
     const dir = tempDir();
     const file = join(dir, 'admin.key');
@@ -254,6 +293,17 @@ describe('credits: modes', () => {
     expect(junk.status).toBe(2);
     expect(junk.stderr).toMatch(/not an admin key.*chainlanes keygen/);
     expect(junk.output).not.toContain('not a key');
+  });
+
+  it('answers listings to anyone when the operator makes them public', async () => {
+    const gw = await startCreditGateway({ config: { auth: { publicListings: true } } });
+    const owner = await gw.account('owner');
+    await gw.chain('shown', owner);
+    expect(await gw.call('GET', '/v1/chains', null)).toMatchObject({ status: 200, body: { chains: [{ name: 'shown' }] } });
+    expect(await gw.call('GET', '/v1/chains/shown', null)).toMatchObject({ status: 200 });
+    expect(await gw.call('GET', '/v1/lanes', null)).toMatchObject({ status: 200 });
+    // Reading entries still takes a key.
+    expect(await gw.call('GET', '/v1/chains/shown/entries/0', null)).toMatchObject({ status: 401 });
   });
 
   it('starts authenticated from a private key file', async () => {
