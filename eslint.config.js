@@ -14,7 +14,7 @@ const FOLDER_DEPENDENCIES = {
   native: [],
   ring: ['protocol'],
   client: ['protocol'],
-  ledger: ['protocol', 'native'],
+  ledger: ['protocol', 'native', 'validation'],
   lanes: ['protocol', 'ring', 'native'],
   credits: ['protocol', 'ledger', 'validation'],
   sealer: ['protocol', 'ring', 'native', 'ledger', 'credits'],
@@ -73,6 +73,11 @@ export default tseslint.config(
     // The composition root sits beside the folders and may use any of them, through their index.
     files: ['src/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [throughIndex('\\./')] }] },
+  },
+  {
+    // The command line (src/commands/) is the composition root's other half: any folder, through its index, and the gateway.
+    files: ['src/commands/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [throughIndex('\\.\\./')] }] },
   },
   {
     // The server logs through the injected logger (src/log); a console call would bypass levels and format.

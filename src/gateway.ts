@@ -1,6 +1,5 @@
 // The composition root: builds the shared tables, the lanes, the scheduler
 // and the sealer, opens the store, and serves the front door.
-import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { LANE_COUNT, LANE_NAMES, ChainTable, LaneCores, LoadCounters } from './ring/index.js';
@@ -10,7 +9,7 @@ import {
   type CoreLayout, type LaneTable, type SchedulerEvent,
 } from './scheduler/index.js';
 
-import { Ledger, LANE_TABLE_KEY, LedgerReaders, StoreLock, StoredSettings, probeStore } from './ledger/index.js';
+import { Ledger, LANE_TABLE_KEY, prepareDataDir, LedgerReaders, StoreLock, StoredSettings, probeStore } from './ledger/index.js';
 import { Sealer, type SealerEvent } from './sealer/index.js';
 import { THREAD_NAMES, system, nativeLoaded, nativeLoadError } from './native/index.js';
 import {
@@ -126,7 +125,7 @@ export class Gateway {
     const uws = loadUws();
     system.keepFreedMemory(MALLOC_KEEP.mmapThresholdBytes, MALLOC_KEEP.trimThresholdBytes);
     const tls = checkTlsFiles(config.tls);
-    mkdirSync(config.dataDir, { recursive: true });
+    prepareDataDir(config.dataDir);
     const lock = StoreLock.acquire(config.dataDir);
     let gateway: Gateway | undefined;
     try {

@@ -17,29 +17,33 @@ export interface TextSetting {
   env: string;
   /** Without the dashes. */
   flag?: string;
+  /** The flag's value in help (FILE, DIR…). */
+  value?: string;
+  /** What it sets, for `chainlanes serve --help`. */
+  help: string;
 }
 
 /** The settings the environment and flags may set; their text goes through the same schema as the file's values. */
 export const TEXT_SETTINGS: readonly TextSetting[] = [
-  { key: 'host', env: 'CHAINLANES_HOST', flag: 'host' },
-  { key: 'port', env: 'CHAINLANES_PORT', flag: 'port' },
-  { key: 'dataDir', env: 'CHAINLANES_DATA', flag: 'data' },
-  { key: 'logLevel', env: 'CHAINLANES_LOG_LEVEL', flag: 'log-level' },
-  { key: 'logFormat', env: 'CHAINLANES_LOG_FORMAT', flag: 'log-format' },
-  { key: 'ledger.blockIntervalMs', env: 'CHAINLANES_BLOCK_INTERVAL_MS' },
-  { key: 'ledger.anchorFile', env: 'CHAINLANES_ANCHOR_FILE' },
-  { key: 'anchors.ethereum.rpcUrl', env: 'CHAINLANES_ANCHOR_RPC_URL', flag: 'anchor-rpc-url' },
-  { key: 'anchors.ethereum.keyFile', env: 'CHAINLANES_ANCHOR_KEY_FILE', flag: 'anchor-key-file' },
-  { key: 'auth.adminKeyFile', env: 'CHAINLANES_ADMIN_KEY_FILE', flag: 'admin-key-file' },
-  { key: 'auth.insecureOpen', env: 'CHAINLANES_INSECURE_OPEN' },
-  { key: 'auth.publicListings', env: 'CHAINLANES_PUBLIC_LISTINGS' },
-  { key: 'tls.certFile', env: 'CHAINLANES_TLS_CERT', flag: 'tls-cert' },
-  { key: 'tls.keyFile', env: 'CHAINLANES_TLS_KEY', flag: 'tls-key' },
+  { key: 'host', env: 'CHAINLANES_HOST', flag: 'host', value: 'HOST', help: 'address to listen on (default 127.0.0.1)' },
+  { key: 'port', env: 'CHAINLANES_PORT', flag: 'port', value: 'PORT', help: 'port to listen on (default 9001; 0: any free port)' },
+  { key: 'dataDir', env: 'CHAINLANES_DATA', flag: 'data', value: 'DIR', help: 'the store (default ./data; its parent must exist)' },
+  { key: 'logLevel', env: 'CHAINLANES_LOG_LEVEL', flag: 'log-level', value: 'LEVEL', help: 'fatal, error, warn, info (default), debug, trace or silent' },
+  { key: 'logFormat', env: 'CHAINLANES_LOG_FORMAT', flag: 'log-format', value: 'FORMAT', help: 'auto (default: readable on a terminal), json or pretty' },
+  { key: 'ledger.blockIntervalMs', env: 'CHAINLANES_BLOCK_INTERVAL_MS', help: 'how often blocks are sealed' },
+  { key: 'ledger.anchorFile', env: 'CHAINLANES_ANCHOR_FILE', help: 'a file each directory hash is appended to' },
+  { key: 'anchors.ethereum.rpcUrl', env: 'CHAINLANES_ANCHOR_RPC_URL', flag: 'anchor-rpc-url', value: 'URL', help: 'anchor directory hashes to this Ethereum JSON-RPC node' },
+  { key: 'anchors.ethereum.keyFile', env: 'CHAINLANES_ANCHOR_KEY_FILE', flag: 'anchor-key-file', value: 'FILE', help: "the anchoring account's private key (mode 0600)" },
+  { key: 'auth.adminKeyFile', env: 'CHAINLANES_ADMIN_KEY_FILE', flag: 'admin-key-file', value: 'FILE', help: 'the admin key (mode 0600): authenticated mode' },
+  { key: 'auth.insecureOpen', env: 'CHAINLANES_INSECURE_OPEN', help: 'open mode on a public address' },
+  { key: 'auth.publicListings', env: 'CHAINLANES_PUBLIC_LISTINGS', help: 'listings answer without a key in authenticated mode' },
+  { key: 'tls.certFile', env: 'CHAINLANES_TLS_CERT', flag: 'tls-cert', value: 'FILE', help: 'TLS certificate chain (PEM): serve only https:// and wss://' },
+  { key: 'tls.keyFile', env: 'CHAINLANES_TLS_KEY', flag: 'tls-key', value: 'FILE', help: "TLS private key (PEM, mode 0600)" },
 ];
 
 /** Flags that take no value: present means true. */
-export const SWITCH_SETTINGS: readonly { key: KeyPath<GatewayConfig>; flag: string }[] = [
-  { key: 'auth.insecureOpen', flag: 'insecure-open' },
+export const SWITCH_SETTINGS: readonly { key: KeyPath<GatewayConfig>; flag: string; help: string }[] = [
+  { key: 'auth.insecureOpen', flag: 'insecure-open', help: 'allow open mode (no admin key) on an address other machines reach' },
 ];
 
 export const CONFIG_FILE_ENV = 'CHAINLANES_CONFIG';

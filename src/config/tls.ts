@@ -4,7 +4,7 @@
 // (uWS' SSLApp only reports that it could not listen).
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import { ConfigError } from '../validation/index.js';
+import { ConfigError, readOwnerOnlyFile } from '../validation/index.js';
 
 export interface TlsSettings {
   certFile: string | null;
@@ -17,8 +17,9 @@ export function checkTlsFiles(tls: TlsSettings): { certFile: string; keyFile: st
   if (tls.certFile === null || tls.keyFile === null) {
     throw new ConfigError(['tls.certFile and tls.keyFile go together (--tls-cert and --tls-key): give both, or neither for plain HTTP']);
   }
-  const cert = readPem(tls.certFile, 'tls.certFile (--tls-cert)', 'CERTIFICATE');
-  const key = readPem(tls.keyFile, 'tls.keyFile (--tls-key)', 'PRIVATE KEY');
+  const cert = readPem(tls.certFile, 'tls.certFile (--tls-cert)', 'CERTIFICATE', false);
+  // The key is a secret like the admin key: refused when group or others may read it.
+  const key = readPem(tls.keyFile, 'tls.keyFile (--tls-key)', 'PRIVATE KEY', true);
   try {
     createSecureContext({ cert, key });
   } catch (error) {
@@ -27,12 +28,15 @@ export function checkTlsFiles(tls: TlsSettings): { certFile: string; keyFile: st
   return { certFile: tls.certFile, keyFile: tls.keyFile };
 }
 
-function readPem(file: string, what: string, label: string): string {
+function readPem(file: string, what: string, label: string, secret: boolean): string {
   let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError([`${what} ${file}: cannot be read (${messageOf(error)})`]);
+  if (secret) text = readOwnerOnlyFile(file, what);
+  else {
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new ConfigError([`${what} ${file}: cannot be read (${messageOf(error)})`]);
+    }
   }
   if (!new RegExp(`-----BEGIN [A-Z ]*${label}-----`).test(text)) {
     throw new ConfigError([`${what} ${file}: not a PEM ${label.toLowerCase()} (no "-----BEGIN … ${label}-----" line)`]);

@@ -6,7 +6,7 @@ export type { PreparedBlockInput, SealBlockInput, SealInput, SealResult, SealedB
 export { prepareBlockRecord } from './prepared.js';
 export type { BlockSource, PreparedRecord } from './prepared.js';
 export type { ChainHead, DirectoryHead } from './tables.js';
-export { STORE_DATA_FILE, assertStoreExists } from './tables.js';
+export { STORE_DATA_FILE, assertStoreExists, prepareDataDir } from './tables.js';
 export { LedgerCorruptionError, SealConflictError, SealInputError, StoreCorruptError, StoreWriteError } from './errors.js';
 export { describeStoreError, isLmdbCommitFailure } from './commit-failure.js';
 export type { LedgerPlace } from './errors.js';

@@ -6,8 +6,9 @@
 //   directories height u64                 → directory record (header ‖ [chainId, height, blockHash]…)
 //   anchors     height u64                 → directory hash(32) ‖ sealedAt u64
 //   chains      chainId(32)                → chain name, UTF-8
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, statSync, type Stats } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { ConfigError } from '../validation/index.js';
 import { open } from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
 import { HASH_BYTES, sha256, zeroHash } from './hash.js';
@@ -62,10 +63,38 @@ export const STORE_DATA_FILE = 'data.mdb';
  * Throws unless `dir` holds a store. Commands that only read or amend a store
  * call this first, so a mistyped --data is an error, not an empty store that "verifies".
  */
+/** Refuses (ConfigError: the operator's to fix) a --data that names no gateway's store. */
 export function assertStoreExists(dir: string): void {
-  if (!existsSync(dir)) throw new Error(`${dir} does not exist; --data must name a gateway's data directory`);
-  if (!statSync(dir).isDirectory()) throw new Error(`${dir} is not a directory; --data must name a gateway's data directory`);
-  if (!existsSync(join(dir, STORE_DATA_FILE))) throw new Error(`${dir} holds no chainlanes store (no ${STORE_DATA_FILE}); --data must name a gateway's data directory`);
+  if (!existsSync(dir)) throw new ConfigError([`${dir} does not exist; --data must name a gateway's data directory`]);
+  if (!statSync(dir).isDirectory()) throw new ConfigError([`${dir} is not a directory; --data must name a gateway's data directory`]);
+  if (!existsSync(join(dir, STORE_DATA_FILE))) throw new ConfigError([`${dir} holds no chainlanes store (no ${STORE_DATA_FILE}); --data must name a gateway's data directory`]);
+}
+
+/**
+ * The gateway's data directory, made if missing: only its last part, mode
+ * 0700, so a mistyped path is refused rather than created silently.
+ */
+export function prepareDataDir(dir: string): void {
+  const found = statOrNull(dir);
+  if (found !== null) {
+    if (found.isDirectory()) return;
+    throw new ConfigError([`data directory ${dir} is a file, not a directory; --data must name a directory (made if missing)`]);
+  }
+  const parent = dirname(resolve(dir));
+  const above = statOrNull(parent);
+  if (above === null) throw new ConfigError([`data directory ${dir}: its parent ${parent} does not exist; create it first (chainlanes makes only the last part of the path)`]);
+  if (!above.isDirectory()) throw new ConfigError([`data directory ${dir}: its parent ${parent} is not a directory`]);
+  mkdirSync(dir, { mode: 0o700 });
+}
+
+function statOrNull(path: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw error;
+  }
 }
 
 export function openTables(dir: string): LedgerTables {

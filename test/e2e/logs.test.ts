@@ -40,7 +40,8 @@ describe('logs', () => {
     const file = join(tempDir('chainlanes-notadir-'), 'file');
     writeFileSync(file, 'not a directory');
     const run = runCli(['serve', '--port', '0', '--data', join(file, 'data')]);
-    expect(run.status).toBe(1);
-    expect(parseLogLines(run.output)).toContainEqual(expect.objectContaining({ level: 60, event: 'start-failed', error: expect.stringMatching(/ENOTDIR/) }));
+    expect(run.status).toBe(2);
+    expect(parseLogLines(run.output)).toContainEqual(expect.objectContaining({ level: 60, event: 'start-failed', error: expect.stringMatching(/its parent .* is not a directory/) }));
+    expect(run.stderr).toContain(`chainlanes: data directory ${join(file, 'data')}: its parent ${file} is not a directory`);
   });
 });

@@ -1,12 +1,14 @@
-// Every command answers --help and --version without doing its work.
+// Every command answers --help and --version without doing its work, its help
+// lists exactly the flags its parser takes, and wrong usage is said in one line.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { COMMANDS as SPECS } from '../../src/commands/index.js';
 import { ROOT, runCli, tempDir } from '../helpers/index.js';
 
 const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
-const COMMANDS = ['serve', 'verify', 'lanes', 'keygen', 'doctor', 'bench'];
+const COMMANDS = SPECS.map((c) => c.name);
 
 describe('chainlanes --help and --version', () => {
   it('answers both at the top level, and is the package bin', () => {
@@ -38,5 +40,63 @@ describe('chainlanes --help and --version', () => {
     expect(help.output).toMatch(/--tls-cert +CHAINLANES_TLS_CERT +tls\.certFile/);
     expect(help.output).toMatch(/--tls-key +CHAINLANES_TLS_KEY +tls\.keyFile/);
     expect(() => readFileSync(join(data, 'data.mdb'))).toThrow();
+  });
+});
+
+describe('chainlanes usage', () => {
+  it.each(SPECS.filter((c) => c.ownParser !== true).map((c) => c.name))('%s --help lists every flag its parser takes, and only those', (name) => {
+    const spec = SPECS.find((c) => c.name === name)!;
+    const help = runCli([name, '--help']).output;
+    const listed = new Set([...help.matchAll(/^ {2}--([a-z][a-z-]*)/gm)].map((m) => m[1]));
+    listed.delete('help');
+    listed.delete('version');
+    expect([...listed].sort()).toEqual(spec.flags.map((f) => f.name).sort());
+    // Every listed flag is one the parser takes: given with a value (or alone), it is never "unknown".
+    for (const flag of spec.flags) {
+      const words = flag.value === undefined ? [`--${flag.name}`] : [`--${flag.name}`, 'x'];
+      expect(runCli([name, ...words, '--no-such-flag']).stderr, flag.name).toMatch(/unknown flag --no-such-flag/);
+    }
+  });
+
+  it('names an unknown flag and its nearest match in one line, with status 2', () => {
+    const typo = runCli(['serve', '--dat', '/tmp/x']);
+    expect(typo.status).toBe(2);
+    expect(typo.stderr.trim()).toBe('chainlanes serve: unknown flag --dat; did you mean --data? (chainlanes serve --help lists the flags)');
+    expect(runCli(['verify', '--anchor', 'http://x']).stderr).toMatch(/unknown flag --anchor; did you mean --anchors\?/);
+    expect(runCli(['verify', '--zzzzzz']).stderr.trim()).toBe('chainlanes verify: unknown flag --zzzzzz (chainlanes verify --help lists the flags)');
+    const none = runCli([]);
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/^chainlanes: which command\?/);
+    const unknown = runCli(['serv']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command "serv"; the commands are serve, verify/);
+  });
+
+  it('makes only the last part of a data directory, and refuses a file in its place', () => {
+    const dir = tempDir();
+    const deep = join(dir, 'no', 'such', 'data');
+    const refused = runCli(['serve', '--port', '0', '--data', deep]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain(`chainlanes: data directory ${deep}: its parent ${join(dir, 'no', 'such')} does not exist; create it first`);
+    expect(existsSync(join(dir, 'no'))).toBe(false);
+    const file = join(dir, 'file');
+    writeFileSync(file, 'x');
+    const notDir = runCli(['serve', '--port', '0', '--data', file]);
+    expect(notDir.status).toBe(2);
+    expect(notDir.stderr).toContain(`chainlanes: data directory ${file} is a file, not a directory`);
+  });
+
+  it('keygen --out writes a new key file only its owner can read, and never overwrites one', () => {
+    const file = join(tempDir(), 'admin.key');
+    const made = runCli(['keygen', '--out', file]);
+    expect(made.status).toBe(0);
+    expect(made.output).not.toMatch(/clk_/);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const key = readFileSync(file, 'utf8');
+    expect(key).toMatch(/^clk_[a-z2-7]{36}\n$/);
+    const again = runCli(['keygen', '--out', file]);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toContain(`--out ${file}: exists already`);
+    expect(readFileSync(file, 'utf8')).toBe(key);
   });
 });

@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { pack, unpack } from 'msgpackr';
 import { ROOT, makeCertificate, registerCleanup, runCli, startGateway, tempDir } from '../helpers/index.js';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 function httpsGet(port: number, path: string, ca: string): Promise<{ status: number; body: string }> {
@@ -76,7 +76,7 @@ describe('TLS', () => {
     const other = makeCertificate();
     const data = tempDir();
     const notPem = join(data, 'not.pem');
-    writeFileSync(notPem, 'hello');
+    writeFileSync(notPem, 'hello', { mode: 0o600 });
     const serve = (...flags: string[]) => runCli(['serve', '--port', '0', '--data', join(data, 'store'), ...flags]);
 
     const missing = serve('--tls-cert', join(data, 'nope.pem'), '--tls-key', tls.keyFile);
@@ -86,6 +86,14 @@ describe('TLS', () => {
     const garbage = serve('--tls-cert', tls.certFile, '--tls-key', notPem);
     expect(garbage.status).toBe(2);
     expect(garbage.stderr).toMatch(/tls\.keyFile \(--tls-key\) .*not\.pem: not a PEM private key/);
+
+    // The key is a secret: a copy others may read is refused before it is used.
+    const loose = join(data, 'loose.pem');
+    copyFileSync(tls.keyFile, loose);
+    chmodSync(loose, 0o644);
+    const readable = serve('--tls-cert', tls.certFile, '--tls-key', loose);
+    expect(readable.status).toBe(2);
+    expect(readable.stderr).toContain(`tls.keyFile (--tls-key) ${loose}: its mode 0644 lets group or others at it; make it the owner's alone: chmod 600 ${loose}`);
 
     const mismatched = serve('--tls-cert', tls.certFile, '--tls-key', other.keyFile);
     expect(mismatched.status).toBe(2);

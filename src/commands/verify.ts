@@ -1,0 +1,106 @@
+// `chainlanes verify`: the whole store offline, or one entry proof.
+import { DEFAULT_CONFIG } from '../config/index.js';
+import { errorMessage } from '../log/index.js';
+import { print, printError } from './output.js';
+import { stringFlag, type CommandSpec, type ParsedArgs } from './spec.js';
+
+export const verifyCommand: CommandSpec = {
+  name: 'verify',
+  forms: ['[--data DIR] [--anchors RPC_URL]', '--entry URL|FILE [--anchors RPC_URL]'],
+  summary: 'check a store (blocks, proofs, credits, anchors) or one entry proof',
+  description: [
+    'With --data (default ./data, or CHAINLANES_DATA): checks every block, proof and hash link in the store,',
+    'and the credits (supply, burns per block); with --anchors, also every confirmed anchor window\'s',
+    'transaction on that Ethereum node. With --entry: checks one entry proof (GET …/entries/{seq}, from a',
+    'URL or a file) offline, and with --anchors its anchor transaction.',
+    'Exit status: 0 when all verify, 1 at the first break (named), 2 for wrong usage or no store.',
+  ].join('\n'),
+  flags: [
+    { name: 'data', value: 'DIR', help: 'the store to check' },
+    { name: 'entry', value: 'URL|FILE', help: 'one entry proof to check instead of a store' },
+    { name: 'anchors', value: 'RPC_URL', help: 'also check anchor transactions on this Ethereum node' },
+  ],
+  run: verify,
+};
+
+async function verify(args: ParsedArgs): Promise<void> {
+  const entry = stringFlag(args, 'entry');
+  const anchors = stringFlag(args, 'anchors');
+  if (entry !== undefined) return verifyEntryProof(entry, anchors);
+  const dir = stringFlag(args, 'data') ?? process.env.CHAINLANES_DATA ?? DEFAULT_CONFIG.dataDir;
+  const { assertStoreExists, verifyStore, verifyStoreIsolated } = await import('../ledger/index.js');
+  const { CreditCheck } = await import('../credits/index.js');
+  assertStoreExists(dir);
+  // The ledger's walk runs in a child process first: lmdb crashing on a damaged
+  // file must be reported, not take the command down. Once it passed, the
+  // credit tables are checked in the same kind of walk here.
+  const walked = await verifyStoreIsolated(dir);
+  const report = walked.ok ? await verifyStore(dir, { checks: [new CreditCheck()] }) : walked;
+  const summary = `${report.chains} chains, ${report.blocks} entry blocks, ${report.entries} entries, ${report.directories} directory blocks`;
+  if (report.ok) {
+    print(`chainlanes verify: OK: ${summary} in ${dir}`);
+    for (const line of report.checks ?? []) print(`chainlanes verify: OK: ${line}`);
+    if (anchors !== undefined) await verifyStoreAnchors(dir, anchors);
+    return;
+  }
+  printError(`chainlanes verify: BROKEN: ${report.firstBreak ?? 'unknown break'} (checked before it: ${summary})`);
+  process.exit(1);
+}
+
+/** One entry proof, from a gateway URL or a file: its hashes up to the directory, and with `rpcUrl` up to its anchor transaction. */
+async function verifyEntryProof(source: string, rpcUrl: string | undefined): Promise<void> {
+  const { verifyEntry, verifyAnchor } = await import('../client/index.js');
+  const { readFileSync } = await import('node:fs');
+  let proof: Parameters<typeof verifyEntry>[0];
+  try {
+    const text = /^https?:\/\//.test(source) ? await fetchText(source) : readFileSync(source, 'utf8');
+    proof = JSON.parse(text) as typeof proof;
+  } catch (error) {
+    printError(`chainlanes verify: cannot read the proof at ${source}: ${errorMessage(error)}`);
+    process.exit(1);
+  }
+  const what = `chain ${JSON.stringify(proof.chain)} seq ${proof.seq}`;
+  const offline = verifyEntry(proof);
+  if (!offline.ok) {
+    printError(`chainlanes verify: BROKEN: ${what}: ${offline.reason}`);
+    process.exit(1);
+  }
+  print(`chainlanes verify: OK: ${what}: entry → block ${proof.height} → directory ${proof.directory?.height ?? '(not sealed)'}` +
+    (proof.anchor === undefined ? '' : ` → anchor window ${proof.anchor.window.first}…${proof.anchor.window.last}`));
+  if (rpcUrl === undefined) return;
+  const anchored = await verifyAnchor(proof, rpcUrl);
+  if (!anchored.ok) {
+    printError(`chainlanes verify: BROKEN: ${what}: ${anchored.reason}`);
+    process.exit(1);
+  }
+  print(`chainlanes verify: OK: ${what}: anchored by transaction ${proof.anchor!.tx} in block ${anchored.blockNumber} (${proof.anchor!.blockHash}) ` +
+    `of chain id ${anchored.networkId}, ${anchored.confirmations} confirmations`);
+}
+
+/** Every confirmed anchor window of the store: its root from the store's directory hashes, its transaction on the node. */
+async function verifyStoreAnchors(dir: string, rpcUrl: string): Promise<void> {
+  const { storedWindows } = await import('../anchors/index.js');
+  const { verifyAnchorTransaction } = await import('../client/index.js');
+  const windows = await storedWindows(dir);
+  if (windows.broken !== null) {
+    printError(`chainlanes verify: BROKEN: ${windows.broken}`);
+    process.exit(1);
+  }
+  for (const anchor of windows.confirmed) {
+    const result = await verifyAnchorTransaction(anchor, rpcUrl);
+    if (!result.ok) {
+      printError(`chainlanes verify: BROKEN: anchor window ${anchor.window.first}…${anchor.window.last}: ${result.reason}`);
+      process.exit(1);
+    }
+  }
+  const last = windows.confirmed.at(-1);
+  print(`chainlanes verify: OK: anchors: ${windows.confirmed.length} confirmed windows` +
+    (last === undefined ? '' : ` (directories 0…${last.window.last})`) + ` found in their transactions on ${rpcUrl}, ${windows.pending} not yet confirmed`);
+}
+
+async function fetchText(url: string): Promise<string> {
+  const response = await fetch(url);
+  const text = await response.text();
+  if (!response.ok) throw new Error(`HTTP ${response.status}: ${text.slice(0, 200)}`);
+  return text;
+}
