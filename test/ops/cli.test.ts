@@ -1,11 +1,11 @@
 // Every command answers --help and --version without doing its work, its help
 // lists exactly the flags its parser takes, and wrong usage is said in one line.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS as SPECS } from '../../src/commands/index.js';
-import { ROOT, runCli, tempDir } from '../helpers/index.js';
+import { ROOT, parseLogLines, registerCleanup, runCli, sleep, tempDir } from '../helpers/index.js';
 
 const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
 const COMMANDS = SPECS.map((c) => c.name);
@@ -100,3 +100,35 @@ describe('chainlanes usage', () => {
     expect(readFileSync(file, 'utf8')).toBe(key);
   });
 });
+
+describe('a gateway started through npm', () => {
+  it('stops, sealing, when npm is killed outright', async () => {
+    const data = join(tempDir(), 'data');
+    const npx = spawn('npx', ['--no-install', 'chainlanes', 'serve', '--port', '0', '--data', data], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    npx.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    let gatewayPid: number | undefined;
+    registerCleanup('gateway under npx', () => {
+      npx.kill('SIGKILL');
+      if (gatewayPid !== undefined) alive(gatewayPid) && process.kill(gatewayPid, 'SIGKILL');
+    });
+    while (gatewayPid === undefined) {
+      await sleep(100);
+      gatewayPid = parseLogLines(output).find((line) => line.event === 'listening')?.pid as number | undefined;
+      if (npx.exitCode !== null) throw new Error(`npx exited before the gateway listened: ${output}`);
+    }
+    npx.kill('SIGKILL'); // npm passes no signal on when it is killed itself
+    while (alive(gatewayPid)) await sleep(100);
+    expect(parseLogLines(output).map((line) => line.event)).toEqual(expect.arrayContaining(['parent-gone', 'shutdown']));
+    expect(runCli(['verify', '--data', data]).status).toBe(0);
+  }, 60_000);
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
