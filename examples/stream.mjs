@@ -2,6 +2,13 @@
 //   CHAINLANES_URL=http://127.0.0.1:9001 CHAINLANES_KEY=clk_… node examples/stream.mjs shop-42 hello world
 import { connect } from 'chainlanes/client';
 
+// One line for whatever goes wrong: the gateway's code and message, or the cause of a failed request.
+process.on('uncaughtException', (error) => {
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  console.error(`stream.mjs: ${error.code ?? error.name}: ${error.message}${cause}`);
+  process.exit(1);
+});
+
 const url = process.env.CHAINLANES_URL ?? 'http://127.0.0.1:9001';
 const [chain = 'shop-42', ...entries] = process.argv.slice(2);
 if (entries.length === 0) entries.push('first entry', `written at ${new Date().toISOString()}`);

@@ -3,6 +3,13 @@
 //   CHAINLANES_URL=http://127.0.0.1:9001 CHAINLANES_KEY=clk_… node examples/verify-entry.mjs shop-42 0
 import { verifyEntry } from 'chainlanes/client';
 
+// One line for whatever goes wrong: the gateway's code and message, or the cause of a failed request.
+process.on('uncaughtException', (error) => {
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  console.error(`verify-entry.mjs: ${error.code ?? error.name}: ${error.message}${cause}`);
+  process.exit(1);
+});
+
 const url = process.env.CHAINLANES_URL ?? 'http://127.0.0.1:9001';
 const [chain = 'shop-42', seq = '0'] = process.argv.slice(2);
 const key = process.env.CHAINLANES_KEY;

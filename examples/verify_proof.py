@@ -251,6 +251,10 @@ def main(argv):
     except ValueError as error:
         print(f"{error}\n{USAGE}", file=sys.stderr)
         return 2
+    if path is None and sys.stdin.isatty():
+        # Nothing piped in: say what is wanted instead of waiting silently for a proof to be typed.
+        print(f"no proof given: pipe one in (curl -s …/entries/SEQ | python3 verify_proof.py) or name a file\n{USAGE}", file=sys.stderr)
+        return 2
     try:
         if path is None or path == "-":
             text = sys.stdin.read()

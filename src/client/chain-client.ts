@@ -45,12 +45,33 @@ function splitHashes(hashes: Uint8Array, count: number): Uint8Array[] {
   return Array.from({ length: count }, (_, i) => hashes.subarray(i * 32, i * 32 + 32));
 }
 
-function connectError(failure: SocketFailure | undefined): ChainError {
-  const message = failure?.message ?? 'connection closed before it opened';
-  if (failure?.status === 401 || failure?.status === 403) return new ChainError('forbidden', message);
-  if (failure?.status === 404) return new ChainError('unknown_chain', message);
-  return new ChainError('connect_failed', message);
+/** Codes of a refused stream that trying again cannot change: the key, the chain or the rights are wrong. */
+const FINAL_REFUSALS: ReadonlySet<string> = new Set(['unauthenticated', 'forbidden', 'unknown_chain', 'bad_request']);
+
+/** Why a connection could not be opened, in the gateway's own words where it gave them (docs/protocol.md §5). */
+function connectError(url: URL, failure: SocketFailure | undefined): ChainError {
+  if (failure?.code !== undefined) return new ChainError(failure.code, failure.message);
+  if (failure?.status === 401) return new ChainError('unauthenticated', failure.message);
+  if (failure?.status === 403) return new ChainError('forbidden', failure.message);
+  // The stream route answers 404 only for a chain it does not have.
+  if (failure?.status === 404) return new ChainError('unknown_chain', failure.message);
+  const why = failure?.message ?? 'the connection closed before it opened';
+  return new ChainError('connect_failed', `cannot open a stream to ${url.host}: ${why}${connectHint(url, why)}`);
 }
+
+/** What the usual causes of a failed connection mean, said where the cause is recognisable. */
+function connectHint(url: URL, why: string): string {
+  if (/self[- ]signed|unable to verify|certificate/i.test(why)) {
+    return '; the gateway\'s certificate is not trusted here: give Node its CA (NODE_EXTRA_CA_CERTS=FILE)';
+  }
+  if (url.protocol === 'ws:' && /socket hang up|ECONNRESET|Unexpected server response|Invalid WebSocket frame/i.test(why)) {
+    return '; a gateway started with --tls-cert speaks only TLS: use https:// (wss://)';
+  }
+  if (/ECONNREFUSED/.test(why)) return '; is the gateway running, on this host and port?';
+  return '';
+}
+
+const EVENT_NAMES = ['committed', 'open', 'disconnect', 'error'] as const satisfies readonly (keyof ClientEvents)[];
 
 /**
  * A stream of frames to one chain over one WebSocket. Replies come in the order
@@ -62,6 +83,8 @@ export class ChainClient {
   private open = false;
   private everOpened = false;
   private closedByUser = false;
+  /** Why reconnecting stopped for good (the key was revoked, the chain is gone…); submits reject with it. */
+  private refused: ChainError | undefined;
   private attempt = 0;
   private nextFrame = 0;
   private inFlight: Pending[] = [];
@@ -85,6 +108,10 @@ export class ChainClient {
 
   /** Subscribes to an event; returns the function that unsubscribes. */
   on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): () => void {
+    // Plain JavaScript callers get no type check: a misspelt event is named, not a TypeError from inside.
+    if (!(EVENT_NAMES as readonly string[]).includes(event)) {
+      throw new ChainError('bad_request', `no event ${JSON.stringify(event)}: the events are ${EVENT_NAMES.join(', ')}`);
+    }
     const set = this.listeners[event] as Set<ClientEvents[E]>;
     set.add(listener);
     return () => set.delete(listener);
@@ -97,6 +124,7 @@ export class ChainClient {
    */
   submit(entries: readonly Entry[]): Promise<SubmitResult> {
     if (this.closedByUser) return Promise.reject(new ChainError('closed', 'the client is closed'));
+    if (this.refused !== undefined) return Promise.reject(this.refused);
     if (!this.open || this.socket === undefined) {
       return Promise.reject(new ChainError('disconnected', 'not connected to the gateway'));
     }
@@ -138,9 +166,9 @@ export class ChainClient {
         },
         close: (code, reason, failure) => {
           if (!mine()) return;
-          const wasOpen = this.open;
-          this.onClose(code, reason);
-          if (!wasOpen) reject(connectError(failure));
+          const refusal = this.open ? null : connectError(this.url, failure);
+          this.onClose(code, reason, refusal);
+          if (refusal !== null) reject(refusal);
         },
       }).then(
         (s) => {
@@ -199,7 +227,8 @@ export class ChainClient {
     this.socket?.close();
   }
 
-  private onClose(code: number, reason: string): void {
+  /** `refusal`: why a connection that never opened failed. */
+  private onClose(code: number, reason: string, refusal: ChainError | null): void {
     const wasOpen = this.open;
     this.open = false;
     this.socket = undefined;
@@ -207,7 +236,14 @@ export class ChainClient {
     for (const resolve of this.closeWaiters.splice(0)) resolve();
     if (wasOpen && !this.closedByUser) for (const fn of this.listeners.disconnect) fn({ code, reason });
     if (this.closedByUser || this.options.reconnect === undefined || !this.everOpened) return;
+    if (refusal !== null && FINAL_REFUSALS.has(refusal.code)) return this.stopReconnecting(refusal);
     this.scheduleReconnect(this.options.reconnect);
+  }
+
+  /** A reconnect the gateway refused for a reason retrying cannot change: said once, as an `error` event, and not tried again. */
+  private stopReconnecting(refusal: ChainError): void {
+    this.refused = new ChainError(refusal.code, `stopped reconnecting: ${refusal.message}`);
+    for (const fn of this.listeners.error) fn(this.refused);
   }
 
   private scheduleReconnect(reconnect: ReconnectOptions): void {

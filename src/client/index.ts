@@ -25,9 +25,11 @@ export function streamUrl(base: string | URL, chain: string): URL {
 
 /**
  * Connects to `chain` on the gateway at `url`. Resolves once the first
- * connection is open; rejects (code `connect_failed`, `forbidden` or
- * `unknown_chain`) if it cannot be opened — reconnecting only applies to a
- * connection that was open once, so a wrong URL fails fast.
+ * connection is open; rejects if it cannot be opened, with the gateway's own
+ * code and message (`unauthenticated`, `forbidden`, `unknown_chain`…) or
+ * `connect_failed` with the cause. Reconnecting only applies to a connection
+ * that was open once, so a wrong URL fails fast; a reconnect the gateway
+ * refuses for good (a revoked key) stops reconnecting and says so (`error`).
  */
 export async function connect(url: string | URL, chain: string, options: ConnectOptions = {}): Promise<ChainClient> {
   const client = new ChainClient(streamUrl(url, chain), chain, options);

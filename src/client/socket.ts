@@ -9,11 +9,20 @@ export interface SocketEvents {
   close(code: number, reason: string, failure?: SocketFailure): void;
 }
 
-/** Why a connection attempt failed: the HTTP status of a refused upgrade, if any. */
+/**
+ * Why a connection attempt failed: for a refused upgrade, the HTTP status and
+ * the gateway's own error code and message (docs/protocol.md §5), when it sent them.
+ */
 export interface SocketFailure {
   status?: number;
+  code?: string;
   message: string;
 }
+
+/** How much of a refused upgrade's body is read for the gateway's error: its answers are a few hundred bytes. */
+const REFUSAL_BODY_BYTES = 4096;
+/** How long a refused upgrade's body may take to arrive before the socket is dropped without it. */
+const REFUSAL_BODY_MS = 2000;
 
 export interface Socket {
   send(data: Uint8Array): void;
@@ -60,7 +69,7 @@ function openWhatwg(Impl: WhatwgSocketClass, url: URL, key: string | undefined, 
   });
   socket.addEventListener('close', (event) => {
     // The WHATWG API hides why a handshake failed; only "it never opened" is known.
-    const failure = opened ? undefined : { message: 'connection failed' };
+    const failure = opened ? undefined : { message: 'connection failed (a browser does not say why: a refused key, an unknown chain and an unreachable gateway look alike)' };
     events.close(event.code ?? 1006, event.reason ?? '', failure);
   });
   return { send: (data) => socket.send(data), close: () => socket.close(1000) };
@@ -76,8 +85,22 @@ async function openWs(url: URL, key: string | undefined, events: SocketEvents): 
     events.message(toBytes(data), isBinary);
   });
   socket.on('unexpected-response', (_req, res) => {
-    failure = { status: res.statusCode, message: `gateway refused the upgrade: HTTP ${res.statusCode}` };
-    socket.terminate();
+    const status = res.statusCode ?? 0;
+    failure = { status, message: `the gateway refused the stream with HTTP ${status}` };
+    const chunks: Buffer[] = [];
+    let length = 0;
+    const done = (): void => {
+      clearTimeout(timer);
+      failure = { status, ...refusalOf(Buffer.concat(chunks).toString('utf8'), status) };
+      socket.terminate();
+    };
+    const timer = setTimeout(done, REFUSAL_BODY_MS);
+    res.on('data', (chunk: Buffer) => {
+      if (length < REFUSAL_BODY_BYTES) chunks.push(chunk);
+      length += chunk.length;
+    });
+    res.once('end', done);
+    res.once('error', done);
   });
   // `error` is always followed by `close`; the close handler reports it.
   socket.on('error', (err: Error) => {
@@ -90,6 +113,17 @@ async function openWs(url: URL, key: string | undefined, events: SocketEvents): 
     send: (data) => socket.send(data),
     close: () => (socket.readyState === WebSocket.CONNECTING ? socket.terminate() : socket.close(1000)),
   };
+}
+
+/** The gateway's `{error: {code, message}}` from a refused upgrade's body, or the status alone. */
+function refusalOf(body: string, status: number): { code?: string; message: string } {
+  try {
+    const error = (JSON.parse(body) as { error?: { code?: unknown; message?: unknown } }).error;
+    if (typeof error?.code === 'string' && typeof error.message === 'string') return { code: error.code, message: error.message };
+  } catch {
+    // Not the gateway's JSON: a proxy's page, say.
+  }
+  return { message: `the gateway refused the stream with HTTP ${status}` };
 }
 
 function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {

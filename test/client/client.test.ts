@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { startWsGateway, type RunningGateway } from '../../bench/peers/ws-gateway.js';
 import { backoffDelay, ChainError, connect, streamUrl, type ChainClient, type CommittedNotice } from '../../src/client/index.js';
-import { registerCleanup, sha256 } from '../helpers/index.js';
+import { makeCertificate, registerCleanup, sha256, startCreditGateway, startGateway } from '../helpers/index.js';
 
 const packr = new Packr({ useRecords: false });
 
@@ -107,6 +107,44 @@ describe('ChainClient against the ws-gateway peer', () => {
     await expect(connect(`ws://127.0.0.1:${g.port}`, 'no spaces allowed')).rejects.toMatchObject({ code: 'unknown_chain' });
     await g.close();
     await expect(connect(`ws://127.0.0.1:${g.port}`, 'orders')).rejects.toMatchObject({ code: 'connect_failed' });
+  });
+});
+
+describe('ChainClient against a real gateway: what goes wrong, in the gateway\'s words', () => {
+  it('rejects a refused stream with the gateway\'s code and message', async () => {
+    const gw = await startCreditGateway();
+    const owner = await gw.account('owner');
+    await gw.chain('shop', owner);
+    const url = `http://127.0.0.1:${gw.port}`;
+    await expect(connect(url, 'shop')).rejects.toMatchObject({ name: 'ChainError', code: 'unauthenticated', message: expect.stringMatching(/^no key: send "Authorization: Bearer KEY"/) });
+    await expect(connect(url, 'nowhere', { key: owner.key })).rejects.toMatchObject({ code: 'unknown_chain', message: expect.stringMatching(/^no chain "nowhere"/) });
+    const c = await client(url, 'shop', { key: owner.key });
+    expect(() => c.on('comitted' as 'committed', () => undefined)).toThrow(/no event "comitted": the events are committed, open, disconnect, error/);
+  });
+
+  it('says why a connection cannot be made: nothing listening, plain HTTP to a TLS port', async () => {
+    const closed = await gateway();
+    await closed.close();
+    await expect(connect(`http://127.0.0.1:${closed.port}`, 'orders')).rejects.toMatchObject({ code: 'connect_failed', message: expect.stringMatching(/ECONNREFUSED.*; is the gateway running/) });
+    const tls = makeCertificate();
+    const gw = await startGateway({ env: { CHAINLANES_TLS_CERT: tls.certFile, CHAINLANES_TLS_KEY: tls.keyFile } });
+    await expect(connect(`http://127.0.0.1:${gw.port}`, 'orders')).rejects.toMatchObject({ code: 'connect_failed', message: expect.stringMatching(/speaks only TLS: use https:\/\/ \(wss:\/\/\)/) });
+    await expect(connect(`https://127.0.0.1:${gw.port}`, 'orders')).rejects.toMatchObject({ code: 'connect_failed', message: expect.stringMatching(/certificate is not trusted here: give Node its CA/) });
+  });
+
+  it('stops reconnecting when its key is revoked, and says so once', async () => {
+    const gw = await startCreditGateway();
+    const owner = await gw.account('owner');
+    await gw.chain('shop', owner);
+    const extra = (await gw.call<{ keyId: string; key: string }>('POST', `/v1/accounts/${owner.id}/keys`, owner.key)).body;
+    const c = await client(`http://127.0.0.1:${gw.port}`, 'shop', { key: extra.key, reconnect: { minDelayMs: 10, maxDelayMs: 50 } });
+    const errors: ChainError[] = [];
+    c.on('error', (e) => errors.push(e));
+    const stopped = nextEvent<ChainError>((fn) => c.on('error', (e) => { if (e.message.startsWith('stopped reconnecting')) fn(e); }));
+    expect((await gw.call('DELETE', `/v1/accounts/${owner.id}/keys/${extra.keyId}`, owner.key)).status).toBe(200);
+    expect(await stopped).toMatchObject({ code: 'unauthenticated', message: 'stopped reconnecting: unknown or revoked key' });
+    await expect(c.submit(['after'])).rejects.toMatchObject({ code: 'unauthenticated' });
+    expect(errors.filter((e) => e.message.startsWith('stopped reconnecting'))).toHaveLength(1);
   });
 });
 

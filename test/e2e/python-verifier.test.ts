@@ -129,3 +129,12 @@ describe('examples/verify_proof.py against docs/protocol.md', () => {
     expect(verifyWithPython(moved).status).toBe(1);
   });
 });
+
+describe('examples/verify_proof.py run by hand', () => {
+  it('says what it wants instead of waiting on a terminal with nothing piped in', () => {
+    // script(1) gives the verifier a terminal for stdin, as a person typing the command has.
+    const run = spawnSync('script', ['-qec', `python3 ${SCRIPT}`, '/dev/null'], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(run.status).toBe(2);
+    expect(run.stdout).toMatch(/no proof given: pipe one in/);
+  });
+});
