@@ -282,7 +282,10 @@ export class Gateway {
       this.admission.sealInterval(this.chains.all());
       this.flushReadBurns();
     }, this.config.ledger.blockIntervalMs);
-    this.outboundSweep = setInterval(() => this.buffers.enforceOutbound(this.connections, this.log), OUTBOUND_SWEEP_MS);
+    this.outboundSweep = setInterval(() => {
+      this.buffers.enforceOutbound(this.connections, this.log);
+      this.closeExpiredKeysStreams();
+    }, OUTBOUND_SWEEP_MS);
     this.metrics.start();
   }
 
@@ -349,6 +352,12 @@ export class Gateway {
     this.descriptorWatch.start();
   }
 
+  /** A key is checked when a stream opens; one that expires later closes its streams here, as a revocation does. */
+  private closeExpiredKeysStreams(): void {
+    if (this.credits === null) return;
+    for (const keyId of this.credits.book.expiredKeys(Date.now())) revokeStreams(this.connections, keyId, `the key this stream was opened with (${keyId}) expired`);
+  }
+
   /** Read burns are written once per block interval (a crash loses at most one interval's: reads served free). */
   private flushReadBurns(): void {
     this.credits?.flushReadBurns().catch((error: unknown) => this.log.warn({ event: 'read-burns-failed', error: errorMessage(error) },
@@ -362,7 +371,7 @@ export class Gateway {
     else {
       addCreditRoutes(routes, {
         log: this.log, credits: this.credits, chains: this.chains, buffers: this.buffers,
-        revoked: (keyId) => revokeStreams(this.connections, keyId),
+        revoked: (keyId) => revokeStreams(this.connections, keyId, `the key this stream was opened with (${keyId}) was revoked`),
       });
     }
     addStreamRoute(app, {

@@ -71,7 +71,7 @@ export class AnchorLoop {
     } catch (error) {
       this.status.failures++;
       this.status.failuresInRow++;
-      this.status.lastError = error instanceof Error ? firstLine(error.message) : String(error);
+      this.status.lastError = causeOf(error);
       const { retryMinMs, retryMaxMs } = this.parts.settings;
       delay = Math.min(retryMaxMs, retryMinMs * 2 ** Math.min(this.status.failuresInRow - 1, 20));
       this.status.retryAt = Date.now() + delay;
@@ -220,4 +220,18 @@ function windowStatus(window: WindowRecord): AnchorStatus['window'] {
 
 function firstLine(message: string): string {
   return message.split('\n')[0]!.slice(0, 500);
+}
+
+/**
+ * What went wrong, in one line. viem's errors open with a generic line ("HTTP
+ * request failed.") and keep the cause in `details` ("fetch failed: connect
+ * ECONNREFUSED…"), which is what an operator needs.
+ */
+function causeOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const { shortMessage, details } = error as Error & { shortMessage?: unknown; details?: unknown };
+  const head = typeof shortMessage === 'string' ? shortMessage : firstLine(error.message);
+  const cause = error.cause instanceof Error ? (error.cause.cause instanceof Error ? error.cause.cause.message : error.cause.message) : undefined;
+  const detail = typeof details === 'string' && details !== '' ? details : cause;
+  return firstLine(detail === undefined || head.includes(detail) ? head : `${head} ${detail}`);
 }

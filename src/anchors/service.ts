@@ -12,6 +12,8 @@ const QUERY_TIMEOUT_MS = 10_000;
 /** Questions waiting for the thread at once; past it they are refused rather than queued. */
 const MAX_QUERIES_IN_FLIGHT = 1024;
 const STOP_TIMEOUT_MS = 10_000;
+/** While anchoring keeps failing, the log says so at most this often (and at the first failure of a run). */
+const FAILURE_LOG_EVERY_MS = 60_000;
 
 /** The anchor thread is not running: reads go on without anchor parts. */
 export class AnchorsStopped extends Error {}
@@ -27,6 +29,8 @@ export class AnchorService {
   private readonly waiting = new Map<number, Waiting>();
   private nextId = 0;
   private alive = true;
+  /** When the last failure was logged; 0: none in the current run of failures. */
+  private failureLoggedAt = 0;
 
   private constructor(private readonly worker: Worker, private readonly settings: AnchorSettings, private readonly log: Logger) {}
 
@@ -107,11 +111,28 @@ export class AnchorService {
   }
 
   private onMessage(message: FromAnchorThread): void {
-    if (message.type === 'status') this.status = message.status;
+    if (message.type === 'status') this.onStatus(message.status);
     else if (message.type === 'answer') {
       const w = this.waiting.get(message.id);
       this.settle(message.id, w, message.json, message.error === undefined ? null : new Error(message.error));
     } else if (message.type === 'event') this.log.warn({ event: message.event, ...message.fields }, message.message);
+  }
+
+  /** Failures reach the log, rate-limited, with the node's URL and the cause; so does the recovery. */
+  private onStatus(status: AnchorStatus): void {
+    const before = this.status?.failuresInRow ?? 0;
+    this.status = status;
+    const now = Date.now();
+    const url = redact(this.settings.rpcUrl);
+    if (status.failuresInRow > 0 && status.failuresInRow > before && now - this.failureLoggedAt >= FAILURE_LOG_EVERY_MS) {
+      this.failureLoggedAt = now;
+      const retryIn = status.retryAt === null ? null : Math.max(0, status.retryAt - now);
+      this.log.warn({ event: 'anchor-failed', rpcUrl: url, failuresInRow: status.failuresInRow, retryInMs: retryIn, error: status.lastError },
+        `anchoring to ${url} failed (${status.failuresInRow} in a row), retrying in ${retryIn ?? '?'} ms: ${status.lastError ?? 'unknown error'}`);
+    } else if (status.failuresInRow === 0 && before > 0) {
+      this.failureLoggedAt = 0;
+      this.log.info({ event: 'anchor-recovered', rpcUrl: url, failures: before }, `anchoring to ${url} works again after ${before} failures in a row`);
+    }
   }
 
   private settle(id: number, w: Waiting | undefined, json: string | null, error: Error | null): void {

@@ -111,11 +111,14 @@ export interface AccountState {
 export class CreditBook {
   readonly accounts = new Map<string, AccountState>();
   readonly chains = new Map<string, CreditChain>();
-  /** Live keys only: SHA-256 digest (latin1 string) → who holds it. */
-  private readonly byDigest = new Map<string, { digest: Buffer; principal: Principal }>();
+  /** Live keys only: SHA-256 digest (latin1 string) → who holds it, and until when (Infinity: no expiry). */
+  private readonly byDigest = new Map<string, { digest: Buffer; principal: Principal; expiresAt: number }>();
+
+  /** Live keys that expire: keyId → when (ms since the epoch). */
+  private readonly expiring = new Map<string, number>();
 
   constructor(adminDigest: Buffer) {
-    this.byDigest.set(adminDigest.toString('latin1'), { digest: adminDigest, principal: ADMIN });
+    this.byDigest.set(adminDigest.toString('latin1'), { digest: adminDigest, principal: ADMIN, expiresAt: Infinity });
   }
 
   /**
@@ -129,6 +132,7 @@ export class CreditBook {
     if (digest === null) return refuse('unauthenticated', 'malformed key: a chainlanes key is clk_ and 36 characters ending in a checksum; check it was copied whole');
     const found = this.byDigest.get(digest.toString('latin1'));
     if (found === undefined || !sameDigest(found.digest, digest)) return refuse('unauthenticated', 'unknown or revoked key');
+    if (Date.now() >= found.expiresAt) return refuse('unauthenticated', `the key expired at ${new Date(found.expiresAt).toISOString()}`);
     return found.principal;
   }
 
@@ -141,13 +145,30 @@ export class CreditBook {
   addKey(keyId: string, record: KeyRecord): void {
     this.accounts.get(record.account)?.keys.set(keyId, record);
     if (record.revokedAt !== null) return;
+    if (record.expiresAt != null) this.expiring.set(keyId, record.expiresAt);
     const digest = Buffer.from(record.digest, 'hex');
-    this.byDigest.set(digest.toString('latin1'), { digest, principal: { kind: 'account', account: record.account, keyId } });
+    this.byDigest.set(digest.toString('latin1'), { digest, principal: { kind: 'account', account: record.account, keyId }, expiresAt: record.expiresAt ?? Infinity });
   }
 
   revokeKey(keyId: string, record: KeyRecord): void {
+    this.expiring.delete(keyId);
     this.accounts.get(record.account)?.keys.set(keyId, record);
     this.byDigest.delete(Buffer.from(record.digest, 'hex').toString('latin1'));
+  }
+
+  /**
+   * Keys whose expiry has passed since the last call (each returned once):
+   * the front door closes their streams, since a key is checked when a stream
+   * opens, not per frame. Expired keys are refused by `authenticate` anyway.
+   */
+  expiredKeys(now: number): string[] {
+    const expired: string[] = [];
+    for (const [keyId, expiresAt] of this.expiring) {
+      if (expiresAt > now) continue;
+      expired.push(keyId);
+      this.expiring.delete(keyId);
+    }
+    return expired;
   }
 
   addChain(name: string, owner: string, latest: PolicyVersion): CreditChain {

@@ -8,7 +8,7 @@ import { ADMIN, CreditBook, CreditChain, type AccountState, type Principal } fro
 import { isId, keyDigest, newId, newKey } from './keys.js';
 import { FREE_POLICY, type Policy, type PolicyVersion } from './policy.js';
 import { isRefusal, refuse, type Refusal } from './refusal.js';
-import { accountRequestOr, amountRequestOr, chainRequestOr, policyRequestOr, type ChainRequest } from './requests.js';
+import { accountRequestOr, amountRequestOr, chainRequestOr, keyRequestOr, policyRequestOr, type ChainRequest } from './requests.js';
 import {
   loadCredits, openCreditTables, readHistory, storeAccount, storeChain, storeKey, storeMint, storePolicies, storeReadBurns, storeTransfer,
   type CreditTables, type HistoryRecord, type KeyRecord, type PolicyRecord,
@@ -25,7 +25,16 @@ export interface CreditsOptions {
 export interface AccountView {
   id: string;
   name: string;
-  keys: { keyId: string; createdAt: number; revokedAt: number | null }[];
+  keys: { keyId: string; createdAt: number; revokedAt: number | null; expiresAt: number | null }[];
+}
+
+/** One row of `GET /v1/accounts`. */
+export interface AccountSummary {
+  id: string;
+  name: string;
+  createdAt: number;
+  /** Keys that work now: neither revoked nor expired. */
+  liveKeys: number;
 }
 
 export interface ChainCreditsView {
@@ -114,17 +123,32 @@ export class Credits {
   account(principal: Principal, id: string): AccountView | Refusal {
     const account = this.accountFor(principal, id);
     if (isRefusal(account)) return account;
-    const keys = [...account.keys].map(([keyId, k]) => ({ keyId, createdAt: k.createdAt, revokedAt: k.revokedAt }));
+    const keys = [...account.keys].map(([keyId, k]) => ({ keyId, createdAt: k.createdAt, revokedAt: k.revokedAt, expiresAt: k.expiresAt ?? null }));
     return { id, name: account.name, keys };
   }
 
-  async addKey(principal: Principal, id: string): Promise<{ keyId: string; key: string } | Refusal> {
+  /** `GET /v1/accounts` (admin): every account, oldest first, a page at a time. */
+  accounts(principal: Principal, from: number, limit: number): { accounts: AccountSummary[]; total: number; next: number | null } | Refusal {
+    if (principal.kind !== 'admin') return refuse('forbidden', 'only the admin key lists accounts');
+    const now = Date.now();
+    const all = [...this.book.accounts.values()].sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+    const page = all.slice(from, from + limit).map((a) => ({
+      id: a.id, name: a.name, createdAt: a.createdAt,
+      liveKeys: [...a.keys.values()].filter((k) => k.revokedAt === null && (k.expiresAt ?? Infinity) > now).length,
+    }));
+    return { accounts: page, total: all.length, next: from + page.length < all.length ? from + page.length : null };
+  }
+
+  /** A new key for account `id`, optionally expiring (`{expiresAt}`): its streams are closed when it does. */
+  async addKey(principal: Principal, id: string, body: unknown): Promise<{ keyId: string; key: string; expiresAt: number | null } | Refusal> {
     const account = this.accountFor(principal, id);
     if (isRefusal(account)) return account;
-    const { keyId, key, record } = keyFor(id);
+    const request = keyRequestOr(body, Date.now());
+    if (isRefusal(request)) return request;
+    const { keyId, key, record } = keyFor(id, request.expiresAt);
     await storeKey(this.tables, keyId, record);
     this.book.addKey(keyId, record);
-    return { keyId, key };
+    return { keyId, key, expiresAt: request.expiresAt };
   }
 
   /**
@@ -317,9 +341,9 @@ export class Credits {
   }
 }
 
-function keyFor(account: string): { keyId: string; key: string; record: KeyRecord } {
+function keyFor(account: string, expiresAt: number | null = null): { keyId: string; key: string; record: KeyRecord } {
   const key = newKey();
-  const record: KeyRecord = { account, digest: keyDigest(key)!.toString('hex'), createdAt: Date.now(), revokedAt: null };
+  const record: KeyRecord = { account, digest: keyDigest(key)!.toString('hex'), createdAt: Date.now(), revokedAt: null, expiresAt };
   return { keyId: newId('key_'), key, record };
 }
 

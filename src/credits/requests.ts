@@ -89,6 +89,24 @@ export function accountRequestOr(body: unknown): AccountRequest | Refusal {
   return { name };
 }
 
+/** The longest a key may be given to live: keys that should not expire say so by omitting expiresAt. */
+const MAX_KEY_LIFETIME_MS = 100 * 365 * 24 * 3600 * 1000;
+
+/** `POST /v1/accounts/{id}/keys`: no body, `{}`, or `{expiresAt}` (ms since the epoch, in the future). */
+export function keyRequestOr(body: unknown, now: number): { expiresAt: number | null } | Refusal {
+  if (body === undefined) return { expiresAt: null };
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return refuse('bad_request', 'the body must be empty or a JSON object with expiresAt');
+  const object = body as Fields;
+  const unknown = Object.keys(object).find((key) => key !== 'expiresAt');
+  if (unknown !== undefined) return refuse('bad_request', `${unknown}: unknown field; the body takes expiresAt`);
+  const expiresAt = object.expiresAt;
+  if (expiresAt === undefined || expiresAt === null) return { expiresAt: null };
+  if (typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt) || expiresAt <= now || expiresAt > now + MAX_KEY_LIFETIME_MS) {
+    return bad('expiresAt', 'a time in the future as milliseconds since 1970 (at most 100 years ahead), or null for never', expiresAt);
+  }
+  return { expiresAt };
+}
+
 export function chainRequestOr(body: unknown): ChainRequest | Refusal {
   const f = fields(body, ['name', 'owner']);
   if (isRefusal(f)) return f;

@@ -42,6 +42,8 @@ export interface KeyRecord {
   digest: string;
   createdAt: number;
   revokedAt: number | null;
+  /** When the key stops working (ms since the epoch); absent or null: never. Records before expiry existed have none. */
+  expiresAt?: number | null;
 }
 
 export interface ChainRecord {

@@ -16,6 +16,7 @@ import type { HttpRequest, HttpResponse } from './uws.js';
 /** The routes' bodies are small JSON objects. */
 const MAX_BODY_BYTES = 64 * 1024;
 const HISTORY_PAGE = { defaultLimit: 100, maxLimit: 1000 };
+const ACCOUNT_PAGE = { defaultLimit: 100, maxLimit: 1000 };
 
 export interface CreditRouteContext {
   log: Logger;
@@ -41,8 +42,12 @@ export function addCreditRoutes(app: Routes, ctx: CreditRouteContext): void {
   const { credits } = ctx;
   const route = (params: number, takesBody: boolean, handler: Handler) => handle(ctx, params, takesBody, handler);
   app.post('/v1/accounts', route(0, true, async (p, _, body) => answered(await credits.createAccount(p, body), created)));
+  app.get('/v1/accounts', route(0, false, (p, _, __, query) => {
+    const page = pageOr(query, ACCOUNT_PAGE);
+    return isRefusal(page) ? page : answered(credits.accounts(p, page.from, page.limit), ok);
+  }));
   app.get('/v1/accounts/:id', route(1, false, (p, [id]) => answered(credits.account(p, id!), ok)));
-  app.post('/v1/accounts/:id/keys', route(1, false, async (p, [id]) => answered(await credits.addKey(p, id!), created)));
+  app.post('/v1/accounts/:id/keys', route(1, true, async (p, [id], body) => answered(await credits.addKey(p, id!, body), created)));
   app.del('/v1/accounts/:id/keys/:keyId', route(2, false, async (p, [id, keyId]) => answered(await credits.revokeKey(p, id!, keyId!, ctx.revoked), ok)));
   app.post('/v1/chains', route(0, true, (p, _, body) => createChain(ctx, p, body)));
   app.put('/v1/chains/:name/policy', route(1, true, async (p, [name], body) => {
@@ -53,11 +58,8 @@ export function addCreditRoutes(app: Routes, ctx: CreditRouteContext): void {
   app.post('/v1/chains/:name/credits/transfer', route(1, true, async (p, [name], body) => answered(await credits.transfer(p, name!, body), ok)));
   // Before ".../credits/:account": uWS prefers the static segment, and account ids never read "ledger".
   app.get('/v1/chains/:name/credits/ledger', route(1, false, (p, [name], _, query) => {
-    const from = parseIndex(query.get('from') ?? '0');
-    const limit = parseIndex(query.get('limit') ?? String(HISTORY_PAGE.defaultLimit));
-    if (from === null) return badRequest('from', query.get('from'));
-    if (limit === null) return badRequest('limit', query.get('limit'));
-    return answered(credits.history(p, name!, from, Math.min(limit, HISTORY_PAGE.maxLimit)), ok);
+    const page = pageOr(query, HISTORY_PAGE);
+    return isRefusal(page) ? page : answered(credits.history(p, name!, page.from, page.limit), ok);
   }));
   app.get('/v1/chains/:name/credits/:account', route(2, false, (p, [name, account]) => answered(credits.balance(p, name!, account!), ok)));
 }
@@ -68,7 +70,7 @@ export function addOpenModeCreditRoutes(app: Routes): void {
     'this gateway runs in open mode (no admin key): there are no accounts, keys or credits; ' +
     'start it with CHAINLANES_ADMIN_KEY or auth.adminKeyFile to serve them');
   for (const path of ['/v1/accounts', '/v1/accounts/:id/keys', '/v1/chains', '/v1/chains/:name/credits/mint', '/v1/chains/:name/credits/transfer']) app.post(path, notServed);
-  for (const path of ['/v1/accounts/:id', '/v1/chains/:name/credits/ledger', '/v1/chains/:name/credits/:account']) app.get(path, notServed);
+  for (const path of ['/v1/accounts', '/v1/accounts/:id', '/v1/chains/:name/credits/ledger', '/v1/chains/:name/credits/:account']) app.get(path, notServed);
   app.put('/v1/chains/:name/policy', notServed);
   app.del('/v1/accounts/:id/keys/:keyId', notServed);
 }
@@ -89,6 +91,15 @@ function createChain(ctx: CreditRouteContext, principal: Principal, body: unknow
 
 function badRequest(field: string, value: string | null): Refusal {
   return { refused: true, code: 'bad_request', message: `${field} must be a non-negative integer, got ${JSON.stringify(value)}` };
+}
+
+/** `?from=&limit=` of a listing, the limit capped. */
+function pageOr(query: URLSearchParams, rule: { defaultLimit: number; maxLimit: number }): { from: number; limit: number } | Refusal {
+  const from = parseIndex(query.get('from') ?? '0');
+  const limit = parseIndex(query.get('limit') ?? String(rule.defaultLimit));
+  if (from === null) return badRequest('from', query.get('from'));
+  if (limit === null) return badRequest('limit', query.get('limit'));
+  return { from, limit: Math.min(limit, rule.maxLimit) };
 }
 
 /**
@@ -115,7 +126,8 @@ function handle(ctx: CreditRouteContext, params: number, takesBody: boolean, han
       if (takesBody) {
         const raw = await readBody(res, MAX_BODY_BYTES, ctx.buffers, () => { aborted = true; });
         if (raw === null) return;
-        const parsed = parseJson(raw);
+        // An empty body is no body: the handler says whether it needed one.
+        const parsed = raw.length === 0 ? { value: undefined } : parseJson(raw);
         if (isRefusal(parsed)) return sendError(res, parsed.code, parsed.message);
         body = parsed.value;
       }

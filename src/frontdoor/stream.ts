@@ -350,11 +350,11 @@ function streamPrincipal(credits: CreditBook, chainPath: string, key: string | n
 }
 
 /** Revokes every open stream that was opened with `keyId`; returns how many. */
-export function revokeStreams(connections: Iterable<StreamConnection>, keyId: string): number {
+export function revokeStreams(connections: Iterable<StreamConnection>, keyId: string, why: string): number {
   let revoked = 0;
   for (const connection of connections) {
     if (!connection.usesKey(keyId)) continue;
-    connection.revoke(`the key this stream was opened with (${keyId}) was revoked`);
+    connection.revoke(why);
     revoked++;
   }
   return revoked;

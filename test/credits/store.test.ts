@@ -34,7 +34,7 @@ describe('credit store', () => {
     expect(ok(await first.credits.setPolicy(ownerP, 'shop', policy, () => 0))).toMatchObject({ version: 1, fromSeq: 0 });
     ok(await first.credits.mint(ownerP, 'shop', { to: user.id, amount: 1000 }));
     expect(ok(await first.credits.transfer(userP, 'shop', { to: owner.id, amount: 300 }))).toEqual({ account: user.id, balance: 700 });
-    const revoked = ok(await first.credits.addKey(userP, user.id));
+    const revoked = ok(await first.credits.addKey(userP, user.id, undefined));
     ok(await first.credits.revokeKey(userP, user.id, revoked.keyId));
     await first.ledger.close();
 

@@ -156,6 +156,9 @@ describe('Ethereum anchoring', () => {
     await expect.poll(async () => (await health()).backlog, POLL).toBeGreaterThanOrEqual(lastDuring - before);
     expect(await health()).toMatchObject({ status: 'retrying', failuresInRow: expect.any(Number), lastError: expect.any(String) });
     expect((await health()).failuresInRow).toBeGreaterThan(0);
+    // The log says so too, with the node's URL and the cause, not only "HTTP request failed".
+    const failed = gw.logs().find((line) => line.event === 'anchor-failed');
+    expect(failed).toMatchObject({ level: 40, rpcUrl: anvil.url, error: expect.stringMatching(/ECONNREFUSED|fetch failed/) });
 
     anvil = await startAnvil({ port, stateFile });
     const after = await mineUntil(gw, anvil, confirmedThrough(lastDuring));
@@ -166,6 +169,7 @@ describe('Ethereum anchoring', () => {
     const proof = await gw.json<EntryProof>(`/v1/chains/outage/entries/${during[0]!}`);
     expect(verifyEntry(proof)).toEqual({ ok: true });
     expect(await verifyAnchor(proof, anvil.url)).toMatchObject({ ok: true });
+    expect(gw.logs().some((line) => line.event === 'anchor-recovered')).toBe(true);
   });
 
   it('finds its transaction again after a kill -9 with it in flight, and does not send another', async () => {

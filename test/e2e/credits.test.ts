@@ -238,6 +238,35 @@ describe('credits: who may do what', () => {
     expect(account.body.keys.find((k) => k.keyId === second.keyId)?.revokedAt).toEqual(expect.any(Number));
   });
 
+  it('closes a stream when its key expires, and refuses the key from then on, naming when it expired', async () => {
+    const expiresAt = Date.now() + 1_500;
+    const made = await gw.call<{ keyId: string; key: string; expiresAt: number }>('POST', `/v1/accounts/${user.id}/keys`, user.key, { expiresAt });
+    expect(made).toMatchObject({ status: 201, body: { expiresAt } });
+    const client = await StreamClient.open(gw.port, 'rules', made.body.key);
+    client.send(['before it expires']);
+    expect((await client.waitReplies(1))[0]).toMatchObject({ type: 'accepted' });
+    expect(await client.waitClosed()).toBe(1008);
+    expect(client.replies.at(-1)).toMatchObject({ type: 'error', frame: null, code: 'unauthenticated', message: expect.stringMatching(/expired/) });
+    expect(await gw.call('GET', `/v1/chains/rules/credits/${user.id}`, made.body.key)).toMatchObject({
+      status: 401, body: { error: { message: `the key expired at ${new Date(expiresAt).toISOString()}` } },
+    });
+    const account = await gw.call<{ keys: { keyId: string; expiresAt: number | null }[] }>('GET', `/v1/accounts/${user.id}`, user.key);
+    expect(account.body.keys.find((k) => k.keyId === made.body.keyId)?.expiresAt).toBe(expiresAt);
+    for (const bad of [{ expiresAt: Date.now() - 1 }, { expiresAt: 'soon' }, { expires: 1 }]) {
+      expect(await gw.call('POST', `/v1/accounts/${user.id}/keys`, user.key, bad), JSON.stringify(bad)).toMatchObject({ status: 400, body: { error: { code: 'bad_request' } } });
+    }
+  });
+
+  it('lists accounts to the admin, a page at a time', async () => {
+    const listed = await gw.call<{ accounts: { id: string; name: string; liveKeys: number }[]; total: number; next: number | null }>('GET', '/v1/accounts?limit=2', gw.adminKey);
+    expect(listed).toMatchObject({ status: 200, body: { total: 3, next: 2 } });
+    expect(listed.body.accounts.map((a) => a.name)).toEqual(['owner', 'user']);
+    const rest = await gw.call<{ accounts: { id: string; name: string }[]; next: number | null }>('GET', '/v1/accounts?from=2', gw.adminKey);
+    expect(rest.body).toMatchObject({ accounts: [{ id: stranger.id, name: 'stranger', liveKeys: 1 }], next: null });
+    expect(await gw.call('GET', '/v1/accounts', owner.key)).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
+    expect(await gw.call('GET', '/v1/accounts?limit=x', gw.adminKey)).toMatchObject({ status: 400 });
+  });
+
   it('never writes a key to the log', () => {
     const output = gw.output();
     for (const key of [gw.adminKey, owner.key, user.key, stranger.key]) expect(output).not.toContain(key);
