@@ -45,4 +45,13 @@ describe('deploy/', () => {
     expect(dockerfile).toContain('ENTRYPOINT ["node", "/opt/chainlanes/dist/src/cli.js"]');
     expect(dockerfile).toContain('"/opt/chainlanes/deploy/healthcheck.mjs"');
   });
+
+  it('the Dockerfile\'s instructions give the key files to the user the image runs as', () => {
+    const dockerfile = readFileSync(join(DEPLOY, 'Dockerfile'), 'utf8');
+    // The official node images' user `node` is uid 1000; the gateway refuses keys others can read, so they must be its own.
+    expect(dockerfile).toMatch(/^USER node$/m);
+    const installs = [...dockerfile.matchAll(/install (-o \d+ -g \d+ -m 0600) \S+ (\/etc\/chainlanes\/\S+)/g)];
+    expect(installs.map((m) => m[2]).sort()).toEqual(['/etc/chainlanes/admin.key', '/etc/chainlanes/tls.crt', '/etc/chainlanes/tls.key']);
+    for (const install of installs) expect(install[1]).toBe('-o 1000 -g 1000 -m 0600');
+  });
 });
