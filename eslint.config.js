@@ -20,7 +20,12 @@ const FOLDER_DEPENDENCIES = {
   sealer: ['protocol', 'ring', 'native', 'ledger', 'credits'],
   scheduler: ['ring', 'native', 'ledger', 'validation'],
   config: ['ring', 'scheduler', 'log', 'validation'],
-  frontdoor: ['protocol', 'ring', 'lanes', 'sealer', 'ledger', 'scheduler', 'log', 'credits'],
+  uws: ['protocol'],
+  defence: ['protocol', 'log', 'uws'],
+  frontdoor: ['protocol', 'ring', 'lanes', 'sealer', 'ledger', 'scheduler', 'log', 'credits', 'uws', 'defence'],
+  balancer: ['ring', 'scheduler', 'ledger', 'log', 'frontdoor'],
+  http: ['protocol', 'ring', 'lanes', 'ledger', 'scheduler', 'log', 'credits', 'uws', 'defence', 'frontdoor'],
+  dashboard: ['protocol', 'log', 'credits', 'uws', 'defence', 'frontdoor'],
   anchors: ['protocol', 'ledger', 'native', 'log', 'validation'],
   doctor: ['config', 'scheduler'],
 };

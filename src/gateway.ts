@@ -12,11 +12,14 @@ import {
 import { Ledger, LANE_TABLE_KEY, prepareDataDir, LedgerReaders, StoreLock, StoredSettings, probeStore } from './ledger/index.js';
 import { Sealer, type SealerEvent } from './sealer/index.js';
 import { THREAD_NAMES, system, nativeLoaded, nativeLoadError } from './native/index.js';
+import { Admission, ChainRegistry, SealProgress, addStreamRoute, encodeCommitted, revokeStreams, type FrameOwner, type PendingFrame, type StreamConnection } from './frontdoor/index.js';
+import { ClientBuffers, ConnectionGuard, DescriptorWatch, FrontDoorShare, connectionBounds, descriptorLimit, openDescriptors, type ConnectionBounds } from './defence/index.js';
+import { BalancerLog, FairShare, FrontDoorCores } from './balancer/index.js';
 import {
-  Admission, BalancerLog, ChainRegistry, ClientBuffers, ConnectionGuard, DescriptorWatch, FairShare, SealProgress, addCreditRoutes, addHttpRoutes, addLaneRoutes, addOpenModeCreditRoutes,
-  FrontDoorCores, FrontDoorShare, READYZ_PATH, addAnchorRoutes, addReadinessRoute, addStreamRoute, chainView, connectionBounds, descriptorLimit, encodeCommitted, healthView, lanesView, loadUws, openDescriptors, revokeStreams,
-  type ConnectionBounds, type FrameOwner, type PendingFrame, type StreamConnection, DashboardFeed, StaticFiles,
-} from './frontdoor/index.js';
+  READYZ_PATH, addAnchorRoutes, addCreditRoutes, addHttpRoutes, addLaneRoutes, addOpenModeCreditRoutes, addReadinessRoute, chainView, healthView, lanesView,
+} from './http/index.js';
+import { DashboardFeed, StaticFiles } from './dashboard/index.js';
+import { loadUws } from './uws/index.js';
 import { ADMIN_KEY_ENV, Credits, creditHoldings, type CreditHoldings } from './credits/index.js';
 import { AnchorService, AnchoredReads, readAnchorKey } from './anchors/index.js';
 import { GatewayMetrics, LATENCY_BOUNDS, type MetricSources } from './metrics/index.js';

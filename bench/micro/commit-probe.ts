@@ -6,7 +6,7 @@
 import { pathToFileURL } from 'node:url';
 import { Packr } from 'msgpackr';
 import { Bench } from 'tinybench';
-import { CommitSampler } from '../../src/frontdoor/index.js';
+import { CommitSampler } from '../../src/dashboard/index.js';
 import { FrameReader } from '../../src/ring/index.js';
 import { rowsOf, type Row } from './rows.js';
 

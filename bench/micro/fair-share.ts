@@ -8,7 +8,8 @@ import { randomFillSync } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { Packr } from 'msgpackr';
 import { Bench } from 'tinybench';
-import { FairShare, Rejection, encodeError } from '../../src/frontdoor/index.js';
+import { FairShare } from '../../src/balancer/index.js';
+import { Rejection, encodeError } from '../../src/frontdoor/index.js';
 import { FrameReader, HEAVY } from '../../src/ring/index.js';
 import { rowsOf, type Row } from './rows.js';
 

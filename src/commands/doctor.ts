@@ -33,7 +33,7 @@ async function doctor(args: ParsedArgs): Promise<void> {
   const serveFlags = [...(data === undefined ? [] : ['--data', data]), ...(file === undefined ? [] : ['--config', file])];
   const config = resolveConfig(serveFlags, process.env);
   const { validateConfig } = await import('../config/index.js');
-  const { descriptorLimit } = await import('../frontdoor/index.js');
+  const { descriptorLimit } = await import('../defence/index.js');
   const { nativeLoaded, nativeLoadError } = await import('../native/index.js');
   const { examine, formatCpuList } = await import('../doctor/index.js');
   const report = examine({

@@ -1,20 +1,9 @@
-export { Admission, Rejection, type PendingFrame, type FrameOwner, type AdmissionStats, type ShareGate } from './admission.js';
-export { FairShare, CONTENDED_BACKLOG_FRAMES, type FairShareSettings } from './fair-share.js';
-export { addLaneRoutes, type LaneRouteContext } from './lane-routes.js';
-export { BalancerLog, type BalancerLogOptions } from './lane-balancer.js';
+// Ingest: the WebSocket stream and admission. A frame is walked, checked,
+// charged and given its seqs synchronously in the uWS callback, copied into its
+// lane's ring, and answered in order once hashed; `committed` goes out once its
+// block is sealed. The HTTP API (src/http) admits POSTed entries the same way.
+export { Admission, Rejection, type AdmissionStats, type CommitProbe, type FrameOwner, type PendingFrame, type ShareGate } from './admission.js';
 export { ChainRegistry, ChainState, type BlockWriter } from './chains.js';
 export { addStreamRoute, revokeStreams, StreamConnection } from './stream.js';
-export { addCreditRoutes, addOpenModeCreditRoutes, type CreditRouteContext } from './credit-routes.js';
-export { addHttpRoutes, type HttpContext, type LedgerReads } from './http.js';
 export { encodeAccepted, encodeCommitted, encodeError } from './replies.js';
-export { loadUws } from './uws.js';
-export { SealProgress, chainView, healthView, lanesView } from './views.js';
-export { ClientBuffers, type ClientBufferLimits, type OutboundHolder } from './client-buffers.js';
-export { ConnectionGuard, REFUSAL_CAUSES, type GuardSettings, type GuardStats, type HttpRoutes, type RefusalCause } from './guard.js';
-export { DescriptorWatch, connectionBounds, descriptorLimit, openDescriptors, type ConnectionBounds } from './descriptors.js';
-export { FrontDoorShare, maxMinLevel, type FrontDoorShareStats } from './front-door-share.js';
-export { FrontDoorCores } from './front-door-cores.js';
-export { addAnchorRoutes, type AnchorRouteContext } from './anchor-routes.js';
-export { READYZ_PATH, addReadinessRoute, notReadyBecause, type ReadinessState } from './readiness.js';
-export { CommitSampler, DashboardFeed, DASHBOARD, type DashboardEvent, type DashboardSample } from './dashboard-feed.js';
-export { StaticFiles, STATIC_LIMITS } from './static-files.js';
+export { SealProgress } from './seal-progress.js';

@@ -10,15 +10,15 @@ import { Rejection } from './admission.js';
 import type { ChainRegistry, ChainState } from './chains.js';
 import { CHAIN_NAME_RULE, parseChainName } from '../protocol/index.js';
 import { encodeAccepted, encodeError } from './replies.js';
-import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket } from './uws.js';
+import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket } from '../uws/index.js';
 import type { us_socket_context_t } from 'uWebSockets.js';
 import type { Logger } from '../log/index.js';
-import type { ClientBuffers, OutboundHolder } from './client-buffers.js';
-import type { ConnectionGuard } from './guard.js';
-import { BARRED_REASON, OPEN_UNITS, frameUnits, type AddressUse, type FrontDoorShare, type SharedStream } from './front-door-share.js';
+import type { ClientBuffers, OutboundHolder } from '../defence/index.js';
+import type { ConnectionGuard } from '../defence/index.js';
+import { BARRED_REASON, OPEN_UNITS, frameUnits, type AddressUse, type FrontDoorShare, type SharedStream } from '../defence/index.js';
 import { isRefusal, type CreditBook, type Principal, type Refusal } from '../credits/index.js';
-import { presentedKey } from './credentials.js';
-import { sendError } from './http-util.js';
+import { presentedKey } from '../uws/index.js';
+import { sendError } from '../uws/index.js';
 
 interface UpgradeData {
   chainPath: string;

@@ -110,7 +110,7 @@ describe('a gateway started through npm', () => {
     let gatewayPid: number | undefined;
     registerCleanup('gateway under npx', () => {
       npx.kill('SIGKILL');
-      if (gatewayPid !== undefined) alive(gatewayPid) && process.kill(gatewayPid, 'SIGKILL');
+      if (gatewayPid !== undefined && alive(gatewayPid)) process.kill(gatewayPid, 'SIGKILL');
     });
     while (gatewayPid === undefined) {
       await sleep(100);

@@ -4,9 +4,9 @@
 // public (auth.publicListings). One chain's state is shown to the admin, its
 // owner, and the accounts its policy lets write or read it.
 import { isRefusal, type CreditBook } from '../credits/index.js';
-import { presentedKey } from './credentials.js';
-import { sendError } from './http-util.js';
-import type { HttpRequest, HttpResponse } from './uws.js';
+import { presentedKey } from '../uws/index.js';
+import { sendError } from '../uws/index.js';
+import type { HttpRequest, HttpResponse } from '../uws/index.js';
 
 /** Whether a chain, by name, is shown to the one asking. */
 export type ChainFilter = (chainName: string) => boolean;

@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { ROOT, StreamClient, sleep, startGateway } from '../helpers/index.js';
 import { startCreditGateway } from '../helpers/credits.js';
 import { httpRequest } from '../helpers/connections.js';
-import { DASHBOARD, type DashboardSample } from '../../src/frontdoor/index.js';
+import { DASHBOARD, type DashboardSample } from '../../src/dashboard/index.js';
 import { execFile } from 'node:child_process';
 
 /** Runs python3 with `args` from the repository root; resolves with its stdout. */

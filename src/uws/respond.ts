@@ -1,8 +1,7 @@
-// Small helpers for uWS HTTP responses.
-import type { HttpResponse } from './uws.js';
-import { CHAIN_NAME_RULE, HTTP_STATUS, parseChainName, type ErrorCode } from '../protocol/index.js';
-import type { ChainRegistry, ChainState } from './chains.js';
-import type { ClientBuffers } from './client-buffers.js';
+// Answering a uWS HTTP request safely: every answer written as the client reads
+// it, a body read within its bounds, errors in protocol v1's shape.
+import type { HttpResponse } from './load.js';
+import { HTTP_STATUS, type ErrorCode } from '../protocol/index.js';
 
 // Every answer goes through sendJson or sendText, which tell the response's
 // watcher (the connection guard, which counts requests in flight) that it is
@@ -102,12 +101,18 @@ export function parseIndex(text: string | undefined): number | null {
   return Number.isSafeInteger(n) ? n : null;
 }
 
+/** The bytes all clients' unfinished input may hold (defence's ClientBuffers). */
+export interface InboundBudget {
+  reserveInbound(bytes: number): boolean;
+  releaseInbound(bytes: number): void;
+}
+
 /**
  * Reads a request body up to `limit` bytes, counting it in the inbound total
  * while it is read. Resolves null (after answering) when the body is larger
  * (413), when the inbound total is full (503 busy), or when the client went away.
  */
-export function readBody(res: HttpResponse, limit: number, buffers: ClientBuffers, onAborted: () => void): Promise<Buffer | null> {
+export function readBody(res: HttpResponse, limit: number, buffers: InboundBudget, onAborted: () => void): Promise<Buffer | null> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -138,16 +143,4 @@ export function readBody(res: HttpResponse, limit: number, buffers: ClientBuffer
       if (isLast) finish(Buffer.concat(chunks, size));
     });
   });
-}
-
-/** The chain named by a path parameter, or null after answering why not. */
-export function chainOr404(chains: ChainRegistry, res: HttpResponse, raw: string | undefined): ChainState | null {
-  const name = parseChainName(raw ?? '');
-  if (name === null) {
-    sendError(res, 'bad_request', `bad chain name in the path: ${CHAIN_NAME_RULE}`);
-    return null;
-  }
-  const chain = chains.get(name);
-  if (chain === undefined) sendError(res, 'unknown_chain', `no chain "${name}"`);
-  return chain ?? null;
 }

@@ -3,12 +3,12 @@
 // event, so however busy the gateway is a browser gets at most one message per
 // tick; a socket that has not drained the last one is skipped (it gets the next
 // tick's state instead), so a slow browser sees fewer updates, never a queue.
-import type { ChainState, ChainRegistry } from './chains.js';
-import type { ConnectionGuard } from './guard.js';
-import type { CommitProbe } from './admission.js';
-import { presentedKey } from './credentials.js';
-import { sendError, sendJson } from './http-util.js';
-import type { HttpRoutes } from './guard.js';
+import type { ChainState, ChainRegistry } from '../frontdoor/index.js';
+import type { ConnectionGuard } from '../defence/index.js';
+import type { CommitProbe } from '../frontdoor/index.js';
+import { presentedKey } from '../uws/index.js';
+import { sendError, sendJson } from '../uws/index.js';
+import type { HttpRoutes } from '../defence/index.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from 'uWebSockets.js';
 import { isRefusal, type CreditBook, type Principal } from '../credits/index.js';
 

@@ -11,9 +11,9 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
 import { packageRoot } from '../paths.js';
-import type { HttpRoutes } from './guard.js';
-import type { HttpResponse, HttpRequest } from './uws.js';
-import { sendBytes, sendError } from './http-util.js';
+import type { HttpRoutes } from '../defence/index.js';
+import type { HttpResponse, HttpRequest } from '../uws/index.js';
+import { sendBytes, sendError } from '../uws/index.js';
 
 export const STATIC_LIMITS = {
   maxFileBytes: 1024 * 1024,

@@ -1,17 +1,18 @@
 // HTTP routes of protocol v1 (JSON unless said): docs/protocol.md §6.
 import { pack } from 'msgpackr';
 import type { RingView } from '../ring/index.js';
-import { Rejection, type Admission, type FrameOwner, type PendingFrame } from './admission.js';
-import type { ChainRegistry, ChainState } from './chains.js';
+import { Rejection, type Admission, type FrameOwner, type PendingFrame } from '../frontdoor/index.js';
+import type { ChainRegistry, ChainState } from '../frontdoor/index.js';
 import { CHAIN_NAME_RULE, HASH_BYTES, parseChainName, type ErrorCode } from '../protocol/index.js';
-import { chainOr404, parseIndex, readBody, sendError, sendJson, sendText } from './http-util.js';
-import type { HttpRequest, HttpResponse } from './uws.js';
-import type { HttpRoutes } from './guard.js';
+import { parseIndex, readBody, sendError, sendJson, sendText } from '../uws/index.js';
+import { chainOr404 } from './chain-path.js';
+import type { HttpRequest, HttpResponse } from '../uws/index.js';
+import type { HttpRoutes } from '../defence/index.js';
 import type { Logger } from '../log/index.js';
-import type { ClientBuffers } from './client-buffers.js';
+import type { ClientBuffers } from '../defence/index.js';
 import type { LedgerReadTask } from '../ledger/index.js';
 import { isRefusal, type CreditBook, type Principal, type Refusal } from '../credits/index.js';
-import { presentedKey } from './credentials.js';
+import { presentedKey } from '../uws/index.js';
 import { EVERY_CHAIN, inspectableOr403, listedOr401, type ChainFilter } from './listings.js';
 
 /** The ledger reads the front door serves, answered off its thread as JSON text (null: not there). */

@@ -4,45 +4,7 @@
 import { LANE_NAMES, type ChainTable, type LaneCores } from '../ring/index.js';
 import type { LanePool } from '../lanes/index.js';
 import type { CoreLayout, LaneBalance, LaneTable } from '../scheduler/index.js';
-import type { ChainRegistry, ChainState } from './chains.js';
-
-/** How sealing is going, as the front door learns it from the sealer's events. */
-export class SealProgress {
-  directoryHeight: number;
-  blocksCommitted = 0;
-  entriesCommitted = 0;
-  sealFailures = 0;
-  /** Failed attempts since the last successful seal. */
-  sealFailuresInRow = 0;
-  lastSealError: string | null = null;
-
-  constructor(directoryHeight: number) {
-    this.directoryHeight = directoryHeight;
-  }
-
-  sealed(directoryHeight: number, blocks: number, entries: number): void {
-    this.directoryHeight = directoryHeight;
-    this.sealFailuresInRow = 0;
-    this.blocksCommitted += blocks;
-    this.entriesCommitted += entries;
-  }
-
-  failed(message: string): void {
-    this.sealFailures++;
-    this.sealFailuresInRow++;
-    this.lastSealError = message;
-  }
-
-  /**
-   * Why nothing accepted can become durable right now, or null. Isolated
-   * failures are retried quietly; a run of `unhealthyAfter` of them, or a dead sealer, is trouble.
-   */
-  trouble(sealerAlive: boolean, unhealthyAfter: number): string | null {
-    if (!sealerAlive) return 'the sealer thread stopped';
-    if (this.sealFailuresInRow < unhealthyAfter) return null;
-    return `${this.sealFailuresInRow} seals failed in a row (last error: ${this.lastSealError})`;
-  }
-}
+import type { ChainRegistry, ChainState, SealProgress } from '../frontdoor/index.js';
 
 /** `GET /v1/chains/{name}` and each item of `GET /v1/chains`. */
 export function chainView(chain: ChainState, table: ChainTable): Record<string, unknown> {

@@ -28,9 +28,8 @@
 import { networkInterfaces } from 'node:os';
 import type { ErrorCode } from '../protocol/index.js';
 import type { Logger } from '../log/index.js';
-import { refuse, watchResponse, type ResponseWatcher } from './http-util.js';
-import type { HttpRequest, HttpResponse, TemplatedApp } from './uws.js';
-import type { FrontDoorShare } from './front-door-share.js';
+import { clientAddress, readableAddress, refuse, watchResponse, type HttpRequest, type HttpResponse, type ResponseWatcher, type TemplatedApp } from '../uws/index.js';
+import type { FrontDoorShare } from './address-turns.js';
 
 export const REFUSAL_CAUSES = ['connections', 'address', 'descriptors', 'share', 'host', 'origin'] as const;
 /**
@@ -84,7 +83,6 @@ export interface HttpRoutes {
 /** Whether a route's requests change state (their Origin is checked); `ask`: read the method (a route of any method). */
 type Writes = boolean | 'ask';
 
-const addressText = new TextDecoder();
 
 export class ConnectionGuard implements ResponseWatcher {
   readonly stats: GuardStats = { refused: countByCause(), held: 0, httpInFlight: 0 };
@@ -241,7 +239,7 @@ export class ConnectionGuard implements ResponseWatcher {
       this.refuse(res, 'connections', `the gateway holds its limit of ${maxConnections} connections and requests in flight (limits.maxConnections); retry later`);
       return null;
     }
-    const address = addressText.decode(res.getRemoteAddressAsText());
+    const address = clientAddress(res);
     const n = this.perAddress.get(address) ?? 0;
     if (n >= maxConnectionsPerAddress) {
       this.refuse(res, 'address', `the address ${readableAddress(address)} holds its limit of ${maxConnectionsPerAddress} connections and requests in flight ` +
@@ -319,11 +317,4 @@ function listenNames(host: string): string[] {
     }
   }
   return names;
-}
-
-/** uWS writes IPv6 in full, and IPv4 clients of a dual-stack socket as mapped IPv6: show those as IPv4. */
-export function readableAddress(address: string): string {
-  const mapped = /^0000:0000:0000:0000:0000:ffff:([0-9a-f]{2})([0-9a-f]{2}):([0-9a-f]{2})([0-9a-f]{2})$/.exec(address);
-  if (mapped === null) return address;
-  return mapped.slice(1).map((byte) => parseInt(byte, 16)).join('.');
 }

@@ -1,7 +1,7 @@
 // `GET /v1/anchors/windows`: the Ethereum anchor windows with their
 // transactions (docs/protocol.md "Anchors"), answered by the anchor thread as JSON text.
-import { parseIndex, sendError, sendText } from './http-util.js';
-import type { HttpRoutes } from './guard.js';
+import { parseIndex, sendError, sendText } from '../uws/index.js';
+import type { HttpRoutes } from '../defence/index.js';
 
 const WINDOW_PAGE = { defaultLimit: 100, maxLimit: 1000 };
 

@@ -1,6 +1,6 @@
 // The connection bounds derived from the file-descriptor limit.
 import { describe, expect, it } from 'vitest';
-import { connectionBounds, descriptorLimit, openDescriptors } from '../../src/frontdoor/index.js';
+import { connectionBounds, descriptorLimit, openDescriptors } from '../../src/defence/index.js';
 
 const derived = { maxConnections: null, maxConnectionsPerAddress: null };
 

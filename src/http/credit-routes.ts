@@ -5,13 +5,13 @@
 // `not_found`, saying how to turn them on.
 import { parseChainName, CHAIN_NAME_RULE } from '../protocol/index.js';
 import { isRefusal, type Credits, type Principal, type Refusal } from '../credits/index.js';
-import type { HttpRoutes } from './guard.js';
+import type { HttpRoutes } from '../defence/index.js';
 import type { Logger } from '../log/index.js';
-import type { ChainRegistry } from './chains.js';
-import type { ClientBuffers } from './client-buffers.js';
-import { presentedKey } from './credentials.js';
-import { parseIndex, readBody, sendError, sendJson } from './http-util.js';
-import type { HttpRequest, HttpResponse } from './uws.js';
+import type { ChainRegistry } from '../frontdoor/index.js';
+import type { ClientBuffers } from '../defence/index.js';
+import { presentedKey } from '../uws/index.js';
+import { parseIndex, readBody, sendError, sendJson } from '../uws/index.js';
+import type { HttpRequest, HttpResponse } from '../uws/index.js';
 
 /** The routes' bodies are small JSON objects. */
 const MAX_BODY_BYTES = 64 * 1024;

@@ -9,7 +9,7 @@ import {
 } from '../scheduler/index.js';
 import type { StoredSettings } from '../ledger/index.js';
 import { errorMessage, type Logger } from '../log/index.js';
-import type { ChainRegistry, ChainState } from './chains.js';
+import type { ChainRegistry, ChainState } from '../frontdoor/index.js';
 import type { FairShare } from './fair-share.js';
 
 /** The last decisions are written to the store at most this often (each write waits for a flush). */

@@ -1,8 +1,8 @@
 // GET /readyz (docs/protocol.md, "Readiness"): may a load balancer send this
 // gateway traffic? /healthz says whether the process is sound; /readyz says
 // whether every part a frame passes through is up right now.
-import { sendJson } from './http-util.js';
-import type { HttpRoutes } from './guard.js';
+import { sendJson } from '../uws/index.js';
+import type { HttpRoutes } from '../defence/index.js';
 
 export interface ReadinessState {
   /** The gateway has begun to shut down: traffic should go elsewhere. */

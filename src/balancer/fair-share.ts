@@ -20,7 +20,7 @@
 // measures what a refusal costs.
 import { LANE_COUNT } from '../ring/index.js';
 import type { LaneCapacity } from '../scheduler/index.js';
-import type { ShareGate } from './admission.js';
+import type { ShareGate } from '../frontdoor/index.js';
 
 export interface FairShareSettings {
   /** Share of each lane's capacity held for chains it has not seen yet. */

@@ -1,7 +1,7 @@
 // The front door's cores follow the heavy lane: free to move while it is empty,
 // back on its own cores as soon as a chain is heavy.
 import { describe, expect, it } from 'vitest';
-import { FrontDoorCores } from '../../src/frontdoor/index.js';
+import { FrontDoorCores } from '../../src/balancer/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { HEAVY, LIGHT } from '../../src/ring/index.js';
 import type { LaneBalance, SchedulerEvent } from '../../src/scheduler/index.js';

@@ -1,6 +1,6 @@
 // Per-chain token buckets inside a lane, on synthetic capacity and frames.
 import { describe, expect, it } from 'vitest';
-import { CONTENDED_BACKLOG_FRAMES, FairShare } from '../../src/frontdoor/index.js';
+import { CONTENDED_BACKLOG_FRAMES, FairShare } from '../../src/balancer/index.js';
 import { HEAVY, LIGHT } from '../../src/ring/index.js';
 
 const CONTENDED = CONTENDED_BACKLOG_FRAMES;

@@ -31,7 +31,7 @@
 // OPEN_UNITS, so a storm of reconnections counts as well.
 
 import type { Logger } from '../log/index.js';
-import { readableAddress } from './guard.js';
+import { addressGroup, readableAddress } from '../uws/index.js';
 
 /** Bytes of a frame that cost one more unit. */
 const BYTES_PER_UNIT = 16 * 1024;
@@ -72,7 +72,7 @@ export const BARRED_REASON = 'this address took more than its share of the front
 
 /** One client address's use of the front door. Written only by FrontDoorShare. */
 export class AddressUse {
-  /** The address, or for IPv6 its /64 (shareKey). */
+  /** The address, or for IPv6 its /64 (addressGroup). */
   readonly address: string;
   /** Streams open from the address. */
   readonly streams = new Set<SharedStream>();
@@ -127,7 +127,7 @@ export class FrontDoorShare {
 
   /** `stream` from `address` opened: its address's use record, to charge its frames to. */
   open(address: string, stream: SharedStream): AddressUse {
-    const key = shareKey(address);
+    const key = addressGroup(address);
     let use = this.addresses.get(key);
     if (use === undefined) {
       use = new AddressUse(key);
@@ -145,7 +145,7 @@ export class FrontDoorShare {
 
   /** Milliseconds `address` is still barred for, or 0. */
   barredFor(address: string): number {
-    const use = this.addresses.get(shareKey(address));
+    const use = this.addresses.get(addressGroup(address));
     return use === undefined ? 0 : Math.max(0, Math.ceil(use.barredUntil - performance.now()));
   }
 
@@ -154,7 +154,7 @@ export class FrontDoorShare {
    * address is barred, or on probation and past its opens for this second.
    */
   refusal(address: string): string | null {
-    const use = this.addresses.get(shareKey(address));
+    const use = this.addresses.get(addressGroup(address));
     if (use === undefined || use.barredUntil === 0) return null;
     const now = performance.now();
     const left = use.barredUntil - now;
@@ -273,16 +273,6 @@ export class FrontDoorShare {
       `(limits.frontDoorTurnBudgetMs ${this.settings.turnBudgetMs}), more than its fair share of ${fairUnits}` +
       (unlogged > 0 ? ` (and ${unlogged} bars not logged since the last line)` : ''));
   }
-}
-
-/**
- * The key an address is shared under: IPv4 as it is, IPv6 by its /64 (uWS
- * writes IPv6 in full, eight groups of four hex digits, and IPv4 clients of a
- * dual-stack socket as mapped ::ffff:a.b.c.d, kept whole).
- */
-export function shareKey(address: string): string {
-  if (!address.includes(':') || address.startsWith('0000:0000:0000:0000:0000:ffff:')) return address;
-  return `${address.slice(0, 19)}::/64`;
 }
 
 /** What a frame of `bytes` costs the front door, in units. */

@@ -5,19 +5,15 @@
 import { LANE_NAMES } from '../ring/index.js';
 import { isLoopback, isRefusal, type Credits } from '../credits/index.js';
 import { checkLaneTable, type LaneDecision, type LaneTable } from '../scheduler/index.js';
-import type { HttpRoutes } from './guard.js';
-import { readableAddress } from './guard.js';
 import type { Logger } from '../log/index.js';
-import type { ChainRegistry, ChainState } from './chains.js';
-import type { ClientBuffers } from './client-buffers.js';
-import { presentedKey } from './credentials.js';
-import { chainOr404, parseIndex, readBody, sendError, sendJson } from './http-util.js';
-import type { HttpRequest, HttpResponse } from './uws.js';
+import type { ChainRegistry, ChainState } from '../frontdoor/index.js';
+import type { ClientBuffers, HttpRoutes } from '../defence/index.js';
+import { clientAddress, isLoopbackV6, parseIndex, presentedKey, readBody, readableAddress, sendError, sendJson, type HttpRequest, type HttpResponse } from '../uws/index.js';
+import { chainOr404 } from './chain-path.js';
 
 /** Lane tables and pin bodies are small JSON objects. */
 const MAX_BODY_BYTES = 64 * 1024;
 const EVENTS_PAGE = { defaultLimit: 100, maxLimit: 1000 };
-const addressText = new TextDecoder();
 
 export interface LaneRouteContext {
   log: Logger;
@@ -90,8 +86,8 @@ export function addLaneRoutes(app: Routes, ctx: LaneRouteContext): void {
  */
 function operator(ctx: LaneRouteContext, res: HttpResponse, req: HttpRequest): boolean {
   if (ctx.credits === null) {
-    const address = readableAddress(addressText.decode(res.getRemoteAddressAsText()));
-    if (isLoopback(address) || /^(0000:){7}0001$/.test(address)) return true;
+    const address = clientAddress(res);
+    if (isLoopback(readableAddress(address)) || isLoopbackV6(address)) return true;
     sendError(res, 'forbidden', 'the lane routes are for the operator: in open mode (no admin key) only clients on the gateway\'s own machine may use them');
     return false;
   }

@@ -2,7 +2,7 @@
 // is barred, for how long, and which never is.
 import { describe, expect, it } from 'vitest';
 import { performance } from 'node:perf_hooks';
-import { FrontDoorShare, maxMinLevel } from '../../src/frontdoor/index.js';
+import { FrontDoorShare, maxMinLevel } from '../../src/defence/index.js';
 import { silentLogger } from '../../src/log/index.js';
 
 /** A stream that records being cut off. */
