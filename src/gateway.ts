@@ -13,7 +13,7 @@ import { Ledger, LANE_TABLE_KEY, prepareDataDir, LedgerReaders, StoreLock, Store
 import { Sealer, type SealerEvent } from './sealer/index.js';
 import { THREAD_NAMES, system, nativeLoaded, nativeLoadError } from './native/index.js';
 import { Admission, ChainRegistry, SealProgress, addStreamRoute, encodeCommitted, revokeStreams, type FrameOwner, type PendingFrame, type StreamConnection } from './frontdoor/index.js';
-import { ClientBuffers, ConnectionGuard, DescriptorWatch, FrontDoorShare, connectionBounds, descriptorLimit, openDescriptors, type ConnectionBounds } from './defence/index.js';
+import { ClientBuffers, ConnectionGuard, DescriptorWatch, AddressTurns, connectionBounds, descriptorLimit, openDescriptors, type ConnectionBounds } from './defence/index.js';
 import { BalancerLog, FairShare, FrontDoorCores } from './balancer/index.js';
 import {
   READYZ_PATH, addAnchorRoutes, addCreditRoutes, addHttpRoutes, addLaneRoutes, addOpenModeCreditRoutes, addReadinessRoute, chainView, healthView, lanesView,
@@ -82,7 +82,7 @@ export class Gateway {
   private admission!: Admission;
   private guard!: ConnectionGuard;
   /** Each client address's share of the front door's time; null when limits.frontDoorTurnBudgetMs is null. */
-  private share: FrontDoorShare | null = null;
+  private turns: AddressTurns | null = null;
   private dashboard: DashboardFeed | null = null;
   private bounds!: ConnectionBounds;
   private descriptorWatch: DescriptorWatch | null = null;
@@ -277,7 +277,7 @@ export class Gateway {
       // Seal failures only: at shutdown the sealer has stopped before the last decisions are written.
       storeTrouble: () => this.seals.trouble(true, 1),
     });
-    this.admission.shares = this.balancer.fairShare;
+    this.admission.fairShare = this.balancer.fairShare;
     this.scheduler = new Scheduler({ ...this.config.scheduler, laneTable: this.laneTable, layout: this.layout, balancer: this.config.balancer },
       this.config.dataDir, this.chainTable, this.counters, this.laneCores, (event) => this.onSchedulerEvent(event), this.balancer.pinsBySlot());
     this.balancer.start(this.config.scheduler.tickMs, this.chainTable);
@@ -312,7 +312,7 @@ export class Gateway {
     const bounds = connectionBounds(this.config.limits, limit, openDescriptors() ?? 0);
     if (Array.isArray(bounds)) throw new ConfigError(bounds);
     this.bounds = bounds;
-    this.share = this.shareFrontDoor();
+    this.turns = this.turnsOfAddresses();
     this.guard = new ConnectionGuard({
       maxConnections: bounds.maxConnections,
       maxConnectionsPerAddress: bounds.maxConnectionsPerAddress,
@@ -321,17 +321,17 @@ export class Gateway {
       allowedOrigins: this.config.allowedOrigins,
       // Answered on the spot, so it holds no slot; an operator's probe must get through at the limit.
       uncappedPaths: ['/healthz', READYZ_PATH],
-    }, this.log, this.share);
+    }, this.log, this.turns);
     this.log.info({ event: 'connection-limits', ...bounds },
       `at most ${bounds.maxConnections} connections and requests in flight, ${bounds.maxConnectionsPerAddress} per client address ` +
       `(file-descriptor limit ${limit ?? 'unknown'}, ${bounds.descriptorsInUse} in use)`);
   }
 
-  /** The front door's time shared by client address (front-door-share.ts). */
-  private shareFrontDoor(): FrontDoorShare | null {
+  /** The front door's time shared by client address (address-turns.ts). */
+  private turnsOfAddresses(): AddressTurns | null {
     const { frontDoorTurnBudgetMs, addressBarMs, maxAddressBarMs } = this.config.limits;
     if (frontDoorTurnBudgetMs === null) return null;
-    return new FrontDoorShare({ turnBudgetMs: frontDoorTurnBudgetMs, firstBarMs: addressBarMs, maxBarMs: Math.max(addressBarMs, maxAddressBarMs) }, this.log);
+    return new AddressTurns({ turnBudgetMs: frontDoorTurnBudgetMs, firstBarMs: addressBarMs, maxBarMs: Math.max(addressBarMs, maxAddressBarMs) }, this.log);
   }
 
   /** Tells the guard while descriptors run low (descriptors.ts); only where they can be counted (Linux). */
@@ -388,7 +388,7 @@ export class Gateway {
       connections: this.connections,
       guard: this.guard,
       credits: this.credits?.book ?? null,
-      share: this.share,
+      turns: this.turns,
     });
     addReadinessRoute(routes, () => ({
       stopping: this.stopping !== null,
@@ -575,7 +575,7 @@ export class Gateway {
         descriptorsLow: this.descriptorWatch?.low ?? false,
         descriptorsLowEpisodes: this.descriptorWatch?.episodes ?? 0,
       }),
-      share: () => this.share?.stats ?? null,
+      share: () => this.turns?.stats ?? null,
       lanes: () => this.pools.map((p) => ({ ringUsed: p.view.used(), backlog: p.backlog, retries: p.stats().retries })),
       fairShareRefusals: () => this.balancer?.refusals() ?? [],
     };

@@ -20,7 +20,7 @@
 // measures what a refusal costs.
 import { LANE_COUNT } from '../ring/index.js';
 import type { LaneCapacity } from '../scheduler/index.js';
-import type { ShareGate } from '../frontdoor/index.js';
+import type { FairShareGate } from '../frontdoor/index.js';
 
 export interface FairShareSettings {
   /** Share of each lane's capacity held for chains it has not seen yet. */
@@ -35,7 +35,7 @@ const ACTIVE_TICKS = 10;
 /** Frames waiting for a lane's workers from which the lane counts as contended. */
 export const CONTENDED_BACKLOG_FRAMES = 16;
 
-export class FairShare implements ShareGate {
+export class FairShare implements FairShareGate {
   private readonly settings: FairShareSettings;
   /** Per chain slot: lane-seconds it may still spend (negative: debt). */
   private readonly tokens: Float64Array;

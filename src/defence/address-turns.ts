@@ -53,7 +53,7 @@ const MAX_REMEMBERED = 65_536;
 const LOG_LINES = 10;
 const LOG_WINDOW_MS = 10_000;
 
-export interface FrontDoorShareSettings {
+export interface AddressTurnsSettings {
   /** A turn longer than this is overloaded. */
   turnBudgetMs: number;
   /** The first bar; each bar within FORGIVE_AFTER_MS of the last doubles it. */
@@ -64,13 +64,13 @@ export interface FrontDoorShareSettings {
 /** A stream the share may cut off. */
 export interface SharedStream {
   /** Reads nothing more from the stream and closes it once its owed replies are sent. */
-  cutOffForShare(reason: string): void;
+  cutOffForTurns(reason: string): void;
 }
 
 /** Why a barred address's streams are closed (the WebSocket close reason, ≤ 123 bytes). */
 export const BARRED_REASON = 'this address took more than its share of the front door; reconnect later';
 
-/** One client address's use of the front door. Written only by FrontDoorShare. */
+/** One client address's use of the front door. Written only by AddressTurns. */
 export class AddressUse {
   /** The address, or for IPv6 its /64 (addressGroup). */
   readonly address: string;
@@ -93,7 +93,7 @@ export class AddressUse {
 }
 
 /** Counts of what the share did, for metrics. */
-export interface FrontDoorShareStats {
+export interface AddressTurnStats {
   overloadedTurns: number;
   addressesBarred: number;
   framesCutOff: number;
@@ -101,9 +101,9 @@ export interface FrontDoorShareStats {
 }
 
 
-export class FrontDoorShare {
-  readonly stats: FrontDoorShareStats = { overloadedTurns: 0, addressesBarred: 0, framesCutOff: 0, longestTurnMs: 0 };
-  private readonly settings: FrontDoorShareSettings;
+export class AddressTurns {
+  readonly stats: AddressTurnStats = { overloadedTurns: 0, addressesBarred: 0, framesCutOff: 0, longestTurnMs: 0 };
+  private readonly settings: AddressTurnsSettings;
   private readonly log: Logger;
   private logWindowStart = 0;
   private linesLogged = 0;
@@ -120,7 +120,7 @@ export class FrontDoorShare {
   /** Addresses that sent frames this turn. */
   private active: AddressUse[] = [];
 
-  constructor(settings: FrontDoorShareSettings, log: Logger) {
+  constructor(settings: AddressTurnsSettings, log: Logger) {
     this.settings = settings;
     this.log = log;
   }
@@ -251,7 +251,7 @@ export class FrontDoorShare {
     use.probationRefilledAt = use.barredUntil;
     this.stats.addressesBarred++;
     this.logBar(use, Math.round(fairUnits), Math.round(turnMs), barMs);
-    for (const stream of use.streams) stream.cutOffForShare(BARRED_REASON);
+    for (const stream of use.streams) stream.cutOffForTurns(BARRED_REASON);
   }
 
   /** One line per bar, at most LOG_LINES per LOG_WINDOW_MS: an attack from many addresses must not flood the log. */

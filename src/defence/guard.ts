@@ -18,7 +18,7 @@
 //   connections and requests are refused the same way, which also closes
 //   keep-alive connections at their next request.
 // - Share: an address barred for taking more than its share of the front
-//   door's time (front-door-share.ts) is refused `busy` until the bar expires,
+//   door's time (address-turns.ts) is refused `busy` until the bar expires,
 //   and then past a few new connections a second until it is forgiven.
 //
 // The checks read two headers (and the method, for a route of any method that
@@ -29,7 +29,7 @@ import { networkInterfaces } from 'node:os';
 import type { ErrorCode } from '../protocol/index.js';
 import type { Logger } from '../log/index.js';
 import { clientAddress, readableAddress, refuse, watchResponse, type HttpRequest, type HttpResponse, type ResponseWatcher, type TemplatedApp } from '../uws/index.js';
-import type { FrontDoorShare } from './address-turns.js';
+import type { AddressTurns } from './address-turns.js';
 
 export const REFUSAL_CAUSES = ['connections', 'address', 'descriptors', 'share', 'host', 'origin'] as const;
 /**
@@ -91,7 +91,7 @@ export class ConnectionGuard implements ResponseWatcher {
   private readonly settings: GuardSettings;
   private readonly log: Logger;
   /** Which addresses are barred; null when limits.frontDoorTurnBudgetMs is null. */
-  private readonly share: FrontDoorShare | null;
+  private readonly turns: AddressTurns | null;
   private readonly perAddress = new Map<string, number>();
   /** HTTP requests holding a slot, with the address it is counted against. */
   private readonly inFlight = new Map<HttpResponse, string>();
@@ -107,10 +107,10 @@ export class ConnectionGuard implements ResponseWatcher {
   private readonly unlogged = countByCause();
   private sweepTimer: NodeJS.Timeout | null = null;
 
-  constructor(settings: GuardSettings, log: Logger, share: FrontDoorShare | null) {
+  constructor(settings: GuardSettings, log: Logger, turns: AddressTurns | null) {
     this.settings = settings;
     this.log = log;
-    this.share = share;
+    this.turns = turns;
     this.uncapped = new Set(settings.uncappedPaths);
     this.origins = new Set(settings.allowedOrigins);
     this.anyOrigin = this.origins.has('*');
@@ -246,9 +246,9 @@ export class ConnectionGuard implements ResponseWatcher {
         '(limits.maxConnectionsPerAddress); close some or retry later');
       return null;
     }
-    const shareRefusal = this.share?.refusal(address) ?? null;
-    if (shareRefusal !== null) {
-      this.refuse(res, 'share', shareRefusal);
+    const turnsRefusal = this.turns?.refusal(address) ?? null;
+    if (turnsRefusal !== null) {
+      this.refuse(res, 'share', turnsRefusal);
       return null;
     }
     this.perAddress.set(address, n + 1);
@@ -276,7 +276,7 @@ export class ConnectionGuard implements ResponseWatcher {
    * one it calls), and lets the share forget addresses it is done with.
    */
   private sweep(): void {
-    this.share?.sweep();
+    this.turns?.sweep();
     for (const res of this.inFlight.keys()) {
       if (isVoid(res)) this.answered(res);
     }

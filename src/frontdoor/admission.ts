@@ -66,7 +66,7 @@ export interface AdmissionLimits extends FrameLimits {
 }
 
 /** Fair shares inside a lane (fair-share.ts): asked before a frame is parsed, charged once it is admitted. */
-export interface ShareGate {
+export interface FairShareGate {
   /** `slot` -1: a chain its first frame is about to create. */
   allows(slot: number, lane: number, backlogFrames: number): boolean;
   charge(slot: number, lane: number, entries: number, bytes: number): void;
@@ -86,7 +86,7 @@ export class Admission {
    */
   storeTrouble: string | null = null;
   /** Per-chain fair shares inside each lane; null: off (balancer.fairShare false). */
-  shares: ShareGate | null = null;
+  fairShare: FairShareGate | null = null;
   /** Set once by the gateway when the dashboard feed starts. */
   commitProbe: CommitProbe | null = null;
   /** Blocks cut since the last interval's seal order. */
@@ -142,7 +142,7 @@ export class Admission {
     }
     const pool = this.pools[known === undefined ? LIGHT : this.laneOf(known.slot)]!;
     if (!pool.mayFit(bytes.byteLength)) return this.reject('busy', `the ${pool.name} lane is full; retry later`);
-    if (this.shares !== null && !this.shares.allows(known === undefined ? -1 : known.slot, pool.lane, pool.backlog)) {
+    if (this.fairShare !== null && !this.fairShare.allows(known === undefined ? -1 : known.slot, pool.lane, pool.backlog)) {
       return this.reject('busy', `chain "${name}" is over its fair share of the ${pool.name} lane while others wait; retry later`);
     }
     const count = this.reader.scan(bytes, 0, bytes.byteLength, this.spans);
@@ -166,7 +166,7 @@ export class Admission {
     const seq = target.reserve(count, owner, this.limits.maxBlockEntries, this.cuts);
     // Same synchronous step as the check above: nothing can spend the balance in between.
     if (bill !== undefined) this.burn(bill, target, seq, firstCut);
-    this.shares?.charge(target.slot, pool.lane, count, bytes.byteLength);
+    this.fairShare?.charge(target.slot, pool.lane, count, bytes.byteLength);
     this.stats.framesAccepted++;
     this.stats.entriesAccepted += count;
     this.stats.bytesAccepted += bytes.byteLength;

@@ -15,7 +15,7 @@ import type { us_socket_context_t } from 'uWebSockets.js';
 import type { Logger } from '../log/index.js';
 import type { ClientBuffers, OutboundHolder } from '../defence/index.js';
 import type { ConnectionGuard } from '../defence/index.js';
-import { BARRED_REASON, OPEN_UNITS, frameUnits, type AddressUse, type FrontDoorShare, type SharedStream } from '../defence/index.js';
+import { BARRED_REASON, OPEN_UNITS, frameUnits, type AddressUse, type AddressTurns, type SharedStream } from '../defence/index.js';
 import { isRefusal, type CreditBook, type Principal, type Refusal } from '../credits/index.js';
 import { presentedKey } from '../uws/index.js';
 import { sendError } from '../uws/index.js';
@@ -149,7 +149,7 @@ export class StreamConnection implements FrameOwner, OutboundHolder, SharedStrea
     this.flush();
   }
 
-  cutOffForShare(reason: string): void {
+  cutOffForTurns(reason: string): void {
     if (this.closing === null) this.cutOffAfterReplies(CLOSE_POLICY, reason);
   }
 
@@ -208,7 +208,7 @@ export interface StreamRouteOptions {
   /** The book of credits in authenticated mode, null in open mode. */
   credits: CreditBook | null;
   /** Each client address's share of the front door's time; null: frames are not charged. */
-  share: FrontDoorShare | null;
+  turns: AddressTurns | null;
 }
 
 /**
@@ -282,8 +282,8 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       }
       data.connection = new StreamConnection(ws, name, chains.get(name), data.principal);
       connections.add(data.connection);
-      data.use = options.share?.open(data.address, data.connection) ?? null;
-      if (data.use !== null && options.share?.charge(data.use, OPEN_UNITS, turns.now()) === false) data.connection.cutOffForShare(BARRED_REASON);
+      data.use = options.turns?.open(data.address, data.connection) ?? null;
+      if (data.use !== null && options.turns?.charge(data.use, OPEN_UNITS, turns.now()) === false) data.connection.cutOffForTurns(BARRED_REASON);
     },
 
     message(ws: WebSocket<UpgradeData>, message: ArrayBuffer, isBinary: boolean) {
@@ -296,7 +296,7 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       // or grow its reply queue without bound. An address that took more than
       // its share of an overloaded turn is cut off too, all its streams.
       const turn = turns.now();
-      if (data.use !== null && options.share?.charge(data.use, frameUnits(message.byteLength), turn) === false) {
+      if (data.use !== null && options.turns?.charge(data.use, frameUnits(message.byteLength), turn) === false) {
         return cutOff(connection, admission, BARRED_REASON);
       }
       if (connection.owed(turn) >= 2 * maxFramesInFlight) {
@@ -330,7 +330,7 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       guard.release(data.address);
       const connection = data.connection;
       if (connection === null) return;
-      if (data.use !== null) options.share?.close(data.use, connection);
+      if (data.use !== null) options.turns?.close(data.use, connection);
       data.use = null;
       connection.closed();
       connections.delete(connection);

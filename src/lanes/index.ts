@@ -1,2 +1,2 @@
 export { LanePool, type LanePoolOptions } from './pool.js';
-export type { LaneTask, LaneWorkerData } from './types.js';
+export type { LaneTask, LaneWorkerData } from './lane-messages.js';

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { LANE_NAMES, LaneCores, LoadCounters, RingView } from '../ring/index.js';
 import { hashing, system, laneThreadName } from '../native/index.js';
 import { hashRange } from './hash-range.js';
-import type { LaneTask, LaneWorkerData } from './types.js';
+import type { LaneTask, LaneWorkerData } from './lane-messages.js';
 
 const data = workerData as LaneWorkerData;
 const view = new RingView(data.ring);

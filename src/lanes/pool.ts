@@ -14,7 +14,7 @@ import { hashing, jsAddon } from '../native/index.js';
 import { LaneCores, LoadCounters, RingProducer, RingView, LANE_NAMES, type FrameLimits } from '../ring/index.js';
 import { workerFile } from '../paths.js';
 import { hashRange } from './hash-range.js';
-import type { LaneTask, LaneWorkerData } from './types.js';
+import type { LaneTask, LaneWorkerData } from './lane-messages.js';
 
 /** Attempts on workers before the front door hashes a failing range itself. */
 const WORKER_ATTEMPTS = 3;

@@ -18,7 +18,7 @@ export { checkStoreFile, probeStore, verifyStoreIsolated } from './store-probe.j
 export { StoredSettings, LANE_TABLE_KEY } from './settings.js';
 export { StoreLock, StoreLockedError, STORE_LOCK_FILE } from './store-lock.js';
 export { LedgerReaders } from './readers.js';
-export type { LedgerReadTask } from './reader-types.js';
+export type { LedgerReadTask } from './reader-messages.js';
 export type { CheckedBlock, StoreCheck, StoreReport } from './verify-store.js';
 export {
   chainIdOf,

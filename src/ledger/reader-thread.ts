@@ -6,7 +6,7 @@
 import { workerData } from 'node:worker_threads';
 import { THREAD_NAMES, system } from '../native/index.js';
 import { Ledger } from './store.js';
-import type { LedgerReadTask, LedgerReaderData } from './reader-types.js';
+import type { LedgerReadTask, LedgerReaderData } from './reader-messages.js';
 
 const data = workerData as LedgerReaderData;
 system.nameThread(THREAD_NAMES.reader);

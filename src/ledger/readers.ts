@@ -1,7 +1,7 @@
 // The front door's handle on the ledger reader threads.
 import { Piscina } from 'piscina';
 import { workerFile } from '../paths.js';
-import type { LedgerReadTask, LedgerReaderData } from './reader-types.js';
+import type { LedgerReadTask, LedgerReaderData } from './reader-messages.js';
 
 export class LedgerReaders {
   private readonly pool: Piscina;

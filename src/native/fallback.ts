@@ -4,7 +4,7 @@ import { setPriority } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { isInt32Array, isUint32Array, isUint8Array } from 'node:util/types';
-import type { NativeAddon } from './types.js';
+import type { NativeAddon } from './addon.js';
 
 const DIGEST = 32;
 

@@ -7,9 +7,9 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { packageRoot } from '../paths.js';
 import { jsAddon } from './fallback.js';
-import type { Hashing, NativeAddon, SystemCalls } from './types.js';
+import type { Hashing, NativeAddon, SystemCalls } from './addon.js';
 
-export type { Hashing, NativeAddon, SystemCalls } from './types.js';
+export type { Hashing, NativeAddon, SystemCalls } from './addon.js';
 export { jsAddon };
 
 /** Where node-gyp puts the addon (package.json "install": node-gyp rebuild --directory native). */

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { workerFile } from '../paths.js';
 import type { ChainTable, LaneCores, LoadCounters } from '../ring/index.js';
-import type { SchedulerCommand, SchedulerEvent, SchedulerSettings, SchedulerWorkerData } from './types.js';
+import type { SchedulerCommand, SchedulerEvent, SchedulerSettings, SchedulerWorkerData } from './scheduler-messages.js';
 
 export { defaultCoreLayout, customCoreLayout, describeLayout, sameCores, type CoreLayout } from './core-layout.js';
 export {
@@ -15,7 +15,7 @@ export { rebalanceCores, DEFAULT_REBALANCE } from './rebalance.js';
 export { CALIBRATION_SHAPES, LaneCapacityModel, calibrateLane, loadOf, measureShape, type Demand, type LaneCapacity } from './capacity.js';
 export { laneLoads, overloadedLane, planChainMove, planCore, type ChainMove, type CoreMove, type PlacedChain } from './placement.js';
 export { LaneDecisions, LANE_EVENTS_KEY, LANE_PINS_KEY, type LaneDecision } from './decisions.js';
-export type { BalancerSettings, LaneBalance, MoveReason, SchedulerSettings, SchedulerEvent } from './types.js';
+export type { BalancerSettings, LaneBalance, MoveReason, SchedulerSettings, SchedulerEvent } from './scheduler-messages.js';
 
 /**
  * The front door's handle on the scheduler thread. A scheduler that dies is

@@ -16,7 +16,7 @@ import { RateEstimator } from './rates.js';
 import { DEFAULT_REBALANCE, rebalanceCores } from './rebalance.js';
 import { LaneCapacityModel, calibrateLane, loadOf, type LaneCapacity } from './capacity.js';
 import { laneLoads, overloadedLane, planChainMove, planCore, type PlacedChain } from './placement.js';
-import type { LaneBalance, MoveReason, SchedulerCommand, SchedulerEvent, SchedulerWorkerData } from './types.js';
+import type { LaneBalance, MoveReason, SchedulerCommand, SchedulerEvent, SchedulerWorkerData } from './scheduler-messages.js';
 
 const data = workerData as SchedulerWorkerData;
 const { settings } = data;

@@ -17,7 +17,7 @@ import { FileAnchorSink, Ledger, STORE_DATA_FILE, describeStoreError, isLmdbComm
 import { BurnWriter } from '../credits/index.js';
 import { DOORBELL_POLL_MS, doorbellNow, nextDoorbell, setPendingBytes } from './control.js';
 import { PendingEntries, SealArena } from './pending-entries.js';
-import type { Cut, SealerCommand, SealerEvent, SealerWorkerData } from './sealer-types.js';
+import type { Cut, SealerCommand, SealerEvent, SealerWorkerData } from './sealer-messages.js';
 
 const data = workerData as SealerWorkerData;
 const rings = data.rings.map((sab) => new RingView(sab));

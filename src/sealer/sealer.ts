@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { workerFile } from '../paths.js';
 import { allocateChainBacklog, allocateControl, chainPendingBytes, pendingBytes, ringDoorbell } from './control.js';
-import type { Cut, SealerCommand, SealerEvent, SealerWorkerData } from './sealer-types.js';
+import type { Cut, SealerCommand, SealerEvent, SealerWorkerData } from './sealer-messages.js';
 
 export interface SealerOptions {
   rings: SharedArrayBuffer[];

@@ -2,13 +2,13 @@
 // is barred, for how long, and which never is.
 import { describe, expect, it } from 'vitest';
 import { performance } from 'node:perf_hooks';
-import { FrontDoorShare, maxMinLevel } from '../../src/defence/index.js';
+import { AddressTurns, maxMinLevel } from '../../src/defence/index.js';
 import { silentLogger } from '../../src/log/index.js';
 
 /** A stream that records being cut off. */
 class Stream {
   cutOff: string | null = null;
-  cutOffForShare(reason: string): void {
+  cutOffForTurns(reason: string): void {
     this.cutOff = reason;
   }
 }
@@ -18,8 +18,8 @@ function spin(ms: number): void {
   while (performance.now() < until) { /* the turn runs long */ }
 }
 
-function share(firstBarMs = 50, maxBarMs = 150): FrontDoorShare {
-  return new FrontDoorShare({ turnBudgetMs: 2, firstBarMs, maxBarMs }, silentLogger());
+function share(firstBarMs = 50, maxBarMs = 150): AddressTurns {
+  return new AddressTurns({ turnBudgetMs: 2, firstBarMs, maxBarMs }, silentLogger());
 }
 
 describe('maxMinLevel', () => {
@@ -31,7 +31,7 @@ describe('maxMinLevel', () => {
   });
 });
 
-describe('FrontDoorShare', () => {
+describe('AddressTurns', () => {
   it('bars the address above its fair share of a long turn, cuts off all its streams, and leaves the other alone', () => {
     const s = share();
     const [a1, a2, b1] = [new Stream(), new Stream(), new Stream()];
