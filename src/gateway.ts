@@ -41,7 +41,7 @@ const WORKER_SLOTS = 256;
  * up to 32 MiB (glibc's cap) come from the heap, and up to 256 MiB freed at its
  * top stays there, so lmdb's per-seal dirty pages are reused warm instead of
  * faulted in fresh every seal. Measured: sealer 0.56–0.71 → 0.35–0.43 CPU-s per
- * million entries (bench/RESULTS.md, "Durable path, part two — fresh memory").
+ * million entries (bench/history/2026-12-04.md, "Durable path, part two — fresh memory").
  */
 const MALLOC_KEEP = { mmapThresholdBytes: 32 * 1024 * 1024, trimThresholdBytes: 256 * 1024 * 1024 } as const;
 
@@ -186,7 +186,7 @@ export class Gateway {
           frame.owner.hashed(frame, view);
           owners.add(frame.owner);
         }
-        // One write per connection per batch, not per frame (bench/RESULTS.md, "Replies by the batch").
+        // One write per connection per batch, not per frame (bench/history/2026-12-04.md, "Replies by the batch").
         for (const owner of owners) owner.sendHashed();
         owners.clear();
       },

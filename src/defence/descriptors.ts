@@ -161,7 +161,7 @@ export interface DescriptorWatchEvents {
  * How often the watch looks. The guard's connection bound keeps its own
  * reserve below the limit, so the watch only catches descriptors the guard
  * does not count; 4 looks a second and not 10, as every look wakes a quiet
- * front door (bench/RESULTS.md, "A quiet gateway").
+ * front door (bench/history/2026-12-03.md, "A quiet gateway").
  */
 const DESCRIPTOR_WATCH_MS = 250;
 

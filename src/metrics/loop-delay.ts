@@ -11,7 +11,7 @@
 // timer woke the loop 1000 times a second where this wakes it 10 times.
 //
 // Every probe is a wake-up of the front door, and on this VM a wake-up of an
-// idle thread costs ~0.2 ms of CPU (bench/RESULTS.md, "A quiet gateway"): a
+// idle thread costs ~0.2 ms of CPU (bench/history/2026-12-03.md, "A quiet gateway"): a
 // probe every 100 ms still observes every stall longer than that, and a
 // shorter one in proportion to its length, which is what a frame would meet.
 import { performance } from 'node:perf_hooks';

@@ -25,7 +25,7 @@ export interface CoreLayout {
    * (front-door-cores.ts). Where the front door has no core to itself (two
    * cores), pinned to core 0 it drew the clients it woke onto core 0 too and
    * they took turns there while core 1 idled: a quiet gateway's p99 was 1.5×
-   * what it was free to move (bench/RESULTS.md, "A quiet gateway"). Pinned
+   * what it was free to move (bench/history/2026-12-03.md, "A quiet gateway"). Pinned
    * again as soon as a chain is heavy, for isolation: free under a flood, the
    * light chains' p99 grew 1.6×.
    */
