@@ -80,8 +80,9 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [throughIndex('\\./')] }] },
   },
   {
-    // The command line (src/commands/) is the composition root's other half: any folder, through its index, and the gateway.
-    files: ['src/commands/**/*.ts'],
+    // The command line (src/commands/) and the gateway's phases (src/wiring/) belong to the composition
+    // root: they may use any folder, through its index, and the command line the gateway itself.
+    files: ['src/commands/**/*.ts', 'src/wiring/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [throughIndex('\\.\\./')] }] },
   },
   {

@@ -22,6 +22,8 @@ export interface BalancerLogOptions {
   stored: StoredSettings;
   chains: ChainRegistry;
   settings: { eventsKept: number; eventsPersisted: number };
+  /** The lane table in force at start: the store's, or the config's on a new store. */
+  table: LaneTable;
   fairShare: FairShare | null;
   /** Why seals are failing now, or null: the decisions wait while the store is in trouble (a full disk). */
   storeTrouble(): string | null;
@@ -37,6 +39,8 @@ export class BalancerLog {
   readonly fairShare: FairShare | null;
   /** The scheduler's last balance: capacity and placed demand per lane. */
   balance: { lanes: LaneBalance[]; headroom: number } | null = null;
+  /** The lane table the scheduler applies now; changed by PUT /v1/lanes/table or in the store (`chainlanes lanes --set`). */
+  table: LaneTable;
   private readonly options: BalancerLogOptions;
   /** Pinned lane by chain name, as stored under LANE_PINS_KEY. */
   private readonly pins = new Map<string, number>();
@@ -48,6 +52,7 @@ export class BalancerLog {
 
   constructor(options: BalancerLogOptions) {
     this.options = options;
+    this.table = options.table;
     this.fairShare = options.fairShare;
     this.decisions = new LaneDecisions(options.settings.eventsKept, this.read(LANE_EVENTS_KEY));
     const pins = this.read(LANE_PINS_KEY);
@@ -142,6 +147,7 @@ export class BalancerLog {
   }
 
   tableChanged(table: LaneTable, source: string): void {
+    this.table = table;
     this.decide('lane-table-decision', { kind: 'table', reason: `lane table replaced from ${source}`, numbers: { rows: table.lanes.length, shareFloorEntriesPerSec: table.shareFloorEntriesPerSec } });
   }
 
@@ -166,7 +172,10 @@ export class BalancerLog {
   }
 
   onSchedulerEvent(event: SchedulerEvent): void {
-    if (event.type === 'lane-change') this.chainMoved(event);
+    if (event.type === 'lane-table') this.tableRead(event.table);
+    else if (event.type === 'lane-table-rejected') {
+      this.options.log.warn({ event: 'lane-table-rejected', error: event.message }, `ignoring the lane table in the store: ${event.message}`);
+    } else if (event.type === 'lane-change') this.chainMoved(event);
     else if (event.type === 'cores') {
       const lanes = Object.fromEntries(event.lanes.map((cores, i) => [laneName(i), cores]));
       const utilisation = event.utilisation.map((u) => round(u, 2));
@@ -193,6 +202,13 @@ export class BalancerLog {
         numbers: { load: round(event.load, 4), headroom: event.headroom },
       });
     }
+  }
+
+  /** The scheduler re-read the store's table; a change made there (not through PUT) is a decision of its own. */
+  private tableRead(table: LaneTable): void {
+    if (JSON.stringify(table) === JSON.stringify(this.table)) return;
+    this.tableChanged(table, 'the store (chainlanes lanes --set)');
+    this.options.log.info({ event: 'lane-table', table }, 'lane table changed in the store');
   }
 
   private chainMoved(event: Extract<SchedulerEvent, { type: 'lane-change' }>): void {

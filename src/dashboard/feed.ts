@@ -70,6 +70,8 @@ export interface DashboardSources {
   latencyBoundsSec: readonly number[];
   credits: CreditBook | null;
   guard: ConnectionGuard;
+  /** Admission and the commit hop time frames into it; the feed takes its quantiles each tick. */
+  commits: CommitSampler;
 }
 
 interface FeedSocket {
@@ -136,7 +138,7 @@ export class DashboardFeed {
 
   constructor(sources: DashboardSources) {
     this.sources = sources;
-    this.commits = new CommitSampler(sources.chains.table.maxChains);
+    this.commits = sources.commits;
   }
 
   start(): void {

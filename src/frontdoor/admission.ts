@@ -7,6 +7,7 @@ import { FrameReader, LIGHT, type FrameLimits, type RingView } from '../ring/ind
 import type { LanePool } from '../lanes/index.js';
 import type { CutBlock, Sealer } from '../sealer/index.js';
 import type { BlockWriter, ChainRegistry, ChainState } from './chains.js';
+import type { SealProgress } from './seal-progress.js';
 import { countByErrorCode, type ErrorCode } from '../protocol/index.js';
 import { isRefusal, type Bill, type CreditBook, type Principal } from '../credits/index.js';
 
@@ -24,8 +25,10 @@ export interface PendingFrame {
 }
 
 /** Told of admitted frames, to sample how long entries take to commit (the dashboard's feed). */
+/** Times frames from admission to commit (the dashboard's sampler): told of each admitted frame and each durable block. */
 export interface CommitProbe {
   admitted(slot: number, endSeq: number, at: number): void;
+  committed(slot: number, endSeq: number, at: number): void;
 }
 
 /** Whoever sent a frame: a WebSocket connection or an HTTP request. */
@@ -72,6 +75,24 @@ export interface FairShareGate {
   charge(slot: number, lane: number, entries: number, bytes: number): void;
 }
 
+/** What admission is built from; every part exists before the first frame. */
+export interface AdmissionParts {
+  limits: AdmissionLimits;
+  chains: ChainRegistry;
+  pools: LanePool<PendingFrame>[];
+  sealer: Sealer;
+  /** The lane a chain slot is in now (the shared chain table). */
+  laneOf(slot: number): number;
+  /** The book of credits in authenticated mode; null in open mode, where frames are free. */
+  credits: CreditBook | null;
+  /** How sealing goes: while seals keep failing every frame is refused `busy` with the reason. */
+  seals: SealProgress;
+  /** Per-chain fair shares inside each lane; null: off (balancer.fairShare false). */
+  fairShare: FairShareGate | null;
+  /** Times a frame per chain and block for the dashboard's commit latency; null: none. */
+  commitProbe: CommitProbe | null;
+}
+
 export class Admission {
   readonly stats: AdmissionStats = {
     framesAccepted: 0,
@@ -79,16 +100,6 @@ export class Admission {
     bytesAccepted: 0,
     rejected: countByErrorCode(),
   };
-  /**
-   * Why seals keep failing (SealProgress.trouble: enough failures in a row),
-   * or null. Set by the gateway on every seal event; while set, every frame
-   * is refused `busy` with it.
-   */
-  storeTrouble: string | null = null;
-  /** Per-chain fair shares inside each lane; null: off (balancer.fairShare false). */
-  fairShare: FairShareGate | null = null;
-  /** Set once by the gateway when the dashboard feed starts. */
-  commitProbe: CommitProbe | null = null;
   /** Blocks cut since the last interval's seal order. */
   private cuts: CutBlock[] = [];
   private closed = false;
@@ -98,20 +109,25 @@ export class Admission {
   private readonly sealer: Sealer;
   private readonly laneOf: (slot: number) => number;
   private readonly chains: ChainRegistry;
-  /** The book of credits in authenticated mode; null in open mode, where frames are free. */
   private readonly credits: CreditBook | null;
+  private readonly seals: SealProgress;
+  private readonly fairShare: FairShareGate | null;
+  private readonly commitProbe: CommitProbe | null;
   /** Each entry's length from the frame walk, to price it (authenticated mode only). */
   private readonly spans: Int32Array | null;
 
-  constructor(limits: AdmissionLimits, chains: ChainRegistry, pools: LanePool<PendingFrame>[], sealer: Sealer, laneOf: (slot: number) => number, credits: CreditBook | null = null) {
-    this.limits = limits;
-    this.chains = chains;
-    this.pools = pools;
-    this.sealer = sealer;
-    this.laneOf = laneOf;
-    this.reader = new FrameReader(limits);
-    this.credits = credits;
-    this.spans = credits === null ? null : new Int32Array(2 * limits.maxEntriesPerFrame);
+  constructor(parts: AdmissionParts) {
+    this.limits = parts.limits;
+    this.chains = parts.chains;
+    this.pools = parts.pools;
+    this.sealer = parts.sealer;
+    this.laneOf = parts.laneOf;
+    this.reader = new FrameReader(parts.limits);
+    this.credits = parts.credits;
+    this.seals = parts.seals;
+    this.fairShare = parts.fairShare;
+    this.commitProbe = parts.commitProbe;
+    this.spans = parts.credits === null ? null : new Int32Array(2 * parts.limits.maxEntriesPerFrame);
   }
 
   /**
@@ -133,7 +149,7 @@ export class Admission {
     // `busy` tends to retry at once, and refusing it must cost next to nothing.
     // A store that fails to seal (a full disk) is not a fault of the gateway, and
     // it usually comes back: `busy`, with the reason, until a seal succeeds.
-    if (this.storeTrouble !== null) return this.reject('busy', `the store is failing to seal: ${this.storeTrouble}; retry later`);
+    if (this.seals.refusal !== null) return this.reject('busy', `the store is failing to seal: ${this.seals.refusal}; retry later`);
     // A new chain holds nothing yet and starts in the light lane.
     const known = typeof chain === 'string' ? undefined : chain;
     const name = typeof chain === 'string' ? chain : chain.name;
@@ -217,9 +233,12 @@ export class Admission {
     return new Rejection(code, message);
   }
 
-  /** Hands the interval's cuts to the sealer. */
-  sealInterval(chains: readonly ChainState[]): void {
-    for (const chain of chains) if (chain.hasOpenBlock) chain.cut(chain.nextSeq, this.cuts);
+  /**
+   * Hop 4 of a frame's life: every block interval, each chain's open block is
+   * cut where its seqs end now, and the interval's cuts go to the sealer.
+   */
+  cutBlocks(): void {
+    for (const chain of this.chains.all()) if (chain.hasOpenBlock) chain.cut(chain.nextSeq, this.cuts);
     if (this.cuts.length === 0) return;
     // Each block's burns, aggregated by account, ride with it to the seal transaction.
     if (this.credits !== null) {

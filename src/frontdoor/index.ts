@@ -2,7 +2,9 @@
 // charged and given its seqs synchronously in the uWS callback, copied into its
 // lane's ring, and answered in order once hashed; `committed` goes out once its
 // block is sealed. The HTTP API (src/http) admits POSTed entries the same way.
-export { Admission, Rejection, type AdmissionStats, type CommitProbe, type FrameOwner, type PendingFrame, type FairShareGate } from './admission.js';
+export { Admission, Rejection, type AdmissionParts, type AdmissionStats, type CommitProbe, type FrameOwner, type PendingFrame, type FairShareGate } from './admission.js';
+export { answerHashed, type LatencyObserver } from './accepted.js';
+export { onSealerEvent, type CommitParts } from './commits.js';
 export { ChainRegistry, ChainState, type BlockWriter } from './chains.js';
 export { addStreamRoute, revokeStreams, StreamConnection } from './stream.js';
 export { encodeAccepted, encodeCommitted, encodeError } from './replies.js';

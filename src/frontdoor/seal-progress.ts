@@ -1,5 +1,6 @@
 // How sealing is going, as the front door learns it from the sealer's events:
-// written by the commit hop (commits.ts), read by admission, /healthz, /readyz and the metrics.
+// written by the commit hop (commits.ts), read by admission on every frame, by
+// /healthz, /readyz and the metrics.
 
 export class SealProgress {
   directoryHeight: number;
@@ -9,9 +10,18 @@ export class SealProgress {
   /** Failed attempts since the last successful seal. */
   sealFailuresInRow = 0;
   lastSealError: string | null = null;
+  /**
+   * Why every frame is refused `busy` right now (seals keep failing: a full
+   * disk, say), or null. Admission reads it per frame, so it is kept as a
+   * field, changed only by `sealed` and `failed`.
+   */
+  refusal: string | null = null;
+  private readonly unhealthyAfter: number;
 
-  constructor(directoryHeight: number) {
+  /** `unhealthyAfter`: failed seals in a row that count as trouble (ledger.unhealthyAfterSealFailures). */
+  constructor(directoryHeight: number, unhealthyAfter: number) {
     this.directoryHeight = directoryHeight;
+    this.unhealthyAfter = unhealthyAfter;
   }
 
   sealed(directoryHeight: number, blocks: number, entries: number): void {
@@ -19,19 +29,21 @@ export class SealProgress {
     this.sealFailuresInRow = 0;
     this.blocksCommitted += blocks;
     this.entriesCommitted += entries;
+    this.refusal = null;
   }
 
   failed(message: string): void {
     this.sealFailures++;
     this.sealFailuresInRow++;
     this.lastSealError = message;
+    this.refusal = this.trouble(true);
   }
 
   /**
    * Why nothing accepted can become durable right now, or null. Isolated
    * failures are retried quietly; a run of `unhealthyAfter` of them, or a dead sealer, is trouble.
    */
-  trouble(sealerAlive: boolean, unhealthyAfter: number): string | null {
+  trouble(sealerAlive: boolean, unhealthyAfter = this.unhealthyAfter): string | null {
     if (!sealerAlive) return 'the sealer thread stopped';
     if (this.sealFailuresInRow < unhealthyAfter) return null;
     return `${this.sealFailuresInRow} seals failed in a row (last error: ${this.lastSealError})`;

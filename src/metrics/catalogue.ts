@@ -34,8 +34,8 @@ export interface MetricSources {
     readonly descriptorsLow: boolean;
     readonly descriptorsLowEpisodes: number;
   };
-  /** What the front door's share by address did (null: no share kept). */
-  share(): {
+  /** What the front door's turns by address did (null: not kept, limits.frontDoorTurnBudgetMs null). */
+  addressTurns(): {
     readonly overloadedTurns: number;
     readonly addressesBarred: number;
     readonly framesCutOff: number;
@@ -84,19 +84,19 @@ function catalogue(s: MetricSources, laneNames: readonly string[]): Read[] {
         'host, origin (forbidden).',
     },
     {
-      type: 'counter', name: 'chainlanes_front_door_overloaded_turns_total', read: () => s.share()?.overloadedTurns ?? 0,
+      type: 'counter', name: 'chainlanes_front_door_overloaded_turns_total', read: () => s.addressTurns()?.overloadedTurns ?? 0,
       help: 'Event-loop turns of the front door longer than limits.frontDoorTurnBudgetMs.',
     },
     {
-      type: 'counter', name: 'chainlanes_addresses_barred_total', read: () => s.share()?.addressesBarred ?? 0,
+      type: 'counter', name: 'chainlanes_addresses_barred_total', read: () => s.addressTurns()?.addressesBarred ?? 0,
       help: 'Times a client address was barred for taking more than its fair share of an overloaded front-door turn.',
     },
     {
-      type: 'counter', name: 'chainlanes_frames_cut_off_by_share_total', read: () => s.share()?.framesCutOff ?? 0,
+      type: 'counter', name: 'chainlanes_frames_cut_off_by_share_total', read: () => s.addressTurns()?.framesCutOff ?? 0,
       help: 'Frames that arrived from a barred address (their streams are cut off).',
     },
     {
-      type: 'gauge', name: 'chainlanes_front_door_longest_turn_seconds', read: () => (s.share()?.longestTurnMs ?? 0) / 1000,
+      type: 'gauge', name: 'chainlanes_front_door_longest_turn_seconds', read: () => (s.addressTurns()?.longestTurnMs ?? 0) / 1000,
       help: 'The longest front-door turn with frames seen since start, as far as it had run at the share\'s clock reads (every 256 frame units), so a lower bound.',
     },
     { type: 'gauge', name: 'chainlanes_descriptors_low', help: '1 while file descriptors run low and new connections are refused.', read: () => (s.guard().descriptorsLow ? 1 : 0) },
@@ -148,8 +148,12 @@ export class GatewayMetrics {
   readonly hashLatency: readonly LatencyHistogram[];
   private readonly loopDelay: LoopDelaySampler;
 
-  constructor(laneNames: readonly string[], sources: MetricSources) {
-    for (const m of catalogue(sources, laneNames)) register(this.registry, m);
+  private readonly laneNames: readonly string[];
+  private reading = false;
+
+  /** The histograms the front door observes into exist from here; the values kept elsewhere are read once `readFrom` says where. */
+  constructor(laneNames: readonly string[]) {
+    this.laneNames = laneNames;
     this.hashLatency = laneNames.map(() => new LatencyHistogram());
     registerLatencyHistograms(this.registry, 'chainlanes_hash_latency_seconds', 'From admission of a frame to its hashes being ready, by lane.',
       'lane', laneNames, this.hashLatency);
@@ -168,6 +172,13 @@ export class GatewayMetrics {
     // prom-client names these gauges *_total, which Prometheus keeps for
     // counters: `promtool check metrics` refuses the exposition with them.
     for (const name of MISNAMED_DEFAULT_GAUGES) this.registry.removeSingleMetric(name);
+  }
+
+  /** Registers every chainlanes metric, read from `sources` at each scrape. Once. */
+  readFrom(sources: MetricSources): void {
+    if (this.reading) throw new Error('the metrics already read from their sources');
+    this.reading = true;
+    for (const m of catalogue(sources, this.laneNames)) register(this.registry, m);
   }
 
   start(): void {

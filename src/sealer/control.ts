@@ -11,8 +11,8 @@
 //
 //   doorbell     written by the front door only: ringDoorbell adds one and
 //                notifies. It rings when a lane's `hashed` cursor moved and
-//                that ring is more than an eighth full (gateway.ts,
-//                onHashedAdvanced); its value means nothing, only that it
+//                that ring is more than an eighth full (wiring/threads.ts,
+//                ringWhenFilling); its value means nothing, only that it
 //                changed. The sealer waits on it for at most DOORBELL_POLL_MS
 //                and drains the rings after every wake-up, rung or not, and
 //                after every message (a chain, a cut, stop). So a quiet

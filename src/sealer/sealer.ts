@@ -5,8 +5,21 @@ import { workerFile } from '../paths.js';
 import { allocateChainBacklog, allocateControl, chainPendingBytes, pendingBytes, ringDoorbell } from './control.js';
 import type { Cut, SealerCommand, SealerEvent, SealerWorkerData } from './sealer-messages.js';
 
+/**
+ * The doorbell the front door rings when a ring is filling (control.ts). Made
+ * before the sealer thread starts, so the lanes, started first, can hold it.
+ */
+export class SealerDoorbell {
+  readonly control = allocateControl();
+
+  ring(): void {
+    ringDoorbell(this.control);
+  }
+}
+
 export interface SealerOptions {
   rings: SharedArrayBuffer[];
+  doorbell: SealerDoorbell;
   dataDir: string;
   anchorFile: string | null;
   cores: number[];
@@ -33,7 +46,7 @@ export class Sealer {
 
   /** Starts the sealer thread and resolves once its store is open. */
   static async start(options: SealerOptions): Promise<Sealer> {
-    const control = allocateControl();
+    const control = options.doorbell.control;
     const chainBacklog = allocateChainBacklog(options.maxChains);
     const data: SealerWorkerData = {
       rings: options.rings,
@@ -60,11 +73,6 @@ export class Sealer {
     await started;
     worker.on('error', (error) => options.onEvent({ type: 'thread-failed', message: error.message }));
     return sealer;
-  }
-
-  /** Tells the sealer a ring's `hashed` cursor moved. */
-  ring(): void {
-    ringDoorbell(this.control);
   }
 
   /** Announces a chain: the sealer takes its entries from `nextSeq` on. */

@@ -1,0 +1,62 @@
+// Hop 5 of a frame's life (docs/architecture.md, "The life of a frame"): the
+// sealer made a directory block durable. Every writer of its entry blocks gets
+// one `committed` notice per block, the chains' committed seqs move on, and
+// sealing's progress (or its failure) is kept for admission, health and metrics.
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../log/index.js';
+import type { SealerEvent } from '../sealer/index.js';
+import type { CommitProbe } from './admission.js';
+import type { ChainRegistry } from './chains.js';
+import { encodeCommitted } from './replies.js';
+import type { SealProgress } from './seal-progress.js';
+
+export interface CommitParts {
+  chains: ChainRegistry;
+  seals: SealProgress;
+  /** Told of each durable block (the dashboard's commit latency); null: none. */
+  probe: CommitProbe | null;
+  log: Logger;
+}
+
+/** The sealer's onEvent: `committed` notices for each sealed directory block, and the sealer's troubles logged. */
+export function onSealerEvent(parts: CommitParts): (event: SealerEvent) => void {
+  return (event) => {
+    if (event.type === 'sealed') sendCommitted(parts, event);
+    else if (event.type === 'seal-failed') {
+      parts.seals.failed(event.message);
+      parts.log.warn({ event: 'seal-failed', attempt: event.attempt, retryInMs: event.retryInMs, error: event.message },
+        `seal failed (attempt ${event.attempt}), retrying in ${event.retryInMs} ms: ${event.message}`);
+    } else logSealerTrouble(parts.log, event);
+  };
+}
+
+function sendCommitted(parts: CommitParts, event: Extract<SealerEvent, { type: 'sealed' }>): void {
+  const { chains, probe } = parts;
+  let entries = 0;
+  for (const block of event.blocks) {
+    const chain = chains.at(block.slot);
+    if (chain === undefined) continue;
+    const writers = chain.committed(block.firstSeq, block.count, block.height);
+    probe?.committed(block.slot, block.firstSeq + block.count, performance.now());
+    entries += block.count;
+    const notice = encodeCommitted({
+      height: block.height, seq: block.firstSeq, count: block.count,
+      root: block.root, block: block.hash, directory: event.directory.height,
+    });
+    for (const writer of writers) if (writer.open) writer.committed(notice);
+  }
+  parts.seals.sealed(event.directory.height, event.blocks.length, entries);
+}
+
+function logSealerTrouble(log: Logger, event: Exclude<SealerEvent, { type: 'sealed' | 'seal-failed' }>): void {
+  if (event.type === 'sealer-error') {
+    log.error({ event: 'sealer-error', where: event.where, error: event.message }, `sealer thread error (${event.where}); it goes on: ${event.message}`);
+  } else if (event.type === 'stopped' && event.error !== undefined) {
+    log.error({ event: 'store-close-failed', error: event.error }, `the sealer could not close the store: ${event.error}`);
+  } else if (event.type === 'anchor-failed') {
+    log.warn({ event: 'anchor-failed', sink: event.sink, height: event.height, error: event.message },
+      `anchor sink ${event.sink} failed for directory ${event.height}: ${event.message}`);
+  } else if (event.type === 'thread-failed') {
+    log.fatal({ event: 'sealer-failed', error: event.message }, `the sealer thread died; nothing more is accepted until a restart: ${event.message}`);
+  }
+}

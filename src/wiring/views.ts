@@ -1,0 +1,59 @@
+// What the running parts look like from outside: /healthz and the metrics' sources.
+import { healthView } from '../http/index.js';
+import type { MetricSources } from '../metrics/index.js';
+import { nativeLoaded, nativeLoadError } from '../native/index.js';
+import type { CoreLayout } from '../scheduler/index.js';
+import type { ClientParts, IntakeParts } from './intake.js';
+import type { SharedParts } from './shared.js';
+import type { StoreParts } from './store.js';
+import type { ThreadParts } from './threads.js';
+
+/** Everything the gateway runs, once every phase has started. */
+export interface RunningParts {
+  layout: CoreLayout;
+  store: StoreParts;
+  shared: SharedParts;
+  clients: ClientParts;
+  threads: ThreadParts;
+  intake: IntakeParts;
+  startedAt: number;
+}
+
+/** Why nothing accepted can become durable now (a dead sealer, failing seals), or null. */
+export function sealTrouble(parts: Pick<RunningParts, 'store' | 'threads'>): string | null {
+  return parts.store.seals.trouble(parts.threads.sealer.alive);
+}
+
+/** `GET /healthz`. */
+export function health(parts: RunningParts): Record<string, unknown> {
+  const { store, shared, clients, threads } = parts;
+  return {
+    ...healthView({
+      trouble: sealTrouble(parts), sealerAlive: threads.sealer.alive, native: nativeLoaded, nativeError: nativeLoadError,
+      chains: shared.chains.size, connections: clients.connections.size, seals: store.seals, startedAt: parts.startedAt,
+    }),
+    ...(threads.anchors === null ? {} : { anchors: threads.anchors.health() }),
+  };
+}
+
+/** What the metrics read at each scrape. */
+export function metricSources(parts: RunningParts, descriptors: () => { low: boolean; episodes: number }): MetricSources {
+  const { store, shared, clients, threads, intake } = parts;
+  return {
+    admission: () => intake.admission.stats,
+    seals: () => store.seals,
+    unsealedBytes: () => threads.sealer.pendingBytes(),
+    chains: () => shared.chains.size,
+    connections: () => clients.connections.size,
+    guard: () => ({
+      refused: intake.guard.stats.refused,
+      httpInFlight: intake.guard.stats.httpInFlight,
+      maxConnections: intake.bounds.maxConnections,
+      descriptorsLow: descriptors().low,
+      descriptorsLowEpisodes: descriptors().episodes,
+    }),
+    addressTurns: () => intake.turns?.stats ?? null,
+    lanes: () => threads.pools.map((p) => ({ ringUsed: p.view.used(), backlog: p.backlog, retries: p.stats().retries })),
+    fairShareRefusals: () => threads.balancer.refusals(),
+  };
+}
