@@ -293,7 +293,7 @@ export class Gateway {
     if (rpcUrl === null || keyFile === null) {
       throw new ConfigError([`anchors.ethereum: ${rpcUrl === null ? 'keyFile is set but rpcUrl is not' : 'rpcUrl is set but keyFile is not'}; anchoring needs both`]);
     }
-    this.anchors = await AnchorService.start(this.config.dataDir, { rpcUrl, ...settings }, readAnchorKey(keyFile), this.log);
+    this.anchors = await AnchorService.start(this.config.dataDir, { rpcUrl, ...settings }, readAnchorKey(keyFile), this.log, { killAfterBumpStored: this.faults.killAnchorAfterBumpStored });
     this.anchors.registerMetrics(this.metrics.registry);
   }
 

@@ -8,6 +8,7 @@ import { AnchorLoop } from '../../src/anchors/anchor-loop.js';
 import { EthereumNode } from '../../src/anchors/ethereum.js';
 import { encodeAnchorPayload } from '../../src/anchors/payload.js';
 import { WindowTree } from '../../src/anchors/window-tree.js';
+import { attemptOf } from '../../src/anchors/window-follower.js';
 import { WindowStore, type WindowRecord } from '../../src/anchors/window-store.js';
 import type { AnchorSettings, AnchorStatus } from '../../src/anchors/types.js';
 import type { AnchorView } from '../../src/protocol/index.js';
@@ -16,6 +17,7 @@ import { ANVIL_CHAIN_ID, ANVIL_KEY, freePort, registerCleanup, startAnvil, tempD
 const SETTINGS: AnchorSettings = {
   rpcUrl: '', everyDirectories: 1000, everySeconds: 3600, confirmations: 2, maxWindowDirectories: 1000,
   pollMs: 20, retryMinMs: 20, retryMaxMs: 200, rpcTimeoutMs: 5000, networkId: ANVIL_CHAIN_ID,
+  bumpAfterSeconds: 3600, bumpPercent: 15, maxFeePerGasGwei: 200, watchBlocks: 64,
 };
 
 /** anvil's second development key. */
@@ -30,11 +32,14 @@ async function setUp(loopKey: Hex = ANVIL_KEY): Promise<{ anvil: Anvil; node: Et
   const node = new EthereumNode(anvil.url, ANVIL_KEY, 5000);
   const gateway = randomBytes(32);
   const tree = new WindowTree(0, directories.map((d) => Buffer.from(d.hash, 'hex')));
-  const signed = await node.sign(encodeAnchorPayload({ first: 0, last: 2, gateway, root: tree.root }), 0, ANVIL_CHAIN_ID);
+  const payload = encodeAnchorPayload({ first: 0, last: 2, gateway, root: tree.root });
+  const fees = await node.fees();
+  const gas = await node.gasFor(payload);
+  const signed = await node.sign(payload, 0, ANVIL_CHAIN_ID, gas, fees);
   const record: WindowRecord = {
     first: 0, last: 2, count: 3, root: tree.root.toString('hex'), state: 'signed', network: 'ethereum', networkId: ANVIL_CHAIN_ID,
-    tx: signed.hash, nonce: 0, raw: signed.raw, from: node.account.address, blockNumber: null, blockHash: null,
-    confirmations: 0, reanchors: 0, createdAt: Date.now(), confirmedAt: null,
+    tx: signed.hash, nonce: 0, attempts: [attemptOf(signed, gas, fees)], from: node.account.address, blockNumber: null, blockHash: null,
+    confirmations: 0, reanchors: 0, createdAt: Date.now(), confirmedAt: null, bumps: 0, entries: 3, gasUsed: null, gasPriceWei: null, feeWei: null,
   };
   // What a crash right after the durable write and before the send leaves behind.
   await store.put(record);
@@ -43,6 +48,7 @@ async function setUp(loopKey: Hex = ANVIL_KEY): Promise<{ anvil: Anvil; node: Et
   const loop = new AnchorLoop({
     settings: { ...SETTINGS, rpcUrl: anvil.url }, node: loopKey === ANVIL_KEY ? node : new EthereumNode(anvil.url, loopKey, 5000), store, gateway,
     directories: (from, limit) => directories.slice(from, from + limit),
+    entries: (first, last) => last - first + 1,
     report: (status) => statuses.push(status),
     event: (event) => events.push(event),
   });
@@ -78,7 +84,7 @@ describe('anchor loop recovery', () => {
 
   it('finds a signed transaction that did reach the node, and sends nothing more', async () => {
     const { anvil, store, record, loop } = await setUp();
-    await anvil.rpc('eth_sendRawTransaction', [record.raw]);
+    await anvil.rpc('eth_sendRawTransaction', [record.attempts[0]!.raw]);
     loop.start();
     await expect.poll(() => store.latest()?.state, { timeout: 10_000, interval: 20 }).toBe('sent');
     const pool = await anvil.rpc<{ pending: Record<string, Record<string, unknown>> }>('txpool_content');
