@@ -58,7 +58,7 @@ export class AnchorLoop {
       network: ETHEREUM_NETWORK, networkId: null, account: parts.node.account.address, gateway: parts.gateway.toString('hex'),
       sealedHeight: -1, anchoredHeight: -1, backlog: 0, window: null, inFlight: 0, watching: 0,
       windowsConfirmed: 0, reanchors: 0, reorgsAfterConfirmation: 0, bumps: 0, lastWindow: null, costs: { today: noCosts, total: noCosts },
-      failures: 0, failuresInRow: 0, lastError: null, retryAt: null,
+      failures: 0, failuresInRow: 0, lastError: null, retryAt: null, steppedAt: null,
     };
   }
 
@@ -94,6 +94,7 @@ export class AnchorLoop {
       this.status.retryAt = Date.now() + delay;
     }
     this.summarise();
+    this.status.steppedAt = Date.now();
     this.parts.report(structuredClone(this.status));
     this.schedule(delay);
   }

@@ -36,9 +36,9 @@ export function raisedFees(previous: Fees, estimate: Fees, percent: number, cap:
   const leastFee = raise(previous.maxFeePerGas, percent);
   const leastTip = raise(previous.maxPriorityFeePerGas, percent);
   const maxFeePerGas = min(max(estimate.maxFeePerGas, leastFee), cap);
-  const maxPriorityFeePerGas = min(max(estimate.maxPriorityFeePerGas, leastTip), maxFeePerGas);
-  if (maxFeePerGas < leastFee || maxPriorityFeePerGas < leastTip) return null;
-  return { maxFeePerGas, maxPriorityFeePerGas };
+  if (maxFeePerGas < leastFee) return null;
+  // The previous tip was at most its fee cap, so leastTip ≤ leastFee ≤ maxFeePerGas: the tip always has room.
+  return { maxFeePerGas, maxPriorityFeePerGas: min(max(estimate.maxPriorityFeePerGas, leastTip), maxFeePerGas) };
 }
 
 /** `value` raised by `percent`, rounded up (so a 10 % raise of 1 wei is 2 wei, never 1). */

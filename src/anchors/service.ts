@@ -83,7 +83,7 @@ export class AnchorService {
       windowsConfirmed: s?.windowsConfirmed ?? 0, reanchors: s?.reanchors ?? 0, reorgsAfterConfirmation: s?.reorgsAfterConfirmation ?? 0, bumps: s?.bumps ?? 0,
       lastWindow: s?.lastWindow ?? null, costs: s?.costs ?? null,
       failures: s?.failures ?? 0, failuresInRow: s?.failuresInRow ?? 0, lastError: s?.lastError ?? null,
-      retryInMs: s?.retryAt == null ? null : Math.max(0, s.retryAt - Date.now()),
+      retryInMs: s?.retryAt == null ? null : Math.max(0, s.retryAt - Date.now()), lastStepAt: s?.steppedAt ?? null,
     };
   }
 

@@ -89,6 +89,8 @@ export interface AnchorStatus {
   lastError: string | null;
   /** When the next attempt after a failure is due (ms since the epoch). */
   retryAt: number | null;
+  /** When the loop last finished a step, whether it reached the node or not (ms since the epoch): it is alive. */
+  steppedAt: number | null;
 }
 
 /** Crash points for tests (CHAINLANES_TEST_FAULTS), never set by a config. */

@@ -23,7 +23,20 @@ const SETTINGS: AnchorSettings = {
 /** anvil's second development key. */
 const OTHER_KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
 
-async function setUp(loopKey: Hex = ANVIL_KEY): Promise<{ anvil: Anvil; node: EthereumNode; store: WindowStore; directories: AnchorView[]; record: WindowRecord; loop: AnchorLoop; events: string[]; statuses: AnchorStatus[] }> {
+interface SetUp {
+  anvil: Anvil;
+  node: EthereumNode;
+  store: WindowStore;
+  directories: AnchorView[];
+  record: WindowRecord;
+  loop: AnchorLoop;
+  /** Another loop on the same store and node: the gateway restarted. */
+  makeLoop(): AnchorLoop;
+  events: string[];
+  statuses: AnchorStatus[];
+}
+
+async function setUp(loopKey: Hex = ANVIL_KEY, settings: Partial<AnchorSettings> = {}): Promise<SetUp> {
   const anvil = await startAnvil({ port: await freePort(), automine: false });
   const root = open(tempDir(), { noSubdir: false });
   registerCleanup('lmdb', () => root.close());
@@ -45,15 +58,18 @@ async function setUp(loopKey: Hex = ANVIL_KEY): Promise<{ anvil: Anvil; node: Et
   await store.put(record);
   const events: string[] = [];
   const statuses: AnchorStatus[] = [];
-  const loop = new AnchorLoop({
-    settings: { ...SETTINGS, rpcUrl: anvil.url }, node: loopKey === ANVIL_KEY ? node : new EthereumNode(anvil.url, loopKey, 5000), store, gateway,
-    directories: (from, limit) => directories.slice(from, from + limit),
-    entries: (first, last) => last - first + 1,
-    report: (status) => statuses.push(status),
-    event: (event) => events.push(event),
-  });
-  registerCleanup('anchor loop', () => loop.stop());
-  return { anvil, node, store, directories, record, loop, events, statuses };
+  const makeLoop = (): AnchorLoop => {
+    const loop = new AnchorLoop({
+      settings: { ...SETTINGS, ...settings, rpcUrl: anvil.url }, node: loopKey === ANVIL_KEY ? node : new EthereumNode(anvil.url, loopKey, 5000), store, gateway,
+      directories: (from, limit) => directories.slice(from, from + limit),
+      entries: (first, last) => last - first + 1,
+      report: (status) => statuses.push(status),
+      event: (event) => events.push(event),
+    });
+    registerCleanup('anchor loop', () => loop.stop());
+    return loop;
+  };
+  return { anvil, node, store, directories, record, loop: makeLoop(), makeLoop, events, statuses };
 }
 
 async function nonce(anvil: Anvil, tag: string): Promise<number> {
@@ -107,6 +123,43 @@ describe('anchor loop recovery', () => {
     const tx = await anvil.rpc<{ input: Hex }>('eth_getTransactionByHash', [confirmed.tx]);
     expect(tx.input.length).toBe(2 + 83 * 2);
     expect(await anvil.rpc('eth_getTransactionByHash', [record.tx])).toBeNull();
+  });
+
+  it('takes whichever of its transactions lands as the window\'s, an older one than the newest bump included', async () => {
+    const { anvil, store, record, loop, makeLoop, events } = await setUp(ANVIL_KEY, { bumpAfterSeconds: 1 });
+    loop.start();
+    // Not mined, so bumped: the replacement (same nonce, higher fees) takes the first one's place in anvil's pool.
+    await expect.poll(() => store.latest()!.attempts.length, { timeout: 10_000, interval: 20 }).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => store.latest()!.state, { timeout: 10_000, interval: 20 }).toBe('sent');
+    await loop.stop();
+    expect(events).toContain('anchor-bump');
+    const bumped = store.latest()!;
+    expect(BigInt(bumped.attempts[1]!.maxFeePerGas)).toBeGreaterThanOrEqual((BigInt(record.attempts[0]!.maxFeePerGas) * 115n) / 100n);
+    expect(BigInt(bumped.attempts[1]!.maxPriorityFeePerGas)).toBeGreaterThanOrEqual((BigInt(record.attempts[0]!.maxPriorityFeePerGas) * 115n) / 100n);
+    // Yet the first is the one mined (another node's pool kept it).
+    await anvil.rpc('anvil_dropAllTransactions');
+    await anvil.rpc('eth_sendRawTransaction', [record.attempts[0]!.raw]);
+    await anvil.mine();
+    makeLoop().start();
+    const confirmed = await mineUntilConfirmed(anvil, store);
+    expect(confirmed).toMatchObject({ tx: record.tx, nonce: 0, bumps: bumped.bumps });
+    expect(confirmed.attempts.map((a) => a.tx)).toEqual(bumped.attempts.map((a) => a.tx));
+    expect(await nonce(anvil, 'latest')).toBe(1);
+    const receipt = await anvil.rpc<{ gasUsed: string; effectiveGasPrice: string }>('eth_getTransactionReceipt', [record.tx]);
+    expect(confirmed.feeWei).toBe(String(BigInt(receipt.gasUsed) * BigInt(receipt.effectiveGasPrice)));
+    expect(store.totalCosts()).toEqual({ windows: 1, gasUsed: confirmed.gasUsed, feeWei: confirmed.feeWei, entries: 3 });
+  });
+
+  it('follows a window recorded before windows kept several transactions, its fees read from the signed bytes', async () => {
+    const { anvil, store, record, loop } = await setUp();
+    const { attempts, bumps: _b, entries: _e, gasUsed: _g, gasPriceWei: _p, feeWei: _f, ...old } = record;
+    await store.put({ ...old, raw: attempts[0]!.raw } as unknown as WindowRecord);
+    expect(store.latest()).toMatchObject({ tx: record.tx, bumps: 0, entries: null, feeWei: null, attempts: [{ tx: record.tx, raw: attempts[0]!.raw, maxFeePerGas: attempts[0]!.maxFeePerGas, maxPriorityFeePerGas: attempts[0]!.maxPriorityFeePerGas, gas: attempts[0]!.gas, sentAt: null }] });
+    loop.start();
+    const confirmed = await mineUntilConfirmed(anvil, store);
+    // Its entries are counted when it is confirmed, and so is its cost.
+    expect(confirmed).toMatchObject({ tx: record.tx, entries: 3, feeWei: expect.stringMatching(/^[1-9]\d*$/) });
+    expect(store.totalCosts()).toMatchObject({ windows: 1, entries: 3, feeWei: confirmed.feeWei });
   });
 
   it('will not sign a window again with another key than the one that signed it', async () => {
