@@ -28,8 +28,8 @@ export interface IncludedAt {
   /** 1 for a transaction that succeeded. */
   success: boolean;
   gasUsed: bigint;
-  /** What each unit of gas cost (base fee + the tip actually paid). */
-  gasPrice: bigint;
+  /** What each unit of gas cost (base fee + the tip actually paid); null from a node whose receipts do not say. */
+  gasPrice: bigint | null;
 }
 
 export interface Head {
@@ -107,7 +107,7 @@ export class EthereumNode {
     if (receipt === null || receipt.blockHash === null || receipt.blockNumber === null) return null;
     return {
       blockNumber: Number(BigInt(receipt.blockNumber)), blockHash: receipt.blockHash, success: receipt.status === '0x1',
-      gasUsed: BigInt(receipt.gasUsed), gasPrice: BigInt(receipt.effectiveGasPrice),
+      gasUsed: BigInt(receipt.gasUsed), gasPrice: (receipt.effectiveGasPrice as Hex | undefined) === undefined ? null : BigInt(receipt.effectiveGasPrice),
     };
   }
 

@@ -107,7 +107,7 @@ export class WindowFollower {
     const confirmed = confirmations >= this.parts.settings.confirmations;
     const change: Partial<WindowRecord> = {
       state: confirmed ? 'confirmed' : 'included', tx: attempt.tx, blockNumber: at.blockNumber, blockHash: at.blockHash, confirmations,
-      gasUsed: Number(at.gasUsed), gasPriceWei: String(at.gasPrice), feeWei: String(at.gasUsed * at.gasPrice),
+      gasUsed: Number(at.gasUsed), gasPriceWei: at.gasPrice === null ? null : String(at.gasPrice), feeWei: at.gasPrice === null ? null : String(at.gasUsed * at.gasPrice),
       confirmedAt: confirmed ? Date.now() : null, entries: window.entries ?? this.parts.entries(window.first, window.last),
     };
     if (!confirmed) return this.save(window, change);
@@ -119,7 +119,7 @@ export class WindowFollower {
   /**
    * Its block is no longer canonical: the window is back in flight, with its
    * newest transaction, and its cost no longer counts (a window confirmed before
-   * costs were kept has none: feeWei null).
+   * costs were kept never counted: gasUsed null).
    */
   private async leftChain(window: WindowRecord, head: Head, wasConfirmed: boolean): Promise<void> {
     const { counts } = this.parts;
@@ -135,7 +135,7 @@ export class WindowFollower {
     await this.save(window, {
       state: 'sent', tx: newest.tx, attempts, blockNumber: null, blockHash: null, confirmations: 0, confirmedAt: null,
       gasUsed: null, gasPriceWei: null, feeWei: null, reanchors: window.reanchors + 1,
-    }, wasConfirmed && window.feeWei !== null ? { remove: costOf(window) } : {});
+    }, wasConfirmed && window.gasUsed !== null ? { remove: costOf(window) } : {});
   }
 
   /** Makes sure the node holds the newest transaction: sent again if it was dropped, or noted when the node refuses its price. */
