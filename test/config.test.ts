@@ -39,6 +39,7 @@ describe('config', () => {
       limits: { maxConnections: null, maxConnectionsPerAddress: null },
       scheduler: { tickMs: 100, rebalanceEveryTicks: 10, laneTable: DEFAULT_LANE_TABLE },
       ledger: { blockIntervalMs: 500, anchorFile: null, commitWaitTimeoutMs: 30_000, unhealthyAfterSealFailures: 3 },
+      anchors: { ethereum: { rpcUrl: null, confirmations: 12, bumpAfterSeconds: 180, bumpPercent: 15, maxFeePerGasGwei: 200, watchBlocks: 64 } },
     });
     expect(validateConfig(defaultConfig(), 2).lanes).toHaveLength(3);
     // A copy to change; the defaults themselves stay as they are.
@@ -87,6 +88,12 @@ describe('config', () => {
     ['scheduler.rebalance', { scheduler: { rebalance: 'yes' } }, '"yes"', 'true or false'],
     ['limits.maxConnections', { limits: { maxConnections: 0 } }, '0', 'an integer ≥ 1 (connections, or null for one from the file-descriptor limit)'],
     ['limits.maxConnectionsPerAddress', { limits: { maxConnectionsPerAddress: 'ten' } }, '"ten"', 'an integer ≥ 1 (connections, or null for half of maxConnections)'],
+    // Geth, Besu and Erigon refuse a replacement that raises the fees by less than 10 %.
+    ['anchors.ethereum.bumpPercent', { anchors: { ethereum: { bumpPercent: 5 } } }, '5', 'an integer from 10 to 1000 (percent)'],
+    ['anchors.ethereum.maxFeePerGasGwei', { anchors: { ethereum: { maxFeePerGasGwei: 0 } } }, '0', 'a fee per gas in gwei (number), from 0.000000001 (1 wei) to 1000000'],
+    ['anchors.ethereum.maxFeePerGasGwei', { anchors: { ethereum: { maxFeePerGasGwei: '50' } } }, '"50"', 'a fee per gas in gwei (number), from 0.000000001 (1 wei) to 1000000'],
+    ['anchors.ethereum.watchBlocks', { anchors: { ethereum: { watchBlocks: 5000 } } }, '5000', 'an integer from 0 to 1000 (blocks)'],
+    ['anchors.ethereum.bumpAfterSeconds', { anchors: { ethereum: { bumpAfterSeconds: 0 } } }, '0', 'an integer ≥ 1 (seconds)'],
     // What browsers send is lower case, with no path: anything else could never match.
     ...['https://App.example', 'https://app.example/', 'app.example', 'null', 'ftp://app.example'].map((origin): [string, Record<string, unknown>, string, string] => [
       'allowedOrigins[0]', { allowedOrigins: [origin] }, JSON.stringify(origin),
@@ -212,9 +219,9 @@ describe('lane table schema', () => {
 describe('CHAINLANES_TEST_FAULTS', () => {
   it('is off unless set, and parses a JSON object of fault counts', () => {
     expect(faultsFromEnv({})).toEqual(NO_FAULTS);
-    expect(NO_FAULTS).toEqual({ crashWorkerAfterTasks: 0, failSealsAfter: 0, failSealAttempts: 0 });
+    expect(NO_FAULTS).toEqual({ crashWorkerAfterTasks: 0, failSealsAfter: 0, failSealAttempts: 0, killAnchorAfterBumpStored: 0 });
     expect(faultsFromEnv({ CHAINLANES_TEST_FAULTS: '{"failSealsAfter":1,"failSealAttempts":4}' }))
-      .toEqual({ crashWorkerAfterTasks: 0, failSealsAfter: 1, failSealAttempts: 4 });
+      .toEqual({ crashWorkerAfterTasks: 0, failSealsAfter: 1, failSealAttempts: 4, killAnchorAfterBumpStored: 0 });
   });
 
   it('refuses what it cannot use, with a clear message', () => {
@@ -222,7 +229,7 @@ describe('CHAINLANES_TEST_FAULTS', () => {
       .toMatch(/^environment CHAINLANES_TEST_FAULTS: "crash" is not allowed: expected a JSON object such as /);
     expect(refusal(() => faultsFromEnv({ CHAINLANES_TEST_FAULTS: '{"crashWorkerAfterTasks":-1,"crash":1}' }))).toEqual([
       'environment CHAINLANES_TEST_FAULTS: crashWorkerAfterTasks: -1 is not allowed: expected an integer ≥ 0 (tasks; 0 = never)',
-      'environment CHAINLANES_TEST_FAULTS: crash: unknown key: expected one of crashWorkerAfterTasks, failSealsAfter, failSealAttempts',
+      'environment CHAINLANES_TEST_FAULTS: crash: unknown key: expected one of crashWorkerAfterTasks, failSealsAfter, failSealAttempts, killAnchorAfterBumpStored',
     ]);
   });
 });

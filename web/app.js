@@ -122,14 +122,46 @@ function renderAnchors(anchors) {
   const box = $('anchors');
   box.hidden = !anchors;
   if (!anchors) return;
-  const inFlight = anchors.window ? `directories ${anchors.window.first}–${anchors.window.last}, ${anchors.window.confirmations ?? 0} confirmations` : 'none';
   const rows = [
     ['status', anchors.status], ['anchored up to directory', anchors.anchoredHeight ?? '–'], ['sealed up to directory', anchors.sealedHeight ?? '–'],
-    ['backlog', `${anchors.backlog ?? '–'} of at most ${anchors.backlogLimit} directory blocks`], ['window in flight', inFlight],
-    ['windows confirmed', anchors.windowsConfirmed], ['failures in a row', anchors.failuresInRow],
+    ['backlog', `${anchors.backlog ?? '–'} of at most ${anchors.backlogLimit} directory blocks`], ['window in flight', windowInFlight(anchors)],
+    ['windows confirmed', anchors.windowsConfirmed], ['fee bumps', anchors.bumps ?? 0],
+    ['reorganisations after confirmation', anchors.reorgsAfterConfirmation ?? 0], ['failures in a row', anchors.failuresInRow],
   ];
+  const last = anchors.lastWindow;
+  if (last?.feeWei != null) {
+    rows.push(['fee paid, last window', `${wei(last.feeWei)} for directories ${last.first}–${last.last} (${last.gasUsed} gas at ${wei(last.gasPriceWei)}${last.bumps > 0 ? `, after ${plural(last.bumps, 'bump')}` : ''})`]);
+  }
+  const { today, total } = anchors.costs ?? {};
+  if (today) rows.push(['fees today (UTC)', `${wei(today.feeWei)} for ${plural(today.windows, 'window')}`]);
+  if (total?.feeWeiPerMillionEntries != null) rows.push(['fees per million entries', `${wei(total.feeWeiPerMillionEntries)} (${wei(total.feeWei)} in all)`]);
   if (anchors.lastError) rows.push(['last error', anchors.lastError]);
   clear(box).append(el('h3', {}, 'Anchoring to Ethereum'), el('dl', {}, ...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, String(v))])));
+}
+
+/** The window in flight: where it is, and what the gateway offers for it (bumps, the cap). */
+function windowInFlight(anchors) {
+  const w = anchors.window;
+  if (!w) return 'none';
+  let text = `directories ${w.first}–${w.last}, ${w.state}, ${w.confirmations ?? 0} confirmations, fee cap ${gwei(w.maxFeePerGasGwei)} gwei`;
+  if (w.bumps > 0) text += `, ${plural(w.bumps, 'bump')}`;
+  if (w.atFeeCap) text += ` — at the ${gwei(anchors.maxFeePerGasGwei)} gwei cap, waiting for fees to fall`;
+  if (w.refused) text += ` (the node refuses it: ${w.refused})`;
+  return text;
+}
+
+function plural(n, noun) {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+function gwei(value) {
+  return Number(value).toLocaleString('en', { maximumSignificantDigits: 3 });
+}
+
+/** Wei (a decimal string) as ETH, or gwei below a thousandth of an ETH. */
+function wei(value) {
+  const n = Number(value);
+  return n >= 1e15 ? `${(n / 1e18).toPrecision(4)} ETH` : `${gwei(n / 1e9)} gwei`;
 }
 
 /** 1234567 → "1.23 M entries/s". */

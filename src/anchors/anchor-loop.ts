@@ -1,14 +1,18 @@
-// The Ethereum anchor sink's loop, on the anchor thread. One window is in
-// flight at a time: it is formed from the directory hashes sealed since the
-// last window, its transaction signed and made durable, sent, watched until it
-// has enough confirmations, and only then is the next window formed (it then
-// covers everything sealed meanwhile, so a slow chain means bigger windows, not
-// more transactions). Every RPC failure is retried with back-off.
-import type { Hex } from 'viem';
+// The Ethereum anchor sink's loop, on the anchor thread. One window is formed
+// at a time: from the directory hashes sealed since the last window, its
+// transaction signed and made durable, sent, watched (and bumped, if it waits
+// too long) until it has enough confirmations, and only then is the next
+// window formed (it then covers everything sealed meanwhile, so a slow chain
+// means bigger windows, not more transactions). Confirmed windows stay watched
+// for watchBlocks blocks (WindowFollower). Every RPC failure is retried with
+// back-off.
 import { ETHEREUM_NETWORK, type AnchorView } from '../protocol/index.js';
-import type { EthereumNode } from './ethereum.js';
+import { costView, dayOf } from './costs.js';
+import type { EthereumNode, Head } from './ethereum.js';
+import { weiToGwei } from './fees.js';
 import { encodeAnchorPayload } from './payload.js';
-import type { AnchorSettings, AnchorStatus } from './types.js';
+import type { AnchorFaults, AnchorSettings, AnchorStatus, LastWindowCost, WindowStatus } from './types.js';
+import { WindowFollower, attemptOf, type FlightNotes } from './window-follower.js';
 import { WindowTree } from './window-tree.js';
 import type { WindowRecord, WindowStore } from './window-store.js';
 
@@ -17,31 +21,44 @@ export type DirectorySource = (from: number, limit: number) => AnchorView[];
 
 /** Ledger.anchors() answers at most this many per call. */
 const DIRECTORY_PAGE = 1000;
+/**
+ * Windows read per step from the oldest one still watched. Windows are formed
+ * one after another's confirmation, so at most about watchBlocks (≤ 1000, the
+ * schema's bound) are watched at once; the newest is always read besides.
+ */
+const MAX_FOLLOWED = 2048;
 
 export interface AnchorLoopParts {
   settings: AnchorSettings;
   node: EthereumNode;
   store: WindowStore;
   directories: DirectorySource;
+  /** Entries in directories first…last. */
+  entries(first: number, last: number): number;
   gateway: Buffer;
+  faults?: AnchorFaults;
   /** Called after every step with the loop's state. */
   report(status: AnchorStatus): void;
-  /** Notable events (a reorg, a re-signed transaction) for the gateway's log. */
+  /** Notable events (a reorg, a bump, the fee cap, a re-signed transaction) for the gateway's log. */
   event(event: string, message: string, fields: Record<string, unknown>): void;
 }
 
 export class AnchorLoop {
-  private chainId: number | null = null;
+  private follower: WindowFollower | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** The head whose chain the watched windows were last checked against. */
+  private watchedHead: Head | null = null;
   private readonly status: AnchorStatus;
 
   constructor(private readonly parts: AnchorLoopParts) {
+    const noCosts = costView(parts.store.totalCosts());
     this.status = {
       network: ETHEREUM_NETWORK, networkId: null, account: parts.node.account.address, gateway: parts.gateway.toString('hex'),
-      sealedHeight: -1, anchoredHeight: -1, backlog: 0, window: null,
-      windowsConfirmed: 0, reanchors: 0, failures: 0, failuresInRow: 0, lastError: null, retryAt: null,
+      sealedHeight: -1, anchoredHeight: -1, backlog: 0, window: null, inFlight: 0, watching: 0,
+      windowsConfirmed: 0, reanchors: 0, reorgsAfterConfirmation: 0, bumps: 0, lastWindow: null, costs: { today: noCosts, total: noCosts },
+      failures: 0, failuresInRow: 0, lastError: null, retryAt: null, steppedAt: null,
     };
   }
 
@@ -76,120 +93,85 @@ export class AnchorLoop {
       delay = Math.min(retryMaxMs, retryMinMs * 2 ** Math.min(this.status.failuresInRow - 1, 20));
       this.status.retryAt = Date.now() + delay;
     }
-    this.refreshBacklog();
-    this.parts.report({ ...this.status, window: this.status.window === null ? null : { ...this.status.window } });
+    this.summarise();
+    this.status.steppedAt = Date.now();
+    this.parts.report(structuredClone(this.status));
     this.schedule(delay);
   }
 
   private async step(): Promise<void> {
-    const { node, store, settings } = this.parts;
-    if (this.chainId === null) {
-      const chainId = await node.chainId();
-      if (settings.networkId !== null && chainId !== settings.networkId) {
-        throw new Error(`the node at anchors.ethereum.rpcUrl is on chain id ${chainId}, not anchors.ethereum.networkId ${settings.networkId}`);
-      }
-      this.chainId = chainId;
-      this.status.networkId = chainId;
+    const follower = this.follower ?? (this.follower = await this.connect());
+    const head = await this.parts.node.head();
+    const windows = this.followed();
+    // Confirmed windows are checked again only when the chain moved (a new head, or another block at the same height).
+    const moved = this.watchedHead?.hash !== head.hash;
+    for (const window of windows) {
+      if (window.state !== 'confirmed') await follower.fly(window, head);
+      else if (moved && !this.watchOver(window, head.number)) await follower.watch(window, head);
     }
+    this.watchedHead = head;
+    await this.advanceWatch(windows, head.number);
+    if (windows.some((w) => w.state !== 'confirmed')) return;
+    const formed = await this.form(follower, windows.length === 0 ? 0 : windows.at(-1)!.last + 1);
+    if (formed !== null) await follower.fly(formed, head);
+  }
+
+  /** The first step that reaches the node: its chain id, checked against anchors.ethereum.networkId. */
+  private async connect(): Promise<WindowFollower> {
+    const { node, settings } = this.parts;
+    const chainId = await node.chainId();
+    if (settings.networkId !== null && chainId !== settings.networkId) {
+      throw new Error(`the node at anchors.ethereum.rpcUrl is on chain id ${chainId}, not anchors.ethereum.networkId ${settings.networkId}`);
+    }
+    this.status.networkId = chainId;
+    return new WindowFollower({
+      settings, node, store: this.parts.store, chainId, gateway: this.parts.gateway, counts: this.status,
+      faults: this.parts.faults ?? { killAfterBumpStored: 0 }, entries: this.parts.entries, event: this.parts.event,
+    });
+  }
+
+  /** The windows still followed (in flight, or confirmed and maybe still watched), oldest first, and always the newest. */
+  private followed(): WindowRecord[] {
+    const { store } = this.parts;
+    const windows = store.list(store.watchFrom(), MAX_FOLLOWED);
     const latest = store.latest();
-    if (latest !== undefined && latest.state !== 'confirmed') return this.advance(latest);
-    if (latest !== undefined) this.confirmed(latest);
-    const formed = await this.form(latest === undefined ? 0 : latest.last + 1);
-    if (formed !== null) await this.advance(formed);
+    if (latest !== undefined && windows.at(-1)?.first !== latest.first) windows.push(latest);
+    return windows;
+  }
+
+  /** Confirmed, and watchBlocks blocks past its confirmation: a reorganisation that deep is not looked for. */
+  private watchOver(window: WindowRecord, head: number): boolean {
+    const { confirmations, watchBlocks } = this.parts.settings;
+    return window.state === 'confirmed' && window.blockNumber !== null && head - window.blockNumber + 1 >= confirmations + watchBlocks;
+  }
+
+  /** Windows whose watch is over, oldest first without a gap, are not read again. */
+  private async advanceWatch(windows: WindowRecord[], head: number): Promise<void> {
+    const { store } = this.parts;
+    const open = windows.find((w) => !this.watchOver(w, head));
+    const from = open?.first ?? (windows.length === 0 ? store.watchFrom() : windows.at(-1)!.last + 1);
+    if (from > store.watchFrom()) await store.setWatchFrom(from);
   }
 
   /** A new window from `first` on, if one is due: signed, and durable before anything is sent. */
-  private async form(first: number): Promise<WindowRecord | null> {
+  private async form(follower: WindowFollower, first: number): Promise<WindowRecord | null> {
     const { settings, node, store } = this.parts;
     const sealed = this.sealedFrom(first, settings.maxWindowDirectories);
     if (sealed.length === 0) return null;
     const due = sealed.length >= settings.everyDirectories || Date.now() - sealed[0]!.sealedAt >= settings.everySeconds * 1000;
     if (!due) return null;
     const tree = new WindowTree(first, sealed.map((d) => Buffer.from(d.hash, 'hex')));
-    const signed = await node.sign(this.payload(first, tree.last, tree.root), await node.nonce('pending'), this.chainId!);
+    const payload = encodeAnchorPayload({ first, last: tree.last, gateway: this.parts.gateway, root: tree.root });
+    const [gas, fees, nonce] = await Promise.all([node.gasFor(payload), follower.firstFees(), node.nonce('pending')]);
+    const signed = await node.sign(payload, nonce, this.status.networkId!, gas, fees);
     const record: WindowRecord = {
       first, last: tree.last, count: tree.count, root: tree.root.toString('hex'), state: 'signed',
-      network: ETHEREUM_NETWORK, networkId: this.chainId!, tx: signed.hash, nonce: signed.nonce, raw: signed.raw, from: node.account.address,
+      network: ETHEREUM_NETWORK, networkId: this.status.networkId!, tx: signed.hash, nonce: signed.nonce, from: node.account.address,
+      attempts: [attemptOf(signed, gas, fees)], bumps: 0, entries: this.parts.entries(first, tree.last), gasUsed: null, gasPriceWei: null, feeWei: null,
       blockNumber: null, blockHash: null, confirmations: 0, reanchors: 0, createdAt: Date.now(), confirmedAt: null,
     };
     await store.put(record);
-    this.status.window = windowStatus(record);
     return record;
-  }
-
-  /** Moves a window on by what the node says of its transaction. */
-  private async advance(window: WindowRecord): Promise<void> {
-    const { node } = this.parts;
-    this.status.window = windowStatus(window);
-    const hash = window.tx as Hex;
-    if (window.networkId !== this.chainId) {
-      throw new Error(`anchor window ${window.first}…${window.last} is in flight on chain id ${window.networkId}, but the node is on ${this.chainId}: point anchors.ethereum.rpcUrl back at that network until it is confirmed`);
-    }
-    if (window.state === 'signed') {
-      // It may have reached the node before a crash: then it is found, not sent again.
-      if (!(await node.known(hash))) {
-        if ((await node.nonce('latest', window.from as Hex)) > window.nonce) return this.notIncluded(window, hash);
-        await node.send(window.raw as Hex);
-      }
-      await this.save(window, { state: 'sent' });
-    }
-    const at = await node.includedAt(hash);
-    if (at === null) return this.notIncluded(window, hash);
-    if (!at.success) throw new Error(`anchor transaction ${hash} of window ${window.first}…${window.last} failed in block ${at.blockNumber}`);
-    const confirmations = (await node.head()) - at.blockNumber + 1;
-    const confirmed = confirmations >= this.parts.settings.confirmations;
-    await this.save(window, {
-      state: confirmed ? 'confirmed' : 'included', blockNumber: at.blockNumber, blockHash: at.blockHash,
-      confirmations, confirmedAt: confirmed ? Date.now() : null,
-    });
-    if (confirmed) this.confirmed(window);
-  }
-
-  /** Not in a block of the canonical chain: waiting in the pool, or dropped (by a reorg, or lost by a restarted node). */
-  private async notIncluded(window: WindowRecord, hash: Hex): Promise<void> {
-    const { node } = this.parts;
-    const wasIncluded = window.state === 'included';
-    if (wasIncluded) {
-      this.status.reanchors++;
-      this.parts.event('anchor-reorg', `the transaction of anchor window ${window.first}…${window.last} left block ${window.blockNumber}: anchoring it again`,
-        { first: window.first, last: window.last, tx: hash, blockNumber: window.blockNumber, blockHash: window.blockHash });
-    }
-    const reset = { state: 'sent' as const, blockNumber: null, blockHash: null, confirmations: 0, reanchors: window.reanchors + (wasIncluded ? 1 : 0) };
-    if (await node.known(hash)) return this.save(window, reset);
-    // Dropped. Its nonce still free: the same signed transaction goes again, so
-    // there is never a second transaction that could also land for this window.
-    if ((await node.nonce('latest', window.from as Hex)) <= window.nonce) {
-      await node.send(window.raw as Hex);
-      return this.save(window, reset);
-    }
-    // Its nonce went to another transaction of this account: this one can never land, so the window gets a new one.
-    // Signed with another key, the old transaction could still land beside a new one: that is the operator's to settle.
-    if (window.from.toLowerCase() !== node.account.address.toLowerCase()) {
-      throw new Error(`anchor window ${window.first}…${window.last} was signed by ${window.from} and must be signed again, but anchors.ethereum.keyFile now holds the key of ${node.account.address}: restore the old key until the window is confirmed`);
-    }
-    const signed = await node.sign(this.payload(window.first, window.last, Buffer.from(window.root, 'hex')), await node.nonce('pending'), this.chainId!);
-    this.parts.event('anchor-resigned', `anchor window ${window.first}…${window.last}: nonce ${window.nonce} was used by another transaction; signed again with nonce ${signed.nonce}`,
-      { first: window.first, last: window.last, oldTx: hash, tx: signed.hash, nonce: signed.nonce });
-    await this.save(window, { ...reset, state: 'signed', tx: signed.hash, raw: signed.raw, nonce: signed.nonce });
-    await node.send(signed.raw);
-    await this.save(window, { state: 'sent' });
-  }
-
-  private async save(window: WindowRecord, change: Partial<WindowRecord>): Promise<void> {
-    const changed = Object.entries(change).some(([key, value]) => window[key as keyof WindowRecord] !== value);
-    Object.assign(window, change);
-    this.status.window = windowStatus(window);
-    if (changed) await this.parts.store.put(window);
-  }
-
-  private confirmed(window: WindowRecord): void {
-    if (this.status.anchoredHeight !== window.last) this.status.windowsConfirmed++;
-    this.status.anchoredHeight = window.last;
-    this.status.window = null;
-  }
-
-  private payload(first: number, last: number, root: Buffer): Buffer {
-    return encodeAnchorPayload({ first, last, gateway: this.parts.gateway, root });
   }
 
   /** Up to `limit` sealed directories from `first` on, in height order and without a gap. */
@@ -206,6 +188,23 @@ export class AnchorLoop {
     return out;
   }
 
+  /** The status from the store, after every step, whether it reached the node or not. */
+  private summarise(): void {
+    const { store } = this.parts;
+    const windows = this.followed();
+    const inFlight = windows.filter((w) => w.state !== 'confirmed');
+    const head = this.watchedHead?.number ?? null;
+    const status = this.status;
+    status.inFlight = inFlight.length;
+    status.watching = windows.filter((w) => w.state === 'confirmed' && (head === null || !this.watchOver(w, head))).length;
+    const oldest = inFlight[0];
+    status.window = oldest === undefined ? null : windowStatus(oldest, this.follower?.notesOf(oldest) ?? { refused: null, atFeeCap: false });
+    status.anchoredHeight = oldest !== undefined ? oldest.first - 1 : (windows.at(-1)?.last ?? status.anchoredHeight);
+    status.lastWindow = lastWindowCost(windows.findLast((w) => w.state === 'confirmed')) ?? status.lastWindow;
+    status.costs = { today: costView(store.dayCosts(dayOf(Date.now()))), total: costView(store.totalCosts()) };
+    this.refreshBacklog();
+  }
+
   private refreshBacklog(): void {
     const newest = this.parts.directories(Math.max(0, this.status.sealedHeight), DIRECTORY_PAGE);
     // The last page may be full: the store's tail is then found in later ticks.
@@ -214,8 +213,20 @@ export class AnchorLoop {
   }
 }
 
-function windowStatus(window: WindowRecord): AnchorStatus['window'] {
-  return { first: window.first, last: window.last, state: window.state, tx: window.tx, nonce: window.nonce, confirmations: window.confirmations };
+function windowStatus(window: WindowRecord, notes: FlightNotes): WindowStatus {
+  const newest = window.attempts.at(-1)!;
+  return {
+    first: window.first, last: window.last, state: window.state, tx: window.tx, nonce: window.nonce, confirmations: window.confirmations,
+    attempts: window.attempts.length, bumps: window.bumps,
+    maxFeePerGasGwei: weiToGwei(BigInt(newest.maxFeePerGas)), maxPriorityFeePerGasGwei: weiToGwei(BigInt(newest.maxPriorityFeePerGas)),
+    atFeeCap: notes.atFeeCap, refused: notes.refused,
+  };
+}
+
+function lastWindowCost(window: WindowRecord | undefined): LastWindowCost | null {
+  if (window === undefined) return null;
+  const { first, last, tx, bumps, entries, gasUsed, gasPriceWei, feeWei } = window;
+  return { first, last, tx, bumps, entries, gasUsed, gasPriceWei, feeWei };
 }
 
 function firstLine(message: string): string {

@@ -9,6 +9,7 @@ import { Ledger } from '../ledger/index.js';
 import { THREAD_NAMES, system } from '../native/index.js';
 import type { AnchorProof, AnchorWindowView } from '../protocol/index.js';
 import { AnchorLoop } from './anchor-loop.js';
+import { costView, type CostView } from './costs.js';
 import { EthereumNode } from './ethereum.js';
 import type { AnchorQuery, AnchorThreadData, FromAnchorThread, ToAnchorThread } from './types.js';
 import { WindowTree } from './window-tree.js';
@@ -16,6 +17,8 @@ import { WindowStore, type WindowRecord } from './window-store.js';
 
 /** Trees of recent windows kept for proof requests: the newest windows are asked for most. */
 const TREE_CACHE = 8;
+/** Days of costs `GET /v1/anchors/windows` lists. */
+const COST_DAYS = 31;
 
 const port = parentPort!;
 const data = workerData as AnchorThreadData;
@@ -29,8 +32,13 @@ const node = new EthereumNode(data.settings.rpcUrl, data.privateKey as Hex, data
 const trees = new Map<number, WindowTree>();
 
 const loop = new AnchorLoop({
-  settings: data.settings, node, store, gateway,
+  settings: data.settings, node, store, gateway, faults: data.faults,
   directories: (from, limit) => ledger.anchors(from, limit),
+  entries: (first, last) => {
+    let entries = 0;
+    for (let height = first; height <= last; height++) entries += ledger.directoryEntryCount(height) ?? 0;
+    return entries;
+  },
   report: (status) => post({ type: 'status', status }),
   event: (event, message, fields) => post({ type: 'event', event, message, fields }),
 });
@@ -63,7 +71,7 @@ function answer(query: AnchorQuery): unknown {
     case 'proof':
       return proofPart(query.height);
     case 'windows':
-      return store.list(query.from, query.limit).map(windowView);
+      return { windows: store.list(query.from, query.limit).map(windowView), costs: costs() };
     case 'overlapping':
       return store.overlapping(query.from, query.to, query.limit).map(windowView);
   }
@@ -104,6 +112,11 @@ function treeOf(window: WindowRecord): WindowTree {
 }
 
 function windowView(window: WindowRecord): AnchorWindowView {
-  const { raw: _raw, from: _from, ...view } = window;
-  return view;
+  const { from: _from, attempts, ...view } = window;
+  return { ...view, attempts: attempts.map(({ raw: _raw, gas: _gas, ...attempt }) => attempt) };
+}
+
+/** The cost figures of `GET /v1/anchors/windows`: all confirmed windows, and each of the last days that had any. */
+function costs(): { total: CostView; days: Array<CostView & { day: string }> } {
+  return { total: costView(store.totalCosts()), days: store.dailyCosts(COST_DAYS).map(({ day, ...totals }) => ({ day, ...costView(totals) })) };
 }

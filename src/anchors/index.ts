@@ -6,5 +6,5 @@ export { AnchoredReads, type AnchorQueries, type JsonReads } from './reads.js';
 export { readAnchorKey } from './key-file.js';
 export { encodeAnchorPayload, type AnchorPayload } from './payload.js';
 export { WindowTree } from './window-tree.js';
-export type { AnchorSettings, AnchorStatus } from './types.js';
+export type { AnchorFaults, AnchorSettings, AnchorStatus } from './types.js';
 export { storedWindows, type StoredWindows } from './stored-windows.js';

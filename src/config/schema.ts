@@ -180,6 +180,7 @@ const Auth = z.strictObject({
 });
 
 const RPC_URL = 'an http:// or https:// JSON-RPC URL (string), or null for no Ethereum anchoring';
+const GWEI = 'a fee per gas in gwei (number), from 0.000000001 (1 wei) to 1000000';
 /** Directory hashes written to an Ethereum chain, one transaction per window (DESIGN.md "Anchors"). */
 const EthereumAnchors = z.strictObject({
   /** The node's JSON-RPC endpoint; null: no Ethereum anchoring. */
@@ -202,6 +203,14 @@ const EthereumAnchors = z.strictObject({
   rpcTimeoutMs: ms(1).default(10_000),
   /** The EIP-155 chain id the node must be on; null: whichever it is. */
   networkId: integer(1, undefined, 'a chain id, or null for any').nullable().default(null),
+  /** A window's transaction not in a block this long after it reached the node is signed again, same nonce, higher fees. */
+  bumpAfterSeconds: integer(1, undefined, 'seconds').default(180),
+  /** Each re-signed transaction raises both the tip and the fee cap by at least this much (geth, Besu and Erigon want 10 %). */
+  bumpPercent: integer(10, 1000, 'percent').default(15),
+  /** The most the gateway offers per gas, tip included (gwei, fractions allowed): at this cap it waits for fees to fall rather than pay more. */
+  maxFeePerGasGwei: z.number({ error: GWEI }).min(1e-9, { error: GWEI }).max(1_000_000, { error: GWEI }).default(200),
+  /** Blocks after confirmation during which a window's block is still checked to be canonical; one left out is anchored again. */
+  watchBlocks: integer(0, 1000, 'blocks').default(64),
 });
 
 const Anchors = z.strictObject({

@@ -6,7 +6,7 @@ import type { HttpRoutes } from '../defence/index.js';
 const WINDOW_PAGE = { defaultLimit: 100, maxLimit: 1000 };
 
 export interface AnchorRouteContext {
-  /** Windows whose first directory height is `from` or more, oldest first, as a JSON array. */
+  /** `{"windows": […], "costs": {…}}`: windows whose first directory height is `from` or more, oldest first, and what anchoring cost. */
   windows(from: number, limit: number): Promise<string | null>;
 }
 
@@ -21,7 +21,7 @@ export function addAnchorRoutes(app: HttpRoutes, ctx: AnchorRouteContext | null)
     let aborted = false;
     res.onAborted(() => { aborted = true; });
     ctx.windows(from, Math.min(limit, WINDOW_PAGE.maxLimit)).then(
-      (json) => { if (!aborted) sendText(res, 'application/json', `{"windows":${json ?? '[]'}}`); },
+      (json) => { if (!aborted) sendText(res, 'application/json', json ?? '{"windows":[]}'); },
       (error: unknown) => { if (!aborted) sendError(res, 'internal', error instanceof Error ? error.message : String(error)); },
     );
   });

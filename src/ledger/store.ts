@@ -7,9 +7,9 @@ import type { AnchorErrorHandler, AnchorSink } from './anchors.js';
 import { commitFailureOf, describeStoreError, isStorePanic, syncEnvironment } from './commit-failure.js';
 import { LedgerCorruptionError, SealConflictError, SealInputError, StoreWriteError } from './errors.js';
 import { HASH_BYTES } from './hash.js';
-import { chainIdOf } from './headers.js';
+import { chainIdOf, decodeEntryBlockHeader } from './headers.js';
 import { blockProofPart, directoryProofPart } from './proofs.js';
-import { chainKey, decodeAnchorRecord, decodeBlockRecord, decodeDirectoryRecord, heightKey, readU64, RecordFormatError } from './records.js';
+import { blockRecordHeader, chainKey, decodeAnchorRecord, decodeBlockRecord, decodeDirectoryRecord, heightKey, readU64, RecordFormatError } from './records.js';
 import type { BlockRecord, DirectoryRecord } from './records.js';
 import { fastRoot } from './roots.js';
 import { planSeal } from './seal-plan.js';
@@ -282,6 +282,22 @@ export class Ledger {
       const { hash, sealedAt } = decodeOrCorrupt(() => decodeAnchorRecord(value), { directoryHeight: height });
       return anchorJson({ height, hash, sealedAt });
     });
+  }
+
+  /** Entries in the blocks of directory `height` (from their headers alone), or null when there is no such directory. */
+  directoryEntryCount(height: number): number | null {
+    this.assertOpen();
+    if (!Number.isSafeInteger(height) || height < 0) return null;
+    this.freshReads();
+    const record = this.directoryRecord(height, { directoryHeight: height });
+    if (record === undefined) return null;
+    let entries = 0;
+    for (const block of record.entries) {
+      const bytes = this.tables.blocks.getBinaryFast(chainKey(block.chainId, block.height));
+      if (bytes === undefined) throw new LedgerCorruptionError({ directoryHeight: height }, `directory lists block ${block.height} of chain ${block.chainId.toString('hex')}, which is not in the store`);
+      entries += decodeOrCorrupt(() => decodeEntryBlockHeader(blockRecordHeader(bytes)), { directoryHeight: height }).count;
+    }
+    return entries;
   }
 
   /** Resolves when every anchor sink has been handed every directory sealed so far. */

@@ -31,6 +31,18 @@ export interface AnchorProof {
   gateway: string;
 }
 
+/** One transaction signed for a window. All of a window's transactions share its nonce, so at most one of them lands. */
+export interface AnchorAttemptView {
+  /** Transaction hash, 0x-hex. */
+  tx: string;
+  /** EIP-1559 fee cap and tip, wei as decimal strings. */
+  maxFeePerGas: string;
+  maxPriorityFeePerGas: string;
+  signedAt: number;
+  /** When the node first took it; null while it has not (not sent yet, or refused as priced too low). */
+  sentAt: number | null;
+}
+
 /** One window of `GET /v1/anchors/windows` (and `windows` of `GET /v1/anchors`). */
 export interface AnchorWindowView {
   first: number;
@@ -50,4 +62,14 @@ export interface AnchorWindowView {
   reanchors: number;
   createdAt: number;
   confirmedAt: number | null;
+  /** Transactions re-signed with higher fees because the window's was not in a block in time. */
+  bumps: number;
+  /** Every transaction signed for the window's nonce, oldest first; `tx` is the one in a block once there is one. */
+  attempts: AnchorAttemptView[];
+  /** Entries in the window's directory blocks (null for a window recorded before entries were counted). */
+  entries: number | null;
+  /** Of the transaction in a block: gas used, the fee per gas paid and the fee (gasUsed × gasPriceWei), wei as decimal strings; null until included. */
+  gasUsed: number | null;
+  gasPriceWei: string | null;
+  feeWei: string | null;
 }

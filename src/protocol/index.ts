@@ -10,4 +10,4 @@ export {
 export type { AcceptedReply, CommittedNotice, Entry, ErrorReply, Reply } from './replies.js';
 export type { AnchorView, BlockView, ChainView, DirectoryEntryView, DirectoryProof, DirectoryView, EntryProof } from './views.js';
 export { ANCHOR_MAGIC, ANCHOR_PAYLOAD, ETHEREUM_NETWORK } from './anchor-format.js';
-export type { AnchorProof, AnchorWindowProof, AnchorWindowView } from './anchor-views.js';
+export type { AnchorAttemptView, AnchorProof, AnchorWindowProof, AnchorWindowView } from './anchor-views.js';

@@ -62,7 +62,7 @@ export async function startThreads(inputs: ThreadInputs, stops: StopStack): Prom
     await sealer.stop();
     await store.credits?.flushReadBurns().catch((error: unknown) => log.error({ event: 'read-burns-failed', error: String(error) }, `read burns lost at shutdown: ${String(error)}`));
   });
-  const anchors = await startAnchors(config, log, metrics);
+  const anchors = await startAnchors(config, log, metrics, faults);
   if (anchors !== null) stops.push('the anchor thread', () => anchors.stop());
   const balancer = new BalancerLog({
     log, stored: store.settings, chains: shared.chains, settings: config.balancer, table: store.laneTable,
@@ -112,13 +112,13 @@ function ringWhenFilling(view: RingView, doorbell: SealerDoorbell): void {
 }
 
 /** Started before the main thread pins itself, so the anchor thread runs on any core, not the front door's. */
-async function startAnchors(config: GatewayConfig, log: Logger, metrics: GatewayMetrics): Promise<AnchorService | null> {
+async function startAnchors(config: GatewayConfig, log: Logger, metrics: GatewayMetrics, faults: FaultInjection): Promise<AnchorService | null> {
   const { rpcUrl, keyFile, ...settings } = config.anchors.ethereum;
   if (rpcUrl === null && keyFile === null) return null;
   if (rpcUrl === null || keyFile === null) {
     throw new ConfigError([`anchors.ethereum: ${rpcUrl === null ? 'keyFile is set but rpcUrl is not' : 'rpcUrl is set but keyFile is not'}; anchoring needs both`]);
   }
-  const anchors = await AnchorService.start(config.dataDir, { rpcUrl, ...settings }, readAnchorKey(keyFile), log);
+  const anchors = await AnchorService.start(config.dataDir, { rpcUrl, ...settings }, readAnchorKey(keyFile), log, { killAfterBumpStored: faults.killAnchorAfterBumpStored });
   anchors.registerMetrics(metrics.registry);
   return anchors;
 }

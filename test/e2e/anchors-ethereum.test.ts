@@ -8,59 +8,19 @@ import { describe, expect, it } from 'vitest';
 import { verifyEntry, type EntryProof } from '../../src/client/verify.js';
 import { anchorPayload, verifyAnchor } from '../../src/client/anchor.js';
 import type { AnchorWindowView } from '../../src/protocol/index.js';
-import { ANVIL_CHAIN_ID, ANVIL_KEY, freePort, runCli, startAnvil, startGateway, tempDir, type Anvil, type ChildGateway } from '../helpers/index.js';
-
-const POLL = { timeout: 20_000, interval: 50 };
-
-function keyFile(): string {
-  const file = join(tempDir('chainlanes-anchor-key-'), 'anchor.key');
-  writeFileSync(file, ANVIL_KEY + '\n');
-  chmodSync(file, 0o600);
-  return file;
-}
-
-function anchorConfig(rpcUrl: string, key: string, ethereum: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    ledger: { blockIntervalMs: 50 },
-    anchors: { ethereum: { rpcUrl, keyFile: key, everyDirectories: 3, everySeconds: 1, confirmations: 2, pollMs: 50, retryMinMs: 50, retryMaxMs: 400, ...ethereum } },
-  };
-}
-
-/** One POST that answers once committed: its entries make (at least) one directory block of their own. */
-async function write(gw: ChildGateway, chain: string, entries: string[]): Promise<{ seq: number }> {
-  const response = await gw.http(`/v1/chains/${chain}/entries?wait=committed`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(entries) });
-  expect(response.status).toBe(200);
-  return (await response.json()) as { seq: number };
-}
-
-async function windows(gw: ChildGateway): Promise<AnchorWindowView[]> {
-  return (await gw.json<{ windows: AnchorWindowView[] }>('/v1/anchors/windows')).windows;
-}
-
-/** Mines until the predicate holds of the windows (the node only confirms what it mines). */
-async function mineUntil(gw: ChildGateway, anvil: Anvil, done: (w: AnchorWindowView[]) => boolean): Promise<AnchorWindowView[]> {
-  await expect.poll(async () => {
-    if (done(await windows(gw))) return true;
-    await anvil.mine();
-    return false;
-  }, POLL).toBe(true);
-  return windows(gw);
-}
+import {
+  ANCHOR_POLL, ANVIL_CHAIN_ID, accountNonce, anchorConfig, anchorKeyFile, anchorWindows, freePort, mineUntil, runCli, startAnvil, startGateway, tempDir, writeCommitted,
+} from '../helpers/index.js';
 
 const confirmedThrough = (height: number) => (ws: AnchorWindowView[]) => ws.some((w) => w.state === 'confirmed' && w.last >= height);
-
-async function accountNonce(anvil: Anvil, tag: 'latest' | 'pending'): Promise<number> {
-  const address = await anvil.rpc<string[]>('eth_accounts').then((a) => a[0]!);
-  return Number(BigInt(await anvil.rpc<string>('eth_getTransactionCount', [address, tag])));
-}
 
 describe('Ethereum anchoring', () => {
   it('anchors a window of directory hashes, confirms it, and proves an entry up to its transaction', async () => {
     const anvil = await startAnvil({ port: await freePort() });
-    const gw = await startGateway({ config: anchorConfig(anvil.url, keyFile()) });
-    const { seq } = await write(gw, 'anchored', ['first']);
-    await write(gw, 'anchored', ['second']);
-    await write(gw, 'anchored', ['third']);
+    const gw = await startGateway({ config: anchorConfig(anvil.url, anchorKeyFile()) });
+    const { seq } = await writeCommitted(gw, 'anchored', ['first']);
+    await writeCommitted(gw, 'anchored', ['second']);
+    await writeCommitted(gw, 'anchored', ['third']);
     const proofBefore = await gw.json<EntryProof & Record<string, unknown>>(`/v1/chains/anchored/entries/${seq}`);
     const directory = proofBefore.directory!.height;
     // Nothing mines but the window's own transaction (automine), so it cannot have its 2 confirmations yet.
@@ -120,7 +80,7 @@ describe('Ethereum anchoring', () => {
     expect(JSON.parse(hello.toString())).toMatchObject({ type: 'hello', anchors: { status: 'ok', networkId: ANVIL_CHAIN_ID, anchoredHeight: expect.any(Number) } });
 
     // The whole store: every confirmed window's root from the store, its transaction on the node.
-    const confirmedWindows = (await windows(gw)).filter((w) => w.state === 'confirmed').length;
+    const confirmedWindows = (await anchorWindows(gw)).filter((w) => w.state === 'confirmed').length;
     expect(await gw.stop()).toBe(0);
     const store = runCli(['verify', '--data', gw.dataDir, '--anchors', anvil.url]);
     expect(store.output).toContain(`anchors: ${confirmedWindows} confirmed windows`);
@@ -136,24 +96,24 @@ describe('Ethereum anchoring', () => {
     const port = await freePort();
     const stateFile = join(tempDir(), 'anvil-state.json');
     let anvil = await startAnvil({ port, stateFile });
-    const gw = await startGateway({ config: anchorConfig(anvil.url, keyFile()) });
-    await write(gw, 'outage', ['before 1']);
-    await write(gw, 'outage', ['before 2']);
-    const lastBefore = (await write(gw, 'outage', ['before 3'])).seq;
+    const gw = await startGateway({ config: anchorConfig(anvil.url, anchorKeyFile()) });
+    await writeCommitted(gw, 'outage', ['before 1']);
+    await writeCommitted(gw, 'outage', ['before 2']);
+    const lastBefore = (await writeCommitted(gw, 'outage', ['before 3'])).seq;
     const before = (await gw.json<EntryProof>(`/v1/chains/outage/entries/${lastBefore}`)).directory!.height;
     // Mid-window: the first window's transaction is in a block, one confirmation short.
-    await expect.poll(async () => (await windows(gw))[0]?.state, POLL).toBe('included');
-    const first = await windows(gw);
+    await expect.poll(async () => (await anchorWindows(gw))[0]?.state, ANCHOR_POLL).toBe('included');
+    const first = await anchorWindows(gw);
     expect(first[0]!.last).toBeGreaterThanOrEqual(before);
 
     await anvil.stop();
     // Ingest does not wait for the node.
     const during: number[] = [];
-    for (let i = 0; i < 4; i++) during.push((await write(gw, 'outage', [`during ${i}`])).seq);
+    for (let i = 0; i < 4; i++) during.push((await writeCommitted(gw, 'outage', [`during ${i}`])).seq);
     const lastDuring = (await gw.json<EntryProof>(`/v1/chains/outage/entries/${during.at(-1)!}`)).directory!.height;
     // The status is posted after each attempt, so it is polled until it has seen the last seal.
     const health = async () => (await gw.json<{ anchors: { failuresInRow: number; backlog: number; status: string; lastError: string | null } }>('/healthz')).anchors;
-    await expect.poll(async () => (await health()).backlog, POLL).toBeGreaterThanOrEqual(lastDuring - before);
+    await expect.poll(async () => (await health()).backlog, ANCHOR_POLL).toBeGreaterThanOrEqual(lastDuring - before);
     expect(await health()).toMatchObject({ status: 'retrying', failuresInRow: expect.any(Number), lastError: expect.any(String) });
     expect((await health()).failuresInRow).toBeGreaterThan(0);
     // The log says so too, with the node's URL and the cause, not only "HTTP request failed".
@@ -174,16 +134,16 @@ describe('Ethereum anchoring', () => {
 
   it('finds its transaction again after a kill -9 with it in flight, and does not send another', async () => {
     const anvil = await startAnvil({ port: await freePort(), automine: false });
-    const key = keyFile();
+    const key = anchorKeyFile();
     const gw = await startGateway({ config: anchorConfig(anvil.url, key) });
-    for (let i = 0; i < 3; i++) await write(gw, 'inflight', [`entry ${i}`]);
-    await expect.poll(async () => (await windows(gw))[0]?.state, POLL).toBe('sent');
-    const [inFlight] = await windows(gw);
+    for (let i = 0; i < 3; i++) await writeCommitted(gw, 'inflight', [`entry ${i}`]);
+    await expect.poll(async () => (await anchorWindows(gw))[0]?.state, ANCHOR_POLL).toBe('sent');
+    const [inFlight] = await anchorWindows(gw);
     await gw.kill();
 
     const again = await startGateway({ dataDir: gw.dataDir, config: anchorConfig(anvil.url, key) });
     // The restarted gateway watches the same transaction: the node's pool holds that one and no other.
-    await expect.poll(async () => (await again.json<{ anchors: { window: { tx: string } | null } }>('/healthz')).anchors.window?.tx, POLL).toBe(inFlight!.tx);
+    await expect.poll(async () => (await again.json<{ anchors: { window: { tx: string } | null } }>('/healthz')).anchors.window?.tx, ANCHOR_POLL).toBe(inFlight!.tx);
     expect(await accountNonce(anvil, 'pending')).toBe(1);
     const ws = await mineUntil(again, anvil, (w) => w[0]?.state === 'confirmed');
     expect(ws[0]).toMatchObject({ first: inFlight!.first, last: inFlight!.last, tx: inFlight!.tx, nonce: 0 });
@@ -192,19 +152,19 @@ describe('Ethereum anchoring', () => {
 
   it('detects a reorganisation that drops the transaction and anchors the window again', async () => {
     const anvil = await startAnvil({ port: await freePort(), automine: false });
-    const gw = await startGateway({ config: anchorConfig(anvil.url, keyFile(), { confirmations: 3 }) });
-    for (let i = 0; i < 3; i++) await write(gw, 'reorg', [`entry ${i}`]);
-    await expect.poll(async () => (await windows(gw))[0]?.state, POLL).toBe('sent');
+    const gw = await startGateway({ config: anchorConfig(anvil.url, anchorKeyFile(), { confirmations: 3 }) });
+    for (let i = 0; i < 3; i++) await writeCommitted(gw, 'reorg', [`entry ${i}`]);
+    await expect.poll(async () => (await anchorWindows(gw))[0]?.state, ANCHOR_POLL).toBe('sent');
     const snapshot = await anvil.rpc<string>('evm_snapshot');
     await anvil.mine();
-    await expect.poll(async () => (await windows(gw))[0]?.state, POLL).toBe('included');
-    const [included] = await windows(gw);
+    await expect.poll(async () => (await anchorWindows(gw))[0]?.state, ANCHOR_POLL).toBe('included');
+    const [included] = await anchorWindows(gw);
 
     // The block holding the transaction is undone and replaced by empty ones.
     await anvil.rpc('evm_revert', [snapshot]);
     await anvil.rpc('anvil_dropAllTransactions');
     await anvil.mine(2);
-    await expect.poll(async () => (await windows(gw))[0]?.reanchors, POLL).toBe(1);
+    await expect.poll(async () => (await anchorWindows(gw))[0]?.reanchors, ANCHOR_POLL).toBe(1);
     const ws = await mineUntil(gw, anvil, (w) => w[0]?.state === 'confirmed');
     expect(ws[0]).toMatchObject({ first: included!.first, last: included!.last, root: included!.root, reanchors: 1 });
     expect(ws[0]!.blockNumber).toBeGreaterThan(included!.blockNumber!);
@@ -220,7 +180,7 @@ describe('Ethereum anchoring', () => {
     const half = runCli(['serve', '--port', '0', '--data', tempDir(), '--anchor-rpc-url', rpc]);
     expect(half.status).toBe(2);
     expect(half.output).toContain('rpcUrl is set but keyFile is not');
-    const open = keyFile();
+    const open = anchorKeyFile();
     chmodSync(open, 0o644);
     const readable = runCli(['serve', '--port', '0', '--data', tempDir(), '--anchor-rpc-url', rpc, '--anchor-key-file', open]);
     expect(readable.status).toBe(2);

@@ -19,4 +19,5 @@ export { referenceTreeHash, splitHashes } from './reference.js';
 export { tempDir } from './temp.js';
 export { startCreditGateway, upgradeAnswer, type Account, type Answer, type CreditGateway, type PolicyBody } from './credits.js';
 export { ANVIL_CHAIN_ID, ANVIL_KEY, anvilBinary, startAnvil, type Anvil, type AnvilOptions } from './anvil.js';
+export { ANCHOR_POLL, accountNonce, anchorConfig, anchorKeyFile, anchorWindows, mineUntil, poolHashes, setNextBaseFee, writeCommitted } from './anchoring.js';
 export { makeCertificate, type TestCertificate } from './tls.js';
