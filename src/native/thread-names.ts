@@ -1,4 +1,4 @@
-// What each of the gateway's threads calls itself (hashing.nameThread), so `top -H`,
+// What each of the gateway's threads calls itself (system.nameThread), so `top -H`,
 // `ps -L`, perf and /proc/PID/task/TID/comm tell them apart, and the bench can split the
 // gateway's CPU by thread. Linux keeps 15 bytes of a name. Threads the gateway does not
 // start itself (lmdb's writer, libuv's pool, V8's helpers) keep the process's name, "node".
