@@ -101,7 +101,7 @@ function renderLanes(view) {
       if (['name', 'cores', 'workers', 'chains', 'ringBytes', 'ringUsed'].includes(key) || typeof value === 'object') continue;
       rows.push([key, typeof value === 'number' ? value.toLocaleString() : String(value)]);
     }
-    // The balancer's numbers (GET /v1/lanes, README "Capacity, headroom, pins and the lane table").
+    // The balancer's numbers (GET /v1/lanes, docs/configuration.md "Capacity, headroom, pins and the lane table").
     if (lane.capacity) rows.push(['capacity', `${perSec(lane.capacity.entriesPerSec, 'entries')}, ${perSec(lane.capacity.bytesPerSec, 'B')}`]);
     if (lane.demand) rows.push(['placed demand', `${perSec(lane.demand.entriesPerSec, 'entries')}, ${perSec(lane.demand.bytesPerSec, 'B')}`]);
     if (lane.demand && lane.headroom) rows.push(['load / headroom', `${(lane.demand.load * 100).toPrecision(3)} % of ${Math.round(lane.headroom.limit * 100)} %`]);

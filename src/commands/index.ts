@@ -12,11 +12,12 @@ import { print, printError } from './output.js';
 import { serveCommand } from './serve.js';
 import { UsageError, commandHelp, parseCommand, type CommandSpec } from './spec.js';
 import { verifyCommand } from './verify.js';
+import { waitCommand } from './wait.js';
 import { packageVersion } from './version.js';
 
 export { UsageError, commandHelp, parseCommand, type CommandSpec, type FlagSpec } from './spec.js';
 
-export const COMMANDS: readonly CommandSpec[] = [serveCommand, verifyCommand, lanesCommand, keygenCommand, doctorCommand, benchCommand];
+export const COMMANDS: readonly CommandSpec[] = [serveCommand, waitCommand, verifyCommand, lanesCommand, keygenCommand, doctorCommand, benchCommand];
 
 /** The list of commands: `chainlanes --help`, and what a bare `chainlanes` says on stderr. */
 export function usage(): string {

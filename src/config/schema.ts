@@ -125,7 +125,7 @@ const Scheduler = z.strictObject({
   laneTablePollMs: ms(10).default(1_000),
 });
 
-/** Capacity-aware placement and fair admission inside a lane (issue 9; README "Capacity, headroom, pins"). */
+/** Capacity-aware placement and fair admission inside a lane (issue 9; docs/configuration.md "Capacity, headroom, pins"). */
 const fraction = (min: number, what: string) => atLeast(min, what).max(1, { error: `a number from ${min} to 1 (${what})` });
 const DeclaredCapacity = z.strictObject({ entriesPerSec: atLeast(1, 'entries/s'), bytesPerSec: atLeast(1, 'bytes/s') });
 const Balancer = z.strictObject({

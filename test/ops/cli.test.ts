@@ -5,7 +5,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS as SPECS } from '../../src/commands/index.js';
-import { ROOT, parseLogLines, registerCleanup, runCli, sleep, tempDir } from '../helpers/index.js';
+import { ROOT, freePort, parseLogLines, registerCleanup, runCli, sleep, startGateway, tempDir } from '../helpers/index.js';
 
 const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
 const COMMANDS = SPECS.map((c) => c.name);
@@ -98,6 +98,18 @@ describe('chainlanes usage', () => {
     expect(again.status).toBe(2);
     expect(again.stderr).toContain(`--out ${file}: exists already`);
     expect(readFileSync(file, 'utf8')).toBe(key);
+  });
+});
+
+describe('chainlanes wait', () => {
+  it('returns once a gateway is ready, and gives up naming why when none answers', async () => {
+    const gw = await startGateway();
+    expect(runCli(['wait', `http://127.0.0.1:${gw.port}`])).toMatchObject({ status: 0, output: 'ready\n' });
+    const nobody = await freePort();
+    const gaveUp = runCli(['wait', `http://127.0.0.1:${nobody}`, '--timeout', '0.3']);
+    expect(gaveUp.status).toBe(1);
+    expect(gaveUp.stderr).toMatch(new RegExp(`http://127\\.0\\.0\\.1:${nobody}/readyz not ready after 0\\.3 s: .*ECONNREFUSED`));
+    expect(runCli(['wait', 'ftp://x']).status).toBe(2);
   });
 });
 
