@@ -1,3 +1,7 @@
+// Shared memory between the threads, each structure's layout written once
+// (layout.ts) with who writes which slot: the lane rings, the chain table
+// (chain → lane and rates), the load counters, the lanes' core sets, and the
+// frame walk that finds entries in place.
 export { RingView, RingProducer, forEachRecord } from './lane-ring.js';
 export {
   CACHE_LINE_BYTES, LINE_CELLS, wholeLines, seqAdd, seqDistance,

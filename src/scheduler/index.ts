@@ -1,10 +1,7 @@
-// The front door's handle on the scheduler thread.
-import { Worker } from 'node:worker_threads';
-import { once } from 'node:events';
-import { workerFile } from '../paths.js';
-import type { ChainTable, LaneCores, LoadCounters } from '../ring/index.js';
-import type { SchedulerCommand, SchedulerEvent, SchedulerSettings, SchedulerWorkerData } from './scheduler-messages.js';
-
+// The scheduler: each chain's rates measured without locks, the lane table
+// looked up (promote fast, demote slowly), lanes' capacity calibrated and
+// demand placed under the headroom, cores moved between lanes by use — on a
+// thread of its own (scheduler-thread.ts), driven by the front door's handle.
 export { defaultCoreLayout, customCoreLayout, describeLayout, sameCores, type CoreLayout } from './core-layout.js';
 export {
   DEFAULT_LANE_TABLE, LaneTableSchema, LaneThresholdsSchema, lookupLane, validateLaneTable, checkLaneTable, LaneAssigner,
@@ -16,74 +13,4 @@ export { CALIBRATION_SHAPES, LaneCapacityModel, calibrateLane, loadOf, measureSh
 export { laneLoads, overloadedLane, planChainMove, planCore, type ChainMove, type CoreMove, type PlacedChain } from './placement.js';
 export { LaneDecisions, LANE_EVENTS_KEY, LANE_PINS_KEY, type LaneDecision } from './decisions.js';
 export type { BalancerSettings, LaneBalance, MoveReason, SchedulerSettings, SchedulerEvent } from './scheduler-messages.js';
-
-/**
- * The front door's handle on the scheduler thread. A scheduler that dies is
- * started again after a second: until then chains keep the lanes they have,
- * so traffic flows on, only unbalanced.
- */
-export class Scheduler {
-  private worker: Worker;
-  private readonly data: SchedulerWorkerData;
-  private readonly onEvent: (event: SchedulerEvent) => void;
-  private stopped = false;
-  restarts = 0;
-
-  /** Operator pins by chain slot, handed to the thread again if it restarts. */
-  private readonly pins = new Map<number, number>();
-
-  constructor(settings: SchedulerSettings, dataDir: string, chains: ChainTable, counters: LoadCounters, laneCores: LaneCores, onEvent: (event: SchedulerEvent) => void, pins: ReadonlyMap<number, number> = new Map()) {
-    for (const [slot, lane] of pins) this.pins.set(slot, lane);
-    this.data = {
-      settings,
-      dataDir,
-      chainTable: chains.sab,
-      counters: counters.sab,
-      laneCores: laneCores.sab,
-      maxChains: chains.maxChains,
-      workerSlots: counters.workerSlots,
-      pins: [],
-    };
-    this.onEvent = onEvent;
-    this.worker = this.spawn();
-  }
-
-  private spawn(): Worker {
-    this.data.pins = [...this.pins];
-    const worker = new Worker(workerFile(import.meta.url, 'scheduler-thread'), { workerData: this.data, name: 'chainlanes-scheduler' });
-    worker.on('message', this.onEvent);
-    worker.on('error', (error) => this.onEvent({ type: 'thread-failed', message: error.message, restarts: this.restarts }));
-    worker.on('exit', () => {
-      if (this.stopped) return;
-      this.restarts++;
-      setTimeout(() => {
-        if (!this.stopped) this.worker = this.spawn();
-      }, 1000).unref();
-    });
-    worker.unref();
-    return worker;
-  }
-
-  /** Pins a chain to a lane (null: unpins it); applied by the thread at once. */
-  pin(slot: number, lane: number | null): void {
-    if (lane === null) this.pins.delete(slot);
-    else this.pins.set(slot, lane);
-    this.send({ type: 'pin', slot, lane });
-  }
-
-  /** The lane table in the store changed: read it now rather than at the next poll. */
-  reloadTable(): void {
-    this.send({ type: 'reload-table' });
-  }
-
-  private send(command: SchedulerCommand): void {
-    this.worker.postMessage(command);
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.send({ type: 'stop' });
-    await Promise.race([once(this.worker, 'exit'), new Promise((resolve) => setTimeout(resolve, 1000))]);
-    await this.worker.terminate();
-  }
-}
+export { Scheduler } from './scheduler.js';
