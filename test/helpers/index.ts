@@ -20,3 +20,6 @@ export { tempDir } from './temp.js';
 export { startCreditGateway, upgradeAnswer, type Account, type Answer, type CreditGateway, type PolicyBody } from './credits.js';
 export { ANVIL_CHAIN_ID, ANVIL_KEY, anvilBinary, startAnvil, type Anvil, type AnvilOptions } from './anvil.js';
 export { makeCertificate, type TestCertificate } from './tls.js';
+export { ETCD_BINARY, startEtcd, type EtcdCluster, type EtcdMember, type EtcdOptions } from './etcd.js';
+export { startLab, type Lab, type LabSpec } from './netns.js';
+export { HAPROXY_BINARY, haproxyPaths, startHaproxy, type Haproxy, type HaproxyPaths } from './haproxy.js';
