@@ -18,7 +18,7 @@ export {
 } from './keys.js';
 export { LeaseKeeper, type LeaseSettings, type LeaseState } from './lease.js';
 export { DEFAULT_MIRROR_OPTIONS, PrefixMirror, type MirrorEntry, type MirrorListener, type MirrorOptions } from './mirror.js';
-export { FleetMember, MemberRefused, type MemberSettings } from './membership.js';
+export { FleetMember, MemberRefused, loadsMirror, membersMirror, type MemberSettings } from './membership.js';
 export {
   ClaimBatcher, DEFAULT_CLAIM_SETTINGS, FleetGate, ownershipTable, reclaimChain, transferChain,
   type ClaimOutcome, type ClaimSettings, type GateMember, type MemberDirectory, type OwnershipTable, type TransferOutcome, type Verdict,
@@ -27,3 +27,12 @@ export {
   DEFAULT_HAPROXY_CONFIG, DEFAULT_RUNTIME_OPTIONS, HaproxyError, HaproxyRuntime, backendOf, haproxyConfig, writeMapFile,
   type HaproxyConfigOptions, type RuntimeOptions,
 } from './haproxy.js';
+export {
+  DEFAULT_HANDOFF_SETTINGS, Handoffs, HttpGatewayApi, moveChain,
+  type GatewayApi, type HandoffEnd, type HandoffHead, type HandoffSettings, type MoveOptions, type MoveOutcome,
+} from './handoff.js';
+export {
+  DEFAULT_FLEET_BALANCER, EtcdSettingsSchema, FleetBalancerSchema, GatewayFleetSchema,
+  type EtcdSettings, type FleetBalancerSettings, type GatewayFleetSettings,
+} from './settings.js';
+export { FleetNode, type FleetNodeOptions } from './node.js';

@@ -6,7 +6,18 @@
 // any chain moved away while it was out is known before it admits again.
 import { cmp, type EtcdClient, type LeaseId, type Revision } from './etcd.js';
 import { LeaseKeeper, type LeaseSettings, type LeaseState } from './lease.js';
-import { decodeMember, encode, isInvalid, type Capacity, type FleetKeys, type LoadReport, type MemberRecord } from './keys.js';
+import { decodeLoad, decodeMember, encode, gatewayOfKey, isInvalid, type Capacity, type FleetKeys, type LoadReport, type MemberRecord } from './keys.js';
+import { DEFAULT_MIRROR_OPTIONS, PrefixMirror, type MirrorOptions } from './mirror.js';
+
+/** The live members (their keys vanish with their leases), watched. */
+export function membersMirror(client: EtcdClient, keys: FleetKeys, options: MirrorOptions = DEFAULT_MIRROR_OPTIONS): PrefixMirror<MemberRecord> {
+  return new PrefixMirror(client, keys.members, (key) => gatewayOfKey(keys.members, key), decodeMember, options);
+}
+
+/** The members' load reports, watched (the fleet balancer's input). */
+export function loadsMirror(client: EtcdClient, keys: FleetKeys, options: MirrorOptions = DEFAULT_MIRROR_OPTIONS): PrefixMirror<LoadReport> {
+  return new PrefixMirror(client, keys.loads, (key) => gatewayOfKey(keys.loads, key), decodeLoad, options);
+}
 
 export interface MemberSettings {
   id: string;
@@ -35,6 +46,7 @@ export class FleetMember {
   /** The revision at which the current lease's member key was written. */
   joinRevision: Revision = 0;
   private readonly onState: (state: LeaseState, cause: string) => void;
+  private readonly joinListeners: ((revision: Revision) => void)[] = [];
 
   constructor(client: EtcdClient, keys: FleetKeys, settings: MemberSettings, onState: (state: LeaseState, cause: string) => void = () => undefined) {
     this.id = settings.id;
@@ -46,6 +58,16 @@ export class FleetMember {
       attach: (lease) => this.attach(lease),
       changed: (state, cause) => this.onState(state, cause),
     });
+  }
+
+  /** Called at every (re)join with its revision: the ownership table lists again to reach it (FleetNode wires this). */
+  onJoin(listener: (revision: Revision) => void): void {
+    this.joinListeners.push(listener);
+  }
+
+  private joined(revision: Revision): void {
+    this.joinRevision = revision;
+    for (const listener of this.joinListeners) listener(revision);
   }
 
   get url(): string {
@@ -88,10 +110,7 @@ export class FleetMember {
       success: [{ put: { key, value, lease } }],
       failure: [{ range: { key } }],
     });
-    if (created.succeeded) {
-      this.joinRevision = created.revision;
-      return;
-    }
+    if (created.succeeded) return this.joined(created.revision);
     const held = created.responses[0]?.kind === 'range' ? created.responses[0].range.kvs[0] : undefined;
     if (held === undefined) throw new MemberRefused(`gateway id "${this.id}": the member key changed while joining; trying again`);
     const previous = decodeMember(held.value);
@@ -105,7 +124,7 @@ export class FleetMember {
       failure: [],
     });
     if (!taken.succeeded) throw new MemberRefused(`gateway id "${this.id}": the member key changed while taking it over; trying again`);
-    this.joinRevision = taken.revision;
+    this.joined(taken.revision);
     // The previous incarnation's lease holds nothing of ours any more, except perhaps its load report.
     if (held.lease !== '0' && held.lease !== lease) await this.client.revokeLease(held.lease).catch(() => undefined);
   }

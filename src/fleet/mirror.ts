@@ -62,6 +62,7 @@ export class PrefixMirror<T> {
   /** The last check could not reach etcd: the watch may be hanging on a dead connection. */
   private suspect = false;
   private listing: Promise<void> | null = null;
+  private started = false;
 
   constructor(client: EtcdClient, prefix: string, idOf: (key: string) => string | null, decode: (bytes: Buffer) => Decoded<T>, options: MirrorOptions = DEFAULT_MIRROR_OPTIONS) {
     this.client = client;
@@ -86,6 +87,7 @@ export class PrefixMirror<T> {
   /** Lists the prefix and starts watching; throws when etcd cannot be listed (the caller decides to retry). */
   async start(): Promise<void> {
     await this.list();
+    this.started = true;
     this.checkTimer = setInterval(() => void this.check(), this.options.checkEveryMs);
     this.checkTimer.unref();
   }
@@ -96,6 +98,16 @@ export class PrefixMirror<T> {
     this.watchHandle = null;
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     if (this.checkTimer !== null) clearInterval(this.checkTimer);
+  }
+
+  /**
+   * Lists the prefix again (retrying until it can), so that `revision` reaches
+   * at least etcd's revision now. A watch says nothing about revisions that
+   * changed other prefixes, and etcd 3.4 sends progress notices only every ten
+   * minutes: a member that rejoined at revision R lists to know it has seen R.
+   */
+  resync(): void {
+    if (this.started && !this.stopped) this.relist();
   }
 
   /**

@@ -45,6 +45,8 @@ export type Verdict =
  */
 export class FleetGate {
   private readonly admitted = new Map<string, Verdict>();
+  /** Chains whose admission is stopped for a handoff, with the gateway they go to (Handoffs keeps this). */
+  private readonly stopped = new Map<string, string>();
 
   constructor(
     private readonly member: GateMember,
@@ -59,8 +61,12 @@ export class FleetGate {
     }
     const entry = this.table.get(name);
     if (entry === undefined) return { kind: 'unclaimed' };
-    const owner = entry.value.gateway;
+    const owner = this.stopped.get(name) ?? entry.value.gateway;
     if (owner === this.member.id) return this.admitVerdict(name, entry.modRevision);
+    return this.movedTo(name, owner);
+  }
+
+  private movedTo(name: string, owner: string): Verdict {
     const record = this.members.get(owner)?.value;
     if (record === undefined) {
       return { kind: 'moved', owner, location: null, message: `chain "${name}" is owned by gateway "${owner}", which is not a live member of the fleet now; retry later` };
@@ -77,9 +83,14 @@ export class FleetGate {
     return verdict;
   }
 
-  /** Forgets a chain's cached verdict (its owner changed, or it is gone). */
-  forget(name: string): void {
+  /** Stops admitting `name`: it is being handed off to `to` (frames get `moved` naming it). */
+  stop(name: string, to: string): void {
+    this.stopped.set(name, to);
     this.admitted.delete(name);
+  }
+
+  resume(name: string): void {
+    this.stopped.delete(name);
   }
 }
 

@@ -41,8 +41,9 @@ function ip(args: string[]): void {
 }
 
 /** Runs many `ip` commands in one process (`ip -batch`): a three-host lab is set up in tens of ms. */
-function ipBatch(lines: string[]): void {
-  execFileSync(IP, ['-batch', '-'], { input: lines.join('\n') + '\n', stdio: ['pipe', 'ignore', 'pipe'] });
+function ipBatch(options: string[], lines: string[]): void {
+  if (lines.length === 0) return;
+  execFileSync(IP, [...options, '-batch', '-'], { input: lines.join('\n') + '\n', stdio: ['pipe', 'ignore', 'pipe'] });
 }
 
 /** /24s of 10.0.0.0/8 that no address or route of the machine uses now. */
@@ -78,26 +79,34 @@ export function startLab(spec: LabSpec): Lab {
       try { ip(['link', 'del', link]); } catch { /* gone with its namespace */ }
     }
   });
-  const lines: string[] = [`netns add ${sw}`, `-n ${sw} link set lo up`];
+  // `ip -batch` takes no -n per line: one batch per namespace, in an order where each peer's namespace exists.
+  const root: string[] = [`netns add ${sw}`, ...[...hostIndex.keys()].map((h) => `netns add ${ns(h)}`)];
+  const switchSide: string[] = ['link set lo up'];
+  const ports: string[] = [];
+  const hostSide = new Map<string, string[]>();
   for (const [network, i] of netIndex) {
-    lines.push(`-n ${sw} link add br${i} type bridge`, `-n ${sw} link set br${i} up`);
+    switchSide.push(`link add br${i} type bridge`, `link set br${i} up`);
     if (spec.root?.includes(network)) {
       const link = `${tag}r${i}`;
-      lines.push(`link add ${link} type veth peer name r${i} netns ${sw}`, `-n ${sw} link set r${i} master br${i} up`,
-        `addr add ${subnets.get(network)}.254/24 dev ${link}`, `link set ${link} up`);
+      root.push(`link add ${link} type veth peer name r${i} netns ${sw}`, `addr add ${subnets.get(network)}.254/24 dev ${link}`, `link set ${link} up`);
+      ports.push(`link set r${i} master br${i} up`);
     }
   }
   for (const [host, h] of hostIndex) {
-    lines.push(`netns add ${ns(host)}`, `-n ${ns(host)} link set lo up`);
+    const lines = ['link set lo up'];
     for (const network of spec.hosts[host]!) {
       const i = netIndex.get(network);
       if (i === undefined) throw new Error(`lab host ${host}: no network ${network}`);
-      lines.push(`-n ${ns(host)} link add eth${i} type veth peer name ${host}-${i} netns ${sw}`,
-        `-n ${sw} link set ${host}-${i} master br${i} up`,
-        `-n ${ns(host)} addr add ${subnets.get(network)}.${h}/24 dev eth${i}`, `-n ${ns(host)} link set eth${i} up`);
+      lines.push(`link add eth${i} type veth peer name ${host}-${i} netns ${sw}`, `addr add ${subnets.get(network)}.${h}/24 dev eth${i}`, `link set eth${i} up`);
+      ports.push(`link set ${host}-${i} master br${i} up`);
     }
+    hostSide.set(host, lines);
   }
-  ipBatch(lines);
+  ipBatch([], root.slice(0, hostIndex.size + 1));
+  ipBatch(['-n', sw], switchSide);
+  ipBatch([], root.slice(hostIndex.size + 1));
+  for (const [host, lines] of hostSide) ipBatch(['-n', ns(host)], lines);
+  ipBatch(['-n', sw], ports);
   const address = (host: string, network: string): string => {
     if (!spec.hosts[host]?.includes(network)) throw new Error(`lab host ${host} is not on ${network}`);
     return `${subnets.get(network)}.${hostIndex.get(host)}`;
