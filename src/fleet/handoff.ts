@@ -115,9 +115,13 @@ export class Handoffs {
           this.finish(name, 'resumed', `handoff aborted (${why}); reclaimed at token ${outcome.token}`);
           return 'resumed';
         }
-        // The transfer won (or someone else changed the chain): never admit it again here.
-        this.finish(name, 'handed-off', `the handoff had committed before the abort (${outcome.why})`);
-        return 'handed-off';
+        // The transfer won (or someone else changed the chain): never admit it again here. The chain
+        // stays stopped until the table holds the new record: resuming the gate on the old one would admit.
+        const ended = new Promise<HandoffEnd>((resolve) => this.whenEnded(name, resolve));
+        if (outcome.owner !== null && outcome.owner !== this.me) {
+          this.table.applyLocal(name, { gateway: outcome.owner, since: Date.now() }, outcome.token, this.table.get(name)?.createRevision ?? outcome.token);
+        }
+        return ended;
       } catch {
         await new Promise((resolve) => setTimeout(resolve, this.settings.retryMs).unref());
       }
