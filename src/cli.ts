@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// chainlanes serve | verify | lanes | keygen | doctor | bench
+// chainlanes serve | verify | lanes | keygen | doctor | fleet | bench
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
@@ -34,6 +34,9 @@ const USAGE = `usage:
                                                (a running gateway applies it within a second)
   chainlanes doctor [--data DIR] [--config FILE] [--disk-seconds S] [--json]
                                                what this machine offers the gateway, and what to change
+  chainlanes fleet run|status|events|move|haproxy-config …
+                                               a fleet of gateways behind HAProxy, etcd deciding who owns
+                                               each chain (chainlanes fleet --help; docs/fleet.md)
   chainlanes bench [bench flags…]      (same as npm run bench -- …)
   chainlanes COMMAND --help | --version
 
@@ -65,6 +68,7 @@ Prints a new key, for ${ADMIN_KEY_ENV} or auth.adminKeyFile.`,
 Prints what this machine offers the gateway (cores and which are isolated, memory, file limit,
 native addon, the data directory's disk: 4 KiB writes with fdatasync and sequential writes for at
 most S seconds, default 1) and what an operator would change (deploy/README.md). --json: as JSON.`,
+  fleet: 'chainlanes fleet --help lists its commands (docs/fleet.md).',
   bench: `usage: chainlanes bench [bench flags…]
 The load generator and benchmarks (same as npm run bench -- …); chainlanes bench --help lists its flags.`,
 };
@@ -277,6 +281,12 @@ async function doctor(argv: string[]): Promise<void> {
   for (const change of report.changes) print(`  - ${change.what}: ${change.why}.\n    how: ${change.how}`);
 }
 
+/** The fleet's commands live in src/fleet (commands.ts); the server's logger is theirs for `fleet run`. */
+async function fleet(argv: string[]): Promise<void> {
+  const { fleetCommand } = await import('./fleet/index.js');
+  await fleetCommand(argv, { print, log: () => createLogger({ level: 'info', format: 'auto' }) });
+}
+
 async function bench(argv: string[]): Promise<void> {
   process.argv = [process.argv[0]!, 'bench', ...argv];
   await import(pathToFileURL(join(packageRoot(), 'dist', 'bench', 'run.js')).href);
@@ -285,14 +295,15 @@ async function bench(argv: string[]): Promise<void> {
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
   if (command === '--version' || command === '-v' || (command !== undefined && command in COMMAND_HELP && rest.includes('--version'))) return print(`chainlanes ${version()}`);
-  // bench has flags of its own and answers --help itself.
-  if (command !== undefined && command !== 'bench' && command in COMMAND_HELP && (rest.includes('--help') || rest.includes('-h'))) return print(COMMAND_HELP[command]!);
+  // bench and fleet have flags of their own and answer --help themselves.
+  if (command !== undefined && command !== 'bench' && command !== 'fleet' && command in COMMAND_HELP && (rest.includes('--help') || rest.includes('-h'))) return print(COMMAND_HELP[command]!);
   try {
     if (command === 'serve') await serve(rest);
     else if (command === 'verify') await verify(rest);
     else if (command === 'lanes') await lanes(rest);
     else if (command === 'keygen') await keygen(rest);
     else if (command === 'doctor') await doctor(rest);
+    else if (command === 'fleet') await fleet(rest);
     else if (command === 'bench') await bench(rest);
     else if (command === undefined || command === '--help' || command === '-h' || command === 'help') print(USAGE);
     else fail(`unknown command "${command}"`);

@@ -286,9 +286,11 @@ export class EtcdClient {
     return revisionOf(raw.header?.revision, 'revision');
   }
 
-  async delete(key: string, options: { prefix?: boolean } = {}): Promise<{ deleted: number; revision: Revision }> {
+  /** Deletes `key`, every key under it (`prefix`), or the keys in [key, end). */
+  async delete(key: string, options: { prefix?: boolean; end?: string } = {}): Promise<{ deleted: number; revision: Revision }> {
     const body: Record<string, unknown> = { key: b64(key) };
     if (options.prefix === true) body.range_end = rangeEndB64(key);
+    else if (options.end !== undefined) body.range_end = b64(options.end);
     const raw = await this.call<{ header?: { revision?: string }; deleted?: string }>('/v3/kv/deleterange', body);
     return { deleted: revisionOf(raw.deleted, 'deleted'), revision: revisionOf(raw.header?.revision, 'revision') };
   }

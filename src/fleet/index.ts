@@ -36,3 +36,9 @@ export {
   type EtcdSettings, type FleetBalancerSettings, type GatewayFleetSettings,
 } from './settings.js';
 export { FleetNode, type FleetNodeOptions } from './node.js';
+export { FleetBalancer, type FleetDecision, type FleetMove, type GatewayLoad } from './balancer.js';
+export { LeaderElection } from './election.js';
+export { FleetEvents, readEvents } from './events.js';
+export { DEFAULT_MIRROR_TIMING, HaproxyMirror, type HaproxyMirrorOptions } from './haproxy-mirror.js';
+export { FleetRunner, type FleetRunOptions } from './runner.js';
+export { FLEET_USAGE, fleetCommand, readStatus, type FleetIo, type FleetStatus } from './commands.js';

@@ -41,8 +41,8 @@ export class FleetKeys {
   account(id: string): string { return this.accounts + id; }
   key(keyId: string): string { return this.keys + keyId; }
   standby(id: string): string { return this.standbys + id; }
-  /** Event keys sort by their number: zero-padded. */
-  event(n: number): string { return this.events + String(n).padStart(16, '0'); }
+  /** Event keys sort by time, then by who wrote them and their count there. */
+  event(at: number, source: string, n: number): string { return `${this.events}${String(at).padStart(15, '0')}-${source}-${String(n).padStart(9, '0')}`; }
 }
 
 export interface Capacity {
@@ -94,10 +94,11 @@ export interface LeaderRecord {
   since: number;
 }
 
-/** `events/{n}`: a fleet decision, kept in a bounded log for `fleet events`. */
+/** `events/{at}-{source}-{n}`: a fleet decision, kept in a bounded log for `fleet events`. */
 export interface FleetEvent {
-  n: number;
   at: number;
+  /** Who decided: the `fleet run` instance or `fleet move`. */
+  source: string;
   kind: 'move' | 'move-failed' | 'overloaded' | 'leader' | 'member-joined' | 'member-left' | 'manual-move';
   reason: string;
   chain?: string;
@@ -180,7 +181,7 @@ export function decodeLeader(bytes: Buffer): Decoded<LeaderRecord> {
 
 export function decodeEvent(bytes: Buffer): Decoded<FleetEvent> {
   const v = parseJson(bytes);
-  if (!object(v) || !finite(v.n) || !finite(v.at) || typeof v.kind !== 'string' || typeof v.reason !== 'string' || !object(v.numbers)) return { invalid: '{n, at, kind, reason, numbers}' };
+  if (!object(v) || !finite(v.at) || typeof v.source !== 'string' || typeof v.kind !== 'string' || typeof v.reason !== 'string' || !object(v.numbers)) return { invalid: '{at, source, kind, reason, numbers}' };
   return v as unknown as FleetEvent;
 }
 

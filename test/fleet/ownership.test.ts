@@ -190,7 +190,7 @@ describe('membership', () => {
     const states: string[] = [];
     const impostor = new FleetMember(c, keys, { id: 'g1', url: 'http://two.test:9001', store: 'store-two', lease }, (state, cause) => states.push(`${state}: ${cause}`));
     expect(await impostor.start({ entriesPerSec: 1, bytesPerSec: 1 })).toBe(false);
-    registerCleanup('impostor', () => impostor.stop(false));
+    registerCleanup('impostor', () => impostor.stop());
     expect(impostor.keeper.lastError).toBe('gateway id "g1" is held by the gateway at http://one.test:9001 (store store-one) until its lease expires; each gateway needs its own --gateway-id');
     expect(states).toEqual([`joining: ${impostor.keeper.lastError}`]);
     expect(MemberRefused.name).toBe('MemberRefused');
