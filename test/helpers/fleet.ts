@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { registerCleanup } from './cleanup.js';
-import { ROOT } from './gateway.js';
+import { CLI, ROOT } from './gateway.js';
 import type { Lab } from './netns.js';
 
 export const MEMBER_FIXTURE = join(ROOT, 'dist', 'test', 'fleet', 'fixtures', 'member.js');
@@ -80,4 +80,19 @@ export function startMemberProcess(args: MemberProcessArgs, where?: { lab: Lab; 
       return found!;
     },
   };
+}
+
+/**
+ * `chainlanes ARGS` without blocking this process (runCli's spawnSync would
+ * stall servers the test runs itself, such as stand-in gateways the command calls).
+ */
+export function runCliAsync(args: string[], timeoutMs = 30_000): Promise<{ status: number | null; output: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.once('close', (status) => resolve({ status, output: stdout + stderr, stderr }));
+  });
 }
