@@ -42,3 +42,4 @@ export { FleetEvents, readEvents } from './events.js';
 export { DEFAULT_MIRROR_TIMING, HaproxyMirror, type HaproxyMirrorOptions } from './haproxy-mirror.js';
 export { FleetRunner, type FleetRunOptions } from './runner.js';
 export { FLEET_USAGE, fleetCommand, readStatus, type FleetIo, type FleetStatus } from './commands.js';
+export { FleetDirectory, decodeAccount, decodeKey, type DirectoryListener } from './directory.js';
