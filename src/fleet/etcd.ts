@@ -227,6 +227,8 @@ export class EtcdClient {
   private readonly endpoints: URL[];
   private readonly options: EtcdOptions;
   private current = 0;
+  /** Requests sent (unary calls and watches): what the bench counts to show the per-frame path makes none. */
+  requests = 0;
   private readonly agents: { http: http.Agent; https: https.Agent };
   private closed = false;
 
@@ -350,6 +352,7 @@ export class EtcdClient {
   }
 
   private post(endpoint: URL, path: string, payload: string, timeoutMs: number): Promise<string> {
+    this.requests++;
     return new Promise((resolve, reject) => {
       const url = new URL(path, endpoint);
       const module = url.protocol === 'https:' ? https : http;
@@ -403,6 +406,7 @@ export class EtcdClient {
     if (options.startRevision !== undefined && options.startRevision > 0) create.start_revision = String(options.startRevision);
     create.progress_notify = true;
     const payload = JSON.stringify({ create_request: create });
+    this.requests++;
     const endpoint = this.endpoints[this.current]!;
     const url = new URL('/v3/watch', endpoint);
     const module = url.protocol === 'https:' ? https : http;

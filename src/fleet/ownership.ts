@@ -44,7 +44,8 @@ export type Verdict =
  * up with the member's (re)join. Everything is local: no etcd call.
  */
 export class FleetGate {
-  private readonly admitted = new Map<string, Verdict>();
+  /** The admit verdict of each table entry that names this gateway (entries are replaced on change, so a stale one is never found). */
+  private readonly admitted = new WeakMap<object, Verdict>();
   /** Chains whose admission is stopped for a handoff, with the gateway they go to (Handoffs keeps this). */
   private readonly stopped = new Map<string, string>();
 
@@ -54,16 +55,22 @@ export class FleetGate {
     private readonly members: MemberDirectory,
   ) {}
 
+  /** The per-frame question: a clock read, one Map lookup, and on the admit path no allocation. */
   check(name: string, now = performance.now()): Verdict {
     if (!this.member.isLive(now)) return { kind: 'busy', message: `this gateway is cut off from etcd (its lease is not live by its own clock): it admits nothing until it is back; reads go on` };
     if (this.table.revision < this.member.joinRevision) {
       return { kind: 'busy', message: `this gateway rejoined the fleet and is catching up with ownership (revision ${this.table.revision} of ${this.member.joinRevision}); retry in a moment` };
     }
-    const entry = this.table.get(name);
+    const entry = this.table.entries.get(name);
     if (entry === undefined) return { kind: 'unclaimed' };
-    const owner = this.stopped.get(name) ?? entry.value.gateway;
-    if (owner === this.member.id) return this.admitVerdict(name, entry.modRevision);
-    return this.movedTo(name, owner);
+    if (this.stopped.size > 0 && this.stopped.has(name)) return this.movedTo(name, this.stopped.get(name)!);
+    if (entry.value.gateway !== this.member.id) return this.movedTo(name, entry.value.gateway);
+    let verdict = this.admitted.get(entry);
+    if (verdict === undefined) {
+      verdict = { kind: 'admit', token: entry.modRevision };
+      this.admitted.set(entry, verdict);
+    }
+    return verdict;
   }
 
   private movedTo(name: string, owner: string): Verdict {
@@ -74,19 +81,9 @@ export class FleetGate {
     return { kind: 'moved', owner, location: record.url, message: `chain "${name}" is served by gateway "${owner}" at ${record.url}` };
   }
 
-  /** One verdict object per chain and token: the admit path allocates nothing per frame. */
-  private admitVerdict(name: string, token: Revision): Verdict {
-    const held = this.admitted.get(name);
-    if (held !== undefined && held.kind === 'admit' && held.token === token) return held;
-    const verdict: Verdict = { kind: 'admit', token };
-    this.admitted.set(name, verdict);
-    return verdict;
-  }
-
   /** Stops admitting `name`: it is being handed off to `to` (frames get `moved` naming it). */
   stop(name: string, to: string): void {
     this.stopped.set(name, to);
-    this.admitted.delete(name);
   }
 
   resume(name: string): void {
