@@ -27,6 +27,7 @@ export class HaproxyMirror {
   /** Chain → owner (null: remove), changes not yet sent. */
   private readonly pending = new Map<string, string | null>();
   private fullSync = true;
+  private flushQueued = false;
   private flushing: Promise<void> | null = null;
   private fileDirty = true;
   private lastFileAt = 0;
@@ -71,26 +72,42 @@ export class HaproxyMirror {
     this.pending.set(chain, owner);
     this.fileDirty = true;
     if (this.pending.size > this.options.replaceAbove) this.fullSync = true;
-    queueMicrotask(() => void this.flush());
+    // A burst of changes (a listing of every chain) asks for one flush, not one each.
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      void this.flush();
+    });
   }
 
   private flush(forceFile = false): Promise<void> {
     if (this.stopped) return Promise.resolve();
+    // The file follows the table whatever HAProxy's state: a HAProxy that restarts loads it.
     const run = async (): Promise<void> => {
       try {
         await this.sendChanges();
-        await this.writeFile(forceFile);
       } catch (error) {
-        this.sent.failures++;
         this.fullSync = true; // HAProxy may hold anything now: replace it whole on the next try
-        if (this.lastError !== errorMessage(error)) this.log.warn({ event: 'fleet-haproxy', error: errorMessage(error) }, `HAProxy map not updated (${errorMessage(error)}); retrying`);
-        this.lastError = errorMessage(error);
+        this.failed('HAProxy map not updated', error);
+      }
+      try {
+        this.writeFile(forceFile);
+      } catch (error) {
+        this.failed(`map file ${this.options.mapFile} not written`, error);
       }
     };
     // One flush at a time; one more queued behind it picks up what arrived meanwhile.
     const next = (this.flushing ?? Promise.resolve()).then(run);
     this.flushing = next.finally(() => { if (this.flushing === next) this.flushing = null; });
     return next;
+  }
+
+  private failed(what: string, error: unknown): void {
+    this.sent.failures++;
+    const message = `${what} (${errorMessage(error)}); retrying`;
+    if (this.lastError !== message) this.log.warn({ event: 'fleet-haproxy', error: errorMessage(error) }, message);
+    this.lastError = message;
   }
 
   private entries(): Iterable<readonly [string, string]> {
@@ -124,7 +141,7 @@ export class HaproxyMirror {
     this.lastError = null;
   }
 
-  private async writeFile(force: boolean): Promise<void> {
+  private writeFile(force: boolean): void {
     if (!this.fileDirty) return;
     const wait = this.lastFileAt + this.options.fileEveryMs - Date.now();
     if (!force && wait > 0) return; // the interval timer comes back for it

@@ -86,6 +86,7 @@ export class PrefixMirror<T> {
 
   /** Lists the prefix and starts watching; throws when etcd cannot be listed (the caller decides to retry). */
   async start(): Promise<void> {
+    if (this.started) return;
     await this.list();
     this.started = true;
     this.checkTimer = setInterval(() => void this.check(), this.options.checkEveryMs);

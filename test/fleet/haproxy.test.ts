@@ -10,7 +10,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { WebSocket, WebSocketServer } from 'ws';
-import { EtcdClient, FleetKeys, HaproxyRuntime, encode, writeMapFile, type MemberRecord } from '../../src/fleet/index.js';
+import { pino } from 'pino';
+import { DEFAULT_MIRROR_TIMING, EtcdClient, FleetKeys, HaproxyMirror, HaproxyRuntime, encode, ownershipTable, writeMapFile, type MemberRecord } from '../../src/fleet/index.js';
 import { freePort, haproxyPaths, registerCleanup, runCli, startEtcd, startHaproxy } from '../helpers/index.js';
 
 interface Backend {
@@ -155,6 +156,40 @@ describe('HAProxy in front of the fleet', () => {
     await startHaproxy(paths, config);
     await expect.poll(() => routedTo(port, '/v1/chains/gamma/entries/0').catch(() => 'down'), { timeout: 10_000 }).toBe('g2');
     expect(await routedTo(port, '/v1/chains/delta/entries/0')).toBe('g1');
+  });
+});
+
+describe('mirroring etcd into HAProxy', () => {
+  it('follows claims and moves; while HAProxy is down changes wait, and once it is back the whole map is replaced from the table', async () => {
+    const { etcd, keys, client, paths, port, haproxy, config } = await fleetWithProxy();
+    const table = ownershipTable(client, keys, { maxEntries: 1000, checkEveryMs: 500 });
+    registerCleanup('table', () => table.stop());
+    await client.put(keys.chain('one'), encode({ gateway: 'g1', since: 1 }));
+    await table.start();
+    const runtime = new HaproxyRuntime({ socket: paths.socket, timeoutMs: 1_000, maxAnswerBytes: 1 << 20 });
+    const mirror = new HaproxyMirror(runtime, table, { map: paths.map, mapFile: paths.map, ...DEFAULT_MIRROR_TIMING, retryMs: 200 }, pino({ level: 'silent' }));
+    registerCleanup('mirror', () => mirror.stop());
+    mirror.start();
+    await expect.poll(async () => [...(await runtime.showMap(paths.map))]).toEqual([['one', 'g1']]);
+    await client.put(keys.chain('two'), encode({ gateway: 'g2', since: 1 }));
+    await client.put(keys.chain('one'), encode({ gateway: 'g2', since: 2 }));
+    await expect.poll(async () => Object.fromEntries(await runtime.showMap(paths.map))).toEqual({ one: 'g2', two: 'g2' });
+    expect(mirror.sent.replacements).toBe(1);
+    expect(mirror.sent.changes).toBe(2);
+
+    await haproxy.stop();
+    await client.put(keys.chain('three'), encode({ gateway: 'g1', since: 3 }));
+    await client.delete(keys.chain('two'));
+    await expect.poll(() => mirror.sent.failures).toBeGreaterThan(0);
+    expect(mirror.lastError).toMatch(/runtime socket/);
+    // The map file already holds what etcd holds (it follows the table, not HAProxy): a restart routes by it at once…
+    await expect.poll(() => readFileSync(paths.map, 'utf8').split('\n').filter((l) => !l.startsWith('#') && l !== ''), { timeout: 5_000 }).toEqual(['one g2', 'three g1']);
+    await startHaproxy(paths, config);
+    // …and the mirror replaces the whole map again when the socket answers.
+    await expect.poll(() => mirror.sent.replacements, { timeout: 10_000 }).toBeGreaterThan(1);
+    expect(Object.fromEntries(await runtime.showMap(paths.map))).toEqual({ one: 'g2', three: 'g1' });
+    await expect.poll(() => routedTo(port, '/v1/chains/three/entries/0').catch(() => 'down'), { timeout: 10_000 }).toBe('g1');
+    expect(etcd.endpoints.length).toBe(1);
   });
 });
 
