@@ -52,7 +52,7 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdCluster>
   for (let attempt = 0; ; attempt++) {
     const members = await plan(count, token, options);
     try {
-      await Promise.all(members.map((m) => launch(m, members, token, options)));
+      for (const m of members) launch(m, members, token, options);
       await Promise.all(members.map((m) => waitHealthy(m)));
       return cluster(members, token, options);
     } catch (error) {
@@ -82,7 +82,7 @@ async function plan(count: number, token: string, options: EtcdOptions): Promise
   return members;
 }
 
-function launch(member: EtcdMember, all: EtcdMember[], token: string, options: EtcdOptions, existing = false): Promise<void> {
+function launch(member: EtcdMember, all: EtcdMember[], token: string, options: EtcdOptions, existing = false): void {
   const args = [
     '--name', member.name, '--data-dir', member.dataDir, '--logger=zap', '--log-level=warn',
     '--listen-client-urls', member.clientUrl, '--advertise-client-urls', member.clientUrl,
@@ -103,7 +103,6 @@ function launch(member: EtcdMember, all: EtcdMember[], token: string, options: E
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await closed;
   });
-  return Promise.resolve();
 }
 
 async function waitHealthy(member: EtcdMember): Promise<void> {
@@ -134,7 +133,7 @@ function cluster(members: EtcdMember[], token: string, options: EtcdOptions): Et
     members,
     kill: (index) => stopMember(members[index]!),
     restart: async (index) => {
-      await launch(members[index]!, members, token, options, true);
+      launch(members[index]!, members, token, options, true);
       await waitHealthy(members[index]!);
     },
     leader: async () => {

@@ -43,7 +43,12 @@ function ip(args: string[]): void {
 /** Runs many `ip` commands in one process (`ip -batch`): a three-host lab is set up in tens of ms. */
 function ipBatch(options: string[], lines: string[]): void {
   if (lines.length === 0) return;
-  execFileSync(IP, [...options, '-batch', '-'], { input: lines.join('\n') + '\n', stdio: ['pipe', 'ignore', 'pipe'] });
+  try {
+    execFileSync(IP, [...options, '-batch', '-'], { input: lines.join('\n') + '\n', stdio: ['pipe', 'ignore', 'pipe'] });
+  } catch (error) {
+    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim() ?? '';
+    throw new Error(`ip ${[...options, '-batch'].join(' ')} failed: ${stderr} (network namespaces need root, or CAP_NET_ADMIN and CAP_SYS_ADMIN)`);
+  }
 }
 
 /** /24s of 10.0.0.0/8 that no address or route of the machine uses now. */
