@@ -128,9 +128,12 @@ export interface FleetStatus {
 export async function readStatus(client: EtcdClient, keys: FleetKeys, now = Date.now()): Promise<FleetStatus> {
   const [members, chains, loads, leader] = await Promise.all([readMembers(client, keys), client.rangeAll(keys.chains), client.rangeAll(keys.loads), client.range(keys.leader)]);
   const owned = new Map<string, number>();
+  let chainCount = 0;
   for (const kv of chains.kvs) {
-    const owner = decodeOwner(kv.value);
-    if (!isInvalid(owner)) owned.set(owner.gateway, (owned.get(owner.gateway) ?? 0) + 1);
+    const owner = kv.key === keys.chains ? null : decodeOwner(kv.value); // the prefix's own key is the mirrors' canary
+    if (owner === null || isInvalid(owner)) continue;
+    owned.set(owner.gateway, (owned.get(owner.gateway) ?? 0) + 1);
+    chainCount++;
   }
   const reports = new Map<string, LoadReport>();
   for (const kv of loads.kvs) {
@@ -140,7 +143,7 @@ export async function readStatus(client: EtcdClient, keys: FleetKeys, now = Date
   const leaderRecord = leader.kvs[0] === undefined ? null : decodeLeader(leader.kvs[0].value);
   return {
     leader: leaderRecord === null || isInvalid(leaderRecord) ? null : leaderRecord.id,
-    chains: chains.kvs.length,
+    chains: chainCount,
     members: [...members].sort(([a], [b]) => a.localeCompare(b)).map(([id, m]) => {
       const report = reports.get(id);
       return {

@@ -6,9 +6,14 @@
 // A watch can end (etcd restarts, a member dies, a partition), be compacted
 // past (etcd forgot the revisions we need), or hang silently (a partition
 // with no reset). The first two reconnect or list again; the third is caught
-// by a cheap check every few seconds: the newest mod revision under the prefix
-// is asked for, and a watch that has not delivered it within a check is
-// replaced. Values that do not decode are skipped and reported, never applied.
+// by a check every few seconds, in one of two ways:
+// - a canary (large prefixes: chains, accounts, keys): the mirror writes the
+//   prefix's own key (no record's id, so never a record) and notes the
+//   revision etcd gave it; a watch that has not delivered that revision by
+//   the next check is replaced. One tiny write, O(1) for etcd;
+// - otherwise the newest mod revision under the prefix is asked for (etcd
+//   sorts the whole range to answer: fine for a few keys, not for 100,000).
+// Values that do not decode are skipped and reported, never applied.
 import { EtcdError, type EtcdClient, type KeyValue, type LeaseId, type Revision, type WatchEvent, type WatchHandle } from './etcd.js';
 import { isInvalid, type Decoded } from './keys.js';
 import { errorMessage } from '../log/index.js';
@@ -34,9 +39,11 @@ export interface MirrorOptions {
   maxEntries: number;
   /** How often the watch is checked for silence (and re-established after a failure). */
   checkEveryMs: number;
+  /** Check with a canary write (the prefix's own key) rather than a sorted range: for large prefixes. */
+  canary?: boolean;
 }
 
-export const DEFAULT_MIRROR_OPTIONS: MirrorOptions = { maxEntries: 1_000_000, checkEveryMs: 5_000 };
+export const DEFAULT_MIRROR_OPTIONS: MirrorOptions = { maxEntries: 1_000_000, checkEveryMs: 5_000, canary: true };
 
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 5_000;
@@ -61,6 +68,8 @@ export class PrefixMirror<T> {
   private behindAt: Revision = 0;
   /** The last check could not reach etcd: the watch may be hanging on a dead connection. */
   private suspect = false;
+  /** The revision of the last canary write: the watch must have delivered it by the next check. */
+  private canaryAt: Revision = 0;
   private listing: Promise<void> | null = null;
   private started = false;
 
@@ -145,6 +154,9 @@ export class PrefixMirror<T> {
 
   /** Applies one key-value from a list or a put event; returns its id, or null when skipped. */
   private accept(kv: KeyValue): string | null {
+    // With canaries on, the prefix's own key is the canary (see above): never a record. (Off, it may be
+    // one: the election watches a single key as its own prefix.)
+    if (kv.key === this.prefix && this.options.canary === true) return null;
     const id = this.idOf(kv.key);
     if (id === null) {
       this.skip(kv.key, 'not a key this mirror knows');
@@ -246,27 +258,42 @@ export class PrefixMirror<T> {
   }
 
   /**
-   * The silence check: the newest mod revision under the prefix, against what
-   * the watch delivered. Behind at two checks in a row (or reachable again
-   * after a failed check): the watch is replaced from where it stood.
+   * The silence check. Behind at a check (or reachable again after a failed
+   * one): the watch is replaced from where it stood.
    */
   private async check(): Promise<void> {
     if (this.stopped || this.listing !== null) return;
+    if (this.options.canary === true) return this.checkCanary();
     let newest: Revision;
     try {
       const page = await this.client.range(this.prefix, { prefix: true, limit: 1, keysOnly: true, sortByModDesc: true });
       newest = page.kvs[0]?.modRevision ?? 0;
     } catch (error) {
-      this.suspect = true;
-      if (error instanceof EtcdError) this.setSynced(false, `cannot reach etcd: ${error.message}`);
+      this.unreachable(error);
       return;
     }
-    if (this.suspect || (this.behindAt > 0 && this.revision < this.behindAt)) {
-      this.suspect = false;
-      this.behindAt = 0;
-      this.watchFrom(this.revision + 1);
-      return;
-    }
+    if (this.suspect || (this.behindAt > 0 && this.revision < this.behindAt)) return this.replaceWatch();
     this.behindAt = newest > this.revision ? newest : 0;
+  }
+
+  private async checkCanary(): Promise<void> {
+    if (this.suspect || (this.canaryAt > 0 && this.revision < this.canaryAt)) this.replaceWatch();
+    try {
+      this.canaryAt = await this.client.put(this.prefix, String(Date.now()));
+    } catch (error) {
+      this.canaryAt = 0;
+      this.unreachable(error);
+    }
+  }
+
+  private unreachable(error: unknown): void {
+    this.suspect = true;
+    if (error instanceof EtcdError) this.setSynced(false, `cannot reach etcd: ${error.message}`);
+  }
+
+  private replaceWatch(): void {
+    this.suspect = false;
+    this.behindAt = 0;
+    this.watchFrom(this.revision + 1);
   }
 }

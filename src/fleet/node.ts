@@ -47,7 +47,7 @@ export class FleetNode {
     this.options = options;
     this.client = new EtcdClient({ endpoints: settings.etcd.endpoints, requestTimeoutMs: settings.etcd.requestTimeoutMs, maxResponseBytes: settings.etcd.maxResponseBytes });
     this.keys = new FleetKeys(settings.etcd.prefix);
-    const mirror = { checkEveryMs: settings.etcd.watchCheckMs };
+    const mirror = { checkEveryMs: settings.etcd.watchCheckMs, canary: true };
     this.table = ownershipTable(this.client, this.keys, { ...mirror, maxEntries: settings.maxChains });
     this.members = membersMirror(this.client, this.keys, { ...mirror, maxEntries: 10_000 });
     this.member = new FleetMember(this.client, this.keys, {

@@ -56,7 +56,7 @@ export class FleetRunner {
     const { etcd, log } = options;
     this.client = new EtcdClient({ endpoints: etcd.endpoints, requestTimeoutMs: etcd.requestTimeoutMs, maxResponseBytes: etcd.maxResponseBytes });
     this.keys = new FleetKeys(etcd.prefix);
-    const mirror = { checkEveryMs: etcd.watchCheckMs };
+    const mirror = { checkEveryMs: etcd.watchCheckMs, canary: true };
     this.table = ownershipTable(this.client, this.keys, { ...mirror, maxEntries: 10_000_000 });
     this.members = membersMirror(this.client, this.keys, { ...mirror, maxEntries: 10_000 });
     this.loads = loadsMirror(this.client, this.keys, { ...mirror, maxEntries: 10_000 });

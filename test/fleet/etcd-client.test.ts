@@ -158,3 +158,26 @@ describe('a prefix mirrored by a watch', () => {
     expect(m.revision).toBeGreaterThanOrEqual(removed.revision);
   });
 });
+
+describe('a silent watch, caught by its canary', () => {
+  it('a watch that hangs without an error is replaced within a check or two, and nothing is missed', async () => {
+    const etcd = await startEtcd();
+    const c = client(etcd.endpoints);
+    const keys = new FleetKeys('/canary/');
+    const m = new PrefixMirror<OwnerRecord>(c, keys.chains, (key) => key.slice(keys.chains.length) || null, decodeOwner, { maxEntries: 1000, checkEveryMs: 200, canary: true });
+    registerCleanup('mirror', () => m.stop());
+    const skipped: string[] = [];
+    m.listen({ put: () => undefined, delete: () => undefined, skipped: (key) => skipped.push(key) });
+    await m.start();
+    // Cut the watch as a partition with no reset would: no event, no error, no end.
+    const hung = m as unknown as { watchHandle: { cancel(): void } | null };
+    hung.watchHandle?.cancel();
+    hung.watchHandle = null;
+    await c.put(keys.chain('late'), encode({ gateway: 'g9', since: 1 }));
+    await expect.poll(() => m.get('late')?.value.gateway, { timeout: 10_000 }).toBe('g9');
+    // The canary is the prefix's own key: written by the check, never taken for a record.
+    expect((await c.range(keys.chains)).kvs).toHaveLength(1);
+    expect(m.entries.size).toBe(1);
+    expect(skipped).toEqual([]);
+  });
+});
