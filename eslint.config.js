@@ -28,6 +28,8 @@ const FOLDER_DEPENDENCIES = {
   dashboard: ['protocol', 'log', 'credits', 'uws', 'defence', 'frontdoor'],
   anchors: ['protocol', 'ledger', 'native', 'log', 'validation'],
   doctor: ['config', 'scheduler'],
+  // The fleet (etcd, HAProxy) never reaches into the front door: the gateway wires them (docs/fleet.md).
+  fleet: ['protocol', 'log', 'validation', 'credits', 'scheduler'],
 };
 const FOLDERS = Object.keys(FOLDER_DEPENDENCIES);
 

@@ -6,6 +6,7 @@ import { ConfigError } from '../config/index.js';
 import { errorMessage } from '../log/index.js';
 import { benchCommand } from './bench.js';
 import { doctorCommand } from './doctor.js';
+import { fleetCommand } from './fleet.js';
 import { keygenCommand } from './keygen.js';
 import { lanesCommand } from './lanes.js';
 import { print, printError } from './output.js';
@@ -17,7 +18,7 @@ import { packageVersion } from './version.js';
 
 export { UsageError, commandHelp, parseCommand, type CommandSpec, type FlagSpec } from './spec.js';
 
-export const COMMANDS: readonly CommandSpec[] = [serveCommand, waitCommand, verifyCommand, lanesCommand, keygenCommand, doctorCommand, benchCommand];
+export const COMMANDS: readonly CommandSpec[] = [serveCommand, waitCommand, verifyCommand, lanesCommand, keygenCommand, doctorCommand, fleetCommand, benchCommand];
 
 /** The list of commands: `chainlanes --help`, and what a bare `chainlanes` says on stderr. */
 export function usage(): string {
@@ -45,7 +46,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(2);
   }
   if (rest.includes('--version')) return print(`chainlanes ${packageVersion()}`);
-  // bench answers --help itself.
+  // bench and fleet answer --help themselves.
   if (command.ownParser !== true && (rest.includes('--help') || rest.includes('-h'))) return print(commandHelp(command));
   try {
     await command.run(parseCommand(command, rest));

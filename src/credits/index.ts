@@ -7,7 +7,7 @@ export { ADMIN, Bill, CreditBook, CreditChain, type Principal } from './book.js'
 export { BurnWriter } from './burn-writer.js';
 export { CreditCheck } from './verify.js';
 export { ADMIN_KEY_ENV, checkOpenBind, isLoopback, readAdminKey, type AuthSettings } from './admin-key.js';
-export { KEY_LENGTH, KEY_PREFIX, KEY_RULE, keyDigest, newKey } from './keys.js';
+export { KEY_LENGTH, KEY_PREFIX, KEY_RULE, isId, keyDigest, newId, newKey } from './keys.js';
 export { FREE_POLICY, entryCost, policyAt, spanCost, type Audience, type Policy, type PolicyVersion } from './policy.js';
 export { isRefusal, refuse, type Refusal } from './refusal.js';
-export { creditHoldings, type BlockBurns, type CreditHoldings } from './store.js';
+export { creditHoldings, type AccountRecord, type BlockBurns, type CreditHoldings, type KeyRecord } from './store.js';

@@ -21,3 +21,7 @@ export { startCreditGateway, upgradeAnswer, type Account, type Answer, type Cred
 export { ANVIL_CHAIN_ID, ANVIL_KEY, anvilBinary, startAnvil, type Anvil, type AnvilOptions } from './anvil.js';
 export { ANCHOR_POLL, accountNonce, anchorConfig, anchorKeyFile, anchorWindows, mineUntil, poolHashes, setNextBaseFee, writeCommitted } from './anchoring.js';
 export { makeCertificate, type TestCertificate } from './tls.js';
+export { ETCD_BINARY, startEtcd, type EtcdCluster, type EtcdMember, type EtcdOptions } from './etcd.js';
+export { startLab, type Lab, type LabSpec } from './netns.js';
+export { HAPROXY_BINARY, haproxyPaths, startHaproxy, type Haproxy, type HaproxyPaths } from './haproxy.js';
+export { MEMBER_FIXTURE, runCliAsync, startMemberProcess, type MemberProcess, type MemberProcessArgs, type MemberReport } from './fleet.js';

@@ -30,6 +30,12 @@ describe('folder boundaries', () => {
     }
   });
 
+  it('keeps the fleet away from the front door (the gateway wires them together)', async () => {
+    expect(await importProblems('src/fleet/probe.ts', "import { Admission } from '../frontdoor/index.js';\nexport const x = Admission;\n"))
+      .toEqual([expect.stringMatching(/src\/fleet\/ may import only/)]);
+    expect(await importProblems('src/fleet/probe.ts', "import { CreditBook } from '../credits/index.js';\nexport const x = CreditBook;\n")).toEqual([]);
+  });
+
   it('refuses sideways imports the dependency table does not list', async () => {
     expect(await importProblems('src/client/probe.ts', "import { Ledger } from '../ledger/index.js';\nexport const x = Ledger;\n"))
       .toEqual([expect.stringMatching(/src\/client\/ may import only protocol/)]);
