@@ -24,6 +24,7 @@ import { GatewayMetrics, LATENCY_BOUNDS, type MetricSources } from './metrics/in
 import { errorMessage, silentLogger, type Logger } from './log/index.js';
 import { ConfigError, NO_FAULTS, checkTlsFiles, validateConfig, type FaultInjection, type GatewayConfig } from './config/index.js';
 import type { us_listen_socket } from 'uWebSockets.js';
+import { GatewayHeads } from './gateway-heads.js';
 
 /**
  * How often the total of unread replies is summed over every connection. Each
@@ -86,6 +87,8 @@ export class Gateway {
   private descriptorWatch: DescriptorWatch | null = null;
   /** Accounts, keys and credits in authenticated mode; null in open mode. */
   private credits: Credits | null = null;
+  /** Signed heads of the directory log: the key, the latest head, the routes (gateway-heads.ts). */
+  private heads!: GatewayHeads;
   /** The Ethereum anchor thread, when anchors.ethereum is configured. */
   private anchors: AnchorService | null = null;
   private readonly adminKey: string | null;
@@ -208,6 +211,7 @@ export class Gateway {
       if (chain === undefined) throw new Error(`the store holds more chains than limits.maxChains (${this.config.limits.maxChains})`);
     }
     this.seals = new SealProgress(heads.directory.nextHeight - 1);
+    this.heads = await GatewayHeads.open(this.ledger.environment, this.config);
     if (this.adminKey !== null) await this.openCredits();
     await this.loadLaneTable();
     this.readers = new LedgerReaders(this.config.dataDir, this.config.ledger.readerThreads);
@@ -255,6 +259,7 @@ export class Gateway {
       maxIdleBacklogBytes: Math.floor(this.config.limits.maxUnsealedBytes / 4),
       dropSealedPageCache: this.config.ledger.dropSealedPageCache,
       sealFaults: { after: this.faults.failSealsAfter, attempts: this.faults.failSealAttempts },
+      heads: this.heads.sealerOptions(),
       onEvent: (event) => this.onSealerEvent(event),
     });
     await this.startAnchors();
@@ -402,11 +407,13 @@ export class Gateway {
       events: (since, limit) => this.balancer.decisions.list(since, limit),
     });
     this.addDashboard(app, routes);
+    const reads = this.anchors === null ? this.readers : new AnchoredReads(this.readers, this.anchors);
+    this.heads.addRoutes(routes, reads, this.buffers);
     addHttpRoutes(routes, {
       log: this.log,
       chains: this.chains,
       admission: this.admission,
-      ledger: this.anchors === null ? this.readers : new AnchoredReads(this.readers, this.anchors),
+      ledger: reads,
       maxBodyBytes: this.config.limits.maxFrameBytes,
       buffers: this.buffers,
       commitWaitTimeoutMs: this.config.ledger.commitWaitTimeoutMs,
@@ -419,9 +426,11 @@ export class Gateway {
           chains: this.chains.size, connections: this.connections.size, seals: this.seals, startedAt: this.startedAt,
         }),
         ...(this.anchors === null ? {} : { anchors: this.anchors.health() }),
+        ...this.heads.health(),
       }),
       metrics: this.metrics.registry,
       credits: this.credits?.book ?? null,
+      proofHead: (param) => this.heads.proofHead(param),
     });
     const anchors = this.anchors;
     addAnchorRoutes(routes, anchors === null ? null : { windows: (from, limit) => anchors.query({ kind: 'windows', from, limit }) });
@@ -476,6 +485,7 @@ export class Gateway {
   }
 
   private onSealerEvent(event: SealerEvent): void {
+    this.heads.observe(event);
     if (event.type === 'sealed') {
       let entries = 0;
       for (const block of event.blocks) {

@@ -31,6 +31,7 @@ export const TEXT_SETTINGS: readonly TextSetting[] = [
   { key: 'anchors.ethereum.rpcUrl', env: 'CHAINLANES_ANCHOR_RPC_URL', flag: 'anchor-rpc-url' },
   { key: 'anchors.ethereum.keyFile', env: 'CHAINLANES_ANCHOR_KEY_FILE', flag: 'anchor-key-file' },
   { key: 'auth.adminKeyFile', env: 'CHAINLANES_ADMIN_KEY_FILE', flag: 'admin-key-file' },
+  { key: 'heads.keyFile', env: 'CHAINLANES_SIGNING_KEY_FILE', flag: 'signing-key-file' },
   { key: 'auth.insecureOpen', env: 'CHAINLANES_INSECURE_OPEN' },
   { key: 'tls.certFile', env: 'CHAINLANES_TLS_CERT', flag: 'tls-cert' },
   { key: 'tls.keyFile', env: 'CHAINLANES_TLS_KEY', flag: 'tls-key' },

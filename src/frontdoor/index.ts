@@ -18,3 +18,4 @@ export { addAnchorRoutes, type AnchorRouteContext } from './anchor-routes.js';
 export { READYZ_PATH, addReadinessRoute, notReadyBecause, type ReadinessState } from './readiness.js';
 export { CommitSampler, DashboardFeed, DASHBOARD, type DashboardEvent, type DashboardSample } from './dashboard-feed.js';
 export { StaticFiles, STATIC_LIMITS } from './static-files.js';
+export { LatestHead, addDirectoryRoutes, proofHead, type CosignatureReceiver, type DirectoryRouteContext, type ProofHead } from './directory-routes.js';
