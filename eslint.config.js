@@ -24,6 +24,8 @@ const FOLDER_DEPENDENCIES = {
   frontdoor: ['protocol', 'ring', 'lanes', 'sealer', 'ledger', 'scheduler', 'log', 'credits'],
   anchors: ['protocol', 'ledger', 'native', 'log', 'validation'],
   doctor: ['config', 'scheduler'],
+  // A witness of other gateways: it checks them with the client's code, never the ledger's.
+  monitor: ['protocol', 'client', 'validation', 'metrics', 'log'],
 };
 const FOLDERS = Object.keys(FOLDER_DEPENDENCIES);
 

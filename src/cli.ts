@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// chainlanes serve | verify | lanes | keygen | doctor | bench
+// chainlanes serve | verify | monitor | lanes | keygen | doctor | bench
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
@@ -26,9 +26,14 @@ const USAGE = `usage:
                    [--tls-cert FILE --tls-key FILE]
   chainlanes verify [--data DIR]                 check blocks, proofs, and credits (supply, burns per block)
   chainlanes verify [--data DIR] --anchors RPC_URL   … and every confirmed anchor window's transaction on that node
-  chainlanes verify --entry URL|FILE [--anchors RPC_URL]
-                                               check one entry proof (GET …/entries/{seq}) offline, and with
-                                               --anchors its anchor transaction on that Ethereum node
+  chainlanes verify --entry URL|FILE [--key HEX] [--anchors RPC_URL]
+                                               check one entry proof (GET …/entries/{seq}) offline, its directory
+                                               hash in a head signed by the gateway's key (--key, or for a URL the
+                                               key it presents), and with --anchors its anchor transaction
+  chainlanes monitor URL… [--state DIR] [--once] [--interval S] [--max-age S] [--metrics HOST:PORT]
+                   [--cosign-key FILE] [--json]
+                                               watch gateways' signed heads: report a fork, a rollback, a bad
+                                               signature or a stale head with both heads as evidence
   chainlanes keygen                             print a new key (for ${ADMIN_KEY_ENV} or auth.adminKeyFile)
   chainlanes lanes [--data DIR] [--set FILE]   show the lane table in the store, or replace it
                                                (a running gateway applies it within a second)
@@ -54,9 +59,23 @@ Runs the gateway until SIGINT or SIGTERM (then answers frames in flight, seals, 
 With --tls-cert and --tls-key it serves only https:// and wss://.
 defaults < --config FILE (JSON) < CHAINLANES_* environment < flags:
 ${settingLines}`,
-  verify: `usage: chainlanes verify [--data DIR]
-Checks every block, proof and hash link in the store, and the credits (supply, burns per block).
+  verify: `usage: chainlanes verify [--data DIR] [--anchors RPC_URL]
+       chainlanes verify --entry URL|FILE [--key HEX] [--anchors RPC_URL]
+Checks every block, proof and hash link in the store, the directory log and every head the store's
+key signed against it, and the credits (supply, burns per block).
+With --entry: one entry proof; for a URL, ?head=latest is asked for, and the head it carries is checked
+against --key (the gateway's Ed25519 public key you trust) or else the key the gateway presents.
 Exit 0 when all verify, 1 at the first break (named).`,
+  monitor: `usage: chainlanes monitor URL… [--state DIR] [--once] [--interval S] [--max-age S] [--timeout S]
+                          [--metrics HOST:PORT] [--cosign-key FILE] [--json]
+Watches the signed heads of the gateways at URL… (http:// or https://). At the first look it pins each
+gateway's key; at every look it checks the head's signature and its consistency with the last head it
+accepted, which it keeps in --state DIR (default ./chainlanes-monitor) across runs. A fork, a rollback, a bad
+signature, a head older than --max-age (default 300 s) or a missing consistency proof is reported with its
+evidence (both signed heads, written under DIR/evidence). --once: one look at each, exit 0 when all are
+fine, 1 on an event, 3 when a gateway could not be asked. Otherwise it looks every --interval (default
+10 s) until SIGINT/SIGTERM, with Prometheus metrics on --metrics (e.g. 127.0.0.1:9464). --cosign-key: an
+Ed25519 PEM key (owner-only); each accepted head is co-signed and posted to the gateway.`,
   lanes: `usage: chainlanes lanes [--data DIR] [--set FILE]
 Prints the lane table in the store, or replaces it with the JSON in FILE (a running gateway applies it within a second).`,
   keygen: `usage: chainlanes keygen
@@ -135,19 +154,22 @@ async function serve(argv: string[]): Promise<void> {
 }
 
 async function verify(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { data: { type: 'string' }, entry: { type: 'string' }, anchors: { type: 'string' } }, strict: true });
-  if (values.entry !== undefined) return verifyEntryProof(values.entry, values.anchors);
+  const { values } = parseArgs({ args: argv, options: { data: { type: 'string' }, entry: { type: 'string' }, anchors: { type: 'string' }, key: { type: 'string' } }, strict: true });
+  if (values.entry !== undefined) return verifyEntryProof(values.entry, values.anchors, values.key);
+  if (values.key !== undefined) fail('--key goes with --entry (a store is checked against the key it records)');
   const dir = values.data ?? process.env.CHAINLANES_DATA ?? DEFAULT_CONFIG.dataDir;
   const { verifyStore, verifyStoreIsolated } = await import('./ledger/index.js');
   const { CreditCheck } = await import('./credits/index.js');
   // The ledger's walk runs in a child process first: lmdb crashing on a damaged
   // file must be reported, not take the command down. Once it passed, the
   // credit tables are checked in the same kind of walk here.
+  const { HeadSignatureCheck } = await import('./heads/index.js');
   const walked = await verifyStoreIsolated(dir);
-  const report = walked.ok ? await verifyStore(dir, { checks: [new CreditCheck()] }) : walked;
+  const report = walked.ok ? await verifyStore(dir, { checks: [new CreditCheck(), new HeadSignatureCheck()] }) : walked;
   const summary = `${report.chains} chains, ${report.blocks} entry blocks, ${report.entries} entries, ${report.directories} directory blocks`;
   if (report.ok) {
     print(`chainlanes verify: OK: ${summary} in ${dir}`);
+    if (report.log !== undefined) print(`chainlanes verify: OK: directory log: ${report.log.logged} of ${report.directories} directory hashes in its tree, ${report.log.heads} signed heads with the log's roots`);
     for (const line of report.checks ?? []) print(`chainlanes verify: OK: ${line}`);
     if (values.anchors !== undefined) await verifyStoreAnchors(dir, values.anchors);
     return;
@@ -156,25 +178,38 @@ async function verify(argv: string[]): Promise<void> {
   process.exit(1);
 }
 
-/** One entry proof, from a gateway URL or a file: its hashes up to the directory, and with `rpcUrl` up to its anchor transaction. */
-async function verifyEntryProof(source: string, rpcUrl: string | undefined): Promise<void> {
-  const { verifyEntry, verifyAnchor } = await import('./client/index.js');
+/**
+ * One entry proof, from a gateway URL or a file: its hashes up to the
+ * directory, the directory hash in a head signed by the gateway's key, and
+ * with `rpcUrl` up to its anchor transaction.
+ */
+async function verifyEntryProof(source: string, rpcUrl: string | undefined, keyHex: string | undefined): Promise<void> {
+  const { verifyEntry, verifyAnchor, keyFingerprint } = await import('./client/index.js');
   const { readFileSync } = await import('node:fs');
+  if (keyHex !== undefined && !/^[0-9a-fA-F]{64}$/.test(keyHex)) fail('--key must be the gateway\'s Ed25519 public key: 64 hex digits');
+  const remote = /^https?:\/\//.test(source);
   let proof: Parameters<typeof verifyEntry>[0];
+  let key = keyHex?.toLowerCase();
   try {
-    const text = /^https?:\/\//.test(source) ? await fetchText(source) : readFileSync(source, 'utf8');
+    const url = remote ? withHead(source) : null;
+    const text = url === null ? readFileSync(source, 'utf8') : await fetchText(url.href);
     proof = JSON.parse(text) as typeof proof;
+    // Without --key, the key the gateway presents: it shows the proof and the head agree, not that the gateway is honest.
+    if (key === undefined && url !== null && proof.head !== undefined) key = (JSON.parse(await fetchText(new URL('/v1/directory/key', url).href)) as { key: string }).key;
   } catch (error) {
     printError(`chainlanes verify: cannot read the proof at ${source}: ${errorMessage(error)}`);
     process.exit(1);
   }
   const what = `chain ${JSON.stringify(proof.chain)} seq ${proof.seq}`;
-  const offline = verifyEntry(proof);
+  const offline = verifyEntry(proof, key === undefined ? {} : { key });
   if (!offline.ok) {
     printError(`chainlanes verify: BROKEN: ${what}: ${offline.reason}`);
     process.exit(1);
   }
-  print(`chainlanes verify: OK: ${what}: entry → block ${proof.height} → directory ${proof.directory?.height ?? '(not sealed)'}` +
+  const head = proof.head === undefined ? '' : key === undefined
+    ? ` → log root of size ${proof.head.size} (signature not checked: give --key)`
+    : ` → head of size ${proof.head.size} signed by key ${keyFingerprint(key)}${keyHex === undefined ? ' (as the gateway presents it; pin it with --key)' : ''}`;
+  print(`chainlanes verify: OK: ${what}: entry → block ${proof.height} → directory ${proof.directory?.height ?? '(not sealed)'}${head}` +
     (proof.anchor === undefined ? '' : ` → anchor window ${proof.anchor.window.first}…${proof.anchor.window.last}`));
   if (rpcUrl === undefined) return;
   const anchored = await verifyAnchor(proof, rpcUrl);
@@ -205,6 +240,62 @@ async function verifyStoreAnchors(dir: string, rpcUrl: string): Promise<void> {
   const last = windows.confirmed.at(-1);
   print(`chainlanes verify: OK: anchors: ${windows.confirmed.length} confirmed windows` +
     (last === undefined ? '' : ` (directories 0…${last.window.last})`) + ` found in their transactions on ${rpcUrl}, ${windows.pending} not yet confirmed`);
+}
+
+/** An entry proof's URL asking for the head part, unless it asks for one already. */
+function withHead(source: string): URL {
+  const url = new URL(source);
+  if (!url.searchParams.has('head')) url.searchParams.set('head', 'latest');
+  return url;
+}
+
+async function monitor(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv, strict: true, allowPositionals: true,
+    options: {
+      state: { type: 'string', default: 'chainlanes-monitor' }, once: { type: 'boolean', default: false },
+      interval: { type: 'string', default: '10' }, 'max-age': { type: 'string', default: '300' }, timeout: { type: 'string', default: '10' },
+      metrics: { type: 'string' }, 'cosign-key': { type: 'string' }, json: { type: 'boolean', default: false },
+    },
+  });
+  if (positionals.length === 0) fail('monitor needs at least one gateway URL');
+  const urls = positionals.map((text) => {
+    const url = URL.canParse(text) ? new URL(text) : null;
+    if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) fail(`monitor: ${JSON.stringify(text)} is not an http:// or https:// URL`);
+    return url.href.replace(/\/+$/, '');
+  });
+  const seconds = (flag: string, text: string, max: number): number => {
+    const n = Number(text);
+    if (!(n > 0 && n <= max)) throw new ConfigError([`flag --${flag}: ${JSON.stringify(text)} is not allowed: expected seconds, more than 0 and at most ${max}`]);
+    return Math.round(n * 1000);
+  };
+  const metrics = values.metrics === undefined ? null : hostPort(values.metrics);
+  const { readEd25519KeyFile } = await import('./validation/index.js');
+  const cosignKey = values['cosign-key'] === undefined ? null : readEd25519KeyFile(values['cosign-key'], 'flag --cosign-key');
+  const { createPublicKey } = await import('node:crypto');
+  const witness = cosignKey === null ? null : Buffer.from(createPublicKey(cosignKey).export({ format: 'jwk' }).x!, 'base64url').toString('hex');
+  const { HeadMonitor } = await import('./monitor/index.js');
+  const watcher = new HeadMonitor({
+    gateways: urls, stateDir: values.state, intervalMs: seconds('interval', values.interval, 86_400), maxAgeMs: seconds('max-age', values['max-age'], 10 * 86_400),
+    timeoutMs: seconds('timeout', values.timeout, 600), cosignKey, witness, json: values.json, print,
+  });
+  if (witness !== null) print(`monitor: co-signing accepted heads as witness ${witness} (list it in the gateways' heads.witnesses)`);
+  if (values.once) {
+    const result = await watcher.round();
+    process.exit(result.events > 0 ? 1 : result.unreachable > 0 ? 3 : 0);
+  }
+  const stop = (): void => void watcher.stop().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  await watcher.run(metrics);
+  if (metrics !== null) print(`monitor: metrics on http://${metrics.host}:${watcher.metricsPort}/metrics`);
+}
+
+function hostPort(text: string): { host: string; port: number } {
+  const match = /^(.*):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[2]);
+  if (match === null || match[1] === '' || port > 65535) throw new ConfigError([`flag --metrics: ${JSON.stringify(text)} is not allowed: expected HOST:PORT, e.g. 127.0.0.1:9464 (port 0: any free port)`]);
+  return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port };
 }
 
 async function fetchText(url: string): Promise<string> {
@@ -290,6 +381,7 @@ async function main(): Promise<void> {
   try {
     if (command === 'serve') await serve(rest);
     else if (command === 'verify') await verify(rest);
+    else if (command === 'monitor') await monitor(rest);
     else if (command === 'lanes') await lanes(rest);
     else if (command === 'keygen') await keygen(rest);
     else if (command === 'doctor') await doctor(rest);

@@ -5,3 +5,4 @@
 export { keyFingerprint, openSigningKey, publicKeyObject, rawPublicKey, readSigningKeyFile, storedPublicKey, type SigningKey } from './signing-key.js';
 export { headSigner } from './signer.js';
 export { CosignatureBook, type Refused } from './cosignatures.js';
+export { HeadSignatureCheck } from './check.js';

@@ -8,7 +8,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { Database, RootDatabase } from 'lmdb';
 import { ED25519_PUBLIC_KEY_BYTES } from '../protocol/index.js';
-import { ConfigError, readOwnerOnlyFile } from '../validation/index.js';
+import { ConfigError, readEd25519KeyFile } from '../validation/index.js';
 
 export interface SigningKey {
   privateKey: KeyObject;
@@ -40,20 +40,9 @@ export function publicKeyObject(raw: Uint8Array): KeyObject {
   return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' });
 }
 
-/**
- * An Ed25519 private key in PEM (PKCS #8, as `openssl genpkey -algorithm ed25519`
- * writes it) from a file its owner alone may read. `setting` names the file in refusals.
- */
+/** The head-signing key of heads.keyFile (--signing-key-file). */
 export function readSigningKeyFile(file: string, setting = 'heads.keyFile'): KeyObject {
-  const text = readOwnerOnlyFile(file, setting);
-  let key: KeyObject;
-  try {
-    key = createPrivateKey({ key: text, format: 'pem' });
-  } catch (error) {
-    throw new ConfigError([`${setting} ${file}: is not a PEM private key (${error instanceof Error ? error.message : String(error)}); make one with: openssl genpkey -algorithm ed25519 -out ${file}`]);
-  }
-  if (key.asymmetricKeyType !== 'ed25519') throw new ConfigError([`${setting} ${file}: holds an ${key.asymmetricKeyType ?? 'unknown'} key, not Ed25519; make one with: openssl genpkey -algorithm ed25519 -out ${file}`]);
-  return key;
+  return readEd25519KeyFile(file, setting);
 }
 
 function keysTable(root: RootDatabase): Database<Buffer, Buffer> {

@@ -8,6 +8,7 @@ import { HASH_BYTES, sha256 } from './hash.js';
 import { LogFrontier, LogProofs, logNodeKey, type LogNode } from './directory-log.js';
 import { directoryRecordHeader, heightKey, readU64 } from './records.js';
 import { decodeHeadRecord, encodeHeadRecord, type HeadSigner, type SignedHeadRecord } from './signed-heads.js';
+import type { Transaction } from 'lmdb';
 import type { LedgerTables, Table } from './tables.js';
 
 /** A seal's part of the log: the nodes it completes and the frontier after it. */
@@ -24,11 +25,11 @@ function nodeOf(table: Table): (level: number, index: number) => Buffer | undefi
   return (level, index) => table.getBinary(logNodeKey(level, index));
 }
 
-/** Leaves in the stored tree: one past the last level-0 node. */
-export function storedLogSize(tables: LedgerTables): number {
+/** Leaves in the stored tree: one past the last level-0 node (in `transaction`'s snapshot, if given). */
+export function storedLogSize(tables: LedgerTables, transaction?: Transaction): number {
   const start = Buffer.alloc(9, 0xff);
   start[0] = 0;
-  for (const key of tables.log.getKeys({ start, end: Buffer.from([0]), reverse: true, limit: 1 })) {
+  for (const key of tables.log.getKeys({ start, end: Buffer.from([0]), reverse: true, limit: 1, ...(transaction === undefined ? {} : { transaction }) })) {
     if (key.length === 9 && key[0] === 0) return readU64(key, 1) + 1;
   }
   return 0;
