@@ -282,7 +282,10 @@ async function monitor(argv: string[]): Promise<void> {
   if (witness !== null) print(`monitor: co-signing accepted heads as witness ${witness} (list it in the gateways' heads.witnesses)`);
   if (values.once) {
     const result = await watcher.round();
-    process.exit(result.events > 0 ? 1 : result.unreachable > 0 ? 3 : 0);
+    // Exit once stdout has taken every line: a pipe is written asynchronously, and process.exit would cut it short.
+    const status = result.events > 0 ? 1 : result.unreachable > 0 ? 3 : 0;
+    process.stdout.write('', () => process.exit(status));
+    return;
   }
   const stop = (): void => void watcher.stop().then(() => process.exit(0));
   process.on('SIGINT', stop);

@@ -17,10 +17,6 @@ export interface Refused {
   message: string;
 }
 
-const HEX = (bytes: number): RegExp => new RegExp(`^[0-9a-f]{${bytes * 2}}$`);
-const KEY_HEX = HEX(ED25519_PUBLIC_KEY_BYTES);
-const SIGNATURE_HEX = HEX(ED25519_SIGNATURE_BYTES);
-const HASH_HEX = HEX(HASH_BYTES);
 
 export class CosignatureBook {
   private readonly held = new Map<string, Cosignature>();
@@ -81,13 +77,15 @@ function shapeOf(body: unknown): Cosignature | Refused {
   if (!isObject(body)) return bad('the body must be a JSON object {witness, time, signature, head}');
   const head = body.head;
   if (!isObject(head)) return bad('head must be an object {size, time, root, signature}');
-  const fields: [string, unknown, RegExp | 'count'][] = [
-    ['witness', body.witness, KEY_HEX], ['time', body.time, 'count'], ['signature', body.signature, SIGNATURE_HEX],
-    ['head.size', head.size, 'count'], ['head.time', head.time, 'count'], ['head.root', head.root, HASH_HEX], ['head.signature', head.signature, SIGNATURE_HEX],
+  // Each field: 'count' (a non-negative integer) or the bytes of its hex.
+  const fields: [string, unknown, 'count' | number][] = [
+    ['witness', body.witness, ED25519_PUBLIC_KEY_BYTES], ['time', body.time, 'count'], ['signature', body.signature, ED25519_SIGNATURE_BYTES],
+    ['head.size', head.size, 'count'], ['head.time', head.time, 'count'], ['head.root', head.root, HASH_BYTES], ['head.signature', head.signature, ED25519_SIGNATURE_BYTES],
   ];
   for (const [name, value, rule] of fields) {
-    const ok = rule === 'count' ? Number.isSafeInteger(value) && (value as number) >= 0 : typeof value === 'string' && rule.test(value.toLowerCase());
-    if (!ok) return bad(`${name} must be ${rule === 'count' ? 'a non-negative integer' : `${rule.source.match(/\d+/)![0]} lowercase hex digits`}`);
+    if (rule === 'count' ? !(Number.isSafeInteger(value) && (value as number) >= 0) : !(typeof value === 'string' && value.length === 2 * rule && /^[0-9a-f]*$/i.test(value))) {
+      return bad(`${name} must be ${rule === 'count' ? 'a non-negative integer' : `${2 * rule} hex digits`}`);
+    }
   }
   const signed: SignedHead = { size: head.size as number, time: head.time as number, root: (head.root as string).toLowerCase(), signature: (head.signature as string).toLowerCase() };
   return { witness: (body.witness as string).toLowerCase(), time: body.time as number, signature: (body.signature as string).toLowerCase(), head: signed };

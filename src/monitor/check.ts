@@ -18,8 +18,10 @@ export interface CheckSettings {
 export interface CheckOutcome {
   /** The state to keep: its accepted head moves only on a head that verified and is consistent. */
   state: GatewayState;
-  /** The head accepted in this look (null when none was). */
+  /** The head accepted in this look: newer than the one before (null when none was). */
   accepted: SignedHead | null;
+  /** The head served in this look, when it verified and was consistent (accepted or not newer). */
+  checked: SignedHead | null;
   /** The head accepted before it. */
   previous: SignedHead | null;
   /** An event with its evidence, when the look found one. */
@@ -40,7 +42,7 @@ export async function checkGateway(url: string, known: GatewayState | null, sett
     return await judge(base, state, answer.body, settings);
   } catch (error) {
     if (!(error instanceof Unreachable)) throw error;
-    return { state: state ?? { url, key: '', fingerprint: '', accepted: null, acceptedAt: null }, accepted: null, previous: known?.accepted ?? null, event: null, unreachable: error.message };
+    return { state: state ?? { url, key: '', fingerprint: '', accepted: null, acceptedAt: null }, accepted: null, checked: null, previous: known?.accepted ?? null, event: null, unreachable: error.message };
   }
 }
 
@@ -57,7 +59,7 @@ async function judge(base: string, state: GatewayState, body: unknown, settings:
   const head = signedHeadOf(body);
   const problem = head === null ? 'the answer is not a signed head {size, time, root, signature}' : headSignatureProblem(head, state.key);
   const outcome = (event: EvidenceEvent, reason: string, extra: Partial<Evidence> = {}): CheckOutcome => ({
-    state, accepted: null, previous,
+    state, accepted: null, checked: null, previous,
     event: { event, evidence: { format: 'chainlanes-monitor-evidence/1', event, gateway: state.url, reason, key: state.key, fingerprint: state.fingerprint, accepted: previous, received: body, proof: null, ...extra } },
     unreachable: null,
   });
@@ -68,21 +70,21 @@ async function judge(base: string, state: GatewayState, body: unknown, settings:
   if (previous !== null && head.size === previous.size && head.root !== previous.root) {
     return outcome('fork', `two heads of size ${head.size} signed with different roots`);
   }
-  if (previous !== null && head.size !== previous.size) {
-    const [older, newer] = head.size < previous.size ? [head, previous] : [previous, head];
-    const proof = await consistencyProof(base, older.size, newer.size, settings.timeoutMs);
-    if ('unproven' in proof) return outcome('unproven', `no consistency proof from ${older.size} to ${newer.size}: ${proof.unproven}`);
-    const checked = verifyConsistency(older, newer, proof.path);
-    if (!checked.ok) return outcome('fork', `the gateway's consistency proof from size ${older.size} to ${newer.size} does not hold (${checked.reason}): the heads it signed are not one history`, { proof });
-    if (head.size < previous.size) return outcome('rollback', `a head of size ${head.size}, after one of size ${previous.size} was accepted`, { proof });
+  // A smaller head after a larger one: the gateway signed both, so it went back (a gateway cannot prove a size it no longer has).
+  if (previous !== null && head.size < previous.size) return outcome('rollback', `a head of size ${head.size}, after one of size ${previous.size} was accepted`);
+  if (previous !== null && head.size > previous.size) {
+    const proof = await consistencyProof(base, previous.size, head.size, settings.timeoutMs);
+    if ('unproven' in proof) return outcome('unproven', `no consistency proof from ${previous.size} to ${head.size}: ${proof.unproven}`);
+    const checked = verifyConsistency(previous, head, proof.path);
+    if (!checked.ok) return outcome('fork', `the gateway's consistency proof from size ${previous.size} to ${head.size} does not hold (${checked.reason}): the heads it signed are not one history`, { proof });
   }
   const newer = previous === null || head.size > previous.size || head.time > previous.time;
   const next = newer ? { ...state, accepted: head, acceptedAt: settings.now() } : state;
   const age = settings.now() - head.time;
   if (age > settings.maxAgeMs) {
-    return { ...outcome('stale', `the gateway's head was signed ${Math.round(age / 1000)} s ago, more than --max-age ${settings.maxAgeMs / 1000} s`), state: next, accepted: newer ? head : null };
+    return { ...outcome('stale', `the gateway's head was signed ${Math.round(age / 1000)} s ago, more than --max-age ${settings.maxAgeMs / 1000} s`), state: next, accepted: newer ? head : null, checked: head };
   }
-  return { state: next, accepted: newer ? head : null, previous, event: null, unreachable: null };
+  return { state: next, accepted: newer ? head : null, checked: head, previous, event: null, unreachable: null };
 }
 
 /** The proof from `from` to `to`, or why the gateway gave none (a refusal is not a network fault: it is reported). */

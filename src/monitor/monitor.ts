@@ -106,7 +106,7 @@ export class HeadMonitor {
       this.report(url, outcome);
     } else {
       this.lastReported.delete(url);
-      if (accepted !== null) this.sayAccepted(url, outcome.previous, accepted, outcome.state.fingerprint);
+      if (outcome.checked !== null) this.sayChecked(url, outcome.previous, outcome.checked, outcome.state.fingerprint);
     }
     if (accepted !== null && this.options.cosignKey !== null) await this.cosign(url, outcome.state, accepted);
   }
@@ -122,7 +122,7 @@ export class HeadMonitor {
       `${url}: ${event.toUpperCase()}: ${evidence.reason}; both signed heads are in ${file}`);
   }
 
-  private sayAccepted(url: string, previous: SignedHead | null, head: SignedHead, fingerprint: string): void {
+  private sayChecked(url: string, previous: SignedHead | null, head: SignedHead, fingerprint: string): void {
     const ageS = ((this.now() - head.time) / 1000).toFixed(1);
     const change = previous === null ? `first head, key ${fingerprint} pinned` : previous.size === head.size ? 'unchanged' : `was ${previous.size}, consistent`;
     this.say({ gateway: url, event: 'ok', size: head.size, root: head.root, time: head.time, previousSize: previous?.size ?? null },

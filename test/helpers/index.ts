@@ -20,3 +20,4 @@ export { tempDir } from './temp.js';
 export { startCreditGateway, upgradeAnswer, type Account, type Answer, type CreditGateway, type PolicyBody } from './credits.js';
 export { ANVIL_CHAIN_ID, ANVIL_KEY, anvilBinary, startAnvil, type Anvil, type AnvilOptions } from './anvil.js';
 export { makeCertificate, type TestCertificate } from './tls.js';
+export { rewriteDirectory } from './history.js';
