@@ -5,11 +5,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { connect, createServer as createTcpServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { verifyConsistency, verifyHead, type HeadKeyView, type HeadView, type SignedHead } from '../../src/client/index.js';
-import { CLI, flipHex, registerCleanup, rewriteDirectory, runCli, startGateway, tempDir, type ChildGateway } from '../helpers/index.js';
+import { CLI, flipHex, registerCleanup, rewriteDirectory, runCli, stableAddress, startGateway, tempDir, type ChildGateway } from '../helpers/index.js';
 
 interface MonitorLine {
   gateway: string;
@@ -51,25 +51,6 @@ async function post(gw: ChildGateway, chain: string, entries: string[]): Promise
 const url = (gw: ChildGateway): string => `http://127.0.0.1:${gw.port}`;
 // The relay (stableAddress) sends its own address in Host, which is none of the gateway's own names.
 const FAST = { ledger: { blockIntervalMs: 20 }, allowedHosts: ['*'] };
-
-/**
- * One address for a gateway across restarts (a restarted gateway gets a new
- * ephemeral port, and the old one may sit in TIME_WAIT): a TCP relay to
- * whichever gateway `to` names now, as a load balancer in front would be.
- */
-async function stableAddress(first: ChildGateway): Promise<{ url: string; to(gw: ChildGateway): void }> {
-  let target = first.port;
-  const relay = createTcpServer((client) => {
-    const upstream = connect(target, '127.0.0.1');
-    client.pipe(upstream).pipe(client);
-    const end = (): void => { client.destroy(); upstream.destroy(); };
-    client.on('error', end);
-    upstream.on('error', end);
-  });
-  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', () => resolve()));
-  registerCleanup('relay', () => new Promise<void>((resolve) => relay.close(() => resolve())));
-  return { url: `http://127.0.0.1:${(relay.address() as AddressInfo).port}`, to: (gw) => { target = gw.port; } };
-}
 
 function evidenceOf(line: MonitorLine | undefined): Evidence {
   expect(line?.evidence).toBeDefined();

@@ -21,3 +21,4 @@ export { startCreditGateway, upgradeAnswer, type Account, type Answer, type Cred
 export { ANVIL_CHAIN_ID, ANVIL_KEY, anvilBinary, startAnvil, type Anvil, type AnvilOptions } from './anvil.js';
 export { makeCertificate, type TestCertificate } from './tls.js';
 export { rewriteDirectory } from './history.js';
+export { stableAddress } from './relay.js';
