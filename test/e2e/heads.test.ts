@@ -13,7 +13,7 @@ import {
   type ConsistencyProofView, type EntryProof, type HeadKeyView, type HeadView, type InclusionProofView, type SignedHead,
 } from '../../src/client/index.js';
 import { encodeCosignatureMessage } from '../../src/protocol/index.js';
-import { ROOT, flipHex, startGateway, tempDir, type ChildGateway } from '../helpers/index.js';
+import { ROOT, flipHex, runCli, startGateway, tempDir, type ChildGateway } from '../helpers/index.js';
 
 const CHAIN = 'heads-e2e';
 const SCRIPT = join(ROOT, 'examples', 'verify_proof.py');
@@ -165,6 +165,24 @@ describe('signed heads of a gateway', () => {
     writeDocument(join(hidden, 'cryptography', '__init__.py'), 'raise ImportError("hidden for the test")\n');
     const run = spawnSync('python3', [SCRIPT, '--key', key.key], { input: JSON.stringify(proof), encoding: 'utf8', env: { ...process.env, PYTHONPATH: hidden } });
     expect({ status: run.status, stdout: run.stdout }).toEqual({ status: 0, stdout: 'OK, but the head signature was NOT checked: the Python package "cryptography" is not installed\n' });
+  });
+
+  it('is checked by chainlanes verify --entry, against --key or the key the gateway presents', async () => {
+    const url = `http://127.0.0.1:${gw.port}/v1/chains/${CHAIN}/entries/2`;
+    const presented = runCli(['verify', '--entry', url]);
+    expect(presented).toMatchObject({ status: 0 });
+    expect(presented.output).toMatch(new RegExp(`OK: chain "${CHAIN}" seq 2: entry → block \\d+ → directory \\d+ → head of size 7 signed by key ${key.fingerprint} \\(as the gateway presents it; pin it with --key\\)`));
+    const pinned = runCli(['verify', '--entry', url, '--key', key.key]);
+    expect(pinned.status).toBe(0);
+    expect(pinned.output).not.toMatch(/as the gateway presents it/);
+    const wrong = runCli(['verify', '--entry', url, '--key', witnessA.key]);
+    expect(wrong.status).toBe(1);
+    expect(wrong.output).toMatch(/BROKEN: chain "heads-e2e" seq 2: the signature of the head of size 7 does not verify under key/);
+    // A proof kept in a file, with its head, checked offline against the pinned key.
+    const file = join(tempDir('chainlanes-entry-'), 'proof.json');
+    writeFileSync(file, JSON.stringify(await answer<EntryProof>(gw, `/v1/chains/${CHAIN}/entries/2?head=3`)));
+    expect(runCli(['verify', '--entry', file, '--key', key.key]).output).toMatch(/→ head of size 3 signed by key/);
+    expect(runCli(['verify', '--entry', file]).output).toMatch(/→ log root of size 3 \(signature not checked: give --key\)/);
   });
 
   it('refuses what it cannot prove, naming why', async () => {
