@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { LogFrontier, LogProofs } from '../src/ledger/index.js';
 import type { LoadResult } from './load.js';
 import { processCpuSeconds } from './proc.js';
-import { fmtInt, fmtRatio, fmtUs, median, table } from './report.js';
+import { fmtInt, formatOnOff, median, summarizeOnOff, table, type OnOffSummary } from './report.js';
 
 /** The two sides of the A/B: the same gateway (open mode), heads on and off. */
 export const HEADS_VARIANTS = [
@@ -23,24 +23,10 @@ export const HEADS_VARIANTS = [
   { label: 'heads off', config: { heads: { enabled: false } } },
 ] as const;
 
-export interface HeadsSummary {
-  on: { entriesPerSec: number; cpuSecondsPerMillion: number | null };
-  off: { entriesPerSec: number; cpuSecondsPerMillion: number | null };
-  /** on ÷ off. */
-  throughputRatio: number | null;
-  cpuRatio: number | null;
-}
+export type HeadsSummary = OnOffSummary;
 
 export function summarizeHeads(runs: readonly { result: LoadResult }[]): HeadsSummary {
-  const side = (label: string): HeadsSummary['on'] => {
-    const mine = runs.map((r) => r.result).filter((r) => r.target === label);
-    const cpu = mine.map((r) => r.gateway.cpuSecondsPerMillion).filter((c): c is number => c !== null);
-    return { entriesPerSec: mine.length === 0 ? 0 : median(mine.map((r) => r.entriesPerSec)), cpuSecondsPerMillion: cpu.length === 0 ? null : median(cpu) };
-  };
-  const on = side(HEADS_VARIANTS[0].label);
-  const off = side(HEADS_VARIANTS[1].label);
-  const div = (a: number | null, b: number | null): number | null => (a === null || b === null || b === 0 ? null : a / b);
-  return { on, off, throughputRatio: div(on.entriesPerSec, off.entriesPerSec), cpuRatio: div(on.cpuSecondsPerMillion, off.cpuSecondsPerMillion) };
+  return summarizeOnOff(runs.map((r) => r.result), HEADS_VARIANTS[0].label, HEADS_VARIANTS[1].label);
 }
 
 export interface ProofSizes {
@@ -135,27 +121,9 @@ export async function monitorCost(httpUrl: string, seconds: number): Promise<Mon
 }
 
 export function formatHeads(shape: string, runs: readonly { round: number; result: LoadResult }[], s: HeadsSummary, sizes: ProofSizes, monitor: MonitorCost | null): string {
-  const rows = [['round', 'heads', 'entries/s', 'committed/s', 'heavy p99', 'light p99', 'CPU s/M', 'clients']];
-  for (const { round, result: r } of runs) {
-    rows.push([
-      String(round + 1), r.target === HEADS_VARIANTS[0].label ? 'on' : 'off', fmtInt(r.entriesPerSec),
-      r.committedPerSec === null ? 'n/a' : fmtInt(r.committedPerSec), fmtUs(r.classes.heavy.accepted?.p99), fmtUs(r.classes.light.accepted?.p99),
-      r.gateway.cpuSecondsPerMillion === null ? 'n/a' : r.gateway.cpuSecondsPerMillion.toFixed(3), r.clientSaturated ? 'SATURATED' : 'ok',
-    ]);
-  }
-  const cpu = (c: number | null): string => (c === null ? 'n/a' : c.toFixed(3));
   return [
-    'signed heads on (the directory log kept and each head signed in its seal) vs off, chainlanes-open, same load, alternating order',
-    `  ${shape}`,
-    '',
-    table(rows),
-    '',
-    table([
-      ['median', 'entries/s', 'CPU s/M'],
-      ['heads on', fmtInt(s.on.entriesPerSec), cpu(s.on.cpuSecondsPerMillion)],
-      ['heads off', fmtInt(s.off.entriesPerSec), cpu(s.off.cpuSecondsPerMillion)],
-      ['on ÷ off', fmtRatio(s.throughputRatio), fmtRatio(s.cpuRatio)],
-    ]),
+    formatOnOff('heads', 'signed heads on (the directory log kept and each head signed in its seal) vs off, chainlanes-open, same load, alternating order',
+      shape, runs, HEADS_VARIANTS[0].label, s),
     '',
     `consistency proofs of a log of ${fmtInt(sizes.logSize)} directory hashes (tree built in ${sizes.buildSeconds.toFixed(1)} s):`,
     table([['from → to', 'hashes', 'bytes (hashes)', 'bytes (JSON answer)'], ...sizes.rows.map((r) => [r.what, String(r.hashes), fmtInt(r.binaryBytes), fmtInt(r.jsonBytes)]),

@@ -2,40 +2,21 @@
 // transaction, so whatever instant the process dies at, the store holds a head
 // exactly for the seals it holds, and every head reported before the kill is
 // consistent with every head signed after the restart.
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { verifyConsistency, verifyHead, type SignedHead } from '../../src/client/index.js';
 import { HeadSignatureCheck } from '../../src/heads/index.js';
 import { Ledger, verifyStore } from '../../src/ledger/index.js';
 import { workerFile } from '../../src/paths.js';
-import { prng, registerCleanup, tempDir } from '../helpers/index.js';
+import { linesThenKill, prng, tempDir } from '../helpers/index.js';
 
 const SEALER = fileURLToPath(workerFile(import.meta.url, 'fixtures/signing-sealer'));
 
-/** Runs the signing sealer until it reported `atLeast` heads, then kill -9; the heads it reported as durable. */
-function sealThenKill(dir: string, atLeast: number): Promise<SignedHead[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SEALER, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    registerCleanup(`signing-sealer pid ${child.pid ?? '?'}`, () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    });
-    const heads: SignedHead[] = [];
-    let buffered = '';
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        const [, size, time, root, signature] = line.split(' ');
-        heads.push({ size: Number(size), time: Number(time), root: root!, signature: signature! });
-        // The kill lands wherever the next seal is by then: planning, inside the transaction, or committing.
-        if (heads.length === atLeast) child.kill('SIGKILL');
-      }
-    });
-    child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(heads) : reject(new Error(`sealer exited ${code}: ${stderr}`))));
+/** Runs the signing sealer until it reported `atLeast` heads, then kill -9 (wherever its next seal is by then); the heads it reported durable. */
+async function sealThenKill(dir: string, atLeast: number): Promise<SignedHead[]> {
+  return (await linesThenKill(SEALER, [dir], atLeast)).map((line) => {
+    const [, size, time, root, signature] = line.split(' ');
+    return { size: Number(size), time: Number(time), root: root!, signature: signature! };
   });
 }
 

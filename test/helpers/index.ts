@@ -22,3 +22,4 @@ export { ANVIL_CHAIN_ID, ANVIL_KEY, anvilBinary, startAnvil, type Anvil, type An
 export { makeCertificate, type TestCertificate } from './tls.js';
 export { rewriteDirectory } from './history.js';
 export { stableAddress } from './relay.js';
+export { linesThenKill } from './kill.js';
