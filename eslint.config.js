@@ -17,19 +17,22 @@ const FOLDER_DEPENDENCIES = {
   ledger: ['protocol', 'native', 'validation'],
   lanes: ['protocol', 'ring', 'native'],
   credits: ['protocol', 'ledger', 'validation'],
-  sealer: ['protocol', 'ring', 'native', 'ledger', 'credits'],
+  heads: ['protocol', 'ledger', 'validation'],
+  sealer: ['protocol', 'ring', 'native', 'ledger', 'credits', 'heads'],
   scheduler: ['ring', 'native', 'ledger', 'validation'],
   config: ['ring', 'scheduler', 'log', 'validation'],
   uws: ['protocol'],
   defence: ['protocol', 'log', 'uws'],
   frontdoor: ['protocol', 'ring', 'lanes', 'sealer', 'ledger', 'scheduler', 'log', 'credits', 'uws', 'defence'],
   balancer: ['ring', 'scheduler', 'ledger', 'log', 'frontdoor'],
-  http: ['protocol', 'ring', 'lanes', 'ledger', 'scheduler', 'log', 'credits', 'uws', 'defence', 'frontdoor'],
+  http: ['protocol', 'ring', 'lanes', 'sealer', 'ledger', 'scheduler', 'log', 'credits', 'uws', 'defence', 'frontdoor'],
   dashboard: ['protocol', 'log', 'credits', 'uws', 'defence', 'frontdoor'],
   anchors: ['protocol', 'ledger', 'native', 'log', 'validation'],
   doctor: ['config', 'scheduler'],
   // The fleet (etcd, HAProxy) never reaches into the front door: the gateway wires them (docs/fleet.md).
   fleet: ['protocol', 'log', 'validation', 'credits', 'scheduler'],
+  // A witness of other gateways: it checks them with the client's code, never the ledger's.
+  monitor: ['protocol', 'client', 'validation', 'metrics', 'log'],
 };
 const FOLDERS = Object.keys(FOLDER_DEPENDENCIES);
 

@@ -8,7 +8,7 @@ export type TargetName = 'chainlanes' | 'chainlanes-open' | 'ws-gateway' | 'uws-
 export const TARGETS: readonly TargetName[] = ['chainlanes', 'chainlanes-open', 'ws-gateway', 'uws-echo'];
 
 export interface BenchOptions {
-  mode: 'load' | 'compare' | 'isolation' | 'floods' | 'credits' | 'hostile' | 'quiet' | 'micro';
+  mode: 'load' | 'compare' | 'isolation' | 'floods' | 'credits' | 'heads' | 'hostile' | 'quiet' | 'micro';
   /** Targets started by the bench, in run order (ignored with --url). */
   targets: TargetName[];
   url: string | undefined;
@@ -52,6 +52,9 @@ what to run (default: the Zipf load against chainlanes)
                         ratio and the floods' split (chainlanes-open with fair shares on and off, ws-gateway)
   --scenario credits    the Zipf load on chainlanes with credits on and off, --rounds times each,
                         alternating which runs first: what the credit check costs
+  --scenario heads      the Zipf load on chainlanes-open with signed heads on and off, --rounds times each,
+                        alternating which runs first; the bytes of a consistency proof for a log of 10^6
+                        directory blocks; chainlanes monitor's CPU per checked head
   --scenario hostile    a light and a flooding bystander alone, then under 1,000 hostile connections of each
                         kind (chainlanes only): latency and throughput ratios, gateway RSS, nothing lost
   --scenario quiet      an unloaded gateway: 4 light chains × 200 single-entry frames/s, against every
@@ -76,7 +79,7 @@ load shape
   --zipf S              Zipf exponent of the chains' rates (default 1.0; 0 = all equal)
   --light-rate FPS      frames/s of the busiest light chain (default 200)
   --workers N           load-client processes (default 2, up to 4 on bigger machines)
-  --rounds N            rounds of --scenario credits (default 3)
+  --rounds N            rounds of --scenario credits and heads (default 3)
   --runs N              the load (or --compare) N times, the targets' order rotating; prints each
                         row's median and range and flags saturated runs (default 1)
   --workers N           load-client processes (default 2, up to 4 on bigger machines; attack processes in hostile, default 3)
@@ -109,6 +112,7 @@ function targetList(mode: BenchOptions['mode'], target: string | undefined): Tar
   if (mode === 'isolation') return ['chainlanes', 'ws-gateway'];
   if (mode === 'floods') return ['chainlanes-open', 'ws-gateway'];
   if (mode === 'credits') return ['chainlanes', 'chainlanes-open'];
+  if (mode === 'heads') return ['chainlanes-open'];
   // chainlanes first: the ratios of medians are taken to the first target.
   if (mode === 'quiet') return ['chainlanes-open', 'chainlanes', 'ws-gateway', 'uws-echo'];
   return ['chainlanes'];
@@ -159,7 +163,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     },
   });
   if (v.help === true) return 'help';
-  const scenarios = ['isolation', 'floods', 'credits', 'hostile', 'quiet'] as const;
+  const scenarios = ['isolation', 'floods', 'credits', 'heads', 'hostile', 'quiet'] as const;
   if (v.scenario !== undefined && v.scenario !== 'load' && !scenarios.includes(v.scenario as (typeof scenarios)[number])) {
     throw new Error(`--scenario must be ${scenarios.join(', ')} or load, got ${v.scenario}`);
   }

@@ -16,6 +16,7 @@ import { committedBytesPerSec, measureDisk } from './disk.js';
 import { startTarget, unavailable } from './targets.js';
 import { formatRuns, summarizeRuns, type RunRecord } from './runs.js';
 import { provisionCredits } from './credits-setup.js';
+import { HEADS_VARIANTS, consistencyProofSizes, formatHeads, monitorCost, summarizeHeads } from './heads.js';
 
 const log = (line: string): void => void process.stderr.write(line + '\n');
 
@@ -254,6 +255,44 @@ async function creditsMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text:
   };
 }
 
+/**
+ * What signed heads cost (bench/heads.ts): the same load against the same
+ * gateway with heads on and off, round after round, alternating which goes
+ * first; then proof sizes at 10^6 directory blocks and the monitor's CPU.
+ */
+async function headsMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: string; json: object; failed: boolean }> {
+  const plan: Plan = zipfPlan(o, chainPrefix());
+  const timing = { durationS: o.durationS, warmupS: o.warmupS, entrySize: o.entrySize };
+  const chains = plan.chains.map((c) => c.name);
+  const runs: { round: number; result: LoadResult }[] = [];
+  for (let round = 0; round < o.rounds; round++) {
+    const order = round % 2 === 0 ? HEADS_VARIANTS : [...HEADS_VARIANTS].reverse();
+    for (const variant of order) {
+      log(`heads: round ${round + 1}, ${variant.label}`);
+      const result = await withStarted('chainlanes-open', o, chains, (t) => runLoad(t, plan, timing), variant.config).catch((err: unknown) => {
+        skipped.push({ target: variant.label, reason: err instanceof Error ? err.message : String(err) });
+        return undefined;
+      });
+      if (result !== undefined) runs.push({ round, result: { ...result, target: variant.label } });
+    }
+  }
+  log('heads: consistency proofs of a log of 10^6 directory blocks…');
+  const sizes = consistencyProofSizes();
+  log('heads: the monitor against a gateway whose head grows…');
+  const monitor = await withStarted('chainlanes-open', o, [], (t) => monitorCost(t.url.replace(/^ws/, 'http'), Math.max(3, Math.min(o.durationS, 10))), { ledger: { blockIntervalMs: 20 } })
+    .catch((err: unknown) => {
+      skipped.push({ target: 'monitor', reason: err instanceof Error ? err.message : String(err) });
+      return null;
+    });
+  const summary = summarizeHeads(runs);
+  const shape = describePlan(plan, o.batch, o.entrySize, o.inflight);
+  return {
+    text: [formatHeads(shape, runs, summary, sizes, monitor), ...skipped.map((s) => `${s.target}: skipped — ${s.reason}`)].join('\n\n'),
+    json: { plan: { chains: plan.chains, workers: plan.workers.map((w) => w.length) }, runs: runs.map((r) => ({ round: r.round, ...r.result, series: undefined })), heads: summary, proofSizes: sizes, monitor },
+    failed: runs.length === 0,
+  };
+}
+
 async function hostileMode(o: BenchOptions): Promise<{ text: string; json: object; failed: boolean }> {
   const missing = unavailable('chainlanes');
   if (missing !== undefined) throw new Error(missing);
@@ -309,6 +348,7 @@ async function main(): Promise<number> {
     : o.mode === 'isolation' ? await isolationMode(o, skipped)
       : o.mode === 'floods' ? await floodsMode(o, skipped)
       : o.mode === 'credits' ? await creditsMode(o, skipped)
+      : o.mode === 'heads' ? await headsMode(o, skipped)
         : o.mode === 'hostile' ? await hostileMode(o)
           : await loadMode(o, skipped);
   if (o.json) {

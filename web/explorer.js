@@ -1,6 +1,8 @@
 // The explorer: a chain's blocks, the directory blocks, and an entry whose
 // proof this browser checks itself, step by step, with WebCrypto's SHA-256 and
-// the client package's own verify code (src/client/verify.ts, served compiled).
+// the client package's own verify code (src/client/verify.ts, served compiled),
+// up to a head of the directory log signed by the gateway's key (Ed25519 of
+// @noble/curves), which the page shows: the head the proof was checked against.
 import { el, clear, api } from '/web/common.js';
 import { verifyEntrySteps } from '/lib/src/client/verify.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2';
@@ -18,6 +20,8 @@ export class Explorer {
   constructor(nav, body) {
     this.nav = nav;
     this.body = body;
+    /** The head key's answer, a promise asked for once (headKey). */
+    this.key = null;
   }
 
   async openChain(name) {
@@ -71,8 +75,15 @@ export class Explorer {
       list);
   }
 
+  /** The gateway's head key (GET /v1/directory/key), asked once; null when it signs no heads. */
+  async headKey() {
+    this.key ??= api('/v1/directory/key').then((answer) => (answer.ok ? answer.body : null));
+    return this.key;
+  }
+
   async openEntry(name, seq) {
-    const proof = await this.get(`/v1/chains/${encodeURIComponent(name)}/entries/${seq}`);
+    const key = await this.headKey();
+    const proof = await this.get(`/v1/chains/${encodeURIComponent(name)}/entries/${seq}${key === null ? '' : '?head=latest'}`);
     if (proof === null) return;
     this.crumbs(['chain', name], ['block', proof.height], ['entry', seq]);
     const steps = el('ol', { id: 'steps' });
@@ -83,12 +94,14 @@ export class Explorer {
       el('h4', {}, `Proof, checked in this browser with ${hasher.name}`), steps, verdict);
     const result = await verifyEntrySteps(proof, hasher.sha256, (step) => {
       steps.append(el('li', { class: 'good' }, `✓ ${step.what}: `, el('span', { class: 'hex' }, step.value)));
-    }, { chain: name, seq });
+    }, key === null ? { chain: name, seq } : { chain: name, seq, key: key.key });
     verdict.dataset.state = result.ok ? 'verified' : 'failed';
     verdict.className = result.ok ? 'good' : 'bad';
     verdict.textContent = !result.ok ? `✗ NOT verified: ${result.reason}`
       : proof.directory === undefined ? '✓ verified up to the block hash (its directory block is not sealed yet)'
-      : `✓ verified: the entry is in directory block ${proof.directory.height}, hash ${proof.directory.hash}`;
+      : proof.head === undefined ? `✓ verified: the entry is in directory block ${proof.directory.height}, hash ${proof.directory.hash}`
+      : `✓ verified: the entry is in directory block ${proof.directory.height}, in the directory log's head of size ${proof.head.size} that the gateway signed`;
+    if (result.ok && proof.head !== undefined) this.body.append(headBox(proof.head, key));
   }
 
   /** The JSON at `path`, or null after showing why not. */
@@ -122,6 +135,16 @@ export class Explorer {
   show(...nodes) {
     clear(this.body).append(...nodes);
   }
+}
+
+/** The signed head a proof was checked against, and whose key signed it (as this gateway presents its key). */
+function headBox(head, key) {
+  return el('section', { id: 'head' },
+    el('h4', {}, 'Checked against this signed head of the directory log'),
+    fields([['size', `${head.size} directory hashes`], ['root', head.root], ['signed', new Date(head.time).toISOString()], ['signature', head.signature],
+      ['key', `${key.fingerprint} (fingerprint of ${key.key})`]]),
+    el('p', {}, 'The key is the one this gateway presents. Compare its fingerprint with one you trust, and a monitor ',
+      '(chainlanes monitor) checks that every head it signs is consistent with the ones before.'));
 }
 
 function fields(rows) {

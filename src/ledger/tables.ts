@@ -6,6 +6,8 @@
 //   directories height u64                 → directory record (header ‖ [chainId, height, blockHash]…)
 //   anchors     height u64                 → directory hash(32) ‖ sealedAt u64
 //   chains      chainId(32)                → chain name, UTF-8
+//   log         level u8 ‖ index u64       → root of a perfect subtree of the directory log (directory-log.ts)
+//   heads       size u64                   → the newest signed head of that size: time u64 ‖ root ‖ signature (signed-heads.ts)
 import { existsSync, mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../validation/index.js';
@@ -24,6 +26,8 @@ export interface LedgerTables {
   directories: Table;
   anchors: Table;
   chains: Table;
+  log: Table;
+  heads: Table;
 }
 
 export interface ChainHead {
@@ -107,6 +111,8 @@ export function openTables(dir: string): LedgerTables {
     directories: table('ledger.directories'),
     anchors: table('ledger.anchors'),
     chains: table('ledger.chains'),
+    log: table('ledger.log'),
+    heads: table('ledger.heads'),
   };
 }
 

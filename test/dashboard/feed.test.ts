@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 /** Runs python3 with `args` from the repository root; resolves with its stdout. */
 function runPython(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('python3', args, { cwd: ROOT, timeout: 30_000 }, (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(`${error.message}\n${stderr}`))));
+    execFile('python3', args, { cwd: ROOT, timeout: 60_000 }, (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(`${error.message}\n${stderr}`))));
   });
 }
 
@@ -143,7 +143,7 @@ describe('dashboard feed', () => {
     admin.ws.close();
   });
 
-  it('skips a browser that does not read instead of queueing for it, and keeps it open', { timeout: 60_000 }, async () => {
+  it('skips a browser that does not read instead of queueing for it, and keeps it open', { timeout: 90_000 }, async () => {
     const gw = await startGateway();
     // As many chains as a message lists, with long names: each message is some 250 KB, so the kernel's
     // socket buffers (a few MB on loopback) hold only part of a 10 s pause and the rest backs up into the gateway.
@@ -155,8 +155,9 @@ describe('dashboard feed', () => {
       }));
     }
     const pauseMs = 10_000;
-    const readMs = 2_000;
-    const run = await runPython(['test/fixtures/slow_feed_reader.py', String(gw.port), String(pauseMs), String(readMs)]);
+    // It reads until it has seen three ticks sent after it resumed; the bound only stops a reader the gateway never serves again.
+    const readMs = 30_000;
+    const run = await runPython(['test/fixtures/slow_feed_reader.py', String(gw.port), String(pauseMs), String(readMs), '3']);
     const seen = JSON.parse(run) as { ticks: number[]; close: number | null; bytes: number; pausedAt: number; resumedAt: number };
     const during = seen.ticks.filter((at) => at > seen.pausedAt && at <= seen.resumedAt);
     const after = seen.ticks.filter((at) => at > seen.resumedAt);

@@ -54,9 +54,17 @@ describe('dashboard in a browser', () => {
       expect.stringMatching(/^✓ entry block hash = SHA-256\(header of block 0/),
       expect.stringMatching(/^✓ directory Merkle root/),
       expect.stringMatching(/^✓ directory hash = SHA-256/),
+      expect.stringMatching(/^✓ directory log root of size \d+ from directory hash 0/),
+      expect.stringMatching(/^✓ head of size \d+ signed at \d{4}-\d\d-\d\dT\d\d$/),
     ]);
-    const proof = (await (await gw.http('/v1/chains/watched/entries/0')).json()) as { directory: { hash: string } };
-    expect(await page.locator('#verdict').textContent()).toContain(proof.directory.hash);
+    // The head the proof was checked against is shown, with the key that signed it.
+    const key = (await (await gw.http('/v1/directory/key')).json()) as { key: string; fingerprint: string };
+    expect(await page.locator('#verdict').textContent()).toMatch(/in the directory log's head of size \d+ that the gateway signed/);
+    const shown = await page.locator('#head').textContent();
+    expect(shown).toContain(key.fingerprint);
+    const size = Number(/(\d+) directory hashes/.exec(shown ?? '')?.[1]);
+    const signed = (await (await gw.http(`/v1/directory/head?size=${size}`)).json()) as { root: string; signature: string };
+    expect(shown).toContain(signed.root);
     expect(await page.textContent('#explorer-body')).toContain('hello from the test');
     expect(await page.locator('#verdict').textContent()).toMatch(/WebCrypto|verified/);
     await keepScreenshot(page, 'dashboard');

@@ -25,3 +25,6 @@ export { ETCD_BINARY, startEtcd, type EtcdCluster, type EtcdMember, type EtcdOpt
 export { startLab, type Lab, type LabSpec } from './netns.js';
 export { HAPROXY_BINARY, haproxyPaths, startHaproxy, type Haproxy, type HaproxyPaths } from './haproxy.js';
 export { MEMBER_FIXTURE, runCliAsync, startMemberProcess, type MemberProcess, type MemberProcessArgs, type MemberReport } from './fleet.js';
+export { rewriteDirectory } from './history.js';
+export { stableAddress } from './relay.js';
+export { linesThenKill } from './kill.js';

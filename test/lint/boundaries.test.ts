@@ -45,6 +45,14 @@ describe('folder boundaries', () => {
       .toEqual([expect.stringMatching(/Only the composition root/)]);
   });
 
+  it('keeps the monitor on the client side: it checks gateways with the client, never with the ledger they run', async () => {
+    expect(await importProblems('src/monitor/probe.ts', "import { LogProofs } from '../ledger/index.js';\nexport const x = LogProofs;\n"))
+      .toEqual([expect.stringMatching(/src\/monitor\/ may import only protocol, client/)]);
+    expect(await importProblems('src/monitor/probe.ts', "import { verifyHead } from '../client/index.js';\nexport const x = verifyHead;\n")).toEqual([]);
+    expect(await importProblems('src/heads/probe.ts', "import { Admission } from '../frontdoor/index.js';\nexport const x = Admission;\n"))
+      .toEqual([expect.stringMatching(/src\/heads\/ may import only/)]);
+  });
+
   it('lets an allowed import through an index pass', async () => {
     expect(await importProblems('src/sealer/probe.ts', "import { Ledger } from '../ledger/index.js';\nexport const x = Ledger;\n")).toEqual([]);
     expect(await importProblems('src/probe.ts', "import { Sealer } from './sealer/index.js';\nexport const x = Sealer;\n")).toEqual([]);
