@@ -37,6 +37,12 @@ export interface StartOptions {
   nodeFlags?: readonly string[];
   /** How long SIGTERM may take before SIGKILL: a gateway answers and seals what it holds before it exits. */
   stopGraceMs?: number;
+  /** A command the target runs under, e.g. valgrind and its flags (bench/cost.ts); the pid is still the target's. */
+  wrapper?: readonly string[];
+  /** Added to the target's environment. */
+  env?: Record<string, string>;
+  /** How long it may take to print its listening line (default START_TIMEOUT_MS). */
+  startTimeoutMs?: number;
 }
 
 // The gateway logs JSON (the line goes on with `"`), the peers print plain text.
@@ -79,8 +85,9 @@ export async function startTarget(name: TargetName, options: StartOptions = {}):
   }
   // Credits on: the bench provisions accounts, chains, policies and mints (credits-setup.ts).
   const adminKey = name === 'chainlanes' ? newKey() : undefined;
-  const env = { ...process.env, CHAINLANES_ADMIN_KEY: adminKey ?? '' };
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const env = { ...process.env, ...options.env, CHAINLANES_ADMIN_KEY: adminKey ?? '' };
+  const [command, ...commandArgs] = [...(options.wrapper ?? []), process.execPath, ...args];
+  const child = spawn(command!, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'], env });
   live.add(child);
   if (options.verbose === true) echoOutput(child, name);
   const exit = async (): Promise<string> => {
@@ -93,7 +100,7 @@ export async function startTarget(name: TargetName, options: StartOptions = {}):
     for (const dir of [dataDir, configDir]) if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   };
   try {
-    const url = await listeningUrl(child, name);
+    const url = await listeningUrl(child, name, options.startTimeoutMs ?? START_TIMEOUT_MS);
     return { name, url, pid: child.pid ?? 0, dataDir, exit, stop, ...(adminKey === undefined ? {} : { adminKey }) };
   } catch (err) {
     await stop();
@@ -118,7 +125,7 @@ export function verifyStore(dataDir: string): StoreVerification {
 }
 
 /** Resolves with ws://HOST:PORT from the child's "… listening on http://HOST:PORT" line. */
-function listeningUrl(child: ChildProcess, name: string): Promise<string> {
+function listeningUrl(child: ChildProcess, name: string, timeoutMs: number): Promise<string> {
   let stderr = '';
   let stdout = '';
   child.stderr?.on('data', (chunk: Buffer) => {
@@ -130,7 +137,7 @@ function listeningUrl(child: ChildProcess, name: string): Promise<string> {
       reject(new Error(`${name} ${why}${stderr ? `; its stderr ends:\n${stderr.trimEnd()}` : ''}`));
     };
     const onExit = (code: number | null, signal: string | null): void => fail(`exited (${signal ?? code}) before listening`);
-    const timer = setTimeout(() => fail(`did not print its listening line within ${START_TIMEOUT_MS / 1000} s`), START_TIMEOUT_MS);
+    const timer = setTimeout(() => fail(`did not print its listening line within ${timeoutMs / 1000} s`), timeoutMs);
     child.once('exit', onExit);
     const onData = (chunk: Buffer): void => {
       stdout = (stdout + chunk.toString('utf8')).slice(-4000);
