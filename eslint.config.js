@@ -12,7 +12,7 @@ const FOLDER_DEPENDENCIES = {
   validation: [],
   metrics: [],
   native: [],
-  ring: ['protocol'],
+  ring: ['protocol', 'native'],
   client: ['protocol'],
   ledger: ['protocol', 'native', 'validation'],
   lanes: ['protocol', 'ring', 'native'],

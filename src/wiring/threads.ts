@@ -102,7 +102,6 @@ function createPool(inputs: ThreadInputs, lane: number, doorbell: SealerDoorbell
     threads: layout.threads[lane]!,
     counters: shared.counters,
     laneCores: shared.laneCores,
-    limits: config.limits,
     nice: layout.nice[lane]!,
     crashAfterTasks: faults.crashWorkerAfterTasks,
     onFramesHashed: answerHashed(metrics.hashLatency[lane]!),

@@ -1,7 +1,7 @@
 // The sealer's backlog: entries copied out of rings, blocks built from them.
 import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
-import { RingProducer, RingView, forEachRecord } from '../../src/ring/index.js';
+import { FrameReader, RingProducer, RingView, forEachRecord } from '../../src/ring/index.js';
 import { hashRange } from '../../src/lanes/hash-range.js';
 import { jsAddon } from '../../src/native/index.js';
 import { PendingEntries, SealArena } from '../../src/sealer/pending-entries.js';
@@ -16,10 +16,14 @@ const content = (seq: number): string => `entry ${seq} ${'x'.repeat(seq % 50)}`;
 function ringWith(frames: [number, number][], slot = 0): RingView {
   const view = RingView.allocate(1 << 20);
   const producer = new RingProducer(view);
+  const reader = new FrameReader(limits);
+  const spans = new Int32Array(2 * limits.maxEntriesPerFrame);
   for (const [first, count] of frames) {
-    producer.push(pack(Array.from({ length: count }, (_, i) => content(first + i))), count, slot, first);
+    const bytes = pack(Array.from({ length: count }, (_, i) => content(first + i)));
+    expect(reader.scan(bytes, 0, bytes.length, spans)).toBe(count);
+    producer.push(bytes, count, slot, first, spans);
   }
-  hashRange(view, 0, view.loadHead(), limits, jsAddon, null);
+  hashRange(view, 0, view.loadHead(), jsAddon, null);
   view.storeHashed(view.loadHead());
   return view;
 }
