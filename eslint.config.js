@@ -23,7 +23,7 @@ const FOLDER_DEPENDENCIES = {
   config: ['ring', 'scheduler', 'log', 'validation'],
   uws: ['protocol'],
   defence: ['protocol', 'log', 'uws'],
-  frontdoor: ['protocol', 'ring', 'lanes', 'sealer', 'ledger', 'scheduler', 'log', 'credits', 'uws', 'defence'],
+  frontdoor: ['protocol', 'ring', 'native', 'lanes', 'sealer', 'ledger', 'scheduler', 'log', 'credits', 'uws', 'defence'],
   balancer: ['ring', 'scheduler', 'ledger', 'log', 'frontdoor'],
   http: ['protocol', 'ring', 'lanes', 'sealer', 'ledger', 'scheduler', 'log', 'credits', 'uws', 'defence', 'frontdoor'],
   dashboard: ['protocol', 'log', 'credits', 'uws', 'defence', 'frontdoor'],

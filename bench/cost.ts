@@ -139,17 +139,22 @@ export function parseCallgrindDump(text: string): { thread: number; instructions
  * Where instructions go inside the gateway's work, by function (callgrind's self cost):
  * the SHA-256 compression function (the hashing floor; under valgrind it runs
  * without SHA-NI, which valgrind does not emulate, so it weighs more than on
- * the machine itself) and memory copies.
+ * the machine itself), memory copies, V8's garbage collector (what allocation
+ * costs: scavenges, marking, sweeping, on the thread that allocates and on V8's
+ * helpers) and V8's optimizing compiler (code still being compiled: the part of
+ * a count that warm-up has not settled). The first pattern a function matches wins.
  */
 export const COST_KINDS = {
   sha256: /sha256_block_data_order/,
   copies: /mem(?:cpy|move)/,
+  gc: /v8::internal::[^(]*(?:Scaveng|Marking|MarkCompact|Sweep|Evacuat|Compactor|RememberedSet|MemoryChunk|MemoryAllocator|PagedSpace|NewSpace|SemiSpace|LargeObjectSpace|Heap::)|heap::base::|cppgc::/,
+  jit: /v8::internal::(?:compiler|maglev|baseline)::|v8::internal::(?:Pipeline|Compiler|OptimizingCompileDispatcher)\b/,
 } as const;
 export type CostKind = keyof typeof COST_KINDS;
 
 /** Self cost of the functions each COST_KINDS pattern names, in one callgrind dump file. */
 export function selfCostByKind(text: string): Record<CostKind, number> {
-  const out = { sha256: 0, copies: 0 } as Record<CostKind, number>;
+  const out = Object.fromEntries(Object.keys(COST_KINDS).map((k) => [k, 0])) as Record<CostKind, number>;
   const names = new Map<string, string>();
   let kind: CostKind | null = null;
   let callLine = false;
@@ -413,6 +418,8 @@ export async function runCost(targets: readonly TargetName[], plan: Plan, s: Cos
 const KIND_TITLES: Record<CostKind, string> = {
   sha256: 'SHA-256 (sha256_block_data_order*: the floor of hashing; without SHA-NI under valgrind)',
   copies: 'memory copies (memcpy, memmove)',
+  gc: 'V8\'s garbage collector (scavenges, marking, sweeping): what allocation costs',
+  jit: 'V8\'s optimizing compiler (code compiled during the counted pass)',
 };
 
 /** Instructions per entry by thread group, one column per run, and each run against the first of its target. */
@@ -425,6 +432,9 @@ export function formatCost(runs: readonly CostRun[], workload: CostWorkload): st
   const firsts = new Map<string, CostRun>();
   for (const r of runs) if (!firsts.has(r.target)) firsts.set(r.target, r);
   const repeat = runs.map((r) => fmtRatio(r.perEntry.all / firsts.get(r.target)!.perEntry.all));
+  if (runs.every((r) => r.kinds !== null)) {
+    rows.push(['ALL but V8\'s compiler', ...runs.map((r) => fmtInt(r.perEntry.all - r.kinds!.jit.all))]);
+  }
   const lines = [
     `instructions counted by ${runs[0]!.counter} (user space), per entry accepted and committed; workload: ${fmtInt(workloadEntries(workload))} entries ` +
       `(${workload.connections.length} connections, ${workload.batch} × ${workload.entrySize} B frames), counted after ${WARM_PASSES} uncounted passes`,

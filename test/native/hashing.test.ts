@@ -293,6 +293,42 @@ describe('blockBody', () => {
     });
   }
 
+  type Block = ReturnType<typeof block>;
+
+  /** The block with entries [from, to) made empty: their ends all equal the end before them. */
+  function emptied(b: Block, count: number, from: number, to: number): Block {
+    const ends = Uint32Array.from(b.ends);
+    const base = from === 0 ? b.start : ends[from - 1]!;
+    const shift = ends[to - 1]! - base;
+    for (let i = from; i < count; i++) ends[i] = i < to ? base : ends[i]! - shift;
+    return { ...b, ends };
+  }
+
+  // Pieces holding only empty entries (one with a contents buffer of no bytes at all), one entry per
+  // piece across a chunk boundary, and a block that is empty from end to end.
+  const edges: [string, number, number, (b: Block) => { b: Block; cuts: number[]; change?: (p: BlockPiece, i: number) => BlockPiece }][] = [
+    ['a middle piece of empty entries', 40, 8, (b) => ({ b: emptied(b, 40, 10, 20), cuts: [10, 20] })],
+    ['a first and a last piece of empty entries', 40, 8, (b) => ({ b: emptied(emptied(b, 40, 0, 5), 40, 35, 40), cuts: [5, 35] })],
+    ['an empty piece whose contents buffer has no bytes', 12, 4, (b) => ({
+      b: emptied(b, 12, 4, 8),
+      cuts: [4, 8],
+      change: (p, i) => (i === 1 ? { ...p, contents: new Uint8Array(0), contentStart: 0, ends: new Uint32Array(4) } : p),
+    })],
+    ['one entry per piece, across a chunk boundary', 20, 8, (b) => ({ b, cuts: Array.from({ length: 19 }, (_, i) => i + 1) })],
+    ['no content bytes at all, in three pieces', 9, 4, (b) => ({ b: emptied(b, 9, 0, 9), cuts: [3, 6] })],
+  ];
+  for (const [title, count, chunk, make] of edges) {
+    eachImpl(`writes the same bytes and root from pieces as the reference: ${title}`, (h) => {
+      const { b, cuts, change } = make(block(count, count * 13 + chunk));
+      const { body, root } = expectedBody(b, count, chunk);
+      const pieces = cutInto(b, count, cuts).map(change ?? ((p) => p));
+      const dst = new Uint8Array(body.length + 2).fill(0xee);
+      expect(h.blockBody(pieces, chunk, dst.subarray(1, 1 + body.length)).toString('hex')).toBe(root);
+      expect(Buffer.from(dst.subarray(1, 1 + body.length)).equals(body)).toBe(true);
+      expect([dst[0], dst[dst.length - 1]]).toEqual([0xee, 0xee]);
+    });
+  }
+
   it.skipIf(native === null)(`native and fallback agree byte for byte on a block of many pieces${SKIP}`, () => {
     const b = block(1000, 99);
     const pieces = cutInto(b, 1000, [10, 11, 200, 511, 512, 513, 900]);

@@ -119,11 +119,12 @@ describe('pending entries', () => {
     // 300 entries need a 32 KiB class (64 content bytes per entry slot): one frame per segment here.
     drain(pending, ringWith([[0, 300], [300, 300], [600, 300]]));
     const arena = new SealArena();
-    expectBlock(pending, arena, 10, 890);
-    arena.reset();
-    expectBlock(pending, arena, 320, 580);
-    arena.reset();
-    expectBlock(pending, arena, 299, 301);
+    // Across three segments, inside one, one entry either side of a bound; then blocks that start and
+    // end exactly on the segments' bounds (no piece of no entries at either end).
+    for (const [first, end] of [[10, 890], [320, 580], [299, 301], [0, 300], [300, 900], [300, 301], [599, 600]] as const) {
+      expectBlock(pending, arena, first, end);
+      arena.reset();
+    }
   });
 
   it('gives durable segments back to the pool and takes them again, within its bound', () => {
