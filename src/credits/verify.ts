@@ -62,6 +62,8 @@ export class CreditCheck implements StoreCheck {
   block(block: CheckedBlock): string | undefined {
     const check = this.chains.get(block.chainName);
     if (check === undefined) return undefined;
+    // Paid for on the gateway that sealed it; what was left came with the chain (an opening record).
+    if (block.adopted) return undefined;
     const at = `credits of chain "${block.chainName}" block ${block.height}`;
     let cost = 0;
     for (let i = 0; i < block.count; i++) cost += entryCost(policyAt(check.versions, block.firstSeq + i), block.entryBytes(i));

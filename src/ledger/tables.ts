@@ -6,6 +6,7 @@
 //   directories height u64                 → directory record (header ‖ [chainId, height, blockHash]…)
 //   anchors     height u64                 → directory hash(32) ‖ sealedAt u64
 //   chains      chainId(32)                → chain name, UTF-8
+//   adopted     chainId(32) ‖ height u64   → the directory proof of a block adopted from another gateway (adopted.ts)
 import { existsSync, mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../validation/index.js';
@@ -24,6 +25,7 @@ export interface LedgerTables {
   directories: Table;
   anchors: Table;
   chains: Table;
+  adopted: Table;
 }
 
 export interface ChainHead {
@@ -107,6 +109,7 @@ export function openTables(dir: string): LedgerTables {
     directories: table('ledger.directories'),
     anchors: table('ledger.anchors'),
     chains: table('ledger.chains'),
+    adopted: table('ledger.adopted'),
   };
 }
 
