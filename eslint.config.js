@@ -19,7 +19,7 @@ const FOLDER_DEPENDENCIES = {
   credits: ['protocol', 'ledger', 'validation'],
   sealer: ['protocol', 'ring', 'native', 'ledger', 'credits'],
   scheduler: ['ring', 'native', 'ledger', 'validation'],
-  config: ['ring', 'scheduler', 'log', 'validation'],
+  config: ['ring', 'scheduler', 'log', 'validation', 'fleet'],
   uws: ['protocol'],
   defence: ['protocol', 'log', 'uws'],
   frontdoor: ['protocol', 'ring', 'lanes', 'sealer', 'ledger', 'scheduler', 'log', 'credits', 'uws', 'defence'],
