@@ -29,8 +29,6 @@ export interface SharedAccounts {
 
 export interface CreditsOptions {
   adminKey: string;
-  /** A fleet's shared accounts and keys; absent or null on a gateway of its own. */
-  shared?: SharedAccounts | null;
   /** Each chain's next seq in the ledger (0 for none): where a policy recorded past a crash really starts. */
   nextSeqOf(chain: string): number;
   /** The directory height the next seal will have: mints, transfers and read burns are filed under it. */
@@ -84,6 +82,8 @@ export class Credits {
   /** Chain names being created. */
   private readonly creating = new Set<string>();
   private flushing: Promise<void> | null = null;
+  /** A fleet's shared accounts and keys (shareWith); null on a gateway of its own. */
+  private shared: SharedAccounts | null = null;
 
   private constructor(tables: CreditTables, book: CreditBook, nextSerial: number, options: CreditsOptions) {
     this.tables = tables;
@@ -201,9 +201,23 @@ export class Credits {
     return { keyId, revokedAt: revocation.revokedAt! };
   }
 
+  /** From now on accounts and keys are written to the fleet's directory first (the gateway joined a fleet). */
+  shareWith(shared: SharedAccounts): void {
+    this.shared = shared;
+  }
+
+  /** Every account and key this gateway holds, for seeding the fleet's directory when it joins. */
+  accountsAndKeys(): { accounts: [string, AccountRecord][]; keys: [string, KeyRecord][] } {
+    const accounts = [...this.book.accounts.values()];
+    return {
+      accounts: accounts.map((a) => [a.id, { name: a.name, createdAt: a.createdAt }]),
+      keys: accounts.flatMap((a) => [...a.keys]),
+    };
+  }
+
   /** Runs a write to the fleet's shared directory; null when done (or no fleet), else `busy` naming why. */
   private async share(write: (fleet: SharedAccounts) => Promise<unknown>): Promise<Refusal | null> {
-    const fleet = this.options.shared ?? null;
+    const fleet = this.shared;
     if (fleet === null) return null;
     try {
       await write(fleet);

@@ -184,7 +184,7 @@ export async function moveByHand(etcd: EtcdSettings, chain: string, to: string, 
     if (!outcome.moved) throw new Error(`moving chain "${chain}" to "${to}" failed at ${outcome.step}: ${outcome.why}${outcome.from === null ? '' : `; ${outcome.from} keeps it`}`);
     await new FleetEvents(client, keys, `fleet-move@${hostname()}`, 1_000).add({
       kind: 'manual-move', chain, from: outcome.from, to, reason: `chain "${chain}" ${outcome.from} → ${to}: moved by hand (chainlanes fleet move)`,
-      numbers: { token: outcome.token, handoffMs: Math.round(outcome.ms.handoff), adoptMs: Math.round(outcome.ms.adopt), commitMs: Math.round(outcome.ms.commit) },
+      numbers: { token: outcome.token, prepareMs: Math.round(outcome.ms.prepare), handoffMs: Math.round(outcome.ms.handoff), adoptMs: Math.round(outcome.ms.adopt), commitMs: Math.round(outcome.ms.commit) },
     }).catch(() => undefined);
     io.print(`chainlanes fleet move: chain "${chain}" is served by ${to} now (was ${outcome.from}; fencing token ${outcome.token})`);
   } finally {

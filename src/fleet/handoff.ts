@@ -17,6 +17,7 @@ import { type EtcdClient, type Revision } from './etcd.js';
 import { decodeMember, decodeOwner, isInvalid, type FleetKeys } from './keys.js';
 import { reclaimChain, transferChain, type FleetGate, type OwnershipTable } from './ownership.js';
 import { errorMessage } from '../log/index.js';
+import type { ChainBookRecords } from '../credits/index.js';
 
 /** What the owner answers to `POST /v1/chains/{name}/handoff`: everything the new owner needs to go on. */
 export interface HandoffHead {
@@ -29,8 +30,8 @@ export interface HandoffHead {
   nextHeight: number;
   /** Hex of the last entry block's hash (64 zeros before the first block). */
   lastBlockHash: string;
-  /** The chain's credit book: its owner account, policy and balances (authenticated mode; null in open mode). */
-  credits: { owner: string; policy: unknown; balances: Record<string, number> } | null;
+  /** The chain's credit book: its owner, policies, balances and the accounts they name (authenticated mode; null in open mode). */
+  credits: ChainBookRecords | null;
 }
 
 export interface HandoffSettings {
@@ -154,8 +155,13 @@ export class Handoffs {
 
 /** The gateways' handoff routes, as the coordinator calls them. */
 export interface GatewayApi {
+  /**
+   * The pre-copy: the target pulls what the owner has sealed while the owner
+   * still admits, so the handoff's pause copies only the tail. Optional.
+   */
+  prepare?(url: string, chain: string, from: string, fromUrl: string): Promise<void>;
   handoff(url: string, chain: string, to: string): Promise<HandoffHead>;
-  adopt(url: string, chain: string, from: string, head: HandoffHead): Promise<void>;
+  adopt(url: string, chain: string, from: string, head: HandoffHead, fromUrl: string): Promise<void>;
   abort(url: string, chain: string): Promise<void>;
 }
 
@@ -185,8 +191,12 @@ export class HttpGatewayApi implements GatewayApi {
     return await this.post(url, `/v1/chains/${chain}/handoff`, { to }) as HandoffHead;
   }
 
-  async adopt(url: string, chain: string, from: string, head: HandoffHead): Promise<void> {
-    await this.post(url, `/v1/chains/${chain}/adopt`, { from, head });
+  async prepare(url: string, chain: string, from: string, fromUrl: string): Promise<void> {
+    await this.post(url, `/v1/chains/${chain}/adopt`, { from, fromUrl, prepare: true });
+  }
+
+  async adopt(url: string, chain: string, from: string, head: HandoffHead, fromUrl: string): Promise<void> {
+    await this.post(url, `/v1/chains/${chain}/adopt`, { from, fromUrl, head });
   }
 
   async abort(url: string, chain: string): Promise<void> {
@@ -195,8 +205,8 @@ export class HttpGatewayApi implements GatewayApi {
 }
 
 export type MoveOutcome =
-  | { moved: true; chain: string; from: string; to: string; token: Revision; ms: { handoff: number; adopt: number; commit: number } }
-  | { moved: false; chain: string; from: string | null; to: string; step: 'lookup' | 'handoff' | 'adopt' | 'commit'; why: string };
+  | { moved: true; chain: string; from: string; to: string; token: Revision; ms: { prepare: number; handoff: number; adopt: number; commit: number } }
+  | { moved: false; chain: string; from: string | null; to: string; step: 'lookup' | 'prepare' | 'handoff' | 'adopt' | 'commit'; why: string };
 
 export interface MoveOptions {
   /**
@@ -230,6 +240,15 @@ export async function moveChain(client: EtcdClient, keys: FleetKeys, api: Gatewa
   const fromUrl = options.fromUrl ?? (fromRecord !== null && !isInvalid(fromRecord) ? fromRecord.url : null);
   if (fromUrl === null) return fail('lookup', from, `the owner "${from}" is not in etcd any more: give its URL to fetch the chain's head from (--from-url)`);
   let started = performance.now();
+  if (api.prepare !== undefined) {
+    try {
+      await api.prepare(targetRecord.url, chain, from, fromUrl);
+    } catch (error) {
+      return fail('prepare', from, errorMessage(error));
+    }
+  }
+  const prepareMs = performance.now() - started;
+  started = performance.now();
   let head: HandoffHead;
   try {
     head = await api.handoff(fromUrl, chain, to);
@@ -244,7 +263,7 @@ export async function moveChain(client: EtcdClient, keys: FleetKeys, api: Gatewa
   if (head.token !== ownerKv.modRevision) return abort('adopt', `the owner handed over token ${head.token}, but etcd holds ${ownerKv.modRevision}`);
   started = performance.now();
   try {
-    await api.adopt(targetRecord.url, chain, from, head);
+    await api.adopt(targetRecord.url, chain, from, head, fromUrl);
   } catch (error) {
     return abort('adopt', errorMessage(error));
   }
@@ -258,5 +277,5 @@ export async function moveChain(client: EtcdClient, keys: FleetKeys, api: Gatewa
     return abort('commit', `etcd did not confirm the transfer: ${errorMessage(error)}`);
   }
   if (!outcome.moved) return abort('commit', outcome.why);
-  return { moved: true, chain, from, to, token: outcome.token, ms: { handoff: handoffMs, adopt: adoptMs, commit: performance.now() - started } };
+  return { moved: true, chain, from, to, token: outcome.token, ms: { prepare: prepareMs, handoff: handoffMs, adopt: adoptMs, commit: performance.now() - started } };
 }

@@ -19,6 +19,7 @@ import type { SharedParts } from './shared.js';
 import type { StopStack } from './stop-stack.js';
 import type { StoreParts } from './store.js';
 import type { ThreadParts } from './threads.js';
+import type { FleetParts } from './fleet.js';
 import { lanesNow, showOnDashboard } from './lanes-view.js';
 
 /**
@@ -55,6 +56,8 @@ export interface IntakeInputs {
   threads: ThreadParts;
   clients: ClientParts;
   metrics: GatewayMetrics;
+  /** The fleet this gateway is in; null: a gateway on its own. */
+  fleet: FleetParts | null;
 }
 
 /** The streams: closed last of the front door's parts, once the sealer has sent the last `committed`. */
@@ -74,6 +77,7 @@ export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts 
     laneOf: (slot) => shared.chainTable.lane(slot),
     credits: store.credits?.book ?? null, seals: store.seals,
     fairShare: threads.balancer.fairShare, commitProbe: shared.commitSampler,
+    ownership: inputs.fleet?.ownership ?? null,
   });
   const bounds = boundConnections(config, log);
   const turns = turnsOfAddresses(config, log);
