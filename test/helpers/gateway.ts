@@ -60,6 +60,8 @@ export interface StartOptions {
   port?: number;
   /** A command that runs node, e.g. ['prlimit', '--nofile=256:256', '--'] (it must exec node in its own process). */
   launcher?: string[];
+  /** The address the test reaches the gateway at (a lab host's); 127.0.0.1 by default. */
+  clientHost?: string;
 }
 
 export async function startGateway(options: StartOptions = {}): Promise<ChildGateway> {
@@ -98,10 +100,10 @@ export async function startGateway(options: StartOptions = {}): Promise<ChildGat
     } else {
       const port = options.port;
       // Settles at most once: a rejection after the gateway exited (or resolved) is ignored.
-      untilHealthy(port, START_TIMEOUT_MS).then(() => ready(port), reject);
+      untilHealthy(options.clientHost ?? '127.0.0.1', port, START_TIMEOUT_MS).then(() => ready(port), reject);
     }
   });
-  const base = `http://127.0.0.1:${port}`;
+  const base = `http://${options.clientHost ?? '127.0.0.1'}:${port}`;
   return {
     port,
     dataDir,
@@ -136,8 +138,8 @@ async function stopWithin(child: ChildProcess, closed: Promise<unknown>, graceMs
   }
 }
 
-function untilHealthy(port: number, timeoutMs: number): Promise<void> {
-  const status = (): Promise<number> => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0);
+function untilHealthy(host: string, port: number, timeoutMs: number): Promise<void> {
+  const status = (): Promise<number> => fetch(`http://${host}:${port}/healthz`).then((r) => r.status, () => 0);
   return expect.poll(status, { timeout: timeoutMs, interval: 50 }).toBe(200);
 }
 
