@@ -82,18 +82,24 @@ export class Handoffs {
 
   /**
    * Stops admission of `name` for a handoff to `to` and returns the token handed
-   * over. Refused (with why) unless the gate admits the chain right now.
+   * over. Refused (with why) unless the gate admits the chain right now, or the
+   * chain is this gateway's and only its lease (cut off from etcd) keeps it from admitting.
    */
   begin(name: string, to: string): Revision | string {
     if (to === this.me) return `chain "${name}" cannot be handed off to the gateway that owns it`;
     if (this.active.has(name)) return `chain "${name}" is being handed off to ${this.active.get(name)!.to} already`;
     const verdict = this.gate.check(name);
-    if (verdict.kind !== 'admit') return `chain "${name}" is not admitted here now (${verdict.kind === 'unclaimed' ? 'no owner yet' : verdict.message})`;
+    // An owner cut off from etcd admits nothing, yet hands its chain off (a forced move: the transfer then
+    // also needs its member key gone). The token is the table's: a stale one only makes the transfer fail.
+    const entry = this.table.get(name);
+    const fenced = verdict.kind === 'busy' && entry?.value.gateway === this.me;
+    if (verdict.kind !== 'admit' && !fenced) return `chain "${name}" is not admitted here now (${verdict.kind === 'unclaimed' ? 'no owner yet' : verdict.message})`;
+    const token = verdict.kind === 'admit' ? verdict.token : entry!.modRevision;
     const timer = setTimeout(() => void this.abort(name, `not committed within ${this.settings.deadlineMs} ms`), this.settings.deadlineMs);
     timer.unref();
-    this.active.set(name, { to, token: verdict.token, timer, aborting: false });
+    this.active.set(name, { to, token, timer, aborting: false });
     this.gate.stop(name, to);
-    return verdict.token;
+    return token;
   }
 
   /**
@@ -236,6 +242,9 @@ export async function moveChain(client: EtcdClient, keys: FleetKeys, api: Gatewa
   const fromRecord = fromKv === undefined ? null : decodeMember(fromKv.value);
   if (fromRecord === null || isInvalid(fromRecord)) {
     if (!force) return fail('lookup', from, `the owner "${from}" is not a live member: its chains wait for it (no replicas yet); --force moves a chain whose owner is cut off from etcd but still serves reads`);
+  } else if (force) {
+    // Asked before the handoff, not only by the transfer: a forced handoff that cannot commit would leave the owner stopped until it reaches etcd again.
+    return fail('lookup', from, `gateway "${from}" is still a live member: move it by handoff, not by force (a cut-off owner's lease expires within its TTL)`);
   }
   const fromUrl = options.fromUrl ?? (fromRecord !== null && !isInvalid(fromRecord) ? fromRecord.url : null);
   if (fromUrl === null) return fail('lookup', from, `the owner "${from}" is not in etcd any more: give its URL to fetch the chain's head from (--from-url)`);

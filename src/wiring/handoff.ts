@@ -71,7 +71,6 @@ export function handoffService(inputs: HandoffInputs): HandoffService {
       if (typeof to !== 'string' || !isGatewayId(to)) return refuse('bad_request', 'the body must be {"to": the id of the gateway to hand the chain to}');
       const verdict = fleet.node.gate.check(chain, performance.now());
       if (verdict.kind === 'moved') return refuse(verdict.location === null ? 'busy' : 'moved', verdict.message, verdict.location);
-      if (verdict.kind === 'busy') return refuse('busy', verdict.message);
       if (verdict.kind === 'unclaimed') return refuse('unknown_chain', `no gateway of the fleet owns chain "${chain}"`);
       const token = fleet.node.handoffs.begin(chain, to);
       if (typeof token === 'string') return refuse('bad_request', token);

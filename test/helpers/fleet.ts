@@ -116,6 +116,8 @@ export interface FleetGatewayOptions {
   leaseMarginMs?: number;
   /** Config beyond the fleet (merged over short blocks and a short watch check). */
   config?: Record<string, unknown>;
+  /** Fleet settings beyond the test's defaults (e.g. handoffDeadlineMs). */
+  fleet?: Record<string, unknown>;
 }
 
 export interface FleetGateway extends CreditGateway {
@@ -142,6 +144,7 @@ export async function startFleetGateway(options: FleetGatewayOptions): Promise<F
       etcd: { endpoints: options.etcd, prefix: options.prefix, requestTimeoutMs: 1_000, watchCheckMs: 500 },
       gatewayId: options.id, advertiseUrl: url,
       leaseTtlSeconds: options.leaseTtlSeconds ?? 4, leaseMarginMs: options.leaseMarginMs ?? 500, loadReportMs: 500,
+      ...options.fleet,
     },
   };
   const gw = await startCreditGateway({

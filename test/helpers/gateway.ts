@@ -185,10 +185,14 @@ export class StreamClient {
     });
   }
 
-  /** `key`, if given, goes in an `Authorization: Bearer` header (authenticated mode). */
-  static async open(port: number, chain: string, key?: string): Promise<StreamClient> {
+  /**
+   * `at` is a port on 127.0.0.1 or a gateway's http:// URL; `key`, if given,
+   * goes in an `Authorization: Bearer` header (authenticated mode).
+   */
+  static async open(at: number | string, chain: string, key?: string): Promise<StreamClient> {
     const headers = key === undefined ? undefined : { authorization: `Bearer ${key}` };
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/chains/${chain}/stream`, { headers });
+    const base = typeof at === 'number' ? `ws://127.0.0.1:${at}` : at.replace(/^http/, 'ws');
+    const ws = new WebSocket(`${base}/v1/chains/${chain}/stream`, { headers });
     registerCleanup(`WebSocket to ${chain}`, () => ws.terminate());
     const client = new StreamClient(ws);
     await once(ws, 'open');
