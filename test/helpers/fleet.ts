@@ -112,6 +112,8 @@ export interface FleetGatewayOptions {
   /** Names clients (HAProxy) reach the gateway by, e.g. the proxy's `host:port`. */
   allowedHosts?: string[];
   dataDir?: string;
+  /** A fixed port (a restart keeps the URL HAProxy and etcd know); by default a free one. */
+  port?: number;
   leaseTtlSeconds?: number;
   leaseMarginMs?: number;
   /** Config beyond the fleet (merged over short blocks and a short watch check). */
@@ -133,7 +135,7 @@ const LAB_PORT = 9001;
 /** A real gateway (the CLI, authenticated) in a fleet; `restart` starts it again on the same store. */
 export async function startFleetGateway(options: FleetGatewayOptions): Promise<FleetGateway> {
   const host = options.lab === undefined ? '127.0.0.1' : options.lab.lab.address(options.lab.host, options.lab.network);
-  const port = options.lab === undefined ? await freePort() : LAB_PORT;
+  const port = options.port ?? (options.lab === undefined ? await freePort() : LAB_PORT);
   const url = `http://${host}:${port}`;
   const config = {
     host,
@@ -151,7 +153,7 @@ export async function startFleetGateway(options: FleetGatewayOptions): Promise<F
     adminKey: options.adminKey, port, clientHost: host, config, dataDir: options.dataDir,
     launcher: options.lab === undefined ? undefined : options.lab.lab.command(options.lab.host, []),
   });
-  return { ...gw, id: options.id, url, options: { ...options, dataDir: gw.dataDir } };
+  return { ...gw, id: options.id, url, options: { ...options, dataDir: gw.dataDir, port } };
 }
 
 export interface FleetRunProcess {
