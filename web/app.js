@@ -3,6 +3,7 @@
 // Plain ES modules, no build: served by the gateway as they are.
 import { el, clear, api, session } from '/web/common.js';
 import { Explorer } from '/web/explorer.js';
+import { renderFleet } from '/web/fleet.js';
 
 const RECONNECT_MS = 2000;
 const MAX_MOVES_SHOWN = 200;
@@ -76,6 +77,7 @@ function onMessage(message) {
   renderLanes(message.lanes);
   renderAnchors(message.anchors);
   renderChains(message.chains, message.chainsTotal);
+  renderFleet(message.fleet);
   renderCharts();
 }
 

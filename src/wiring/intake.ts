@@ -21,6 +21,7 @@ import type { StoreParts } from './store.js';
 import type { ThreadParts } from './threads.js';
 import type { FleetParts } from './fleet.js';
 import { lanesNow, showOnDashboard } from './lanes-view.js';
+import { FleetViewSource } from './fleet-view.js';
 
 /**
  * How often the total of unread replies is summed over every connection. Each
@@ -91,7 +92,9 @@ export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts 
     uncappedPaths: ['/healthz', READYZ_PATH],
   }, log, turns);
   const frontDoorCores = new FrontDoorCores(inputs.layout, (cores) => system.pinThread(cores), log);
-  const dashboard = openDashboard(inputs, admission, guard, () => lanesNow(inputs, frontDoorCores.cores));
+  const fleetView = inputs.fleet === null ? null : new FleetViewSource(inputs.fleet, log);
+  fleetView?.start();
+  const dashboard = openDashboard(inputs, admission, guard, () => lanesNow(inputs, frontDoorCores.cores), fleetView);
   threads.schedulerListeners.push((event) => {
     frontDoorCores.onSchedulerEvent(event);
     showOnDashboard(event, shared.chains, dashboard);
@@ -102,6 +105,7 @@ export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts 
     admission.close();
     guard.stop();
     dashboard.stop();
+    fleetView?.stop();
     inputs.metrics.stop();
     // What the lanes took is hashed and answered; then the last blocks are cut for the sealer to seal as it stops.
     await Promise.all(threads.pools.map((pool) => pool.drain()));
@@ -132,7 +136,7 @@ function turnsOfAddresses(config: GatewayConfig, log: Logger): AddressTurns | nu
   return new AddressTurns({ turnBudgetMs: frontDoorTurnBudgetMs, firstBarMs: addressBarMs, maxBarMs: Math.max(addressBarMs, maxAddressBarMs) }, log);
 }
 
-function openDashboard(inputs: IntakeInputs, admission: Admission, guard: ConnectionGuard, lanes: () => unknown): DashboardFeed {
+function openDashboard(inputs: IntakeInputs, admission: Admission, guard: ConnectionGuard, lanes: () => unknown, fleet: FleetViewSource | null): DashboardFeed {
   const { shared, store, threads, metrics } = inputs;
   const dashboard = new DashboardFeed({
     chains: shared.chains,
@@ -146,6 +150,7 @@ function openDashboard(inputs: IntakeInputs, admission: Admission, guard: Connec
     credits: store.credits?.book ?? null,
     guard,
     commits: shared.commitSampler,
+    ...(fleet === null ? {} : { fleet: () => fleet.current() }),
   });
   dashboard.start();
   return dashboard;

@@ -6,6 +6,7 @@
 // entries burned, and each gateway's store verifies (blocks, adopted blocks
 // with their sealing gateway's directory proofs, credits across the moves).
 import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { connect, verifyEntry, type EntryProof, type SubmitResult } from '../../src/client/index.js';
 import { newKey } from '../../src/credits/index.js';
 import {
@@ -33,6 +34,26 @@ async function until(call: () => Promise<{ status: number; body: Record<string, 
   let last: { status: number; body: Record<string, unknown> } | undefined;
   await expect.poll(async () => (last = await call()).status, { timeout: 20_000, interval: 100, message: JSON.stringify(last) }).toBe(ok);
   return last!.body;
+}
+
+interface FleetView {
+  members: { id: string; chains: number; load: number | null }[];
+  moves: { from: string; to: string; reason: string }[];
+}
+
+/** The `fleet` of the dashboard feed's messages, once `ready` holds for it. */
+async function dashboardFleet(url: string, key: string, ready: (fleet: FleetView) => boolean): Promise<FleetView> {
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/dashboard/stream?key=${key}`);
+  registerCleanup('dashboard feed', () => ws.terminate());
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the fleet view never showed what was expected')), 30_000);
+    ws.on('message', (data: Buffer) => {
+      const fleet = (JSON.parse(data.toString()) as { fleet: FleetView | null }).fleet;
+      if (fleet === null || !ready(fleet)) return;
+      clearTimeout(timer);
+      resolve(fleet);
+    });
+  });
 }
 
 describe('a chain handed off among three gateways behind HAProxy', () => {
@@ -113,6 +134,13 @@ describe('a chain handed off among three gateways behind HAProxy', () => {
     expect(sealers.size).toBeGreaterThanOrEqual(3);
     // The credits moved with the chain: minted less one per entry, nothing lost or made on the way.
     expect((await through(proxy.url, 'GET', `/v1/chains/ledger/credits/${owner.id}`, owner.key)).body).toEqual({ account: owner.id, balance: MINTED - total });
+
+    // The dashboard's fleet view: every gateway, its load and chains, and the three moves with their reasons.
+    const view = await dashboardFleet(gateways[0]!.url, adminKey, (fleet) => fleet.moves.length >= 3);
+    expect(view.members.map((m) => m.id)).toEqual(['g1', 'g2', 'g3']);
+    expect(view.members.reduce((n, m) => n + m.chains, 0)).toBe(1);
+    expect(view.moves.slice(0, 3).map((m) => `${m.from}→${m.to}`).reverse()).toEqual(moves);
+    expect(view.moves[0]!.reason).toMatch(/moved by hand \(chainlanes fleet move\)/);
 
     // Each store verifies on its own: links across local and adopted blocks, adopted blocks' directory proofs, credits with their openings and closings.
     for (const gw of gateways) {
