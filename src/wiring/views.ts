@@ -54,6 +54,8 @@ function fleetHealth(fleet: FleetParts): Record<string, unknown> {
     tableRevision: node.table.revision,
     joinRevision: node.member.joinRevision,
     members: node.members.entries.size,
+    /** Requests sent to etcd since the start: none is per frame (the bench compares loaded and idle). */
+    etcdRequests: node.client.requests,
   };
 }
 
