@@ -7,7 +7,7 @@ import {
   FleetBalancer, loadsMirror, readEvents, type FleetEvent, type LoadReport, type PrefixMirror,
 } from '../fleet/index.js';
 import { errorMessage, type Logger } from '../log/index.js';
-import type { FleetParts } from './fleet.js';
+import type { FleetParts } from './fleet-parts.js';
 
 /** How often the view is built again. */
 const REFRESH_MS = 5_000;

@@ -13,28 +13,17 @@ import {
   FleetDirectory, FleetNode, LOAD_REPORT_CHAINS, type Capacity, type ClaimOutcome, type GatewayFleetSettings, type LoadReport,
 } from '../fleet/index.js';
 import { movedStreams, type ChainOwnership, type ClaimResult } from '../frontdoor/index.js';
-import type { SealingGateway } from '../ledger/index.js';
 import { errorMessage, type Logger } from '../log/index.js';
 import type { SchedulerEvent } from '../scheduler/index.js';
 import type { StopStack } from './stop-stack.js';
 import type { StoreParts } from './store.js';
 import type { RunningParts } from './views.js';
+import type { FleetParts } from './fleet-parts.js';
+
+export type { FleetParts } from './fleet-parts.js';
 
 /** How long to wait before listing the fleet's accounts again when etcd could not be reached at start. */
 const DIRECTORY_RETRY_MS = 1_000;
-
-export interface FleetParts {
-  settings: GatewayFleetSettings;
-  node: FleetNode;
-  /** Accounts and keys fleet-wide (authenticated mode); null in open mode. */
-  directory: FleetDirectory | null;
-  /** What admission asks per frame, and how it claims a new chain. */
-  ownership: ChainOwnership;
-  /** This gateway as the directory proofs of its blocks name it: its fleet id and SHA-256 of its store identity. */
-  self: SealingGateway;
-  /** Where the load reports come from, once the lanes run (connectFleet). */
-  reportLoad(source: () => LoadReport | null): void;
-}
 
 export async function joinFleet(config: GatewayConfig, store: StoreParts, log: Logger, stops: StopStack): Promise<FleetParts | null> {
   const settings = config.fleet;

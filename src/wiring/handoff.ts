@@ -20,7 +20,7 @@ import type { HandoffService } from '../http/index.js';
 import { isRefusal, refuse, type ChainBookRecords, type Refusal } from '../credits/index.js';
 import type { ExportedBlock } from '../ledger/index.js';
 import { errorMessage, type Logger } from '../log/index.js';
-import type { FleetParts } from './fleet.js';
+import type { FleetParts } from './fleet-parts.js';
 import type { RunningParts } from './views.js';
 
 /** A page of an export holds blocks up to about this many bytes (at least one block). */

@@ -19,7 +19,7 @@ import type { SharedParts } from './shared.js';
 import type { StopStack } from './stop-stack.js';
 import type { StoreParts } from './store.js';
 import type { ThreadParts } from './threads.js';
-import type { FleetParts } from './fleet.js';
+import type { FleetParts } from './fleet-parts.js';
 import { lanesNow, showOnDashboard } from './lanes-view.js';
 import { FleetViewSource } from './fleet-view.js';
 

@@ -7,7 +7,7 @@ import type { ClientParts, IntakeParts } from './intake.js';
 import type { SharedParts } from './shared.js';
 import type { StoreParts } from './store.js';
 import type { ThreadParts } from './threads.js';
-import type { FleetParts } from './fleet.js';
+import type { FleetParts } from './fleet-parts.js';
 
 /** Everything the gateway runs, once every phase has started. */
 export interface RunningParts {
