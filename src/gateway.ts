@@ -64,7 +64,7 @@ export class Gateway {
       const threads = await startThreads({ config, layout, log, faults: options.faults ?? NO_FAULTS, store, shared, metrics }, stops);
       const intake = openIntake({ config, layout, log, store, shared, threads, clients, metrics, fleet }, stops);
       const parts: RunningParts = { layout, store, shared, clients, threads, intake, fleet, startedAt: Date.now() };
-      connectFleet(fleet, parts);
+      connectFleet(fleet, parts, metrics.registry);
       const app = createApp(tls);
       addRoutes(app, { config, log, parts, metrics: metrics.registry, stopping: () => gateway?.stopping != null, adminKey: options.adminKey ?? null });
       const listening = await listen(app, config, intake.guard, intake.bounds, log, stops);

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../validation/index.js';
 import { open } from 'lmdb';
-import type { Database, RootDatabase } from 'lmdb';
+import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { HASH_BYTES, sha256, zeroHash } from './hash.js';
 import { decodeEntryBlockHeader, decodeDirectoryHeader } from './headers.js';
 import { blockRecordHeader, chainKey, directoryRecordHeader } from './records.js';
@@ -99,9 +99,16 @@ function statOrNull(path: string): Stats | null {
   }
 }
 
-export function openTables(dir: string): LedgerTables {
+/**
+ * The ledger's tables in `dir`. `forCheck`: for a check that must not write
+ * (verify, the probe): a table a store made before it existed (`adopted`,
+ * a fleet's) is not created, and reads as empty.
+ */
+export function openTables(dir: string, forCheck = false): LedgerTables {
   const root = openEnvironment(dir);
   const table = (name: string): Table => root.openDB<Buffer, Buffer>(name, { keyEncoding: 'binary', encoding: 'binary' });
+  // `create` is lmdb-js's (open.js), missing from its typings: false opens only a table that exists (else undefined).
+  const existing = (name: string): Table | undefined => root.openDB<Buffer, Buffer>(name, { keyEncoding: 'binary', encoding: 'binary', create: false } as DatabaseOptions) as Table | undefined;
   return {
     root,
     blocks: table('ledger.blocks'),
@@ -109,8 +116,13 @@ export function openTables(dir: string): LedgerTables {
     directories: table('ledger.directories'),
     anchors: table('ledger.anchors'),
     chains: table('ledger.chains'),
-    adopted: table('ledger.adopted'),
+    adopted: forCheck ? existing('ledger.adopted') ?? emptyTable() : table('ledger.adopted'),
   };
+}
+
+/** A stand-in for a table the store does not have: it holds nothing (only what a check reads of it). */
+function emptyTable(): Table {
+  return { get: () => undefined, getKeysCount: () => 0 } as unknown as Table;
 }
 
 const U64_MAX = Buffer.alloc(8, 0xff);

@@ -71,7 +71,7 @@ export interface VerifyOptions {
 export async function verifyStore(dir: string, options: VerifyOptions = {}): Promise<StoreReport> {
   const checks = options.checks ?? [];
   assertStoreExists(dir);
-  const tables = openTables(dir);
+  const tables = openTables(dir, true);
   for (const check of checks) check.open(tables.root);
   const transaction = tables.root.useReadTransaction();
   const walk = new StoreWalk(tables, transaction, checks, options.onProgress);

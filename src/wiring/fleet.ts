@@ -7,6 +7,7 @@
 // that moved away. Stopping leaves the fleet at once (the lease is revoked);
 // the chains stay this gateway's in etcd. Without a fleet nothing here runs.
 import { createHash } from 'node:crypto';
+import { Gauge, type Registry } from 'prom-client';
 import { storeIdentity } from '../anchors/index.js';
 import type { GatewayConfig } from '../config/index.js';
 import {
@@ -120,8 +121,9 @@ function claimLocalChains(node: FleetNode, chains: readonly string[], log: Logge
  * fleet's balancer, and the streams of a chain another gateway took get
  * their replies, then close 4001.
  */
-export function connectFleet(fleet: FleetParts | null, parts: RunningParts): void {
+export function connectFleet(fleet: FleetParts | null, parts: RunningParts, registry: Registry): void {
   if (fleet === null) return;
+  registerFleetMetrics(fleet, registry);
   const { shared, clients, threads } = parts;
   threads.schedulerListeners.push((event: SchedulerEvent) => {
     if (event.type !== 'capacity') return;
@@ -136,4 +138,18 @@ export function connectFleet(fleet: FleetParts | null, parts: RunningParts): voi
     return { at: Date.now(), demand, chains: mine.length, top };
   });
   fleet.node.onLost((chain) => movedStreams(clients.connections, chain));
+}
+
+/** The fleet's side in `GET /metrics` (docs/protocol.md 13): read at each scrape, nothing kept. */
+function registerFleetMetrics(fleet: FleetParts, registry: Registry): void {
+  const { node } = fleet;
+  const gauge = (name: string, help: string, read: () => number): void => {
+    const metric: Gauge = new Gauge({ name, help, registers: [registry], collect: () => metric.set(read()) });
+  };
+  gauge('chainlanes_fleet_member_live', '1 while this gateway\'s lease is live by its own clock (it may admit), 0 while cut off from etcd or joining.', () => Number(node.member.isLive()));
+  gauge('chainlanes_fleet_table_synced', '1 while the ownership table\'s watch is current.', () => Number(node.table.isSynced));
+  gauge('chainlanes_fleet_table_lag_revisions', 'Revisions the ownership table is behind this gateway\'s (re)join (admission waits while above 0).', () => Math.max(0, node.member.joinRevision - node.table.revision));
+  gauge('chainlanes_fleet_members', 'Live members of the fleet, as this gateway sees them.', () => node.members.entries.size);
+  gauge('chainlanes_fleet_etcd_requests', 'Requests sent to etcd since the start (none per frame).', () => node.client.requests);
+  gauge('chainlanes_fleet_claim_transactions', 'Claim transactions sent to etcd since the start (a burst of new chains rides in one).', () => node.claims.transactions);
 }

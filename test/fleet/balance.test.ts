@@ -57,5 +57,11 @@ describe('the fleet balancer with real gateways', () => {
     expect(reply).toMatchObject({ type: 'accepted' });
     const sealedOnG1 = writers[0]!.replies.filter((r) => r.type === 'accepted').reduce((end, r) => Math.max(end, (r.seq as number) + (r.count as number)), 0);
     expect(reply!.seq).toBe(sealedOnG1);
+    // The fleet's metrics: live, the table current, two members, one claim transaction per burst of new chains.
+    const metrics = await (await g2!.http('/metrics', { headers: { authorization: `Bearer ${adminKey}` } })).text();
+    expect(metrics).toMatch(/^chainlanes_fleet_member_live 1$/m);
+    expect(metrics).toMatch(/^chainlanes_fleet_table_synced 1$/m);
+    expect(metrics).toMatch(/^chainlanes_fleet_members 2$/m);
+    expect(metrics).toMatch(/^chainlanes_frames_rejected_total\{code="moved"\} \d+$/m);
   }, 120_000);
 });
