@@ -5,7 +5,8 @@
 // held is bounded. The page runs as plain ES modules: web/ itself, the client's
 // compiled client (dist/src/client, dist/src/protocol), @noble/hashes' ESM
 // build and msgpackr's browser build, so the page checks proofs (and a page can
-// stream entries) with the very code Node clients use.
+// stream entries) with the very code Node clients use; and uPlot's ES module for
+// the charts. Nothing comes from another origin: the page works offline.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -38,6 +39,8 @@ interface StaticFile {
 
 /** The browser build of msgpackr (its package's "browser" export and what that imports), for the client in a page. */
 const MSGPACKR_FILES = ['index.js', 'pack.js', 'unpack.js', 'iterators.js', 'scan.js'];
+/** uPlot, the page's charts: its ES module and its style sheet (the package's dist/). */
+const UPLOT_FILES = ['uPlot.esm.js', 'uPlot.min.css'];
 
 /** URL prefix → folder, and the files served from it (default: all the folder's own files, not sub-folders). */
 function folders(): [prefix: string, dir: string, only?: readonly string[]][] {
@@ -45,12 +48,14 @@ function folders(): [prefix: string, dir: string, only?: readonly string[]][] {
   const require = createRequire(import.meta.url);
   const noble = join(dirname(require.resolve('@noble/hashes/sha2')), 'esm');
   const msgpackr = packageDir(require.resolve('msgpackr'), 'msgpackr');
+  const uplot = join(packageDir(require.resolve('uplot'), 'uplot'), 'dist');
   return [
     ['/web/', join(root, 'web')],
     ['/lib/src/client/', join(root, 'dist', 'src', 'client')],
     ['/lib/src/protocol/', join(root, 'dist', 'src', 'protocol')],
     ['/lib/noble-hashes/', noble],
     ['/lib/msgpackr/', msgpackr, MSGPACKR_FILES],
+    ['/lib/uplot/', uplot, UPLOT_FILES],
   ];
 }
 
