@@ -41,6 +41,13 @@ export interface ChainHistoryBounds {
   maxChains: number;
 }
 
+/** A busy chain without a history yet, and its rates at this point. */
+interface Newcomer {
+  chain: ChainState;
+  accepted: number;
+  committed: number;
+}
+
 /** One chain's ring of points, and the running totals its next point takes differences of. */
 interface Tracked {
   slot: number;
@@ -94,7 +101,7 @@ export class ChainHistories {
     const seconds = Math.max((now - this.lastAt) / 1000, 1e-3);
     this.lastAt = now;
     const all = this.sources.chains.all();
-    const newcomers: { chain: ChainState; accepted: number; committed: number }[] = [];
+    const newcomers: Newcomer[] = [];
     for (let slot = 0; slot < all.length; slot++) {
       const chain = all[slot]!;
       const accepted = (chain.nextSeq - this.lastNextSeq[slot]!) / seconds;
@@ -103,7 +110,7 @@ export class ChainHistories {
       this.lastCommittedSeq[slot] = chain.committedSeq;
       const tracked = this.tracked.get(slot);
       if (tracked !== undefined) this.append(tracked, chain, now, seconds, accepted, committed);
-      else if (accepted > 0 || committed > 0) newcomers.push({ chain, accepted, committed });
+      else if (accepted > 0 || committed > 0) this.keepBusiest(newcomers, chain, accepted, committed);
     }
     this.admit(newcomers, now, seconds);
   }
@@ -179,9 +186,21 @@ export class ChainHistories {
     else tracked.start = (tracked.start + 1) % this.bounds.points;
   }
 
+  /**
+   * Keeps the `maxChains` busiest newcomers, busiest first: no more can take a
+   * place in one point, and 10,000 busy chains cost a comparison each, not a sort.
+   */
+  private keepBusiest(newcomers: Newcomer[], chain: ChainState, accepted: number, committed: number): void {
+    const max = this.bounds.maxChains;
+    if (newcomers.length >= max && accepted <= newcomers[max - 1]!.accepted) return;
+    let at = newcomers.length;
+    while (at > 0 && newcomers[at - 1]!.accepted < accepted) at--;
+    newcomers.splice(at, 0, { chain, accepted, committed });
+    if (newcomers.length > max) newcomers.pop();
+  }
+
   /** The busiest newcomers first; each takes a free place, or that of a tracked chain idle or much slower than it. */
-  private admit(newcomers: { chain: ChainState; accepted: number; committed: number }[], now: number, seconds: number): void {
-    newcomers.sort((a, b) => b.accepted - a.accepted);
+  private admit(newcomers: Newcomer[], now: number, seconds: number): void {
     for (const { chain, accepted, committed } of newcomers) {
       const tracked = this.track(chain, now, false, accepted);
       // Sorted: if the busiest left cannot take a place, no slower one can.
