@@ -32,7 +32,7 @@ export function renderLanes(box, view, utilisation) {
         'the moving average of what the chains placed in this lane write, pinned ones included']);
     }
     if (lane.demand && lane.headroom) {
-      rows.push(['load / headroom', `${(lane.demand.load * 100).toPrecision(3)} % of ${Math.round(lane.headroom.limit * 100)} %`,
+      rows.push(['load / headroom', `${percent(lane.demand.load)} of ${Math.round(lane.headroom.limit * 100)} %`,
         'placed demand as a share of the hashing capacity, and the share the balancer keeps it under (balancer.headroom)']);
     }
     rows.push(
@@ -105,6 +105,11 @@ function gwei(value) {
 function wei(value) {
   const n = Number(value);
   return n >= 1e15 ? `${(n / 1e18).toPrecision(4)} ETH` : `${gwei(n / 1e9)} gwei`;
+}
+
+/** 0.0123 → "1.23 %"; below 0.01 % → "< 0.01 %" (a light lane's load is often 1e-9 of its capacity). */
+function percent(share) {
+  return share > 0 && share < 1e-4 ? '< 0.01 %' : `${Number((share * 100).toPrecision(3))} %`;
 }
 
 function count(value) {

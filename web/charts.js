@@ -55,7 +55,8 @@ export class TimeChart {
       },
       cursor: { drag: { x: false, y: false } },
       scales: {
-        x: { time: true, range: (u, min, max) => fill(min, max) },
+        // From the data itself: for a single point uPlot would offer a day's range.
+        x: { time: true, range: (u) => fill(u.data[0]?.[0], u.data[0]?.at(-1)) },
         y: log ? { distr: 3, log: 10, range: (u, min, max) => (min == null ? [0.1, 10] : uPlot.rangeLog(min, max, 10, true)) }
           : levels ? { range: () => [-0.3, levels.length - 0.7] }
           : { range: (u, min, max) => [0, Math.max(1, (max ?? 0) * 1.1)] },
@@ -95,6 +96,7 @@ export class TimeChart {
     const shown = (v) => (v == null || Number.isNaN(v) || (this.log && v <= 0) ? null : v);
     const data = [times.map((t) => t / 1000), ...columns.map((c) => c.map(shown))];
     this.plot.setData(data);
+    this.figure.dataset.points = String(times.length);
     this.newestInLegend(this.plot);
   }
 

@@ -65,6 +65,12 @@ describe('dashboard in a browser', () => {
     expect(await page.locator('#moves li[data-chain="pinned-before"][data-kind="pin"]').first().textContent()).toMatch(/pinned chain "pinned-before" to medium/);
     expect(await page.locator('#moves li[data-kind="calibration"]').count()).toBeGreaterThan(0);
 
+    // Steady traffic on the light chains meanwhile, as a gateway has (and for the pictures).
+    let lightFrames = 0;
+    const steady = setInterval(() => {
+      light.forEach((client, i) => client.send(Array.from({ length: 4 * (i + 1) }, (_, k) => `light ${i} ${k}`)));
+      lightFrames++;
+    }, 100);
     const writer = await StreamClient.open(gw.port, 'watched');
     writer.send(['hello from the test', 'second entry']);
     await writer.waitCommitted((c) => c.length > 0);
@@ -99,10 +105,6 @@ describe('dashboard in a browser', () => {
     for (const title of await cardFigures.evaluateAll((dts) => dts.map((dt) => dt.getAttribute('title')))) expect(title).toBeTruthy();
     expect(await page.locator('.lane[data-lane="heavy"] dt', { hasText: 'hashing capacity, this lane' }).getAttribute('title')).toMatch(/for hashing only/);
 
-    // Some steady traffic on the light chains, for the pictures.
-    light.forEach((client, i) => client.send(Array.from({ length: 4 * (i + 1) }, (_, k) => `light ${i} ${k}`)));
-    const dashboardPicture = await keepPicture(page, 'dashboard');
-    expect(dashboardPicture.width).toBeGreaterThan(1000);
 
     // The chain view of a chain under load: its rate above zero.
     await row.locator('button').click();
@@ -114,19 +116,30 @@ describe('dashboard in a browser', () => {
       await sleep(50);
     }
     expect(await figure(page, 'accepted')).toBeGreaterThan(0);
-    expect(await page.locator('#chain-view dd[data-figure="lane"]').textContent()).toBe('heavy');
+    // Its newest point is at most a second old: it may predate the move.
+    await expect.poll(() => page.locator('#chain-view dd[data-figure="lane"]').textContent(), { timeout: 5_000 }).toBe('heavy');
     expect(await page.locator('#chain-view figure.chart').evaluateAll((figures) => figures.map((f) => f.getAttribute('data-series'))))
       .toEqual(['accepted|committed', 'commit latency', 'lane', 'blocks']);
     await expect.poll(() => figure(page, 'committed seq')).toBeGreaterThan(100);
+    // Its picture once it has some history: ten points, the chain under load meanwhile.
+    const points = async (): Promise<number> => Number(await page.locator('#chain-view figure.chart').first().getAttribute('data-points'));
+    for (let round = 0; round < 400 && (await points()) < 10; round++) {
+      for (let i = 0; i < 5; i++, sent++) writer.send(Array.from({ length: 64 }, (_, k) => `steady ${sent}-${k}`));
+      await sleep(50);
+    }
+    expect(await points()).toBeGreaterThanOrEqual(10);
     await writer.waitReplies(sent);
     const chainPicture = await keepPicture(page.locator('#chain-view'), 'chain-view');
     expect(chainPicture.height).toBeGreaterThan(200);
 
     // The explorer: the chain's latest block → back to block 0 → entry 0, verified by the page.
-    await page.waitForSelector('#entries');
+    // Each step waits for the block it asked for: until then the previous one is still on show.
+    const heading = page.locator('#explorer-body h3');
+    await expect.poll(() => heading.textContent(), { timeout: 10_000 }).toMatch(/^chain watched, block \d+$/);
     for (let guard = 0; guard < 1000 && (await page.locator('#entries button[data-seq="0"]').count()) === 0; guard++) {
+      const height = Number(/block (\d+)$/.exec((await heading.textContent()) ?? '')![1]);
       await page.getByText('← previous block').click();
-      await page.waitForSelector('#entries');
+      await expect.poll(() => heading.textContent(), { timeout: 10_000 }).toBe(`chain watched, block ${height - 1}`);
     }
     await page.locator('#entries button[data-seq="0"]').click();
     await page.waitForSelector('#verdict[data-state="verified"]', { timeout: 10_000 });
@@ -179,6 +192,13 @@ describe('dashboard in a browser', () => {
       return { seq: accepted.seq, hash: hex, verified: verifyEntry(proof, { hash: hex }) };
     })()`)) as { seq: number; hash: string; verified: unknown };
     expect(fromPage).toEqual({ seq: 0, hash: sha256Hex('written by the browser'), verified: { ok: true } });
+
+    // The dashboard's picture last, with the most history in its charts.
+    clearInterval(steady);
+    await page.evaluate('window.scrollTo(0, 0)');
+    const dashboardPicture = await keepPicture(page, 'dashboard');
+    expect(dashboardPicture.width).toBeGreaterThan(1000);
+    await Promise.all(light.map((client) => client.waitReplies(lightFrames)));
 
     // Nothing was asked of any origin but the gateway's: uPlot and every other file came from it.
     expect(network.outside).toEqual([]);
