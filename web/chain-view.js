@@ -19,6 +19,7 @@ export class ChainView {
 
   /** `credits`: the gateway is in authenticated mode, so credits are burned and charted. */
   open(name, credits) {
+    this.dropCharts();
     this.name = name;
     this.credits = credits;
     this.series = null;
@@ -49,9 +50,15 @@ export class ChainView {
 
   close() {
     this.watch(null);
+    this.dropCharts();
     this.name = null;
     this.section.hidden = true;
     clear(this.section);
+  }
+
+  dropCharts() {
+    for (const chart of Object.values(this.charts ?? {})) chart.destroy();
+    this.charts = {};
   }
 
   /** The feed (re)connected: ask again for the chain on show. */

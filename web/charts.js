@@ -81,7 +81,15 @@ export class TimeChart {
       ],
     }, [[], ...series.map(() => [])], target);
     this.figure.dataset.series = series.map((s) => s.label).join('|');
-    window.addEventListener('resize', () => this.plot.setSize({ width: width(), height: HEIGHT }));
+    this.resize = () => this.plot.setSize({ width: width(), height: HEIGHT });
+    window.addEventListener('resize', this.resize);
+  }
+
+  /** Removes the chart and lets it go (the chain view makes new ones for each chain). */
+  destroy() {
+    window.removeEventListener('resize', this.resize);
+    this.plot.destroy();
+    this.figure.remove();
   }
 
   format(v) {

@@ -77,12 +77,13 @@ describe('dashboard files', () => {
     const again = await gw.http('/', { headers: { 'if-none-match': etag! } });
     expect(again.status).toBe(304);
     expect(await again.text()).toBe('');
-    for (const path of ['/web/app.js', '/web/explorer.js', '/lib/src/client/verify.js', '/lib/src/protocol/index.js', '/lib/noble-hashes/sha2.js', '/lib/msgpackr/index.js']) {
+    for (const path of ['/web/app.js', '/web/explorer.js', '/lib/src/client/verify.js', '/lib/src/protocol/index.js', '/lib/noble-hashes/sha2.js', '/lib/msgpackr/index.js', '/lib/uplot/uPlot.esm.js', '/web/charts.js']) {
       const res = await gw.http(path);
       expect(res.status, path).toBe(200);
       expect(res.headers.get('content-type'), path).toBe('text/javascript; charset=utf-8');
     }
     expect((await gw.http('/web/style.css')).headers.get('content-type')).toBe('text/css; charset=utf-8');
+    expect((await gw.http('/lib/uplot/uPlot.min.css')).headers.get('content-type')).toBe('text/css; charset=utf-8');
   });
 
   it('serves nothing outside its files: traversal, encoded traversal, folders and other extensions are 404', async () => {
@@ -91,6 +92,7 @@ describe('dashboard files', () => {
       '/web/../package.json', '/web/%2e%2e/package.json', '/web/..%2fpackage.json', '/web/%2e%2e%2f%2e%2e%2fpackage.json',
       '/lib/src/client/../../../package.json', '/lib/noble-hashes/../package.json', '/web//etc/passwd', '/web/', '/web',
       '/lib/src/client/verify.js.map', '/lib/src/client/verify.d.ts', '/lib/msgpackr/node-index.js', '/lib/msgpackr/package.json', '/lib/src/ledger/store.js', '/web/index.html%00.js', '/web/APP.JS',
+      '/lib/uplot/uPlot.cjs.js', '/lib/uplot/uPlot.d.ts', '/lib/uplot/../package.json',
     ];
     for (const path of attempts) {
       const answer = await httpRequest(gw.port, path);

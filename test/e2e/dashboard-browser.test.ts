@@ -178,6 +178,11 @@ describe('dashboard in a browser', () => {
     await content.locator('button[data-format="text"]').click();
     expect(await content.getAttribute('data-format')).toBe('text');
     await page.waitForSelector('#verdict[data-state="verified"]', { timeout: 10_000 });
+    // Clicking the binary chain opened its view in place of the other; closing it hides it.
+    expect(await page.locator('#chain-view').getAttribute('data-chain')).toBe('binary');
+    expect(await page.locator('#chain-view figure.chart').count()).toBe(4);
+    await page.locator('#chain-view h2 button').click();
+    expect(await page.isHidden('#chain-view')).toBe(true);
 
     // The client package itself runs in the page (the global WebSocket, msgpackr's browser build):
     // it streams an entry, and its verifyEntry (@noble/hashes) accepts the proof the gateway serves.
