@@ -26,7 +26,7 @@ const FOLDER_DEPENDENCIES = {
   frontdoor: ['protocol', 'ring', 'lanes', 'sealer', 'ledger', 'scheduler', 'log', 'credits', 'uws', 'defence'],
   balancer: ['ring', 'scheduler', 'ledger', 'log', 'frontdoor'],
   http: ['protocol', 'ring', 'lanes', 'sealer', 'ledger', 'scheduler', 'log', 'credits', 'uws', 'defence', 'frontdoor'],
-  dashboard: ['protocol', 'log', 'credits', 'uws', 'defence', 'frontdoor'],
+  dashboard: ['protocol', 'ring', 'scheduler', 'log', 'credits', 'uws', 'defence', 'frontdoor'],
   anchors: ['protocol', 'ledger', 'native', 'log', 'validation'],
   doctor: ['config', 'scheduler'],
   // The fleet (etcd, HAProxy) never reaches into the front door: the gateway wires them (docs/fleet.md).

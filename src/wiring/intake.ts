@@ -1,7 +1,7 @@
 // Phase 4: what takes frames in — admission, the connection guard with each
 // address's turns of the front door, the bounds on connections from the
-// descriptor limit, the dashboard's feed, and the clocks: blocks cut every
-// interval, and the sweep over what connections hold. Stopping refuses new
+// descriptor limit, the dashboard's feed (it reads the balancer's decisions
+// from their ring), and the clocks: blocks cut every interval, and the sweep over what connections hold. Stopping refuses new
 // frames, lets the lanes finish what they took, and cuts the last blocks.
 import { FrontDoorCores } from '../balancer/index.js';
 import { ConfigError, type GatewayConfig } from '../config/index.js';
@@ -19,7 +19,7 @@ import type { SharedParts } from './shared.js';
 import type { StopStack } from './stop-stack.js';
 import type { StoreParts } from './store.js';
 import type { ThreadParts } from './threads.js';
-import { lanesNow, showOnDashboard } from './lanes-view.js';
+import { lanesNow } from './lanes-view.js';
 
 /**
  * How often the total of unread replies is summed over every connection. Each
@@ -88,10 +88,7 @@ export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts 
   }, log, turns);
   const frontDoorCores = new FrontDoorCores(inputs.layout, (cores) => system.pinThread(cores), log);
   const dashboard = openDashboard(inputs, admission, guard, () => lanesNow(inputs, frontDoorCores.cores));
-  threads.schedulerListeners.push((event) => {
-    frontDoorCores.onSchedulerEvent(event);
-    showOnDashboard(event, shared.chains, dashboard);
-  });
+  threads.schedulerListeners.push((event) => frontDoorCores.onSchedulerEvent(event));
   const clocks = startClocks(inputs, admission);
   inputs.metrics.start();
   stops.push('intake', async () => {
@@ -142,6 +139,7 @@ function openDashboard(inputs: IntakeInputs, admission: Admission, guard: Connec
     credits: store.credits?.book ?? null,
     guard,
     commits: shared.commitSampler,
+    decisions: threads.balancer.decisions,
   });
   dashboard.start();
   return dashboard;
