@@ -12,6 +12,7 @@ const FOLDER_DEPENDENCIES = {
   validation: [],
   metrics: [],
   native: [],
+  uws: [],
   ring: ['protocol'],
   client: ['protocol'],
   ledger: ['protocol', 'native'],
@@ -20,9 +21,9 @@ const FOLDER_DEPENDENCIES = {
   sealer: ['protocol', 'ring', 'native', 'ledger', 'credits'],
   scheduler: ['ring', 'native', 'ledger', 'validation'],
   config: ['ring', 'scheduler', 'log', 'validation'],
-  frontdoor: ['protocol', 'ring', 'lanes', 'sealer', 'ledger', 'scheduler', 'log', 'credits'],
+  frontdoor: ['protocol', 'ring', 'lanes', 'sealer', 'ledger', 'scheduler', 'log', 'credits', 'uws'],
   anchors: ['protocol', 'ledger', 'native', 'log', 'validation'],
-  doctor: ['config', 'scheduler'],
+  doctor: ['config', 'scheduler', 'uws'],
 };
 const FOLDERS = Object.keys(FOLDER_DEPENDENCIES);
 
@@ -30,6 +31,12 @@ const throughIndex = (prefix) => ({
   regex: `^${prefix}[a-z-]+/(?!index\\.js$)`,
   message: "Import another folder of src/ only through its index.ts: it is the folder's public face.",
 });
+
+// The uWS builds are loaded, typed and told apart in src/uws/ only (src/uws/index.ts).
+const uwsThroughItsFolder = {
+  regex: '^(uWebSockets\\.js|uws-\\d+\\.\\d+)(/|$)',
+  message: 'Load uWebSockets.js and take its types from src/uws/index.ts: it chooses the build that runs here.',
+};
 
 const folderBoundaries = FOLDERS.map((folder) => {
   const forbidden = FOLDERS.filter((other) => other !== folder && !FOLDER_DEPENDENCIES[folder].includes(other));
@@ -44,6 +51,7 @@ const folderBoundaries = FOLDERS.map((folder) => {
             message: `src/${folder}/ may import only ${FOLDER_DEPENDENCIES[folder].join(', ') || 'no other folder of src/'} (eslint.config.js FOLDER_DEPENDENCIES).`,
           },
           { regex: '^\\.\\./(gateway|cli)\\.js$', message: 'Only the composition root (gateway.ts, cli.ts) wires folders together; nothing imports it.' },
+          ...(folder === 'uws' ? [] : [uwsThroughItsFolder]),
         ],
       }],
     },
@@ -72,7 +80,11 @@ export default tseslint.config(
   {
     // The composition root sits beside the folders and may use any of them, through their index.
     files: ['src/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [throughIndex('\\./')] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [throughIndex('\\./'), uwsThroughItsFolder] }] },
+  },
+  {
+    files: ['bench/**/*.ts', 'test/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [uwsThroughItsFolder] }] },
   },
   {
     // The server logs through the injected logger (src/log); a console call would bypass levels and format.

@@ -15,7 +15,7 @@ import { Sealer, type SealerEvent } from './sealer/index.js';
 import { THREAD_NAMES, system, nativeLoaded, nativeLoadError } from './native/index.js';
 import {
   Admission, BalancerLog, ChainRegistry, ClientBuffers, ConnectionGuard, DescriptorWatch, FairShare, SealProgress, addCreditRoutes, addHttpRoutes, addLaneRoutes, addOpenModeCreditRoutes,
-  FrontDoorCores, FrontDoorShare, READYZ_PATH, addAnchorRoutes, addReadinessRoute, addStreamRoute, chainView, connectionBounds, descriptorLimit, encodeCommitted, healthView, lanesView, loadUws, openDescriptors, revokeStreams,
+  FrontDoorCores, FrontDoorShare, READYZ_PATH, addAnchorRoutes, addReadinessRoute, addStreamRoute, chainView, connectionBounds, descriptorLimit, encodeCommitted, healthView, lanesView, openDescriptors, revokeStreams,
   type ConnectionBounds, type FrameOwner, type PendingFrame, type StreamConnection, DashboardFeed, StaticFiles,
 } from './frontdoor/index.js';
 import { Credits } from './credits/index.js';
@@ -23,7 +23,7 @@ import { AnchorService, AnchoredReads, readAnchorKey } from './anchors/index.js'
 import { GatewayMetrics, LATENCY_BOUNDS, type MetricSources } from './metrics/index.js';
 import { errorMessage, silentLogger, type Logger } from './log/index.js';
 import { ConfigError, NO_FAULTS, checkTlsFiles, validateConfig, type FaultInjection, type GatewayConfig } from './config/index.js';
-import type { us_listen_socket } from 'uWebSockets.js';
+import { listenExclusive, loadUws, runningUws, type TemplatedApp as UwsApp, type us_listen_socket } from './uws/index.js';
 
 /**
  * How often the total of unread replies is summed over every connection. Each
@@ -153,8 +153,8 @@ export class Gateway {
     // The scheduler's first balance may have come in already and freed it (front-door-cores.ts).
     system.pinThread(gateway.frontDoorCores.cores);
     system.nameThread(THREAD_NAMES.frontDoor);
-    log.info({ event: 'layout', layout: gateway.layout, native: nativeLoaded, nativeError: nativeLoadError },
-      `${describeLayout(gateway.layout)}; native hashing ${nativeLoaded ? 'on' : `OFF (${nativeLoadError})`}`);
+    log.info({ event: 'layout', layout: gateway.layout, native: nativeLoaded, nativeError: nativeLoadError, uws: runningUws() },
+      `${describeLayout(gateway.layout)}; native hashing ${nativeLoaded ? 'on' : `OFF (${nativeLoadError})`}; ${runningUws()}`);
     if (gateway.credits === null) {
       log.warn({ event: 'open-mode', host: config.host },
         `OPEN MODE: no admin key is set, so there are no accounts or credits and anyone who can reach ${config.host} may write to any chain; ` +
@@ -601,16 +601,6 @@ export class Gateway {
     await this.ledger?.close();
     this.lock.release();
   }
-}
-
-type UwsApp = ReturnType<ReturnType<typeof loadUws>['App']>;
-
-/** LIBUS_LISTEN_EXCLUSIVE_PORT: this build takes (host, port, options, callback), though its typings list only (port, options, callback). */
-const LISTEN_EXCLUSIVE_PORT = 1;
-
-function listenExclusive(app: UwsApp, host: string, port: number, done: (socket: us_listen_socket | false) => void): void {
-  const listen = app.listen as unknown as (host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void) => UwsApp;
-  listen.call(app, host, port, LISTEN_EXCLUSIVE_PORT, done);
 }
 
 /** uWS only says "false"; binding the same address with node:net names the errno (EADDRINUSE, EADDRNOTAVAIL, EACCES…). */

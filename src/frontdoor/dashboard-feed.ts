@@ -9,7 +9,7 @@ import type { CommitProbe } from './admission.js';
 import { presentedKey } from './credentials.js';
 import { sendError, sendJson } from './http-util.js';
 import type { HttpRoutes } from './guard.js';
-import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from './uws.js';
 import { isRefusal, type CreditBook, type Principal } from '../credits/index.js';
 
 /** The feed's fixed bounds: one concept, one place. */
@@ -176,7 +176,7 @@ export class DashboardFeed {
       compression: 0,
       // The feed skips a socket long before this; past it uWS drops the socket rather than buffer.
       maxBackpressure: DASHBOARD_MAX_BACKPRESSURE,
-      closeOnBackpressureLimit: 1,
+      closeOnBackpressureLimit: true,
       upgrade: (res, req, context) => this.upgrade(res, req, context),
       open: (ws) => {
         this.sockets.add(ws);

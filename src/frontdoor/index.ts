@@ -7,7 +7,6 @@ export { addStreamRoute, revokeStreams, StreamConnection } from './stream.js';
 export { addCreditRoutes, addOpenModeCreditRoutes, type CreditRouteContext } from './credit-routes.js';
 export { addHttpRoutes, type HttpContext, type LedgerReads } from './http.js';
 export { encodeAccepted, encodeCommitted, encodeError } from './replies.js';
-export { loadUws } from './uws.js';
 export { SealProgress, chainView, healthView, lanesView } from './views.js';
 export { ClientBuffers, type ClientBufferLimits, type OutboundHolder } from './client-buffers.js';
 export { ConnectionGuard, REFUSAL_CAUSES, type GuardSettings, type GuardStats, type HttpRoutes, type RefusalCause } from './guard.js';
