@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 /** Runs python3 with `args` from the repository root; resolves with its stdout. */
 function runPython(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('python3', args, { cwd: ROOT, timeout: 30_000 }, (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(`${error.message}\n${stderr}`))));
+    execFile('python3', args, { cwd: ROOT, timeout: 45_000 }, (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(`${error.message}\n${stderr}`))));
   });
 }
 
@@ -155,8 +155,9 @@ describe('dashboard feed', () => {
       }));
     }
     const pauseMs = 10_000;
-    const readMs = 2_000;
-    const run = await runPython(['test/fixtures/slow_feed_reader.py', String(gw.port), String(pauseMs), String(readMs)]);
+    // Reads until 3 ticks made after the pause have come, 20 s at most (a bound, not a wait).
+    const readMs = 20_000;
+    const run = await runPython(['test/fixtures/slow_feed_reader.py', String(gw.port), String(pauseMs), String(readMs), '3']);
     const seen = JSON.parse(run) as { ticks: number[]; close: number | null; bytes: number; pausedAt: number; resumedAt: number };
     const during = seen.ticks.filter((at) => at > seen.pausedAt && at <= seen.resumedAt);
     const after = seen.ticks.filter((at) => at > seen.resumedAt);
