@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 /** Runs python3 with `args` from the repository root; resolves with its stdout. */
 function runPython(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('python3', args, { cwd: ROOT, timeout: 30_000 }, (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(`${error.message}\n${stderr}`))));
+    execFile('python3', args, { cwd: ROOT, timeout: 45_000 }, (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(`${error.message}\n${stderr}`))));
   });
 }
 

@@ -173,6 +173,11 @@ describe.skipIf(!linux)(`a file-descriptor limit of ${LOW_LIMIT}`, () => {
     await closeAll(sockets);
     sockets.push(...opened(await openMany(gw.port, 100)));
     const limits = gw.logs().find((l) => l.event === 'connection-limits')!;
+    // The gateway is shared with the tests before: wait until it is not low (any more), and then
+    // for events after this point only, so an earlier test's `descriptors-low` does not count.
+    const descriptorEvents = (): unknown[] => gw.logs().map((l) => l.event).filter((e) => e === 'descriptors-low' || e === 'descriptors-ok');
+    await expect.poll(() => descriptorEvents().at(-1)).not.toBe('descriptors-low');
+    const before = descriptorEvents().length;
     // Connected, but no request yet: the guard cannot see these (uWS would close them after about 10 s).
     const idle: Socket[] = [];
     const spare = (limits.lowAt as number) - openDescriptorsOf(gw.process.pid!) + 8;
@@ -181,7 +186,8 @@ describe.skipIf(!linux)(`a file-descriptor limit of ${LOW_LIMIT}`, () => {
       socket.on('error', () => undefined);
       idle.push(socket);
     }
-    await expect.poll(() => gw.logs().some((l) => l.event === 'descriptors-low'), { timeout: 3_000 }).toBe(true);
+    await expect.poll(() => descriptorEvents().slice(before), { timeout: 3_000 }).toContain('descriptors-low');
+    const low = descriptorEvents().length;
     expect(openDescriptorsOf(gw.process.pid!)).toBeLessThan(LOW_LIMIT);
 
     const refused = await tryStream(gw.port, 'low');
@@ -194,7 +200,7 @@ describe.skipIf(!linux)(`a file-descriptor limit of ${LOW_LIMIT}`, () => {
     expect(await cpuShare(gw.process.pid!)).toBeLessThan(0.5);
 
     for (const socket of idle) socket.destroy();
-    await expect.poll(() => gw.logs().some((l) => l.event === 'descriptors-ok'), { timeout: 3_000 }).toBe(true);
+    await expect.poll(() => descriptorEvents().slice(low), { timeout: 3_000 }).toContain('descriptors-ok');
     expect((await tryStream(gw.port, 'ok-again')).kind).toBe('open');
     const metrics = await (await gw.http('/metrics')).text();
     expect(metrics).toMatch(/chainlanes_requests_refused_total\{cause="descriptors"\} [1-9]/);
