@@ -3,13 +3,14 @@
 // into a store in a temp dir, the chain registry, and Admission between them;
 // optionally the credits of an authenticated gateway. What `src/wiring/` does
 // for a gateway, cut down to what the hot path's unit tests need (no scheduler,
-// no HTTP API), so a test can drive Admission, a LanePool or a stream directly
-// and look at every part afterwards. Released after the test.
+// no HTTP API), so a test can drive Admission or the stream route directly and
+// look at every part afterwards. Released after the test.
 import { expect } from 'vitest';
 import { unpack } from 'msgpackr';
 import { ADMIN, Credits, isRefusal, newKey, type Principal } from '../../src/credits/index.js';
+import { ClientBuffers, ConnectionGuard, type GuardSettings } from '../../src/defence/index.js';
 import {
-  Admission, ChainRegistry, SealProgress, answerHashed, onSealerEvent,
+  Admission, ChainRegistry, SealProgress, StreamConnection, addStreamRoute, answerHashed, onSealerEvent,
   type AdmissionParts, type FairShareGate, type FrameOwner, type PendingFrame,
 } from '../../src/frontdoor/index.js';
 import { LanePool } from '../../src/lanes/index.js';
@@ -18,9 +19,11 @@ import { silentLogger } from '../../src/log/index.js';
 import { LatencyHistogram } from '../../src/metrics/index.js';
 import { ChainTable, LANE_NAMES, LaneCores, LoadCounters, type RingView } from '../../src/ring/index.js';
 import { Sealer, SealerDoorbell, type SealedBlock } from '../../src/sealer/index.js';
+import { loadUws } from '../../src/uws/index.js';
 import { registerCleanup } from './cleanup.js';
 import { sha256Hex } from './hash.js';
 import { tempDir } from './temp.js';
+import { listenApp } from './uws-app.js';
 
 type Limits = AdmissionParts['limits'];
 
@@ -47,6 +50,7 @@ export interface FrontDoorOptions {
 
 export interface FrontDoor {
   dataDir: string;
+  limits: Limits;
   admission: Admission;
   chains: ChainRegistry;
   chainTable: ChainTable;
@@ -112,7 +116,7 @@ export async function startFrontDoor(options: FrontDoorOptions = {}): Promise<Fr
     admission.cutBlocks();
     await expect.poll(() => chains.all().every((chain) => chain.committedSeq === chain.nextSeq), { timeout: timeoutMs, interval: 10 }).toBe(true);
   };
-  return { dataDir, admission, chains, chainTable, counters, pools, sealer, seals, ledger, credits, sealed, sealAll };
+  return { dataDir, limits, admission, chains, chainTable, counters, pools, sealer, seals, ledger, credits, sealed, sealAll };
 }
 
 async function openCredits(ledger: Ledger): Promise<Credits> {
@@ -180,4 +184,41 @@ export class RecordingOwner implements FrameOwner {
 /** Hex SHA-256 of each entry, as the gateway must report them. */
 export function hashesOf(entries: readonly string[]): string[] {
   return entries.map((entry) => sha256Hex(entry));
+}
+
+export interface StreamDoorOptions {
+  maxFramesInFlight?: number;
+  /** What the streams may buffer in all; each holds a whole frame's worth (maxFrameBytes) while open. */
+  maxInboundTotalBytes?: number;
+  maxOutboundBytes?: number;
+  guard?: Partial<GuardSettings>;
+}
+
+export interface StreamDoor {
+  port: number;
+  connections: Set<StreamConnection>;
+  guard: ConnectionGuard;
+}
+
+/** `door`'s streams on a real uWS app in this process, on an ephemeral port, behind a connection guard. */
+export async function serveStreams(door: FrontDoor, options: StreamDoorOptions = {}): Promise<StreamDoor> {
+  const log = silentLogger();
+  const app = loadUws().App();
+  const connections = new Set<StreamConnection>();
+  const guard = new ConnectionGuard({
+    maxConnections: 1000, maxConnectionsPerAddress: 1000, listenHost: '127.0.0.1', allowedHosts: [], allowedOrigins: [], uncappedPaths: [],
+    ...options.guard,
+  }, log, null);
+  const { maxFrameBytes } = door.limits;
+  const buffers = new ClientBuffers({
+    maxFrameBytes, maxInboundTotalBytes: options.maxInboundTotalBytes ?? 1024 * maxFrameBytes, maxOutboundTotalBytes: 64 * 1024 * 1024,
+  });
+  addStreamRoute(app, {
+    log, chains: door.chains, admission: door.admission, maxPayloadBytes: maxFrameBytes, maxOutboundBytes: options.maxOutboundBytes ?? 16 * 1024 * 1024,
+    maxFramesInFlight: options.maxFramesInFlight ?? 1000, buffers, connections, guard, credits: door.credits?.book ?? null, turns: null,
+  });
+  const port = await listenApp(app);
+  guard.listening(port);
+  registerCleanup('the guard\'s sweep', () => guard.stop());
+  return { port, connections, guard };
 }

@@ -140,6 +140,8 @@ export class StreamClient {
   readonly committed: Reply[] = [];
   private waiters: { wake: () => void }[] = [];
   closeCode: number | null = null;
+  /** The reason the close frame gave, once closed. */
+  closeReason = '';
 
   private constructor(ws: WebSocket) {
     this.ws = ws;
@@ -149,8 +151,9 @@ export class StreamClient {
       else this.replies.push(reply);
       this.wake();
     });
-    ws.on('close', (code) => {
+    ws.on('close', (code, reason) => {
       this.closeCode = code;
+      this.closeReason = reason.toString();
       this.wake();
     });
   }
