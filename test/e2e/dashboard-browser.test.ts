@@ -91,7 +91,7 @@ describe('dashboard in a browser', () => {
 
     await page.fill('#key', 'clk_not-a-real-key');
     await page.click('#key-form button[type="submit"]');
-    await expect.poll(() => page.textContent('#key-error')).toMatch(/refused/);
+    await expect.poll(() => page.textContent('#key-error'), { timeout: 20_000 }).toMatch(/refused/);
 
     await page.fill('#key', alice.key);
     await page.click('#key-form button[type="submit"]');

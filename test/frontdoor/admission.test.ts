@@ -224,7 +224,7 @@ describe('Admission', () => {
     admitted(door.admission.admit(door.chains.get('blocks')!, frameOf(entries('a1', 3)), a, 1));
     await door.sealAll();
     expect(door.sealed.map((s) => [s.height, s.firstSeq, s.count])).toEqual([[0, 0, 4], [1, 4, 4], [2, 8, 1]]);
-    await expect.poll(() => a.notices.length + b.notices.length).toBe(5);
+    await expect.poll(() => a.notices.length + b.notices.length, { timeout: 20_000 }).toBe(5);
     expect(a.notices.map((n) => [n.height, n.seq, n.count])).toEqual([[0, 0, 4], [1, 4, 4], [2, 8, 1]]);
     expect(b.notices.map((n) => [n.height, n.seq, n.count])).toEqual([[0, 0, 4], [1, 4, 4]]);
     // An interval with nothing open cuts nothing: no empty directory block.
