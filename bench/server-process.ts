@@ -83,10 +83,10 @@ export function untilListening(server: ServerProcess, options: ReadyOptions): Pr
     };
     const withOutput = (why: string): Error => {
       const output = server.output().trimEnd();
-      return new Error(`${name} ${why}${output === '' ? '' : `; its output ends:\n${output.slice(-4000)}`}`);
+      return new Error(`${name} ${why}${output === '' ? '' : `; its output:\n${output}`}`);
     };
     const timer = setTimeout(() => settle(withOutput(`did not listen within ${timeoutMs / 1000} s`)), timeoutMs);
-    void server.closed.then(() => settle(withOutput(`exited (${server.howEnded()}) before listening`)));
+    void server.closed.then(() => settle(withOutput(`exited with ${server.howEnded()} before listening`)));
     const onData = (): void => {
       const m = LISTENING_LINE.exec(server.output());
       if (m !== null) settle(null, { scheme: m[1] as Listening['scheme'], host: m[2]!, port: Number(m[3]) });
