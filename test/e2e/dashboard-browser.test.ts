@@ -38,11 +38,14 @@ describe('dashboard in a browser', () => {
     await expect.poll(async () => Number(await row.locator('td').nth(5).textContent()), { timeout: 10_000 }).toBeGreaterThan(2);
 
     // The explorer: chain → its latest block → back to block 0 → entry 0, verified by the page.
+    // Each step waits for the block it asked for: the page replaces its body only once the block is fetched.
+    const heightShown = async (): Promise<number> =>
+      Number(/, block (\d+)$/.exec((await page.locator('#explorer-body h3').first().textContent({ timeout: 20_000 })) ?? '')?.[1] ?? NaN);
     await row.locator('button').click();
-    await page.waitForSelector('#entries');
-    for (let guard = 0; guard < 1000 && (await page.locator('#entries button[data-seq="0"]').count()) === 0; guard++) {
+    await expect.poll(heightShown, { timeout: 20_000 }).toBeGreaterThanOrEqual(0);
+    for (let height = await heightShown(); height > 0; height--) {
       await page.getByText('← previous block').click();
-      await page.waitForSelector('#entries');
+      await expect.poll(heightShown, { timeout: 20_000 }).toBe(height - 1);
     }
     await page.locator('#entries button[data-seq="0"]').click();
     await page.waitForSelector('#verdict[data-state="verified"]', { timeout: 10_000 });
