@@ -58,8 +58,8 @@ what to run (default: the Zipf load against chainlanes)
                         target, --runs times (default 3): latency to accepted beside the bare uWS echo
   --scenario limits     a gateway holding its limit of connections: how fast a stream and a request past
                         it are refused, and /healthz answered, against /healthz below it (chainlanes-open)
-  --scenario wrong-keys a paying client's round trips alone, then beside a flood of requests with wrong keys
-                        (chainlanes, credits on): the flooded ÷ alone latency ratios
+  --scenario wrong-keys a paying client's round trips alone, then as long beside a flood of requests with
+                        wrong keys (chainlanes, credits on): the flooded ÷ alone latency ratios
   --micro               the micro-benchmarks in bench/micro/
   --target NAME         load one target: chainlanes | chainlanes-open | ws-gateway | uws-echo
   --url ws://HOST:PORT  load a gateway that is already running instead of starting one

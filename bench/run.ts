@@ -304,8 +304,8 @@ async function limitsMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: 
 
 /** A paying client alone, then beside a flood of wrong keys (bench/wrong-keys.ts). */
 async function wrongKeysMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: string; json: object; failed: boolean }> {
-  const rounds = o.durationS < 10 ? 200 : 1000;
-  const results = await eachTarget(o, [WRONG_KEYS_CHAIN], (t) => runWrongKeys(t, rounds, log), skipped);
+  const timing = { durationS: o.durationS, warmupS: o.warmupS };
+  const results = await eachTarget(o, [WRONG_KEYS_CHAIN], (t) => runWrongKeys(t, timing, log), skipped);
   return { text: [formatWrongKeys(results), ...skipped.map((s) => `${s.target}: skipped — ${s.reason}`)].join('\n\n'), json: { wrongKeys: results }, failed: results.length === 0 };
 }
 

@@ -1,6 +1,6 @@
 // Wrong keys: a paying client's round trips (one entry, sent once the last was
-// accepted) alone, then beside a flood of requests with wrong keys from
-// another process, against the same gateway with credits on. The e2e test
+// accepted) for a while alone, then as long beside a flood of requests with
+// wrong keys from another process, against the same gateway with credits on. The e2e test
 // (test/e2e/credits-durability.test.ts) shows only that every wrong key is
 // refused 401 and every ping accepted; what the flood costs the paying client
 // is measured here, as the ratio of its latencies flooded ÷ alone.
@@ -35,44 +35,65 @@ export interface WrongKeysResult {
 const packr = new Packr({ useRecords: false });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 
-/** `rounds` round trips on one stream; each reply's type (or error code) is counted. */
-async function roundTrips(ws: WebSocket, rounds: number, refused: Record<string, number>): Promise<LatencySummary | null> {
-  const h = newHistogram();
-  for (let i = 0; i < rounds; i++) {
-    const started = performance.now();
-    ws.send(packr.pack([Buffer.from(`ping ${i}`)]));
-    for (;;) {
-      const [data] = (await once(ws, 'message')) as [Buffer];
+/**
+ * The replies of one stream, `committed` notices left out, each handed to the
+ * one waiting for it. One listener for the stream's life: a reply that comes
+ * in the same read as a notice must not be missed between two waits.
+ */
+class Replies {
+  private waiting: ((reply: { type: string; code?: string }) => void) | null = null;
+
+  constructor(ws: WebSocket) {
+    ws.on('message', (data: Buffer) => {
       const reply = unpackr.unpack(data) as { type: string; code?: string };
-      if (reply.type === 'committed') continue;
-      if (reply.type === 'accepted') h.recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)));
-      else refused[reply.code ?? reply.type] = (refused[reply.code ?? reply.type] ?? 0) + 1;
-      break;
-    }
+      if (reply.type === 'committed') return;
+      const wake = this.waiting;
+      this.waiting = null;
+      wake?.(reply);
+    });
+  }
+
+  next(): Promise<{ type: string; code?: string }> {
+    return new Promise((resolve) => { this.waiting = resolve; });
+  }
+}
+
+/** Round trips on one stream for `seconds`; each refused reply is counted by its code. */
+async function roundTrips(ws: WebSocket, replies: Replies, seconds: number, refused: Record<string, number>): Promise<LatencySummary | null> {
+  const h = newHistogram();
+  const until = performance.now() + seconds * 1000;
+  for (let i = 0; performance.now() < until; i++) {
+    const started = performance.now();
+    const reply = replies.next();
+    ws.send(packr.pack([Buffer.from(`ping ${i}`)]));
+    const { type, code } = await reply;
+    if (type === 'accepted') h.recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)));
+    else refused[code ?? type] = (refused[code ?? type] ?? 0) + 1;
   }
   const summary = summarize(h);
   h.destroy();
   return summary;
 }
 
-export async function runWrongKeys(target: LoadTarget, rounds: number, log: (line: string) => void): Promise<WrongKeysResult> {
+export async function runWrongKeys(target: LoadTarget, timing: { durationS: number; warmupS: number }, log: (line: string) => void): Promise<WrongKeysResult> {
   const key = target.keys?.[WRONG_KEYS_CHAIN];
   if (key === undefined) throw new Error(`${target.name} runs without credits: the wrong-keys scenario needs chainlanes (an admin key)`);
   const ws = new WebSocket(`${target.url}/v1/chains/${WRONG_KEYS_CHAIN}/stream`, { headers: { authorization: `Bearer ${key}` } });
   await once(ws, 'open');
+  const replies = new Replies(ws);
   const refusedPings: Record<string, number> = {};
   try {
-    await roundTrips(ws, Math.min(100, rounds), refusedPings); // warm-up
-    log(`wrong-keys: ${rounds} round trips alone`);
-    const alone = await roundTrips(ws, rounds, refusedPings);
+    await roundTrips(ws, replies, timing.warmupS, refusedPings);
+    log(`wrong-keys: round trips alone for ${timing.durationS} s`);
+    const alone = await roundTrips(ws, replies, timing.durationS, refusedPings);
     const flood = fork(fileURLToPath(new URL('./wrong-keys-flood.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     try {
       const init: FloodInit = { type: 'init', base: target.url.replace(/^ws/, 'http'), path: `/v1/chains/${WRONG_KEYS_CHAIN}/credits/acct_aaaaaaaaaaaaaaaa`, connections: FLOOD_CONNECTIONS };
       const started = once(flood, 'message') as Promise<[FloodStarted]>;
       flood.send(init);
       await started;
-      log(`wrong-keys: ${rounds} round trips beside ${FLOOD_CONNECTIONS} connections of wrong keys`);
-      const flooded = await roundTrips(ws, rounds, refusedPings);
+      log(`wrong-keys: round trips beside ${FLOOD_CONNECTIONS} connections of wrong keys for ${timing.durationS} s`);
+      const flooded = await roundTrips(ws, replies, timing.durationS, refusedPings);
       const done = once(flood, 'message') as Promise<[FloodReport]>;
       flood.send({ type: 'stop' });
       const [report] = await done;
