@@ -8,7 +8,7 @@ export type TargetName = 'chainlanes' | 'chainlanes-open' | 'ws-gateway' | 'uws-
 export const TARGETS: readonly TargetName[] = ['chainlanes', 'chainlanes-open', 'ws-gateway', 'uws-echo'];
 
 export interface BenchOptions {
-  mode: 'load' | 'compare' | 'isolation' | 'floods' | 'credits' | 'hostile' | 'quiet' | 'micro';
+  mode: 'load' | 'compare' | 'isolation' | 'floods' | 'credits' | 'heads' | 'hostile' | 'quiet' | 'limits' | 'wrong-keys' | 'micro';
   /** Targets started by the bench, in run order (ignored with --url). */
   targets: TargetName[];
   url: string | undefined;
@@ -52,10 +52,17 @@ what to run (default: the Zipf load against chainlanes)
                         ratio and the floods' split (chainlanes-open with fair shares on and off, ws-gateway)
   --scenario credits    the Zipf load on chainlanes with credits on and off, --rounds times each,
                         alternating which runs first: what the credit check costs
+  --scenario heads      the Zipf load on chainlanes-open with signed heads on and off, --rounds times each,
+                        alternating which runs first; the bytes of a consistency proof for a log of 10^6
+                        directory blocks; chainlanes monitor's CPU per checked head
   --scenario hostile    a light and a flooding bystander alone, then under 1,000 hostile connections of each
                         kind (chainlanes only): latency and throughput ratios, gateway RSS, nothing lost
   --scenario quiet      an unloaded gateway: 4 light chains × 200 single-entry frames/s, against every
                         target, --runs times (default 3): latency to accepted beside the bare uWS echo
+  --scenario limits     a gateway holding its limit of connections: how fast a stream and a request past
+                        it are refused, and /healthz answered, against /healthz below it (chainlanes-open)
+  --scenario wrong-keys a paying client's round trips alone, then as long beside a flood of requests with
+                        wrong keys (chainlanes, credits on): the flooded ÷ alone latency ratios
   --micro               the micro-benchmarks in bench/micro/
   --target NAME         load one target: chainlanes | chainlanes-open | ws-gateway | uws-echo
   --url ws://HOST:PORT  load a gateway that is already running instead of starting one
@@ -76,7 +83,7 @@ load shape
   --zipf S              Zipf exponent of the chains' rates (default 1.0; 0 = all equal)
   --light-rate FPS      frames/s of the busiest light chain (default 200)
   --workers N           load-client processes (default 2, up to 4 on bigger machines)
-  --rounds N            rounds of --scenario credits (default 3)
+  --rounds N            rounds of --scenario credits and heads (default 3)
   --runs N              the load (or --compare) N times, the targets' order rotating; prints each
                         row's median and range and flags saturated runs (default 1)
   --workers N           load-client processes (default 2, up to 4 on bigger machines; attack processes in hostile, default 3)
@@ -109,8 +116,11 @@ function targetList(mode: BenchOptions['mode'], target: string | undefined): Tar
   if (mode === 'isolation') return ['chainlanes', 'ws-gateway'];
   if (mode === 'floods') return ['chainlanes-open', 'ws-gateway'];
   if (mode === 'credits') return ['chainlanes', 'chainlanes-open'];
+  if (mode === 'heads') return ['chainlanes-open'];
   // chainlanes first: the ratios of medians are taken to the first target.
   if (mode === 'quiet') return ['chainlanes-open', 'chainlanes', 'ws-gateway', 'uws-echo'];
+  if (mode === 'limits') return ['chainlanes-open'];
+  if (mode === 'wrong-keys') return ['chainlanes'];
   return ['chainlanes'];
 }
 
@@ -159,7 +169,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     },
   });
   if (v.help === true) return 'help';
-  const scenarios = ['isolation', 'floods', 'credits', 'hostile', 'quiet'] as const;
+  const scenarios = ['isolation', 'floods', 'credits', 'heads', 'hostile', 'quiet', 'limits', 'wrong-keys'] as const;
   if (v.scenario !== undefined && v.scenario !== 'load' && !scenarios.includes(v.scenario as (typeof scenarios)[number])) {
     throw new Error(`--scenario must be ${scenarios.join(', ')} or load, got ${v.scenario}`);
   }
@@ -172,6 +182,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   const quiet = mode === 'quiet';
   // The hostile scenario sets the gateway's limits and verifies its store afterwards: it must start the gateway itself.
   if (hostile && v.url !== undefined) throw new Error('--scenario hostile starts its own gateway (its config and store are part of the test): drop --url');
+  if (mode === 'limits' && v.url !== undefined) throw new Error('--scenario limits starts its own gateway (with small connection limits): drop --url');
   if (hostile && v.target !== undefined && v.target !== 'chainlanes') throw new Error('--scenario hostile runs against chainlanes only');
   if (!hostile && v.kinds !== undefined) throw new Error('--kinds applies to --scenario hostile only');
   if (v.runs !== undefined && mode !== 'load' && mode !== 'compare' && !quiet) throw new Error('--runs applies to the load, --compare and --scenario quiet only');

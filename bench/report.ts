@@ -158,38 +158,47 @@ export function formatCompare(results: readonly LoadResult[], all: readonly Rati
   return ['side by side (latency is send → accepted)', '', table(rows), '', table(ratioRows)].join('\n');
 }
 
-export interface CreditsSummary {
-  /** Medians over the rounds, credits on and off. */
+/** The same load with a feature on and off: medians over the rounds, and on ÷ off. */
+export interface OnOffSummary {
   on: { entriesPerSec: number; cpuSecondsPerMillion: number | null };
   off: { entriesPerSec: number; cpuSecondsPerMillion: number | null };
-  /** on ÷ off: below 1 is what the credit check costs in throughput; above 1, in CPU per entry. */
+  /** on ÷ off: below 1 is what the feature costs in throughput; above 1, in CPU per entry. */
   throughputRatio: number | null;
   cpuRatio: number | null;
 }
 
-function median(values: readonly number[]): number {
+/** Credits on (chainlanes) and off (chainlanes-open). */
+export type CreditsSummary = OnOffSummary;
+
+export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-export function summarizeCredits(results: readonly LoadResult[]): CreditsSummary {
-  const side = (target: string): CreditsSummary['on'] => {
+/** Medians of the runs whose target is `onTarget` and `offTarget`. */
+export function summarizeOnOff(results: readonly LoadResult[], onTarget: string, offTarget: string): OnOffSummary {
+  const side = (target: string): OnOffSummary['on'] => {
     const runs = results.filter((r) => r.target === target);
     const cpu = runs.map((r) => r.gateway.cpuSecondsPerMillion).filter((c): c is number => c !== null);
     return { entriesPerSec: runs.length === 0 ? 0 : median(runs.map((r) => r.entriesPerSec)), cpuSecondsPerMillion: cpu.length === 0 ? null : median(cpu) };
   };
-  const on = side('chainlanes');
-  const off = side('chainlanes-open');
+  const on = side(onTarget);
+  const off = side(offTarget);
   return { on, off, throughputRatio: div(on.entriesPerSec, off.entriesPerSec), cpuRatio: div(on.cpuSecondsPerMillion, off.cpuSecondsPerMillion) };
 }
 
-export function formatCredits(shape: string, runs: readonly { round: number; result: LoadResult }[], s: CreditsSummary): string {
-  const rows = [['round', 'credits', 'entries/s', 'committed/s', 'heavy p99', 'light p99', 'CPU s/M', 'errors', 'clients']];
+export function summarizeCredits(results: readonly LoadResult[]): CreditsSummary {
+  return summarizeOnOff(results, 'chainlanes', 'chainlanes-open');
+}
+
+/** Each round's run of a feature on and off, then the medians; `onTarget` names the runs with it on. */
+export function formatOnOff(feature: string, title: string, shape: string, runs: readonly { round: number; result: LoadResult }[], onTarget: string, s: OnOffSummary): string {
+  const rows = [['round', feature, 'entries/s', 'committed/s', 'heavy p99', 'light p99', 'CPU s/M', 'errors', 'clients']];
   for (const { round, result: r } of runs) {
     rows.push([
       String(round + 1),
-      r.target === 'chainlanes' ? 'on' : 'off',
+      r.target === onTarget ? 'on' : 'off',
       fmtInt(r.entriesPerSec),
       r.committedPerSec === null ? 'n/a' : fmtInt(r.committedPerSec),
       fmtUs(r.classes.heavy.accepted?.p99),
@@ -201,16 +210,20 @@ export function formatCredits(shape: string, runs: readonly { round: number; res
   }
   const cpu = (c: number | null): string => (c === null ? 'n/a' : c.toFixed(3));
   return [
-    'credits on (chainlanes, authenticated: every frame billed and burned) vs off (chainlanes-open), same load, alternating order',
+    title,
     `  ${shape}`,
     '',
     table(rows),
     '',
     table([
       ['median', 'entries/s', 'CPU s/M'],
-      ['credits on', fmtInt(s.on.entriesPerSec), cpu(s.on.cpuSecondsPerMillion)],
-      ['credits off', fmtInt(s.off.entriesPerSec), cpu(s.off.cpuSecondsPerMillion)],
+      [`${feature} on`, fmtInt(s.on.entriesPerSec), cpu(s.on.cpuSecondsPerMillion)],
+      [`${feature} off`, fmtInt(s.off.entriesPerSec), cpu(s.off.cpuSecondsPerMillion)],
       ['on ÷ off', fmtRatio(s.throughputRatio), fmtRatio(s.cpuRatio)],
     ]),
   ].join('\n');
+}
+
+export function formatCredits(shape: string, runs: readonly { round: number; result: LoadResult }[], s: CreditsSummary): string {
+  return formatOnOff('credits', 'credits on (chainlanes, authenticated: every frame billed and burned) vs off (chainlanes-open), same load, alternating order', shape, runs, 'chainlanes', s);
 }

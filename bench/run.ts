@@ -5,6 +5,8 @@ import { writeFileSync } from 'node:fs';
 import { renderChart, type ChartSeries, type ChartText } from './chart.js';
 import { formatHostile, runHostile, type HostileResult } from './hostile.js';
 import { formatIsolation, runIsolation, type IsolationResult } from './isolation.js';
+import { LIMITS_CONFIG, formatLimits, runLimits, type LimitsResult } from './limits.js';
+import { WRONG_KEYS_CHAIN, formatWrongKeys, runWrongKeys } from './wrong-keys.js';
 import { formatFloods, runFloods, type FloodsResult, type FloodsShape } from './floods.js';
 import { runLoad, type LoadResult, type LoadTarget } from './load.js';
 import { formatMicro, runMicro, type MicroSuite } from './micro.js';
@@ -16,6 +18,7 @@ import { committedBytesPerSec, measureDisk } from './disk.js';
 import { startTarget, unavailable } from './targets.js';
 import { formatRuns, summarizeRuns, type RunRecord } from './runs.js';
 import { provisionCredits } from './credits-setup.js';
+import { HEADS_VARIANTS, consistencyProofSizes, formatHeads, monitorCost, summarizeHeads } from './heads.js';
 
 const log = (line: string): void => void process.stderr.write(line + '\n');
 
@@ -254,6 +257,44 @@ async function creditsMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text:
   };
 }
 
+/**
+ * What signed heads cost (bench/heads.ts): the same load against the same
+ * gateway with heads on and off, round after round, alternating which goes
+ * first; then proof sizes at 10^6 directory blocks and the monitor's CPU.
+ */
+async function headsMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: string; json: object; failed: boolean }> {
+  const plan: Plan = zipfPlan(o, chainPrefix());
+  const timing = { durationS: o.durationS, warmupS: o.warmupS, entrySize: o.entrySize };
+  const chains = plan.chains.map((c) => c.name);
+  const runs: { round: number; result: LoadResult }[] = [];
+  for (let round = 0; round < o.rounds; round++) {
+    const order = round % 2 === 0 ? HEADS_VARIANTS : [...HEADS_VARIANTS].reverse();
+    for (const variant of order) {
+      log(`heads: round ${round + 1}, ${variant.label}`);
+      const result = await withStarted('chainlanes-open', o, chains, (t) => runLoad(t, plan, timing), variant.config).catch((err: unknown) => {
+        skipped.push({ target: variant.label, reason: err instanceof Error ? err.message : String(err) });
+        return undefined;
+      });
+      if (result !== undefined) runs.push({ round, result: { ...result, target: variant.label } });
+    }
+  }
+  log('heads: consistency proofs of a log of 10^6 directory blocks…');
+  const sizes = consistencyProofSizes();
+  log('heads: the monitor against a gateway whose head grows…');
+  const monitor = await withStarted('chainlanes-open', o, [], (t) => monitorCost(t.url.replace(/^ws/, 'http'), Math.max(3, Math.min(o.durationS, 10))), { ledger: { blockIntervalMs: 20 } })
+    .catch((err: unknown) => {
+      skipped.push({ target: 'monitor', reason: err instanceof Error ? err.message : String(err) });
+      return null;
+    });
+  const summary = summarizeHeads(runs);
+  const shape = describePlan(plan, o.batch, o.entrySize, o.inflight);
+  return {
+    text: [formatHeads(shape, runs, summary, sizes, monitor), ...skipped.map((s) => `${s.target}: skipped — ${s.reason}`)].join('\n\n'),
+    json: { plan: { chains: plan.chains, workers: plan.workers.map((w) => w.length) }, runs: runs.map((r) => ({ round: r.round, ...r.result, series: undefined })), heads: summary, proofSizes: sizes, monitor },
+    failed: runs.length === 0,
+  };
+}
+
 async function hostileMode(o: BenchOptions): Promise<{ text: string; json: object; failed: boolean }> {
   const missing = unavailable('chainlanes');
   if (missing !== undefined) throw new Error(missing);
@@ -286,6 +327,27 @@ async function hostileMode(o: BenchOptions): Promise<{ text: string; json: objec
   return { text: formatHostile(result, o.warmupS), json: { hostile: result }, failed: false };
 }
 
+/** The gateway at its connection limits: refusals and /healthz timed one answer at a time (bench/limits.ts). */
+async function limitsMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: string; json: object; failed: boolean }> {
+  const samples = o.durationS < 10 ? 50 : 200;
+  const results: LimitsResult[] = [];
+  for (const name of o.targets.filter((t) => t === 'chainlanes' || t === 'chainlanes-open')) {
+    const result = await withStarted(name, o, [], (t) => runLimits(t, samples, log), LIMITS_CONFIG).catch((err: unknown) => {
+      skipped.push({ target: name, reason: err instanceof Error ? err.message : String(err) });
+      return undefined;
+    });
+    if (result !== undefined) results.push(result);
+  }
+  return { text: [formatLimits(results), ...skipped.map((s) => `${s.target}: skipped — ${s.reason}`)].join('\n\n'), json: { limits: results }, failed: results.length === 0 };
+}
+
+/** A paying client alone, then beside a flood of wrong keys (bench/wrong-keys.ts). */
+async function wrongKeysMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: string; json: object; failed: boolean }> {
+  const timing = { durationS: o.durationS, warmupS: o.warmupS };
+  const results = await eachTarget(o, [WRONG_KEYS_CHAIN], (t) => runWrongKeys(t, timing, log), skipped);
+  return { text: [formatWrongKeys(results), ...skipped.map((s) => `${s.target}: skipped — ${s.reason}`)].join('\n\n'), json: { wrongKeys: results }, failed: results.length === 0 };
+}
+
 async function microMode(): Promise<{ text: string; json: object; failed: boolean }> {
   const suites: MicroSuite[] = await runMicro(log);
   return { text: formatMicro(suites), json: { micro: suites }, failed: false };
@@ -309,8 +371,11 @@ async function main(): Promise<number> {
     : o.mode === 'isolation' ? await isolationMode(o, skipped)
       : o.mode === 'floods' ? await floodsMode(o, skipped)
       : o.mode === 'credits' ? await creditsMode(o, skipped)
+      : o.mode === 'heads' ? await headsMode(o, skipped)
         : o.mode === 'hostile' ? await hostileMode(o)
-          : await loadMode(o, skipped);
+          : o.mode === 'limits' ? await limitsMode(o, skipped)
+            : o.mode === 'wrong-keys' ? await wrongKeysMode(o, skipped)
+              : await loadMode(o, skipped);
   if (o.json) {
     const doc = { bench: 'chainlanes', mode: o.mode, machine, argv: process.argv.slice(2), settings: settingsOf(o), ...out.json, skipped };
     console.log(JSON.stringify(doc, null, 2));

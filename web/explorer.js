@@ -1,7 +1,10 @@
 // The explorer: a chain's blocks, the directory blocks, and an entry whose
 // proof this browser checks itself, step by step, with WebCrypto's SHA-256 and
-// the client package's own verify code (src/client/verify.ts, served compiled).
+// the client package's own verify code (src/client/verify.ts, served compiled),
+// up to a head of the directory log signed by the gateway's key (Ed25519 of
+// @noble/curves), which the page shows: the head the proof was checked against.
 import { el, clear, api } from '/web/common.js';
+import { contentView } from '/web/content.js';
 import { verifyEntrySteps } from '/lib/src/client/verify.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2';
 
@@ -18,6 +21,8 @@ export class Explorer {
   constructor(nav, body) {
     this.nav = nav;
     this.body = body;
+    /** The head key's answer, a promise asked for once (headKey). */
+    this.key = null;
   }
 
   async openChain(name) {
@@ -71,24 +76,34 @@ export class Explorer {
       list);
   }
 
+  /** The gateway's head key (GET /v1/directory/key), asked once; null when it signs no heads. */
+  async headKey() {
+    this.key ??= api('/v1/directory/key').then((answer) => (answer.ok ? answer.body : null));
+    return this.key;
+  }
+
   async openEntry(name, seq) {
-    const proof = await this.get(`/v1/chains/${encodeURIComponent(name)}/entries/${seq}`);
+    const key = await this.headKey();
+    const proof = await this.get(`/v1/chains/${encodeURIComponent(name)}/entries/${seq}${key === null ? '' : '?head=latest'}`);
     if (proof === null) return;
     this.crumbs(['chain', name], ['block', proof.height], ['entry', seq]);
     const steps = el('ol', { id: 'steps' });
     const verdict = el('p', { id: 'verdict', 'data-state': 'checking' }, `checking with ${hasher.name}…`);
     this.show(
       el('h3', {}, `chain ${name}, entry ${seq}`),
-      fields([['content', preview(proof.content)], ['block', `${proof.height} (leaf ${proof.index} of ${proof.count})`]]),
+      contentView(proof.content),
+      fields([['block', `${proof.height} (leaf ${proof.index} of ${proof.count})`]]),
       el('h4', {}, `Proof, checked in this browser with ${hasher.name}`), steps, verdict);
     const result = await verifyEntrySteps(proof, hasher.sha256, (step) => {
       steps.append(el('li', { class: 'good' }, `✓ ${step.what}: `, el('span', { class: 'hex' }, step.value)));
-    }, { chain: name, seq });
+    }, key === null ? { chain: name, seq } : { chain: name, seq, key: key.key });
     verdict.dataset.state = result.ok ? 'verified' : 'failed';
     verdict.className = result.ok ? 'good' : 'bad';
     verdict.textContent = !result.ok ? `✗ NOT verified: ${result.reason}`
       : proof.directory === undefined ? '✓ verified up to the block hash (its directory block is not sealed yet)'
-      : `✓ verified: the entry is in directory block ${proof.directory.height}, hash ${proof.directory.hash}`;
+      : proof.head === undefined ? `✓ verified: the entry is in directory block ${proof.directory.height}, hash ${proof.directory.hash}`
+      : `✓ verified: the entry is in directory block ${proof.directory.height}, in the directory log's head of size ${proof.head.size} that the gateway signed`;
+    if (result.ok && proof.head !== undefined) this.body.append(headBox(proof.head, key));
   }
 
   /** The JSON at `path`, or null after showing why not. */
@@ -124,13 +139,16 @@ export class Explorer {
   }
 }
 
-function fields(rows) {
-  return el('dl', {}, ...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', { class: 'hex' }, String(v))]));
+/** The signed head a proof was checked against, and whose key signed it (as this gateway presents its key). */
+function headBox(head, key) {
+  return el('section', { id: 'head' },
+    el('h4', {}, 'Checked against this signed head of the directory log'),
+    fields([['size', `${head.size} directory hashes`], ['root', head.root], ['signed', new Date(head.time).toISOString()], ['signature', head.signature],
+      ['key', `${key.fingerprint} (fingerprint of ${key.key})`]]),
+    el('p', {}, 'The key is the one this gateway presents. Compare its fingerprint with one you trust, and a monitor ',
+      '(chainlanes monitor) checks that every head it signs is consistent with the ones before.'));
 }
 
-/** The start of an entry's content, as text when it reads as UTF-8. */
-function preview(base64) {
-  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, 200));
-  return `${bytes.length} bytes: ${text}${bytes.length > 200 ? '…' : ''}`;
+function fields(rows) {
+  return el('dl', {}, ...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', { class: 'hex' }, String(v))]));
 }

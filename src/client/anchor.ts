@@ -4,6 +4,7 @@
 // payload, in a block of the node's canonical chain. Plain fetch JSON-RPC, so
 // it runs in browsers too; nothing here trusts the gateway.
 import { ANCHOR_MAGIC, ANCHOR_PAYLOAD, HASH_BYTES, ETHEREUM_NETWORK, type AnchorProof, type EntryProof } from '../protocol/index.js';
+import { equal, hex } from './bytes.js';
 
 export type { AnchorProof, AnchorWindowProof } from '../protocol/index.js';
 
@@ -105,18 +106,4 @@ class JsonRpc {
     if (body.error !== undefined) throw new Error(`${method}: ${body.error.message ?? JSON.stringify(body.error)}`);
     return body.result as T;
   }
-}
-
-/** Bytes of a hex string (optional 0x), exactly `bytes` long unless bytes is -1; null when it is not such hex. */
-function hex(value: unknown, bytes: number): Uint8Array | null {
-  if (typeof value !== 'string') return null;
-  const digits = value.startsWith('0x') ? value.slice(2) : value;
-  if (digits.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(digits) || (bytes >= 0 && digits.length !== bytes * 2)) return null;
-  const out = new Uint8Array(digits.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(digits.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

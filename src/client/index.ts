@@ -36,4 +36,8 @@ export async function connect(url: string | URL, chain: string, options: Connect
   await client.dial();
   return client;
 }
+export {
+  headMessage, headSignatureProblem, keyFingerprint, verifyConsistency, verifyCosignature, verifyHead, verifyInclusion,
+  type ConsistencyProofView, type Cosignature, type HeadKeyView, type HeadProof, type HeadView, type InclusionProofView, type PublicKey, type SignedHead,
+} from './heads.js';
 export { anchorPayload, verifyAnchor, verifyAnchorTransaction, type AnchorProof, type AnchorResult, type AnchorWindowProof } from './anchor.js';

@@ -10,14 +10,19 @@
 // a page can show the walk from the content up to the directory hash.
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2';
 import {
-  DIRECTORY_HEADER, ENTRY_BLOCK_HEADER, HASH_BYTES, MERKLE_LEAF_PREFIX, MERKLE_NODE_PREFIX,
-  type DirectoryProof, type EntryProof,
+  DIRECTORY_HEADER, ENTRY_BLOCK_HEADER, HASH_BYTES, MERKLE_LEAF_PREFIX,
+  type DirectoryProof, type EntryProof, type HeadProof, type SignedHead,
 } from '../protocol/index.js';
 import { anchorProblem } from './anchor.js';
+import { concat, equal, toHex } from './bytes.js';
+import { headSignatureProblem, keyFingerprint, type PublicKey } from './heads.js';
+import type { VerifyResult } from './result.js';
+
+export type { VerifyResult } from './result.js';
+import { pathRoot, rootFromPath, type HashWalk } from './tree.js';
 
 export type { DirectoryProof, EntryProof } from '../protocol/index.js';
 
-export type VerifyResult = { ok: true } | { ok: false; reason: string };
 
 /** What the caller already knows and wants the proof bound to. */
 export interface ExpectedEntry {
@@ -27,6 +32,10 @@ export interface ExpectedEntry {
   hash?: string;
   /** Hex directory hash from a trusted anchor. */
   directoryHash?: string;
+  /** The gateway's public key the caller trusts: the proof's `head` part must be a head signed by it. */
+  key?: PublicKey;
+  /** A head the caller trusts (checked before, e.g. with verifyHead): the proof's `head` part must be that head (ask with `?head=SIZE`). */
+  head?: Pick<SignedHead, 'size' | 'root'>;
 }
 
 /** One check that passed: what was computed, and the hex value it reproduced. */
@@ -44,8 +53,7 @@ function broken(reason: string): never {
   throw new Broken(reason);
 }
 
-/** Hash requests go out as the parts to concatenate; the answer comes back as the digest. */
-type Checks = Generator<Uint8Array[], void, Uint8Array>;
+type Checks = HashWalk<void>;
 type Report = (step: VerifyStep) => void;
 
 export function verifyEntry(proof: EntryProof, expected: ExpectedEntry = {}): VerifyResult {
@@ -90,7 +98,30 @@ function* proofChecks(proof: EntryProof, expected: ExpectedEntry, report: Report
   yield* checkBlockPath(proof, entryHash, report);
   yield* checkEntryHeader(proof, report);
   if (proof.directory !== undefined) yield* checkDirectory(proof, proof.directory, report);
+  if (proof.head !== undefined) yield* checkHead(proof, proof.head, expected, report);
   if (proof.anchor !== undefined) checkAnchor(proof, proof.anchor, report);
+}
+
+/**
+ * The head part: the directory hash's path up to the root of the log of
+ * `head.size` and, with a trusted key, the gateway's signature of that head.
+ */
+function* checkHead(proof: EntryProof, head: HeadProof, expected: ExpectedEntry, report: Report): Checks {
+  if (proof.directory === undefined) broken('proof has a head part but no directory part');
+  const size = count(head.size, 'head.size');
+  const root = hexBytes(head.root, HASH_BYTES, 'head.root');
+  const height = count(proof.directory.height, 'directory.height');
+  const leaf = yield [new Uint8Array([MERKLE_LEAF_PREFIX]), hexBytes(proof.directory.hash, HASH_BYTES, 'directory.hash')];
+  const path = pathOf(head.path, 'head.path');
+  const computed = yield* rootFromPath(leaf, height, size, path);
+  if (computed === null) broken('head path does not fit directory.height and head.size');
+  if (!equal(computed, root)) broken('head path does not lead to head.root');
+  report({ what: `directory log root of size ${size} from directory hash ${height} and ${path.length} path hashes`, value: toHex(root) });
+  if (expected.key === undefined) return;
+  if (head.time === undefined || head.signature === undefined) broken(`the gateway signed no head of size ${size}`);
+  const problem = headSignatureProblem({ size, time: head.time, root: head.root, signature: head.signature }, expected.key);
+  if (problem !== null) broken(problem);
+  report({ what: `head of size ${size} signed at ${new Date(head.time).toISOString()} by key ${keyFingerprint(expected.key)}`, value: String(head.signature) });
 }
 
 /**
@@ -100,36 +131,9 @@ function* proofChecks(proof: EntryProof, expected: ExpectedEntry, report: Report
  * the path synchronously.
  */
 function checkAnchor(proof: EntryProof, anchor: NonNullable<EntryProof['anchor']>, report: Report): void {
-  const problem = anchorProblem(proof, anchor, (leafData, index, size, path) => {
-    const leaf = nobleSha256(concat([new Uint8Array([MERKLE_LEAF_PREFIX]), leafData]));
-    const walk = rootFromPath(leaf, index, size, path);
-    let request = walk.next();
-    while (!request.done) request = walk.next(nobleSha256(concat(request.value)));
-    return request.value;
-  });
+  const problem = anchorProblem(proof, anchor, pathRoot);
   if (problem !== null) broken(problem);
   report({ what: `anchor window root from the directory hash, leaf ${anchor.window.index} of ${anchor.window.count} (directories ${anchor.window.first}–${anchor.window.last})`, value: String(anchor.window.root) });
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
-function toHex(bytes: Uint8Array): string {
-  let hex = '';
-  for (const b of bytes) hex += b.toString(16).padStart(2, '0');
-  return hex;
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 function hexBytes(value: unknown, bytes: number, field: string): Uint8Array {
@@ -159,6 +163,10 @@ function checkExpected(proof: EntryProof, expected: ExpectedEntry): void {
   if (expected.chain !== undefined && proof.chain !== expected.chain) broken(`proof is for chain ${JSON.stringify(proof.chain)}, not ${JSON.stringify(expected.chain)}`);
   if (expected.seq !== undefined && proof.seq !== expected.seq) broken(`proof is for seq ${proof.seq}, not ${expected.seq}`);
   if (expected.hash !== undefined && String(proof.hash).toLowerCase() !== expected.hash.toLowerCase()) broken('entry hash differs from the expected one');
+  if ((expected.key !== undefined || expected.head !== undefined) && proof.head === undefined) broken('proof has no head part but a trusted key or head was given (ask with ?head=latest or ?head=SIZE)');
+  if (expected.head !== undefined && (proof.head?.size !== expected.head.size || String(proof.head.root).toLowerCase() !== expected.head.root.toLowerCase())) {
+    broken(`proof's head (size ${proof.head?.size}) is not the trusted head of size ${expected.head.size}`);
+  }
   if (expected.directoryHash === undefined) return;
   if (proof.directory === undefined) broken('proof has no directory but a trusted directory hash was given');
   if (String(proof.directory.hash).toLowerCase() !== expected.directoryHash.toLowerCase()) broken('directory hash differs from the trusted one');
@@ -241,28 +249,4 @@ function readU64(bytes: Uint8Array, at: number): number {
   const value = view(bytes).getBigUint64(at);
   if (value > BigInt(Number.MAX_SAFE_INTEGER)) broken('a header integer is beyond 2^53');
   return Number(value);
-}
-
-// RFC 9162 §2.1.3.2, returning the reproduced root (null when the path cannot fit).
-function* rootFromPath(leaf: Uint8Array, index: number, size: number, path: readonly Uint8Array[]): Generator<Uint8Array[], Uint8Array | null, Uint8Array> {
-  if (index >= size) return null;
-  let fn = index;
-  let sn = size - 1;
-  let r = leaf;
-  const node = new Uint8Array([MERKLE_NODE_PREFIX]);
-  for (const p of path) {
-    if (sn === 0) return null;
-    if (fn % 2 === 1 || fn === sn) {
-      r = yield [node, p, r];
-      while (fn % 2 === 0 && fn !== 0) {
-        fn = Math.floor(fn / 2);
-        sn = Math.floor(sn / 2);
-      }
-    } else {
-      r = yield [node, r, p];
-    }
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
-  }
-  return sn === 0 ? r : null;
 }

@@ -9,6 +9,7 @@ import { doctorCommand } from './doctor.js';
 import { fleetCommand } from './fleet.js';
 import { keygenCommand } from './keygen.js';
 import { lanesCommand } from './lanes.js';
+import { monitorCommand } from './monitor.js';
 import { print, printError } from './output.js';
 import { serveCommand } from './serve.js';
 import { UsageError, commandHelp, parseCommand, subcommandOf, type CommandSpec } from './spec.js';
@@ -18,7 +19,7 @@ import { packageVersion } from './version.js';
 
 export { UsageError, commandHelp, parseCommand, subcommandOf, type CommandSpec, type FlagSpec } from './spec.js';
 
-export const COMMANDS: readonly CommandSpec[] = [serveCommand, waitCommand, verifyCommand, lanesCommand, keygenCommand, doctorCommand, fleetCommand, benchCommand];
+export const COMMANDS: readonly CommandSpec[] = [serveCommand, waitCommand, verifyCommand, monitorCommand, lanesCommand, keygenCommand, doctorCommand, fleetCommand, benchCommand];
 
 /** Every command that runs: a two-word command's second words in place of its first (`fleet run`…). */
 export function commandLeaves(): CommandSpec[] {

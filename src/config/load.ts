@@ -40,6 +40,7 @@ export const TEXT_SETTINGS: readonly TextSetting[] = [
   { key: 'anchors.ethereum.rpcUrl', env: 'CHAINLANES_ANCHOR_RPC_URL', flag: 'anchor-rpc-url', value: 'URL', help: 'anchor directory hashes to this Ethereum JSON-RPC node' },
   { key: 'anchors.ethereum.keyFile', env: 'CHAINLANES_ANCHOR_KEY_FILE', flag: 'anchor-key-file', value: 'FILE', help: "the anchoring account's private key (mode 0600)" },
   { key: 'auth.adminKeyFile', env: 'CHAINLANES_ADMIN_KEY_FILE', flag: 'admin-key-file', value: 'FILE', help: 'the admin key (mode 0600): authenticated mode' },
+  { key: 'heads.keyFile', env: 'CHAINLANES_SIGNING_KEY_FILE', flag: 'signing-key-file', value: 'FILE', help: 'the Ed25519 key that signs directory heads (mode 0600; default: one kept in the store)' },
   { key: 'auth.insecureOpen', env: 'CHAINLANES_INSECURE_OPEN', help: 'open mode on a public address' },
   { key: 'auth.publicListings', env: 'CHAINLANES_PUBLIC_LISTINGS', help: 'listings answer without a key in authenticated mode' },
   { key: 'tls.certFile', env: 'CHAINLANES_TLS_CERT', flag: 'tls-cert', value: 'FILE', help: 'TLS certificate chain (PEM): serve only https:// and wss://' },

@@ -214,6 +214,19 @@ const EthereumAnchors = z.strictObject({
   watchBlocks: integer(0, 1000, 'blocks').default(64),
 });
 
+const WITNESS = 'an Ed25519 public key: 64 lowercase hex digits (the witness\'s GET /v1/directory/key answer, or chainlanes monitor --cosign-key prints it)';
+/** Signed heads of the directory log (DESIGN.md "Signed heads and consistency", docs/protocol.md §13). */
+const Heads = z.strictObject({
+  /** Keep the directory log and sign its head after each seal; false: neither (its routes answer not_found). */
+  enabled: z.boolean().default(true),
+  /** A PEM Ed25519 private key readable by its owner only; null: the store makes one and keeps it. */
+  keyFile: text('a file path (string), or null for the key the store keeps').nullable().default(null),
+  /** While nothing is sealed, the present head is signed again this often, so its time stays fresh. */
+  refreshSeconds: integer(1, 86_400, 'seconds').default(60),
+  /** Witnesses whose co-signatures the gateway keeps and serves (POST /v1/directory/cosignatures). */
+  witnesses: z.array(z.string({ error: WITNESS }).regex(/^[0-9a-f]{64}$/, { error: WITNESS })).max(32, { error: 'at most 32 witnesses' }).default([]),
+});
+
 const Anchors = z.strictObject({
   ethereum: EthereumAnchors.prefault({}),
 });
@@ -259,6 +272,7 @@ export const ConfigSchema = z.strictObject({
   ledger: Ledger.prefault({}),
   auth: Auth.prefault({}),
   anchors: Anchors.prefault({}),
+  heads: Heads.prefault({}),
   tls: Tls.prefault({}),
   /** A fleet of gateways behind HAProxy, etcd deciding who owns each chain (docs/fleet.md); null: a gateway on its own. */
   fleet: GatewayFleetSchema.nullable().default(null),

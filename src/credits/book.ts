@@ -41,6 +41,12 @@ export class CreditChain {
   readonly openBurns = new Map<number, Map<string, number>>();
   /** Read burns not yet written to the store: account → credits. */
   readBurns = new Map<string, number>();
+  /**
+   * Credits burned over the gateway's life (the dashboard's credits per minute):
+   * a block's write burns when the block is cut, reads when charged — counted
+   * per block and per read request, never per frame.
+   */
+  burned = 0;
 
   constructor(name: string, owner: string) {
     this.name = name;
@@ -256,6 +262,7 @@ export class CreditBook {
     const block = chain?.openBurns.get(firstSeq);
     if (block === undefined) return undefined;
     chain!.openBurns.delete(firstSeq);
+    for (const amount of block.values()) chain!.burned += amount;
     return [...block];
   }
 
@@ -271,6 +278,7 @@ export class CreditBook {
       return refuse('credits', `${principal.account} holds ${balance} credits of chain "${chain.name}"; reading ${entries} entries costs ${cost}`);
     }
     chain.debit(principal.account, cost);
+    chain.burned += cost;
     chain.readBurns.set(principal.account, (chain.readBurns.get(principal.account) ?? 0) + cost);
     return null;
   }

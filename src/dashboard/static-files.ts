@@ -4,8 +4,9 @@
 // reaches the file system (no traversal, no symlink surprises), and the total
 // held is bounded. The page runs as plain ES modules: web/ itself, the client's
 // compiled client (dist/src/client, dist/src/protocol), @noble/hashes' ESM
-// build and msgpackr's browser build, so the page checks proofs (and a page can
-// stream entries) with the very code Node clients use.
+// build, @noble/curves' Ed25519 and msgpackr's browser build, so the page checks proofs (and a page can
+// stream entries) with the very code Node clients use; and uPlot's ES module for
+// the charts. Nothing comes from another origin: the page works offline.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -38,19 +39,29 @@ interface StaticFile {
 
 /** The browser build of msgpackr (its package's "browser" export and what that imports), for the client in a page. */
 const MSGPACKR_FILES = ['index.js', 'pack.js', 'unpack.js', 'iterators.js', 'scan.js'];
+/** @noble/curves' Ed25519 and what it imports: the client checks signed heads with it (src/client/heads.ts). */
+const NOBLE_CURVES_FILES = ['ed25519.js'];
+const NOBLE_CURVES_ABSTRACT_FILES = ['curve.js', 'edwards.js', 'hash-to-curve.js', 'modular.js', 'montgomery.js', 'utils.js'];
+/** uPlot, the page's charts: its ES module and its style sheet (the package's dist/). */
+const UPLOT_FILES = ['uPlot.esm.js', 'uPlot.min.css'];
 
 /** URL prefix → folder, and the files served from it (default: all the folder's own files, not sub-folders). */
 function folders(): [prefix: string, dir: string, only?: readonly string[]][] {
   const root = packageRoot();
   const require = createRequire(import.meta.url);
   const noble = join(dirname(require.resolve('@noble/hashes/sha2')), 'esm');
+  const curves = join(dirname(require.resolve('@noble/curves/ed25519')), 'esm');
   const msgpackr = packageDir(require.resolve('msgpackr'), 'msgpackr');
+  const uplot = join(packageDir(require.resolve('uplot'), 'uplot'), 'dist');
   return [
     ['/web/', join(root, 'web')],
     ['/lib/src/client/', join(root, 'dist', 'src', 'client')],
     ['/lib/src/protocol/', join(root, 'dist', 'src', 'protocol')],
     ['/lib/noble-hashes/', noble],
+    ['/lib/noble-curves/', curves, NOBLE_CURVES_FILES],
+    ['/lib/noble-curves/abstract/', join(curves, 'abstract'), NOBLE_CURVES_ABSTRACT_FILES],
     ['/lib/msgpackr/', msgpackr, MSGPACKR_FILES],
+    ['/lib/uplot/', uplot, UPLOT_FILES],
   ];
 }
 

@@ -14,6 +14,7 @@ import type { LedgerReadTask } from '../ledger/index.js';
 import { isRefusal, type CreditBook, type Principal, type Refusal } from '../credits/index.js';
 import { presentedKey } from '../uws/index.js';
 import { EVERY_CHAIN, inspectableOr403, listedOr401, type ChainFilter } from './listings.js';
+import type { ProofHead } from './directory-routes.js';
 
 /** The ledger reads the front door serves, answered off its thread as JSON text (null: not there). */
 export interface LedgerReads {
@@ -54,6 +55,8 @@ export interface HttpContext {
   credits: CreditBook | null;
   /** Authenticated mode: listings answer anyone (auth.publicListings). */
   publicListings: boolean;
+  /** What an entry proof's `?head=` asks for (directory-routes.ts). */
+  proofHead(param: string | null): ProofHead;
 }
 
 /** An HTTP POST of entries: answered once hashed, or once committed with ?wait=committed. */
@@ -257,7 +260,10 @@ function getEntry(ctx: HttpContext, res: HttpResponse, req: HttpRequest): void {
   if (seq === null) return;
   if (seq >= chain.nextSeq) return sendError(res, 'not_found', `chain "${chain.name}" has no entry ${seq} (its next seq is ${chain.nextSeq})`);
   if (seq >= chain.committedSeq) return sendError(res, 'not_found', `entry ${seq} of chain "${chain.name}" is not committed yet; retry after its block is sealed`);
-  readOr404(ctx, res, { kind: 'entry', chain: chain.name, seq }, `chain "${chain.name}" has no entry ${seq}`, () => charge(1));
+  const head = ctx.proofHead(new URLSearchParams(req.getQuery() ?? '').get('head'));
+  if ('code' in head) return sendError(res, head.code, head.message);
+  const task: LedgerReadTask = { kind: 'entry', chain: chain.name, seq, ...(head.size === undefined ? {} : { headSize: head.size }) };
+  readOr404(ctx, res, task, `chain "${chain.name}" has no entry ${seq}`, () => charge(1));
 }
 
 /**
@@ -307,8 +313,11 @@ function readOr404(ctx: HttpContext, res: HttpResponse, task: LedgerReadTask, no
       sendText(res, 'application/json', json);
     },
     (error: unknown) => {
+      if (aborted) return;
+      // A head size the entry's directory is not in (?head=N too small) comes back a RangeError; nothing else does.
+      if (task.kind === 'entry' && task.headSize !== undefined && error instanceof RangeError) return sendError(res, 'bad_request', error.message);
       // A proof the gateway cannot verify is never served (LedgerCorruptionError).
-      if (!aborted) sendError(res, 'internal', error instanceof Error ? error.message : String(error));
+      sendError(res, 'internal', error instanceof Error ? error.message : String(error));
     },
   );
 }

@@ -10,3 +10,4 @@ export { chainView, healthView, lanesView } from './views.js';
 export type { ChainFilter } from './listings.js';
 export { addHandoffRoutes, type HandoffRouteContext, type HandoffService } from './handoff-routes.js';
 export { servedElsewhere } from './api-routes.js';
+export { LatestHead, addDirectoryRoutes, proofHead, type CosignatureReceiver, type DirectoryRouteContext, type ProofHead } from './directory-routes.js';

@@ -33,6 +33,8 @@ export {
   ENTRY_BLOCK_HEADER_BYTES,
 } from './headers.js';
 export type { DirectoryHeader, EntryBlockHeader } from './headers.js';
+export { LogFrontier, LogProofs, LogRangeError, logNodeKey, verifyConsistency, type LogNode, type LogNodeSource } from './directory-log.js';
+export { HEAD_RECORD_BYTES, signedHeadView, type HeadSigner, type SignedHeadRecord } from './signed-heads.js';
 export { auditPath, blockRoot, leafHash, nodeHash, rootFromAuditPath, treeHash, verifyAuditPath } from './merkle.js';
 export type { RootFunction } from './merkle.js';
 export type { AnchorView, BlockView, ChainView, DirectoryEntryView, DirectoryProof, DirectoryView, EntryProof } from '../protocol/index.js';

@@ -23,12 +23,18 @@ export default function read(task: LedgerReadTask): string | Uint8Array | null {
 function answer(task: Exclude<LedgerReadTask, { kind: 'export' }>): unknown {
   switch (task.kind) {
     case 'entry':
-      return ledger.entryProof(task.chain, task.seq);
+      return ledger.entryProof(task.chain, task.seq, task.headSize);
     case 'block':
       return ledger.block(task.chain, task.height);
     case 'directory':
       return ledger.directoryBlock(task.height);
     case 'anchors':
       return { anchors: ledger.anchors(task.from, task.limit) };
+    case 'head':
+      return ledger.signedHead(task.size);
+    case 'consistency':
+      return ledger.logConsistency(task.from, task.to);
+    case 'inclusion':
+      return ledger.logInclusion(task.height, task.size);
   }
 }

@@ -11,6 +11,7 @@ import type { AnchorRecord } from './anchors.js';
 import { SealInputError } from './errors.js';
 import { directoryLeaves } from './roots.js';
 import type { ChainHead, DirectoryHead } from './tables.js';
+import type { SignedHeadRecord } from './signed-heads.js';
 
 export interface SealBlockInput {
   chainName: string;
@@ -57,6 +58,8 @@ export interface SealedDirectory {
   root: Buffer;
   count: number;
   sealedAt: number;
+  /** The directory log's head after this directory, signed in the seal's transaction (with a signer). */
+  head?: SignedHeadRecord;
 }
 
 /** `directory` is null for an interval with no blocks: nothing is written then. */

@@ -10,6 +10,8 @@ import { blockRecordHeader, chainKey, decodeAnchorRecord, decodeBlockRecord, dec
 import type { DirectoryRecord } from './records.js';
 import { decodeEntryBlockHeader } from './headers.js';
 import { lastKeyOfChain } from './tables.js';
+import { latestStoredHead, storedLogLeaf, storedLogProofs, storedLogSize } from './log-store.js';
+import { leafHash } from './merkle.js';
 import type { LedgerTables } from './tables.js';
 
 class HeadProblem extends Error {}
@@ -45,6 +47,7 @@ class HeadCheck {
 
   run(): void {
     this.checkDirectoryHead();
+    this.checkLogHead();
     for (const { key, value } of this.tables.chains.getRange({})) {
       this.checkChainHead(Buffer.from(key), value.toString('utf8'));
     }
@@ -65,6 +68,28 @@ class HeadCheck {
     const anchor = decodeOr(() => decodeAnchorRecord(anchorBytes), `directory ${height}: the anchor record`);
     if (!anchor.hash.equals(hash)) problem(`directory ${height}: its hash differs from its anchor record's`);
     if (height > 0 && !head.header.prevHash.equals(sha256(this.directory(height - 1).headerBytes))) problem(`directory ${height}: prev link to directory ${height - 1} broken`);
+  }
+
+  /**
+   * The directory log must end where the directories do (or before: a store
+   * that predates it, or sealed with heads off, has it built on open), its last
+   * leaf must be that directory's hash, and the newest signed head must have
+   * the log's root. Else the directories or the log changed under the gateway,
+   * and signing on would sign a history other than the one it signed before.
+   */
+  private checkLogHead(): void {
+    const logged = storedLogSize(this.tables);
+    if (logged > this.lastDirectory + 1) problem(`the directory log holds ${logged} directory hashes, but the store only ${this.lastDirectory + 1} directory blocks`);
+    if (logged > 0) {
+      const hash = sha256(this.directory(logged - 1).headerBytes);
+      if (!storedLogLeaf(this.tables, logged - 1)?.equals(leafHash(hash))) {
+        problem(`directory ${logged - 1}: its hash is not the directory log's leaf ${logged - 1}; the directory block changed after it was logged (and its heads signed)`);
+      }
+    }
+    const head = latestStoredHead(this.tables);
+    if (head === null) return;
+    if (head.size > logged) problem(`a head is signed at size ${head.size}, beyond the directory log's ${logged} hashes`);
+    if (!storedLogProofs(this.tables).root(head.size).equals(head.root)) problem(`the head signed at size ${head.size} has another root than the directory log at that size`);
   }
 
   private directory(height: number): DirectoryRecord {

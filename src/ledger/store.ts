@@ -13,11 +13,15 @@ import { ADOPTED_DIRECTORY, blockRecordHeader, chainKey, decodeAnchorRecord, dec
 import { AdoptionError, checkAdoptedBlock, checkDirectoryProof, decodeAdoptedProof, encodeAdoptedProof, type AdoptedProof, type ExportedBlock, type SealingGateway } from './adopted.js';
 import type { BlockRecord, DirectoryRecord } from './records.js';
 import { fastRoot } from './roots.js';
+import { LogRangeError, verifyConsistency } from './directory-log.js';
+import { leafHash, verifyAuditPath } from './merkle.js';
+import { LogWriter, latestStoredHead, storedHead, storedLogProofs } from './log-store.js';
+import { signedHeadView, type HeadSigner, type SignedHeadRecord } from './signed-heads.js';
 import { planSeal } from './seal-plan.js';
 import type { SealInput, SealPlan, SealResult } from './seal-plan.js';
 import { chainNameOf, lastKeyOfChain, loadChainHead, loadChainHeads, loadDirectoryHead, openTables } from './tables.js';
 import type { ChainHead, DirectoryHead, LedgerTables } from './tables.js';
-import type { AnchorView, BlockView, ChainView, DirectoryProof, DirectoryView, EntryProof } from '../protocol/index.js';
+import type { AnchorView, BlockView, ChainView, ConsistencyProofView, DirectoryProof, DirectoryView, EntryProof, HeadProof, InclusionProofView, SignedHead } from '../protocol/index.js';
 import { blockView, chainView, directoryView } from './views.js';
 
 export interface LedgerOptions {
@@ -32,6 +36,14 @@ export interface LedgerOptions {
   onAnchorError?: AnchorErrorHandler;
   /** Re-hash every entry's content at seal time and refuse mismatches (a second SHA-256 pass). */
   checkEntryHashes?: boolean;
+  /**
+   * A writer keeps the directory log's tree (directory-log.ts) in every seal;
+   * default true. False: seals leave it behind, and a later writer with it on
+   * builds the missing part from the directory blocks when it opens.
+   */
+  directoryLog?: boolean;
+  /** With the log on: signs each seal's head inside its transaction (src/heads holds the key). */
+  signHead?: HeadSigner;
 }
 
 export interface LedgerHeads {
@@ -50,6 +62,8 @@ export class Ledger {
   private readonly chainNames = new Map<string, string>();
   private directoryHead: DirectoryHead;
   private readonly anchorQueue: AnchorQueue;
+  /** The writer's directory log, null for a reader or with the log off. */
+  private log: LogWriter | null = null;
   private sealTail: Promise<unknown> = Promise.resolve();
   /** A seal in the store whose flush failed: the next seal must be its retry (resumeUndurable). */
   private undurable: SealPlan | null = null;
@@ -68,7 +82,11 @@ export class Ledger {
   static async open(dir: string, options: LedgerOptions = {}): Promise<Ledger> {
     const tables = openTables(dir);
     try {
-      return new Ledger(tables, options);
+      const ledger = new Ledger(tables, options);
+      if (options.readOnly !== true && options.directoryLog !== false) {
+        ledger.log = LogWriter.open(tables, ledger.directoryHead.nextHeight, options.signHead ?? null);
+      }
+      return ledger;
     } catch (error) {
       await tables.root.close();
       throw error;
@@ -149,9 +167,10 @@ export class Ledger {
     const plan = planSeal(input, this.chainHeads, this.directoryHead, { rootOf: fastRoot, checkEntryHashes });
     const directory = plan.directory;
     if (directory === null) return plan.result;
+    const logStep = this.log?.plan(directory.sealed.hash) ?? null;
     let reportedFailed = false;
     try {
-      await writePlan(this.tables, plan, alongside);
+      await writePlan(this.tables, plan, alongside, logStep === null ? undefined : () => this.log!.write(logStep));
     } catch (error) {
       const failure = await commitFailureOf(error);
       // lmdb-js can fail a commit it already made visible: with overlapping
@@ -163,6 +182,7 @@ export class Ledger {
     // In the store: the heads follow it from here, whatever happens next.
     for (const block of plan.blocks) this.chainHeads.set(block.nextHead.chainName, block.nextHead);
     this.directoryHead = directory.nextHead;
+    if (logStep !== null) this.log!.adopt(logStep);
     await this.makeDurable(plan, reportedFailed);
     this.anchorQueue.push(directory.anchor);
     return plan.result;
@@ -225,6 +245,7 @@ export class Ledger {
     const landed = sameHead(directory, planned);
     if (!landed && !sameHead(directory, this.directoryHead)) {
       this.adoptHeads(chains, directory);
+      this.log?.reload();
       throw new SealConflictError(`${failure.message}; and the store's directory head moved to height ${directory.nextHeight - 1} under this ledger (another writer?)`);
     }
     // Nothing written: these equal the heads held, and adopting them changes nothing.
@@ -272,8 +293,12 @@ export class Ledger {
     return this.tables.chains.doesExist(chainId) ? chainView(loadChainHead(this.tables, chainId, chainName)) : null;
   }
 
-  /** The entry at `seq` with its block and directory proofs, re-checked; null when unknown. */
-  entryProof(chainName: string, seq: number): EntryProof | null {
+  /**
+   * The entry at `seq` with its block and directory proofs, re-checked; null
+   * when unknown. With `headSize`, also the directory hash's path into the log
+   * of that size and the head signed at it.
+   */
+  entryProof(chainName: string, seq: number, headSize?: number): EntryProof | null {
     this.assertOpen();
     if (!Number.isSafeInteger(seq) || seq < 0) return null;
     this.freshReads();
@@ -289,7 +314,32 @@ export class Ledger {
     if (part.directoryHeight === ADOPTED_DIRECTORY) return { ...part.proof, directory: this.adoptedDirectory(chainId, height, part.blockHash, place) };
     const directory = this.directoryRecord(part.directoryHeight, place);
     if (directory === undefined) throw new LedgerCorruptionError(place, `directory ${part.directoryHeight} is missing`);
-    return { ...part.proof, directory: directoryProofPart(place, chainId, part.blockHash, part.directoryHeight, directory, fastRoot) };
+    const proof: EntryProof = { ...part.proof, directory: directoryProofPart(place, chainId, part.blockHash, part.directoryHeight, directory, fastRoot) };
+    if (headSize !== undefined) proof.head = this.headProof(part.directoryHeight, headSize, place);
+    return proof;
+  }
+
+  /** An entry proof's `head` part: the path, the root, and the head signed at that size when there is one. */
+  private headProof(height: number, size: number, place: LedgerPlace): HeadProof {
+    if (size <= height) throw new LogRangeError(`entry ${place.seq} of chain "${place.chain}" is in directory ${height}, which is not in the log of size ${size}: ask for a head of size ${height + 1} or more`);
+    const { path, root } = this.headPath(height, size, { ...place, directoryHeight: height });
+    const signed = storedHead(this.tables, size);
+    if (signed === null) return { size, root: root.toString('hex'), path };
+    if (!signed.root.equals(root)) throw new LedgerCorruptionError({ ...place, directoryHeight: height }, `the head signed at size ${size} has another root than the directory log`);
+    return { ...signedHeadView(signed), path };
+  }
+
+  /** Directory `height`'s hash, its path into the log of `size` and that log's root, checked against each other. */
+  private headPath(height: number, size: number, place: LedgerPlace): { hash: Buffer; path: string[]; root: Buffer } {
+    const proofs = storedLogProofs(this.tables);
+    if (size > proofs.size) throw new LogRangeError(`size ${size} is beyond the directory log's ${proofs.size} directory hashes`);
+    const record = this.directoryRecord(height, place);
+    if (record === undefined) throw new LogRangeError(`no directory block ${height}`);
+    const hash = sha256(record.headerBytes);
+    const path = proofs.inclusion(height, size);
+    const root = proofs.root(size);
+    if (!verifyAuditPath(leafHash(hash), height, size, path, root)) throw new LedgerCorruptionError(place, `directory ${height}'s hash is not the directory log's leaf ${height}: the directory block changed after it was logged`);
+    return { hash, path: path.map((p) => p.toString('hex')), root };
   }
 
   block(chainName: string, height: number): BlockView | null {
@@ -376,6 +426,46 @@ export class Ledger {
       entries += decodeOrCorrupt(() => decodeEntryBlockHeader(blockRecordHeader(bytes)), { directoryHeight: height }).count;
     }
     return entries;
+  }
+
+  /**
+   * Signs the log's present size again at the present time, after any seal in
+   * flight (at start, and while no seal brings a new head). Durable when it
+   * resolves; null without a signer.
+   */
+  signHead(): Promise<SignedHeadRecord | null> {
+    if (this.readOnly) return Promise.reject(new Error('ledger: opened read-only, cannot sign'));
+    const run = this.sealTail.then(() => this.log?.sign() ?? null);
+    this.sealTail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The signed head of `size` (default: the largest), or null when none was signed at that size. */
+  signedHead(size?: number): SignedHead | null {
+    this.assertOpen();
+    this.freshReads();
+    const head = size === undefined ? latestStoredHead(this.tables) : storedHead(this.tables, size);
+    return head === null ? null : signedHeadView(head);
+  }
+
+  /** RFC 9162 consistency proof from size `from` to size `to`; a LogRangeError beyond the stored log. */
+  logConsistency(from: number, to: number): ConsistencyProofView {
+    this.assertOpen();
+    this.freshReads();
+    const proofs = storedLogProofs(this.tables);
+    const path = proofs.consistency(from, to);
+    if (!verifyConsistency(from, to, proofs.root(from), proofs.root(to), path)) {
+      throw new LedgerCorruptionError({}, `the directory log's consistency proof from ${from} to ${to} does not verify against its own roots`);
+    }
+    return { from, to, path: path.map((p) => p.toString('hex')) };
+  }
+
+  /** The audit path of directory hash `height` in the log of `size`, re-checked against the directory's record. */
+  logInclusion(height: number, size: number): InclusionProofView {
+    this.assertOpen();
+    this.freshReads();
+    const part = this.headPath(height, size, { directoryHeight: height });
+    return { height, size, hash: part.hash.toString('hex'), path: part.path };
   }
 
   /** Resolves when every anchor sink has been handed every directory sealed so far. */
@@ -469,7 +559,7 @@ function decodeOrCorrupt<T>(decode: () => T, place: ConstructorParameters<typeof
  * sealer thread stood still for the whole commit, and the rings filled up).
  * A throw inside aborts the child transaction: nothing of this seal is written.
  */
-async function writePlan(tables: LedgerTables, plan: SealPlan, alongside?: AlongsideWrites): Promise<void> {
+async function writePlan(tables: LedgerTables, plan: SealPlan, alongside?: AlongsideWrites, writeLog?: () => SignedHeadRecord | null): Promise<void> {
   const directory = plan.directory;
   if (directory === null) return;
   await tables.root.childTransaction(() => {
@@ -486,6 +576,8 @@ async function writePlan(tables: LedgerTables, plan: SealPlan, alongside?: Along
     }
     tables.directories.putSync(directoryKey, directory.record);
     tables.anchors.putSync(directoryKey, directory.anchorRecord);
+    const head = writeLog?.() ?? null;
+    if (head !== null) directory.sealed.head = head;
     alongside?.(plan.result);
   });
 }

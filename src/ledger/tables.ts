@@ -7,6 +7,8 @@
 //   anchors     height u64                 → directory hash(32) ‖ sealedAt u64
 //   chains      chainId(32)                → chain name, UTF-8
 //   adopted     chainId(32) ‖ height u64   → the directory proof of a block adopted from another gateway (adopted.ts)
+//   log         level u8 ‖ index u64       → root of a perfect subtree of the directory log (directory-log.ts)
+//   heads       size u64                   → the newest signed head of that size: time u64 ‖ root ‖ signature (signed-heads.ts)
 import { existsSync, mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../validation/index.js';
@@ -26,6 +28,8 @@ export interface LedgerTables {
   anchors: Table;
   chains: Table;
   adopted: Table;
+  log: Table;
+  heads: Table;
 }
 
 export interface ChainHead {
@@ -117,6 +121,8 @@ export function openTables(dir: string, forCheck = false): LedgerTables {
     anchors: table('ledger.anchors'),
     chains: table('ledger.chains'),
     adopted: forCheck ? existing('ledger.adopted') ?? emptyTable() : table('ledger.adopted'),
+    log: table('ledger.log'),
+    heads: table('ledger.heads'),
   };
 }
 

@@ -12,6 +12,9 @@ import type { BlockRecord, DirectoryEntry, DirectoryRecord } from './records.js'
 import { directoryLeaves, fastRoot } from './roots.js';
 import { assertStoreExists, openTables } from './tables.js';
 import type { LedgerTables } from './tables.js';
+import { LogFrontier, logNodeKey } from './directory-log.js';
+import { decodeHeadRecord, type SignedHeadRecord } from './signed-heads.js';
+import { storedLogSize } from './log-store.js';
 
 export interface StoreReport {
   ok: boolean;
@@ -25,6 +28,8 @@ export interface StoreReport {
   firstBreak?: string;
   /** What each extra check found, one line each (e.g. the credits'); absent without extra checks. */
   checks?: string[];
+  /** The directory log: hashes its stored tree holds, and signed heads found consistent with it. */
+  log?: { logged: number; heads: number };
 }
 
 /** An entry block as the walk has checked it, for checks of other modules' tables. */
@@ -55,6 +60,8 @@ export interface StoreCheck {
   end(): string | undefined;
   /** One line on what was checked, for the report. */
   summary(): string;
+  /** Each signed head, once the walk found its root to be the log's at its size (src/heads checks the signature). */
+  head?(head: SignedHeadRecord): string | undefined;
 }
 
 export interface VerifyOptions {
@@ -108,6 +115,10 @@ class StoreWalk {
   private adopted = 0;
   private entries = 0;
   private directories = 0;
+  /** The directory log recomputed from the directory hashes, checked against the stored tree and heads as it grows. */
+  private log = LogFrontier.empty;
+  private logged = 0;
+  private heads = 0;
 
   constructor(
     private readonly tables: LedgerTables,
@@ -119,15 +130,25 @@ class StoreWalk {
   run(): void {
     for (const check of this.checks) failIf(check.begin(this.transaction));
     this.loadChainNames();
+    this.logged = storedLogSize(this.tables, this.transaction);
+    this.checkHead(0);
     this.walkDirectories();
     // Adopted blocks after a chain's last local one (or of a chain with no local block).
     for (const chainHex of this.names.keys()) this.walkAdopted(chainHex, Number.MAX_SAFE_INTEGER);
     this.checkNothingUnlisted();
+    this.checkLogEnds();
     for (const check of this.checks) failIf(check.end());
   }
 
   report(firstBreak?: string): StoreReport {
-    const counts = { chains: this.names.size, blocks: this.blocks, entries: this.entries, directories: this.directories, ...(this.adopted > 0 ? { adopted: this.adopted } : {}) };
+    const counts = {
+      chains: this.names.size,
+      blocks: this.blocks,
+      entries: this.entries,
+      directories: this.directories,
+      ...(this.adopted > 0 ? { adopted: this.adopted } : {}),
+      log: { logged: this.logged, heads: this.heads },
+    };
     if (firstBreak !== undefined) return { ok: false, ...counts, firstBreak };
     return this.checks.length === 0 ? { ok: true, ...counts } : { ok: true, ...counts, checks: this.checks.map((c) => c.summary()) };
   }
@@ -147,6 +168,7 @@ class StoreWalk {
       if (readU64(key, 0) !== height) fail(`directory ${height}: missing (next stored is ${readU64(key, 0)})`);
       const record = decodeOr(() => decodeDirectoryRecord(value), `directory ${height}`);
       prevHash = this.checkDirectory(height, record, prevHash);
+      this.checkLog(height, prevHash);
       for (const entry of record.entries) this.checkBlock(entry, height);
       this.directories++;
       this.onProgress?.(this.report());
@@ -168,6 +190,42 @@ class StoreWalk {
     const hash = sha256(record.headerBytes);
     this.checkAnchor(height, hash, header.sealedAt);
     return hash;
+  }
+
+  /**
+   * Adds directory `height`'s hash to the recomputed log: the stored tree must
+   * hold the same nodes (where it reaches), and a head signed at the new size
+   * must have the log's root — a head that does not is the gateway's signature
+   * on a history other than the store's.
+   */
+  private checkLog(height: number, hash: Buffer): void {
+    const step = this.log.append(hash);
+    this.log = step.next;
+    if (height < this.logged) {
+      for (const node of step.written) {
+        const stored = this.tables.log.get(logNodeKey(node.level, node.index), { transaction: this.transaction });
+        if (stored === undefined || !stored.equals(node.hash)) fail(`directory log: its node (${node.level}, ${node.index}) is not the one directory ${height}'s hash gives`);
+      }
+    }
+    this.checkHead(height + 1);
+  }
+
+  private checkHead(size: number): void {
+    const bytes = this.tables.heads.get(heightKey(size), { transaction: this.transaction });
+    if (bytes === undefined) return;
+    const head = decodeOr(() => decodeHeadRecord(size, bytes), `the signed head of size ${size}`);
+    if (!head.root.equals(this.log.root())) fail(`the signed head of size ${size} has root ${head.root.toString('hex')}, but the directory log's root at that size is ${this.log.root().toString('hex')}: the store's history is not the one its gateway signed`);
+    for (const check of this.checks) failIf(check.head?.(head));
+    this.heads++;
+  }
+
+  /** Nothing of the log beyond the directories: no leaf, and no signed head of a larger size. */
+  private checkLogEnds(): void {
+    if (this.logged > this.directories) fail(`directory log: it holds ${this.logged} directory hashes but the store ${this.directories} directory blocks`);
+    for (const key of this.tables.heads.getKeys({ reverse: true, limit: 1, transaction: this.transaction })) {
+      const size = readU64(key, 0);
+      if (size > this.directories) fail(`a head is signed at size ${size}, beyond the store's ${this.directories} directory blocks`);
+    }
   }
 
   private checkAnchor(height: number, hash: Buffer, sealedAt: number): void {

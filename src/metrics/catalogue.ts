@@ -120,6 +120,14 @@ function catalogue(s: MetricSources, laneNames: readonly string[]): Read[] {
  */
 const MISNAMED_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
+/** prom-client's process and Node metrics (CPU, memory, event loop), sampled once a second, in `registry`. */
+export function registerProcessMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: NODE_LOOP_LAG_SAMPLE_MS });
+  // prom-client names these gauges *_total, which Prometheus keeps for
+  // counters: `promtool check metrics` refuses the exposition with them.
+  for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(name);
+}
+
 function register(registry: Registry, m: Read): void {
   const common = { name: m.name, help: m.help, registers: [registry], labelNames: m.label === undefined ? [] : [m.label] };
   if (m.type === 'counter') {
@@ -168,10 +176,7 @@ export class GatewayMetrics {
     // woke an idle front door 100 times a second, two thirds of all its
     // wake-ups. chainlanes_event_loop_delay_seconds is the front door's
     // measure; the nodejs_eventloop_lag_* gauges are kept, sampled once a second.
-    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: NODE_LOOP_LAG_SAMPLE_MS });
-    // prom-client names these gauges *_total, which Prometheus keeps for
-    // counters: `promtool check metrics` refuses the exposition with them.
-    for (const name of MISNAMED_DEFAULT_GAUGES) this.registry.removeSingleMetric(name);
+    registerProcessMetrics(this.registry);
   }
 
   /** Registers every chainlanes metric, read from `sources` at each scrape. Once. */

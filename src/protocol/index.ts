@@ -11,3 +11,8 @@ export type { AcceptedReply, CommittedNotice, Entry, ErrorReply, Reply } from '.
 export type { AnchorView, BlockView, ChainView, DirectoryEntryView, DirectoryProof, DirectoryView, EntryProof } from './views.js';
 export { ANCHOR_MAGIC, ANCHOR_PAYLOAD, ETHEREUM_NETWORK } from './anchor-format.js';
 export type { AnchorAttemptView, AnchorProof, AnchorWindowProof, AnchorWindowView } from './anchor-views.js';
+export {
+  COSIGNATURE_MAGIC, COSIGNATURE_MESSAGE, ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES, HEAD_MAGIC, HEAD_MESSAGE,
+  encodeCosignatureMessage, encodeHeadMessage,
+} from './head-format.js';
+export type { ConsistencyProofView, Cosignature, HeadKeyView, HeadProof, HeadView, InclusionProofView, SignedHead } from './head-views.js';

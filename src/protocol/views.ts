@@ -1,6 +1,7 @@
 // JSON shapes the gateway serves over HTTP (docs/protocol.md §6 "HTTP routes"
 // and §9 "The entry proof"). Types only: the ledger builds them, the client checks them.
 import type { AnchorProof } from './anchor-views.js';
+import type { HeadProof } from './head-views.js';
 
 /** Where SHA-256(chainId ‖ blockHash) sits in its directory block's tree. */
 export interface DirectoryProof {
@@ -46,6 +47,8 @@ export interface EntryProof {
   directory?: DirectoryProof;
   /** Absent until the directory block is in a confirmed anchor window. */
   anchor?: AnchorProof;
+  /** Only when asked for (`?head=latest` or `?head=N`): the directory hash in a signed head of the directory log. */
+  head?: HeadProof;
 }
 
 /** `GET /v1/chains/{name}/blocks/{height}`. */

@@ -28,9 +28,21 @@ export interface SealedBlock {
   hash: Uint8Array;
 }
 
+/** A head of the directory log the sealer signed, durable (docs/protocol.md §13). */
+export interface SignedHeadEvent {
+  size: number;
+  time: number;
+  root: Uint8Array;
+  signature: Uint8Array;
+}
+
 export type SealerEvent =
-  | { type: 'ready' }
-  | { type: 'sealed'; directory: { height: number; hash: Uint8Array; root: Uint8Array; count: number; sealedAt: number }; blocks: SealedBlock[] }
+  /** The store is open; `head` is the head signed at start (null with heads off). */
+  | { type: 'ready'; head: SignedHeadEvent | null }
+  /** `head`: the head signed in the seal's transaction (absent with heads off). */
+  | { type: 'sealed'; directory: { height: number; hash: Uint8Array; root: Uint8Array; count: number; sealedAt: number; head?: SignedHeadEvent }; blocks: SealedBlock[] }
+  /** The present head signed again at a later time: nothing was sealed for heads.refreshSeconds. */
+  | { type: 'head'; head: SignedHeadEvent }
   | { type: 'seal-failed'; message: string; attempt: number; retryInMs: number }
   /** An anchor sink failed after a durable seal; the seal stands, the sink is retried with the next one. */
   | { type: 'anchor-failed'; sink: string; height: number; message: string }
@@ -67,4 +79,11 @@ export interface SealerWorkerData {
   dropSealedPageCache: boolean;
   /** Tests only: fail `attempts` seal transactions once `after` seals succeeded. */
   sealFaults: { after: number; attempts: number };
+  /** Signed heads (src/heads): the key's PKCS #8 DER and how often an unchanged head is signed again; null: heads off (no log kept either). */
+  heads: SealerHeads | null;
+}
+
+export interface SealerHeads {
+  privateKey: Uint8Array;
+  refreshMs: number;
 }

@@ -13,11 +13,12 @@ import { RingView, forEachRecord } from '../ring/index.js';
 import { THREAD_NAMES, system } from '../native/index.js';
 import { openSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileAnchorSink, Ledger, STORE_DATA_FILE, describeStoreError, isLmdbCommitFailure, type AlongsideWrites } from '../ledger/index.js';
+import { FileAnchorSink, Ledger, STORE_DATA_FILE, describeStoreError, isLmdbCommitFailure, type AlongsideWrites, type HeadSigner, type SignedHeadRecord } from '../ledger/index.js';
 import { BurnWriter } from '../credits/index.js';
+import { headSigner } from '../heads/index.js';
 import { DOORBELL_POLL_MS, doorbellNow, nextDoorbell, setPendingBytes } from './control.js';
 import { PendingEntries, SealArena } from './pending-entries.js';
-import type { Cut, SealerCommand, SealerEvent, SealerWorkerData } from './sealer-messages.js';
+import type { Cut, SealerCommand, SealerEvent, SealerWorkerData, SignedHeadEvent } from './sealer-messages.js';
 
 const data = workerData as SealerWorkerData;
 const rings = data.rings.map((sab) => new RingView(sab));
@@ -44,13 +45,25 @@ process.on('unhandledRejection', (reason) => {
   report('a promise rejected with no handler', reason);
 });
 
+// Heads are signed inside each seal's transaction (ledger/log-store.ts); the
+// signer is made once the store is open, since its clock starts at the last
+// stored head's time.
+let signer: HeadSigner | null = null;
 // The file sink runs after each durable seal, off the path of `committed`
 // notices; the store's own anchor record is written inside the seal.
 const ledger = await Ledger.open(data.dataDir, {
   anchorSinks: data.anchorFile === null ? [] : [new FileAnchorSink(data.anchorFile)],
   // Reported to the front door, which logs it: threads have no logger of their own.
   onAnchorError: (error, record, sink) => post({ type: 'anchor-failed', sink: sink.name, height: record.height, message: error instanceof Error ? error.message : String(error) }),
+  directoryLog: data.heads !== null,
+  ...(data.heads === null ? {} : { signHead: (size: number, root: Buffer) => signer!(size, root) }),
 });
+if (data.heads !== null) signer = headSigner(data.heads.privateKey, ledger.signedHead()?.time ?? 0);
+/** When the newest head was signed (ms since the epoch); an unchanged head is signed again once it is heads.refreshMs old. */
+let lastHeadAt = 0;
+let refreshTimer: NodeJS.Timeout | null = null;
+/** The store is closed (finish): nothing more is signed. */
+let finished = false;
 // Opened after the store, which created the file; read-only, for posix_fadvise
 // only (native dropFileCache). Closed when the thread exits.
 const storeFile = data.dropSealedPageCache ? openSync(join(data.dataDir, STORE_DATA_FILE), 'r') : null;
@@ -123,9 +136,10 @@ async function sealNext(cut: Cut): Promise<void> {
     setPendingBytes(control, pending.bytes);
     // The seal is on disk, so its pages are clean and the kernel may drop them: the next seal reuses them warm.
     if (storeFile !== null) system.dropFileCache(storeFile);
+    const { head, ...sealed } = directory;
     post({
       type: 'sealed',
-      directory,
+      directory: head === undefined ? sealed : { ...sealed, head: headEvent(head) },
       blocks: result.blocks.map((b, i) => ({ ...b, slot: cut.blocks[i]!.slot })),
     });
   } catch (error) {
@@ -137,6 +151,31 @@ async function sealNext(cut: Cut): Promise<void> {
       step();
     }, retryInMs);
   }
+}
+
+function headEvent(head: SignedHeadRecord): SignedHeadEvent {
+  lastHeadAt = head.time;
+  return { size: head.size, time: head.time, root: head.root, signature: head.signature };
+}
+
+/**
+ * While nothing is sealed, the present head is signed again every
+ * heads.refreshMs, so its time says the gateway stands by it now (a monitor
+ * calls a head older than its --max-age stale). One timer, re-armed for what is
+ * left when a seal signed a head meanwhile: no work per seal.
+ */
+function armHeadRefresh(): void {
+  const refreshMs = data.heads?.refreshMs;
+  if (refreshMs === undefined || finished) return;
+  const wait = Math.max(0, lastHeadAt + refreshMs - Date.now());
+  refreshTimer = setTimeout(() => {
+    refreshTimer = null;
+    if (Date.now() - lastHeadAt < refreshMs) return armHeadRefresh();
+    ledger.signHead().then(
+      (head) => { if (head !== null) post({ type: 'head', head: headEvent(head) }); },
+      (error: unknown) => report('signing the present head again', error),
+    ).finally(armHeadRefresh);
+  }, wait);
 }
 
 /** What the seal transaction of `cut` writes beside its blocks: the blocks' burns, and any injected fault. */
@@ -191,6 +230,8 @@ async function sealReadyCuts(): Promise<void> {
 
 async function finish(): Promise<void> {
   stopping = false;
+  finished = true;
+  if (refreshTimer !== null) clearTimeout(refreshTimer);
   let error: string | undefined;
   try {
     await ledger.close();
@@ -236,5 +277,8 @@ parentPort!.on('message', (command: SealerCommand) => {
   step();
 });
 
-post({ type: 'ready' });
+// A head of the present size at the present time, so the front door has one to serve from the start.
+const startHead = await ledger.signHead();
+post({ type: 'ready', head: startHead === null ? null : headEvent(startHead) });
+armHeadRefresh();
 void watchDoorbell();

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { workerFile } from '../paths.js';
 import { allocateChainBacklog, allocateControl, chainPendingBytes, pendingBytes, ringDoorbell } from './control.js';
-import type { Cut, SealerCommand, SealerEvent, SealerWorkerData } from './sealer-messages.js';
+import type { Cut, SealerCommand, SealerEvent, SealerHeads, SealerWorkerData } from './sealer-messages.js';
 import type { ExportedBlock } from '../ledger/index.js';
 
 /** Where a chain stands after adopted blocks were stored. */
@@ -37,6 +37,8 @@ export interface SealerOptions {
   maxIdleBacklogBytes: number;
   dropSealedPageCache: boolean;
   sealFaults?: { after: number; attempts: number };
+  /** Signed heads; null: off. */
+  heads: SealerHeads | null;
   onEvent(event: SealerEvent): void;
 }
 
@@ -69,6 +71,7 @@ export class Sealer {
       maxIdleBacklogBytes: options.maxIdleBacklogBytes,
       dropSealedPageCache: options.dropSealedPageCache,
       sealFaults: options.sealFaults ?? { after: 0, attempts: 0 },
+      heads: options.heads,
     };
     const worker = new Worker(workerFile(import.meta.url, 'sealer-thread'), { workerData: data, name: 'chainlanes-sealer' });
     const sealer = new Sealer(worker, control, chainBacklog);

@@ -3,4 +3,4 @@
 // one formatter of refusals. Shared by src/config and src/scheduler, so
 // neither has to reach into the other.
 export { ConfigError, WHEN_VALID, atLeast, integer, parseWith, text, tryParse } from './refusals.js';
-export { readOwnerOnlyFile } from './owner-only-file.js';
+export { readEd25519KeyFile, readOwnerOnlyFile } from './owner-only-file.js';

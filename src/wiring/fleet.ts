@@ -34,7 +34,7 @@ export async function joinFleet(config: GatewayConfig, store: StoreParts, log: L
   const node = await FleetNode.start({ settings, store: key, capacity: { entriesPerSec: 0, bytesPerSec: 0 }, log, load: () => loadSource?.() ?? null });
   stops.push('the fleet membership', () => node.stop());
   const directory = store.credits === null ? null : followAccounts(node, settings, store, log, stops);
-  const local = [...new Set([...store.heads.chains.map((h) => h.chainName), ...(store.credits?.book.chains.keys() ?? [])])];
+  const local = [...new Set([...store.resume.chains.map((h) => h.chainName), ...(store.credits?.book.chains.keys() ?? [])])];
   const onJoin = (): void => {
     if (directory !== null && store.credits !== null) seedAccounts(directory, store, log);
     claimLocalChains(node, local, log);
@@ -140,7 +140,7 @@ export function connectFleet(fleet: FleetParts | null, parts: RunningParts, regi
   fleet.node.onLost((chain) => movedStreams(clients.connections, chain));
 }
 
-/** The fleet's side in `GET /metrics` (docs/protocol.md 13): read at each scrape, nothing kept. */
+/** The fleet's side in `GET /metrics` (docs/protocol.md §14): read at each scrape, nothing kept. */
 function registerFleetMetrics(fleet: FleetParts, registry: Registry): void {
   const { node } = fleet;
   const gauge = (name: string, help: string, read: () => number): void => {

@@ -1,7 +1,7 @@
 // Phase 4: what takes frames in — admission, the connection guard with each
 // address's turns of the front door, the bounds on connections from the
-// descriptor limit, the dashboard's feed, and the clocks: blocks cut every
-// interval, and the sweep over what connections hold. Stopping refuses new
+// descriptor limit, the dashboard's feed (it reads the balancer's decisions
+// from their ring), and the clocks: blocks cut every interval, and the sweep over what connections hold. Stopping refuses new
 // frames, lets the lanes finish what they took, and cuts the last blocks.
 import { FrontDoorCores } from '../balancer/index.js';
 import { ConfigError, type GatewayConfig } from '../config/index.js';
@@ -20,7 +20,7 @@ import type { StopStack } from './stop-stack.js';
 import type { StoreParts } from './store.js';
 import type { ThreadParts } from './threads.js';
 import type { FleetParts } from './fleet-parts.js';
-import { lanesNow, showOnDashboard } from './lanes-view.js';
+import { lanesNow } from './lanes-view.js';
 import { FleetViewSource } from './fleet-view.js';
 
 /**
@@ -95,10 +95,7 @@ export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts 
   const fleetView = inputs.fleet === null ? null : new FleetViewSource(inputs.fleet, log);
   fleetView?.start();
   const dashboard = openDashboard(inputs, admission, guard, () => lanesNow(inputs, frontDoorCores.cores), fleetView);
-  threads.schedulerListeners.push((event) => {
-    frontDoorCores.onSchedulerEvent(event);
-    showOnDashboard(event, shared.chains, dashboard);
-  });
+  threads.schedulerListeners.push((event) => frontDoorCores.onSchedulerEvent(event));
   const clocks = startClocks(inputs, admission);
   inputs.metrics.start();
   stops.push('intake', async () => {
@@ -150,6 +147,7 @@ function openDashboard(inputs: IntakeInputs, admission: Admission, guard: Connec
     credits: store.credits?.book ?? null,
     guard,
     commits: shared.commitSampler,
+    decisions: threads.balancer.decisions,
     ...(fleet === null ? {} : { fleet: () => fleet.current() }),
   });
   dashboard.start();

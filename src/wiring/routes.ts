@@ -73,9 +73,11 @@ export function addRoutes(app: TemplatedApp, inputs: RouteInputs): void {
   });
   new StaticFiles().routes(routes);
   intake.dashboard.route(app, routes);
+  const reads = threads.anchors === null ? store.readers : new AnchoredReads(store.readers, threads.anchors);
+  store.heads.addRoutes(routes, reads, clients.buffers);
   addHttpRoutes(routes, {
     log, chains: shared.chains, admission: intake.admission,
-    ledger: threads.anchors === null ? store.readers : new AnchoredReads(store.readers, threads.anchors),
+    ledger: reads,
     maxBodyBytes: config.limits.maxFrameBytes,
     buffers: clients.buffers,
     commitWaitTimeoutMs: config.ledger.commitWaitTimeoutMs,
@@ -86,6 +88,7 @@ export function addRoutes(app: TemplatedApp, inputs: RouteInputs): void {
     health: () => health(parts),
     metrics: inputs.metrics,
     credits: credits?.book ?? null,
+    proofHead: (param) => store.heads.proofHead(param),
   });
   const anchors = threads.anchors;
   addAnchorRoutes(routes, anchors === null ? null : { windows: (from, limit) => anchors.query({ kind: 'windows', from, limit }) });

@@ -29,7 +29,7 @@ export function allocateShared(config: GatewayConfig, layout: CoreLayout, store:
   const restore = (name: string, nextSeq = 0, nextHeight = 0): void => {
     if (chains.getOrCreate(name, nextSeq, nextHeight) === undefined) throw new Error(`the store holds more chains than limits.maxChains (${maxChains})`);
   };
-  for (const head of store.heads.chains) restore(head.chainName, head.nextSeq, head.nextHeight);
+  for (const head of store.resume.chains) restore(head.chainName, head.nextSeq, head.nextHeight);
   // Chains created with an owner but never written hold no blocks yet; they get their slots too.
   for (const name of store.credits?.book.chains.keys() ?? []) restore(name);
   return {

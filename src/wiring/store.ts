@@ -8,15 +8,18 @@ import {
   LANE_TABLE_KEY, Ledger, LedgerReaders, StoreLock, StoredSettings, prepareDataDir, probeStore, type LedgerHeads,
 } from '../ledger/index.js';
 import { validateLaneTable, type LaneTable } from '../scheduler/index.js';
+import { GatewayHeads } from './heads.js';
 import type { StopStack } from './stop-stack.js';
 
 export interface StoreParts {
   /** Read-only on this thread: the sealer thread writes it. */
   ledger: Ledger;
-  /** Where each chain and the directory resume. */
-  heads: LedgerHeads;
+  /** Where each chain and the directory resume (the ledger's heads). */
+  resume: LedgerHeads;
   /** How sealing goes, from the directory height the store holds. */
   seals: SealProgress;
+  /** Signed heads of the directory log: the key (kept in the store), the latest head, its routes. */
+  heads: GatewayHeads;
   /** Accounts, keys and credits in authenticated mode; null in open mode. */
   credits: Credits | null;
   /** Settings kept in the store: the lane table, pins, the last decisions. */
@@ -41,19 +44,21 @@ export async function openStore(config: GatewayConfig, adminKey: string | null, 
     open = false;
     await ledger.close();
   });
-  const heads = ledger.heads();
-  const seals = new SealProgress(heads.directory.nextHeight - 1, config.ledger.unhealthyAfterSealFailures);
-  const credits = adminKey === null ? refuseOpenModeOnPricedStore(config.dataDir, creditHoldings(ledger.environment)) : await openCredits(ledger, heads, seals, adminKey);
+  const resume = ledger.heads();
+  const seals = new SealProgress(resume.directory.nextHeight - 1, config.ledger.unhealthyAfterSealFailures);
+  // Before the sealer starts: a refused signing key stops the start.
+  const signedHeads = await GatewayHeads.open(ledger.environment, config);
+  const credits = adminKey === null ? refuseOpenModeOnPricedStore(config.dataDir, creditHoldings(ledger.environment)) : await openCredits(ledger, resume, seals, adminKey);
   const settings = StoredSettings.open(config.dataDir);
   stops.push('the stored settings', () => settings.close());
   const laneTable = await loadLaneTable(settings, config);
   const readers = new LedgerReaders(config.dataDir, config.ledger.readerThreads);
   stops.push('the ledger readers', () => readers.close());
-  return { ledger, heads, seals, credits, settings, laneTable, readers, isOpen: () => open };
+  return { ledger, resume, seals, heads: signedHeads, credits, settings, laneTable, readers, isOpen: () => open };
 }
 
-function openCredits(ledger: Ledger, heads: LedgerHeads, seals: SealProgress, adminKey: string): Promise<Credits> {
-  const nextSeq = new Map(heads.chains.map((head) => [head.chainName, head.nextSeq]));
+function openCredits(ledger: Ledger, resume: LedgerHeads, seals: SealProgress, adminKey: string): Promise<Credits> {
+  const nextSeq = new Map(resume.chains.map((head) => [head.chainName, head.nextSeq]));
   return Credits.open(ledger.environment, {
     adminKey,
     nextSeqOf: (name) => nextSeq.get(name) ?? 0,

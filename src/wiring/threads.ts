@@ -11,7 +11,7 @@ import type { Logger } from '../log/index.js';
 import type { GatewayMetrics } from '../metrics/index.js';
 import { LANE_NAMES, type RingView } from '../ring/index.js';
 import { Scheduler, type CoreLayout, type SchedulerEvent } from '../scheduler/index.js';
-import { Sealer, SealerDoorbell } from '../sealer/index.js';
+import { Sealer, SealerDoorbell, type SealerEvent } from '../sealer/index.js';
 import type { SharedParts } from './shared.js';
 import type { StopStack } from './stop-stack.js';
 import type { StoreParts } from './store.js';
@@ -55,7 +55,8 @@ export async function startThreads(inputs: ThreadInputs, stops: StopStack): Prom
     maxIdleBacklogBytes: Math.floor(config.limits.maxUnsealedBytes / 4),
     dropSealedPageCache: config.ledger.dropSealedPageCache,
     sealFaults: { after: faults.failSealsAfter, attempts: faults.failSealAttempts },
-    onEvent: onSealerEvent({ chains: shared.chains, seals: store.seals, probe: shared.commitSampler, log }),
+    heads: store.heads.sealerOptions(),
+    onEvent: sealerEvents(store, shared, log),
   });
   // The sealer seals everything cut before its stop; the read burns of the last interval follow it.
   stops.push('the sealer', async () => {
@@ -81,6 +82,15 @@ export async function startThreads(inputs: ThreadInputs, stops: StopStack): Prom
   balancer.start(config.scheduler.tickMs, shared.chainTable);
   announceChains(shared, sealer, balancer, scheduler);
   return { pools, sealer, anchors, scheduler, balancer, schedulerListeners };
+}
+
+/** The commit hop (frontdoor/commits.ts), and the latest signed head kept for its routes. */
+function sealerEvents(store: StoreParts, shared: SharedParts, log: Logger): (event: SealerEvent) => void {
+  const commits = onSealerEvent({ chains: shared.chains, seals: store.seals, probe: shared.commitSampler, log });
+  return (event) => {
+    store.heads.observe(event);
+    commits(event);
+  };
 }
 
 function createPool(inputs: ThreadInputs, lane: number, doorbell: SealerDoorbell): LanePool<PendingFrame> {

@@ -36,6 +36,7 @@ export function health(parts: RunningParts): Record<string, unknown> {
       chains: shared.chains.size, connections: clients.connections.size, seals: store.seals, startedAt: parts.startedAt,
     }),
     ...(threads.anchors === null ? {} : { anchors: threads.anchors.health() }),
+    ...store.heads.health(),
     ...(parts.fleet === null ? {} : { fleet: fleetHealth(parts.fleet) }),
   };
 }

@@ -13,6 +13,7 @@ export {
   type ChildGateway, type LogLine, type Reply, type StartOptions,
 } from './gateway.js';
 export { sha256, sha256Hex } from './hash.js';
+export { MetricsText, type HistogramSeries, type Sample } from '../../bench/metrics-text.js';
 export { entryContent, makeBlock } from './ledger.js';
 export { prng, seededBytes } from './random.js';
 export { referenceTreeHash, splitHashes } from './reference.js';
@@ -28,3 +29,6 @@ export {
   MEMBER_FIXTURE, fleetRun, proxyFor, runCliAsync, startFleetGateway, startMemberProcess,
   type FleetGateway, type FleetGatewayOptions, type FleetProxy, type FleetRunProcess, type MemberProcess, type MemberProcessArgs, type MemberReport,
 } from './fleet.js';
+export { rewriteDirectory } from './history.js';
+export { stableAddress } from './relay.js';
+export { linesThenKill } from './kill.js';

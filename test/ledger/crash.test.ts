@@ -1,38 +1,17 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { verifyEntry } from '../../src/client/verify.js';
 import { Ledger, verifyStore } from '../../src/ledger/index.js';
 import { workerFile } from '../../src/paths.js';
-import { registerCleanup, tempDir } from '../helpers/index.js';
+import { linesThenKill, tempDir } from '../helpers/index.js';
 
 // A process rather than a thread (kill -9 takes a whole process), built the same way as thread fixtures.
 const SEALER = fileURLToPath(workerFile(import.meta.url, 'fixtures/crash-sealer'));
 
 /** Runs the sealer until it reported `atLeast` seals, then kill -9; returns the last height it reported. */
-function sealThenKill(dir: string, atLeast: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SEALER, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    // Should it never report `atLeast` seals, the test times out and this still ends it.
-    registerCleanup(`crash-sealer pid ${child.pid ?? '?'}`, () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    });
-    let last = -1;
-    let seen = 0;
-    let buffered = '';
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        last = Number(line.split(' ')[1]);
-        if (++seen === atLeast) child.kill('SIGKILL');
-      }
-    });
-    child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(last) : reject(new Error(`sealer exited ${code}: ${stderr}`))));
-  });
+async function sealThenKill(dir: string, atLeast: number): Promise<number> {
+  const lines = await linesThenKill(SEALER, [dir], atLeast);
+  return Number(lines.at(-1)?.split(' ')[1] ?? -1);
 }
 
 describe('kill -9 while sealing', () => {

@@ -102,7 +102,7 @@ describe('Ledger.seal', () => {
     expect(third.blocks[0]).toMatchObject({ height: 1, firstSeq: 3 });
     expect(reopened.block('bank-2', 1)?.prevHash).toBe(heads.chains.find((h) => h.chainName === 'bank-2')?.lastBlockHash.toString('hex'));
     await reopened.close();
-    expect(await verifyStore(dir)).toEqual({ ok: true, chains: 3, blocks: 5, entries: 15, directories: 3 });
+    expect(await verifyStore(dir)).toEqual({ ok: true, chains: 3, blocks: 5, entries: 15, directories: 3, log: { logged: 3, heads: 0 } });
   });
 
   it('refuses a firstSeq that does not continue the chain, leaving the heads unchanged', async () => {
@@ -273,7 +273,7 @@ describe('corruption', () => {
     const dir = tempDir('chainlanes-ledger-');
     const ledger = await Ledger.open(dir);
     await sealTwoIntervals(ledger);
-    expect(await verifyStore(dir)).toEqual({ ok: true, chains: 3, blocks: 4, entries: 13, directories: 2 });
+    expect(await verifyStore(dir)).toEqual({ ok: true, chains: 3, blocks: 4, entries: 13, directories: 2, log: { logged: 2, heads: 0 } });
 
     await corruptBlock(dir, 'bank-1', 1, (record) => {
       const decoded = decodeBlockRecord(record);

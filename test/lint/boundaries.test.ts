@@ -45,9 +45,25 @@ describe('folder boundaries', () => {
       .toEqual([expect.stringMatching(/Only the composition root/)]);
   });
 
+  it('keeps the monitor on the client side: it checks gateways with the client, never with the ledger they run', async () => {
+    expect(await importProblems('src/monitor/probe.ts', "import { LogProofs } from '../ledger/index.js';\nexport const x = LogProofs;\n"))
+      .toEqual([expect.stringMatching(/src\/monitor\/ may import only protocol, client/)]);
+    expect(await importProblems('src/monitor/probe.ts', "import { verifyHead } from '../client/index.js';\nexport const x = verifyHead;\n")).toEqual([]);
+    expect(await importProblems('src/heads/probe.ts', "import { Admission } from '../frontdoor/index.js';\nexport const x = Admission;\n"))
+      .toEqual([expect.stringMatching(/src\/heads\/ may import only/)]);
+  });
+
   it('lets an allowed import through an index pass', async () => {
     expect(await importProblems('src/sealer/probe.ts', "import { Ledger } from '../ledger/index.js';\nexport const x = Ledger;\n")).toEqual([]);
     expect(await importProblems('src/probe.ts', "import { Sealer } from './sealer/index.js';\nexport const x = Sealer;\n")).toEqual([]);
+  });
+
+  it('lets uWebSockets.js in only through src/uws, which chooses the build', async () => {
+    for (const [file, from] of [['src/frontdoor/probe.ts', 'uws-20.57'], ['src/probe.ts', 'uws-20.30'], ['bench/peers/probe.ts', 'uWebSockets.js']]) {
+      expect(await importProblems(file!, `import uws from '${from!}';\nexport const x = uws;\n`), file).toEqual([expect.stringMatching(/from src\/uws\/index\.ts/)]);
+    }
+    expect(await importProblems('src/uws/probe.ts', "import uws from 'uws-20.57';\nexport const x = uws;\n")).toEqual([]);
+    expect(await importProblems('src/frontdoor/probe.ts', "import { loadUws } from '../uws/index.js';\nexport const x = loadUws;\n")).toEqual([]);
   });
 
   it('refuses console calls in the server (logs go through the injected logger)', async () => {

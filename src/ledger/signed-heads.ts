@@ -1,0 +1,42 @@
+// Signed heads as the store keeps them: one row per log size, the newest head
+// signed at that size. The ledger stores and serves them; who holds the key and
+// how a head is signed is src/heads' business, handed in as a HeadSigner.
+import { ED25519_SIGNATURE_BYTES, type SignedHead } from '../protocol/index.js';
+import { HASH_BYTES } from './hash.js';
+
+export interface SignedHeadRecord {
+  size: number;
+  time: number;
+  root: Buffer;
+  signature: Buffer;
+}
+
+/** Signs the head {size, root} at the present time (src/heads builds one from the gateway's key). */
+export type HeadSigner = (size: number, root: Buffer) => SignedHeadRecord;
+
+/** time u64 ‖ root (32) ‖ signature (64); the size is the row's key. */
+export const HEAD_RECORD_BYTES = 8 + HASH_BYTES + ED25519_SIGNATURE_BYTES;
+
+export function encodeHeadRecord(head: SignedHeadRecord): Buffer {
+  if (head.root.length !== HASH_BYTES || head.signature.length !== ED25519_SIGNATURE_BYTES) throw new RangeError('signed head: root is 32 bytes and signature 64');
+  const out = Buffer.allocUnsafe(HEAD_RECORD_BYTES);
+  out.writeBigUInt64BE(BigInt(head.time), 0);
+  head.root.copy(out, 8);
+  head.signature.copy(out, 8 + HASH_BYTES);
+  return out;
+}
+
+export function decodeHeadRecord(size: number, bytes: Uint8Array): SignedHeadRecord {
+  if (bytes.length !== HEAD_RECORD_BYTES) throw new RangeError(`signed head of size ${size}: its record is ${bytes.length} bytes, not ${HEAD_RECORD_BYTES}`);
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  return {
+    size,
+    time: Number(buffer.readBigUInt64BE(0)),
+    root: Buffer.from(buffer.subarray(8, 8 + HASH_BYTES)),
+    signature: Buffer.from(buffer.subarray(8 + HASH_BYTES)),
+  };
+}
+
+export function signedHeadView(head: SignedHeadRecord): SignedHead {
+  return { size: head.size, time: head.time, root: head.root.toString('hex'), signature: head.signature.toString('hex') };
+}
