@@ -4,6 +4,7 @@
 // up to a head of the directory log signed by the gateway's key (Ed25519 of
 // @noble/curves), which the page shows: the head the proof was checked against.
 import { el, clear, api } from '/web/common.js';
+import { contentView } from '/web/content.js';
 import { verifyEntrySteps } from '/lib/src/client/verify.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2';
 
@@ -90,7 +91,8 @@ export class Explorer {
     const verdict = el('p', { id: 'verdict', 'data-state': 'checking' }, `checking with ${hasher.name}…`);
     this.show(
       el('h3', {}, `chain ${name}, entry ${seq}`),
-      fields([['content', preview(proof.content)], ['block', `${proof.height} (leaf ${proof.index} of ${proof.count})`]]),
+      contentView(proof.content),
+      fields([['block', `${proof.height} (leaf ${proof.index} of ${proof.count})`]]),
       el('h4', {}, `Proof, checked in this browser with ${hasher.name}`), steps, verdict);
     const result = await verifyEntrySteps(proof, hasher.sha256, (step) => {
       steps.append(el('li', { class: 'good' }, `✓ ${step.what}: `, el('span', { class: 'hex' }, step.value)));
@@ -149,11 +151,4 @@ function headBox(head, key) {
 
 function fields(rows) {
   return el('dl', {}, ...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', { class: 'hex' }, String(v))]));
-}
-
-/** The start of an entry's content, as text when it reads as UTF-8. */
-function preview(base64) {
-  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, 200));
-  return `${bytes.length} bytes: ${text}${bytes.length > 200 ? '…' : ''}`;
 }

@@ -1,6 +1,12 @@
-// One WebSocket, whichever implementation the runtime has: the global
-// WebSocket (browsers, Deno, Bun, Node ≥ 22) or else the `ws` package. Both are
-// reduced to the four events the client needs, with binary data as Uint8Array.
+// One WebSocket: the `ws` package on Node (every version), the global WebSocket
+// elsewhere (browsers). Both are reduced to the events the client needs, with
+// binary data as Uint8Array.
+//
+// Node 22 and 24 have a global WebSocket too, but `ws` is taken there: it sends
+// the key in a header instead of the URL, and it tells a refused upgrade's HTTP
+// status (404 unknown_chain, 401/403 forbidden), which the WHATWG API hides.
+// Node 22's (undici 6) also never fires `close` after a refused handshake, and
+// fires `error` again for each close() made from an `error` listener.
 
 export interface SocketEvents {
   open(): void;
@@ -36,26 +42,39 @@ interface WhatwgSocket {
   close(code?: number, reason?: string): void;
   addEventListener(type: string, listener: (event: { data?: unknown; code?: number; reason?: string }) => void): void;
 }
-type WhatwgSocketClass = new (url: string) => WhatwgSocket;
+type WhatwgSocketClass = new (url: string, protocols?: string[]) => WhatwgSocket;
+
+/** The stream protocol's name, offered as a subprotocol; the gateway answers with it. */
+const STREAM_PROTOCOL = 'chainlanes.v1';
+
+/**
+ * The subprotocols offered: the protocol's name, and the key as
+ * `chainlanes.key.KEY` (docs/protocol.md §3.3): a browser cannot set
+ * `Authorization` on a WebSocket, and a key in the URL would land in every
+ * proxy's log. The gateway never echoes the key.
+ */
+function protocolsFor(key: string | undefined): string[] {
+  return key === undefined ? [STREAM_PROTOCOL] : [STREAM_PROTOCOL, `chainlanes.key.${key}`];
+}
 
 function globalWebSocket(): WhatwgSocketClass | undefined {
   return (globalThis as { WebSocket?: WhatwgSocketClass }).WebSocket;
 }
 
-/**
- * Opens `url`. `key` goes in an Authorization header where the implementation
- * allows headers (`ws`), else — the WHATWG API cannot set headers — in `?key=`.
- */
+function onNode(): boolean {
+  return typeof process === 'object' && typeof process.versions?.node === 'string';
+}
+
+/** Opens `url`; `key` goes in `Sec-WebSocket-Protocol` (protocolsFor). */
 export async function openSocket(url: URL, key: string | undefined, events: SocketEvents): Promise<Socket> {
   const Global = globalWebSocket();
-  if (Global !== undefined) return openWhatwg(Global, url, key, events);
+  if (Global !== undefined && !onNode()) return openWhatwg(Global, url, key, events);
   return openWs(url, key, events);
 }
 
-function openWhatwg(Impl: WhatwgSocketClass, url: URL, key: string | undefined, events: SocketEvents): Socket {
-  const target = new URL(url);
-  if (key !== undefined) target.searchParams.set('key', key);
-  const socket = new Impl(target.href);
+/** Exported for tests, which run it with Node's global WebSocket or `ws`'s WHATWG face. */
+export function openWhatwg(Impl: WhatwgSocketClass, url: URL, key: string | undefined, events: SocketEvents): Socket {
+  const socket = new Impl(url.href, protocolsFor(key));
   socket.binaryType = 'arraybuffer';
   let opened = false;
   socket.addEventListener('open', () => {
@@ -67,18 +86,24 @@ function openWhatwg(Impl: WhatwgSocketClass, url: URL, key: string | undefined, 
     if (data instanceof ArrayBuffer) events.message(new Uint8Array(data), true);
     else events.message(new TextEncoder().encode(String(data)), false);
   });
-  socket.addEventListener('close', (event) => {
+  let closed = false;
+  const close = (code: number, reason: string): void => {
+    if (closed) return;
+    closed = true;
     // The WHATWG API hides why a handshake failed; only "it never opened" is known.
-    const failure = opened ? undefined : { message: 'connection failed (a browser does not say why: a refused key, an unknown chain and an unreachable gateway look alike)' };
-    events.close(event.code ?? 1006, event.reason ?? '', failure);
+    events.close(code, reason, opened ? undefined : { message: 'connection failed (a browser does not say why: a refused key, an unknown chain and an unreachable gateway look alike)' });
+  };
+  // A handshake that fails fires `error`, then (by the spec, not in every runtime) `close`.
+  socket.addEventListener('error', () => {
+    if (!opened) close(1006, '');
   });
+  socket.addEventListener('close', (event) => close(event.code ?? 1006, event.reason ?? ''));
   return { send: (data) => socket.send(data), close: () => socket.close(1000) };
 }
 
 async function openWs(url: URL, key: string | undefined, events: SocketEvents): Promise<Socket> {
   const { default: WebSocket } = await import('ws');
-  const headers: Record<string, string> = key === undefined ? {} : { authorization: `Bearer ${key}` };
-  const socket = new WebSocket(url, { headers, perMessageDeflate: false });
+  const socket = new WebSocket(url, protocolsFor(key), { perMessageDeflate: false });
   let failure: SocketFailure | undefined;
   socket.on('open', () => events.open());
   socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {

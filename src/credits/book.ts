@@ -35,10 +35,18 @@ export class CreditChain {
   supply = 0;
   /** Set while a policy change is being made durable: frames are refused `busy` meanwhile. */
   frozen = false;
+  /** The gateway of a fleet the chain is being handed off to: nothing changes its credits meanwhile (`busy`). */
+  movingTo: string | null = null;
   /** Burns of entries in blocks not yet handed to the sealer: block's first seq → account → credits. */
   readonly openBurns = new Map<number, Map<string, number>>();
   /** Read burns not yet written to the store: account → credits. */
   readBurns = new Map<string, number>();
+  /**
+   * Credits burned over the gateway's life (the dashboard's credits per minute):
+   * a block's write burns when the block is cut, reads when charged — counted
+   * per block and per read request, never per frame.
+   */
+  burned = 0;
 
   constructor(name: string, owner: string) {
     this.name = name;
@@ -183,6 +191,7 @@ export class CreditBook {
     const chain = this.writable(chainName, principal);
     if (!(chain instanceof CreditChain)) return chain;
     if (chain.frozen) return refuse('busy', `the policy of chain "${chainName}" is being changed; retry in a moment`);
+    if (chain.movingTo !== null) return refuse('busy', `chain "${chainName}" is being handed off to gateway "${chain.movingTo}"; retry in a moment`);
     const account = (principal as { account: string }).account;
     const total = spanCost(chain.policy, spans, 0, count);
     const balance = chain.balanceOf(account);
@@ -253,6 +262,7 @@ export class CreditBook {
     const block = chain?.openBurns.get(firstSeq);
     if (block === undefined) return undefined;
     chain!.openBurns.delete(firstSeq);
+    for (const amount of block.values()) chain!.burned += amount;
     return [...block];
   }
 
@@ -261,11 +271,14 @@ export class CreditBook {
     if (principal.kind !== 'account') return refuse('forbidden', 'reads are charged to an account');
     const cost = chain.policy.readPerEntry * entries;
     if (cost === 0) return null;
+    // Its balances are in the handoff's head already: a read charged now would be lost with the move.
+    if (chain.movingTo !== null) return refuse('busy', `chain "${chain.name}" is being handed off to gateway "${chain.movingTo}"; retry in a moment`);
     const balance = chain.balanceOf(principal.account);
     if (cost > balance) {
       return refuse('credits', `${principal.account} holds ${balance} credits of chain "${chain.name}"; reading ${entries} entries costs ${cost}`);
     }
     chain.debit(principal.account, cost);
+    chain.burned += cost;
     chain.readBurns.set(principal.account, (chain.readBurns.get(principal.account) ?? 0) + cost);
     return null;
   }

@@ -3,44 +3,20 @@
 // event, so however busy the gateway is a browser gets at most one message per
 // tick; a socket that has not drained the last one is skipped (it gets the next
 // tick's state instead), so a slow browser sees fewer updates, never a queue.
+// A page's chain view asks for one chain's history (chain-history.ts) with the
+// only message the feed reads, `{"watch": name}`.
 import type { ChainState, ChainRegistry } from '../frontdoor/index.js';
 import type { ConnectionGuard } from '../defence/index.js';
-import type { CommitProbe } from '../frontdoor/index.js';
-import { presentedKey } from '../uws/index.js';
-import { sendError, sendJson } from '../uws/index.js';
 import type { HttpRoutes } from '../defence/index.js';
-import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from 'uWebSockets.js';
+import { presentedKey, sendError, sendJson, type HttpRequest, type HttpResponse, type TemplatedApp, type WebSocket, type us_socket_context_t } from '../uws/index.js';
 import { isRefusal, type CreditBook, type Principal } from '../credits/index.js';
-
-/** The feed's fixed bounds: one concept, one place. */
-export const DASHBOARD = {
-  /** One sample (and at most one message per socket) per tick: 4 per second. */
-  tickMs: 250,
-  /** Samples kept for the charts: five minutes at 4 per second; a new page gets them all. */
-  historySamples: 1200,
-  /** Moves kept between two ticks; more in one tick are counted, not kept. */
-  maxEventsPerTick: 100,
-  /** Chains listed per message, busiest first; the total is always given. */
-  maxChains: 500,
-  /**
-   * A socket holding more unsent bytes than this in uWS is skipped for the tick:
-   * 0, so one that has not drained its last message gets no new one (the kernel's
-   * socket buffers come first; uWS buffers only what they refuse).
-   */
-  maxBufferedBytes: 0,
-  /** Open feeds at once; each costs one JSON message per tick. */
-  maxSockets: 64,
-  /** Commit latencies kept per tick for its quantiles; past it the tick's sample is taken from the first ones. */
-  maxCommitSamplesPerTick: 4096,
-} as const;
+import type { LaneDecision, LaneDecisions } from '../scheduler/index.js';
+import { CHAIN_HISTORY, DASHBOARD } from './bounds.js';
+import { CHAIN_LANES, ChainHistories } from './chain-history.js';
+import type { CommitSampler } from './commit-sampler.js';
 
 /** What uWS itself may hold for a feed socket before closing it: a message or two of the largest kind. */
 const DASHBOARD_MAX_BACKPRESSURE = 4 * 1024 * 1024;
-
-/** A chain or core move, as it happened. */
-export type DashboardEvent =
-  | { type: 'chain-move'; at: number; chain: string; from: string; to: string; entriesPerSec: number }
-  | { type: 'cores'; at: number; lanes: Record<string, number[]>; utilisation: Record<string, number> };
 
 /** One point of the charts. Latencies are in ms: the bucket bound the quantile falls under (null: no traffic). */
 export interface DashboardSample {
@@ -72,11 +48,29 @@ export interface DashboardSources {
   guard: ConnectionGuard;
   /** Admission and the commit hop time frames into it; the feed takes its quantiles each tick. */
   commits: CommitSampler;
+  /** The balancer's decisions (GET /v1/lanes/events): each tick sends the new ones. */
+  decisions: Pick<LaneDecisions, 'after' | 'lastId'>;
+  /** A gateway in a fleet: its members, their load, the fleet's moves (built elsewhere, read here); null on a gateway of its own. */
+  fleet?: () => FleetDashboardView | null;
+}
+
+/** The fleet as the dashboard shows it (src/wiring/fleet-view.ts builds it); moves name chains, so a viewer sees only those of its own. */
+export interface FleetDashboardView {
+  gateway: string;
+  members: readonly object[];
+  moves: readonly { chain: string | null }[];
 }
 
 interface FeedSocket {
   address: string;
   principal: Principal | null;
+  /** The chain this page's chain view watches (its slot), or null. */
+  watching: number | null;
+  watchingName: string;
+  /** The whole history of the watched chain is owed: just watched, or a message was skipped. */
+  owesHistory: boolean;
+  /** Why its last message was refused, sent with the next tick. */
+  refusal: { code: string; message: string } | null;
 }
 
 /** Who may watch which chains: everyone in open mode, the admin all, an account the chains it owns. */
@@ -85,52 +79,18 @@ function sees(principal: Principal | null, credits: CreditBook | null): (chain: 
   return credits.listedFor(principal);
 }
 
-/**
- * Samples commit latency at the cost of two typed-array cells per chain: while
- * a chain has a frame being timed, its later frames are not, so a frame is
- * timed per chain per block or so, whatever the rate. Written by admission and
- * by the sealer's events, both on the front door's thread.
- */
-export class CommitSampler implements CommitProbe {
-  /** Per chain slot: the seq the timed frame ends before (0: none timed), and when it was admitted. */
-  private readonly endSeq: Float64Array;
-  private readonly since: Float64Array;
-  private latenciesMs: number[] = [];
-
-  constructor(maxChains: number) {
-    this.endSeq = new Float64Array(maxChains);
-    this.since = new Float64Array(maxChains);
-  }
-
-  admitted(slot: number, endSeq: number, at: number): void {
-    if (this.endSeq[slot] !== 0) return;
-    this.endSeq[slot] = endSeq;
-    this.since[slot] = at;
-  }
-
-  /** A block of chain `slot` up to `endSeq` is durable, now (performance.now()). */
-  committed(slot: number, endSeq: number, now: number): void {
-    const timed = this.endSeq[slot]!;
-    if (timed === 0 || endSeq < timed) return;
-    this.endSeq[slot] = 0;
-    if (this.latenciesMs.length < DASHBOARD.maxCommitSamplesPerTick) this.latenciesMs.push(now - this.since[slot]!);
-  }
-
-  /** The latencies since the last call. */
-  take(): number[] {
-    const taken = this.latenciesMs;
-    this.latenciesMs = [];
-    return taken;
-  }
-}
+/** The chain view's points are taken every this many ticks. */
+const TICKS_PER_POINT = Math.max(1, Math.round(CHAIN_HISTORY.pointMs / DASHBOARD.tickMs));
 
 export class DashboardFeed {
   readonly commits: CommitSampler;
+  readonly chainHistories: ChainHistories;
   private readonly sources: DashboardSources;
   private readonly sockets = new Set<WebSocket<FeedSocket>>();
   private readonly history: DashboardSample[] = [];
-  private events: DashboardEvent[] = [];
-  private eventsDropped = 0;
+  /** The id of the last balancer decision sent: each tick sends those after it. */
+  private decisionsSent = 0;
+  private ticks = 0;
   private timer: NodeJS.Timeout | null = null;
   private last: { at: number; accepted: number; committed: number; latency: Float64Array } = { at: 0, accepted: 0, committed: 0, latency: new Float64Array(0) };
   /** Ticks whose message a socket missed because it had not drained: a test and an operator can see skipping happens. */
@@ -139,10 +99,18 @@ export class DashboardFeed {
   constructor(sources: DashboardSources) {
     this.sources = sources;
     this.commits = sources.commits;
+    this.chainHistories = new ChainHistories({
+      chains: sources.chains,
+      latencySumMs: sources.commits.chainLatencySumMs,
+      latencyCount: sources.commits.chainLatencyCount,
+      creditsBurned: (name) => (sources.credits === null ? null : sources.credits.chains.get(name)?.burned ?? 0),
+    });
   }
 
   start(): void {
     this.last = { at: Date.now(), accepted: this.sources.entriesAccepted(), committed: this.sources.entriesCommitted(), latency: this.latencyCounts() };
+    // Decisions made before the feed started are GET /v1/lanes/events' to tell.
+    this.decisionsSent = this.sources.decisions.lastId;
     this.timer = setInterval(() => this.tick(), DASHBOARD.tickMs);
   }
 
@@ -150,12 +118,6 @@ export class DashboardFeed {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     for (const ws of this.sockets) ws.end(1001, 'the gateway is shutting down');
-  }
-
-  /** A chain or core move; kept until the next tick sends it. */
-  event(event: DashboardEvent): void {
-    if (this.events.length >= DASHBOARD.maxEventsPerTick) this.eventsDropped++;
-    else this.events.push(event);
   }
 
   /**
@@ -172,21 +134,25 @@ export class DashboardFeed {
       sendJson(res, '200 OK', { mode: 'authenticated', viewer: principal.kind === 'admin' ? 'admin' : principal.account });
     });
     app.ws<FeedSocket>('/v1/dashboard/stream', {
-      maxPayloadLength: 1024, // the feed reads nothing from the browser
+      // The feed reads one small message from the browser, which chain to watch; a larger one closes it.
+      maxPayloadLength: DASHBOARD.maxMessageBytes,
       idleTimeout: 120,
       sendPingsAutomatically: true,
       compression: 0,
       // The feed skips a socket long before this; past it uWS drops the socket rather than buffer.
       maxBackpressure: DASHBOARD_MAX_BACKPRESSURE,
-      closeOnBackpressureLimit: 1,
+      closeOnBackpressureLimit: true,
       upgrade: (res, req, context) => this.upgrade(res, req, context),
       open: (ws) => {
         this.sockets.add(ws);
         ws.send(JSON.stringify({ type: 'hello', tickMs: DASHBOARD.tickMs, history: this.history, ...this.state(ws.getUserData().principal) }), false);
       },
+      message: (ws, message, isBinary) => this.onMessage(ws.getUserData(), message, isBinary),
       close: (ws) => {
         this.sockets.delete(ws);
-        this.sources.guard.release(ws.getUserData().address);
+        const user = ws.getUserData();
+        if (user.watching !== null) this.chainHistories.unwatch(user.watching);
+        this.sources.guard.release(user.address);
       },
     });
   }
@@ -208,36 +174,94 @@ export class DashboardFeed {
       guard.release(address);
       return sendError(res, 'busy', `${DASHBOARD.maxSockets} dashboard feeds are open, the most this gateway serves; close one and retry`);
     }
-    res.upgrade<FeedSocket>({ address, principal }, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'),
+    const user: FeedSocket = { address, principal, watching: null, watchingName: '', owesHistory: false, refusal: null };
+    res.upgrade<FeedSocket>(user, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'),
       req.getHeader('sec-websocket-extensions'), context);
+  }
+
+  /**
+   * `{"watch": name}` or `{"watch": null}`: the chain view opened or closed.
+   * Nothing is sent from here: the history (or the refusal) goes with the next
+   * tick, so however many messages a page sends it gets at most one of each a tick.
+   */
+  private onMessage(user: FeedSocket, message: ArrayBuffer, isBinary: boolean): void {
+    const watch = isBinary ? 'a binary message' : watchRequest(Buffer.from(message).toString('utf8'));
+    if (typeof watch !== 'object') {
+      user.refusal = { code: 'bad_request', message: `the feed reads only {"watch": chain name or null}, got ${watch}` };
+      return;
+    }
+    if (user.watching !== null) this.chainHistories.unwatch(user.watching);
+    user.watching = null;
+    if (watch.chain === null) return;
+    const visible = sees(user.principal, this.sources.credits)(watch.chain);
+    const slot = visible ? this.chainHistories.watch(watch.chain) : { code: 'unknown_chain', message: `no chain ${JSON.stringify(watch.chain)} among those this key sees` };
+    if (typeof slot !== 'number') {
+      user.refusal = slot;
+      return;
+    }
+    Object.assign(user, { watching: slot, watchingName: watch.chain, owesHistory: true });
   }
 
   private tick(): void {
     const sample = this.sample();
     this.history.push(sample);
     if (this.history.length > DASHBOARD.historySamples) this.history.shift();
-    const events = this.events;
-    const dropped = this.eventsDropped;
-    this.events = [];
-    this.eventsDropped = 0;
+    const pointTaken = ++this.ticks % TICKS_PER_POINT === 0;
+    if (pointTaken) this.chainHistories.sample();
+    const { events, dropped } = this.newDecisions();
     // One message per kind of viewer per tick, however many sockets share it.
     const messages = new Map<string, string>();
     for (const ws of this.sockets) {
+      const user = ws.getUserData();
       if (ws.getBufferedAmount() > DASHBOARD.maxBufferedBytes) {
         this.skipped++;
+        // It misses points: the next message it gets is the whole history.
+        user.owesHistory ||= user.watching !== null;
         continue;
       }
-      const principal = ws.getUserData().principal;
+      const principal = user.principal;
       const viewer = principal === null || principal.kind === 'admin' ? '' : principal.account;
       let message = messages.get(viewer);
       if (message === undefined) {
         const visible = sees(principal, this.sources.credits);
-        const mine = events.filter((e) => e.type !== 'chain-move' || visible(e.chain));
+        const mine = events.filter((e) => e.chain === undefined || visible(e.chain));
         message = JSON.stringify({ type: 'tick', sample, events: mine, eventsDropped: dropped, ...this.state(principal) });
         messages.set(viewer, message);
       }
       ws.send(message, false);
+      this.sendOwn(ws, user, pointTaken);
     }
+  }
+
+  /** A socket's own messages: a refusal of what it sent, and its watched chain's history or newest point. */
+  private sendOwn(ws: WebSocket<FeedSocket>, user: FeedSocket, pointTaken: boolean): void {
+    if (user.refusal !== null) {
+      ws.send(JSON.stringify({ type: 'error', error: user.refusal }), false);
+      user.refusal = null;
+    }
+    if (user.watching === null) return;
+    const chain = user.watchingName;
+    if (user.owesHistory) {
+      user.owesHistory = false;
+      const series = this.chainHistories.series(user.watching);
+      ws.send(JSON.stringify({ type: 'chain-history', chain, pointMs: CHAIN_HISTORY.pointMs, lanes: CHAIN_LANES, series }), false);
+    } else if (pointTaken) {
+      const series = this.chainHistories.latest(user.watching);
+      if (series !== null) ws.send(JSON.stringify({ type: 'chain-point', chain, series }), false);
+    }
+  }
+
+  /**
+   * The balancer's decisions since the last tick, oldest first, at most
+   * maxEventsPerTick (the rest go with the next ticks); `dropped` counts those
+   * the ring let go before they were sent.
+   */
+  private newDecisions(): { events: LaneDecision[]; dropped: number } {
+    const events = this.sources.decisions.after(this.decisionsSent, DASHBOARD.maxEventsPerTick);
+    if (events.length === 0) return { events, dropped: 0 };
+    const dropped = events[0]!.id - this.decisionsSent - 1;
+    this.decisionsSent = events.at(-1)!.id;
+    return { events, dropped };
   }
 
   /** Lanes and the chains a viewer may see, busiest first. */
@@ -250,7 +274,9 @@ export class DashboardFeed {
     // An account sees the lanes (cores, capacity, utilisation) but only its own chains in them.
     const lanes = this.sources.lanes() as { lanes?: { chains?: string[] }[] };
     const shown = { ...lanes, lanes: lanes.lanes?.map((lane) => ({ ...lane, chains: lane.chains?.filter(visible) })) };
-    return { lanes: shown, chains, chainsTotal: all.length, anchors: this.sources.anchors(), viewer: principal === null ? 'open' : principal.kind === 'admin' ? 'admin' : principal.account };
+    const fleetView = this.sources.fleet?.() ?? null;
+    const fleet = fleetView === null ? null : { ...fleetView, moves: fleetView.moves.filter((m) => m.chain === null || visible(m.chain)) };
+    return { lanes: shown, chains, chainsTotal: all.length, anchors: this.sources.anchors(), fleet, viewer: principal === null ? 'open' : principal.kind === 'admin' ? 'admin' : principal.account };
   }
 
   private sample(): DashboardSample {
@@ -280,6 +306,22 @@ export class DashboardFeed {
     for (const h of this.sources.acceptedLatency) h.counts.forEach((n, i) => { sum[i]! += n; });
     return sum;
   }
+}
+
+/** A browser's message as `{chain}` to watch (null: none), or what it was instead. */
+function watchRequest(text: string): { chain: string | null } | string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return `text that is not JSON (${text.length} characters)`;
+  }
+  const keys = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? Object.keys(parsed) : [];
+  const chain = (parsed as { watch?: unknown } | null)?.watch;
+  if (keys.length !== 1 || keys[0] !== 'watch' || (chain !== null && typeof chain !== 'string')) {
+    return JSON.stringify(parsed).slice(0, 100);
+  }
+  return { chain };
 }
 
 /** The upper bound (ms) of the bucket holding quantile `q` of frames in `counts`; above every bound: the last bound. */

@@ -5,7 +5,8 @@
 // held is bounded. The page runs as plain ES modules: web/ itself, the client's
 // compiled client (dist/src/client, dist/src/protocol), @noble/hashes' ESM
 // build, @noble/curves' Ed25519 and msgpackr's browser build, so the page checks proofs (and a page can
-// stream entries) with the very code Node clients use.
+// stream entries) with the very code Node clients use; and uPlot's ES module for
+// the charts. Nothing comes from another origin: the page works offline.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -41,6 +42,8 @@ const MSGPACKR_FILES = ['index.js', 'pack.js', 'unpack.js', 'iterators.js', 'sca
 /** @noble/curves' Ed25519 and what it imports: the client checks signed heads with it (src/client/heads.ts). */
 const NOBLE_CURVES_FILES = ['ed25519.js'];
 const NOBLE_CURVES_ABSTRACT_FILES = ['curve.js', 'edwards.js', 'hash-to-curve.js', 'modular.js', 'montgomery.js', 'utils.js'];
+/** uPlot, the page's charts: its ES module and its style sheet (the package's dist/). */
+const UPLOT_FILES = ['uPlot.esm.js', 'uPlot.min.css'];
 
 /** URL prefix → folder, and the files served from it (default: all the folder's own files, not sub-folders). */
 function folders(): [prefix: string, dir: string, only?: readonly string[]][] {
@@ -49,6 +52,7 @@ function folders(): [prefix: string, dir: string, only?: readonly string[]][] {
   const noble = join(dirname(require.resolve('@noble/hashes/sha2')), 'esm');
   const curves = join(dirname(require.resolve('@noble/curves/ed25519')), 'esm');
   const msgpackr = packageDir(require.resolve('msgpackr'), 'msgpackr');
+  const uplot = join(packageDir(require.resolve('uplot'), 'uplot'), 'dist');
   return [
     ['/web/', join(root, 'web')],
     ['/lib/src/client/', join(root, 'dist', 'src', 'client')],
@@ -57,6 +61,7 @@ function folders(): [prefix: string, dir: string, only?: readonly string[]][] {
     ['/lib/noble-curves/', curves, NOBLE_CURVES_FILES],
     ['/lib/noble-curves/abstract/', join(curves, 'abstract'), NOBLE_CURVES_ABSTRACT_FILES],
     ['/lib/msgpackr/', msgpackr, MSGPACKR_FILES],
+    ['/lib/uplot/', uplot, UPLOT_FILES],
   ];
 }
 

@@ -53,6 +53,22 @@ export class LaneDecisions {
     return newer.slice(Math.max(0, newer.length - limit));
   }
 
+  /** The id of the newest decision (0: none yet). */
+  get lastId(): number {
+    return this.nextId - 1;
+  }
+
+  /**
+   * The oldest `limit` decisions after id `since`, oldest first: a reader that
+   * keeps the last id it took (the dashboard's feed) misses none unless more
+   * than the ring holds were made between two reads.
+   */
+  after(since: number, limit: number): LaneDecision[] {
+    let first = this.ring.length;
+    while (first > 0 && this.ring[first - 1]!.id > since) first--;
+    return this.ring.slice(first, first + limit);
+  }
+
   /** The last `n`, for the store. */
   last(n: number): LaneDecision[] {
     return n <= 0 ? [] : this.ring.slice(-n);

@@ -1,6 +1,6 @@
 // Answering a uWS HTTP request safely: every answer written as the client reads
 // it, a body read within its bounds, errors in protocol v1's shape.
-import type { HttpResponse } from './load.js';
+import type { HttpResponse } from './types.js';
 import { HTTP_STATUS, type ErrorCode } from '../protocol/index.js';
 
 // Every answer goes through sendJson or sendText, which tell the response's
@@ -37,8 +37,9 @@ const ERROR_HEADERS: Partial<Record<ErrorCode, readonly Header[]>> = {
   unauthenticated: [['www-authenticate', 'Bearer realm="chainlanes"']],
 };
 
-export function sendError(res: HttpResponse, code: ErrorCode, message: string, status: string = HTTP_STATUS[code]): void {
-  sendJson(res, status, { error: { code, message } }, false, ERROR_HEADERS[code]);
+/** `{error: {code, message}}`, with `location` (the URL of the gateway that serves the chain) for `moved`. */
+export function sendError(res: HttpResponse, code: ErrorCode, message: string, status: string = HTTP_STATUS[code], location: string | null = null): void {
+  sendJson(res, status, { error: location === null ? { code, message } : { code, message, location } }, false, ERROR_HEADERS[code]);
 }
 
 /** An error answer that also closes the connection: for a client refused before any route ran. */

@@ -1,7 +1,7 @@
 // Phase 4: what takes frames in — admission, the connection guard with each
 // address's turns of the front door, the bounds on connections from the
-// descriptor limit, the dashboard's feed, and the clocks: blocks cut every
-// interval, and the sweep over what connections hold. Stopping refuses new
+// descriptor limit, the dashboard's feed (it reads the balancer's decisions
+// from their ring), and the clocks: blocks cut every interval, and the sweep over what connections hold. Stopping refuses new
 // frames, lets the lanes finish what they took, and cuts the last blocks.
 import { FrontDoorCores } from '../balancer/index.js';
 import { ConfigError, type GatewayConfig } from '../config/index.js';
@@ -19,7 +19,9 @@ import type { SharedParts } from './shared.js';
 import type { StopStack } from './stop-stack.js';
 import type { StoreParts } from './store.js';
 import type { ThreadParts } from './threads.js';
-import { lanesNow, showOnDashboard } from './lanes-view.js';
+import type { FleetParts } from './fleet-parts.js';
+import { lanesNow } from './lanes-view.js';
+import { FleetViewSource } from './fleet-view.js';
 
 /**
  * How often the total of unread replies is summed over every connection. Each
@@ -55,6 +57,8 @@ export interface IntakeInputs {
   threads: ThreadParts;
   clients: ClientParts;
   metrics: GatewayMetrics;
+  /** The fleet this gateway is in; null: a gateway on its own. */
+  fleet: FleetParts | null;
 }
 
 /** The streams: closed last of the front door's parts, once the sealer has sent the last `committed`. */
@@ -74,6 +78,7 @@ export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts 
     laneOf: (slot) => shared.chainTable.lane(slot),
     credits: store.credits?.book ?? null, seals: store.seals,
     fairShare: threads.balancer.fairShare, commitProbe: shared.commitSampler,
+    ownership: inputs.fleet?.ownership ?? null,
   });
   const bounds = boundConnections(config, log);
   const turns = turnsOfAddresses(config, log);
@@ -87,17 +92,17 @@ export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts 
     uncappedPaths: ['/healthz', READYZ_PATH],
   }, log, turns);
   const frontDoorCores = new FrontDoorCores(inputs.layout, (cores) => system.pinThread(cores), log);
-  const dashboard = openDashboard(inputs, admission, guard, () => lanesNow(inputs, frontDoorCores.cores));
-  threads.schedulerListeners.push((event) => {
-    frontDoorCores.onSchedulerEvent(event);
-    showOnDashboard(event, shared.chains, dashboard);
-  });
+  const fleetView = inputs.fleet === null ? null : new FleetViewSource(inputs.fleet, log);
+  fleetView?.start();
+  const dashboard = openDashboard(inputs, admission, guard, () => lanesNow(inputs, frontDoorCores.cores), fleetView);
+  threads.schedulerListeners.push((event) => frontDoorCores.onSchedulerEvent(event));
   const clocks = startClocks(inputs, admission);
   inputs.metrics.start();
   stops.push('intake', async () => {
     admission.close();
     guard.stop();
     dashboard.stop();
+    fleetView?.stop();
     inputs.metrics.stop();
     // What the lanes took is hashed and answered; then the last blocks are cut for the sealer to seal as it stops.
     await Promise.all(threads.pools.map((pool) => pool.drain()));
@@ -128,7 +133,7 @@ function turnsOfAddresses(config: GatewayConfig, log: Logger): AddressTurns | nu
   return new AddressTurns({ turnBudgetMs: frontDoorTurnBudgetMs, firstBarMs: addressBarMs, maxBarMs: Math.max(addressBarMs, maxAddressBarMs) }, log);
 }
 
-function openDashboard(inputs: IntakeInputs, admission: Admission, guard: ConnectionGuard, lanes: () => unknown): DashboardFeed {
+function openDashboard(inputs: IntakeInputs, admission: Admission, guard: ConnectionGuard, lanes: () => unknown, fleet: FleetViewSource | null): DashboardFeed {
   const { shared, store, threads, metrics } = inputs;
   const dashboard = new DashboardFeed({
     chains: shared.chains,
@@ -142,6 +147,8 @@ function openDashboard(inputs: IntakeInputs, admission: Admission, guard: Connec
     credits: store.credits?.book ?? null,
     guard,
     commits: shared.commitSampler,
+    decisions: threads.balancer.decisions,
+    ...(fleet === null ? {} : { fleet: () => fleet.current() }),
   });
   dashboard.start();
   return dashboard;

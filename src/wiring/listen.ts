@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import type { GatewayConfig } from '../config/index.js';
 import { DescriptorWatch, openDescriptors, type ConnectionBounds, type ConnectionGuard } from '../defence/index.js';
 import type { Logger } from '../log/index.js';
-import { loadUws, type TemplatedApp, type us_listen_socket } from '../uws/index.js';
+import { listenExclusive, loadUws, type TemplatedApp, type us_listen_socket } from '../uws/index.js';
 import type { StopStack } from './stop-stack.js';
 
 export interface Listening {
@@ -13,9 +13,6 @@ export interface Listening {
   descriptorWatch: DescriptorWatch | null;
 }
 
-/** LIBUS_LISTEN_EXCLUSIVE_PORT: this build takes (host, port, options, callback), though its typings list only (port, options, callback). */
-const LISTEN_EXCLUSIVE_PORT = 1;
-
 /** A uWS app for the config: with TLS the one port speaks only TLS, and plain HTTP is not served at all. */
 export function createApp(tls: { certFile: string; keyFile: string } | null): TemplatedApp {
   const uws = loadUws();
@@ -23,7 +20,7 @@ export function createApp(tls: { certFile: string; keyFile: string } | null): Te
 }
 
 export async function listen(app: TemplatedApp, config: GatewayConfig, guard: ConnectionGuard, bounds: ConnectionBounds, log: Logger, stops: StopStack): Promise<Listening> {
-  const socket = await listenExclusive(app, config.host, config.port);
+  const socket = await listenOnce(app, config.host, config.port);
   stops.push('the listening socket', () => loadUws().us_listen_socket_close(socket));
   const port = loadUws().us_socket_local_port(socket);
   guard.listening(port);
@@ -36,10 +33,9 @@ export async function listen(app: TemplatedApp, config: GatewayConfig, guard: Co
  * Listens exclusively: uWS would otherwise share the port (SO_REUSEPORT) with a
  * second gateway, and clients would be spread over both without a word.
  */
-function listenExclusive(app: TemplatedApp, host: string, port: number): Promise<us_listen_socket> {
-  const listenWith = app.listen as unknown as (host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void) => TemplatedApp;
+function listenOnce(app: TemplatedApp, host: string, port: number): Promise<us_listen_socket> {
   return new Promise((resolve, reject) => {
-    listenWith.call(app, host, port, LISTEN_EXCLUSIVE_PORT, (socket) => {
+    listenExclusive(app, host, port, (socket) => {
       if (socket !== false) return resolve(socket);
       void whyCannotListen(host, port).then((why) => reject(new Error(`cannot listen on ${host}:${port}: ${why}`)));
     });

@@ -105,9 +105,13 @@ describe('the book', () => {
     const chain = book.chains.get('shop')!;
     expect(chain.balanceOf(USER)).toBe(91);
     expect(chain.supply).toBe(141);
+    // Burned is counted per block as it is cut (the dashboard's credits per minute), not per frame.
+    expect(chain.burned).toBe(0);
     expect(book.takeBurns('shop', 90)).toEqual([[USER, 5]]);
+    expect(chain.burned).toBe(5);
     expect(book.takeBurns('shop', 90)).toBeUndefined();
     expect(book.takeBurns('shop', 100)).toEqual([[USER, 4]]);
+    expect(chain.burned).toBe(9);
   });
 
   it('refuses what may not be written, with the balance and the cost when credits are short', () => {
@@ -137,5 +141,6 @@ describe('the book', () => {
     expect(book.chargeRead(chain, user, 1)).toMatchObject({ code: 'credits', message: expect.stringMatching(/holds 20 credits.*costs 40/) });
     expect(chain.balanceOf(USER)).toBe(20);
     expect([...chain.readBurns]).toEqual([[USER, 80]]);
+    expect(chain.burned).toBe(80);
   });
 });

@@ -1,11 +1,13 @@
 // Starts a real gateway (the compiled CLI) as a child process on an ephemeral
 // port, and talks to it with real WebSocket and HTTP clients. Every gateway and
 // socket started here is released after the test by the cleanup registry.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { MetricsText } from '../../bench/metrics-text.js';
+import { spawnServer, stopServer, untilListening } from '../../bench/server-process.js';
 import { expect } from 'vitest';
 import WebSocket from 'ws';
 import { pack, unpack } from 'msgpackr';
@@ -28,6 +30,8 @@ export interface ChildGateway {
   logs(): LogLine[];
   http(path: string, init?: RequestInit): Promise<Response>;
   json<T = Record<string, unknown>>(path: string): Promise<T>;
+  /** GET /metrics, parsed (strictly: a malformed exposition fails the test). */
+  metrics(init?: RequestInit): Promise<MetricsText>;
   /** SIGTERM, and resolves with the exit code once the process and its output are closed. */
   stop(): Promise<number | null>;
   /** SIGKILL, and resolves once the process and its output are closed. */
@@ -60,6 +64,8 @@ export interface StartOptions {
   port?: number;
   /** A command that runs node, e.g. ['prlimit', '--nofile=256:256', '--'] (it must exec node in its own process). */
   launcher?: string[];
+  /** The address the test reaches the gateway at (a lab host's); 127.0.0.1 by default. */
+  clientHost?: string;
 }
 
 export async function startGateway(options: StartOptions = {}): Promise<ChildGateway> {
@@ -72,72 +78,41 @@ export async function startGateway(options: StartOptions = {}): Promise<ChildGat
     args.push('--config', file);
   }
   const [command, ...launcherArgs] = [...(options.launcher ?? []), process.execPath];
-  const child = spawn(command!, [...launcherArgs, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  // 'close', not 'exit': after 'exit' the last output may still be unread.
-  const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  const server = spawnServer({ command: command!, args: [...launcherArgs, ...args], env: { ...process.env, ...options.env } });
+  const child = server.child;
   // Registered before waiting for it to listen, so a gateway that never starts is not left running.
-  registerCleanup(`gateway pid ${child.pid ?? '?'}`, () => stopWithin(child, closed, STOP_GRACE_MS));
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start within ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS);
-    const ready = (p: number): void => {
-      clearTimeout(timer);
-      resolve(p);
-    };
-    void closed.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`gateway exited with ${code} before listening:\n${output}`));
-    });
-    if (options.port === undefined) {
-      child.stdout!.on('data', () => {
-        const m = /listening on https?:\/\/[^:]+:(\d+)/.exec(output);
-        if (m !== null) ready(Number(m[1]));
-      });
-    } else {
-      const port = options.port;
-      // Settles at most once: a rejection after the gateway exited (or resolved) is ignored.
-      untilHealthy(port, START_TIMEOUT_MS).then(() => ready(port), reject);
-    }
+  registerCleanup(`gateway pid ${child.pid ?? '?'}`, () => stopServer(server, STOP_GRACE_MS));
+  const fixed = options.port;
+  const host = options.clientHost ?? '127.0.0.1';
+  const { port } = await untilListening(server, {
+    name: 'gateway',
+    timeoutMs: START_TIMEOUT_MS,
+    ready: fixed === undefined ? undefined : () => untilHealthy(host, fixed, START_TIMEOUT_MS).then(() => ({ scheme: 'http' as const, host, port: fixed })),
   });
-  const base = `http://127.0.0.1:${port}`;
+  const base = `http://${host}:${port}`;
+  const http = (path: string, init?: RequestInit): Promise<Response> => fetch(base + path, init);
   return {
     port,
     dataDir,
     process: child,
-    output: () => output,
-    logs: () => parseLogLines(output),
-    http: (path, init) => fetch(base + path, init),
-    json: async <T>(path: string) => (await (await fetch(base + path)).json()) as T,
+    output: server.output,
+    logs: () => parseLogLines(server.output()),
+    http,
+    json: async <T>(path: string) => (await (await http(path)).json()) as T,
+    metrics: async (init?: RequestInit) => MetricsText.parse(await (await http('/metrics', init)).text()),
     stop: async () => {
-      if (!hasExited(child)) child.kill('SIGTERM');
-      return closed;
+      if (!server.exited()) child.kill('SIGTERM');
+      return server.closed;
     },
     kill: async () => {
-      if (!hasExited(child)) child.kill('SIGKILL');
-      await closed;
+      if (!server.exited()) child.kill('SIGKILL');
+      await server.closed;
     },
   };
 }
 
-function hasExited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-/** SIGTERM, then SIGKILL if the process has not closed within `graceMs`. */
-async function stopWithin(child: ChildProcess, closed: Promise<unknown>, graceMs: number): Promise<void> {
-  if (!hasExited(child)) child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  try {
-    await closed;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function untilHealthy(port: number, timeoutMs: number): Promise<void> {
-  const status = (): Promise<number> => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0);
+function untilHealthy(host: string, port: number, timeoutMs: number): Promise<void> {
+  const status = (): Promise<number> => fetch(`http://${host}:${port}/healthz`).then((r) => r.status, () => 0);
   return expect.poll(status, { timeout: timeoutMs, interval: 50 }).toBe(200);
 }
 
@@ -168,6 +143,8 @@ export class StreamClient {
   readonly committed: Reply[] = [];
   private waiters: { wake: () => void }[] = [];
   closeCode: number | null = null;
+  /** The reason the close frame gave, once closed. */
+  closeReason = '';
 
   private constructor(ws: WebSocket) {
     this.ws = ws;
@@ -177,16 +154,21 @@ export class StreamClient {
       else this.replies.push(reply);
       this.wake();
     });
-    ws.on('close', (code) => {
+    ws.on('close', (code, reason) => {
       this.closeCode = code;
+      this.closeReason = reason.toString();
       this.wake();
     });
   }
 
-  /** `key`, if given, goes in an `Authorization: Bearer` header (authenticated mode). */
-  static async open(port: number, chain: string, key?: string): Promise<StreamClient> {
+  /**
+   * `at` is a port on 127.0.0.1 or a gateway's http:// URL; `key`, if given,
+   * goes in an `Authorization: Bearer` header (authenticated mode).
+   */
+  static async open(at: number | string, chain: string, key?: string): Promise<StreamClient> {
     const headers = key === undefined ? undefined : { authorization: `Bearer ${key}` };
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/chains/${chain}/stream`, { headers });
+    const base = typeof at === 'number' ? `ws://127.0.0.1:${at}` : at.replace(/^http/, 'ws');
+    const ws = new WebSocket(`${base}/v1/chains/${chain}/stream`, { headers });
     registerCleanup(`WebSocket to ${chain}`, () => ws.terminate());
     const client = new StreamClient(ws);
     await once(ws, 'open');

@@ -15,4 +15,19 @@ describe('lane decisions', () => {
     // Junk in the store is dropped, not trusted.
     expect(new LaneDecisions(3, [{ nope: 1 }, 'x']).list()).toEqual([]);
   });
+
+  it('gives a reader that keeps its place the next ones, oldest first, and shows where the ring let some go', () => {
+    const ring = new LaneDecisions(4);
+    expect(ring.lastId).toBe(0);
+    expect(ring.after(0, 10)).toEqual([]);
+    for (let i = 0; i < 3; i++) ring.add({ kind: 'core-move', reason: `move ${i}`, numbers: {} });
+    expect(ring.lastId).toBe(3);
+    expect(ring.after(0, 2).map((d) => d.id)).toEqual([1, 2]);
+    expect(ring.after(2, 10).map((d) => d.id)).toEqual([3]);
+    expect(ring.after(3, 10)).toEqual([]);
+    // Six more: the ring keeps 4 (6…9), so a reader at 3 finds 6 next — 4 and 5 are gone.
+    for (let i = 0; i < 6; i++) ring.add({ kind: 'core-move', reason: `more ${i}`, numbers: {} });
+    expect(ring.after(3, 10).map((d) => d.id)).toEqual([6, 7, 8, 9]);
+    expect(ring.after(7, 1).map((d) => d.id)).toEqual([8]);
+  });
 });
