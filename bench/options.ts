@@ -38,6 +38,8 @@ export interface BenchOptions {
   turnBudgetMs: number | null | undefined;
   /** hostile: the attack processes' nice value. */
   attackNice: number;
+  /** hostile: cores' worth of CPU the attack may use (a cgroup), with a control phase of a busy loop as much; null: no budget. */
+  attackCpu: number | null;
   /** Write the chainlanes gateway's CPU profiles (node --cpu-prof, one per thread) here. */
   profileDir: string | undefined;
 }
@@ -86,6 +88,9 @@ load shape
   --kinds LIST          hostile: comma-separated, of ${ATTACK_KINDS.join(', ')} (default all)
   --turn-budget MS|off  hostile: the gateway's limits.frontDoorTurnBudgetMs (off: never bar an address; default: the gateway's)
   --attack-nice N       hostile: run the attack processes at nice N (0..19, default 0), standing for an attacker on other machines
+  --attack-cpu F        hostile: hold the attack processes together to F of a core (a cgroup v1 cpu quota; root), as an
+                        attacker on other machines with that much CPU, and add a control phase: a busy loop held to
+                        the same budget in the same cgroup. The attack is judged against the control
 
 output
   --json                one JSON object instead of tables
@@ -158,6 +163,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       kinds: { type: 'string' },
       'turn-budget': { type: 'string' },
       'attack-nice': { type: 'string' },
+      'attack-cpu': { type: 'string' },
       profile: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -178,6 +184,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   if (hostile && v.url !== undefined) throw new Error('--scenario hostile starts its own gateway (its config and store are part of the test): drop --url');
   if (hostile && v.target !== undefined && v.target !== 'chainlanes') throw new Error('--scenario hostile runs against chainlanes only');
   if (!hostile && v.kinds !== undefined) throw new Error('--kinds applies to --scenario hostile only');
+  if (!hostile && v['attack-cpu'] !== undefined) throw new Error('--attack-cpu applies to --scenario hostile only');
   if (v.runs !== undefined && mode !== 'load' && mode !== 'compare' && !quiet) throw new Error('--runs applies to the load, --compare and --scenario quiet only');
   return {
     mode,
@@ -202,6 +209,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     runs: num(v.runs, 'runs', quiet ? 3 : 1, 1),
     kinds: kindList(v.kinds),
     attackNice: num(v['attack-nice'], 'attack-nice', 0, 0),
+    attackCpu: v['attack-cpu'] === undefined ? null : num(v['attack-cpu'], 'attack-cpu', 0, 0.01, false),
     turnBudgetMs: v['turn-budget'] === 'off' ? null : v['turn-budget'] === undefined ? undefined : num(v['turn-budget'], 'turn-budget', 0, 1),
     profileDir: v.profile,
   };

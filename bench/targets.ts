@@ -37,6 +37,8 @@ export interface StartOptions {
   nodeFlags?: readonly string[];
   /** How long SIGTERM may take before SIGKILL: a gateway answers and seals what it holds before it exits. */
   stopGraceMs?: number;
+  /** Each line the target writes on stdout after its listening line. */
+  onLine?: (line: string) => void;
 }
 
 // The gateway logs JSON (the line goes on with `"`), the peers print plain text.
@@ -94,6 +96,7 @@ export async function startTarget(name: TargetName, options: StartOptions = {}):
   };
   try {
     const url = await listeningUrl(child, name);
+    if (options.onLine !== undefined) forwardLines(child, options.onLine);
     return { name, url, pid: child.pid ?? 0, dataDir, exit, stop, ...(adminKey === undefined ? {} : { adminKey }) };
   } catch (err) {
     await stop();
@@ -144,6 +147,15 @@ function listeningUrl(child: ChildProcess, name: string): Promise<string> {
       resolve(`${m[1] === 'https' ? 'wss' : 'ws'}://${m[2]}`);
     };
     child.stdout?.on('data', onData);
+  });
+}
+
+function forwardLines(child: ChildProcess, onLine: (line: string) => void): void {
+  let partial = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) onLine(line);
   });
 }
 

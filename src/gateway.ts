@@ -57,16 +57,16 @@ export class Gateway {
     try {
       const store = await openStore(config, options.adminKey ?? null, stops);
       const shared = allocateShared(config, layout, store);
-      const clients = openClients(config, stops);
+      const clients = openClients(config, log, stops);
       const metrics = new GatewayMetrics(LANE_NAMES);
-      const threads = await startThreads({ config, layout, log, faults: options.faults ?? NO_FAULTS, store, shared, metrics }, stops);
+      const threads = await startThreads({ config, layout, log, faults: options.faults ?? NO_FAULTS, store, shared, metrics, turnMeter: clients.turnMeter }, stops);
       const intake = openIntake({ config, layout, log, store, shared, threads, clients, metrics }, stops);
       const parts: RunningParts = { layout, store, shared, clients, threads, intake, startedAt: Date.now() };
       const app = createApp(tls);
       addRoutes(app, { config, log, parts, metrics: metrics.registry, stopping: () => gateway?.stopping != null });
       const listening = await listen(app, config, intake.guard, intake.bounds, log, stops);
       const watch = listening.descriptorWatch;
-      metrics.readFrom(metricSources(parts, () => ({ low: watch?.low ?? false, episodes: watch?.episodes ?? 0 })));
+      metrics.readFrom(metricSources(parts, () => ({ low: watch?.low ?? false, episodes: watch?.episodes ?? 0, listening: watch?.listening ?? true, listenStops: watch?.listenStops ?? 0 })));
       gateway = new Gateway(config, layout, listening.port, stops);
       // Pinned last: threads inherit their creator's affinity, and the lane
       // workers and the sealer were started before and pin themselves.

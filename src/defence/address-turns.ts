@@ -32,6 +32,7 @@
 
 import type { Logger } from '../log/index.js';
 import { addressGroup, readableAddress } from '../uws/index.js';
+import { TURN_COUNTS, type TurnMeter } from './turn-meter.js';
 
 /** Bytes of a frame that cost one more unit. */
 const BYTES_PER_UNIT = 16 * 1024;
@@ -120,9 +121,13 @@ export class AddressTurns {
   /** Addresses that sent frames this turn. */
   private active: AddressUse[] = [];
 
-  constructor(settings: AddressTurnsSettings, log: Logger) {
+  /** Counts the streams a bar cuts off in the front door's turn (null: not counted). */
+  private readonly turnCounts: Float64Array | null;
+
+  constructor(settings: AddressTurnsSettings, log: Logger, meter: TurnMeter | null = null) {
     this.settings = settings;
     this.log = log;
+    this.turnCounts = meter?.counts ?? null;
   }
 
   /** `stream` from `address` opened: its address's use record, to charge its frames to. */
@@ -251,6 +256,7 @@ export class AddressTurns {
     use.probationRefilledAt = use.barredUntil;
     this.stats.addressesBarred++;
     this.logBar(use, Math.round(fairUnits), Math.round(turnMs), barMs);
+    if (this.turnCounts !== null) this.turnCounts[TURN_COUNTS.streamsCut]! += use.streams.size;
     for (const stream of use.streams) stream.cutOffForTurns(BARRED_REASON);
   }
 

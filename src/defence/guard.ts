@@ -30,6 +30,7 @@ import type { ErrorCode } from '../protocol/index.js';
 import type { Logger } from '../log/index.js';
 import { clientAddress, readableAddress, refuse, watchResponse, type HttpRequest, type HttpResponse, type ResponseWatcher, type TemplatedApp } from '../uws/index.js';
 import type { AddressTurns } from './address-turns.js';
+import { TURN_COUNTS, type TurnMeter } from './turn-meter.js';
 
 export const REFUSAL_CAUSES = ['connections', 'address', 'descriptors', 'share', 'host', 'origin'] as const;
 /**
@@ -106,11 +107,14 @@ export class ConnectionGuard implements ResponseWatcher {
   private readonly lastLogged = countByCause();
   private readonly unlogged = countByCause();
   private sweepTimer: NodeJS.Timeout | null = null;
+  /** What the front door's turns held: requests, upgrades and refusals are counted here. */
+  private readonly turnCounts: Float64Array;
 
-  constructor(settings: GuardSettings, log: Logger, turns: AddressTurns | null) {
+  constructor(settings: GuardSettings, log: Logger, turns: AddressTurns | null, meter: TurnMeter) {
     this.settings = settings;
     this.log = log;
     this.turns = turns;
+    this.turnCounts = meter.counts;
     this.uncapped = new Set(settings.uncappedPaths);
     this.origins = new Set(settings.allowedOrigins);
     this.anyOrigin = this.origins.has('*');
@@ -158,6 +162,7 @@ export class ConnectionGuard implements ResponseWatcher {
    * when the connection closes), or null after refusing the upgrade.
    */
   admitUpgrade(res: HttpResponse, req: HttpRequest): string | null {
+    this.turnCounts[TURN_COUNTS.upgrades]!++;
     if (!this.passes(res, req, true)) return null;
     return this.take(res);
   }
@@ -182,10 +187,12 @@ export class ConnectionGuard implements ResponseWatcher {
   private wrap(writes: Writes, pattern: string, handler: RouteHandler): RouteHandler {
     if (this.uncapped.has(pattern)) {
       return (res, req) => {
+        this.turnCounts[TURN_COUNTS.requests]!++;
         if (this.passes(res, req, writes)) handler(res, req);
       };
     }
     return (res, req) => {
+      this.turnCounts[TURN_COUNTS.requests]!++;
       if (!this.passes(res, req, writes)) return;
       const address = this.take(res);
       if (address === null) return;
@@ -257,6 +264,7 @@ export class ConnectionGuard implements ResponseWatcher {
   }
 
   private refuse(res: HttpResponse, cause: RefusalCause, message: string): void {
+    this.turnCounts[TURN_COUNTS.refused]!++;
     this.stats.refused[cause]++;
     this.unlogged[cause]++;
     const now = Date.now();

@@ -9,3 +9,4 @@ export {
 } from './address-turns.js';
 export { DescriptorWatch, connectionBounds, descriptorLimit, openDescriptors, type ConnectionBounds } from './descriptors.js';
 export { ClientBuffers, type ClientBufferLimits, type OutboundHolder } from './client-buffers.js';
+export { RECORD_MS, TURN_BOUNDS_S, TURN_COUNTS, TurnMeter, describeCounts, type LongTurn, type TurnCountName, type TurnTotals } from './turn-meter.js';

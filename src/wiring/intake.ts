@@ -7,7 +7,7 @@ import { FrontDoorCores } from '../balancer/index.js';
 import { ConfigError, type GatewayConfig } from '../config/index.js';
 import { DashboardFeed } from '../dashboard/index.js';
 import {
-  AddressTurns, ClientBuffers, ConnectionGuard, connectionBounds, descriptorLimit, openDescriptors, type ConnectionBounds,
+  AddressTurns, ClientBuffers, ConnectionGuard, TurnMeter, connectionBounds, descriptorLimit, openDescriptors, type ConnectionBounds,
 } from '../defence/index.js';
 import { Admission, revokeStreams, type StreamConnection } from '../frontdoor/index.js';
 import { READYZ_PATH, chainView } from '../http/index.js';
@@ -33,6 +33,8 @@ export interface ClientParts {
   connections: Set<StreamConnection>;
   /** Frames in progress and unread replies, in total. */
   buffers: ClientBuffers;
+  /** The front door's turns: how long each kept it busy, and what clients made it do in them. */
+  turnMeter: TurnMeter;
 }
 
 export interface IntakeParts {
@@ -58,12 +60,14 @@ export interface IntakeInputs {
 }
 
 /** The streams: closed last of the front door's parts, once the sealer has sent the last `committed`. */
-export function openClients(config: GatewayConfig, stops: StopStack): ClientParts {
+export function openClients(config: GatewayConfig, log: Logger, stops: StopStack): ClientParts {
   const connections = new Set<StreamConnection>();
+  const turnMeter = new TurnMeter(log);
+  stops.push('the turn meter', () => turnMeter.stop());
   stops.push('the streams', () => {
     for (const connection of connections) connection.end(1001, 'the gateway is shutting down');
   });
-  return { connections, buffers: new ClientBuffers(config.limits) };
+  return { connections, buffers: new ClientBuffers(config.limits), turnMeter };
 }
 
 export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts {
@@ -76,7 +80,7 @@ export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts 
     fairShare: threads.balancer.fairShare, commitProbe: shared.commitSampler,
   });
   const bounds = boundConnections(config, log);
-  const turns = turnsOfAddresses(config, log);
+  const turns = turnsOfAddresses(config, log, inputs.clients.turnMeter);
   const guard = new ConnectionGuard({
     maxConnections: bounds.maxConnections,
     maxConnectionsPerAddress: bounds.maxConnectionsPerAddress,
@@ -85,7 +89,7 @@ export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts 
     allowedOrigins: config.allowedOrigins,
     // Answered on the spot, so it holds no slot; an operator's probe must get through at the limit.
     uncappedPaths: ['/healthz', READYZ_PATH],
-  }, log, turns);
+  }, log, turns, inputs.clients.turnMeter);
   const frontDoorCores = new FrontDoorCores(inputs.layout, (cores) => system.pinThread(cores), log);
   const dashboard = openDashboard(inputs, admission, guard, () => lanesNow(inputs, frontDoorCores.cores));
   threads.schedulerListeners.push((event) => frontDoorCores.onSchedulerEvent(event));
@@ -119,10 +123,10 @@ function boundConnections(config: GatewayConfig, log: Logger): ConnectionBounds 
 }
 
 /** The front door's time shared by client address (defence/address-turns.ts). */
-function turnsOfAddresses(config: GatewayConfig, log: Logger): AddressTurns | null {
+function turnsOfAddresses(config: GatewayConfig, log: Logger, meter: TurnMeter): AddressTurns | null {
   const { frontDoorTurnBudgetMs, addressBarMs, maxAddressBarMs } = config.limits;
   if (frontDoorTurnBudgetMs === null) return null;
-  return new AddressTurns({ turnBudgetMs: frontDoorTurnBudgetMs, firstBarMs: addressBarMs, maxBarMs: Math.max(addressBarMs, maxAddressBarMs) }, log);
+  return new AddressTurns({ turnBudgetMs: frontDoorTurnBudgetMs, firstBarMs: addressBarMs, maxBarMs: Math.max(addressBarMs, maxAddressBarMs) }, log, meter);
 }
 
 function openDashboard(inputs: IntakeInputs, admission: Admission, guard: ConnectionGuard, lanes: () => unknown): DashboardFeed {
@@ -149,7 +153,8 @@ function openDashboard(inputs: IntakeInputs, admission: Admission, guard: Connec
  * The front door's clocks: every block interval the open blocks are cut (hop 4
  * of a frame's life) and the read burns written (a crash loses at most one
  * interval's: reads served free); every sweep, the bytes held for clients
- * that do not read are bounded, and streams of keys that expired are closed.
+ * that do not read are bounded, streams of keys that expired are closed, and
+ * the front door's long turns are read (and logged once a window ends).
  */
 function startClocks(inputs: IntakeInputs, admission: Admission): NodeJS.Timeout[] {
   const { config, log, store, clients } = inputs;
@@ -161,6 +166,7 @@ function startClocks(inputs: IntakeInputs, admission: Admission): NodeJS.Timeout
   }, config.ledger.blockIntervalMs);
   const sweep = setInterval(() => {
     clients.buffers.enforceOutbound(clients.connections, log);
+    clients.turnMeter.drain();
     if (credits === null) return;
     for (const keyId of credits.book.expiredKeys(Date.now())) {
       revokeStreams(clients.connections, keyId, `the key this stream was opened with (${keyId}) expired`);

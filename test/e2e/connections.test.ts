@@ -200,4 +200,46 @@ describe.skipIf(!linux)(`a file-descriptor limit of ${LOW_LIMIT}`, () => {
     expect(metrics).toMatch(/chainlanes_requests_refused_total\{cause="descriptors"\} [1-9]/);
     expect(metrics).toMatch(/chainlanes_descriptors_low_total [1-9]/);
   });
+
+  it('stops listening when idle sockets take the descriptors up to the limit, spends no core on them, and listens again once they close', async () => {
+    await closeAll(sockets);
+    const limits = gw.logs().find((l) => l.event === 'connection-limits')!;
+    // Idle TCP sockets, more than the limit leaves room for: uWS accepts them and waits ~10 s for a request.
+    const idle: Socket[] = [];
+    let refused = 0;
+    for (let i = 0; i < LOW_LIMIT && refused === 0; i += 16) {
+      const batch = await Promise.all(Array.from({ length: 16 }, () => connectIdle(gw.port)));
+      for (const socket of batch) {
+        if (socket === null) refused++;
+        else idle.push(socket);
+      }
+    }
+    await expect.poll(() => gw.logs().some((l) => l.event === 'listening-stopped'), { timeout: 5_000 }).toBe(true);
+    const stopped = gw.logs().find((l) => l.event === 'listening-stopped')!;
+    expect(stopped.openDescriptors as number).toBeGreaterThanOrEqual(limits.stopListeningAt as number);
+    // The kernel refuses new connections now: nothing reaches uWS's accept loop to spin on.
+    expect(await connectIdle(gw.port)).toBeNull();
+    expect(await cpuShare(gw.process.pid!)).toBeLessThan(0.5);
+
+    for (const socket of idle) socket.destroy();
+    await expect.poll(() => gw.logs().some((l) => l.event === 'listening-again'), { timeout: 5_000 }).toBe(true);
+    const again = await openWithin(gw.port, '127.0.0.1', 5_000);
+    expect(again.kind).toBe('open');
+    if (again.kind === 'open') sockets.push(again.ws);
+    const metrics = await (await gw.http('/metrics')).text();
+    expect(metrics).toMatch(/chainlanes_listen_stops_total [1-9]/);
+    expect(metrics).toMatch(/chainlanes_listening 1\b/);
+  });
 });
+
+/** A TCP connection that sends nothing, or null when the connection is refused. */
+function connectIdle(port: number): Promise<Socket | null> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.on('error', () => undefined);
+      resolve(socket);
+    });
+    socket.once('error', () => resolve(null));
+  });
+}
