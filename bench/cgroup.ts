@@ -1,7 +1,8 @@
 // A CPU budget for a group of the bench's own processes: a cgroup (v1) of the
 // `cpu` controller whose CFS quota holds them, together, to a fraction of one
 // core, as if they ran on another machine with that much to spend. The same
-// group in the `cpuacct` hierarchy, when mounted, counts what they used.
+// group in the `cpuacct` hierarchy, when mounted, counts what they used, and
+// in the `cpuset` one, when cores are named, keeps them on those cores.
 //
 // Groups are named chainlanes-bench-<pid of this bench>-<what>-<n>, so that
 // two benches on one machine never share one, and are always removed: by
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 
 const CPU_ROOT = '/sys/fs/cgroup/cpu';
 const CPUACCT_ROOT = '/sys/fs/cgroup/cpuacct';
+const CPUSET_ROOT = '/sys/fs/cgroup/cpuset';
 const PREFIX = 'chainlanes-bench-';
 /** The CFS period: a quota is this many µs of CPU per this many µs of time. */
 const PERIOD_US = 100_000;
@@ -48,8 +50,11 @@ export class CpuGroup {
   private readonly acct: string | null;
   private removed = false;
 
-  /** A new group held to `cores` of a core (0 < cores ≤ the machine's). Throws when it cannot be made. */
-  constructor(what: string, cores: number) {
+  /**
+   * A new group held to `cores` of a core (0 < cores ≤ the machine's), and to
+   * the cores numbered in `pinned` when given. Throws when it cannot be made.
+   */
+  constructor(what: string, cores: number, pinned: readonly number[] | null = null) {
     if (!(cores > 0)) throw new RangeError(`a CPU budget must be more than 0 cores, got ${cores}`);
     removeStaleGroups();
     this.name = `${PREFIX}${process.pid}-${what}-${counter++}`;
@@ -64,6 +69,15 @@ export class CpuGroup {
     if (this.acct !== null) {
       mkdirSync(this.acct);
       this.dirs.push(this.acct);
+    }
+    if (pinned !== null) {
+      if (!existsSync(CPUSET_ROOT)) throw new Error(`no cgroup v1 cpuset controller at ${CPUSET_ROOT} to keep the group on cores ${pinned.join(',')}`);
+      const set = join(CPUSET_ROOT, this.name);
+      mkdirSync(set);
+      this.dirs.push(set);
+      // Both must be set before a process may join.
+      writeFileSync(join(set, 'cpuset.cpus'), pinned.join(','));
+      writeFileSync(join(set, 'cpuset.mems'), readFileSync(join(CPUSET_ROOT, 'cpuset.mems'), 'utf8').trim());
     }
   }
 
@@ -135,7 +149,7 @@ function emptyAndRemove(dir: string): void {
 
 /** Groups of benches that are gone, with nothing left in them: removed. Groups with processes are left alone. */
 function removeStaleGroups(): void {
-  for (const root of [CPU_ROOT, CPUACCT_ROOT]) {
+  for (const root of [CPU_ROOT, CPUACCT_ROOT, CPUSET_ROOT]) {
     let names: string[];
     try {
       names = readdirSync(root).filter((n) => n.startsWith(PREFIX));

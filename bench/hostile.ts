@@ -81,6 +81,8 @@ export interface HostileShape {
   attackNice: number;
   /** Cores' worth of CPU the attack may use in all (a cgroup), with a control phase of a busy loop of that much; null: no budget, no control. */
   attackCores: number | null;
+  /** The cores the attack and the control run on (a cpuset); null: any. */
+  attackPinned: number[] | null;
   /** Bystander light chain: single-entry frames per second. */
   lightRate: number;
   /** Bystander flood: connections, entries per frame, frames in flight. */
@@ -640,7 +642,7 @@ export async function runHostile(shape: HostileShape, prefix: string, o: Hostile
   const fleet = new AttackFleet();
   let group: CpuGroup | null = null;
   try {
-    group = shape.attackCores === null ? null : new CpuGroup('attack', shape.attackCores);
+    group = shape.attackCores === null ? null : new CpuGroup('attack', shape.attackCores, shape.attackPinned);
     o.log(`chainlanes: listening at ${target.url} (pid ${target.pid}); bystanders alone for ${o.warmupS + o.durationS} s`);
     return await scenario({ target, fleet, group, turnLog }, shape, prefix, limits, o);
   } finally {
@@ -930,7 +932,7 @@ export function formatHostile(r: HostileResult, warmupS: number): string {
   const s = r.shape;
   const head = [
     `hostile: ${fmtInt(s.perKind)} connections of each kind at once (${s.kinds.join(', ')}: ${fmtInt(attackConnections(s))} in all) from ${s.attackWorkers} processes${s.attackNice === 0 ? "" : ` at nice ${s.attackNice}`}` +
-      `${s.attackCores === null ? '' : ` held to ${s.attackCores} of a core in all (cgroup)`}, ` +
+      `${s.attackCores === null ? '' : ` held to ${s.attackCores} of a core in all (cgroup)${s.attackPinned === null ? '' : ` on core ${s.attackPinned.join(',')}`}`}, ` +
       `against bystanders: 1 light chain × ${s.lightRate} single-entry frames/s, 1 flood chain over ${s.floodConnections} connections × ${s.inflight} frames of ${s.batch} entries in flight; ` +
       `${r.alone.load.durationS} s alone, ${r.control === null ? '' : `then ${r.control.load.durationS} s beside the control (a busy loop of the attack's CPU budget), `}then ${r.attack.load.durationS} s under attack, after ${warmupS} s warm-up each`,
     `gateway ${r.url}: ${Object.entries(r.config.limits).map(([k, v]) => `limits.${k} ${v === null ? 'null' : k.endsWith('Bytes') ? fmtBytes(v) : fmtInt(v)}`).join(', ')}`,

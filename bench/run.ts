@@ -306,6 +306,7 @@ async function hostileMode(o: BenchOptions): Promise<{ text: string; json: objec
     attackWorkers: o.workers,
     attackNice: o.attackNice,
     attackCores: o.attackCpu,
+    attackPinned: o.attackCores,
     lightRate: o.lightRate,
     floodConnections: 2,
     batch: o.batch,

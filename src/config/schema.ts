@@ -83,7 +83,7 @@ const Limits = z.strictObject({
    * client addresses that took more than their fair share of it are barred
    * (their streams cut off, new connections refused `busy`). null: never.
    */
-  frontDoorTurnBudgetMs: integer(1, 10_000, 'milliseconds, or null to never bar an address').nullable().default(20),
+  frontDoorTurnBudgetMs: integer(1, 10_000, 'milliseconds, or null to never bar an address').nullable().default(5),
   /** How long an address is first barred; a bar soon after the last one doubles, up to maxAddressBarMs. */
   addressBarMs: integer(1, 3_600_000).default(1_000),
   maxAddressBarMs: integer(1, 3_600_000).default(30_000),

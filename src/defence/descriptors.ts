@@ -31,7 +31,7 @@
 //
 // A bound outside the process (a firewall's per-address connection limit, or
 // a proxy in front) keeps such a flood from ever reaching the gateway.
-import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
 
 /**
  * Descriptors kept out of the connections' reach: for the store, threads that
@@ -61,9 +61,16 @@ export function descriptorLimit(): number | null {
   return soft === undefined ? null : Number(soft);
 }
 
-/** Descriptors open in this process now; Infinity when none is left to look (EMFILE). Null off Linux. */
+/**
+ * Descriptors open in this process now; Infinity when none is left to look
+ * (EMFILE). Null off Linux. Since Linux 6.2 the size of /proc/self/fd is the
+ * count, one stat (µs); before, it is 0 and the directory is listed, which
+ * takes milliseconds with thousands of connections (6,000: 6–12 ms here).
+ */
 export function openDescriptors(): number | null {
   try {
+    const counted = statSync('/proc/self/fd').size;
+    if (counted > 0) return counted;
     // The listing itself holds one descriptor while it runs.
     return readdirSync('/proc/self/fd').length - 1;
   } catch (error) {

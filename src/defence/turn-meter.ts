@@ -34,8 +34,10 @@ export const TURN_COUNTS = {
   /** Batches of hashed frames answered from the lanes, and blocks made durable (their committed notices). */
   hashedBatches: 8,
   sealedBlocks: 9,
-  /** Streams cut off by a bar on their address. */
+  /** Streams cut off by a bar on their address; times the share judged the turn, and addresses it barred. */
   streamsCut: 10,
+  judged: 11,
+  bars: 12,
 } as const;
 export type TurnCountName = keyof typeof TURN_COUNTS;
 const COUNT_NAMES = Object.keys(TURN_COUNTS) as TurnCountName[];

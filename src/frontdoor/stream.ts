@@ -15,7 +15,9 @@ import type { us_socket_context_t } from 'uWebSockets.js';
 import type { Logger } from '../log/index.js';
 import type { ClientBuffers, OutboundHolder } from '../defence/index.js';
 import type { ConnectionGuard } from '../defence/index.js';
-import { BARRED_REASON, OPEN_UNITS, TURN_COUNTS, frameUnits, type AddressUse, type AddressTurns, type SharedStream, type TurnMeter } from '../defence/index.js';
+import {
+  BARRED_REASON, OPEN_UNITS, TURN_COUNTS, frameUnits, type AddressUse, type AddressTurns, type EventLoopTurns, type SharedStream, type TurnMeter,
+} from '../defence/index.js';
 import { isRefusal, type CreditBook, type Principal, type Refusal } from '../credits/index.js';
 import { presentedKey } from '../uws/index.js';
 import { sendError } from '../uws/index.js';
@@ -211,28 +213,8 @@ export interface StreamRouteOptions {
   turns: AddressTurns | null;
   /** Counts what each turn of the front door held (frames, bytes, opens, closes). */
   turnMeter: TurnMeter;
-}
-
-/**
- * Counts the front door's event-loop turns, only while frames arrive (one
- * setImmediate per turn with traffic, none when idle). uWS hands over all of a
- * socket's buffered frames in one turn, so a client that writes thousands of
- * frames at once is seen as one burst, and cut off after a bounded part of it.
- */
-class EventLoopTurns {
-  private current = 0;
-  private bumping = false;
-
-  now(): number {
-    if (!this.bumping) {
-      this.bumping = true;
-      setImmediate(() => {
-        this.current++;
-        this.bumping = false;
-      });
-    }
-    return this.current;
-  }
+  /** The front door's turns, as the guard and the share count them. */
+  loopTurns: EventLoopTurns;
 }
 
 /** WebSocket close code for a policy violation (RFC 6455 §7.4.1). */
@@ -240,7 +222,7 @@ const CLOSE_POLICY = 1008;
 
 export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): void {
   const { chains, admission, connections, maxFramesInFlight, guard } = options;
-  const turns = new EventLoopTurns();
+  const turns = options.loopTurns;
   const counts = options.turnMeter.counts;
   app.ws<UpgradeData>('/v1/chains/:name/stream', {
     // A frame in progress is buffered by uWS until it is whole, so the limit is

@@ -7,10 +7,10 @@ import { FrontDoorCores } from '../balancer/index.js';
 import { ConfigError, type GatewayConfig } from '../config/index.js';
 import { DashboardFeed } from '../dashboard/index.js';
 import {
-  AddressTurns, ClientBuffers, ConnectionGuard, TurnMeter, connectionBounds, descriptorLimit, openDescriptors, type ConnectionBounds,
+  AddressTurns, ClientBuffers, ConnectionGuard, EventLoopTurns, TurnMeter, connectionBounds, descriptorLimit, openDescriptors, type ConnectionBounds,
 } from '../defence/index.js';
 import { Admission, revokeStreams, type StreamConnection } from '../frontdoor/index.js';
-import { READYZ_PATH, chainView } from '../http/index.js';
+import { METRICS_PATH, READYZ_PATH, chainView } from '../http/index.js';
 import type { Logger } from '../log/index.js';
 import { LATENCY_BOUNDS, type GatewayMetrics } from '../metrics/index.js';
 import { system } from '../native/index.js';
@@ -42,6 +42,8 @@ export interface IntakeParts {
   guard: ConnectionGuard;
   /** Each client address's turns of the front door; null when limits.frontDoorTurnBudgetMs is null. */
   turns: AddressTurns | null;
+  /** The front door's turns, counted once for the stream route, the guard and the share. */
+  loopTurns: EventLoopTurns;
   bounds: ConnectionBounds;
   dashboard: DashboardFeed;
   /** The cores the front door thread runs on, as the heavy lane fills and empties. */
@@ -80,7 +82,8 @@ export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts 
     fairShare: threads.balancer.fairShare, commitProbe: shared.commitSampler,
   });
   const bounds = boundConnections(config, log);
-  const turns = turnsOfAddresses(config, log, inputs.clients.turnMeter);
+  const loopTurns = new EventLoopTurns();
+  const turns = turnsOfAddresses(config, log, inputs.clients.turnMeter, loopTurns);
   const guard = new ConnectionGuard({
     maxConnections: bounds.maxConnections,
     maxConnectionsPerAddress: bounds.maxConnectionsPerAddress,
@@ -89,7 +92,8 @@ export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts 
     allowedOrigins: config.allowedOrigins,
     // Answered on the spot, so it holds no slot; an operator's probe must get through at the limit.
     uncappedPaths: ['/healthz', READYZ_PATH],
-  }, log, turns, inputs.clients.turnMeter);
+    unchargedPaths: ['/healthz', READYZ_PATH, METRICS_PATH],
+  }, log, turns, inputs.clients.turnMeter, loopTurns);
   const frontDoorCores = new FrontDoorCores(inputs.layout, (cores) => system.pinThread(cores), log);
   const dashboard = openDashboard(inputs, admission, guard, () => lanesNow(inputs, frontDoorCores.cores));
   threads.schedulerListeners.push((event) => frontDoorCores.onSchedulerEvent(event));
@@ -105,7 +109,7 @@ export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts 
     for (const clock of clocks) clearInterval(clock);
     admission.cutBlocks();
   });
-  return { admission, guard, turns, bounds, dashboard, frontDoorCores };
+  return { admission, guard, turns, loopTurns, bounds, dashboard, frontDoorCores };
 }
 
 /**
@@ -123,10 +127,10 @@ function boundConnections(config: GatewayConfig, log: Logger): ConnectionBounds 
 }
 
 /** The front door's time shared by client address (defence/address-turns.ts). */
-function turnsOfAddresses(config: GatewayConfig, log: Logger, meter: TurnMeter): AddressTurns | null {
+function turnsOfAddresses(config: GatewayConfig, log: Logger, meter: TurnMeter, loopTurns: EventLoopTurns): AddressTurns | null {
   const { frontDoorTurnBudgetMs, addressBarMs, maxAddressBarMs } = config.limits;
   if (frontDoorTurnBudgetMs === null) return null;
-  return new AddressTurns({ turnBudgetMs: frontDoorTurnBudgetMs, firstBarMs: addressBarMs, maxBarMs: Math.max(addressBarMs, maxAddressBarMs) }, log, meter);
+  return new AddressTurns({ turnBudgetMs: frontDoorTurnBudgetMs, firstBarMs: addressBarMs, maxBarMs: Math.max(addressBarMs, maxAddressBarMs) }, log, meter, loopTurns);
 }
 
 function openDashboard(inputs: IntakeInputs, admission: Admission, guard: ConnectionGuard, lanes: () => unknown): DashboardFeed {

@@ -1,5 +1,5 @@
 // What the running parts look like from outside: /healthz and the metrics' sources.
-import { TURN_BOUNDS_S } from '../defence/index.js';
+import { TURN_BOUNDS_S, openDescriptors } from '../defence/index.js';
 import { healthView } from '../http/index.js';
 import type { MetricSources } from '../metrics/index.js';
 import { nativeLoaded, nativeLoadError } from '../native/index.js';
@@ -57,6 +57,7 @@ export function metricSources(parts: RunningParts, descriptors: () => { low: boo
       listenStops: descriptors().listenStops,
     }),
     addressTurns: () => intake.turns?.stats ?? null,
+    openDescriptors: () => openDescriptors(),
     frontDoorTurns: () => (clients.turnMeter.measuring ? { ...clients.turnMeter.totals(), bounds: TURN_BOUNDS_S } : null),
     lanes: () => threads.pools.map((p) => ({ ringUsed: p.view.used(), backlog: p.backlog, retries: p.stats().retries })),
     fairShareRefusals: () => threads.balancer.refusals(),

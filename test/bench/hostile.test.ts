@@ -3,7 +3,7 @@
 // client was told is committed is missing from the store.
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpuGroupsUnavailable } from '../../bench/cgroup.js';
 import { ROOT } from '../helpers/index.js';
@@ -23,7 +23,7 @@ interface HostileReport {
   hostile: {
     budgetBytes: number;
     config: { limits: Record<string, number> };
-    shape: { attackCores: number | null };
+    shape: { attackCores: number | null; attackPinned: number[] | null };
     alone: Phase;
     control: Phase | null;
     attack: Phase;
@@ -87,12 +87,15 @@ describe('npm run bench -- --scenario hostile', () => {
     expect(d.verify.entries).toBeGreaterThanOrEqual(d.chains.reduce((n, c) => n + c.notified, 0));
   }, 180_000);
 
+  // Where the cpuset controller is mounted too, the group is kept on core 0 (--attack-cores).
+  const pinnable = existsSync('/sys/fs/cgroup/cpuset');
   it.skipIf(cpuGroupsUnavailable() !== null)('with --attack-cpu: a control phase beside a busy loop of the attack\'s budget, both held by a cgroup that is removed after', () => {
-    const args = ['--scenario', 'hostile', '--connections', '20', '--duration', '2', '--warmup', '0.5', '--workers', '2', '--attack-cpu', '0.3', '--json'];
+    const args = ['--scenario', 'hostile', '--connections', '20', '--duration', '2', '--warmup', '0.5', '--workers', '2', '--attack-cpu', '0.3', ...(pinnable ? ['--attack-cores', '0'] : []), '--json'];
     const run = spawnSync(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), ...args], { encoding: 'utf8', timeout: 170_000 });
     expect(run.status, run.stderr).toBe(0);
     const r = (JSON.parse(run.stdout) as HostileReport).hostile;
     expect(r.shape.attackCores).toBe(0.3);
+    expect(r.shape.attackPinned).toEqual(pinnable ? [0] : null);
     expect(r.control).not.toBeNull();
     expect(r.alone.budgeted).toBeNull();
     // The busy loop was held to its budget by the kernel, and the attack ran in the same group.
@@ -105,7 +108,7 @@ describe('npm run bench -- --scenario hostile', () => {
     expect(r.targets.find((t) => /under the control/.test(t.name))).toBeDefined();
     expect(r.durability.committedLost).toBe(0);
     // Nothing of that bench's is left in the cgroup hierarchies.
-    for (const root of ['/sys/fs/cgroup/cpu', '/sys/fs/cgroup/cpuacct']) {
+    for (const root of ['/sys/fs/cgroup/cpu', '/sys/fs/cgroup/cpuacct', ...(pinnable ? ['/sys/fs/cgroup/cpuset'] : [])]) {
       expect(readdirSync(root).filter((name) => name.startsWith(`chainlanes-bench-${run.pid}-`))).toEqual([]);
     }
   }, 180_000);
