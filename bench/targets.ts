@@ -113,9 +113,13 @@ export interface StoreVerification {
 }
 
 /** Runs `chainlanes verify --data DIR` (the CLI, as an operator would) on a store no gateway holds. */
+const VERIFY_TIMEOUT_MS = 300_000;
+
 export function verifyStore(dataDir: string): StoreVerification {
-  const run = spawnSync(process.execPath, [scriptOf('chainlanes'), 'verify', '--data', dataDir], { encoding: 'utf8', timeout: 120_000 });
-  const output = `${run.stdout}${run.stderr}`.trim();
+  // A store of tens of millions of entries (a hostile run's flood) takes minutes to verify on a busy machine.
+  const run = spawnSync(process.execPath, [scriptOf('chainlanes'), 'verify', '--data', dataDir], { encoding: 'utf8', timeout: VERIFY_TIMEOUT_MS });
+  const unfinished = run.error === undefined ? '' : `chainlanes verify did not finish: ${run.error.message} (timeout ${VERIFY_TIMEOUT_MS / 1000} s)`;
+  const output = `${run.stdout}${run.stderr}${unfinished}`.trim();
   const entries = /(\d+) entries/.exec(output);
   return { ok: run.status === 0 && /verify: OK/.test(output), entries: entries === null ? null : Number(entries[1]), output };
 }

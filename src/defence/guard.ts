@@ -30,7 +30,7 @@
 // door, further requests from it in that turn are closed without an answer:
 // uWS hands over every request a connection pipelined even after the one that
 // closed it was refused, so 1,000 connections of 32 pipelined requests each
-// were 32,000 refusals, turns of tens of milliseconds (bench/history/2026-12-06.md).
+// were 32,000 refusals, turns of tens of milliseconds (a run of the hostile bench before this; its numbers were not kept).
 import { networkInterfaces } from 'node:os';
 import type { ErrorCode } from '../protocol/index.js';
 import type { Logger } from '../log/index.js';
