@@ -28,7 +28,7 @@ const FOLDER_DEPENDENCIES = {
   http: ['protocol', 'ring', 'lanes', 'sealer', 'ledger', 'scheduler', 'log', 'credits', 'uws', 'defence', 'frontdoor'],
   dashboard: ['protocol', 'ring', 'scheduler', 'log', 'credits', 'uws', 'defence', 'frontdoor'],
   anchors: ['protocol', 'ledger', 'native', 'log', 'validation'],
-  doctor: ['config', 'scheduler'],
+  doctor: ['config', 'scheduler', 'uws'],
   // The fleet (etcd, HAProxy) never reaches into the front door: the gateway wires them (docs/fleet.md).
   fleet: ['protocol', 'log', 'validation', 'credits', 'scheduler'],
   // A witness of other gateways: it checks them with the client's code, never the ledger's.
@@ -40,6 +40,12 @@ const throughIndex = (prefix) => ({
   regex: `^${prefix}[a-z-]+/(?!index\\.js$)`,
   message: "Import another folder of src/ only through its index.ts: it is the folder's public face.",
 });
+
+// The uWS builds are loaded, typed and told apart in src/uws/ only (src/uws/index.ts).
+const uwsThroughItsFolder = {
+  regex: '^(uWebSockets\\.js|uws-\\d+\\.\\d+)(/|$)',
+  message: 'Load uWebSockets.js and take its types from src/uws/index.ts: it chooses the build that runs here.',
+};
 
 const folderBoundaries = FOLDERS.map((folder) => {
   const forbidden = FOLDERS.filter((other) => other !== folder && !FOLDER_DEPENDENCIES[folder].includes(other));
@@ -54,6 +60,7 @@ const folderBoundaries = FOLDERS.map((folder) => {
             message: `src/${folder}/ may import only ${FOLDER_DEPENDENCIES[folder].join(', ') || 'no other folder of src/'} (eslint.config.js FOLDER_DEPENDENCIES).`,
           },
           { regex: '^\\.\\./(gateway|cli)\\.js$', message: 'Only the composition root (gateway.ts, cli.ts) wires folders together; nothing imports it.' },
+          ...(folder === 'uws' ? [] : [uwsThroughItsFolder]),
         ],
       }],
     },
@@ -82,7 +89,11 @@ export default tseslint.config(
   {
     // The composition root sits beside the folders and may use any of them, through their index.
     files: ['src/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [throughIndex('\\./')] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [throughIndex('\\./'), uwsThroughItsFolder] }] },
+  },
+  {
+    files: ['bench/**/*.ts', 'test/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [uwsThroughItsFolder] }] },
   },
   {
     // The command line (src/commands/) and the gateway's phases (src/wiring/) belong to the composition

@@ -27,6 +27,7 @@ import {
 } from './hostile-protocol.js';
 import { runLoad, type LoadResult } from './load.js';
 import { apportion, isolationPlan, type Plan } from './plan.js';
+import { MetricsText } from './metrics-text.js';
 import { processMemory, type ProcessMemory } from './proc.js';
 import { fmtBytes, fmtInt, fmtRatio, fmtUs, table } from './report.js';
 import { startTarget, verifyStore, type RunningTarget, type StoreVerification } from './targets.js';
@@ -280,42 +281,34 @@ class MemorySampler {
   }
 }
 
-/** A /metrics scrape: `name{labels}` → value, and when the answer came (epoch ms): a busy gateway answers late. */
+/** A /metrics scrape, and when the answer came (epoch ms): a busy gateway answers late. */
 interface Scrape {
   at: number;
-  values: Map<string, number>;
+  metrics: MetricsText;
 }
 
 async function scrape(base: string): Promise<Scrape | null> {
   try {
     const res = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(SCRAPE_TIMEOUT_MS) });
-    const text = await res.text();
-    const values = new Map<string, number>();
-    for (const line of text.split('\n')) {
-      if (line === '' || line.startsWith('#')) continue;
-      const space = line.lastIndexOf(' ');
-      values.set(line.slice(0, space), Number(line.slice(space + 1)));
-    }
-    return { at: epochNow(), values };
+    return { at: epochNow(), metrics: MetricsText.parse(await res.text()) };
   } catch {
     return null;
   }
 }
 
-/** Observations between two scrapes at or below each bucket's bound (cumulative, as exposed), ascending. */
-function cumulativeBuckets(before: Scrape, after: Scrape, name: string): { le: number; count: number }[] {
-  const buckets: { le: number; count: number }[] = [];
-  for (const [key, value] of after.values) {
-    const m = new RegExp(`^${name}_bucket\\{le="([^"]+)"\\}$`).exec(key);
-    if (m === null) continue;
-    buckets.push({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), count: value - (before.values.get(key) ?? 0) });
-  }
-  return buckets.sort((a, b) => a.le - b.le);
+/** Observations of an unlabelled histogram between two scrapes at or below each bucket's bound (cumulative, as exposed), ascending. */
+function cumulativeBuckets(before: Scrape, after: Scrape, family: string): { le: number; count: number }[] {
+  const [was] = before.metrics.histogram(family).values();
+  const [now] = after.metrics.histogram(family).values();
+  if (now === undefined) return [];
+  return now.buckets
+    .map(([le, count]) => ({ le, count: count - (was?.buckets.find(([l]) => l === le)?.[1] ?? 0) }))
+    .sort((a, b) => a.le - b.le);
 }
 
-/** The upper bound of the bucket where `quantile` of the observations between two scrapes fall. */
-function bucketQuantile(before: Scrape, after: Scrape, name: string, quantile: number): number | null {
-  const buckets = cumulativeBuckets(before, after, name);
+/** The upper bound of the bucket where `quantile` of the observations of an unlabelled histogram between two scrapes fall. */
+function bucketQuantile(before: Scrape, after: Scrape, family: string, quantile: number): number | null {
+  const buckets = cumulativeBuckets(before, after, family);
   const total = buckets.at(-1)?.count ?? 0;
   if (total <= 0) return null;
   return buckets.find((b) => b.count >= quantile * total)?.le ?? null;
@@ -332,7 +325,7 @@ function turnsWindow(before: Scrape, after: Scrape): TurnsWindow | null {
   const buckets = bucketDeltas(before, after, name);
   if (buckets.length === 0) return null;
   const seconds = (after.at - before.at) / 1000;
-  const delta = (metric: string): number => (after.values.get(metric) ?? 0) - (before.values.get(metric) ?? 0);
+  const delta = (metric: string): number => (after.metrics.valueOrUndefined(metric) ?? 0) - (before.metrics.valueOrUndefined(metric) ?? 0);
   const top = buckets.findLastIndex((b) => b.count > 0);
   return {
     turns: buckets.reduce((n, b) => n + b.count, 0),
@@ -345,12 +338,14 @@ function turnsWindow(before: Scrape, after: Scrape): TurnsWindow | null {
   };
 }
 
+/** How much each series of counter `name` grew between two scrapes, by the value of its one label `label` (grown series only). */
 function labelled(before: Scrape, after: Scrape, name: string, label: string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [key, value] of after.values) {
-    const m = new RegExp(`^${name}\\{${label}="([^"]+)"\\}$`).exec(key);
-    const delta = value - (before.values.get(key) ?? 0);
-    if (m?.[1] !== undefined && delta > 0) out[m[1]] = delta;
+  for (const sample of after.metrics.series(name)) {
+    const value = sample.labels[label];
+    if (value === undefined) continue;
+    const delta = sample.value - (before.metrics.valueOrUndefined(name, { [label]: value }) ?? 0);
+    if (delta > 0) out[value] = delta;
   }
   return out;
 }
@@ -391,8 +386,10 @@ function gatewayWindow(load: LoadResult, scrapes: Scrapes, peakRss: ProcessMemor
     loopDelayP99S: both ? bucketQuantile(before, after, loop, 0.99) : null,
     rejected: both ? labelled(before, after, 'chainlanes_frames_rejected_total', 'code') : null,
     scrapesAnswered: [before, middle, after].filter((x) => x !== null).length,
-    connectionsMidway: middle?.values.get('chainlanes_connections') ?? null,
-    entriesCommittedPerSec: both && after.at > before.at ? ((after.values.get(committed) ?? 0) - (before.values.get(committed) ?? 0)) / ((after.at - before.at) / 1000) : null,
+    connectionsMidway: middle?.metrics.valueOrUndefined('chainlanes_connections') ?? null,
+    entriesCommittedPerSec: both && after.at > before.at
+      ? ((after.metrics.valueOrUndefined(committed) ?? 0) - (before.metrics.valueOrUndefined(committed) ?? 0)) / ((after.at - before.at) / 1000)
+      : null,
     peakRss,
     turns: both ? turnsWindow(before, after) : null,
   };

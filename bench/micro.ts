@@ -25,6 +25,7 @@ const SUITES: readonly { suite: string; file: string; fn: string }[] = [
   { suite: 'credits', file: './micro/credits.js', fn: 'runCreditsBench' },
   { suite: 'fair share', file: './micro/fair-share.js', fn: 'runFairShareBench' },
   { suite: 'directory log', file: './micro/directory-log.js', fn: 'runDirectoryLogBench' },
+  { suite: 'calibration', file: './micro/calibration.js', fn: 'runCalibrationBench' },
 ];
 
 function isRows(value: unknown): value is MicroRow[] {

@@ -8,7 +8,7 @@ export type TargetName = 'chainlanes' | 'chainlanes-open' | 'ws-gateway' | 'uws-
 export const TARGETS: readonly TargetName[] = ['chainlanes', 'chainlanes-open', 'ws-gateway', 'uws-echo'];
 
 export interface BenchOptions {
-  mode: 'load' | 'compare' | 'isolation' | 'floods' | 'credits' | 'heads' | 'hostile' | 'quiet' | 'micro';
+  mode: 'load' | 'compare' | 'isolation' | 'floods' | 'credits' | 'heads' | 'hostile' | 'quiet' | 'limits' | 'wrong-keys' | 'micro';
   /** Targets started by the bench, in run order (ignored with --url). */
   targets: TargetName[];
   url: string | undefined;
@@ -63,6 +63,10 @@ what to run (default: the Zipf load against chainlanes)
                         kind (chainlanes only): latency and throughput ratios, gateway RSS, nothing lost
   --scenario quiet      an unloaded gateway: 4 light chains × 200 single-entry frames/s, against every
                         target, --runs times (default 3): latency to accepted beside the bare uWS echo
+  --scenario limits     a gateway holding its limit of connections: how fast a stream and a request past
+                        it are refused, and /healthz answered, against /healthz below it (chainlanes-open)
+  --scenario wrong-keys a paying client's round trips alone, then as long beside a flood of requests with
+                        wrong keys (chainlanes, credits on): the flooded ÷ alone latency ratios
   --micro               the micro-benchmarks in bench/micro/
   --target NAME         load one target: chainlanes | chainlanes-open | ws-gateway | uws-echo
   --url ws://HOST:PORT  load a gateway that is already running instead of starting one
@@ -124,6 +128,8 @@ function targetList(mode: BenchOptions['mode'], target: string | undefined): Tar
   if (mode === 'heads') return ['chainlanes-open'];
   // chainlanes first: the ratios of medians are taken to the first target.
   if (mode === 'quiet') return ['chainlanes-open', 'chainlanes', 'ws-gateway', 'uws-echo'];
+  if (mode === 'limits') return ['chainlanes-open'];
+  if (mode === 'wrong-keys') return ['chainlanes'];
   return ['chainlanes'];
 }
 
@@ -184,7 +190,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     },
   });
   if (v.help === true) return 'help';
-  const scenarios = ['isolation', 'floods', 'credits', 'heads', 'hostile', 'quiet'] as const;
+  const scenarios = ['isolation', 'floods', 'credits', 'heads', 'hostile', 'quiet', 'limits', 'wrong-keys'] as const;
   if (v.scenario !== undefined && v.scenario !== 'load' && !scenarios.includes(v.scenario as (typeof scenarios)[number])) {
     throw new Error(`--scenario must be ${scenarios.join(', ')} or load, got ${v.scenario}`);
   }
@@ -197,6 +203,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   const quiet = mode === 'quiet';
   // The hostile scenario sets the gateway's limits and verifies its store afterwards: it must start the gateway itself.
   if (hostile && v.url !== undefined) throw new Error('--scenario hostile starts its own gateway (its config and store are part of the test): drop --url');
+  if (mode === 'limits' && v.url !== undefined) throw new Error('--scenario limits starts its own gateway (with small connection limits): drop --url');
   if (hostile && v.target !== undefined && v.target !== 'chainlanes') throw new Error('--scenario hostile runs against chainlanes only');
   if (!hostile && v.kinds !== undefined) throw new Error('--kinds applies to --scenario hostile only');
   if (!hostile && v['attack-cpu'] !== undefined) throw new Error('--attack-cpu applies to --scenario hostile only');

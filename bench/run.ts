@@ -6,6 +6,8 @@ import { renderChart, type ChartSeries, type ChartText } from './chart.js';
 import { cpuGroupsUnavailable } from './cgroup.js';
 import { formatHostile, runHostile, type HostileResult } from './hostile.js';
 import { formatIsolation, runIsolation, type IsolationResult } from './isolation.js';
+import { LIMITS_CONFIG, formatLimits, runLimits, type LimitsResult } from './limits.js';
+import { WRONG_KEYS_CHAIN, formatWrongKeys, runWrongKeys } from './wrong-keys.js';
 import { formatFloods, runFloods, type FloodsResult, type FloodsShape } from './floods.js';
 import { runLoad, type LoadResult, type LoadTarget } from './load.js';
 import { formatMicro, runMicro, type MicroSuite } from './micro.js';
@@ -331,6 +333,27 @@ async function hostileMode(o: BenchOptions): Promise<{ text: string; json: objec
   return { text: formatHostile(result, o.warmupS), json: { hostile: result }, failed: false };
 }
 
+/** The gateway at its connection limits: refusals and /healthz timed one answer at a time (bench/limits.ts). */
+async function limitsMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: string; json: object; failed: boolean }> {
+  const samples = o.durationS < 10 ? 50 : 200;
+  const results: LimitsResult[] = [];
+  for (const name of o.targets.filter((t) => t === 'chainlanes' || t === 'chainlanes-open')) {
+    const result = await withStarted(name, o, [], (t) => runLimits(t, samples, log), LIMITS_CONFIG).catch((err: unknown) => {
+      skipped.push({ target: name, reason: err instanceof Error ? err.message : String(err) });
+      return undefined;
+    });
+    if (result !== undefined) results.push(result);
+  }
+  return { text: [formatLimits(results), ...skipped.map((s) => `${s.target}: skipped — ${s.reason}`)].join('\n\n'), json: { limits: results }, failed: results.length === 0 };
+}
+
+/** A paying client alone, then beside a flood of wrong keys (bench/wrong-keys.ts). */
+async function wrongKeysMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: string; json: object; failed: boolean }> {
+  const timing = { durationS: o.durationS, warmupS: o.warmupS };
+  const results = await eachTarget(o, [WRONG_KEYS_CHAIN], (t) => runWrongKeys(t, timing, log), skipped);
+  return { text: [formatWrongKeys(results), ...skipped.map((s) => `${s.target}: skipped — ${s.reason}`)].join('\n\n'), json: { wrongKeys: results }, failed: results.length === 0 };
+}
+
 async function microMode(): Promise<{ text: string; json: object; failed: boolean }> {
   const suites: MicroSuite[] = await runMicro(log);
   return { text: formatMicro(suites), json: { micro: suites }, failed: false };
@@ -356,7 +379,9 @@ async function main(): Promise<number> {
       : o.mode === 'credits' ? await creditsMode(o, skipped)
       : o.mode === 'heads' ? await headsMode(o, skipped)
         : o.mode === 'hostile' ? await hostileMode(o)
-          : await loadMode(o, skipped);
+          : o.mode === 'limits' ? await limitsMode(o, skipped)
+            : o.mode === 'wrong-keys' ? await wrongKeysMode(o, skipped)
+              : await loadMode(o, skipped);
   if (o.json) {
     const doc = { bench: 'chainlanes', mode: o.mode, machine, argv: process.argv.slice(2), settings: settingsOf(o), ...out.json, skipped };
     console.log(JSON.stringify(doc, null, 2));

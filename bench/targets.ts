@@ -1,7 +1,7 @@
 // Starting and stopping the gateways under test. Each is a child process of
 // its own (so its CPU time can be read from /proc), bound to 127.0.0.1 with an
 // OS-chosen port that it announces on stdout, and always killed at the end.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TargetName } from './options.js';
 import { newKey } from '../src/credits/index.js';
+import { spawnServer, stopServer, untilListening } from './server-process.js';
 
 export interface RunningTarget {
   name: TargetName;
@@ -41,9 +42,9 @@ export interface StartOptions {
   onLine?: (line: string) => void;
 }
 
-// The gateway logs JSON (the line goes on with `"`), the peers print plain text.
-const LISTENING = /listening on (https?):\/\/([^\s/"]+)/;
 const START_TIMEOUT_MS = 10_000;
+/** Of a target's output, the tail kept to explain a failed start: a long run must not hold all its logs. */
+const OUTPUT_KEPT_CHARS = 64 * 1024;
 const live = new Set<ChildProcess>();
 
 // Whatever ends the bench (an error, Ctrl-C), no gateway outlives it.
@@ -82,11 +83,12 @@ export async function startTarget(name: TargetName, options: StartOptions = {}):
   // Credits on: the bench provisions accounts, chains, policies and mints (credits-setup.ts).
   const adminKey = name === 'chainlanes' ? newKey() : undefined;
   const env = { ...process.env, CHAINLANES_ADMIN_KEY: adminKey ?? '' };
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const server = spawnServer({ command: process.execPath, args, env, maxOutputChars: OUTPUT_KEPT_CHARS });
+  const child = server.child;
   live.add(child);
   if (options.verbose === true) echoOutput(child, name);
   const exit = async (): Promise<string> => {
-    const how = await stopChild(child, options.stopGraceMs ?? 3000);
+    const how = await stopServer(server, options.stopGraceMs ?? 3000);
     live.delete(child);
     return how;
   };
@@ -95,7 +97,8 @@ export async function startTarget(name: TargetName, options: StartOptions = {}):
     for (const dir of [dataDir, configDir]) if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   };
   try {
-    const url = await listeningUrl(child, name);
+    const { scheme, host, port } = await untilListening(server, { name, timeoutMs: START_TIMEOUT_MS });
+    const url = `${scheme === 'https' ? 'wss' : 'ws'}://${host}:${port}`;
     if (options.onLine !== undefined) forwardLines(child, options.onLine);
     return { name, url, pid: child.pid ?? 0, dataDir, exit, stop, ...(adminKey === undefined ? {} : { adminKey }) };
   } catch (err) {
@@ -124,36 +127,6 @@ export function verifyStore(dataDir: string): StoreVerification {
   return { ok: run.status === 0 && /verify: OK/.test(output), entries: entries === null ? null : Number(entries[1]), output };
 }
 
-/** Resolves with ws://HOST:PORT from the child's "… listening on http://HOST:PORT" line. */
-function listeningUrl(child: ChildProcess, name: string): Promise<string> {
-  let stderr = '';
-  let stdout = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString('utf8')).slice(-2000);
-  });
-  return new Promise((resolve, reject) => {
-    const fail = (why: string): void => {
-      clearTimeout(timer);
-      reject(new Error(`${name} ${why}${stderr ? `; its stderr ends:\n${stderr.trimEnd()}` : ''}`));
-    };
-    const onExit = (code: number | null, signal: string | null): void => fail(`exited (${signal ?? code}) before listening`);
-    const timer = setTimeout(() => fail(`did not print its listening line within ${START_TIMEOUT_MS / 1000} s`), START_TIMEOUT_MS);
-    child.once('exit', onExit);
-    const onData = (chunk: Buffer): void => {
-      stdout = (stdout + chunk.toString('utf8')).slice(-4000);
-      const m = LISTENING.exec(stdout);
-      if (m === null) return;
-      clearTimeout(timer);
-      child.off('exit', onExit);
-      // Keep reading (a full pipe would block the gateway), but stop parsing.
-      child.stdout?.off('data', onData);
-      child.stdout?.resume();
-      resolve(`${m[1] === 'https' ? 'wss' : 'ws'}://${m[2]}`);
-    };
-    child.stdout?.on('data', onData);
-  });
-}
-
 function forwardLines(child: ChildProcess, onLine: (line: string) => void): void {
   let partial = '';
   child.stdout?.on('data', (chunk: Buffer) => {
@@ -169,17 +142,4 @@ function echoOutput(child: ChildProcess, name: string): void {
   };
   child.stdout?.on('data', echo);
   child.stderr?.on('data', echo);
-}
-
-const howEnded = (child: ChildProcess): string => child.signalCode ?? String(child.exitCode);
-
-/** SIGTERM, then SIGKILL if it has not exited within `graceMs`; resolves with how it ended. */
-async function stopChild(child: ChildProcess, graceMs: number): Promise<string> {
-  if (child.exitCode !== null || child.signalCode !== null) return howEnded(child);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-  return howEnded(child);
 }

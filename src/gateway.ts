@@ -8,7 +8,7 @@ import { GatewayMetrics } from './metrics/index.js';
 import { THREAD_NAMES, nativeLoaded, nativeLoadError, system } from './native/index.js';
 import { LANE_NAMES } from './ring/index.js';
 import { describeLayout, type CoreLayout } from './scheduler/index.js';
-import { loadUws } from './uws/index.js';
+import { loadUws, runningUws } from './uws/index.js';
 import {
   StopStack, addRoutes, allocateShared, createApp, listen, metricSources, openClients, openIntake, openStore, startThreads, type RunningParts,
 } from './wiring/index.js';
@@ -94,8 +94,8 @@ export class Gateway {
 
 function announce(gateway: Gateway, log: Logger, tls: boolean, open: boolean): void {
   const { config, layout } = gateway;
-  log.info({ event: 'layout', layout, native: nativeLoaded, nativeError: nativeLoadError },
-    `${describeLayout(layout)}; native hashing ${nativeLoaded ? 'on' : `OFF (${nativeLoadError})`}`);
+  log.info({ event: 'layout', layout, native: nativeLoaded, nativeError: nativeLoadError, uws: runningUws() },
+    `${describeLayout(layout)}; native hashing ${nativeLoaded ? 'on' : `OFF (${nativeLoadError})`}; ${runningUws()}`);
   if (open) {
     log.warn({ event: 'open-mode', host: config.host },
       `OPEN MODE: no admin key is set, so there are no accounts or credits and anyone who can reach ${config.host} may write to any chain; ` +

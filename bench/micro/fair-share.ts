@@ -1,5 +1,5 @@
 // What a fair-share refusal costs the front door, beside what reading the
-// frame would. The uWS build in use (20.30.0-unofficial.0) has no WebSocket
+// frame would. Neither uWS build (src/uws: 20.30, 20.57) has WebSocket
 // pause/resume, so an over-share frame is always read; the question is only
 // how little is done with it: the bucket check happens before the frame walk,
 // and the refusal is one `error` reply.

@@ -4,7 +4,7 @@
 // from the msgpack array header, as chainlanes' front door does, and keeps a
 // seq counter per chain, so clients cannot tell it from a gateway except by the
 // hashes. Nothing a real gateway could beat on the same socket layer.
-import uWS from 'uWebSockets.js';
+import { loadUws } from '../../src/uws/index.js';
 import { Packr } from 'msgpackr';
 import { chainFromPath, isMain, listeningLine, MAX_FRAME_BYTES, parsePeerArgs } from './common.js';
 
@@ -45,6 +45,7 @@ function reply(count: number, conn: Conn, seqs: Map<string, number>): Buffer {
 }
 
 export function startUwsEcho(port: number, host = '127.0.0.1'): Promise<RunningEcho> {
+  const uWS = loadUws();
   const seqs = new Map<string, number>();
   const app = uWS.App().ws<Conn>('/v1/chains/:name/stream', {
     maxPayloadLength: MAX_FRAME_BYTES,

@@ -15,7 +15,7 @@
 //
 // Refusals are checked before the frame is parsed (the bucket is either above
 // zero or not) and charged after it is admitted, with its exact entry count.
-// The uWS build in use (20.30.0-unofficial.0) has no WebSocket pause/resume,
+// Neither uWS build (src/uws: 20.30, 20.57) has WebSocket pause/resume,
 // so over-share frames are read and refused `busy`; bench/micro/fair-share.ts
 // measures what a refusal costs.
 import { LANE_COUNT } from '../ring/index.js';

@@ -1,6 +1,12 @@
-// One WebSocket, whichever implementation the runtime has: the global
-// WebSocket (browsers, Deno, Bun, Node ≥ 22) or else the `ws` package. Both are
-// reduced to the four events the client needs, with binary data as Uint8Array.
+// One WebSocket: the `ws` package on Node (every version), the global WebSocket
+// elsewhere (browsers). Both are reduced to the events the client needs, with
+// binary data as Uint8Array.
+//
+// Node 22 and 24 have a global WebSocket too, but `ws` is taken there: it sends
+// the key in a header instead of the URL, and it tells a refused upgrade's HTTP
+// status (404 unknown_chain, 401/403 forbidden), which the WHATWG API hides.
+// Node 22's (undici 6) also never fires `close` after a refused handshake, and
+// fires `error` again for each close() made from an `error` listener.
 
 export interface SocketEvents {
   open(): void;
@@ -42,17 +48,22 @@ function globalWebSocket(): WhatwgSocketClass | undefined {
   return (globalThis as { WebSocket?: WhatwgSocketClass }).WebSocket;
 }
 
+function onNode(): boolean {
+  return typeof process === 'object' && typeof process.versions?.node === 'string';
+}
+
 /**
  * Opens `url`. `key` goes in an Authorization header where the implementation
  * allows headers (`ws`), else — the WHATWG API cannot set headers — in `?key=`.
  */
 export async function openSocket(url: URL, key: string | undefined, events: SocketEvents): Promise<Socket> {
   const Global = globalWebSocket();
-  if (Global !== undefined) return openWhatwg(Global, url, key, events);
+  if (Global !== undefined && !onNode()) return openWhatwg(Global, url, key, events);
   return openWs(url, key, events);
 }
 
-function openWhatwg(Impl: WhatwgSocketClass, url: URL, key: string | undefined, events: SocketEvents): Socket {
+/** Exported for tests, which run it with Node's global WebSocket or `ws`'s WHATWG face. */
+export function openWhatwg(Impl: WhatwgSocketClass, url: URL, key: string | undefined, events: SocketEvents): Socket {
   const target = new URL(url);
   if (key !== undefined) target.searchParams.set('key', key);
   const socket = new Impl(target.href);
@@ -67,11 +78,18 @@ function openWhatwg(Impl: WhatwgSocketClass, url: URL, key: string | undefined, 
     if (data instanceof ArrayBuffer) events.message(new Uint8Array(data), true);
     else events.message(new TextEncoder().encode(String(data)), false);
   });
-  socket.addEventListener('close', (event) => {
+  let closed = false;
+  const close = (code: number, reason: string): void => {
+    if (closed) return;
+    closed = true;
     // The WHATWG API hides why a handshake failed; only "it never opened" is known.
-    const failure = opened ? undefined : { message: 'connection failed (a browser does not say why: a refused key, an unknown chain and an unreachable gateway look alike)' };
-    events.close(event.code ?? 1006, event.reason ?? '', failure);
+    events.close(code, reason, opened ? undefined : { message: 'connection failed (a browser does not say why: a refused key, an unknown chain and an unreachable gateway look alike)' });
+  };
+  // A handshake that fails fires `error`, then (by the spec, not in every runtime) `close`.
+  socket.addEventListener('error', () => {
+    if (!opened) close(1006, '');
   });
+  socket.addEventListener('close', (event) => close(event.code ?? 1006, event.reason ?? ''));
   return { send: (data) => socket.send(data), close: () => socket.close(1000) };
 }
 

@@ -35,9 +35,11 @@ async function doctor(args: ParsedArgs): Promise<void> {
   const { validateConfig } = await import('../config/index.js');
   const { descriptorLimit } = await import('../defence/index.js');
   const { nativeLoaded, nativeLoadError } = await import('../native/index.js');
-  const { examine, formatCpuList } = await import('../doctor/index.js');
+  const { chooseUws } = await import('../uws/index.js');
+  const { examine, formatCpuList, uwsLines } = await import('../doctor/index.js');
+  const { attempts, problem } = chooseUws();
   const report = examine({
-    config, layout: validateConfig(config), fileLimit: descriptorLimit(), native: { loaded: nativeLoaded, error: nativeLoadError }, diskSeconds,
+    config, layout: validateConfig(config), fileLimit: descriptorLimit(), native: { loaded: nativeLoaded, error: nativeLoadError }, uws: { attempts, problem }, diskSeconds,
   });
   if (args.flags.json === true) return print(JSON.stringify(report, null, 2));
   const mib = (n: number): string => `${Math.round(n / MiB)} MiB`;
@@ -50,6 +52,7 @@ async function doctor(args: ParsedArgs): Promise<void> {
   print(`  memory       ${mib(memory.totalBytes)} total, ${mib(memory.freeBytes)} free; budget ${mib(memory.budgetBytes)} (rings ${mib(memory.ringBytes)}, unsealed bound ${mib(memory.maxUnsealedBytes)})`);
   print(`  file limit   ${report.fileLimit.soft ?? 'unknown'}`);
   print(`  native addon ${report.native.loaded ? 'loaded' : `NOT loaded (${report.native.error})`}`);
+  uwsLines(report.uws).forEach((line, i) => print(`  ${i === 0 ? 'uWebSockets' : '           '}  ${line}`));
   print(`  disk         ${disk.dataDir}${disk.sharesRootDevice ? ' (on the root device)' : ''}: 4 KiB write + fdatasync ${disk.syncedWriteMs.toFixed(2)} ms ` +
     `(${disk.syncedWrites} in the test), sequential ${disk.sequentialMiBPerSec.toFixed(0)} MiB/s`);
   print(report.changes.length === 0 ? 'would change: nothing' : 'would change:');

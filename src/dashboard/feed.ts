@@ -7,10 +7,8 @@
 // only message the feed reads, `{"watch": name}`.
 import type { ChainState, ChainRegistry } from '../frontdoor/index.js';
 import type { ConnectionGuard } from '../defence/index.js';
-import { presentedKey } from '../uws/index.js';
-import { sendError, sendJson } from '../uws/index.js';
 import type { HttpRoutes } from '../defence/index.js';
-import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from 'uWebSockets.js';
+import { presentedKey, sendError, sendJson, type HttpRequest, type HttpResponse, type TemplatedApp, type WebSocket, type us_socket_context_t } from '../uws/index.js';
 import { isRefusal, type CreditBook, type Principal } from '../credits/index.js';
 import type { LaneDecision, LaneDecisions } from '../scheduler/index.js';
 import { CHAIN_HISTORY, DASHBOARD } from './bounds.js';
@@ -134,7 +132,7 @@ export class DashboardFeed {
       compression: 0,
       // The feed skips a socket long before this; past it uWS drops the socket rather than buffer.
       maxBackpressure: DASHBOARD_MAX_BACKPRESSURE,
-      closeOnBackpressureLimit: 1,
+      closeOnBackpressureLimit: true,
       upgrade: (res, req, context) => this.upgrade(res, req, context),
       open: (ws) => {
         this.sockets.add(ws);

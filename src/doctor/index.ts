@@ -2,6 +2,7 @@
 // operator would change (deploy/README.md explains each change).
 import type { GatewayConfig } from '../config/index.js';
 import type { CoreLayout } from '../scheduler/index.js';
+import type { UwsAttempt } from '../uws/index.js';
 import { cpuView, diskView, formatCpuList, memoryView, type CpuView, type DiskView } from './machine.js';
 
 export { formatCpuList, parseCpuList } from './machine.js';
@@ -12,8 +13,15 @@ export interface DoctorInput {
   /** The soft file-descriptor limit of this process, null where unknown. */
   fileLimit: number | null;
   native: { loaded: boolean; error: string | null };
+  /** The uWebSockets.js builds tried, the one that loaded last (src/uws); `problem` says why none did. */
+  uws: UwsView;
   /** Time bound of the disk measurement. */
   diskSeconds: number;
+}
+
+export interface UwsView {
+  attempts: readonly UwsAttempt[];
+  problem: string | null;
 }
 
 export interface DoctorReport {
@@ -21,6 +29,7 @@ export interface DoctorReport {
   memory: { totalBytes: number; freeBytes: number; budgetBytes: number; ringBytes: number; maxUnsealedBytes: number };
   fileLimit: { soft: number | null; recommended: number };
   native: { loaded: boolean; error: string | null };
+  uws: UwsView;
   disk: DiskView;
   /** What would be changed, each with why and how. */
   changes: { what: string; why: string; how: string }[];
@@ -40,11 +49,12 @@ export function examine(input: DoctorInput): DoctorReport {
     memory: { ...memoryView(), budgetBytes: config.limits.memoryBudgetBytes, ringBytes, maxUnsealedBytes: config.limits.maxUnsealedBytes },
     fileLimit: { soft: input.fileLimit, recommended: RECOMMENDED_FILE_LIMIT },
     native: input.native,
+    uws: input.uws,
     disk: diskView(config.dataDir, input.diskSeconds),
     changes: [],
   };
   report.changes = [...cpuChanges(report.cpu), ...memoryChanges(report.memory), ...fileChanges(report.fileLimit),
-    ...nativeChanges(report.native), ...diskChanges(report.disk, config.ledger.blockIntervalMs)];
+    ...uwsChanges(report.uws), ...nativeChanges(report.native), ...diskChanges(report.disk, config.ledger.blockIntervalMs)];
   return report;
 }
 
@@ -93,6 +103,25 @@ function fileChanges(limit: DoctorReport['fileLimit']): DoctorReport['changes'] 
     why: `${limit.soft} open files caps connections at about ${Math.floor(limit.soft * 0.9)}`,
     how: 'LimitNOFILE=1048576 in the systemd unit (deploy/chainlanes.service), or ulimit -n 1048576 before starting',
   }];
+}
+
+function uwsChanges(uws: UwsView): DoctorReport['changes'] {
+  if (uws.problem === null) return [];
+  return [{
+    what: 'a Node.js and C library a uWebSockets.js build runs on',
+    why: 'no uWebSockets.js build runs here (its lines above say why), so `chainlanes serve` refuses to start',
+    how: 'Node 20 (any glibc ≥ 2.27), or Node 22 or 24 on Debian 13 / Ubuntu 24.04 (glibc ≥ 2.38); then npm ci',
+  }];
+}
+
+/** The report's uWS lines: the build that runs and why, and why each one before it does not. */
+export function uwsLines(uws: UwsView): string[] {
+  const name = (a: UwsAttempt): string => `${a.version ?? '(not installed)'} (${a.alias}${a.package === null ? '' : ` = ${a.package}`})`;
+  // The one that runs first, then the ones that do not.
+  const lines = [...uws.attempts].sort((a, b) => Number(b.loaded) - Number(a.loaded)).map((a) => `${a.loaded ? 'runs on' : 'not'} ${name(a)}: ${a.why}`);
+  if (uws.problem !== null && uws.attempts.length === 0) lines.push(`NONE: ${uws.problem}`);
+  else if (uws.problem !== null) lines.push('NONE of them runs here: the gateway refuses to start');
+  return lines;
 }
 
 function nativeChanges(native: DoctorReport['native']): DoctorReport['changes'] {

@@ -10,8 +10,7 @@ import { Rejection } from './admission.js';
 import type { ChainRegistry, ChainState } from './chains.js';
 import { CHAIN_NAME_RULE, parseChainName } from '../protocol/index.js';
 import { encodeAccepted, encodeError } from './replies.js';
-import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket } from '../uws/index.js';
-import type { us_socket_context_t } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from '../uws/index.js';
 import type { Logger } from '../log/index.js';
 import type { ClientBuffers, OutboundHolder } from '../defence/index.js';
 import type { ConnectionGuard } from '../defence/index.js';
@@ -230,7 +229,7 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
     // buffering up to any size a client announces.
     maxPayloadLength: options.maxPayloadBytes,
     maxBackpressure: options.maxOutboundBytes,
-    closeOnBackpressureLimit: 1, // typed as a number in this build; any non-zero value turns it on
+    closeOnBackpressureLimit: true,
     idleTimeout: 120,
     sendPingsAutomatically: true,
     compression: 0,

@@ -1,7 +1,7 @@
 // A client's address as uWS gives it, in one place: uWS writes IPv6 in full
 // (eight groups of four hex digits), and IPv4 clients of a dual-stack socket
 // as IPv4-mapped IPv6. Limits, bars and logs all key on and show the same text.
-import type { HttpResponse } from './load.js';
+import type { HttpResponse } from './types.js';
 
 const addressText = new TextDecoder();
 

@@ -1,7 +1,7 @@
 // Where a request's key is (docs/protocol.md §3): `Authorization: Bearer KEY`,
 // or `?key=KEY` on a WebSocket URL (browsers cannot set headers there). The
 // key is read synchronously in the uWS handler and never logged.
-import type { HttpRequest } from './load.js';
+import type { HttpRequest } from './types.js';
 
 const BEARER = /^Bearer +(\S+) *$/i;
 

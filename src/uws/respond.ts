@@ -1,6 +1,6 @@
 // Answering a uWS HTTP request safely: every answer written as the client reads
 // it, a body read within its bounds, errors in protocol v1's shape.
-import type { HttpResponse } from './load.js';
+import type { HttpResponse } from './types.js';
 import { HTTP_STATUS, type ErrorCode } from '../protocol/index.js';
 
 // Every answer goes through sendJson or sendText, which tell the response's

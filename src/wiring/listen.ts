@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import type { GatewayConfig } from '../config/index.js';
 import { DescriptorWatch, openDescriptors, type ConnectionBounds, type ConnectionGuard } from '../defence/index.js';
 import type { Logger } from '../log/index.js';
-import { loadUws, type TemplatedApp, type us_listen_socket } from '../uws/index.js';
+import { listenExclusive, loadUws, type TemplatedApp, type us_listen_socket } from '../uws/index.js';
 import type { StopStack } from './stop-stack.js';
 
 export interface Listening {
@@ -15,8 +15,6 @@ export interface Listening {
   descriptorWatch: DescriptorWatch | null;
 }
 
-/** LIBUS_LISTEN_EXCLUSIVE_PORT: this build takes (host, port, options, callback), though its typings list only (port, options, callback). */
-const LISTEN_EXCLUSIVE_PORT = 1;
 /** Tries at a port the kernel chose (port 0), in case another process takes it between the two listens. */
 const CHOSEN_PORT_TRIES = 5;
 /** A port that could not be taken again is retried this often. */
@@ -61,13 +59,13 @@ class PortListener {
   }
 
   static async open(app: TemplatedApp, host: string, port: number): Promise<PortListener> {
-    if (port !== 0) return new PortListener(app, host, port, await listenExclusive(app, host, port));
+    if (port !== 0) return new PortListener(app, host, port, await listenOnce(app, host, port));
     for (let tries = 1; ; tries++) {
-      const first = await listenExclusive(app, host, 0);
+      const first = await listenOnce(app, host, 0);
       const chosen = loadUws().us_socket_local_port(first);
       loadUws().us_listen_socket_close(first);
       try {
-        return new PortListener(app, host, chosen, await listenExclusive(app, host, chosen));
+        return new PortListener(app, host, chosen, await listenOnce(app, host, chosen));
       } catch (error) {
         if (tries >= CHOSEN_PORT_TRIES) throw error;
       }
@@ -95,7 +93,7 @@ class PortListener {
     this.stopRetrying();
     if (this.socket !== null || this.closed) return;
     try {
-      const socket = await listenExclusive(this.app, this.host, this.port);
+      const socket = await listenOnce(this.app, this.host, this.port);
       if (this.closed) loadUws().us_listen_socket_close(socket);
       else this.socket = socket;
     } catch (error) {
@@ -120,10 +118,9 @@ class PortListener {
  * Listens exclusively: uWS would otherwise share the port (SO_REUSEPORT) with a
  * second gateway, and clients would be spread over both without a word.
  */
-function listenExclusive(app: TemplatedApp, host: string, port: number): Promise<us_listen_socket> {
-  const listenWith = app.listen as unknown as (host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void) => TemplatedApp;
+function listenOnce(app: TemplatedApp, host: string, port: number): Promise<us_listen_socket> {
   return new Promise((resolve, reject) => {
-    listenWith.call(app, host, port, LISTEN_EXCLUSIVE_PORT, (socket) => {
+    listenExclusive(app, host, port, (socket) => {
       if (socket !== false) return resolve(socket);
       void whyCannotListen(host, port).then((why) => reject(new Error(`cannot listen on ${host}:${port}: ${why}`)));
     });

@@ -1,8 +1,9 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { WebSocketServer } from 'ws';
+import { WebSocket as WsWebSocket, WebSocketServer } from 'ws';
 import { startWsGateway, type RunningGateway } from '../../bench/peers/ws-gateway.js';
 import { backoffDelay, ChainError, connect, streamUrl, type ChainClient, type CommittedNotice } from '../../src/client/index.js';
+import { openWhatwg, type SocketFailure } from '../../src/client/socket.js';
 import { makeCertificate, registerCleanup, sha256, startCreditGateway, startGateway } from '../helpers/index.js';
 
 const packr = new Packr({ useRecords: false });
@@ -145,6 +146,45 @@ describe('ChainClient against a real gateway: what goes wrong, in the gateway\'s
     expect(await stopped).toMatchObject({ code: 'unauthenticated', message: 'stopped reconnecting: unknown or revoked key' });
     await expect(c.submit(['after'])).rejects.toMatchObject({ code: 'unauthenticated' });
     expect(errors.filter((e) => e.message.startsWith('stopped reconnecting'))).toHaveLength(1);
+  });
+});
+
+describe('the WHATWG socket (browsers), on the WebSocket this Node has: its global one from 22 on, else ws', () => {
+  type Impl = Parameters<typeof openWhatwg>[0];
+  const Impl = ((globalThis as { WebSocket?: unknown }).WebSocket ?? WsWebSocket) as Impl;
+  const frame = packr.pack(['entry']);
+
+  function open(url: string): { events: string[]; closed: Promise<{ code: number; failure?: SocketFailure }>; send: (data: Uint8Array) => void; close: () => void } {
+    const events: string[] = [];
+    let closed!: (value: { code: number; failure?: SocketFailure }) => void;
+    const socket = openWhatwg(Impl, new URL(url), undefined, {
+      open: () => events.push('open'),
+      message: (data, isBinary) => events.push(`${isBinary ? 'binary' : 'text'}:${String((packr.unpack(data) as { type?: string }).type)}`),
+      close: (code, _reason, failure) => {
+        events.push('close');
+        closed({ code, ...(failure === undefined ? {} : { failure }) });
+      },
+    });
+    return { events, closed: new Promise((resolve) => { closed = resolve; }), send: (data) => socket.send(data), close: () => socket.close() };
+  }
+
+  it('reports a refused handshake as one close that never opened', async () => {
+    // Node 22's global WebSocket fires `error` and never `close` here.
+    const g = await gateway();
+    const refused = open(`ws://127.0.0.1:${g.port}/v1/chains/no%20spaces/stream`);
+    expect(await refused.closed).toMatchObject({ code: 1006, failure: { message: expect.stringMatching(/^connection failed/) } });
+    expect(refused.events).toEqual(['close']);
+  });
+
+  it('opens, carries a frame and its reply, and closes once without a failure', async () => {
+    const g = await gateway();
+    const s = open(`ws://127.0.0.1:${g.port}/v1/chains/orders/stream`);
+    await expect.poll(() => s.events).toEqual(['open']);
+    s.send(frame);
+    await expect.poll(() => s.events).toEqual(['open', 'binary:accepted']);
+    s.close();
+    expect(await s.closed).toEqual({ code: 1000 });
+    expect(s.events).toEqual(['open', 'binary:accepted', 'close']);
   });
 });
 

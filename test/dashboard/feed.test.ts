@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 /** Runs python3 with `args` from the repository root; resolves with its stdout. */
 function runPython(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('python3', args, { cwd: ROOT, timeout: 30_000 }, (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(`${error.message}\n${stderr}`))));
+    execFile('python3', args, { cwd: ROOT, timeout: 60_000 }, (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(`${error.message}\n${stderr}`))));
   });
 }
 
@@ -105,30 +105,33 @@ describe('dashboard files', () => {
 });
 
 describe('dashboard feed', () => {
-  it('sends the lanes and chains at once, then at most one message per tick however busy the chains are', async () => {
+  it('sends the lanes and chains at once, then one message per tick however busy the chains are', async () => {
     const gw = await startGateway({ config: { ledger: { blockIntervalMs: 50 } } });
     const writer = await StreamClient.open(gw.port, 'busy');
     const feed = await openFeed(gw.port);
     if (!('ws' in feed)) throw new Error(`feed refused: ${feed.status} ${feed.body}`);
-    const windowMs = 2_000;
-    const until = Date.now() + windowMs;
+    const { messages } = feed;
+    const ticks = (): FeedMessage[] => messages.filter((m) => m.type === 'tick');
+    // Traffic until thousands of frames were sent over several ticks (for at most a minute).
+    const deadline = Date.now() + 60_000;
     let frames = 0;
-    while (Date.now() < until) {
+    while ((frames < 2_000 || ticks().length < 4) && Date.now() < deadline) {
       for (let i = 0; i < 20; i++, frames++) writer.send([`entry ${frames}`]);
       await sleep(5);
     }
     await writer.waitReplies(frames);
-    const { messages } = feed;
     expect(messages[0]!.type).toBe('hello');
     expect(messages[0]!.lanes.lanes.map((l) => l.name)).toEqual(['heavy', 'medium', 'light']);
-    const ticks = messages.filter((m) => m.type === 'tick');
-    // Thousands of frames, yet only the timer's ticks (one spare for timing at the window's edges).
-    expect(frames).toBeGreaterThan(100);
-    expect(ticks.length).toBeGreaterThan(0);
-    expect(ticks.length).toBeLessThanOrEqual(Math.ceil(windowMs / DASHBOARD.tickMs) + 2);
-    expect(ticks.at(-1)!.chains.map((c) => c.name)).toContain('busy');
+    expect(messages.slice(1).every((m) => m.type === 'tick')).toBe(true);
+    const samples = ticks().map((t) => (t as unknown as { sample: DashboardSample }).sample);
+    expect(samples.length).toBeGreaterThanOrEqual(4);
+    // Thousands of frames, yet only the timer's ticks: the gateway's own clock puts a tick between any two
+    // messages (half a tick of slack for its clock against the timer's), where one per frame would put none.
+    expect(frames).toBeGreaterThanOrEqual(2_000);
+    expect(samples.length).toBeLessThan(frames / 20);
+    for (let i = 1; i < samples.length; i++) expect(samples[i]!.at - samples[i - 1]!.at).toBeGreaterThanOrEqual(DASHBOARD.tickMs / 2);
+    expect(ticks().at(-1)!.chains.map((c) => c.name)).toContain('busy');
     // Latencies of the traffic: accepted from the hash histograms, committed sampled from admission to seal.
-    const samples = ticks.map((t) => (t as unknown as { sample: DashboardSample }).sample);
     expect(samples.some((x) => x.acceptedP50Ms !== null && x.acceptedP50Ms > 0)).toBe(true);
     const committed = samples.filter((x) => x.committedP50Ms !== null);
     expect(committed.length).toBeGreaterThan(0);
@@ -136,7 +139,7 @@ describe('dashboard feed', () => {
     expect(samples.reduce((n, x) => n + x.acceptedPerSec, 0)).toBeGreaterThan(0);
     feed.ws.close();
     writer.close();
-  });
+  }, 90_000);
 
   it('needs a key in authenticated mode, and shows an owner only its own chains', async () => {
     const { gw, alice } = await twoOwners();
@@ -152,8 +155,8 @@ describe('dashboard feed', () => {
     if (!('ws' in owner)) throw new Error(`owner refused: ${owner.status} ${owner.body}`);
     const admin = await openFeed(gw.port, '', { authorization: `Bearer ${gw.adminKey}` });
     if (!('ws' in admin)) throw new Error(`admin refused: ${admin.status} ${admin.body}`);
-    await expect.poll(() => owner.messages.filter((m) => m.type === 'tick').length).toBeGreaterThan(1);
-    await expect.poll(() => admin.messages.filter((m) => m.type === 'tick').length).toBeGreaterThan(1);
+    await expect.poll(() => owner.messages.filter((m) => m.type === 'tick').length, { timeout: 20_000 }).toBeGreaterThan(1);
+    await expect.poll(() => admin.messages.filter((m) => m.type === 'tick').length, { timeout: 20_000 }).toBeGreaterThan(1);
     for (const message of owner.messages) {
       expect(message.viewer).toBe(alice.id);
       expect(message.chains.map((c) => c.name)).toEqual(['alice-chain']);
@@ -164,7 +167,7 @@ describe('dashboard feed', () => {
     admin.ws.close();
   });
 
-  it('skips a browser that does not read instead of queueing for it, and keeps it open', { timeout: 60_000 }, async () => {
+  it('skips a browser that does not read instead of queueing for it, and keeps it open', { timeout: 90_000 }, async () => {
     const gw = await startGateway();
     // As many chains as a message lists, with long names: each message is some 250 KB, so the kernel's
     // socket buffers (a few MB on loopback) hold only part of a 10 s pause and the rest backs up into the gateway.
@@ -176,9 +179,9 @@ describe('dashboard feed', () => {
       }));
     }
     const pauseMs = 10_000;
-    // At most: the reader stops once it has three ticks sampled after its pause.
-    const readMs = 15_000;
-    const run = await runPython(['test/fixtures/slow_feed_reader.py', String(gw.port), String(pauseMs), String(readMs)]);
+    // It reads until it has three ticks made after it resumed, for at most half a minute.
+    const ticksAfter = 3;
+    const run = await runPython(['test/fixtures/slow_feed_reader.py', String(gw.port), String(pauseMs), '30000', String(ticksAfter)]);
     const seen = JSON.parse(run) as { ticks: number[]; close: number | null; bytes: number; pausedAt: number; resumedAt: number };
     const during = seen.ticks.filter((at) => at > seen.pausedAt && at <= seen.resumedAt);
     const after = seen.ticks.filter((at) => at > seen.resumedAt);
@@ -186,7 +189,7 @@ describe('dashboard feed', () => {
     expect(during.length, `${during.length} ticks of the pause were sent, ${seen.bytes} bytes`).toBeLessThan(pauseMs / DASHBOARD.tickMs / 2);
     expect(seen.close).toBeNull();
     // Once it reads again it is sent the current state, tick after tick.
-    expect(after.length).toBeGreaterThan(2);
+    expect(after.length).toBeGreaterThanOrEqual(ticksAfter);
   });
 });
 

@@ -57,10 +57,7 @@ async function landed(anvil: Anvil, window: AnchorWindowView): Promise<string[]>
 }
 
 async function metric(gw: ChildGateway, name: string): Promise<number> {
-  const text = await (await gw.http('/metrics')).text();
-  const line = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-  if (line === null) throw new Error(`no metric ${name}`);
-  return Number(line[1]);
+  return (await gw.metrics()).value(name);
 }
 
 describe('Ethereum anchoring on a real network', () => {

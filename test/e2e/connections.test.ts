@@ -27,12 +27,15 @@ async function openMany(port: number, n: number, localAddress?: string, batch = 
 
 const opened = (attempts: StreamAttempt[]): WebSocket[] => attempts.flatMap((a) => (a.kind === 'open' ? [a.ws] : []));
 
-function refusedByCause(metrics: string, cause: string): number {
-  return Number(new RegExp(`chainlanes_requests_refused_total\\{cause="${cause}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+/** How long a freed slot may take to show, however busy the machine: a bound on waiting, not a claim of speed. */
+const FREED_WITHIN_MS = 20_000;
+
+async function refusedByCause(gw: ChildGateway, cause: string): Promise<number> {
+  return (await gw.metrics()).valueOrUndefined('chainlanes_requests_refused_total', { cause }) ?? 0;
 }
 
 /** Retries a stream every 100 ms until it opens (or `timeoutMs` passes); the last attempt. */
-async function openWithin(port: number, localAddress: string, timeoutMs: number): Promise<StreamAttempt> {
+async function openWithin(port: number, localAddress: string, timeoutMs = FREED_WITHIN_MS): Promise<StreamAttempt> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const attempt = await tryStream(port, 'retry', { localAddress });
@@ -75,7 +78,7 @@ describe('connection limits', () => {
 
   it('answers a few refusals to one address per turn and closes the rest unanswered: 32 pipelined requests are not 32 refusals', async () => {
     sockets.push(...opened(await openMany(gw.port, 10, '127.0.0.7')));
-    const refusedBefore = refusedByCause(await (await gw.http('/metrics')).text(), 'address');
+    const refusedBefore = await refusedByCause(gw, 'address');
     const raw = connect({ port: gw.port, host: '127.0.0.1', localAddress: '127.0.0.7' });
     raw.on('error', () => undefined);
     await once(raw, 'connect');
@@ -84,7 +87,7 @@ describe('connection limits', () => {
     await once(raw, 'close');
     // A scrape may share the text of one made just before (within 25 ms): asked until the refusals show.
     let refused = 0;
-    await expect.poll(async () => (refused = refusedByCause(await (await gw.http('/metrics')).text(), 'address') - refusedBefore)).toBeGreaterThanOrEqual(1);
+    await expect.poll(async () => (refused = (await refusedByCause(gw, 'address')) - refusedBefore), { timeout: FREED_WITHIN_MS }).toBeGreaterThanOrEqual(1);
     expect(refused).toBeLessThanOrEqual(9);
     // A request of its own, in a later turn, is answered again, naming the cause.
     const single = await httpRequest(gw.port, '/v1/chains', { localAddress: '127.0.0.7' });
@@ -102,47 +105,51 @@ describe('connection limits', () => {
     post.on('error', () => undefined);
     post.write(pack(['x']).subarray(0, 1));
     // Wait until the gateway counts it (the metrics request itself is the other one in flight).
-    await expect.poll(async () => /chainlanes_http_requests_in_flight 2\b/.test(await (await gw.http('/metrics')).text()), { timeout: 5_000 }).toBe(true);
+    await expect.poll(async () => (await gw.metrics()).value('chainlanes_http_requests_in_flight'), { timeout: 20_000 }).toBe(2);
 
     sockets.push(...opened(await openMany(gw.port, 10, '127.0.0.2')), ...opened(await openMany(gw.port, 9, '127.0.0.3')));
     expect(sockets).toHaveLength(19);
 
+    // Refused with an answer, not left to time out (how fast: `npm run bench -- --scenario limits`).
     const refused = await tryStream(gw.port, 'one-too-many', { localAddress: '127.0.0.5' });
     expect(refused).toMatchObject({ kind: 'refused', status: 503, body: { error: { code: 'busy' } } });
-    expect(refused.ms).toBeLessThan(1_000);
     if (refused.kind === 'refused') expect(refused.body.error.message).toMatch(/limit of 20 connections .*limits\.maxConnections\b/);
     const get = await httpRequest(gw.port, '/v1/lanes', { localAddress: '127.0.0.5' });
     expect(get).toMatchObject({ status: 503, connection: 'close' });
 
     // /healthz holds no slot: an operator's probe gets through at the limit, also from a capped address.
     for (const localAddress of ['127.0.0.5', '127.0.0.2']) {
-      const health = await httpRequest(gw.port, '/healthz', { localAddress });
-      expect(health.status).toBe(200);
-      expect(health.ms).toBeLessThan(1_000);
+      expect((await httpRequest(gw.port, '/healthz', { localAddress })).status).toBe(200);
     }
 
     // The aborted POST gives its slot back (within the guard's 1 s sweep)…
     post.destroy();
-    const afterAbort = await openWithin(gw.port, '127.0.0.5', 3_000);
+    const afterAbort = await openWithin(gw.port, '127.0.0.5');
     expect(afterAbort.kind).toBe('open');
     if (afterAbort.kind === 'open') sockets.push(afterAbort.ws);
     expect((await tryStream(gw.port, 'full-again', { localAddress: '127.0.0.5' })).kind).toBe('refused');
     // …and so does a closed stream.
     sockets.shift()!.close();
-    const afterClose = await openWithin(gw.port, '127.0.0.5', 2_000);
+    const afterClose = await openWithin(gw.port, '127.0.0.5');
     expect(afterClose.kind).toBe('open');
     if (afterClose.kind === 'open') sockets.push(afterClose.ws);
     await closeAll(sockets);
 
-    const metrics = await (await gw.http('/metrics')).text();
-    expect(Number(/chainlanes_requests_refused_total\{cause="connections"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(3);
-    expect(Number(/chainlanes_requests_refused_total\{cause="address"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2);
-    expect(metrics).toMatch(/chainlanes_max_connections 20\b/);
+    const metrics = await gw.metrics();
+    expect(metrics.value('chainlanes_requests_refused_total', { cause: 'connections' })).toBeGreaterThanOrEqual(3);
+    expect(metrics.value('chainlanes_requests_refused_total', { cause: 'address' })).toBeGreaterThanOrEqual(2);
+    expect(metrics.value('chainlanes_max_connections')).toBe(20);
     expect(gw.logs().some((l) => l.event === 'refused' && l.cause === 'connections')).toBe(true);
   });
 });
 
 const LOW_LIMIT = 256;
+/**
+ * uWS spinning on accept() at EMFILE takes a whole core; an idle gateway takes
+ * next to none. A busy machine only lowers what the gateway gets, so this
+ * tells spinning from idle and is no claim of speed.
+ */
+const SPINNING = 0.5;
 const LAUNCHER = ['prlimit', `--nofile=${LOW_LIMIT}:${LOW_LIMIT}`, '--'];
 const linux = process.platform === 'linux' && spawnSync('prlimit', ['--version']).status === 0;
 
@@ -190,10 +197,8 @@ describe.skipIf(!linux)(`a file-descriptor limit of ${LOW_LIMIT}`, () => {
     for (const a of answered) expect(a).toMatchObject({ kind: 'refused', status: 503, body: { error: { code: 'busy' } } });
 
     expect(openDescriptorsOf(gw.process.pid!)).toBeLessThan(LOW_LIMIT - 32);
-    expect(await cpuShare(gw.process.pid!)).toBeLessThan(0.5);
-    const health = await httpRequest(gw.port, '/healthz');
-    expect(health.status).toBe(200);
-    expect(health.ms).toBeLessThan(1_000);
+    expect(await cpuShare(gw.process.pid!)).toBeLessThan(SPINNING);
+    expect((await httpRequest(gw.port, '/healthz')).status).toBe(200);
   });
 
   it('refuses new connections and requests while sockets it cannot count use up the reserve', async () => {
@@ -201,6 +206,11 @@ describe.skipIf(!linux)(`a file-descriptor limit of ${LOW_LIMIT}`, () => {
     await closeAll(sockets);
     sockets.push(...opened(await openMany(gw.port, 100)));
     const limits = gw.logs().find((l) => l.event === 'connection-limits')!;
+    // The gateway is shared with the tests before: wait until it is not low (any more), and then
+    // for events after this point only, so an earlier test's `descriptors-low` does not count.
+    const descriptorEvents = (): unknown[] => gw.logs().map((l) => l.event).filter((e) => e === 'descriptors-low' || e === 'descriptors-ok');
+    await expect.poll(() => descriptorEvents().at(-1)).not.toBe('descriptors-low');
+    const before = descriptorEvents().length;
     // Connected, but no request yet: the guard cannot see these (uWS would close them after about 10 s).
     const idle: Socket[] = [];
     const spare = (limits.lowAt as number) - openDescriptorsOf(gw.process.pid!) + 8;
@@ -209,24 +219,22 @@ describe.skipIf(!linux)(`a file-descriptor limit of ${LOW_LIMIT}`, () => {
       socket.on('error', () => undefined);
       idle.push(socket);
     }
-    await expect.poll(() => gw.logs().some((l) => l.event === 'descriptors-low'), { timeout: 3_000 }).toBe(true);
+    await expect.poll(() => descriptorEvents().slice(before), { timeout: FREED_WITHIN_MS }).toContain('descriptors-low');
+    const low = descriptorEvents().length;
     expect(openDescriptorsOf(gw.process.pid!)).toBeLessThan(LOW_LIMIT);
 
     const refused = await tryStream(gw.port, 'low');
     expect(refused).toMatchObject({ kind: 'refused', status: 503, body: { error: { code: 'busy', message: expect.stringMatching(/short of file descriptors/) } } });
-    expect(refused.ms).toBeLessThan(1_000);
     expect(await httpRequest(gw.port, '/v1/chains')).toMatchObject({ status: 503, connection: 'close' });
-    const health = await httpRequest(gw.port, '/healthz');
-    expect(health).toMatchObject({ status: 200 });
-    expect(health.ms).toBeLessThan(1_000);
-    expect(await cpuShare(gw.process.pid!)).toBeLessThan(0.5);
+    expect((await httpRequest(gw.port, '/healthz')).status).toBe(200);
+    expect(await cpuShare(gw.process.pid!)).toBeLessThan(SPINNING);
 
     for (const socket of idle) socket.destroy();
-    await expect.poll(() => gw.logs().some((l) => l.event === 'descriptors-ok'), { timeout: 3_000 }).toBe(true);
+    await expect.poll(() => descriptorEvents().slice(low), { timeout: FREED_WITHIN_MS }).toContain('descriptors-ok');
     expect((await tryStream(gw.port, 'ok-again')).kind).toBe('open');
-    const metrics = await (await gw.http('/metrics')).text();
-    expect(metrics).toMatch(/chainlanes_requests_refused_total\{cause="descriptors"\} [1-9]/);
-    expect(metrics).toMatch(/chainlanes_descriptors_low_total [1-9]/);
+    const metrics = await gw.metrics();
+    expect(metrics.value('chainlanes_requests_refused_total', { cause: 'descriptors' })).toBeGreaterThan(0);
+    expect(metrics.value('chainlanes_descriptors_low_total')).toBeGreaterThan(0);
   });
 
   it('stops listening when idle sockets take the descriptors up to the limit, spends no core on them, and listens again once they close', async () => {
@@ -242,21 +250,21 @@ describe.skipIf(!linux)(`a file-descriptor limit of ${LOW_LIMIT}`, () => {
         else idle.push(socket);
       }
     }
-    await expect.poll(() => gw.logs().some((l) => l.event === 'listening-stopped'), { timeout: 5_000 }).toBe(true);
+    await expect.poll(() => gw.logs().some((l) => l.event === 'listening-stopped'), { timeout: FREED_WITHIN_MS }).toBe(true);
     const stopped = gw.logs().find((l) => l.event === 'listening-stopped')!;
     expect(stopped.openDescriptors as number).toBeGreaterThanOrEqual(limits.stopListeningAt as number);
     // The kernel refuses new connections now: nothing reaches uWS's accept loop to spin on.
     expect(await connectIdle(gw.port)).toBeNull();
-    expect(await cpuShare(gw.process.pid!)).toBeLessThan(0.5);
+    expect(await cpuShare(gw.process.pid!)).toBeLessThan(SPINNING);
 
     for (const socket of idle) socket.destroy();
-    await expect.poll(() => gw.logs().some((l) => l.event === 'listening-again'), { timeout: 5_000 }).toBe(true);
-    const again = await openWithin(gw.port, '127.0.0.1', 5_000);
+    await expect.poll(() => gw.logs().some((l) => l.event === 'listening-again'), { timeout: FREED_WITHIN_MS }).toBe(true);
+    const again = await openWithin(gw.port, '127.0.0.1');
     expect(again.kind).toBe('open');
     if (again.kind === 'open') sockets.push(again.ws);
-    const metrics = await (await gw.http('/metrics')).text();
-    expect(metrics).toMatch(/chainlanes_listen_stops_total [1-9]/);
-    expect(metrics).toMatch(/chainlanes_listening 1\b/);
+    const metrics = await gw.metrics();
+    expect(metrics.value('chainlanes_listen_stops_total')).toBeGreaterThan(0);
+    expect(metrics.value('chainlanes_listening')).toBe(1);
   });
 });
 

@@ -5,17 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { newKey } from '../../src/credits/index.js';
 import { StreamClient, registerCleanup, runCli, sleep, startCreditGateway, tempDir, type Reply } from '../helpers/index.js';
 
 function accepted(replies: readonly Reply[]): Reply[] {
   return replies.filter((r) => r.type === 'accepted');
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 describe('credits under pressure', () => {
@@ -134,56 +128,45 @@ describe('credits under pressure', () => {
     expect(verify.output).toContain('OK: credits: 1 chains, 1000 minted − 20 burned = 980 held');
   });
 
-  it('refuses a flood of wrong keys cheaply while a paying client keeps its latency', async () => {
+  it('refuses a flood of wrong keys, every one 401, while a paying client beside it is answered every time', async () => {
     const gw = await startCreditGateway();
     const owner = await gw.account('owner');
     await gw.chain('calm', owner, { writePerEntry: 1 });
     await gw.mint('calm', owner, owner, 1_000_000);
     const client = await StreamClient.open(gw.port, 'calm', owner.key);
-    const roundTrips = async (n: number): Promise<number[]> => {
-      const times: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const start = performance.now();
-        client.send([`ping ${client.replies.length}`]);
-        await client.waitReplies(client.replies.length + 1);
-        times.push(performance.now() - start);
-      }
-      return times;
-    };
-    await roundTrips(50); // warm-up
-    const alone = await roundTrips(400);
-
-    const flood = startFlood(gw.port, owner.id, 4_000);
-    await sleep(300);
-    const flooded = await roundTrips(400);
-    const { requests, statuses } = await flood;
-
-    expect(accepted(client.replies)).toHaveLength(850);
+    // The flood is answered before the pings start and goes on until they are done (how the pings fare
+    // beside it, against alone: `npm run bench -- --scenario hostile --kinds wrongkey`).
+    const flood = startFlood(gw.port, owner.id);
+    await flood.started;
+    for (let i = 0; i < 400; i++) {
+      client.send([`ping ${i}`]);
+      await client.waitReplies(i + 1);
+    }
+    const { requests, statuses } = await flood.stop();
+    expect(client.replies.map((r) => [r.type, r.frame, r.seq])).toEqual(Array.from({ length: 400 }, (_, i) => ['accepted', i, i]));
     expect(Object.keys(statuses)).toEqual(['401']);
-    const summary = { requests, alone: { p50: percentile(alone, 50), p99: percentile(alone, 99) }, flooded: { p50: percentile(flooded, 50), p99: percentile(flooded, 99) } };
-    console.log(`wrong-key flood: ${JSON.stringify(summary)}`);
-    expect(requests).toBeGreaterThan(1000);
-    // Generous bounds: the flood, the gateway and this test share two cores.
-    expect(summary.flooded.p50).toBeLessThan(Math.max(5, 5 * summary.alone.p50));
-    expect(summary.flooded.p99).toBeLessThan(50);
-    expect(await gw.balance('calm', owner)).toBe(1_000_000 - 850);
+    expect(statuses['401']).toBe(requests);
+    expect(requests).toBeGreaterThan(0);
+    expect(await gw.balance('calm', owner)).toBe(1_000_000 - 400);
   });
 });
 
 /**
  * Another process sends requests with wrong keys over 8 keep-alive connections
- * for `ms`: half malformed (the checksum refuses them), half well-formed and unknown.
+ * (half malformed, which the checksum refuses, half well-formed and unknown)
+ * from once `started` resolves, when the first is answered, until `stop`.
  */
-function startFlood(port: number, account: string, ms: number): Promise<{ requests: number; statuses: Record<string, number> }> {
+function startFlood(port: number, account: string): { started: Promise<void>; stop(): Promise<{ requests: number; statuses: Record<string, number> }> } {
   const script = join(tempDir(), 'flood.mjs');
   const keys = [newKey(), newKey(), 'clk_' + 'a'.repeat(36), 'Bearer-ish nonsense'];
   writeFileSync(script, `
     import http from 'node:http';
     const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
     const keys = ${JSON.stringify(keys)};
-    const until = Date.now() + ${ms};
     const statuses = {};
     let requests = 0;
+    let stopping = false;
+    process.stdin.on('data', () => { stopping = true; });
     const one = (i) => new Promise((resolve) => {
       const req = http.request({ port: ${port}, path: '/v1/chains/calm/credits/${account}', agent, headers: { authorization: 'Bearer ' + keys[i % keys.length] } }, (res) => {
         statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
@@ -193,22 +176,34 @@ function startFlood(port: number, account: string, ms: number): Promise<{ reques
       req.on('error', resolve);
       req.end();
     });
-    const loop = async (w) => { for (let i = w; Date.now() < until; i += 8) { await one(i); requests++; } };
+    const loop = async (w) => {
+      for (let i = w; !stopping; i += 8) {
+        await one(i);
+        if (requests++ === 0) process.stdout.write('started\\n');
+      }
+    };
     await Promise.all(Array.from({ length: 8 }, (_, w) => loop(w)));
-    process.stdout.write(JSON.stringify({ requests, statuses }));
+    process.stdout.write(JSON.stringify({ requests, statuses }) + '\\n');
     process.exit(0);
   `);
-  const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'inherit'] });
   registerCleanup('flood process', () => child.kill('SIGKILL'));
   let out = '';
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  return new Promise((resolve, reject) => {
-    child.on('close', () => {
-      try {
-        resolve(JSON.parse(out) as { requests: number; statuses: Record<string, number> });
-      } catch (error) {
-        reject(error as Error);
-      }
-    });
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  const started = new Promise<void>((resolve, reject) => {
+    const look = (): void => {
+      if (out.startsWith('started\n')) resolve();
+    };
+    child.stdout.on('data', look);
+    void closed.then(() => reject(new Error(`the flood ended before its first answer: ${out}`)));
   });
+  return {
+    started,
+    stop: async () => {
+      child.stdin.end('stop\n');
+      await closed;
+      return JSON.parse(out.split('\n').filter((line) => line.startsWith('{'))[0] ?? 'null') as { requests: number; statuses: Record<string, number> };
+    },
+  };
 }

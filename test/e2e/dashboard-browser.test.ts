@@ -135,14 +135,14 @@ describe('dashboard in a browser', () => {
     // The explorer: the chain's latest block → back to block 0 → entry 0, verified by the page.
     // Each step waits for the block it asked for: until then the previous one is still on show.
     const heading = page.locator('#explorer-body h3');
-    await expect.poll(() => heading.textContent(), { timeout: 10_000 }).toMatch(/^chain watched, block \d+$/);
+    await expect.poll(() => heading.textContent(), { timeout: 20_000 }).toMatch(/^chain watched, block \d+$/);
     for (let guard = 0; guard < 1000 && (await page.locator('#entries button[data-seq="0"]').count()) === 0; guard++) {
       const height = Number(/block (\d+)$/.exec((await heading.textContent()) ?? '')![1]);
       await page.getByText('← previous block').click();
-      await expect.poll(() => heading.textContent(), { timeout: 10_000 }).toBe(`chain watched, block ${height - 1}`);
+      await expect.poll(() => heading.textContent(), { timeout: 20_000 }).toBe(`chain watched, block ${height - 1}`);
     }
     await page.locator('#entries button[data-seq="0"]').click();
-    await page.waitForSelector('#verdict[data-state="verified"]', { timeout: 10_000 });
+    await page.waitForSelector('#verdict[data-state="verified"]', { timeout: 20_000 });
     const steps = await page.locator('#steps li').allTextContents();
     expect(steps.map((s) => s.split(':')[0])).toEqual([
       '✓ entry hash = SHA-256(content)',
@@ -185,7 +185,7 @@ describe('dashboard in a browser', () => {
     expect(await content.locator('.content-body').textContent()).toBe(Buffer.from(BINARY).toString('base64'));
     await content.locator('button[data-format="text"]').click();
     expect(await content.getAttribute('data-format')).toBe('text');
-    await page.waitForSelector('#verdict[data-state="verified"]', { timeout: 10_000 });
+    await page.waitForSelector('#verdict[data-state="verified"]', { timeout: 20_000 });
     // Clicking the binary chain opened its view in place of the other; closing it hides it.
     expect(await page.locator('#chain-view').getAttribute('data-chain')).toBe('binary');
     expect(await page.locator('#chain-view figure.chart').count()).toBe(4);
@@ -235,7 +235,7 @@ describe('dashboard in a browser', () => {
 
     await page.fill('#key', 'clk_not-a-real-key');
     await page.click('#key-form button[type="submit"]');
-    await expect.poll(() => page.textContent('#key-error')).toMatch(/refused/);
+    await expect.poll(() => page.textContent('#key-error'), { timeout: 20_000 }).toMatch(/refused/);
 
     await page.fill('#key', alice.key);
     await page.click('#key-form button[type="submit"]');

@@ -36,8 +36,7 @@ describe('failed seals', () => {
     const committed = await c.waitCommitted((n) => n.reduce((sum, x) => sum + (x.count as number), 0) >= accepted, 20_000);
     // No notice for a failed seal.
     expectContiguousCommits(committed, accepted);
-    const metrics = await (await gw.http('/metrics')).text();
-    expect(metrics).toMatch(/chainlanes_seal_failures_total 4\b/);
+    expect((await gw.metrics()).value('chainlanes_seal_failures_total')).toBe(4);
     expect(await gw.json('/healthz')).toMatchObject({ sealFailures: 4, lastSealError: expect.stringMatching(/injected seal failure 4 of 4/) });
     expect(gw.logs()).toContainEqual(expect.objectContaining({ event: 'seal-failed', attempt: 4, error: expect.stringMatching(/injected seal failure 4 of 4/) }));
     // What was committed before the failures is untouched.

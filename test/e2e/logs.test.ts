@@ -13,7 +13,7 @@ describe('logs', () => {
     for (const line of stdout) expect(() => JSON.parse(line) as unknown, line).not.toThrow();
     const logs = gw.logs();
     expect(logs).toContainEqual(expect.objectContaining({ level: 30, event: 'listening', port: gw.port, pid: gw.process.pid, time: expect.any(String) }));
-    expect(logs).toContainEqual(expect.objectContaining({ event: 'layout', native: expect.any(Boolean), layout: expect.objectContaining({ cpuCount: expect.any(Number) }) }));
+    expect(logs).toContainEqual(expect.objectContaining({ event: 'layout', native: expect.any(Boolean), uws: expect.stringMatching(/^uWebSockets\.js 20\.\d+\.\d+\S* \(uws-20\.\d+\)$/), layout: expect.objectContaining({ cpuCount: expect.any(Number) }) }));
     expect(await gw.stop()).toBe(0);
     expect(gw.logs()).toContainEqual(expect.objectContaining({ event: 'shutdown', signal: 'SIGTERM' }));
   });

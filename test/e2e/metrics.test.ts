@@ -1,73 +1,15 @@
 // GET /metrics end to end: a real gateway, real traffic, the exposition parsed.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { StreamClient, startGateway, type ChildGateway } from '../helpers/index.js';
+import { MetricsText, StreamClient, startGateway, type ChildGateway, type HistogramSeries } from '../helpers/index.js';
 
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
+/** A scrape and the content type it came with. */
 interface Scrape {
   contentType: string | null;
-  /** Family name to its `# TYPE`, in order of appearance (a family typed twice appears twice). */
-  types: [string, string][];
-  samples: Sample[];
-}
-
-function parse(text: string): Omit<Scrape, 'contentType'> {
-  const types: [string, string][] = [];
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('# HELP ')) continue;
-    const type = /^# TYPE (\S+) (\S+)$/.exec(line);
-    if (type !== null) {
-      types.push([type[1]!, type[2]!]);
-      continue;
-    }
-    const sample = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (sample === null) throw new Error(`not a Prometheus text line: ${JSON.stringify(line)}`);
-    const labels: Record<string, string> = {};
-    for (const [, k, v] of (sample[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = v!;
-    const value = sample[3] === '+Inf' ? Infinity : sample[3] === '-Inf' ? -Infinity : Number(sample[3]);
-    if (Number.isNaN(value) && sample[3] !== 'NaN' && sample[3] !== 'Nan') throw new Error(`bad value in ${JSON.stringify(line)}`);
-    samples.push({ name: sample[1]!, labels, value });
-  }
-  return { types, samples };
-}
-
-function typeOf(scrape: Scrape, family: string): string | undefined {
-  return scrape.types.find(([name]) => name === family)?.[1];
-}
-
-function value(scrape: Scrape, name: string, labels: Record<string, string> = {}): number {
-  const found = scrape.samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
-  if (found.length !== 1) throw new Error(`${found.length} samples of ${name} ${JSON.stringify(labels)}`);
-  return found[0]!.value;
-}
-
-/** A histogram's series, keyed by their labels other than `le`. */
-function histogram(scrape: Scrape, family: string): Map<string, { buckets: [number, number][]; sum: number; count: number }> {
-  const out = new Map<string, { buckets: [number, number][]; sum: number; count: number }>();
-  const keyOf = (labels: Record<string, string>): string =>
-    JSON.stringify(Object.entries(labels).filter(([k]) => k !== 'le').sort());
-  const series = (labels: Record<string, string>) => {
-    const key = keyOf(labels);
-    if (!out.has(key)) out.set(key, { buckets: [], sum: NaN, count: NaN });
-    return out.get(key)!;
-  };
-  for (const s of scrape.samples) {
-    if (s.name === `${family}_bucket`) {
-      expect(s.labels.le, `${family}_bucket without le`).toBeDefined();
-      series(s.labels).buckets.push([s.labels.le === '+Inf' ? Infinity : Number(s.labels.le), s.value]);
-    } else if (s.name === `${family}_sum`) series(s.labels).sum = s.value;
-    else if (s.name === `${family}_count`) series(s.labels).count = s.value;
-  }
-  return out;
+  text: MetricsText;
 }
 
 /** Buckets in increasing `le`, counts cumulative, ending at +Inf with the series' count. */
-function expectWellFormed(family: string, h: ReturnType<typeof histogram>): void {
+function expectWellFormed(family: string, h: Map<string, HistogramSeries>): void {
   expect(h.size, `${family} has no series`).toBeGreaterThan(0);
   for (const [key, s] of h) {
     const les = s.buckets.map(([le]) => le);
@@ -122,7 +64,7 @@ describe('GET /metrics', () => {
   async function scrape(): Promise<Scrape> {
     const res = await gw.http('/metrics');
     expect(res.status).toBe(200);
-    return { contentType: res.headers.get('content-type'), ...parse(await res.text()) };
+    return { contentType: res.headers.get('content-type'), text: MetricsText.parse(await res.text()) };
   }
 
   /** Sends `frames` frames on the open client and waits until all of them are committed. */
@@ -141,8 +83,8 @@ describe('GET /metrics', () => {
   });
 
   it('serves the Prometheus text format, every family typed once, chainlanes metrics with their types', async () => {
-    const m = await scrape();
-    expect(m.contentType).toMatch(/^text\/plain; version=0\.0\.4(; charset=utf-8)?$/);
+    const { contentType, text: m } = await scrape();
+    expect(contentType).toMatch(/^text\/plain; version=0\.0\.4(; charset=utf-8)?$/);
     const names = m.types.map(([name]) => name);
     expect(names.length, 'a family typed twice').toBe(new Set(names).size);
     for (const s of m.samples) {
@@ -155,20 +97,20 @@ describe('GET /metrics', () => {
   });
 
   it('counts what was sent: accepted and committed counters, chains and connections gauges', async () => {
-    const m = await scrape();
+    const m = (await scrape()).text;
     const entries = FRAMES * PER_FRAME;
-    expect(value(m, 'chainlanes_frames_accepted_total')).toBe(FRAMES);
-    expect(value(m, 'chainlanes_entries_accepted_total')).toBe(entries);
-    expect(value(m, 'chainlanes_entries_committed_total')).toBe(entries);
-    expect(value(m, 'chainlanes_blocks_committed_total')).toBeGreaterThanOrEqual(1);
-    expect(value(m, 'chainlanes_frames_rejected_total', { code: 'bad_frame' })).toBe(0);
-    expect(value(m, 'chainlanes_chains')).toBe(1);
-    expect(value(m, 'chainlanes_connections')).toBe(1);
+    expect(m.value('chainlanes_frames_accepted_total')).toBe(FRAMES);
+    expect(m.value('chainlanes_entries_accepted_total')).toBe(entries);
+    expect(m.value('chainlanes_entries_committed_total')).toBe(entries);
+    expect(m.value('chainlanes_blocks_committed_total')).toBeGreaterThanOrEqual(1);
+    expect(m.value('chainlanes_frames_rejected_total', { code: 'bad_frame' })).toBe(0);
+    expect(m.value('chainlanes_chains')).toBe(1);
+    expect(m.value('chainlanes_connections')).toBe(1);
   });
 
   it('keeps hash latency per lane as a histogram that holds every frame', async () => {
-    const m = await scrape();
-    const h = histogram(m, 'chainlanes_hash_latency_seconds');
+    const m = (await scrape()).text;
+    const h = m.histogram('chainlanes_hash_latency_seconds');
     expectWellFormed('chainlanes_hash_latency_seconds', h);
     const lanes = [...h.keys()].map((key) => Object.fromEntries(JSON.parse(key) as [string, string][]));
     expect(lanes.map((l) => l.lane).sort()).toEqual(['heavy', 'light', 'medium']);
@@ -180,9 +122,9 @@ describe('GET /metrics', () => {
   });
 
   it('keeps the event-loop delay as a histogram from 1 ms to seconds', async () => {
-    const m = await scrape();
-    expect(typeOf(m, 'chainlanes_event_loop_delay_seconds')).toBe('histogram');
-    const h = histogram(m, 'chainlanes_event_loop_delay_seconds');
+    const m = (await scrape()).text;
+    expect(m.typeOf('chainlanes_event_loop_delay_seconds')).toBe('histogram');
+    const h = m.histogram('chainlanes_event_loop_delay_seconds');
     expect(h.size).toBe(1);
     expectWellFormed('chainlanes_event_loop_delay_seconds', h);
     const only = [...h.values()][0]!;
@@ -192,26 +134,26 @@ describe('GET /metrics', () => {
   });
 
   it('includes prom-client default process and Node metrics', async () => {
-    const m = await scrape();
-    expect(typeOf(m, 'process_cpu_seconds_total')).toBe('counter');
-    expect(value(m, 'process_cpu_seconds_total')).toBeGreaterThan(0);
-    expect(typeOf(m, 'nodejs_heap_size_used_bytes')).toBe('gauge');
-    expect(value(m, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
-    expect(typeOf(m, 'process_resident_memory_bytes')).toBe('gauge');
+    const m = (await scrape()).text;
+    expect(m.typeOf('process_cpu_seconds_total')).toBe('counter');
+    expect(m.value('process_cpu_seconds_total')).toBeGreaterThan(0);
+    expect(m.typeOf('nodejs_heap_size_used_bytes')).toBe('gauge');
+    expect(m.value('nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    expect(m.typeOf('process_resident_memory_bytes')).toBe('gauge');
   });
 
   it('only ever grows histogram buckets and counters between scrapes', async () => {
-    const total = (m: Scrape, family: string): number => [...histogram(m, family).values()].reduce((n, s) => n + s.count, 0);
-    const first = await scrape();
+    const total = (m: MetricsText, family: string): number => [...m.histogram(family).values()].reduce((n, s) => n + s.count, 0);
+    const first = (await scrape()).text;
     await sendAndCommit(FRAMES);
     // Scraped again until the event-loop histogram has taken a new probe; the last scrape is `second`.
     let second = first;
     await expect
-      .poll(async () => total((second = await scrape()), 'chainlanes_event_loop_delay_seconds'), { timeout: 10_000, interval: 50 })
+      .poll(async () => total((second = (await scrape()).text), 'chainlanes_event_loop_delay_seconds'), { timeout: 10_000, interval: 50 })
       .toBeGreaterThan(total(first, 'chainlanes_event_loop_delay_seconds'));
     for (const family of ['chainlanes_hash_latency_seconds', 'chainlanes_event_loop_delay_seconds']) {
-      const before = histogram(first, family);
-      const after = histogram(second, family);
+      const before = first.histogram(family);
+      const after = second.histogram(family);
       expectWellFormed(family, after);
       expect([...after.keys()]).toEqual([...before.keys()]);
       for (const [key, b] of before) {
@@ -223,7 +165,7 @@ describe('GET /metrics', () => {
     }
     expect(total(second, 'chainlanes_hash_latency_seconds') - total(first, 'chainlanes_hash_latency_seconds')).toBeGreaterThanOrEqual(FRAMES);
     expect(total(second, 'chainlanes_event_loop_delay_seconds')).toBeGreaterThan(total(first, 'chainlanes_event_loop_delay_seconds'));
-    expect(value(second, 'chainlanes_entries_accepted_total')).toBe(2 * FRAMES * PER_FRAME);
-    expect(value(second, 'chainlanes_entries_committed_total')).toBe(2 * FRAMES * PER_FRAME);
+    expect(second.value('chainlanes_entries_accepted_total')).toBe(2 * FRAMES * PER_FRAME);
+    expect(second.value('chainlanes_entries_committed_total')).toBe(2 * FRAMES * PER_FRAME);
   });
 });

@@ -1,4 +1,4 @@
-// Start-up: refusing the uWS shim, bad configs, the chain limit, the anchor file.
+// Start-up: refusing the uWS shim and an unknown uWS build, bad configs, the chain limit, the anchor file.
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,11 +10,22 @@ function runServe(args: string[], env: Record<string, string> = {}): { status: n
 }
 
 describe('start-up', () => {
-  it('refuses to start on the pure-JS uWebSockets.js fallback', () => {
+  it('refuses to start when the only uWebSockets.js build that loads is a pure-JS shim', () => {
+    // 20.30 is the build with a shim (20.57 has none): pinned to it and told to use the shim,
+    // on any Node, no native build is left, so the gateway must not start.
     const dir = tempDir('chainlanes-shim-');
-    const { status, output } = runServe(['--data', dir], { UWS_USE_FALLBACK: '1' });
+    const { status, output } = runServe(['--data', dir], { CHAINLANES_UWS: 'uws-20.30', UWS_USE_FALLBACK: '1' });
     expect(status).toBe(1);
-    expect(output).toMatch(/uWebSockets\.js loaded its pure-JS fallback/);
+    const error = String(parseLogLines(output).find((line) => line.event === 'start-failed')?.error);
+    expect(error).toMatch(/^no native uWebSockets\.js build loads on Node [\d.]+ \(ABI \d+\)/);
+    expect(error).toMatch(/uws-20\.30 \(@trufflesuite\/uws-js-unofficial 20\.30\.0-unofficial\.0, for [^)]+\): UWS_USE_FALLBACK is set, and it fell back to its pure-JS shim/);
+    expect(output).not.toMatch(/listening on/);
+  });
+
+  it('refuses a CHAINLANES_UWS that names no build', () => {
+    const { status, output } = runServe(['--data', tempDir('chainlanes-uws-')], { CHAINLANES_UWS: 'uws-9.9' });
+    expect(status).toBe(1);
+    expect(parseLogLines(output).find((line) => line.event === 'start-failed')?.error).toMatch(/CHAINLANES_UWS="uws-9\.9" names no uWebSockets\.js build: expected one of uws-20\.57, uws-20\.30/);
     expect(output).not.toMatch(/listening on/);
   });
 

@@ -111,13 +111,13 @@ describe('stream ingest', () => {
     expect(listed).toEqual(['bad-input', 'hash-check', 'ordered']);
     const chains = await gw.json<{ chains: { name: string; lane: string; nextSeq: number }[] }>('/v1/chains');
     expect(chains.chains.find((c) => c.name === 'hash-check')).toMatchObject({ lane: 'light', nextSeq: 5 });
-    const metrics = await (await gw.http('/metrics')).text();
-    expect(metrics).toMatch(/chainlanes_frames_rejected_total\{code="bad_frame"\} [1-9]/);
+    const metrics = await gw.metrics();
+    expect(metrics.value('chainlanes_frames_rejected_total', { code: 'bad_frame' })).toBeGreaterThan(0);
     // Every hashed frame is in the latency histogram of its lane, and the buckets add up.
-    const count = Number(/chainlanes_hash_latency_seconds_count\{lane="light"\} (\d+)/.exec(metrics)?.[1]);
-    const inf = Number(/chainlanes_hash_latency_seconds_bucket\{lane="light",le="\+Inf"\} (\d+)/.exec(metrics)?.[1]);
+    const count = metrics.value('chainlanes_hash_latency_seconds_count', { lane: 'light' });
+    const inf = metrics.value('chainlanes_hash_latency_seconds_bucket', { lane: 'light', le: '+Inf' });
     expect(count).toBeGreaterThan(0);
     expect(inf).toBe(count);
-    expect(metrics).toMatch(/chainlanes_event_loop_delay_seconds_count [1-9]/);
+    expect(metrics.value('chainlanes_event_loop_delay_seconds_count')).toBeGreaterThan(0);
   });
 });

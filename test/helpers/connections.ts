@@ -14,9 +14,9 @@ export interface ClientOptions {
 }
 
 export type StreamAttempt =
-  | { kind: 'open'; ws: WebSocket; ms: number }
-  | { kind: 'refused'; status: number; body: ErrorBody; connection: string | undefined; ms: number }
-  | { kind: 'error'; message: string; ms: number };
+  | { kind: 'open'; ws: WebSocket }
+  | { kind: 'refused'; status: number; body: ErrorBody; connection: string | undefined }
+  | { kind: 'error'; message: string };
 
 export interface ErrorBody {
   error: { code: string; message: string };
@@ -24,24 +24,21 @@ export interface ErrorBody {
 
 /** Opens a WebSocket stream, or reports the HTTP answer that refused the upgrade. */
 export function tryStream(port: number, chain: string, options: ClientOptions = {}): Promise<StreamAttempt> {
-  const started = performance.now();
-  const ms = (): number => performance.now() - started;
   const headers: Record<string, string> = {};
   if (options.origin !== undefined) headers.origin = options.origin;
   if (options.host !== undefined) headers.host = options.host;
   const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/chains/${chain}/stream`, { localAddress: options.localAddress, headers, handshakeTimeout: 5_000 });
   return new Promise((resolve) => {
-    ws.once('open', () => resolve({ kind: 'open', ws, ms: ms() }));
+    ws.once('open', () => resolve({ kind: 'open', ws }));
     ws.once('unexpected-response', (_req, res) => {
       let text = '';
       res.on('data', (chunk: Buffer) => { text += chunk.toString(); });
       res.on('end', () => {
-        const at = ms();
         ws.terminate();
-        resolve({ kind: 'refused', status: res.statusCode ?? 0, body: JSON.parse(text) as ErrorBody, connection: res.headers.connection, ms: at });
+        resolve({ kind: 'refused', status: res.statusCode ?? 0, body: JSON.parse(text) as ErrorBody, connection: res.headers.connection });
       });
     });
-    ws.once('error', (error) => resolve({ kind: 'error', message: error.message, ms: ms() }));
+    ws.once('error', (error) => resolve({ kind: 'error', message: error.message }));
   });
 }
 
@@ -49,7 +46,6 @@ export interface HttpAnswer {
   status: number;
   body: string;
   connection: string | undefined;
-  ms: number;
 }
 
 /**
@@ -58,7 +54,6 @@ export interface HttpAnswer {
  * whether the gateway closes the connection; the connection is closed after the answer.
  */
 export function httpRequest(port: number, path: string, init: ClientOptions & { method?: string; body?: string; contentType?: string } = {}): Promise<HttpAnswer> {
-  const started = performance.now();
   const headers: Record<string, string> = { connection: 'keep-alive' };
   if (init.origin !== undefined) headers.origin = init.origin;
   if (init.host !== undefined) headers.host = init.host;
@@ -68,7 +63,7 @@ export function httpRequest(port: number, path: string, init: ClientOptions & { 
       let body = '';
       res.on('data', (chunk: Buffer) => { body += chunk.toString(); });
       res.on('end', () => {
-        resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection, ms: performance.now() - started });
+        resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection });
         req.destroy();
       });
     });

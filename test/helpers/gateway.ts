@@ -1,11 +1,13 @@
 // Starts a real gateway (the compiled CLI) as a child process on an ephemeral
 // port, and talks to it with real WebSocket and HTTP clients. Every gateway and
 // socket started here is released after the test by the cleanup registry.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { MetricsText } from '../../bench/metrics-text.js';
+import { spawnServer, stopServer, untilListening } from '../../bench/server-process.js';
 import { expect } from 'vitest';
 import WebSocket from 'ws';
 import { pack, unpack } from 'msgpackr';
@@ -28,6 +30,8 @@ export interface ChildGateway {
   logs(): LogLine[];
   http(path: string, init?: RequestInit): Promise<Response>;
   json<T = Record<string, unknown>>(path: string): Promise<T>;
+  /** GET /metrics, parsed (strictly: a malformed exposition fails the test). */
+  metrics(init?: RequestInit): Promise<MetricsText>;
   /** SIGTERM, and resolves with the exit code once the process and its output are closed. */
   stop(): Promise<number | null>;
   /** SIGKILL, and resolves once the process and its output are closed. */
@@ -72,68 +76,36 @@ export async function startGateway(options: StartOptions = {}): Promise<ChildGat
     args.push('--config', file);
   }
   const [command, ...launcherArgs] = [...(options.launcher ?? []), process.execPath];
-  const child = spawn(command!, [...launcherArgs, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  // 'close', not 'exit': after 'exit' the last output may still be unread.
-  const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  const server = spawnServer({ command: command!, args: [...launcherArgs, ...args], env: { ...process.env, ...options.env } });
+  const child = server.child;
   // Registered before waiting for it to listen, so a gateway that never starts is not left running.
-  registerCleanup(`gateway pid ${child.pid ?? '?'}`, () => stopWithin(child, closed, STOP_GRACE_MS));
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start within ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS);
-    const ready = (p: number): void => {
-      clearTimeout(timer);
-      resolve(p);
-    };
-    void closed.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`gateway exited with ${code} before listening:\n${output}`));
-    });
-    if (options.port === undefined) {
-      child.stdout!.on('data', () => {
-        const m = /listening on https?:\/\/[^:]+:(\d+)/.exec(output);
-        if (m !== null) ready(Number(m[1]));
-      });
-    } else {
-      const port = options.port;
-      // Settles at most once: a rejection after the gateway exited (or resolved) is ignored.
-      untilHealthy(port, START_TIMEOUT_MS).then(() => ready(port), reject);
-    }
+  registerCleanup(`gateway pid ${child.pid ?? '?'}`, () => stopServer(server, STOP_GRACE_MS));
+  const fixed = options.port;
+  const { port } = await untilListening(server, {
+    name: 'gateway',
+    timeoutMs: START_TIMEOUT_MS,
+    ready: fixed === undefined ? undefined : () => untilHealthy(fixed, START_TIMEOUT_MS).then(() => ({ scheme: 'http' as const, host: '127.0.0.1', port: fixed })),
   });
   const base = `http://127.0.0.1:${port}`;
+  const http = (path: string, init?: RequestInit): Promise<Response> => fetch(base + path, init);
   return {
     port,
     dataDir,
     process: child,
-    output: () => output,
-    logs: () => parseLogLines(output),
-    http: (path, init) => fetch(base + path, init),
-    json: async <T>(path: string) => (await (await fetch(base + path)).json()) as T,
+    output: server.output,
+    logs: () => parseLogLines(server.output()),
+    http,
+    json: async <T>(path: string) => (await (await http(path)).json()) as T,
+    metrics: async (init?: RequestInit) => MetricsText.parse(await (await http('/metrics', init)).text()),
     stop: async () => {
-      if (!hasExited(child)) child.kill('SIGTERM');
-      return closed;
+      if (!server.exited()) child.kill('SIGTERM');
+      return server.closed;
     },
     kill: async () => {
-      if (!hasExited(child)) child.kill('SIGKILL');
-      await closed;
+      if (!server.exited()) child.kill('SIGKILL');
+      await server.closed;
     },
   };
-}
-
-function hasExited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-/** SIGTERM, then SIGKILL if the process has not closed within `graceMs`. */
-async function stopWithin(child: ChildProcess, closed: Promise<unknown>, graceMs: number): Promise<void> {
-  if (!hasExited(child)) child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  try {
-    await closed;
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function untilHealthy(port: number, timeoutMs: number): Promise<void> {
@@ -168,6 +140,8 @@ export class StreamClient {
   readonly committed: Reply[] = [];
   private waiters: { wake: () => void }[] = [];
   closeCode: number | null = null;
+  /** The reason the close frame gave, once closed. */
+  closeReason = '';
 
   private constructor(ws: WebSocket) {
     this.ws = ws;
@@ -177,8 +151,9 @@ export class StreamClient {
       else this.replies.push(reply);
       this.wake();
     });
-    ws.on('close', (code) => {
+    ws.on('close', (code, reason) => {
       this.closeCode = code;
+      this.closeReason = reason.toString();
       this.wake();
     });
   }

@@ -13,6 +13,7 @@ export {
   type ChildGateway, type LogLine, type Reply, type StartOptions,
 } from './gateway.js';
 export { sha256, sha256Hex } from './hash.js';
+export { MetricsText, type HistogramSeries, type Sample } from '../../bench/metrics-text.js';
 export { entryContent, makeBlock } from './ledger.js';
 export { prng, seededBytes } from './random.js';
 export { referenceTreeHash, splitHashes } from './reference.js';

@@ -58,6 +58,14 @@ describe('folder boundaries', () => {
     expect(await importProblems('src/probe.ts', "import { Sealer } from './sealer/index.js';\nexport const x = Sealer;\n")).toEqual([]);
   });
 
+  it('lets uWebSockets.js in only through src/uws, which chooses the build', async () => {
+    for (const [file, from] of [['src/frontdoor/probe.ts', 'uws-20.57'], ['src/probe.ts', 'uws-20.30'], ['bench/peers/probe.ts', 'uWebSockets.js']]) {
+      expect(await importProblems(file!, `import uws from '${from!}';\nexport const x = uws;\n`), file).toEqual([expect.stringMatching(/from src\/uws\/index\.ts/)]);
+    }
+    expect(await importProblems('src/uws/probe.ts', "import uws from 'uws-20.57';\nexport const x = uws;\n")).toEqual([]);
+    expect(await importProblems('src/frontdoor/probe.ts', "import { loadUws } from '../uws/index.js';\nexport const x = loadUws;\n")).toEqual([]);
+  });
+
   it('refuses console calls in the server (logs go through the injected logger)', async () => {
     expect(await importProblems('src/frontdoor/probe.ts', "console.log('hello');\n")).toEqual([expect.stringMatching(/console/)]);
   });

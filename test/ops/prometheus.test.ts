@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { StreamClient, freePort, registerCleanup, startCreditGateway, tempDir } from '../helpers/index.js';
+import { MetricsText, StreamClient, freePort, registerCleanup, startCreditGateway, tempDir } from '../helpers/index.js';
 
 const SCRAPE_WAIT_MS = 25_000;
 
@@ -29,7 +29,7 @@ describe('Prometheus', () => {
   it('promtool check metrics passes on /metrics', async () => {
     const gw = await gatewayWithTraffic();
     const text = await (await gw.http('/metrics', { headers: { authorization: `Bearer ${gw.adminKey}` } })).text();
-    expect(text).toMatch(/^chainlanes_entries_committed_total 3$/m);
+    expect(MetricsText.parse(text).value('chainlanes_entries_committed_total')).toBe(3);
     const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 20_000 });
     expect(check.error).toBeUndefined();
     expect(check.stdout + check.stderr).toBe('');
