@@ -20,7 +20,7 @@ const FOLDER_DEPENDENCIES = {
   heads: ['protocol', 'ledger', 'validation'],
   sealer: ['protocol', 'ring', 'native', 'ledger', 'credits', 'heads'],
   scheduler: ['ring', 'native', 'ledger', 'validation'],
-  config: ['ring', 'scheduler', 'log', 'validation'],
+  config: ['ring', 'scheduler', 'log', 'validation', 'fleet'],
   uws: ['protocol'],
   defence: ['protocol', 'log', 'uws', 'native'],
   frontdoor: ['protocol', 'ring', 'lanes', 'sealer', 'ledger', 'scheduler', 'log', 'credits', 'uws', 'defence'],

@@ -10,7 +10,7 @@ import { LANE_NAMES } from './ring/index.js';
 import { describeLayout, type CoreLayout } from './scheduler/index.js';
 import { loadUws, runningUws } from './uws/index.js';
 import {
-  StopStack, addRoutes, allocateShared, createApp, listen, metricSources, openClients, openIntake, openStore, startThreads, type RunningParts,
+  StopStack, addRoutes, allocateShared, connectFleet, createApp, joinFleet, listen, metricSources, openClients, openIntake, openStore, startThreads, type RunningParts,
 } from './wiring/index.js';
 
 /**
@@ -56,14 +56,17 @@ export class Gateway {
     let gateway: Gateway | null = null;
     try {
       const store = await openStore(config, options.adminKey ?? null, stops);
+      // A gateway in a fleet only (config.fleet): membership, ownership, the fleet's accounts (wiring/fleet.ts).
+      const fleet = await joinFleet(config, store, log, stops);
       const shared = allocateShared(config, layout, store);
       const clients = openClients(config, log, stops);
       const metrics = new GatewayMetrics(LANE_NAMES);
       const threads = await startThreads({ config, layout, log, faults: options.faults ?? NO_FAULTS, store, shared, metrics, turnMeter: clients.turnMeter }, stops);
-      const intake = openIntake({ config, layout, log, store, shared, threads, clients, metrics }, stops);
-      const parts: RunningParts = { layout, store, shared, clients, threads, intake, startedAt: Date.now() };
+      const intake = openIntake({ config, layout, log, store, shared, threads, clients, metrics, fleet }, stops);
+      const parts: RunningParts = { layout, store, shared, clients, threads, intake, fleet, startedAt: Date.now() };
+      connectFleet(fleet, parts, metrics.registry);
       const app = createApp(tls);
-      addRoutes(app, { config, log, parts, metrics: metrics.registry, stopping: () => gateway?.stopping != null });
+      addRoutes(app, { config, log, parts, metrics: metrics.registry, stopping: () => gateway?.stopping != null, adminKey: options.adminKey ?? null });
       const listening = await listen(app, config, intake.guard, intake.bounds, log, stops);
       const watch = listening.descriptorWatch;
       metrics.readFrom(metricSources(parts, () => ({ low: watch?.low ?? false, episodes: watch?.episodes ?? 0, listening: watch?.listening ?? true, listenStops: watch?.listenStops ?? 0 })));

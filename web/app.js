@@ -8,6 +8,7 @@ import { TimeChart, WINDOW_SECONDS } from '/web/charts.js';
 import { Moves } from '/web/moves.js';
 import { ChainView } from '/web/chain-view.js';
 import { renderAnchors, renderLanes } from '/web/cards.js';
+import { renderFleet } from '/web/fleet.js';
 
 const RECONNECT_MS = 2000;
 
@@ -105,6 +106,7 @@ function onMessage(message) {
   renderLanes($('lanes'), message.lanes, utilisationByName(message.lanes));
   renderAnchors($('anchors'), message.anchors);
   renderChains(message.chains, message.chainsTotal);
+  renderFleet(message.fleet);
   renderCharts();
 }
 

@@ -8,3 +8,4 @@ export { encodeAnchorPayload, type AnchorPayload } from './payload.js';
 export { WindowTree } from './window-tree.js';
 export type { AnchorFaults, AnchorSettings, AnchorStatus } from './types.js';
 export { storedWindows, type StoredWindows } from './stored-windows.js';
+export { storeIdentity } from './window-store.js';

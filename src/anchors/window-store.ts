@@ -189,3 +189,12 @@ function upgrade(record: WindowRecord & { raw?: string }): WindowRecord {
   };
   return { ...rest, attempts: [attempt], bumps: 0, entries: null, gasUsed: null, gasPriceWei: null, feeWei: null };
 }
+
+/**
+ * The store's identity (made on first use): SHA-256 of it is the gateway id
+ * its anchors carry, and what a fleet's member record and directory proofs
+ * name the gateway by.
+ */
+export function storeIdentity(root: RootDatabase): Promise<Buffer> {
+  return new WindowStore(root).identity();
+}

@@ -4,10 +4,24 @@ import { decodeReply, encodeEntries, type CommittedNotice, type Entry, type Repl
 import { openSocket, type Socket, type SocketFailure } from './socket.js';
 
 export interface ConnectOptions {
-  /** API key; sent as `Authorization: Bearer` (or `?key=` where headers are impossible). */
+  /** API key; sent in `Sec-WebSocket-Protocol` as `chainlanes.key.KEY` (never in the URL). */
   key?: string;
   /** Reconnect after a drop, waiting with exponential back-off plus jitter. Off when absent. */
   reconnect?: ReconnectOptions;
+  /**
+   * Behind a proxy in front of a fleet of gateways (docs/fleet.md): a frame
+   * answered `moved`, or the stream closed with 4001, means another gateway
+   * serves the chain now. The client reconnects to the same URL (the proxy
+   * routes it to the new owner), sends again, in order, every frame that was
+   * refused or never read (none of them left a trace), and goes on: submits
+   * resolve as if nothing happened, and seqs continue. Submits made meanwhile
+   * wait, at most `maxQueuedFrames`. On by default; `false` turns it off
+   * (`moved` then rejects like any error). The back-off is `reconnect`'s, or
+   * DEFAULT_MOVE_BACKOFF.
+   */
+  followMoves?: boolean;
+  /** Frames held while following a move (sent again, and submitted meanwhile); past it a submit rejects `busy`. Default 1024. */
+  maxQueuedFrames?: number;
   /** Shorthand for `client.on('committed', fn)`. */
   onCommitted?: (notice: CommittedNotice) => void;
 }
@@ -35,9 +49,17 @@ export interface ClientEvents {
 interface Pending {
   frame: number;
   count: number;
+  /** The frame's bytes, kept to send it again after a move. */
+  data: Uint8Array;
   resolve(result: SubmitResult): void;
   reject(error: ChainError): void;
 }
+
+/** The back-off while following a move when `reconnect` is not set: the new owner takes over within a handoff. */
+export const DEFAULT_MOVE_BACKOFF: ReconnectOptions = { minDelayMs: 50, maxDelayMs: 2_000 };
+const DEFAULT_MAX_QUEUED_FRAMES = 1024;
+/** The gateway's close code for "another gateway serves this chain now" (docs/protocol.md §4.7). */
+const MOVED_CLOSE = 4001;
 
 type Listeners = { [E in keyof ClientEvents]: Set<ClientEvents[E]> };
 
@@ -45,7 +67,11 @@ function splitHashes(hashes: Uint8Array, count: number): Uint8Array[] {
   return Array.from({ length: count }, (_, i) => hashes.subarray(i * 32, i * 32 + 32));
 }
 
-/** Codes of a refused stream that trying again cannot change: the key, the chain or the rights are wrong. */
+/**
+ * Codes of a refused stream that trying again cannot change: the key, the
+ * chain or the rights are wrong. (`moved` and `busy` are not: behind a proxy
+ * the next try reaches the chain's owner, or finds it back.)
+ */
 const FINAL_REFUSALS: ReadonlySet<string> = new Set(['unauthenticated', 'forbidden', 'unknown_chain', 'bad_request']);
 
 /** Why a connection could not be opened, in the gateway's own words where it gave them (docs/protocol.md §5). */
@@ -88,6 +114,9 @@ export class ChainClient {
   private attempt = 0;
   private nextFrame = 0;
   private inFlight: Pending[] = [];
+  /** Following a move: frames to send (again) once a connection opens, in order. */
+  private held: Pending[] = [];
+  private following = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private closeWaiters: (() => void)[] = [];
   private readonly listeners: Listeners = { committed: new Set(), open: new Set(), disconnect: new Set(), error: new Set() };
@@ -125,16 +154,25 @@ export class ChainClient {
   submit(entries: readonly Entry[]): Promise<SubmitResult> {
     if (this.closedByUser) return Promise.reject(new ChainError('closed', 'the client is closed'));
     if (this.refused !== undefined) return Promise.reject(this.refused);
+    const data = encodeEntries(entries);
+    // While a move is followed, a submit waits its turn behind the frames to send again.
+    if (this.following) {
+      if (this.held.length >= (this.options.maxQueuedFrames ?? DEFAULT_MAX_QUEUED_FRAMES)) {
+        return Promise.reject(new ChainError('busy', `${this.held.length} frames wait while the client follows its chain to another gateway; retry later`));
+      }
+      return new Promise<SubmitResult>((resolve, reject) => this.held.push({ frame: -1, count: entries.length, data, resolve, reject }));
+    }
     if (!this.open || this.socket === undefined) {
       return Promise.reject(new ChainError('disconnected', 'not connected to the gateway'));
     }
-    const data = encodeEntries(entries);
-    const frame = this.nextFrame++;
-    const socket = this.socket;
-    return new Promise<SubmitResult>((resolve, reject) => {
-      this.inFlight.push({ frame, count: entries.length, resolve, reject });
-      socket.send(data);
-    });
+    return new Promise<SubmitResult>((resolve, reject) => this.send({ frame: -1, count: entries.length, data, resolve, reject }));
+  }
+
+  /** Sends a frame on the open connection, numbered in it. */
+  private send(pending: Pending): void {
+    pending.frame = this.nextFrame++;
+    this.inFlight.push(pending);
+    this.socket!.send(pending.data);
   }
 
   /** Closes the connection and stops reconnecting. Frames in flight reject with `closed`. */
@@ -142,6 +180,7 @@ export class ChainClient {
     this.closedByUser = true;
     clearTimeout(this.retryTimer);
     this.failInFlight('closed', 'the client was closed');
+    this.failHeld('closed', 'the client was closed');
     const socket = this.socket;
     if (socket === undefined) return Promise.resolve();
     return new Promise<void>((resolve) => {
@@ -188,6 +227,9 @@ export class ChainClient {
     this.nextFrame = 0;
     const reconnected = this.everOpened;
     this.everOpened = true;
+    // A move followed: what was refused or never read goes first, in order, then what was submitted meanwhile.
+    this.following = false;
+    for (const pending of this.held.splice(0)) this.send(pending);
     for (const fn of this.listeners.open) fn({ reconnected });
   }
 
@@ -216,6 +258,13 @@ export class ChainClient {
       return this.violation(`frame ${head.frame} had ${head.count} entries but ${reply.count} were accepted`);
     }
     this.inFlight.shift();
+    if (reply.type === 'error' && reply.code === 'moved' && this.followsMoves) {
+      // Refused without a trace: held to send again once the proxy routes us to the new owner.
+      // The gateway reads nothing more on this connection and closes it with 4001.
+      this.held.push(head);
+      this.following = true;
+      return;
+    }
     if (reply.type === 'error') head.reject(new ChainError(reply.code, reply.message, reply.frame));
     else head.resolve({ frame: reply.frame, seq: reply.seq, count: reply.count, hashes: splitHashes(reply.hashes, reply.count) });
   }
@@ -227,13 +276,29 @@ export class ChainClient {
     this.socket?.close();
   }
 
+  private get followsMoves(): boolean {
+    return this.options.followMoves !== false;
+  }
+
   /** `refusal`: why a connection that never opened failed. */
   private onClose(code: number, reason: string, refusal: ChainError | null): void {
     const wasOpen = this.open;
     this.open = false;
     this.socket = undefined;
+    if (wasOpen && code === MOVED_CLOSE && this.followsMoves && !this.closedByUser) {
+      // The gateway answered every frame it read before closing 4001: those it did not answer it never read.
+      // In the order they were submitted: those answered `moved`, those sent after them, those submitted since.
+      const sent = this.held.filter((p) => p.frame >= 0);
+      const waiting = this.held.filter((p) => p.frame < 0);
+      this.held = [...sent, ...this.inFlight.splice(0), ...waiting];
+      this.following = true;
+    }
     this.failInFlight('disconnected', `connection lost (${code}${reason ? ' ' + reason : ''}) before the reply came`);
     for (const resolve of this.closeWaiters.splice(0)) resolve();
+    if (this.following && !this.closedByUser) {
+      if (refusal !== null && FINAL_REFUSALS.has(refusal.code)) return this.stopReconnecting(refusal);
+      return this.scheduleReconnect(this.options.reconnect ?? DEFAULT_MOVE_BACKOFF);
+    }
     if (wasOpen && !this.closedByUser) for (const fn of this.listeners.disconnect) fn({ code, reason });
     if (this.closedByUser || this.options.reconnect === undefined || !this.everOpened) return;
     if (refusal !== null && FINAL_REFUSALS.has(refusal.code)) return this.stopReconnecting(refusal);
@@ -243,7 +308,13 @@ export class ChainClient {
   /** A reconnect the gateway refused for a reason retrying cannot change: said once, as an `error` event, and not tried again. */
   private stopReconnecting(refusal: ChainError): void {
     this.refused = new ChainError(refusal.code, `stopped reconnecting: ${refusal.message}`);
+    this.following = false;
+    this.failHeld(refusal.code, this.refused.message);
     for (const fn of this.listeners.error) fn(this.refused);
+  }
+
+  private failHeld(code: ChainError['code'], message: string): void {
+    for (const p of this.held.splice(0)) p.reject(new ChainError(code, message));
   }
 
   private scheduleReconnect(reconnect: ReconnectOptions): void {

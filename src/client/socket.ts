@@ -42,7 +42,20 @@ interface WhatwgSocket {
   close(code?: number, reason?: string): void;
   addEventListener(type: string, listener: (event: { data?: unknown; code?: number; reason?: string }) => void): void;
 }
-type WhatwgSocketClass = new (url: string) => WhatwgSocket;
+type WhatwgSocketClass = new (url: string, protocols?: string[]) => WhatwgSocket;
+
+/** The stream protocol's name, offered as a subprotocol; the gateway answers with it. */
+const STREAM_PROTOCOL = 'chainlanes.v1';
+
+/**
+ * The subprotocols offered: the protocol's name, and the key as
+ * `chainlanes.key.KEY` (docs/protocol.md §3.3): a browser cannot set
+ * `Authorization` on a WebSocket, and a key in the URL would land in every
+ * proxy's log. The gateway never echoes the key.
+ */
+function protocolsFor(key: string | undefined): string[] {
+  return key === undefined ? [STREAM_PROTOCOL] : [STREAM_PROTOCOL, `chainlanes.key.${key}`];
+}
 
 function globalWebSocket(): WhatwgSocketClass | undefined {
   return (globalThis as { WebSocket?: WhatwgSocketClass }).WebSocket;
@@ -52,10 +65,7 @@ function onNode(): boolean {
   return typeof process === 'object' && typeof process.versions?.node === 'string';
 }
 
-/**
- * Opens `url`. `key` goes in an Authorization header where the implementation
- * allows headers (`ws`), else — the WHATWG API cannot set headers — in `?key=`.
- */
+/** Opens `url`; `key` goes in `Sec-WebSocket-Protocol` (protocolsFor). */
 export async function openSocket(url: URL, key: string | undefined, events: SocketEvents): Promise<Socket> {
   const Global = globalWebSocket();
   if (Global !== undefined && !onNode()) return openWhatwg(Global, url, key, events);
@@ -64,9 +74,7 @@ export async function openSocket(url: URL, key: string | undefined, events: Sock
 
 /** Exported for tests, which run it with Node's global WebSocket or `ws`'s WHATWG face. */
 export function openWhatwg(Impl: WhatwgSocketClass, url: URL, key: string | undefined, events: SocketEvents): Socket {
-  const target = new URL(url);
-  if (key !== undefined) target.searchParams.set('key', key);
-  const socket = new Impl(target.href);
+  const socket = new Impl(url.href, protocolsFor(key));
   socket.binaryType = 'arraybuffer';
   let opened = false;
   socket.addEventListener('open', () => {
@@ -95,8 +103,7 @@ export function openWhatwg(Impl: WhatwgSocketClass, url: URL, key: string | unde
 
 async function openWs(url: URL, key: string | undefined, events: SocketEvents): Promise<Socket> {
   const { default: WebSocket } = await import('ws');
-  const headers: Record<string, string> = key === undefined ? {} : { authorization: `Bearer ${key}` };
-  const socket = new WebSocket(url, { headers, perMessageDeflate: false });
+  const socket = new WebSocket(url, protocolsFor(key), { perMessageDeflate: false });
   let failure: SocketFailure | undefined;
   socket.on('open', () => events.open());
   socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {

@@ -12,18 +12,23 @@ import { lanesCommand } from './lanes.js';
 import { monitorCommand } from './monitor.js';
 import { print, printError } from './output.js';
 import { serveCommand } from './serve.js';
-import { UsageError, commandHelp, parseCommand, type CommandSpec } from './spec.js';
+import { UsageError, commandHelp, parseCommand, subcommandOf, type CommandSpec } from './spec.js';
 import { verifyCommand } from './verify.js';
 import { waitCommand } from './wait.js';
 import { packageVersion } from './version.js';
 
-export { UsageError, commandHelp, parseCommand, type CommandSpec, type FlagSpec } from './spec.js';
+export { UsageError, commandHelp, parseCommand, subcommandOf, type CommandSpec, type FlagSpec } from './spec.js';
 
 export const COMMANDS: readonly CommandSpec[] = [serveCommand, waitCommand, verifyCommand, monitorCommand, lanesCommand, keygenCommand, doctorCommand, fleetCommand, benchCommand];
 
+/** Every command that runs: a two-word command's second words in place of its first (`fleet run`…). */
+export function commandLeaves(): CommandSpec[] {
+  return COMMANDS.flatMap((c) => c.subcommands ?? [c]);
+}
+
 /** The list of commands: `chainlanes --help`, and what a bare `chainlanes` says on stderr. */
 export function usage(): string {
-  const lines = COMMANDS.flatMap((c) => c.forms.map((form, i) => ({ form: `chainlanes ${c.name}${form === '' ? '' : ` ${form}`}`, summary: i === 0 ? c.summary : '' })));
+  const lines = commandLeaves().flatMap((c) => c.forms.map((form, i) => ({ form: `chainlanes ${c.name}${form === '' ? '' : ` ${form}`}`, summary: i === 0 ? c.summary : '' })));
   return [
     'usage:',
     ...lines.map((l) => `  ${l.form}${l.summary === '' ? '' : `\n      ${l.summary}`}`),
@@ -47,12 +52,24 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(2);
   }
   if (rest.includes('--version')) return print(`chainlanes ${packageVersion()}`);
-  // bench and fleet answer --help themselves.
-  if (command.ownParser !== true && (rest.includes('--help') || rest.includes('-h'))) return print(commandHelp(command));
+  const asksHelp = rest.includes('--help') || rest.includes('-h');
+  let leaf = command;
+  let words = rest;
+  if (command.subcommands !== undefined) {
+    if (asksHelp && (rest[0] === undefined || rest[0].startsWith('-'))) return print(commandHelp(command));
+    try {
+      leaf = subcommandOf(command, rest[0]);
+    } catch (error) {
+      exitFor(command, error);
+    }
+    words = rest.slice(1);
+  }
+  // bench answers --help itself.
+  if (leaf.ownParser !== true && asksHelp) return print(commandHelp(leaf));
   try {
-    await command.run(parseCommand(command, rest));
+    await leaf.run(parseCommand(leaf, words));
   } catch (error) {
-    exitFor(command, error);
+    exitFor(leaf, error);
   }
 }
 

@@ -33,6 +33,11 @@ export interface CommandSpec {
   positionals?: boolean;
   /** The command parses its own words (bench): they are passed on unparsed. */
   ownParser?: boolean;
+  /**
+   * Commands of two words (`fleet run`): each has its own spec, named with
+   * both words; the first word's spec lists them in its help and runs none itself.
+   */
+  subcommands?: readonly CommandSpec[];
   /** Text appended to --help (serve's settings table). */
   appendix?: () => string;
   run(args: ParsedArgs): Promise<void>;
@@ -72,16 +77,32 @@ function usageErrorOf(spec: CommandSpec, error: unknown): unknown {
 
 /** The command's flag closest to `given` by edit distance, if close enough to be a typo. */
 function nearestFlag(spec: CommandSpec, given: string): string | null {
+  return nearest(spec.flags.map((f) => f.name), given);
+}
+
+/** Of `words`, the one closest to `given`, if close enough to be a typo. */
+export function nearest(words: readonly string[], given: string): string | null {
   let best: string | null = null;
   let bestDistance = Math.max(2, Math.floor(given.length / 3)) + 1;
-  for (const flag of spec.flags) {
-    const distance = flag.name.startsWith(given) && given.length >= 2 ? 1 : editDistance(given, flag.name);
+  for (const word of words) {
+    const distance = word.startsWith(given) && given.length >= 2 ? 1 : editDistance(given, word);
     if (distance < bestDistance) {
-      best = flag.name;
+      best = word;
       bestDistance = distance;
     }
   }
   return best;
+}
+
+/** The second word's command of a two-word command (`fleet run`), or a UsageError naming the nearest. */
+export function subcommandOf(spec: CommandSpec, word: string | undefined): CommandSpec {
+  const subs = spec.subcommands ?? [];
+  const found = subs.find((sub) => sub.name === `${spec.name} ${word}`);
+  if (found !== undefined) return found;
+  const words = subs.map((sub) => sub.name.slice(spec.name.length + 1));
+  if (word === undefined) throw new UsageError(`which command? ${words.join(', ')}`);
+  const near = nearest(words, word);
+  throw new UsageError(`no command "${word}"${near === null ? '' : `; did you mean ${near}?`} (the commands are ${words.join(', ')})`);
 }
 
 function editDistance(a: string, b: string): number {
@@ -103,6 +124,9 @@ export function commandHelp(spec: CommandSpec): string {
   const flags = spec.flags.map((f) => `  ${flagLabel(f).padEnd(width)}  ${f.help}`);
   const parts = [forms.join('\n'), spec.description];
   if (flags.length > 0) parts.push(`flags:\n${flags.join('\n')}\n  ${'--help'.padEnd(width)}  this text\n  ${'--version'.padEnd(width)}  the version`);
+  if (spec.subcommands !== undefined) {
+    parts.push(['commands:', ...spec.subcommands.flatMap((sub) => [`  chainlanes ${sub.name} ${sub.forms[0] ?? ''}`.trimEnd(), `      ${sub.summary}`])].join('\n'));
+  }
   if (spec.appendix !== undefined) parts.push(spec.appendix());
   return parts.join('\n\n');
 }

@@ -4,16 +4,21 @@
 // source overrides it.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { ConfigSchema, type GatewayConfig } from './schema.js';
 import { ConfigError, parseWith, tryParse } from '../validation/index.js';
+import { EtcdSettingsSchema, GatewayFleetFields, PartialFleetSchema, type GatewayFleetSettings } from '../fleet/index.js';
 
 /** Dotted paths to the settings that hold a single value. */
 type KeyPath<T> = {
   [K in keyof T & string]: T[K] extends readonly unknown[] | null ? K : T[K] extends object ? `${K}.${KeyPath<T[K]>}` : K;
 }[keyof T & string];
 
+/** A key of the `fleet` settings (null by default, so not a KeyPath of the config's defaults). */
+type FleetKey = `fleet.${KeyPath<GatewayFleetSettings>}`;
+
 export interface TextSetting {
-  key: KeyPath<GatewayConfig>;
+  key: KeyPath<GatewayConfig> | FleetKey;
   env: string;
   /** Without the dashes. */
   flag?: string;
@@ -40,7 +45,24 @@ export const TEXT_SETTINGS: readonly TextSetting[] = [
   { key: 'auth.publicListings', env: 'CHAINLANES_PUBLIC_LISTINGS', help: 'listings answer without a key in authenticated mode' },
   { key: 'tls.certFile', env: 'CHAINLANES_TLS_CERT', flag: 'tls-cert', value: 'FILE', help: 'TLS certificate chain (PEM): serve only https:// and wss://' },
   { key: 'tls.keyFile', env: 'CHAINLANES_TLS_KEY', flag: 'tls-key', value: 'FILE', help: "TLS private key (PEM, mode 0600)" },
+  { key: 'fleet.etcd.endpoints', env: 'CHAINLANES_FLEET_ETCD', flag: 'fleet-etcd', value: 'URLS', help: "join a fleet: its etcd's client URLs, comma-separated (docs/fleet.md)" },
+  { key: 'fleet.gatewayId', env: 'CHAINLANES_FLEET_GATEWAY_ID', flag: 'gateway-id', value: 'ID', help: "this gateway's id in its fleet (1–63 of A-Z a-z 0-9 . _ -)" },
+  { key: 'fleet.advertiseUrl', env: 'CHAINLANES_FLEET_ADVERTISE_URL', flag: 'advertise-url', value: 'URL', help: "this gateway's URL as the fleet's other gateways reach it" },
 ];
+
+/** What a fleet needs from somewhere (file, environment or flags), named as the operator gives it. */
+const FLEET_REQUIRED: readonly { key: FleetKey; has(fleet: Record<string, unknown>): boolean }[] = [
+  { key: 'fleet.etcd.endpoints', has: (f) => (f.etcd as { endpoints?: unknown } | undefined)?.endpoints !== undefined },
+  { key: 'fleet.gatewayId', has: (f) => f.gatewayId !== undefined },
+  { key: 'fleet.advertiseUrl', has: (f) => f.advertiseUrl !== undefined },
+];
+
+/** The schema of one fleet key's value, checked alone: its siblings may come from other sources. */
+const FLEET_FIELDS: Record<string, z.ZodType> = {
+  'fleet.etcd.endpoints': EtcdSettingsSchema.shape.endpoints,
+  'fleet.gatewayId': GatewayFleetFields.shape.gatewayId,
+  'fleet.advertiseUrl': GatewayFleetFields.shape.advertiseUrl,
+};
 
 /** Flags that take no value: present means true. */
 export const SWITCH_SETTINGS: readonly { key: KeyPath<GatewayConfig>; flag: string; help: string }[] = [
@@ -92,9 +114,7 @@ export function resolveConfig(argv: string[], env: NodeJS.ProcessEnv): GatewayCo
   };
   let layered: object = {};
   const file = flag('config') ?? env[CONFIG_FILE_ENV];
-  if (file !== undefined && file !== '') {
-    layered = checked(() => parseWith(ConfigSchema, readJsonFile(file, 'config file'), `config file ${file}`)) ?? layered;
-  }
+  if (file !== undefined && file !== '') layered = checked(() => readConfigFile(file)) ?? layered;
   const texts = [
     // An empty variable counts as unset: shells make it easy to leave one empty.
     ...TEXT_SETTINGS.map((s) => ({ key: s.key, text: env[s.env] || undefined, source: `environment ${s.env}` })),
@@ -106,8 +126,38 @@ export function resolveConfig(argv: string[], env: NodeJS.ProcessEnv): GatewayCo
     if (value !== undefined) setKey(layered, key, value);
   }
   for (const s of SWITCH_SETTINGS) if (values[s.flag] === true) setKey(layered, s.key, true);
+  // A setting refused above is not missing as well.
+  if (problems.length === 0) problems.push(...missingFleetSettings(layered));
   if (problems.length > 0) throw new ConfigError(problems);
   return parseWith(ConfigSchema, layered, 'config');
+}
+
+/**
+ * A config file, checked: everything but `fleet` as the config's schema says;
+ * `fleet` key by key, since the file may give some of what a fleet needs and
+ * the environment or flags the rest.
+ */
+function readConfigFile(file: string): object {
+  const source = `config file ${file}`;
+  const json = readJsonFile(file, 'config file');
+  if (typeof json !== 'object' || json === null || Array.isArray(json) || !('fleet' in json) || json.fleet === null) return parseWith(ConfigSchema, json, source);
+  const { fleet, ...rest } = json as Record<string, unknown>;
+  const problems: string[] = [];
+  const parsed = tryParse(ConfigSchema, rest, source);
+  const fleetParsed = tryParse(z.strictObject({ fleet: PartialFleetSchema }), { fleet }, source);
+  for (const result of [parsed, fleetParsed]) if (!result.ok) problems.push(...result.error.problems);
+  if (!parsed.ok || !fleetParsed.ok) throw new ConfigError(problems);
+  return { ...parsed.value, fleet: fleetParsed.value.fleet };
+}
+
+/** A `fleet` without one of the settings a gateway joins with: said once, naming each missing one and where it may come from. */
+function missingFleetSettings(layered: object): string[] {
+  const fleet = (layered as { fleet?: Record<string, unknown> | null }).fleet;
+  if (fleet === undefined || fleet === null) return [];
+  return FLEET_REQUIRED.filter((r) => !r.has(fleet)).map((r) => {
+    const setting = TEXT_SETTINGS.find((s) => s.key === r.key)!;
+    return `a gateway joins a fleet with --fleet-etcd, --gateway-id and --advertise-url (or ${FLEET_REQUIRED.map((x) => x.key).join(', ')} in the config file): ${r.key} is missing (--${setting.flag} or ${setting.env})`;
+  });
 }
 
 /**
@@ -116,6 +166,12 @@ export function resolveConfig(argv: string[], env: NodeJS.ProcessEnv): GatewayCo
  * refusal shows what the user wrote ("abc", not NaN).
  */
 function fromText(key: string, text: string, source: string): unknown {
+  const field = FLEET_FIELDS[key];
+  if (field !== undefined) {
+    // etcd's URLs come as one comma-separated list.
+    const value = key === 'fleet.etcd.endpoints' ? text.split(',').map((url) => url.trim()).filter((url) => url !== '') : text;
+    return parseWith(field, value, `${source}: ${key}`);
+  }
   const asText = tryParse(ConfigSchema, setKey({}, key, text), source);
   if (asText.ok) return text;
   const literal = jsonLiteral(text);

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { LANE_NAMES, recordBytesFor } from '../ring/index.js';
 import { DEFAULT_LANE_TABLE, LaneTableSchema } from '../scheduler/index.js';
 import { WHEN_VALID, atLeast, integer, text } from '../validation/index.js';
+import { GatewayFleetSchema } from '../fleet/index.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -289,6 +290,8 @@ export const ConfigSchema = z.strictObject({
   anchors: Anchors.prefault({}),
   heads: Heads.prefault({}),
   tls: Tls.prefault({}),
+  /** A fleet of gateways behind HAProxy, etcd deciding who owns each chain (docs/fleet.md); null: a gateway on its own. */
+  fleet: GatewayFleetSchema.nullable().default(null),
 }).superRefine((config, ctx) => {
   const ethereum = config.anchors.ethereum;
   // rpcUrl and keyFile go together, checked at start (the sources are checked one at a time here, and may set one each).

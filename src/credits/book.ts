@@ -35,6 +35,8 @@ export class CreditChain {
   supply = 0;
   /** Set while a policy change is being made durable: frames are refused `busy` meanwhile. */
   frozen = false;
+  /** The gateway of a fleet the chain is being handed off to: nothing changes its credits meanwhile (`busy`). */
+  movingTo: string | null = null;
   /** Burns of entries in blocks not yet handed to the sealer: block's first seq → account → credits. */
   readonly openBurns = new Map<number, Map<string, number>>();
   /** Read burns not yet written to the store: account → credits. */
@@ -189,6 +191,7 @@ export class CreditBook {
     const chain = this.writable(chainName, principal);
     if (!(chain instanceof CreditChain)) return chain;
     if (chain.frozen) return refuse('busy', `the policy of chain "${chainName}" is being changed; retry in a moment`);
+    if (chain.movingTo !== null) return refuse('busy', `chain "${chainName}" is being handed off to gateway "${chain.movingTo}"; retry in a moment`);
     const account = (principal as { account: string }).account;
     const total = spanCost(chain.policy, spans, 0, count);
     const balance = chain.balanceOf(account);
@@ -268,6 +271,8 @@ export class CreditBook {
     if (principal.kind !== 'account') return refuse('forbidden', 'reads are charged to an account');
     const cost = chain.policy.readPerEntry * entries;
     if (cost === 0) return null;
+    // Its balances are in the handoff's head already: a read charged now would be lost with the move.
+    if (chain.movingTo !== null) return refuse('busy', `chain "${chain.name}" is being handed off to gateway "${chain.movingTo}"; retry in a moment`);
     const balance = chain.balanceOf(principal.account);
     if (cost > balance) {
       return refuse('credits', `${principal.account} holds ${balance} credits of chain "${chain.name}"; reading ${entries} entries costs ${cost}`);

@@ -10,9 +10,22 @@ import { FREE_POLICY, type Policy, type PolicyVersion } from './policy.js';
 import { isRefusal, refuse, type Refusal } from './refusal.js';
 import { accountRequestOr, amountRequestOr, chainRequestOr, keyRequestOr, policyRequestOr, type ChainRequest } from './requests.js';
 import {
-  loadCredits, openCreditTables, readHistory, storeAccount, storeChain, storeKey, storeMint, storePolicies, storeReadBurns, storeTransfer,
-  type CreditTables, type HistoryRecord, type KeyRecord, type PolicyRecord,
+  loadCredits, openCreditTables, readChainBook, readHistory, storeAccount, storeAccountIfAbsent, storeChain, storeClosing, storeKey, storeMint, storeOpening,
+  storePolicies, storeReadBurns, storeTransfer,
+  type AccountRecord, type ChainBookRecords, type CreditTables, type HistoryRecord, type KeyRecord, type PolicyRecord,
 } from './store.js';
+
+/**
+ * Where accounts and key digests are shared by a fleet of gateways (the
+ * fleet's etcd directory): written there first, so a key works on every
+ * gateway; each gateway's book follows it (`sharedListener`).
+ */
+export interface SharedAccounts {
+  /** False when the id is taken already. */
+  createAccount(id: string, record: AccountRecord): Promise<boolean>;
+  addKey(keyId: string, record: KeyRecord): Promise<'added' | 'no-account' | 'taken'>;
+  revokeKey(keyId: string, revokedAt: number): Promise<KeyRecord | null>;
+}
 
 export interface CreditsOptions {
   adminKey: string;
@@ -53,6 +66,8 @@ export interface HistoryHeight {
   transfers: { from: string; to: string; amount: number; at: number }[];
   burns: { block: number; firstSeq: number; count: number; account: string; amount: number }[];
   reads: { account: string; amount: number; at: number }[];
+  /** The chain came from (`opening`) or went to (`closing`) another gateway of a fleet, with these balances. */
+  handoffs: { kind: 'opening' | 'closing'; gateway: string; atSeq: number; balances: Record<string, number>; at: number }[];
 }
 
 const NOT_ADMIN_OR_SELF = 'only the admin key or a key of this account may do this';
@@ -67,6 +82,8 @@ export class Credits {
   /** Chain names being created. */
   private readonly creating = new Set<string>();
   private flushing: Promise<void> | null = null;
+  /** A fleet's shared accounts and keys (shareWith); null on a gateway of its own. */
+  private shared: SharedAccounts | null = null;
 
   private constructor(tables: CreditTables, book: CreditBook, nextSerial: number, options: CreditsOptions) {
     this.tables = tables;
@@ -114,6 +131,11 @@ export class Credits {
     const id = newId('acct_');
     const { keyId, key, record } = keyFor(id);
     const account = { name: request.name, createdAt: record.createdAt };
+    const shared = await this.share(async (fleet) => {
+      if (!await fleet.createAccount(id, account)) throw new Error(`account id ${id} is taken in the fleet`);
+      if (await fleet.addKey(keyId, record) !== 'added') throw new Error(`key ${keyId} could not be added to the fleet's directory`);
+    });
+    if (shared !== null) return shared;
     await storeAccount(this.tables, id, account, keyId, record);
     this.book.addAccount(id, account);
     this.book.addKey(keyId, record);
@@ -146,6 +168,11 @@ export class Credits {
     const request = keyRequestOr(body, Date.now());
     if (isRefusal(request)) return request;
     const { keyId, key, record } = keyFor(id, request.expiresAt);
+    const shared = await this.share(async (fleet) => {
+      const added = await fleet.addKey(keyId, record);
+      if (added !== 'added') throw new Error(added === 'no-account' ? `account ${id} is not in the fleet's directory` : `key id ${keyId} is taken`);
+    });
+    if (shared !== null) return shared;
     await storeKey(this.tables, keyId, record);
     this.book.addKey(keyId, record);
     return { keyId, key, expiresAt: request.expiresAt };
@@ -161,13 +188,109 @@ export class Credits {
     if (isRefusal(account)) return account;
     const record = account.keys.get(keyId);
     if (record === undefined) return refuse('not_found', `account ${id} has no key ${keyId}`);
-    if (record.revokedAt !== null) return { keyId, revokedAt: record.revokedAt };
-    const revocation: KeyRecord = { ...record, revokedAt: Date.now() };
-    // Refused from now on, even while the revocation is being written: a revocation is never undone.
-    this.book.revokeKey(keyId, revocation);
-    revoked(keyId);
-    await storeKey(this.tables, keyId, revocation);
+    // Asked again after a revocation the fleet did not confirm, it is sent to the fleet again.
+    const revocation: KeyRecord = record.revokedAt !== null ? record : { ...record, revokedAt: Date.now() };
+    if (record.revokedAt === null) {
+      // Refused from now on, even while the revocation is being written: a revocation is never undone.
+      this.book.revokeKey(keyId, revocation);
+      revoked(keyId);
+      await storeKey(this.tables, keyId, revocation);
+    }
+    const shared = await this.share((fleet) => fleet.revokeKey(keyId, revocation.revokedAt!));
+    if (shared !== null) return refuse('busy', `key ${keyId} is revoked on this gateway, but ${shared.message}`);
     return { keyId, revokedAt: revocation.revokedAt! };
+  }
+
+  /** From now on accounts and keys are written to the fleet's directory first (the gateway joined a fleet). */
+  shareWith(shared: SharedAccounts): void {
+    this.shared = shared;
+  }
+
+  /** Every account and key this gateway holds, for seeding the fleet's directory when it joins. */
+  accountsAndKeys(): { accounts: [string, AccountRecord][]; keys: [string, KeyRecord][] } {
+    const accounts = [...this.book.accounts.values()];
+    return {
+      accounts: accounts.map((a) => [a.id, { name: a.name, createdAt: a.createdAt }]),
+      keys: accounts.flatMap((a) => [...a.keys]),
+    };
+  }
+
+  /** Runs a write to the fleet's shared directory; null when done (or no fleet), else `busy` naming why. */
+  private async share(write: (fleet: SharedAccounts) => Promise<unknown>): Promise<Refusal | null> {
+    const fleet = this.shared;
+    if (fleet === null) return null;
+    try {
+      await write(fleet);
+      return null;
+    } catch (error) {
+      return refuse('busy', `the fleet's directory of accounts and keys (etcd) did not confirm: ${error instanceof Error ? error.message : String(error)}; retry`);
+    }
+  }
+
+  /**
+   * What the fleet's shared directory feeds: accounts and keys made on other
+   * gateways go into the book (an account is also kept in the store, which
+   * must know every account it holds balances of).
+   */
+  sharedListener(onError: (error: unknown) => void): { addAccount(id: string, record: AccountRecord): void; addKey(keyId: string, record: KeyRecord): void; revokeKey(keyId: string, record: KeyRecord): void } {
+    return {
+      addAccount: (id, record) => {
+        if (this.book.accounts.has(id)) return;
+        this.book.addAccount(id, record);
+        storeAccountIfAbsent(this.tables, id, record).catch(onError);
+      },
+      addKey: (keyId, record) => this.book.addKey(keyId, record),
+      revokeKey: (keyId, record) => this.book.revokeKey(keyId, record),
+    };
+  }
+
+  // ---- a chain's book moving between gateways of a fleet (a handoff)
+
+  /**
+   * Stops every change to the chain's credits (frames, reads that cost,
+   * mints, transfers, policies: `busy`) while it is handed off to `to`.
+   */
+  freezeForHandoff(name: string, to: string): void {
+    const chain = this.book.chains.get(name);
+    if (chain !== undefined) chain.movingTo = to;
+  }
+
+  /** The handoff did not happen: the chain's credits change again here. */
+  thaw(name: string): void {
+    const chain = this.book.chains.get(name);
+    if (chain !== undefined) chain.movingTo = null;
+  }
+
+  /**
+   * The chain's book as the store holds it, read burns written first; the
+   * caller froze the chain and waited for every block to be sealed, so the
+   * stored balances are the book's. Null for a chain with no owner (open mode).
+   */
+  async exportChain(name: string): Promise<ChainBookRecords | null> {
+    await this.flushReadBurns();
+    return readChainBook(this.tables, name);
+  }
+
+  /** The chain went to `gateway` with `balances`: a closing record, and the chain leaves the book. */
+  async closeChain(name: string, gateway: string, balances: Record<string, number>, atSeq: number): Promise<void> {
+    await storeClosing(this.tables, this.historyWrite(name), gateway, balances, atSeq, Date.now());
+    this.book.chains.delete(name);
+  }
+
+  /**
+   * The chain came from `gateway` with its book: stored with an opening
+   * record, and in the book. A book this store still holds for the chain (a
+   * gateway that lost it without closing it, then got it back) is closed first.
+   */
+  async openChain(name: string, gateway: string, records: ChainBookRecords, atSeq: number): Promise<void> {
+    const held = this.book.chains.get(name);
+    if (held !== undefined) await this.closeChain(name, `${gateway} (stale here)`, Object.fromEntries(held.balances), atSeq);
+    await storeOpening(this.tables, this.historyWrite(name), gateway, records, atSeq, Date.now());
+    for (const [id, account] of Object.entries(records.accounts)) if (!this.book.accounts.has(id)) this.book.addAccount(id, account);
+    const last = records.policies.reduce<{ version: number; record: PolicyRecord } | undefined>((a, b) => (a === undefined || b.version > a.version ? b : a), undefined);
+    const latest: PolicyVersion = last === undefined ? { version: 0, fromSeq: 0, policy: FREE_POLICY } : { version: last.version, ...last.record };
+    const chain = this.book.addChain(name, records.chain.owner, latest);
+    for (const [account, balance] of Object.entries(records.balances)) chain.credit(account, balance);
   }
 
   private accountFor(principal: Principal, id: string): AccountState | Refusal {
@@ -224,6 +347,7 @@ export class Credits {
     const unknown = [...listed(policy.writers, 'writers'), ...listed(policy.readers, 'readers')].find(([account]) => !this.book.accounts.has(account));
     if (unknown !== undefined) return refuse('not_found', `${unknown[1]}: no account ${unknown[0]}`);
     if (chain.frozen) return refuse('busy', `the policy of chain "${name}" is being changed by another request; retry in a moment`);
+    if (chain.movingTo !== null) return movingRefusal(chain);
     chain.frozen = true;
     try {
       const version: PolicyVersion = { version: chain.version + 1, fromSeq: nextSeqOf(name), policy };
@@ -253,6 +377,7 @@ export class Credits {
     const request = amountRequestOr(body);
     if (isRefusal(request)) return request;
     if (!this.book.accounts.has(request.to)) return refuse('not_found', `to: no account ${request.to}`);
+    if (chain.movingTo !== null) return movingRefusal(chain);
     const minting = this.minting.get(name) ?? 0;
     if (chain.supply + minting + request.amount > Number.MAX_SAFE_INTEGER) {
       return refuse('bad_request', `amount: ${request.amount} would take the supply of chain "${name}" (${chain.supply}) past ${Number.MAX_SAFE_INTEGER}`);
@@ -272,6 +397,7 @@ export class Credits {
     if (chain === undefined) return refuse('not_found', `no chain "${name}"`);
     if (principal.kind !== 'account') return refuse('forbidden', 'credits are transferred with the holder\'s own key');
     if (!chain.policy.transferable) return refuse('forbidden', `the credits of chain "${name}" are not transferable (its policy)`);
+    if (chain.movingTo !== null) return movingRefusal(chain);
     const request = amountRequestOr(body);
     if (isRefusal(request)) return request;
     const from = principal.account;
@@ -309,7 +435,7 @@ export class Credits {
     const { rows, next } = readHistory(this.tables, name, from, limit);
     const heights: HistoryHeight[] = [];
     for (const { height, record } of rows) {
-      if (heights.at(-1)?.height !== height) heights.push({ height, mints: [], transfers: [], burns: [], reads: [] });
+      if (heights.at(-1)?.height !== height) heights.push({ height, mints: [], transfers: [], burns: [], reads: [], handoffs: [] });
       addToHeight(heights.at(-1)!, record);
     }
     return { chain: name, heights, next };
@@ -339,6 +465,10 @@ export class Credits {
   private historyWrite(chain: string): { chain: string; height: number; serial: number } {
     return { chain, height: this.options.nextDirectoryHeight(), serial: this.nextSerial++ };
   }
+}
+
+function movingRefusal(chain: CreditChain): Refusal {
+  return refuse('busy', `chain "${chain.name}" is being handed off to gateway "${chain.movingTo}"; retry in a moment`);
 }
 
 function keyFor(account: string, expiresAt: number | null = null): { keyId: string; key: string; record: KeyRecord } {
@@ -376,6 +506,10 @@ function addToHeight(height: HistoryHeight, record: HistoryRecord): void {
       break;
     case 'read':
       for (const [account, amount] of Object.entries(record.burns)) height.reads.push({ account, amount, at: record.at });
+      break;
+    case 'opening':
+    case 'closing':
+      height.handoffs.push({ kind: record.kind, gateway: record.gateway, atSeq: record.atSeq, balances: record.balances, at: record.at });
       break;
   }
 }

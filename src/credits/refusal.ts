@@ -6,10 +6,12 @@ export interface Refusal {
   readonly refused: true;
   readonly code: ErrorCode;
   readonly message: string;
+  /** For `moved`: the URL of the gateway of the fleet that serves the chain. */
+  readonly location?: string | null;
 }
 
-export function refuse(code: ErrorCode, message: string): Refusal {
-  return { refused: true, code, message };
+export function refuse(code: ErrorCode, message: string, location: string | null = null): Refusal {
+  return location === null ? { refused: true, code, message } : { refused: true, code, message, location };
 }
 
 export function isRefusal(value: unknown): value is Refusal {

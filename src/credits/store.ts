@@ -63,9 +63,13 @@ export type HistoryRecord =
   /** What the writers of one entry block paid for it, by account. */
   | { kind: 'burn'; block: number; firstSeq: number; count: number; burns: Record<string, number> }
   /** What readers paid for reads since the last such record, by account. */
-  | { kind: 'read'; burns: Record<string, number>; at: number };
+  | { kind: 'read'; burns: Record<string, number>; at: number }
+  /** The chain came from another gateway of a fleet (a handoff) with these balances; `atSeq` is where it went on here. */
+  | { kind: 'opening'; gateway: string; balances: Record<string, number>; atSeq: number; at: number }
+  /** The chain went to another gateway of a fleet with these balances: this store holds none of them any more. */
+  | { kind: 'closing'; gateway: string; balances: Record<string, number>; atSeq: number; at: number };
 
-const KIND_BYTE: Record<HistoryRecord['kind'], number> = { mint: 1, transfer: 2, burn: 3, read: 4 };
+const KIND_BYTE: Record<HistoryRecord['kind'], number> = { mint: 1, transfer: 2, burn: 3, read: 4, opening: 5, closing: 6 };
 
 const TABLE_NAMES = ['accounts', 'keys', 'chains', 'policies', 'balances', 'history', 'meta'] as const;
 const SERIAL_KEY = Buffer.from('serial');
@@ -246,6 +250,13 @@ export function storeAccount(tables: CreditTables, id: string, account: AccountR
   });
 }
 
+/** An account some other gateway of the fleet made (its keys stay in the fleet's directory): kept so this store knows every account it may hold balances of. */
+export function storeAccountIfAbsent(tables: CreditTables, id: string, account: AccountRecord): Promise<void> {
+  return durably(tables, () => {
+    if (tables.accounts.get(Buffer.from(id)) === undefined) tables.accounts.putSync(Buffer.from(id), json(account));
+  });
+}
+
 export function storeKey(tables: CreditTables, keyId: string, key: KeyRecord): Promise<void> {
   return durably(tables, () => tables.keys.putSync(Buffer.from(keyId), json(key)));
 }
@@ -298,6 +309,65 @@ export function storeReadBurns(tables: CreditTables, writes: readonly (HistoryWr
       takeSerial(tables, w.serial);
     }
   });
+}
+
+/** A chain's whole credit book as one gateway of a fleet hands it to another (credits/handoff.ts). */
+export interface ChainBookRecords {
+  chain: ChainRecord;
+  policies: { version: number; record: PolicyRecord }[];
+  balances: Record<string, number>;
+  /** The owner's and every holder's account: the receiving store must know each account it holds balances of. */
+  accounts: Record<string, AccountRecord>;
+}
+
+/**
+ * The chain arrives from `gateway`: its owner, policies and balances, the
+ * accounts they name (those this store lacks), and an opening record, in one
+ * durable transaction. The balances are added to what the store holds for
+ * the chain, which is nothing: a chain this store had is closed first (Credits.openChain).
+ */
+export function storeOpening(tables: CreditTables, at: HistoryWrite, gateway: string, book: ChainBookRecords, atSeq: number, time: number): Promise<void> {
+  const chainId = chainIdOf(at.chain);
+  return durably(tables, () => {
+    for (const [id, account] of Object.entries(book.accounts)) if (tables.accounts.get(Buffer.from(id)) === undefined) tables.accounts.putSync(Buffer.from(id), json(account));
+    tables.chains.putSync(Buffer.from(at.chain), json(book.chain));
+    for (const p of book.policies) tables.policies.putSync(policyKey(chainId, p.version), json(p.record));
+    for (const [account, balance] of Object.entries(book.balances)) addToBalance(tables, chainId, account, balance);
+    putHistory(tables, chainId, at.height, at.serial, { kind: 'opening', gateway, balances: book.balances, atSeq, at: time });
+    takeSerial(tables, at.serial);
+  });
+}
+
+/** The chain went to `gateway` with `balances`: they leave this store (a closing record; its balances drop to zero). */
+export function storeClosing(tables: CreditTables, at: HistoryWrite, gateway: string, balances: Record<string, number>, atSeq: number, time: number): Promise<void> {
+  const chainId = chainIdOf(at.chain);
+  return durably(tables, () => {
+    for (const [account, balance] of Object.entries(balances)) addToBalance(tables, chainId, account, -balance);
+    putHistory(tables, chainId, at.height, at.serial, { kind: 'closing', gateway, balances, atSeq, at: time });
+    takeSerial(tables, at.serial);
+  });
+}
+
+/** A chain's credit book as the store holds it (durable balances), for a handoff. */
+export function readChainBook(tables: CreditTables, name: string): ChainBookRecords | null {
+  tables.root.resetReadTxn();
+  const chainBytes = tables.chains.get(Buffer.from(name));
+  if (chainBytes === undefined) return null;
+  const chain = parse<ChainRecord>(chainBytes);
+  const chainId = chainIdOf(name);
+  const end = Buffer.concat([chainId, Buffer.alloc(8, 0xff)]);
+  const policies = [...tables.policies.getRange({ start: chainId, end, inclusiveEnd: true })].map(({ key, value }) => ({ version: readU64(key, 32), record: parse<PolicyRecord>(value) }));
+  const balances: Record<string, number> = {};
+  for (const { key, value } of tables.balances.getRange({ start: chainId, end: Buffer.concat([chainId, Buffer.from([0xff])]) })) {
+    const balance = readU64(value);
+    if (balance > 0) balances[key.subarray(32).toString('utf8')] = balance;
+  }
+  const accounts: Record<string, AccountRecord> = {};
+  for (const id of [chain.owner, ...Object.keys(balances)]) {
+    const bytes = tables.accounts.get(Buffer.from(id));
+    if (bytes !== undefined) accounts[id] = parse<AccountRecord>(bytes);
+  }
+  return { chain, policies, balances, accounts };
 }
 
 // ---- reading the history

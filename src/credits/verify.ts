@@ -13,6 +13,9 @@ interface ChainCheck {
   held: bigint;
   minted: bigint;
   burned: bigint;
+  /** Balances that came with the chain from other gateways (opening records), and that went with it (closing records). */
+  opened: bigint;
+  closed: bigint;
   /** Recorded burns not yet matched to a block: block height → its record. */
   blockBurns: Map<number, { firstSeq: number; count: number; total: number }>;
   blocksChecked: number;
@@ -33,7 +36,7 @@ export class CreditCheck implements StoreCheck {
     const state = loadCredits(tables, transaction);
     for (const name of state.chains.keys()) {
       const versions = (state.policies.get(name) ?? []).map(({ version, record }) => ({ version, fromSeq: record.fromSeq, policy: record.policy }));
-      const check: ChainCheck = { versions, held: 0n, minted: 0n, burned: 0n, blockBurns: new Map(), blocksChecked: 0 };
+      const check: ChainCheck = { versions, held: 0n, minted: 0n, burned: 0n, opened: 0n, closed: 0n, blockBurns: new Map(), blocksChecked: 0 };
       for (const [account, balance] of state.balances.get(name) ?? []) {
         if (!state.accounts.has(account)) return `credits of chain "${name}": a balance of ${balance} held by unknown account ${account}`;
         check.held += BigInt(balance);
@@ -48,6 +51,8 @@ export class CreditCheck implements StoreCheck {
   private readHistory(name: string, check: ChainCheck, tables: CreditTables, transaction: Transaction): string | undefined {
     for (const { height, record } of allHistory(tables, name, transaction)) {
       if (record.kind === 'mint') check.minted += BigInt(record.amount);
+      else if (record.kind === 'opening') check.opened += BigInt(sum(Object.values(record.balances)));
+      else if (record.kind === 'closing') check.closed += BigInt(sum(Object.values(record.balances)));
       else if (record.kind === 'read') check.burned += BigInt(sum(Object.values(record.burns)));
       else if (record.kind === 'burn') {
         const total = sum(Object.values(record.burns));
@@ -62,6 +67,8 @@ export class CreditCheck implements StoreCheck {
   block(block: CheckedBlock): string | undefined {
     const check = this.chains.get(block.chainName);
     if (check === undefined) return undefined;
+    // Paid for on the gateway that sealed it; what was left came with the chain (an opening record).
+    if (block.adopted) return undefined;
     const at = `credits of chain "${block.chainName}" block ${block.height}`;
     let cost = 0;
     for (let i = 0; i < block.count; i++) cost += entryCost(policyAt(check.versions, block.firstSeq + i), block.entryBytes(i));
@@ -82,8 +89,10 @@ export class CreditCheck implements StoreCheck {
     for (const [name, check] of this.chains) {
       const [orphan] = check.blockBurns.keys();
       if (orphan !== undefined) return `credits of chain "${name}": burns recorded for block ${orphan}, which the ledger does not hold`;
-      if (check.held !== check.minted - check.burned) {
-        return `credits of chain "${name}": the balances add up to ${check.held}, but ${check.minted} minted − ${check.burned} burned = ${check.minted - check.burned}`;
+      const expected = check.minted + check.opened - check.burned - check.closed;
+      if (check.held !== expected) {
+        const moved = check.opened === 0n && check.closed === 0n ? '' : ` + ${check.opened} opened − ${check.closed} closed (handoffs)`;
+        return `credits of chain "${name}": the balances add up to ${check.held}, but ${check.minted} minted − ${check.burned} burned${moved} = ${expected}`;
       }
     }
     return undefined;
@@ -91,8 +100,10 @@ export class CreditCheck implements StoreCheck {
 
   summary(): string {
     if (this.tables === null) return 'credits: none in this store (open mode)';
-    const totals = [...this.chains.values()].reduce((t, c) => ({ minted: t.minted + c.minted, burned: t.burned + c.burned, held: t.held + c.held }), { minted: 0n, burned: 0n, held: 0n });
-    return `credits: ${this.chains.size} chains, ${totals.minted} minted − ${totals.burned} burned = ${totals.held} held; ` +
+    const totals = [...this.chains.values()].reduce((t, c) => ({ minted: t.minted + c.minted, burned: t.burned + c.burned, held: t.held + c.held, opened: t.opened + c.opened, closed: t.closed + c.closed }),
+      { minted: 0n, burned: 0n, held: 0n, opened: 0n, closed: 0n });
+    const moved = totals.opened === 0n && totals.closed === 0n ? '' : ` + ${totals.opened} opened − ${totals.closed} closed (handoffs)`;
+    return `credits: ${this.chains.size} chains, ${totals.minted} minted − ${totals.burned} burned${moved} = ${totals.held} held; ` +
       `the burns of ${this.blocks} blocks match their entries and policies`;
   }
 }

@@ -50,6 +50,15 @@ export interface DashboardSources {
   commits: CommitSampler;
   /** The balancer's decisions (GET /v1/lanes/events): each tick sends the new ones. */
   decisions: Pick<LaneDecisions, 'after' | 'lastId'>;
+  /** A gateway in a fleet: its members, their load, the fleet's moves (built elsewhere, read here); null on a gateway of its own. */
+  fleet?: () => FleetDashboardView | null;
+}
+
+/** The fleet as the dashboard shows it (src/wiring/fleet-view.ts builds it); moves name chains, so a viewer sees only those of its own. */
+export interface FleetDashboardView {
+  gateway: string;
+  members: readonly object[];
+  moves: readonly { chain: string | null }[];
 }
 
 interface FeedSocket {
@@ -265,7 +274,9 @@ export class DashboardFeed {
     // An account sees the lanes (cores, capacity, utilisation) but only its own chains in them.
     const lanes = this.sources.lanes() as { lanes?: { chains?: string[] }[] };
     const shown = { ...lanes, lanes: lanes.lanes?.map((lane) => ({ ...lane, chains: lane.chains?.filter(visible) })) };
-    return { lanes: shown, chains, chainsTotal: all.length, anchors: this.sources.anchors(), viewer: principal === null ? 'open' : principal.kind === 'admin' ? 'admin' : principal.account };
+    const fleetView = this.sources.fleet?.() ?? null;
+    const fleet = fleetView === null ? null : { ...fleetView, moves: fleetView.moves.filter((m) => m.chain === null || visible(m.chain)) };
+    return { lanes: shown, chains, chainsTotal: all.length, anchors: this.sources.anchors(), fleet, viewer: principal === null ? 'open' : principal.kind === 'admin' ? 'admin' : principal.account };
   }
 
   private sample(): DashboardSample {

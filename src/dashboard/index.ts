@@ -3,5 +3,5 @@
 export { CHAIN_HISTORY, DASHBOARD } from './bounds.js';
 export { CHAIN_COLUMNS, ChainHistories, type ChainSeries } from './chain-history.js';
 export { CommitSampler } from './commit-sampler.js';
-export { DashboardFeed, type DashboardSample } from './feed.js';
+export { DashboardFeed, type DashboardSample, type FleetDashboardView } from './feed.js';
 export { StaticFiles, STATIC_LIMITS } from './static-files.js';

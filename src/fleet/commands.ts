@@ -1,8 +1,8 @@
-// `chainlanes fleet run | status | events | move | haproxy-config` (DESIGN.md
-// "Fleet", command line). src/cli.ts dispatches here; usage errors are
-// ConfigErrors (exit 2), failures are thrown (exit 1).
+// What `chainlanes fleet run | status | events | move | haproxy-config` do
+// (DESIGN.md "Fleet", command line), given their flags parsed and checked by
+// src/commands/fleet.ts (which holds their specs and help). Refused settings
+// are ConfigErrors (exit 2), failures are thrown (exit 1).
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
 import { readAdminKey } from '../credits/index.js';
 import type { Logger } from '../log/index.js';
 import { ConfigError, parseWith } from '../validation/index.js';
@@ -15,36 +15,15 @@ import { FleetKeys, decodeLoad, decodeMember, decodeOwner, decodeLeader, isInval
 import { FleetRunner } from './runner.js';
 import { EtcdSettingsSchema, FleetBalancerSchema, type EtcdSettings } from './settings.js';
 
-export const FLEET_USAGE = `usage:
-  chainlanes fleet run --etcd URLS [--prefix P] [--haproxy-socket PATH --haproxy-map PATH] [--id NAME]
-                       [--admin-key-file FILE] [--no-balance] [--headroom F] [--overloaded-for-ms MS]
-                       [--max-moves-per-hour N] [--every-ms MS] [--lease-ttl S]
-      mirrors etcd's chain ownership into HAProxy (runtime API and map file); the instance that
-      wins the election also balances the gateways and moves chains by handoff
-  chainlanes fleet status --etcd URLS [--prefix P] [--json]
-      members, their capacity and load, who owns how many chains, who leads the balancer
-  chainlanes fleet events --etcd URLS [--prefix P] [--since REVISION] [--json]
-      every move with its reason and numbers, overloads, members joining and leaving
-  chainlanes fleet move CHAIN GATEWAY --etcd URLS [--prefix P] [--admin-key-file FILE] [--force --from-url URL]
-      hands CHAIN off to GATEWAY (--force: its owner is cut off from etcd but still serves reads)
-  chainlanes fleet haproxy-config --etcd URLS --bind ADDR:PORT --haproxy-socket PATH --haproxy-map PATH [--log TARGET]
-      prints a working HAProxy configuration for the current members
-URLS: etcd client URLs separated by commas. The gateways' admin key: --admin-key-file or CHAINLANES_ADMIN_KEY.`;
-
 export interface FleetIo {
   print(text: string): void;
   log: () => Logger;
 }
 
-const ETCD_OPTIONS = {
-  etcd: { type: 'string' },
-  prefix: { type: 'string' },
-  json: { type: 'boolean', default: false },
-} as const;
-
-function etcdSettings(values: { etcd?: string; prefix?: string }): EtcdSettings {
-  if (values.etcd === undefined) throw new ConfigError(['chainlanes fleet: --etcd URLS is required (etcd client URLs, comma-separated)']);
-  return parseWith(EtcdSettingsSchema, { endpoints: values.etcd.split(',').map((u) => u.trim()).filter((u) => u !== ''), ...(values.prefix === undefined ? {} : { prefix: values.prefix }) }, 'flag --etcd/--prefix');
+/** etcd's settings from `--etcd URLS` and `--prefix P`. */
+export function etcdSettingsOf(etcd: string | undefined, prefix: string | undefined): EtcdSettings {
+  if (etcd === undefined) throw new ConfigError(['--etcd URLS is required (etcd client URLs, comma-separated)']);
+  return parseWith(EtcdSettingsSchema, { endpoints: etcd.split(',').map((u) => u.trim()).filter((u) => u !== ''), ...(prefix === undefined ? {} : { prefix }) }, 'flag --etcd/--prefix');
 }
 
 function connect(settings: EtcdSettings): { client: EtcdClient; keys: FleetKeys } {
@@ -61,46 +40,42 @@ async function readMembers(client: EtcdClient, keys: FleetKeys): Promise<Map<str
   return out;
 }
 
-export async function fleetCommand(argv: string[], io: FleetIo): Promise<void> {
-  const [sub, ...rest] = argv;
-  if (sub === 'run') return run(rest, io);
-  if (sub === 'status') return status(rest, io);
-  if (sub === 'events') return events(rest, io);
-  if (sub === 'move') return move(rest, io);
-  if (sub === 'haproxy-config') return printHaproxyConfig(rest, io);
-  if (sub === undefined || sub === '--help' || sub === '-h') return io.print(FLEET_USAGE);
-  throw new ConfigError([`chainlanes fleet: unknown command "${sub}"\n\n${FLEET_USAGE}`]);
-}
-
-function number(text: string | undefined, flag: string): number | undefined {
+/** A number flag's text, or undefined when absent; refused naming the flag when it is not a number. */
+export function numberFlag(text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!Number.isFinite(n)) throw new ConfigError([`flag --${flag}: ${JSON.stringify(text)} is not a number`]);
+  if (text.trim() === '' || !Number.isFinite(n)) throw new ConfigError([`flag --${flag}: ${JSON.stringify(text)} is not a number`]);
   return n;
 }
 
-async function run(argv: string[], io: FleetIo): Promise<void> {
-  const { values } = parseArgs({
-    args: argv, strict: true,
-    options: {
-      ...ETCD_OPTIONS, 'haproxy-socket': { type: 'string' }, 'haproxy-map': { type: 'string' }, id: { type: 'string' }, 'admin-key-file': { type: 'string' },
-      'no-balance': { type: 'boolean', default: false }, headroom: { type: 'string' }, 'overloaded-for-ms': { type: 'string' }, 'max-moves-per-hour': { type: 'string' },
-      'every-ms': { type: 'string' }, 'lease-ttl': { type: 'string' },
-    },
-  });
-  const etcd = etcdSettings(values);
-  if ((values['haproxy-socket'] === undefined) !== (values['haproxy-map'] === undefined)) throw new ConfigError(['chainlanes fleet run: --haproxy-socket and --haproxy-map go together']);
+export interface FleetRunFlags {
+  etcd: EtcdSettings;
+  haproxySocket?: string;
+  haproxyMap?: string;
+  id?: string;
+  adminKeyFile?: string;
+  balance: boolean;
+  headroom?: number;
+  overloadedForMs?: number;
+  maxMovesPerHour?: number;
+  everyMs?: number;
+  leaseTtl?: number;
+}
+
+/** `chainlanes fleet run`: mirrors (and, leading, balances) until SIGINT or SIGTERM. */
+export async function runFleet(flags: FleetRunFlags, io: FleetIo): Promise<void> {
+  const { etcd } = flags;
+  if ((flags.haproxySocket === undefined) !== (flags.haproxyMap === undefined)) throw new ConfigError(['chainlanes fleet run: --haproxy-socket and --haproxy-map go together']);
   const balancer = parseWith(FleetBalancerSchema, dropUndefined({
-    headroom: number(values.headroom, 'headroom'), overloadedForMs: number(values['overloaded-for-ms'], 'overloaded-for-ms'),
-    maxMovesPerHour: number(values['max-moves-per-hour'], 'max-moves-per-hour'), everyMs: number(values['every-ms'], 'every-ms'),
+    headroom: flags.headroom, overloadedForMs: flags.overloadedForMs, maxMovesPerHour: flags.maxMovesPerHour, everyMs: flags.everyMs,
   }), 'flags');
-  const leaseTtlSeconds = number(values['lease-ttl'], 'lease-ttl') ?? 10;
+  const leaseTtlSeconds = flags.leaseTtl ?? 10;
   if (!Number.isInteger(leaseTtlSeconds) || leaseTtlSeconds < 2) throw new ConfigError(['flag --lease-ttl: an integer ≥ 2 (seconds)']);
-  const adminKey = readAdminKey({ adminKeyFile: values['admin-key-file'] ?? null, insecureOpen: false }, process.env);
+  const adminKey = readAdminKey({ adminKeyFile: flags.adminKeyFile ?? null, insecureOpen: false }, process.env);
   const log = io.log();
   const runner = new FleetRunner({
-    etcd, id: values.id ?? `${hostname()}-${process.pid}`, balance: !values['no-balance'], balancer, adminKey, log, leaseTtlSeconds,
-    haproxy: values['haproxy-socket'] === undefined ? null : { socket: values['haproxy-socket'], map: values['haproxy-map']! },
+    etcd, id: flags.id ?? `${hostname()}-${process.pid}`, balance: flags.balance, balancer, adminKey, log, leaseTtlSeconds,
+    haproxy: flags.haproxySocket === undefined ? null : { socket: flags.haproxySocket, map: flags.haproxyMap! },
   });
   const stop = (signal: string): void => {
     log.info({ event: 'shutdown', signal }, `${signal}: giving up the lead and stopping`);
@@ -109,13 +84,16 @@ async function run(argv: string[], io: FleetIo): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   await runner.start();
-  log.info({ event: 'fleet-run', etcd: etcd.endpoints, haproxy: values['haproxy-socket'] ?? null, balance: !values['no-balance'] },
-    `fleet run: mirroring ${runner.table.entries.size} chains of ${runner.members.entries.size} members${values['haproxy-socket'] === undefined ? '' : ' into HAProxy'}`);
+  log.info({ event: 'fleet-run', etcd: etcd.endpoints, haproxy: flags.haproxySocket ?? null, balance: flags.balance },
+    `fleet run: mirroring ${runner.table.entries.size} chains of ${runner.members.entries.size} members${flags.haproxySocket === undefined ? '' : ' into HAProxy'}`);
 }
 
 function dropUndefined(record: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined));
 }
+
+/** How long `fleet move` waits for each gateway's answer (a large chain's adopt copies every block). */
+const MOVE_TIMEOUT_MS = 600_000;
 
 export interface FleetStatus {
   leader: string | null;
@@ -156,12 +134,12 @@ export async function readStatus(client: EtcdClient, keys: FleetKeys, now = Date
   };
 }
 
-async function status(argv: string[], io: FleetIo): Promise<void> {
-  const { values } = parseArgs({ args: argv, strict: true, options: ETCD_OPTIONS });
-  const { client, keys } = connect(etcdSettings(values));
+/** `chainlanes fleet status`. */
+export async function printStatus(etcd: EtcdSettings, json: boolean, io: Pick<FleetIo, 'print'>): Promise<void> {
+  const { client, keys } = connect(etcd);
   try {
     const s = await readStatus(client, keys);
-    if (values.json) return io.print(JSON.stringify(s, null, 2));
+    if (json) return io.print(JSON.stringify(s, null, 2));
     io.print(`fleet: ${s.members.length} members, ${s.chains} chains; balancer leader: ${s.leader ?? 'none'}`);
     for (const m of s.members) {
       const load = m.load === null ? 'no load report' : `load ${(m.load * 100).toFixed(1)} % (report ${Math.round((m.reportAgeMs ?? 0) / 1000)} s old)`;
@@ -178,12 +156,12 @@ function describeEvent(e: FleetEvent & { revision: number }): string {
   return `${new Date(e.at).toISOString()} #${e.revision} ${e.kind.padEnd(12)} ${e.reason}${numbers === '' ? '' : `  [${numbers}]`}`;
 }
 
-async function events(argv: string[], io: FleetIo): Promise<void> {
-  const { values } = parseArgs({ args: argv, strict: true, options: { ...ETCD_OPTIONS, since: { type: 'string' } } });
-  const { client, keys } = connect(etcdSettings(values));
+/** `chainlanes fleet events`. */
+export async function printEvents(etcd: EtcdSettings, since: number, json: boolean, io: Pick<FleetIo, 'print'>): Promise<void> {
+  const { client, keys } = connect(etcd);
   try {
-    const list = await readEvents(client, keys, number(values.since, 'since') ?? 0);
-    if (values.json) return io.print(JSON.stringify(list, null, 2));
+    const list = await readEvents(client, keys, since);
+    if (json) return io.print(JSON.stringify(list, null, 2));
     if (list.length === 0) io.print('fleet events: none kept');
     for (const e of list) io.print(describeEvent(e));
   } finally {
@@ -191,21 +169,22 @@ async function events(argv: string[], io: FleetIo): Promise<void> {
   }
 }
 
-async function move(argv: string[], io: FleetIo): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv, strict: true, allowPositionals: true,
-    options: { ...ETCD_OPTIONS, 'admin-key-file': { type: 'string' }, force: { type: 'boolean', default: false }, 'from-url': { type: 'string' } },
-  });
-  const [chain, to] = positionals;
-  if (chain === undefined || to === undefined || positionals.length !== 2) throw new ConfigError(['chainlanes fleet move: give CHAIN and GATEWAY']);
-  const { client, keys } = connect(etcdSettings(values));
-  const adminKey = readAdminKey({ adminKeyFile: values['admin-key-file'] ?? null, insecureOpen: false }, process.env);
+export interface MoveFlags {
+  adminKeyFile?: string;
+  force: boolean;
+  fromUrl?: string;
+}
+
+/** `chainlanes fleet move CHAIN GATEWAY`. */
+export async function moveByHand(etcd: EtcdSettings, chain: string, to: string, flags: MoveFlags, io: Pick<FleetIo, 'print'>): Promise<void> {
+  const { client, keys } = connect(etcd);
+  const adminKey = readAdminKey({ adminKeyFile: flags.adminKeyFile ?? null, insecureOpen: false }, process.env);
   try {
-    const outcome = await moveChain(client, keys, new HttpGatewayApi(adminKey, 120_000), chain, to, { force: values.force, fromUrl: values['from-url'] });
+    const outcome = await moveChain(client, keys, new HttpGatewayApi(adminKey, MOVE_TIMEOUT_MS), chain, to, { force: flags.force, fromUrl: flags.fromUrl });
     if (!outcome.moved) throw new Error(`moving chain "${chain}" to "${to}" failed at ${outcome.step}: ${outcome.why}${outcome.from === null ? '' : `; ${outcome.from} keeps it`}`);
     await new FleetEvents(client, keys, `fleet-move@${hostname()}`, 1_000).add({
       kind: 'manual-move', chain, from: outcome.from, to, reason: `chain "${chain}" ${outcome.from} → ${to}: moved by hand (chainlanes fleet move)`,
-      numbers: { token: outcome.token, handoffMs: Math.round(outcome.ms.handoff), adoptMs: Math.round(outcome.ms.adopt), commitMs: Math.round(outcome.ms.commit) },
+      numbers: { token: outcome.token, prepareMs: Math.round(outcome.ms.prepare), handoffMs: Math.round(outcome.ms.handoff), adoptMs: Math.round(outcome.ms.adopt), commitMs: Math.round(outcome.ms.commit) },
     }).catch(() => undefined);
     io.print(`chainlanes fleet move: chain "${chain}" is served by ${to} now (was ${outcome.from}; fencing token ${outcome.token})`);
   } finally {
@@ -213,23 +192,28 @@ async function move(argv: string[], io: FleetIo): Promise<void> {
   }
 }
 
-async function printHaproxyConfig(argv: string[], io: FleetIo): Promise<void> {
-  const { values } = parseArgs({
-    args: argv, strict: true,
-    options: { ...ETCD_OPTIONS, bind: { type: 'string' }, 'haproxy-socket': { type: 'string' }, 'haproxy-map': { type: 'string' }, log: { type: 'string' } },
-  });
-  const missing = ['bind', 'haproxy-socket', 'haproxy-map'].filter((f) => values[f as 'bind'] === undefined);
-  if (missing.length > 0) throw new ConfigError([`chainlanes fleet haproxy-config: ${missing.map((f) => `--${f}`).join(', ')} required`]);
-  if (values.log !== undefined && /[\r\n]/.test(values.log)) throw new ConfigError(['flag --log: one line (a HAProxy log target and its options)']);
-  if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/.test(values.bind!)) throw new ConfigError([`flag --bind: ${JSON.stringify(values.bind)} is not ADDR:PORT`]);
-  for (const flag of ['haproxy-socket', 'haproxy-map'] as const) {
-    if (!values[flag]!.startsWith('/') || /\s/.test(values[flag]!)) throw new ConfigError([`flag --${flag}: an absolute path without spaces`]);
+export interface HaproxyConfigFlags {
+  bind?: string;
+  haproxySocket?: string;
+  haproxyMap?: string;
+  log?: string;
+}
+
+/** `chainlanes fleet haproxy-config`. */
+export async function printHaproxyConfig(etcd: EtcdSettings, flags: HaproxyConfigFlags, io: Pick<FleetIo, 'print'>): Promise<void> {
+  const given = { bind: flags.bind, 'haproxy-socket': flags.haproxySocket, 'haproxy-map': flags.haproxyMap };
+  const missing = Object.entries(given).filter(([, v]) => v === undefined).map(([f]) => `--${f}`);
+  if (missing.length > 0) throw new ConfigError([`chainlanes fleet haproxy-config: ${missing.join(', ')} required`]);
+  if (flags.log !== undefined && /[\r\n]/.test(flags.log)) throw new ConfigError(['flag --log: one line (a HAProxy log target and its options)']);
+  if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/.test(flags.bind!)) throw new ConfigError([`flag --bind: ${JSON.stringify(flags.bind)} is not ADDR:PORT`]);
+  for (const [flag, path] of [['haproxy-socket', flags.haproxySocket!], ['haproxy-map', flags.haproxyMap!]] as const) {
+    if (!path.startsWith('/') || /\s/.test(path)) throw new ConfigError([`flag --${flag}: an absolute path without spaces`]);
   }
-  const { client, keys } = connect(etcdSettings(values));
+  const { client, keys } = connect(etcd);
   try {
     io.print(haproxyConfig({
-      ...DEFAULT_HAPROXY_CONFIG, ...(values.log === undefined ? {} : { log: values.log }),
-      bind: values.bind!, socket: values['haproxy-socket']!, map: values['haproxy-map']!, members: await readMembers(client, keys),
+      ...DEFAULT_HAPROXY_CONFIG, ...(flags.log === undefined ? {} : { log: flags.log }),
+      bind: flags.bind!, socket: flags.haproxySocket!, map: flags.haproxyMap!, members: await readMembers(client, keys),
     }).trimEnd());
   } finally {
     client.close();

@@ -17,6 +17,7 @@ import { type EtcdClient, type Revision } from './etcd.js';
 import { decodeMember, decodeOwner, isInvalid, type FleetKeys } from './keys.js';
 import { reclaimChain, transferChain, type FleetGate, type OwnershipTable } from './ownership.js';
 import { errorMessage } from '../log/index.js';
+import type { ChainBookRecords } from '../credits/index.js';
 
 /** What the owner answers to `POST /v1/chains/{name}/handoff`: everything the new owner needs to go on. */
 export interface HandoffHead {
@@ -29,8 +30,8 @@ export interface HandoffHead {
   nextHeight: number;
   /** Hex of the last entry block's hash (64 zeros before the first block). */
   lastBlockHash: string;
-  /** The chain's credit book: its owner account, policy and balances (authenticated mode; null in open mode). */
-  credits: { owner: string; policy: unknown; balances: Record<string, number> } | null;
+  /** The chain's credit book: its owner, policies, balances and the accounts they name (authenticated mode; null in open mode). */
+  credits: ChainBookRecords | null;
 }
 
 export interface HandoffSettings {
@@ -81,18 +82,24 @@ export class Handoffs {
 
   /**
    * Stops admission of `name` for a handoff to `to` and returns the token handed
-   * over. Refused (with why) unless the gate admits the chain right now.
+   * over. Refused (with why) unless the gate admits the chain right now, or the
+   * chain is this gateway's and only its lease (cut off from etcd) keeps it from admitting.
    */
   begin(name: string, to: string): Revision | string {
     if (to === this.me) return `chain "${name}" cannot be handed off to the gateway that owns it`;
     if (this.active.has(name)) return `chain "${name}" is being handed off to ${this.active.get(name)!.to} already`;
     const verdict = this.gate.check(name);
-    if (verdict.kind !== 'admit') return `chain "${name}" is not admitted here now (${verdict.kind === 'unclaimed' ? 'no owner yet' : verdict.message})`;
+    // An owner cut off from etcd admits nothing, yet hands its chain off (a forced move: the transfer then
+    // also needs its member key gone). The token is the table's: a stale one only makes the transfer fail.
+    const entry = this.table.get(name);
+    const fenced = verdict.kind === 'busy' && entry?.value.gateway === this.me;
+    if (verdict.kind !== 'admit' && !fenced) return `chain "${name}" is not admitted here now (${verdict.kind === 'unclaimed' ? 'no owner yet' : verdict.message})`;
+    const token = verdict.kind === 'admit' ? verdict.token : entry!.modRevision;
     const timer = setTimeout(() => void this.abort(name, `not committed within ${this.settings.deadlineMs} ms`), this.settings.deadlineMs);
     timer.unref();
-    this.active.set(name, { to, token: verdict.token, timer, aborting: false });
+    this.active.set(name, { to, token, timer, aborting: false });
     this.gate.stop(name, to);
-    return verdict.token;
+    return token;
   }
 
   /**
@@ -154,8 +161,13 @@ export class Handoffs {
 
 /** The gateways' handoff routes, as the coordinator calls them. */
 export interface GatewayApi {
+  /**
+   * The pre-copy: the target pulls what the owner has sealed while the owner
+   * still admits, so the handoff's pause copies only the tail. Optional.
+   */
+  prepare?(url: string, chain: string, from: string, fromUrl: string): Promise<void>;
   handoff(url: string, chain: string, to: string): Promise<HandoffHead>;
-  adopt(url: string, chain: string, from: string, head: HandoffHead): Promise<void>;
+  adopt(url: string, chain: string, from: string, head: HandoffHead, fromUrl: string): Promise<void>;
   abort(url: string, chain: string): Promise<void>;
 }
 
@@ -185,8 +197,12 @@ export class HttpGatewayApi implements GatewayApi {
     return await this.post(url, `/v1/chains/${chain}/handoff`, { to }) as HandoffHead;
   }
 
-  async adopt(url: string, chain: string, from: string, head: HandoffHead): Promise<void> {
-    await this.post(url, `/v1/chains/${chain}/adopt`, { from, head });
+  async prepare(url: string, chain: string, from: string, fromUrl: string): Promise<void> {
+    await this.post(url, `/v1/chains/${chain}/adopt`, { from, fromUrl, prepare: true });
+  }
+
+  async adopt(url: string, chain: string, from: string, head: HandoffHead, fromUrl: string): Promise<void> {
+    await this.post(url, `/v1/chains/${chain}/adopt`, { from, fromUrl, head });
   }
 
   async abort(url: string, chain: string): Promise<void> {
@@ -195,8 +211,8 @@ export class HttpGatewayApi implements GatewayApi {
 }
 
 export type MoveOutcome =
-  | { moved: true; chain: string; from: string; to: string; token: Revision; ms: { handoff: number; adopt: number; commit: number } }
-  | { moved: false; chain: string; from: string | null; to: string; step: 'lookup' | 'handoff' | 'adopt' | 'commit'; why: string };
+  | { moved: true; chain: string; from: string; to: string; token: Revision; ms: { prepare: number; handoff: number; adopt: number; commit: number } }
+  | { moved: false; chain: string; from: string | null; to: string; step: 'lookup' | 'prepare' | 'handoff' | 'adopt' | 'commit'; why: string };
 
 export interface MoveOptions {
   /**
@@ -226,10 +242,22 @@ export async function moveChain(client: EtcdClient, keys: FleetKeys, api: Gatewa
   const fromRecord = fromKv === undefined ? null : decodeMember(fromKv.value);
   if (fromRecord === null || isInvalid(fromRecord)) {
     if (!force) return fail('lookup', from, `the owner "${from}" is not a live member: its chains wait for it (no replicas yet); --force moves a chain whose owner is cut off from etcd but still serves reads`);
+  } else if (force) {
+    // Asked before the handoff, not only by the transfer: a forced handoff that cannot commit would leave the owner stopped until it reaches etcd again.
+    return fail('lookup', from, `gateway "${from}" is still a live member: move it by handoff, not by force (a cut-off owner's lease expires within its TTL)`);
   }
   const fromUrl = options.fromUrl ?? (fromRecord !== null && !isInvalid(fromRecord) ? fromRecord.url : null);
   if (fromUrl === null) return fail('lookup', from, `the owner "${from}" is not in etcd any more: give its URL to fetch the chain's head from (--from-url)`);
   let started = performance.now();
+  if (api.prepare !== undefined) {
+    try {
+      await api.prepare(targetRecord.url, chain, from, fromUrl);
+    } catch (error) {
+      return fail('prepare', from, errorMessage(error));
+    }
+  }
+  const prepareMs = performance.now() - started;
+  started = performance.now();
   let head: HandoffHead;
   try {
     head = await api.handoff(fromUrl, chain, to);
@@ -244,7 +272,7 @@ export async function moveChain(client: EtcdClient, keys: FleetKeys, api: Gatewa
   if (head.token !== ownerKv.modRevision) return abort('adopt', `the owner handed over token ${head.token}, but etcd holds ${ownerKv.modRevision}`);
   started = performance.now();
   try {
-    await api.adopt(targetRecord.url, chain, from, head);
+    await api.adopt(targetRecord.url, chain, from, head, fromUrl);
   } catch (error) {
     return abort('adopt', errorMessage(error));
   }
@@ -258,5 +286,5 @@ export async function moveChain(client: EtcdClient, keys: FleetKeys, api: Gatewa
     return abort('commit', `etcd did not confirm the transfer: ${errorMessage(error)}`);
   }
   if (!outcome.moved) return abort('commit', outcome.why);
-  return { moved: true, chain, from, to, token: outcome.token, ms: { handoff: handoffMs, adopt: adoptMs, commit: performance.now() - started } };
+  return { moved: true, chain, from, to, token: outcome.token, ms: { prepare: prepareMs, handoff: handoffMs, adopt: adoptMs, commit: performance.now() - started } };
 }

@@ -32,7 +32,7 @@ export {
   type GatewayApi, type HandoffEnd, type HandoffHead, type HandoffSettings, type MoveOptions, type MoveOutcome,
 } from './handoff.js';
 export {
-  DEFAULT_FLEET_BALANCER, EtcdSettingsSchema, FleetBalancerSchema, GatewayFleetSchema,
+  DEFAULT_FLEET_BALANCER, EtcdSettingsSchema, FleetBalancerSchema, GatewayFleetFields, GatewayFleetSchema, PartialFleetSchema,
   type EtcdSettings, type FleetBalancerSettings, type GatewayFleetSettings,
 } from './settings.js';
 export { FleetNode, type FleetNodeOptions } from './node.js';
@@ -41,5 +41,8 @@ export { LeaderElection } from './election.js';
 export { FleetEvents, readEvents } from './events.js';
 export { DEFAULT_MIRROR_TIMING, HaproxyMirror, type HaproxyMirrorOptions } from './haproxy-mirror.js';
 export { FleetRunner, type FleetRunOptions } from './runner.js';
-export { FLEET_USAGE, fleetCommand, readStatus, type FleetIo, type FleetStatus } from './commands.js';
+export {
+  etcdSettingsOf, moveByHand, numberFlag, printEvents, printHaproxyConfig, printStatus, readStatus, runFleet,
+  type FleetIo, type FleetRunFlags, type FleetStatus, type HaproxyConfigFlags, type MoveFlags,
+} from './commands.js';
 export { FleetDirectory, decodeAccount, decodeKey, type DirectoryListener } from './directory.js';

@@ -13,7 +13,7 @@ export function isPrefix(text: string): boolean {
 }
 
 /** Gateway ids name HAProxy backends (`be_{id}`) and etcd keys, so they are kept to what both accept. */
-export const GATEWAY_ID_RULE = 'a gateway id is 1 to 63 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit';
+export const GATEWAY_ID_RULE = '1 to 63 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit (a gateway id)';
 const GATEWAY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 export function isGatewayId(text: string): boolean {

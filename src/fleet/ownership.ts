@@ -73,10 +73,21 @@ export class FleetGate {
     return verdict;
   }
 
-  private movedTo(name: string, owner: string): Verdict {
+  /**
+   * For reads: another gateway serves `name` by the table (a chain being
+   * handed off from here is still read here, and a gateway cut off from etcd
+   * keeps serving what it holds). Null: serve it here.
+   */
+  servedElsewhere(name: string): Extract<Verdict, { kind: 'moved' }> | null {
+    const entry = this.table.entries.get(name);
+    if (entry === undefined || entry.value.gateway === this.member.id) return null;
+    return this.movedTo(name, entry.value.gateway);
+  }
+
+  private movedTo(name: string, owner: string): Extract<Verdict, { kind: 'moved' }> {
     const record = this.members.get(owner)?.value;
     if (record === undefined) {
-      return { kind: 'moved', owner, location: null, message: `chain "${name}" is owned by gateway "${owner}", which is not a live member of the fleet now; retry later` };
+      return { kind: 'moved', owner, location: null, message: `chain "${name}" is served by gateway "${owner}", which is not a live member of the fleet now (down, or cut off from etcd); retry later` };
     }
     return { kind: 'moved', owner, location: record.url, message: `chain "${name}" is served by gateway "${owner}" at ${record.url}` };
   }

@@ -33,8 +33,8 @@ export const EtcdSettingsSchema = z.strictObject({
   watchCheckMs: ms(100, 60_000).default(5_000),
 });
 
-/** A gateway in a fleet (`fleet` in the gateway's config; absent: a gateway on its own, as before). */
-export const GatewayFleetSchema = z.strictObject({
+/** The keys of a gateway's `fleet` settings, each checked alone (the config file may give some, flags the rest). */
+export const GatewayFleetFields = z.strictObject({
   etcd: EtcdSettingsSchema,
   gatewayId,
   /** The gateway's own URL as other gateways and `chainlanes fleet` reach it. */
@@ -53,7 +53,13 @@ export const GatewayFleetSchema = z.strictObject({
   loadReportMs: ms(500).default(5_000),
   /** Most chains the ownership table holds. */
   maxChains: integer(1, undefined, 'chains').default(1_000_000),
-}).refine((f) => f.leaseMarginMs * 2 < f.leaseTtlSeconds * 1000, { error: 'fleet.leaseMarginMs must be under half of fleet.leaseTtlSeconds' });
+});
+
+/** A gateway in a fleet (`fleet` in the gateway's config; absent: a gateway on its own, as before). */
+export const GatewayFleetSchema = GatewayFleetFields.refine((f) => f.leaseMarginMs * 2 < f.leaseTtlSeconds * 1000, { error: 'fleet.leaseMarginMs must be under half of fleet.leaseTtlSeconds' });
+
+/** What one source (a config file) may say of `fleet`: any of its keys, the rest coming from others. */
+export const PartialFleetSchema = GatewayFleetFields.partial().extend({ etcd: EtcdSettingsSchema.partial().optional() });
 
 export type EtcdSettings = z.output<typeof EtcdSettingsSchema>;
 export type GatewayFleetSettings = z.output<typeof GatewayFleetSchema>;

@@ -10,6 +10,7 @@ import type { BlockWriter, ChainRegistry, ChainState } from './chains.js';
 import type { SealProgress } from './seal-progress.js';
 import { countByErrorCode, type ErrorCode } from '../protocol/index.js';
 import { isRefusal, type Bill, type CreditBook, type Principal } from '../credits/index.js';
+import { movedCode, type ChainOwnership, type ClaimResult } from './ownership.js';
 
 /** A frame admitted into a lane ring, waiting for its hashes. */
 export interface PendingFrame {
@@ -46,9 +47,24 @@ export interface FrameOwner extends BlockWriter {
 export class Rejection {
   readonly code: ErrorCode;
   readonly message: string;
-  constructor(code: ErrorCode, message: string) {
+  /** For `moved`: the URL of the gateway that serves the chain. */
+  readonly location: string | null;
+  constructor(code: ErrorCode, message: string, location: string | null = null) {
     this.code = code;
     this.message = message;
+    this.location = location;
+  }
+}
+
+/**
+ * A frame of a chain no gateway of the fleet owns yet, that passed every
+ * other check: nothing of it is reserved. Its owner waits for the claim
+ * (`Admission.claim`) and admits it again if won. Owners that do not wait
+ * answer it as the `busy` it is.
+ */
+export class Unclaimed extends Rejection {
+  constructor(readonly chain: string) {
+    super('busy', `chain "${chain}" is being claimed for this gateway; retry in a moment`);
   }
 }
 
@@ -91,6 +107,8 @@ export interface AdmissionParts {
   fairShare: FairShareGate | null;
   /** Times a frame per chain and block for the dashboard's commit latency; null: none. */
   commitProbe: CommitProbe | null;
+  /** Which chains this gateway may admit, in a fleet (ownership.ts); null: a gateway on its own, every chain is its own. */
+  ownership: ChainOwnership | null;
 }
 
 export class Admission {
@@ -113,6 +131,7 @@ export class Admission {
   private readonly seals: SealProgress;
   private readonly fairShare: FairShareGate | null;
   private readonly commitProbe: CommitProbe | null;
+  private readonly ownership: ChainOwnership | null;
   /** Each entry's length from the frame walk, to price it (authenticated mode only). */
   private readonly spans: Int32Array | null;
 
@@ -127,6 +146,7 @@ export class Admission {
     this.seals = parts.seals;
     this.fairShare = parts.fairShare;
     this.commitProbe = parts.commitProbe;
+    this.ownership = parts.ownership;
     this.spans = parts.credits === null ? null : new Int32Array(2 * parts.limits.maxEntriesPerFrame);
   }
 
@@ -145,14 +165,22 @@ export class Admission {
     if (bytes.byteLength > limits.maxFrameBytes) {
       return this.reject('too_large', `frame has ${bytes.byteLength} bytes, more than the limit of ${limits.maxFrameBytes}`);
     }
+    const known = typeof chain === 'string' ? undefined : chain;
+    const name = typeof chain === 'string' ? chain : chain.name;
+    // In a fleet, a chain another gateway serves costs no frame walk; one no gateway owns is claimed below.
+    let unclaimed = false;
+    if (this.ownership !== null) {
+      const verdict = this.ownership.check(name, performance.now());
+      if (verdict.kind === 'moved') return this.reject(movedCode(verdict), verdict.message, verdict.location);
+      if (verdict.kind === 'busy') return this.reject('busy', verdict.message);
+      unclaimed = verdict.kind === 'unclaimed';
+    }
     // The cheap `busy` checks come before the walk over the frame: a client told
     // `busy` tends to retry at once, and refusing it must cost next to nothing.
     // A store that fails to seal (a full disk) is not a fault of the gateway, and
     // it usually comes back: `busy`, with the reason, until a seal succeeds.
     if (this.seals.refusal !== null) return this.reject('busy', `the store is failing to seal: ${this.seals.refusal}; retry later`);
     // A new chain holds nothing yet and starts in the light lane.
-    const known = typeof chain === 'string' ? undefined : chain;
-    const name = typeof chain === 'string' ? chain : chain.name;
     if (known !== undefined && this.overUnsealedLimit(known.slot)) {
       return this.reject('busy', `chain "${name}" has too many entries waiting to be made durable; retry later`);
     }
@@ -172,6 +200,8 @@ export class Admission {
       if (isRefusal(billed)) return this.reject(billed.code, billed.message);
       bill = billed;
     }
+    // Claimed by its first frame that passes every other check (DESIGN.md "Fleet"); nothing is reserved before the claim is won.
+    if (unclaimed) return new Unclaimed(name);
     const target = known ?? this.chains.getOrCreate(name);
     if (target === undefined) {
       return this.reject('unknown_chain', `no chain "${name}", and the gateway already serves its limit of ${this.chains.table.maxChains} chains`);
@@ -228,9 +258,32 @@ export class Admission {
     return this.closed;
   }
 
-  reject(code: ErrorCode, message: string): Rejection {
+  reject(code: ErrorCode, message: string, location: string | null = null): Rejection {
     this.stats.rejected[code]++;
-    return new Rejection(code, message);
+    return new Rejection(code, message, location);
+  }
+
+  /** Claims a new chain for this gateway (a frame got `Unclaimed`): resolves null once won, else why its frames are refused. */
+  async claim(name: string): Promise<Rejection | null> {
+    if (this.ownership === null) return null;
+    let result: ClaimResult;
+    try {
+      result = await this.ownership.claim(name);
+    } catch (error) {
+      result = { won: null, message: `the claim of chain "${name}" failed: ${error instanceof Error ? error.message : String(error)}` };
+    }
+    if (result.won === true) return null;
+    if (result.won === false) return new Rejection(movedCode(result), result.message, result.location);
+    return new Rejection('busy', `chain "${name}" could not be claimed for this gateway: ${result.message}; retry later`);
+  }
+
+  /**
+   * Whether reads of `name` belong to another gateway of the fleet (a stream's
+   * upgrade, GET routes): the refusal to answer with, or null to serve here.
+   */
+  servedElsewhere(name: string): Rejection | null {
+    const verdict = this.ownership?.servedElsewhere(name) ?? null;
+    return verdict === null ? null : this.reject(movedCode(verdict), verdict.message, verdict.location);
   }
 
   /**

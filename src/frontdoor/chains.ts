@@ -69,6 +69,21 @@ export class ChainState {
     this.blockFirstSeq = endSeq;
   }
 
+  /**
+   * Blocks adopted from another gateway of a fleet filled the seqs up to
+   * `nextSeq` (a chain coming back, or known here from a pre-copy): the chain
+   * goes on from there. Only while nothing of it is open or unsealed here.
+   */
+  continueAt(nextSeq: number, nextHeight: number): void {
+    if (this.hasOpenBlock || this.awaitingCommit.size > 0 || nextSeq < this.nextSeq) {
+      throw new Error(`chain "${this.name}" cannot continue at seq ${nextSeq}: it has seqs ${this.committedSeq}…${this.nextSeq - 1} not yet durable here`);
+    }
+    this.nextSeq = nextSeq;
+    this.blockFirstSeq = nextSeq;
+    this.committedSeq = nextSeq;
+    this.nextHeight = nextHeight;
+  }
+
   /** The block starting at firstSeq is durable: returns who wrote into it. */
   committed(firstSeq: number, count: number, height: number): Set<BlockWriter> {
     const writers = this.awaitingCommit.get(firstSeq) ?? new Set<BlockWriter>();

@@ -73,8 +73,9 @@ function writeBinHeader(out: Buffer, o: number, length: number): number {
   return o + 5;
 }
 
-export function encodeError(frame: number | null, code: ErrorCode, message: string): Buffer {
-  return packr.pack({ type: 'error', frame, code, message });
+/** `{type: "error", frame, code, message}`, with `location` (the owner's URL) for `moved`. */
+export function encodeError(frame: number | null, code: ErrorCode, message: string, location: string | null = null): Buffer {
+  return packr.pack(location === null ? { type: 'error', frame, code, message } : { type: 'error', frame, code, message, location });
 }
 
 /** The notice's fields; both ends share src/protocol's definition. */

@@ -6,7 +6,9 @@
 // finished first.
 import type { RingView } from '../ring/index.js';
 import type { Admission, FrameOwner, PendingFrame } from './admission.js';
-import { Rejection } from './admission.js';
+import { Rejection, Unclaimed } from './admission.js';
+import { MOVED_CLOSE, MOVED_REASON } from './ownership.js';
+import { ParkedFrames } from './parked-frames.js';
 import type { ChainRegistry, ChainState } from './chains.js';
 import { CHAIN_NAME_RULE, parseChainName } from '../protocol/index.js';
 import { encodeAccepted, encodeError } from './replies.js';
@@ -18,7 +20,7 @@ import {
   BARRED_REASON, OPEN_UNITS, TURN_COUNTS, frameUnits, type AddressUse, type AddressTurns, type EventLoopTurns, type SharedStream, type TurnMeter,
 } from '../defence/index.js';
 import { isRefusal, type CreditBook, type Principal, type Refusal } from '../credits/index.js';
-import { presentedKey } from '../uws/index.js';
+import { answeredProtocol, offeredProtocols, presentedStreamKey } from '../uws/index.js';
 import { sendError } from '../uws/index.js';
 
 interface UpgradeData {
@@ -50,12 +52,15 @@ export class StreamConnection implements FrameOwner, OutboundHolder, SharedStrea
   private burst = 0;
   /** Set when the connection is being cut off: the close to send once every reply owed has left. */
   private closing: { code: number; reason: string } | null = null;
+  /** Frames waiting for the chain's claim (a fleet), in order. */
+  readonly parked: ParkedFrames;
 
-  constructor(ws: WebSocket<UpgradeData>, chainName: string, chain: ChainState | undefined, principal: Principal | null) {
+  constructor(ws: WebSocket<UpgradeData>, chainName: string, chain: ChainState | undefined, principal: Principal | null, buffers: ClientBuffers) {
     this.ws = ws;
     this.chainName = chainName;
     this.chain = chain;
     this.principal = principal;
+    this.parked = new ParkedFrames(buffers);
   }
 
   get open(): boolean { return this.ws !== null; }
@@ -92,7 +97,17 @@ export class StreamConnection implements FrameOwner, OutboundHolder, SharedStrea
 
   refuse(frame: number, rejection: Rejection): void {
     this.refusals++;
-    this.answer(frame, encodeError(frame, rejection.code, rejection.message));
+    this.answer(frame, encodeError(frame, rejection.code, rejection.message, rejection.location));
+  }
+
+  /**
+   * Another gateway serves the chain now (a handoff, or a claim lost): the
+   * connection reads nothing more, sends every reply it owes, and closes with
+   * 4001 — the client reconnects through the proxy and sends again what was
+   * refused or never read, none of which left a trace.
+   */
+  moved(): void {
+    if (this.closing === null) this.cutOffAfterReplies(MOVED_CLOSE, MOVED_REASON);
   }
 
   admitted(): void {
@@ -239,11 +254,19 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       const address = guard.admitUpgrade(res, req);
       if (address === null) return;
       const chainPath = req.getParameter(0) ?? '';
+      const offered = offeredProtocols(req);
+      // A chain another gateway of the fleet serves: 421 with its URL (or 503 naming it while it is down), before any WebSocket exists.
+      const name = parseChainName(chainPath);
+      const elsewhere = name === null ? null : admission.servedElsewhere(name);
+      if (elsewhere !== null) {
+        guard.release(address);
+        return sendError(res, elsewhere.code, elsewhere.message, undefined, elsewhere.location);
+      }
       let principal: Principal | null = null;
       if (options.credits !== null) {
         // Refused with an HTTP answer before any WebSocket exists: a missing or
         // wrong key (401), a chain that does not exist (404), a non-writer (403).
-        const granted = streamPrincipal(options.credits, chainPath, presentedKey(req, true));
+        const granted = streamPrincipal(options.credits, chainPath, presentedStreamKey(req, offered));
         if (isRefusal(granted)) {
           guard.release(address);
           admission.reject(granted.code, granted.message);
@@ -252,7 +275,8 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
         principal = granted;
       }
       const data: UpgradeData = { chainPath, connection: null, address, principal, use: null };
-      res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'),
+      // The answer names the protocol, never a key offered beside it.
+      res.upgrade(data, req.getHeader('sec-websocket-key'), answeredProtocol(offered),
         req.getHeader('sec-websocket-extensions'), context);
     },
 
@@ -265,7 +289,7 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       if (!options.buffers.reserveInbound(options.maxPayloadBytes)) {
         return refuse(ws, admission.reject('busy', `the gateway holds as many streams as limits.maxInboundTotalBytes allows (each may buffer a frame of limits.maxFrameBytes); retry later`));
       }
-      data.connection = new StreamConnection(ws, name, chains.get(name), data.principal);
+      data.connection = new StreamConnection(ws, name, chains.get(name), data.principal, options.buffers);
       connections.add(data.connection);
       data.use = options.turns?.open(data.address, data.connection) ?? null;
       if (data.use !== null && options.turns?.charge(data.use, OPEN_UNITS, turns.now()) === false) data.connection.cutOffForTurns(BARRED_REASON);
@@ -302,17 +326,15 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       if (!isBinary) {
         return connection.refuse(frame, admission.reject('bad_frame', 'text frames are not accepted: send a binary msgpack array of entries'));
       }
-      let result: PendingFrame | Rejection;
-      try {
-        result = admission.admit(connection.chain ?? connection.chainName, new Uint8Array(message), connection, frame, connection.principal);
-      } catch (error) {
-        // A bug, not bad input: the frame is answered and the gateway keeps serving.
-        options.log.error({ event: 'internal-error', where: 'admission', chain: connection.chainName, frame, err: error }, 'internal error while admitting a frame');
-        result = admission.reject('internal', 'internal error while admitting the frame; see the gateway log');
+      const bytes = new Uint8Array(message);
+      // Behind a claim in flight, a frame waits its turn, so replies keep their order.
+      if (connection.parked.waiting) return park(connection, frame, bytes, admission);
+      const result = admitFrame(connection, frame, bytes, options);
+      if (result instanceof Unclaimed) {
+        park(connection, frame, bytes, admission);
+        connection.parked.begin();
+        void admission.claim(result.chain).then((refusal) => afterClaim(connection, refusal, options));
       }
-      if (result instanceof Rejection) return connection.refuse(frame, result);
-      connection.admitted();
-      connection.chain ??= chains.get(connection.chainName);
     },
 
     close(ws: WebSocket<UpgradeData>) {
@@ -328,6 +350,67 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       options.buffers.releaseInbound(options.maxPayloadBytes);
     },
   });
+}
+
+/** Admits one frame of the connection and answers a refusal; an `Unclaimed` frame is the caller's to park. */
+function admitFrame(connection: StreamConnection, frame: number, bytes: Uint8Array, options: StreamRouteOptions): PendingFrame | Rejection {
+  const { admission, chains } = options;
+  let result: PendingFrame | Rejection;
+  try {
+    result = admission.admit(connection.chain ?? connection.chainName, bytes, connection, frame, connection.principal);
+  } catch (error) {
+    // A bug, not bad input: the frame is answered and the gateway keeps serving.
+    options.log.error({ event: 'internal-error', where: 'admission', chain: connection.chainName, frame, err: error }, 'internal error while admitting a frame');
+    result = admission.reject('internal', 'internal error while admitting the frame; see the gateway log');
+  }
+  if (result instanceof Unclaimed) return result;
+  if (result instanceof Rejection) {
+    connection.refuse(frame, result);
+    if (result.code === 'moved') connection.moved();
+    return result;
+  }
+  connection.admitted();
+  connection.chain ??= chains.get(connection.chainName);
+  return result;
+}
+
+function park(connection: StreamConnection, frame: number, bytes: Uint8Array, admission: Admission): void {
+  if (!connection.parked.park(frame, bytes)) {
+    connection.refuse(frame, admission.reject('busy', 'the gateway holds as much waiting input as limits.maxInboundTotalBytes allows; retry later'));
+  }
+}
+
+/**
+ * The chain's claim resolved: the frames that waited for it are admitted in
+ * order (won), or refused (lost: `moved`, and the connection closes with 4001;
+ * not made: `busy`). A connection closed meanwhile drops them: nothing of
+ * them was reserved.
+ */
+function afterClaim(connection: StreamConnection, refusal: Rejection | null, options: StreamRouteOptions): void {
+  const frames = connection.parked.end();
+  if (!connection.open || connection.cutOff) return;
+  for (const { frame, bytes } of frames) {
+    if (connection.cutOff) break;
+    if (refusal !== null) {
+      connection.refuse(frame, options.admission.reject(refusal.code, refusal.message, refusal.location));
+      if (refusal.code === 'moved') connection.moved();
+      continue;
+    }
+    const result = admitFrame(connection, frame, bytes, options);
+    // Still unclaimed after a won claim: the table lost it meanwhile (a delete in etcd). Nothing was reserved: busy.
+    if (result instanceof Unclaimed) connection.refuse(frame, options.admission.reject('busy', result.message));
+  }
+}
+
+/** Every stream of `chain` is told another gateway serves it now: replies owed, then close 4001. */
+export function movedStreams(connections: Iterable<StreamConnection>, chain: string): number {
+  let moved = 0;
+  for (const connection of connections) {
+    if (connection.chainName !== chain) continue;
+    connection.moved();
+    moved++;
+  }
+  return moved;
 }
 
 /** Who may open a stream to the chain in `chainPath`; a bad name is left to `open` to refuse. */

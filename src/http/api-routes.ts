@@ -1,7 +1,7 @@
 // HTTP routes of protocol v1 (JSON unless said): docs/protocol.md §6.
 import { pack } from 'msgpackr';
 import type { RingView } from '../ring/index.js';
-import { Rejection, type Admission, type FrameOwner, type PendingFrame } from '../frontdoor/index.js';
+import { Rejection, Unclaimed, type Admission, type FrameOwner, type PendingFrame } from '../frontdoor/index.js';
 import type { ChainRegistry, ChainState } from '../frontdoor/index.js';
 import { CHAIN_NAME_RULE, HASH_BYTES, parseChainName, type ErrorCode } from '../protocol/index.js';
 import { parseIndex, readBody, sendError, sendJson, sendText } from '../uws/index.js';
@@ -210,8 +210,24 @@ async function postEntries(ctx: HttpContext, res: HttpResponse, req: HttpRequest
   const frame = toFrame(body, contentType);
   if (frame instanceof Rejection) return sendRejection(ctx, res, frame.code, frame.message);
   owner = new HttpIngest(res, name, ctx, wait === 'committed');
-  const result = ctx.admission.admit(ctx.chains.get(name) ?? name, frame, owner, 0, payer);
-  if (result instanceof Rejection) sendError(res, result.code, result.message);
+  let result = ctx.admission.admit(ctx.chains.get(name) ?? name, frame, owner, 0, payer);
+  // A chain no gateway of the fleet owns yet: claimed for this one first (the body is ours to hold meanwhile).
+  if (result instanceof Unclaimed) {
+    const refusal = await ctx.admission.claim(name);
+    if (!owner.open) return;
+    result = refusal ?? ctx.admission.admit(ctx.chains.get(name) ?? name, frame, owner, 0, payer);
+    if (refusal !== null) ctx.admission.reject(refusal.code, refusal.message);
+  }
+  if (result instanceof Rejection) sendError(res, result.code, result.message, undefined, result.location);
+}
+
+/** A chain another gateway of the fleet serves: answered 421 with its URL (503 naming it while it is down); true when answered. */
+export function servedElsewhere(ctx: { admission: Admission }, res: HttpResponse, rawName: string | undefined): boolean {
+  const name = parseChainName(rawName ?? '');
+  const elsewhere = name === null ? null : ctx.admission.servedElsewhere(name);
+  if (elsewhere === null) return false;
+  sendError(res, elsewhere.code, elsewhere.message, undefined, elsewhere.location);
+  return true;
 }
 
 /** A refused POST counts among the rejected frames, like a refused WebSocket frame. */
@@ -258,6 +274,7 @@ function blockEntries(json: string): number {
 }
 
 function getEntry(ctx: HttpContext, res: HttpResponse, req: HttpRequest): void {
+  if (servedElsewhere(ctx, res, req.getParameter(0))) return;
   const charge = readerOr401(ctx, res, req);
   if (charge === null) return;
   const chain = chainOr404(ctx.chains, res, req.getParameter(0));
@@ -352,6 +369,7 @@ export function addHttpRoutes(app: HttpRoutes, ctx: HttpContext): void {
     sendJson(res, '200 OK', { chains: page.map((c) => ctx.chainInfo(c)), total: all.length, next });
   });
   app.get('/v1/chains/:name', (res, req) => {
+    if (servedElsewhere(ctx, res, req.getParameter(0))) return;
     const chain = chainOr404(ctx.chains, res, req.getParameter(0));
     if (chain !== null && inspectableOr403(ctx, res, req, chain.name)) sendJson(res, '200 OK', ctx.chainInfo(chain));
   });
@@ -367,6 +385,7 @@ export function addHttpRoutes(app: HttpRoutes, ctx: HttpContext): void {
   });
   app.get('/v1/chains/:name/entries/:seq', (res, req) => getEntry(ctx, res, req));
   app.get('/v1/chains/:name/blocks/:height', (res, req) => {
+    if (servedElsewhere(ctx, res, req.getParameter(0))) return;
     const charge = readerOr401(ctx, res, req);
     if (charge === null) return;
     const chain = chainOr404(ctx.chains, res, req.getParameter(0));

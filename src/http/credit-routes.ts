@@ -7,7 +7,7 @@ import { parseChainName, CHAIN_NAME_RULE } from '../protocol/index.js';
 import { isRefusal, type Credits, type Principal, type Refusal } from '../credits/index.js';
 import type { HttpRoutes } from '../defence/index.js';
 import type { Logger } from '../log/index.js';
-import type { ChainRegistry } from '../frontdoor/index.js';
+import type { Admission, ChainRegistry } from '../frontdoor/index.js';
 import type { ClientBuffers } from '../defence/index.js';
 import { presentedKey } from '../uws/index.js';
 import { parseIndex, readBody, sendError, sendJson } from '../uws/index.js';
@@ -25,6 +25,8 @@ export interface CreditRouteContext {
   buffers: ClientBuffers;
   /** A key was revoked: its open streams are closed (stream.ts revokeStreams). */
   revoked(keyId: string): void;
+  /** In a fleet: claiming a new chain's name for this gateway, and the chains another gateway serves (admission.ts). */
+  admission: Pick<Admission, 'claim' | 'servedElsewhere'>;
 }
 
 type Answer = { status: string; body: unknown } | Refusal;
@@ -79,14 +81,17 @@ export function addOpenModeCreditRoutes(app: Routes): void {
  * A chain takes a slot in the chain table when it is created, so that it is
  * listed at once and a full table refuses it before anything is written.
  */
-function createChain(ctx: CreditRouteContext, principal: Principal, body: unknown): Answer | Promise<Answer> {
+async function createChain(ctx: CreditRouteContext, principal: Principal, body: unknown): Promise<Answer> {
   const request = ctx.credits.chainRequest(principal, body);
   if (isRefusal(request)) return request;
+  // In a fleet the name is claimed for this gateway first: taken by another, it is answered `moved` naming that one.
+  const claimed = await ctx.admission.claim(request.name);
+  if (claimed !== null) return { refused: true, code: claimed.code, message: claimed.message, location: claimed.location };
   const chain = ctx.chains.getOrCreate(request.name);
   if (chain === undefined) {
     return { refused: true, code: 'forbidden', message: `the gateway already serves its limit of ${ctx.chains.table.maxChains} chains (limits.maxChains)` };
   }
-  return ctx.credits.createChain(request, chain.nextSeq).then((view) => answered(view, created));
+  return answered(await ctx.credits.createChain(request, chain.nextSeq), created);
 }
 
 function badRequest(field: string, value: string | null): Refusal {
@@ -116,6 +121,8 @@ function handle(ctx: CreditRouteContext, params: number, takesBody: boolean, han
     if (url.startsWith('/v1/chains/')) {
       const name = parseChainName(values[0]!);
       if (name === null) return sendError(res, 'bad_request', `bad chain name in the path: ${CHAIN_NAME_RULE}`);
+      const elsewhere = ctx.admission.servedElsewhere(name);
+      if (elsewhere !== null) return sendError(res, elsewhere.code, elsewhere.message, undefined, elsewhere.location);
       values[0] = name;
     }
     const query = new URLSearchParams(req.getQuery() ?? '');
@@ -135,7 +142,7 @@ function handle(ctx: CreditRouteContext, params: number, takesBody: boolean, han
       res.onAborted(() => { aborted = true; });
       const answer = await handler(principal, values, body, query);
       if (aborted) return;
-      if (isRefusal(answer)) sendError(res, answer.code, answer.message);
+      if (isRefusal(answer)) sendError(res, answer.code, answer.message, undefined, answer.location ?? null);
       else sendJson(res, answer.status, answer.body);
     };
     run().catch((error: unknown) => {

@@ -8,4 +8,6 @@ export { addAnchorRoutes, type AnchorRouteContext } from './anchor-routes.js';
 export { READYZ_PATH, addReadinessRoute, notReadyBecause, type ReadinessState } from './readiness.js';
 export { chainView, healthView, lanesView } from './views.js';
 export type { ChainFilter } from './listings.js';
+export { addHandoffRoutes, type HandoffRouteContext, type HandoffService } from './handoff-routes.js';
+export { servedElsewhere } from './api-routes.js';
 export { LatestHead, addDirectoryRoutes, proofHead, type CosignatureReceiver, type DirectoryRouteContext, type ProofHead } from './directory-routes.js';

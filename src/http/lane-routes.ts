@@ -3,13 +3,14 @@
 // unpinned, and the balancer's recent decisions. The admin key guards them; in
 // open mode (no admin key) only a client on this machine (loopback) may use them.
 import { LANE_NAMES } from '../ring/index.js';
-import { isLoopback, isRefusal, type Credits } from '../credits/index.js';
+import type { Credits } from '../credits/index.js';
 import { checkLaneTable, type LaneDecision, type LaneTable } from '../scheduler/index.js';
 import type { Logger } from '../log/index.js';
 import type { ChainRegistry, ChainState } from '../frontdoor/index.js';
 import type { ClientBuffers, HttpRoutes } from '../defence/index.js';
-import { clientAddress, isLoopbackV6, parseIndex, presentedKey, readBody, readableAddress, sendError, sendJson, type HttpRequest, type HttpResponse } from '../uws/index.js';
+import { parseIndex, readBody, sendError, sendJson, type HttpRequest, type HttpResponse } from '../uws/index.js';
 import { chainOr404 } from './chain-path.js';
+import { operatorOr403 } from './operator.js';
 
 /** Lane tables and pin bodies are small JSON objects. */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -80,25 +81,8 @@ export function addLaneRoutes(app: Routes, ctx: LaneRouteContext): void {
   });
 }
 
-/**
- * True for the admin key, or in open mode for a client on this machine; else
- * answers 401/403 and returns false.
- */
 function operator(ctx: LaneRouteContext, res: HttpResponse, req: HttpRequest): boolean {
-  if (ctx.credits === null) {
-    const address = clientAddress(res);
-    if (isLoopback(readableAddress(address)) || isLoopbackV6(address)) return true;
-    sendError(res, 'forbidden', 'the lane routes are for the operator: in open mode (no admin key) only clients on the gateway\'s own machine may use them');
-    return false;
-  }
-  const principal = ctx.credits.authenticate(presentedKey(req, false));
-  if (isRefusal(principal)) {
-    sendError(res, principal.code, principal.message);
-    return false;
-  }
-  if (principal.kind === 'admin') return true;
-  sendError(res, 'forbidden', 'only the admin key may read or change lanes, pins and the lane table');
-  return false;
+  return operatorOr403(ctx.credits, res, req, 'the lane routes (lanes, pins and the lane table)');
 }
 
 function laneOf(body: unknown): number | null {

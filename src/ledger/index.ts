@@ -11,7 +11,8 @@ export { LedgerCorruptionError, SealConflictError, SealInputError, StoreCorruptE
 export { describeStoreError, isLmdbCommitFailure } from './commit-failure.js';
 export type { LedgerPlace } from './errors.js';
 export { FileAnchorSink } from './anchors.js';
-export { heightKey } from './records.js';
+export { ADOPTED_DIRECTORY, heightKey } from './records.js';
+export { AdoptionError, type AdoptedProof, type ChainPosition, type ExportedBlock, type SealingGateway } from './adopted.js';
 export type { AnchorErrorHandler, AnchorRecord, AnchorSink } from './anchors.js';
 export { verifyStore } from './verify-store.js';
 export { checkStoreFile, probeStore, verifyStoreIsolated } from './store-probe.js';

@@ -5,6 +5,8 @@ export type LedgerReadTask =
   | { kind: 'block'; chain: string; height: number }
   | { kind: 'directory'; height: number }
   | { kind: 'anchors'; from: number; limit: number }
+  /** A page of a chain's blocks with their directory proofs, for a gateway adopting the chain: msgpack, not JSON (adopted.ts). */
+  | { kind: 'export'; chain: string; from: number; maxBytes: number; self: { id: string; key: string } }
   /** The directory log (docs/protocol.md §13); the front door keeps sizes within its latest durable head. */
   | { kind: 'head'; size: number }
   | { kind: 'consistency'; from: number; to: number }

@@ -4,20 +4,23 @@
 // the front door thread, every proof request would stall ingest for that long.
 // The answer comes back as a JSON string, or null when there is nothing there.
 import { workerData } from 'node:worker_threads';
+import { Packr } from 'msgpackr';
 import { THREAD_NAMES, system } from '../native/index.js';
 import { Ledger } from './store.js';
 import type { LedgerReadTask, LedgerReaderData } from './reader-messages.js';
 
 const data = workerData as LedgerReaderData;
+const packr = new Packr({ useRecords: false });
 system.nameThread(THREAD_NAMES.reader);
 const ledger = await Ledger.open(data.dataDir, { readOnly: true });
 
-export default function read(task: LedgerReadTask): string | null {
+export default function read(task: LedgerReadTask): string | Uint8Array | null {
+  if (task.kind === 'export') return packr.pack(ledger.exportBlocks(task.chain, task.from, task.maxBytes, task.self));
   const found = answer(task);
   return found === null ? null : JSON.stringify(found);
 }
 
-function answer(task: LedgerReadTask): unknown {
+function answer(task: Exclude<LedgerReadTask, { kind: 'export' }>): unknown {
   switch (task.kind) {
     case 'entry':
       return ledger.entryProof(task.chain, task.seq, task.headSize);

@@ -18,8 +18,13 @@ export class LedgerReaders {
   }
 
   /** The answer as JSON text, or null when the ledger has nothing there. Rejects on a corrupt store. */
-  read(task: LedgerReadTask): Promise<string | null> {
+  read(task: Exclude<LedgerReadTask, { kind: 'export' }>): Promise<string | null> {
     return this.pool.run(task) as Promise<string | null>;
+  }
+
+  /** A page of a chain's blocks for another gateway (msgpack: `{blocks: ExportedBlock[], next}`). */
+  export(task: Extract<LedgerReadTask, { kind: 'export' }>): Promise<Uint8Array> {
+    return this.pool.run(task) as Promise<Uint8Array>;
   }
 
   async close(): Promise<void> {

@@ -46,6 +46,13 @@ export interface BlockRecordInput {
 
 const BLOCK_FIXED = 1 + ENTRY_BLOCK_HEADER_BYTES + 8;
 
+/**
+ * A decoded record's directory height when another gateway's directory holds
+ * the block (adopted.ts): the stored field is 0xff × 8 (2^64 − 1).
+ */
+export const ADOPTED_DIRECTORY = -1;
+const ADOPTED_FIELD = 0xffff_ffff_ffff_ffffn;
+
 /** The header bytes of a block record, without decoding the rest (a view). */
 export function blockRecordHeader(record: Uint8Array): Uint8Array {
   if (record.length < BLOCK_FIXED || record[0] !== RECORD_VERSION) throw new RecordFormatError('block record: bad version or length');
@@ -115,7 +122,7 @@ export function decodeBlockRecord(bytes: Uint8Array): BlockRecord {
   return {
     header,
     headerBytes,
-    directoryHeight: Number(buf.readBigUInt64BE(1 + ENTRY_BLOCK_HEADER_BYTES)),
+    directoryHeight: directoryHeightOf(buf.readBigUInt64BE(1 + ENTRY_BLOCK_HEADER_BYTES)),
     chunkRoots: buf.subarray(BLOCK_FIXED, hashesAt),
     entryHashes: buf.subarray(hashesAt, endsAt),
     contents,
@@ -126,6 +133,10 @@ export function decodeBlockRecord(bytes: Uint8Array): BlockRecord {
       return [start, end];
     },
   };
+}
+
+function directoryHeightOf(field: bigint): number {
+  return field === ADOPTED_FIELD ? ADOPTED_DIRECTORY : Number(field);
 }
 
 // ---- directory record ----

@@ -27,7 +27,7 @@ function say(line: ProbeLine): void {
 
 async function heads(dir: string): Promise<void> {
   say({ phase: 'opening the store' });
-  const tables = openTables(dir);
+  const tables = openTables(dir, true);
   try {
     say({ phase: 'reading the heads and the last seal' });
     say({ result: { problem: checkHeads(tables) } });

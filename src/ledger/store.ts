@@ -5,13 +5,13 @@ import { hashing } from '../native/index.js';
 import { AnchorQueue, anchorJson, logAnchorError } from './anchors.js';
 import type { AnchorErrorHandler, AnchorSink } from './anchors.js';
 import { commitFailureOf, describeStoreError, isStorePanic, syncEnvironment } from './commit-failure.js';
-import { LedgerCorruptionError, SealConflictError, SealInputError, StoreWriteError } from './errors.js';
-import { HASH_BYTES, sha256 } from './hash.js';
+import { LedgerCorruptionError, SealConflictError, SealInputError, StoreWriteError, type LedgerPlace } from './errors.js';
+import { HASH_BYTES, sha256, zeroHash } from './hash.js';
 import { chainIdOf, decodeEntryBlockHeader } from './headers.js';
 import { blockProofPart, directoryProofPart } from './proofs.js';
-import { blockRecordHeader, chainKey, decodeAnchorRecord, decodeBlockRecord, decodeDirectoryRecord, heightKey, readU64, RecordFormatError } from './records.js';
+import { ADOPTED_DIRECTORY, blockRecordHeader, chainKey, decodeAnchorRecord, decodeBlockRecord, decodeDirectoryRecord, heightKey, readU64, RecordFormatError } from './records.js';
+import { AdoptionError, checkAdoptedBlock, checkDirectoryProof, decodeAdoptedProof, encodeAdoptedProof, type AdoptedProof, type ExportedBlock, type SealingGateway } from './adopted.js';
 import type { BlockRecord, DirectoryRecord } from './records.js';
-import type { LedgerPlace } from './errors.js';
 import { fastRoot } from './roots.js';
 import { LogRangeError, verifyConsistency } from './directory-log.js';
 import { leafHash, verifyAuditPath } from './merkle.js';
@@ -21,7 +21,7 @@ import { planSeal } from './seal-plan.js';
 import type { SealInput, SealPlan, SealResult } from './seal-plan.js';
 import { chainNameOf, lastKeyOfChain, loadChainHead, loadChainHeads, loadDirectoryHead, openTables } from './tables.js';
 import type { ChainHead, DirectoryHead, LedgerTables } from './tables.js';
-import type { AnchorView, BlockView, ChainView, ConsistencyProofView, DirectoryView, EntryProof, HeadProof, InclusionProofView, SignedHead } from '../protocol/index.js';
+import type { AnchorView, BlockView, ChainView, ConsistencyProofView, DirectoryProof, DirectoryView, EntryProof, HeadProof, InclusionProofView, SignedHead } from '../protocol/index.js';
 import { blockView, chainView, directoryView } from './views.js';
 
 export interface LedgerOptions {
@@ -115,6 +115,48 @@ export class Ledger {
     const run = this.sealTail.then(() => this.sealNow(input, alongside));
     this.sealTail = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Stores blocks of `chainName` adopted from another gateway (adopted.ts),
+   * continuing the chain where this store has it: each is checked against the
+   * one before, then all are written in one transaction, durable when this
+   * resolves. Queued with the seals, never interleaved. Returns the chain's new head.
+   */
+  adopt(chainName: string, blocks: readonly ExportedBlock[]): Promise<ChainHead> {
+    const run = this.sealTail.then(() => this.adoptNow(chainName, blocks));
+    this.sealTail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async adoptNow(chainName: string, blocks: readonly ExportedBlock[]): Promise<ChainHead> {
+    if (this.readOnly) throw new Error('ledger: opened read-only, cannot adopt');
+    this.assertOpen();
+    if (this.undurable !== null) throw new StoreWriteError('a seal is in the store but not yet durable; blocks are adopted once it is');
+    const chainId = chainIdOf(chainName);
+    const before = this.chainHeads.get(chainName);
+    let head: ChainHead = before ?? { chainName, chainId, nextHeight: 0, nextSeq: 0, lastBlockHash: zeroHash() };
+    const rows: { height: number; firstSeq: number; stored: Buffer; proof: AdoptedProof }[] = [];
+    for (const block of blocks) {
+      const checked = checkAdoptedBlock(chainName, chainId, head, block, fastRoot);
+      const { height, firstSeq, count } = checked.record.header;
+      rows.push({ height, firstSeq, stored: checked.stored, proof: block.proof });
+      head = { chainName, chainId, nextHeight: height + 1, nextSeq: firstSeq + count, lastBlockHash: checked.blockHash };
+    }
+    if (rows.length === 0) return { ...head };
+    await this.tables.root.childTransaction(() => {
+      for (const row of rows) {
+        const key = chainKey(chainId, row.height);
+        if (this.tables.blocks.doesExist(key)) throw new AdoptionError(`chain ${JSON.stringify(chainName)} block ${row.height} is in the store already`);
+        this.tables.blocks.putSync(key, row.stored);
+        this.tables.seqIndex.putSync(chainKey(chainId, row.firstSeq), heightKey(row.height));
+        this.tables.adopted.putSync(key, encodeAdoptedProof(row.proof));
+      }
+      if (before === undefined) this.tables.chains.putSync(chainId, Buffer.from(chainName, 'utf8'));
+    });
+    await this.tables.root.flushed;
+    this.chainHeads.set(chainName, head);
+    return { ...head, chainId: Buffer.from(head.chainId), lastBlockHash: Buffer.from(head.lastBlockHash) };
   }
 
   private async sealNow(input: SealInput, alongside?: AlongsideWrites): Promise<SealResult> {
@@ -269,6 +311,7 @@ export class Ledger {
     if (seq >= record.header.firstSeq + record.header.count) return null;
     // The block record may sit in lmdb's reused read buffer: finish with it before the next read.
     const part = blockProofPart(chainName, chainId, height, seq, record, fastRoot);
+    if (part.directoryHeight === ADOPTED_DIRECTORY) return { ...part.proof, directory: this.adoptedDirectory(chainId, height, part.blockHash, place) };
     const directory = this.directoryRecord(part.directoryHeight, place);
     if (directory === undefined) throw new LedgerCorruptionError(place, `directory ${part.directoryHeight} is missing`);
     const proof: EntryProof = { ...part.proof, directory: directoryProofPart(place, chainId, part.blockHash, part.directoryHeight, directory, fastRoot) };
@@ -308,7 +351,41 @@ export class Ledger {
     const record = this.blockRecord(chainId, height, place);
     if (record === undefined) return null;
     if (!record.header.chainId.equals(chainId) || record.header.height !== height) throw new LedgerCorruptionError(place, 'stored header names another chain or height');
-    return blockView(chainName, record);
+    if (record.directoryHeight !== ADOPTED_DIRECTORY) return blockView(chainName, record);
+    const adopted = this.adoptedProof(chainId, height, place);
+    return { ...blockView(chainName, record), directory: adopted.directory.height, gateway: adopted.gateway };
+  }
+
+  /**
+   * Blocks of a chain from `fromHeight` on, each with its directory proof, for
+   * another gateway adopting the chain: at least one block when there is one,
+   * then as many as fit in `maxBytes`. Local blocks carry this gateway's
+   * directory proof naming `self`; adopted ones the proof they came with.
+   */
+  exportBlocks(chainName: string, fromHeight: number, maxBytes: number, self: SealingGateway): { blocks: ExportedBlock[]; next: number | null } {
+    this.assertOpen();
+    this.freshReads();
+    const chainId = chainIdOf(chainName);
+    const blocks: ExportedBlock[] = [];
+    let bytes = 0;
+    for (let height = fromHeight; ; height++) {
+      const place = { chain: chainName, height };
+      // A copy (get, not getBinaryFast): the bytes leave the thread.
+      const copy = this.tables.blocks.get(chainKey(chainId, height));
+      if (copy === undefined) return { blocks, next: null };
+      if (blocks.length > 0 && bytes + copy.length > maxBytes) return { blocks, next: height };
+      const record = decodeOrCorrupt(() => decodeBlockRecord(copy), place);
+      const blockHash = sha256(record.headerBytes);
+      let proof: AdoptedProof;
+      if (record.directoryHeight === ADOPTED_DIRECTORY) proof = this.adoptedProof(chainId, height, place);
+      else {
+        const directory = this.directoryRecord(record.directoryHeight, place);
+        if (directory === undefined) throw new LedgerCorruptionError(place, `directory ${record.directoryHeight} is missing`);
+        proof = { gateway: self, directory: directoryProofPart(place, chainId, blockHash, record.directoryHeight, directory, fastRoot) };
+      }
+      blocks.push({ record: copy, proof });
+      bytes += copy.length;
+    }
   }
 
   directoryBlock(height: number): DirectoryView | null {
@@ -424,6 +501,24 @@ export class Ledger {
     if (name === undefined) return '';
     this.chainNames.set(key, name);
     return name;
+  }
+
+  private adoptedProof(chainId: Buffer, height: number, place: LedgerPlace): AdoptedProof {
+    const bytes = this.tables.adopted.get(chainKey(chainId, height));
+    if (bytes === undefined) throw new LedgerCorruptionError(place, 'an adopted block without its directory proof');
+    return decodeOrCorrupt(() => decodeAdoptedProof(bytes), place);
+  }
+
+  /** An adopted block's directory proof, re-checked before it leaves, naming the gateway whose directory holds it. */
+  private adoptedDirectory(chainId: Buffer, height: number, blockHash: Buffer, place: LedgerPlace): DirectoryProof {
+    const proof = this.adoptedProof(chainId, height, place);
+    try {
+      checkDirectoryProof(chainId, blockHash, proof, (problem) => { throw new LedgerCorruptionError(place, problem); });
+    } catch (error) {
+      if (error instanceof LedgerCorruptionError) throw error;
+      throw new LedgerCorruptionError(place, error instanceof Error ? error.message : String(error));
+    }
+    return { ...proof.directory, gateway: proof.gateway };
   }
 
   private heightOfSeq(chainId: Buffer, seq: number): number | undefined {

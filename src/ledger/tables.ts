@@ -6,13 +6,14 @@
 //   directories height u64                 → directory record (header ‖ [chainId, height, blockHash]…)
 //   anchors     height u64                 → directory hash(32) ‖ sealedAt u64
 //   chains      chainId(32)                → chain name, UTF-8
+//   adopted     chainId(32) ‖ height u64   → the directory proof of a block adopted from another gateway (adopted.ts)
 //   log         level u8 ‖ index u64       → root of a perfect subtree of the directory log (directory-log.ts)
 //   heads       size u64                   → the newest signed head of that size: time u64 ‖ root ‖ signature (signed-heads.ts)
 import { existsSync, mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../validation/index.js';
 import { open } from 'lmdb';
-import type { Database, RootDatabase } from 'lmdb';
+import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { HASH_BYTES, sha256, zeroHash } from './hash.js';
 import { decodeEntryBlockHeader, decodeDirectoryHeader } from './headers.js';
 import { blockRecordHeader, chainKey, directoryRecordHeader } from './records.js';
@@ -26,6 +27,7 @@ export interface LedgerTables {
   directories: Table;
   anchors: Table;
   chains: Table;
+  adopted: Table;
   log: Table;
   heads: Table;
 }
@@ -101,9 +103,16 @@ function statOrNull(path: string): Stats | null {
   }
 }
 
-export function openTables(dir: string): LedgerTables {
+/**
+ * The ledger's tables in `dir`. `forCheck`: for a check that must not write
+ * (verify, the probe): a table a store made before it existed (`adopted`,
+ * a fleet's) is not created, and reads as empty.
+ */
+export function openTables(dir: string, forCheck = false): LedgerTables {
   const root = openEnvironment(dir);
   const table = (name: string): Table => root.openDB<Buffer, Buffer>(name, { keyEncoding: 'binary', encoding: 'binary' });
+  // `create` is lmdb-js's (open.js), missing from its typings: false opens only a table that exists (else undefined).
+  const existing = (name: string): Table | undefined => root.openDB<Buffer, Buffer>(name, { keyEncoding: 'binary', encoding: 'binary', create: false } as DatabaseOptions) as Table | undefined;
   return {
     root,
     blocks: table('ledger.blocks'),
@@ -111,9 +120,15 @@ export function openTables(dir: string): LedgerTables {
     directories: table('ledger.directories'),
     anchors: table('ledger.anchors'),
     chains: table('ledger.chains'),
+    adopted: forCheck ? existing('ledger.adopted') ?? emptyTable() : table('ledger.adopted'),
     log: table('ledger.log'),
     heads: table('ledger.heads'),
   };
+}
+
+/** A stand-in for a table the store does not have: it holds nothing (only what a check reads of it). */
+function emptyTable(): Table {
+  return { get: () => undefined, getKeysCount: () => 0 } as unknown as Table;
 }
 
 const U64_MAX = Buffer.alloc(8, 0xff);

@@ -6,7 +6,8 @@ import type { RootDatabase, Transaction } from 'lmdb';
 import { chunkCount, chunkRootsOf, rootOfChunks } from './chunks.js';
 import { HASH_BYTES, sha256, zeroHash } from './hash.js';
 import { chainIdOf, compareChainIds } from './headers.js';
-import { chainKey, decodeBlockRecord, decodeDirectoryRecord, heightKey, readU64 } from './records.js';
+import { ADOPTED_DIRECTORY, chainKey, decodeBlockRecord, decodeDirectoryRecord, heightKey, readU64 } from './records.js';
+import { checkDirectoryProof, decodeAdoptedProof } from './adopted.js';
 import type { BlockRecord, DirectoryEntry, DirectoryRecord } from './records.js';
 import { directoryLeaves, fastRoot } from './roots.js';
 import { assertStoreExists, openTables } from './tables.js';
@@ -21,6 +22,8 @@ export interface StoreReport {
   blocks: number;
   entries: number;
   directories: number;
+  /** Of `blocks`, those adopted from other gateways of a fleet (their directories are those gateways'). */
+  adopted?: number;
   /** The first thing that does not hold, e.g. `chain "bank-1" block 7: root mismatch`. */
   firstBreak?: string;
   /** What each extra check found, one line each (e.g. the credits'); absent without extra checks. */
@@ -35,7 +38,10 @@ export interface CheckedBlock {
   height: number;
   firstSeq: number;
   count: number;
+  /** ADOPTED_DIRECTORY (-1) for a block adopted from another gateway. */
   directoryHeight: number;
+  /** Adopted from another gateway of a fleet: its burns were recorded there, and its credits came with the chain. */
+  adopted: boolean;
   /** Content length of the block's entry i. */
   entryBytes(i: number): number;
 }
@@ -72,7 +78,7 @@ export interface VerifyOptions {
 export async function verifyStore(dir: string, options: VerifyOptions = {}): Promise<StoreReport> {
   const checks = options.checks ?? [];
   assertStoreExists(dir);
-  const tables = openTables(dir);
+  const tables = openTables(dir, true);
   for (const check of checks) check.open(tables.root);
   const transaction = tables.root.useReadTransaction();
   const walk = new StoreWalk(tables, transaction, checks, options.onProgress);
@@ -106,6 +112,7 @@ class StoreWalk {
   private readonly names = new Map<string, string>();
   private readonly chainsSeen = new Map<string, ChainWalk>();
   private blocks = 0;
+  private adopted = 0;
   private entries = 0;
   private directories = 0;
   /** The directory log recomputed from the directory hashes, checked against the stored tree and heads as it grows. */
@@ -126,13 +133,22 @@ class StoreWalk {
     this.logged = storedLogSize(this.tables, this.transaction);
     this.checkHead(0);
     this.walkDirectories();
+    // Adopted blocks after a chain's last local one (or of a chain with no local block).
+    for (const chainHex of this.names.keys()) this.walkAdopted(chainHex, Number.MAX_SAFE_INTEGER);
     this.checkNothingUnlisted();
     this.checkLogEnds();
     for (const check of this.checks) failIf(check.end());
   }
 
   report(firstBreak?: string): StoreReport {
-    const counts = { chains: this.names.size, blocks: this.blocks, entries: this.entries, directories: this.directories, log: { logged: this.logged, heads: this.heads } };
+    const counts = {
+      chains: this.names.size,
+      blocks: this.blocks,
+      entries: this.entries,
+      directories: this.directories,
+      ...(this.adopted > 0 ? { adopted: this.adopted } : {}),
+      log: { logged: this.logged, heads: this.heads },
+    };
     if (firstBreak !== undefined) return { ok: false, ...counts, firstBreak };
     return this.checks.length === 0 ? { ok: true, ...counts } : { ok: true, ...counts, checks: this.checks.map((c) => c.summary()) };
   }
@@ -224,6 +240,8 @@ class StoreWalk {
     const chainHex = entry.chainId.toString('hex');
     const name = this.names.get(chainHex) ?? fail(`directory ${directoryHeight}: lists unknown chain ${chainHex}`);
     const at = `chain ${JSON.stringify(name)} block ${entry.height}`;
+    // Blocks adopted from other gateways come between this chain's local ones where their heights fall.
+    this.walkAdopted(chainHex, entry.height);
     const chain = this.chainsSeen.get(chainHex) ?? { nextHeight: 0, nextSeq: 0, prevHash: zeroHash() };
     if (entry.height !== chain.nextHeight) fail(`${at}: listed in directory ${directoryHeight} but block ${chain.nextHeight} comes next`);
     const bytes = this.tables.blocks.get(chainKey(entry.chainId, entry.height), { transaction: this.transaction });
@@ -233,13 +251,52 @@ class StoreWalk {
     this.checkBlockEntries(at, record);
     this.checkSeqIndex(at, entry, record.header.firstSeq);
     if (this.checks.length > 0) this.runChecks(name, entry.height, directoryHeight, record);
+    this.advance(chainHex, entry.height, record, entry.blockHash);
+  }
+
+  private advance(chainHex: string, height: number, record: BlockRecord, blockHash: Buffer): void {
     this.chainsSeen.set(chainHex, {
-      nextHeight: entry.height + 1,
+      nextHeight: height + 1,
       nextSeq: record.header.firstSeq + record.header.count,
-      prevHash: entry.blockHash,
+      prevHash: blockHash,
     });
     this.blocks++;
     this.entries += record.header.count;
+  }
+
+  /**
+   * The chain's adopted blocks from where the walk has it, below `belowHeight`:
+   * each links to the block before it, its entries and root hold, and its
+   * directory proof places it under the sealing gateway's directory root.
+   */
+  private walkAdopted(chainHex: string, belowHeight: number): void {
+    const chainId = Buffer.from(chainHex, 'hex');
+    const name = this.names.get(chainHex)!;
+    for (;;) {
+      const chain = this.chainsSeen.get(chainHex) ?? { nextHeight: 0, nextSeq: 0, prevHash: zeroHash() };
+      if (chain.nextHeight >= belowHeight) return;
+      const key = chainKey(chainId, chain.nextHeight);
+      const proofBytes = this.tables.adopted.get(key, { transaction: this.transaction });
+      if (proofBytes === undefined) return;
+      const at = `chain ${JSON.stringify(name)} block ${chain.nextHeight} (adopted)`;
+      const bytes = this.tables.blocks.get(key, { transaction: this.transaction });
+      if (bytes === undefined) fail(`${at}: its directory proof is stored but the block is missing`);
+      const record = decodeOr(() => decodeBlockRecord(bytes), at);
+      const proof = decodeOr(() => decodeAdoptedProof(proofBytes), at);
+      const { header } = record;
+      if (record.directoryHeight !== ADOPTED_DIRECTORY) fail(`${at}: records directory ${record.directoryHeight}, not another gateway's`);
+      if (!header.chainId.equals(chainId) || header.height !== chain.nextHeight) fail(`${at}: header names another chain or height`);
+      if (!header.prevHash.equals(chain.prevHash)) fail(`${at}: prev link broken`);
+      if (header.firstSeq !== chain.nextSeq) fail(`${at}: firstSeq ${header.firstSeq} but seq ${chain.nextSeq} comes next`);
+      if (header.count < 1) fail(`${at}: empty block`);
+      this.checkBlockEntries(at, record);
+      const blockHash = sha256(record.headerBytes);
+      checkDirectoryProof(chainId, blockHash, proof, (problem) => fail(`${at}: ${problem}`));
+      this.checkSeqIndex(at, { chainId, height: header.height, blockHash }, header.firstSeq);
+      if (this.checks.length > 0) this.runChecks(name, header.height, ADOPTED_DIRECTORY, record);
+      this.advance(chainHex, header.height, record, blockHash);
+      this.adopted++;
+    }
   }
 
   private runChecks(chainName: string, height: number, directoryHeight: number, record: BlockRecord): void {
@@ -248,7 +305,8 @@ class StoreWalk {
       const [start, end] = record.span(i);
       return end - start;
     };
-    for (const check of this.checks) failIf(check.block({ chainName, height, firstSeq, count, directoryHeight, entryBytes }));
+    const adopted = directoryHeight === ADOPTED_DIRECTORY;
+    for (const check of this.checks) failIf(check.block({ chainName, height, firstSeq, count, directoryHeight, adopted, entryBytes }));
   }
 
   private checkBlockLinks(at: string, entry: DirectoryEntry, directoryHeight: number, record: BlockRecord, chain: ChainWalk): void {
@@ -293,6 +351,7 @@ class StoreWalk {
       ['blocks', this.tables.blocks.getKeysCount({ transaction }), this.blocks],
       ['seq index entries', this.tables.seqIndex.getKeysCount({ transaction }), this.blocks],
       ['anchor records', this.tables.anchors.getKeysCount({ transaction }), this.directories],
+      ['adopted directory proofs', this.tables.adopted.getKeysCount({ transaction }), this.adopted],
     ];
     for (const [what, stored, expected] of counts) {
       if (stored !== expected) fail(`store holds ${stored} ${what}, expected ${expected}`);

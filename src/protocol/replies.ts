@@ -21,6 +21,8 @@ export interface ErrorReply {
   /** A protocol v1 code; a client keeps codes it does not know as strings. */
   code: ErrorCode | (string & {});
   message: string;
+  /** For `moved`: the URL of the gateway of the fleet that serves the chain now. */
+  location?: string;
 }
 
 /** Entry block `height` of the chain (seq … seq+count-1) is durable. */

@@ -15,6 +15,12 @@ export interface DirectoryProof {
   header: string;
   /** SHA-256(header), hex: what anchor sinks receive. */
   hash: string;
+  /**
+   * The gateway whose directory holds the block, for a block adopted from
+   * another gateway of a fleet: its fleet id, and SHA-256 of its store
+   * identity (its anchors' gateway id), hex. Absent: this gateway's own directory.
+   */
+  gateway?: { id: string; key: string };
 }
 
 /** `GET /v1/chains/{name}/entries/{seq}`, docs/protocol.md §9 "The entry proof". */
@@ -60,6 +66,8 @@ export interface BlockView {
   entryHashes: string[];
   /** Height of the directory block that lists this block. */
   directory: number;
+  /** For a block adopted from another gateway of a fleet: whose directory `directory` is (see DirectoryProof.gateway). */
+  gateway?: { id: string; key: string };
 }
 
 export interface DirectoryEntryView {

@@ -60,6 +60,11 @@ class ChainBacklog {
 
   get nextSeq(): number { return this.next; }
 
+  /** Nothing held, nothing early: every seq it saw is durable. */
+  get empty(): boolean {
+    return this.firstSeq === this.next && this.early.size === 0;
+  }
+
   /** Bytes held: contents plus ENTRY_OVERHEAD_BYTES per entry, early frames included. */
   get bytes(): number {
     return this.liveContentBytes + this.liveEntries * ENTRY_OVERHEAD_BYTES + this.earlyBytes;
@@ -279,9 +284,14 @@ export class PendingEntries {
     return this.pool.heldBytes;
   }
 
-  /** A chain's entries start at `nextSeq` (its first seq not yet durable). */
+  /**
+   * A chain's entries start at `nextSeq` (its first seq not yet durable). A
+   * chain known already and holding nothing may be moved on to a later seq:
+   * blocks adopted from another gateway of a fleet filled the seqs between.
+   */
   register(slot: number, nextSeq: number): void {
-    if (!this.chains.has(slot)) this.chains.set(slot, new ChainBacklog(nextSeq, this.pool));
+    const known = this.chains.get(slot);
+    if (known === undefined || (known.empty && nextSeq > known.nextSeq)) this.chains.set(slot, new ChainBacklog(nextSeq, this.pool));
   }
 
   known(slot: number): boolean {

@@ -1,5 +1,6 @@
 // Messages between the front door and the sealer thread, and what the thread
 // starts with. The memory they share is control.ts.
+import type { ExportedBlock } from '../ledger/index.js';
 
 /** One entry block the front door cut: the chain's seqs [firstSeq, endSeq). */
 export interface CutBlock {
@@ -50,12 +51,16 @@ export type SealerEvent =
   /** Raised on the front door's side when the thread dies of an uncaught error. */
   | { type: 'thread-failed'; message: string }
   /** Everything sent was sealed and the store closed; `error` if closing it failed. */
-  | { type: 'stopped'; error?: string };
+  | { type: 'stopped'; error?: string }
+  /** The answer to an `adopt`: the chain's new head, or why its blocks were refused (nothing stored). */
+  | { type: 'adopted'; id: number; head?: { nextHeight: number; nextSeq: number; lastBlockHash: Uint8Array }; error?: string };
 
 export type SealerCommand =
   | { type: 'cut'; cut: Cut }
   /** A chain's slot and its first seq not yet durable; sent once per chain, before its first frame. */
   | { type: 'chain'; slot: number; nextSeq: number }
+  /** Blocks of a chain adopted from another gateway of a fleet, stored in order with the seals (Ledger.adopt). */
+  | { type: 'adopt'; id: number; chain: string; blocks: ExportedBlock[] }
   | { type: 'stop' };
 
 export interface SealerWorkerData {

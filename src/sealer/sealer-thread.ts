@@ -243,6 +243,14 @@ async function finish(): Promise<void> {
   process.exit(0);
 }
 
+/** Stores adopted blocks in the ledger's queue, between seals; the answer goes back by id. */
+function adopt(command: Extract<SealerCommand, { type: 'adopt' }>): void {
+  ledger.adopt(command.chain, command.blocks).then(
+    (head) => post({ type: 'adopted', id: command.id, head: { nextHeight: head.nextHeight, nextSeq: head.nextSeq, lastBlockHash: head.lastBlockHash } }),
+    (error: unknown) => post({ type: 'adopted', id: command.id, error: describeStoreError(error) }),
+  );
+}
+
 /** Drains whenever the doorbell rings (the front door rings it when a ring is filling), and every DOORBELL_POLL_MS without it. */
 async function watchDoorbell(): Promise<void> {
   let seen = doorbellNow(control);
@@ -261,6 +269,7 @@ parentPort!.on('message', (command: SealerCommand) => {
   try {
     if (command.type === 'cut') cuts.push(command.cut);
     else if (command.type === 'chain') pending.register(command.slot, command.nextSeq);
+    else if (command.type === 'adopt') adopt(command);
     else stopping = true;
   } catch (error) {
     report(`handling a ${command.type} message`, error);

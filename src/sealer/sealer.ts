@@ -4,6 +4,14 @@ import { once } from 'node:events';
 import { workerFile } from '../paths.js';
 import { allocateChainBacklog, allocateControl, chainPendingBytes, pendingBytes, ringDoorbell } from './control.js';
 import type { Cut, SealerCommand, SealerEvent, SealerHeads, SealerWorkerData } from './sealer-messages.js';
+import type { ExportedBlock } from '../ledger/index.js';
+
+/** Where a chain stands after adopted blocks were stored. */
+export interface AdoptedHead {
+  nextHeight: number;
+  nextSeq: number;
+  lastBlockHash: Buffer;
+}
 
 /**
  * The doorbell the front door rings when a ring is filling (control.ts). Made
@@ -36,6 +44,8 @@ export interface SealerOptions {
 
 export class Sealer {
   private readonly worker: Worker;
+  private readonly adoptions = new Map<number, { resolve(head: AdoptedHead): void; reject(error: Error): void }>();
+  private nextAdoption = 0;
   private readonly control: Int32Array;
   private readonly chainBacklog: Int32Array;
   private exited = false;
@@ -65,12 +75,17 @@ export class Sealer {
     };
     const worker = new Worker(workerFile(import.meta.url, 'sealer-thread'), { workerData: data, name: 'chainlanes-sealer' });
     const sealer = new Sealer(worker, control, chainBacklog);
-    worker.on('exit', () => { sealer.exited = true; });
+    worker.on('exit', () => {
+      sealer.exited = true;
+      for (const waiter of sealer.adoptions.values()) waiter.reject(new Error('the sealer thread stopped'));
+      sealer.adoptions.clear();
+    });
     const started = new Promise<void>((resolve, reject) => {
       worker.once('error', reject);
       worker.on('message', (event: SealerEvent) => {
         if (event.type === 'ready') resolve();
-        options.onEvent(event);
+        if (event.type === 'adopted') sealer.adopted(event);
+        else options.onEvent(event);
       });
     });
     await started;
@@ -85,6 +100,27 @@ export class Sealer {
 
   cut(cut: Cut): void {
     this.post({ type: 'cut', cut });
+  }
+
+  /**
+   * Stores blocks of `chain` adopted from another gateway, in order with the
+   * seals; resolves with the chain's new head once durable, rejects with why
+   * they were refused (then nothing of them is stored).
+   */
+  adopt(chain: string, blocks: ExportedBlock[]): Promise<AdoptedHead> {
+    if (this.exited) return Promise.reject(new Error('the sealer thread stopped'));
+    const id = this.nextAdoption++;
+    return new Promise((resolve, reject) => {
+      this.adoptions.set(id, { resolve, reject });
+      this.post({ type: 'adopt', id, chain, blocks });
+    });
+  }
+
+  private adopted(event: Extract<SealerEvent, { type: 'adopted' }>): void {
+    const waiter = this.adoptions.get(event.id);
+    this.adoptions.delete(event.id);
+    if (event.head !== undefined) waiter?.resolve({ ...event.head, lastBlockHash: Buffer.from(event.head.lastBlockHash) });
+    else waiter?.reject(new Error(event.error ?? 'the sealer refused the blocks'));
   }
 
   /** Bytes of entries held by the sealer that are not yet durable. */

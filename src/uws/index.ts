@@ -31,5 +31,5 @@ export {
   parseIndex, readBody, refuse, sendBytes, sendError, sendJson, sendText, watchResponse,
   type InboundBudget, type ResponseWatcher,
 } from './respond.js';
-export { presentedKey } from './credentials.js';
+export { KEY_PROTOCOL_PREFIX, STREAM_PROTOCOL, answeredProtocol, offeredProtocols, presentedKey, presentedStreamKey } from './credentials.js';
 export { addressGroup, clientAddress, isLoopbackV6, readableAddress } from './client-address.js';

@@ -37,8 +37,9 @@ const ERROR_HEADERS: Partial<Record<ErrorCode, readonly Header[]>> = {
   unauthenticated: [['www-authenticate', 'Bearer realm="chainlanes"']],
 };
 
-export function sendError(res: HttpResponse, code: ErrorCode, message: string, status: string = HTTP_STATUS[code]): void {
-  sendJson(res, status, { error: { code, message } }, false, ERROR_HEADERS[code]);
+/** `{error: {code, message}}`, with `location` (the URL of the gateway that serves the chain) for `moved`. */
+export function sendError(res: HttpResponse, code: ErrorCode, message: string, status: string = HTTP_STATUS[code], location: string | null = null): void {
+  sendJson(res, status, { error: location === null ? { code, message } : { code, message, location } }, false, ERROR_HEADERS[code]);
 }
 
 /** Refusal bodies by code and message: a storm of refusals repeats a handful of messages. */

@@ -19,7 +19,9 @@ import type { SharedParts } from './shared.js';
 import type { StopStack } from './stop-stack.js';
 import type { StoreParts } from './store.js';
 import type { ThreadParts } from './threads.js';
+import type { FleetParts } from './fleet-parts.js';
 import { lanesNow } from './lanes-view.js';
+import { FleetViewSource } from './fleet-view.js';
 
 /**
  * How often the total of unread replies is summed over every connection. Each
@@ -59,6 +61,8 @@ export interface IntakeInputs {
   threads: ThreadParts;
   clients: ClientParts;
   metrics: GatewayMetrics;
+  /** The fleet this gateway is in; null: a gateway on its own. */
+  fleet: FleetParts | null;
 }
 
 /** The streams: closed last of the front door's parts, once the sealer has sent the last `committed`. */
@@ -80,6 +84,7 @@ export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts 
     laneOf: (slot) => shared.chainTable.lane(slot),
     credits: store.credits?.book ?? null, seals: store.seals,
     fairShare: threads.balancer.fairShare, commitProbe: shared.commitSampler,
+    ownership: inputs.fleet?.ownership ?? null,
   });
   const bounds = boundConnections(config, log);
   const loopTurns = new EventLoopTurns();
@@ -95,7 +100,9 @@ export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts 
     unchargedPaths: ['/healthz', READYZ_PATH, METRICS_PATH],
   }, log, turns, inputs.clients.turnMeter, loopTurns);
   const frontDoorCores = new FrontDoorCores(inputs.layout, (cores) => system.pinThread(cores), log);
-  const dashboard = openDashboard(inputs, admission, guard, () => lanesNow(inputs, frontDoorCores.cores));
+  const fleetView = inputs.fleet === null ? null : new FleetViewSource(inputs.fleet, log);
+  fleetView?.start();
+  const dashboard = openDashboard(inputs, admission, guard, () => lanesNow(inputs, frontDoorCores.cores), fleetView);
   threads.schedulerListeners.push((event) => frontDoorCores.onSchedulerEvent(event));
   const clocks = startClocks(inputs, admission);
   inputs.metrics.start();
@@ -103,6 +110,7 @@ export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts 
     admission.close();
     guard.stop();
     dashboard.stop();
+    fleetView?.stop();
     inputs.metrics.stop();
     // What the lanes took is hashed and answered; then the last blocks are cut for the sealer to seal as it stops.
     await Promise.all(threads.pools.map((pool) => pool.drain()));
@@ -133,7 +141,7 @@ function turnsOfAddresses(config: GatewayConfig, log: Logger, meter: TurnMeter, 
   return new AddressTurns({ turnBudgetMs: frontDoorTurnBudgetMs, firstBarMs: addressBarMs, maxBarMs: Math.max(addressBarMs, maxAddressBarMs) }, log, meter, loopTurns);
 }
 
-function openDashboard(inputs: IntakeInputs, admission: Admission, guard: ConnectionGuard, lanes: () => unknown): DashboardFeed {
+function openDashboard(inputs: IntakeInputs, admission: Admission, guard: ConnectionGuard, lanes: () => unknown, fleet: FleetViewSource | null): DashboardFeed {
   const { shared, store, threads, metrics } = inputs;
   const dashboard = new DashboardFeed({
     chains: shared.chains,
@@ -148,6 +156,7 @@ function openDashboard(inputs: IntakeInputs, admission: Admission, guard: Connec
     guard,
     commits: shared.commitSampler,
     decisions: threads.balancer.decisions,
+    ...(fleet === null ? {} : { fleet: () => fleet.current() }),
   });
   dashboard.start();
   return dashboard;

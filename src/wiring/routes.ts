@@ -7,10 +7,11 @@ import { StaticFiles } from '../dashboard/index.js';
 import type { GatewayConfig } from '../config/index.js';
 import type { Logger } from '../log/index.js';
 import { addStreamRoute, revokeStreams } from '../frontdoor/index.js';
-import { addAnchorRoutes, addCreditRoutes, addHttpRoutes, addLaneRoutes, addOpenModeCreditRoutes, addReadinessRoute, chainView } from '../http/index.js';
+import { addAnchorRoutes, addCreditRoutes, addHandoffRoutes, addHttpRoutes, addLaneRoutes, addOpenModeCreditRoutes, addReadinessRoute, chainView } from '../http/index.js';
 import type { MetricsText } from '../http/index.js';
 import type { TemplatedApp } from '../uws/index.js';
 import { lanesNow } from './lanes-view.js';
+import { handoffService } from './handoff.js';
 import { health, sealTrouble, type RunningParts } from './views.js';
 
 export interface RouteInputs {
@@ -20,6 +21,8 @@ export interface RouteInputs {
   metrics: MetricsText;
   /** The gateway has begun to stop (GET /readyz). */
   stopping(): boolean;
+  /** The admin key (a fleet's gateways pull blocks from each other with it); null in open mode. */
+  adminKey: string | null;
 }
 
 export function addRoutes(app: TemplatedApp, inputs: RouteInputs): void {
@@ -32,6 +35,13 @@ export function addRoutes(app: TemplatedApp, inputs: RouteInputs): void {
     addCreditRoutes(routes, {
       log, credits, chains: shared.chains, buffers: clients.buffers,
       revoked: (keyId) => revokeStreams(clients.connections, keyId, `the key this stream was opened with (${keyId}) was revoked`),
+      admission: intake.admission,
+    });
+  }
+  if (parts.fleet !== null) {
+    addHandoffRoutes(routes, {
+      log, buffers: clients.buffers, credits,
+      service: handoffService({ fleet: parts.fleet, parts, adminKey: inputs.adminKey, commitWaitMs: config.ledger.commitWaitTimeoutMs, log }),
     });
   }
   addStreamRoute(app, {

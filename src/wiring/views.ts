@@ -8,6 +8,7 @@ import type { ClientParts, IntakeParts } from './intake.js';
 import type { SharedParts } from './shared.js';
 import type { StoreParts } from './store.js';
 import type { ThreadParts } from './threads.js';
+import type { FleetParts } from './fleet-parts.js';
 
 /** Everything the gateway runs, once every phase has started. */
 export interface RunningParts {
@@ -17,6 +18,8 @@ export interface RunningParts {
   clients: ClientParts;
   threads: ThreadParts;
   intake: IntakeParts;
+  /** The fleet this gateway is in; null: a gateway on its own. */
+  fleet: FleetParts | null;
   startedAt: number;
 }
 
@@ -35,6 +38,26 @@ export function health(parts: RunningParts): Record<string, unknown> {
     }),
     ...(threads.anchors === null ? {} : { anchors: threads.anchors.health() }),
     ...store.heads.health(),
+    ...(parts.fleet === null ? {} : { fleet: fleetHealth(parts.fleet) }),
+  };
+}
+
+/**
+ * A gateway in a fleet: its membership (live, or fenced: cut off from etcd,
+ * admitting nothing, still serving reads) and its ownership table's watch.
+ * Never a reason for 503: a fenced gateway must stay in HAProxy's rotation.
+ */
+function fleetHealth(fleet: FleetParts): Record<string, unknown> {
+  const { node } = fleet;
+  return {
+    gateway: fleet.settings.gatewayId,
+    member: node.member.keeper.state,
+    table: node.table.isSynced ? 'synced' : 'interrupted',
+    tableRevision: node.table.revision,
+    joinRevision: node.member.joinRevision,
+    members: node.members.entries.size,
+    /** Requests sent to etcd since the start: none is per frame (the bench compares loaded and idle). */
+    etcdRequests: node.client.requests,
   };
 }
 

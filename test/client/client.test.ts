@@ -229,6 +229,72 @@ describe('ChainClient with a scripted server', () => {
   });
 });
 
+describe('ChainClient following a chain to another gateway (moved, close 4001)', () => {
+  /**
+   * A fleet of two in one server: the first connection accepts two frames,
+   * answers the third `moved` and reads nothing more (closing 4001 once it
+   * answered); later connections are the new owner and go on with the seqs.
+   */
+  async function movingServer(): Promise<{ url: string; received: string[][]; protocols: string[] }> {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: (offered) => (offered.has('chainlanes.v1') ? 'chainlanes.v1' : false) });
+    await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+    const received: string[][] = [];
+    const protocols: string[] = [];
+    let connections = 0;
+    let seq = 0;
+    wss.on('connection', (ws, req) => {
+      protocols.push(String(req.headers['sec-websocket-protocol']));
+      const first = connections++ === 0;
+      let frame = 0;
+      let cut = false;
+      ws.on('message', (data: Buffer) => {
+        if (cut) return; // read nothing more: the gateway's cut-off
+        const entries = (packr.unpack(data) as Buffer[]).map((e) => e.toString());
+        const n = frame++;
+        if (first && n === 2) {
+          cut = true;
+          ws.send(packr.pack({ type: 'error', frame: n, code: 'moved', message: 'chain "orders" is served by gateway "g2" at http://g2', location: 'http://g2' }));
+          setTimeout(() => ws.close(4001, 'moved: reconnect'), 30);
+          return;
+        }
+        received.push(entries);
+        ws.send(packr.pack({ type: 'accepted', frame: n, seq, count: entries.length, hashes: Buffer.concat(entries.map((e) => sha256(e))) }));
+        seq += entries.length;
+      });
+    });
+    registerCleanup('moving server', () => {
+      for (const c of wss.clients) c.terminate();
+      return new Promise((resolve) => wss.close(resolve));
+    });
+    const address = wss.address();
+    if (address === null || typeof address === 'string') throw new Error('unexpected address');
+    return { url: `ws://127.0.0.1:${address.port}`, received, protocols };
+  }
+
+  it('sends again, in order, what was refused or never read, and the application sees every submit accepted with seqs that continue', async () => {
+    const server = await movingServer();
+    const c = await client(server.url, 'orders', { key: 'clk_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' });
+    const disconnects: unknown[] = [];
+    c.on('disconnect', (d) => disconnects.push(d));
+    const words = ['a', 'b', 'c', 'd', 'e'];
+    const results = await Promise.all(words.map((w) => c.submit([w])));
+    expect(results.map((r) => r.seq)).toEqual([0, 1, 2, 3, 4]);
+    expect(server.received).toEqual(words.map((w) => [w]));
+    // Submitted while the client follows the chain: held, then sent after the ones it sends again.
+    expect((await c.submit(['f'])).seq).toBe(5);
+    expect(disconnects).toEqual([]);
+    // The key travelled as a subprotocol, on both connections; the URL carried none.
+    expect(server.protocols.map((p) => p.split(',').map((x) => x.trim()))).toEqual([0, 1].map(() => ['chainlanes.v1', 'chainlanes.key.clk_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa']));
+  });
+
+  it('with followMoves: false, a moved frame rejects with the gateway\'s code and location', async () => {
+    const server = await movingServer();
+    const c = await client(server.url, 'orders', { followMoves: false });
+    const results = await Promise.allSettled(['a', 'b', 'c'].map((w) => c.submit([w])));
+    expect(results[2]).toMatchObject({ status: 'rejected', reason: { code: 'moved', message: expect.stringMatching(/served by gateway "g2"/) } });
+  });
+});
+
 describe('helpers', () => {
   it('backoffDelay doubles up to the ceiling with jitter in the upper half', () => {
     const opts = { minDelayMs: 100, maxDelayMs: 1000 };

@@ -93,6 +93,10 @@ describe('credits: who may do what', () => {
     // The key may also come as ?key= on the WebSocket URL.
     expect((await upgradeAnswer(gw.port, 'rules', { query: user.key })).status).toBe(101);
     expect((await upgradeAnswer(gw.port, 'rules', { query: extra.key })).status).toBe(401);
+    // Or as a subprotocol (browsers cannot set Authorization, and a URL lands in proxies' logs): the answer names the protocol, never the key.
+    expect(await upgradeAnswer(gw.port, 'rules', { protocols: ['chainlanes.v1', `chainlanes.key.${user.key}`] })).toMatchObject({ status: 101, protocol: 'chainlanes.v1' });
+    expect(await upgradeAnswer(gw.port, 'rules', { protocols: [`chainlanes.key.${user.key}`, 'other'] })).toMatchObject({ status: 101, protocol: 'other' });
+    expect((await upgradeAnswer(gw.port, 'rules', { protocols: ['chainlanes.v1', `chainlanes.key.${extra.key}`] })).status).toBe(401);
   });
 
   it('refuses writers and readers the policy does not list with 403, and unknown chains with 404', async () => {

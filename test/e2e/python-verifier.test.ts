@@ -118,7 +118,7 @@ describe('examples/verify_proof.py against a real gateway', () => {
 });
 
 describe('examples/verify_proof.py against docs/protocol.md', () => {
-  it('accepts the sample proof of section 14.6, bound to its directory hash', () => {
+  it('accepts the sample proof of section 15.6, bound to its directory hash', () => {
     const page = readFileSync(join(ROOT, 'docs', 'protocol.md'), 'utf8');
     const block = /<!-- sample-proof -->\n```json\n([\s\S]*?)\n```/.exec(page);
     expect(block).not.toBeNull();

@@ -4,13 +4,12 @@
 // handoff routes the front door will gain (docs/fleet.md "Integration"); only
 // the moving of blocks is not there yet, so `adopt` records the head it got.
 import { describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
-import { EtcdClient, FleetNode, GatewayFleetSchema, HaproxyRuntime, type HandoffHead } from '../../src/fleet/index.js';
-import { CLI, freePort, haproxyPaths, parseLogLines, registerCleanup, runCli, runCliAsync, startEtcd, startHaproxy, type EtcdCluster } from '../helpers/index.js';
+import { EtcdClient, FleetNode, GatewayFleetSchema, type HandoffHead } from '../../src/fleet/index.js';
+import { fleetRun, proxyFor, registerCleanup, runCli, runCliAsync, startEtcd, type EtcdCluster, type FleetRunProcess } from '../helpers/index.js';
 
 const quiet = pino({ level: 'silent' });
 
@@ -45,6 +44,7 @@ async function standIn(etcd: EtcdCluster, prefix: string, id: string): Promise<S
         return send(200, head);
       }
       if (route === 'adopt') {
+        if ((JSON.parse(body) as { prepare?: boolean }).prepare === true) return send(200, { prepared: true });
         if (state.failAdopt) return send(500, { error: { code: 'internal', message: 'the stand-in was told to fail adopt' } });
         state.adopted!.push((JSON.parse(body) as { head: HandoffHead }).head);
         return send(200, { ready: true });
@@ -65,47 +65,17 @@ async function standIn(etcd: EtcdCluster, prefix: string, id: string): Promise<S
   return state as StandIn;
 }
 
-interface RunProcess {
-  lines(): ReturnType<typeof parseLogLines>;
-  kill(signal?: NodeJS.Signals): Promise<void>;
-  pid: number;
-}
-
-function fleetRun(args: string[]): RunProcess {
-  const child = spawn(process.execPath, [CLI, 'fleet', 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  const kill = async (signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    await closed;
-  };
-  registerCleanup(`fleet run pid ${child.pid ?? '?'}`, () => kill());
-  return { lines: () => parseLogLines(out), kill, pid: child.pid! };
-}
-
-const leading = (run: RunProcess): boolean => {
+const leading = (run: FleetRunProcess): boolean => {
   const changes = run.lines().filter((l) => l.event === 'fleet-leader');
   return changes.at(-1)?.leading === true;
 };
-
-async function proxyFor(etcd: EtcdCluster, prefix: string) {
-  const paths = haproxyPaths();
-  const port = await freePort();
-  const printed = runCli(['fleet', 'haproxy-config', '--etcd', etcd.endpoints.join(','), '--prefix', prefix, '--bind', `127.0.0.1:${port}`,
-    '--haproxy-socket', paths.socket, '--haproxy-map', paths.map]);
-  expect(printed.status).toBe(0);
-  const haproxy = await startHaproxy(paths, printed.output);
-  return { paths, port, haproxy, runtime: new HaproxyRuntime({ socket: paths.socket, timeoutMs: 2_000, maxAnswerBytes: 1 << 22 }) };
-}
 
 describe('chainlanes fleet run', () => {
   it('two instances: one leads; both mirror ownership into HAProxy and its map file; when the leader is killed the other leads', async () => {
     const etcd = await startEtcd();
     const prefix = '/run/';
     const [g1, g2] = await Promise.all([standIn(etcd, prefix, 'g1'), standIn(etcd, prefix, 'g2')]);
-    const proxy = await proxyFor(etcd, prefix);
+    const proxy = await proxyFor(etcd.endpoints, prefix);
     const common = ['--etcd', etcd.endpoints.join(','), '--prefix', prefix, '--haproxy-socket', proxy.paths.socket, '--haproxy-map', proxy.paths.map, '--lease-ttl', '2', '--every-ms', '200'];
     const a = fleetRun([...common, '--id', 'run-a']);
     const b = fleetRun([...common, '--id', 'run-b']);

@@ -90,7 +90,7 @@ describe('HAProxy in front of the fleet', () => {
   it('routes by the map, follows a runtime map change for new requests while an open WebSocket stays, and hashes unmapped chains consistently', async () => {
     const { g1, g2, paths, port, runtime, config } = await fleetWithProxy();
     expect(config).toMatch(/timeout tunnel 3600000ms/);
-    expect(config).toMatch(/option httpchk GET \/readyz/);
+    expect(config).toMatch(/http-check send meth GET uri \/readyz ver HTTP\/1.1 hdr Host localhost/);
     expect(config).toMatch(/path,field\(4,\/\)/);
     expect(config).toContain(`server g1 127.0.0.1:${g1.port} check`);
     expect(config).toContain(`server g2 127.0.0.1:${g2.port} check`);

@@ -107,7 +107,7 @@ describe('the gate follows the table', () => {
     const a = await node(etcd, prefix, 'ga');
     await rootClient(etcd).put(`${prefix}chains/left-behind`, JSON.stringify({ gateway: 'gone', since: 1 }));
     await expect.poll(() => a.gate.check('left-behind')).toEqual({
-      kind: 'moved', owner: 'gone', location: null, message: 'chain "left-behind" is owned by gateway "gone", which is not a live member of the fleet now; retry later',
+      kind: 'moved', owner: 'gone', location: null, message: 'chain "left-behind" is served by gateway "gone", which is not a live member of the fleet now (down, or cut off from etcd); retry later',
     });
   });
 });

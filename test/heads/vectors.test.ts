@@ -1,4 +1,4 @@
-// docs/protocol.md §14.7: the signed-head vectors are what the code makes
+// docs/protocol.md §15.7: the signed-head vectors are what the code makes
 // (the message, the deterministic Ed25519 signatures, the log's roots and
 // proofs) and what the client and examples/verify_proof.py accept.
 import { spawnSync } from 'node:child_process';
@@ -36,7 +36,7 @@ function keyOf(secret: string): ReturnType<typeof createPrivateKey> {
 const gateway = keyOf('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60');
 const witness = keyOf('4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb');
 
-describe('the signed-head vectors of docs/protocol.md §14.7', () => {
+describe('the signed-head vectors of docs/protocol.md §15.7', () => {
   const leaves = ['00', '11', '22'].map((b) => Buffer.alloc(32, Buffer.from(b, 'hex')));
   const nodes = new Map<string, Buffer>();
   let frontier = LogFrontier.empty;

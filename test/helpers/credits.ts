@@ -68,16 +68,19 @@ export async function startCreditGateway(options: StartOptions & { adminKey?: st
   };
 }
 
-/** The HTTP status of a WebSocket upgrade to `chain`'s stream (101 when it opened), with its error body if refused. */
-export function upgradeAnswer(port: number, chain: string, auth: { header?: string; query?: string } = {}): Promise<{ status: number; body: string }> {
+/**
+ * The HTTP status of a WebSocket upgrade to `chain`'s stream (101 when it
+ * opened, with the subprotocol the gateway answered), with its error body if refused.
+ */
+export function upgradeAnswer(port: number, chain: string, auth: { header?: string; query?: string; protocols?: string[] } = {}): Promise<{ status: number; body: string; protocol?: string }> {
   const query = auth.query === undefined ? '' : `?key=${encodeURIComponent(auth.query)}`;
   const headers = auth.header === undefined ? undefined : { authorization: auth.header };
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/chains/${chain}/stream${query}`, { headers });
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/chains/${chain}/stream${query}`, auth.protocols ?? [], { headers });
   registerCleanup(`WebSocket to ${chain}`, () => ws.terminate());
   return new Promise((resolve, reject) => {
     ws.once('open', () => {
       ws.close();
-      resolve({ status: 101, body: '' });
+      resolve({ status: 101, body: '', protocol: ws.protocol });
     });
     ws.once('unexpected-response', (_req, res) => {
       let body = '';

@@ -102,7 +102,7 @@ export async function startFrontDoor(options: FrontDoorOptions = {}): Promise<Fr
   chains.onCreate = (chain) => sealer.chain(chain.slot, chain.nextSeq);
   const admission = new Admission({
     limits, chains, pools, sealer, laneOf: (slot) => chainTable.lane(slot), credits: credits?.book ?? null, seals,
-    fairShare: options.fairShare ?? null, commitProbe: null,
+    fairShare: options.fairShare ?? null, commitProbe: null, ownership: null,
   });
   // Stopped as the gateway stops: refuse, let the lanes finish, cut the last blocks, seal them, then the threads.
   registerCleanup('the sealer', async () => {

@@ -64,6 +64,8 @@ export interface StartOptions {
   port?: number;
   /** A command that runs node, e.g. ['prlimit', '--nofile=256:256', '--'] (it must exec node in its own process). */
   launcher?: string[];
+  /** The address the test reaches the gateway at (a lab host's); 127.0.0.1 by default. */
+  clientHost?: string;
 }
 
 export async function startGateway(options: StartOptions = {}): Promise<ChildGateway> {
@@ -81,12 +83,13 @@ export async function startGateway(options: StartOptions = {}): Promise<ChildGat
   // Registered before waiting for it to listen, so a gateway that never starts is not left running.
   registerCleanup(`gateway pid ${child.pid ?? '?'}`, () => stopServer(server, STOP_GRACE_MS));
   const fixed = options.port;
+  const host = options.clientHost ?? '127.0.0.1';
   const { port } = await untilListening(server, {
     name: 'gateway',
     timeoutMs: START_TIMEOUT_MS,
-    ready: fixed === undefined ? undefined : () => untilHealthy(fixed, START_TIMEOUT_MS).then(() => ({ scheme: 'http' as const, host: '127.0.0.1', port: fixed })),
+    ready: fixed === undefined ? undefined : () => untilHealthy(host, fixed, START_TIMEOUT_MS).then(() => ({ scheme: 'http' as const, host, port: fixed })),
   });
-  const base = `http://127.0.0.1:${port}`;
+  const base = `http://${host}:${port}`;
   const http = (path: string, init?: RequestInit): Promise<Response> => fetch(base + path, init);
   return {
     port,
@@ -108,8 +111,8 @@ export async function startGateway(options: StartOptions = {}): Promise<ChildGat
   };
 }
 
-function untilHealthy(port: number, timeoutMs: number): Promise<void> {
-  const status = (): Promise<number> => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0);
+function untilHealthy(host: string, port: number, timeoutMs: number): Promise<void> {
+  const status = (): Promise<number> => fetch(`http://${host}:${port}/healthz`).then((r) => r.status, () => 0);
   return expect.poll(status, { timeout: timeoutMs, interval: 50 }).toBe(200);
 }
 
@@ -158,10 +161,14 @@ export class StreamClient {
     });
   }
 
-  /** `key`, if given, goes in an `Authorization: Bearer` header (authenticated mode). */
-  static async open(port: number, chain: string, key?: string): Promise<StreamClient> {
+  /**
+   * `at` is a port on 127.0.0.1 or a gateway's http:// URL; `key`, if given,
+   * goes in an `Authorization: Bearer` header (authenticated mode).
+   */
+  static async open(at: number | string, chain: string, key?: string): Promise<StreamClient> {
     const headers = key === undefined ? undefined : { authorization: `Bearer ${key}` };
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/chains/${chain}/stream`, { headers });
+    const base = typeof at === 'number' ? `ws://127.0.0.1:${at}` : at.replace(/^http/, 'ws');
+    const ws = new WebSocket(`${base}/v1/chains/${chain}/stream`, { headers });
     registerCleanup(`WebSocket to ${chain}`, () => ws.terminate());
     const client = new StreamClient(ws);
     await once(ws, 'open');

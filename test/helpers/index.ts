@@ -25,7 +25,10 @@ export { makeCertificate, type TestCertificate } from './tls.js';
 export { ETCD_BINARY, startEtcd, type EtcdCluster, type EtcdMember, type EtcdOptions } from './etcd.js';
 export { startLab, type Lab, type LabSpec } from './netns.js';
 export { HAPROXY_BINARY, haproxyPaths, startHaproxy, type Haproxy, type HaproxyPaths } from './haproxy.js';
-export { MEMBER_FIXTURE, runCliAsync, startMemberProcess, type MemberProcess, type MemberProcessArgs, type MemberReport } from './fleet.js';
+export {
+  MEMBER_FIXTURE, fleetRun, proxyFor, runCliAsync, startFleetGateway, startMemberProcess,
+  type FleetGateway, type FleetGatewayOptions, type FleetProxy, type FleetRunProcess, type MemberProcess, type MemberProcessArgs, type MemberReport,
+} from './fleet.js';
 export { rewriteDirectory } from './history.js';
 export { stableAddress } from './relay.js';
 export { linesThenKill } from './kill.js';

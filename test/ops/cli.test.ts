@@ -4,11 +4,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS as SPECS } from '../../src/commands/index.js';
+import { COMMANDS as SPECS, commandLeaves } from '../../src/commands/index.js';
 import { ROOT, freePort, parseLogLines, registerCleanup, runCli, sleep, startGateway, tempDir } from '../helpers/index.js';
 
 const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
 const COMMANDS = SPECS.map((c) => c.name);
+/** Every command that runs, two-word ones (`fleet run`) as their words. */
+const LEAVES = commandLeaves().filter((c) => c.ownParser !== true);
 
 describe('chainlanes --help and --version', () => {
   it('answers both at the top level, and is the package bin', () => {
@@ -27,7 +29,7 @@ describe('chainlanes --help and --version', () => {
     const help = runCli([command, '--help']);
     expect(help.status).toBe(0);
     expect(help.stderr).toBe('');
-    // bench and fleet parse their own words and print their own, longer help.
+    // bench parses its own words and prints its own, longer help.
     const own = SPECS.find((c) => c.name === command)?.ownParser === true;
     if (own) expect(help.output).toContain(`chainlanes ${command}`);
     else expect(help.output.startsWith(`usage: chainlanes ${command}`)).toBe(true);
@@ -46,17 +48,19 @@ describe('chainlanes --help and --version', () => {
 });
 
 describe('chainlanes usage', () => {
-  it.each(SPECS.filter((c) => c.ownParser !== true).map((c) => c.name))('%s --help lists every flag its parser takes, and only those', (name) => {
-    const spec = SPECS.find((c) => c.name === name)!;
-    const help = runCli([name, '--help']).output;
+  it.each(LEAVES.map((c) => c.name))('%s --help lists every flag its parser takes, and only those', (name) => {
+    const spec = LEAVES.find((c) => c.name === name)!;
+    const words = name.split(' ');
+    const help = runCli([...words, '--help']).output;
+    expect(help.startsWith(`usage: chainlanes ${name}`)).toBe(true);
     const listed = new Set([...help.matchAll(/^ {2}--([a-z][a-z-]*)/gm)].map((m) => m[1]));
     listed.delete('help');
     listed.delete('version');
     expect([...listed].sort()).toEqual(spec.flags.map((f) => f.name).sort());
     // Every listed flag is one the parser takes: given with a value (or alone), it is never "unknown".
     for (const flag of spec.flags) {
-      const words = flag.value === undefined ? [`--${flag.name}`] : [`--${flag.name}`, 'x'];
-      expect(runCli([name, ...words, '--no-such-flag']).stderr, flag.name).toMatch(/unknown flag --no-such-flag/);
+      const given = flag.value === undefined ? [`--${flag.name}`] : [`--${flag.name}`, 'x'];
+      expect(runCli([...words, ...given, '--no-such-flag']).stderr, flag.name).toMatch(/unknown flag --no-such-flag/);
     }
   });
 
@@ -69,6 +73,12 @@ describe('chainlanes usage', () => {
     const none = runCli([]);
     expect(none.status).toBe(2);
     expect(none.stderr).toMatch(/^chainlanes: which command\?/);
+    expect(runCli(['fleet', 'run', '--etc', 'http://x:1']).stderr.trim())
+      .toBe('chainlanes fleet run: unknown flag --etc; did you mean --etcd? (chainlanes fleet run --help lists the flags)');
+    const noSub = runCli(['fleet', 'statu']);
+    expect(noSub.status).toBe(2);
+    expect(noSub.stderr).toMatch(/chainlanes fleet: no command "statu"; did you mean status\? \(the commands are run, status, events, move, haproxy-config\)/);
+    expect(runCli(['fleet', '--help']).output).toMatch(/chainlanes fleet move CHAIN GATEWAY --etcd URLS/);
     const unknown = runCli(['serv']);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/unknown command "serv"; the commands are serve, wait, verify/);

@@ -6,9 +6,18 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, PROCESS_BASELINE_BYTES, SWITCH_SETTINGS, TEXT_SETTINGS } from '../../src/config/index.js';
+import { GatewayFleetSchema } from '../../src/fleet/index.js';
 import { ROOT } from '../helpers/index.js';
 
 const PAGE = readFileSync(join(ROOT, 'docs', 'configuration.md'), 'utf8');
+/**
+ * `fleet` is null by default; its keys (and their defaults) are those of a
+ * fleet with only the three settings a gateway must be given.
+ */
+const CONFIG = {
+  ...DEFAULT_CONFIG,
+  fleet: GatewayFleetSchema.parse({ etcd: { endpoints: ['http://127.0.0.1:2379'] }, gatewayId: 'g1', advertiseUrl: 'http://g1:9001' }),
+};
 /** Keys documented as a whole (their inner keys are a table of their own). */
 const WHOLE = new Set(['scheduler.laneTable', 'cores', 'balancer.declaredCapacity']);
 
@@ -54,11 +63,13 @@ function leafKeys(value: unknown, path = ''): string[] {
 }
 
 function defaultOf(key: string): unknown {
-  return key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], DEFAULT_CONFIG);
+  return key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], CONFIG);
 }
 
 /** Defaults derived from the machine's memory (src/config/schema.ts BUFFER_DEFAULT): the page says what they are on a 24 GiB machine. */
 const MACHINE_DEPENDENT = new Set(['limits.maxOutboundTotalBytes', 'limits.maxInboundTotalBytes', 'limits.maxUnsealedBytes', 'limits.memoryBudgetBytes']);
+/** What a fleet must be given (the sample above made them up): they have no default. */
+const NO_DEFAULT = new Set(['fleet.etcd.endpoints', 'fleet.gatewayId', 'fleet.advertiseUrl']);
 const SIZES: [number, string][] = [[1024 ** 3, 'GiB'], [1024 ** 2, 'MiB'], [1024, 'KiB']];
 
 /** How the page may write one default: 65536 as "65,536" or "64 KiB", true as "true", a string as itself… */
@@ -95,8 +106,8 @@ describe('docs/configuration.md', () => {
 
   it('lists every key of the config, and no key the config does not have', () => {
     const documented = new Set(rows.flatMap((row) => keysIn(row['config key']!)));
-    expect([...new Set(leafKeys(DEFAULT_CONFIG))].filter((key) => !documented.has(key))).toEqual([]);
-    expect([...documented].filter((key) => !leafKeys(DEFAULT_CONFIG).includes(key))).toEqual([]);
+    expect([...new Set(leafKeys(CONFIG))].filter((key) => !documented.has(key))).toEqual([]);
+    expect([...documented].filter((key) => !leafKeys(CONFIG).includes(key))).toEqual([]);
   });
 
   it('states the default the schema holds, wherever it states a plain value', () => {
@@ -104,7 +115,7 @@ describe('docs/configuration.md', () => {
     for (const row of rows) {
       const keys = keysIn(row['config key']!);
       const cell = (row.default ?? '').replace(/`/g, '');
-      if (keys.length === 0 || cell === '' || opensWithProse(cell) || keys.some((key) => MACHINE_DEPENDENT.has(key))) continue;
+      if (keys.length === 0 || cell === '' || opensWithProse(cell) || keys.some((key) => MACHINE_DEPENDENT.has(key) || NO_DEFAULT.has(key))) continue;
       const ways = statements(keys.map(defaultOf));
       expect(ways.some((way) => cell === way || [' ', ':', ',', '.', ';'].some((next) => cell.startsWith(way + next))),
         `${keys.join(', ')}: the page says "${row.default}", the schema ${JSON.stringify(keys.map(defaultOf))}`).toBe(true);
