@@ -87,14 +87,19 @@ describe('a chain handed off among three gateways behind HAProxy', () => {
       while (streaming) {
         const i = sent++;
         const p = client.submit(Array.from({ length: ENTRIES_PER_FRAME }, (_, k) => `entry ${i * ENTRIES_PER_FRAME + k}`))
-          .then((r) => { results[i] = r; }, (e: unknown) => { failures.push(e); })
+          // A failure ends the stream (and the test, below): a client that refuses at once would otherwise spin here.
+          .then((r) => { results[i] = r; }, (e: unknown) => { failures.push(e); streaming = false; })
           .finally(() => window.delete(p));
         window.add(p);
         if (window.size >= IN_FLIGHT) await Promise.race(window);
       }
       await Promise.all(window);
     })();
-    const answered = (): number => results.filter((r) => r !== undefined).length;
+    // A failure is thrown by the polls below, at once, rather than waited out.
+    const answered = (): number => {
+      if (failures.length > 0) throw failures[0] as Error;
+      return results.filter((r) => r !== undefined).length;
+    };
     const ownerOf = async (): Promise<string> => (await proxy.runtime.showMap(proxy.paths.map)).get('ledger') ?? '';
 
     // Three moves while the client streams: each to a gateway that is not the owner, each after more frames went through.
