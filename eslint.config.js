@@ -22,7 +22,7 @@ const FOLDER_DEPENDENCIES = {
   scheduler: ['ring', 'native', 'ledger', 'validation'],
   config: ['ring', 'scheduler', 'log', 'validation', 'fleet'],
   uws: ['protocol'],
-  defence: ['protocol', 'log', 'uws'],
+  defence: ['protocol', 'log', 'uws', 'native'],
   frontdoor: ['protocol', 'ring', 'native', 'lanes', 'sealer', 'ledger', 'scheduler', 'log', 'credits', 'uws', 'defence'],
   balancer: ['ring', 'scheduler', 'ledger', 'log', 'frontdoor'],
   http: ['protocol', 'ring', 'lanes', 'sealer', 'ledger', 'scheduler', 'log', 'credits', 'uws', 'defence', 'frontdoor'],

@@ -66,6 +66,8 @@ export interface WorkerResult {
   entriesCommittedTotal: Record<ChainClass, number>;
   /** Connections the target closed before the run ended (not closed by this client). */
   connectionsLost: number;
+  /** Connections the target closed, by "class code reason". */
+  lostBecause: Record<string, number>;
   /** Paced frames not sent because the connection already had its maximum in flight. */
   skipped: number;
   /** Paced frames sent more than 5 ms after their due time (client too busy), and the worst delay. */

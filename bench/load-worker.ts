@@ -102,6 +102,8 @@ class Recorder {
   /** Every accepted entry a committed notice covered, warm-up and drain included. */
   readonly entriesCommittedTotal: Record<ChainClass, number> = { heavy: 0, light: 0 };
   connectionsLost = 0;
+  /** Connections the target closed, by "class code reason". */
+  readonly lostBecause: Record<string, number> = {};
   skipped = 0;
   lateSends = 0;
   maxLateMs = 0;
@@ -159,7 +161,7 @@ class LoadConnection {
     const headers = key === undefined ? undefined : { authorization: `Bearer ${key}` };
     this.ws = new WebSocket(target, { perMessageDeflate: false, generateMask: zeroMask, skipUTF8Validation: true, headers });
     this.ws.on('message', (data: Buffer, isBinary: boolean) => this.onReply(data, isBinary));
-    this.ws.on('close', () => this.onClose());
+    this.ws.on('close', (code: number, reason: Buffer) => this.onClose(code, reason.toString('utf8')));
     this.ws.on('error', () => undefined); // 'close' follows and accounts for the frames in flight
   }
 
@@ -332,12 +334,16 @@ class LoadConnection {
     }
   }
 
-  private onClose(): void {
+  private onClose(code: number, reason: string): void {
     const wasOpen = this.open;
     this.open = false;
     this.stop();
     if (!wasOpen) return;
-    if (!this.closedHere) this.rec.connectionsLost++;
+    if (!this.closedHere) {
+      this.rec.connectionsLost++;
+      const why = `${this.spec.cls} ${code}${reason === '' ? '' : ` ${reason.slice(0, 60)}`}`;
+      this.rec.lostBecause[why] = (this.rec.lostBecause[why] ?? 0) + 1;
+    }
     for (const s of this.sent.drain()) this.rec.error('disconnected', s.measured);
   }
 }
@@ -426,6 +432,7 @@ function finish(rec: Recorder, connections: number, cpuSeconds: number, wallSeco
     entriesAcceptedTotal: rec.entriesAcceptedTotal,
     entriesCommittedTotal: rec.entriesCommittedTotal,
     connectionsLost: rec.connectionsLost,
+    lostBecause: rec.lostBecause,
     skipped: rec.skipped,
     lateSends: rec.lateSends,
     maxLateMs: rec.maxLateMs,

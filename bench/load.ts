@@ -392,6 +392,8 @@ function runNotes(results: readonly WorkerResult[], clientSaturated: boolean): s
   const uncommitted = results.reduce((n, r) => n + r.uncommitted, 0);
   if (uncommitted > 0) notes.push(`${uncommitted} accepted entries had no committed notice within the drain time`);
   const lost = results.reduce((n, r) => n + r.connectionsLost, 0);
-  if (lost > 0) notes.push(`${lost} connection(s) closed by the target during the run`);
+  const why = new Map<string, number>();
+  for (const r of results) for (const [k, n] of Object.entries(r.lostBecause)) why.set(k, (why.get(k) ?? 0) + n);
+  if (lost > 0) notes.push(`${lost} connection(s) closed by the target during the run (${[...why].map(([k, n]) => `${n} × ${k}`).join('; ')})`);
   return notes;
 }

@@ -38,6 +38,10 @@ export interface BenchOptions {
   turnBudgetMs: number | null | undefined;
   /** hostile: the attack processes' nice value. */
   attackNice: number;
+  /** hostile: cores' worth of CPU the attack may use (a cgroup), with a control phase of a busy loop as much; null: no budget. */
+  attackCpu: number | null;
+  /** hostile, with attackCpu: the cores the attack (and the control) may run on; null: any. */
+  attackCores: number[] | null;
   /** Write the chainlanes gateway's CPU profiles (node --cpu-prof, one per thread) here. */
   profileDir: string | undefined;
   /** --cost: frames each heavy connection sends in the counted pass. */
@@ -100,6 +104,11 @@ load shape
   --kinds LIST          hostile: comma-separated, of ${ATTACK_KINDS.join(', ')} (default all)
   --turn-budget MS|off  hostile: the gateway's limits.frontDoorTurnBudgetMs (off: never bar an address; default: the gateway's)
   --attack-nice N       hostile: run the attack processes at nice N (0..19, default 0), standing for an attacker on other machines
+  --attack-cpu F        hostile: hold the attack processes together to F of a core (a cgroup v1 cpu quota; root), as an
+                        attacker on other machines with that much CPU, and add a control phase: a busy loop held to
+                        the same budget in the same cgroup. The attack is judged against the control
+  --attack-cores LIST   hostile, with --attack-cpu: keep the attack and the control on these cores (a cpuset), e.g. 1 on
+                        two cores: the front door's core 0 is then not the one the attack's own work runs on
 
 output
   --json                one JSON object instead of tables
@@ -134,6 +143,16 @@ function targetList(mode: BenchOptions['mode'], target: string | undefined): Tar
   if (mode === 'limits') return ['chainlanes-open'];
   if (mode === 'wrong-keys') return ['chainlanes'];
   return ['chainlanes'];
+}
+
+function coreList(value: string | undefined): number[] | null {
+  if (value === undefined) return null;
+  const cores = value.split(',').map((c) => Number(c.trim()));
+  const count = availableParallelism();
+  if (cores.length === 0 || cores.some((c) => !Number.isInteger(c) || c < 0 || c >= count)) {
+    throw new Error(`--attack-cores must list cores of this ${count}-core machine (0 to ${count - 1}), comma-separated, got ${value}`);
+  }
+  return cores;
 }
 
 function kindList(value: string | undefined): AttackKind[] {
@@ -179,6 +198,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       kinds: { type: 'string' },
       'turn-budget': { type: 'string' },
       'attack-nice': { type: 'string' },
+      'attack-cpu': { type: 'string' },
+      'attack-cores': { type: 'string' },
       profile: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -204,6 +225,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   if (mode === 'limits' && v.url !== undefined) throw new Error('--scenario limits starts its own gateway (with small connection limits): drop --url');
   if (hostile && v.target !== undefined && v.target !== 'chainlanes') throw new Error('--scenario hostile runs against chainlanes only');
   if (!hostile && v.kinds !== undefined) throw new Error('--kinds applies to --scenario hostile only');
+  if (!hostile && v['attack-cpu'] !== undefined) throw new Error('--attack-cpu applies to --scenario hostile only');
+  if (v['attack-cores'] !== undefined && v['attack-cpu'] === undefined) throw new Error('--attack-cores applies with --attack-cpu only');
   if (v.runs !== undefined && mode !== 'load' && mode !== 'compare' && !quiet && !cost) throw new Error('--runs applies to the load, --compare, --cost and --scenario quiet only');
   return {
     mode,
@@ -228,6 +251,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     runs: num(v.runs, 'runs', quiet ? 3 : 1, 1),
     kinds: kindList(v.kinds),
     attackNice: num(v['attack-nice'], 'attack-nice', 0, 0),
+    attackCpu: v['attack-cpu'] === undefined ? null : num(v['attack-cpu'], 'attack-cpu', 0, 0.01, false),
+    attackCores: coreList(v['attack-cores']),
     turnBudgetMs: v['turn-budget'] === 'off' ? null : v['turn-budget'] === undefined ? undefined : num(v['turn-budget'], 'turn-budget', 0, 1),
     profileDir: v.profile,
     frames: num(v.frames, 'frames', 200, 1),

@@ -3,6 +3,7 @@
 // Progress goes to stderr so that `--json` leaves stdout a single JSON document.
 import { writeFileSync } from 'node:fs';
 import { renderChart, type ChartSeries, type ChartText } from './chart.js';
+import { cpuGroupsUnavailable } from './cgroup.js';
 import { formatHostile, runHostile, type HostileResult } from './hostile.js';
 import { formatIsolation, runIsolation, type IsolationResult } from './isolation.js';
 import { LIMITS_CONFIG, formatLimits, runLimits, type LimitsResult } from './limits.js';
@@ -300,12 +301,16 @@ async function headsMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: s
 async function hostileMode(o: BenchOptions): Promise<{ text: string; json: object; failed: boolean }> {
   const missing = unavailable('chainlanes');
   if (missing !== undefined) throw new Error(missing);
+  const noGroups = o.attackCpu === null ? null : cpuGroupsUnavailable();
+  if (noGroups !== null) throw new Error(`--attack-cpu needs a cgroup for the attack: ${noGroups}`);
   log('chainlanes: starting with the hostile scenario\'s limits…');
   const shape = {
     perKind: o.connections,
     kinds: o.kinds,
     attackWorkers: o.workers,
     attackNice: o.attackNice,
+    attackCores: o.attackCpu,
+    attackPinned: o.attackCores,
     lightRate: o.lightRate,
     floodConnections: 2,
     batch: o.batch,
@@ -322,6 +327,7 @@ async function hostileMode(o: BenchOptions): Promise<{ text: string; json: objec
   });
   const series = [
     { label: 'light alone', points: result.alone.load.series.map((p) => ({ ...p, p99Us: p.lightP99Us })) },
+    ...(result.control === null ? [] : [{ label: 'light beside the control', points: result.control.load.series.map((p) => ({ ...p, p99Us: p.lightP99Us })) }]),
     { label: 'light under attack', points: result.attack.load.series.map((p) => ({ ...p, p99Us: p.lightP99Us })) },
   ];
   const subtitle = [`${shape.perKind} connections of each of ${shape.kinds.length} hostile kinds`, `bystanders: 1 light chain × ${shape.lightRate} frames/s, 1 flood chain`];

@@ -44,6 +44,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** How long it may take to print its listening line (default START_TIMEOUT_MS). */
   startTimeoutMs?: number;
+  /** Each line the target writes on stdout after its listening line. */
+  onLine?: (line: string) => void;
 }
 
 const START_TIMEOUT_MS = 10_000;
@@ -104,6 +106,7 @@ export async function startTarget(name: TargetName, options: StartOptions = {}):
   try {
     const { scheme, host, port } = await untilListening(server, { name, timeoutMs: options.startTimeoutMs ?? START_TIMEOUT_MS });
     const url = `${scheme === 'https' ? 'wss' : 'ws'}://${host}:${port}`;
+    if (options.onLine !== undefined) forwardLines(child, options.onLine);
     return { name, url, pid: child.pid ?? 0, dataDir, exit, stop, ...(adminKey === undefined ? {} : { adminKey }) };
   } catch (err) {
     await stop();
@@ -120,11 +123,24 @@ export interface StoreVerification {
 }
 
 /** Runs `chainlanes verify --data DIR` (the CLI, as an operator would) on a store no gateway holds. */
+const VERIFY_TIMEOUT_MS = 300_000;
+
 export function verifyStore(dataDir: string): StoreVerification {
-  const run = spawnSync(process.execPath, [scriptOf('chainlanes'), 'verify', '--data', dataDir], { encoding: 'utf8', timeout: 120_000 });
-  const output = `${run.stdout}${run.stderr}`.trim();
+  // A store of tens of millions of entries (a hostile run's flood) takes minutes to verify on a busy machine.
+  const run = spawnSync(process.execPath, [scriptOf('chainlanes'), 'verify', '--data', dataDir], { encoding: 'utf8', timeout: VERIFY_TIMEOUT_MS });
+  const unfinished = run.error === undefined ? '' : `chainlanes verify did not finish: ${run.error.message} (timeout ${VERIFY_TIMEOUT_MS / 1000} s)`;
+  const output = `${run.stdout}${run.stderr}${unfinished}`.trim();
   const entries = /(\d+) entries/.exec(output);
   return { ok: run.status === 0 && /verify: OK/.test(output), entries: entries === null ? null : Number(entries[1]), output };
+}
+
+function forwardLines(child: ChildProcess, onLine: (line: string) => void): void {
+  let partial = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) onLine(line);
+  });
 }
 
 function echoOutput(child: ChildProcess, name: string): void {

@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "chainlanes_native",
-      "sources": ["src/addon.cc"],
+      "sources": ["src/addon.cc", "src/loop-turns.cc"],
       # node_addon_api_except turns on C++ exceptions so argument errors can simply be thrown.
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": [

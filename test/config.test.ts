@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ConfigError, DEFAULT_CONFIG, NO_FAULTS, defaultConfig, faultsFromEnv, resolveConfig, validateConfig,
+  ConfigError, DEFAULT_CONFIG, NO_FAULTS, PROCESS_BASELINE_BYTES, defaultConfig, faultsFromEnv, memoryHeld, resolveConfig, validateConfig,
 } from '../src/config/index.js';
 import { DEFAULT_LANE_TABLE, validateLaneTable } from '../src/scheduler/index.js';
 import { tempDir } from './helpers/index.js';
@@ -170,6 +170,22 @@ describe('config', () => {
       expect.stringMatching(new RegExp(`^config file ${file}: ringBytes\\.medium: 67108864 is not allowed`)),
       expect.stringMatching(/: ringBytes\.light: 67108864 is not allowed/),
     ]);
+  });
+
+  it('refuses a memory budget that holds the bounds but not the process\'s own baseline, and the defaults fit their own budget', () => {
+    const MiB = 1024 * 1024;
+    const bounds = { maxUnsealedBytes: 64 * MiB, maxOutboundTotalBytes: 32 * MiB, maxInboundTotalBytes: 32 * MiB };
+    const rings = { heavy: 64 * MiB, medium: 16 * MiB, light: 16 * MiB };
+    const forClients = 1.25 * bounds.maxUnsealedBytes + bounds.maxOutboundTotalBytes + bounds.maxInboundTotalBytes + 96 * MiB;
+    expect(memoryHeld({ limits: bounds, ringBytes: rings })).toBe(forClients + PROCESS_BASELINE_BYTES);
+    // Enough for every bound, and not for the process itself: refused, naming the baseline.
+    const tight = configFile({ limits: { ...bounds, memoryBudgetBytes: forClients + 16 * MiB }, ringBytes: rings });
+    expect(refusal(() => resolveConfig(['--config', tight], {}))).toEqual([
+      expect.stringMatching(new RegExp(`^config file ${tight}: limits\\.memoryBudgetBytes: \\d+ is not allowed: expected at least ${forClients + PROCESS_BASELINE_BYTES} bytes: .*the process's own baseline of 576 MiB`)),
+    ]);
+    const roomy = configFile({ limits: { ...bounds, memoryBudgetBytes: forClients + PROCESS_BASELINE_BYTES }, ringBytes: rings });
+    expect(resolveConfig(['--config', roomy], {}).limits.memoryBudgetBytes).toBe(forClients + PROCESS_BASELINE_BYTES);
+    expect(memoryHeld(DEFAULT_CONFIG)).toBeLessThanOrEqual(DEFAULT_CONFIG.limits.memoryBudgetBytes);
   });
 
   it('checks a config built in code as well, and named cores against the machine', () => {

@@ -40,6 +40,9 @@
 #include <string>
 #include <vector>
 
+// native/src/loop-turns.cc: the calling thread's event-loop turns, measured.
+void RegisterLoopTurns(Napi::Env env, Napi::Object exports);
+
 namespace {
 
 constexpr size_t kDigest = 32;
@@ -605,6 +608,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("merkleRoot", Napi::Function::New(env, MerkleRoot, "merkleRoot"));
   exports.Set("blockBody", Napi::Function::New(env, BlockBody, "blockBody"));
   exports.Set("sha256", Napi::Function::New(env, Sha256One, "sha256"));
+  RegisterLoopTurns(env, exports);
   return exports;
 }
 

@@ -27,15 +27,31 @@ const CORES = 'null (a layout from the core count) or an object';
 
 
 /**
- * What the gateway may hold in memory for others, by default half the machine's
- * memory. The three buffers that clients fill (frames in progress, replies not
- * yet read, entries not yet durable) default to a quarter of it each, at most
- * 1 GiB; together with the lane rings they must fit in it (checked below).
+ * What the process holds for itself whatever clients do: its code, the V8
+ * heaps of its threads, and what malloc keeps for reuse after lmdb's seals
+ * (gateway.ts MALLOC_KEEP lets up to 256 MiB stay). Measured on 2 cores, Node
+ * 20, the bench's default load: an idle gateway is 200 MiB resident; after
+ * 12–15 s of load, with the unsealed backlog empty, 940–1,020 MiB, of which
+ * 384 MiB are the rings (all touched) and up to a quarter of maxUnsealedBytes
+ * the backlog's idle segments — 480–560 MiB beyond the bounds, of which the
+ * glibc arenas held ~340 MiB (bench/history/2026-12-06.md, "The memory budget's baseline").
  */
-const MEMORY_BUDGET = Math.floor(totalmem() / 2);
+export const PROCESS_BASELINE_BYTES = 576 * MiB;
+
+/**
+ * What the gateway may hold in memory, by default half the machine's memory
+ * (but at least what the defaults below need). The three buffers that clients
+ * fill (frames in progress, replies not yet read, entries not yet durable)
+ * default to a quarter of it each, at most 1 GiB; together with the lane rings
+ * and the process's own baseline they must fit in it (checked below).
+ */
 const RING_DEFAULTS = { heavy: 256 * MiB, medium: 64 * MiB, light: 64 * MiB };
-/** The three buffers share what the rings leave; the unsealed one counts 1.25 times (see memoryHeld). */
-const BUFFER_DEFAULT = Math.max(16 * MiB, Math.min(GiB, Math.floor((MEMORY_BUDGET - RING_DEFAULTS.heavy - RING_DEFAULTS.medium - RING_DEFAULTS.light) / 3.25 / MiB) * MiB));
+const RING_DEFAULT_BYTES = RING_DEFAULTS.heavy + RING_DEFAULTS.medium + RING_DEFAULTS.light;
+const BUFFER_MIN = 16 * MiB;
+/** The three buffers share what the rings and the baseline leave; the unsealed one counts 1.25 times (see memoryHeld). */
+const BUFFERS_WEIGHT = 3.25;
+const MEMORY_BUDGET = Math.max(Math.floor(totalmem() / 2), PROCESS_BASELINE_BYTES + RING_DEFAULT_BYTES + Math.ceil(BUFFERS_WEIGHT * BUFFER_MIN));
+const BUFFER_DEFAULT = Math.max(BUFFER_MIN, Math.min(GiB, Math.floor((MEMORY_BUDGET - RING_DEFAULT_BYTES - PROCESS_BASELINE_BYTES) / BUFFERS_WEIGHT / MiB) * MiB));
 
 const Limits = z.strictObject({
   /** Whole frames only: a WebSocket frame is buffered until complete, so this bounds each connection's input. */
@@ -51,7 +67,7 @@ const Limits = z.strictObject({
   maxInboundTotalBytes: bytes(1).default(BUFFER_DEFAULT),
   /** Entries accepted but not yet durable; past it new frames get `busy` (a last quarter above it is kept for small chains). */
   maxUnsealedBytes: bytes(1).default(BUFFER_DEFAULT),
-  /** What the buffers above and the lane rings may hold together. */
+  /** What the buffers above, the lane rings and the process's own baseline (PROCESS_BASELINE_BYTES) may hold together. */
   memoryBudgetBytes: bytes(1).default(MEMORY_BUDGET),
   /** Per connection: frames sent and not yet answered; past it `busy` before any parsing, past twice it the connection is closed. */
   maxFramesInFlight: integer(1).default(1024),
@@ -68,7 +84,7 @@ const Limits = z.strictObject({
    * client addresses that took more than their fair share of it are barred
    * (their streams cut off, new connections refused `busy`). null: never.
    */
-  frontDoorTurnBudgetMs: integer(1, 10_000, 'milliseconds, or null to never bar an address').nullable().default(20),
+  frontDoorTurnBudgetMs: integer(1, 10_000, 'milliseconds, or null to never bar an address').nullable().default(5),
   /** How long an address is first barred; a bar soon after the last one doubles, up to maxAddressBarMs. */
   addressBarMs: integer(1, 3_600_000).default(1_000),
   maxAddressBarMs: integer(1, 3_600_000).default(30_000),
@@ -296,16 +312,20 @@ export const ConfigSchema = z.strictObject({
   if (held > limits.memoryBudgetBytes) {
     ctx.addIssue({
       code: 'custom', path: ['limits', 'memoryBudgetBytes'], input: limits.memoryBudgetBytes,
-      message: `at least ${held} bytes: the sum of 1.25 × limits.maxUnsealedBytes, limits.maxOutboundTotalBytes, limits.maxInboundTotalBytes and the lane rings (or lower those)`,
+      message: `at least ${held} bytes: the sum of 1.25 × limits.maxUnsealedBytes, limits.maxOutboundTotalBytes, limits.maxInboundTotalBytes, ` +
+        `the lane rings and the process's own baseline of ${PROCESS_BASELINE_BYTES / MiB} MiB (code, thread heaps, memory kept for reuse) (or lower those)`,
     });
   }
 }, WHEN_VALID);
 
-/** The most the gateway holds for clients: the unsealed bound has a last quarter kept for small chains. */
-function memoryHeld(config: { limits: { maxUnsealedBytes: number; maxOutboundTotalBytes: number; maxInboundTotalBytes: number }; ringBytes: Record<string, number> }): number {
+/**
+ * The most the gateway holds: the process's own baseline, and what it holds
+ * for clients, where the unsealed bound has a last quarter kept for small chains.
+ */
+export function memoryHeld(config: { limits: { maxUnsealedBytes: number; maxOutboundTotalBytes: number; maxInboundTotalBytes: number }; ringBytes: Record<string, number> }): number {
   const { limits } = config;
   const rings = Object.values(config.ringBytes).reduce((sum, n) => sum + n, 0);
-  return Math.ceil(limits.maxUnsealedBytes * 1.25) + limits.maxOutboundTotalBytes + limits.maxInboundTotalBytes + rings;
+  return PROCESS_BASELINE_BYTES + Math.ceil(limits.maxUnsealedBytes * 1.25) + limits.maxOutboundTotalBytes + limits.maxInboundTotalBytes + rings;
 }
 
 export type GatewayConfig = z.output<typeof ConfigSchema>;

@@ -28,10 +28,18 @@
 // The cost of a frame, in units: one for the callback and reply, plus one per
 // 16 KiB copied, so a few large frames weigh what they cost too. Opening a
 // stream (the upgrade's headers, the key check, the open) is charged as
-// OPEN_UNITS, so a storm of reconnections counts as well.
+// OPEN_UNITS, so a storm of reconnections counts as well. An HTTP request is
+// charged the time its handler took, a unit per REQUEST_US_PER_UNIT: a page
+// of a listing costs what hundreds of frames do, and an address pipelining
+// them is judged like one flooding frames.
+//
+// A bar cuts the address's streams a slice per turn (CUT_PER_TURN): cutting
+// hundreds at once was itself a turn of tens of milliseconds. A stream of a
+// barred address that sends a frame meanwhile is cut there and then.
 
 import type { Logger } from '../log/index.js';
 import { addressGroup, readableAddress } from '../uws/index.js';
+import { TURN_COUNTS, type TurnMeter } from './turn-meter.js';
 
 /** Bytes of a frame that cost one more unit. */
 const BYTES_PER_UNIT = 16 * 1024;
@@ -40,9 +48,20 @@ export const OPEN_UNITS = 16;
 /** The turn's clock is read once per this many units: a clock read per frame would cost more than the frames. */
 const CHECK_EVERY_UNITS = 256;
 /** Once a turn is overloaded, it is judged again only this many units later (judging sorts the turn's addresses). */
-const JUDGE_EVERY_UNITS = 2048;
-/** An address below this many units in a turn is never barred: no client that waits for its replies comes near it. */
-const MIN_BARRED_UNITS = 1024;
+const JUDGE_EVERY_UNITS = 512;
+/**
+ * An address below this many units in a turn is never barred: a paced client
+ * whose frames piled up while a turn ran long arrives as a burst, and this
+ * many is far more than piles up in the few milliseconds turns last once the
+ * share is at work (the hostile bench's flood bystander has 32 frames in
+ * flight; its light one 1). 1,024 (one connection's maxFramesInFlight) let
+ * eight addresses of an attack each stay under it in every turn.
+ */
+const MIN_BARRED_UNITS = 256;
+/** An HTTP request is charged one unit per this many µs its handler ran: about what a small frame costs the front door. */
+export const REQUEST_US_PER_UNIT = 2;
+/** Streams of barred addresses cut per turn. */
+const CUT_PER_TURN = 64;
 /** A barred address that stays clear this long starts again from the first bar. */
 const FORGIVE_AFTER_MS = 60_000;
 /** New connections and requests a second from an address on probation (barred less than FORGIVE_AFTER_MS ago). */
@@ -101,10 +120,37 @@ export interface AddressTurnStats {
 }
 
 
+/**
+ * Counts the front door's event-loop turns, only while there is traffic (one
+ * setImmediate per turn that asks, none when idle). uWS hands over all of a
+ * socket's buffered frames in one turn, so a client that writes thousands of
+ * frames at once is seen as one burst, and cut off after a bounded part of it.
+ */
+export class EventLoopTurns {
+  private current = 0;
+  private bumping = false;
+
+  now(): number {
+    if (!this.bumping) {
+      this.bumping = true;
+      setImmediate(() => {
+        this.current++;
+        this.bumping = false;
+      });
+    }
+    return this.current;
+  }
+}
+
 export class AddressTurns {
   readonly stats: AddressTurnStats = { overloadedTurns: 0, addressesBarred: 0, framesCutOff: 0, longestTurnMs: 0 };
+  /** The turns frames, opens and requests are charged in: one count for the stream route and the guard. */
+  readonly loopTurns: EventLoopTurns;
   private readonly settings: AddressTurnsSettings;
   private readonly log: Logger;
+  /** Streams of barred addresses still to cut, a slice per turn. */
+  private toCut: SharedStream[] = [];
+  private cutting = false;
   private logWindowStart = 0;
   private linesLogged = 0;
   private barsUnlogged = 0;
@@ -120,20 +166,40 @@ export class AddressTurns {
   /** Addresses that sent frames this turn. */
   private active: AddressUse[] = [];
 
-  constructor(settings: AddressTurnsSettings, log: Logger) {
+  /** Counts the streams a bar cuts off in the front door's turn (null: not counted). */
+  private readonly turnCounts: Float64Array | null;
+
+  constructor(settings: AddressTurnsSettings, log: Logger, meter: TurnMeter | null = null, loopTurns = new EventLoopTurns()) {
     this.settings = settings;
     this.log = log;
+    this.turnCounts = meter?.counts ?? null;
+    this.loopTurns = loopTurns;
   }
 
   /** `stream` from `address` opened: its address's use record, to charge its frames to. */
   open(address: string, stream: SharedStream): AddressUse {
+    const use = this.useOf(address);
+    use.streams.add(stream);
+    return use;
+  }
+
+  /**
+   * An HTTP request from `address` kept the front door busy `us` microseconds:
+   * charged to the address in this turn. False when the address is barred now
+   * (the guard refuses its next requests).
+   */
+  chargeRequest(address: string, us: number): boolean {
+    // Kept until the sweep forgets it: forgotten now, the next request of this turn would start a second record of the address.
+    return this.charge(this.useOf(address), Math.max(1, Math.ceil(us / REQUEST_US_PER_UNIT)), this.loopTurns.now());
+  }
+
+  private useOf(address: string): AddressUse {
     const key = addressGroup(address);
     let use = this.addresses.get(key);
     if (use === undefined) {
       use = new AddressUse(key);
       this.addresses.set(key, use);
     }
-    use.streams.add(stream);
     return use;
   }
 
@@ -203,7 +269,8 @@ export class AddressTurns {
 
   /** Forgets `use` if it has no streams and nothing to remember (no bar, or one forgiven); whether it did. */
   private forgetIfDone(use: AddressUse, now: number): boolean {
-    if (use.streams.size > 0) return false;
+    // Charged in this turn: a new record of the address would be a second one in the turn's list.
+    if (use.streams.size > 0 || use.turn === this.turn) return false;
     const remembered = use.barredUntil !== 0 && now - use.barredUntil < FORGIVE_AFTER_MS;
     const crowded = this.addresses.size > MAX_REMEMBERED && use.barredUntil <= now;
     if (remembered && !crowded) return false;
@@ -232,6 +299,7 @@ export class AddressTurns {
       this.stats.overloadedTurns++;
     }
     if (this.active.length < 2) return;
+    if (this.turnCounts !== null) this.turnCounts[TURN_COUNTS.judged]!++;
     // What the budget would have held at this turn's pace, shared max-min fairly.
     const budgetUnits = this.turnUnits * (this.settings.turnBudgetMs / turnMs);
     const fairUnits = Math.max(MIN_BARRED_UNITS, maxMinLevel(this.active.map((use) => use.units), budgetUnits));
@@ -250,8 +318,25 @@ export class AddressTurns {
     use.probationOpens = PROBATION_OPENS_PER_S;
     use.probationRefilledAt = use.barredUntil;
     this.stats.addressesBarred++;
+    if (this.turnCounts !== null) this.turnCounts[TURN_COUNTS.bars]!++;
     this.logBar(use, Math.round(fairUnits), Math.round(turnMs), barMs);
-    for (const stream of use.streams) stream.cutOffForTurns(BARRED_REASON);
+    for (const stream of use.streams) this.toCut.push(stream);
+    this.cutSlice();
+  }
+
+  /** Cuts up to CUT_PER_TURN streams of barred addresses, and the next slice in the next turn. */
+  private cutSlice(): void {
+    if (this.cutting) return;
+    const slice = this.toCut.splice(0, CUT_PER_TURN);
+    for (const stream of slice) stream.cutOffForTurns(BARRED_REASON);
+    if (this.turnCounts !== null) this.turnCounts[TURN_COUNTS.streamsCut]! += slice.length;
+    if (this.toCut.length === 0) return;
+    this.cutting = true;
+    // Set from a callback of this turn, an immediate runs at this turn's end; set from that one, at the next turn's.
+    setImmediate(() => setImmediate(() => {
+      this.cutting = false;
+      this.cutSlice();
+    }));
   }
 
   /** One line per bar, at most LOG_LINES per LOG_WINDOW_MS: an attack from many addresses must not flood the log. */
@@ -269,7 +354,7 @@ export class AddressTurns {
     const unlogged = this.barsUnlogged;
     this.barsUnlogged = 0;
     this.log.warn({ event: 'address-barred', address, units: use.units, fairUnits, turnMs, turnUnits: this.turnUnits, barMs, unlogged },
-      `barred ${address} for ${barMs} ms: it sent ${use.units} frame units in a ${turnMs} ms turn of the front door ` +
+      `barred ${address} for ${barMs} ms: it took ${use.units} units of work (frames, opens, requests) in a ${turnMs} ms turn of the front door ` +
       `(limits.frontDoorTurnBudgetMs ${this.settings.turnBudgetMs}), more than its fair share of ${fairUnits}` +
       (unlogged > 0 ? ` (and ${unlogged} bars not logged since the last line)` : ''));
   }

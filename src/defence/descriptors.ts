@@ -5,11 +5,11 @@
 // of descriptors: at EMFILE accept() fails, the listen socket stays readable,
 // and the event loop spins at a full core while accepting nothing, so new
 // connections and /healthz time out (measured with uWebSockets.js 20.30: 100 %
-// of a core with `ulimit -n 256` and 400 idle sockets). uWS.js offers no way
-// to bound or pause accepting: no accept hook, and a listen socket it closes
-// cannot be opened again while connections it accepted live (it listens
-// without SO_REUSEADDR when the port is exclusive, and the accepted sockets
-// inherit that). So the gateway keeps away from the limit instead:
+// of a core with `ulimit -n 256` and 400 idle sockets, for the ~10 s uWS takes
+// to close them). uWS.js has no accept hook; what it has is closing its listen
+// socket and listening again (wiring/listen.ts makes sure the port can be
+// taken again while connections accepted on it live). So the gateway keeps
+// away from the limit, and stops listening when it gets there anyway:
 //
 // - the connection guard (guard.ts) counts what it can see (WebSocket
 //   connections, HTTP requests in flight) and keeps that count a reserve
@@ -19,13 +19,19 @@
 //   after about 10 s;
 // - the descriptor watch below counts every open descriptor; when half the
 //   reserve is used up anyway, the guard refuses new connections and requests
-//   (closing their connections) until descriptors are back.
+//   (closing their connections) until descriptors are back;
+// - a flood of sockets that connect and send nothing, faster than the reserve
+//   over uWS's 10 s timeout, reaches EMFILE before any code of the gateway
+//   runs: when three quarters of the reserve are gone (or a descriptor cannot
+//   be opened at all) the gateway stops listening, so the kernel refuses new
+//   connections instead of uWS spinning on them, and listens again once
+//   descriptors are back below the low mark. While it does not listen nothing
+//   new gets in, /healthz included; what holds the descriptors is uWS's to
+//   close, which it does for sockets that send nothing within ~10 s.
 //
-// What none of this can stop is a flood of sockets that connect and send
-// nothing, faster than the reserve over uWS's 10 s timeout: they reach EMFILE
-// before any code of the gateway runs. That needs a bound outside the process
-// (a firewall's per-address connection limit, or a proxy in front).
-import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
+// A bound outside the process (a firewall's per-address connection limit, or
+// a proxy in front) keeps such a flood from ever reaching the gateway.
+import { closeSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
 
 /**
  * Descriptors kept out of the connections' reach: for the store, threads that
@@ -55,9 +61,16 @@ export function descriptorLimit(): number | null {
   return soft === undefined ? null : Number(soft);
 }
 
-/** Descriptors open in this process now; Infinity when none is left to look (EMFILE). Null off Linux. */
+/**
+ * Descriptors open in this process now; Infinity when none is left to look
+ * (EMFILE). Null off Linux. Since Linux 6.2 the size of /proc/self/fd is the
+ * count, one stat (µs); before, it is 0 and the directory is listed, which
+ * takes milliseconds with thousands of connections (6,000: 6–12 ms here).
+ */
 export function openDescriptors(): number | null {
   try {
+    const counted = statSync('/proc/self/fd').size;
+    if (counted > 0) return counted;
     // The listing itself holds one descriptor while it runs.
     return readdirSync('/proc/self/fd').length - 1;
   } catch (error) {
@@ -101,6 +114,8 @@ export interface ConnectionBounds {
   lowAt: number;
   /** …until fewer than this many are open. */
   okBelow: number;
+  /** From this many open on, the gateway stops listening, until fewer than `lowAt` are open. */
+  stopListeningAt: number;
 }
 
 export interface ConnectionSettings {
@@ -139,6 +154,7 @@ export function connectionBounds(settings: ConnectionSettings, limit: number | n
     // threads and logs.
     lowAt: known - Math.floor(reserve / 2),
     okBelow: known - Math.floor((reserve * 3) / 4),
+    stopListeningAt: known - Math.floor(reserve / 4),
   };
 }
 
@@ -147,16 +163,12 @@ export interface DescriptorWatchEvents {
   low(open: number): void;
   /** Below `okBelow` again. */
   ok(open: number): void;
+  /** At `stopListeningAt` or past it (Infinity: none could be opened): stop accepting connections. */
+  stopListening(open: number): void;
+  /** Below `lowAt` again: accept connections again. */
+  listenAgain(open: number): void;
 }
 
-/**
- * Tells when descriptors run low, counting every open descriptor, also the
- * sockets the guard cannot see. Each tick costs two system calls (the lowest
- * free descriptor); a listing of /proc/self/fd runs only when that number
- * comes near, or while descriptors are low. Descriptors freed out of order
- * leave holes below the count, so the lowest free one can lag behind a burst
- * by up to one tick.
- */
 /**
  * How often the watch looks. The guard's connection bound keeps its own
  * reserve below the limit, so the watch only catches descriptors the guard
@@ -164,49 +176,101 @@ export interface DescriptorWatchEvents {
  * front door (bench/history/2026-12-03.md, "A quiet gateway").
  */
 const DESCRIPTOR_WATCH_MS = 250;
+/**
+ * While descriptors are low it looks this often, with the two system calls
+ * only: uWS spins at EMFILE until the listen socket closes, so the time from
+ * the limit to the close is what a flood of idle sockets costs a core.
+ */
+const LOW_WATCH_MS = 20;
 
+/**
+ * Tells when descriptors run low, counting every open descriptor, also the
+ * sockets the guard cannot see, and when to stop and start listening. Each
+ * look costs two system calls (the lowest free descriptor); a listing of
+ * /proc/self/fd runs only when that number comes near, or every 250 ms while
+ * descriptors are low. Descriptors freed out of order leave holes below the
+ * count, so the lowest free one can lag behind a burst by up to one look; at
+ * EMFILE nothing can be opened at all, which is read as the limit.
+ */
 export class DescriptorWatch {
-  /** Times descriptors ran low. */
+  /** Times descriptors ran low, and times the gateway stopped listening. */
   episodes = 0;
+  listenStops = 0;
   private lowNow = false;
+  private notListening = false;
   private timer: NodeJS.Timeout | null = null;
-  private readonly bounds: Pick<ConnectionBounds, 'lowAt' | 'okBelow'>;
+  private looks = 0;
+  private readonly bounds: Pick<ConnectionBounds, 'lowAt' | 'okBelow' | 'stopListeningAt'>;
   private readonly events: DescriptorWatchEvents;
   private readonly intervalMs: number;
+  private readonly lowIntervalMs: number;
 
-  constructor(bounds: Pick<ConnectionBounds, 'lowAt' | 'okBelow'>, events: DescriptorWatchEvents, intervalMs = DESCRIPTOR_WATCH_MS) {
+  constructor(bounds: Pick<ConnectionBounds, 'lowAt' | 'okBelow' | 'stopListeningAt'>, events: DescriptorWatchEvents, intervalMs = DESCRIPTOR_WATCH_MS, lowIntervalMs = LOW_WATCH_MS) {
     this.bounds = bounds;
     this.events = events;
     this.intervalMs = intervalMs;
+    this.lowIntervalMs = Math.min(lowIntervalMs, intervalMs);
   }
 
   get low(): boolean {
     return this.lowNow;
   }
 
+  /** Whether the watch has the gateway not listening now. */
+  get listening(): boolean {
+    return !this.notListening;
+  }
+
   start(): void {
-    this.timer ??= setInterval(() => this.tick(), this.intervalMs).unref();
+    if (this.timer === null) this.schedule();
   }
 
   stop(): void {
-    if (this.timer !== null) clearInterval(this.timer);
+    if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
   }
 
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      this.tick();
+      if (this.timer !== null) this.schedule();
+    }, this.lowNow ? this.lowIntervalMs : this.intervalMs).unref();
+  }
+
   private tick(): void {
-    const { lowAt, okBelow } = this.bounds;
+    const { lowAt, okBelow, stopListeningAt } = this.bounds;
     if (!this.lowNow) {
       if (lowestFreeDescriptor() < okBelow) return;
       const open = openDescriptors() ?? 0;
       if (open < lowAt) return;
       this.lowNow = true;
+      this.looks = 0;
       this.episodes++;
       this.events.low(open);
+      this.watchListening(open);
       return;
     }
+    // Fast looks while low: the lowest free descriptor only, a full count every 250 ms' worth.
+    const lowest = lowestFreeDescriptor();
+    if (!this.notListening && lowest >= stopListeningAt) return this.watchListening(lowest);
+    if (++this.looks * this.lowIntervalMs < this.intervalMs) return;
+    this.looks = 0;
     const open = openDescriptors() ?? 0;
+    this.watchListening(open);
     if (open >= okBelow) return;
     this.lowNow = false;
     this.events.ok(open);
+  }
+
+  private watchListening(open: number): void {
+    const { lowAt, stopListeningAt } = this.bounds;
+    if (!this.notListening && open >= stopListeningAt) {
+      this.notListening = true;
+      this.listenStops++;
+      this.events.stopListening(open);
+    } else if (this.notListening && open < lowAt) {
+      this.notListening = false;
+      this.events.listenAgain(open);
+    }
   }
 }

@@ -19,17 +19,24 @@
 //   keep-alive connections at their next request.
 // - Share: an address barred for taking more than its share of the front
 //   door's time (address-turns.ts) is refused `busy` until the bar expires,
-//   and then past a few new connections a second until it is forgiven.
+//   and then past a few new connections a second until it is forgiven. Every
+//   request's handler time is charged to its address there, so one that
+//   pipelines costly requests is judged like one flooding frames.
 //
 // The checks read two headers (and the method, for a route of any method that
-// carries an Origin); the address is read only for requests that take a slot.
-// Refusals are answered with the codes of src/protocol, counted by cause, and
-// logged at most once per cause every 10 s.
+// carries an Origin). Refusals are answered with the codes of src/protocol,
+// counted by cause, and logged at most once per cause every 10 s. Past
+// ANSWERED_REFUSALS_PER_TURN refusals to one address in one turn of the front
+// door, further requests from it in that turn are closed without an answer:
+// uWS hands over every request a connection pipelined even after the one that
+// closed it was refused, so 1,000 connections of 32 pipelined requests each
+// were 32,000 refusals, turns of tens of milliseconds (a run of the hostile bench before this; its numbers were not kept).
 import { networkInterfaces } from 'node:os';
 import type { ErrorCode } from '../protocol/index.js';
 import type { Logger } from '../log/index.js';
 import { clientAddress, readableAddress, refuse, watchResponse, type HttpRequest, type HttpResponse, type ResponseWatcher, type TemplatedApp } from '../uws/index.js';
-import type { AddressTurns } from './address-turns.js';
+import type { AddressTurns, EventLoopTurns } from './address-turns.js';
+import { TURN_COUNTS, type TurnMeter } from './turn-meter.js';
 
 export const REFUSAL_CAUSES = ['connections', 'address', 'descriptors', 'share', 'host', 'origin'] as const;
 /**
@@ -44,6 +51,8 @@ const CODE_OF: Readonly<Record<RefusalCause, ErrorCode>> = {
 };
 
 const LOG_EVERY_MS = 10_000;
+/** Refusals answered per client address per turn; past it the connection is closed unanswered. */
+const ANSWERED_REFUSALS_PER_TURN = 8;
 /** How often requests in flight whose client went away (aborted) are given back their slot. */
 const SWEEP_EVERY_MS = 1_000;
 
@@ -59,6 +68,14 @@ export interface GuardSettings {
   allowedOrigins: readonly string[];
   /** Route patterns answered even at the connection limits. */
   uncappedPaths: readonly string[];
+  /**
+   * Route patterns whose time is not charged to the address's share of the
+   * front door: the operator's probes and scrapes, which cost what the
+   * gateway's own state makes them cost (a scrape lists every descriptor),
+   * and come from wherever monitoring runs. They must keep their own cost
+   * bounded (a scrape is shared by those made within 100 ms of it).
+   */
+  unchargedPaths: readonly string[];
 }
 
 export interface GuardStats {
@@ -96,6 +113,7 @@ export class ConnectionGuard implements ResponseWatcher {
   /** HTTP requests holding a slot, with the address it is counted against. */
   private readonly inFlight = new Map<HttpResponse, string>();
   private readonly uncapped: ReadonlySet<string>;
+  private readonly uncharged: ReadonlySet<string>;
   private readonly origins: ReadonlySet<string>;
   private readonly anyOrigin: boolean;
   private readonly anyHost: boolean;
@@ -106,12 +124,21 @@ export class ConnectionGuard implements ResponseWatcher {
   private readonly lastLogged = countByCause();
   private readonly unlogged = countByCause();
   private sweepTimer: NodeJS.Timeout | null = null;
+  /** What the front door's turns held: requests, upgrades and refusals are counted here. */
+  private readonly turnCounts: Float64Array;
+  private readonly loopTurns: EventLoopTurns;
+  /** Refusals answered per address in `refusalsTurn`. */
+  private refusalsTurn = -1;
+  private readonly refusalsByAddress = new Map<string, number>();
 
-  constructor(settings: GuardSettings, log: Logger, turns: AddressTurns | null) {
+  constructor(settings: GuardSettings, log: Logger, turns: AddressTurns | null, meter: TurnMeter, loopTurns: EventLoopTurns) {
     this.settings = settings;
     this.log = log;
     this.turns = turns;
+    this.turnCounts = meter.counts;
+    this.loopTurns = loopTurns;
     this.uncapped = new Set(settings.uncappedPaths);
+    this.uncharged = new Set(settings.unchargedPaths);
     this.origins = new Set(settings.allowedOrigins);
     this.anyOrigin = this.origins.has('*');
     this.anyHost = settings.allowedHosts.includes('*');
@@ -158,6 +185,7 @@ export class ConnectionGuard implements ResponseWatcher {
    * when the connection closes), or null after refusing the upgrade.
    */
   admitUpgrade(res: HttpResponse, req: HttpRequest): string | null {
+    this.turnCounts[TURN_COUNTS.upgrades]!++;
     if (!this.passes(res, req, true)) return null;
     return this.take(res);
   }
@@ -180,20 +208,37 @@ export class ConnectionGuard implements ResponseWatcher {
   }
 
   private wrap(writes: Writes, pattern: string, handler: RouteHandler): RouteHandler {
+    const charged = !this.uncharged.has(pattern);
     if (this.uncapped.has(pattern)) {
       return (res, req) => {
-        if (this.passes(res, req, writes)) handler(res, req);
+        this.turnCounts[TURN_COUNTS.requests]!++;
+        if (!this.passes(res, req, writes)) return;
+        if (charged) this.charged(clientAddress(res), () => handler(res, req));
+        else handler(res, req);
       };
     }
     return (res, req) => {
+      this.turnCounts[TURN_COUNTS.requests]!++;
       if (!this.passes(res, req, writes)) return;
       const address = this.take(res);
       if (address === null) return;
       this.inFlight.set(res, address);
       this.stats.httpInFlight++;
       watchResponse(res, this);
-      handler(res, req);
+      if (charged) this.charged(address, () => handler(res, req));
+      else handler(res, req);
     };
+  }
+
+  /** Runs a request's handler and charges the time it took to the address's share of the front door. */
+  private charged(address: string, run: () => void): void {
+    if (this.turns === null) return run();
+    const started = performance.now();
+    try {
+      run();
+    } finally {
+      this.turns.chargeRequest(address, (performance.now() - started) * 1000);
+    }
   }
 
   /** The Host and Origin checks; false after refusing. */
@@ -257,8 +302,13 @@ export class ConnectionGuard implements ResponseWatcher {
   }
 
   private refuse(res: HttpResponse, cause: RefusalCause, message: string): void {
+    this.turnCounts[TURN_COUNTS.refused]!++;
     this.stats.refused[cause]++;
     this.unlogged[cause]++;
+    if (!this.answersRefusal(res)) {
+      res.close();
+      return;
+    }
     const now = Date.now();
     if (now - this.lastLogged[cause] >= LOG_EVERY_MS) {
       const refused = this.unlogged[cause];
@@ -268,6 +318,20 @@ export class ConnectionGuard implements ResponseWatcher {
         `refused ${refused} request${refused === 1 ? '' : 's'} (${cause}) since the last such line: ${message}`);
     }
     refuse(res, CODE_OF[cause], message);
+  }
+
+  /** Whether a refusal to this request's address is answered (the first few of each turn) or its connection just closed. */
+  private answersRefusal(res: HttpResponse): boolean {
+    const turn = this.loopTurns.now();
+    if (turn !== this.refusalsTurn) {
+      this.refusalsTurn = turn;
+      this.refusalsByAddress.clear();
+    }
+    const address = clientAddress(res);
+    const answered = this.refusalsByAddress.get(address) ?? 0;
+    if (answered >= ANSWERED_REFUSALS_PER_TURN) return false;
+    this.refusalsByAddress.set(address, answered + 1);
+    return true;
   }
 
   /**

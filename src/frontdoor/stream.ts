@@ -16,7 +16,9 @@ import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_cont
 import type { Logger } from '../log/index.js';
 import type { ClientBuffers, OutboundHolder } from '../defence/index.js';
 import type { ConnectionGuard } from '../defence/index.js';
-import { BARRED_REASON, OPEN_UNITS, frameUnits, type AddressUse, type AddressTurns, type SharedStream } from '../defence/index.js';
+import {
+  BARRED_REASON, OPEN_UNITS, TURN_COUNTS, frameUnits, type AddressUse, type AddressTurns, type EventLoopTurns, type SharedStream, type TurnMeter,
+} from '../defence/index.js';
 import { isRefusal, type CreditBook, type Principal, type Refusal } from '../credits/index.js';
 import { answeredProtocol, offeredProtocols, presentedStreamKey } from '../uws/index.js';
 import { sendError } from '../uws/index.js';
@@ -223,28 +225,10 @@ export interface StreamRouteOptions {
   credits: CreditBook | null;
   /** Each client address's share of the front door's time; null: frames are not charged. */
   turns: AddressTurns | null;
-}
-
-/**
- * Counts the front door's event-loop turns, only while frames arrive (one
- * setImmediate per turn with traffic, none when idle). uWS hands over all of a
- * socket's buffered frames in one turn, so a client that writes thousands of
- * frames at once is seen as one burst, and cut off after a bounded part of it.
- */
-class EventLoopTurns {
-  private current = 0;
-  private bumping = false;
-
-  now(): number {
-    if (!this.bumping) {
-      this.bumping = true;
-      setImmediate(() => {
-        this.current++;
-        this.bumping = false;
-      });
-    }
-    return this.current;
-  }
+  /** Counts what each turn of the front door held (frames, bytes, opens, closes). */
+  turnMeter: TurnMeter;
+  /** The front door's turns, as the guard and the share count them. */
+  loopTurns: EventLoopTurns;
 }
 
 /** WebSocket close code for a policy violation (RFC 6455 §7.4.1). */
@@ -252,7 +236,8 @@ const CLOSE_POLICY = 1008;
 
 export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): void {
   const { chains, admission, connections, maxFramesInFlight, guard } = options;
-  const turns = new EventLoopTurns();
+  const turns = options.loopTurns;
+  const counts = options.turnMeter.counts;
   app.ws<UpgradeData>('/v1/chains/:name/stream', {
     // A frame in progress is buffered by uWS until it is whole, so the limit is
     // the gateway's own: past it uWS drops the connection at once rather than
@@ -296,6 +281,7 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
     },
 
     open(ws: WebSocket<UpgradeData>) {
+      counts[TURN_COUNTS.opens]!++;
       const data = ws.getUserData();
       const name = parseChainName(data.chainPath);
       if (name === null) return refuse(ws, admission.reject('bad_request', `bad chain name in the path: ${CHAIN_NAME_RULE}`));
@@ -310,9 +296,14 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
     },
 
     message(ws: WebSocket<UpgradeData>, message: ArrayBuffer, isBinary: boolean) {
+      counts[TURN_COUNTS.frames]!++;
+      counts[TURN_COUNTS.frameBytes]! += message.byteLength;
       const data = ws.getUserData();
       const connection = data.connection;
-      if (connection === null || connection.cutOff) return;
+      if (connection === null || connection.cutOff) {
+        counts[TURN_COUNTS.framesDropped]!++;
+        return;
+      }
       // Before any parsing: a client that does not wait for its replies gets
       // `busy`, and one that goes on far past that, or keeps sending frames
       // that are refused, is cut off, so no connection can hold the front door
@@ -347,6 +338,7 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
     },
 
     close(ws: WebSocket<UpgradeData>) {
+      counts[TURN_COUNTS.closes]!++;
       const data = ws.getUserData();
       guard.release(data.address);
       const connection = data.connection;

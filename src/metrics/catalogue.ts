@@ -2,7 +2,7 @@
 // global one, so two gateways or a test in one process do not collide), with
 // prom-client's process and Node metrics and every chainlanes metric.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { LatencyHistogram, registerLatencyHistograms } from './latency.js';
+import { LatencyHistogram, registerLatencyHistograms, registerReadHistogram } from './latency.js';
 import { LOOP_DELAY_BOUNDS, LoopDelaySampler } from './loop-delay.js';
 
 /** How often prom-client's nodejs_eventloop_lag_* gauges sample (see the constructor). */
@@ -33,6 +33,9 @@ export interface MetricSources {
     readonly maxConnections: number;
     readonly descriptorsLow: boolean;
     readonly descriptorsLowEpisodes: number;
+    /** Whether the port is listened on (not while descriptors are nearly gone), and times it stopped. */
+    readonly listening: boolean;
+    readonly listenStops: number;
   };
   /** What the front door's turns by address did (null: not kept, limits.frontDoorTurnBudgetMs null). */
   addressTurns(): {
@@ -41,8 +44,24 @@ export interface MetricSources {
     readonly framesCutOff: number;
     readonly longestTurnMs: number;
   } | null;
+  /**
+   * The front door's turns as measured whole (defence/turn-meter.ts): null
+   * when they cannot be (no native addon), and the longest turn is then the
+   * share's lower bound.
+   */
+  frontDoorTurns?(): {
+    readonly turns: number;
+    readonly busySeconds: number;
+    readonly cpuSeconds: number;
+    readonly longestBusySeconds: number;
+    /** Turns by busy time against `bounds`, non-cumulative (the last above every bound). */
+    readonly buckets: readonly number[];
+    readonly bounds: readonly number[];
+  } | null;
   /** One per lane, in the order of the lane names the catalogue was given. */
   lanes(): readonly LaneReading[];
+  /** Descriptors the process holds (null where they cannot be counted). */
+  openDescriptors?(): number | null;
   /** Frames refused over a chain's fair share of its lane, by chain name (chains with none left out). */
   fairShareRefusals?(): readonly (readonly [string, number])[];
 }
@@ -96,11 +115,27 @@ function catalogue(s: MetricSources, laneNames: readonly string[]): Read[] {
       help: 'Frames that arrived from a barred address (their streams are cut off).',
     },
     {
-      type: 'gauge', name: 'chainlanes_front_door_longest_turn_seconds', read: () => (s.addressTurns()?.longestTurnMs ?? 0) / 1000,
-      help: 'The longest front-door turn with frames seen since start, as far as it had run at the share\'s clock reads (every 256 frame units), so a lower bound.',
+      type: 'gauge', name: 'chainlanes_front_door_longest_turn_seconds',
+      read: () => s.frontDoorTurns?.()?.longestBusySeconds ?? (s.addressTurns()?.longestTurnMs ?? 0) / 1000,
+      help: 'The longest turn of the front door\'s event loop since start, busy time (wall time less the time it waited for I/O). ' +
+        'Without the native addon: the longest turn with frames as far as the share\'s clock saw it (every 256 frame units), a lower bound.',
     },
+    {
+      type: 'counter', name: 'chainlanes_front_door_busy_seconds_total', read: () => s.frontDoorTurns?.()?.busySeconds ?? 0,
+      help: 'Wall time the front door\'s event loop was busy (its turns, less the time it waited for I/O); 0 without the native addon.',
+    },
+    {
+      type: 'counter', name: 'chainlanes_front_door_cpu_seconds_total', read: () => s.frontDoorTurns?.()?.cpuSeconds ?? 0,
+      help: 'CPU time of the front door thread in its turns; 0 without the native addon.',
+    },
+    ...(s.openDescriptors?.() == null ? [] : [{ type: 'gauge' as const, name: 'process_open_fds', help: 'Number of open file descriptors.', read: () => s.openDescriptors?.() ?? 0 }]),
     { type: 'gauge', name: 'chainlanes_descriptors_low', help: '1 while file descriptors run low and new connections are refused.', read: () => (s.guard().descriptorsLow ? 1 : 0) },
     { type: 'counter', name: 'chainlanes_descriptors_low_total', help: 'Times file descriptors ran low.', read: () => s.guard().descriptorsLowEpisodes },
+    {
+      type: 'gauge', name: 'chainlanes_listening', read: () => (s.guard().listening ? 1 : 0),
+      help: '1 while the gateway listens on its port; 0 while file descriptors are nearly gone and it has stopped accepting connections.',
+    },
+    { type: 'counter', name: 'chainlanes_listen_stops_total', help: 'Times the gateway stopped listening because file descriptors were nearly gone.', read: () => s.guard().listenStops },
     { type: 'gauge', name: 'chainlanes_lane_ring_used_bytes', help: 'Bytes in use in each lane ring.', label: 'lane', read: () => byLane((l) => l.ringUsed) },
     { type: 'gauge', name: 'chainlanes_lane_backlog_frames', help: 'Frames admitted to a lane and not yet hashed.', label: 'lane', read: () => byLane((l) => l.backlog) },
     { type: 'counter', name: 'chainlanes_lane_worker_retries_total', help: 'Lane tasks run again after a worker failed.', label: 'lane', read: () => byLane((l) => l.retries) },
@@ -119,13 +154,19 @@ function catalogue(s: MetricSources, laneNames: readonly string[]): Read[] {
  * reader that rate() applies.
  */
 const MISNAMED_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+/**
+ * prom-client counts open descriptors by listing /proc/self/fd on the front
+ * door at every scrape: 6–12 ms with 6,000 connections, a long turn per scrape
+ * under an attack. The catalogue's process_open_fds reads the count instead.
+ */
+const LISTING_DEFAULT_GAUGES = ['process_open_fds'];
 
 /** prom-client's process and Node metrics (CPU, memory, event loop), sampled once a second, in `registry`. */
 export function registerProcessMetrics(registry: Registry): void {
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: NODE_LOOP_LAG_SAMPLE_MS });
   // prom-client names these gauges *_total, which Prometheus keeps for
   // counters: `promtool check metrics` refuses the exposition with them.
-  for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(name);
+  for (const name of [...MISNAMED_DEFAULT_GAUGES, ...LISTING_DEFAULT_GAUGES]) registry.removeSingleMetric(name);
 }
 
 function register(registry: Registry, m: Read): void {
@@ -184,6 +225,13 @@ export class GatewayMetrics {
     if (this.reading) throw new Error('the metrics already read from their sources');
     this.reading = true;
     for (const m of catalogue(sources, this.laneNames)) register(this.registry, m);
+    registerReadHistogram(this.registry, 'chainlanes_front_door_turn_seconds',
+      'Turns of the front door\'s event loop by busy time (wall time less the time it waited for I/O): what a frame arriving in one may wait. ' +
+      'No series without the native addon.',
+      sources.frontDoorTurns?.()?.bounds ?? [], () => {
+        const turns = sources.frontDoorTurns?.() ?? null;
+        return turns === null ? null : { counts: turns.buckets, sum: turns.busySeconds };
+      });
   }
 
   start(): void {

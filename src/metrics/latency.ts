@@ -51,24 +51,43 @@ interface Sample {
 export function registerLatencyHistograms(
   registry: Registry, name: string, help: string, label: string, values: readonly string[], histograms: readonly LatencyHistogram[],
 ): void {
-  const collect = (): Sample[] => histograms.flatMap((h, i) => samplesOf(name, { [label]: values[i]! }, h));
+  const collect = (): Sample[] => histograms.flatMap((h, i) => samplesOf(name, { [label]: values[i]! }, LATENCY_BOUNDS, h));
+  registerCollected(registry, name, help, collect, () => histograms.forEach((h) => h.reset()));
+}
+
+/** Counts per bucket (not cumulative, one more than the bounds: the last is +Inf) and their sum, kept elsewhere. */
+export interface BucketCounts {
+  readonly counts: ArrayLike<number>;
+  readonly sum: number;
+}
+
+/** Registers one unlabelled histogram whose counts are kept elsewhere (`read` at each scrape); null: no series. */
+export function registerReadHistogram(registry: Registry, name: string, help: string, bounds: readonly number[], read: () => BucketCounts | null): void {
+  const collect = (): Sample[] => {
+    const h = read();
+    return h === null ? [] : samplesOf(name, {}, bounds, h);
+  };
+  registerCollected(registry, name, help, collect, () => undefined);
+}
+
+function registerCollected(registry: Registry, name: string, help: string, collect: () => Sample[], reset: () => void): void {
   const metric = {
     name, help, type: 'histogram', aggregator: 'sum',
     get: () => Promise.resolve({ name, help, type: 'histogram', aggregator: 'sum', values: collect() }),
-    reset: () => histograms.forEach((h) => h.reset()),
+    reset,
   };
   // prom-client types registerMetric's argument as the union of its own classes.
   registry.registerMetric(metric as unknown as Metric);
 }
 
-function samplesOf(name: string, labels: Record<string, string>, h: LatencyHistogram): Sample[] {
+function samplesOf(name: string, labels: Record<string, string>, bounds: readonly number[], h: BucketCounts): Sample[] {
   const out: Sample[] = [];
   let cumulative = 0;
-  LATENCY_BOUNDS.forEach((bound, i) => {
+  bounds.forEach((bound, i) => {
     cumulative += h.counts[i]!;
     out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: bound }, value: cumulative });
   });
-  cumulative += h.counts[LATENCY_BOUNDS.length]!;
+  cumulative += h.counts[bounds.length]!;
   out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: cumulative });
   out.push({ metricName: `${name}_sum`, labels, value: h.sum });
   out.push({ metricName: `${name}_count`, labels, value: cumulative });

@@ -37,6 +37,16 @@ export interface SystemCalls {
    * False when refused or unsupported (always, in the fallback).
    */
   readonly dropFileCache: (fd: number) => boolean;
+  /**
+   * Measures the calling thread's event-loop turns into `slots` (the layout is in
+   * native/src/loop-turns.cc; src/defence/turn-meter.ts reads it): each turn's busy and CPU
+   * time, counts of turns by busy time against `boundsNs`, and a ring of `records` turns busy
+   * at least `recordNs` with the `counts` values JavaScript added during them. Replaces the
+   * thread's earlier measurement. False when the loop cannot be measured (always, in the fallback).
+   */
+  readonly watchLoopTurns: (slots: Float64Array, boundsNs: Float64Array, counts: number, records: number, recordNs: number) => boolean;
+  /** Stops the calling thread's measurement, if any. */
+  readonly unwatchLoopTurns: () => void;
 }
 
 /** Some of a block's entries, where they lie. */

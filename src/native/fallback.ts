@@ -319,4 +319,19 @@ function dropFileCache(fd: number): boolean {
   return false;
 }
 
-export const jsAddon: NativeAddon = Object.freeze({ pinThread, setThreadNice, nameThread, sha256Spans, gatherSpans, copyBytes, merkleRoot, blockBody, sha256, tryLockFile, keepFreedMemory, dropFileCache });
+/** A loop's turns cannot be timed from JavaScript without waking it every turn: not measured. */
+function watchLoopTurns(slots: Float64Array, boundsNs: Float64Array, counts: number, records: number, recordNs: number): boolean {
+  if (!(slots instanceof Float64Array)) throw new TypeError('watchLoopTurns: slots must be a Float64Array');
+  if (!(boundsNs instanceof Float64Array)) throw new TypeError('watchLoopTurns: boundsNs must be a Float64Array');
+  for (const n of [counts, records, recordNs]) {
+    if (typeof n !== 'number' || !(n >= 0)) throw new TypeError('watchLoopTurns: counts, records and recordNs must be non-negative numbers');
+  }
+  return false;
+}
+
+function unwatchLoopTurns(): void {}
+
+export const jsAddon: NativeAddon = Object.freeze({
+  pinThread, setThreadNice, nameThread, sha256Spans, gatherSpans, copyBytes, merkleRoot, blockBody, sha256, tryLockFile, keepFreedMemory, dropFileCache,
+  watchLoopTurns, unwatchLoopTurns,
+});

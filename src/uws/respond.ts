@@ -42,9 +42,20 @@ export function sendError(res: HttpResponse, code: ErrorCode, message: string, s
   sendJson(res, status, { error: location === null ? { code, message } : { code, message, location } }, false, ERROR_HEADERS[code]);
 }
 
+/** Refusal bodies by code and message: a storm of refusals repeats a handful of messages. */
+const refusalBodies = new Map<string, Buffer>();
+const REFUSAL_BODIES_KEPT = 256;
+
 /** An error answer that also closes the connection: for a client refused before any route ran. */
 export function refuse(res: HttpResponse, code: ErrorCode, message: string): void {
-  sendJson(res, HTTP_STATUS[code], { error: { code, message } }, true, ERROR_HEADERS[code]);
+  const key = `${code} ${message}`;
+  let body = refusalBodies.get(key);
+  if (body === undefined) {
+    if (refusalBodies.size >= REFUSAL_BODIES_KEPT) refusalBodies.clear();
+    body = Buffer.from(JSON.stringify({ error: { code, message } }));
+    refusalBodies.set(key, body);
+  }
+  sendBody(res, HTTP_STATUS[code], 'application/json', body, true, ERROR_HEADERS[code] ?? []);
 }
 
 export function sendText(res: HttpResponse, contentType: string, body: string): void {

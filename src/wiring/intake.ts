@@ -7,10 +7,10 @@ import { FrontDoorCores } from '../balancer/index.js';
 import { ConfigError, type GatewayConfig } from '../config/index.js';
 import { DashboardFeed } from '../dashboard/index.js';
 import {
-  AddressTurns, ClientBuffers, ConnectionGuard, connectionBounds, descriptorLimit, openDescriptors, type ConnectionBounds,
+  AddressTurns, ClientBuffers, ConnectionGuard, EventLoopTurns, TurnMeter, connectionBounds, descriptorLimit, openDescriptors, type ConnectionBounds,
 } from '../defence/index.js';
 import { Admission, revokeStreams, type StreamConnection } from '../frontdoor/index.js';
-import { READYZ_PATH, chainView } from '../http/index.js';
+import { METRICS_PATH, READYZ_PATH, chainView } from '../http/index.js';
 import type { Logger } from '../log/index.js';
 import { LATENCY_BOUNDS, type GatewayMetrics } from '../metrics/index.js';
 import { system } from '../native/index.js';
@@ -35,6 +35,8 @@ export interface ClientParts {
   connections: Set<StreamConnection>;
   /** Frames in progress and unread replies, in total. */
   buffers: ClientBuffers;
+  /** The front door's turns: how long each kept it busy, and what clients made it do in them. */
+  turnMeter: TurnMeter;
 }
 
 export interface IntakeParts {
@@ -42,6 +44,8 @@ export interface IntakeParts {
   guard: ConnectionGuard;
   /** Each client address's turns of the front door; null when limits.frontDoorTurnBudgetMs is null. */
   turns: AddressTurns | null;
+  /** The front door's turns, counted once for the stream route, the guard and the share. */
+  loopTurns: EventLoopTurns;
   bounds: ConnectionBounds;
   dashboard: DashboardFeed;
   /** The cores the front door thread runs on, as the heavy lane fills and empties. */
@@ -62,12 +66,14 @@ export interface IntakeInputs {
 }
 
 /** The streams: closed last of the front door's parts, once the sealer has sent the last `committed`. */
-export function openClients(config: GatewayConfig, stops: StopStack): ClientParts {
+export function openClients(config: GatewayConfig, log: Logger, stops: StopStack): ClientParts {
   const connections = new Set<StreamConnection>();
+  const turnMeter = new TurnMeter(log);
+  stops.push('the turn meter', () => turnMeter.stop());
   stops.push('the streams', () => {
     for (const connection of connections) connection.end(1001, 'the gateway is shutting down');
   });
-  return { connections, buffers: new ClientBuffers(config.limits) };
+  return { connections, buffers: new ClientBuffers(config.limits), turnMeter };
 }
 
 export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts {
@@ -81,7 +87,8 @@ export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts 
     ownership: inputs.fleet?.ownership ?? null,
   });
   const bounds = boundConnections(config, log);
-  const turns = turnsOfAddresses(config, log);
+  const loopTurns = new EventLoopTurns();
+  const turns = turnsOfAddresses(config, log, inputs.clients.turnMeter, loopTurns);
   const guard = new ConnectionGuard({
     maxConnections: bounds.maxConnections,
     maxConnectionsPerAddress: bounds.maxConnectionsPerAddress,
@@ -90,7 +97,8 @@ export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts 
     allowedOrigins: config.allowedOrigins,
     // Answered on the spot, so it holds no slot; an operator's probe must get through at the limit.
     uncappedPaths: ['/healthz', READYZ_PATH],
-  }, log, turns);
+    unchargedPaths: ['/healthz', READYZ_PATH, METRICS_PATH],
+  }, log, turns, inputs.clients.turnMeter, loopTurns);
   const frontDoorCores = new FrontDoorCores(inputs.layout, (cores) => system.pinThread(cores), log);
   const fleetView = inputs.fleet === null ? null : new FleetViewSource(inputs.fleet, log);
   fleetView?.start();
@@ -109,7 +117,7 @@ export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts 
     for (const clock of clocks) clearInterval(clock);
     admission.cutBlocks();
   });
-  return { admission, guard, turns, bounds, dashboard, frontDoorCores };
+  return { admission, guard, turns, loopTurns, bounds, dashboard, frontDoorCores };
 }
 
 /**
@@ -127,10 +135,10 @@ function boundConnections(config: GatewayConfig, log: Logger): ConnectionBounds 
 }
 
 /** The front door's time shared by client address (defence/address-turns.ts). */
-function turnsOfAddresses(config: GatewayConfig, log: Logger): AddressTurns | null {
+function turnsOfAddresses(config: GatewayConfig, log: Logger, meter: TurnMeter, loopTurns: EventLoopTurns): AddressTurns | null {
   const { frontDoorTurnBudgetMs, addressBarMs, maxAddressBarMs } = config.limits;
   if (frontDoorTurnBudgetMs === null) return null;
-  return new AddressTurns({ turnBudgetMs: frontDoorTurnBudgetMs, firstBarMs: addressBarMs, maxBarMs: Math.max(addressBarMs, maxAddressBarMs) }, log);
+  return new AddressTurns({ turnBudgetMs: frontDoorTurnBudgetMs, firstBarMs: addressBarMs, maxBarMs: Math.max(addressBarMs, maxAddressBarMs) }, log, meter, loopTurns);
 }
 
 function openDashboard(inputs: IntakeInputs, admission: Admission, guard: ConnectionGuard, lanes: () => unknown, fleet: FleetViewSource | null): DashboardFeed {
@@ -158,7 +166,8 @@ function openDashboard(inputs: IntakeInputs, admission: Admission, guard: Connec
  * The front door's clocks: every block interval the open blocks are cut (hop 4
  * of a frame's life) and the read burns written (a crash loses at most one
  * interval's: reads served free); every sweep, the bytes held for clients
- * that do not read are bounded, and streams of keys that expired are closed.
+ * that do not read are bounded, streams of keys that expired are closed, and
+ * the front door's long turns are read (and logged once a window ends).
  */
 function startClocks(inputs: IntakeInputs, admission: Admission): NodeJS.Timeout[] {
   const { config, log, store, clients } = inputs;
@@ -170,6 +179,7 @@ function startClocks(inputs: IntakeInputs, admission: Admission): NodeJS.Timeout
   }, config.ledger.blockIntervalMs);
   const sweep = setInterval(() => {
     clients.buffers.enforceOutbound(clients.connections, log);
+    clients.turnMeter.drain();
     if (credits === null) return;
     for (const keyId of credits.book.expiredKeys(Date.now())) {
       revokeStreams(clients.connections, keyId, `the key this stream was opened with (${keyId}) expired`);

@@ -47,7 +47,7 @@ export function addRoutes(app: TemplatedApp, inputs: RouteInputs): void {
   addStreamRoute(app, {
     log, chains: shared.chains, admission: intake.admission, buffers: clients.buffers, connections: clients.connections,
     maxPayloadBytes: config.limits.maxFrameBytes, maxOutboundBytes: config.limits.maxOutboundBytes, maxFramesInFlight: config.limits.maxFramesInFlight,
-    guard: intake.guard, credits: credits?.book ?? null, turns: intake.turns,
+    guard: intake.guard, credits: credits?.book ?? null, turns: intake.turns, turnMeter: clients.turnMeter, loopTurns: intake.loopTurns,
   });
   addReadinessRoute(routes, () => ({
     stopping: inputs.stopping(),

@@ -5,6 +5,7 @@
 import { AnchorService, readAnchorKey } from '../anchors/index.js';
 import { BalancerLog, FairShare } from '../balancer/index.js';
 import { ConfigError, type FaultInjection, type GatewayConfig } from '../config/index.js';
+import { TURN_COUNTS, type TurnMeter } from '../defence/index.js';
 import { answerHashed, onSealerEvent, type PendingFrame } from '../frontdoor/index.js';
 import { LanePool } from '../lanes/index.js';
 import type { Logger } from '../log/index.js';
@@ -36,6 +37,8 @@ export interface ThreadInputs {
   store: StoreParts;
   shared: SharedParts;
   metrics: GatewayMetrics;
+  /** Counts the lanes' replies and the seals in the front door's turns. */
+  turnMeter: TurnMeter;
 }
 
 export async function startThreads(inputs: ThreadInputs, stops: StopStack): Promise<ThreadParts> {
@@ -56,7 +59,7 @@ export async function startThreads(inputs: ThreadInputs, stops: StopStack): Prom
     dropSealedPageCache: config.ledger.dropSealedPageCache,
     sealFaults: { after: faults.failSealsAfter, attempts: faults.failSealAttempts },
     heads: store.heads.sealerOptions(),
-    onEvent: sealerEvents(store, shared, log),
+    onEvent: sealerEvents(store, shared, log, inputs.turnMeter),
   });
   // The sealer seals everything cut before its stop; the read burns of the last interval follow it.
   stops.push('the sealer', async () => {
@@ -85,17 +88,19 @@ export async function startThreads(inputs: ThreadInputs, stops: StopStack): Prom
 }
 
 /** The commit hop (frontdoor/commits.ts), and the latest signed head kept for its routes. */
-function sealerEvents(store: StoreParts, shared: SharedParts, log: Logger): (event: SealerEvent) => void {
+function sealerEvents(store: StoreParts, shared: SharedParts, log: Logger, meter: TurnMeter): (event: SealerEvent) => void {
   const commits = onSealerEvent({ chains: shared.chains, seals: store.seals, probe: shared.commitSampler, log });
   return (event) => {
+    if (event.type === 'sealed') meter.counts[TURN_COUNTS.sealedBlocks]! += event.blocks.length;
     store.heads.observe(event);
     commits(event);
   };
 }
 
 function createPool(inputs: ThreadInputs, lane: number, doorbell: SealerDoorbell): LanePool<PendingFrame> {
-  const { config, layout, log, faults, shared, metrics } = inputs;
+  const { config, layout, log, faults, shared, metrics, turnMeter } = inputs;
   const name = LANE_NAMES[lane]!;
+  const answer = answerHashed(metrics.hashLatency[lane]!);
   return new LanePool<PendingFrame>({
     lane,
     ringBytes: config.ringBytes[name],
@@ -104,7 +109,10 @@ function createPool(inputs: ThreadInputs, lane: number, doorbell: SealerDoorbell
     laneCores: shared.laneCores,
     nice: layout.nice[lane]!,
     crashAfterTasks: faults.crashWorkerAfterTasks,
-    onFramesHashed: answerHashed(metrics.hashLatency[lane]!),
+    onFramesHashed: (frames, view) => {
+      turnMeter.counts[TURN_COUNTS.hashedBatches]!++;
+      answer(frames, view);
+    },
     onHashedAdvanced: (view) => ringWhenFilling(view, doorbell),
     onWorkerError: (error, attempt) => log.warn({ event: 'worker-failed', lane: name, attempt, error: error.message },
       `${name} lane worker failed (attempt ${attempt}): ${error.message}`),

@@ -1,4 +1,5 @@
 // What the running parts look like from outside: /healthz and the metrics' sources.
+import { TURN_BOUNDS_S, openDescriptors } from '../defence/index.js';
 import { healthView } from '../http/index.js';
 import type { MetricSources } from '../metrics/index.js';
 import { nativeLoaded, nativeLoadError } from '../native/index.js';
@@ -61,7 +62,7 @@ function fleetHealth(fleet: FleetParts): Record<string, unknown> {
 }
 
 /** What the metrics read at each scrape. */
-export function metricSources(parts: RunningParts, descriptors: () => { low: boolean; episodes: number }): MetricSources {
+export function metricSources(parts: RunningParts, descriptors: () => { low: boolean; episodes: number; listening: boolean; listenStops: number }): MetricSources {
   const { store, shared, clients, threads, intake } = parts;
   return {
     admission: () => intake.admission.stats,
@@ -75,8 +76,12 @@ export function metricSources(parts: RunningParts, descriptors: () => { low: boo
       maxConnections: intake.bounds.maxConnections,
       descriptorsLow: descriptors().low,
       descriptorsLowEpisodes: descriptors().episodes,
+      listening: descriptors().listening,
+      listenStops: descriptors().listenStops,
     }),
     addressTurns: () => intake.turns?.stats ?? null,
+    openDescriptors: () => openDescriptors(),
+    frontDoorTurns: () => (clients.turnMeter.measuring ? { ...clients.turnMeter.totals(), bounds: TURN_BOUNDS_S } : null),
     lanes: () => threads.pools.map((p) => ({ ringUsed: p.view.used(), backlog: p.backlog, retries: p.stats().retries })),
     fairShareRefusals: () => threads.balancer.refusals(),
   };

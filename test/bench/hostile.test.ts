@@ -2,8 +2,10 @@
 // measured. No speed is asserted: only the report's shape, and that no entry a
 // client was told is committed is missing from the store.
 import { describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { cpuGroupsUnavailable } from '../../bench/cgroup.js';
 import { ROOT } from '../helpers/index.js';
 
 const KINDS = ['unfinished', 'pipelined', 'flood', 'slow', 'squat', 'idle'];
@@ -12,7 +14,8 @@ interface Phase {
   lightP50Us: number | null;
   lightP99Us: number | null;
   floodEntriesPerSec: number;
-  gateway: { peakRss: { rss: number } | null };
+  gateway: { peakRss: { rss: number } | null; turns: { turns: number; long: number; longest: { atMostS: number } | null } | null };
+  budgeted: { cores: number | null; throttledShare: number | null } | null;
 }
 
 interface HostileReport {
@@ -20,7 +23,9 @@ interface HostileReport {
   hostile: {
     budgetBytes: number;
     config: { limits: Record<string, number> };
+    shape: { attackCores: number | null; attackPinned: number[] | null };
     alone: Phase;
+    control: Phase | null;
     attack: Phase;
     ratios: { lightP99: number | null; floodEntriesPerSec: number | null };
     kinds: { kind: string; slots: number; opened: number; attempts: number; framesSent: number }[];
@@ -62,7 +67,13 @@ describe('npm run bench -- --scenario hostile', () => {
     expect(r.alone.floodEntriesPerSec).toBeGreaterThan(0);
     expect(r.ratios).toHaveProperty('lightP99');
     expect(r.ratios).toHaveProperty('floodEntriesPerSec');
-    expect(r.targets.map((t) => t.name)).toHaveLength(4);
+    expect(r.targets.map((t) => t.name)).toHaveLength(5);
+    expect(r.control).toBeNull();
+    // The front door's turns were measured in every phase, each window's from the gateway's histogram.
+    for (const p of [r.alone, r.attack]) {
+      expect(p.gateway.turns!.turns).toBeGreaterThan(0);
+      expect(p.gateway.turns!.long).toBeLessThanOrEqual(p.gateway.turns!.turns);
+    }
 
     // Nothing committed is lost: the store (read after the gateway exited) holds every entry a notice covered, and verifies.
     const d = r.durability;
@@ -74,5 +85,31 @@ describe('npm run bench -- --scenario hostile', () => {
     expect(d.committedLost).toBe(0);
     expect(d.verify.ok).toBe(true);
     expect(d.verify.entries).toBeGreaterThanOrEqual(d.chains.reduce((n, c) => n + c.notified, 0));
+  }, 180_000);
+
+  // Where the cpuset controller is mounted too, the group is kept on core 0 (--attack-cores).
+  const pinnable = existsSync('/sys/fs/cgroup/cpuset');
+  it.skipIf(cpuGroupsUnavailable() !== null)('with --attack-cpu: a control phase beside a busy loop of the attack\'s budget, both held by a cgroup that is removed after', () => {
+    const args = ['--scenario', 'hostile', '--connections', '20', '--duration', '2', '--warmup', '0.5', '--workers', '2', '--attack-cpu', '0.3', ...(pinnable ? ['--attack-cores', '0'] : []), '--json'];
+    const run = spawnSync(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), ...args], { encoding: 'utf8', timeout: 170_000 });
+    expect(run.status, run.stderr).toBe(0);
+    const r = (JSON.parse(run.stdout) as HostileReport).hostile;
+    expect(r.shape.attackCores).toBe(0.3);
+    expect(r.shape.attackPinned).toEqual(pinnable ? [0] : null);
+    expect(r.control).not.toBeNull();
+    expect(r.alone.budgeted).toBeNull();
+    // The busy loop was held to its budget by the kernel, and the attack ran in the same group.
+    const control = r.control!.budgeted!;
+    expect(control.cores).toBeGreaterThan(0.1);
+    expect(control.cores).toBeLessThan(0.3 * 1.25 + 0.05);
+    expect(control.throttledShare).toBeGreaterThan(0);
+    expect(r.attack.budgeted!.cores).toBeLessThan(0.3 * 1.25 + 0.05);
+    expect(r.control!.lightP99Us).toBeGreaterThan(0);
+    expect(r.targets.find((t) => /under the control/.test(t.name))).toBeDefined();
+    expect(r.durability.committedLost).toBe(0);
+    // Nothing of that bench's is left in the cgroup hierarchies.
+    for (const root of ['/sys/fs/cgroup/cpu', '/sys/fs/cgroup/cpuacct', ...(pinnable ? ['/sys/fs/cgroup/cpuset'] : [])]) {
+      expect(readdirSync(root).filter((name) => name.startsWith(`chainlanes-bench-${run.pid}-`))).toEqual([]);
+    }
   }, 180_000);
 });

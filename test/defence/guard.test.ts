@@ -9,6 +9,7 @@ import { ConnectionGuard, type GuardSettings } from '../../src/defence/index.js'
 import { silentLogger } from '../../src/log/index.js';
 import { loadUws, sendJson, type HttpResponse } from '../../src/uws/index.js';
 import { closeAll, httpRequest, registerCleanup, tryStream, type HttpAnswer } from '../helpers/index.js';
+import { frontDoorTurns } from '../helpers/front-door.js';
 import { listenApp } from '../helpers/uws-app.js';
 
 interface Guarded {
@@ -29,11 +30,13 @@ const SETTINGS: GuardSettings = {
   allowedHosts: ['gateway.example'],
   allowedOrigins: ['https://app.example'],
   uncappedPaths: ['/healthz'],
+  unchargedPaths: ['/healthz'],
 };
 
 async function guarded(settings: Partial<GuardSettings> = {}): Promise<Guarded> {
   const app = loadUws().App();
-  const guard = new ConnectionGuard({ ...SETTINGS, ...settings }, silentLogger(), null);
+  const { turnMeter, loopTurns } = frontDoorTurns();
+  const guard = new ConnectionGuard({ ...SETTINGS, ...settings }, silentLogger(), null, turnMeter, loopTurns);
   const held: HttpResponse[] = [];
   const handled: string[] = [];
   const answer = (path: string) => (res: HttpResponse): void => {

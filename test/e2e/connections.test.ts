@@ -2,6 +2,7 @@
 // connections and HTTP requests in flight), and under a low file-descriptor
 // limit, where uWS would otherwise spin on accept() at EMFILE.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { once } from 'node:events';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -28,6 +29,10 @@ const opened = (attempts: StreamAttempt[]): WebSocket[] => attempts.flatMap((a) 
 
 /** How long a freed slot may take to show, however busy the machine: a bound on waiting, not a claim of speed. */
 const FREED_WITHIN_MS = 20_000;
+
+async function refusedByCause(gw: ChildGateway, cause: string): Promise<number> {
+  return (await gw.metrics()).valueOrUndefined('chainlanes_requests_refused_total', { cause }) ?? 0;
+}
 
 /** Retries a stream every 100 ms until it opens (or `timeoutMs` passes); the last attempt. */
 async function openWithin(port: number, localAddress: string, timeoutMs = FREED_WITHIN_MS): Promise<StreamAttempt> {
@@ -68,6 +73,26 @@ describe('connection limits', () => {
     expect(other.kind).toBe('open');
     if (other.kind === 'open') sockets.push(other.ws);
     expect((await httpRequest(gw.port, '/v1/chains', { localAddress: '127.0.0.3' })).status).toBe(200);
+    await closeAll(sockets);
+  });
+
+  it('answers a few refusals to one address per turn and closes the rest unanswered: 32 pipelined requests are not 32 refusals', async () => {
+    sockets.push(...opened(await openMany(gw.port, 10, '127.0.0.7')));
+    const refusedBefore = await refusedByCause(gw, 'address');
+    const raw = connect({ port: gw.port, host: '127.0.0.1', localAddress: '127.0.0.7' });
+    raw.on('error', () => undefined);
+    await once(raw, 'connect');
+    raw.write(Array.from({ length: 32 }, () => 'GET /v1/chains HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n').join(''));
+    raw.resume();
+    await once(raw, 'close');
+    // A scrape may share the text of one made just before (within 25 ms): asked until the refusals show.
+    let refused = 0;
+    await expect.poll(async () => (refused = (await refusedByCause(gw, 'address')) - refusedBefore), { timeout: FREED_WITHIN_MS }).toBeGreaterThanOrEqual(1);
+    expect(refused).toBeLessThanOrEqual(9);
+    // A request of its own, in a later turn, is answered again, naming the cause.
+    const single = await httpRequest(gw.port, '/v1/chains', { localAddress: '127.0.0.7' });
+    expect(single.status).toBe(503);
+    expect(JSON.parse(single.body)).toMatchObject({ error: { code: 'busy', message: expect.stringMatching(/maxConnectionsPerAddress/) } });
     await closeAll(sockets);
   });
 
@@ -166,7 +191,10 @@ describe.skipIf(!linux)(`a file-descriptor limit of ${LOW_LIMIT}`, () => {
     expect(sockets).toHaveLength(maxConnections);
     const refused = attempts.filter((a) => a.kind !== 'open');
     expect(refused).toHaveLength(300 - maxConnections);
-    for (const a of refused) expect(a).toMatchObject({ kind: 'refused', status: 503, body: { error: { code: 'busy' } } });
+    // Answered 503 busy, but past a few refusals to one address in one turn of the gateway the connection is closed unanswered.
+    const answered = refused.filter((a) => a.kind === 'refused');
+    expect(answered.length).toBeGreaterThanOrEqual(8);
+    for (const a of answered) expect(a).toMatchObject({ kind: 'refused', status: 503, body: { error: { code: 'busy' } } });
 
     expect(openDescriptorsOf(gw.process.pid!)).toBeLessThan(LOW_LIMIT - 32);
     expect(await cpuShare(gw.process.pid!)).toBeLessThan(SPINNING);
@@ -208,4 +236,46 @@ describe.skipIf(!linux)(`a file-descriptor limit of ${LOW_LIMIT}`, () => {
     expect(metrics.value('chainlanes_requests_refused_total', { cause: 'descriptors' })).toBeGreaterThan(0);
     expect(metrics.value('chainlanes_descriptors_low_total')).toBeGreaterThan(0);
   });
+
+  it('stops listening when idle sockets take the descriptors up to the limit, spends no core on them, and listens again once they close', async () => {
+    await closeAll(sockets);
+    const limits = gw.logs().find((l) => l.event === 'connection-limits')!;
+    // Idle TCP sockets, more than the limit leaves room for: uWS accepts them and waits ~10 s for a request.
+    const idle: Socket[] = [];
+    let refused = 0;
+    for (let i = 0; i < LOW_LIMIT && refused === 0; i += 16) {
+      const batch = await Promise.all(Array.from({ length: 16 }, () => connectIdle(gw.port)));
+      for (const socket of batch) {
+        if (socket === null) refused++;
+        else idle.push(socket);
+      }
+    }
+    await expect.poll(() => gw.logs().some((l) => l.event === 'listening-stopped'), { timeout: FREED_WITHIN_MS }).toBe(true);
+    const stopped = gw.logs().find((l) => l.event === 'listening-stopped')!;
+    expect(stopped.openDescriptors as number).toBeGreaterThanOrEqual(limits.stopListeningAt as number);
+    // The kernel refuses new connections now: nothing reaches uWS's accept loop to spin on.
+    expect(await connectIdle(gw.port)).toBeNull();
+    expect(await cpuShare(gw.process.pid!)).toBeLessThan(SPINNING);
+
+    for (const socket of idle) socket.destroy();
+    await expect.poll(() => gw.logs().some((l) => l.event === 'listening-again'), { timeout: FREED_WITHIN_MS }).toBe(true);
+    const again = await openWithin(gw.port, '127.0.0.1');
+    expect(again.kind).toBe('open');
+    if (again.kind === 'open') sockets.push(again.ws);
+    const metrics = await gw.metrics();
+    expect(metrics.value('chainlanes_listen_stops_total')).toBeGreaterThan(0);
+    expect(metrics.value('chainlanes_listening')).toBe(1);
+  });
 });
+
+/** A TCP connection that sends nothing, or null when the connection is refused. */
+function connectIdle(port: number): Promise<Socket | null> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.on('error', () => undefined);
+      resolve(socket);
+    });
+    socket.once('error', () => resolve(null));
+  });
+}

@@ -8,7 +8,7 @@
 import { expect } from 'vitest';
 import { unpack } from 'msgpackr';
 import { ADMIN, Credits, isRefusal, newKey, type Principal } from '../../src/credits/index.js';
-import { ClientBuffers, ConnectionGuard, type GuardSettings } from '../../src/defence/index.js';
+import { ClientBuffers, ConnectionGuard, EventLoopTurns, TurnMeter, type GuardSettings } from '../../src/defence/index.js';
 import {
   Admission, ChainRegistry, SealProgress, StreamConnection, addStreamRoute, answerHashed, onSealerEvent,
   type AdmissionParts, type FairShareGate, type FrameOwner, type PendingFrame,
@@ -200,15 +200,23 @@ export interface StreamDoor {
   guard: ConnectionGuard;
 }
 
+/** The front door's turn counting, as the gateway gives it to the guard and the stream route (the meter released after the test). */
+export function frontDoorTurns(): { turnMeter: TurnMeter; loopTurns: EventLoopTurns } {
+  const turnMeter = new TurnMeter(silentLogger());
+  registerCleanup('the turn meter', () => turnMeter.stop());
+  return { turnMeter, loopTurns: new EventLoopTurns() };
+}
+
 /** `door`'s streams on a real uWS app in this process, on an ephemeral port, behind a connection guard. */
 export async function serveStreams(door: FrontDoor, options: StreamDoorOptions = {}): Promise<StreamDoor> {
   const log = silentLogger();
   const app = loadUws().App();
   const connections = new Set<StreamConnection>();
+  const { turnMeter, loopTurns } = frontDoorTurns();
   const guard = new ConnectionGuard({
-    maxConnections: 1000, maxConnectionsPerAddress: 1000, listenHost: '127.0.0.1', allowedHosts: [], allowedOrigins: [], uncappedPaths: [],
+    maxConnections: 1000, maxConnectionsPerAddress: 1000, listenHost: '127.0.0.1', allowedHosts: [], allowedOrigins: [], uncappedPaths: [], unchargedPaths: [],
     ...options.guard,
-  }, log, null);
+  }, log, null, turnMeter, loopTurns);
   const { maxFrameBytes } = door.limits;
   const buffers = new ClientBuffers({
     maxFrameBytes, maxInboundTotalBytes: options.maxInboundTotalBytes ?? 1024 * maxFrameBytes, maxOutboundTotalBytes: 64 * 1024 * 1024,
@@ -216,6 +224,7 @@ export async function serveStreams(door: FrontDoor, options: StreamDoorOptions =
   addStreamRoute(app, {
     log, chains: door.chains, admission: door.admission, maxPayloadBytes: maxFrameBytes, maxOutboundBytes: options.maxOutboundBytes ?? 16 * 1024 * 1024,
     maxFramesInFlight: options.maxFramesInFlight ?? 1000, buffers, connections, guard, credits: door.credits?.book ?? null, turns: null,
+    turnMeter, loopTurns,
   });
   const port = await listenApp(app);
   guard.listening(port);

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, SWITCH_SETTINGS, TEXT_SETTINGS } from '../../src/config/index.js';
+import { DEFAULT_CONFIG, PROCESS_BASELINE_BYTES, SWITCH_SETTINGS, TEXT_SETTINGS } from '../../src/config/index.js';
 import { GatewayFleetSchema } from '../../src/fleet/index.js';
 import { ROOT } from '../helpers/index.js';
 
@@ -133,5 +133,14 @@ describe('docs/configuration.md', () => {
       if (setting.flag !== undefined) expect(row!.flag, setting.env).toContain(`--${setting.flag}`);
     }
     for (const setting of SWITCH_SETTINGS) expect(rows.some((row) => row.flag?.includes(`--${setting.flag}`)), setting.flag).toBe(true);
+  });
+
+  it('states the process\'s own baseline the memory budget counts, as the schema holds it', () => {
+    const row = rows.find((r) => keysIn(r['config key']!).includes('limits.memoryBudgetBytes'));
+    const MiB = 1024 * 1024;
+    expect(row?.meaning).toContain(`the process's own baseline of ${PROCESS_BASELINE_BYTES / MiB} MiB`);
+    // The smallest default budget: the baseline, the default rings and three and a quarter 16 MiB buffers.
+    const rings = Object.values(DEFAULT_CONFIG.ringBytes).reduce((n, b) => n + b, 0);
+    expect(row?.default).toContain(`${((PROCESS_BASELINE_BYTES + rings + 3.25 * 16 * MiB) / MiB).toLocaleString('en-US')} MiB`);
   });
 });
