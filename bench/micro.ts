@@ -19,6 +19,7 @@ const SUITES: readonly { suite: string; file: string; fn: string }[] = [
   { suite: 'hashing', file: './micro/hashing.js', fn: 'runHashingBench' },
   { suite: 'ledger', file: './micro/merkle-store.js', fn: 'runLedgerBench' },
   { suite: 'seal path', file: './micro/seal-path.js', fn: 'runSealPathBench' },
+  { suite: 'lmdb copy', file: './micro/lmdb-copy.js', fn: 'runLmdbCopyBench' },
   { suite: 'frames and ring', file: './micro/frames.js', fn: 'runFramesBench' },
   { suite: 'counters', file: './micro/counters.js', fn: 'runCountersBench' },
   { suite: 'metrics', file: './micro/metrics.js', fn: 'runMetricsBench' },

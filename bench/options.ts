@@ -8,7 +8,7 @@ export type TargetName = 'chainlanes' | 'chainlanes-open' | 'ws-gateway' | 'uws-
 export const TARGETS: readonly TargetName[] = ['chainlanes', 'chainlanes-open', 'ws-gateway', 'uws-echo'];
 
 export interface BenchOptions {
-  mode: 'load' | 'compare' | 'isolation' | 'floods' | 'credits' | 'heads' | 'hostile' | 'quiet' | 'limits' | 'wrong-keys' | 'micro';
+  mode: 'load' | 'compare' | 'isolation' | 'floods' | 'credits' | 'heads' | 'hostile' | 'quiet' | 'limits' | 'wrong-keys' | 'micro' | 'cost';
   /** Targets started by the bench, in run order (ignored with --url). */
   targets: TargetName[];
   url: string | undefined;
@@ -44,6 +44,10 @@ export interface BenchOptions {
   attackCores: number[] | null;
   /** Write the chainlanes gateway's CPU profiles (node --cpu-prof, one per thread) here. */
   profileDir: string | undefined;
+  /** --cost: frames each heavy connection sends in the counted pass. */
+  frames: number;
+  /** --cost: how instructions are counted; null: perf where the machine can, else callgrind. */
+  counter: 'perf' | 'callgrind' | null;
 }
 
 export const USAGE = `chainlanes bench — node dist/bench/run.js [flags]   (npm run bench -- [flags])
@@ -68,6 +72,12 @@ what to run (default: the Zipf load against chainlanes)
   --scenario wrong-keys a paying client's round trips alone, then as long beside a flood of requests with
                         wrong keys (chainlanes, credits on): the flooded ÷ alone latency ratios
   --micro               the micro-benchmarks in bench/micro/
+  --cost                instructions per entry by thread (front door, lanes, sealer, …) for a fixed workload
+                        (the --compare chains, --frames per heavy connection), counted by perf where the
+                        machine has counters, else by valgrind's callgrind: the same count on a busy machine;
+                        chainlanes (credits on) unless --target chainlanes-open; --runs N measures N times
+  --frames N            --cost: frames per heavy connection in the counted pass (default 200)
+  --counter perf|callgrind   --cost: how to count (default: perf if it can count instructions here)
   --target NAME         load one target: chainlanes | chainlanes-open | ws-gateway | uws-echo
   --url ws://HOST:PORT  load a gateway that is already running instead of starting one
   --pid N               with --url: the gateway's process id, to charge its CPU
@@ -104,7 +114,8 @@ output
   --json                one JSON object instead of tables
   --verbose             copy the targets' own output to stderr
   --chart FILE.svg      throughput and p99 latency over time
-  --profile DIR         write the chainlanes gateway's CPU profiles (node --cpu-prof, one per thread) to DIR
+  --profile DIR         write the chainlanes gateway's CPU profiles (node --cpu-prof, one per thread) to DIR;
+                        with --cost and callgrind: keep callgrind's dumps there (callgrind_annotate DIR/cg.PID.2-01)
   --help`;
 
 function num(value: string | undefined, name: string, fallback: number, min: number, integer = true): number {
@@ -128,6 +139,7 @@ function targetList(mode: BenchOptions['mode'], target: string | undefined): Tar
   if (mode === 'heads') return ['chainlanes-open'];
   // chainlanes first: the ratios of medians are taken to the first target.
   if (mode === 'quiet') return ['chainlanes-open', 'chainlanes', 'ws-gateway', 'uws-echo'];
+  if (mode === 'cost') return ['chainlanes'];
   if (mode === 'limits') return ['chainlanes-open'];
   if (mode === 'wrong-keys') return ['chainlanes'];
   return ['chainlanes'];
@@ -160,6 +172,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       compare: { type: 'boolean' },
       scenario: { type: 'string' },
       micro: { type: 'boolean' },
+      cost: { type: 'boolean' },
+      frames: { type: 'string' },
+      counter: { type: 'string' },
       target: { type: 'string' },
       url: { type: 'string' },
       pid: { type: 'string' },
@@ -195,7 +210,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     throw new Error(`--scenario must be ${scenarios.join(', ')} or load, got ${v.scenario}`);
   }
   const scenario = scenarios.find((s) => s === v.scenario);
-  const mode = v.micro === true ? 'micro' : scenario ?? (v.compare === true ? 'compare' : 'load');
+  const mode = v.micro === true ? 'micro' : v.cost === true ? 'cost' : scenario ?? (v.compare === true ? 'compare' : 'load');
+  const cost = mode === 'cost';
+  if (cost && v.url !== undefined) throw new Error('--cost starts its own gateway (under the counter): drop --url');
+  if (!cost && (v.frames !== undefined || v.counter !== undefined)) throw new Error('--frames and --counter apply to --cost only');
+  if (v.counter !== undefined && v.counter !== 'perf' && v.counter !== 'callgrind') throw new Error(`--counter must be perf or callgrind, got ${v.counter}`);
   if (v.url !== undefined && !/^wss?:\/\//.test(v.url)) throw new Error('--url must start with ws:// or wss://');
   const isolation = mode === 'isolation';
   const floods = mode === 'floods';
@@ -208,7 +227,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   if (!hostile && v.kinds !== undefined) throw new Error('--kinds applies to --scenario hostile only');
   if (!hostile && v['attack-cpu'] !== undefined) throw new Error('--attack-cpu applies to --scenario hostile only');
   if (v['attack-cores'] !== undefined && v['attack-cpu'] === undefined) throw new Error('--attack-cores applies with --attack-cpu only');
-  if (v.runs !== undefined && mode !== 'load' && mode !== 'compare' && !quiet) throw new Error('--runs applies to the load, --compare and --scenario quiet only');
+  if (v.runs !== undefined && mode !== 'load' && mode !== 'compare' && !quiet && !cost) throw new Error('--runs applies to the load, --compare, --cost and --scenario quiet only');
   return {
     mode,
     targets: targetList(mode, v.target),
@@ -236,5 +255,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     attackCores: coreList(v['attack-cores']),
     turnBudgetMs: v['turn-budget'] === 'off' ? null : v['turn-budget'] === undefined ? undefined : num(v['turn-budget'], 'turn-budget', 0, 1),
     profileDir: v.profile,
+    frames: num(v.frames, 'frames', 200, 1),
+    counter: v.counter === undefined ? null : (v.counter as 'perf' | 'callgrind'),
   };
 }

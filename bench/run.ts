@@ -20,6 +20,8 @@ import { startTarget, unavailable } from './targets.js';
 import { formatRuns, summarizeRuns, type RunRecord } from './runs.js';
 import { provisionCredits } from './credits-setup.js';
 import { HEADS_VARIANTS, consistencyProofSizes, formatHeads, monitorCost, summarizeHeads } from './heads.js';
+import { formatCost, runCost } from './cost.js';
+import { costWorkload } from './cost-workload.js';
 
 const log = (line: string): void => void process.stderr.write(line + '\n');
 
@@ -333,6 +335,15 @@ async function hostileMode(o: BenchOptions): Promise<{ text: string; json: objec
   return { text: formatHostile(result, o.warmupS), json: { hostile: result }, failed: false };
 }
 
+/** --cost: instructions per entry by thread for a fixed workload (bench/cost.ts). */
+async function costMode(o: BenchOptions): Promise<{ text: string; json: object; failed: boolean }> {
+  const plan = zipfPlan(o, chainPrefix());
+  const settings = { frames: o.frames, batch: o.batch, entrySize: o.entrySize, inflight: o.inflight, runs: o.runs, counter: o.counter, verbose: o.verbose, keepDir: o.profileDir };
+  const runs = await runCost(o.targets, plan, settings, log);
+  const workload = costWorkload(plan, o.frames, o.batch, o.entrySize, o.inflight);
+  return { text: formatCost(runs, workload), json: { cost: runs, workload }, failed: runs.length === 0 };
+}
+
 /** The gateway at its connection limits: refusals and /healthz timed one answer at a time (bench/limits.ts). */
 async function limitsMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: string; json: object; failed: boolean }> {
   const samples = o.durationS < 10 ? 50 : 200;
@@ -374,6 +385,7 @@ async function main(): Promise<number> {
   const skipped: Skipped[] = [];
   const machine = machineInfo(); // before the run, so the load average is other work's, not ours
   const out = o.mode === 'micro' ? await microMode()
+    : o.mode === 'cost' ? await costMode(o)
     : o.mode === 'isolation' ? await isolationMode(o, skipped)
       : o.mode === 'floods' ? await floodsMode(o, skipped)
       : o.mode === 'credits' ? await creditsMode(o, skipped)

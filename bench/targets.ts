@@ -38,6 +38,12 @@ export interface StartOptions {
   nodeFlags?: readonly string[];
   /** How long SIGTERM may take before SIGKILL: a gateway answers and seals what it holds before it exits. */
   stopGraceMs?: number;
+  /** A command the target runs under, e.g. valgrind and its flags (bench/cost.ts); the pid is still the target's. */
+  wrapper?: readonly string[];
+  /** Added to the target's environment. */
+  env?: Record<string, string>;
+  /** How long it may take to print its listening line (default START_TIMEOUT_MS). */
+  startTimeoutMs?: number;
   /** Each line the target writes on stdout after its listening line. */
   onLine?: (line: string) => void;
 }
@@ -82,8 +88,9 @@ export async function startTarget(name: TargetName, options: StartOptions = {}):
   }
   // Credits on: the bench provisions accounts, chains, policies and mints (credits-setup.ts).
   const adminKey = name === 'chainlanes' ? newKey() : undefined;
-  const env = { ...process.env, CHAINLANES_ADMIN_KEY: adminKey ?? '' };
-  const server = spawnServer({ command: process.execPath, args, env, maxOutputChars: OUTPUT_KEPT_CHARS });
+  const env = { ...process.env, ...options.env, CHAINLANES_ADMIN_KEY: adminKey ?? '' };
+  const [command, ...commandArgs] = [...(options.wrapper ?? []), process.execPath, ...args];
+  const server = spawnServer({ command: command!, args: commandArgs, env, maxOutputChars: OUTPUT_KEPT_CHARS });
   const child = server.child;
   live.add(child);
   if (options.verbose === true) echoOutput(child, name);
@@ -97,7 +104,7 @@ export async function startTarget(name: TargetName, options: StartOptions = {}):
     for (const dir of [dataDir, configDir]) if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   };
   try {
-    const { scheme, host, port } = await untilListening(server, { name, timeoutMs: START_TIMEOUT_MS });
+    const { scheme, host, port } = await untilListening(server, { name, timeoutMs: options.startTimeoutMs ?? START_TIMEOUT_MS });
     const url = `${scheme === 'https' ? 'wss' : 'ws'}://${host}:${port}`;
     if (options.onLine !== undefined) forwardLines(child, options.onLine);
     return { name, url, pid: child.pid ?? 0, dataDir, exit, stop, ...(adminKey === undefined ? {} : { adminKey }) };

@@ -20,7 +20,7 @@ import {
  * faulted in fresh every seal. Measured: sealer 0.56–0.71 → 0.35–0.43 CPU-s per
  * million entries (bench/history/2026-12-04.md, "Durable path, part two — fresh memory").
  */
-const MALLOC_KEEP = { mmapThresholdBytes: 32 * 1024 * 1024, trimThresholdBytes: 256 * 1024 * 1024 } as const;
+export const MALLOC_KEEP = { mmapThresholdBytes: 32 * 1024 * 1024, trimThresholdBytes: 256 * 1024 * 1024 } as const;
 
 export interface GatewayOptions {
   /** Where the gateway's events go; by default nowhere (the CLI passes the configured logger). */

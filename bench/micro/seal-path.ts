@@ -87,12 +87,12 @@ class Arena {
 
 function preparedBlock(b: Backlog, firstSeq: number, arena: Arena, js: boolean): PreparedBlockInput {
   const count = b.ends.length;
-  const source = { count, hashes: b.hashes, ends: b.ends, contentStart: b.start, contents: b.contents };
+  const source = [{ count, hashes: b.hashes, ends: b.ends, contentStart: b.start, contents: b.contents }];
   if (!js) return { chainName: b.name, firstSeq, count, prepared: prepareBlockRecord(source, (n) => arena.take(n)) };
   // The fallback's body, laid out as prepareBlockRecord lays it out.
   const memory = arena.take(recordBytesOf(b));
   const record = Buffer.from(memory.buffer, memory.byteOffset, memory.length);
-  const root = jsAddon.blockBody(b.hashes, b.ends, count, b.start, b.contents, CHUNK_LEAVES, record.subarray(BLOCK_BODY_AT));
+  const root = jsAddon.blockBody(source, CHUNK_LEAVES, record.subarray(BLOCK_BODY_AT));
   return { chainName: b.name, firstSeq, count, prepared: { record, root } };
 }
 

@@ -132,8 +132,12 @@ export class Admission {
   private readonly fairShare: FairShareGate | null;
   private readonly commitProbe: CommitProbe | null;
   private readonly ownership: ChainOwnership | null;
-  /** Each entry's length from the frame walk, to price it (authenticated mode only). */
-  private readonly spans: Int32Array | null;
+  /**
+   * Where the frame walk found each entry (offset from the frame's start, length): the
+   * lane ring record carries them, so lanes hash without walking the frame again, and
+   * credits price entries by their lengths.
+   */
+  private readonly spans: Int32Array;
 
   constructor(parts: AdmissionParts) {
     this.limits = parts.limits;
@@ -147,7 +151,7 @@ export class Admission {
     this.fairShare = parts.fairShare;
     this.commitProbe = parts.commitProbe;
     this.ownership = parts.ownership;
-    this.spans = parts.credits === null ? null : new Int32Array(2 * parts.limits.maxEntriesPerFrame);
+    this.spans = new Int32Array(2 * parts.limits.maxEntriesPerFrame);
   }
 
   /**
@@ -196,7 +200,7 @@ export class Admission {
     let bill: Bill | undefined;
     if (this.credits !== null) {
       if (payer === null) return this.reject('unauthenticated', 'no key');
-      const billed = this.credits.bill(name, payer, count, this.spans!);
+      const billed = this.credits.bill(name, payer, count, this.spans);
       if (isRefusal(billed)) return this.reject(billed.code, billed.message);
       bill = billed;
     }
@@ -206,7 +210,7 @@ export class Admission {
     if (target === undefined) {
       return this.reject('unknown_chain', `no chain "${name}", and the gateway already serves its limit of ${this.chains.table.maxChains} chains`);
     }
-    const at = pool.push(bytes, count, target.slot, target.nextSeq);
+    const at = pool.push(bytes, count, target.slot, target.nextSeq, this.spans);
     if (at < 0) return this.reject('busy', `the ${pool.name} lane is full; retry later`);
     const firstCut = this.cuts.length;
     const seq = target.reserve(count, owner, this.limits.maxBlockEntries, this.cuts);

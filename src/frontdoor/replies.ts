@@ -5,6 +5,9 @@
 // copy and an object per frame. The rest go through msgpackr.
 import { Packr } from 'msgpackr';
 import { HASH_BYTES, type CommittedNotice, type ErrorCode } from '../protocol/index.js';
+import { hashing } from '../native/index.js';
+
+const { copyBytes } = hashing;
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 
@@ -14,12 +17,17 @@ const KEY_FRAME = Buffer.from([0xa5, ...Buffer.from('frame')]);
 const KEY_SEQ = Buffer.from([0xa3, ...Buffer.from('seq')]);
 const KEY_COUNT = Buffer.from([0xa5, ...Buffer.from('count')]);
 const KEY_HASHES = Buffer.from([0xa6, ...Buffer.from('hashes')]);
+/** The map header and the keys and the `accepted` value: what every reply holds whatever its numbers. */
 const ACCEPTED_FIXED = 1 + KEY_TYPE.length + VALUE_ACCEPTED.length + KEY_FRAME.length + KEY_SEQ.length + KEY_COUNT.length + KEY_HASHES.length;
 
-/** `{type: "accepted", frame, seq, count, hashes}` with the hashes copied from `src[hashesAt …]`. */
+/**
+ * `{type: "accepted", frame, seq, count, hashes}` with the hashes copied from
+ * `src[hashesAt …]` (the lane ring: shared memory, so copied natively, see
+ * copyBytes). Allocated at its exact size: one Buffer per reply, no view of it.
+ */
 export function encodeAccepted(frame: number, seq: number, count: number, src: Uint8Array, hashesAt: number): Buffer {
   const hashBytes = count * HASH_BYTES;
-  const out = Buffer.allocUnsafe(ACCEPTED_FIXED + 3 * 9 + 5 + hashBytes);
+  const out = Buffer.allocUnsafe(ACCEPTED_FIXED + uintBytes(frame) + uintBytes(seq) + uintBytes(count) + binHeaderBytes(hashBytes) + hashBytes);
   let o = 0;
   out[o++] = 0x85;
   o += KEY_TYPE.copy(out, o);
@@ -32,8 +40,18 @@ export function encodeAccepted(frame: number, seq: number, count: number, src: U
   o = writeUint(out, o, count);
   o += KEY_HASHES.copy(out, o);
   o = writeBinHeader(out, o, hashBytes);
-  out.set(src.subarray(hashesAt, hashesAt + hashBytes), o);
-  return out.subarray(0, o + hashBytes);
+  copyBytes(src, hashesAt, hashBytes, out, o);
+  return out;
+}
+
+/** Bytes writeUint takes for n. */
+function uintBytes(n: number): number {
+  return n < 0x80 ? 1 : n <= 0xffff ? 3 : n <= 0xffffffff ? 5 : 9;
+}
+
+/** Bytes writeBinHeader takes for a bin of `length`. */
+function binHeaderBytes(length: number): number {
+  return length <= 0xff ? 2 : length <= 0xffff ? 3 : 5;
 }
 
 /** msgpack's smallest unsigned integer form; above 2^32 uint64 (exact up to 2^53). */

@@ -1,5 +1,3 @@
-import type { FrameLimits } from '../ring/index.js';
-
 /** Everything a lane worker needs, shared once at start (SharedArrayBuffers are shared, not copied). */
 export interface LaneWorkerData {
   lane: number;
@@ -8,7 +6,6 @@ export interface LaneWorkerData {
   laneCores: SharedArrayBuffer;
   maxChains: number;
   workerSlots: number;
-  limits: FrameLimits;
   /** The workers' nice value (0 = leave as is). */
   nice: number;
   /** Tests only: a worker exits on its Nth task (0 = never). */

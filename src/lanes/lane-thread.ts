@@ -38,7 +38,7 @@ export default function runLaneTask(task: LaneTask): number {
     // Fault injection for tests only (CHAINLANES_TEST_FAULTS crashWorkerAfterTasks).
     process.exit(1);
   }
-  const entries = hashRange(view, task.from, task.to, data.limits, hashing, countFrame);
+  const entries = hashRange(view, task.from, task.to, hashing, countFrame);
   counters.addBusy(slot, Math.round((performance.now() - started) * 1000));
   return entries;
 }

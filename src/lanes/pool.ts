@@ -11,7 +11,7 @@
 // `hashed` and frees ring space behind itself.
 import { Piscina } from 'piscina';
 import { hashing, jsAddon } from '../native/index.js';
-import { LaneCores, LoadCounters, RingProducer, RingView, LANE_NAMES, type FrameLimits } from '../ring/index.js';
+import { LaneCores, LoadCounters, RingProducer, RingView, LANE_NAMES } from '../ring/index.js';
 import { workerFile } from '../paths.js';
 import { hashRange } from './hash-range.js';
 import type { LaneTask, LaneWorkerData } from './lane-messages.js';
@@ -28,7 +28,6 @@ export interface LanePoolOptions<F> {
   threads: number;
   counters: LoadCounters;
   laneCores: LaneCores;
-  limits: FrameLimits;
   nice: number;
   crashAfterTasks?: number;
   /** Every frame of a finished task, in ring order; its hashes are in the ring now. */
@@ -85,7 +84,6 @@ export class LanePool<F> {
       laneCores: options.laneCores.sab,
       maxChains: options.counters.maxChains,
       workerSlots: options.counters.workerSlots,
-      limits: options.limits,
       nice: options.nice,
       crashAfterTasks: options.crashAfterTasks ?? 0,
     };
@@ -103,12 +101,14 @@ export class LanePool<F> {
   }
 
   /**
-   * Copies a frame into the ring and returns the record's byte offset in the
-   * ring's SharedArrayBuffer, or -1 when the ring is full (the caller answers
-   * `busy`; nothing was written). The frame is hashed once `submit` is called.
+   * Copies a frame and its entries' spans (from admission's walk: offsets from
+   * the frame's first byte, and lengths) into the ring and returns the record's
+   * byte offset in the ring's SharedArrayBuffer, or -1 when the ring is full
+   * (the caller answers `busy`; nothing was written). The frame is hashed once
+   * `submit` is called.
    */
-  push(frame: Uint8Array, entryCount: number, chainSlot: number, firstSeq: number): number {
-    const pos = this.producer.push(frame, entryCount, chainSlot, firstSeq);
+  push(frame: Uint8Array, entryCount: number, chainSlot: number, firstSeq: number, spans: Int32Array): number {
+    const pos = this.producer.push(frame, entryCount, chainSlot, firstSeq, spans);
     return pos < 0 ? -1 : this.view.offsetOf(pos);
   }
 
@@ -137,7 +137,7 @@ export class LanePool<F> {
     const from = this.dispatchedTo;
     const to = this.producer.position;
     this.dispatchedTo = to;
-    this.hashedEntries += hashRange(this.view, from, to, this.options.limits, hashing, this.countInline);
+    this.hashedEntries += hashRange(this.view, from, to, hashing, this.countInline);
     this.inlineFrames++;
     // Nothing is in flight (the lane was idle), so the hashed prefix ends here.
     this.view.storeHashed(to);
@@ -228,7 +228,7 @@ export class LanePool<F> {
       return;
     }
     this.running++;
-    const entries = hashRange(this.view, task.from, task.to, this.options.limits, jsAddon, null);
+    const entries = hashRange(this.view, task.from, task.to, jsAddon, null);
     this.finish(task, entries);
   }
 

@@ -4,7 +4,7 @@ export { Ledger } from './store.js';
 export type { AlongsideWrites, LedgerHeads, LedgerOptions } from './store.js';
 export type { PreparedBlockInput, SealBlockInput, SealInput, SealResult, SealedBlock, SealedDirectory } from './seal-plan.js';
 export { prepareBlockRecord } from './prepared.js';
-export type { BlockSource, PreparedRecord } from './prepared.js';
+export type { BlockPiece, BlockSource, PreparedRecord } from './prepared.js';
 export type { ChainHead, DirectoryHead } from './tables.js';
 export { STORE_DATA_FILE, assertStoreExists, prepareDataDir } from './tables.js';
 export { LedgerCorruptionError, SealConflictError, SealInputError, StoreCorruptError, StoreWriteError } from './errors.js';

@@ -53,13 +53,32 @@ export interface DirectoryHead {
  */
 /** 1 TiB. */
 const MAP_BYTES = 2 ** 40;
+/** The smallest map CHAINLANES_MAP_BYTES may ask for. */
+const MIN_MAP_BYTES = 2 ** 30;
+const MAP_BYTES_ENV = 'CHAINLANES_MAP_BYTES';
+
+/**
+ * The address space lmdb maps, from CHAINLANES_MAP_BYTES (1 GiB to 1 TiB) or
+ * MAP_BYTES. Only for a process whose address space is smaller than 1 TiB:
+ * valgrind gives its client ~128 GiB, and lmdb-js crashes (not throws) when the
+ * map cannot be made, so `npm run bench -- --cost` asks for less.
+ */
+export function mapBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[MAP_BYTES_ENV];
+  if (raw === undefined || raw === '') return MAP_BYTES;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < MIN_MAP_BYTES || n > MAP_BYTES) {
+    throw new ConfigError([`${MAP_BYTES_ENV} must be an integer number of bytes from ${MIN_MAP_BYTES} (1 GiB) to ${MAP_BYTES} (1 TiB), got ${raw}`]);
+  }
+  return n;
+}
 
 /** The store's lmdb environment; every module that keeps something in the store opens it here. */
 export function openEnvironment(dir: string): RootDatabase {
   // noSubdir: false, or a directory name with a dot in it would be taken for a file.
   // mapSize is address space, not disk: reserving it up front spares the sealer
   // the remaps lmdb-js does each time a growing store outgrows its map.
-  return open(dir, { noSubdir: false, maxDbs: 32, mapSize: MAP_BYTES });
+  return open(dir, { noSubdir: false, maxDbs: 32, mapSize: mapBytes() });
 }
 
 /** lmdb's data file: a directory without it holds no store (and opening would create an empty one). */

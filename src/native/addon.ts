@@ -49,13 +49,28 @@ export interface SystemCalls {
   readonly unwatchLoopTurns: () => void;
 }
 
+/** Some of a block's entries, where they lie. */
+export interface BlockPiece {
+  /** count × 32 bytes from offset 0: the entries' hashes. */
+  readonly hashes: Uint8Array;
+  /** count values from index 0: where entry i ends in `contents`. */
+  readonly ends: Uint32Array;
+  /** At least 1. */
+  readonly count: number;
+  /** Where entry 0 starts in `contents`. */
+  readonly contentStart: number;
+  readonly contents: Uint8Array;
+}
+
 /** SHA-256 in batches, Merkle roots and block bodies: the data layer's hashing. */
 export interface Hashing {
   /**
    * For i < count: SHA-256 of src[spans[2i] .. spans[2i] + spans[2i+1]) written to
-   * dst[dstOffset + 32i ..]. All ranges are checked first; on RangeError nothing is written.
+   * dst[dstOffset + 32i ..]. With `from` and `to`, the spans must also lie in order inside
+   * [from, to) (each starting at or after the end of the one before), as a frame walk writes
+   * them. All ranges are checked first; on RangeError nothing is written.
    */
-  readonly sha256Spans: (src: Uint8Array, spans: Int32Array, count: number, dst: Uint8Array, dstOffset: number) => void;
+  readonly sha256Spans: (src: Uint8Array, spans: Int32Array, count: number, dst: Uint8Array, dstOffset: number, from?: number, to?: number) => void;
   /**
    * Copies src[spans[2i] .. +spans[2i+1]) for i < count back to back into dst from
    * dstOffset and returns the bytes written. With `ends`, also writes where each entry ends in
@@ -64,6 +79,12 @@ export interface Hashing {
    */
   readonly gatherSpans: (src: Uint8Array, spans: Int32Array, count: number, dst: Uint8Array, dstOffset: number, ends?: Uint32Array, endsAt?: number) => number;
   /**
+   * Copies src[srcOffset .. +length) to dst from dstOffset (memmove: the views may overlap).
+   * For shared memory, where TypedArray#set copies byte by byte unless both sides are equally
+   * aligned. Both ranges are checked first; on RangeError nothing is written.
+   */
+  readonly copyBytes: (src: Uint8Array, srcOffset: number, length: number, dst: Uint8Array, dstOffset: number) => void;
+  /**
    * RFC 6962 / RFC 9162 section 2.1 Merkle tree hash whose n leaves' data are the
    * consecutive 32-byte hashes in entryHashes (leaf = H(0x00 ‖ hash), node = H(0x01 ‖ l ‖ r)).
    * n = 0 gives SHA-256 of the empty string.
@@ -71,14 +92,13 @@ export interface Hashing {
   readonly merkleRoot: (entryHashes: Uint8Array, n: number) => Buffer;
   /**
    * One entry block's record body (src/ledger/records.ts): ⌈count/chunkLeaves⌉ chunk roots ‖
-   * count hashes ‖ count content ends (u32 big-endian, relative to contentStart) ‖ the
-   * contents, written into dst, which must be exactly that long; returns the block's Merkle
-   * root. ends[i] is where entry i ends in `contents`; entry 0 starts at contentStart;
-   * chunkLeaves is a power of two. Checked first; on an error nothing is written.
+   * count hashes ‖ count content ends (u32 big-endian, from the block's first content byte) ‖
+   * the contents, written into dst, which must be exactly that long; returns the block's Merkle
+   * root. The block's entries are the pieces' entries in order (a block held in several places is
+   * written straight from them); chunkLeaves is a power of two. Checked first; on an error
+   * nothing is written.
    */
-  readonly blockBody: (
-    hashes: Uint8Array, ends: Uint32Array, count: number, contentStart: number, contents: Uint8Array, chunkLeaves: number, dst: Uint8Array,
-  ) => Buffer;
+  readonly blockBody: (pieces: readonly BlockPiece[], chunkLeaves: number, dst: Uint8Array) => Buffer;
   readonly sha256: (data: Uint8Array) => Buffer;
 }
 

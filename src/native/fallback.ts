@@ -4,7 +4,7 @@ import { setPriority } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { isInt32Array, isUint32Array, isUint8Array } from 'node:util/types';
-import type { NativeAddon } from './addon.js';
+import type { BlockPiece, NativeAddon } from './addon.js';
 
 const DIGEST = 32;
 
@@ -50,7 +50,20 @@ function checkSpans(fn: string, src: Uint8Array, spans: Int32Array, count: numbe
   return total;
 }
 
-function sha256Spans(src: Uint8Array, spans: Int32Array, count: number, dst: Uint8Array, dstOffset: number): void {
+/** With `within`: every span inside [from, to), each starting at or after the end of the one before (CheckSpansWithin). */
+function checkSpansWithin(fn: string, spans: Int32Array, count: number, from: number, to: number): void {
+  let end = from;
+  for (let i = 0; i < count; i++) {
+    const off = spans[2 * i]!;
+    const len = spans[2 * i + 1]!;
+    if (off < 0 || len < 0 || off < end || off + len > to) {
+      throw new RangeError(`${fn}: span ${i} [${off}, +${len}) is not in order inside [${from}, ${to})`);
+    }
+    end = off + len;
+  }
+}
+
+function sha256Spans(src: Uint8Array, spans: Int32Array, count: number, dst: Uint8Array, dstOffset: number, from?: number, to?: number): void {
   checkSpanArgs('sha256Spans', src, spans, count, dst, dstOffset);
   if (dstOffset > dst.length || count * DIGEST > dst.length - dstOffset) {
     throw new RangeError(
@@ -58,6 +71,7 @@ function sha256Spans(src: Uint8Array, spans: Int32Array, count: number, dst: Uin
     );
   }
   checkSpans('sha256Spans', src, spans, count);
+  if (from !== undefined) checkSpansWithin('sha256Spans', spans, count, indexArg(from, 'sha256Spans: from'), indexArg(to, 'sha256Spans: to'));
   for (let i = 0; i < count; i++) {
     const off = spans[2 * i] ?? 0;
     const len = spans[2 * i + 1] ?? 0;
@@ -89,6 +103,21 @@ function gatherSpans(src: Uint8Array, spans: Int32Array, count: number, dst: Uin
     if (ends !== undefined) ends[endsFrom + i] = at;
   }
   return total;
+}
+
+function copyBytes(src: Uint8Array, srcOffset: number, length: number, dst: Uint8Array, dstOffset: number): void {
+  uint8Arg(src, 'copyBytes: src');
+  indexArg(srcOffset, 'copyBytes: srcOffset');
+  indexArg(length, 'copyBytes: length');
+  uint8Arg(dst, 'copyBytes: dst');
+  indexArg(dstOffset, 'copyBytes: dstOffset');
+  if (srcOffset > src.length || length > src.length - srcOffset) {
+    throw new RangeError(`copyBytes: [${srcOffset}, +${length}) is outside src of length ${src.length}`);
+  }
+  if (dstOffset > dst.length || length > dst.length - dstOffset) {
+    throw new RangeError(`copyBytes: [${dstOffset}, +${length}) is outside dst of length ${dst.length}`);
+  }
+  dst.set(src.subarray(srcOffset, srcOffset + length), dstOffset);
 }
 
 // Prefix and data go into one reused buffer so each hash is a single update() call.
@@ -154,50 +183,72 @@ function foldNodes(level: Buffer, m: number): void {
   }
 }
 
-function checkBlockBodyArgs(
-  hashes: Uint8Array, ends: Uint32Array, count: number, start: number, contents: Uint8Array, chunkLeaves: number, dst: Uint8Array,
-): number {
-  uint8Arg(hashes, 'blockBody: hashes');
-  if (!isUint32Array(ends)) throw new TypeError('blockBody: ends must be a Uint32Array');
-  indexArg(count, 'blockBody: count');
-  indexArg(start, 'blockBody: contentStart');
-  uint8Arg(contents, 'blockBody: contents');
-  indexArg(chunkLeaves, 'blockBody: chunkLeaves');
-  uint8Arg(dst, 'blockBody: dst');
-  if (count === 0 || count > 0xffff_ffff) throw new RangeError('blockBody: count must be 1 to 2^32-1');
-  if (chunkLeaves === 0 || (chunkLeaves & (chunkLeaves - 1)) !== 0) throw new RangeError('blockBody: chunkLeaves must be a power of two');
-  if (count > Math.floor(hashes.length / DIGEST)) {
-    throw new RangeError(`blockBody: ${count} entries need ${count * DIGEST} hash bytes, hashes has ${hashes.length}`);
+/** pieces[i], checked as the addon's ReadPieces checks it. */
+function checkPiece(piece: unknown, i: number): BlockPiece {
+  const at = `blockBody: pieces[${i}].`;
+  if (typeof piece !== 'object' || piece === null) throw new TypeError(`blockBody: pieces[${i}] must be an object`);
+  const p = piece as Record<string, unknown>;
+  const hashes = uint8Arg(p.hashes, `${at}hashes`);
+  if (!isUint32Array(p.ends)) throw new TypeError(`${at}ends must be a Uint32Array`);
+  const ends = p.ends;
+  const count = indexArg(p.count, `${at}count`);
+  const contentStart = indexArg(p.contentStart, `${at}contentStart`);
+  const contents = uint8Arg(p.contents, `${at}contents`);
+  if (count === 0) throw new RangeError(`${at}count must be at least 1`);
+  if (count > Math.floor(hashes.length / DIGEST)) throw new RangeError(`${at}hashes: ${count} entries need ${count * DIGEST} bytes, it has ${hashes.length}`);
+  if (count > ends.length) throw new RangeError(`${at}ends: ${count} entries, it has ${ends.length}`);
+  let previous = contentStart;
+  for (let e = 0; e < count; e++) {
+    if (ends[e]! < previous) throw new RangeError(`${at}ends decrease at entry ${e}`);
+    previous = ends[e]!;
   }
-  if (count > ends.length) throw new RangeError(`blockBody: ${count} entries, ends has ${ends.length}`);
-  let previous = start;
-  for (let i = 0; i < count; i++) {
-    if (ends[i]! < previous) throw new RangeError(`blockBody: ends decrease at entry ${i}`);
-    previous = ends[i]!;
-  }
-  if (previous > contents.length) throw new RangeError(`blockBody: the last end ${previous} is beyond contents of length ${contents.length}`);
-  const chunks = Math.ceil(count / chunkLeaves);
-  const need = chunks * DIGEST + count * DIGEST + count * 4 + previous - start;
-  if (dst.length !== need) throw new RangeError(`blockBody: dst has ${dst.length} bytes, the body needs ${need}`);
-  return chunks;
+  if (previous > contents.length) throw new RangeError(`${at}ends: the last end ${previous} is beyond contents of length ${contents.length}`);
+  return { hashes, ends, count, contentStart, contents };
 }
 
-function blockBody(
-  hashes: Uint8Array, ends: Uint32Array, count: number, start: number, contents: Uint8Array, chunkLeaves: number, dst: Uint8Array,
-): Buffer {
-  const chunks = checkBlockBodyArgs(hashes, ends, count, start, contents, chunkLeaves, dst);
-  const out = Buffer.from(dst.buffer, dst.byteOffset, dst.length);
-  for (let c = 0; c < chunks; c++) {
-    const first = c * chunkLeaves;
-    const size = Math.min(chunkLeaves, count - first);
-    out.set(merkleRoot(hashes.subarray(first * DIGEST, (first + size) * DIGEST), size), c * DIGEST);
+function checkBlockBodyArgs(pieces: readonly BlockPiece[], chunkLeaves: number, dst: Uint8Array): { checked: BlockPiece[]; count: number; chunks: number } {
+  if (!Array.isArray(pieces)) throw new TypeError('blockBody: pieces must be an array');
+  if (pieces.length === 0) throw new RangeError('blockBody: a block has at least one piece');
+  const checked = pieces.map((p, i) => checkPiece(p, i));
+  indexArg(chunkLeaves, 'blockBody: chunkLeaves');
+  uint8Arg(dst, 'blockBody: dst');
+  if (chunkLeaves === 0 || (chunkLeaves & (chunkLeaves - 1)) !== 0) throw new RangeError('blockBody: chunkLeaves must be a power of two');
+  let count = 0;
+  let contentBytes = 0;
+  for (const p of checked) {
+    count += p.count;
+    contentBytes += p.ends[p.count - 1]! - p.contentStart;
   }
+  if (count > 0xffff_ffff) throw new RangeError('blockBody: count must be 1 to 2^32-1');
+  if (contentBytes > 0xffff_ffff) throw new RangeError('blockBody: the contents\' ends do not fit u32');
+  const chunks = Math.ceil(count / chunkLeaves);
+  const need = chunks * DIGEST + count * DIGEST + count * 4 + contentBytes;
+  if (dst.length !== need) throw new RangeError(`blockBody: dst has ${dst.length} bytes, the body needs ${need}`);
+  return { checked, count, chunks };
+}
+
+function blockBody(pieces: readonly BlockPiece[], chunkLeaves: number, dst: Uint8Array): Buffer {
+  const { checked, count, chunks } = checkBlockBodyArgs(pieces, chunkLeaves, dst);
+  const out = Buffer.from(dst.buffer, dst.byteOffset, dst.length);
   const hashesAt = chunks * DIGEST;
   const endsAt = hashesAt + count * DIGEST;
   const contentsAt = endsAt + count * 4;
-  out.set(hashes.subarray(0, count * DIGEST), hashesAt);
-  for (let i = 0; i < count; i++) out.writeUInt32BE(ends[i]! - start, endsAt + 4 * i);
-  out.set(contents.subarray(start, ends[count - 1]), contentsAt);
+  let k = 0;
+  let base = 0;
+  for (const p of checked) {
+    out.set(p.hashes.subarray(0, p.count * DIGEST), hashesAt + k * DIGEST);
+    for (let e = 0; e < p.count; e++) out.writeUInt32BE(base + p.ends[e]! - p.contentStart, endsAt + 4 * (k + e));
+    const bytes = p.ends[p.count - 1]! - p.contentStart;
+    out.set(p.contents.subarray(p.contentStart, p.contentStart + bytes), contentsAt + base);
+    k += p.count;
+    base += bytes;
+  }
+  // The chunk roots from the record's own, contiguous copy of the hashes.
+  for (let c = 0; c < chunks; c++) {
+    const first = c * chunkLeaves;
+    const size = Math.min(chunkLeaves, count - first);
+    out.set(merkleRoot(out.subarray(hashesAt + first * DIGEST, hashesAt + (first + size) * DIGEST), size), c * DIGEST);
+  }
   const level = Buffer.from(out.subarray(0, hashesAt));
   foldNodes(level, chunks);
   return Buffer.from(level.subarray(0, DIGEST));
@@ -281,6 +332,6 @@ function watchLoopTurns(slots: Float64Array, boundsNs: Float64Array, counts: num
 function unwatchLoopTurns(): void {}
 
 export const jsAddon: NativeAddon = Object.freeze({
-  pinThread, setThreadNice, nameThread, sha256Spans, gatherSpans, merkleRoot, blockBody, sha256, tryLockFile, keepFreedMemory, dropFileCache,
+  pinThread, setThreadNice, nameThread, sha256Spans, gatherSpans, copyBytes, merkleRoot, blockBody, sha256, tryLockFile, keepFreedMemory, dropFileCache,
   watchLoopTurns, unwatchLoopTurns,
 });

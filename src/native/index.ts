@@ -9,13 +9,13 @@ import { packageRoot } from '../paths.js';
 import { jsAddon } from './fallback.js';
 import type { Hashing, NativeAddon, SystemCalls } from './addon.js';
 
-export type { Hashing, NativeAddon, SystemCalls } from './addon.js';
+export type { BlockPiece, Hashing, NativeAddon, SystemCalls } from './addon.js';
 export { jsAddon };
 
 /** Where node-gyp puts the addon (package.json "install": node-gyp rebuild --directory native). */
 export const nativeAddonPath: string = join(packageRoot(), 'native', 'build', 'Release', 'chainlanes_native.node');
 
-const FUNCTIONS = ['pinThread', 'setThreadNice', 'nameThread', 'sha256Spans', 'gatherSpans', 'merkleRoot', 'blockBody', 'sha256', 'tryLockFile', 'keepFreedMemory', 'dropFileCache', 'watchLoopTurns', 'unwatchLoopTurns'] as const;
+const FUNCTIONS = ['pinThread', 'setThreadNice', 'nameThread', 'sha256Spans', 'gatherSpans', 'copyBytes', 'merkleRoot', 'blockBody', 'sha256', 'tryLockFile', 'keepFreedMemory', 'dropFileCache', 'watchLoopTurns', 'unwatchLoopTurns'] as const;
 
 // require() of a .node file is typed `any`; it is received as `unknown` and only its shape can
 // be checked here. The signatures themselves are fixed by native/src/addon.cc, and
@@ -31,6 +31,7 @@ function asAddon(addon: unknown): NativeAddon {
     nameThread: exported.nameThread as NativeAddon['nameThread'],
     sha256Spans: exported.sha256Spans as NativeAddon['sha256Spans'],
     gatherSpans: exported.gatherSpans as NativeAddon['gatherSpans'],
+    copyBytes: exported.copyBytes as NativeAddon['copyBytes'],
     merkleRoot: exported.merkleRoot as NativeAddon['merkleRoot'],
     blockBody: exported.blockBody as NativeAddon['blockBody'],
     sha256: exported.sha256 as NativeAddon['sha256'],

@@ -1,8 +1,9 @@
 // Walks a protocol v1 frame (docs/protocol.md §4.2: a msgpack array of bin/str entries) without
 // decoding it into objects. The front door runs it to validate a frame before
 // any sequence number is reserved (a rejected frame must leave no trace, so
-// every check a frame can fail happens here, synchronously); lane workers run
-// it again in place on the ring copy to find each entry's bytes for hashing.
+// every check a frame can fail happens here, synchronously); the spans it
+// writes go into the lane ring's record with the frame, so the lanes hash
+// each entry without walking the frame again.
 
 export interface FrameLimits {
   maxEntryBytes: number;

@@ -23,12 +23,20 @@
 // records before it, then stores `released`. The producer reads `released` with
 // Atomics.load before reusing bytes. Every cursor has exactly one writer.
 //
-// Records (fields, offsets and sizes in layout.ts): the producer writes a
-// record's header and frame bytes; a lane worker writes the spans (absolute
-// byte offsets into the SharedArrayBuffer) and the SHA-256 hashes after them.
+// Records (fields, offsets and sizes in layout.ts), and who writes each part:
+//   header, frame  the producer (front door), before it stores `head`
+//   spans          the producer, with the frame: each entry's content offset
+//                  (absolute in the SharedArrayBuffer) and length, as
+//                  admission's walk over the frame found them, so a lane only
+//                  hashes and never walks the frame again (issue #25)
+//   hashes         the lane worker handed the record's range (or the front
+//                  door, hashing a small frame inline); read by the front door
+//                  (replies) after the task resolved and by the sealer after
+//                  `hashed` passed the record
 // A record never wraps: when it does not fit before the end of the buffer, a
 // RECORD_PAD record fills the tail and the frame starts at offset 0.
 import * as layout from './layout.js';
+import { hashing } from '../native/index.js';
 
 // Module consts, not imports: the hot paths below run on every frame (see layout.ts).
 const {
@@ -36,6 +44,7 @@ const {
   RECORD_HEADER_BYTES, RECORD_KIND_AT, RECORD_PAD, RECORD_RESERVED_AT, RING_CONTROL_BYTES, RING_HASHED_CELL, RING_HEAD_CELL,
   RING_MAX_DATA_BYTES, RING_RELEASED_CELL, SPAN_BYTES, align8, recordBytesFor, seqAdd, seqDistance,
 } = layout;
+const { copyBytes } = hashing;
 
 /** Typed views over one ring's SharedArrayBuffer, the same in every thread. */
 export class RingView {
@@ -113,9 +122,10 @@ export class RingProducer {
   /**
    * Writes a frame record and publishes it, or returns -1 when the ring lacks
    * room (the caller answers `busy`; nothing was written). Returns the record's
-   * ring position.
+   * ring position. `spans` holds entry i's content offset (from the frame's
+   * first byte) and length at [2i], [2i + 1], as FrameReader.scan writes them.
    */
-  push(frame: Uint8Array, entryCount: number, chainSlot: number, firstSeq: number): number {
+  push(frame: Uint8Array, entryCount: number, chainSlot: number, firstSeq: number, spans: Int32Array): number {
     const v = this.view;
     const need = recordBytesFor(frame.byteLength, entryCount);
     const used = seqDistance(this.head, v.loadReleased());
@@ -138,7 +148,15 @@ export class RingProducer {
     v.u32[(at + RECORD_CHAIN_SLOT_AT) >>> 2] = chainSlot;
     v.u32[(at + RECORD_RESERVED_AT) >>> 2] = 0;
     v.f64[(at + RECORD_FIRST_SEQ_AT) >>> 3] = firstSeq;
-    v.u8.set(frame, at + RECORD_HEADER_BYTES);
+    const frameAt = at + RECORD_HEADER_BYTES;
+    // Not u8.set: into shared memory V8 copies byte by byte unless both sides are equally aligned.
+    copyBytes(frame, 0, frame.byteLength, v.u8, frameAt);
+    const i32 = v.i32;
+    const to = align8(frameAt + frame.byteLength) >>> 2;
+    for (let i = 0; i < 2 * entryCount; i += 2) {
+      i32[to + i] = spans[i]! + frameAt;
+      i32[to + i + 1] = spans[i + 1]!;
+    }
     this.head = seqAdd(pos, need);
     Atomics.store(v.control, RING_HEAD_CELL, this.head);
     return pos;

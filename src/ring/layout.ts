@@ -55,10 +55,12 @@ export const RING_CONTROL_BYTES = 4 * CACHE_LINE_BYTES;
 export const RING_MAX_DATA_BYTES = 2 ** 30;
 
 // ---- the lane ring's records ----
-// Records are 8-byte aligned; offsets are from the record's start.
+// Records are 8-byte aligned; offsets are from the record's start. Who writes
+// each part (lane-ring.ts): the front door the header, frame and spans; a lane
+// worker (or the front door hashing inline) the hashes.
 //   header   RECORD_HEADER_BYTES: the fields below
 //   frame    frameBytes of msgpack
-//   spans    from align8(end of frame): entryCount × SPAN_BYTES
+//   spans    from align8(end of frame): entryCount × SPAN_BYTES, where admission's walk found each entry
 //   hashes   after the spans: entryCount × HASH_BYTES of SHA-256
 
 /** A frame record: header, frame bytes, spans, hashes. */

@@ -7,8 +7,7 @@
 // moves an entry once copied. Entry contents are gathered out of a ring record
 // in one native call. A block's record (chunk roots, hashes, ends, contents) is
 // built into a seal arena reused from one seal to the next, in one native call
-// per block: straight from its segment, or, for a block that spans segments,
-// from a staging copy of its pieces.
+// per block, straight from the segments that hold it.
 //
 // A chain's frames can reach the sealer out of order once it changed lane
 // (its older frames may still sit in the old lane's ring); such a frame waits
@@ -16,7 +15,7 @@
 import type { RingView } from '../ring/index.js';
 import { HASH_BYTES } from '../protocol/index.js';
 import { hashing } from '../native/index.js';
-import { prepareBlockRecord, type BlockSource, type PreparedRecord } from '../ledger/index.js';
+import { prepareBlockRecord, type BlockPiece, type PreparedRecord } from '../ledger/index.js';
 import { setChainPendingBytes } from './control.js';
 import { SegmentPool, segmentCapacityFor, type Segment } from './backlog-segments.js';
 
@@ -89,21 +88,27 @@ class ChainBacklog {
     return firstSeq >= this.firstSeq && endSeq <= this.nextSeq;
   }
 
-  /** Builds the record of entries [firstSeq, endSeq) in the arena, in one native call (ledger/prepared.ts). */
-  buildBlock(firstSeq: number, endSeq: number, arena: SealArena, staging: BlockStaging): PreparedRecord {
-    const first = this.segmentIndexOf(firstSeq);
-    const segment = this.segments[first]!;
-    const alloc = (bytes: number): Uint8Array => arena.take(bytes);
-    if (endSeq > segment.endSeq) return prepareBlockRecord(staging.gather(this.segments, first, firstSeq, endSeq), alloc);
-    const i0 = firstSeq - segment.firstSeq;
-    const i1 = endSeq - segment.firstSeq;
-    return prepareBlockRecord({
-      count: i1 - i0,
-      hashes: segment.hashes.subarray(i0 * HASH_BYTES, i1 * HASH_BYTES),
-      ends: segment.ends.subarray(i0, i1),
-      contentStart: segment.contentStart(i0),
-      contents: segment.contents,
-    }, alloc);
+  /**
+   * Builds the record of entries [firstSeq, endSeq) in the arena, in one native
+   * call (ledger/prepared.ts) straight from the segments that hold them: a
+   * block spanning segments (a full heavy block spans four of 4 MiB) is not
+   * copied into one place first.
+   */
+  buildBlock(firstSeq: number, endSeq: number, arena: SealArena): PreparedRecord {
+    const pieces: BlockPiece[] = [];
+    for (let s = this.segmentIndexOf(firstSeq); s < this.segments.length && this.segments[s]!.firstSeq < endSeq; s++) {
+      const segment = this.segments[s]!;
+      const i0 = Math.max(firstSeq, segment.firstSeq) - segment.firstSeq;
+      const i1 = Math.min(endSeq, segment.endSeq) - segment.firstSeq;
+      pieces.push({
+        count: i1 - i0,
+        hashes: segment.hashes.subarray(i0 * HASH_BYTES, i1 * HASH_BYTES),
+        ends: segment.ends.subarray(i0, i1),
+        contentStart: segment.contentStart(i0),
+        contents: segment.contents,
+      });
+    }
+    return prepareBlockRecord(pieces, arena.alloc);
   }
 
   /** Drops entries below endSeq; segments left empty go back to the pool. */
@@ -141,7 +146,8 @@ class ChainBacklog {
     }
     // One native call copies the contents and writes each entry's end: no JS per entry.
     const copied = hashing.gatherSpans(src, spans, count, segment.contents, segment.contentBytes, segment.ends, segment.count);
-    segment.hashes.set(hashSrc.subarray(hashesAt, hashesAt + count * HASH_BYTES), segment.count * HASH_BYTES);
+    // Not TypedArray#set: out of shared memory V8 copies byte by byte unless both sides are equally aligned.
+    hashing.copyBytes(hashSrc, hashesAt, count * HASH_BYTES, segment.hashes, segment.count * HASH_BYTES);
     segment.count += count;
     this.next += count;
     this.liveContentBytes += copied;
@@ -172,54 +178,6 @@ class ChainBacklog {
   }
 }
 
-/**
- * A block that spans segments, copied into one place for the native call that
- * builds its record. The memory is reused from block to block (each is built
- * before the next is gathered), so it is warm after the first seals.
- */
-class BlockStaging {
-  private hashes = new Uint8Array(0);
-  private ends = new Uint32Array(0);
-  private contents = new Uint8Array(0);
-
-  gather(segments: readonly Segment[], first: number, firstSeq: number, endSeq: number): BlockSource {
-    const count = endSeq - firstSeq;
-    let bytes = 0;
-    for (let s = first; s < segments.length && segments[s]!.firstSeq < endSeq; s++) {
-      const [i0, i1] = piece(segments[s]!, firstSeq, endSeq);
-      bytes += segments[s]!.contentStart(i1) - segments[s]!.contentStart(i0);
-    }
-    this.reserve(count, bytes);
-    let entry = 0;
-    let at = 0;
-    for (let s = first; s < segments.length && segments[s]!.firstSeq < endSeq; s++) {
-      const segment = segments[s]!;
-      const [i0, i1] = piece(segment, firstSeq, endSeq);
-      const c0 = segment.contentStart(i0);
-      const c1 = segment.contentStart(i1);
-      this.hashes.set(segment.hashes.subarray(i0 * HASH_BYTES, i1 * HASH_BYTES), entry * HASH_BYTES);
-      this.contents.set(segment.contents.subarray(c0, c1), at);
-      // Rebasing the ends is the one loop per entry in JS here: a 4-byte add, next to a ~240-byte copy.
-      for (let i = i0; i < i1; i++) this.ends[entry++] = segment.ends[i]! - c0 + at;
-      at += c1 - c0;
-    }
-    return { count, hashes: this.hashes, ends: this.ends, contentStart: 0, contents: this.contents };
-  }
-
-  private reserve(count: number, bytes: number): void {
-    if (this.ends.length < count) {
-      this.ends = new Uint32Array(capacityFor(count, Math.max(1024, this.ends.length)));
-      this.hashes = new Uint8Array(this.ends.length * HASH_BYTES);
-    }
-    if (this.contents.length < bytes) this.contents = new Uint8Array(capacityFor(bytes, Math.max(64 * 1024, this.contents.length)));
-  }
-}
-
-/** The entries of `segment` inside [firstSeq, endSeq), as indexes into it. */
-function piece(segment: Segment, firstSeq: number, endSeq: number): [number, number] {
-  return [Math.max(firstSeq, segment.firstSeq) - segment.firstSeq, Math.min(endSeq, segment.endSeq) - segment.firstSeq];
-}
-
 function earlyCost(contents: Uint8Array, count: number): number {
   return contents.byteLength + count * ENTRY_OVERHEAD_BYTES;
 }
@@ -246,6 +204,9 @@ export class SealArena {
     this.used = 0;
   }
 
+  /** `take`, bound: what prepareBlockRecord is handed, with no closure per block. */
+  readonly alloc = (bytes: number): Uint8Array => this.take(bytes);
+
   take(bytes: number): Uint8Array {
     if (this.used + bytes > this.memory.length) {
       this.memory = new Uint8Array(capacityFor(this.used + bytes, this.memory.length));
@@ -268,7 +229,6 @@ export interface PendingEntriesOptions {
 export class PendingEntries {
   private readonly chains = new Map<number, ChainBacklog>();
   private readonly pool: SegmentPool;
-  private readonly staging = new BlockStaging();
   /** Kept up to date on every add and release, so reading it costs nothing per chain. */
   bytes = 0;
   /** The chain backlog admission reads in another thread (control.ts; null: not shared). */
@@ -315,7 +275,7 @@ export class PendingEntries {
   buildBlock(slot: number, firstSeq: number, endSeq: number, arena: SealArena): PreparedRecord {
     const backlog = this.chains.get(slot);
     if (backlog === undefined) throw new Error(`sealer: no entries for chain slot ${slot}`);
-    return backlog.buildBlock(firstSeq, endSeq, arena, this.staging);
+    return backlog.buildBlock(firstSeq, endSeq, arena);
   }
 
   release(slot: number, endSeq: number): void {

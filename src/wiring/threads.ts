@@ -107,7 +107,6 @@ function createPool(inputs: ThreadInputs, lane: number, doorbell: SealerDoorbell
     threads: layout.threads[lane]!,
     counters: shared.counters,
     laneCores: shared.laneCores,
-    limits: config.limits,
     nice: layout.nice[lane]!,
     crashAfterTasks: faults.crashWorkerAfterTasks,
     onFramesHashed: (frames, view) => {

@@ -83,7 +83,7 @@ export async function startFrontDoor(options: FrontDoorOptions = {}): Promise<Fr
   const seals = new SealProgress(-1, 3);
   const doorbell = new SealerDoorbell();
   const pools = LANE_NAMES.map((_, lane) => new LanePool<PendingFrame>({
-    lane, ringBytes: options.ringBytes ?? 1 << 20, threads: options.threads ?? 1, counters, laneCores, limits, nice: 0,
+    lane, ringBytes: options.ringBytes ?? 1 << 20, threads: options.threads ?? 1, counters, laneCores, nice: 0,
     onFramesHashed: answerHashed(new LatencyHistogram()),
     onHashedAdvanced: () => doorbell.ring(),
     onWorkerError: () => undefined,

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
 import { LanePool, type LanePoolOptions } from '../../src/lanes/index.js';
-import { LIGHT, LaneCores, LoadCounters, forEachRecord, type RingView } from '../../src/ring/index.js';
+import { FrameReader, LIGHT, LaneCores, LoadCounters, forEachRecord, type RingView } from '../../src/ring/index.js';
 import { registerCleanup, sha256Hex } from '../helpers/index.js';
 
 /** A frame pushed into the pool; `id` is also its firstSeq in the ring record, so a record names its frame. */
@@ -27,6 +27,8 @@ interface Harness {
 }
 
 const LIMITS = { maxEntryBytes: 4096, maxEntriesPerFrame: 256 };
+/** The front door's walk of a frame: the ring record carries the entry spans it finds. */
+const reader = new FrameReader(LIMITS);
 
 function startPool(options: Partial<LanePoolOptions<Frame>> = {}): Harness {
   const counters = LoadCounters.allocate(8, 64);
@@ -40,7 +42,7 @@ function startPool(options: Partial<LanePoolOptions<Frame>> = {}): Harness {
     return frame.entries.map((_, i) => Buffer.from(view.u8.subarray(start + 32 * i, start + 32 * i + 32)).toString('hex'));
   };
   const pool = new LanePool<Frame>({
-    lane: LIGHT, ringBytes: 1 << 20, threads: 1, counters, laneCores: LaneCores.allocate(3), limits: LIMITS, nice: 0,
+    lane: LIGHT, ringBytes: 1 << 20, threads: 1, counters, laneCores: LaneCores.allocate(3), nice: 0,
     onFramesHashed: (done, view) => {
       for (const frame of done) reported.push({ id: frame.id, hashes: readHashes(view, frame) });
     },
@@ -63,7 +65,9 @@ function startPool(options: Partial<LanePoolOptions<Frame>> = {}): Harness {
     push: (chain, entries) => {
       const bytes = pack(entries) as Uint8Array;
       const id = next++;
-      const at = pool.push(bytes, entries.length, chain, id);
+      const spans = new Int32Array(2 * entries.length);
+      expect(reader.scan(bytes, 0, bytes.byteLength, spans)).toBe(entries.length);
+      const at = pool.push(bytes, entries.length, chain, id, spans);
       if (at < 0) throw new Error(`ring full at frame ${id}`);
       const frame = { id, chain, entries, at };
       pool.submit(frame, entries.length, bytes.byteLength);

@@ -16,7 +16,7 @@ function prepared(block: SealBlockInput, alloc = (n: number): Uint8Array => new 
   const contents = new Uint8Array(offset + block.contents.length + 5);
   contents.set(block.contents, offset);
   const ends = Uint32Array.from(block.contentEnds, (end) => end + offset);
-  const record = prepareBlockRecord({ count: block.count, hashes: block.entryHashes, ends, contentStart: offset, contents }, alloc);
+  const record = prepareBlockRecord([{ count: block.count, hashes: block.entryHashes, ends, contentStart: offset, contents }], alloc);
   return { chainName: block.chainName, firstSeq: block.firstSeq, count: block.count, prepared: record };
 }
 
@@ -57,7 +57,7 @@ describe('prepared block records', () => {
     const ends = Uint32Array.from(block.contentEnds);
     const out = [nativeAddon()!, jsAddon].map((h) => {
       const dst = new Uint8Array(32 * 3 + 700 * 36 + block.contents.length);
-      const root = h.blockBody(block.entryHashes, ends, 700, 0, block.contents, 256, dst);
+      const root = h.blockBody([{ hashes: block.entryHashes, ends, count: 700, contentStart: 0, contents: block.contents }], 256, dst);
       return Buffer.concat([root, dst]).toString('hex');
     });
     expect(out[0]).toBe(out[1]);

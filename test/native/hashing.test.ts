@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
-import { type NativeAddon, jsAddon, nativeAddon, nativeLoadError } from '../../src/native/index.js';
+import { type BlockPiece, type NativeAddon, jsAddon, nativeAddon, nativeLoadError } from '../../src/native/index.js';
 import { workerFile } from '../../src/paths.js';
 import type { NamedThreadData, NamedThreadReport } from './fixtures/named-thread.js';
 import type { NiceReport, NiceThreadData } from './fixtures/nice-thread.js';
@@ -107,6 +107,22 @@ describe('sha256Spans', () => {
       expect(allBytes(dst, 0x5c)).toBe(true);
     });
   }
+
+  eachImpl('with [from, to): hashes spans in order inside it, refuses one out of order or outside, writing nothing', (impl) => {
+    const dst = new Uint8Array(96).fill(0x5c);
+    const inOrder = Int32Array.of(100, 10, 110, 0, 110, 30);
+    impl.sha256Spans(src, inOrder, 3, dst, 0, 100, 140);
+    expect(hex(dst)).toBe(Buffer.concat([sha256(src.subarray(100, 110)), sha256(src.subarray(110, 110)), sha256(src.subarray(110, 140))]).toString('hex'));
+    const untouched = new Uint8Array(96).fill(0x5c);
+    for (const [what, spanValues, from, to] of [
+      ['overlapping the one before', [100, 10, 105, 5], 100, 140],
+      ['starting before from', [99, 10], 100, 140],
+      ['ending after to', [100, 41], 100, 140],
+    ] as const) {
+      expect(() => impl.sha256Spans(src, Int32Array.from(spanValues), spanValues.length / 2, untouched, 0, from, to), what).toThrow(/sha256Spans: span \d \[\d+, \+\d+\) is not in order inside \[100, 140\)/);
+    }
+    expect(allBytes(untouched, 0x5c)).toBe(true);
+  });
 
   eachImpl('RangeError for negative, fractional or NaN count and dstOffset', (impl) => {
     const dst = new Uint8Array(64);
@@ -233,34 +249,117 @@ describe('blockBody', () => {
     return { body, root: fold(chunkRoots).toString('hex') };
   }
 
+  const whole = (b: ReturnType<typeof block>, count: number): BlockPiece[] => [{ hashes: b.hashes, ends: b.ends, count, contentStart: b.start, contents: b.contents }];
+
+  /**
+   * The same block cut into pieces at `cuts` (entry indexes), each piece in a buffer of its own
+   * at another offset, as backlog segments hold a block: ends absolute in the piece's buffer.
+   */
+  function cutInto(b: ReturnType<typeof block>, count: number, cuts: readonly number[]): BlockPiece[] {
+    const bounds = [0, ...cuts, count];
+    return bounds.slice(0, -1).map((i0, p) => {
+      const i1 = bounds[p + 1]!;
+      const c0 = i0 === 0 ? b.start : b.ends[i0 - 1]!;
+      const c1 = b.ends[i1 - 1]!;
+      const pad = 7 + 5 * p;
+      const contents = new Uint8Array(pad + c1 - c0 + 3).fill(0xab);
+      contents.set(b.contents.subarray(c0, c1), pad);
+      const ends = Uint32Array.from(b.ends.subarray(i0, i1), (e) => e - c0 + pad);
+      return { hashes: b.hashes.slice(i0 * 32, i1 * 32), ends, count: i1 - i0, contentStart: pad, contents };
+    });
+  }
+
   for (const [count, chunk] of [[1, 256], [3, 256], [256, 256], [257, 256], [700, 256], [70, 8]] as const) {
     eachImpl(`writes the record body and returns the block root: ${count} entries, chunks of ${chunk}`, (h) => {
       const b = block(count, count * 31 + chunk);
       const { body, root } = expectedBody(b, count, chunk);
       expect(root).toBe(referenceTreeHash(splitHashes(b.hashes, count)).toString('hex'));
       const dst = new Uint8Array(body.length + 2).fill(0xee);
-      const got = h.blockBody(b.hashes, b.ends, count, b.start, b.contents, chunk, dst.subarray(1, 1 + body.length));
+      const got = h.blockBody(whole(b, count), chunk, dst.subarray(1, 1 + body.length));
       expect(got.toString('hex')).toBe(root);
       expect(Buffer.from(dst.subarray(1, 1 + body.length)).equals(body)).toBe(true);
       expect([dst[0], dst[dst.length - 1]]).toEqual([0xee, 0xee]);
     });
   }
 
+  // Cuts inside a chunk, on a chunk boundary, and single-entry pieces.
+  for (const [count, chunk, cuts] of [[2, 256, [1]], [700, 256, [1, 255, 256, 300, 699]], [70, 8, [3, 8, 9, 40]], [257, 256, [256]]] as const) {
+    eachImpl(`writes the same bytes and root from ${cuts.length + 1} pieces as from one: ${count} entries, chunks of ${chunk}`, (h) => {
+      const b = block(count, count * 7 + chunk);
+      const { body, root } = expectedBody(b, count, chunk);
+      const dst = new Uint8Array(body.length);
+      expect(h.blockBody(cutInto(b, count, cuts), chunk, dst).toString('hex')).toBe(root);
+      expect(Buffer.from(dst).equals(body)).toBe(true);
+    });
+  }
+
+  type Block = ReturnType<typeof block>;
+
+  /** The block with entries [from, to) made empty: their ends all equal the end before them. */
+  function emptied(b: Block, count: number, from: number, to: number): Block {
+    const ends = Uint32Array.from(b.ends);
+    const base = from === 0 ? b.start : ends[from - 1]!;
+    const shift = ends[to - 1]! - base;
+    for (let i = from; i < count; i++) ends[i] = i < to ? base : ends[i]! - shift;
+    return { ...b, ends };
+  }
+
+  // Pieces holding only empty entries (one with a contents buffer of no bytes at all), one entry per
+  // piece across a chunk boundary, and a block that is empty from end to end.
+  const edges: [string, number, number, (b: Block) => { b: Block; cuts: number[]; change?: (p: BlockPiece, i: number) => BlockPiece }][] = [
+    ['a middle piece of empty entries', 40, 8, (b) => ({ b: emptied(b, 40, 10, 20), cuts: [10, 20] })],
+    ['a first and a last piece of empty entries', 40, 8, (b) => ({ b: emptied(emptied(b, 40, 0, 5), 40, 35, 40), cuts: [5, 35] })],
+    ['an empty piece whose contents buffer has no bytes', 12, 4, (b) => ({
+      b: emptied(b, 12, 4, 8),
+      cuts: [4, 8],
+      change: (p, i) => (i === 1 ? { ...p, contents: new Uint8Array(0), contentStart: 0, ends: new Uint32Array(4) } : p),
+    })],
+    ['one entry per piece, across a chunk boundary', 20, 8, (b) => ({ b, cuts: Array.from({ length: 19 }, (_, i) => i + 1) })],
+    ['no content bytes at all, in three pieces', 9, 4, (b) => ({ b: emptied(b, 9, 0, 9), cuts: [3, 6] })],
+  ];
+  for (const [title, count, chunk, make] of edges) {
+    eachImpl(`writes the same bytes and root from pieces as the reference: ${title}`, (h) => {
+      const { b, cuts, change } = make(block(count, count * 13 + chunk));
+      const { body, root } = expectedBody(b, count, chunk);
+      const pieces = cutInto(b, count, cuts).map(change ?? ((p) => p));
+      const dst = new Uint8Array(body.length + 2).fill(0xee);
+      expect(h.blockBody(pieces, chunk, dst.subarray(1, 1 + body.length)).toString('hex')).toBe(root);
+      expect(Buffer.from(dst.subarray(1, 1 + body.length)).equals(body)).toBe(true);
+      expect([dst[0], dst[dst.length - 1]]).toEqual([0xee, 0xee]);
+    });
+  }
+
+  it.skipIf(native === null)(`native and fallback agree byte for byte on a block of many pieces${SKIP}`, () => {
+    const b = block(1000, 99);
+    const pieces = cutInto(b, 1000, [10, 11, 200, 511, 512, 513, 900]);
+    const out = [native as NativeAddon, jsAddon].map((h) => {
+      const dst = new Uint8Array(expectedBody(b, 1000, 256).body.length);
+      return Buffer.concat([h.blockBody(pieces, 256, dst), dst]).toString('hex');
+    });
+    expect(out[0]).toBe(out[1]);
+  });
+
   eachImpl('refuses bad arguments with a RangeError naming the cause, writing nothing', (h) => {
     const b = block(10, 5);
     const { body } = expectedBody(b, 10, 4);
     const dst = new Uint8Array(body.length).fill(7);
-    expect(() => h.blockBody(b.hashes, b.ends, 10, b.start, b.contents, 4, dst.subarray(1))).toThrow(/dst has .* the body needs/);
-    expect(() => h.blockBody(b.hashes, b.ends, 10, b.start, b.contents, 3, dst)).toThrow(/power of two/);
-    expect(() => h.blockBody(b.hashes, b.ends, 0, b.start, b.contents, 4, dst)).toThrow(/count/);
-    expect(() => h.blockBody(b.hashes.subarray(0, 9 * 32), b.ends, 10, b.start, b.contents, 4, dst)).toThrow(/hash bytes/);
-    expect(() => h.blockBody(b.hashes, b.ends, 10, b.start, b.contents.subarray(0, b.ends[9]! - 1), 4, dst)).toThrow(/beyond contents/);
+    const piece = (change: Partial<BlockPiece>): BlockPiece[] => [{ ...whole(b, 10)[0]!, ...change }];
+    expect(() => h.blockBody(whole(b, 10), 4, dst.subarray(1))).toThrow(/dst has .* the body needs/);
+    expect(() => h.blockBody(whole(b, 10), 3, dst)).toThrow(/power of two/);
+    expect(() => h.blockBody([], 4, dst)).toThrow(/at least one piece/);
+    expect(() => h.blockBody(piece({ count: 0 }), 4, dst)).toThrow(/pieces\[0\]\.count must be at least 1/);
+    expect(() => h.blockBody(piece({ hashes: b.hashes.subarray(0, 9 * 32) }), 4, dst)).toThrow(/pieces\[0\]\.hashes: 10 entries need 320 bytes/);
+    expect(() => h.blockBody(piece({ contents: b.contents.subarray(0, b.ends[9]! - 1) }), 4, dst)).toThrow(/beyond contents/);
     const bad = Uint32Array.from(b.ends);
     bad[4] = bad[3]! - 1;
-    expect(() => h.blockBody(b.hashes, bad, 10, b.start, b.contents, 4, dst)).toThrow(/decrease at entry 4/);
-    expect(() => h.blockBody(b.hashes, b.ends, 10, b.ends[0]! + 1, b.contents, 4, dst)).toThrow(/decrease at entry 0/);
+    expect(() => h.blockBody(piece({ ends: bad }), 4, dst)).toThrow(/pieces\[0\]\.ends decrease at entry 4/);
+    expect(() => h.blockBody(piece({ contentStart: b.ends[0]! + 1 }), 4, dst)).toThrow(/decrease at entry 0/);
+    // A bad second piece: nothing of the first is written either.
+    expect(() => h.blockBody([...cutInto(b, 10, [4]).slice(0, 1), { ...cutInto(b, 10, [4])[1]!, ends: new Uint32Array(2) }], 4, dst)).toThrow(/pieces\[1\]\.ends: 6 entries, it has 2/);
     const loose = h.blockBody as (...args: unknown[]) => Buffer;
-    expect(() => loose(b.hashes, new Int32Array(12), 10, b.start, b.contents, 4, dst)).toThrow(TypeError);
+    expect(() => loose(piece({ ends: new Int32Array(12) as unknown as Uint32Array }), 4, dst)).toThrow(/pieces\[0\]\.ends must be a Uint32Array/);
+    expect(() => loose([7], 4, dst)).toThrow(/pieces\[0\] must be an object/);
+    expect(() => loose(whole(b, 10)[0], 4, dst)).toThrow(/pieces must be an array/);
     expect(dst.every((x) => x === 7)).toBe(true);
   });
 });
@@ -301,6 +400,34 @@ describe('gatherSpans', () => {
     expect(() => h.gatherSpans(src, new Int32Array([60, 5]), 1, dst, 0)).toThrow(RangeError);
     expect(() => h.gatherSpans(src, new Int32Array([0, 10, 10, 10]), 2, dst, 0)).toThrow(RangeError);
     expect(() => h.gatherSpans(src, new Int32Array([0, 4]), 2, dst, 0)).toThrow(RangeError);
+    expect(dst.every((b) => b === 1)).toBe(true);
+  });
+});
+
+describe('copyBytes', () => {
+  eachImpl('copies a range into shared memory at any alignment, and only that range', (h) => {
+    const sab = new SharedArrayBuffer(4096);
+    const dst = new Uint8Array(sab, 8).fill(0xee);
+    // A source at an odd offset into its buffer, to a destination of another alignment: the case TypedArray#set copies byte by byte.
+    const src = Uint8Array.from({ length: 1501 }, (_, i) => (i * 13) & 0xff).subarray(3);
+    h.copyBytes(src, 5, 1200, dst, 37);
+    expect(Buffer.from(dst.subarray(37, 1237)).equals(Buffer.from(src.subarray(5, 1205)))).toBe(true);
+    expect(dst[36]).toBe(0xee);
+    expect(dst[1237]).toBe(0xee);
+    // Overlapping views of one buffer: a memmove.
+    h.copyBytes(dst, 37, 100, dst, 57);
+    expect(Buffer.from(dst.subarray(57, 157)).equals(Buffer.from(src.subarray(5, 105)))).toBe(true);
+    h.copyBytes(src, src.length, 0, dst, dst.length);
+  });
+
+  eachImpl('refuses a range outside either side or a wrong argument, writing nothing', (h) => {
+    const src = new Uint8Array(64).fill(7);
+    const dst = new Uint8Array(32).fill(1);
+    expect(() => h.copyBytes(src, 60, 5, dst, 0)).toThrow(/copyBytes: \[60, \+5\) is outside src of length 64/);
+    expect(() => h.copyBytes(src, 0, 20, dst, 20)).toThrow(/copyBytes: \[20, \+20\) is outside dst of length 32/);
+    const loose = h.copyBytes as (...args: unknown[]) => void;
+    expect(() => loose(src, 0, 4, new Int32Array(8), 0)).toThrow(/copyBytes: dst must be a Uint8Array/);
+    expect(() => loose(src, -1, 4, dst, 0)).toThrow(RangeError);
     expect(dst.every((b) => b === 1)).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 // The sealer's backlog: entries copied out of rings, blocks built from them.
 import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
-import { RingProducer, RingView, forEachRecord } from '../../src/ring/index.js';
+import { FrameReader, RingProducer, RingView, forEachRecord } from '../../src/ring/index.js';
 import { hashRange } from '../../src/lanes/hash-range.js';
 import { jsAddon } from '../../src/native/index.js';
 import { PendingEntries, SealArena } from '../../src/sealer/pending-entries.js';
@@ -16,10 +16,14 @@ const content = (seq: number): string => `entry ${seq} ${'x'.repeat(seq % 50)}`;
 function ringWith(frames: [number, number][], slot = 0): RingView {
   const view = RingView.allocate(1 << 20);
   const producer = new RingProducer(view);
+  const reader = new FrameReader(limits);
+  const spans = new Int32Array(2 * limits.maxEntriesPerFrame);
   for (const [first, count] of frames) {
-    producer.push(pack(Array.from({ length: count }, (_, i) => content(first + i))), count, slot, first);
+    const bytes = pack(Array.from({ length: count }, (_, i) => content(first + i)));
+    expect(reader.scan(bytes, 0, bytes.length, spans)).toBe(count);
+    producer.push(bytes, count, slot, first, spans);
   }
-  hashRange(view, 0, view.loadHead(), limits, jsAddon, null);
+  hashRange(view, 0, view.loadHead(), jsAddon, null);
   view.storeHashed(view.loadHead());
   return view;
 }
@@ -115,11 +119,12 @@ describe('pending entries', () => {
     // 300 entries need a 32 KiB class (64 content bytes per entry slot): one frame per segment here.
     drain(pending, ringWith([[0, 300], [300, 300], [600, 300]]));
     const arena = new SealArena();
-    expectBlock(pending, arena, 10, 890);
-    arena.reset();
-    expectBlock(pending, arena, 320, 580);
-    arena.reset();
-    expectBlock(pending, arena, 299, 301);
+    // Across three segments, inside one, one entry either side of a bound; then blocks that start and
+    // end exactly on the segments' bounds (no piece of no entries at either end).
+    for (const [first, end] of [[10, 890], [320, 580], [299, 301], [0, 300], [300, 900], [300, 301], [599, 600]] as const) {
+      expectBlock(pending, arena, first, end);
+      arena.reset();
+    }
   });
 
   it('gives durable segments back to the pool and takes them again, within its bound', () => {

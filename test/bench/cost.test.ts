@@ -1,0 +1,123 @@
+// --cost (bench/cost.ts): what it reads from callgrind, vgdb and perf, the
+// fixed workload it sends, and one whole measurement under callgrind.
+import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { parseCallgrindDump, parsePerfPerThread, parseScheduler, selfCostByKind } from '../../bench/cost.js';
+import { costWorkload, workloadEntries } from '../../bench/cost-workload.js';
+import { chainPrefix, zipfPlan } from '../../bench/plan.js';
+import { ROOT } from '../helpers/index.js';
+
+// Shaped as callgrind 3.19 writes a dump with --separate-threads=yes and compressed names.
+const DUMP = `# callgrind format
+version: 1
+creator: callgrind-3.19.0
+pid: 4361
+cmd:  node dist/src/cli.js serve
+part: 2
+thread: 13
+
+positions: line
+events: Ir
+summary: 1000
+
+ob=(1) /usr/bin/node
+fl=(1) ???
+fn=(1) sha256_block_data_order_avx2
+0 600
+fn=(2) (anonymous namespace)::Sha256Spans(Napi::CallbackInfo const&)
+0 100
+cfn=(1)
+calls=3 0
+0 300
+cfn=(3) __memcpy_avx_unaligned_erms
+calls=1 0
+0 40
+fn=(3)
+0 40
+fn=(4) v8::internal::relaxed_memmove(char volatile*, char const volatile*, unsigned long)
++2 10
+fn=(1)
+0 250
+
+totals: 1000
+`;
+
+describe('--cost: reading the counters', () => {
+  it('takes a dump\'s totals and thread, and the self cost of SHA-256 and of copies, not the calls into them', () => {
+    expect(parseCallgrindDump(DUMP)).toEqual({ thread: 13, instructions: 1000 });
+    // 600 + 250 of the compression function itself; the 300 after calls= is Sha256Spans's inclusive cost of calling it.
+    expect(selfCostByKind(DUMP)).toEqual({ sha256: 850, copies: 50, gc: 0, jit: 0 });
+    expect(() => parseCallgrindDump('thread: 1\n')).toThrow(/without totals/);
+  });
+
+  it('maps valgrind\'s thread ids to the kernel\'s from v.info scheduler, skipping empty slots', () => {
+    const text = [
+      'sending command v.info scheduler to pid 8831',
+      'Thread 1: status = VgTs_WaitSys syscall 281 (lwpid 8831)',
+      '==8831==    at 0x62FDCAE: epoll_pwait (epoll_pwait.c:40)',
+      'Thread 16: status = VgTs_Runnable (lwpid 8850)',
+      'Thread 17: status = VgTs_Empty (lwpid 0)',
+    ].join('\n');
+    expect([...parseScheduler(text)]).toEqual([[1, 8831], [16, 8850]]);
+  });
+
+  it('reads perf stat --per-thread -x, lines by thread name and id, and skips counts perf could not take', () => {
+    const text = [
+      '# started on Sun Dec  6 04:14:35 2026',
+      '',
+      'cl-frontdoor-4361,2063000,,instructions:u,1000,100.00,,',
+      'cl-lane-heavy-4372,8182000,,instructions:u,1000,100.00,,',
+      'node-4380,<not supported>,,instructions:u,0,100.00,,',
+      'cl-sealer-4375,12.5,msec,task-clock,1000,100.00,,',
+    ].join('\n');
+    expect(parsePerfPerThread(text, 'instructions')).toEqual([
+      { name: 'cl-frontdoor', tid: 4361, count: 2063000 },
+      { name: 'cl-lane-heavy', tid: 4372, count: 8182000 },
+    ]);
+  });
+});
+
+describe('--cost: the fixed workload', () => {
+  it('is the --compare plan with a fixed number of frames: heavy connections at full window, light chains by their rate', () => {
+    const plan = zipfPlan({ chains: 16, connections: 24, batch: 64, inflight: 16, zipf: 1, lightRate: 200, workers: 2 }, chainPrefix());
+    const w = costWorkload(plan, 150, 64, 200, 16);
+    const heavy = w.connections.filter((c) => c.window === 16);
+    const light = w.connections.filter((c) => c.window === 1);
+    expect(heavy.length).toBe(10);
+    expect(heavy.every((c) => c.frames === 150)).toBe(true);
+    expect(light.length).toBe(14);
+    // The busiest light chain at 200 frames/s beside heavy connections at ~1,500: 20 frames; every light chain at least 1.
+    expect(Math.max(...light.map((c) => c.frames))).toBe(20);
+    expect(Math.min(...light.map((c) => c.frames))).toBeGreaterThanOrEqual(1);
+    const lightEntries = light.reduce((n, c) => n + c.frames, 0) * 64;
+    expect(workloadEntries(w)).toBe(heavy.length * 150 * 64 + lightEntries);
+    // Light chains carry a small share of the entries, as in --compare.
+    expect(lightEntries / workloadEntries(w)).toBeLessThan(0.15);
+  });
+});
+
+// valgrind is a CI package (.ci/run); without it the harness says so.
+describe('npm run bench -- --cost', () => {
+  it('counts a fixed workload under callgrind, by thread, with the SHA-256 floor apart', () => {
+    const out = execFileSync(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), '--cost', '--counter', 'callgrind', '--frames', '4', '--target', 'chainlanes-open', '--json'],
+      { encoding: 'utf8', timeout: 900_000 });
+    const report = JSON.parse(out) as { cost: { counter: string; workload: { entries: number; busy: number }; perEntry: Record<string, number>; kinds: Record<string, Record<string, number>>; idle: Record<string, number>; threads: { name: string }[] }[] };
+    expect(report.cost).toHaveLength(1);
+    const run = report.cost[0]!;
+    expect(run.counter).toBe('callgrind');
+    expect(run.workload.entries).toBeGreaterThan(0);
+    // Every named part of the path did work, found by its thread's name.
+    expect(run.perEntry['front door']).toBeGreaterThan(0);
+    expect(run.perEntry.lanes).toBeGreaterThan(0);
+    expect(run.perEntry.sealer).toBeGreaterThan(0);
+    expect(run.threads.map((t) => t.name)).toEqual(expect.arrayContaining(['cl-frontdoor', 'cl-sealer']));
+    // Each entry is hashed in a lane and its leaf and node in the sealer: SHA-256 runs there, and is part of their count.
+    expect(run.kinds.sha256!.lanes).toBeGreaterThan(0);
+    expect(run.kinds.sha256!.sealer).toBeGreaterThan(0);
+    expect(run.kinds.sha256!.lanes).toBeLessThan(run.perEntry.lanes!);
+    // The idle gateway runs some timers; the lanes have nothing to do.
+    expect(run.idle['front door']).toBeGreaterThan(0);
+    expect(run.idle.lanes).toBe(0);
+  }, 900_000);
+});
