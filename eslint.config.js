@@ -52,17 +52,20 @@ const folderBoundaries = FOLDERS.map((folder) => {
   return {
     files: [`src/${folder}/**/*.ts`],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          throughIndex('\\.\\./'),
-          {
-            regex: `^\\.\\./(${forbidden.join('|')})/`,
-            message: `src/${folder}/ may import only ${FOLDER_DEPENDENCIES[folder].join(', ') || 'no other folder of src/'} (eslint.config.js FOLDER_DEPENDENCIES).`,
-          },
-          { regex: '^\\.\\./(gateway|cli)\\.js$', message: 'Only the composition root (gateway.ts, cli.ts) wires folders together; nothing imports it.' },
-          ...(folder === 'uws' ? [] : [uwsThroughItsFolder]),
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            throughIndex('\\.\\./'),
+            {
+              regex: `^\\.\\./(${forbidden.join('|')})/`,
+              message: `src/${folder}/ may import only ${FOLDER_DEPENDENCIES[folder].join(', ') || 'no other folder of src/'} (eslint.config.js FOLDER_DEPENDENCIES).`,
+            },
+            { regex: '^\\.\\./(gateway|cli)\\.js$', message: 'Only the composition root (gateway.ts, cli.ts) wires folders together; nothing imports it.' },
+            ...(folder === 'uws' ? [] : [uwsThroughItsFolder]),
+          ],
+        },
+      ],
     },
   };
 });
@@ -74,11 +77,25 @@ export default tseslint.config(
   {
     languageOptions: {
       globals: {
-        process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly',
-        setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly',
-        setImmediate: 'readonly', SharedArrayBuffer: 'readonly', Atomics: 'readonly', performance: 'readonly',
-        TextEncoder: 'readonly', TextDecoder: 'readonly', queueMicrotask: 'readonly', structuredClone: 'readonly',
-        AbortController: 'readonly', fetch: 'readonly', WebSocket: 'readonly',
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        SharedArrayBuffer: 'readonly',
+        Atomics: 'readonly',
+        performance: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        queueMicrotask: 'readonly',
+        structuredClone: 'readonly',
+        AbortController: 'readonly',
+        fetch: 'readonly',
+        WebSocket: 'readonly',
       },
     },
     rules: {
@@ -113,8 +130,14 @@ export default tseslint.config(
     languageOptions: {
       sourceType: 'module',
       globals: {
-        window: 'readonly', document: 'readonly', location: 'readonly', sessionStorage: 'readonly', atob: 'readonly', btoa: 'readonly',
-        crypto: 'readonly', globalThis: 'readonly',
+        window: 'readonly',
+        document: 'readonly',
+        location: 'readonly',
+        sessionStorage: 'readonly',
+        atob: 'readonly',
+        btoa: 'readonly',
+        crypto: 'readonly',
+        globalThis: 'readonly',
       },
     },
   },

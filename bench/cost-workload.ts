@@ -109,13 +109,24 @@ class CostConnectionRun {
   busy = 0;
   private closing = false;
 
-  constructor(private readonly spec: CostConnection, url: string, batch: number, entrySize: number, seed: number,
-    private readonly ends: ChainEnds, private readonly onProgress: () => void, private readonly onFail: (why: string) => void, key?: string) {
+  constructor(
+    private readonly spec: CostConnection,
+    url: string,
+    batch: number,
+    entrySize: number,
+    seed: number,
+    private readonly ends: ChainEnds,
+    private readonly onProgress: () => void,
+    private readonly onFail: (why: string) => void,
+    key?: string,
+  ) {
     this.pool = framePool(batch, entrySize, seed);
     const headers = key === undefined ? undefined : { authorization: `Bearer ${key}` };
     this.ws = new WebSocket(`${url}/v1/chains/${encodeURIComponent(spec.chain)}/stream`, { perMessageDeflate: false, headers });
     this.ws.on('message', (data: Buffer) => this.onReply(data));
-    this.ws.on('close', () => { if (!this.closing) onFail(`${spec.chain}: connection closed by the gateway after ${this.accepted} of ${spec.frames} frames accepted`); });
+    this.ws.on('close', () => {
+      if (!this.closing) onFail(`${spec.chain}: connection closed by the gateway after ${this.accepted} of ${spec.frames} frames accepted`);
+    });
     this.ws.on('error', () => undefined);
   }
 
@@ -126,7 +137,9 @@ class CostConnectionRun {
     });
   }
 
-  get done(): boolean { return this.accepted === this.spec.frames; }
+  get done(): boolean {
+    return this.accepted === this.spec.frames;
+  }
 
   pump(): void {
     while (this.inFlight < this.spec.window && (this.resend > 0 || this.sent < this.spec.frames)) {
@@ -180,14 +193,36 @@ export class WorkloadDrive {
   private allCommitted: (() => void) | undefined;
   private failed: ((error: Error) => void)[] = [];
 
-  constructor(url: string, private readonly w: CostWorkload, keys: Record<string, string>, timeoutMs: number) {
+  constructor(
+    url: string,
+    private readonly w: CostWorkload,
+    keys: Record<string, string>,
+    timeoutMs: number,
+  ) {
     const failure = new Promise<never>((_, reject) => this.failed.push(reject));
     failure.catch(() => undefined);
-    const accepted = new Promise<void>((resolve) => { this.allAccepted = resolve; });
-    const committed = new Promise<void>((resolve) => { this.allCommitted = resolve; });
+    const accepted = new Promise<void>((resolve) => {
+      this.allAccepted = resolve;
+    });
+    const committed = new Promise<void>((resolve) => {
+      this.allCommitted = resolve;
+    });
     this.timer = setTimeout(() => this.fail(`the workload took longer than ${Math.round(timeoutMs / 1000)} s`), timeoutMs);
-    w.connections.forEach((spec, i) => this.runs.push(new CostConnectionRun(spec, url, w.batch, w.entrySize, i + 1, this.ends,
-      () => this.progress(), (why) => this.fail(why), keys[spec.chain])));
+    w.connections.forEach((spec, i) =>
+      this.runs.push(
+        new CostConnectionRun(
+          spec,
+          url,
+          w.batch,
+          w.entrySize,
+          i + 1,
+          this.ends,
+          () => this.progress(),
+          (why) => this.fail(why),
+          keys[spec.chain],
+        ),
+      ),
+    );
     this.accepted = Promise.race([this.start(accepted), failure]);
     this.committed = Promise.race([committed, failure]).finally(() => this.close());
     this.committed.catch(() => undefined);

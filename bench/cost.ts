@@ -204,7 +204,11 @@ function threadName(pid: number, tid: number): string {
   }
 }
 
-function perEntry(threads: readonly ThreadCount[], entries: number, count: (t: ThreadCount) => number = (t) => t.instructions): Record<ThreadGroup | 'all', number> {
+function perEntry(
+  threads: readonly ThreadCount[],
+  entries: number,
+  count: (t: ThreadCount) => number = (t) => t.instructions,
+): Record<ThreadGroup | 'all', number> {
   const out = Object.fromEntries([...THREAD_GROUPS, 'all'].map((g) => [g, 0])) as Record<ThreadGroup | 'all', number>;
   for (const t of threads) {
     out[t.group] += count(t) / entries;
@@ -280,7 +284,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /** valgrind's callgrind: the gateway runs uninstrumented until `prepare`, then each span is a zero and a dump. */
 async function callgrindCounting(keepDir: string | undefined): Promise<Counting> {
-  const dir = keepDir ?? await mkdtemp(join(tmpdir(), 'chainlanes-cost-'));
+  const dir = keepDir ?? (await mkdtemp(join(tmpdir(), 'chainlanes-cost-')));
   await mkdir(dir, { recursive: true });
   let dumps = 0;
   let names = new Map<number, string>();
@@ -296,15 +300,17 @@ async function callgrindCounting(keepDir: string | undefined): Promise<Counting>
       startTimeoutMs: VALGRIND_START_MS,
       stopGraceMs: 600_000,
     },
-    prepare: async (pid) => void await vgdb(pid, 'instrumentation on'),
+    prepare: async (pid) => void (await vgdb(pid, 'instrumentation on')),
     idle: async (pid) => {
       names = await threadNames(pid);
       await vgdb(pid, 'zero');
       await sleep(IDLE_S * 1000);
       return dump(pid);
     },
-    begin: async (pid) => void await vgdb(pid, 'zero'),
-    names: async (pid) => { names = await threadNames(pid); },
+    begin: async (pid) => void (await vgdb(pid, 'zero')),
+    names: async (pid) => {
+      names = await threadNames(pid);
+    },
     end: dump,
     close: async () => {
       if (keepDir === undefined) await rm(dir, { recursive: true, force: true });
@@ -350,11 +356,21 @@ async function perfCounting(event: string): Promise<Counting> {
  * gateway idle (and counting its clock) until the next tick. Counting stops
  * when the last `committed` arrives, before the rest of the shutdown.
  */
-async function measure(name: TargetName, plan: Plan, workload: CostWorkload, s: CostSettings, counting: Counting, log: (line: string) => void): Promise<CostRun> {
+async function measure(
+  name: TargetName,
+  plan: Plan,
+  workload: CostWorkload,
+  s: CostSettings,
+  counting: Counting,
+  log: (line: string) => void,
+): Promise<CostRun> {
   log(`${name}: starting${counting.counter === 'callgrind' ? ' under callgrind' : ''}…`);
   const target = await startTarget(name, { verbose: s.verbose, config: CUT_CONFIG, ...counting.start });
   try {
-    const keys = await provisionCredits(target, plan.chains.map((c) => c.name));
+    const keys = await provisionCredits(
+      target,
+      plan.chains.map((c) => c.name),
+    );
     await warm(target, plan, workload, keys, log);
     await counting.prepare(target.pid);
     log(`${name}: idle for ${IDLE_S} s…`);
@@ -368,7 +384,12 @@ async function measure(name: TargetName, plan: Plan, workload: CostWorkload, s: 
     await d.committed;
     const threads = await counting.end(target.pid);
     return {
-      target: name, counter: counting.counter, workload: done, threads, perEntry: perEntry(threads, done.entries), kinds: kindsPerEntry(threads, done.entries),
+      target: name,
+      counter: counting.counter,
+      workload: done,
+      threads,
+      perEntry: perEntry(threads, done.entries),
+      kinds: kindsPerEntry(threads, done.entries),
       idle: idle === null ? null : perEntry(idle, IDLE_S),
     };
   } finally {
@@ -418,8 +439,8 @@ export async function runCost(targets: readonly TargetName[], plan: Plan, s: Cos
 const KIND_TITLES: Record<CostKind, string> = {
   sha256: 'SHA-256 (sha256_block_data_order*: the floor of hashing; without SHA-NI under valgrind)',
   copies: 'memory copies (memcpy, memmove)',
-  gc: 'V8\'s garbage collector (scavenges, marking, sweeping): what allocation costs',
-  jit: 'V8\'s optimizing compiler (code compiled during the counted pass)',
+  gc: "V8's garbage collector (scavenges, marking, sweeping): what allocation costs",
+  jit: "V8's optimizing compiler (code compiled during the counted pass)",
 };
 
 /** Instructions per entry by thread group, one column per run, and each run against the first of its target. */
@@ -433,7 +454,7 @@ export function formatCost(runs: readonly CostRun[], workload: CostWorkload): st
   for (const r of runs) if (!firsts.has(r.target)) firsts.set(r.target, r);
   const repeat = runs.map((r) => fmtRatio(r.perEntry.all / firsts.get(r.target)!.perEntry.all));
   if (runs.every((r) => r.kinds !== null)) {
-    rows.push(['ALL but V8\'s compiler', ...runs.map((r) => fmtInt(r.perEntry.all - r.kinds!.jit.all))]);
+    rows.push(["ALL but V8's compiler", ...runs.map((r) => fmtInt(r.perEntry.all - r.kinds!.jit.all))]);
   }
   const lines = [
     `instructions counted by ${runs[0]!.counter} (user space), per entry accepted and committed; workload: ${fmtInt(workloadEntries(workload))} entries ` +
@@ -449,10 +470,20 @@ export function formatCost(runs: readonly CostRun[], workload: CostWorkload): st
   if (runs.some((r) => r.idle !== null)) {
     const idle = shown.map((g) => [g === 'all' ? 'ALL' : g, ...runs.map((r) => (r.idle === null ? 'n/a' : fmtInt(r.idle[g])))]);
     const share = runs.map((r) => (r.idle === null ? 'n/a' : fmtInt((r.idle.all * r.workload.elapsedMs) / 1000 / r.workload.entries)));
-    lines.push('', `the same gateway idle for ${IDLE_S} s before the pass (what runs by the clock, counted in the pass as well):`, '',
-      table([['instructions per second', ...runs.map(label)], ...idle, ['× the pass\'s seconds, per entry', ...share]]));
+    lines.push(
+      '',
+      `the same gateway idle for ${IDLE_S} s before the pass (what runs by the clock, counted in the pass as well):`,
+      '',
+      table([['instructions per second', ...runs.map(label)], ...idle, ["× the pass's seconds, per entry", ...share]]),
+    );
   }
-  lines.push('', table([['run', 'busy refusals', 'seconds of the pass'], ...runs.map((r, i) => [label(r, i), fmtInt(r.workload.busy), (r.workload.elapsedMs / 1000).toFixed(1)])]));
+  lines.push(
+    '',
+    table([
+      ['run', 'busy refusals', 'seconds of the pass'],
+      ...runs.map((r, i) => [label(r, i), fmtInt(r.workload.busy), (r.workload.elapsedMs / 1000).toFixed(1)]),
+    ]),
+  );
   const byName = runs.map((r, i) => `${label(r, i)}: ` + r.threads.map((t) => `${t.name} ${fmtInt(t.instructions / r.workload.entries)}`).join(', '));
   return [...lines, '', 'by thread (instructions per entry):', ...byName.map((l) => `  ${l}`)].join('\n');
 }

@@ -184,7 +184,10 @@ export function simulate(o: SimOptions): SimResult {
       worstNow = Math.max(worstNow, load);
       if (load > o.balancer.headroom) over++;
       reports.push({
-        id: `g${g}`, capacity: { entriesPerSec: capE[g]!, bytesPerSec: capB[g]! }, demand: { entriesPerSec: demandE[g]!, bytesPerSec: demandB[g]! }, reportedAt: now,
+        id: `g${g}`,
+        capacity: { entriesPerSec: capE[g]!, bytesPerSec: capB[g]! },
+        demand: { entriesPerSec: demandE[g]!, bytesPerSec: demandB[g]! },
+        reportedAt: now,
         top: top.map((i) => ({ name: names[i]!, entriesPerSec: rate[i]!, bytesPerSec: rate[i]! * size[i]! })),
       });
     }
@@ -207,9 +210,15 @@ export function simulate(o: SimOptions): SimResult {
   worst.sort((a, b) => a - b);
   decisionMicros.sort((a, b) => a - b);
   return {
-    balance: o.balance, moves, movesPerHour: moves / (o.minutes / 60), failedToFit,
+    balance: o.balance,
+    moves,
+    movesPerHour: moves / (o.minutes / 60),
+    failedToFit,
     worstLoad: { p50: quantile(worst, 0.5), p99: quantile(worst, 0.99), max: worst.at(-1) ?? 0 },
-    gatewaySecondsOverHeadroom: overSeconds, overAtCrowdPlus5, overAtEnd, crowdReliefSeconds,
+    gatewaySecondsOverHeadroom: overSeconds,
+    overAtCrowdPlus5,
+    overAtEnd,
+    crowdReliefSeconds,
     decisionMicros: { p50: quantile(decisionMicros, 0.5), p99: quantile(decisionMicros, 0.99), max: decisionMicros.at(-1) ?? 0 },
     ticks,
   };
@@ -227,8 +236,10 @@ function format(o: SimOptions, results: SimResult[]): string {
     '|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
-    lines.push(`| ${r.balance ? 'on' : 'off'} | ${f(r.movesPerHour, 0)} | ${f(r.worstLoad.p50)} / ${f(r.worstLoad.p99)} / ${f(r.worstLoad.max)} | ${f(r.gatewaySecondsOverHeadroom, 0)} | ` +
-      `${r.crowdReliefSeconds === null ? 'not in the run' : `${r.crowdReliefSeconds} s`} | ${r.overAtCrowdPlus5} / ${r.overAtEnd} | ${r.balance ? r.failedToFit : '–'} | ${r.balance ? `${f(r.decisionMicros.p50, 0)} / ${f(r.decisionMicros.p99, 0)} / ${f(r.decisionMicros.max, 0)}` : '–'} |`);
+    lines.push(
+      `| ${r.balance ? 'on' : 'off'} | ${f(r.movesPerHour, 0)} | ${f(r.worstLoad.p50)} / ${f(r.worstLoad.p99)} / ${f(r.worstLoad.max)} | ${f(r.gatewaySecondsOverHeadroom, 0)} | ` +
+        `${r.crowdReliefSeconds === null ? 'not in the run' : `${r.crowdReliefSeconds} s`} | ${r.overAtCrowdPlus5} / ${r.overAtEnd} | ${r.balance ? r.failedToFit : '–'} | ${r.balance ? `${f(r.decisionMicros.p50, 0)} / ${f(r.decisionMicros.p99, 0)} / ${f(r.decisionMicros.max, 0)}` : '–'} |`,
+    );
   }
   const [on, off] = [results.find((r) => r.balance), results.find((r) => !r.balance)];
   if (on !== undefined && off !== undefined && off.gatewaySecondsOverHeadroom > 0) {
@@ -240,15 +251,27 @@ function format(o: SimOptions, results: SimResult[]): string {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      gateways: { type: 'string', default: '64' }, chains: { type: 'string', default: '100000' }, minutes: { type: 'string', default: '60' },
-      zipf: { type: 'string', default: '1.0' }, utilisation: { type: 'string', default: '0.55' }, clip: { type: 'string', default: '0.5' },
-      seed: { type: 'string', default: '21' }, json: { type: 'boolean', default: false },
+      gateways: { type: 'string', default: '64' },
+      chains: { type: 'string', default: '100000' },
+      minutes: { type: 'string', default: '60' },
+      zipf: { type: 'string', default: '1.0' },
+      utilisation: { type: 'string', default: '0.55' },
+      clip: { type: 'string', default: '0.5' },
+      seed: { type: 'string', default: '21' },
+      json: { type: 'boolean', default: false },
     },
   });
   const o: SimOptions = {
-    gateways: Number(values.gateways), chains: Number(values.chains), minutes: Number(values.minutes), zipf: Number(values.zipf),
-    utilisation: Number(values.utilisation), clip: Number(values.clip), seed: Number(values.seed), tickMs: DEFAULT_FLEET_BALANCER.everyMs,
-    balancer: DEFAULT_FLEET_BALANCER, balance: true,
+    gateways: Number(values.gateways),
+    chains: Number(values.chains),
+    minutes: Number(values.minutes),
+    zipf: Number(values.zipf),
+    utilisation: Number(values.utilisation),
+    clip: Number(values.clip),
+    seed: Number(values.seed),
+    tickMs: DEFAULT_FLEET_BALANCER.everyMs,
+    balancer: DEFAULT_FLEET_BALANCER,
+    balance: true,
   };
   const started = performance.now();
   const results = [simulate(o), simulate({ ...o, balance: false })];

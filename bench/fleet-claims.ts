@@ -34,7 +34,14 @@ async function main(): Promise<void> {
     started = process.hrtime.bigint();
     for (let i = 0; i < calls; i++) if (performance.now() < 0) admitted++;
     const clock = Number(process.hrtime.bigint() - started) / calls;
-    out.gate = { calls, nsPerCall: Number(ownClock.toFixed(1)), nsPerCallGivenNow: Number(givenClock.toFixed(1)), nsPerClockRead: Number(clock.toFixed(1)), admitted, etcdRequestsDuring: node.client.requests - before };
+    out.gate = {
+      calls,
+      nsPerCall: Number(ownClock.toFixed(1)),
+      nsPerCallGivenNow: Number(givenClock.toFixed(1)),
+      nsPerClockRead: Number(clock.toFixed(1)),
+      admitted,
+      etcdRequestsDuring: node.client.requests - before,
+    };
 
     // Claims by burst size.
     const rows: { burst: number; claimsPerSec: number; transactions: number; msPerBurst: number }[] = [];
@@ -49,7 +56,12 @@ async function main(): Promise<void> {
         if (outcomes.some((o) => o.won !== true)) throw new Error('a claim failed');
       }
       const ms = performance.now() - t0;
-      rows.push({ burst, claimsPerSec: Math.round((bursts * burst) / (ms / 1000)), transactions: (node.claims.transactions - tx) / bursts, msPerBurst: Number((ms / bursts).toFixed(2)) });
+      rows.push({
+        burst,
+        claimsPerSec: Math.round((bursts * burst) / (ms / 1000)),
+        transactions: (node.claims.transactions - tx) / bursts,
+        msPerBurst: Number((ms / bursts).toFixed(2)),
+      });
     }
     out.claims = rows;
   } finally {
@@ -57,9 +69,18 @@ async function main(): Promise<void> {
     await etcd.stop();
   }
   if (values.json) return void process.stdout.write(JSON.stringify(out, null, 2) + '\n');
-  const gate = out.gate as { calls: number; nsPerCall: number; nsPerCallGivenNow: number; nsPerClockRead: number; admitted: number; etcdRequestsDuring: number };
-  process.stdout.write(`gate.check on an owned chain, ${gate.calls} calls each: ${gate.nsPerCall} ns reading the clock itself, ${gate.nsPerCallGivenNow} ns given admission's clock read ` +
-    `(one performance.now() alone: ${gate.nsPerClockRead} ns); admitted ${gate.admitted} of ${2 * gate.calls}; etcd requests meanwhile: ${gate.etcdRequestsDuring}\n\n`);
+  const gate = out.gate as {
+    calls: number;
+    nsPerCall: number;
+    nsPerCallGivenNow: number;
+    nsPerClockRead: number;
+    admitted: number;
+    etcdRequestsDuring: number;
+  };
+  process.stdout.write(
+    `gate.check on an owned chain, ${gate.calls} calls each: ${gate.nsPerCall} ns reading the clock itself, ${gate.nsPerCallGivenNow} ns given admission's clock read ` +
+      `(one performance.now() alone: ${gate.nsPerClockRead} ns); admitted ${gate.admitted} of ${2 * gate.calls}; etcd requests meanwhile: ${gate.etcdRequestsDuring}\n\n`,
+  );
   process.stdout.write('| new chains per burst | claims/s | transactions per burst | ms per burst |\n|---|---|---|---|\n');
   for (const r of out.claims as { burst: number; claimsPerSec: number; transactions: number; msPerBurst: number }[]) {
     process.stdout.write(`| ${r.burst} | ${r.claimsPerSec} | ${r.transactions} | ${r.msPerBurst} |\n`);

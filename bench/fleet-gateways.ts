@@ -45,10 +45,20 @@ interface Proc {
 function spawned(command: string, args: string[]): Proc {
   const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-8192); });
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-8192);
+  });
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  child.once('exit', (code) => { if (code !== 0 && code !== null) log(`${command} exited ${code}: ${stderr}`); });
-  return { child, stop: async () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM'); await closed; } };
+  child.once('exit', (code) => {
+    if (code !== 0 && code !== null) log(`${command} exited ${code}: ${stderr}`);
+  });
+  return {
+    child,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await closed;
+    },
+  };
 }
 
 interface Gateway extends Proc {
@@ -62,14 +72,24 @@ async function startGateway(id: string, etcd: string, root: string, allowedHosts
   const url = `http://127.0.0.1:${port}`;
   const dir = join(root, id);
   const configFile = join(root, `${id}.json`);
-  writeFileSync(configFile, JSON.stringify({
-    host: '127.0.0.1', port, dataDir: dir, allowedHosts, logLevel: 'warn',
-    fleet: { etcd: { endpoints: [etcd], prefix: PREFIX }, gatewayId: id, advertiseUrl: url },
-  }));
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      host: '127.0.0.1',
+      port,
+      dataDir: dir,
+      allowedHosts,
+      logLevel: 'warn',
+      fleet: { etcd: { endpoints: [etcd], prefix: PREFIX }, gatewayId: id, advertiseUrl: url },
+    }),
+  );
   const proc = spawned(process.execPath, [CLI, 'serve', '--config', configFile]);
   const health = async (): Promise<{ fleet: { member: string; members: number; etcdRequests: number } }> => (await fetch(`${url}/healthz`)).json() as never;
   for (let i = 0; ; i++) {
-    const member = await health().then((h) => h.fleet.member, () => null);
+    const member = await health().then(
+      (h) => h.fleet.member,
+      () => null,
+    );
     if (member === 'live') break;
     if (i > 300 || proc.child.exitCode !== null) throw new Error(`gateway ${id} did not join the fleet`);
     await sleep(100);
@@ -81,8 +101,27 @@ async function startHaproxy(etcd: string, root: string, port: number): Promise<P
   const socket = join(root, 'haproxy.sock');
   const map = join(root, 'chains.map');
   if (!existsSync(map)) writeFileSync(map, '');
-  const printed = spawnSync(process.execPath, [CLI, 'fleet', 'haproxy-config', '--etcd', etcd, '--prefix', PREFIX, '--bind', `127.0.0.1:${port}`,
-    '--haproxy-socket', socket, '--haproxy-map', map, '--log', '/dev/null local0'], { encoding: 'utf8' });
+  const printed = spawnSync(
+    process.execPath,
+    [
+      CLI,
+      'fleet',
+      'haproxy-config',
+      '--etcd',
+      etcd,
+      '--prefix',
+      PREFIX,
+      '--bind',
+      `127.0.0.1:${port}`,
+      '--haproxy-socket',
+      socket,
+      '--haproxy-map',
+      map,
+      '--log',
+      '/dev/null local0',
+    ],
+    { encoding: 'utf8' },
+  );
   if (printed.status !== 0) throw new Error(`haproxy-config: ${printed.stderr}`);
   const config = join(root, 'haproxy.cfg');
   writeFileSync(config, printed.stdout);
@@ -120,14 +159,19 @@ interface CostRow {
   framesAccepted: number;
 }
 
-async function haproxyCost(g: Gateway, proxyPort: number, pairs: number, durationS: number): Promise<{ rows: CostRow[]; idleRequests: number; idleMs: number }> {
+async function haproxyCost(
+  g: Gateway,
+  proxyPort: number,
+  pairs: number,
+  durationS: number,
+): Promise<{ rows: CostRow[]; idleRequests: number; idleMs: number }> {
   const shape = { chains: 16, connections: 24, batch: 64, inflight: 16, zipf: 1, lightRate: 200, workers: 2 };
   const rows: CostRow[] = [];
   const wallMs: number[] = [];
   // Unmeasured: the chains are claimed (etcd) and the JIT warm.
   await runLoad({ name: 'warm-up', url: g.url.replace('http', 'ws'), pid: g.child.pid }, zipfPlan(shape, 'cost'), { durationS: 2, warmupS: 0, entrySize: 200 });
   for (let pair = 1; pair <= pairs; pair++) {
-    for (const path of pair % 2 === 1 ? ['direct', 'HAProxy'] as const : ['HAProxy', 'direct'] as const) {
+    for (const path of pair % 2 === 1 ? (['direct', 'HAProxy'] as const) : (['HAProxy', 'direct'] as const)) {
       const url = path === 'direct' ? g.url.replace('http', 'ws') : `ws://127.0.0.1:${proxyPort}`;
       const before = (await g.health()).fleet.etcdRequests;
       const started = performance.now();
@@ -136,10 +180,17 @@ async function haproxyCost(g: Gateway, proxyPort: number, pairs: number, duratio
       const requests = (await g.health()).fleet.etcdRequests - before;
       wallMs.push(performance.now() - started);
       rows.push({
-        pair, path, entriesPerSec: Math.round(result.entriesPerSec), p50Us: result.accepted?.p50 ?? null, p99Us: result.accepted?.p99 ?? null,
-        etcdRequests: requests, framesAccepted: Math.round(result.framesPerSec * durationS),
+        pair,
+        path,
+        entriesPerSec: Math.round(result.entriesPerSec),
+        p50Us: result.accepted?.p50 ?? null,
+        p99Us: result.accepted?.p99 ?? null,
+        etcdRequests: requests,
+        framesAccepted: Math.round(result.framesPerSec * durationS),
       });
-      log(`pair ${pair} ${path}: ${Math.round(result.entriesPerSec)} entries/s, p50 ${result.accepted?.p50} µs, p99 ${result.accepted?.p99} µs, ${requests} etcd requests`);
+      log(
+        `pair ${pair} ${path}: ${Math.round(result.entriesPerSec)} entries/s, p50 ${result.accepted?.p50} µs, p99 ${result.accepted?.p99} µs, ${requests} etcd requests`,
+      );
     }
   }
   // The same gateway idle for as long as a loaded run took (warm-up and drain included): its background requests.
@@ -152,7 +203,10 @@ async function haproxyCost(g: Gateway, proxyPort: number, pairs: number, duratio
 /** Fills `chain` on `g` with `entries` entries of 64 bytes, 1000 per frame, 16 frames in flight; resolves once all are committed. */
 async function fill(g: Gateway, chain: string, entries: number): Promise<void> {
   const ws = new WebSocket(`${g.url.replace('http', 'ws')}/v1/chains/${chain}/stream`);
-  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
   const frames = Math.ceil(entries / 1000);
   let sent = 0;
   let answered = 0;
@@ -174,7 +228,11 @@ async function fill(g: Gateway, chain: string, entries: number): Promise<void> {
     send();
   });
   ws.close();
-  await until(`${entries} entries committed`, async () => ((await (await fetch(`${g.url}/v1/chains/${chain}`)).json()) as { committedSeq: number }).committedSeq >= frames * 1000, 300_000);
+  await until(
+    `${entries} entries committed`,
+    async () => ((await (await fetch(`${g.url}/v1/chains/${chain}`)).json()) as { committedSeq: number }).committedSeq >= frames * 1000,
+    300_000,
+  );
 }
 
 interface MoveRow {
@@ -198,7 +256,15 @@ async function moveWhileStreaming(etcdUrl: string, proxyPort: number, chain: str
     const inFlight = new Set<Promise<void>>();
     while (streaming) {
       // A refusal comes back at once: without a real wait the loop would starve the event loop of I/O.
-      const p = client.submit(['streamed during the move']).then(() => { accepted.push(performance.now()); }, () => sleep(10)).finally(() => inFlight.delete(p));
+      const p = client
+        .submit(['streamed during the move'])
+        .then(
+          () => {
+            accepted.push(performance.now());
+          },
+          () => sleep(10),
+        )
+        .finally(() => inFlight.delete(p));
       inFlight.add(p);
       if (inFlight.size >= 4) await Promise.race(inFlight);
     }
@@ -224,8 +290,15 @@ async function moveWhileStreaming(etcdUrl: string, proxyPort: number, chain: str
   let longest = 0;
   for (let i = 1; i < during.length; i++) longest = Math.max(longest, during[i]! - during[i - 1]!);
   return {
-    precopy, chainEntries, totalMs: Math.round(ended - started), prepareMs: Math.round(outcome.ms.prepare), handoffMs: Math.round(outcome.ms.handoff),
-    adoptMs: Math.round(outcome.ms.adopt), commitMs: Math.round(outcome.ms.commit), longestPauseMs: Math.round(longest), framesDuringMove: during.length,
+    precopy,
+    chainEntries,
+    totalMs: Math.round(ended - started),
+    prepareMs: Math.round(outcome.ms.prepare),
+    handoffMs: Math.round(outcome.ms.handoff),
+    adoptMs: Math.round(outcome.ms.adopt),
+    commitMs: Math.round(outcome.ms.commit),
+    longestPauseMs: Math.round(longest),
+    framesDuringMove: during.length,
   };
 }
 
@@ -246,10 +319,15 @@ async function claimsPerSecond(g: Gateway, chains: number, inFlight: number): Pr
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: {
-    duration: { type: 'string', default: '5' }, pairs: { type: 'string', default: '2' }, entries: { type: 'string', default: '1000000' },
-    claims: { type: 'string', default: '2000' }, json: { type: 'boolean', default: false },
-  } });
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '5' },
+      pairs: { type: 'string', default: '2' },
+      entries: { type: 'string', default: '1000000' },
+      claims: { type: 'string', default: '2000' },
+      json: { type: 'boolean', default: false },
+    },
+  });
   const root = mkdtempSync(join(tmpdir(), 'chainlanes-bench-fleet-'));
   const etcd = await startEtcd();
   const procs: Proc[] = [];
@@ -261,7 +339,22 @@ async function main(): Promise<void> {
     procs.push(g1);
     let proxy = await startHaproxy(etcd.url, root, proxyPort);
     procs.push(proxy);
-    procs.push(spawned(process.execPath, [CLI, 'fleet', 'run', '--etcd', etcd.url, '--prefix', PREFIX, '--haproxy-socket', proxy.socket, '--haproxy-map', proxy.map, '--no-balance']));
+    procs.push(
+      spawned(process.execPath, [
+        CLI,
+        'fleet',
+        'run',
+        '--etcd',
+        etcd.url,
+        '--prefix',
+        PREFIX,
+        '--haproxy-socket',
+        proxy.socket,
+        '--haproxy-map',
+        proxy.map,
+        '--no-balance',
+      ]),
+    );
     const cost = await haproxyCost(g1, proxyPort, Number(values.pairs), Number(values.duration));
 
     log('starting g2 and g3, HAProxy again for all three, filling a chain…');
@@ -286,7 +379,16 @@ async function main(): Promise<void> {
 
     const claims = await claimsPerSecond(g1, Number(values.claims), 32);
     log(`claims: ${JSON.stringify(claims)}`);
-    const report = { machine: machineInfo(), at: new Date().toISOString(), durationS: Number(values.duration), haproxy: cost.rows, idleEtcdRequests: cost.idleRequests, idleMs: cost.idleMs, moves, claims };
+    const report = {
+      machine: machineInfo(),
+      at: new Date().toISOString(),
+      durationS: Number(values.duration),
+      haproxy: cost.rows,
+      idleEtcdRequests: cost.idleRequests,
+      idleMs: cost.idleMs,
+      moves,
+      claims,
+    };
     if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     else printTables(report);
   } finally {
@@ -296,16 +398,28 @@ async function main(): Promise<void> {
   }
 }
 
-function printTables(r: { haproxy: CostRow[]; idleEtcdRequests: number; idleMs: number; moves: MoveRow[]; claims: { chains: number; seconds: number; perSec: number } }): void {
+function printTables(r: {
+  haproxy: CostRow[];
+  idleEtcdRequests: number;
+  idleMs: number;
+  moves: MoveRow[];
+  claims: { chains: number; seconds: number; perSec: number };
+}): void {
   const out = (line: string): void => void process.stdout.write(line + '\n');
   out('| pair | path | entries/s | p50 µs | p99 µs | etcd requests (frames) |');
   out('|---|---|---:|---:|---:|---:|');
-  for (const row of r.haproxy) out(`| ${row.pair} | ${row.path} | ${row.entriesPerSec.toLocaleString('en-US')} | ${row.p50Us ?? '–'} | ${row.p99Us ?? '–'} | ${row.etcdRequests} (${row.framesAccepted.toLocaleString('en-US')}) |`);
+  for (const row of r.haproxy)
+    out(
+      `| ${row.pair} | ${row.path} | ${row.entriesPerSec.toLocaleString('en-US')} | ${row.p50Us ?? '–'} | ${row.p99Us ?? '–'} | ${row.etcdRequests} (${row.framesAccepted.toLocaleString('en-US')}) |`,
+    );
   out(`idle for as long (${r.idleMs} ms, a loaded run's wall time): ${r.idleEtcdRequests} etcd requests`);
   out('');
   out('| pre-copy | entries | total ms | prepare | handoff | adopt | commit | longest pause ms | frames answered meanwhile |');
   out('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const m of r.moves) out(`| ${m.precopy ? 'yes' : 'no'} | ${m.chainEntries.toLocaleString('en-US')} | ${m.totalMs} | ${m.prepareMs} | ${m.handoffMs} | ${m.adoptMs} | ${m.commitMs} | ${m.longestPauseMs} | ${m.framesDuringMove} |`);
+  for (const m of r.moves)
+    out(
+      `| ${m.precopy ? 'yes' : 'no'} | ${m.chainEntries.toLocaleString('en-US')} | ${m.totalMs} | ${m.prepareMs} | ${m.handoffMs} | ${m.adoptMs} | ${m.commitMs} | ${m.longestPauseMs} | ${m.framesDuringMove} |`,
+    );
   out('');
   out(`new chains claimed: ${r.claims.chains} in ${r.claims.seconds} s = ${r.claims.perSec}/s (first entry POSTed, 32 in flight)`);
 }

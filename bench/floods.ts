@@ -21,15 +21,22 @@ export interface FloodsResult {
   floodSplit: number | null;
 }
 
-export async function runFloods(target: LoadTarget, shape: FloodsShape, prefix: string, timing: { durationS: number; warmupS: number; entrySize: number }): Promise<FloodsResult> {
+export async function runFloods(
+  target: LoadTarget,
+  shape: FloodsShape,
+  prefix: string,
+  timing: { durationS: number; warmupS: number; entrySize: number },
+): Promise<FloodsResult> {
   const alone = await runLoad(target, floodsPlan(shape, prefix, false), timing);
   const flooded = await runLoad(target, floodsPlan(shape, prefix, true), timing);
   const p99 = (r: LoadResult, chain: string): number | null => r.chains.find((c) => c.name === chain)?.accepted?.p99 ?? null;
-  const lightRatios = alone.chains.filter((c) => c.cls === 'light').map((c) => {
-    const a = p99(alone, c.name);
-    const f = p99(flooded, c.name);
-    return { chain: c.name, p99AloneUs: a, p99FloodedUs: f, ratio: a === null || f === null ? null : f / a };
-  });
+  const lightRatios = alone.chains
+    .filter((c) => c.cls === 'light')
+    .map((c) => {
+      const a = p99(alone, c.name);
+      const f = p99(flooded, c.name);
+      return { chain: c.name, p99AloneUs: a, p99FloodedUs: f, ratio: a === null || f === null ? null : f / a };
+    });
   const ratios = lightRatios.map((r) => r.ratio).filter((r): r is number => r !== null);
   const floods = flooded.chains.filter((c: ChainResult) => c.cls === 'heavy').map((c) => ({ chain: c.name, entriesPerSec: c.entriesPerSec }));
   const rates = floods.map((f) => f.entriesPerSec);
@@ -47,7 +54,18 @@ export async function runFloods(target: LoadTarget, shape: FloodsShape, prefix: 
 }
 
 export function formatFloods(results: readonly FloodsResult[], shape: FloodsShape): string {
-  const rows = [['target', 'light p99 alone (median chain)', 'light p99 flooded (median chain)', 'worst chain ratio', 'chains ≤ 3×', 'flood entries/s', 'flood split (slow ÷ fast)', 'errors']];
+  const rows = [
+    [
+      'target',
+      'light p99 alone (median chain)',
+      'light p99 flooded (median chain)',
+      'worst chain ratio',
+      'chains ≤ 3×',
+      'flood entries/s',
+      'flood split (slow ÷ fast)',
+      'errors',
+    ],
+  ];
   const median = (values: (number | null)[]): number | null => {
     const v = values.filter((x): x is number => x !== null).sort((a, b) => a - b);
     return v.length === 0 ? null : v[Math.floor(v.length / 2)]!;
@@ -61,11 +79,17 @@ export function formatFloods(results: readonly FloodsResult[], shape: FloodsShap
       `${r.lightWithin3x}/${r.lightRatios.length}`,
       r.floods.map((f) => fmtInt(f.entriesPerSec)).join(' + '),
       r.floodSplit === null ? 'n/a' : r.floodSplit.toFixed(2),
-      Object.entries(r.flooded.errors).map(([code, n]) => `${fmtInt(n)} × ${code}`).join(', ') || 'none',
+      Object.entries(r.flooded.errors)
+        .map(([code, n]) => `${fmtInt(n)} × ${code}`)
+        .join(', ') || 'none',
     ]);
   }
-  const head = `floods: ${shape.lightChains} light chains × ${shape.lightRate} single-entry frames/s each, alone, then while ${shape.floods} chains ` +
+  const head =
+    `floods: ${shape.lightChains} light chains × ${shape.lightRate} single-entry frames/s each, alone, then while ${shape.floods} chains ` +
     `flood (${shape.floodConnections} connections in all × ${shape.inflight} frames of ${shape.batch} entries in flight)`;
-  const notes = results.flatMap((r) => [...r.alone.notes.map((n) => `  note (${r.target} alone): ${n}`), ...r.flooded.notes.map((n) => `  note (${r.target} flooded): ${n}`)]);
+  const notes = results.flatMap((r) => [
+    ...r.alone.notes.map((n) => `  note (${r.target} alone): ${n}`),
+    ...r.flooded.notes.map((n) => `  note (${r.target} flooded): ${n}`),
+  ]);
   return [head, '', table(rows), ...notes].join('\n');
 }

@@ -26,7 +26,11 @@ export const HEADS_VARIANTS = [
 export type HeadsSummary = OnOffSummary;
 
 export function summarizeHeads(runs: readonly { result: LoadResult }[]): HeadsSummary {
-  return summarizeOnOff(runs.map((r) => r.result), HEADS_VARIANTS[0].label, HEADS_VARIANTS[1].label);
+  return summarizeOnOff(
+    runs.map((r) => r.result),
+    HEADS_VARIANTS[0].label,
+    HEADS_VARIANTS[1].label,
+  );
 }
 
 export interface ProofSizes {
@@ -68,8 +72,15 @@ export function consistencyProofSizes(n = 1_000_000, sampled = 1000): ProofSizes
   ];
   const random = Array.from({ length: sampled }, () => measure(1 + Math.floor(Math.random() * (n - 1)), n));
   return {
-    logSize: n, buildSeconds, rows,
-    random: { sampled, maxHashes: Math.max(...random.map((r) => r.hashes)), medianHashes: median(random.map((r) => r.hashes)), maxJsonBytes: Math.max(...random.map((r) => r.jsonBytes)) },
+    logSize: n,
+    buildSeconds,
+    rows,
+    random: {
+      sampled,
+      maxHashes: Math.max(...random.map((r) => r.hashes)),
+      medianHashes: median(random.map((r) => r.hashes)),
+      maxJsonBytes: Math.max(...random.map((r) => r.jsonBytes)),
+    },
   };
 }
 
@@ -92,14 +103,24 @@ export async function monitorCost(httpUrl: string, seconds: number): Promise<Mon
   let posting = true;
   const trickle = (async (): Promise<void> => {
     for (let i = 0; posting; i++) {
-      await fetch(`${httpUrl}/v1/chains/bench-monitor/entries`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([`entry ${i}`]) }).catch(() => undefined);
+      await fetch(`${httpUrl}/v1/chains/bench-monitor/entries`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify([`entry ${i}`]),
+      }).catch(() => undefined);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   })();
   const child = spawn(process.execPath, [cli, 'monitor', httpUrl, '--state', state, '--interval', '0.05', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-  const lines = (): { event: string }[] => output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string });
+  child.stdout.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  const lines = (): { event: string }[] =>
+    output
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { event: string });
   const oks = (): number => lines().filter((l) => l.event === 'ok').length;
   try {
     // The window starts at the first checked head: node's start-up and the imports are not a head's cost.
@@ -111,7 +132,12 @@ export async function monitorCost(httpUrl: string, seconds: number): Promise<Mon
     const checks = oks() - firstChecks;
     const events = lines().filter((l) => l.event !== 'ok');
     if (events.length > 0) throw new Error(`the monitor reported events during the bench: ${JSON.stringify(events.slice(0, 3))}`);
-    return { seconds: Math.round((performance.now() - started) / 100) / 10, checks, cpuSeconds, cpuMsPerCheck: checks === 0 ? null : (cpuSeconds * 1000) / checks };
+    return {
+      seconds: Math.round((performance.now() - started) / 100) / 10,
+      checks,
+      cpuSeconds,
+      cpuMsPerCheck: checks === 0 ? null : (cpuSeconds * 1000) / checks,
+    };
   } finally {
     posting = false;
     child.kill('SIGKILL');
@@ -120,16 +146,38 @@ export async function monitorCost(httpUrl: string, seconds: number): Promise<Mon
   }
 }
 
-export function formatHeads(shape: string, runs: readonly { round: number; result: LoadResult }[], s: HeadsSummary, sizes: ProofSizes, monitor: MonitorCost | null): string {
+export function formatHeads(
+  shape: string,
+  runs: readonly { round: number; result: LoadResult }[],
+  s: HeadsSummary,
+  sizes: ProofSizes,
+  monitor: MonitorCost | null,
+): string {
   return [
-    formatOnOff('heads', 'signed heads on (the directory log kept and each head signed in its seal) vs off, chainlanes-open, same load, alternating order',
-      shape, runs, HEADS_VARIANTS[0].label, s),
+    formatOnOff(
+      'heads',
+      'signed heads on (the directory log kept and each head signed in its seal) vs off, chainlanes-open, same load, alternating order',
+      shape,
+      runs,
+      HEADS_VARIANTS[0].label,
+      s,
+    ),
     '',
     `consistency proofs of a log of ${fmtInt(sizes.logSize)} directory hashes (tree built in ${sizes.buildSeconds.toFixed(1)} s):`,
-    table([['from → to', 'hashes', 'bytes (hashes)', 'bytes (JSON answer)'], ...sizes.rows.map((r) => [r.what, String(r.hashes), fmtInt(r.binaryBytes), fmtInt(r.jsonBytes)]),
-      [`${sizes.random.sampled} random from`, `max ${sizes.random.maxHashes}, median ${sizes.random.medianHashes}`, fmtInt(sizes.random.maxHashes * 32), `max ${fmtInt(sizes.random.maxJsonBytes)}`]]),
+    table([
+      ['from → to', 'hashes', 'bytes (hashes)', 'bytes (JSON answer)'],
+      ...sizes.rows.map((r) => [r.what, String(r.hashes), fmtInt(r.binaryBytes), fmtInt(r.jsonBytes)]),
+      [
+        `${sizes.random.sampled} random from`,
+        `max ${sizes.random.maxHashes}, median ${sizes.random.medianHashes}`,
+        fmtInt(sizes.random.maxHashes * 32),
+        `max ${fmtInt(sizes.random.maxJsonBytes)}`,
+      ],
+    ]),
     '',
-    monitor === null ? 'monitor: not measured' : `monitor (chainlanes monitor --interval 0.05, the head growing at every look): ${fmtInt(monitor.checks)} heads checked in ${monitor.seconds} s, ` +
-      `${monitor.cpuSeconds.toFixed(2)} CPU s: ${monitor.cpuMsPerCheck === null ? 'n/a' : monitor.cpuMsPerCheck.toFixed(2)} ms of CPU per checked head (head, signature, consistency proof)`,
+    monitor === null
+      ? 'monitor: not measured'
+      : `monitor (chainlanes monitor --interval 0.05, the head growing at every look): ${fmtInt(monitor.checks)} heads checked in ${monitor.seconds} s, ` +
+        `${monitor.cpuSeconds.toFixed(2)} CPU s: ${monitor.cpuMsPerCheck === null ? 'n/a' : monitor.cpuMsPerCheck.toFixed(2)} ms of CPU per checked head (head, signature, consistency proof)`,
   ].join('\n');
 }

@@ -10,7 +10,15 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import {
-  ATTACK_KINDS, emptyKindStats, perKind, type AttackDone, type AttackInit, type AttackKind, type AttackReady, type KindStats, type ToAttacker,
+  ATTACK_KINDS,
+  emptyKindStats,
+  perKind,
+  type AttackDone,
+  type AttackInit,
+  type AttackKind,
+  type AttackReady,
+  type KindStats,
+  type ToAttacker,
 } from './hostile-protocol.js';
 
 /** Handshakes in progress at once per process: the gateway's listen backlog is finite, and a SYN dropped there costs a second. */
@@ -332,7 +340,8 @@ class Slot {
 
   private onMessage(socket: Socket, opcode: number, payload: Buffer): void {
     if (opcode === OP_BINARY || opcode === OP_TEXT) this.stats.messagesRead++;
-    else if (opcode === OP_PING) socket.write(frame(OP_PONG, payload)); // as any WebSocket client does: a squatter stays
+    else if (opcode === OP_PING)
+      socket.write(frame(OP_PONG, payload)); // as any WebSocket client does: a squatter stays
     else if (opcode === OP_CLOSE) {
       const code = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
       this.closeReason = `${code} ${payload.subarray(2).toString('utf8').slice(0, 48)}`.trimEnd();

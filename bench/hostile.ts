@@ -22,8 +22,16 @@ import { performance } from 'node:perf_hooks';
 import { Packr, Unpackr } from 'msgpackr';
 import WebSocket from 'ws';
 import {
-  ATTACK_KINDS, KIND_DESCRIPTIONS, emptyKindStats, perKind,
-  type AttackInit, type AttackKind, type AttackResult, type FromAttacker, type KindStats, type ToAttacker,
+  ATTACK_KINDS,
+  KIND_DESCRIPTIONS,
+  emptyKindStats,
+  perKind,
+  type AttackInit,
+  type AttackKind,
+  type AttackResult,
+  type FromAttacker,
+  type KindStats,
+  type ToAttacker,
 } from './hostile-protocol.js';
 import { runLoad, type LoadResult } from './load.js';
 import { apportion, isolationPlan, type Plan } from './plan.js';
@@ -301,9 +309,7 @@ function cumulativeBuckets(before: Scrape, after: Scrape, family: string): { le:
   const [was] = before.metrics.histogram(family).values();
   const [now] = after.metrics.histogram(family).values();
   if (now === undefined) return [];
-  return now.buckets
-    .map(([le, count]) => ({ le, count: count - (was?.buckets.find(([l]) => l === le)?.[1] ?? 0) }))
-    .sort((a, b) => a.le - b.le);
+  return now.buckets.map(([le, count]) => ({ le, count: count - (was?.buckets.find(([l]) => l === le)?.[1] ?? 0) })).sort((a, b) => a.le - b.le);
 }
 
 /** The upper bound of the bucket where `quantile` of the observations of an unlabelled histogram between two scrapes fall. */
@@ -387,9 +393,10 @@ function gatewayWindow(load: LoadResult, scrapes: Scrapes, peakRss: ProcessMemor
     rejected: both ? labelled(before, after, 'chainlanes_frames_rejected_total', 'code') : null,
     scrapesAnswered: [before, middle, after].filter((x) => x !== null).length,
     connectionsMidway: middle?.metrics.valueOrUndefined('chainlanes_connections') ?? null,
-    entriesCommittedPerSec: both && after.at > before.at
-      ? ((after.metrics.valueOrUndefined(committed) ?? 0) - (before.metrics.valueOrUndefined(committed) ?? 0)) / ((after.at - before.at) / 1000)
-      : null,
+    entriesCommittedPerSec:
+      both && after.at > before.at
+        ? ((after.metrics.valueOrUndefined(committed) ?? 0) - (before.metrics.valueOrUndefined(committed) ?? 0)) / ((after.at - before.at) / 1000)
+        : null,
     peakRss,
     turns: both ? turnsWindow(before, after) : null,
   };
@@ -426,7 +433,10 @@ class TurnLog {
 
   /** The `n` turns that ended between `from` and `until` (epoch ms) with the most of `by`. */
   within(from: number, until: number, n: number, by: (turn: LoggedTurn) => number): LoggedTurn[] {
-    return [...this.turns.values()].filter((t) => t.endedAt >= from && t.endedAt <= until).sort((a, b) => by(b) - by(a)).slice(0, n);
+    return [...this.turns.values()]
+      .filter((t) => t.endedAt >= from && t.endedAt <= until)
+      .sort((a, b) => by(b) - by(a))
+      .slice(0, n);
   }
 }
 
@@ -438,7 +448,12 @@ class AttackFleet {
   /** Forks the attack processes (into `group`, when given, before they do anything) and waits until their connections are open. */
   async start(target: RunningTarget, shape: HostileShape, prefix: string, until: number, group: CpuGroup | null): Promise<Record<AttackKind, number>> {
     const { hostname, port } = new URL(target.url);
-    const shares = ATTACK_KINDS.map((kind) => apportion(shape.kinds.includes(kind) ? shape.perKind : 0, Array.from({ length: shape.attackWorkers }, () => 1)));
+    const shares = ATTACK_KINDS.map((kind) =>
+      apportion(
+        shape.kinds.includes(kind) ? shape.perKind : 0,
+        Array.from({ length: shape.attackWorkers }, () => 1),
+      ),
+    );
     const ready: Promise<Record<AttackKind, number> | null>[] = [];
     let firstIndex = 0;
     for (let w = 0; w < shape.attackWorkers; w++) {
@@ -454,8 +469,16 @@ class AttackFleet {
       ready.push(this.next(child, 'ready').then((m) => (m?.type === 'ready' ? m.open : null)));
       this.done.push(this.next(child, 'done').then((m) => (m?.type === 'done' ? m.result : null)));
       const init: AttackInit = {
-        type: 'init', host: hostname, port: Number(port), counts, firstIndex, prefix, sourceAddresses: SOURCE_ADDRESSES,
-        maxFrameBytes: HOSTILE_LIMITS.maxFrameBytes, until, readyBy: epochNow() + RAMP_MAX_MS,
+        type: 'init',
+        host: hostname,
+        port: Number(port),
+        counts,
+        firstIndex,
+        prefix,
+        sourceAddresses: SOURCE_ADDRESSES,
+        maxFrameBytes: HOSTILE_LIMITS.maxFrameBytes,
+        until,
+        readyBy: epochNow() + RAMP_MAX_MS,
       };
       child.send(init);
       firstIndex += ATTACK_KINDS.reduce((n, k) => n + counts[k], 0);
@@ -515,7 +538,10 @@ function latecomer(url: string, chain: string): Promise<Latecomer> {
       ws.terminate();
       resolve(r);
     };
-    const timer = setTimeout(() => finish(result ?? { outcome: 'no answer', detail: `nothing within ${PROBE_TIMEOUT_MS / 1000} s`, acceptedUs: null, committed: false }), PROBE_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => finish(result ?? { outcome: 'no answer', detail: `nothing within ${PROBE_TIMEOUT_MS / 1000} s`, acceptedUs: null, committed: false }),
+      PROBE_TIMEOUT_MS,
+    );
     ws.on('open', () => {
       sentAt = performance.now();
       ws.send(packr.pack([Buffer.from('latecomer')]));
@@ -524,7 +550,12 @@ function latecomer(url: string, chain: string): Promise<Latecomer> {
       const reply = unpackr.unpack(data) as Reply;
       if (reply.type === 'accepted') {
         end = Number(reply.seq) + Number(reply.count);
-        result = { outcome: 'accepted', detail: 'accepted; no committed notice yet', acceptedUs: Math.round((performance.now() - sentAt) * 1000), committed: false };
+        result = {
+          outcome: 'accepted',
+          detail: 'accepted; no committed notice yet',
+          acceptedUs: Math.round((performance.now() - sentAt) * 1000),
+          committed: false,
+        };
       } else if (reply.type === 'committed' && result !== null && Number(reply.seq) + Number(reply.count) >= end) {
         finish({ ...result, detail: 'accepted and committed', committed: true });
       } else if (reply.type === 'error') {
@@ -634,7 +665,11 @@ export async function runHostile(shape: HostileShape, prefix: string, o: Hostile
   const turnLog = new TurnLog();
   // Open mode: the attackers have no key, and an open gateway is the one they can reach furthest.
   const target = await startTarget('chainlanes-open', {
-    verbose: o.verbose, config: { limits }, nodeFlags: o.nodeFlags, stopGraceMs: STOP_GRACE_MS, onLine: (line) => turnLog.take(line),
+    verbose: o.verbose,
+    config: { limits },
+    nodeFlags: o.nodeFlags,
+    stopGraceMs: STOP_GRACE_MS,
+    onLine: (line) => turnLog.take(line),
   });
   const fleet = new AttackFleet();
   let group: CpuGroup | null = null;
@@ -678,7 +713,9 @@ async function controlPhase(c: PhaseContext, group: CpuGroup): Promise<PendingPh
     ...c.timing,
     beforeGo: async () => {
       busy = startBusyLoop(group);
-      c.o.log(`hostile: control — a busy loop held to ${group.cores} of a core (cgroup ${group.name}); bystanders beside it for ${c.o.warmupS + c.o.durationS} s`);
+      c.o.log(
+        `hostile: control — a busy loop held to ${group.cores} of a core (cgroup ${group.name}); bystanders beside it for ${c.o.warmupS + c.o.durationS} s`,
+      );
       await sleep(SETTLE_MS);
     },
     onWindow: (from, until) => {
@@ -710,23 +747,41 @@ function watchGroup(group: CpuGroup, from: number, until: number): Promise<Group
   });
 }
 
-async function scenario(parts: RunParts, shape: HostileShape, prefix: string, limits: Record<string, number | null>, o: HostileRunOptions): Promise<HostileResult> {
+async function scenario(
+  parts: RunParts,
+  shape: HostileShape,
+  prefix: string,
+  limits: Record<string, number | null>,
+  o: HostileRunOptions,
+): Promise<HostileResult> {
   const { target, fleet, group } = parts;
   const base = httpBase(target.url);
   const memory = new MemorySampler(target.pid);
   memory.start();
-  const plan = isolationPlan({ lightChains: 1, lightRate: shape.lightRate, floodConnections: shape.floodConnections, batch: shape.batch, inflight: shape.inflight, workers: 2 }, prefix, true);
+  const plan = isolationPlan(
+    { lightChains: 1, lightRate: shape.lightRate, floodConnections: shape.floodConnections, batch: shape.batch, inflight: shape.inflight, workers: 2 },
+    prefix,
+    true,
+  );
   const c: PhaseContext = { parts, plan, timing: { durationS: o.durationS, warmupS: o.warmupS, entrySize: shape.entrySize }, base, memory, o };
 
   // Filled in by the load's callbacks.
-  const seen: { alone?: WindowWatch; attack?: WindowWatch; budgeted?: Promise<GroupUse>; latecomer?: Promise<Latecomer>; openAtStart: Record<AttackKind, number> } = {
+  const seen: {
+    alone?: WindowWatch;
+    attack?: WindowWatch;
+    budgeted?: Promise<GroupUse>;
+    latecomer?: Promise<Latecomer>;
+    openAtStart: Record<AttackKind, number>;
+  } = {
     openAtStart: perKind(() => 0),
   };
   const aloneLoad = await runLoad(target, plan, { ...c.timing, onWindow: (from, until) => (seen.alone = watchWindow(base, from, until)) });
   const pendingControl = group === null ? null : await controlPhase(c, group);
 
-  o.log(`hostile: opening ${fmtInt(attackConnections(shape))} attack connections from ${shape.attackWorkers} processes` +
-    (group === null ? '' : `, held to ${group.cores} of a core together (cgroup ${group.name})`));
+  o.log(
+    `hostile: opening ${fmtInt(attackConnections(shape))} attack connections from ${shape.attackWorkers} processes` +
+      (group === null ? '' : `, held to ${group.cores} of a core together (cgroup ${group.name})`),
+  );
   const latecomerChain = `${prefix}-latecomer`;
   const attackUntil = epochNow() + RAMP_MAX_MS + SETTLE_MS + (o.warmupS + o.durationS) * 1000 + 10_000;
   const attackLoad = await runLoad(target, plan, {
@@ -734,7 +789,9 @@ async function scenario(parts: RunParts, shape: HostileShape, prefix: string, li
     beforeGo: async () => {
       const open = (seen.openAtStart = await fleet.start(target, shape, prefix, attackUntil, group));
       fleet.go();
-      o.log(`hostile: attack open (${shape.kinds.map((k) => `${k} ${open[k]}`).join(', ')}) and started; bystanders under attack for ${o.warmupS + o.durationS} s`);
+      o.log(
+        `hostile: attack open (${shape.kinds.map((k) => `${k} ${open[k]}`).join(', ')}) and started; bystanders under attack for ${o.warmupS + o.durationS} s`,
+      );
       await sleep(SETTLE_MS);
     },
     onWindow: (from, until) => {
@@ -759,7 +816,11 @@ async function scenario(parts: RunParts, shape: HostileShape, prefix: string, li
   const alone = await finishPhase(c, { load: aloneLoad, watch: seen.alone, budgeted: undefined });
   const control = pendingControl === null ? null : await finishPhase(c, pendingControl);
   const attack = await finishPhase(c, { load: attackLoad, watch: seen.attack, budgeted: seen.budgeted });
-  for (const [p, watch] of [[alone, seen.alone], [control, pendingControl?.watch], [attack, seen.attack]] as const) {
+  for (const [p, watch] of [
+    [alone, seen.alone],
+    [control, pendingControl?.watch],
+    [attack, seen.attack],
+  ] as const) {
     const turns = p?.gateway.turns;
     if (turns == null || watch === undefined) continue;
     turns.worst = parts.turnLog.within(watch.from, watch.until, WORST_TURNS_SHOWN, (t) => t.busyMs);
@@ -832,9 +893,10 @@ function targetRows(r: HostileResult): HostileResult['targets'] {
   return [
     {
       name: `light p99 under attack ≤ ${lightBound}× ${against}`,
-      measured: r.attack.lightP99Us === null && lightSent > 0
-        ? `no reply to any of ${fmtInt(lightSent)} frames vs ${fmtUs(baseline.lightP99Us)}`
-        : `${fmtUs(r.attack.lightP99Us)} vs ${fmtUs(baseline.lightP99Us)}: ${fmtRatio(r.ratios.lightP99)}`,
+      measured:
+        r.attack.lightP99Us === null && lightSent > 0
+          ? `no reply to any of ${fmtInt(lightSent)} frames vs ${fmtUs(baseline.lightP99Us)}`
+          : `${fmtUs(r.attack.lightP99Us)} vs ${fmtUs(baseline.lightP99Us)}: ${fmtRatio(r.ratios.lightP99)}`,
       goal: `≤ ${lightBound}×`,
       // Not one reply under attack is a miss, not a lack of data.
       met: r.ratios.lightP99 !== null ? r.ratios.lightP99 <= lightBound : lightSent > 0 && baseline.lightP99Us !== null ? false : null,
@@ -847,7 +909,10 @@ function targetRows(r: HostileResult): HostileResult['targets'] {
     },
     {
       name: `longest front-door turn under attack ≤ ${LONG_TURN_S * 1000} ms`,
-      measured: turns === null ? 'n/a (no turn histogram: native addon off?)' : `${turnBucket(turns)}; ${fmtInt(turns.long)} of ${fmtInt(turns.turns)} turns over ${LONG_TURN_S * 1000} ms`,
+      measured:
+        turns === null
+          ? 'n/a (no turn histogram: native addon off?)'
+          : `${turnBucket(turns)}; ${fmtInt(turns.long)} of ${fmtInt(turns.turns)} turns over ${LONG_TURN_S * 1000} ms`,
       goal: `≤ ${LONG_TURN_S * 1000} ms`,
       met: turns === null ? null : turns.long === 0,
     },
@@ -882,20 +947,31 @@ function notesOf(r: HostileResult, attackResults: readonly (AttackResult | null)
   for (const c of r.durability.chains) {
     const holds = c.stored ?? c.nextSeq;
     if (holds !== null && holds > c.accepted) {
-      notes.push(`${c.role} chain: the gateway holds ${fmtInt(holds - c.accepted)} entries more than its client was told were accepted (it took them after the client stopped waiting)`);
+      notes.push(
+        `${c.role} chain: the gateway holds ${fmtInt(holds - c.accepted)} entries more than its client was told were accepted (it took them after the client stopped waiting)`,
+      );
     }
   }
   if (r.durability.chains.some((c) => c.committedSeq === null)) notes.push('the gateway did not answer GET /v1/chains/{name} after the attack');
   if (r.attack.gateway.scrapesAnswered < 3) {
-    notes.push(`the gateway answered ${r.attack.gateway.scrapesAnswered} of 3 /metrics scrapes under attack within ${SCRAPE_TIMEOUT_MS / 1000} s: its loop delay and refusals there are unknown`);
+    notes.push(
+      `the gateway answered ${r.attack.gateway.scrapesAnswered} of 3 /metrics scrapes under attack within ${SCRAPE_TIMEOUT_MS / 1000} s: its loop delay and refusals there are unknown`,
+    );
   }
   if (r.durability.gatewayExit !== '0') {
-    notes.push(`the gateway did not stop within ${STOP_GRACE_MS / 1000} s of SIGTERM (${r.durability.gatewayExit}): what it had accepted and not sealed by then is not in the store`);
+    notes.push(
+      `the gateway did not stop within ${STOP_GRACE_MS / 1000} s of SIGTERM (${r.durability.gatewayExit}): what it had accepted and not sealed by then is not in the store`,
+    );
   }
-  if (r.latecomer?.outcome === 'accepted' && !r.latecomer.committed) notes.push(`the latecomer's committed notice did not come within ${PROBE_TIMEOUT_MS / 1000} s`);
+  if (r.latecomer?.outcome === 'accepted' && !r.latecomer.committed)
+    notes.push(`the latecomer's committed notice did not come within ${PROBE_TIMEOUT_MS / 1000} s`);
   const saturated = attackResults.some((a) => a !== null && (a.cpu >= 0.9 || a.elu >= 0.9));
   if (saturated) notes.push('an attack process was saturated (≥ 90 % of a core or of its event loop): the attack was as strong as the client could make it');
-  for (const [name, p] of [['alone', r.alone], ['under attack', r.attack]] as const) for (const n of p.load.notes) notes.push(`bystanders ${name}: ${n}`);
+  for (const [name, p] of [
+    ['alone', r.alone],
+    ['under attack', r.attack],
+  ] as const)
+    for (const n of p.load.notes) notes.push(`bystanders ${name}: ${n}`);
   return notes;
 }
 
@@ -921,18 +997,22 @@ function rejectedLine(rejected: Record<string, number> | null): string {
 }
 
 function reasonsLine(reasons: Record<string, number>): string {
-  const list = Object.entries(reasons).sort((a, b) => b[1] - a[1]).slice(0, 3);
+  const list = Object.entries(reasons)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3);
   return list.length === 0 ? '' : list.map(([why, n]) => `${fmtInt(n)} × ${why}`).join('; ');
 }
 
 export function formatHostile(r: HostileResult, warmupS: number): string {
   const s = r.shape;
   const head = [
-    `hostile: ${fmtInt(s.perKind)} connections of each kind at once (${s.kinds.join(', ')}: ${fmtInt(attackConnections(s))} in all) from ${s.attackWorkers} processes${s.attackNice === 0 ? "" : ` at nice ${s.attackNice}`}` +
+    `hostile: ${fmtInt(s.perKind)} connections of each kind at once (${s.kinds.join(', ')}: ${fmtInt(attackConnections(s))} in all) from ${s.attackWorkers} processes${s.attackNice === 0 ? '' : ` at nice ${s.attackNice}`}` +
       `${s.attackCores === null ? '' : ` held to ${s.attackCores} of a core in all (cgroup)${s.attackPinned === null ? '' : ` on core ${s.attackPinned.join(',')}`}`}, ` +
       `against bystanders: 1 light chain × ${s.lightRate} single-entry frames/s, 1 flood chain over ${s.floodConnections} connections × ${s.inflight} frames of ${s.batch} entries in flight; ` +
       `${r.alone.load.durationS} s alone, ${r.control === null ? '' : `then ${r.control.load.durationS} s beside the control (a busy loop of the attack's CPU budget), `}then ${r.attack.load.durationS} s under attack, after ${warmupS} s warm-up each`,
-    `gateway ${r.url}: ${Object.entries(r.config.limits).map(([k, v]) => `limits.${k} ${v === null ? 'null' : k.endsWith('Bytes') ? fmtBytes(v) : fmtInt(v)}`).join(', ')}`,
+    `gateway ${r.url}: ${Object.entries(r.config.limits)
+      .map(([k, v]) => `limits.${k} ${v === null ? 'null' : k.endsWith('Bytes') ? fmtBytes(v) : fmtInt(v)}`)
+      .join(', ')}`,
   ];
   const x = r.attack;
   const b = r.control ?? r.alone;
@@ -940,10 +1020,18 @@ export function formatHostile(r: HostileResult, warmupS: number): string {
   const rss = (p: ProcessMemory | null): string => (p === null ? 'n/a' : fmtBytes(p.rss));
   const turns = (p: Phase, f: (t: TurnsWindow) => string): string => (p.gateway.turns === null ? 'n/a' : f(p.gateway.turns));
   const row = (name: string, f: (p: Phase) => string, ratioOf = ''): string[] => [name, ...phases.map(f), ratioOf];
-  const budgetUse = (p: Phase): string => (p.budgeted === null ? '' :
-    `${p.budgeted.cores?.toFixed(2) ?? 'n/a'} (throttled in ${p.budgeted.throttledShare === null ? 'n/a' : `${Math.round(p.budgeted.throttledShare * 100)} %`} of periods)`);
+  const budgetUse = (p: Phase): string =>
+    p.budgeted === null
+      ? ''
+      : `${p.budgeted.cores?.toFixed(2) ?? 'n/a'} (throttled in ${p.budgeted.throttledShare === null ? 'n/a' : `${Math.round(p.budgeted.throttledShare * 100)} %`} of periods)`;
   const rows = [
-    ['bystanders and gateway', 'alone', ...(r.control === null ? [] : [`control: busy loop, ${s.attackCores} core`]), 'under attack', `ratio to ${r.control === null ? 'alone' : 'control'}`],
+    [
+      'bystanders and gateway',
+      'alone',
+      ...(r.control === null ? [] : [`control: busy loop, ${s.attackCores} core`]),
+      'under attack',
+      `ratio to ${r.control === null ? 'alone' : 'control'}`,
+    ],
     row('light frames sent / accepted', (p) => sentAccepted(p.load)),
     row('light p50 send → accepted', (p) => fmtUs(p.lightP50Us), fmtRatio(r.ratios.lightP50)),
     row('light p99 send → accepted', (p) => fmtUs(p.lightP99Us), fmtRatio(r.ratios.lightP99)),
@@ -951,7 +1039,11 @@ export function formatHostile(r: HostileResult, warmupS: number): string {
     row('flood entries/s accepted', (p) => fmtInt(p.floodEntriesPerSec), fmtRatio(r.ratios.floodEntriesPerSec)),
     row('flood p99 send → accepted', (p) => fmtUs(p.load.classes.heavy.accepted?.p99)),
     row('bystander frames refused', (p) => errorsOf(p.load.errors)),
-    row('gateway entries committed/s', (p) => perSec(p.gateway.entriesCommittedPerSec), fmtRatio(ratio(x.gateway.entriesCommittedPerSec, b.gateway.entriesCommittedPerSec))),
+    row(
+      'gateway entries committed/s',
+      (p) => perSec(p.gateway.entriesCommittedPerSec),
+      fmtRatio(ratio(x.gateway.entriesCommittedPerSec, b.gateway.entriesCommittedPerSec)),
+    ),
     row('gateway peak RSS (VmRSS)', (p) => rss(p.gateway.peakRss)),
     row('gateway cores busy', (p) => p.gateway.coresBusy?.toFixed(2) ?? 'n/a'),
     ...(s.attackCores === null ? [] : [row('cgroup cores used (budget)', budgetUse)]),
@@ -963,16 +1055,35 @@ export function formatHostile(r: HostileResult, warmupS: number): string {
     row('WebSocket connections midway', (p) => perSec(p.gateway.connectionsMidway)),
   ];
   const turnLine = (t: LoggedTurn): string =>
-    `    ${t.busyMs.toFixed(1)} ms busy, ${t.cpuMs.toFixed(1)} ms CPU: ${Object.entries(t.counts).filter(([, n]) => n > 0).map(([k, n]) => `${fmtInt(n)} ${k}`).join(', ') || 'no callback counted'}`;
+    `    ${t.busyMs.toFixed(1)} ms busy, ${t.cpuMs.toFixed(1)} ms CPU: ${
+      Object.entries(t.counts)
+        .filter(([, n]) => n > 0)
+        .map(([k, n]) => `${fmtInt(n)} ${k}`)
+        .join(', ') || 'no callback counted'
+    }`;
   const worstLines = [
-    ...(x.gateway.turns?.worst.length ? ['  the longest turns under attack, as the gateway logged them (what uWS handed to JavaScript in each):', ...x.gateway.turns.worst.map(turnLine)] : []),
+    ...(x.gateway.turns?.worst.length
+      ? ['  the longest turns under attack, as the gateway logged them (what uWS handed to JavaScript in each):', ...x.gateway.turns.worst.map(turnLine)]
+      : []),
     ...(x.gateway.turns?.worstCpu.length ? ['  the turns under attack that used the most CPU:', ...x.gateway.turns.worstCpu.map(turnLine)] : []),
   ];
   const targets = [['target', 'measured', 'goal', 'met?'], ...r.targets.map((t) => [t.name, t.measured, t.goal, yesNo(t.met)])];
-  const kinds = [['attack', 'held', 'open at go', 'opened', 'failed', 'closed by gateway', 'open at end', 'frames sent', 'MB sent', 'how the gateway closed them (top 3)']];
+  const kinds = [
+    ['attack', 'held', 'open at go', 'opened', 'failed', 'closed by gateway', 'open at end', 'frames sent', 'MB sent', 'how the gateway closed them (top 3)'],
+  ];
   for (const k of r.kinds) {
-    kinds.push([k.kind, fmtInt(k.slots), fmtInt(k.openAtStart), fmtInt(k.opened), fmtInt(k.failed), fmtInt(k.closedByGateway), fmtInt(k.openAtEnd),
-      fmtInt(k.framesSent), (k.bytesSent / 1e6).toFixed(1), reasonsLine(k.closeReasons)]);
+    kinds.push([
+      k.kind,
+      fmtInt(k.slots),
+      fmtInt(k.openAtStart),
+      fmtInt(k.opened),
+      fmtInt(k.failed),
+      fmtInt(k.closedByGateway),
+      fmtInt(k.openAtEnd),
+      fmtInt(k.framesSent),
+      (k.bytesSent / 1e6).toFixed(1),
+      reasonsLine(k.closeReasons),
+    ]);
   }
   const peak = r.memory.peak;
   const d = r.durability;

@@ -70,8 +70,6 @@ export function formatIsolation(results: readonly IsolationResult[], shape: Isol
     ...r.alone.notes.map((n) => `  note (${r.target} alone): ${n}`),
     ...r.flood.notes.map((n) => `  note (${r.target} flooded): ${n}`),
   ]);
-  const errors = results.flatMap((r) =>
-    Object.entries({ ...r.flood.errors }).map(([code, n]) => `  ${r.target} under flood: ${fmtInt(n)} × ${code}`),
-  );
+  const errors = results.flatMap((r) => Object.entries({ ...r.flood.errors }).map(([code, n]) => `  ${r.target} under flood: ${fmtInt(n)} × ${code}`));
   return [head, '', table(rows), ...errors, ...notes].join('\n');
 }

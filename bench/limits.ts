@@ -94,27 +94,38 @@ export async function runLimits(target: LoadTarget, samples: number, log: (line:
   } finally {
     for (const ws of held) ws.terminate();
   }
-  const summaries = Object.fromEntries(Object.entries(histograms).map(([name, h]) => [name, summarize(h)])) as Record<keyof typeof histograms, LatencySummary | null>;
+  const summaries = Object.fromEntries(Object.entries(histograms).map(([name, h]) => [name, summarize(h)])) as Record<
+    keyof typeof histograms,
+    LatencySummary | null
+  >;
   for (const h of Object.values(histograms)) h.destroy();
   return { target: target.name, held: LIMITS_HELD, samples, ...summaries, unexpected };
 }
 
 export function formatLimits(results: readonly LimitsResult[]): string {
-  return results.map((r) => {
-    const row = (what: string, s: LatencySummary | null): string[] =>
-      [what, fmtInt(s?.samples ?? 0), fmtUs(s?.p50), fmtUs(s?.p99), fmtUs(s?.max), fmtRatio(s === null || r.healthzAlone === null ? null : s.p99 / r.healthzAlone.p99)];
-    const rows = [
-      ['answer (a fresh connection each)', 'samples', 'p50', 'p99', 'max', 'p99 ÷ /healthz alone'],
-      row('GET /healthz, below the limit', r.healthzAlone),
-      row('stream upgrade past the limit: 503 busy', r.refusedUpgrade),
-      row('GET /v1/chains past the limit: 503 busy', r.refusedRequest),
-      row('GET /healthz at the limit: 200', r.healthzAtLimit),
-    ];
-    const odd = Object.entries(r.unexpected);
-    return [
-      `${r.target}: ${r.held} streams held (limits.maxConnections ${r.held}), then answers timed one at a time`,
-      table(rows),
-      odd.length === 0 ? '  every answer was the one expected' : `  UNEXPECTED answers: ${odd.map(([k, n]) => `${k} ×${n}`).join(', ')}`,
-    ].join('\n');
-  }).join('\n\n');
+  return results
+    .map((r) => {
+      const row = (what: string, s: LatencySummary | null): string[] => [
+        what,
+        fmtInt(s?.samples ?? 0),
+        fmtUs(s?.p50),
+        fmtUs(s?.p99),
+        fmtUs(s?.max),
+        fmtRatio(s === null || r.healthzAlone === null ? null : s.p99 / r.healthzAlone.p99),
+      ];
+      const rows = [
+        ['answer (a fresh connection each)', 'samples', 'p50', 'p99', 'max', 'p99 ÷ /healthz alone'],
+        row('GET /healthz, below the limit', r.healthzAlone),
+        row('stream upgrade past the limit: 503 busy', r.refusedUpgrade),
+        row('GET /v1/chains past the limit: 503 busy', r.refusedRequest),
+        row('GET /healthz at the limit: 200', r.healthzAtLimit),
+      ];
+      const odd = Object.entries(r.unexpected);
+      return [
+        `${r.target}: ${r.held} streams held (limits.maxConnections ${r.held}), then answers timed one at a time`,
+        table(rows),
+        odd.length === 0 ? '  every answer was the one expected' : `  UNEXPECTED answers: ${odd.map(([k, n]) => `${k} ×${n}`).join(', ')}`,
+      ].join('\n');
+    })
+    .join('\n\n');
 }

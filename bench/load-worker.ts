@@ -214,7 +214,10 @@ class LoadConnection {
   }
 
   uncommitted(): number {
-    return this.toCommit.drain().filter((u) => u.measured).reduce((n, u) => n + u.remaining, 0);
+    return this.toCommit
+      .drain()
+      .filter((u) => u.measured)
+      .reduce((n, u) => n + u.remaining, 0);
   }
 
   private send(): void {

@@ -302,20 +302,22 @@ function classResult(plan: Plan, results: readonly WorkerResult[], cls: ChainCla
 function mergeSeries(workers: readonly WorkerHandle[], intervalMs: number): SeriesPoint[] {
   const byIndex = new Map<number, IntervalMessage[]>();
   for (const m of workers.flatMap((w) => w.intervals)) byIndex.set(m.index, [...(byIndex.get(m.index) ?? []), m]);
-  return [...byIndex.keys()].sort((a, b) => a - b).map((index) => {
-    const msgs = byIndex.get(index) ?? [];
-    const all = summaryOf(msgs.flatMap((m) => [m.latency.heavy, m.latency.light]));
-    const light = summaryOf(msgs.map((m) => m.latency.light));
-    all.hist.destroy();
-    light.hist.destroy();
-    const entries = msgs.reduce((n, m) => n + m.entries, 0);
-    return {
-      t: ((index + 1) * intervalMs) / 1000,
-      entriesPerSec: entries / (intervalMs / 1000),
-      p99Us: all.summary?.p99 ?? null,
-      lightP99Us: light.summary?.p99 ?? null,
-    };
-  });
+  return [...byIndex.keys()]
+    .sort((a, b) => a - b)
+    .map((index) => {
+      const msgs = byIndex.get(index) ?? [];
+      const all = summaryOf(msgs.flatMap((m) => [m.latency.heavy, m.latency.light]));
+      const light = summaryOf(msgs.map((m) => m.latency.light));
+      all.hist.destroy();
+      light.hist.destroy();
+      const entries = msgs.reduce((n, m) => n + m.entries, 0);
+      return {
+        t: ((index + 1) * intervalMs) / 1000,
+        entriesPerSec: entries / (intervalMs / 1000),
+        p99Us: all.summary?.p99 ?? null,
+        lightP99Us: light.summary?.p99 ?? null,
+      };
+    });
 }
 
 function merge(
@@ -388,7 +390,8 @@ function runNotes(results: readonly WorkerResult[], clientSaturated: boolean): s
   if (skipped > 0) notes.push(`${skipped} scheduled light frame(s) skipped: their connection already had 1000 frames waiting`);
   const late = results.reduce((n, r) => n + r.lateSends, 0);
   const maxLate = Math.max(0, ...results.map((r) => r.maxLateMs));
-  if (late > 0) notes.push(`${late} scheduled frame(s) left the client > 5 ms late (worst ${maxLate.toFixed(1)} ms): client-side delay, not counted as latency`);
+  if (late > 0)
+    notes.push(`${late} scheduled frame(s) left the client > 5 ms late (worst ${maxLate.toFixed(1)} ms): client-side delay, not counted as latency`);
   const uncommitted = results.reduce((n, r) => n + r.uncommitted, 0);
   if (uncommitted > 0) notes.push(`${uncommitted} accepted entries had no committed notice within the drain time`);
   const lost = results.reduce((n, r) => n + r.connectionsLost, 0);

@@ -157,7 +157,10 @@ function coreList(value: string | undefined): number[] | null {
 
 function kindList(value: string | undefined): AttackKind[] {
   if (value === undefined) return [...ATTACK_KINDS];
-  const kinds = value.split(',').map((k) => k.trim()).filter((k) => k !== '');
+  const kinds = value
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k !== '');
   const unknown = kinds.filter((k) => !ATTACK_KINDS.includes(k as AttackKind));
   if (kinds.length === 0 || unknown.length > 0) throw new Error(`--kinds must list some of ${ATTACK_KINDS.join(', ')}, got ${value}`);
   return ATTACK_KINDS.filter((k) => kinds.includes(k));
@@ -210,7 +213,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     throw new Error(`--scenario must be ${scenarios.join(', ')} or load, got ${v.scenario}`);
   }
   const scenario = scenarios.find((s) => s === v.scenario);
-  const mode = v.micro === true ? 'micro' : v.cost === true ? 'cost' : scenario ?? (v.compare === true ? 'compare' : 'load');
+  const mode = v.micro === true ? 'micro' : v.cost === true ? 'cost' : (scenario ?? (v.compare === true ? 'compare' : 'load'));
   const cost = mode === 'cost';
   if (cost && v.url !== undefined) throw new Error('--cost starts its own gateway (under the counter): drop --url');
   if (!cost && (v.frames !== undefined || v.counter !== undefined)) throw new Error('--frames and --counter apply to --cost only');
@@ -227,7 +230,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   if (!hostile && v.kinds !== undefined) throw new Error('--kinds applies to --scenario hostile only');
   if (!hostile && v['attack-cpu'] !== undefined) throw new Error('--attack-cpu applies to --scenario hostile only');
   if (v['attack-cores'] !== undefined && v['attack-cpu'] === undefined) throw new Error('--attack-cores applies with --attack-cpu only');
-  if (v.runs !== undefined && mode !== 'load' && mode !== 'compare' && !quiet && !cost) throw new Error('--runs applies to the load, --compare, --cost and --scenario quiet only');
+  if (v.runs !== undefined && mode !== 'load' && mode !== 'compare' && !quiet && !cost)
+    throw new Error('--runs applies to the load, --compare, --cost and --scenario quiet only');
   return {
     mode,
     targets: targetList(mode, v.target),

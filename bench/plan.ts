@@ -66,7 +66,10 @@ export function zipfPlan(shape: ZipfShape, prefix: string): Plan {
   const total = weights.reduce((a, b) => a + b, 0);
   const heavy = weights.map((w) => w / total >= 2 / shape.chains);
   const heavyIdx = weights.map((_, i) => i).filter((i) => heavy[i]);
-  const extra = apportion(Math.max(0, shape.connections - shape.chains), heavyIdx.map((i) => weights[i] ?? 0));
+  const extra = apportion(
+    Math.max(0, shape.connections - shape.chains),
+    heavyIdx.map((i) => weights[i] ?? 0),
+  );
   const firstLight = weights.find((_, i) => !heavy[i]) ?? 1;
 
   const chains: Plan['chains'] = [];

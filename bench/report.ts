@@ -31,9 +31,7 @@ export function fmtRatio(r: number | null): string {
 export function table(rows: readonly (readonly string[])[], indent = '  '): string {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows
-    .map((row) => indent + row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('   '))
-    .join('\n');
+  return rows.map((row) => indent + row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('   ')).join('\n');
 }
 
 function keyValues(rows: readonly [string, string][]): string {
@@ -83,9 +81,10 @@ function clientsLine(r: LoadResult): string {
 /** The full report of one run. */
 export function formatLoad(r: LoadResult, shape: string, warmupS: number): string {
   const committed = r.committedPerSec === null ? 'n/a (the target sends no committed notices)' : `${fmtInt(r.committedPerSec)} entries/s`;
-  const cpu = r.gateway.cpuSecondsPerMillion === null
-    ? 'n/a (process unknown: pass --pid with --url)'
-    : `${r.gateway.cpuSecondsPerMillion.toFixed(2)} s per million entries (${(r.gateway.coresBusy ?? 0).toFixed(2)} cores busy)`;
+  const cpu =
+    r.gateway.cpuSecondsPerMillion === null
+      ? 'n/a (process unknown: pass --pid with --url)'
+      : `${r.gateway.cpuSecondsPerMillion.toFixed(2)} s per million entries (${(r.gateway.coresBusy ?? 0).toFixed(2)} cores busy)`;
   const lines = [
     `${r.target}  ${r.url}  — ${r.durationS} s measured after ${warmupS} s warm-up`,
     `  ${shape}`,
@@ -193,7 +192,14 @@ export function summarizeCredits(results: readonly LoadResult[]): CreditsSummary
 }
 
 /** Each round's run of a feature on and off, then the medians; `onTarget` names the runs with it on. */
-export function formatOnOff(feature: string, title: string, shape: string, runs: readonly { round: number; result: LoadResult }[], onTarget: string, s: OnOffSummary): string {
+export function formatOnOff(
+  feature: string,
+  title: string,
+  shape: string,
+  runs: readonly { round: number; result: LoadResult }[],
+  onTarget: string,
+  s: OnOffSummary,
+): string {
   const rows = [['round', feature, 'entries/s', 'committed/s', 'heavy p99', 'light p99', 'CPU s/M', 'errors', 'clients']];
   for (const { round, result: r } of runs) {
     rows.push([
@@ -225,5 +231,12 @@ export function formatOnOff(feature: string, title: string, shape: string, runs:
 }
 
 export function formatCredits(shape: string, runs: readonly { round: number; result: LoadResult }[], s: CreditsSummary): string {
-  return formatOnOff('credits', 'credits on (chainlanes, authenticated: every frame billed and burned) vs off (chainlanes-open), same load, alternating order', shape, runs, 'chainlanes', s);
+  return formatOnOff(
+    'credits',
+    'credits on (chainlanes, authenticated: every frame billed and burned) vs off (chainlanes-open), same load, alternating order',
+    shape,
+    runs,
+    'chainlanes',
+    s,
+  );
 }

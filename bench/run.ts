@@ -105,7 +105,11 @@ function writeChart(file: string | undefined, text: ChartText, series: ChartSeri
  * --runs N: the whole target list N times, rotated by one each run so no target
  * always goes first (a machine warming up or getting busier would favour it).
  */
-async function runsMode(o: BenchOptions, skipped: Skipped[], plan: Plan = zipfPlan(o, chainPrefix())): Promise<{ text: string; json: object; failed: boolean }> {
+async function runsMode(
+  o: BenchOptions,
+  skipped: Skipped[],
+  plan: Plan = zipfPlan(o, chainPrefix()),
+): Promise<{ text: string; json: object; failed: boolean }> {
   const timing = { durationS: o.durationS, warmupS: o.warmupS, entrySize: o.entrySize };
   const records: RunRecord[] = [];
   for (let run = 0; run < o.runs; run++) {
@@ -113,7 +117,12 @@ async function runsMode(o: BenchOptions, skipped: Skipped[], plan: Plan = zipfPl
     const order = [...o.targets.slice(k), ...o.targets.slice(0, k)];
     for (const target of order) {
       const { loadAverage, cores } = machineInfo();
-      const results = await eachTarget({ ...o, targets: [target] }, plan.chains.map((c) => c.name), (t) => runLoad(t, plan, timing), skipped);
+      const results = await eachTarget(
+        { ...o, targets: [target] },
+        plan.chains.map((c) => c.name),
+        (t) => runLoad(t, plan, timing),
+        skipped,
+      );
       records.push(...results.map((result) => ({ run, loadAverage, cores, result })));
     }
   }
@@ -121,9 +130,17 @@ async function runsMode(o: BenchOptions, skipped: Skipped[], plan: Plan = zipfPl
   const summary = summarizeRuns(records).sort((a, b) => rank(o, a.target) - rank(o, b.target));
   const shape = describePlan(plan, o.batch, o.entrySize, o.inflight);
   // Against each target's median committed rate.
-  const disk = diskAgainst(summary.map((t) => ({ target: t.target, committedPerSec: t.committedPerSec?.median ?? null })), o.entrySize);
+  const disk = diskAgainst(
+    summary.map((t) => ({ target: t.target, committedPerSec: t.committedPerSec?.median ?? null })),
+    o.entrySize,
+  );
   return {
-    text: [`${o.runs} runs: ${shape}`, formatRuns(records, summary), ...(disk === null ? [] : [disk.text]), ...skipped.map((s) => `${s.target}: skipped — ${s.reason}`)].join('\n\n'),
+    text: [
+      `${o.runs} runs: ${shape}`,
+      formatRuns(records, summary),
+      ...(disk === null ? [] : [disk.text]),
+      ...skipped.map((s) => `${s.target}: skipped — ${s.reason}`),
+    ].join('\n\n'),
     json: { plan: { chains: plan.chains, workers: plan.workers.map((w) => w.length) }, runs: records, summary, disk: disk?.json ?? null },
     failed: records.length === 0,
   };
@@ -150,11 +167,19 @@ async function loadMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: st
   const plan: Plan = zipfPlan(o, chainPrefix());
   const shape = describePlan(plan, o.batch, o.entrySize, o.inflight);
   const timing = { durationS: o.durationS, warmupS: o.warmupS, entrySize: o.entrySize };
-  const results = await eachTarget(o, plan.chains.map((c) => c.name), (t) => runLoad(t, plan, timing), skipped);
+  const results = await eachTarget(
+    o,
+    plan.chains.map((c) => c.name),
+    (t) => runLoad(t, plan, timing),
+    skipped,
+  );
   const all = o.mode === 'compare' ? compareRatios(results) : [];
   const parts = results.map((r) => formatLoad(r, shape, o.warmupS));
   if (o.mode === 'compare' && results.length > 1) parts.push(formatCompare(results, all));
-  const disk = diskAgainst(results.map((r) => ({ target: r.target, committedPerSec: r.committedPerSec })), o.entrySize);
+  const disk = diskAgainst(
+    results.map((r) => ({ target: r.target, committedPerSec: r.committedPerSec })),
+    o.entrySize,
+  );
   if (disk !== null) parts.push(disk.text);
   parts.push(...skipped.map((s) => `${s.target}: skipped — ${s.reason}`));
   const chartSeries = results.map((r) => ({ label: r.target, points: r.series }));
@@ -168,11 +193,16 @@ async function loadMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: st
 
 /** The disk's own limit at the size of the best committing target's seals, and each committing target as a fraction of it. */
 function diskAgainst(results: readonly { target: string; committedPerSec: number | null }[], entrySize: number): { text: string; json: object } | null {
-  const rates = results.flatMap((r) => (r.committedPerSec !== null && r.committedPerSec > 0 ? [{ target: r.target, bytesPerSec: committedBytesPerSec(r.committedPerSec, entrySize) }] : []));
+  const rates = results.flatMap((r) =>
+    r.committedPerSec !== null && r.committedPerSec > 0 ? [{ target: r.target, bytesPerSec: committedBytesPerSec(r.committedPerSec, entrySize) }] : [],
+  );
   if (rates.length === 0) return null;
   const limit = measureDisk(Math.max(...rates.map((r) => r.bytesPerSec)));
   const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB/s`;
-  const rows = [['target', 'committed', 'disk limit', 'ratio'], ...rates.map((r) => [r.target, mb(r.bytesPerSec), mb(limit.bytesPerSec), fmtRatio(r.bytesPerSec / limit.bytesPerSec)])];
+  const rows = [
+    ['target', 'committed', 'disk limit', 'ratio'],
+    ...rates.map((r) => [r.target, mb(r.bytesPerSec), mb(limit.bytesPerSec), fmtRatio(r.bytesPerSec / limit.bytesPerSec)]),
+  ];
   const head = `the disk's own limit: ${limit.seals} sequential writes of ${fmtBytes(limit.sealBytes)} (one seal) each followed by fdatasync, measured after the runs`;
   return { text: [head, '', table(rows)].join('\n'), json: { ...limit, targets: rates.map((r) => ({ ...r, ratio: r.bytesPerSec / limit.bytesPerSec })) } };
 }
@@ -207,14 +237,20 @@ async function isolationMode(o: BenchOptions, skipped: Skipped[]): Promise<{ tex
  */
 async function floodsMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: string; json: object; failed: boolean }> {
   const shape: FloodsShape = {
-    lightChains: o.chains, lightRate: o.lightRate, floodConnections: o.connections, batch: o.batch, inflight: o.inflight, workers: o.workers, floods: 2,
+    lightChains: o.chains,
+    lightRate: o.lightRate,
+    floodConnections: o.connections,
+    batch: o.batch,
+    inflight: o.inflight,
+    workers: o.workers,
+    floods: 2,
   };
   const timing = { durationS: o.durationS, warmupS: o.warmupS, entrySize: o.entrySize };
   const prefix = chainPrefix();
   const chains = floodsPlan(shape, prefix, true).chains.map((c) => c.name);
   const run = (t: LoadTarget): Promise<FloodsResult> => runFloods(t, shape, prefix, timing);
   const results: FloodsResult[] = [];
-  if (o.url !== undefined) results.push(...await eachTarget(o, chains, run, skipped));
+  if (o.url !== undefined) results.push(...(await eachTarget(o, chains, run, skipped)));
   else {
     type Variant = { label: string; target: TargetName; config?: object };
     const all: Variant[] = [
@@ -232,7 +268,11 @@ async function floodsMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: 
     }
   }
   const parts = [formatFloods(results, shape), ...skipped.map((s) => `${s.target}: skipped — ${s.reason}`)];
-  return { text: parts.join('\n\n'), json: { floods: results.map((r) => ({ ...r, alone: { ...r.alone, series: undefined }, flooded: { ...r.flooded, series: undefined } })) }, failed: results.length === 0 };
+  return {
+    text: parts.join('\n\n'),
+    json: { floods: results.map((r) => ({ ...r, alone: { ...r.alone, series: undefined }, flooded: { ...r.flooded, series: undefined } })) },
+    failed: results.length === 0,
+  };
 }
 
 /**
@@ -255,7 +295,11 @@ async function creditsMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text:
   const shape = describePlan(plan, o.batch, o.entrySize, o.inflight);
   return {
     text: formatCredits(shape, runs, summary),
-    json: { plan: { chains: plan.chains, workers: plan.workers.map((w) => w.length) }, runs: runs.map((r) => ({ round: r.round, ...r.result })), credits: summary },
+    json: {
+      plan: { chains: plan.chains, workers: plan.workers.map((w) => w.length) },
+      runs: runs.map((r) => ({ round: r.round, ...r.result })),
+      credits: summary,
+    },
     failed: runs.length === 0,
   };
 }
@@ -284,16 +328,23 @@ async function headsMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: s
   log('heads: consistency proofs of a log of 10^6 directory blocks…');
   const sizes = consistencyProofSizes();
   log('heads: the monitor against a gateway whose head grows…');
-  const monitor = await withStarted('chainlanes-open', o, [], (t) => monitorCost(t.url.replace(/^ws/, 'http'), Math.max(3, Math.min(o.durationS, 10))), { ledger: { blockIntervalMs: 20 } })
-    .catch((err: unknown) => {
-      skipped.push({ target: 'monitor', reason: err instanceof Error ? err.message : String(err) });
-      return null;
-    });
+  const monitor = await withStarted('chainlanes-open', o, [], (t) => monitorCost(t.url.replace(/^ws/, 'http'), Math.max(3, Math.min(o.durationS, 10))), {
+    ledger: { blockIntervalMs: 20 },
+  }).catch((err: unknown) => {
+    skipped.push({ target: 'monitor', reason: err instanceof Error ? err.message : String(err) });
+    return null;
+  });
   const summary = summarizeHeads(runs);
   const shape = describePlan(plan, o.batch, o.entrySize, o.inflight);
   return {
     text: [formatHeads(shape, runs, summary, sizes, monitor), ...skipped.map((s) => `${s.target}: skipped — ${s.reason}`)].join('\n\n'),
-    json: { plan: { chains: plan.chains, workers: plan.workers.map((w) => w.length) }, runs: runs.map((r) => ({ round: r.round, ...r.result, series: undefined })), heads: summary, proofSizes: sizes, monitor },
+    json: {
+      plan: { chains: plan.chains, workers: plan.workers.map((w) => w.length) },
+      runs: runs.map((r) => ({ round: r.round, ...r.result, series: undefined })),
+      heads: summary,
+      proofSizes: sizes,
+      monitor,
+    },
     failed: runs.length === 0,
   };
 }
@@ -303,7 +354,7 @@ async function hostileMode(o: BenchOptions): Promise<{ text: string; json: objec
   if (missing !== undefined) throw new Error(missing);
   const noGroups = o.attackCpu === null ? null : cpuGroupsUnavailable();
   if (noGroups !== null) throw new Error(`--attack-cpu needs a cgroup for the attack: ${noGroups}`);
-  log('chainlanes: starting with the hostile scenario\'s limits…');
+  log("chainlanes: starting with the hostile scenario's limits…");
   const shape = {
     perKind: o.connections,
     kinds: o.kinds,
@@ -330,7 +381,10 @@ async function hostileMode(o: BenchOptions): Promise<{ text: string; json: objec
     ...(result.control === null ? [] : [{ label: 'light beside the control', points: result.control.load.series.map((p) => ({ ...p, p99Us: p.lightP99Us })) }]),
     { label: 'light under attack', points: result.attack.load.series.map((p) => ({ ...p, p99Us: p.lightP99Us })) },
   ];
-  const subtitle = [`${shape.perKind} connections of each of ${shape.kinds.length} hostile kinds`, `bystanders: 1 light chain × ${shape.lightRate} frames/s, 1 flood chain`];
+  const subtitle = [
+    `${shape.perKind} connections of each of ${shape.kinds.length} hostile kinds`,
+    `bystanders: 1 light chain × ${shape.lightRate} frames/s, 1 flood chain`,
+  ];
   writeChart(o.chart, { title: 'chainlanes bench: hostile', subtitle, latencyTitle: 'light chain: p99 send → accepted (ms)' }, series);
   return { text: formatHostile(result, o.warmupS), json: { hostile: result }, failed: false };
 }
@@ -338,7 +392,16 @@ async function hostileMode(o: BenchOptions): Promise<{ text: string; json: objec
 /** --cost: instructions per entry by thread for a fixed workload (bench/cost.ts). */
 async function costMode(o: BenchOptions): Promise<{ text: string; json: object; failed: boolean }> {
   const plan = zipfPlan(o, chainPrefix());
-  const settings = { frames: o.frames, batch: o.batch, entrySize: o.entrySize, inflight: o.inflight, runs: o.runs, counter: o.counter, verbose: o.verbose, keepDir: o.profileDir };
+  const settings = {
+    frames: o.frames,
+    batch: o.batch,
+    entrySize: o.entrySize,
+    inflight: o.inflight,
+    runs: o.runs,
+    counter: o.counter,
+    verbose: o.verbose,
+    keepDir: o.profileDir,
+  };
   const runs = await runCost(o.targets, plan, settings, log);
   const workload = costWorkload(plan, o.frames, o.batch, o.entrySize, o.inflight);
   return { text: formatCost(runs, workload), json: { cost: runs, workload }, failed: runs.length === 0 };
@@ -355,14 +418,22 @@ async function limitsMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: 
     });
     if (result !== undefined) results.push(result);
   }
-  return { text: [formatLimits(results), ...skipped.map((s) => `${s.target}: skipped — ${s.reason}`)].join('\n\n'), json: { limits: results }, failed: results.length === 0 };
+  return {
+    text: [formatLimits(results), ...skipped.map((s) => `${s.target}: skipped — ${s.reason}`)].join('\n\n'),
+    json: { limits: results },
+    failed: results.length === 0,
+  };
 }
 
 /** A paying client alone, then beside a flood of wrong keys (bench/wrong-keys.ts). */
 async function wrongKeysMode(o: BenchOptions, skipped: Skipped[]): Promise<{ text: string; json: object; failed: boolean }> {
   const timing = { durationS: o.durationS, warmupS: o.warmupS };
   const results = await eachTarget(o, [WRONG_KEYS_CHAIN], (t) => runWrongKeys(t, timing, log), skipped);
-  return { text: [formatWrongKeys(results), ...skipped.map((s) => `${s.target}: skipped — ${s.reason}`)].join('\n\n'), json: { wrongKeys: results }, failed: results.length === 0 };
+  return {
+    text: [formatWrongKeys(results), ...skipped.map((s) => `${s.target}: skipped — ${s.reason}`)].join('\n\n'),
+    json: { wrongKeys: results },
+    failed: results.length === 0,
+  };
 }
 
 async function microMode(): Promise<{ text: string; json: object; failed: boolean }> {
@@ -384,16 +455,26 @@ async function main(): Promise<number> {
   }
   const skipped: Skipped[] = [];
   const machine = machineInfo(); // before the run, so the load average is other work's, not ours
-  const out = o.mode === 'micro' ? await microMode()
-    : o.mode === 'cost' ? await costMode(o)
-    : o.mode === 'isolation' ? await isolationMode(o, skipped)
-      : o.mode === 'floods' ? await floodsMode(o, skipped)
-      : o.mode === 'credits' ? await creditsMode(o, skipped)
-      : o.mode === 'heads' ? await headsMode(o, skipped)
-        : o.mode === 'hostile' ? await hostileMode(o)
-          : o.mode === 'limits' ? await limitsMode(o, skipped)
-            : o.mode === 'wrong-keys' ? await wrongKeysMode(o, skipped)
-              : await loadMode(o, skipped);
+  const out =
+    o.mode === 'micro'
+      ? await microMode()
+      : o.mode === 'cost'
+        ? await costMode(o)
+        : o.mode === 'isolation'
+          ? await isolationMode(o, skipped)
+          : o.mode === 'floods'
+            ? await floodsMode(o, skipped)
+            : o.mode === 'credits'
+              ? await creditsMode(o, skipped)
+              : o.mode === 'heads'
+                ? await headsMode(o, skipped)
+                : o.mode === 'hostile'
+                  ? await hostileMode(o)
+                  : o.mode === 'limits'
+                    ? await limitsMode(o, skipped)
+                    : o.mode === 'wrong-keys'
+                      ? await wrongKeysMode(o, skipped)
+                      : await loadMode(o, skipped);
   if (o.json) {
     const doc = { bench: 'chainlanes', mode: o.mode, machine, argv: process.argv.slice(2), settings: settingsOf(o), ...out.json, skipped };
     console.log(JSON.stringify(doc, null, 2));

@@ -93,15 +93,27 @@ export function formatRuns(records: readonly RunRecord[], summary: readonly Targ
   for (const { run, loadAverage, cores, result: r } of records) {
     const flags = [r.clientSaturated ? 'CLIENT SATURATED' : '', machineBusy({ loadAverage, cores }) ? 'MACHINE BUSY' : ''].filter(Boolean).join(', ');
     perRun.push([
-      String(run + 1), r.target, loadAverage.toFixed(2), fmtInt(r.entriesPerSec), r.committedPerSec === null ? 'n/a' : fmtInt(r.committedPerSec),
-      fmtUs(r.classes.light.accepted?.p99), r.gateway.cpuSecondsPerMillion === null ? 'n/a' : cpu(r.gateway.cpuSecondsPerMillion), flags || 'ok',
+      String(run + 1),
+      r.target,
+      loadAverage.toFixed(2),
+      fmtInt(r.entriesPerSec),
+      r.committedPerSec === null ? 'n/a' : fmtInt(r.committedPerSec),
+      fmtUs(r.classes.light.accepted?.p99),
+      r.gateway.cpuSecondsPerMillion === null ? 'n/a' : cpu(r.gateway.cpuSecondsPerMillion),
+      flags || 'ok',
     ]);
   }
   const medians = [['target', 'runs', 'entries/s', 'committed/s', 'heavy p99', 'light p50', 'light p99', 'CPU s/M', 'flagged']];
   for (const t of summary) {
     medians.push([
-      t.target, String(t.runs), fmtSpread(t.entriesPerSec, fmtInt), fmtSpread(t.committedPerSec, fmtInt), fmtSpread(t.heavyP99Us, fmtUs),
-      fmtSpread(t.lightP50Us, fmtUs), fmtSpread(t.lightP99Us, fmtUs), fmtSpread(t.cpuSecondsPerMillion, cpu),
+      t.target,
+      String(t.runs),
+      fmtSpread(t.entriesPerSec, fmtInt),
+      fmtSpread(t.committedPerSec, fmtInt),
+      fmtSpread(t.heavyP99Us, fmtUs),
+      fmtSpread(t.lightP50Us, fmtUs),
+      fmtSpread(t.lightP99Us, fmtUs),
+      fmtSpread(t.cpuSecondsPerMillion, cpu),
       `${t.clientSaturated} client-saturated, ${t.machineBusy} machine-busy`,
     ]);
   }
@@ -116,7 +128,13 @@ export function formatRuns(records: readonly RunRecord[], summary: readonly Targ
     const ratioRows = [['ratio of medians', 'entries/s', 'light p50', 'light p99', 'CPU s/M']];
     const div = (a: Spread | null, b: Spread | null): number | null => (a === null || b === null || b.median === 0 ? null : a.median / b.median);
     for (const t of summary.slice(1)) {
-      ratioRows.push([`${first.target} ÷ ${t.target}`, fmtRatio(div(first.entriesPerSec, t.entriesPerSec)), fmtRatio(div(first.lightP50Us, t.lightP50Us)), fmtRatio(div(first.lightP99Us, t.lightP99Us)), fmtRatio(div(first.cpuSecondsPerMillion, t.cpuSecondsPerMillion))]);
+      ratioRows.push([
+        `${first.target} ÷ ${t.target}`,
+        fmtRatio(div(first.entriesPerSec, t.entriesPerSec)),
+        fmtRatio(div(first.lightP50Us, t.lightP50Us)),
+        fmtRatio(div(first.lightP99Us, t.lightP99Us)),
+        fmtRatio(div(first.cpuSecondsPerMillion, t.cpuSecondsPerMillion)),
+      ]);
     }
     parts.push('', table(ratioRows));
   }

@@ -95,7 +95,10 @@ export function untilListening(server: ServerProcess, options: ReadyOptions): Pr
       server.child.stdout!.on('data', onData);
       onData();
     } else {
-      options.ready().then((listening) => settle(null, listening), (error: unknown) => settle(error instanceof Error ? error : new Error(String(error))));
+      options.ready().then(
+        (listening) => settle(null, listening),
+        (error: unknown) => settle(error instanceof Error ? error : new Error(String(error))),
+      );
     }
   });
 }

@@ -55,10 +55,11 @@ function label(frame: CallFrame): string {
 /** The profile's turns: runs of non-idle samples, each with its self time by function. */
 export function turnsOf(profile: CpuProfile, fromS = 0, toS = Infinity, depth = 1): Turn[] {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  for (const n of profile.nodes) for (const c of n.children ?? []) {
-    const child = byId.get(c);
-    if (child !== undefined) child.parent = n.id;
-  }
+  for (const n of profile.nodes)
+    for (const c of n.children ?? []) {
+      const child = byId.get(c);
+      if (child !== undefined) child.parent = n.id;
+    }
   const stackLabel = (node: ProfileNode): string => {
     const parts: string[] = [];
     for (let at: ProfileNode | undefined = node; at !== undefined && parts.length < depth; at = at.parent === undefined ? undefined : byId.get(at.parent)) {
@@ -99,7 +100,9 @@ function sumSelf(turns: readonly Turn[]): Map<string, number> {
 }
 
 function topLines(self: Map<string, number>, total: number, top: number): string[] {
-  return [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)
+  return [...self.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
     .map(([k, v]) => `  ${v.toFixed(1).padStart(9)} ms ${((100 * v) / Math.max(total, 1e-9)).toFixed(1).padStart(5)} %  ${k}`);
 }
 
@@ -122,7 +125,11 @@ function main(): void {
   const total = (ts: readonly Turn[]): number => ts.reduce((n, t) => n + t.ms, 0);
   const lines = [
     `${file}: ${(profile.endTime - profile.startTime) / 1e6} s profiled; ${turns.length} turns, ${total(turns).toFixed(0)} ms busy`,
-    `turns ≥ ${minMs} ms: ${long.length}, ${total(long).toFixed(0)} ms; the longest: ${[...long].sort((a, b) => b.ms - a.ms).slice(0, 10).map((t) => `${t.ms.toFixed(0)} ms at ${t.at.toFixed(1)} s`).join(', ')}`,
+    `turns ≥ ${minMs} ms: ${long.length}, ${total(long).toFixed(0)} ms; the longest: ${[...long]
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 10)
+      .map((t) => `${t.ms.toFixed(0)} ms at ${t.at.toFixed(1)} s`)
+      .join(', ')}`,
     '',
     `self time in the turns ≥ ${minMs} ms:`,
     ...topLines(sumSelf(long), total(long), top),

@@ -46,18 +46,22 @@ function main(): void {
     const statuses: Record<string, number> = {};
     let requests = 0;
     const started = performance.now();
-    const one = (i: number): Promise<void> => new Promise((resolve) => {
-      const req = request({ host: url.hostname, port: url.port, path: msg.path, agent, headers: { authorization: `Bearer ${keys[i % keys.length]}` } }, (res) => {
-        statuses[String(res.statusCode)] = (statuses[String(res.statusCode)] ?? 0) + 1;
-        res.resume();
-        res.on('end', resolve);
+    const one = (i: number): Promise<void> =>
+      new Promise((resolve) => {
+        const req = request(
+          { host: url.hostname, port: url.port, path: msg.path, agent, headers: { authorization: `Bearer ${keys[i % keys.length]}` } },
+          (res) => {
+            statuses[String(res.statusCode)] = (statuses[String(res.statusCode)] ?? 0) + 1;
+            res.resume();
+            res.on('end', resolve);
+          },
+        );
+        req.on('error', () => {
+          statuses.error = (statuses.error ?? 0) + 1;
+          resolve();
+        });
+        req.end();
       });
-      req.on('error', () => {
-        statuses.error = (statuses.error ?? 0) + 1;
-        resolve();
-      });
-      req.end();
-    });
     const loop = async (w: number): Promise<void> => {
       for (let i = w; !stopping; i += msg.connections) {
         await one(i);

@@ -54,7 +54,9 @@ class Replies {
   }
 
   next(): Promise<{ type: string; code?: string }> {
-    return new Promise((resolve) => { this.waiting = resolve; });
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
   }
 }
 
@@ -88,7 +90,12 @@ export async function runWrongKeys(target: LoadTarget, timing: { durationS: numb
     const alone = await roundTrips(ws, replies, timing.durationS, refusedPings);
     const flood = fork(fileURLToPath(new URL('./wrong-keys-flood.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     try {
-      const init: FloodInit = { type: 'init', base: target.url.replace(/^ws/, 'http'), path: `/v1/chains/${WRONG_KEYS_CHAIN}/credits/acct_aaaaaaaaaaaaaaaa`, connections: FLOOD_CONNECTIONS };
+      const init: FloodInit = {
+        type: 'init',
+        base: target.url.replace(/^ws/, 'http'),
+        path: `/v1/chains/${WRONG_KEYS_CHAIN}/credits/acct_aaaaaaaaaaaaaaaa`,
+        connections: FLOOD_CONNECTIONS,
+      };
       const started = once(flood, 'message') as Promise<[FloodStarted]>;
       flood.send(init);
       await started;
@@ -99,8 +106,13 @@ export async function runWrongKeys(target: LoadTarget, timing: { durationS: numb
       const [report] = await done;
       const ratio = (a: number | undefined, b: number | undefined): number | null => (a === undefined || b === undefined || b === 0 ? null : a / b);
       return {
-        target: target.name, alone, flooded, p50Ratio: ratio(flooded?.p50, alone?.p50), p99Ratio: ratio(flooded?.p99, alone?.p99),
-        flood: { requests: report.requests, perSec: report.requests / report.seconds, statuses: report.statuses }, refusedPings,
+        target: target.name,
+        alone,
+        flooded,
+        p50Ratio: ratio(flooded?.p50, alone?.p50),
+        p99Ratio: ratio(flooded?.p99, alone?.p99),
+        flood: { requests: report.requests, perSec: report.requests / report.seconds, statuses: report.statuses },
+        refusedPings,
       };
     } finally {
       flood.kill('SIGKILL');
@@ -111,15 +123,19 @@ export async function runWrongKeys(target: LoadTarget, timing: { durationS: numb
 }
 
 export function formatWrongKeys(results: readonly WrongKeysResult[]): string {
-  return results.map((r) => {
-    const row = (what: string, s: LatencySummary | null): string[] => [what, fmtInt(s?.samples ?? 0), fmtUs(s?.p50), fmtUs(s?.p99), fmtUs(s?.max)];
-    const statuses = Object.entries(r.flood.statuses).map(([status, n]) => `${status} ×${fmtInt(n)}`).join(', ');
-    const refused = Object.entries(r.refusedPings);
-    return [
-      `${r.target}: a paying client's round trips (one entry, send → accepted), alone and beside ${FLOOD_CONNECTIONS} keep-alive connections of wrong keys`,
-      table([['paying client', 'round trips', 'p50', 'p99', 'max'], row('alone', r.alone), row('beside the flood', r.flooded)]),
-      `  flooded ÷ alone: p50 ${fmtRatio(r.p50Ratio)}, p99 ${fmtRatio(r.p99Ratio)}; the flood: ${fmtInt(r.flood.requests)} requests (${fmtInt(r.flood.perSec)}/s), answered ${statuses}`,
-      refused.length === 0 ? '  every ping was accepted' : `  PINGS REFUSED: ${refused.map(([k, n]) => `${k} ×${n}`).join(', ')}`,
-    ].join('\n');
-  }).join('\n\n');
+  return results
+    .map((r) => {
+      const row = (what: string, s: LatencySummary | null): string[] => [what, fmtInt(s?.samples ?? 0), fmtUs(s?.p50), fmtUs(s?.p99), fmtUs(s?.max)];
+      const statuses = Object.entries(r.flood.statuses)
+        .map(([status, n]) => `${status} ×${fmtInt(n)}`)
+        .join(', ');
+      const refused = Object.entries(r.refusedPings);
+      return [
+        `${r.target}: a paying client's round trips (one entry, send → accepted), alone and beside ${FLOOD_CONNECTIONS} keep-alive connections of wrong keys`,
+        table([['paying client', 'round trips', 'p50', 'p99', 'max'], row('alone', r.alone), row('beside the flood', r.flooded)]),
+        `  flooded ÷ alone: p50 ${fmtRatio(r.p50Ratio)}, p99 ${fmtRatio(r.p99Ratio)}; the flood: ${fmtInt(r.flood.requests)} requests (${fmtInt(r.flood.perSec)}/s), answered ${statuses}`,
+        refused.length === 0 ? '  every ping was accepted' : `  PINGS REFUSED: ${refused.map(([k, n]) => `${k} ×${n}`).join(', ')}`,
+      ].join('\n');
+    })
+    .join('\n\n');
 }

@@ -26,7 +26,9 @@ try {
   hashes.forEach((hash, i) => console.log(`accepted seq ${seq + i}: SHA-256 ${Buffer.from(hash).toString('hex')}`));
   const lastSeq = seq + count - 1;
   await new Promise((resolve) => {
-    wake = () => { if (durableUpTo >= lastSeq) resolve(); };
+    wake = () => {
+      if (durableUpTo >= lastSeq) resolve();
+    };
     wake();
   });
   console.log(`committed: ${chain} seqs ${seq}…${lastSeq}`);

@@ -28,6 +28,8 @@ if (!result.ok) {
   process.exit(1);
 }
 console.log(`verified: ${chain} seq ${proof.seq} (hash ${proof.hash}) is entry ${proof.index} of block ${proof.height} (root ${proof.root})`);
-console.log(proof.directory === undefined
-  ? 'its directory block is not sealed yet: retry to check it up to the directory hash'
-  : `and block ${proof.height} is in directory block ${proof.directory.height}, hash ${proof.directory.hash}`);
+console.log(
+  proof.directory === undefined
+    ? 'its directory block is not sealed yet: retry to check it up to the directory hash'
+    : `and block ${proof.height} is in directory block ${proof.directory.height}, hash ${proof.directory.hash}`,
+);

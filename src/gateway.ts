@@ -10,7 +10,19 @@ import { LANE_NAMES } from './ring/index.js';
 import { describeLayout, type CoreLayout } from './scheduler/index.js';
 import { loadUws, runningUws } from './uws/index.js';
 import {
-  StopStack, addRoutes, allocateShared, connectFleet, createApp, joinFleet, listen, metricSources, openClients, openIntake, openStore, startThreads, type RunningParts,
+  StopStack,
+  addRoutes,
+  allocateShared,
+  connectFleet,
+  createApp,
+  joinFleet,
+  listen,
+  metricSources,
+  openClients,
+  openIntake,
+  openStore,
+  startThreads,
+  type RunningParts,
 } from './wiring/index.js';
 
 /**
@@ -61,7 +73,10 @@ export class Gateway {
       const shared = allocateShared(config, layout, store);
       const clients = openClients(config, log, stops);
       const metrics = new GatewayMetrics(LANE_NAMES);
-      const threads = await startThreads({ config, layout, log, faults: options.faults ?? NO_FAULTS, store, shared, metrics, turnMeter: clients.turnMeter }, stops);
+      const threads = await startThreads(
+        { config, layout, log, faults: options.faults ?? NO_FAULTS, store, shared, metrics, turnMeter: clients.turnMeter },
+        stops,
+      );
       const intake = openIntake({ config, layout, log, store, shared, threads, clients, metrics, fleet }, stops);
       const parts: RunningParts = { layout, store, shared, clients, threads, intake, fleet, startedAt: Date.now() };
       connectFleet(fleet, parts, metrics.registry);
@@ -69,7 +84,14 @@ export class Gateway {
       addRoutes(app, { config, log, parts, metrics: metrics.registry, stopping: () => gateway?.stopping != null, adminKey: options.adminKey ?? null });
       const listening = await listen(app, config, intake.guard, intake.bounds, log, stops);
       const watch = listening.descriptorWatch;
-      metrics.readFrom(metricSources(parts, () => ({ low: watch?.low ?? false, episodes: watch?.episodes ?? 0, listening: watch?.listening ?? true, listenStops: watch?.listenStops ?? 0 })));
+      metrics.readFrom(
+        metricSources(parts, () => ({
+          low: watch?.low ?? false,
+          episodes: watch?.episodes ?? 0,
+          listening: watch?.listening ?? true,
+          listenStops: watch?.listenStops ?? 0,
+        })),
+      );
       gateway = new Gateway(config, layout, listening.port, stops);
       // Pinned last: threads inherit their creator's affinity, and the lane
       // workers and the sealer were started before and pin themselves.
@@ -97,13 +119,19 @@ export class Gateway {
 
 function announce(gateway: Gateway, log: Logger, tls: boolean, open: boolean): void {
   const { config, layout } = gateway;
-  log.info({ event: 'layout', layout, native: nativeLoaded, nativeError: nativeLoadError, uws: runningUws() },
-    `${describeLayout(layout)}; native hashing ${nativeLoaded ? 'on' : `OFF (${nativeLoadError})`}; ${runningUws()}`);
+  log.info(
+    { event: 'layout', layout, native: nativeLoaded, nativeError: nativeLoadError, uws: runningUws() },
+    `${describeLayout(layout)}; native hashing ${nativeLoaded ? 'on' : `OFF (${nativeLoadError})`}; ${runningUws()}`,
+  );
   if (open) {
-    log.warn({ event: 'open-mode', host: config.host },
+    log.warn(
+      { event: 'open-mode', host: config.host },
       `OPEN MODE: no admin key is set, so there are no accounts or credits and anyone who can reach ${config.host} may write to any chain; ` +
-      'set CHAINLANES_ADMIN_KEY or auth.adminKeyFile to authenticate');
+        'set CHAINLANES_ADMIN_KEY or auth.adminKeyFile to authenticate',
+    );
   }
-  log.info({ event: 'listening', host: config.host, port: gateway.port, tls, dataDir: config.dataDir, mode: open ? 'open' : 'authenticated' },
-    `chainlanes listening on ${tls ? 'https' : 'http'}://${config.host}:${gateway.port}`);
+  log.info(
+    { event: 'listening', host: config.host, port: gateway.port, tls, dataDir: config.dataDir, mode: open ? 'open' : 'authenticated' },
+    `chainlanes listening on ${tls ? 'https' : 'http'}://${config.host}:${gateway.port}`,
+  );
 }

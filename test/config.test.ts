@@ -2,7 +2,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ConfigError, DEFAULT_CONFIG, NO_FAULTS, PROCESS_BASELINE_BYTES, defaultConfig, faultsFromEnv, memoryHeld, resolveConfig, validateConfig,
+  ConfigError,
+  DEFAULT_CONFIG,
+  NO_FAULTS,
+  PROCESS_BASELINE_BYTES,
+  defaultConfig,
+  faultsFromEnv,
+  memoryHeld,
+  resolveConfig,
+  validateConfig,
 } from '../src/config/index.js';
 import { DEFAULT_LANE_TABLE, validateLaneTable } from '../src/scheduler/index.js';
 import { tempDir } from './helpers/index.js';
@@ -35,7 +43,14 @@ describe('config', () => {
   it('parses the defaults', () => {
     expect(resolveConfig([], {})).toEqual(DEFAULT_CONFIG);
     expect(DEFAULT_CONFIG).toMatchObject({
-      host: '127.0.0.1', port: 9001, dataDir: './data', logLevel: 'info', logFormat: 'auto', cores: null, allowedHosts: [], allowedOrigins: [],
+      host: '127.0.0.1',
+      port: 9001,
+      dataDir: './data',
+      logLevel: 'info',
+      logFormat: 'auto',
+      cores: null,
+      allowedHosts: [],
+      allowedOrigins: [],
       limits: { maxConnections: null, maxConnectionsPerAddress: null },
       scheduler: { tickMs: 100, rebalanceEveryTicks: 10, laneTable: DEFAULT_LANE_TABLE },
       ledger: { blockIntervalMs: 500, anchorFile: null, commitWaitTimeoutMs: 30_000, unhealthyAfterSealFailures: 3 },
@@ -51,8 +66,12 @@ describe('config', () => {
 
   it('layers defaults < file < environment < flags', () => {
     const file = configFile({ port: 7000, host: '127.0.0.2', dataDir: '/from/file', logLevel: 'warn', ledger: { blockIntervalMs: 250 } });
-    const config = resolveConfig(['--config', file, '--port', '7002', '--log-format', 'json'],
-      { CHAINLANES_PORT: '7001', CHAINLANES_DATA: '/from/env', CHAINLANES_LOG_LEVEL: 'debug', CHAINLANES_LOG_FORMAT: 'pretty' });
+    const config = resolveConfig(['--config', file, '--port', '7002', '--log-format', 'json'], {
+      CHAINLANES_PORT: '7001',
+      CHAINLANES_DATA: '/from/env',
+      CHAINLANES_LOG_LEVEL: 'debug',
+      CHAINLANES_LOG_FORMAT: 'pretty',
+    });
     expect(config.port).toBe(7002);
     expect(config.dataDir).toBe('/from/env');
     expect(config.host).toBe('127.0.0.2');
@@ -61,7 +80,12 @@ describe('config', () => {
     expect(config.ledger.blockIntervalMs).toBe(250);
     expect(config.ledger.maxBlockEntries).toBe(65_536);
     // The file may also come from the environment; text that reads as a number is a number where one is wanted.
-    const fromEnv = resolveConfig([], { CHAINLANES_CONFIG: file, CHAINLANES_BLOCK_INTERVAL_MS: '40', CHAINLANES_HOST: '1234', CHAINLANES_ANCHOR_FILE: '/a.jsonl' });
+    const fromEnv = resolveConfig([], {
+      CHAINLANES_CONFIG: file,
+      CHAINLANES_BLOCK_INTERVAL_MS: '40',
+      CHAINLANES_HOST: '1234',
+      CHAINLANES_ANCHOR_FILE: '/a.jsonl',
+    });
     expect(fromEnv).toMatchObject({ port: 7000, host: '1234', ledger: { blockIntervalMs: 40, anchorFile: '/a.jsonl' } });
     // An empty variable counts as unset.
     expect(resolveConfig([], { CHAINLANES_PORT: '' }).port).toBe(9001);
@@ -87,20 +111,41 @@ describe('config', () => {
     ['ledger.unhealthyAfterSealFailures', { ledger: { unhealthyAfterSealFailures: 0 } }, '0', 'an integer ≥ 1 (failed seals in a row)'],
     ['scheduler.rebalance', { scheduler: { rebalance: 'yes' } }, '"yes"', 'true or false'],
     ['limits.maxConnections', { limits: { maxConnections: 0 } }, '0', 'an integer ≥ 1 (connections, or null for one from the file-descriptor limit)'],
-    ['limits.maxConnectionsPerAddress', { limits: { maxConnectionsPerAddress: 'ten' } }, '"ten"', 'an integer ≥ 1 (connections, or null for half of maxConnections)'],
+    [
+      'limits.maxConnectionsPerAddress',
+      { limits: { maxConnectionsPerAddress: 'ten' } },
+      '"ten"',
+      'an integer ≥ 1 (connections, or null for half of maxConnections)',
+    ],
     // Geth, Besu and Erigon refuse a replacement that raises the fees by less than 10 %.
     ['anchors.ethereum.bumpPercent', { anchors: { ethereum: { bumpPercent: 5 } } }, '5', 'an integer from 10 to 1000 (percent)'],
-    ['anchors.ethereum.maxFeePerGasGwei', { anchors: { ethereum: { maxFeePerGasGwei: 0 } } }, '0', 'a fee per gas in gwei (number), from 0.000000001 (1 wei) to 1000000'],
-    ['anchors.ethereum.maxFeePerGasGwei', { anchors: { ethereum: { maxFeePerGasGwei: '50' } } }, '"50"', 'a fee per gas in gwei (number), from 0.000000001 (1 wei) to 1000000'],
+    [
+      'anchors.ethereum.maxFeePerGasGwei',
+      { anchors: { ethereum: { maxFeePerGasGwei: 0 } } },
+      '0',
+      'a fee per gas in gwei (number), from 0.000000001 (1 wei) to 1000000',
+    ],
+    [
+      'anchors.ethereum.maxFeePerGasGwei',
+      { anchors: { ethereum: { maxFeePerGasGwei: '50' } } },
+      '"50"',
+      'a fee per gas in gwei (number), from 0.000000001 (1 wei) to 1000000',
+    ],
     ['anchors.ethereum.watchBlocks', { anchors: { ethereum: { watchBlocks: 5000 } } }, '5000', 'an integer from 0 to 1000 (blocks)'],
     ['anchors.ethereum.bumpAfterSeconds', { anchors: { ethereum: { bumpAfterSeconds: 0 } } }, '0', 'an integer ≥ 1 (seconds)'],
     // What browsers send is lower case, with no path: anything else could never match.
-    ...['https://App.example', 'https://app.example/', 'app.example', 'null', 'ftp://app.example'].map((origin): [string, Record<string, unknown>, string, string] => [
-      'allowedOrigins[0]', { allowedOrigins: [origin] }, JSON.stringify(origin),
-      'an origin as browsers send it: scheme://host[:port], lower case, no path or trailing slash (e.g. "https://app.example.com"), or "*" for any',
-    ]),
+    ...['https://App.example', 'https://app.example/', 'app.example', 'null', 'ftp://app.example'].map(
+      (origin): [string, Record<string, unknown>, string, string] => [
+        'allowedOrigins[0]',
+        { allowedOrigins: [origin] },
+        JSON.stringify(origin),
+        'an origin as browsers send it: scheme://host[:port], lower case, no path or trailing slash (e.g. "https://app.example.com"), or "*" for any',
+      ],
+    ),
     ...['http://gw.example', 'gw.example/path', 'gw example', '*:80'].map((host): [string, Record<string, unknown>, string, string] => [
-      'allowedHosts[0]', { allowedHosts: [host] }, JSON.stringify(host),
+      'allowedHosts[0]',
+      { allowedHosts: [host] },
+      JSON.stringify(host),
       'a host name or address as clients write it in the Host header, optionally with ":port" (no scheme, no path), or "*" for any',
     ]),
   ];
@@ -144,9 +189,7 @@ describe('config', () => {
     expect(refusal(() => resolveConfig([], { CHAINLANES_PORT: 'abc' }))).toEqual([
       'environment CHAINLANES_PORT: port: "abc" is not allowed: expected an integer from 0 to 65535',
     ]);
-    expect(refusal(() => resolveConfig(['--port', 'abc'], {}))).toEqual([
-      'flag --port: port: "abc" is not allowed: expected an integer from 0 to 65535',
-    ]);
+    expect(refusal(() => resolveConfig(['--port', 'abc'], {}))).toEqual(['flag --port: port: "abc" is not allowed: expected an integer from 0 to 65535']);
     expect(refusal(() => resolveConfig(['--port', '70000'], {}))[0]).toBe('flag --port: port: 70000 is not allowed: expected an integer from 0 to 65535');
     // Every source is checked before refusing.
     expect(refusal(() => resolveConfig(['--log-level', 'loud'], { CHAINLANES_BLOCK_INTERVAL_MS: '5' }))).toEqual([
@@ -172,7 +215,7 @@ describe('config', () => {
     ]);
   });
 
-  it('refuses a memory budget that holds the bounds but not the process\'s own baseline, and the defaults fit their own budget', () => {
+  it("refuses a memory budget that holds the bounds but not the process's own baseline, and the defaults fit their own budget", () => {
     const MiB = 1024 * 1024;
     const bounds = { maxUnsealedBytes: 64 * MiB, maxOutboundTotalBytes: 32 * MiB, maxInboundTotalBytes: 32 * MiB };
     const rings = { heavy: 64 * MiB, medium: 16 * MiB, light: 16 * MiB };
@@ -181,7 +224,11 @@ describe('config', () => {
     // Enough for every bound, and not for the process itself: refused, naming the baseline.
     const tight = configFile({ limits: { ...bounds, memoryBudgetBytes: forClients + 16 * MiB }, ringBytes: rings });
     expect(refusal(() => resolveConfig(['--config', tight], {}))).toEqual([
-      expect.stringMatching(new RegExp(`^config file ${tight}: limits\\.memoryBudgetBytes: \\d+ is not allowed: expected at least ${forClients + PROCESS_BASELINE_BYTES} bytes: .*the process's own baseline of 576 MiB`)),
+      expect.stringMatching(
+        new RegExp(
+          `^config file ${tight}: limits\\.memoryBudgetBytes: \\d+ is not allowed: expected at least ${forClients + PROCESS_BASELINE_BYTES} bytes: .*the process's own baseline of 576 MiB`,
+        ),
+      ),
     ]);
     const roomy = configFile({ limits: { ...bounds, memoryBudgetBytes: forClients + PROCESS_BASELINE_BYTES }, ringBytes: rings });
     expect(resolveConfig(['--config', roomy], {}).limits.memoryBudgetBytes).toBe(forClients + PROCESS_BASELINE_BYTES);
@@ -228,7 +275,9 @@ describe('lane table schema', () => {
       `config file ${file}: scheduler.laneTable.shareFloorEntriesPerSec: -1 is not allowed: expected a number ≥ 0 (entries/s)`,
     ]);
     const order = configFile({ scheduler: { laneTable: { lanes: [{ lane: 'medium' }, { lane: 'medium' }], shareFloorEntriesPerSec: 0 } } });
-    expect(refusal(() => resolveConfig(['--config', order], {}))[0]).toMatch(/: scheduler\.laneTable\.lanes\[1\]\.lane: "medium" is not allowed: expected lanes listed heaviest first/);
+    expect(refusal(() => resolveConfig(['--config', order], {}))[0]).toMatch(
+      /: scheduler\.laneTable\.lanes\[1\]\.lane: "medium" is not allowed: expected lanes listed heaviest first/,
+    );
   });
 });
 
@@ -236,13 +285,18 @@ describe('CHAINLANES_TEST_FAULTS', () => {
   it('is off unless set, and parses a JSON object of fault counts', () => {
     expect(faultsFromEnv({})).toEqual(NO_FAULTS);
     expect(NO_FAULTS).toEqual({ crashWorkerAfterTasks: 0, failSealsAfter: 0, failSealAttempts: 0, killAnchorAfterBumpStored: 0 });
-    expect(faultsFromEnv({ CHAINLANES_TEST_FAULTS: '{"failSealsAfter":1,"failSealAttempts":4}' }))
-      .toEqual({ crashWorkerAfterTasks: 0, failSealsAfter: 1, failSealAttempts: 4, killAnchorAfterBumpStored: 0 });
+    expect(faultsFromEnv({ CHAINLANES_TEST_FAULTS: '{"failSealsAfter":1,"failSealAttempts":4}' })).toEqual({
+      crashWorkerAfterTasks: 0,
+      failSealsAfter: 1,
+      failSealAttempts: 4,
+      killAnchorAfterBumpStored: 0,
+    });
   });
 
   it('refuses what it cannot use, with a clear message', () => {
-    expect(refusal(() => faultsFromEnv({ CHAINLANES_TEST_FAULTS: 'crash' }))[0])
-      .toMatch(/^environment CHAINLANES_TEST_FAULTS: "crash" is not allowed: expected a JSON object such as /);
+    expect(refusal(() => faultsFromEnv({ CHAINLANES_TEST_FAULTS: 'crash' }))[0]).toMatch(
+      /^environment CHAINLANES_TEST_FAULTS: "crash" is not allowed: expected a JSON object such as /,
+    );
     expect(refusal(() => faultsFromEnv({ CHAINLANES_TEST_FAULTS: '{"crashWorkerAfterTasks":-1,"crash":1}' }))).toEqual([
       'environment CHAINLANES_TEST_FAULTS: crashWorkerAfterTasks: -1 is not allowed: expected an integer ≥ 0 (tasks; 0 = never)',
       'environment CHAINLANES_TEST_FAULTS: crash: unknown key: expected one of crashWorkerAfterTasks, failSealsAfter, failSealAttempts, killAnchorAfterBumpStored',

@@ -41,11 +41,25 @@ async function start() {
 function makeCharts() {
   const box = $('charts');
   return {
-    rate: new TimeChart(box, { title: 'Entries per second, all chains', unit: 'entries/s', series: [
-      { label: 'accepted', color: '#2e6ae6' }, { label: 'committed', color: '#17803d', dash: [6, 3] }] }),
-    latency: new TimeChart(box, { title: 'Latency from admission: to accepted (hashes ready), to committed (block sealed)', unit: 'ms', log: true, series: [
-      { label: 'accepted p50', color: '#2e6ae6' }, { label: 'accepted p99', color: '#93b4f5' },
-      { label: 'committed p50', color: '#17803d' }, { label: 'committed p99', color: '#5fb37c' }] }),
+    rate: new TimeChart(box, {
+      title: 'Entries per second, all chains',
+      unit: 'entries/s',
+      series: [
+        { label: 'accepted', color: '#2e6ae6' },
+        { label: 'committed', color: '#17803d', dash: [6, 3] },
+      ],
+    }),
+    latency: new TimeChart(box, {
+      title: 'Latency from admission: to accepted (hashes ready), to committed (block sealed)',
+      unit: 'ms',
+      log: true,
+      series: [
+        { label: 'accepted p50', color: '#2e6ae6' },
+        { label: 'accepted p99', color: '#93b4f5' },
+        { label: 'committed p50', color: '#17803d' },
+        { label: 'committed p99', color: '#5fb37c' },
+      ],
+    }),
   };
 }
 
@@ -126,10 +140,19 @@ function renderChains(chains, total) {
   for (const chain of chains) {
     const open = el('button', { class: 'link', title: 'open its view and its recent entries' }, chain.name);
     open.addEventListener('click', () => openChain(chain.name));
-    body.append(el('tr', { 'data-chain': chain.name },
-      el('td', {}, open), el('td', { 'data-lane': chain.lane }, chain.lane),
-      el('td', {}, String(chain.entriesPerSec)), el('td', {}, String(chain.bytesPerSec)),
-      el('td', {}, String(chain.nextSeq)), el('td', {}, String(chain.committedSeq)), el('td', {}, String(chain.height))));
+    body.append(
+      el(
+        'tr',
+        { 'data-chain': chain.name },
+        el('td', {}, open),
+        el('td', { 'data-lane': chain.lane }, chain.lane),
+        el('td', {}, String(chain.entriesPerSec)),
+        el('td', {}, String(chain.bytesPerSec)),
+        el('td', {}, String(chain.nextSeq)),
+        el('td', {}, String(chain.committedSeq)),
+        el('td', {}, String(chain.height)),
+      ),
+    );
   }
 }
 

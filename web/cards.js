@@ -5,10 +5,14 @@ import { el, clear } from '/web/common.js';
 
 /** A definition list of [name, value, what it means] rows. */
 export function figures(rows) {
-  return el('dl', {}, ...rows.flatMap(([name, value, what]) => {
-    const key = el('dt', { title: what }, name);
-    return [key, el('dd', { title: what, 'data-figure': name }, String(value))];
-  }));
+  return el(
+    'dl',
+    {},
+    ...rows.flatMap(([name, value, what]) => {
+      const key = el('dt', { title: what }, name);
+      return [key, el('dd', { title: what, 'data-figure': name }, String(value))];
+    }),
+  );
 }
 
 /** `utilisation` by lane name, from the balancer's last core move (null before one). */
@@ -17,23 +21,36 @@ export function renderLanes(box, view, utilisation) {
   for (const lane of view.lanes ?? []) {
     const rows = [
       ['cores', (lane.cores ?? []).join(', ') || 'shared', 'the CPU cores this lane\'s worker threads are pinned to ("shared": not pinned)'],
-      ['worker threads', lane.workers, 'threads hashing this lane\'s frames'],
+      ['worker threads', lane.workers, "threads hashing this lane's frames"],
     ];
     if (utilisation?.[lane.name] !== undefined) {
-      rows.push(['utilisation', `${Math.round(utilisation[lane.name] * 100)} %`, 'the share of this lane\'s cores busy hashing, as the balancer measured it at its last core move']);
+      rows.push([
+        'utilisation',
+        `${Math.round(utilisation[lane.name] * 100)} %`,
+        "the share of this lane's cores busy hashing, as the balancer measured it at its last core move",
+      ]);
     }
     if (lane.capacity) {
-      rows.push(['hashing capacity, this lane', `${perSec(lane.capacity.entriesPerSec, 'entries')}, ${perSec(lane.capacity.bytesPerSec, 'B')}`,
-        'what this lane\'s cores can hash, measured at start-up by hashing real frames on them (÷ the correction, '
-        + `${lane.capacity.correction}). Per lane and for hashing only: the gateway as a whole is bounded lower, by the front door and the store`]);
+      rows.push([
+        'hashing capacity, this lane',
+        `${perSec(lane.capacity.entriesPerSec, 'entries')}, ${perSec(lane.capacity.bytesPerSec, 'B')}`,
+        "what this lane's cores can hash, measured at start-up by hashing real frames on them (÷ the correction, " +
+          `${lane.capacity.correction}). Per lane and for hashing only: the gateway as a whole is bounded lower, by the front door and the store`,
+      ]);
     }
     if (lane.demand) {
-      rows.push(['placed demand', `${perSec(lane.demand.entriesPerSec, 'entries')}, ${perSec(lane.demand.bytesPerSec, 'B')}`,
-        'the moving average of what the chains placed in this lane write, pinned ones included']);
+      rows.push([
+        'placed demand',
+        `${perSec(lane.demand.entriesPerSec, 'entries')}, ${perSec(lane.demand.bytesPerSec, 'B')}`,
+        'the moving average of what the chains placed in this lane write, pinned ones included',
+      ]);
     }
     if (lane.demand && lane.headroom) {
-      rows.push(['load / headroom', `${percent(lane.demand.load)} of ${Math.round(lane.headroom.limit * 100)} %`,
-        'placed demand as a share of the hashing capacity, and the share the balancer keeps it under (balancer.headroom)']);
+      rows.push([
+        'load / headroom',
+        `${percent(lane.demand.load)} of ${Math.round(lane.headroom.limit * 100)} %`,
+        'placed demand as a share of the hashing capacity, and the share the balancer keeps it under (balancer.headroom)',
+      ]);
     }
     rows.push(
       ['entries hashed', count(lane.entries), 'entries this lane has hashed since the gateway started'],
@@ -48,10 +65,15 @@ export function renderLanes(box, view, utilisation) {
     const fill = el('span');
     fill.style.width = `${Math.round(used * 100)}%`;
     const ringWhat = `the lane's ring (${count(lane.ringBytes)} bytes, shared with its workers): frames admitted and not yet answered`;
-    box.append(el('div', { class: 'lane', 'data-lane': lane.name },
-      el('h3', {}, `${lane.name} lane`),
-      figures(rows),
-      el('div', { class: 'ring', title: ringWhat }, `ring ${Math.round(used * 100)} % used`, el('div', { class: 'bar' }, fill))));
+    box.append(
+      el(
+        'div',
+        { class: 'lane', 'data-lane': lane.name },
+        el('h3', {}, `${lane.name} lane`),
+        figures(rows),
+        el('div', { class: 'ring', title: ringWhat }, `ring ${Math.round(used * 100)} % used`, el('div', { class: 'bar' }, fill)),
+      ),
+    );
   }
 }
 
@@ -72,12 +94,16 @@ export function renderAnchors(box, anchors) {
   ];
   const last = anchors.lastWindow;
   if (last?.feeWei != null) {
-    rows.push(['fee paid, last window', `${wei(last.feeWei)} for directories ${last.first}–${last.last} (${last.gasUsed} gas at ${wei(last.gasPriceWei)}${last.bumps > 0 ? `, after ${plural(last.bumps, 'bump')}` : ''})`,
-      'what the last confirmed window\'s transaction cost']);
+    rows.push([
+      'fee paid, last window',
+      `${wei(last.feeWei)} for directories ${last.first}–${last.last} (${last.gasUsed} gas at ${wei(last.gasPriceWei)}${last.bumps > 0 ? `, after ${plural(last.bumps, 'bump')}` : ''})`,
+      "what the last confirmed window's transaction cost",
+    ]);
   }
   const { today, total } = anchors.costs ?? {};
   if (today) rows.push(['fees today (UTC)', `${wei(today.feeWei)} for ${plural(today.windows, 'window')}`, 'fees paid since midnight UTC']);
-  if (total?.feeWeiPerMillionEntries != null) rows.push(['fees per million entries', `${wei(total.feeWeiPerMillionEntries)} (${wei(total.feeWei)} in all)`, 'fees paid ÷ entries anchored, ×10⁶']);
+  if (total?.feeWeiPerMillionEntries != null)
+    rows.push(['fees per million entries', `${wei(total.feeWeiPerMillionEntries)} (${wei(total.feeWei)} in all)`, 'fees paid ÷ entries anchored, ×10⁶']);
   if (anchors.lastError) rows.push(['last error', anchors.lastError, 'why the last attempt failed']);
   clear(box).append(el('h3', {}, 'Anchoring to Ethereum'), figures(rows));
 }
@@ -118,7 +144,13 @@ function count(value) {
 
 /** 1234567 → "1.23 M entries/s". */
 export function perSec(value, unit) {
-  const scaled = value >= 1e9 ? `${(value / 1e9).toPrecision(3)} G` : value >= 1e6 ? `${(value / 1e6).toPrecision(3)} M`
-    : value >= 1e3 ? `${(value / 1e3).toPrecision(3)} k` : `${Math.round(value)} `;
+  const scaled =
+    value >= 1e9
+      ? `${(value / 1e9).toPrecision(3)} G`
+      : value >= 1e6
+        ? `${(value / 1e6).toPrecision(3)} M`
+        : value >= 1e3
+          ? `${(value / 1e3).toPrecision(3)} k`
+          : `${Math.round(value)} `;
   return `${scaled}${unit}/s`;
 }

@@ -31,18 +31,45 @@ export class ChainView {
     const charts = el('div', { class: 'charts' });
     clear(this.section).append(
       el('h2', {}, `Chain ${name} `, close),
-      el('p', { class: 'note' }, 'One point a second, the last five minutes. Its recent entries are in the explorer below: open one to check its proof in this browser.'),
-      this.summary, charts);
+      el(
+        'p',
+        { class: 'note' },
+        'One point a second, the last five minutes. Its recent entries are in the explorer below: open one to check its proof in this browser.',
+      ),
+      this.summary,
+      charts,
+    );
     this.charts = {
-      rate: new TimeChart(charts, { title: 'Entries per second, this chain', unit: 'entries/s', series: [
-        { label: 'accepted', color: '#2e6ae6' }, { label: 'committed', color: '#17803d', dash: [6, 3] }] }),
-      latency: new TimeChart(charts, { title: 'Commit latency, this chain: admission → block sealed (mean of the sampled frames)', unit: 'ms', log: true,
-        series: [{ label: 'commit latency', color: '#b54708' }] }),
-      lane: new TimeChart(charts, { title: 'Lane over time', unit: 'lane', levels: ['light', 'medium', 'heavy'],
-        series: [{ label: 'lane', color: '#6941c6' }] }),
+      rate: new TimeChart(charts, {
+        title: 'Entries per second, this chain',
+        unit: 'entries/s',
+        series: [
+          { label: 'accepted', color: '#2e6ae6' },
+          { label: 'committed', color: '#17803d', dash: [6, 3] },
+        ],
+      }),
+      latency: new TimeChart(charts, {
+        title: 'Commit latency, this chain: admission → block sealed (mean of the sampled frames)',
+        unit: 'ms',
+        log: true,
+        series: [{ label: 'commit latency', color: '#b54708' }],
+      }),
+      lane: new TimeChart(charts, {
+        title: 'Lane over time',
+        unit: 'lane',
+        levels: ['light', 'medium', 'heavy'],
+        series: [{ label: 'lane', color: '#6941c6' }],
+      }),
       blocks: new TimeChart(charts, { title: 'Blocks cut per minute, this chain', unit: 'blocks/min', series: [{ label: 'blocks', color: '#344054' }] }),
-      ...(credits ? { credits: new TimeChart(charts, { title: 'Credits burned per minute, this chain (writes and paid reads)', unit: 'credits/min',
-        series: [{ label: 'burned', color: '#b42318' }] }) } : {}),
+      ...(credits
+        ? {
+            credits: new TimeChart(charts, {
+              title: 'Credits burned per minute, this chain (writes and paid reads)',
+              unit: 'credits/min',
+              series: [{ label: 'burned', color: '#b42318' }],
+            }),
+          }
+        : {}),
     };
     this.watch(name);
     this.section.scrollIntoView({ block: 'start' });
@@ -101,14 +128,23 @@ export class ChainView {
       ['lane', this.lanes?.[latest('lane')] ?? '–', 'the lane the chain is in now'],
       ['accepted', `${scaled(latest('acceptedPerSec'))} entries/s`, 'entries accepted (sequenced, hashing under way) in the last second'],
       ['committed', `${scaled(latest('committedPerSec'))} entries/s`, 'entries made durable (their block sealed) in the last second'],
-      ['bytes', `${scaled(latest('bytesPerSec'))} B/s`, 'the balancer\'s moving average of the bytes this chain writes'],
+      ['bytes', `${scaled(latest('bytesPerSec'))} B/s`, "the balancer's moving average of the bytes this chain writes"],
       ['next seq', latest('nextSeq'), 'the seq the next entry gets'],
       ['committed seq', latest('committedSeq'), 'every entry below it is durable'],
       ['height', latest('height'), 'the newest block cut (−1: none)'],
       ['blocks per minute', scaled(newest('blocksPerMin')), 'blocks cut in the last second, per minute'],
-      ['commit latency', newest('commitLatencyMs') == null ? '–' : `${scaled(newest('commitLatencyMs'))} ms`, 'admission → block sealed, mean of the frames timed in the last second it had any'],
+      [
+        'commit latency',
+        newest('commitLatencyMs') == null ? '–' : `${scaled(newest('commitLatencyMs'))} ms`,
+        'admission → block sealed, mean of the frames timed in the last second it had any',
+      ],
     ];
-    if (this.credits) rows.push(['credits burned', `${scaled(newest('creditsBurnedPerMin'))} /min`, 'credits of this chain burned in the last second (writes and paid reads), per minute']);
+    if (this.credits)
+      rows.push([
+        'credits burned',
+        `${scaled(newest('creditsBurnedPerMin'))} /min`,
+        'credits of this chain burned in the last second (writes and paid reads), per minute',
+      ]);
     clear(this.summary).append(figures(rows));
   }
 }

@@ -44,42 +44,58 @@ export class TimeChart {
     box.append(this.figure);
     const width = () => Math.max(240, target.clientWidth || 480);
     const value = (u, v) => this.format(v);
-    this.plot = new uPlot({
-      width: width(),
-      height: HEIGHT,
-      legend: { live: true },
-      // Off the chart the legend shows the newest values (uPlot would show none).
-      hooks: {
-        setLegend: [(u) => this.newestInLegend(u)],
-        draw: [() => { this.figure.dataset.timeLabels = this.timeLabels.join(' '); }],
-      },
-      cursor: { drag: { x: false, y: false } },
-      scales: {
-        // From the data itself: for a single point uPlot would offer a day's range.
-        x: { time: true, range: (u) => fill(u.data[0]?.[0], u.data[0]?.at(-1)) },
-        y: log ? { distr: 3, log: 10, range: (u, min, max) => (min == null ? [0.1, 10] : uPlot.rangeLog(min, max, 10, true)) }
-          : levels ? { range: () => [-0.3, levels.length - 0.7] }
-          : { range: (u, min, max) => [0, Math.max(1, (max ?? 0) * 1.1)] },
-      },
-      axes: [
-        { space: 70, values: (u, splits) => (this.timeLabels = splits.map(clock)) },
-        {
-          label: unit, labelSize: 18, size: levels ? 70 : 56,
-          // Lanes by name; on a log axis, decades only (uPlot would also mark 2…9 of each).
-          ...(levels ? { splits: () => levels.map((_, i) => i) } : log ? { splits: (u, i, min, max) => decades(min, max) } : {}),
-          // uPlot passes null for a tick it leaves unlabelled (on a crowded log axis).
-          values: (u, splits) => splits.map((v) => (v == null ? '' : levels ? levels[v] ?? '' : scaled(v))),
+    this.plot = new uPlot(
+      {
+        width: width(),
+        height: HEIGHT,
+        legend: { live: true },
+        // Off the chart the legend shows the newest values (uPlot would show none).
+        hooks: {
+          setLegend: [(u) => this.newestInLegend(u)],
+          draw: [
+            () => {
+              this.figure.dataset.timeLabels = this.timeLabels.join(' ');
+            },
+          ],
         },
-      ],
-      series: [
-        { label: 'time', value: (u, v) => (v == null ? '–' : clock(v)) },
-        ...series.map((s) => ({
-          label: s.label, stroke: s.color, width: 2, value, spanGaps: false,
-          ...(s.dash ? { dash: s.dash } : {}),
-          ...(levels ? { paths: uPlot.paths.stepped({ align: 1 }) } : {}),
-        })),
-      ],
-    }, [[], ...series.map(() => [])], target);
+        cursor: { drag: { x: false, y: false } },
+        scales: {
+          // From the data itself: for a single point uPlot would offer a day's range.
+          x: { time: true, range: (u) => fill(u.data[0]?.[0], u.data[0]?.at(-1)) },
+          y: log
+            ? { distr: 3, log: 10, range: (u, min, max) => (min == null ? [0.1, 10] : uPlot.rangeLog(min, max, 10, true)) }
+            : levels
+              ? { range: () => [-0.3, levels.length - 0.7] }
+              : { range: (u, min, max) => [0, Math.max(1, (max ?? 0) * 1.1)] },
+        },
+        axes: [
+          { space: 70, values: (u, splits) => (this.timeLabels = splits.map(clock)) },
+          {
+            label: unit,
+            labelSize: 18,
+            size: levels ? 70 : 56,
+            // Lanes by name; on a log axis, decades only (uPlot would also mark 2…9 of each).
+            ...(levels ? { splits: () => levels.map((_, i) => i) } : log ? { splits: (u, i, min, max) => decades(min, max) } : {}),
+            // uPlot passes null for a tick it leaves unlabelled (on a crowded log axis).
+            values: (u, splits) => splits.map((v) => (v == null ? '' : levels ? (levels[v] ?? '') : scaled(v))),
+          },
+        ],
+        series: [
+          { label: 'time', value: (u, v) => (v == null ? '–' : clock(v)) },
+          ...series.map((s) => ({
+            label: s.label,
+            stroke: s.color,
+            width: 2,
+            value,
+            spanGaps: false,
+            ...(s.dash ? { dash: s.dash } : {}),
+            ...(levels ? { paths: uPlot.paths.stepped({ align: 1 }) } : {}),
+          })),
+        ],
+      },
+      [[], ...series.map(() => [])],
+      target,
+    );
     this.figure.dataset.series = series.map((s) => s.label).join('|');
     this.resize = () => this.plot.setSize({ width: width(), height: HEIGHT });
     window.addEventListener('resize', this.resize);

@@ -13,9 +13,10 @@ import { sha256 as nobleSha256 } from '@noble/hashes/sha2';
  * address); elsewhere browsers hide crypto.subtle and the pure-JS one is used.
  */
 const webCrypto = globalThis.crypto?.subtle;
-const hasher = webCrypto !== undefined
-  ? { name: 'WebCrypto SHA-256', sha256: async (data) => new Uint8Array(await webCrypto.digest('SHA-256', data)) }
-  : { name: 'SHA-256 of @noble/hashes (this page is not a secure context, so WebCrypto is off)', sha256: (data) => nobleSha256(data) };
+const hasher =
+  webCrypto !== undefined
+    ? { name: 'WebCrypto SHA-256', sha256: async (data) => new Uint8Array(await webCrypto.digest('SHA-256', data)) }
+    : { name: 'SHA-256 of @noble/hashes (this page is not a secure context, so WebCrypto is off)', sha256: (data) => nobleSha256(data) };
 
 export class Explorer {
   constructor(nav, body) {
@@ -47,10 +48,16 @@ export class Explorer {
     this.show(
       el('h3', {}, `chain ${name}, block ${block.height}`),
       this.walk(height > 0 ? () => this.openBlock(name, height - 1) : null, () => this.openBlock(name, height + 1), 'block'),
-      fields([['hash', block.hash], ['previous', block.prevHash], ['Merkle root', block.root], ['seq', `${block.firstSeq} … ${block.firstSeq + block.count - 1}`],
-        ['sealed', new Date(block.sealedAt).toISOString()]]),
+      fields([
+        ['hash', block.hash],
+        ['previous', block.prevHash],
+        ['Merkle root', block.root],
+        ['seq', `${block.firstSeq} … ${block.firstSeq + block.count - 1}`],
+        ['sealed', new Date(block.sealedAt).toISOString()],
+      ]),
       this.link(`in directory block ${block.directory}`, () => this.openDirectory(block.directory)),
-      entries);
+      entries,
+    );
   }
 
   /** `height` null: the latest, found by walking from the chain of heights the gateway reports. */
@@ -66,14 +73,28 @@ export class Explorer {
     this.crumbs(['directory', height]);
     const list = el('ol', { start: '0' });
     for (const entry of directory.entries) {
-      list.append(el('li', {}, this.link(`${entry.chain} block ${entry.height}`, () => this.openBlock(entry.chain, entry.height)), ' ', el('span', { class: 'hex' }, entry.blockHash)));
+      list.append(
+        el(
+          'li',
+          {},
+          this.link(`${entry.chain} block ${entry.height}`, () => this.openBlock(entry.chain, entry.height)),
+          ' ',
+          el('span', { class: 'hex' }, entry.blockHash),
+        ),
+      );
     }
     this.show(
       el('h3', {}, `directory block ${directory.height}`),
       this.walk(height > 0 ? () => this.openDirectory(height - 1) : null, () => this.openDirectory(height + 1), 'directory block'),
-      fields([['hash', directory.hash], ['previous', directory.prevHash], ['Merkle root', directory.root], ['blocks', String(directory.count)],
-        ['sealed', new Date(directory.sealedAt).toISOString()]]),
-      list);
+      fields([
+        ['hash', directory.hash],
+        ['previous', directory.prevHash],
+        ['Merkle root', directory.root],
+        ['blocks', String(directory.count)],
+        ['sealed', new Date(directory.sealedAt).toISOString()],
+      ]),
+      list,
+    );
   }
 
   /** The gateway's head key (GET /v1/directory/key), asked once; null when it signs no heads. */
@@ -93,16 +114,27 @@ export class Explorer {
       el('h3', {}, `chain ${name}, entry ${seq}`),
       contentView(proof.content),
       fields([['block', `${proof.height} (leaf ${proof.index} of ${proof.count})`]]),
-      el('h4', {}, `Proof, checked in this browser with ${hasher.name}`), steps, verdict);
-    const result = await verifyEntrySteps(proof, hasher.sha256, (step) => {
-      steps.append(el('li', { class: 'good' }, `✓ ${step.what}: `, el('span', { class: 'hex' }, step.value)));
-    }, key === null ? { chain: name, seq } : { chain: name, seq, key: key.key });
+      el('h4', {}, `Proof, checked in this browser with ${hasher.name}`),
+      steps,
+      verdict,
+    );
+    const result = await verifyEntrySteps(
+      proof,
+      hasher.sha256,
+      (step) => {
+        steps.append(el('li', { class: 'good' }, `✓ ${step.what}: `, el('span', { class: 'hex' }, step.value)));
+      },
+      key === null ? { chain: name, seq } : { chain: name, seq, key: key.key },
+    );
     verdict.dataset.state = result.ok ? 'verified' : 'failed';
     verdict.className = result.ok ? 'good' : 'bad';
-    verdict.textContent = !result.ok ? `✗ NOT verified: ${result.reason}`
-      : proof.directory === undefined ? '✓ verified up to the block hash (its directory block is not sealed yet)'
-      : proof.head === undefined ? `✓ verified: the entry is in directory block ${proof.directory.height}, hash ${proof.directory.hash}`
-      : `✓ verified: the entry is in directory block ${proof.directory.height}, in the directory log's head of size ${proof.head.size} that the gateway signed`;
+    verdict.textContent = !result.ok
+      ? `✗ NOT verified: ${result.reason}`
+      : proof.directory === undefined
+        ? '✓ verified up to the block hash (its directory block is not sealed yet)'
+        : proof.head === undefined
+          ? `✓ verified: the entry is in directory block ${proof.directory.height}, hash ${proof.directory.hash}`
+          : `✓ verified: the entry is in directory block ${proof.directory.height}, in the directory log's head of size ${proof.head.size} that the gateway signed`;
     if (result.ok && proof.head !== undefined) this.body.append(headBox(proof.head, key));
   }
 
@@ -141,12 +173,24 @@ export class Explorer {
 
 /** The signed head a proof was checked against, and whose key signed it (as this gateway presents its key). */
 function headBox(head, key) {
-  return el('section', { id: 'head' },
+  return el(
+    'section',
+    { id: 'head' },
     el('h4', {}, 'Checked against this signed head of the directory log'),
-    fields([['size', `${head.size} directory hashes`], ['root', head.root], ['signed', new Date(head.time).toISOString()], ['signature', head.signature],
-      ['key', `${key.fingerprint} (fingerprint of ${key.key})`]]),
-    el('p', {}, 'The key is the one this gateway presents. Compare its fingerprint with one you trust, and a monitor ',
-      '(chainlanes monitor) checks that every head it signs is consistent with the ones before.'));
+    fields([
+      ['size', `${head.size} directory hashes`],
+      ['root', head.root],
+      ['signed', new Date(head.time).toISOString()],
+      ['signature', head.signature],
+      ['key', `${key.fingerprint} (fingerprint of ${key.key})`],
+    ]),
+    el(
+      'p',
+      {},
+      'The key is the one this gateway presents. Compare its fingerprint with one you trust, and a monitor ',
+      '(chainlanes monitor) checks that every head it signs is consistent with the ones before.',
+    ),
+  );
 }
 
 function fields(rows) {

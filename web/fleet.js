@@ -12,12 +12,30 @@ export function renderFleet(fleet) {
   const body = clear(document.getElementById('fleet-members').tBodies[0]);
   for (const m of fleet.members) {
     const load = m.load === null ? 'no report' : `${(m.load * 100).toFixed(1)} %`;
-    body.append(el('tr', { 'data-gateway': m.id, class: m.self ? 'self' : '' },
-      el('td', {}, m.id), el('td', {}, m.url), el('td', {}, m.capacityEntriesPerSec.toLocaleString()), el('td', {}, load), el('td', {}, String(m.chains))));
+    body.append(
+      el(
+        'tr',
+        { 'data-gateway': m.id, class: m.self ? 'self' : '' },
+        el('td', {}, m.id),
+        el('td', {}, m.url),
+        el('td', {}, m.capacityEntriesPerSec.toLocaleString()),
+        el('td', {}, load),
+        el('td', {}, String(m.chains)),
+      ),
+    );
   }
   for (const a of fleet.absent) {
-    body.append(el('tr', { 'data-gateway': a.id, class: 'bad' },
-      el('td', {}, a.id), el('td', {}, 'not a live member: its chains wait for it'), el('td', {}, '–'), el('td', {}, '–'), el('td', {}, String(a.chains))));
+    body.append(
+      el(
+        'tr',
+        { 'data-gateway': a.id, class: 'bad' },
+        el('td', {}, a.id),
+        el('td', {}, 'not a live member: its chains wait for it'),
+        el('td', {}, '–'),
+        el('td', {}, '–'),
+        el('td', {}, String(a.chains)),
+      ),
+    );
   }
   const moves = clear(document.getElementById('fleet-moves'));
   for (const move of fleet.moves) moves.append(el('li', { 'data-kind': move.kind }, `${new Date(move.at).toLocaleTimeString()} ${move.reason}`));

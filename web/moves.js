@@ -9,8 +9,13 @@ import { el, clear, api } from '/web/common.js';
 export const MAX_MOVES_SHOWN = 200;
 
 const KIND_NAMES = {
-  'chain-move': 'chain move', 'core-move': 'core move', pin: 'pin', unpin: 'unpin', table: 'lane table',
-  calibration: 'calibration', overloaded: 'overloaded',
+  'chain-move': 'chain move',
+  'core-move': 'core move',
+  pin: 'pin',
+  unpin: 'unpin',
+  table: 'lane table',
+  calibration: 'calibration',
+  overloaded: 'overloaded',
 };
 
 export class Moves {
@@ -28,8 +33,9 @@ export class Moves {
       this.note.textContent = `${answer.body.events.length} earlier decisions read from GET /v1/lanes/events; new ones are added as they are made.`;
       this.note.dataset.earlier = 'loaded';
     } else if (answer.status === 401 || answer.status === 403) {
-      this.note.textContent = 'Decisions made before this page opened are for the operator (GET /v1/lanes/events needs the admin key, or in open mode a browser '
-        + 'on the gateway\'s own machine): listed here are those made since, about the chains this page shows and the lanes.';
+      this.note.textContent =
+        'Decisions made before this page opened are for the operator (GET /v1/lanes/events needs the admin key, or in open mode a browser ' +
+        "on the gateway's own machine): listed here are those made since, about the chains this page shows and the lanes.";
       this.note.dataset.earlier = 'operator-only';
     } else {
       this.note.textContent = `Could not read earlier decisions: ${answer.body.error?.message ?? `HTTP ${answer.status}`}.`;
@@ -41,8 +47,15 @@ export class Moves {
   add(decision) {
     if (this.byId.has(decision.id)) return;
     const time = new Date(decision.at).toLocaleTimeString('en-GB', { hourCycle: 'h23' });
-    const item = el('li', { 'data-id': String(decision.id), 'data-kind': decision.kind, title: JSON.stringify(decision.numbers ?? {}) },
-      el('span', { class: 'move-time' }, time), ' ', el('span', { class: 'move-kind' }, KIND_NAMES[decision.kind] ?? decision.kind), ' ', decision.reason);
+    const item = el(
+      'li',
+      { 'data-id': String(decision.id), 'data-kind': decision.kind, title: JSON.stringify(decision.numbers ?? {}) },
+      el('span', { class: 'move-time' }, time),
+      ' ',
+      el('span', { class: 'move-kind' }, KIND_NAMES[decision.kind] ?? decision.kind),
+      ' ',
+      decision.reason,
+    );
     if (decision.chain !== undefined) item.dataset.chain = decision.chain;
     this.byId.set(decision.id, item);
     // Newest first: before the first item with a smaller id.

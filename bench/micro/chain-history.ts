@@ -18,7 +18,10 @@ function chainsOf(count: number): { chains: ChainRegistry; all: ChainState[]; hi
   const all = Array.from({ length: count }, (_, i) => chains.getOrCreate(`chain-${i}`)!);
   const sampler = new CommitSampler(count);
   const histories = new ChainHistories({
-    chains, latencySumMs: sampler.chainLatencySumMs, latencyCount: sampler.chainLatencyCount, creditsBurned: () => 0,
+    chains,
+    latencySumMs: sampler.chainLatencySumMs,
+    latencyCount: sampler.chainLatencyCount,
+    creditsBurned: () => 0,
   });
   return { chains, all, histories };
 }

@@ -35,11 +35,11 @@ export async function runDirectoryLogBench(): Promise<Row[]> {
   let sink = 0;
 
   const bench = new Bench({ time: 400, warmupTime: 50 });
-  bench.add('a seal\'s log step: append a directory hash at 2^20 + the new root', () => {
+  bench.add("a seal's log step: append a directory hash at 2^20 + the new root", () => {
     const step = frontier.append(leaf);
     sink += step.next.root()[0]! + step.written.length;
   });
-  bench.add('a seal\'s head: Ed25519 signature (node:crypto)', () => {
+  bench.add("a seal's head: Ed25519 signature (node:crypto)", () => {
     sink += sign(LOG_SIZE, head.root).signature[0]!;
   });
   bench.add('consistency proof 2^20 − 1000 → 2^20 from the nodes (no store)', () => {

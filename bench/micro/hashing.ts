@@ -28,7 +28,12 @@ export async function runHashingBench(): Promise<Row[]> {
   if (native) fast.add(`sha256Spans native, ${batch}`, () => native.sha256Spans(src, spans, ENTRIES, dst, 0));
   fast.add(`createHash per entry, ${batch}`, () => {
     for (let i = 0; i < ENTRIES; i++) {
-      dst.set(createHash('sha256').update(src.subarray(i * ENTRY_BYTES, (i + 1) * ENTRY_BYTES)).digest(), 32 * i);
+      dst.set(
+        createHash('sha256')
+          .update(src.subarray(i * ENTRY_BYTES, (i + 1) * ENTRY_BYTES))
+          .digest(),
+        32 * i,
+      );
     }
   });
   if (native) fast.add('merkleRoot native, 64 leaves', () => native.merkleRoot(hashes, 64));
@@ -46,7 +51,5 @@ export async function runHashingBench(): Promise<Row[]> {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const result = await runHashingBench();
-  console.table(
-    result.map((r) => ({ name: r.name, 'ops/s': Math.round(r.opsPerSec), 'ns/op': Math.round(r.nsPerOp) })),
-  );
+  console.table(result.map((r) => ({ name: r.name, 'ops/s': Math.round(r.opsPerSec), 'ns/op': Math.round(r.nsPerOp) })));
 }

@@ -36,9 +36,12 @@ const ENTRY_BYTES = 200;
 const RECORDS = 4;
 const ROUNDS = 8;
 const VARIANTS = ['copy', 'put', 'commit', 'writemap'] as const;
-type Variant = typeof VARIANTS[number];
+type Variant = (typeof VARIANTS)[number];
 
-interface Store { root: RootDatabase; db: Database<Buffer, Buffer> }
+interface Store {
+  root: RootDatabase;
+  db: Database<Buffer, Buffer>;
+}
 
 function openStore(dir: string, writemap: boolean): Store {
   const root = open(dir, { noSubdir: false, maxDbs: 4, mapSize: writemap ? 2 ** 34 : mapBytes(), useWritemap: writemap });
@@ -104,5 +107,7 @@ export async function runLmdbCopyBench(): Promise<Row[]> {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  console.table((await runLmdbCopyBench()).map((r) => ({ name: r.name, 'ns/entry': Math.round(r.nsPerOp), 'CPU-s per M entries': (r.nsPerOp / 1000).toFixed(3) })));
+  console.table(
+    (await runLmdbCopyBench()).map((r) => ({ name: r.name, 'ns/entry': Math.round(r.nsPerOp), 'CPU-s per M entries': (r.nsPerOp / 1000).toFixed(3) })),
+  );
 }

@@ -35,7 +35,10 @@ function blockTemplate(chainName: string, entries: number, entryBytes: number): 
   const contentEnds = new Uint32Array(entries);
   for (let i = 0; i < entries; i++) {
     const content = contents.subarray(i * entryBytes, (i + 1) * entryBytes);
-    createHash('sha256').update(content).digest().copy(entryHashes, i * 32);
+    createHash('sha256')
+      .update(content)
+      .digest()
+      .copy(entryHashes, i * 32);
     contentEnds[i] = (i + 1) * entryBytes;
   }
   return { chainName, firstSeq: 0, count: entries, entryHashes, contents, contentEnds };
@@ -80,10 +83,14 @@ async function runScenario(s: Scenario): Promise<ScenarioResult> {
 async function proofRow(ledger: Ledger, s: Scenario): Promise<Row> {
   let seq = 0;
   const bench = new Bench({ time: 300, warmupTime: 50 });
-  bench.add(`entryProof from a ${s.entries}-entry block`, () => {
-    if (ledger.entryProof('bench-0', seq) === null) throw new Error(`no proof for seq ${seq}`);
-    seq = (seq + 7919) % s.entries;
-  }, { async: false });
+  bench.add(
+    `entryProof from a ${s.entries}-entry block`,
+    () => {
+      if (ledger.entryProof('bench-0', seq) === null) throw new Error(`no proof for seq ${seq}`);
+      seq = (seq + 7919) % s.entries;
+    },
+    { async: false },
+  );
   await bench.run();
   return rowOf(bench.tasks[0]);
 }

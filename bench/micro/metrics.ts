@@ -16,8 +16,9 @@ export async function runMetricsBench(): Promise<Row[]> {
   // From 20 µs to ~50 ms: every bucket gets some, as frames behind a flood do.
   const latencies = Float64Array.from({ length: BATCH }, (_, i) => 0.00002 * Math.exp((i % 64) / 8));
   const ours = new LatencyHistogram();
-  const child = new Histogram({ name: 'bench_seconds', help: 'bench', labelNames: ['lane'], buckets: [...LATENCY_BOUNDS], registers: [new Registry()] })
-    .labels('light');
+  const child = new Histogram({ name: 'bench_seconds', help: 'bench', labelNames: ['lane'], buckets: [...LATENCY_BOUNDS], registers: [new Registry()] }).labels(
+    'light',
+  );
   let sink = 0;
 
   const bench = new Bench({ time: 1000 });

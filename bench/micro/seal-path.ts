@@ -39,10 +39,16 @@ const SCENARIOS: readonly Scenario[] = [
   { label: '100 chains × 64 × 200 B', chains: 100, entries: 64, entryBytes: 200, seals: 60 },
 ];
 const VARIANTS = ['before', 'native', 'js', 'lmdb', 'disk'] as const;
-type Variant = typeof VARIANTS[number];
+type Variant = (typeof VARIANTS)[number];
 
 /** A chain's entries as the sealer's backlog holds them: inside a larger buffer, ends absolute. */
-interface Backlog { name: string; hashes: Uint8Array; ends: Uint32Array; start: number; contents: Uint8Array }
+interface Backlog {
+  name: string;
+  hashes: Uint8Array;
+  ends: Uint32Array;
+  start: number;
+  contents: Uint8Array;
+}
 
 function backlog(name: string, entries: number, entryBytes: number): Backlog {
   const start = 4096;
@@ -51,7 +57,12 @@ function backlog(name: string, entries: number, entryBytes: number): Backlog {
   const ends = new Uint32Array(entries);
   for (let i = 0; i < entries; i++) {
     const from = start + i * entryBytes;
-    hashes.set(createHash('sha256').update(contents.subarray(from, from + entryBytes)).digest(), i * 32);
+    hashes.set(
+      createHash('sha256')
+        .update(contents.subarray(from, from + entryBytes))
+        .digest(),
+      i * 32,
+    );
     ends[i] = from + entryBytes;
   }
   return { name, hashes, ends, start, contents };
@@ -77,9 +88,14 @@ function recordBytesOf(b: Backlog): number {
 class Arena {
   private memory = new Uint8Array(0);
   private used = 0;
-  reset(): void { this.used = 0; }
+  reset(): void {
+    this.used = 0;
+  }
   take(bytes: number): Uint8Array {
-    if (this.used + bytes > this.memory.length) { this.memory = new Uint8Array(2 * (this.used + bytes)); this.used = 0; }
+    if (this.used + bytes > this.memory.length) {
+      this.memory = new Uint8Array(2 * (this.used + bytes));
+      this.used = 0;
+    }
     this.used += bytes;
     return this.memory.subarray(this.used - bytes, this.used);
   }
@@ -96,7 +112,11 @@ function preparedBlock(b: Backlog, firstSeq: number, arena: Arena, js: boolean):
   return { chainName: b.name, firstSeq, count, prepared: { record, root } };
 }
 
-interface Tally { cpuUs: number; wallNs: bigint; entries: number }
+interface Tally {
+  cpuUs: number;
+  wallNs: bigint;
+  entries: number;
+}
 
 export async function runSealPathBench(): Promise<Row[]> {
   const rows: Row[] = [];
@@ -123,9 +143,10 @@ export async function runSealPathBench(): Promise<Row[]> {
             for (const c of chains) writeSync(segment, diskBytes, 0, recordBytesOf(c));
             fdatasyncSync(segment);
           } else {
-            const blocks = v === 'lmdb'
-              ? chains.map((c, i) => ({ chainName: c.name, firstSeq, count: c.ends.length, prepared: prebuilt[i]! }))
-              : chains.map((c) => (v === 'before' ? copiedBlock(c, firstSeq) : preparedBlock(c, firstSeq, arena, v === 'js')));
+            const blocks =
+              v === 'lmdb'
+                ? chains.map((c, i) => ({ chainName: c.name, firstSeq, count: c.ends.length, prepared: prebuilt[i]! }))
+                : chains.map((c) => (v === 'before' ? copiedBlock(c, firstSeq) : preparedBlock(c, firstSeq, arena, v === 'js')));
             await ledgers.get(v)!.seal({ blocks, sealedAt: Date.now() });
           }
           const cpu = process.cpuUsage(cpu0);

@@ -23,8 +23,7 @@ export interface RunningGateway {
 }
 
 type Reply =
-  | { type: 'accepted'; frame: number; seq: number; count: number; hashes: Buffer }
-  | { type: 'error'; frame: number | null; code: string; message: string };
+  { type: 'accepted'; frame: number; seq: number; count: number; hashes: Buffer } | { type: 'error'; frame: number | null; code: string; message: string };
 
 const packr = new Packr({ useRecords: false });
 const unpackr = new Unpackr({ useRecords: false });
@@ -47,7 +46,10 @@ function decodeFrame(data: Buffer): (Uint8Array | string)[] | string {
 function hashEntries(entries: readonly (Uint8Array | string)[]): Buffer {
   const hashes = Buffer.allocUnsafe(entries.length * 32);
   entries.forEach((entry, i) => {
-    createHash('sha256').update(entry).digest().copy(hashes, i * 32);
+    createHash('sha256')
+      .update(entry)
+      .digest()
+      .copy(hashes, i * 32);
   });
   return hashes;
 }

@@ -55,10 +55,27 @@ export class AnchorLoop {
   constructor(private readonly parts: AnchorLoopParts) {
     const noCosts = costView(parts.store.totalCosts());
     this.status = {
-      network: ETHEREUM_NETWORK, networkId: null, account: parts.node.account.address, gateway: parts.gateway.toString('hex'),
-      sealedHeight: -1, anchoredHeight: -1, backlog: 0, window: null, inFlight: 0, watching: 0,
-      windowsConfirmed: 0, reanchors: 0, reorgsAfterConfirmation: 0, bumps: 0, lastWindow: null, costs: { today: noCosts, total: noCosts },
-      failures: 0, failuresInRow: 0, lastError: null, retryAt: null, steppedAt: null,
+      network: ETHEREUM_NETWORK,
+      networkId: null,
+      account: parts.node.account.address,
+      gateway: parts.gateway.toString('hex'),
+      sealedHeight: -1,
+      anchoredHeight: -1,
+      backlog: 0,
+      window: null,
+      inFlight: 0,
+      watching: 0,
+      windowsConfirmed: 0,
+      reanchors: 0,
+      reorgsAfterConfirmation: 0,
+      bumps: 0,
+      lastWindow: null,
+      costs: { today: noCosts, total: noCosts },
+      failures: 0,
+      failuresInRow: 0,
+      lastError: null,
+      retryAt: null,
+      steppedAt: null,
     };
   }
 
@@ -125,8 +142,15 @@ export class AnchorLoop {
     }
     this.status.networkId = chainId;
     return new WindowFollower({
-      settings, node, store: this.parts.store, chainId, gateway: this.parts.gateway, counts: this.status,
-      faults: this.parts.faults ?? { killAfterBumpStored: 0 }, entries: this.parts.entries, event: this.parts.event,
+      settings,
+      node,
+      store: this.parts.store,
+      chainId,
+      gateway: this.parts.gateway,
+      counts: this.status,
+      faults: this.parts.faults ?? { killAfterBumpStored: 0 },
+      entries: this.parts.entries,
+      event: this.parts.event,
     });
   }
 
@@ -160,15 +184,36 @@ export class AnchorLoop {
     if (sealed.length === 0) return null;
     const due = sealed.length >= settings.everyDirectories || Date.now() - sealed[0]!.sealedAt >= settings.everySeconds * 1000;
     if (!due) return null;
-    const tree = new WindowTree(first, sealed.map((d) => Buffer.from(d.hash, 'hex')));
+    const tree = new WindowTree(
+      first,
+      sealed.map((d) => Buffer.from(d.hash, 'hex')),
+    );
     const payload = encodeAnchorPayload({ first, last: tree.last, gateway: this.parts.gateway, root: tree.root });
     const [gas, fees, nonce] = await Promise.all([node.gasFor(payload), follower.firstFees(), node.nonce('pending')]);
     const signed = await node.sign(payload, nonce, this.status.networkId!, gas, fees);
     const record: WindowRecord = {
-      first, last: tree.last, count: tree.count, root: tree.root.toString('hex'), state: 'signed',
-      network: ETHEREUM_NETWORK, networkId: this.status.networkId!, tx: signed.hash, nonce: signed.nonce, from: node.account.address,
-      attempts: [attemptOf(signed, gas, fees)], bumps: 0, entries: this.parts.entries(first, tree.last), gasUsed: null, gasPriceWei: null, feeWei: null,
-      blockNumber: null, blockHash: null, confirmations: 0, reanchors: 0, createdAt: Date.now(), confirmedAt: null,
+      first,
+      last: tree.last,
+      count: tree.count,
+      root: tree.root.toString('hex'),
+      state: 'signed',
+      network: ETHEREUM_NETWORK,
+      networkId: this.status.networkId!,
+      tx: signed.hash,
+      nonce: signed.nonce,
+      from: node.account.address,
+      attempts: [attemptOf(signed, gas, fees)],
+      bumps: 0,
+      entries: this.parts.entries(first, tree.last),
+      gasUsed: null,
+      gasPriceWei: null,
+      feeWei: null,
+      blockNumber: null,
+      blockHash: null,
+      confirmations: 0,
+      reanchors: 0,
+      createdAt: Date.now(),
+      confirmedAt: null,
     };
     await store.put(record);
     return record;
@@ -216,10 +261,18 @@ export class AnchorLoop {
 function windowStatus(window: WindowRecord, notes: FlightNotes): WindowStatus {
   const newest = window.attempts.at(-1)!;
   return {
-    first: window.first, last: window.last, state: window.state, tx: window.tx, nonce: window.nonce, confirmations: window.confirmations,
-    attempts: window.attempts.length, bumps: window.bumps,
-    maxFeePerGasGwei: weiToGwei(BigInt(newest.maxFeePerGas)), maxPriorityFeePerGasGwei: weiToGwei(BigInt(newest.maxPriorityFeePerGas)),
-    atFeeCap: notes.atFeeCap, refused: notes.refused,
+    first: window.first,
+    last: window.last,
+    state: window.state,
+    tx: window.tx,
+    nonce: window.nonce,
+    confirmations: window.confirmations,
+    attempts: window.attempts.length,
+    bumps: window.bumps,
+    maxFeePerGasGwei: weiToGwei(BigInt(newest.maxFeePerGas)),
+    maxPriorityFeePerGasGwei: weiToGwei(BigInt(newest.maxPriorityFeePerGas)),
+    atFeeCap: notes.atFeeCap,
+    refused: notes.refused,
   };
 }
 

@@ -27,12 +27,18 @@ const post = (message: FromAnchorThread): void => port.postMessage(message);
 
 const ledger = await Ledger.open(data.dataDir, { readOnly: true });
 const store = new WindowStore(ledger.environment);
-const gateway = createHash('sha256').update(await store.identity()).digest();
+const gateway = createHash('sha256')
+  .update(await store.identity())
+  .digest();
 const node = new EthereumNode(data.settings.rpcUrl, data.privateKey as Hex, data.settings.rpcTimeoutMs);
 const trees = new Map<number, WindowTree>();
 
 const loop = new AnchorLoop({
-  settings: data.settings, node, store, gateway, faults: data.faults,
+  settings: data.settings,
+  node,
+  store,
+  gateway,
+  faults: data.faults,
   directories: (from, limit) => ledger.anchors(from, limit),
   entries: (first, last) => {
     let entries = 0;
@@ -85,7 +91,14 @@ function proofPart(height: number): AnchorProof | null {
   return {
     network: window.network,
     networkId: window.networkId,
-    window: { first: window.first, last: window.last, index: height - window.first, count: window.count, path: tree.path(height).map((p) => p.toString('hex')), root: window.root },
+    window: {
+      first: window.first,
+      last: window.last,
+      index: height - window.first,
+      count: window.count,
+      path: tree.path(height).map((p) => p.toString('hex')),
+      root: window.root,
+    },
     tx: window.tx,
     blockNumber: window.blockNumber,
     blockHash: window.blockHash,

@@ -14,7 +14,8 @@ const ALREADY_KNOWN = /already known|already imported|known transaction|AlreadyK
  * fee", Besu GAS_PRICE_BELOW_CURRENT_BASE_FEE) or below the pool's floor
  * (Nethermind FeeTooLow, Besu GAS_PRICE_TOO_LOW).
  */
-const UNDERPRICED = /underpriced|fee ?too ?low|less than (the )?block base fee|below (the )?(current )?base ?fee|gas_price_too_low|gas_price_below|tip too low/i;
+const UNDERPRICED =
+  /underpriced|fee ?too ?low|less than (the )?block base fee|below (the )?(current )?base ?fee|gas_price_too_low|gas_price_below|tip too low/i;
 
 export interface SignedTransaction {
   hash: Hex;
@@ -77,8 +78,15 @@ export class EthereumNode {
   /** A zero-value EIP-1559 transaction to the account itself, carrying `data`. */
   async sign(data: Uint8Array, nonce: number, chainId: number, gas: bigint, fees: Fees): Promise<SignedTransaction> {
     const raw = await this.account.signTransaction({
-      type: 'eip1559', chainId, nonce, to: this.account.address, data: toHex(data), value: 0n, gas,
-      maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+      type: 'eip1559',
+      chainId,
+      nonce,
+      to: this.account.address,
+      data: toHex(data),
+      value: 0n,
+      gas,
+      maxFeePerGas: fees.maxFeePerGas,
+      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
     });
     return { hash: keccak256(raw), raw, nonce };
   }
@@ -106,8 +114,11 @@ export class EthereumNode {
     const receipt = await this.client.request({ method: 'eth_getTransactionReceipt', params: [hash] });
     if (receipt === null || receipt.blockHash === null || receipt.blockNumber === null) return null;
     return {
-      blockNumber: Number(BigInt(receipt.blockNumber)), blockHash: receipt.blockHash, success: receipt.status === '0x1',
-      gasUsed: BigInt(receipt.gasUsed), gasPrice: (receipt.effectiveGasPrice as Hex | undefined) === undefined ? null : BigInt(receipt.effectiveGasPrice),
+      blockNumber: Number(BigInt(receipt.blockNumber)),
+      blockHash: receipt.blockHash,
+      success: receipt.status === '0x1',
+      gasUsed: BigInt(receipt.gasUsed),
+      gasPrice: (receipt.effectiveGasPrice as Hex | undefined) === undefined ? null : BigInt(receipt.effectiveGasPrice),
     };
   }
 

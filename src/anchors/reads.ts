@@ -18,7 +18,10 @@ export interface AnchorQueries {
 const DIRECTORY_HEIGHT = '"directory":{"height":';
 
 export class AnchoredReads implements JsonReads {
-  constructor(private readonly ledger: JsonReads, private readonly anchors: AnchorQueries) {}
+  constructor(
+    private readonly ledger: JsonReads,
+    private readonly anchors: AnchorQueries,
+  ) {}
 
   async read(task: LedgerReadTask): Promise<string | null> {
     const json = await this.ledger.read(task);

@@ -26,7 +26,7 @@ export async function storedWindows(dataDir: string): Promise<StoredWindows> {
     const out: StoredWindows = { pending: 0, confirmed: [], broken: null };
     if (identity === undefined) return out;
     const gateway = createHash('sha256').update(identity).digest('hex');
-    for (let from = 0; ; ) {
+    for (let from = 0; ;) {
       const page = store.list(from, PAGE);
       for (const window of page) {
         if (window.state !== 'confirmed' || window.blockNumber === null || window.blockHash === null) {
@@ -45,8 +45,20 @@ export async function storedWindows(dataDir: string): Promise<StoredWindows> {
           continue;
         }
         out.confirmed.push({
-          network: window.network, networkId: window.networkId, tx: window.tx, blockNumber: window.blockNumber, blockHash: window.blockHash, gateway,
-          window: { first: window.first, last: window.last, index: 0, count: window.count, path: tree.path(window.first).map((p) => p.toString('hex')), root: window.root },
+          network: window.network,
+          networkId: window.networkId,
+          tx: window.tx,
+          blockNumber: window.blockNumber,
+          blockHash: window.blockHash,
+          gateway,
+          window: {
+            first: window.first,
+            last: window.last,
+            index: 0,
+            count: window.count,
+            path: tree.path(window.first).map((p) => p.toString('hex')),
+            root: window.root,
+          },
         });
       }
       if (page.length < PAGE) return out;

@@ -107,9 +107,7 @@ export interface AnchorThreadData {
 }
 
 export type AnchorQuery =
-  | { kind: 'proof'; height: number }
-  | { kind: 'windows'; from: number; limit: number }
-  | { kind: 'overlapping'; from: number; to: number; limit: number };
+  { kind: 'proof'; height: number } | { kind: 'windows'; from: number; limit: number } | { kind: 'overlapping'; from: number; to: number; limit: number };
 
 export type ToAnchorThread = { type: 'query'; id: number; query: AnchorQuery } | { type: 'stop' };
 

@@ -106,9 +106,16 @@ export class WindowFollower {
     const confirmations = Math.max(1, head.number - at.blockNumber + 1);
     const confirmed = confirmations >= this.parts.settings.confirmations;
     const change: Partial<WindowRecord> = {
-      state: confirmed ? 'confirmed' : 'included', tx: attempt.tx, blockNumber: at.blockNumber, blockHash: at.blockHash, confirmations,
-      gasUsed: Number(at.gasUsed), gasPriceWei: at.gasPrice === null ? null : String(at.gasPrice), feeWei: at.gasPrice === null ? null : String(at.gasUsed * at.gasPrice),
-      confirmedAt: confirmed ? Date.now() : null, entries: window.entries ?? this.parts.entries(window.first, window.last),
+      state: confirmed ? 'confirmed' : 'included',
+      tx: attempt.tx,
+      blockNumber: at.blockNumber,
+      blockHash: at.blockHash,
+      confirmations,
+      gasUsed: Number(at.gasUsed),
+      gasPriceWei: at.gasPrice === null ? null : String(at.gasPrice),
+      feeWei: at.gasPrice === null ? null : String(at.gasUsed * at.gasPrice),
+      confirmedAt: confirmed ? Date.now() : null,
+      entries: window.entries ?? this.parts.entries(window.first, window.last),
     };
     if (!confirmed) return this.save(window, change);
     await this.save(window, change, { add: costOf({ ...window, ...change }) });
@@ -126,16 +133,40 @@ export class WindowFollower {
     counts.reanchors++;
     if (wasConfirmed) counts.reorgsAfterConfirmation++;
     const depth = window.blockNumber === null ? null : head.number - window.blockNumber + 1;
-    this.parts.event('anchor-reorg', `the transaction of anchor window ${window.first}…${window.last} left block ${window.blockNumber}` +
-      `${wasConfirmed ? ` after the window was confirmed (${depth} blocks on)` : ''}: anchoring it again`,
-    { first: window.first, last: window.last, tx: window.tx, blockNumber: window.blockNumber, blockHash: window.blockHash, afterConfirmation: wasConfirmed, head: head.number });
+    this.parts.event(
+      'anchor-reorg',
+      `the transaction of anchor window ${window.first}…${window.last} left block ${window.blockNumber}` +
+        `${wasConfirmed ? ` after the window was confirmed (${depth} blocks on)` : ''}: anchoring it again`,
+      {
+        first: window.first,
+        last: window.last,
+        tx: window.tx,
+        blockNumber: window.blockNumber,
+        blockHash: window.blockHash,
+        afterConfirmation: wasConfirmed,
+        head: head.number,
+      },
+    );
     const newest = window.attempts.at(-1)!;
     // Back in the pool (or sent again): its time to a bump starts over.
     const attempts = [...window.attempts.slice(0, -1), { ...newest, sentAt: Date.now() }];
-    await this.save(window, {
-      state: 'sent', tx: newest.tx, attempts, blockNumber: null, blockHash: null, confirmations: 0, confirmedAt: null,
-      gasUsed: null, gasPriceWei: null, feeWei: null, reanchors: window.reanchors + 1,
-    }, wasConfirmed && window.gasUsed !== null ? { remove: costOf(window) } : {});
+    await this.save(
+      window,
+      {
+        state: 'sent',
+        tx: newest.tx,
+        attempts,
+        blockNumber: null,
+        blockHash: null,
+        confirmations: 0,
+        confirmedAt: null,
+        gasUsed: null,
+        gasPriceWei: null,
+        feeWei: null,
+        reanchors: window.reanchors + 1,
+      },
+      wasConfirmed && window.gasUsed !== null ? { remove: costOf(window) } : {},
+    );
   }
 
   /** Makes sure the node holds the newest transaction: sent again if it was dropped, or noted when the node refuses its price. */
@@ -169,10 +200,27 @@ export class WindowFollower {
     notes.atFeeCap = false;
     const signed = await node.sign(this.payload(window), window.nonce, this.parts.chainId, BigInt(newest.gas), fees);
     this.parts.counts.bumps++;
-    await this.save(window, { state: 'signed', tx: signed.hash, bumps: window.bumps + 1, attempts: [...window.attempts, attemptOf(signed, BigInt(newest.gas), fees)] });
-    this.parts.event('anchor-bump', `anchor window ${window.first}…${window.last}: not in a block ${settings.bumpAfterSeconds} s after it was sent; ` +
-      `signed again with nonce ${window.nonce} at ${fees.maxFeePerGas} wei per gas (tip ${fees.maxPriorityFeePerGas})`,
-    { first: window.first, last: window.last, nonce: window.nonce, oldTx: newest.tx, tx: signed.hash, maxFeePerGas: String(fees.maxFeePerGas), maxPriorityFeePerGas: String(fees.maxPriorityFeePerGas), bumps: window.bumps });
+    await this.save(window, {
+      state: 'signed',
+      tx: signed.hash,
+      bumps: window.bumps + 1,
+      attempts: [...window.attempts, attemptOf(signed, BigInt(newest.gas), fees)],
+    });
+    this.parts.event(
+      'anchor-bump',
+      `anchor window ${window.first}…${window.last}: not in a block ${settings.bumpAfterSeconds} s after it was sent; ` +
+        `signed again with nonce ${window.nonce} at ${fees.maxFeePerGas} wei per gas (tip ${fees.maxPriorityFeePerGas})`,
+      {
+        first: window.first,
+        last: window.last,
+        nonce: window.nonce,
+        oldTx: newest.tx,
+        tx: signed.hash,
+        maxFeePerGas: String(fees.maxFeePerGas),
+        maxPriorityFeePerGas: String(fees.maxPriorityFeePerGas),
+        bumps: window.bumps,
+      },
+    );
     this.crashPoint();
     await this.offer(window);
   }
@@ -181,10 +229,15 @@ export class WindowFollower {
     if (notes.atFeeCap) return;
     notes.atFeeCap = true;
     const newest = window.attempts.at(-1)!;
-    const why = window.attempts.length >= MAX_ATTEMPTS ? `${MAX_ATTEMPTS} transactions were signed for it already`
-      : `a higher fee would pass anchors.ethereum.maxFeePerGasGwei (${this.parts.settings.maxFeePerGasGwei} gwei)`;
-    this.parts.event('anchor-fee-cap', `anchor window ${window.first}…${window.last} is not in a block and ${why}: waiting for fees to fall rather than pay more`,
-      { first: window.first, last: window.last, tx: newest.tx, maxFeePerGas: newest.maxFeePerGas, maxFeePerGasGwei: this.parts.settings.maxFeePerGasGwei });
+    const why =
+      window.attempts.length >= MAX_ATTEMPTS
+        ? `${MAX_ATTEMPTS} transactions were signed for it already`
+        : `a higher fee would pass anchors.ethereum.maxFeePerGasGwei (${this.parts.settings.maxFeePerGasGwei} gwei)`;
+    this.parts.event(
+      'anchor-fee-cap',
+      `anchor window ${window.first}…${window.last} is not in a block and ${why}: waiting for fees to fall rather than pay more`,
+      { first: window.first, last: window.last, tx: newest.tx, maxFeePerGas: newest.maxFeePerGas, maxFeePerGasGwei: this.parts.settings.maxFeePerGasGwei },
+    );
   }
 
   /** Its nonce went to another transaction of this account: none of its transactions can land, so it gets a new one. */
@@ -194,11 +247,23 @@ export class WindowFollower {
     const payload = this.payload(window);
     const [gas, fees, nonce] = await Promise.all([node.gasFor(payload), this.firstFees(), node.nonce('pending')]);
     const signed = await node.sign(payload, nonce, this.parts.chainId, gas, fees);
-    this.parts.event('anchor-resigned', `anchor window ${window.first}…${window.last}: nonce ${window.nonce} was used by another transaction; signed again with nonce ${signed.nonce}`,
-      { first: window.first, last: window.last, oldTx: window.tx, tx: signed.hash, nonce: signed.nonce });
+    this.parts.event(
+      'anchor-resigned',
+      `anchor window ${window.first}…${window.last}: nonce ${window.nonce} was used by another transaction; signed again with nonce ${signed.nonce}`,
+      { first: window.first, last: window.last, oldTx: window.tx, tx: signed.hash, nonce: signed.nonce },
+    );
     await this.save(window, {
-      state: 'signed', tx: signed.hash, nonce, attempts: [attemptOf(signed, gas, fees)],
-      blockNumber: null, blockHash: null, confirmations: 0, confirmedAt: null, gasUsed: null, gasPriceWei: null, feeWei: null,
+      state: 'signed',
+      tx: signed.hash,
+      nonce,
+      attempts: [attemptOf(signed, gas, fees)],
+      blockNumber: null,
+      blockHash: null,
+      confirmations: 0,
+      confirmedAt: null,
+      gasUsed: null,
+      gasPriceWei: null,
+      feeWei: null,
     });
     await this.offer(window);
   }
@@ -211,7 +276,7 @@ export class WindowFollower {
 
   private notesFor(window: WindowRecord): FlightNotes {
     let notes = this.notes.get(window.first);
-    if (notes === undefined) this.notes.set(window.first, notes = { refused: null, atFeeCap: false });
+    if (notes === undefined) this.notes.set(window.first, (notes = { refused: null, atFeeCap: false }));
     return notes;
   }
 
@@ -221,13 +286,17 @@ export class WindowFollower {
 
   private assertNetwork(window: WindowRecord, what: string): void {
     if (window.networkId === this.parts.chainId) return;
-    throw new Error(`anchor window ${window.first}…${window.last} ${what} on chain id ${window.networkId}, but the node is on ${this.parts.chainId}: point anchors.ethereum.rpcUrl back at that network until it is done`);
+    throw new Error(
+      `anchor window ${window.first}…${window.last} ${what} on chain id ${window.networkId}, but the node is on ${this.parts.chainId}: point anchors.ethereum.rpcUrl back at that network until it is done`,
+    );
   }
 
   /** Another key's transaction could land beside the window's own: that is the operator's to settle. */
   private assertSameKey(window: WindowRecord): void {
     if (window.from.toLowerCase() === this.parts.node.account.address.toLowerCase()) return;
-    throw new Error(`anchor window ${window.first}…${window.last} was signed by ${window.from} and must be signed again, but anchors.ethereum.keyFile now holds the key of ${this.parts.node.account.address}: restore the old key until the window is confirmed`);
+    throw new Error(
+      `anchor window ${window.first}…${window.last} was signed by ${window.from} and must be signed again, but anchors.ethereum.keyFile now holds the key of ${this.parts.node.account.address}: restore the old key until the window is confirmed`,
+    );
   }
 
   /** Tests only (CHAINLANES_TEST_FAULTS): the whole process dies, as by kill -9, with a bump stored and not sent. */
@@ -239,8 +308,13 @@ export class WindowFollower {
 
 export function attemptOf(signed: SignedTransaction, gas: bigint, fees: Fees): StoredAttempt {
   return {
-    tx: signed.hash, raw: signed.raw, gas: String(gas), maxFeePerGas: String(fees.maxFeePerGas), maxPriorityFeePerGas: String(fees.maxPriorityFeePerGas),
-    signedAt: Date.now(), sentAt: null,
+    tx: signed.hash,
+    raw: signed.raw,
+    gas: String(gas),
+    maxFeePerGas: String(fees.maxFeePerGas),
+    maxPriorityFeePerGas: String(fees.maxPriorityFeePerGas),
+    signedAt: Date.now(),
+    sentAt: null,
   };
 }
 

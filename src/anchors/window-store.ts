@@ -135,7 +135,10 @@ export class WindowStore {
   /** Costs of the windows confirmed on each of the last `limit` UTC days that had any, newest first. */
   dailyCosts(limit: number): Array<CostTotals & { day: string }> {
     const days = this.costs.getRange({ start: Buffer.from([DAY_PREFIX + 1]), end: Buffer.from([DAY_PREFIX]), reverse: true, limit });
-    return [...days].map(({ key, value }) => ({ day: Buffer.from(key).subarray(1).toString('ascii'), ...(JSON.parse(Buffer.from(value).toString('utf8')) as CostTotals) }));
+    return [...days].map(({ key, value }) => ({
+      day: Buffer.from(key).subarray(1).toString('ascii'),
+      ...(JSON.parse(Buffer.from(value).toString('utf8')) as CostTotals),
+    }));
   }
 
   /** Costs of the windows confirmed on UTC day `day` (YYYY-MM-DD). */
@@ -183,9 +186,13 @@ function upgrade(record: WindowRecord & { raw?: string }): WindowRecord {
   const { raw, ...rest } = record;
   const signed = parseTransaction(raw as Hex);
   const attempt: StoredAttempt = {
-    tx: record.tx, raw: raw!, gas: String(signed.gas ?? 0n),
-    maxFeePerGas: String(signed.maxFeePerGas ?? 0n), maxPriorityFeePerGas: String(signed.maxPriorityFeePerGas ?? 0n),
-    signedAt: record.createdAt, sentAt: record.state === 'signed' ? null : record.createdAt,
+    tx: record.tx,
+    raw: raw!,
+    gas: String(signed.gas ?? 0n),
+    maxFeePerGas: String(signed.maxFeePerGas ?? 0n),
+    maxPriorityFeePerGas: String(signed.maxPriorityFeePerGas ?? 0n),
+    signedAt: record.createdAt,
+    sentAt: record.state === 'signed' ? null : record.createdAt,
   };
   return { ...rest, attempts: [attempt], bumps: 0, entries: null, gasUsed: null, gasPriceWei: null, feeWei: null };
 }

@@ -8,7 +8,10 @@ export class WindowTree {
   private readonly leaves: Buffer;
   readonly root: Buffer;
 
-  constructor(readonly first: number, hashes: readonly Buffer[]) {
+  constructor(
+    readonly first: number,
+    hashes: readonly Buffer[],
+  ) {
     if (hashes.length === 0) throw new RangeError('anchor window: no directory hashes');
     this.leaves = Buffer.concat(hashes);
     this.root = blockRoot(this.leaves, hashes.length);

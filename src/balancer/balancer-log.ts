@@ -3,10 +3,7 @@
 // the store), the scheduler's latest capacity and placed demand (GET
 // /v1/lanes), and the fair shares that admission asks (fair-share.ts).
 import { LANE_NAMES, type ChainTable } from '../ring/index.js';
-import {
-  LANE_EVENTS_KEY, LANE_PINS_KEY, LaneDecisions,
-  type LaneBalance, type LaneDecision, type LaneTable, type SchedulerEvent,
-} from '../scheduler/index.js';
+import { LANE_EVENTS_KEY, LANE_PINS_KEY, LaneDecisions, type LaneBalance, type LaneDecision, type LaneTable, type SchedulerEvent } from '../scheduler/index.js';
 import type { StoredSettings } from '../ledger/index.js';
 import { errorMessage, type Logger } from '../log/index.js';
 import type { ChainRegistry, ChainState } from '../frontdoor/index.js';
@@ -93,11 +90,13 @@ export class BalancerLog {
     const fair = this.fairShare;
     if (fair !== null) {
       let last = performance.now();
-      this.timers.push(setInterval(() => {
-        const now = performance.now();
-        fair.refill((now - last) / 1000, chainTable.count, (slot) => chainTable.lane(slot));
-        last = now;
-      }, tickMs));
+      this.timers.push(
+        setInterval(() => {
+          const now = performance.now();
+          fair.refill((now - last) / 1000, chainTable.count, (slot) => chainTable.lane(slot));
+          last = now;
+        }, tickMs),
+      );
     }
     this.timers.push(setInterval(() => void this.persist(), PERSIST_EVERY_MS));
     for (const timer of this.timers) timer.unref();
@@ -117,7 +116,10 @@ export class BalancerLog {
     } catch (error) {
       this.dirty = true;
       this.retryAt = Date.now() + PERSIST_RETRY_MS;
-      this.options.log.warn({ event: 'lane-events-unsaved', error: errorMessage(error) }, `could not keep the lane decisions in the store: ${errorMessage(error)}`);
+      this.options.log.warn(
+        { event: 'lane-events-unsaved', error: errorMessage(error) },
+        `could not keep the lane decisions in the store: ${errorMessage(error)}`,
+      );
     }
   }
 
@@ -135,20 +137,37 @@ export class BalancerLog {
     if (lane === null) this.pins.delete(chain.name);
     else this.pins.set(chain.name, lane);
     await this.options.stored.put(LANE_PINS_KEY, Object.fromEntries([...this.pins].map(([name, l]) => [name, laneName(l)])));
-    const numbers = { entriesPerSec: round(this.options.chains.table.entriesPerSec(chain.slot), 1), bytesPerSec: round(this.options.chains.table.bytesPerSec(chain.slot), 1) };
+    const numbers = {
+      entriesPerSec: round(this.options.chains.table.entriesPerSec(chain.slot), 1),
+      bytesPerSec: round(this.options.chains.table.bytesPerSec(chain.slot), 1),
+    };
     if (lane === null) {
-      this.decide('lane-pin', { kind: 'unpin', chain: chain.name, from: was === undefined ? undefined : laneName(was), reason: `operator unpinned chain "${chain.name}"; the lane table and the balancer place it again`, numbers });
+      this.decide('lane-pin', {
+        kind: 'unpin',
+        chain: chain.name,
+        from: was === undefined ? undefined : laneName(was),
+        reason: `operator unpinned chain "${chain.name}"; the lane table and the balancer place it again`,
+        numbers,
+      });
     } else {
       this.decide('lane-pin', {
-        kind: 'pin', chain: chain.name, from: laneName(currentLane), to: laneName(lane),
-        reason: `operator pinned chain "${chain.name}" to ${laneName(lane)}; the balancer leaves it there and counts its demand`, numbers,
+        kind: 'pin',
+        chain: chain.name,
+        from: laneName(currentLane),
+        to: laneName(lane),
+        reason: `operator pinned chain "${chain.name}" to ${laneName(lane)}; the balancer leaves it there and counts its demand`,
+        numbers,
       });
     }
   }
 
   tableChanged(table: LaneTable, source: string): void {
     this.table = table;
-    this.decide('lane-table-decision', { kind: 'table', reason: `lane table replaced from ${source}`, numbers: { rows: table.lanes.length, shareFloorEntriesPerSec: table.shareFloorEntriesPerSec } });
+    this.decide('lane-table-decision', {
+      kind: 'table',
+      reason: `lane table replaced from ${source}`,
+      numbers: { rows: table.lanes.length, shareFloorEntriesPerSec: table.shareFloorEntriesPerSec },
+    });
   }
 
   /** Why a chain is in its lane, for GET /v1/lanes. */
@@ -179,10 +198,15 @@ export class BalancerLog {
     else if (event.type === 'cores') {
       const lanes = Object.fromEntries(event.lanes.map((cores, i) => [laneName(i), cores]));
       const utilisation = event.utilisation.map((u) => round(u, 2));
-      const reason = event.reason === 'capacity'
-        ? `a lane was over its headroom (loads ${(event.loads ?? []).map((l) => round(l, 2)).join(', ')}): a core moved to it instead of a chain`
-        : 'cores moved between lanes by utilisation';
-      this.decide('cores', { kind: 'core-move', reason, numbers: { utilisation, ...(event.loads === undefined ? {} : { loads: event.loads.map((l) => round(l, 3)) }) } }, { lanes });
+      const reason =
+        event.reason === 'capacity'
+          ? `a lane was over its headroom (loads ${(event.loads ?? []).map((l) => round(l, 2)).join(', ')}): a core moved to it instead of a chain`
+          : 'cores moved between lanes by utilisation';
+      this.decide(
+        'cores',
+        { kind: 'core-move', reason, numbers: { utilisation, ...(event.loads === undefined ? {} : { loads: event.loads.map((l) => round(l, 3)) }) } },
+        { lanes },
+      );
     } else if (event.type === 'capacity') {
       this.fairShare?.setCapacities(event.lanes);
       const numbers: LaneDecision['numbers'] = { ms: event.ms };
@@ -194,10 +218,14 @@ export class BalancerLog {
     } else if (event.type === 'balance') {
       this.balance = { lanes: event.lanes, headroom: event.headroom };
       this.fairShare?.setCapacities(event.lanes.map((l) => l.capacity));
-      this.fairShare?.setLoads(event.lanes.map((l) => l.load), event.headroom);
+      this.fairShare?.setLoads(
+        event.lanes.map((l) => l.load),
+        event.headroom,
+      );
     } else if (event.type === 'overloaded') {
       this.decide('lane-overloaded', {
-        kind: 'overloaded', to: laneName(event.lane),
+        kind: 'overloaded',
+        to: laneName(event.lane),
         reason: `the ${laneName(event.lane)} lane carries ${round(event.load, 2)} of its capacity, over the headroom ${event.headroom}, and no core or chain can move`,
         numbers: { load: round(event.load, 4), headroom: event.headroom },
       });
@@ -219,8 +247,16 @@ export class BalancerLog {
     let reason: string;
     if (event.reason === 'placement' && event.loads !== undefined) {
       const l = event.loads;
-      Object.assign(numbers, { relief: round(l.relief), fromLoad: round(l.fromLoad), fromLoadAfter: round(l.fromLoadAfter), toLoad: round(l.toLoad), toLoadAfter: round(l.toLoadAfter), headroom: l.headroom });
-      reason = `chain "${chain}" ${from} → ${to}: ${from} was over its headroom (${round(l.fromLoad, 2)} of capacity > ${l.headroom}) and no core could move; ` +
+      Object.assign(numbers, {
+        relief: round(l.relief),
+        fromLoad: round(l.fromLoad),
+        fromLoadAfter: round(l.fromLoadAfter),
+        toLoad: round(l.toLoad),
+        toLoadAfter: round(l.toLoadAfter),
+        headroom: l.headroom,
+      });
+      reason =
+        `chain "${chain}" ${from} → ${to}: ${from} was over its headroom (${round(l.fromLoad, 2)} of capacity > ${l.headroom}) and no core could move; ` +
         `this chain relieves it most (${round(l.relief, 2)}) and ${to} has room (${round(l.toLoadAfter, 2)} after)`;
       this.reasons.set(event.slot, `placed in ${to} by the balancer: ${from} was over its headroom`);
     } else if (event.reason === 'returned') {

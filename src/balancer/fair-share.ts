@@ -67,7 +67,9 @@ export class FairShare implements FairShareGate {
 
   /** The scheduler's latest loads (fractions of capacity) against its headroom. */
   setLoads(loads: readonly number[], headroom: number): void {
-    loads.forEach((load, lane) => { this.overloaded[lane] = load > headroom ? 1 : 0; });
+    loads.forEach((load, lane) => {
+      this.overloaded[lane] = load > headroom ? 1 : 0;
+    });
   }
 
   private isActive(slot: number): boolean {

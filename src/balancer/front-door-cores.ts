@@ -46,7 +46,9 @@ export class FrontDoorCores {
     if (!this.moves || quiet === this.quiet) return;
     this.quiet = quiet;
     this.pin(this.cores);
-    this.log.info({ event: 'frontdoor-cores', cores: this.cores, heavyChains: count },
-      `front door on cores [${this.cores.join(',')}]: ${quiet ? 'no chain is heavy' : 'a chain is in the heavy lane'}`);
+    this.log.info(
+      { event: 'frontdoor-cores', cores: this.cores, heavyChains: count },
+      `front door on cores [${this.cores.join(',')}]: ${quiet ? 'no chain is heavy' : 'a chain is in the heavy lane'}`,
+    );
   }
 }

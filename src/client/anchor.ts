@@ -11,16 +11,21 @@ export type { AnchorProof, AnchorWindowProof } from '../protocol/index.js';
 /** Reproduces a tree root from 32-byte leaf data, its index, the tree size and an audit path (null when the path cannot fit). */
 export type PathRoot = (leafData: Uint8Array, index: number, count: number, path: readonly Uint8Array[]) => Uint8Array | null;
 
-export type AnchorResult =
-  | { ok: true; confirmations: number; networkId: number; blockNumber: number }
-  | { ok: false; reason: string };
+export type AnchorResult = { ok: true; confirmations: number; networkId: number; blockNumber: number } | { ok: false; reason: string };
 
 /** Why the anchor part does not hold for this proof's directory hash, or null when it does. */
 export function anchorProblem(proof: EntryProof, anchor: AnchorProof, rootOf: PathRoot): string | null {
   if (proof.directory === undefined) return 'proof has an anchor but no directory part';
   const w = anchor.window;
   if (typeof w !== 'object' || w === null) return 'anchor.window is missing';
-  for (const [field, value] of [['first', w.first], ['last', w.last], ['index', w.index], ['count', w.count], ['blockNumber', anchor.blockNumber], ['networkId', anchor.networkId]] as const) {
+  for (const [field, value] of [
+    ['first', w.first],
+    ['last', w.last],
+    ['index', w.index],
+    ['count', w.count],
+    ['blockNumber', anchor.blockNumber],
+    ['networkId', anchor.networkId],
+  ] as const) {
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) return `anchor ${field} is not a non-negative integer`;
   }
   if (anchor.network !== ETHEREUM_NETWORK) return `anchor network ${JSON.stringify(anchor.network)} is not ${ETHEREUM_NETWORK}`;
@@ -78,12 +83,18 @@ export async function verifyAnchorTransaction(anchor: AnchorProof, rpcUrl: strin
     if (tx === null) return { ok: false, reason: `the node does not know transaction ${anchor.tx}` };
     if (tx.blockHash === null || tx.blockNumber === null) return { ok: false, reason: `transaction ${anchor.tx} is not in a block` };
     if (tx.blockHash.toLowerCase() !== anchor.blockHash.toLowerCase() || Number(BigInt(tx.blockNumber)) !== anchor.blockNumber) {
-      return { ok: false, reason: `transaction ${anchor.tx} is in block ${Number(BigInt(tx.blockNumber))} (${tx.blockHash}), not the anchor's ${anchor.blockNumber} (${anchor.blockHash})` };
+      return {
+        ok: false,
+        reason: `transaction ${anchor.tx} is in block ${Number(BigInt(tx.blockNumber))} (${tx.blockHash}), not the anchor's ${anchor.blockNumber} (${anchor.blockHash})`,
+      };
     }
-    if (!equal(hex(tx.input, -1) ?? new Uint8Array(0), anchorPayload(anchor))) return { ok: false, reason: `transaction ${anchor.tx} does not carry this window's anchor payload` };
+    if (!equal(hex(tx.input, -1) ?? new Uint8Array(0), anchorPayload(anchor)))
+      return { ok: false, reason: `transaction ${anchor.tx} does not carry this window's anchor payload` };
     const block = await rpc.call<{ hash: string; transactions: string[] } | null>('eth_getBlockByNumber', [`0x${anchor.blockNumber.toString(16)}`, false]);
-    if (block === null || block.hash.toLowerCase() !== anchor.blockHash.toLowerCase()) return { ok: false, reason: `block ${anchor.blockNumber} of the node's canonical chain is not ${anchor.blockHash}` };
-    if (!block.transactions.some((t) => t.toLowerCase() === anchor.tx.toLowerCase())) return { ok: false, reason: `block ${anchor.blockHash} does not list transaction ${anchor.tx}` };
+    if (block === null || block.hash.toLowerCase() !== anchor.blockHash.toLowerCase())
+      return { ok: false, reason: `block ${anchor.blockNumber} of the node's canonical chain is not ${anchor.blockHash}` };
+    if (!block.transactions.some((t) => t.toLowerCase() === anchor.tx.toLowerCase()))
+      return { ok: false, reason: `block ${anchor.blockHash} does not list transaction ${anchor.tx}` };
     const head = Number(BigInt(await rpc.call<string>('eth_blockNumber', [])));
     return { ok: true, confirmations: head - anchor.blockNumber + 1, networkId: chainId, blockNumber: anchor.blockNumber };
   } catch (error) {
@@ -93,11 +104,15 @@ export async function verifyAnchorTransaction(anchor: AnchorProof, rpcUrl: strin
 
 class JsonRpc {
   private id = 0;
-  constructor(private readonly url: string, private readonly timeoutMs: number) {}
+  constructor(
+    private readonly url: string,
+    private readonly timeoutMs: number,
+  ) {}
 
   async call<T>(method: string, params: unknown[]): Promise<T> {
     const response = await fetch(this.url, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ jsonrpc: '2.0', id: ++this.id, method, params }),
       signal: AbortSignal.timeout(this.timeoutMs),
     });

@@ -88,7 +88,7 @@ function connectError(url: URL, failure: SocketFailure | undefined): ChainError 
 /** What the usual causes of a failed connection mean, said where the cause is recognisable. */
 function connectHint(url: URL, why: string): string {
   if (/self[- ]signed|unable to verify|certificate/i.test(why)) {
-    return '; the gateway\'s certificate is not trusted here: give Node its CA (NODE_EXTRA_CA_CERTS=FILE)';
+    return "; the gateway's certificate is not trusted here: give Node its CA (NODE_EXTRA_CA_CERTS=FILE)";
   }
   if (url.protocol === 'ws:' && /socket hang up|ECONNRESET|Unexpected server response|Invalid WebSocket frame/i.test(why)) {
     return '; a gateway started with --tls-cert speaks only TLS: use https:// (wss://)';

@@ -6,8 +6,13 @@
 import { ed25519 } from '@noble/curves/ed25519';
 import { sha256 } from '@noble/hashes/sha2';
 import {
-  ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES, HASH_BYTES, encodeCosignatureMessage, encodeHeadMessage,
-  type Cosignature, type SignedHead,
+  ED25519_PUBLIC_KEY_BYTES,
+  ED25519_SIGNATURE_BYTES,
+  HASH_BYTES,
+  encodeCosignatureMessage,
+  encodeHeadMessage,
+  type Cosignature,
+  type SignedHead,
 } from '../protocol/index.js';
 import { hex, toHex } from './bytes.js';
 import { consistencyProblem, pathRoot } from './tree.js';
@@ -70,7 +75,8 @@ export function verifyCosignature(cosignature: Cosignature, gatewayKey: PublicKe
   if (problem !== null) return result(`the co-signed head: ${problem}`);
   const witness = hex(cosignature.witness, ED25519_PUBLIC_KEY_BYTES);
   if (witness === null) return result('the witness key is not 32 bytes of hex');
-  if (witnessKey !== undefined && toHex(witness) !== toHex(keyBytes(witnessKey))) return result(`co-signed by witness ${keyFingerprint(witness)}, not ${keyFingerprint(witnessKey)}`);
+  if (witnessKey !== undefined && toHex(witness) !== toHex(keyBytes(witnessKey)))
+    return result(`co-signed by witness ${keyFingerprint(witness)}, not ${keyFingerprint(witnessKey)}`);
   if (!isCount(cosignature.time)) return result('the co-signature time is not a non-negative integer');
   const message = encodeCosignatureMessage(cosignature.time, headMessage(cosignature.head, gatewayKey));
   return result(signatureProblem(cosignature.signature, message, witness, 'the witness signature'));
@@ -79,7 +85,8 @@ export function verifyCosignature(cosignature: Cosignature, gatewayKey: PublicKe
 /** The 88 bytes a head's signature covers, for the log of `key`. */
 export function headMessage(head: Pick<SignedHead, 'size' | 'time' | 'root'>, key: PublicKey): Uint8Array {
   const root = hex(head.root, HASH_BYTES);
-  if (root === null || !isCount(head.size) || !isCount(head.time)) throw new RangeError('head: size and time must be non-negative integers and root 32 bytes of hex');
+  if (root === null || !isCount(head.size) || !isCount(head.time))
+    throw new RangeError('head: size and time must be non-negative integers and root 32 bytes of hex');
   return encodeHeadMessage(sha256(keyBytes(key)), head.size, head.time, root);
 }
 

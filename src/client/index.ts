@@ -10,7 +10,16 @@ export { ChainClient, type ClientEvents, type ConnectOptions, type SubmitResult 
 export { ChainError, type ErrorCode } from './errors.js';
 export { backoffDelay, type ReconnectOptions } from './backoff.js';
 export type { CommittedNotice, Entry } from './protocol.js';
-export { verifyEntry, verifyEntrySteps, type Sha256, type VerifyStep, type DirectoryProof, type EntryProof, type ExpectedEntry, type VerifyResult } from './verify.js';
+export {
+  verifyEntry,
+  verifyEntrySteps,
+  type Sha256,
+  type VerifyStep,
+  type DirectoryProof,
+  type EntryProof,
+  type ExpectedEntry,
+  type VerifyResult,
+} from './verify.js';
 
 /** The stream URL of `chain` under a gateway base URL (ws:, wss:, http: or https:). */
 export function streamUrl(base: string | URL, chain: string): URL {
@@ -37,7 +46,20 @@ export async function connect(url: string | URL, chain: string, options: Connect
   return client;
 }
 export {
-  headMessage, headSignatureProblem, keyFingerprint, verifyConsistency, verifyCosignature, verifyHead, verifyInclusion,
-  type ConsistencyProofView, type Cosignature, type HeadKeyView, type HeadProof, type HeadView, type InclusionProofView, type PublicKey, type SignedHead,
+  headMessage,
+  headSignatureProblem,
+  keyFingerprint,
+  verifyConsistency,
+  verifyCosignature,
+  verifyHead,
+  verifyInclusion,
+  type ConsistencyProofView,
+  type Cosignature,
+  type HeadKeyView,
+  type HeadProof,
+  type HeadView,
+  type InclusionProofView,
+  type PublicKey,
+  type SignedHead,
 } from './heads.js';
 export { anchorPayload, verifyAnchor, verifyAnchorTransaction, type AnchorProof, type AnchorResult, type AnchorWindowProof } from './anchor.js';

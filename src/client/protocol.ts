@@ -54,7 +54,9 @@ function rejected(r: Record<string, unknown>): ErrorReply | undefined {
   const frame = r.frame === null || r.frame === undefined ? null : int(r.frame);
   if (frame === undefined || typeof r.code !== 'string') return undefined;
   const message = typeof r.message === 'string' ? r.message : r.code;
-  return typeof r.location === 'string' ? { type: 'error', frame, code: r.code, message, location: r.location } : { type: 'error', frame, code: r.code, message };
+  return typeof r.location === 'string'
+    ? { type: 'error', frame, code: r.code, message, location: r.location }
+    : { type: 'error', frame, code: r.code, message };
 }
 
 function committed(r: Record<string, unknown>): CommittedNotice | undefined {

@@ -91,7 +91,11 @@ export function openWhatwg(Impl: WhatwgSocketClass, url: URL, key: string | unde
     if (closed) return;
     closed = true;
     // The WHATWG API hides why a handshake failed; only "it never opened" is known.
-    events.close(code, reason, opened ? undefined : { message: 'connection failed (a browser does not say why: a refused key, an unknown chain and an unreachable gateway look alike)' });
+    events.close(
+      code,
+      reason,
+      opened ? undefined : { message: 'connection failed (a browser does not say why: a refused key, an unknown chain and an unreachable gateway look alike)' },
+    );
   };
   // A handshake that fails fires `error`, then (by the spec, not in every runtime) `close`.
   socket.addEventListener('error', () => {

@@ -10,8 +10,14 @@
 // a page can show the walk from the content up to the directory hash.
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2';
 import {
-  DIRECTORY_HEADER, ENTRY_BLOCK_HEADER, HASH_BYTES, MERKLE_LEAF_PREFIX,
-  type DirectoryProof, type EntryProof, type HeadProof, type SignedHead,
+  DIRECTORY_HEADER,
+  ENTRY_BLOCK_HEADER,
+  HASH_BYTES,
+  MERKLE_LEAF_PREFIX,
+  type DirectoryProof,
+  type EntryProof,
+  type HeadProof,
+  type SignedHead,
 } from '../protocol/index.js';
 import { anchorProblem } from './anchor.js';
 import { concat, equal, toHex } from './bytes.js';
@@ -22,7 +28,6 @@ export type { VerifyResult } from './result.js';
 import { pathRoot, rootFromPath, type HashWalk } from './tree.js';
 
 export type { DirectoryProof, EntryProof } from '../protocol/index.js';
-
 
 /** What the caller already knows and wants the proof bound to. */
 export interface ExpectedEntry {
@@ -133,7 +138,10 @@ function* checkHead(proof: EntryProof, head: HeadProof, expected: ExpectedEntry,
 function checkAnchor(proof: EntryProof, anchor: NonNullable<EntryProof['anchor']>, report: Report): void {
   const problem = anchorProblem(proof, anchor, pathRoot);
   if (problem !== null) broken(problem);
-  report({ what: `anchor window root from the directory hash, leaf ${anchor.window.index} of ${anchor.window.count} (directories ${anchor.window.first}–${anchor.window.last})`, value: String(anchor.window.root) });
+  report({
+    what: `anchor window root from the directory hash, leaf ${anchor.window.index} of ${anchor.window.count} (directories ${anchor.window.first}–${anchor.window.last})`,
+    value: String(anchor.window.root),
+  });
 }
 
 function hexBytes(value: unknown, bytes: number, field: string): Uint8Array {
@@ -160,10 +168,12 @@ function base64Bytes(text: string): Uint8Array {
 }
 
 function checkExpected(proof: EntryProof, expected: ExpectedEntry): void {
-  if (expected.chain !== undefined && proof.chain !== expected.chain) broken(`proof is for chain ${JSON.stringify(proof.chain)}, not ${JSON.stringify(expected.chain)}`);
+  if (expected.chain !== undefined && proof.chain !== expected.chain)
+    broken(`proof is for chain ${JSON.stringify(proof.chain)}, not ${JSON.stringify(expected.chain)}`);
   if (expected.seq !== undefined && proof.seq !== expected.seq) broken(`proof is for seq ${proof.seq}, not ${expected.seq}`);
   if (expected.hash !== undefined && String(proof.hash).toLowerCase() !== expected.hash.toLowerCase()) broken('entry hash differs from the expected one');
-  if ((expected.key !== undefined || expected.head !== undefined) && proof.head === undefined) broken('proof has no head part but a trusted key or head was given (ask with ?head=latest or ?head=SIZE)');
+  if ((expected.key !== undefined || expected.head !== undefined) && proof.head === undefined)
+    broken('proof has no head part but a trusted key or head was given (ask with ?head=latest or ?head=SIZE)');
   if (expected.head !== undefined && (proof.head?.size !== expected.head.size || String(proof.head.root).toLowerCase() !== expected.head.root.toLowerCase())) {
     broken(`proof's head (size ${proof.head?.size}) is not the trusted head of size ${expected.head.size}`);
   }

@@ -11,7 +11,7 @@ export const doctorCommand: CommandSpec = {
   summary: 'what this machine offers the gateway, and what to change',
   description: [
     'Prints what this machine offers the gateway (cores and which are isolated, memory, file limit,',
-    'native addon, the data directory\'s disk: 4 KiB writes with fdatasync and sequential writes for at',
+    "native addon, the data directory's disk: 4 KiB writes with fdatasync and sequential writes for at",
     'most S seconds) and what an operator would change (deploy/README.md).',
     'Exit status: 0 when done, 2 for wrong usage or a refused config.',
   ].join('\n'),
@@ -27,7 +27,8 @@ export const doctorCommand: CommandSpec = {
 async function doctor(args: ParsedArgs): Promise<void> {
   const seconds = stringFlag(args, 'disk-seconds') ?? '1';
   const diskSeconds = Number(seconds);
-  if (!(diskSeconds > 0 && diskSeconds <= 60)) throw new ConfigError([`flag --disk-seconds: ${JSON.stringify(seconds)} is not allowed: expected seconds, more than 0 and at most 60`]);
+  if (!(diskSeconds > 0 && diskSeconds <= 60))
+    throw new ConfigError([`flag --disk-seconds: ${JSON.stringify(seconds)} is not allowed: expected seconds, more than 0 and at most 60`]);
   const data = stringFlag(args, 'data');
   const file = stringFlag(args, 'config');
   const serveFlags = [...(data === undefined ? [] : ['--data', data]), ...(file === undefined ? [] : ['--config', file])];
@@ -39,7 +40,12 @@ async function doctor(args: ParsedArgs): Promise<void> {
   const { examine, formatCpuList, uwsLines } = await import('../doctor/index.js');
   const { attempts, problem } = chooseUws();
   const report = examine({
-    config, layout: validateConfig(config), fileLimit: descriptorLimit(), native: { loaded: nativeLoaded, error: nativeLoadError }, uws: { attempts, problem }, diskSeconds,
+    config,
+    layout: validateConfig(config),
+    fileLimit: descriptorLimit(),
+    native: { loaded: nativeLoaded, error: nativeLoadError },
+    uws: { attempts, problem },
+    diskSeconds,
   });
   if (args.flags.json === true) return print(JSON.stringify(report, null, 2));
   const mib = (n: number): string => `${Math.round(n / MiB)} MiB`;
@@ -47,14 +53,20 @@ async function doctor(args: ParsedArgs): Promise<void> {
   const lanes = cpu.layout.lanes.map((cores, i) => `${['heavy', 'medium', 'light'][i]} ${formatCpuList(cores)}`).join(', ');
   const { packageVersion } = await import('./version.js');
   print(`chainlanes doctor ${packageVersion()}\nsees:`);
-  print(`  cores        ${cpu.count}; isolated: ${cpu.isolated === null ? 'unknown' : cpu.isolated.length === 0 ? 'none' : formatCpuList(cpu.isolated)}; governor: ${cpu.governor ?? 'none'}`);
+  print(
+    `  cores        ${cpu.count}; isolated: ${cpu.isolated === null ? 'unknown' : cpu.isolated.length === 0 ? 'none' : formatCpuList(cpu.isolated)}; governor: ${cpu.governor ?? 'none'}`,
+  );
   print(`  layout       front door ${formatCpuList(cpu.layout.frontdoor)}, sealer ${formatCpuList(cpu.layout.sealer)}, ${lanes}`);
-  print(`  memory       ${mib(memory.totalBytes)} total, ${mib(memory.freeBytes)} free; budget ${mib(memory.budgetBytes)} (rings ${mib(memory.ringBytes)}, unsealed bound ${mib(memory.maxUnsealedBytes)})`);
+  print(
+    `  memory       ${mib(memory.totalBytes)} total, ${mib(memory.freeBytes)} free; budget ${mib(memory.budgetBytes)} (rings ${mib(memory.ringBytes)}, unsealed bound ${mib(memory.maxUnsealedBytes)})`,
+  );
   print(`  file limit   ${report.fileLimit.soft ?? 'unknown'}`);
   print(`  native addon ${report.native.loaded ? 'loaded' : `NOT loaded (${report.native.error})`}`);
   uwsLines(report.uws).forEach((line, i) => print(`  ${i === 0 ? 'uWebSockets' : '           '}  ${line}`));
-  print(`  disk         ${disk.dataDir}${disk.sharesRootDevice ? ' (on the root device)' : ''}: 4 KiB write + fdatasync ${disk.syncedWriteMs.toFixed(2)} ms ` +
-    `(${disk.syncedWrites} in the test), sequential ${disk.sequentialMiBPerSec.toFixed(0)} MiB/s`);
+  print(
+    `  disk         ${disk.dataDir}${disk.sharesRootDevice ? ' (on the root device)' : ''}: 4 KiB write + fdatasync ${disk.syncedWriteMs.toFixed(2)} ms ` +
+      `(${disk.syncedWrites} in the test), sequential ${disk.sequentialMiBPerSec.toFixed(0)} MiB/s`,
+  );
   print(report.changes.length === 0 ? 'would change: nothing' : 'would change:');
   for (const change of report.changes) print(`  - ${change.what}: ${change.why}.\n    how: ${change.how}`);
 }

@@ -19,7 +19,17 @@ import { packageVersion } from './version.js';
 
 export { UsageError, commandHelp, parseCommand, subcommandOf, type CommandSpec, type FlagSpec } from './spec.js';
 
-export const COMMANDS: readonly CommandSpec[] = [serveCommand, waitCommand, verifyCommand, monitorCommand, lanesCommand, keygenCommand, doctorCommand, fleetCommand, benchCommand];
+export const COMMANDS: readonly CommandSpec[] = [
+  serveCommand,
+  waitCommand,
+  verifyCommand,
+  monitorCommand,
+  lanesCommand,
+  keygenCommand,
+  doctorCommand,
+  fleetCommand,
+  benchCommand,
+];
 
 /** Every command that runs: a two-word command's second words in place of its first (`fleet run`…). */
 export function commandLeaves(): CommandSpec[] {
@@ -28,7 +38,9 @@ export function commandLeaves(): CommandSpec[] {
 
 /** The list of commands: `chainlanes --help`, and what a bare `chainlanes` says on stderr. */
 export function usage(): string {
-  const lines = commandLeaves().flatMap((c) => c.forms.map((form, i) => ({ form: `chainlanes ${c.name}${form === '' ? '' : ` ${form}`}`, summary: i === 0 ? c.summary : '' })));
+  const lines = commandLeaves().flatMap((c) =>
+    c.forms.map((form, i) => ({ form: `chainlanes ${c.name}${form === '' ? '' : ` ${form}`}`, summary: i === 0 ? c.summary : '' })),
+  );
   return [
     'usage:',
     ...lines.map((l) => `  ${l.form}${l.summary === '' ? '' : `\n      ${l.summary}`}`),

@@ -28,7 +28,9 @@ async function keygen(args: ParsedArgs): Promise<void> {
     fd = openSync(out, 'wx', 0o600);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError([`--out ${out}: ${code === 'EEXIST' ? 'exists already; a key file is never overwritten (remove it first)' : (error as Error).message}`]);
+    throw new ConfigError([
+      `--out ${out}: ${code === 'EEXIST' ? 'exists already; a key file is never overwritten (remove it first)' : (error as Error).message}`,
+    ]);
   }
   try {
     writeSync(fd, newKey() + '\n');

@@ -35,13 +35,15 @@ async function monitor(args: ParsedArgs): Promise<void> {
   if (args.positionals.length === 0) throw new UsageError('monitor needs at least one gateway URL');
   const urls = args.positionals.map((text) => {
     const url = URL.canParse(text) ? new URL(text) : null;
-    if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new UsageError(`${JSON.stringify(text)} is not an http:// or https:// URL`);
+    if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+      throw new UsageError(`${JSON.stringify(text)} is not an http:// or https:// URL`);
     return url.href.replace(/\/+$/, '');
   });
   const seconds = (flag: string, fallback: string, max: number): number => {
     const text = stringFlag(args, flag) ?? fallback;
     const n = Number(text);
-    if (!(n > 0 && n <= max)) throw new ConfigError([`flag --${flag}: ${JSON.stringify(text)} is not allowed: expected seconds, more than 0 and at most ${max}`]);
+    if (!(n > 0 && n <= max))
+      throw new ConfigError([`flag --${flag}: ${JSON.stringify(text)} is not allowed: expected seconds, more than 0 and at most ${max}`]);
     return Math.round(n * 1000);
   };
   const metricsAt = stringFlag(args, 'metrics');
@@ -53,9 +55,15 @@ async function monitor(args: ParsedArgs): Promise<void> {
   const witness = cosignKey === null ? null : Buffer.from(createPublicKey(cosignKey).export({ format: 'jwk' }).x!, 'base64url').toString('hex');
   const { HeadMonitor } = await import('../monitor/index.js');
   const watcher = new HeadMonitor({
-    gateways: urls, stateDir: stringFlag(args, 'state') ?? 'chainlanes-monitor',
-    intervalMs: seconds('interval', '10', 86_400), maxAgeMs: seconds('max-age', '300', 10 * 86_400), timeoutMs: seconds('timeout', '10', 600),
-    cosignKey, witness, json: args.flags.json === true, print,
+    gateways: urls,
+    stateDir: stringFlag(args, 'state') ?? 'chainlanes-monitor',
+    intervalMs: seconds('interval', '10', 86_400),
+    maxAgeMs: seconds('max-age', '300', 10 * 86_400),
+    timeoutMs: seconds('timeout', '10', 600),
+    cosignKey,
+    witness,
+    json: args.flags.json === true,
+    print,
   });
   if (witness !== null) print(`monitor: co-signing accepted heads as witness ${witness} (list it in the gateways' heads.witnesses)`);
   if (args.flags.once === true) {
@@ -75,6 +83,7 @@ async function monitor(args: ParsedArgs): Promise<void> {
 function hostPort(text: string): { host: string; port: number } {
   const match = /^(.*):(\d{1,5})$/.exec(text);
   const port = Number(match?.[2]);
-  if (match === null || match[1] === '' || port > 65535) throw new ConfigError([`flag --metrics: ${JSON.stringify(text)} is not allowed: expected HOST:PORT, e.g. 127.0.0.1:9464 (port 0: any free port)`]);
+  if (match === null || match[1] === '' || port > 65535)
+    throw new ConfigError([`flag --metrics: ${JSON.stringify(text)} is not allowed: expected HOST:PORT, e.g. 127.0.0.1:9464 (port 0: any free port)`]);
   return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port };
 }

@@ -1,7 +1,15 @@
 // `chainlanes serve`: the gateway, until SIGINT or SIGTERM.
 import { readFileSync } from 'node:fs';
 import {
-  CONFIG_FILE_ENV, ConfigError, SWITCH_SETTINGS, TEST_FAULTS_ENV, TEXT_SETTINGS, checkTlsFiles, faultsFromEnv, hasFaults, resolveConfig,
+  CONFIG_FILE_ENV,
+  ConfigError,
+  SWITCH_SETTINGS,
+  TEST_FAULTS_ENV,
+  TEXT_SETTINGS,
+  checkTlsFiles,
+  faultsFromEnv,
+  hasFaults,
+  resolveConfig,
 } from '../config/index.js';
 import { ADMIN_KEY_ENV, checkOpenBind, readAdminKey } from '../credits/index.js';
 import { createLogger, errorMessage, type Logger } from '../log/index.js';
@@ -77,13 +85,15 @@ async function serve(args: ParsedArgs): Promise<void> {
     }
     log.info({ event: 'shutdown', signal: why }, `${why}: answering frames in flight and sealing, then exiting`);
     if (started === null) process.exit(0);
-    started.then((gateway) => gateway.stop()).then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.fatal({ event: 'shutdown-failed', err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    started
+      .then((gateway) => gateway.stop())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          log.fatal({ event: 'shutdown-failed', err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -49,7 +49,9 @@ export class UsageError extends Error {}
 /** The command's arguments, or a UsageError naming the unknown flag and its nearest match. */
 export function parseCommand(spec: CommandSpec, argv: string[]): ParsedArgs {
   if (spec.ownParser === true) return { flags: {}, positionals: argv, argv };
-  const options = Object.fromEntries(spec.flags.map((f) => [f.name, { type: f.value === undefined ? 'boolean' : 'string', multiple: f.multiple === true }] as const));
+  const options = Object.fromEntries(
+    spec.flags.map((f) => [f.name, { type: f.value === undefined ? 'boolean' : 'string', multiple: f.multiple === true }] as const),
+  );
   try {
     const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: spec.positionals === true });
     return { flags: values as ParsedArgs['flags'], positionals, argv };
@@ -72,12 +74,15 @@ function usageErrorOf(spec: CommandSpec, error: unknown): unknown {
     return new UsageError(`${spec.name} takes no word like ${JSON.stringify(word)}; flags start with --`);
   }
   // ERR_PARSE_ARGS_INVALID_OPTION_VALUE: a flag without its value, or a switch given one.
-  return new UsageError(message.split('. ')[0]!.replace(/^Option '/, 'flag \''));
+  return new UsageError(message.split('. ')[0]!.replace(/^Option '/, "flag '"));
 }
 
 /** The command's flag closest to `given` by edit distance, if close enough to be a typo. */
 function nearestFlag(spec: CommandSpec, given: string): string | null {
-  return nearest(spec.flags.map((f) => f.name), given);
+  return nearest(
+    spec.flags.map((f) => f.name),
+    given,
+  );
 }
 
 /** Of `words`, the one closest to `given`, if close enough to be a typo. */
@@ -125,7 +130,9 @@ export function commandHelp(spec: CommandSpec): string {
   const parts = [forms.join('\n'), spec.description];
   if (flags.length > 0) parts.push(`flags:\n${flags.join('\n')}\n  ${'--help'.padEnd(width)}  this text\n  ${'--version'.padEnd(width)}  the version`);
   if (spec.subcommands !== undefined) {
-    parts.push(['commands:', ...spec.subcommands.flatMap((sub) => [`  chainlanes ${sub.name} ${sub.forms[0] ?? ''}`.trimEnd(), `      ${sub.summary}`])].join('\n'));
+    parts.push(
+      ['commands:', ...spec.subcommands.flatMap((sub) => [`  chainlanes ${sub.name} ${sub.forms[0] ?? ''}`.trimEnd(), `      ${sub.summary}`])].join('\n'),
+    );
   }
   if (spec.appendix !== undefined) parts.push(spec.appendix());
   return parts.join('\n\n');

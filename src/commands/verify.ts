@@ -10,10 +10,10 @@ export const verifyCommand: CommandSpec = {
   summary: 'check a store (blocks, proofs, credits, anchors) or one entry proof',
   description: [
     'With --data (default ./data, or CHAINLANES_DATA): checks every block, proof and hash link in the store,',
-    'the directory log and every head the store\'s key signed against it, and the credits (supply, burns per',
-    'block); with --anchors, also every confirmed anchor window\'s transaction on that Ethereum node.',
+    "the directory log and every head the store's key signed against it, and the credits (supply, burns per",
+    "block); with --anchors, also every confirmed anchor window's transaction on that Ethereum node.",
     'With --entry: checks one entry proof (GET …/entries/{seq}, from a URL or a file) offline; for a URL,',
-    '?head=latest is asked for, and the head it carries is checked against --key (the gateway\'s Ed25519',
+    "?head=latest is asked for, and the head it carries is checked against --key (the gateway's Ed25519",
     'public key you trust) or else the key the gateway presents; with --anchors, its anchor transaction.',
     'Exit status: 0 when all verify, 1 at the first break (named), 2 for wrong usage or no store.',
   ].join('\n'),
@@ -45,7 +45,10 @@ async function verify(args: ParsedArgs): Promise<void> {
   const summary = `${report.chains} chains, ${report.blocks} entry blocks, ${report.entries} entries, ${report.directories} directory blocks`;
   if (report.ok) {
     print(`chainlanes verify: OK: ${summary} in ${dir}`);
-    if (report.log !== undefined) print(`chainlanes verify: OK: directory log: ${report.log.logged} of ${report.directories} directory hashes in its tree, ${report.log.heads} signed heads with the log's roots`);
+    if (report.log !== undefined)
+      print(
+        `chainlanes verify: OK: directory log: ${report.log.logged} of ${report.directories} directory hashes in its tree, ${report.log.heads} signed heads with the log's roots`,
+      );
     for (const line of report.checks ?? []) print(`chainlanes verify: OK: ${line}`);
     if (anchors !== undefined) await verifyStoreAnchors(dir, anchors);
     return;
@@ -62,7 +65,7 @@ async function verify(args: ParsedArgs): Promise<void> {
 async function verifyEntryProof(source: string, rpcUrl: string | undefined, keyHex: string | undefined): Promise<void> {
   const { verifyEntry, verifyAnchor, keyFingerprint } = await import('../client/index.js');
   const { readFileSync } = await import('node:fs');
-  if (keyHex !== undefined && !/^[0-9a-fA-F]{64}$/.test(keyHex)) throw new UsageError('--key must be the gateway\'s Ed25519 public key: 64 hex digits');
+  if (keyHex !== undefined && !/^[0-9a-fA-F]{64}$/.test(keyHex)) throw new UsageError("--key must be the gateway's Ed25519 public key: 64 hex digits");
   const remote = /^https?:\/\//.test(source);
   let proof: Parameters<typeof verifyEntry>[0];
   let key = keyHex?.toLowerCase();
@@ -71,7 +74,8 @@ async function verifyEntryProof(source: string, rpcUrl: string | undefined, keyH
     const text = url === null ? readFileSync(source, 'utf8') : await fetchText(url.href);
     proof = JSON.parse(text) as typeof proof;
     // Without --key, the key the gateway presents: it shows the proof and the head agree, not that the gateway is honest.
-    if (key === undefined && url !== null && proof.head !== undefined) key = (JSON.parse(await fetchText(new URL('/v1/directory/key', url).href)) as { key: string }).key;
+    if (key === undefined && url !== null && proof.head !== undefined)
+      key = (JSON.parse(await fetchText(new URL('/v1/directory/key', url).href)) as { key: string }).key;
   } catch (error) {
     printError(`chainlanes verify: cannot read the proof at ${source}: ${errorMessage(error)}`);
     process.exit(1);
@@ -82,19 +86,26 @@ async function verifyEntryProof(source: string, rpcUrl: string | undefined, keyH
     printError(`chainlanes verify: BROKEN: ${what}: ${offline.reason}`);
     process.exit(1);
   }
-  const head = proof.head === undefined ? '' : key === undefined
-    ? ` → log root of size ${proof.head.size} (signature not checked: give --key)`
-    : ` → head of size ${proof.head.size} signed by key ${keyFingerprint(key)}${keyHex === undefined ? ' (as the gateway presents it; pin it with --key)' : ''}`;
-  print(`chainlanes verify: OK: ${what}: entry → block ${proof.height} → directory ${proof.directory?.height ?? '(not sealed)'}${head}` +
-    (proof.anchor === undefined ? '' : ` → anchor window ${proof.anchor.window.first}…${proof.anchor.window.last}`));
+  const head =
+    proof.head === undefined
+      ? ''
+      : key === undefined
+        ? ` → log root of size ${proof.head.size} (signature not checked: give --key)`
+        : ` → head of size ${proof.head.size} signed by key ${keyFingerprint(key)}${keyHex === undefined ? ' (as the gateway presents it; pin it with --key)' : ''}`;
+  print(
+    `chainlanes verify: OK: ${what}: entry → block ${proof.height} → directory ${proof.directory?.height ?? '(not sealed)'}${head}` +
+      (proof.anchor === undefined ? '' : ` → anchor window ${proof.anchor.window.first}…${proof.anchor.window.last}`),
+  );
   if (rpcUrl === undefined) return;
   const anchored = await verifyAnchor(proof, rpcUrl);
   if (!anchored.ok) {
     printError(`chainlanes verify: BROKEN: ${what}: ${anchored.reason}`);
     process.exit(1);
   }
-  print(`chainlanes verify: OK: ${what}: anchored by transaction ${proof.anchor!.tx} in block ${anchored.blockNumber} (${proof.anchor!.blockHash}) ` +
-    `of chain id ${anchored.networkId}, ${anchored.confirmations} confirmations`);
+  print(
+    `chainlanes verify: OK: ${what}: anchored by transaction ${proof.anchor!.tx} in block ${anchored.blockNumber} (${proof.anchor!.blockHash}) ` +
+      `of chain id ${anchored.networkId}, ${anchored.confirmations} confirmations`,
+  );
 }
 
 /** An entry proof's URL asking for the head part, unless it asks for one already. */
@@ -121,8 +132,11 @@ async function verifyStoreAnchors(dir: string, rpcUrl: string): Promise<void> {
     }
   }
   const last = windows.confirmed.at(-1);
-  print(`chainlanes verify: OK: anchors: ${windows.confirmed.length} confirmed windows` +
-    (last === undefined ? '' : ` (directories 0…${last.window.last})`) + ` found in their transactions on ${rpcUrl}, ${windows.pending} not yet confirmed`);
+  print(
+    `chainlanes verify: OK: anchors: ${windows.confirmed.length} confirmed windows` +
+      (last === undefined ? '' : ` (directories 0…${last.window.last})`) +
+      ` found in their transactions on ${rpcUrl}, ${windows.pending} not yet confirmed`,
+  );
 }
 
 async function fetchText(url: string): Promise<string> {

@@ -29,7 +29,9 @@ export function faultsFromEnv(env: NodeJS.ProcessEnv): FaultInjection {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError([`${source}: ${JSON.stringify(text)} is not allowed: expected a JSON object such as {"failSealsAfter":1,"failSealAttempts":4} (${error instanceof Error ? error.message : String(error)})`]);
+    throw new ConfigError([
+      `${source}: ${JSON.stringify(text)} is not allowed: expected a JSON object such as {"failSealsAfter":1,"failSealAttempts":4} (${error instanceof Error ? error.message : String(error)})`,
+    ]);
   }
   return parseWith(FaultInjectionSchema, value, source);
 }

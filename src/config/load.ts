@@ -37,17 +37,53 @@ export const TEXT_SETTINGS: readonly TextSetting[] = [
   { key: 'logFormat', env: 'CHAINLANES_LOG_FORMAT', flag: 'log-format', value: 'FORMAT', help: 'auto (default: readable on a terminal), json or pretty' },
   { key: 'ledger.blockIntervalMs', env: 'CHAINLANES_BLOCK_INTERVAL_MS', help: 'how often blocks are sealed' },
   { key: 'ledger.anchorFile', env: 'CHAINLANES_ANCHOR_FILE', help: 'a file each directory hash is appended to' },
-  { key: 'anchors.ethereum.rpcUrl', env: 'CHAINLANES_ANCHOR_RPC_URL', flag: 'anchor-rpc-url', value: 'URL', help: 'anchor directory hashes to this Ethereum JSON-RPC node' },
-  { key: 'anchors.ethereum.keyFile', env: 'CHAINLANES_ANCHOR_KEY_FILE', flag: 'anchor-key-file', value: 'FILE', help: "the anchoring account's private key (mode 0600)" },
+  {
+    key: 'anchors.ethereum.rpcUrl',
+    env: 'CHAINLANES_ANCHOR_RPC_URL',
+    flag: 'anchor-rpc-url',
+    value: 'URL',
+    help: 'anchor directory hashes to this Ethereum JSON-RPC node',
+  },
+  {
+    key: 'anchors.ethereum.keyFile',
+    env: 'CHAINLANES_ANCHOR_KEY_FILE',
+    flag: 'anchor-key-file',
+    value: 'FILE',
+    help: "the anchoring account's private key (mode 0600)",
+  },
   { key: 'auth.adminKeyFile', env: 'CHAINLANES_ADMIN_KEY_FILE', flag: 'admin-key-file', value: 'FILE', help: 'the admin key (mode 0600): authenticated mode' },
-  { key: 'heads.keyFile', env: 'CHAINLANES_SIGNING_KEY_FILE', flag: 'signing-key-file', value: 'FILE', help: 'the Ed25519 key that signs directory heads (mode 0600; default: one kept in the store)' },
+  {
+    key: 'heads.keyFile',
+    env: 'CHAINLANES_SIGNING_KEY_FILE',
+    flag: 'signing-key-file',
+    value: 'FILE',
+    help: 'the Ed25519 key that signs directory heads (mode 0600; default: one kept in the store)',
+  },
   { key: 'auth.insecureOpen', env: 'CHAINLANES_INSECURE_OPEN', help: 'open mode on a public address' },
   { key: 'auth.publicListings', env: 'CHAINLANES_PUBLIC_LISTINGS', help: 'listings answer without a key in authenticated mode' },
   { key: 'tls.certFile', env: 'CHAINLANES_TLS_CERT', flag: 'tls-cert', value: 'FILE', help: 'TLS certificate chain (PEM): serve only https:// and wss://' },
-  { key: 'tls.keyFile', env: 'CHAINLANES_TLS_KEY', flag: 'tls-key', value: 'FILE', help: "TLS private key (PEM, mode 0600)" },
-  { key: 'fleet.etcd.endpoints', env: 'CHAINLANES_FLEET_ETCD', flag: 'fleet-etcd', value: 'URLS', help: "join a fleet: its etcd's client URLs, comma-separated (docs/fleet.md)" },
-  { key: 'fleet.gatewayId', env: 'CHAINLANES_FLEET_GATEWAY_ID', flag: 'gateway-id', value: 'ID', help: "this gateway's id in its fleet (1–63 of A-Z a-z 0-9 . _ -)" },
-  { key: 'fleet.advertiseUrl', env: 'CHAINLANES_FLEET_ADVERTISE_URL', flag: 'advertise-url', value: 'URL', help: "this gateway's URL as the fleet's other gateways reach it" },
+  { key: 'tls.keyFile', env: 'CHAINLANES_TLS_KEY', flag: 'tls-key', value: 'FILE', help: 'TLS private key (PEM, mode 0600)' },
+  {
+    key: 'fleet.etcd.endpoints',
+    env: 'CHAINLANES_FLEET_ETCD',
+    flag: 'fleet-etcd',
+    value: 'URLS',
+    help: "join a fleet: its etcd's client URLs, comma-separated (docs/fleet.md)",
+  },
+  {
+    key: 'fleet.gatewayId',
+    env: 'CHAINLANES_FLEET_GATEWAY_ID',
+    flag: 'gateway-id',
+    value: 'ID',
+    help: "this gateway's id in its fleet (1–63 of A-Z a-z 0-9 . _ -)",
+  },
+  {
+    key: 'fleet.advertiseUrl',
+    env: 'CHAINLANES_FLEET_ADVERTISE_URL',
+    flag: 'advertise-url',
+    value: 'URL',
+    help: "this gateway's URL as the fleet's other gateways reach it",
+  },
 ];
 
 /** What a fleet needs from somewhere (file, environment or flags), named as the operator gives it. */
@@ -140,7 +176,8 @@ export function resolveConfig(argv: string[], env: NodeJS.ProcessEnv): GatewayCo
 function readConfigFile(file: string): object {
   const source = `config file ${file}`;
   const json = readJsonFile(file, 'config file');
-  if (typeof json !== 'object' || json === null || Array.isArray(json) || !('fleet' in json) || json.fleet === null) return parseWith(ConfigSchema, json, source);
+  if (typeof json !== 'object' || json === null || Array.isArray(json) || !('fleet' in json) || json.fleet === null)
+    return parseWith(ConfigSchema, json, source);
   const { fleet, ...rest } = json as Record<string, unknown>;
   const problems: string[] = [];
   const parsed = tryParse(ConfigSchema, rest, source);
@@ -169,7 +206,13 @@ function fromText(key: string, text: string, source: string): unknown {
   const field = FLEET_FIELDS[key];
   if (field !== undefined) {
     // etcd's URLs come as one comma-separated list.
-    const value = key === 'fleet.etcd.endpoints' ? text.split(',').map((url) => url.trim()).filter((url) => url !== '') : text;
+    const value =
+      key === 'fleet.etcd.endpoints'
+        ? text
+            .split(',')
+            .map((url) => url.trim())
+            .filter((url) => url !== '')
+        : text;
     return parseWith(field, value, `${source}: ${key}`);
   }
   const asText = tryParse(ConfigSchema, setKey({}, key, text), source);

@@ -17,14 +17,16 @@ const bytes = (min: number) => integer(min, undefined, 'bytes');
 
 const RING_BYTES = `a power of two from ${KiB} (1 KiB) to ${GiB} (1 GiB) bytes`;
 /** Ring offsets are masked, so a ring's size must be a power of two. */
-const ringBytes = z.int({ error: RING_BYTES }).min(KiB, { error: RING_BYTES }).max(GiB, { error: RING_BYTES })
+const ringBytes = z
+  .int({ error: RING_BYTES })
+  .min(KiB, { error: RING_BYTES })
+  .max(GiB, { error: RING_BYTES })
   .refine((n) => (n & (n - 1)) === 0, { error: RING_BYTES });
 
 // Cores are checked against the machine's core count in `validateConfig`, not here.
 const core = integer(0, undefined, 'a core number');
 const cores = z.array(core).min(1, { error: 'a non-empty list of core numbers' });
 const CORES = 'null (a layout from the core count) or an object';
-
 
 /**
  * What the process holds for itself whatever clients do: its code, the V8
@@ -51,7 +53,10 @@ const BUFFER_MIN = 16 * MiB;
 /** The three buffers share what the rings and the baseline leave; the unsealed one counts 1.25 times (see memoryHeld). */
 const BUFFERS_WEIGHT = 3.25;
 const MEMORY_BUDGET = Math.max(Math.floor(totalmem() / 2), PROCESS_BASELINE_BYTES + RING_DEFAULT_BYTES + Math.ceil(BUFFERS_WEIGHT * BUFFER_MIN));
-const BUFFER_DEFAULT = Math.max(BUFFER_MIN, Math.min(GiB, Math.floor((MEMORY_BUDGET - RING_DEFAULT_BYTES - PROCESS_BASELINE_BYTES) / BUFFERS_WEIGHT / MiB) * MiB));
+const BUFFER_DEFAULT = Math.max(
+  BUFFER_MIN,
+  Math.min(GiB, Math.floor((MEMORY_BUDGET - RING_DEFAULT_BYTES - PROCESS_BASELINE_BYTES) / BUFFERS_WEIGHT / MiB) * MiB),
+);
 
 const Limits = z.strictObject({
   /** Whole frames only: a WebSocket frame is buffered until complete, so this bounds each connection's input. */
@@ -92,7 +97,9 @@ const Limits = z.strictObject({
 
 const HOST = 'a host name or address as clients write it in the Host header, optionally with ":port" (no scheme, no path), or "*" for any';
 /** A name the gateway answers to, besides its own (the listen address, localhost, 127.0.0.1, [::1]). */
-const allowedHost = z.string({ error: HOST }).regex(/^(\*|[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/, { error: HOST })
+const allowedHost = z
+  .string({ error: HOST })
+  .regex(/^(\*|[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/, { error: HOST })
   .refine((h) => !h.startsWith('*:'), { error: HOST });
 
 const ORIGIN = 'an origin as browsers send it: scheme://host[:port], lower case, no path or trailing slash (e.g. "https://app.example.com"), or "*" for any';
@@ -115,17 +122,20 @@ const RingBytes = z.strictObject({
   light: ringBytes.default(RING_DEFAULTS.light),
 });
 
-const Cores = z.strictObject({
-  frontdoor: cores,
-  /** Where the front door may run while no chain is heavy; default: `frontdoor` (core-layout.ts). */
-  frontdoorQuiet: cores.optional(),
-  sealer: cores.optional(),
-  heavy: cores,
-  medium: cores,
-  light: cores,
-  /** Worker threads per lane; default one per core. */
-  threads: z.strictObject({ heavy: integer(1), medium: integer(1), light: integer(1) }).optional(),
-}, { error: (issue) => (issue.code === 'invalid_type' ? CORES : undefined) });
+const Cores = z.strictObject(
+  {
+    frontdoor: cores,
+    /** Where the front door may run while no chain is heavy; default: `frontdoor` (core-layout.ts). */
+    frontdoorQuiet: cores.optional(),
+    sealer: cores.optional(),
+    heavy: cores,
+    medium: cores,
+    light: cores,
+    /** Worker threads per lane; default one per core. */
+    threads: z.strictObject({ heavy: integer(1), medium: integer(1), light: integer(1) }).optional(),
+  },
+  { error: (issue) => (issue.code === 'invalid_type' ? CORES : undefined) },
+);
 
 const Scheduler = z.strictObject({
   /** How often load is measured. */
@@ -147,13 +157,13 @@ const fraction = (min: number, what: string) => atLeast(min, what).max(1, { erro
 const DeclaredCapacity = z.strictObject({ entriesPerSec: atLeast(1, 'entries/s'), bytesPerSec: atLeast(1, 'bytes/s') });
 const Balancer = z.strictObject({
   /** A lane carries at most this fraction of its capacity in placed demand. */
-  headroom: fraction(0.05, 'fraction of a lane\'s capacity').default(0.8),
+  headroom: fraction(0.05, "fraction of a lane's capacity").default(0.8),
   /** Start-up calibration per distinct lane core set (split between the two frame shapes). */
   calibrationMs: ms(10).max(1_000, { error: 'an integer from 10 to 1000 (milliseconds)' }).default(120),
   /** Per-chain token buckets inside a lane while the lane is contended. */
   fairShare: z.boolean().default(true),
   /** Share of each lane's capacity kept for chains it has not seen yet. */
-  newChainReserve: fraction(0, 'fraction of a lane\'s capacity').default(0.1),
+  newChainReserve: fraction(0, "fraction of a lane's capacity").default(0.1),
   /** A chain's bucket holds this many ticks of its share (its burst). */
   burstTicks: integer(1, 100, 'ticks').default(5),
   /**
@@ -230,7 +240,7 @@ const EthereumAnchors = z.strictObject({
   watchBlocks: integer(0, 1000, 'blocks').default(64),
 });
 
-const WITNESS = 'an Ed25519 public key: 64 lowercase hex digits (the witness\'s GET /v1/directory/key answer, or chainlanes monitor --cosign-key prints it)';
+const WITNESS = "an Ed25519 public key: 64 lowercase hex digits (the witness's GET /v1/directory/key answer, or chainlanes monitor --cosign-key prints it)";
 /** Signed heads of the directory log (DESIGN.md "Signed heads and consistency", docs/protocol.md §13). */
 const Heads = z.strictObject({
   /** Keep the directory log and sign its head after each seal; false: neither (its routes answer not_found). */
@@ -240,7 +250,10 @@ const Heads = z.strictObject({
   /** While nothing is sealed, the present head is signed again this often, so its time stays fresh. */
   refreshSeconds: integer(1, 86_400, 'seconds').default(60),
   /** Witnesses whose co-signatures the gateway keeps and serves (POST /v1/directory/cosignatures). */
-  witnesses: z.array(z.string({ error: WITNESS }).regex(/^[0-9a-f]{64}$/, { error: WITNESS })).max(32, { error: 'at most 32 witnesses' }).default([]),
+  witnesses: z
+    .array(z.string({ error: WITNESS }).regex(/^[0-9a-f]{64}$/, { error: WITNESS }))
+    .max(32, { error: 'at most 32 witnesses' })
+    .default([]),
 });
 
 const Anchors = z.strictObject({
@@ -267,62 +280,77 @@ const Tls = z.strictObject({
   keyFile: text('a file path (string), or null for none').nullable().default(null),
 });
 
-export const ConfigSchema = z.strictObject({
-  host: text('a host name or address (string)').default('127.0.0.1'),
-  /** 0: any free port. */
-  port: integer(0, 65535).default(9001),
-  /** Host names the gateway answers to besides its own; others are refused `forbidden` (DNS rebinding). */
-  allowedHosts: z.array(allowedHost).default([]),
-  /** Browser origins that may write; none by default. */
-  allowedOrigins: z.array(allowedOrigin).default([]),
-  dataDir: text('a directory path (string)').default('./data'),
-  logLevel: z.enum(LOG_LEVELS).default('info'),
-  /** auto: pretty on a terminal, JSON lines otherwise. */
-  logFormat: z.enum(LOG_FORMATS).default('auto'),
-  limits: Limits.prefault({}),
-  ringBytes: RingBytes.prefault({}),
-  /** null: derived from the machine's core count. */
-  cores: Cores.nullable().default(null),
-  scheduler: Scheduler.prefault({}),
-  balancer: Balancer.prefault({}),
-  ledger: Ledger.prefault({}),
-  auth: Auth.prefault({}),
-  anchors: Anchors.prefault({}),
-  heads: Heads.prefault({}),
-  tls: Tls.prefault({}),
-  /** A fleet of gateways behind HAProxy, etcd deciding who owns each chain (docs/fleet.md); null: a gateway on its own. */
-  fleet: GatewayFleetSchema.nullable().default(null),
-}).superRefine((config, ctx) => {
-  const ethereum = config.anchors.ethereum;
-  // rpcUrl and keyFile go together, checked at start (the sources are checked one at a time here, and may set one each).
-  if (ethereum.retryMaxMs < ethereum.retryMinMs) {
-    ctx.addIssue({ code: 'custom', path: ['anchors', 'ethereum', 'retryMaxMs'], input: ethereum.retryMaxMs, message: `at least anchors.ethereum.retryMinMs (${ethereum.retryMinMs})` });
-  }
-  // A frame that can never fit in its ring would get `busy` forever: refuse the config instead.
-  const largestRecord = recordBytesFor(config.limits.maxFrameBytes, config.limits.maxEntriesPerFrame);
-  for (const lane of LANE_NAMES) {
-    if (config.ringBytes[lane] >= largestRecord) continue;
-    ctx.addIssue({
-      code: 'custom', path: ['ringBytes', lane], input: config.ringBytes[lane],
-      message: `a power of two ≥ ${largestRecord} bytes, to hold the largest frame record limits.maxFrameBytes and limits.maxEntriesPerFrame allow (or lower those limits)`,
-    });
-  }
-  const { limits } = config;
-  const held = memoryHeld(config);
-  if (held > limits.memoryBudgetBytes) {
-    ctx.addIssue({
-      code: 'custom', path: ['limits', 'memoryBudgetBytes'], input: limits.memoryBudgetBytes,
-      message: `at least ${held} bytes: the sum of 1.25 × limits.maxUnsealedBytes, limits.maxOutboundTotalBytes, limits.maxInboundTotalBytes, ` +
-        `the lane rings and the process's own baseline of ${PROCESS_BASELINE_BYTES / MiB} MiB (code, thread heaps, memory kept for reuse) (or lower those)`,
-    });
-  }
-}, WHEN_VALID);
+export const ConfigSchema = z
+  .strictObject({
+    host: text('a host name or address (string)').default('127.0.0.1'),
+    /** 0: any free port. */
+    port: integer(0, 65535).default(9001),
+    /** Host names the gateway answers to besides its own; others are refused `forbidden` (DNS rebinding). */
+    allowedHosts: z.array(allowedHost).default([]),
+    /** Browser origins that may write; none by default. */
+    allowedOrigins: z.array(allowedOrigin).default([]),
+    dataDir: text('a directory path (string)').default('./data'),
+    logLevel: z.enum(LOG_LEVELS).default('info'),
+    /** auto: pretty on a terminal, JSON lines otherwise. */
+    logFormat: z.enum(LOG_FORMATS).default('auto'),
+    limits: Limits.prefault({}),
+    ringBytes: RingBytes.prefault({}),
+    /** null: derived from the machine's core count. */
+    cores: Cores.nullable().default(null),
+    scheduler: Scheduler.prefault({}),
+    balancer: Balancer.prefault({}),
+    ledger: Ledger.prefault({}),
+    auth: Auth.prefault({}),
+    anchors: Anchors.prefault({}),
+    heads: Heads.prefault({}),
+    tls: Tls.prefault({}),
+    /** A fleet of gateways behind HAProxy, etcd deciding who owns each chain (docs/fleet.md); null: a gateway on its own. */
+    fleet: GatewayFleetSchema.nullable().default(null),
+  })
+  .superRefine((config, ctx) => {
+    const ethereum = config.anchors.ethereum;
+    // rpcUrl and keyFile go together, checked at start (the sources are checked one at a time here, and may set one each).
+    if (ethereum.retryMaxMs < ethereum.retryMinMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['anchors', 'ethereum', 'retryMaxMs'],
+        input: ethereum.retryMaxMs,
+        message: `at least anchors.ethereum.retryMinMs (${ethereum.retryMinMs})`,
+      });
+    }
+    // A frame that can never fit in its ring would get `busy` forever: refuse the config instead.
+    const largestRecord = recordBytesFor(config.limits.maxFrameBytes, config.limits.maxEntriesPerFrame);
+    for (const lane of LANE_NAMES) {
+      if (config.ringBytes[lane] >= largestRecord) continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ringBytes', lane],
+        input: config.ringBytes[lane],
+        message: `a power of two ≥ ${largestRecord} bytes, to hold the largest frame record limits.maxFrameBytes and limits.maxEntriesPerFrame allow (or lower those limits)`,
+      });
+    }
+    const { limits } = config;
+    const held = memoryHeld(config);
+    if (held > limits.memoryBudgetBytes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['limits', 'memoryBudgetBytes'],
+        input: limits.memoryBudgetBytes,
+        message:
+          `at least ${held} bytes: the sum of 1.25 × limits.maxUnsealedBytes, limits.maxOutboundTotalBytes, limits.maxInboundTotalBytes, ` +
+          `the lane rings and the process's own baseline of ${PROCESS_BASELINE_BYTES / MiB} MiB (code, thread heaps, memory kept for reuse) (or lower those)`,
+      });
+    }
+  }, WHEN_VALID);
 
 /**
  * The most the gateway holds: the process's own baseline, and what it holds
  * for clients, where the unsealed bound has a last quarter kept for small chains.
  */
-export function memoryHeld(config: { limits: { maxUnsealedBytes: number; maxOutboundTotalBytes: number; maxInboundTotalBytes: number }; ringBytes: Record<string, number> }): number {
+export function memoryHeld(config: {
+  limits: { maxUnsealedBytes: number; maxOutboundTotalBytes: number; maxInboundTotalBytes: number };
+  ringBytes: Record<string, number>;
+}): number {
   const { limits } = config;
   const rings = Object.values(config.ringBytes).reduce((sum, n) => sum + n, 0);
   return PROCESS_BASELINE_BYTES + Math.ceil(limits.maxUnsealedBytes * 1.25) + limits.maxOutboundTotalBytes + limits.maxInboundTotalBytes + rings;

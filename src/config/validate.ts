@@ -16,8 +16,14 @@ export function validateConfig(config: GatewayConfig, cpuCount = availableParall
   const c = checked.cores;
   if (c === null) return defaultCoreLayout(cpuCount);
   const { threads } = c;
-  return customCoreLayout(cpuCount, c.frontdoor, LANE_NAMES.map((lane) => c[lane]),
-    threads === undefined ? undefined : LANE_NAMES.map((lane) => threads[lane]), c.sealer, c.frontdoorQuiet);
+  return customCoreLayout(
+    cpuCount,
+    c.frontdoor,
+    LANE_NAMES.map((lane) => c[lane]),
+    threads === undefined ? undefined : LANE_NAMES.map((lane) => threads[lane]),
+    c.sealer,
+    c.frontdoorQuiet,
+  );
 }
 
 function coresExist(cpuCount: number) {

@@ -48,6 +48,6 @@ export function checkOpenBind(host: string, auth: AuthSettings, adminKey: string
   if (adminKey !== null || auth.insecureOpen || isLoopback(host)) return;
   throw new ConfigError([
     `host: ${host} is reachable from other machines, and no admin key is set (open mode: no accounts, every chain free to anyone). ` +
-    `Set ${ADMIN_KEY_ENV} or auth.adminKeyFile, listen on 127.0.0.1, or start with --insecure-open (auth.insecureOpen) if you mean it`,
+      `Set ${ADMIN_KEY_ENV} or auth.adminKeyFile, listen on 127.0.0.1, or start with --insecure-open (auth.insecureOpen) if you mean it`,
   ]);
 }

@@ -137,7 +137,8 @@ export class CreditBook {
   authenticate(key: string | null): Principal | Refusal {
     if (key === null || key === '') return refuse('unauthenticated', 'no key: send "Authorization: Bearer KEY" (or ?key=KEY on a WebSocket URL)');
     const digest = keyDigest(key);
-    if (digest === null) return refuse('unauthenticated', 'malformed key: a chainlanes key is clk_ and 36 characters ending in a checksum; check it was copied whole');
+    if (digest === null)
+      return refuse('unauthenticated', 'malformed key: a chainlanes key is clk_ and 36 characters ending in a checksum; check it was copied whole');
     const found = this.byDigest.get(digest.toString('latin1'));
     if (found === undefined || !sameDigest(found.digest, digest)) return refuse('unauthenticated', 'unknown or revoked key');
     if (Date.now() >= found.expiresAt) return refuse('unauthenticated', `the key expired at ${new Date(found.expiresAt).toISOString()}`);
@@ -155,7 +156,11 @@ export class CreditBook {
     if (record.revokedAt !== null) return;
     if (record.expiresAt != null) this.expiring.set(keyId, record.expiresAt);
     const digest = Buffer.from(record.digest, 'hex');
-    this.byDigest.set(digest.toString('latin1'), { digest, principal: { kind: 'account', account: record.account, keyId }, expiresAt: record.expiresAt ?? Infinity });
+    this.byDigest.set(digest.toString('latin1'), {
+      digest,
+      principal: { kind: 'account', account: record.account, keyId },
+      expiresAt: record.expiresAt ?? Infinity,
+    });
   }
 
   revokeKey(keyId: string, record: KeyRecord): void {

@@ -10,9 +10,26 @@ import { FREE_POLICY, type Policy, type PolicyVersion } from './policy.js';
 import { isRefusal, refuse, type Refusal } from './refusal.js';
 import { accountRequestOr, amountRequestOr, chainRequestOr, keyRequestOr, policyRequestOr, type ChainRequest } from './requests.js';
 import {
-  loadCredits, openCreditTables, readChainBook, readHistory, storeAccount, storeAccountIfAbsent, storeChain, storeClosing, storeKey, storeMint, storeOpening,
-  storePolicies, storeReadBurns, storeTransfer,
-  type AccountRecord, type ChainBookRecords, type CreditTables, type HistoryRecord, type KeyRecord, type PolicyRecord,
+  loadCredits,
+  openCreditTables,
+  readChainBook,
+  readHistory,
+  storeAccount,
+  storeAccountIfAbsent,
+  storeChain,
+  storeClosing,
+  storeKey,
+  storeMint,
+  storeOpening,
+  storePolicies,
+  storeReadBurns,
+  storeTransfer,
+  type AccountRecord,
+  type ChainBookRecords,
+  type CreditTables,
+  type HistoryRecord,
+  type KeyRecord,
+  type PolicyRecord,
 } from './store.js';
 
 /**
@@ -132,8 +149,8 @@ export class Credits {
     const { keyId, key, record } = keyFor(id);
     const account = { name: request.name, createdAt: record.createdAt };
     const shared = await this.share(async (fleet) => {
-      if (!await fleet.createAccount(id, account)) throw new Error(`account id ${id} is taken in the fleet`);
-      if (await fleet.addKey(keyId, record) !== 'added') throw new Error(`key ${keyId} could not be added to the fleet's directory`);
+      if (!(await fleet.createAccount(id, account))) throw new Error(`account id ${id} is taken in the fleet`);
+      if ((await fleet.addKey(keyId, record)) !== 'added') throw new Error(`key ${keyId} could not be added to the fleet's directory`);
     });
     if (shared !== null) return shared;
     await storeAccount(this.tables, id, account, keyId, record);
@@ -155,7 +172,9 @@ export class Credits {
     const now = Date.now();
     const all = [...this.book.accounts.values()].sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
     const page = all.slice(from, from + limit).map((a) => ({
-      id: a.id, name: a.name, createdAt: a.createdAt,
+      id: a.id,
+      name: a.name,
+      createdAt: a.createdAt,
       liveKeys: [...a.keys.values()].filter((k) => k.revokedAt === null && (k.expiresAt ?? Infinity) > now).length,
     }));
     return { accounts: page, total: all.length, next: from + page.length < all.length ? from + page.length : null };
@@ -183,7 +202,12 @@ export class Credits {
    * called at once too (the front door closes the streams opened with it).
    * Resolves once the revocation is durable.
    */
-  async revokeKey(principal: Principal, id: string, keyId: string, revoked: (keyId: string) => void = () => undefined): Promise<{ keyId: string; revokedAt: number } | Refusal> {
+  async revokeKey(
+    principal: Principal,
+    id: string,
+    keyId: string,
+    revoked: (keyId: string) => void = () => undefined,
+  ): Promise<{ keyId: string; revokedAt: number } | Refusal> {
     const account = this.accountFor(principal, id);
     if (isRefusal(account)) return account;
     const record = account.keys.get(keyId);
@@ -223,7 +247,10 @@ export class Credits {
       await write(fleet);
       return null;
     } catch (error) {
-      return refuse('busy', `the fleet's directory of accounts and keys (etcd) did not confirm: ${error instanceof Error ? error.message : String(error)}; retry`);
+      return refuse(
+        'busy',
+        `the fleet's directory of accounts and keys (etcd) did not confirm: ${error instanceof Error ? error.message : String(error)}; retry`,
+      );
     }
   }
 
@@ -232,7 +259,11 @@ export class Credits {
    * gateways go into the book (an account is also kept in the store, which
    * must know every account it holds balances of).
    */
-  sharedListener(onError: (error: unknown) => void): { addAccount(id: string, record: AccountRecord): void; addKey(keyId: string, record: KeyRecord): void; revokeKey(keyId: string, record: KeyRecord): void } {
+  sharedListener(onError: (error: unknown) => void): {
+    addAccount(id: string, record: AccountRecord): void;
+    addKey(keyId: string, record: KeyRecord): void;
+    revokeKey(keyId: string, record: KeyRecord): void;
+  } {
     return {
       addAccount: (id, record) => {
         if (this.book.accounts.has(id)) return;
@@ -287,7 +318,10 @@ export class Credits {
     if (held !== undefined) await this.closeChain(name, `${gateway} (stale here)`, Object.fromEntries(held.balances), atSeq);
     await storeOpening(this.tables, this.historyWrite(name), gateway, records, atSeq, Date.now());
     for (const [id, account] of Object.entries(records.accounts)) if (!this.book.accounts.has(id)) this.book.addAccount(id, account);
-    const last = records.policies.reduce<{ version: number; record: PolicyRecord } | undefined>((a, b) => (a === undefined || b.version > a.version ? b : a), undefined);
+    const last = records.policies.reduce<{ version: number; record: PolicyRecord } | undefined>(
+      (a, b) => (a === undefined || b.version > a.version ? b : a),
+      undefined,
+    );
     const latest: PolicyVersion = last === undefined ? { version: 0, fromSeq: 0, policy: FREE_POLICY } : { version: last.version, ...last.record };
     const chain = this.book.addChain(name, records.chain.owner, latest);
     for (const [account, balance] of Object.entries(records.balances)) chain.credit(account, balance);
@@ -305,7 +339,8 @@ export class Credits {
   chainRequest(principal: Principal, body: unknown): ChainRequest | Refusal {
     const request = chainRequestOr(body);
     if (isRefusal(request)) return request;
-    if (principal.kind === 'account' && principal.account !== request.owner) return refuse('forbidden', 'an account creates chains it owns itself: owner must be your own account id');
+    if (principal.kind === 'account' && principal.account !== request.owner)
+      return refuse('forbidden', 'an account creates chains it owns itself: owner must be your own account id');
     if (!this.book.accounts.has(request.owner)) return refuse('not_found', `owner: no account ${request.owner}`);
     const known = this.book.chains.get(request.name);
     if (known !== undefined) return refuse('bad_request', `name: chain "${request.name}" exists already (owned by ${known.owner})`);
@@ -395,7 +430,7 @@ export class Credits {
   async transfer(principal: Principal, name: string, body: unknown): Promise<{ account: string; balance: number } | Refusal> {
     const chain = this.book.chains.get(name);
     if (chain === undefined) return refuse('not_found', `no chain "${name}"`);
-    if (principal.kind !== 'account') return refuse('forbidden', 'credits are transferred with the holder\'s own key');
+    if (principal.kind !== 'account') return refuse('forbidden', "credits are transferred with the holder's own key");
     if (!chain.policy.transferable) return refuse('forbidden', `the credits of chain "${name}" are not transferable (its policy)`);
     if (chain.movingTo !== null) return movingRefusal(chain);
     const request = amountRequestOr(body);
@@ -444,16 +479,19 @@ export class Credits {
   /** Writes the read burns gathered since the last call; one write at a time, a failed one is tried again next time. */
   flushReadBurns(): Promise<void> {
     if (this.flushing !== null) return this.flushing;
-    const writes = [...this.book.chains.values()].filter((c) => c.readBurns.size > 0).map((chain) => {
-      const burns = chain.readBurns;
-      chain.readBurns = new Map();
-      return { chain, burns };
-    });
+    const writes = [...this.book.chains.values()]
+      .filter((c) => c.readBurns.size > 0)
+      .map((chain) => {
+        const burns = chain.readBurns;
+        chain.readBurns = new Map();
+        return { chain, burns };
+      });
     if (writes.length === 0) return Promise.resolve();
     const rows = writes.map(({ chain, burns }) => ({ ...this.historyWrite(chain.name), burns }));
     this.flushing = storeReadBurns(this.tables, rows, Date.now())
       .catch((error: unknown) => {
-        for (const { chain, burns } of writes) for (const [account, amount] of burns) chain.readBurns.set(account, (chain.readBurns.get(account) ?? 0) + amount);
+        for (const { chain, burns } of writes)
+          for (const [account, amount] of burns) chain.readBurns.set(account, (chain.readBurns.get(account) ?? 0) + amount);
         throw error;
       })
       .finally(() => {

@@ -10,4 +10,13 @@ export { ADMIN_KEY_ENV, checkOpenBind, isLoopback, readAdminKey, type AuthSettin
 export { KEY_LENGTH, KEY_PREFIX, KEY_RULE, isId, keyDigest, newId, newKey } from './keys.js';
 export { FREE_POLICY, entryCost, policyAt, spanCost, type Audience, type Policy, type PolicyVersion } from './policy.js';
 export { isRefusal, refuse, type Refusal } from './refusal.js';
-export { creditHoldings, type AccountRecord, type BlockBurns, type ChainBookRecords, type ChainRecord, type CreditHoldings, type KeyRecord, type PolicyRecord } from './store.js';
+export {
+  creditHoldings,
+  type AccountRecord,
+  type BlockBurns,
+  type ChainBookRecords,
+  type ChainRecord,
+  type CreditHoldings,
+  type KeyRecord,
+  type PolicyRecord,
+} from './store.js';

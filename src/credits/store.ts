@@ -329,7 +329,8 @@ export interface ChainBookRecords {
 export function storeOpening(tables: CreditTables, at: HistoryWrite, gateway: string, book: ChainBookRecords, atSeq: number, time: number): Promise<void> {
   const chainId = chainIdOf(at.chain);
   return durably(tables, () => {
-    for (const [id, account] of Object.entries(book.accounts)) if (tables.accounts.get(Buffer.from(id)) === undefined) tables.accounts.putSync(Buffer.from(id), json(account));
+    for (const [id, account] of Object.entries(book.accounts))
+      if (tables.accounts.get(Buffer.from(id)) === undefined) tables.accounts.putSync(Buffer.from(id), json(account));
     tables.chains.putSync(Buffer.from(at.chain), json(book.chain));
     for (const p of book.policies) tables.policies.putSync(policyKey(chainId, p.version), json(p.record));
     for (const [account, balance] of Object.entries(book.balances)) addToBalance(tables, chainId, account, balance);
@@ -339,7 +340,14 @@ export function storeOpening(tables: CreditTables, at: HistoryWrite, gateway: st
 }
 
 /** The chain went to `gateway` with `balances`: they leave this store (a closing record; its balances drop to zero). */
-export function storeClosing(tables: CreditTables, at: HistoryWrite, gateway: string, balances: Record<string, number>, atSeq: number, time: number): Promise<void> {
+export function storeClosing(
+  tables: CreditTables,
+  at: HistoryWrite,
+  gateway: string,
+  balances: Record<string, number>,
+  atSeq: number,
+  time: number,
+): Promise<void> {
   const chainId = chainIdOf(at.chain);
   return durably(tables, () => {
     for (const [account, balance] of Object.entries(balances)) addToBalance(tables, chainId, account, -balance);
@@ -356,7 +364,10 @@ export function readChainBook(tables: CreditTables, name: string): ChainBookReco
   const chain = parse<ChainRecord>(chainBytes);
   const chainId = chainIdOf(name);
   const end = Buffer.concat([chainId, Buffer.alloc(8, 0xff)]);
-  const policies = [...tables.policies.getRange({ start: chainId, end, inclusiveEnd: true })].map(({ key, value }) => ({ version: readU64(key, 32), record: parse<PolicyRecord>(value) }));
+  const policies = [...tables.policies.getRange({ start: chainId, end, inclusiveEnd: true })].map(({ key, value }) => ({
+    version: readU64(key, 32),
+    record: parse<PolicyRecord>(value),
+  }));
   const balances: Record<string, number> = {};
   for (const { key, value } of tables.balances.getRange({ start: chainId, end: Buffer.concat([chainId, Buffer.from([0xff])]) })) {
     const balance = readU64(value);
@@ -381,7 +392,13 @@ export interface HistoryRow {
  * A chain's history from directory height `fromHeight` on, covering at most
  * `heights` distinct heights; `next` is the height after them, or null.
  */
-export function readHistory(tables: CreditTables, chain: string, fromHeight: number, heights: number, transaction?: Transaction): { rows: HistoryRow[]; next: number | null } {
+export function readHistory(
+  tables: CreditTables,
+  chain: string,
+  fromHeight: number,
+  heights: number,
+  transaction?: Transaction,
+): { rows: HistoryRow[]; next: number | null } {
   const chainId = chainIdOf(chain);
   const rows: HistoryRow[] = [];
   const seen = new Set<number>();

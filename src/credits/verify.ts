@@ -100,11 +100,15 @@ export class CreditCheck implements StoreCheck {
 
   summary(): string {
     if (this.tables === null) return 'credits: none in this store (open mode)';
-    const totals = [...this.chains.values()].reduce((t, c) => ({ minted: t.minted + c.minted, burned: t.burned + c.burned, held: t.held + c.held, opened: t.opened + c.opened, closed: t.closed + c.closed }),
-      { minted: 0n, burned: 0n, held: 0n, opened: 0n, closed: 0n });
+    const totals = [...this.chains.values()].reduce(
+      (t, c) => ({ minted: t.minted + c.minted, burned: t.burned + c.burned, held: t.held + c.held, opened: t.opened + c.opened, closed: t.closed + c.closed }),
+      { minted: 0n, burned: 0n, held: 0n, opened: 0n, closed: 0n },
+    );
     const moved = totals.opened === 0n && totals.closed === 0n ? '' : ` + ${totals.opened} opened − ${totals.closed} closed (handoffs)`;
-    return `credits: ${this.chains.size} chains, ${totals.minted} minted − ${totals.burned} burned${moved} = ${totals.held} held; ` +
-      `the burns of ${this.blocks} blocks match their entries and policies`;
+    return (
+      `credits: ${this.chains.size} chains, ${totals.minted} minted − ${totals.burned} burned${moved} = ${totals.held} held; ` +
+      `the burns of ${this.blocks} blocks match their entries and policies`
+    );
   }
 }
 

@@ -12,8 +12,17 @@ import { CHAIN_HISTORY } from './bounds.js';
 
 /** The columns of a point, in order. NaN: nothing to measure (sent as null). */
 export const CHAIN_COLUMNS = [
-  'at', 'acceptedPerSec', 'committedPerSec', 'bytesPerSec', 'lane', 'nextSeq', 'committedSeq', 'height',
-  'blocksPerMin', 'commitLatencyMs', 'creditsBurnedPerMin',
+  'at',
+  'acceptedPerSec',
+  'committedPerSec',
+  'bytesPerSec',
+  'lane',
+  'nextSeq',
+  'committedSeq',
+  'height',
+  'blocksPerMin',
+  'commitLatencyMs',
+  'creditsBurnedPerMin',
 ] as const;
 export type ChainColumn = (typeof CHAIN_COLUMNS)[number];
 const COLUMN = Object.fromEntries(CHAIN_COLUMNS.map((name, i) => [name, i])) as Record<ChainColumn, number>;
@@ -92,9 +101,13 @@ export class ChainHistories {
     this.lastAt = now;
   }
 
-  get size(): number { return this.tracked.size; }
+  get size(): number {
+    return this.tracked.size;
+  }
 
-  has(slot: number): boolean { return this.tracked.has(slot); }
+  has(slot: number): boolean {
+    return this.tracked.has(slot);
+  }
 
   /** Takes a point of every tracked chain, and starts tracking the busiest chains that were not. */
   sample(now = Date.now()): void {
@@ -146,7 +159,9 @@ export class ChainHistories {
   }
 
   /** When the newest point was taken (ms since the epoch). */
-  get sampledAt(): number { return this.lastAt; }
+  get sampledAt(): number {
+    return this.lastAt;
+  }
 
   private columns(tracked: Tracked, from: number): ChainSeries {
     const out = Object.fromEntries(CHAIN_COLUMNS.map((name) => [name, [] as number[]])) as ChainSeries;
@@ -173,9 +188,9 @@ export class ChainHistories {
     v[base + COLUMN.committedSeq] = chain.committedSeq;
     v[base + COLUMN.height] = chain.nextHeight - 1;
     // NaN in a tracked total (its first point) makes the difference NaN: nothing measured yet.
-    v[base + COLUMN.blocksPerMin] = round((chain.nextHeight - tracked.nextHeight) * 60 / seconds);
+    v[base + COLUMN.blocksPerMin] = round(((chain.nextHeight - tracked.nextHeight) * 60) / seconds);
     v[base + COLUMN.commitLatencyMs] = count > tracked.latencyCount ? round((sum - tracked.latencySumMs) / (count - tracked.latencyCount)) : NaN;
-    v[base + COLUMN.creditsBurnedPerMin] = burned === null ? NaN : round((burned - tracked.burned) * 60 / seconds);
+    v[base + COLUMN.creditsBurnedPerMin] = burned === null ? NaN : round(((burned - tracked.burned) * 60) / seconds);
     tracked.latencySumMs = sum;
     tracked.latencyCount = count;
     tracked.burned = burned ?? NaN;
@@ -229,9 +244,18 @@ export class ChainHistories {
       values = victim.values;
     }
     const tracked: Tracked = {
-      slot: chain.slot, values: values ?? new Float64Array(this.bounds.points * WIDTH), start: 0, length: 0, watchers: 0, activeAt: now, rate,
+      slot: chain.slot,
+      values: values ?? new Float64Array(this.bounds.points * WIDTH),
+      start: 0,
+      length: 0,
+      watchers: 0,
+      activeAt: now,
+      rate,
       // Latencies are counted from here; blocks and credits from the first point.
-      latencySumMs: this.sources.latencySumMs[chain.slot]!, latencyCount: this.sources.latencyCount[chain.slot]!, burned: NaN, nextHeight: NaN,
+      latencySumMs: this.sources.latencySumMs[chain.slot]!,
+      latencyCount: this.sources.latencyCount[chain.slot]!,
+      burned: NaN,
+      nextHeight: NaN,
     };
     this.tracked.set(chain.slot, tracked);
     return tracked;

@@ -8,7 +8,16 @@
 import type { ChainState, ChainRegistry } from '../frontdoor/index.js';
 import type { ConnectionGuard } from '../defence/index.js';
 import type { HttpRoutes } from '../defence/index.js';
-import { presentedKey, sendError, sendJson, type HttpRequest, type HttpResponse, type TemplatedApp, type WebSocket, type us_socket_context_t } from '../uws/index.js';
+import {
+  presentedKey,
+  sendError,
+  sendJson,
+  type HttpRequest,
+  type HttpResponse,
+  type TemplatedApp,
+  type WebSocket,
+  type us_socket_context_t,
+} from '../uws/index.js';
 import { isRefusal, type CreditBook, type Principal } from '../credits/index.js';
 import type { LaneDecision, LaneDecisions } from '../scheduler/index.js';
 import { CHAIN_HISTORY, DASHBOARD } from './bounds.js';
@@ -103,7 +112,7 @@ export class DashboardFeed {
       chains: sources.chains,
       latencySumMs: sources.commits.chainLatencySumMs,
       latencyCount: sources.commits.chainLatencyCount,
-      creditsBurned: (name) => (sources.credits === null ? null : sources.credits.chains.get(name)?.burned ?? 0),
+      creditsBurned: (name) => (sources.credits === null ? null : (sources.credits.chains.get(name)?.burned ?? 0)),
     });
   }
 
@@ -175,8 +184,13 @@ export class DashboardFeed {
       return sendError(res, 'busy', `${DASHBOARD.maxSockets} dashboard feeds are open, the most this gateway serves; close one and retry`);
     }
     const user: FeedSocket = { address, principal, watching: null, watchingName: '', owesHistory: false, refusal: null };
-    res.upgrade<FeedSocket>(user, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'),
-      req.getHeader('sec-websocket-extensions'), context);
+    res.upgrade<FeedSocket>(
+      user,
+      req.getHeader('sec-websocket-key'),
+      req.getHeader('sec-websocket-protocol'),
+      req.getHeader('sec-websocket-extensions'),
+      context,
+    );
   }
 
   /**
@@ -194,7 +208,9 @@ export class DashboardFeed {
     user.watching = null;
     if (watch.chain === null) return;
     const visible = sees(user.principal, this.sources.credits)(watch.chain);
-    const slot = visible ? this.chainHistories.watch(watch.chain) : { code: 'unknown_chain', message: `no chain ${JSON.stringify(watch.chain)} among those this key sees` };
+    const slot = visible
+      ? this.chainHistories.watch(watch.chain)
+      : { code: 'unknown_chain', message: `no chain ${JSON.stringify(watch.chain)} among those this key sees` };
     if (typeof slot !== 'number') {
       user.refusal = slot;
       return;
@@ -268,7 +284,8 @@ export class DashboardFeed {
   private state(principal: Principal | null): Record<string, unknown> {
     const visible = sees(principal, this.sources.credits);
     const all = this.sources.chains.all().filter((c) => visible(c.name));
-    const chains = all.map((c) => this.sources.chainInfo(c))
+    const chains = all
+      .map((c) => this.sources.chainInfo(c))
       .sort((a, b) => Number(b.entriesPerSec ?? 0) - Number(a.entriesPerSec ?? 0))
       .slice(0, DASHBOARD.maxChains);
     // An account sees the lanes (cores, capacity, utilisation) but only its own chains in them.
@@ -276,7 +293,14 @@ export class DashboardFeed {
     const shown = { ...lanes, lanes: lanes.lanes?.map((lane) => ({ ...lane, chains: lane.chains?.filter(visible) })) };
     const fleetView = this.sources.fleet?.() ?? null;
     const fleet = fleetView === null ? null : { ...fleetView, moves: fleetView.moves.filter((m) => m.chain === null || visible(m.chain)) };
-    return { lanes: shown, chains, chainsTotal: all.length, anchors: this.sources.anchors(), fleet, viewer: principal === null ? 'open' : principal.kind === 'admin' ? 'admin' : principal.account };
+    return {
+      lanes: shown,
+      chains,
+      chainsTotal: all.length,
+      anchors: this.sources.anchors(),
+      fleet,
+      viewer: principal === null ? 'open' : principal.kind === 'admin' ? 'admin' : principal.account,
+    };
   }
 
   private sample(): DashboardSample {
@@ -303,7 +327,10 @@ export class DashboardFeed {
 
   private latencyCounts(): Float64Array {
     const sum = new Float64Array(this.sources.latencyBoundsSec.length + 1);
-    for (const h of this.sources.acceptedLatency) h.counts.forEach((n, i) => { sum[i]! += n; });
+    for (const h of this.sources.acceptedLatency)
+      h.counts.forEach((n, i) => {
+        sum[i]! += n;
+      });
     return sum;
   }
 }

@@ -91,7 +91,9 @@ export class StaticFiles {
     this.policy = `default-src 'self'; script-src 'self' 'sha256-${mapHash}'; connect-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; base-uri 'none'`;
   }
 
-  get size(): number { return this.files.size; }
+  get size(): number {
+    return this.files.size;
+  }
 
   private load(prefix: string, dir: string, only?: readonly string[]): void {
     if (!existsSync(dir)) return; // dist/ before the first build: the page says what is missing
@@ -119,7 +121,9 @@ export class StaticFiles {
     const file = this.files.get(path);
     if (file === undefined) return sendError(res, 'not_found', `no dashboard file ${JSON.stringify(path)}`);
     const headers: [string, string][] = [
-      ['etag', file.etag], ['cache-control', file.cache], ['x-content-type-options', 'nosniff'],
+      ['etag', file.etag],
+      ['cache-control', file.cache],
+      ['x-content-type-options', 'nosniff'],
     ];
     if (file.type.startsWith('text/html')) headers.push(['content-security-policy', this.policy], ['referrer-policy', 'no-referrer']);
     if (req.getHeader('if-none-match') === file.etag) return sendBytes(res, '304 Not Modified', file.type, null, headers);

@@ -119,7 +119,6 @@ export interface AddressTurnStats {
   longestTurnMs: number;
 }
 
-
 /**
  * Counts the front door's event-loop turns, only while there is traffic (one
  * setImmediate per turn that asks, none when idle). uWS hands over all of a
@@ -226,8 +225,10 @@ export class AddressTurns {
     const left = use.barredUntil - now;
     const who = readableAddress(use.address);
     if (left > 0) {
-      return `the address ${who} took more than its share of the front door's time (limits.frontDoorTurnBudgetMs) and is barred ` +
-        `for ${Math.ceil(left / 1000)} s more; retry after that, sending fewer frames at once`;
+      return (
+        `the address ${who} took more than its share of the front door's time (limits.frontDoorTurnBudgetMs) and is barred ` +
+        `for ${Math.ceil(left / 1000)} s more; retry after that, sending fewer frames at once`
+      );
     }
     if (this.forgetIfDone(use, now)) return null;
     use.probationOpens = Math.min(PROBATION_OPENS_PER_S, use.probationOpens + ((now - use.probationRefilledAt) / 1000) * PROBATION_OPENS_PER_S);
@@ -236,8 +237,10 @@ export class AddressTurns {
       use.probationOpens--;
       return null;
     }
-    return `the address ${who} was barred for taking more than its share of the front door's time and may open only ` +
-      `${PROBATION_OPENS_PER_S} connections a second until ${Math.ceil(FORGIVE_AFTER_MS / 1000)} s after its bar; retry shortly`;
+    return (
+      `the address ${who} was barred for taking more than its share of the front door's time and may open only ` +
+      `${PROBATION_OPENS_PER_S} connections a second until ${Math.ceil(FORGIVE_AFTER_MS / 1000)} s after its bar; retry shortly`
+    );
   }
 
   /**
@@ -302,7 +305,13 @@ export class AddressTurns {
     if (this.turnCounts !== null) this.turnCounts[TURN_COUNTS.judged]!++;
     // What the budget would have held at this turn's pace, shared max-min fairly.
     const budgetUnits = this.turnUnits * (this.settings.turnBudgetMs / turnMs);
-    const fairUnits = Math.max(MIN_BARRED_UNITS, maxMinLevel(this.active.map((use) => use.units), budgetUnits));
+    const fairUnits = Math.max(
+      MIN_BARRED_UNITS,
+      maxMinLevel(
+        this.active.map((use) => use.units),
+        budgetUnits,
+      ),
+    );
     for (const use of this.active) {
       if (use.units > fairUnits && use.barredUntil <= this.turnNow) this.bar(use, fairUnits, turnMs);
     }
@@ -333,10 +342,12 @@ export class AddressTurns {
     if (this.toCut.length === 0) return;
     this.cutting = true;
     // Set from a callback of this turn, an immediate runs at this turn's end; set from that one, at the next turn's.
-    setImmediate(() => setImmediate(() => {
-      this.cutting = false;
-      this.cutSlice();
-    }));
+    setImmediate(() =>
+      setImmediate(() => {
+        this.cutting = false;
+        this.cutSlice();
+      }),
+    );
   }
 
   /** One line per bar, at most LOG_LINES per LOG_WINDOW_MS: an attack from many addresses must not flood the log. */
@@ -353,10 +364,12 @@ export class AddressTurns {
     const address = readableAddress(use.address);
     const unlogged = this.barsUnlogged;
     this.barsUnlogged = 0;
-    this.log.warn({ event: 'address-barred', address, units: use.units, fairUnits, turnMs, turnUnits: this.turnUnits, barMs, unlogged },
+    this.log.warn(
+      { event: 'address-barred', address, units: use.units, fairUnits, turnMs, turnUnits: this.turnUnits, barMs, unlogged },
       `barred ${address} for ${barMs} ms: it took ${use.units} units of work (frames, opens, requests) in a ${turnMs} ms turn of the front door ` +
-      `(limits.frontDoorTurnBudgetMs ${this.settings.turnBudgetMs}), more than its fair share of ${fairUnits}` +
-      (unlogged > 0 ? ` (and ${unlogged} bars not logged since the last line)` : ''));
+        `(limits.frontDoorTurnBudgetMs ${this.settings.turnBudgetMs}), more than its fair share of ${fairUnits}` +
+        (unlogged > 0 ? ` (and ${unlogged} bars not logged since the last line)` : ''),
+    );
   }
 }
 

@@ -67,8 +67,10 @@ export class ClientBuffers {
       total -= bytes;
       dropped++;
     }
-    log.warn({ event: 'outbound-budget', dropped, heldBytes: before, bound },
-      `${before} bytes of unread replies passed limits.maxOutboundTotalBytes (${bound}): closed the ${dropped} connections holding the most`);
+    log.warn(
+      { event: 'outbound-budget', dropped, heldBytes: before, bound },
+      `${before} bytes of unread replies passed limits.maxOutboundTotalBytes (${bound}): closed the ${dropped} connections holding the most`,
+    );
     return dropped;
   }
 }

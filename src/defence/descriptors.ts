@@ -139,8 +139,10 @@ export function connectionBounds(settings: ConnectionSettings, limit: number | n
     return [`the file-descriptor limit of ${limit} leaves no room for connections: ${inUse} are in use and ${reserve} are kept in reserve; ${raise}`];
   }
   if (limit !== null && settings.maxConnections !== null && settings.maxConnections > room) {
-    return [`limits.maxConnections: ${settings.maxConnections} is more than the file-descriptor limit allows: ` +
-      `of ${limit} descriptors, ${inUse} are in use and ${reserve} are kept in reserve, so at most ${room}; ${raise}, or lower limits.maxConnections`];
+    return [
+      `limits.maxConnections: ${settings.maxConnections} is more than the file-descriptor limit allows: ` +
+        `of ${limit} descriptors, ${inUse} are in use and ${reserve} are kept in reserve, so at most ${room}; ${raise}, or lower limits.maxConnections`,
+    ];
   }
   const maxConnections = settings.maxConnections ?? Math.max(1, room);
   return {
@@ -205,7 +207,12 @@ export class DescriptorWatch {
   private readonly intervalMs: number;
   private readonly lowIntervalMs: number;
 
-  constructor(bounds: Pick<ConnectionBounds, 'lowAt' | 'okBelow' | 'stopListeningAt'>, events: DescriptorWatchEvents, intervalMs = DESCRIPTOR_WATCH_MS, lowIntervalMs = LOW_WATCH_MS) {
+  constructor(
+    bounds: Pick<ConnectionBounds, 'lowAt' | 'okBelow' | 'stopListeningAt'>,
+    events: DescriptorWatchEvents,
+    intervalMs = DESCRIPTOR_WATCH_MS,
+    lowIntervalMs = LOW_WATCH_MS,
+  ) {
     this.bounds = bounds;
     this.events = events;
     this.intervalMs = intervalMs;
@@ -231,10 +238,13 @@ export class DescriptorWatch {
   }
 
   private schedule(): void {
-    this.timer = setTimeout(() => {
-      this.tick();
-      if (this.timer !== null) this.schedule();
-    }, this.lowNow ? this.lowIntervalMs : this.intervalMs).unref();
+    this.timer = setTimeout(
+      () => {
+        this.tick();
+        if (this.timer !== null) this.schedule();
+      },
+      this.lowNow ? this.lowIntervalMs : this.intervalMs,
+    ).unref();
   }
 
   private tick(): void {

@@ -34,7 +34,16 @@
 import { networkInterfaces } from 'node:os';
 import type { ErrorCode } from '../protocol/index.js';
 import type { Logger } from '../log/index.js';
-import { clientAddress, readableAddress, refuse, watchResponse, type HttpRequest, type HttpResponse, type ResponseWatcher, type TemplatedApp } from '../uws/index.js';
+import {
+  clientAddress,
+  readableAddress,
+  refuse,
+  watchResponse,
+  type HttpRequest,
+  type HttpResponse,
+  type ResponseWatcher,
+  type TemplatedApp,
+} from '../uws/index.js';
 import type { AddressTurns, EventLoopTurns } from './address-turns.js';
 import { TURN_COUNTS, type TurnMeter } from './turn-meter.js';
 
@@ -47,7 +56,12 @@ export const REFUSAL_CAUSES = ['connections', 'address', 'descriptors', 'share',
 export type RefusalCause = (typeof REFUSAL_CAUSES)[number];
 
 const CODE_OF: Readonly<Record<RefusalCause, ErrorCode>> = {
-  connections: 'busy', address: 'busy', descriptors: 'busy', share: 'busy', host: 'forbidden', origin: 'forbidden',
+  connections: 'busy',
+  address: 'busy',
+  descriptors: 'busy',
+  share: 'busy',
+  host: 'forbidden',
+  origin: 'forbidden',
 };
 
 const LOG_EVERY_MS = 10_000;
@@ -100,7 +114,6 @@ export interface HttpRoutes {
 /** Whether a route's requests change state (their Origin is checked); `ask`: read the method (a route of any method). */
 type Writes = boolean | 'ask';
 
-
 export class ConnectionGuard implements ResponseWatcher {
   readonly stats: GuardStats = { refused: countByCause(), held: 0, httpInFlight: 0 };
   /** Set while file descriptors run low (DescriptorWatch): new connections and requests are refused. */
@@ -142,9 +155,10 @@ export class ConnectionGuard implements ResponseWatcher {
     this.origins = new Set(settings.allowedOrigins);
     this.anyOrigin = this.origins.has('*');
     this.anyHost = settings.allowedHosts.includes('*');
-    this.originsRule = settings.allowedOrigins.length === 0
-      ? 'allowedOrigins lists none (no web page may)'
-      : `allowedOrigins lists only ${settings.allowedOrigins.map((o) => JSON.stringify(o)).join(', ')}`;
+    this.originsRule =
+      settings.allowedOrigins.length === 0
+        ? 'allowedOrigins lists none (no web page may)'
+        : `allowedOrigins lists only ${settings.allowedOrigins.map((o) => JSON.stringify(o)).join(', ')}`;
   }
 
   /** The gateway's names, each with and without `port`: its listen address (every interface address for a wildcard), localhost, 127.0.0.1, [::1], and allowedHosts. */
@@ -157,7 +171,8 @@ export class ConnectionGuard implements ResponseWatcher {
     }
     this.hosts = hosts;
     const configured = this.settings.allowedHosts.length === 0 ? 'none' : this.settings.allowedHosts.map((h) => JSON.stringify(h)).join(', ');
-    this.hostsRule = `it answers to ${[...new Set([this.settings.listenHost, ...LOCAL_NAMES])].join(', ')} (with or without :${port}) ` +
+    this.hostsRule =
+      `it answers to ${[...new Set([this.settings.listenHost, ...LOCAL_NAMES])].join(', ')} (with or without :${port}) ` +
       `and the names in allowedHosts (${configured}); add the name to allowedHosts if clients reach the gateway by it`;
     this.sweepTimer ??= setInterval(() => this.sweep(), SWEEP_EVERY_MS).unref();
   }
@@ -170,12 +185,24 @@ export class ConnectionGuard implements ResponseWatcher {
   /** `app`'s route registration, with every handler behind the guard. */
   routes(app: TemplatedApp): HttpRoutes {
     return {
-      get: (pattern, handler) => { app.get(pattern, this.wrap(false, pattern, handler)); },
-      post: (pattern, handler) => { app.post(pattern, this.wrap(true, pattern, handler)); },
-      put: (pattern, handler) => { app.put(pattern, this.wrap(true, pattern, handler)); },
-      del: (pattern, handler) => { app.del(pattern, this.wrap(true, pattern, handler)); },
-      patch: (pattern, handler) => { app.patch(pattern, this.wrap(true, pattern, handler)); },
-      any: (pattern, handler) => { app.any(pattern, this.wrap('ask', pattern, handler)); },
+      get: (pattern, handler) => {
+        app.get(pattern, this.wrap(false, pattern, handler));
+      },
+      post: (pattern, handler) => {
+        app.post(pattern, this.wrap(true, pattern, handler));
+      },
+      put: (pattern, handler) => {
+        app.put(pattern, this.wrap(true, pattern, handler));
+      },
+      del: (pattern, handler) => {
+        app.del(pattern, this.wrap(true, pattern, handler));
+      },
+      patch: (pattern, handler) => {
+        app.patch(pattern, this.wrap(true, pattern, handler));
+      },
+      any: (pattern, handler) => {
+        app.any(pattern, this.wrap('ask', pattern, handler));
+      },
     };
   }
 
@@ -254,7 +281,11 @@ export class ConnectionGuard implements ResponseWatcher {
     if (!this.anyOrigin && writes !== false) {
       const origin = req.getHeader('origin');
       if (origin !== '' && !this.origins.has(origin) && !this.ownPage(origin, req) && (writes === true || changesState(req.getMethod()))) {
-        this.refuse(res, 'origin', `web pages from the origin ${JSON.stringify(origin)} may not open streams or send POST, PUT or DELETE requests to this gateway: ${this.originsRule}`);
+        this.refuse(
+          res,
+          'origin',
+          `web pages from the origin ${JSON.stringify(origin)} may not open streams or send POST, PUT or DELETE requests to this gateway: ${this.originsRule}`,
+        );
         return false;
       }
     }
@@ -277,18 +308,30 @@ export class ConnectionGuard implements ResponseWatcher {
   private take(res: HttpResponse): string | null {
     const { maxConnections, maxConnectionsPerAddress } = this.settings;
     if (this.descriptorsLow) {
-      this.refuse(res, 'descriptors', 'the gateway is short of file descriptors (too many connections are open that sent no request yet or sit idle); retry later');
+      this.refuse(
+        res,
+        'descriptors',
+        'the gateway is short of file descriptors (too many connections are open that sent no request yet or sit idle); retry later',
+      );
       return null;
     }
     if (this.stats.held >= maxConnections) {
-      this.refuse(res, 'connections', `the gateway holds its limit of ${maxConnections} connections and requests in flight (limits.maxConnections); retry later`);
+      this.refuse(
+        res,
+        'connections',
+        `the gateway holds its limit of ${maxConnections} connections and requests in flight (limits.maxConnections); retry later`,
+      );
       return null;
     }
     const address = clientAddress(res);
     const n = this.perAddress.get(address) ?? 0;
     if (n >= maxConnectionsPerAddress) {
-      this.refuse(res, 'address', `the address ${readableAddress(address)} holds its limit of ${maxConnectionsPerAddress} connections and requests in flight ` +
-        '(limits.maxConnectionsPerAddress); close some or retry later');
+      this.refuse(
+        res,
+        'address',
+        `the address ${readableAddress(address)} holds its limit of ${maxConnectionsPerAddress} connections and requests in flight ` +
+          '(limits.maxConnectionsPerAddress); close some or retry later',
+      );
       return null;
     }
     const turnsRefusal = this.turns?.refusal(address) ?? null;
@@ -314,8 +357,10 @@ export class ConnectionGuard implements ResponseWatcher {
       const refused = this.unlogged[cause];
       this.lastLogged[cause] = now;
       this.unlogged[cause] = 0;
-      this.log.warn({ event: 'refused', cause, code: CODE_OF[cause], refused, message },
-        `refused ${refused} request${refused === 1 ? '' : 's'} (${cause}) since the last such line: ${message}`);
+      this.log.warn(
+        { event: 'refused', cause, code: CODE_OF[cause], refused, message },
+        `refused ${refused} request${refused === 1 ? '' : 's'} (${cause}) since the last such line: ${message}`,
+      );
     }
     refuse(res, CODE_OF[cause], message);
   }

@@ -4,8 +4,16 @@
 // (frames in progress, replies unread). Everything from the network is hostile.
 export { ConnectionGuard, REFUSAL_CAUSES, type GuardSettings, type GuardStats, type HttpRoutes, type RefusalCause } from './guard.js';
 export {
-  BARRED_REASON, AddressTurns, EventLoopTurns, OPEN_UNITS, REQUEST_US_PER_UNIT, frameUnits, maxMinLevel,
-  type AddressUse, type AddressTurnStats, type SharedStream,
+  BARRED_REASON,
+  AddressTurns,
+  EventLoopTurns,
+  OPEN_UNITS,
+  REQUEST_US_PER_UNIT,
+  frameUnits,
+  maxMinLevel,
+  type AddressUse,
+  type AddressTurnStats,
+  type SharedStream,
 } from './address-turns.js';
 export { DescriptorWatch, connectionBounds, descriptorLimit, openDescriptors, type ConnectionBounds } from './descriptors.js';
 export { ClientBuffers, type ClientBufferLimits, type OutboundHolder } from './client-buffers.js';

@@ -189,9 +189,11 @@ export class TurnMeter {
     if (this.windowLong === 0) return;
     const worst = this.windowWorst;
     const longest = worst[0]!;
-    this.log.warn({ event: 'long-turns', turns: this.windowLong, recordMs: RECORD_MS, worst, worstCpu: this.windowWorstCpu, lostRecords: this.lostRecords },
+    this.log.warn(
+      { event: 'long-turns', turns: this.windowLong, recordMs: RECORD_MS, worst, worstCpu: this.windowWorstCpu, lostRecords: this.lostRecords },
       `${this.windowLong} turns of the front door were busy ${RECORD_MS} ms or more in the last ${LOG_WINDOW_MS / 1000} s; ` +
-      `the longest ${longest.busyMs.toFixed(1)} ms (${longest.cpuMs.toFixed(1)} ms on a CPU): ${describeCounts(longest.counts)}`);
+        `the longest ${longest.busyMs.toFixed(1)} ms (${longest.cpuMs.toFixed(1)} ms on a CPU): ${describeCounts(longest.counts)}`,
+    );
     this.windowLong = 0;
     this.windowWorst = [];
     this.windowWorstCpu = [];

@@ -53,8 +53,14 @@ export function examine(input: DoctorInput): DoctorReport {
     disk: diskView(config.dataDir, input.diskSeconds),
     changes: [],
   };
-  report.changes = [...cpuChanges(report.cpu), ...memoryChanges(report.memory), ...fileChanges(report.fileLimit),
-    ...uwsChanges(report.uws), ...nativeChanges(report.native), ...diskChanges(report.disk, config.ledger.blockIntervalMs)];
+  report.changes = [
+    ...cpuChanges(report.cpu),
+    ...memoryChanges(report.memory),
+    ...fileChanges(report.fileLimit),
+    ...uwsChanges(report.uws),
+    ...nativeChanges(report.native),
+    ...diskChanges(report.disk, config.ledger.blockIntervalMs),
+  ];
   return report;
 }
 
@@ -68,7 +74,8 @@ function cpuChanges(cpu: DoctorReport['cpu']): DoctorReport['changes'] {
     changes.push({
       what: `isolate the lanes' cores ${list}`,
       why: 'other processes and interrupts on a lane core add latency to every frame it hashes',
-      how: `kernel command line: isolcpus=${list} nohz_full=${list} rcu_nocbs=${list} (or a cpuset); keep IRQs on core 0: ` +
+      how:
+        `kernel command line: isolcpus=${list} nohz_full=${list} rcu_nocbs=${list} (or a cpuset); keep IRQs on core 0: ` +
         'echo 1 > /proc/irq/default_smp_affinity and each /proc/irq/*/smp_affinity; see deploy/README.md',
     });
   } else {
@@ -82,36 +89,46 @@ function cpuChanges(cpu: DoctorReport['cpu']): DoctorReport['changes'] {
     }
   }
   if (cpu.governor !== null && cpu.governor !== 'performance') {
-    changes.push({ what: 'CPU frequency governor "performance"', why: `"${cpu.governor}" ramps the clock up late after idle moments`, how: 'cpupower frequency-set -g performance' });
+    changes.push({
+      what: 'CPU frequency governor "performance"',
+      why: `"${cpu.governor}" ramps the clock up late after idle moments`,
+      how: 'cpupower frequency-set -g performance',
+    });
   }
   return changes;
 }
 
 function memoryChanges(memory: DoctorReport['memory']): DoctorReport['changes'] {
   if (memory.budgetBytes <= memory.freeBytes) return [];
-  return [{
-    what: `a memory budget within the ${Math.floor(memory.freeBytes / MiB)} MiB free`,
-    why: `limits.memoryBudgetBytes is ${Math.floor(memory.budgetBytes / MiB)} MiB; when clients fill it the machine swaps or the OOM killer ends the gateway`,
-    how: 'lower limits.memoryBudgetBytes and limits.maxUnsealedBytes (and ringBytes) in the config, or free memory',
-  }];
+  return [
+    {
+      what: `a memory budget within the ${Math.floor(memory.freeBytes / MiB)} MiB free`,
+      why: `limits.memoryBudgetBytes is ${Math.floor(memory.budgetBytes / MiB)} MiB; when clients fill it the machine swaps or the OOM killer ends the gateway`,
+      how: 'lower limits.memoryBudgetBytes and limits.maxUnsealedBytes (and ringBytes) in the config, or free memory',
+    },
+  ];
 }
 
 function fileChanges(limit: DoctorReport['fileLimit']): DoctorReport['changes'] {
   if (limit.soft === null || limit.soft >= limit.recommended) return [];
-  return [{
-    what: `a file limit of at least ${limit.recommended}`,
-    why: `${limit.soft} open files caps connections at about ${Math.floor(limit.soft * 0.9)}`,
-    how: 'LimitNOFILE=1048576 in the systemd unit (deploy/chainlanes.service), or ulimit -n 1048576 before starting',
-  }];
+  return [
+    {
+      what: `a file limit of at least ${limit.recommended}`,
+      why: `${limit.soft} open files caps connections at about ${Math.floor(limit.soft * 0.9)}`,
+      how: 'LimitNOFILE=1048576 in the systemd unit (deploy/chainlanes.service), or ulimit -n 1048576 before starting',
+    },
+  ];
 }
 
 function uwsChanges(uws: UwsView): DoctorReport['changes'] {
   if (uws.problem === null) return [];
-  return [{
-    what: 'a Node.js and C library a uWebSockets.js build runs on',
-    why: 'no uWebSockets.js build runs here (its lines above say why), so `chainlanes serve` refuses to start',
-    how: 'Node 20 (any glibc ≥ 2.27), or Node 22 or 24 on Debian 13 / Ubuntu 24.04 (glibc ≥ 2.38); then npm ci',
-  }];
+  return [
+    {
+      what: 'a Node.js and C library a uWebSockets.js build runs on',
+      why: 'no uWebSockets.js build runs here (its lines above say why), so `chainlanes serve` refuses to start',
+      how: 'Node 20 (any glibc ≥ 2.27), or Node 22 or 24 on Debian 13 / Ubuntu 24.04 (glibc ≥ 2.38); then npm ci',
+    },
+  ];
 }
 
 /** The report's uWS lines: the build that runs and why, and why each one before it does not. */
@@ -126,11 +143,13 @@ export function uwsLines(uws: UwsView): string[] {
 
 function nativeChanges(native: DoctorReport['native']): DoctorReport['changes'] {
   if (native.loaded) return [];
-  return [{
-    what: 'build the native addon',
-    why: `without it hashing runs in JavaScript and threads are not pinned (${native.error ?? 'not loaded'})`,
-    how: 'install make, g++ and python3, then npm rebuild chainlanes (or node-gyp rebuild --directory native in a checkout)',
-  }];
+  return [
+    {
+      what: 'build the native addon',
+      why: `without it hashing runs in JavaScript and threads are not pinned (${native.error ?? 'not loaded'})`,
+      how: 'install make, g++ and python3, then npm rebuild chainlanes (or node-gyp rebuild --directory native in a checkout)',
+    },
+  ];
 }
 
 function diskChanges(disk: DiskView, blockIntervalMs: number): DoctorReport['changes'] {

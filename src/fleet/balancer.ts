@@ -83,8 +83,10 @@ export class FleetBalancer {
     const targets = fresh.filter((g) => g.id !== source.id && !this.cooling(this.gatewayMovedAt, g.id, this.settings.gatewayCooldownMs, now));
     const move = this.bestMove(source, targets, loads, now);
     if (move === null) {
-      const why = targets.length === 0 ? 'no other gateway with a fresh load report is free to take a chain'
-        : 'none of its busiest chains fits on another gateway within the headroom (or they moved recently)';
+      const why =
+        targets.length === 0
+          ? 'no other gateway with a fresh load report is free to take a chain'
+          : 'none of its busiest chains fits on another gateway within the headroom (or they moved recently)';
       return this.overloaded(source, loads, why);
     }
     return { kind: 'move', move };
@@ -117,7 +119,8 @@ export class FleetBalancer {
     // Bounded by the fleet: gateways gone from the reports are forgotten.
     const ids = new Set(fresh.map((g) => g.id));
     for (const id of this.overloadedSince.keys()) if (!ids.has(id)) this.overloadedSince.delete(id);
-    for (const id of this.gatewayMovedAt.keys()) if (!ids.has(id) && !this.cooling(this.gatewayMovedAt, id, this.settings.gatewayCooldownMs, now)) this.gatewayMovedAt.delete(id);
+    for (const id of this.gatewayMovedAt.keys())
+      if (!ids.has(id) && !this.cooling(this.gatewayMovedAt, id, this.settings.gatewayCooldownMs, now)) this.gatewayMovedAt.delete(id);
     for (const [chain, at] of this.chainMovedAt) if (now - at >= this.settings.chainCooldownMs) this.chainMovedAt.delete(chain);
   }
 
@@ -157,8 +160,17 @@ export class FleetBalancer {
       }
       if (to === null) continue;
       best = {
-        chain: chain.name, from: source.id, to: to.id, relief, fromLoad, fromLoadAfter: fromLoad - relief,
-        toLoad: loads.get(to.id)!, toLoadAfter, headroom, entriesPerSec: chain.entriesPerSec, bytesPerSec: chain.bytesPerSec,
+        chain: chain.name,
+        from: source.id,
+        to: to.id,
+        relief,
+        fromLoad,
+        fromLoadAfter: fromLoad - relief,
+        toLoad: loads.get(to.id)!,
+        toLoadAfter,
+        headroom,
+        entriesPerSec: chain.entriesPerSec,
+        bytesPerSec: chain.bytesPerSec,
       };
     }
     return best;

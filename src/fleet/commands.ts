@@ -23,11 +23,24 @@ export interface FleetIo {
 /** etcd's settings from `--etcd URLS` and `--prefix P`. */
 export function etcdSettingsOf(etcd: string | undefined, prefix: string | undefined): EtcdSettings {
   if (etcd === undefined) throw new ConfigError(['--etcd URLS is required (etcd client URLs, comma-separated)']);
-  return parseWith(EtcdSettingsSchema, { endpoints: etcd.split(',').map((u) => u.trim()).filter((u) => u !== ''), ...(prefix === undefined ? {} : { prefix }) }, 'flag --etcd/--prefix');
+  return parseWith(
+    EtcdSettingsSchema,
+    {
+      endpoints: etcd
+        .split(',')
+        .map((u) => u.trim())
+        .filter((u) => u !== ''),
+      ...(prefix === undefined ? {} : { prefix }),
+    },
+    'flag --etcd/--prefix',
+  );
 }
 
 function connect(settings: EtcdSettings): { client: EtcdClient; keys: FleetKeys } {
-  return { client: new EtcdClient({ endpoints: settings.endpoints, requestTimeoutMs: settings.requestTimeoutMs, maxResponseBytes: settings.maxResponseBytes }), keys: new FleetKeys(settings.prefix) };
+  return {
+    client: new EtcdClient({ endpoints: settings.endpoints, requestTimeoutMs: settings.requestTimeoutMs, maxResponseBytes: settings.maxResponseBytes }),
+    keys: new FleetKeys(settings.prefix),
+  };
 }
 
 /** Every live member's record. */
@@ -65,27 +78,46 @@ export interface FleetRunFlags {
 /** `chainlanes fleet run`: mirrors (and, leading, balances) until SIGINT or SIGTERM. */
 export async function runFleet(flags: FleetRunFlags, io: FleetIo): Promise<void> {
   const { etcd } = flags;
-  if ((flags.haproxySocket === undefined) !== (flags.haproxyMap === undefined)) throw new ConfigError(['chainlanes fleet run: --haproxy-socket and --haproxy-map go together']);
-  const balancer = parseWith(FleetBalancerSchema, dropUndefined({
-    headroom: flags.headroom, overloadedForMs: flags.overloadedForMs, maxMovesPerHour: flags.maxMovesPerHour, everyMs: flags.everyMs,
-  }), 'flags');
+  if ((flags.haproxySocket === undefined) !== (flags.haproxyMap === undefined))
+    throw new ConfigError(['chainlanes fleet run: --haproxy-socket and --haproxy-map go together']);
+  const balancer = parseWith(
+    FleetBalancerSchema,
+    dropUndefined({
+      headroom: flags.headroom,
+      overloadedForMs: flags.overloadedForMs,
+      maxMovesPerHour: flags.maxMovesPerHour,
+      everyMs: flags.everyMs,
+    }),
+    'flags',
+  );
   const leaseTtlSeconds = flags.leaseTtl ?? 10;
   if (!Number.isInteger(leaseTtlSeconds) || leaseTtlSeconds < 2) throw new ConfigError(['flag --lease-ttl: an integer ≥ 2 (seconds)']);
   const adminKey = readAdminKey({ adminKeyFile: flags.adminKeyFile ?? null, insecureOpen: false }, process.env);
   const log = io.log();
   const runner = new FleetRunner({
-    etcd, id: flags.id ?? `${hostname()}-${process.pid}`, balance: flags.balance, balancer, adminKey, log, leaseTtlSeconds,
+    etcd,
+    id: flags.id ?? `${hostname()}-${process.pid}`,
+    balance: flags.balance,
+    balancer,
+    adminKey,
+    log,
+    leaseTtlSeconds,
     haproxy: flags.haproxySocket === undefined ? null : { socket: flags.haproxySocket, map: flags.haproxyMap! },
   });
   const stop = (signal: string): void => {
     log.info({ event: 'shutdown', signal }, `${signal}: giving up the lead and stopping`);
-    runner.stop().then(() => process.exit(0), () => process.exit(1));
+    runner.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   await runner.start();
-  log.info({ event: 'fleet-run', etcd: etcd.endpoints, haproxy: flags.haproxySocket ?? null, balance: flags.balance },
-    `fleet run: mirroring ${runner.table.entries.size} chains of ${runner.members.entries.size} members${flags.haproxySocket === undefined ? '' : ' into HAProxy'}`);
+  log.info(
+    { event: 'fleet-run', etcd: etcd.endpoints, haproxy: flags.haproxySocket ?? null, balance: flags.balance },
+    `fleet run: mirroring ${runner.table.entries.size} chains of ${runner.members.entries.size} members${flags.haproxySocket === undefined ? '' : ' into HAProxy'}`,
+  );
 }
 
 function dropUndefined(record: Record<string, unknown>): Record<string, unknown> {
@@ -98,13 +130,26 @@ const MOVE_TIMEOUT_MS = 600_000;
 export interface FleetStatus {
   leader: string | null;
   chains: number;
-  members: { id: string; url: string; capacity: MemberRecord['capacity']; startedAt: number; load: number | null; chains: number; reportAgeMs: number | null }[];
+  members: {
+    id: string;
+    url: string;
+    capacity: MemberRecord['capacity'];
+    startedAt: number;
+    load: number | null;
+    chains: number;
+    reportAgeMs: number | null;
+  }[];
   /** Gateways that own chains but are not live members (down, or cut off from etcd): their chains wait for them. */
   absentOwners: { id: string; chains: number }[];
 }
 
 export async function readStatus(client: EtcdClient, keys: FleetKeys, now = Date.now()): Promise<FleetStatus> {
-  const [members, chains, loads, leader] = await Promise.all([readMembers(client, keys), client.rangeAll(keys.chains), client.rangeAll(keys.loads), client.range(keys.leader)]);
+  const [members, chains, loads, leader] = await Promise.all([
+    readMembers(client, keys),
+    client.rangeAll(keys.chains),
+    client.rangeAll(keys.loads),
+    client.range(keys.leader),
+  ]);
   const owned = new Map<string, number>();
   let chainCount = 0;
   for (const kv of chains.kvs) {
@@ -122,14 +167,20 @@ export async function readStatus(client: EtcdClient, keys: FleetKeys, now = Date
   return {
     leader: leaderRecord === null || isInvalid(leaderRecord) ? null : leaderRecord.id,
     chains: chainCount,
-    members: [...members].sort(([a], [b]) => a.localeCompare(b)).map(([id, m]) => {
-      const report = reports.get(id);
-      return {
-        id, url: m.url, capacity: m.capacity, startedAt: m.startedAt, chains: owned.get(id) ?? 0,
-        load: report === undefined ? null : FleetBalancer.loadOf({ capacity: m.capacity, demand: report.demand }),
-        reportAgeMs: report === undefined ? null : Math.max(0, now - report.at),
-      };
-    }),
+    members: [...members]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([id, m]) => {
+        const report = reports.get(id);
+        return {
+          id,
+          url: m.url,
+          capacity: m.capacity,
+          startedAt: m.startedAt,
+          chains: owned.get(id) ?? 0,
+          load: report === undefined ? null : FleetBalancer.loadOf({ capacity: m.capacity, demand: report.demand }),
+          reportAgeMs: report === undefined ? null : Math.max(0, now - report.at),
+        };
+      }),
     absentOwners: [...owned].filter(([id]) => !members.has(id)).map(([id, n]) => ({ id, chains: n })),
   };
 }
@@ -143,7 +194,9 @@ export async function printStatus(etcd: EtcdSettings, json: boolean, io: Pick<Fl
     io.print(`fleet: ${s.members.length} members, ${s.chains} chains; balancer leader: ${s.leader ?? 'none'}`);
     for (const m of s.members) {
       const load = m.load === null ? 'no load report' : `load ${(m.load * 100).toFixed(1)} % (report ${Math.round((m.reportAgeMs ?? 0) / 1000)} s old)`;
-      io.print(`  ${m.id.padEnd(16)} ${m.url.padEnd(28)} ${String(m.chains).padStart(7)} chains  capacity ${Math.round(m.capacity.entriesPerSec)} entries/s  ${load}`);
+      io.print(
+        `  ${m.id.padEnd(16)} ${m.url.padEnd(28)} ${String(m.chains).padStart(7)} chains  capacity ${Math.round(m.capacity.entriesPerSec)} entries/s  ${load}`,
+      );
     }
     for (const a of s.absentOwners) io.print(`  ${a.id.padEnd(16)} NOT A LIVE MEMBER: its ${a.chains} chains wait for it (answered busy, naming it)`);
   } finally {
@@ -152,7 +205,9 @@ export async function printStatus(etcd: EtcdSettings, json: boolean, io: Pick<Fl
 }
 
 function describeEvent(e: FleetEvent & { revision: number }): string {
-  const numbers = Object.entries(e.numbers).map(([k, v]) => `${k}=${v}`).join(' ');
+  const numbers = Object.entries(e.numbers)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   return `${new Date(e.at).toISOString()} #${e.revision} ${e.kind.padEnd(12)} ${e.reason}${numbers === '' ? '' : `  [${numbers}]`}`;
 }
 
@@ -181,11 +236,26 @@ export async function moveByHand(etcd: EtcdSettings, chain: string, to: string, 
   const adminKey = readAdminKey({ adminKeyFile: flags.adminKeyFile ?? null, insecureOpen: false }, process.env);
   try {
     const outcome = await moveChain(client, keys, new HttpGatewayApi(adminKey, MOVE_TIMEOUT_MS), chain, to, { force: flags.force, fromUrl: flags.fromUrl });
-    if (!outcome.moved) throw new Error(`moving chain "${chain}" to "${to}" failed at ${outcome.step}: ${outcome.why}${outcome.from === null ? '' : `; ${outcome.from} keeps it`}`);
-    await new FleetEvents(client, keys, `fleet-move@${hostname()}`, 1_000).add({
-      kind: 'manual-move', chain, from: outcome.from, to, reason: `chain "${chain}" ${outcome.from} → ${to}: moved by hand (chainlanes fleet move)`,
-      numbers: { token: outcome.token, prepareMs: Math.round(outcome.ms.prepare), handoffMs: Math.round(outcome.ms.handoff), adoptMs: Math.round(outcome.ms.adopt), commitMs: Math.round(outcome.ms.commit) },
-    }).catch(() => undefined);
+    if (!outcome.moved)
+      throw new Error(
+        `moving chain "${chain}" to "${to}" failed at ${outcome.step}: ${outcome.why}${outcome.from === null ? '' : `; ${outcome.from} keeps it`}`,
+      );
+    await new FleetEvents(client, keys, `fleet-move@${hostname()}`, 1_000)
+      .add({
+        kind: 'manual-move',
+        chain,
+        from: outcome.from,
+        to,
+        reason: `chain "${chain}" ${outcome.from} → ${to}: moved by hand (chainlanes fleet move)`,
+        numbers: {
+          token: outcome.token,
+          prepareMs: Math.round(outcome.ms.prepare),
+          handoffMs: Math.round(outcome.ms.handoff),
+          adoptMs: Math.round(outcome.ms.adopt),
+          commitMs: Math.round(outcome.ms.commit),
+        },
+      })
+      .catch(() => undefined);
     io.print(`chainlanes fleet move: chain "${chain}" is served by ${to} now (was ${outcome.from}; fencing token ${outcome.token})`);
   } finally {
     client.close();
@@ -202,19 +272,31 @@ export interface HaproxyConfigFlags {
 /** `chainlanes fleet haproxy-config`. */
 export async function printHaproxyConfig(etcd: EtcdSettings, flags: HaproxyConfigFlags, io: Pick<FleetIo, 'print'>): Promise<void> {
   const given = { bind: flags.bind, 'haproxy-socket': flags.haproxySocket, 'haproxy-map': flags.haproxyMap };
-  const missing = Object.entries(given).filter(([, v]) => v === undefined).map(([f]) => `--${f}`);
+  const missing = Object.entries(given)
+    .filter(([, v]) => v === undefined)
+    .map(([f]) => `--${f}`);
   if (missing.length > 0) throw new ConfigError([`chainlanes fleet haproxy-config: ${missing.join(', ')} required`]);
   if (flags.log !== undefined && /[\r\n]/.test(flags.log)) throw new ConfigError(['flag --log: one line (a HAProxy log target and its options)']);
-  if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/.test(flags.bind!)) throw new ConfigError([`flag --bind: ${JSON.stringify(flags.bind)} is not ADDR:PORT`]);
-  for (const [flag, path] of [['haproxy-socket', flags.haproxySocket!], ['haproxy-map', flags.haproxyMap!]] as const) {
+  if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/.test(flags.bind!))
+    throw new ConfigError([`flag --bind: ${JSON.stringify(flags.bind)} is not ADDR:PORT`]);
+  for (const [flag, path] of [
+    ['haproxy-socket', flags.haproxySocket!],
+    ['haproxy-map', flags.haproxyMap!],
+  ] as const) {
     if (!path.startsWith('/') || /\s/.test(path)) throw new ConfigError([`flag --${flag}: an absolute path without spaces`]);
   }
   const { client, keys } = connect(etcd);
   try {
-    io.print(haproxyConfig({
-      ...DEFAULT_HAPROXY_CONFIG, ...(flags.log === undefined ? {} : { log: flags.log }),
-      bind: flags.bind!, socket: flags.haproxySocket!, map: flags.haproxyMap!, members: await readMembers(client, keys),
-    }).trimEnd());
+    io.print(
+      haproxyConfig({
+        ...DEFAULT_HAPROXY_CONFIG,
+        ...(flags.log === undefined ? {} : { log: flags.log }),
+        bind: flags.bind!,
+        socket: flags.haproxySocket!,
+        map: flags.haproxyMap!,
+        members: await readMembers(client, keys),
+      }).trimEnd(),
+    );
   } finally {
     client.close();
   }

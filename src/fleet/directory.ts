@@ -53,7 +53,11 @@ export class FleetDirectory {
   readonly accounts: PrefixMirror<AccountRecord>;
   readonly keys: PrefixMirror<KeyRecord>;
 
-  constructor(private readonly client: EtcdClient, private readonly fleetKeys: FleetKeys, options: MirrorOptions = DEFAULT_MIRROR_OPTIONS) {
+  constructor(
+    private readonly client: EtcdClient,
+    private readonly fleetKeys: FleetKeys,
+    options: MirrorOptions = DEFAULT_MIRROR_OPTIONS,
+  ) {
     this.accounts = new PrefixMirror(client, fleetKeys.accounts, (key) => idOf(key, fleetKeys.accounts, 'acct_'), decodeAccount, options);
     this.keys = new PrefixMirror(client, fleetKeys.keys, (key) => idOf(key, fleetKeys.keys, 'key_'), decodeKey, options);
   }
@@ -149,7 +153,9 @@ export class FleetDirectory {
     for (let i = 0; i < puts.length; i += SEED_BATCH) {
       const txn: Txn = {
         compare: [],
-        success: puts.slice(i, i + SEED_BATCH).map(([key, value]) => ({ txn: { compare: [cmp.version(key, '=', 0)], success: [{ put: { key, value } }], failure: [] } })),
+        success: puts
+          .slice(i, i + SEED_BATCH)
+          .map(([key, value]) => ({ txn: { compare: [cmp.version(key, '=', 0)], success: [{ put: { key, value } }], failure: [] } })),
         failure: [],
       };
       const result = await this.client.txn(txn);

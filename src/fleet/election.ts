@@ -89,7 +89,9 @@ export class LeaderElection {
   }
 
   private campaign(): Promise<void> {
-    this.campaigning ??= this.tryOnce().finally(() => { this.campaigning = null; });
+    this.campaigning ??= this.tryOnce().finally(() => {
+      this.campaigning = null;
+    });
     return this.campaigning;
   }
 
@@ -103,7 +105,7 @@ export class LeaderElection {
         success: [{ put: { key, value: encode({ id: this.id, since: Date.now() } satisfies LeaderRecord), lease } }],
         failure: [{ range: { key } }],
       });
-      const held = result.succeeded ? lease : (result.responses[0]?.kind === 'range' ? result.responses[0].range.kvs[0]?.lease : undefined);
+      const held = result.succeeded ? lease : result.responses[0]?.kind === 'range' ? result.responses[0].range.kvs[0]?.lease : undefined;
       if (held !== undefined) this.observe(held);
     } catch (error) {
       this.log.warn({ event: 'fleet-election', error: errorMessage(error) }, `campaign for ${key} failed: ${errorMessage(error)}`);

@@ -74,10 +74,7 @@ export interface Txn {
 }
 
 export type ResponseOp =
-  | { kind: 'put'; revision: Revision }
-  | { kind: 'range'; range: RangeResult }
-  | { kind: 'delete'; deleted: number }
-  | { kind: 'txn'; txn: TxnResult };
+  { kind: 'put'; revision: Revision } | { kind: 'range'; range: RangeResult } | { kind: 'delete'; deleted: number } | { kind: 'txn'; txn: TxnResult };
 
 export interface TxnResult {
   succeeded: boolean;
@@ -92,7 +89,11 @@ export interface WatchEvent {
 
 /** A failure talking to etcd: `unavailable` (no endpoint answered, or in time) or an error etcd returned. */
 export class EtcdError extends Error {
-  constructor(message: string, readonly kind: 'unavailable' | 'refused' | 'too-large' | 'malformed', readonly status?: number) {
+  constructor(
+    message: string,
+    readonly kind: 'unavailable' | 'refused' | 'too-large' | 'malformed',
+    readonly status?: number,
+  ) {
     super(message);
     this.name = 'EtcdError';
   }
@@ -135,7 +136,14 @@ function revisionOf(value: unknown, what: string): Revision {
   return n;
 }
 
-interface RawKv { key?: string; value?: string; create_revision?: string; mod_revision?: string; version?: string; lease?: string }
+interface RawKv {
+  key?: string;
+  value?: string;
+  create_revision?: string;
+  mod_revision?: string;
+  version?: string;
+  lease?: string;
+}
 
 function keyValueOf(raw: RawKv): KeyValue {
   return {
@@ -148,7 +156,12 @@ function keyValueOf(raw: RawKv): KeyValue {
   };
 }
 
-interface RawRange { header?: { revision?: string }; kvs?: RawKv[]; count?: string; more?: boolean }
+interface RawRange {
+  header?: { revision?: string };
+  kvs?: RawKv[];
+  count?: string;
+  more?: boolean;
+}
 
 function rangeOf(raw: RawRange, revision?: Revision): RangeResult {
   return {
@@ -176,7 +189,8 @@ function opJson(op: RequestOp): Record<string, unknown> {
     return { request_put: put };
   }
   if ('range' in op) return { request_range: { key: b64(op.range.key), ...(op.range.prefix === true ? { range_end: rangeEndB64(op.range.key) } : {}) } };
-  if ('delete' in op) return { request_delete_range: { key: b64(op.delete.key), ...(op.delete.prefix === true ? { range_end: rangeEndB64(op.delete.key) } : {}) } };
+  if ('delete' in op)
+    return { request_delete_range: { key: b64(op.delete.key), ...(op.delete.prefix === true ? { range_end: rangeEndB64(op.delete.key) } : {}) } };
   return { request_txn: txnJson(op.txn) };
 }
 
@@ -184,7 +198,11 @@ function txnJson(txn: Txn): Record<string, unknown> {
   return { compare: txn.compare.map(compareJson), success: txn.success.map(opJson), failure: txn.failure.map(opJson) };
 }
 
-interface RawTxn { header?: { revision?: string }; succeeded?: boolean; responses?: Record<string, unknown>[] }
+interface RawTxn {
+  header?: { revision?: string };
+  succeeded?: boolean;
+  responses?: Record<string, unknown>[];
+}
 
 function txnOf(raw: RawTxn, revision: Revision): TxnResult {
   return {
@@ -255,7 +273,10 @@ export class EtcdClient {
 
   // ---- unary calls
 
-  async range(key: string, options: { prefix?: boolean; limit?: number; revision?: Revision; keysOnly?: boolean; countOnly?: boolean; fromKey?: string; sortByModDesc?: boolean } = {}): Promise<RangeResult> {
+  async range(
+    key: string,
+    options: { prefix?: boolean; limit?: number; revision?: Revision; keysOnly?: boolean; countOnly?: boolean; fromKey?: string; sortByModDesc?: boolean } = {},
+  ): Promise<RangeResult> {
     const body: Record<string, unknown> = { key: b64(options.fromKey ?? key) };
     if (options.prefix === true) body.range_end = rangeEndB64(key);
     if (options.limit !== undefined) body.limit = String(options.limit);
@@ -357,32 +378,51 @@ export class EtcdClient {
       const url = new URL(path, endpoint);
       const module = url.protocol === 'https:' ? https : http;
       let sent = false;
-      const req = module.request(url, {
-        method: 'POST', agent: url.protocol === 'https:' ? this.agents.https : this.agents.http,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > this.options.maxResponseBytes) {
-            req.destroy(new EtcdError(`etcd's answer to ${path} is larger than ${this.options.maxResponseBytes} bytes`, 'too-large'));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('end', () => {
-          clearTimeout(timer);
-          const text = Buffer.concat(chunks).toString('utf8');
-          if (res.statusCode === 200) return resolve(text);
-          reject(new EtcdError(`etcd ${path}: HTTP ${res.statusCode}: ${errorText(text)}`, (res.statusCode ?? 500) >= 500 && /no leader|leader changed|timed out|unavailable/i.test(text) ? 'unavailable' : 'refused', res.statusCode));
-        });
-        res.on('error', (error) => reject(error));
-      });
-      const timer = setTimeout(() => req.destroy(new EtcdError(`etcd ${url.origin}${path}: no answer within ${Math.round(timeoutMs)} ms`, 'unavailable')), timeoutMs);
+      const req = module.request(
+        url,
+        {
+          method: 'POST',
+          agent: url.protocol === 'https:' ? this.agents.https : this.agents.http,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > this.options.maxResponseBytes) {
+              req.destroy(new EtcdError(`etcd's answer to ${path} is larger than ${this.options.maxResponseBytes} bytes`, 'too-large'));
+              return;
+            }
+            chunks.push(chunk);
+          });
+          res.on('end', () => {
+            clearTimeout(timer);
+            const text = Buffer.concat(chunks).toString('utf8');
+            if (res.statusCode === 200) return resolve(text);
+            reject(
+              new EtcdError(
+                `etcd ${path}: HTTP ${res.statusCode}: ${errorText(text)}`,
+                (res.statusCode ?? 500) >= 500 && /no leader|leader changed|timed out|unavailable/i.test(text) ? 'unavailable' : 'refused',
+                res.statusCode,
+              ),
+            );
+          });
+          res.on('error', (error) => reject(error));
+        },
+      );
+      const timer = setTimeout(
+        () => req.destroy(new EtcdError(`etcd ${url.origin}${path}: no answer within ${Math.round(timeoutMs)} ms`, 'unavailable')),
+        timeoutMs,
+      );
       // A pooled socket is connected already; one that fails with a reset before answering was most
       // likely closed by etcd while idle. Retrying then is safe: every write the fleet makes is conditional.
-      req.on('socket', (socket) => { if (socket.connecting) socket.once('connect', () => { sent = true; }); });
+      req.on('socket', (socket) => {
+        if (socket.connecting)
+          socket.once('connect', () => {
+            sent = true;
+          });
+      });
       req.on('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
         // A pooled keep-alive socket that etcd closed fails with ECONNRESET before anything was read.
@@ -421,30 +461,40 @@ export class EtcdClient {
       if (!(error instanceof WatchCancelled)) handlers.ended(error);
     };
     // No response headers within the call timeout: the endpoint is not answering.
-    const connectTimer = setTimeout(() => end(new EtcdError(`etcd watch on ${url.origin}: no answer within ${this.options.requestTimeoutMs} ms`, 'unavailable')), this.options.requestTimeoutMs);
-    const req = module.request(url, {
-      method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-    }, (res) => {
-      clearTimeout(connectTimer);
-      if (res.statusCode !== 200) {
-        end(new EtcdError(`etcd watch: HTTP ${res.statusCode}`, 'refused', res.statusCode));
-        return;
-      }
-      let buffered = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffered += chunk;
-        if (buffered.length > this.options.maxResponseBytes) return end(new EtcdError(`etcd watch message larger than ${this.options.maxResponseBytes} bytes`, 'too-large'));
-        let newline: number;
-        while (!done && (newline = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, newline).trim();
-          buffered = buffered.slice(newline + 1);
-          if (line.length > 0) this.watchMessage(line, handlers, end);
+    const connectTimer = setTimeout(
+      () => end(new EtcdError(`etcd watch on ${url.origin}: no answer within ${this.options.requestTimeoutMs} ms`, 'unavailable')),
+      this.options.requestTimeoutMs,
+    );
+    const req = module.request(
+      url,
+      {
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      },
+      (res) => {
+        clearTimeout(connectTimer);
+        if (res.statusCode !== 200) {
+          end(new EtcdError(`etcd watch: HTTP ${res.statusCode}`, 'refused', res.statusCode));
+          return;
         }
-      });
-      res.on('end', () => end(new EtcdError('etcd closed the watch', 'unavailable')));
-      res.on('error', (error) => end(error));
-    });
+        let buffered = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buffered += chunk;
+          if (buffered.length > this.options.maxResponseBytes)
+            return end(new EtcdError(`etcd watch message larger than ${this.options.maxResponseBytes} bytes`, 'too-large'));
+          let newline: number;
+          while (!done && (newline = buffered.indexOf('\n')) >= 0) {
+            const line = buffered.slice(0, newline).trim();
+            buffered = buffered.slice(newline + 1);
+            if (line.length > 0) this.watchMessage(line, handlers, end);
+          }
+        });
+        res.on('end', () => end(new EtcdError('etcd closed the watch', 'unavailable')));
+        res.on('error', (error) => end(error));
+      },
+    );
     req.on('error', (error) => end(error instanceof EtcdError ? error : new EtcdError(`etcd watch on ${url.origin}: ${error.message}`, 'unavailable')));
     req.end(payload);
     return { cancel: () => end(new WatchCancelled()) };

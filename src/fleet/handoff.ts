@@ -68,7 +68,8 @@ export class Handoffs {
     table.listen({
       put: (name, entry) => {
         const active = this.active.get(name);
-        if (active !== undefined && entry.modRevision > active.token && entry.value.gateway !== this.me) this.finish(name, 'handed-off', `now owned by ${entry.value.gateway} at token ${entry.modRevision}`);
+        if (active !== undefined && entry.modRevision > active.token && entry.value.gateway !== this.me)
+          this.finish(name, 'handed-off', `now owned by ${entry.value.gateway} at token ${entry.modRevision}`);
       },
       delete: (name) => {
         if (this.active.has(name)) this.finish(name, 'handed-off', 'its owner record was deleted');
@@ -93,7 +94,8 @@ export class Handoffs {
     // also needs its member key gone). The token is the table's: a stale one only makes the transfer fail.
     const entry = this.table.get(name);
     const fenced = verdict.kind === 'busy' && entry?.value.gateway === this.me;
-    if (verdict.kind !== 'admit' && !fenced) return `chain "${name}" is not admitted here now (${verdict.kind === 'unclaimed' ? 'no owner yet' : verdict.message})`;
+    if (verdict.kind !== 'admit' && !fenced)
+      return `chain "${name}" is not admitted here now (${verdict.kind === 'unclaimed' ? 'no owner yet' : verdict.message})`;
     const token = verdict.kind === 'admit' ? verdict.token : entry!.modRevision;
     const timer = setTimeout(() => void this.abort(name, `not committed within ${this.settings.deadlineMs} ms`), this.settings.deadlineMs);
     timer.unref();
@@ -173,7 +175,10 @@ export interface GatewayApi {
 
 /** The routes over HTTP with the admin key (docs/fleet.md "Integration": the routes the front door gains). */
 export class HttpGatewayApi implements GatewayApi {
-  constructor(private readonly adminKey: string | null, private readonly timeoutMs: number) {}
+  constructor(
+    private readonly adminKey: string | null,
+    private readonly timeoutMs: number,
+  ) {}
 
   private async post(url: string, path: string, body: unknown): Promise<unknown> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -194,7 +199,7 @@ export class HttpGatewayApi implements GatewayApi {
   }
 
   async handoff(url: string, chain: string, to: string): Promise<HandoffHead> {
-    return await this.post(url, `/v1/chains/${chain}/handoff`, { to }) as HandoffHead;
+    return (await this.post(url, `/v1/chains/${chain}/handoff`, { to })) as HandoffHead;
   }
 
   async prepare(url: string, chain: string, from: string, fromUrl: string): Promise<void> {
@@ -226,9 +231,23 @@ export interface MoveOptions {
 }
 
 /** Moves `chain` to gateway `to` by handoff. */
-export async function moveChain(client: EtcdClient, keys: FleetKeys, api: GatewayApi, chain: string, to: string, options: MoveOptions = {}): Promise<MoveOutcome> {
+export async function moveChain(
+  client: EtcdClient,
+  keys: FleetKeys,
+  api: GatewayApi,
+  chain: string,
+  to: string,
+  options: MoveOptions = {},
+): Promise<MoveOutcome> {
   const force = options.force === true;
-  const fail = (step: Extract<MoveOutcome, { moved: false }>['step'], from: string | null, why: string): MoveOutcome => ({ moved: false, chain, from, to, step, why });
+  const fail = (step: Extract<MoveOutcome, { moved: false }>['step'], from: string | null, why: string): MoveOutcome => ({
+    moved: false,
+    chain,
+    from,
+    to,
+    step,
+    why,
+  });
   const [owned, target] = await Promise.all([client.range(keys.chain(chain)), client.range(keys.member(to))]);
   const ownerKv = owned.kvs[0];
   if (ownerKv === undefined) return fail('lookup', null, `chain "${chain}" has no owner in etcd`);
@@ -241,7 +260,12 @@ export async function moveChain(client: EtcdClient, keys: FleetKeys, api: Gatewa
   const fromKv = (await client.range(keys.member(from))).kvs[0];
   const fromRecord = fromKv === undefined ? null : decodeMember(fromKv.value);
   if (fromRecord === null || isInvalid(fromRecord)) {
-    if (!force) return fail('lookup', from, `the owner "${from}" is not a live member: its chains wait for it (no replicas yet); --force moves a chain whose owner is cut off from etcd but still serves reads`);
+    if (!force)
+      return fail(
+        'lookup',
+        from,
+        `the owner "${from}" is not a live member: its chains wait for it (no replicas yet); --force moves a chain whose owner is cut off from etcd but still serves reads`,
+      );
   } else if (force) {
     // Asked before the handoff, not only by the transfer: a forced handoff that cannot commit would leave the owner stopped until it reaches etcd again.
     return fail('lookup', from, `gateway "${from}" is still a live member: move it by handoff, not by force (a cut-off owner's lease expires within its TTL)`);
@@ -286,5 +310,12 @@ export async function moveChain(client: EtcdClient, keys: FleetKeys, api: Gatewa
     return abort('commit', `etcd did not confirm the transfer: ${errorMessage(error)}`);
   }
   if (!outcome.moved) return abort('commit', outcome.why);
-  return { moved: true, chain, from, to, token: outcome.token, ms: { prepare: prepareMs, handoff: handoffMs, adopt: adoptMs, commit: performance.now() - started } };
+  return {
+    moved: true,
+    chain,
+    from,
+    to,
+    token: outcome.token,
+    ms: { prepare: prepareMs, handoff: handoffMs, adopt: adoptMs, commit: performance.now() - started },
+  };
 }

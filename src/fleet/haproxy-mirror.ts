@@ -99,7 +99,9 @@ export class HaproxyMirror {
     };
     // One flush at a time; one more queued behind it picks up what arrived meanwhile.
     const next = (this.flushing ?? Promise.resolve()).then(run);
-    this.flushing = next.finally(() => { if (this.flushing === next) this.flushing = null; });
+    this.flushing = next.finally(() => {
+      if (this.flushing === next) this.flushing = null;
+    });
     return next;
   }
 

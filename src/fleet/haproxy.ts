@@ -55,7 +55,10 @@ export class HaproxyRuntime {
       const socket = createConnection(this.options.socket);
       const chunks: Buffer[] = [];
       let size = 0;
-      const timer = setTimeout(() => socket.destroy(new HaproxyError(`HAProxy's runtime socket ${this.options.socket}: no answer within ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
+      const timer = setTimeout(
+        () => socket.destroy(new HaproxyError(`HAProxy's runtime socket ${this.options.socket}: no answer within ${this.options.timeoutMs} ms`)),
+        this.options.timeoutMs,
+      );
       socket.on('connect', () => socket.end(text));
       socket.on('data', (chunk: Buffer) => {
         size += chunk.length;
@@ -139,7 +142,10 @@ export function writeMapFile(path: string, entries: Iterable<readonly [string, s
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   const fd = openSync(temp, 'w', 0o644);
   try {
-    writeSync(fd, `# chainlanes fleet: chain → owner gateway, mirrored from etcd; written whole by \`chainlanes fleet run\`\n${lines.join('\n')}${lines.length > 0 ? '\n' : ''}`);
+    writeSync(
+      fd,
+      `# chainlanes fleet: chain → owner gateway, mirrored from etcd; written whole by \`chainlanes fleet run\`\n${lines.join('\n')}${lines.length > 0 ? '\n' : ''}`,
+    );
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -231,7 +237,7 @@ export function haproxyConfig(options: HaproxyConfigOptions): string {
     '  default_backend be_any',
     '',
     '# Chains not in the map (not claimed yet, or the map not yet told): consistent hashing of the name,',
-    '# so a new chain\'s first requests all reach the same gateway; requests without a chain go round.',
+    "# so a new chain's first requests all reach the same gateway; requests without a chain go round.",
     'backend be_any',
     '  balance hash var(txn.chain)',
     '  hash-type consistent',

@@ -26,23 +26,53 @@ export class FleetKeys {
     if (!isPrefix(prefix)) throw new Error(`fleet prefix ${JSON.stringify(prefix)}: ${PREFIX_RULE}`);
   }
 
-  get members(): string { return `${this.prefix}members/`; }
-  get loads(): string { return `${this.prefix}load/`; }
-  get chains(): string { return `${this.prefix}chains/`; }
-  get accounts(): string { return `${this.prefix}accounts/`; }
-  get keys(): string { return `${this.prefix}keys/`; }
-  get events(): string { return `${this.prefix}events/`; }
-  get standbys(): string { return `${this.prefix}standby/`; }
-  get leader(): string { return `${this.prefix}balancer/leader`; }
+  get members(): string {
+    return `${this.prefix}members/`;
+  }
+  get loads(): string {
+    return `${this.prefix}load/`;
+  }
+  get chains(): string {
+    return `${this.prefix}chains/`;
+  }
+  get accounts(): string {
+    return `${this.prefix}accounts/`;
+  }
+  get keys(): string {
+    return `${this.prefix}keys/`;
+  }
+  get events(): string {
+    return `${this.prefix}events/`;
+  }
+  get standbys(): string {
+    return `${this.prefix}standby/`;
+  }
+  get leader(): string {
+    return `${this.prefix}balancer/leader`;
+  }
 
-  member(id: string): string { return this.members + id; }
-  load(id: string): string { return this.loads + id; }
-  chain(name: string): string { return this.chains + name; }
-  account(id: string): string { return this.accounts + id; }
-  key(keyId: string): string { return this.keys + keyId; }
-  standby(id: string): string { return this.standbys + id; }
+  member(id: string): string {
+    return this.members + id;
+  }
+  load(id: string): string {
+    return this.loads + id;
+  }
+  chain(name: string): string {
+    return this.chains + name;
+  }
+  account(id: string): string {
+    return this.accounts + id;
+  }
+  key(keyId: string): string {
+    return this.keys + keyId;
+  }
+  standby(id: string): string {
+    return this.standbys + id;
+  }
   /** Event keys sort by time, then by who wrote them and their count there. */
-  event(at: number, source: string, n: number): string { return `${this.events}${String(at).padStart(15, '0')}-${source}-${String(n).padStart(9, '0')}`; }
+  event(at: number, source: string, n: number): string {
+    return `${this.events}${String(at).padStart(15, '0')}-${source}-${String(n).padStart(9, '0')}`;
+  }
 }
 
 export interface Capacity {
@@ -167,7 +197,8 @@ export function decodeLoad(bytes: Buffer): Decoded<LoadReport> {
   if (!Array.isArray(v.top) || v.top.length > LOAD_REPORT_CHAINS) return { invalid: `top: at most ${LOAD_REPORT_CHAINS} chains` };
   const top: ChainDemand[] = [];
   for (const c of v.top as unknown[]) {
-    if (!object(c) || typeof c.name !== 'string' || !isChainName(c.name) || !finite(c.entriesPerSec) || !finite(c.bytesPerSec)) return { invalid: 'top: {name, entriesPerSec, bytesPerSec} each' };
+    if (!object(c) || typeof c.name !== 'string' || !isChainName(c.name) || !finite(c.entriesPerSec) || !finite(c.bytesPerSec))
+      return { invalid: 'top: {name, entriesPerSec, bytesPerSec} each' };
     top.push({ name: c.name, entriesPerSec: c.entriesPerSec, bytesPerSec: c.bytesPerSec });
   }
   return { at: v.at, demand: { entriesPerSec: v.demand.entriesPerSec, bytesPerSec: v.demand.bytesPerSec }, chains: v.chains, top };
@@ -181,7 +212,8 @@ export function decodeLeader(bytes: Buffer): Decoded<LeaderRecord> {
 
 export function decodeEvent(bytes: Buffer): Decoded<FleetEvent> {
   const v = parseJson(bytes);
-  if (!object(v) || !finite(v.at) || typeof v.source !== 'string' || typeof v.kind !== 'string' || typeof v.reason !== 'string' || !object(v.numbers)) return { invalid: '{at, source, kind, reason, numbers}' };
+  if (!object(v) || !finite(v.at) || typeof v.source !== 'string' || typeof v.kind !== 'string' || typeof v.reason !== 'string' || !object(v.numbers))
+    return { invalid: '{at, source, kind, reason, numbers}' };
   return v as unknown as FleetEvent;
 }
 

@@ -54,7 +54,8 @@ export class LeaseKeeper {
   lastError: string | null = null;
 
   constructor(client: EtcdClient, settings: LeaseSettings, events: LeaseEvents) {
-    if (settings.marginMs >= settings.ttlSeconds * 1000 / 2) throw new Error(`lease margin ${settings.marginMs} ms must be under half the TTL (${settings.ttlSeconds} s)`);
+    if (settings.marginMs >= (settings.ttlSeconds * 1000) / 2)
+      throw new Error(`lease margin ${settings.marginMs} ms must be under half the TTL (${settings.ttlSeconds} s)`);
     this.client = client;
     this.settings = settings;
     this.events = events;
@@ -136,12 +137,19 @@ export class LeaseKeeper {
   /** Announces the fence when the window closes without a renewal. */
   private armFence(): void {
     if (this.fenceTimer !== null) clearTimeout(this.fenceTimer);
-    this.fenceTimer = setTimeout(() => {
-      this.fenceTimer = null;
-      if (!this.isLive() && this.stateNow === 'live') {
-        this.setState('fenced', `no keep-alive acknowledged for ${this.settings.ttlSeconds} s less the ${this.settings.marginMs} ms margin` + (this.lastError === null ? '' : ` (${this.lastError})`));
-      }
-    }, Math.max(0, this.until - performance.now()) + 1);
+    this.fenceTimer = setTimeout(
+      () => {
+        this.fenceTimer = null;
+        if (!this.isLive() && this.stateNow === 'live') {
+          this.setState(
+            'fenced',
+            `no keep-alive acknowledged for ${this.settings.ttlSeconds} s less the ${this.settings.marginMs} ms margin` +
+              (this.lastError === null ? '' : ` (${this.lastError})`),
+          );
+        }
+      },
+      Math.max(0, this.until - performance.now()) + 1,
+    );
     this.fenceTimer.unref();
   }
 
@@ -154,7 +162,9 @@ export class LeaseKeeper {
   private schedule(ms: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.running = this.beat().finally(() => { this.running = null; });
+      this.running = this.beat().finally(() => {
+        this.running = null;
+      });
     }, ms);
     this.timer.unref();
   }

@@ -73,7 +73,13 @@ export class PrefixMirror<T> {
   private listing: Promise<void> | null = null;
   private started = false;
 
-  constructor(client: EtcdClient, prefix: string, idOf: (key: string) => string | null, decode: (bytes: Buffer) => Decoded<T>, options: MirrorOptions = DEFAULT_MIRROR_OPTIONS) {
+  constructor(
+    client: EtcdClient,
+    prefix: string,
+    idOf: (key: string) => string | null,
+    decode: (bytes: Buffer) => Decoded<T>,
+    options: MirrorOptions = DEFAULT_MIRROR_OPTIONS,
+  ) {
     this.client = client;
     this.prefix = prefix;
     this.idOf = idOf;
@@ -132,7 +138,9 @@ export class PrefixMirror<T> {
 
   /** Reads the whole prefix at one revision and brings the copy to it: differences are reported as puts and deletes. */
   private async list(): Promise<void> {
-    this.listing ??= this.doList().finally(() => { this.listing = null; });
+    this.listing ??= this.doList().finally(() => {
+      this.listing = null;
+    });
     return this.listing;
   }
 
@@ -202,20 +210,24 @@ export class PrefixMirror<T> {
   private watchFrom(start: Revision): void {
     if (this.stopped) return;
     this.watchHandle?.cancel();
-    this.watchHandle = this.client.watch(this.prefix, { prefix: true, startRevision: start }, {
-      created: () => this.setSynced(true, 'watching'),
-      events: (events, revision) => this.onEvents(events, revision),
-      compacted: (compactRevision) => {
-        this.setSynced(false, `etcd compacted past revision ${this.revision + 1} (to ${compactRevision}): listing again`);
-        this.watchHandle = null;
-        this.relist();
+    this.watchHandle = this.client.watch(
+      this.prefix,
+      { prefix: true, startRevision: start },
+      {
+        created: () => this.setSynced(true, 'watching'),
+        events: (events, revision) => this.onEvents(events, revision),
+        compacted: (compactRevision) => {
+          this.setSynced(false, `etcd compacted past revision ${this.revision + 1} (to ${compactRevision}): listing again`);
+          this.watchHandle = null;
+          this.relist();
+        },
+        ended: (error) => {
+          this.watchHandle = null;
+          this.setSynced(false, `watch ended: ${errorMessage(error)}`);
+          this.reconnectLater();
+        },
       },
-      ended: (error) => {
-        this.watchHandle = null;
-        this.setSynced(false, `watch ended: ${errorMessage(error)}`);
-        this.reconnectLater();
-      },
-    });
+    );
   }
 
   private onEvents(events: WatchEvent[], revision: Revision): void {

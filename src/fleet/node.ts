@@ -45,29 +45,50 @@ export class FleetNode {
   private constructor(options: FleetNodeOptions) {
     const { settings, log } = options;
     this.options = options;
-    this.client = new EtcdClient({ endpoints: settings.etcd.endpoints, requestTimeoutMs: settings.etcd.requestTimeoutMs, maxResponseBytes: settings.etcd.maxResponseBytes });
+    this.client = new EtcdClient({
+      endpoints: settings.etcd.endpoints,
+      requestTimeoutMs: settings.etcd.requestTimeoutMs,
+      maxResponseBytes: settings.etcd.maxResponseBytes,
+    });
     this.keys = new FleetKeys(settings.etcd.prefix);
     const mirror = { checkEveryMs: settings.etcd.watchCheckMs, canary: true };
     this.table = ownershipTable(this.client, this.keys, { ...mirror, maxEntries: settings.maxChains });
     this.members = membersMirror(this.client, this.keys, { ...mirror, maxEntries: 10_000 });
-    this.member = new FleetMember(this.client, this.keys, {
-      id: settings.gatewayId, url: settings.advertiseUrl, store: options.store,
-      lease: { ttlSeconds: settings.leaseTtlSeconds, marginMs: settings.leaseMarginMs },
-    }, (state, cause) => {
-      const level = state === 'live' ? 'info' : 'warn';
-      log[level]({ event: 'fleet-member', state, cause, gateway: settings.gatewayId }, `fleet membership ${state}: ${cause}`);
-    });
+    this.member = new FleetMember(
+      this.client,
+      this.keys,
+      {
+        id: settings.gatewayId,
+        url: settings.advertiseUrl,
+        store: options.store,
+        lease: { ttlSeconds: settings.leaseTtlSeconds, marginMs: settings.leaseMarginMs },
+      },
+      (state, cause) => {
+        const level = state === 'live' ? 'info' : 'warn';
+        log[level]({ event: 'fleet-member', state, cause, gateway: settings.gatewayId }, `fleet membership ${state}: ${cause}`);
+      },
+    );
     this.member.onJoin((revision: Revision) => {
-      log.info({ event: 'fleet-joined', revision, gateway: settings.gatewayId }, `joined the fleet as "${settings.gatewayId}" at revision ${revision}; ownership is listed again before admitting`);
+      log.info(
+        { event: 'fleet-joined', revision, gateway: settings.gatewayId },
+        `joined the fleet as "${settings.gatewayId}" at revision ${revision}; ownership is listed again before admitting`,
+      );
       this.table.resync();
     });
     this.gate = new FleetGate(this.member, this.table, this.members);
     this.claims = new ClaimBatcher(this.client, this.keys, this.member, this.table, { batch: settings.claimBatch, maxQueued: settings.maxQueuedClaims });
-    this.handoffs = new Handoffs(this.client, this.keys, settings.gatewayId, this.table, this.gate, { deadlineMs: settings.handoffDeadlineMs, retryMs: 1_000 },
+    this.handoffs = new Handoffs(
+      this.client,
+      this.keys,
+      settings.gatewayId,
+      this.table,
+      this.gate,
+      { deadlineMs: settings.handoffDeadlineMs, retryMs: 1_000 },
       (chain, end, detail) => {
         log.info({ event: 'fleet-handoff', chain, end, detail }, `handoff of chain "${chain}": ${end} (${detail})`);
         for (const listener of this.endedListeners) listener(chain, end, detail);
-      });
+      },
+    );
     this.table.listen({
       put: (chain, entry, previous) => {
         if (previous?.value.gateway === settings.gatewayId && entry.value.gateway !== settings.gatewayId) this.lost(chain, entry.value.gateway);
@@ -76,7 +97,8 @@ export class FleetNode {
         if (previous.value.gateway === settings.gatewayId) this.lost(chain, null);
       },
       skipped: (key, why) => log.warn({ event: 'fleet-record-skipped', key, why }, `ignoring ${key} in etcd: ${why}`),
-      sync: (synced, cause) => log[synced ? 'info' : 'warn']({ event: 'fleet-watch', synced, cause }, `ownership watch ${synced ? 'live' : 'interrupted'}: ${cause}`),
+      sync: (synced, cause) =>
+        log[synced ? 'info' : 'warn']({ event: 'fleet-watch', synced, cause }, `ownership watch ${synced ? 'live' : 'interrupted'}: ${cause}`),
     });
   }
 
@@ -101,7 +123,10 @@ export class FleetNode {
     try {
       await Promise.all([this.table.start(), this.members.start()]);
     } catch (error) {
-      this.options.log.warn({ event: 'fleet-list-failed', error: errorMessage(error) }, `cannot list the fleet's ownership yet (${errorMessage(error)}); admitting nothing until it can`);
+      this.options.log.warn(
+        { event: 'fleet-list-failed', error: errorMessage(error) },
+        `cannot list the fleet's ownership yet (${errorMessage(error)}); admitting nothing until it can`,
+      );
       if (this.stopped) return;
       const timer = setTimeout(() => void this.startMirrors(), RETRY_START_MS);
       timer.unref();

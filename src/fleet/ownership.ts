@@ -57,9 +57,16 @@ export class FleetGate {
 
   /** The per-frame question: a clock read, one Map lookup, and on the admit path no allocation. */
   check(name: string, now = performance.now()): Verdict {
-    if (!this.member.isLive(now)) return { kind: 'busy', message: `this gateway is cut off from etcd (its lease is not live by its own clock): it admits nothing until it is back; reads go on` };
+    if (!this.member.isLive(now))
+      return {
+        kind: 'busy',
+        message: `this gateway is cut off from etcd (its lease is not live by its own clock): it admits nothing until it is back; reads go on`,
+      };
     if (this.table.revision < this.member.joinRevision) {
-      return { kind: 'busy', message: `this gateway rejoined the fleet and is catching up with ownership (revision ${this.table.revision} of ${this.member.joinRevision}); retry in a moment` };
+      return {
+        kind: 'busy',
+        message: `this gateway rejoined the fleet and is catching up with ownership (revision ${this.table.revision} of ${this.member.joinRevision}); retry in a moment`,
+      };
     }
     const entry = this.table.entries.get(name);
     if (entry === undefined) return { kind: 'unclaimed' };
@@ -87,7 +94,12 @@ export class FleetGate {
   private movedTo(name: string, owner: string): Extract<Verdict, { kind: 'moved' }> {
     const record = this.members.get(owner)?.value;
     if (record === undefined) {
-      return { kind: 'moved', owner, location: null, message: `chain "${name}" is served by gateway "${owner}", which is not a live member of the fleet now (down, or cut off from etcd); retry later` };
+      return {
+        kind: 'moved',
+        owner,
+        location: null,
+        message: `chain "${name}" is served by gateway "${owner}", which is not a live member of the fleet now (down, or cut off from etcd); retry later`,
+      };
     }
     return { kind: 'moved', owner, location: record.url, message: `chain "${name}" is served by gateway "${owner}" at ${record.url}` };
   }
@@ -181,7 +193,9 @@ export class ClaimBatcher {
       outcomes = names.map(() => ({ won: null, cause }));
     }
     this.inFlight--;
-    names.forEach((_, i) => { for (const w of waiters[i]!) w.resolve(outcomes[i]!); });
+    names.forEach((_, i) => {
+      for (const w of waiters[i]!) w.resolve(outcomes[i]!);
+    });
     this.schedule();
   }
 
@@ -200,7 +214,7 @@ export class ClaimBatcher {
     };
     this.transactions++;
     const result = await this.client.txn(txn);
-    if (!result.succeeded) return names.map(() => ({ won: null, cause: 'this gateway\'s lease is no longer the one on its member key' }));
+    if (!result.succeeded) return names.map(() => ({ won: null, cause: "this gateway's lease is no longer the one on its member key" }));
     return names.map((name, i) => {
       const sub = result.responses[i];
       if (sub?.kind !== 'txn') return { won: null, cause: 'etcd answered the claim in a shape it should not have' };
@@ -222,9 +236,7 @@ export class ClaimBatcher {
   }
 }
 
-export type TransferOutcome =
-  | { moved: true; token: Revision }
-  | { moved: false; why: string; owner: string | null; token: Revision };
+export type TransferOutcome = { moved: true; token: Revision } | { moved: false; why: string; owner: string | null; token: Revision };
 
 /**
  * The handoff's commit point: `chains/{name}` goes from `from` to `to` only if
@@ -232,7 +244,12 @@ export type TransferOutcome =
  * gone), also only if `from` has no member key: then its lease has expired in
  * etcd, and it fenced itself before that by its own clock.
  */
-export async function transferChain(client: EtcdClient, keys: FleetKeys, name: string, change: { from: string; to: string; token: Revision; force?: boolean }): Promise<TransferOutcome> {
+export async function transferChain(
+  client: EtcdClient,
+  keys: FleetKeys,
+  name: string,
+  change: { from: string; to: string; token: Revision; force?: boolean },
+): Promise<TransferOutcome> {
   const key = keys.chain(name);
   const compare = [cmp.mod(key, '=', change.token), cmp.version(keys.member(change.to), '>', 0)];
   if (change.force === true) compare.push(cmp.version(keys.member(change.from), '=', 0));
@@ -247,7 +264,8 @@ export async function transferChain(client: EtcdClient, keys: FleetKeys, name: s
   const owner = held === null || isInvalid(held) ? null : held.gateway;
   let why: string;
   if (chain === undefined) why = `chain "${name}" has no owner in etcd`;
-  else if (chain.modRevision !== change.token) why = `chain "${name}" changed since token ${change.token} (now ${chain.modRevision}, owner ${owner ?? 'unreadable'})`;
+  else if (chain.modRevision !== change.token)
+    why = `chain "${name}" changed since token ${change.token} (now ${chain.modRevision}, owner ${owner ?? 'unreadable'})`;
   else if (target === undefined) why = `gateway "${change.to}" is not a live member`;
   else if (change.force === true && source !== undefined) why = `gateway "${change.from}" is still a live member: move it by handoff, not by force`;
   else why = 'the condition failed';

@@ -63,20 +63,39 @@ export class FleetRunner {
     this.events = new FleetEvents(this.client, this.keys, options.id, options.balancer.eventsKept);
     this.balancer = new FleetBalancer(options.balancer);
     this.api = options.api ?? new HttpGatewayApi(options.adminKey, 120_000);
-    this.haproxy = options.haproxy === null ? null : new HaproxyMirror(
-      new HaproxyRuntime({ socket: options.haproxy.socket, ...DEFAULT_RUNTIME_OPTIONS }), this.table,
-      { map: options.haproxy.map, mapFile: options.haproxy.map, ...DEFAULT_MIRROR_TIMING }, log,
-    );
-    this.election = options.balance ? new LeaderElection(this.client, this.keys, options.id, { ttlSeconds: options.leaseTtlSeconds, marginMs: Math.min(1_500, options.leaseTtlSeconds * 1000 / 4) }, log,
-      (leading, cause) => {
-        log.info({ event: 'fleet-leader', leading, cause }, leading ? `leading the fleet balancer (${cause})` : `not leading (${cause})`);
-        if (leading) void this.events.add({ kind: 'leader', reason: `${options.id} leads the fleet balancer`, numbers: {} }).catch(() => undefined);
-      }) : null;
+    this.haproxy =
+      options.haproxy === null
+        ? null
+        : new HaproxyMirror(
+            new HaproxyRuntime({ socket: options.haproxy.socket, ...DEFAULT_RUNTIME_OPTIONS }),
+            this.table,
+            { map: options.haproxy.map, mapFile: options.haproxy.map, ...DEFAULT_MIRROR_TIMING },
+            log,
+          );
+    this.election = options.balance
+      ? new LeaderElection(
+          this.client,
+          this.keys,
+          options.id,
+          { ttlSeconds: options.leaseTtlSeconds, marginMs: Math.min(1_500, (options.leaseTtlSeconds * 1000) / 4) },
+          log,
+          (leading, cause) => {
+            log.info({ event: 'fleet-leader', leading, cause }, leading ? `leading the fleet balancer (${cause})` : `not leading (${cause})`);
+            if (leading) void this.events.add({ kind: 'leader', reason: `${options.id} leads the fleet balancer`, numbers: {} }).catch(() => undefined);
+          },
+        )
+      : null;
     this.members.listen({
       put: (id, _entry, previous) => {
         if (previous === undefined) this.leaderEvent({ kind: 'member-joined', reason: `gateway "${id}" joined the fleet`, to: id, numbers: {} });
       },
-      delete: (id) => this.leaderEvent({ kind: 'member-left', reason: `gateway "${id}" left the fleet (its lease ended: stopped, or cut off from etcd)`, from: id, numbers: {} }),
+      delete: (id) =>
+        this.leaderEvent({
+          kind: 'member-left',
+          reason: `gateway "${id}" left the fleet (its lease ended: stopped, or cut off from etcd)`,
+          from: id,
+          numbers: {},
+        }),
     });
   }
 
@@ -135,7 +154,8 @@ export class FleetRunner {
       if (this.decisions.length > 1000) this.decisions.shift();
       if (decision.kind === 'overloaded') {
         await this.events.add({
-          kind: 'overloaded', from: decision.gateway,
+          kind: 'overloaded',
+          from: decision.gateway,
           reason: `gateway "${decision.gateway}" carries ${decision.load.toFixed(2)} of its capacity, over the headroom ${decision.headroom}, and no chain can move: ${decision.why}`,
           numbers: { load: round(decision.load), headroom: decision.headroom },
         });
@@ -143,20 +163,38 @@ export class FleetRunner {
       }
       const m = decision.move;
       const numbers = {
-        relief: round(m.relief), fromLoad: round(m.fromLoad), fromLoadAfter: round(m.fromLoadAfter), toLoad: round(m.toLoad), toLoadAfter: round(m.toLoadAfter),
-        headroom: m.headroom, entriesPerSec: Math.round(m.entriesPerSec), bytesPerSec: Math.round(m.bytesPerSec),
+        relief: round(m.relief),
+        fromLoad: round(m.fromLoad),
+        fromLoadAfter: round(m.fromLoadAfter),
+        toLoad: round(m.toLoad),
+        toLoadAfter: round(m.toLoadAfter),
+        headroom: m.headroom,
+        entriesPerSec: Math.round(m.entriesPerSec),
+        bytesPerSec: Math.round(m.bytesPerSec),
       };
       const outcome = await moveChain(this.client, this.keys, this.api, m.chain, m.to);
       if (outcome.moved) {
         this.balancer.moved(m, Date.now());
         await this.events.add({
-          kind: 'move', chain: m.chain, from: m.from, to: m.to, numbers: { ...numbers, token: outcome.token, handoffMs: Math.round(outcome.ms.handoff), adoptMs: Math.round(outcome.ms.adopt) },
-          reason: `chain "${m.chain}" ${m.from} → ${m.to}: ${m.from} was over its headroom (${m.fromLoad.toFixed(2)} of capacity > ${m.headroom}); ` +
+          kind: 'move',
+          chain: m.chain,
+          from: m.from,
+          to: m.to,
+          numbers: { ...numbers, token: outcome.token, handoffMs: Math.round(outcome.ms.handoff), adoptMs: Math.round(outcome.ms.adopt) },
+          reason:
+            `chain "${m.chain}" ${m.from} → ${m.to}: ${m.from} was over its headroom (${m.fromLoad.toFixed(2)} of capacity > ${m.headroom}); ` +
             `this chain relieves it most (${m.relief.toFixed(2)}) and ${m.to} has room (${m.toLoadAfter.toFixed(2)} after)`,
         });
       } else {
         this.balancer.failed(m, Date.now());
-        await this.events.add({ kind: 'move-failed', chain: m.chain, from: m.from, to: m.to, numbers, reason: `moving chain "${m.chain}" ${m.from} → ${m.to} failed at ${outcome.step}: ${outcome.why}; ${m.from} keeps it` });
+        await this.events.add({
+          kind: 'move-failed',
+          chain: m.chain,
+          from: m.from,
+          to: m.to,
+          numbers,
+          reason: `moving chain "${m.chain}" ${m.from} → ${m.to} failed at ${outcome.step}: ${outcome.why}; ${m.from} keeps it`,
+        });
       }
       return decision;
     } catch (error) {

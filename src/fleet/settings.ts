@@ -9,14 +9,17 @@ import { DEFAULT_PREFIX, GATEWAY_ID_RULE, PREFIX_RULE, URL_RULE, isAdvertiseUrl,
 
 const ms = (min: number, max?: number) => integer(min, max, 'milliseconds');
 const ETCD_URL = 'an etcd client URL, http:// or https://host:port';
-const etcdUrl = z.string({ error: ETCD_URL }).refine((text) => {
-  try {
-    const url = new URL(text);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.pathname === '/' && url.port !== '';
-  } catch {
-    return false;
-  }
-}, { error: ETCD_URL });
+const etcdUrl = z.string({ error: ETCD_URL }).refine(
+  (text) => {
+    try {
+      const url = new URL(text);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.pathname === '/' && url.port !== '';
+    } catch {
+      return false;
+    }
+  },
+  { error: ETCD_URL },
+);
 const prefix = z.string({ error: PREFIX_RULE }).refine(isPrefix, { error: PREFIX_RULE });
 const gatewayId = z.string({ error: GATEWAY_ID_RULE }).refine(isGatewayId, { error: GATEWAY_ID_RULE });
 const advertiseUrl = z.string({ error: URL_RULE }).refine(isAdvertiseUrl, { error: URL_RULE });
@@ -56,7 +59,9 @@ export const GatewayFleetFields = z.strictObject({
 });
 
 /** A gateway in a fleet (`fleet` in the gateway's config; absent: a gateway on its own, as before). */
-export const GatewayFleetSchema = GatewayFleetFields.refine((f) => f.leaseMarginMs * 2 < f.leaseTtlSeconds * 1000, { error: 'fleet.leaseMarginMs must be under half of fleet.leaseTtlSeconds' });
+export const GatewayFleetSchema = GatewayFleetFields.refine((f) => f.leaseMarginMs * 2 < f.leaseTtlSeconds * 1000, {
+  error: 'fleet.leaseMarginMs must be under half of fleet.leaseTtlSeconds',
+});
 
 /** What one source (a config file) may say of `fleet`: any of its keys, the rest coming from others. */
 export const PartialFleetSchema = GatewayFleetFields.partial().extend({ etcd: EtcdSettingsSchema.partial().optional() });
@@ -67,7 +72,7 @@ export type GatewayFleetSettings = z.output<typeof GatewayFleetSchema>;
 /** `chainlanes fleet run`: the fleet balancer's rules (DESIGN.md "Fleet", mirroring the lane balancer's). */
 export const FleetBalancerSchema = z.strictObject({
   /** A gateway carries at most this fraction of its capacity in placed demand. */
-  headroom: atLeast(0.05, 'fraction of a gateway\'s capacity').max(1, { error: 'a number from 0.05 to 1' }).default(0.8),
+  headroom: atLeast(0.05, "fraction of a gateway's capacity").max(1, { error: 'a number from 0.05 to 1' }).default(0.8),
   /** A gateway must be over the headroom this long before a chain moves off it (a burst is not a trend). */
   overloadedForMs: ms(0).default(30_000),
   /** A moved chain stays where it went at least this long. */

@@ -47,7 +47,9 @@ export class ChainState {
     return this.idHex;
   }
 
-  get hasOpenBlock(): boolean { return this.nextSeq > this.blockFirstSeq; }
+  get hasOpenBlock(): boolean {
+    return this.nextSeq > this.blockFirstSeq;
+  }
 
   /** Takes `count` seqs for a frame; returns the first. Cuts full blocks into `cuts`. */
   reserve(count: number, writer: BlockWriter | null, maxBlockEntries: number, cuts: CutBlock[]): number {
@@ -137,13 +139,21 @@ export class ChainRegistry {
     this.table = table;
   }
 
-  get size(): number { return this.bySlot.length; }
+  get size(): number {
+    return this.bySlot.length;
+  }
 
-  get(name: string): ChainState | undefined { return this.byName.get(name); }
+  get(name: string): ChainState | undefined {
+    return this.byName.get(name);
+  }
 
-  at(slot: number): ChainState | undefined { return this.bySlot[slot]; }
+  at(slot: number): ChainState | undefined {
+    return this.bySlot[slot];
+  }
 
-  all(): readonly ChainState[] { return this.bySlot; }
+  all(): readonly ChainState[] {
+    return this.bySlot;
+  }
 
   /** The chain, created on first use in the light lane; undefined when the table is full. */
   getOrCreate(name: string, nextSeq = 0, nextHeight = 0): ChainState | undefined {

@@ -24,8 +24,10 @@ export function onSealerEvent(parts: CommitParts): (event: SealerEvent) => void 
     if (event.type === 'sealed') sendCommitted(parts, event);
     else if (event.type === 'seal-failed') {
       parts.seals.failed(event.message);
-      parts.log.warn({ event: 'seal-failed', attempt: event.attempt, retryInMs: event.retryInMs, error: event.message },
-        `seal failed (attempt ${event.attempt}), retrying in ${event.retryInMs} ms: ${event.message}`);
+      parts.log.warn(
+        { event: 'seal-failed', attempt: event.attempt, retryInMs: event.retryInMs, error: event.message },
+        `seal failed (attempt ${event.attempt}), retrying in ${event.retryInMs} ms: ${event.message}`,
+      );
     } else logSealerTrouble(parts.log, event);
   };
 }
@@ -40,8 +42,12 @@ function sendCommitted(parts: CommitParts, event: Extract<SealerEvent, { type: '
     probe?.committed(block.slot, block.firstSeq + block.count, performance.now());
     entries += block.count;
     const notice = encodeCommitted({
-      height: block.height, seq: block.firstSeq, count: block.count,
-      root: block.root, block: block.hash, directory: event.directory.height,
+      height: block.height,
+      seq: block.firstSeq,
+      count: block.count,
+      root: block.root,
+      block: block.hash,
+      directory: event.directory.height,
     });
     for (const writer of writers) if (writer.open) writer.committed(notice);
   }
@@ -54,8 +60,10 @@ function logSealerTrouble(log: Logger, event: Exclude<SealerEvent, { type: 'seal
   } else if (event.type === 'stopped' && event.error !== undefined) {
     log.error({ event: 'store-close-failed', error: event.error }, `the sealer could not close the store: ${event.error}`);
   } else if (event.type === 'anchor-failed') {
-    log.warn({ event: 'anchor-failed', sink: event.sink, height: event.height, error: event.message },
-      `anchor sink ${event.sink} failed for directory ${event.height}: ${event.message}`);
+    log.warn(
+      { event: 'anchor-failed', sink: event.sink, height: event.height, error: event.message },
+      `anchor sink ${event.sink} failed for directory ${event.height}: ${event.message}`,
+    );
   } else if (event.type === 'thread-failed') {
     log.fatal({ event: 'sealer-failed', error: event.message }, `the sealer thread died; nothing more is accepted until a restart: ${event.message}`);
   }

@@ -2,7 +2,17 @@
 // charged and given its seqs synchronously in the uWS callback, copied into its
 // lane's ring, and answered in order once hashed; `committed` goes out once its
 // block is sealed. The HTTP API (src/http) admits POSTed entries the same way.
-export { Admission, Rejection, Unclaimed, type AdmissionParts, type AdmissionStats, type CommitProbe, type FrameOwner, type PendingFrame, type FairShareGate } from './admission.js';
+export {
+  Admission,
+  Rejection,
+  Unclaimed,
+  type AdmissionParts,
+  type AdmissionStats,
+  type CommitProbe,
+  type FrameOwner,
+  type PendingFrame,
+  type FairShareGate,
+} from './admission.js';
 export { answerHashed, type LatencyObserver } from './accepted.js';
 export { onSealerEvent, type CommitParts } from './commits.js';
 export { ChainRegistry, ChainState, type BlockWriter } from './chains.js';

@@ -18,10 +18,7 @@ export type ChainVerdict =
   | { kind: 'busy'; message: string };
 
 /** How a claim ended: won (admit), lost to another gateway (`moved`), or not made (`busy`, the cause). */
-export type ClaimResult =
-  | { won: true }
-  | { won: false; location: string | null; message: string }
-  | { won: null; message: string };
+export type ClaimResult = { won: true } | { won: false; location: string | null; message: string } | { won: null; message: string };
 
 export interface ChainOwnership {
   /** The per-frame question: a clock read and a Map lookup, no etcd call. */

@@ -17,7 +17,15 @@ import type { Logger } from '../log/index.js';
 import type { ClientBuffers, OutboundHolder } from '../defence/index.js';
 import type { ConnectionGuard } from '../defence/index.js';
 import {
-  BARRED_REASON, OPEN_UNITS, TURN_COUNTS, frameUnits, type AddressUse, type AddressTurns, type EventLoopTurns, type SharedStream, type TurnMeter,
+  BARRED_REASON,
+  OPEN_UNITS,
+  TURN_COUNTS,
+  frameUnits,
+  type AddressUse,
+  type AddressTurns,
+  type EventLoopTurns,
+  type SharedStream,
+  type TurnMeter,
 } from '../defence/index.js';
 import { isRefusal, type CreditBook, type Principal, type Refusal } from '../credits/index.js';
 import { answeredProtocol, offeredProtocols, presentedStreamKey } from '../uws/index.js';
@@ -63,7 +71,9 @@ export class StreamConnection implements FrameOwner, OutboundHolder, SharedStrea
     this.parked = new ParkedFrames(buffers);
   }
 
-  get open(): boolean { return this.ws !== null; }
+  get open(): boolean {
+    return this.ws !== null;
+  }
 
   /** Frames received whose replies have not been sent yet (in work, or waiting behind one that is). */
   get unanswered(): number {
@@ -206,7 +216,6 @@ export class StreamConnection implements FrameOwner, OutboundHolder, SharedStrea
     }
     if (this.closing !== null && this.unanswered === 0) ws.end(this.closing.code, this.closing.reason);
   }
-
 }
 
 export interface StreamRouteOptions {
@@ -276,8 +285,7 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       }
       const data: UpgradeData = { chainPath, connection: null, address, principal, use: null };
       // The answer names the protocol, never a key offered beside it.
-      res.upgrade(data, req.getHeader('sec-websocket-key'), answeredProtocol(offered),
-        req.getHeader('sec-websocket-extensions'), context);
+      res.upgrade(data, req.getHeader('sec-websocket-key'), answeredProtocol(offered), req.getHeader('sec-websocket-extensions'), context);
     },
 
     open(ws: WebSocket<UpgradeData>) {
@@ -287,7 +295,13 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       if (name === null) return refuse(ws, admission.reject('bad_request', `bad chain name in the path: ${CHAIN_NAME_RULE}`));
       if (admission.closing) return refuse(ws, admission.reject('busy', 'the gateway is shutting down'));
       if (!options.buffers.reserveInbound(options.maxPayloadBytes)) {
-        return refuse(ws, admission.reject('busy', `the gateway holds as many streams as limits.maxInboundTotalBytes allows (each may buffer a frame of limits.maxFrameBytes); retry later`));
+        return refuse(
+          ws,
+          admission.reject(
+            'busy',
+            `the gateway holds as many streams as limits.maxInboundTotalBytes allows (each may buffer a frame of limits.maxFrameBytes); retry later`,
+          ),
+        );
       }
       data.connection = new StreamConnection(ws, name, chains.get(name), data.principal, options.buffers);
       connections.add(data.connection);
@@ -321,7 +335,13 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       }
       const frame = connection.takeFrameNumber();
       if (connection.owed(turn) > maxFramesInFlight) {
-        return connection.refuse(frame, admission.reject('busy', `${maxFramesInFlight} frames are unanswered on this connection (limits.maxFramesInFlight); wait for replies before sending more`));
+        return connection.refuse(
+          frame,
+          admission.reject(
+            'busy',
+            `${maxFramesInFlight} frames are unanswered on this connection (limits.maxFramesInFlight); wait for replies before sending more`,
+          ),
+        );
       }
       if (!isBinary) {
         return connection.refuse(frame, admission.reject('bad_frame', 'text frames are not accepted: send a binary msgpack array of entries'));
@@ -360,7 +380,10 @@ function admitFrame(connection: StreamConnection, frame: number, bytes: Uint8Arr
     result = admission.admit(connection.chain ?? connection.chainName, bytes, connection, frame, connection.principal);
   } catch (error) {
     // A bug, not bad input: the frame is answered and the gateway keeps serving.
-    options.log.error({ event: 'internal-error', where: 'admission', chain: connection.chainName, frame, err: error }, 'internal error while admitting a frame');
+    options.log.error(
+      { event: 'internal-error', where: 'admission', chain: connection.chainName, frame, err: error },
+      'internal error while admitting a frame',
+    );
     result = admission.reject('internal', 'internal error while admitting the frame; see the gateway log');
   }
   if (result instanceof Unclaimed) return result;

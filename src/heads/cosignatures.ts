@@ -7,8 +7,14 @@
 import { createHash, verify, type KeyObject } from 'node:crypto';
 import type { Database, RootDatabase } from 'lmdb';
 import {
-  ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES, HASH_BYTES, encodeCosignatureMessage, encodeHeadMessage,
-  type Cosignature, type ErrorCode, type SignedHead,
+  ED25519_PUBLIC_KEY_BYTES,
+  ED25519_SIGNATURE_BYTES,
+  HASH_BYTES,
+  encodeCosignatureMessage,
+  encodeHeadMessage,
+  type Cosignature,
+  type ErrorCode,
+  type SignedHead,
 } from '../protocol/index.js';
 import { publicKeyObject } from './signing-key.js';
 
@@ -16,7 +22,6 @@ export interface Refused {
   code: ErrorCode;
   message: string;
 }
-
 
 export class CosignatureBook {
   private readonly held = new Map<string, Cosignature>();
@@ -26,7 +31,11 @@ export class CosignatureBook {
   private readonly table: Database<Buffer, Buffer>;
 
   /** `witnesses`: hex public keys (heads.witnesses); `gatewayPublicKey`: the raw key of this gateway's heads. */
-  constructor(private readonly root: RootDatabase, gatewayPublicKey: Buffer, witnesses: readonly string[]) {
+  constructor(
+    private readonly root: RootDatabase,
+    gatewayPublicKey: Buffer,
+    witnesses: readonly string[],
+  ) {
     this.gatewayKey = publicKeyObject(gatewayPublicKey);
     this.logId = createHash('sha256').update(gatewayPublicKey).digest();
     for (const witness of witnesses) this.witnessKeys.set(witness.toLowerCase(), publicKeyObject(Buffer.from(witness, 'hex')));
@@ -79,15 +88,29 @@ function shapeOf(body: unknown): Cosignature | Refused {
   if (!isObject(head)) return bad('head must be an object {size, time, root, signature}');
   // Each field: 'count' (a non-negative integer) or the bytes of its hex.
   const fields: [string, unknown, 'count' | number][] = [
-    ['witness', body.witness, ED25519_PUBLIC_KEY_BYTES], ['time', body.time, 'count'], ['signature', body.signature, ED25519_SIGNATURE_BYTES],
-    ['head.size', head.size, 'count'], ['head.time', head.time, 'count'], ['head.root', head.root, HASH_BYTES], ['head.signature', head.signature, ED25519_SIGNATURE_BYTES],
+    ['witness', body.witness, ED25519_PUBLIC_KEY_BYTES],
+    ['time', body.time, 'count'],
+    ['signature', body.signature, ED25519_SIGNATURE_BYTES],
+    ['head.size', head.size, 'count'],
+    ['head.time', head.time, 'count'],
+    ['head.root', head.root, HASH_BYTES],
+    ['head.signature', head.signature, ED25519_SIGNATURE_BYTES],
   ];
   for (const [name, value, rule] of fields) {
-    if (rule === 'count' ? !(Number.isSafeInteger(value) && (value as number) >= 0) : !(typeof value === 'string' && value.length === 2 * rule && /^[0-9a-f]*$/i.test(value))) {
+    if (
+      rule === 'count'
+        ? !(Number.isSafeInteger(value) && (value as number) >= 0)
+        : !(typeof value === 'string' && value.length === 2 * rule && /^[0-9a-f]*$/i.test(value))
+    ) {
       return bad(`${name} must be ${rule === 'count' ? 'a non-negative integer' : `${2 * rule} hex digits`}`);
     }
   }
-  const signed: SignedHead = { size: head.size as number, time: head.time as number, root: (head.root as string).toLowerCase(), signature: (head.signature as string).toLowerCase() };
+  const signed: SignedHead = {
+    size: head.size as number,
+    time: head.time as number,
+    root: (head.root as string).toLowerCase(),
+    signature: (head.signature as string).toLowerCase(),
+  };
   return { witness: (body.witness as string).toLowerCase(), time: body.time as number, signature: (body.signature as string).toLowerCase(), head: signed };
 }
 

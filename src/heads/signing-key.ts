@@ -69,7 +69,7 @@ export async function openSigningKey(root: RootDatabase, keyFile: string | null,
     if (stored !== null && !stored.equals(publicKey)) {
       throw new ConfigError([
         `heads.keyFile ${keyFile}: holds the key with fingerprint ${keyFingerprint(publicKey)}, but the store in ${dataDir} signed its heads ` +
-        `with the key with fingerprint ${keyFingerprint(stored)}; a store's heads are all signed by one key (start with that key, or a new data directory)`,
+          `with the key with fingerprint ${keyFingerprint(stored)}; a store's heads are all signed by one key (start with that key, or a new data directory)`,
       ]);
     }
     if (stored === null) await putDurably(root, table, [[PUBLIC, publicKey]]);
@@ -79,18 +79,22 @@ export async function openSigningKey(root: RootDatabase, keyFile: string | null,
   if (der !== undefined) {
     const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
     const publicKey = rawPublicKey(privateKey);
-    if (stored === null || !stored.equals(publicKey)) throw new ConfigError([`the store in ${dataDir}: its signing key does not match the public key it records; the store is damaged`]);
+    if (stored === null || !stored.equals(publicKey))
+      throw new ConfigError([`the store in ${dataDir}: its signing key does not match the public key it records; the store is damaged`]);
     return { privateKey, publicKey, fingerprint: keyFingerprint(publicKey), source: 'store' };
   }
   if (stored !== null) {
     throw new ConfigError([
       `the store in ${dataDir} signed its heads with the key with fingerprint ${keyFingerprint(stored)}, which it does not keep (it came from a key file); ` +
-      'start with --signing-key-file (heads.keyFile) naming that key',
+        'start with --signing-key-file (heads.keyFile) naming that key',
     ]);
   }
   const { privateKey } = generateKeyPairSync('ed25519');
   const publicKey = rawPublicKey(privateKey);
-  await putDurably(root, table, [[PRIVATE, privateKey.export({ format: 'der', type: 'pkcs8' })], [PUBLIC, publicKey]]);
+  await putDurably(root, table, [
+    [PRIVATE, privateKey.export({ format: 'der', type: 'pkcs8' })],
+    [PUBLIC, publicKey],
+  ]);
   return { privateKey, publicKey, fingerprint: keyFingerprint(publicKey), source: 'store' };
 }
 

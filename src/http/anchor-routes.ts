@@ -19,10 +19,16 @@ export function addAnchorRoutes(app: HttpRoutes, ctx: AnchorRouteContext | null)
     if (limit === null) return sendError(res, 'bad_request', `limit must be a non-negative integer, got ${JSON.stringify(query.get('limit'))}`);
     if (ctx === null) return sendError(res, 'not_found', 'this gateway does not anchor to Ethereum (anchors.ethereum.rpcUrl is not set)');
     let aborted = false;
-    res.onAborted(() => { aborted = true; });
+    res.onAborted(() => {
+      aborted = true;
+    });
     ctx.windows(from, Math.min(limit, WINDOW_PAGE.maxLimit)).then(
-      (json) => { if (!aborted) sendText(res, 'application/json', json ?? '{"windows":[]}'); },
-      (error: unknown) => { if (!aborted) sendError(res, 'internal', error instanceof Error ? error.message : String(error)); },
+      (json) => {
+        if (!aborted) sendText(res, 'application/json', json ?? '{"windows":[]}');
+      },
+      (error: unknown) => {
+        if (!aborted) sendError(res, 'internal', error instanceof Error ? error.message : String(error));
+      },
     );
   });
 }

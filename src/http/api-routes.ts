@@ -130,10 +130,13 @@ class HttpIngest implements FrameOwner {
     this.open = false;
     const trouble = this.ctx.sealTrouble();
     const seconds = this.ctx.commitWaitTimeoutMs / 1000;
-    sendError(this.res, 'internal',
+    sendError(
+      this.res,
+      'internal',
       `entries ${seq}…${endSeq - 1} of chain "${chain.name}" were accepted but are not committed after ${seconds} s ` +
-      `(committed up to seq ${chain.committedSeq}); ${trouble ?? 'the sealer is behind'}. They will be sealed when the store allows; ` +
-      `read GET /v1/chains/${chain.name}/entries/${endSeq - 1} later to check.`);
+        `(committed up to seq ${chain.committedSeq}); ${trouble ?? 'the sealer is behind'}. They will be sealed when the store allows; ` +
+        `read GET /v1/chains/${chain.name}/entries/${endSeq - 1} later to check.`,
+    );
   }
 
   private reply(body: unknown): void {
@@ -202,7 +205,9 @@ async function postEntries(ctx: HttpContext, res: HttpResponse, req: HttpRequest
     return sendRejection(ctx, res, 'too_large', `content-length ${declared} is above the limit of ${ctx.maxBodyBytes} bytes (limits.maxFrameBytes)`);
   }
   let owner: HttpIngest | null = null;
-  const body = await readBody(res, ctx.maxBodyBytes, ctx.buffers, () => { if (owner !== null) owner.open = false; });
+  const body = await readBody(res, ctx.maxBodyBytes, ctx.buffers, () => {
+    if (owner !== null) owner.open = false;
+  });
   if (body === null) return;
   if (wait !== null && wait !== 'committed') return sendRejection(ctx, res, 'bad_request', `wait must be "committed" or absent, got ${JSON.stringify(wait)}`);
   const name = parseChainName(rawName ?? '');
@@ -258,7 +263,10 @@ function readerOr401(ctx: HttpContext, res: HttpResponse, req: HttpRequest): Rea
   // A read its reader cannot pay one entry of is refused before the ledger is asked.
   const account = (principal as { account: string }).account;
   if (chain.balanceOf(account) < chain.policy.readPerEntry) {
-    return refused(res, { code: 'credits', message: `${account} holds ${chain.balanceOf(account)} credits of chain "${name}"; reading an entry costs ${chain.policy.readPerEntry}` });
+    return refused(res, {
+      code: 'credits',
+      message: `${account} holds ${chain.balanceOf(account)} credits of chain "${name}"; reading an entry costs ${chain.policy.readPerEntry}`,
+    });
   }
   return (entries) => credits.chargeRead(chain, principal, entries);
 }
@@ -282,7 +290,8 @@ function getEntry(ctx: HttpContext, res: HttpResponse, req: HttpRequest): void {
   const seq = indexOr400(res, req.getParameter(1), 'seq');
   if (seq === null) return;
   if (seq >= chain.nextSeq) return sendError(res, 'not_found', `chain "${chain.name}" has no entry ${seq} (its next seq is ${chain.nextSeq})`);
-  if (seq >= chain.committedSeq) return sendError(res, 'not_found', `entry ${seq} of chain "${chain.name}" is not committed yet; retry after its block is sealed`);
+  if (seq >= chain.committedSeq)
+    return sendError(res, 'not_found', `entry ${seq} of chain "${chain.name}" is not committed yet; retry after its block is sealed`);
   const head = ctx.proofHead(new URLSearchParams(req.getQuery() ?? '').get('head'));
   if ('code' in head) return sendError(res, head.code, head.message);
   const task: LedgerReadTask = { kind: 'entry', chain: chain.name, seq, ...(head.size === undefined ? {} : { headSize: head.size }) };

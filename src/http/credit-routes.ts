@@ -43,35 +43,73 @@ type Routes = Pick<HttpRoutes, 'get' | 'post' | 'put' | 'del'>;
 export function addCreditRoutes(app: Routes, ctx: CreditRouteContext): void {
   const { credits } = ctx;
   const route = (params: number, takesBody: boolean, handler: Handler) => handle(ctx, params, takesBody, handler);
-  app.post('/v1/accounts', route(0, true, async (p, _, body) => answered(await credits.createAccount(p, body), created)));
-  app.get('/v1/accounts', route(0, false, (p, _, __, query) => {
-    const page = pageOr(query, ACCOUNT_PAGE);
-    return isRefusal(page) ? page : answered(credits.accounts(p, page.from, page.limit), ok);
-  }));
-  app.get('/v1/accounts/:id', route(1, false, (p, [id]) => answered(credits.account(p, id!), ok)));
-  app.post('/v1/accounts/:id/keys', route(1, true, async (p, [id], body) => answered(await credits.addKey(p, id!, body), created)));
-  app.del('/v1/accounts/:id/keys/:keyId', route(2, false, async (p, [id, keyId]) => answered(await credits.revokeKey(p, id!, keyId!, ctx.revoked), ok)));
-  app.post('/v1/chains', route(0, true, (p, _, body) => createChain(ctx, p, body)));
-  app.put('/v1/chains/:name/policy', route(1, true, async (p, [name], body) => {
-    const nextSeqOf = (chain: string): number => ctx.chains.get(chain)?.nextSeq ?? 0;
-    return answered(await credits.setPolicy(p, name!, body, nextSeqOf), ok);
-  }));
-  app.post('/v1/chains/:name/credits/mint', route(1, true, async (p, [name], body) => answered(await credits.mint(p, name!, body), ok)));
-  app.post('/v1/chains/:name/credits/transfer', route(1, true, async (p, [name], body) => answered(await credits.transfer(p, name!, body), ok)));
+  app.post(
+    '/v1/accounts',
+    route(0, true, async (p, _, body) => answered(await credits.createAccount(p, body), created)),
+  );
+  app.get(
+    '/v1/accounts',
+    route(0, false, (p, _, __, query) => {
+      const page = pageOr(query, ACCOUNT_PAGE);
+      return isRefusal(page) ? page : answered(credits.accounts(p, page.from, page.limit), ok);
+    }),
+  );
+  app.get(
+    '/v1/accounts/:id',
+    route(1, false, (p, [id]) => answered(credits.account(p, id!), ok)),
+  );
+  app.post(
+    '/v1/accounts/:id/keys',
+    route(1, true, async (p, [id], body) => answered(await credits.addKey(p, id!, body), created)),
+  );
+  app.del(
+    '/v1/accounts/:id/keys/:keyId',
+    route(2, false, async (p, [id, keyId]) => answered(await credits.revokeKey(p, id!, keyId!, ctx.revoked), ok)),
+  );
+  app.post(
+    '/v1/chains',
+    route(0, true, (p, _, body) => createChain(ctx, p, body)),
+  );
+  app.put(
+    '/v1/chains/:name/policy',
+    route(1, true, async (p, [name], body) => {
+      const nextSeqOf = (chain: string): number => ctx.chains.get(chain)?.nextSeq ?? 0;
+      return answered(await credits.setPolicy(p, name!, body, nextSeqOf), ok);
+    }),
+  );
+  app.post(
+    '/v1/chains/:name/credits/mint',
+    route(1, true, async (p, [name], body) => answered(await credits.mint(p, name!, body), ok)),
+  );
+  app.post(
+    '/v1/chains/:name/credits/transfer',
+    route(1, true, async (p, [name], body) => answered(await credits.transfer(p, name!, body), ok)),
+  );
   // Before ".../credits/:account": uWS prefers the static segment, and account ids never read "ledger".
-  app.get('/v1/chains/:name/credits/ledger', route(1, false, (p, [name], _, query) => {
-    const page = pageOr(query, HISTORY_PAGE);
-    return isRefusal(page) ? page : answered(credits.history(p, name!, page.from, page.limit), ok);
-  }));
-  app.get('/v1/chains/:name/credits/:account', route(2, false, (p, [name, account]) => answered(credits.balance(p, name!, account!), ok)));
+  app.get(
+    '/v1/chains/:name/credits/ledger',
+    route(1, false, (p, [name], _, query) => {
+      const page = pageOr(query, HISTORY_PAGE);
+      return isRefusal(page) ? page : answered(credits.history(p, name!, page.from, page.limit), ok);
+    }),
+  );
+  app.get(
+    '/v1/chains/:name/credits/:account',
+    route(2, false, (p, [name, account]) => answered(credits.balance(p, name!, account!), ok)),
+  );
 }
 
 /** Open mode: the same routes, answering how to get them. */
 export function addOpenModeCreditRoutes(app: Routes): void {
-  const notServed = (res: HttpResponse): void => sendError(res, 'not_found',
-    'this gateway runs in open mode (no admin key): there are no accounts, keys or credits; ' +
-    'start it with CHAINLANES_ADMIN_KEY or auth.adminKeyFile to serve them');
-  for (const path of ['/v1/accounts', '/v1/accounts/:id/keys', '/v1/chains', '/v1/chains/:name/credits/mint', '/v1/chains/:name/credits/transfer']) app.post(path, notServed);
+  const notServed = (res: HttpResponse): void =>
+    sendError(
+      res,
+      'not_found',
+      'this gateway runs in open mode (no admin key): there are no accounts, keys or credits; ' +
+        'start it with CHAINLANES_ADMIN_KEY or auth.adminKeyFile to serve them',
+    );
+  for (const path of ['/v1/accounts', '/v1/accounts/:id/keys', '/v1/chains', '/v1/chains/:name/credits/mint', '/v1/chains/:name/credits/transfer'])
+    app.post(path, notServed);
   for (const path of ['/v1/accounts', '/v1/accounts/:id', '/v1/chains/:name/credits/ledger', '/v1/chains/:name/credits/:account']) app.get(path, notServed);
   app.put('/v1/chains/:name/policy', notServed);
   app.del('/v1/accounts/:id/keys/:keyId', notServed);
@@ -131,7 +169,9 @@ function handle(ctx: CreditRouteContext, params: number, takesBody: boolean, han
     const run = async (): Promise<void> => {
       let body: unknown;
       if (takesBody) {
-        const raw = await readBody(res, MAX_BODY_BYTES, ctx.buffers, () => { aborted = true; });
+        const raw = await readBody(res, MAX_BODY_BYTES, ctx.buffers, () => {
+          aborted = true;
+        });
         if (raw === null) return;
         // An empty body is no body: the handler says whether it needed one.
         const parsed = raw.length === 0 ? { value: undefined } : parseJson(raw);
@@ -139,7 +179,9 @@ function handle(ctx: CreditRouteContext, params: number, takesBody: boolean, han
         body = parsed.value;
       }
       // Set (again) after the body is read: readBody's handler stops listening once it has it.
-      res.onAborted(() => { aborted = true; });
+      res.onAborted(() => {
+        aborted = true;
+      });
       const answer = await handler(principal, values, body, query);
       if (aborted) return;
       if (isRefusal(answer)) sendError(res, answer.code, answer.message, undefined, answer.location ?? null);

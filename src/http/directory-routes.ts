@@ -79,8 +79,13 @@ export function addDirectoryRoutes(app: HttpRoutes, ctx: DirectoryRouteContext):
     }
     const size = sizeOr4xx(res, param, 'size', latest);
     if (size === null) return;
-    read(ctx, res, { kind: 'head', size }, `no head was signed at size ${size} (a store keeps one for every size it signed since it had heads)`,
-      (json) => `${json.slice(0, -1)},"key":"${ctx.key!.key}"}`);
+    read(
+      ctx,
+      res,
+      { kind: 'head', size },
+      `no head was signed at size ${size} (a store keeps one for every size it signed since it had heads)`,
+      (json) => `${json.slice(0, -1)},"key":"${ctx.key!.key}"}`,
+    );
   });
   app.get('/v1/directory/consistency', (res, req) => {
     const latest = latestOr404(ctx, res);
@@ -111,7 +116,9 @@ export function addDirectoryRoutes(app: HttpRoutes, ctx: DirectoryRouteContext):
 
 async function postCosignature(ctx: DirectoryRouteContext, res: HttpResponse): Promise<void> {
   let aborted = false;
-  const body = await readBody(res, MAX_COSIGNATURE_BYTES, ctx.buffers, () => { aborted = true; });
+  const body = await readBody(res, MAX_COSIGNATURE_BYTES, ctx.buffers, () => {
+    aborted = true;
+  });
   if (body === null || aborted) return;
   const latest = ctx.latest.get();
   if (ctx.key === null || latest === null) return sendError(res, 'not_found', HEADS_OFF);
@@ -158,13 +165,17 @@ function sizeOr4xx(res: HttpResponse, text: string, what: string, latest: Signed
 /** Answers from a ledger reader thread, the JSON text passed on (or changed by `edit`). */
 function read(ctx: DirectoryRouteContext, res: HttpResponse, task: LedgerReadTask, notFound: string, edit: (json: string) => string = (json) => json): void {
   let aborted = false;
-  res.onAborted(() => { aborted = true; });
+  res.onAborted(() => {
+    aborted = true;
+  });
   ctx.ledger.read(task).then(
     (json) => {
       if (aborted) return;
       if (json === null) return sendError(res, 'not_found', notFound);
       sendText(res, 'application/json', edit(json));
     },
-    (error: unknown) => { if (!aborted) sendError(res, 'internal', error instanceof Error ? error.message : String(error)); },
+    (error: unknown) => {
+      if (!aborted) sendError(res, 'internal', error instanceof Error ? error.message : String(error));
+    },
   );
 }

@@ -44,7 +44,9 @@ export function addHandoffRoutes(app: Routes, ctx: HandoffRouteContext): void {
     const from = parseIndex(new URLSearchParams(req.getQuery() ?? '').get('from') ?? '0');
     if (from === null) return sendError(res, 'bad_request', 'from must be a non-negative integer (a block height)');
     let aborted = false;
-    res.onAborted(() => { aborted = true; });
+    res.onAborted(() => {
+      aborted = true;
+    });
     ctx.service.exportPage(chain, from).then(
       (page) => {
         if (aborted) return;
@@ -65,15 +67,25 @@ function chainOf(ctx: HandoffRouteContext, res: HttpResponse, req: HttpRequest):
 }
 
 /** Reads a JSON body (an empty one is `{}`), runs `handle`, and answers its result or refusal. */
-function withJson(ctx: HandoffRouteContext, res: HttpResponse, req: HttpRequest, route: string, handle: (chain: string, body: unknown) => Promise<unknown>): void {
+function withJson(
+  ctx: HandoffRouteContext,
+  res: HttpResponse,
+  req: HttpRequest,
+  route: string,
+  handle: (chain: string, body: unknown) => Promise<unknown>,
+): void {
   const chain = chainOf(ctx, res, req);
   if (chain === null) return;
   const where = `POST /v1/chains/${chain}/${route}`;
   let aborted = false;
   const run = async (): Promise<void> => {
-    const raw = await readBody(res, MAX_BODY_BYTES, ctx.buffers, () => { aborted = true; });
+    const raw = await readBody(res, MAX_BODY_BYTES, ctx.buffers, () => {
+      aborted = true;
+    });
     if (raw === null) return;
-    res.onAborted(() => { aborted = true; });
+    res.onAborted(() => {
+      aborted = true;
+    });
     let body: unknown = {};
     if (raw.length > 0) {
       try {

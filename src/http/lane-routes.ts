@@ -62,7 +62,8 @@ export function addLaneRoutes(app: Routes, ctx: LaneRouteContext): void {
     if (chain === null) return;
     withJson(ctx, res, `PUT /v1/chains/${chain.name}/lane`, async (body) => {
       const lane = laneOf(body);
-      if (lane === null) return sendError(res, 'bad_request', `the body must be {"lane": one of ${LANE_NAMES.map((n) => `"${n}"`).join(', ')}}, got ${JSON.stringify(body)}`);
+      if (lane === null)
+        return sendError(res, 'bad_request', `the body must be {"lane": one of ${LANE_NAMES.map((n) => `"${n}"`).join(', ')}}, got ${JSON.stringify(body)}`);
       await ctx.pin(chain, lane);
       return { chain: chain.name, lane: LANE_NAMES[lane], pinned: true };
     });
@@ -72,10 +73,14 @@ export function addLaneRoutes(app: Routes, ctx: LaneRouteContext): void {
     const chain = chainOr404(ctx.chains, res, req.getParameter(0));
     if (chain === null) return;
     let aborted = false;
-    res.onAborted(() => { aborted = true; });
+    res.onAborted(() => {
+      aborted = true;
+    });
     const was = ctx.pinOf(chain);
     ctx.pin(chain, null).then(
-      () => { if (!aborted) sendJson(res, '200 OK', { chain: chain.name, pinned: false, was: was === null ? null : LANE_NAMES[was] }); },
+      () => {
+        if (!aborted) sendJson(res, '200 OK', { chain: chain.name, pinned: false, was: was === null ? null : LANE_NAMES[was] });
+      },
       (error: unknown) => internal(ctx, res, `DELETE /v1/chains/${chain.name}/lane`, error, aborted),
     );
   });
@@ -98,9 +103,13 @@ function laneOf(body: unknown): number | null {
 function withJson(ctx: LaneRouteContext, res: HttpResponse, where: string, handle: (body: unknown) => Promise<unknown>): void {
   let aborted = false;
   const run = async (): Promise<void> => {
-    const raw = await readBody(res, MAX_BODY_BYTES, ctx.buffers, () => { aborted = true; });
+    const raw = await readBody(res, MAX_BODY_BYTES, ctx.buffers, () => {
+      aborted = true;
+    });
     if (raw === null) return;
-    res.onAborted(() => { aborted = true; });
+    res.onAborted(() => {
+      aborted = true;
+    });
     let body: unknown;
     try {
       body = JSON.parse(raw.toString('utf8'));

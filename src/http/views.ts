@@ -41,7 +41,11 @@ export interface LanesState {
 /** A lane's capacity, placed demand and headroom, as GET /v1/lanes shows them. */
 function balanceView(balance: LaneBalance, headroom: number): Record<string, unknown> {
   return {
-    capacity: { entriesPerSec: Math.round(balance.capacity.entriesPerSec), bytesPerSec: Math.round(balance.capacity.bytesPerSec), correction: round(balance.correction, 3) },
+    capacity: {
+      entriesPerSec: Math.round(balance.capacity.entriesPerSec),
+      bytesPerSec: Math.round(balance.capacity.bytesPerSec),
+      correction: round(balance.correction, 3),
+    },
     // Significant digits, not decimals: a light lane's load is often 1e-5 of its capacity.
     demand: { entriesPerSec: round(balance.demand.entriesPerSec), bytesPerSec: round(balance.demand.bytesPerSec), load: Number(balance.load.toPrecision(4)) },
     headroom: { limit: headroom, room: Number((headroom - balance.load).toPrecision(4)) },
@@ -65,13 +69,23 @@ export function lanesView(state: LanesState): Record<string, unknown> {
       workers: pool.threads,
       ...pool.stats(),
       ...(state.balance?.lanes[lane] === undefined ? {} : balanceView(state.balance.lanes[lane], state.balance.headroom)),
-      chains: chains.all().filter((_, i) => laneOfChain[i] === lane).map((c) => c.name),
-      ...(state.why === undefined ? {} : {
-        placement: chains.all().filter((_, i) => laneOfChain[i] === lane).map((c) => ({
-          chain: c.name, why: state.why!(c.slot),
-          entriesPerSec: round(chains.table.entriesPerSec(c.slot)), bytesPerSec: round(chains.table.bytesPerSec(c.slot)),
-        })),
-      }),
+      chains: chains
+        .all()
+        .filter((_, i) => laneOfChain[i] === lane)
+        .map((c) => c.name),
+      ...(state.why === undefined
+        ? {}
+        : {
+            placement: chains
+              .all()
+              .filter((_, i) => laneOfChain[i] === lane)
+              .map((c) => ({
+                chain: c.name,
+                why: state.why!(c.slot),
+                entriesPerSec: round(chains.table.entriesPerSec(c.slot)),
+                bytesPerSec: round(chains.table.bytesPerSec(c.slot)),
+              })),
+          }),
     })),
   };
 }

@@ -65,9 +65,17 @@ export function markAdopted(record: Uint8Array): Buffer {
  * Checks one exported block against where the chain stands; returns its
  * decoded record (over a copy marked ADOPTED, ready to store) and its hash.
  */
-export function checkAdoptedBlock(chainName: string, chainId: Buffer, at: ChainPosition, block: ExportedBlock, rootOf: RootFunction): { stored: Buffer; record: BlockRecord; blockHash: Buffer } {
+export function checkAdoptedBlock(
+  chainName: string,
+  chainId: Buffer,
+  at: ChainPosition,
+  block: ExportedBlock,
+  rootOf: RootFunction,
+): { stored: Buffer; record: BlockRecord; blockHash: Buffer } {
   const where = `chain ${JSON.stringify(chainName)} block ${at.nextHeight}`;
-  const fail = (problem: string): never => { throw new AdoptionError(`${where}: ${problem}`); };
+  const fail = (problem: string): never => {
+    throw new AdoptionError(`${where}: ${problem}`);
+  };
   const stored = markAdopted(block.record);
   let record: BlockRecord;
   try {
@@ -105,7 +113,8 @@ function checkEntries(record: BlockRecord, fail: (problem: string) => never): vo
   if (hashes.equals(record.entryHashes)) return;
   for (let i = 0; i < count; i++) {
     const at = i * HASH_BYTES;
-    if (!hashes.subarray(at, at + HASH_BYTES).equals(record.entryHashes.subarray(at, at + HASH_BYTES))) fail(`seq ${record.header.firstSeq + i}: its entry hash is not SHA-256 of its content`);
+    if (!hashes.subarray(at, at + HASH_BYTES).equals(record.entryHashes.subarray(at, at + HASH_BYTES)))
+      fail(`seq ${record.header.firstSeq + i}: its entry hash is not SHA-256 of its content`);
   }
 }
 
@@ -120,14 +129,17 @@ function hexOf(text: unknown, bytes: number, what: string, fail: (problem: strin
 export function checkDirectoryProof(chainId: Buffer, blockHash: Buffer, proof: AdoptedProof, fail: (problem: string) => never): void {
   const d = proof.directory;
   const gateway = proof.gateway;
-  if (typeof gateway?.id !== 'string' || gateway.id.length === 0 || gateway.id.length > 63) fail('the proof does not name the gateway whose directory holds the block');
+  if (typeof gateway?.id !== 'string' || gateway.id.length === 0 || gateway.id.length > 63)
+    fail('the proof does not name the gateway whose directory holds the block');
   hexOf(gateway.key, HASH_BYTES, 'gateway.key', fail);
   const header = hexOf(d?.header, DIRECTORY_HEADER_BYTES, 'header', fail);
   if (!sha256(header).equals(hexOf(d.hash, HASH_BYTES, 'hash', fail))) fail('directory proof: its hash is not SHA-256 of its header');
   const decoded = decodeDirectoryHeader(header);
   const root = hexOf(d.root, HASH_BYTES, 'root', fail);
-  if (decoded.height !== d.height || !decoded.root.equals(root) || decoded.count !== d.count) fail('directory proof: height, root or count differ from its header');
-  if (!Number.isSafeInteger(d.index) || d.index < 0 || d.index >= d.count || !Array.isArray(d.path) || d.path.length > 64) fail('directory proof: a bad index or path');
+  if (decoded.height !== d.height || !decoded.root.equals(root) || decoded.count !== d.count)
+    fail('directory proof: height, root or count differ from its header');
+  if (!Number.isSafeInteger(d.index) || d.index < 0 || d.index >= d.count || !Array.isArray(d.path) || d.path.length > 64)
+    fail('directory proof: a bad index or path');
   const path = d.path.map((p, i) => hexOf(p, HASH_BYTES, `path[${i}]`, fail));
   const leaf = leafHash(directoryLeafData(chainId, blockHash));
   if (!verifyAuditPath(leaf, d.index, d.count, path, root)) fail('directory proof: its path does not place the block under the directory root');
@@ -142,14 +154,25 @@ export function decodeAdoptedProof(bytes: Uint8Array): AdoptedProof {
     throw new RecordFormatError(`adopted record: not JSON (${error instanceof Error ? error.message : String(error)})`);
   }
   const proof = value as Partial<AdoptedProof> | null;
-  if (typeof proof?.gateway?.id !== 'string' || typeof proof.directory?.header !== 'string') throw new RecordFormatError('adopted record: not {gateway, directory}');
+  if (typeof proof?.gateway?.id !== 'string' || typeof proof.directory?.header !== 'string')
+    throw new RecordFormatError('adopted record: not {gateway, directory}');
   return proof as AdoptedProof;
 }
 
 export function encodeAdoptedProof(proof: AdoptedProof): Buffer {
   const { gateway, directory } = proof;
-  return Buffer.from(JSON.stringify({
-    gateway: { id: gateway.id, key: gateway.key },
-    directory: { height: directory.height, index: directory.index, count: directory.count, path: directory.path, root: directory.root, header: directory.header, hash: directory.hash },
-  }));
+  return Buffer.from(
+    JSON.stringify({
+      gateway: { id: gateway.id, key: gateway.key },
+      directory: {
+        height: directory.height,
+        index: directory.index,
+        count: directory.count,
+        path: directory.path,
+        root: directory.root,
+        header: directory.header,
+        hash: directory.hash,
+      },
+    }),
+  );
 }

@@ -45,7 +45,10 @@ const EMPTY_ROOT = Buffer.from('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934c
  * returns the next frontier, so a seal that fails leaves the held one as it was.
  */
 export class LogFrontier {
-  private constructor(readonly size: number, private readonly peaks: readonly LogNode[]) {}
+  private constructor(
+    readonly size: number,
+    private readonly peaks: readonly LogNode[],
+  ) {}
 
   static readonly empty = new LogFrontier(0, []);
 
@@ -106,7 +109,10 @@ export class LogRangeError extends RangeError {}
  * log2 n reads on the ragged right edge.
  */
 export class LogProofs {
-  constructor(private readonly node: LogNodeSource, readonly size: number) {}
+  constructor(
+    private readonly node: LogNodeSource,
+    readonly size: number,
+  ) {}
 
   /** MTH(D[lo:hi]). */
   subtreeRoot(lo: number, hi: number): Buffer {
@@ -176,7 +182,8 @@ export class LogProofs {
   }
 
   private checkSize(size: number, what: string): void {
-    if (!Number.isSafeInteger(size) || size < 0 || size > this.size) throw new LogRangeError(`${what} ${size} is beyond the log's ${this.size} directory hashes`);
+    if (!Number.isSafeInteger(size) || size < 0 || size > this.size)
+      throw new LogRangeError(`${what} ${size} is beyond the log's ${this.size} directory hashes`);
   }
 }
 

@@ -159,7 +159,8 @@ function readMetas(file: PageFile): { current: LmdbMeta } {
   // on opening it picks the highest id of all three.
   const sync = decodeMeta(first, pageSize / 2 + META_AT, 'sync meta in page 0');
   if (sync.txnid !== 0) {
-    if (sync.txnid > current.txnid) throw new LmdbFileError(`corrupt lmdb sync meta in page 0: transaction id ${sync.txnid} is beyond the current ${current.txnid}`);
+    if (sync.txnid > current.txnid)
+      throw new LmdbFileError(`corrupt lmdb sync meta in page 0: transaction id ${sync.txnid} is beyond the current ${current.txnid}`);
     const syncPageSize = first.readUInt32LE(pageSize / 2 + META_AT + 24);
     if (syncPageSize !== pageSize) throw new LmdbFileError(`corrupt lmdb sync meta in page 0: page size ${syncPageSize}, but meta page 0 says ${pageSize}`);
     checkMetaPages(sync, file);
@@ -198,8 +199,12 @@ function checkMetaPages(meta: LmdbMeta, file: PageFile): void {
   // A chainlanes store only adds records and rewrites small ones in place, so
   // every page up to the last one was written: the file holds them all.
   if (meta.lastPage < 1 || meta.lastPage >= file.pages) throw new LmdbFileError(`${at}: last page ${meta.lastPage}, but data.mdb has ${file.pages} pages`);
-  for (const [name, root] of [['free-page list', meta.freeRoot], ['main database', meta.mainRoot]] as const) {
-    if (root !== null && (root < 2 || root > meta.lastPage)) throw new LmdbFileError(`${at}: the ${name} root is page ${root}, outside pages 2…${meta.lastPage}`);
+  for (const [name, root] of [
+    ['free-page list', meta.freeRoot],
+    ['main database', meta.mainRoot],
+  ] as const) {
+    if (root !== null && (root < 2 || root > meta.lastPage))
+      throw new LmdbFileError(`${at}: the ${name} root is page ${root}, outside pages 2…${meta.lastPage}`);
   }
 }
 
@@ -224,7 +229,8 @@ function walkFreeList(file: PageFile, meta: LmdbMeta): number {
       const node = readNode(page, i, file.pageSize, where);
       if (page.flags === P_BRANCH) {
         const child = node.lo + node.hi * 0x10000 + node.flags * 2 ** 32;
-        if (child < 2 || child > meta.lastPage) throw new LmdbFileError(`corrupt lmdb page ${pgno} in ${where}: node ${i} points at page ${child}, outside pages 2…${meta.lastPage}`);
+        if (child < 2 || child > meta.lastPage)
+          throw new LmdbFileError(`corrupt lmdb page ${pgno} in ${where}: node ${i} points at page ${child}, outside pages 2…${meta.lastPage}`);
         visit(child, depth + 1);
       } else {
         checkFreeRecord(file, page, node, i, meta.lastPage, where);
@@ -264,7 +270,8 @@ interface TreeNode {
 function readNode(page: TreePage, index: number, pageSize: number, where: string): TreeNode {
   const at = `corrupt lmdb page ${page.pgno} in ${where}`;
   const offset = page.bytes.readUInt16LE(PAGE_HEADER + 2 * index) + PAGE_HEADER;
-  if (offset < PAGE_HEADER + page.keys * 2 || offset + NODE_HEADER > pageSize) throw new LmdbFileError(`${at}: node ${index} starts at byte ${offset}, outside the page's nodes`);
+  if (offset < PAGE_HEADER + page.keys * 2 || offset + NODE_HEADER > pageSize)
+    throw new LmdbFileError(`${at}: node ${index} starts at byte ${offset}, outside the page's nodes`);
   const ksize = page.bytes.readUInt16LE(offset + 6);
   const dataAt = offset + NODE_HEADER + ksize;
   if (dataAt > pageSize) throw new LmdbFileError(`${at}: node ${index}'s key of ${ksize} bytes runs past the page`);
@@ -287,7 +294,8 @@ function checkFreeRecord(file: PageFile, page: TreePage, node: TreeNode, index: 
     if (node.dataAt + 8 > file.pageSize) throw new LmdbFileError(`${at}: node ${index}'s overflow page number runs past the page`);
     const first = pageNumber(u64(page.bytes, node.dataAt), `${at}: node ${index}'s overflow page`);
     const pages = Math.floor((PAGE_HEADER - 1 + size) / file.pageSize) + 1;
-    if (first < 2 || first + pages - 1 > lastPage) throw new LmdbFileError(`${at}: node ${index}'s ${pages} overflow pages from page ${first} are outside pages 2…${lastPage}`);
+    if (first < 2 || first + pages - 1 > lastPage)
+      throw new LmdbFileError(`${at}: node ${index}'s ${pages} overflow pages from page ${first} are outside pages 2…${lastPage}`);
     const overflow = file.read(first * file.pageSize, pages * file.pageSize);
     if (u64(overflow, 0) !== BigInt(first) || (overflow.readUInt16LE(18) & PAGE_KINDS) !== P_OVERFLOW || overflow.readUInt32LE(20) < pages) {
       throw new LmdbFileError(`corrupt lmdb page ${first} in ${where}: not the overflow page of ${pages} pages that page ${page.pgno} node ${index} points at`);
@@ -298,7 +306,8 @@ function checkFreeRecord(file: PageFile, page: TreePage, node: TreeNode, index: 
     list = page.bytes.subarray(node.dataAt, node.dataAt + size);
   }
   const count = list.length >= 8 ? u64(list, 0) : -1n;
-  if (count < 0n || (count + 1n) * 8n > BigInt(list.length)) throw new LmdbFileError(`${at}: node ${index}'s page list of ${list.length} bytes does not hold its count ${count}`);
+  if (count < 0n || (count + 1n) * 8n > BigInt(list.length))
+    throw new LmdbFileError(`${at}: node ${index}'s page list of ${list.length} bytes does not hold its count ${count}`);
   const entries = Number(count);
   for (let i = 1; i <= entries; i++) {
     const entry = list.readBigInt64LE(i * 8);
@@ -311,6 +320,7 @@ function checkFreeRecord(file: PageFile, page: TreePage, node: TreeNode, index: 
       if (i > entries) throw new LmdbFileError(`${at}: node ${index}'s page list ends inside a range`);
       first = list.readBigInt64LE(i * 8);
     }
-    if (first < 2n || first + run - 1n > BigInt(lastPage)) throw new LmdbFileError(`${at}: node ${index} lists free pages ${first}…${first + run - 1n}, outside pages 2…${lastPage}`);
+    if (first < 2n || first + run - 1n > BigInt(lastPage))
+      throw new LmdbFileError(`${at}: node ${index} lists free pages ${first}…${first + run - 1n}, outside pages 2…${lastPage}`);
   }
 }

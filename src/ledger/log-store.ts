@@ -65,7 +65,11 @@ function directoryHash(tables: LedgerTables, height: number): Buffer {
 
 /** The writer's side of the log; one per store, on the sealer's thread. */
 export class LogWriter {
-  private constructor(private readonly tables: LedgerTables, private readonly signer: HeadSigner | null, private frontier: LogFrontier) {}
+  private constructor(
+    private readonly tables: LedgerTables,
+    private readonly signer: HeadSigner | null,
+    private frontier: LogFrontier,
+  ) {}
 
   /**
    * Loads the frontier for `directories` directory blocks. A store whose log
@@ -75,7 +79,9 @@ export class LogWriter {
   static open(tables: LedgerTables, directories: number, signer: HeadSigner | null): LogWriter {
     const size = storedLogSize(tables);
     if (size > directories) {
-      throw new Error(`the directory log holds ${size} directory hashes but the store only ${directories} directory blocks; the store was cut short under its log`);
+      throw new Error(
+        `the directory log holds ${size} directory hashes but the store only ${directories} directory blocks; the store was cut short under its log`,
+      );
     }
     let frontier = LogFrontier.load(size, nodeOf(tables.log));
     while (frontier.size < directories) {

@@ -144,13 +144,7 @@ export function rootFromAuditPath(leafHash32: Uint8Array, index: number, size: n
 }
 
 /** RFC 9162 §2.1.3.2: does `path` prove `leafHash32` at `index` in a tree of `size` with `root`? */
-export function verifyAuditPath(
-  leafHash32: Uint8Array,
-  index: number,
-  size: number,
-  path: readonly Uint8Array[],
-  root: Uint8Array,
-): boolean {
+export function verifyAuditPath(leafHash32: Uint8Array, index: number, size: number, path: readonly Uint8Array[], root: Uint8Array): boolean {
   const computed = rootFromAuditPath(leafHash32, index, size, path);
   return computed !== null && root.length === HASH_BYTES && computed.equals(root);
 }

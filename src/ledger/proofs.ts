@@ -31,7 +31,8 @@ export function blockProofPart(chainName: string, chainId: Buffer, height: numbe
   // The path folds in every other hash of the entry's chunk and every stored chunk
   // root, so a proof that leaves here verifies against the header's root. (Other
   // chunks' hashes are not re-hashed per request; verifyStore checks all of them.)
-  if (!verifyAuditPath(leafHash(hash), index, header.count, path, header.root)) throw new LedgerCorruptionError(place, "stored hashes do not reproduce the header's root");
+  if (!verifyAuditPath(leafHash(hash), index, header.count, path, header.root))
+    throw new LedgerCorruptionError(place, "stored hashes do not reproduce the header's root");
   const blockHash = sha256(record.headerBytes);
   return {
     proof: {
@@ -54,17 +55,26 @@ export function blockProofPart(chainName: string, chainId: Buffer, height: numbe
 }
 
 /** Where SHA-256(chainId ‖ blockHash) sits in its directory block, re-checked against the directory root. */
-export function directoryProofPart(place: LedgerPlace, chainId: Buffer, blockHash: Buffer, directoryHeight: number, record: DirectoryRecord, rootOf: RootFunction): DirectoryProof {
+export function directoryProofPart(
+  place: LedgerPlace,
+  chainId: Buffer,
+  blockHash: Buffer,
+  directoryHeight: number,
+  record: DirectoryRecord,
+  rootOf: RootFunction,
+): DirectoryProof {
   const where = { ...place, directoryHeight };
   const { header, entries } = record;
-  if (header.height !== directoryHeight || header.count !== entries.length) throw new LedgerCorruptionError(where, 'directory header disagrees with its record');
+  if (header.height !== directoryHeight || header.count !== entries.length)
+    throw new LedgerCorruptionError(where, 'directory header disagrees with its record');
   const index = entries.findIndex((e) => e.chainId.equals(chainId) && e.height === place.height);
   if (index < 0) throw new LedgerCorruptionError(where, 'directory block does not list this entry block');
   if (!entries[index]?.blockHash.equals(blockHash)) throw new LedgerCorruptionError(where, 'directory lists another hash for this entry block');
   const leaves = directoryLeaves(entries);
   const path = auditPath(leaves, entries.length, index, rootOf);
   const leaf = leafHash(leaves.subarray(index * HASH_BYTES, (index + 1) * HASH_BYTES));
-  if (!verifyAuditPath(leaf, index, entries.length, path, header.root)) throw new LedgerCorruptionError(where, "directory leaves do not reproduce the directory root");
+  if (!verifyAuditPath(leaf, index, entries.length, path, header.root))
+    throw new LedgerCorruptionError(where, 'directory leaves do not reproduce the directory root');
   return {
     height: directoryHeight,
     index,

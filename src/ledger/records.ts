@@ -118,7 +118,8 @@ export function decodeBlockRecord(bytes: Uint8Array): BlockRecord {
   if (buf.length < contentsAt) throw new RecordFormatError('block record: truncated before contents');
   const contents = buf.subarray(contentsAt);
   const endOf = (i: number): number => (i < 0 ? 0 : buf.readUInt32BE(endsAt + i * 4));
-  if (header.count > 0 && endOf(header.count - 1) !== contents.length) throw new RecordFormatError('block record: contents length does not match the last content end');
+  if (header.count > 0 && endOf(header.count - 1) !== contents.length)
+    throw new RecordFormatError('block record: contents length does not match the last content end');
   return {
     header,
     headerBytes,

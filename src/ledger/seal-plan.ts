@@ -5,7 +5,15 @@ import { chunkCount, chunkRootsOf, rootOfChunks } from './chunks.js';
 import { HASH_BYTES, sha256, zeroHash } from './hash.js';
 import { chainIdOf, compareChainIds, encodeDirectoryHeader, encodeEntryBlockHeader } from './headers.js';
 import type { RootFunction } from './merkle.js';
-import { BLOCK_BODY_AT, decodeBlockRecord, encodeAnchorRecord, encodeBlockRecord, encodeDirectoryRecord, RecordFormatError, writeBlockRecordHead } from './records.js';
+import {
+  BLOCK_BODY_AT,
+  decodeBlockRecord,
+  encodeAnchorRecord,
+  encodeBlockRecord,
+  encodeDirectoryRecord,
+  RecordFormatError,
+  writeBlockRecordHead,
+} from './records.js';
 import type { PreparedRecord } from './prepared.js';
 import type { AnchorRecord } from './anchors.js';
 import { SealInputError } from './errors.js';
@@ -95,12 +103,7 @@ export interface PlanOptions {
   checkEntryHashes?: (contents: Uint8Array, contentEnds: Uint32Array, count: number) => Buffer;
 }
 
-export function planSeal(
-  input: SealInput,
-  chainHeads: ReadonlyMap<string, ChainHead>,
-  directoryHead: DirectoryHead,
-  options: PlanOptions,
-): SealPlan {
+export function planSeal(input: SealInput, chainHeads: ReadonlyMap<string, ChainHead>, directoryHead: DirectoryHead, options: PlanOptions): SealPlan {
   checkSealedAt(input.sealedAt);
   const directoryHeight = directoryHead.nextHeight;
   // A chain that filled a block early (ledger.maxBlockEntries) has several
@@ -222,7 +225,8 @@ function checkBlockHead(b: SealBlockInput | PreparedBlockInput, nextSeq: number)
 
 function checkBlockInput(b: SealBlockInput): void {
   const chain = `seal: chain ${JSON.stringify(b.chainName)}`;
-  if (b.entryHashes.length !== b.count * HASH_BYTES) throw new SealInputError(`${chain}: entryHashes has ${b.entryHashes.length} bytes, expected ${b.count} × 32`);
+  if (b.entryHashes.length !== b.count * HASH_BYTES)
+    throw new SealInputError(`${chain}: entryHashes has ${b.entryHashes.length} bytes, expected ${b.count} × 32`);
   if (b.contentEnds.length !== b.count) throw new SealInputError(`${chain}: contentEnds has ${b.contentEnds.length} values, expected ${b.count}`);
   checkContentEnds(b, chain);
 }

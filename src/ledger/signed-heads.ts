@@ -18,7 +18,8 @@ export type HeadSigner = (size: number, root: Buffer) => SignedHeadRecord;
 export const HEAD_RECORD_BYTES = 8 + HASH_BYTES + ED25519_SIGNATURE_BYTES;
 
 export function encodeHeadRecord(head: SignedHeadRecord): Buffer {
-  if (head.root.length !== HASH_BYTES || head.signature.length !== ED25519_SIGNATURE_BYTES) throw new RangeError('signed head: root is 32 bytes and signature 64');
+  if (head.root.length !== HASH_BYTES || head.signature.length !== ED25519_SIGNATURE_BYTES)
+    throw new RangeError('signed head: root is 32 bytes and signature 64');
   const out = Buffer.allocUnsafe(HEAD_RECORD_BYTES);
   out.writeBigUInt64BE(BigInt(head.time), 0);
   head.root.copy(out, 8);

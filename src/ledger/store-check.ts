@@ -67,7 +67,8 @@ class HeadCheck {
     if (anchorBytes === undefined) problem(`directory ${height}: its anchor record is missing`);
     const anchor = decodeOr(() => decodeAnchorRecord(anchorBytes), `directory ${height}: the anchor record`);
     if (!anchor.hash.equals(hash)) problem(`directory ${height}: its hash differs from its anchor record's`);
-    if (height > 0 && !head.header.prevHash.equals(sha256(this.directory(height - 1).headerBytes))) problem(`directory ${height}: prev link to directory ${height - 1} broken`);
+    if (height > 0 && !head.header.prevHash.equals(sha256(this.directory(height - 1).headerBytes)))
+      problem(`directory ${height}: prev link to directory ${height - 1} broken`);
   }
 
   /**
@@ -79,17 +80,21 @@ class HeadCheck {
    */
   private checkLogHead(): void {
     const logged = storedLogSize(this.tables);
-    if (logged > this.lastDirectory + 1) problem(`the directory log holds ${logged} directory hashes, but the store only ${this.lastDirectory + 1} directory blocks`);
+    if (logged > this.lastDirectory + 1)
+      problem(`the directory log holds ${logged} directory hashes, but the store only ${this.lastDirectory + 1} directory blocks`);
     if (logged > 0) {
       const hash = sha256(this.directory(logged - 1).headerBytes);
       if (!storedLogLeaf(this.tables, logged - 1)?.equals(leafHash(hash))) {
-        problem(`directory ${logged - 1}: its hash is not the directory log's leaf ${logged - 1}; the directory block changed after it was logged (and its heads signed)`);
+        problem(
+          `directory ${logged - 1}: its hash is not the directory log's leaf ${logged - 1}; the directory block changed after it was logged (and its heads signed)`,
+        );
       }
     }
     const head = latestStoredHead(this.tables);
     if (head === null) return;
     if (head.size > logged) problem(`a head is signed at size ${head.size}, beyond the directory log's ${logged} hashes`);
-    if (!storedLogProofs(this.tables).root(head.size).equals(head.root)) problem(`the head signed at size ${head.size} has another root than the directory log at that size`);
+    if (!storedLogProofs(this.tables).root(head.size).equals(head.root))
+      problem(`the head signed at size ${head.size} has another root than the directory log at that size`);
   }
 
   private directory(height: number): DirectoryRecord {
@@ -117,7 +122,8 @@ class HeadCheck {
     const { header } = record;
     if (!header.chainId.equals(chainId) || header.height !== height) problem(`${at}: its header names another chain or height`);
     const hash = sha256(record.headerBytes);
-    if (record.directoryHeight > this.lastDirectory) problem(`${at}: records directory ${record.directoryHeight}, after the last directory ${this.lastDirectory}`);
+    if (record.directoryHeight > this.lastDirectory)
+      problem(`${at}: records directory ${record.directoryHeight}, after the last directory ${this.lastDirectory}`);
     const listed = this.directory(record.directoryHeight).entries.find((e) => e.chainId.equals(chainId) && e.height === height);
     if (listed === undefined) problem(`${at}: not listed in directory ${record.directoryHeight}, which it records`);
     if (!listed.blockHash.equals(hash)) problem(`${at}: its hash differs from the one directory ${record.directoryHeight} lists`);
@@ -127,7 +133,8 @@ class HeadCheck {
       const prevHeaderBytes = decodeOr(() => blockRecordHeader(prevBytes), `${chain} block ${height - 1}`);
       const prev = decodeOr(() => decodeEntryBlockHeader(prevHeaderBytes), `${chain} block ${height - 1}`);
       if (!header.prevHash.equals(sha256(prevHeaderBytes))) problem(`${at}: prev link to block ${height - 1} broken`);
-      if (prev.firstSeq + prev.count !== header.firstSeq) problem(`${at}: firstSeq ${header.firstSeq}, but block ${height - 1} ends at seq ${prev.firstSeq + prev.count}`);
+      if (prev.firstSeq + prev.count !== header.firstSeq)
+        problem(`${at}: firstSeq ${header.firstSeq}, but block ${height - 1} ends at seq ${prev.firstSeq + prev.count}`);
     } else if (header.firstSeq !== 0) {
       problem(`${at}: firstSeq ${header.firstSeq}, but a chain starts at seq 0`);
     }

@@ -100,7 +100,12 @@ function readHolder(path: string): Holder | null {
 }
 
 function lockedError(dataDir: string, holder: Holder | null): StoreLockedError {
-  const who = holder === null ? 'another gateway' : holder.pid === process.pid ? `another gateway in this process (pid ${holder.pid})` : `the gateway with pid ${holder.pid}`;
+  const who =
+    holder === null
+      ? 'another gateway'
+      : holder.pid === process.pid
+        ? `another gateway in this process (pid ${holder.pid})`
+        : `the gateway with pid ${holder.pid}`;
   return new StoreLockedError(`the store in ${dataDir} is in use by ${who}; one gateway serves a store at a time (stop it, or choose another --data)`);
 }
 

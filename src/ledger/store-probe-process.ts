@@ -13,11 +13,7 @@ import type { StoreReport } from './verify-store.js';
 
 export type ProbeMode = 'heads' | 'verify';
 
-export type ProbeLine =
-  | { phase: string }
-  | { progress: StoreReport }
-  | { result: { problem: string | null } | StoreReport }
-  | { error: string };
+export type ProbeLine = { phase: string } | { progress: StoreReport } | { result: { problem: string | null } | StoreReport } | { error: string };
 
 const PROGRESS_EVERY_MS = 200;
 

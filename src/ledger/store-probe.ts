@@ -63,7 +63,8 @@ export async function probeStore(dir: string): Promise<void> {
   const result = outcome.result;
   if (outcome.crashed !== null) throw new StoreCorruptError(dir, `lmdb crashed ${outcome.phase} (${outcome.crashed})`);
   if (outcome.error !== null) throw probeError(dir, outcome.error);
-  if (result === null || !('problem' in result)) throw new Error(`the store check of ${dir} ended without a result${outcome.stderr === '' ? '' : `: ${outcome.stderr}`}`);
+  if (result === null || !('problem' in result))
+    throw new Error(`the store check of ${dir} ended without a result${outcome.stderr === '' ? '' : `: ${outcome.stderr}`}`);
   if (result.problem !== null) throw new StoreCorruptError(dir, result.problem);
 }
 
@@ -84,14 +85,16 @@ export async function verifyStoreIsolated(dir: string): Promise<StoreReport> {
   const outcome = await runProbe('verify', dir, null);
   const checked = outcome.progress ?? { ok: true, ...nothing };
   const counts = { chains: checked.chains, blocks: checked.blocks, entries: checked.entries, directories: checked.directories };
-  if (outcome.crashed !== null) return { ok: false, ...counts, firstBreak: new StoreCorruptError(dir, `lmdb crashed ${outcome.phase} (${outcome.crashed})`).message };
+  if (outcome.crashed !== null)
+    return { ok: false, ...counts, firstBreak: new StoreCorruptError(dir, `lmdb crashed ${outcome.phase} (${outcome.crashed})`).message };
   if (outcome.error !== null) {
     const error = probeError(dir, outcome.error);
     if (error instanceof StoreCorruptError) return { ok: false, ...counts, firstBreak: error.message };
     throw error;
   }
   const result = outcome.result;
-  if (result === null || !('ok' in result)) throw new Error(`the verify process for ${dir} ended without a report${outcome.stderr === '' ? '' : `: ${outcome.stderr}`}`);
+  if (result === null || !('ok' in result))
+    throw new Error(`the verify process for ${dir} ended without a report${outcome.stderr === '' ? '' : `: ${outcome.stderr}`}`);
   return result;
 }
 
@@ -141,10 +144,13 @@ function runProbe(mode: ProbeMode, dir: string, timeoutMs: number | null): Promi
   });
   return new Promise((resolve, reject) => {
     let timedOut = false;
-    const timer = timeoutMs === null ? null : setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
+    const timer =
+      timeoutMs === null
+        ? null
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+          }, timeoutMs);
     child.once('error', (error) => {
       if (timer !== null) clearTimeout(timer);
       reject(new Error(`cannot start the store check process: ${error.message}`));
@@ -158,7 +164,8 @@ function runProbe(mode: ProbeMode, dir: string, timeoutMs: number | null): Promi
         return;
       }
       outcome.crashed = signal;
-      if (signal === null && code !== 0 && outcome.error === null) outcome.error = `the check process exited with status ${code}${outcome.stderr === '' ? '' : `: ${outcome.stderr}`}`;
+      if (signal === null && code !== 0 && outcome.error === null)
+        outcome.error = `the check process exited with status ${code}${outcome.stderr === '' ? '' : `: ${outcome.stderr}`}`;
       resolve(outcome);
     });
   });

@@ -9,8 +9,27 @@ import { LedgerCorruptionError, SealConflictError, SealInputError, StoreWriteErr
 import { HASH_BYTES, sha256, zeroHash } from './hash.js';
 import { chainIdOf, decodeEntryBlockHeader } from './headers.js';
 import { blockProofPart, directoryProofPart } from './proofs.js';
-import { ADOPTED_DIRECTORY, blockRecordHeader, chainKey, decodeAnchorRecord, decodeBlockRecord, decodeDirectoryRecord, heightKey, readU64, RecordFormatError } from './records.js';
-import { AdoptionError, checkAdoptedBlock, checkDirectoryProof, decodeAdoptedProof, encodeAdoptedProof, type AdoptedProof, type ExportedBlock, type SealingGateway } from './adopted.js';
+import {
+  ADOPTED_DIRECTORY,
+  blockRecordHeader,
+  chainKey,
+  decodeAnchorRecord,
+  decodeBlockRecord,
+  decodeDirectoryRecord,
+  heightKey,
+  readU64,
+  RecordFormatError,
+} from './records.js';
+import {
+  AdoptionError,
+  checkAdoptedBlock,
+  checkDirectoryProof,
+  decodeAdoptedProof,
+  encodeAdoptedProof,
+  type AdoptedProof,
+  type ExportedBlock,
+  type SealingGateway,
+} from './adopted.js';
 import type { BlockRecord, DirectoryRecord } from './records.js';
 import { fastRoot } from './roots.js';
 import { LogRangeError, verifyConsistency } from './directory-log.js';
@@ -21,7 +40,18 @@ import { planSeal } from './seal-plan.js';
 import type { SealInput, SealPlan, SealResult } from './seal-plan.js';
 import { chainNameOf, lastKeyOfChain, loadChainHead, loadChainHeads, loadDirectoryHead, openTables } from './tables.js';
 import type { ChainHead, DirectoryHead, LedgerTables } from './tables.js';
-import type { AnchorView, BlockView, ChainView, ConsistencyProofView, DirectoryProof, DirectoryView, EntryProof, HeadProof, InclusionProofView, SignedHead } from '../protocol/index.js';
+import type {
+  AnchorView,
+  BlockView,
+  ChainView,
+  ConsistencyProofView,
+  DirectoryProof,
+  DirectoryView,
+  EntryProof,
+  HeadProof,
+  InclusionProofView,
+  SignedHead,
+} from '../protocol/index.js';
 import { blockView, chainView, directoryView } from './views.js';
 
 export interface LedgerOptions {
@@ -207,10 +237,17 @@ export class Ledger {
 
   /** The retry of a seal that is in the store but was not known durable: sync, then answer as the seal did. */
   private async resumeUndurable(input: SealInput, plan: SealPlan): Promise<SealResult> {
-    const stored = plan.result.blocks.map((b) => `${b.chainName}@${b.firstSeq}+${b.count}`).sort().join(' ');
-    const asked = input.blocks.map((b) => `${b.chainName}@${b.firstSeq}+${b.count}`).sort().join(' ');
+    const stored = plan.result.blocks
+      .map((b) => `${b.chainName}@${b.firstSeq}+${b.count}`)
+      .sort()
+      .join(' ');
+    const asked = input.blocks
+      .map((b) => `${b.chainName}@${b.firstSeq}+${b.count}`)
+      .sort()
+      .join(' ');
     const height = plan.directory?.sealed.height;
-    if (stored !== asked) throw new SealInputError(`seal: directory ${height} (${stored}) is in the store but not yet durable; seal it again before anything else (got ${asked})`);
+    if (stored !== asked)
+      throw new SealInputError(`seal: directory ${height} (${stored}) is in the store but not yet durable; seal it again before anything else (got ${asked})`);
     try {
       await syncEnvironment(this.tables.root);
     } catch (error) {
@@ -246,7 +283,9 @@ export class Ledger {
     if (!landed && !sameHead(directory, this.directoryHead)) {
       this.adoptHeads(chains, directory);
       this.log?.reload();
-      throw new SealConflictError(`${failure.message}; and the store's directory head moved to height ${directory.nextHeight - 1} under this ledger (another writer?)`);
+      throw new SealConflictError(
+        `${failure.message}; and the store's directory head moved to height ${directory.nextHeight - 1} under this ledger (another writer?)`,
+      );
     }
     // Nothing written: these equal the heads held, and adopting them changes nothing.
     // Landed: the caller adopts the plan's heads, which are these.
@@ -321,11 +360,15 @@ export class Ledger {
 
   /** An entry proof's `head` part: the path, the root, and the head signed at that size when there is one. */
   private headProof(height: number, size: number, place: LedgerPlace): HeadProof {
-    if (size <= height) throw new LogRangeError(`entry ${place.seq} of chain "${place.chain}" is in directory ${height}, which is not in the log of size ${size}: ask for a head of size ${height + 1} or more`);
+    if (size <= height)
+      throw new LogRangeError(
+        `entry ${place.seq} of chain "${place.chain}" is in directory ${height}, which is not in the log of size ${size}: ask for a head of size ${height + 1} or more`,
+      );
     const { path, root } = this.headPath(height, size, { ...place, directoryHeight: height });
     const signed = storedHead(this.tables, size);
     if (signed === null) return { size, root: root.toString('hex'), path };
-    if (!signed.root.equals(root)) throw new LedgerCorruptionError({ ...place, directoryHeight: height }, `the head signed at size ${size} has another root than the directory log`);
+    if (!signed.root.equals(root))
+      throw new LedgerCorruptionError({ ...place, directoryHeight: height }, `the head signed at size ${size} has another root than the directory log`);
     return { ...signedHeadView(signed), path };
   }
 
@@ -338,7 +381,11 @@ export class Ledger {
     const hash = sha256(record.headerBytes);
     const path = proofs.inclusion(height, size);
     const root = proofs.root(size);
-    if (!verifyAuditPath(leafHash(hash), height, size, path, root)) throw new LedgerCorruptionError(place, `directory ${height}'s hash is not the directory log's leaf ${height}: the directory block changed after it was logged`);
+    if (!verifyAuditPath(leafHash(hash), height, size, path, root))
+      throw new LedgerCorruptionError(
+        place,
+        `directory ${height}'s hash is not the directory log's leaf ${height}: the directory block changed after it was logged`,
+      );
     return { hash, path: path.map((p) => p.toString('hex')), root };
   }
 
@@ -350,7 +397,8 @@ export class Ledger {
     const place = { chain: chainName, height };
     const record = this.blockRecord(chainId, height, place);
     if (record === undefined) return null;
-    if (!record.header.chainId.equals(chainId) || record.header.height !== height) throw new LedgerCorruptionError(place, 'stored header names another chain or height');
+    if (!record.header.chainId.equals(chainId) || record.header.height !== height)
+      throw new LedgerCorruptionError(place, 'stored header names another chain or height');
     if (record.directoryHeight !== ADOPTED_DIRECTORY) return blockView(chainName, record);
     const adopted = this.adoptedProof(chainId, height, place);
     return { ...blockView(chainName, record), directory: adopted.directory.height, gateway: adopted.gateway };
@@ -422,7 +470,11 @@ export class Ledger {
     let entries = 0;
     for (const block of record.entries) {
       const bytes = this.tables.blocks.getBinaryFast(chainKey(block.chainId, block.height));
-      if (bytes === undefined) throw new LedgerCorruptionError({ directoryHeight: height }, `directory lists block ${block.height} of chain ${block.chainId.toString('hex')}, which is not in the store`);
+      if (bytes === undefined)
+        throw new LedgerCorruptionError(
+          { directoryHeight: height },
+          `directory lists block ${block.height} of chain ${block.chainId.toString('hex')}, which is not in the store`,
+        );
       entries += decodeOrCorrupt(() => decodeEntryBlockHeader(blockRecordHeader(bytes)), { directoryHeight: height }).count;
     }
     return entries;
@@ -513,7 +565,9 @@ export class Ledger {
   private adoptedDirectory(chainId: Buffer, height: number, blockHash: Buffer, place: LedgerPlace): DirectoryProof {
     const proof = this.adoptedProof(chainId, height, place);
     try {
-      checkDirectoryProof(chainId, blockHash, proof, (problem) => { throw new LedgerCorruptionError(place, problem); });
+      checkDirectoryProof(chainId, blockHash, proof, (problem) => {
+        throw new LedgerCorruptionError(place, problem);
+      });
     } catch (error) {
       if (error instanceof LedgerCorruptionError) throw error;
       throw new LedgerCorruptionError(place, error instanceof Error ? error.message : String(error));

@@ -92,7 +92,8 @@ export const STORE_DATA_FILE = 'data.mdb';
 export function assertStoreExists(dir: string): void {
   if (!existsSync(dir)) throw new ConfigError([`${dir} does not exist; --data must name a gateway's data directory`]);
   if (!statSync(dir).isDirectory()) throw new ConfigError([`${dir} is not a directory; --data must name a gateway's data directory`]);
-  if (!existsSync(join(dir, STORE_DATA_FILE))) throw new ConfigError([`${dir} holds no chainlanes store (no ${STORE_DATA_FILE}); --data must name a gateway's data directory`]);
+  if (!existsSync(join(dir, STORE_DATA_FILE)))
+    throw new ConfigError([`${dir} holds no chainlanes store (no ${STORE_DATA_FILE}); --data must name a gateway's data directory`]);
 }
 
 /**
@@ -107,7 +108,8 @@ export function prepareDataDir(dir: string): void {
   }
   const parent = dirname(resolve(dir));
   const above = statOrNull(parent);
-  if (above === null) throw new ConfigError([`data directory ${dir}: its parent ${parent} does not exist; create it first (chainlanes makes only the last part of the path)`]);
+  if (above === null)
+    throw new ConfigError([`data directory ${dir}: its parent ${parent} does not exist; create it first (chainlanes makes only the last part of the path)`]);
   if (!above.isDirectory()) throw new ConfigError([`data directory ${dir}: its parent ${parent} is not a directory`]);
   mkdirSync(dir, { mode: 0o700 });
 }
@@ -131,7 +133,8 @@ export function openTables(dir: string, forCheck = false): LedgerTables {
   const root = openEnvironment(dir);
   const table = (name: string): Table => root.openDB<Buffer, Buffer>(name, { keyEncoding: 'binary', encoding: 'binary' });
   // `create` is lmdb-js's (open.js), missing from its typings: false opens only a table that exists (else undefined).
-  const existing = (name: string): Table | undefined => root.openDB<Buffer, Buffer>(name, { keyEncoding: 'binary', encoding: 'binary', create: false } as DatabaseOptions) as Table | undefined;
+  const existing = (name: string): Table | undefined =>
+    root.openDB<Buffer, Buffer>(name, { keyEncoding: 'binary', encoding: 'binary', create: false } as DatabaseOptions) as Table | undefined;
   return {
     root,
     blocks: table('ledger.blocks'),
@@ -139,7 +142,7 @@ export function openTables(dir: string, forCheck = false): LedgerTables {
     directories: table('ledger.directories'),
     anchors: table('ledger.anchors'),
     chains: table('ledger.chains'),
-    adopted: forCheck ? existing('ledger.adopted') ?? emptyTable() : table('ledger.adopted'),
+    adopted: forCheck ? (existing('ledger.adopted') ?? emptyTable()) : table('ledger.adopted'),
     log: table('ledger.log'),
     heads: table('ledger.heads'),
   };

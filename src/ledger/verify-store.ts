@@ -204,7 +204,8 @@ class StoreWalk {
     if (height < this.logged) {
       for (const node of step.written) {
         const stored = this.tables.log.get(logNodeKey(node.level, node.index), { transaction: this.transaction });
-        if (stored === undefined || !stored.equals(node.hash)) fail(`directory log: its node (${node.level}, ${node.index}) is not the one directory ${height}'s hash gives`);
+        if (stored === undefined || !stored.equals(node.hash))
+          fail(`directory log: its node (${node.level}, ${node.index}) is not the one directory ${height}'s hash gives`);
       }
     }
     this.checkHead(height + 1);
@@ -214,7 +215,10 @@ class StoreWalk {
     const bytes = this.tables.heads.get(heightKey(size), { transaction: this.transaction });
     if (bytes === undefined) return;
     const head = decodeOr(() => decodeHeadRecord(size, bytes), `the signed head of size ${size}`);
-    if (!head.root.equals(this.log.root())) fail(`the signed head of size ${size} has root ${head.root.toString('hex')}, but the directory log's root at that size is ${this.log.root().toString('hex')}: the store's history is not the one its gateway signed`);
+    if (!head.root.equals(this.log.root()))
+      fail(
+        `the signed head of size ${size} has root ${head.root.toString('hex')}, but the directory log's root at that size is ${this.log.root().toString('hex')}: the store's history is not the one its gateway signed`,
+      );
     for (const check of this.checks) failIf(check.head?.(head));
     this.heads++;
   }

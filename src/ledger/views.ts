@@ -52,4 +52,3 @@ export function chainView(head: ChainHead): ChainView {
     lastBlockHash: head.lastBlockHash.toString('hex'),
   };
 }
-

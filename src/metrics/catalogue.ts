@@ -86,7 +86,13 @@ function catalogue(s: MetricSources, laneNames: readonly string[]): Read[] {
     { type: 'counter', name: 'chainlanes_frames_accepted_total', help: 'Frames accepted.', read: () => s.admission().framesAccepted },
     { type: 'counter', name: 'chainlanes_entries_accepted_total', help: 'Entries accepted.', read: () => s.admission().entriesAccepted },
     { type: 'counter', name: 'chainlanes_bytes_accepted_total', help: 'Frame bytes accepted.', read: () => s.admission().bytesAccepted },
-    { type: 'counter', name: 'chainlanes_frames_rejected_total', help: 'Frames rejected, by error code.', label: 'code', read: () => Object.entries(s.admission().rejected) },
+    {
+      type: 'counter',
+      name: 'chainlanes_frames_rejected_total',
+      help: 'Frames rejected, by error code.',
+      label: 'code',
+      read: () => Object.entries(s.admission().rejected),
+    },
     { type: 'counter', name: 'chainlanes_entries_committed_total', help: 'Entries made durable.', read: () => s.seals().entriesCommitted },
     { type: 'counter', name: 'chainlanes_blocks_committed_total', help: 'Entry blocks made durable.', read: () => s.seals().blocksCommitted },
     { type: 'counter', name: 'chainlanes_seal_failures_total', help: 'Failed seal transactions (retried).', read: () => s.seals().sealFailures },
@@ -95,52 +101,102 @@ function catalogue(s: MetricSources, laneNames: readonly string[]): Read[] {
     { type: 'gauge', name: 'chainlanes_chains', help: 'Chains known.', read: () => s.chains() },
     { type: 'gauge', name: 'chainlanes_connections', help: 'Open WebSocket connections.', read: () => s.connections() },
     { type: 'gauge', name: 'chainlanes_http_requests_in_flight', help: 'HTTP requests received and not yet answered.', read: () => s.guard().httpInFlight },
-    { type: 'gauge', name: 'chainlanes_max_connections', help: 'The bound on WebSocket connections and HTTP requests in flight together (limits.maxConnections).', read: () => s.guard().maxConnections },
     {
-      type: 'counter', name: 'chainlanes_requests_refused_total', label: 'cause', read: () => Object.entries(s.guard().refused),
-      help: 'Connections and requests refused before any route ran, by cause: connections, address, descriptors (busy: at limits.maxConnections, ' +
+      type: 'gauge',
+      name: 'chainlanes_max_connections',
+      help: 'The bound on WebSocket connections and HTTP requests in flight together (limits.maxConnections).',
+      read: () => s.guard().maxConnections,
+    },
+    {
+      type: 'counter',
+      name: 'chainlanes_requests_refused_total',
+      label: 'cause',
+      read: () => Object.entries(s.guard().refused),
+      help:
+        'Connections and requests refused before any route ran, by cause: connections, address, descriptors (busy: at limits.maxConnections, ' +
         'at limits.maxConnectionsPerAddress, file descriptors low, the address barred for taking more than its share of the front door); ' +
         'host, origin (forbidden).',
     },
     {
-      type: 'counter', name: 'chainlanes_front_door_overloaded_turns_total', read: () => s.addressTurns()?.overloadedTurns ?? 0,
+      type: 'counter',
+      name: 'chainlanes_front_door_overloaded_turns_total',
+      read: () => s.addressTurns()?.overloadedTurns ?? 0,
       help: 'Event-loop turns of the front door longer than limits.frontDoorTurnBudgetMs.',
     },
     {
-      type: 'counter', name: 'chainlanes_addresses_barred_total', read: () => s.addressTurns()?.addressesBarred ?? 0,
+      type: 'counter',
+      name: 'chainlanes_addresses_barred_total',
+      read: () => s.addressTurns()?.addressesBarred ?? 0,
       help: 'Times a client address was barred for taking more than its fair share of an overloaded front-door turn.',
     },
     {
-      type: 'counter', name: 'chainlanes_frames_cut_off_by_share_total', read: () => s.addressTurns()?.framesCutOff ?? 0,
+      type: 'counter',
+      name: 'chainlanes_frames_cut_off_by_share_total',
+      read: () => s.addressTurns()?.framesCutOff ?? 0,
       help: 'Frames that arrived from a barred address (their streams are cut off).',
     },
     {
-      type: 'gauge', name: 'chainlanes_front_door_longest_turn_seconds',
+      type: 'gauge',
+      name: 'chainlanes_front_door_longest_turn_seconds',
       read: () => s.frontDoorTurns?.()?.longestBusySeconds ?? (s.addressTurns()?.longestTurnMs ?? 0) / 1000,
-      help: 'The longest turn of the front door\'s event loop since start, busy time (wall time less the time it waited for I/O). ' +
-        'Without the native addon: the longest turn with frames as far as the share\'s clock saw it (every 256 frame units), a lower bound.',
+      help:
+        "The longest turn of the front door's event loop since start, busy time (wall time less the time it waited for I/O). " +
+        "Without the native addon: the longest turn with frames as far as the share's clock saw it (every 256 frame units), a lower bound.",
     },
     {
-      type: 'counter', name: 'chainlanes_front_door_busy_seconds_total', read: () => s.frontDoorTurns?.()?.busySeconds ?? 0,
-      help: 'Wall time the front door\'s event loop was busy (its turns, less the time it waited for I/O); 0 without the native addon.',
+      type: 'counter',
+      name: 'chainlanes_front_door_busy_seconds_total',
+      read: () => s.frontDoorTurns?.()?.busySeconds ?? 0,
+      help: "Wall time the front door's event loop was busy (its turns, less the time it waited for I/O); 0 without the native addon.",
     },
     {
-      type: 'counter', name: 'chainlanes_front_door_cpu_seconds_total', read: () => s.frontDoorTurns?.()?.cpuSeconds ?? 0,
+      type: 'counter',
+      name: 'chainlanes_front_door_cpu_seconds_total',
+      read: () => s.frontDoorTurns?.()?.cpuSeconds ?? 0,
       help: 'CPU time of the front door thread in its turns; 0 without the native addon.',
     },
-    ...(s.openDescriptors?.() == null ? [] : [{ type: 'gauge' as const, name: 'process_open_fds', help: 'Number of open file descriptors.', read: () => s.openDescriptors?.() ?? 0 }]),
-    { type: 'gauge', name: 'chainlanes_descriptors_low', help: '1 while file descriptors run low and new connections are refused.', read: () => (s.guard().descriptorsLow ? 1 : 0) },
+    ...(s.openDescriptors?.() == null
+      ? []
+      : [{ type: 'gauge' as const, name: 'process_open_fds', help: 'Number of open file descriptors.', read: () => s.openDescriptors?.() ?? 0 }]),
+    {
+      type: 'gauge',
+      name: 'chainlanes_descriptors_low',
+      help: '1 while file descriptors run low and new connections are refused.',
+      read: () => (s.guard().descriptorsLow ? 1 : 0),
+    },
     { type: 'counter', name: 'chainlanes_descriptors_low_total', help: 'Times file descriptors ran low.', read: () => s.guard().descriptorsLowEpisodes },
     {
-      type: 'gauge', name: 'chainlanes_listening', read: () => (s.guard().listening ? 1 : 0),
+      type: 'gauge',
+      name: 'chainlanes_listening',
+      read: () => (s.guard().listening ? 1 : 0),
       help: '1 while the gateway listens on its port; 0 while file descriptors are nearly gone and it has stopped accepting connections.',
     },
-    { type: 'counter', name: 'chainlanes_listen_stops_total', help: 'Times the gateway stopped listening because file descriptors were nearly gone.', read: () => s.guard().listenStops },
-    { type: 'gauge', name: 'chainlanes_lane_ring_used_bytes', help: 'Bytes in use in each lane ring.', label: 'lane', read: () => byLane((l) => l.ringUsed) },
-    { type: 'gauge', name: 'chainlanes_lane_backlog_frames', help: 'Frames admitted to a lane and not yet hashed.', label: 'lane', read: () => byLane((l) => l.backlog) },
-    { type: 'counter', name: 'chainlanes_lane_worker_retries_total', help: 'Lane tasks run again after a worker failed.', label: 'lane', read: () => byLane((l) => l.retries) },
     {
-      type: 'counter', name: 'chainlanes_fair_share_refused_total', label: 'chain', read: () => s.fairShareRefusals?.() ?? [],
+      type: 'counter',
+      name: 'chainlanes_listen_stops_total',
+      help: 'Times the gateway stopped listening because file descriptors were nearly gone.',
+      read: () => s.guard().listenStops,
+    },
+    { type: 'gauge', name: 'chainlanes_lane_ring_used_bytes', help: 'Bytes in use in each lane ring.', label: 'lane', read: () => byLane((l) => l.ringUsed) },
+    {
+      type: 'gauge',
+      name: 'chainlanes_lane_backlog_frames',
+      help: 'Frames admitted to a lane and not yet hashed.',
+      label: 'lane',
+      read: () => byLane((l) => l.backlog),
+    },
+    {
+      type: 'counter',
+      name: 'chainlanes_lane_worker_retries_total',
+      help: 'Lane tasks run again after a worker failed.',
+      label: 'lane',
+      read: () => byLane((l) => l.retries),
+    },
+    {
+      type: 'counter',
+      name: 'chainlanes_fair_share_refused_total',
+      label: 'chain',
+      read: () => s.fairShareRefusals?.() ?? [],
       help: 'Frames refused busy because their chain was over its fair share of a contended lane, by chain.',
     },
   ];
@@ -204,14 +260,22 @@ export class GatewayMetrics {
   constructor(laneNames: readonly string[]) {
     this.laneNames = laneNames;
     this.hashLatency = laneNames.map(() => new LatencyHistogram());
-    registerLatencyHistograms(this.registry, 'chainlanes_hash_latency_seconds', 'From admission of a frame to its hashes being ready, by lane.',
-      'lane', laneNames, this.hashLatency);
-    this.loopDelay = new LoopDelaySampler(new Histogram({
-      name: 'chainlanes_event_loop_delay_seconds',
-      help: 'How late the front door thread ran its event loop, by a timer probe (a frame waits that long to be read).',
-      buckets: [...LOOP_DELAY_BOUNDS],
-      registers: [this.registry],
-    }));
+    registerLatencyHistograms(
+      this.registry,
+      'chainlanes_hash_latency_seconds',
+      'From admission of a frame to its hashes being ready, by lane.',
+      'lane',
+      laneNames,
+      this.hashLatency,
+    );
+    this.loopDelay = new LoopDelaySampler(
+      new Histogram({
+        name: 'chainlanes_event_loop_delay_seconds',
+        help: 'How late the front door thread ran its event loop, by a timer probe (a frame waits that long to be read).',
+        buckets: [...LOOP_DELAY_BOUNDS],
+        registers: [this.registry],
+      }),
+    );
     // prom-client's own loop-lag gauges run a perf_hooks monitor whose timer
     // fires every `eventLoopMonitoringPrecision` ms: at its default of 10 that
     // woke an idle front door 100 times a second, two thirds of all its
@@ -225,13 +289,17 @@ export class GatewayMetrics {
     if (this.reading) throw new Error('the metrics already read from their sources');
     this.reading = true;
     for (const m of catalogue(sources, this.laneNames)) register(this.registry, m);
-    registerReadHistogram(this.registry, 'chainlanes_front_door_turn_seconds',
-      'Turns of the front door\'s event loop by busy time (wall time less the time it waited for I/O): what a frame arriving in one may wait. ' +
-      'No series without the native addon.',
-      sources.frontDoorTurns?.()?.bounds ?? [], () => {
+    registerReadHistogram(
+      this.registry,
+      'chainlanes_front_door_turn_seconds',
+      "Turns of the front door's event loop by busy time (wall time less the time it waited for I/O): what a frame arriving in one may wait. " +
+        'No series without the native addon.',
+      sources.frontDoorTurns?.()?.bounds ?? [],
+      () => {
         const turns = sources.frontDoorTurns?.() ?? null;
         return turns === null ? null : { counts: turns.buckets, sum: turns.busySeconds };
-      });
+      },
+    );
   }
 
   start(): void {

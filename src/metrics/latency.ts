@@ -49,7 +49,12 @@ interface Sample {
  * registry.resetMetrics().
  */
 export function registerLatencyHistograms(
-  registry: Registry, name: string, help: string, label: string, values: readonly string[], histograms: readonly LatencyHistogram[],
+  registry: Registry,
+  name: string,
+  help: string,
+  label: string,
+  values: readonly string[],
+  histograms: readonly LatencyHistogram[],
 ): void {
   const collect = (): Sample[] => histograms.flatMap((h, i) => samplesOf(name, { [label]: values[i]! }, LATENCY_BOUNDS, h));
   registerCollected(registry, name, help, collect, () => histograms.forEach((h) => h.reset()));
@@ -72,7 +77,10 @@ export function registerReadHistogram(registry: Registry, name: string, help: st
 
 function registerCollected(registry: Registry, name: string, help: string, collect: () => Sample[], reset: () => void): void {
   const metric = {
-    name, help, type: 'histogram', aggregator: 'sum',
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
     get: () => Promise.resolve({ name, help, type: 'histogram', aggregator: 'sum', values: collect() }),
     reset,
   };

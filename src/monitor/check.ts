@@ -42,7 +42,14 @@ export async function checkGateway(url: string, known: GatewayState | null, sett
     return await judge(base, state, answer.body, settings);
   } catch (error) {
     if (!(error instanceof Unreachable)) throw error;
-    return { state: state ?? { url, key: '', fingerprint: '', accepted: null, acceptedAt: null }, accepted: null, checked: null, previous: known?.accepted ?? null, event: null, unreachable: error.message };
+    return {
+      state: state ?? { url, key: '', fingerprint: '', accepted: null, acceptedAt: null },
+      accepted: null,
+      checked: null,
+      previous: known?.accepted ?? null,
+      event: null,
+      unreachable: error.message,
+    };
   }
 }
 
@@ -50,7 +57,8 @@ export async function checkGateway(url: string, known: GatewayState | null, sett
 async function firstContact(url: string, base: string, timeoutMs: number): Promise<GatewayState> {
   const { status, body } = await getJson(`${base}/v1/directory/key`, timeoutMs);
   const key = (body as { key?: unknown } | null)?.key;
-  if (status !== 200 || typeof key !== 'string' || !HEX_KEY.test(key)) throw new Unreachable(`GET ${base}/v1/directory/key: HTTP ${status}, no Ed25519 key in the answer ${errorOf(body)}`);
+  if (status !== 200 || typeof key !== 'string' || !HEX_KEY.test(key))
+    throw new Unreachable(`GET ${base}/v1/directory/key: HTTP ${status}, no Ed25519 key in the answer ${errorOf(body)}`);
   return { url, key, fingerprint: keyFingerprint(key), accepted: null, acceptedAt: null };
 }
 
@@ -59,8 +67,25 @@ async function judge(base: string, state: GatewayState, body: unknown, settings:
   const head = signedHeadOf(body);
   const problem = head === null ? 'the answer is not a signed head {size, time, root, signature}' : headSignatureProblem(head, state.key);
   const outcome = (event: EvidenceEvent, reason: string, extra: Partial<Evidence> = {}): CheckOutcome => ({
-    state, accepted: null, checked: null, previous,
-    event: { event, evidence: { format: 'chainlanes-monitor-evidence/1', event, gateway: state.url, reason, key: state.key, fingerprint: state.fingerprint, accepted: previous, received: body, proof: null, ...extra } },
+    state,
+    accepted: null,
+    checked: null,
+    previous,
+    event: {
+      event,
+      evidence: {
+        format: 'chainlanes-monitor-evidence/1',
+        event,
+        gateway: state.url,
+        reason,
+        key: state.key,
+        fingerprint: state.fingerprint,
+        accepted: previous,
+        received: body,
+        proof: null,
+        ...extra,
+      },
+    },
     unreachable: null,
   });
   if (head === null || problem !== null) {
@@ -71,18 +96,29 @@ async function judge(base: string, state: GatewayState, body: unknown, settings:
     return outcome('fork', `two heads of size ${head.size} signed with different roots`);
   }
   // A smaller head after a larger one: the gateway signed both, so it went back (a gateway cannot prove a size it no longer has).
-  if (previous !== null && head.size < previous.size) return outcome('rollback', `a head of size ${head.size}, after one of size ${previous.size} was accepted`);
+  if (previous !== null && head.size < previous.size)
+    return outcome('rollback', `a head of size ${head.size}, after one of size ${previous.size} was accepted`);
   if (previous !== null && head.size > previous.size) {
     const proof = await consistencyProof(base, previous.size, head.size, settings.timeoutMs);
     if ('unproven' in proof) return outcome('unproven', `no consistency proof from ${previous.size} to ${head.size}: ${proof.unproven}`);
     const checked = verifyConsistency(previous, head, proof.path);
-    if (!checked.ok) return outcome('fork', `the gateway's consistency proof from size ${previous.size} to ${head.size} does not hold (${checked.reason}): the heads it signed are not one history`, { proof });
+    if (!checked.ok)
+      return outcome(
+        'fork',
+        `the gateway's consistency proof from size ${previous.size} to ${head.size} does not hold (${checked.reason}): the heads it signed are not one history`,
+        { proof },
+      );
   }
   const newer = previous === null || head.size > previous.size || head.time > previous.time;
   const next = newer ? { ...state, accepted: head, acceptedAt: settings.now() } : state;
   const age = settings.now() - head.time;
   if (age > settings.maxAgeMs) {
-    return { ...outcome('stale', `the gateway's head was signed ${Math.round(age / 1000)} s ago, more than --max-age ${settings.maxAgeMs / 1000} s`), state: next, accepted: newer ? head : null, checked: head };
+    return {
+      ...outcome('stale', `the gateway's head was signed ${Math.round(age / 1000)} s ago, more than --max-age ${settings.maxAgeMs / 1000} s`),
+      state: next,
+      accepted: newer ? head : null,
+      checked: head,
+    };
   }
   return { state: next, accepted: newer ? head : null, checked: head, previous, event: null, unreachable: null };
 }
@@ -93,7 +129,8 @@ async function consistencyProof(base: string, from: number, to: number, timeoutM
   if (status >= 500) throw new Unreachable(`GET ${base}/v1/directory/consistency: HTTP ${status} ${errorOf(body)}`);
   if (status !== 200) return { unproven: `HTTP ${status} ${errorOf(body)}` };
   const proof = body as Partial<ConsistencyProofView> | null;
-  if (proof?.from !== from || proof.to !== to || !Array.isArray(proof.path) || proof.path.length > 128) return { unproven: 'the answer is not a proof {from, to, path} between these sizes' };
+  if (proof?.from !== from || proof.to !== to || !Array.isArray(proof.path) || proof.path.length > 128)
+    return { unproven: 'the answer is not a proof {from, to, path} between these sizes' };
   return { from, to, path: proof.path };
 }
 

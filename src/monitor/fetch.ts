@@ -12,7 +12,9 @@ export async function getJson(url: string, timeoutMs: number, init: RequestInit 
   try {
     response = await fetch(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
-    throw new Unreachable(`${init.method ?? 'GET'} ${url}: ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}`);
+    throw new Unreachable(
+      `${init.method ?? 'GET'} ${url}: ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}`,
+    );
   }
   const text = await readCapped(response, url);
   try {

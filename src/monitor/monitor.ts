@@ -58,12 +58,42 @@ export class HeadMonitor {
     for (const url of options.gateways) this.states.set(url, this.store.load(url));
     registerProcessMetrics(this.registry);
     const registers = [this.registry];
-    this.checks = new Counter({ name: 'chainlanes_monitor_heads_checked_total', help: 'Signed heads fetched and checked, by gateway.', labelNames: ['gateway'], registers });
-    this.events = new Counter({ name: 'chainlanes_monitor_events_total', help: 'Events by gateway and kind: fork, rollback, bad-signature, stale, unproven, unreachable.', labelNames: ['gateway', 'event'], registers });
-    this.size = new Gauge({ name: 'chainlanes_monitor_head_size', help: 'Size of the last head accepted from the gateway.', labelNames: ['gateway'], registers });
-    this.age = new Gauge({ name: 'chainlanes_monitor_head_age_seconds', help: 'How long before the last look the gateway signed the head it served.', labelNames: ['gateway'], registers });
-    this.lastCheck = new Gauge({ name: 'chainlanes_monitor_last_check_timestamp_seconds', help: 'When the gateway was last looked at.', labelNames: ['gateway'], registers });
-    this.duration = new Histogram({ name: 'chainlanes_monitor_check_duration_seconds', help: 'One look at one gateway: head, proof and checks.', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
+    this.checks = new Counter({
+      name: 'chainlanes_monitor_heads_checked_total',
+      help: 'Signed heads fetched and checked, by gateway.',
+      labelNames: ['gateway'],
+      registers,
+    });
+    this.events = new Counter({
+      name: 'chainlanes_monitor_events_total',
+      help: 'Events by gateway and kind: fork, rollback, bad-signature, stale, unproven, unreachable.',
+      labelNames: ['gateway', 'event'],
+      registers,
+    });
+    this.size = new Gauge({
+      name: 'chainlanes_monitor_head_size',
+      help: 'Size of the last head accepted from the gateway.',
+      labelNames: ['gateway'],
+      registers,
+    });
+    this.age = new Gauge({
+      name: 'chainlanes_monitor_head_age_seconds',
+      help: 'How long before the last look the gateway signed the head it served.',
+      labelNames: ['gateway'],
+      registers,
+    });
+    this.lastCheck = new Gauge({
+      name: 'chainlanes_monitor_last_check_timestamp_seconds',
+      help: 'When the gateway was last looked at.',
+      labelNames: ['gateway'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'chainlanes_monitor_check_duration_seconds',
+      help: 'One look at one gateway: head, proof and checks.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
     for (const [url, state] of this.states) if (state?.accepted != null) this.size.set({ gateway: url }, state.accepted.size);
   }
 
@@ -76,7 +106,11 @@ export class HeadMonitor {
     const result = { events: 0, unreachable: 0 };
     for (const url of this.options.gateways) {
       const started = performance.now();
-      const outcome = await checkGateway(url, this.states.get(url) ?? null, { timeoutMs: this.options.timeoutMs, maxAgeMs: this.options.maxAgeMs, now: () => this.now() });
+      const outcome = await checkGateway(url, this.states.get(url) ?? null, {
+        timeoutMs: this.options.timeoutMs,
+        maxAgeMs: this.options.maxAgeMs,
+        now: () => this.now(),
+      });
       this.duration.observe((performance.now() - started) / 1000);
       this.lastCheck.set({ gateway: url }, this.now() / 1000);
       await this.settle(url, outcome, result);
@@ -118,15 +152,19 @@ export class HeadMonitor {
     if (this.lastReported.get(url) === seen) return;
     this.lastReported.set(url, seen);
     const file = this.store.keep({ ...evidence, detectedAt: new Date(this.now()).toISOString() });
-    this.say({ gateway: url, event, reason: evidence.reason, evidence: file, accepted: evidence.accepted, received: evidence.received },
-      `${url}: ${event.toUpperCase()}: ${evidence.reason}; both signed heads are in ${file}`);
+    this.say(
+      { gateway: url, event, reason: evidence.reason, evidence: file, accepted: evidence.accepted, received: evidence.received },
+      `${url}: ${event.toUpperCase()}: ${evidence.reason}; both signed heads are in ${file}`,
+    );
   }
 
   private sayChecked(url: string, previous: SignedHead | null, head: SignedHead, fingerprint: string): void {
     const ageS = ((this.now() - head.time) / 1000).toFixed(1);
     const change = previous === null ? `first head, key ${fingerprint} pinned` : previous.size === head.size ? 'unchanged' : `was ${previous.size}, consistent`;
-    this.say({ gateway: url, event: 'ok', size: head.size, root: head.root, time: head.time, previousSize: previous?.size ?? null },
-      `${url}: ok: head ${head.size} (${change}), root ${head.root.slice(0, 16)}…, signed ${ageS} s ago`);
+    this.say(
+      { gateway: url, event: 'ok', size: head.size, root: head.root, time: head.time, previousSize: previous?.size ?? null },
+      `${url}: ok: head ${head.size} (${change}), root ${head.root.slice(0, 16)}…, signed ${ageS} s ago`,
+    );
   }
 
   /** Signs the accepted head as a witness and posts it; a refusal is reported, never fatal. */
@@ -135,10 +173,21 @@ export class HeadMonitor {
     const signature = sign(null, encodeCosignatureMessage(time, headMessage(head, state.key)), this.options.cosignKey!).toString('hex');
     const body = JSON.stringify({ witness: this.options.witness, time, signature, head });
     try {
-      const answer = await getJson(`${url.replace(/\/+$/, '')}/v1/directory/cosignatures`, this.options.timeoutMs, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-      if (answer.status !== 200) this.say({ gateway: url, event: 'cosign-refused', status: answer.status, answer: answer.body }, `${url}: co-signature of head ${head.size} refused: HTTP ${answer.status} ${JSON.stringify(answer.body)}`);
+      const answer = await getJson(`${url.replace(/\/+$/, '')}/v1/directory/cosignatures`, this.options.timeoutMs, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      if (answer.status !== 200)
+        this.say(
+          { gateway: url, event: 'cosign-refused', status: answer.status, answer: answer.body },
+          `${url}: co-signature of head ${head.size} refused: HTTP ${answer.status} ${JSON.stringify(answer.body)}`,
+        );
     } catch (error) {
-      this.say({ gateway: url, event: 'cosign-failed', reason: String(error) }, `${url}: co-signature of head ${head.size} not delivered: ${error instanceof Error ? error.message : String(error)}`);
+      this.say(
+        { gateway: url, event: 'cosign-failed', reason: String(error) },
+        `${url}: co-signature of head ${head.size} not delivered: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 

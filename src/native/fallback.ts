@@ -66,9 +66,7 @@ function checkSpansWithin(fn: string, spans: Int32Array, count: number, from: nu
 function sha256Spans(src: Uint8Array, spans: Int32Array, count: number, dst: Uint8Array, dstOffset: number, from?: number, to?: number): void {
   checkSpanArgs('sha256Spans', src, spans, count, dst, dstOffset);
   if (dstOffset > dst.length || count * DIGEST > dst.length - dstOffset) {
-    throw new RangeError(
-      `sha256Spans: dst range [${dstOffset}, ${dstOffset + count * DIGEST}) exceeds dst length ${dst.length}`,
-    );
+    throw new RangeError(`sha256Spans: dst range [${dstOffset}, ${dstOffset + count * DIGEST}) exceeds dst length ${dst.length}`);
   }
   checkSpans('sha256Spans', src, spans, count);
   if (from !== undefined) checkSpansWithin('sha256Spans', spans, count, indexArg(from, 'sha256Spans: from'), indexArg(to, 'sha256Spans: to'));
@@ -142,9 +140,7 @@ function merkleRoot(entryHashes: Uint8Array, n: number): Buffer {
   uint8Arg(entryHashes, 'merkleRoot: entryHashes');
   indexArg(n, 'merkleRoot: n');
   if (n > Math.floor(entryHashes.length / DIGEST)) {
-    throw new RangeError(
-      `merkleRoot: ${n} leaves need ${n * DIGEST} bytes, entryHashes has ${entryHashes.length}`,
-    );
+    throw new RangeError(`merkleRoot: ${n} leaves need ${n * DIGEST} bytes, entryHashes has ${entryHashes.length}`);
   }
   if (n === 0) return createHash('sha256').digest();
   const root = Buffer.alloc(DIGEST);
@@ -220,7 +216,7 @@ function checkBlockBodyArgs(pieces: readonly BlockPiece[], chunkLeaves: number, 
     contentBytes += p.ends[p.count - 1]! - p.contentStart;
   }
   if (count > 0xffff_ffff) throw new RangeError('blockBody: count must be 1 to 2^32-1');
-  if (contentBytes > 0xffff_ffff) throw new RangeError('blockBody: the contents\' ends do not fit u32');
+  if (contentBytes > 0xffff_ffff) throw new RangeError("blockBody: the contents' ends do not fit u32");
   const chunks = Math.ceil(count / chunkLeaves);
   const need = chunks * DIGEST + count * DIGEST + count * 4 + contentBytes;
   if (dst.length !== need) throw new RangeError(`blockBody: dst has ${dst.length} bytes, the body needs ${need}`);
@@ -332,6 +328,18 @@ function watchLoopTurns(slots: Float64Array, boundsNs: Float64Array, counts: num
 function unwatchLoopTurns(): void {}
 
 export const jsAddon: NativeAddon = Object.freeze({
-  pinThread, setThreadNice, nameThread, sha256Spans, gatherSpans, copyBytes, merkleRoot, blockBody, sha256, tryLockFile, keepFreedMemory, dropFileCache,
-  watchLoopTurns, unwatchLoopTurns,
+  pinThread,
+  setThreadNice,
+  nameThread,
+  sha256Spans,
+  gatherSpans,
+  copyBytes,
+  merkleRoot,
+  blockBody,
+  sha256,
+  tryLockFile,
+  keepFreedMemory,
+  dropFileCache,
+  watchLoopTurns,
+  unwatchLoopTurns,
 });

@@ -15,7 +15,22 @@ export { jsAddon };
 /** Where node-gyp puts the addon (package.json "install": node-gyp rebuild --directory native). */
 export const nativeAddonPath: string = join(packageRoot(), 'native', 'build', 'Release', 'chainlanes_native.node');
 
-const FUNCTIONS = ['pinThread', 'setThreadNice', 'nameThread', 'sha256Spans', 'gatherSpans', 'copyBytes', 'merkleRoot', 'blockBody', 'sha256', 'tryLockFile', 'keepFreedMemory', 'dropFileCache', 'watchLoopTurns', 'unwatchLoopTurns'] as const;
+const FUNCTIONS = [
+  'pinThread',
+  'setThreadNice',
+  'nameThread',
+  'sha256Spans',
+  'gatherSpans',
+  'copyBytes',
+  'merkleRoot',
+  'blockBody',
+  'sha256',
+  'tryLockFile',
+  'keepFreedMemory',
+  'dropFileCache',
+  'watchLoopTurns',
+  'unwatchLoopTurns',
+] as const;
 
 // require() of a .node file is typed `any`; it is received as `unknown` and only its shape can
 // be checked here. The signatures themselves are fixed by native/src/addon.cc, and

@@ -60,7 +60,9 @@ export class ChainTable {
     return new ChainTable(new SharedArrayBuffer(bytes), maxChains);
   }
 
-  get count(): number { return Atomics.load(this.header, COUNT_CELL); }
+  get count(): number {
+    return Atomics.load(this.header, COUNT_CELL);
+  }
 
   /** Front door only: makes slot `count` live in `lane`. */
   register(lane: number): number {
@@ -71,13 +73,23 @@ export class ChainTable {
     return slot;
   }
 
-  lane(slot: number): number { return Atomics.load(this.lanes, slot); }
+  lane(slot: number): number {
+    return Atomics.load(this.lanes, slot);
+  }
   /** Scheduler only. */
-  setLane(slot: number, lane: number): void { Atomics.store(this.lanes, slot, lane); }
+  setLane(slot: number, lane: number): void {
+    Atomics.store(this.lanes, slot, lane);
+  }
 
-  entriesPerSec(slot: number): number { return this.rates[slot * RATE_COLUMNS]!; }
-  bytesPerSec(slot: number): number { return this.rates[slot * RATE_COLUMNS + 1]!; }
-  share(slot: number): number { return this.rates[slot * RATE_COLUMNS + 2]!; }
+  entriesPerSec(slot: number): number {
+    return this.rates[slot * RATE_COLUMNS]!;
+  }
+  bytesPerSec(slot: number): number {
+    return this.rates[slot * RATE_COLUMNS + 1]!;
+  }
+  share(slot: number): number {
+    return this.rates[slot * RATE_COLUMNS + 2]!;
+  }
   /** Scheduler only. */
   setRates(slot: number, entriesPerSec: number, bytesPerSec: number, share: number): void {
     const r = slot * RATE_COLUMNS;

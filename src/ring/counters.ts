@@ -94,9 +94,15 @@ export class LoadCounters {
     return Atomics.load(this.cells, this.rowsStart + slot * this.rowCells + chainSlot * 2 + 1);
   }
 
-  laneOf(slot: number): number { return Atomics.load(this.cells, this.busyAt(slot) + BUSY_LANE); }
-  busyMicros(slot: number): number { return Atomics.load(this.cells, this.busyAt(slot) + BUSY_MICROS); }
-  tasks(slot: number): number { return Atomics.load(this.cells, this.busyAt(slot) + BUSY_TASKS); }
+  laneOf(slot: number): number {
+    return Atomics.load(this.cells, this.busyAt(slot) + BUSY_LANE);
+  }
+  busyMicros(slot: number): number {
+    return Atomics.load(this.cells, this.busyAt(slot) + BUSY_MICROS);
+  }
+  tasks(slot: number): number {
+    return Atomics.load(this.cells, this.busyAt(slot) + BUSY_TASKS);
+  }
 
   private busyAt(slot: number): number {
     return LINE_CELLS + slot * LINE_CELLS;

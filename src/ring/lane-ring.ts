@@ -40,9 +40,26 @@ import { hashing } from '../native/index.js';
 
 // Module consts, not imports: the hot paths below run on every frame (see layout.ts).
 const {
-  RECORD_BYTES_AT, RECORD_CHAIN_SLOT_AT, RECORD_ENTRY_COUNT_AT, RECORD_FIRST_SEQ_AT, RECORD_FRAME, RECORD_FRAME_BYTES_AT,
-  RECORD_HEADER_BYTES, RECORD_KIND_AT, RECORD_PAD, RECORD_RESERVED_AT, RING_CONTROL_BYTES, RING_HASHED_CELL, RING_HEAD_CELL,
-  RING_MAX_DATA_BYTES, RING_RELEASED_CELL, SPAN_BYTES, align8, recordBytesFor, seqAdd, seqDistance,
+  RECORD_BYTES_AT,
+  RECORD_CHAIN_SLOT_AT,
+  RECORD_ENTRY_COUNT_AT,
+  RECORD_FIRST_SEQ_AT,
+  RECORD_FRAME,
+  RECORD_FRAME_BYTES_AT,
+  RECORD_HEADER_BYTES,
+  RECORD_KIND_AT,
+  RECORD_PAD,
+  RECORD_RESERVED_AT,
+  RING_CONTROL_BYTES,
+  RING_HASHED_CELL,
+  RING_HEAD_CELL,
+  RING_MAX_DATA_BYTES,
+  RING_RELEASED_CELL,
+  SPAN_BYTES,
+  align8,
+  recordBytesFor,
+  seqAdd,
+  seqDistance,
 } = layout;
 const { copyBytes } = hashing;
 
@@ -83,25 +100,55 @@ export class RingView {
     return this.base + (pos & this.mask);
   }
 
-  recordBytes(at: number): number { return this.u32[(at + RECORD_BYTES_AT) >>> 2]!; }
-  kind(at: number): number { return this.u32[(at + RECORD_KIND_AT) >>> 2]!; }
-  frameBytes(at: number): number { return this.u32[(at + RECORD_FRAME_BYTES_AT) >>> 2]!; }
-  entryCount(at: number): number { return this.u32[(at + RECORD_ENTRY_COUNT_AT) >>> 2]!; }
-  chainSlot(at: number): number { return this.u32[(at + RECORD_CHAIN_SLOT_AT) >>> 2]!; }
-  firstSeq(at: number): number { return this.f64[(at + RECORD_FIRST_SEQ_AT) >>> 3]!; }
-  frameStart(at: number): number { return at + RECORD_HEADER_BYTES; }
-  spansStart(at: number): number { return align8(at + RECORD_HEADER_BYTES + this.frameBytes(at)); }
-  hashesStart(at: number): number { return this.spansStart(at) + this.entryCount(at) * SPAN_BYTES; }
+  recordBytes(at: number): number {
+    return this.u32[(at + RECORD_BYTES_AT) >>> 2]!;
+  }
+  kind(at: number): number {
+    return this.u32[(at + RECORD_KIND_AT) >>> 2]!;
+  }
+  frameBytes(at: number): number {
+    return this.u32[(at + RECORD_FRAME_BYTES_AT) >>> 2]!;
+  }
+  entryCount(at: number): number {
+    return this.u32[(at + RECORD_ENTRY_COUNT_AT) >>> 2]!;
+  }
+  chainSlot(at: number): number {
+    return this.u32[(at + RECORD_CHAIN_SLOT_AT) >>> 2]!;
+  }
+  firstSeq(at: number): number {
+    return this.f64[(at + RECORD_FIRST_SEQ_AT) >>> 3]!;
+  }
+  frameStart(at: number): number {
+    return at + RECORD_HEADER_BYTES;
+  }
+  spansStart(at: number): number {
+    return align8(at + RECORD_HEADER_BYTES + this.frameBytes(at));
+  }
+  hashesStart(at: number): number {
+    return this.spansStart(at) + this.entryCount(at) * SPAN_BYTES;
+  }
 
-  loadHead(): number { return Atomics.load(this.control, RING_HEAD_CELL); }
-  loadHashed(): number { return Atomics.load(this.control, RING_HASHED_CELL); }
-  loadReleased(): number { return Atomics.load(this.control, RING_RELEASED_CELL); }
+  loadHead(): number {
+    return Atomics.load(this.control, RING_HEAD_CELL);
+  }
+  loadHashed(): number {
+    return Atomics.load(this.control, RING_HASHED_CELL);
+  }
+  loadReleased(): number {
+    return Atomics.load(this.control, RING_RELEASED_CELL);
+  }
   /** Front door only. */
-  storeHashed(pos: number): void { Atomics.store(this.control, RING_HASHED_CELL, pos); }
+  storeHashed(pos: number): void {
+    Atomics.store(this.control, RING_HASHED_CELL, pos);
+  }
   /** Sealer only. */
-  storeReleased(pos: number): void { Atomics.store(this.control, RING_RELEASED_CELL, pos); }
+  storeReleased(pos: number): void {
+    Atomics.store(this.control, RING_RELEASED_CELL, pos);
+  }
   /** Bytes between `released` and `head`: frames not yet copied out by the sealer. */
-  used(): number { return seqDistance(this.loadHead(), this.loadReleased()); }
+  used(): number {
+    return seqDistance(this.loadHead(), this.loadReleased());
+  }
 }
 
 /**
@@ -117,7 +164,9 @@ export class RingProducer {
     this.head = view.loadHead();
   }
 
-  get position(): number { return this.head; }
+  get position(): number {
+    return this.head;
+  }
 
   /**
    * Writes a frame record and publishes it, or returns -1 when the ring lacks

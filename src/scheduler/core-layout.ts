@@ -62,7 +62,10 @@ export function defaultCoreLayout(cpuCount: number): CoreLayout {
   // The floating lighter lanes of two cores get one worker each: light traffic needs no more.
   const threads = cpuCount === 2 ? [1, 1, 1] : undefined;
   const frontdoorQuiet = cpuCount === 2 ? all : [0];
-  return withThreads({ cpuCount, frontdoor: [0], frontdoorQuiet, sealer, lanes, threads: [], nice: DEFAULT_NICE.lanes, sealerNice: DEFAULT_NICE.sealer }, threads);
+  return withThreads(
+    { cpuCount, frontdoor: [0], frontdoorQuiet, sealer, lanes, threads: [], nice: DEFAULT_NICE.lanes, sealerNice: DEFAULT_NICE.sealer },
+    threads,
+  );
 }
 
 /** Cores [first, end) split about half to heavy, half the rest to medium, the remainder to light. */
@@ -78,7 +81,12 @@ function splitLanes(first: number, end: number): number[][] {
 
 /** A layout from config: cores named per lane; threads default to one per core. */
 export function customCoreLayout(
-  cpuCount: number, frontdoor: number[], lanes: number[][], threads?: number[], sealer?: number[], frontdoorQuiet: number[] = frontdoor,
+  cpuCount: number,
+  frontdoor: number[],
+  lanes: number[][],
+  threads?: number[],
+  sealer?: number[],
+  frontdoorQuiet: number[] = frontdoor,
 ): CoreLayout {
   if (lanes.length !== LANE_COUNT) throw new RangeError(`core layout: give cores for all ${LANE_COUNT} lanes`);
   const sealerCores = sealer ?? defaultCoreLayout(cpuCount).sealer;
@@ -90,7 +98,16 @@ export function customCoreLayout(
   lanes.forEach((cores, i) => {
     if (cores.length === 0) throw new RangeError(`core layout: lane ${i} has no cores`);
   });
-  const layout = withThreads({ cpuCount, frontdoor, frontdoorQuiet, sealer: sealerCores, lanes, threads: [], nice: DEFAULT_NICE.lanes, sealerNice: DEFAULT_NICE.sealer });
+  const layout = withThreads({
+    cpuCount,
+    frontdoor,
+    frontdoorQuiet,
+    sealer: sealerCores,
+    lanes,
+    threads: [],
+    nice: DEFAULT_NICE.lanes,
+    sealerNice: DEFAULT_NICE.sealer,
+  });
   if (threads !== undefined) {
     if (threads.length !== LANE_COUNT || threads.some((t) => !Number.isInteger(t) || t < 1)) {
       throw new RangeError('core layout: threads must give a positive count for each lane');

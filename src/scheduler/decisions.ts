@@ -77,5 +77,7 @@ export class LaneDecisions {
 
 function isDecision(value: unknown): value is LaneDecision {
   const d = value as LaneDecision;
-  return typeof d === 'object' && d !== null && Number.isInteger(d.id) && typeof d.at === 'number' && typeof d.kind === 'string' && typeof d.reason === 'string';
+  return (
+    typeof d === 'object' && d !== null && Number.isInteger(d.id) && typeof d.at === 'number' && typeof d.kind === 'string' && typeof d.reason === 'string'
+  );
 }

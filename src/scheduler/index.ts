@@ -4,8 +4,16 @@
 // thread of its own (scheduler-thread.ts), driven by the front door's handle.
 export { defaultCoreLayout, customCoreLayout, describeLayout, sameCores, type CoreLayout } from './core-layout.js';
 export {
-  DEFAULT_LANE_TABLE, LaneTableSchema, LaneThresholdsSchema, lookupLane, validateLaneTable, checkLaneTable, LaneAssigner,
-  type LaneTable, type LaneThresholds, type ChainLoad,
+  DEFAULT_LANE_TABLE,
+  LaneTableSchema,
+  LaneThresholdsSchema,
+  lookupLane,
+  validateLaneTable,
+  checkLaneTable,
+  LaneAssigner,
+  type LaneTable,
+  type LaneThresholds,
+  type ChainLoad,
 } from './lane-table.js';
 export { RateEstimator } from './rates.js';
 export { rebalanceCores, DEFAULT_REBALANCE } from './rebalance.js';

@@ -21,25 +21,27 @@ export const LaneThresholdsSchema = z.strictObject({
 const HEAVIEST_FIRST = `lanes listed heaviest first, each once (${LANE_NAMES.join(', ')})`;
 
 /** A lane table from a config file, `chainlanes lanes --set FILE` or the store: so, anything at all until parsed. */
-export const LaneTableSchema = z.strictObject({
-  /** Heaviest first; lanes not listed are never chosen except the lightest, the default. */
-  lanes: z.array(LaneThresholdsSchema),
-  /** Share of traffic only counts once all chains together reach this many entries/s. */
-  shareFloorEntriesPerSec: atLeast(0, 'entries/s'),
-}).superRefine((table, ctx) => {
-  // lookupLane takes the first row a load reaches, so a lighter lane listed first would shadow heavier ones.
-  let last = -1;
-  let ordered = true;
-  table.lanes.forEach((row, i) => {
-    const index = LANE_NAMES.indexOf(row.lane);
-    if (index <= last) {
-      ctx.addIssue({ code: 'custom', path: ['lanes', i, 'lane'], input: row.lane, message: HEAVIEST_FIRST });
-      ordered = false;
-    }
-    last = Math.max(last, index);
-  });
-  if (ordered) checkRanges(table.lanes, ctx);
-}, WHEN_VALID);
+export const LaneTableSchema = z
+  .strictObject({
+    /** Heaviest first; lanes not listed are never chosen except the lightest, the default. */
+    lanes: z.array(LaneThresholdsSchema),
+    /** Share of traffic only counts once all chains together reach this many entries/s. */
+    shareFloorEntriesPerSec: atLeast(0, 'entries/s'),
+  })
+  .superRefine((table, ctx) => {
+    // lookupLane takes the first row a load reaches, so a lighter lane listed first would shadow heavier ones.
+    let last = -1;
+    let ordered = true;
+    table.lanes.forEach((row, i) => {
+      const index = LANE_NAMES.indexOf(row.lane);
+      if (index <= last) {
+        ctx.addIssue({ code: 'custom', path: ['lanes', i, 'lane'], input: row.lane, message: HEAVIEST_FIRST });
+        ordered = false;
+      }
+      last = Math.max(last, index);
+    });
+    if (ordered) checkRanges(table.lanes, ctx);
+  }, WHEN_VALID);
 
 const MEASURES = ['minEntriesPerSec', 'minBytesPerSec', 'minShare'] as const;
 
@@ -53,7 +55,9 @@ function checkRanges(rows: readonly z.output<typeof LaneThresholdsSchema>[], ctx
   rows.forEach((row, i) => {
     if (MEASURES.every((m) => row[m] === undefined)) {
       ctx.addIssue({
-        code: 'custom', path: ['lanes', i], input: row,
+        code: 'custom',
+        path: ['lanes', i],
+        input: row,
         message: `a row with at least one of ${MEASURES.join(', ')}: an empty row never takes a chain (the lightest lane takes every chain no row catches)`,
       });
       return;
@@ -65,7 +69,9 @@ function checkRanges(rows: readonly z.output<typeof LaneThresholdsSchema>[], ctx
         const heavier = rows[j]![m];
         if (heavier === undefined || mine < heavier) continue;
         ctx.addIssue({
-          code: 'custom', path: ['lanes', i, m], input: mine,
+          code: 'custom',
+          path: ['lanes', i, m],
+          input: mine,
           message: `a number below ${heavier}, lanes[${j}].${m} (${rows[j]!.lane}): the ranges overlap, and ${rows[j]!.lane} takes every chain at or above it, so this range would be empty`,
         });
         break;
@@ -110,8 +116,11 @@ export function checkLaneTable(table: unknown, source = 'lane table'): { table: 
 export function lookupLane(table: LaneTable, load: ChainLoad): number {
   const shareCounts = load.totalEntriesPerSec >= table.shareFloorEntriesPerSec;
   for (const row of table.lanes) {
-    if (reaches(load.entriesPerSec, row.minEntriesPerSec) || reaches(load.bytesPerSec, row.minBytesPerSec)
-      || (shareCounts && reaches(load.share, row.minShare))) {
+    if (
+      reaches(load.entriesPerSec, row.minEntriesPerSec) ||
+      reaches(load.bytesPerSec, row.minBytesPerSec) ||
+      (shareCounts && reaches(load.share, row.minShare))
+    ) {
       return LANE_NAMES.indexOf(row.lane);
     }
   }

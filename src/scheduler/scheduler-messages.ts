@@ -42,10 +42,7 @@ export interface SchedulerWorkerData {
 export type MoveReason = 'table' | 'placement' | 'returned' | 'pin' | 'unpin';
 
 /** The front door to the scheduler thread. */
-export type SchedulerCommand =
-  | { type: 'stop' }
-  | { type: 'pin'; slot: number; lane: number | null }
-  | { type: 'reload-table' };
+export type SchedulerCommand = { type: 'stop' } | { type: 'pin'; slot: number; lane: number | null } | { type: 'reload-table' };
 
 export interface LaneBalance {
   capacity: LaneCapacity;
@@ -60,11 +57,16 @@ export interface LaneBalance {
 
 export type SchedulerEvent =
   | {
-    type: 'lane-change'; slot: number; from: number; to: number; reason: MoveReason;
-    entriesPerSec: number; bytesPerSec: number;
-    /** Placement moves: the loads behind the decision (fractions of each lane's capacity). */
-    loads?: { relief: number; fromLoad: number; fromLoadAfter: number; toLoad: number; toLoadAfter: number; headroom: number };
-  }
+      type: 'lane-change';
+      slot: number;
+      from: number;
+      to: number;
+      reason: MoveReason;
+      entriesPerSec: number;
+      bytesPerSec: number;
+      /** Placement moves: the loads behind the decision (fractions of each lane's capacity). */
+      loads?: { relief: number; fromLoad: number; fromLoadAfter: number; toLoad: number; toLoadAfter: number; headroom: number };
+    }
   | { type: 'cores'; lanes: number[][]; utilisation: number[]; reason: 'utilisation' | 'capacity'; loads?: number[] }
   | { type: 'capacity'; reason: 'calibration' | 'cores moved'; lanes: LaneCapacity[]; ms: number }
   | { type: 'balance'; lanes: LaneBalance[]; headroom: number }

@@ -151,7 +151,10 @@ function placedChains(count: number): PlacedChain[] {
   const out: PlacedChain[] = [];
   for (let slot = 0; slot < count; slot++) {
     out.push({
-      slot, lane: chains.lane(slot), tableLane: tableLaneOf(slot), pinned: pins[slot]! >= 0,
+      slot,
+      lane: chains.lane(slot),
+      tableLane: tableLaneOf(slot),
+      pinned: pins[slot]! >= 0,
       demand: { entriesPerSec: rates.entriesPerSec[slot]!, bytesPerSec: rates.bytesPerSec[slot]! },
     });
   }
@@ -172,7 +175,12 @@ function measureBusy(now: number): number[] {
   const hashed = rates.takeLaneTotals();
   const seconds = elapsedMicros / 1e6;
   models.forEach((model, lane) => {
-    if (seconds > 0) model.refine({ entriesPerSec: hashed.entries[lane]! / seconds, bytesPerSec: hashed.bytes[lane]! / seconds }, busy[lane]! / elapsedMicros, parallelOf(lane));
+    if (seconds > 0)
+      model.refine(
+        { entriesPerSec: hashed.entries[lane]! / seconds, bytesPerSec: hashed.bytes[lane]! / seconds },
+        busy[lane]! / elapsedMicros,
+        parallelOf(lane),
+      );
   });
   return laneSets.map((_, lane) => busy[lane]! / (elapsedMicros * parallelOf(lane)));
 }
@@ -205,7 +213,10 @@ function balance(now: number, count: number): void {
     }
   }
   if (over < 0) overloadedBefore = -1;
-  loads = laneLoads(models.map((m) => m.current), placedChains(count));
+  loads = laneLoads(
+    models.map((m) => m.current),
+    placedChains(count),
+  );
   postBalance(count, loads);
 }
 
@@ -244,14 +255,23 @@ function returnPlaced(capacities: LaneCapacity[], placed: PlacedChain[], loads: 
     loads[home] = after;
     loads[chain.lane]! -= loadOf(chain.demand, capacities[chain.lane]!);
     move(chain.slot, chain.lane, home, 'returned', {
-      relief: 0, fromLoad: loads[chain.lane]!, fromLoadAfter: loads[chain.lane]!, toLoad: after - loadOf(chain.demand, capacities[home]!), toLoadAfter: after, headroom,
+      relief: 0,
+      fromLoad: loads[chain.lane]!,
+      fromLoadAfter: loads[chain.lane]!,
+      toLoad: after - loadOf(chain.demand, capacities[home]!),
+      toLoadAfter: after,
+      headroom,
     });
   }
 }
 
 function postBalance(count: number, loads: number[]): void {
   const lanes: LaneBalance[] = models.map((model, lane) => ({
-    capacity: model.current, demand: { entriesPerSec: 0, bytesPerSec: 0 }, load: loads[lane]!, correction: model.correction, chains: 0,
+    capacity: model.current,
+    demand: { entriesPerSec: 0, bytesPerSec: 0 },
+    load: loads[lane]!,
+    correction: model.correction,
+    chains: 0,
   }));
   for (let slot = 0; slot < count; slot++) {
     const lane = lanes[chains.lane(slot)]!;
@@ -301,4 +321,10 @@ function command(message: SchedulerCommand): void {
 const timer = setInterval(tick, settings.tickMs);
 const reloadTimer = setInterval(reloadLaneTable, settings.laneTablePollMs);
 parentPort?.on('message', command);
-postBalance(chains.count, laneLoads(models.map((m) => m.current), placedChains(chains.count)));
+postBalance(
+  chains.count,
+  laneLoads(
+    models.map((m) => m.current),
+    placedChains(chains.count),
+  ),
+);

@@ -20,7 +20,15 @@ export class Scheduler {
   /** Operator pins by chain slot, handed to the thread again if it restarts. */
   private readonly pins = new Map<number, number>();
 
-  constructor(settings: SchedulerSettings, dataDir: string, chains: ChainTable, counters: LoadCounters, laneCores: LaneCores, onEvent: (event: SchedulerEvent) => void, pins: ReadonlyMap<number, number> = new Map()) {
+  constructor(
+    settings: SchedulerSettings,
+    dataDir: string,
+    chains: ChainTable,
+    counters: LoadCounters,
+    laneCores: LaneCores,
+    onEvent: (event: SchedulerEvent) => void,
+    pins: ReadonlyMap<number, number> = new Map(),
+  ) {
     for (const [slot, lane] of pins) this.pins.set(slot, lane);
     this.data = {
       settings,

@@ -41,9 +41,13 @@ export class Segment {
     return this.contents.byteLength + this.ends.byteLength + this.hashes.byteLength;
   }
 
-  get endSeq(): number { return this.firstSeq + this.count; }
+  get endSeq(): number {
+    return this.firstSeq + this.count;
+  }
 
-  get contentBytes(): number { return this.contentStart(this.count); }
+  get contentBytes(): number {
+    return this.contentStart(this.count);
+  }
 
   /** Where entry i starts in `contents`. */
   contentStart(i: number): number {

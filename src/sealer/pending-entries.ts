@@ -57,7 +57,9 @@ class ChainBacklog {
     this.pool = pool;
   }
 
-  get nextSeq(): number { return this.next; }
+  get nextSeq(): number {
+    return this.next;
+  }
 
   /** Nothing held, nothing early: every seq it saw is durable. */
   get empty(): boolean {

@@ -40,7 +40,11 @@ export type SealerEvent =
   /** The store is open; `head` is the head signed at start (null with heads off). */
   | { type: 'ready'; head: SignedHeadEvent | null }
   /** `head`: the head signed in the seal's transaction (absent with heads off). */
-  | { type: 'sealed'; directory: { height: number; hash: Uint8Array; root: Uint8Array; count: number; sealedAt: number; head?: SignedHeadEvent }; blocks: SealedBlock[] }
+  | {
+      type: 'sealed';
+      directory: { height: number; hash: Uint8Array; root: Uint8Array; count: number; sealedAt: number; head?: SignedHeadEvent };
+      blocks: SealedBlock[];
+    }
   /** The present head signed again at a later time: nothing was sealed for heads.refreshSeconds. */
   | { type: 'head'; head: SignedHeadEvent }
   | { type: 'seal-failed'; message: string; attempt: number; retryInMs: number }

@@ -13,7 +13,16 @@ import { RingView, forEachRecord } from '../ring/index.js';
 import { THREAD_NAMES, system } from '../native/index.js';
 import { openSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileAnchorSink, Ledger, STORE_DATA_FILE, describeStoreError, isLmdbCommitFailure, type AlongsideWrites, type HeadSigner, type SignedHeadRecord } from '../ledger/index.js';
+import {
+  FileAnchorSink,
+  Ledger,
+  STORE_DATA_FILE,
+  describeStoreError,
+  isLmdbCommitFailure,
+  type AlongsideWrites,
+  type HeadSigner,
+  type SignedHeadRecord,
+} from '../ledger/index.js';
 import { BurnWriter } from '../credits/index.js';
 import { headSigner } from '../heads/index.js';
 import { DOORBELL_POLL_MS, doorbellNow, nextDoorbell, setPendingBytes } from './control.js';
@@ -54,7 +63,8 @@ let signer: HeadSigner | null = null;
 const ledger = await Ledger.open(data.dataDir, {
   anchorSinks: data.anchorFile === null ? [] : [new FileAnchorSink(data.anchorFile)],
   // Reported to the front door, which logs it: threads have no logger of their own.
-  onAnchorError: (error, record, sink) => post({ type: 'anchor-failed', sink: sink.name, height: record.height, message: error instanceof Error ? error.message : String(error) }),
+  onAnchorError: (error, record, sink) =>
+    post({ type: 'anchor-failed', sink: sink.name, height: record.height, message: error instanceof Error ? error.message : String(error) }),
   directoryLog: data.heads !== null,
   ...(data.heads === null ? {} : { signHead: (size: number, root: Buffer) => signer!(size, root) }),
 });
@@ -171,10 +181,15 @@ function armHeadRefresh(): void {
   refreshTimer = setTimeout(() => {
     refreshTimer = null;
     if (Date.now() - lastHeadAt < refreshMs) return armHeadRefresh();
-    ledger.signHead().then(
-      (head) => { if (head !== null) post({ type: 'head', head: headEvent(head) }); },
-      (error: unknown) => report('signing the present head again', error),
-    ).finally(armHeadRefresh);
+    ledger
+      .signHead()
+      .then(
+        (head) => {
+          if (head !== null) post({ type: 'head', head: headEvent(head) });
+        },
+        (error: unknown) => report('signing the present head again', error),
+      )
+      .finally(armHeadRefresh);
   }, wait);
 }
 
@@ -183,9 +198,16 @@ function alongside(cut: Cut, fault: AlongsideWrites | undefined): AlongsideWrite
   if (!cut.blocks.some((b) => b.burns !== undefined)) return fault;
   return (sealed) => {
     fault?.(sealed);
-    burnWriter.write(sealed.directory!.height, cut.blocks.map((b, i) => ({
-      chainName: b.chainName, height: sealed.blocks[i]!.height, firstSeq: b.firstSeq, count: b.endSeq - b.firstSeq, burns: b.burns ?? [],
-    })));
+    burnWriter.write(
+      sealed.directory!.height,
+      cut.blocks.map((b, i) => ({
+        chainName: b.chainName,
+        height: sealed.blocks[i]!.height,
+        firstSeq: b.firstSeq,
+        count: b.endSeq - b.firstSeq,
+        burns: b.burns ?? [],
+      })),
+    );
   };
 }
 

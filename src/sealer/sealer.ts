@@ -133,7 +133,9 @@ export class Sealer {
     return chainPendingBytes(this.chainBacklog, slot);
   }
 
-  get alive(): boolean { return !this.exited; }
+  get alive(): boolean {
+    return !this.exited;
+  }
 
   /** Seals every cut already sent, then stops the thread. */
   async stop(timeoutMs = 30_000): Promise<void> {

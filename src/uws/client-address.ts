@@ -14,7 +14,10 @@ export function clientAddress(res: HttpResponse): string {
 export function readableAddress(address: string): string {
   const mapped = /^0000:0000:0000:0000:0000:ffff:([0-9a-f]{2})([0-9a-f]{2}):([0-9a-f]{2})([0-9a-f]{2})$/.exec(address);
   if (mapped === null) return address;
-  return mapped.slice(1).map((byte) => parseInt(byte, 16)).join('.');
+  return mapped
+    .slice(1)
+    .map((byte) => parseInt(byte, 16))
+    .join('.');
 }
 
 /** IPv6 clients are judged by their /64, the block one host usually holds; IPv4 (mapped or not) by the address. */

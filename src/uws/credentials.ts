@@ -27,7 +27,11 @@ export const KEY_PROTOCOL_PREFIX = 'chainlanes.key.';
 
 /** What the client offered in `Sec-WebSocket-Protocol`, in order. */
 export function offeredProtocols(req: HttpRequest): string[] {
-  return req.getHeader('sec-websocket-protocol').split(',').map((p) => p.trim()).filter((p) => p !== '');
+  return req
+    .getHeader('sec-websocket-protocol')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
 }
 
 /**

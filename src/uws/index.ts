@@ -21,15 +21,10 @@
 //   handler, TemplatedApp.filter/close, getParameter by name. 20.30-only, and
 //   gone from 20.57: the fragment senders (sendFirstFragment…) and _cfg.
 // - Neither has WebSocket pause/resume (fair-share.ts); both have HTTP pause.
-export type {
-  HttpRequest, HttpResponse, TemplatedApp, WebSocket, WebSocketBehavior, us_listen_socket, us_socket_context_t,
-} from './types.js';
+export type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, WebSocketBehavior, us_listen_socket, us_socket_context_t } from './types.js';
 export type { Uws } from './load.js';
 export { UWS_BUILDS, UWS_BUILD_ENV, chooseUws, loadUws, runningUws, type UwsAttempt, type UwsBuild, type UwsChoice } from './load.js';
 export { listenExclusive } from './listen.js';
-export {
-  parseIndex, readBody, refuse, sendBytes, sendError, sendJson, sendText, watchResponse,
-  type InboundBudget, type ResponseWatcher,
-} from './respond.js';
+export { parseIndex, readBody, refuse, sendBytes, sendError, sendJson, sendText, watchResponse, type InboundBudget, type ResponseWatcher } from './respond.js';
 export { KEY_PROTOCOL_PREFIX, STREAM_PROTOCOL, answeredProtocol, offeredProtocols, presentedKey, presentedStreamKey } from './credentials.js';
 export { addressGroup, clientAddress, isLoopbackV6, readableAddress } from './client-address.js';

@@ -84,15 +84,22 @@ function choose(pinned: string | undefined): UwsChoice {
     if (uws !== null) return { uws, attempts, problem: null };
   }
   const reasons = attempts.map((a) => `${a.alias} (${a.package ?? 'not installed'} ${a.version ?? ''}, for ${a.serves}): ${a.why}`.replace(' ,', ','));
-  const problem = `no native uWebSockets.js build loads on ${machine()}: ${reasons.join('; ')}. ${SUPPORTED}; ` +
+  const problem =
+    `no native uWebSockets.js build loads on ${machine()}: ${reasons.join('; ')}. ${SUPPORTED}; ` +
     'reinstall with `npm ci` (it installs both builds), and do not set UWS_USE_FALLBACK';
   return { uws: null, attempts, problem };
 }
 
 function tryBuild(build: UwsBuild): { uws: Uws | null; attempt: UwsAttempt } {
   const require = createRequire(import.meta.url);
-  const outcome = (loaded: boolean, why: string, manifest: Manifest | null = null): UwsAttempt =>
-    ({ alias: build.alias, package: manifest?.name ?? null, version: manifest?.version ?? null, serves: build.serves, loaded, why });
+  const outcome = (loaded: boolean, why: string, manifest: Manifest | null = null): UwsAttempt => ({
+    alias: build.alias,
+    package: manifest?.name ?? null,
+    version: manifest?.version ?? null,
+    serves: build.serves,
+    loaded,
+    why,
+  });
   let entry: string;
   try {
     entry = require.resolve(build.alias);
@@ -111,10 +118,20 @@ function tryBuild(build: UwsBuild): { uws: Uws | null; attempt: UwsAttempt } {
     const why = `${reasonOf(printed.join('\n'))}, and it fell back to its pure-JS shim, which chainlanes refuses to run on`;
     return { uws: null, attempt: outcome(false, why, manifest) };
   }
-  return { uws: exported, attempt: outcome(true, `its native binary loaded (Node ${process.versions.node}, ABI ${process.versions.modules}, ${process.platform}-${process.arch})`, manifest) };
+  return {
+    uws: exported,
+    attempt: outcome(
+      true,
+      `its native binary loaded (Node ${process.versions.node}, ABI ${process.versions.modules}, ${process.platform}-${process.arch})`,
+      manifest,
+    ),
+  };
 }
 
-interface Manifest { name: string; version: string }
+interface Manifest {
+  name: string;
+  version: string;
+}
 
 /**
  * The registry name and version behind an alias. Read from the file, not
@@ -147,7 +164,9 @@ function isNative(exported: unknown): exported is Uws {
 function withConsoleCaptured<T>(into: string[], load: () => T): T {
   /* eslint-disable no-console -- swapped out for the load only, and put back whatever happens */
   const { log, warn } = console;
-  console.log = console.warn = (...args: unknown[]) => { into.push(args.map(String).join(' ')); };
+  console.log = console.warn = (...args: unknown[]) => {
+    into.push(args.map(String).join(' '));
+  };
   try {
     return load();
   } finally {
@@ -165,7 +184,10 @@ function reasonOf(text: string): string {
     return `it has no binary for Node ${process.versions.node} (ABI ${process.versions.modules}) on ${process.platform}-${process.arch}`;
   }
   if (text.includes('UWS_USE_FALLBACK')) return 'UWS_USE_FALLBACK is set';
-  const lines = text.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const lines = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
   return lines.find((line) => line.startsWith('Error:')) ?? lines[0] ?? 'its binary did not load';
 }
 

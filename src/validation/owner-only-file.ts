@@ -6,7 +6,8 @@ import { ConfigError } from './refusals.js';
 
 /** The file's text, trimmed; `setting` names it in a refusal (e.g. "auth.adminKeyFile"). Never shows the contents. */
 export function readOwnerOnlyFile(file: string, setting: string): string {
-  const unreadable = (error: unknown): ConfigError => new ConfigError([`${setting} ${file}: cannot be read (${error instanceof Error ? error.message : String(error)})`]);
+  const unreadable = (error: unknown): ConfigError =>
+    new ConfigError([`${setting} ${file}: cannot be read (${error instanceof Error ? error.message : String(error)})`]);
   let mode: number;
   try {
     const stat = statSync(file);
@@ -16,7 +17,9 @@ export function readOwnerOnlyFile(file: string, setting: string): string {
     throw unreadable(error);
   }
   if ((mode & 0o077) !== 0) {
-    throw new ConfigError([`${setting} ${file}: its mode ${mode.toString(8).padStart(4, '0')} lets group or others at it; make it the owner's alone: chmod 600 ${file}`]);
+    throw new ConfigError([
+      `${setting} ${file}: its mode ${mode.toString(8).padStart(4, '0')} lets group or others at it; make it the owner's alone: chmod 600 ${file}`,
+    ]);
   }
   try {
     return readFileSync(file, 'utf8').trim();
@@ -39,6 +42,7 @@ export function readEd25519KeyFile(file: string, setting: string): KeyObject {
   } catch (error) {
     throw new ConfigError([`${setting} ${file}: is not a PEM private key (${error instanceof Error ? error.message : String(error)}); ${make}`]);
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw new ConfigError([`${setting} ${file}: holds an ${key.asymmetricKeyType ?? 'unknown'} key, not Ed25519; ${make}`]);
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new ConfigError([`${setting} ${file}: holds an ${key.asymmetricKeyType ?? 'unknown'} key, not Ed25519; ${make}`]);
   return key;
 }

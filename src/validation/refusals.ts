@@ -45,7 +45,14 @@ export const WHEN_VALID = { when: (payload: { issues: readonly unknown[] }) => p
 function allowedFor(issue: z.core.$ZodRawIssue): string | undefined {
   switch (issue.code) {
     case 'invalid_type':
-      return ({ object: 'an object', array: 'a list', boolean: 'true or false', string: 'a string', number: 'a number', int: 'an integer' } as Record<string, string>)[issue.expected] ?? issue.expected;
+      return (
+        (
+          { object: 'an object', array: 'a list', boolean: 'true or false', string: 'a string', number: 'a number', int: 'an integer' } as Record<
+            string,
+            string
+          >
+        )[issue.expected] ?? issue.expected
+      );
     case 'invalid_value':
       return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'unrecognized_keys':

@@ -17,4 +17,3 @@ export interface FleetParts {
   /** Where the load reports come from, once the lanes run (connectFleet). */
   reportLoad(source: () => LoadReport | null): void;
 }
-

@@ -3,9 +3,7 @@
 // moves (the `events/` the balancer and `fleet move` write). Built every few
 // seconds off the feed's tick (counting chains walks the whole ownership
 // table, and the moves are one etcd range), so the feed only reads it.
-import {
-  FleetBalancer, loadsMirror, readEvents, type FleetEvent, type LoadReport, type PrefixMirror,
-} from '../fleet/index.js';
+import { FleetBalancer, loadsMirror, readEvents, type FleetEvent, type LoadReport, type PrefixMirror } from '../fleet/index.js';
 import { errorMessage, type Logger } from '../log/index.js';
 import type { FleetParts } from './fleet-parts.js';
 
@@ -49,7 +47,10 @@ export class FleetViewSource {
   private timer: NodeJS.Timeout | null = null;
   private refreshing = false;
 
-  constructor(private readonly fleet: FleetParts, private readonly log: Logger) {
+  constructor(
+    private readonly fleet: FleetParts,
+    private readonly log: Logger,
+  ) {
     this.loads = loadsMirror(fleet.node.client, fleet.node.keys, { maxEntries: 10_000, checkEveryMs: fleet.settings.etcd.watchCheckMs, canary: true });
   }
 
@@ -78,20 +79,29 @@ export class FleetViewSource {
       const owned = new Map<string, number>();
       for (const entry of node.table.entries.values()) owned.set(entry.value.gateway, (owned.get(entry.value.gateway) ?? 0) + 1);
       const now = Date.now();
-      const members = [...node.members.entries].sort(([a], [b]) => a.localeCompare(b)).map(([id, { value }]) => {
-        const report = this.loads.get(id)?.value;
-        const fresh = report !== undefined && now - report.at < 6 * settings.loadReportMs;
-        return {
-          id, url: value.url, self: id === settings.gatewayId, capacityEntriesPerSec: Math.round(value.capacity.entriesPerSec),
-          load: fresh ? FleetBalancer.loadOf({ capacity: value.capacity, demand: report.demand }) : null, chains: owned.get(id) ?? 0,
-        };
-      });
+      const members = [...node.members.entries]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([id, { value }]) => {
+          const report = this.loads.get(id)?.value;
+          const fresh = report !== undefined && now - report.at < 6 * settings.loadReportMs;
+          return {
+            id,
+            url: value.url,
+            self: id === settings.gatewayId,
+            capacityEntriesPerSec: Math.round(value.capacity.entriesPerSec),
+            load: fresh ? FleetBalancer.loadOf({ capacity: value.capacity, demand: report.demand }) : null,
+            chains: owned.get(id) ?? 0,
+          };
+        });
       const absent = [...owned].filter(([id]) => !node.members.entries.has(id)).map(([id, chains]) => ({ id, chains }));
       const events = await readEvents(node.client, node.keys).catch((error: unknown) => {
-        this.log.debug({ event: 'fleet-view-events-failed', error: errorMessage(error) }, `the dashboard could not read the fleet's moves: ${errorMessage(error)}`);
+        this.log.debug(
+          { event: 'fleet-view-events-failed', error: errorMessage(error) },
+          `the dashboard could not read the fleet's moves: ${errorMessage(error)}`,
+        );
         return null;
       });
-      const moves = events === null ? this.view?.moves ?? [] : events.filter(isMove).slice(-MOVES_SHOWN).reverse().map(moveView);
+      const moves = events === null ? (this.view?.moves ?? []) : events.filter(isMove).slice(-MOVES_SHOWN).reverse().map(moveView);
       this.view = { gateway: settings.gatewayId, member: node.member.keeper.state, members, absent, moves };
     } finally {
       this.refreshing = false;

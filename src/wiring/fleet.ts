@@ -10,9 +10,7 @@ import { createHash } from 'node:crypto';
 import { Gauge, type Registry } from 'prom-client';
 import { storeIdentity } from '../anchors/index.js';
 import type { GatewayConfig } from '../config/index.js';
-import {
-  FleetDirectory, FleetNode, LOAD_REPORT_CHAINS, type Capacity, type ClaimOutcome, type GatewayFleetSettings, type LoadReport,
-} from '../fleet/index.js';
+import { FleetDirectory, FleetNode, LOAD_REPORT_CHAINS, type Capacity, type ClaimOutcome, type GatewayFleetSettings, type LoadReport } from '../fleet/index.js';
 import { movedStreams, type ChainOwnership, type ClaimResult } from '../frontdoor/index.js';
 import { errorMessage, type Logger } from '../log/index.js';
 import type { SchedulerEvent } from '../scheduler/index.js';
@@ -29,7 +27,9 @@ const DIRECTORY_RETRY_MS = 1_000;
 export async function joinFleet(config: GatewayConfig, store: StoreParts, log: Logger, stops: StopStack): Promise<FleetParts | null> {
   const settings = config.fleet;
   if (settings === null) return null;
-  const key = createHash('sha256').update(await storeIdentity(store.ledger.environment)).digest('hex');
+  const key = createHash('sha256')
+    .update(await storeIdentity(store.ledger.environment))
+    .digest('hex');
   let loadSource: (() => LoadReport | null) | null = null;
   const node = await FleetNode.start({ settings, store: key, capacity: { entriesPerSec: 0, bytesPerSec: 0 }, log, load: () => loadSource?.() ?? null });
   stops.push('the fleet membership', () => node.stop());
@@ -42,8 +42,14 @@ export async function joinFleet(config: GatewayConfig, store: StoreParts, log: L
   node.member.onJoin(onJoin);
   if (node.member.joinRevision > 0) onJoin();
   return {
-    settings, node, directory, ownership: ownershipOf(node), self: { id: settings.gatewayId, key },
-    reportLoad: (source) => { loadSource = source; },
+    settings,
+    node,
+    directory,
+    ownership: ownershipOf(node),
+    self: { id: settings.gatewayId, key },
+    reportLoad: (source) => {
+      loadSource = source;
+    },
   };
 }
 
@@ -61,10 +67,12 @@ function claimResult(node: FleetNode, name: string, outcome: ClaimOutcome): Clai
   if (outcome.won === null) return { won: null, message: outcome.cause };
   const url = node.members.get(outcome.owner)?.value.url ?? null;
   return {
-    won: false, location: url,
-    message: url === null
-      ? `chain "${name}" is served by gateway "${outcome.owner}", which is not a live member of the fleet now; retry later`
-      : `chain "${name}" is served by gateway "${outcome.owner}" at ${url}`,
+    won: false,
+    location: url,
+    message:
+      url === null
+        ? `chain "${name}" is served by gateway "${outcome.owner}", which is not a live member of the fleet now; retry later`
+        : `chain "${name}" is served by gateway "${outcome.owner}" at ${url}`,
   };
 }
 
@@ -72,19 +80,28 @@ function claimResult(node: FleetNode, name: string, outcome: ClaimOutcome): Clai
 function followAccounts(node: FleetNode, settings: GatewayFleetSettings, store: StoreParts, log: Logger, stops: StopStack): FleetDirectory {
   const credits = store.credits!;
   const directory = new FleetDirectory(node.client, node.keys, { maxEntries: 1_000_000, checkEveryMs: settings.etcd.watchCheckMs, canary: true });
-  directory.follow(credits.sharedListener((error) => log.warn({ event: 'fleet-account-store-failed', error: errorMessage(error) },
-    `could not keep an account of the fleet in the store: ${errorMessage(error)}`)));
+  directory.follow(
+    credits.sharedListener((error) =>
+      log.warn(
+        { event: 'fleet-account-store-failed', error: errorMessage(error) },
+        `could not keep an account of the fleet in the store: ${errorMessage(error)}`,
+      ),
+    ),
+  );
   credits.shareWith(directory);
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const start = (): void => {
     directory.start().catch((error: unknown) => {
-      log.warn({ event: 'fleet-directory-failed', error: errorMessage(error) }, `cannot list the fleet's accounts and keys yet (${errorMessage(error)}); keys made on other gateways work here once it can`);
+      log.warn(
+        { event: 'fleet-directory-failed', error: errorMessage(error) },
+        `cannot list the fleet's accounts and keys yet (${errorMessage(error)}); keys made on other gateways work here once it can`,
+      );
       if (!stopped) timer = setTimeout(start, DIRECTORY_RETRY_MS).unref();
     });
   };
   start();
-  stops.push('the fleet\'s accounts and keys', () => {
+  stops.push("the fleet's accounts and keys", () => {
     stopped = true;
     clearTimeout(timer);
     directory.stop();
@@ -96,8 +113,14 @@ function followAccounts(node: FleetNode, settings: GatewayFleetSettings, store: 
 function seedAccounts(directory: FleetDirectory, store: StoreParts, log: Logger): void {
   const { accounts, keys } = store.credits!.accountsAndKeys();
   directory.seed(accounts, keys).then(
-    (created) => { if (created > 0) log.info({ event: 'fleet-accounts-seeded', created }, `${created} accounts and keys of this gateway are the fleet's now`); },
-    (error: unknown) => log.warn({ event: 'fleet-seed-failed', error: errorMessage(error) }, `could not give this gateway's accounts and keys to the fleet (retried at the next join): ${errorMessage(error)}`),
+    (created) => {
+      if (created > 0) log.info({ event: 'fleet-accounts-seeded', created }, `${created} accounts and keys of this gateway are the fleet's now`);
+    },
+    (error: unknown) =>
+      log.warn(
+        { event: 'fleet-seed-failed', error: errorMessage(error) },
+        `could not give this gateway's accounts and keys to the fleet (retried at the next join): ${errorMessage(error)}`,
+      ),
   );
 }
 
@@ -110,7 +133,11 @@ function claimLocalChains(node: FleetNode, chains: readonly string[], log: Logge
   const unowned = chains.filter((name) => node.table.get(name) === undefined);
   for (const name of unowned) {
     void node.claims.claim(name).then((outcome) => {
-      if (outcome.won === null) log.warn({ event: 'fleet-claim-failed', chain: name, cause: outcome.cause }, `could not claim chain "${name}", whose blocks are here: ${outcome.cause}`);
+      if (outcome.won === null)
+        log.warn(
+          { event: 'fleet-claim-failed', chain: name, cause: outcome.cause },
+          `could not claim chain "${name}", whose blocks are here: ${outcome.cause}`,
+        );
     });
   }
 }
@@ -127,13 +154,23 @@ export function connectFleet(fleet: FleetParts | null, parts: RunningParts, regi
   const { shared, clients, threads } = parts;
   threads.schedulerListeners.push((event: SchedulerEvent) => {
     if (event.type !== 'capacity') return;
-    const capacity: Capacity = event.lanes.reduce((sum, lane) => ({ entriesPerSec: sum.entriesPerSec + lane.entriesPerSec, bytesPerSec: sum.bytesPerSec + lane.bytesPerSec }), { entriesPerSec: 0, bytesPerSec: 0 });
+    const capacity: Capacity = event.lanes.reduce(
+      (sum, lane) => ({ entriesPerSec: sum.entriesPerSec + lane.entriesPerSec, bytesPerSec: sum.bytesPerSec + lane.bytesPerSec }),
+      { entriesPerSec: 0, bytesPerSec: 0 },
+    );
     fleet.node.publishCapacity(capacity).catch(() => undefined); // etcd trouble is the lease keeper's to report
   });
   fleet.reportLoad(() => {
     const mine = shared.chains.all().filter((chain) => fleet.node.table.get(chain.name)?.value.gateway === fleet.settings.gatewayId);
-    const rated = mine.map((chain) => ({ name: chain.name, entriesPerSec: shared.chainTable.entriesPerSec(chain.slot), bytesPerSec: shared.chainTable.bytesPerSec(chain.slot) }));
-    const demand = rated.reduce((sum, c) => ({ entriesPerSec: sum.entriesPerSec + c.entriesPerSec, bytesPerSec: sum.bytesPerSec + c.bytesPerSec }), { entriesPerSec: 0, bytesPerSec: 0 });
+    const rated = mine.map((chain) => ({
+      name: chain.name,
+      entriesPerSec: shared.chainTable.entriesPerSec(chain.slot),
+      bytesPerSec: shared.chainTable.bytesPerSec(chain.slot),
+    }));
+    const demand = rated.reduce((sum, c) => ({ entriesPerSec: sum.entriesPerSec + c.entriesPerSec, bytesPerSec: sum.bytesPerSec + c.bytesPerSec }), {
+      entriesPerSec: 0,
+      bytesPerSec: 0,
+    });
     const top = rated.sort((a, b) => b.entriesPerSec - a.entriesPerSec).slice(0, LOAD_REPORT_CHAINS);
     return { at: Date.now(), demand, chains: mine.length, top };
   });
@@ -146,10 +183,18 @@ function registerFleetMetrics(fleet: FleetParts, registry: Registry): void {
   const gauge = (name: string, help: string, read: () => number): void => {
     const metric: Gauge = new Gauge({ name, help, registers: [registry], collect: () => metric.set(read()) });
   };
-  gauge('chainlanes_fleet_member_live', '1 while this gateway\'s lease is live by its own clock (it may admit), 0 while cut off from etcd or joining.', () => Number(node.member.isLive()));
-  gauge('chainlanes_fleet_table_synced', '1 while the ownership table\'s watch is current.', () => Number(node.table.isSynced));
-  gauge('chainlanes_fleet_table_lag_revisions', 'Revisions the ownership table is behind this gateway\'s (re)join (admission waits while above 0).', () => Math.max(0, node.member.joinRevision - node.table.revision));
+  gauge('chainlanes_fleet_member_live', "1 while this gateway's lease is live by its own clock (it may admit), 0 while cut off from etcd or joining.", () =>
+    Number(node.member.isLive()),
+  );
+  gauge('chainlanes_fleet_table_synced', "1 while the ownership table's watch is current.", () => Number(node.table.isSynced));
+  gauge('chainlanes_fleet_table_lag_revisions', "Revisions the ownership table is behind this gateway's (re)join (admission waits while above 0).", () =>
+    Math.max(0, node.member.joinRevision - node.table.revision),
+  );
   gauge('chainlanes_fleet_members', 'Live members of the fleet, as this gateway sees them.', () => node.members.entries.size);
   gauge('chainlanes_fleet_etcd_requests', 'Requests sent to etcd since the start (none per frame).', () => node.client.requests);
-  gauge('chainlanes_fleet_claim_transactions', 'Claim transactions sent to etcd since the start (a burst of new chains rides in one).', () => node.claims.transactions);
+  gauge(
+    'chainlanes_fleet_claim_transactions',
+    'Claim transactions sent to etcd since the start (a burst of new chains rides in one).',
+    () => node.claims.transactions,
+  );
 }

@@ -61,8 +61,14 @@ export function handoffService(inputs: HandoffInputs): HandoffService {
     if (end === 'resumed') return credits?.thaw(chain);
     movedStreams(parts.clients.connections, chain);
     if (closing === undefined || credits === null) return;
-    credits.closeChain(chain, closing.to, closing.balances, closing.atSeq).catch((error: unknown) => log.error({ event: 'fleet-closing-failed', chain, error: errorMessage(error) },
-      `chain "${chain}" went to ${closing.to}, but its credit book could not be closed here: ${errorMessage(error)} (it stays in this store's book, unused)`));
+    credits
+      .closeChain(chain, closing.to, closing.balances, closing.atSeq)
+      .catch((error: unknown) =>
+        log.error(
+          { event: 'fleet-closing-failed', chain, error: errorMessage(error) },
+          `chain "${chain}" went to ${closing.to}, but its credit book could not be closed here: ${errorMessage(error)} (it stays in this store's book, unused)`,
+        ),
+      );
   });
 
   return {
@@ -81,7 +87,10 @@ export function handoffService(inputs: HandoffInputs): HandoffService {
         return head;
       }
       closings.set(chain, { to, balances: head.credits?.balances ?? {}, atSeq: head.nextSeq });
-      log.info({ event: 'fleet-handoff-begun', chain, to, token, nextSeq: head.nextSeq, nextHeight: head.nextHeight }, `handing chain "${chain}" off to ${to}: everything accepted is sealed (next seq ${head.nextSeq})`);
+      log.info(
+        { event: 'fleet-handoff-begun', chain, to, token, nextSeq: head.nextSeq, nextHeight: head.nextHeight },
+        `handing chain "${chain}" off to ${to}: everything accepted is sealed (next seq ${head.nextSeq})`,
+      );
       return head;
     },
 
@@ -99,7 +108,8 @@ export function handoffService(inputs: HandoffInputs): HandoffService {
       if (fleet.node.table.get(chain)?.value.gateway === fleet.settings.gatewayId) return refuse('bad_request', `chain "${chain}" is this gateway's already`);
       const url = request.fromUrl ?? fleet.node.members.get(request.from)?.value.url ?? null;
       if (url === null) return refuse('bad_request', `gateway "${request.from}" is not a live member: give its URL (fromUrl)`);
-      if (request.head !== null && credits === null && request.head.credits !== null) return refuse('bad_request', 'this gateway runs in open mode: it cannot take a chain with a credit book');
+      if (request.head !== null && credits === null && request.head.credits !== null)
+        return refuse('bad_request', 'this gateway runs in open mode: it cannot take a chain with a credit book');
       if (adopting.has(chain)) return refuse('busy', `chain "${chain}" is being adopted already`);
       adopting.add(chain);
       try {
@@ -115,17 +125,28 @@ export function handoffService(inputs: HandoffInputs): HandoffService {
     const state = parts.shared.chains.get(chain);
     if (state !== undefined) {
       parts.intake.admission.cutBlocks();
-      if (!await state.waitCommitted(state.nextSeq, inputs.commitWaitMs)) {
-        return refuse('busy', `chain "${chain}" has entries not yet durable after ${inputs.commitWaitMs} ms (${parts.store.seals.refusal ?? 'the sealer is behind'}); the handoff was aborted`);
+      if (!(await state.waitCommitted(state.nextSeq, inputs.commitWaitMs))) {
+        return refuse(
+          'busy',
+          `chain "${chain}" has entries not yet durable after ${inputs.commitWaitMs} ms (${parts.store.seals.refusal ?? 'the sealer is behind'}); the handoff was aborted`,
+        );
       }
     }
     const view = parts.store.ledger.chain(chain);
     const nextSeq = view?.nextSeq ?? 0;
-    if (nextSeq !== (state?.nextSeq ?? 0)) return refuse('internal', `chain "${chain}": the store ends at seq ${nextSeq} but the front door at ${state?.nextSeq ?? 0}`);
+    if (nextSeq !== (state?.nextSeq ?? 0))
+      return refuse('internal', `chain "${chain}": the store ends at seq ${nextSeq} but the front door at ${state?.nextSeq ?? 0}`);
     let book: ChainBookRecords | null = null;
     if (credits !== null) book = await credits.exportChain(chain);
     return {
-      chain, from: fleet.settings.gatewayId, to, token, nextSeq, nextHeight: view?.nextHeight ?? 0, lastBlockHash: view?.lastBlockHash ?? ZERO_HASH, credits: book,
+      chain,
+      from: fleet.settings.gatewayId,
+      to,
+      token,
+      nextSeq,
+      nextHeight: view?.nextHeight ?? 0,
+      lastBlockHash: view?.lastBlockHash ?? ZERO_HASH,
+      credits: book,
     };
   }
 
@@ -151,14 +172,19 @@ export function handoffService(inputs: HandoffInputs): HandoffService {
       if (page.next === null || page.blocks.length === 0) break;
     }
     if (head !== null && (at.nextHeight !== head.nextHeight || at.nextSeq !== head.nextSeq || at.lastBlockHash !== head.lastBlockHash)) {
-      return refuse('internal', `chain "${chain}" from ${from} ends at height ${at.nextHeight}, seq ${at.nextSeq}, but its head says height ${head.nextHeight}, seq ${head.nextSeq}`);
+      return refuse(
+        'internal',
+        `chain "${chain}" from ${from} ends at height ${at.nextHeight}, seq ${at.nextSeq}, but its head says height ${head.nextHeight}, seq ${head.nextSeq}`,
+      );
     }
     const continued = continueChain(chain, at.nextSeq, at.nextHeight);
     if (continued !== null) return continued;
     if (head !== null && head.credits !== null && credits !== null) await credits.openChain(chain, from, head.credits, head.nextSeq);
     const ms = Math.round(performance.now() - started);
-    log.info({ event: 'fleet-adopted', chain, from, blocks, nextSeq: at.nextSeq, nextHeight: at.nextHeight, ms, prepare: head === null },
-      `${head === null ? 'pre-copied' : 'adopted'} ${blocks} blocks of chain "${chain}" from ${from} in ${ms} ms (next seq ${at.nextSeq})`);
+    log.info(
+      { event: 'fleet-adopted', chain, from, blocks, nextSeq: at.nextSeq, nextHeight: at.nextHeight, ms, prepare: head === null },
+      `${head === null ? 'pre-copied' : 'adopted'} ${blocks} blocks of chain "${chain}" from ${from} in ${ms} ms (next seq ${at.nextSeq})`,
+    );
     return { chain, ...at, blocks, ms };
   }
 
@@ -166,7 +192,8 @@ export function handoffService(inputs: HandoffInputs): HandoffService {
   function continueChain(chain: string, nextSeq: number, nextHeight: number): Refusal | null {
     const known = parts.shared.chains.get(chain);
     if (known === undefined) {
-      if (parts.shared.chains.getOrCreate(chain, nextSeq, nextHeight) === undefined) return refuse('busy', `this gateway serves its limit of ${parts.shared.chains.table.maxChains} chains (limits.maxChains)`);
+      if (parts.shared.chains.getOrCreate(chain, nextSeq, nextHeight) === undefined)
+        return refuse('busy', `this gateway serves its limit of ${parts.shared.chains.table.maxChains} chains (limits.maxChains)`);
       return null;
     }
     if (known.nextSeq >= nextSeq) return null;
@@ -197,8 +224,10 @@ export function handoffService(inputs: HandoffInputs): HandoffService {
       return refuse('internal', `${where}: not an export page (${errorMessage(error)})`);
     }
     const { blocks, next } = (page ?? {}) as { blocks?: unknown; next?: unknown };
-    const valid = Array.isArray(blocks) && blocks.every((b) => (b as { record?: unknown }).record instanceof Uint8Array && typeof (b as { proof?: unknown }).proof === 'object')
-      && (next === null || (typeof next === 'number' && Number.isSafeInteger(next) && next > from));
+    const valid =
+      Array.isArray(blocks) &&
+      blocks.every((b) => (b as { record?: unknown }).record instanceof Uint8Array && typeof (b as { proof?: unknown }).proof === 'object') &&
+      (next === null || (typeof next === 'number' && Number.isSafeInteger(next) && next > from));
     if (!valid) return refuse('internal', `${where}: not an export page ({blocks: [{record, proof}], next})`);
     return { blocks: blocks as ExportedBlock[], next: next as number | null };
   }
@@ -215,12 +244,20 @@ function adoptRequest(body: unknown): AdoptRequest | Refusal {
   const b = (body ?? {}) as { from?: unknown; fromUrl?: unknown; prepare?: unknown; head?: unknown };
   const rule = 'the body must be {"from": the owner\'s gateway id, "fromUrl"?: its URL, and "head": its handoff head, or "prepare": true}';
   if (typeof b.from !== 'string' || !isGatewayId(b.from)) return refuse('bad_request', rule);
-  if (b.fromUrl !== undefined && (typeof b.fromUrl !== 'string' || !/^https?:\/\//.test(b.fromUrl))) return refuse('bad_request', `fromUrl: an http(s) URL; ${rule}`);
+  if (b.fromUrl !== undefined && (typeof b.fromUrl !== 'string' || !/^https?:\/\//.test(b.fromUrl)))
+    return refuse('bad_request', `fromUrl: an http(s) URL; ${rule}`);
   const fromUrl = typeof b.fromUrl === 'string' ? b.fromUrl : null;
   if (b.prepare === true) return { from: b.from, fromUrl, head: null };
   const head = b.head as Partial<HandoffHead> | undefined;
   const int = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-  if (typeof head !== 'object' || head === null || !int(head.nextSeq) || !int(head.nextHeight) || typeof head.lastBlockHash !== 'string' || !/^[0-9a-f]{64}$/.test(head.lastBlockHash)) {
+  if (
+    typeof head !== 'object' ||
+    head === null ||
+    !int(head.nextSeq) ||
+    !int(head.nextHeight) ||
+    typeof head.lastBlockHash !== 'string' ||
+    !/^[0-9a-f]{64}$/.test(head.lastBlockHash)
+  ) {
     return refuse('bad_request', `head: {nextSeq, nextHeight, lastBlockHash, credits, …} as the owner's handoff answered it; ${rule}`);
   }
   return { from: b.from, fromUrl, head: { ...(head as HandoffHead), credits: creditsOf(head.credits) } };
@@ -230,8 +267,13 @@ function adoptRequest(body: unknown): AdoptRequest | Refusal {
 function creditsOf(value: unknown): ChainBookRecords | null {
   if (value === null || value === undefined) return null;
   const book = value as Partial<ChainBookRecords>;
-  const valid = typeof book.chain?.owner === 'string' && Array.isArray(book.policies) && typeof book.balances === 'object' && book.balances !== null
-    && Object.values(book.balances).every((n) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0) && typeof book.accounts === 'object';
+  const valid =
+    typeof book.chain?.owner === 'string' &&
+    Array.isArray(book.policies) &&
+    typeof book.balances === 'object' &&
+    book.balances !== null &&
+    Object.values(book.balances).every((n) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0) &&
+    typeof book.accounts === 'object';
   return valid ? (book as ChainBookRecords) : null;
 }
 
@@ -253,4 +295,3 @@ async function readCapped(response: Response, cap: number): Promise<Uint8Array> 
   }
   return Buffer.concat(chunks, size);
 }
-

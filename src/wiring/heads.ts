@@ -15,7 +15,11 @@ export class GatewayHeads {
   readonly latest = new LatestHead();
   private readonly key: HeadKeyView | null;
 
-  private constructor(private readonly signing: SigningKey | null, private readonly cosignatures: CosignatureBook | null, private readonly refreshMs: number) {
+  private constructor(
+    private readonly signing: SigningKey | null,
+    private readonly cosignatures: CosignatureBook | null,
+    private readonly refreshMs: number,
+  ) {
     this.key = signing === null ? null : { algorithm: 'ed25519', key: signing.publicKey.toString('hex'), fingerprint: signing.fingerprint };
   }
 

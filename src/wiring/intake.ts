@@ -7,7 +7,15 @@ import { FrontDoorCores } from '../balancer/index.js';
 import { ConfigError, type GatewayConfig } from '../config/index.js';
 import { DashboardFeed } from '../dashboard/index.js';
 import {
-  AddressTurns, ClientBuffers, ConnectionGuard, EventLoopTurns, TurnMeter, connectionBounds, descriptorLimit, openDescriptors, type ConnectionBounds,
+  AddressTurns,
+  ClientBuffers,
+  ConnectionGuard,
+  EventLoopTurns,
+  TurnMeter,
+  connectionBounds,
+  descriptorLimit,
+  openDescriptors,
+  type ConnectionBounds,
 } from '../defence/index.js';
 import { Admission, revokeStreams, type StreamConnection } from '../frontdoor/index.js';
 import { METRICS_PATH, READYZ_PATH, chainView } from '../http/index.js';
@@ -80,25 +88,35 @@ export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts 
   const { config, log, store, shared, threads } = inputs;
   const admission = new Admission({
     limits: { ...config.limits, maxBlockEntries: config.ledger.maxBlockEntries },
-    chains: shared.chains, pools: threads.pools, sealer: threads.sealer,
+    chains: shared.chains,
+    pools: threads.pools,
+    sealer: threads.sealer,
     laneOf: (slot) => shared.chainTable.lane(slot),
-    credits: store.credits?.book ?? null, seals: store.seals,
-    fairShare: threads.balancer.fairShare, commitProbe: shared.commitSampler,
+    credits: store.credits?.book ?? null,
+    seals: store.seals,
+    fairShare: threads.balancer.fairShare,
+    commitProbe: shared.commitSampler,
     ownership: inputs.fleet?.ownership ?? null,
   });
   const bounds = boundConnections(config, log);
   const loopTurns = new EventLoopTurns();
   const turns = turnsOfAddresses(config, log, inputs.clients.turnMeter, loopTurns);
-  const guard = new ConnectionGuard({
-    maxConnections: bounds.maxConnections,
-    maxConnectionsPerAddress: bounds.maxConnectionsPerAddress,
-    listenHost: config.host,
-    allowedHosts: config.allowedHosts,
-    allowedOrigins: config.allowedOrigins,
-    // Answered on the spot, so it holds no slot; an operator's probe must get through at the limit.
-    uncappedPaths: ['/healthz', READYZ_PATH],
-    unchargedPaths: ['/healthz', READYZ_PATH, METRICS_PATH],
-  }, log, turns, inputs.clients.turnMeter, loopTurns);
+  const guard = new ConnectionGuard(
+    {
+      maxConnections: bounds.maxConnections,
+      maxConnectionsPerAddress: bounds.maxConnectionsPerAddress,
+      listenHost: config.host,
+      allowedHosts: config.allowedHosts,
+      allowedOrigins: config.allowedOrigins,
+      // Answered on the spot, so it holds no slot; an operator's probe must get through at the limit.
+      uncappedPaths: ['/healthz', READYZ_PATH],
+      unchargedPaths: ['/healthz', READYZ_PATH, METRICS_PATH],
+    },
+    log,
+    turns,
+    inputs.clients.turnMeter,
+    loopTurns,
+  );
   const frontDoorCores = new FrontDoorCores(inputs.layout, (cores) => system.pinThread(cores), log);
   const fleetView = inputs.fleet === null ? null : new FleetViewSource(inputs.fleet, log);
   fleetView?.start();
@@ -128,9 +146,11 @@ function boundConnections(config: GatewayConfig, log: Logger): ConnectionBounds 
   const limit = descriptorLimit();
   const bounds = connectionBounds(config.limits, limit, openDescriptors() ?? 0);
   if (Array.isArray(bounds)) throw new ConfigError(bounds);
-  log.info({ event: 'connection-limits', ...bounds },
+  log.info(
+    { event: 'connection-limits', ...bounds },
     `at most ${bounds.maxConnections} connections and requests in flight, ${bounds.maxConnectionsPerAddress} per client address ` +
-    `(file-descriptor limit ${limit ?? 'unknown'}, ${bounds.descriptorsInUse} in use)`);
+      `(file-descriptor limit ${limit ?? 'unknown'}, ${bounds.descriptorsInUse} in use)`,
+  );
   return bounds;
 }
 
@@ -138,7 +158,12 @@ function boundConnections(config: GatewayConfig, log: Logger): ConnectionBounds 
 function turnsOfAddresses(config: GatewayConfig, log: Logger, meter: TurnMeter, loopTurns: EventLoopTurns): AddressTurns | null {
   const { frontDoorTurnBudgetMs, addressBarMs, maxAddressBarMs } = config.limits;
   if (frontDoorTurnBudgetMs === null) return null;
-  return new AddressTurns({ turnBudgetMs: frontDoorTurnBudgetMs, firstBarMs: addressBarMs, maxBarMs: Math.max(addressBarMs, maxAddressBarMs) }, log, meter, loopTurns);
+  return new AddressTurns(
+    { turnBudgetMs: frontDoorTurnBudgetMs, firstBarMs: addressBarMs, maxBarMs: Math.max(addressBarMs, maxAddressBarMs) },
+    log,
+    meter,
+    loopTurns,
+  );
 }
 
 function openDashboard(inputs: IntakeInputs, admission: Admission, guard: ConnectionGuard, lanes: () => unknown, fleet: FleetViewSource | null): DashboardFeed {
@@ -174,8 +199,11 @@ function startClocks(inputs: IntakeInputs, admission: Admission): NodeJS.Timeout
   const credits = store.credits;
   const blocks = setInterval(() => {
     admission.cutBlocks();
-    credits?.flushReadBurns().catch((error: unknown) => log.warn({ event: 'read-burns-failed', error: String(error) },
-      `could not write read burns, retrying with the next interval: ${String(error)}`));
+    credits
+      ?.flushReadBurns()
+      .catch((error: unknown) =>
+        log.warn({ event: 'read-burns-failed', error: String(error) }, `could not write read burns, retrying with the next interval: ${String(error)}`),
+      );
   }, config.ledger.blockIntervalMs);
   const sweep = setInterval(() => {
     clients.buffers.enforceOutbound(clients.connections, log);

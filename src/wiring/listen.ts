@@ -26,7 +26,14 @@ export function createApp(tls: { certFile: string; keyFile: string } | null): Te
   return tls === null ? uws.App() : uws.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile });
 }
 
-export async function listen(app: TemplatedApp, config: GatewayConfig, guard: ConnectionGuard, bounds: ConnectionBounds, log: Logger, stops: StopStack): Promise<Listening> {
+export async function listen(
+  app: TemplatedApp,
+  config: GatewayConfig,
+  guard: ConnectionGuard,
+  bounds: ConnectionBounds,
+  log: Logger,
+  stops: StopStack,
+): Promise<Listening> {
   const listener = await PortListener.open(app, config.host, config.port);
   stops.push('the listening socket', () => listener.close());
   guard.listening(listener.port);
@@ -149,9 +156,11 @@ function watchDescriptors(bounds: ConnectionBounds, guard: ConnectionGuard, list
     low: (counted) => {
       const open = shown(counted);
       guard.descriptorsLow = true;
-      log.error({ event: 'descriptors-low', openDescriptors: open, limit, lowAt },
+      log.error(
+        { event: 'descriptors-low', openDescriptors: open, limit, lowAt },
         `${open} of ${limit} file descriptors are open, more than the connections counted hold: refusing new connections ` +
-        'and requests until idle ones close');
+          'and requests until idle ones close',
+      );
     },
     ok: (open) => {
       guard.descriptorsLow = false;
@@ -160,15 +169,27 @@ function watchDescriptors(bounds: ConnectionBounds, guard: ConnectionGuard, list
     stopListening: (counted) => {
       const open = shown(counted);
       listener.pause();
-      log.error({ event: 'listening-stopped', openDescriptors: open, limit, stopListeningAt, port: listener.port },
+      log.error(
+        { event: 'listening-stopped', openDescriptors: open, limit, stopListeningAt, port: listener.port },
         `${open} of ${limit} file descriptors are open: stopped listening on port ${listener.port} (new connections are refused by the kernel) ` +
-        `until fewer than ${lowAt} are open; sockets that send nothing are closed within ~10 s`);
+          `until fewer than ${lowAt} are open; sockets that send nothing are closed within ~10 s`,
+      );
     },
     listenAgain: (open) => {
-      void listener.resume((error) => log.error({ event: 'listen-failed', port: listener.port, error: String(error) },
-        `could not listen on port ${listener.port} again: ${String(error)}; retrying every ${RELISTEN_RETRY_MS / 1000} s`)).then(() => {
-        if (listener.listening) log.warn({ event: 'listening-again', openDescriptors: open, limit, port: listener.port }, `${open} of ${limit} file descriptors are open: listening on port ${listener.port} again`);
-      });
+      void listener
+        .resume((error) =>
+          log.error(
+            { event: 'listen-failed', port: listener.port, error: String(error) },
+            `could not listen on port ${listener.port} again: ${String(error)}; retrying every ${RELISTEN_RETRY_MS / 1000} s`,
+          ),
+        )
+        .then(() => {
+          if (listener.listening)
+            log.warn(
+              { event: 'listening-again', openDescriptors: open, limit, port: listener.port },
+              `${open} of ${limit} file descriptors are open: listening on port ${listener.port} again`,
+            );
+        });
     },
   });
   watch.start();

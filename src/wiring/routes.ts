@@ -7,7 +7,16 @@ import { StaticFiles } from '../dashboard/index.js';
 import type { GatewayConfig } from '../config/index.js';
 import type { Logger } from '../log/index.js';
 import { addStreamRoute, revokeStreams } from '../frontdoor/index.js';
-import { addAnchorRoutes, addCreditRoutes, addHandoffRoutes, addHttpRoutes, addLaneRoutes, addOpenModeCreditRoutes, addReadinessRoute, chainView } from '../http/index.js';
+import {
+  addAnchorRoutes,
+  addCreditRoutes,
+  addHandoffRoutes,
+  addHttpRoutes,
+  addLaneRoutes,
+  addOpenModeCreditRoutes,
+  addReadinessRoute,
+  chainView,
+} from '../http/index.js';
 import type { MetricsText } from '../http/index.js';
 import type { TemplatedApp } from '../uws/index.js';
 import { lanesNow } from './lanes-view.js';
@@ -33,21 +42,36 @@ export function addRoutes(app: TemplatedApp, inputs: RouteInputs): void {
   if (credits === null) addOpenModeCreditRoutes(routes);
   else {
     addCreditRoutes(routes, {
-      log, credits, chains: shared.chains, buffers: clients.buffers,
+      log,
+      credits,
+      chains: shared.chains,
+      buffers: clients.buffers,
       revoked: (keyId) => revokeStreams(clients.connections, keyId, `the key this stream was opened with (${keyId}) was revoked`),
       admission: intake.admission,
     });
   }
   if (parts.fleet !== null) {
     addHandoffRoutes(routes, {
-      log, buffers: clients.buffers, credits,
+      log,
+      buffers: clients.buffers,
+      credits,
       service: handoffService({ fleet: parts.fleet, parts, adminKey: inputs.adminKey, commitWaitMs: config.ledger.commitWaitTimeoutMs, log }),
     });
   }
   addStreamRoute(app, {
-    log, chains: shared.chains, admission: intake.admission, buffers: clients.buffers, connections: clients.connections,
-    maxPayloadBytes: config.limits.maxFrameBytes, maxOutboundBytes: config.limits.maxOutboundBytes, maxFramesInFlight: config.limits.maxFramesInFlight,
-    guard: intake.guard, credits: credits?.book ?? null, turns: intake.turns, turnMeter: clients.turnMeter, loopTurns: intake.loopTurns,
+    log,
+    chains: shared.chains,
+    admission: intake.admission,
+    buffers: clients.buffers,
+    connections: clients.connections,
+    maxPayloadBytes: config.limits.maxFrameBytes,
+    maxOutboundBytes: config.limits.maxOutboundBytes,
+    maxFramesInFlight: config.limits.maxFramesInFlight,
+    guard: intake.guard,
+    credits: credits?.book ?? null,
+    turns: intake.turns,
+    turnMeter: clients.turnMeter,
+    loopTurns: intake.loopTurns,
   });
   addReadinessRoute(routes, () => ({
     stopping: inputs.stopping(),
@@ -57,7 +81,10 @@ export function addRoutes(app: TemplatedApp, inputs: RouteInputs): void {
     storeTrouble: store.seals.refusal,
   }));
   addLaneRoutes(routes, {
-    log, chains: shared.chains, buffers: clients.buffers, credits,
+    log,
+    chains: shared.chains,
+    buffers: clients.buffers,
+    credits,
     laneTable: () => threads.balancer.table,
     setLaneTable: async (table) => {
       await store.settings.put(LANE_TABLE_KEY, table);
@@ -76,7 +103,9 @@ export function addRoutes(app: TemplatedApp, inputs: RouteInputs): void {
   const reads = threads.anchors === null ? store.readers : new AnchoredReads(store.readers, threads.anchors);
   store.heads.addRoutes(routes, reads, clients.buffers);
   addHttpRoutes(routes, {
-    log, chains: shared.chains, admission: intake.admission,
+    log,
+    chains: shared.chains,
+    admission: intake.admission,
     ledger: reads,
     maxBodyBytes: config.limits.maxFrameBytes,
     buffers: clients.buffers,

@@ -33,7 +33,9 @@ export function allocateShared(config: GatewayConfig, layout: CoreLayout, store:
   // Chains created with an owner but never written hold no blocks yet; they get their slots too.
   for (const name of store.credits?.book.chains.keys() ?? []) restore(name);
   return {
-    chainTable, laneCores, chains,
+    chainTable,
+    laneCores,
+    chains,
     counters: LoadCounters.allocate(maxChains, WORKER_SLOTS),
     commitSampler: new CommitSampler(maxChains),
   };

@@ -4,9 +4,7 @@
 import { ADMIN_KEY_ENV, Credits, creditHoldings, type CreditHoldings } from '../credits/index.js';
 import { ConfigError, type GatewayConfig } from '../config/index.js';
 import { SealProgress } from '../frontdoor/index.js';
-import {
-  LANE_TABLE_KEY, Ledger, LedgerReaders, StoreLock, StoredSettings, prepareDataDir, probeStore, type LedgerHeads,
-} from '../ledger/index.js';
+import { LANE_TABLE_KEY, Ledger, LedgerReaders, StoreLock, StoredSettings, prepareDataDir, probeStore, type LedgerHeads } from '../ledger/index.js';
 import { validateLaneTable, type LaneTable } from '../scheduler/index.js';
 import { GatewayHeads } from './heads.js';
 import type { StopStack } from './stop-stack.js';
@@ -48,7 +46,8 @@ export async function openStore(config: GatewayConfig, adminKey: string | null, 
   const seals = new SealProgress(resume.directory.nextHeight - 1, config.ledger.unhealthyAfterSealFailures);
   // Before the sealer starts: a refused signing key stops the start.
   const signedHeads = await GatewayHeads.open(ledger.environment, config);
-  const credits = adminKey === null ? refuseOpenModeOnPricedStore(config.dataDir, creditHoldings(ledger.environment)) : await openCredits(ledger, resume, seals, adminKey);
+  const credits =
+    adminKey === null ? refuseOpenModeOnPricedStore(config.dataDir, creditHoldings(ledger.environment)) : await openCredits(ledger, resume, seals, adminKey);
   const settings = StoredSettings.open(config.dataDir);
   stops.push('the stored settings', () => settings.close());
   const laneTable = await loadLaneTable(settings, config);
@@ -73,13 +72,15 @@ function openCredits(ledger: Ledger, resume: LedgerHeads, seals: SealProgress, a
  */
 function refuseOpenModeOnPricedStore(dataDir: string, holdings: CreditHoldings | null): null {
   if (holdings === null) return null;
-  const chains = holdings.chainCount === 0 ? 'no chains' :
-    `${holdings.chainCount} owned chain${holdings.chainCount === 1 ? '' : 's'} (${holdings.chains.map((name) => JSON.stringify(name)).join(', ')}` +
-    `${holdings.chainCount > holdings.chains.length ? ', …' : ''})`;
+  const chains =
+    holdings.chainCount === 0
+      ? 'no chains'
+      : `${holdings.chainCount} owned chain${holdings.chainCount === 1 ? '' : 's'} (${holdings.chains.map((name) => JSON.stringify(name)).join(', ')}` +
+        `${holdings.chainCount > holdings.chains.length ? ', …' : ''})`;
   throw new ConfigError([
     `the store ${dataDir} is priced: it holds ${holdings.accounts} account${holdings.accounts === 1 ? '' : 's'} and ${chains}, ` +
-    `so it starts only with an admin key (${ADMIN_KEY_ENV} or auth.adminKeyFile / --admin-key-file). ` +
-    'In open mode its chains would be written free and its credits would no longer verify; no flag changes that',
+      `so it starts only with an admin key (${ADMIN_KEY_ENV} or auth.adminKeyFile / --admin-key-file). ` +
+      'In open mode its chains would be written free and its credits would no longer verify; no flag changes that',
   ]);
 }
 

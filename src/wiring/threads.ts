@@ -64,23 +64,37 @@ export async function startThreads(inputs: ThreadInputs, stops: StopStack): Prom
   // The sealer seals everything cut before its stop; the read burns of the last interval follow it.
   stops.push('the sealer', async () => {
     await sealer.stop();
-    await store.credits?.flushReadBurns().catch((error: unknown) => log.error({ event: 'read-burns-failed', error: String(error) }, `read burns lost at shutdown: ${String(error)}`));
+    await store.credits
+      ?.flushReadBurns()
+      .catch((error: unknown) => log.error({ event: 'read-burns-failed', error: String(error) }, `read burns lost at shutdown: ${String(error)}`));
   });
   const anchors = await startAnchors(config, log, metrics, faults);
   if (anchors !== null) stops.push('the anchor thread', () => anchors.stop());
   const balancer = new BalancerLog({
-    log, stored: store.settings, chains: shared.chains, settings: config.balancer, table: store.laneTable,
+    log,
+    stored: store.settings,
+    chains: shared.chains,
+    settings: config.balancer,
+    table: store.laneTable,
     fairShare: config.balancer.fairShare ? new FairShare({ ...config.balancer, maxChains: config.limits.maxChains }) : null,
     // Seal failures only: at shutdown the sealer has stopped before the last decisions are written.
     storeTrouble: () => store.seals.trouble(true, 1),
   });
   stops.push('the balancer log', () => balancer.stop());
   const schedulerListeners: ((event: SchedulerEvent) => void)[] = [(event) => balancer.onSchedulerEvent(event)];
-  const scheduler = new Scheduler({ ...config.scheduler, laneTable: store.laneTable, layout, balancer: config.balancer },
-    config.dataDir, shared.chainTable, shared.counters, shared.laneCores, (event) => {
-      if (event.type === 'thread-failed') log.error({ event: 'scheduler-failed', error: event.message, restarts: event.restarts }, `scheduler thread failed, restarting it: ${event.message}`);
+  const scheduler = new Scheduler(
+    { ...config.scheduler, laneTable: store.laneTable, layout, balancer: config.balancer },
+    config.dataDir,
+    shared.chainTable,
+    shared.counters,
+    shared.laneCores,
+    (event) => {
+      if (event.type === 'thread-failed')
+        log.error({ event: 'scheduler-failed', error: event.message, restarts: event.restarts }, `scheduler thread failed, restarting it: ${event.message}`);
       else for (const listener of schedulerListeners) listener(event);
-    }, balancer.pinsBySlot());
+    },
+    balancer.pinsBySlot(),
+  );
   stops.push('the scheduler', () => scheduler.stop());
   balancer.start(config.scheduler.tickMs, shared.chainTable);
   announceChains(shared, sealer, balancer, scheduler);
@@ -114,8 +128,8 @@ function createPool(inputs: ThreadInputs, lane: number, doorbell: SealerDoorbell
       answer(frames, view);
     },
     onHashedAdvanced: (view) => ringWhenFilling(view, doorbell),
-    onWorkerError: (error, attempt) => log.warn({ event: 'worker-failed', lane: name, attempt, error: error.message },
-      `${name} lane worker failed (attempt ${attempt}): ${error.message}`),
+    onWorkerError: (error, attempt) =>
+      log.warn({ event: 'worker-failed', lane: name, attempt, error: error.message }, `${name} lane worker failed (attempt ${attempt}): ${error.message}`),
   });
 }
 
@@ -133,9 +147,13 @@ async function startAnchors(config: GatewayConfig, log: Logger, metrics: Gateway
   const { rpcUrl, keyFile, ...settings } = config.anchors.ethereum;
   if (rpcUrl === null && keyFile === null) return null;
   if (rpcUrl === null || keyFile === null) {
-    throw new ConfigError([`anchors.ethereum: ${rpcUrl === null ? 'keyFile is set but rpcUrl is not' : 'rpcUrl is set but keyFile is not'}; anchoring needs both`]);
+    throw new ConfigError([
+      `anchors.ethereum: ${rpcUrl === null ? 'keyFile is set but rpcUrl is not' : 'rpcUrl is set but keyFile is not'}; anchoring needs both`,
+    ]);
   }
-  const anchors = await AnchorService.start(config.dataDir, { rpcUrl, ...settings }, readAnchorKey(keyFile), log, { killAfterBumpStored: faults.killAnchorAfterBumpStored });
+  const anchors = await AnchorService.start(config.dataDir, { rpcUrl, ...settings }, readAnchorKey(keyFile), log, {
+    killAfterBumpStored: faults.killAnchorAfterBumpStored,
+  });
   anchors.registerMetrics(metrics.registry);
   return anchors;
 }

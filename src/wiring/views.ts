@@ -33,8 +33,14 @@ export function health(parts: RunningParts): Record<string, unknown> {
   const { store, shared, clients, threads } = parts;
   return {
     ...healthView({
-      trouble: sealTrouble(parts), sealerAlive: threads.sealer.alive, native: nativeLoaded, nativeError: nativeLoadError,
-      chains: shared.chains.size, connections: clients.connections.size, seals: store.seals, startedAt: parts.startedAt,
+      trouble: sealTrouble(parts),
+      sealerAlive: threads.sealer.alive,
+      native: nativeLoaded,
+      nativeError: nativeLoadError,
+      chains: shared.chains.size,
+      connections: clients.connections.size,
+      seals: store.seals,
+      startedAt: parts.startedAt,
     }),
     ...(threads.anchors === null ? {} : { anchors: threads.anchors.health() }),
     ...store.heads.health(),
@@ -62,7 +68,10 @@ function fleetHealth(fleet: FleetParts): Record<string, unknown> {
 }
 
 /** What the metrics read at each scrape. */
-export function metricSources(parts: RunningParts, descriptors: () => { low: boolean; episodes: number; listening: boolean; listenStops: number }): MetricSources {
+export function metricSources(
+  parts: RunningParts,
+  descriptors: () => { low: boolean; episodes: number; listening: boolean; listenStops: number },
+): MetricSources {
   const { store, shared, clients, threads, intake } = parts;
   return {
     admission: () => intake.admission.stats,

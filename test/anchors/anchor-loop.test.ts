@@ -15,9 +15,20 @@ import type { AnchorView } from '../../src/protocol/index.js';
 import { ANVIL_CHAIN_ID, ANVIL_KEY, freePort, registerCleanup, startAnvil, tempDir, type Anvil } from '../helpers/index.js';
 
 const SETTINGS: AnchorSettings = {
-  rpcUrl: '', everyDirectories: 1000, everySeconds: 3600, confirmations: 2, maxWindowDirectories: 1000,
-  pollMs: 20, retryMinMs: 20, retryMaxMs: 200, rpcTimeoutMs: 5000, networkId: ANVIL_CHAIN_ID,
-  bumpAfterSeconds: 3600, bumpPercent: 15, maxFeePerGasGwei: 200, watchBlocks: 64,
+  rpcUrl: '',
+  everyDirectories: 1000,
+  everySeconds: 3600,
+  confirmations: 2,
+  maxWindowDirectories: 1000,
+  pollMs: 20,
+  retryMinMs: 20,
+  retryMaxMs: 200,
+  rpcTimeoutMs: 5000,
+  networkId: ANVIL_CHAIN_ID,
+  bumpAfterSeconds: 3600,
+  bumpPercent: 15,
+  maxFeePerGasGwei: 200,
+  watchBlocks: 64,
 };
 
 /** anvil's second development key. */
@@ -44,15 +55,37 @@ async function setUp(loopKey: Hex = ANVIL_KEY, settings: Partial<AnchorSettings>
   const directories: AnchorView[] = [0, 1, 2].map((height) => ({ height, hash: randomBytes(32).toString('hex'), sealedAt: 0 }));
   const node = new EthereumNode(anvil.url, ANVIL_KEY, 5000);
   const gateway = randomBytes(32);
-  const tree = new WindowTree(0, directories.map((d) => Buffer.from(d.hash, 'hex')));
+  const tree = new WindowTree(
+    0,
+    directories.map((d) => Buffer.from(d.hash, 'hex')),
+  );
   const payload = encodeAnchorPayload({ first: 0, last: 2, gateway, root: tree.root });
   const fees = await node.fees();
   const gas = await node.gasFor(payload);
   const signed = await node.sign(payload, 0, ANVIL_CHAIN_ID, gas, fees);
   const record: WindowRecord = {
-    first: 0, last: 2, count: 3, root: tree.root.toString('hex'), state: 'signed', network: 'ethereum', networkId: ANVIL_CHAIN_ID,
-    tx: signed.hash, nonce: 0, attempts: [attemptOf(signed, gas, fees)], from: node.account.address, blockNumber: null, blockHash: null,
-    confirmations: 0, reanchors: 0, createdAt: Date.now(), confirmedAt: null, bumps: 0, entries: 3, gasUsed: null, gasPriceWei: null, feeWei: null,
+    first: 0,
+    last: 2,
+    count: 3,
+    root: tree.root.toString('hex'),
+    state: 'signed',
+    network: 'ethereum',
+    networkId: ANVIL_CHAIN_ID,
+    tx: signed.hash,
+    nonce: 0,
+    attempts: [attemptOf(signed, gas, fees)],
+    from: node.account.address,
+    blockNumber: null,
+    blockHash: null,
+    confirmations: 0,
+    reanchors: 0,
+    createdAt: Date.now(),
+    confirmedAt: null,
+    bumps: 0,
+    entries: 3,
+    gasUsed: null,
+    gasPriceWei: null,
+    feeWei: null,
   };
   // What a crash right after the durable write and before the send leaves behind.
   await store.put(record);
@@ -60,7 +93,10 @@ async function setUp(loopKey: Hex = ANVIL_KEY, settings: Partial<AnchorSettings>
   const statuses: AnchorStatus[] = [];
   const makeLoop = (): AnchorLoop => {
     const loop = new AnchorLoop({
-      settings: { ...SETTINGS, ...settings, rpcUrl: anvil.url }, node: loopKey === ANVIL_KEY ? node : new EthereumNode(anvil.url, loopKey, 5000), store, gateway,
+      settings: { ...SETTINGS, ...settings, rpcUrl: anvil.url },
+      node: loopKey === ANVIL_KEY ? node : new EthereumNode(anvil.url, loopKey, 5000),
+      store,
+      gateway,
       directories: (from, limit) => directories.slice(from, from + limit),
       entries: (first, last) => last - first + 1,
       report: (status) => statuses.push(status),
@@ -78,11 +114,16 @@ async function nonce(anvil: Anvil, tag: string): Promise<number> {
 }
 
 async function mineUntilConfirmed(anvil: Anvil, store: WindowStore): Promise<WindowRecord> {
-  await expect.poll(async () => {
-    if (store.latest()?.state === 'confirmed') return true;
-    await anvil.mine();
-    return false;
-  }, { timeout: 15_000, interval: 50 }).toBe(true);
+  await expect
+    .poll(
+      async () => {
+        if (store.latest()?.state === 'confirmed') return true;
+        await anvil.mine();
+        return false;
+      },
+      { timeout: 15_000, interval: 50 },
+    )
+    .toBe(true);
   return store.latest()!;
 }
 
@@ -125,7 +166,7 @@ describe('anchor loop recovery', () => {
     expect(await anvil.rpc('eth_getTransactionByHash', [record.tx])).toBeNull();
   });
 
-  it('takes whichever of its transactions lands as the window\'s, an older one than the newest bump included', async () => {
+  it("takes whichever of its transactions lands as the window's, an older one than the newest bump included", async () => {
     const { anvil, store, record, loop, makeLoop, events } = await setUp(ANVIL_KEY, { bumpAfterSeconds: 1 });
     loop.start();
     // Not mined, so bumped: the replacement (same nonce, higher fees) takes the first one's place in anvil's pool.
@@ -154,7 +195,22 @@ describe('anchor loop recovery', () => {
     const { anvil, store, record, loop } = await setUp();
     const { attempts, bumps: _b, entries: _e, gasUsed: _g, gasPriceWei: _p, feeWei: _f, ...old } = record;
     await store.put({ ...old, raw: attempts[0]!.raw } as unknown as WindowRecord);
-    expect(store.latest()).toMatchObject({ tx: record.tx, bumps: 0, entries: null, feeWei: null, attempts: [{ tx: record.tx, raw: attempts[0]!.raw, maxFeePerGas: attempts[0]!.maxFeePerGas, maxPriorityFeePerGas: attempts[0]!.maxPriorityFeePerGas, gas: attempts[0]!.gas, sentAt: null }] });
+    expect(store.latest()).toMatchObject({
+      tx: record.tx,
+      bumps: 0,
+      entries: null,
+      feeWei: null,
+      attempts: [
+        {
+          tx: record.tx,
+          raw: attempts[0]!.raw,
+          maxFeePerGas: attempts[0]!.maxFeePerGas,
+          maxPriorityFeePerGas: attempts[0]!.maxPriorityFeePerGas,
+          gas: attempts[0]!.gas,
+          sentAt: null,
+        },
+      ],
+    });
     loop.start();
     const confirmed = await mineUntilConfirmed(anvil, store);
     // Its entries are counted when it is confirmed, and so is its cost.

@@ -23,9 +23,15 @@ describe('anchor fees', () => {
     // Fees did not move: exactly 15 % more of each.
     expect(raisedFees(previous, previous, 15, gwei('200'))).toEqual({ maxFeePerGas: gwei('11.5'), maxPriorityFeePerGas: gwei('1.15') });
     // The base fee jumped: the estimate wins.
-    expect(raisedFees(previous, { maxFeePerGas: gwei('61'), maxPriorityFeePerGas: gwei('3') }, 15, gwei('200'))).toEqual({ maxFeePerGas: gwei('61'), maxPriorityFeePerGas: gwei('3') });
+    expect(raisedFees(previous, { maxFeePerGas: gwei('61'), maxPriorityFeePerGas: gwei('3') }, 15, gwei('200'))).toEqual({
+      maxFeePerGas: gwei('61'),
+      maxPriorityFeePerGas: gwei('3'),
+    });
     // Rounded up, so a raise of a few wei is never nothing.
-    expect(raisedFees({ maxFeePerGas: 7n, maxPriorityFeePerGas: 1n }, { maxFeePerGas: 0n, maxPriorityFeePerGas: 0n }, 10, gwei('1'))).toEqual({ maxFeePerGas: 8n, maxPriorityFeePerGas: 2n });
+    expect(raisedFees({ maxFeePerGas: 7n, maxPriorityFeePerGas: 1n }, { maxFeePerGas: 0n, maxPriorityFeePerGas: 0n }, 10, gwei('1'))).toEqual({
+      maxFeePerGas: 8n,
+      maxPriorityFeePerGas: 2n,
+    });
   });
 
   it('never passes the cap: up to it while that is still a valid replacement, then no replacement at all', () => {
@@ -35,10 +41,13 @@ describe('anchor fees', () => {
     expect(raisedFees(previous, estimate, 15, gwei('11.4'))).toBeNull();
     expect(raisedFees({ maxFeePerGas: gwei('20'), maxPriorityFeePerGas: gwei('1.15') }, estimate, 15, gwei('20'))).toBeNull();
     // A tip already at the fee cap rises with it.
-    expect(raisedFees({ maxFeePerGas: gwei('10'), maxPriorityFeePerGas: gwei('10') }, estimate, 15, gwei('11.5'))).toEqual({ maxFeePerGas: gwei('11.5'), maxPriorityFeePerGas: gwei('11.5') });
+    expect(raisedFees({ maxFeePerGas: gwei('10'), maxPriorityFeePerGas: gwei('10') }, estimate, 15, gwei('11.5'))).toEqual({
+      maxFeePerGas: gwei('11.5'),
+      maxPriorityFeePerGas: gwei('11.5'),
+    });
   });
 
-  it('reads the operator\'s cap in gwei, fractions included', () => {
+  it("reads the operator's cap in gwei, fractions included", () => {
     expect(gweiToWei(200)).toBe(gwei('200'));
     expect(gweiToWei(0.5)).toBe(gwei('0.5'));
     expect(gweiToWei(1e-9)).toBe(1n);

@@ -20,7 +20,12 @@ describe('anchor payload', () => {
     expect(bytes.subarray(19, 51)).toEqual(gateway);
     expect(bytes.subarray(51, 83)).toEqual(root);
     const fromProof = anchorPayload({
-      network: 'ethereum', networkId: 1, tx: '0x' + '00'.repeat(32), blockNumber: 1, blockHash: '0x' + '00'.repeat(32), gateway: gateway.toString('hex'),
+      network: 'ethereum',
+      networkId: 1,
+      tx: '0x' + '00'.repeat(32),
+      blockNumber: 1,
+      blockHash: '0x' + '00'.repeat(32),
+      gateway: gateway.toString('hex'),
       window: { first: 7, last: 0x1_0000_0001, index: 0, count: 1, path: [], root: root.toString('hex') },
     });
     expect(Buffer.from(fromProof)).toEqual(bytes);
@@ -38,8 +43,15 @@ describe('window tree', () => {
       const tree = new WindowTree(100, hashes);
       expect(tree.root).toEqual(referenceTreeHash(hashes));
       for (let i = 0; i < n; i++) {
-        const anchor = { network: 'ethereum', networkId: 1, tx: '0x' + '11'.repeat(32), blockNumber: 9, blockHash: '0x' + '22'.repeat(32), gateway: '33'.repeat(32),
-          window: { first: 100, last: 99 + n, index: i, count: n, path: tree.path(100 + i).map((p) => p.toString('hex')), root: tree.root.toString('hex') } };
+        const anchor = {
+          network: 'ethereum',
+          networkId: 1,
+          tx: '0x' + '11'.repeat(32),
+          blockNumber: 9,
+          blockHash: '0x' + '22'.repeat(32),
+          gateway: '33'.repeat(32),
+          window: { first: 100, last: 99 + n, index: i, count: n, path: tree.path(100 + i).map((p) => p.toString('hex')), root: tree.root.toString('hex') },
+        };
         expect(anchorCheck(hashes[i]!, 100 + i, anchor)).toBeNull();
         if (n > 1) expect(anchorCheck(hashes[(i + 1) % n]!, 100 + i, anchor)).toMatch(/does not reproduce/);
       }

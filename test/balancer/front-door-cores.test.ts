@@ -8,7 +8,11 @@ import type { LaneBalance, SchedulerEvent } from '../../src/scheduler/index.js';
 
 function balance(heavyChains: number): SchedulerEvent {
   const lane = (chains: number): LaneBalance => ({
-    capacity: { entriesPerSec: 1, bytesPerSec: 1 }, demand: { entriesPerSec: 0, bytesPerSec: 0 }, load: 0, correction: 1, chains,
+    capacity: { entriesPerSec: 1, bytesPerSec: 1 },
+    demand: { entriesPerSec: 0, bytesPerSec: 0 },
+    load: 0,
+    correction: 1,
+    chains,
   });
   return { type: 'balance', lanes: [lane(heavyChains), lane(0), lane(3)], headroom: 0.8 };
 }

@@ -12,7 +12,14 @@ interface ClassResult {
 }
 
 interface BenchReport {
-  results: { target: string; entriesPerSec: number; committedPerSec: number | null; errors: Record<string, number>; classes: Record<string, ClassResult>; gateway: { cpuSecondsPerMillion: number; cpuSecondsPerMillionByThread: Record<ThreadGroup, number> | null } }[];
+  results: {
+    target: string;
+    entriesPerSec: number;
+    committedPerSec: number | null;
+    errors: Record<string, number>;
+    classes: Record<string, ClassResult>;
+    gateway: { cpuSecondsPerMillion: number; cpuSecondsPerMillionByThread: Record<ThreadGroup, number> | null };
+  }[];
   ratios: unknown;
   disk: { sealBytes: number; bytesPerSec: number; targets: { target: string; ratio: number }[] } | null;
 }

@@ -44,14 +44,14 @@ totals: 1000
 `;
 
 describe('--cost: reading the counters', () => {
-  it('takes a dump\'s totals and thread, and the self cost of SHA-256 and of copies, not the calls into them', () => {
+  it("takes a dump's totals and thread, and the self cost of SHA-256 and of copies, not the calls into them", () => {
     expect(parseCallgrindDump(DUMP)).toEqual({ thread: 13, instructions: 1000 });
     // 600 + 250 of the compression function itself; the 300 after calls= is Sha256Spans's inclusive cost of calling it.
     expect(selfCostByKind(DUMP)).toEqual({ sha256: 850, copies: 50, gc: 0, jit: 0 });
     expect(() => parseCallgrindDump('thread: 1\n')).toThrow(/without totals/);
   });
 
-  it('maps valgrind\'s thread ids to the kernel\'s from v.info scheduler, skipping empty slots', () => {
+  it("maps valgrind's thread ids to the kernel's from v.info scheduler, skipping empty slots", () => {
     const text = [
       'sending command v.info scheduler to pid 8831',
       'Thread 1: status = VgTs_WaitSys syscall 281 (lwpid 8831)',
@@ -59,7 +59,10 @@ describe('--cost: reading the counters', () => {
       'Thread 16: status = VgTs_Runnable (lwpid 8850)',
       'Thread 17: status = VgTs_Empty (lwpid 0)',
     ].join('\n');
-    expect([...parseScheduler(text)]).toEqual([[1, 8831], [16, 8850]]);
+    expect([...parseScheduler(text)]).toEqual([
+      [1, 8831],
+      [16, 8850],
+    ]);
   });
 
   it('reads perf stat --per-thread -x, lines by thread name and id, and skips counts perf could not take', () => {
@@ -100,9 +103,21 @@ describe('--cost: the fixed workload', () => {
 // valgrind is a CI package (.ci/run); without it the harness says so.
 describe('npm run bench -- --cost', () => {
   it('counts a fixed workload under callgrind, by thread, with the SHA-256 floor apart', () => {
-    const out = execFileSync(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), '--cost', '--counter', 'callgrind', '--frames', '4', '--target', 'chainlanes-open', '--json'],
-      { encoding: 'utf8', timeout: 900_000 });
-    const report = JSON.parse(out) as { cost: { counter: string; workload: { entries: number; busy: number }; perEntry: Record<string, number>; kinds: Record<string, Record<string, number>>; idle: Record<string, number>; threads: { name: string }[] }[] };
+    const out = execFileSync(
+      process.execPath,
+      [join(ROOT, 'dist', 'bench', 'run.js'), '--cost', '--counter', 'callgrind', '--frames', '4', '--target', 'chainlanes-open', '--json'],
+      { encoding: 'utf8', timeout: 900_000 },
+    );
+    const report = JSON.parse(out) as {
+      cost: {
+        counter: string;
+        workload: { entries: number; busy: number };
+        perEntry: Record<string, number>;
+        kinds: Record<string, Record<string, number>>;
+        idle: Record<string, number>;
+        threads: { name: string }[];
+      }[];
+    };
     expect(report.cost).toHaveLength(1);
     const run = report.cost[0]!;
     expect(run.counter).toBe('callgrind');

@@ -89,27 +89,46 @@ describe('npm run bench -- --scenario hostile', () => {
 
   // Where the cpuset controller is mounted too, the group is kept on core 0 (--attack-cores).
   const pinnable = existsSync('/sys/fs/cgroup/cpuset');
-  it.skipIf(cpuGroupsUnavailable() !== null)('with --attack-cpu: a control phase beside a busy loop of the attack\'s budget, both held by a cgroup that is removed after', () => {
-    const args = ['--scenario', 'hostile', '--connections', '20', '--duration', '2', '--warmup', '0.5', '--workers', '2', '--attack-cpu', '0.3', ...(pinnable ? ['--attack-cores', '0'] : []), '--json'];
-    const run = spawnSync(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), ...args], { encoding: 'utf8', timeout: 170_000 });
-    expect(run.status, run.stderr).toBe(0);
-    const r = (JSON.parse(run.stdout) as HostileReport).hostile;
-    expect(r.shape.attackCores).toBe(0.3);
-    expect(r.shape.attackPinned).toEqual(pinnable ? [0] : null);
-    expect(r.control).not.toBeNull();
-    expect(r.alone.budgeted).toBeNull();
-    // The busy loop was held to its budget by the kernel, and the attack ran in the same group.
-    const control = r.control!.budgeted!;
-    expect(control.cores).toBeGreaterThan(0.1);
-    expect(control.cores).toBeLessThan(0.3 * 1.25 + 0.05);
-    expect(control.throttledShare).toBeGreaterThan(0);
-    expect(r.attack.budgeted!.cores).toBeLessThan(0.3 * 1.25 + 0.05);
-    expect(r.control!.lightP99Us).toBeGreaterThan(0);
-    expect(r.targets.find((t) => /under the control/.test(t.name))).toBeDefined();
-    expect(r.durability.committedLost).toBe(0);
-    // Nothing of that bench's is left in the cgroup hierarchies.
-    for (const root of ['/sys/fs/cgroup/cpu', '/sys/fs/cgroup/cpuacct', ...(pinnable ? ['/sys/fs/cgroup/cpuset'] : [])]) {
-      expect(readdirSync(root).filter((name) => name.startsWith(`chainlanes-bench-${run.pid}-`))).toEqual([]);
-    }
-  }, 180_000);
+  it.skipIf(cpuGroupsUnavailable() !== null)(
+    "with --attack-cpu: a control phase beside a busy loop of the attack's budget, both held by a cgroup that is removed after",
+    () => {
+      const args = [
+        '--scenario',
+        'hostile',
+        '--connections',
+        '20',
+        '--duration',
+        '2',
+        '--warmup',
+        '0.5',
+        '--workers',
+        '2',
+        '--attack-cpu',
+        '0.3',
+        ...(pinnable ? ['--attack-cores', '0'] : []),
+        '--json',
+      ];
+      const run = spawnSync(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), ...args], { encoding: 'utf8', timeout: 170_000 });
+      expect(run.status, run.stderr).toBe(0);
+      const r = (JSON.parse(run.stdout) as HostileReport).hostile;
+      expect(r.shape.attackCores).toBe(0.3);
+      expect(r.shape.attackPinned).toEqual(pinnable ? [0] : null);
+      expect(r.control).not.toBeNull();
+      expect(r.alone.budgeted).toBeNull();
+      // The busy loop was held to its budget by the kernel, and the attack ran in the same group.
+      const control = r.control!.budgeted!;
+      expect(control.cores).toBeGreaterThan(0.1);
+      expect(control.cores).toBeLessThan(0.3 * 1.25 + 0.05);
+      expect(control.throttledShare).toBeGreaterThan(0);
+      expect(r.attack.budgeted!.cores).toBeLessThan(0.3 * 1.25 + 0.05);
+      expect(r.control!.lightP99Us).toBeGreaterThan(0);
+      expect(r.targets.find((t) => /under the control/.test(t.name))).toBeDefined();
+      expect(r.durability.committedLost).toBe(0);
+      // Nothing of that bench's is left in the cgroup hierarchies.
+      for (const root of ['/sys/fs/cgroup/cpu', '/sys/fs/cgroup/cpuacct', ...(pinnable ? ['/sys/fs/cgroup/cpuset'] : [])]) {
+        expect(readdirSync(root).filter((name) => name.startsWith(`chainlanes-bench-${run.pid}-`))).toEqual([]);
+      }
+    },
+    180_000,
+  );
 });

@@ -21,7 +21,11 @@ async function exposition(): Promise<string> {
 describe('MetricsText', () => {
   it('reads families, labelled samples and escaped label values as prom-client writes them', async () => {
     const m = MetricsText.parse(await exposition());
-    expect(m.types).toEqual([['demo_refused_total', 'counter'], ['demo_chains', 'gauge'], ['demo_latency_seconds', 'histogram']]);
+    expect(m.types).toEqual([
+      ['demo_refused_total', 'counter'],
+      ['demo_chains', 'gauge'],
+      ['demo_latency_seconds', 'histogram'],
+    ]);
     expect(m.typeOf('demo_chains')).toBe('gauge');
     expect(m.value('demo_chains')).toBe(7);
     expect(m.value('demo_refused_total', { cause: 'host' })).toBe(3);
@@ -37,10 +41,18 @@ describe('MetricsText', () => {
     const h = MetricsText.parse(await exposition()).histogram('demo_latency_seconds');
     const light = h.get(JSON.stringify([['lane', 'light']]))!;
     expect(light.labels).toEqual({ lane: 'light' });
-    expect(light.buckets).toEqual([[0.001, 1], [0.01, 2], [Infinity, 3]]);
+    expect(light.buckets).toEqual([
+      [0.001, 1],
+      [0.01, 2],
+      [Infinity, 3],
+    ]);
     expect(light.count).toBe(3);
     expect(light.sum).toBeCloseTo(2.0055, 6);
-    expect(h.get(JSON.stringify([['lane', 'heavy']]))!.buckets).toEqual([[0.001, 0], [0.01, 1], [Infinity, 1]]);
+    expect(h.get(JSON.stringify([['lane', 'heavy']]))!.buckets).toEqual([
+      [0.001, 0],
+      [0.01, 1],
+      [Infinity, 1],
+    ]);
   });
 
   it('takes special values and timestamps, and refuses lines that are not the format', () => {

@@ -10,15 +10,35 @@ function threadSplit(cpu: number): LoadResult['gateway']['cpuSecondsPerMillionBy
 
 function result(target: string, entriesPerSec: number, cpu: number | null, lightP99: number, saturated = false): LoadResult {
   const cls = (p99: number): LoadResult['classes']['light'] => ({
-    chains: 1, connections: 1, entriesPerSec, framesPerSec: 1, framesSent: 1, committedPerSec: null,
+    chains: 1,
+    connections: 1,
+    entriesPerSec,
+    framesPerSec: 1,
+    framesSent: 1,
+    committedPerSec: null,
     accepted: { p50: p99 / 2, p90: p99, p99, p999: p99, max: p99, count: 1 } as unknown as LoadResult['classes']['light']['accepted'],
-    committed: null, entriesAcceptedTotal: 1, entriesCommittedTotal: 1,
+    committed: null,
+    entriesAcceptedTotal: 1,
+    entriesCommittedTotal: 1,
   });
   return {
-    target, url: 'ws://x', durationS: 1, entriesPerSec, framesPerSec: 1, committedPerSec: null,
-    classes: { heavy: cls(lightP99 * 2), light: cls(lightP99) }, accepted: null, errors: {}, connectionsLost: 0,
-    gateway: { cpuSeconds: null, cpuSecondsPerMillion: cpu, coresBusy: null, cpuSecondsPerMillionByThread: cpu === null ? null : threadSplit(cpu) }, clients: [], clientSaturated: saturated,
-    connectFailures: [], series: [], notes: [], chains: [],
+    target,
+    url: 'ws://x',
+    durationS: 1,
+    entriesPerSec,
+    framesPerSec: 1,
+    committedPerSec: null,
+    classes: { heavy: cls(lightP99 * 2), light: cls(lightP99) },
+    accepted: null,
+    errors: {},
+    connectionsLost: 0,
+    gateway: { cpuSeconds: null, cpuSecondsPerMillion: cpu, coresBusy: null, cpuSecondsPerMillionByThread: cpu === null ? null : threadSplit(cpu) },
+    clients: [],
+    clientSaturated: saturated,
+    connectFailures: [],
+    series: [],
+    notes: [],
+    chains: [],
   };
 }
 
@@ -38,9 +58,24 @@ describe('--runs', () => {
       { run: 2, loadAverage: 0.1, cores: 2, result: result('a', 200, 4, 2000) },
     ];
     const [a, b] = summarizeRuns(records);
-    expect(a).toMatchObject({ target: 'a', runs: 3, entriesPerSec: { median: 200, min: 100, max: 300 }, cpuSecondsPerMillion: { median: 2 }, machineBusy: 1, clientSaturated: 0 });
+    expect(a).toMatchObject({
+      target: 'a',
+      runs: 3,
+      entriesPerSec: { median: 200, min: 100, max: 300 },
+      cpuSecondsPerMillion: { median: 2 },
+      machineBusy: 1,
+      clientSaturated: 0,
+    });
     expect(a!.cpuByThread).toMatchObject({ 'front door': { median: 1, min: 0.5, max: 2 }, lanes: { median: 0.5 } });
-    expect(b).toMatchObject({ target: 'b', runs: 2, entriesPerSec: { median: 60 }, cpuSecondsPerMillion: null, cpuByThread: null, machineBusy: 1, clientSaturated: 1 });
+    expect(b).toMatchObject({
+      target: 'b',
+      runs: 2,
+      entriesPerSec: { median: 60 },
+      cpuSecondsPerMillion: null,
+      cpuByThread: null,
+      machineBusy: 1,
+      clientSaturated: 1,
+    });
     const text = formatRuns(records, [a!, b!]);
     expect(text).toContain('CLIENT SATURATED');
     expect(text).toContain('MACHINE BUSY');

@@ -25,7 +25,12 @@ async function scriptedServer(onMessage: (send: (value: unknown) => void, drop: 
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   wss.on('connection', (ws) => {
-    ws.on('message', () => onMessage((v) => ws.send(packr.pack(v)), () => ws.terminate()));
+    ws.on('message', () =>
+      onMessage(
+        (v) => ws.send(packr.pack(v)),
+        () => ws.terminate(),
+      ),
+    );
   });
   registerCleanup('scripted server', () => {
     for (const c of wss.clients) c.terminate();
@@ -111,14 +116,21 @@ describe('ChainClient against the ws-gateway peer', () => {
   });
 });
 
-describe('ChainClient against a real gateway: what goes wrong, in the gateway\'s words', () => {
-  it('rejects a refused stream with the gateway\'s code and message', async () => {
+describe("ChainClient against a real gateway: what goes wrong, in the gateway's words", () => {
+  it("rejects a refused stream with the gateway's code and message", async () => {
     const gw = await startCreditGateway();
     const owner = await gw.account('owner');
     await gw.chain('shop', owner);
     const url = `http://127.0.0.1:${gw.port}`;
-    await expect(connect(url, 'shop')).rejects.toMatchObject({ name: 'ChainError', code: 'unauthenticated', message: expect.stringMatching(/^no key: send "Authorization: Bearer KEY"/) });
-    await expect(connect(url, 'nowhere', { key: owner.key })).rejects.toMatchObject({ code: 'unknown_chain', message: expect.stringMatching(/^no chain "nowhere"/) });
+    await expect(connect(url, 'shop')).rejects.toMatchObject({
+      name: 'ChainError',
+      code: 'unauthenticated',
+      message: expect.stringMatching(/^no key: send "Authorization: Bearer KEY"/),
+    });
+    await expect(connect(url, 'nowhere', { key: owner.key })).rejects.toMatchObject({
+      code: 'unknown_chain',
+      message: expect.stringMatching(/^no chain "nowhere"/),
+    });
     const c = await client(url, 'shop', { key: owner.key });
     expect(() => c.on('comitted' as 'committed', () => undefined)).toThrow(/no event "comitted": the events are committed, open, disconnect, error/);
   });
@@ -126,11 +138,20 @@ describe('ChainClient against a real gateway: what goes wrong, in the gateway\'s
   it('says why a connection cannot be made: nothing listening, plain HTTP to a TLS port', async () => {
     const closed = await gateway();
     await closed.close();
-    await expect(connect(`http://127.0.0.1:${closed.port}`, 'orders')).rejects.toMatchObject({ code: 'connect_failed', message: expect.stringMatching(/ECONNREFUSED.*; is the gateway running/) });
+    await expect(connect(`http://127.0.0.1:${closed.port}`, 'orders')).rejects.toMatchObject({
+      code: 'connect_failed',
+      message: expect.stringMatching(/ECONNREFUSED.*; is the gateway running/),
+    });
     const tls = makeCertificate();
     const gw = await startGateway({ env: { CHAINLANES_TLS_CERT: tls.certFile, CHAINLANES_TLS_KEY: tls.keyFile } });
-    await expect(connect(`http://127.0.0.1:${gw.port}`, 'orders')).rejects.toMatchObject({ code: 'connect_failed', message: expect.stringMatching(/speaks only TLS: use https:\/\/ \(wss:\/\/\)/) });
-    await expect(connect(`https://127.0.0.1:${gw.port}`, 'orders')).rejects.toMatchObject({ code: 'connect_failed', message: expect.stringMatching(/certificate is not trusted here: give Node its CA/) });
+    await expect(connect(`http://127.0.0.1:${gw.port}`, 'orders')).rejects.toMatchObject({
+      code: 'connect_failed',
+      message: expect.stringMatching(/speaks only TLS: use https:\/\/ \(wss:\/\/\)/),
+    });
+    await expect(connect(`https://127.0.0.1:${gw.port}`, 'orders')).rejects.toMatchObject({
+      code: 'connect_failed',
+      message: expect.stringMatching(/certificate is not trusted here: give Node its CA/),
+    });
   });
 
   it('stops reconnecting when its key is revoked, and says so once', async () => {
@@ -141,7 +162,11 @@ describe('ChainClient against a real gateway: what goes wrong, in the gateway\'s
     const c = await client(`http://127.0.0.1:${gw.port}`, 'shop', { key: extra.key, reconnect: { minDelayMs: 10, maxDelayMs: 50 } });
     const errors: ChainError[] = [];
     c.on('error', (e) => errors.push(e));
-    const stopped = nextEvent<ChainError>((fn) => c.on('error', (e) => { if (e.message.startsWith('stopped reconnecting')) fn(e); }));
+    const stopped = nextEvent<ChainError>((fn) =>
+      c.on('error', (e) => {
+        if (e.message.startsWith('stopped reconnecting')) fn(e);
+      }),
+    );
     expect((await gw.call('DELETE', `/v1/accounts/${owner.id}/keys/${extra.keyId}`, owner.key)).status).toBe(200);
     expect(await stopped).toMatchObject({ code: 'unauthenticated', message: 'stopped reconnecting: unknown or revoked key' });
     await expect(c.submit(['after'])).rejects.toMatchObject({ code: 'unauthenticated' });
@@ -154,7 +179,12 @@ describe('the WHATWG socket (browsers), on the WebSocket this Node has: its glob
   const Impl = ((globalThis as { WebSocket?: unknown }).WebSocket ?? WsWebSocket) as Impl;
   const frame = packr.pack(['entry']);
 
-  function open(url: string): { events: string[]; closed: Promise<{ code: number; failure?: SocketFailure }>; send: (data: Uint8Array) => void; close: () => void } {
+  function open(url: string): {
+    events: string[];
+    closed: Promise<{ code: number; failure?: SocketFailure }>;
+    send: (data: Uint8Array) => void;
+    close: () => void;
+  } {
     const events: string[] = [];
     let closed!: (value: { code: number; failure?: SocketFailure }) => void;
     const socket = openWhatwg(Impl, new URL(url), undefined, {
@@ -165,7 +195,14 @@ describe('the WHATWG socket (browsers), on the WebSocket this Node has: its glob
         closed({ code, ...(failure === undefined ? {} : { failure }) });
       },
     });
-    return { events, closed: new Promise((resolve) => { closed = resolve; }), send: (data) => socket.send(data), close: () => socket.close() };
+    return {
+      events,
+      closed: new Promise((resolve) => {
+        closed = resolve;
+      }),
+      send: (data) => socket.send(data),
+      close: () => socket.close(),
+    };
   }
 
   it('reports a refused handshake as one close that never opened', async () => {
@@ -253,7 +290,9 @@ describe('ChainClient following a chain to another gateway (moved, close 4001)',
         const n = frame++;
         if (first && n === 2) {
           cut = true;
-          ws.send(packr.pack({ type: 'error', frame: n, code: 'moved', message: 'chain "orders" is served by gateway "g2" at http://g2', location: 'http://g2' }));
+          ws.send(
+            packr.pack({ type: 'error', frame: n, code: 'moved', message: 'chain "orders" is served by gateway "g2" at http://g2', location: 'http://g2' }),
+          );
           setTimeout(() => ws.close(4001, 'moved: reconnect'), 30);
           return;
         }
@@ -284,10 +323,12 @@ describe('ChainClient following a chain to another gateway (moved, close 4001)',
     expect((await c.submit(['f'])).seq).toBe(5);
     expect(disconnects).toEqual([]);
     // The key travelled as a subprotocol, on both connections; the URL carried none.
-    expect(server.protocols.map((p) => p.split(',').map((x) => x.trim()))).toEqual([0, 1].map(() => ['chainlanes.v1', 'chainlanes.key.clk_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa']));
+    expect(server.protocols.map((p) => p.split(',').map((x) => x.trim()))).toEqual(
+      [0, 1].map(() => ['chainlanes.v1', 'chainlanes.key.clk_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa']),
+    );
   });
 
-  it('with followMoves: false, a moved frame rejects with the gateway\'s code and location', async () => {
+  it("with followMoves: false, a moved frame rejects with the gateway's code and location", async () => {
     const server = await movingServer();
     const c = await client(server.url, 'orders', { followMoves: false });
     const results = await Promise.allSettled(['a', 'b', 'c'].map((w) => c.submit([w])));

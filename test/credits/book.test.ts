@@ -14,7 +14,9 @@ const OTHER = 'acct_cccccccccccccccc';
 
 function spansOf(lengths: number[]): Int32Array {
   const spans = new Int32Array(lengths.length * 2);
-  lengths.forEach((length, i) => { spans[2 * i + 1] = length; });
+  lengths.forEach((length, i) => {
+    spans[2 * i + 1] = length;
+  });
   return spans;
 }
 
@@ -72,7 +74,12 @@ describe('costs', () => {
   it('price each seq by the latest policy version that starts at or before it', () => {
     const p = (n: number): Policy => priced({ writePerEntry: n });
     // v2 was recorded from seq 100, the gateway crashed at 80, and v3 re-recorded v2's policy from 80.
-    const versions = [{ version: 0, fromSeq: 0, policy: p(1) }, { version: 2, fromSeq: 100, policy: p(2) }, { version: 3, fromSeq: 80, policy: p(2) }, { version: 4, fromSeq: 150, policy: p(3) }];
+    const versions = [
+      { version: 0, fromSeq: 0, policy: p(1) },
+      { version: 2, fromSeq: 100, policy: p(2) },
+      { version: 3, fromSeq: 80, policy: p(2) },
+      { version: 4, fromSeq: 150, policy: p(3) },
+    ];
     expect(policyAt(versions, 0).writePerEntry).toBe(1);
     expect(policyAt(versions, 79).writePerEntry).toBe(1);
     expect(policyAt(versions, 80).writePerEntry).toBe(2);
@@ -123,7 +130,10 @@ describe('the book', () => {
     expect(book.bill('shop', user, 1, one)).toMatchObject({ code: 'forbidden', message: expect.stringMatching(/writers/) });
     const owner: Principal = { kind: 'account', account: OWNER, keyId: 'key_x' };
     expect(book.bill('shop', owner, 1, one)).toMatchObject({ total: 30 });
-    expect(book.bill('shop', owner, 4, four)).toMatchObject({ code: 'credits', message: `${OWNER} holds 50 credits of chain "shop"; this frame of 4 entries costs 120` });
+    expect(book.bill('shop', owner, 4, four)).toMatchObject({
+      code: 'credits',
+      message: `${OWNER} holds 50 credits of chain "shop"; this frame of 4 entries costs 120`,
+    });
     book.chains.get('shop')!.frozen = true;
     expect(book.bill('shop', owner, 1, one)).toMatchObject({ code: 'busy' });
   });

@@ -55,12 +55,21 @@ describe('credit store', () => {
     const ownerP = ok(credits.authenticate(owner.key)) as Principal;
     ok(await credits.createChain(ok(credits.chainRequest(ADMIN, { name: 'shop', owner: owner.id })), 0));
     for (const amount of [0, -5, 1.5, '5', 2 ** 53, 1e300, null]) {
-      expect(await credits.mint(ownerP, 'shop', { to: owner.id, amount }), String(amount)).toMatchObject({ code: 'bad_request', message: expect.stringMatching(/^amount: /) });
+      expect(await credits.mint(ownerP, 'shop', { to: owner.id, amount }), String(amount)).toMatchObject({
+        code: 'bad_request',
+        message: expect.stringMatching(/^amount: /),
+      });
     }
     expect(await credits.mint(ownerP, 'shop', { to: owner.id })).toMatchObject({ code: 'bad_request', message: expect.stringMatching(/^amount: missing/) });
-    expect(await credits.mint(ownerP, 'shop', { to: owner.id, amount: 1, extra: 1 })).toMatchObject({ code: 'bad_request', message: expect.stringMatching(/^extra: unknown field/) });
+    expect(await credits.mint(ownerP, 'shop', { to: owner.id, amount: 1, extra: 1 })).toMatchObject({
+      code: 'bad_request',
+      message: expect.stringMatching(/^extra: unknown field/),
+    });
     ok(await credits.mint(ownerP, 'shop', { to: owner.id, amount: Number.MAX_SAFE_INTEGER }));
-    expect(await credits.mint(ownerP, 'shop', { to: owner.id, amount: 1 })).toMatchObject({ code: 'bad_request', message: expect.stringMatching(/past 9007199254740991/) });
+    expect(await credits.mint(ownerP, 'shop', { to: owner.id, amount: 1 })).toMatchObject({
+      code: 'bad_request',
+      message: expect.stringMatching(/past 9007199254740991/),
+    });
     expect(credits.balance(ADMIN, 'shop', owner.id)).toEqual({ account: owner.id, balance: Number.MAX_SAFE_INTEGER });
   });
 
@@ -84,16 +93,20 @@ describe('credit store', () => {
     expect(report.checks).toEqual(['credits: 1 chains, 100 minted − 19 burned = 81 held; the burns of 1 blocks match their entries and policies']);
   });
 
-  it('says which block\'s burns do not match its entries', async () => {
+  it("says which block's burns do not match its entries", async () => {
     const dir = tempDir();
     const { ledger, credits } = await open(dir, newKey());
     const owner = await pricedBank(credits);
     const burns = new BurnWriter(ledger.environment);
     await ledger.seal({ blocks: [makeBlock('bank-1', 0, 5)], sealedAt: 1_700_000_000_000 }, (sealed) =>
-      burns.write(sealed.directory!.height, [{ chainName: 'bank-1', height: 0, firstSeq: 0, count: 5, burns: [[owner.id, 20]] }]));
+      burns.write(sealed.directory!.height, [{ chainName: 'bank-1', height: 0, firstSeq: 0, count: 5, burns: [[owner.id, 20]] }]),
+    );
     await ledger.close();
     const report = await verifyStore(dir, { checks: [new CreditCheck()] });
-    expect(report).toMatchObject({ ok: false, firstBreak: 'credits of chain "bank-1" block 0: 20 credits burned, but its 5 entries cost 19 under the policy in force' });
+    expect(report).toMatchObject({
+      ok: false,
+      firstBreak: 'credits of chain "bank-1" block 0: 20 credits burned, but its 5 entries cost 19 under the policy in force',
+    });
   });
 });
 
@@ -102,7 +115,14 @@ async function pricedBank(credits: Credits): Promise<{ id: string; key: string }
   const owner = ok(await credits.createAccount(ADMIN, { name: 'owner' }));
   const ownerP = ok(credits.authenticate(owner.key)) as Principal;
   ok(await credits.createChain(ok(credits.chainRequest(ADMIN, { name: 'bank-1', owner: owner.id })), 0));
-  ok(await credits.setPolicy(ownerP, 'bank-1', { writePerEntry: 3, writePerKiB: 1, readPerEntry: 0, writers: 'owner', readers: 'owner', transferable: false }, () => 0));
+  ok(
+    await credits.setPolicy(
+      ownerP,
+      'bank-1',
+      { writePerEntry: 3, writePerKiB: 1, readPerEntry: 0, writers: 'owner', readers: 'owner', transferable: false },
+      () => 0,
+    ),
+  );
   ok(await credits.mint(ownerP, 'bank-1', { to: owner.id, amount: 100 }));
   return owner;
 }

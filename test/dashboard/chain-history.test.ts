@@ -15,10 +15,16 @@ function world(options: { maxChains?: number; points?: number; credits?: Map<str
   for (const [name, nextSeq] of options.restored ?? []) chains.getOrCreate(name, nextSeq, 1);
   const sampler = new CommitSampler(64);
   const credits = options.credits === undefined ? null : options.credits;
-  const histories = new ChainHistories({
-    chains, latencySumMs: sampler.chainLatencySumMs, latencyCount: sampler.chainLatencyCount,
-    creditsBurned: (name) => (credits === null ? null : credits.get(name) ?? 0),
-  }, { maxChains: options.maxChains ?? 8, points: options.points ?? 5 }, T0);
+  const histories = new ChainHistories(
+    {
+      chains,
+      latencySumMs: sampler.chainLatencySumMs,
+      latencyCount: sampler.chainLatencyCount,
+      creditsBurned: (name) => (credits === null ? null : (credits.get(name) ?? 0)),
+    },
+    { maxChains: options.maxChains ?? 8, points: options.points ?? 5 },
+    T0,
+  );
   let now = T0;
   /** One point a second: every chain's `writes` (name → entries) are accepted and committed, then a sample. */
   const second = (writes: Record<string, number> = {}): void => {
@@ -89,7 +95,11 @@ describe('chain histories', () => {
     for (const name of ['a', 'b', 'c', 'd', 'e']) chains.getOrCreate(name);
     second();
     second({ a: 10, b: 50, c: 40, d: 30, e: 20 });
-    const tracked = (): string[] => chains.all().filter((c) => histories.has(c.slot)).map((c) => c.name);
+    const tracked = (): string[] =>
+      chains
+        .all()
+        .filter((c) => histories.has(c.slot))
+        .map((c) => c.name);
     expect(tracked()).toEqual(['b', 'c', 'd']);
     expect(histories.size).toBe(3);
     // All three busy: e at 45 is not twice as busy as the slowest (d, 30), so nothing moves.

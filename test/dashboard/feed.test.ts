@@ -11,7 +11,9 @@ import { execFile } from 'node:child_process';
 /** Runs python3 with `args` from the repository root; resolves with its stdout. */
 function runPython(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('python3', args, { cwd: ROOT, timeout: 60_000 }, (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(`${error.message}\n${stderr}`))));
+    execFile('python3', args, { cwd: ROOT, timeout: 60_000 }, (error, stdout, stderr) =>
+      error === null ? resolve(stdout) : reject(new Error(`${error.message}\n${stderr}`)),
+    );
   });
 }
 
@@ -47,7 +49,11 @@ async function twoOwners(): Promise<{ gw: CreditGateway; alice: Account }> {
 const ofType = (feed: OpenFeed, type: FeedMessage['type']): FeedMessage[] => feed.messages.filter((m) => m.type === type);
 
 /** Opens the feed and collects its messages; `headers` may carry a key. */
-function openFeed(port: number, query = '', headers: Record<string, string> = {}): Promise<{ ws: WebSocket; messages: FeedMessage[] } | { status: number; body: string }> {
+function openFeed(
+  port: number,
+  query = '',
+  headers: Record<string, string> = {},
+): Promise<{ ws: WebSocket; messages: FeedMessage[] } | { status: number; body: string }> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/dashboard/stream${query}`, { headers });
   const messages: FeedMessage[] = [];
   ws.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString()) as FeedMessage));
@@ -55,7 +61,9 @@ function openFeed(port: number, query = '', headers: Record<string, string> = {}
     ws.once('open', () => resolve({ ws, messages }));
     ws.once('unexpected-response', (_req, res) => {
       let body = '';
-      res.on('data', (chunk: Buffer) => { body += chunk.toString(); });
+      res.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     ws.once('error', reject);
@@ -77,7 +85,16 @@ describe('dashboard files', () => {
     const again = await gw.http('/', { headers: { 'if-none-match': etag! } });
     expect(again.status).toBe(304);
     expect(await again.text()).toBe('');
-    for (const path of ['/web/app.js', '/web/explorer.js', '/lib/src/client/verify.js', '/lib/src/protocol/index.js', '/lib/noble-hashes/sha2.js', '/lib/msgpackr/index.js', '/lib/uplot/uPlot.esm.js', '/web/charts.js']) {
+    for (const path of [
+      '/web/app.js',
+      '/web/explorer.js',
+      '/lib/src/client/verify.js',
+      '/lib/src/protocol/index.js',
+      '/lib/noble-hashes/sha2.js',
+      '/lib/msgpackr/index.js',
+      '/lib/uplot/uPlot.esm.js',
+      '/web/charts.js',
+    ]) {
       const res = await gw.http(path);
       expect(res.status, path).toBe(200);
       expect(res.headers.get('content-type'), path).toBe('text/javascript; charset=utf-8');
@@ -89,10 +106,25 @@ describe('dashboard files', () => {
   it('serves nothing outside its files: traversal, encoded traversal, folders and other extensions are 404', async () => {
     const gw = await startGateway();
     const attempts = [
-      '/web/../package.json', '/web/%2e%2e/package.json', '/web/..%2fpackage.json', '/web/%2e%2e%2f%2e%2e%2fpackage.json',
-      '/lib/src/client/../../../package.json', '/lib/noble-hashes/../package.json', '/web//etc/passwd', '/web/', '/web',
-      '/lib/src/client/verify.js.map', '/lib/src/client/verify.d.ts', '/lib/msgpackr/node-index.js', '/lib/msgpackr/package.json', '/lib/src/ledger/store.js', '/web/index.html%00.js', '/web/APP.JS',
-      '/lib/uplot/uPlot.cjs.js', '/lib/uplot/uPlot.d.ts', '/lib/uplot/../package.json',
+      '/web/../package.json',
+      '/web/%2e%2e/package.json',
+      '/web/..%2fpackage.json',
+      '/web/%2e%2e%2f%2e%2e%2fpackage.json',
+      '/lib/src/client/../../../package.json',
+      '/lib/noble-hashes/../package.json',
+      '/web//etc/passwd',
+      '/web/',
+      '/web',
+      '/lib/src/client/verify.js.map',
+      '/lib/src/client/verify.d.ts',
+      '/lib/msgpackr/node-index.js',
+      '/lib/msgpackr/package.json',
+      '/lib/src/ledger/store.js',
+      '/web/index.html%00.js',
+      '/web/APP.JS',
+      '/lib/uplot/uPlot.cjs.js',
+      '/lib/uplot/uPlot.d.ts',
+      '/lib/uplot/../package.json',
     ];
     for (const path of attempts) {
       const answer = await httpRequest(gw.port, path);
@@ -130,7 +162,11 @@ describe('dashboard feed', () => {
     expect(frames).toBeGreaterThanOrEqual(2_000);
     expect(samples.length).toBeLessThan(frames / 20);
     for (let i = 1; i < samples.length; i++) expect(samples[i]!.at - samples[i - 1]!.at).toBeGreaterThanOrEqual(DASHBOARD.tickMs / 2);
-    expect(ticks().at(-1)!.chains.map((c) => c.name)).toContain('busy');
+    expect(
+      ticks()
+        .at(-1)!
+        .chains.map((c) => c.name),
+    ).toContain('busy');
     // Latencies of the traffic: accepted from the hash histograms, committed sampled from admission to seal.
     expect(samples.some((x) => x.acceptedP50Ms !== null && x.acceptedP50Ms > 0)).toBe(true);
     const committed = samples.filter((x) => x.committedP50Ms !== null);
@@ -162,7 +198,12 @@ describe('dashboard feed', () => {
       expect(message.chains.map((c) => c.name)).toEqual(['alice-chain']);
       expect(message.lanes.lanes.flatMap((l) => l.chains)).toEqual(['alice-chain']);
     }
-    expect(admin.messages.at(-1)!.chains.map((c) => c.name).sort()).toEqual(['alice-chain', 'bob-chain']);
+    expect(
+      admin.messages
+        .at(-1)!
+        .chains.map((c) => c.name)
+        .sort(),
+    ).toEqual(['alice-chain', 'bob-chain']);
     owner.ws.close();
     admin.ws.close();
   });
@@ -173,10 +214,12 @@ describe('dashboard feed', () => {
     // socket buffers (a few MB on loopback) hold only part of a 10 s pause and the rest backs up into the gateway.
     const names = Array.from({ length: DASHBOARD.maxChains }, (_, i) => `slow-reader-${String(i).padStart(3, '0')}-${'x'.repeat(112)}`);
     for (let i = 0; i < names.length; i += 30) {
-      await Promise.all(names.slice(i, i + 30).map(async (name) => {
-        const res = await gw.http(`/v1/chains/${name}/entries`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '["x"]' });
-        expect(res.status).toBe(200);
-      }));
+      await Promise.all(
+        names.slice(i, i + 30).map(async (name) => {
+          const res = await gw.http(`/v1/chains/${name}/entries`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '["x"]' });
+          expect(res.status).toBe(200);
+        }),
+      );
     }
     const pauseMs = 10_000;
     // It reads until it has three ticks made after it resumed, for at most half a minute.
@@ -193,7 +236,7 @@ describe('dashboard feed', () => {
   });
 });
 
-describe('dashboard feed: the balancer\'s decisions and the chain view', () => {
+describe("dashboard feed: the balancer's decisions and the chain view", () => {
   it('sends each decision once as it is made, as GET /v1/lanes/events lists it; an owner gets those of its chains', async () => {
     const { gw, alice } = await twoOwners();
     const admin = opened(await openFeed(gw.port, '', { authorization: `Bearer ${gw.adminKey}` }));
@@ -201,9 +244,14 @@ describe('dashboard feed: the balancer\'s decisions and the chain view', () => {
     for (const chain of ['bob-chain', 'alice-chain']) {
       expect((await gw.call('PUT', `/v1/chains/${chain}/lane`, gw.adminKey, { lane: 'heavy' })).status).toBe(200);
     }
-    const pins = (feed: OpenFeed) => ofType(feed, 'tick').flatMap((m) => m.events ?? []).filter((e) => e.kind === 'pin');
+    const pins = (feed: OpenFeed) =>
+      ofType(feed, 'tick')
+        .flatMap((m) => m.events ?? [])
+        .filter((e) => e.kind === 'pin');
     await expect.poll(() => pins(admin).length, { timeout: 5_000 }).toBe(2);
-    const listed = (await gw.call<{ events: { id: number; kind: string }[] }>('GET', '/v1/lanes/events', gw.adminKey)).body.events.filter((e) => e.kind === 'pin');
+    const listed = (await gw.call<{ events: { id: number; kind: string }[] }>('GET', '/v1/lanes/events', gw.adminKey)).body.events.filter(
+      (e) => e.kind === 'pin',
+    );
     expect(pins(admin)).toEqual(listed);
     await expect.poll(() => pins(owner).length, { timeout: 5_000 }).toBe(1);
     expect(pins(owner)[0]).toMatchObject({ chain: 'alice-chain', reason: expect.stringMatching(/pinned chain "alice-chain" to heavy/) });
@@ -249,7 +297,10 @@ describe('dashboard feed: the balancer\'s decisions and the chain view', () => {
       await expect.poll(() => ofType(feed, 'error').length, { timeout: 5_000 }).toBe(before + 1);
       return ofType(feed, 'error').at(-1)!.error;
     };
-    expect(await refusals('nope')).toEqual({ code: 'bad_request', message: 'the feed reads only {"watch": chain name or null}, got text that is not JSON (4 characters)' });
+    expect(await refusals('nope')).toEqual({
+      code: 'bad_request',
+      message: 'the feed reads only {"watch": chain name or null}, got text that is not JSON (4 characters)',
+    });
     expect(await refusals('{"watch": 5}')).toMatchObject({ code: 'bad_request', message: expect.stringMatching(/got \{"watch":5\}$/) });
     expect(await refusals('{"watch": "x", "and": 1}')).toMatchObject({ code: 'bad_request' });
     expect(await refusals(Buffer.from([1, 2, 3]))).toMatchObject({ code: 'bad_request', message: expect.stringMatching(/got a binary message/) });
@@ -267,7 +318,7 @@ describe('dashboard feed: the balancer\'s decisions and the chain view', () => {
     await sleep(CHAIN_HISTORY.pointMs / 2);
     const pointsNow = ofType(feed, 'chain-point').length;
     const ticksNow = ofType(feed, 'tick').length;
-    await expect.poll(() => ofType(feed, 'tick').length, { timeout: 10_000 }).toBeGreaterThan(ticksNow + 2 * CHAIN_HISTORY.pointMs / DASHBOARD.tickMs);
+    await expect.poll(() => ofType(feed, 'tick').length, { timeout: 10_000 }).toBeGreaterThan(ticksNow + (2 * CHAIN_HISTORY.pointMs) / DASHBOARD.tickMs);
     expect(ofType(feed, 'chain-point').length).toBe(pointsNow);
     // Past the feed's bound on what it reads, uWS drops the connection (no close frame: 1006); the gateway serves the next one.
     const closed = new Promise<number>((resolve) => feed.ws.once('close', resolve));

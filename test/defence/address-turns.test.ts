@@ -15,7 +15,9 @@ class Stream {
 
 function spin(ms: number): void {
   const until = performance.now() + ms;
-  while (performance.now() < until) { /* the turn runs long */ }
+  while (performance.now() < until) {
+    /* the turn runs long */
+  }
 }
 
 function share(firstBarMs = 50, maxBarMs = 150): AddressTurns {
@@ -67,7 +69,7 @@ describe('AddressTurns', () => {
     expect(s.stats.addressesBarred).toBe(0);
   });
 
-  it('cuts a barred address\'s streams a slice per turn, and at once any that sends meanwhile', async () => {
+  it("cuts a barred address's streams a slice per turn, and at once any that sends meanwhile", async () => {
     const s = share();
     const streams = Array.from({ length: 200 }, () => new Stream());
     const a = streams.map((stream) => s.open('a', stream))[0]!;

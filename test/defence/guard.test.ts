@@ -39,10 +39,12 @@ async function guarded(settings: Partial<GuardSettings> = {}): Promise<Guarded> 
   const guard = new ConnectionGuard({ ...SETTINGS, ...settings }, silentLogger(), null, turnMeter, loopTurns);
   const held: HttpResponse[] = [];
   const handled: string[] = [];
-  const answer = (path: string) => (res: HttpResponse): void => {
-    handled.push(path);
-    sendJson(res, '200 OK', { path });
-  };
+  const answer =
+    (path: string) =>
+    (res: HttpResponse): void => {
+      handled.push(path);
+      sendJson(res, '200 OK', { path });
+    };
   const routes = guard.routes(app);
   routes.get('/answer', answer('/answer'));
   routes.post('/write', answer('/write'));
@@ -67,10 +69,15 @@ async function guarded(settings: Partial<GuardSettings> = {}): Promise<Guarded> 
   });
   const port = await listenApp(app);
   guard.listening(port);
-  registerCleanup('the guard\'s sweep', () => guard.stop());
+  registerCleanup("the guard's sweep", () => guard.stop());
   return {
-    port, guard, held, handled,
-    answerHeld: () => { for (const res of held.splice(0)) sendJson(res, '200 OK', { path: '/hold' }); },
+    port,
+    guard,
+    held,
+    handled,
+    answerHeld: () => {
+      for (const res of held.splice(0)) sendJson(res, '200 OK', { path: '/hold' });
+    },
   };
 }
 
@@ -102,8 +109,12 @@ describe('ConnectionGuard', () => {
     const g = await guarded();
     await hold(g, '127.0.0.2');
     await hold(g, '127.0.0.2');
-    expectRefused(await httpRequest(g.port, '/answer', { localAddress: '127.0.0.2' }), 503, 'busy',
-      /^the address 127\.0\.0\.2 holds its limit of 2 connections and requests in flight \(limits\.maxConnectionsPerAddress\); close some or retry later$/);
+    expectRefused(
+      await httpRequest(g.port, '/answer', { localAddress: '127.0.0.2' }),
+      503,
+      'busy',
+      /^the address 127\.0\.0\.2 holds its limit of 2 connections and requests in flight \(limits\.maxConnectionsPerAddress\); close some or retry later$/,
+    );
     const upgrade = await tryStream(g.port, 'x', { localAddress: '127.0.0.2' });
     expect(upgrade).toMatchObject({ kind: 'refused', status: 503, body: { error: { code: 'busy' } } });
     // Another address is not held back, and requests answered at once give their slot back at once.
@@ -129,8 +140,12 @@ describe('ConnectionGuard', () => {
   it('caps what is in flight in all, yet answers the uncapped paths, and refuses everything else while descriptors run low', async () => {
     const g = await guarded();
     for (const address of ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.4']) await hold(g, address);
-    expectRefused(await httpRequest(g.port, '/answer', { localAddress: '127.0.0.5' }), 503, 'busy',
-      /^the gateway holds its limit of 4 connections and requests in flight \(limits\.maxConnections\); retry later$/);
+    expectRefused(
+      await httpRequest(g.port, '/answer', { localAddress: '127.0.0.5' }),
+      503,
+      'busy',
+      /^the gateway holds its limit of 4 connections and requests in flight \(limits\.maxConnections\); retry later$/,
+    );
     expect(await tryStream(g.port, 'x', { localAddress: '127.0.0.5' })).toMatchObject({ kind: 'refused', status: 503 });
     // An operator's probe gets through at the limit, also from an address at its own limit.
     for (const localAddress of ['127.0.0.5', '127.0.0.4']) expect((await httpRequest(g.port, '/healthz', { localAddress })).status).toBe(200);
@@ -165,8 +180,14 @@ describe('ConnectionGuard', () => {
       expect((await httpRequest(g.port, '/answer', { host })).status, host).toBe(200);
     }
     for (const host of ['evil.example', `evil.example:${g.port}`, 'gateway.example.evil.example', '127.0.0.2']) {
-      expectRefused(await httpRequest(g.port, '/answer', { host }), 403, 'forbidden',
-        new RegExp(`^the Host "${host.replace(/[.[\]]/g, '\\$&')}" is not a name of this gateway \\(refused against DNS rebinding\\): it answers to 127\\.0\\.0\\.1, localhost`));
+      expectRefused(
+        await httpRequest(g.port, '/answer', { host }),
+        403,
+        'forbidden',
+        new RegExp(
+          `^the Host "${host.replace(/[.[\]]/g, '\\$&')}" is not a name of this gateway \\(refused against DNS rebinding\\): it answers to 127\\.0\\.0\\.1, localhost`,
+        ),
+      );
     }
     // Even the uncapped paths, and the WebSocket upgrade.
     expect((await httpRequest(g.port, '/healthz', { host: 'evil.example' })).status).toBe(403);
@@ -183,9 +204,17 @@ describe('ConnectionGuard', () => {
     const evil = 'https://evil.example';
     expect((await httpRequest(g.port, '/answer', { origin: evil })).status).toBe(200);
     expect((await httpRequest(g.port, '/any', { origin: evil })).status).toBe(200);
-    for (const [path, method] of [['/write', 'POST'], ['/any', 'PUT'], ['/any', 'DELETE']] as const) {
-      expectRefused(await httpRequest(g.port, path, { method, origin: evil }), 403, 'forbidden',
-        /^web pages from the origin "https:\/\/evil\.example" may not open streams or send POST, PUT or DELETE requests to this gateway: allowedOrigins lists only "https:\/\/app\.example"$/);
+    for (const [path, method] of [
+      ['/write', 'POST'],
+      ['/any', 'PUT'],
+      ['/any', 'DELETE'],
+    ] as const) {
+      expectRefused(
+        await httpRequest(g.port, path, { method, origin: evil }),
+        403,
+        'forbidden',
+        /^web pages from the origin "https:\/\/evil\.example" may not open streams or send POST, PUT or DELETE requests to this gateway: allowedOrigins lists only "https:\/\/app\.example"$/,
+      );
     }
     expect(await tryStream(g.port, 'x', { origin: evil })).toMatchObject({ kind: 'refused', status: 403 });
     // The allowed origin, the gateway's own page (its Origin is the Host it was loaded from), and clients that send no Origin.

@@ -12,7 +12,9 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setTimeout(resolv
 
 function spin(ms: number): void {
   const until = performance.now() + ms;
-  while (performance.now() < until) { /* the turn runs long */ }
+  while (performance.now() < until) {
+    /* the turn runs long */
+  }
 }
 
 describe.skipIf(nativeAddon() === null)('TurnMeter', () => {
@@ -25,12 +27,14 @@ describe.skipIf(nativeAddon() === null)('TurnMeter', () => {
       await nextTurn();
       await nextTurn();
       // A turn that runs 3 × RECORD_MS and counts 7 frames, 2 opens.
-      await new Promise<void>((resolve) => setTimeout(() => {
-        meter.counts[TURN_COUNTS.frames]! += 7;
-        meter.counts[TURN_COUNTS.opens]! += 2;
-        spin(3 * RECORD_MS);
-        resolve();
-      }, 1));
+      await new Promise<void>((resolve) =>
+        setTimeout(() => {
+          meter.counts[TURN_COUNTS.frames]! += 7;
+          meter.counts[TURN_COUNTS.opens]! += 2;
+          spin(3 * RECORD_MS);
+          resolve();
+        }, 1),
+      );
       await nextTurn();
       const after = meter.totals();
       expect(after.turns - before.turns).toBeGreaterThanOrEqual(3);
@@ -74,11 +78,13 @@ describe.skipIf(nativeAddon() === null)('TurnMeter', () => {
     const lines: Record<string, unknown>[] = [];
     const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
     const meter = new TurnMeter(log);
-    await new Promise<void>((resolve) => setTimeout(() => {
-      meter.counts[TURN_COUNTS.refused]! += 3;
-      spin(2 * RECORD_MS);
-      resolve();
-    }, 1));
+    await new Promise<void>((resolve) =>
+      setTimeout(() => {
+        meter.counts[TURN_COUNTS.refused]! += 3;
+        spin(2 * RECORD_MS);
+        resolve();
+      }, 1),
+    );
     await nextTurn();
     meter.drain();
     expect(lines).toEqual([]);

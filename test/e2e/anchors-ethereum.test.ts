@@ -9,7 +9,19 @@ import { verifyEntry, type EntryProof } from '../../src/client/verify.js';
 import { anchorPayload, verifyAnchor } from '../../src/client/anchor.js';
 import type { AnchorWindowView } from '../../src/protocol/index.js';
 import {
-  ANCHOR_POLL, ANVIL_CHAIN_ID, accountNonce, anchorConfig, anchorKeyFile, anchorWindows, freePort, mineUntil, runCli, startAnvil, startGateway, tempDir, writeCommitted,
+  ANCHOR_POLL,
+  ANVIL_CHAIN_ID,
+  accountNonce,
+  anchorConfig,
+  anchorKeyFile,
+  anchorWindows,
+  freePort,
+  mineUntil,
+  runCli,
+  startAnvil,
+  startGateway,
+  tempDir,
+  writeCommitted,
 } from '../helpers/index.js';
 
 const confirmedThrough = (height: number) => (ws: AnchorWindowView[]) => ws.some((w) => w.state === 'confirmed' && w.last >= height);
@@ -74,9 +86,12 @@ describe('Ethereum anchoring', () => {
     expect((await gw.metrics()).value('chainlanes_anchor_backlog_directories')).toBeGreaterThanOrEqual(0);
     // The dashboard's feed carries the same state for the page to show.
     const feed = new WebSocket(`ws://127.0.0.1:${gw.port}/v1/dashboard/stream`);
-    const [hello] = await once(feed, 'message') as [Buffer];
+    const [hello] = (await once(feed, 'message')) as [Buffer];
     feed.close();
-    expect(JSON.parse(hello.toString())).toMatchObject({ type: 'hello', anchors: { status: 'ok', networkId: ANVIL_CHAIN_ID, anchoredHeight: expect.any(Number) } });
+    expect(JSON.parse(hello.toString())).toMatchObject({
+      type: 'hello',
+      anchors: { status: 'ok', networkId: ANVIL_CHAIN_ID, anchoredHeight: expect.any(Number) },
+    });
 
     // The whole store: every confirmed window's root from the store, its transaction on the node.
     const confirmedWindows = (await anchorWindows(gw)).filter((w) => w.state === 'confirmed').length;
@@ -111,7 +126,8 @@ describe('Ethereum anchoring', () => {
     for (let i = 0; i < 4; i++) during.push((await writeCommitted(gw, 'outage', [`during ${i}`])).seq);
     const lastDuring = (await gw.json<EntryProof>(`/v1/chains/outage/entries/${during.at(-1)!}`)).directory!.height;
     // The status is posted after each attempt, so it is polled until it has seen the last seal.
-    const health = async () => (await gw.json<{ anchors: { failuresInRow: number; backlog: number; status: string; lastError: string | null } }>('/healthz')).anchors;
+    const health = async () =>
+      (await gw.json<{ anchors: { failuresInRow: number; backlog: number; status: string; lastError: string | null } }>('/healthz')).anchors;
     await expect.poll(async () => (await health()).backlog, ANCHOR_POLL).toBeGreaterThanOrEqual(lastDuring - before);
     expect(await health()).toMatchObject({ status: 'retrying', failuresInRow: expect.any(Number), lastError: expect.any(String) });
     expect((await health()).failuresInRow).toBeGreaterThan(0);
@@ -142,7 +158,9 @@ describe('Ethereum anchoring', () => {
 
     const again = await startGateway({ dataDir: gw.dataDir, config: anchorConfig(anvil.url, key) });
     // The restarted gateway watches the same transaction: the node's pool holds that one and no other.
-    await expect.poll(async () => (await again.json<{ anchors: { window: { tx: string } | null } }>('/healthz')).anchors.window?.tx, ANCHOR_POLL).toBe(inFlight!.tx);
+    await expect
+      .poll(async () => (await again.json<{ anchors: { window: { tx: string } | null } }>('/healthz')).anchors.window?.tx, ANCHOR_POLL)
+      .toBe(inFlight!.tx);
     expect(await accountNonce(anvil, 'pending')).toBe(1);
     const ws = await mineUntil(again, anvil, (w) => w[0]?.state === 'confirmed');
     expect(ws[0]).toMatchObject({ first: inFlight!.first, last: inFlight!.last, tx: inFlight!.tx, nonce: 0 });

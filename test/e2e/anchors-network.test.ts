@@ -14,8 +14,21 @@ import { verifyEntry, type EntryProof } from '../../src/client/verify.js';
 import { TEST_FAULTS_ENV } from '../../src/config/index.js';
 import type { AnchorWindowView } from '../../src/protocol/index.js';
 import {
-  ANCHOR_POLL, accountNonce, anchorConfig, anchorKeyFile, anchorWindows, freePort, mineUntil, poolHashes, runCli, setNextBaseFee, startAnvil, startGateway,
-  writeCommitted, type Anvil, type ChildGateway,
+  ANCHOR_POLL,
+  accountNonce,
+  anchorConfig,
+  anchorKeyFile,
+  anchorWindows,
+  freePort,
+  mineUntil,
+  poolHashes,
+  runCli,
+  setNextBaseFee,
+  startAnvil,
+  startGateway,
+  writeCommitted,
+  type Anvil,
+  type ChildGateway,
 } from '../helpers/index.js';
 import { keepScreenshot, openBrowser } from '../helpers/browser.js';
 
@@ -94,13 +107,20 @@ describe('Ethereum anchoring on a real network', () => {
     const listing = await gw.json<{ costs: { total: Record<string, unknown>; days: Array<Record<string, unknown>> } }>('/v1/anchors/windows');
     const perMillion = String((BigInt(window.feeWei!) * 1_000_000n) / 3n);
     expect(listing.costs.total).toMatchObject({ windows: 1, gasUsed: window.gasUsed, feeWei: window.feeWei, entries: 3, feeWeiPerMillionEntries: perMillion });
-    expect(listing.costs.days).toEqual([expect.objectContaining({ day: new Date(window.confirmedAt!).toISOString().slice(0, 10), windows: 1, feeWei: window.feeWei })]);
+    expect(listing.costs.days).toEqual([
+      expect.objectContaining({ day: new Date(window.confirmedAt!).toISOString().slice(0, 10), windows: 1, feeWei: window.feeWei }),
+    ]);
     await expect.poll(async () => (await health(gw)).lastWindow?.feeWei, ANCHOR_POLL).toBe(window.feeWei);
-    expect(await health(gw)).toMatchObject({ status: 'ok', window: null, lastWindow: { bumps: window.bumps }, costs: { today: { windows: 1, feeWei: window.feeWei } } });
+    expect(await health(gw)).toMatchObject({
+      status: 'ok',
+      window: null,
+      lastWindow: { bumps: window.bumps },
+      costs: { today: { windows: 1, feeWei: window.feeWei } },
+    });
     expect(await metric(gw, 'chainlanes_anchor_fees_paid_wei')).toBe(Number(window.feeWei));
     expect(await metric(gw, 'chainlanes_anchor_entries_anchored')).toBe(3);
     const feed = new WebSocket(`ws://127.0.0.1:${gw.port}/v1/dashboard/stream`);
-    const [hello] = await once(feed, 'message') as [Buffer];
+    const [hello] = (await once(feed, 'message')) as [Buffer];
     feed.close();
     expect(JSON.parse(hello.toString())).toMatchObject({ type: 'hello', anchors: { bumps: window.bumps, lastWindow: { feeWei: window.feeWei } } });
 
@@ -162,7 +182,7 @@ describe('Ethereum anchoring on a real network', () => {
     const before = await gw.json<EntryProof>('/v1/chains/deep/entries/0');
     expect(before.anchor).toMatchObject({ tx: confirmed.tx, blockHash: confirmed.blockHash });
     expect(await verifyAnchor(before, anvil.url)).toMatchObject({ ok: true, confirmations: expect.any(Number) });
-    expect((await verifyAnchor(before, anvil.url) as { confirmations: number }).confirmations).toBeGreaterThan(2);
+    expect(((await verifyAnchor(before, anvil.url)) as { confirmations: number }).confirmations).toBeGreaterThan(2);
 
     // Every block since the snapshot is undone and replaced by a longer chain without the transaction.
     await anvil.rpc('evm_revert', [snapshot]);

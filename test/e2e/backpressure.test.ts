@@ -16,7 +16,9 @@ describe('outbound backpressure', () => {
     socket.pause();
     const frame = pack(Array.from({ length: 64 }, (_, i) => Buffer.from([i])));
     let closed = false;
-    ws.on('close', () => { closed = true; });
+    ws.on('close', () => {
+      closed = true;
+    });
     // Each accepted reply carries 64 × 32 bytes of hashes: 20,000 of them are ~41 MB.
     for (let i = 0; i < 20_000 && !closed; i++) {
       ws.send(frame);

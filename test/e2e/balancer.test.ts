@@ -14,7 +14,16 @@ interface LaneView {
   headroom: { limit: number; room: number };
   placement: { chain: string; why: string }[];
 }
-interface Decision { id: number; at: number; kind: string; reason: string; chain?: string; from?: string; to?: string; numbers: Record<string, unknown> }
+interface Decision {
+  id: number;
+  at: number;
+  kind: string;
+  reason: string;
+  chain?: string;
+  from?: string;
+  to?: string;
+  numbers: Record<string, unknown>;
+}
 
 const lanes = async (gw: ChildGateway): Promise<LaneView[]> => (await gw.json<{ lanes: LaneView[] }>('/v1/lanes')).lanes;
 const events = async (gw: ChildGateway): Promise<Decision[]> => (await gw.json<{ events: Decision[] }>('/v1/lanes/events?limit=1000')).events;
@@ -59,7 +68,7 @@ function expectEveryMoveListed(gw: ChildGateway, listed: Decision[]): void {
 }
 
 describe('balancer', () => {
-  it('shows each lane\'s capacity, placed demand and headroom, and replaces the lane table over HTTP, refusing bad tables by row', async () => {
+  it("shows each lane's capacity, placed demand and headroom, and replaces the lane table over HTTP, refusing bad tables by row", async () => {
     const gw = await startGateway({ config: { scheduler: { tickMs: 50, rebalanceEveryTicks: 4 } } });
     await expect.poll(async () => (await lanes(gw)).every((l) => l.capacity !== undefined), { timeout: 10_000 }).toBe(true);
     // Calibrated on this machine (how much: `npm run bench -- --micro`, the calibration suite).
@@ -80,7 +89,13 @@ describe('balancer', () => {
     expect(unknown.status).toBe(400);
     expect(unknown.body.error.code).toBe('bad_request');
     expect(unknown.body.error.message).toMatch(/lanes\[0\]\.lane: "fastest" is not allowed/);
-    const overlap = await put(gw, '/v1/lanes/table', { lanes: [{ lane: 'heavy', minEntriesPerSec: 100 }, { lane: 'medium', minEntriesPerSec: 500 }], shareFloorEntriesPerSec: 0 });
+    const overlap = await put(gw, '/v1/lanes/table', {
+      lanes: [
+        { lane: 'heavy', minEntriesPerSec: 100 },
+        { lane: 'medium', minEntriesPerSec: 500 },
+      ],
+      shareFloorEntriesPerSec: 0,
+    });
     expect(overlap.status).toBe(400);
     expect(overlap.body.error.message).toMatch(/lanes\[1\]\.minEntriesPerSec: 500 is not allowed: .*overlap/);
     const empty = await put(gw, '/v1/lanes/table', { lanes: [{ lane: 'heavy', minEntriesPerSec: 100 }, { lane: 'medium' }], shareFloorEntriesPerSec: 0 });
@@ -146,11 +161,20 @@ describe('balancer', () => {
   it('moves the chain that relieves an overloaded lane most to the nearest lane with room, and says why', async () => {
     const gw = await startGateway({
       config: {
-        scheduler: { tickMs: 50, tauMs: 300, rebalanceEveryTicks: 4, laneTable: { lanes: [{ lane: 'heavy', minEntriesPerSec: 1e9 }], shareFloorEntriesPerSec: 1e12 } },
+        scheduler: {
+          tickMs: 50,
+          tauMs: 300,
+          rebalanceEveryTicks: 4,
+          laneTable: { lanes: [{ lane: 'heavy', minEntriesPerSec: 1e9 }], shareFloorEntriesPerSec: 1e12 },
+        },
         // Declared small, so a few hundred entries/s are an overload: light carries at most 0.5 × 1000 entries/s.
         balancer: {
           headroom: 0.5,
-          declaredCapacity: { light: { entriesPerSec: 1_000, bytesPerSec: 1e12 }, medium: { entriesPerSec: 2_000, bytesPerSec: 1e12 }, heavy: { entriesPerSec: 2_000, bytesPerSec: 1e12 } },
+          declaredCapacity: {
+            light: { entriesPerSec: 1_000, bytesPerSec: 1e12 },
+            medium: { entriesPerSec: 2_000, bytesPerSec: 1e12 },
+            heavy: { entriesPerSec: 2_000, bytesPerSec: 1e12 },
+          },
         },
       },
     });
@@ -194,7 +218,9 @@ describe('balancer', () => {
     const floodsDone = Promise.all(floods.map((f, i) => pace(f, 8_000, 40, 60_000, `f${i}`, () => newcomerDone)));
     // The newcomer starts once the lane is contended: both floods are being refused over their shares.
     const refusedSoFar = async (chain: string): Promise<number> => (await gw.metrics()).sum('chainlanes_fair_share_refused_total', { chain });
-    await expect.poll(async () => Math.min(await refusedSoFar('flood-a'), await refusedSoFar('flood-b')), { timeout: 30_000, interval: 100 }).toBeGreaterThan(0);
+    await expect
+      .poll(async () => Math.min(await refusedSoFar('flood-a'), await refusedSoFar('flood-b')), { timeout: 30_000, interval: 100 })
+      .toBeGreaterThan(0);
     // A trickle for a second, while the floods press on.
     const until = Date.now() + 1_000;
     while (Date.now() < until) {
@@ -228,11 +254,16 @@ describe('balancer', () => {
     expect((await gw.call('GET', '/v1/lanes/table', account.key)).status).toBe(403);
     expect((await gw.call('PUT', '/v1/lanes/table', account.key, { lanes: [], shareFloorEntriesPerSec: 0 })).status).toBe(403);
     expect((await gw.call('GET', '/v1/lanes/events', gw.adminKey)).status).toBe(200);
-    expect((await gw.call('PUT', '/v1/lanes/table', gw.adminKey, { lanes: [], shareFloorEntriesPerSec: 0 }))).toEqual({ status: 200, body: { lanes: [], shareFloorEntriesPerSec: 0 } });
+    expect(await gw.call('PUT', '/v1/lanes/table', gw.adminKey, { lanes: [], shareFloorEntriesPerSec: 0 })).toEqual({
+      status: 200,
+      body: { lanes: [], shareFloorEntriesPerSec: 0 },
+    });
   });
 
   // Needs an address of this machine other than loopback to come from; CI machines have one.
-  const outside = Object.values(networkInterfaces()).flat().find((i) => i !== undefined && i.family === 'IPv4' && !i.internal)?.address;
+  const outside = Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i !== undefined && i.family === 'IPv4' && !i.internal)?.address;
   it.skipIf(outside === undefined)('in open mode serves the operator routes to loopback clients only', async () => {
     const gw = await startGateway({ config: { host: '0.0.0.0', allowedHosts: ['*'], auth: { insecureOpen: true } } });
     expect((await gw.http('/v1/lanes/events')).status).toBe(200);

@@ -35,7 +35,9 @@ describe('frames', () => {
     const first = await flood.waitReplies(8);
     const busy = first.filter((r) => r.type === 'error');
     expect(busy.length).toBeGreaterThan(0);
-    busy.forEach((r) => expect(r).toMatchObject({ code: 'busy', message: expect.stringMatching(/4 frames are unanswered on this connection \(limits\.maxFramesInFlight\)/) }));
+    busy.forEach((r) =>
+      expect(r).toMatchObject({ code: 'busy', message: expect.stringMatching(/4 frames are unanswered on this connection \(limits\.maxFramesInFlight\)/) }),
+    );
     // Going on far past the limit without reading is the end of the connection.
     for (let i = 0; i < 200; i++) flood.sendRaw(frame);
     expect(await flood.waitClosed()).toBe(1008);
@@ -115,8 +117,12 @@ describe('HTTP bodies', () => {
       await once(socket, 'connect');
       let response = '';
       let closed = false;
-      socket.on('data', (d: Buffer) => { response += d.toString(); });
-      socket.on('close', () => { closed = true; });
+      socket.on('data', (d: Buffer) => {
+        response += d.toString();
+      });
+      socket.on('close', () => {
+        closed = true;
+      });
       socket.write(`POST /v1/chains/x/entries HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${contentLength}\r\n\r\n`);
       await expect.poll(() => response !== '' || closed, { timeout: 20_000 }).toBe(true);
       socket.destroy();
@@ -143,8 +149,11 @@ describe('HTTP bodies', () => {
     const gw = await serve({});
     const names = Array.from({ length: 1200 }, (_, i) => `c${i}`);
     for (let i = 0; i < names.length; i += 100) {
-      await Promise.all(names.slice(i, i + 100).map((name) =>
-        gw.http(`/v1/chains/${name}/entries`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '["x"]' })));
+      await Promise.all(
+        names
+          .slice(i, i + 100)
+          .map((name) => gw.http(`/v1/chains/${name}/entries`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '["x"]' })),
+      );
     }
     const first = await gw.json<{ chains: { name: string }[]; total: number; next: number | null }>('/v1/chains');
     expect(first).toMatchObject({ total: 1200, next: 100 });
@@ -174,7 +183,12 @@ describe('memory in total', () => {
     const gw = await serve({ limits: { maxFrameBytes: 64 * 1024, maxEntryBytes: 32 * 1024, maxInboundTotalBytes: 4 * 64 * 1024 } });
     const open = await Promise.all([1, 2, 3, 4].map((i) => StreamClient.open(gw.port, `s${i}`)));
     const fifth = await StreamClient.open(gw.port, 's5');
-    expect((await fifth.waitReplies(1))[0]).toMatchObject({ type: 'error', frame: null, code: 'busy', message: expect.stringMatching(/limits\.maxInboundTotalBytes/) });
+    expect((await fifth.waitReplies(1))[0]).toMatchObject({
+      type: 'error',
+      frame: null,
+      code: 'busy',
+      message: expect.stringMatching(/limits\.maxInboundTotalBytes/),
+    });
     expect(await fifth.waitClosed()).toBe(1008);
     open[0]!.close();
     await open[0]!.waitClosed();
@@ -200,11 +214,16 @@ describe('memory in total', () => {
     // The sleepers' 1.6 M entries may still be sealing on a slow machine, and
     // `busy` is then an honest answer: the bystander must be accepted once it
     // clears, and be told nothing else meanwhile.
-    await expect.poll(async () => {
-      bystander.send(['still served']);
-      const replies = await bystander.waitReplies(bystander.replies.length + 1);
-      return replies.at(-1);
-    }, { timeout: 15_000, interval: 200 }).toMatchObject({ type: 'accepted' });
+    await expect
+      .poll(
+        async () => {
+          bystander.send(['still served']);
+          const replies = await bystander.waitReplies(bystander.replies.length + 1);
+          return replies.at(-1);
+        },
+        { timeout: 15_000, interval: 200 },
+      )
+      .toMatchObject({ type: 'accepted' });
     expect(bystander.replies.filter((r) => r.type !== 'accepted').every((r) => r.type === 'error' && r.code === 'busy')).toBe(true);
   });
 });

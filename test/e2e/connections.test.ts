@@ -12,7 +12,16 @@ import { join } from 'node:path';
 import { pack } from 'msgpackr';
 import type WebSocket from 'ws';
 import {
-  CLI, sleep, startGateway, type ChildGateway, closeAll, cpuShare, httpRequest, openDescriptorsOf, tryStream, type StreamAttempt,
+  CLI,
+  sleep,
+  startGateway,
+  type ChildGateway,
+  closeAll,
+  cpuShare,
+  httpRequest,
+  openDescriptorsOf,
+  tryStream,
+  type StreamAttempt,
 } from '../helpers/index.js';
 
 /** Opens `n` streams from `localAddress`, `batch` at a time. */
@@ -20,7 +29,7 @@ async function openMany(port: number, n: number, localAddress?: string, batch = 
   const attempts: StreamAttempt[] = [];
   for (let i = 0; i < n; i += batch) {
     const size = Math.min(batch, n - i);
-    attempts.push(...await Promise.all(Array.from({ length: size }, (_, k) => tryStream(port, `c${(i + k) % 7}`, { localAddress }))));
+    attempts.push(...(await Promise.all(Array.from({ length: size }, (_, k) => tryStream(port, `c${(i + k) % 7}`, { localAddress })))));
   }
   return attempts;
 }
@@ -99,7 +108,12 @@ describe('connection limits', () => {
   it('refuses past maxConnections at once with 503 busy, counting HTTP requests in flight, and still answers /healthz', async () => {
     // An HTTP request in flight: a POST whose body never ends.
     const post: ClientRequest = request({
-      host: '127.0.0.1', port: gw.port, path: '/v1/chains/slow/entries', method: 'POST', localAddress: '127.0.0.4', agent: false,
+      host: '127.0.0.1',
+      port: gw.port,
+      path: '/v1/chains/slow/entries',
+      method: 'POST',
+      localAddress: '127.0.0.4',
+      agent: false,
       headers: { 'content-type': 'application/msgpack', 'content-length': '1000' },
     });
     post.on('error', () => undefined);
@@ -176,10 +190,28 @@ describe.skipIf(!linux)(`a file-descriptor limit of ${LOW_LIMIT}`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'chainlanes-fd-'));
     try {
       writeFileSync(join(dir, 'config.json'), JSON.stringify({ limits: { maxConnections: 1000 } }));
-      const run = spawnSync(LAUNCHER[0]!, [...LAUNCHER.slice(1), process.execPath, CLI, 'serve', '--port', '0', '--data', join(dir, 'data'),
-        '--config', join(dir, 'config.json'), '--log-format', 'json'], { encoding: 'utf8', timeout: 20_000 });
+      const run = spawnSync(
+        LAUNCHER[0]!,
+        [
+          ...LAUNCHER.slice(1),
+          process.execPath,
+          CLI,
+          'serve',
+          '--port',
+          '0',
+          '--data',
+          join(dir, 'data'),
+          '--config',
+          join(dir, 'config.json'),
+          '--log-format',
+          'json',
+        ],
+        { encoding: 'utf8', timeout: 20_000 },
+      );
       expect(run.status).toBe(2);
-      expect(run.stdout + run.stderr).toMatch(new RegExp(`limits\\.maxConnections: 1000 is more than the file-descriptor limit allows: of ${LOW_LIMIT} descriptors`));
+      expect(run.stdout + run.stderr).toMatch(
+        new RegExp(`limits\\.maxConnections: 1000 is more than the file-descriptor limit allows: of ${LOW_LIMIT} descriptors`),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -208,7 +240,11 @@ describe.skipIf(!linux)(`a file-descriptor limit of ${LOW_LIMIT}`, () => {
     const limits = gw.logs().find((l) => l.event === 'connection-limits')!;
     // The gateway is shared with the tests before: wait until it is not low (any more), and then
     // for events after this point only, so an earlier test's `descriptors-low` does not count.
-    const descriptorEvents = (): unknown[] => gw.logs().map((l) => l.event).filter((e) => e === 'descriptors-low' || e === 'descriptors-ok');
+    const descriptorEvents = (): unknown[] =>
+      gw
+        .logs()
+        .map((l) => l.event)
+        .filter((e) => e === 'descriptors-low' || e === 'descriptors-ok');
     await expect.poll(() => descriptorEvents().at(-1)).not.toBe('descriptors-low');
     const before = descriptorEvents().length;
     // Connected, but no request yet: the guard cannot see these (uWS would close them after about 10 s).
@@ -224,7 +260,11 @@ describe.skipIf(!linux)(`a file-descriptor limit of ${LOW_LIMIT}`, () => {
     expect(openDescriptorsOf(gw.process.pid!)).toBeLessThan(LOW_LIMIT);
 
     const refused = await tryStream(gw.port, 'low');
-    expect(refused).toMatchObject({ kind: 'refused', status: 503, body: { error: { code: 'busy', message: expect.stringMatching(/short of file descriptors/) } } });
+    expect(refused).toMatchObject({
+      kind: 'refused',
+      status: 503,
+      body: { error: { code: 'busy', message: expect.stringMatching(/short of file descriptors/) } },
+    });
     expect(await httpRequest(gw.port, '/v1/chains')).toMatchObject({ status: 503, connection: 'close' });
     expect((await httpRequest(gw.port, '/healthz')).status).toBe(200);
     expect(await cpuShare(gw.process.pid!)).toBeLessThan(SPINNING);

@@ -104,9 +104,17 @@ describe('a corrupt store', () => {
 
   it.each([
     ['the magic of meta page 0', (file: Buffer) => flip(file, 24, 4), /corrupt lmdb meta page 0: magic 0x41103f21/],
-    ['the last page number of the current meta', (file: Buffer, meta: Meta) => flip(file, meta.page * meta.pageSize + 144, 8), /corrupt lmdb meta page [01]: the last page number is \d+, beyond any file/],
+    [
+      'the last page number of the current meta',
+      (file: Buffer, meta: Meta) => flip(file, meta.page * meta.pageSize + 144, 8),
+      /corrupt lmdb meta page [01]: the last page number is \d+, beyond any file/,
+    ],
     ['the header and start of meta page 1', (file: Buffer, meta: Meta) => flip(file, meta.pageSize, 200), /corrupt lmdb meta page 1: page flags/],
-    ['the transaction id of the current meta', (file: Buffer, meta: Meta) => flip(file, meta.page * meta.pageSize + 152, 1), /corrupt lmdb meta pages: transaction ids \d+ \(page 0\) and \d+ \(page 1\) are not consecutive/],
+    [
+      'the transaction id of the current meta',
+      (file: Buffer, meta: Meta) => flip(file, meta.page * meta.pageSize + 152, 1),
+      /corrupt lmdb meta pages: transaction ids \d+ \(page 0\) and \d+ \(page 1\) are not consecutive/,
+    ],
   ])('flipped bytes in lmdb meta pages (%s): verify says corrupt, serve refuses, neither crashes', async (_what, damage, why) => {
     const dir = copyOf(damage);
     const corrupt = new RegExp(`the store in ${dir} is corrupt: ${why.source}`);
@@ -122,7 +130,9 @@ describe('a corrupt store', () => {
     });
     // After a clean stop following five seals, the last page written is the
     // free-page list's root: lmdb's commit saves that list last.
-    const damage = new RegExp(`the store in ${dir} is corrupt: corrupt lmdb page ${lastPage} in the free-page list \\(transaction \\d+\\): its header says page \\d+`);
+    const damage = new RegExp(
+      `the store in ${dir} is corrupt: corrupt lmdb page ${lastPage} in the free-page list \\(transaction \\d+\\): its header says page \\d+`,
+    );
     expectVerifyCorrupt(dir, damage);
     await expectServeRefused(dir, damage);
   });
@@ -146,7 +156,10 @@ describe('a corrupt store', () => {
     await blocks.put(last!.key, damaged);
     await env.close();
     const height = Number(last!.key.readBigUInt64BE(32));
-    await expectServeRefused(dir, new RegExp(`^the store in ${dir} is corrupt: chain "c0" block ${height}: its hash differs from the one directory \\d+ lists$`));
+    await expectServeRefused(
+      dir,
+      new RegExp(`^the store in ${dir} is corrupt: chain "c0" block ${height}: its hash differs from the one directory \\d+ lists$`),
+    );
     expectVerifyCorrupt(dir, new RegExp(`chain "c0" block ${height}: block hash differs from the one directory \\d+ lists`));
   });
 });

@@ -91,7 +91,12 @@ describe('credits under pressure', () => {
       sent += 10;
       // A new price while frames are in flight: entries before the change pay the old one.
       const put = await gw.call('PUT', '/v1/chains/split/policy', owner.key, {
-        writePerEntry: round + 2, writePerKiB: round, readPerEntry: 0, writers: 'owner', readers: 'owner', transferable: false,
+        writePerEntry: round + 2,
+        writePerKiB: round,
+        readPerEntry: 0,
+        writers: 'owner',
+        readers: 'owner',
+        transferable: false,
       });
       expect(put.status).toBe(200);
     }
@@ -113,8 +118,16 @@ describe('credits under pressure', () => {
     client.send(['a', 'b', 'c']);
     await client.waitReplies(1);
     // Durable at once, from seq 3: but seqs 0…2 are not sealed yet (the interval is 5 s), and die with the gateway.
-    expect(await first.call('PUT', '/v1/chains/lost/policy', owner.key, { writePerEntry: 10, writePerKiB: 0, readPerEntry: 0, writers: 'owner', readers: 'owner', transferable: false }))
-      .toMatchObject({ status: 200, body: { version: 2, fromSeq: 3 } });
+    expect(
+      await first.call('PUT', '/v1/chains/lost/policy', owner.key, {
+        writePerEntry: 10,
+        writePerKiB: 0,
+        readPerEntry: 0,
+        writers: 'owner',
+        readers: 'owner',
+        transferable: false,
+      }),
+    ).toMatchObject({ status: 200, body: { version: 2, fromSeq: 3 } });
     await first.kill();
 
     const second = await startCreditGateway({ dataDir: first.dataDir, adminKey: first.adminKey, config: { ledger: { blockIntervalMs: 50 } } });
@@ -159,7 +172,9 @@ describe('credits under pressure', () => {
 function startFlood(port: number, account: string): { started: Promise<void>; stop(): Promise<{ requests: number; statuses: Record<string, number> }> } {
   const script = join(tempDir(), 'flood.mjs');
   const keys = [newKey(), newKey(), 'clk_' + 'a'.repeat(36), 'Bearer-ish nonsense'];
-  writeFileSync(script, `
+  writeFileSync(
+    script,
+    `
     import http from 'node:http';
     const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
     const keys = ${JSON.stringify(keys)};
@@ -185,11 +200,14 @@ function startFlood(port: number, account: string): { started: Promise<void>; st
     await Promise.all(Array.from({ length: 8 }, (_, w) => loop(w)));
     process.stdout.write(JSON.stringify({ requests, statuses }) + '\\n');
     process.exit(0);
-  `);
+  `,
+  );
   const child = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'inherit'] });
   registerCleanup('flood process', () => child.kill('SIGKILL'));
   let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
   const started = new Promise<void>((resolve, reject) => {
     const look = (): void => {

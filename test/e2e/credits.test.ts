@@ -7,8 +7,15 @@ import { join } from 'node:path';
 import { newKey } from '../../src/credits/index.js';
 import { resolveConfig } from '../../src/config/index.js';
 import {
-  StreamClient, parseLogLines, runCli, startCreditGateway, startGateway, tempDir, upgradeAnswer,
-  type Account, type CreditGateway,
+  StreamClient,
+  parseLogLines,
+  runCli,
+  startCreditGateway,
+  startGateway,
+  tempDir,
+  upgradeAnswer,
+  type Account,
+  type CreditGateway,
 } from '../helpers/index.js';
 
 const PRICED = { writePerEntry: 2, writePerKiB: 1, readPerEntry: 1, writers: 'any' as const, readers: 'any' as const, transferable: false };
@@ -33,8 +40,13 @@ describe('credits: the walkthrough', () => {
     for (let i = 0; i < 29; i++) client.send([`entry ${i}`]);
     const all = await client.waitReplies(31);
     expect(all.slice(2, 30).every((r) => r.type === 'accepted')).toBe(true);
-    expect(all[30]).toMatchObject({ type: 'error', frame: 30, code: 'credits', message: `${user.id} holds 0 credits of chain "shop"; this frame of 1 entries costs 3` });
-    const nextSeq = ((all[29]!.seq as number) + 1);
+    expect(all[30]).toMatchObject({
+      type: 'error',
+      frame: 30,
+      code: 'credits',
+      message: `${user.id} holds 0 credits of chain "shop"; this frame of 1 entries costs 3`,
+    });
+    const nextSeq = (all[29]!.seq as number) + 1;
     // The refused frame left no trace: no seq was used.
     client.send(['one more']);
     expect((await client.waitReplies(32))[31]).toMatchObject({ code: 'credits' });
@@ -79,7 +91,11 @@ describe('credits: who may do what', () => {
     expect((await gw.call('DELETE', `/v1/accounts/${user.id}/keys/${extra.keyId}`, user.key)).status).toBe(200);
     const typo = user.key.slice(0, 10) + (user.key[10] === 'a' ? 'b' : 'a') + user.key.slice(11);
     const cases: [string | null, RegExp][] = [
-      [null, /^no key/], ['hunter2', /^malformed key/], [typo, /^malformed key/], [newKey(), /^unknown or revoked key$/], [extra.key, /^unknown or revoked key$/],
+      [null, /^no key/],
+      ['hunter2', /^malformed key/],
+      [typo, /^malformed key/],
+      [newKey(), /^unknown or revoked key$/],
+      [extra.key, /^unknown or revoked key$/],
     ];
     for (const [key, message] of cases) {
       const answer = await gw.call('GET', `/v1/chains/rules/credits/${user.id}`, key);
@@ -94,14 +110,23 @@ describe('credits: who may do what', () => {
     expect((await upgradeAnswer(gw.port, 'rules', { query: user.key })).status).toBe(101);
     expect((await upgradeAnswer(gw.port, 'rules', { query: extra.key })).status).toBe(401);
     // Or as a subprotocol (browsers cannot set Authorization, and a URL lands in proxies' logs): the answer names the protocol, never the key.
-    expect(await upgradeAnswer(gw.port, 'rules', { protocols: ['chainlanes.v1', `chainlanes.key.${user.key}`] })).toMatchObject({ status: 101, protocol: 'chainlanes.v1' });
+    expect(await upgradeAnswer(gw.port, 'rules', { protocols: ['chainlanes.v1', `chainlanes.key.${user.key}`] })).toMatchObject({
+      status: 101,
+      protocol: 'chainlanes.v1',
+    });
     expect(await upgradeAnswer(gw.port, 'rules', { protocols: [`chainlanes.key.${user.key}`, 'other'] })).toMatchObject({ status: 101, protocol: 'other' });
     expect((await upgradeAnswer(gw.port, 'rules', { protocols: ['chainlanes.v1', `chainlanes.key.${extra.key}`] })).status).toBe(401);
   });
 
   it('refuses writers and readers the policy does not list with 403, and unknown chains with 404', async () => {
-    expect(await upgradeAnswer(gw.port, 'rules', { header: `Bearer ${stranger.key}` })).toMatchObject({ status: 403, body: expect.stringMatching(/"forbidden".*writers/) });
-    expect(await upgradeAnswer(gw.port, 'nowhere', { header: `Bearer ${user.key}` })).toMatchObject({ status: 404, body: expect.stringMatching(/"unknown_chain"/) });
+    expect(await upgradeAnswer(gw.port, 'rules', { header: `Bearer ${stranger.key}` })).toMatchObject({
+      status: 403,
+      body: expect.stringMatching(/"forbidden".*writers/),
+    });
+    expect(await upgradeAnswer(gw.port, 'nowhere', { header: `Bearer ${user.key}` })).toMatchObject({
+      status: 404,
+      body: expect.stringMatching(/"unknown_chain"/),
+    });
     expect(await upgradeAnswer(gw.port, 'rules', { header: `Bearer ${gw.adminKey}` })).toMatchObject({ status: 403 });
     expect(await gw.call('POST', '/v1/chains/nowhere/entries', user.key, ['a'])).toMatchObject({ status: 404, body: { error: { code: 'unknown_chain' } } });
     expect(await gw.call('POST', '/v1/chains/rules/entries', stranger.key, ['a'])).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
@@ -111,7 +136,7 @@ describe('credits: who may do what', () => {
     expect(await gw.call('GET', '/v1/chains/nowhere/entries/0', user.key)).toMatchObject({ status: 404, body: { error: { code: 'unknown_chain' } } });
   });
 
-  it('shows chains\' names and traffic only to a key: an account its own chains, the admin all', async () => {
+  it("shows chains' names and traffic only to a key: an account its own chains, the admin all", async () => {
     await gw.chain('secret', stranger);
     type Listing = { chains: { name: string }[]; total: number };
     const names = async (key: string): Promise<string[]> => (await gw.call<Listing>('GET', '/v1/chains', key)).body.chains.map((c) => c.name).sort();
@@ -134,26 +159,49 @@ describe('credits: who may do what', () => {
   });
 
   it('lets only the admin or the account itself see or change an account, and only the admin create one', async () => {
-    expect(await gw.call('GET', `/v1/accounts/${user.id}`, gw.adminKey)).toMatchObject({ status: 200, body: { id: user.id, name: 'user', keys: expect.any(Array) } });
+    expect(await gw.call('GET', `/v1/accounts/${user.id}`, gw.adminKey)).toMatchObject({
+      status: 200,
+      body: { id: user.id, name: 'user', keys: expect.any(Array) },
+    });
     expect(await gw.call('GET', `/v1/accounts/${user.id}`, user.key)).toMatchObject({ status: 200 });
     expect(await gw.call('GET', `/v1/accounts/${user.id}`, stranger.key)).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
     expect(await gw.call('POST', `/v1/accounts/${user.id}/keys`, stranger.key)).toMatchObject({ status: 403 });
     expect(await gw.call('POST', '/v1/accounts', user.key, { name: 'x' })).toMatchObject({ status: 403 });
     expect(await gw.call('GET', '/v1/accounts/acct_zzzzzzzzzzzzzzzz', gw.adminKey)).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
-    expect(await gw.call('POST', '/v1/accounts', gw.adminKey, { name: '' })).toMatchObject({ status: 400, body: { error: { message: expect.stringMatching(/^name: /) } } });
+    expect(await gw.call('POST', '/v1/accounts', gw.adminKey, { name: '' })).toMatchObject({
+      status: 400,
+      body: { error: { message: expect.stringMatching(/^name: /) } },
+    });
   });
 
   it('lets the admin or the owner create and price chains, and only the owner mint', async () => {
     expect(await gw.call('POST', '/v1/chains', user.key, { name: 'theirs', owner: owner.id })).toMatchObject({ status: 403 });
-    expect(await gw.call('POST', '/v1/chains', gw.adminKey, { name: 'admins', owner: owner.id })).toMatchObject({ status: 201, body: { name: 'admins', owner: owner.id, version: 0 } });
-    expect(await gw.call('POST', '/v1/chains', gw.adminKey, { name: 'admins', owner: user.id })).toMatchObject({ status: 400, body: { error: { message: expect.stringMatching(/exists already/) } } });
-    expect(await gw.call('POST', '/v1/chains', gw.adminKey, { name: 'bad name!', owner: owner.id })).toMatchObject({ status: 400, body: { error: { message: expect.stringMatching(/^name: /) } } });
-    expect(await gw.call('POST', '/v1/chains', gw.adminKey, { name: 'ownerless', owner: 'acct_zzzzzzzzzzzzzzzz' })).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+    expect(await gw.call('POST', '/v1/chains', gw.adminKey, { name: 'admins', owner: owner.id })).toMatchObject({
+      status: 201,
+      body: { name: 'admins', owner: owner.id, version: 0 },
+    });
+    expect(await gw.call('POST', '/v1/chains', gw.adminKey, { name: 'admins', owner: user.id })).toMatchObject({
+      status: 400,
+      body: { error: { message: expect.stringMatching(/exists already/) } },
+    });
+    expect(await gw.call('POST', '/v1/chains', gw.adminKey, { name: 'bad name!', owner: owner.id })).toMatchObject({
+      status: 400,
+      body: { error: { message: expect.stringMatching(/^name: /) } },
+    });
+    expect(await gw.call('POST', '/v1/chains', gw.adminKey, { name: 'ownerless', owner: 'acct_zzzzzzzzzzzzzzzz' })).toMatchObject({
+      status: 404,
+      body: { error: { code: 'not_found' } },
+    });
     expect(await gw.call('PUT', '/v1/chains/admins/policy', user.key, PRICED)).toMatchObject({ status: 403 });
     expect(await gw.call('PUT', '/v1/chains/admins/policy', gw.adminKey, PRICED)).toMatchObject({ status: 200, body: { version: 1, fromSeq: 0 } });
-    expect(await gw.call('PUT', '/v1/chains/admins/policy', gw.adminKey, { ...PRICED, writers: [stranger.id, 'acct_zzzzzzzzzzzzzzzz'] }))
-      .toMatchObject({ status: 404, body: { error: { message: 'writers[1]: no account acct_zzzzzzzzzzzzzzzz' } } });
-    expect(await gw.call('PUT', '/v1/chains/admins/policy', gw.adminKey, { ...PRICED, writePerKiB: -1 })).toMatchObject({ status: 400, body: { error: { message: expect.stringMatching(/^writePerKiB: /) } } });
+    expect(await gw.call('PUT', '/v1/chains/admins/policy', gw.adminKey, { ...PRICED, writers: [stranger.id, 'acct_zzzzzzzzzzzzzzzz'] })).toMatchObject({
+      status: 404,
+      body: { error: { message: 'writers[1]: no account acct_zzzzzzzzzzzzzzzz' } },
+    });
+    expect(await gw.call('PUT', '/v1/chains/admins/policy', gw.adminKey, { ...PRICED, writePerKiB: -1 })).toMatchObject({
+      status: 400,
+      body: { error: { message: expect.stringMatching(/^writePerKiB: /) } },
+    });
     expect(await gw.call('PUT', '/v1/chains/nowhere/policy', gw.adminKey, PRICED)).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
     expect(await gw.call('POST', '/v1/chains/rules/credits/mint', gw.adminKey, { to: user.id, amount: 5 })).toMatchObject({ status: 403 });
     expect(await gw.call('POST', '/v1/chains/rules/credits/mint', user.key, { to: user.id, amount: 5 })).toMatchObject({ status: 403 });
@@ -163,14 +211,34 @@ describe('credits: who may do what', () => {
     const before = [await gw.balance('rules', user), await gw.balance('rules', owner)];
     for (const amount of [0, -1, 2.5, '10', 2 ** 53, 1e300, true]) {
       const answer = await gw.call('POST', '/v1/chains/rules/credits/mint', owner.key, { to: user.id, amount });
-      expect(answer, String(amount)).toMatchObject({ status: 400, body: { error: { code: 'bad_request', message: expect.stringMatching(/^amount: expected a whole number of credits from 1 to 9007199254740991, got /) } } });
+      expect(answer, String(amount)).toMatchObject({
+        status: 400,
+        body: {
+          error: { code: 'bad_request', message: expect.stringMatching(/^amount: expected a whole number of credits from 1 to 9007199254740991, got /) },
+        },
+      });
     }
-    expect(await gw.call('POST', '/v1/chains/rules/credits/mint', owner.key, { to: 'nobody', amount: 5 })).toMatchObject({ status: 400, body: { error: { message: expect.stringMatching(/^to: /) } } });
-    expect(await gw.call('POST', '/v1/chains/rules/credits/mint', owner.key, { to: 'acct_zzzzzzzzzzzzzzzz', amount: 5 })).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
-    expect(await gw.call('POST', '/v1/chains/nowhere/credits/mint', owner.key, { to: user.id, amount: 5 })).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+    expect(await gw.call('POST', '/v1/chains/rules/credits/mint', owner.key, { to: 'nobody', amount: 5 })).toMatchObject({
+      status: 400,
+      body: { error: { message: expect.stringMatching(/^to: /) } },
+    });
+    expect(await gw.call('POST', '/v1/chains/rules/credits/mint', owner.key, { to: 'acct_zzzzzzzzzzzzzzzz', amount: 5 })).toMatchObject({
+      status: 404,
+      body: { error: { code: 'not_found' } },
+    });
+    expect(await gw.call('POST', '/v1/chains/nowhere/credits/mint', owner.key, { to: user.id, amount: 5 })).toMatchObject({
+      status: 404,
+      body: { error: { code: 'not_found' } },
+    });
     expect(await gw.call('POST', '/v1/chains/rules/credits/mint', owner.key, 'not json')).toMatchObject({ status: 400 });
-    expect(await gw.call('POST', '/v1/chains/rules/credits/transfer', user.key, { to: owner.id, amount: 5 })).toMatchObject({ status: 403, body: { error: { message: expect.stringMatching(/not transferable/) } } });
-    expect(await gw.call('GET', '/v1/chains/rules/credits/acct_zzzzzzzzzzzzzzzz', gw.adminKey)).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+    expect(await gw.call('POST', '/v1/chains/rules/credits/transfer', user.key, { to: owner.id, amount: 5 })).toMatchObject({
+      status: 403,
+      body: { error: { message: expect.stringMatching(/not transferable/) } },
+    });
+    expect(await gw.call('GET', '/v1/chains/rules/credits/acct_zzzzzzzzzzzzzzzz', gw.adminKey)).toMatchObject({
+      status: 404,
+      body: { error: { code: 'not_found' } },
+    });
     expect(await gw.call('GET', `/v1/chains/rules/credits/${user.id}`, stranger.key)).toMatchObject({ status: 403 });
     expect(await gw.call('GET', '/v1/chains/rules/credits/ledger', user.key)).toMatchObject({ status: 403 });
     expect([await gw.balance('rules', user), await gw.balance('rules', owner)]).toEqual(before);
@@ -179,8 +247,14 @@ describe('credits: who may do what', () => {
   it('moves transferable credits between holders, never past a balance, and lists mints, transfers and burns by directory height', async () => {
     await gw.chain('gift', owner, { ...PRICED, transferable: true });
     await gw.mint('gift', owner, user, 50);
-    expect(await gw.call('POST', '/v1/chains/gift/credits/transfer', user.key, { to: stranger.id, amount: 51 })).toMatchObject({ status: 402, body: { error: { code: 'credits' } } });
-    expect(await gw.call('POST', '/v1/chains/gift/credits/transfer', user.key, { to: stranger.id, amount: 20 })).toMatchObject({ status: 200, body: { account: user.id, balance: 30 } });
+    expect(await gw.call('POST', '/v1/chains/gift/credits/transfer', user.key, { to: stranger.id, amount: 51 })).toMatchObject({
+      status: 402,
+      body: { error: { code: 'credits' } },
+    });
+    expect(await gw.call('POST', '/v1/chains/gift/credits/transfer', user.key, { to: stranger.id, amount: 20 })).toMatchObject({
+      status: 200,
+      body: { account: user.id, balance: 30 },
+    });
     expect(await gw.call('POST', '/v1/chains/gift/credits/transfer', gw.adminKey, { to: stranger.id, amount: 1 })).toMatchObject({ status: 403 });
     expect(await gw.balance('gift', stranger)).toBe(20);
     // The stranger now holds credits, so "any" lets it write; 2 entries of ≤ 1 KiB cost 6.
@@ -196,15 +270,16 @@ describe('credits: who may do what', () => {
       return body.heights.flatMap((h) => [...h.mints!, ...h.transfers!, ...h.burns!, ...h.reads!]);
     };
     // Read burns are written once per block interval, so the two reads may land in one record or two.
-    const readsOf = (records: Record<string, unknown>[]): number => records
-      .filter((r) => r.account === stranger.id && r.block === undefined)
-      .reduce((sum, r) => sum + Number(r.amount), 0);
+    const readsOf = (records: Record<string, unknown>[]): number =>
+      records.filter((r) => r.account === stranger.id && r.block === undefined).reduce((sum, r) => sum + Number(r.amount), 0);
     await expect.poll(async () => readsOf(await ledger()), { timeout: 10_000 }).toBe(3);
-    expect(await ledger()).toEqual(expect.arrayContaining([
-      expect.objectContaining({ to: user.id, amount: 50 }),
-      expect.objectContaining({ from: user.id, to: stranger.id, amount: 20 }),
-      expect.objectContaining({ block: 0, firstSeq: 0, count: 2, account: stranger.id, amount: 6 }),
-    ]));
+    expect(await ledger()).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ to: user.id, amount: 50 }),
+        expect.objectContaining({ from: user.id, to: stranger.id, amount: 20 }),
+        expect.objectContaining({ block: 0, firstSeq: 0, count: 2, account: stranger.id, amount: 6 }),
+      ]),
+    );
     expect(await gw.call('GET', '/v1/chains/gift/credits/ledger?from=x', owner.key)).toMatchObject({ status: 400 });
   });
 
@@ -212,7 +287,10 @@ describe('credits: who may do what', () => {
     await gw.chain('dear', owner, { ...PRICED, readPerEntry: 500 });
     await gw.mint('dear', owner, owner, 600);
     expect((await gw.call('POST', '/v1/chains/dear/entries?wait=committed', owner.key, ['a', 'b'])).status).toBe(200);
-    expect(await gw.call('GET', '/v1/chains/dear/blocks/0', owner.key)).toMatchObject({ status: 402, body: { error: { code: 'credits', message: expect.stringMatching(/reading 2 entries costs 1000/) } } });
+    expect(await gw.call('GET', '/v1/chains/dear/blocks/0', owner.key)).toMatchObject({
+      status: 402,
+      body: { error: { code: 'credits', message: expect.stringMatching(/reading 2 entries costs 1000/) } },
+    });
     expect((await gw.call('GET', '/v1/chains/dear/entries/0', owner.key)).status).toBe(200);
     expect(await gw.call('GET', '/v1/chains/dear/entries/1', owner.key)).toMatchObject({ status: 402 });
     expect(await gw.balance('dear', owner)).toBe(600 - 6 - 500);
@@ -252,17 +330,25 @@ describe('credits: who may do what', () => {
     expect(await client.waitClosed()).toBe(1008);
     expect(client.replies.at(-1)).toMatchObject({ type: 'error', frame: null, code: 'unauthenticated', message: expect.stringMatching(/expired/) });
     expect(await gw.call('GET', `/v1/chains/rules/credits/${user.id}`, made.body.key)).toMatchObject({
-      status: 401, body: { error: { message: `the key expired at ${new Date(expiresAt).toISOString()}` } },
+      status: 401,
+      body: { error: { message: `the key expired at ${new Date(expiresAt).toISOString()}` } },
     });
     const account = await gw.call<{ keys: { keyId: string; expiresAt: number | null }[] }>('GET', `/v1/accounts/${user.id}`, user.key);
     expect(account.body.keys.find((k) => k.keyId === made.body.keyId)?.expiresAt).toBe(expiresAt);
     for (const bad of [{ expiresAt: Date.now() - 1 }, { expiresAt: 'soon' }, { expires: 1 }]) {
-      expect(await gw.call('POST', `/v1/accounts/${user.id}/keys`, user.key, bad), JSON.stringify(bad)).toMatchObject({ status: 400, body: { error: { code: 'bad_request' } } });
+      expect(await gw.call('POST', `/v1/accounts/${user.id}/keys`, user.key, bad), JSON.stringify(bad)).toMatchObject({
+        status: 400,
+        body: { error: { code: 'bad_request' } },
+      });
     }
   });
 
   it('lists accounts to the admin, a page at a time', async () => {
-    const listed = await gw.call<{ accounts: { id: string; name: string; liveKeys: number }[]; total: number; next: number | null }>('GET', '/v1/accounts?limit=2', gw.adminKey);
+    const listed = await gw.call<{ accounts: { id: string; name: string; liveKeys: number }[]; total: number; next: number | null }>(
+      'GET',
+      '/v1/accounts?limit=2',
+      gw.adminKey,
+    );
     expect(listed).toMatchObject({ status: 200, body: { total: 3, next: 2 } });
     expect(listed.body.accounts.map((a) => a.name)).toEqual(['owner', 'user']);
     const rest = await gw.call<{ accounts: { id: string; name: string }[]; next: number | null }>('GET', '/v1/accounts?from=2', gw.adminKey);
@@ -287,7 +373,9 @@ describe('credits: modes', () => {
     const open = await startGateway({ dataDir: join(dir, 'data') });
     const warning = open.logs().find((line) => line.event === 'open-mode');
     expect(warning?.level).toBe(40);
-    expect(await (await open.http('/v1/accounts', { method: 'POST', body: '{}' })).json()).toMatchObject({ error: { code: 'not_found', message: expect.stringMatching(/open mode/) } });
+    expect(await (await open.http('/v1/accounts', { method: 'POST', body: '{}' })).json()).toMatchObject({
+      error: { code: 'not_found', message: expect.stringMatching(/open mode/) },
+    });
     await open.stop();
     // Public on purpose: auth.insecureOpen (or --insecure-open, or CHAINLANES_INSECURE_OPEN) says so.
     const insecure = await startGateway({ dataDir: join(dir, 'data'), config: { host: '0.0.0.0' }, env: { CHAINLANES_INSECURE_OPEN: 'true' } });
@@ -303,7 +391,9 @@ describe('credits: modes', () => {
     for (const flags of [[], ['--insecure-open'], ['--insecure-open', '--host', '0.0.0.0']]) {
       const refused = runCli(['serve', '--port', '0', '--data', gw.dataDir, ...flags]);
       expect(refused.status).toBe(2);
-      expect(refused.stderr).toContain(`chainlanes: the store ${gw.dataDir} is priced: it holds 1 account and 1 owned chain ("shop"), so it starts only with an admin key`);
+      expect(refused.stderr).toContain(
+        `chainlanes: the store ${gw.dataDir} is priced: it holds 1 account and 1 owned chain ("shop"), so it starts only with an admin key`,
+      );
     }
     // Nothing was written free meanwhile, and the store still starts with its key.
     const again = await startCreditGateway({ dataDir: gw.dataDir, adminKey: gw.adminKey });

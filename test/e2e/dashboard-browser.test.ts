@@ -21,7 +21,7 @@ const BINARY = Uint8Array.from([0x00, 0xff, 0x10, 0x80, 0x7f, 0x41, 0xfe, 0x01, 
 /** Writes to `writer` until its chain is in the heavy lane (GET /v1/chains/{name}); returns the frames sent. */
 async function floodToHeavy(gw: ChildGateway, writer: StreamClient, chain: string, isHeavy?: () => Promise<boolean>): Promise<number> {
   let frames = 0;
-  const heavy = isHeavy ?? (async () => ((await gw.json<{ lane: string }>(`/v1/chains/${chain}`)).lane === 'heavy'));
+  const heavy = isHeavy ?? (async () => (await gw.json<{ lane: string }>(`/v1/chains/${chain}`)).lane === 'heavy');
   const until = Date.now() + MOVE_TIMEOUT_MS;
   while (Date.now() < until && !(await heavy())) {
     for (let i = 0; i < 20; i++, frames++) writer.send(Array.from({ length: 64 }, (_, k) => `flood ${chain} ${frames}-${k}`));
@@ -62,7 +62,9 @@ describe('dashboard in a browser', () => {
     // The decisions made before the page opened, read from GET /v1/lanes/events (this browser is on the gateway's machine).
     await page.waitForSelector('#moves-note[data-earlier="loaded"]');
     expect(await page.locator('#moves li[data-chain="moved-before"][data-kind="chain-move"]').first().textContent()).toMatch(/light → heavy/);
-    expect(await page.locator('#moves li[data-chain="pinned-before"][data-kind="pin"]').first().textContent()).toMatch(/pinned chain "pinned-before" to medium/);
+    expect(await page.locator('#moves li[data-chain="pinned-before"][data-kind="pin"]').first().textContent()).toMatch(
+      /pinned chain "pinned-before" to medium/,
+    );
     expect(await page.locator('#moves li[data-kind="calibration"]').count()).toBeGreaterThan(0);
 
     // Steady traffic on the light chains meanwhile, as a gateway has (and for the pictures).
@@ -76,7 +78,7 @@ describe('dashboard in a browser', () => {
     await writer.waitCommitted((c) => c.length > 0);
     const row = page.locator('tr[data-chain="watched"]');
     await expect.poll(() => row.locator('td[data-lane]').textContent(), { timeout: 10_000 }).toBe('light');
-    const frames = 1 + await floodToHeavy(gw, writer, 'watched', async () => (await row.locator('td[data-lane]').textContent()) === 'heavy');
+    const frames = 1 + (await floodToHeavy(gw, writer, 'watched', async () => (await row.locator('td[data-lane]').textContent()) === 'heavy'));
     expect(await row.locator('td[data-lane]').textContent()).toBe('heavy');
     // A move made while the page is open comes with the feed, listed once.
     await page.waitForSelector('#moves li[data-chain="watched"]');
@@ -91,7 +93,13 @@ describe('dashboard in a browser', () => {
     expect(legend).toEqual(['time', 'accepted', 'committed']);
     await expect.poll(async () => (await rate.locator('.u-legend .u-series .u-value').allTextContents())[1]).toMatch(/entries\/s$/);
     const latency = page.locator('figure.chart[data-series="accepted p50|accepted p99|committed p50|committed p99"]');
-    expect(await latency.locator('.u-legend .u-series .u-label').allTextContents()).toEqual(['time', 'accepted p50', 'accepted p99', 'committed p50', 'committed p99']);
+    expect(await latency.locator('.u-legend .u-series .u-label').allTextContents()).toEqual([
+      'time',
+      'accepted p50',
+      'accepted p99',
+      'committed p50',
+      'committed p99',
+    ]);
     // Hovering reads out the values at that time.
     const plot = rate.locator('.u-over');
     const box = (await plot.boundingBox())!;
@@ -105,7 +113,6 @@ describe('dashboard in a browser', () => {
     for (const title of await cardFigures.evaluateAll((dts) => dts.map((dt) => dt.getAttribute('title')))) expect(title).toBeTruthy();
     expect(await page.locator('.lane[data-lane="heavy"] dt', { hasText: 'hashing capacity, this lane' }).getAttribute('title')).toMatch(/for hashing only/);
 
-
     // The chain view of a chain under load: its rate above zero.
     await row.locator('button').click();
     await page.waitForSelector('#chain-view:not([hidden]) figure.chart');
@@ -118,8 +125,12 @@ describe('dashboard in a browser', () => {
     expect(await figure(page, 'accepted')).toBeGreaterThan(0);
     // Its newest point is at most a second old: it may predate the move.
     await expect.poll(() => page.locator('#chain-view dd[data-figure="lane"]').textContent(), { timeout: 5_000 }).toBe('heavy');
-    expect(await page.locator('#chain-view figure.chart').evaluateAll((figures) => figures.map((f) => f.getAttribute('data-series'))))
-      .toEqual(['accepted|committed', 'commit latency', 'lane', 'blocks']);
+    expect(await page.locator('#chain-view figure.chart').evaluateAll((figures) => figures.map((f) => f.getAttribute('data-series')))).toEqual([
+      'accepted|committed',
+      'commit latency',
+      'lane',
+      'blocks',
+    ]);
     await expect.poll(() => figure(page, 'committed seq')).toBeGreaterThan(100);
     // Its picture once it has some history: ten points, the chain under load meanwhile.
     const points = async (): Promise<number> => Number(await page.locator('#chain-view figure.chart').first().getAttribute('data-points'));

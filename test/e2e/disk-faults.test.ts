@@ -91,9 +91,15 @@ describe.skipIf(noMount !== null)(`a full disk${noMount === null ? '' : ` (skipp
     // Small HTTP writers waiting for their commit, accepted after the first failure: they must be answered too.
     const waits: Promise<{ status: number; body: Record<string, unknown> }>[] = [];
     const postWaiting = (): void => {
-      waits.push(g.http('/v1/chains/waiter/entries?wait=committed', {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([`w${waits.length}`]),
-      }).then(async (res) => ({ status: res.status, body: (await res.json()) as Record<string, unknown> })));
+      waits.push(
+        g
+          .http('/v1/chains/waiter/entries?wait=committed', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify([`w${waits.length}`]),
+          })
+          .then(async (res) => ({ status: res.status, body: (await res.json()) as Record<string, unknown> })),
+      );
     };
     const failed = (): boolean => g.logs().some((l) => l.event === 'seal-failed');
 
@@ -106,7 +112,8 @@ describe.skipIf(noMount !== null)(`a full disk${noMount === null ? '' : ` (skipp
     const floodStarted = Date.now();
     while (!failed()) {
       if (Date.now() - floodStarted > 15_000) throw new Error(`no seal failed after 15 s of flooding (${accepted} entries accepted)`);
-      for (; repliesSeen < flood.replies.length; repliesSeen++) if (flood.replies[repliesSeen]!.type === 'accepted') accepted += flood.replies[repliesSeen]!.count as number;
+      for (; repliesSeen < flood.replies.length; repliesSeen++)
+        if (flood.replies[repliesSeen]!.type === 'accepted') accepted += flood.replies[repliesSeen]!.count as number;
       for (; noticesSeen < flood.committed.length; noticesSeen++) committed += flood.committed[noticesSeen]!.count as number;
       if (sent - flood.replies.length < 8 && (accepted - committed) * entry.length < 2 * MiB) {
         flood.send(frame);
@@ -127,15 +134,30 @@ describe.skipIf(noMount !== null)(`a full disk${noMount === null ? '' : ` (skipp
     expect(g.process.exitCode).toBeNull();
     expect(g.process.signalCode).toBeNull();
     const diskError = /the store commit failed: (ENOSPC|EIO)\b/;
-    expect(health).toMatchObject({ status: 'degraded', sealer: true, reason: expect.stringMatching(/seals failed in a row \(last error: the store commit failed: (ENOSPC|EIO)\b/) });
-    expect(g.logs().filter((l) => l.event === 'seal-failed').map((l) => l.error)).toContainEqual(expect.stringMatching(diskError));
+    expect(health).toMatchObject({
+      status: 'degraded',
+      sealer: true,
+      reason: expect.stringMatching(/seals failed in a row \(last error: the store commit failed: (ENOSPC|EIO)\b/),
+    });
+    expect(
+      g
+        .logs()
+        .filter((l) => l.event === 'seal-failed')
+        .map((l) => l.error),
+    ).toContainEqual(expect.stringMatching(diskError));
     expect(g.logs().filter((l) => l.event === 'sealer-failed' || l.event === 'sealer-error')).toEqual([]);
 
     // New frames, on any chain and either route, get `busy` with the reason, not `internal`.
     const before = flood.replies.length;
     flood.send(['one more']);
     const [refused] = (await flood.waitReplies(before + 1)).slice(before);
-    expect(refused).toMatchObject({ type: 'error', code: 'busy', message: expect.stringMatching(/^the store is failing to seal: \d+ seals failed in a row \(last error: the store commit failed: (ENOSPC|EIO)\b.*; retry later$/) });
+    expect(refused).toMatchObject({
+      type: 'error',
+      code: 'busy',
+      message: expect.stringMatching(
+        /^the store is failing to seal: \d+ seals failed in a row \(last error: the store commit failed: (ENOSPC|EIO)\b.*; retry later$/,
+      ),
+    });
     const other = await g.http('/v1/chains/newcomer/entries', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '["hello"]' });
     expect(other.status).toBe(503);
     expect(await other.json()).toMatchObject({ error: { code: 'busy', message: expect.stringMatching(/the store is failing to seal/) } });
@@ -146,10 +168,16 @@ describe.skipIf(noMount !== null)(`a full disk${noMount === null ? '' : ` (skipp
     const answers = await Promise.all(waits);
     for (const { status, body } of answers) {
       if (status === 200) expect(body).toMatchObject({ committed: true });
-      else if (status === 503) expect(body).toMatchObject({ error: { code: 'busy', message: expect.stringMatching(/failing to seal|waiting to be made durable/) } });
+      else if (status === 503)
+        expect(body).toMatchObject({ error: { code: 'busy', message: expect.stringMatching(/failing to seal|waiting to be made durable/) } });
       else {
         expect(status).toBe(500);
-        expect(body).toMatchObject({ error: { code: 'internal', message: expect.stringMatching(/not committed after 2 s.*seals failed in a row \(last error: the store commit failed: (ENOSPC|EIO)\b/) } });
+        expect(body).toMatchObject({
+          error: {
+            code: 'internal',
+            message: expect.stringMatching(/not committed after 2 s.*seals failed in a row \(last error: the store commit failed: (ENOSPC|EIO)\b/),
+          },
+        });
       }
     }
     expect(answers.filter((a) => a.status === 500).length).toBeGreaterThan(0);

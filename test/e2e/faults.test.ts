@@ -38,7 +38,9 @@ describe('failed seals', () => {
     expectContiguousCommits(committed, accepted);
     expect((await gw.metrics()).value('chainlanes_seal_failures_total')).toBe(4);
     expect(await gw.json('/healthz')).toMatchObject({ sealFailures: 4, lastSealError: expect.stringMatching(/injected seal failure 4 of 4/) });
-    expect(gw.logs()).toContainEqual(expect.objectContaining({ event: 'seal-failed', attempt: 4, error: expect.stringMatching(/injected seal failure 4 of 4/) }));
+    expect(gw.logs()).toContainEqual(
+      expect.objectContaining({ event: 'seal-failed', attempt: 4, error: expect.stringMatching(/injected seal failure 4 of 4/) }),
+    );
     // What was committed before the failures is untouched.
     const block0 = await gw.json<{ hash: string }>('/v1/chains/fragile/blocks/0');
     expect(block0.hash).toBe(Buffer.from(first!.block as Uint8Array).toString('hex'));
@@ -57,7 +59,9 @@ describe('failed seals', () => {
     });
     const started = Date.now();
     const res = await gw.http('/v1/chains/stuck/entries?wait=committed', {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(['a', 'b']),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(['a', 'b']),
     });
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
     expect(res.status).toBe(500);
@@ -71,7 +75,12 @@ describe('failed seals', () => {
     // While the trouble lasts, writes are refused `busy` with the reason: the store, not the gateway, is failing.
     const refused = await gw.http('/v1/chains/stuck/entries', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '["c"]' });
     expect(refused.status).toBe(503);
-    expect(await refused.json()).toMatchObject({ error: { code: 'busy', message: expect.stringMatching(/^the store is failing to seal: \d+ seals failed in a row \(last error: injected seal failure .*\); retry later$/) } });
+    expect(await refused.json()).toMatchObject({
+      error: {
+        code: 'busy',
+        message: expect.stringMatching(/^the store is failing to seal: \d+ seals failed in a row \(last error: injected seal failure .*\); retry later$/),
+      },
+    });
     // SIGKILL, not the clean-up's SIGTERM: a clean stop would wait on seals that never succeed.
     await gw.kill();
   });

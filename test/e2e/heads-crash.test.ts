@@ -18,13 +18,33 @@ describe('kill -9 under load, watched by a monitor', () => {
     let gw: ChildGateway = await startGateway({ config: CONFIG });
     const dataDir = gw.dataDir;
     const address = await stableAddress(gw);
-    const monitor = spawn(process.execPath, [CLI, 'monitor', address.url, '--state', tempDir('chainlanes-monitor-'), '--interval', '0.05', '--timeout', '2', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    registerCleanup('monitor', () => { if (monitor.exitCode === null) monitor.kill('SIGKILL'); });
+    const monitor = spawn(
+      process.execPath,
+      [CLI, 'monitor', address.url, '--state', tempDir('chainlanes-monitor-'), '--interval', '0.05', '--timeout', '2', '--json'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    registerCleanup('monitor', () => {
+      if (monitor.exitCode === null) monitor.kill('SIGKILL');
+    });
     let output = '';
-    monitor.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-    monitor.stderr.on('data', (d: Buffer) => { output += d.toString(); });
-    const lines = (): Line[] => output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Line);
-    const accepted = (): number => Math.max(0, ...lines().filter((l) => l.event === 'ok').map((l) => l.size ?? 0));
+    monitor.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    monitor.stderr.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    const lines = (): Line[] =>
+      output
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Line);
+    const accepted = (): number =>
+      Math.max(
+        0,
+        ...lines()
+          .filter((l) => l.event === 'ok')
+          .map((l) => l.size ?? 0),
+      );
 
     for (let cycle = 0; cycle < 3; cycle++) {
       const client = await StreamClient.open(gw.port, `crash-${cycle % 2}`);
@@ -50,7 +70,10 @@ describe('kill -9 under load, watched by a monitor', () => {
     await expect.poll(() => monitor.exitCode, { timeout: 10_000 }).toBe(0);
 
     const events = lines().map((l) => l.event);
-    expect(events.filter((e) => !['ok', 'unreachable'].includes(e)), output.slice(-3000)).toEqual([]);
+    expect(
+      events.filter((e) => !['ok', 'unreachable'].includes(e)),
+      output.slice(-3000),
+    ).toEqual([]);
     // At least one head accepted in each cycle before its kill, and one after the last restart.
     expect(events.filter((e) => e === 'ok').length).toBeGreaterThanOrEqual(4);
     expect(await gw.stop()).toBe(0);

@@ -9,8 +9,19 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  headMessage, keyFingerprint, verifyConsistency, verifyCosignature, verifyEntry, verifyHead, verifyInclusion,
-  type ConsistencyProofView, type EntryProof, type HeadKeyView, type HeadView, type InclusionProofView, type SignedHead,
+  headMessage,
+  keyFingerprint,
+  verifyConsistency,
+  verifyCosignature,
+  verifyEntry,
+  verifyHead,
+  verifyInclusion,
+  type ConsistencyProofView,
+  type EntryProof,
+  type HeadKeyView,
+  type HeadView,
+  type InclusionProofView,
+  type SignedHead,
 } from '../../src/client/index.js';
 import { encodeCosignatureMessage } from '../../src/protocol/index.js';
 import { ROOT, flipHex, runCli, startGateway, tempDir, type ChildGateway } from '../helpers/index.js';
@@ -24,7 +35,11 @@ function python(args: string[], input?: unknown): { status: number | null; stdou
 }
 
 async function post(gw: ChildGateway, entries: string[]): Promise<void> {
-  const res = await gw.http(`/v1/chains/${CHAIN}/entries?wait=committed`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(entries) });
+  const res = await gw.http(`/v1/chains/${CHAIN}/entries?wait=committed`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(entries),
+  });
   expect(res.status).toBe(200);
 }
 
@@ -42,7 +57,9 @@ function witness(): { key: string; cosign(head: SignedHead, gatewayKey: string, 
   return {
     key,
     cosign: (head, gatewayKey, time = Date.now()) => ({
-      witness: key, time, head: { size: head.size, time: head.time, root: head.root, signature: head.signature },
+      witness: key,
+      time,
+      head: { size: head.size, time: head.time, root: head.root, signature: head.signature },
       signature: sign(null, encodeCosignatureMessage(time, headMessage(head, gatewayKey)), privateKey).toString('hex'),
     }),
   };
@@ -59,7 +76,10 @@ describe('signed heads of a gateway', () => {
     key = await answer<HeadKeyView>(gw, '/v1/directory/key');
     // Seven seals of one to three blocks: directory sizes 1…7, a tree with a ragged right edge.
     for (let i = 0; i < 7; i++) {
-      await post(gw, Array.from({ length: 1 + (i % 3) * 3 }, (_, k) => `entry ${i}.${k}`));
+      await post(
+        gw,
+        Array.from({ length: 1 + (i % 3) * 3 }, (_, k) => `entry ${i}.${k}`),
+      );
       heads.push(await answer<HeadView>(gw, '/v1/directory/head'));
     }
   });
@@ -79,11 +99,18 @@ describe('signed heads of a gateway', () => {
     }
     // One bit of any signed field, or of the signature, and it no longer verifies.
     const head = heads[4]!;
-    for (const changed of [{ ...head, size: head.size ^ 1 }, { ...head, size: head.size + 2 ** 40 }, { ...head, time: head.time ^ 1 }, { ...head, root: flipHex(head.root, 9) }, { ...head, signature: flipHex(head.signature, 70) }]) {
+    for (const changed of [
+      { ...head, size: head.size ^ 1 },
+      { ...head, size: head.size + 2 ** 40 },
+      { ...head, time: head.time ^ 1 },
+      { ...head, root: flipHex(head.root, 9) },
+      { ...head, signature: flipHex(head.signature, 70) },
+    ]) {
       expect(verifyHead(changed, key.key).ok).toBe(false);
     }
     // Earlier heads stay served by size.
-    for (const h of heads) expect(await answer<SignedHead>(gw, `/v1/directory/head?size=${h.size}`)).toMatchObject({ size: h.size, root: h.root, key: key.key });
+    for (const h of heads)
+      expect(await answer<SignedHead>(gw, `/v1/directory/head?size=${h.size}`)).toMatchObject({ size: h.size, root: h.root, key: key.key });
   });
 
   it('proves every pair of its heads consistent, and a changed proof or root is refused', async () => {
@@ -93,7 +120,13 @@ describe('signed heads of a gateway', () => {
         expect(proof).toMatchObject({ from: older.size, to: newer.size });
         expect(verifyConsistency(older, newer, proof.path), `${older.size} → ${newer.size}`).toEqual({ ok: true });
         if (proof.path.length > 0) {
-          expect(verifyConsistency(older, newer, proof.path.map((p, i) => (i === 0 ? flipHex(p, 5) : p))).ok).toBe(false);
+          expect(
+            verifyConsistency(
+              older,
+              newer,
+              proof.path.map((p, i) => (i === 0 ? flipHex(p, 5) : p)),
+            ).ok,
+          ).toBe(false);
           expect(verifyConsistency({ ...older, root: flipHex(older.root, 3) }, newer, proof.path).ok).toBe(false);
         }
       }
@@ -138,19 +171,26 @@ describe('signed heads of a gateway', () => {
   it('is checked by examples/verify_proof.py: entry proofs with a head, heads, consistency', async () => {
     const proof = await answer<EntryProof>(gw, `/v1/chains/${CHAIN}/entries/5?head=latest`);
     expect(python(['--key', key.key], proof)).toEqual({ status: 0, stdout: 'OK\n' });
-    expect(python(['--key', witnessA.key], proof)).toMatchObject({ status: 1, stdout: expect.stringMatching(/^BROKEN: the signature of the head of size 7 does not verify/) });
+    expect(python(['--key', witnessA.key], proof)).toMatchObject({
+      status: 1,
+      stdout: expect.stringMatching(/^BROKEN: the signature of the head of size 7 does not verify/),
+    });
     // A size is bound to its root by the signature (a path may fit several sizes), so a changed size needs the key to be caught.
     const moved = structuredClone(proof);
     moved.head!.size = 6;
-    expect(python(['--key', key.key], moved)).toMatchObject({ status: 1, stdout: expect.stringMatching(/^BROKEN: the signature of the head of size 6 does not verify/) });
+    expect(python(['--key', key.key], moved)).toMatchObject({
+      status: 1,
+      stdout: expect.stringMatching(/^BROKEN: the signature of the head of size 6 does not verify/),
+    });
     moved.head!.path[0] = flipHex(moved.head!.path[0]!, 6);
     expect(python([], moved)).toMatchObject({ status: 1, stdout: expect.stringMatching(/^BROKEN: the path does not/) });
     const dir = tempDir('chainlanes-heads-py-');
-    const files = (...docs: unknown[]): string[] => docs.map((doc, i) => {
-      const file = join(dir, `${i}-${Math.random()}.json`);
-      writeDocument(file, doc);
-      return file;
-    });
+    const files = (...docs: unknown[]): string[] =>
+      docs.map((doc, i) => {
+        const file = join(dir, `${i}-${Math.random()}.json`);
+        writeDocument(file, doc);
+        return file;
+      });
     const [older, newer] = [heads[1]!, heads[6]!];
     const consistency = await answer<ConsistencyProofView>(gw, `/v1/directory/consistency?from=${older.size}&to=${newer.size}`);
     expect(python(['--head', ...files(newer), '--key', key.key])).toEqual({ status: 0, stdout: 'OK\n' });
@@ -163,15 +203,26 @@ describe('signed heads of a gateway', () => {
     const proof = await answer<EntryProof>(gw, `/v1/chains/${CHAIN}/entries/1?head=latest`);
     const hidden = tempDir('chainlanes-no-cryptography-');
     writeDocument(join(hidden, 'cryptography', '__init__.py'), 'raise ImportError("hidden for the test")\n');
-    const run = spawnSync('python3', [SCRIPT, '--key', key.key], { input: JSON.stringify(proof), encoding: 'utf8', env: { ...process.env, PYTHONPATH: hidden } });
-    expect({ status: run.status, stdout: run.stdout }).toEqual({ status: 0, stdout: 'OK, but the head signature was NOT checked: the Python package "cryptography" is not installed\n' });
+    const run = spawnSync('python3', [SCRIPT, '--key', key.key], {
+      input: JSON.stringify(proof),
+      encoding: 'utf8',
+      env: { ...process.env, PYTHONPATH: hidden },
+    });
+    expect({ status: run.status, stdout: run.stdout }).toEqual({
+      status: 0,
+      stdout: 'OK, but the head signature was NOT checked: the Python package "cryptography" is not installed\n',
+    });
   });
 
   it('is checked by chainlanes verify --entry, against --key or the key the gateway presents', async () => {
     const url = `http://127.0.0.1:${gw.port}/v1/chains/${CHAIN}/entries/2`;
     const presented = runCli(['verify', '--entry', url]);
     expect(presented).toMatchObject({ status: 0 });
-    expect(presented.output).toMatch(new RegExp(`OK: chain "${CHAIN}" seq 2: entry → block \\d+ → directory \\d+ → head of size 7 signed by key ${key.fingerprint} \\(as the gateway presents it; pin it with --key\\)`));
+    expect(presented.output).toMatch(
+      new RegExp(
+        `OK: chain "${CHAIN}" seq 2: entry → block \\d+ → directory \\d+ → head of size 7 signed by key ${key.fingerprint} \\(as the gateway presents it; pin it with --key\\)`,
+      ),
+    );
     const pinned = runCli(['verify', '--entry', url, '--key', key.key]);
     expect(pinned.status).toBe(0);
     expect(pinned.output).not.toMatch(/as the gateway presents it/);
@@ -208,9 +259,12 @@ describe('signed heads of a gateway', () => {
 
   it("keeps a configured witness's co-signature and serves it beside the head; refuses others", async () => {
     const head = await answer<HeadView>(gw, '/v1/directory/head');
-    const postCosignature = (body: unknown, raw?: string): Promise<Response> => gw.http('/v1/directory/cosignatures', {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: raw ?? JSON.stringify(body),
-    });
+    const postCosignature = (body: unknown, raw?: string): Promise<Response> =>
+      gw.http('/v1/directory/cosignatures', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: raw ?? JSON.stringify(body),
+      });
     const good = witnessA.cosign(head, key.key);
     const kept = await postCosignature(good);
     expect(kept.status).toBe(200);
@@ -243,7 +297,13 @@ describe('a gateway with heads off, and one left idle', () => {
   it('answers not_found naming heads.enabled, and entry proofs work without heads', async () => {
     const gw = await startGateway({ config: { ledger: { blockIntervalMs: 20 }, heads: { enabled: false } } });
     await post(gw, ['no heads']);
-    for (const path of ['/v1/directory/key', '/v1/directory/head', '/v1/directory/consistency?from=0&to=1', '/v1/directory/inclusion?height=0', `/v1/chains/${CHAIN}/entries/0?head=latest`]) {
+    for (const path of [
+      '/v1/directory/key',
+      '/v1/directory/head',
+      '/v1/directory/consistency?from=0&to=1',
+      '/v1/directory/inclusion?height=0',
+      `/v1/chains/${CHAIN}/entries/0?head=latest`,
+    ]) {
       const body = await answer<{ error: { message: string } }>(gw, path, 404);
       expect(body.error.message, path).toMatch(/heads\.enabled is false/);
     }

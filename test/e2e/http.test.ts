@@ -14,7 +14,9 @@ describe('HTTP', () => {
 
   it('takes a JSON array of strings and answers after commit with ?wait=committed', async () => {
     const res = await gw.http('/v1/chains/web/entries?wait=committed', {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(['a', 'b']),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(['a', 'b']),
     });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ chain: 'web', seq: 0, count: 2, hashes: [sha256Hex('a'), sha256Hex('b')], committed: true });
@@ -82,8 +84,7 @@ describe('HTTP', () => {
 
   it('refuses a POST body whose content type is neither JSON nor msgpack, naming what it expected, and uses no seq', async () => {
     const before = (await gw.json('/v1/chains/web')).nextSeq;
-    const post = (headers: Record<string, string>, query = '') =>
-      gw.http(`/v1/chains/web/entries${query}`, { method: 'POST', headers, body: pack(['x']) });
+    const post = (headers: Record<string, string>, query = '') => gw.http(`/v1/chains/web/entries${query}`, { method: 'POST', headers, body: pack(['x']) });
     const refused: Record<string, string>[] = [{ 'content-type': 'text/plain' }, { 'content-type': 'application/x-www-form-urlencoded' }, {}];
     for (const headers of refused) {
       const res = await post(headers);
@@ -113,7 +114,11 @@ describe('HTTP', () => {
 describe('chainlanes verify', () => {
   it('passes a good store and names the first break in a damaged one', async () => {
     const gw = await startGateway({ config: { ledger: { blockIntervalMs: 50 } } });
-    await gw.http('/v1/chains/audit/entries?wait=committed', { method: 'POST', body: JSON.stringify(['x', 'y', 'z']), headers: { 'content-type': 'application/json' } });
+    await gw.http('/v1/chains/audit/entries?wait=committed', {
+      method: 'POST',
+      body: JSON.stringify(['x', 'y', 'z']),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(await gw.stop()).toBe(0);
     expect(execFileSync(process.execPath, [CLI, 'verify', '--data', gw.dataDir], { encoding: 'utf8' })).toMatch(/OK: 1 chains, 1 entry blocks, 3 entries/);
     // Flip one content byte of the stored block, behind the gateway's back.

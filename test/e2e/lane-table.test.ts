@@ -13,7 +13,10 @@ describe('lane table in the store', () => {
     const dir = first.dataDir;
     const strict = { lanes: [{ lane: 'heavy', minEntriesPerSec: 5 }], shareFloorEntriesPerSec: 1e12 };
     expect(JSON.parse(execFileSync(process.execPath, [CLI, 'lanes', '--data', dir], { encoding: 'utf8' }))).toMatchObject({
-      lanes: [{ lane: 'heavy', minEntriesPerSec: 50_000 }, { lane: 'medium', minEntriesPerSec: 2_000 }],
+      lanes: [
+        { lane: 'heavy', minEntriesPerSec: 50_000 },
+        { lane: 'medium', minEntriesPerSec: 2_000 },
+      ],
     });
     const c = await StreamClient.open(first.port, 'shop');
     const trickle = async (ms: number): Promise<void> => {

@@ -58,7 +58,12 @@ describe('lifecycle', () => {
       const [notice] = await c.waitCommitted((cs) => cs.length >= 1);
       const health = await gw.json('/healthz');
       const proof = await gw.json('/v1/chains/parity/entries/20');
-      results.push({ native: health.native, hashes: Buffer.from(reply!.hashes as Uint8Array).toString('hex'), root: Buffer.from(notice!.root as Uint8Array).toString('hex'), path: proof.path });
+      results.push({
+        native: health.native,
+        hashes: Buffer.from(reply!.hashes as Uint8Array).toString('hex'),
+        root: Buffer.from(notice!.root as Uint8Array).toString('hex'),
+        path: proof.path,
+      });
       c.close();
       // One gateway at a time, each stopping cleanly.
       expect(await gw.stop()).toBe(0);

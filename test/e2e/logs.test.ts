@@ -8,12 +8,22 @@ import { freePort, parseLogLines, runCli, startGateway, tempDir } from '../helpe
 describe('logs', () => {
   it('writes one JSON object per line, with level, time, pid and an event name, and logs the shutdown', async () => {
     const gw = await startGateway();
-    const stdout = gw.output().split('\n').filter((line) => line !== '');
+    const stdout = gw
+      .output()
+      .split('\n')
+      .filter((line) => line !== '');
     expect(stdout.length).toBeGreaterThanOrEqual(2);
     for (const line of stdout) expect(() => JSON.parse(line) as unknown, line).not.toThrow();
     const logs = gw.logs();
     expect(logs).toContainEqual(expect.objectContaining({ level: 30, event: 'listening', port: gw.port, pid: gw.process.pid, time: expect.any(String) }));
-    expect(logs).toContainEqual(expect.objectContaining({ event: 'layout', native: expect.any(Boolean), uws: expect.stringMatching(/^uWebSockets\.js 20\.\d+\.\d+\S* \(uws-20\.\d+\)$/), layout: expect.objectContaining({ cpuCount: expect.any(Number) }) }));
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        event: 'layout',
+        native: expect.any(Boolean),
+        uws: expect.stringMatching(/^uWebSockets\.js 20\.\d+\.\d+\S* \(uws-20\.\d+\)$/),
+        layout: expect.objectContaining({ cpuCount: expect.any(Number) }),
+      }),
+    );
     expect(await gw.stop()).toBe(0);
     expect(gw.logs()).toContainEqual(expect.objectContaining({ event: 'shutdown', signal: 'SIGTERM' }));
   });
@@ -41,7 +51,9 @@ describe('logs', () => {
     writeFileSync(file, 'not a directory');
     const run = runCli(['serve', '--port', '0', '--data', join(file, 'data')]);
     expect(run.status).toBe(2);
-    expect(parseLogLines(run.output)).toContainEqual(expect.objectContaining({ level: 60, event: 'start-failed', error: expect.stringMatching(/its parent .* is not a directory/) }));
+    expect(parseLogLines(run.output)).toContainEqual(
+      expect.objectContaining({ level: 60, event: 'start-failed', error: expect.stringMatching(/its parent .* is not a directory/) }),
+    );
     expect(run.stderr).toContain(`chainlanes: data directory ${join(file, 'data')}: its parent ${file} is not a directory`);
   });
 });

@@ -32,19 +32,34 @@ interface Evidence {
 
 /** `chainlanes monitor --once --json`; asynchronous, since the relay and fake gateways answer from this process. */
 async function monitorOnce(urls: string[], state: string, extra: string[] = []): Promise<{ status: number | null; lines: MonitorLine[]; output: string }> {
-  const child = spawn(process.execPath, [CLI, 'monitor', ...urls, '--state', state, '--once', '--json', '--timeout', '5', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-  registerCleanup('monitor --once', () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
+  const child = spawn(process.execPath, [CLI, 'monitor', ...urls, '--state', state, '--once', '--json', '--timeout', '5', ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  registerCleanup('monitor --once', () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   const status = await new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  const lines = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as MonitorLine);
+  const lines = stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as MonitorLine);
   return { status, lines, output: stdout + stderr };
 }
 
 async function post(gw: ChildGateway, chain: string, entries: string[]): Promise<void> {
-  const res = await gw.http(`/v1/chains/${chain}/entries?wait=committed`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(entries) });
+  const res = await gw.http(`/v1/chains/${chain}/entries?wait=committed`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(entries),
+  });
   expect(res.status).toBe(200);
 }
 
@@ -101,7 +116,13 @@ describe('chainlanes monitor against a gateway', () => {
     expect(sameSize.status).toBe(1);
     expect(sameSize.lines).toEqual([expect.objectContaining({ event: 'fork', reason: `two heads of size ${accepted.size} signed with different roots` })]);
     const evidence = evidenceOf(sameSize.lines[0]);
-    expect(evidence).toMatchObject({ format: 'chainlanes-monitor-evidence/1', event: 'fork', key: key.key, accepted: { size: accepted.size, root: accepted.root }, received: { size: accepted.size, root: forged.root } });
+    expect(evidence).toMatchObject({
+      format: 'chainlanes-monitor-evidence/1',
+      event: 'fork',
+      key: key.key,
+      accepted: { size: accepted.size, root: accepted.root },
+      received: { size: accepted.size, root: forged.root },
+    });
     expect(verifyHead(evidence.accepted, key.key)).toEqual({ ok: true });
     expect(verifyHead(evidence.received, key.key)).toEqual({ ok: true });
 
@@ -109,7 +130,10 @@ describe('chainlanes monitor against a gateway', () => {
     await post(rewritten, 'history', ['after the rewrite']);
     const grown = await monitorOnce([address.url], state);
     expect(grown.status).toBe(1);
-    expect(grown.lines[0]).toMatchObject({ event: 'fork', reason: expect.stringMatching(new RegExp(`consistency proof from size ${accepted.size} to ${accepted.size + 1} does not hold`)) });
+    expect(grown.lines[0]).toMatchObject({
+      event: 'fork',
+      reason: expect.stringMatching(new RegExp(`consistency proof from size ${accepted.size} to ${accepted.size + 1} does not hold`)),
+    });
     const proven = evidenceOf(grown.lines[0]);
     expect(proven.proof).toMatchObject({ from: accepted.size, to: accepted.size + 1 });
     expect(verifyConsistency(proven.accepted, proven.received, proven.proof!.path).ok).toBe(false);
@@ -188,7 +212,10 @@ describe('chainlanes monitor against hostile answers', () => {
     expect(evidenceOf(bad.lines[0])).toMatchObject({ event: 'bad-signature', key: key.key, accepted: { signature: head.signature } });
 
     served = { size: 1 };
-    expect((await monitorOnce([fake], state)).lines[0]).toMatchObject({ event: 'bad-signature', reason: 'the answer is not a signed head {size, time, root, signature}' });
+    expect((await monitorOnce([fake], state)).lines[0]).toMatchObject({
+      event: 'bad-signature',
+      reason: 'the answer is not a signed head {size, time, root, signature}',
+    });
 
     served = head;
     const stale = await monitorOnce([fake], state, ['--max-age', '0.001']);
@@ -198,7 +225,10 @@ describe('chainlanes monitor against hostile answers', () => {
     served = `{"size":1,"pad":"${'x'.repeat(300 * 1024)}"}`;
     const huge = await monitorOnce([fake], state);
     expect(huge.status).toBe(3);
-    expect(huge.lines[0]).toMatchObject({ event: 'unreachable', reason: expect.stringMatching(/above the 262144 a monitor reads|longer than the 262144 bytes/) });
+    expect(huge.lines[0]).toMatchObject({
+      event: 'unreachable',
+      reason: expect.stringMatching(/above the 262144 a monitor reads|longer than the 262144 bytes/),
+    });
   });
 });
 
@@ -212,15 +242,26 @@ describe('chainlanes monitor, running', () => {
     const witness = der.subarray(der.length - 32).toString('hex');
     const gw = await startGateway({ config: { ...FAST, heads: { witnesses: [witness] } } });
     await post(gw, 'witnessed', ['w']);
-    const child = spawn(process.execPath, [CLI, 'monitor', url(gw), '--state', tempDir('chainlanes-monitor-'), '--interval', '0.2', '--metrics', '127.0.0.1:0', '--cosign-key', cosignKey], { stdio: ['ignore', 'pipe', 'pipe'] });
-    registerCleanup('monitor', () => { if (child.exitCode === null) child.kill('SIGKILL'); });
+    const child = spawn(
+      process.execPath,
+      [CLI, 'monitor', url(gw), '--state', tempDir('chainlanes-monitor-'), '--interval', '0.2', '--metrics', '127.0.0.1:0', '--cosign-key', cosignKey],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    registerCleanup('monitor', () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
     let output = '';
-    child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
     await expect.poll(() => /metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(output)?.[1], { timeout: 15_000 }).toBeDefined();
     const metricsPort = /metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(output)![1];
     await post(gw, 'witnessed', ['w2']);
-    await expect.poll(async () => (await gw.json<HeadView>('/v1/directory/head')).cosignatures.map((c) => [c.witness, c.head.size]), { timeout: 15_000 })
+    await expect
+      .poll(async () => (await gw.json<HeadView>('/v1/directory/head')).cosignatures.map((c) => [c.witness, c.head.size]), { timeout: 15_000 })
       .toContainEqual([witness, 2]);
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     const checked = new RegExp(`chainlanes_monitor_heads_checked_total\\{gateway="${url(gw)}"\\} (\\d+)`).exec(metrics);

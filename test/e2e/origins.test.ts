@@ -2,9 +2,7 @@
 // gateway (cross-origin WebSocket or POST), and a request for a name the
 // gateway does not serve (Host: evil.example) is refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  startGateway, type ChildGateway, closeAll, httpRequest, tryStream, type ClientOptions, type ErrorBody,
-} from '../helpers/index.js';
+import { startGateway, type ChildGateway, closeAll, httpRequest, tryStream, type ClientOptions, type ErrorBody } from '../helpers/index.js';
 import type WebSocket from 'ws';
 
 const EVIL = 'http://evil.example';
@@ -63,8 +61,18 @@ describe('origins and hosts, by default', () => {
   });
 
   it('refuses a Host that is not one of its names, on every route and the upgrade (DNS rebinding)', async () => {
-    for (const [method, path] of [['GET', '/healthz'], ['GET', '/v1/chains'], ['GET', '/nowhere'], ['POST', '/v1/chains/rebound/entries']] as const) {
-      const res = await httpRequest(gw.port, path, { method, host: 'evil.example', contentType: 'application/json', body: method === 'POST' ? '["x"]' : undefined });
+    for (const [method, path] of [
+      ['GET', '/healthz'],
+      ['GET', '/v1/chains'],
+      ['GET', '/nowhere'],
+      ['POST', '/v1/chains/rebound/entries'],
+    ] as const) {
+      const res = await httpRequest(gw.port, path, {
+        method,
+        host: 'evil.example',
+        contentType: 'application/json',
+        body: method === 'POST' ? '["x"]' : undefined,
+      });
       expect(res.status, `${method} ${path}`).toBe(403);
       const { error } = JSON.parse(res.body) as ErrorBody;
       expect(error.code).toBe('forbidden');
@@ -119,8 +127,15 @@ describe('origins and hosts, configured', () => {
 
   it('answers to the names in allowedHosts besides its own', async () => {
     const p = gw.port;
-    for (const [host, status] of [['gw.example', 200], [`gw.example:${p}`, 200], ['GW.Example', 200], ['other.example:8443', 200],
-      ['other.example', 403], [`localhost:${p}`, 200], ['evil.example', 403]] as const) {
+    for (const [host, status] of [
+      ['gw.example', 200],
+      [`gw.example:${p}`, 200],
+      ['GW.Example', 200],
+      ['other.example:8443', 200],
+      ['other.example', 403],
+      [`localhost:${p}`, 200],
+      ['evil.example', 403],
+    ] as const) {
       expect((await httpRequest(gw.port, '/v1/chains', { host })).status, host).toBe(status);
     }
   });

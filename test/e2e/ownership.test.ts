@@ -15,7 +15,9 @@ describe('one gateway per store', () => {
     expect(second.output).toMatch(new RegExp(`the store in ${dir} is in use by the gateway with pid ${first.process.pid}`));
     expect(second.output).not.toMatch(/listening on/);
     const res = await first.http('/v1/chains/still/entries?wait=committed', {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(['ok']),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(['ok']),
     });
     expect(res.status).toBe(200);
     expect((await first.json('/healthz')).status).toBe('ok');

@@ -40,7 +40,9 @@ describe('examples/verify_proof.py against a real gateway', () => {
 
   async function post(entries: string[]): Promise<PostAnswer> {
     const res = await gw.http(`/v1/chains/${CHAIN}/entries?wait=committed`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(entries),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(entries),
     });
     expect(res.status).toBe(200);
     return (await res.json()) as PostAnswer;
@@ -91,19 +93,62 @@ describe('examples/verify_proof.py against a real gateway', () => {
     expect(anchors[0]?.height).toBe(height);
     expect(verifyWithPython(proof, ['--directory-hash', trusted])).toMatchObject({ status: 0, stdout: 'OK\n' });
     expect(verifyWithPython(proof, ['--directory-hash', flipHex(trusted, 10)])).toMatchObject({
-      status: 1, stdout: 'BROKEN: directory hash differs from the trusted one\n',
+      status: 1,
+      stdout: 'BROKEN: directory hash differs from the trusted one\n',
     });
   });
 
   it('says BROKEN, exit 1, for a tampered proof', async () => {
     const cases: [string, (p: EntryProof) => void, RegExp][] = [
-      ['a block path element', (p) => { p.path[0] = flipHex(p.path[0]!, 17); }, /^BROKEN: path does not lead to the block root\n$/],
-      ['a directory path element', (p) => { p.directory!.path[0] = flipHex(p.directory!.path[0]!, 40); }, /^BROKEN: directory\.path does not lead to the directory root\n$/],
-      ['the content', (p) => { p.content = Buffer.from('e9').toString('base64'); }, /^BROKEN: hash is not SHA-256 of the content\n$/],
-      ['the seq', (p) => { p.seq += 1; }, /^BROKEN: header firstSeq \+ index is not seq\n$/],
-      ['the count', (p) => { p.count += 1; }, /^BROKEN: /],
-      ['the header', (p) => { p.header = flipHex(p.header, 2 * 116 + 15); }, /^BROKEN: blockHash is not SHA-256 of the header\n$/],
-      ['the chain name', (p) => { p.chain = 'py-verifz'; }, /^BROKEN: chainId is not SHA-256 of the chain name\n$/],
+      [
+        'a block path element',
+        (p) => {
+          p.path[0] = flipHex(p.path[0]!, 17);
+        },
+        /^BROKEN: path does not lead to the block root\n$/,
+      ],
+      [
+        'a directory path element',
+        (p) => {
+          p.directory!.path[0] = flipHex(p.directory!.path[0]!, 40);
+        },
+        /^BROKEN: directory\.path does not lead to the directory root\n$/,
+      ],
+      [
+        'the content',
+        (p) => {
+          p.content = Buffer.from('e9').toString('base64');
+        },
+        /^BROKEN: hash is not SHA-256 of the content\n$/,
+      ],
+      [
+        'the seq',
+        (p) => {
+          p.seq += 1;
+        },
+        /^BROKEN: header firstSeq \+ index is not seq\n$/,
+      ],
+      [
+        'the count',
+        (p) => {
+          p.count += 1;
+        },
+        /^BROKEN: /,
+      ],
+      [
+        'the header',
+        (p) => {
+          p.header = flipHex(p.header, 2 * 116 + 15);
+        },
+        /^BROKEN: blockHash is not SHA-256 of the header\n$/,
+      ],
+      [
+        'the chain name',
+        (p) => {
+          p.chain = 'py-verifz';
+        },
+        /^BROKEN: chainId is not SHA-256 of the chain name\n$/,
+      ],
     ];
     const original = await proofOf(3);
     expect(original.path.length).toBeGreaterThan(0);

@@ -50,12 +50,16 @@ describe('the signing key', () => {
     // Started again without the file: the store does not keep that private key, and says which it needs.
     const without = serve(gw.dataDir);
     expect(without.status).toBe(2);
-    expect(without.output).toContain(`signed its heads with the key with fingerprint ${key.fingerprint}, which it does not keep (it came from a key file); start with --signing-key-file`);
+    expect(without.output).toContain(
+      `signed its heads with the key with fingerprint ${key.fingerprint}, which it does not keep (it came from a key file); start with --signing-key-file`,
+    );
     // Another key file on that store: refused, both fingerprints named.
     const other = keyFile(dir, 'other.pem', 0o600);
     const refused = serve(gw.dataDir, other);
     expect(refused.status).toBe(2);
-    expect(refused.output).toContain(`holds the key with fingerprint ${keyFingerprint(publicKeyOf(other))}, but the store in ${gw.dataDir} signed its heads with the key with fingerprint ${key.fingerprint}`);
+    expect(refused.output).toContain(
+      `holds the key with fingerprint ${keyFingerprint(publicKeyOf(other))}, but the store in ${gw.dataDir} signed its heads with the key with fingerprint ${key.fingerprint}`,
+    );
     // The same file again: accepted.
     const again = await startGateway({ dataDir: gw.dataDir, env: { CHAINLANES_SIGNING_KEY_FILE: file } });
     expect((await again.json<HeadKeyView>('/v1/directory/key')).key).toBe(key.key);

@@ -25,7 +25,18 @@ describe('soak', () => {
   it('keeps every invariant under mixed traffic, bad frames and lane moves', async () => {
     const gw = await startGateway({
       config: {
-        scheduler: { tickMs: 50, tauMs: 200, demoteAfterMs: 300, laneTable: { lanes: [{ lane: 'heavy', minEntriesPerSec: 3_000 }, { lane: 'medium', minEntriesPerSec: 300 }], shareFloorEntriesPerSec: 1e12 } },
+        scheduler: {
+          tickMs: 50,
+          tauMs: 200,
+          demoteAfterMs: 300,
+          laneTable: {
+            lanes: [
+              { lane: 'heavy', minEntriesPerSec: 3_000 },
+              { lane: 'medium', minEntriesPerSec: 300 },
+            ],
+            shareFloorEntriesPerSec: 1e12,
+          },
+        },
         ledger: { blockIntervalMs: 100, maxBlockEntries: 2_000 },
       },
     });

@@ -18,14 +18,18 @@ describe('start-up', () => {
     expect(status).toBe(1);
     const error = String(parseLogLines(output).find((line) => line.event === 'start-failed')?.error);
     expect(error).toMatch(/^no native uWebSockets\.js build loads on Node [\d.]+ \(ABI \d+\)/);
-    expect(error).toMatch(/uws-20\.30 \(@trufflesuite\/uws-js-unofficial 20\.30\.0-unofficial\.0, for [^)]+\): UWS_USE_FALLBACK is set, and it fell back to its pure-JS shim/);
+    expect(error).toMatch(
+      /uws-20\.30 \(@trufflesuite\/uws-js-unofficial 20\.30\.0-unofficial\.0, for [^)]+\): UWS_USE_FALLBACK is set, and it fell back to its pure-JS shim/,
+    );
     expect(output).not.toMatch(/listening on/);
   });
 
   it('refuses a CHAINLANES_UWS that names no build', () => {
     const { status, output } = runServe(['--data', tempDir('chainlanes-uws-')], { CHAINLANES_UWS: 'uws-9.9' });
     expect(status).toBe(1);
-    expect(parseLogLines(output).find((line) => line.event === 'start-failed')?.error).toMatch(/CHAINLANES_UWS="uws-9\.9" names no uWebSockets\.js build: expected one of uws-20\.57, uws-20\.30/);
+    expect(parseLogLines(output).find((line) => line.event === 'start-failed')?.error).toMatch(
+      /CHAINLANES_UWS="uws-9\.9" names no uWebSockets\.js build: expected one of uws-20\.57, uws-20\.30/,
+    );
     expect(output).not.toMatch(/listening on/);
   });
 
@@ -41,7 +45,9 @@ describe('start-up', () => {
     writeFileSync(file, JSON.stringify({ limits: { maxFrameBytse: 5 } }));
     expect(refused(['--config', file])).toMatch(/limits\.maxFrameBytse: unknown key: expected one of maxFrameBytes, /);
     writeFileSync(file, JSON.stringify({ scheduler: { tauMs: 'abc' } }));
-    expect(refused(['--config', file])).toContain(`chainlanes: config file ${file}: scheduler.tauMs: "abc" is not allowed: expected an integer ≥ 1 (milliseconds)`);
+    expect(refused(['--config', file])).toContain(
+      `chainlanes: config file ${file}: scheduler.tauMs: "abc" is not allowed: expected an integer ≥ 1 (milliseconds)`,
+    );
     writeFileSync(file, JSON.stringify({ ringBytes: { light: 1000 } }));
     expect(refused(['--config', file])).toMatch(/ringBytes\.light: 1000 is not allowed: expected a power of two/);
     expect(refused(['--port', 'abc'])).toMatch(/flag --port: port: "abc" is not allowed: expected an integer from 0 to 65535/);
@@ -87,12 +93,20 @@ describe('start-up', () => {
     // The connection opens (it takes no chain slot); its first frame is refused.
     const third = await StreamClient.open(gw.port, 'three');
     third.send(['one too many']);
-    expect((await third.waitReplies(1))[0]).toMatchObject({ type: 'error', frame: 0, code: 'unknown_chain', message: expect.stringMatching(/limit of 2 chains/) });
+    expect((await third.waitReplies(1))[0]).toMatchObject({
+      type: 'error',
+      frame: 0,
+      code: 'unknown_chain',
+      message: expect.stringMatching(/limit of 2 chains/),
+    });
     const stored = await gw.json<{ anchors: { height: number; hash: string }[] }>('/v1/anchors');
     expect(stored.anchors.length).toBeGreaterThanOrEqual(1);
     // A clean stop: the anchor file is complete.
     expect(await gw.stop()).toBe(0);
-    const lines = readFileSync(anchors, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { height: number; hash: string });
+    const lines = readFileSync(anchors, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { height: number; hash: string });
     expect(lines.map((l) => l.height)).toEqual(stored.anchors.map((a) => a.height));
     expect(lines.map((l) => l.hash)).toEqual(stored.anchors.map((a) => a.hash));
   });

@@ -22,16 +22,23 @@ describe('the fleet balancer with real gateways', () => {
     await g1!.chain('hot', owner);
     await g1!.chain('warm', owner);
     // 1,500 and 1,200 entries/s: g1 carries 0.9 of its 3,000 (over the 0.8 headroom); "hot" alone fits on g2 (0.5).
-    const writers = await Promise.all([['hot', 15], ['warm', 12]].map(async ([chain, framesPer100ms]) => {
-      const stream = await StreamClient.open(g1!.url, chain as string, owner.key);
-      const timer = setInterval(() => {
-        if (stream.closeCode !== null) return;
-        for (let i = 0; i < (framesPer100ms as number); i++) stream.send(Array.from({ length: 10 }, (_, k) => `${chain as string} ${k}`));
-      }, 100);
-      registerCleanup(`writer ${chain as string}`, () => clearInterval(timer));
-      return stream;
-    }));
-    const run = fleetRun(['--etcd', etcd.endpoints.join(','), '--prefix', prefix, '--lease-ttl', '2', '--every-ms', '500', '--overloaded-for-ms', '0'], { CHAINLANES_ADMIN_KEY: adminKey });
+    const writers = await Promise.all(
+      [
+        ['hot', 15],
+        ['warm', 12],
+      ].map(async ([chain, framesPer100ms]) => {
+        const stream = await StreamClient.open(g1!.url, chain as string, owner.key);
+        const timer = setInterval(() => {
+          if (stream.closeCode !== null) return;
+          for (let i = 0; i < (framesPer100ms as number); i++) stream.send(Array.from({ length: 10 }, (_, k) => `${chain as string} ${k}`));
+        }, 100);
+        registerCleanup(`writer ${chain as string}`, () => clearInterval(timer));
+        return stream;
+      }),
+    );
+    const run = fleetRun(['--etcd', etcd.endpoints.join(','), '--prefix', prefix, '--lease-ttl', '2', '--every-ms', '500', '--overloaded-for-ms', '0'], {
+      CHAINLANES_ADMIN_KEY: adminKey,
+    });
     const client = new EtcdClient({ endpoints: etcd.endpoints, requestTimeoutMs: 2_000, maxResponseBytes: 1 << 20 });
     registerCleanup('etcd client', () => client.close());
     const keys = new FleetKeys(prefix);
@@ -47,10 +54,16 @@ describe('the fleet balancer with real gateways', () => {
     // A frame sent between the handoff and the close was answered `moved`, naming the new owner (none may have been sent).
     for (const moved of writers[0]!.replies.filter((r) => r.type === 'error' && r.code === 'moved')) expect(moved.location).toBe(g2!.url);
     expect(writers[1]!.closeCode).toBeNull();
-    const events = JSON.parse(runCli(['fleet', 'events', '--etcd', etcd.endpoints.join(','), '--prefix', prefix, '--json']).output) as { kind: string; reason: string; chain?: string }[];
+    const events = JSON.parse(runCli(['fleet', 'events', '--etcd', etcd.endpoints.join(','), '--prefix', prefix, '--json']).output) as {
+      kind: string;
+      reason: string;
+      chain?: string;
+    }[];
     const move = events.find((e) => e.kind === 'move');
     expect(move?.chain).toBe('hot');
-    expect(move?.reason).toMatch(/^chain "hot" g1 → g2: g1 was over its headroom \(0\.\d\d of capacity > 0\.8\); this chain relieves it most \(0\.\d\d\) and g2 has room \(0\.\d\d after\)$/);
+    expect(move?.reason).toMatch(
+      /^chain "hot" g1 → g2: g1 was over its headroom \(0\.\d\d of capacity > 0\.8\); this chain relieves it most \(0\.\d\d\) and g2 has room \(0\.\d\d after\)$/,
+    );
     expect(run.lines().some((l) => l.event === 'fleet-leader' && l.leading === true)).toBe(true);
     // g2 serves "hot" now, its seqs going on from where g1 sealed it.
     const after = await StreamClient.open(g2!.url, 'hot', owner.key);

@@ -17,11 +17,27 @@ describe('deploy/fleet', () => {
     const client = new EtcdClient({ endpoints: etcd.endpoints, requestTimeoutMs: 2_000, maxResponseBytes: 1 << 20 });
     registerCleanup('etcd client', () => client.close());
     const keys = new FleetKeys('/chainlanes/');
-    for (const [id, ip] of [['g1', '10.0.1.1'], ['g2', '10.0.1.2']] as const) {
-      await client.put(keys.member(id), encode({ url: `http://${ip}:9001`, capacity: { entriesPerSec: 1e6, bytesPerSec: 1e9 }, startedAt: 0, store: 'x'.repeat(64) }));
+    for (const [id, ip] of [
+      ['g1', '10.0.1.1'],
+      ['g2', '10.0.1.2'],
+    ] as const) {
+      await client.put(
+        keys.member(id),
+        encode({ url: `http://${ip}:9001`, capacity: { entriesPerSec: 1e6, bytesPerSec: 1e9 }, startedAt: 0, store: 'x'.repeat(64) }),
+      );
     }
-    const printed = runCli(['fleet', 'haproxy-config', '--etcd', etcd.endpoints.join(','), '--bind', '0.0.0.0:9000',
-      '--haproxy-socket', '/run/haproxy/chainlanes.sock', '--haproxy-map', '/etc/haproxy/chainlanes.map']);
+    const printed = runCli([
+      'fleet',
+      'haproxy-config',
+      '--etcd',
+      etcd.endpoints.join(','),
+      '--bind',
+      '0.0.0.0:9000',
+      '--haproxy-socket',
+      '/run/haproxy/chainlanes.sock',
+      '--haproxy-map',
+      '/etc/haproxy/chainlanes.map',
+    ]);
     expect(printed.status, printed.stderr).toBe(0);
     const example = readFileSync(join(DEPLOY, 'haproxy.cfg'), 'utf8');
     expect(example).toBe(printed.output);
@@ -47,7 +63,10 @@ describe('deploy/fleet', () => {
       const data = mkdtempSync('/dev/shm/chainlanes-deploy-etcd-');
       registerCleanup(`etcd data ${data}`, () => rmSync(data, { recursive: true, force: true }));
       const command = lab.command(`e${i}`, [ETCD_BINARY]);
-      const child = spawn(command[0]!, command.slice(1), { env: { ...env, ETCD_DATA_DIR: data, ETCD_LOG_LEVEL: 'warn', PATH: process.env.PATH ?? '' }, stdio: 'ignore' });
+      const child = spawn(command[0]!, command.slice(1), {
+        env: { ...env, ETCD_DATA_DIR: data, ETCD_LOG_LEVEL: 'warn', PATH: process.env.PATH ?? '' },
+        stdio: 'ignore',
+      });
       const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
       registerCleanup(`etcd-${i} pid ${child.pid ?? '?'}`, async () => {
         if (child.exitCode === null) child.kill('SIGKILL');
@@ -55,7 +74,16 @@ describe('deploy/fleet', () => {
       });
     }
     for (const endpoint of endpoints) {
-      await expect.poll(() => fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) }).then(async (r) => ((await r.json()) as { health: string }).health, () => 'down'), { timeout: 20_000 }).toBe('true');
+      await expect
+        .poll(
+          () =>
+            fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) }).then(
+              async (r) => ((await r.json()) as { health: string }).health,
+              () => 'down',
+            ),
+          { timeout: 20_000 },
+        )
+        .toBe('true');
     }
     const client = new EtcdClient({ endpoints, requestTimeoutMs: 2_000, maxResponseBytes: 1 << 20 });
     registerCleanup('etcd client', () => client.close());

@@ -58,7 +58,12 @@ describe('fleet-wide accounts and keys', () => {
       const key = newKey();
       return { key, entry: [newId('key_'), keyRecord(id, key)] as [string, ReturnType<typeof keyRecord>] };
     });
-    expect(await a.directory.seed(accounts, keys.map((k) => k.entry))).toBe(300);
+    expect(
+      await a.directory.seed(
+        accounts,
+        keys.map((k) => k.entry),
+      ),
+    ).toBe(300);
     expect(await a.directory.seed(accounts.slice(0, 10), [])).toBe(0);
     const late = await gatewayBook(etcd.endpoints, '/seed/');
     expect(late.book.accounts.size).toBe(150);

@@ -86,7 +86,11 @@ describe('a prefix mirrored by a watch', () => {
     const m = mirrorOf(c);
     const skipped: string[] = [];
     const seen: string[] = [];
-    m.listen({ put: (id, e) => seen.push(`put ${id} ${e.value.gateway}`), delete: (id) => seen.push(`delete ${id}`), skipped: (key, why) => skipped.push(`${key}: ${why}`) });
+    m.listen({
+      put: (id, e) => seen.push(`put ${id} ${e.value.gateway}`),
+      delete: (id) => seen.push(`delete ${id}`),
+      skipped: (key, why) => skipped.push(`${key}: ${why}`),
+    });
     await m.start();
     expect(m.get('a')?.value.gateway).toBe('g1');
     const rev = await c.put(keys.chain('b'), encode({ gateway: 'g2', since: 2 }));
@@ -125,14 +129,19 @@ describe('a prefix mirrored by a watch', () => {
     await etcd.kill(0);
     const others = client(etcd.endpoints.slice(1), 5_000);
     let last = 0;
-    await expect.poll(async () => {
-      try {
-        last = await others.put(keys.chain('after'), encode({ gateway: 'g2', since: 2 }));
-        return true;
-      } catch {
-        return false;
-      }
-    }, { timeout: 15_000, interval: 200 }).toBe(true);
+    await expect
+      .poll(
+        async () => {
+          try {
+            last = await others.put(keys.chain('after'), encode({ gateway: 'g2', since: 2 }));
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { timeout: 15_000, interval: 200 },
+      )
+      .toBe(true);
     await expect.poll(() => m.revision, { timeout: 15_000 }).toBeGreaterThanOrEqual(last);
     expect(m.get('after')?.value.gateway).toBe('g2');
     expect(m.get('before')?.value.gateway).toBe('g1');
@@ -150,7 +159,10 @@ describe('a prefix mirrored by a watch', () => {
     await c.put(keys.chain('x'), encode({ gateway: 'g1', since: 1 }));
     await c.put(keys.chain('y'), encode({ gateway: 'g1', since: 1 }));
     const removed = await c.delete(keys.chain('y'));
-    const compacted = await fetch(`${etcd.endpoints[0]}/v3/kv/compaction`, { method: 'POST', body: JSON.stringify({ revision: String(removed.revision), physical: true }) });
+    const compacted = await fetch(`${etcd.endpoints[0]}/v3/kv/compaction`, {
+      method: 'POST',
+      body: JSON.stringify({ revision: String(removed.revision), physical: true }),
+    });
     expect(compacted.status).toBe(200);
     // The silence check sees x at a revision the watch never delivered and replaces the watch; etcd says compacted; the mirror lists.
     await expect.poll(() => m.get('x')?.value.gateway, { timeout: 10_000 }).toBe('g1');
@@ -164,7 +176,11 @@ describe('a silent watch, caught by its canary', () => {
     const etcd = await startEtcd();
     const c = client(etcd.endpoints);
     const keys = new FleetKeys('/canary/');
-    const m = new PrefixMirror<OwnerRecord>(c, keys.chains, (key) => key.slice(keys.chains.length) || null, decodeOwner, { maxEntries: 1000, checkEveryMs: 200, canary: true });
+    const m = new PrefixMirror<OwnerRecord>(c, keys.chains, (key) => key.slice(keys.chains.length) || null, decodeOwner, {
+      maxEntries: 1000,
+      checkEveryMs: 200,
+      canary: true,
+    });
     registerCleanup('mirror', () => m.stop());
     const skipped: string[] = [];
     m.listen({ put: () => undefined, delete: () => undefined, skipped: (key) => skipped.push(key) });

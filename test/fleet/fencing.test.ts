@@ -7,9 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { EtcdClient, FleetKeys, transferChain } from '../../src/fleet/index.js';
 import { registerCleanup, startEtcd, startLab, startMemberProcess, type MemberReport } from '../helpers/index.js';
 
-const isVerdict = (kind: string) => (r: MemberReport): boolean => r.event === 'verdict' && r.kind === kind;
+const isVerdict =
+  (kind: string) =>
+  (r: MemberReport): boolean =>
+    r.event === 'verdict' && r.kind === kind;
 
-describe('fencing by the member\'s own clock', () => {
+describe("fencing by the member's own clock", () => {
   it('an owner cut off from etcd stops admitting before a forced move can commit, and after the partition it stays off the chain', async () => {
     const lab = startLab({
       networks: ['etcd'],
@@ -34,16 +37,21 @@ describe('fencing by the member\'s own clock', () => {
     // The forced move is tried again and again from the first moment: etcd refuses it while g1's member key lives.
     const refusals: string[] = [];
     let committedAfter = 0;
-    await expect.poll(async () => {
-      const sentAt = Date.now();
-      const outcome = await transferChain(root, keys, 'alpha', { from: 'g1', to: 'g2', token, force: true });
-      if (outcome.moved) {
-        committedAfter = sentAt;
-        return true;
-      }
-      refusals.push(outcome.why);
-      return false;
-    }, { timeout: 20_000, interval: 50 }).toBe(true);
+    await expect
+      .poll(
+        async () => {
+          const sentAt = Date.now();
+          const outcome = await transferChain(root, keys, 'alpha', { from: 'g1', to: 'g2', token, force: true });
+          if (outcome.moved) {
+            committedAfter = sentAt;
+            return true;
+          }
+          refusals.push(outcome.why);
+          return false;
+        },
+        { timeout: 20_000, interval: 50 },
+      )
+      .toBe(true);
     expect(refusals[0]).toMatch(/gateway "g1" is still a live member: move it by handoff, not by force/);
 
     // g1 said it stopped admitting (busy, naming the cause) before the forced move was even sent.
@@ -66,7 +74,10 @@ describe('fencing by the member\'s own clock', () => {
     const lab = startLab({ networks: ['etcd'], hosts: { e1: ['etcd'], g1: ['etcd'] }, root: ['etcd'] });
     const etcd = await startEtcd({ lab: { lab, hosts: ['e1'], network: 'etcd' } });
     const prefix = `/resume-${lab.tag}/`;
-    const g1 = startMemberProcess({ endpoints: etcd.endpoints, prefix, id: 'g1', url: 'http://g1.test:9001', ttlSeconds: 6, marginMs: 2500, chain: 'beta', claim: true }, { lab, host: 'g1' });
+    const g1 = startMemberProcess(
+      { endpoints: etcd.endpoints, prefix, id: 'g1', url: 'http://g1.test:9001', ttlSeconds: 6, marginMs: 2500, chain: 'beta', claim: true },
+      { lab, host: 'g1' },
+    );
     const admitted = await g1.waitFor(isVerdict('admit'));
     const cutAt = Date.now();
     lab.cut('g1', 'etcd');
@@ -109,7 +120,7 @@ describe('a handoff racing a partition', () => {
     expect(g1.reports.filter((r) => r.event === 'verdict' && r.kind === 'admit' && r.at > begun.at)).toEqual([]);
   }, 60_000);
 
-  it('a coordinator that never commits: the owner\'s deadline reclaims the chain on a new token, and the late transfer is refused', async () => {
+  it("a coordinator that never commits: the owner's deadline reclaims the chain on a new token, and the late transfer is refused", async () => {
     const etcd = await startEtcd();
     const prefix = '/deadline/';
     const common = { endpoints: etcd.endpoints, prefix, ttlSeconds: 4, marginMs: 500, chain: 'beta' };
@@ -124,7 +135,10 @@ describe('a handoff racing a partition', () => {
     expect(Number(String(again.summary).split(' ')[1])).toBeGreaterThan(begun.result as number);
     const root = new EtcdClient({ endpoints: etcd.endpoints, requestTimeoutMs: 1_000, maxResponseBytes: 1 << 20 });
     registerCleanup('root etcd client', () => root.close());
-    expect(await transferChain(root, new FleetKeys(prefix), 'beta', { from: 'g1', to: 'g2', token: begun.result as number })).toMatchObject({ moved: false, owner: 'g1' });
+    expect(await transferChain(root, new FleetKeys(prefix), 'beta', { from: 'g1', to: 'g2', token: begun.result as number })).toMatchObject({
+      moved: false,
+      owner: 'g1',
+    });
   }, 60_000);
 });
 
@@ -147,14 +161,19 @@ describe('an etcd member killed in the middle of a handoff', () => {
     const keys = new FleetKeys(prefix);
     // The survivors elect a leader within about a second; until then the transfer is retried (it is conditional: safe).
     let outcome: Awaited<ReturnType<typeof transferChain>> | undefined;
-    await expect.poll(async () => {
-      try {
-        outcome = await transferChain(root, keys, 'gamma', { from: 'g1', to: 'g2', token: begun.result as number });
-        return true;
-      } catch {
-        return false;
-      }
-    }, { timeout: 15_000, interval: 100 }).toBe(true);
+    await expect
+      .poll(
+        async () => {
+          try {
+            outcome = await transferChain(root, keys, 'gamma', { from: 'g1', to: 'g2', token: begun.result as number });
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { timeout: 15_000, interval: 100 },
+      )
+      .toBe(true);
     expect(outcome).toMatchObject({ moved: true });
     await g2.waitFor((r) => r.event === 'verdict' && r.kind === 'admit', 15_000);
     await g1.waitFor((r) => r.event === 'fleet-handoff' && r.end === 'handed-off', 15_000);

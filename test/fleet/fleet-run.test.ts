@@ -25,7 +25,9 @@ async function standIn(etcd: EtcdCluster, prefix: string, id: string): Promise<S
   const state: Partial<StandIn> = { adopted: [], failAdopt: false };
   const server = createServer((req, res) => {
     let body = '';
-    req.on('data', (d: Buffer) => { body += d.toString(); });
+    req.on('data', (d: Buffer) => {
+      body += d.toString();
+    });
     req.on('end', () => {
       const send = (status: number, value: unknown): void => {
         res.writeHead(status, { 'content-type': 'application/json' });
@@ -53,11 +55,22 @@ async function standIn(etcd: EtcdCluster, prefix: string, id: string): Promise<S
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  registerCleanup(`stand-in ${id}`, () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  registerCleanup(
+    `stand-in ${id}`,
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const settings = GatewayFleetSchema.parse({
     etcd: { endpoints: etcd.endpoints, prefix, requestTimeoutMs: 2_000, watchCheckMs: 500 },
-    gatewayId: id, advertiseUrl: url, leaseTtlSeconds: 4, leaseMarginMs: 500, loadReportMs: 500,
+    gatewayId: id,
+    advertiseUrl: url,
+    leaseTtlSeconds: 4,
+    leaseMarginMs: 500,
+    loadReportMs: 500,
   });
   state.node = await FleetNode.start({ settings, store: `store-${id}`, capacity: { entriesPerSec: 100_000, bytesPerSec: 100e6 }, log: quiet });
   registerCleanup(`fleet node ${id}`, () => state.node!.stop());
@@ -76,7 +89,20 @@ describe('chainlanes fleet run', () => {
     const prefix = '/run/';
     const [g1, g2] = await Promise.all([standIn(etcd, prefix, 'g1'), standIn(etcd, prefix, 'g2')]);
     const proxy = await proxyFor(etcd.endpoints, prefix);
-    const common = ['--etcd', etcd.endpoints.join(','), '--prefix', prefix, '--haproxy-socket', proxy.paths.socket, '--haproxy-map', proxy.paths.map, '--lease-ttl', '2', '--every-ms', '200'];
+    const common = [
+      '--etcd',
+      etcd.endpoints.join(','),
+      '--prefix',
+      prefix,
+      '--haproxy-socket',
+      proxy.paths.socket,
+      '--haproxy-map',
+      proxy.paths.map,
+      '--lease-ttl',
+      '2',
+      '--every-ms',
+      '200',
+    ];
     const a = fleetRun([...common, '--id', 'run-a']);
     const b = fleetRun([...common, '--id', 'run-b']);
     await expect.poll(() => [a, b].filter(leading).length, { timeout: 15_000 }).toBe(1);
@@ -89,7 +115,15 @@ describe('chainlanes fleet run', () => {
     const map = await proxy.runtime.showMap(proxy.paths.map);
     expect(map.get('c0')).toBe('g1');
     expect(map.get('c1')).toBe('g2');
-    await expect.poll(() => readFileSync(proxy.paths.map, 'utf8').split('\n').filter((l) => /^c\d+ g[12]$/.test(l)).length, { timeout: 10_000 }).toBe(40);
+    await expect
+      .poll(
+        () =>
+          readFileSync(proxy.paths.map, 'utf8')
+            .split('\n')
+            .filter((l) => /^c\d+ g[12]$/.test(l)).length,
+        { timeout: 10_000 },
+      )
+      .toBe(40);
 
     await leader.kill('SIGKILL');
     await expect.poll(() => leading(follower), { timeout: 15_000 }).toBe(true);
@@ -102,11 +136,17 @@ describe('chainlanes fleet run', () => {
     await expect.poll(() => g1.node.gate.check('c0')).toMatchObject({ kind: 'moved', owner: 'g2', location: g2.url });
 
     const events = runCli(['fleet', 'events', '--etcd', etcd.endpoints.join(','), '--prefix', prefix, '--json']);
-    const kinds = (JSON.parse(events.output) as { kind: string; source: string; chain?: string }[]).map((e) => `${e.kind} ${e.source}${e.chain === undefined ? '' : ` ${e.chain}`}`);
+    const kinds = (JSON.parse(events.output) as { kind: string; source: string; chain?: string }[]).map(
+      (e) => `${e.kind} ${e.source}${e.chain === undefined ? '' : ` ${e.chain}`}`,
+    );
     expect(kinds.filter((k) => k.startsWith('leader '))).toEqual([`leader ${leader === a ? 'run-a' : 'run-b'}`, `leader ${leader === a ? 'run-b' : 'run-a'}`]);
     expect(kinds).toContain('manual-move fleet-move@' + (await import('node:os')).hostname() + ' c0');
 
-    const status = JSON.parse(runCli(['fleet', 'status', '--etcd', etcd.endpoints.join(','), '--prefix', prefix, '--json']).output) as { leader: string; chains: number; members: { id: string; chains: number }[] };
+    const status = JSON.parse(runCli(['fleet', 'status', '--etcd', etcd.endpoints.join(','), '--prefix', prefix, '--json']).output) as {
+      leader: string;
+      chains: number;
+      members: { id: string; chains: number }[];
+    };
     expect(status.leader).toBe(leader === a ? 'run-b' : 'run-a');
     expect(status.chains).toBe(40);
     expect(status.members.map((m) => `${m.id} ${m.chains}`)).toEqual(['g1 19', 'g2 21']);
@@ -119,25 +159,54 @@ describe('chainlanes fleet run', () => {
     for (const n of ['hot', 'warm', 'cold']) expect((await g1.node.claims.claim(n)).won).toBe(true);
     // g1 carries 90 % of its capacity (over the 0.8 headroom); g2 10 %.
     const report = (demand: number, top: { name: string; entriesPerSec: number }[]) => ({
-      at: Date.now(), demand: { entriesPerSec: demand, bytesPerSec: 0 }, chains: top.length, top: top.map((t) => ({ ...t, bytesPerSec: 0 })),
+      at: Date.now(),
+      demand: { entriesPerSec: demand, bytesPerSec: 0 },
+      chains: top.length,
+      top: top.map((t) => ({ ...t, bytesPerSec: 0 })),
     });
-    const publish = (): Promise<unknown> => Promise.all([
-      g1.node.member.publishLoad(report(90_000, [{ name: 'hot', entriesPerSec: 60_000 }, { name: 'warm', entriesPerSec: 25_000 }, { name: 'cold', entriesPerSec: 5_000 }])),
-      g2.node.member.publishLoad(report(10_000, [])),
-    ]);
+    const publish = (): Promise<unknown> =>
+      Promise.all([
+        g1.node.member.publishLoad(
+          report(90_000, [
+            { name: 'hot', entriesPerSec: 60_000 },
+            { name: 'warm', entriesPerSec: 25_000 },
+            { name: 'cold', entriesPerSec: 5_000 },
+          ]),
+        ),
+        g2.node.member.publishLoad(report(10_000, [])),
+      ]);
     await publish();
     const timer = setInterval(() => void publish(), 300);
     registerCleanup('load reports', () => clearInterval(timer));
-    const run = fleetRun(['--etcd', etcd.endpoints.join(','), '--prefix', prefix, '--lease-ttl', '2', '--every-ms', '200', '--overloaded-for-ms', '0', '--id', 'solo']);
+    const run = fleetRun([
+      '--etcd',
+      etcd.endpoints.join(','),
+      '--prefix',
+      prefix,
+      '--lease-ttl',
+      '2',
+      '--every-ms',
+      '200',
+      '--overloaded-for-ms',
+      '0',
+      '--id',
+      'solo',
+    ]);
     // hot (0.6) would leave g2 at 0.7: it fits under 0.8 and relieves g1 most.
     await expect.poll(() => g1.node.gate.check('hot').kind, { timeout: 15_000 }).toBe('moved');
     await expect.poll(() => g2.node.gate.check('hot').kind).toBe('admit');
     expect(g1.node.gate.check('warm').kind).toBe('admit');
     const client = new EtcdClient({ endpoints: etcd.endpoints, requestTimeoutMs: 2_000, maxResponseBytes: 1 << 20 });
     registerCleanup('client', () => client.close());
-    const events = JSON.parse(runCli(['fleet', 'events', '--etcd', etcd.endpoints.join(','), '--prefix', prefix, '--json']).output) as { kind: string; reason: string; numbers: Record<string, number> }[];
+    const events = JSON.parse(runCli(['fleet', 'events', '--etcd', etcd.endpoints.join(','), '--prefix', prefix, '--json']).output) as {
+      kind: string;
+      reason: string;
+      numbers: Record<string, number>;
+    }[];
     const move = events.find((e) => e.kind === 'move')!;
-    expect(move.reason).toBe('chain "hot" g1 → g2: g1 was over its headroom (0.90 of capacity > 0.8); this chain relieves it most (0.60) and g2 has room (0.70 after)');
+    expect(move.reason).toBe(
+      'chain "hot" g1 → g2: g1 was over its headroom (0.90 of capacity > 0.8); this chain relieves it most (0.60) and g2 has room (0.70 after)',
+    );
     expect(move.numbers).toMatchObject({ relief: 0.6, fromLoad: 0.9, fromLoadAfter: 0.3, toLoad: 0.1, toLoadAfter: 0.7, headroom: 0.8, entriesPerSec: 60_000 });
     expect(run.lines().some((l) => l.event === 'fleet-leader' && l.leading === true)).toBe(true);
   }, 60_000);

@@ -25,7 +25,19 @@ describe('a gateway killed with kill -9', () => {
     const [g1, g2] = await Promise.all(['g1', 'g2'].map((id) => startFleetGateway({ etcd: etcd.endpoints, prefix, id, adminKey, allowedHosts })));
     await expect.poll(async () => (await g1!.json<{ fleet?: { members: number } }>('/healthz')).fleet?.members, { timeout: 15_000 }).toBe(2);
     const proxy = await proxyFor(etcd.endpoints, prefix, { host: '127.0.0.1', port: proxyPort });
-    fleetRun(['--etcd', etcd.endpoints.join(','), '--prefix', prefix, '--haproxy-socket', proxy.paths.socket, '--haproxy-map', proxy.paths.map, '--no-balance', '--lease-ttl', '2']);
+    fleetRun([
+      '--etcd',
+      etcd.endpoints.join(','),
+      '--prefix',
+      prefix,
+      '--haproxy-socket',
+      proxy.paths.socket,
+      '--haproxy-map',
+      proxy.paths.map,
+      '--no-balance',
+      '--lease-ttl',
+      '2',
+    ]);
 
     // "kept" is g1's; a client of the package streams to it through the proxy and notes what is committed.
     const owner = await g1!.account('owner');
@@ -48,8 +60,14 @@ describe('a gateway killed with kill -9', () => {
     expect(throughProxy.status).toBe(503);
     expect(await throughProxy.json()).toEqual({ error: { code: 'busy', message: 'chain kept is served by gateway g1, which is down; retry later' } });
     // g2 learns that g1 is gone once its lease expires in etcd.
-    await expect.poll(async () => (await g2!.call('GET', '/v1/chains/kept/entries/0', owner.key)).body, { timeout: 20_000 })
-      .toEqual({ error: { code: 'busy', message: 'chain "kept" is served by gateway "g1", which is not a live member of the fleet now (down, or cut off from etcd); retry later' } });
+    await expect
+      .poll(async () => (await g2!.call('GET', '/v1/chains/kept/entries/0', owner.key)).body, { timeout: 20_000 })
+      .toEqual({
+        error: {
+          code: 'busy',
+          message: 'chain "kept" is served by gateway "g1", which is not a live member of the fleet now (down, or cut off from etcd); retry later',
+        },
+      });
 
     // Back on its store: it rejoins at once (same store, same id), HAProxy marks it up, and its chain goes on.
     const back = await startFleetGateway({ ...g1!.options });

@@ -9,15 +9,19 @@ import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { connect, verifyEntry, type EntryProof, type SubmitResult } from '../../src/client/index.js';
 import { newKey } from '../../src/credits/index.js';
-import {
-  freePort, fleetRun, proxyFor, registerCleanup, runCli, runCliAsync, startEtcd, startFleetGateway,
-} from '../helpers/index.js';
+import { freePort, fleetRun, proxyFor, registerCleanup, runCli, runCliAsync, startEtcd, startFleetGateway } from '../helpers/index.js';
 
 const ENTRIES_PER_FRAME = 5;
 const IN_FLIGHT = 8;
 
 /** An HTTP call through the proxy with `key`; the answer parsed. */
-async function through(proxyUrl: string, method: string, path: string, key: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+async function through(
+  proxyUrl: string,
+  method: string,
+  path: string,
+  key: string,
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const headers: Record<string, string> = { authorization: `Bearer ${key}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(proxyUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -66,7 +70,19 @@ describe('a chain handed off among three gateways behind HAProxy', () => {
     const gateways = await Promise.all(['g1', 'g2', 'g3'].map((id) => startFleetGateway({ etcd: etcd.endpoints, prefix, id, adminKey, allowedHosts })));
     await expect.poll(async () => (await gateways[0]!.json<{ fleet?: { members: number } }>('/healthz')).fleet?.members, { timeout: 15_000 }).toBe(3);
     const proxy = await proxyFor(etcd.endpoints, prefix, { host: '127.0.0.1', port: proxyPort });
-    fleetRun(['--etcd', etcd.endpoints.join(','), '--prefix', prefix, '--haproxy-socket', proxy.paths.socket, '--haproxy-map', proxy.paths.map, '--no-balance', '--lease-ttl', '2']);
+    fleetRun([
+      '--etcd',
+      etcd.endpoints.join(','),
+      '--prefix',
+      prefix,
+      '--haproxy-socket',
+      proxy.paths.socket,
+      '--haproxy-map',
+      proxy.paths.map,
+      '--no-balance',
+      '--lease-ttl',
+      '2',
+    ]);
 
     // Through the proxy: an account, its chain (claimed by whichever gateway the request reached), a price, credits.
     const owner = (await until(() => through(proxy.url, 'POST', '/v1/accounts', adminKey, { name: 'owner' }), 201)) as { id: string; key: string };
@@ -86,9 +102,18 @@ describe('a chain handed off among three gateways behind HAProxy', () => {
       const window = new Set<Promise<void>>();
       while (streaming) {
         const i = sent++;
-        const p = client.submit(Array.from({ length: ENTRIES_PER_FRAME }, (_, k) => `entry ${i * ENTRIES_PER_FRAME + k}`))
+        const p = client
+          .submit(Array.from({ length: ENTRIES_PER_FRAME }, (_, k) => `entry ${i * ENTRIES_PER_FRAME + k}`))
           // A failure ends the stream (and the test, below): a client that refuses at once would otherwise spin here.
-          .then((r) => { results[i] = r; }, (e: unknown) => { failures.push(e); streaming = false; })
+          .then(
+            (r) => {
+              results[i] = r;
+            },
+            (e: unknown) => {
+              failures.push(e);
+              streaming = false;
+            },
+          )
           .finally(() => window.delete(p));
         window.add(p);
         if (window.size >= IN_FLIGHT) await Promise.race(window);
@@ -110,7 +135,9 @@ describe('a chain handed off among three gateways behind HAProxy', () => {
       const from = await ownerOf();
       const ids = gateways.map((g) => g.id);
       const to = ids[(ids.indexOf(from) + 1) % ids.length]!;
-      const moved = await runCliAsync(['fleet', 'move', 'ledger', to, '--etcd', etcd.endpoints.join(','), '--prefix', prefix], 120_000, { CHAINLANES_ADMIN_KEY: adminKey });
+      const moved = await runCliAsync(['fleet', 'move', 'ledger', to, '--etcd', etcd.endpoints.join(','), '--prefix', prefix], 120_000, {
+        CHAINLANES_ADMIN_KEY: adminKey,
+      });
       expect(moved.status, moved.output).toBe(0);
       moves.push(`${from}→${to}`);
       await expect.poll(ownerOf, { timeout: 10_000 }).toBe(to);
@@ -144,7 +171,12 @@ describe('a chain handed off among three gateways behind HAProxy', () => {
     const view = await dashboardFleet(gateways[0]!.url, adminKey, (fleet) => fleet.moves.length >= 3);
     expect(view.members.map((m) => m.id)).toEqual(['g1', 'g2', 'g3']);
     expect(view.members.reduce((n, m) => n + m.chains, 0)).toBe(1);
-    expect(view.moves.slice(0, 3).map((m) => `${m.from}→${m.to}`).reverse()).toEqual(moves);
+    expect(
+      view.moves
+        .slice(0, 3)
+        .map((m) => `${m.from}→${m.to}`)
+        .reverse(),
+    ).toEqual(moves);
     expect(view.moves[0]!.reason).toMatch(/moved by hand \(chainlanes fleet move\)/);
 
     // Each store verifies on its own: links across local and adopted blocks, adopted blocks' directory proofs, credits with their openings and closings.

@@ -11,7 +11,17 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { WebSocket, WebSocketServer } from 'ws';
 import { pino } from 'pino';
-import { DEFAULT_MIRROR_TIMING, EtcdClient, FleetKeys, HaproxyMirror, HaproxyRuntime, encode, ownershipTable, writeMapFile, type MemberRecord } from '../../src/fleet/index.js';
+import {
+  DEFAULT_MIRROR_TIMING,
+  EtcdClient,
+  FleetKeys,
+  HaproxyMirror,
+  HaproxyRuntime,
+  encode,
+  ownershipTable,
+  writeMapFile,
+  type MemberRecord,
+} from '../../src/fleet/index.js';
 import { freePort, haproxyPaths, registerCleanup, runCli, startEtcd, startHaproxy } from '../helpers/index.js';
 
 interface Backend {
@@ -52,17 +62,25 @@ function wsTo(port: number, path: string): Promise<{ ask(): Promise<string>; clo
     const socket = new WebSocket(`ws://127.0.0.1:${port}${path}`);
     registerCleanup('websocket', () => socket.terminate());
     socket.once('error', reject);
-    socket.once('open', () => resolve({
-      ask: () => new Promise((answer) => {
-        socket.once('message', (data) => answer(String(data)));
-        socket.send('who');
+    socket.once('open', () =>
+      resolve({
+        ask: () =>
+          new Promise((answer) => {
+            socket.once('message', (data) => answer(String(data)));
+            socket.send('who');
+          }),
+        close: () => socket.close(),
       }),
-      close: () => socket.close(),
-    }));
+    );
   });
 }
 
-const member = (port: number): MemberRecord => ({ url: `http://127.0.0.1:${port}`, capacity: { entriesPerSec: 1000, bytesPerSec: 1e6 }, startedAt: 1, store: 's' });
+const member = (port: number): MemberRecord => ({
+  url: `http://127.0.0.1:${port}`,
+  capacity: { entriesPerSec: 1000, bytesPerSec: 1e6 },
+  startedAt: 1,
+  store: 's',
+});
 
 async function fleetWithProxy() {
   const etcd = await startEtcd();
@@ -75,8 +93,20 @@ async function fleetWithProxy() {
   await client.put(keys.member('g2'), encode(member(g2.port)));
   const paths = haproxyPaths();
   const port = await freePort();
-  const printed = runCli(['fleet', 'haproxy-config', '--etcd', etcd.endpoints.join(','), '--prefix', prefix, '--bind', `127.0.0.1:${port}`,
-    '--haproxy-socket', paths.socket, '--haproxy-map', paths.map]);
+  const printed = runCli([
+    'fleet',
+    'haproxy-config',
+    '--etcd',
+    etcd.endpoints.join(','),
+    '--prefix',
+    prefix,
+    '--bind',
+    `127.0.0.1:${port}`,
+    '--haproxy-socket',
+    paths.socket,
+    '--haproxy-map',
+    paths.map,
+  ]);
   expect(printed.stderr).toBe('');
   expect(printed.status).toBe(0);
   const haproxy = await startHaproxy(paths, printed.output);
@@ -134,14 +164,15 @@ describe('HAProxy in front of the fleet', () => {
     expect(await routedTo(port, '/v1/chains/beta/entries/0')).toBe('g2');
     const g2Port = g2.port;
     await g2.close();
-    await expect.poll(() => routedTo(port, '/v1/chains/beta/entries/0'), { timeout: 10_000 })
+    await expect
+      .poll(() => routedTo(port, '/v1/chains/beta/entries/0'), { timeout: 10_000 })
       .toBe('HTTP 503 {"error":{"code":"busy","message":"chain beta is served by gateway g2, which is down; retry later"}}');
     const again = await backendOn('g2', g2Port);
     expect(again).toBe(true);
     await expect.poll(() => routedTo(port, '/v1/chains/beta/entries/0'), { timeout: 10_000 }).toBe('g2');
   });
 
-  it('logs no query string (a ?key= stays out of the proxy\'s log), and a restarted HAProxy routes by the map file', async () => {
+  it("logs no query string (a ?key= stays out of the proxy's log), and a restarted HAProxy routes by the map file", async () => {
     const { paths, port, haproxy, config } = await fleetWithProxy();
     const secret = 'clk_thisisnotarealkeybutitlookslikeone0000';
     await routedTo(port, `/v1/chains/gamma/entries/0?key=${secret}`);
@@ -150,7 +181,10 @@ describe('HAProxy in front of the fleet', () => {
     expect(haproxy.output()).not.toContain('?key=');
 
     // Runtime changes are in memory only: the file is what survives a restart.
-    writeMapFile(paths.map, [['gamma', 'g2'], ['delta', 'g1']]);
+    writeMapFile(paths.map, [
+      ['gamma', 'g2'],
+      ['delta', 'g1'],
+    ]);
     expect(readFileSync(paths.map, 'utf8')).toMatch(/^# chainlanes fleet[^\n]*\ndelta g1\ngamma g2\n$/);
     await haproxy.stop();
     await startHaproxy(paths, config);
@@ -183,7 +217,15 @@ describe('mirroring etcd into HAProxy', () => {
     await expect.poll(() => mirror.sent.failures).toBeGreaterThan(0);
     expect(mirror.lastError).toMatch(/runtime socket/);
     // The map file already holds what etcd holds (it follows the table, not HAProxy): a restart routes by it at once…
-    await expect.poll(() => readFileSync(paths.map, 'utf8').split('\n').filter((l) => !l.startsWith('#') && l !== ''), { timeout: 5_000 }).toEqual(['one g2', 'three g1']);
+    await expect
+      .poll(
+        () =>
+          readFileSync(paths.map, 'utf8')
+            .split('\n')
+            .filter((l) => !l.startsWith('#') && l !== ''),
+        { timeout: 5_000 },
+      )
+      .toEqual(['one g2', 'three g1']);
     await startHaproxy(paths, config);
     // …and the mirror replaces the whole map again when the socket answers.
     await expect.poll(() => mirror.sent.replacements, { timeout: 10_000 }).toBeGreaterThan(1);
@@ -199,7 +241,14 @@ async function backendOn(name: string, port: number): Promise<boolean> {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ backend: name }));
   });
-  registerCleanup(`backend ${name} again`, () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  registerCleanup(
+    `backend ${name} again`,
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   return new Promise((resolve) => {
     server.once('error', () => resolve(false));
     server.listen(port, '127.0.0.1', () => resolve(true));

@@ -5,7 +5,15 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import {
-  EtcdClient, FleetKeys, FleetMember, FleetNode, GatewayFleetSchema, MemberRefused, reclaimChain, transferChain, type ClaimOutcome,
+  EtcdClient,
+  FleetKeys,
+  FleetMember,
+  FleetNode,
+  GatewayFleetSchema,
+  MemberRefused,
+  reclaimChain,
+  transferChain,
+  type ClaimOutcome,
 } from '../../src/fleet/index.js';
 import { registerCleanup, startEtcd, type EtcdCluster } from '../helpers/index.js';
 
@@ -15,7 +23,11 @@ let prefixes = 0;
 async function node(etcd: EtcdCluster, prefix: string, id: string, extra: Record<string, unknown> = {}): Promise<FleetNode> {
   const settings = GatewayFleetSchema.parse({
     etcd: { endpoints: etcd.endpoints, prefix, requestTimeoutMs: 2_000, watchCheckMs: 500 },
-    gatewayId: id, advertiseUrl: `http://${id}.test:9001`, leaseTtlSeconds: 4, leaseMarginMs: 500, ...extra,
+    gatewayId: id,
+    advertiseUrl: `http://${id}.test:9001`,
+    leaseTtlSeconds: 4,
+    leaseMarginMs: 500,
+    ...extra,
   });
   const started = await FleetNode.start({ settings, store: `store-${id}`, capacity: { entriesPerSec: 1e5, bytesPerSec: 1e8 }, log: quiet });
   registerCleanup(`fleet node ${id}`, () => started.stop());
@@ -34,10 +46,7 @@ describe('claims', () => {
     const prefix = `/claims-${++prefixes}/`;
     const [a, b] = await Promise.all([node(etcd, prefix, 'ga'), node(etcd, prefix, 'gb')]);
     const names = Array.from({ length: 200 }, (_, i) => `chain-${i}`);
-    const [fromA, fromB] = await Promise.all([
-      Promise.all(names.map((n) => a.claims.claim(n))),
-      Promise.all(names.map((n) => b.claims.claim(n))),
-    ]);
+    const [fromA, fromB] = await Promise.all([Promise.all(names.map((n) => a.claims.claim(n))), Promise.all(names.map((n) => b.claims.claim(n)))]);
     const winners = names.map((_, i) => {
       const [x, y] = [fromA[i]!, fromB[i]!];
       expect(x.won === null || y.won === null, `claim of ${names[i]} not made: ${JSON.stringify([x, y])}`).toBe(false);
@@ -71,7 +80,7 @@ describe('claims', () => {
     // Someone deleted the member key (as an expired lease would): claims must fail, naming why.
     await rootClient(etcd).delete(`${prefix}members/ga`);
     const outcome = await a.claims.claim('orphan');
-    expect(outcome).toEqual({ won: null, cause: 'this gateway\'s lease is no longer the one on its member key' });
+    expect(outcome).toEqual({ won: null, cause: "this gateway's lease is no longer the one on its member key" });
     expect((await rootClient(etcd).range(`${prefix}chains/orphan`)).kvs).toEqual([]);
     const many = await Promise.all(['q1', 'q2', 'q3', 'q4', 'q5'].map((n) => a.claims.claim(n)));
     expect(many.filter((o) => o.won === null && /waiting to be claimed already/.test(o.cause))).toHaveLength(2);
@@ -106,14 +115,19 @@ describe('the gate follows the table', () => {
     const prefix = `/gate-${++prefixes}/`;
     const a = await node(etcd, prefix, 'ga');
     await rootClient(etcd).put(`${prefix}chains/left-behind`, JSON.stringify({ gateway: 'gone', since: 1 }));
-    await expect.poll(() => a.gate.check('left-behind')).toEqual({
-      kind: 'moved', owner: 'gone', location: null, message: 'chain "left-behind" is served by gateway "gone", which is not a live member of the fleet now (down, or cut off from etcd); retry later',
-    });
+    await expect
+      .poll(() => a.gate.check('left-behind'))
+      .toEqual({
+        kind: 'moved',
+        owner: 'gone',
+        location: null,
+        message: 'chain "left-behind" is served by gateway "gone", which is not a live member of the fleet now (down, or cut off from etcd); retry later',
+      });
   });
 });
 
 describe('handoff on the token', () => {
-  it('the transfer and the owner\'s reclaim race on one token: exactly one wins, 30 times', async () => {
+  it("the transfer and the owner's reclaim race on one token: exactly one wins, 30 times", async () => {
     const etcd = await startEtcd();
     const prefix = `/race-${++prefixes}/`;
     const [a] = await Promise.all([node(etcd, prefix, 'ga'), node(etcd, prefix, 'gb')]);
@@ -189,10 +203,14 @@ describe('membership', () => {
     expect(await first.start({ entriesPerSec: 1, bytesPerSec: 1 })).toBe(true);
     registerCleanup('first', () => first.stop());
     const states: string[] = [];
-    const impostor = new FleetMember(c, keys, { id: 'g1', url: 'http://two.test:9001', store: 'store-two', lease }, (state, cause) => states.push(`${state}: ${cause}`));
+    const impostor = new FleetMember(c, keys, { id: 'g1', url: 'http://two.test:9001', store: 'store-two', lease }, (state, cause) =>
+      states.push(`${state}: ${cause}`),
+    );
     expect(await impostor.start({ entriesPerSec: 1, bytesPerSec: 1 })).toBe(false);
     registerCleanup('impostor', () => impostor.stop());
-    expect(impostor.keeper.lastError).toBe('gateway id "g1" is held by the gateway at http://one.test:9001 (store store-one) until its lease expires; each gateway needs its own --gateway-id');
+    expect(impostor.keeper.lastError).toBe(
+      'gateway id "g1" is held by the gateway at http://one.test:9001 (store store-one) until its lease expires; each gateway needs its own --gateway-id',
+    );
     expect(states).toEqual([`joining: ${impostor.keeper.lastError}`]);
     expect(MemberRefused.name).toBe('MemberRefused');
 

@@ -7,12 +7,19 @@
 // every `accepted` from any gateway is collected and the seq ranges must
 // tile 0…n without overlap.
 import { describe, expect, it } from 'vitest';
-import {
-  EtcdClient, FleetKeys, HttpGatewayApi, moveChain, transferChain, type GatewayApi, type HandoffHead,
-} from '../../src/fleet/index.js';
+import { EtcdClient, FleetKeys, HttpGatewayApi, moveChain, transferChain, type GatewayApi, type HandoffHead } from '../../src/fleet/index.js';
 import { newKey } from '../../src/credits/index.js';
 import {
-  StreamClient, registerCleanup, runCli, startEtcd, startFleetGateway, startLab, type EtcdCluster, type FleetGateway, type Lab, type Reply,
+  StreamClient,
+  registerCleanup,
+  runCli,
+  startEtcd,
+  startFleetGateway,
+  startLab,
+  type EtcdCluster,
+  type FleetGateway,
+  type Lab,
+  type Reply,
 } from '../helpers/index.js';
 
 interface FleetLab {
@@ -33,10 +40,23 @@ async function fleetLab(ids: string[], extra: { config?: Record<string, unknown>
   const prefix = `/split-${lab.tag}/`;
   const adminKey = newKey();
   const config = { ...extra.config, ...(extra.open === true ? { auth: { insecureOpen: true } } : {}) };
-  const gateways = await Promise.all(ids.map((id) => startFleetGateway({
-    etcd: etcd.endpoints, prefix, id, adminKey: extra.open === true ? '' : adminKey, lab: { lab, host: id, network: 'data' }, config, fleet: extra.fleet,
-  })));
-  for (const gw of gateways) await expect.poll(async () => (await gw.json<{ fleet?: { member: string; members: number } }>('/healthz')).fleet, { timeout: 20_000 }).toMatchObject({ member: 'live', members: ids.length });
+  const gateways = await Promise.all(
+    ids.map((id) =>
+      startFleetGateway({
+        etcd: etcd.endpoints,
+        prefix,
+        id,
+        adminKey: extra.open === true ? '' : adminKey,
+        lab: { lab, host: id, network: 'data' },
+        config,
+        fleet: extra.fleet,
+      }),
+    ),
+  );
+  for (const gw of gateways)
+    await expect
+      .poll(async () => (await gw.json<{ fleet?: { member: string; members: number } }>('/healthz')).fleet, { timeout: 20_000 })
+      .toMatchObject({ member: 'live', members: ids.length });
   const root = new EtcdClient({ endpoints: etcd.endpoints, requestTimeoutMs: 1_000, maxResponseBytes: 1 << 22 });
   registerCleanup('root etcd client', () => root.close());
   return { lab, etcd, keys: new FleetKeys(prefix), prefix, root, adminKey, gateways };
@@ -45,7 +65,10 @@ async function fleetLab(ids: string[], extra: { config?: Record<string, unknown>
 /** One frame at a time to one gateway, every reply kept with its time and the gateway that gave it. */
 class Writer {
   readonly replies: (Reply & { gateway: string; at: number })[] = [];
-  private constructor(readonly gateway: string, readonly stream: StreamClient) {}
+  private constructor(
+    readonly gateway: string,
+    readonly stream: StreamClient,
+  ) {}
 
   static async open(gw: FleetGateway, chain: string, key?: string): Promise<Writer> {
     return new Writer(gw.id, await StreamClient.open(gw.url, chain, key));
@@ -69,7 +92,10 @@ class Writer {
 
 /** Every seq range accepted, from any gateway: they tile 0…n without overlap (no seq given twice, none skipped). */
 function expectSeqsOnce(accepted: Reply[]): number {
-  const ranges = accepted.filter((r) => r.type === 'accepted').map((r) => [r.seq as number, (r.seq as number) + (r.count as number)] as const).sort((a, b) => a[0] - b[0]);
+  const ranges = accepted
+    .filter((r) => r.type === 'accepted')
+    .map((r) => [r.seq as number, (r.seq as number) + (r.count as number)] as const)
+    .sort((a, b) => a[0] - b[0]);
   let next = 0;
   for (const [from, to] of ranges) {
     expect(from, `a seq range starting at ${from} where ${next} comes next`).toBe(next);
@@ -117,13 +143,18 @@ describe('split brain, attacked (real gateways in network namespaces, 3-member e
     const api = new HttpGatewayApi(f.adminKey, 30_000);
     const refusals: string[] = [];
     let committedAt = 0;
-    await expect.poll(async () => {
-      const tried = Date.now();
-      const outcome = await moveChain(f.root, f.keys, api, 'alpha', 'g2', { force: true, fromUrl: g1.url });
-      if (outcome.moved) committedAt = tried;
-      else refusals.push(`${outcome.step}: ${outcome.why}`);
-      return outcome.moved;
-    }, { timeout: 40_000, interval: 100 }).toBe(true);
+    await expect
+      .poll(
+        async () => {
+          const tried = Date.now();
+          const outcome = await moveChain(f.root, f.keys, api, 'alpha', 'g2', { force: true, fromUrl: g1.url });
+          if (outcome.moved) committedAt = tried;
+          else refusals.push(`${outcome.step}: ${outcome.why}`);
+          return outcome.moved;
+        },
+        { timeout: 40_000, interval: 100 },
+      )
+      .toBe(true);
     stop = true;
     await writing;
     expect(refusals[0]).toMatch(/lookup: gateway "g1" is still a live member/);
@@ -142,11 +173,16 @@ describe('split brain, attacked (real gateways in network namespaces, 3-member e
     for (let i = 0; i < 20; i++) expect((await w2.write(`on g2 ${i}`))?.type).toBe('accepted');
     // Back on the network: g1 rejoins, learns the move, and sends writers to g2; it never admitted alpha after the fence.
     f.lab.heal('g1', 'etcd');
-    await expect.poll(async () => {
-      const w = await Writer.open(g1, 'alpha', owner.key).catch(() => null);
-      return (await w?.write('after the partition'))?.code ?? 'refused at the upgrade';
-    }, { timeout: 30_000, interval: 250 }).toMatch(/moved|refused at the upgrade/);
-    expect((await g1.call('GET', '/v1/chains/alpha/entries/0', owner.key))).toMatchObject({ status: 421, body: { error: { code: 'moved', location: g2.url } } });
+    await expect
+      .poll(
+        async () => {
+          const w = await Writer.open(g1, 'alpha', owner.key).catch(() => null);
+          return (await w?.write('after the partition'))?.code ?? 'refused at the upgrade';
+        },
+        { timeout: 30_000, interval: 250 },
+      )
+      .toMatch(/moved|refused at the upgrade/);
+    expect(await g1.call('GET', '/v1/chains/alpha/entries/0', owner.key)).toMatchObject({ status: 421, body: { error: { code: 'moved', location: g2.url } } });
     expect(await owned(f.root, f.keys, 'alpha')).toBe('g2');
     const all = [...w1.replies, ...w2.replies];
     expect(all.filter((r) => r.gateway === 'g1' && r.type === 'accepted' && r.at > fenced!.at)).toEqual([]);
@@ -207,13 +243,15 @@ describe('split brain, attacked (real gateways in network namespaces, 3-member e
     const f = await fleetLab(['g1', 'g2'], { open: true });
     const [g1, g2] = f.gateways as [FleetGateway, FleetGateway];
     const names = Array.from({ length: 20 }, (_, i) => `race-${i}`);
-    const outcomes = await Promise.all(names.map(async (chain) => {
-      const [a, b] = await Promise.all([Writer.open(g1, chain), Writer.open(g2, chain)]);
-      // Both first frames at once: each gateway's claim races the other's in etcd.
-      await Promise.all([a.write(`${chain} from g1 #0`), b.write(`${chain} from g2 #0`)]);
-      for (let i = 1; i < 5; i++) await Promise.all([a.write(`${chain} from g1 #${i}`), b.write(`${chain} from g2 #${i}`)]);
-      return { chain, replies: [...a.replies, ...b.replies], closes: [a.stream.closeCode, b.stream.closeCode] };
-    }));
+    const outcomes = await Promise.all(
+      names.map(async (chain) => {
+        const [a, b] = await Promise.all([Writer.open(g1, chain), Writer.open(g2, chain)]);
+        // Both first frames at once: each gateway's claim races the other's in etcd.
+        await Promise.all([a.write(`${chain} from g1 #0`), b.write(`${chain} from g2 #0`)]);
+        for (let i = 1; i < 5; i++) await Promise.all([a.write(`${chain} from g1 #${i}`), b.write(`${chain} from g2 #${i}`)]);
+        return { chain, replies: [...a.replies, ...b.replies], closes: [a.stream.closeCode, b.stream.closeCode] };
+      }),
+    );
     for (const { chain, replies } of outcomes) {
       const winners = new Set(replies.filter((r) => r.type === 'accepted').map((r) => r.gateway));
       expect([...winners], chain).toHaveLength(1);

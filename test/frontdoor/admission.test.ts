@@ -72,7 +72,7 @@ describe('Admission', () => {
     expect(door.pools[LIGHT]!.stats().inlineFrames).toBe(1);
   });
 
-  it('keeps a chain\'s seqs contiguous and its entries intact when it moves lane between frames', async () => {
+  it("keeps a chain's seqs contiguous and its entries intact when it moves lane between frames", async () => {
     const door = await startFrontDoor({ threads: 2 });
     const owner = new RecordingOwner();
     const sent: string[][] = [];
@@ -143,7 +143,8 @@ describe('Admission', () => {
     door.seals.failed('disk full');
     let before = trace(door);
     expect(refused(door.admission.admit(chain, frame, owner, 2))).toMatchObject({
-      code: 'busy', message: 'the store is failing to seal: 3 seals failed in a row (last error: disk full); retry later',
+      code: 'busy',
+      message: 'the store is failing to seal: 3 seals failed in a row (last error: disk full); retry later',
     });
     expect(trace(door)).toEqual(before);
     door.seals.sealed(0, 1, 8);
@@ -152,7 +153,10 @@ describe('Admission', () => {
     await door.pools[LIGHT]!.drain();
     await door.sealer.stop();
     before = trace(door);
-    expect(refused(door.admission.admit(chain, frame, owner, 4))).toMatchObject({ code: 'internal', message: expect.stringMatching(/the sealer thread stopped/) });
+    expect(refused(door.admission.admit(chain, frame, owner, 4))).toMatchObject({
+      code: 'internal',
+      message: expect.stringMatching(/the sealer thread stopped/),
+    });
     door.admission.close();
     expect(refused(door.admission.admit(chain, frame, owner, 5))).toMatchObject({ code: 'busy', message: 'the gateway is shutting down' });
     expect(trace(door)).toEqual(before);
@@ -205,7 +209,8 @@ describe('Admission', () => {
     const flood = door.chains.get('flood')!;
     const before = trace(door);
     expect(refused(door.admission.admit(flood, frame('over'), owner, sent))).toMatchObject({
-      code: 'busy', message: 'chain "flood" has too many entries waiting to be made durable; retry later',
+      code: 'busy',
+      message: 'chain "flood" has too many entries waiting to be made durable; retry later',
     });
     expect(trace(door)).toEqual(before);
     // A chain holding little of the backlog goes on while the total is under 1.25 × the bound.
@@ -224,10 +229,21 @@ describe('Admission', () => {
     admitted(door.admission.admit(door.chains.get('blocks')!, frameOf(entries('b0', 3)), b, 0));
     admitted(door.admission.admit(door.chains.get('blocks')!, frameOf(entries('a1', 3)), a, 1));
     await door.sealAll();
-    expect(door.sealed.map((s) => [s.height, s.firstSeq, s.count])).toEqual([[0, 0, 4], [1, 4, 4], [2, 8, 1]]);
+    expect(door.sealed.map((s) => [s.height, s.firstSeq, s.count])).toEqual([
+      [0, 0, 4],
+      [1, 4, 4],
+      [2, 8, 1],
+    ]);
     await expect.poll(() => a.notices.length + b.notices.length, { timeout: 20_000 }).toBe(5);
-    expect(a.notices.map((n) => [n.height, n.seq, n.count])).toEqual([[0, 0, 4], [1, 4, 4], [2, 8, 1]]);
-    expect(b.notices.map((n) => [n.height, n.seq, n.count])).toEqual([[0, 0, 4], [1, 4, 4]]);
+    expect(a.notices.map((n) => [n.height, n.seq, n.count])).toEqual([
+      [0, 0, 4],
+      [1, 4, 4],
+      [2, 8, 1],
+    ]);
+    expect(b.notices.map((n) => [n.height, n.seq, n.count])).toEqual([
+      [0, 0, 4],
+      [1, 4, 4],
+    ]);
     // An interval with nothing open cuts nothing: no empty directory block.
     door.admission.cutBlocks();
     admitted(door.admission.admit(door.chains.get('blocks')!, frameOf(['last']), a, 2));
@@ -267,9 +283,14 @@ describe('Admission with credits', () => {
     const owner = new RecordingOwner();
     admitted(door.admission.admit('thin', frameOf(entries('first', 6)), owner, 0, payer));
     const before = trace(door);
-    expect(refused(door.admission.admit(door.chains.get('thin')!, frameOf(entries('second', 6)), owner, 1, payer)))
-      .toMatchObject({ code: 'credits', message: `${account} holds 4 credits of chain "thin"; this frame of 6 entries costs 6` });
-    expect(refused(door.admission.admit(door.chains.get('thin')!, frameOf(['free?']), owner, 1, null))).toMatchObject({ code: 'unauthenticated', message: 'no key' });
+    expect(refused(door.admission.admit(door.chains.get('thin')!, frameOf(entries('second', 6)), owner, 1, payer))).toMatchObject({
+      code: 'credits',
+      message: `${account} holds 4 credits of chain "thin"; this frame of 6 entries costs 6`,
+    });
+    expect(refused(door.admission.admit(door.chains.get('thin')!, frameOf(['free?']), owner, 1, null))).toMatchObject({
+      code: 'unauthenticated',
+      message: 'no key',
+    });
     expect(trace(door)).toEqual(before);
     expect(credits.balance(ADMIN, 'thin', account)).toEqual({ account, balance: 4 });
     admitted(door.admission.admit(door.chains.get('thin')!, frameOf(entries('third', 4)), owner, 2, payer));

@@ -80,7 +80,11 @@ describe('StreamConnection', () => {
     const first = await flood.waitReplies(8);
     const busy = first.filter((r) => r.type === 'error');
     expect(busy.length).toBeGreaterThan(0);
-    for (const r of busy) expect(r).toMatchObject({ code: 'busy', message: '4 frames are unanswered on this connection (limits.maxFramesInFlight); wait for replies before sending more' });
+    for (const r of busy)
+      expect(r).toMatchObject({
+        code: 'busy',
+        message: '4 frames are unanswered on this connection (limits.maxFramesInFlight); wait for replies before sending more',
+      });
     expect(flood.closeCode).toBeNull();
     const rejectedBefore = door.admission.stats.rejected.busy;
     for (let i = 0; i < 200; i++) flood.sendRaw(frame);
@@ -140,7 +144,12 @@ describe('StreamConnection', () => {
     expect((await second.waitReplies(1))[0]).toMatchObject({ type: 'accepted', frame: 0, seq: 1 });
 
     const bad = await StreamClient.open(port, 'no%20spaces');
-    expect((await bad.waitReplies(1))[0]).toMatchObject({ type: 'error', frame: null, code: 'bad_request', message: expect.stringMatching(/bad chain name in the path/) });
+    expect((await bad.waitReplies(1))[0]).toMatchObject({
+      type: 'error',
+      frame: null,
+      code: 'bad_request',
+      message: expect.stringMatching(/bad chain name in the path/),
+    });
     expect(await bad.waitClosed()).toBe(1008);
     expect(door.chainTable.count).toBe(1);
     await expect.poll(() => connections.size, { timeout: 20_000 }).toBe(2);
@@ -158,7 +167,10 @@ describe('StreamConnection', () => {
     await door.sealAll();
     // Seqs 0-9 (block 0, cut inside the third frame), then 10-12: the other stream wrote only into the second.
     const notices = await client.waitCommitted((c) => c.length >= 2);
-    expect(notices.map((n) => [n.height, n.seq, n.count, n.directory])).toEqual([[0, 0, 10, 0], [1, 10, 3, 0]]);
+    expect(notices.map((n) => [n.height, n.seq, n.count, n.directory])).toEqual([
+      [0, 0, 10, 0],
+      [1, 10, 3, 0],
+    ]);
     expect(Buffer.from(notices[0]!.block as Uint8Array).toString('hex')).toBe(Buffer.from(door.sealed[0]!.hash).toString('hex'));
     expect((await other.waitCommitted((c) => c.length >= 1)).map((n) => n.height)).toEqual([1]);
   });
@@ -168,7 +180,12 @@ describe('StreamConnection', () => {
     const { port, connections, guard } = await serveStreams(door, { maxInboundTotalBytes: 2 * door.limits.maxFrameBytes });
     const [a, b] = await Promise.all([StreamClient.open(port, 'a'), StreamClient.open(port, 'b')]);
     const third = await StreamClient.open(port, 'c');
-    expect((await third.waitReplies(1))[0]).toMatchObject({ type: 'error', frame: null, code: 'busy', message: expect.stringMatching(/limits\.maxInboundTotalBytes/) });
+    expect((await third.waitReplies(1))[0]).toMatchObject({
+      type: 'error',
+      frame: null,
+      code: 'busy',
+      message: expect.stringMatching(/limits\.maxInboundTotalBytes/),
+    });
     expect(await third.waitClosed()).toBe(1008);
     b.close();
     await b.waitClosed();

@@ -50,7 +50,10 @@ describe('kill -9 between seals and heads', () => {
     // Across four kills, sizes only grew, one seal at a time, and each reported head is signed.
     expect(reported.length).toBeGreaterThanOrEqual(20);
     const ledger = await Ledger.open(dir, { readOnly: true });
-    const publicKey = ledger.environment.openDB<Buffer, Buffer>('heads.keys', { keyEncoding: 'binary', encoding: 'binary' }).get(Buffer.from('public'))!.toString('hex');
+    const publicKey = ledger.environment
+      .openDB<Buffer, Buffer>('heads.keys', { keyEncoding: 'binary', encoding: 'binary' })
+      .get(Buffer.from('public'))!
+      .toString('hex');
     await ledger.close();
     for (const head of reported) expect(verifyHead(head, publicKey)).toEqual({ ok: true });
     for (let i = 1; i < reported.length; i++) expect(reported[i]!.size).toBeGreaterThan(reported[i - 1]!.size);

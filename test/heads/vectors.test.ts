@@ -30,7 +30,11 @@ const vectors = JSON.parse(/<!-- sample-heads -->\n```json\n([\s\S]*?)\n```/.exe
 
 /** An Ed25519 private key from its RFC 8032 32-byte secret. */
 function keyOf(secret: string): ReturnType<typeof createPrivateKey> {
-  return createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(secret, 'hex')]), format: 'der', type: 'pkcs8' });
+  return createPrivateKey({
+    key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(secret, 'hex')]),
+    format: 'der',
+    type: 'pkcs8',
+  });
 }
 
 const gateway = keyOf('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60');
@@ -84,7 +88,9 @@ describe('the signed-head vectors of docs/protocol.md §15.7', () => {
     const script = join(ROOT, 'examples', 'verify_proof.py');
     const run = (args: string[]): string => spawnSync('python3', [script, ...args], { encoding: 'utf8' }).stdout;
     expect(run(['--head', file('head.json', vectors.head), '--key', vectors.key])).toBe('OK\n');
-    expect(run(['--consistency', file('older.json', vectors.older), join(dir, 'head.json'), file('proof.json', vectors.consistency), '--key', vectors.key])).toBe('OK\n');
+    expect(
+      run(['--consistency', file('older.json', vectors.older), join(dir, 'head.json'), file('proof.json', vectors.consistency), '--key', vectors.key]),
+    ).toBe('OK\n');
     expect(run(['--head', file('bad.json', { ...vectors.head, size: 4 }), '--key', vectors.key])).toMatch(/^BROKEN: the signature of the head of size 4/);
   });
 });

@@ -22,13 +22,19 @@ export function anchorKeyFile(): string {
 export function anchorConfig(rpcUrl: string, key: string, ethereum: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     ledger: { blockIntervalMs: 50 },
-    anchors: { ethereum: { rpcUrl, keyFile: key, everyDirectories: 3, everySeconds: 1, confirmations: 2, pollMs: 50, retryMinMs: 50, retryMaxMs: 400, ...ethereum } },
+    anchors: {
+      ethereum: { rpcUrl, keyFile: key, everyDirectories: 3, everySeconds: 1, confirmations: 2, pollMs: 50, retryMinMs: 50, retryMaxMs: 400, ...ethereum },
+    },
   };
 }
 
 /** One POST that answers once committed: its entries make (at least) one directory block of their own. */
 export async function writeCommitted(gw: ChildGateway, chain: string, entries: string[]): Promise<{ seq: number }> {
-  const response = await gw.http(`/v1/chains/${chain}/entries?wait=committed`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(entries) });
+  const response = await gw.http(`/v1/chains/${chain}/entries?wait=committed`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(entries),
+  });
   expect(response.status).toBe(200);
   return (await response.json()) as { seq: number };
 }
@@ -39,11 +45,13 @@ export async function anchorWindows(gw: ChildGateway): Promise<AnchorWindowView[
 
 /** Mines until the predicate holds of the windows (the node only confirms what it mines). */
 export async function mineUntil(gw: ChildGateway, anvil: Anvil, done: (w: AnchorWindowView[]) => boolean): Promise<AnchorWindowView[]> {
-  await expect.poll(async () => {
-    if (done(await anchorWindows(gw))) return true;
-    await anvil.mine();
-    return false;
-  }, ANCHOR_POLL).toBe(true);
+  await expect
+    .poll(async () => {
+      if (done(await anchorWindows(gw))) return true;
+      await anvil.mine();
+      return false;
+    }, ANCHOR_POLL)
+    .toBe(true);
   return anchorWindows(gw);
 }
 

@@ -38,8 +38,12 @@ export async function startAnvil(options: AnvilOptions): Promise<Anvil> {
   if (options.automine === false) args.push('--no-mining');
   const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stdout!.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   registerCleanup(`anvil pid ${child.pid ?? '?'}`, async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -48,15 +52,32 @@ export async function startAnvil(options: AnvilOptions): Promise<Anvil> {
   const url = `http://127.0.0.1:${options.port}`;
   let id = 0;
   const rpc = async <T>(method: string, params: unknown[] = []): Promise<T> => {
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params }) });
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params }),
+    });
     const body = (await response.json()) as { result?: T; error?: { message: string } };
     if (body.error !== undefined) throw new Error(`${method}: ${body.error.message}`);
     return body.result as T;
   };
-  await expect.poll(() => rpc('eth_chainId').then(() => true, () => (child.exitCode !== null ? `exited: ${output}` : false)), { timeout: 15_000, interval: 50 }).toBe(true);
+  await expect
+    .poll(
+      () =>
+        rpc('eth_chainId').then(
+          () => true,
+          () => (child.exitCode !== null ? `exited: ${output}` : false),
+        ),
+      { timeout: 15_000, interval: 50 },
+    )
+    .toBe(true);
   return {
-    url, process: child, rpc,
-    mine: async (blocks = 1) => { await rpc('anvil_mine', [`0x${blocks.toString(16)}`]); },
+    url,
+    process: child,
+    rpc,
+    mine: async (blocks = 1) => {
+      await rpc('anvil_mine', [`0x${blocks.toString(16)}`]);
+    },
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await closed;

@@ -11,8 +11,14 @@ import { tempDir } from './temp.js';
 export const CHROMIUM = '/usr/bin/chromium';
 
 const CHROMIUM_FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
 ];
 
 /** Screenshots and other things a test keeps for a person to look at (git-ignored). */
@@ -30,7 +36,10 @@ export async function openBrowser(): Promise<BrowserPage> {
   const profile = tempDir('chainlanes-chromium-');
   // The fresh profile is chromium's --user-data-dir: playwright passes it as that flag itself.
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1280, height: 1000 },
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    viewport: { width: 1280, height: 1000 },
   });
   registerCleanup('chromium', () => context.close());
   const page = context.pages()[0] ?? (await context.newPage());

@@ -14,9 +14,7 @@ export interface ClientOptions {
 }
 
 export type StreamAttempt =
-  | { kind: 'open'; ws: WebSocket }
-  | { kind: 'refused'; status: number; body: ErrorBody; connection: string | undefined }
-  | { kind: 'error'; message: string };
+  { kind: 'open'; ws: WebSocket } | { kind: 'refused'; status: number; body: ErrorBody; connection: string | undefined } | { kind: 'error'; message: string };
 
 export interface ErrorBody {
   error: { code: string; message: string };
@@ -32,7 +30,9 @@ export function tryStream(port: number, chain: string, options: ClientOptions = 
     ws.once('open', () => resolve({ kind: 'open', ws }));
     ws.once('unexpected-response', (_req, res) => {
       let text = '';
-      res.on('data', (chunk: Buffer) => { text += chunk.toString(); });
+      res.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+      });
       res.on('end', () => {
         ws.terminate();
         resolve({ kind: 'refused', status: res.statusCode ?? 0, body: JSON.parse(text) as ErrorBody, connection: res.headers.connection });
@@ -53,20 +53,29 @@ export interface HttpAnswer {
  * source address asked for. It asks for keep-alive, so that `connection` shows
  * whether the gateway closes the connection; the connection is closed after the answer.
  */
-export function httpRequest(port: number, path: string, init: ClientOptions & { method?: string; body?: string; contentType?: string } = {}): Promise<HttpAnswer> {
+export function httpRequest(
+  port: number,
+  path: string,
+  init: ClientOptions & { method?: string; body?: string; contentType?: string } = {},
+): Promise<HttpAnswer> {
   const headers: Record<string, string> = { connection: 'keep-alive' };
   if (init.origin !== undefined) headers.origin = init.origin;
   if (init.host !== undefined) headers.host = init.host;
   if (init.contentType !== undefined) headers['content-type'] = init.contentType;
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers, localAddress: init.localAddress, agent: false, timeout: 5_000 }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => { body += chunk.toString(); });
-      res.on('end', () => {
-        resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection });
-        req.destroy();
-      });
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers, localAddress: init.localAddress, agent: false, timeout: 5_000 },
+      (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection });
+          req.destroy();
+        });
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${path}: no answer within 5 s`)));
     req.on('error', reject);
     req.end(init.body);
@@ -75,11 +84,16 @@ export function httpRequest(port: number, path: string, init: ClientOptions & { 
 
 /** Closes every open stream and waits until each is closed. */
 export async function closeAll(sockets: WebSocket[]): Promise<void> {
-  await Promise.all(sockets.map((ws) => new Promise<void>((resolve) => {
-    if (ws.readyState === WebSocket.CLOSED) return resolve();
-    ws.once('close', () => resolve());
-    ws.close();
-  })));
+  await Promise.all(
+    sockets.map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          if (ws.readyState === WebSocket.CLOSED) return resolve();
+          ws.once('close', () => resolve());
+          ws.close();
+        }),
+    ),
+  );
   sockets.length = 0;
 }
 

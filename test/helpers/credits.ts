@@ -64,7 +64,8 @@ export async function startCreditGateway(options: StartOptions & { adminKey?: st
     mint: async (chain, owner, to, amount) => {
       expectOk(await call('POST', `/v1/chains/${chain}/credits/mint`, owner.key, { to: to.id, amount }), `mint on ${chain}`);
     },
-    balance: async (chain, account) => expectOk(await call<{ balance: number }>('GET', `/v1/chains/${chain}/credits/${account.id}`, account.key), 'balance').balance,
+    balance: async (chain, account) =>
+      expectOk(await call<{ balance: number }>('GET', `/v1/chains/${chain}/credits/${account.id}`, account.key), 'balance').balance,
   };
 }
 
@@ -72,7 +73,11 @@ export async function startCreditGateway(options: StartOptions & { adminKey?: st
  * The HTTP status of a WebSocket upgrade to `chain`'s stream (101 when it
  * opened, with the subprotocol the gateway answered), with its error body if refused.
  */
-export function upgradeAnswer(port: number, chain: string, auth: { header?: string; query?: string; protocols?: string[] } = {}): Promise<{ status: number; body: string; protocol?: string }> {
+export function upgradeAnswer(
+  port: number,
+  chain: string,
+  auth: { header?: string; query?: string; protocols?: string[] } = {},
+): Promise<{ status: number; body: string; protocol?: string }> {
   const query = auth.query === undefined ? '' : `?key=${encodeURIComponent(auth.query)}`;
   const headers = auth.header === undefined ? undefined : { authorization: auth.header };
   const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/chains/${chain}/stream${query}`, auth.protocols ?? [], { headers });
@@ -84,7 +89,9 @@ export function upgradeAnswer(port: number, chain: string, auth: { header?: stri
     });
     ws.once('unexpected-response', (_req, res) => {
       let body = '';
-      res.on('data', (chunk: Buffer) => { body += chunk.toString(); });
+      res.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     ws.once('error', (error) => reject(error));

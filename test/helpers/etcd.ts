@@ -84,20 +84,42 @@ async function plan(count: number, token: string, options: EtcdOptions): Promise
 
 function launch(member: EtcdMember, all: EtcdMember[], token: string, options: EtcdOptions, existing = false): void {
   const args = [
-    '--name', member.name, '--data-dir', member.dataDir, '--logger=zap', '--log-level=warn',
-    '--listen-client-urls', member.clientUrl, '--advertise-client-urls', member.clientUrl,
-    '--listen-peer-urls', member.peerUrl, '--initial-advertise-peer-urls', member.peerUrl,
-    '--initial-cluster', all.map((m) => `${m.name}=${m.peerUrl}`).join(','),
-    '--initial-cluster-token', token, '--initial-cluster-state', existing ? 'existing' : 'new',
+    '--name',
+    member.name,
+    '--data-dir',
+    member.dataDir,
+    '--logger=zap',
+    '--log-level=warn',
+    '--listen-client-urls',
+    member.clientUrl,
+    '--advertise-client-urls',
+    member.clientUrl,
+    '--listen-peer-urls',
+    member.peerUrl,
+    '--initial-advertise-peer-urls',
+    member.peerUrl,
+    '--initial-cluster',
+    all.map((m) => `${m.name}=${m.peerUrl}`).join(','),
+    '--initial-cluster-token',
+    token,
+    '--initial-cluster-state',
+    existing ? 'existing' : 'new',
     // Tests compact nothing by themselves, and a small WAL segment would not save memory (it is pre-allocated at 64 MB).
-    '--heartbeat-interval', '100', '--election-timeout', '1000',
+    '--heartbeat-interval',
+    '100',
+    '--election-timeout',
+    '1000',
   ];
   const index = all.indexOf(member);
   const command = options.lab === undefined ? [ETCD_BINARY, ...args] : options.lab.lab.command(options.lab.hosts[index]!, [ETCD_BINARY, ...args]);
   const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   member.process = child;
-  child.stdout!.on('data', (d: Buffer) => { member.output = (member.output + d.toString()).slice(-64 * 1024); });
-  child.stderr!.on('data', (d: Buffer) => { member.output = (member.output + d.toString()).slice(-64 * 1024); });
+  child.stdout!.on('data', (d: Buffer) => {
+    member.output = (member.output + d.toString()).slice(-64 * 1024);
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    member.output = (member.output + d.toString()).slice(-64 * 1024);
+  });
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   registerCleanup(`etcd ${member.name} pid ${child.pid ?? '?'}`, async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -108,7 +130,8 @@ function launch(member: EtcdMember, all: EtcdMember[], token: string, options: E
 async function waitHealthy(member: EtcdMember): Promise<void> {
   const healthy = (): Promise<true | string | false> => {
     const child = member.process;
-    if (child !== null && (child.exitCode !== null || child.signalCode !== null)) return Promise.resolve(`etcd ${member.name} exited: ${member.output.slice(-2000)}`);
+    if (child !== null && (child.exitCode !== null || child.signalCode !== null))
+      return Promise.resolve(`etcd ${member.name} exited: ${member.output.slice(-2000)}`);
     return fetch(`${member.clientUrl}/health`, { signal: AbortSignal.timeout(1000) })
       .then(async (r) => ((await r.json()) as { health?: string }).health === 'true')
       .catch(() => false);

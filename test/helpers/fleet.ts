@@ -60,7 +60,9 @@ export function startMemberProcess(args: MemberProcessArgs, where?: { lab: Lab; 
       if (line.startsWith('{')) reports.push(JSON.parse(line) as MemberReport);
     }
   });
-  child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-32 * 1024); });
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-32 * 1024);
+  });
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const kill = async (signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -71,15 +73,22 @@ export function startMemberProcess(args: MemberProcessArgs, where?: { lab: Lab; 
     process: child,
     reports,
     stderr: () => stderr,
-    send: (line) => { child.stdin!.write(line + '\n'); },
+    send: (line) => {
+      child.stdin!.write(line + '\n');
+    },
     kill,
     waitFor: async (match, timeoutMs = 20_000) => {
       let found: MemberReport | undefined;
-      await expect.poll(() => {
-        found = reports.find(match);
-        if (found !== undefined) return true;
-        return child.exitCode !== null ? `member ${args.id} exited: ${stderr}` : false;
-      }, { timeout: timeoutMs, interval: 20 }).toBe(true);
+      await expect
+        .poll(
+          () => {
+            found = reports.find(match);
+            if (found !== undefined) return true;
+            return child.exitCode !== null ? `member ${args.id} exited: ${stderr}` : false;
+          },
+          { timeout: timeoutMs, interval: 20 },
+        )
+        .toBe(true);
       return found!;
     },
   };
@@ -89,13 +98,21 @@ export function startMemberProcess(args: MemberProcessArgs, where?: { lab: Lab; 
  * `chainlanes ARGS` without blocking this process (runCli's spawnSync would
  * stall servers the test runs itself, such as stand-in gateways the command calls).
  */
-export function runCliAsync(args: string[], timeoutMs = 30_000, env: Record<string, string> = {}): Promise<{ status: number | null; output: string; stderr: string }> {
+export function runCliAsync(
+  args: string[],
+  timeoutMs = 30_000,
+  env: Record<string, string> = {},
+): Promise<{ status: number | null; output: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.once('close', (status) => resolve({ status, output: stdout + stderr, stderr }));
   });
 }
@@ -144,13 +161,20 @@ export async function startFleetGateway(options: FleetGatewayOptions): Promise<F
     ...options.config,
     fleet: {
       etcd: { endpoints: options.etcd, prefix: options.prefix, requestTimeoutMs: 1_000, watchCheckMs: 500 },
-      gatewayId: options.id, advertiseUrl: url,
-      leaseTtlSeconds: options.leaseTtlSeconds ?? 4, leaseMarginMs: options.leaseMarginMs ?? 500, loadReportMs: 500,
+      gatewayId: options.id,
+      advertiseUrl: url,
+      leaseTtlSeconds: options.leaseTtlSeconds ?? 4,
+      leaseMarginMs: options.leaseMarginMs ?? 500,
+      loadReportMs: 500,
       ...options.fleet,
     },
   };
   const gw = await startCreditGateway({
-    adminKey: options.adminKey, port, clientHost: host, config, dataDir: options.dataDir,
+    adminKey: options.adminKey,
+    port,
+    clientHost: host,
+    config,
+    dataDir: options.dataDir,
     launcher: options.lab === undefined ? undefined : options.lab.lab.command(options.lab.host, []),
   });
   return { ...gw, id: options.id, url, options: { ...options, dataDir: gw.dataDir, port } };
@@ -166,8 +190,12 @@ export interface FleetRunProcess {
 export function fleetRun(args: string[], env: Record<string, string> = {}): FleetRunProcess {
   const child = spawn(process.execPath, [CLI, 'fleet', 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const kill = async (signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -193,10 +221,28 @@ export interface FleetProxy {
 export async function proxyFor(etcd: string[], prefix: string, bind?: { host: string; port: number }): Promise<FleetProxy> {
   const paths = haproxyPaths();
   const host = bind?.host ?? '127.0.0.1';
-  const port = bind?.port ?? await freePort();
-  const printed = runCli(['fleet', 'haproxy-config', '--etcd', etcd.join(','), '--prefix', prefix, '--bind', `${host}:${port}`,
-    '--haproxy-socket', paths.socket, '--haproxy-map', paths.map]);
+  const port = bind?.port ?? (await freePort());
+  const printed = runCli([
+    'fleet',
+    'haproxy-config',
+    '--etcd',
+    etcd.join(','),
+    '--prefix',
+    prefix,
+    '--bind',
+    `${host}:${port}`,
+    '--haproxy-socket',
+    paths.socket,
+    '--haproxy-map',
+    paths.map,
+  ]);
   expect(printed.status, printed.output).toBe(0);
   const haproxy = await startHaproxy(paths, printed.output);
-  return { paths, port, haproxy, url: `http://${host}:${port}`, runtime: new HaproxyRuntime({ socket: paths.socket, timeoutMs: 2_000, maxAnswerBytes: 1 << 22 }) };
+  return {
+    paths,
+    port,
+    haproxy,
+    url: `http://${host}:${port}`,
+    runtime: new HaproxyRuntime({ socket: paths.socket, timeoutMs: 2_000, maxAnswerBytes: 1 << 22 }),
+  };
 }

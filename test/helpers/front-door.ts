@@ -10,8 +10,17 @@ import { unpack } from 'msgpackr';
 import { ADMIN, Credits, isRefusal, newKey, type Principal } from '../../src/credits/index.js';
 import { ClientBuffers, ConnectionGuard, EventLoopTurns, TurnMeter, type GuardSettings } from '../../src/defence/index.js';
 import {
-  Admission, ChainRegistry, SealProgress, StreamConnection, addStreamRoute, answerHashed, onSealerEvent,
-  type AdmissionParts, type FairShareGate, type FrameOwner, type PendingFrame,
+  Admission,
+  ChainRegistry,
+  SealProgress,
+  StreamConnection,
+  addStreamRoute,
+  answerHashed,
+  onSealerEvent,
+  type AdmissionParts,
+  type FairShareGate,
+  type FrameOwner,
+  type PendingFrame,
 } from '../../src/frontdoor/index.js';
 import { LanePool } from '../../src/lanes/index.js';
 import { Ledger } from '../../src/ledger/index.js';
@@ -74,7 +83,7 @@ export async function startFrontDoor(options: FrontDoorOptions = {}): Promise<Fr
   const limits = { ...LIMITS, ...options.limits };
   const maxChains = options.maxChains ?? 64;
   const ledger = await Ledger.open(dataDir, { readOnly: true });
-  registerCleanup('the front door\'s ledger', () => ledger.close());
+  registerCleanup("the front door's ledger", () => ledger.close());
   const credits = options.credits === true ? await openCredits(ledger) : null;
   const chainTable = ChainTable.allocate(maxChains);
   const counters = LoadCounters.allocate(maxChains, 64);
@@ -82,18 +91,34 @@ export async function startFrontDoor(options: FrontDoorOptions = {}): Promise<Fr
   const chains = new ChainRegistry(chainTable);
   const seals = new SealProgress(-1, 3);
   const doorbell = new SealerDoorbell();
-  const pools = LANE_NAMES.map((_, lane) => new LanePool<PendingFrame>({
-    lane, ringBytes: options.ringBytes ?? 1 << 20, threads: options.threads ?? 1, counters, laneCores, nice: 0,
-    onFramesHashed: answerHashed(new LatencyHistogram()),
-    onHashedAdvanced: () => doorbell.ring(),
-    onWorkerError: () => undefined,
-  }));
+  const pools = LANE_NAMES.map(
+    (_, lane) =>
+      new LanePool<PendingFrame>({
+        lane,
+        ringBytes: options.ringBytes ?? 1 << 20,
+        threads: options.threads ?? 1,
+        counters,
+        laneCores,
+        nice: 0,
+        onFramesHashed: answerHashed(new LatencyHistogram()),
+        onHashedAdvanced: () => doorbell.ring(),
+        onWorkerError: () => undefined,
+      }),
+  );
   registerCleanup('the lane pools', () => Promise.all(pools.map((pool) => pool.close())));
   const sealed: SealedBlock[] = [];
   const commit = onSealerEvent({ chains, seals, probe: null, log: silentLogger() });
   const sealer = await Sealer.start({
-    rings: pools.map((pool) => pool.view.sab), doorbell, dataDir, anchorFile: null, cores: [], nice: 0, maxChains,
-    maxIdleBacklogBytes: 0, dropSealedPageCache: false, heads: null,
+    rings: pools.map((pool) => pool.view.sab),
+    doorbell,
+    dataDir,
+    anchorFile: null,
+    cores: [],
+    nice: 0,
+    maxChains,
+    maxIdleBacklogBytes: 0,
+    dropSealedPageCache: false,
+    heads: null,
     onEvent: (event) => {
       if (event.type === 'sealed') sealed.push(...event.blocks);
       commit(event);
@@ -101,8 +126,16 @@ export async function startFrontDoor(options: FrontDoorOptions = {}): Promise<Fr
   });
   chains.onCreate = (chain) => sealer.chain(chain.slot, chain.nextSeq);
   const admission = new Admission({
-    limits, chains, pools, sealer, laneOf: (slot) => chainTable.lane(slot), credits: credits?.book ?? null, seals,
-    fairShare: options.fairShare ?? null, commitProbe: null, ownership: null,
+    limits,
+    chains,
+    pools,
+    sealer,
+    laneOf: (slot) => chainTable.lane(slot),
+    credits: credits?.book ?? null,
+    seals,
+    fairShare: options.fairShare ?? null,
+    commitProbe: null,
+    ownership: null,
   });
   // Stopped as the gateway stops: refuse, let the lanes finish, cut the last blocks, seal them, then the threads.
   registerCleanup('the sealer', async () => {
@@ -125,7 +158,12 @@ async function openCredits(ledger: Ledger): Promise<Credits> {
 }
 
 /** An account of `credits` that owns `chain`, priced by `policy`, holding `balance` of its credits. */
-export async function payingOwner(credits: Credits, chain: string, policy: { writePerEntry: number; writePerKiB: number }, balance: number): Promise<Principal> {
+export async function payingOwner(
+  credits: Credits,
+  chain: string,
+  policy: { writePerEntry: number; writePerKiB: number },
+  balance: number,
+): Promise<Principal> {
   const made = await credits.createAccount(ADMIN, { name: `owner of ${chain}` });
   if (isRefusal(made)) throw new Error(`account: ${made.message}`);
   const owner = credits.authenticate(made.key);
@@ -213,21 +251,45 @@ export async function serveStreams(door: FrontDoor, options: StreamDoorOptions =
   const app = loadUws().App();
   const connections = new Set<StreamConnection>();
   const { turnMeter, loopTurns } = frontDoorTurns();
-  const guard = new ConnectionGuard({
-    maxConnections: 1000, maxConnectionsPerAddress: 1000, listenHost: '127.0.0.1', allowedHosts: [], allowedOrigins: [], uncappedPaths: [], unchargedPaths: [],
-    ...options.guard,
-  }, log, null, turnMeter, loopTurns);
+  const guard = new ConnectionGuard(
+    {
+      maxConnections: 1000,
+      maxConnectionsPerAddress: 1000,
+      listenHost: '127.0.0.1',
+      allowedHosts: [],
+      allowedOrigins: [],
+      uncappedPaths: [],
+      unchargedPaths: [],
+      ...options.guard,
+    },
+    log,
+    null,
+    turnMeter,
+    loopTurns,
+  );
   const { maxFrameBytes } = door.limits;
   const buffers = new ClientBuffers({
-    maxFrameBytes, maxInboundTotalBytes: options.maxInboundTotalBytes ?? 1024 * maxFrameBytes, maxOutboundTotalBytes: 64 * 1024 * 1024,
+    maxFrameBytes,
+    maxInboundTotalBytes: options.maxInboundTotalBytes ?? 1024 * maxFrameBytes,
+    maxOutboundTotalBytes: 64 * 1024 * 1024,
   });
   addStreamRoute(app, {
-    log, chains: door.chains, admission: door.admission, maxPayloadBytes: maxFrameBytes, maxOutboundBytes: options.maxOutboundBytes ?? 16 * 1024 * 1024,
-    maxFramesInFlight: options.maxFramesInFlight ?? 1000, buffers, connections, guard, credits: door.credits?.book ?? null, turns: null,
-    turnMeter, loopTurns,
+    log,
+    chains: door.chains,
+    admission: door.admission,
+    maxPayloadBytes: maxFrameBytes,
+    maxOutboundBytes: options.maxOutboundBytes ?? 16 * 1024 * 1024,
+    maxFramesInFlight: options.maxFramesInFlight ?? 1000,
+    buffers,
+    connections,
+    guard,
+    credits: door.credits?.book ?? null,
+    turns: null,
+    turnMeter,
+    loopTurns,
   });
   const port = await listenApp(app);
   guard.listening(port);
-  registerCleanup('the guard\'s sweep', () => guard.stop());
+  registerCleanup("the guard's sweep", () => guard.stop());
   return { port, connections, guard };
 }

@@ -39,7 +39,10 @@ export interface ChildGateway {
 }
 
 /** Runs the CLI to its end (a command that is expected to refuse, or to finish). */
-export function runCli(args: string[], env: Record<string, string> = {}): { status: number | null; signal: NodeJS.Signals | null; output: string; stderr: string } {
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): { status: number | null; signal: NodeJS.Signals | null; output: string; stderr: string } {
   const run = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 });
   return { status: run.status, signal: run.signal, output: run.stdout + run.stderr, stderr: run.stderr };
 }
@@ -48,7 +51,10 @@ export type LogLine = Record<string, unknown> & { level: number; msg: string; ev
 
 /** Every line of `text` that is a JSON object, parsed; other lines (a child's stderr) are skipped. */
 export function parseLogLines(text: string): LogLine[] {
-  return text.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as LogLine);
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as LogLine);
 }
 
 export interface StartOptions {
@@ -112,7 +118,11 @@ export async function startGateway(options: StartOptions = {}): Promise<ChildGat
 }
 
 function untilHealthy(host: string, port: number, timeoutMs: number): Promise<void> {
-  const status = (): Promise<number> => fetch(`http://${host}:${port}/healthz`).then((r) => r.status, () => 0);
+  const status = (): Promise<number> =>
+    fetch(`http://${host}:${port}/healthz`).then(
+      (r) => r.status,
+      () => 0,
+    );
   return expect.poll(status, { timeout: timeoutMs, interval: 50 }).toBe(200);
 }
 
@@ -239,7 +249,9 @@ export function sleep(ms: number): Promise<void> {
  */
 export const QUICK_TO_HEAVY = {
   scheduler: {
-    tickMs: 50, tauMs: 200, demoteAfterMs: 60_000,
+    tickMs: 50,
+    tauMs: 200,
+    demoteAfterMs: 60_000,
     laneTable: { lanes: [{ lane: 'heavy', minEntriesPerSec: 2_000 }], shareFloorEntriesPerSec: 1e12 },
   },
   ledger: { blockIntervalMs: 100 },

@@ -45,8 +45,12 @@ export async function startHaproxy(paths: HaproxyPaths, config: string): Promise
   }
   const child = spawn(HAPROXY_BINARY, ['-db', '-f', paths.config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout!.on('data', (d: Buffer) => { output = (output + d.toString()).slice(-1024 * 1024); });
-  child.stderr!.on('data', (d: Buffer) => { output = (output + d.toString()).slice(-1024 * 1024); });
+  child.stdout!.on('data', (d: Buffer) => {
+    output = (output + d.toString()).slice(-1024 * 1024);
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    output = (output + d.toString()).slice(-1024 * 1024);
+  });
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -54,9 +58,14 @@ export async function startHaproxy(paths: HaproxyPaths, config: string): Promise
   };
   registerCleanup(`haproxy pid ${child.pid ?? '?'}`, stop);
   // Ready once the runtime socket exists and answers.
-  await expect.poll(() => {
-    if (child.exitCode !== null) return `exited: ${output}`;
-    return existsSync(paths.socket);
-  }, { timeout: 10_000, interval: 25 }).toBe(true);
+  await expect
+    .poll(
+      () => {
+        if (child.exitCode !== null) return `exited: ${output}`;
+        return existsSync(paths.socket);
+      },
+      { timeout: 10_000, interval: 25 },
+    )
+    .toBe(true);
   return { paths, process: child, output: () => output, stop };
 }

@@ -5,12 +5,31 @@ export { registerCleanup } from './cleanup.js';
 export { flipByte, flipHex } from './bytes.js';
 export { expectContiguousCommits } from './commits.js';
 export {
-  closeAll, cpuShare, httpRequest, openDescriptorsOf, tryStream,
-  type ClientOptions, type ErrorBody, type HttpAnswer, type StreamAttempt,
+  closeAll,
+  cpuShare,
+  httpRequest,
+  openDescriptorsOf,
+  tryStream,
+  type ClientOptions,
+  type ErrorBody,
+  type HttpAnswer,
+  type StreamAttempt,
 } from './connections.js';
 export {
-  CLI, QUICK_TO_HEAVY, ROOT, StreamClient, freePort, parseLogLines, replyHashes, runCli, sleep, startGateway,
-  type ChildGateway, type LogLine, type Reply, type StartOptions,
+  CLI,
+  QUICK_TO_HEAVY,
+  ROOT,
+  StreamClient,
+  freePort,
+  parseLogLines,
+  replyHashes,
+  runCli,
+  sleep,
+  startGateway,
+  type ChildGateway,
+  type LogLine,
+  type Reply,
+  type StartOptions,
 } from './gateway.js';
 export { sha256, sha256Hex } from './hash.js';
 export { MetricsText, type HistogramSeries, type Sample } from '../../bench/metrics-text.js';
@@ -26,8 +45,19 @@ export { ETCD_BINARY, startEtcd, type EtcdCluster, type EtcdMember, type EtcdOpt
 export { startLab, type Lab, type LabSpec } from './netns.js';
 export { HAPROXY_BINARY, haproxyPaths, startHaproxy, type Haproxy, type HaproxyPaths } from './haproxy.js';
 export {
-  MEMBER_FIXTURE, fleetRun, proxyFor, runCliAsync, startFleetGateway, startMemberProcess,
-  type FleetGateway, type FleetGatewayOptions, type FleetProxy, type FleetRunProcess, type MemberProcess, type MemberProcessArgs, type MemberReport,
+  MEMBER_FIXTURE,
+  fleetRun,
+  proxyFor,
+  runCliAsync,
+  startFleetGateway,
+  startMemberProcess,
+  type FleetGateway,
+  type FleetGatewayOptions,
+  type FleetProxy,
+  type FleetRunProcess,
+  type MemberProcess,
+  type MemberProcessArgs,
+  type MemberReport,
 } from './fleet.js';
 export { rewriteDirectory } from './history.js';
 export { stableAddress } from './relay.js';

@@ -53,8 +53,8 @@ function ipBatch(options: string[], lines: string[]): void {
 
 /** /24s of 10.0.0.0/8 that no address or route of the machine uses now. */
 function freeSubnets(count: number): string[] {
-  const used = execFileSync(IP, ['-4', '-o', 'route', 'show', 'table', 'all'], { encoding: 'utf8' }) +
-    execFileSync(IP, ['-4', '-o', 'addr'], { encoding: 'utf8' });
+  const used =
+    execFileSync(IP, ['-4', '-o', 'route', 'show', 'table', 'all'], { encoding: 'utf8' }) + execFileSync(IP, ['-4', '-o', 'addr'], { encoding: 'utf8' });
   const out: string[] = [];
   while (out.length < count) {
     const subnet = `10.${100 + (randomBytes(1)[0]! % 150)}.${randomBytes(1)[0]!}`;
@@ -76,12 +76,20 @@ export function startLab(spec: LabSpec): Lab {
   // Released last registered first: the root side is removed at once (namespace deletion is asynchronous).
   registerCleanup(`lab ${tag} namespaces`, () => {
     for (const host of [...hostIndex.keys(), 'sw']) {
-      try { ip(['netns', 'del', ns(host)]); } catch { /* never made */ }
+      try {
+        ip(['netns', 'del', ns(host)]);
+      } catch {
+        /* never made */
+      }
     }
   });
   registerCleanup(`lab ${tag} root links`, () => {
     for (const link of rootLinks) {
-      try { ip(['link', 'del', link]); } catch { /* gone with its namespace */ }
+      try {
+        ip(['link', 'del', link]);
+      } catch {
+        /* gone with its namespace */
+      }
     }
   });
   // `ip -batch` takes no -n per line: one batch per namespace, in an order where each peer's namespace exists.
@@ -102,7 +110,11 @@ export function startLab(spec: LabSpec): Lab {
     for (const network of spec.hosts[host]!) {
       const i = netIndex.get(network);
       if (i === undefined) throw new Error(`lab host ${host}: no network ${network}`);
-      lines.push(`link add eth${i} type veth peer name ${host}-${i} netns ${sw}`, `addr add ${subnets.get(network)}.${h}/24 dev eth${i}`, `link set eth${i} up`);
+      lines.push(
+        `link add eth${i} type veth peer name ${host}-${i} netns ${sw}`,
+        `addr add ${subnets.get(network)}.${h}/24 dev eth${i}`,
+        `link set eth${i} up`,
+      );
       ports.push(`link set ${host}-${i} master br${i} up`);
     }
     hostSide.set(host, lines);

@@ -13,18 +13,32 @@ export async function stableAddress(first: ChildGateway): Promise<{ url: string;
   const relay = createServer((client) => {
     const upstream = connect(target, '127.0.0.1');
     client.pipe(upstream).pipe(client);
-    const end = (): void => { client.destroy(); upstream.destroy(); };
+    const end = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
     for (const socket of [client, upstream]) {
       sockets.add(socket);
       socket.on('error', end);
-      socket.on('close', () => { sockets.delete(socket); end(); });
+      socket.on('close', () => {
+        sockets.delete(socket);
+        end();
+      });
     }
   });
   await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', () => resolve()));
-  registerCleanup('relay', () => new Promise<void>((resolve) => {
-    for (const socket of sockets) socket.destroy();
-    relay.close(() => resolve());
-  }));
-  return { url: `http://127.0.0.1:${(relay.address() as AddressInfo).port}`, to: (gw) => { target = gw.port; } };
+  registerCleanup(
+    'relay',
+    () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        relay.close(() => resolve());
+      }),
+  );
+  return {
+    url: `http://127.0.0.1:${(relay.address() as AddressInfo).port}`,
+    to: (gw) => {
+      target = gw.port;
+    },
+  };
 }
-

@@ -25,7 +25,10 @@ function hashesAt(view: RingView, at: number): string[] {
 }
 
 describe('hashRange', () => {
-  for (const [name, hasher] of [['native', hashing], ['js fallback', jsAddon]] as const) {
+  for (const [name, hasher] of [
+    ['native', hashing],
+    ['js fallback', jsAddon],
+  ] as const) {
     it(`${name}: hashes every entry's content (str and bin, empty and large) from the spans in the record`, () => {
       const view = RingView.allocate(1 << 16);
       const big = new Uint8Array(4464).fill(9);
@@ -35,7 +38,11 @@ describe('hashRange', () => {
       const hashed = hashRange(view, 0, view.loadHead(), hasher, (slot, entries, bytes) => visited.push([slot, entries, bytes]));
       expect(hashed).toBe(6);
       records.forEach((at, i) => expect(hashesAt(view, at)).toEqual(frames[i]!.map((e) => sha256Hex(typeof e === 'string' ? Buffer.from(e, 'utf8') : e))));
-      expect(visited.map(([slot, entries]) => [slot, entries])).toEqual([[0, 3], [1, 2], [2, 1]]);
+      expect(visited.map(([slot, entries]) => [slot, entries])).toEqual([
+        [0, 3],
+        [1, 2],
+        [2, 1],
+      ]);
     });
   }
 

@@ -42,7 +42,12 @@ function startPool(options: Partial<LanePoolOptions<Frame>> = {}): Harness {
     return frame.entries.map((_, i) => Buffer.from(view.u8.subarray(start + 32 * i, start + 32 * i + 32)).toString('hex'));
   };
   const pool = new LanePool<Frame>({
-    lane: LIGHT, ringBytes: 1 << 20, threads: 1, counters, laneCores: LaneCores.allocate(3), nice: 0,
+    lane: LIGHT,
+    ringBytes: 1 << 20,
+    threads: 1,
+    counters,
+    laneCores: LaneCores.allocate(3),
+    nice: 0,
     onFramesHashed: (done, view) => {
       for (const frame of done) reported.push({ id: frame.id, hashes: readHashes(view, frame) });
     },
@@ -50,7 +55,10 @@ function startPool(options: Partial<LanePoolOptions<Frame>> = {}): Harness {
       const hashed = view.loadHashed();
       // Every record before `hashed` belongs to a frame already reported: the cursor passes finished tasks only.
       forEachRecord(view, firstPosition, hashed, (at) => {
-        expect(reported.some((r) => r.id === view.firstSeq(at)), `record of frame ${view.firstSeq(at)} before hashed`).toBe(true);
+        expect(
+          reported.some((r) => r.id === view.firstSeq(at)),
+          `record of frame ${view.firstSeq(at)} before hashed`,
+        ).toBe(true);
       });
       advances.push(hashed);
     },
@@ -61,7 +69,11 @@ function startPool(options: Partial<LanePoolOptions<Frame>> = {}): Harness {
   registerCleanup('the lane pool', () => (pool.up ? pool.close() : undefined));
   let next = 0;
   return {
-    pool, counters, reported, advances, errors,
+    pool,
+    counters,
+    reported,
+    advances,
+    errors,
     push: (chain, entries) => {
       const bytes = pack(entries) as Uint8Array;
       const id = next++;

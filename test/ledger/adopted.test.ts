@@ -16,7 +16,7 @@ async function ledgerWith(seals: [string, number, number][][]): Promise<{ dir: s
   const dir = tempDir('chainlanes-adopt-');
   const ledger = await Ledger.open(dir);
   let at = T0;
-  for (const seal of seals) await ledger.seal({ blocks: seal.map(([chain, first, count]) => makeBlock(chain, first, count)), sealedAt: at += 1000 });
+  for (const seal of seals) await ledger.seal({ blocks: seal.map(([chain, first, count]) => makeBlock(chain, first, count)), sealedAt: (at += 1000) });
   return { dir, ledger };
 }
 
@@ -32,8 +32,18 @@ function all(ledger: Ledger, chain: string, from: number, self: typeof A): Expor
 }
 
 describe('adopted blocks', () => {
-  it('are stored with their sealing gateway\'s directory proofs, served naming it, continued locally, and verify', async () => {
-    const a = await ledgerWith([[['bank', 0, 5], ['other', 0, 2]], [['bank', 5, 3]], [['bank', 8, 4], ['other', 2, 1]]]);
+  it("are stored with their sealing gateway's directory proofs, served naming it, continued locally, and verify", async () => {
+    const a = await ledgerWith([
+      [
+        ['bank', 0, 5],
+        ['other', 0, 2],
+      ],
+      [['bank', 5, 3]],
+      [
+        ['bank', 8, 4],
+        ['other', 2, 1],
+      ],
+    ]);
     const b = await ledgerWith([[['local', 0, 2]]]);
     const exported = all(a.ledger, 'bank', 0, A);
     expect(exported).toHaveLength(3);
@@ -97,7 +107,10 @@ describe('adopted blocks', () => {
     changed[changed.length - 1]! ^= 1; // the last content byte
     await refused([exported[0]!, { ...exported[1]!, record: changed }], /block 1: seq 7: its entry hash is not SHA-256 of its content/);
     const path = [...exported[1]!.proof.directory.path];
-    const forged = { ...exported[1]!, proof: { ...exported[1]!.proof, directory: { ...exported[1]!.proof.directory, index: 0, count: 2, path: ['00'.repeat(32)] } } };
+    const forged = {
+      ...exported[1]!,
+      proof: { ...exported[1]!.proof, directory: { ...exported[1]!.proof.directory, index: 0, count: 2, path: ['00'.repeat(32)] } },
+    };
     await refused([exported[0]!, forged], /block 1: directory proof: height, root or count differ from its header/);
     const other = { ...exported[1]!, proof: { ...exported[1]!.proof, directory: { ...exported[0]!.proof.directory, path } } };
     await refused([exported[0]!, other], /block 1: directory proof: its path does not place the block under the directory root/);

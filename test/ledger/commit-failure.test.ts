@@ -32,7 +32,10 @@ async function storeHeads(dir: string): Promise<LedgerHeads> {
 
 function comparable(heads: LedgerHeads): unknown {
   const chains = heads.chains.map((c) => ({ ...c, chainId: c.chainId.toString('hex'), lastBlockHash: c.lastBlockHash.toString('hex') }));
-  return { chains: chains.sort((a, b) => a.chainName.localeCompare(b.chainName)), directory: { ...heads.directory, lastHash: heads.directory.lastHash.toString('hex') } };
+  return {
+    chains: chains.sort((a, b) => a.chainName.localeCompare(b.chainName)),
+    directory: { ...heads.directory, lastHash: heads.directory.lastHash.toString('hex') },
+  };
 }
 
 type Syncable = { sync(callback: (error?: unknown) => void): void };
@@ -81,7 +84,9 @@ describe('a seal whose commit fails', () => {
     commitLandsThenFails(root);
     const eio = Object.assign(new Error('Input/output error'), { code: constants.errno.EIO });
     vi.spyOn(root as unknown as Syncable, 'sync').mockImplementationOnce((callback) => setImmediate(() => callback(eio)));
-    await expect(ledger.seal(interval(1))).rejects.toThrow('directory 1 is in the store but not known to be on disk: the store sync failed: EIO: Input/output error');
+    await expect(ledger.seal(interval(1))).rejects.toThrow(
+      'directory 1 is in the store but not known to be on disk: the store sync failed: EIO: Input/output error',
+    );
     // The heads follow the store, which holds directory 1.
     expect(ledger.heads().directory.nextHeight).toBe(2);
     expect(comparable(ledger.heads())).toEqual(comparable(await storeHeads(dir)));

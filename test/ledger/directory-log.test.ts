@@ -72,12 +72,36 @@ function flipBit(text: string, bit: number): string {
  * it (an inclusion path for 3 in 6 also fits 3 in 7), so what binds a size to a
  * root is the head's signature. The signed cases below change sizes.
  */
-interface ConsistencyCase { kind: 'consistency'; size1: number; size2: number; root1: string; root2: string; path: string[]; valid: boolean }
-interface InclusionCase { kind: 'inclusion'; hash: string; index: number; size: number; path: string[]; root: string; valid: boolean }
+interface ConsistencyCase {
+  kind: 'consistency';
+  size1: number;
+  size2: number;
+  root1: string;
+  root2: string;
+  path: string[];
+  valid: boolean;
+}
+interface InclusionCase {
+  kind: 'inclusion';
+  hash: string;
+  index: number;
+  size: number;
+  path: string[];
+  root: string;
+  valid: boolean;
+}
 type Case = ConsistencyCase | InclusionCase;
 
 function consistencyCases(proofs: LogProofs, m: number, n: number, random: () => number): ConsistencyCase[] {
-  const good: ConsistencyCase = { kind: 'consistency', size1: m, size2: n, root1: proofs.root(m).toString('hex'), root2: proofs.root(n).toString('hex'), path: hex(proofs.consistency(m, n)), valid: true };
+  const good: ConsistencyCase = {
+    kind: 'consistency',
+    size1: m,
+    size2: n,
+    root1: proofs.root(m).toString('hex'),
+    root2: proofs.root(n).toString('hex'),
+    path: hex(proofs.consistency(m, n)),
+    valid: true,
+  };
   const bad: ConsistencyCase[] = [];
   good.path.forEach((node, i) => bad.push({ ...good, path: good.path.map((p, j) => (j === i ? flipBit(node, Math.floor(random() * 256)) : p)), valid: false }));
   const bit = Math.floor(random() * 256);
@@ -86,9 +110,24 @@ function consistencyCases(proofs: LogProofs, m: number, n: number, random: () =>
 }
 
 function inclusionCases(proofs: LogProofs, leaves: readonly Uint8Array[], index: number, size: number, random: () => number): InclusionCase[] {
-  const good: InclusionCase = { kind: 'inclusion', hash: Buffer.from(leaves[index]!).toString('hex'), index, size, path: hex(proofs.inclusion(index, size)), root: proofs.root(size).toString('hex'), valid: true };
-  const bad: InclusionCase[] = good.path.map((node, i) => ({ ...good, path: good.path.map((p, j) => (j === i ? flipBit(node, Math.floor(random() * 256)) : p)), valid: false }));
-  bad.push({ ...good, hash: flipBit(good.hash, Math.floor(random() * 256)), valid: false }, { ...good, root: flipBit(good.root, Math.floor(random() * 256)), valid: false });
+  const good: InclusionCase = {
+    kind: 'inclusion',
+    hash: Buffer.from(leaves[index]!).toString('hex'),
+    index,
+    size,
+    path: hex(proofs.inclusion(index, size)),
+    root: proofs.root(size).toString('hex'),
+    valid: true,
+  };
+  const bad: InclusionCase[] = good.path.map((node, i) => ({
+    ...good,
+    path: good.path.map((p, j) => (j === i ? flipBit(node, Math.floor(random() * 256)) : p)),
+    valid: false,
+  }));
+  bad.push(
+    { ...good, hash: flipBit(good.hash, Math.floor(random() * 256)), valid: false },
+    { ...good, root: flipBit(good.root, Math.floor(random() * 256)), valid: false },
+  );
   if ((index ^ 1) < size) bad.push({ ...good, index: index ^ 1, valid: false });
   return [good, ...bad];
 }
@@ -97,7 +136,13 @@ function inclusionCases(proofs: LogProofs, leaves: readonly Uint8Array[], index:
 function wrongInNode(cases: readonly Case[]): Case[] {
   return cases.filter((c) => {
     if (c.kind === 'consistency') {
-      const ledger = ledgerConsistency(c.size1, c.size2, Buffer.from(c.root1, 'hex'), Buffer.from(c.root2, 'hex'), c.path.map((p) => Buffer.from(p, 'hex')));
+      const ledger = ledgerConsistency(
+        c.size1,
+        c.size2,
+        Buffer.from(c.root1, 'hex'),
+        Buffer.from(c.root2, 'hex'),
+        c.path.map((p) => Buffer.from(p, 'hex')),
+      );
       const client = verifyConsistency({ size: c.size1, root: c.root1 }, { size: c.size2, root: c.root2 }, c.path).ok;
       return ledger !== c.valid || client !== c.valid;
     }
@@ -153,7 +198,16 @@ describe('proofs against the published vectors (transparency-dev/merkle, Certifi
     const root = { size, root: vectors.roots[size - 1]! };
     const leafData = leaves[leaf - 1]!;
     expect(verifyAuditPathHex(leafData, leaf - 1, size, proof, root.root)).toBe(true);
-    for (let i = 0; i < proof.length; i++) expect(verifyAuditPathHex(leafData, leaf - 1, size, proof.map((p, j) => (j === i ? flipBit(p, 3) : p)), root.root)).toBe(false);
+    for (let i = 0; i < proof.length; i++)
+      expect(
+        verifyAuditPathHex(
+          leafData,
+          leaf - 1,
+          size,
+          proof.map((p, j) => (j === i ? flipBit(p, 3) : p)),
+          root.root,
+        ),
+      ).toBe(false);
     expect(verifyAuditPathHex(leafData, leaf, size, proof, root.root)).toBe(false);
     expect(verifyAuditPathHex(leafData, leaf - 1, size * 2, proof, root.root)).toBe(false);
   });
@@ -163,7 +217,13 @@ describe('proofs against the published vectors (transparency-dev/merkle, Certifi
     const [root1, root2] = [vectors.roots[size1 - 1]!, vectors.roots[size2 - 1]!];
     const holds = (m: number, n: number, r1: string, r2: string, path: string[]): boolean => {
       const client = verifyConsistency({ size: m, root: r1 }, { size: n, root: r2 }, path).ok;
-      const ledger = ledgerConsistency(m, n, Buffer.from(r1, 'hex'), Buffer.from(r2, 'hex'), path.map((p) => Buffer.from(p, 'hex')));
+      const ledger = ledgerConsistency(
+        m,
+        n,
+        Buffer.from(r1, 'hex'),
+        Buffer.from(r2, 'hex'),
+        path.map((p) => Buffer.from(p, 'hex')),
+      );
       expect(ledger, `ledger and client agree on ${m} → ${n}`).toBe(client);
       return client;
     };
@@ -172,11 +232,20 @@ describe('proofs against the published vectors (transparency-dev/merkle, Certifi
     // The corruptions of the Go test (corruptConsistencyProof).
     const someHash = 'abacaba000000000000000000000000000000000000000000060061e00123456';
     const probes: [number, number, string, string, string[]][] = [
-      [size1 - 1, size2, root1, root2, proof], [size1 + 1, size2, root1, root2, proof], [size1 ^ 2, size2, root1, root2, proof],
-      [size1, size2 * 2, root1, root2, proof], [size1, Math.floor(size2 / 2), root1, root2, proof],
-      [size1, size2, someHash, root2, proof], [size1, size2, root1, someHash, proof], [size1, size2, root2, root1, proof],
-      [size1, size2, root1, root2, []], [size1, size2, root1, root2, [...proof, root1]], [size1, size2, root1, root2, [...proof, root2]],
-      [size1, size2, root1, root2, [root1, ...proof]], [size1, size2, root1, root2, [root2, ...proof]], [size1, size2, root1, root2, [proof[0]!, ...proof]],
+      [size1 - 1, size2, root1, root2, proof],
+      [size1 + 1, size2, root1, root2, proof],
+      [size1 ^ 2, size2, root1, root2, proof],
+      [size1, size2 * 2, root1, root2, proof],
+      [size1, Math.floor(size2 / 2), root1, root2, proof],
+      [size1, size2, someHash, root2, proof],
+      [size1, size2, root1, someHash, proof],
+      [size1, size2, root2, root1, proof],
+      [size1, size2, root1, root2, []],
+      [size1, size2, root1, root2, [...proof, root1]],
+      [size1, size2, root1, root2, [...proof, root2]],
+      [size1, size2, root1, root2, [root1, ...proof]],
+      [size1, size2, root1, root2, [root2, ...proof]],
+      [size1, size2, root1, root2, [proof[0]!, ...proof]],
       [size1, size2, root1, root2, proof.slice(0, -1)],
       ...proof.map((_, i): [number, number, string, string, string[]] => [size1, size2, root1, root2, proof.map((p, j) => (j === i ? flipBit(p, 4) : p))]),
     ];

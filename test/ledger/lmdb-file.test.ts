@@ -10,7 +10,8 @@ import { makeBlock, tempDir } from '../helpers/index.js';
 
 async function sealed(dir: string, intervals: number): Promise<void> {
   const ledger = await Ledger.open(dir);
-  for (let n = 0; n < intervals; n++) await ledger.seal({ blocks: [makeBlock('bank-1', 4 * n, 4), makeBlock(`shop-${n % 3}`, Math.floor(n / 3) * 2, 2)], sealedAt: n });
+  for (let n = 0; n < intervals; n++)
+    await ledger.seal({ blocks: [makeBlock('bank-1', 4 * n, 4), makeBlock(`shop-${n % 3}`, Math.floor(n / 3) * 2, 2)], sealedAt: n });
   await ledger.close();
 }
 

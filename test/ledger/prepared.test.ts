@@ -26,7 +26,8 @@ async function storedBytes(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const name of ['ledger.blocks', 'ledger.seqIndex', 'ledger.directories', 'ledger.anchors', 'ledger.chains']) {
     const db = env.openDB(name, { keyEncoding: 'binary', encoding: 'binary' });
-    for (const { key, value } of db.getRange()) out.push(`${name} ${Buffer.from(key as Buffer).toString('hex')} ${Buffer.from(value as Buffer).toString('hex')}`);
+    for (const { key, value } of db.getRange())
+      out.push(`${name} ${Buffer.from(key as Buffer).toString('hex')} ${Buffer.from(value as Buffer).toString('hex')}`);
   }
   await env.close();
   return out;

@@ -30,9 +30,16 @@ describe('Ledger.seal', () => {
     const dir = tempDir('chainlanes-ledger-');
     const ledger = await Ledger.open(dir);
     const result = await ledger.seal({ blocks: [makeBlock('bank-1', 0, 4), makeBlock('bank-2', 0, 2), makeBlock('bank-1', 4, 3)], sealedAt: T0 });
-    expect(result.blocks.map((b) => [b.chainName, b.height, b.firstSeq])).toEqual([['bank-1', 0, 0], ['bank-2', 0, 0], ['bank-1', 1, 4]]);
+    expect(result.blocks.map((b) => [b.chainName, b.height, b.firstSeq])).toEqual([
+      ['bank-1', 0, 0],
+      ['bank-2', 0, 0],
+      ['bank-1', 1, 4],
+    ]);
     expect(ledger.block('bank-1', 1)?.prevHash).toBe(ledger.block('bank-1', 0)?.hash);
-    const listed = ledger.directoryBlock(0)?.entries.filter((e) => e.chain === 'bank-1').map((e) => e.height);
+    const listed = ledger
+      .directoryBlock(0)
+      ?.entries.filter((e) => e.chain === 'bank-1')
+      .map((e) => e.height);
     expect(listed).toEqual([0, 1]);
     for (const seq of [0, 3, 4, 6]) expect(verifyEntry(ledger.entryProof('bank-1', seq) as EntryProof)).toEqual({ ok: true });
     expect(ledger.heads().chains.find((c) => c.chainName === 'bank-1')).toMatchObject({ nextHeight: 2, nextSeq: 7 });
@@ -50,8 +57,14 @@ describe('Ledger.seal', () => {
 
     expect(first.directory).toMatchObject({ height: 0, count: 2, sealedAt: T0 });
     expect(second.directory).toMatchObject({ height: 1, count: 2, sealedAt: T0 + 1000 });
-    expect(first.blocks.map((b) => [b.chainName, b.height, b.firstSeq, b.count])).toEqual([['bank-1', 0, 0, 5], ['bank-2', 0, 0, 3]]);
-    expect(second.blocks.map((b) => [b.chainName, b.height, b.firstSeq, b.count])).toEqual([['bank-1', 1, 5, 4], ['shop-9', 0, 0, 1]]);
+    expect(first.blocks.map((b) => [b.chainName, b.height, b.firstSeq, b.count])).toEqual([
+      ['bank-1', 0, 0, 5],
+      ['bank-2', 0, 0, 3],
+    ]);
+    expect(second.blocks.map((b) => [b.chainName, b.height, b.firstSeq, b.count])).toEqual([
+      ['bank-1', 1, 5, 4],
+      ['shop-9', 0, 0, 1],
+    ]);
 
     const bank0 = ledger.block('bank-1', 0);
     const bank1 = ledger.block('bank-1', 1);
@@ -76,7 +89,12 @@ describe('Ledger.seal', () => {
     ]);
     expect(ledger.anchors(1, 10).map((a) => a.height)).toEqual([1]);
     expect(ledger.chain('bank-1')).toMatchObject({ nextHeight: 2, nextSeq: 9, lastBlockHash: bank1?.hash });
-    expect(ledger.chains().map((c) => c.chain).sort()).toEqual(['bank-1', 'bank-2', 'shop-9']);
+    expect(
+      ledger
+        .chains()
+        .map((c) => c.chain)
+        .sort(),
+    ).toEqual(['bank-1', 'bank-2', 'shop-9']);
     expect(ledger.block('bank-1', 2)).toBeNull();
     expect(ledger.block('nope', 0)).toBeNull();
     expect(ledger.directoryBlock(2)).toBeNull();
@@ -95,7 +113,11 @@ describe('Ledger.seal', () => {
     expect(byName(reopened.heads())).toEqual(byName(heads));
     expect(reopened.heads().directory).toEqual(heads.directory);
     expect(heads.directory.nextHeight).toBe(2);
-    expect(byName(heads).map((h) => [h.chainName, h.nextHeight, h.nextSeq])).toEqual([['bank-1', 2, 9], ['bank-2', 1, 3], ['shop-9', 1, 1]]);
+    expect(byName(heads).map((h) => [h.chainName, h.nextHeight, h.nextSeq])).toEqual([
+      ['bank-1', 2, 9],
+      ['bank-2', 1, 3],
+      ['shop-9', 1, 1],
+    ]);
 
     const third = await reopened.seal({ blocks: [makeBlock('bank-2', 3, 2)], sealedAt: T0 + 2000 });
     expect(third.directory?.height).toBe(2);
@@ -111,7 +133,9 @@ describe('Ledger.seal', () => {
     await sealTwoIntervals(ledger);
     const before = ledger.heads();
     await expect(ledger.seal({ blocks: [makeBlock('bank-2', 4, 1)], sealedAt: T0 + 2000 })).rejects.toThrow(SealInputError);
-    await expect(ledger.seal({ blocks: [makeBlock('bank-1', 9, 1), makeBlock('new-1', 1, 1)], sealedAt: T0 + 2000 })).rejects.toThrow(/firstSeq 1 but the chain's next seq is 0/);
+    await expect(ledger.seal({ blocks: [makeBlock('bank-1', 9, 1), makeBlock('new-1', 1, 1)], sealedAt: T0 + 2000 })).rejects.toThrow(
+      /firstSeq 1 but the chain's next seq is 0/,
+    );
     expect(ledger.heads()).toEqual(before);
     expect(ledger.block('bank-1', 2)).toBeNull();
     expect(ledger.directoryBlock(2)).toBeNull();
@@ -126,7 +150,11 @@ describe('Ledger.seal', () => {
     await sealTwoIntervals(ledger);
     const before = ledger.heads();
     const input = { blocks: [makeBlock('bank-1', 9, 2), makeBlock('fresh', 0, 2)], sealedAt: T0 + 2000 };
-    await expect(ledger.seal(input, () => { throw new Error('credits table full'); })).rejects.toThrow('credits table full');
+    await expect(
+      ledger.seal(input, () => {
+        throw new Error('credits table full');
+      }),
+    ).rejects.toThrow('credits table full');
     expect(ledger.heads()).toEqual(before);
     expect(ledger.block('bank-1', 2)).toBeNull();
     expect(ledger.chain('fresh')).toBeNull();
@@ -206,7 +234,21 @@ describe('entry proofs', () => {
     }
     const proof = ledger.entryProof('bank-1', 7);
     expect(proof).toMatchObject({ chain: 'bank-1', seq: 7, height: 1, index: 2, count: 4, directory: { height: 1, count: 2 } });
-    expect(Object.keys(proof ?? {})).toEqual(['chain', 'chainId', 'seq', 'content', 'hash', 'height', 'index', 'count', 'path', 'root', 'header', 'blockHash', 'directory']);
+    expect(Object.keys(proof ?? {})).toEqual([
+      'chain',
+      'chainId',
+      'seq',
+      'content',
+      'hash',
+      'height',
+      'index',
+      'count',
+      'path',
+      'root',
+      'header',
+      'blockHash',
+      'directory',
+    ]);
     expect(Object.keys(proof?.directory ?? {})).toEqual(['height', 'index', 'count', 'path', 'root', 'header', 'hash']);
     expect(verifyEntry(proof as EntryProof, { directoryHash: second.directory?.hash.toString('hex') })).toEqual({ ok: true });
 
@@ -226,22 +268,122 @@ describe('entry proofs', () => {
     await ledger.close();
     const dirOf = (p: EntryProof) => p.directory as NonNullable<EntryProof['directory']>;
     const cases: [string, (p: EntryProof) => void, RegExp][] = [
-      ['content', (p) => { p.content = Buffer.from('forged').toString('base64'); }, /entry hash is not SHA-256 of the content/],
-      ['hash and content', (p) => { p.content = Buffer.from('forged').toString('base64'); p.hash = sha256(Buffer.from('forged')).toString('hex'); }, /does not reproduce the block root/],
-      ['path', (p) => { p.path[0] = flipHex(p.path[0] ?? ''); }, /does not reproduce the block root/],
-      ['index', (p) => { p.index = 3; }, /does not reproduce the block root/],
-      ['count', (p) => { p.count = 9; }, /block root|does not fit/],
-      ['seq', (p) => { p.seq = 7; }, /firstSeq \+ index is not seq/],
-      ['chain', (p) => { p.chain = 'bank-2'; }, /chainId is not SHA-256 of the chain name/],
-      ['height', (p) => { p.height = 0; }, /header height/],
-      ['header', (p) => { p.header = flipHex(p.header, 150); }, /blockHash is not SHA-256 of the header/],
-      ['header and blockHash', (p) => { p.header = flipHex(p.header, 240); p.blockHash = sha256(Buffer.from(p.header, 'hex')).toString('hex'); }, /directory path does not reproduce/],
-      ['root', (p) => { p.root = flipHex(p.root); }, /block root/],
-      ['directory path', (p) => { const d = dirOf(p); d.path[0] = flipHex(d.path[0] ?? ''); }, /directory path does not reproduce/],
-      ['directory header', (p) => { const d = dirOf(p); d.header = flipHex(d.header, 20); }, /directory.hash is not SHA-256/],
-      ['directory root', (p) => { dirOf(p).root = flipHex(dirOf(p).root); }, /directory header root differs/],
-      ['malformed path', (p) => { p.path = ['zz']; }, /path\[0\] is not 32 bytes of hex/],
-      ['non-canonical base64', (p) => { p.content = `${p.content}!`; }, /canonical base64/],
+      [
+        'content',
+        (p) => {
+          p.content = Buffer.from('forged').toString('base64');
+        },
+        /entry hash is not SHA-256 of the content/,
+      ],
+      [
+        'hash and content',
+        (p) => {
+          p.content = Buffer.from('forged').toString('base64');
+          p.hash = sha256(Buffer.from('forged')).toString('hex');
+        },
+        /does not reproduce the block root/,
+      ],
+      [
+        'path',
+        (p) => {
+          p.path[0] = flipHex(p.path[0] ?? '');
+        },
+        /does not reproduce the block root/,
+      ],
+      [
+        'index',
+        (p) => {
+          p.index = 3;
+        },
+        /does not reproduce the block root/,
+      ],
+      [
+        'count',
+        (p) => {
+          p.count = 9;
+        },
+        /block root|does not fit/,
+      ],
+      [
+        'seq',
+        (p) => {
+          p.seq = 7;
+        },
+        /firstSeq \+ index is not seq/,
+      ],
+      [
+        'chain',
+        (p) => {
+          p.chain = 'bank-2';
+        },
+        /chainId is not SHA-256 of the chain name/,
+      ],
+      [
+        'height',
+        (p) => {
+          p.height = 0;
+        },
+        /header height/,
+      ],
+      [
+        'header',
+        (p) => {
+          p.header = flipHex(p.header, 150);
+        },
+        /blockHash is not SHA-256 of the header/,
+      ],
+      [
+        'header and blockHash',
+        (p) => {
+          p.header = flipHex(p.header, 240);
+          p.blockHash = sha256(Buffer.from(p.header, 'hex')).toString('hex');
+        },
+        /directory path does not reproduce/,
+      ],
+      [
+        'root',
+        (p) => {
+          p.root = flipHex(p.root);
+        },
+        /block root/,
+      ],
+      [
+        'directory path',
+        (p) => {
+          const d = dirOf(p);
+          d.path[0] = flipHex(d.path[0] ?? '');
+        },
+        /directory path does not reproduce/,
+      ],
+      [
+        'directory header',
+        (p) => {
+          const d = dirOf(p);
+          d.header = flipHex(d.header, 20);
+        },
+        /directory.hash is not SHA-256/,
+      ],
+      [
+        'directory root',
+        (p) => {
+          dirOf(p).root = flipHex(dirOf(p).root);
+        },
+        /directory header root differs/,
+      ],
+      [
+        'malformed path',
+        (p) => {
+          p.path = ['zz'];
+        },
+        /path\[0\] is not 32 bytes of hex/,
+      ],
+      [
+        'non-canonical base64',
+        (p) => {
+          p.content = `${p.content}!`;
+        },
+        /canonical base64/,
+      ],
     ];
     for (const [what, tamper, reason] of cases) {
       const proof = structuredClone(good);

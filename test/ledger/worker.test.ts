@@ -53,7 +53,14 @@ describe('a sealer worker_thread and a reading main thread', () => {
     expect(heads.chains.map((h) => [h.chainName, h.nextHeight, h.nextSeq]).sort()).toEqual(CHAINS.map((c) => [c, INTERVALS, INTERVALS * PER_BLOCK]));
     expect(reader.anchors(0, 1000).length).toBe(INTERVALS);
     await reader.close();
-    expect(await verifyStore(dir)).toEqual({ ok: true, chains: 3, blocks: CHAINS.length * INTERVALS, entries: CHAINS.length * INTERVALS * PER_BLOCK, directories: INTERVALS, log: { logged: INTERVALS, heads: 0 } });
+    expect(await verifyStore(dir)).toEqual({
+      ok: true,
+      chains: 3,
+      blocks: CHAINS.length * INTERVALS,
+      entries: CHAINS.length * INTERVALS * PER_BLOCK,
+      directories: INTERVALS,
+      log: { logged: INTERVALS, heads: 0 },
+    });
   });
 });
 

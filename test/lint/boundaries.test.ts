@@ -31,26 +31,32 @@ describe('folder boundaries', () => {
   });
 
   it('keeps the fleet away from the front door (the gateway wires them together)', async () => {
-    expect(await importProblems('src/fleet/probe.ts', "import { Admission } from '../frontdoor/index.js';\nexport const x = Admission;\n"))
-      .toEqual([expect.stringMatching(/src\/fleet\/ may import only/)]);
+    expect(await importProblems('src/fleet/probe.ts', "import { Admission } from '../frontdoor/index.js';\nexport const x = Admission;\n")).toEqual([
+      expect.stringMatching(/src\/fleet\/ may import only/),
+    ]);
     expect(await importProblems('src/fleet/probe.ts', "import { CreditBook } from '../credits/index.js';\nexport const x = CreditBook;\n")).toEqual([]);
   });
 
   it('refuses sideways imports the dependency table does not list', async () => {
-    expect(await importProblems('src/client/probe.ts', "import { Ledger } from '../ledger/index.js';\nexport const x = Ledger;\n"))
-      .toEqual([expect.stringMatching(/src\/client\/ may import only protocol/)]);
-    expect(await importProblems('src/protocol/probe.ts', "import { hashing } from '../native/index.js';\nexport const x = hashing;\n"))
-      .toEqual([expect.stringMatching(/src\/protocol\/ may import only no other folder/)]);
-    expect(await importProblems('src/ledger/probe.ts', "import { main } from '../gateway.js';\nexport const x = main;\n"))
-      .toEqual([expect.stringMatching(/Only the composition root/)]);
+    expect(await importProblems('src/client/probe.ts', "import { Ledger } from '../ledger/index.js';\nexport const x = Ledger;\n")).toEqual([
+      expect.stringMatching(/src\/client\/ may import only protocol/),
+    ]);
+    expect(await importProblems('src/protocol/probe.ts', "import { hashing } from '../native/index.js';\nexport const x = hashing;\n")).toEqual([
+      expect.stringMatching(/src\/protocol\/ may import only no other folder/),
+    ]);
+    expect(await importProblems('src/ledger/probe.ts', "import { main } from '../gateway.js';\nexport const x = main;\n")).toEqual([
+      expect.stringMatching(/Only the composition root/),
+    ]);
   });
 
   it('keeps the monitor on the client side: it checks gateways with the client, never with the ledger they run', async () => {
-    expect(await importProblems('src/monitor/probe.ts', "import { LogProofs } from '../ledger/index.js';\nexport const x = LogProofs;\n"))
-      .toEqual([expect.stringMatching(/src\/monitor\/ may import only protocol, client/)]);
+    expect(await importProblems('src/monitor/probe.ts', "import { LogProofs } from '../ledger/index.js';\nexport const x = LogProofs;\n")).toEqual([
+      expect.stringMatching(/src\/monitor\/ may import only protocol, client/),
+    ]);
     expect(await importProblems('src/monitor/probe.ts', "import { verifyHead } from '../client/index.js';\nexport const x = verifyHead;\n")).toEqual([]);
-    expect(await importProblems('src/heads/probe.ts', "import { Admission } from '../frontdoor/index.js';\nexport const x = Admission;\n"))
-      .toEqual([expect.stringMatching(/src\/heads\/ may import only/)]);
+    expect(await importProblems('src/heads/probe.ts', "import { Admission } from '../frontdoor/index.js';\nexport const x = Admission;\n")).toEqual([
+      expect.stringMatching(/src\/heads\/ may import only/),
+    ]);
   });
 
   it('lets an allowed import through an index pass', async () => {
@@ -59,8 +65,14 @@ describe('folder boundaries', () => {
   });
 
   it('lets uWebSockets.js in only through src/uws, which chooses the build', async () => {
-    for (const [file, from] of [['src/frontdoor/probe.ts', 'uws-20.57'], ['src/probe.ts', 'uws-20.30'], ['bench/peers/probe.ts', 'uWebSockets.js']]) {
-      expect(await importProblems(file!, `import uws from '${from!}';\nexport const x = uws;\n`), file).toEqual([expect.stringMatching(/from src\/uws\/index\.ts/)]);
+    for (const [file, from] of [
+      ['src/frontdoor/probe.ts', 'uws-20.57'],
+      ['src/probe.ts', 'uws-20.30'],
+      ['bench/peers/probe.ts', 'uWebSockets.js'],
+    ]) {
+      expect(await importProblems(file!, `import uws from '${from!}';\nexport const x = uws;\n`), file).toEqual([
+        expect.stringMatching(/from src\/uws\/index\.ts/),
+      ]);
     }
     expect(await importProblems('src/uws/probe.ts', "import uws from 'uws-20.57';\nexport const x = uws;\n")).toEqual([]);
     expect(await importProblems('src/frontdoor/probe.ts', "import { loadUws } from '../uws/index.js';\nexport const x = loadUws;\n")).toEqual([]);

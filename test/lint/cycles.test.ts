@@ -19,10 +19,12 @@ function sourceFiles(dir: string): string[] {
 function importGraph(): Map<string, string[]> {
   const files = sourceFiles(SRC);
   const known = new Set(files);
-  return new Map(files.map((file) => {
-    const specifiers = [...readFileSync(file, 'utf8').matchAll(/(?:import|export)[^'";]*?from\s+'(\.[^']+)'/g)].map((m) => m[1]!);
-    return [file, specifiers.map((s) => resolve(dirname(file), s.replace(/\.js$/, '.ts'))).filter((f) => known.has(f))];
-  }));
+  return new Map(
+    files.map((file) => {
+      const specifiers = [...readFileSync(file, 'utf8').matchAll(/(?:import|export)[^'";]*?from\s+'(\.[^']+)'/g)].map((m) => m[1]!);
+      return [file, specifiers.map((s) => resolve(dirname(file), s.replace(/\.js$/, '.ts'))).filter((f) => known.has(f))];
+    }),
+  );
 }
 
 /** The cycles found by a depth-first walk, each as its path. */

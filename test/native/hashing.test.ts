@@ -60,9 +60,7 @@ describe('sha256Spans', () => {
   const spans = new Int32Array(new SharedArrayBuffer(4 * (2 * count + 6)), 8, 2 * count);
   spanList.forEach(([off, len], i) => spans.set([off, len], 2 * i));
 
-  const expected = Buffer.concat(
-    spanList.map(([off, len]) => sha256(src.subarray(off, off + len))),
-  );
+  const expected = Buffer.concat(spanList.map(([off, len]) => sha256(src.subarray(off, off + len))));
 
   eachImpl('equals createHash for every span, written at a dstOffset of a shared view', (impl) => {
     const dstSab = new SharedArrayBuffer(32 * count + 200);
@@ -119,7 +117,9 @@ describe('sha256Spans', () => {
       ['starting before from', [99, 10], 100, 140],
       ['ending after to', [100, 41], 100, 140],
     ] as const) {
-      expect(() => impl.sha256Spans(src, Int32Array.from(spanValues), spanValues.length / 2, untouched, 0, from, to), what).toThrow(/sha256Spans: span \d \[\d+, \+\d+\) is not in order inside \[100, 140\)/);
+      expect(() => impl.sha256Spans(src, Int32Array.from(spanValues), spanValues.length / 2, untouched, 0, from, to), what).toThrow(
+        /sha256Spans: span \d \[\d+, \+\d+\) is not in order inside \[100, 140\)/,
+      );
     }
     expect(allBytes(untouched, 0x5c)).toBe(true);
   });
@@ -156,9 +156,7 @@ describe('sha256', () => {
       expect(Buffer.isBuffer(digest)).toBe(true);
       expect(digest.toString('hex')).toBe(sha256Hex(view));
     }
-    expect(impl.sha256(Buffer.from('abc')).toString('hex')).toBe(
-      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
-    );
+    expect(impl.sha256(Buffer.from('abc')).toString('hex')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   });
 });
 
@@ -249,7 +247,9 @@ describe('blockBody', () => {
     return { body, root: fold(chunkRoots).toString('hex') };
   }
 
-  const whole = (b: ReturnType<typeof block>, count: number): BlockPiece[] => [{ hashes: b.hashes, ends: b.ends, count, contentStart: b.start, contents: b.contents }];
+  const whole = (b: ReturnType<typeof block>, count: number): BlockPiece[] => [
+    { hashes: b.hashes, ends: b.ends, count, contentStart: b.start, contents: b.contents },
+  ];
 
   /**
    * The same block cut into pieces at `cuts` (entry indexes), each piece in a buffer of its own
@@ -269,7 +269,14 @@ describe('blockBody', () => {
     });
   }
 
-  for (const [count, chunk] of [[1, 256], [3, 256], [256, 256], [257, 256], [700, 256], [70, 8]] as const) {
+  for (const [count, chunk] of [
+    [1, 256],
+    [3, 256],
+    [256, 256],
+    [257, 256],
+    [700, 256],
+    [70, 8],
+  ] as const) {
     eachImpl(`writes the record body and returns the block root: ${count} entries, chunks of ${chunk}`, (h) => {
       const b = block(count, count * 31 + chunk);
       const { body, root } = expectedBody(b, count, chunk);
@@ -283,7 +290,12 @@ describe('blockBody', () => {
   }
 
   // Cuts inside a chunk, on a chunk boundary, and single-entry pieces.
-  for (const [count, chunk, cuts] of [[2, 256, [1]], [700, 256, [1, 255, 256, 300, 699]], [70, 8, [3, 8, 9, 40]], [257, 256, [256]]] as const) {
+  for (const [count, chunk, cuts] of [
+    [2, 256, [1]],
+    [700, 256, [1, 255, 256, 300, 699]],
+    [70, 8, [3, 8, 9, 40]],
+    [257, 256, [256]],
+  ] as const) {
     eachImpl(`writes the same bytes and root from ${cuts.length + 1} pieces as from one: ${count} entries, chunks of ${chunk}`, (h) => {
       const b = block(count, count * 7 + chunk);
       const { body, root } = expectedBody(b, count, chunk);
@@ -309,11 +321,16 @@ describe('blockBody', () => {
   const edges: [string, number, number, (b: Block) => { b: Block; cuts: number[]; change?: (p: BlockPiece, i: number) => BlockPiece }][] = [
     ['a middle piece of empty entries', 40, 8, (b) => ({ b: emptied(b, 40, 10, 20), cuts: [10, 20] })],
     ['a first and a last piece of empty entries', 40, 8, (b) => ({ b: emptied(emptied(b, 40, 0, 5), 40, 35, 40), cuts: [5, 35] })],
-    ['an empty piece whose contents buffer has no bytes', 12, 4, (b) => ({
-      b: emptied(b, 12, 4, 8),
-      cuts: [4, 8],
-      change: (p, i) => (i === 1 ? { ...p, contents: new Uint8Array(0), contentStart: 0, ends: new Uint32Array(4) } : p),
-    })],
+    [
+      'an empty piece whose contents buffer has no bytes',
+      12,
+      4,
+      (b) => ({
+        b: emptied(b, 12, 4, 8),
+        cuts: [4, 8],
+        change: (p, i) => (i === 1 ? { ...p, contents: new Uint8Array(0), contentStart: 0, ends: new Uint32Array(4) } : p),
+      }),
+    ],
     ['one entry per piece, across a chunk boundary', 20, 8, (b) => ({ b, cuts: Array.from({ length: 19 }, (_, i) => i + 1) })],
     ['no content bytes at all, in three pieces', 9, 4, (b) => ({ b: emptied(b, 9, 0, 9), cuts: [3, 6] })],
   ];
@@ -355,7 +372,9 @@ describe('blockBody', () => {
     expect(() => h.blockBody(piece({ ends: bad }), 4, dst)).toThrow(/pieces\[0\]\.ends decrease at entry 4/);
     expect(() => h.blockBody(piece({ contentStart: b.ends[0]! + 1 }), 4, dst)).toThrow(/decrease at entry 0/);
     // A bad second piece: nothing of the first is written either.
-    expect(() => h.blockBody([...cutInto(b, 10, [4]).slice(0, 1), { ...cutInto(b, 10, [4])[1]!, ends: new Uint32Array(2) }], 4, dst)).toThrow(/pieces\[1\]\.ends: 6 entries, it has 2/);
+    expect(() => h.blockBody([...cutInto(b, 10, [4]).slice(0, 1), { ...cutInto(b, 10, [4])[1]!, ends: new Uint32Array(2) }], 4, dst)).toThrow(
+      /pieces\[1\]\.ends: 6 entries, it has 2/,
+    );
     const loose = h.blockBody as (...args: unknown[]) => Buffer;
     expect(() => loose(piece({ ends: new Int32Array(12) as unknown as Uint32Array }), 4, dst)).toThrow(/pieces\[0\]\.ends must be a Uint32Array/);
     expect(() => loose([7], 4, dst)).toThrow(/pieces\[0\] must be an object/);
@@ -446,7 +465,7 @@ describe('setThreadNice', () => {
     expect(await niceInWorker(true)).toEqual({ ok: true, nice: 7 });
   });
 
-  it('js fallback: raises the calling thread\'s nice value', async () => {
+  it("js fallback: raises the calling thread's nice value", async () => {
     expect(await niceInWorker(false)).toEqual({ ok: true, nice: 7 });
   });
 
@@ -472,7 +491,7 @@ describe('nameThread', () => {
     expect(await nameInWorker(true, 'a-name-longer-than-fifteen')).toEqual({ ok: true, own: 'a-name-longer-t', main: mainName });
   });
 
-  it('js fallback: names the calling thread only, cut to Linux\'s 15 bytes', async () => {
+  it("js fallback: names the calling thread only, cut to Linux's 15 bytes", async () => {
     expect(await nameInWorker(false, 'cl-sealer')).toEqual({ ok: true, own: 'cl-sealer', main: mainName });
     expect(await nameInWorker(false, 'a-name-longer-than-fifteen')).toEqual({ ok: true, own: 'a-name-longer-t', main: mainName });
   });

@@ -8,11 +8,7 @@ import type { PinReport, PinningThreadData } from './fixtures/pinning-thread.js'
 const native = nativeAddon();
 const linux = process.platform === 'linux';
 const SKIP =
-  native === null
-    ? ` [SKIPPED: native addon not built: ${nativeLoadError ?? 'not loadable'}]`
-    : linux
-      ? ''
-      : ' [SKIPPED: needs /proc/thread-self (Linux)]';
+  native === null ? ` [SKIPPED: native addon not built: ${nativeLoadError ?? 'not loadable'}]` : linux ? '' : ' [SKIPPED: needs /proc/thread-self (Linux)]';
 
 function allowedList(): string {
   const match = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/thread-self/status', 'utf8'));

@@ -73,8 +73,9 @@ describe('chainlanes usage', () => {
     const none = runCli([]);
     expect(none.status).toBe(2);
     expect(none.stderr).toMatch(/^chainlanes: which command\?/);
-    expect(runCli(['fleet', 'run', '--etc', 'http://x:1']).stderr.trim())
-      .toBe('chainlanes fleet run: unknown flag --etc; did you mean --etcd? (chainlanes fleet run --help lists the flags)');
+    expect(runCli(['fleet', 'run', '--etc', 'http://x:1']).stderr.trim()).toBe(
+      'chainlanes fleet run: unknown flag --etc; did you mean --etcd? (chainlanes fleet run --help lists the flags)',
+    );
     const noSub = runCli(['fleet', 'statu']);
     expect(noSub.status).toBe(2);
     expect(noSub.stderr).toMatch(/chainlanes fleet: no command "statu"; did you mean status\? \(the commands are run, status, events, move, haproxy-config\)/);

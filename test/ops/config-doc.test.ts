@@ -39,7 +39,10 @@ function tables(page: string): Record<string, string>[][] {
 }
 
 function cells(line: string): string[] {
-  return line.slice(1, -1).split(' | ').map((cell) => cell.trim());
+  return line
+    .slice(1, -1)
+    .split(' | ')
+    .map((cell) => cell.trim());
 }
 
 /** The keys a cell names: `a.b`, `a.c` → a.b, a.c; `a.x/y` → a.x, a.y; a bare second name takes the first's prefix. */
@@ -70,7 +73,11 @@ function defaultOf(key: string): unknown {
 const MACHINE_DEPENDENT = new Set(['limits.maxOutboundTotalBytes', 'limits.maxInboundTotalBytes', 'limits.maxUnsealedBytes', 'limits.memoryBudgetBytes']);
 /** What a fleet must be given (the sample above made them up): they have no default. */
 const NO_DEFAULT = new Set(['fleet.etcd.endpoints', 'fleet.gatewayId', 'fleet.advertiseUrl']);
-const SIZES: [number, string][] = [[1024 ** 3, 'GiB'], [1024 ** 2, 'MiB'], [1024, 'KiB']];
+const SIZES: [number, string][] = [
+  [1024 ** 3, 'GiB'],
+  [1024 ** 2, 'MiB'],
+  [1024, 'KiB'],
+];
 
 /** How the page may write one default: 65536 as "65,536" or "64 KiB", true as "true", a string as itself… */
 function spellings(value: unknown): { plain: string[]; size?: [number, string] } {
@@ -102,7 +109,9 @@ function opensWithProse(cell: string): boolean {
 }
 
 describe('docs/configuration.md', () => {
-  const rows = tables(PAGE).flat().filter((row) => 'config key' in row);
+  const rows = tables(PAGE)
+    .flat()
+    .filter((row) => 'config key' in row);
 
   it('lists every key of the config, and no key the config does not have', () => {
     const documented = new Set(rows.flatMap((row) => keysIn(row['config key']!)));
@@ -117,8 +126,10 @@ describe('docs/configuration.md', () => {
       const cell = (row.default ?? '').replace(/`/g, '');
       if (keys.length === 0 || cell === '' || opensWithProse(cell) || keys.some((key) => MACHINE_DEPENDENT.has(key) || NO_DEFAULT.has(key))) continue;
       const ways = statements(keys.map(defaultOf));
-      expect(ways.some((way) => cell === way || [' ', ':', ',', '.', ';'].some((next) => cell.startsWith(way + next))),
-        `${keys.join(', ')}: the page says "${row.default}", the schema ${JSON.stringify(keys.map(defaultOf))}`).toBe(true);
+      expect(
+        ways.some((way) => cell === way || [' ', ':', ',', '.', ';'].some((next) => cell.startsWith(way + next))),
+        `${keys.join(', ')}: the page says "${row.default}", the schema ${JSON.stringify(keys.map(defaultOf))}`,
+      ).toBe(true);
       checked += keys.length;
     }
     expect(checked).toBeGreaterThan(40);
@@ -132,10 +143,14 @@ describe('docs/configuration.md', () => {
       expect(keysIn(row!['config key']!), setting.env).toEqual([setting.key]);
       if (setting.flag !== undefined) expect(row!.flag, setting.env).toContain(`--${setting.flag}`);
     }
-    for (const setting of SWITCH_SETTINGS) expect(rows.some((row) => row.flag?.includes(`--${setting.flag}`)), setting.flag).toBe(true);
+    for (const setting of SWITCH_SETTINGS)
+      expect(
+        rows.some((row) => row.flag?.includes(`--${setting.flag}`)),
+        setting.flag,
+      ).toBe(true);
   });
 
-  it('states the process\'s own baseline the memory budget counts, as the schema holds it', () => {
+  it("states the process's own baseline the memory budget counts, as the schema holds it", () => {
     const row = rows.find((r) => keysIn(r['config key']!).includes('limits.memoryBudgetBytes'));
     const MiB = 1024 * 1024;
     expect(row?.meaning).toContain(`the process's own baseline of ${PROCESS_BASELINE_BYTES / MiB} MiB`);

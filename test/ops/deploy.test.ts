@@ -46,7 +46,7 @@ describe('deploy/', () => {
     expect(dockerfile).toContain('"/opt/chainlanes/deploy/healthcheck.mjs"');
   });
 
-  it('the Dockerfile\'s instructions give the key files to the user the image runs as', () => {
+  it("the Dockerfile's instructions give the key files to the user the image runs as", () => {
     const dockerfile = readFileSync(join(DEPLOY, 'Dockerfile'), 'utf8');
     // The official node images' user `node` is uid 1000; the gateway refuses keys others can read, so they must be its own.
     expect(dockerfile).toMatch(/^USER node$/m);

@@ -53,7 +53,9 @@ describe('chainlanes doctor', () => {
   it('advises a higher file limit when it is low, and the native addon when it is off', () => {
     const data = tempDir();
     const run = spawnSync('prlimit', ['--nofile=1024:1024', '--', process.execPath, CLI, 'doctor', '--data', data, '--disk-seconds', '0.2'], {
-      encoding: 'utf8', timeout: 20_000, env: { ...process.env, CHAINLANES_NATIVE: '0' },
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: { ...process.env, CHAINLANES_NATIVE: '0' },
     });
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/^ {2}file limit +1024$/m);
@@ -73,7 +75,9 @@ describe('chainlanes doctor', () => {
     expect(uws.problem).toBeNull();
     const newer = { alias: 'uws-20.57', package: '@btc-vision/uwebsockets.js', version: '20.57.0' };
     const older = { alias: 'uws-20.30', package: '@trufflesuite/uws-js-unofficial', version: '20.30.0-unofficial.0' };
-    const loaded = expect.stringMatching(new RegExp(`^its native binary loaded \\(Node ${process.versions.node}, ABI ${process.versions.modules}, linux-x64\\)$`));
+    const loaded = expect.stringMatching(
+      new RegExp(`^its native binary loaded \\(Node ${process.versions.node}, ABI ${process.versions.modules}, linux-x64\\)$`),
+    );
     if (newGlibc) {
       expect(uws.attempts).toEqual([expect.objectContaining({ ...newer, loaded: true, why: loaded })]);
     } else {
@@ -84,16 +88,25 @@ describe('chainlanes doctor', () => {
     }
     const pinned = runCli(['doctor', '--data', tempDir(), '--disk-seconds', '0.1'], { CHAINLANES_UWS: newGlibc ? 'uws-20.57' : 'uws-20.30' });
     expect(pinned.status).toBe(0);
-    expect(pinned.output).toMatch(new RegExp(`^ {2}uWebSockets {2}runs on ${newGlibc ? '20\\.57\\.0 \\(uws-20\\.57 = @btc-vision' : '20\\.30\\.0-unofficial\\.0 \\(uws-20\\.30 = @trufflesuite'}`, 'm'));
+    expect(pinned.output).toMatch(
+      new RegExp(
+        `^ {2}uWebSockets {2}runs on ${newGlibc ? '20\\.57\\.0 \\(uws-20\\.57 = @btc-vision' : '20\\.30\\.0-unofficial\\.0 \\(uws-20\\.30 = @trufflesuite'}`,
+        'm',
+      ),
+    );
     expect(pinned.output).not.toMatch(newGlibc ? /uws-20\.30/ : /uws-20\.57/);
   });
 
   it('says when no uWebSockets.js build runs, and what to change', () => {
     const run = runCli(['doctor', '--data', tempDir(), '--disk-seconds', '0.1'], { CHAINLANES_UWS: 'uws-20.30', UWS_USE_FALLBACK: '1' });
     expect(run.status).toBe(0);
-    expect(run.output).toMatch(/^ {2}uWebSockets {2}not 20\.30\.0-unofficial\.0 \(uws-20\.30 = @trufflesuite\/uws-js-unofficial\): UWS_USE_FALLBACK is set, and it fell back to its pure-JS shim/m);
+    expect(run.output).toMatch(
+      /^ {2}uWebSockets {2}not 20\.30\.0-unofficial\.0 \(uws-20\.30 = @trufflesuite\/uws-js-unofficial\): UWS_USE_FALLBACK is set, and it fell back to its pure-JS shim/m,
+    );
     expect(run.output).toMatch(/^ {15}NONE of them runs here: the gateway refuses to start$/m);
-    expect(run.output).toMatch(/- a Node\.js and C library a uWebSockets\.js build runs on: .*refuses to start\.\n {4}how: Node 20 .*, or Node 22 or 24 on Debian 13/);
+    expect(run.output).toMatch(
+      /- a Node\.js and C library a uWebSockets\.js build runs on: .*refuses to start\.\n {4}how: Node 20 .*, or Node 22 or 24 on Debian 13/,
+    );
     // The shim's own console notice is the reason above, not a line of the report.
     expect(run.output).not.toMatch(/Using µWS fallback/);
   });

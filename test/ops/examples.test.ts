@@ -54,10 +54,14 @@ describe('examples/', () => {
     const pack = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     expect(pack.status).toBe(0);
     const files = new Set((JSON.parse(pack.stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path));
-    const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, { types: string; default: string }>; bin: Record<string, string> };
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      exports: Record<string, { types: string; default: string }>;
+      bin: Record<string, string>;
+    };
     for (const target of [manifest.exports['./client']!.types, manifest.exports['./client']!.default, manifest.bin.chainlanes!]) {
       expect(files.has(target.replace(/^\.\//, '')), target).toBe(true);
     }
-    for (const file of ['examples/stream.mjs', 'examples/verify-entry.mjs', 'examples/balance.mjs', 'examples/verify_proof.py']) expect(files.has(file), file).toBe(true);
+    for (const file of ['examples/stream.mjs', 'examples/verify-entry.mjs', 'examples/balance.mjs', 'examples/verify_proof.py'])
+      expect(files.has(file), file).toBe(true);
   });
 });

@@ -41,22 +41,35 @@ describe('Prometheus', () => {
     const dir = tempDir('chainlanes-prometheus-');
     const keyFile = join(dir, 'admin.key');
     writeFileSync(keyFile, gw.adminKey, { mode: 0o600 });
-    writeFileSync(join(dir, 'prometheus.yml'), [
-      'global: { scrape_interval: 1s, scrape_timeout: 1s }',
-      'scrape_configs:',
-      '  - job_name: chainlanes',
-      '    authorization: { type: Bearer, credentials_file: ' + JSON.stringify(keyFile) + ' }',
-      `    static_configs: [ { targets: [ "127.0.0.1:${gw.port}" ] } ]`,
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'prometheus.yml'),
+      [
+        'global: { scrape_interval: 1s, scrape_timeout: 1s }',
+        'scrape_configs:',
+        '  - job_name: chainlanes',
+        '    authorization: { type: Bearer, credentials_file: ' + JSON.stringify(keyFile) + ' }',
+        `    static_configs: [ { targets: [ "127.0.0.1:${gw.port}" ] } ]`,
+        '',
+      ].join('\n'),
+    );
     const port = await freePort();
     let output = '';
-    const server = spawn('prometheus', [
-      `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
-    server.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-    server.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+    const server = spawn(
+      'prometheus',
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    server.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    server.stderr.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
     const closed = new Promise((resolve) => server.once('close', resolve));
     registerCleanup(`prometheus pid ${server.pid ?? '?'}`, async () => {
       server.kill('SIGTERM');
@@ -78,8 +91,12 @@ describe('Prometheus', () => {
       const [first] = await query(q);
       return first === undefined ? null : Number(first.value[1]);
     };
-    await expect.poll(() => valueOf('up{job="chainlanes"}'), { timeout: SCRAPE_WAIT_MS, interval: 500 }).toBe(1)
-      .catch((error: unknown) => { throw new Error(`Prometheus did not scrape the gateway: ${String(error)}\n${output}`); });
+    await expect
+      .poll(() => valueOf('up{job="chainlanes"}'), { timeout: SCRAPE_WAIT_MS, interval: 500 })
+      .toBe(1)
+      .catch((error: unknown) => {
+        throw new Error(`Prometheus did not scrape the gateway: ${String(error)}\n${output}`);
+      });
     expect(await valueOf('chainlanes_entries_committed_total{job="chainlanes"}')).toBe(3);
     expect(await valueOf('chainlanes_chains{job="chainlanes"}')).toBe(1);
     const lanes = (await query('chainlanes_lane_ring_used_bytes')).map((r) => r.metric.lane).sort();

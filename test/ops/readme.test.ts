@@ -82,39 +82,46 @@ function freshCopy(): string {
 const BUILT_HERE = new Set(['node_modules', 'dist', join('native', 'build'), '.git', join('.ci', 'vitest-report.json')]);
 
 describe('README.md', () => {
-  it('runs as written, block after block in one shell, on a fresh copy, with the output it shows', async () => {
-    const blocks = shellBlocks(readFileSync(join(ROOT, 'README.md'), 'utf8'));
-    expect(blocks.filter((b) => b.skipped !== null).map((b) => b.skipped)).toEqual(['installs system packages and makes the clone the test runs in']);
-    const run = blocks.filter((b) => b.skipped === null);
-    const dir = freshCopy();
-    // Each block's output is framed by markers, so a promise is looked for in its own block only.
-    const script = ['set -eo pipefail', ...run.flatMap((b, i) => [`echo "::block ${i}::"`, b.code]), 'echo "::end::"'].join('\n');
-    writeFileSync(join(dir, '.readme-walkthrough.sh'), script);
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', npm_config_cache: process.env.npm_config_cache };
-    const shell = spawn('bash', ['.readme-walkthrough.sh'], { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    // Whatever the walkthrough left running (a gateway, anvil) goes with its process group.
-    registerCleanup('the README walkthrough', () => {
-      try {
-        process.kill(-shell.pid!, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    });
-    let output = '';
-    shell.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    shell.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const status = await new Promise<number | null>((resolve) => shell.once('close', resolve));
-    const lastBlock = [...output.matchAll(/::block (\d+)::/g)].at(-1)?.[1];
-    const failedAt = lastBlock === undefined ? 'before the first block' : `in the block at README.md line ${run[Number(lastBlock)]!.line}`;
-    expect(status, `the walkthrough stopped ${failedAt}:\n${output.slice(-4000)}`).toBe(0);
-    expect(output).toContain('::end::');
-    run.forEach((block, i) => {
-      const segment = output.split(`::block ${i}::`)[1]!.split(/::block \d+::|::end::/)[0]!;
-      const lines = segment.split('\n').map((l) => l.trim());
-      for (const promised of promisedLines(block.code)) {
-        const pattern = asPattern(promised);
-        expect(lines.some((l) => pattern.test(l)), `README.md line ${block.line}…: "${promised}" not in its output:\n${segment.slice(-3000)}`).toBe(true);
-      }
-    });
-  }, WALKTHROUGH_TIMEOUT_MS);
+  it(
+    'runs as written, block after block in one shell, on a fresh copy, with the output it shows',
+    async () => {
+      const blocks = shellBlocks(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+      expect(blocks.filter((b) => b.skipped !== null).map((b) => b.skipped)).toEqual(['installs system packages and makes the clone the test runs in']);
+      const run = blocks.filter((b) => b.skipped === null);
+      const dir = freshCopy();
+      // Each block's output is framed by markers, so a promise is looked for in its own block only.
+      const script = ['set -eo pipefail', ...run.flatMap((b, i) => [`echo "::block ${i}::"`, b.code]), 'echo "::end::"'].join('\n');
+      writeFileSync(join(dir, '.readme-walkthrough.sh'), script);
+      const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', npm_config_cache: process.env.npm_config_cache };
+      const shell = spawn('bash', ['.readme-walkthrough.sh'], { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      // Whatever the walkthrough left running (a gateway, anvil) goes with its process group.
+      registerCleanup('the README walkthrough', () => {
+        try {
+          process.kill(-shell.pid!, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      });
+      let output = '';
+      shell.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      shell.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const status = await new Promise<number | null>((resolve) => shell.once('close', resolve));
+      const lastBlock = [...output.matchAll(/::block (\d+)::/g)].at(-1)?.[1];
+      const failedAt = lastBlock === undefined ? 'before the first block' : `in the block at README.md line ${run[Number(lastBlock)]!.line}`;
+      expect(status, `the walkthrough stopped ${failedAt}:\n${output.slice(-4000)}`).toBe(0);
+      expect(output).toContain('::end::');
+      run.forEach((block, i) => {
+        const segment = output.split(`::block ${i}::`)[1]!.split(/::block \d+::|::end::/)[0]!;
+        const lines = segment.split('\n').map((l) => l.trim());
+        for (const promised of promisedLines(block.code)) {
+          const pattern = asPattern(promised);
+          expect(
+            lines.some((l) => pattern.test(l)),
+            `README.md line ${block.line}…: "${promised}" not in its output:\n${segment.slice(-3000)}`,
+          ).toBe(true);
+        }
+      });
+    },
+    WALKTHROUGH_TIMEOUT_MS,
+  );
 });

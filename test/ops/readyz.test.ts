@@ -22,7 +22,7 @@ describe('GET /readyz', () => {
     await client.waitCommitted((c) => c.length === 1);
     client.send(['two']);
     await expect.poll(async () => (await gw.http('/readyz')).status, { timeout: 10_000 }).toBe(503);
-    const body = await (await gw.http('/readyz')).json() as { ready: boolean; reason: string };
+    const body = (await (await gw.http('/readyz')).json()) as { ready: boolean; reason: string };
     expect(body.ready).toBe(false);
     expect(body.reason).toMatch(/seal/i);
   });

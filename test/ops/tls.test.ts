@@ -15,7 +15,9 @@ function httpsGet(port: number, path: string, ca: string): Promise<{ status: num
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, ca, timeout: 5_000 }, (res) => {
       let body = '';
-      res.on('data', (d: Buffer) => { body += d.toString(); });
+      res.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('error', reject);
@@ -59,7 +61,9 @@ describe('TLS', () => {
 
     // The README's quick start: an example script over wss://, trusting the certificate through NODE_EXTRA_CA_CERTS.
     const example = spawnSync(process.execPath, [join(ROOT, 'examples', 'stream.mjs'), 'tls-chain', 'from the example'], {
-      cwd: ROOT, encoding: 'utf8', timeout: 20_000,
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 20_000,
       env: { ...process.env, CHAINLANES_URL: `https://127.0.0.1:${gw.port}`, NODE_EXTRA_CA_CERTS: tls.certFile },
     });
     expect(example.stderr).toBe('');
@@ -93,7 +97,9 @@ describe('TLS', () => {
     chmodSync(loose, 0o644);
     const readable = serve('--tls-cert', tls.certFile, '--tls-key', loose);
     expect(readable.status).toBe(2);
-    expect(readable.stderr).toContain(`tls.keyFile (--tls-key) ${loose}: its mode 0644 lets group or others at it; make it the owner's alone: chmod 600 ${loose}`);
+    expect(readable.stderr).toContain(
+      `tls.keyFile (--tls-key) ${loose}: its mode 0644 lets group or others at it; make it the owner's alone: chmod 600 ${loose}`,
+    );
 
     const mismatched = serve('--tls-cert', tls.certFile, '--tls-key', other.keyFile);
     expect(mismatched.status).toBe(2);

@@ -84,7 +84,7 @@ describe('lane ring', () => {
     expect(view.hashesStart(at)).toBe(view.spansStart(at) + 3 * 8);
   });
 
-  it('stops a walk where the visitor says so and returns that record\'s position', () => {
+  it("stops a walk where the visitor says so and returns that record's position", () => {
     const view = RingView.allocate(4096);
     const producer = new RingProducer(view);
     const positions = [0, 1, 2].map((i) => producer.push(frame(100, i), 1, 0, i, spansOf(100, 1)));

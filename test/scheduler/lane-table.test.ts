@@ -2,8 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { HEAVY, LIGHT, MEDIUM } from '../../src/ring/index.js';
 import { DEFAULT_LANE_TABLE, LaneAssigner, lookupLane, validateLaneTable, type LaneTable } from '../../src/scheduler/index.js';
 
-const load = (entriesPerSec: number, bytesPerSec = 0, share = 0, totalEntriesPerSec = entriesPerSec) =>
-  ({ entriesPerSec, bytesPerSec, share, totalEntriesPerSec });
+const load = (entriesPerSec: number, bytesPerSec = 0, share = 0, totalEntriesPerSec = entriesPerSec) => ({
+  entriesPerSec,
+  bytesPerSec,
+  share,
+  totalEntriesPerSec,
+});
 
 describe('lane table', () => {
   it('maps load ranges to lanes by any one measure', () => {
@@ -24,7 +28,9 @@ describe('lane table', () => {
     expect(() => validateLaneTable(null)).toThrow(/^lane table: null is not allowed: expected an object$/);
     expect(() => validateLaneTable({ lanes: 'heavy', shareFloorEntriesPerSec: 0 })).toThrow(/lanes: "heavy" is not allowed: expected a list/);
     expect(() => validateLaneTable({ lanes: [] })).toThrow(/shareFloorEntriesPerSec: missing/);
-    expect(() => validateLaneTable({ lanes: [{ lane: 'heavy', minShare: -1 }], shareFloorEntriesPerSec: 0 })).toThrow(/lanes\[0\]\.minShare: -1 is not allowed: expected a number ≥ 0/);
+    expect(() => validateLaneTable({ lanes: [{ lane: 'heavy', minShare: -1 }], shareFloorEntriesPerSec: 0 })).toThrow(
+      /lanes\[0\]\.minShare: -1 is not allowed: expected a number ≥ 0/,
+    );
     expect(validateLaneTable(DEFAULT_LANE_TABLE)).toEqual(DEFAULT_LANE_TABLE);
   });
 
@@ -58,11 +64,27 @@ describe('hysteresis', () => {
 
 describe('lane table ranges', () => {
   it('refuses an empty row and a lighter row that overlaps a heavier one, naming the row', () => {
-    expect(() => validateLaneTable({ lanes: [{ lane: 'heavy', minEntriesPerSec: 10 }, { lane: 'medium' }], shareFloorEntriesPerSec: 0 }))
-      .toThrow(/lanes\[1\]: .* is not allowed: expected a row with at least one of minEntriesPerSec, minBytesPerSec, minShare/);
-    expect(() => validateLaneTable({ lanes: [{ lane: 'heavy', minEntriesPerSec: 1_000 }, { lane: 'medium', minEntriesPerSec: 1_000 }], shareFloorEntriesPerSec: 0 }))
-      .toThrow(/lanes\[1\]\.minEntriesPerSec: 1000 is not allowed: expected a number below 1000, lanes\[0\]\.minEntriesPerSec \(heavy\): the ranges overlap/);
+    expect(() => validateLaneTable({ lanes: [{ lane: 'heavy', minEntriesPerSec: 10 }, { lane: 'medium' }], shareFloorEntriesPerSec: 0 })).toThrow(
+      /lanes\[1\]: .* is not allowed: expected a row with at least one of minEntriesPerSec, minBytesPerSec, minShare/,
+    );
+    expect(() =>
+      validateLaneTable({
+        lanes: [
+          { lane: 'heavy', minEntriesPerSec: 1_000 },
+          { lane: 'medium', minEntriesPerSec: 1_000 },
+        ],
+        shareFloorEntriesPerSec: 0,
+      }),
+    ).toThrow(/lanes\[1\]\.minEntriesPerSec: 1000 is not allowed: expected a number below 1000, lanes\[0\]\.minEntriesPerSec \(heavy\): the ranges overlap/);
     // Different measures do not overlap; lower thresholds in lighter rows are fine.
-    expect(validateLaneTable({ lanes: [{ lane: 'heavy', minEntriesPerSec: 1_000 }, { lane: 'medium', minBytesPerSec: 1e9, minEntriesPerSec: 10 }], shareFloorEntriesPerSec: 0 }).lanes).toHaveLength(2);
+    expect(
+      validateLaneTable({
+        lanes: [
+          { lane: 'heavy', minEntriesPerSec: 1_000 },
+          { lane: 'medium', minBytesPerSec: 1e9, minEntriesPerSec: 10 },
+        ],
+        shareFloorEntriesPerSec: 0,
+      }).lanes,
+    ).toHaveLength(2);
   });
 });

@@ -5,8 +5,14 @@ import { HEAVY, LIGHT, MEDIUM } from '../../src/ring/index.js';
 import { laneLoads, loadOf, overloadedLane, planChainMove, planCore, type LaneCapacity, type PlacedChain } from '../../src/scheduler/index.js';
 
 const cap = (entriesPerSec: number, bytesPerSec = 1e12): LaneCapacity => ({ entriesPerSec, bytesPerSec });
-const chain = (slot: number, lane: number, entriesPerSec: number, extra: Partial<PlacedChain> = {}): PlacedChain =>
-  ({ slot, lane, tableLane: lane, demand: { entriesPerSec, bytesPerSec: 0 }, pinned: false, ...extra });
+const chain = (slot: number, lane: number, entriesPerSec: number, extra: Partial<PlacedChain> = {}): PlacedChain => ({
+  slot,
+  lane,
+  tableLane: lane,
+  demand: { entriesPerSec, bytesPerSec: 0 },
+  pinned: false,
+  ...extra,
+});
 
 describe('capacity load', () => {
   it('adds the entries and the bytes terms, each a fraction of the lane', () => {
@@ -74,7 +80,11 @@ describe('planCore', () => {
     const lanes = [[2, 3, 4, 5], [6, 7], [8]];
     const move = planCore(lanes, [0.2, 0.5, 1.2], LIGHT, 0.8);
     expect(move).toMatchObject({ from: HEAVY, to: LIGHT, core: 5 });
-    expect(move!.lanes).toEqual([[2, 3, 4], [6, 7], [5, 8]]);
+    expect(move!.lanes).toEqual([
+      [2, 3, 4],
+      [6, 7],
+      [5, 8],
+    ]);
   });
 
   it('finds none when the donors would go over, or share their cores (two cores)', () => {

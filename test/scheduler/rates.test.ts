@@ -35,7 +35,7 @@ describe('load counters and moving averages', () => {
     expect(rates.entriesPerSec[0]).toBeCloseTo(1000 * (1 - Math.exp(-1)), 3);
   });
 
-  it('keeps the last tick\'s rates unaveraged beside the moving averages, for fast promotion', () => {
+  it("keeps the last tick's rates unaveraged beside the moving averages, for fast promotion", () => {
     const counters = LoadCounters.allocate(1, 1);
     const slot = counters.claimSlot(0);
     const rates = new RateEstimator(1, 1, 5_000);

@@ -53,7 +53,14 @@ describe('pending entries', () => {
   it('builds blocks that split frames, from the seq it was told, and drops what was sealed', () => {
     const pending = new PendingEntries();
     pending.register(0, 100);
-    drain(pending, ringWith([[100, 5], [105, 7], [112, 3]]));
+    drain(
+      pending,
+      ringWith([
+        [100, 5],
+        [105, 7],
+        [112, 3],
+      ]),
+    );
     expect(pending.covers(0, 100, 115)).toBe(true);
     expect(pending.covers(0, 100, 116)).toBe(false);
     const arena = new SealArena();
@@ -71,10 +78,22 @@ describe('pending entries', () => {
   it('holds frames that arrive ahead of a gap until the gap is filled (a chain that changed lane)', () => {
     const pending = new PendingEntries();
     pending.register(0, 0);
-    drain(pending, ringWith([[10, 4], [14, 2]]));
+    drain(
+      pending,
+      ringWith([
+        [10, 4],
+        [14, 2],
+      ]),
+    );
     expect(pending.covers(0, 0, 1)).toBe(false);
     expect(pending.bytes).toBeGreaterThan(0);
-    drain(pending, ringWith([[0, 6], [6, 4]]));
+    drain(
+      pending,
+      ringWith([
+        [0, 6],
+        [6, 4],
+      ]),
+    );
     expect(pending.covers(0, 0, 16)).toBe(true);
     expectBlock(pending, new SealArena(), 0, 16);
   });
@@ -117,11 +136,26 @@ describe('pending entries', () => {
     const pending = new PendingEntries();
     pending.register(0, 0);
     // 300 entries need a 32 KiB class (64 content bytes per entry slot): one frame per segment here.
-    drain(pending, ringWith([[0, 300], [300, 300], [600, 300]]));
+    drain(
+      pending,
+      ringWith([
+        [0, 300],
+        [300, 300],
+        [600, 300],
+      ]),
+    );
     const arena = new SealArena();
     // Across three segments, inside one, one entry either side of a bound; then blocks that start and
     // end exactly on the segments' bounds (no piece of no entries at either end).
-    for (const [first, end] of [[10, 890], [320, 580], [299, 301], [0, 300], [300, 900], [300, 301], [599, 600]] as const) {
+    for (const [first, end] of [
+      [10, 890],
+      [320, 580],
+      [299, 301],
+      [0, 300],
+      [300, 900],
+      [300, 301],
+      [599, 600],
+    ] as const) {
       expectBlock(pending, arena, first, end);
       arena.reset();
     }
@@ -130,7 +164,13 @@ describe('pending entries', () => {
   it('gives durable segments back to the pool and takes them again, within its bound', () => {
     const pending = new PendingEntries();
     pending.register(0, 0);
-    drain(pending, ringWith([[0, 300], [300, 300]]));
+    drain(
+      pending,
+      ringWith([
+        [0, 300],
+        [300, 300],
+      ]),
+    );
     expect(pending.idleBytes).toBe(0);
     pending.release(0, 450);
     // The first segment is all durable; the second still holds 150 entries.
