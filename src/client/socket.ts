@@ -8,6 +8,8 @@
 // Node 22's (undici 6) also never fires `close` after a refused handshake, and
 // fires `error` again for each close() made from an `error` listener.
 
+import type { Socket as NetSocket } from 'node:net';
+
 export interface SocketEvents {
   open(): void;
   message(data: Uint8Array, isBinary: boolean): void;
@@ -29,6 +31,8 @@ export interface SocketFailure {
 const REFUSAL_BODY_BYTES = 4096;
 /** How long a refused upgrade's body may take to arrive before the socket is dropped without it. */
 const REFUSAL_BODY_MS = 2000;
+/** How long a failed write waits for what the gateway sent before it to be read (readBeforeWriteErrors). */
+const READ_BEFORE_WRITE_ERROR_MS = 1000;
 
 export interface Socket {
   send(data: Uint8Array): void;
@@ -109,6 +113,8 @@ async function openWs(url: URL, key: string | undefined, events: SocketEvents): 
   const { default: WebSocket } = await import('ws');
   const socket = new WebSocket(url, protocolsFor(key), { perMessageDeflate: false });
   let failure: SocketFailure | undefined;
+  // Before ws writes on the socket: its writes go through readBeforeWriteErrors.
+  socket.on('upgrade', (res) => readBeforeWriteErrors(res.socket));
   socket.on('open', () => events.open());
   socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
     events.message(toBytes(data), isBinary);
@@ -142,6 +148,44 @@ async function openWs(url: URL, key: string | undefined, events: SocketEvents): 
     send: (data) => socket.send(data),
     close: () => (socket.readyState === WebSocket.CONNECTING ? socket.terminate() : socket.close(1000)),
   };
+}
+
+type WriteDone = (error?: Error | null) => void;
+
+/**
+ * A write that fails must not throw away what the gateway sent before the
+ * connection ended. Behind a proxy (HAProxy, docs/fleet.md) a gateway's
+ * close 4001 arrives with the proxy's FIN, and the proxy closes its socket at
+ * once: the next frame the client writes is answered with a TCP reset, and
+ * the write after it fails (EPIPE). Node destroys the socket on that error,
+ * before it has read the close frame (and the replies before it) that sit in
+ * the kernel's buffer, and the client would see 1006 with every frame in
+ * flight lost instead of 4001 and frames it may send again. So a write error
+ * is held until the connection's input has ended (what arrived is read
+ * first: replies, the close frame), or READ_BEFORE_WRITE_ERROR_MS at most;
+ * meanwhile later writes wait behind it and nothing more is sent.
+ */
+function readBeforeWriteErrors(socket: NetSocket): void {
+  const held =
+    (done: WriteDone): WriteDone =>
+    (error) => {
+      if (error === null || error === undefined || socket.readableEnded || socket.destroyed) return done(error);
+      const release = (): void => {
+        clearTimeout(timer);
+        socket.off('end', release);
+        socket.off('close', release);
+        done(error);
+      };
+      const timer = setTimeout(release, READ_BEFORE_WRITE_ERROR_MS);
+      socket.once('end', release);
+      socket.once('close', release);
+    };
+  const write = socket._write.bind(socket);
+  socket._write = (chunk: unknown, encoding: BufferEncoding, done: WriteDone) => write(chunk, encoding, held(done));
+  const writev = socket._writev?.bind(socket);
+  if (writev !== undefined) {
+    socket._writev = (chunks: { chunk: unknown; encoding: BufferEncoding }[], done: WriteDone) => writev(chunks, held(done));
+  }
 }
 
 /** The gateway's `{error: {code, message}}` from a refused upgrade's body, or the status alone. */

@@ -1,3 +1,4 @@
+import type { AddressInfo, Socket } from 'node:net';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { WebSocket as WsWebSocket, WebSocketServer } from 'ws';
@@ -326,6 +327,45 @@ describe('ChainClient following a chain to another gateway (moved, close 4001)',
     expect(server.protocols.map((p) => p.split(',').map((x) => x.trim()))).toEqual(
       [0, 1].map(() => ['chainlanes.v1', 'chainlanes.key.clk_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa']),
     );
+  });
+
+  it('reads a close 4001 that came before a reset its own frames caused (a proxy closing at once), and follows it', async () => {
+    // The first connection ends as a moved stream behind HAProxy does: close 4001, then the proxy's socket
+    // closes at once, so the client's next frame is answered with a TCP reset and the write after it fails
+    // (EPIPE) with the close frame still unread. Later connections are the new owner.
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: () => 'chainlanes.v1' });
+    await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+    registerCleanup('proxy-like server', () => {
+      for (const ws of wss.clients) ws.terminate();
+      return new Promise((resolve) => wss.close(resolve));
+    });
+    const raw: Socket[] = [];
+    let seq = 0;
+    const received: string[][] = [];
+    wss.on('connection', (ws, req) => {
+      raw.push(req.socket);
+      let frame = 0;
+      ws.on('message', (data: Buffer) => {
+        const entries = (packr.unpack(data) as Buffer[]).map((e) => e.toString());
+        received.push(entries);
+        ws.send(packr.pack({ type: 'accepted', frame: frame++, seq, count: entries.length, hashes: Buffer.concat(entries.map((e) => sha256(e))) }));
+        seq += entries.length;
+      });
+    });
+    const address = wss.address() as AddressInfo;
+    const c = await client(`ws://127.0.0.1:${address.port}`, 'orders');
+    const disconnects: unknown[] = [];
+    c.on('disconnect', (d) => disconnects.push(d));
+    // All in one turn of the event loop, so the client cannot read the close frame before it writes.
+    const reason = Buffer.from('moved: reconnect');
+    raw[0]!.write(Buffer.concat([Buffer.from([0x88, 2 + reason.length, 4001 >> 8, 4001 & 0xff]), reason]));
+    raw[0]!.destroy();
+    const submits = ['a', 'b', 'c'].map((w) => c.submit([w]));
+    const results = await Promise.all(submits);
+    expect(results.map((r) => r.seq)).toEqual([0, 1, 2]);
+    expect(received).toEqual([['a'], ['b'], ['c']]);
+    expect(raw).toHaveLength(2);
+    expect(disconnects).toEqual([]);
   });
 
   it("with followMoves: false, a moved frame rejects with the gateway's code and location", async () => {
