@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
 import { FairShare } from '../../src/balancer/index.js';
 import { ADMIN, isRefusal } from '../../src/credits/index.js';
-import { Rejection, type PendingFrame } from '../../src/frontdoor/index.js';
+import { Rejection, Repeat, type PendingFrame } from '../../src/frontdoor/index.js';
 import { HEAVY, LIGHT, MEDIUM } from '../../src/ring/index.js';
 import { RecordingOwner, hashesOf, payingOwner, startFrontDoor, type FrontDoor } from '../helpers/front-door.js';
 
@@ -19,13 +19,14 @@ function frameOf(list: readonly (string | Uint8Array)[]): Uint8Array {
   return pack(list) as Uint8Array;
 }
 
-function admitted(result: PendingFrame | Rejection): PendingFrame {
+function admitted(result: PendingFrame | Rejection | Repeat): PendingFrame {
   if (result instanceof Rejection) throw new Error(`refused ${result.code}: ${result.message}`);
+  if (result instanceof Repeat) throw new Error(`answered as a repeat of seq ${result.seq}`);
   return result;
 }
 
-function refused(result: PendingFrame | Rejection): Rejection {
-  if (!(result instanceof Rejection)) throw new Error(`admitted frame ${result.frame} at seq ${result.seq}, expected a refusal`);
+function refused(result: PendingFrame | Rejection | Repeat): Rejection {
+  if (!(result instanceof Rejection)) throw new Error(`admitted at seq ${result.seq}, expected a refusal`);
   return result;
 }
 
