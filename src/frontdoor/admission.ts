@@ -8,10 +8,10 @@ import type { LanePool } from '../lanes/index.js';
 import type { CutBlock, Sealer } from '../sealer/index.js';
 import type { BlockWriter, ChainRegistry, ChainState } from './chains.js';
 import type { SealProgress } from './seal-progress.js';
-import { countByErrorCode, type ErrorCode } from '../protocol/index.js';
+import { countByErrorCode, FRAME_ID_BYTES, FRAME_ID_MARK, readFrameId, type ErrorCode, type FrameId } from '../protocol/index.js';
 import { isRefusal, type Bill, type CreditBook, type Principal } from '../credits/index.js';
 import { movedCode, type ChainOwnership, type ClaimResult } from './ownership.js';
-import { FRAME_ID_BYTES, FRAME_ID_MARK, FrameIdWindow, readFrameId, type FrameId, type RememberedFrame } from './frame-ids.js';
+import { FrameIdWindow, type RememberedFrame } from './frame-ids.js';
 
 /** A frame admitted into a lane ring, waiting for its hashes. */
 export interface PendingFrame {

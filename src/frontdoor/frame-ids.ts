@@ -9,15 +9,7 @@
 // insertion-ordered Map over every chain (its first key is the oldest of all)
 // and a doubly-linked list per chain (its head is the chain's oldest).
 // Only frames with an id allocate anything here.
-import { HASH_BYTES } from '../protocol/index.js';
-
-/** `fixext 16` (0xd8) of ext type 1: 8 bytes producer, u64 n, then the entry array. */
-export const FRAME_ID_MARK = 0xd8;
-export const FRAME_ID_EXT_TYPE = 0x01;
-/** Bytes of the id in front of the entry array: marker, ext type, producer (8), n (8). */
-export const FRAME_ID_BYTES = 18;
-const PRODUCER_AT = 2;
-const N_AT = 10;
+import { HASH_BYTES, type FrameId } from '../protocol/index.js';
 
 /**
  * What one remembered id costs besides its hashes, a deliberate overestimate
@@ -25,45 +17,6 @@ const N_AT = 10;
  * bounds the heap the window holds.
  */
 export const RECORD_OVERHEAD_BYTES = 256;
-
-/** A frame's id as read from its first 18 bytes. */
-export interface FrameId {
-  /** The 8 producer bytes as 16 lower-case hex digits. */
-  producer: string;
-  n: number;
-}
-
-/** Why a frame's first bytes are not a valid id (a frame starting with FRAME_ID_MARK must carry one). */
-export const FRAME_ID_RULE =
-  'a frame id is a msgpack fixext 16 of type 1 (0xd8 0x01, 8 bytes producer, n as a big-endian u64 of at most 2^53 − 1) followed by the array of entries';
-
-/**
- * The id at the start of a frame that starts with FRAME_ID_MARK (the caller's
- * one byte compare is the whole cost for frames without one), or a string
- * naming why those bytes are not an id.
- */
-export function readFrameId(bytes: Uint8Array): FrameId | string {
-  if (bytes.byteLength < FRAME_ID_BYTES || bytes[1] !== FRAME_ID_EXT_TYPE) return FRAME_ID_RULE;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, FRAME_ID_BYTES);
-  const high = view.getUint32(N_AT);
-  // 2^53 − 1 is the largest n a JavaScript client counts to exactly.
-  if (high > 0x1fffff) return `${FRAME_ID_RULE}; n is above 2^53 − 1`;
-  const producer = Buffer.from(bytes.buffer, bytes.byteOffset + PRODUCER_AT, 8).toString('hex');
-  return { producer, n: high * 2 ** 32 + view.getUint32(N_AT + 4) };
-}
-
-/** The 18 bytes of an id, for clients and tests: prepend them to the entry array. */
-export function encodeFrameId(producer: Uint8Array, n: number): Buffer {
-  if (producer.byteLength !== 8) throw new RangeError(`a producer is 8 bytes, got ${producer.byteLength}`);
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`n must be an integer from 0 to 2^53 − 1, got ${n}`);
-  const out = Buffer.alloc(FRAME_ID_BYTES);
-  out[0] = FRAME_ID_MARK;
-  out[1] = FRAME_ID_EXT_TYPE;
-  out.set(producer, PRODUCER_AT);
-  out.writeUInt32BE(Math.floor(n / 2 ** 32), N_AT);
-  out.writeUInt32BE(n % 2 ** 32, N_AT + 4);
-  return out;
-}
 
 /** One remembered frame: where its entries went, and once hashed, their hashes. */
 export class RememberedFrame {

@@ -20,5 +20,5 @@ export { ChainRegistry, ChainState, type BlockWriter } from './chains.js';
 export { addStreamRoute, movedStreams, revokeStreams, StreamConnection } from './stream.js';
 export { MOVED_CLOSE, MOVED_REASON, type ChainOwnership, type ChainVerdict, type ClaimResult } from './ownership.js';
 export { encodeAccepted, encodeCommitted, encodeError, encodeRepeat } from './replies.js';
-export { encodeFrameId, FrameIdWindow, FRAME_ID_BYTES, type FrameId, type FrameIdStats } from './frame-ids.js';
+export { FrameIdWindow, type FrameIdStats } from './frame-ids.js';
 export { SealProgress } from './seal-progress.js';

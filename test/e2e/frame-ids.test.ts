@@ -4,7 +4,7 @@
 // its first `accepted` and written once; its entries read back once.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
-import { encodeFrameId } from '../../src/frontdoor/index.js';
+import { encodeFrameId } from '../../src/protocol/index.js';
 import { StreamClient, replyHashes, startGateway, type ChildGateway, type Reply } from '../helpers/index.js';
 
 const P = Uint8Array.from([0xc1, 0x1e, 0x47, 0, 0, 0, 0, 1]);

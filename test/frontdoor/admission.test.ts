@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
 import { FairShare } from '../../src/balancer/index.js';
 import { ADMIN, isRefusal } from '../../src/credits/index.js';
-import { encodeFrameId, Rejection, Repeat, type PendingFrame } from '../../src/frontdoor/index.js';
+import { Rejection, Repeat, type PendingFrame } from '../../src/frontdoor/index.js';
+import { encodeFrameId } from '../../src/protocol/index.js';
 import { HEAVY, LIGHT, MEDIUM } from '../../src/ring/index.js';
 import { RecordingOwner, hashesOf, payingOwner, startFrontDoor, type FrontDoor } from '../helpers/front-door.js';
 
