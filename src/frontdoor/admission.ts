@@ -218,8 +218,12 @@ export class Admission {
       if (typeof read === 'string') return this.reject('bad_frame', read);
       id = read;
       bytes = frameBytes.subarray(FRAME_ID_BYTES);
-      const seen = known === undefined ? undefined : this.frameIds.find(known.slot, read);
-      if (seen !== undefined) return this.repeat(seen, bytes, seen.seq + seen.count <= (known?.committedSeq ?? 0));
+      // A stream opened before its chain existed names it by name, and another stream may have created it since.
+      const holder = known ?? this.chains.get(name);
+      if (holder !== undefined) {
+        const seen = this.frameIds.find(holder.slot, read);
+        if (seen !== undefined) return this.repeat(seen, bytes, seen.seq + seen.count <= holder.committedSeq);
+      }
     }
     // The cheap `busy` checks come before the walk over the frame: a client told
     // `busy` tends to retry at once, and refusing it must cost next to nothing.
