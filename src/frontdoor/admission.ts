@@ -37,7 +37,7 @@ export class Repeat {
     readonly seq: number,
     readonly count: number,
     readonly hashes: Buffer,
-    /** Whether its entries are durable already (no `committed` will follow for it on this connection). */
+    /** Whether its entries are durable already; if not, the `committed` notices of its blocks follow on the repeat's connection too. */
     readonly committed: boolean,
   ) {}
 }
@@ -222,7 +222,7 @@ export class Admission {
       const holder = known ?? this.chains.get(name);
       if (holder !== undefined) {
         const seen = this.frameIds.find(holder.slot, read);
-        if (seen !== undefined) return this.repeat(seen, bytes, seen.seq + seen.count <= holder.committedSeq);
+        if (seen !== undefined) return this.repeat(seen, bytes, holder, owner);
       }
     }
     // The cheap `busy` checks come before the walk over the frame: a client told
@@ -274,7 +274,7 @@ export class Admission {
   }
 
   /** A frame sent again with a remembered id: its first `accepted`, or why it cannot have it yet. */
-  private repeat(seen: RememberedFrame, entries: Uint8Array, committed: boolean): Repeat | Rejection {
+  private repeat(seen: RememberedFrame, entries: Uint8Array, chain: ChainState, owner: FrameOwner): Repeat | Rejection {
     const count = this.reader.scan(entries, 0, entries.byteLength, null);
     if (count < 0) return this.reject(this.reader.code, this.reader.message);
     const { producer, n } = seen.id;
@@ -288,6 +288,10 @@ export class Admission {
       );
     }
     this.frameIds.stats.repeats++;
+    const endSeq = seen.seq + seen.count;
+    const committed = endSeq <= chain.committedSeq;
+    // Its `committed` notices come to this owner too: the first one's connection may be gone.
+    if (!committed) chain.addWriter(seen.seq, endSeq, owner);
     return new Repeat(seen.seq, seen.count, seen.hashes, committed);
   }
 

@@ -368,6 +368,9 @@ describe('Admission with client frame ids', () => {
     expect(door.admission.frameIds.stats.repeats).toBe(1);
     await door.sealAll();
     expect(door.ledger.heads().chains[0]).toMatchObject({ chainName: 'ids', nextSeq: 11 });
+    // The repeat's connection hears of the block holding its entries (the first one's may be gone).
+    await expect.poll(() => again.notices.length, { timeout: 20_000 }).toBe(1);
+    expect(again.notices[0]).toMatchObject({ seq: 0, count: 11 });
     await expect.poll(() => door.chains.get('ids')!.committedSeq, { timeout: 20_000 }).toBe(11);
     expect(repeated(door.admission.admit(door.chains.get('ids')!, withId(P1, 0, sent), again, 1)).committed).toBe(true);
     expect(door.ledger.heads().chains[0]).toMatchObject({ nextSeq: 11 });
@@ -390,6 +393,15 @@ describe('Admission with client frame ids', () => {
     expect(repeated(door.admission.admit(chain, withId(P1, 7, entries('a', 8)), owner, 4)).seq).toBe(0);
     // A stream opened before the chain existed names it by name: the repeat is still found.
     expect(repeated(door.admission.admit('flight', withId(P1, 7, entries('a', 8)), owner, 5)).seq).toBe(0);
+    // A repeat while its block is cut but not yet sealed is told when it is; one of another block is not told of it.
+    door.admission.cutBlocks();
+    const [late, other] = [new RecordingOwner(), new RecordingOwner()];
+    expect(repeated(door.admission.admit(chain, withId(P1, 7, entries('a', 8)), late, 0)).committed).toBe(false);
+    admitted(door.admission.admit(chain, withId(P1, 8, entries('c', 8)), other, 0));
+    await door.sealAll();
+    await expect.poll(() => late.notices.length + other.notices.length, { timeout: 20_000 }).toBe(2);
+    expect(late.notices.map((n) => [n.seq, n.count])).toEqual([[0, 16]]);
+    expect(other.notices.map((n) => [n.seq, n.count])).toEqual([[16, 8]]);
   });
 
   it('refuses a frame that starts like an id and is not one, without a trace; a frame without an id carries none', async () => {
