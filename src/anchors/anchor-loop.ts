@@ -14,7 +14,7 @@ import { encodeAnchorPayload } from './payload.js';
 import type { AnchorFaults, AnchorSettings, AnchorStatus, LastWindowCost, WindowStatus } from './types.js';
 import { WindowFollower, attemptOf, type FlightNotes } from './window-follower.js';
 import { WindowTree } from './window-tree.js';
-import type { WindowRecord, WindowStore } from './window-store.js';
+import { NOT_MINED, type WindowRecord, type WindowStore } from './window-store.js';
 
 /** Directory anchor records from a height on (the ledger's `anchors(from, limit)`). */
 export type DirectorySource = (from: number, limit: number) => AnchorView[];
@@ -205,15 +205,9 @@ export class AnchorLoop {
       attempts: [attemptOf(signed, gas, fees)],
       bumps: 0,
       entries: this.parts.entries(first, tree.last),
-      gasUsed: null,
-      gasPriceWei: null,
-      feeWei: null,
-      blockNumber: null,
-      blockHash: null,
-      confirmations: 0,
+      ...NOT_MINED,
       reanchors: 0,
       createdAt: Date.now(),
-      confirmedAt: null,
     };
     await store.put(record);
     return record;

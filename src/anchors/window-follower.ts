@@ -10,7 +10,7 @@ import type { EthereumNode, Head, IncludedAt, SignedTransaction } from './ethere
 import { firstFees, gweiToWei, raisedFees, type Fees } from './fees.js';
 import { encodeAnchorPayload } from './payload.js';
 import type { AnchorFaults, AnchorSettings } from './types.js';
-import type { CostChange, StoredAttempt, WindowRecord, WindowStore } from './window-store.js';
+import { NOT_MINED, type CostChange, type StoredAttempt, type WindowRecord, type WindowStore } from './window-store.js';
 
 /** A window's transactions are bounded: past this many, it waits as it would at the fee cap. */
 export const MAX_ATTEMPTS = 64;
@@ -156,13 +156,7 @@ export class WindowFollower {
         state: 'sent',
         tx: newest.tx,
         attempts,
-        blockNumber: null,
-        blockHash: null,
-        confirmations: 0,
-        confirmedAt: null,
-        gasUsed: null,
-        gasPriceWei: null,
-        feeWei: null,
+        ...NOT_MINED,
         reanchors: window.reanchors + 1,
       },
       wasConfirmed && window.gasUsed !== null ? { remove: costOf(window) } : {},
@@ -257,13 +251,7 @@ export class WindowFollower {
       tx: signed.hash,
       nonce,
       attempts: [attemptOf(signed, gas, fees)],
-      blockNumber: null,
-      blockHash: null,
-      confirmations: 0,
-      confirmedAt: null,
-      gasUsed: null,
-      gasPriceWei: null,
-      feeWei: null,
+      ...NOT_MINED,
     });
     await this.offer(window);
   }

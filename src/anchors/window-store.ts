@@ -29,6 +29,17 @@ export interface StoredAttempt extends AnchorAttemptView {
   gas: string;
 }
 
+/** What a window holds while no transaction of it is mined: a new window's, and one sent again after a reorganisation or a lost nonce. */
+export const NOT_MINED = {
+  blockNumber: null,
+  blockHash: null,
+  confirmations: 0,
+  confirmedAt: null,
+  gasUsed: null,
+  gasPriceWei: null,
+  feeWei: null,
+} as const;
+
 /** What is kept of a window: its view plus the signed transactions, to send again or find again. */
 export interface WindowRecord extends Omit<AnchorWindowView, 'attempts'> {
   attempts: StoredAttempt[];

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { EtcdClient, FleetNode, GatewayFleetSchema, type HandoffHead } from '../../src/fleet/index.js';
-import { fleetRun, proxyFor, registerCleanup, runCli, runCliAsync, startEtcd, type EtcdCluster, type FleetRunProcess } from '../helpers/index.js';
+import { fleetRun, mirrorArgs, proxyFor, registerCleanup, runCli, runCliAsync, startEtcd, type EtcdCluster, type FleetRunProcess } from '../helpers/index.js';
 
 const quiet = pino({ level: 'silent' });
 
@@ -89,20 +89,7 @@ describe('chainlanes fleet run', () => {
     const prefix = '/run/';
     const [g1, g2] = await Promise.all([standIn(etcd, prefix, 'g1'), standIn(etcd, prefix, 'g2')]);
     const proxy = await proxyFor(etcd.endpoints, prefix);
-    const common = [
-      '--etcd',
-      etcd.endpoints.join(','),
-      '--prefix',
-      prefix,
-      '--haproxy-socket',
-      proxy.paths.socket,
-      '--haproxy-map',
-      proxy.paths.map,
-      '--lease-ttl',
-      '2',
-      '--every-ms',
-      '200',
-    ];
+    const common = [...mirrorArgs(etcd.endpoints, prefix, proxy), '--lease-ttl', '2', '--every-ms', '200'];
     const a = fleetRun([...common, '--id', 'run-a']);
     const b = fleetRun([...common, '--id', 'run-b']);
     await expect.poll(() => [a, b].filter(leading).length, { timeout: 15_000 }).toBe(1);

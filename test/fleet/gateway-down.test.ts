@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { connect, verifyEntry, type CommittedNotice, type EntryProof } from '../../src/client/index.js';
 import { newKey } from '../../src/credits/index.js';
-import { fleetRun, freePort, proxyFor, registerCleanup, runCli, startEtcd, startFleetGateway, type FleetProxy } from '../helpers/index.js';
+import { fleetRun, mirrorArgs, freePort, proxyFor, registerCleanup, runCli, startEtcd, startFleetGateway, type FleetProxy } from '../helpers/index.js';
 
 /** HAProxy's operational state of the server of backend `backend` (0: down, 2: running), from its runtime API. */
 async function serverState(proxy: FleetProxy, backend: string): Promise<number | null> {
@@ -25,19 +25,7 @@ describe('a gateway killed with kill -9', () => {
     const [g1, g2] = await Promise.all(['g1', 'g2'].map((id) => startFleetGateway({ etcd: etcd.endpoints, prefix, id, adminKey, allowedHosts })));
     await expect.poll(async () => (await g1!.json<{ fleet?: { members: number } }>('/healthz')).fleet?.members, { timeout: 15_000 }).toBe(2);
     const proxy = await proxyFor(etcd.endpoints, prefix, { host: '127.0.0.1', port: proxyPort });
-    fleetRun([
-      '--etcd',
-      etcd.endpoints.join(','),
-      '--prefix',
-      prefix,
-      '--haproxy-socket',
-      proxy.paths.socket,
-      '--haproxy-map',
-      proxy.paths.map,
-      '--no-balance',
-      '--lease-ttl',
-      '2',
-    ]);
+    fleetRun([...mirrorArgs(etcd.endpoints, prefix, proxy), '--no-balance', '--lease-ttl', '2']);
 
     // "kept" is g1's; a client of the package streams to it through the proxy and notes what is committed.
     const owner = await g1!.account('owner');

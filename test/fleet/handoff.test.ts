@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { connect, verifyEntry, type EntryProof, type SubmitResult } from '../../src/client/index.js';
 import { newKey } from '../../src/credits/index.js';
-import { freePort, fleetRun, proxyFor, registerCleanup, runCli, runCliAsync, startEtcd, startFleetGateway } from '../helpers/index.js';
+import { freePort, fleetRun, mirrorArgs, proxyFor, registerCleanup, runCli, runCliAsync, startEtcd, startFleetGateway } from '../helpers/index.js';
 
 const ENTRIES_PER_FRAME = 5;
 const IN_FLIGHT = 8;
@@ -70,19 +70,7 @@ describe('a chain handed off among three gateways behind HAProxy', () => {
     const gateways = await Promise.all(['g1', 'g2', 'g3'].map((id) => startFleetGateway({ etcd: etcd.endpoints, prefix, id, adminKey, allowedHosts })));
     await expect.poll(async () => (await gateways[0]!.json<{ fleet?: { members: number } }>('/healthz')).fleet?.members, { timeout: 15_000 }).toBe(3);
     const proxy = await proxyFor(etcd.endpoints, prefix, { host: '127.0.0.1', port: proxyPort });
-    fleetRun([
-      '--etcd',
-      etcd.endpoints.join(','),
-      '--prefix',
-      prefix,
-      '--haproxy-socket',
-      proxy.paths.socket,
-      '--haproxy-map',
-      proxy.paths.map,
-      '--no-balance',
-      '--lease-ttl',
-      '2',
-    ]);
+    fleetRun([...mirrorArgs(etcd.endpoints, prefix, proxy), '--no-balance', '--lease-ttl', '2']);
 
     // Through the proxy: an account, its chain (claimed by whichever gateway the request reached), a price, credits.
     const owner = (await until(() => through(proxy.url, 'POST', '/v1/accounts', adminKey, { name: 'owner' }), 201)) as { id: string; key: string };

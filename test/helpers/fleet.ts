@@ -214,6 +214,11 @@ export interface FleetProxy {
   url: string;
 }
 
+/** `fleet run`'s arguments that point it at the fleet in `etcd` under `prefix` and at the proxy's runtime socket and map file. */
+export function mirrorArgs(etcd: string[], prefix: string, proxy: FleetProxy): string[] {
+  return ['--etcd', etcd.join(','), '--prefix', prefix, '--haproxy-socket', proxy.paths.socket, '--haproxy-map', proxy.paths.map];
+}
+
 /**
  * HAProxy on `chainlanes fleet haproxy-config`'s configuration for the members
  * etcd holds now, at `bind` (127.0.0.1 and a free port by default).

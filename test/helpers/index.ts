@@ -47,6 +47,7 @@ export { HAPROXY_BINARY, haproxyPaths, startHaproxy, type Haproxy, type HaproxyP
 export {
   MEMBER_FIXTURE,
   fleetRun,
+  mirrorArgs,
   proxyFor,
   runCliAsync,
   startFleetGateway,

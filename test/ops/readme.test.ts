@@ -90,7 +90,8 @@ describe('README.md', () => {
       const run = blocks.filter((b) => b.skipped === null);
       const dir = freshCopy();
       // Each block's output is framed by markers, so a promise is looked for in its own block only.
-      const script = ['set -eo pipefail', ...run.flatMap((b, i) => [`echo "::block ${i}::"`, b.code]), 'echo "::end::"'].join('\n');
+      // One pipe for both streams, as a terminal shows them: a line on stderr stays in its block (two pipes are read in whatever order).
+      const script = ['set -eo pipefail', 'exec 2>&1', ...run.flatMap((b, i) => [`echo "::block ${i}::"`, b.code]), 'echo "::end::"'].join('\n');
       writeFileSync(join(dir, '.readme-walkthrough.sh'), script);
       const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', npm_config_cache: process.env.npm_config_cache };
       const shell = spawn('bash', ['.readme-walkthrough.sh'], { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
