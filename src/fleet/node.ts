@@ -61,6 +61,7 @@ export class FleetNode {
         id: settings.gatewayId,
         url: settings.advertiseUrl,
         store: options.store,
+        machine: settings.machine,
         lease: { ttlSeconds: settings.leaseTtlSeconds, marginMs: settings.leaseMarginMs },
       },
       (state, cause) => {
