@@ -106,7 +106,17 @@ export {
   type GatewayFleetSettings,
 } from './settings.js';
 export { FleetNode, type FleetNodeOptions } from './node.js';
-export { StandbyNaming, decodeStandby, standbyTable, type StandbyClaim, type StandbyRecord, type StandbySettings, type StandbyTable } from './standby.js';
+export {
+  StandbyNaming,
+  clearAlone,
+  decodeStandby,
+  recordAlone,
+  standbyTable,
+  type StandbyClaim,
+  type StandbyRecord,
+  type StandbySettings,
+  type StandbyTable,
+} from './standby.js';
 export { FleetBalancer, type FleetDecision, type FleetMove, type GatewayLoad } from './balancer.js';
 export { LeaderElection } from './election.js';
 export { FleetEvents, readEvents } from './events.js';

@@ -77,6 +77,10 @@ export class FleetKeys {
   standby(id: string): string {
     return this.standbys + id;
   }
+  /** `replica/{g}`: g went on without its standby (docs/replicas.md part 4): a standby must not take over from it on its own. */
+  replica(id: string): string {
+    return `${this.prefix}replica/${id}`;
+  }
   /** Event keys sort by time, then by who wrote them and their count there. */
   event(at: number, source: string, n: number): string {
     return `${this.events}${String(at).padStart(15, '0')}-${source}-${String(n).padStart(9, '0')}`;

@@ -232,3 +232,31 @@ export class StandbyNaming {
     }
   }
 }
+
+/**
+ * An owner going on without its standby (`fleet.whenStandbyLost: "alone"`)
+ * writes `replica/{g}` = {alone: true, since, from} before it sends any
+ * `committed` its standby has not got: a standby must not take over from it
+ * by itself (it would lose those entries silently). Conditioned on the
+ * owner's lease: a fenced owner cannot go alone. Rejects when not written.
+ */
+export async function recordAlone(
+  client: EtcdClient,
+  keys: FleetKeys,
+  member: { readonly id: string; readonly lease: LeaseId | null },
+  from: number,
+): Promise<void> {
+  const lease = member.lease;
+  if (lease === null) throw new Error('this gateway is not a live member of the fleet (no lease)');
+  const result = await client.txn({
+    compare: [cmp.lease(keys.member(member.id), '=', lease)],
+    success: [{ put: { key: keys.replica(member.id), value: encode({ alone: true, since: Date.now(), from }) } }],
+    failure: [],
+  });
+  if (!result.succeeded) throw new Error("this gateway's lease is no longer the one on its member key");
+}
+
+/** The standby holds everything again: `replica/{g}` goes. */
+export async function clearAlone(client: EtcdClient, keys: FleetKeys, id: string): Promise<void> {
+  await client.delete(keys.replica(id));
+}

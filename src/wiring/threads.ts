@@ -6,7 +6,7 @@ import { AnchorService, readAnchorKey } from '../anchors/index.js';
 import { BalancerLog, FairShare } from '../balancer/index.js';
 import { ConfigError, type FaultInjection, type GatewayConfig } from '../config/index.js';
 import { TURN_COUNTS, type TurnMeter } from '../defence/index.js';
-import { answerHashed, onSealerEvent, type PendingFrame } from '../frontdoor/index.js';
+import { answerHashed, onSealerEvent, type CommitHold, type PendingFrame } from '../frontdoor/index.js';
 import { LanePool } from '../lanes/index.js';
 import type { Logger } from '../log/index.js';
 import type { GatewayMetrics } from '../metrics/index.js';
@@ -39,6 +39,8 @@ export interface ThreadInputs {
   metrics: GatewayMetrics;
   /** Counts the lanes' replies and the seals in the front door's turns. */
   turnMeter: TurnMeter;
+  /** Where `sealed` events wait before their notices: the replica gate (replicas.ts); absent: on at once. */
+  commitHold?: CommitHold;
 }
 
 export async function startThreads(inputs: ThreadInputs, stops: StopStack): Promise<ThreadParts> {
@@ -59,7 +61,7 @@ export async function startThreads(inputs: ThreadInputs, stops: StopStack): Prom
     dropSealedPageCache: config.ledger.dropSealedPageCache,
     sealFaults: { after: faults.failSealsAfter, attempts: faults.failSealAttempts },
     heads: store.heads.sealerOptions(),
-    onEvent: sealerEvents(store, shared, log, inputs.turnMeter),
+    onEvent: sealerEvents(store, shared, log, inputs.turnMeter, inputs.commitHold),
   });
   // The sealer seals everything cut before its stop; the read burns of the last interval follow it.
   stops.push('the sealer', async () => {
@@ -102,8 +104,8 @@ export async function startThreads(inputs: ThreadInputs, stops: StopStack): Prom
 }
 
 /** The commit hop (frontdoor/commits.ts), and the latest signed head kept for its routes. */
-function sealerEvents(store: StoreParts, shared: SharedParts, log: Logger, meter: TurnMeter): (event: SealerEvent) => void {
-  const commits = onSealerEvent({ chains: shared.chains, seals: store.seals, probe: shared.commitSampler, log });
+function sealerEvents(store: StoreParts, shared: SharedParts, log: Logger, meter: TurnMeter, hold?: CommitHold): (event: SealerEvent) => void {
+  const commits = onSealerEvent({ chains: shared.chains, seals: store.seals, probe: shared.commitSampler, log }, hold);
   return (event) => {
     if (event.type === 'sealed') meter.counts[TURN_COUNTS.sealedBlocks]! += event.blocks.length;
     store.heads.observe(event);

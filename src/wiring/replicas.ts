@@ -1,0 +1,192 @@
+// Standby replicas in the running gateway (docs/replicas.md parts 3 and 4),
+// for a gateway in a fleet with `fleet.replicas: 1` only: the commit hop's
+// gate (every `sealed` event held until the standby's `durable`), the
+// shipper that follows the standby the fleet names for this gateway, the
+// standby's streams for the owners it stands by for, and what /healthz, the
+// metrics and admission read. Without replicas nothing here runs.
+//
+// The store's half — reading seal n for shipping, storing a shipped seal in
+// one transaction through the sealer — is the ledger's (branch
+// replicas-ledger). It plugs in as a `ReplicaStore`; until a store provides
+// one, `fleet.replicas: 1` is refused at start, naming what is missing.
+import { performance } from 'node:perf_hooks';
+import { Gauge, type Registry } from 'prom-client';
+import { clearAlone, recordAlone } from '../fleet/index.js';
+import type { ChainOwnership, CommitHold, CommitRelease, SealedEvent } from '../frontdoor/index.js';
+import { errorMessage, type Logger } from '../log/index.js';
+import { ReplicaGate, Shipper, StandbyStreams, type ReplicaView, type SealSink, type SealSource } from '../replicas/index.js';
+import type { FleetParts } from './fleet-parts.js';
+import type { StopStack } from './stop-stack.js';
+import type { StoreParts } from './store.js';
+
+/** The store's half of replicas (the ledger's): what the owner ships from and the standby stores into. */
+export interface ReplicaStore {
+  source: SealSource;
+  sink: SealSink;
+  /** The stored bytes of a sealed event's records (what fleet.maxUnreplicatedBytes counts). */
+  sealBytes(event: SealedEvent): number;
+  /** The store identity the standby's hello names. */
+  identity: string;
+}
+
+export interface ReplicaParts {
+  gate: ReplicaGate<{ event: SealedEvent; release: CommitRelease }>;
+  shipper: Shipper;
+  streams: StandbyStreams;
+  /** The commit hop's hold (frontdoor/commits.ts). */
+  hold: CommitHold;
+  /** Admission's question, per frame of an owned chain: why `busy` now, or null. */
+  busy(now: number): string | null;
+  /** `/healthz` `fleet.replica`. */
+  health(): ReplicaHealth;
+  /** The largest message an owner may send on a stream to this gateway. */
+  maxMessageBytes: number;
+}
+
+export interface ReplicaHealth extends ReplicaView {
+  /** The shipping stream's state and why. */
+  stream: string;
+  detail: string;
+  /** Owners this gateway stands by for, and those with a stream open. */
+  standingBy: string[];
+  streaming: string[];
+}
+
+/** How often the lost clock is looked at (going alone happens there) and the named standby followed. */
+const CHECK_MS = 250;
+/** Blocks one seal may list on a replica stream (a seal lists a block per chain sealed in it). */
+const MAX_BLOCKS_PER_SEAL = 1_000_000;
+
+export function startReplicas(
+  store: StoreParts & { replicas?: ReplicaStore },
+  fleet: FleetParts | null,
+  adminKey: string | null,
+  log: Logger,
+  stops: StopStack,
+): ReplicaParts | null {
+  if (fleet === null || fleet.settings.replicas === 0) return null;
+  const naming = fleet.node.standbys!;
+  const replicaStore = store.replicas;
+  if (replicaStore === undefined)
+    throw new Error(
+      "fleet.replicas: 1 needs the store to read seals for shipping and to store shipped seals (docs/replicas.md part 3, the ledger's half); this build has not got it: set fleet.replicas to 0",
+    );
+  const { settings } = fleet;
+  const me = settings.gatewayId;
+  const gate = new ReplicaGate<{ event: SealedEvent; release: CommitRelease }>(
+    {
+      whenStandbyLost: settings.whenStandbyLost,
+      lostAfterMs: settings.standbyLostAfterMs,
+      maxUnreplicatedBytes: settings.maxUnreplicatedBytes,
+      release: ({ event, release }, alone) => release(event, alone),
+      goAlone: async (from) => {
+        await recordAlone(fleet.node.client, fleet.node.keys, fleet.node.member, from);
+        log.warn(
+          { event: 'replica-alone', from },
+          `standby lost: going on alone from seal ${from} (fleet.whenStandbyLost: alone; replica/${me} says so in etcd)`,
+        );
+      },
+      inStep: () => {
+        log.info({ event: 'replica-in-step' }, 'the standby holds every seal again: committed waits for it again');
+        clearAlone(fleet.node.client, fleet.node.keys, me).catch((error: unknown) =>
+          log.warn({ event: 'replica-alone-clear-failed', error: errorMessage(error) }, `could not delete replica/${me}: ${errorMessage(error)}`),
+        );
+      },
+    },
+    performance.now(),
+  );
+  const shipper = new Shipper({
+    owner: me,
+    source: replicaStore.source,
+    adminKey,
+    reconnect: { minDelayMs: 100, maxDelayMs: 5_000 },
+    onDurable: (height) => gate.durable(height, performance.now()),
+    onState: (state, detail) => log[state === 'shipping' ? 'info' : 'warn']({ event: 'replica-stream', state, detail }, `replica stream ${state}: ${detail}`),
+  });
+  const follow = (): void => {
+    const named = naming.standbyOf(me);
+    const url = named === null ? undefined : fleet.node.members.get(named.standby)?.value.url;
+    gate.standby(named?.standby ?? null, performance.now());
+    shipper.follow(named === null || url === undefined ? null : { id: named.standby, url });
+  };
+  naming.onChange(follow);
+  const timer = setInterval(() => gate.check(performance.now()), CHECK_MS);
+  timer.unref();
+  follow();
+  const streams = new StandbyStreams({
+    store: replicaStore.identity,
+    sink: replicaStore.sink,
+    standsBy: (owner) => naming.standbyOf(owner)?.standby === me,
+    maxBlocks: MAX_BLOCKS_PER_SEAL,
+    onEnd: (owner, code, message) => {
+      if (code !== null) log.warn({ event: 'replica-refused', owner, code, error: message }, `refused the replica stream of "${owner}": ${message}`);
+    },
+  });
+  stops.push('the replica stream', () => {
+    clearInterval(timer);
+    shipper.stop();
+  });
+  return {
+    gate,
+    shipper,
+    streams,
+    maxMessageBytes: Math.min(settings.maxUnreplicatedBytes, 0xffff_ffff),
+    hold: (event, release) => {
+      try {
+        gate.hold(event.directory.height, replicaStore.sealBytes(event), { event, release }, performance.now());
+      } catch (error) {
+        log.error({ event: 'replica-gate-error', error: errorMessage(error) }, `the replica gate refused a seal: ${errorMessage(error)}`);
+      }
+      shipper.sealed();
+    },
+    busy: (now) => gate.busy(now),
+    health: () => ({
+      ...gate.view(performance.now()),
+      stream: shipper.state,
+      detail: shipper.detail,
+      standingBy: naming.standingBy(),
+      streaming: streams.owners(),
+    }),
+  };
+}
+
+/** `chainlanes_fleet_replica_*` (docs/protocol.md §14), read at each scrape. */
+export function registerReplicaMetrics(replicas: ReplicaParts | null, registry: Registry): void {
+  if (replicas === null) return;
+  const gauge = (name: string, help: string, read: () => number): void => {
+    const metric: Gauge = new Gauge({ name, help, registers: [registry], collect: () => metric.set(read()) });
+  };
+  gauge(
+    'chainlanes_fleet_replica_behind_seals',
+    'Seals made here that the standby has not acknowledged durable.',
+    () => replicas.gate.view(performance.now()).behind,
+  );
+  gauge('chainlanes_fleet_replica_lost', '1 while the standby is lost (no acknowledgement, or none named, for fleet.standbyLostAfterMs), or alone.', () => {
+    const state = replicas.gate.view(performance.now()).state;
+    return Number(state === 'lost' || state === 'alone');
+  });
+  gauge(
+    'chainlanes_fleet_replica_held_bytes',
+    "Bytes of seals whose committed notices wait for the standby's acknowledgement.",
+    () => replicas.gate.view(performance.now()).heldBytes,
+  );
+}
+
+/**
+ * Admission's ownership question with the replica gate beside it: a frame for
+ * a chain this gateway owns is answered `busy` while the gate says so (the
+ * standby lost with `wait`, or too many bytes not on the standby). Frames for
+ * other gateways' chains are answered as before (`moved`).
+ */
+export function gatedOwnership(ownership: ChainOwnership | null, replicas: ReplicaParts | null): ChainOwnership | null {
+  if (ownership === null || replicas === null) return ownership;
+  return {
+    ...ownership,
+    check: (name, now) => {
+      const verdict = ownership.check(name, now);
+      if (verdict.kind !== 'admit') return verdict;
+      const busy = replicas.busy(now);
+      return busy === null ? verdict : { kind: 'busy', message: busy };
+    },
+  };
+}
