@@ -17,7 +17,6 @@ import { errorMessage, type Logger } from '../log/index.js';
 import { ReplicaGate, Shipper, StandbyStreams, type ReplicaView, type SealSink, type SealSource } from '../replicas/index.js';
 import type { FleetParts } from './fleet-parts.js';
 import type { StopStack } from './stop-stack.js';
-import type { StoreParts } from './store.js';
 
 /** The store's half of replicas (the ledger's): what the owner ships from and the standby stores into. */
 export interface ReplicaStore {
@@ -58,7 +57,7 @@ const CHECK_MS = 250;
 const MAX_BLOCKS_PER_SEAL = 1_000_000;
 
 export function startReplicas(
-  store: StoreParts & { replicas?: ReplicaStore },
+  replicaStore: ReplicaStore | null,
   fleet: FleetParts | null,
   adminKey: string | null,
   log: Logger,
@@ -66,8 +65,7 @@ export function startReplicas(
 ): ReplicaParts | null {
   if (fleet === null || fleet.settings.replicas === 0) return null;
   const naming = fleet.node.standbys!;
-  const replicaStore = store.replicas;
-  if (replicaStore === undefined)
+  if (replicaStore === null)
     throw new Error(
       "fleet.replicas: 1 needs the store to read seals for shipping and to store shipped seals (docs/replicas.md part 3, the ledger's half); this build has not got it: set fleet.replicas to 0",
     );

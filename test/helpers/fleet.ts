@@ -43,11 +43,9 @@ export interface MemberProcessArgs {
   claim: boolean;
 }
 
-export function startMemberProcess(args: MemberProcessArgs, where?: { lab: Lab; host: string }): MemberProcess {
-  const argv = [process.execPath, MEMBER_FIXTURE, JSON.stringify({ store: `store-${args.id}`, ...args })];
-  const command = where === undefined ? argv : where.lab.command(where.host, argv);
-  const child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-  const reports: MemberReport[] = [];
+/** A child's stdout JSON lines (those starting with `{`), collected as they come, and the tail of its stderr. */
+export function collectReports<T>(child: ChildProcess): { reports: T[]; stderr(): string } {
+  const reports: T[] = [];
   let stderr = '';
   let partial = '';
   child.stdout!.setEncoding('utf8');
@@ -57,12 +55,20 @@ export function startMemberProcess(args: MemberProcessArgs, where?: { lab: Lab; 
     while ((newline = partial.indexOf('\n')) >= 0) {
       const line = partial.slice(0, newline);
       partial = partial.slice(newline + 1);
-      if (line.startsWith('{')) reports.push(JSON.parse(line) as MemberReport);
+      if (line.startsWith('{')) reports.push(JSON.parse(line) as T);
     }
   });
   child.stderr!.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-32 * 1024);
   });
+  return { reports, stderr: () => stderr };
+}
+
+export function startMemberProcess(args: MemberProcessArgs, where?: { lab: Lab; host: string }): MemberProcess {
+  const argv = [process.execPath, MEMBER_FIXTURE, JSON.stringify({ store: `store-${args.id}`, ...args })];
+  const command = where === undefined ? argv : where.lab.command(where.host, argv);
+  const child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+  const { reports, stderr } = collectReports<MemberReport>(child);
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const kill = async (signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -72,7 +78,7 @@ export function startMemberProcess(args: MemberProcessArgs, where?: { lab: Lab; 
   return {
     process: child,
     reports,
-    stderr: () => stderr,
+    stderr,
     send: (line) => {
       child.stdin!.write(line + '\n');
     },

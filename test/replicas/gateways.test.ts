@@ -1,0 +1,199 @@
+// Standby replicas between two real gateways (docs/replicas.md parts 3 and
+// 4): two gateway processes on 127.0.0.1 ("machines" m1 and m2), real etcd,
+// `fleet.replicas: 1`; each names the other its standby. A client streams to
+// g1: its `committed` arrives only once g2's store holds the seal; g2
+// SIGSTOPped → `wait` answers busy naming g2 and the setting, `alone` sends
+// `committed` with `alone: true` (and says so in etcd); SIGCONT → g2 catches
+// up and everything held is released. The store's half is the fixture's
+// stand-in (real store reads, real sealer `adopt`) until the ledger's lands.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { pack, unpack } from 'msgpackr';
+import WebSocket from 'ws';
+import { EtcdClient } from '../../src/fleet/index.js';
+import { ROOT, freePort, registerCleanup, startEtcd, tempDir, type EtcdCluster } from '../helpers/index.js';
+import { collectReports } from '../helpers/fleet.js';
+
+const FIXTURE = join(ROOT, 'dist', 'test', 'replicas', 'fixtures', 'replica-gateway.js');
+const LOST_AFTER_MS = 1_000;
+let prefixes = 0;
+
+interface Report {
+  event: string;
+  [field: string]: unknown;
+}
+
+interface GatewayProcess {
+  id: string;
+  port: number;
+  child: ChildProcess;
+  reports: Report[];
+  stderr(): string;
+  healthz(): Promise<{ fleet?: { replica?: Record<string, unknown> } }>;
+  position(owner: string): Promise<number>;
+}
+
+async function startReplicaGateway(etcd: EtcdCluster, prefix: string, id: string, machine: string, whenStandbyLost: 'wait' | 'alone'): Promise<GatewayProcess> {
+  const port = await freePort();
+  const args = {
+    id,
+    machine,
+    port,
+    dataDir: tempDir(`chainlanes-replicas-${id}-`),
+    endpoints: etcd.endpoints,
+    prefix,
+    whenStandbyLost,
+    lostAfterMs: LOST_AFTER_MS,
+  };
+  const child = spawn(process.execPath, [FIXTURE, JSON.stringify(args)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const { reports, stderr } = collectReports<Report>(child);
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  registerCleanup(`replica gateway ${id} pid ${child.pid ?? '?'}`, async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+    }
+    await closed;
+  });
+  await until(`${id} listening`, () => reports.some((r) => r.event === 'listening') || child.exitCode !== null, 60_000);
+  if (child.exitCode !== null) throw new Error(`replica gateway ${id} exited: ${stderr()}`);
+  return {
+    id,
+    port,
+    child,
+    reports,
+    stderr,
+    healthz: async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).json() as Promise<{ fleet?: { replica?: Record<string, unknown> } }>,
+    position: async (owner) => {
+      const before = reports.length;
+      child.stdin!.write(`position ${owner}\n`);
+      await until('the position report', () => reports.slice(before).some((r) => r.event === 'position'));
+      return reports.slice(before).find((r) => r.event === 'position')!.height as number;
+    },
+  };
+}
+
+async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+type Reply = { type: string; frame?: number; seq?: number; count?: number; code?: string; message?: string; directory?: number; alone?: boolean };
+
+/** A raw stream client: frames are msgpack arrays of strings, replies decoded as they come. */
+async function stream(port: number, chain: string): Promise<{ send(entries: string[]): number; replies: Reply[] }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/chains/${chain}/stream`, ['chainlanes.v1']);
+  registerCleanup('stream client', () => ws.terminate());
+  const replies: Reply[] = [];
+  ws.on('message', (data: Buffer) => replies.push(unpack(data) as Reply));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  let frames = 0;
+  return {
+    send: (entries) => {
+      ws.send(pack(entries));
+      return frames++;
+    },
+    replies,
+  };
+}
+
+const answerTo = (replies: Reply[], frame: number) => replies.find((r) => (r.type === 'accepted' || r.type === 'error') && r.frame === frame);
+const committedUpTo = (replies: Reply[]) => Math.max(-1, ...replies.filter((r) => r.type === 'committed').map((r) => r.seq! + r.count! - 1));
+
+/** Sends a frame, retrying while the chain is being claimed, until it is accepted; its seq. */
+async function acceptedFrame(client: Awaited<ReturnType<typeof stream>>, entries: string[]): Promise<Reply> {
+  for (;;) {
+    const frame = client.send(entries);
+    await until(`an answer to frame ${frame}`, () => answerTo(client.replies, frame) !== undefined);
+    const answer = answerTo(client.replies, frame)!;
+    if (answer.type === 'accepted') return answer;
+    if (answer.code !== 'busy') throw new Error(`frame refused: ${answer.code} ${answer.message}`);
+  }
+}
+
+async function pair(whenStandbyLost: 'wait' | 'alone'): Promise<{ etcd: EtcdCluster; prefix: string; g1: GatewayProcess; g2: GatewayProcess }> {
+  const etcd = await startEtcd();
+  const prefix = `/replicas-${process.pid}-${++prefixes}/`;
+  const [g1, g2] = await Promise.all([startReplicaGateway(etcd, prefix, 'g1', 'm1', whenStandbyLost), startReplicaGateway(etcd, prefix, 'g2', 'm2', 'wait')]);
+  await until('g1 ships to g2', async () => {
+    const replica = (await g1.healthz()).fleet?.replica;
+    return replica?.standby === 'g2' && replica.stream === 'shipping';
+  });
+  return { etcd, prefix, g1, g2 };
+}
+
+describe('standby replicas between two gateways', () => {
+  it("committed only once the standby's store holds the seal; standby stopped → wait answers busy naming it; SIGCONT → it catches up and the held notices go out", async () => {
+    const { g1, g2 } = await pair('wait');
+    const client = await stream(g1.port, 'shop');
+    const first = await acceptedFrame(client, ['a', 'b', 'c']);
+    await until('committed', () => committedUpTo(client.replies) >= first.seq! + 2);
+    const notice = client.replies.find((r) => r.type === 'committed')!;
+    expect(notice.alone).toBeUndefined();
+    // The standby acknowledged it, so its store held the seal before the notice was sent.
+    expect(await g2.position('g1')).toBeGreaterThanOrEqual(notice.directory!);
+
+    g2.child.kill('SIGSTOP');
+    const held = await acceptedFrame(client, ['d', 'e']);
+    // Until g1 calls g2 lost, frames are still accepted; after it, busy naming g2 and the setting.
+    let busy: Reply | undefined;
+    await until(
+      'busy naming the standby',
+      () => {
+        const frame = client.send(['x']);
+        return until(`answer ${frame}`, () => answerTo(client.replies, frame) !== undefined).then(() => {
+          const answer = answerTo(client.replies, frame)!;
+          if (answer.type === 'error') busy = answer;
+          return answer.type === 'error';
+        });
+      },
+      30_000,
+    );
+    expect(busy!.code).toBe('busy');
+    expect(busy!.message).toMatch(/(standby "g2" lost|no standby is named for this gateway) \d+\.\d s ago \(fleet\.whenStandbyLost: wait\)/);
+    // Nothing sealed while g2 is stopped was reported committed.
+    expect(committedUpTo(client.replies)).toBeLessThan(held.seq!);
+    const replica = (await g1.healthz()).fleet!.replica!;
+    expect(replica.state).toBe('lost');
+    expect(replica.behind).toBeGreaterThan(0);
+
+    g2.child.kill('SIGCONT');
+    await until('the held notices released', () => committedUpTo(client.replies) >= held.seq! + 1, 40_000);
+    const after = await acceptedFrame(client, ['f']);
+    await until('committed again', () => committedUpTo(client.replies) >= after.seq!);
+    expect(client.replies.filter((r) => r.type === 'committed').every((r) => r.alone === undefined)).toBe(true);
+    await until('in step', async () => (await g1.healthz()).fleet?.replica?.state === 'in-step');
+  });
+
+  it('alone: with the standby stopped, committed goes out with alone: true once replica/g1 is in etcd; back in step after SIGCONT', async () => {
+    const { etcd, prefix, g1, g2 } = await pair('alone');
+    const client = await stream(g1.port, 'solo');
+    const first = await acceptedFrame(client, ['a']);
+    await until('committed', () => committedUpTo(client.replies) >= first.seq!);
+    g2.child.kill('SIGSTOP');
+    const lonely = await acceptedFrame(client, ['b', 'c']);
+    await until('committed alone', () => committedUpTo(client.replies) >= lonely.seq! + 1, 30_000);
+    const notice = client.replies.filter((r) => r.type === 'committed').at(-1)!;
+    expect(notice.alone).toBe(true);
+    const root = new EtcdClient({ endpoints: etcd.endpoints, requestTimeoutMs: 2_000, maxResponseBytes: 1 << 20 });
+    registerCleanup('etcd client', () => root.close());
+    const record = (await root.range(`${prefix}replica/g1`)).kvs[0];
+    expect(JSON.parse(record!.value.toString('utf8'))).toMatchObject({ alone: true });
+    expect((await g1.healthz()).fleet!.replica!.state).toBe('alone');
+
+    g2.child.kill('SIGCONT');
+    await until('in step', async () => (await g1.healthz()).fleet?.replica?.state === 'in-step', 40_000);
+    await until('replica/g1 deleted', async () => (await root.range(`${prefix}replica/g1`)).kvs.length === 0);
+    const later = await acceptedFrame(client, ['d']);
+    await until('committed', () => committedUpTo(client.replies) >= later.seq!);
+    expect(client.replies.filter((r) => r.type === 'committed').at(-1)!.alone).toBeUndefined();
+    expect(await g2.position('g1')).toBeGreaterThanOrEqual(client.replies.filter((r) => r.type === 'committed').at(-1)!.directory!);
+  });
+});
