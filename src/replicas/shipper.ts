@@ -53,6 +53,12 @@ export interface ShipperOptions {
 
 /** The standby's messages are hello, durable and error: a few hundred bytes. Anything larger is refused by `ws`. */
 const MAX_STANDBY_MESSAGE_BYTES = 64 * 1024;
+/**
+ * A ping this often; a stream whose standby has not answered the previous one
+ * is dropped and opened again. Without it a stream cut by a partition between
+ * the two (the standby still in etcd) would hang until TCP gives up.
+ */
+const PING_EVERY_MS = 5_000;
 
 export class Shipper {
   private target: StandbyTarget | null = null;
@@ -117,6 +123,20 @@ export class Shipper {
     this.socket = socket;
     this.acked = -1;
     this.next = -1;
+    // This socket's pinger, stopped by its own 'close' (terminate() closes it too).
+    let answered = true;
+    let pinger: NodeJS.Timeout | null = null;
+    socket.on('open', () => {
+      pinger = setInterval(() => {
+        if (!answered) return socket.terminate(); // 'close' follows: opened again with back-off
+        answered = false;
+        socket.ping();
+      }, PING_EVERY_MS);
+      pinger.unref();
+    });
+    socket.on('pong', () => {
+      answered = true;
+    });
     socket.on('message', (data: Buffer, isBinary: boolean) => {
       if (this.socket === socket) this.onMessage(socket, isBinary ? data : Buffer.alloc(0));
     });
@@ -128,6 +148,7 @@ export class Shipper {
       if (this.socket === socket && this.state !== 'refused') this.setState('connecting', `stream to standby "${target.id}": ${error.message}`);
     });
     socket.on('close', (code: number, reason: Buffer) => {
+      if (pinger !== null) clearInterval(pinger);
       if (this.socket !== socket) return;
       this.socket = null;
       if (this.state === 'shipping') this.setState('connecting', `the stream to standby "${target.id}" closed (${code} ${reason.toString('utf8')})`);

@@ -5,7 +5,7 @@
 // its own machine; a gateway whose lease is gone claims nothing.
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { FleetNode, GatewayFleetSchema, decodeStandby } from '../../src/fleet/index.js';
+import { FleetNode, GatewayFleetSchema, decodeStandby, readStatus } from '../../src/fleet/index.js';
 import { registerCleanup, startEtcd, type EtcdCluster } from '../helpers/index.js';
 
 const quiet = pino({ level: 'silent' });
@@ -62,6 +62,10 @@ describe('standby naming', () => {
     expect(kvs.map((kv) => `${kv.key.slice(prefix.length + 8)}<-${(decodeStandby(kv.value) as { standby: string }).standby}`).sort()).toEqual(
       pairsOf(nodes[0]!),
     );
+    // `chainlanes fleet status` reads the same pairs.
+    const status = await readStatus(nodes[0]!.client, nodes[0]!.keys);
+    expect(status.standbys.map((p) => `${p.owner}<-${p.standby}`)).toEqual(pairsOf(nodes[0]!));
+    expect(status.standbys.every((p) => p.machine === `m${p.standby.slice(1)}`)).toBe(true);
   });
 
   it('a standby that leaves frees its owner, who gets a new standby (a gateway that had room); the gone standby’s other claims vanish with its lease', async () => {

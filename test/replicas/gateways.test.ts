@@ -162,7 +162,11 @@ describe('standby replicas between two gateways', () => {
     expect(committedUpTo(client.replies)).toBeLessThan(held.seq!);
     const replica = (await g1.healthz()).fleet!.replica!;
     expect(replica.state).toBe('lost');
+    expect(['g2', null]).toContain(replica.standby); // null once g2's lease expired in etcd (its standby/g1 goes with it)
     expect(replica.behind).toBeGreaterThan(0);
+    const metrics = await (await fetch(`http://127.0.0.1:${g1.port}/metrics`)).text();
+    expect(metrics).toMatch(/^chainlanes_fleet_replica_lost 1$/m);
+    expect(Number(/^chainlanes_fleet_replica_behind_seals (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
 
     g2.child.kill('SIGCONT');
     await until('the held notices released', () => committedUpTo(client.replies) >= held.seq! + 1, 40_000);
@@ -170,6 +174,8 @@ describe('standby replicas between two gateways', () => {
     await until('committed again', () => committedUpTo(client.replies) >= after.seq!);
     expect(client.replies.filter((r) => r.type === 'committed').every((r) => r.alone === undefined)).toBe(true);
     await until('in step', async () => (await g1.healthz()).fleet?.replica?.state === 'in-step');
+    const metrics2 = await (await fetch(`http://127.0.0.1:${g1.port}/metrics`)).text();
+    expect(metrics2).toMatch(/^chainlanes_fleet_replica_lost 0$/m);
   });
 
   it('alone: with the standby stopped, committed goes out with alone: true once replica/g1 is in etcd; back in step after SIGCONT', async () => {
