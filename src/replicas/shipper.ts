@@ -49,6 +49,8 @@ export interface ShipperOptions {
   /** The standby made seals ≤ `height` durable (from its `hello` or a `durable`). */
   onDurable(height: number, standby: string): void;
   onState?(state: ShipperState, detail: string): void;
+  /** How often the standby is pinged; a stream whose standby did not answer the previous ping is dropped (default PING_EVERY_MS). */
+  pingEveryMs?: number;
 }
 
 /** The standby's messages are hello, durable and error: a few hundred bytes. Anything larger is refused by `ws`. */
@@ -58,7 +60,7 @@ const MAX_STANDBY_MESSAGE_BYTES = 64 * 1024;
  * is dropped and opened again. Without it a stream cut by a partition between
  * the two (the standby still in etcd) would hang until TCP gives up.
  */
-const PING_EVERY_MS = 5_000;
+export const PING_EVERY_MS = 5_000;
 
 export class Shipper {
   private target: StandbyTarget | null = null;
@@ -131,7 +133,7 @@ export class Shipper {
         if (!answered) return socket.terminate(); // 'close' follows: opened again with back-off
         answered = false;
         socket.ping();
-      }, PING_EVERY_MS);
+      }, this.options.pingEveryMs ?? PING_EVERY_MS);
       pinger.unref();
     });
     socket.on('pong', () => {

@@ -8,6 +8,7 @@
 // garbage, a tampered seal, a skipped seal, more than K in flight, a message
 // over the bound — each refused by name, nothing of it stored, the route
 // still serving.
+import { createServer, connect, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import WebSocket from 'ws';
@@ -176,9 +177,10 @@ async function until(what: string, condition: () => boolean, timeoutMs = 20_000)
   }
 }
 
-function shipper(source: SealSource, target: Standby, durable: number[], onDurable: (height: number) => void = () => undefined): Shipper {
+function shipper(source: SealSource, target: Standby, durable: number[], onDurable: (height: number) => void = () => undefined, pingEveryMs?: number): Shipper {
   const s = new Shipper({
     owner: OWNER.id,
+    ...(pingEveryMs === undefined ? {} : { pingEveryMs }),
     source,
     adminKey: target.adminKey,
     reconnect: { minDelayMs: 20, maxDelayMs: 200 },
@@ -292,7 +294,57 @@ describe('the shipping stream', () => {
     expect(target.sink.stored).toEqual(Array.from({ length: 20 }, (_, i) => i));
     expectSameBlocks(owner.ledger, target.ledger);
   });
+
+  it('a stream that goes silent (a partition between owner and standby) is dropped by the ping and opened again once the path is back', async () => {
+    const owner = await ownerStore();
+    await owner.seal(10);
+    const target = await standby();
+    const path = await relay(target.url);
+    const durable: number[] = [];
+    const s = shipper(sealSource(owner), target, durable, undefined, 100);
+    s.follow({ id: 'g2', url: path.url });
+    await until('seal 9 durable', () => durable.at(-1) === 9);
+    path.silent = true;
+    await owner.seal(5);
+    s.sealed();
+    // Nothing gets through; the owner notices the unanswered ping and drops the stream (no silent hang).
+    await until('the owner dropped the silent stream', () => path.closedByOwner >= 1);
+    expect(durable.at(-1)).toBe(9);
+    expect(s.state).not.toBe('shipping');
+    path.silent = false;
+    await until('seal 14 durable', () => durable.at(-1) === 14);
+    expect(path.connections).toBeGreaterThanOrEqual(2);
+    // The seals lost in the partition were sent again from the new hello, each stored once.
+    expect(target.sink.stored).toEqual(Array.from({ length: 15 }, (_, i) => i));
+  });
 });
+
+/** A TCP relay in front of the standby that can go silent both ways (a partition) while keeping its connections open. */
+async function relay(to: string): Promise<{ url: string; silent: boolean; connections: number; closedByOwner: number }> {
+  const port = Number(new URL(to).port);
+  const state = { url: '', silent: false, connections: 0, closedByOwner: 0 };
+  const server = createServer((owner) => {
+    state.connections++;
+    const standbySide = connect(port, '127.0.0.1');
+    owner.on('data', (d) => {
+      if (!state.silent) standbySide.write(d);
+    });
+    standbySide.on('data', (d) => {
+      if (!state.silent) owner.write(d);
+    });
+    owner.on('close', () => {
+      state.closedByOwner++;
+      standbySide.destroy();
+    });
+    standbySide.on('close', () => owner.destroy());
+    owner.on('error', () => undefined);
+    standbySide.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  registerCleanup('the relay', () => new Promise<void>((resolve) => server.close(() => resolve())));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return state;
+}
 
 /** A raw client of the route, as a hostile owner would be. */
 async function raw(
