@@ -49,7 +49,7 @@ interface Held<E> {
 export interface ReplicaView {
   standby: string | null;
   state: ReplicaState;
-  /** When the state began (performance.now() ms), null while in step. */
+  /** When the state began (the caller's clock: performance.now() ms; /healthz shows ms since the epoch), null while in step. */
   since: number | null;
   /** Seals made here and not acknowledged by the standby. */
   behind: number;

@@ -139,13 +139,18 @@ export function startReplicas(
     },
     busy: (now) => gate.busy(now),
     health: () => ({
-      ...gate.view(performance.now()),
+      ...wallClock(gate.view(performance.now())),
       stream: shipper.state,
       detail: shipper.detail,
       standingBy: naming.standingBy(),
       streaming: streams.owners(),
     }),
   };
+}
+
+/** The view with `since` as ms since the epoch (the gate counts on the monotonic clock). */
+function wallClock(view: ReplicaView): ReplicaView {
+  return view.since === null ? view : { ...view, since: Math.round(Date.now() - (performance.now() - view.since)) };
 }
 
 /** `chainlanes_fleet_replica_*` (docs/protocol.md §14), read at each scrape. */

@@ -7,12 +7,13 @@
 // up and everything held is released. The store's half is the fixture's
 // stand-in (real store reads, real sealer `adopt`) until the ledger's lands.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pack, unpack } from 'msgpackr';
 import WebSocket from 'ws';
 import { EtcdClient } from '../../src/fleet/index.js';
-import { ROOT, freePort, registerCleanup, startEtcd, tempDir, type EtcdCluster } from '../helpers/index.js';
+import { ROOT, freePort, registerCleanup, runCli, startEtcd, tempDir, type EtcdCluster } from '../helpers/index.js';
 import { collectReports } from '../helpers/fleet.js';
 
 const FIXTURE = join(ROOT, 'dist', 'test', 'replicas', 'fixtures', 'replica-gateway.js');
@@ -130,6 +131,31 @@ async function pair(whenStandbyLost: 'wait' | 'alone'): Promise<{ etcd: EtcdClus
 }
 
 describe('standby replicas between two gateways', () => {
+  it("without the store's half, a gateway given fleet.replicas: 1 refuses to start, saying why", async () => {
+    const etcd = await startEtcd();
+    const dir = tempDir('chainlanes-replicas-refused-');
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ fleet: { replicas: 1, machine: 'm1' } }));
+    const run = runCli([
+      'serve',
+      '--config',
+      config,
+      '--port',
+      String(await freePort()),
+      '--data',
+      join(dir, 'data'),
+      '--fleet-etcd',
+      etcd.endpoints.join(','),
+      '--gateway-id',
+      'g1',
+      '--advertise-url',
+      'http://127.0.0.1:9',
+    ]);
+    expect(run.status).toBe(1);
+    expect(run.output).toMatch(/fleet\.replicas: 1 needs the store to read seals for shipping and to store shipped seals/);
+    expect(run.output).not.toMatch(/listening on/);
+  });
+
   it("committed only once the standby's store holds the seal; standby stopped → wait answers busy naming it; SIGCONT → it catches up and the held notices go out", async () => {
     const { g1, g2 } = await pair('wait');
     const client = await stream(g1.port, 'shop');
@@ -163,6 +189,8 @@ describe('standby replicas between two gateways', () => {
     const replica = (await g1.healthz()).fleet!.replica!;
     expect(replica.state).toBe('lost');
     expect(['g2', null]).toContain(replica.standby); // null once g2's lease expired in etcd (its standby/g1 goes with it)
+    expect(replica.since).toBeGreaterThan(Date.now() - 60_000); // ms since the epoch
+    expect(replica.since).toBeLessThanOrEqual(Date.now());
     expect(replica.behind).toBeGreaterThan(0);
     const metrics = await (await fetch(`http://127.0.0.1:${g1.port}/metrics`)).text();
     expect(metrics).toMatch(/^chainlanes_fleet_replica_lost 1$/m);
