@@ -388,6 +388,20 @@ describe('the replica route refuses', () => {
     expect(await (await raw(target, target.adminKey)).status).toBe(101);
   });
 
+  it('a second stream of the same owner replaces the first (a half-open one the owner gave up on): one stream per owner', async () => {
+    const target = await standby();
+    const first = await raw(target, target.adminKey);
+    await until('hello', () => first.messages.length === 1);
+    const second = await raw(target, target.adminKey);
+    expect(await first.closed).toBe(1000);
+    await until('hello on the second', () => second.messages.length === 1);
+    expect(second.messages[0]).toMatchObject({ type: 'hello', owner: OWNER.id, acked: -1 });
+    const seals = await sealsOf(1);
+    second.ws.send(encodeMessage({ type: 'seal', ...seals[0]! }));
+    await until('durable', () => second.messages.length === 2);
+    expect(second.messages[1]).toEqual({ type: 'durable', directory: 0 });
+  });
+
   it('garbage, a skipped seal, a tampered seal and more than K seals in flight — each by name, nothing of it stored, and the route serves on', async () => {
     const target = await standby();
     const seals = await sealsOf(10);
