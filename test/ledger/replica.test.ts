@@ -7,6 +7,7 @@ import { checkShippedSeal, Ledger, ReplicaError, type DirectoryPosition, type Sh
 import type { ChainPosition } from '../../src/ledger/adopted.js';
 import { zeroHash } from '../../src/ledger/hash.js';
 import { blockRoot } from '../../src/ledger/merkle.js';
+import { DIRECTORY_HEADER } from '../../src/protocol/index.js';
 import { makeBlock, tempDir } from '../helpers/index.js';
 
 const OWNER = { id: 'gw-owner', key: 'ab'.repeat(32) };
@@ -38,23 +39,21 @@ async function owner(): Promise<Ledger> {
   return ledger;
 }
 
-/** The owner's seals as it would ship them: from its export, grouped by directory, in directory order. */
+/** The owner's seals as it ships them (Ledger.shippedSeal), with the directory proof its export gives each block. */
 function shipped(ledger: Ledger): { seal: ShippedSeal; proofs: unknown[] }[] {
-  const byHeight = new Map<number, { directory: Buffer; blocks: { chain: string; record: Uint8Array; index: number; proof: unknown }[] }>();
+  const proofs = new Map<number, { index: number; proof: unknown }[]>();
   for (const chain of CHAINS) {
     for (const block of ledger.exportBlocks(chain, 0, 1 << 30, OWNER).blocks) {
       const d = block.proof.directory;
-      const seal = byHeight.get(d.height) ?? { directory: Buffer.from(d.header, 'hex'), blocks: [] };
-      seal.blocks.push({ chain, record: block.record, index: d.index, proof: block.proof });
-      byHeight.set(d.height, seal);
+      proofs.set(d.height, [...(proofs.get(d.height) ?? []), { index: d.index, proof: block.proof }]);
     }
   }
-  return [...byHeight.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([, { directory, blocks }]) => {
-      blocks.sort((x, y) => x.index - y.index);
-      return { seal: { directory, blocks: blocks.map(({ chain, record }) => ({ chain, record })) }, proofs: blocks.map((b) => b.proof) };
-    });
+  const out: { seal: ShippedSeal; proofs: unknown[] }[] = [];
+  for (let height = 0; height <= ledger.sealedHeight(); height++) {
+    const ordered = (proofs.get(height) ?? []).sort((a, b) => a.index - b.index).map((p) => p.proof);
+    out.push({ seal: ledger.shippedSeal(height)!, proofs: ordered });
+  }
+  return out;
 }
 
 /** Checks the seals in order as a standby would, keeping each chain's position. */
@@ -88,8 +87,14 @@ function flip(bytes: Uint8Array, at: number): void {
 
 const copy = (seal: ShippedSeal): ShippedSeal => ({
   directory: Buffer.from(seal.directory),
+  head: seal.head === null ? null : Buffer.from(seal.head),
   blocks: seal.blocks.map((b) => ({ chain: b.chain, record: Buffer.from(b.record) })),
+  frameIds: Buffer.from(seal.frameIds),
 });
+
+/** Offsets in a directory record: a version byte, then the header. */
+const RECORD_PREV_HASH = 1 + DIRECTORY_HEADER.prevHash;
+const RECORD_ROOT = 1 + DIRECTORY_HEADER.root;
 
 describe('shipped seals', () => {
   it('pass in order, each block getting the directory proof its owner serves', async () => {
@@ -118,7 +123,7 @@ describe('shipped seals', () => {
     expect(refusal([seals[1]!])).toMatch(/directory header says height 1/);
 
     const relinked = seals.map(copy);
-    flip(relinked[1]!.directory, 8); // prevHash
+    flip(relinked[1]!.directory, RECORD_PREV_HASH);
     expect(refusal(relinked)).toMatch(/directory 1: its directory header does not link/);
 
     const missing = seals.map(copy);
@@ -135,7 +140,7 @@ describe('shipped seals', () => {
     expect(refusal(content)).toMatch(/chain "other" block 1: seq 7: its entry hash is not SHA-256 of its content/);
 
     const rooted = seals.map(copy);
-    flip(rooted[3]!.directory, 40); // root
+    flip(rooted[3]!.directory, RECORD_ROOT);
     expect(refusal(rooted)).toMatch(/directory 3: its blocks do not reproduce the directory header's root/);
 
     const renamed = seals.map(copy);
