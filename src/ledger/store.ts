@@ -465,9 +465,11 @@ export class Ledger {
     if (record === undefined) return null;
     if (!record.header.chainId.equals(chainId) || record.header.height !== height)
       throw new LedgerCorruptionError(place, 'stored header names another chain or height');
-    if (record.directoryHeight !== ADOPTED_DIRECTORY) return blockView(chainName, record);
+    // The view first: the record may sit in lmdb's reused read buffer, which reading the proof overwrites.
+    const view = blockView(chainName, record);
+    if (record.directoryHeight !== ADOPTED_DIRECTORY) return view;
     const adopted = this.adoptedProof(chainId, height, place);
-    return { ...blockView(chainName, record), directory: adopted.directory.height, gateway: adopted.gateway };
+    return { ...view, directory: adopted.directory.height, gateway: adopted.gateway };
   }
 
   /**
