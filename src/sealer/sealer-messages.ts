@@ -1,6 +1,6 @@
 // Messages between the front door and the sealer thread, and what the thread
 // starts with. The memory they share is control.ts.
-import type { ExportedBlock } from '../ledger/index.js';
+import type { ExportedBlock, StoredFrameId } from '../ledger/index.js';
 
 /** One entry block the front door cut: the chain's seqs [firstSeq, endSeq). */
 export interface CutBlock {
@@ -10,6 +10,8 @@ export interface CutBlock {
   endSeq: number;
   /** What the block's writers paid for it, by account (authenticated mode); written in its seal transaction. */
   burns?: [account: string, amount: number][];
+  /** The client frame ids of the frames whose first seq is in the block; written in its seal transaction (ledger.frameIds). */
+  frameIds?: StoredFrameId[];
 }
 
 /** Everything cut in one block interval; it becomes one directory block. */

@@ -134,6 +134,7 @@ async function sealNext(cut: Cut): Promise<void> {
       firstSeq: b.firstSeq,
       count: b.endSeq - b.firstSeq,
       prepared: pending.buildBlock(b.slot, b.firstSeq, b.endSeq, arena),
+      ...(b.frameIds === undefined ? {} : { frameIds: b.frameIds }),
     }));
     const result = await ledger.seal({ blocks, sealedAt: cut.sealedAt }, alongside(cut, injectedFault()));
     // The front door never sends an empty cut, so every seal has a directory block.
