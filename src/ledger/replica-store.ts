@@ -16,7 +16,7 @@
 //     last head's time.
 //
 // ownerKey = SHA-256 of the owner's gateway id (UTF-8): fixed width, like a chainId.
-import { AdoptionError, encodeAdoptedProof, type ChainPosition, type SealingGateway } from './adopted.js';
+import { encodeAdoptedProof, type ChainPosition, type SealingGateway } from './adopted.js';
 import { LogFrontier, type LogNode } from './directory-log.js';
 import { sha256, zeroHash } from './hash.js';
 import { chainIdOf, decodeDirectoryHeader, decodeEntryBlockHeader } from './headers.js';
@@ -192,13 +192,15 @@ function checkHead(
 
 /** Inside the replicate transaction: everything of `plan`. A block already stored aborts it (nothing written). */
 export function writeReplica(tables: LedgerTables, plan: ReplicaPlan): void {
+  const fail = (problem: string): never => {
+    throw new ReplicaError(`seal of gateway ${JSON.stringify(plan.state.id)} at directory ${plan.height}: ${problem}`);
+  };
   const directoryKey = Buffer.concat([plan.ownerKey, heightKey(plan.height)]);
-  if (tables.replicaDirectories.doesExist(directoryKey))
-    throw new ReplicaError(`seal of gateway ${JSON.stringify(plan.state.id)} at directory ${plan.height}: it is in the store already`);
+  if (tables.replicaDirectories.doesExist(directoryKey)) fail('it is in the store already');
   for (const block of plan.checked.blocks) {
     const { chainId, height, firstSeq } = block.record.header;
     const key = chainKey(chainId, height);
-    if (tables.blocks.doesExist(key)) throw new AdoptionError(`chain ${JSON.stringify(block.chain)} block ${height} is in the store already`);
+    if (tables.blocks.doesExist(key)) fail(`chain ${JSON.stringify(block.chain)} block ${height} is in the store already`);
     tables.blocks.putSync(key, block.stored);
     tables.seqIndex.putSync(chainKey(chainId, firstSeq), heightKey(height));
     tables.adopted.putSync(key, encodeAdoptedProof(block.proof));
