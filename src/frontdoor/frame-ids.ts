@@ -115,6 +115,21 @@ export class FrameIdWindow {
   }
 
   /**
+   * Rebuilds every chain's window from the store at start: `read` is
+   * Ledger.recentFrameIds. The hashes read are bounded by `maxBytes` in all
+   * (what the window would evict at once is not read).
+   */
+  restoreChains(chains: readonly { slot: number; name: string }[], read: (chain: string, limit: number, maxBytes: number) => readonly RecentFrameId[]): void {
+    let left = this.limits.maxBytes;
+    for (const chain of chains) {
+      if (left <= 0) return;
+      const ids = read(chain.name, this.limits.perChain, left);
+      this.restore(chain.slot, ids);
+      for (const id of ids) left -= id.hashes.length;
+    }
+  }
+
+  /**
    * Rebuilds the chain in `slot`'s window from its stored ids (oldest first,
    * with their hashes: Ledger.recentFrameIds), at start or at a takeover.
    */

@@ -99,8 +99,7 @@ export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts 
     ownership: inputs.fleet?.ownership ?? null,
   });
   // Each chain's client frame ids as its seals stored them: a frame sent before a restart is still answered as a repeat.
-  for (const chain of shared.chains.all())
-    admission.frameIds.restore(chain.slot, store.ledger.recentFrameIds(chain.name, config.limits.frameIdWindow, config.limits.maxFrameIdBytes));
+  admission.frameIds.restoreChains(shared.chains.all(), (name, limit, maxBytes) => store.ledger.recentFrameIds(name, limit, maxBytes));
   const bounds = boundConnections(config, log);
   const loopTurns = new EventLoopTurns();
   const turns = turnsOfAddresses(config, log, inputs.clients.turnMeter, loopTurns);

@@ -163,5 +163,25 @@ describe('FrameIdWindow', () => {
     expect(found.hashes).toEqual(Buffer.alloc(64, 2));
     // Restored ids are the store's already: none waits for a seal.
     expect(window.takeForBlock(5, 100)).toBeUndefined();
+
+    // Every chain at start: the store is asked for perChain ids within what is left of maxBytes.
+    const all = new FrameIdWindow({ perChain: 3, maxBytes: 200 });
+    const asked: [string, number, number][] = [];
+    all.restoreChains(
+      [
+        { slot: 1, name: 'a' },
+        { slot: 2, name: 'b' },
+        { slot: 3, name: 'c' },
+      ],
+      (name, limit, maxBytes) => {
+        asked.push([name, limit, maxBytes]);
+        return [stored(0, 0, 3)];
+      },
+    );
+    expect(asked).toEqual([
+      ['a', 3, 200],
+      ['b', 3, 104],
+      ['c', 3, 8],
+    ]);
   });
 });
