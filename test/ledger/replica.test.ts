@@ -15,6 +15,7 @@ import {
   type SealBlockInput,
   type ShippedSeal,
   signedHeadView,
+  verifyStore,
 } from '../../src/ledger/index.js';
 import { headSigner, rawPublicKey } from '../../src/heads/index.js';
 import type { ChainPosition } from '../../src/ledger/adopted.js';
@@ -253,6 +254,9 @@ describe('Ledger.replicate', () => {
     // The ids, as the owner has them: a window rebuilt on the standby after a takeover is the owner's.
     expect(first.ledger.recentFrameIds('bank', 10, 1 << 20)).toEqual(owner.ledger.recentFrameIds('bank', 10, 1 << 20));
     expect(first.ledger.recentFrameIds('other', 10, 1 << 20).map((id) => id.n)).toEqual([0]);
+
+    // The standby's store passes `chainlanes verify --data`: every replicated block checks as an adopted one.
+    expect(await verifyStore(first.dir)).toMatchObject({ ok: true, chains: 3, blocks: 8, adopted: 8, directories: 0 });
 
     // Restarted: the position survives, and the next seal of a new store would have to follow it.
     await first.ledger.close();
