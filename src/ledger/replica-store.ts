@@ -100,6 +100,23 @@ export function replicaDirectory(tables: LedgerTables, ownerId: string, height: 
 }
 
 /**
+ * The height of `seal` when it is the last one this store replicated of
+ * `owner` (the same store digest, the same directory record byte for byte),
+ * else null: a shipper may send it again when its `durable` was lost.
+ */
+export function lastReplicated(tables: LedgerTables, owner: ReplicaOwner, seal: ShippedSeal): number | null {
+  const state = loadState(tables, owner.id);
+  if (state === null || state.key !== owner.key || !(seal.directory instanceof Uint8Array)) return null;
+  const height = state.nextHeight - 1;
+  const stored = tables.replicaDirectories.get(Buffer.concat([ownerKeyOf(owner.id), heightKey(height)]));
+  if (stored === undefined || stored.length < seal.directory.length) return null;
+  return stored.subarray(0, seal.directory.length).equals(seal.directory) &&
+    directoryRecordBytes(decodeDirectoryHeader(directoryRecordHeader(stored)).count) === seal.directory.length
+    ? height
+    : null;
+}
+
+/**
  * Checks `seal` against what the store holds of its owner and of each of its
  * chains (`chainAt`); throws ReplicaError naming the owner, the directory
  * height and what does not hold. Pure: nothing is written.

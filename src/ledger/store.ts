@@ -53,8 +53,17 @@ import type {
   SignedHead,
 } from '../protocol/index.js';
 import { blockView, chainView, directoryView } from './views.js';
-import { planReplica, readShippedSeal, replicaDirectory, replicaPosition, writeReplica, type ReplicaOwner, type ReplicaPosition } from './replica-store.js';
-import type { ShippedSeal } from './replica.js';
+import {
+  lastReplicated,
+  planReplica,
+  readShippedSeal,
+  replicaDirectory,
+  replicaPosition,
+  writeReplica,
+  type ReplicaOwner,
+  type ReplicaPosition,
+} from './replica-store.js';
+import { ReplicaError, type ShippedSeal } from './replica.js';
 import { recentFrameIds, type RecentFrameId } from './frame-ids.js';
 
 export interface LedgerOptions {
@@ -210,11 +219,40 @@ export class Ledger {
     if (this.readOnly) throw new Error('ledger: opened read-only, cannot replicate');
     this.assertOpen();
     if (this.undurable !== null) throw new StoreWriteError('a seal is in the store but not yet durable; replicated seals are stored once it is');
+    this.freshReads();
+    // The last seal again (its `durable` was lost, or its commit was not known durable): made durable, not refused.
+    const last = lastReplicated(this.tables, owner, seal);
+    if (last !== null) {
+      await this.replicaDurable(owner, last, true);
+      return { acked: last };
+    }
     const plan = planReplica(this.tables, owner, seal, (chain) => this.chainHeads.get(chain), fastRoot);
-    await this.tables.root.childTransaction(() => writeReplica(this.tables, plan));
-    await this.tables.root.flushed;
+    let reportedFailed = false;
+    try {
+      await this.tables.root.childTransaction(() => writeReplica(this.tables, plan));
+    } catch (error) {
+      if (error instanceof ReplicaError) throw error;
+      // As in sealNow: lmdb-js can fail a commit it already made visible; the store says whether the seal is in.
+      const failure = await commitFailureOf(error);
+      this.freshReads();
+      if (replicaPosition(this.tables, owner.id).nextHeight !== plan.height + 1) throw failure;
+      reportedFailed = true;
+    }
     for (const { head } of plan.heads) this.chainHeads.set(head.chainName, head);
+    await this.replicaDurable(owner, plan.height, reportedFailed);
     return { acked: plan.height };
+  }
+
+  /** After a replicated seal is in the store: durable, or a StoreWriteError (its retry then only syncs, above). */
+  private async replicaDurable(owner: ReplicaOwner, height: number, sync: boolean): Promise<void> {
+    try {
+      if (sync) await syncEnvironment(this.tables.root);
+      else await this.tables.root.flushed;
+    } catch (error) {
+      throw new StoreWriteError(
+        `seal of gateway ${JSON.stringify(owner.id)} at directory ${height} is in the store but not known to be on disk: ${describeStoreError(error)}`,
+      );
+    }
   }
 
   /** Where this store has `ownerId`'s seals, for the shipping stream's `hello` (fresh on any thread). */

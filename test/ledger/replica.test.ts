@@ -262,7 +262,14 @@ describe('Ledger.replicate', () => {
     await first.ledger.close();
     const again = await standby(first.dir);
     expect(again.ledger.replicaPosition(OWNER.id)).toEqual({ acked: 3, nextHeight: 4, lastHash: sealed.lastHash });
-    await expect(again.ledger.replicate(ownerOf, seals[3]!)).rejects.toThrow(/at directory 4: its directory header says height 3/);
+    // The last seal again (a shipper whose `durable` was lost sends it again): made durable, not stored twice.
+    const rows = storeRows(again.ledger);
+    expect(await again.ledger.replicate(ownerOf, seals[3]!)).toEqual({ acked: 3 });
+    expect(storeRows(again.ledger)).toEqual(rows);
+    // Any older one is refused: it does not continue the owner's directory chain.
+    await expect(again.ledger.replicate(ownerOf, seals[2]!)).rejects.toThrow(/at directory 4: its directory header says height 2/);
+    // And the last one of another store of the same id is no repeat.
+    await expect(again.ledger.replicate({ ...ownerOf, key: 'cd'.repeat(32) }, seals[3]!)).rejects.toThrow(/the owner's store is cdcdcdcd/);
   });
 
   it('refuses each tampering, naming the owner, the height and the cause, and stores nothing of it', async () => {
@@ -343,7 +350,7 @@ function storeRows(ledger: Ledger): unknown {
   return {
     chains: ledger.chains(),
     position: ledger.replicaPosition(OWNER.id),
-    directories: [0, 1, 2].map((h) => ledger.replicaDirectory(OWNER.id, h)?.record.length ?? null),
+    directories: [0, 1, 2, 3].map((h) => ledger.replicaDirectory(OWNER.id, h)?.record.length ?? null),
     ids: CHAINS.map((chain) => ledger.recentFrameIds(chain, 100, 1 << 20).length),
     blocks: CHAINS.map((chain) => [0, 1, 2, 3].map((h) => ledger.block(chain, h)?.hash ?? null)),
   };
