@@ -105,8 +105,9 @@ export function replicaDirectory(tables: LedgerTables, ownerId: string, height: 
  * else null: a shipper may send it again when its `durable` was lost.
  */
 export function lastReplicated(tables: LedgerTables, owner: ReplicaOwner, seal: ShippedSeal): number | null {
+  if (typeof owner?.id !== 'string' || !bytes(seal?.directory)) return null;
   const state = loadState(tables, owner.id);
-  if (state === null || state.key !== owner.key || !(seal.directory instanceof Uint8Array)) return null;
+  if (state === null || state.key !== owner.key) return null;
   const height = state.nextHeight - 1;
   const stored = tables.replicaDirectories.get(Buffer.concat([ownerKeyOf(owner.id), heightKey(height)]));
   if (stored === undefined || stored.length < seal.directory.length) return null;
@@ -128,13 +129,16 @@ export function planReplica(
   chainAt: (chain: string) => ChainHead | undefined,
   rootOf: RootFunction,
 ): ReplicaPlan {
+  if (typeof owner?.id !== 'string' || owner.id.length === 0 || owner.id.length > 63)
+    throw new ReplicaError('a seal whose owner is not named by a gateway id of 1 to 63 characters');
   const state = loadState(tables, owner.id);
   const at: DirectoryPosition =
     state === null ? { nextHeight: 0, lastHash: zeroHash() } : { nextHeight: state.nextHeight, lastHash: Buffer.from(state.lastHash, 'hex') };
   const fail = (problem: string): never => {
     throw new ReplicaError(`seal of gateway ${JSON.stringify(owner.id)} at directory ${at.nextHeight}: ${problem}`);
   };
-  if (typeof owner.id !== 'string' || owner.id.length === 0 || owner.id.length > 63) fail('the owner is not named by a gateway id of 1 to 63 characters');
+  const shape = shapeProblem(seal);
+  if (shape !== null) fail(shape);
   if (typeof owner.key !== 'string' || !HEX_KEY.test(owner.key)) fail("the owner's store digest is not 32 bytes of hex");
   if (state !== null && state.key !== owner.key)
     fail(`the owner's store is ${owner.key.slice(0, 16)}…, and this standby holds the seals of its store ${state.key.slice(0, 16)}…`);
@@ -169,6 +173,19 @@ export function planReplica(
     },
     heads: [...heads.values()],
   };
+}
+
+const bytes = (value: unknown): value is Uint8Array => value instanceof Uint8Array;
+
+/** Why `seal` (decoded from the network) is not a ShippedSeal's shape, or null. */
+function shapeProblem(seal: ShippedSeal): string | null {
+  if (typeof seal !== 'object' || seal === null) return 'it is not a seal';
+  if (!bytes(seal.directory)) return 'its directory record is not bytes';
+  if (seal.head !== null && !bytes(seal.head)) return 'its signed head is neither bytes nor null';
+  if (!bytes(seal.frameIds)) return 'its frame ids are not bytes';
+  if (!Array.isArray(seal.blocks)) return 'its blocks are not a list';
+  const bad = seal.blocks.findIndex((b) => typeof b?.chain !== 'string' || Buffer.byteLength(b.chain, 'utf8') > 1024 || !bytes(b.record));
+  return bad < 0 ? null : `its block ${bad} is not {chain: a chain name, record: bytes}`;
 }
 
 function frontierOf(state: ReplicaState | null): LogFrontier {

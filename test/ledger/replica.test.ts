@@ -317,6 +317,12 @@ describe('Ledger.replicate', () => {
       ...ownerOf,
       key: 'cd'.repeat(32),
     });
+    // Not a seal's shape (what the network sent is decoded by msgpack, anything may come).
+    await refused(
+      { ...seals[1]!, blocks: [{ chain: 'bank', record: 'x' }] } as unknown as ShippedSeal,
+      /its block 0 is not \{chain: a chain name, record: bytes\}/,
+    );
+    await refused({ ...seals[1]!, head: 7 } as unknown as ShippedSeal, /its signed head is neither bytes nor null/);
     // Frame ids: more ids than entries, an id outside the seal's blocks, a ragged row.
     const row = Buffer.from(seals[1]!.frameIds);
     await refused(
