@@ -10,7 +10,8 @@
 // they are stored, key ‖ value, in key order (FRAME_ID_ROW_BYTES each).
 import { HASH_BYTES } from './hash.js';
 import { chainIdOf } from './headers.js';
-import { chainKey, decodeBlockRecord, readU64 } from './records.js';
+import { chainKey, decodeBlockRecord, readU64, RecordFormatError } from './records.js';
+import { LedgerCorruptionError, type LedgerPlace } from './errors.js';
 import { lastKeyOfChain, type LedgerTables } from './tables.js';
 
 /** One frame id as the store keeps it. */
@@ -114,14 +115,25 @@ export function recentFrameIds(tables: LedgerTables, chainName: string, limit: n
   let bytes = 0;
   const end = Buffer.concat([chainId, Buffer.alloc(8, 0xff)]);
   for (const { key, value } of tables.frameIds.getRange({ start: end, end: chainId, reverse: true, limit })) {
-    const id = decodeFrameIdRow(key, value);
+    const id = corruptUnless(() => decodeFrameIdRow(key, value), { chain: chainName });
     if (!id.chainId.equals(chainId)) break;
     bytes += id.count * HASH_BYTES;
     if (bytes > maxBytes) break;
-    const hashes = hashesOf(tables, chainId, id.seq, id.seq + id.count);
+    const hashes = corruptUnless(() => hashesOf(tables, chainId, id.seq, id.seq + id.count), { chain: chainName, seq: id.seq });
     if (hashes !== null) out.push({ seq: id.seq, producer: id.producer, n: id.n, count: id.count, hashes });
   }
   return out.reverse();
+}
+
+/** A row or block that does not decode is the store's corruption, named with its place, like any other read's. */
+function corruptUnless<T>(read: () => T, place: LedgerPlace): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof FrameIdRowError || error instanceof RecordFormatError || error instanceof RangeError)
+      throw new LedgerCorruptionError(place, `frame ids: ${error.message}`);
+    throw error;
+  }
 }
 
 /** The entry hashes of seqs [from, to) of a chain, copied from the blocks holding them; null when one is missing. */

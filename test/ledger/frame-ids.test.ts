@@ -3,7 +3,7 @@
 // window with their hashes (across blocks and seals), bounded by count and
 // bytes, and refused with nothing written when they do not fit their block.
 import { describe, expect, it } from 'vitest';
-import { Ledger, SealInputError } from '../../src/ledger/index.js';
+import { Ledger, LedgerCorruptionError, SealInputError } from '../../src/ledger/index.js';
 import { makeBlock, tempDir } from '../helpers/index.js';
 
 const P = 'c11e470000000001';
@@ -28,6 +28,18 @@ describe('frame ids in the store', () => {
     // Newest first until the hashes pass the bound: 1 × 32, then 5 × 32 more is over 100.
     expect(ledger.recentFrameIds('ids', 10, 100).map((f) => f.n)).toEqual([2]);
     expect(ledger.recentFrameIds('plain', 10, 1 << 20)).toEqual([]);
+    await ledger.close();
+  });
+
+  it('a row that does not decode is named as the store’s corruption', async () => {
+    const dir = tempDir('chainlanes-frame-ids-');
+    const ledger = await Ledger.open(dir);
+    await ledger.seal({ blocks: [{ ...makeBlock('ids', 0, 2), frameIds: [id(0, 0, 2)] }], sealedAt: 1 });
+    const table = ledger.environment.openDB<Buffer, Buffer>('ledger.frameIds', { keyEncoding: 'binary', encoding: 'binary' });
+    const [row] = [...table.getRange({})];
+    await table.put(row!.key, row!.value.subarray(0, 5));
+    expect(() => ledger.recentFrameIds('ids', 10, 1 << 20)).toThrow(LedgerCorruptionError);
+    expect(() => ledger.recentFrameIds('ids', 10, 1 << 20)).toThrow(/chain "ids": frame ids: a frame id row is 40 \+ 20 bytes/);
     await ledger.close();
   });
 
