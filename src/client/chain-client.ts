@@ -1,6 +1,7 @@
 import { backoffDelay, type ReconnectOptions } from './backoff.js';
 import { ChainError } from './errors.js';
 import { decodeReply, encodeEntries, type CommittedNotice, type Entry, type Reply } from './protocol.js';
+import { encodeFrameId, PRODUCER_BYTES } from '../protocol/index.js';
 import { openSocket, type Socket, type SocketFailure } from './socket.js';
 
 export interface ConnectOptions {
@@ -24,6 +25,15 @@ export interface ConnectOptions {
   maxQueuedFrames?: number;
   /** Shorthand for `client.on('committed', fn)`. */
   onCommitted?: (notice: CommittedNotice) => void;
+  /**
+   * Give every frame a client frame id (docs/protocol.md 4.8): 8 random bytes
+   * of producer for this client and a count of its frames. With `reconnect`,
+   * frames a dropped connection left unanswered are then sent again, in order,
+   * on the next connection instead of rejecting `disconnected`: the gateway
+   * answers one it already wrote with its first `accepted` (`repeat: true`),
+   * so no entry is written twice. Needs a gateway that knows ids. Off by default.
+   */
+  frameIds?: boolean;
 }
 
 export interface SubmitResult {
@@ -34,6 +44,8 @@ export interface SubmitResult {
   count: number;
   /** SHA-256 of each entry's content, in order (views into the reply). */
   hashes: Uint8Array[];
+  /** The frame was sent again with its id and had been written before: these are its first seqs. */
+  repeat?: true;
 }
 
 export interface ClientEvents {
@@ -49,6 +61,8 @@ export interface ClientEvents {
 interface Pending {
   frame: number;
   count: number;
+  /** Times it was sent (a frame with an id may be sent again). */
+  sends: number;
   /** The frame's bytes, kept to send it again after a move. */
   data: Uint8Array;
   resolve(result: SubmitResult): void;
@@ -58,6 +72,8 @@ interface Pending {
 /** The back-off while following a move when `reconnect` is not set: the new owner takes over within a handoff. */
 export const DEFAULT_MOVE_BACKOFF: ReconnectOptions = { minDelayMs: 50, maxDelayMs: 2_000 };
 const DEFAULT_MAX_QUEUED_FRAMES = 1024;
+/** A frame with an id answered `busy` after it was sent again is tried this many times in all, then rejected. */
+const MAX_REPEAT_SENDS = 8;
 /** The gateway's close code for "another gateway serves this chain now" (docs/protocol.md §4.7). */
 const MOVED_CLOSE = 4001;
 
@@ -120,6 +136,9 @@ export class ChainClient {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private closeWaiters: (() => void)[] = [];
   private readonly listeners: Listeners = { committed: new Set(), open: new Set(), disconnect: new Set(), error: new Set() };
+  /** With `frameIds`: this client's producer, and the next frame's n. */
+  private readonly producer: Uint8Array | null;
+  private nextId = 0;
 
   /** Use `connect()`. */
   constructor(
@@ -128,6 +147,7 @@ export class ChainClient {
     private readonly options: ConnectOptions,
   ) {
     if (options.onCommitted !== undefined) this.listeners.committed.add(options.onCommitted);
+    this.producer = options.frameIds === true ? globalThis.crypto.getRandomValues(new Uint8Array(PRODUCER_BYTES)) : null;
   }
 
   /** True while a connection is open and submits can be sent. */
@@ -154,23 +174,34 @@ export class ChainClient {
   submit(entries: readonly Entry[]): Promise<SubmitResult> {
     if (this.closedByUser) return Promise.reject(new ChainError('closed', 'the client is closed'));
     if (this.refused !== undefined) return Promise.reject(this.refused);
-    const data = encodeEntries(entries);
+    const data = this.withId(encodeEntries(entries));
     // While a move is followed, a submit waits its turn behind the frames to send again.
     if (this.following) {
       if (this.held.length >= (this.options.maxQueuedFrames ?? DEFAULT_MAX_QUEUED_FRAMES)) {
         return Promise.reject(new ChainError('busy', `${this.held.length} frames wait while the client follows its chain to another gateway; retry later`));
       }
-      return new Promise<SubmitResult>((resolve, reject) => this.held.push({ frame: -1, count: entries.length, data, resolve, reject }));
+      return new Promise<SubmitResult>((resolve, reject) => this.held.push({ frame: -1, count: entries.length, sends: 0, data, resolve, reject }));
     }
     if (!this.open || this.socket === undefined) {
       return Promise.reject(new ChainError('disconnected', 'not connected to the gateway'));
     }
-    return new Promise<SubmitResult>((resolve, reject) => this.send({ frame: -1, count: entries.length, data, resolve, reject }));
+    return new Promise<SubmitResult>((resolve, reject) => this.send({ frame: -1, count: entries.length, sends: 0, data, resolve, reject }));
+  }
+
+  /** The frame with the next id in front, when ids are on: it keeps that id however often it is sent. */
+  private withId(entries: Uint8Array): Uint8Array {
+    if (this.producer === null) return entries;
+    const id = encodeFrameId(this.producer, this.nextId++);
+    const data = new Uint8Array(id.byteLength + entries.byteLength);
+    data.set(id);
+    data.set(entries, id.byteLength);
+    return data;
   }
 
   /** Sends a frame on the open connection, numbered in it. */
   private send(pending: Pending): void {
     pending.frame = this.nextFrame++;
+    pending.sends++;
     this.inFlight.push(pending);
     this.socket!.send(pending.data);
   }
@@ -265,8 +296,28 @@ export class ChainClient {
       this.following = true;
       return;
     }
+    if (reply.type === 'error' && reply.code === 'busy' && this.producer !== null && head.sends > 1 && head.sends <= MAX_REPEAT_SENDS) {
+      // A frame sent again may still be in work where it was first sent (the gateway says `busy`): ask again shortly.
+      return this.sendAgainLater(head);
+    }
     if (reply.type === 'error') head.reject(new ChainError(reply.code, reply.message, reply.frame));
-    else head.resolve({ frame: reply.frame, seq: reply.seq, count: reply.count, hashes: splitHashes(reply.hashes, reply.count) });
+    else {
+      const result: SubmitResult = { frame: reply.frame, seq: reply.seq, count: reply.count, hashes: splitHashes(reply.hashes, reply.count) };
+      if (reply.repeat === true) result.repeat = true;
+      head.resolve(result);
+    }
+  }
+
+  private sendAgainLater(pending: Pending): void {
+    setTimeout(
+      () => {
+        if (this.closedByUser) pending.reject(new ChainError('closed', 'the client was closed'));
+        else if (this.following) this.held.push(pending);
+        else if (this.open) this.send(pending);
+        else pending.reject(new ChainError('disconnected', 'not connected to the gateway'));
+      },
+      backoffDelay(pending.sends - 2, this.options.reconnect ?? DEFAULT_MOVE_BACKOFF),
+    );
   }
 
   /** Replies can no longer be matched to frames: drop the connection (and maybe reconnect). */
@@ -285,7 +336,10 @@ export class ChainClient {
     const wasOpen = this.open;
     this.open = false;
     this.socket = undefined;
-    if (wasOpen && code === MOVED_CLOSE && this.followsMoves && !this.closedByUser) {
+    // With ids, frames a dropped connection left unanswered are safe to send again, like those of a move.
+    const resends = this.producer !== null && this.options.reconnect !== undefined && code !== MOVED_CLOSE;
+    if (wasOpen && resends && !this.closedByUser) for (const fn of this.listeners.disconnect) fn({ code, reason });
+    if (wasOpen && ((code === MOVED_CLOSE && this.followsMoves) || resends) && !this.closedByUser) {
       // The gateway answered every frame it read before closing 4001: those it did not answer it never read.
       // In the order they were submitted: those answered `moved`, those sent after them, those submitted since.
       const sent = this.held.filter((p) => p.frame >= 0);

@@ -47,7 +47,8 @@ function accepted(r: Record<string, unknown>): AcceptedReply | undefined {
   const count = int(r.count);
   if (frame === undefined || seq === undefined || count === undefined) return undefined;
   const hashes = bytes(r.hashes, count * HASH_BYTES);
-  return hashes === undefined ? undefined : { type: 'accepted', frame, seq, count, hashes };
+  if (hashes === undefined) return undefined;
+  return r.repeat === true ? { type: 'accepted', frame, seq, count, hashes, repeat: true } : { type: 'accepted', frame, seq, count, hashes };
 }
 
 function rejected(r: Record<string, unknown>): ErrorReply | undefined {

@@ -76,6 +76,10 @@ const Limits = z.strictObject({
   memoryBudgetBytes: bytes(1).default(MEMORY_BUDGET),
   /** Per connection: frames sent and not yet answered; past it `busy` before any parsing, past twice it the connection is closed. */
   maxFramesInFlight: integer(1).default(1024),
+  /** Client frame ids (producer, n) remembered per chain, to answer a frame sent again with its first `accepted` (docs/protocol.md 4.8). */
+  frameIdWindow: integer(1, 1_000_000, 'frame ids').default(4_096),
+  /** All chains' remembered frame ids together (each counted as 256 bytes plus 32 per entry); past it the oldest are forgotten. */
+  maxFrameIdBytes: bytes(64 * KiB).default(16 * MiB),
   /**
    * WebSocket connections and HTTP requests in flight, together; past it new
    * ones get `busy`. null: the file-descriptor limit less those in use at start

@@ -20,6 +20,8 @@ export function answerHashed(latency: LatencyObserver): (frames: readonly Pendin
     const now = performance.now();
     for (const frame of frames) {
       latency.observe((now - frame.admittedAt) / 1000);
+      // A frame with a client id leaves its hashes in the window, for a repeat's answer.
+      if (frame.id !== null) frame.id.hashed(view.u8, view.hashesStart(frame.at));
       frame.owner.hashed(frame, view);
       owners.add(frame.owner);
     }

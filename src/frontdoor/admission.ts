@@ -8,9 +8,10 @@ import type { LanePool } from '../lanes/index.js';
 import type { CutBlock, Sealer } from '../sealer/index.js';
 import type { BlockWriter, ChainRegistry, ChainState } from './chains.js';
 import type { SealProgress } from './seal-progress.js';
-import { countByErrorCode, type ErrorCode } from '../protocol/index.js';
+import { countByErrorCode, FRAME_ID_BYTES, FRAME_ID_MARK, readFrameId, type ErrorCode, type FrameId } from '../protocol/index.js';
 import { isRefusal, type Bill, type CreditBook, type Principal } from '../credits/index.js';
 import { movedCode, type ChainOwnership, type ClaimResult } from './ownership.js';
+import { FrameIdWindow, type RememberedFrame } from './frame-ids.js';
 
 /** A frame admitted into a lane ring, waiting for its hashes. */
 export interface PendingFrame {
@@ -23,6 +24,22 @@ export interface PendingFrame {
   at: number;
   /** performance.now() when it was admitted. */
   admittedAt: number;
+  /** Its client frame id in the window, told of its hashes; null: the frame has none (or the window could not hold it). */
+  id: RememberedFrame | null;
+}
+
+/**
+ * A frame whose id the window holds, hashed: nothing is written, and it is
+ * answered with the first one's `accepted` (`repeat: true`).
+ */
+export class Repeat {
+  constructor(
+    readonly seq: number,
+    readonly count: number,
+    readonly hashes: Buffer,
+    /** Whether its entries are durable already; if not, the `committed` notices of its blocks follow on the repeat's connection too. */
+    readonly committed: boolean,
+  ) {}
 }
 
 /** Told of admitted frames, to sample how long entries take to commit (the dashboard's feed). */
@@ -82,6 +99,9 @@ export interface AdmissionLimits extends FrameLimits {
   maxUnsealedBytes: number;
   /** A chain's open block is cut when it reaches this many entries. */
   maxBlockEntries: number;
+  /** Client frame ids remembered per chain, and in all (frame-ids.ts). */
+  frameIdWindow: number;
+  maxFrameIdBytes: number;
 }
 
 /** Fair shares inside a lane (fair-share.ts): asked before a frame is parsed, charged once it is admitted. */
@@ -118,6 +138,8 @@ export class Admission {
     bytesAccepted: 0,
     rejected: countByErrorCode(),
   };
+  /** Recent client frame ids per chain: a frame sent again is answered, not written again. */
+  readonly frameIds: FrameIdWindow;
   /** Blocks cut since the last interval's seal order. */
   private cuts: CutBlock[] = [];
   private closed = false;
@@ -152,6 +174,7 @@ export class Admission {
     this.commitProbe = parts.commitProbe;
     this.ownership = parts.ownership;
     this.spans = new Int32Array(2 * parts.limits.maxEntriesPerFrame);
+    this.frameIds = new FrameIdWindow({ perChain: parts.limits.frameIdWindow, maxBytes: parts.limits.maxFrameIdBytes });
   }
 
   /**
@@ -161,13 +184,19 @@ export class Admission {
    * refused frame, so nobody can take chain slots without writing.
    * `payer` is who presented the key, in authenticated mode.
    */
-  admit(chain: ChainState | string, bytes: Uint8Array, owner: FrameOwner, frame: number, payer: Principal | null = null): PendingFrame | Rejection {
+  admit(
+    chain: ChainState | string,
+    frameBytes: Uint8Array,
+    owner: FrameOwner,
+    frame: number,
+    payer: Principal | null = null,
+  ): PendingFrame | Rejection | Repeat {
     const limits = this.limits;
     if (this.closed) return this.reject('busy', 'the gateway is shutting down');
     // Without the sealer nothing accepted could become durable, so nothing more is accepted.
     if (!this.sealer.alive) return this.reject('internal', 'the sealer thread stopped; the gateway accepts nothing until it is restarted');
-    if (bytes.byteLength > limits.maxFrameBytes) {
-      return this.reject('too_large', `frame has ${bytes.byteLength} bytes, more than the limit of ${limits.maxFrameBytes}`);
+    if (frameBytes.byteLength > limits.maxFrameBytes) {
+      return this.reject('too_large', `frame has ${frameBytes.byteLength} bytes, more than the limit of ${limits.maxFrameBytes}`);
     }
     const known = typeof chain === 'string' ? undefined : chain;
     const name = typeof chain === 'string' ? chain : chain.name;
@@ -178,6 +207,23 @@ export class Admission {
       if (verdict.kind === 'moved') return this.reject(movedCode(verdict), verdict.message, verdict.location);
       if (verdict.kind === 'busy') return this.reject('busy', verdict.message);
       unclaimed = verdict.kind === 'unclaimed';
+    }
+    // A frame without an id costs this one compare; one with an id is looked up
+    // here, after ownership (the window lives with the chain's owner) and before
+    // the `busy` checks: answering a repeat writes nothing.
+    let id: FrameId | null = null;
+    let bytes = frameBytes;
+    if (frameBytes[0] === FRAME_ID_MARK) {
+      const read = readFrameId(frameBytes);
+      if (typeof read === 'string') return this.reject('bad_frame', read);
+      id = read;
+      bytes = frameBytes.subarray(FRAME_ID_BYTES);
+      // A stream opened before its chain existed names it by name, and another stream may have created it since.
+      const holder = known ?? this.chains.get(name);
+      if (holder !== undefined) {
+        const seen = this.frameIds.find(holder.slot, read);
+        if (seen !== undefined) return this.repeat(seen, bytes, holder, owner);
+      }
     }
     // The cheap `busy` checks come before the walk over the frame: a client told
     // `busy` tends to retry at once, and refusing it must cost next to nothing.
@@ -220,10 +266,33 @@ export class Admission {
     this.stats.framesAccepted++;
     this.stats.entriesAccepted += count;
     this.stats.bytesAccepted += bytes.byteLength;
-    const pending: PendingFrame = { owner, frame, seq, count, at, admittedAt: performance.now() };
+    const remembered = id === null ? null : this.frameIds.remember(target.slot, id, seq, count);
+    const pending: PendingFrame = { owner, frame, seq, count, at, admittedAt: performance.now(), id: remembered };
     this.commitProbe?.admitted(target.slot, seq + count, pending.admittedAt);
     pool.submit(pending, count, bytes.byteLength);
     return pending;
+  }
+
+  /** A frame sent again with a remembered id: its first `accepted`, or why it cannot have it yet. */
+  private repeat(seen: RememberedFrame, entries: Uint8Array, chain: ChainState, owner: FrameOwner): Repeat | Rejection {
+    const count = this.reader.scan(entries, 0, entries.byteLength, null);
+    if (count < 0) return this.reject(this.reader.code, this.reader.message);
+    const { producer, n } = seen.id;
+    if (count !== seen.count) {
+      return this.reject('bad_frame', `frame id (producer ${producer}, n ${n}) was used for a frame of ${seen.count} entries, and this one has ${count}`);
+    }
+    if (seen.hashes === null) {
+      return this.reject(
+        'busy',
+        `frame id (producer ${producer}, n ${n}) is still being accepted, from where it was first sent; nothing was written twice: send it again for its reply`,
+      );
+    }
+    this.frameIds.stats.repeats++;
+    const endSeq = seen.seq + seen.count;
+    const committed = endSeq <= chain.committedSeq;
+    // Its `committed` notices come to this owner too: the first one's connection may be gone.
+    if (!committed) chain.addWriter(seen.seq, endSeq, owner);
+    return new Repeat(seen.seq, seen.count, seen.hashes, committed);
   }
 
   /**

@@ -72,6 +72,21 @@ export class ChainState {
   }
 
   /**
+   * `writer` hears of every block not yet durable that holds a seq of
+   * [seq, endSeq): a frame sent again with its client id is told when its
+   * entries are durable, on the connection it came back on.
+   */
+  addWriter(seq: number, endSeq: number, writer: BlockWriter): void {
+    // Blocks are cut in seq order, so each awaiting block ends where the next one starts.
+    const starts = [...this.awaitingCommit.keys()];
+    starts.forEach((start, i) => {
+      const end = starts[i + 1] ?? this.blockFirstSeq;
+      if (start < endSeq && end > seq) this.awaitingCommit.get(start)!.add(writer);
+    });
+    if (endSeq > this.blockFirstSeq) this.writers.add(writer);
+  }
+
+  /**
    * Blocks adopted from another gateway of a fleet filled the seqs up to
    * `nextSeq` (a chain coming back, or known here from a pre-copy): the chain
    * goes on from there. Only while nothing of it is open or unsealed here.

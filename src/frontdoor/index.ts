@@ -5,6 +5,7 @@
 export {
   Admission,
   Rejection,
+  Repeat,
   Unclaimed,
   type AdmissionParts,
   type AdmissionStats,
@@ -18,5 +19,6 @@ export { onSealerEvent, type CommitParts } from './commits.js';
 export { ChainRegistry, ChainState, type BlockWriter } from './chains.js';
 export { addStreamRoute, movedStreams, revokeStreams, StreamConnection } from './stream.js';
 export { MOVED_CLOSE, MOVED_REASON, type ChainOwnership, type ChainVerdict, type ClaimResult } from './ownership.js';
-export { encodeAccepted, encodeCommitted, encodeError } from './replies.js';
+export { encodeAccepted, encodeCommitted, encodeError, encodeRepeat } from './replies.js';
+export { FrameIdWindow, type FrameIdStats } from './frame-ids.js';
 export { SealProgress } from './seal-progress.js';

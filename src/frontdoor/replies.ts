@@ -91,6 +91,15 @@ function writeBinHeader(out: Buffer, o: number, length: number): number {
   return o + 5;
 }
 
+/**
+ * The `accepted` of a frame sent again with a remembered id (protocol 4.8):
+ * the first one's seq, count and hashes, this frame's number, `repeat: true`,
+ * and `committed` when its entries were durable already.
+ */
+export function encodeRepeat(frame: number, seq: number, count: number, hashes: Buffer, committed: boolean): Buffer {
+  return packr.pack({ type: 'accepted', frame, seq, count, hashes, repeat: true, committed });
+}
+
 /** `{type: "error", frame, code, message}`, with `location` (the owner's URL) for `moved`. */
 export function encodeError(frame: number | null, code: ErrorCode, message: string, location: string | null = null): Buffer {
   return packr.pack(location === null ? { type: 'error', frame, code, message } : { type: 'error', frame, code, message, location });

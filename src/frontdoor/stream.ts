@@ -6,12 +6,12 @@
 // finished first.
 import type { RingView } from '../ring/index.js';
 import type { Admission, FrameOwner, PendingFrame } from './admission.js';
-import { Rejection, Unclaimed } from './admission.js';
+import { Rejection, Repeat, Unclaimed } from './admission.js';
 import { MOVED_CLOSE, MOVED_REASON } from './ownership.js';
 import { ParkedFrames } from './parked-frames.js';
 import type { ChainRegistry, ChainState } from './chains.js';
 import { CHAIN_NAME_RULE, parseChainName } from '../protocol/index.js';
-import { encodeAccepted, encodeError } from './replies.js';
+import { encodeAccepted, encodeError, encodeRepeat } from './replies.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from '../uws/index.js';
 import type { Logger } from '../log/index.js';
 import type { ClientBuffers, OutboundHolder } from '../defence/index.js';
@@ -373,9 +373,9 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
 }
 
 /** Admits one frame of the connection and answers a refusal; an `Unclaimed` frame is the caller's to park. */
-function admitFrame(connection: StreamConnection, frame: number, bytes: Uint8Array, options: StreamRouteOptions): PendingFrame | Rejection {
+function admitFrame(connection: StreamConnection, frame: number, bytes: Uint8Array, options: StreamRouteOptions): PendingFrame | Rejection | Repeat {
   const { admission, chains } = options;
-  let result: PendingFrame | Rejection;
+  let result: PendingFrame | Rejection | Repeat;
   try {
     result = admission.admit(connection.chain ?? connection.chainName, bytes, connection, frame, connection.principal);
   } catch (error) {
@@ -393,6 +393,7 @@ function admitFrame(connection: StreamConnection, frame: number, bytes: Uint8Arr
     return result;
   }
   connection.admitted();
+  if (result instanceof Repeat) connection.answer(frame, encodeRepeat(frame, result.seq, result.count, result.hashes, result.committed));
   connection.chain ??= chains.get(connection.chainName);
   return result;
 }

@@ -1,7 +1,7 @@
 // HTTP routes of protocol v1 (JSON unless said): docs/protocol.md §6.
 import { pack } from 'msgpackr';
 import type { RingView } from '../ring/index.js';
-import { Rejection, Unclaimed, type Admission, type FrameOwner, type PendingFrame } from '../frontdoor/index.js';
+import { Rejection, Repeat, Unclaimed, type Admission, type FrameOwner, type PendingFrame } from '../frontdoor/index.js';
 import type { ChainRegistry, ChainState } from '../frontdoor/index.js';
 import { CHAIN_NAME_RULE, HASH_BYTES, parseChainName, type ErrorCode } from '../protocol/index.js';
 import { parseIndex, readBody, sendError, sendJson, sendText } from '../uws/index.js';
@@ -105,18 +105,25 @@ class HttpIngest implements FrameOwner {
     // Admission created the chain before it accepted the frame.
     const chain = this.ctx.chains.get(this.chainName);
     if (chain === undefined) throw new Error(`chain "${this.chainName}" vanished after accepting a frame`);
-    const start = ring.hashesStart(frame.at);
-    const hashes: string[] = [];
-    for (let i = 0; i < frame.count; i++) {
-      const at = start + HASH_BYTES * i;
-      hashes.push(Buffer.from(ring.u8.subarray(at, at + HASH_BYTES)).toString('hex'));
-    }
-    const body = { chain: chain.name, seq: frame.seq, count: frame.count, hashes, committed: false };
+    this.answer(chain, frame.seq, frame.count, hexHashes(ring.u8, ring.hashesStart(frame.at), frame.count), {});
+  }
+
+  /** A msgpack body with a client frame id the window holds: the first one's answer, marked `repeat`. */
+  repeated(repeat: Repeat): void {
+    const chain = this.ctx.chains.get(this.chainName);
+    if (chain === undefined) throw new Error(`chain "${this.chainName}" vanished after accepting a frame`);
+    const hashes = hexHashes(repeat.hashes, 0, repeat.count);
+    if (repeat.committed) return this.reply({ chain: chain.name, seq: repeat.seq, count: repeat.count, hashes, committed: true, repeat: true });
+    this.answer(chain, repeat.seq, repeat.count, hashes, { repeat: true });
+  }
+
+  private answer(chain: ChainState, seq: number, count: number, hashes: string[], extra: { repeat?: true }): void {
+    const body = { chain: chain.name, seq, count, hashes, committed: false, ...extra };
     if (!this.waitCommitted) return this.reply(body);
-    const endSeq = frame.seq + frame.count;
+    const endSeq = seq + count;
     void chain.waitCommitted(endSeq, this.ctx.commitWaitTimeoutMs).then((committed) => {
       if (committed) return this.reply({ ...body, committed: true });
-      this.replyTimedOut(chain, frame.seq, endSeq);
+      this.replyTimedOut(chain, seq, endSeq);
     });
   }
 
@@ -224,6 +231,16 @@ async function postEntries(ctx: HttpContext, res: HttpResponse, req: HttpRequest
     if (refusal !== null) ctx.admission.reject(refusal.code, refusal.message);
   }
   if (result instanceof Rejection) sendError(res, result.code, result.message, undefined, result.location);
+  else if (result instanceof Repeat) owner.repeated(result);
+}
+
+function hexHashes(src: Uint8Array, start: number, count: number): string[] {
+  const hashes: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = start + HASH_BYTES * i;
+    hashes.push(Buffer.from(src.subarray(at, at + HASH_BYTES)).toString('hex'));
+  }
+  return hashes;
 }
 
 /** A chain another gateway of the fleet serves: answered 421 with its URL (503 naming it while it is down); true when answered. */

@@ -13,6 +13,7 @@ export type { LedgerPlace } from './errors.js';
 export { FileAnchorSink } from './anchors.js';
 export { ADOPTED_DIRECTORY, heightKey } from './records.js';
 export { AdoptionError, type AdoptedProof, type ChainPosition, type ExportedBlock, type SealingGateway } from './adopted.js';
+export { checkShippedSeal, ReplicaError, type CheckedSeal, type DirectoryPosition, type ShippedSeal } from './replica.js';
 export type { AnchorErrorHandler, AnchorRecord, AnchorSink } from './anchors.js';
 export { verifyStore } from './verify-store.js';
 export { checkStoreFile, probeStore, verifyStoreIsolated } from './store-probe.js';

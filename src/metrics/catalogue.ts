@@ -23,6 +23,8 @@ export interface MetricSources {
     readonly sealFailures: number;
   };
   unsealedBytes(): number;
+  /** The window of client frame ids (docs/protocol.md 4.8). */
+  frameIds(): { readonly remembered: number; readonly bytes: number; readonly repeats: number; readonly evicted: number };
   chains(): number;
   connections(): number;
   /** The connection guard's tallies and the descriptor watch's state. */
@@ -86,6 +88,25 @@ function catalogue(s: MetricSources, laneNames: readonly string[]): Read[] {
     { type: 'counter', name: 'chainlanes_frames_accepted_total', help: 'Frames accepted.', read: () => s.admission().framesAccepted },
     { type: 'counter', name: 'chainlanes_entries_accepted_total', help: 'Entries accepted.', read: () => s.admission().entriesAccepted },
     { type: 'counter', name: 'chainlanes_bytes_accepted_total', help: 'Frame bytes accepted.', read: () => s.admission().bytesAccepted },
+    { type: 'gauge', name: 'chainlanes_frame_ids_remembered', help: 'Client frame ids the window holds, all chains.', read: () => s.frameIds().remembered },
+    {
+      type: 'gauge',
+      name: 'chainlanes_frame_ids_bytes',
+      help: 'What the window of client frame ids counts against limits.maxFrameIdBytes.',
+      read: () => s.frameIds().bytes,
+    },
+    {
+      type: 'counter',
+      name: 'chainlanes_frame_id_repeats_total',
+      help: 'Frames sent again with a remembered id, answered without writing.',
+      read: () => s.frameIds().repeats,
+    },
+    {
+      type: 'counter',
+      name: 'chainlanes_frame_ids_evicted_total',
+      help: 'Client frame ids forgotten to stay within the window bounds.',
+      read: () => s.frameIds().evicted,
+    },
     {
       type: 'counter',
       name: 'chainlanes_frames_rejected_total',

@@ -12,6 +12,7 @@ export {
   MERKLE_LEAF_PREFIX,
   MERKLE_NODE_PREFIX,
 } from './formats.js';
+export { FRAME_ID_BYTES, FRAME_ID_EXT_TYPE, FRAME_ID_MARK, FRAME_ID_RULE, PRODUCER_BYTES, encodeFrameId, readFrameId, type FrameId } from './frame-id.js';
 export type { AcceptedReply, CommittedNotice, Entry, ErrorReply, Reply } from './replies.js';
 export type { AnchorView, BlockView, ChainView, DirectoryEntryView, DirectoryProof, DirectoryView, EntryProof } from './views.js';
 export { ANCHOR_MAGIC, ANCHOR_PAYLOAD, ETHEREUM_NETWORK } from './anchor-format.js';

@@ -12,6 +12,8 @@ export interface AcceptedReply {
   count: number;
   /** count × 32 bytes: the entries' SHA-256 hashes, in order. */
   hashes: Uint8Array;
+  /** The answer to a frame sent again with a remembered client frame id (4.8): nothing was written this time. */
+  repeat?: true;
 }
 
 export interface ErrorReply {

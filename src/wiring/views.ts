@@ -75,6 +75,7 @@ export function metricSources(
   const { store, shared, clients, threads, intake } = parts;
   return {
     admission: () => intake.admission.stats,
+    frameIds: () => intake.admission.frameIds.stats,
     seals: () => store.seals,
     unsealedBytes: () => threads.sealer.pendingBytes(),
     chains: () => shared.chains.size,

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
 import { FairShare } from '../../src/balancer/index.js';
 import { ADMIN, isRefusal } from '../../src/credits/index.js';
-import { Rejection, type PendingFrame } from '../../src/frontdoor/index.js';
+import { Rejection, Repeat, type PendingFrame } from '../../src/frontdoor/index.js';
+import { encodeFrameId } from '../../src/protocol/index.js';
 import { HEAVY, LIGHT, MEDIUM } from '../../src/ring/index.js';
 import { RecordingOwner, hashesOf, payingOwner, startFrontDoor, type FrontDoor } from '../helpers/front-door.js';
 
@@ -19,13 +20,14 @@ function frameOf(list: readonly (string | Uint8Array)[]): Uint8Array {
   return pack(list) as Uint8Array;
 }
 
-function admitted(result: PendingFrame | Rejection): PendingFrame {
+function admitted(result: PendingFrame | Rejection | Repeat): PendingFrame {
   if (result instanceof Rejection) throw new Error(`refused ${result.code}: ${result.message}`);
+  if (result instanceof Repeat) throw new Error(`answered as a repeat of seq ${result.seq}`);
   return result;
 }
 
-function refused(result: PendingFrame | Rejection): Rejection {
-  if (!(result instanceof Rejection)) throw new Error(`admitted frame ${result.frame} at seq ${result.seq}, expected a refusal`);
+function refused(result: PendingFrame | Rejection | Repeat): Rejection {
+  if (!(result instanceof Rejection)) throw new Error(`admitted at seq ${result.seq}, expected a refusal`);
   return result;
 }
 
@@ -333,5 +335,91 @@ describe('Admission with fair shares', () => {
     admitted(door.admission.admit(door.chains.get('calm')!, frameOf(entries('c', 10)), owner, 1));
     // A new chain draws on the reserve held for chains the lane has not seen.
     admitted(door.admission.admit('newcomer', frameOf(['hi']), owner, 0));
+  });
+});
+
+describe('Admission with client frame ids', () => {
+  const P1 = Uint8Array.from([9, 9, 9, 9, 1, 1, 1, 1]);
+  const P2 = Uint8Array.from([9, 9, 9, 9, 1, 1, 1, 2]);
+  const withId = (producer: Uint8Array, n: number, list: readonly string[]) => Buffer.concat([encodeFrameId(producer, n), frameOf(list)]);
+
+  function repeated(result: PendingFrame | Rejection | Repeat): Repeat {
+    if (!(result instanceof Repeat))
+      throw new Error(`expected a repeat, got ${result instanceof Rejection ? `${result.code}: ${result.message}` : `seq ${result.seq}`}`);
+    return result;
+  }
+
+  it('answers a frame sent again with its first accepted, writes nothing, and says once it is committed', async () => {
+    const door = await startFrontDoor();
+    const [first, again] = [new RecordingOwner(), new RecordingOwner()];
+    const sent = entries('id', 8);
+    admitted(door.admission.admit('ids', frameOf(entries('before', 3)), first, 0));
+    const pending = admitted(door.admission.admit(door.chains.get('ids')!, withId(P1, 0, sent), first, 1));
+    expect(pending).toMatchObject({ seq: 3, count: 8 });
+    await door.pools[LIGHT]!.drain();
+    // The stored entries are the array's, not the id's bytes.
+    expect(first.accepted[1]).toEqual({ frame: 1, seq: 3, count: 8, hashes: hashesOf(sent) });
+    const before = trace(door);
+    const repeat = repeated(door.admission.admit(door.chains.get('ids')!, withId(P1, 0, sent), again, 0));
+    expect({ seq: repeat.seq, count: repeat.count, committed: repeat.committed }).toEqual({ seq: 3, count: 8, committed: false });
+    expect(Array.from({ length: 8 }, (_, i) => repeat.hashes.subarray(32 * i, 32 * i + 32).toString('hex'))).toEqual(hashesOf(sent));
+    expect(trace(door)).toEqual(before);
+    expect(again.accepted).toEqual([]);
+    expect(door.admission.frameIds.stats.repeats).toBe(1);
+    await door.sealAll();
+    expect(door.ledger.heads().chains[0]).toMatchObject({ chainName: 'ids', nextSeq: 11 });
+    // The repeat's connection hears of the block holding its entries (the first one's may be gone).
+    await expect.poll(() => again.notices.length, { timeout: 20_000 }).toBe(1);
+    expect(again.notices[0]).toMatchObject({ seq: 0, count: 11 });
+    await expect.poll(() => door.chains.get('ids')!.committedSeq, { timeout: 20_000 }).toBe(11);
+    expect(repeated(door.admission.admit(door.chains.get('ids')!, withId(P1, 0, sent), again, 1)).committed).toBe(true);
+    expect(door.ledger.heads().chains[0]).toMatchObject({ nextSeq: 11 });
+  });
+
+  it('answers busy to a repeat still being hashed and bad_frame to one of another size; another producer’s same n is a new frame', async () => {
+    const door = await startFrontDoor();
+    const owner = new RecordingOwner();
+    admitted(door.admission.admit('flight', withId(P1, 7, entries('a', 8)), owner, 0));
+    const chain = door.chains.get('flight')!;
+    // Same turn: the lane worker has not hashed it yet.
+    const inFlight = refused(door.admission.admit(chain, withId(P1, 7, entries('a', 8)), owner, 1));
+    expect(inFlight.code).toBe('busy');
+    expect(inFlight.message).toMatch(/producer 0909090901010101, n 7\) is still being accepted/);
+    await door.pools[LIGHT]!.drain();
+    const resized = refused(door.admission.admit(chain, withId(P1, 7, entries('a', 5)), owner, 2));
+    expect(resized.code).toBe('bad_frame');
+    expect(resized.message).toMatch(/frame of 8 entries, and this one has 5/);
+    expect(admitted(door.admission.admit(chain, withId(P2, 7, entries('b', 8)), owner, 3))).toMatchObject({ seq: 8, count: 8 });
+    expect(repeated(door.admission.admit(chain, withId(P1, 7, entries('a', 8)), owner, 4)).seq).toBe(0);
+    // A stream opened before the chain existed names it by name: the repeat is still found.
+    expect(repeated(door.admission.admit('flight', withId(P1, 7, entries('a', 8)), owner, 5)).seq).toBe(0);
+    // A repeat while its block is cut but not yet sealed is told when it is; one of another block is not told of it.
+    door.admission.cutBlocks();
+    const [late, other] = [new RecordingOwner(), new RecordingOwner()];
+    expect(repeated(door.admission.admit(chain, withId(P1, 7, entries('a', 8)), late, 0)).committed).toBe(false);
+    admitted(door.admission.admit(chain, withId(P1, 8, entries('c', 8)), other, 0));
+    await door.sealAll();
+    await expect.poll(() => late.notices.length + other.notices.length, { timeout: 20_000 }).toBe(2);
+    expect(late.notices.map((n) => [n.seq, n.count])).toEqual([[0, 16]]);
+    expect(other.notices.map((n) => [n.seq, n.count])).toEqual([[16, 8]]);
+  });
+
+  it('refuses a frame that starts like an id and is not one, without a trace; a frame without an id carries none', async () => {
+    const door = await startFrontDoor();
+    const owner = new RecordingOwner();
+    const plain = admitted(door.admission.admit('plain', frameOf(entries('p', 8)), owner, 0));
+    expect(plain.id).toBeNull();
+    const before = trace(door);
+    const badType = withId(P1, 1, ['x']);
+    badType[1] = 0x02;
+    expect(refused(door.admission.admit(door.chains.get('plain')!, badType, owner, 1))).toMatchObject({
+      code: 'bad_frame',
+      message: expect.stringMatching(/fixext 16 of type 1/),
+    });
+    expect(refused(door.admission.admit(door.chains.get('plain')!, withId(P1, 1, []), owner, 2)).code).toBe('bad_frame');
+    expect(refused(door.admission.admit(door.chains.get('plain')!, encodeFrameId(P1, 2), owner, 3)).code).toBe('bad_frame');
+    expect(trace(door)).toEqual(before);
+    // Refused frames are not remembered: the same id is written when it comes right.
+    expect(admitted(door.admission.admit(door.chains.get('plain')!, withId(P1, 1, ['x']), owner, 4))).toMatchObject({ seq: 8, count: 1 });
   });
 });

@@ -43,6 +43,8 @@ const LIMITS: Limits = {
   maxEntriesPerFrame: 1024,
   maxUnsealedBytes: 64 * 1024 * 1024,
   maxBlockEntries: 10_000,
+  frameIdWindow: 4_096,
+  maxFrameIdBytes: 16 * 1024 * 1024,
 };
 
 export interface FrontDoorOptions {

@@ -1,0 +1,90 @@
+// Client frame ids end to end (docs/protocol.md 4.8): a real gateway, real
+// WebSocket clients and HTTP. A frame sent again with its id — on another
+// connection, as a client does after its connection broke — is answered with
+// its first `accepted` and written once; its entries read back once.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { pack } from 'msgpackr';
+import { encodeFrameId } from '../../src/protocol/index.js';
+import { StreamClient, replyHashes, startGateway, type ChildGateway, type Reply } from '../helpers/index.js';
+
+const P = Uint8Array.from([0xc1, 0x1e, 0x47, 0, 0, 0, 0, 1]);
+const Q = Uint8Array.from([0xc1, 0x1e, 0x47, 0, 0, 0, 0, 2]);
+const CHAIN = 'dedup';
+
+function frame(producer: Uint8Array, n: number, entries: readonly string[]): Buffer {
+  return Buffer.concat([encodeFrameId(producer, n), pack(entries) as Buffer]);
+}
+
+const entries = (tag: string, count: number) => Array.from({ length: count }, (_, i) => `${tag}-${i}`);
+
+describe('client frame ids', () => {
+  let gw: ChildGateway;
+
+  beforeAll(async () => {
+    gw = await startGateway({ config: { ledger: { blockIntervalMs: 50 } } });
+  });
+
+  async function nextSeq(): Promise<number> {
+    return (await gw.json<{ nextSeq: number }>(`/v1/chains/${CHAIN}`)).nextSeq;
+  }
+
+  it('answers a frame sent again on a new connection with its first accepted, and writes it once', async () => {
+    const first = await StreamClient.open(gw.port, CHAIN);
+    first.sendRaw(frame(P, 0, entries('a', 5)));
+    const [accepted] = await first.waitReplies(1);
+    expect(accepted).toMatchObject({ type: 'accepted', frame: 0, seq: 0, count: 5 });
+    expect(accepted!.repeat).toBeUndefined();
+    // The connection breaks before the client knows what became of its frame: it sends it again elsewhere.
+    first.close();
+
+    const again = await StreamClient.open(gw.port, CHAIN);
+    again.sendRaw(frame(P, 0, entries('a', 5)));
+    again.sendRaw(frame(P, 1, entries('b', 3)));
+    const [repeat, next] = await again.waitReplies(2);
+    expect(repeat).toMatchObject({ type: 'accepted', frame: 0, seq: 0, count: 5, repeat: true });
+    expect(replyHashes(repeat!)).toEqual(replyHashes(accepted!));
+    // The next frame continues right after the first: nothing was written twice.
+    expect(next).toMatchObject({ type: 'accepted', frame: 1, seq: 5, count: 3 });
+    await again.waitCommitted((notices) => notices.some((n) => (n.seq as number) + (n.count as number) >= 8));
+    expect(await nextSeq()).toBe(8);
+
+    // Once durable, a repeat says so (no notice follows it).
+    again.sendRaw(frame(P, 0, entries('a', 5)));
+    const replies = await again.waitReplies(3);
+    expect(replies[2]).toMatchObject({ frame: 2, seq: 0, repeat: true, committed: true });
+    const written = [...replyHashes(accepted!), ...replyHashes(next!)];
+    for (let seq = 0; seq < 8; seq++) {
+      expect(await gw.json<{ seq: number; hash: string }>(`/v1/chains/${CHAIN}/entries/${seq}`)).toMatchObject({ seq, hash: written[seq] });
+    }
+    expect((await gw.http(`/v1/chains/${CHAIN}/entries/8`)).status).toBe(404);
+    again.close();
+  });
+
+  it('does not confuse producers, refuses a reused id of another size, and takes ids over HTTP', async () => {
+    const client = await StreamClient.open(gw.port, CHAIN);
+    const start = await nextSeq();
+    // Another producer's n 0 is a frame of its own.
+    client.sendRaw(frame(Q, 0, entries('q', 2)));
+    // P's n 1 had 3 entries.
+    client.sendRaw(frame(P, 1, entries('b', 4)));
+    client.sendRaw(Buffer.concat([Buffer.from([0xd8, 0x07]), Buffer.alloc(16), pack(['x']) as Buffer]));
+    const replies: Reply[] = await client.waitReplies(3);
+    expect(replies[0]).toMatchObject({ type: 'accepted', seq: start, count: 2 });
+    expect(replies[1]).toMatchObject({ type: 'error', code: 'bad_frame', message: expect.stringMatching(/frame of 3 entries, and this one has 4/) });
+    expect(replies[2]).toMatchObject({ type: 'error', code: 'bad_frame', message: expect.stringMatching(/fixext 16 of type 1/) });
+
+    const post = (body: Buffer) => gw.http(`/v1/chains/${CHAIN}/entries`, { method: 'POST', headers: { 'content-type': 'application/msgpack' }, body });
+    const repeated = await post(frame(Q, 0, entries('q', 2)));
+    expect(repeated.status).toBe(200);
+    expect(await repeated.json()).toMatchObject({ seq: start, count: 2, repeat: true });
+    const fresh = await (await post(frame(Q, 1, entries('r', 1)))).json();
+    expect(fresh).toMatchObject({ seq: start + 2, count: 1 });
+    expect(fresh).not.toHaveProperty('repeat');
+    expect(await nextSeq()).toBe(start + 3);
+
+    const metrics = await gw.metrics();
+    expect(metrics.value('chainlanes_frame_id_repeats_total')).toBe(3);
+    expect(metrics.value('chainlanes_frame_ids_remembered')).toBe(4);
+    client.close();
+  });
+});
