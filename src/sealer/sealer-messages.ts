@@ -20,6 +20,15 @@ export interface Cut {
   blocks: CutBlock[];
 }
 
+/** Tests only (CHAINLANES_TEST_FAULTS): injected seal failures, and a hold on draining the rings. */
+export interface SealFaults {
+  after: number;
+  attempts: number;
+  drainEveryMs: number;
+}
+
+export const NO_SEAL_FAULTS: SealFaults = { after: 0, attempts: 0, drainEveryMs: 0 };
+
 export interface SealedBlock {
   slot: number;
   chainName: string;
@@ -87,8 +96,8 @@ export interface SealerWorkerData {
   maxIdleBacklogBytes: number;
   /** Drop the store file's clean cached pages after each durable seal (ledger.dropSealedPageCache). */
   dropSealedPageCache: boolean;
-  /** Tests only: fail `attempts` seal transactions once `after` seals succeeded. */
-  sealFaults: { after: number; attempts: number };
+  /** Tests only: fail `attempts` seal transactions once `after` seals succeeded; drain the rings at most once per `drainEveryMs` (0: no hold). */
+  sealFaults: SealFaults;
   /** Signed heads (src/heads): the key's PKCS #8 DER and how often an unchanged head is signed again; null: heads off (no log kept either). */
   heads: SealerHeads | null;
 }

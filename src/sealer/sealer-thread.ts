@@ -86,6 +86,8 @@ let failures = 0;
 let sealsDone = 0;
 let faultsInjected = 0;
 let retryTimer: NodeJS.Timeout | null = null;
+let nextDrainAt = 0;
+let drainTimer: NodeJS.Timeout | null = null;
 
 system.nameThread(THREAD_NAMES.sealer);
 if (data.cores.length > 0) system.pinThread(data.cores);
@@ -113,6 +115,7 @@ function report(where: string, error: unknown): void {
  * message is still on the way) stops that ring until the announcement comes.
  */
 function drainRings(): void {
+  if (drainHeld()) return;
   rings.forEach((ring, lane) => {
     const pos = forEachRecord(ring, readPositions[lane]!, ring.loadHashed(), (at) => pending.copyRecord(ring, at));
     if (pos === readPositions[lane]) return;
@@ -120,6 +123,25 @@ function drainRings(): void {
     ring.storeReleased(pos);
   });
   setPendingBytes(control, pending.bytes);
+}
+
+/**
+ * Tests only (CHAINLANES_TEST_FAULTS sealerDrainEveryMs): at most one drain per
+ * that many ms, so a small ring fills for certain; the held drain runs when it is due.
+ */
+function drainHeld(): boolean {
+  const every = data.sealFaults.drainEveryMs;
+  if (every === 0) return false;
+  const now = Date.now();
+  if (now >= nextDrainAt) {
+    nextDrainAt = now + every;
+    return false;
+  }
+  drainTimer ??= setTimeout(() => {
+    drainTimer = null;
+    step();
+  }, nextDrainAt - now);
+  return true;
 }
 
 function ready(cut: Cut): boolean {
@@ -256,6 +278,7 @@ async function finish(): Promise<void> {
   stopping = false;
   finished = true;
   if (refreshTimer !== null) clearTimeout(refreshTimer);
+  if (drainTimer !== null) clearTimeout(drainTimer);
   let error: string | undefined;
   try {
     await ledger.close();

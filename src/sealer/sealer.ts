@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { workerFile } from '../paths.js';
 import { allocateChainBacklog, allocateControl, chainPendingBytes, pendingBytes, ringDoorbell } from './control.js';
-import type { Cut, SealerCommand, SealerEvent, SealerHeads, SealerWorkerData } from './sealer-messages.js';
+import { NO_SEAL_FAULTS, type Cut, type SealerCommand, type SealerEvent, type SealerHeads, type SealerWorkerData, type SealFaults } from './sealer-messages.js';
 import { ReplicaError, type ExportedBlock, type ReplicaOwner, type ShippedSeal } from '../ledger/index.js';
 
 /** Where a chain stands after adopted blocks were stored. */
@@ -36,7 +36,7 @@ export interface SealerOptions {
   /** Idle backlog segments the sealer keeps for reuse (backlog-segments.ts). */
   maxIdleBacklogBytes: number;
   dropSealedPageCache: boolean;
-  sealFaults?: { after: number; attempts: number };
+  sealFaults?: SealFaults;
   /** Signed heads; null: off. */
   heads: SealerHeads | null;
   onEvent(event: SealerEvent): void;
@@ -72,7 +72,7 @@ export class Sealer {
       chainBacklog: chainBacklog.buffer as SharedArrayBuffer,
       maxIdleBacklogBytes: options.maxIdleBacklogBytes,
       dropSealedPageCache: options.dropSealedPageCache,
-      sealFaults: options.sealFaults ?? { after: 0, attempts: 0 },
+      sealFaults: options.sealFaults ?? NO_SEAL_FAULTS,
       heads: options.heads,
     };
     const worker = new Worker(workerFile(import.meta.url, 'sealer-thread'), { workerData: data, name: 'chainlanes-sealer' });
