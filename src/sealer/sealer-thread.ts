@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import {
   FileAnchorSink,
   Ledger,
+  ReplicaError,
   STORE_DATA_FILE,
   describeStoreError,
   isLmdbCommitFailure,
@@ -156,6 +157,7 @@ async function sealNext(cut: Cut): Promise<void> {
       firstSeq: b.firstSeq,
       count: b.endSeq - b.firstSeq,
       prepared: pending.buildBlock(b.slot, b.firstSeq, b.endSeq, arena),
+      ...(b.frameIds === undefined ? {} : { frameIds: b.frameIds }),
     }));
     const result = await ledger.seal({ blocks, sealedAt: cut.sealedAt }, alongside(cut, injectedFault()));
     // The front door never sends an empty cut, so every seal has a directory block.
@@ -296,6 +298,14 @@ function adopt(command: Extract<SealerCommand, { type: 'adopt' }>): void {
   );
 }
 
+/** Stores a shipped seal in the ledger's queue, between seals; the answer goes back by id. */
+function replicate(command: Extract<SealerCommand, { type: 'replicate' }>): void {
+  ledger.replicate(command.owner, command.seal).then(
+    ({ acked }) => post({ type: 'replicated', id: command.id, acked }),
+    (error: unknown) => post({ type: 'replicated', id: command.id, error: describeStoreError(error), refused: error instanceof ReplicaError }),
+  );
+}
+
 /** Drains whenever the doorbell rings (the front door rings it when a ring is filling), and every DOORBELL_POLL_MS without it. */
 async function watchDoorbell(): Promise<void> {
   let seen = doorbellNow(control);
@@ -315,6 +325,7 @@ parentPort!.on('message', (command: SealerCommand) => {
     if (command.type === 'cut') cuts.push(command.cut);
     else if (command.type === 'chain') pending.register(command.slot, command.nextSeq);
     else if (command.type === 'adopt') adopt(command);
+    else if (command.type === 'replicate') replicate(command);
     else stopping = true;
   } catch (error) {
     report(`handling a ${command.type} message`, error);
