@@ -284,11 +284,12 @@ describe('lane table schema', () => {
 describe('CHAINLANES_TEST_FAULTS', () => {
   it('is off unless set, and parses a JSON object of fault counts', () => {
     expect(faultsFromEnv({})).toEqual(NO_FAULTS);
-    expect(NO_FAULTS).toEqual({ crashWorkerAfterTasks: 0, failSealsAfter: 0, failSealAttempts: 0, killAnchorAfterBumpStored: 0 });
+    expect(NO_FAULTS).toEqual({ crashWorkerAfterTasks: 0, failSealsAfter: 0, failSealAttempts: 0, sealerDrainEveryMs: 0, killAnchorAfterBumpStored: 0 });
     expect(faultsFromEnv({ CHAINLANES_TEST_FAULTS: '{"failSealsAfter":1,"failSealAttempts":4}' })).toEqual({
       crashWorkerAfterTasks: 0,
       failSealsAfter: 1,
       failSealAttempts: 4,
+      sealerDrainEveryMs: 0,
       killAnchorAfterBumpStored: 0,
     });
   });
@@ -299,7 +300,7 @@ describe('CHAINLANES_TEST_FAULTS', () => {
     );
     expect(refusal(() => faultsFromEnv({ CHAINLANES_TEST_FAULTS: '{"crashWorkerAfterTasks":-1,"crash":1}' }))).toEqual([
       'environment CHAINLANES_TEST_FAULTS: crashWorkerAfterTasks: -1 is not allowed: expected an integer ≥ 0 (tasks; 0 = never)',
-      'environment CHAINLANES_TEST_FAULTS: crash: unknown key: expected one of crashWorkerAfterTasks, failSealsAfter, failSealAttempts, killAnchorAfterBumpStored',
+      'environment CHAINLANES_TEST_FAULTS: crash: unknown key: expected one of crashWorkerAfterTasks, failSealsAfter, failSealAttempts, sealerDrainEveryMs, killAnchorAfterBumpStored',
     ]);
   });
 });

@@ -97,6 +97,10 @@ export class WindowFollower {
     }
     // A node still indexing its receipts may know the nonce used before it can say by which: wait for it.
     for (const attempt of window.attempts) if (await node.known(attempt.tx as Hex)) return 'unsure';
+    // The block that used the nonce may have left the chain while the receipts were looked up
+    // (a reorganisation between these reads): then the nonce is free again and signing for a new
+    // one could land two transactions of this window. 'taken' only if the nonce is still used.
+    if ((await node.nonce('latest', window.from as Hex)) <= window.nonce) return 'none';
     return 'taken';
   }
 

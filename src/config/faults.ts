@@ -12,6 +12,8 @@ export const FaultInjectionSchema = z.strictObject({
   /** After this many successful seals, the next `failSealAttempts` store transactions fail. */
   failSealsAfter: integer(0, undefined, 'seals').default(0),
   failSealAttempts: integer(0, undefined, 'failed seal transactions').default(0),
+  /** The sealer copies records out of the lane rings (freeing their space) at most once per this many ms (0 = whenever it can): a small ring then fills for certain. */
+  sealerDrainEveryMs: integer(0, undefined, 'ms; 0 = whenever it can').default(0),
   /** The anchor thread SIGKILLs the process once this many fee bumps are stored, before the last is sent (0 = never). */
   killAnchorAfterBumpStored: integer(0, undefined, 'fee bumps').default(0),
 });

@@ -184,16 +184,28 @@ export class TurnMeter {
    * One line per window with long turns: its worst turns by busy time and by
    * CPU time (a turn can be long because the thread lost its core, or because
    * of its own work), with what they held: where the front door's time went.
+   * A warning only when some turn's own work took RECORD_MS of CPU: turns that
+   * were long only because the thread waited for a core say so at info (the
+   * machine is busier than its cores; nothing in the gateway to fix).
    */
   private logWindow(): void {
     if (this.windowLong === 0) return;
     const worst = this.windowWorst;
     const longest = worst[0]!;
-    this.log.warn(
-      { event: 'long-turns', turns: this.windowLong, recordMs: RECORD_MS, worst, worstCpu: this.windowWorstCpu, lostRecords: this.lostRecords },
-      `${this.windowLong} turns of the front door were busy ${RECORD_MS} ms or more in the last ${LOG_WINDOW_MS / 1000} s; ` +
-        `the longest ${longest.busyMs.toFixed(1)} ms (${longest.cpuMs.toFixed(1)} ms on a CPU): ${describeCounts(longest.counts)}`,
-    );
+    const mostCpu = this.windowWorstCpu[0]!;
+    const ownWork = mostCpu.cpuMs >= RECORD_MS;
+    const fields = { event: 'long-turns', turns: this.windowLong, recordMs: RECORD_MS, worst, worstCpu: this.windowWorstCpu, lostRecords: this.lostRecords };
+    const what = `${this.windowLong} turns of the front door were busy ${RECORD_MS} ms or more in the last ${LOG_WINDOW_MS / 1000} s; `;
+    if (ownWork) {
+      this.log.warn(fields, what + `the longest ${longest.busyMs.toFixed(1)} ms (${longest.cpuMs.toFixed(1)} ms on a CPU): ${describeCounts(longest.counts)}`);
+    } else {
+      this.log.info(
+        fields,
+        what +
+          `none used ${RECORD_MS} ms of CPU (the longest ${longest.busyMs.toFixed(1)} ms, ${longest.cpuMs.toFixed(1)} ms on a CPU): ` +
+          'the thread waited for a core, the machine is busier than its cores',
+      );
+    }
     this.windowLong = 0;
     this.windowWorst = [];
     this.windowWorstCpu = [];

@@ -366,6 +366,11 @@ export class Admission {
   cutBlocks(): void {
     for (const chain of this.chains.all()) if (chain.hasOpenBlock) chain.cut(chain.nextSeq, this.cuts);
     if (this.cuts.length === 0) return;
+    // Each block's client frame ids ride with it to its seal transaction (frame-ids.ts).
+    for (const block of this.cuts) {
+      const ids = this.frameIds.takeForBlock(block.slot, block.endSeq);
+      if (ids !== undefined) block.frameIds = ids;
+    }
     // Each block's burns, aggregated by account, ride with it to the seal transaction.
     if (this.credits !== null) {
       for (const block of this.cuts) {

@@ -9,7 +9,18 @@
 // insertion-ordered Map over every chain (its first key is the oldest of all)
 // and a doubly-linked list per chain (its head is the chain's oldest).
 // Only frames with an id allocate anything here.
+//
+// Persistence (docs/replicas.md part 7): each admitted id also waits here
+// until its frame's first block is cut, then rides with that block to the
+// sealer (CutBlock.frameIds) and is written in the block's seal transaction
+// (`ledger.frameIds`). The cut message, not the lane ring record, carries
+// it: the ring record is written for every frame and read by the lanes, who
+// have no use for an id, so a field there would cost every frame bytes; the
+// cut already carries each block's side facts (its burns), so a frame
+// without an id costs nothing here. A restarted gateway, or a standby that
+// took the chain over, rebuilds the window from those rows (`restore`).
 import { HASH_BYTES, type FrameId } from '../protocol/index.js';
+import type { RecentFrameId, StoredFrameId } from '../ledger/index.js';
 
 /**
  * What one remembered id costs besides its hashes, a deliberate overestimate
@@ -74,8 +85,57 @@ export class FrameIdWindow {
   /** Every remembered id, in the order remembered: the first is the oldest of all. */
   private readonly all = new Map<string, RememberedFrame>();
   private readonly chains = new Map<number, ChainIds>();
+  /** Per chain slot, the ids admitted whose first block is not cut yet, in seq order: one interval's frames at most. */
+  private readonly uncut = new Map<number, StoredFrameId[]>();
 
   constructor(private readonly limits: FrameIdLimits) {}
+
+  /**
+   * Remembers an admitted frame's id (`keep`) and holds it for the seal of
+   * the block its first seq is cut into (`takeForBlock`).
+   */
+  remember(slot: number, id: FrameId, seq: number, count: number): RememberedFrame | null {
+    const ids = this.uncut.get(slot);
+    const stored = { seq, producer: id.producer, n: id.n, count };
+    if (ids === undefined) this.uncut.set(slot, [stored]);
+    else ids.push(stored);
+    return this.keep(slot, id, seq, count);
+  }
+
+  /** The ids whose first seq is before `endSeq` on the chain in `slot` (a block cut there), taken; undefined when none. */
+  takeForBlock(slot: number, endSeq: number): StoredFrameId[] | undefined {
+    const ids = this.uncut.get(slot);
+    if (ids === undefined || ids[0]!.seq >= endSeq) return undefined;
+    const cut = ids.findIndex((id) => id.seq >= endSeq);
+    if (cut < 0) {
+      this.uncut.delete(slot);
+      return ids;
+    }
+    return ids.splice(0, cut);
+  }
+
+  /**
+   * Rebuilds every chain's window from the store at start: `read` is
+   * Ledger.recentFrameIds. The hashes read are bounded by `maxBytes` in all
+   * (what the window would evict at once is not read).
+   */
+  restoreChains(chains: readonly { slot: number; name: string }[], read: (chain: string, limit: number, maxBytes: number) => readonly RecentFrameId[]): void {
+    let left = this.limits.maxBytes;
+    for (const chain of chains) {
+      if (left <= 0) return;
+      const ids = read(chain.name, this.limits.perChain, left);
+      this.restore(chain.slot, ids);
+      for (const id of ids) left -= id.hashes.length;
+    }
+  }
+
+  /**
+   * Rebuilds the chain in `slot`'s window from its stored ids (oldest first,
+   * with their hashes: Ledger.recentFrameIds), at start or at a takeover.
+   */
+  restore(slot: number, ids: readonly RecentFrameId[]): void {
+    for (const id of ids) this.keep(slot, { producer: id.producer, n: id.n }, id.seq, id.count)?.hashed(id.hashes, 0);
+  }
 
   /** The remembered frame with this id on the chain in `slot`, if the window still holds it. */
   find(slot: number, id: FrameId): RememberedFrame | undefined {
@@ -83,11 +143,11 @@ export class FrameIdWindow {
   }
 
   /**
-   * Remembers an admitted frame's id, evicting the chain's oldest past
-   * `perChain` and the oldest of all past `maxBytes`. Returns null when the
-   * frame alone is larger than `maxBytes` (it is admitted, not remembered).
+   * Remembers an id, evicting the chain's oldest past `perChain` and the
+   * oldest of all past `maxBytes`. Returns null when the frame alone is
+   * larger than `maxBytes` (it is admitted, not remembered).
    */
-  remember(slot: number, id: FrameId, seq: number, count: number): RememberedFrame | null {
+  private keep(slot: number, id: FrameId, seq: number, count: number): RememberedFrame | null {
     const key = keyOf(slot, id);
     const record = new RememberedFrame(this, key, slot, id, seq, count);
     if (record.bytes > this.limits.maxBytes) return null;

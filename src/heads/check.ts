@@ -2,19 +2,17 @@
 // store's key. The ledger's walk checks each head's root against the directory
 // log it recomputes from the directory blocks (consistency with the log); this
 // check adds the signature, under the public key the store records.
-import { createHash, verify, type KeyObject } from 'node:crypto';
 import type { RootDatabase } from 'lmdb';
-import type { SignedHeadRecord, StoreCheck } from '../ledger/index.js';
-import { encodeHeadMessage } from '../protocol/index.js';
-import { keyFingerprint, publicKeyObject, storedPublicKey } from './signing-key.js';
+import { headVerifier, type SignedHeadRecord, type StoreCheck } from '../ledger/index.js';
+import { keyFingerprint, storedPublicKey } from './signing-key.js';
 
 export class HeadSignatureCheck implements StoreCheck {
-  private key: { object: KeyObject; logId: Buffer; fingerprint: string } | null = null;
+  private key: { verify: (head: SignedHeadRecord) => boolean; fingerprint: string } | null = null;
   private checked = 0;
 
   open(root: RootDatabase): void {
     const raw = storedPublicKey(root);
-    if (raw !== null) this.key = { object: publicKeyObject(raw), logId: createHash('sha256').update(raw).digest(), fingerprint: keyFingerprint(raw) };
+    if (raw !== null) this.key = { verify: headVerifier(raw), fingerprint: keyFingerprint(raw) };
   }
 
   begin(): undefined {
@@ -31,7 +29,7 @@ export class HeadSignatureCheck implements StoreCheck {
 
   head(head: SignedHeadRecord): string | undefined {
     if (this.key === null) return `a head is signed at size ${head.size}, but the store records no key for its heads`;
-    if (!verify(null, encodeHeadMessage(this.key.logId, head.size, head.time, head.root), this.key.object, head.signature)) {
+    if (!this.key.verify(head)) {
       return `the head signed at size ${head.size} (time ${head.time}) does not verify under the store's key ${this.key.fingerprint}`;
     }
     this.checked++;

@@ -7,7 +7,6 @@
 // public half.
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { Database, RootDatabase } from 'lmdb';
-import { ED25519_PUBLIC_KEY_BYTES } from '../protocol/index.js';
 import { ConfigError, readEd25519KeyFile } from '../validation/index.js';
 
 export interface SigningKey {
@@ -34,11 +33,8 @@ export function rawPublicKey(key: KeyObject): Buffer {
   return Buffer.from(jwk.x, 'base64url');
 }
 
-/** A KeyObject of a raw 32-byte Ed25519 public key. */
-export function publicKeyObject(raw: Uint8Array): KeyObject {
-  if (raw.length !== ED25519_PUBLIC_KEY_BYTES) throw new RangeError(`an Ed25519 public key is ${ED25519_PUBLIC_KEY_BYTES} bytes`);
-  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' });
-}
+// A KeyObject of a raw public key: the ledger's, which checks heads too (a standby checks its owner's).
+export { publicKeyObject } from '../ledger/index.js';
 
 /** The head-signing key of heads.keyFile (--signing-key-file). */
 export function readSigningKeyFile(file: string, setting = 'heads.keyFile'): KeyObject {

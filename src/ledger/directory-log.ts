@@ -62,6 +62,11 @@ export class LogFrontier {
     return new LogFrontier(size, peaks);
   }
 
+  /** The perfect subtrees, largest first: what `load` needs to make this frontier again. */
+  get nodes(): readonly LogNode[] {
+    return this.peaks;
+  }
+
   /** Appends one leaf's data (a directory hash): the next frontier, and the nodes it completes (leaf first). */
   append(leafData: Uint8Array): { next: LogFrontier; written: LogNode[] } {
     const peaks = [...this.peaks];

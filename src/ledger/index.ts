@@ -14,12 +14,14 @@ export { FileAnchorSink } from './anchors.js';
 export { ADOPTED_DIRECTORY, heightKey } from './records.js';
 export { AdoptionError, type AdoptedProof, type ChainPosition, type ExportedBlock, type SealingGateway } from './adopted.js';
 export { checkShippedSeal, ReplicaError, type CheckedSeal, type DirectoryPosition, type ShippedSeal } from './replica.js';
+export type { ReplicaOwner, ReplicaPosition } from './replica-store.js';
+export { FRAME_ID_ROW_BYTES, type RecentFrameId, type StoredFrameId } from './frame-ids.js';
 export type { AnchorErrorHandler, AnchorRecord, AnchorSink } from './anchors.js';
 export { verifyStore } from './verify-store.js';
 export { checkStoreFile, probeStore, verifyStoreIsolated } from './store-probe.js';
 export { StoredSettings, LANE_TABLE_KEY } from './settings.js';
 export { StoreLock, StoreLockedError, STORE_LOCK_FILE } from './store-lock.js';
-export { LedgerReaders } from './readers.js';
+export { LedgerReaders, type ShippedSealAnswer } from './readers.js';
 export type { LedgerReadTask } from './reader-messages.js';
 export type { CheckedBlock, StoreCheck, StoreReport } from './verify-store.js';
 export {
@@ -35,7 +37,7 @@ export {
 } from './headers.js';
 export type { DirectoryHeader, EntryBlockHeader } from './headers.js';
 export { LogFrontier, LogProofs, LogRangeError, logNodeKey, verifyConsistency, type LogNode, type LogNodeSource } from './directory-log.js';
-export { HEAD_RECORD_BYTES, signedHeadView, type HeadSigner, type SignedHeadRecord } from './signed-heads.js';
+export { HEAD_RECORD_BYTES, headVerifier, publicKeyObject, signedHeadView, type HeadSigner, type SignedHeadRecord } from './signed-heads.js';
 export { auditPath, blockRoot, leafHash, nodeHash, rootFromAuditPath, treeHash, verifyAuditPath } from './merkle.js';
 export type { RootFunction } from './merkle.js';
 export type { AnchorView, BlockView, ChainView, DirectoryEntryView, DirectoryProof, DirectoryView, EntryProof } from '../protocol/index.js';

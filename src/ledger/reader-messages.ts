@@ -7,6 +7,8 @@ export type LedgerReadTask =
   | { kind: 'anchors'; from: number; limit: number }
   /** A page of a chain's blocks with their directory proofs, for a gateway adopting the chain: msgpack, not JSON (adopted.ts). */
   | { kind: 'export'; chain: string; from: number; maxBytes: number; self: { id: string; key: string } }
+  /** Seal `height` for a standby, and the highest height sealed: msgpack `ShippedSealAnswer` (replica.ts). One seal per request. */
+  | { kind: 'seal'; height: number }
   /** The directory log (docs/protocol.md §13); the front door keeps sizes within its latest durable head. */
   | { kind: 'head'; size: number }
   | { kind: 'consistency'; from: number; to: number }
@@ -15,3 +17,6 @@ export type LedgerReadTask =
 export interface LedgerReaderData {
   dataDir: string;
 }
+
+/** The read tasks whose answer is msgpack bytes, not JSON. */
+export type BinaryReadTask = Extract<LedgerReadTask, { kind: 'export' | 'seal' }>;

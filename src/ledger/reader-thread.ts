@@ -7,7 +7,8 @@ import { workerData } from 'node:worker_threads';
 import { Packr } from 'msgpackr';
 import { THREAD_NAMES, system } from '../native/index.js';
 import { Ledger } from './store.js';
-import type { LedgerReadTask, LedgerReaderData } from './reader-messages.js';
+import type { BinaryReadTask, LedgerReadTask, LedgerReaderData } from './reader-messages.js';
+import type { ShippedSealAnswer } from './readers.js';
 
 const data = workerData as LedgerReaderData;
 const packr = new Packr({ useRecords: false });
@@ -16,11 +17,15 @@ const ledger = await Ledger.open(data.dataDir, { readOnly: true });
 
 export default function read(task: LedgerReadTask): string | Uint8Array | null {
   if (task.kind === 'export') return packr.pack(ledger.exportBlocks(task.chain, task.from, task.maxBytes, task.self));
+  if (task.kind === 'seal') {
+    const answer: ShippedSealAnswer = { seal: ledger.shippedSeal(task.height), sealedHeight: ledger.sealedHeight() };
+    return packr.pack(answer);
+  }
   const found = answer(task);
   return found === null ? null : JSON.stringify(found);
 }
 
-function answer(task: Exclude<LedgerReadTask, { kind: 'export' }>): unknown {
+function answer(task: Exclude<LedgerReadTask, BinaryReadTask>): unknown {
   switch (task.kind) {
     case 'entry':
       return ledger.entryProof(task.chain, task.seq, task.headSize);

@@ -1,7 +1,15 @@
 // The front door's handle on the ledger reader threads.
 import { Piscina } from 'piscina';
 import { workerFile } from '../paths.js';
-import type { LedgerReadTask, LedgerReaderData } from './reader-messages.js';
+import { unpack } from 'msgpackr';
+import type { BinaryReadTask, LedgerReadTask, LedgerReaderData } from './reader-messages.js';
+import type { ShippedSeal } from './replica.js';
+
+/** A seal read for shipping: null when `height` is not sealed (yet), and the highest height sealed (−1 before the first). */
+export interface ShippedSealAnswer {
+  seal: ShippedSeal | null;
+  sealedHeight: number;
+}
 
 export class LedgerReaders {
   private readonly pool: Piscina;
@@ -18,13 +26,23 @@ export class LedgerReaders {
   }
 
   /** The answer as JSON text, or null when the ledger has nothing there. Rejects on a corrupt store. */
-  read(task: Exclude<LedgerReadTask, { kind: 'export' }>): Promise<string | null> {
+  read(task: Exclude<LedgerReadTask, BinaryReadTask>): Promise<string | null> {
     return this.pool.run(task) as Promise<string | null>;
   }
 
   /** A page of a chain's blocks for another gateway (msgpack: `{blocks: ExportedBlock[], next}`). */
   export(task: Extract<LedgerReadTask, { kind: 'export' }>): Promise<Uint8Array> {
     return this.pool.run(task) as Promise<Uint8Array>;
+  }
+
+  /**
+   * The owner's side of shipping: seal `height` as its store holds it (one
+   * seal per request, read on a reader thread, copied out), and how far the
+   * store is sealed, so a shipper knows where the owner is.
+   */
+  async seal(height: number): Promise<ShippedSealAnswer> {
+    const task: BinaryReadTask = { kind: 'seal', height };
+    return unpack((await this.pool.run(task)) as Uint8Array) as ShippedSealAnswer;
   }
 
   async close(): Promise<void> {

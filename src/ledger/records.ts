@@ -151,6 +151,11 @@ export interface DirectoryEntry {
 
 const DIRECTORY_ENTRY_BYTES = HASH_BYTES + 8 + HASH_BYTES;
 
+/** The length of a directory record listing `count` blocks. */
+export function directoryRecordBytes(count: number): number {
+  return 1 + DIRECTORY_HEADER_BYTES + count * DIRECTORY_ENTRY_BYTES;
+}
+
 /** The header bytes of a directory record (a view). */
 export function directoryRecordHeader(record: Uint8Array): Uint8Array {
   if (record.length < 1 + DIRECTORY_HEADER_BYTES || record[0] !== RECORD_VERSION) throw new RecordFormatError('directory record: bad version or length');

@@ -1,24 +1,35 @@
 // The standby's check of a seal shipped by its owner (docs/replicas.md part 3):
-// the owner's directory header and the records of the entry blocks it lists,
-// byte for byte as the owner stored them. What adopted.ts checks for a single
+// the owner's directory record and the records of the entry blocks it lists,
+// byte for byte as the owner stored them (Ledger.shippedSeal reads them). What adopted.ts checks for a single
 // block (chain, height, link, seq, entries, root, directory proof) holds for
 // each; on top, the directory chain itself: the header continues the owner's
 // directory chain where the standby has it (height, previous hash), lists
-// exactly these blocks in the directory order (chainId, then height), and its
-// root is their MTH. The standby computes each block's directory proof from
+// exactly these blocks in the directory order (chainId, then height), both in
+// its header's root (their MTH) and in the record's list of them; the frame
+// ids each name a seq of one of these blocks. The standby computes each block's directory proof from
 // the whole directory (it holds every leaf), so the blocks are stored in the
 // adopted representation and proofs are served from them as they are.
-// Not wired yet: the shipping stream and the sealer's `replicate` command come next.
+// The signed head and the store's side are replica-store.ts (Ledger.replicate).
 import { AdoptionError, checkAdoptedBlock, type AdoptedProof, type ChainPosition, type SealingGateway } from './adopted.js';
 import { HASH_BYTES, sha256 } from './hash.js';
-import { chainIdOf, compareChainIds, decodeDirectoryHeader, decodeEntryBlockHeader, directoryLeafData, DIRECTORY_HEADER_BYTES } from './headers.js';
+import { chainIdOf, compareChainIds, decodeEntryBlockHeader, directoryLeafData } from './headers.js';
 import { auditPath, type RootFunction } from './merkle.js';
-import { blockRecordHeader, RecordFormatError, type BlockRecord } from './records.js';
+import { blockRecordHeader, decodeDirectoryRecord, RecordFormatError, type BlockRecord, type DirectoryRecord } from './records.js';
+import { decodeFrameIdRow, FrameIdRowError, frameIdRows, splitShippedRows, type StoredFrameId } from './frame-ids.js';
 
-/** A seal as the owner ships it: its directory header, and each listed block's chain name and stored record, in directory order. */
+/**
+ * A seal as the owner ships it, every part as its store holds it: the
+ * directory record (version ‖ header ‖ its list of blocks), the directory
+ * log's head signed at its size (time ‖ root ‖ signature; null when the
+ * owner signed none), each listed block's chain name and record in
+ * directory order, and the `ledger.frameIds` rows of those blocks (key ‖
+ * value, in key order; empty when no frame carried an id).
+ */
 export interface ShippedSeal {
   directory: Uint8Array;
+  head: Uint8Array | null;
   blocks: { chain: string; record: Uint8Array }[];
+  frameIds: Uint8Array;
 }
 
 /** Where the standby has the owner's directory chain: the next height and the hash of the last directory (zeros before the first). */
@@ -43,6 +54,10 @@ export interface CheckedSealBlock {
 
 export interface CheckedSeal {
   blocks: CheckedSealBlock[];
+  /** The directory record as shipped, decoded. */
+  directory: DirectoryRecord;
+  /** The frame id rows to store, checked. */
+  frameIds: { key: Buffer; value: Buffer }[];
   /** The owner's directory chain after this seal. */
   next: DirectoryPosition;
 }
@@ -62,14 +77,15 @@ export function checkShippedSeal(
   const fail = (problem: string): never => {
     throw new ReplicaError(`seal of gateway ${JSON.stringify(owner.id)} at directory ${at.nextHeight}: ${problem}`);
   };
-  if (seal.directory.byteLength !== DIRECTORY_HEADER_BYTES) fail(`its directory header has ${seal.directory.byteLength} bytes, not ${DIRECTORY_HEADER_BYTES}`);
-  const header = decodeDirectoryHeader(seal.directory);
+  const directory = asReplicaError(fail, () => decodeDirectoryRecord(seal.directory), 'its directory record: ');
+  const header = directory.header;
   if (header.height !== at.nextHeight) fail(`its directory header says height ${header.height}`);
   if (!header.prevHash.equals(at.lastHash)) fail('its directory header does not link to the directory before it');
   if (header.count !== seal.blocks.length || header.count < 1) fail(`its directory lists ${header.count} blocks, and ${seal.blocks.length} came`);
-  const leafData = directoryLeaves(seal, fail);
+  if (directory.entries.length !== header.count) fail(`its directory record lists ${directory.entries.length} blocks and its header ${header.count}`);
+  const leafData = directoryLeaves(seal, directory, fail);
   if (!rootOf(leafData, header.count).equals(header.root)) fail("its blocks do not reproduce the directory header's root");
-  const directoryHash = sha256(seal.directory);
+  const directoryHash = sha256(directory.headerBytes);
   const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
   const positions = new Map<string, ChainPosition>();
   const blocks = seal.blocks.map(({ chain, record }, index): CheckedSealBlock => {
@@ -81,7 +97,7 @@ export function checkShippedSeal(
         count: header.count,
         path: auditPath(leafData, header.count, index, rootOf).map(hex),
         root: hex(header.root),
-        header: hex(seal.directory),
+        header: hex(directory.headerBytes),
         hash: hex(directoryHash),
       },
     };
@@ -91,31 +107,75 @@ export function checkShippedSeal(
     positions.set(chain, { nextHeight: height + 1, nextSeq: firstSeq + count, lastBlockHash: blockHash });
     return { chain, stored, record: decoded, blockHash, proof };
   });
-  return { blocks, next: { nextHeight: header.height + 1, lastHash: directoryHash } };
+  const frameIds = asReplicaError(fail, () => checkFrameIds(seal.frameIds, blocks));
+  return { blocks, directory, frameIds, next: { nextHeight: header.height + 1, lastHash: directoryHash } };
 }
 
-/** The directory's leaf data, checking that the blocks come in the directory's order: chainId, then height. */
-function directoryLeaves(seal: ShippedSeal, fail: (problem: string) => never): Buffer {
+/**
+ * The directory's leaf data, checking that the blocks come in the directory's
+ * order (chainId, then height) and are the ones its record lists.
+ */
+function directoryLeaves(seal: ShippedSeal, directory: DirectoryRecord, fail: (problem: string) => never): Buffer {
   const leafData = Buffer.allocUnsafe(seal.blocks.length * HASH_BYTES);
   let previous: { chainId: Buffer; height: number } | null = null;
-  seal.blocks.forEach(({ record }, i) => {
+  const hashes = seal.blocks.map(({ record }, i) => {
     const headerBytes = asReplicaError(fail, () => blockRecordHeader(record), `block ${i}: `);
     const { chainId, height } = decodeEntryBlockHeader(headerBytes);
     const order = previous === null ? -1 : compareChainIds(previous.chainId, chainId);
     if (previous !== null && (order > 0 || (order === 0 && previous.height >= height)))
       fail(`block ${i} is out of the directory's order (chainId, then height)`);
     previous = { chainId, height };
-    directoryLeafData(chainId, sha256(headerBytes)).copy(leafData, i * HASH_BYTES);
+    return { chainId, height, blockHash: sha256(headerBytes) };
+  });
+  hashes.forEach(({ chainId, height, blockHash }, i) => {
+    const listed = directory.entries[i]!;
+    if (!listed.chainId.equals(chainId) || listed.height !== height || !listed.blockHash.equals(blockHash))
+      fail(`its directory record's entry ${i} does not name block ${i}`);
+    directoryLeafData(chainId, blockHash).copy(leafData, i * HASH_BYTES);
   });
   return leafData;
 }
 
-/** Runs a check of adopted.ts or records.ts; its refusal becomes this seal's, anything else (a bug) goes on up. */
+/**
+ * The shipped frame id rows: in key order, each naming a seq of one of the
+ * seal's blocks, each block's checked as a seal checks them (frame-ids.ts),
+ * so a seal brings at most one id per entry.
+ */
+function checkFrameIds(bytes: Uint8Array, blocks: readonly CheckedSealBlock[]): { key: Buffer; value: Buffer }[] {
+  const rows = splitShippedRows(bytes);
+  const entries = blocks.reduce((sum, b) => sum + b.record.header.count, 0);
+  if (rows.length > entries) throw new FrameIdRowError(`${rows.length} frame ids came for ${entries} entries`);
+  // Rows and blocks are both in (chainId, seq) order: one walk pairs them.
+  const byBlock = new Map<CheckedSealBlock, StoredFrameId[]>();
+  let b = 0;
+  rows.forEach(({ key, value }, i) => {
+    if (i > 0 && Buffer.compare(rows[i - 1]!.key, key) >= 0) throw new FrameIdRowError(`frame id row ${i} is not after the one before it`);
+    const id = decodeFrameIdRow(key, value);
+    const before = (header: BlockRecord['header']) => {
+      const order = compareChainIds(header.chainId, id.chainId);
+      return order < 0 || (order === 0 && header.firstSeq + header.count <= id.seq);
+    };
+    while (b < blocks.length && before(blocks[b]!.record.header)) b++;
+    const block = blocks[b];
+    if (block === undefined || !block.record.header.chainId.equals(id.chainId) || id.seq < block.record.header.firstSeq)
+      throw new FrameIdRowError(`frame id row ${i} (seq ${id.seq}) names no entry of this seal's blocks`);
+    const ids = byBlock.get(block) ?? [];
+    ids.push(id);
+    byBlock.set(block, ids);
+  });
+  return [...byBlock].flatMap(([block, ids]) => {
+    const { chainId, firstSeq, count } = block.record.header;
+    return frameIdRows(block.chain, chainId, firstSeq, count, ids);
+  });
+}
+
+/** Runs a check of adopted.ts, records.ts or frame-ids.ts; its refusal becomes this seal's, anything else (a bug) goes on up. */
 function asReplicaError<T>(fail: (problem: string) => never, check: () => T, prefix = ''): T {
   try {
     return check();
   } catch (error) {
-    if (error instanceof AdoptionError || error instanceof RecordFormatError) return fail(prefix + error.message);
+    if (error instanceof AdoptionError || error instanceof RecordFormatError || error instanceof FrameIdRowError || error instanceof RangeError)
+      return fail(prefix + error.message);
     throw error;
   }
 }

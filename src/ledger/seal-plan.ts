@@ -20,6 +20,7 @@ import { SealInputError } from './errors.js';
 import { directoryLeaves } from './roots.js';
 import type { ChainHead, DirectoryHead } from './tables.js';
 import type { SignedHeadRecord } from './signed-heads.js';
+import { FrameIdRowError, frameIdRows, type StoredFrameId } from './frame-ids.js';
 
 export interface SealBlockInput {
   chainName: string;
@@ -33,6 +34,8 @@ export interface SealBlockInput {
   contents: Uint8Array;
   /** count values: exclusive end offset of entry i in `contents`. */
   contentEnds: Uint32Array;
+  /** The client frame ids of the frames whose first seq is in this block, ascending (frame-ids.ts); written in the seal. */
+  frameIds?: readonly StoredFrameId[];
 }
 
 /** A block whose record the caller built (prepared.ts); the ledger writes its head in place. */
@@ -42,6 +45,8 @@ export interface PreparedBlockInput {
   firstSeq: number;
   count: number;
   prepared: PreparedRecord;
+  /** As SealBlockInput's. */
+  frameIds?: readonly StoredFrameId[];
 }
 
 export interface SealInput {
@@ -82,6 +87,8 @@ export interface PlannedBlock {
   record: Buffer;
   isNewChain: boolean;
   nextHead: ChainHead;
+  /** `ledger.frameIds` rows of the block's frame ids. */
+  frameIds: { key: Buffer; value: Buffer }[];
 }
 
 export interface SealPlan {
@@ -145,11 +152,19 @@ function planBlock(
   });
   const hash = sha256(header);
   const record = body.record(header, directoryHeight);
+  let frameIds: PlannedBlock['frameIds'] = [];
+  try {
+    if (input.frameIds !== undefined) frameIds = frameIdRows(input.chainName, chainId, input.firstSeq, input.count, input.frameIds);
+  } catch (error) {
+    if (error instanceof FrameIdRowError) throw new SealInputError(`seal: ${error.message}`);
+    throw error;
+  }
   return {
     // Copies: the caller owns the result, the ledger keeps the heads.
     sealed: { chainName: input.chainName, chainId: Buffer.from(chainId), height, firstSeq: input.firstSeq, count: input.count, root, hash: Buffer.from(hash) },
     record,
     isNewChain: head === undefined,
+    frameIds,
     nextHead: { chainName: input.chainName, chainId, nextHeight: height + 1, nextSeq: input.firstSeq + input.count, lastBlockHash: hash },
   };
 }

@@ -53,6 +53,18 @@ import type {
   SignedHead,
 } from '../protocol/index.js';
 import { blockView, chainView, directoryView } from './views.js';
+import {
+  lastReplicated,
+  planReplica,
+  readShippedSeal,
+  replicaDirectory,
+  replicaPosition,
+  writeReplica,
+  type ReplicaOwner,
+  type ReplicaPosition,
+} from './replica-store.js';
+import { ReplicaError, type ShippedSeal } from './replica.js';
+import { recentFrameIds, type RecentFrameId } from './frame-ids.js';
 
 export interface LedgerOptions {
   /**
@@ -187,6 +199,98 @@ export class Ledger {
     await this.tables.root.flushed;
     this.chainHeads.set(chainName, head);
     return { ...head, chainId: Buffer.from(head.chainId), lastBlockHash: Buffer.from(head.lastBlockHash) };
+  }
+
+  /**
+   * The standby's side of a shipped seal (replica-store.ts): checks it against
+   * what this store holds of `owner` and of each of its chains, then stores
+   * its blocks (as adopted blocks), its directory record and signed head, its
+   * frame ids and the owner's new position in one transaction, durable when
+   * this resolves. Queued with seals and adoptions. A refused seal stores
+   * nothing and rejects with a ReplicaError naming owner, height and cause.
+   */
+  replicate(owner: ReplicaOwner, seal: ShippedSeal): Promise<{ acked: number }> {
+    const run = this.sealTail.then(() => this.replicateNow(owner, seal));
+    this.sealTail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async replicateNow(owner: ReplicaOwner, seal: ShippedSeal): Promise<{ acked: number }> {
+    if (this.readOnly) throw new Error('ledger: opened read-only, cannot replicate');
+    this.assertOpen();
+    if (this.undurable !== null) throw new StoreWriteError('a seal is in the store but not yet durable; replicated seals are stored once it is');
+    this.freshReads();
+    // The last seal again (its `durable` was lost, or its commit was not known durable): made durable, not refused.
+    const last = lastReplicated(this.tables, owner, seal);
+    if (last !== null) {
+      await this.replicaDurable(owner, last, true);
+      return { acked: last };
+    }
+    const plan = planReplica(this.tables, owner, seal, (chain) => this.chainHeads.get(chain), fastRoot);
+    let reportedFailed = false;
+    try {
+      await this.tables.root.childTransaction(() => writeReplica(this.tables, plan));
+    } catch (error) {
+      if (error instanceof ReplicaError) throw error;
+      // As in sealNow: lmdb-js can fail a commit it already made visible; the store says whether the seal is in.
+      const failure = await commitFailureOf(error);
+      this.freshReads();
+      if (replicaPosition(this.tables, owner.id).nextHeight !== plan.height + 1) throw failure;
+      reportedFailed = true;
+    }
+    for (const { head } of plan.heads) this.chainHeads.set(head.chainName, head);
+    await this.replicaDurable(owner, plan.height, reportedFailed);
+    return { acked: plan.height };
+  }
+
+  /** After a replicated seal is in the store: durable, or a StoreWriteError (its retry then only syncs, above). */
+  private async replicaDurable(owner: ReplicaOwner, height: number, sync: boolean): Promise<void> {
+    try {
+      if (sync) await syncEnvironment(this.tables.root);
+      else await this.tables.root.flushed;
+    } catch (error) {
+      throw new StoreWriteError(
+        `seal of gateway ${JSON.stringify(owner.id)} at directory ${height} is in the store but not known to be on disk: ${describeStoreError(error)}`,
+      );
+    }
+  }
+
+  /** Where this store has `ownerId`'s seals, for the shipping stream's `hello` (fresh on any thread). */
+  replicaPosition(ownerId: string): ReplicaPosition {
+    this.assertOpen();
+    this.freshReads();
+    return replicaPosition(this.tables, ownerId);
+  }
+
+  /** `ownerId`'s directory record at `height` and the head signed at its size, as replicated here; null when not here. */
+  replicaDirectory(ownerId: string, height: number): { record: Buffer; head: SignedHeadRecord | null } | null {
+    this.assertOpen();
+    if (!Number.isSafeInteger(height) || height < 0) return null;
+    this.freshReads();
+    return replicaDirectory(this.tables, ownerId, height);
+  }
+
+  /** The owner's side: seal `height` as stored, for shipping to a standby; null when there is no such directory. */
+  shippedSeal(height: number): ShippedSeal | null {
+    this.assertOpen();
+    if (!Number.isSafeInteger(height) || height < 0) return null;
+    this.freshReads();
+    return readShippedSeal(this.tables, height);
+  }
+
+  /** The highest directory height sealed here, −1 before the first seal (fresh on any thread). */
+  sealedHeight(): number {
+    this.assertOpen();
+    if (!this.readOnly) return this.directoryHead.nextHeight - 1;
+    this.freshReads();
+    return loadDirectoryHead(this.tables).nextHeight - 1;
+  }
+
+  /** A chain's last `limit` client frame ids with their hashes, oldest first, within `maxBytes` of hashes (frame-ids.ts). */
+  recentFrameIds(chainName: string, limit: number, maxBytes: number): RecentFrameId[] {
+    this.assertOpen();
+    this.freshReads();
+    return recentFrameIds(this.tables, chainName, limit, maxBytes);
   }
 
   private async sealNow(input: SealInput, alongside?: AlongsideWrites): Promise<SealResult> {
@@ -399,9 +503,11 @@ export class Ledger {
     if (record === undefined) return null;
     if (!record.header.chainId.equals(chainId) || record.header.height !== height)
       throw new LedgerCorruptionError(place, 'stored header names another chain or height');
-    if (record.directoryHeight !== ADOPTED_DIRECTORY) return blockView(chainName, record);
+    // The view first: the record may sit in lmdb's reused read buffer, which reading the proof overwrites.
+    const view = blockView(chainName, record);
+    if (record.directoryHeight !== ADOPTED_DIRECTORY) return view;
     const adopted = this.adoptedProof(chainId, height, place);
-    return { ...blockView(chainName, record), directory: adopted.directory.height, gateway: adopted.gateway };
+    return { ...view, directory: adopted.directory.height, gateway: adopted.gateway };
   }
 
   /**
@@ -627,6 +733,7 @@ async function writePlan(tables: LedgerTables, plan: SealPlan, alongside?: Along
       tables.blocks.putSync(key, block.record);
       tables.seqIndex.putSync(chainKey(chainId, firstSeq), heightKey(height));
       if (block.isNewChain) tables.chains.putSync(chainId, Buffer.from(chainName, 'utf8'));
+      for (const row of block.frameIds) tables.frameIds.putSync(row.key, row.value);
     }
     tables.directories.putSync(directoryKey, directory.record);
     tables.anchors.putSync(directoryKey, directory.anchorRecord);

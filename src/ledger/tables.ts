@@ -9,6 +9,9 @@
 //   adopted     chainId(32) ‖ height u64   → the directory proof of a block adopted from another gateway (adopted.ts)
 //   log         level u8 ‖ index u64       → root of a perfect subtree of the directory log (directory-log.ts)
 //   heads       size u64                   → the newest signed head of that size: time u64 ‖ root ‖ signature (signed-heads.ts)
+//   frameIds    chainId(32) ‖ seq u64      → producer(8) ‖ n u64 ‖ count u32: a client frame id, written with its block (frame-ids.ts)
+//   replicaDirectories ownerKey(32) ‖ height u64 → an owner's directory record ‖ its signed head (0 or 104 bytes), on its standby (replica-store.ts)
+//   replicas    ownerKey(32)               → JSON: where this standby has the owner (acked, its keys, its log's frontier) (replica-store.ts)
 import { existsSync, mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../validation/index.js';
@@ -30,6 +33,9 @@ export interface LedgerTables {
   adopted: Table;
   log: Table;
   heads: Table;
+  frameIds: Table;
+  replicaDirectories: Table;
+  replicas: Table;
 }
 
 export interface ChainHead {
@@ -127,7 +133,7 @@ function statOrNull(path: string): Stats | null {
 /**
  * The ledger's tables in `dir`. `forCheck`: for a check that must not write
  * (verify, the probe): a table a store made before it existed (`adopted`,
- * a fleet's) is not created, and reads as empty.
+ * `frameIds`, the replicas') is not created, and reads as empty.
  */
 export function openTables(dir: string, forCheck = false): LedgerTables {
   const root = openEnvironment(dir);
@@ -145,6 +151,9 @@ export function openTables(dir: string, forCheck = false): LedgerTables {
     adopted: forCheck ? (existing('ledger.adopted') ?? emptyTable()) : table('ledger.adopted'),
     log: table('ledger.log'),
     heads: table('ledger.heads'),
+    frameIds: forCheck ? (existing('ledger.frameIds') ?? emptyTable()) : table('ledger.frameIds'),
+    replicaDirectories: forCheck ? (existing('ledger.replicaDirectories') ?? emptyTable()) : table('ledger.replicaDirectories'),
+    replicas: forCheck ? (existing('ledger.replicas') ?? emptyTable()) : table('ledger.replicas'),
   };
 }
 

@@ -1,6 +1,6 @@
 // Messages between the front door and the sealer thread, and what the thread
 // starts with. The memory they share is control.ts.
-import type { ExportedBlock } from '../ledger/index.js';
+import type { ExportedBlock, ReplicaOwner, ShippedSeal, StoredFrameId } from '../ledger/index.js';
 
 /** One entry block the front door cut: the chain's seqs [firstSeq, endSeq). */
 export interface CutBlock {
@@ -10,6 +10,8 @@ export interface CutBlock {
   endSeq: number;
   /** What the block's writers paid for it, by account (authenticated mode); written in its seal transaction. */
   burns?: [account: string, amount: number][];
+  /** The client frame ids of the frames whose first seq is in the block; written in its seal transaction (ledger.frameIds). */
+  frameIds?: StoredFrameId[];
 }
 
 /** Everything cut in one block interval; it becomes one directory block. */
@@ -17,6 +19,15 @@ export interface Cut {
   sealedAt: number;
   blocks: CutBlock[];
 }
+
+/** Tests only (CHAINLANES_TEST_FAULTS): injected seal failures, and a hold on draining the rings. */
+export interface SealFaults {
+  after: number;
+  attempts: number;
+  drainEveryMs: number;
+}
+
+export const NO_SEAL_FAULTS: SealFaults = { after: 0, attempts: 0, drainEveryMs: 0 };
 
 export interface SealedBlock {
   slot: number;
@@ -57,7 +68,9 @@ export type SealerEvent =
   /** Everything sent was sealed and the store closed; `error` if closing it failed. */
   | { type: 'stopped'; error?: string }
   /** The answer to an `adopt`: the chain's new head, or why its blocks were refused (nothing stored). */
-  | { type: 'adopted'; id: number; head?: { nextHeight: number; nextSeq: number; lastBlockHash: Uint8Array }; error?: string };
+  | { type: 'adopted'; id: number; head?: { nextHeight: number; nextSeq: number; lastBlockHash: Uint8Array }; error?: string }
+  /** The answer to a `replicate`: the replicated height, or why not (`refused`: the seal did not check, and nothing of it is stored). */
+  | { type: 'replicated'; id: number; acked?: number; error?: string; refused?: boolean };
 
 export type SealerCommand =
   | { type: 'cut'; cut: Cut }
@@ -65,6 +78,8 @@ export type SealerCommand =
   | { type: 'chain'; slot: number; nextSeq: number }
   /** Blocks of a chain adopted from another gateway of a fleet, stored in order with the seals (Ledger.adopt). */
   | { type: 'adopt'; id: number; chain: string; blocks: ExportedBlock[] }
+  /** A seal shipped by the gateway this one stands by for, checked and stored in order with the seals (Ledger.replicate). */
+  | { type: 'replicate'; id: number; owner: ReplicaOwner; seal: ShippedSeal }
   | { type: 'stop' };
 
 export interface SealerWorkerData {
@@ -81,8 +96,8 @@ export interface SealerWorkerData {
   maxIdleBacklogBytes: number;
   /** Drop the store file's clean cached pages after each durable seal (ledger.dropSealedPageCache). */
   dropSealedPageCache: boolean;
-  /** Tests only: fail `attempts` seal transactions once `after` seals succeeded. */
-  sealFaults: { after: number; attempts: number };
+  /** Tests only: fail `attempts` seal transactions once `after` seals succeeded; drain the rings at most once per `drainEveryMs` (0: no hold). */
+  sealFaults: SealFaults;
   /** Signed heads (src/heads): the key's PKCS #8 DER and how often an unchanged head is signed again; null: heads off (no log kept either). */
   heads: SealerHeads | null;
 }

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import {
   FileAnchorSink,
   Ledger,
+  ReplicaError,
   STORE_DATA_FILE,
   describeStoreError,
   isLmdbCommitFailure,
@@ -85,6 +86,8 @@ let failures = 0;
 let sealsDone = 0;
 let faultsInjected = 0;
 let retryTimer: NodeJS.Timeout | null = null;
+let nextDrainAt = 0;
+let drainTimer: NodeJS.Timeout | null = null;
 
 system.nameThread(THREAD_NAMES.sealer);
 if (data.cores.length > 0) system.pinThread(data.cores);
@@ -112,6 +115,7 @@ function report(where: string, error: unknown): void {
  * message is still on the way) stops that ring until the announcement comes.
  */
 function drainRings(): void {
+  if (drainHeld()) return;
   rings.forEach((ring, lane) => {
     const pos = forEachRecord(ring, readPositions[lane]!, ring.loadHashed(), (at) => pending.copyRecord(ring, at));
     if (pos === readPositions[lane]) return;
@@ -119,6 +123,25 @@ function drainRings(): void {
     ring.storeReleased(pos);
   });
   setPendingBytes(control, pending.bytes);
+}
+
+/**
+ * Tests only (CHAINLANES_TEST_FAULTS sealerDrainEveryMs): at most one drain per
+ * that many ms, so a small ring fills for certain; the held drain runs when it is due.
+ */
+function drainHeld(): boolean {
+  const every = data.sealFaults.drainEveryMs;
+  if (every === 0) return false;
+  const now = Date.now();
+  if (now >= nextDrainAt) {
+    nextDrainAt = now + every;
+    return false;
+  }
+  drainTimer ??= setTimeout(() => {
+    drainTimer = null;
+    step();
+  }, nextDrainAt - now);
+  return true;
 }
 
 function ready(cut: Cut): boolean {
@@ -134,6 +157,7 @@ async function sealNext(cut: Cut): Promise<void> {
       firstSeq: b.firstSeq,
       count: b.endSeq - b.firstSeq,
       prepared: pending.buildBlock(b.slot, b.firstSeq, b.endSeq, arena),
+      ...(b.frameIds === undefined ? {} : { frameIds: b.frameIds }),
     }));
     const result = await ledger.seal({ blocks, sealedAt: cut.sealedAt }, alongside(cut, injectedFault()));
     // The front door never sends an empty cut, so every seal has a directory block.
@@ -254,6 +278,7 @@ async function finish(): Promise<void> {
   stopping = false;
   finished = true;
   if (refreshTimer !== null) clearTimeout(refreshTimer);
+  if (drainTimer !== null) clearTimeout(drainTimer);
   let error: string | undefined;
   try {
     await ledger.close();
@@ -270,6 +295,14 @@ function adopt(command: Extract<SealerCommand, { type: 'adopt' }>): void {
   ledger.adopt(command.chain, command.blocks).then(
     (head) => post({ type: 'adopted', id: command.id, head: { nextHeight: head.nextHeight, nextSeq: head.nextSeq, lastBlockHash: head.lastBlockHash } }),
     (error: unknown) => post({ type: 'adopted', id: command.id, error: describeStoreError(error) }),
+  );
+}
+
+/** Stores a shipped seal in the ledger's queue, between seals; the answer goes back by id. */
+function replicate(command: Extract<SealerCommand, { type: 'replicate' }>): void {
+  ledger.replicate(command.owner, command.seal).then(
+    ({ acked }) => post({ type: 'replicated', id: command.id, acked }),
+    (error: unknown) => post({ type: 'replicated', id: command.id, error: describeStoreError(error), refused: error instanceof ReplicaError }),
   );
 }
 
@@ -292,6 +325,7 @@ parentPort!.on('message', (command: SealerCommand) => {
     if (command.type === 'cut') cuts.push(command.cut);
     else if (command.type === 'chain') pending.register(command.slot, command.nextSeq);
     else if (command.type === 'adopt') adopt(command);
+    else if (command.type === 'replicate') replicate(command);
     else stopping = true;
   } catch (error) {
     report(`handling a ${command.type} message`, error);

@@ -3,8 +3,8 @@ import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { workerFile } from '../paths.js';
 import { allocateChainBacklog, allocateControl, chainPendingBytes, pendingBytes, ringDoorbell } from './control.js';
-import type { Cut, SealerCommand, SealerEvent, SealerHeads, SealerWorkerData } from './sealer-messages.js';
-import type { ExportedBlock } from '../ledger/index.js';
+import { NO_SEAL_FAULTS, type Cut, type SealerCommand, type SealerEvent, type SealerHeads, type SealerWorkerData, type SealFaults } from './sealer-messages.js';
+import { ReplicaError, type ExportedBlock, type ReplicaOwner, type ShippedSeal } from '../ledger/index.js';
 
 /** Where a chain stands after adopted blocks were stored. */
 export interface AdoptedHead {
@@ -36,7 +36,7 @@ export interface SealerOptions {
   /** Idle backlog segments the sealer keeps for reuse (backlog-segments.ts). */
   maxIdleBacklogBytes: number;
   dropSealedPageCache: boolean;
-  sealFaults?: { after: number; attempts: number };
+  sealFaults?: SealFaults;
   /** Signed heads; null: off. */
   heads: SealerHeads | null;
   onEvent(event: SealerEvent): void;
@@ -46,6 +46,8 @@ export class Sealer {
   private readonly worker: Worker;
   private readonly adoptions = new Map<number, { resolve(head: AdoptedHead): void; reject(error: Error): void }>();
   private nextAdoption = 0;
+  private readonly replications = new Map<number, { resolve(answer: { acked: number }): void; reject(error: Error): void }>();
+  private nextReplication = 0;
   private readonly control: Int32Array;
   private readonly chainBacklog: Int32Array;
   private exited = false;
@@ -70,7 +72,7 @@ export class Sealer {
       chainBacklog: chainBacklog.buffer as SharedArrayBuffer,
       maxIdleBacklogBytes: options.maxIdleBacklogBytes,
       dropSealedPageCache: options.dropSealedPageCache,
-      sealFaults: options.sealFaults ?? { after: 0, attempts: 0 },
+      sealFaults: options.sealFaults ?? NO_SEAL_FAULTS,
       heads: options.heads,
     };
     const worker = new Worker(workerFile(import.meta.url, 'sealer-thread'), { workerData: data, name: 'chainlanes-sealer' });
@@ -79,12 +81,15 @@ export class Sealer {
       sealer.exited = true;
       for (const waiter of sealer.adoptions.values()) waiter.reject(new Error('the sealer thread stopped'));
       sealer.adoptions.clear();
+      for (const waiter of sealer.replications.values()) waiter.reject(new Error('the sealer thread stopped'));
+      sealer.replications.clear();
     });
     const started = new Promise<void>((resolve, reject) => {
       worker.once('error', reject);
       worker.on('message', (event: SealerEvent) => {
         if (event.type === 'ready') resolve();
         if (event.type === 'adopted') sealer.adopted(event);
+        else if (event.type === 'replicated') sealer.replicated(event);
         else options.onEvent(event);
       });
     });
@@ -121,6 +126,31 @@ export class Sealer {
     this.adoptions.delete(event.id);
     if (event.head !== undefined) waiter?.resolve({ ...event.head, lastBlockHash: Buffer.from(event.head.lastBlockHash) });
     else waiter?.reject(new Error(event.error ?? 'the sealer refused the blocks'));
+  }
+
+  /**
+   * Stores a seal shipped by `owner` (this gateway is its standby), in order
+   * with the seals: resolves with the replicated height once durable; rejects
+   * with a ReplicaError naming the cause when the seal does not check (nothing
+   * of it is stored), or an Error when the store failed.
+   */
+  replicate(owner: ReplicaOwner, seal: ShippedSeal): Promise<{ acked: number }> {
+    if (this.exited) return Promise.reject(new Error('the sealer thread stopped'));
+    const id = this.nextReplication++;
+    return new Promise((resolve, reject) => {
+      this.replications.set(id, { resolve, reject });
+      this.post({ type: 'replicate', id, owner, seal });
+    });
+  }
+
+  private replicated(event: Extract<SealerEvent, { type: 'replicated' }>): void {
+    const waiter = this.replications.get(event.id);
+    this.replications.delete(event.id);
+    if (event.acked !== undefined) waiter?.resolve({ acked: event.acked });
+    else {
+      const message = event.error ?? 'the sealer refused the seal';
+      waiter?.reject(event.refused === true ? new ReplicaError(message) : new Error(message));
+    }
   }
 
   /** Bytes of entries held by the sealer that are not yet durable. */

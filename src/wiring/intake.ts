@@ -101,6 +101,8 @@ export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts 
     commitProbe: shared.commitSampler,
     ownership: gatedOwnership(inputs.fleet?.ownership ?? null, inputs.replicas),
   });
+  // Each chain's client frame ids as its seals stored them: a frame sent before a restart is still answered as a repeat.
+  admission.frameIds.restoreChains(shared.chains.all(), (name, limit, maxBytes) => store.ledger.recentFrameIds(name, limit, maxBytes));
   const bounds = boundConnections(config, log);
   const loopTurns = new EventLoopTurns();
   const turns = turnsOfAddresses(config, log, inputs.clients.turnMeter, loopTurns);

@@ -59,7 +59,7 @@ export async function startThreads(inputs: ThreadInputs, stops: StopStack): Prom
     // The quarter of maxUnsealedBytes the memory budget allows above it (config/schema.ts memoryHeld).
     maxIdleBacklogBytes: Math.floor(config.limits.maxUnsealedBytes / 4),
     dropSealedPageCache: config.ledger.dropSealedPageCache,
-    sealFaults: { after: faults.failSealsAfter, attempts: faults.failSealAttempts },
+    sealFaults: { after: faults.failSealsAfter, attempts: faults.failSealAttempts, drainEveryMs: faults.sealerDrainEveryMs },
     heads: store.heads.sealerOptions(),
     onEvent: sealerEvents(store, shared, log, inputs.turnMeter, inputs.commitHold),
   });

@@ -47,13 +47,17 @@ interface SetUp {
   statuses: AnchorStatus[];
 }
 
-async function setUp(loopKey: Hex = ANVIL_KEY, settings: Partial<AnchorSettings> = {}): Promise<SetUp> {
+async function setUp(
+  loopKey: Hex = ANVIL_KEY,
+  settings: Partial<AnchorSettings> = {},
+  makeNode = (url: string) => new EthereumNode(url, ANVIL_KEY, 5000),
+): Promise<SetUp> {
   const anvil = await startAnvil({ port: await freePort(), automine: false });
   const root = open(tempDir(), { noSubdir: false });
   registerCleanup('lmdb', () => root.close());
   const store = new WindowStore(root);
   const directories: AnchorView[] = [0, 1, 2].map((height) => ({ height, hash: randomBytes(32).toString('hex'), sealedAt: 0 }));
-  const node = new EthereumNode(anvil.url, ANVIL_KEY, 5000);
+  const node = makeNode(anvil.url);
   const gateway = randomBytes(32);
   const tree = new WindowTree(
     0,
@@ -106,6 +110,18 @@ async function setUp(loopKey: Hex = ANVIL_KEY, settings: Partial<AnchorSettings>
     return loop;
   };
   return { anvil, node, store, directories, record, loop: makeLoop(), makeLoop, events, statuses };
+}
+
+/** A real node whose next receipt lookup first runs `beforeNextReceipt`: a reorganisation timed between two of the loop's reads. */
+class NodeWithInterleaving extends EthereumNode {
+  beforeNextReceipt: (() => Promise<void>) | null = null;
+
+  override async includedAt(hash: Hex): ReturnType<EthereumNode['includedAt']> {
+    const before = this.beforeNextReceipt;
+    this.beforeNextReceipt = null;
+    if (before !== null) await before();
+    return super.includedAt(hash);
+  }
 }
 
 async function nonce(anvil: Anvil, tag: string): Promise<number> {
@@ -216,6 +232,29 @@ describe('anchor loop recovery', () => {
     // Its entries are counted when it is confirmed, and so is its cost.
     expect(confirmed).toMatchObject({ tx: record.tx, entries: 3, feeWei: expect.stringMatching(/^[1-9]\d*$/) });
     expect(store.totalCosts()).toMatchObject({ windows: 1, entries: 3, feeWei: confirmed.feeWei });
+  });
+
+  it('takes a reorganisation between its reads for one, not for its nonce taken: the same transaction is sent again', async () => {
+    let node: NodeWithInterleaving | null = null;
+    const makeNode = (url: string) => (node = new NodeWithInterleaving(url, ANVIL_KEY, 5000));
+    const { anvil, store, record, loop, events } = await setUp(ANVIL_KEY, {}, makeNode);
+    loop.start();
+    await expect.poll(() => store.latest()?.state, { timeout: 10_000, interval: 20 }).toBe('sent');
+    const snapshot = await anvil.rpc<string>('evm_snapshot');
+    await anvil.mine();
+    await expect.poll(() => store.latest()?.state, { timeout: 10_000, interval: 20 }).toBe('included');
+    // The loop has read the nonce as used; before it looks the receipt up, the block leaves the chain.
+    node!.beforeNextReceipt = async () => {
+      await anvil.rpc('evm_revert', [snapshot]);
+      await anvil.rpc('anvil_dropAllTransactions');
+    };
+    await expect.poll(() => store.latest()?.reanchors, { timeout: 10_000, interval: 20 }).toBe(1);
+    expect(node!.beforeNextReceipt).toBeNull();
+    const confirmed = await mineUntilConfirmed(anvil, store);
+    expect(confirmed).toMatchObject({ tx: record.tx, nonce: 0, reanchors: 1 });
+    expect(events).toContain('anchor-reorg');
+    expect(events).not.toContain('anchor-resigned');
+    expect(await nonce(anvil, 'latest')).toBe(1);
   });
 
   it('will not sign a window again with another key than the one that signed it', async () => {

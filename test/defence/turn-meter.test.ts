@@ -96,6 +96,30 @@ describe.skipIf(nativeAddon() === null)('TurnMeter', () => {
     const worst = logged!.worst as { busyMs: number; counts: Record<string, number> }[];
     expect(worst.some((t) => t.counts.refused === 3 && t.busyMs >= 2 * RECORD_MS)).toBe(true);
     expect(String(logged!.msg)).toMatch(/turns of the front door were busy 5 ms or more/);
+    expect(logged!.level).toBe(pino.levels.values.warn);
+  });
+
+  it('says at info, not as a warning, when the long turns only waited for a core', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const meter = new TurnMeter(log);
+    // A turn held off its core: blocked (no CPU used) for twice the record threshold, as a descheduled thread is.
+    await new Promise<void>((resolve) =>
+      setTimeout(() => {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2 * RECORD_MS);
+        resolve();
+      }, 1),
+    );
+    await nextTurn();
+    meter.drain();
+    meter.stop();
+    const logged = lines.find((l) => l.event === 'long-turns');
+    expect(logged).toBeDefined();
+    expect(logged!.level).toBe(pino.levels.values.info);
+    expect(String(logged!.msg)).toMatch(/the thread waited for a core/);
+    const worst = logged!.worst as { busyMs: number; cpuMs: number }[];
+    expect(worst[0]!.busyMs).toBeGreaterThanOrEqual(2 * RECORD_MS);
+    expect(worst[0]!.cpuMs).toBeLessThan(RECORD_MS);
   });
 
   it('shares one measurement among the meters of a thread, and stops it with the last', async () => {

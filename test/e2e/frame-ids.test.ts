@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
 import { encodeFrameId } from '../../src/protocol/index.js';
-import { StreamClient, replyHashes, startGateway, type ChildGateway, type Reply } from '../helpers/index.js';
+import { StreamClient, replyHashes, startGateway, tempDir, type ChildGateway, type Reply } from '../helpers/index.js';
 
 const P = Uint8Array.from([0xc1, 0x1e, 0x47, 0, 0, 0, 0, 1]);
 const Q = Uint8Array.from([0xc1, 0x1e, 0x47, 0, 0, 0, 0, 2]);
@@ -86,5 +86,54 @@ describe('client frame ids', () => {
     expect(metrics.value('chainlanes_frame_id_repeats_total')).toBe(3);
     expect(metrics.value('chainlanes_frame_ids_remembered')).toBe(4);
     client.close();
+  });
+});
+
+// The window outlives a restart: each id was written with its frame's first
+// block (ledger.frameIds), and the restarted gateway rebuilds the window
+// from the store, hashes and all.
+describe('client frame ids across a restart', () => {
+  it('a repeat of a frame sent before the restart gets its original accepted (repeat, committed) and writes nothing', async () => {
+    const dataDir = tempDir('chainlanes-frame-ids-restart-');
+    // Blocks of 4 entries: the 6-entry frame runs across two blocks.
+    const config = { ledger: { blockIntervalMs: 50, maxBlockEntries: 4 } };
+    const before = await startGateway({ dataDir, config });
+    const client = await StreamClient.open(before.port, CHAIN);
+    client.sendRaw(frame(P, 0, entries('a', 3)));
+    client.sendRaw(frame(P, 1, entries('b', 6)));
+    client.sendRaw(pack(entries('plain', 2)) as Buffer);
+    client.sendRaw(frame(Q, 7, entries('q', 1)));
+    const firsts = await client.waitReplies(4);
+    expect(firsts.map((r) => [r.seq, r.count])).toEqual([
+      [0, 3],
+      [3, 6],
+      [9, 2],
+      [11, 1],
+    ]);
+    await client.waitCommitted((notices) => notices.some((n) => (n.seq as number) + (n.count as number) >= 12));
+    client.close();
+    expect(await before.stop()).toBe(0);
+
+    const after = await startGateway({ dataDir, config });
+    const again = await StreamClient.open(after.port, CHAIN);
+    again.sendRaw(frame(P, 1, entries('b', 6)));
+    again.sendRaw(frame(Q, 7, entries('q', 1)));
+    again.sendRaw(frame(P, 0, entries('a', 3)));
+    again.sendRaw(frame(P, 2, entries('c', 1)));
+    const replies = await again.waitReplies(4);
+    for (const [i, first] of [1, 3, 0].entries()) {
+      expect(replies[i]).toMatchObject({ type: 'accepted', frame: i, seq: firsts[first]!.seq, count: firsts[first]!.count, repeat: true, committed: true });
+      expect(replyHashes(replies[i]!)).toEqual(replyHashes(firsts[first]!));
+    }
+    // Nothing was written twice: the next frame continues where the first gateway stopped.
+    expect(replies[3]).toMatchObject({ type: 'accepted', frame: 3, seq: 12, count: 1 });
+    expect(replies[3]).not.toHaveProperty('repeat');
+    await again.waitCommitted((notices) => notices.some((n) => (n.seq as number) + (n.count as number) >= 13));
+    expect((await after.json<{ nextSeq: number }>(`/v1/chains/${CHAIN}`)).nextSeq).toBe(13);
+    const metrics = await after.metrics();
+    expect(metrics.value('chainlanes_frame_id_repeats_total')).toBe(3);
+    // The three ids of before the restart, and the new one.
+    expect(metrics.value('chainlanes_frame_ids_remembered')).toBe(4);
+    again.close();
   });
 });

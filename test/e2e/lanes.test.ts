@@ -85,6 +85,9 @@ describe('lanes', () => {
 
   it('answers busy at once when a lane ring is full, leaves no trace, and other lanes keep accepting', async () => {
     const gw = await startGateway({
+      // The sealer frees ring space at most every 200 ms: the 8 KiB light ring (two frames of the flood) fills for
+      // certain, where otherwise a sealer that keeps pace with a slowed front door (a loaded machine) would never let it.
+      env: { CHAINLANES_TEST_FAULTS: JSON.stringify({ sealerDrainEveryMs: 200 }) },
       config: {
         limits: { maxFrameBytes: 4096, maxEntriesPerFrame: 64 },
         ringBytes: { heavy: 1 << 20, medium: 1 << 20, light: 8192 },

@@ -131,4 +131,57 @@ describe('FrameIdWindow', () => {
     expect(window.find(0, idOf(P1, 1))).toBeDefined();
     expect(window.stats.bytes).toBe(cost(2));
   });
+
+  it('hands each admitted id to the block its first seq is cut into, once, and nothing for a chain without ids', () => {
+    const window = new FrameIdWindow({ perChain: 2, maxBytes: 1 << 20 });
+    window.remember(0, idOf(P1, 0), 0, 3);
+    window.remember(0, idOf(P1, 1), 3, 6);
+    window.remember(0, idOf(P2, 0), 11, 1);
+    window.remember(1, idOf(P1, 0), 0, 1);
+    // The window forgets the chain's oldest past perChain; every id still goes to its seal.
+    expect(window.sizeOf(0)).toBe(2);
+    expect(window.takeForBlock(2, 100)).toBeUndefined();
+    // Blocks of chain 0 cut at 4, 8 and 12: the 6-entry frame goes with the block holding its first seq.
+    expect(window.takeForBlock(0, 4)).toEqual([
+      { seq: 0, producer: '0102030405060708', n: 0, count: 3 },
+      { seq: 3, producer: '0102030405060708', n: 1, count: 6 },
+    ]);
+    expect(window.takeForBlock(0, 8)).toBeUndefined();
+    expect(window.takeForBlock(0, 12)).toEqual([{ seq: 11, producer: '0102030405060709', n: 0, count: 1 }]);
+    expect(window.takeForBlock(0, 100)).toBeUndefined();
+    expect(window.takeForBlock(1, 1)).toHaveLength(1);
+  });
+
+  it('is rebuilt from stored ids with their hashes: a repeat of one is answered, and the bounds hold', () => {
+    const window = new FrameIdWindow({ perChain: 2, maxBytes: 1 << 20 });
+    const stored = (n: number, seq: number, count: number) => ({ seq, producer: '0102030405060708', n, count, hashes: Buffer.alloc(32 * count, n + 1) });
+    window.restore(5, [stored(0, 0, 1), stored(1, 1, 2), stored(2, 3, 1)]);
+    expect(window.sizeOf(5)).toBe(2);
+    expect(window.find(5, idOf(P1, 0))).toBeUndefined();
+    const found = window.find(5, idOf(P1, 1))!;
+    expect([found.seq, found.count]).toEqual([1, 2]);
+    expect(found.hashes).toEqual(Buffer.alloc(64, 2));
+    // Restored ids are the store's already: none waits for a seal.
+    expect(window.takeForBlock(5, 100)).toBeUndefined();
+
+    // Every chain at start: the store is asked for perChain ids within what is left of maxBytes.
+    const all = new FrameIdWindow({ perChain: 3, maxBytes: 200 });
+    const asked: [string, number, number][] = [];
+    all.restoreChains(
+      [
+        { slot: 1, name: 'a' },
+        { slot: 2, name: 'b' },
+        { slot: 3, name: 'c' },
+      ],
+      (name, limit, maxBytes) => {
+        asked.push([name, limit, maxBytes]);
+        return [stored(0, 0, 3)];
+      },
+    );
+    expect(asked).toEqual([
+      ['a', 3, 200],
+      ['b', 3, 104],
+      ['c', 3, 8],
+    ]);
+  });
 });

@@ -2,11 +2,26 @@
 // real store seals; its seals, shipped byte for byte, pass in order and give
 // each block the very directory proof the owner serves; every kind of
 // tampering, a skipped seal and a reordering are refused, naming the fault.
-import { describe, expect, it } from 'vitest';
-import { checkShippedSeal, Ledger, ReplicaError, type DirectoryPosition, type ShippedSeal } from '../../src/ledger/index.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  checkShippedSeal,
+  FRAME_ID_ROW_BYTES,
+  Ledger,
+  LedgerReaders,
+  ReplicaError,
+  type DirectoryPosition,
+  type ReplicaOwner,
+  type SealBlockInput,
+  type ShippedSeal,
+  signedHeadView,
+  verifyStore,
+} from '../../src/ledger/index.js';
+import { headSigner, rawPublicKey } from '../../src/heads/index.js';
 import type { ChainPosition } from '../../src/ledger/adopted.js';
 import { zeroHash } from '../../src/ledger/hash.js';
 import { blockRoot } from '../../src/ledger/merkle.js';
+import { DIRECTORY_HEADER } from '../../src/protocol/index.js';
 import { makeBlock, tempDir } from '../helpers/index.js';
 
 const OWNER = { id: 'gw-owner', key: 'ab'.repeat(32) };
@@ -38,23 +53,21 @@ async function owner(): Promise<Ledger> {
   return ledger;
 }
 
-/** The owner's seals as it would ship them: from its export, grouped by directory, in directory order. */
+/** The owner's seals as it ships them (Ledger.shippedSeal), with the directory proof its export gives each block. */
 function shipped(ledger: Ledger): { seal: ShippedSeal; proofs: unknown[] }[] {
-  const byHeight = new Map<number, { directory: Buffer; blocks: { chain: string; record: Uint8Array; index: number; proof: unknown }[] }>();
+  const proofs = new Map<number, { index: number; proof: unknown }[]>();
   for (const chain of CHAINS) {
     for (const block of ledger.exportBlocks(chain, 0, 1 << 30, OWNER).blocks) {
       const d = block.proof.directory;
-      const seal = byHeight.get(d.height) ?? { directory: Buffer.from(d.header, 'hex'), blocks: [] };
-      seal.blocks.push({ chain, record: block.record, index: d.index, proof: block.proof });
-      byHeight.set(d.height, seal);
+      proofs.set(d.height, [...(proofs.get(d.height) ?? []), { index: d.index, proof: block.proof }]);
     }
   }
-  return [...byHeight.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([, { directory, blocks }]) => {
-      blocks.sort((x, y) => x.index - y.index);
-      return { seal: { directory, blocks: blocks.map(({ chain, record }) => ({ chain, record })) }, proofs: blocks.map((b) => b.proof) };
-    });
+  const out: { seal: ShippedSeal; proofs: unknown[] }[] = [];
+  for (let height = 0; height <= ledger.sealedHeight(); height++) {
+    const ordered = (proofs.get(height) ?? []).sort((a, b) => a.index - b.index).map((p) => p.proof);
+    out.push({ seal: ledger.shippedSeal(height)!, proofs: ordered });
+  }
+  return out;
 }
 
 /** Checks the seals in order as a standby would, keeping each chain's position. */
@@ -88,8 +101,14 @@ function flip(bytes: Uint8Array, at: number): void {
 
 const copy = (seal: ShippedSeal): ShippedSeal => ({
   directory: Buffer.from(seal.directory),
+  head: seal.head === null ? null : Buffer.from(seal.head),
   blocks: seal.blocks.map((b) => ({ chain: b.chain, record: Buffer.from(b.record) })),
+  frameIds: Buffer.from(seal.frameIds),
 });
+
+/** Offsets in a directory record: a version byte, then the header. */
+const RECORD_PREV_HASH = 1 + DIRECTORY_HEADER.prevHash;
+const RECORD_ROOT = 1 + DIRECTORY_HEADER.root;
 
 describe('shipped seals', () => {
   it('pass in order, each block getting the directory proof its owner serves', async () => {
@@ -118,7 +137,7 @@ describe('shipped seals', () => {
     expect(refusal([seals[1]!])).toMatch(/directory header says height 1/);
 
     const relinked = seals.map(copy);
-    flip(relinked[1]!.directory, 8); // prevHash
+    flip(relinked[1]!.directory, RECORD_PREV_HASH);
     expect(refusal(relinked)).toMatch(/directory 1: its directory header does not link/);
 
     const missing = seals.map(copy);
@@ -135,7 +154,7 @@ describe('shipped seals', () => {
     expect(refusal(content)).toMatch(/chain "other" block 1: seq 7: its entry hash is not SHA-256 of its content/);
 
     const rooted = seals.map(copy);
-    flip(rooted[3]!.directory, 40); // root
+    flip(rooted[3]!.directory, RECORD_ROOT);
     expect(refusal(rooted)).toMatch(/directory 3: its blocks do not reproduce the directory header's root/);
 
     const renamed = seals.map(copy);
@@ -146,3 +165,199 @@ describe('shipped seals', () => {
     expect(replay(seals).nextHeight).toBe(4);
   });
 });
+
+// Ledger.replicate: a real owner store, heads signed, frames with ids; each
+// seal read for shipping by the owner's reader threads, replicated into a
+// second store on disk; then the standby's reads and proofs are the owner's.
+describe('Ledger.replicate', () => {
+  const PRODUCER = 'c11e470000000001';
+  const keys = generateKeyPairSync('ed25519');
+  const headKey = rawPublicKey(keys.privateKey).toString('hex');
+  const der = keys.privateKey.export({ format: 'der', type: 'pkcs8' });
+  const owned: Ledger[] = [];
+  afterAll(async () => {
+    for (const ledger of owned) await ledger.close();
+  });
+
+  /** The owner: four seals as above, heads signed in each, and frame ids on some blocks. */
+  async function signingOwner(): Promise<{ dir: string; ledger: Ledger }> {
+    const dir = tempDir('chainlanes-replica-owner-');
+    const ledger = await Ledger.open(dir, { signHead: headSigner(der) });
+    owned.push(ledger);
+    let at = 1_700_000_000_000;
+    const ids = (seq: number, n: number, count: number) => ({ seq, producer: PRODUCER, n, count });
+    const seals: SealBlockInput[][] = [
+      [{ ...makeBlock('bank', 0, 5), frameIds: [ids(0, 0, 2), ids(2, 1, 3)] }, makeBlock('other', 0, 2)],
+      [makeBlock('bank', 5, 3), { ...makeBlock('bank', 8, 4), frameIds: [ids(8, 2, 4)] }, makeBlock('third', 0, 1)],
+      [{ ...makeBlock('other', 2, 6), frameIds: [ids(2, 0, 6)] }],
+      [makeBlock('third', 1, 2), { ...makeBlock('bank', 12, 1), frameIds: [ids(12, 3, 1)] }],
+    ];
+    for (const seal of seals) await ledger.seal({ blocks: seal, sealedAt: (at += 1000) });
+    return { dir, ledger };
+  }
+
+  async function standby(dir = tempDir('chainlanes-replica-standby-')): Promise<{ dir: string; ledger: Ledger }> {
+    const ledger = await Ledger.open(dir);
+    owned.push(ledger);
+    return { dir, ledger };
+  }
+
+  /** Every seal of the owner, read by its reader threads as a shipper reads them. */
+  async function shipAll(dir: string): Promise<ShippedSeal[]> {
+    const readers = new LedgerReaders(dir, 1);
+    try {
+      const seals: ShippedSeal[] = [];
+      for (let height = 0; ; height++) {
+        const answer = await readers.seal(height);
+        expect(answer.sealedHeight).toBe(3);
+        if (answer.seal === null) return seals;
+        seals.push(answer.seal);
+      }
+    } finally {
+      await readers.close();
+    }
+  }
+
+  const ownerOf = { ...OWNER, headKey };
+
+  it('stores every seal: reads and proofs of every block equal the owner’s, the ids and directories are kept, and a restart keeps the position', async () => {
+    const owner = await signingOwner();
+    const seals = await shipAll(owner.dir);
+    expect(seals).toHaveLength(4);
+    expect(seals.every((s) => s.head !== null)).toBe(true);
+    expect(seals.map((s) => s.frameIds.length / FRAME_ID_ROW_BYTES)).toEqual([2, 1, 1, 1]);
+    const first = await standby();
+    expect(first.ledger.replicaPosition(OWNER.id)).toEqual({ acked: -1, nextHeight: 0, lastHash: zeroHash() });
+    for (const [height, seal] of seals.entries()) expect(await first.ledger.replicate(ownerOf, seal)).toEqual({ acked: height });
+
+    const sealed = owner.ledger.heads().directory;
+    expect(first.ledger.replicaPosition(OWNER.id)).toEqual({ acked: 3, nextHeight: 4, lastHash: sealed.lastHash });
+    for (const chain of CHAINS) {
+      const head = owner.ledger.chain(chain)!;
+      expect(first.ledger.chain(chain)).toEqual(head);
+      for (let seq = 0; seq < head.nextSeq; seq++) {
+        const { directory, ...proof } = first.ledger.entryProof(chain, seq)!;
+        const { directory: ownerDirectory, ...ownerProof } = owner.ledger.entryProof(chain, seq)!;
+        expect(proof).toEqual(ownerProof);
+        expect(directory).toEqual({ ...ownerDirectory, gateway: OWNER });
+      }
+      for (let height = 0; height < head.nextHeight; height++) {
+        expect(first.ledger.block(chain, height)).toEqual({ ...owner.ledger.block(chain, height), gateway: OWNER });
+      }
+    }
+    // The owner's directory records and heads, byte for byte.
+    for (const [height, seal] of seals.entries()) {
+      const kept = first.ledger.replicaDirectory(OWNER.id, height)!;
+      expect(kept.record).toEqual(Buffer.from(seal.directory));
+      expect(signedHeadView(kept.head!)).toEqual(owner.ledger.signedHead(height + 1));
+    }
+    // The ids, as the owner has them: a window rebuilt on the standby after a takeover is the owner's.
+    expect(first.ledger.recentFrameIds('bank', 10, 1 << 20)).toEqual(owner.ledger.recentFrameIds('bank', 10, 1 << 20));
+    expect(first.ledger.recentFrameIds('other', 10, 1 << 20).map((id) => id.n)).toEqual([0]);
+
+    // The standby's store passes `chainlanes verify --data`: every replicated block checks as an adopted one.
+    expect(await verifyStore(first.dir)).toMatchObject({ ok: true, chains: 3, blocks: 8, adopted: 8, directories: 0 });
+
+    // Restarted: the position survives, and the next seal of a new store would have to follow it.
+    await first.ledger.close();
+    const again = await standby(first.dir);
+    expect(again.ledger.replicaPosition(OWNER.id)).toEqual({ acked: 3, nextHeight: 4, lastHash: sealed.lastHash });
+    // The last seal again (a shipper whose `durable` was lost sends it again): made durable, not stored twice.
+    const rows = storeRows(again.ledger);
+    expect(await again.ledger.replicate(ownerOf, seals[3]!)).toEqual({ acked: 3 });
+    expect(storeRows(again.ledger)).toEqual(rows);
+    // Any older one is refused: it does not continue the owner's directory chain.
+    await expect(again.ledger.replicate(ownerOf, seals[2]!)).rejects.toThrow(/at directory 4: its directory header says height 2/);
+    // And the last one of another store of the same id is no repeat.
+    await expect(again.ledger.replicate({ ...ownerOf, key: 'cd'.repeat(32) }, seals[3]!)).rejects.toThrow(/the owner's store is cdcdcdcd/);
+  });
+
+  it('refuses each tampering, naming the owner, the height and the cause, and stores nothing of it', async () => {
+    const owner = await signingOwner();
+    const seals = await shipAll(owner.dir);
+    const { ledger } = await standby();
+    await ledger.replicate(ownerOf, seals[0]!);
+    const before = storeRows(ledger);
+
+    const refused = async (seal: ShippedSeal, cause: RegExp, who: ReplicaOwner = ownerOf) => {
+      const error = await ledger.replicate(who, seal).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ReplicaError);
+      expect((error as Error).message).toMatch(/^seal of gateway "gw-owner" at directory 1: /);
+      expect((error as Error).message).toMatch(cause);
+      expect(storeRows(ledger)).toEqual(before);
+    };
+    const tampered = (edit: (seal: ShippedSeal) => void): ShippedSeal => {
+      const seal = copy(seals[1]!);
+      edit(seal);
+      return seal;
+    };
+    await refused(
+      tampered((s) => flip(s.blocks[0]!.record, s.blocks[0]!.record.length - 1)),
+      /its entry hash is not SHA-256 of its content/,
+    );
+    await refused(
+      tampered((s) => flip(s.directory, RECORD_PREV_HASH)),
+      /its directory header does not link to the directory before it/,
+    );
+    await refused(seals[2]!, /its directory header says height 2/);
+    await refused(
+      tampered((s) => flip(s.head!, 8 + 32 + 5)),
+      /its signed head does not verify under the key of gateway "gw-owner"'s heads/,
+    );
+    await refused(
+      tampered((s) => flip(s.head!, 8)),
+      /its signed head's root is not the root of the owner's directory log of size 2/,
+    );
+    const otherKey = rawPublicKey(generateKeyPairSync('ed25519').privateKey).toString('hex');
+    await refused(seals[1]!, /its heads so far were signed by/, { ...OWNER, headKey: otherKey });
+    await refused(seals[1]!, /the owner's store is cdcdcdcdcdcdcdcd…, and this standby holds the seals of its store abababababababab…/, {
+      ...ownerOf,
+      key: 'cd'.repeat(32),
+    });
+    // Not a seal's shape (what the network sent is decoded by msgpack, anything may come).
+    await refused(
+      { ...seals[1]!, blocks: [{ chain: 'bank', record: 'x' }] } as unknown as ShippedSeal,
+      /its block 0 is not \{chain: a chain name, record: bytes\}/,
+    );
+    await refused({ ...seals[1]!, head: 7 } as unknown as ShippedSeal, /its signed head is neither bytes nor null/);
+    // Frame ids: more ids than entries, an id outside the seal's blocks, a ragged row.
+    const row = Buffer.from(seals[1]!.frameIds);
+    await refused(
+      tampered((s) => (s.frameIds = Buffer.concat(Array.from({ length: 13 }, (_, i) => rowAt(row, 20 + i))))),
+      /13 frame ids came for 8 entries/,
+    );
+    await refused(
+      tampered((s) => (s.frameIds = rowAt(row, 100))),
+      /frame id row 0 \(seq 100\) names no entry of this seal's blocks/,
+    );
+    await refused(
+      tampered((s) => (s.frameIds = row.subarray(0, row.length - 1))),
+      /the frame ids are 59 bytes, not a multiple of 60/,
+    );
+
+    // The untouched seals still go in, in order, after every refusal.
+    for (const seal of seals.slice(1)) await ledger.replicate(ownerOf, seal);
+    expect(ledger.replicaPosition(OWNER.id).acked).toBe(3);
+  });
+});
+
+/** The frame id row `row` moved to `seq` (its chain kept). */
+function rowAt(row: Buffer, seq: number): Buffer {
+  const moved = Buffer.from(row.subarray(0, FRAME_ID_ROW_BYTES));
+  moved.writeBigUInt64BE(BigInt(seq), 32);
+  return moved;
+}
+
+/** Everything the store holds that a replicated seal writes: chains, blocks, proofs, ids, the owner's directories and position. */
+function storeRows(ledger: Ledger): unknown {
+  return {
+    chains: ledger.chains(),
+    position: ledger.replicaPosition(OWNER.id),
+    directories: [0, 1, 2, 3].map((h) => ledger.replicaDirectory(OWNER.id, h)?.record.length ?? null),
+    ids: CHAINS.map((chain) => ledger.recentFrameIds(chain, 100, 1 << 20).length),
+    blocks: CHAINS.map((chain) => [0, 1, 2, 3].map((h) => ledger.block(chain, h)?.hash ?? null)),
+  };
+}
