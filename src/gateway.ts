@@ -24,12 +24,8 @@ import {
   registerReplicaMetrics,
   startReplicas,
   startThreads,
-  type FleetParts,
-  type ReplicaStore,
   type RunningParts,
-  type StoreParts,
 } from './wiring/index.js';
-import type { Sealer } from './sealer/index.js';
 
 /**
  * glibc malloc thresholds for the whole process (native keepFreedMemory): blocks
@@ -47,12 +43,6 @@ export interface GatewayOptions {
   faults?: FaultInjection;
   /** The admin key: authenticated mode (accounts, keys, credits). Without one the gateway is open. */
   adminKey?: string | null;
-  /**
-   * The store's half of standby replicas (docs/replicas.md part 3: reading seal
-   * n for shipping, storing a shipped seal), given by a test until the ledger
-   * provides it; without it `fleet.replicas: 1` is refused at start.
-   */
-  replicaStore?: (parts: { store: StoreParts; fleet: FleetParts; sealer: () => Sealer }) => ReplicaStore;
 }
 
 export class Gateway {
@@ -86,8 +76,7 @@ export class Gateway {
       const clients = openClients(config, log, stops);
       const metrics = new GatewayMetrics(LANE_NAMES);
       // Standby replicas (fleet.replicas: 1, docs/replicas.md): the commit hop's gate and the shipping stream.
-      const replicaStore = fleet === null ? undefined : options.replicaStore?.({ store, fleet, sealer: () => threads.sealer });
-      const replicas = startReplicas(replicaStore ?? null, fleet, options.adminKey ?? null, log, stops);
+      const replicas = startReplicas(store, () => threads.sealer, fleet, options.adminKey ?? null, log, stops);
       const threads = await startThreads(
         { config, layout, log, faults: options.faults ?? NO_FAULTS, store, shared, metrics, turnMeter: clients.turnMeter, commitHold: replicas?.hold },
         stops,

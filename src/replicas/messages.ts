@@ -1,13 +1,14 @@
 // The shipping stream's messages (docs/replicas.md part 3, docs/protocol.md
 // "Replica stream"): msgpack maps, one per WebSocket message, binary.
 //   standby → owner  {type: "hello", owner, acked, store}
-//   owner → standby  {type: "seal", directory, head, blocks: [{chain, record}…], frameIds, credits}
+//   owner → standby  {type: "seal", directory, head, headKey, blocks: [{chain, record}…], frameIds, credits}
 //   standby → owner  {type: "durable", directory}
 //   either           {type: "error", code, message}, then close
 // Both ends read what the other sent as hostile: every field is checked for
 // its type and its bound before anything uses it, and a message that is not
 // one of these is refused with a named error (ReplicaStreamError).
 import { Packr, Unpackr } from 'msgpackr';
+import { directoryRecordBytes, FRAME_ID_ROW_BYTES, HEAD_RECORD_BYTES, type ShippedSeal } from '../ledger/index.js';
 import { isChainName } from '../protocol/index.js';
 
 /** At most this many seals sent and not acknowledged `durable` (the owner's memory and the standby's queue are bounded by K seals). */
@@ -41,17 +42,23 @@ export class ReplicaStreamError extends Error {
   }
 }
 
-/** One seal as shipped: the owner's records byte for byte. */
-export interface SealMessage {
+/**
+ * One seal as shipped: the owner's records byte for byte (the ledger's
+ * `ShippedSeal`: the whole directory record, the head signed at its size or
+ * null, each listed block's chain and record, the blocks' frame id rows), the
+ * raw Ed25519 key of the owner's heads (hex, null with heads off) and, later,
+ * its credit records.
+ *
+ * The head key rides in every seal rather than being fetched from the owner's
+ * `GET /v1/directory/key`: the stream is already the owner's authenticated
+ * voice (the admin key), a second request would be a second way to fail and
+ * could race an owner restarted with another key, and 64 hex characters a seal
+ * cost nothing. It is no weaker: the standby pins the first key it is given
+ * and refuses seals whose heads are signed by another (Ledger.replicate).
+ */
+export interface SealMessage extends ShippedSeal {
   type: 'seal';
-  /** The directory header as stored (its height is the seal's number). */
-  directory: Uint8Array;
-  /** The signed head of the seal, or null with heads off. */
-  head: Uint8Array | null;
-  /** The entry blocks it lists, in directory order: each chain's name and its record as stored. */
-  blocks: { chain: string; record: Uint8Array }[];
-  /** The client frame ids of the seal's entries (docs/replicas.md part 7), or null. */
-  frameIds: Uint8Array | null;
+  headKey: string | null;
   /** The chains' credit history records of the seal (authenticated mode), or null. */
   credits: Uint8Array | null;
 }
@@ -84,6 +91,7 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsTyp
 
 const MAX_TEXT = 1024;
 const MAX_STORE_ID = 128;
+const HEAD_KEY = /^[0-9a-f]{64}$/;
 
 export function encodeMessage(message: ReplicaMessage): Buffer {
   return packr.pack(message);
@@ -129,12 +137,21 @@ function seal(m: Record<string, unknown>, maxBlocks: number): SealMessage {
       return bad(`seal: block ${i} must be {chain: a chain name, record: binary}`);
     return { chain: block.chain, record: block.record };
   });
+  if (m.directory.byteLength !== directoryRecordBytes(blocks.length))
+    return bad(`seal: directory must be a directory record listing its ${blocks.length} blocks (${directoryRecordBytes(blocks.length)} bytes)`);
+  const head = binaryOrNull(m.head, 'seal: head');
+  if (head !== null && head.byteLength !== HEAD_RECORD_BYTES) return bad(`seal: head must be a signed head record of ${HEAD_RECORD_BYTES} bytes or nil`);
+  const frameIds = binaryOrNull(m.frameIds, 'seal: frameIds') ?? new Uint8Array(0);
+  if (frameIds.byteLength % FRAME_ID_ROW_BYTES !== 0) return bad(`seal: frameIds must be rows of ${FRAME_ID_ROW_BYTES} bytes`);
+  if (m.headKey !== null && m.headKey !== undefined && (typeof m.headKey !== 'string' || !HEAD_KEY.test(m.headKey)))
+    return bad('seal: headKey must be an Ed25519 public key (64 lowercase hex digits) or nil');
   return {
     type: 'seal',
     directory: m.directory,
-    head: binaryOrNull(m.head, 'seal: head'),
+    head,
+    headKey: (m.headKey as string | null | undefined) ?? null,
     blocks,
-    frameIds: binaryOrNull(m.frameIds, 'seal: frameIds'),
+    frameIds,
     credits: binaryOrNull(m.credits, 'seal: credits'),
   };
 }

@@ -51,6 +51,13 @@ export interface ShipperOptions {
   onState?(state: ShipperState, detail: string): void;
   /** How often the standby is pinged; a stream whose standby did not answer the previous ping is dropped (default PING_EVERY_MS). */
   pingEveryMs?: number;
+  /**
+   * Bytes of seal messages sent and not acknowledged, at most (the standby's
+   * bound, StandbySessionOptions.maxQueuedBytes); one seal alone may take it
+   * all. A seal larger than it can never be shipped: the stream is refused,
+   * naming the seal and its size, and the gate calls the standby lost.
+   */
+  maxInFlightBytes: number;
 }
 
 /** The standby's messages are hello, durable and error: a few hundred bytes. Anything larger is refused by `ws`. */
@@ -69,6 +76,11 @@ export class Shipper {
   private acked = -1;
   private next = -1;
   private reading = false;
+  /** The sizes of the seals sent and not acknowledged, oldest first. */
+  private inFlightSizes: number[] = [];
+  private bytesInFlight = 0;
+  /** A seal read and encoded that waits for room in the byte window (never more than one). */
+  private ready: { height: number; message: Buffer } | null = null;
   private attempt = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -82,6 +94,11 @@ export class Shipper {
   /** Seals sent and not acknowledged. */
   get inFlight(): number {
     return this.next < 0 ? 0 : this.next - this.acked - 1;
+  }
+
+  /** Bytes of the seals sent and not acknowledged (at most maxInFlightBytes). */
+  get inFlightBytes(): number {
+    return this.bytesInFlight;
   }
 
   /** What the current standby holds (-1 before its hello). */
@@ -123,8 +140,7 @@ export class Shipper {
     const protocols = key === null ? ['chainlanes.v1'] : ['chainlanes.v1', `chainlanes.key.${key}`];
     const socket = new WebSocket(url, protocols, { perMessageDeflate: false, maxPayload: MAX_STANDBY_MESSAGE_BYTES, handshakeTimeout: 10_000 });
     this.socket = socket;
-    this.acked = -1;
-    this.next = -1;
+    this.resetWindow();
     // This socket's pinger, stopped by its own 'close' (terminate() closes it too).
     let answered = true;
     let pinger: NodeJS.Timeout | null = null;
@@ -193,6 +209,7 @@ export class Shipper {
     if (this.next < 0) throw new ReplicaStreamError('out_of_step', 'durable before hello');
     if (height <= this.acked || height >= this.next)
       throw new ReplicaStreamError('out_of_step', `durable ${height}, but the seals awaiting acknowledgement are ${this.acked + 1} to ${this.next - 1}`);
+    for (let h = this.acked + 1; h <= height; h++) this.bytesInFlight -= this.inFlightSizes.shift() ?? 0;
     this.acked = height;
     this.options.onDurable(height, this.target!.id);
     void this.pump();
@@ -206,10 +223,31 @@ export class Shipper {
       const socket = this.socket;
       while (socket !== null && this.socket === socket && this.next >= 0 && this.next <= this.options.source.highest() && this.inFlight < MAX_SEALS_IN_FLIGHT) {
         const height = this.next;
-        this.reads++;
-        const seal = await this.options.source.read(height);
-        if (this.socket !== socket || this.next !== height) break; // the stream changed while reading
-        socket.send(encodeMessage({ type: 'seal', ...seal }));
+        let message = this.ready?.height === height ? this.ready.message : null;
+        if (message === null) {
+          this.reads++;
+          const seal = await this.options.source.read(height);
+          if (this.socket !== socket || this.next !== height) break; // the stream changed while reading
+          message = encodeMessage({ type: 'seal', ...seal });
+        }
+        const max = this.options.maxInFlightBytes;
+        if (message.byteLength > max) {
+          this.ready = null;
+          this.refuse(
+            socket,
+            'too_many_seals',
+            `seal ${height} is ${message.byteLength} bytes, over the stream's bound of ${max} (fleet.maxUnreplicatedBytes)`,
+          );
+          break;
+        }
+        if (this.inFlight > 0 && this.bytesInFlight + message.byteLength > max) {
+          this.ready = { height, message };
+          break; // sent when acknowledgements make room
+        }
+        this.ready = null;
+        socket.send(message);
+        this.inFlightSizes.push(message.byteLength);
+        this.bytesInFlight += message.byteLength;
         this.next++;
       }
     } catch (error) {
@@ -247,9 +285,16 @@ export class Shipper {
     this.timer = null;
     const socket = this.socket;
     this.socket = null;
+    this.resetWindow();
+    if (socket !== null) socket.terminate();
+  }
+
+  private resetWindow(): void {
     this.acked = -1;
     this.next = -1;
-    if (socket !== null) socket.terminate();
+    this.inFlightSizes = [];
+    this.bytesInFlight = 0;
+    this.ready = null;
   }
 
   private setState(state: ShipperState, detail: string): void {

@@ -4,9 +4,12 @@
 // seal and makes it durable), answering `durable n` after each returns. The
 // owner may have at most MAX_SEALS_IN_FLIGHT seals unacknowledged, so the
 // queue here never holds more: a ninth is a hostile or broken owner and the
-// stream ends with `too_many_seals`. A refused seal ends it with `refused`
+// stream ends with `too_many_seals`. Likewise for bytes: the seals queued
+// here (sent, not acknowledged) may weigh `maxQueuedBytes` together, which
+// the owner's shipper keeps to — so a standby holds at most that per owner,
+// whatever the owner sends. A refused seal ends it with `refused`
 // (nothing of that seal is stored: the sink's check throws before it writes).
-import { decodeDirectoryHeader, DIRECTORY_HEADER_BYTES, ReplicaError } from '../ledger/index.js';
+import { decodeDirectoryHeader, directoryRecordHeader, RecordFormatError, ReplicaError } from '../ledger/index.js';
 import { MAX_SEALS_IN_FLIGHT, ReplicaStreamError, decodeMessage, encodeMessage, type ReplicaErrorCode, type SealMessage } from './messages.js';
 
 /** Where the standby keeps an owner's seals (the ledger's half: Ledger.replicate / replicaPosition). */
@@ -33,6 +36,8 @@ export interface StandbySessionOptions {
   after?: Promise<void>;
   /** Blocks per seal, at most (a message listing more is refused before anything else is read). */
   maxBlocks: number;
+  /** Bytes of seal messages queued (received, not yet acknowledged), at most: the owner's `maxInFlightBytes`. */
+  maxQueuedBytes: number;
   /** Told of each seal made durable and of the end (for the standby's health and logs). */
   onDurable?(height: number): void;
   onEnd?(code: ReplicaErrorCode | null, message: string): void;
@@ -43,7 +48,8 @@ export const CLOSE_REFUSED = 4400;
 export const CLOSE_FAILED = 4500;
 
 export class StandbySession {
-  private readonly queue: SealMessage[] = [];
+  private readonly queue: { seal: SealMessage; bytes: number }[] = [];
+  private queuedBytes = 0;
   private storing: Promise<void> | null = null;
   private ended = false;
   /** The last seal acknowledged, and the one expected next (seals come in order). */
@@ -85,9 +91,13 @@ export class StandbySession {
       if (this.next < 0) throw new ReplicaStreamError('out_of_step', 'a seal before this standby said hello');
       if (this.queue.length >= MAX_SEALS_IN_FLIGHT)
         throw new ReplicaStreamError('too_many_seals', `more than ${MAX_SEALS_IN_FLIGHT} seals sent without waiting for their acknowledgement`);
-      if (m.directory.byteLength !== DIRECTORY_HEADER_BYTES)
-        throw new ReplicaStreamError('bad_message', `seal: directory must be a directory header of ${DIRECTORY_HEADER_BYTES} bytes`);
-      this.queue.push(m);
+      if (this.queue.length > 0 && this.queuedBytes + bytes.byteLength > this.options.maxQueuedBytes)
+        throw new ReplicaStreamError(
+          'too_many_seals',
+          `${this.queuedBytes + bytes.byteLength} bytes of seals sent without waiting for their acknowledgement (at most ${this.options.maxQueuedBytes})`,
+        );
+      this.queue.push({ seal: m, bytes: bytes.byteLength });
+      this.queuedBytes += bytes.byteLength;
       this.storing ??= this.store().finally(() => {
         this.storing = null;
       });
@@ -104,8 +114,14 @@ export class StandbySession {
 
   private async store(): Promise<void> {
     while (!this.ended && this.queue.length > 0) {
-      const seal = this.queue[0]!;
-      const height = decodeDirectoryHeader(seal.directory).height;
+      const { seal, bytes } = this.queue[0]!;
+      let height: number;
+      try {
+        height = decodeDirectoryHeader(directoryRecordHeader(seal.directory)).height;
+      } catch (error) {
+        if (error instanceof RecordFormatError) return this.fail('refused', `seal: ${error.message}`);
+        throw error;
+      }
       if (height !== this.next) return this.fail('out_of_step', `seal ${height} came where seal ${this.next} was expected`);
       let acked: number;
       try {
@@ -115,6 +131,7 @@ export class StandbySession {
         return this.fail('store_failed', `seal ${height} of gateway "${this.options.owner}" could not be stored: ${message(error)}`);
       }
       this.queue.shift();
+      this.queuedBytes -= bytes;
       this.next = acked + 1;
       this.options.onDurable?.(acked);
       if (!this.ended) this.options.socket.send(encodeMessage({ type: 'durable', directory: acked }));
@@ -132,6 +149,7 @@ export class StandbySession {
     if (this.ended) return;
     this.ended = true;
     this.queue.length = 0;
+    this.queuedBytes = 0;
     this.options.onEnd?.(code, text);
   }
 }

@@ -14,6 +14,8 @@ export interface StandbyStreamsOptions {
   /** True when this gateway stands by for `owner` now (the fleet's `standby/` table). */
   standsBy(owner: string): boolean;
   maxBlocks: number;
+  /** Bytes of an owner's seals queued here, at most (StandbySessionOptions.maxQueuedBytes): the standby's memory per owner. */
+  maxQueuedBytes: number;
   onDurable?(owner: string, height: number): void;
   onEnd?(owner: string, code: string | null, message: string): void;
 }
@@ -35,7 +37,7 @@ export class StandbyStreams {
       previous.session.closed();
       previous.socket.close(1000, 'replaced by a new stream of the same owner');
     }
-    const { store, sink, maxBlocks, onDurable, onEnd } = this.options;
+    const { store, sink, maxBlocks, maxQueuedBytes, onDurable, onEnd } = this.options;
     const session = new StandbySession({
       owner,
       after: previous?.session.idle(),
@@ -43,6 +45,7 @@ export class StandbyStreams {
       sink,
       socket,
       maxBlocks,
+      maxQueuedBytes,
       onDurable: (height) => onDurable?.(owner, height),
       // An ended session stays in the map (one per owner this gateway stands by for): the next stream waits for its last seal.
       onEnd: (code, message) => onEnd?.(owner, code, message),

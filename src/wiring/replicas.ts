@@ -15,8 +15,10 @@ import { clearAlone, recordAlone } from '../fleet/index.js';
 import type { ChainOwnership, CommitHold, CommitRelease, SealedEvent } from '../frontdoor/index.js';
 import { errorMessage, type Logger } from '../log/index.js';
 import { ReplicaGate, Shipper, StandbyStreams, type ReplicaView, type SealSink, type SealSource } from '../replicas/index.js';
+import type { Sealer } from '../sealer/index.js';
 import type { FleetParts } from './fleet-parts.js';
 import type { StopStack } from './stop-stack.js';
+import type { StoreParts } from './store.js';
 
 /** The store's half of replicas (the ledger's): what the owner ships from and the standby stores into. */
 export interface ReplicaStore {
@@ -26,6 +28,40 @@ export interface ReplicaStore {
   sealBytes(event: SealedEvent): number;
   /** The store identity the standby's hello names. */
   identity: string;
+}
+
+/**
+ * The real store's half. The owner ships only heights a `sealed` event
+ * reported (`store.seals` moves on the event, before the commit hop's hold):
+ * a reader thread can see a seal lmdb made visible before its fsync returned,
+ * and a standby must never hold a seal its owner could still lose. The
+ * standby stores through its sealer thread (lmdb has one writer), the owner's
+ * store digest taken from its member record (`members/{owner}`, what the
+ * adopted proofs name) and its head key from the seal message (messages.ts).
+ */
+export function storeReplicas(store: StoreParts, fleet: FleetParts, sealer: () => Sealer): ReplicaStore {
+  const headKey = store.heads.publicKeyHex;
+  return {
+    identity: fleet.self.key,
+    sealBytes: (event) => event.blocks.reduce((bytes, block) => bytes + block.recordBytes, 0),
+    source: {
+      highest: () => store.seals.directoryHeight,
+      read: async (height) => {
+        const { seal, sealedHeight } = await store.readers.seal(height);
+        if (seal === null) throw new Error(`seal ${height} is not in the store (it holds seals up to ${sealedHeight})`);
+        return { ...seal, headKey, credits: null };
+      },
+    },
+    sink: {
+      position: (owner) => store.ledger.replicaPosition(owner).acked,
+      replicate: (owner, { directory, head, blocks, frameIds, headKey: ownerHeadKey }) => {
+        const member = fleet.node.members.get(owner);
+        if (member === undefined)
+          return Promise.reject(new Error(`gateway "${owner}" is not a member of the fleet (members/${owner}): its store is not known`));
+        return sealer().replicate({ id: owner, key: member.value.store, headKey: ownerHeadKey }, { directory, head, blocks, frameIds });
+      },
+    },
+  };
 }
 
 export interface ReplicaParts {
@@ -57,7 +93,8 @@ const CHECK_MS = 250;
 const MAX_BLOCKS_PER_SEAL = 1_000_000;
 
 export function startReplicas(
-  replicaStore: ReplicaStore | null,
+  store: StoreParts,
+  sealer: () => Sealer,
   fleet: FleetParts | null,
   adminKey: string | null,
   log: Logger,
@@ -65,12 +102,11 @@ export function startReplicas(
 ): ReplicaParts | null {
   if (fleet === null || fleet.settings.replicas === 0) return null;
   const naming = fleet.node.standbys!;
-  if (replicaStore === null)
-    throw new Error(
-      "fleet.replicas: 1 needs the store to read seals for shipping and to store shipped seals (docs/replicas.md part 3, the ledger's half); this build has not got it: set fleet.replicas to 0",
-    );
+  const replicaStore = storeReplicas(store, fleet, sealer);
   const { settings } = fleet;
   const me = settings.gatewayId;
+  // One bound for a seal message, the seals in flight on a stream, and what a standby queues per owner.
+  const maxMessageBytes = Math.min(settings.maxUnreplicatedBytes, 0xffff_ffff);
   const gate = new ReplicaGate<{ event: SealedEvent; release: CommitRelease }>(
     {
       whenStandbyLost: settings.whenStandbyLost,
@@ -98,6 +134,7 @@ export function startReplicas(
     source: replicaStore.source,
     adminKey,
     reconnect: { minDelayMs: 100, maxDelayMs: 5_000 },
+    maxInFlightBytes: maxMessageBytes,
     onDurable: (height) => gate.durable(height, performance.now()),
     onState: (state, detail) => log[state === 'shipping' ? 'info' : 'warn']({ event: 'replica-stream', state, detail }, `replica stream ${state}: ${detail}`),
   });
@@ -116,6 +153,7 @@ export function startReplicas(
     sink: replicaStore.sink,
     standsBy: (owner) => naming.standbyOf(owner)?.standby === me,
     maxBlocks: MAX_BLOCKS_PER_SEAL,
+    maxQueuedBytes: maxMessageBytes,
     onEnd: (owner, code, message) => {
       if (code !== null) log.warn({ event: 'replica-refused', owner, code, error: message }, `refused the replica stream of "${owner}": ${message}`);
     },
@@ -128,7 +166,7 @@ export function startReplicas(
     gate,
     shipper,
     streams,
-    maxMessageBytes: Math.min(settings.maxUnreplicatedBytes, 0xffff_ffff),
+    maxMessageBytes,
     hold: (event, release) => {
       try {
         gate.hold(event.directory.height, replicaStore.sealBytes(event), { event, release }, performance.now());

@@ -4,16 +4,18 @@
 // g1: its `committed` arrives only once g2's store holds the seal; g2
 // SIGSTOPped → `wait` answers busy naming g2 and the setting, `alone` sends
 // `committed` with `alone: true` (and says so in etcd); SIGCONT → g2 catches
-// up and everything held is released. The store's half is the fixture's
-// stand-in (real store reads, real sealer `adopt`) until the ledger's lands.
+// up and everything held is released. The store's half is the real one: g1's
+// seals read by its ledger's reader threads, stored on g2 by its sealer's
+// `replicate`; g2's store then reads back every committed entry of g1 with a
+// proof that verifies (src/client/verify.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pack, unpack } from 'msgpackr';
 import WebSocket from 'ws';
+import { verifyEntry, type EntryProof } from '../../src/client/index.js';
 import { EtcdClient } from '../../src/fleet/index.js';
-import { ROOT, freePort, registerCleanup, runCli, startEtcd, tempDir, type EtcdCluster } from '../helpers/index.js';
+import { ROOT, freePort, registerCleanup, startEtcd, tempDir, type EtcdCluster } from '../helpers/index.js';
 import { collectReports } from '../helpers/fleet.js';
 
 const FIXTURE = join(ROOT, 'dist', 'test', 'replicas', 'fixtures', 'replica-gateway.js');
@@ -33,6 +35,8 @@ interface GatewayProcess {
   stderr(): string;
   healthz(): Promise<{ fleet?: { replica?: Record<string, unknown> } }>;
   position(owner: string): Promise<number>;
+  /** The entry's proof as this gateway's store gives it (null: not there). */
+  proof(chain: string, seq: number): Promise<EntryProof | null>;
 }
 
 async function startReplicaGateway(etcd: EtcdCluster, prefix: string, id: string, machine: string, whenStandbyLost: 'wait' | 'alone'): Promise<GatewayProcess> {
@@ -66,13 +70,15 @@ async function startReplicaGateway(etcd: EtcdCluster, prefix: string, id: string
     reports,
     stderr,
     healthz: async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).json() as Promise<{ fleet?: { replica?: Record<string, unknown> } }>,
-    position: async (owner) => {
-      const before = reports.length;
-      child.stdin!.write(`position ${owner}\n`);
-      await until('the position report', () => reports.slice(before).some((r) => r.event === 'position'));
-      return reports.slice(before).find((r) => r.event === 'position')!.height as number;
-    },
+    position: async (owner) => (await ask(`position ${owner}`, 'position')).height as number,
+    proof: async (chain, seq) => (await ask(`proof ${chain} ${seq}`, 'proof')).proof as EntryProof | null,
   };
+  async function ask(command: string, event: string): Promise<Report> {
+    const before = reports.length;
+    child.stdin!.write(`${command}\n`);
+    await until(`the ${event} report`, () => reports.slice(before).some((r) => r.event === event));
+    return reports.slice(before).find((r) => r.event === event)!;
+  }
 }
 
 async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -83,7 +89,17 @@ async function until(what: string, condition: () => boolean | Promise<boolean>, 
   }
 }
 
-type Reply = { type: string; frame?: number; seq?: number; count?: number; code?: string; message?: string; directory?: number; alone?: boolean };
+type Reply = {
+  type: string;
+  frame?: number;
+  seq?: number;
+  count?: number;
+  hashes?: Uint8Array;
+  code?: string;
+  message?: string;
+  directory?: number;
+  alone?: boolean;
+};
 
 /** A raw stream client: frames are msgpack arrays of strings, replies decoded as they come. */
 async function stream(port: number, chain: string): Promise<{ send(entries: string[]): number; replies: Reply[] }> {
@@ -131,29 +147,26 @@ async function pair(whenStandbyLost: 'wait' | 'alone'): Promise<{ etcd: EtcdClus
 }
 
 describe('standby replicas between two gateways', () => {
-  it("without the store's half, a gateway given fleet.replicas: 1 refuses to start, saying why", async () => {
-    const etcd = await startEtcd();
-    const dir = tempDir('chainlanes-replicas-refused-');
-    const config = join(dir, 'config.json');
-    writeFileSync(config, JSON.stringify({ fleet: { replicas: 1, machine: 'm1' } }));
-    const run = runCli([
-      'serve',
-      '--config',
-      config,
-      '--port',
-      String(await freePort()),
-      '--data',
-      join(dir, 'data'),
-      '--fleet-etcd',
-      etcd.endpoints.join(','),
-      '--gateway-id',
-      'g1',
-      '--advertise-url',
-      'http://127.0.0.1:9',
-    ]);
-    expect(run.status).toBe(1);
-    expect(run.output).toMatch(/fleet\.replicas: 1 needs the store to read seals for shipping and to store shipped seals/);
-    expect(run.output).not.toMatch(/listening on/);
+  it("every entry g1 reported committed is in g2's store, read back with a proof that verifies", async () => {
+    const { g1, g2 } = await pair('wait');
+    const client = await stream(g1.port, 'ledger');
+    const frames: Reply[] = [];
+    for (let i = 0; i < 20; i++) frames.push(await acceptedFrame(client, [`entry ${i}a`, `entry ${i}b`, `entry ${i}c`]));
+    const last = frames.at(-1)!;
+    await until('all committed', () => committedUpTo(client.replies) >= last.seq! + last.count! - 1);
+    const highest = Math.max(...client.replies.filter((r) => r.type === 'committed').map((r) => r.directory!));
+    expect(await g2.position('g1')).toBeGreaterThanOrEqual(highest);
+    for (const frame of frames) {
+      for (let i = 0; i < frame.count!; i++) {
+        const seq = frame.seq! + i;
+        const proof = await g2.proof('ledger', seq);
+        expect(proof, `seq ${seq} on the standby`).not.toBeNull();
+        const hash = Buffer.from(frame.hashes!.subarray(i * 32, (i + 1) * 32)).toString('hex');
+        expect(verifyEntry(proof!, { chain: 'ledger', seq, hash })).toEqual({ ok: true });
+      }
+    }
+    // Nothing beyond what g1 accepted: the seq after the last is not on g2.
+    expect(await g2.proof('ledger', last.seq! + last.count!)).toBeNull();
   });
 
   it("committed only once the standby's store holds the seal; standby stopped → wait answers busy naming it; SIGCONT → it catches up and the held notices go out", async () => {

@@ -3,15 +3,17 @@
 // (`bad_message`, saying which field) before anything uses it.
 import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
+import { directoryRecordBytes, FRAME_ID_ROW_BYTES, HEAD_RECORD_BYTES } from '../../src/ledger/index.js';
 import { ReplicaStreamError, decodeMessage, encodeMessage, type ReplicaMessage } from '../../src/replicas/index.js';
 
 const record = Buffer.from('a block record');
 const seal: ReplicaMessage = {
   type: 'seal',
-  directory: Buffer.alloc(120, 1),
-  head: null,
+  directory: Buffer.alloc(directoryRecordBytes(1), 1),
+  head: Buffer.alloc(HEAD_RECORD_BYTES, 2),
+  headKey: 'ab'.repeat(32),
   blocks: [{ chain: 'bank', record }],
-  frameIds: null,
+  frameIds: Buffer.alloc(2 * FRAME_ID_ROW_BYTES, 3),
   credits: Buffer.from('credits'),
 };
 
@@ -73,6 +75,21 @@ describe('replica stream messages', () => {
       ),
     ).toBe('seal: block 1 must be {chain: a chain name, record: binary}');
     expect(refusal(pack({ ...base, head: 3 }))).toBe('seal: head must be binary or nil');
+    expect(refusal(pack({ ...base, head: Buffer.alloc(HEAD_RECORD_BYTES - 1) }))).toBe(
+      `seal: head must be a signed head record of ${HEAD_RECORD_BYTES} bytes or nil`,
+    );
+    expect(refusal(pack({ ...base, directory: Buffer.alloc(directoryRecordBytes(2)) }))).toMatch(
+      /^seal: directory must be a directory record listing its 1 blocks/,
+    );
+    expect(refusal(pack({ ...base, frameIds: Buffer.alloc(FRAME_ID_ROW_BYTES + 1) }))).toBe(`seal: frameIds must be rows of ${FRAME_ID_ROW_BYTES} bytes`);
+    expect(refusal(pack({ ...base, headKey: 'AB'.repeat(32) }))).toMatch(/^seal: headKey must be an Ed25519 public key/);
+    expect(refusal(pack({ ...base, headKey: 7 }))).toMatch(/^seal: headKey must be an Ed25519 public key/);
+    // Without a head, a head key or frame ids (heads off, no ids): nil, and frameIds read as empty rows.
+    expect(decodeMessage(pack({ ...base, head: null, headKey: null, frameIds: null }), 4)).toMatchObject({
+      head: null,
+      headKey: null,
+      frameIds: new Uint8Array(0),
+    });
     expect(refusal(pack({ ...base, credits: { x: 1 } }))).toBe('seal: credits must be binary or nil');
     // A standby reads no seal at all (its bound is 0 blocks).
     expect(refusal(encodeMessage(seal), 0)).toBe('seal: blocks must be a list of 1 to 0 {chain, record}');

@@ -2,9 +2,8 @@
 // store on disk sealing real blocks (its seals read back as it would ship
 // them), the Shipper over a real WebSocket to a real uWS app serving
 // `GET /v1/replica/{owner}/stream` with the admin key, and a standby's sink
-// that checks each seal with checkShippedSeal and stores its blocks in a
-// second real store (Ledger.adopt) before it answers `durable` — the ledger's
-// own `replicate` plugs in there when it lands. Then the attacks: no key,
+// that stores each seal in a second real store (Ledger.replicate: checked,
+// one transaction) before it answers `durable`. Then the attacks: no key,
 // garbage, a tampered seal, a skipped seal, more than K in flight, a message
 // over the bound — each refused by name, nothing of it stored, the route
 // still serving.
@@ -14,10 +13,7 @@ import { pino } from 'pino';
 import WebSocket from 'ws';
 import { Credits, newKey } from '../../src/credits/index.js';
 import { addReplicaRoute, type ReplicaStreams } from '../../src/http/index.js';
-import { checkShippedSeal, ENTRY_BLOCK_HEADER_BYTES, Ledger, type DirectoryPosition, type ShippedSeal } from '../../src/ledger/index.js';
-import type { ChainPosition } from '../../src/ledger/adopted.js';
-import { zeroHash } from '../../src/ledger/hash.js';
-import { blockRoot } from '../../src/ledger/merkle.js';
+import { ENTRY_BLOCK_HEADER_BYTES, Ledger } from '../../src/ledger/index.js';
 import {
   MAX_SEALS_IN_FLIGHT,
   Shipper,
@@ -62,36 +58,25 @@ async function ownerStore(): Promise<{ ledger: Ledger; seal(n: number): Promise<
   };
 }
 
-/** The owner's seals as shipped (until the ledger's half reads seal n itself): its export, grouped by directory, in directory order. */
+/** The owner's seals as shipped: the store's own reading of seal n (what its reader threads answer), no head key (heads off). */
 function sealSource(owner: { ledger: Ledger; highest(): number }, onRead: (height: number) => void = () => undefined): SealSource {
   return {
     highest: () => owner.highest(),
     read(height) {
       onRead(height);
-      let directory: Buffer | null = null;
-      const blocks: { chain: string; record: Uint8Array; index: number }[] = [];
-      for (const chain of CHAINS) {
-        for (const block of owner.ledger.exportBlocks(chain, 0, 1 << 30, OWNER).blocks) {
-          if (block.proof.directory.height !== height) continue;
-          directory = Buffer.from(block.proof.directory.header, 'hex');
-          blocks.push({ chain, record: block.record, index: block.proof.directory.index });
-        }
-      }
-      if (directory === null) return Promise.reject(new Error(`no seal ${height}`));
-      blocks.sort((a, b) => a.index - b.index);
-      return Promise.resolve({ directory, head: null, blocks: blocks.map(({ chain, record }) => ({ chain, record })), frameIds: null, credits: null });
+      const seal = owner.ledger.shippedSeal(height);
+      if (seal === null) return Promise.reject(new Error(`no seal ${height}`));
+      return Promise.resolve({ ...seal, headKey: null, credits: null });
     },
   };
 }
 
 /**
- * A standby's sink on a real store: each seal checked (directory chain, every
- * block), its blocks stored by Ledger.adopt, then acknowledged. `paused`:
- * seals wait for `step()` before they are stored.
+ * A standby's sink on a real store: each seal stored by Ledger.replicate
+ * (checked, one transaction), then acknowledged. `paused`: seals wait for
+ * `step()` before they are stored.
  */
 class StoreSink implements SealSink {
-  at: DirectoryPosition = { nextHeight: 0, lastHash: zeroHash() };
-  readonly chains = new Map<string, ChainPosition>();
   readonly stored: number[] = [];
   paused = false;
   private waiting: (() => void)[] = [];
@@ -99,7 +84,7 @@ class StoreSink implements SealSink {
   constructor(readonly ledger: Ledger) {}
 
   position(): number {
-    return this.at.nextHeight - 1;
+    return this.ledger.replicaPosition(OWNER.id).acked;
   }
 
   step(): void {
@@ -121,21 +106,9 @@ class StoreSink implements SealSink {
 
   private async replicateNow(owner: string, seal: SealMessage): Promise<{ acked: number }> {
     if (this.paused) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    const shipped: ShippedSeal = { directory: seal.directory, blocks: seal.blocks };
-    const fresh = (): ChainPosition => ({ nextHeight: 0, nextSeq: 0, lastBlockHash: zeroHash() });
-    const checked = checkShippedSeal({ ...OWNER, id: owner }, this.at, shipped, (chain) => this.chains.get(chain) ?? fresh(), blockRoot);
-    for (const chain of new Set(checked.blocks.map((b) => b.chain))) {
-      const mine = checked.blocks.filter((b) => b.chain === chain);
-      const head = await this.ledger.adopt(
-        chain,
-        mine.map((b) => ({ record: seal.blocks[checked.blocks.indexOf(b)]!.record, proof: b.proof })),
-      );
-      this.chains.set(chain, { nextHeight: head.nextHeight, nextSeq: head.nextSeq, lastBlockHash: Buffer.from(head.lastBlockHash) });
-    }
-    const height = this.at.nextHeight;
-    this.at = checked.next;
-    this.stored.push(height);
-    return { acked: height };
+    const { acked } = await this.ledger.replicate({ ...OWNER, id: owner, headKey: seal.headKey }, seal);
+    this.stored.push(acked);
+    return { acked };
   }
 }
 
@@ -148,14 +121,14 @@ interface Standby {
   sockets: { close(code: number, reason: string): void }[];
 }
 
-async function standby(): Promise<Standby> {
+async function standby(maxQueuedBytes = MAX_MESSAGE_BYTES): Promise<Standby> {
   const ledger = await Ledger.open(tempDir('chainlanes-replicas-standby-'));
   registerCleanup('standby store', () => ledger.close());
   const adminKey = newKey();
   const credits = await Credits.open(ledger.environment, { adminKey, nextSeqOf: () => 0, nextDirectoryHeight: () => 0 });
   const sink = new StoreSink(ledger);
   const sockets: Standby['sockets'] = [];
-  const streams = new StandbyStreams({ store: 'standby-store', sink, standsBy: (owner) => owner === OWNER.id, maxBlocks: 1_000 });
+  const streams = new StandbyStreams({ store: 'standby-store', sink, standsBy: (owner) => owner === OWNER.id, maxBlocks: 1_000, maxQueuedBytes });
   const route: ReplicaStreams = {
     refusal: (owner) => streams.refusal(owner),
     open(owner, socket) {
@@ -177,12 +150,20 @@ async function until(what: string, condition: () => boolean, timeoutMs = 20_000)
   }
 }
 
-function shipper(source: SealSource, target: Standby, durable: number[], onDurable: (height: number) => void = () => undefined, pingEveryMs?: number): Shipper {
+function shipper(
+  source: SealSource,
+  target: Standby,
+  durable: number[],
+  onDurable: (height: number) => void = () => undefined,
+  pingEveryMs?: number,
+  maxInFlightBytes = MAX_MESSAGE_BYTES,
+): Shipper {
   const s = new Shipper({
     owner: OWNER.id,
     ...(pingEveryMs === undefined ? {} : { pingEveryMs }),
     source,
     adminKey: target.adminKey,
+    maxInFlightBytes,
     reconnect: { minDelayMs: 20, maxDelayMs: 200 },
     onDurable: (height) => {
       onDurable(height);
@@ -293,6 +274,43 @@ describe('the shipping stream', () => {
     // The seals still queued on the first stream were stored before it noticed; the rest came on the next one, each once.
     expect(target.sink.stored).toEqual(Array.from({ length: 20 }, (_, i) => i));
     expectSameBlocks(owner.ledger, target.ledger);
+  });
+
+  it('bytes in flight are bounded too: the owner sends a seal only when the window has room for its bytes, and one over the bound never', async () => {
+    const owner = await ownerStore();
+    await owner.seal(12);
+    const sizes = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        sealSource(owner)
+          .read(i)
+          .then((seal) => encodeMessage({ type: 'seal', ...seal }).byteLength),
+      ),
+    );
+    // Room for about two seals: the standby would refuse a third queued (too_many_seals), so the owner must wait for acknowledgements.
+    const bound = Math.max(...sizes) * 2 + 1;
+    const target = await standby(bound);
+    target.sink.paused = true;
+    const durable: number[] = [];
+    const s = shipper(sealSource(owner), target, durable, undefined, undefined, bound);
+    s.follow({ id: 'g2', url: target.url });
+    let mostInFlight = 0;
+    for (let n = 0; n < 12; n++) {
+      await until(`seal ${n} waiting in the sink`, () => target.sink.queued === 1);
+      expect(s.inFlightBytes).toBeLessThanOrEqual(bound);
+      mostInFlight = Math.max(mostInFlight, s.inFlight);
+      target.sink.step();
+      await until(`seal ${n} durable`, () => durable.at(-1) === n);
+    }
+    expect(mostInFlight).toBeLessThan(MAX_SEALS_IN_FLIGHT); // the bytes, not the count, held the owner back
+    expect(target.sockets.length).toBe(1); // never refused, never reopened
+    expect(target.sink.stored).toEqual(Array.from({ length: 12 }, (_, i) => i));
+
+    // A seal larger than the bound is never sent: the stream is refused naming it, and nothing past it reaches the standby.
+    const small = await standby();
+    const refused = shipper(sealSource(owner), small, [], undefined, undefined, Math.min(...sizes) - 1);
+    refused.follow({ id: 'g2', url: small.url });
+    await until('refused', () => refused.state === 'refused' && /seal 0 is \d+ bytes, over the stream's bound/.test(refused.detail));
+    expect(small.sink.stored).toEqual([]);
   });
 
   it('a stream that goes silent (a partition between owner and standby) is dropped by the ping and opened again once the path is back', async () => {
@@ -434,6 +452,20 @@ describe('the replica route refuses', () => {
     );
     target.sink.paused = false;
     while (target.sink.queued > 0) target.sink.step();
+    // More bytes than the standby queues per owner, in two seals: refused by name.
+    const tight = await standby(encodeMessage({ type: 'seal', ...seals[0]! }).byteLength + 10);
+    const c = await raw(tight, tight.adminKey);
+    await until('hello', () => c.messages.length === 1);
+    tight.sink.paused = true;
+    c.ws.send(encodeMessage({ type: 'seal', ...seals[0]! }));
+    c.ws.send(encodeMessage({ type: 'seal', ...seals[1]! }));
+    expect(await c.closed).toBe(4400);
+    expect(c.messages.find((m) => (m as { type: string }).type === 'error')).toMatchObject({
+      code: 'too_many_seals',
+      message: expect.stringMatching(/bytes of seals sent without waiting for their acknowledgement \(at most \d+\)/),
+    });
+    tight.sink.paused = false;
+    while (tight.sink.queued > 0) tight.sink.step();
     // A message over the bound is dropped by uWS before it is buffered whole.
     const big = await raw(target, target.adminKey);
     await until('hello', () => big.messages.length === 1);
