@@ -20,7 +20,7 @@ const FOLDER_DEPENDENCIES = {
   heads: ['protocol', 'ledger', 'validation'],
   sealer: ['protocol', 'ring', 'native', 'ledger', 'credits', 'heads'],
   scheduler: ['ring', 'native', 'ledger', 'validation'],
-  config: ['ring', 'scheduler', 'log', 'validation', 'fleet'],
+  config: ['ring', 'scheduler', 'log', 'validation', 'fleet', 'protocol'],
   uws: ['protocol'],
   defence: ['protocol', 'log', 'uws', 'native'],
   frontdoor: ['protocol', 'ring', 'native', 'lanes', 'sealer', 'ledger', 'scheduler', 'log', 'credits', 'uws', 'defence'],

@@ -28,7 +28,7 @@ import type { StopStack } from './stop-stack.js';
 import type { StoreParts } from './store.js';
 import type { ThreadParts } from './threads.js';
 import type { FleetParts } from './fleet-parts.js';
-import { gatedOwnership, type ReplicaParts } from './replicas.js';
+import { gatedOwnership, maxCutBytes, type ReplicaParts } from './replicas.js';
 import { lanesNow } from './lanes-view.js';
 import { FleetViewSource } from './fleet-view.js';
 
@@ -90,7 +90,7 @@ export function openClients(config: GatewayConfig, log: Logger, stops: StopStack
 export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts {
   const { config, log, store, shared, threads } = inputs;
   const admission = new Admission({
-    limits: { ...config.limits, maxBlockEntries: config.ledger.maxBlockEntries },
+    limits: { ...config.limits, maxBlockEntries: config.ledger.maxBlockEntries, maxCutBytes: maxCutBytes(inputs.replicas) },
     chains: shared.chains,
     pools: threads.pools,
     sealer: threads.sealer,

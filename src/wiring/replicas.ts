@@ -14,6 +14,7 @@ import { Gauge, type Registry } from 'prom-client';
 import { clearAlone, recordAlone } from '../fleet/index.js';
 import type { ChainOwnership, CommitHold, CommitRelease, SealedEvent } from '../frontdoor/index.js';
 import { errorMessage, type Logger } from '../log/index.js';
+import { SEAL_MESSAGE_FIXED_BYTES } from '../protocol/index.js';
 import { ReplicaGate, Shipper, StandbyStreams, type ReplicaView, type SealSink, type SealSource } from '../replicas/index.js';
 import type { Sealer } from '../sealer/index.js';
 import type { FleetParts } from './fleet-parts.js';
@@ -184,6 +185,15 @@ export function startReplicas(
       streaming: streams.owners(),
     }),
   };
+}
+
+/**
+ * The most the frames of one seal may weigh (admission cuts early past it), so
+ * every seal message fits the stream's bound: no seal is too large to ship.
+ * The config refuses a frame limit that one frame alone could pass (config/schema.ts).
+ */
+export function maxCutBytes(replicas: ReplicaParts | null): number {
+  return replicas === null ? Infinity : replicas.maxMessageBytes - SEAL_MESSAGE_FIXED_BYTES;
 }
 
 /** The view with `since` as ms since the epoch (the gate counts on the monotonic clock). */
