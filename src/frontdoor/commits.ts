@@ -16,6 +16,8 @@ export interface CommitParts {
   /** Told of each durable block (the dashboard's commit latency); null: none. */
   probe: CommitProbe | null;
   log: Logger;
+  /** Told of each sealed directory once its notices went out (reads above it are not served: the latest signed head moves here). */
+  released?(event: SealedEvent): void;
 }
 
 export type SealedEvent = Extract<SealerEvent, { type: 'sealed' }>;
@@ -32,7 +34,11 @@ const AT_ONCE: CommitHold = (event, release) => release(event, false);
 
 /** The sealer's onEvent: `committed` notices for each sealed directory block, and the sealer's troubles logged. */
 export function onSealerEvent(parts: CommitParts, hold: CommitHold = AT_ONCE): (event: SealerEvent) => void {
-  const release: CommitRelease = (event, alone) => sendCommitted(parts, event, alone);
+  const release: CommitRelease = (event, alone) => {
+    sendCommitted(parts, event, alone);
+    parts.seals.released(event.directory.height);
+    parts.released?.(event);
+  };
   return (event) => {
     if (event.type === 'sealed') {
       parts.seals.sealed(event.directory.height, event.blocks.length, countEntries(event));

@@ -122,6 +122,7 @@ export function addRoutes(app: TemplatedApp, inputs: RouteInputs): void {
     buffers: clients.buffers,
     commitWaitTimeoutMs: config.ledger.commitWaitTimeoutMs,
     sealTrouble: () => sealTrouble(parts),
+    committedDirectory: () => store.seals.committedHeight,
     chainInfo: (chain) => chainView(chain, shared.chainTable),
     lanes: (listed) => lanesNow(parts, intake.frontDoorCores.cores, listed),
     publicListings: config.auth.publicListings,

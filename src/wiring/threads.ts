@@ -105,10 +105,13 @@ export async function startThreads(inputs: ThreadInputs, stops: StopStack): Prom
 
 /** The commit hop (frontdoor/commits.ts), and the latest signed head kept for its routes. */
 function sealerEvents(store: StoreParts, shared: SharedParts, log: Logger, meter: TurnMeter, hold?: CommitHold): (event: SealerEvent) => void {
-  const commits = onSealerEvent({ chains: shared.chains, seals: store.seals, probe: shared.commitSampler, log }, hold);
+  // The latest signed head moves with the released seals, not the sealed ones: with replicas a head must not
+  // cover a directory the standby may not hold (its routes and proofs would show what a failover could lose).
+  const released = (event: SealerEvent): void => store.heads.observe(event);
+  const commits = onSealerEvent({ chains: shared.chains, seals: store.seals, probe: shared.commitSampler, log, released }, hold);
   return (event) => {
     if (event.type === 'sealed') meter.counts[TURN_COUNTS.sealedBlocks]! += event.blocks.length;
-    store.heads.observe(event);
+    else if (event.type !== 'head' || event.head.size <= store.seals.committedHeight + 1) store.heads.observe(event);
     commits(event);
   };
 }

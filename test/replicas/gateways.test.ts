@@ -35,6 +35,8 @@ interface GatewayProcess {
   stderr(): string;
   healthz(): Promise<{ fleet?: { replica?: Record<string, unknown> } }>;
   position(owner: string): Promise<number>;
+  /** The highest directory sealed in this gateway's own store (its /healthz can say only what was committed). */
+  sealedHeight(): Promise<number>;
   /** The entry's proof as this gateway's store gives it (null: not there). */
   proof(chain: string, seq: number): Promise<EntryProof | null>;
 }
@@ -71,6 +73,7 @@ async function startReplicaGateway(etcd: EtcdCluster, prefix: string, id: string
     stderr,
     healthz: async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).json() as Promise<{ fleet?: { replica?: Record<string, unknown> } }>,
     position: async (owner) => (await ask(`position ${owner}`, 'position')).height as number,
+    sealedHeight: async () => (await ask('sealed', 'sealed')).height as number,
     proof: async (chain, seq) => (await ask(`proof ${chain} ${seq}`, 'proof')).proof as EntryProof | null,
   };
   async function ask(command: string, event: string): Promise<Report> {
@@ -88,6 +91,8 @@ async function until(what: string, condition: () => boolean | Promise<boolean>, 
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+type ErrorBody = { error: { code: string; message: string } };
 
 type Reply = {
   type: string;
@@ -181,6 +186,24 @@ describe('standby replicas between two gateways', () => {
 
     g2.child.kill('SIGSTOP');
     const held = await acceptedFrame(client, ['d', 'e']);
+    // Kafka's high watermark: what the standby may not hold is not served — not the entries, their block, their
+    // directory, nor a signed head covering it — though g1 has sealed it (sealed here, the seal is waiting for g2).
+    await until('the held frame sealed on g1', async () => (await g1.sealedHeight()) > notice.directory!);
+    const base = `http://127.0.0.1:${g1.port}`;
+    const entry = await fetch(`${base}/v1/chains/shop/entries/${held.seq!}`);
+    expect(entry.status).toBe(404);
+    expect(((await entry.json()) as ErrorBody).error.message).toMatch(/is not committed yet/);
+    const block = await fetch(`${base}/v1/chains/shop/blocks/1`);
+    expect(block.status).toBe(404);
+    expect(((await block.json()) as ErrorBody).error.message).toMatch(/^no block 1 of chain "shop" committed yet \(the highest committed is 0\)/);
+    const directory = await fetch(`${base}/v1/directory/${notice.directory! + 1}`);
+    expect(directory.status).toBe(404);
+    expect(((await directory.json()) as ErrorBody).error.message).toMatch(/^no directory block \d+ committed yet/);
+    const head = (await (await fetch(`${base}/v1/directory/head`)).json()) as { size: number };
+    expect(head.size).toBeLessThanOrEqual(notice.directory! + 1);
+    // What was committed is served, with a proof that verifies.
+    const readable = (await (await fetch(`${base}/v1/chains/shop/entries/${first.seq!}`)).json()) as EntryProof;
+    expect(verifyEntry(readable, { chain: 'shop', seq: first.seq! })).toEqual({ ok: true });
     // Until g1 calls g2 lost, frames are still accepted; after it, busy naming g2 and the setting.
     let busy: Reply | undefined;
     await until(
@@ -213,6 +236,9 @@ describe('standby replicas between two gateways', () => {
     await until('the held notices released', () => committedUpTo(client.replies) >= held.seq! + 1, 40_000);
     const after = await acceptedFrame(client, ['f']);
     await until('committed again', () => committedUpTo(client.replies) >= after.seq!);
+    // Once released, the held entry is readable on g1 too, with a proof that verifies.
+    const released = (await (await fetch(`${base}/v1/chains/shop/entries/${held.seq!}`)).json()) as EntryProof;
+    expect(verifyEntry(released, { chain: 'shop', seq: held.seq!, hash: Buffer.from(held.hashes!.subarray(0, 32)).toString('hex') })).toEqual({ ok: true });
     expect(client.replies.filter((r) => r.type === 'committed').every((r) => r.alone === undefined)).toBe(true);
     await until('in step', async () => (await g1.healthz()).fleet?.replica?.state === 'in-step');
     const metrics2 = await (await fetch(`http://127.0.0.1:${g1.port}/metrics`)).text();
