@@ -106,6 +106,7 @@ export {
   type GatewayFleetSettings,
 } from './settings.js';
 export { FleetNode, type FleetNodeOptions } from './node.js';
+export { releaseStandby, takeOverChains, type TakeoverOutcome, type TakeoverRecord, type TakeoverRequest } from './takeover.js';
 export {
   StandbyNaming,
   clearAlone,

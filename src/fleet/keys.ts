@@ -81,6 +81,10 @@ export class FleetKeys {
   replica(id: string): string {
     return `${this.prefix}replica/${id}`;
   }
+  /** `takeover/{g}`: g's standby took g's chains over after g's lease expired (docs/replicas.md part 5): who, from which seal, when. */
+  takeover(id: string): string {
+    return `${this.prefix}takeover/${id}`;
+  }
   /** Event keys sort by time, then by who wrote them and their count there. */
   event(at: number, source: string, n: number): string {
     return `${this.events}${String(at).padStart(15, '0')}-${source}-${String(n).padStart(9, '0')}`;

@@ -21,3 +21,4 @@ export { Shipper, type SealSource, type ShipperOptions, type ShipperState, type 
 export { CLOSE_FAILED, CLOSE_REFUSED, StandbySession, type SealSink, type SessionSocket, type StandbySessionOptions } from './standby-session.js';
 export { StandbyStreams, type StandbyStreamsOptions } from './standby-streams.js';
 export { ReplicaGate, type ReplicaGateOptions, type ReplicaState, type ReplicaView } from './gate.js';
+export { Takeovers, type TakeoverParts } from './takeover.js';

@@ -54,6 +54,18 @@ export class StandbyStreams {
     return session;
   }
 
+  /**
+   * Ends `owner`'s stream (a takeover: nothing more of the owner may be
+   * stored) and resolves once its last seal is stored or refused.
+   */
+  end(owner: string): Promise<void> {
+    const open = this.streams.get(owner);
+    if (open === undefined) return Promise.resolve();
+    open.session.closed();
+    open.socket.close(1000, "this standby is taking the owner's chains over");
+    return open.session.idle();
+  }
+
   /** The owners with a stream open now. */
   owners(): string[] {
     return [...this.streams].filter(([, s]) => s.session.isOpen).map(([owner]) => owner);

@@ -177,7 +177,7 @@ export function handoffService(inputs: HandoffInputs): HandoffService {
         `chain "${chain}" from ${from} ends at height ${at.nextHeight}, seq ${at.nextSeq}, but its head says height ${head.nextHeight}, seq ${head.nextSeq}`,
       );
     }
-    const continued = continueChain(chain, at.nextSeq, at.nextHeight);
+    const continued = continueChain(parts, chain, at.nextSeq, at.nextHeight);
     if (continued !== null) return continued;
     if (head !== null && head.credits !== null && credits !== null) await credits.openChain(chain, from, head.credits, head.nextSeq);
     const ms = Math.round(performance.now() - started);
@@ -186,24 +186,6 @@ export function handoffService(inputs: HandoffInputs): HandoffService {
       `${head === null ? 'pre-copied' : 'adopted'} ${blocks} blocks of chain "${chain}" from ${from} in ${ms} ms (next seq ${at.nextSeq})`,
     );
     return { chain, ...at, blocks, ms };
-  }
-
-  /** The front door's state of the chain goes on after the adopted blocks (and the sealer's backlog with it). */
-  function continueChain(chain: string, nextSeq: number, nextHeight: number): Refusal | null {
-    const known = parts.shared.chains.get(chain);
-    if (known === undefined) {
-      if (parts.shared.chains.getOrCreate(chain, nextSeq, nextHeight) === undefined)
-        return refuse('busy', `this gateway serves its limit of ${parts.shared.chains.table.maxChains} chains (limits.maxChains)`);
-      return null;
-    }
-    if (known.nextSeq >= nextSeq) return null;
-    try {
-      known.continueAt(nextSeq, nextHeight);
-    } catch (error) {
-      return refuse('internal', errorMessage(error));
-    }
-    parts.threads.sealer.chain(known.slot, nextSeq);
-    return null;
   }
 
   async function fetchPage(url: string, chain: string, from: number): Promise<{ blocks: ExportedBlock[]; next: number | null } | Refusal> {
@@ -231,6 +213,28 @@ export function handoffService(inputs: HandoffInputs): HandoffService {
     if (!valid) return refuse('internal', `${where}: not an export page ({blocks: [{record, proof}], next})`);
     return { blocks: blocks as ExportedBlock[], next: next as number | null };
   }
+}
+
+/**
+ * The front door's state of the chain goes on after blocks stored here by
+ * another way than its own seals (and the sealer's backlog with it): an
+ * adoption's, or a takeover's replicated ones (docs/replicas.md part 5).
+ */
+export function continueChain(parts: RunningParts, chain: string, nextSeq: number, nextHeight: number): Refusal | null {
+  const known = parts.shared.chains.get(chain);
+  if (known === undefined) {
+    if (parts.shared.chains.getOrCreate(chain, nextSeq, nextHeight) === undefined)
+      return refuse('busy', `this gateway serves its limit of ${parts.shared.chains.table.maxChains} chains (limits.maxChains)`);
+    return null;
+  }
+  if (known.nextSeq >= nextSeq) return null;
+  try {
+    known.continueAt(nextSeq, nextHeight);
+  } catch (error) {
+    return refuse('internal', errorMessage(error));
+  }
+  parts.threads.sealer.chain(known.slot, nextSeq);
+  return null;
 }
 
 interface AdoptRequest {

@@ -11,13 +11,15 @@
 // one, `fleet.replicas: 1` is refused at start, naming what is missing.
 import { performance } from 'node:perf_hooks';
 import { Gauge, type Registry } from 'prom-client';
-import { clearAlone, recordAlone } from '../fleet/index.js';
+import { clearAlone, recordAlone, releaseStandby, takeOverChains } from '../fleet/index.js';
 import type { ChainOwnership, CommitHold, CommitRelease, SealedEvent } from '../frontdoor/index.js';
 import { errorMessage, type Logger } from '../log/index.js';
 import { SEAL_MESSAGE_FIXED_BYTES } from '../protocol/index.js';
-import { ReplicaGate, Shipper, StandbyStreams, type ReplicaView, type SealSink, type SealSource } from '../replicas/index.js';
+import { ReplicaGate, Shipper, StandbyStreams, Takeovers, type ReplicaView, type SealSink, type SealSource } from '../replicas/index.js';
 import type { Sealer } from '../sealer/index.js';
 import type { FleetParts } from './fleet-parts.js';
+import { continueChain } from './handoff.js';
+import type { RunningParts } from './views.js';
 import type { StopStack } from './stop-stack.js';
 import type { StoreParts } from './store.js';
 
@@ -77,6 +79,8 @@ export interface ReplicaParts {
   health(): ReplicaHealth;
   /** The largest message an owner may send on a stream to this gateway. */
   maxMessageBytes: number;
+  /** Once every part runs: takeovers of the owners this gateway stands by for begin (docs/replicas.md part 5). */
+  connect(parts: RunningParts): void;
 }
 
 export interface ReplicaHealth extends ReplicaView {
@@ -149,19 +153,36 @@ export function startReplicas(
   const timer = setInterval(() => gate.check(performance.now()), CHECK_MS);
   timer.unref();
   follow();
-  const streams = new StandbyStreams({
+  const streams: StandbyStreams = new StandbyStreams({
     store: replicaStore.identity,
     sink: replicaStore.sink,
-    standsBy: (owner) => naming.standbyOf(owner)?.standby === me,
+    // An owner being taken over ships nothing more here: its chains go on from what is held.
+    standsBy: (owner): boolean => naming.standbyOf(owner)?.standby === me && !takeovers.isTaking(owner),
     maxBlocks: MAX_BLOCKS_PER_SEAL,
     maxQueuedBytes: maxMessageBytes,
     onEnd: (owner, code, message) => {
       if (code !== null) log.warn({ event: 'replica-refused', owner, code, error: message }, `refused the replica stream of "${owner}": ${message}`);
     },
   });
+  let running: RunningParts | null = null;
+  const { client, keys, member } = fleet.node;
+  const takeovers: Takeovers = new Takeovers({
+    me,
+    standingBy: () => [...naming.table.entries].filter(([, e]) => e.value.standby === me).map(([owner, e]) => ({ owner, revision: e.createRevision })),
+    isMember: (owner) => fleet.node.members.get(owner) !== undefined,
+    chainsOf: (owner) => [...fleet.node.table.entries].filter(([, e]) => e.value.gateway === owner).map(([name, e]) => ({ name, token: e.modRevision })),
+    endStream: (owner): Promise<void> => streams.end(owner),
+    acked: (owner) => store.ledger.replicaPosition(owner).acked,
+    prepare: (chain) => goOnFromHeld(running!, chain),
+    transfer: (request) => takeOverChains(client, keys, { ...request, me: member, batch: settings.claimBatch }),
+    won: (chain, token) => fleet.node.table.applyLocal(chain, { gateway: me, since: Date.now() }, token, token),
+    release: (owner, revision) => releaseStandby(client, keys, owner, revision),
+    log,
+  });
   stops.push('the replica stream', () => {
     clearInterval(timer);
     shipper.stop();
+    takeovers.stop();
   });
   return {
     gate,
@@ -177,6 +198,11 @@ export function startReplicas(
       shipper.sealed();
     },
     busy: (now) => gate.busy(now),
+    connect: (parts) => {
+      running = parts;
+      naming.onChange(() => takeovers.check());
+      takeovers.check();
+    },
     health: () => ({
       ...wallClock(gate.view(performance.now())),
       stream: shipper.state,
@@ -194,6 +220,16 @@ export function startReplicas(
  */
 export function maxCutBytes(replicas: ReplicaParts | null): number {
   return replicas === null ? Infinity : replicas.maxMessageBytes - SEAL_MESSAGE_FIXED_BYTES;
+}
+
+/** A chain taken over goes on in the front door from the blocks replicated here, its frame-id window rebuilt from their ids. */
+function goOnFromHeld(parts: RunningParts, chain: string): string | null {
+  const held = parts.store.ledger.chain(chain);
+  const refusal = continueChain(parts, chain, held?.nextSeq ?? 0, held?.nextHeight ?? 0);
+  if (refusal !== null) return refusal.message;
+  const state = parts.shared.chains.get(chain)!;
+  parts.intake.admission.frameIds.restoreChains([state], (name, limit, maxBytes) => parts.store.ledger.recentFrameIds(name, limit, maxBytes));
+  return null;
 }
 
 /** The view with `since` as ms since the epoch (the gate counts on the monotonic clock). */

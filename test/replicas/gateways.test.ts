@@ -41,7 +41,14 @@ interface GatewayProcess {
   proof(chain: string, seq: number): Promise<EntryProof | null>;
 }
 
-async function startReplicaGateway(etcd: EtcdCluster, prefix: string, id: string, machine: string, whenStandbyLost: 'wait' | 'alone'): Promise<GatewayProcess> {
+async function startReplicaGateway(
+  etcd: EtcdCluster,
+  prefix: string,
+  id: string,
+  machine: string,
+  whenStandbyLost: 'wait' | 'alone',
+  leaseTtlSeconds = 10,
+): Promise<GatewayProcess> {
   const port = await freePort();
   const args = {
     id,
@@ -52,6 +59,7 @@ async function startReplicaGateway(etcd: EtcdCluster, prefix: string, id: string
     prefix,
     whenStandbyLost,
     lostAfterMs: LOST_AFTER_MS,
+    leaseTtlSeconds,
   };
   const child = spawn(process.execPath, [FIXTURE, JSON.stringify(args)], { stdio: ['pipe', 'pipe', 'pipe'] });
   const { reports, stderr } = collectReports<Report>(child);
@@ -140,10 +148,17 @@ async function acceptedFrame(client: Awaited<ReturnType<typeof stream>>, entries
   }
 }
 
-async function pair(whenStandbyLost: 'wait' | 'alone'): Promise<{ etcd: EtcdCluster; prefix: string; g1: GatewayProcess; g2: GatewayProcess }> {
+async function pair(
+  whenStandbyLost: 'wait' | 'alone',
+  survivor: 'wait' | 'alone' = 'wait',
+  leaseTtlSeconds = 10,
+): Promise<{ etcd: EtcdCluster; prefix: string; g1: GatewayProcess; g2: GatewayProcess }> {
   const etcd = await startEtcd();
   const prefix = `/replicas-${process.pid}-${++prefixes}/`;
-  const [g1, g2] = await Promise.all([startReplicaGateway(etcd, prefix, 'g1', 'm1', whenStandbyLost), startReplicaGateway(etcd, prefix, 'g2', 'm2', 'wait')]);
+  const [g1, g2] = await Promise.all([
+    startReplicaGateway(etcd, prefix, 'g1', 'm1', whenStandbyLost, leaseTtlSeconds),
+    startReplicaGateway(etcd, prefix, 'g2', 'm2', survivor, leaseTtlSeconds),
+  ]);
   await until('g1 ships to g2', async () => {
     const replica = (await g1.healthz()).fleet?.replica;
     return replica?.standby === 'g2' && replica.stream === 'shipping';
@@ -268,5 +283,82 @@ describe('standby replicas between two gateways', () => {
     await until('committed', () => committedUpTo(client.replies) >= later.seq!);
     expect(client.replies.filter((r) => r.type === 'committed').at(-1)!.alone).toBeUndefined();
     expect(await g2.position('g1')).toBeGreaterThanOrEqual(client.replies.filter((r) => r.type === 'committed').at(-1)!.directory!);
+  });
+});
+
+describe('failover: the standby takes the chains of an owner killed with -9', () => {
+  it('every entry reported committed reads back from the new owner with a proof that verifies; no seq given twice; new frames go on from the replicated seqs', async () => {
+    // g2 goes on alone once g1 (its own standby) is gone: with two gateways there is no third to ship to.
+    const { etcd, prefix, g1, g2 } = await pair('wait', 'alone', 4);
+    const client = await stream(g1.port, 'flood');
+    const firstAccepted = await acceptedFrame(client, ['first']);
+    // A flood: frames sent without waiting, until g1 dies under it.
+    let sent = 0;
+    const flood = setInterval(() => {
+      if (g1.child.exitCode === null && g1.child.signalCode === null) {
+        client.send([`e${sent}a`, `e${sent}b`, `e${sent}c`]);
+        sent++;
+      }
+    }, 2);
+    registerCleanup('the flood', () => clearInterval(flood));
+    await until('a few hundred entries committed', () => committedUpTo(client.replies) >= 300, 60_000);
+    g1.child.kill('SIGKILL');
+    await new Promise<void>((resolve) => g1.child.once('exit', () => resolve()));
+    clearInterval(flood);
+    const committed = committedUpTo(client.replies);
+    expect(committed).toBeGreaterThanOrEqual(300);
+    // Each seq's hash as g1 accepted it.
+    const hashes = new Map<number, string>();
+    for (const r of client.replies)
+      if (r.type === 'accepted')
+        for (let i = 0; i < r.count!; i++) hashes.set(r.seq! + i, Buffer.from(r.hashes!.subarray(i * 32, (i + 1) * 32)).toString('hex'));
+    expect(hashes.get(firstAccepted.seq!)).toBeDefined();
+
+    // g2 takes the chain over once g1's lease expires: frames to g2 are `moved` (to g1) until then, then accepted.
+    // (The stream itself is refused, 421 naming g1, until then.)
+    let after: Awaited<ReturnType<typeof stream>> | undefined;
+    await until(
+      'g2 serves the chain',
+      () =>
+        stream(g2.port, 'flood').then(
+          (opened) => ((after = opened), true),
+          () => false,
+        ),
+      60_000,
+    );
+    let next: Reply | undefined;
+    await until(
+      'g2 accepts frames of the chain',
+      async () => {
+        const frame = after!.send(['after the failover']);
+        await until(`answer ${frame}`, () => answerTo(after!.replies, frame) !== undefined);
+        const answer = answerTo(after!.replies, frame)!;
+        if (answer.type === 'accepted') next = answer;
+        else expect(['moved', 'busy', 'unavailable']).toContain(answer.code);
+        return next !== undefined;
+      },
+      60_000,
+    );
+    // No seq given twice: g2 goes on after every seq g1 reported committed (seqs g1 accepted but never
+    // committed may be given again — they were never durable on both, and nobody was told they were).
+    expect(next!.seq).toBeGreaterThan(committed);
+    await until('the new frame committed', () => committedUpTo(after!.replies) >= next!.seq!, 30_000);
+    expect(after!.replies.find((r) => r.type === 'committed')!.alone).toBe(true);
+
+    // Every entry g1 reported committed reads back from g2, with a proof that verifies and g1's hash.
+    for (let seq = 0; seq <= committed; seq++) {
+      const response = await fetch(`http://127.0.0.1:${g2.port}/v1/chains/flood/entries/${seq}`);
+      expect(response.status, `seq ${seq}`).toBe(200);
+      const proof = (await response.json()) as EntryProof;
+      expect(verifyEntry(proof, { chain: 'flood', seq, hash: hashes.get(seq)! }), `seq ${seq}`).toEqual({ ok: true });
+    }
+    // etcd says who took over, from which seal, and that the chain is g2's; standby/g1 is released.
+    const root = new EtcdClient({ endpoints: etcd.endpoints, requestTimeoutMs: 2_000, maxResponseBytes: 1 << 20 });
+    registerCleanup('etcd client', () => root.close());
+    const takeover = JSON.parse((await root.range(`${prefix}takeover/g1`)).kvs[0]!.value.toString('utf8')) as { by: string; acked: number };
+    expect(takeover.by).toBe('g2');
+    expect(takeover.acked).toBeGreaterThanOrEqual(0);
+    expect(JSON.parse((await root.range(`${prefix}chains/flood`)).kvs[0]!.value.toString('utf8'))).toMatchObject({ gateway: 'g2' });
+    await until('standby/g1 released', async () => (await root.range(`${prefix}standby/g1`)).kvs.length === 0);
   });
 });
