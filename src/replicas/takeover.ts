@@ -12,8 +12,8 @@
 //   4. won chains are admitted at once (the ownership mirror told locally),
 //      and `standby/{g}` is released so the naming can use this gateway again.
 // A refused takeover (the owner is back, it went on alone, this gateway's
-// lease is gone) is logged and not retried for that claim; a failure of etcd
-// is retried.
+// lease is gone) is logged and tried again at the next change of `members/`
+// or `standby/`; a failure (etcd, a chain that cannot go on) after a second.
 import type { Logger } from '../log/index.js';
 import type { Revision, TakeoverOutcome, TakeoverRequest } from '../fleet/index.js';
 
@@ -85,7 +85,10 @@ export class Takeovers {
     }
     const outcome = await parts.transfer({ owner, standbyRevision: revision, chains, acked });
     if (!outcome.taken) {
+      // Nothing moved; the next change of members/ or standby/ looks again (an owner seen gone by a mirror not yet
+      // in step, or back in time, must not be given up on for good). The chains prepared here stay unowned here.
       this.taking.delete(owner);
+      this.claims.delete(`${owner}@${revision}`);
       parts.log.warn({ event: 'replica-takeover-refused', owner, why: outcome.why }, `not taking over the chains of "${owner}": ${outcome.why}`);
       return;
     }
