@@ -15,10 +15,12 @@ import { clearAlone, recordAlone, releaseStandby, takeOverChains } from '../flee
 import type { ChainOwnership, CommitHold, CommitRelease, SealedEvent } from '../frontdoor/index.js';
 import { errorMessage, type Logger } from '../log/index.js';
 import { SEAL_MESSAGE_FIXED_BYTES } from '../protocol/index.js';
+import { decodeEntryBlockHeader, ENTRY_BLOCK_HEADER_BYTES } from '../ledger/index.js';
+import { isRefusal } from '../credits/index.js';
 import { ReplicaGate, Shipper, StandbyStreams, Takeovers, type ReplicaView, type SealSink, type SealSource } from '../replicas/index.js';
 import type { Sealer } from '../sealer/index.js';
 import type { FleetParts } from './fleet-parts.js';
-import { continueChain } from './handoff.js';
+import { continueChain, fetchExportPage } from './handoff.js';
 import type { RunningParts } from './views.js';
 import type { StopStack } from './stop-stack.js';
 import type { StoreParts } from './store.js';
@@ -41,8 +43,12 @@ export interface ReplicaStore {
  * standby stores through its sealer thread (lmdb has one writer), the owner's
  * store digest taken from its member record (`members/{owner}`, what the
  * adopted proofs name) and its head key from the seal message (messages.ts).
+ * A chain whose older blocks the owner never sealed itself (it took the
+ * chain over, or adopted it by a handoff) has them pulled from the owner's
+ * export first, as a handoff pulls them: the standby's check needs each
+ * block's predecessor.
  */
-export function storeReplicas(store: StoreParts, fleet: FleetParts, sealer: () => Sealer): ReplicaStore {
+export function storeReplicas(store: StoreParts, fleet: FleetParts, sealer: () => Sealer, adminKey: string | null): ReplicaStore {
   const headKey = store.heads.publicKeyHex;
   return {
     identity: fleet.self.key,
@@ -57,14 +63,53 @@ export function storeReplicas(store: StoreParts, fleet: FleetParts, sealer: () =
     },
     sink: {
       position: (owner) => store.ledger.replicaPosition(owner).acked,
-      replicate: (owner, { directory, head, blocks, frameIds, headKey: ownerHeadKey }) => {
+      replicate: async (owner, { directory, head, blocks, frameIds, headKey: ownerHeadKey }) => {
         const member = fleet.node.members.get(owner);
-        if (member === undefined)
-          return Promise.reject(new Error(`gateway "${owner}" is not a member of the fleet (members/${owner}): its store is not known`));
+        if (member === undefined) throw new Error(`gateway "${owner}" is not a member of the fleet (members/${owner}): its store is not known`);
+        await pullOlderBlocks(store, sealer(), { id: owner, url: member.value.url, adminKey }, blocks);
         return sealer().replicate({ id: owner, key: member.value.store, headKey: ownerHeadKey }, { directory, head, blocks, frameIds });
       },
     },
   };
+}
+
+/**
+ * Each chain of a shipped seal whose first block here starts above what this
+ * store holds of it: the blocks between, from the owner's export, adopted
+ * (checked as a handoff's). Nothing is pulled for a chain the store is level
+ * with (every chain the owner sealed from its start); a block whose header
+ * does not decode is left to the seal's own check to refuse.
+ */
+async function pullOlderBlocks(
+  store: StoreParts,
+  sealer: Sealer,
+  owner: { id: string; url: string; adminKey: string | null },
+  blocks: readonly { chain: string; record: Uint8Array }[],
+): Promise<void> {
+  const seen = new Set<string>();
+  for (const { chain, record } of blocks) {
+    if (seen.has(chain)) continue;
+    seen.add(chain);
+    const wanted = blockHeight(record);
+    if (wanted === null) continue;
+    let next = store.ledger.chain(chain)?.nextHeight ?? 0;
+    while (next < wanted) {
+      const page = await fetchExportPage(owner.url, chain, next, owner.adminKey);
+      if (isRefusal(page)) throw new Error(`the older blocks of chain "${chain}" from gateway "${owner.id}": ${page.message}`);
+      const older = page.blocks.filter((b) => (blockHeight(b.record) ?? wanted) < wanted);
+      if (older.length === 0) throw new Error(`gateway "${owner.id}" exported no block of chain "${chain}" from height ${next} (its seal starts at ${wanted})`);
+      next = (await sealer.adopt(chain, older)).nextHeight;
+    }
+  }
+}
+
+/** The height in a block record's header (version ‖ header ‖ …), or null when it does not decode. */
+function blockHeight(record: Uint8Array): number | null {
+  try {
+    return decodeEntryBlockHeader(record.subarray(1, 1 + ENTRY_BLOCK_HEADER_BYTES)).height;
+  } catch {
+    return null;
+  }
 }
 
 export interface ReplicaParts {
@@ -107,7 +152,7 @@ export function startReplicas(
 ): ReplicaParts | null {
   if (fleet === null || fleet.settings.replicas === 0) return null;
   const naming = fleet.node.standbys!;
-  const replicaStore = storeReplicas(store, fleet, sealer);
+  const replicaStore = storeReplicas(store, fleet, sealer, adminKey);
   const { settings } = fleet;
   const me = settings.gatewayId;
   // One bound for a seal message, the seals in flight on a stream, and what a standby queues per owner.

@@ -361,4 +361,57 @@ describe('failover: the standby takes the chains of an owner killed with -9', ()
     expect(JSON.parse((await root.range(`${prefix}chains/flood`)).kvs[0]!.value.toString('utf8'))).toMatchObject({ gateway: 'g2' });
     await until('standby/g1 released', async () => (await root.range(`${prefix}standby/g1`)).kvs.length === 0);
   });
+
+  it('with three gateways the new owner ships the chains it took to its own standby, which first pulls their older blocks: committed without going alone', async () => {
+    const etcd = await startEtcd();
+    const prefix = `/replicas-${process.pid}-${++prefixes}/`;
+    const gateways = await Promise.all(['g1', 'g2', 'g3'].map((id, i) => startReplicaGateway(etcd, prefix, id, `m${i + 1}`, 'wait', 4)));
+    const byId = new Map(gateways.map((g) => [g.id, g]));
+    const standbyOf = async (g: GatewayProcess): Promise<string | null> => {
+      const replica = (await g.healthz()).fleet?.replica;
+      return replica?.stream === 'shipping' ? (replica.standby as string) : null;
+    };
+    const g1 = byId.get('g1')!;
+    await until('g1 ships to its standby', async () => (await standbyOf(g1)) !== null, 60_000);
+    const taker = byId.get((await standbyOf(g1))!)!;
+    const client = await stream(g1.port, 'ring');
+    const frames: Reply[] = [];
+    for (let i = 0; i < 10; i++) frames.push(await acceptedFrame(client, [`r${i}a`, `r${i}b`]));
+    await until('committed on g1', () => committedUpTo(client.replies) >= frames.at(-1)!.seq! + 1);
+    g1.child.kill('SIGKILL');
+    let after: Awaited<ReturnType<typeof stream>> | undefined;
+    await until(
+      `${taker.id} serves the chain`,
+      () =>
+        stream(taker.port, 'ring').then(
+          (opened) => ((after = opened), true),
+          () => false,
+        ),
+      60_000,
+    );
+    // The taker's standby: the third gateway (a ring g1 → taker → it), or — if the taker's standby was g1 — the third
+    // one, which names itself once g1 is gone. Either way it never held the chain's blocks g1 sealed.
+    await until(
+      `${taker.id} ships to a standby other than g1`,
+      async () => {
+        const standby = await standbyOf(taker);
+        return standby !== null && standby !== 'g1';
+      },
+      60_000,
+    );
+    const next = byId.get((await standbyOf(taker))!)!;
+    const first = await acceptedFrame(after!, ['taken over']);
+    expect(first.seq).toBe(frames.at(-1)!.seq! + 2);
+    // Committed only once the taker's standby holds the seal — which lists the chain's block at a height it never
+    // saw sealed: it pulled the older blocks (sealed by g1) from the taker's export first.
+    await until('committed on the taker', () => committedUpTo(after!.replies) >= first.seq!, 60_000);
+    const notice = after!.replies.find((r) => r.type === 'committed')!;
+    expect(notice.alone).toBeUndefined();
+    expect(await next.position(taker.id)).toBeGreaterThanOrEqual(notice.directory!);
+    for (let seq = 0; seq <= first.seq!; seq++) {
+      const proof = await next.proof('ring', seq);
+      expect(proof, `seq ${seq} on ${next.id}`).not.toBeNull();
+      expect(verifyEntry(proof!, { chain: 'ring', seq }), `seq ${seq} on ${next.id}`).toEqual({ ok: true });
+    }
+  }, 180_000);
 });
