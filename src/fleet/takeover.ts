@@ -49,11 +49,12 @@ export async function takeOverChains(client: EtcdClient, keys: FleetKeys, reques
   const won: { name: string; token: Revision }[] = [];
   const lost: { name: string; why: string }[] = [];
   const record: TakeoverRecord = { by: me.id, acked: request.acked, at: Date.now() };
-  // At least one transaction, even for an owner with no chains: the takeover record is written by it.
-  for (let from = 0; from === 0 || from < request.chains.length; from += request.batch) {
+  // At least one transaction, even for an owner with no chains: the takeover record is written by the first.
+  for (let from = 0, first = true; first || from < request.chains.length; first = false) {
     const lease = me.lease;
     if (lease === null) return { taken: false, why: 'this gateway is not a live member of the fleet (no lease)', won };
-    const chains = request.chains.slice(from, from + request.batch - (from === 0 ? 1 : 0));
+    const chains = request.chains.slice(from, from + Math.max(1, request.batch - (first ? 1 : 0)));
+    from += chains.length;
     const value = encode({ gateway: me.id, since: Date.now() } satisfies OwnerRecord);
     const txn: Txn = {
       compare: [
@@ -63,7 +64,7 @@ export async function takeOverChains(client: EtcdClient, keys: FleetKeys, reques
         cmp.lease(keys.member(me.id), '=', lease),
       ],
       success: [
-        ...(from === 0 ? [{ put: { key: keys.takeover(owner), value: encode(record) } }] : []),
+        ...(first ? [{ put: { key: keys.takeover(owner), value: encode(record) } }] : []),
         ...chains.map(({ name, token }) => {
           const key = keys.chain(name);
           return { txn: { compare: [cmp.mod(key, '=', token)], success: [{ put: { key, value } }], failure: [{ range: { key } }] } };
@@ -72,8 +73,8 @@ export async function takeOverChains(client: EtcdClient, keys: FleetKeys, reques
       failure: [{ range: { key: keys.member(owner) } }, { range: { key: keys.standby(owner) } }, { range: { key: keys.replica(owner) } }],
     };
     const result = await client.txn(txn);
-    if (!result.succeeded) return { taken: false, why: refusedBecause(result.responses, owner, me.id), won };
-    const subs = from === 0 ? result.responses.slice(1) : result.responses;
+    if (!result.succeeded) return { taken: false, why: refusedBecause(result.responses, owner, me.id, request.standbyRevision), won };
+    const subs = first ? result.responses.slice(1) : result.responses;
     chains.forEach(({ name }, i) => {
       const sub = subs[i];
       if (sub?.kind === 'txn' && sub.txn.succeeded) return won.push({ name, token: result.revision });
@@ -84,7 +85,6 @@ export async function takeOverChains(client: EtcdClient, keys: FleetKeys, reques
         why: held === null ? 'it has no owner in etcd' : isInvalid(held) ? 'its owner record is unreadable' : `it is owned by ${held.gateway} now`,
       });
     });
-    if (chains.length === 0) break;
   }
   return { taken: true, won, lost };
 }
@@ -95,11 +95,11 @@ export async function releaseStandby(client: EtcdClient, keys: FleetKeys, owner:
   await client.txn({ compare: [cmp.create(key, '=', standbyRevision)], success: [{ delete: { key } }], failure: [] });
 }
 
-function refusedBecause(responses: readonly ResponseOp[], owner: string, me: string): string {
-  const [member, standby, replica] = responses.map((r) => r.kind === 'range' && r.range.kvs.length > 0);
-  if (member === true) return `gateway "${owner}" is a live member again (members/${owner})`;
-  if (standby !== true) return `standby/${owner} no longer names this gateway (${me})`;
-  if (replica === true)
+function refusedBecause(responses: readonly ResponseOp[], owner: string, me: string, standbyRevision: Revision): string {
+  const [member, standby, replica] = responses.map((r) => (r.kind === 'range' ? r.range.kvs[0] : undefined));
+  if (member !== undefined) return `gateway "${owner}" is a live member again (members/${owner})`;
+  if (standby?.createRevision !== standbyRevision) return `standby/${owner} no longer names this gateway (${me})`;
+  if (replica !== undefined)
     return `gateway "${owner}" went on without its standby (replica/${owner}): taking over would lose what it committed alone; the operator decides`;
   return "this gateway's lease is no longer the one on its member key";
 }
