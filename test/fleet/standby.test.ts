@@ -4,27 +4,14 @@
 // one owner race and exactly one wins; a gateway never stands by for one on
 // its own machine; a gateway whose lease is gone claims nothing.
 import { describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import { FleetNode, GatewayFleetSchema, decodeStandby, readStatus } from '../../src/fleet/index.js';
-import { registerCleanup, startEtcd, type EtcdCluster } from '../helpers/index.js';
+import { decodeStandby, readStatus, type FleetNode } from '../../src/fleet/index.js';
+import { startEtcd, type EtcdCluster } from '../helpers/index.js';
+import { startFleetNode } from '../helpers/fleet.js';
 
-const quiet = pino({ level: 'silent' });
 let prefixes = 0;
 
-async function node(etcd: EtcdCluster, prefix: string, id: string, machine: string, extra: Record<string, unknown> = {}): Promise<FleetNode> {
-  const settings = GatewayFleetSchema.parse({
-    etcd: { endpoints: etcd.endpoints, prefix, requestTimeoutMs: 2_000, watchCheckMs: 500 },
-    gatewayId: id,
-    advertiseUrl: `http://${id}.test:9001`,
-    leaseTtlSeconds: 4,
-    leaseMarginMs: 500,
-    replicas: 1,
-    machine,
-    ...extra,
-  });
-  const started = await FleetNode.start({ settings, store: `store-${id}`, capacity: { entriesPerSec: 1e5, bytesPerSec: 1e8 }, log: quiet });
-  registerCleanup(`fleet node ${id}`, () => started.stop());
-  return started;
+function node(etcd: EtcdCluster, prefix: string, id: string, machine: string, extra: Record<string, unknown> = {}): Promise<FleetNode> {
+  return startFleetNode(etcd, prefix, id, { replicas: 1, machine, ...extra });
 }
 
 /** Waits (polling, no fixed sleep) until `condition` holds, or fails naming it. */

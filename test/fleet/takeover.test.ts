@@ -6,26 +6,11 @@
 // batches, with `takeover/{owner}` written; a chain whose token moved is left
 // where it went, and said so.
 import { describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import { EtcdClient, FleetKeys, FleetNode, GatewayFleetSchema, releaseStandby, takeOverChains } from '../../src/fleet/index.js';
+import { EtcdClient, FleetKeys, releaseStandby, takeOverChains, type FleetNode } from '../../src/fleet/index.js';
 import { registerCleanup, startEtcd, type EtcdCluster } from '../helpers/index.js';
+import { startFleetNode } from '../helpers/fleet.js';
 
-const quiet = pino({ level: 'silent' });
-
-async function node(etcd: EtcdCluster, prefix: string, id: string, machine: string): Promise<FleetNode> {
-  const settings = GatewayFleetSchema.parse({
-    etcd: { endpoints: etcd.endpoints, prefix, requestTimeoutMs: 2_000, watchCheckMs: 500 },
-    gatewayId: id,
-    advertiseUrl: `http://${id}.test:9001`,
-    leaseTtlSeconds: 4,
-    leaseMarginMs: 500,
-    replicas: 1,
-    machine,
-  });
-  const started = await FleetNode.start({ settings, store: `store-${id}`, capacity: { entriesPerSec: 1e5, bytesPerSec: 1e8 }, log: quiet });
-  registerCleanup(`fleet node ${id}`, () => started.stop());
-  return started;
-}
+const node = (etcd: EtcdCluster, prefix: string, id: string, machine: string): Promise<FleetNode> => startFleetNode(etcd, prefix, id, { replicas: 1, machine });
 
 async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -4,7 +4,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { HaproxyRuntime } from '../../src/fleet/index.js';
+import { FleetNode, GatewayFleetSchema, HaproxyRuntime } from '../../src/fleet/index.js';
+import { silentLogger } from '../../src/log/index.js';
+import type { EtcdCluster } from './etcd.js';
 import { registerCleanup } from './cleanup.js';
 import { startCreditGateway, type CreditGateway } from './credits.js';
 import { CLI, ROOT, freePort, parseLogLines, runCli, type LogLine } from './gateway.js';
@@ -256,4 +258,19 @@ export async function proxyFor(etcd: string[], prefix: string, bind?: { host: st
     url: `http://${host}:${port}`,
     runtime: new HaproxyRuntime({ socket: paths.socket, timeoutMs: 2_000, maxAnswerBytes: 1 << 22 }),
   };
+}
+
+/** A FleetNode in this process on a real etcd (a 4 s lease, quick watch checks), stopped after the test; `extra` overrides its settings. */
+export async function startFleetNode(etcd: EtcdCluster, prefix: string, id: string, extra: Record<string, unknown> = {}): Promise<FleetNode> {
+  const settings = GatewayFleetSchema.parse({
+    etcd: { endpoints: etcd.endpoints, prefix, requestTimeoutMs: 2_000, watchCheckMs: 500 },
+    gatewayId: id,
+    advertiseUrl: `http://${id}.test:9001`,
+    leaseTtlSeconds: 4,
+    leaseMarginMs: 500,
+    ...extra,
+  });
+  const started = await FleetNode.start({ settings, store: `store-${id}`, capacity: { entriesPerSec: 1e5, bytesPerSec: 1e8 }, log: silentLogger() });
+  registerCleanup(`fleet node ${id}`, () => started.stop());
+  return started;
 }
