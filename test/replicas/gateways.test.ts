@@ -15,7 +15,7 @@ import { pack, unpack } from 'msgpackr';
 import WebSocket from 'ws';
 import { verifyEntry, type EntryProof } from '../../src/client/index.js';
 import { EtcdClient } from '../../src/fleet/index.js';
-import { ROOT, freePort, registerCleanup, startEtcd, tempDir, type EtcdCluster } from '../helpers/index.js';
+import { ROOT, fleetRun, freePort, mirrorArgs, proxyFor, registerCleanup, startEtcd, tempDir, type EtcdCluster } from '../helpers/index.js';
 import { collectReports } from '../helpers/fleet.js';
 
 const FIXTURE = join(ROOT, 'dist', 'test', 'replicas', 'fixtures', 'replica-gateway.js');
@@ -48,6 +48,7 @@ async function startReplicaGateway(
   machine: string,
   whenStandbyLost: 'wait' | 'alone',
   leaseTtlSeconds = 10,
+  allowedHosts: string[] = [],
 ): Promise<GatewayProcess> {
   const port = await freePort();
   const args = {
@@ -60,6 +61,7 @@ async function startReplicaGateway(
     whenStandbyLost,
     lostAfterMs: LOST_AFTER_MS,
     leaseTtlSeconds,
+    allowedHosts,
   };
   const child = spawn(process.execPath, [FIXTURE, JSON.stringify(args)], { stdio: ['pipe', 'pipe', 'pipe'] });
   const { reports, stderr } = collectReports<Report>(child);
@@ -152,12 +154,13 @@ async function pair(
   whenStandbyLost: 'wait' | 'alone',
   survivor: 'wait' | 'alone' = 'wait',
   leaseTtlSeconds = 10,
+  allowedHosts: string[] = [],
 ): Promise<{ etcd: EtcdCluster; prefix: string; g1: GatewayProcess; g2: GatewayProcess }> {
   const etcd = await startEtcd();
   const prefix = `/replicas-${process.pid}-${++prefixes}/`;
   const [g1, g2] = await Promise.all([
-    startReplicaGateway(etcd, prefix, 'g1', 'm1', whenStandbyLost, leaseTtlSeconds),
-    startReplicaGateway(etcd, prefix, 'g2', 'm2', survivor, leaseTtlSeconds),
+    startReplicaGateway(etcd, prefix, 'g1', 'm1', whenStandbyLost, leaseTtlSeconds, allowedHosts),
+    startReplicaGateway(etcd, prefix, 'g2', 'm2', survivor, leaseTtlSeconds, allowedHosts),
   ]);
   await until('g1 ships to g2', async () => {
     const replica = (await g1.healthz()).fleet?.replica;
@@ -287,80 +290,86 @@ describe('standby replicas between two gateways', () => {
 });
 
 describe('failover: the standby takes the chains of an owner killed with -9', () => {
-  it('every entry reported committed reads back from the new owner with a proof that verifies; no seq given twice; new frames go on from the replicated seqs', async () => {
-    // g2 goes on alone once g1 (its own standby) is gone: with two gateways there is no third to ship to.
-    const { etcd, prefix, g1, g2 } = await pair('wait', 'alone', 4);
-    const client = await stream(g1.port, 'flood');
-    const firstAccepted = await acceptedFrame(client, ['first']);
-    // A flood: frames sent without waiting, until g1 dies under it.
-    let sent = 0;
-    const flood = setInterval(() => {
-      if (g1.child.exitCode === null && g1.child.signalCode === null) {
-        client.send([`e${sent}a`, `e${sent}b`, `e${sent}c`]);
-        sent++;
+  it.each(['directly', 'through HAProxy'])(
+    'every entry reported committed reads back from the new owner with a proof that verifies; no seq given twice; new frames go on from the replicated seqs (clients %s)',
+    async (via) => {
+      // Each goes on alone once the other (its own standby) is gone: with two gateways there is no third to ship to.
+      // Through HAProxy, `fleet run` mirrors chains/ into its map: clients reconnect to the same address and land on the new owner.
+      const proxyPort = await freePort();
+      const { etcd, prefix, g1, g2 } = await pair('alone', 'alone', 4, [`127.0.0.1:${proxyPort}`]);
+      const proxy = via === 'directly' ? null : await proxyFor(etcd.endpoints, prefix, { host: '127.0.0.1', port: proxyPort });
+      if (proxy !== null) fleetRun([...mirrorArgs(etcd.endpoints, prefix, proxy), '--no-balance', '--id', 'mirror']);
+      const client = await stream(proxy?.port ?? g1.port, 'flood');
+      const firstAccepted = await acceptedFrame(client, ['first']);
+      const root = new EtcdClient({ endpoints: etcd.endpoints, requestTimeoutMs: 2_000, maxResponseBytes: 1 << 20 });
+      registerCleanup('etcd client', () => root.close());
+      const ownerOf = async (): Promise<string> =>
+        (JSON.parse((await root.range(`${prefix}chains/flood`)).kvs[0]!.value.toString('utf8')) as { gateway: string }).gateway;
+      const [owner, survivor] = (await ownerOf()) === 'g1' ? [g1, g2] : [g2, g1];
+      // A flood: frames sent without waiting, until the owner dies under it.
+      let sent = 0;
+      const flood = setInterval(() => {
+        if (owner.child.exitCode === null && owner.child.signalCode === null) {
+          client.send([`e${sent}a`, `e${sent}b`, `e${sent}c`]);
+          sent++;
+        }
+      }, 2);
+      registerCleanup('the flood', () => clearInterval(flood));
+      await until('a few hundred entries committed', () => committedUpTo(client.replies) >= 300, 60_000);
+      owner.child.kill('SIGKILL');
+      await new Promise<void>((resolve) => owner.child.once('exit', () => resolve()));
+      clearInterval(flood);
+      const committed = committedUpTo(client.replies);
+      expect(committed).toBeGreaterThanOrEqual(300);
+      // Each seq's hash as the owner accepted it.
+      const hashes = new Map<number, string>();
+      for (const r of client.replies)
+        if (r.type === 'accepted')
+          for (let i = 0; i < r.count!; i++) hashes.set(r.seq! + i, Buffer.from(r.hashes!.subarray(i * 32, (i + 1) * 32)).toString('hex'));
+      expect(hashes.get(firstAccepted.seq!)).toBeDefined();
+
+      // The survivor takes the chain over once the owner's lease expires. Until then a stream to it is refused (421
+      // naming the owner), frames `moved`; through the proxy, the dead owner answers nothing until the map follows.
+      let after: Awaited<ReturnType<typeof stream>> | undefined;
+      let next: Reply | undefined;
+      await until(
+        `${survivor.id} accepts frames of the chain`,
+        async () => {
+          after ??= await stream(proxy?.port ?? survivor.port, 'flood').catch(() => undefined);
+          if (after === undefined) return false;
+          const frame = after.send(['after the failover']);
+          await until(`answer ${frame}`, () => answerTo(after!.replies, frame) !== undefined);
+          const answer = answerTo(after.replies, frame)!;
+          if (answer.type === 'accepted') next = answer;
+          else expect(['moved', 'busy', 'unavailable']).toContain(answer.code);
+          if (answer.code === 'moved') after = undefined; // through the proxy: a stream that landed where the map was stale
+          return next !== undefined;
+        },
+        60_000,
+      );
+      // No seq given twice: the survivor goes on after every seq the owner reported committed (seqs it accepted but
+      // never committed may be given again — they were never durable on both, and nobody was told they were).
+      expect(next!.seq).toBeGreaterThan(committed);
+      await until('the new frame committed', () => committedUpTo(after!.replies) >= next!.seq!, 30_000);
+      expect(after!.replies.find((r) => r.type === 'committed')!.alone).toBe(true);
+
+      // Every entry the owner reported committed reads back (through the proxy, when there is one), with a proof that verifies and the owner's hash.
+      const base = proxy?.url ?? `http://127.0.0.1:${survivor.port}`;
+      for (let seq = 0; seq <= committed; seq++) {
+        const response = await fetch(`${base}/v1/chains/flood/entries/${seq}`);
+        expect(response.status, `seq ${seq}`).toBe(200);
+        const proof = (await response.json()) as EntryProof;
+        expect(verifyEntry(proof, { chain: 'flood', seq, hash: hashes.get(seq)! }), `seq ${seq}`).toEqual({ ok: true });
       }
-    }, 2);
-    registerCleanup('the flood', () => clearInterval(flood));
-    await until('a few hundred entries committed', () => committedUpTo(client.replies) >= 300, 60_000);
-    g1.child.kill('SIGKILL');
-    await new Promise<void>((resolve) => g1.child.once('exit', () => resolve()));
-    clearInterval(flood);
-    const committed = committedUpTo(client.replies);
-    expect(committed).toBeGreaterThanOrEqual(300);
-    // Each seq's hash as g1 accepted it.
-    const hashes = new Map<number, string>();
-    for (const r of client.replies)
-      if (r.type === 'accepted')
-        for (let i = 0; i < r.count!; i++) hashes.set(r.seq! + i, Buffer.from(r.hashes!.subarray(i * 32, (i + 1) * 32)).toString('hex'));
-    expect(hashes.get(firstAccepted.seq!)).toBeDefined();
-
-    // g2 takes the chain over once g1's lease expires: frames to g2 are `moved` (to g1) until then, then accepted.
-    // (The stream itself is refused, 421 naming g1, until then.)
-    let after: Awaited<ReturnType<typeof stream>> | undefined;
-    await until(
-      'g2 serves the chain',
-      () =>
-        stream(g2.port, 'flood').then(
-          (opened) => ((after = opened), true),
-          () => false,
-        ),
-      60_000,
-    );
-    let next: Reply | undefined;
-    await until(
-      'g2 accepts frames of the chain',
-      async () => {
-        const frame = after!.send(['after the failover']);
-        await until(`answer ${frame}`, () => answerTo(after!.replies, frame) !== undefined);
-        const answer = answerTo(after!.replies, frame)!;
-        if (answer.type === 'accepted') next = answer;
-        else expect(['moved', 'busy', 'unavailable']).toContain(answer.code);
-        return next !== undefined;
-      },
-      60_000,
-    );
-    // No seq given twice: g2 goes on after every seq g1 reported committed (seqs g1 accepted but never
-    // committed may be given again — they were never durable on both, and nobody was told they were).
-    expect(next!.seq).toBeGreaterThan(committed);
-    await until('the new frame committed', () => committedUpTo(after!.replies) >= next!.seq!, 30_000);
-    expect(after!.replies.find((r) => r.type === 'committed')!.alone).toBe(true);
-
-    // Every entry g1 reported committed reads back from g2, with a proof that verifies and g1's hash.
-    for (let seq = 0; seq <= committed; seq++) {
-      const response = await fetch(`http://127.0.0.1:${g2.port}/v1/chains/flood/entries/${seq}`);
-      expect(response.status, `seq ${seq}`).toBe(200);
-      const proof = (await response.json()) as EntryProof;
-      expect(verifyEntry(proof, { chain: 'flood', seq, hash: hashes.get(seq)! }), `seq ${seq}`).toEqual({ ok: true });
-    }
-    // etcd says who took over, from which seal, and that the chain is g2's; standby/g1 is released.
-    const root = new EtcdClient({ endpoints: etcd.endpoints, requestTimeoutMs: 2_000, maxResponseBytes: 1 << 20 });
-    registerCleanup('etcd client', () => root.close());
-    const takeover = JSON.parse((await root.range(`${prefix}takeover/g1`)).kvs[0]!.value.toString('utf8')) as { by: string; acked: number };
-    expect(takeover.by).toBe('g2');
-    expect(takeover.acked).toBeGreaterThanOrEqual(0);
-    expect(JSON.parse((await root.range(`${prefix}chains/flood`)).kvs[0]!.value.toString('utf8'))).toMatchObject({ gateway: 'g2' });
-    await until('standby/g1 released', async () => (await root.range(`${prefix}standby/g1`)).kvs.length === 0);
-  });
+      // etcd says who took over, from which seal, and that the chain is the survivor's; standby/{owner} is released.
+      const takeover = JSON.parse((await root.range(`${prefix}takeover/${owner.id}`)).kvs[0]!.value.toString('utf8')) as { by: string; acked: number };
+      expect(takeover.by).toBe(survivor.id);
+      expect(takeover.acked).toBeGreaterThanOrEqual(0);
+      expect(await ownerOf()).toBe(survivor.id);
+      await until(`standby/${owner.id} released`, async () => (await root.range(`${prefix}standby/${owner.id}`)).kvs.length === 0);
+    },
+    120_000,
+  );
 
   it('with three gateways the new owner ships the chains it took to its own standby, which first pulls their older blocks: committed without going alone', async () => {
     const etcd = await startEtcd();
