@@ -371,10 +371,11 @@ describe('failover: the standby takes the chains of an owner killed with -9', ()
     120_000,
   );
 
-  it('with three gateways the new owner ships the chains it took to its own standby, which first pulls their older blocks: committed without going alone', async () => {
+  it('with three gateways the new owner ships the chains it took to its own standby, which first pulls their older blocks: committed without going alone; then the new owner is killed too, and the last one goes on', async () => {
     const etcd = await startEtcd();
     const prefix = `/replicas-${process.pid}-${++prefixes}/`;
-    const gateways = await Promise.all(['g1', 'g2', 'g3'].map((id, i) => startReplicaGateway(etcd, prefix, id, `m${i + 1}`, 'wait', 4)));
+    // `alone`: the last survivor has no standby left; while one is in step nothing is sent alone.
+    const gateways = await Promise.all(['g1', 'g2', 'g3'].map((id, i) => startReplicaGateway(etcd, prefix, id, `m${i + 1}`, 'alone', 4)));
     const byId = new Map(gateways.map((g) => [g.id, g]));
     const standbyOf = async (g: GatewayProcess): Promise<string | null> => {
       const replica = (await g.healthz()).fleet?.replica;
@@ -421,6 +422,32 @@ describe('failover: the standby takes the chains of an owner killed with -9', ()
       const proof = await next.proof('ring', seq);
       expect(proof, `seq ${seq} on ${next.id}`).not.toBeNull();
       expect(verifyEntry(proof!, { chain: 'ring', seq }), `seq ${seq} on ${next.id}`).toEqual({ ok: true });
+    }
+
+    // The kill again: the taker dies under more frames; its standby (which pulled the chain) takes it over in turn.
+    const more: Reply[] = [];
+    for (let i = 0; i < 5; i++) more.push(await acceptedFrame(after!, [`s${i}`]));
+    await until('committed on the taker', () => committedUpTo(after!.replies) >= more.at(-1)!.seq!, 60_000);
+    const committed = committedUpTo(after!.replies);
+    taker.child.kill('SIGKILL');
+    let last: Awaited<ReturnType<typeof stream>> | undefined;
+    await until(
+      `${next.id} serves the chain`,
+      () =>
+        stream(next.port, 'ring').then(
+          (opened) => ((last = opened), true),
+          () => false,
+        ),
+      60_000,
+    );
+    const third = await acceptedFrame(last!, ['taken over again']);
+    expect(third.seq).toBe(committed + 1); // nothing was in flight on the taker: it goes on exactly after the last committed seq
+    await until(`committed on ${next.id}`, () => committedUpTo(last!.replies) >= third.seq!, 60_000);
+    expect(last!.replies.find((r) => r.type === 'committed')!.alone).toBe(true); // no gateway left to stand by
+    // Every seq, from g1's, the taker's and its own, reads back from the last one over HTTP with a proof that verifies.
+    for (let seq = 0; seq <= third.seq!; seq++) {
+      const proof = (await (await fetch(`http://127.0.0.1:${next.port}/v1/chains/ring/entries/${seq}`)).json()) as EntryProof;
+      expect(verifyEntry(proof, { chain: 'ring', seq }), `seq ${seq} on ${next.id}`).toEqual({ ok: true });
     }
   }, 180_000);
 });
