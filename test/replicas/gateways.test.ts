@@ -41,14 +41,23 @@ interface GatewayProcess {
   proof(chain: string, seq: number): Promise<EntryProof | null>;
 }
 
+/**
+ * Beyond the defaults: a short lease (failover tests), names a proxy reaches it by, and a longer lost clock —
+ * an owner that calls its standby lost under the machine's load and goes alone is (rightly) not taken over.
+ */
+interface GatewayMore {
+  leaseTtlSeconds?: number;
+  allowedHosts?: string[];
+  lostAfterMs?: number;
+}
+
 async function startReplicaGateway(
   etcd: EtcdCluster,
   prefix: string,
   id: string,
   machine: string,
   whenStandbyLost: 'wait' | 'alone',
-  leaseTtlSeconds = 10,
-  allowedHosts: string[] = [],
+  more: GatewayMore = {},
 ): Promise<GatewayProcess> {
   const port = await freePort();
   const args = {
@@ -59,9 +68,9 @@ async function startReplicaGateway(
     endpoints: etcd.endpoints,
     prefix,
     whenStandbyLost,
-    lostAfterMs: LOST_AFTER_MS,
-    leaseTtlSeconds,
-    allowedHosts,
+    lostAfterMs: more.lostAfterMs ?? LOST_AFTER_MS,
+    leaseTtlSeconds: more.leaseTtlSeconds ?? 10,
+    allowedHosts: more.allowedHosts ?? [],
   };
   const child = spawn(process.execPath, [FIXTURE, JSON.stringify(args)], { stdio: ['pipe', 'pipe', 'pipe'] });
   const { reports, stderr } = collectReports<Report>(child);
@@ -91,6 +100,15 @@ async function startReplicaGateway(
     child.stdin!.write(`${command}\n`);
     await until(`the ${event} report`, () => reports.slice(before).some((r) => r.event === event));
     return reports.slice(before).find((r) => r.event === event)!;
+  }
+}
+
+/** `waiting`, or its failure with the gateway's warnings (its stderr) appended: why it did not get there. */
+async function saying(g: GatewayProcess, waiting: Promise<void>): Promise<void> {
+  try {
+    await waiting;
+  } catch (error) {
+    throw new Error(`${error instanceof Error ? error.message : String(error)}; ${g.id} said:\n${g.stderr().slice(-3000)}`);
   }
 }
 
@@ -153,14 +171,13 @@ async function acceptedFrame(client: Awaited<ReturnType<typeof stream>>, entries
 async function pair(
   whenStandbyLost: 'wait' | 'alone',
   survivor: 'wait' | 'alone' = 'wait',
-  leaseTtlSeconds = 10,
-  allowedHosts: string[] = [],
+  more: GatewayMore = {},
 ): Promise<{ etcd: EtcdCluster; prefix: string; g1: GatewayProcess; g2: GatewayProcess }> {
   const etcd = await startEtcd();
   const prefix = `/replicas-${process.pid}-${++prefixes}/`;
   const [g1, g2] = await Promise.all([
-    startReplicaGateway(etcd, prefix, 'g1', 'm1', whenStandbyLost, leaseTtlSeconds, allowedHosts),
-    startReplicaGateway(etcd, prefix, 'g2', 'm2', survivor, leaseTtlSeconds, allowedHosts),
+    startReplicaGateway(etcd, prefix, 'g1', 'm1', whenStandbyLost, more),
+    startReplicaGateway(etcd, prefix, 'g2', 'm2', survivor, more),
   ]);
   await until('g1 ships to g2', async () => {
     const replica = (await g1.healthz()).fleet?.replica;
@@ -289,41 +306,54 @@ describe('standby replicas between two gateways', () => {
   });
 });
 
+/** Failover tests: a 4 s lease, and a lost clock long enough that no owner goes alone by the machine's load before it is killed. */
+const FAILOVER: GatewayMore = { leaseTtlSeconds: 4, lostAfterMs: 8_000 };
+
 describe('failover: the standby takes the chains of an owner killed with -9', () => {
   it.each(['directly', 'through HAProxy'])(
     'every entry reported committed reads back from the new owner with a proof that verifies; no seq given twice; new frames go on from the replicated seqs (clients %s)',
     async (via) => {
-      // Each goes on alone once the other (its own standby) is gone: with two gateways there is no third to ship to.
       // Through HAProxy, `fleet run` mirrors chains/ into its map: clients reconnect to the same address and land on the new owner.
       const proxyPort = await freePort();
-      const { etcd, prefix, g1, g2 } = await pair('alone', 'alone', 4, [`127.0.0.1:${proxyPort}`]);
+      // g1 (the owner killed) waits for its standby; g2 goes on alone once g1, its own standby, is gone.
+      const { etcd, prefix, g1, g2 } = await pair('wait', 'alone', { ...FAILOVER, allowedHosts: [`127.0.0.1:${proxyPort}`] });
       const proxy = via === 'directly' ? null : await proxyFor(etcd.endpoints, prefix, { host: '127.0.0.1', port: proxyPort });
       if (proxy !== null) fleetRun([...mirrorArgs(etcd.endpoints, prefix, proxy), '--no-balance', '--id', 'mirror']);
-      const client = await stream(proxy?.port ?? g1.port, 'flood');
-      const firstAccepted = await acceptedFrame(client, ['first']);
+      // The chain is claimed on g1 (its first frame sent there), then written through the proxy once its map says so.
+      const claim = await stream(g1.port, 'flood');
+      const firstAccepted = await acceptedFrame(claim, ['first']);
+      let client: Awaited<ReturnType<typeof stream>> | undefined;
+      await until('a stream to the owner', async () => {
+        client = await stream(proxy?.port ?? g1.port, 'flood').catch(() => undefined);
+        if (client === undefined) return false;
+        const answer = await acceptedFrame(client, ['second']).catch(() => null);
+        if (answer === null) client = undefined;
+        return client !== undefined;
+      });
       const root = new EtcdClient({ endpoints: etcd.endpoints, requestTimeoutMs: 2_000, maxResponseBytes: 1 << 20 });
       registerCleanup('etcd client', () => root.close());
       const ownerOf = async (): Promise<string> =>
         (JSON.parse((await root.range(`${prefix}chains/flood`)).kvs[0]!.value.toString('utf8')) as { gateway: string }).gateway;
-      const [owner, survivor] = (await ownerOf()) === 'g1' ? [g1, g2] : [g2, g1];
+      expect(await ownerOf()).toBe('g1');
+      const [owner, survivor] = [g1, g2];
       // A flood: frames sent without waiting, until the owner dies under it.
       let sent = 0;
       const flood = setInterval(() => {
         if (owner.child.exitCode === null && owner.child.signalCode === null) {
-          client.send([`e${sent}a`, `e${sent}b`, `e${sent}c`]);
+          client!.send([`e${sent}a`, `e${sent}b`, `e${sent}c`]);
           sent++;
         }
       }, 2);
       registerCleanup('the flood', () => clearInterval(flood));
-      await until('a few hundred entries committed', () => committedUpTo(client.replies) >= 300, 60_000);
+      await until('a few hundred entries committed', () => committedUpTo(client!.replies) >= 300, 60_000);
       owner.child.kill('SIGKILL');
       await new Promise<void>((resolve) => owner.child.once('exit', () => resolve()));
       clearInterval(flood);
-      const committed = committedUpTo(client.replies);
+      const committed = committedUpTo(client!.replies);
       expect(committed).toBeGreaterThanOrEqual(300);
       // Each seq's hash as the owner accepted it.
       const hashes = new Map<number, string>();
-      for (const r of client.replies)
+      for (const r of [...claim.replies, ...client!.replies])
         if (r.type === 'accepted')
           for (let i = 0; i < r.count!; i++) hashes.set(r.seq! + i, Buffer.from(r.hashes!.subarray(i * 32, (i + 1) * 32)).toString('hex'));
       expect(hashes.get(firstAccepted.seq!)).toBeDefined();
@@ -332,20 +362,23 @@ describe('failover: the standby takes the chains of an owner killed with -9', ()
       // naming the owner), frames `moved`; through the proxy, the dead owner answers nothing until the map follows.
       let after: Awaited<ReturnType<typeof stream>> | undefined;
       let next: Reply | undefined;
-      await until(
-        `${survivor.id} accepts frames of the chain`,
-        async () => {
-          after ??= await stream(proxy?.port ?? survivor.port, 'flood').catch(() => undefined);
-          if (after === undefined) return false;
-          const frame = after.send(['after the failover']);
-          await until(`answer ${frame}`, () => answerTo(after!.replies, frame) !== undefined);
-          const answer = answerTo(after.replies, frame)!;
-          if (answer.type === 'accepted') next = answer;
-          else expect(['moved', 'busy', 'unavailable']).toContain(answer.code);
-          if (answer.code === 'moved') after = undefined; // through the proxy: a stream that landed where the map was stale
-          return next !== undefined;
-        },
-        60_000,
+      await saying(
+        survivor,
+        until(
+          `${survivor.id} accepts frames of the chain`,
+          async () => {
+            after ??= await stream(proxy?.port ?? survivor.port, 'flood').catch(() => undefined);
+            if (after === undefined) return false;
+            const frame = after.send(['after the failover']);
+            await until(`answer ${frame}`, () => answerTo(after!.replies, frame) !== undefined);
+            const answer = answerTo(after.replies, frame)!;
+            if (answer.type === 'accepted') next = answer;
+            else expect(['moved', 'busy', 'unavailable']).toContain(answer.code);
+            if (answer.code === 'moved') after = undefined; // through the proxy: a stream that landed where the map was stale
+            return next !== undefined;
+          },
+          60_000,
+        ),
       );
       // No seq given twice: the survivor goes on after every seq the owner reported committed (seqs it accepted but
       // never committed may be given again — they were never durable on both, and nobody was told they were).
@@ -375,7 +408,7 @@ describe('failover: the standby takes the chains of an owner killed with -9', ()
     const etcd = await startEtcd();
     const prefix = `/replicas-${process.pid}-${++prefixes}/`;
     // `alone`: the last survivor has no standby left; while one is in step nothing is sent alone.
-    const gateways = await Promise.all(['g1', 'g2', 'g3'].map((id, i) => startReplicaGateway(etcd, prefix, id, `m${i + 1}`, 'alone', 4)));
+    const gateways = await Promise.all(['g1', 'g2', 'g3'].map((id, i) => startReplicaGateway(etcd, prefix, id, `m${i + 1}`, 'alone', FAILOVER)));
     const byId = new Map(gateways.map((g) => [g.id, g]));
     const standbyOf = async (g: GatewayProcess): Promise<string | null> => {
       const replica = (await g.healthz()).fleet?.replica;
