@@ -85,6 +85,8 @@ export interface HistoryHeight {
   reads: { account: string; amount: number; at: number }[];
   /** The chain came from (`opening`) or went to (`closing`) another gateway of a fleet, with these balances. */
   handoffs: { kind: 'opening' | 'closing'; gateway: string; atSeq: number; balances: Record<string, number>; at: number }[];
+  /** Burns given back: a returning owner's truncation removed the block, never committed (docs/replicas.md part 6). */
+  refunds: { block: number; firstSeq: number; count: number; account: string; amount: number; by: string; token: number; at: number }[];
 }
 
 const NOT_ADMIN_OR_SELF = 'only the admin key or a key of this account may do this';
@@ -470,7 +472,7 @@ export class Credits {
     const { rows, next } = readHistory(this.tables, name, from, limit);
     const heights: HistoryHeight[] = [];
     for (const { height, record } of rows) {
-      if (heights.at(-1)?.height !== height) heights.push({ height, mints: [], transfers: [], burns: [], reads: [], handoffs: [] });
+      if (heights.at(-1)?.height !== height) heights.push({ height, mints: [], transfers: [], burns: [], reads: [], handoffs: [], refunds: [] });
       addToHeight(heights.at(-1)!, record);
     }
     return { chain: name, heights, next };
@@ -548,6 +550,20 @@ function addToHeight(height: HistoryHeight, record: HistoryRecord): void {
     case 'opening':
     case 'closing':
       height.handoffs.push({ kind: record.kind, gateway: record.gateway, atSeq: record.atSeq, balances: record.balances, at: record.at });
+      break;
+    case 'refund':
+      for (const [account, amount] of Object.entries(record.burns)) {
+        height.refunds.push({
+          block: record.block,
+          firstSeq: record.firstSeq,
+          count: record.count,
+          account,
+          amount,
+          by: record.by,
+          token: record.token,
+          at: record.at,
+        });
+      }
       break;
   }
 }
