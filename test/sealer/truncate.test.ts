@@ -5,6 +5,7 @@
 // front door's store reads name it, the credit book reopened from the store
 // holds what was minted less the burns of the entries that remain, `verify`'s
 // checks pass, and the sealer goes on sealing after it.
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
 import { SupersededError, TruncationError, verifyStore, verifyStoreIsolated } from '../../src/ledger/index.js';
@@ -12,6 +13,7 @@ import { ADMIN, CreditCheck, Credits, isRefusal, newKey, type Principal } from '
 import { Rejection, Repeat, type PendingFrame } from '../../src/frontdoor/index.js';
 import { verifyEntry } from '../../src/client/index.js';
 import { payingOwner, RecordingOwner, startFrontDoor, type FrontDoor } from '../helpers/front-door.js';
+import { CLI } from '../helpers/index.js';
 
 const TAKEOVER = { by: 'gw-standby', token: 4242, at: 1_700_000_100_000 };
 
@@ -84,6 +86,12 @@ describe('Sealer.truncateUnreplicated', () => {
     await door.sealer.stop();
     const checked = await verifyStore(door.dataDir, { checks: [new CreditCheck()] });
     expect(checked.ok).toBe(true);
+    const cli = execFileSync(process.execPath, [CLI, 'verify', '--data', door.dataDir], { encoding: 'utf8' });
+    expect(cli).toMatch(/^chainlanes verify: OK: 3 chains, 3 entry blocks, 7 entries, 4 directory blocks in /m);
+    expect(cli).toContain(
+      'chainlanes verify: OK: directories 1–2 (2): 3 blocks never acknowledged by the standby, removed, superseded by failover at token 4242 (taken over by "gw-standby", 2023-11-14T22:15:00.000Z)',
+    );
+    expect(cli).toContain('chainlanes verify: OK: credits: 3 chains, 2010 minted − 29 burned + 15 refunded (truncations) = 1996 held;');
     expect(checked.checks).toEqual([
       'credits: 3 chains, 2010 minted − 29 burned + 15 refunded (truncations) = 1996 held; the burns of 3 blocks match their entries and policies',
     ]);
