@@ -275,11 +275,23 @@ export function truncationOfDirectory(tables: LedgerTables, height: number): (Tr
   return bytes === undefined ? null : parseJson(bytes, { directoryHeight: height });
 }
 
+/**
+ * A SupersededError again from the message of one that crossed a thread (a
+ * reader thread's rejection keeps only the message); any other error as it is.
+ */
+export function asSuperseded(error: unknown): unknown {
+  if (error instanceof SupersededError || !(error instanceof Error)) return error;
+  return SUPERSEDED_MESSAGE.test(error.message) ? new SupersededError(error.message) : error;
+}
+
+const SUPERSEDED_MESSAGE = new RegExp(`^(entry|block) \\d+ of chain ".*" was ${SUPERSEDED} at token \\d+ \\(taken over by `);
+
 /** "superseded by failover at token T (taken over by G)", with what was removed. */
 export function supersededMessage(what: string, range: StoredRange): string {
-  const directories =
-    range.directories.from === range.directories.to ? `directory ${range.directories.from}` : `directories ${range.directories.from}–${range.directories.to}`;
-  return `${what} was ${SUPERSEDED} at token ${range.token} (taken over by ${JSON.stringify(range.by)}): sealed here in ${directories} but never acknowledged by the standby, so never committed; removed at ${new Date(range.at).toISOString()}`;
+  const span = (from: number, to: number, one: string, many: string): string => (from === to ? `${one} ${from}` : `${many} ${from}–${to}`);
+  const blocks = span(range.blocks.from, range.blocks.to, 'block', 'blocks');
+  const directories = span(range.directories.from, range.directories.to, 'directory', 'directories');
+  return `${what} was ${SUPERSEDED} at token ${range.token} (taken over by ${JSON.stringify(range.by)}): the chain's ${blocks}, sealed here in ${directories}, were never acknowledged by the standby, so never committed; removed at ${new Date(range.at).toISOString()}`;
 }
 
 function readRange(tables: LedgerTables, key: Buffer): StoredRange | null {

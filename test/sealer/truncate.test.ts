@@ -8,10 +8,10 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
-import { SupersededError, TruncationError, verifyStore, verifyStoreIsolated } from '../../src/ledger/index.js';
+import { LedgerReaders, SupersededError, TruncationError, verifyStore, verifyStoreIsolated } from '../../src/ledger/index.js';
 import { ADMIN, CreditCheck, Credits, isRefusal, newKey, type Principal } from '../../src/credits/index.js';
 import { Rejection, Repeat, type PendingFrame } from '../../src/frontdoor/index.js';
-import { verifyEntry } from '../../src/client/index.js';
+import { verifyEntry, type EntryProof } from '../../src/client/index.js';
 import { payingOwner, RecordingOwner, startFrontDoor, type FrontDoor } from '../helpers/front-door.js';
 import { CLI } from '../helpers/index.js';
 
@@ -60,6 +60,21 @@ describe('Sealer.truncateUnreplicated', () => {
     for (let seq = 0; seq < 3; seq++) expect(verifyEntry(door.ledger.entryProof('taken', seq)!, { chain: 'taken', seq })).toEqual({ ok: true });
     expect(() => door.ledger.entryProof('taken', 3)).toThrow(SupersededError);
     expect(() => door.ledger.entryProof('also', 2)).toThrow(/^entry 2 of chain "also" was superseded by failover at token 4242 \(taken over by "gw-standby"\)/);
+
+    // As the HTTP routes read it: on a reader thread, the error crossing back as a SupersededError (answered not_found).
+    const readers = new LedgerReaders(door.dataDir, 1);
+    try {
+      const proof = JSON.parse((await readers.read({ kind: 'entry', chain: 'taken', seq: 2 }))!) as EntryProof;
+      expect(verifyEntry(proof, { chain: 'taken', seq: 2 })).toEqual({ ok: true });
+      const gone = await readers.read({ kind: 'block', chain: 'taken', height: 2 }).catch((error: unknown) => error);
+      expect(gone).toBeInstanceOf(SupersededError);
+      expect((gone as Error).message).toMatch(
+        /^block 2 of chain "taken" was superseded by failover at token 4242 \(taken over by "gw-standby"\): the chain.s blocks 1–2, sealed here in directories 1–2, were never acknowledged/,
+      );
+      expect(await readers.read({ kind: 'entry', chain: 'taken', seq: 9 })).toBeNull();
+    } finally {
+      await readers.close();
+    }
 
     // The credit book as the store holds it: minted less the burns of the entries that remain, and the refunds listed.
     const book = await Credits.open(door.ledger.environment, { adminKey: newKey(), nextSeqOf: () => 0, nextDirectoryHeight: () => 3 });
