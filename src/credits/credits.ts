@@ -311,6 +311,26 @@ export class Credits {
   }
 
   /**
+   * After a returning owner's truncation gave burns back in the store
+   * (Ledger.truncateUnreplicated, docs/replicas.md part 6): each named
+   * chain's balances in the book become the store's again. Only while the
+   * chain has no burns that are not yet durable — a returning owner serves
+   * nothing of those chains before it truncates; one with open burns is
+   * refused (an Error naming it) and nothing of the book changes.
+   */
+  reloadBalances(names: Iterable<string>): void {
+    const chains = [...names].flatMap((name) => this.book.chains.get(name) ?? []);
+    const busy = chains.find((chain) => chain.openBurns.size > 0);
+    if (busy !== undefined) throw new Error(`credits: chain "${busy.name}" has burns not yet sealed; its balances are reloaded only when it has none`);
+    for (const chain of chains) {
+      const stored = readChainBook(this.tables, chain.name)?.balances ?? {};
+      for (const [account, balance] of [...chain.balances]) chain.debit(account, balance);
+      chain.balances.clear();
+      for (const [account, balance] of Object.entries(stored)) chain.credit(account, balance);
+    }
+  }
+
+  /**
    * The chain came from `gateway` with its book: stored with an opening
    * record, and in the book. A book this store still holds for the chain (a
    * gateway that lost it without closing it, then got it back) is closed first.

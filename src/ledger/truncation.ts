@@ -142,7 +142,8 @@ export function planTruncation(
     const listed: [string, number][] = [];
     for (const entry of record.entries) {
       const chainName = chainNames(entry.chainId) ?? fail(place, `lists a block of unknown chain ${entry.chainId.toString('hex')}`);
-      const stored = tables.blocks.get(chainKey(entry.chainId, entry.height));
+      // Not copied (a block may be megabytes): only its header's numbers and hash are kept, before the next read.
+      const stored = tables.blocks.getBinaryFast(chainKey(entry.chainId, entry.height));
       if (stored === undefined) fail(place, `lists block ${entry.height} of chain ${JSON.stringify(chainName)}, which is not in the store`);
       const block = corruptUnless(() => decodeBlockRecord(stored), { ...place, chain: chainName, height: entry.height });
       if (block.directoryHeight !== height || !sha256(block.headerBytes).equals(entry.blockHash))
