@@ -218,6 +218,38 @@ describe('Ledger.truncateUnreplicated', () => {
     expect(await verifyStore(dir)).toMatchObject({ ok: true, blocks: 2 });
   });
 
+  it('runs in order with the seals queued around it', async () => {
+    const { dir, ledger } = await sealedStore();
+    const before = ledger.seal({ blocks: [makeBlock('bank', 12, 1)], sealedAt: 1_700_000_200_000 });
+    const truncation = ledger.truncateUnreplicated({ after: 2, ...TAKEOVER });
+    const after = ledger.seal({ blocks: [makeBlock('bank', 7, 1)], sealedAt: 1_700_000_201_000 });
+    expect((await before).directory?.height).toBe(6);
+    const result = await truncation;
+    expect(result.chains.find((c) => c.chain === 'bank')).toMatchObject({
+      blocks: { from: 2, to: 4 },
+      seqs: { from: 7, end: 13 },
+      directories: { from: 3, to: 6 },
+    });
+    expect(await after).toMatchObject({ directory: { height: 7 }, blocks: [{ chainName: 'bank', height: 2, firstSeq: 7 }] });
+    await ledger.close();
+    expect(await verifyStore(dir)).toMatchObject({ ok: true, directories: 8, superseded: [{ directories: { from: 3, to: 6, count: 4 }, blocks: 7 }] });
+  });
+
+  it('writes nothing when a write beside it fails, and can be run again', async () => {
+    const { ledger } = await sealedStore();
+    const failing = (): void => {
+      throw new Error('a refund that does not fit');
+    };
+    await expect(ledger.truncateUnreplicated({ after: 2, ...TAKEOVER }, failing)).rejects.toThrow('a refund that does not fit');
+    expect(ledger.heads().chains.find((h) => h.chainName === 'bank')?.nextSeq).toBe(12);
+    expect(verifyEntry(ledger.entryProof('bank', 11, 6)!, { chain: 'bank', seq: 11 })).toEqual({ ok: true });
+    expect(ledger.recentFrameIds('bank', 10, 1 << 20).map((id) => id.seq)).toEqual([0, 2, 7]);
+    let seen = 0;
+    const result = await ledger.truncateUnreplicated({ after: 2, ...TAKEOVER }, (removed) => (seen = removed.length));
+    expect([result.blocks, seen]).toEqual([6, 6]);
+    expectReads(ledger, 6);
+  });
+
   it('refuses a bad request naming the field, and writes nothing', async () => {
     const { ledger } = await sealedStore();
     const cases: [Record<string, unknown>, RegExp][] = [
