@@ -202,34 +202,19 @@ export function writeTruncation(tables: LedgerTables, plan: TruncationPlan): voi
       tables.seqIndex.removeSync(chainKey(chain.chainId, block.firstSeq));
     }
     for (const key of chain.frameIdKeys) tables.frameIds.removeSync(key);
-    const first = chain.blocks[0]!;
-    const last = chain.blocks[chain.blocks.length - 1]!;
-    const range: StoredRange = {
-      chain: chain.chainName,
-      blocks: { from: first.height, to: last.height },
-      seqs: { from: first.firstSeq, end: last.firstSeq + last.count },
-      directories: { from: Math.min(...chain.blocks.map((b) => b.directoryHeight)), to: Math.max(...chain.blocks.map((b) => b.directoryHeight)) },
-      ...plan.mark,
-    };
-    tables.truncatedRanges.putSync(chainKey(chain.chainId, first.firstSeq), json(range));
+    const range: StoredRange = { chain: chain.chainName, ...spanOf(chain.blocks), ...plan.mark };
+    tables.truncatedRanges.putSync(chainKey(chain.chainId, range.seqs.from), json(range));
   }
   for (const [height, blocks] of plan.directories) tables.truncated.putSync(heightKey(height), json({ ...plan.mark, blocks }));
 }
 
 export function truncationResult(plan: TruncationPlan): TruncationResult {
-  const chains = plan.chains.map((chain): TruncatedChain => {
-    const first = chain.blocks[0]!;
-    const last = chain.blocks[chain.blocks.length - 1]!;
-    const directories = chain.blocks.map((b) => b.directoryHeight);
-    return {
-      chain: chain.chainName,
-      blocks: { from: first.height, to: last.height },
-      entries: chain.blocks.reduce((sum, b) => sum + b.count, 0),
-      seqs: { from: first.firstSeq, end: last.firstSeq + last.count },
-      directories: { from: Math.min(...directories), to: Math.max(...directories) },
-      head: { nextHeight: chain.head.nextHeight, nextSeq: chain.head.nextSeq, lastBlockHash: chain.head.lastBlockHash.toString('hex') },
-    };
-  });
+  const chains = plan.chains.map((chain): TruncatedChain => ({
+    chain: chain.chainName,
+    ...spanOf(chain.blocks),
+    entries: chain.blocks.reduce((sum, b) => sum + b.count, 0),
+    head: { nextHeight: chain.head.nextHeight, nextSeq: chain.head.nextSeq, lastBlockHash: chain.head.lastBlockHash.toString('hex') },
+  }));
   return {
     after: plan.after,
     ...plan.mark,
@@ -237,6 +222,21 @@ export function truncationResult(plan: TruncationPlan): TruncationResult {
     blocks: chains.reduce((sum, c) => sum + c.blocks.to - c.blocks.from + 1, 0),
     entries: chains.reduce((sum, c) => sum + c.entries, 0),
     chains,
+  };
+}
+
+/**
+ * The heights, seqs and directories of one chain's removed blocks (ascending
+ * heights, so consecutive seqs; a chain's later block is never in an earlier
+ * directory, so the directories are those of the first and last).
+ */
+function spanOf(blocks: readonly RemovedBlock[]): Pick<StoredRange, 'blocks' | 'seqs' | 'directories'> {
+  const first = blocks[0]!;
+  const last = blocks[blocks.length - 1]!;
+  return {
+    blocks: { from: first.height, to: last.height },
+    seqs: { from: first.firstSeq, end: last.firstSeq + last.count },
+    directories: { from: first.directoryHeight, to: last.directoryHeight },
   };
 }
 

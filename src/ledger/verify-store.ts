@@ -188,10 +188,14 @@ class StoreWalk {
       prevHash = this.checkDirectory(height, record, prevHash);
       this.checkLog(height, prevHash);
       const gone = this.supersededIn(height);
+      let removed = 0;
       for (const entry of record.entries) {
-        if (gone?.has(`${entry.chainId.toString('hex')}:${entry.height}`) === true) this.checkSuperseded(entry, height);
-        else this.checkBlock(entry, height);
+        if (gone?.blocks.has(`${entry.chainId.toString('hex')}:${entry.height}`) === true) {
+          this.checkSuperseded(entry, height, gone.report);
+          removed++;
+        } else this.checkBlock(entry, height);
       }
+      if (gone !== undefined && removed !== gone.blocks.size) fail(`directory ${height}'s truncation record names blocks the directory does not list`);
       this.directories++;
       this.onProgress?.(this.report());
     }
@@ -201,7 +205,7 @@ class StoreWalk {
    * The blocks of directory `height` a truncation removed (`ledger.truncated`), as chainHex:height, and the
    * truncation counted in the report; undefined when it has none.
    */
-  private supersededIn(height: number): Set<string> | undefined {
+  private supersededIn(height: number): { blocks: Set<string>; report: SupersededReport } | undefined {
     const bytes = this.tables.truncated.get(heightKey(height), { transaction: this.transaction });
     if (bytes === undefined) return undefined;
     const row = decodeOr(
@@ -214,11 +218,15 @@ class StoreWalk {
     report.directories.to = height;
     report.directories.count++;
     this.superseded.set(key, report);
-    return new Set(row.blocks.map(([chain, blockHeight]) => `${chainIdOf(chain).toString('hex')}:${blockHeight}`));
+    const blocks = decodeOr(
+      () => new Set(row.blocks.map(([chain, blockHeight]) => `${chainIdOf(chain).toString('hex')}:${blockHeight}`)),
+      `directory ${height}'s truncation record`,
+    );
+    return { blocks, report };
   }
 
   /** A listed block a truncation removed: its directory still lists it (hash and all), the store must not hold it. */
-  private checkSuperseded(entry: DirectoryEntry, directoryHeight: number): void {
+  private checkSuperseded(entry: DirectoryEntry, directoryHeight: number, report: SupersededReport): void {
     const name = this.names.get(entry.chainId.toString('hex')) ?? fail(`directory ${directoryHeight}: lists unknown chain ${entry.chainId.toString('hex')}`);
     const bytes = this.tables.blocks.get(chainKey(entry.chainId, entry.height), { transaction: this.transaction });
     // The height may hold a later block (sealed again, or adopted from the gateway that took the chain over): not this one.
@@ -229,7 +237,7 @@ class StoreWalk {
           `chain ${JSON.stringify(name)} block ${entry.height}: directory ${directoryHeight}'s truncation record says it was removed, but the store holds it`,
         );
     }
-    for (const report of this.superseded.values()) if (report.directories.to === directoryHeight) report.blocks++;
+    report.blocks++;
   }
 
   private checkDirectory(height: number, record: DirectoryRecord, prevHash: Buffer): Buffer {

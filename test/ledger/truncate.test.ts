@@ -273,6 +273,7 @@ describe('verifyStore and truncation records', () => {
     for (const [height, blocks, problem] of [
       [1, [['bank', 1]], /^chain "bank" block 1: directory 1's truncation record says it was removed, but the store holds it$/],
       [9, [], /^store holds 1 truncation records of directories, expected 0$/],
+      [4, [['bank', 17]], /^directory 4's truncation record names blocks the directory does not list$/],
     ] as const) {
       const tables = openTables(dir);
       await tables.truncated.put(heightKey(height), Buffer.from(JSON.stringify({ ...TAKEOVER, blocks })));
