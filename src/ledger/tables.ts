@@ -165,7 +165,7 @@ export function openTables(dir: string, forCheck = false): LedgerTables {
 
 /** A stand-in for a table the store does not have: it holds nothing (only what a check reads of it). */
 function emptyTable(): Table {
-  return { get: () => undefined, getKeysCount: () => 0, getRange: () => [], getKeys: () => [] } as unknown as Table;
+  return { get: () => undefined, doesExist: () => false, getKeysCount: () => 0, getRange: () => [], getKeys: () => [] } as unknown as Table;
 }
 
 const U64_MAX = Buffer.alloc(8, 0xff);

@@ -7,7 +7,7 @@
 // goes on after it.
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Ledger, SupersededError, TruncationError, verifyStore, type SealBlockInput, type TruncationResult } from '../../src/ledger/index.js';
+import { Ledger, probeStore, SupersededError, TruncationError, verifyStore, type SealBlockInput, type TruncationResult } from '../../src/ledger/index.js';
 import { verifyEntry } from '../../src/client/index.js';
 import { headSigner } from '../../src/heads/index.js';
 import { openTables } from '../../src/ledger/tables.js';
@@ -197,6 +197,16 @@ describe('Ledger.truncateUnreplicated', () => {
     expect(ledger.entryProof('moved', 4)?.directory).toMatchObject({ gateway: SOURCE });
     await ledger.close();
     expect(await verifyStore(dir)).toMatchObject({ ok: true, blocks: 2, adopted: 2, directories: 6 });
+  });
+
+  it("passes the gateway's start-up check: a chain left with no block, and one whose last block is adopted", async () => {
+    const { dir, ledger } = await sealedStore();
+    await ledger.truncateUnreplicated({ after: -1, ...TAKEOVER });
+    await ledger.close();
+    // In its own process, as the gateway runs it before opening the store (store-check.ts).
+    await expect(probeStore(dir)).resolves.toBeUndefined();
+    const again = await open(dir);
+    expect(again.heads().chains.find((h) => h.chainName === 'third')).toMatchObject({ nextHeight: 0, nextSeq: 0 });
   });
 
   it('refuses, removing nothing, a chain whose blocks to remove have adopted blocks on top', async () => {
