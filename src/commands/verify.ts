@@ -13,6 +13,8 @@ export const verifyCommand: CommandSpec = {
     'With --data (default ./data, or CHAINLANES_DATA): checks every block, proof and hash link in the store,',
     "the directory log and every head the store's key signed against it, and the credits (supply, burns per",
     "block); with --anchors, also every confirmed anchor window's transaction on that Ethereum node.",
+    'Directories whose blocks a gateway back from a failover removed (never acknowledged by its standby, so never',
+    "committed) are reported as superseded, naming the takeover's fencing token and the gateway that took over.",
     'With --entry: checks one entry proof (GET …/entries/{seq}, from a URL or a file) offline; for a URL,',
     "?head=latest is asked for, and the head it carries is checked against --key (the gateway's Ed25519",
     'public key you trust) or else the key the gateway presents; with --anchors, its anchor transaction.',
