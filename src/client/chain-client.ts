@@ -368,7 +368,11 @@ export class ChainClient {
   private refusedFrame(pending: Pending, error: ChainError): void {
     if (pending.accepted === undefined) return pending.reject(error);
     const at = pending.accepted;
-    const lost = new ChainError(error.code, `frame id ${pending.id}, accepted at seq ${at.seq}, was sent again and refused, so its commit cannot be reported: ${error.message}`, error.frame);
+    const lost = new ChainError(
+      error.code,
+      `frame id ${pending.id}, accepted at seq ${at.seq}, was sent again and refused, so its commit cannot be reported: ${error.message}`,
+      error.frame,
+    );
     for (const fn of this.listeners.error) fn(lost);
   }
 
