@@ -43,7 +43,7 @@ export interface ConnectOptions {
    * all its seqs, and sent again on each new connection (a drop, a 4001 move,
    * a failover behind a proxy) before any new frame; the `frameCommitted`
    * event reports each frame's commit exactly once, with the seqs it was
-   * committed at (docs/client.md).
+   * committed at (README "Clients").
    */
   frameIds?: boolean;
 }

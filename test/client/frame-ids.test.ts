@@ -60,7 +60,7 @@ describe('client frame ids', () => {
   });
 });
 
-// The second half (docs/client.md "Exactly once"): every accepted frame is
+// The second half (README "Clients", "Exactly once"): every accepted frame is
 // kept until `committed` covers it, sent again on each new connection, and
 // its commit reported once (`frameCommitted`), whatever the connection did.
 
