@@ -89,6 +89,63 @@ describe('client frame ids', () => {
   });
 });
 
+describe('client frame ids over HTTP: the Chainlanes-Frame-Id header', () => {
+  it('gives a JSON body an id: a repeat gets the first answer with repeat: true, a malformed header is refused naming it', async () => {
+    const gw = await startGateway({ config: { ledger: { blockIntervalMs: 50 } } });
+    const chain = 'json-ids';
+    const post = (body: unknown, headers: Record<string, string>, query = '') =>
+      gw.http(`/v1/chains/${chain}/entries${query}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
+    const id = { 'Chainlanes-Frame-Id': 'c11e470000000001:7' };
+
+    const first = await post(['a', 'b', 'c'], id);
+    expect(first.status).toBe(200);
+    const answer = (await first.json()) as { seq: number; count: number; hashes: string[]; repeat?: boolean };
+    expect(answer).toMatchObject({ seq: 0, count: 3, committed: false });
+    expect(answer).not.toHaveProperty('repeat');
+
+    // Sent again (say its answer was lost): the first answer, nothing written; with ?wait=committed, once durable.
+    const again = await post(['a', 'b', 'c'], id, '?wait=committed');
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ chain, seq: 0, count: 3, hashes: answer.hashes, committed: true, repeat: true });
+    // The same id sent as the 18 bytes of a msgpack body is the same frame.
+    const asMsgpack = await gw.http(`/v1/chains/${chain}/entries`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/msgpack' },
+      body: frame(P, 7, ['a', 'b', 'c']),
+    });
+    expect(await asMsgpack.json()).toMatchObject({ seq: 0, count: 3, repeat: true });
+    // Another n is another frame; the header is read case-insensitively and its hex in either case.
+    expect(await (await post(['d'], { 'chainlanes-frame-id': 'C11E470000000001:8' })).json()).toMatchObject({ seq: 3, count: 1 });
+
+    const refusals: [Record<string, string>, unknown, number, string, RegExp][] = [
+      [id, ['a', 'b'], 400, 'bad_frame', /frame of 3 entries, and this one has 2/],
+      [{ 'Chainlanes-Frame-Id': 'c11e4700000001:7' }, ['x'], 400, 'bad_request', /chainlanes-frame-id must be "<producer>:<n>"/],
+      [{ 'Chainlanes-Frame-Id': 'c11e470000000001:-1' }, ['x'], 400, 'bad_request', /chainlanes-frame-id must be/],
+      [{ 'Chainlanes-Frame-Id': 'c11e470000000001:9007199254740992' }, ['x'], 400, 'bad_request', /from 0 to 2\^53 − 1/],
+      [{ 'Chainlanes-Frame-Id': 'c11e470000000001' }, ['x'], 400, 'bad_request', /chainlanes-frame-id must be/],
+    ];
+    for (const [headers, body, status, code, message] of refusals) {
+      const res = await post(body, headers);
+      expect(res.status).toBe(status);
+      expect(await res.json()).toMatchObject({ error: { code, message: expect.stringMatching(message) } });
+    }
+    // An id in the body and one in the header: refused, not guessed.
+    const both = await gw.http(`/v1/chains/${chain}/entries`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/msgpack', ...id },
+      body: frame(P, 9, ['y']),
+    });
+    expect(both.status).toBe(400);
+    expect(await both.json()).toMatchObject({ error: { code: 'bad_request', message: expect.stringMatching(/frame id of its own/) } });
+    // Nothing refused left a trace.
+    expect((await gw.json<{ nextSeq: number }>(`/v1/chains/${chain}`)).nextSeq).toBe(4);
+  });
+});
+
 // The window outlives a restart: each id was written with its frame's first
 // block (ledger.frameIds), and the restarted gateway rebuilds the window
 // from the store, hashes and all.
