@@ -1,7 +1,7 @@
 // HTTP routes of protocol v1 (JSON unless said): docs/protocol.md §6.
 import { pack } from 'msgpackr';
 import type { RingView } from '../ring/index.js';
-import { Rejection, Repeat, Unclaimed, type Admission, type FrameOwner, type PendingFrame } from '../frontdoor/index.js';
+import { Rejection, Repeat, StoredRepeat, Unclaimed, type Admission, type FrameOwner, type PendingFrame } from '../frontdoor/index.js';
 import type { ChainRegistry, ChainState } from '../frontdoor/index.js';
 import { CHAIN_NAME_RULE, HASH_BYTES, parseChainName, type ErrorCode } from '../protocol/index.js';
 import { parseIndex, readBody, sendError, sendJson, sendText } from '../uws/index.js';
@@ -234,6 +234,8 @@ async function postEntries(ctx: HttpContext, res: HttpResponse, req: HttpRequest
     result = refusal ?? ctx.admission.admit(ctx.chains.get(name) ?? name, frame, owner, 0, payer);
     if (refusal !== null) ctx.admission.reject(refusal.code, refusal.message);
   }
+  if (result instanceof StoredRepeat) result = await result.answer;
+  if (!owner.open) return;
   if (result instanceof Rejection) sendError(res, result.code, result.message, undefined, result.location);
   else if (result instanceof Repeat) owner.repeated(result);
 }

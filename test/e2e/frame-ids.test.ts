@@ -194,3 +194,56 @@ describe('client frame ids across a restart', () => {
     again.close();
   });
 });
+
+// Past limits.maxFrameIdBytes, ids whose entries are durable give up their
+// hashes and stay in the window: a repeat of one is answered with hashes read
+// back from the store (the reader threads), not written again.
+describe('client frame ids past the window byte bound', () => {
+  it('answers a repeat of an id stripped of its hashes from the store, in frame order, over the stream and HTTP', async () => {
+    const PER = 100;
+    const gw = await startGateway({ config: { ledger: { blockIntervalMs: 20 }, limits: { maxFrameIdBytes: 64 * 1024 } } });
+    const chain = 'stripped';
+    const writer = await StreamClient.open(gw.port, chain);
+    // 40 frames of 100 entries: 3,456 bytes each with hashes, so fewer than 19 keep them; sent in rounds, each durable before the next.
+    const firsts: Reply[] = [];
+    for (let round = 0; round < 8; round++) {
+      for (let n = 5 * round; n < 5 * round + 5; n++) writer.sendRaw(frame(P, n, entries(`s${n}`, PER)));
+      firsts.push(...(await writer.waitReplies(5 * round + 5)).slice(5 * round));
+      await writer.waitCommitted((notices) => notices.some((c) => (c.seq as number) + (c.count as number) >= (5 * round + 5) * PER));
+    }
+    expect(firsts.map((r) => r.seq)).toEqual(Array.from({ length: 40 }, (_, n) => n * PER));
+    writer.close();
+    let metrics = await gw.metrics();
+    expect(metrics.value('chainlanes_frame_ids_stripped_total')).toBeGreaterThan(0);
+    expect(metrics.value('chainlanes_frame_ids_evicted_total')).toBe(0);
+    expect(metrics.value('chainlanes_frame_ids_bytes')).toBeLessThanOrEqual(64 * 1024);
+
+    // n 0 was stripped (read from the store), n 39 was not (from memory), n 40 is new: answered in the order sent.
+    const again = await StreamClient.open(gw.port, chain);
+    again.sendRaw(frame(P, 0, entries('s0', PER)));
+    again.sendRaw(frame(P, 39, entries('s39', PER)));
+    again.sendRaw(frame(P, 40, entries('s40', PER)));
+    const replies = await again.waitReplies(3);
+    expect(replies[0]).toMatchObject({ type: 'accepted', frame: 0, seq: 0, count: PER, repeat: true, committed: true });
+    expect(replyHashes(replies[0]!)).toEqual(replyHashes(firsts[0]!));
+    expect(replies[1]).toMatchObject({ type: 'accepted', frame: 1, seq: 39 * PER, repeat: true, committed: true });
+    expect(replyHashes(replies[1]!)).toEqual(replyHashes(firsts[39]!));
+    expect(replies[2]).toMatchObject({ type: 'accepted', frame: 2, seq: 40 * PER, count: PER });
+    expect(replies[2]).not.toHaveProperty('repeat');
+    again.close();
+
+    // The same over HTTP: n 1 as a JSON body with the id in the header.
+    const res = await gw.http(`/v1/chains/${chain}/entries`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'Chainlanes-Frame-Id': `${Buffer.from(P).toString('hex')}:1` },
+      body: JSON.stringify(entries('s1', PER)),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ chain, seq: PER, count: PER, hashes: replyHashes(firsts[1]!), committed: true, repeat: true });
+
+    expect((await gw.json<{ nextSeq: number }>(`/v1/chains/${chain}`)).nextSeq).toBe(41 * PER);
+    metrics = await gw.metrics();
+    expect(metrics.value('chainlanes_frame_id_repeats_from_store_total')).toBe(2);
+    expect(metrics.value('chainlanes_frame_id_repeats_total')).toBe(3);
+  });
+});
