@@ -88,7 +88,7 @@ interface Pending extends TrackedFrame {
 /** The back-off while following a move when `reconnect` is not set: the new owner takes over within a handoff. */
 export const DEFAULT_MOVE_BACKOFF: ReconnectOptions = { minDelayMs: 50, maxDelayMs: 2_000 };
 const DEFAULT_MAX_QUEUED_FRAMES = 1024;
-/** A frame with an id answered `busy` after it was sent again is tried this many times in all, then rejected. */
+/** A frame with an id answered `busy` after it was sent again is tried this many times in all, then rejected (unless it was accepted once). */
 const MAX_REPEAT_SENDS = 8;
 /** The gateway's close code for "another gateway serves this chain now" (docs/protocol.md §4.7). */
 const MOVED_CLOSE = 4001;
@@ -349,7 +349,9 @@ export class ChainClient {
       this.following = true;
       return;
     }
-    if (reply.type === 'error' && reply.code === 'busy' && this.producer !== null && head.sends > 1 && head.sends <= MAX_REPEAT_SENDS) {
+    // One accepted before is asked until answered (backing off): giving up would lose its commit's report.
+    const triesLeft = head.sends <= MAX_REPEAT_SENDS || head.accepted !== undefined;
+    if (reply.type === 'error' && reply.code === 'busy' && this.producer !== null && head.sends > 1 && triesLeft) {
       // A frame sent again may still be in work where it was first sent (the gateway says `busy`): ask again shortly.
       return this.sendAgainLater(head);
     }
