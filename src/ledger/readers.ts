@@ -52,6 +52,12 @@ export class LedgerReaders {
     return unpack((await this.pool.run(task)) as Uint8Array) as ShippedSealAnswer;
   }
 
+  /** Entry hashes of seqs `seq` … `seq + count − 1` of `chain` as sealed (count × 32 bytes), null when not all sealed. */
+  async hashes(chain: string, seq: number, count: number): Promise<Uint8Array | null> {
+    const task: BinaryReadTask = { kind: 'hashes', chain, seq, count };
+    return (await this.pool.run(task)) as Uint8Array | null;
+  }
+
   async close(): Promise<void> {
     await this.pool.close({ force: true });
   }

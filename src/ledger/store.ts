@@ -64,7 +64,7 @@ import {
   type ReplicaPosition,
 } from './replica-store.js';
 import { ReplicaError, type ShippedSeal } from './replica.js';
-import { recentFrameIds, type RecentFrameId } from './frame-ids.js';
+import { recentFrameIds, storedEntryHashes, type RecentFrameId } from './frame-ids.js';
 import {
   planTruncation,
   removedBlocks,
@@ -366,6 +366,13 @@ export class Ledger {
     this.assertOpen();
     this.freshReads();
     return recentFrameIds(this.tables, chainName, limit, maxBytes);
+  }
+
+  /** The entry hashes of seqs `seq` … `seq + count − 1` of a chain, from its sealed blocks; null when one is not there. */
+  entryHashes(chainName: string, seq: number, count: number): Buffer | null {
+    this.assertOpen();
+    this.freshReads();
+    return storedEntryHashes(this.tables, chainName, seq, seq + count);
   }
 
   private async sealNow(input: SealInput, alongside?: AlongsideWrites): Promise<SealResult> {
