@@ -10,7 +10,7 @@ import type { HttpRequest, HttpResponse } from '../uws/index.js';
 import type { HttpRoutes } from '../defence/index.js';
 import type { Logger } from '../log/index.js';
 import type { ClientBuffers } from '../defence/index.js';
-import type { LedgerReadTask } from '../ledger/index.js';
+import { SupersededError, type LedgerReadTask } from '../ledger/index.js';
 import { isRefusal, type CreditBook, type Principal, type Refusal } from '../credits/index.js';
 import { presentedKey } from '../uws/index.js';
 import { EVERY_CHAIN, inspectableOr403, listedOr401, type ChainFilter } from './listings.js';
@@ -371,6 +371,8 @@ function readOr404(ctx: HttpContext, res: HttpResponse, task: LedgerReadTask, no
       if (aborted) return;
       // A head size the entry's directory is not in (?head=N too small) comes back a RangeError; nothing else does.
       if (task.kind === 'entry' && task.headSize !== undefined && error instanceof RangeError) return sendError(res, 'bad_request', error.message);
+      // Removed by a returning owner's truncation (never committed): not found, and why (docs/replicas.md part 6).
+      if (error instanceof SupersededError) return sendError(res, 'not_found', error.message);
       // A proof the gateway cannot verify is never served (LedgerCorruptionError).
       sendError(res, 'internal', error instanceof Error ? error.message : String(error));
     },
