@@ -3,6 +3,9 @@ import { ChainError } from './errors.js';
 import { decodeReply, encodeEntries, type CommittedNotice, type Entry, type Reply } from './protocol.js';
 import { encodeFrameId, PRODUCER_BYTES } from '../protocol/index.js';
 import { openSocket, type Socket, type SocketFailure } from './socket.js';
+import { FrameCommits, type FrameCommitStats, type FrameCommitted, type TrackedFrame } from './frame-commits.js';
+
+export type { FrameCommitStats, FrameCommitted } from './frame-commits.js';
 
 export interface ConnectOptions {
   /** API key; sent in `Sec-WebSocket-Protocol` as `chainlanes.key.KEY` (never in the URL). */
@@ -21,7 +24,10 @@ export interface ConnectOptions {
    * DEFAULT_MOVE_BACKOFF.
    */
   followMoves?: boolean;
-  /** Frames held while following a move (sent again, and submitted meanwhile); past it a submit rejects `busy`. Default 1024. */
+  /**
+   * Frames held while following a move (sent again, and submitted meanwhile); past it a submit rejects `busy`. Default 1024.
+   * With `frameIds` it bounds every frame the client keeps: accepted and not yet committed, in flight, and held.
+   */
   maxQueuedFrames?: number;
   /** Shorthand for `client.on('committed', fn)`. */
   onCommitted?: (notice: CommittedNotice) => void;
@@ -32,6 +38,12 @@ export interface ConnectOptions {
    * on the next connection instead of rejecting `disconnected`: the gateway
    * answers one it already wrote with its first `accepted` (`repeat: true`),
    * so no entry is written twice. Needs a gateway that knows ids. Off by default.
+   *
+   * Every accepted frame is then also kept until `committed` notices cover
+   * all its seqs, and sent again on each new connection (a drop, a 4001 move,
+   * a failover behind a proxy) before any new frame; the `frameCommitted`
+   * event reports each frame's commit exactly once, with the seqs it was
+   * committed at (README "Clients").
    */
   frameIds?: boolean;
 }
@@ -46,10 +58,14 @@ export interface SubmitResult {
   hashes: Uint8Array[];
   /** The frame was sent again with its id and had been written before: these are its first seqs. */
   repeat?: true;
+  /** With `frameIds`: the frame's id (its `n`), which its `frameCommitted` event carries. */
+  id?: number;
 }
 
 export interface ClientEvents {
   committed: (notice: CommittedNotice) => void;
+  /** With `frameIds`: every entry of one frame is durable. Once per frame, whatever reconnections it took. */
+  frameCommitted: (frame: FrameCommitted) => void;
   /** A connection opened; `reconnected` is false for the first one. */
   open: (info: { reconnected: boolean }) => void;
   /** The connection dropped (not by `close()`); frames in flight were rejected with `disconnected`. */
@@ -58,7 +74,7 @@ export interface ClientEvents {
   error: (error: ChainError) => void;
 }
 
-interface Pending {
+interface Pending extends TrackedFrame {
   frame: number;
   count: number;
   /** Times it was sent (a frame with an id may be sent again). */
@@ -72,12 +88,17 @@ interface Pending {
 /** The back-off while following a move when `reconnect` is not set: the new owner takes over within a handoff. */
 export const DEFAULT_MOVE_BACKOFF: ReconnectOptions = { minDelayMs: 50, maxDelayMs: 2_000 };
 const DEFAULT_MAX_QUEUED_FRAMES = 1024;
-/** A frame with an id answered `busy` after it was sent again is tried this many times in all, then rejected. */
+/** A frame with an id answered `busy` after it was sent again is tried this many times in all, then rejected (unless it was accepted once). */
 const MAX_REPEAT_SENDS = 8;
 /** The gateway's close code for "another gateway serves this chain now" (docs/protocol.md §4.7). */
 const MOVED_CLOSE = 4001;
 
 type Listeners = { [E in keyof ClientEvents]: Set<ClientEvents[E]> };
+
+/** A frame not yet sent: `id` is its frame id's n, or -1 without ids. */
+function newPending(id: number, count: number, data: Uint8Array, resolve: Pending['resolve'], reject: Pending['reject']): Pending {
+  return { id, frame: -1, count, sends: 0, data, resolve, reject, blocks: new Set(), covered: 0 };
+}
 
 function splitHashes(hashes: Uint8Array, count: number): Uint8Array[] {
   return Array.from({ length: count }, (_, i) => hashes.subarray(i * 32, i * 32 + 32));
@@ -113,7 +134,7 @@ function connectHint(url: URL, why: string): string {
   return '';
 }
 
-const EVENT_NAMES = ['committed', 'open', 'disconnect', 'error'] as const satisfies readonly (keyof ClientEvents)[];
+const EVENT_NAMES = ['committed', 'open', 'disconnect', 'error', 'frameCommitted'] as const satisfies readonly (keyof ClientEvents)[];
 
 /**
  * A stream of frames to one chain over one WebSocket. Replies come in the order
@@ -135,10 +156,12 @@ export class ChainClient {
   private following = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private closeWaiters: (() => void)[] = [];
-  private readonly listeners: Listeners = { committed: new Set(), open: new Set(), disconnect: new Set(), error: new Set() };
+  private readonly listeners: Listeners = { committed: new Set(), frameCommitted: new Set(), open: new Set(), disconnect: new Set(), error: new Set() };
   /** With `frameIds`: this client's producer, and the next frame's n. */
   private readonly producer: Uint8Array | null;
   private nextId = 0;
+  /** With `frameIds`: the accepted frames kept until committed, and each frame's commit reported once. */
+  private readonly commits: FrameCommits<Pending> | null;
 
   /** Use `connect()`. */
   constructor(
@@ -148,6 +171,21 @@ export class ChainClient {
   ) {
     if (options.onCommitted !== undefined) this.listeners.committed.add(options.onCommitted);
     this.producer = options.frameIds === true ? globalThis.crypto.getRandomValues(new Uint8Array(PRODUCER_BYTES)) : null;
+    this.commits =
+      this.producer === null
+        ? null
+        : new FrameCommits(2 * this.maxQueuedFrames, (frame) => {
+            for (const fn of this.listeners.frameCommitted) fn(frame);
+          });
+  }
+
+  private get maxQueuedFrames(): number {
+    return this.options.maxQueuedFrames ?? DEFAULT_MAX_QUEUED_FRAMES;
+  }
+
+  /** With `frameIds`: frames kept until committed, and how their answers and commits went; undefined without ids. */
+  get frameStats(): Readonly<FrameCommitStats> | undefined {
+    return this.commits?.stats;
   }
 
   /** True while a connection is open and submits can be sent. */
@@ -174,24 +212,36 @@ export class ChainClient {
   submit(entries: readonly Entry[]): Promise<SubmitResult> {
     if (this.closedByUser) return Promise.reject(new ChainError('closed', 'the client is closed'));
     if (this.refused !== undefined) return Promise.reject(this.refused);
-    const data = this.withId(encodeEntries(entries));
+    const kept = this.keptFrames();
+    if (kept !== null) return Promise.reject(kept);
     // While a move is followed, a submit waits its turn behind the frames to send again.
-    if (this.following) {
-      if (this.held.length >= (this.options.maxQueuedFrames ?? DEFAULT_MAX_QUEUED_FRAMES)) {
-        return Promise.reject(new ChainError('busy', `${this.held.length} frames wait while the client follows its chain to another gateway; retry later`));
-      }
-      return new Promise<SubmitResult>((resolve, reject) => this.held.push({ frame: -1, count: entries.length, sends: 0, data, resolve, reject }));
+    if (this.following && this.held.length >= this.maxQueuedFrames) {
+      return Promise.reject(new ChainError('busy', `${this.held.length} frames wait while the client follows its chain to another gateway; retry later`));
     }
-    if (!this.open || this.socket === undefined) {
+    if (!this.following && (!this.open || this.socket === undefined)) {
       return Promise.reject(new ChainError('disconnected', 'not connected to the gateway'));
     }
-    return new Promise<SubmitResult>((resolve, reject) => this.send({ frame: -1, count: entries.length, sends: 0, data, resolve, reject }));
+    const id = this.producer === null ? -1 : this.nextId++;
+    const data = this.withId(id, encodeEntries(entries));
+    return new Promise<SubmitResult>((resolve, reject) => {
+      const pending = newPending(id, entries.length, data, resolve, reject);
+      if (this.following) this.held.push(pending);
+      else this.send(pending);
+    });
+  }
+
+  /** With `frameIds`, `busy` when the frames kept to send again (uncommitted, in flight, held) reach `maxQueuedFrames`. */
+  private keptFrames(): ChainError | null {
+    if (this.commits === null) return null;
+    const kept = this.commits.size + this.inFlight.length + this.held.length;
+    if (kept < this.maxQueuedFrames) return null;
+    return new ChainError('busy', `${kept} frames are kept until committed (maxQueuedFrames ${this.maxQueuedFrames}); retry once some are committed`);
   }
 
   /** The frame with the next id in front, when ids are on: it keeps that id however often it is sent. */
-  private withId(entries: Uint8Array): Uint8Array {
+  private withId(n: number, entries: Uint8Array): Uint8Array {
     if (this.producer === null) return entries;
-    const id = encodeFrameId(this.producer, this.nextId++);
+    const id = encodeFrameId(this.producer, n);
     const data = new Uint8Array(id.byteLength + entries.byteLength);
     data.set(id);
     data.set(entries, id.byteLength);
@@ -259,7 +309,9 @@ export class ChainClient {
     const reconnected = this.everOpened;
     this.everOpened = true;
     // A move followed: what was refused or never read goes first, in order, then what was submitted meanwhile.
+    // With ids, in the order of the ids: accepted and not committed, not answered, submitted meanwhile.
     this.following = false;
+    if (this.producer !== null) this.held.sort((a, b) => a.id - b.id);
     for (const pending of this.held.splice(0)) this.send(pending);
     for (const fn of this.listeners.open) fn({ reconnected });
   }
@@ -269,6 +321,7 @@ export class ChainClient {
     if (reply === undefined) return this.violation('the gateway sent a frame that is not a protocol v1 reply');
     if (reply.type === 'committed') {
       for (const fn of this.listeners.committed) fn(reply);
+      this.commits?.committed(reply);
       return;
     }
     if (reply.type === 'error' && reply.frame === null) {
@@ -296,16 +349,33 @@ export class ChainClient {
       this.following = true;
       return;
     }
-    if (reply.type === 'error' && reply.code === 'busy' && this.producer !== null && head.sends > 1 && head.sends <= MAX_REPEAT_SENDS) {
+    // One accepted before is asked until answered (backing off): giving up would lose its commit's report.
+    const triesLeft = head.sends <= MAX_REPEAT_SENDS || head.accepted !== undefined;
+    if (reply.type === 'error' && reply.code === 'busy' && this.producer !== null && head.sends > 1 && triesLeft) {
       // A frame sent again may still be in work where it was first sent (the gateway says `busy`): ask again shortly.
       return this.sendAgainLater(head);
     }
-    if (reply.type === 'error') head.reject(new ChainError(reply.code, reply.message, reply.frame));
-    else {
-      const result: SubmitResult = { frame: reply.frame, seq: reply.seq, count: reply.count, hashes: splitHashes(reply.hashes, reply.count) };
-      if (reply.repeat === true) result.repeat = true;
-      head.resolve(result);
-    }
+    if (reply.type === 'error') return this.refusedFrame(head, new ChainError(reply.code, reply.message, reply.frame));
+    const hashes = splitHashes(reply.hashes, reply.count);
+    const firstAnswer = head.accepted === undefined;
+    this.commits?.accepted(head, reply.seq, reply.count, hashes, reply.repeat === true, reply.committed === true);
+    if (!firstAnswer) return; // sent again after its submit resolved: only its commit is still owed
+    const result: SubmitResult = { frame: reply.frame, seq: reply.seq, count: reply.count, hashes };
+    if (reply.repeat === true) result.repeat = true;
+    if (this.producer !== null) result.id = head.id;
+    head.resolve(result);
+  }
+
+  /** A frame refused: its submit rejects, or, when it resolved already (sent again), the application hears of it as an `error`. */
+  private refusedFrame(pending: Pending, error: ChainError): void {
+    if (pending.accepted === undefined) return pending.reject(error);
+    const at = pending.accepted;
+    const lost = new ChainError(
+      error.code,
+      `frame id ${pending.id}, accepted at seq ${at.seq}, was sent again and refused, so its commit cannot be reported: ${error.message}`,
+      error.frame,
+    );
+    for (const fn of this.listeners.error) fn(lost);
   }
 
   private sendAgainLater(pending: Pending): void {
@@ -314,7 +384,7 @@ export class ChainClient {
         if (this.closedByUser) pending.reject(new ChainError('closed', 'the client was closed'));
         else if (this.following) this.held.push(pending);
         else if (this.open) this.send(pending);
-        else pending.reject(new ChainError('disconnected', 'not connected to the gateway'));
+        else this.refusedFrame(pending, new ChainError('disconnected', 'not connected to the gateway'));
       },
       backoffDelay(pending.sends - 2, this.options.reconnect ?? DEFAULT_MOVE_BACKOFF),
     );
@@ -344,7 +414,9 @@ export class ChainClient {
       // In the order they were submitted: those answered `moved`, those sent after them, those submitted since.
       const sent = this.held.filter((p) => p.frame >= 0);
       const waiting = this.held.filter((p) => p.frame < 0);
-      this.held = [...sent, ...this.inFlight.splice(0), ...waiting];
+      // With ids, the frames accepted and not committed go too: a failover may have lost their notices, or them.
+      const uncommitted = this.commits?.takeAll() ?? [];
+      this.held = [...uncommitted, ...sent, ...this.inFlight.splice(0), ...waiting];
       this.following = true;
     }
     this.failInFlight('disconnected', `connection lost (${code}${reason ? ' ' + reason : ''}) before the reply came`);

@@ -6,7 +6,7 @@
 import { ChainClient, type ConnectOptions } from './chain-client.js';
 import { ChainError } from './errors.js';
 
-export { ChainClient, type ClientEvents, type ConnectOptions, type SubmitResult } from './chain-client.js';
+export { ChainClient, type ClientEvents, type ConnectOptions, type FrameCommitStats, type FrameCommitted, type SubmitResult } from './chain-client.js';
 export { ChainError, type ErrorCode } from './errors.js';
 export { backoffDelay, type ReconnectOptions } from './backoff.js';
 export type { CommittedNotice, Entry } from './protocol.js';

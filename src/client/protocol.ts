@@ -48,7 +48,8 @@ function accepted(r: Record<string, unknown>): AcceptedReply | undefined {
   if (frame === undefined || seq === undefined || count === undefined) return undefined;
   const hashes = bytes(r.hashes, count * HASH_BYTES);
   if (hashes === undefined) return undefined;
-  return r.repeat === true ? { type: 'accepted', frame, seq, count, hashes, repeat: true } : { type: 'accepted', frame, seq, count, hashes };
+  if (r.repeat !== true) return { type: 'accepted', frame, seq, count, hashes };
+  return { type: 'accepted', frame, seq, count, hashes, repeat: true, committed: r.committed === true };
 }
 
 function rejected(r: Record<string, unknown>): ErrorReply | undefined {

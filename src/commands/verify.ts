@@ -3,6 +3,7 @@ import { DEFAULT_CONFIG } from '../config/index.js';
 import { errorMessage } from '../log/index.js';
 import { print, printError } from './output.js';
 import { UsageError, stringFlag, type CommandSpec, type ParsedArgs } from './spec.js';
+import type { StoreReport } from '../ledger/index.js';
 
 export const verifyCommand: CommandSpec = {
   name: 'verify',
@@ -12,6 +13,8 @@ export const verifyCommand: CommandSpec = {
     'With --data (default ./data, or CHAINLANES_DATA): checks every block, proof and hash link in the store,',
     "the directory log and every head the store's key signed against it, and the credits (supply, burns per",
     "block); with --anchors, also every confirmed anchor window's transaction on that Ethereum node.",
+    'Directories whose blocks a gateway back from a failover removed (never acknowledged by its standby, so never',
+    "committed) are reported as superseded, naming the takeover's fencing token and the gateway that took over.",
     'With --entry: checks one entry proof (GET …/entries/{seq}, from a URL or a file) offline; for a URL,',
     "?head=latest is asked for, and the head it carries is checked against --key (the gateway's Ed25519",
     'public key you trust) or else the key the gateway presents; with --anchors, its anchor transaction.',
@@ -49,12 +52,22 @@ async function verify(args: ParsedArgs): Promise<void> {
       print(
         `chainlanes verify: OK: directory log: ${report.log.logged} of ${report.directories} directory hashes in its tree, ${report.log.heads} signed heads with the log's roots`,
       );
+    for (const line of supersededLines(report.superseded)) print(`chainlanes verify: OK: ${line}`);
     for (const line of report.checks ?? []) print(`chainlanes verify: OK: ${line}`);
     if (anchors !== undefined) await verifyStoreAnchors(dir, anchors);
     return;
   }
   printError(`chainlanes verify: BROKEN: ${report.firstBreak ?? 'unknown break'} (checked before it: ${summary})`);
   process.exit(1);
+}
+
+/** "directories 5–7 (4 blocks) superseded by failover at token 812 (taken over by "g2")", per truncation (docs/replicas.md part 6). */
+function supersededLines(superseded: StoreReport['superseded']): string[] {
+  return (superseded ?? []).map(({ by, token, at, directories, blocks }) => {
+    const which =
+      directories.from === directories.to ? `directory ${directories.from}` : `directories ${directories.from}–${directories.to} (${directories.count})`;
+    return `${which}: ${blocks} blocks never acknowledged by the standby, removed, superseded by failover at token ${token} (taken over by ${JSON.stringify(by)}, ${new Date(at).toISOString()})`;
+  });
 }
 
 /**

@@ -85,6 +85,8 @@ export interface HistoryHeight {
   reads: { account: string; amount: number; at: number }[];
   /** The chain came from (`opening`) or went to (`closing`) another gateway of a fleet, with these balances. */
   handoffs: { kind: 'opening' | 'closing'; gateway: string; atSeq: number; balances: Record<string, number>; at: number }[];
+  /** Burns given back: a returning owner's truncation removed the block, never committed (docs/replicas.md part 6). */
+  refunds: { block: number; firstSeq: number; count: number; account: string; amount: number; by: string; token: number; at: number }[];
 }
 
 const NOT_ADMIN_OR_SELF = 'only the admin key or a key of this account may do this';
@@ -309,6 +311,26 @@ export class Credits {
   }
 
   /**
+   * After a returning owner's truncation gave burns back in the store
+   * (Ledger.truncateUnreplicated, docs/replicas.md part 6): each named
+   * chain's balances in the book become the store's again. Only while the
+   * chain has no burns that are not yet durable — a returning owner serves
+   * nothing of those chains before it truncates; one with open burns is
+   * refused (an Error naming it) and nothing of the book changes.
+   */
+  reloadBalances(names: Iterable<string>): void {
+    const chains = [...names].flatMap((name) => this.book.chains.get(name) ?? []);
+    const busy = chains.find((chain) => chain.openBurns.size > 0);
+    if (busy !== undefined) throw new Error(`credits: chain "${busy.name}" has burns not yet sealed; its balances are reloaded only when it has none`);
+    for (const chain of chains) {
+      const stored = readChainBook(this.tables, chain.name)?.balances ?? {};
+      for (const [account, balance] of [...chain.balances]) chain.debit(account, balance);
+      chain.balances.clear();
+      for (const [account, balance] of Object.entries(stored)) chain.credit(account, balance);
+    }
+  }
+
+  /**
    * The chain came from `gateway` with its book: stored with an opening
    * record, and in the book. A book this store still holds for the chain (a
    * gateway that lost it without closing it, then got it back) is closed first.
@@ -470,7 +492,7 @@ export class Credits {
     const { rows, next } = readHistory(this.tables, name, from, limit);
     const heights: HistoryHeight[] = [];
     for (const { height, record } of rows) {
-      if (heights.at(-1)?.height !== height) heights.push({ height, mints: [], transfers: [], burns: [], reads: [], handoffs: [] });
+      if (heights.at(-1)?.height !== height) heights.push({ height, mints: [], transfers: [], burns: [], reads: [], handoffs: [], refunds: [] });
       addToHeight(heights.at(-1)!, record);
     }
     return { chain: name, heights, next };
@@ -548,6 +570,20 @@ function addToHeight(height: HistoryHeight, record: HistoryRecord): void {
     case 'opening':
     case 'closing':
       height.handoffs.push({ kind: record.kind, gateway: record.gateway, atSeq: record.atSeq, balances: record.balances, at: record.at });
+      break;
+    case 'refund':
+      for (const [account, amount] of Object.entries(record.burns)) {
+        height.refunds.push({
+          block: record.block,
+          firstSeq: record.firstSeq,
+          count: record.count,
+          account,
+          amount,
+          by: record.by,
+          token: record.token,
+          at: record.at,
+        });
+      }
       break;
   }
 }

@@ -67,9 +67,14 @@ export type HistoryRecord =
   /** The chain came from another gateway of a fleet (a handoff) with these balances; `atSeq` is where it went on here. */
   | { kind: 'opening'; gateway: string; balances: Record<string, number>; atSeq: number; at: number }
   /** The chain went to another gateway of a fleet with these balances: this store holds none of them any more. */
-  | { kind: 'closing'; gateway: string; balances: Record<string, number>; atSeq: number; at: number };
+  | { kind: 'closing'; gateway: string; balances: Record<string, number>; atSeq: number; at: number }
+  /**
+   * The burns of block `block` (its `burn` record at the same height) given back: a returning owner's truncation
+   * removed the block (never committed: the standby that took the chain over by `token` had not acknowledged it).
+   */
+  | { kind: 'refund'; block: number; firstSeq: number; count: number; burns: Record<string, number>; by: string; token: number; at: number };
 
-const KIND_BYTE: Record<HistoryRecord['kind'], number> = { mint: 1, transfer: 2, burn: 3, read: 4, opening: 5, closing: 6 };
+const KIND_BYTE: Record<HistoryRecord['kind'], number> = { mint: 1, transfer: 2, burn: 3, read: 4, opening: 5, closing: 6, refund: 7 };
 
 const TABLE_NAMES = ['accounts', 'keys', 'chains', 'policies', 'balances', 'history', 'meta'] as const;
 const SERIAL_KEY = Buffer.from('serial');
@@ -232,6 +237,42 @@ export function writeBlockBurns(tables: CreditTables, directoryHeight: number, b
       addToBalance(tables, chainId, account, -amount);
     }
     putHistory(tables, chainId, directoryHeight, block.height, { kind: 'burn', block: block.height, firstSeq: block.firstSeq, count: block.count, burns });
+  }
+}
+
+/** A block a truncation removes, and why (Ledger.truncateUnreplicated's `alongside`). */
+export interface RemovedBlockBurns {
+  chainName: string;
+  height: number;
+  firstSeq: number;
+  count: number;
+  directoryHeight: number;
+}
+
+/**
+ * Gives back the burns of blocks a truncation removes: each payer's balance
+ * gets its burn back, and a `refund` record beside the block's `burn` record
+ * (same directory height) says so — the history stays append-only, and
+ * `verify` pairs the two. A block without burns (open mode, a free policy)
+ * gets no record. Runs inside the truncation's transaction.
+ */
+export function writeBlockRefunds(tables: CreditTables, blocks: readonly RemovedBlockBurns[], why: { by: string; token: number; at: number }): void {
+  for (const block of blocks) {
+    const chainId = chainIdOf(block.chainName);
+    const stored = tables.history.get(historyKey(chainId, block.directoryHeight, 'burn', block.height));
+    if (stored === undefined) continue;
+    const burn = parse<HistoryRecord>(stored);
+    if (burn.kind !== 'burn' || burn.block !== block.height || burn.firstSeq !== block.firstSeq || burn.count !== block.count)
+      throw new Error(`credits: the burn record of chain "${block.chainName}" block ${block.height} does not describe that block; nothing was written`);
+    for (const [account, amount] of Object.entries(burn.burns)) addToBalance(tables, chainId, account, amount);
+    putHistory(tables, chainId, block.directoryHeight, block.height, {
+      kind: 'refund',
+      block: block.height,
+      firstSeq: block.firstSeq,
+      count: block.count,
+      burns: burn.burns,
+      ...why,
+    });
   }
 }
 

@@ -13,6 +13,8 @@ interface ChainCheck {
   held: bigint;
   minted: bigint;
   burned: bigint;
+  /** Burns given back for blocks a returning owner's truncation removed (refund records). */
+  refunded: bigint;
   /** Balances that came with the chain from other gateways (opening records), and that went with it (closing records). */
   opened: bigint;
   closed: bigint;
@@ -36,7 +38,7 @@ export class CreditCheck implements StoreCheck {
     const state = loadCredits(tables, transaction);
     for (const name of state.chains.keys()) {
       const versions = (state.policies.get(name) ?? []).map(({ version, record }) => ({ version, fromSeq: record.fromSeq, policy: record.policy }));
-      const check: ChainCheck = { versions, held: 0n, minted: 0n, burned: 0n, opened: 0n, closed: 0n, blockBurns: new Map(), blocksChecked: 0 };
+      const check: ChainCheck = { versions, held: 0n, minted: 0n, burned: 0n, refunded: 0n, opened: 0n, closed: 0n, blockBurns: new Map(), blocksChecked: 0 };
       for (const [account, balance] of state.balances.get(name) ?? []) {
         if (!state.accounts.has(account)) return `credits of chain "${name}": a balance of ${balance} held by unknown account ${account}`;
         check.held += BigInt(balance);
@@ -59,6 +61,14 @@ export class CreditCheck implements StoreCheck {
         if (check.blockBurns.has(record.block)) return `credits of chain "${name}": two burn records for block ${record.block} (directory ${height})`;
         check.blockBurns.set(record.block, { firstSeq: record.firstSeq, count: record.count, total });
         check.burned += BigInt(total);
+      } else if (record.kind === 'refund') {
+        // Written beside the block's burn record (same height, a later kind): the two cancel, and the block is gone.
+        const total = sum(Object.values(record.burns));
+        const burn = check.blockBurns.get(record.block);
+        if (burn === undefined || burn.firstSeq !== record.firstSeq || burn.count !== record.count || burn.total !== total)
+          return `credits of chain "${name}": a refund of ${total} for block ${record.block} (directory ${height}) that no burn record of that block matches`;
+        check.blockBurns.delete(record.block);
+        check.refunded += BigInt(total);
       }
     }
     return undefined;
@@ -89,10 +99,11 @@ export class CreditCheck implements StoreCheck {
     for (const [name, check] of this.chains) {
       const [orphan] = check.blockBurns.keys();
       if (orphan !== undefined) return `credits of chain "${name}": burns recorded for block ${orphan}, which the ledger does not hold`;
-      const expected = check.minted + check.opened - check.burned - check.closed;
+      const expected = check.minted + check.opened - check.burned + check.refunded - check.closed;
       if (check.held !== expected) {
         const moved = check.opened === 0n && check.closed === 0n ? '' : ` + ${check.opened} opened − ${check.closed} closed (handoffs)`;
-        return `credits of chain "${name}": the balances add up to ${check.held}, but ${check.minted} minted − ${check.burned} burned${moved} = ${expected}`;
+        const refunded = check.refunded === 0n ? '' : ` + ${check.refunded} refunded (truncations)`;
+        return `credits of chain "${name}": the balances add up to ${check.held}, but ${check.minted} minted − ${check.burned} burned${refunded}${moved} = ${expected}`;
       }
     }
     return undefined;
@@ -101,12 +112,20 @@ export class CreditCheck implements StoreCheck {
   summary(): string {
     if (this.tables === null) return 'credits: none in this store (open mode)';
     const totals = [...this.chains.values()].reduce(
-      (t, c) => ({ minted: t.minted + c.minted, burned: t.burned + c.burned, held: t.held + c.held, opened: t.opened + c.opened, closed: t.closed + c.closed }),
-      { minted: 0n, burned: 0n, held: 0n, opened: 0n, closed: 0n },
+      (t, c) => ({
+        minted: t.minted + c.minted,
+        burned: t.burned + c.burned,
+        refunded: t.refunded + c.refunded,
+        held: t.held + c.held,
+        opened: t.opened + c.opened,
+        closed: t.closed + c.closed,
+      }),
+      { minted: 0n, burned: 0n, refunded: 0n, held: 0n, opened: 0n, closed: 0n },
     );
     const moved = totals.opened === 0n && totals.closed === 0n ? '' : ` + ${totals.opened} opened − ${totals.closed} closed (handoffs)`;
+    const refunded = totals.refunded === 0n ? '' : ` + ${totals.refunded} refunded (truncations)`;
     return (
-      `credits: ${this.chains.size} chains, ${totals.minted} minted − ${totals.burned} burned${moved} = ${totals.held} held; ` +
+      `credits: ${this.chains.size} chains, ${totals.minted} minted − ${totals.burned} burned${refunded}${moved} = ${totals.held} held; ` +
       `the burns of ${this.blocks} blocks match their entries and policies`
     );
   }

@@ -42,6 +42,16 @@ export class Repeat {
   ) {}
 }
 
+/**
+ * A repeat of an id the window stripped of its hashes for its byte bound (its
+ * entries are durable): `answer` is the Repeat with the hashes read back from
+ * the store, or `internal` if the store no longer has them. The caller answers
+ * the frame when it settles (a stream's replies stay in frame order).
+ */
+export class StoredRepeat {
+  constructor(readonly answer: Promise<Repeat | Rejection>) {}
+}
+
 /** Told of admitted frames, to sample how long entries take to commit (the dashboard's feed). */
 /** Times frames from admission to commit (the dashboard's sampler): told of each admitted frame and each durable block. */
 export interface CommitProbe {
@@ -135,6 +145,12 @@ export interface AdmissionParts {
   commitProbe: CommitProbe | null;
   /** Which chains this gateway may admit, in a fleet (ownership.ts); null: a gateway on its own, every chain is its own. */
   ownership: ChainOwnership | null;
+  /**
+   * Entry hashes of seqs `seq` … `seq + count − 1` read from the store (the
+   * reader threads), null when not there: with it, the window strips durable
+   * ids of their hashes before it forgets ids (frame-ids.ts). Absent: never.
+   */
+  storedHashes?: (chain: string, seq: number, count: number) => Promise<Uint8Array | null>;
 }
 
 export class Admission {
@@ -168,6 +184,7 @@ export class Admission {
    * credits price entries by their lengths.
    */
   private readonly spans: Int32Array;
+  private readonly storedHashes: AdmissionParts['storedHashes'];
 
   constructor(parts: AdmissionParts) {
     this.limits = parts.limits;
@@ -182,7 +199,9 @@ export class Admission {
     this.commitProbe = parts.commitProbe;
     this.ownership = parts.ownership;
     this.spans = new Int32Array(2 * parts.limits.maxEntriesPerFrame);
-    this.frameIds = new FrameIdWindow({ perChain: parts.limits.frameIdWindow, maxBytes: parts.limits.maxFrameIdBytes });
+    this.storedHashes = parts.storedHashes;
+    const durableUpTo = parts.storedHashes === undefined ? undefined : (slot: number) => this.chains.at(slot)?.committedSeq ?? 0;
+    this.frameIds = new FrameIdWindow({ perChain: parts.limits.frameIdWindow, maxBytes: parts.limits.maxFrameIdBytes }, durableUpTo);
   }
 
   /**
@@ -198,7 +217,7 @@ export class Admission {
     owner: FrameOwner,
     frame: number,
     payer: Principal | null = null,
-  ): PendingFrame | Rejection | Repeat {
+  ): PendingFrame | Rejection | Repeat | StoredRepeat {
     const limits = this.limits;
     if (this.closed) return this.reject('busy', 'the gateway is shutting down');
     // Without the sealer nothing accepted could become durable, so nothing more is accepted.
@@ -283,13 +302,14 @@ export class Admission {
   }
 
   /** A frame sent again with a remembered id: its first `accepted`, or why it cannot have it yet. */
-  private repeat(seen: RememberedFrame, entries: Uint8Array, chain: ChainState, owner: FrameOwner): Repeat | Rejection {
+  private repeat(seen: RememberedFrame, entries: Uint8Array, chain: ChainState, owner: FrameOwner): Repeat | StoredRepeat | Rejection {
     const count = this.reader.scan(entries, 0, entries.byteLength, null);
     if (count < 0) return this.reject(this.reader.code, this.reader.message);
     const { producer, n } = seen.id;
     if (count !== seen.count) {
       return this.reject('bad_frame', `frame id (producer ${producer}, n ${n}) was used for a frame of ${seen.count} entries, and this one has ${count}`);
     }
+    if (seen.stripped && this.storedHashes !== undefined) return this.repeatFromStore(seen, chain.name, this.storedHashes);
     if (seen.hashes === null) {
       return this.reject(
         'busy',
@@ -302,6 +322,19 @@ export class Admission {
     // Its `committed` notices come to this owner too: the first one's connection may be gone.
     if (!committed) chain.addWriter(seen.seq, endSeq, owner);
     return new Repeat(seen.seq, seen.count, seen.hashes, committed);
+  }
+
+  /** A repeat of a stripped id (durable, so no notice follows): its hashes read back from the store. */
+  private repeatFromStore(seen: RememberedFrame, chain: string, read: NonNullable<AdmissionParts['storedHashes']>): StoredRepeat {
+    this.frameIds.stats.repeats++;
+    this.frameIds.stats.repeatsFromStore++;
+    const { seq, count } = seen;
+    const gone = `the entries of frame id (producer ${seen.id.producer}, n ${seen.id.n}), seqs ${seq}…${seq + count - 1}, could not be read back from the store`;
+    const answer = read(chain, seq, count).then(
+      (hashes) => (hashes === null ? this.reject('internal', gone) : new Repeat(seq, count, Buffer.from(hashes), true)),
+      (error: unknown) => this.reject('internal', `${gone}: ${String(error)}`),
+    );
+    return new StoredRepeat(answer);
   }
 
   /**

@@ -4,10 +4,14 @@
 // instead of being written twice.
 //
 // Bounds: at most `perChain` ids per chain (its oldest goes first) and at most
-// `maxBytes` in all (the oldest of all goes first), each id counted as
-// RECORD_OVERHEAD_BYTES plus its hashes. Both evictions are O(1): one
-// insertion-ordered Map over every chain (its first key is the oldest of all)
-// and a doubly-linked list per chain (its head is the chain's oldest).
+// `maxBytes` in all, each id counted as RECORD_OVERHEAD_BYTES plus its hashes
+// while it holds them. Past `maxBytes` the oldest id of all that holds hashes
+// gives them up if its entries are durable (it is *stripped*: a repeat of it
+// is answered with hashes read back from the store, `Admission` and the
+// reader threads), else the oldest stripped id goes, else the oldest of all.
+// Every step is O(1): two insertion-ordered Maps over every chain (ids with
+// hashes, stripped ids: each one's first is its oldest), and a doubly-linked
+// list per chain (its head is the chain's oldest).
 // Only frames with an id allocate anything here.
 //
 // Persistence (docs/replicas.md part 7): each admitted id also waits here
@@ -35,6 +39,10 @@ export class RememberedFrame {
   hashes: Buffer | null = null;
   /** False once evicted: a late `hashed` then keeps nothing. */
   live = true;
+  /** Its hashes were given up for the byte bound once its entries were durable: a repeat reads them from the store. */
+  stripped = false;
+  /** What the window counts for it: RECORD_OVERHEAD_BYTES, plus its hashes (reserved when remembered) until stripped. */
+  bytes: number;
   prev: RememberedFrame | null = null;
   next: RememberedFrame | null = null;
 
@@ -45,16 +53,13 @@ export class RememberedFrame {
     readonly id: FrameId,
     readonly seq: number,
     readonly count: number,
-  ) {}
-
-  /** What the window counts for it, from the start (its hashes are reserved when it is remembered). */
-  get bytes(): number {
-    return RECORD_OVERHEAD_BYTES + this.count * HASH_BYTES;
+  ) {
+    this.bytes = RECORD_OVERHEAD_BYTES + count * HASH_BYTES;
   }
 
   /** The frame is hashed: its hashes are `src[at … at + count × 32)` (the lane ring: copied out now). */
   hashed(src: Uint8Array, at: number): void {
-    if (!this.live) return;
+    if (!this.live || this.stripped) return;
     this.hashes = Buffer.from(src.subarray(at, at + this.count * HASH_BYTES));
   }
 }
@@ -78,17 +83,29 @@ export interface FrameIdStats {
   bytes: number;
   repeats: number;
   evicted: number;
+  /** Ids whose hashes were given up for the byte bound (their entries durable): kept without them. */
+  stripped: number;
+  /** Repeats of stripped ids, answered with hashes read from the store. */
+  repeatsFromStore: number;
 }
 
 export class FrameIdWindow {
-  readonly stats: FrameIdStats = { remembered: 0, bytes: 0, repeats: 0, evicted: 0 };
-  /** Every remembered id, in the order remembered: the first is the oldest of all. */
+  readonly stats: FrameIdStats = { remembered: 0, bytes: 0, repeats: 0, evicted: 0, stripped: 0, repeatsFromStore: 0 };
+  /** Every remembered id, by key. */
   private readonly all = new Map<string, RememberedFrame>();
+  /** The ids not stripped, in the order remembered: the first is the oldest of them. */
+  private readonly withHashes = new Set<RememberedFrame>();
+  /** The stripped ids, in the order stripped. */
+  private readonly strippedOnes = new Set<RememberedFrame>();
   private readonly chains = new Map<number, ChainIds>();
   /** Per chain slot, the ids admitted whose first block is not cut yet, in seq order: one interval's frames at most. */
   private readonly uncut = new Map<number, StoredFrameId[]>();
 
-  constructor(private readonly limits: FrameIdLimits) {}
+  /** `durableUpTo(slot)`: the chain's committed seq (entries below it are durable); without it no id is stripped. */
+  constructor(
+    private readonly limits: FrameIdLimits,
+    private readonly durableUpTo: (slot: number) => number = () => 0,
+  ) {}
 
   /**
    * Remembers an admitted frame's id (`keep`) and holds it for the seal of
@@ -158,7 +175,7 @@ export class FrameIdWindow {
       this.chains.set(slot, chain);
     }
     if (chain.size >= this.limits.perChain) this.evict(chain.head);
-    while (this.stats.bytes + record.bytes > this.limits.maxBytes) this.evict(this.all.values().next().value);
+    while (this.stats.bytes + record.bytes > this.limits.maxBytes) this.makeRoom();
     // The chain's entry may have gone with its last id above.
     chain = this.chains.get(slot) ?? { head: null, tail: null, size: 0 };
     this.chains.set(slot, chain);
@@ -168,6 +185,7 @@ export class FrameIdWindow {
     chain.tail = record;
     chain.size++;
     this.all.set(key, record);
+    this.withHashes.add(record);
     this.stats.remembered++;
     this.stats.bytes += record.bytes;
     return record;
@@ -182,6 +200,23 @@ export class FrameIdWindow {
     return this.all.size;
   }
 
+  /** One step towards the byte bound: the oldest id with hashes strips them if its entries are durable, else an id goes. */
+  private makeRoom(): void {
+    const oldest = this.withHashes.values().next().value;
+    if (oldest !== undefined && oldest.hashes !== null && oldest.seq + oldest.count <= this.durableUpTo(oldest.slot)) return this.strip(oldest);
+    this.evict(this.strippedOnes.values().next().value ?? oldest);
+  }
+
+  private strip(record: RememberedFrame): void {
+    record.hashes = null;
+    record.stripped = true;
+    this.stats.bytes -= record.count * HASH_BYTES;
+    record.bytes = RECORD_OVERHEAD_BYTES;
+    this.withHashes.delete(record);
+    this.strippedOnes.add(record);
+    this.stats.stripped++;
+  }
+
   private evict(record: RememberedFrame | null | undefined): void {
     if (record === null || record === undefined) return;
     this.forget(record);
@@ -193,6 +228,8 @@ export class FrameIdWindow {
     record.live = false;
     record.hashes = null;
     this.all.delete(record.key);
+    this.withHashes.delete(record);
+    this.strippedOnes.delete(record);
     this.stats.remembered--;
     this.stats.bytes -= record.bytes;
     const chain = this.chains.get(record.slot)!;

@@ -6,6 +6,7 @@ export {
   Admission,
   Rejection,
   Repeat,
+  StoredRepeat,
   Unclaimed,
   type AdmissionParts,
   type AdmissionStats,

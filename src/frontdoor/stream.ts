@@ -6,7 +6,7 @@
 // finished first.
 import type { RingView } from '../ring/index.js';
 import type { Admission, FrameOwner, PendingFrame } from './admission.js';
-import { Rejection, Repeat, Unclaimed } from './admission.js';
+import { Rejection, Repeat, StoredRepeat, Unclaimed } from './admission.js';
 import { MOVED_CLOSE, MOVED_REASON } from './ownership.js';
 import { ParkedFrames } from './parked-frames.js';
 import type { ChainRegistry, ChainState } from './chains.js';
@@ -373,9 +373,14 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
 }
 
 /** Admits one frame of the connection and answers a refusal; an `Unclaimed` frame is the caller's to park. */
-function admitFrame(connection: StreamConnection, frame: number, bytes: Uint8Array, options: StreamRouteOptions): PendingFrame | Rejection | Repeat {
+function admitFrame(
+  connection: StreamConnection,
+  frame: number,
+  bytes: Uint8Array,
+  options: StreamRouteOptions,
+): PendingFrame | Rejection | Repeat | StoredRepeat {
   const { admission, chains } = options;
-  let result: PendingFrame | Rejection | Repeat;
+  let result: PendingFrame | Rejection | Repeat | StoredRepeat;
   try {
     result = admission.admit(connection.chain ?? connection.chainName, bytes, connection, frame, connection.principal);
   } catch (error) {
@@ -393,9 +398,17 @@ function admitFrame(connection: StreamConnection, frame: number, bytes: Uint8Arr
     return result;
   }
   connection.admitted();
-  if (result instanceof Repeat) connection.answer(frame, encodeRepeat(frame, result.seq, result.count, result.hashes, result.committed));
+  if (result instanceof Repeat) answerRepeat(connection, frame, result);
+  // Its hashes come back from the store; later replies wait for this one (frame order).
+  if (result instanceof StoredRepeat) void result.answer.then((answer) => answerRepeat(connection, frame, answer));
   connection.chain ??= chains.get(connection.chainName);
   return result;
+}
+
+function answerRepeat(connection: StreamConnection, frame: number, repeat: Repeat | Rejection): void {
+  if (!connection.open) return;
+  if (repeat instanceof Rejection) connection.refuse(frame, repeat);
+  else connection.answer(frame, encodeRepeat(frame, repeat.seq, repeat.count, repeat.hashes, repeat.committed));
 }
 
 function park(connection: StreamConnection, frame: number, bytes: Uint8Array, admission: Admission): void {

@@ -1,7 +1,7 @@
 // HTTP routes of protocol v1 (JSON unless said): docs/protocol.md §6.
 import { pack } from 'msgpackr';
 import type { RingView } from '../ring/index.js';
-import { Rejection, Repeat, Unclaimed, type Admission, type FrameOwner, type PendingFrame } from '../frontdoor/index.js';
+import { Rejection, Repeat, StoredRepeat, Unclaimed, type Admission, type FrameOwner, type PendingFrame } from '../frontdoor/index.js';
 import type { ChainRegistry, ChainState } from '../frontdoor/index.js';
 import { CHAIN_NAME_RULE, HASH_BYTES, parseChainName, type ErrorCode } from '../protocol/index.js';
 import { parseIndex, readBody, sendError, sendJson, sendText } from '../uws/index.js';
@@ -10,11 +10,12 @@ import type { HttpRequest, HttpResponse } from '../uws/index.js';
 import type { HttpRoutes } from '../defence/index.js';
 import type { Logger } from '../log/index.js';
 import type { ClientBuffers } from '../defence/index.js';
-import type { LedgerReadTask } from '../ledger/index.js';
+import { SupersededError, type LedgerReadTask } from '../ledger/index.js';
 import { isRefusal, type CreditBook, type Principal, type Refusal } from '../credits/index.js';
 import { presentedKey } from '../uws/index.js';
 import { EVERY_CHAIN, inspectableOr403, listedOr401, type ChainFilter } from './listings.js';
 import type { ProofHead } from './directory-routes.js';
+import { FRAME_ID_HEADER, withHeaderId } from './frame-id-header.js';
 
 /** The ledger reads the front door serves, answered off its thread as JSON text (null: not there). */
 export interface LedgerReads {
@@ -206,6 +207,7 @@ async function postEntries(ctx: HttpContext, res: HttpResponse, req: HttpRequest
   }
   const rawName = req.getParameter(0);
   const contentType = req.getHeader('content-type');
+  const frameIdHeader = req.getHeader(FRAME_ID_HEADER);
   const wait = new URLSearchParams(req.getQuery() ?? '').get('wait');
   // Refused before a byte of the body is read: a client announcing more than
   // the limit gets 413 at once instead of being read until it passes it.
@@ -221,8 +223,10 @@ async function postEntries(ctx: HttpContext, res: HttpResponse, req: HttpRequest
   if (wait !== null && wait !== 'committed') return sendRejection(ctx, res, 'bad_request', `wait must be "committed" or absent, got ${JSON.stringify(wait)}`);
   const name = parseChainName(rawName ?? '');
   if (name === null) return sendRejection(ctx, res, 'bad_request', `bad chain name in the path: ${CHAIN_NAME_RULE}`);
-  const frame = toFrame(body, contentType);
-  if (frame instanceof Rejection) return sendRejection(ctx, res, frame.code, frame.message);
+  const parsed = toFrame(body, contentType);
+  if (parsed instanceof Rejection) return sendRejection(ctx, res, parsed.code, parsed.message);
+  const frame = frameIdHeader === '' ? parsed : withHeaderId(parsed, frameIdHeader);
+  if (typeof frame === 'string') return sendRejection(ctx, res, 'bad_request', frame);
   owner = new HttpIngest(res, name, ctx, wait === 'committed');
   let result = ctx.admission.admit(ctx.chains.get(name) ?? name, frame, owner, 0, payer);
   // A chain no gateway of the fleet owns yet: claimed for this one first (the body is ours to hold meanwhile).
@@ -232,6 +236,8 @@ async function postEntries(ctx: HttpContext, res: HttpResponse, req: HttpRequest
     result = refusal ?? ctx.admission.admit(ctx.chains.get(name) ?? name, frame, owner, 0, payer);
     if (refusal !== null) ctx.admission.reject(refusal.code, refusal.message);
   }
+  if (result instanceof StoredRepeat) result = await result.answer;
+  if (!owner.open) return;
   if (result instanceof Rejection) sendError(res, result.code, result.message, undefined, result.location);
   else if (result instanceof Repeat) owner.repeated(result);
 }
@@ -372,6 +378,8 @@ function readOr404(ctx: HttpContext, res: HttpResponse, task: LedgerReadTask, no
       if (aborted) return;
       // A head size the entry's directory is not in (?head=N too small) comes back a RangeError; nothing else does.
       if (task.kind === 'entry' && task.headSize !== undefined && error instanceof RangeError) return sendError(res, 'bad_request', error.message);
+      // Removed by a returning owner's truncation (never committed): not found, and why (docs/replicas.md part 6).
+      if (error instanceof SupersededError) return sendError(res, 'not_found', error.message);
       // A proof the gateway cannot verify is never served (LedgerCorruptionError).
       sendError(res, 'internal', error instanceof Error ? error.message : String(error));
     },

@@ -136,6 +136,11 @@ function corruptUnless<T>(read: () => T, place: LedgerPlace): T {
   }
 }
 
+/** The entry hashes of seqs [from, to) of `chainName`, copied from the blocks holding them; null when one is missing. */
+export function storedEntryHashes(tables: LedgerTables, chainName: string, from: number, to: number): Buffer | null {
+  return corruptUnless(() => hashesOf(tables, chainIdOf(chainName), from, to), { chain: chainName, seq: from });
+}
+
 /** The entry hashes of seqs [from, to) of a chain, copied from the blocks holding them; null when one is missing. */
 function hashesOf(tables: LedgerTables, chainId: Buffer, from: number, to: number): Buffer | null {
   const parts: Buffer[] = [];

@@ -1,7 +1,7 @@
 // The ledger's public face: entries → entry blocks → directory blocks, their
 // Merkle proofs, the lmdb store, anchor sinks and the offline store check.
 export { Ledger } from './store.js';
-export type { AlongsideWrites, LedgerHeads, LedgerOptions } from './store.js';
+export type { AlongsideWrites, LedgerHeads, LedgerOptions, TruncationWrites } from './store.js';
 export type { PreparedBlockInput, SealBlockInput, SealInput, SealResult, SealedBlock, SealedDirectory } from './seal-plan.js';
 export { prepareBlockRecord } from './prepared.js';
 export type { BlockPiece, BlockSource, PreparedRecord } from './prepared.js';
@@ -15,6 +15,16 @@ export { ADOPTED_DIRECTORY, directoryRecordBytes, directoryRecordHeader, heightK
 export { AdoptionError, type AdoptedProof, type ChainPosition, type ExportedBlock, type SealingGateway } from './adopted.js';
 export { checkShippedSeal, ReplicaError, type CheckedSeal, type DirectoryPosition, type ShippedSeal } from './replica.js';
 export type { ReplicaOwner, ReplicaPosition } from './replica-store.js';
+export {
+  SUPERSEDED,
+  SupersededError,
+  TruncationError,
+  type RemovedBlock,
+  type TruncatedChain,
+  type TruncationMark,
+  type TruncationRequest,
+  type TruncationResult,
+} from './truncation.js';
 export { FRAME_ID_ROW_BYTES, type RecentFrameId, type StoredFrameId } from './frame-ids.js';
 export type { AnchorErrorHandler, AnchorRecord, AnchorSink } from './anchors.js';
 export { verifyStore } from './verify-store.js';

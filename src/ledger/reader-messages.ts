@@ -9,6 +9,8 @@ export type LedgerReadTask =
   | { kind: 'export'; chain: string; from: number; maxBytes: number; self: { id: string; key: string } }
   /** Seal `height` for a standby, and the highest height sealed: msgpack `ShippedSealAnswer` (replica.ts). One seal per request. */
   | { kind: 'seal'; height: number }
+  /** Entry hashes of seqs `seq` … `seq + count − 1` (a repeated client frame id's answer): the bytes, or null when not sealed. */
+  | { kind: 'hashes'; chain: string; seq: number; count: number }
   /** The directory log (docs/protocol.md §13); the front door keeps sizes within its latest durable head. */
   | { kind: 'head'; size: number }
   | { kind: 'consistency'; from: number; to: number }
@@ -19,4 +21,4 @@ export interface LedgerReaderData {
 }
 
 /** The read tasks whose answer is msgpack bytes, not JSON. */
-export type BinaryReadTask = Extract<LedgerReadTask, { kind: 'export' | 'seal' }>;
+export type BinaryReadTask = Extract<LedgerReadTask, { kind: 'export' | 'seal' | 'hashes' }>;

@@ -17,6 +17,7 @@ const ledger = await Ledger.open(data.dataDir, { readOnly: true });
 
 export default function read(task: LedgerReadTask): string | Uint8Array | null {
   if (task.kind === 'export') return packr.pack(ledger.exportBlocks(task.chain, task.from, task.maxBytes, task.self));
+  if (task.kind === 'hashes') return ledger.entryHashes(task.chain, task.seq, task.count);
   if (task.kind === 'seal') {
     const answer: ShippedSealAnswer = { seal: ledger.shippedSeal(task.height), sealedHeight: ledger.sealedHeight() };
     return packr.pack(answer);

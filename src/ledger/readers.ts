@@ -4,6 +4,7 @@ import { workerFile } from '../paths.js';
 import { unpack } from 'msgpackr';
 import type { BinaryReadTask, LedgerReadTask, LedgerReaderData } from './reader-messages.js';
 import type { ShippedSeal } from './replica.js';
+import { asSuperseded } from './truncation.js';
 
 /** A seal read for shipping: null when `height` is not sealed (yet), and the highest height sealed (−1 before the first). */
 export interface ShippedSealAnswer {
@@ -25,9 +26,15 @@ export class LedgerReaders {
     });
   }
 
-  /** The answer as JSON text, or null when the ledger has nothing there. Rejects on a corrupt store. */
+  /**
+   * The answer as JSON text, or null when the ledger has nothing there.
+   * Rejects with a SupersededError for an entry or block a truncation removed,
+   * and on a corrupt store.
+   */
   read(task: Exclude<LedgerReadTask, BinaryReadTask>): Promise<string | null> {
-    return this.pool.run(task) as Promise<string | null>;
+    return (this.pool.run(task) as Promise<string | null>).catch((error: unknown) => {
+      throw asSuperseded(error);
+    });
   }
 
   /** A page of a chain's blocks for another gateway (msgpack: `{blocks: ExportedBlock[], next}`). */
@@ -43,6 +50,12 @@ export class LedgerReaders {
   async seal(height: number): Promise<ShippedSealAnswer> {
     const task: BinaryReadTask = { kind: 'seal', height };
     return unpack((await this.pool.run(task)) as Uint8Array) as ShippedSealAnswer;
+  }
+
+  /** Entry hashes of seqs `seq` … `seq + count − 1` of `chain` as sealed (count × 32 bytes), null when not all sealed. */
+  async hashes(chain: string, seq: number, count: number): Promise<Uint8Array | null> {
+    const task: BinaryReadTask = { kind: 'hashes', chain, seq, count };
+    return (await this.pool.run(task)) as Uint8Array | null;
   }
 
   async close(): Promise<void> {

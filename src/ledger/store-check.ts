@@ -6,10 +6,11 @@
 // unlike `verify`, which reads everything.
 import { chainIdOf } from './headers.js';
 import { HASH_BYTES, sha256 } from './hash.js';
-import { blockRecordHeader, chainKey, decodeAnchorRecord, decodeBlockRecord, decodeDirectoryRecord, heightKey, readU64 } from './records.js';
+import { ADOPTED_DIRECTORY, blockRecordHeader, chainKey, decodeAnchorRecord, decodeBlockRecord, decodeDirectoryRecord, heightKey, readU64 } from './records.js';
 import type { DirectoryRecord } from './records.js';
 import { decodeEntryBlockHeader } from './headers.js';
 import { lastKeyOfChain } from './tables.js';
+import { truncationOfBlock } from './truncation.js';
 import { latestStoredHead, storedLogLeaf, storedLogProofs, storedLogSize } from './log-store.js';
 import { leafHash } from './merkle.js';
 import type { LedgerTables } from './tables.js';
@@ -112,8 +113,11 @@ class HeadCheck {
     const chain = `chain ${JSON.stringify(name)}`;
     if (chainId.length !== HASH_BYTES || !chainIdOf(name).equals(chainId)) problem(`${chain}: stored chainId is not SHA-256 of its name`);
     const key = lastKeyOfChain(this.tables.blocks, chainId);
-    // A chain is named in the same transaction as its first block.
-    if (key === undefined) problem(`${chain}: named in the store, but it has no block`);
+    if (key === undefined) {
+      // A chain is named in the same transaction as its first block; a returning owner's truncation may have removed them all since.
+      if (truncationOfBlock(this.tables, chainId, 0) !== null) return;
+      problem(`${chain}: named in the store, but it has no block`);
+    }
     const height = readU64(key, HASH_BYTES);
     const at = `${chain} block ${height}`;
     const bytes = this.tables.blocks.get(key);
@@ -122,11 +126,16 @@ class HeadCheck {
     const { header } = record;
     if (!header.chainId.equals(chainId) || header.height !== height) problem(`${at}: its header names another chain or height`);
     const hash = sha256(record.headerBytes);
-    if (record.directoryHeight > this.lastDirectory)
-      problem(`${at}: records directory ${record.directoryHeight}, after the last directory ${this.lastDirectory}`);
-    const listed = this.directory(record.directoryHeight).entries.find((e) => e.chainId.equals(chainId) && e.height === height);
-    if (listed === undefined) problem(`${at}: not listed in directory ${record.directoryHeight}, which it records`);
-    if (!listed.blockHash.equals(hash)) problem(`${at}: its hash differs from the one directory ${record.directoryHeight} lists`);
+    // Adopted from another gateway (a handoff, or seals replicated to this standby): another gateway's directory lists it, its proof says which.
+    if (record.directoryHeight === ADOPTED_DIRECTORY) {
+      if (!this.tables.adopted.doesExist(key)) problem(`${at}: adopted from another gateway, but its directory proof is missing`);
+    } else {
+      if (record.directoryHeight > this.lastDirectory)
+        problem(`${at}: records directory ${record.directoryHeight}, after the last directory ${this.lastDirectory}`);
+      const listed = this.directory(record.directoryHeight).entries.find((e) => e.chainId.equals(chainId) && e.height === height);
+      if (listed === undefined) problem(`${at}: not listed in directory ${record.directoryHeight}, which it records`);
+      if (!listed.blockHash.equals(hash)) problem(`${at}: its hash differs from the one directory ${record.directoryHeight} lists`);
+    }
     if (height > 0) {
       const prevBytes = this.tables.blocks.get(chainKey(chainId, height - 1));
       if (prevBytes === undefined) problem(`${chain} block ${height - 1} is missing`);

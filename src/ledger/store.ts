@@ -64,7 +64,23 @@ import {
   type ReplicaPosition,
 } from './replica-store.js';
 import { ReplicaError, type ShippedSeal } from './replica.js';
-import { recentFrameIds, type RecentFrameId } from './frame-ids.js';
+import { recentFrameIds, storedEntryHashes, type RecentFrameId } from './frame-ids.js';
+import {
+  planTruncation,
+  removedBlocks,
+  SUPERSEDED,
+  SupersededError,
+  supersededMessage,
+  truncationOfBlock,
+  truncationOfDirectory,
+  truncationOfSeq,
+  truncationResult,
+  writeTruncation,
+  type RemovedBlock,
+  type TruncationMark,
+  type TruncationRequest,
+  type TruncationResult,
+} from './truncation.js';
 
 export interface LedgerOptions {
   /**
@@ -98,6 +114,9 @@ export interface LedgerHeads {
  * other modules' tables written here commit atomically with the blocks.
  */
 export type AlongsideWrites = (sealed: SealResult) => void;
+
+/** Runs inside a truncation's write transaction with the blocks it removes (the credits refund their burns). */
+export type TruncationWrites = (removed: readonly RemovedBlock[], mark: TruncationMark) => void;
 
 export class Ledger {
   private readonly chainHeads = new Map<string, ChainHead>();
@@ -255,6 +274,56 @@ export class Ledger {
     }
   }
 
+  /**
+   * The returning owner's truncation (truncation.ts, docs/replicas.md part 6):
+   * every entry block this gateway sealed into its own directories above
+   * `after` — the height its standby had acknowledged when it took the chains
+   * over, so none of them was ever reported committed — is removed with its
+   * seq index and frame id rows, each chain's head going back to its last
+   * block at or below `after`; the directories stay, their blocks listed in
+   * `ledger.truncated` so reads and `verify` name the truncation. One
+   * transaction with `alongside`'s writes, durable when this resolves; queued
+   * with seals. Nothing left to remove (a repeat, or `after` at or above the
+   * last directory) writes nothing and answers empty.
+   */
+  truncateUnreplicated(request: TruncationRequest, alongside?: TruncationWrites): Promise<TruncationResult> {
+    const run = this.sealTail.then(() => this.truncateNow(request, alongside));
+    this.sealTail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async truncateNow(request: TruncationRequest, alongside?: TruncationWrites): Promise<TruncationResult> {
+    if (this.readOnly) throw new Error('ledger: opened read-only, cannot truncate');
+    this.assertOpen();
+    if (this.undurable !== null) throw new StoreWriteError('a seal is in the store but not yet durable; the truncation runs once it is');
+    this.freshReads();
+    const plan = planTruncation(this.tables, request, this.directoryHead, (chainId) => this.chainNameOf(chainId));
+    const result = truncationResult(plan);
+    const [marked] = plan.directories.keys();
+    if (marked === undefined) return result;
+    let reportedFailed = false;
+    try {
+      await this.tables.root.childTransaction(() => {
+        writeTruncation(this.tables, plan);
+        alongside?.(removedBlocks(plan), plan.mark);
+      });
+    } catch (error) {
+      // As in sealNow: a commit lmdb reported failed may be in the store; its truncation record says.
+      const failure = await commitFailureOf(error);
+      this.freshReads();
+      if (truncationOfDirectory(this.tables, marked) === null) throw failure;
+      reportedFailed = true;
+    }
+    for (const chain of plan.chains) this.chainHeads.set(chain.chainName, chain.head);
+    try {
+      if (reportedFailed) await syncEnvironment(this.tables.root);
+      else await this.tables.root.flushed;
+    } catch (error) {
+      throw new StoreWriteError(`the truncation after directory ${plan.after} is in the store but not known to be on disk: ${describeStoreError(error)}`);
+    }
+    return result;
+  }
+
   /** Where this store has `ownerId`'s seals, for the shipping stream's `hello` (fresh on any thread). */
   replicaPosition(ownerId: string): ReplicaPosition {
     this.assertOpen();
@@ -275,6 +344,12 @@ export class Ledger {
     this.assertOpen();
     if (!Number.isSafeInteger(height) || height < 0) return null;
     this.freshReads();
+    const truncated = truncationOfDirectory(this.tables, height);
+    // Its blocks are gone: shipping it would be shipping a hole (a follower ships none of its own seals).
+    if (truncated !== null)
+      throw new SupersededError(
+        `directory ${height}'s blocks were ${SUPERSEDED} at token ${truncated.token} (taken over by ${JSON.stringify(truncated.by)}): it is not shipped`,
+      );
     return readShippedSeal(this.tables, height);
   }
 
@@ -291,6 +366,13 @@ export class Ledger {
     this.assertOpen();
     this.freshReads();
     return recentFrameIds(this.tables, chainName, limit, maxBytes);
+  }
+
+  /** The entry hashes of seqs `seq` … `seq + count − 1` of a chain, from its sealed blocks; null when one is not there. */
+  entryHashes(chainName: string, seq: number, count: number): Buffer | null {
+    this.assertOpen();
+    this.freshReads();
+    return storedEntryHashes(this.tables, chainName, seq, seq + count);
   }
 
   private async sealNow(input: SealInput, alongside?: AlongsideWrites): Promise<SealResult> {
@@ -447,11 +529,11 @@ export class Ledger {
     this.freshReads();
     const chainId = chainIdOf(chainName);
     const height = this.heightOfSeq(chainId, seq);
-    if (height === undefined) return null;
+    if (height === undefined) return this.notFoundEntry(chainName, chainId, seq);
     const place = { chain: chainName, height, seq };
     const record = this.blockRecord(chainId, height, place);
     if (record === undefined) throw new LedgerCorruptionError(place, 'seq index points at a missing block');
-    if (seq >= record.header.firstSeq + record.header.count) return null;
+    if (seq >= record.header.firstSeq + record.header.count) return this.notFoundEntry(chainName, chainId, seq);
     // The block record may sit in lmdb's reused read buffer: finish with it before the next read.
     const part = blockProofPart(chainName, chainId, height, seq, record, fastRoot);
     if (part.directoryHeight === ADOPTED_DIRECTORY) return { ...part.proof, directory: this.adoptedDirectory(chainId, height, part.blockHash, place) };
@@ -460,6 +542,13 @@ export class Ledger {
     const proof: EntryProof = { ...part.proof, directory: directoryProofPart(place, chainId, part.blockHash, part.directoryHeight, directory, fastRoot) };
     if (headSize !== undefined) proof.head = this.headProof(part.directoryHeight, headSize, place);
     return proof;
+  }
+
+  /** An entry that is not here: null, or a SupersededError when a truncation removed it. */
+  private notFoundEntry(chainName: string, chainId: Buffer, seq: number): null {
+    const range = truncationOfSeq(this.tables, chainId, seq);
+    if (range === null) return null;
+    throw new SupersededError(supersededMessage(`entry ${seq} of chain ${JSON.stringify(chainName)}`, range));
   }
 
   /** An entry proof's `head` part: the path, the root, and the head signed at that size when there is one. */
@@ -500,7 +589,11 @@ export class Ledger {
     const chainId = chainIdOf(chainName);
     const place = { chain: chainName, height };
     const record = this.blockRecord(chainId, height, place);
-    if (record === undefined) return null;
+    if (record === undefined) {
+      const range = truncationOfBlock(this.tables, chainId, height);
+      if (range === null) return null;
+      throw new SupersededError(supersededMessage(`block ${height} of chain ${JSON.stringify(chainName)}`, range));
+    }
     if (!record.header.chainId.equals(chainId) || record.header.height !== height)
       throw new LedgerCorruptionError(place, 'stored header names another chain or height');
     // The view first: the record may sit in lmdb's reused read buffer, which reading the proof overwrites.
@@ -574,6 +667,8 @@ export class Ledger {
     const record = this.directoryRecord(height, { directoryHeight: height });
     if (record === undefined) return null;
     let entries = 0;
+    // A superseded directory's blocks are gone (truncation.ts): they hold no entries any more.
+    if (truncationOfDirectory(this.tables, height) !== null) return 0;
     for (const block of record.entries) {
       const bytes = this.tables.blocks.getBinaryFast(chainKey(block.chainId, block.height));
       if (bytes === undefined)

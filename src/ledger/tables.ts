@@ -12,6 +12,8 @@
 //   frameIds    chainId(32) ‖ seq u64      → producer(8) ‖ n u64 ‖ count u32: a client frame id, written with its block (frame-ids.ts)
 //   replicaDirectories ownerKey(32) ‖ height u64 → an owner's directory record ‖ its signed head (0 or 104 bytes), on its standby (replica-store.ts)
 //   replicas    ownerKey(32)               → JSON: where this standby has the owner (acked, its keys, its log's frontier) (replica-store.ts)
+//   truncated   height u64                 → JSON {by, token, at, blocks: [[chain, height]…]}: this directory's blocks were removed by a returning owner's truncation (truncation.ts)
+//   truncatedRanges chainId(32) ‖ firstSeq u64 → JSON: one chain's blocks, seqs and directories one truncation removed (truncation.ts)
 import { existsSync, mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../validation/index.js';
@@ -36,6 +38,8 @@ export interface LedgerTables {
   frameIds: Table;
   replicaDirectories: Table;
   replicas: Table;
+  truncated: Table;
+  truncatedRanges: Table;
 }
 
 export interface ChainHead {
@@ -133,7 +137,7 @@ function statOrNull(path: string): Stats | null {
 /**
  * The ledger's tables in `dir`. `forCheck`: for a check that must not write
  * (verify, the probe): a table a store made before it existed (`adopted`,
- * `frameIds`, the replicas') is not created, and reads as empty.
+ * `frameIds`, the replicas', the truncations') is not created, and reads as empty.
  */
 export function openTables(dir: string, forCheck = false): LedgerTables {
   const root = openEnvironment(dir);
@@ -154,12 +158,14 @@ export function openTables(dir: string, forCheck = false): LedgerTables {
     frameIds: forCheck ? (existing('ledger.frameIds') ?? emptyTable()) : table('ledger.frameIds'),
     replicaDirectories: forCheck ? (existing('ledger.replicaDirectories') ?? emptyTable()) : table('ledger.replicaDirectories'),
     replicas: forCheck ? (existing('ledger.replicas') ?? emptyTable()) : table('ledger.replicas'),
+    truncated: forCheck ? (existing('ledger.truncated') ?? emptyTable()) : table('ledger.truncated'),
+    truncatedRanges: forCheck ? (existing('ledger.truncatedRanges') ?? emptyTable()) : table('ledger.truncatedRanges'),
   };
 }
 
 /** A stand-in for a table the store does not have: it holds nothing (only what a check reads of it). */
 function emptyTable(): Table {
-  return { get: () => undefined, getKeysCount: () => 0 } as unknown as Table;
+  return { get: () => undefined, doesExist: () => false, getKeysCount: () => 0, getRange: () => [], getKeys: () => [] } as unknown as Table;
 }
 
 const U64_MAX = Buffer.alloc(8, 0xff);

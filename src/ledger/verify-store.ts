@@ -15,6 +15,7 @@ import type { LedgerTables } from './tables.js';
 import { LogFrontier, logNodeKey } from './directory-log.js';
 import { decodeHeadRecord, type SignedHeadRecord } from './signed-heads.js';
 import { storedLogSize } from './log-store.js';
+import type { TruncationMark } from './truncation.js';
 
 export interface StoreReport {
   ok: boolean;
@@ -30,6 +31,20 @@ export interface StoreReport {
   checks?: string[];
   /** The directory log: hashes its stored tree holds, and signed heads found consistent with it. */
   log?: { logged: number; heads: number };
+  /**
+   * Directories whose blocks a returning owner's truncation removed (truncation.ts): they stay in the
+   * directory chain and log, their blocks do not; one row per truncation. Absent when there was none.
+   */
+  superseded?: SupersededReport[];
+}
+
+/** One truncation as the walk found it: "directories 5–7 (4 blocks) superseded by failover at token T (taken over by G)". */
+export interface SupersededReport {
+  by: string;
+  token: number;
+  at: number;
+  directories: { from: number; to: number; count: number };
+  blocks: number;
 }
 
 /** An entry block as the walk has checked it, for checks of other modules' tables. */
@@ -119,6 +134,8 @@ class StoreWalk {
   private log = LogFrontier.empty;
   private logged = 0;
   private heads = 0;
+  /** By truncation (by ‖ token): what the walk found of it. */
+  private readonly superseded = new Map<string, SupersededReport>();
 
   constructor(
     private readonly tables: LedgerTables,
@@ -148,6 +165,7 @@ class StoreWalk {
       directories: this.directories,
       ...(this.adopted > 0 ? { adopted: this.adopted } : {}),
       log: { logged: this.logged, heads: this.heads },
+      ...(this.superseded.size > 0 ? { superseded: [...this.superseded.values()].map((s) => ({ ...s, directories: { ...s.directories } })) } : {}),
     };
     if (firstBreak !== undefined) return { ok: false, ...counts, firstBreak };
     return this.checks.length === 0 ? { ok: true, ...counts } : { ok: true, ...counts, checks: this.checks.map((c) => c.summary()) };
@@ -169,10 +187,57 @@ class StoreWalk {
       const record = decodeOr(() => decodeDirectoryRecord(value), `directory ${height}`);
       prevHash = this.checkDirectory(height, record, prevHash);
       this.checkLog(height, prevHash);
-      for (const entry of record.entries) this.checkBlock(entry, height);
+      const gone = this.supersededIn(height);
+      let removed = 0;
+      for (const entry of record.entries) {
+        if (gone?.blocks.has(`${entry.chainId.toString('hex')}:${entry.height}`) === true) {
+          this.checkSuperseded(entry, height, gone.report);
+          removed++;
+        } else this.checkBlock(entry, height);
+      }
+      if (gone !== undefined && removed !== gone.blocks.size) fail(`directory ${height}'s truncation record names blocks the directory does not list`);
       this.directories++;
       this.onProgress?.(this.report());
     }
+  }
+
+  /**
+   * The blocks of directory `height` a truncation removed (`ledger.truncated`), as chainHex:height, and the
+   * truncation counted in the report; undefined when it has none.
+   */
+  private supersededIn(height: number): { blocks: Set<string>; report: SupersededReport } | undefined {
+    const bytes = this.tables.truncated.get(heightKey(height), { transaction: this.transaction });
+    if (bytes === undefined) return undefined;
+    const row = decodeOr(
+      () => JSON.parse(bytes.toString('utf8')) as TruncationMark & { blocks: [string, number][] },
+      `directory ${height}'s truncation record`,
+    );
+    if (!Array.isArray(row.blocks)) fail(`directory ${height}'s truncation record lists no blocks`);
+    const key = `${row.by}\u0000${row.token}`;
+    const report = this.superseded.get(key) ?? { by: row.by, token: row.token, at: row.at, directories: { from: height, to: height, count: 0 }, blocks: 0 };
+    report.directories.to = height;
+    report.directories.count++;
+    this.superseded.set(key, report);
+    const blocks = decodeOr(
+      () => new Set(row.blocks.map(([chain, blockHeight]) => `${chainIdOf(chain).toString('hex')}:${blockHeight}`)),
+      `directory ${height}'s truncation record`,
+    );
+    return { blocks, report };
+  }
+
+  /** A listed block a truncation removed: its directory still lists it (hash and all), the store must not hold it. */
+  private checkSuperseded(entry: DirectoryEntry, directoryHeight: number, report: SupersededReport): void {
+    const name = this.names.get(entry.chainId.toString('hex')) ?? fail(`directory ${directoryHeight}: lists unknown chain ${entry.chainId.toString('hex')}`);
+    const bytes = this.tables.blocks.get(chainKey(entry.chainId, entry.height), { transaction: this.transaction });
+    // The height may hold a later block (sealed again, or adopted from the gateway that took the chain over): not this one.
+    if (bytes !== undefined) {
+      const record = decodeOr(() => decodeBlockRecord(bytes), `chain ${JSON.stringify(name)} block ${entry.height}`);
+      if (record.directoryHeight === directoryHeight && sha256(record.headerBytes).equals(entry.blockHash))
+        fail(
+          `chain ${JSON.stringify(name)} block ${entry.height}: directory ${directoryHeight}'s truncation record says it was removed, but the store holds it`,
+        );
+    }
+    report.blocks++;
   }
 
   private checkDirectory(height: number, record: DirectoryRecord, prevHash: Buffer): Buffer {
@@ -356,11 +421,20 @@ class StoreWalk {
       ['seq index entries', this.tables.seqIndex.getKeysCount({ transaction }), this.blocks],
       ['anchor records', this.tables.anchors.getKeysCount({ transaction }), this.directories],
       ['adopted directory proofs', this.tables.adopted.getKeysCount({ transaction }), this.adopted],
+      [
+        'truncation records of directories',
+        this.tables.truncated.getKeysCount({ transaction }),
+        sumOf([...this.superseded.values()].map((s) => s.directories.count)),
+      ],
     ];
     for (const [what, stored, expected] of counts) {
       if (stored !== expected) fail(`store holds ${stored} ${what}, expected ${expected}`);
     }
   }
+}
+
+function sumOf(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0);
 }
 
 function failIf(problem: string | undefined): void {

@@ -24,7 +24,14 @@ export interface MetricSources {
   };
   unsealedBytes(): number;
   /** The window of client frame ids (docs/protocol.md 4.8). */
-  frameIds(): { readonly remembered: number; readonly bytes: number; readonly repeats: number; readonly evicted: number };
+  frameIds(): {
+    readonly remembered: number;
+    readonly bytes: number;
+    readonly repeats: number;
+    readonly evicted: number;
+    readonly stripped: number;
+    readonly repeatsFromStore: number;
+  };
   chains(): number;
   connections(): number;
   /** The connection guard's tallies and the descriptor watch's state. */
@@ -106,6 +113,18 @@ function catalogue(s: MetricSources, laneNames: readonly string[]): Read[] {
       name: 'chainlanes_frame_ids_evicted_total',
       help: 'Client frame ids forgotten to stay within the window bounds.',
       read: () => s.frameIds().evicted,
+    },
+    {
+      type: 'counter',
+      name: 'chainlanes_frame_ids_stripped_total',
+      help: 'Client frame ids whose hashes were given up for limits.maxFrameIdBytes once durable (a repeat reads them from the store).',
+      read: () => s.frameIds().stripped,
+    },
+    {
+      type: 'counter',
+      name: 'chainlanes_frame_id_repeats_from_store_total',
+      help: 'Repeats of stripped client frame ids, answered with hashes read from the store.',
+      read: () => s.frameIds().repeatsFromStore,
     },
     {
       type: 'counter',

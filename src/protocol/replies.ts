@@ -14,6 +14,8 @@ export interface AcceptedReply {
   hashes: Uint8Array;
   /** The answer to a frame sent again with a remembered client frame id (4.8): nothing was written this time. */
   repeat?: true;
+  /** On a repeat: its entries are durable already (no `committed` notice follows for them on this connection). */
+  committed?: boolean;
 }
 
 export interface ErrorReply {

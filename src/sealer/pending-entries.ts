@@ -256,6 +256,20 @@ export class PendingEntries {
     if (known === undefined || (known.empty && nextSeq > known.nextSeq)) this.chains.set(slot, new ChainBacklog(nextSeq, this.pool));
   }
 
+  /**
+   * A truncation (Ledger.truncateUnreplicated) took a chain's head back to
+   * `nextSeq`: its entries start there again. Only for a chain holding
+   * nothing — a chain being served has no sealed tail to lose. False when it
+   * holds entries (nothing changed); true when done or the chain is unknown.
+   */
+  rewind(slot: number, nextSeq: number): boolean {
+    const known = this.chains.get(slot);
+    if (known === undefined) return true;
+    if (!known.empty) return false;
+    this.chains.set(slot, new ChainBacklog(nextSeq, this.pool));
+    return true;
+  }
+
   known(slot: number): boolean {
     return this.chains.has(slot);
   }

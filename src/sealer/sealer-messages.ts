@@ -1,6 +1,6 @@
 // Messages between the front door and the sealer thread, and what the thread
 // starts with. The memory they share is control.ts.
-import type { ExportedBlock, ReplicaOwner, ShippedSeal, StoredFrameId } from '../ledger/index.js';
+import type { ExportedBlock, ReplicaOwner, ShippedSeal, StoredFrameId, TruncationRequest, TruncationResult } from '../ledger/index.js';
 
 /** One entry block the front door cut: the chain's seqs [firstSeq, endSeq). */
 export interface CutBlock {
@@ -72,7 +72,9 @@ export type SealerEvent =
   /** The answer to an `adopt`: the chain's new head, or why its blocks were refused (nothing stored). */
   | { type: 'adopted'; id: number; head?: { nextHeight: number; nextSeq: number; lastBlockHash: Uint8Array }; error?: string }
   /** The answer to a `replicate`: the replicated height, or why not (`refused`: the seal did not check, and nothing of it is stored). */
-  | { type: 'replicated'; id: number; acked?: number; error?: string; refused?: boolean };
+  | { type: 'replicated'; id: number; acked?: number; error?: string; refused?: boolean }
+  /** The answer to a `truncate`: what was removed, or why not (`refused`: the request or the store's shape was refused, nothing removed). */
+  | { type: 'truncated'; id: number; result?: TruncationResult; error?: string; refused?: boolean };
 
 export type SealerCommand =
   | { type: 'cut'; cut: Cut }
@@ -82,6 +84,11 @@ export type SealerCommand =
   | { type: 'adopt'; id: number; chain: string; blocks: ExportedBlock[] }
   /** A seal shipped by the gateway this one stands by for, checked and stored in order with the seals (Ledger.replicate). */
   | { type: 'replicate'; id: number; owner: ReplicaOwner; seal: ShippedSeal }
+  /**
+   * The returning owner's truncation, in order with the seals (Ledger.truncateUnreplicated). `slots`: the
+   * front door's slot of each chain it knows, so the thread's backlog of a truncated chain restarts at its new head.
+   */
+  | { type: 'truncate'; id: number; request: TruncationRequest; slots: [chain: string, slot: number][] }
   | { type: 'stop' };
 
 export interface SealerWorkerData {

@@ -18,6 +18,7 @@ import {
   Ledger,
   ReplicaError,
   STORE_DATA_FILE,
+  TruncationError,
   describeStoreError,
   isLmdbCommitFailure,
   type AlongsideWrites,
@@ -306,6 +307,30 @@ function replicate(command: Extract<SealerCommand, { type: 'replicate' }>): void
   );
 }
 
+/**
+ * The returning owner's truncation in the ledger's queue, the burns of what it
+ * removes given back in its transaction; then each truncated chain's backlog
+ * restarts at its new head. The answer goes back by id.
+ */
+function truncate(command: Extract<SealerCommand, { type: 'truncate' }>): void {
+  const refund = burnWriter.refunder();
+  ledger.truncateUnreplicated(command.request, refund === undefined ? undefined : (removed, why) => refund(removed, why)).then(
+    (result) => {
+      const slots = new Map(command.slots);
+      for (const chain of result.chains) {
+        const slot = slots.get(chain.chain);
+        if (slot !== undefined && !pending.rewind(slot, chain.head.nextSeq))
+          report(
+            'truncating',
+            new Error(`chain ${JSON.stringify(chain.chain)} holds entries not yet sealed: its backlog does not restart at seq ${chain.head.nextSeq}`),
+          );
+      }
+      post({ type: 'truncated', id: command.id, result });
+    },
+    (error: unknown) => post({ type: 'truncated', id: command.id, error: describeStoreError(error), refused: error instanceof TruncationError }),
+  );
+}
+
 /** Drains whenever the doorbell rings (the front door rings it when a ring is filling), and every DOORBELL_POLL_MS without it. */
 async function watchDoorbell(): Promise<void> {
   let seen = doorbellNow(control);
@@ -326,6 +351,7 @@ parentPort!.on('message', (command: SealerCommand) => {
     else if (command.type === 'chain') pending.register(command.slot, command.nextSeq);
     else if (command.type === 'adopt') adopt(command);
     else if (command.type === 'replicate') replicate(command);
+    else if (command.type === 'truncate') truncate(command);
     else stopping = true;
   } catch (error) {
     report(`handling a ${command.type} message`, error);

@@ -4,7 +4,15 @@ import { once } from 'node:events';
 import { workerFile } from '../paths.js';
 import { allocateChainBacklog, allocateControl, chainPendingBytes, pendingBytes, ringDoorbell } from './control.js';
 import { NO_SEAL_FAULTS, type Cut, type SealerCommand, type SealerEvent, type SealerHeads, type SealerWorkerData, type SealFaults } from './sealer-messages.js';
-import { ReplicaError, type ExportedBlock, type ReplicaOwner, type ShippedSeal } from '../ledger/index.js';
+import {
+  ReplicaError,
+  TruncationError,
+  type ExportedBlock,
+  type ReplicaOwner,
+  type ShippedSeal,
+  type TruncationRequest,
+  type TruncationResult,
+} from '../ledger/index.js';
 
 /** Where a chain stands after adopted blocks were stored. */
 export interface AdoptedHead {
@@ -48,6 +56,8 @@ export class Sealer {
   private nextAdoption = 0;
   private readonly replications = new Map<number, { resolve(answer: { acked: number }): void; reject(error: Error): void }>();
   private nextReplication = 0;
+  private readonly truncations = new Map<number, { resolve(result: TruncationResult): void; reject(error: Error): void }>();
+  private nextTruncation = 0;
   private readonly control: Int32Array;
   private readonly chainBacklog: Int32Array;
   private exited = false;
@@ -83,6 +93,8 @@ export class Sealer {
       sealer.adoptions.clear();
       for (const waiter of sealer.replications.values()) waiter.reject(new Error('the sealer thread stopped'));
       sealer.replications.clear();
+      for (const waiter of sealer.truncations.values()) waiter.reject(new Error('the sealer thread stopped'));
+      sealer.truncations.clear();
     });
     const started = new Promise<void>((resolve, reject) => {
       worker.once('error', reject);
@@ -90,6 +102,7 @@ export class Sealer {
         if (event.type === 'ready') resolve();
         if (event.type === 'adopted') sealer.adopted(event);
         else if (event.type === 'replicated') sealer.replicated(event);
+        else if (event.type === 'truncated') sealer.truncated(event);
         else options.onEvent(event);
       });
     });
@@ -150,6 +163,33 @@ export class Sealer {
     else {
       const message = event.error ?? 'the sealer refused the seal';
       waiter?.reject(event.refused === true ? new ReplicaError(message) : new Error(message));
+    }
+  }
+
+  /**
+   * The returning owner's truncation (Ledger.truncateUnreplicated), in order
+   * with the seals: resolves with what was removed once durable; rejects with a
+   * TruncationError when refused (nothing removed), or an Error when the store
+   * failed. `slots` names the front door's slot of chains it knows (its
+   * ChainState must follow the result's heads too), so the sealer's backlog
+   * of each truncated chain restarts at its new head.
+   */
+  truncateUnreplicated(request: TruncationRequest, slots: Iterable<[chain: string, slot: number]> = []): Promise<TruncationResult> {
+    if (this.exited) return Promise.reject(new Error('the sealer thread stopped'));
+    const id = this.nextTruncation++;
+    return new Promise((resolve, reject) => {
+      this.truncations.set(id, { resolve, reject });
+      this.post({ type: 'truncate', id, request, slots: [...slots] });
+    });
+  }
+
+  private truncated(event: Extract<SealerEvent, { type: 'truncated' }>): void {
+    const waiter = this.truncations.get(event.id);
+    this.truncations.delete(event.id);
+    if (event.result !== undefined) waiter?.resolve(event.result);
+    else {
+      const message = event.error ?? 'the sealer refused the truncation';
+      waiter?.reject(event.refused === true ? new TruncationError(message) : new Error(message));
     }
   }
 

@@ -100,6 +100,7 @@ export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts 
     fairShare: threads.balancer.fairShare,
     commitProbe: shared.commitSampler,
     ownership: gatedOwnership(inputs.fleet?.ownership ?? null, inputs.replicas),
+    storedHashes: (chain, seq, count) => store.readers.hashes(chain, seq, count),
   });
   // Each chain's client frame ids as its seals stored them: a frame sent before a restart is still answered as a repeat.
   admission.frameIds.restoreChains(shared.chains.all(), (name, limit, maxBytes) => store.ledger.recentFrameIds(name, limit, maxBytes));

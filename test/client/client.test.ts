@@ -133,7 +133,9 @@ describe("ChainClient against a real gateway: what goes wrong, in the gateway's 
       message: expect.stringMatching(/^no chain "nowhere"/),
     });
     const c = await client(url, 'shop', { key: owner.key });
-    expect(() => c.on('comitted' as 'committed', () => undefined)).toThrow(/no event "comitted": the events are committed, open, disconnect, error/);
+    expect(() => c.on('comitted' as 'committed', () => undefined)).toThrow(
+      /no event "comitted": the events are committed, open, disconnect, error, frameCommitted/,
+    );
   });
 
   it('says why a connection cannot be made: nothing listening, plain HTTP to a TLS port', async () => {

@@ -30,6 +30,8 @@ const CHAINLANES_TYPES: Record<string, string> = {
   chainlanes_frame_ids_bytes: 'gauge',
   chainlanes_frame_id_repeats_total: 'counter',
   chainlanes_frame_ids_evicted_total: 'counter',
+  chainlanes_frame_ids_stripped_total: 'counter',
+  chainlanes_frame_id_repeats_from_store_total: 'counter',
   chainlanes_entries_committed_total: 'counter',
   chainlanes_blocks_committed_total: 'counter',
   chainlanes_seal_failures_total: 'counter',

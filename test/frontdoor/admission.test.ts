@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
 import { FairShare } from '../../src/balancer/index.js';
 import { ADMIN, isRefusal } from '../../src/credits/index.js';
-import { Rejection, Repeat, type PendingFrame } from '../../src/frontdoor/index.js';
+import { Rejection, Repeat, StoredRepeat, type PendingFrame } from '../../src/frontdoor/index.js';
 import { encodeFrameId } from '../../src/protocol/index.js';
 import { HEAVY, LIGHT, MEDIUM } from '../../src/ring/index.js';
 import { RecordingOwner, hashesOf, payingOwner, startFrontDoor, type FrontDoor } from '../helpers/front-door.js';
@@ -20,14 +20,15 @@ function frameOf(list: readonly (string | Uint8Array)[]): Uint8Array {
   return pack(list) as Uint8Array;
 }
 
-function admitted(result: PendingFrame | Rejection | Repeat): PendingFrame {
+function admitted(result: PendingFrame | Rejection | Repeat | StoredRepeat): PendingFrame {
   if (result instanceof Rejection) throw new Error(`refused ${result.code}: ${result.message}`);
   if (result instanceof Repeat) throw new Error(`answered as a repeat of seq ${result.seq}`);
+  if (result instanceof StoredRepeat) throw new Error('answered as a repeat from the store');
   return result;
 }
 
-function refused(result: PendingFrame | Rejection | Repeat): Rejection {
-  if (!(result instanceof Rejection)) throw new Error(`admitted at seq ${result.seq}, expected a refusal`);
+function refused(result: PendingFrame | Rejection | Repeat | StoredRepeat): Rejection {
+  if (!(result instanceof Rejection)) throw new Error(`admitted at seq ${'seq' in result ? result.seq : '(stored)'}, expected a refusal`);
   return result;
 }
 
@@ -343,9 +344,11 @@ describe('Admission with client frame ids', () => {
   const P2 = Uint8Array.from([9, 9, 9, 9, 1, 1, 1, 2]);
   const withId = (producer: Uint8Array, n: number, list: readonly string[]) => Buffer.concat([encodeFrameId(producer, n), frameOf(list)]);
 
-  function repeated(result: PendingFrame | Rejection | Repeat): Repeat {
+  function repeated(result: PendingFrame | Rejection | Repeat | StoredRepeat): Repeat {
     if (!(result instanceof Repeat))
-      throw new Error(`expected a repeat, got ${result instanceof Rejection ? `${result.code}: ${result.message}` : `seq ${result.seq}`}`);
+      throw new Error(
+        `expected a repeat, got ${result instanceof Rejection ? `${result.code}: ${result.message}` : 'seq' in result ? `seq ${result.seq}` : 'a repeat from the store'}`,
+      );
     return result;
   }
 

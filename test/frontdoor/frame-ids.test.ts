@@ -104,6 +104,34 @@ describe('FrameIdWindow', () => {
     expect(window.sizeOf(2)).toBe(0);
   });
 
+  it('past maxBytes strips durable ids of their hashes before it forgets any, and forgets stripped ids first', () => {
+    const durable = new Map<number, number>([[1, 0]]);
+    const window = new FrameIdWindow({ perChain: 100, maxBytes: 3 * cost(10) }, (slot) => durable.get(slot) ?? 0);
+    const hashed = (seq: number) => window.remember(1, idOf(P1, seq / 10), seq, 10)!.hashed(new Uint8Array(320).fill(seq), 0);
+    [0, 10, 20].forEach(hashed);
+    // Nothing durable yet: the oldest goes, as without a store.
+    hashed(30);
+    expect(window.find(1, idOf(P1, 0))).toBeUndefined();
+    expect(window.stats).toMatchObject({ evicted: 1, stripped: 0 });
+    // Seqs below 30 durable: the two oldest give up their hashes and stay, each costing the overhead alone.
+    durable.set(1, 30);
+    hashed(40);
+    const stripped = window.find(1, idOf(P1, 1))!;
+    expect(stripped).toMatchObject({ stripped: true, hashes: null, seq: 10, count: 10, bytes: RECORD_OVERHEAD_BYTES });
+    expect(window.find(1, idOf(P1, 2))).toMatchObject({ stripped: true, hashes: null });
+    expect(window.find(1, idOf(P1, 3))!.hashes).not.toBeNull();
+    expect(window.stats).toMatchObject({ evicted: 1, stripped: 2, remembered: 4, bytes: 2 * RECORD_OVERHEAD_BYTES + 2 * cost(10) });
+    // A late `hashed` does not bring hashes back to a stripped id.
+    stripped.hashed(new Uint8Array(320), 0);
+    expect(stripped.hashes).toBeNull();
+    // The oldest with hashes (seq 30) is not durable: stripped ids are forgotten first, oldest first.
+    hashed(50);
+    expect(window.find(1, idOf(P1, 1))).toBeUndefined();
+    expect(window.find(1, idOf(P1, 2))).toBeUndefined();
+    expect(window.find(1, idOf(P1, 3))!.hashes).not.toBeNull();
+    expect(window.stats).toMatchObject({ evicted: 3, stripped: 2, remembered: 3, bytes: 3 * cost(10) });
+  });
+
   it('stays within both bounds under many chains and producers', () => {
     const perChain = 8;
     const maxBytes = 50 * cost(4);

@@ -5,7 +5,7 @@
 // before anything is stored.
 import { describe, expect, it } from 'vitest';
 import { verifyEntry, type EntryProof } from '../../src/client/verify.js';
-import { AdoptionError, Ledger, verifyStore, type ExportedBlock } from '../../src/ledger/index.js';
+import { AdoptionError, Ledger, probeStore, verifyStore, type ExportedBlock } from '../../src/ledger/index.js';
 import { makeBlock, tempDir } from '../helpers/index.js';
 
 const T0 = 1_700_000_000_000;
@@ -32,6 +32,15 @@ function all(ledger: Ledger, chain: string, from: number, self: typeof A): Expor
 }
 
 describe('adopted blocks', () => {
+  it("pass the gateway's start-up check as a chain's last blocks (a restart right after a handoff or on a standby)", async () => {
+    const a = await ledgerWith([[['bank', 0, 5]], [['bank', 5, 3]]]);
+    const b = await ledgerWith([[['local', 0, 2]]]);
+    await b.ledger.adopt('bank', all(a.ledger, 'bank', 0, A));
+    await b.ledger.close();
+    await expect(probeStore(b.dir)).resolves.toBeUndefined();
+    await a.ledger.close();
+  });
+
   it("are stored with their sealing gateway's directory proofs, served naming it, continued locally, and verify", async () => {
     const a = await ledgerWith([
       [

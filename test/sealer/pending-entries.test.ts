@@ -98,6 +98,22 @@ describe('pending entries', () => {
     expectBlock(pending, new SealArena(), 0, 16);
   });
 
+  it('restarts an empty chain at the seq a truncation took it back to, and leaves one holding entries as it is', () => {
+    const pending = new PendingEntries();
+    pending.register(0, 100);
+    drain(pending, ringWith([[100, 5]]));
+    expect(pending.rewind(0, 90)).toBe(false);
+    expectBlock(pending, new SealArena(), 100, 105);
+    pending.release(0, 105);
+    // Empty now: the truncation's head (seq 90) is where its entries start again; a later `register` of a lower seq would not move it.
+    expect(pending.rewind(0, 90)).toBe(true);
+    pending.register(0, 80);
+    drain(pending, ringWith([[90, 3]]));
+    expectBlock(pending, new SealArena(), 90, 93);
+    expect(pending.rewind(7, 0)).toBe(true);
+    expect(pending.known(7)).toBe(false);
+  });
+
   it('refuses records of chains it was not told about, and seqs it already has', () => {
     const pending = new PendingEntries();
     const view = ringWith([[0, 3]], 7);
