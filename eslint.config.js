@@ -20,7 +20,7 @@ const FOLDER_DEPENDENCIES = {
   heads: ['protocol', 'ledger', 'validation'],
   sealer: ['protocol', 'ring', 'native', 'ledger', 'credits', 'heads'],
   scheduler: ['ring', 'native', 'ledger', 'validation'],
-  config: ['ring', 'scheduler', 'log', 'validation', 'fleet'],
+  config: ['ring', 'scheduler', 'log', 'validation', 'fleet', 'protocol'],
   uws: ['protocol'],
   defence: ['protocol', 'log', 'uws', 'native'],
   frontdoor: ['protocol', 'ring', 'native', 'lanes', 'sealer', 'ledger', 'scheduler', 'log', 'credits', 'uws', 'defence'],
@@ -31,6 +31,8 @@ const FOLDER_DEPENDENCIES = {
   doctor: ['config', 'scheduler', 'uws'],
   // The fleet (etcd, HAProxy) never reaches into the front door: the gateway wires them (docs/fleet.md).
   fleet: ['protocol', 'log', 'validation', 'credits', 'scheduler'],
+  // Standby replicas: the shipping stream and the commit gate; the store's half is the ledger's, the pairs the fleet's.
+  replicas: ['protocol', 'client', 'ledger', 'log', 'fleet'],
   // A witness of other gateways: it checks them with the client's code, never the ledger's.
   monitor: ['protocol', 'client', 'validation', 'metrics', 'log'],
 };

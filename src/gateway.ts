@@ -21,6 +21,8 @@ import {
   openClients,
   openIntake,
   openStore,
+  registerReplicaMetrics,
+  startReplicas,
   startThreads,
   type RunningParts,
 } from './wiring/index.js';
@@ -73,13 +75,17 @@ export class Gateway {
       const shared = allocateShared(config, layout, store);
       const clients = openClients(config, log, stops);
       const metrics = new GatewayMetrics(LANE_NAMES);
+      // Standby replicas (fleet.replicas: 1, docs/replicas.md): the commit hop's gate and the shipping stream.
+      const replicas = startReplicas(store, () => threads.sealer, fleet, options.adminKey ?? null, log, stops);
       const threads = await startThreads(
-        { config, layout, log, faults: options.faults ?? NO_FAULTS, store, shared, metrics, turnMeter: clients.turnMeter },
+        { config, layout, log, faults: options.faults ?? NO_FAULTS, store, shared, metrics, turnMeter: clients.turnMeter, commitHold: replicas?.hold },
         stops,
       );
-      const intake = openIntake({ config, layout, log, store, shared, threads, clients, metrics, fleet }, stops);
-      const parts: RunningParts = { layout, store, shared, clients, threads, intake, fleet, startedAt: Date.now() };
+      const intake = openIntake({ config, layout, log, store, shared, threads, clients, metrics, fleet, replicas }, stops);
+      const parts: RunningParts = { layout, store, shared, clients, threads, intake, fleet, replicas, startedAt: Date.now() };
       connectFleet(fleet, parts, metrics.registry);
+      replicas?.connect(parts);
+      registerReplicaMetrics(replicas, metrics.registry);
       const app = createApp(tls);
       addRoutes(app, { config, log, parts, metrics: metrics.registry, stopping: () => gateway?.stopping != null, adminKey: options.adminKey ?? null });
       const listening = await listen(app, config, intake.guard, intake.bounds, log, stops);

@@ -8,7 +8,9 @@ export function renderFleet(fleet) {
   const section = document.getElementById('fleet-section');
   section.hidden = !fleet;
   if (!fleet) return;
-  document.getElementById('fleet-self').textContent = `this gateway: ${fleet.gateway} (${fleet.member})`;
+  // Standby pairs (docs/replicas.md part 2), owner → standby; none without replicas.
+  const pairs = (fleet.standbys ?? []).map((p) => `${p.owner} → ${p.standby}`).join(', ');
+  document.getElementById('fleet-self').textContent = `this gateway: ${fleet.gateway} (${fleet.member})${pairs === '' ? '' : `; standbys: ${pairs}`}`;
   const body = clear(document.getElementById('fleet-members').tBodies[0]);
   for (const m of fleet.members) {
     const load = m.load === null ? 'no report' : `${(m.load * 100).toFixed(1)} %`;

@@ -70,5 +70,6 @@ function committed(r: Record<string, unknown>): CommittedNotice | undefined {
   const block = bytes(r.block, HASH_BYTES);
   if (height === undefined || seq === undefined || count === undefined || directory === undefined) return undefined;
   if (root === undefined || block === undefined) return undefined;
-  return { type: 'committed', height, seq, count, root, block, directory };
+  // `alone`: the gateway's standby did not have it yet (docs/protocol.md 4.4); passed on so the application can tell.
+  return { type: 'committed', height, seq, count, root, block, directory, ...(r.alone === true ? { alone: true as const } : {}) };
 }

@@ -7,6 +7,7 @@ import { LANE_NAMES, recordBytesFor } from '../ring/index.js';
 import { DEFAULT_LANE_TABLE, LaneTableSchema } from '../scheduler/index.js';
 import { WHEN_VALID, atLeast, integer, text } from '../validation/index.js';
 import { GatewayFleetSchema } from '../fleet/index.js';
+import { SEAL_MESSAGE_FIXED_BYTES, sealBytesOfFrame } from '../protocol/index.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -331,6 +332,17 @@ export const ConfigSchema = z
         path: ['ringBytes', lane],
         input: config.ringBytes[lane],
         message: `a power of two ≥ ${largestRecord} bytes, to hold the largest frame record limits.maxFrameBytes and limits.maxEntriesPerFrame allow (or lower those limits)`,
+      });
+    }
+    // With standby replicas, one frame must fit a seal message on its own (protocol/seal-bound.ts): admission cuts before any other would overflow it.
+    const largestFrameSeal = sealBytesOfFrame(config.limits.maxFrameBytes, config.limits.maxEntriesPerFrame) + SEAL_MESSAGE_FIXED_BYTES;
+    const fleet = config.fleet;
+    if (fleet != null && fleet.replicas === 1 && fleet.maxUnreplicatedBytes < largestFrameSeal) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['fleet', 'maxUnreplicatedBytes'],
+        input: fleet.maxUnreplicatedBytes,
+        message: `at least ${largestFrameSeal} bytes with fleet.replicas: 1, so the seal of the largest frame limits.maxFrameBytes and limits.maxEntriesPerFrame allow fits the replica stream (or lower those limits)`,
       });
     }
     const { limits } = config;

@@ -7,12 +7,24 @@ import { readAdminKey } from '../credits/index.js';
 import type { Logger } from '../log/index.js';
 import { ConfigError, parseWith } from '../validation/index.js';
 import { FleetBalancer } from './balancer.js';
-import { EtcdClient } from './etcd.js';
+import { EtcdClient, type KeyValue } from './etcd.js';
 import { FleetEvents, readEvents } from './events.js';
 import { DEFAULT_HAPROXY_CONFIG, haproxyConfig } from './haproxy.js';
 import { HttpGatewayApi, moveChain } from './handoff.js';
-import { FleetKeys, decodeLoad, decodeMember, decodeOwner, decodeLeader, isInvalid, type FleetEvent, type LoadReport, type MemberRecord } from './keys.js';
+import {
+  FleetKeys,
+  decodeLoad,
+  decodeMember,
+  decodeOwner,
+  decodeLeader,
+  gatewayOfKey,
+  isInvalid,
+  type FleetEvent,
+  type LoadReport,
+  type MemberRecord,
+} from './keys.js';
 import { FleetRunner } from './runner.js';
+import { decodeStandby } from './standby.js';
 import { EtcdSettingsSchema, FleetBalancerSchema, type EtcdSettings } from './settings.js';
 
 export interface FleetIo {
@@ -141,14 +153,17 @@ export interface FleetStatus {
   }[];
   /** Gateways that own chains but are not live members (down, or cut off from etcd): their chains wait for them. */
   absentOwners: { id: string; chains: number }[];
+  /** Owner → standby pairs (`standby/{owner}`, docs/replicas.md part 2), in owner id order; empty without replicas. */
+  standbys: { owner: string; standby: string; machine: string; since: number }[];
 }
 
 export async function readStatus(client: EtcdClient, keys: FleetKeys, now = Date.now()): Promise<FleetStatus> {
-  const [members, chains, loads, leader] = await Promise.all([
+  const [members, chains, loads, leader, standbys] = await Promise.all([
     readMembers(client, keys),
     client.rangeAll(keys.chains),
     client.rangeAll(keys.loads),
     client.range(keys.leader),
+    client.rangeAll(keys.standbys),
   ]);
   const owned = new Map<string, number>();
   let chainCount = 0;
@@ -182,7 +197,18 @@ export async function readStatus(client: EtcdClient, keys: FleetKeys, now = Date
         };
       }),
     absentOwners: [...owned].filter(([id]) => !members.has(id)).map(([id, n]) => ({ id, chains: n })),
+    standbys: standbyPairs(keys, standbys.kvs),
   };
+}
+
+function standbyPairs(keys: FleetKeys, kvs: readonly KeyValue[]): FleetStatus['standbys'] {
+  const pairs: FleetStatus['standbys'] = [];
+  for (const kv of kvs) {
+    const owner = gatewayOfKey(keys.standbys, kv.key); // null for the canary, the prefix's own key
+    const record = owner === null ? null : decodeStandby(kv.value);
+    if (owner !== null && record !== null && !isInvalid(record)) pairs.push({ owner, ...record });
+  }
+  return pairs.sort((a, b) => (a.owner < b.owner ? -1 : 1));
 }
 
 /** `chainlanes fleet status`. */
@@ -199,6 +225,7 @@ export async function printStatus(etcd: EtcdSettings, json: boolean, io: Pick<Fl
       );
     }
     for (const a of s.absentOwners) io.print(`  ${a.id.padEnd(16)} NOT A LIVE MEMBER: its ${a.chains} chains wait for it (answered busy, naming it)`);
+    for (const p of s.standbys) io.print(`  standby: ${p.owner} → ${p.standby} (machine ${p.machine}, since ${new Date(p.since).toISOString()})`);
   } finally {
     client.close();
   }

@@ -40,6 +40,8 @@ export {
   isAdvertiseUrl,
   isGatewayId,
   isInvalid,
+  isMachineName,
+  MACHINE_RULE,
   isPrefix,
   type Capacity,
   type ChainDemand,
@@ -97,11 +99,25 @@ export {
   GatewayFleetFields,
   GatewayFleetSchema,
   PartialFleetSchema,
+  STANDBY_LOST_CHOICES,
+  type WhenStandbyLost,
   type EtcdSettings,
   type FleetBalancerSettings,
   type GatewayFleetSettings,
 } from './settings.js';
 export { FleetNode, type FleetNodeOptions } from './node.js';
+export { releaseStandby, takeOverChains, type TakeoverOutcome, type TakeoverRecord, type TakeoverRequest } from './takeover.js';
+export {
+  StandbyNaming,
+  clearAlone,
+  decodeStandby,
+  recordAlone,
+  standbyTable,
+  type StandbyClaim,
+  type StandbyRecord,
+  type StandbySettings,
+  type StandbyTable,
+} from './standby.js';
 export { FleetBalancer, type FleetDecision, type FleetMove, type GatewayLoad } from './balancer.js';
 export { LeaderElection } from './election.js';
 export { FleetEvents, readEvents } from './events.js';

@@ -20,6 +20,14 @@ export function isGatewayId(text: string): boolean {
   return GATEWAY_ID.test(text);
 }
 
+/** Machine names (the host name by default) say which gateways share a machine: a standby never does with its owner. */
+export const MACHINE_RULE = '1 to 253 characters of A-Z a-z 0-9 . _ - (a machine name, e.g. the host name)';
+const MACHINE = /^[A-Za-z0-9._-]{1,253}$/;
+
+export function isMachineName(text: string): boolean {
+  return MACHINE.test(text);
+}
+
 /** Where each kind of record lives under the prefix. */
 export class FleetKeys {
   constructor(readonly prefix: string = DEFAULT_PREFIX) {
@@ -69,6 +77,14 @@ export class FleetKeys {
   standby(id: string): string {
     return this.standbys + id;
   }
+  /** `replica/{g}`: g went on without its standby (docs/replicas.md part 4): a standby must not take over from it on its own. */
+  replica(id: string): string {
+    return `${this.prefix}replica/${id}`;
+  }
+  /** `takeover/{g}`: g's standby took g's chains over after g's lease expired (docs/replicas.md part 5): who, from which seal, when. */
+  takeover(id: string): string {
+    return `${this.prefix}takeover/${id}`;
+  }
   /** Event keys sort by time, then by who wrote them and their count there. */
   event(at: number, source: string, n: number): string {
     return `${this.events}${String(at).padStart(15, '0')}-${source}-${String(n).padStart(9, '0')}`;
@@ -89,6 +105,8 @@ export interface MemberRecord {
   startedAt: number;
   /** The gateway's store identity: a restart on the same store replaces its previous incarnation at once. */
   store: string;
+  /** The machine it runs on (`fleet.machine`); absent from records of gateways before issue #22 (never chosen as a standby). */
+  machine?: string;
 }
 
 /** A chain as the load report lists it. */
@@ -179,7 +197,15 @@ export function decodeMember(bytes: Buffer): Decoded<MemberRecord> {
   if (!isCapacity(v.capacity)) return { invalid: 'capacity: {entriesPerSec, bytesPerSec} as non-negative numbers' };
   if (!finite(v.startedAt)) return { invalid: 'startedAt: ms since the epoch' };
   if (typeof v.store !== 'string' || v.store.length > 128) return { invalid: 'store: the store identity (string)' };
-  return { url: v.url, capacity: { entriesPerSec: v.capacity.entriesPerSec, bytesPerSec: v.capacity.bytesPerSec }, startedAt: v.startedAt, store: v.store };
+  if (v.machine !== undefined && (typeof v.machine !== 'string' || !isMachineName(v.machine))) return { invalid: `machine: ${MACHINE_RULE}` };
+  const record: MemberRecord = {
+    url: v.url,
+    capacity: { entriesPerSec: v.capacity.entriesPerSec, bytesPerSec: v.capacity.bytesPerSec },
+    startedAt: v.startedAt,
+    store: v.store,
+  };
+  if (typeof v.machine === 'string') record.machine = v.machine;
+  return record;
 }
 
 export function decodeOwner(bytes: Buffer): Decoded<OwnerRecord> {

@@ -26,6 +26,8 @@ export interface MemberSettings {
   /** The store identity: a restart on the same store takes over its previous incarnation's key at once. */
   store: string;
   lease: LeaseSettings;
+  /** The machine it runs on, published for the choice of standbys (docs/replicas.md part 2). */
+  machine?: string;
 }
 
 export class MemberRefused extends Error {
@@ -94,7 +96,9 @@ export class FleetMember {
   }
 
   private record(): MemberRecord {
-    return { url: this.settings.url, capacity: this.capacity, startedAt: this.startedAt, store: this.settings.store };
+    const record: MemberRecord = { url: this.settings.url, capacity: this.capacity, startedAt: this.startedAt, store: this.settings.store };
+    if (this.settings.machine !== undefined) record.machine = this.settings.machine;
+    return record;
   }
 
   /**

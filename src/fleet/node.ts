@@ -13,6 +13,7 @@ import { ClaimBatcher, FleetGate, ownershipTable, type OwnershipTable } from './
 import { Handoffs, type HandoffEnd } from './handoff.js';
 import type { PrefixMirror } from './mirror.js';
 import type { GatewayFleetSettings } from './settings.js';
+import { StandbyNaming, standbyTable } from './standby.js';
 
 export interface FleetNodeOptions {
   settings: GatewayFleetSettings;
@@ -36,6 +37,8 @@ export class FleetNode {
   readonly gate: FleetGate;
   readonly claims: ClaimBatcher;
   readonly handoffs: Handoffs;
+  /** Who stands by for whom (docs/replicas.md part 2); null without `replicas: 1`. */
+  readonly standbys: StandbyNaming | null;
   private readonly options: FleetNodeOptions;
   private readonly lostListeners: ((chain: string, owner: string | null) => void)[] = [];
   private readonly endedListeners: ((chain: string, end: HandoffEnd, detail: string) => void)[] = [];
@@ -61,6 +64,7 @@ export class FleetNode {
         id: settings.gatewayId,
         url: settings.advertiseUrl,
         store: options.store,
+        machine: settings.machine,
         lease: { ttlSeconds: settings.leaseTtlSeconds, marginMs: settings.leaseMarginMs },
       },
       (state, cause) => {
@@ -75,6 +79,13 @@ export class FleetNode {
       );
       this.table.resync();
     });
+    this.standbys =
+      settings.replicas === 0
+        ? null
+        : new StandbyNaming(this.client, this.keys, this.member, this.members, standbyTable(this.client, this.keys, { ...mirror, maxEntries: 10_000 }), {
+            maxStandbyFor: settings.maxStandbyFor,
+            machine: settings.machine,
+          });
     this.gate = new FleetGate(this.member, this.table, this.members);
     this.claims = new ClaimBatcher(this.client, this.keys, this.member, this.table, { batch: settings.claimBatch, maxQueued: settings.maxQueuedClaims });
     this.handoffs = new Handoffs(
@@ -121,7 +132,8 @@ export class FleetNode {
 
   private async startMirrors(): Promise<void> {
     try {
-      await Promise.all([this.table.start(), this.members.start()]);
+      await Promise.all([this.table.start(), this.members.start(), this.standbys?.table.start()]);
+      this.standbys?.start();
     } catch (error) {
       this.options.log.warn(
         { event: 'fleet-list-failed', error: errorMessage(error) },
@@ -156,6 +168,8 @@ export class FleetNode {
     this.stopped = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.handoffs.stop();
+    this.standbys?.stop();
+    this.standbys?.table.stop();
     this.table.stop();
     this.members.stop();
     await this.member.stop();

@@ -3,9 +3,10 @@
 // fleet run` needs to mirror and balance. Each key says what it allows and
 // its default, once; src/config takes `GatewayFleetSchema` into its schema
 // when the gateway is wired to the fleet (docs/fleet.md "Integration").
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { atLeast, integer } from '../validation/index.js';
-import { DEFAULT_PREFIX, GATEWAY_ID_RULE, PREFIX_RULE, URL_RULE, isAdvertiseUrl, isGatewayId, isPrefix } from './keys.js';
+import { DEFAULT_PREFIX, GATEWAY_ID_RULE, MACHINE_RULE, PREFIX_RULE, URL_RULE, isAdvertiseUrl, isGatewayId, isMachineName, isPrefix } from './keys.js';
 
 const ms = (min: number, max?: number) => integer(min, max, 'milliseconds');
 const ETCD_URL = 'an etcd client URL, http:// or https://host:port';
@@ -20,6 +21,15 @@ const etcdUrl = z.string({ error: ETCD_URL }).refine(
   },
   { error: ETCD_URL },
 );
+export const STANDBY_LOST_CHOICES = ['wait', 'alone'] as const;
+export type WhenStandbyLost = (typeof STANDBY_LOST_CHOICES)[number];
+const REPLICAS_RULE = '0 (no standby) or 1 (a standby on another machine)';
+const machineName = z.string({ error: MACHINE_RULE }).refine(isMachineName, { error: MACHINE_RULE });
+/** The host name, when it is a machine name by the rule (it always is on Linux); else one the operator must give. */
+function defaultMachine(): string {
+  const name = hostname();
+  return isMachineName(name) ? name : 'unnamed-machine';
+}
 const prefix = z.string({ error: PREFIX_RULE }).refine(isPrefix, { error: PREFIX_RULE });
 const gatewayId = z.string({ error: GATEWAY_ID_RULE }).refine(isGatewayId, { error: GATEWAY_ID_RULE });
 const advertiseUrl = z.string({ error: URL_RULE }).refine(isAdvertiseUrl, { error: URL_RULE });
@@ -56,6 +66,19 @@ export const GatewayFleetFields = z.strictObject({
   loadReportMs: ms(500).default(5_000),
   /** Most chains the ownership table holds. */
   maxChains: integer(1, undefined, 'chains').default(1_000_000),
+  // Standby replicas (docs/replicas.md part 1). With the default 0 nothing of them runs.
+  /** Standbys per gateway: 0 (none, `committed` = on this machine's disk) or 1. */
+  replicas: z.union([z.literal(0), z.literal(1)], { error: REPLICAS_RULE }).default(0),
+  /** The standby lost: hold `committed` and answer `busy` ("wait"), or go on and say `alone: true` ("alone"). */
+  whenStandbyLost: z.enum(STANDBY_LOST_CHOICES, { error: `one of ${STANDBY_LOST_CHOICES.map((c) => JSON.stringify(c)).join(', ')}` }).default('wait'),
+  /** No acknowledgement this long while seals are outstanding (or no standby named) = the standby is lost. */
+  standbyLostAfterMs: ms(100, 600_000).default(5_000),
+  /** Sealed but not yet acknowledged by the standby, at most; past it admission answers `busy` whatever whenStandbyLost says. */
+  maxUnreplicatedBytes: integer(1024 * 1024, undefined, 'bytes').default(256 * 1024 * 1024),
+  /** Owners this gateway stands by for, at most. */
+  maxStandbyFor: integer(1, 64, 'owners').default(1),
+  /** This gateway's machine: a standby is never on its owner's machine (compared by this name). */
+  machine: machineName.default(() => defaultMachine()),
 });
 
 /** A gateway in a fleet (`fleet` in the gateway's config; absent: a gateway on its own, as before). */

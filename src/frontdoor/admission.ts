@@ -8,7 +8,7 @@ import type { LanePool } from '../lanes/index.js';
 import type { CutBlock, Sealer } from '../sealer/index.js';
 import type { BlockWriter, ChainRegistry, ChainState } from './chains.js';
 import type { SealProgress } from './seal-progress.js';
-import { countByErrorCode, FRAME_ID_BYTES, FRAME_ID_MARK, readFrameId, type ErrorCode, type FrameId } from '../protocol/index.js';
+import { countByErrorCode, FRAME_ID_BYTES, FRAME_ID_MARK, readFrameId, sealBytesOfFrame, type ErrorCode, type FrameId } from '../protocol/index.js';
 import { isRefusal, type Bill, type CreditBook, type Principal } from '../credits/index.js';
 import { movedCode, type ChainOwnership, type ClaimResult } from './ownership.js';
 import { FrameIdWindow, type RememberedFrame } from './frame-ids.js';
@@ -109,6 +109,12 @@ export interface AdmissionLimits extends FrameLimits {
   maxUnsealedBytes: number;
   /** A chain's open block is cut when it reaches this many entries. */
   maxBlockEntries: number;
+  /**
+   * With standby replicas, the interval's blocks are cut early before a frame
+   * that could make their seal message larger than this (protocol/seal-bound.ts):
+   * the replica stream's bound less a seal's fixed bytes. Infinity without replicas.
+   */
+  maxCutBytes?: number;
   /** Client frame ids remembered per chain, and in all (frame-ids.ts). */
   frameIdWindow: number;
   maxFrameIdBytes: number;
@@ -158,6 +164,8 @@ export class Admission {
   readonly frameIds: FrameIdWindow;
   /** Blocks cut since the last interval's seal order. */
   private cuts: CutBlock[] = [];
+  /** What the frames admitted since the last cut may weigh in a seal message (sealBytesOfFrame). */
+  private cutBytes = 0;
   private closed = false;
   private readonly reader: FrameReader;
   private readonly limits: AdmissionLimits;
@@ -277,6 +285,7 @@ export class Admission {
     }
     const at = pool.push(bytes, count, target.slot, target.nextSeq, this.spans);
     if (at < 0) return this.reject('busy', `the ${pool.name} lane is full; retry later`);
+    this.boundCut(sealBytesOfFrame(bytes.byteLength, count));
     const firstCut = this.cuts.length;
     const seq = target.reserve(count, owner, this.limits.maxBlockEntries, this.cuts);
     // Same synchronous step as the check above: nothing can spend the balance in between.
@@ -355,6 +364,12 @@ export class Admission {
     return total > bound * 1.25 || this.sealer.chainPendingBytes(slot) * 8 >= bound;
   }
 
+  /** Cuts what the interval holds before a frame that would take its seal over `maxCutBytes` (the config makes any one frame fit). */
+  private boundCut(frameSealBytes: number): void {
+    if (this.cutBytes > 0 && this.cutBytes + frameSealBytes > (this.limits.maxCutBytes ?? Infinity)) this.cutBlocks();
+    this.cutBytes += frameSealBytes;
+  }
+
   /** From now on every frame is refused `busy`: the gateway is shutting down. */
   close(): void {
     this.closed = true;
@@ -397,6 +412,7 @@ export class Admission {
    * cut where its seqs end now, and the interval's cuts go to the sealer.
    */
   cutBlocks(): void {
+    this.cutBytes = 0;
     for (const chain of this.chains.all()) if (chain.hasOpenBlock) chain.cut(chain.nextSeq, this.cuts);
     if (this.cuts.length === 0) return;
     // Each block's client frame ids ride with it to its seal transaction (frame-ids.ts).

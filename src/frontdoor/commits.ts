@@ -16,13 +16,34 @@ export interface CommitParts {
   /** Told of each durable block (the dashboard's commit latency); null: none. */
   probe: CommitProbe | null;
   log: Logger;
+  /** Told of each sealed directory once its notices went out (reads above it are not served: the latest signed head moves here). */
+  released?(event: SealedEvent): void;
 }
 
+export type SealedEvent = Extract<SealerEvent, { type: 'sealed' }>;
+/** Sends a sealed directory's `committed` notices; `alone`: sent without the standby's copy (docs/replicas.md part 4). */
+export type CommitRelease = (event: SealedEvent, alone: boolean) => void;
+/**
+ * Where a `sealed` event goes before its notices: on at once (no replicas,
+ * the default), or held until the standby has the seal (src/replicas/gate.ts,
+ * which calls `release` then). Sealing's own progress moves at the local seal either way.
+ */
+export type CommitHold = (event: SealedEvent, release: CommitRelease) => void;
+
+const AT_ONCE: CommitHold = (event, release) => release(event, false);
+
 /** The sealer's onEvent: `committed` notices for each sealed directory block, and the sealer's troubles logged. */
-export function onSealerEvent(parts: CommitParts): (event: SealerEvent) => void {
+export function onSealerEvent(parts: CommitParts, hold: CommitHold = AT_ONCE): (event: SealerEvent) => void {
+  const release: CommitRelease = (event, alone) => {
+    sendCommitted(parts, event, alone);
+    parts.seals.released(event.directory.height);
+    parts.released?.(event);
+  };
   return (event) => {
-    if (event.type === 'sealed') sendCommitted(parts, event);
-    else if (event.type === 'seal-failed') {
+    if (event.type === 'sealed') {
+      parts.seals.sealed(event.directory.height, event.blocks.length, countEntries(event));
+      hold(event, release);
+    } else if (event.type === 'seal-failed') {
       parts.seals.failed(event.message);
       parts.log.warn(
         { event: 'seal-failed', attempt: event.attempt, retryInMs: event.retryInMs, error: event.message },
@@ -32,15 +53,19 @@ export function onSealerEvent(parts: CommitParts): (event: SealerEvent) => void 
   };
 }
 
-function sendCommitted(parts: CommitParts, event: Extract<SealerEvent, { type: 'sealed' }>): void {
-  const { chains, probe } = parts;
+function countEntries(event: SealedEvent): number {
   let entries = 0;
+  for (const block of event.blocks) entries += block.count;
+  return entries;
+}
+
+function sendCommitted(parts: CommitParts, event: SealedEvent, alone: boolean): void {
+  const { chains, probe } = parts;
   for (const block of event.blocks) {
     const chain = chains.at(block.slot);
     if (chain === undefined) continue;
     const writers = chain.committed(block.firstSeq, block.count, block.height);
     probe?.committed(block.slot, block.firstSeq + block.count, performance.now());
-    entries += block.count;
     const notice = encodeCommitted({
       height: block.height,
       seq: block.firstSeq,
@@ -48,10 +73,10 @@ function sendCommitted(parts: CommitParts, event: Extract<SealerEvent, { type: '
       root: block.root,
       block: block.hash,
       directory: event.directory.height,
+      ...(alone ? { alone: true } : {}),
     });
     for (const writer of writers) if (writer.open) writer.committed(notice);
   }
-  parts.seals.sealed(event.directory.height, event.blocks.length, entries);
 }
 
 function logSealerTrouble(log: Logger, event: Exclude<SealerEvent, { type: 'sealed' | 'seal-failed' }>): void {

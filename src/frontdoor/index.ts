@@ -16,7 +16,7 @@ export {
   type FairShareGate,
 } from './admission.js';
 export { answerHashed, type LatencyObserver } from './accepted.js';
-export { onSealerEvent, type CommitParts } from './commits.js';
+export { onSealerEvent, type CommitHold, type CommitParts, type CommitRelease, type SealedEvent } from './commits.js';
 export { ChainRegistry, ChainState, type BlockWriter } from './chains.js';
 export { addStreamRoute, movedStreams, revokeStreams, StreamConnection } from './stream.js';
 export { MOVED_CLOSE, MOVED_REASON, type ChainOwnership, type ChainVerdict, type ClaimResult } from './ownership.js';

@@ -117,5 +117,7 @@ export function encodeCommitted(notice: CommittedFields): Buffer {
     root: Buffer.from(notice.root),
     block: Buffer.from(notice.block),
     directory: notice.directory,
+    // Only while the standby is lost and `fleet.whenStandbyLost` is "alone" (docs/protocol.md 4.4): absent otherwise.
+    ...(notice.alone === true ? { alone: true } : {}),
   });
 }

@@ -3,7 +3,15 @@
 // /healthz, /readyz and the metrics.
 
 export class SealProgress {
+  /** The highest directory sealed here (durable on this machine). */
   directoryHeight: number;
+  /**
+   * The highest directory whose `committed` notices went out: with standby
+   * replicas, once the standby holds it (docs/replicas.md part 4); without,
+   * the same as directoryHeight. Reads serve nothing above it (Kafka's high
+   * watermark: a reader never sees what a failover could lose).
+   */
+  committedHeight: number;
   blocksCommitted = 0;
   entriesCommitted = 0;
   sealFailures = 0;
@@ -21,6 +29,7 @@ export class SealProgress {
   /** `unhealthyAfter`: failed seals in a row that count as trouble (ledger.unhealthyAfterSealFailures). */
   constructor(directoryHeight: number, unhealthyAfter: number) {
     this.directoryHeight = directoryHeight;
+    this.committedHeight = directoryHeight;
     this.unhealthyAfter = unhealthyAfter;
   }
 
@@ -30,6 +39,11 @@ export class SealProgress {
     this.blocksCommitted += blocks;
     this.entriesCommitted += entries;
     this.refusal = null;
+  }
+
+  /** The notices of directory `height` went out (the commit hop's release). */
+  released(height: number): void {
+    this.committedHeight = Math.max(this.committedHeight, height);
   }
 
   failed(message: string): void {

@@ -70,6 +70,8 @@ export interface HttpContext {
   commitWaitTimeoutMs: number;
   /** Why seals are failing right now, or null when they are not. */
   sealTrouble(): string | null;
+  /** The highest directory whose `committed` notices went out: nothing above it is served (SealProgress.committedHeight). */
+  committedDirectory(): number;
   chainInfo(chain: ChainState): Record<string, unknown>;
   /** The lanes as GET /v1/lanes shows them, listing only the chains `listed` lets through. */
   lanes(listed: ChainFilter): unknown;
@@ -304,6 +306,11 @@ function blockEntries(json: string): number {
   return Number(/"count":(\d+)/.exec(json)?.[1] ?? 0);
 }
 
+/** A block or directory above what `committed` reached: not there yet, or not yet on the standby (docs/replicas.md part 4). */
+function notCommitted(what: string, highest: number): string {
+  return `no ${what} committed yet (the highest committed is ${highest}); retry after it is committed`;
+}
+
 function getEntry(ctx: HttpContext, res: HttpResponse, req: HttpRequest): void {
   if (servedElsewhere(ctx, res, req.getParameter(0))) return;
   const charge = readerOr401(ctx, res, req);
@@ -426,11 +433,14 @@ export function addHttpRoutes(app: HttpRoutes, ctx: HttpContext): void {
     if (chain === null) return;
     const height = indexOr400(res, req.getParameter(1), 'height');
     if (height === null) return;
+    if (height >= chain.nextHeight) return sendError(res, 'not_found', notCommitted(`block ${height} of chain "${chain.name}"`, chain.nextHeight - 1));
     readOr404(ctx, res, { kind: 'block', chain: chain.name, height }, `chain "${chain.name}" has no block ${height}`, (json) => charge(blockEntries(json)));
   });
   app.get('/v1/directory/:height', (res, req) => {
     const height = indexOr400(res, req.getParameter(0), 'height');
     if (height === null) return;
+    const committed = ctx.committedDirectory();
+    if (height > committed) return sendError(res, 'not_found', notCommitted(`directory block ${height}`, committed));
     readOr404(ctx, res, { kind: 'directory', height }, `no directory block ${height}`);
   });
   app.get('/v1/anchors', (res, req) => {

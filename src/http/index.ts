@@ -9,5 +9,6 @@ export { READYZ_PATH, addReadinessRoute, notReadyBecause, type ReadinessState } 
 export { chainView, healthView, lanesView } from './views.js';
 export type { ChainFilter } from './listings.js';
 export { addHandoffRoutes, type HandoffRouteContext, type HandoffService } from './handoff-routes.js';
+export { addReplicaRoute, type ReplicaRouteContext, type ReplicaStreams, type ReplicaStreamSession } from './replica-routes.js';
 export { servedElsewhere } from './api-routes.js';
 export { LatestHead, addDirectoryRoutes, proofHead, type CosignatureReceiver, type DirectoryRouteContext, type ProofHead } from './directory-routes.js';

@@ -11,7 +11,7 @@ export { LedgerCorruptionError, SealConflictError, SealInputError, StoreCorruptE
 export { describeStoreError, isLmdbCommitFailure } from './commit-failure.js';
 export type { LedgerPlace } from './errors.js';
 export { FileAnchorSink } from './anchors.js';
-export { ADOPTED_DIRECTORY, heightKey } from './records.js';
+export { ADOPTED_DIRECTORY, directoryRecordBytes, directoryRecordHeader, heightKey, RecordFormatError } from './records.js';
 export { AdoptionError, type AdoptedProof, type ChainPosition, type ExportedBlock, type SealingGateway } from './adopted.js';
 export { checkShippedSeal, ReplicaError, type CheckedSeal, type DirectoryPosition, type ShippedSeal } from './replica.js';
 export type { ReplicaOwner, ReplicaPosition } from './replica-store.js';

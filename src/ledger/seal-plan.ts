@@ -63,6 +63,8 @@ export interface SealedBlock {
   count: number;
   root: Buffer;
   hash: Buffer;
+  /** The block record's stored bytes (what a standby receives of it: fleet.maxUnreplicatedBytes counts these). */
+  recordBytes: number;
 }
 
 export interface SealedDirectory {
@@ -161,7 +163,16 @@ function planBlock(
   }
   return {
     // Copies: the caller owns the result, the ledger keeps the heads.
-    sealed: { chainName: input.chainName, chainId: Buffer.from(chainId), height, firstSeq: input.firstSeq, count: input.count, root, hash: Buffer.from(hash) },
+    sealed: {
+      chainName: input.chainName,
+      chainId: Buffer.from(chainId),
+      height,
+      firstSeq: input.firstSeq,
+      count: input.count,
+      root,
+      hash: Buffer.from(hash),
+      recordBytes: record.length,
+    },
     record,
     isNewChain: head === undefined,
     frameIds,

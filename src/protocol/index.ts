@@ -2,6 +2,7 @@
 // the constants and types every side shares (front door, ledger, client).
 // Nothing here does I/O or depends on Node, so browsers can use it too.
 export { ERROR_CODES, HTTP_STATUS, countByErrorCode, type ErrorCode } from './errors.js';
+export { SEAL_BYTES_PER_ENTRY, SEAL_MESSAGE_FIXED_BYTES, sealBytesOfFrame } from './seal-bound.js';
 export { CHAIN_NAME_RULE, MAX_CHAIN_NAME_BYTES, isChainName, parseChainName } from './chain-name.js';
 export {
   DIRECTORY_HEADER,

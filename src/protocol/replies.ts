@@ -39,6 +39,8 @@ export interface CommittedNotice {
   block: Uint8Array;
   /** The directory block height that holds this entry block. */
   directory: number;
+  /** Present (true) only when the gateway sent this without its standby's copy (fleet.whenStandbyLost "alone", docs/replicas.md). */
+  alone?: true;
 }
 
 export type Reply = AcceptedReply | ErrorReply | CommittedNotice;

@@ -37,6 +37,8 @@ export interface SealedBlock {
   count: number;
   root: Uint8Array;
   hash: Uint8Array;
+  /** The block record's stored bytes (what a standby is shipped of it). */
+  recordBytes: number;
 }
 
 /** A head of the directory log the sealer signed, durable (docs/protocol.md §13). */

@@ -39,6 +39,8 @@ export interface FleetView {
   /** Owners of chains that are not live members: their chains wait for them. */
   absent: { id: string; chains: number }[];
   moves: FleetMoveView[];
+  /** Owner → standby pairs (docs/replicas.md part 2); empty without replicas. */
+  standbys: { owner: string; standby: string; since: number }[];
 }
 
 export class FleetViewSource {
@@ -102,7 +104,8 @@ export class FleetViewSource {
         return null;
       });
       const moves = events === null ? (this.view?.moves ?? []) : events.filter(isMove).slice(-MOVES_SHOWN).reverse().map(moveView);
-      this.view = { gateway: settings.gatewayId, member: node.member.keeper.state, members, absent, moves };
+      const standbys = node.standbys?.pairs() ?? [];
+      this.view = { gateway: settings.gatewayId, member: node.member.keeper.state, members, absent, moves, standbys };
     } finally {
       this.refreshing = false;
     }

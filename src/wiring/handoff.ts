@@ -157,7 +157,7 @@ export function handoffService(inputs: HandoffInputs): HandoffService {
     let next = at.nextHeight;
     let blocks = 0;
     for (;;) {
-      const page = await fetchPage(url, chain, next);
+      const page = await fetchExportPage(url, chain, next, inputs.adminKey);
       if (isRefusal(page)) return page;
       if (page.blocks.length > 0) {
         try {
@@ -177,7 +177,7 @@ export function handoffService(inputs: HandoffInputs): HandoffService {
         `chain "${chain}" from ${from} ends at height ${at.nextHeight}, seq ${at.nextSeq}, but its head says height ${head.nextHeight}, seq ${head.nextSeq}`,
       );
     }
-    const continued = continueChain(chain, at.nextSeq, at.nextHeight);
+    const continued = continueChain(parts, chain, at.nextSeq, at.nextHeight);
     if (continued !== null) return continued;
     if (head !== null && head.credits !== null && credits !== null) await credits.openChain(chain, from, head.credits, head.nextSeq);
     const ms = Math.round(performance.now() - started);
@@ -187,50 +187,60 @@ export function handoffService(inputs: HandoffInputs): HandoffService {
     );
     return { chain, ...at, blocks, ms };
   }
+}
 
-  /** The front door's state of the chain goes on after the adopted blocks (and the sealer's backlog with it). */
-  function continueChain(chain: string, nextSeq: number, nextHeight: number): Refusal | null {
-    const known = parts.shared.chains.get(chain);
-    if (known === undefined) {
-      if (parts.shared.chains.getOrCreate(chain, nextSeq, nextHeight) === undefined)
-        return refuse('busy', `this gateway serves its limit of ${parts.shared.chains.table.maxChains} chains (limits.maxChains)`);
-      return null;
-    }
-    if (known.nextSeq >= nextSeq) return null;
-    try {
-      known.continueAt(nextSeq, nextHeight);
-    } catch (error) {
-      return refuse('internal', errorMessage(error));
-    }
-    parts.threads.sealer.chain(known.slot, nextSeq);
+/**
+ * The front door's state of the chain goes on after blocks stored here by
+ * another way than its own seals (and the sealer's backlog with it): an
+ * adoption's, or a takeover's replicated ones (docs/replicas.md part 5).
+ */
+export function continueChain(parts: RunningParts, chain: string, nextSeq: number, nextHeight: number): Refusal | null {
+  const known = parts.shared.chains.get(chain);
+  if (known === undefined) {
+    if (parts.shared.chains.getOrCreate(chain, nextSeq, nextHeight) === undefined)
+      return refuse('busy', `this gateway serves its limit of ${parts.shared.chains.table.maxChains} chains (limits.maxChains)`);
     return null;
   }
-
-  async function fetchPage(url: string, chain: string, from: number): Promise<{ blocks: ExportedBlock[]; next: number | null } | Refusal> {
-    const where = new URL(`/v1/chains/${chain}/export?from=${from}`, url).href;
-    let bytes: Uint8Array;
-    try {
-      const headers: Record<string, string> = inputs.adminKey === null ? {} : { authorization: `Bearer ${inputs.adminKey}` };
-      const response = await fetch(where, { headers, signal: AbortSignal.timeout(PAGE_TIMEOUT_MS) });
-      bytes = await readCapped(response, MAX_PAGE_RESPONSE_BYTES);
-      if (!response.ok) return refuse('internal', `${where}: HTTP ${response.status}: ${Buffer.from(bytes).toString('utf8').slice(0, 300)}`);
-    } catch (error) {
-      return refuse('internal', `${where}: ${errorMessage(error)}`);
-    }
-    let page: unknown;
-    try {
-      page = unpackr.unpack(bytes);
-    } catch (error) {
-      return refuse('internal', `${where}: not an export page (${errorMessage(error)})`);
-    }
-    const { blocks, next } = (page ?? {}) as { blocks?: unknown; next?: unknown };
-    const valid =
-      Array.isArray(blocks) &&
-      blocks.every((b) => (b as { record?: unknown }).record instanceof Uint8Array && typeof (b as { proof?: unknown }).proof === 'object') &&
-      (next === null || (typeof next === 'number' && Number.isSafeInteger(next) && next > from));
-    if (!valid) return refuse('internal', `${where}: not an export page ({blocks: [{record, proof}], next})`);
-    return { blocks: blocks as ExportedBlock[], next: next as number | null };
+  if (known.nextSeq >= nextSeq) return null;
+  try {
+    known.continueAt(nextSeq, nextHeight);
+  } catch (error) {
+    return refuse('internal', errorMessage(error));
   }
+  parts.threads.sealer.chain(known.slot, nextSeq);
+  return null;
+}
+
+/** One page of a chain's export from another gateway of the fleet (`GET /v1/chains/{chain}/export`), checked for its shape; a Refusal saying why not. */
+export async function fetchExportPage(
+  url: string,
+  chain: string,
+  from: number,
+  adminKey: string | null,
+): Promise<{ blocks: ExportedBlock[]; next: number | null } | Refusal> {
+  const where = new URL(`/v1/chains/${chain}/export?from=${from}`, url).href;
+  let bytes: Uint8Array;
+  try {
+    const headers: Record<string, string> = adminKey === null ? {} : { authorization: `Bearer ${adminKey}` };
+    const response = await fetch(where, { headers, signal: AbortSignal.timeout(PAGE_TIMEOUT_MS) });
+    bytes = await readCapped(response, MAX_PAGE_RESPONSE_BYTES);
+    if (!response.ok) return refuse('internal', `${where}: HTTP ${response.status}: ${Buffer.from(bytes).toString('utf8').slice(0, 300)}`);
+  } catch (error) {
+    return refuse('internal', `${where}: ${errorMessage(error)}`);
+  }
+  let page: unknown;
+  try {
+    page = unpackr.unpack(bytes);
+  } catch (error) {
+    return refuse('internal', `${where}: not an export page (${errorMessage(error)})`);
+  }
+  const { blocks, next } = (page ?? {}) as { blocks?: unknown; next?: unknown };
+  const valid =
+    Array.isArray(blocks) &&
+    blocks.every((b) => (b as { record?: unknown }).record instanceof Uint8Array && typeof (b as { proof?: unknown }).proof === 'object') &&
+    (next === null || (typeof next === 'number' && Number.isSafeInteger(next) && next > from));
+  if (!valid) return refuse('internal', `${where}: not an export page ({blocks: [{record, proof}], next})`);
+  return { blocks: blocks as ExportedBlock[], next: next as number | null };
 }
 
 interface AdoptRequest {

@@ -32,6 +32,11 @@ export class GatewayHeads {
     return new GatewayHeads(signing, cosignatures, refreshSeconds * 1000);
   }
 
+  /** The raw Ed25519 key of this gateway's heads (hex); null with heads off. A standby pins it (docs/replicas.md part 3). */
+  get publicKeyHex(): string | null {
+    return this.key?.key ?? null;
+  }
+
   /** What the sealer thread signs with; null with heads off. */
   sealerOptions(): SealerHeads | null {
     if (this.signing === null) return null;

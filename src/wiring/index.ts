@@ -11,3 +11,4 @@ export { addRoutes } from './routes.js';
 export { createApp, listen, type Listening } from './listen.js';
 export { metricSources, type RunningParts } from './views.js';
 export { connectFleet, joinFleet, type FleetParts } from './fleet.js';
+export { registerReplicaMetrics, startReplicas, type ReplicaParts, type ReplicaStore } from './replicas.js';

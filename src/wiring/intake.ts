@@ -28,6 +28,7 @@ import type { StopStack } from './stop-stack.js';
 import type { StoreParts } from './store.js';
 import type { ThreadParts } from './threads.js';
 import type { FleetParts } from './fleet-parts.js';
+import { gatedOwnership, maxCutBytes, type ReplicaParts } from './replicas.js';
 import { lanesNow } from './lanes-view.js';
 import { FleetViewSource } from './fleet-view.js';
 
@@ -71,6 +72,8 @@ export interface IntakeInputs {
   metrics: GatewayMetrics;
   /** The fleet this gateway is in; null: a gateway on its own. */
   fleet: FleetParts | null;
+  /** Standby replicas: their gate answers `busy` beside ownership; null without. */
+  replicas: ReplicaParts | null;
 }
 
 /** The streams: closed last of the front door's parts, once the sealer has sent the last `committed`. */
@@ -87,7 +90,7 @@ export function openClients(config: GatewayConfig, log: Logger, stops: StopStack
 export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts {
   const { config, log, store, shared, threads } = inputs;
   const admission = new Admission({
-    limits: { ...config.limits, maxBlockEntries: config.ledger.maxBlockEntries },
+    limits: { ...config.limits, maxBlockEntries: config.ledger.maxBlockEntries, maxCutBytes: maxCutBytes(inputs.replicas) },
     chains: shared.chains,
     pools: threads.pools,
     sealer: threads.sealer,
@@ -96,7 +99,7 @@ export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts 
     seals: store.seals,
     fairShare: threads.balancer.fairShare,
     commitProbe: shared.commitSampler,
-    ownership: inputs.fleet?.ownership ?? null,
+    ownership: gatedOwnership(inputs.fleet?.ownership ?? null, inputs.replicas),
     storedHashes: (chain, seq, count) => store.readers.hashes(chain, seq, count),
   });
   // Each chain's client frame ids as its seals stored them: a frame sent before a restart is still answered as a repeat.

@@ -14,6 +14,7 @@ import {
   addHttpRoutes,
   addLaneRoutes,
   addOpenModeCreditRoutes,
+  addReplicaRoute,
   addReadinessRoute,
   chainView,
 } from '../http/index.js';
@@ -56,6 +57,16 @@ export function addRoutes(app: TemplatedApp, inputs: RouteInputs): void {
       buffers: clients.buffers,
       credits,
       service: handoffService({ fleet: parts.fleet, parts, adminKey: inputs.adminKey, commitWaitMs: config.ledger.commitWaitTimeoutMs, log }),
+    });
+  }
+  if (parts.replicas !== null) {
+    const replicas = parts.replicas;
+    addReplicaRoute(app, {
+      log,
+      credits,
+      guard: intake.guard,
+      maxMessageBytes: replicas.maxMessageBytes,
+      streams: { refusal: (owner) => replicas.streams.refusal(owner), open: (owner, socket) => replicas.streams.open(owner, socket) },
     });
   }
   addStreamRoute(app, {
@@ -111,6 +122,7 @@ export function addRoutes(app: TemplatedApp, inputs: RouteInputs): void {
     buffers: clients.buffers,
     commitWaitTimeoutMs: config.ledger.commitWaitTimeoutMs,
     sealTrouble: () => sealTrouble(parts),
+    committedDirectory: () => store.seals.committedHeight,
     chainInfo: (chain) => chainView(chain, shared.chainTable),
     lanes: (listed) => lanesNow(parts, intake.frontDoorCores.cores, listed),
     publicListings: config.auth.publicListings,

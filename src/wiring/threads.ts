@@ -6,7 +6,7 @@ import { AnchorService, readAnchorKey } from '../anchors/index.js';
 import { BalancerLog, FairShare } from '../balancer/index.js';
 import { ConfigError, type FaultInjection, type GatewayConfig } from '../config/index.js';
 import { TURN_COUNTS, type TurnMeter } from '../defence/index.js';
-import { answerHashed, onSealerEvent, type PendingFrame } from '../frontdoor/index.js';
+import { answerHashed, onSealerEvent, type CommitHold, type PendingFrame } from '../frontdoor/index.js';
 import { LanePool } from '../lanes/index.js';
 import type { Logger } from '../log/index.js';
 import type { GatewayMetrics } from '../metrics/index.js';
@@ -39,6 +39,8 @@ export interface ThreadInputs {
   metrics: GatewayMetrics;
   /** Counts the lanes' replies and the seals in the front door's turns. */
   turnMeter: TurnMeter;
+  /** Where `sealed` events wait before their notices: the replica gate (replicas.ts); absent: on at once. */
+  commitHold?: CommitHold;
 }
 
 export async function startThreads(inputs: ThreadInputs, stops: StopStack): Promise<ThreadParts> {
@@ -59,7 +61,7 @@ export async function startThreads(inputs: ThreadInputs, stops: StopStack): Prom
     dropSealedPageCache: config.ledger.dropSealedPageCache,
     sealFaults: { after: faults.failSealsAfter, attempts: faults.failSealAttempts, drainEveryMs: faults.sealerDrainEveryMs },
     heads: store.heads.sealerOptions(),
-    onEvent: sealerEvents(store, shared, log, inputs.turnMeter),
+    onEvent: sealerEvents(store, shared, log, inputs.turnMeter, inputs.commitHold),
   });
   // The sealer seals everything cut before its stop; the read burns of the last interval follow it.
   stops.push('the sealer', async () => {
@@ -102,11 +104,14 @@ export async function startThreads(inputs: ThreadInputs, stops: StopStack): Prom
 }
 
 /** The commit hop (frontdoor/commits.ts), and the latest signed head kept for its routes. */
-function sealerEvents(store: StoreParts, shared: SharedParts, log: Logger, meter: TurnMeter): (event: SealerEvent) => void {
-  const commits = onSealerEvent({ chains: shared.chains, seals: store.seals, probe: shared.commitSampler, log });
+function sealerEvents(store: StoreParts, shared: SharedParts, log: Logger, meter: TurnMeter, hold?: CommitHold): (event: SealerEvent) => void {
+  // The latest signed head moves with the released seals, not the sealed ones: with replicas a head must not
+  // cover a directory the standby may not hold (its routes and proofs would show what a failover could lose).
+  const released = (event: SealerEvent): void => store.heads.observe(event);
+  const commits = onSealerEvent({ chains: shared.chains, seals: store.seals, probe: shared.commitSampler, log, released }, hold);
   return (event) => {
     if (event.type === 'sealed') meter.counts[TURN_COUNTS.sealedBlocks]! += event.blocks.length;
-    store.heads.observe(event);
+    else if (event.type !== 'head' || event.head.size <= store.seals.committedHeight + 1) store.heads.observe(event);
     commits(event);
   };
 }

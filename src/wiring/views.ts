@@ -9,6 +9,7 @@ import type { SharedParts } from './shared.js';
 import type { StoreParts } from './store.js';
 import type { ThreadParts } from './threads.js';
 import type { FleetParts } from './fleet-parts.js';
+import type { ReplicaParts } from './replicas.js';
 
 /** Everything the gateway runs, once every phase has started. */
 export interface RunningParts {
@@ -20,6 +21,8 @@ export interface RunningParts {
   intake: IntakeParts;
   /** The fleet this gateway is in; null: a gateway on its own. */
   fleet: FleetParts | null;
+  /** Standby replicas (fleet.replicas: 1); null without. */
+  replicas: ReplicaParts | null;
   startedAt: number;
 }
 
@@ -44,7 +47,7 @@ export function health(parts: RunningParts): Record<string, unknown> {
     }),
     ...(threads.anchors === null ? {} : { anchors: threads.anchors.health() }),
     ...store.heads.health(),
-    ...(parts.fleet === null ? {} : { fleet: fleetHealth(parts.fleet) }),
+    ...(parts.fleet === null ? {} : { fleet: { ...fleetHealth(parts.fleet), ...(parts.replicas === null ? {} : { replica: parts.replicas.health() }) } }),
   };
 }
 

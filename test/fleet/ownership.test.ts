@@ -3,36 +3,13 @@
 // table a watch keeps; the handoff's transfer and the owner's reclaim race on
 // one token and exactly one wins; members refuse a second holder of an id.
 import { describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import {
-  EtcdClient,
-  FleetKeys,
-  FleetMember,
-  FleetNode,
-  GatewayFleetSchema,
-  MemberRefused,
-  reclaimChain,
-  transferChain,
-  type ClaimOutcome,
-} from '../../src/fleet/index.js';
+import { EtcdClient, FleetKeys, FleetMember, MemberRefused, reclaimChain, transferChain, type ClaimOutcome } from '../../src/fleet/index.js';
 import { registerCleanup, startEtcd, type EtcdCluster } from '../helpers/index.js';
+import { startFleetNode } from '../helpers/fleet.js';
 
-const quiet = pino({ level: 'silent' });
 let prefixes = 0;
 
-async function node(etcd: EtcdCluster, prefix: string, id: string, extra: Record<string, unknown> = {}): Promise<FleetNode> {
-  const settings = GatewayFleetSchema.parse({
-    etcd: { endpoints: etcd.endpoints, prefix, requestTimeoutMs: 2_000, watchCheckMs: 500 },
-    gatewayId: id,
-    advertiseUrl: `http://${id}.test:9001`,
-    leaseTtlSeconds: 4,
-    leaseMarginMs: 500,
-    ...extra,
-  });
-  const started = await FleetNode.start({ settings, store: `store-${id}`, capacity: { entriesPerSec: 1e5, bytesPerSec: 1e8 }, log: quiet });
-  registerCleanup(`fleet node ${id}`, () => started.stop());
-  return started;
-}
+const node = startFleetNode;
 
 function rootClient(etcd: EtcdCluster): EtcdClient {
   const c = new EtcdClient({ endpoints: etcd.endpoints, requestTimeoutMs: 2_000, maxResponseBytes: 1 << 24 });

@@ -4,7 +4,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { HaproxyRuntime } from '../../src/fleet/index.js';
+import { FleetNode, GatewayFleetSchema, HaproxyRuntime } from '../../src/fleet/index.js';
+import { silentLogger } from '../../src/log/index.js';
+import type { EtcdCluster } from './etcd.js';
 import { registerCleanup } from './cleanup.js';
 import { startCreditGateway, type CreditGateway } from './credits.js';
 import { CLI, ROOT, freePort, parseLogLines, runCli, type LogLine } from './gateway.js';
@@ -43,11 +45,9 @@ export interface MemberProcessArgs {
   claim: boolean;
 }
 
-export function startMemberProcess(args: MemberProcessArgs, where?: { lab: Lab; host: string }): MemberProcess {
-  const argv = [process.execPath, MEMBER_FIXTURE, JSON.stringify({ store: `store-${args.id}`, ...args })];
-  const command = where === undefined ? argv : where.lab.command(where.host, argv);
-  const child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-  const reports: MemberReport[] = [];
+/** A child's stdout JSON lines (those starting with `{`), collected as they come, and the tail of its stderr. */
+export function collectReports<T>(child: ChildProcess): { reports: T[]; stderr(): string } {
+  const reports: T[] = [];
   let stderr = '';
   let partial = '';
   child.stdout!.setEncoding('utf8');
@@ -57,12 +57,20 @@ export function startMemberProcess(args: MemberProcessArgs, where?: { lab: Lab; 
     while ((newline = partial.indexOf('\n')) >= 0) {
       const line = partial.slice(0, newline);
       partial = partial.slice(newline + 1);
-      if (line.startsWith('{')) reports.push(JSON.parse(line) as MemberReport);
+      if (line.startsWith('{')) reports.push(JSON.parse(line) as T);
     }
   });
   child.stderr!.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-32 * 1024);
   });
+  return { reports, stderr: () => stderr };
+}
+
+export function startMemberProcess(args: MemberProcessArgs, where?: { lab: Lab; host: string }): MemberProcess {
+  const argv = [process.execPath, MEMBER_FIXTURE, JSON.stringify({ store: `store-${args.id}`, ...args })];
+  const command = where === undefined ? argv : where.lab.command(where.host, argv);
+  const child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+  const { reports, stderr } = collectReports<MemberReport>(child);
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const kill = async (signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -72,7 +80,7 @@ export function startMemberProcess(args: MemberProcessArgs, where?: { lab: Lab; 
   return {
     process: child,
     reports,
-    stderr: () => stderr,
+    stderr,
     send: (line) => {
       child.stdin!.write(line + '\n');
     },
@@ -250,4 +258,19 @@ export async function proxyFor(etcd: string[], prefix: string, bind?: { host: st
     url: `http://${host}:${port}`,
     runtime: new HaproxyRuntime({ socket: paths.socket, timeoutMs: 2_000, maxAnswerBytes: 1 << 22 }),
   };
+}
+
+/** A FleetNode in this process on a real etcd (a 4 s lease, quick watch checks), stopped after the test; `extra` overrides its settings. */
+export async function startFleetNode(etcd: EtcdCluster, prefix: string, id: string, extra: Record<string, unknown> = {}): Promise<FleetNode> {
+  const settings = GatewayFleetSchema.parse({
+    etcd: { endpoints: etcd.endpoints, prefix, requestTimeoutMs: 2_000, watchCheckMs: 500 },
+    gatewayId: id,
+    advertiseUrl: `http://${id}.test:9001`,
+    leaseTtlSeconds: 4,
+    leaseMarginMs: 500,
+    ...extra,
+  });
+  const started = await FleetNode.start({ settings, store: `store-${id}`, capacity: { entriesPerSec: 1e5, bytesPerSec: 1e8 }, log: silentLogger() });
+  registerCleanup(`fleet node ${id}`, () => started.stop());
+  return started;
 }

@@ -17,6 +17,7 @@ import {
   addStreamRoute,
   answerHashed,
   onSealerEvent,
+  type CommitHold,
   type AdmissionParts,
   type FairShareGate,
   type FrameOwner,
@@ -57,6 +58,8 @@ export interface FrontDoorOptions {
   credits?: boolean;
   fairShare?: FairShareGate | null;
   maxChains?: number;
+  /** Where `sealed` events go before their notices (src/replicas/gate.ts); default: on at once. */
+  hold?: CommitHold;
 }
 
 export interface FrontDoor {
@@ -109,7 +112,7 @@ export async function startFrontDoor(options: FrontDoorOptions = {}): Promise<Fr
   );
   registerCleanup('the lane pools', () => Promise.all(pools.map((pool) => pool.close())));
   const sealed: SealedBlock[] = [];
-  const commit = onSealerEvent({ chains, seals, probe: null, log: silentLogger() });
+  const commit = onSealerEvent({ chains, seals, probe: null, log: silentLogger() }, options.hold);
   const sealer = await Sealer.start({
     rings: pools.map((pool) => pool.view.sab),
     doorbell,

@@ -1,0 +1,173 @@
+// The shipping stream's messages (docs/replicas.md part 3, docs/protocol.md
+// "Replica stream"): msgpack maps, one per WebSocket message, binary.
+//   standby → owner  {type: "hello", owner, acked, store}
+//   owner → standby  {type: "seal", directory, head, headKey, blocks: [{chain, record}…], frameIds, credits}
+//   standby → owner  {type: "durable", directory}
+//   either           {type: "error", code, message}, then close
+// Both ends read what the other sent as hostile: every field is checked for
+// its type and its bound before anything uses it, and a message that is not
+// one of these is refused with a named error (ReplicaStreamError).
+import { Packr, Unpackr } from 'msgpackr';
+import { directoryRecordBytes, FRAME_ID_ROW_BYTES, HEAD_RECORD_BYTES, type ShippedSeal } from '../ledger/index.js';
+import { isChainName } from '../protocol/index.js';
+
+/** At most this many seals sent and not acknowledged `durable` (the owner's memory and the standby's queue are bounded by K seals). */
+export const MAX_SEALS_IN_FLIGHT = 8;
+
+/** The error codes of the stream, each a cause. */
+export const REPLICA_ERROR_CODES = [
+  /** Not a message of this stream (not msgpack, a field missing or of the wrong type, a bound exceeded). */
+  'bad_message',
+  /** More than MAX_SEALS_IN_FLIGHT seals not acknowledged. */
+  'too_many_seals',
+  /** The seal does not continue the owner's chain where the standby has it (a check of src/ledger/replica.ts failed): nothing of it is stored. */
+  'refused',
+  /** The two ends disagree on where they stand (the standby is ahead of the owner, a `durable` for a seal not sent). */
+  'out_of_step',
+  /** The standby could not store the seal (its disk, its sealer); it says why. */
+  'store_failed',
+  /** The owner named in the path is not one this gateway stands by for. */
+  'not_standby',
+] as const;
+export type ReplicaErrorCode = (typeof REPLICA_ERROR_CODES)[number];
+
+/** A message refused, naming its cause; `code` goes to the other end in an `error` message. */
+export class ReplicaStreamError extends Error {
+  override name = 'ReplicaStreamError';
+  constructor(
+    readonly code: ReplicaErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * One seal as shipped: the owner's records byte for byte (the ledger's
+ * `ShippedSeal`: the whole directory record, the head signed at its size or
+ * null, each listed block's chain and record, the blocks' frame id rows), the
+ * raw Ed25519 key of the owner's heads (hex, null with heads off) and, later,
+ * its credit records.
+ *
+ * The head key rides in every seal rather than being fetched from the owner's
+ * `GET /v1/directory/key`: the stream is already the owner's authenticated
+ * voice (the admin key), a second request would be a second way to fail and
+ * could race an owner restarted with another key, and 64 hex characters a seal
+ * cost nothing. It is no weaker: the standby pins the first key it is given
+ * and refuses seals whose heads are signed by another (Ledger.replicate).
+ */
+export interface SealMessage extends ShippedSeal {
+  type: 'seal';
+  headKey: string | null;
+  /** The chains' credit history records of the seal (authenticated mode), or null. */
+  credits: Uint8Array | null;
+}
+
+export interface HelloMessage {
+  type: 'hello';
+  owner: string;
+  /** The highest seal of `owner` durable on the standby; -1 for none. */
+  acked: number;
+  /** The standby's store identity. */
+  store: string;
+}
+
+export interface DurableMessage {
+  type: 'durable';
+  directory: number;
+}
+
+export interface ErrorMessage {
+  type: 'error';
+  code: string;
+  message: string;
+}
+
+export type ReplicaMessage = HelloMessage | SealMessage | DurableMessage | ErrorMessage;
+
+const packr = new Packr({ useRecords: false, variableMapSize: true });
+/** Maps as plain objects, binaries as Buffers, no records or extensions a peer could use to make us build other types. */
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+
+const MAX_TEXT = 1024;
+const MAX_STORE_ID = 128;
+const HEAD_KEY = /^[0-9a-f]{64}$/;
+
+export function encodeMessage(message: ReplicaMessage): Buffer {
+  return packr.pack(message);
+}
+
+const bad = (what: string): never => {
+  throw new ReplicaStreamError('bad_message', what);
+};
+
+/** Decodes and checks one message; `maxBlocks` bounds a seal's block list. Throws ReplicaStreamError('bad_message') naming what is wrong. */
+export function decodeMessage(bytes: Uint8Array, maxBlocks: number): ReplicaMessage {
+  let v: unknown;
+  try {
+    v = unpackr.unpack(bytes);
+  } catch (error) {
+    return bad(`not msgpack (${error instanceof Error ? error.message : String(error)})`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) return bad('not a msgpack map');
+  const m = v as Record<string, unknown>;
+  switch (m.type) {
+    case 'hello':
+      if (typeof m.owner !== 'string' || m.owner.length > MAX_TEXT) return bad('hello: owner must be a gateway id');
+      if (typeof m.store !== 'string' || m.store.length > MAX_STORE_ID) return bad(`hello: store must be a string of at most ${MAX_STORE_ID} characters`);
+      return { type: 'hello', owner: m.owner, acked: height(m.acked, 'hello: acked', -1), store: m.store };
+    case 'durable':
+      return { type: 'durable', directory: height(m.directory, 'durable: directory', 0) };
+    case 'error':
+      return { type: 'error', code: text(m.code, 'error: code'), message: text(m.message, 'error: message') };
+    case 'seal':
+      return seal(m, maxBlocks);
+    default:
+      return bad(`unknown message type ${JSON.stringify(typeof m.type === 'string' ? m.type.slice(0, 32) : m.type)}`);
+  }
+}
+
+function seal(m: Record<string, unknown>, maxBlocks: number): SealMessage {
+  if (!(m.directory instanceof Uint8Array)) return bad('seal: directory must be binary');
+  if (!Array.isArray(m.blocks) || m.blocks.length === 0 || m.blocks.length > maxBlocks)
+    return bad(`seal: blocks must be a list of 1 to ${maxBlocks} {chain, record}`);
+  const blocks = (m.blocks as unknown[]).map((b, i) => {
+    const block = b as { chain?: unknown; record?: unknown } | null;
+    if (typeof block !== 'object' || block === null || typeof block.chain !== 'string' || !isChainName(block.chain) || !(block.record instanceof Uint8Array))
+      return bad(`seal: block ${i} must be {chain: a chain name, record: binary}`);
+    return { chain: block.chain, record: block.record };
+  });
+  if (m.directory.byteLength !== directoryRecordBytes(blocks.length))
+    return bad(`seal: directory must be a directory record listing its ${blocks.length} blocks (${directoryRecordBytes(blocks.length)} bytes)`);
+  const head = binaryOrNull(m.head, 'seal: head');
+  if (head !== null && head.byteLength !== HEAD_RECORD_BYTES) return bad(`seal: head must be a signed head record of ${HEAD_RECORD_BYTES} bytes or nil`);
+  const frameIds = binaryOrNull(m.frameIds, 'seal: frameIds') ?? new Uint8Array(0);
+  if (frameIds.byteLength % FRAME_ID_ROW_BYTES !== 0) return bad(`seal: frameIds must be rows of ${FRAME_ID_ROW_BYTES} bytes`);
+  if (m.headKey !== null && m.headKey !== undefined && (typeof m.headKey !== 'string' || !HEAD_KEY.test(m.headKey)))
+    return bad('seal: headKey must be an Ed25519 public key (64 lowercase hex digits) or nil');
+  return {
+    type: 'seal',
+    directory: m.directory,
+    head,
+    headKey: (m.headKey as string | null | undefined) ?? null,
+    blocks,
+    frameIds,
+    credits: binaryOrNull(m.credits, 'seal: credits'),
+  };
+}
+
+function height(v: unknown, what: string, min: number): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) return bad(`${what} must be an integer ≥ ${min}`);
+  return v;
+}
+
+function text(v: unknown, what: string): string {
+  if (typeof v !== 'string' || v.length > MAX_TEXT) return bad(`${what} must be a string of at most ${MAX_TEXT} characters`);
+  return v;
+}
+
+function binaryOrNull(v: unknown, what: string): Uint8Array | null {
+  if (v === null || v === undefined) return null;
+  if (!(v instanceof Uint8Array)) return bad(`${what} must be binary or nil`);
+  return v;
+}
