@@ -9,7 +9,7 @@ import { ADMIN, isRefusal } from '../../src/credits/index.js';
 import { Rejection, Repeat, StoredRepeat, type PendingFrame } from '../../src/frontdoor/index.js';
 import { encodeFrameId } from '../../src/protocol/index.js';
 import { HEAVY, LIGHT, MEDIUM } from '../../src/ring/index.js';
-import { RecordingOwner, hashesOf, payingOwner, startFrontDoor, type FrontDoor } from '../helpers/front-door.js';
+import { RecordingOwner, admitted, hashesOf, payingOwner, startFrontDoor, type FrontDoor } from '../helpers/front-door.js';
 
 /** `n` entries `${tag}-0`… : more than 4, so the frame goes to a lane worker rather than being hashed inline. */
 function entries(tag: string, n = 8): string[] {
@@ -18,13 +18,6 @@ function entries(tag: string, n = 8): string[] {
 
 function frameOf(list: readonly (string | Uint8Array)[]): Uint8Array {
   return pack(list) as Uint8Array;
-}
-
-function admitted(result: PendingFrame | Rejection | Repeat | StoredRepeat): PendingFrame {
-  if (result instanceof Rejection) throw new Error(`refused ${result.code}: ${result.message}`);
-  if (result instanceof Repeat) throw new Error(`answered as a repeat of seq ${result.seq}`);
-  if (result instanceof StoredRepeat) throw new Error('answered as a repeat from the store');
-  return result;
 }
 
 function refused(result: PendingFrame | Rejection | Repeat | StoredRepeat): Rejection {

@@ -12,7 +12,10 @@ import { ClientBuffers, ConnectionGuard, EventLoopTurns, TurnMeter, type GuardSe
 import {
   Admission,
   ChainRegistry,
+  Rejection,
+  Repeat,
   SealProgress,
+  StoredRepeat,
   StreamConnection,
   addStreamRoute,
   answerHashed,
@@ -83,6 +86,14 @@ export interface FrontDoor {
 }
 
 /** Starts the parts; they are stopped after the test (or the file, when started outside a test). */
+/** The frame admission took; anything else it answered (a refusal, a repeat) fails the test, named. */
+export function admitted(result: ReturnType<Admission['admit']>): PendingFrame {
+  if (result instanceof Rejection) throw new Error(`refused ${result.code}: ${result.message}`);
+  if (result instanceof Repeat) throw new Error(`answered as a repeat of seq ${result.seq}`);
+  if (result instanceof StoredRepeat) throw new Error('answered as a repeat from the store');
+  return result;
+}
+
 export async function startFrontDoor(options: FrontDoorOptions = {}): Promise<FrontDoor> {
   const dataDir = tempDir('chainlanes-frontdoor-');
   const limits = { ...LIMITS, ...options.limits };

@@ -8,9 +8,9 @@
 // clock: the test gives it the time, so "lost" needs no waiting.
 import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
-import { Rejection, Repeat, StoredRepeat, type CommitRelease, type PendingFrame, type SealedEvent } from '../../src/frontdoor/index.js';
+import { type CommitRelease, type PendingFrame, type SealedEvent } from '../../src/frontdoor/index.js';
 import { ReplicaGate, type ReplicaGateOptions } from '../../src/replicas/index.js';
-import { RecordingOwner, startFrontDoor, type FrontDoor } from '../helpers/front-door.js';
+import { RecordingOwner, admitted, startFrontDoor, type FrontDoor } from '../helpers/front-door.js';
 
 const LOST_AFTER_MS = 5_000;
 
@@ -56,9 +56,7 @@ async function gated(options: Partial<ReplicaGateOptions<unknown>> = {}): Promis
 }
 
 function admit(door: FrontDoor, chain: string, owner: RecordingOwner, frame: number, n = 6): PendingFrame {
-  const result = door.admission.admit(chain, pack(Array.from({ length: n }, (_, i) => `${chain}-${frame}-${i}`)), owner, frame);
-  if (result instanceof Rejection || result instanceof Repeat || result instanceof StoredRepeat) throw new Error(`not admitted: ${JSON.stringify(result)}`);
-  return result;
+  return admitted(door.admission.admit(chain, pack(Array.from({ length: n }, (_, i) => `${chain}-${frame}-${i}`)), owner, frame));
 }
 
 /** Seals what was admitted so far (one directory) and waits until the sealer reported it. */

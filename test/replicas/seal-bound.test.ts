@@ -9,10 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
 import { defaultConfig, validateConfig } from '../../src/config/index.js';
 import { GatewayFleetSchema } from '../../src/fleet/index.js';
-import { Rejection, Repeat } from '../../src/frontdoor/index.js';
 import { SEAL_MESSAGE_FIXED_BYTES } from '../../src/protocol/index.js';
 import { encodeMessage } from '../../src/replicas/index.js';
-import { RecordingOwner, startFrontDoor } from '../helpers/front-door.js';
+import { RecordingOwner, admitted, startFrontDoor } from '../helpers/front-door.js';
 
 describe('the size of a seal with standby replicas', () => {
   it('a burst in one block interval is cut into seals that each fit the stream bound', async () => {
@@ -23,8 +22,7 @@ describe('the size of a seal with standby replicas', () => {
     for (let frame = 0; frame < 60; frame++) {
       const chain = chains[frame % 3]!;
       const entries = Array.from({ length: 8 }, (_, i) => `${chain}-${frame}-${i}-${'x'.repeat(200)}`);
-      const result = door.admission.admit(chain, pack(entries), owner, frame);
-      if (result instanceof Rejection || result instanceof Repeat) throw new Error(`not admitted: ${JSON.stringify(result)}`);
+      admitted(door.admission.admit(chain, pack(entries), owner, frame));
     }
     await door.sealAll();
     const highest = door.seals.directoryHeight;
@@ -44,8 +42,7 @@ describe('the size of a seal with standby replicas', () => {
     const door = await startFrontDoor();
     const owner = new RecordingOwner();
     for (let frame = 0; frame < 60; frame++) {
-      const result = door.admission.admit('alpha', pack(Array.from({ length: 8 }, (_, i) => `alpha-${frame}-${i}-${'x'.repeat(200)}`)), owner, frame);
-      if (result instanceof Rejection || result instanceof Repeat) throw new Error('not admitted');
+      admitted(door.admission.admit('alpha', pack(Array.from({ length: 8 }, (_, i) => `alpha-${frame}-${i}-${'x'.repeat(200)}`)), owner, frame));
     }
     await door.sealAll();
     expect(door.seals.directoryHeight).toBe(0);

@@ -10,17 +10,12 @@
 import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
 import { FRAME_ID_ROW_BYTES, Ledger, LedgerReaders, ReplicaError, type ShippedSeal } from '../../src/ledger/index.js';
-import { FrameIdWindow, Rejection, Repeat, StoredRepeat, type PendingFrame } from '../../src/frontdoor/index.js';
+import { FrameIdWindow } from '../../src/frontdoor/index.js';
 import { DIRECTORY_HEADER, encodeFrameId } from '../../src/protocol/index.js';
-import { RecordingOwner, startFrontDoor } from '../helpers/front-door.js';
+import { admitted, RecordingOwner, startFrontDoor } from '../helpers/front-door.js';
 import { makeBlock, tempDir } from '../helpers/index.js';
 
 const OWNER = { id: 'gw-owner', key: 'ab'.repeat(32) };
-
-function admitted(result: PendingFrame | Rejection | Repeat | StoredRepeat): PendingFrame {
-  if (result instanceof Rejection || result instanceof Repeat || result instanceof StoredRepeat) throw new Error(`not admitted: ${JSON.stringify(result)}`);
-  return result;
-}
 
 describe('Sealer.replicate', () => {
   it('stores shipped seals between its own seals, and refuses a tampered one with nothing stored', async () => {

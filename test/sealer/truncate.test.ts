@@ -10,16 +10,14 @@ import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
 import { LedgerReaders, SupersededError, TruncationError, verifyStore, verifyStoreIsolated } from '../../src/ledger/index.js';
 import { ADMIN, CreditCheck, Credits, isRefusal, newKey, type Principal } from '../../src/credits/index.js';
-import { Rejection, Repeat, StoredRepeat, type PendingFrame } from '../../src/frontdoor/index.js';
 import { verifyEntry, type EntryProof } from '../../src/client/index.js';
-import { payingOwner, RecordingOwner, startFrontDoor, type FrontDoor } from '../helpers/front-door.js';
+import { admitted, payingOwner, RecordingOwner, startFrontDoor, type FrontDoor } from '../helpers/front-door.js';
 import { CLI } from '../helpers/index.js';
 
 const TAKEOVER = { by: 'gw-standby', token: 4242, at: 1_700_000_100_000 };
 
 function admit(door: FrontDoor, chain: string, entries: string[], payer: Principal): void {
-  const result: PendingFrame | Rejection | Repeat | StoredRepeat = door.admission.admit(chain, pack(entries), new RecordingOwner(), 0, payer);
-  if (result instanceof Rejection || result instanceof Repeat || result instanceof StoredRepeat) throw new Error(`not admitted: ${JSON.stringify(result)}`);
+  admitted(door.admission.admit(chain, pack(entries), new RecordingOwner(), 0, payer));
 }
 
 function accountOf(principal: Principal): string {
