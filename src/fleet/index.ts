@@ -106,12 +106,13 @@ export {
   type GatewayFleetSettings,
 } from './settings.js';
 export { FleetNode, type FleetNodeOptions } from './node.js';
-export { releaseStandby, takeOverChains, type TakeoverOutcome, type TakeoverRecord, type TakeoverRequest } from './takeover.js';
+export { takeOverChains, type TakeoverOutcome, type TakeoverRecord, type TakeoverRequest } from './takeover.js';
 export {
   StandbyNaming,
   clearAlone,
   decodeStandby,
   recordAlone,
+  releaseStandby,
   standbyTable,
   type StandbyClaim,
   type StandbyRecord,

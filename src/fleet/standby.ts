@@ -7,9 +7,12 @@
 // another machine. The claim is the ownership code's create-if-absent
 // sub-transaction under the outer condition "my member key is on my lease"
 // (ClaimBatcher's), so a gateway whose lease is gone names itself nowhere. A
-// member that joins later rebalances nothing: a standby keeps its owner until
-// one of them leaves. The owner learns its standby from the same mirror.
-import { cmp, type EtcdClient, type KeyValue, type LeaseId } from './etcd.js';
+// member that joins later moves one pair at most: a full gateway whose
+// ring-next owner has no standby claims it and gives up an owner that is not
+// its ring-next (g2 and g3 standing by for each other when g1 joins would
+// otherwise leave g1 without one for good). Only ever toward the ring, so it
+// settles. The owner learns its standby from the same mirror.
+import { cmp, type EtcdClient, type KeyValue, type LeaseId, type Revision } from './etcd.js';
 import {
   GATEWAY_ID_RULE,
   MACHINE_RULE,
@@ -144,12 +147,17 @@ export class StandbyNaming {
    * is never chosen) with no standby named.
    */
   candidates(): string[] {
+    return this.ring().filter((id) => this.table.get(id) === undefined);
+  }
+
+  /** Live members on another machine (a member that does not say its machine is never chosen), in ring order after this gateway's id. */
+  private ring(): string[] {
     const ids = [...this.members.entries.keys()].sort();
     const after = ids.filter((id) => id > this.member.id);
     const before = ids.filter((id) => id < this.member.id);
     return [...after, ...before].filter((id) => {
       const machine = this.members.get(id)?.value.machine;
-      return machine !== undefined && machine !== this.settings.machine && this.table.get(id) === undefined;
+      return machine !== undefined && machine !== this.settings.machine;
     });
   }
 
@@ -194,6 +202,30 @@ export class StandbyNaming {
     return value.standby === this.member.id ? { won: true } : { won: false, why: `gateway "${value.standby}" stands by for it`, standby: value.standby };
   }
 
+  /**
+   * Full, while the ring-next owner has no standby: claim it, then give up an
+   * owner that is not the ring-next (the one given up gets a standby with room
+   * by the same rules). False when etcd could not be asked (retried).
+   */
+  private async moveToRingNext(): Promise<boolean> {
+    const next = this.ring()[0];
+    if (next === undefined || this.table.get(next) !== undefined) return true;
+    // A dead owner is never given up: its standby is about to take its chains over.
+    const others = this.standingBy().filter((owner) => owner !== next && this.members.get(owner) !== undefined);
+    if (others.length < this.settings.maxStandbyFor) return true;
+    const outcome = await this.claim(next);
+    if (outcome.won !== true) return outcome.won === false;
+    await this.release(others.at(-1)!);
+    return true;
+  }
+
+  /** Gives up `standby/{owner}` if it is still this gateway's claim. */
+  private async release(owner: string): Promise<void> {
+    const held = this.table.get(owner);
+    if (held === undefined || held.value.standby !== this.member.id) return;
+    await releaseStandby(this.client, this.keys, owner, held.createRevision);
+  }
+
   /** One fill at a time; a change meanwhile runs another after it. */
   private schedule(): void {
     if (this.stopped) return;
@@ -217,6 +249,7 @@ export class StandbyNaming {
           break;
         }
       }
+      if (!failed && !this.stopped) failed = !(await this.moveToRingNext().catch(() => false));
     } finally {
       this.running = false;
     }
@@ -231,6 +264,15 @@ export class StandbyNaming {
       this.retry.unref();
     }
   }
+}
+
+/**
+ * Deletes `standby/{owner}` if it is still the claim created at `standbyRevision`:
+ * after a takeover (this gateway has room again), or when a standby moves to its ring-next owner.
+ */
+export async function releaseStandby(client: EtcdClient, keys: FleetKeys, owner: string, standbyRevision: Revision): Promise<void> {
+  const key = keys.standby(owner);
+  await client.txn({ compare: [cmp.create(key, '=', standbyRevision)], success: [{ delete: { key } }], failure: [] });
 }
 
 /**

@@ -89,12 +89,6 @@ export async function takeOverChains(client: EtcdClient, keys: FleetKeys, reques
   return { taken: true, won, lost };
 }
 
-/** `standby/{owner}` goes once the takeover is done: this gateway has room to stand by for another (the naming runs again). */
-export async function releaseStandby(client: EtcdClient, keys: FleetKeys, owner: string, standbyRevision: Revision): Promise<void> {
-  const key = keys.standby(owner);
-  await client.txn({ compare: [cmp.create(key, '=', standbyRevision)], success: [{ delete: { key } }], failure: [] });
-}
-
 function refusedBecause(responses: readonly ResponseOp[], owner: string, me: string, standbyRevision: Revision): string {
   const [member, standby, replica] = responses.map((r) => (r.kind === 'range' ? r.range.kvs[0] : undefined));
   if (member !== undefined) return `gateway "${owner}" is a live member again (members/${owner})`;

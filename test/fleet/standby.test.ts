@@ -4,7 +4,7 @@
 // one owner race and exactly one wins; a gateway never stands by for one on
 // its own machine; a gateway whose lease is gone claims nothing.
 import { describe, expect, it } from 'vitest';
-import { decodeStandby, readStatus, type FleetNode } from '../../src/fleet/index.js';
+import { decodeStandby, readStatus, releaseStandby, type FleetNode } from '../../src/fleet/index.js';
 import { startEtcd, type EtcdCluster } from '../helpers/index.js';
 import { startFleetNode } from '../helpers/fleet.js';
 
@@ -25,12 +25,19 @@ async function until(what: string, condition: () => boolean, timeoutMs = 15_000)
 
 const pairsOf = (n: FleetNode) => n.standbys!.pairs().map(({ owner, standby }) => `${owner}<-${standby}`);
 
+/**
+ * Every owner has a standby, each gateway stands by for one, and all agree. Waited for, not just "three pairs":
+ * a gateway moving to its ring-next owner stands by for two for a moment before it gives one up.
+ */
+const settled = (nodes: FleetNode[]) => () =>
+  nodes.every((n) => n.standbys!.pairs().length === nodes.length && n.standbys!.standingBy().length === 1 && pairsOf(n).join() === pairsOf(nodes[0]!).join());
+
 describe('standby naming', () => {
   it('three gateways on three machines: each gets a standby on another machine, none stands by twice, and all agree', async () => {
     const etcd = await startEtcd();
     const prefix = `/standby-${++prefixes}/`;
     const nodes = await Promise.all([node(etcd, prefix, 'g1', 'm1'), node(etcd, prefix, 'g2', 'm2'), node(etcd, prefix, 'g3', 'm3')]);
-    await until('three pairs everywhere', () => nodes.every((n) => n.standbys!.pairs().length === 3));
+    await until('three pairs everywhere, settled', settled(nodes));
     // Who started first may have claimed out of ring order, but each owner has one standby, none stands by twice (maxStandbyFor 1), none for itself.
     const pairs = nodes[0]!.standbys!.pairs();
     for (const n of nodes) expect(pairsOf(n)).toEqual(pairsOf(nodes[0]!));
@@ -55,28 +62,49 @@ describe('standby naming', () => {
     expect(status.standbys.every((p) => p.machine === `m${p.standby.slice(1)}`)).toBe(true);
   });
 
-  it('a standby that leaves frees its owner, who gets a new standby (a gateway that had room); the gone standby’s other claims vanish with its lease', async () => {
+  it('a gateway that joins after two others stood by for each other still gets one: the full gateway whose ring-next it is moves to it', async () => {
+    const etcd = await startEtcd();
+    const prefix = `/standby-${++prefixes}/`;
+    const early = [await node(etcd, prefix, 'g2', 'm2'), await node(etcd, prefix, 'g3', 'm3')];
+    await until('g2 and g3 stand by for each other', () => early[0]!.standbys!.pairs().length === 2);
+    expect(pairsOf(early[0]!)).toEqual(['g2<-g3', 'g3<-g2']);
+    const late = await node(etcd, prefix, 'g1', 'm1');
+    const nodes = [late, ...early];
+    // g3's ring-next is g1: it claims g1 and gives up g2, for which g1 (with room; its ring-next) stands by.
+    await until('every owner has a standby, settled', settled(nodes));
+    expect(pairsOf(late)).toEqual(['g1<-g3', 'g2<-g1', 'g3<-g2']);
+  });
+
+  it('a gateway added later gets a standby too; a standby that leaves frees its owner, who gets a new one; the gone standby’s claims vanish with its lease', async () => {
     const etcd = await startEtcd();
     const prefix = `/standby-${++prefixes}/`;
     const first = await Promise.all([node(etcd, prefix, 'g1', 'm1'), node(etcd, prefix, 'g2', 'm2'), node(etcd, prefix, 'g3', 'm3')]);
-    await until('three pairs', () => first[0]!.standbys!.pairs().length === 3);
+    await until('three pairs, settled', settled(first));
     const spare = await node(etcd, prefix, 'g4', 'm4');
-    await until('the spare has the table', () => spare.standbys!.pairs().length === 3);
-    // A member added later rebalances nothing: g4 stands by for no one.
-    expect(spare.standbys!.standingBy()).toEqual([]);
+    const all = [...first, spare];
+    // g4 is g3's ring-next: g3 moves to it, and the owner g3 gave up (if not g4's ring-next already) gets g4, which had room.
+    await until('four pairs, settled', settled(all));
     const owner = first[0]!; // g1
-    const leaving = first.find((n) => n.member.id === owner.standbys!.standbyOf('g1')!.standby)!;
-    const leftFor = leaving.standbys!.standingBy();
-    expect(leftFor).toEqual(['g1']);
+    const leaving = all.find((n) => n.member.id === owner.standbys!.standbyOf('g1')!.standby)!;
+    expect(leaving.standbys!.standingBy()).toEqual(['g1']);
     await leaving.stop(); // revokes its lease: its standby records go with it
-    await until('g1 has a new standby', () => {
-      const s = owner.standbys!.standbyOf('g1');
-      return s !== null && s.standby !== leaving.member.id;
-    });
-    // Only the spare had room (the others stand by for one owner each already).
-    expect(owner.standbys!.standbyOf('g1')!.standby).toBe('g4');
-    expect(owner.standbys!.standbyOf('g1')!.machine).toBe('m4');
-    await until('g4 knows', () => spare.standbys!.standingBy().join() === 'g1');
+    // The gone gateway's own standby takes its chains over (src/replicas, not run by a bare FleetNode) and then
+    // releases standby/{gone}, as the takeover does: from then it has room.
+    const gone = leaving.member.id;
+    const itsStandby = owner.standbys!.table.get(gone)!;
+    await releaseStandby(owner.client, owner.keys, gone, itsStandby.createRevision);
+    const staying = all.filter((n) => n !== leaving);
+    await until('every staying owner has a staying standby, none stands by for two', () =>
+      staying.every((n) => {
+        const mine = owner.standbys!.standbyOf(n.member.id);
+        const live = n.standbys!.standingBy().filter((o) => o !== leaving.member.id);
+        return mine !== null && mine.standby !== leaving.member.id && live.length === 1;
+      }),
+    );
+    const now = owner.standbys!.standbyOf('g1')!;
+    expect(now.standby).not.toBe(leaving.member.id);
+    expect(now.machine).toBe(`m${now.standby.slice(1)}`);
+    expect(owner.standbys!.pairs().some((p) => p.standby === leaving.member.id)).toBe(false);
   });
 
   it('two claimers race for one owner: exactly one wins, and the loser learns who', async () => {
