@@ -11,4 +11,5 @@ export { addRoutes } from './routes.js';
 export { createApp, listen, type Listening } from './listen.js';
 export { metricSources, type RunningParts } from './views.js';
 export { connectFleet, joinFleet, type FleetParts } from './fleet.js';
-export { registerReplicaMetrics, startReplicas, type ReplicaParts, type ReplicaStore } from './replicas.js';
+export { registerReplicaMetrics, startReplicas, type ReplicaPhase, type ReplicaStore } from './replicas.js';
+export type { ReplicaParts } from './replica-parts.js';

@@ -28,7 +28,7 @@ import type { StopStack } from './stop-stack.js';
 import type { StoreParts } from './store.js';
 import type { ThreadParts } from './threads.js';
 import type { FleetParts } from './fleet-parts.js';
-import { gatedOwnership, maxCutBytes, type ReplicaParts } from './replicas.js';
+import { gatedOwnership, maxCutBytes, type ReplicaParts } from './replica-parts.js';
 import { lanesNow } from './lanes-view.js';
 import { FleetViewSource } from './fleet-view.js';
 

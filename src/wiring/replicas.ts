@@ -12,9 +12,8 @@
 import { performance } from 'node:perf_hooks';
 import { Gauge, type Registry } from 'prom-client';
 import { clearAlone, recordAlone, releaseStandby, takeOverChains } from '../fleet/index.js';
-import type { ChainOwnership, CommitHold, CommitRelease, SealedEvent } from '../frontdoor/index.js';
+import type { CommitRelease, SealedEvent } from '../frontdoor/index.js';
 import { errorMessage, type Logger } from '../log/index.js';
-import { SEAL_MESSAGE_FIXED_BYTES } from '../protocol/index.js';
 import { decodeEntryBlockHeader, ENTRY_BLOCK_HEADER_BYTES } from '../ledger/index.js';
 import { isRefusal } from '../credits/index.js';
 import { ReplicaGate, Shipper, StandbyStreams, Takeovers, type ReplicaView, type SealSink, type SealSource } from '../replicas/index.js';
@@ -24,6 +23,7 @@ import { continueChain, fetchExportPage } from './handoff.js';
 import type { RunningParts } from './views.js';
 import type { StopStack } from './stop-stack.js';
 import type { StoreParts } from './store.js';
+import type { ReplicaParts } from './replica-parts.js';
 
 /** The store's half of replicas (the ledger's): what the owner ships from and the standby stores into. */
 export interface ReplicaStore {
@@ -112,35 +112,16 @@ function blockHeight(record: Uint8Array): number | null {
   }
 }
 
-export interface ReplicaParts {
-  gate: ReplicaGate<{ event: SealedEvent; release: CommitRelease }>;
-  shipper: Shipper;
-  streams: StandbyStreams;
-  /** The commit hop's hold (frontdoor/commits.ts). */
-  hold: CommitHold;
-  /** Admission's question, per frame of an owned chain: why `busy` now, or null. */
-  busy(now: number): string | null;
-  /** `/healthz` `fleet.replica`. */
-  health(): ReplicaHealth;
-  /** The largest message an owner may send on a stream to this gateway. */
-  maxMessageBytes: number;
-  /** Once every part runs: takeovers of the owners this gateway stands by for begin (docs/replicas.md part 5). */
-  connect(parts: RunningParts): void;
-}
-
-export interface ReplicaHealth extends ReplicaView {
-  /** The shipping stream's state and why. */
-  stream: string;
-  detail: string;
-  /** Owners this gateway stands by for, and those with a stream open. */
-  standingBy: string[];
-  streaming: string[];
-}
-
 /** How often the lost clock is looked at (going alone happens there) and the named standby followed. */
 const CHECK_MS = 250;
 /** Blocks one seal may list on a replica stream (a seal lists a block per chain sealed in it). */
 const MAX_BLOCKS_PER_SEAL = 1_000_000;
+
+/** The replica phase as the gateway holds it: the parts, and the step run once every part runs. */
+export interface ReplicaPhase extends ReplicaParts {
+  /** Takeovers of the owners this gateway stands by for begin (docs/replicas.md part 5). */
+  connect(parts: RunningParts): void;
+}
 
 export function startReplicas(
   store: StoreParts,
@@ -149,7 +130,7 @@ export function startReplicas(
   adminKey: string | null,
   log: Logger,
   stops: StopStack,
-): ReplicaParts | null {
+): ReplicaPhase | null {
   if (fleet === null || fleet.settings.replicas === 0) return null;
   const naming = fleet.node.standbys!;
   const replicaStore = storeReplicas(store, fleet, sealer, adminKey);
@@ -258,15 +239,6 @@ export function startReplicas(
   };
 }
 
-/**
- * The most the frames of one seal may weigh (admission cuts early past it), so
- * every seal message fits the stream's bound: no seal is too large to ship.
- * The config refuses a frame limit that one frame alone could pass (config/schema.ts).
- */
-export function maxCutBytes(replicas: ReplicaParts | null): number {
-  return replicas === null ? Infinity : replicas.maxMessageBytes - SEAL_MESSAGE_FIXED_BYTES;
-}
-
 /** A chain taken over goes on in the front door from the blocks replicated here, its frame-id window rebuilt from their ids. */
 function goOnFromHeld(parts: RunningParts, chain: string): string | null {
   const held = parts.store.ledger.chain(chain);
@@ -302,23 +274,4 @@ export function registerReplicaMetrics(replicas: ReplicaParts | null, registry: 
     "Bytes of seals whose committed notices wait for the standby's acknowledgement.",
     () => replicas.gate.view(performance.now()).heldBytes,
   );
-}
-
-/**
- * Admission's ownership question with the replica gate beside it: a frame for
- * a chain this gateway owns is answered `busy` while the gate says so (the
- * standby lost with `wait`, or too many bytes not on the standby). Frames for
- * other gateways' chains are answered as before (`moved`).
- */
-export function gatedOwnership(ownership: ChainOwnership | null, replicas: ReplicaParts | null): ChainOwnership | null {
-  if (ownership === null || replicas === null) return ownership;
-  return {
-    ...ownership,
-    check: (name, now) => {
-      const verdict = ownership.check(name, now);
-      if (verdict.kind !== 'admit') return verdict;
-      const busy = replicas.busy(now);
-      return busy === null ? verdict : { kind: 'busy', message: busy };
-    },
-  };
 }

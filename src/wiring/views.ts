@@ -9,7 +9,7 @@ import type { SharedParts } from './shared.js';
 import type { StoreParts } from './store.js';
 import type { ThreadParts } from './threads.js';
 import type { FleetParts } from './fleet-parts.js';
-import type { ReplicaParts } from './replicas.js';
+import type { ReplicaParts } from './replica-parts.js';
 
 /** Everything the gateway runs, once every phase has started. */
 export interface RunningParts {

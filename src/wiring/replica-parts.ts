@@ -1,0 +1,58 @@
+// What the replica phase (replicas.ts) gives the later ones, and the two
+// questions intake asks of it: a file of its own, so intake and the views hold
+// the replica parts without importing the phase's code (which reaches the
+// handoff and the views: an import cycle otherwise).
+import type { ChainOwnership, CommitHold, CommitRelease, SealedEvent } from '../frontdoor/index.js';
+import { SEAL_MESSAGE_FIXED_BYTES } from '../protocol/index.js';
+import type { ReplicaGate, ReplicaView, Shipper, StandbyStreams } from '../replicas/index.js';
+
+export interface ReplicaParts {
+  gate: ReplicaGate<{ event: SealedEvent; release: CommitRelease }>;
+  shipper: Shipper;
+  streams: StandbyStreams;
+  /** The commit hop's hold (frontdoor/commits.ts). */
+  hold: CommitHold;
+  /** Admission's question, per frame of an owned chain: why `busy` now, or null. */
+  busy(now: number): string | null;
+  /** `/healthz` `fleet.replica`. */
+  health(): ReplicaHealth;
+  /** The largest message an owner may send on a stream to this gateway. */
+  maxMessageBytes: number;
+}
+
+export interface ReplicaHealth extends ReplicaView {
+  /** The shipping stream's state and why. */
+  stream: string;
+  detail: string;
+  /** Owners this gateway stands by for, and those with a stream open. */
+  standingBy: string[];
+  streaming: string[];
+}
+
+/**
+ * The most the frames of one seal may weigh (admission cuts early past it), so
+ * every seal message fits the stream's bound: no seal is too large to ship.
+ * The config refuses a frame limit that one frame alone could pass (config/schema.ts).
+ */
+export function maxCutBytes(replicas: ReplicaParts | null): number {
+  return replicas === null ? Infinity : replicas.maxMessageBytes - SEAL_MESSAGE_FIXED_BYTES;
+}
+
+/**
+ * Admission's ownership question with the replica gate beside it: a frame for
+ * a chain this gateway owns is answered `busy` while the gate says so (the
+ * standby lost with `wait`, or too many bytes not on the standby). Frames for
+ * other gateways' chains are answered as before (`moved`).
+ */
+export function gatedOwnership(ownership: ChainOwnership | null, replicas: ReplicaParts | null): ChainOwnership | null {
+  if (ownership === null || replicas === null) return ownership;
+  return {
+    ...ownership,
+    check: (name, now) => {
+      const verdict = ownership.check(name, now);
+      if (verdict.kind !== 'admit') return verdict;
+      const busy = replicas.busy(now);
+      return busy === null ? verdict : { kind: 'busy', message: busy };
+    },
+  };
+}
