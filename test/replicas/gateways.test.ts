@@ -408,7 +408,10 @@ describe('failover: the standby takes the chains of an owner killed with -9', ()
     const etcd = await startEtcd();
     const prefix = `/replicas-${process.pid}-${++prefixes}/`;
     // `alone`: the last survivor has no standby left; while one is in step nothing is sent alone.
-    const gateways = await Promise.all(['g1', 'g2', 'g3'].map((id, i) => startReplicaGateway(etcd, prefix, id, `m${i + 1}`, 'alone', FAILOVER)));
+    // One after another (a concurrent start is the naming test's, test/fleet/standby.test.ts): g3 joins last, g2 moves to
+    // it (its ring-next) and g1, given up, gets g3.
+    const gateways: GatewayProcess[] = [];
+    for (const [i, id] of ['g1', 'g2', 'g3'].entries()) gateways.push(await startReplicaGateway(etcd, prefix, id, `m${i + 1}`, 'alone', FAILOVER));
     const byId = new Map(gateways.map((g) => [g.id, g]));
     const standbyOf = async (g: GatewayProcess): Promise<string | null> => {
       const replica = (await g.healthz()).fleet?.replica;
