@@ -52,12 +52,9 @@ export interface SealerOptions {
 
 export class Sealer {
   private readonly worker: Worker;
-  private readonly adoptions = new Map<number, { resolve(head: AdoptedHead): void; reject(error: Error): void }>();
-  private nextAdoption = 0;
-  private readonly replications = new Map<number, { resolve(answer: { acked: number }): void; reject(error: Error): void }>();
-  private nextReplication = 0;
-  private readonly truncations = new Map<number, { resolve(result: TruncationResult): void; reject(error: Error): void }>();
-  private nextTruncation = 0;
+  private readonly adoptions = new SealerRequests<AdoptedHead>();
+  private readonly replications = new SealerRequests<{ acked: number }>();
+  private readonly truncations = new SealerRequests<TruncationResult>();
   private readonly control: Int32Array;
   private readonly chainBacklog: Int32Array;
   private exited = false;
@@ -89,12 +86,7 @@ export class Sealer {
     const sealer = new Sealer(worker, control, chainBacklog);
     worker.on('exit', () => {
       sealer.exited = true;
-      for (const waiter of sealer.adoptions.values()) waiter.reject(new Error('the sealer thread stopped'));
-      sealer.adoptions.clear();
-      for (const waiter of sealer.replications.values()) waiter.reject(new Error('the sealer thread stopped'));
-      sealer.replications.clear();
-      for (const waiter of sealer.truncations.values()) waiter.reject(new Error('the sealer thread stopped'));
-      sealer.truncations.clear();
+      for (const requests of [sealer.adoptions, sealer.replications, sealer.truncations]) requests.rejectAll(new Error(THREAD_STOPPED));
     });
     const started = new Promise<void>((resolve, reject) => {
       worker.once('error', reject);
@@ -126,17 +118,12 @@ export class Sealer {
    * they were refused (then nothing of them is stored).
    */
   adopt(chain: string, blocks: ExportedBlock[]): Promise<AdoptedHead> {
-    if (this.exited) return Promise.reject(new Error('the sealer thread stopped'));
-    const id = this.nextAdoption++;
-    return new Promise((resolve, reject) => {
-      this.adoptions.set(id, { resolve, reject });
-      this.post({ type: 'adopt', id, chain, blocks });
-    });
+    if (this.exited) return Promise.reject(new Error(THREAD_STOPPED));
+    return this.adoptions.ask((id) => this.post({ type: 'adopt', id, chain, blocks }));
   }
 
   private adopted(event: Extract<SealerEvent, { type: 'adopted' }>): void {
-    const waiter = this.adoptions.get(event.id);
-    this.adoptions.delete(event.id);
+    const waiter = this.adoptions.take(event.id);
     if (event.head !== undefined) waiter?.resolve({ ...event.head, lastBlockHash: Buffer.from(event.head.lastBlockHash) });
     else waiter?.reject(new Error(event.error ?? 'the sealer refused the blocks'));
   }
@@ -148,17 +135,12 @@ export class Sealer {
    * of it is stored), or an Error when the store failed.
    */
   replicate(owner: ReplicaOwner, seal: ShippedSeal): Promise<{ acked: number }> {
-    if (this.exited) return Promise.reject(new Error('the sealer thread stopped'));
-    const id = this.nextReplication++;
-    return new Promise((resolve, reject) => {
-      this.replications.set(id, { resolve, reject });
-      this.post({ type: 'replicate', id, owner, seal });
-    });
+    if (this.exited) return Promise.reject(new Error(THREAD_STOPPED));
+    return this.replications.ask((id) => this.post({ type: 'replicate', id, owner, seal }));
   }
 
   private replicated(event: Extract<SealerEvent, { type: 'replicated' }>): void {
-    const waiter = this.replications.get(event.id);
-    this.replications.delete(event.id);
+    const waiter = this.replications.take(event.id);
     if (event.acked !== undefined) waiter?.resolve({ acked: event.acked });
     else {
       const message = event.error ?? 'the sealer refused the seal';
@@ -175,17 +157,12 @@ export class Sealer {
    * of each truncated chain restarts at its new head.
    */
   truncateUnreplicated(request: TruncationRequest, slots: Iterable<[chain: string, slot: number]> = []): Promise<TruncationResult> {
-    if (this.exited) return Promise.reject(new Error('the sealer thread stopped'));
-    const id = this.nextTruncation++;
-    return new Promise((resolve, reject) => {
-      this.truncations.set(id, { resolve, reject });
-      this.post({ type: 'truncate', id, request, slots: [...slots] });
-    });
+    if (this.exited) return Promise.reject(new Error(THREAD_STOPPED));
+    return this.truncations.ask((id) => this.post({ type: 'truncate', id, request, slots: [...slots] }));
   }
 
   private truncated(event: Extract<SealerEvent, { type: 'truncated' }>): void {
-    const waiter = this.truncations.get(event.id);
-    this.truncations.delete(event.id);
+    const waiter = this.truncations.take(event.id);
     if (event.result !== undefined) waiter?.resolve(event.result);
     else {
       const message = event.error ?? 'the sealer refused the truncation';
@@ -218,5 +195,34 @@ export class Sealer {
 
   private post(command: SealerCommand): void {
     this.worker.postMessage(command);
+  }
+}
+
+const THREAD_STOPPED = 'the sealer thread stopped';
+
+/** Requests to the sealer thread answered by id (adopt, replicate, truncate): each waits for its one answer. */
+class SealerRequests<T> {
+  private readonly waiting = new Map<number, { resolve(answer: T): void; reject(error: Error): void }>();
+  private nextId = 0;
+
+  /** Posts the request under a new id; settles when its answer is taken. */
+  ask(post: (id: number) => void): Promise<T> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      post(id);
+    });
+  }
+
+  /** The waiter of an answer (gone from the table), if it still waits. */
+  take(id: number): { resolve(answer: T): void; reject(error: Error): void } | undefined {
+    const waiter = this.waiting.get(id);
+    this.waiting.delete(id);
+    return waiter;
+  }
+
+  rejectAll(error: Error): void {
+    for (const waiter of this.waiting.values()) waiter.reject(error);
+    this.waiting.clear();
   }
 }
