@@ -1,5 +1,6 @@
 // "N passed, N failed[, N skipped]" over vitest JSON reports (--reporter=json), summed,
-// after a line for each failed test (report, file, title, the first line of its error):
+// after a line for each failed test (report, file:line of the failing assertion, title, the
+// first line of its error):
 // CI shows only the tail of what it printed, so the failures must be named at the end.
 // A missing or unreadable report, or a run that failed with no failed test (a file that
 // did not load), counts as a failure.
@@ -33,10 +34,22 @@ function failuresOf(report, r) {
   for (const suite of r.testResults ?? []) {
     const where = relative(process.cwd(), suite.name ?? '?');
     const failedTests = (suite.assertionResults ?? []).filter((t) => t.status === 'failed');
-    for (const t of failedTests) lines.push(`${report} ${where}: ${t.title} — ${firstLine(t.failureMessages?.[0])}`);
+    for (const t of failedTests) {
+      const message = t.failureMessages?.[0];
+      lines.push(`${report} ${where}${lineIn(message, where)}: ${t.title} — ${firstLine(message)}`);
+    }
     if (failedTests.length === 0 && suite.status === 'failed') lines.push(`${report} ${where}: the file failed — ${firstLine(suite.message)}`);
   }
   return lines;
+}
+
+/** ":line" of the first stack frame in the test's own file, or "" when the stack has none. */
+function lineIn(message, where) {
+  for (const frame of String(message ?? '').split('\n')) {
+    const at = frame.indexOf(where + ':');
+    if (at >= 0) return ':' + frame.slice(at + where.length + 1).split(':')[0];
+  }
+  return '';
 }
 
 function firstLine(text) {

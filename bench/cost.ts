@@ -18,7 +18,7 @@
 // and the kernel's work is not counted at all (callgrind counts user space).
 // Work that runs by the clock (timers, the block interval) is slowed with the
 // gateway, so it is counted on a stretched run: the block interval is set so
-// that the count, not the clock, cuts the blocks (CUT_CONFIG).
+// that the count, not the clock, cuts the blocks (COST_BLOCK_INTERVAL_MS).
 import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
@@ -50,6 +50,8 @@ export interface CostSettings {
   verbose: boolean;
   /** Keep callgrind's dump files here (for callgrind_annotate) instead of deleting them. */
   keepDir: string | undefined;
+  /** The gateway's block interval; undefined: COST_BLOCK_INTERVAL_MS. */
+  blockIntervalMs: number | undefined;
 }
 
 export interface ThreadCount {
@@ -88,8 +90,10 @@ const IDLE_S = 10;
  * clock ticks; slowed 50×, the default 500 ms tick would seal 50× smaller
  * blocks than at full speed. One tick a minute: the counted pass is sealed in
  * about as many seals as its entries take at full speed (a seal per ~0.5 M).
+ * Each uncounted pass waits for a tick, so a quick run (the test's) sets a
+ * shorter one with --block-interval.
  */
-const CUT_CONFIG = { ledger: { blockIntervalMs: 60_000 } };
+const COST_BLOCK_INTERVAL_MS = 60_000;
 
 /** Whether `perf stat` can count instructions here (a VM's guest usually cannot). */
 export function perfCountsInstructions(): boolean {
@@ -365,7 +369,11 @@ async function measure(
   log: (line: string) => void,
 ): Promise<CostRun> {
   log(`${name}: starting${counting.counter === 'callgrind' ? ' under callgrind' : ''}…`);
-  const target = await startTarget(name, { verbose: s.verbose, config: CUT_CONFIG, ...counting.start });
+  const target = await startTarget(name, {
+    verbose: s.verbose,
+    config: { ledger: { blockIntervalMs: s.blockIntervalMs ?? COST_BLOCK_INTERVAL_MS } },
+    ...counting.start,
+  });
   try {
     const keys = await provisionCredits(
       target,

@@ -48,6 +48,8 @@ export interface BenchOptions {
   frames: number;
   /** --cost: how instructions are counted; null: perf where the machine can, else callgrind. */
   counter: 'perf' | 'callgrind' | null;
+  /** --cost: the gateway's block interval (ms); undefined: the harness's own (COST_BLOCK_INTERVAL_MS). */
+  blockIntervalMs: number | undefined;
 }
 
 export const USAGE = `chainlanes bench — node dist/bench/run.js [flags]   (npm run bench -- [flags])
@@ -78,6 +80,8 @@ what to run (default: the Zipf load against chainlanes)
                         chainlanes (credits on) unless --target chainlanes-open; --runs N measures N times
   --frames N            --cost: frames per heavy connection in the counted pass (default 200)
   --counter perf|callgrind   --cost: how to count (default: perf if it can count instructions here)
+  --block-interval MS   --cost: the gateway's block interval (default 60000: blocks cut by size, as at full
+                        speed; a shorter one makes a quick run that seals smaller blocks)
   --target NAME         load one target: chainlanes | chainlanes-open | ws-gateway | uws-echo
   --url ws://HOST:PORT  load a gateway that is already running instead of starting one
   --pid N               with --url: the gateway's process id, to charge its CPU
@@ -178,6 +182,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       cost: { type: 'boolean' },
       frames: { type: 'string' },
       counter: { type: 'string' },
+      'block-interval': { type: 'string' },
       target: { type: 'string' },
       url: { type: 'string' },
       pid: { type: 'string' },
@@ -216,7 +221,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   const mode = v.micro === true ? 'micro' : v.cost === true ? 'cost' : (scenario ?? (v.compare === true ? 'compare' : 'load'));
   const cost = mode === 'cost';
   if (cost && v.url !== undefined) throw new Error('--cost starts its own gateway (under the counter): drop --url');
-  if (!cost && (v.frames !== undefined || v.counter !== undefined)) throw new Error('--frames and --counter apply to --cost only');
+  if (!cost && (v.frames !== undefined || v.counter !== undefined || v['block-interval'] !== undefined))
+    throw new Error('--frames, --counter and --block-interval apply to --cost only');
   if (v.counter !== undefined && v.counter !== 'perf' && v.counter !== 'callgrind') throw new Error(`--counter must be perf or callgrind, got ${v.counter}`);
   if (v.url !== undefined && !/^wss?:\/\//.test(v.url)) throw new Error('--url must start with ws:// or wss://');
   const isolation = mode === 'isolation';
@@ -261,5 +267,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     profileDir: v.profile,
     frames: num(v.frames, 'frames', 200, 1),
     counter: v.counter === undefined ? null : (v.counter as 'perf' | 'callgrind'),
+    blockIntervalMs: v['block-interval'] === undefined ? undefined : num(v['block-interval'], 'block-interval', 0, 1),
   };
 }

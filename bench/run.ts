@@ -401,6 +401,7 @@ async function costMode(o: BenchOptions): Promise<{ text: string; json: object; 
     counter: o.counter,
     verbose: o.verbose,
     keepDir: o.profileDir,
+    blockIntervalMs: o.blockIntervalMs,
   };
   const runs = await runCost(o.targets, plan, settings, log);
   const workload = costWorkload(plan, o.frames, o.batch, o.entrySize, o.inflight);

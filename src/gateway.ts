@@ -94,7 +94,7 @@ export class Gateway {
         metricSources(parts, () => ({
           low: watch?.low ?? false,
           episodes: watch?.episodes ?? 0,
-          listening: watch?.listening ?? true,
+          listening: listening.isListening(),
           listenStops: watch?.listenStops ?? 0,
         })),
       );

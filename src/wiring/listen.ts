@@ -13,6 +13,8 @@ export interface Listening {
   port: number;
   /** Low file descriptors make the guard refuse new connections; null where they cannot be counted. */
   descriptorWatch: DescriptorWatch | null;
+  /** Whether the port is listened on now: not while descriptors are nearly gone, nor while taking it again fails. */
+  isListening(): boolean;
 }
 
 /** Tries at a port the kernel chose (port 0), in case another process takes it between the two listens. */
@@ -39,7 +41,13 @@ export async function listen(
   guard.listening(listener.port);
   const descriptorWatch = watchDescriptors(bounds, guard, listener, log);
   if (descriptorWatch !== null) stops.push('the descriptor watch', () => descriptorWatch.stop());
-  return { port: listener.port, descriptorWatch };
+  return { port: listener.port, descriptorWatch, isListening: () => listener.listening };
+}
+
+/** What PortListener.resume tells: the first failed try, and the try that listens. */
+interface ResumeEvents {
+  failed(error: unknown): void;
+  listening(): void;
 }
 
 /**
@@ -93,19 +101,22 @@ class PortListener {
 
   /**
    * Listens on the same port again. When it cannot (another process took the
-   * port meanwhile) it says why, and tries again every second until it can or
-   * is paused or closed.
+   * port meanwhile) it says why once, and tries again every second until it
+   * can or is paused or closed; `listening` runs when it listens, whichever
+   * try that is.
    */
-  async resume(onFailure: (error: unknown) => void): Promise<void> {
+  async resume(events: ResumeEvents): Promise<void> {
     this.stopRetrying();
     if (this.socket !== null || this.closed) return;
     try {
       const socket = await listenOnce(this.app, this.host, this.port);
-      if (this.closed) loadUws().us_listen_socket_close(socket);
-      else this.socket = socket;
+      if (this.closed) return loadUws().us_listen_socket_close(socket);
+      this.socket = socket;
+      events.listening();
     } catch (error) {
-      onFailure(error);
-      if (!this.closed) this.retry = setTimeout(() => void this.resume(() => undefined), RELISTEN_RETRY_MS).unref();
+      events.failed(error);
+      const quietly: ResumeEvents = { failed: () => undefined, listening: events.listening };
+      if (!this.closed) this.retry = setTimeout(() => void this.resume(quietly), RELISTEN_RETRY_MS).unref();
     }
   }
 
@@ -176,20 +187,18 @@ function watchDescriptors(bounds: ConnectionBounds, guard: ConnectionGuard, list
       );
     },
     listenAgain: (open) => {
-      void listener
-        .resume((error) =>
+      void listener.resume({
+        failed: (error) =>
           log.error(
             { event: 'listen-failed', port: listener.port, error: String(error) },
             `could not listen on port ${listener.port} again: ${String(error)}; retrying every ${RELISTEN_RETRY_MS / 1000} s`,
           ),
-        )
-        .then(() => {
-          if (listener.listening)
-            log.warn(
-              { event: 'listening-again', openDescriptors: open, limit, port: listener.port },
-              `${open} of ${limit} file descriptors are open: listening on port ${listener.port} again`,
-            );
-        });
+        listening: () =>
+          log.warn(
+            { event: 'listening-again', openDescriptors: open, limit, port: listener.port },
+            `${open} of ${limit} file descriptors are open: listening on port ${listener.port} again`,
+          ),
+      });
     },
   });
   watch.start();

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseCallgrindDump, parsePerfPerThread, parseScheduler, selfCostByKind } from '../../bench/cost.js';
 import { costWorkload, workloadEntries } from '../../bench/cost-workload.js';
+import { parseOptions } from '../../bench/options.js';
 import { chainPrefix, zipfPlan } from '../../bench/plan.js';
 import { ROOT } from '../helpers/index.js';
 
@@ -81,6 +82,15 @@ describe('--cost: reading the counters', () => {
   });
 });
 
+describe('--cost: its flags', () => {
+  it('takes --block-interval with --cost only', () => {
+    expect(parseOptions(['--cost', '--block-interval', '2000'])).toMatchObject({ mode: 'cost', blockIntervalMs: 2000 });
+    expect(parseOptions(['--cost'])).toMatchObject({ blockIntervalMs: undefined });
+    expect(() => parseOptions(['--compare', '--block-interval', '2000'])).toThrow(/--block-interval apply to --cost only/);
+    expect(() => parseOptions(['--cost', '--block-interval', '0'])).toThrow(/--block-interval must be an integer ≥ 1, got 0/);
+  });
+});
+
 describe('--cost: the fixed workload', () => {
   it('is the --compare plan with a fixed number of frames: heavy connections at full window, light chains by their rate', () => {
     const plan = zipfPlan({ chains: 16, connections: 24, batch: 64, inflight: 16, zipf: 1, lightRate: 200, workers: 2 }, chainPrefix());
@@ -105,7 +115,19 @@ describe('npm run bench -- --cost', () => {
   it('counts a fixed workload under callgrind, by thread, with the SHA-256 floor apart', () => {
     const out = execFileSync(
       process.execPath,
-      [join(ROOT, 'dist', 'bench', 'run.js'), '--cost', '--counter', 'callgrind', '--frames', '4', '--target', 'chainlanes-open', '--json'],
+      [
+        join(ROOT, 'dist', 'bench', 'run.js'),
+        '--cost',
+        '--counter',
+        'callgrind',
+        '--frames',
+        '4',
+        '--block-interval',
+        '2000',
+        '--target',
+        'chainlanes-open',
+        '--json',
+      ],
       { encoding: 'utf8', timeout: 900_000 },
     );
     const report = JSON.parse(out) as {

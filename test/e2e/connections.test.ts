@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { once } from 'node:events';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { request, type ClientRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -277,37 +277,98 @@ describe.skipIf(!linux)(`a file-descriptor limit of ${LOW_LIMIT}`, () => {
     expect(metrics.value('chainlanes_descriptors_low_total')).toBeGreaterThan(0);
   });
 
-  it('stops listening when idle sockets take the descriptors up to the limit, spends no core on them, and listens again once they close', async () => {
-    await closeAll(sockets);
-    const limits = gw.logs().find((l) => l.event === 'connection-limits')!;
-    // Idle TCP sockets, more than the limit leaves room for: uWS accepts them and waits ~10 s for a request.
+  /** The gateway's log events about descriptors and listening, from `from` on: what a failed wait prints. */
+  const listenEvents = (from = 0): string[] =>
+    gw
+      .logs()
+      .slice(from)
+      .filter((l) => /^(descriptors-|listening-|listen-failed)/.test(String(l.event)))
+      .map((l) => `${String(l.event)}(${String(l.openDescriptors ?? l.error ?? '')})`);
+
+  /** Waits for `event` in the log after line `from`; on failure names the events seen and `context`. */
+  async function logged(event: string, from: number, context: string): Promise<Record<string, unknown>> {
+    const find = () =>
+      gw
+        .logs()
+        .slice(from)
+        .find((l) => l.event === event);
+    try {
+      await expect.poll(() => find() !== undefined, { timeout: FREED_WITHIN_MS }).toBe(true);
+    } catch {
+      throw new Error(`no ${event} in the gateway's log (${context}); its descriptor and listen events: ${listenEvents(from).join(' ') || 'none'}`);
+    }
+    return find()!;
+  }
+
+  /**
+   * Opens idle TCP sockets (uWS accepts them and waits ~10 s for a request)
+   * until the kernel refuses one or the gateway stops listening: on a loaded
+   * machine uWS may time out the first before the last are open, so more than
+   * LOW_LIMIT may be needed (bounded: four times it). The sockets, and the
+   * log line of `listening-stopped`.
+   */
+  async function floodUntilNotListening(): Promise<{ idle: Socket[]; stopped: Record<string, unknown> }> {
+    const from = gw.logs().length;
     const idle: Socket[] = [];
     let refused = 0;
-    // Until the kernel refuses one or the gateway says it stopped: on a loaded machine uWS may already have timed out
-    // the first idle sockets before the last are open, so more than LOW_LIMIT may be needed (bounded: four times it).
-    const stoppedListening = () => gw.logs().some((l) => l.event === 'listening-stopped');
-    for (let i = 0; i < 4 * LOW_LIMIT && refused === 0 && !stoppedListening(); i += 16) {
+    const stopped = () =>
+      gw
+        .logs()
+        .slice(from)
+        .some((l) => l.event === 'listening-stopped');
+    for (let i = 0; i < 4 * LOW_LIMIT && refused === 0 && !stopped(); i += 16) {
       const batch = await Promise.all(Array.from({ length: 16 }, () => connectIdle(gw.port)));
       for (const socket of batch) {
         if (socket === null) refused++;
         else idle.push(socket);
       }
     }
-    await expect.poll(() => gw.logs().some((l) => l.event === 'listening-stopped'), { timeout: FREED_WITHIN_MS }).toBe(true);
-    const stopped = gw.logs().find((l) => l.event === 'listening-stopped')!;
+    const context = `${idle.length} idle sockets open, ${refused} refused`;
+    return { idle, stopped: await logged('listening-stopped', from, context) };
+  }
+
+  it('stops listening when idle sockets take the descriptors up to the limit, spends no core on them, and listens again once they close', async () => {
+    await closeAll(sockets);
+    const limits = gw.logs().find((l) => l.event === 'connection-limits')!;
+    const { idle, stopped } = await floodUntilNotListening();
     expect(stopped.openDescriptors as number).toBeGreaterThanOrEqual(limits.stopListeningAt as number);
     // The kernel refuses new connections now: nothing reaches uWS's accept loop to spin on.
     expect(await connectIdle(gw.port)).toBeNull();
     expect(await cpuShare(gw.process.pid!)).toBeLessThan(SPINNING);
 
+    const from = gw.logs().length;
     for (const socket of idle) socket.destroy();
-    await expect.poll(() => gw.logs().some((l) => l.event === 'listening-again'), { timeout: FREED_WITHIN_MS }).toBe(true);
+    await logged('listening-again', from, `${idle.length} idle sockets closed`);
     const again = await openWithin(gw.port, '127.0.0.1');
     expect(again.kind).toBe('open');
     if (again.kind === 'open') sockets.push(again.ws);
     const metrics = await gw.metrics();
     expect(metrics.value('chainlanes_listen_stops_total')).toBeGreaterThan(0);
     expect(metrics.value('chainlanes_listening')).toBe(1);
+  });
+
+  it('when another process took its port while it did not listen, says so, and listens again once the port is free', async () => {
+    await closeAll(sockets);
+    const { idle } = await floodUntilNotListening();
+    // The gateway's accepted sockets still hold the port, but not listening: another process may take it.
+    const squatter = createServer();
+    await new Promise<void>((resolve, reject) => {
+      squatter.once('error', reject);
+      squatter.listen({ host: '127.0.0.1', port: gw.port, exclusive: true }, resolve);
+    });
+    const from = gw.logs().length;
+    for (const socket of idle) socket.destroy();
+    const failed = await logged('listen-failed', from, 'the port taken by the test');
+    expect(failed.error).toMatch(/EADDRINUSE/);
+    expect((await gw.metrics()).value('chainlanes_listening')).toBe(0);
+
+    // It retries by itself, and says so when a retry listens.
+    await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    await logged('listening-again', from, 'the port freed after a failed listen');
+    const again = await openWithin(gw.port, '127.0.0.1');
+    expect(again.kind).toBe('open');
+    if (again.kind === 'open') sockets.push(again.ws);
+    expect((await gw.metrics()).value('chainlanes_listening')).toBe(1);
   });
 });
 
