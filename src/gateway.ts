@@ -84,7 +84,7 @@ export class Gateway {
       const intake = openIntake({ config, layout, log, store, shared, threads, clients, metrics, fleet, replicas }, stops);
       const parts: RunningParts = { layout, store, shared, clients, threads, intake, fleet, replicas, startedAt: Date.now() };
       connectFleet(fleet, parts, metrics.registry);
-      replicas?.connect(parts);
+      await replicas?.connect(parts);
       registerReplicaMetrics(replicas, metrics.registry);
       const app = createApp(tls);
       addRoutes(app, { config, log, parts, metrics: metrics.registry, stopping: () => gateway?.stopping != null, adminKey: options.adminKey ?? null });

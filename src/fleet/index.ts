@@ -45,6 +45,7 @@ export {
   isPrefix,
   type Capacity,
   type ChainDemand,
+  type Decoded,
   type FleetEvent,
   type LeaderRecord,
   type LoadReport,
@@ -106,7 +107,7 @@ export {
   type GatewayFleetSettings,
 } from './settings.js';
 export { FleetNode, type FleetNodeOptions } from './node.js';
-export { takeOverChains, type TakeoverOutcome, type TakeoverRecord, type TakeoverRequest } from './takeover.js';
+export { clearTakeover, readTakeover, takeOverChains, type TakeoverOutcome, type TakeoverRecord, type TakeoverRequest } from './takeover.js';
 export {
   StandbyNaming,
   clearAlone,

@@ -14,7 +14,7 @@
 // owner reads it to truncate what was never acknowledged). A chain whose token
 // moved (a handoff, a claim elsewhere) is left where it went, and said so.
 import { cmp, type EtcdClient, type LeaseId, type ResponseOp, type Revision, type Txn } from './etcd.js';
-import { decodeOwner, encode, isInvalid, type FleetKeys, type OwnerRecord } from './keys.js';
+import { decodeOwner, encode, isInvalid, type Decoded, type FleetKeys, type OwnerRecord } from './keys.js';
 
 /** `takeover/{g}`. */
 export interface TakeoverRecord {
@@ -96,4 +96,38 @@ function refusedBecause(responses: readonly ResponseOp[], owner: string, me: str
   if (replica !== undefined)
     return `gateway "${owner}" went on without its standby (replica/${owner}): taking over would lose what it committed alone; the operator decides`;
   return "this gateway's lease is no longer the one on its member key";
+}
+
+/** `takeover/{g}` as etcd holds it, with its mod revision (the truncation's fencing token); null when there is none. */
+export async function readTakeover(
+  client: EtcdClient,
+  keys: FleetKeys,
+  owner: string,
+): Promise<{ record: Decoded<TakeoverRecord>; revision: Revision } | null> {
+  const kv = (await client.range(keys.takeover(owner))).kvs[0];
+  return kv === undefined ? null : { record: decodeTakeover(kv.value), revision: kv.modRevision };
+}
+
+/**
+ * Deletes `takeover/{g}` once g has truncated what it names, only if it is
+ * still the record read (a newer takeover is left for the next look).
+ */
+export async function clearTakeover(client: EtcdClient, keys: FleetKeys, owner: string, revision: Revision): Promise<boolean> {
+  const key = keys.takeover(owner);
+  return (await client.txn({ compare: [cmp.mod(key, '=', revision)], success: [{ delete: { key } }], failure: [] })).succeeded;
+}
+
+export function decodeTakeover(bytes: Buffer): Decoded<TakeoverRecord> {
+  let v: unknown;
+  try {
+    v = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return { invalid: 'not JSON' };
+  }
+  if (typeof v !== 'object' || v === null) return { invalid: 'not a JSON object' };
+  const { by, acked, at } = v as Record<string, unknown>;
+  if (typeof by !== 'string' || by.length === 0) return { invalid: 'by: the gateway that took the chains' };
+  if (!Number.isSafeInteger(acked) || (acked as number) < -1) return { invalid: 'acked: a directory height, or -1' };
+  if (typeof at !== 'number' || !Number.isFinite(at)) return { invalid: 'at: ms since the epoch' };
+  return { by, acked: acked as number, at };
 }

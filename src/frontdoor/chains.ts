@@ -101,6 +101,25 @@ export class ChainState {
     this.nextHeight = nextHeight;
   }
 
+  /**
+   * A returning owner's truncation (docs/replicas.md part 6) took the chain's
+   * head back to `nextSeq`: it goes on from there. Blocks cut but held for a
+   * standby that never acknowledged them are gone: who wrote into them is
+   * never told `committed`, and waits for them end unanswered (false). Only
+   * while no block is open; false (nothing changed) when one is.
+   */
+  rewindTo(nextSeq: number, nextHeight: number): boolean {
+    if (this.hasOpenBlock) return false;
+    this.awaitingCommit.clear();
+    for (const waiter of this.waiters) waiter.resolve(false);
+    this.waiters = [];
+    this.nextSeq = nextSeq;
+    this.blockFirstSeq = nextSeq;
+    this.committedSeq = Math.min(this.committedSeq, nextSeq);
+    this.nextHeight = nextHeight;
+    return true;
+  }
+
   /** The block starting at firstSeq is durable: returns who wrote into it. */
   committed(firstSeq: number, count: number, height: number): Set<BlockWriter> {
     const writers = this.awaitingCommit.get(firstSeq) ?? new Set<BlockWriter>();

@@ -154,6 +154,22 @@ export class FrameIdWindow {
     for (const id of ids) this.keep(slot, { producer: id.producer, n: id.n }, id.seq, id.count)?.hashed(id.hashes, 0);
   }
 
+  /**
+   * A truncation took the chain in `slot` back to `seq`: the ids of frames
+   * at or after it named entries that are gone, so a repeat of one is written
+   * again, not answered from the window.
+   */
+  forgetFrom(slot: number, seq: number): void {
+    for (let record = this.chains.get(slot)?.tail ?? null; record !== null && record.seq >= seq;) {
+      const before: RememberedFrame | null = record.prev;
+      this.forget(record);
+      record = before;
+    }
+    const uncut = this.uncut.get(slot)?.filter((id) => id.seq < seq);
+    if (uncut === undefined || uncut.length === 0) this.uncut.delete(slot);
+    else this.uncut.set(slot, uncut);
+  }
+
   /** The remembered frame with this id on the chain in `slot`, if the window still holds it. */
   find(slot: number, id: FrameId): RememberedFrame | undefined {
     return this.all.get(keyOf(slot, id));

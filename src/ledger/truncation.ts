@@ -134,7 +134,11 @@ export function planTruncation(
   const directories = new Map<number, [string, number][]>();
   const byChain = new Map<string, { chainId: Buffer; blocks: RemovedBlock[] }>();
   for (let height = after + 1; height < directoryHead.nextHeight; height++) {
-    if (tables.truncated.doesExist(heightKey(height))) continue;
+    if (tables.truncated.doesExist(heightKey(height))) {
+      // Marked by this very takeover: it ran already, and what was sealed after it is not its to remove.
+      if (truncationOfDirectory(tables, height)?.token === mark.token) return { mark, after, directories: new Map(), chains: [] };
+      continue;
+    }
     const place = { directoryHeight: height };
     const bytes = tables.directories.get(heightKey(height));
     if (bytes === undefined) throw new LedgerCorruptionError(place, 'missing below the directory head');

@@ -122,6 +122,19 @@ export class ReplicaGate<E> {
     }
   }
 
+  /**
+   * A returning owner truncated its seals above `after` (follower.ts): the
+   * held ones among them are dropped, never released (nothing of them was
+   * reported committed, and nothing of them is in the store any more).
+   */
+  truncated(after: number): number {
+    const kept = this.held.filter((h) => h.height <= after);
+    const dropped = this.held.length - kept.length;
+    this.held.splice(0, this.held.length, ...kept);
+    this.heldBytes = kept.reduce((bytes, h) => bytes + h.bytes, 0);
+    return dropped;
+  }
+
   /** Evaluates the lost clock (called on a timer, and by admission and views): going alone happens here. */
   check(now: number): ReplicaState {
     const state = this.stateAt(now);

@@ -22,3 +22,4 @@ export { CLOSE_FAILED, CLOSE_REFUSED, StandbySession, type SealSink, type Sessio
 export { StandbyStreams, type StandbyStreamsOptions } from './standby-streams.js';
 export { ReplicaGate, type ReplicaGateOptions, type ReplicaState, type ReplicaView } from './gate.js';
 export { Takeovers, type TakeoverParts } from './takeover.js';
+export { Follower, type FollowerOutcome, type FollowerParts } from './follower.js';

@@ -11,12 +11,12 @@
 // one, `fleet.replicas: 1` is refused at start, naming what is missing.
 import { performance } from 'node:perf_hooks';
 import { Gauge, type Registry } from 'prom-client';
-import { clearAlone, recordAlone, releaseStandby, takeOverChains } from '../fleet/index.js';
+import { clearAlone, clearTakeover, readTakeover, recordAlone, releaseStandby, takeOverChains } from '../fleet/index.js';
 import type { CommitRelease, SealedEvent } from '../frontdoor/index.js';
 import { errorMessage, type Logger } from '../log/index.js';
-import { decodeEntryBlockHeader, ENTRY_BLOCK_HEADER_BYTES } from '../ledger/index.js';
+import { decodeEntryBlockHeader, ENTRY_BLOCK_HEADER_BYTES, type TruncationRequest, type TruncationResult } from '../ledger/index.js';
 import { isRefusal } from '../credits/index.js';
-import { ReplicaGate, Shipper, StandbyStreams, Takeovers, type ReplicaView, type SealSink, type SealSource } from '../replicas/index.js';
+import { Follower, ReplicaGate, Shipper, StandbyStreams, Takeovers, type ReplicaView, type SealSink, type SealSource } from '../replicas/index.js';
 import type { Sealer } from '../sealer/index.js';
 import type { FleetParts } from './fleet-parts.js';
 import { continueChain, fetchExportPage } from './handoff.js';
@@ -119,8 +119,12 @@ const MAX_BLOCKS_PER_SEAL = 1_000_000;
 
 /** The replica phase as the gateway holds it: the parts, and the step run once every part runs. */
 export interface ReplicaPhase extends ReplicaParts {
-  /** Takeovers of the owners this gateway stands by for begin (docs/replicas.md part 5). */
-  connect(parts: RunningParts): void;
+  /**
+   * Takeovers of the owners this gateway stands by for begin (docs/replicas.md
+   * part 5); resolves once a takeover of this gateway's own chains, if etcd
+   * names one, has been truncated here (part 6), before the gateway listens.
+   */
+  connect(parts: RunningParts): Promise<void>;
 }
 
 export function startReplicas(
@@ -205,10 +209,19 @@ export function startReplicas(
     release: (owner, revision) => releaseStandby(client, keys, owner, revision),
     log,
   });
+  const follower = new Follower({
+    me,
+    readTakeover: () => readTakeover(client, keys, me),
+    notYet: () => unsealedElsewhere(running!, (chain) => fleet.node.table.entries.get(chain)?.value.gateway === me),
+    truncate: (request) => truncateTail(running!, gate, request, log),
+    clear: (revision) => clearTakeover(client, keys, me, revision),
+    log,
+  });
   stops.push('the replica stream', () => {
     clearInterval(timer);
     shipper.stop();
     takeovers.stop();
+    follower.stop();
   });
   return {
     gate,
@@ -224,10 +237,13 @@ export function startReplicas(
       shipper.sealed();
     },
     busy: (now) => gate.busy(now),
-    connect: (parts) => {
+    connect: async (parts) => {
       running = parts;
       naming.onChange(() => takeovers.check());
       takeovers.check();
+      // Back in the fleet after its lease expired (a partition healed): a takeover may have happened meanwhile.
+      member.onJoin(() => void follower.check());
+      await follower.check();
     },
     health: () => ({
       ...wallClock(gate.view(performance.now())),
@@ -247,6 +263,44 @@ function goOnFromHeld(parts: RunningParts, chain: string): string | null {
   const state = parts.shared.chains.get(chain)!;
   parts.intake.admission.frameIds.restoreChains([state], (name, limit, maxBytes) => parts.store.ledger.recentFrameIds(name, limit, maxBytes));
   return null;
+}
+
+/** A chain not owned here that still has entries not sealed here (a truncation waits for them), or null. */
+function unsealedElsewhere(parts: RunningParts, ownedHere: (chain: string) => boolean): string | null {
+  for (const state of parts.shared.chains.all()) {
+    if (ownedHere(state.name)) continue;
+    if (state.hasOpenBlock || parts.threads.sealer.chainPendingBytes(state.slot) > 0) return `chain "${state.name}" has entries not sealed yet`;
+  }
+  return null;
+}
+
+/**
+ * The returning owner's truncation (docs/replicas.md part 6): the commit
+ * hop's held notices of the gone seals dropped (never sent), the store's tail
+ * removed with its burns given back (the sealer's backlog of each chain
+ * restarting at its new head), then the front door's chain heads, its
+ * frame-id window and the credits' balances moved back with it.
+ */
+async function truncateTail(parts: RunningParts, gate: ReplicaGate<unknown>, request: TruncationRequest, log: Logger): Promise<TruncationResult> {
+  gate.truncated(request.after);
+  const slots = parts.shared.chains.all().map((state): [string, number] => [state.name, state.slot]);
+  const result = await parts.threads.sealer.truncateUnreplicated(request, slots);
+  for (const chain of result.chains) {
+    const state = parts.shared.chains.get(chain.chain);
+    if (state === undefined) continue;
+    if (!state.rewindTo(chain.head.nextSeq, chain.head.nextHeight))
+      log.error(
+        { event: 'replica-truncate-front-door', chain: chain.chain },
+        `chain "${chain.chain}" has an open block: its head here stays at seq ${state.nextSeq}`,
+      );
+    parts.intake.admission.frameIds.forgetFrom(state.slot, chain.head.nextSeq);
+  }
+  try {
+    parts.store.credits?.reloadBalances(result.chains.map((c) => c.chain));
+  } catch (error) {
+    log.error({ event: 'replica-truncate-credits', error: errorMessage(error) }, `the refunded balances are not in the book yet: ${errorMessage(error)}`);
+  }
+  return result;
 }
 
 /** The view with `since` as ms since the epoch (the gate counts on the monotonic clock). */

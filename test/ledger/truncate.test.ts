@@ -172,6 +172,9 @@ describe('Ledger.truncateUnreplicated', () => {
       expect(verifyEntry(ledger.entryProof(chain, seq, 7)!, { chain, seq }), `${chain} ${seq}`).toEqual({ ok: true });
     }
     expect(() => ledger.entryProof('bank', 9)).toThrow(SupersededError);
+    // The same takeover again (its record read again after a restart): the seal after it is not its to remove.
+    expect(await ledger.truncateUnreplicated({ after: 2, ...TAKEOVER })).toMatchObject({ directories: 0, blocks: 0, chains: [] });
+    expect(verifyEntry(ledger.entryProof('bank', 7)!, { chain: 'bank', seq: 7 })).toEqual({ ok: true });
     await ledger.close();
     const report = await verifyStore(dir);
     expect(report).toMatchObject({ ok: true, blocks: 9, directories: 7, log: { logged: 7, heads: 7 } });

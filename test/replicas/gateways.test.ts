@@ -8,183 +8,25 @@
 // seals read by its ledger's reader threads, stored on g2 by its sealer's
 // `replicate`; g2's store then reads back every committed entry of g1 with a
 // proof that verifies (src/client/verify.ts).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pack, unpack } from 'msgpackr';
-import WebSocket from 'ws';
 import { verifyEntry, type EntryProof } from '../../src/client/index.js';
 import { EtcdClient } from '../../src/fleet/index.js';
-import { ROOT, fleetRun, freePort, mirrorArgs, proxyFor, registerCleanup, startEtcd, tempDir, type EtcdCluster } from '../helpers/index.js';
-import { collectReports } from '../helpers/fleet.js';
-
-const FIXTURE = join(ROOT, 'dist', 'test', 'replicas', 'fixtures', 'replica-gateway.js');
-const LOST_AFTER_MS = 1_000;
-let prefixes = 0;
-
-interface Report {
-  event: string;
-  [field: string]: unknown;
-}
-
-interface GatewayProcess {
-  id: string;
-  port: number;
-  child: ChildProcess;
-  reports: Report[];
-  stderr(): string;
-  healthz(): Promise<{ fleet?: { replica?: Record<string, unknown> } }>;
-  position(owner: string): Promise<number>;
-  /** The highest directory sealed in this gateway's own store (its /healthz can say only what was committed). */
-  sealedHeight(): Promise<number>;
-  /** The entry's proof as this gateway's store gives it (null: not there). */
-  proof(chain: string, seq: number): Promise<EntryProof | null>;
-}
-
-/**
- * Beyond the defaults: a short lease (failover tests), names a proxy reaches it by, and a longer lost clock —
- * an owner that calls its standby lost under the machine's load and goes alone is (rightly) not taken over.
- */
-interface GatewayMore {
-  leaseTtlSeconds?: number;
-  allowedHosts?: string[];
-  lostAfterMs?: number;
-}
-
-async function startReplicaGateway(
-  etcd: EtcdCluster,
-  prefix: string,
-  id: string,
-  machine: string,
-  whenStandbyLost: 'wait' | 'alone',
-  more: GatewayMore = {},
-): Promise<GatewayProcess> {
-  const port = await freePort();
-  const args = {
-    id,
-    machine,
-    port,
-    dataDir: tempDir(`chainlanes-replicas-${id}-`),
-    endpoints: etcd.endpoints,
-    prefix,
-    whenStandbyLost,
-    lostAfterMs: more.lostAfterMs ?? LOST_AFTER_MS,
-    leaseTtlSeconds: more.leaseTtlSeconds ?? 10,
-    allowedHosts: more.allowedHosts ?? [],
-  };
-  const child = spawn(process.execPath, [FIXTURE, JSON.stringify(args)], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const { reports, stderr } = collectReports<Report>(child);
-  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  registerCleanup(`replica gateway ${id} pid ${child.pid ?? '?'}`, async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGCONT');
-      child.kill('SIGKILL');
-    }
-    await closed;
-  });
-  await until(`${id} listening`, () => reports.some((r) => r.event === 'listening') || child.exitCode !== null, 60_000);
-  if (child.exitCode !== null) throw new Error(`replica gateway ${id} exited: ${stderr()}`);
-  return {
-    id,
-    port,
-    child,
-    reports,
-    stderr,
-    healthz: async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).json() as Promise<{ fleet?: { replica?: Record<string, unknown> } }>,
-    position: async (owner) => (await ask(`position ${owner}`, 'position')).height as number,
-    sealedHeight: async () => (await ask('sealed', 'sealed')).height as number,
-    proof: async (chain, seq) => (await ask(`proof ${chain} ${seq}`, 'proof')).proof as EntryProof | null,
-  };
-  async function ask(command: string, event: string): Promise<Report> {
-    const before = reports.length;
-    child.stdin!.write(`${command}\n`);
-    await until(`the ${event} report`, () => reports.slice(before).some((r) => r.event === event));
-    return reports.slice(before).find((r) => r.event === event)!;
-  }
-}
-
-/** `waiting`, or its failure with the gateway's warnings (its stderr) appended: why it did not get there. */
-async function saying(g: GatewayProcess, waiting: Promise<void>): Promise<void> {
-  try {
-    await waiting;
-  } catch (error) {
-    throw new Error(`${error instanceof Error ? error.message : String(error)}; ${g.id} said:\n${g.stderr().slice(-3000)}`);
-  }
-}
-
-async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-type ErrorBody = { error: { code: string; message: string } };
-
-type Reply = {
-  type: string;
-  frame?: number;
-  seq?: number;
-  count?: number;
-  hashes?: Uint8Array;
-  code?: string;
-  message?: string;
-  directory?: number;
-  alone?: boolean;
-};
-
-/** A raw stream client: frames are msgpack arrays of strings, replies decoded as they come. */
-async function stream(port: number, chain: string): Promise<{ send(entries: string[]): number; replies: Reply[] }> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/chains/${chain}/stream`, ['chainlanes.v1']);
-  registerCleanup('stream client', () => ws.terminate());
-  const replies: Reply[] = [];
-  ws.on('message', (data: Buffer) => replies.push(unpack(data) as Reply));
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  let frames = 0;
-  return {
-    send: (entries) => {
-      ws.send(pack(entries));
-      return frames++;
-    },
-    replies,
-  };
-}
-
-const answerTo = (replies: Reply[], frame: number) => replies.find((r) => (r.type === 'accepted' || r.type === 'error') && r.frame === frame);
-const committedUpTo = (replies: Reply[]) => Math.max(-1, ...replies.filter((r) => r.type === 'committed').map((r) => r.seq! + r.count! - 1));
-
-/** Sends a frame, retrying while the chain is being claimed, until it is accepted; its seq. */
-async function acceptedFrame(client: Awaited<ReturnType<typeof stream>>, entries: string[]): Promise<Reply> {
-  for (;;) {
-    const frame = client.send(entries);
-    await until(`an answer to frame ${frame}`, () => answerTo(client.replies, frame) !== undefined);
-    const answer = answerTo(client.replies, frame)!;
-    if (answer.type === 'accepted') return answer;
-    if (answer.code !== 'busy') throw new Error(`frame refused: ${answer.code} ${answer.message}`);
-  }
-}
-
-async function pair(
-  whenStandbyLost: 'wait' | 'alone',
-  survivor: 'wait' | 'alone' = 'wait',
-  more: GatewayMore = {},
-): Promise<{ etcd: EtcdCluster; prefix: string; g1: GatewayProcess; g2: GatewayProcess }> {
-  const etcd = await startEtcd();
-  const prefix = `/replicas-${process.pid}-${++prefixes}/`;
-  const [g1, g2] = await Promise.all([
-    startReplicaGateway(etcd, prefix, 'g1', 'm1', whenStandbyLost, more),
-    startReplicaGateway(etcd, prefix, 'g2', 'm2', survivor, more),
-  ]);
-  await until('g1 ships to g2', async () => {
-    const replica = (await g1.healthz()).fleet?.replica;
-    return replica?.standby === 'g2' && replica.stream === 'shipping';
-  });
-  return { etcd, prefix, g1, g2 };
-}
+import { fleetRun, freePort, mirrorArgs, proxyFor, registerCleanup, startEtcd } from '../helpers/index.js';
+import {
+  acceptedFrame,
+  answerTo,
+  committedUpTo,
+  newPrefix,
+  pair,
+  saying,
+  startReplicaGateway,
+  stream,
+  until,
+  type ErrorBody,
+  FAILOVER,
+  type GatewayProcess,
+  type Reply,
+} from './gateway-process.js';
 
 describe('standby replicas between two gateways', () => {
   it("every entry g1 reported committed is in g2's store, read back with a proof that verifies", async () => {
@@ -306,9 +148,6 @@ describe('standby replicas between two gateways', () => {
   });
 });
 
-/** Failover tests: a 4 s lease, and a lost clock long enough that no owner goes alone by the machine's load before it is killed. */
-const FAILOVER: GatewayMore = { leaseTtlSeconds: 4, lostAfterMs: 8_000 };
-
 describe('failover: the standby takes the chains of an owner killed with -9', () => {
   it.each(['directly', 'through HAProxy'])(
     'every entry reported committed reads back from the new owner with a proof that verifies; no seq given twice; new frames go on from the replicated seqs (clients %s)',
@@ -406,7 +245,7 @@ describe('failover: the standby takes the chains of an owner killed with -9', ()
 
   it('with three gateways the new owner ships the chains it took to its own standby, which first pulls their older blocks: committed without going alone; then the new owner is killed too, and the last one goes on', async () => {
     const etcd = await startEtcd();
-    const prefix = `/replicas-${process.pid}-${++prefixes}/`;
+    const prefix = newPrefix();
     // `alone`: the last survivor has no standby left; while one is in step nothing is sent alone.
     // One after another (a concurrent start is the naming test's, test/fleet/standby.test.ts): g3 joins last, g2 moves to
     // it (its ring-next) and g1, given up, gets g3.
