@@ -53,6 +53,7 @@ async function verify(args: ParsedArgs): Promise<void> {
         `chainlanes verify: OK: directory log: ${report.log.logged} of ${report.directories} directory hashes in its tree, ${report.log.heads} signed heads with the log's roots`,
       );
     for (const line of supersededLines(report.superseded)) print(`chainlanes verify: OK: ${line}`);
+    for (const line of replicatedLines(report.replicated)) print(`chainlanes verify: OK: ${line}`);
     for (const line of report.checks ?? []) print(`chainlanes verify: OK: ${line}`);
     if (anchors !== undefined) await verifyStoreAnchors(dir, anchors);
     return;
@@ -67,6 +68,16 @@ function supersededLines(superseded: StoreReport['superseded']): string[] {
     const which =
       directories.from === directories.to ? `directory ${directories.from}` : `directories ${directories.from}–${directories.to} (${directories.count})`;
     return `${which}: ${blocks} blocks never acknowledged by the standby, removed, superseded by failover at token ${token} (taken over by ${JSON.stringify(by)}, ${new Date(at).toISOString()})`;
+  });
+}
+
+/** "replicated from "g1": 12 directories", and its superseded ones (shipped with their mark, no blocks), per owner this store stands by for. */
+function replicatedLines(replicated: StoreReport['replicated']): string[] {
+  return (replicated ?? []).map(({ owner, directories, superseded }) => {
+    const gone = superseded.map(
+      (s) => `${s.directories.from}–${s.directories.to} superseded by failover at token ${s.token} (taken over by ${JSON.stringify(s.by)})`,
+    );
+    return `replicated from ${JSON.stringify(owner)}: ${directories} directories linked${gone.length > 0 ? `; ${gone.join(', ')}` : ''}`;
   });
 }
 

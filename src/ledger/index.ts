@@ -14,11 +14,12 @@ export { FileAnchorSink } from './anchors.js';
 export { ADOPTED_DIRECTORY, directoryRecordBytes, directoryRecordHeader, heightKey, RecordFormatError } from './records.js';
 export { AdoptionError, type AdoptedProof, type ChainPosition, type ExportedBlock, type SealingGateway } from './adopted.js';
 export { checkShippedSeal, ReplicaError, type CheckedSeal, type DirectoryPosition, type ShippedSeal } from './replica.js';
-export type { ReplicaOwner, ReplicaPosition } from './replica-store.js';
+export type { ReplicaDirectory, ReplicaOwner, ReplicaPosition } from './replica-store.js';
 export {
   SUPERSEDED,
   SupersededError,
   TruncationError,
+  truncationMarkProblem,
   type RemovedBlock,
   type TruncatedChain,
   type TruncationMark,

@@ -9,6 +9,10 @@
 //     record ‖ its signed head (0 or HEAD_RECORD_BYTES), so the standby holds
 //     the owner's directory chain and heads after the owner is gone;
 //   - the blocks' `ledger.frameIds` rows, so a takeover rebuilds the windows;
+//   - for a superseded directory (no blocks came: the owner's truncation
+//     removed them), `ledger.replicaSuperseded` ownerKey ‖ height → its mark,
+//     so reads of the owner's directory and verify know why its blocks are not
+//     here (the heights it lists may hold other blocks: the ones that went on);
 //   - `ledger.replicas` ownerKey → where this standby has the owner: acked
 //     (the replicated height), the owner's store digest and head key (pinned
 //     by the first seal: another one is refused), the owner's directory log
@@ -26,6 +30,7 @@ import { blockRecordHeader, chainKey, decodeDirectoryRecord, directoryRecordByte
 import { checkShippedSeal, ReplicaError, type CheckedSeal, type DirectoryPosition, type ShippedSeal } from './replica.js';
 import { decodeHeadRecord, HEAD_RECORD_BYTES, headVerifier, type SignedHeadRecord } from './signed-heads.js';
 import type { ChainHead, LedgerTables } from './tables.js';
+import { truncationOfDirectory, type TruncationMark } from './truncation.js';
 
 /** The owner of shipped seals: its gateway id and store digest, and the raw Ed25519 key of its heads (hex) when known. */
 export interface ReplicaOwner extends SealingGateway {
@@ -85,9 +90,18 @@ export function replicaPosition(tables: LedgerTables, ownerId: string): ReplicaP
   return { acked: state.nextHeight - 1, nextHeight: state.nextHeight, lastHash: Buffer.from(state.lastHash, 'hex') };
 }
 
+/** An owner's directory as its standby holds it: the record, the head signed at its size, and the mark when it is superseded. */
+export interface ReplicaDirectory {
+  record: Buffer;
+  head: SignedHeadRecord | null;
+  /** Its blocks were removed by the owner's truncation (none stored here for it); null for a directory whose blocks were replicated. */
+  superseded: TruncationMark | null;
+}
+
 /** The owner's directory record at `height` and the head signed at its size, as this standby stored them; null when it has none. */
-export function replicaDirectory(tables: LedgerTables, ownerId: string, height: number): { record: Buffer; head: SignedHeadRecord | null } | null {
-  const value = tables.replicaDirectories.get(Buffer.concat([ownerKeyOf(ownerId), heightKey(height)]));
+export function replicaDirectory(tables: LedgerTables, ownerId: string, height: number): ReplicaDirectory | null {
+  const key = Buffer.concat([ownerKeyOf(ownerId), heightKey(height)]);
+  const value = tables.replicaDirectories.get(key);
   if (value === undefined) return null;
   const recordBytes = directoryRecordBytes(decodeDirectoryHeader(directoryRecordHeader(value)).count);
   const hasHead = value.length === recordBytes + HEAD_RECORD_BYTES;
@@ -96,7 +110,19 @@ export function replicaDirectory(tables: LedgerTables, ownerId: string, height: 
   return {
     record: Buffer.from(value.subarray(0, recordBytes)),
     head: hasHead ? decodeHeadRecord(height + 1, value.subarray(recordBytes)) : null,
+    superseded: supersededMark(tables, key),
   };
+}
+
+/** `ledger.replicaSuperseded`'s row (by ownerKey ‖ height), or null. */
+export function supersededMark(tables: LedgerTables, key: Buffer): TruncationMark | null {
+  const bytes = tables.replicaSuperseded.get(key);
+  if (bytes === undefined) return null;
+  try {
+    return JSON.parse(Buffer.from(bytes).toString('utf8')) as TruncationMark;
+  } catch (error) {
+    throw new RecordFormatError(`superseded mark of replica directory ${key.toString('hex')}: not JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
 }
 
 /**
@@ -184,6 +210,7 @@ function shapeProblem(seal: ShippedSeal): string | null {
   if (seal.head !== null && !bytes(seal.head)) return 'its signed head is neither bytes nor null';
   if (!bytes(seal.frameIds)) return 'its frame ids are not bytes';
   if (!Array.isArray(seal.blocks)) return 'its blocks are not a list';
+  if (seal.superseded !== undefined && (typeof seal.superseded !== 'object' || seal.superseded === null)) return 'its truncation mark is not {by, token, at}';
   const bad = seal.blocks.findIndex((b) => typeof b?.chain !== 'string' || Buffer.byteLength(b.chain, 'utf8') > 1024 || !bytes(b.record));
   return bad < 0 ? null : `its block ${bad} is not {chain: a chain name, record: bytes}`;
 }
@@ -242,6 +269,8 @@ export function writeReplica(tables: LedgerTables, plan: ReplicaPlan): void {
   for (const { head, isNew } of plan.heads) if (isNew) tables.chains.putSync(head.chainId, Buffer.from(head.chainName, 'utf8'));
   for (const row of plan.checked.frameIds) tables.frameIds.putSync(row.key, row.value);
   tables.replicaDirectories.putSync(directoryKey, plan.directoryRow);
+  const { superseded } = plan.checked;
+  if (superseded !== undefined) tables.replicaSuperseded.putSync(directoryKey, Buffer.from(JSON.stringify(superseded)));
   tables.replicas.putSync(plan.ownerKey, Buffer.from(JSON.stringify(plan.state)));
 }
 
@@ -255,6 +284,10 @@ export function readShippedSeal(tables: LedgerTables, height: number): ShippedSe
   const directory = tables.directories.get(heightKey(height));
   if (directory === undefined) return null;
   const place = { directoryHeight: height };
+  const head = tables.heads.get(heightKey(height + 1)) ?? null;
+  const truncated = truncationOfDirectory(tables, height);
+  // Its blocks are gone (a returning owner's truncation): the directory goes with its mark alone, so the standby's chain of directories goes on.
+  if (truncated !== null) return { directory, head, blocks: [], frameIds: Buffer.alloc(0), superseded: { by: truncated.by, token: truncated.token, at: truncated.at } };
   const record = corruptUnless(() => decodeDirectoryRecord(directory), place);
   const blocks = record.entries.map(({ chainId, height: blockHeight }) => {
     const chain = tables.chains.get(chainId)?.toString('utf8');
@@ -269,7 +302,7 @@ export function readShippedSeal(tables: LedgerTables, height: number): ShippedSe
     for (const { key, value } of tables.frameIds.getRange({ start: chainKey(chainId, firstSeq), end: chainKey(chainId, firstSeq + count) }))
       rows.push(key, value);
   }
-  return { directory, head: tables.heads.get(heightKey(height + 1)) ?? null, blocks, frameIds: Buffer.concat(rows) };
+  return { directory, head, blocks, frameIds: Buffer.concat(rows) };
 }
 
 function corruptUnless<T>(decode: () => T, place: { directoryHeight: number }): T {

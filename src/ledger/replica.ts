@@ -10,12 +10,21 @@
 // the whole directory (it holds every leaf), so the blocks are stored in the
 // adopted representation and proofs are served from them as they are.
 // The signed head and the store's side are replica-store.ts (Ledger.replicate).
+//
+// A superseded seal (docs/replicas.md part 6) is a directory of the owner's
+// whose blocks its own truncation removed after a failover: it comes with its
+// directory record, its signed head and the truncation mark, no blocks and no
+// frame ids. Its directory still continues the owner's chain and its log (its
+// heads may be out), so the standby checks what it can without the blocks —
+// the link, the order of the record's list and that the list reproduces the
+// header's root — and stores the directory, so the next seal links to it.
 import { AdoptionError, checkAdoptedBlock, type AdoptedProof, type ChainPosition, type SealingGateway } from './adopted.js';
 import { HASH_BYTES, sha256 } from './hash.js';
 import { chainIdOf, compareChainIds, decodeEntryBlockHeader, directoryLeafData } from './headers.js';
 import { auditPath, type RootFunction } from './merkle.js';
 import { blockRecordHeader, decodeDirectoryRecord, RecordFormatError, type BlockRecord, type DirectoryRecord } from './records.js';
 import { decodeFrameIdRow, FrameIdRowError, frameIdRows, splitShippedRows, type StoredFrameId } from './frame-ids.js';
+import { truncationMarkProblem, type TruncationMark } from './truncation.js';
 
 /**
  * A seal as the owner ships it, every part as its store holds it: the
@@ -23,13 +32,17 @@ import { decodeFrameIdRow, FrameIdRowError, frameIdRows, splitShippedRows, type 
  * log's head signed at its size (time ‖ root ‖ signature; null when the
  * owner signed none), each listed block's chain name and record in
  * directory order, and the `ledger.frameIds` rows of those blocks (key ‖
- * value, in key order; empty when no frame carried an id).
+ * value, in key order; empty when no frame carried an id). A superseded
+ * directory (its blocks removed by the owner's truncation) comes with its
+ * truncation mark, no blocks and no frame ids.
  */
 export interface ShippedSeal {
   directory: Uint8Array;
   head: Uint8Array | null;
   blocks: { chain: string; record: Uint8Array }[];
   frameIds: Uint8Array;
+  /** Present only on a superseded directory: why its blocks are gone (`ledger.truncated`'s by, token, at). */
+  superseded?: TruncationMark;
 }
 
 /** Where the standby has the owner's directory chain: the next height and the hash of the last directory (zeros before the first). */
@@ -60,6 +73,8 @@ export interface CheckedSeal {
   frameIds: { key: Buffer; value: Buffer }[];
   /** The owner's directory chain after this seal. */
   next: DirectoryPosition;
+  /** A superseded directory's mark (no blocks, no frame ids came); absent for a seal with its blocks. */
+  superseded?: TruncationMark;
 }
 
 /**
@@ -81,8 +96,9 @@ export function checkShippedSeal(
   const header = directory.header;
   if (header.height !== at.nextHeight) fail(`its directory header says height ${header.height}`);
   if (!header.prevHash.equals(at.lastHash)) fail('its directory header does not link to the directory before it');
-  if (header.count !== seal.blocks.length || header.count < 1) fail(`its directory lists ${header.count} blocks, and ${seal.blocks.length} came`);
   if (directory.entries.length !== header.count) fail(`its directory record lists ${directory.entries.length} blocks and its header ${header.count}`);
+  if (seal.superseded !== undefined) return checkSupersededSeal(seal, directory, rootOf, fail);
+  if (header.count !== seal.blocks.length || header.count < 1) fail(`its directory lists ${header.count} blocks, and ${seal.blocks.length} came`);
   const leafData = directoryLeaves(seal, directory, fail);
   if (!rootOf(leafData, header.count).equals(header.root)) fail("its blocks do not reproduce the directory header's root");
   const directoryHash = sha256(directory.headerBytes);
@@ -109,6 +125,33 @@ export function checkShippedSeal(
   });
   const frameIds = asReplicaError(fail, () => checkFrameIds(seal.frameIds, blocks));
   return { blocks, directory, frameIds, next: { nextHeight: header.height + 1, lastHash: directoryHash } };
+}
+
+/**
+ * A superseded directory (the owner's truncation removed its blocks): the
+ * mark is a truncation mark, nothing of the blocks came (they are not the
+ * owner's any more: shipping them, or ids of their entries, would smuggle in
+ * what was never committed), and the record's own list is in the directory
+ * order and reproduces the header's root. Nothing of any chain moves.
+ */
+function checkSupersededSeal(seal: ShippedSeal, directory: DirectoryRecord, rootOf: RootFunction, fail: (problem: string) => never): CheckedSeal {
+  const mark = seal.superseded!;
+  const problem = truncationMarkProblem(mark);
+  if (problem !== null) fail(`its truncation mark: ${problem}`);
+  if (seal.blocks.length > 0) fail(`it is marked superseded (its blocks removed at token ${mark.token}), and ${seal.blocks.length} blocks came with it`);
+  if (seal.frameIds.byteLength > 0) fail(`it is marked superseded (its blocks removed at token ${mark.token}), and frame ids came with it`);
+  const { header, entries } = directory;
+  if (header.count < 1) fail('its directory lists no block');
+  const leafData = Buffer.allocUnsafe(entries.length * HASH_BYTES);
+  entries.forEach(({ chainId, height, blockHash }, i) => {
+    const before = entries[i - 1];
+    const order = before === undefined ? -1 : compareChainIds(before.chainId, chainId) || before.height - height;
+    if (order >= 0) fail(`its directory record's entry ${i} is out of the directory's order (chainId, then height)`);
+    directoryLeafData(chainId, blockHash).copy(leafData, i * HASH_BYTES);
+  });
+  if (!rootOf(leafData, header.count).equals(header.root)) fail("its directory record's list does not reproduce the directory header's root");
+  const superseded = { by: mark.by, token: mark.token, at: mark.at };
+  return { blocks: [], directory, frameIds: [], next: { nextHeight: header.height + 1, lastHash: sha256(directory.headerBytes) }, superseded };
 }
 
 /**

@@ -60,6 +60,7 @@ import {
   replicaDirectory,
   replicaPosition,
   writeReplica,
+  type ReplicaDirectory,
   type ReplicaOwner,
   type ReplicaPosition,
 } from './replica-store.js';
@@ -331,25 +332,23 @@ export class Ledger {
     return replicaPosition(this.tables, ownerId);
   }
 
-  /** `ownerId`'s directory record at `height` and the head signed at its size, as replicated here; null when not here. */
-  replicaDirectory(ownerId: string, height: number): { record: Buffer; head: SignedHeadRecord | null } | null {
+  /** `ownerId`'s directory record at `height`, the head signed at its size and its superseded mark, as replicated here; null when not here. */
+  replicaDirectory(ownerId: string, height: number): ReplicaDirectory | null {
     this.assertOpen();
     if (!Number.isSafeInteger(height) || height < 0) return null;
     this.freshReads();
     return replicaDirectory(this.tables, ownerId, height);
   }
 
-  /** The owner's side: seal `height` as stored, for shipping to a standby; null when there is no such directory. */
+  /**
+   * The owner's side: seal `height` as stored, for shipping to a standby; null
+   * when there is no such directory. A superseded one (its blocks removed by
+   * this gateway's truncation) comes with its mark and no blocks.
+   */
   shippedSeal(height: number): ShippedSeal | null {
     this.assertOpen();
     if (!Number.isSafeInteger(height) || height < 0) return null;
     this.freshReads();
-    const truncated = truncationOfDirectory(this.tables, height);
-    // Its blocks are gone: shipping it would be shipping a hole (a follower ships none of its own seals).
-    if (truncated !== null)
-      throw new SupersededError(
-        `directory ${height}'s blocks were ${SUPERSEDED} at token ${truncated.token} (taken over by ${JSON.stringify(truncated.by)}): it is not shipped`,
-      );
     return readShippedSeal(this.tables, height);
   }
 

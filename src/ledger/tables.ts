@@ -12,6 +12,7 @@
 //   frameIds    chainId(32) ‖ seq u64      → producer(8) ‖ n u64 ‖ count u32: a client frame id, written with its block (frame-ids.ts)
 //   replicaDirectories ownerKey(32) ‖ height u64 → an owner's directory record ‖ its signed head (0 or 104 bytes), on its standby (replica-store.ts)
 //   replicas    ownerKey(32)               → JSON: where this standby has the owner (acked, its keys, its log's frontier) (replica-store.ts)
+//   replicaSuperseded ownerKey(32) ‖ height u64 → JSON {by, token, at}: that replicated directory of the owner's is superseded, its blocks removed by the owner's truncation, none stored here for it (replica-store.ts)
 //   truncated   height u64                 → JSON {by, token, at, blocks: [[chain, height]…]}: this directory's blocks were removed by a returning owner's truncation (truncation.ts)
 //   truncatedRanges chainId(32) ‖ firstSeq u64 → JSON: one chain's blocks, seqs and directories one truncation removed (truncation.ts)
 import { existsSync, mkdirSync, statSync, type Stats } from 'node:fs';
@@ -38,6 +39,7 @@ export interface LedgerTables {
   frameIds: Table;
   replicaDirectories: Table;
   replicas: Table;
+  replicaSuperseded: Table;
   truncated: Table;
   truncatedRanges: Table;
 }
@@ -158,6 +160,7 @@ export function openTables(dir: string, forCheck = false): LedgerTables {
     frameIds: forCheck ? (existing('ledger.frameIds') ?? emptyTable()) : table('ledger.frameIds'),
     replicaDirectories: forCheck ? (existing('ledger.replicaDirectories') ?? emptyTable()) : table('ledger.replicaDirectories'),
     replicas: forCheck ? (existing('ledger.replicas') ?? emptyTable()) : table('ledger.replicas'),
+    replicaSuperseded: forCheck ? (existing('ledger.replicaSuperseded') ?? emptyTable()) : table('ledger.replicaSuperseded'),
     truncated: forCheck ? (existing('ledger.truncated') ?? emptyTable()) : table('ledger.truncated'),
     truncatedRanges: forCheck ? (existing('ledger.truncatedRanges') ?? emptyTable()) : table('ledger.truncatedRanges'),
   };

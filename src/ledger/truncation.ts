@@ -110,12 +110,25 @@ export function checkTruncationRequest(request: TruncationRequest): TruncationMa
   const { after, by, token } = request;
   const at = request.at ?? Date.now();
   if (!Number.isSafeInteger(after) || after < -1) throw new TruncationError(`truncate: "after" must be a directory height (an integer ≥ −1), got ${after}`);
-  if (typeof by !== 'string' || by.length === 0 || Buffer.byteLength(by, 'utf8') > MAX_BY_BYTES)
-    throw new TruncationError(`truncate: "by" must name the gateway that took over (1–${MAX_BY_BYTES} UTF-8 bytes)`);
-  if (!Number.isSafeInteger(token) || token < 0)
-    throw new TruncationError(`truncate: "token" must be the takeover's fencing token (an integer ≥ 0), got ${token}`);
-  if (!Number.isSafeInteger(at) || at < 0) throw new TruncationError(`truncate: "at" must be a time in ms (an integer ≥ 0), got ${at}`);
+  const problem = truncationMarkProblem({ by, token, at });
+  if (problem !== null) throw new TruncationError(`truncate: ${problem}`);
   return { after, by, token, at };
+}
+
+/**
+ * Why `mark` is not a truncation mark (by: 1–256 UTF-8 bytes, token and at:
+ * integers ≥ 0), or null. The one bound of a mark: a truncation request, and
+ * a superseded seal's mark from the network (replica.ts, the replica stream), are checked by it.
+ */
+export function truncationMarkProblem(mark: unknown): string | null {
+  if (typeof mark !== 'object' || mark === null) return 'it is not {by, token, at}';
+  const { by, token, at } = mark as { by?: unknown; token?: unknown; at?: unknown };
+  if (typeof by !== 'string' || by.length === 0 || Buffer.byteLength(by, 'utf8') > MAX_BY_BYTES)
+    return `"by" must name the gateway that took over (1–${MAX_BY_BYTES} UTF-8 bytes)`;
+  if (typeof token !== 'number' || !Number.isSafeInteger(token) || token < 0)
+    return `"token" must be the takeover's fencing token (an integer ≥ 0), got ${String(token)}`;
+  if (typeof at !== 'number' || !Number.isSafeInteger(at) || at < 0) return `"at" must be a time in ms (an integer ≥ 0), got ${String(at)}`;
+  return null;
 }
 
 /**

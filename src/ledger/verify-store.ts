@@ -16,6 +16,7 @@ import { LogFrontier, logNodeKey } from './directory-log.js';
 import { decodeHeadRecord, type SignedHeadRecord } from './signed-heads.js';
 import { storedLogSize } from './log-store.js';
 import type { TruncationMark } from './truncation.js';
+import { walkReplicaDirectories, type ReplicatedReport } from './verify-replicas.js';
 
 export interface StoreReport {
   ok: boolean;
@@ -36,6 +37,11 @@ export interface StoreReport {
    * directory chain and log, their blocks do not; one row per truncation. Absent when there was none.
    */
   superseded?: SupersededReport[];
+  /**
+   * On a standby: each owner's directories held here (verify-replicas.ts), with those superseded by the
+   * owner's truncation (shipped with their mark, no blocks). Absent when the store holds none.
+   */
+  replicated?: ReplicatedReport[];
 }
 
 /** One truncation as the walk found it: "directories 5–7 (4 blocks) superseded by failover at token T (taken over by G)". */
@@ -136,6 +142,7 @@ class StoreWalk {
   private heads = 0;
   /** By truncation (by ‖ token): what the walk found of it. */
   private readonly superseded = new Map<string, SupersededReport>();
+  private replicated: ReplicatedReport[] = [];
 
   constructor(
     private readonly tables: LedgerTables,
@@ -154,6 +161,7 @@ class StoreWalk {
     for (const chainHex of this.names.keys()) this.walkAdopted(chainHex, Number.MAX_SAFE_INTEGER);
     this.checkNothingUnlisted();
     this.checkLogEnds();
+    this.replicated = walkReplicaDirectories(this.tables, this.transaction, fail);
     for (const check of this.checks) failIf(check.end());
   }
 
@@ -166,6 +174,7 @@ class StoreWalk {
       ...(this.adopted > 0 ? { adopted: this.adopted } : {}),
       log: { logged: this.logged, heads: this.heads },
       ...(this.superseded.size > 0 ? { superseded: [...this.superseded.values()].map((s) => ({ ...s, directories: { ...s.directories } })) } : {}),
+      ...(this.replicated.length > 0 ? { replicated: this.replicated } : {}),
     };
     if (firstBreak !== undefined) return { ok: false, ...counts, firstBreak };
     return this.checks.length === 0 ? { ok: true, ...counts } : { ok: true, ...counts, checks: this.checks.map((c) => c.summary()) };

@@ -1,14 +1,23 @@
 // The shipping stream's messages (docs/replicas.md part 3, docs/protocol.md
 // "Replica stream"): msgpack maps, one per WebSocket message, binary.
 //   standby → owner  {type: "hello", owner, acked, store}
-//   owner → standby  {type: "seal", directory, head, headKey, blocks: [{chain, record}…], frameIds, credits}
+//   owner → standby  {type: "seal", directory, head, headKey, blocks: [{chain, record}…], frameIds, credits, superseded?}
 //   standby → owner  {type: "durable", directory}
 //   either           {type: "error", code, message}, then close
 // Both ends read what the other sent as hostile: every field is checked for
 // its type and its bound before anything uses it, and a message that is not
 // one of these is refused with a named error (ReplicaStreamError).
 import { Packr, Unpackr } from 'msgpackr';
-import { directoryRecordBytes, FRAME_ID_ROW_BYTES, HEAD_RECORD_BYTES, type ShippedSeal } from '../ledger/index.js';
+import {
+  decodeDirectoryHeader,
+  directoryRecordBytes,
+  directoryRecordHeader,
+  FRAME_ID_ROW_BYTES,
+  HEAD_RECORD_BYTES,
+  truncationMarkProblem,
+  type ShippedSeal,
+  type TruncationMark,
+} from '../ledger/index.js';
 import { isChainName } from '../protocol/index.js';
 
 /** At most this many seals sent and not acknowledged `durable` (the owner's memory and the standby's queue are bounded by K seals). */
@@ -129,6 +138,8 @@ export function decodeMessage(bytes: Uint8Array, maxBlocks: number): ReplicaMess
 
 function seal(m: Record<string, unknown>, maxBlocks: number): SealMessage {
   if (!(m.directory instanceof Uint8Array)) return bad('seal: directory must be binary');
+  const superseded = mark(m.superseded);
+  if (superseded !== undefined) return supersededSeal(m, m.directory, superseded, maxBlocks);
   if (!Array.isArray(m.blocks) || m.blocks.length === 0 || m.blocks.length > maxBlocks)
     return bad(`seal: blocks must be a list of 1 to ${maxBlocks} {chain, record}`);
   const blocks = (m.blocks as unknown[]).map((b, i) => {
@@ -139,21 +150,48 @@ function seal(m: Record<string, unknown>, maxBlocks: number): SealMessage {
   });
   if (m.directory.byteLength !== directoryRecordBytes(blocks.length))
     return bad(`seal: directory must be a directory record listing its ${blocks.length} blocks (${directoryRecordBytes(blocks.length)} bytes)`);
-  const head = binaryOrNull(m.head, 'seal: head');
-  if (head !== null && head.byteLength !== HEAD_RECORD_BYTES) return bad(`seal: head must be a signed head record of ${HEAD_RECORD_BYTES} bytes or nil`);
   const frameIds = binaryOrNull(m.frameIds, 'seal: frameIds') ?? new Uint8Array(0);
   if (frameIds.byteLength % FRAME_ID_ROW_BYTES !== 0) return bad(`seal: frameIds must be rows of ${FRAME_ID_ROW_BYTES} bytes`);
+  return { type: 'seal', directory: m.directory, ...headParts(m), blocks, frameIds, credits: binaryOrNull(m.credits, 'seal: credits') };
+}
+
+/**
+ * A superseded directory (docs/replicas.md part 6): its record, its head and
+ * its truncation mark, and nothing of the blocks its truncation removed — no
+ * block, no frame id, no credit record. Its record's length follows its
+ * header's count, which `maxBlocks` bounds as it bounds a seal's blocks.
+ */
+function supersededSeal(m: Record<string, unknown>, directory: Uint8Array, superseded: TruncationMark, maxBlocks: number): SealMessage {
+  if (!Array.isArray(m.blocks) || m.blocks.length > 0) return bad('seal: a superseded seal carries no blocks (blocks must be an empty list)');
+  if (binaryOrNull(m.frameIds, 'seal: frameIds')?.byteLength) return bad('seal: a superseded seal carries no frame ids');
+  if (binaryOrNull(m.credits, 'seal: credits') !== null) return bad('seal: a superseded seal carries no credit records');
+  let count: number;
+  try {
+    count = decodeDirectoryHeader(directoryRecordHeader(directory)).count;
+  } catch (error) {
+    return bad(`seal: directory must be a directory record (${error instanceof Error ? error.message : String(error)})`);
+  }
+  if (count < 1 || count > maxBlocks || directory.byteLength !== directoryRecordBytes(count))
+    return bad(`seal: directory must be a directory record listing 1 to ${maxBlocks} blocks, its length following its header's count`);
+  return { type: 'seal', directory, ...headParts(m), blocks: [], frameIds: new Uint8Array(0), credits: null, superseded };
+}
+
+/** A seal's signed head (a head record or nil) and the key of the owner's heads (hex or nil). */
+function headParts(m: Record<string, unknown>): { head: Uint8Array | null; headKey: string | null } {
+  const head = binaryOrNull(m.head, 'seal: head');
+  if (head !== null && head.byteLength !== HEAD_RECORD_BYTES) return bad(`seal: head must be a signed head record of ${HEAD_RECORD_BYTES} bytes or nil`);
   if (m.headKey !== null && m.headKey !== undefined && (typeof m.headKey !== 'string' || !HEAD_KEY.test(m.headKey)))
     return bad('seal: headKey must be an Ed25519 public key (64 lowercase hex digits) or nil');
-  return {
-    type: 'seal',
-    directory: m.directory,
-    head,
-    headKey: (m.headKey as string | null | undefined) ?? null,
-    blocks,
-    frameIds,
-    credits: binaryOrNull(m.credits, 'seal: credits'),
-  };
+  return { head, headKey: (m.headKey as string | null | undefined) ?? null };
+}
+
+/** A seal's `superseded` field: absent (nil), or a truncation mark {by, token, at} within its bounds (src/ledger/truncation.ts). */
+function mark(v: unknown): TruncationMark | undefined {
+  if (v === null || v === undefined) return undefined;
+  const problem = truncationMarkProblem(v);
+  if (problem !== null) return bad(`seal: superseded must be a truncation mark {by, token, at}: ${problem}`);
+  const { by, token, at } = v as TruncationMark;
+  return { by, token, at };
 }
 
 function height(v: unknown, what: string, min: number): number {

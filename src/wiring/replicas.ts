@@ -63,11 +63,12 @@ export function storeReplicas(store: StoreParts, fleet: FleetParts, sealer: () =
     },
     sink: {
       position: (owner) => store.ledger.replicaPosition(owner).acked,
-      replicate: async (owner, { directory, head, blocks, frameIds, headKey: ownerHeadKey }) => {
+      replicate: async (owner, { directory, head, blocks, frameIds, headKey: ownerHeadKey, superseded }) => {
         const member = fleet.node.members.get(owner);
         if (member === undefined) throw new Error(`gateway "${owner}" is not a member of the fleet (members/${owner}): its store is not known`);
         await pullOlderBlocks(store, sealer(), { id: owner, url: member.value.url, adminKey }, blocks);
-        return sealer().replicate({ id: owner, key: member.value.store, headKey: ownerHeadKey }, { directory, head, blocks, frameIds });
+        const seal = { directory, head, blocks, frameIds, ...(superseded === undefined ? {} : { superseded }) };
+        return sealer().replicate({ id: owner, key: member.value.store, headKey: ownerHeadKey }, seal);
       },
     },
   };
