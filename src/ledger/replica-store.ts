@@ -121,7 +121,9 @@ export function supersededMark(tables: LedgerTables, key: Buffer): TruncationMar
   try {
     return JSON.parse(Buffer.from(bytes).toString('utf8')) as TruncationMark;
   } catch (error) {
-    throw new RecordFormatError(`superseded mark of replica directory ${key.toString('hex')}: not JSON (${error instanceof Error ? error.message : String(error)})`);
+    throw new RecordFormatError(
+      `superseded mark of replica directory ${key.toString('hex')}: not JSON (${error instanceof Error ? error.message : String(error)})`,
+    );
   }
 }
 
@@ -287,7 +289,8 @@ export function readShippedSeal(tables: LedgerTables, height: number): ShippedSe
   const head = tables.heads.get(heightKey(height + 1)) ?? null;
   const truncated = truncationOfDirectory(tables, height);
   // Its blocks are gone (a returning owner's truncation): the directory goes with its mark alone, so the standby's chain of directories goes on.
-  if (truncated !== null) return { directory, head, blocks: [], frameIds: Buffer.alloc(0), superseded: { by: truncated.by, token: truncated.token, at: truncated.at } };
+  if (truncated !== null)
+    return { directory, head, blocks: [], frameIds: Buffer.alloc(0), superseded: { by: truncated.by, token: truncated.token, at: truncated.at } };
   const record = corruptUnless(() => decodeDirectoryRecord(directory), place);
   const blocks = record.entries.map(({ chainId, height: blockHeight }) => {
     const chain = tables.chains.get(chainId)?.toString('utf8');

@@ -69,7 +69,6 @@ import { recentFrameIds, storedEntryHashes, type RecentFrameId } from './frame-i
 import {
   planTruncation,
   removedBlocks,
-  SUPERSEDED,
   SupersededError,
   supersededMessage,
   truncationOfBlock,

@@ -106,7 +106,8 @@ function checkBlocksHeld(tables: LedgerTables, transaction: Transaction, record:
   for (const { chainId, height, blockHash } of record.entries) {
     const bytes = tables.blocks.get(chainKey(chainId, height), { transaction });
     const hash = bytes === undefined ? undefined : decoded(() => sha256(blockRecordHeader(bytes)), at, fail);
-    if (hash === undefined || !hash.equals(blockHash)) fail(`${at}: lists block ${height} of chain ${chainId.toString('hex')}, which is not the one stored here`);
+    if (hash === undefined || !hash.equals(blockHash))
+      fail(`${at}: lists block ${height} of chain ${chainId.toString('hex')}, which is not the one stored here`);
   }
 }
 

@@ -123,7 +123,11 @@ describe('Ledger.truncateUnreplicated', () => {
     expect(ledger.directoryEntryCount(4)).toBe(0);
     expect(ledger.directoryEntryCount(2)).toBe(3);
     // A superseded directory ships with its mark alone (no blocks, no frame ids): the standby's chain of directories goes on.
-    expect(ledger.shippedSeal(3)).toMatchObject({ blocks: [], frameIds: Buffer.alloc(0), superseded: { by: TAKEOVER.by, token: TAKEOVER.token, at: TAKEOVER.at } });
+    expect(ledger.shippedSeal(3)).toMatchObject({
+      blocks: [],
+      frameIds: Buffer.alloc(0),
+      superseded: { by: TAKEOVER.by, token: TAKEOVER.token, at: TAKEOVER.at },
+    });
     expect(ledger.shippedSeal(2)).not.toBeNull();
     // The frame ids of the gone blocks go with them.
     expect(ledger.recentFrameIds('bank', 10, 1 << 20).map((id) => id.seq)).toEqual([0, 2]);

@@ -3,6 +3,7 @@
 // (`bad_message`, saying which field) before anything uses it.
 import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
+import { DIRECTORY_HEADER } from '../../src/protocol/index.js';
 import { directoryRecordBytes, FRAME_ID_ROW_BYTES, HEAD_RECORD_BYTES } from '../../src/ledger/index.js';
 import { ReplicaStreamError, decodeMessage, encodeMessage, type ReplicaMessage } from '../../src/replicas/index.js';
 
@@ -93,5 +94,39 @@ describe('replica stream messages', () => {
     expect(refusal(pack({ ...base, credits: { x: 1 } }))).toBe('seal: credits must be binary or nil');
     // A standby reads no seal at all (its bound is 0 blocks).
     expect(refusal(encodeMessage(seal), 0)).toBe('seal: blocks must be a list of 1 to 0 {chain, record}');
+  });
+
+  it('carries a superseded seal: its directory, head and truncation mark, and nothing of the blocks', () => {
+    /** A directory record (version 1 ‖ header ‖ list) whose header says it lists `count` blocks, `length` bytes long. */
+    const directory = (count: number, length = directoryRecordBytes(count)): Buffer => {
+      const bytes = Buffer.alloc(length);
+      bytes[0] = 1;
+      bytes.writeUInt32BE(count, 1 + DIRECTORY_HEADER.count);
+      return bytes;
+    };
+    const mark = { by: 'g2', token: 900, at: 1_700_000_100_000 };
+    const superseded: ReplicaMessage = { ...seal, directory: directory(3), blocks: [], frameIds: new Uint8Array(0), credits: null, superseded: mark };
+    expect(decodeMessage(encodeMessage(superseded), 4)).toEqual(superseded);
+    const base = { ...superseded };
+    expect(refusal(pack({ ...base, blocks: [{ chain: 'bank', record }] }))).toBe('seal: a superseded seal carries no blocks (blocks must be an empty list)');
+    expect(refusal(pack({ ...base, blocks: null }))).toBe('seal: a superseded seal carries no blocks (blocks must be an empty list)');
+    expect(refusal(pack({ ...base, frameIds: Buffer.alloc(FRAME_ID_ROW_BYTES) }))).toBe('seal: a superseded seal carries no frame ids');
+    expect(refusal(pack({ ...base, credits: Buffer.from('credits') }))).toBe('seal: a superseded seal carries no credit records');
+    expect(refusal(pack({ ...base, directory: directory(3, directoryRecordBytes(2)) }))).toMatch(
+      /^seal: directory must be a directory record listing 1 to 4 blocks/,
+    );
+    expect(refusal(pack({ ...base, directory: directory(5) }))).toMatch(/^seal: directory must be a directory record listing 1 to 4 blocks/);
+    expect(refusal(pack({ ...base, directory: directory(0) }))).toMatch(/^seal: directory must be a directory record listing 1 to 4 blocks/);
+    expect(refusal(pack({ ...base, directory: Buffer.from([1, 2]) }))).toMatch(/^seal: directory must be a directory record \(directory record: bad version/);
+    expect(refusal(pack({ ...base, head: Buffer.alloc(3) }))).toBe(`seal: head must be a signed head record of ${HEAD_RECORD_BYTES} bytes or nil`);
+    // The mark's bounds are the truncation's (src/ledger/truncation.ts).
+    expect(refusal(pack({ ...base, superseded: 'g2' }))).toBe('seal: superseded must be a truncation mark {by, token, at}: it is not {by, token, at}');
+    expect(refusal(pack({ ...base, superseded: { ...mark, by: 'x'.repeat(257) } }))).toMatch(
+      /^seal: superseded must be .*"by" must name the gateway that took over \(1–256/,
+    );
+    expect(refusal(pack({ ...base, superseded: { ...mark, token: 1.5 } }))).toMatch(/"token" must be the takeover's fencing token/);
+    expect(refusal(pack({ ...base, superseded: { ...mark, at: -1 } }))).toMatch(/"at" must be a time in ms/);
+    // nil is no mark: then it is an ordinary seal, and one without blocks is refused as such.
+    expect(refusal(pack({ ...base, superseded: null }))).toBe('seal: blocks must be a list of 1 to 4 {chain, record}');
   });
 });
