@@ -12,6 +12,9 @@ import { Ledger, verifyStore, type SealBlockInput, type ShippedSeal } from '../.
 import { verifyEntry } from '../../src/client/index.js';
 import { headSigner, rawPublicKey } from '../../src/heads/index.js';
 import { DIRECTORY_HEADER } from '../../src/protocol/index.js';
+import { openTables } from '../../src/ledger/tables.js';
+import { heightKey } from '../../src/ledger/records.js';
+import { ownerKeyOf } from '../../src/ledger/replica-store.js';
 import { makeBlock, registerCleanup, tempDir } from '../helpers/index.js';
 
 const G1 = { id: 'g1', key: 'ab'.repeat(32) };
@@ -178,5 +181,42 @@ describe('superseded seals', () => {
     expect(await g2.replicate(OWNER, sixth)).toEqual({ acked: 6 });
     await g2.close();
     expect(await verifyStore(standby.dir)).toMatchObject({ ok: true });
+  });
+
+  it('verify breaks on a replicated directory that does not hold: a mark of a directory not held, a replicated block gone, a broken link', async () => {
+    const { owner, standby } = await scene();
+    for (let height = 3; height <= 6; height++) await standby.ledger.replicate(OWNER, owner.ledger.shippedSeal(height)!);
+    await standby.ledger.close();
+    await owner.ledger.close();
+    const key = (height: number) => Buffer.concat([ownerKeyOf('g1'), heightKey(height)]);
+    /** One change to the standby's tables, the break verify names, and the change undone. */
+    type Tables = ReturnType<typeof openTables>;
+    const breaks = async (change: (tables: Tables) => (tables: Tables) => void, cause: RegExp): Promise<void> => {
+      let tables = openTables(standby.dir);
+      const undo = change(tables);
+      await tables.root.close();
+      expect((await verifyStore(standby.dir)).firstBreak).toMatch(cause);
+      tables = openTables(standby.dir);
+      undo(tables);
+      await tables.root.close();
+      expect(await verifyStore(standby.dir)).toMatchObject({ ok: true });
+    };
+    await breaks((t) => {
+      t.replicaSuperseded.putSync(key(9), Buffer.from(JSON.stringify(TAKEOVER)));
+      return (u) => u.replicaSuperseded.removeSync(key(9));
+    }, /store holds 4 superseded marks of replicated directories, expected 3/);
+    await breaks((t) => {
+      const mark = t.replicaSuperseded.get(key(4))!;
+      t.replicaSuperseded.removeSync(key(4));
+      // Unmarked, directory 4's listed block must be here, and the height holds g2's block instead.
+      return (u) => u.replicaSuperseded.putSync(key(4), mark);
+    }, /gateway "g1"'s replicated directory 4: lists block 3 of chain [0-9a-f]+, which is not the one stored here/);
+    await breaks((t) => {
+      const row = t.replicaDirectories.get(key(5))!;
+      const tampered = Buffer.from(row);
+      tampered[1 + DIRECTORY_HEADER.prevHash] = tampered[1 + DIRECTORY_HEADER.prevHash]! ^ 1;
+      t.replicaDirectories.putSync(key(5), tampered);
+      return (u) => u.replicaDirectories.putSync(key(5), row);
+    }, /gateway "g1"'s replicated directory 5: prev link broken/);
   });
 });
