@@ -58,10 +58,25 @@ export class Follower {
       this.running = null;
       if (this.again && !this.stopped) {
         this.again = false;
-        void this.check();
+        this.recheck();
       }
     });
     return this.running;
+  }
+
+  /**
+   * `check()` for a caller that does not wait (a retry, a rejoin): a failure
+   * other than a refusal (the store or the sealer thread failing under the
+   * truncation) is logged here, not left an unhandled rejection, which would
+   * end the process. The record stays, for the next rejoin or start.
+   */
+  recheck(): void {
+    this.check().catch((error: unknown) =>
+      this.parts.log.error(
+        { event: 'replica-follower-failed', error: errorMessage(error) },
+        `the truncation after a takeover of this gateway failed (${errorMessage(error)}): takeover/${this.parts.me} is left for the next start or rejoin`,
+      ),
+    );
   }
 
   stop(): void {
@@ -134,7 +149,7 @@ export class Follower {
     if (this.retry === null && !this.stopped) {
       this.retry = setTimeout(() => {
         this.retry = null;
-        void this.check();
+        this.recheck();
       }, RETRY_MS);
       this.retry.unref();
     }

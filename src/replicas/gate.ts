@@ -72,6 +72,13 @@ export class ReplicaGate<E> {
   private aloneFrom: number | null = null;
   /** The highest seal released alone; the standby is back in step when it acknowledges it. */
   private aloneUpTo = -1;
+  /**
+   * Heights (after, to] a truncation removed that no acknowledgement passed
+   * yet, in order: never shipped nor acknowledged one by one, so not counted
+   * as `behind` (the standby's next word above them passes them). One per
+   * truncation at most, and gone at that word.
+   */
+  private readonly gone: { after: number; to: number }[] = [];
   private stateSince: number | null = null;
   private lastState: ReplicaState = 'in-step';
 
@@ -107,6 +114,7 @@ export class ReplicaGate<E> {
   durable(height: number, now: number): void {
     if (height <= this.acked) return;
     this.acked = height;
+    while (this.gone.length > 0 && this.gone[0]!.to <= height) this.gone.shift();
     this.progressAt = now;
     let released = 0;
     while (released < this.held.length && this.held[released]!.height <= height) released++;
@@ -132,6 +140,12 @@ export class ReplicaGate<E> {
     const dropped = this.held.length - kept.length;
     this.held.splice(0, this.held.length, ...kept);
     this.heldBytes = kept.reduce((bytes, h) => bytes + h.bytes, 0);
+    const from = Math.max(after, this.acked);
+    if (this.sealed > from) {
+      const last = this.gone.at(-1);
+      if (last !== undefined && last.to >= from) last.to = this.sealed;
+      else this.gone.push({ after: from, to: this.sealed });
+    }
     return dropped;
   }
 
@@ -162,10 +176,17 @@ export class ReplicaGate<E> {
       standby: this.standbyId,
       state,
       since: this.stateSince,
-      behind: Math.max(0, this.sealed - this.acked),
+      behind: this.behind(),
       heldBytes: this.heldBytes,
       acked: this.acked,
     };
+  }
+
+  /** Seals made here, not acknowledged, and not removed by a truncation. */
+  private behind(): number {
+    let behind = Math.max(0, this.sealed - this.acked);
+    for (const { after, to } of this.gone) behind -= to - Math.max(after, this.acked);
+    return behind;
   }
 
   private stateAt(now: number): ReplicaState {

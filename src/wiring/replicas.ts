@@ -243,7 +243,7 @@ export function startReplicas(
       naming.onChange(() => takeovers.check());
       takeovers.check();
       // Back in the fleet after its lease expired (a partition healed): a takeover may have happened meanwhile.
-      member.onJoin(() => void follower.check());
+      member.onJoin(() => follower.recheck());
       await follower.check();
     },
     health: () => ({

@@ -295,7 +295,12 @@ describe.skipIf(!linux)(`a file-descriptor limit of ${LOW_LIMIT}`, () => {
     try {
       await expect.poll(() => find() !== undefined, { timeout: FREED_WITHIN_MS }).toBe(true);
     } catch {
-      throw new Error(`no ${event} in the gateway's log (${context}); its descriptor and listen events: ${listenEvents(from).join(' ') || 'none'}`);
+      const { exitCode, signalCode } = gw.process;
+      const alive = exitCode === null && signalCode === null ? 'running' : `exited (${exitCode ?? signalCode})`;
+      throw new Error(
+        `no ${event} in the gateway's log (${context}); its descriptor and listen events: ${listenEvents(from).join(' ') || 'none'}; ` +
+          `the gateway is ${alive}; the end of its output:\n${gw.output().slice(-3000)}`,
+      );
     }
     return find()!;
   }

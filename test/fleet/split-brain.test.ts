@@ -287,8 +287,15 @@ describe('split brain, attacked (real gateways in network namespaces, 3-member e
         await f.etcd.kill(killed);
       },
     };
-    const outcome = await moveChain(f.root, f.keys, api, 'gamma', 'g2');
-    expect(killed).toBeGreaterThanOrEqual(0);
+    // A handoff that fails before its adopt step (a prepare or handoff call timed out on a loaded machine) leaves g1
+    // the owner and kills nothing: that is not this test's case, so it is tried again (at most three times).
+    const missed: string[] = [];
+    let outcome = await moveChain(f.root, f.keys, api, 'gamma', 'g2');
+    while (killed < 0 && !outcome.moved && missed.length < 2) {
+      missed.push(`${outcome.step}: ${outcome.why}`);
+      outcome = await moveChain(f.root, f.keys, api, 'gamma', 'g2');
+    }
+    expect(killed, `the handoff never reached its adopt step: ${missed.join('; ')}`).toBeGreaterThanOrEqual(0);
     // Whichever way it went, etcd names one owner, and that one admits while the other refuses.
     const ownerNow = await owned(f.root, f.keys, 'gamma');
     expect(ownerNow).toBe(outcome.moved ? 'g2' : 'g1');

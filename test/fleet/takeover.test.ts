@@ -6,7 +6,8 @@
 // batches, with `takeover/{owner}` written; a chain whose token moved is left
 // where it went, and said so.
 import { describe, expect, it } from 'vitest';
-import { EtcdClient, FleetKeys, releaseStandby, takeOverChains, type FleetNode } from '../../src/fleet/index.js';
+import { clearTakeover, EtcdClient, FleetKeys, readTakeover, releaseStandby, takeOverChains, type FleetNode } from '../../src/fleet/index.js';
+import { decodeTakeover } from '../../src/fleet/takeover.js';
 import { registerCleanup, startEtcd, type EtcdCluster } from '../helpers/index.js';
 import { startFleetNode } from '../helpers/fleet.js';
 
@@ -69,5 +70,61 @@ describe('the takeover transaction', () => {
 
     await releaseStandby(g2.client, keys, 'g1', standbyRevision);
     expect((await root.range(keys.standby('g1'))).kvs).toHaveLength(0);
+  });
+});
+
+describe('takeover/{g} read by the returning owner', () => {
+  const bytes = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+  it('decodes a valid record, and names the field of an invalid one', () => {
+    expect(decodeTakeover(bytes({ by: 'g2', acked: 7, at: 1_700_000_000_000 }))).toEqual({ by: 'g2', acked: 7, at: 1_700_000_000_000 });
+    // −1: the standby held none of g's seals (every one goes).
+    expect(decodeTakeover(bytes({ by: 'g2', acked: -1, at: 0 }))).toEqual({ by: 'g2', acked: -1, at: 0 });
+    const by = { invalid: 'by: the gateway that took the chains' };
+    const acked = { invalid: 'acked: a directory height, or -1' };
+    const at = { invalid: 'at: ms since the epoch' };
+    expect(decodeTakeover(bytes({ acked: 7, at: 1 }))).toEqual(by);
+    expect(decodeTakeover(bytes({ by: '', acked: 7, at: 1 }))).toEqual(by);
+    expect(decodeTakeover(bytes({ by: 2, acked: 7, at: 1 }))).toEqual(by);
+    expect(decodeTakeover(bytes({ by: 'g2', acked: -2, at: 1 }))).toEqual(acked);
+    expect(decodeTakeover(bytes({ by: 'g2', acked: 1.5, at: 1 }))).toEqual(acked);
+    expect(decodeTakeover(bytes({ by: 'g2', acked: '7', at: 1 }))).toEqual(acked);
+    expect(decodeTakeover(bytes({ by: 'g2', acked: 2 ** 53, at: 1 }))).toEqual(acked);
+    expect(decodeTakeover(bytes({ by: 'g2', at: 1 }))).toEqual(acked);
+    expect(decodeTakeover(bytes({ by: 'g2', acked: 7 }))).toEqual(at);
+    expect(decodeTakeover(bytes({ by: 'g2', acked: 7, at: 'now' }))).toEqual(at);
+    expect(decodeTakeover(Buffer.from('{"by":"g2","acked":7,"at":1e999}'))).toEqual(at);
+    expect(decodeTakeover(Buffer.from('{"by":"g2",'))).toEqual({ invalid: 'not JSON' });
+    expect(decodeTakeover(Buffer.from([0xff, 0xfe]))).toEqual({ invalid: 'not JSON' });
+    expect(decodeTakeover(bytes(7))).toEqual({ invalid: 'not a JSON object' });
+    expect(decodeTakeover(bytes(null))).toEqual({ invalid: 'not a JSON object' });
+  });
+
+  it('reads the record with its mod revision, and deletes it only at that revision', async () => {
+    const etcd = await startEtcd();
+    const keys = new FleetKeys('/takeover-read/');
+    const client = new EtcdClient({ endpoints: etcd.endpoints, requestTimeoutMs: 2_000, maxResponseBytes: 1 << 20 });
+    registerCleanup('etcd client', () => client.close());
+    expect(await readTakeover(client, keys, 'g1')).toBeNull();
+
+    const first = await client.put(keys.takeover('g1'), bytes({ by: 'g2', acked: 4, at: 10 }));
+    // Another gateway's record is not g1's.
+    await client.put(keys.takeover('g3'), bytes({ by: 'g4', acked: 1, at: 11 }));
+    expect(await readTakeover(client, keys, 'g1')).toEqual({ record: { by: 'g2', acked: 4, at: 10 }, revision: first });
+
+    // Rewritten meanwhile (a newer takeover): a clear at the old revision leaves it.
+    const second = await client.put(keys.takeover('g1'), bytes({ by: 'g5', acked: 9, at: 12 }));
+    expect(second).toBeGreaterThan(first);
+    expect(await clearTakeover(client, keys, 'g1', first)).toBe(false);
+    expect(await readTakeover(client, keys, 'g1')).toEqual({ record: { by: 'g5', acked: 9, at: 12 }, revision: second });
+
+    expect(await clearTakeover(client, keys, 'g1', second)).toBe(true);
+    expect(await readTakeover(client, keys, 'g1')).toBeNull();
+    expect(await clearTakeover(client, keys, 'g1', second)).toBe(false);
+    expect(await readTakeover(client, keys, 'g3')).toMatchObject({ record: { by: 'g4' } });
+
+    // An unreadable record is read as such, with its revision (the follower reports it and leaves it).
+    const bad = await client.put(keys.takeover('g1'), 'not json');
+    expect(await readTakeover(client, keys, 'g1')).toEqual({ record: { invalid: 'not JSON' }, revision: bad });
   });
 });

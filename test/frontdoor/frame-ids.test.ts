@@ -212,4 +212,74 @@ describe('FrameIdWindow', () => {
       ['c', 3, 8],
     ]);
   });
+
+  describe('forgetFrom (a truncation took the chain back to a seq)', () => {
+    it('forgets the chain’s ids at or after the seq and its uncut ones, keeps older ones and other chains, and counts exactly what went', () => {
+      const window = new FrameIdWindow({ perChain: 16, maxBytes: 1 << 20 });
+      const a = window.remember(3, idOf(P1, 0), 0, 2)!;
+      const b = window.remember(3, idOf(P1, 1), 2, 3)!;
+      const c = window.remember(3, idOf(P2, 0), 5, 1)!;
+      window.remember(3, idOf(P1, 2), 6, 4);
+      const e = window.remember(4, idOf(P1, 0), 5, 2)!;
+      c.hashed(Buffer.alloc(32, 9), 0);
+      const before = { ...window.stats };
+
+      window.forgetFrom(3, 5);
+      expect(window.find(3, idOf(P2, 0))).toBeUndefined();
+      expect(window.find(3, idOf(P1, 2))).toBeUndefined();
+      expect(window.find(3, idOf(P1, 0))).toBe(a);
+      expect(window.find(3, idOf(P1, 1))).toBe(b);
+      expect(window.find(4, idOf(P1, 0))).toBe(e);
+      expect([window.sizeOf(3), window.sizeOf(4), window.size]).toEqual([2, 1, 3]);
+      expect(window.stats).toEqual({ ...before, remembered: before.remembered - 2, bytes: before.bytes - cost(1) - cost(4) });
+      // A forgotten frame keeps nothing, even hashed late.
+      expect([c.live, c.hashes]).toEqual([false, null]);
+      c.hashed(Buffer.alloc(32, 1), 0);
+      expect(c.hashes).toBeNull();
+      // The uncut ids at or after the seq are gone: their entries are not in any block any more.
+      expect(window.takeForBlock(3, 100)).toEqual([
+        { seq: 0, producer: '0102030405060708', n: 0, count: 2 },
+        { seq: 2, producer: '0102030405060708', n: 1, count: 3 },
+      ]);
+      expect(window.takeForBlock(4, 100)).toEqual([{ seq: 5, producer: '0102030405060708', n: 0, count: 2 }]);
+    });
+
+    it('lets a frame sent again be remembered anew at the freed seq, and keeps the chain’s list whole for the next truncation', () => {
+      const window = new FrameIdWindow({ perChain: 16, maxBytes: 1 << 20 });
+      window.remember(3, idOf(P1, 0), 0, 2);
+      window.remember(3, idOf(P1, 1), 2, 3);
+      const gone = window.remember(3, idOf(P2, 0), 5, 1)!;
+      window.forgetFrom(3, 5);
+      const again = window.remember(3, idOf(P2, 0), 5, 1)!;
+      expect(again).not.toBe(gone);
+      expect(window.find(3, idOf(P2, 0))).toBe(again);
+      window.remember(3, idOf(P2, 1), 6, 1);
+      // Nothing at or after 9: nothing goes.
+      window.forgetFrom(3, 9);
+      expect(window.sizeOf(3)).toBe(4);
+      window.forgetFrom(3, 2);
+      expect(window.sizeOf(3)).toBe(1);
+      expect(window.find(3, idOf(P1, 0))).toBeDefined();
+      expect(window.find(3, idOf(P2, 0))).toBeUndefined();
+      expect(window.stats).toMatchObject({ remembered: 1, bytes: cost(2) });
+      expect(window.takeForBlock(3, 100)).toEqual([{ seq: 0, producer: '0102030405060708', n: 0, count: 2 }]);
+    });
+
+    it('takes back a stripped id at its own size, and leaves nothing of a chain forgotten from its first seq', () => {
+      // Room for two ids with hashes, or one with and two stripped: the third strips the first (durable).
+      const window = new FrameIdWindow({ perChain: 16, maxBytes: cost(1) * 3 - 32 }, () => 100);
+      window.remember(2, idOf(P1, 0), 0, 1)!.hashed(Buffer.alloc(32), 0);
+      window.remember(2, idOf(P1, 1), 1, 1)!.hashed(Buffer.alloc(32), 0);
+      window.remember(2, idOf(P1, 2), 2, 1);
+      expect(window.stats).toMatchObject({ remembered: 3, stripped: 1, evicted: 0, bytes: cost(1) * 3 - 32 });
+      expect(window.find(2, idOf(P1, 0))?.stripped).toBe(true);
+      window.forgetFrom(2, 0);
+      expect(window.stats).toMatchObject({ remembered: 0, bytes: 0, evicted: 0 });
+      expect([window.size, window.sizeOf(2)]).toEqual([0, 0]);
+      expect(window.takeForBlock(2, 100)).toBeUndefined();
+      // The window is whole: a new id is remembered and bounded as before.
+      window.remember(2, idOf(P1, 3), 0, 1);
+      expect(window.stats).toMatchObject({ remembered: 1, bytes: cost(1) });
+    });
+  });
 });

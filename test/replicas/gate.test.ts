@@ -183,3 +183,68 @@ describe('ReplicaGate in the commit hop', () => {
     expect(wait.gate.busy(wait.clock.now)).toBeNull();
   });
 });
+
+describe('ReplicaGate.truncated (a returning owner truncated its seals above a height)', () => {
+  /** A gate on its own: events are the seals' names, released in order with their `alone`. */
+  function plainGate(maxUnreplicatedBytes = 1 << 30) {
+    const clock = { now: 0 };
+    const released: [string, boolean][] = [];
+    const gate = new ReplicaGate<string>(
+      { whenStandbyLost: 'wait', lostAfterMs: LOST_AFTER_MS, maxUnreplicatedBytes, release: (event, alone) => released.push([event, alone]) },
+      clock.now,
+    );
+    gate.standby('g2', clock.now);
+    return { gate, clock, released };
+  }
+
+  it('drops the held seals above it, never released, and keeps those at or below it for `durable`; heldBytes and behind follow', () => {
+    const { gate, clock, released } = plainGate(100);
+    [10, 20, 30, 40, 50].forEach((bytes, height) => gate.hold(height, bytes, `d${height}`, clock.now));
+    gate.durable(0, (clock.now += 1));
+    expect(released).toEqual([['d0', false]]);
+    expect(gate.view(clock.now)).toMatchObject({ state: 'behind', behind: 4, heldBytes: 140, acked: 0 });
+    expect(gate.busy(clock.now)).toMatch(/^140 bytes sealed here are not yet on the standby "g2"/);
+
+    expect(gate.truncated(2)).toBe(2);
+    expect(gate.view(clock.now)).toMatchObject({ state: 'behind', behind: 2, heldBytes: 50, acked: 0 });
+    expect(gate.busy(clock.now)).toBeNull();
+    expect(released).toHaveLength(1);
+
+    // The standby's word above the gone seals releases the kept ones only.
+    gate.durable(4, (clock.now += 1));
+    expect(released).toEqual([
+      ['d0', false],
+      ['d1', false],
+      ['d2', false],
+    ]);
+    expect(gate.view(clock.now)).toMatchObject({ state: 'in-step', behind: 0, heldBytes: 0, acked: 4 });
+
+    // Sealing goes on above the gone heights: held and released as ever.
+    gate.hold(5, 5, 'd5', clock.now);
+    expect(gate.view(clock.now)).toMatchObject({ state: 'behind', behind: 1, heldBytes: 5 });
+    gate.durable(5, (clock.now += 1));
+    expect(released.at(-1)).toEqual(['d5', false]);
+    expect(gate.view(clock.now)).toMatchObject({ state: 'in-step', behind: 0, heldBytes: 0 });
+  });
+
+  it('counts no gone seal as behind while the standby has not passed it, and a truncation with nothing above it changes nothing', () => {
+    const { gate, clock, released } = plainGate();
+    [1, 2, 3].forEach((bytes, height) => gate.hold(height, bytes, `d${height}`, clock.now));
+    expect(gate.truncated(5)).toBe(0);
+    expect(gate.view(clock.now)).toMatchObject({ behind: 3, heldBytes: 6 });
+    // The standby acknowledged up to 0 (the takeover record's height): everything above it goes.
+    expect(gate.truncated(0)).toBe(2);
+    gate.durable(0, (clock.now += 1));
+    expect(released).toEqual([['d0', false]]);
+    expect(gate.view(clock.now)).toMatchObject({ state: 'in-step', behind: 0, heldBytes: 0, acked: 0 });
+    // Not lost for holding nothing, however long no word comes.
+    expect(gate.view((clock.now += 2 * LOST_AFTER_MS)).state).toBe('in-step');
+    // A repeat of the same truncation, and then new seals: counted from the last one sealed, not from the gone ones.
+    expect(gate.truncated(0)).toBe(0);
+    gate.hold(3, 7, 'd3', clock.now);
+    expect(gate.view(clock.now)).toMatchObject({ state: 'behind', behind: 1, heldBytes: 7 });
+    gate.durable(3, (clock.now += 1));
+    expect(released.at(-1)).toEqual(['d3', false]);
+    expect(gate.view(clock.now)).toMatchObject({ state: 'in-step', behind: 0 });
+  });
+});
