@@ -1,5 +1,4 @@
 // `chainlanes serve`: the gateway, until SIGINT or SIGTERM.
-import { readFileSync } from 'node:fs';
 import {
   CONFIG_FILE_ENV,
   ConfigError,
@@ -12,12 +11,10 @@ import {
   resolveConfig,
 } from '../config/index.js';
 import { ADMIN_KEY_ENV, checkOpenBind, readAdminKey } from '../credits/index.js';
-import { createLogger, errorMessage, type Logger } from '../log/index.js';
+import { createLogger, errorMessage } from '../log/index.js';
+import { stopWithNpm } from './npm-parent.js';
 import { printError } from './output.js';
 import type { CommandSpec, FlagSpec, ParsedArgs } from './spec.js';
-
-/** How often a gateway started through npm looks whether npm is still there. */
-const PARENT_WATCH_MS = 1_000;
 
 const FLAGS: FlagSpec[] = [
   { name: 'config', value: 'FILE', help: 'settings as JSON (docs/configuration.md)' },
@@ -110,62 +107,5 @@ async function serve(args: ParsedArgs): Promise<void> {
       process.exit(2);
     }
     process.exit(1);
-  }
-}
-
-/**
- * Started by npm (`npm start`, `npx chainlanes serve`), the gateway runs under
- * npm, often through a shell. npm passes SIGINT and SIGTERM on, but killed
- * otherwise (SIGKILL, a closed terminal) it left the gateway running,
- * reparented, holding the port. So the gateway stops as if signalled once
- * that npm process is gone. Under a supervisor (systemd) or a plain shell it
- * does not watch: there a parent's end is not a request to stop.
- */
-function stopWithNpm(log: Logger, stop: (why: string) => void): void {
-  if (process.env.npm_lifecycle_event === undefined && process.env.npm_command === undefined) return;
-  const npm = npmAncestor();
-  if (npm === null) return;
-  const watch = setInterval(() => {
-    if (processStat(npm.pid)?.startTime === npm.startTime) return;
-    clearInterval(watch);
-    log.warn({ event: 'parent-gone', parent: npm.pid }, `npm (pid ${npm.pid}), which started the gateway, is gone`);
-    stop('npm gone');
-  }, PARENT_WATCH_MS);
-  watch.unref();
-}
-
-/** How far up npm may be: npm → sh -c → node. */
-const NPM_SEARCH_DEPTH = 3;
-
-/** The npm process above this one (Linux /proc), with its start time so a reused pid is not taken for it. */
-function npmAncestor(): { pid: number; startTime: string } | null {
-  let pid = process.ppid;
-  for (let depth = 0; depth < NPM_SEARCH_DEPTH && pid > 1; depth++) {
-    const stat = processStat(pid);
-    if (stat === null) return null;
-    if (/(^|[/\0 ])(npm|npx)([ \0]|-cli\.js|$)/.test(commandLine(pid))) return { pid, startTime: stat.startTime };
-    pid = stat.parent;
-  }
-  return null;
-}
-
-/** Fields of /proc/PID/stat after the command name (which may hold spaces and parentheses). */
-function processStat(pid: number): { parent: number; startTime: string } | null {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // After the name: state, ppid (field 4 of proc(5)), …, starttime (field 22).
-  return { parent: Number(fields[1]), startTime: fields[19] ?? '' };
-}
-
-function commandLine(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return '';
   }
 }

@@ -147,6 +147,26 @@ describe('a gateway started through npm', () => {
     expect(parseLogLines(output).map((line) => line.event)).toEqual(expect.arrayContaining(['parent-gone', 'shutdown']));
     expect(runCli(['verify', '--data', data]).status).toBe(0);
   }, 60_000);
+
+  it('does not take npm for gone when it cannot look (no descriptor left to read /proc with)', () => {
+    // A process out of descriptors, as a gateway flooded with idle sockets is for a moment: the look at npm fails
+    // with EMFILE, which says nothing of npm (a gateway once shut itself down so); a process that is not there is gone.
+    const script = [
+      `import { closeSync, openSync } from 'node:fs';`,
+      `import { processStat } from ${JSON.stringify(join(ROOT, 'dist', 'src', 'commands', 'npm-parent.js'))};`,
+      `const fds = [];`,
+      `try { for (;;) fds.push(openSync('/dev/null', 'r')); } catch {}`,
+      `const full = processStat(process.ppid);`,
+      `closeSync(fds.pop());`,
+      `console.log(JSON.stringify({ full, parent: processStat(process.ppid), none: processStat(2 ** 22 + 1) }));`,
+    ].join('\n');
+    const run = spawnSync('prlimit', ['--nofile=64:64', '--', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(run.status, run.stderr).toBe(0);
+    const looked = JSON.parse(run.stdout) as { full: unknown; parent: unknown; none: unknown };
+    expect(looked.full).toBe('unreadable');
+    expect(looked.parent).toMatchObject({ parent: expect.any(Number), startTime: expect.stringMatching(/^\d+$/) });
+    expect(looked.none).toBeNull();
+  });
 });
 
 function alive(pid: number): boolean {
