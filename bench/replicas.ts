@@ -20,6 +20,7 @@
 //    the owner's /healthz says its standby holds every seal again.
 //
 // Run: npm run build && node dist/bench/replicas.js [--duration 5] [--pairs 2] [--kills 20] [--lease-ttl 3] [--catch-up 200000] [--json]
+// (--kills 0 or --catch-up 0 skips that part.)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -145,8 +146,12 @@ interface CostRow {
   replicas: 0 | 1;
   entriesPerSec: number;
   committedPerSec: number | null;
+  /** Send → committed of the heavy chains (a closed loop at full window: it follows the throughput). */
   committedP50Us: number | null;
   committedP99Us: number | null;
+  /** Send → committed of the light chains (single-entry frames at a fixed rate, one in flight): the latency a standby adds. */
+  lightCommittedP50Us: number | null;
+  lightCommittedP99Us: number | null;
 }
 
 async function standbyCost(without: Gateway, withStandby: Gateway, pairs: number, durationS: number): Promise<CostRow[]> {
@@ -168,7 +173,7 @@ async function standbyCost(without: Gateway, withStandby: Gateway, pairs: number
           entrySize: 200,
         },
       );
-      const heavy = result.classes.heavy;
+      const { heavy, light } = result.classes;
       const row: CostRow = {
         pair,
         replicas: g.spec.replicas,
@@ -176,9 +181,14 @@ async function standbyCost(without: Gateway, withStandby: Gateway, pairs: number
         committedPerSec: result.committedPerSec === null ? null : Math.round(result.committedPerSec),
         committedP50Us: heavy.committed?.p50 ?? null,
         committedP99Us: heavy.committed?.p99 ?? null,
+        lightCommittedP50Us: light.committed?.p50 ?? null,
+        lightCommittedP99Us: light.committed?.p99 ?? null,
       };
       rows.push(row);
-      log(`pair ${pair} replicas ${row.replicas}: ${row.entriesPerSec} entries/s, committed p50 ${row.committedP50Us} µs, p99 ${row.committedP99Us} µs`);
+      log(
+        `pair ${pair} replicas ${row.replicas}: ${row.entriesPerSec} entries/s, committed p50/p99 heavy ${row.committedP50Us}/${row.committedP99Us} µs, ` +
+          `light ${row.lightCommittedP50Us}/${row.lightCommittedP99Us} µs`,
+      );
     }
   }
   return rows;
@@ -199,6 +209,8 @@ class ChainWriter {
   private frames = 0;
   /** ms (performance.now) of each `committed`, and the entries it covered. */
   readonly commits: { at: number; entries: number }[] = [];
+  /** ms (performance.now) of each `accepted`. */
+  readonly accepts: number[] = [];
 
   constructor(private readonly chain: string) {}
 
@@ -229,6 +241,7 @@ class ChainWriter {
     ws.on('message', (data: Buffer) => {
       const reply = packr.unpack(data) as Reply;
       if (reply.type === 'committed') this.commits.push({ at: performance.now(), entries: reply.count ?? 0 });
+      if (reply.type === 'accepted') this.accepts.push(performance.now());
     });
     ws.on('close', () => {
       if (this.ws === ws) this.ws = null;
@@ -246,7 +259,10 @@ interface FailoverRow {
   to: string;
   totalMs: number;
   leaseMs: number;
+  /** Lease gone → the first frame accepted by the new owner. */
   takeoverMs: number;
+  /** → its first `committed`: the new owner's own standby was the gateway killed, so it waits fleet.standbyLostAfterMs and goes on alone. */
+  aloneMs: number;
   /** From the killed gateway's start on its store until the new owner ships to it, in step. */
   backMs: number;
 }
@@ -277,10 +293,10 @@ async function failovers(root: string, etcd: string, kills: number, leaseTtl: nu
     await until('the chain written on f1', async () => (await writer.write(owner.url)) && writer.commits.length > 0);
     for (let kill = 1; kill <= kills; kill++) {
       await until(`${owner.spec.id} in step with ${standby.spec.id}`, () => inStep(owner, standby.spec.id));
-      const commitsBefore = writer.commits.length;
       await owner.kill();
       const killedAt = performance.now();
-      writer.close();
+      writer.close(); // nothing more arrives from the dead owner's connection: what comes next is the new owner's
+      const [commitsBefore, acceptsBefore] = [writer.commits.length, writer.accepts.length];
       await until(`members/${owner.spec.id} gone`, async () => (await etcdClient.range(`${prefix}members/${owner.spec.id}`)).kvs.length === 0);
       const leaseAt = performance.now();
       await until(`a committed from ${standby.spec.id}`, async () => {
@@ -289,6 +305,7 @@ async function failovers(root: string, etcd: string, kills: number, leaseTtl: nu
         return writer.commits.length > commitsBefore;
       });
       const firstCommit = writer.commits[commitsBefore]!.at;
+      const firstAccept = writer.accepts[acceptsBefore] ?? firstCommit;
       const killed = owner.spec;
       const backStarted = performance.now();
       const back = await startGateway(root, etcd, killed, ports.get(killed.id));
@@ -304,12 +321,13 @@ async function failovers(root: string, etcd: string, kills: number, leaseTtl: nu
         to: owner.spec.id,
         totalMs: Math.round(firstCommit - killedAt),
         leaseMs: Math.round(leaseAt - killedAt),
-        takeoverMs: Math.round(firstCommit - leaseAt),
+        takeoverMs: Math.round(firstAccept - leaseAt),
+        aloneMs: Math.round(firstCommit - firstAccept),
         backMs: Math.round(performance.now() - backStarted),
       };
       rows.push(row);
       log(
-        `kill ${kill}: ${row.from} → ${row.to} in ${row.totalMs} ms (lease ${row.leaseMs}, takeover ${row.takeoverMs}); back and in step in ${row.backMs} ms`,
+        `kill ${kill}: ${row.from} → ${row.to} in ${row.totalMs} ms (lease ${row.leaseMs}, takeover ${row.takeoverMs}, alone ${row.aloneMs}); back and in step in ${row.backMs} ms`,
       );
     }
   } finally {
@@ -394,12 +412,12 @@ async function main(): Promise<void> {
     const cost = await standbyCost(without, owner, Number(values.pairs), Number(values.duration));
     await without.stop();
     log('part 3: catch-up…');
-    const caught = await catchUp(owner, standby, Number(values['catch-up']));
+    const caught = Number(values['catch-up']) > 0 ? await catchUp(owner, standby, Number(values['catch-up'])) : null;
     log(`catch-up: ${JSON.stringify(caught)}`);
     await owner.stop();
     await standby.stop();
     log(`part 2: ${values.kills} kills in a row (lease ${leaseTtl} s)…`);
-    const kills = await failovers(root, etcd.url, Number(values.kills), leaseTtl, Number(values['frame-ms']));
+    const kills = Number(values.kills) > 0 ? await failovers(root, etcd.url, Number(values.kills), leaseTtl, Number(values['frame-ms'])) : [];
     const report = { machine: machineInfo(), at: new Date().toISOString(), durationS: Number(values.duration), leaseTtl, cost, kills, catchUp: caught };
     if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     else printTables(report);
@@ -415,33 +433,47 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
-function printTables(r: { leaseTtl: number; cost: CostRow[]; kills: FailoverRow[]; catchUp: { entries: number; ms: number; entriesPerSec: number } }): void {
+function printTables(r: {
+  leaseTtl: number;
+  cost: CostRow[];
+  kills: FailoverRow[];
+  catchUp: { entries: number; ms: number; entriesPerSec: number } | null;
+}): void {
   const out = (line: string): void => void process.stdout.write(line + '\n');
   const n = (v: number | null): string => (v === null ? '–' : v.toLocaleString('en-US'));
-  out('| pair | replicas | entries/s | committed/s | committed p50 µs (heavy) | committed p99 µs (heavy) |');
+  out('| pair | replicas | entries/s | committed/s | committed p50 / p99 µs, heavy | committed p50 / p99 µs, light |');
   out('|---|---:|---:|---:|---:|---:|');
   for (const row of r.cost)
-    out(`| ${row.pair} | ${row.replicas} | ${n(row.entriesPerSec)} | ${n(row.committedPerSec)} | ${n(row.committedP50Us)} | ${n(row.committedP99Us)} |`);
-  const mean = (replicas: 0 | 1, key: 'entriesPerSec' | 'committedP99Us'): number => {
+    out(
+      `| ${row.pair} | ${row.replicas} | ${n(row.entriesPerSec)} | ${n(row.committedPerSec)} | ${n(row.committedP50Us)} / ${n(row.committedP99Us)} | ` +
+        `${n(row.lightCommittedP50Us)} / ${n(row.lightCommittedP99Us)} |`,
+    );
+  const mean = (replicas: 0 | 1, key: 'entriesPerSec' | 'committedP99Us' | 'lightCommittedP99Us'): number => {
     const values = r.cost.filter((c) => c.replicas === replicas).map((c) => c[key] ?? 0);
     return values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
   };
-  out(
-    `with ÷ without: ${(mean(1, 'entriesPerSec') / mean(0, 'entriesPerSec')).toFixed(2)}× entries/s, ${(mean(1, 'committedP99Us') / mean(0, 'committedP99Us')).toFixed(2)}× committed p99`,
-  );
+  const ratio = (key: 'entriesPerSec' | 'committedP99Us' | 'lightCommittedP99Us'): string => (mean(1, key) / mean(0, key)).toFixed(2);
+  out(`with ÷ without: ${ratio('entriesPerSec')}× entries/s, ${ratio('committedP99Us')}× committed p99 heavy, ${ratio('lightCommittedP99Us')}× light`);
   out('');
-  const totals = r.kills.map((k) => k.totalMs);
-  out(`failover over ${r.kills.length} kills (lease ${r.leaseTtl} s): kill → first committed on the new owner`);
+  if (r.kills.length > 0) printKills(r.leaseTtl, r.kills);
+  if (r.catchUp !== null)
+    out(
+      `catch-up: ${n(r.catchUp.entries)} entries written while the standby was stopped, held again in ${r.catchUp.ms} ms = ${n(r.catchUp.entriesPerSec)} entries/s`,
+    );
+}
+
+function printKills(leaseTtl: number, kills: FailoverRow[]): void {
+  const out = (line: string): void => void process.stdout.write(line + '\n');
+  const totals = kills.map((k) => k.totalMs);
+  out(`failover over ${kills.length} kills (lease ${leaseTtl} s): kill → first committed on the new owner`);
   out('| | median ms | worst ms |');
   out('|---|---:|---:|');
   out(`| total | ${median(totals)} | ${Math.max(...totals)} |`);
-  out(`| lease expiry | ${median(r.kills.map((k) => k.leaseMs))} | ${Math.max(...r.kills.map((k) => k.leaseMs))} |`);
-  out(`| takeover | ${median(r.kills.map((k) => k.takeoverMs))} | ${Math.max(...r.kills.map((k) => k.takeoverMs))} |`);
-  out(`| killed one back on its store, in step as the new standby | ${median(r.kills.map((k) => k.backMs))} | ${Math.max(...r.kills.map((k) => k.backMs))} |`);
+  out(`| lease expiry | ${median(kills.map((k) => k.leaseMs))} | ${Math.max(...kills.map((k) => k.leaseMs))} |`);
+  out(`| takeover (→ first accepted) | ${median(kills.map((k) => k.takeoverMs))} | ${Math.max(...kills.map((k) => k.takeoverMs))} |`);
+  out(`| standby lost, going alone (→ first committed) | ${median(kills.map((k) => k.aloneMs))} | ${Math.max(...kills.map((k) => k.aloneMs))} |`);
+  out(`| killed one back on its store, in step as the new standby | ${median(kills.map((k) => k.backMs))} | ${Math.max(...kills.map((k) => k.backMs))} |`);
   out('');
-  out(
-    `catch-up: ${n(r.catchUp.entries)} entries written while the standby was stopped, held again in ${r.catchUp.ms} ms = ${n(r.catchUp.entriesPerSec)} entries/s`,
-  );
 }
 
 await main();
