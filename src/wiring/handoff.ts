@@ -211,6 +211,17 @@ export function continueChain(parts: RunningParts, chain: string, nextSeq: numbe
   return null;
 }
 
+/**
+ * A peer that answers `busy` (503: the owner's front door is short of time
+ * and has barred this gateway's address for a while, or is at its
+ * connection limits) is asked again after a pause, doubling from
+ * EXPORT_BUSY_FIRST_PAUSE_MS, at most EXPORT_BUSY_TRIES times (~8 s in all):
+ * a handoff or a standby's pull should not fail on the defence's judgement of
+ * one overloaded turn (seen under load: a handoff aborted on a 1 s bar).
+ */
+const EXPORT_BUSY_TRIES = 6;
+const EXPORT_BUSY_FIRST_PAUSE_MS = 250;
+
 /** One page of a chain's export from another gateway of the fleet (`GET /v1/chains/{chain}/export`), checked for its shape; a Refusal saying why not. */
 export async function fetchExportPage(
   url: string,
@@ -222,9 +233,16 @@ export async function fetchExportPage(
   let bytes: Uint8Array;
   try {
     const headers: Record<string, string> = adminKey === null ? {} : { authorization: `Bearer ${adminKey}` };
-    const response = await fetch(where, { headers, signal: AbortSignal.timeout(PAGE_TIMEOUT_MS) });
-    bytes = await readCapped(response, MAX_PAGE_RESPONSE_BYTES);
-    if (!response.ok) return refuse('internal', `${where}: HTTP ${response.status}: ${Buffer.from(bytes).toString('utf8').slice(0, 300)}`);
+    for (let attempt = 1; ; attempt++) {
+      const response = await fetch(where, { headers, signal: AbortSignal.timeout(PAGE_TIMEOUT_MS) });
+      bytes = await readCapped(response, MAX_PAGE_RESPONSE_BYTES);
+      if (response.status === 503 && attempt < EXPORT_BUSY_TRIES) {
+        await new Promise((resolve) => setTimeout(resolve, EXPORT_BUSY_FIRST_PAUSE_MS * 2 ** (attempt - 1)));
+        continue;
+      }
+      if (!response.ok) return refuse('internal', `${where}: HTTP ${response.status}: ${Buffer.from(bytes).toString('utf8').slice(0, 300)}`);
+      break;
+    }
   } catch (error) {
     return refuse('internal', `${where}: ${errorMessage(error)}`);
   }
