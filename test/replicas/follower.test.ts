@@ -16,23 +16,20 @@ import { EtcdClient } from '../../src/fleet/index.js';
 import { registerCleanup, runCli, startEtcd } from '../helpers/index.js';
 import {
   acceptedFrame,
+  acceptedHashes,
   committedUpTo,
+  exited,
   FAILOVER,
   newPrefix,
   saying,
+  shipping,
   startReplicaGateway,
   stream,
+  streamWhenServed,
   until,
   type GatewayProcess,
   type Reply,
 } from './gateway-process.js';
-
-/** Each seq's entry hash (hex) from `accepted` replies. */
-function acceptedHashes(replies: readonly Reply[], into = new Map<number, string>()): Map<number, string> {
-  for (const r of replies)
-    if (r.type === 'accepted') for (let i = 0; i < r.count!; i++) into.set(r.seq! + i, Buffer.from(r.hashes!.subarray(i * 32, (i + 1) * 32)).toString('hex'));
-  return into;
-}
 
 /** The gateway's JSON log lines on stderr with this event. */
 function logged(g: GatewayProcess, event: string): Record<string, unknown>[] {
@@ -41,11 +38,6 @@ function logged(g: GatewayProcess, event: string): Record<string, unknown>[] {
     .split('\n')
     .filter((line) => line.includes(`"event":"${event}"`))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
-
-async function exited(g: GatewayProcess): Promise<void> {
-  if (g.child.exitCode !== null || g.child.signalCode !== null) return;
-  await new Promise<void>((resolve) => g.child.once('exit', () => resolve()));
 }
 
 describe('the old owner returns after a takeover', () => {
@@ -57,10 +49,7 @@ describe('the old owner returns after a takeover', () => {
       const prefix = newPrefix();
       const g1 = await startReplicaGateway(etcd, prefix, 'g1', 'm1', 'wait', FAILOVER);
       const g2 = await startReplicaGateway(etcd, prefix, 'g2', 'm2', 'alone', { ...FAILOVER, relayed: true });
-      await until('g1 ships to g2', async () => {
-        const replica = (await g1.healthz()).fleet?.replica;
-        return replica?.standby === 'g2' && replica.stream === 'shipping';
-      });
+      await shipping(g1, 'g2');
       const root = new EtcdClient({ endpoints: etcd.endpoints, requestTimeoutMs: 2_000, maxResponseBytes: 1 << 20 });
       registerCleanup('etcd client', () => root.close());
       const client = await stream(g1.port, 'books');
@@ -87,19 +76,10 @@ describe('the old owner returns after a takeover', () => {
       expect(takeover.acked).toBeGreaterThanOrEqual(committedDirectory);
       g2.relay!.heal();
       // g2 gives the unacknowledged seqs again: they were never durable on both, and nobody was told they were.
-      let onG2: Awaited<ReturnType<typeof stream>> | undefined;
-      await until(
-        'g2 serves the chain',
-        () =>
-          stream(g2.port, 'books').then(
-            (s) => ((onG2 = s), true),
-            () => false,
-          ),
-        60_000,
-      );
-      const given = await acceptedFrame(onG2!, ['given again']);
+      const onG2 = await streamWhenServed(g2, 'books');
+      const given = await acceptedFrame(onG2, ['given again']);
       expect(given.seq).toBe(unacked.seq);
-      await until('committed on g2', () => committedUpTo(onG2!.replies) >= given.seq!, 30_000);
+      await until('committed on g2', () => committedUpTo(onG2.replies) >= given.seq!, 30_000);
 
       if (wiped) rmSync(g1.dataDir, { recursive: true, force: true });
       const back = await startReplicaGateway(etcd, prefix, 'g1', 'm1', 'wait', { ...FAILOVER, dataDir: g1.dataDir });
@@ -116,24 +96,14 @@ describe('the old owner returns after a takeover', () => {
       expect(refused).toMatch(/421|Unexpected server response/);
 
       // g1 stands by for g2 and catches up; g2 is back in step (committed without `alone`).
-      await saying(
-        g2,
-        until(
-          'g2 ships to g1',
-          async () => {
-            const replica = (await g2.healthz()).fleet?.replica;
-            return replica?.standby === 'g1' && replica.stream === 'shipping';
-          },
-          60_000,
-        ),
-      );
+      await shipping(g2, 'g1');
       let last: Reply | undefined;
       await until(
         'a frame on g2 committed without alone',
         async () => {
-          const frame = await acceptedFrame(onG2!, ['in step']);
-          await until('committed', () => committedUpTo(onG2!.replies) >= frame.seq!, 30_000);
-          const notice = onG2!.replies.filter((r) => r.type === 'committed').at(-1)!;
+          const frame = await acceptedFrame(onG2, ['in step']);
+          await until('committed', () => committedUpTo(onG2.replies) >= frame.seq!, 30_000);
+          const notice = onG2.replies.filter((r) => r.type === 'committed').at(-1)!;
           if (notice.alone === undefined) last = frame;
           return last !== undefined;
         },
@@ -141,7 +111,7 @@ describe('the old owner returns after a takeover', () => {
       );
 
       // Every committed entry — g1's before the kill, g2's after — from g1's store, with the hash its owner accepted.
-      const hashes = acceptedHashes(onG2!.replies, acceptedHashes(client.replies));
+      const hashes = acceptedHashes(onG2.replies, acceptedHashes(client.replies));
       for (let seq = 0; seq <= last!.seq!; seq++) {
         if (seq > committed && seq < given.seq!) continue;
         const proof = await back.proof('books', seq);

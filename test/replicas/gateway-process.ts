@@ -257,9 +257,58 @@ export async function pair(
     startReplicaGateway(etcd, prefix, 'g1', 'm1', whenStandbyLost, more),
     startReplicaGateway(etcd, prefix, 'g2', 'm2', survivor, more),
   ]);
-  await until('g1 ships to g2', async () => {
-    const replica = (await g1.healthz()).fleet?.replica;
-    return replica?.standby === 'g2' && replica.stream === 'shipping';
-  });
+  await shipping(g1, 'g2');
   return { etcd, prefix, g1, g2 };
+}
+
+export type Client = Awaited<ReturnType<typeof stream>>;
+
+/** Each seq's entry hash (hex) from `accepted` replies, added to `into`. */
+export function acceptedHashes(replies: readonly Reply[], into = new Map<number, string>()): Map<number, string> {
+  for (const r of replies)
+    if (r.type === 'accepted') for (let i = 0; i < r.count!; i++) into.set(r.seq! + i, Buffer.from(r.hashes!.subarray(i * 32, (i + 1) * 32)).toString('hex'));
+  return into;
+}
+
+export async function exited(g: GatewayProcess): Promise<void> {
+  if (g.child.exitCode !== null || g.child.signalCode !== null) return;
+  await new Promise<void>((resolve) => g.child.once('exit', () => resolve()));
+}
+
+export async function killed(g: GatewayProcess): Promise<void> {
+  g.child.kill('SIGKILL');
+  await exited(g);
+}
+
+/** A stream to the chain on `g` once it serves it (after a takeover: refused with 421 until then). */
+export async function streamWhenServed(g: GatewayProcess, chain: string): Promise<Client> {
+  let client: Client | undefined;
+  await saying(
+    g,
+    until(
+      `${g.id} serves ${chain}`,
+      () =>
+        stream(g.port, chain).then(
+          (s) => ((client = s), true),
+          () => false,
+        ),
+      60_000,
+    ),
+  );
+  return client!;
+}
+
+/** `owner` ships to `standby` (its /healthz says so). */
+export async function shipping(owner: GatewayProcess, standby: string): Promise<void> {
+  await saying(
+    owner,
+    until(
+      `${owner.id} ships to ${standby}`,
+      async () => {
+        const replica = (await owner.healthz()).fleet?.replica;
+        return replica?.standby === standby && replica.stream === 'shipping';
+      },
+      60_000,
+    ),
+  );
 }

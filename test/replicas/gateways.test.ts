@@ -14,16 +14,18 @@ import { EtcdClient } from '../../src/fleet/index.js';
 import { fleetRun, freePort, mirrorArgs, proxyFor, registerCleanup, startEtcd } from '../helpers/index.js';
 import {
   acceptedFrame,
+  acceptedHashes,
   answerTo,
   committedUpTo,
+  FAILOVER,
   newPrefix,
   pair,
   saying,
   startReplicaGateway,
   stream,
+  streamWhenServed,
   until,
   type ErrorBody,
-  FAILOVER,
   type GatewayProcess,
   type Reply,
 } from './gateway-process.js';
@@ -191,10 +193,7 @@ describe('failover: the standby takes the chains of an owner killed with -9', ()
       const committed = committedUpTo(client!.replies);
       expect(committed).toBeGreaterThanOrEqual(300);
       // Each seq's hash as the owner accepted it.
-      const hashes = new Map<number, string>();
-      for (const r of [...claim.replies, ...client!.replies])
-        if (r.type === 'accepted')
-          for (let i = 0; i < r.count!; i++) hashes.set(r.seq! + i, Buffer.from(r.hashes!.subarray(i * 32, (i + 1) * 32)).toString('hex'));
+      const hashes = acceptedHashes([...claim.replies, ...client!.replies]);
       expect(hashes.get(firstAccepted.seq!)).toBeDefined();
 
       // The survivor takes the chain over once the owner's lease expires. Until then a stream to it is refused (421
@@ -268,16 +267,7 @@ describe('failover: the standby takes the chains of an owner killed with -9', ()
     for (let i = 0; i < 10; i++) frames.push(await acceptedFrame(client, [`r${i}a`, `r${i}b`]));
     await until('committed on g1', () => committedUpTo(client.replies) >= frames.at(-1)!.seq! + 1);
     g1.child.kill('SIGKILL');
-    let after: Awaited<ReturnType<typeof stream>> | undefined;
-    await until(
-      `${taker.id} serves the chain`,
-      () =>
-        stream(taker.port, 'ring').then(
-          (opened) => ((after = opened), true),
-          () => false,
-        ),
-      60_000,
-    );
+    const after = await streamWhenServed(taker, 'ring');
     // The taker's standby: the third gateway (a ring g1 → taker → it), or — if the taker's standby was g1 — the third
     // one, which names itself once g1 is gone. Either way it never held the chain's blocks g1 sealed.
     await until(
@@ -309,16 +299,7 @@ describe('failover: the standby takes the chains of an owner killed with -9', ()
     await until('committed on the taker', () => committedUpTo(after!.replies) >= more.at(-1)!.seq!, 60_000);
     const committed = committedUpTo(after!.replies);
     taker.child.kill('SIGKILL');
-    let last: Awaited<ReturnType<typeof stream>> | undefined;
-    await until(
-      `${next.id} serves the chain`,
-      () =>
-        stream(next.port, 'ring').then(
-          (opened) => ((last = opened), true),
-          () => false,
-        ),
-      60_000,
-    );
+    const last = await streamWhenServed(next, 'ring');
     const third = await acceptedFrame(last!, ['taken over again']);
     expect(third.seq).toBe(committed + 1); // nothing was in flight on the taker: it goes on exactly after the last committed seq
     await until(`committed on ${next.id}`, () => committedUpTo(last!.replies) >= third.seq!, 60_000);

@@ -16,68 +16,21 @@ import { EtcdClient } from '../../src/fleet/index.js';
 import { registerCleanup, runCli, startEtcd } from '../helpers/index.js';
 import {
   acceptedFrame,
+  acceptedHashes,
   committedUpTo,
+  exited,
   FAILOVER,
+  killed,
   newPrefix,
   saying,
+  shipping,
   startReplicaGateway,
   stream,
+  streamWhenServed,
   until,
-  type GatewayProcess,
+  type Client,
   type Reply,
 } from './gateway-process.js';
-
-type Client = Awaited<ReturnType<typeof stream>>;
-
-/** Each seq's entry hash (hex) from `accepted` replies. */
-function acceptedHashes(replies: readonly Reply[], into = new Map<number, string>()): Map<number, string> {
-  for (const r of replies)
-    if (r.type === 'accepted') for (let i = 0; i < r.count!; i++) into.set(r.seq! + i, Buffer.from(r.hashes!.subarray(i * 32, (i + 1) * 32)).toString('hex'));
-  return into;
-}
-
-async function exited(g: GatewayProcess): Promise<void> {
-  if (g.child.exitCode !== null || g.child.signalCode !== null) return;
-  await new Promise<void>((resolve) => g.child.once('exit', () => resolve()));
-}
-
-async function killed(g: GatewayProcess): Promise<void> {
-  g.child.kill('SIGKILL');
-  await exited(g);
-}
-
-/** A stream to the chain on `g` once it serves it (after a takeover). */
-async function streamWhenServed(g: GatewayProcess, chain: string): Promise<Client> {
-  let client: Client | undefined;
-  await saying(
-    g,
-    until(
-      `${g.id} serves ${chain}`,
-      () =>
-        stream(g.port, chain).then(
-          (s) => ((client = s), true),
-          () => false,
-        ),
-      60_000,
-    ),
-  );
-  return client!;
-}
-
-/** `owner` ships to `standby` (its /healthz says so). */
-async function shipping(owner: GatewayProcess, standby: string): Promise<void> {
-  await saying(
-    owner,
-    until(
-      `${owner.id} ships to ${standby}`,
-      async () => {
-        const replica = (await owner.healthz()).fleet?.replica;
-        return replica?.standby === standby && replica.stream === 'shipping';
-      },
-      60_000,
-    ),
-  );
-}
 
 /** Sends frames until one is committed without `alone` (the owner is in step with its standby again); that frame. */
 async function committedInStep(client: Client): Promise<Reply> {
