@@ -87,7 +87,7 @@ export interface GuardSettings {
    * front door: the operator's probes and scrapes, which cost what the
    * gateway's own state makes them cost (a scrape lists every descriptor),
    * and come from wherever monitoring runs. They must keep their own cost
-   * bounded (a scrape is shared by those made within SCRAPE_SHARED_MS of it, src/http/api-routes.ts).
+   * bounded (one collection per SCRAPE_SHARED_MS at most, shared by the scrapes waiting for it: src/http/api-routes.ts).
    */
   unchargedPaths: readonly string[];
 }

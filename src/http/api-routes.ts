@@ -38,23 +38,39 @@ export interface MetricsText {
 
 export const METRICS_PATH = '/metrics';
 /**
- * Scrapes asked within this long of the last one share its text. A scrape's
- * time is not charged to the asking address's share of the front door
- * (defence/guard.ts: it comes from monitoring, which must keep working under
- * an attack), and anyone may ask in open mode: so the front door collects at
- * most 40 times a second, ~1 ms each, however many ask. Far more often than
- * any monitor scrapes, so what one gets is always fresh.
+ * At most one collection per this long. A scrape's time is not charged to
+ * the asking address's share of the front door (defence/guard.ts: it comes
+ * from monitoring, which must keep working under an attack), and anyone may
+ * ask in open mode: so the front door collects at most 40 times a second,
+ * ~1 ms each, however many ask.
  */
 const SCRAPE_SHARED_MS = 25;
 
-function sharedScrapes(metrics: MetricsText): MetricsText {
-  let last: { at: number; text: Promise<string> } | null = null;
+/**
+ * Every answer is collected after its scrape arrived, so a client that
+ * writes and then scrapes sees its write counted (an earlier version handed
+ * out the last text for 25 ms, and a test that wrote and scraped within that
+ * saw counters from before). A scrape within SCRAPE_SHARED_MS of the last
+ * collection waits for the next one, shared by all who asked meanwhile.
+ */
+export function sharedScrapes(metrics: MetricsText): MetricsText {
+  let collectedAt = -Infinity;
+  let next: Promise<string> | null = null;
+  const collect = (): Promise<string> => {
+    collectedAt = performance.now();
+    return metrics.metrics();
+  };
   return {
     contentType: metrics.contentType,
     metrics: () => {
-      const now = performance.now();
-      if (last === null || now - last.at > SCRAPE_SHARED_MS) last = { at: now, text: metrics.metrics() };
-      return last.text;
+      if (next !== null) return next;
+      const wait = collectedAt + SCRAPE_SHARED_MS - performance.now();
+      if (wait <= 0) return collect();
+      next = new Promise<void>((resolve) => setTimeout(resolve, wait)).then(() => {
+        next = null;
+        return collect();
+      });
+      return next;
     },
   };
 }

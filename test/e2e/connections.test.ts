@@ -94,7 +94,7 @@ describe('connection limits', () => {
     raw.write(Array.from({ length: 32 }, () => 'GET /v1/chains HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n').join(''));
     raw.resume();
     await once(raw, 'close');
-    // A scrape may share the text of one made just before (within 25 ms): asked until the refusals show.
+    // Asked until the refusals show in the metrics.
     let refused = 0;
     await expect.poll(async () => (refused = (await refusedByCause(gw, 'address')) - refusedBefore), { timeout: FREED_WITHIN_MS }).toBeGreaterThanOrEqual(1);
     expect(refused).toBeLessThanOrEqual(9);
