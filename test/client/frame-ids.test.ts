@@ -3,19 +3,13 @@
 // whose replies were lost are sent again on the next connection, answered as
 // repeats, and every entry is written exactly once.
 import { describe, expect, it } from 'vitest';
-import { connect, type ChainClient, type ChainError, type FrameCommitted, type SubmitResult } from '../../src/client/index.js';
-import { registerCleanup, sha256Hex, stableAddress, startGateway, tempDir, type ChildGateway } from '../helpers/index.js';
+import { connect, type SubmitResult } from '../../src/client/index.js';
+import { registerCleanup, stableAddress, startGateway, tempDir } from '../helpers/index.js';
+import { expectStored, expectTiled, Flood, PER_FRAME } from './flood.js';
 
 const CONFIG = { ledger: { blockIntervalMs: 20 }, allowedHosts: ['*'] };
-const PER_FRAME = 3;
 
 const entriesOf = (f: number) => Array.from({ length: PER_FRAME }, (_, k) => `frame-${f}-entry-${k}`);
-
-/** Every seq from 0 to `total` exactly once over the results. */
-function expectTiled(results: readonly { seq: number; count: number }[], total: number): void {
-  const seqs = results.flatMap((r) => Array.from({ length: r.count }, (_, i) => r.seq + i)).sort((a, b) => a - b);
-  expect(seqs).toEqual(Array.from({ length: total }, (_, i) => i));
-}
 
 describe('client frame ids', () => {
   it('sends again the frames a dropped connection left unanswered, and each entry is written once', async () => {
@@ -64,93 +58,6 @@ describe('client frame ids', () => {
 // kept until `committed` covers it, sent again on each new connection, and
 // its commit reported once (`frameCommitted`), whatever the connection did.
 
-/** A flood of the client package: frame i holds PER_FRAME entries named after i; what the application saw of each. */
-class Flood {
-  readonly submitted: string[][] = [];
-  /** frameCommitted reports, by frame id: exactly one each is the promise. */
-  readonly reports = new Map<number, FrameCommitted[]>();
-  readonly idOf = new Map<number, number>();
-  private readonly waiting: Promise<void>[] = [];
-
-  constructor(private readonly client: ChainClient) {
-    client.on('frameCommitted', (frame) => {
-      const seen = this.reports.get(frame.id) ?? [];
-      seen.push(frame);
-      this.reports.set(frame.id, seen);
-    });
-  }
-
-  /** Submits `frames` frames at once; a `busy` submit (the client's bound) is submitted again shortly. */
-  send(frames: number): void {
-    for (let k = 0; k < frames; k++) {
-      const i = this.submitted.length;
-      const entries = Array.from({ length: PER_FRAME }, (_, e) => `flood-${i}-entry-${e}`);
-      this.submitted.push(entries);
-      this.waiting.push(this.submitUntilTaken(i, entries));
-    }
-  }
-
-  private async submitUntilTaken(i: number, entries: string[]): Promise<void> {
-    for (;;) {
-      try {
-        this.idOf.set(i, (await this.client.submit(entries)).id!);
-        return;
-      } catch (err) {
-        if ((err as ChainError).code !== 'busy') throw err;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    }
-  }
-
-  /** Every submit so far resolved (accepted). */
-  async accepted(): Promise<void> {
-    await Promise.all(this.waiting);
-  }
-
-  /** Every submit resolved, and every frame reported committed. */
-  async settled(): Promise<void> {
-    await this.accepted();
-    await expect.poll(() => this.reports.size, { timeout: 30_000 }).toBe(this.submitted.length);
-  }
-
-  /** Each frame reported once, at seqs that tile the chain from 0, with the hashes of its own entries. */
-  expectExactlyOnce(): FrameCommitted[] {
-    const reports = [...this.reports.values()];
-    expect(reports.filter((r) => r.length !== 1)).toEqual([]);
-    const frames = reports.map((r) => r[0]!);
-    expectTiled(frames, this.submitted.length * PER_FRAME);
-    for (const [i, entries] of this.submitted.entries()) {
-      const frame = this.reports.get(this.idOf.get(i)!)![0]!;
-      expect(frame.hashes.map(hex)).toEqual(entries.map((e) => sha256Hex(Buffer.from(e))));
-    }
-    return frames;
-  }
-}
-
-const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
-
-/** The chain's entry hashes by seq, read back block by block through the HTTP API. */
-async function storedHashes(gw: ChildGateway, chain: string, total: number): Promise<string[]> {
-  const hashes: string[] = [];
-  for (let height = 0; hashes.length < total; height++) {
-    const res = await gw.http(`/v1/chains/${chain}/blocks/${height}`);
-    expect(res.status).toBe(200);
-    const block = (await res.json()) as { firstSeq: number; entryHashes: string[] };
-    expect(block.firstSeq).toBe(hashes.length);
-    hashes.push(...block.entryHashes);
-  }
-  expect(hashes.length).toBe(total);
-  return hashes;
-}
-
-/** The store holds exactly the frames reported, each once, where they were reported. */
-async function expectStored(gw: ChildGateway, chain: string, frames: readonly FrameCommitted[], total: number): Promise<void> {
-  expect((await gw.json<{ nextSeq: number }>(`/v1/chains/${chain}`)).nextSeq).toBe(total);
-  const stored = await storedHashes(gw, chain, total);
-  for (const frame of frames) expect(stored.slice(frame.seq, frame.seq + frame.count)).toEqual(frame.hashes.map(hex));
-  expect(new Set(stored).size).toBe(total); // every entry is distinct: none written twice
-}
-
 describe('client frame ids: each frame committed exactly once', () => {
   // Blocks cut every 300 ms: a frame stays accepted and not committed long enough to cut its connection then.
   const SLOW_SEALS = { ledger: { blockIntervalMs: 300 }, allowedHosts: ['*'] };
@@ -187,7 +94,7 @@ describe('client frame ids: each frame committed exactly once', () => {
     // Frames sent again were answered with their first `accepted`: the gateway had them.
     expect(stats.repeats).toBeGreaterThan(0);
     expect(stats).toMatchObject({ uncommitted: 0, reported: flood.submitted.length, rewritten: 0, duplicates: 0 });
-    await expectStored(gw, 'exactly-once', frames, flood.submitted.length * PER_FRAME);
+    await expectStored(`http://127.0.0.1:${gw.port}`, 'exactly-once', frames, flood.submitted.length * PER_FRAME);
   }, 90_000);
 
   it('a gateway killed (-9) mid-flood and restarted on its data: every frame committed exactly once', async () => {
@@ -216,6 +123,6 @@ describe('client frame ids: each frame committed exactly once', () => {
     // Each kill left frames accepted and not committed: answered from the window the store rebuilt, or written again.
     expect(stats.repeats + stats.rewritten).toBeGreaterThan(0);
     expect(stats).toMatchObject({ uncommitted: 0, duplicates: 0 });
-    await expectStored(gw, 'survivor', frames, flood.submitted.length * PER_FRAME);
+    await expectStored(`http://127.0.0.1:${gw.port}`, 'survivor', frames, flood.submitted.length * PER_FRAME);
   }, 120_000);
 });

@@ -50,6 +50,8 @@ export interface GatewayMore {
   lostAfterMs?: number;
   /** A data directory to start on (a gateway coming back); a new one by default. */
   dataDir?: string;
+  /** The port to listen on (a gateway coming back where HAProxy's configuration has it); a free one by default. */
+  port?: number;
   /** The fleet reaches it through a relay the test can cut (GatewayProcess.relay): a partition of the path to it. */
   relayed?: boolean;
 }
@@ -65,7 +67,7 @@ export async function startReplicaGateway(
   whenStandbyLost: 'wait' | 'alone',
   more: GatewayMore = {},
 ): Promise<GatewayProcess> {
-  const port = await freePort();
+  const port = more.port ?? (await freePort());
   const relay = more.relayed === true ? await relayTo(port) : null;
   const args = {
     id,
