@@ -7,6 +7,7 @@ import type { RootDatabase } from 'lmdb';
 import { ADMIN, CreditBook, CreditChain, type AccountState, type Principal } from './book.js';
 import { isId, keyDigest, newId, newKey } from './keys.js';
 import { FREE_POLICY, type Policy, type PolicyVersion } from './policy.js';
+import type { ChainBookOf } from './travelling-book.js';
 import { isRefusal, refuse, type Refusal } from './refusal.js';
 import { accountRequestOr, amountRequestOr, chainRequestOr, keyRequestOr, policyRequestOr, type ChainRequest } from './requests.js';
 import {
@@ -302,6 +303,23 @@ export class Credits {
   async exportChain(name: string): Promise<ChainBookRecords | null> {
     await this.flushReadBurns();
     return readChainBook(this.tables, name);
+  }
+
+  /**
+   * The books of those of `chains` this gateway holds, as its store has them
+   * now, for the seal that carries them to the standby (docs/replicas.md
+   * part 5). The store's, not the book's: burns of blocks not yet sealed are
+   * not in it. Read when the seal is read for shipping, so a book can be
+   * newer than its seal (a mint since); never older.
+   */
+  booksOf(chains: Iterable<string>): ChainBookOf[] {
+    const books: ChainBookOf[] = [];
+    for (const chain of new Set(chains)) {
+      if (!this.book.chains.has(chain)) continue;
+      const book = readChainBook(this.tables, chain);
+      if (book !== null) books.push({ chain, book });
+    }
+    return books;
   }
 
   /** The chain went to `gateway` with `balances`: a closing record, and the chain leaves the book. */

@@ -10,6 +10,7 @@ export { ADMIN_KEY_ENV, checkOpenBind, isLoopback, readAdminKey, type AuthSettin
 export { KEY_LENGTH, KEY_PREFIX, KEY_RULE, isId, keyDigest, newId, newKey } from './keys.js';
 export { FREE_POLICY, entryCost, policyAt, spanCost, type Audience, type Policy, type PolicyVersion } from './policy.js';
 export { isRefusal, refuse, type Refusal } from './refusal.js';
+export { chainBookOr, decodeChainBook, decodeChainBooks, encodeChainBook, encodeChainBooks, type ChainBookOf } from './travelling-book.js';
 export {
   creditHoldings,
   type AccountRecord,

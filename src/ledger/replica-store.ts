@@ -13,6 +13,9 @@
 //     removed them), `ledger.replicaSuperseded` ownerKey ‖ height → its mark,
 //     so reads of the owner's directory and verify know why its blocks are not
 //     here (the heights it lists may hold other blocks: the ones that went on);
+//   - `ledger.replicaBooks` ownerKey ‖ chainId → the credit book of each
+//     chain the seal carries one for (authenticated mode), the latest
+//     replacing the one before: a takeover opens the chain's credits from it;
 //   - `ledger.replicas` ownerKey → where this standby has the owner: acked
 //     (the replicated height), the owner's store digest and head key (pinned
 //     by the first seal: another one is refused), the owner's directory log
@@ -65,12 +68,23 @@ export interface ReplicaPlan {
   state: ReplicaState;
   /** Each touched chain's head after the seal, new chains flagged. */
   heads: { head: ChainHead; isNew: boolean }[];
+  /** The credit books the seal carries (ShippedSeal.books). */
+  books: { chain: string; book: Uint8Array }[];
 }
 
 const HEX_KEY = /^[0-9a-f]{64}$/;
 
 export function ownerKeyOf(ownerId: string): Buffer {
   return sha256(Buffer.from(ownerId, 'utf8'));
+}
+
+function replicaBookKey(ownerKey: Buffer, chain: string): Buffer {
+  return Buffer.concat([ownerKey, chainIdOf(chain)]);
+}
+
+/** The credit book of `chain` as `ownerId` last shipped it here (`ledger.replicaBooks`), or null. */
+export function replicaBook(tables: LedgerTables, ownerId: string, chain: string): Buffer | null {
+  return tables.replicaBooks.get(replicaBookKey(ownerKeyOf(ownerId), chain)) ?? null;
 }
 
 function loadState(tables: LedgerTables, ownerId: string): ReplicaState | null {
@@ -200,6 +214,7 @@ export function planReplica(
       lastHeadTime: head?.time ?? state?.lastHeadTime ?? null,
     },
     heads: [...heads.values()],
+    books: seal.books ?? [],
   };
 }
 
@@ -212,6 +227,11 @@ function shapeProblem(seal: ShippedSeal): string | null {
   if (seal.head !== null && !bytes(seal.head)) return 'its signed head is neither bytes nor null';
   if (!bytes(seal.frameIds)) return 'its frame ids are not bytes';
   if (!Array.isArray(seal.blocks)) return 'its blocks are not a list';
+  if (seal.books !== undefined) {
+    if (!Array.isArray(seal.books)) return 'its credit books are not a list';
+    const badBook = seal.books.findIndex((b) => typeof b?.chain !== 'string' || Buffer.byteLength(b.chain, 'utf8') > 1024 || !bytes(b.book));
+    if (badBook >= 0) return `its credit book ${badBook} is not {chain: a chain name, book: bytes}`;
+  }
   if (seal.superseded !== undefined && (typeof seal.superseded !== 'object' || seal.superseded === null)) return 'its truncation mark is not {by, token, at}';
   const bad = seal.blocks.findIndex((b) => typeof b?.chain !== 'string' || Buffer.byteLength(b.chain, 'utf8') > 1024 || !bytes(b.record));
   return bad < 0 ? null : `its block ${bad} is not {chain: a chain name, record: bytes}`;
@@ -270,6 +290,7 @@ export function writeReplica(tables: LedgerTables, plan: ReplicaPlan): void {
   }
   for (const { head, isNew } of plan.heads) if (isNew) tables.chains.putSync(head.chainId, Buffer.from(head.chainName, 'utf8'));
   for (const row of plan.checked.frameIds) tables.frameIds.putSync(row.key, row.value);
+  for (const { chain, book } of plan.books) tables.replicaBooks.putSync(replicaBookKey(plan.ownerKey, chain), Buffer.from(book));
   tables.replicaDirectories.putSync(directoryKey, plan.directoryRow);
   const { superseded } = plan.checked;
   if (superseded !== undefined) tables.replicaSuperseded.putSync(directoryKey, Buffer.from(JSON.stringify(superseded)));

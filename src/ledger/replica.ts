@@ -41,6 +41,12 @@ export interface ShippedSeal {
   head: Uint8Array | null;
   blocks: { chain: string; record: Uint8Array }[];
   frameIds: Uint8Array;
+  /**
+   * The credit books of chains of the seal (authenticated mode), each as the
+   * credits module encodes it: stored as they come, the latest per chain, and
+   * read at a takeover (docs/replicas.md part 5). The ledger does not read them.
+   */
+  books?: { chain: string; book: Uint8Array }[];
   /** Present only on a superseded directory: why its blocks are gone (`ledger.truncated`'s by, token, at). */
   superseded?: TruncationMark;
 }

@@ -57,6 +57,7 @@ import {
   lastReplicated,
   planReplica,
   readShippedSeal,
+  replicaBook,
   replicaDirectory,
   replicaPosition,
   writeReplica,
@@ -329,6 +330,13 @@ export class Ledger {
     this.assertOpen();
     this.freshReads();
     return replicaPosition(this.tables, ownerId);
+  }
+
+  /** The credit book of `chain` as `ownerId` last shipped it with a seal (ShippedSeal.books), or null. */
+  replicaBook(ownerId: string, chain: string): Buffer | null {
+    this.assertOpen();
+    this.freshReads();
+    return replicaBook(this.tables, ownerId, chain);
   }
 
   /** `ownerId`'s directory record at `height`, the head signed at its size and its superseded mark, as replicated here; null when not here. */

@@ -13,6 +13,7 @@
 //   replicaDirectories ownerKey(32) ‖ height u64 → an owner's directory record ‖ its signed head (0 or 104 bytes), on its standby (replica-store.ts)
 //   replicas    ownerKey(32)               → JSON: where this standby has the owner (acked, its keys, its log's frontier) (replica-store.ts)
 //   replicaSuperseded ownerKey(32) ‖ height u64 → JSON {by, token, at}: that replicated directory of the owner's is superseded, its blocks removed by the owner's truncation, none stored here for it (replica-store.ts)
+//   replicaBooks ownerKey(32) ‖ chainId(32) → the chain's credit book as the owner last shipped it with a seal, bytes the credits module reads (replica-store.ts)
 //   truncated   height u64                 → JSON {by, token, at, blocks: [[chain, height]…]}: this directory's blocks were removed by a returning owner's truncation (truncation.ts)
 //   truncatedRanges chainId(32) ‖ firstSeq u64 → JSON: one chain's blocks, seqs and directories one truncation removed (truncation.ts)
 import { existsSync, mkdirSync, statSync, type Stats } from 'node:fs';
@@ -40,6 +41,7 @@ export interface LedgerTables {
   replicaDirectories: Table;
   replicas: Table;
   replicaSuperseded: Table;
+  replicaBooks: Table;
   truncated: Table;
   truncatedRanges: Table;
 }
@@ -161,6 +163,7 @@ export function openTables(dir: string, forCheck = false): LedgerTables {
     replicaDirectories: forCheck ? (existing('ledger.replicaDirectories') ?? emptyTable()) : table('ledger.replicaDirectories'),
     replicas: forCheck ? (existing('ledger.replicas') ?? emptyTable()) : table('ledger.replicas'),
     replicaSuperseded: forCheck ? (existing('ledger.replicaSuperseded') ?? emptyTable()) : table('ledger.replicaSuperseded'),
+    replicaBooks: forCheck ? (existing('ledger.replicaBooks') ?? emptyTable()) : table('ledger.replicaBooks'),
     truncated: forCheck ? (existing('ledger.truncated') ?? emptyTable()) : table('ledger.truncated'),
     truncatedRanges: forCheck ? (existing('ledger.truncatedRanges') ?? emptyTable()) : table('ledger.truncatedRanges'),
   };

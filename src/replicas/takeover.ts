@@ -9,7 +9,8 @@
 //      names this gateway, so no frame is admitted for it at a wrong seq;
 //   3. the chains move here in etcd by their fencing tokens, under the outer
 //      condition (fleet/takeover.ts), with `takeover/{g}` written;
-//   4. won chains are admitted at once (the ownership mirror told locally),
+//   4. won chains get their credit books from the last ones the owner
+//      shipped (authenticated mode), then are admitted at once (the ownership mirror told locally),
 //      and `standby/{g}` is released so the naming can use this gateway again.
 // A refused takeover (the owner is back, it went on alone, this gateway's
 // lease is gone) is logged and tried again at the next change of `members/`
@@ -31,6 +32,8 @@ export interface TakeoverParts {
   /** Makes the front door's chain go on from the blocks held here; why not, or null. */
   prepare(chain: string): string | null;
   transfer(request: Omit<TakeoverRequest, 'me' | 'batch'>): Promise<TakeoverOutcome>;
+  /** The credits of the chains won go on from the books `owner` shipped with its seals (a chain without one is logged). */
+  openBooks(owner: string, chains: string[]): Promise<void>;
   /** The ownership mirror told of a chain won (admission admits it without waiting for the watch). */
   won(chain: string, token: Revision): void;
   release(owner: string, revision: Revision): Promise<void>;
@@ -92,6 +95,10 @@ export class Takeovers {
       parts.log.warn({ event: 'replica-takeover-refused', owner, why: outcome.why }, `not taking over the chains of "${owner}": ${outcome.why}`);
       return;
     }
+    await parts.openBooks(
+      owner,
+      outcome.won.map((w) => w.name),
+    );
     for (const { name, token } of outcome.won) parts.won(name, token);
     await parts.release(owner, revision);
     const ms = Math.round(performance.now() - started);

@@ -17,7 +17,7 @@ import { Unpackr } from 'msgpackr';
 import { isGatewayId, type HandoffEnd, type HandoffHead } from '../fleet/index.js';
 import { movedStreams } from '../frontdoor/index.js';
 import type { HandoffService } from '../http/index.js';
-import { isRefusal, refuse, type ChainBookRecords, type Refusal } from '../credits/index.js';
+import { chainBookOr, isRefusal, refuse, type ChainBookRecords, type Refusal } from '../credits/index.js';
 import type { ExportedBlock } from '../ledger/index.js';
 import { errorMessage, type Logger } from '../log/index.js';
 import type { FleetParts } from './fleet-parts.js';
@@ -288,21 +288,7 @@ function adoptRequest(body: unknown): AdoptRequest | Refusal {
   ) {
     return refuse('bad_request', `head: {nextSeq, nextHeight, lastBlockHash, credits, …} as the owner's handoff answered it; ${rule}`);
   }
-  return { from: b.from, fromUrl, head: { ...(head as HandoffHead), credits: creditsOf(head.credits) } };
-}
-
-/** The head's credit book as sent; its contents are checked as they are stored (Credits.openChain). */
-function creditsOf(value: unknown): ChainBookRecords | null {
-  if (value === null || value === undefined) return null;
-  const book = value as Partial<ChainBookRecords>;
-  const valid =
-    typeof book.chain?.owner === 'string' &&
-    Array.isArray(book.policies) &&
-    typeof book.balances === 'object' &&
-    book.balances !== null &&
-    Object.values(book.balances).every((n) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0) &&
-    typeof book.accounts === 'object';
-  return valid ? (book as ChainBookRecords) : null;
+  return { from: b.from, fromUrl, head: { ...(head as HandoffHead), credits: chainBookOr(head.credits) } };
 }
 
 /** A response's body, refused past `cap` bytes. */

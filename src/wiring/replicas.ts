@@ -15,7 +15,7 @@ import { clearAlone, clearTakeover, readTakeover, recordAlone, releaseStandby, t
 import type { CommitRelease, SealedEvent } from '../frontdoor/index.js';
 import { errorMessage, type Logger } from '../log/index.js';
 import { decodeEntryBlockHeader, ENTRY_BLOCK_HEADER_BYTES, type TruncationRequest, type TruncationResult } from '../ledger/index.js';
-import { isRefusal } from '../credits/index.js';
+import { decodeChainBook, decodeChainBooks, encodeChainBook, encodeChainBooks, isRefusal } from '../credits/index.js';
 import { Follower, ReplicaGate, Shipper, StandbyStreams, Takeovers, type ReplicaView, type SealSink, type SealSource } from '../replicas/index.js';
 import type { Sealer } from '../sealer/index.js';
 import type { FleetParts } from './fleet-parts.js';
@@ -48,7 +48,7 @@ export interface ReplicaStore {
  * export first, as a handoff pulls them: the standby's check needs each
  * block's predecessor.
  */
-export function storeReplicas(store: StoreParts, fleet: FleetParts, sealer: () => Sealer, adminKey: string | null): ReplicaStore {
+export function storeReplicas(store: StoreParts, fleet: FleetParts, sealer: () => Sealer, adminKey: string | null, log: Logger): ReplicaStore {
   const headKey = store.heads.publicKeyHex;
   return {
     identity: fleet.self.key,
@@ -58,16 +58,17 @@ export function storeReplicas(store: StoreParts, fleet: FleetParts, sealer: () =
       read: async (height) => {
         const { seal, sealedHeight } = await store.readers.seal(height);
         if (seal === null) throw new Error(`seal ${height} is not in the store (it holds seals up to ${sealedHeight})`);
-        return { ...seal, headKey, credits: null };
+        return { ...seal, headKey, credits: booksOfSeal(store, seal.blocks, height, log) };
       },
     },
     sink: {
       position: (owner) => store.ledger.replicaPosition(owner).acked,
-      replicate: async (owner, { directory, head, blocks, frameIds, headKey: ownerHeadKey, superseded }) => {
+      replicate: async (owner, { directory, head, blocks, frameIds, credits, headKey: ownerHeadKey, superseded }) => {
         const member = fleet.node.members.get(owner);
         if (member === undefined) throw new Error(`gateway "${owner}" is not a member of the fleet (members/${owner}): its store is not known`);
         await pullOlderBlocks(store, sealer(), { id: owner, url: member.value.url, adminKey }, blocks);
-        const seal = { directory, head, blocks, frameIds, ...(superseded === undefined ? {} : { superseded }) };
+        const books = credits === null ? [] : decodeChainBooks(credits).map(({ chain, book }) => ({ chain, book: encodeChainBook(book) }));
+        const seal = { directory, head, blocks, frameIds, books, ...(superseded === undefined ? {} : { superseded }) };
         return sealer().replicate({ id: owner, key: member.value.store, headKey: ownerHeadKey }, seal);
       },
     },
@@ -138,7 +139,7 @@ export function startReplicas(
 ): ReplicaPhase | null {
   if (fleet === null || fleet.settings.replicas === 0) return null;
   const naming = fleet.node.standbys!;
-  const replicaStore = storeReplicas(store, fleet, sealer, adminKey);
+  const replicaStore = storeReplicas(store, fleet, sealer, adminKey, log);
   const { settings } = fleet;
   const me = settings.gatewayId;
   // One bound for a seal message, the seals in flight on a stream, and what a standby queues per owner.
@@ -206,6 +207,7 @@ export function startReplicas(
     acked: (owner) => store.ledger.replicaPosition(owner).acked,
     prepare: (chain) => goOnFromHeld(running!, chain),
     transfer: (request) => takeOverChains(client, keys, { ...request, me: member, batch: settings.claimBatch }),
+    openBooks: (owner, chains) => openTakenBooks(running!, owner, chains, log),
     won: (chain, token) => fleet.node.table.applyLocal(chain, { gateway: me, since: Date.now() }, token, token),
     release: (owner, revision) => releaseStandby(client, keys, owner, revision),
     log,
@@ -264,6 +266,50 @@ function goOnFromHeld(parts: RunningParts, chain: string): string | null {
   const state = parts.shared.chains.get(chain)!;
   parts.intake.admission.frameIds.restoreChains([state], (name, limit, maxBytes) => parts.store.ledger.recentFrameIds(name, limit, maxBytes));
   return null;
+}
+
+/** What the books a seal carries may take of its message: past it they wait for a later seal of their chains. */
+const MAX_BOOK_BYTES_PER_SEAL = 1 << 20;
+
+/** Authenticated mode: the books of the seal's chains go with it, so a takeover opens their credits (null: none). */
+function booksOfSeal(store: StoreParts, blocks: readonly { chain: string }[], height: number, log: Logger): Uint8Array | null {
+  const books = store.credits?.booksOf(blocks.map((block) => block.chain)) ?? [];
+  if (books.length === 0) return null;
+  const bytes = encodeChainBooks(books);
+  if (bytes.byteLength <= MAX_BOOK_BYTES_PER_SEAL) return bytes;
+  log.warn(
+    { event: 'replica-books-too-large', height, bytes: bytes.byteLength, chains: books.length },
+    `the credit books of seal ${height} (${bytes.byteLength} bytes) do not go with it; a later seal of their chains carries them`,
+  );
+  return null;
+}
+
+/**
+ * The chains taken over from `owner` get their credit books from the last
+ * ones it shipped here (authenticated mode; docs/replicas.md part 5), each
+ * with an opening record naming `owner`, as a handoff opens a chain. A chain
+ * with no book here (written in open mode, or never shipped with one) is
+ * logged: it serves reads and refuses writes until its owner creates it again.
+ */
+async function openTakenBooks(parts: RunningParts, owner: string, chains: string[], log: Logger): Promise<void> {
+  const credits = parts.store.credits;
+  if (credits === null) return;
+  for (const chain of chains) {
+    const bytes = parts.store.ledger.replicaBook(owner, chain);
+    const book = bytes === null ? null : decodeChainBook(bytes);
+    if (book === null) {
+      log.warn({ event: 'replica-takeover-no-book', owner, chain }, `chain "${chain}" taken over from "${owner}" has no credit book here`);
+      continue;
+    }
+    try {
+      await credits.openChain(chain, owner, book, parts.shared.chains.get(chain)?.nextSeq ?? 0);
+    } catch (error) {
+      log.error(
+        { event: 'replica-takeover-book', owner, chain, error: errorMessage(error) },
+        `chain "${chain}": its credit book did not open: ${errorMessage(error)}`,
+      );
+    }
+  }
 }
 
 /** A chain not owned here that still has entries not sealed here (a truncation waits for them), or null. */

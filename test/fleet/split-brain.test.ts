@@ -10,9 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { EtcdClient, FleetKeys, HttpGatewayApi, moveChain, transferChain, type GatewayApi, type HandoffHead } from '../../src/fleet/index.js';
 import { newKey } from '../../src/credits/index.js';
 import {
-  StreamClient,
+  expectStoresVerify,
+  FleetWriter,
   registerCleanup,
-  runCli,
   startEtcd,
   startFleetGateway,
   startLab,
@@ -62,34 +62,6 @@ async function fleetLab(ids: string[], extra: { config?: Record<string, unknown>
   return { lab, etcd, keys: new FleetKeys(prefix), prefix, root, adminKey, gateways };
 }
 
-/** One frame at a time to one gateway, every reply kept with its time and the gateway that gave it. */
-class Writer {
-  readonly replies: (Reply & { gateway: string; at: number })[] = [];
-  private constructor(
-    readonly gateway: string,
-    readonly stream: StreamClient,
-  ) {}
-
-  static async open(gw: FleetGateway, chain: string, key?: string): Promise<Writer> {
-    return new Writer(gw.id, await StreamClient.open(gw.url, chain, key));
-  }
-
-  /** Sends one frame and waits for its reply; null once the connection is closed. */
-  async write(entry: string): Promise<(Reply & { gateway: string; at: number }) | null> {
-    if (this.stream.closeCode !== null) return null;
-    const n = this.stream.replies.length;
-    this.stream.send([entry]);
-    try {
-      await this.stream.waitReplies(n + 1, 10_000);
-    } catch {
-      return null;
-    }
-    const reply = { ...this.stream.replies[n]!, gateway: this.gateway, at: Date.now() };
-    this.replies.push(reply);
-    return reply;
-  }
-}
-
 /** Every seq range accepted, from any gateway: they tile 0…n without overlap (no seq given twice, none skipped). */
 function expectSeqsOnce(accepted: Reply[]): number {
   const ranges = accepted
@@ -104,23 +76,6 @@ function expectSeqsOnce(accepted: Reply[]): number {
   return next;
 }
 
-async function expectStoresVerify(gateways: FleetGateway[]): Promise<void> {
-  for (const gw of gateways) {
-    await gw.stop();
-    const verified = runCli(['verify', '--data', gw.dataDir]);
-    expect(verified.status, `${gw.id}: ${verified.output}`).toBe(0);
-  }
-}
-
-/** Writes until `done` says so (or the writer's connection ends), one frame at a time. */
-async function writeUntil(writer: Writer, label: string, done: () => boolean): Promise<void> {
-  for (let i = 0; !done(); i++) {
-    const reply = await writer.write(`${label} ${i}`);
-    if (reply === null) return;
-    if (reply.type === 'error') await new Promise((resolve) => setTimeout(resolve, 20)); // busy: try again a moment later
-  }
-}
-
 const owned = async (root: EtcdClient, keys: FleetKeys, chain: string): Promise<string | null> => {
   const kv = (await root.range(keys.chain(chain))).kvs[0];
   return kv === undefined ? null : (JSON.parse(kv.value.toString()) as { gateway: string }).gateway;
@@ -132,9 +87,9 @@ describe('split brain, attacked (real gateways in network namespaces, 3-member e
     const [g1, g2] = f.gateways as [FleetGateway, FleetGateway];
     const owner = await g1.account('owner');
     await g1.chain('alpha', owner);
-    const w1 = await Writer.open(g1, 'alpha', owner.key);
+    const w1 = await FleetWriter.open(g1, 'alpha', owner.key);
     let stop = false;
-    const writing = writeUntil(w1, 'on g1', () => stop);
+    const writing = w1.writeUntil('on g1', () => stop);
     await expect.poll(() => w1.replies.filter((r) => r.type === 'accepted').length, { timeout: 20_000 }).toBeGreaterThan(20);
 
     const cutAt = Date.now();
@@ -169,14 +124,14 @@ describe('split brain, attacked (real gateways in network namespaces, 3-member e
     expect((await g1.call('GET', '/v1/chains/alpha/entries/0', owner.key)).status).toBe(200);
 
     // g2 goes on where g1 stopped.
-    const w2 = await Writer.open(g2, 'alpha', owner.key);
+    const w2 = await FleetWriter.open(g2, 'alpha', owner.key);
     for (let i = 0; i < 20; i++) expect((await w2.write(`on g2 ${i}`))?.type).toBe('accepted');
     // Back on the network: g1 rejoins, learns the move, and sends writers to g2; it never admitted alpha after the fence.
     f.lab.heal('g1', 'etcd');
     await expect
       .poll(
         async () => {
-          const w = await Writer.open(g1, 'alpha', owner.key).catch(() => null);
+          const w = await FleetWriter.open(g1, 'alpha', owner.key).catch(() => null);
           return (await w?.write('after the partition'))?.code ?? 'refused at the upgrade';
         },
         { timeout: 30_000, interval: 250 },
@@ -199,7 +154,7 @@ describe('split brain, attacked (real gateways in network namespaces, 3-member e
     const accepted = new Map<string, Reply[]>();
     for (const chain of ['committed', 'abandoned']) {
       await g1.chain(chain, owner);
-      const w = await Writer.open(g1, chain, owner.key);
+      const w = await FleetWriter.open(g1, chain, owner.key);
       for (let i = 0; i < 30; i++) expect((await w.write(`${chain} ${i}`))?.type).toBe('accepted');
       accepted.set(chain, [...w.replies]);
     }
@@ -216,7 +171,7 @@ describe('split brain, attacked (real gateways in network namespaces, 3-member e
     await api.adopt(g2.url, 'abandoned', 'g1', abandoned, g1.url);
     // g1's deadline (3 s) passes while it is cut off (its fence, 3.5 s, comes after): it cannot reclaim, so it keeps the chain stopped.
     await expect.poll(async () => (await g1.json<{ fleet: { member: string } }>('/healthz')).fleet.member, { timeout: 30_000 }).toBe('fenced');
-    const stopped = await Writer.open(g1, 'abandoned', owner.key);
+    const stopped = await FleetWriter.open(g1, 'abandoned', owner.key);
     expect(await stopped.write('while cut off')).toMatchObject({ type: 'error', code: 'busy' });
     // Back, it reclaims the chain: the transfer that never came can no longer commit.
     f.lab.heal('g1', 'etcd');
@@ -225,7 +180,7 @@ describe('split brain, attacked (real gateways in network namespaces, 3-member e
     await expect.poll(() => owned(f.root, f.keys, 'abandoned'), { timeout: 30_000 }).toBe('g1');
     expect(await owned(f.root, f.keys, 'committed')).toBe('g2');
     const admits = async (gw: FleetGateway, chain: string): Promise<string> => {
-      const w = await Writer.open(gw, chain, owner.key).catch(() => null);
+      const w = await FleetWriter.open(gw, chain, owner.key).catch(() => null);
       if (w === null) return 'refused at the upgrade';
       const reply = await w.write(`${chain} on ${gw.id}`);
       if (reply?.type === 'accepted') accepted.get(chain)!.push(reply);
@@ -245,7 +200,7 @@ describe('split brain, attacked (real gateways in network namespaces, 3-member e
     const names = Array.from({ length: 20 }, (_, i) => `race-${i}`);
     const outcomes = await Promise.all(
       names.map(async (chain) => {
-        const [a, b] = await Promise.all([Writer.open(g1, chain), Writer.open(g2, chain)]);
+        const [a, b] = await Promise.all([FleetWriter.open(g1, chain), FleetWriter.open(g2, chain)]);
         // Both first frames at once: each gateway's claim races the other's in etcd.
         await Promise.all([a.write(`${chain} from g1 #0`), b.write(`${chain} from g2 #0`)]);
         for (let i = 1; i < 5; i++) await Promise.all([a.write(`${chain} from g1 #${i}`), b.write(`${chain} from g2 #${i}`)]);
@@ -271,8 +226,8 @@ describe('split brain, attacked (real gateways in network namespaces, 3-member e
     const [g1, g2] = f.gateways as [FleetGateway, FleetGateway];
     const owner = await g1.account('owner');
     await g1.chain('gamma', owner);
-    const w1 = await Writer.open(g1, 'gamma', owner.key);
-    const writing = writeUntil(w1, 'on g1', () => false);
+    const w1 = await FleetWriter.open(g1, 'gamma', owner.key);
+    const writing = w1.writeUntil('on g1', () => false);
     await expect.poll(() => w1.replies.filter((r) => r.type === 'accepted').length, { timeout: 20_000 }).toBeGreaterThan(20);
     // The coordinator kills etcd's leader between the adopt and the commit.
     const http = new HttpGatewayApi(f.adminKey, 30_000);
@@ -301,9 +256,9 @@ describe('split brain, attacked (real gateways in network namespaces, 3-member e
     expect(ownerNow).toBe(outcome.moved ? 'g2' : 'g1');
     const [winner, loser] = ownerNow === 'g2' ? [g2, g1] : [g1, g2];
     if (winner === g2) await writing; // g1's stream got `moved` and closed 4001
-    const w2 = await Writer.open(winner, 'gamma', owner.key);
+    const w2 = await FleetWriter.open(winner, 'gamma', owner.key);
     await expect.poll(async () => (await w2.write('after the move'))?.type, { timeout: 20_000, interval: 250 }).toBe('accepted');
-    const other = await Writer.open(loser, 'gamma', owner.key).catch(() => null);
+    const other = await FleetWriter.open(loser, 'gamma', owner.key).catch(() => null);
     expect(other === null || (await other.write('on the loser'))?.code === 'moved').toBe(true);
     const all = [...w1.replies, ...w2.replies, ...(other?.replies ?? [])];
     expectSeqsOnce(all);

@@ -60,6 +60,7 @@ export {
   type MemberProcessArgs,
   type MemberReport,
 } from './fleet.js';
+export { FleetWriter, expectStoresVerify, type WrittenReply } from './fleet-writer.js';
 export { rewriteDirectory } from './history.js';
 export { stableAddress } from './relay.js';
 export { linesThenKill } from './kill.js';

@@ -323,6 +323,11 @@ describe('Ledger.replicate', () => {
       /its block 0 is not \{chain: a chain name, record: bytes\}/,
     );
     await refused({ ...seals[1]!, head: 7 } as unknown as ShippedSeal, /its signed head is neither bytes nor null/);
+    await refused({ ...seals[1]!, books: {} } as unknown as ShippedSeal, /its credit books are not a list/);
+    await refused(
+      { ...seals[1]!, books: [{ chain: 'bank', book: 'x' }] } as unknown as ShippedSeal,
+      /its credit book 0 is not \{chain: a chain name, book: bytes\}/,
+    );
     // Frame ids: more ids than entries, an id outside the seal's blocks, a ragged row.
     const row = Buffer.from(seals[1]!.frameIds);
     await refused(
@@ -338,8 +343,16 @@ describe('Ledger.replicate', () => {
       /the frame ids are 59 bytes, not a multiple of 60/,
     );
 
-    // The untouched seals still go in, in order, after every refusal.
-    for (const seal of seals.slice(1)) await ledger.replicate(ownerOf, seal);
+    // The untouched seals still go in, in order, after every refusal; the credit books they carry are kept, the latest per chain.
+    const book = (text: string) => ({ chain: 'bank', book: Buffer.from(text) });
+    expect(ledger.replicaBook(OWNER.id, 'bank')).toBeNull();
+    await ledger.replicate(ownerOf, { ...seals[1]!, books: [book('at 1')] });
+    expect(ledger.replicaBook(OWNER.id, 'bank')?.toString()).toBe('at 1');
+    await ledger.replicate(ownerOf, seals[2]!);
+    expect(ledger.replicaBook(OWNER.id, 'bank')?.toString()).toBe('at 1');
+    await ledger.replicate(ownerOf, { ...seals[3]!, books: [book('at 3')] });
+    expect(ledger.replicaBook(OWNER.id, 'bank')?.toString()).toBe('at 3');
+    expect(ledger.replicaBook('another-owner', 'bank')).toBeNull();
     expect(ledger.replicaPosition(OWNER.id).acked).toBe(3);
   });
 });
