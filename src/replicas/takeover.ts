@@ -10,8 +10,9 @@
 //   3. the chains move here in etcd by their fencing tokens, under the outer
 //      condition (fleet/takeover.ts), with `takeover/{g}` written;
 //   4. won chains get their credit books from the last ones the owner
-//      shipped (authenticated mode), then are admitted at once (the ownership mirror told locally),
-//      and `standby/{g}` is released so the naming can use this gateway again.
+//      shipped (authenticated mode), then are admitted at once (the
+//      ownership mirror told locally), and `standby/{g}` is released so the
+//      naming can use this gateway again.
 // A refused takeover (the owner is back, it went on alone, this gateway's
 // lease is gone) is logged and tried again at the next change of `members/`
 // or `standby/`; a failure (etcd, a chain that cannot go on) after a second.

@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { verifyEntry, type EntryProof } from '../../src/client/index.js';
 import { EtcdClient } from '../../src/fleet/index.js';
-import { fleetRun, freePort, mirrorArgs, proxyFor, registerCleanup, startEtcd } from '../helpers/index.js';
+import { registerCleanup, startEtcd } from '../helpers/index.js';
 import {
   acceptedFrame,
   acceptedHashes,
@@ -151,96 +151,89 @@ describe('standby replicas between two gateways', () => {
 });
 
 describe('failover: the standby takes the chains of an owner killed with -9', () => {
-  it.each(['directly', 'through HAProxy'])(
-    'every entry reported committed reads back from the new owner with a proof that verifies; no seq given twice; new frames go on from the replicated seqs (clients %s)',
-    async (via) => {
-      // Through HAProxy, `fleet run` mirrors chains/ into its map: clients reconnect to the same address and land on the new owner.
-      const proxyPort = await freePort();
-      // g1 (the owner killed) waits for its standby; g2 goes on alone once g1, its own standby, is gone.
-      const { etcd, prefix, g1, g2 } = await pair('wait', 'alone', { ...FAILOVER, allowedHosts: [`127.0.0.1:${proxyPort}`] });
-      const proxy = via === 'directly' ? null : await proxyFor(etcd.endpoints, prefix, { host: '127.0.0.1', port: proxyPort });
-      if (proxy !== null) fleetRun([...mirrorArgs(etcd.endpoints, prefix, proxy), '--no-balance', '--id', 'mirror']);
-      // The chain is claimed on g1 (its first frame sent there), then written through the proxy once its map says so.
-      const claim = await stream(g1.port, 'flood');
-      const firstAccepted = await acceptedFrame(claim, ['first']);
-      let client: Awaited<ReturnType<typeof stream>> | undefined;
-      await until('a stream to the owner', async () => {
-        client = await stream(proxy?.port ?? g1.port, 'flood').catch(() => undefined);
-        if (client === undefined) return false;
-        const answer = await acceptedFrame(client, ['second']).catch(() => null);
-        if (answer === null) client = undefined;
-        return client !== undefined;
-      });
-      const root = new EtcdClient({ endpoints: etcd.endpoints, requestTimeoutMs: 2_000, maxResponseBytes: 1 << 20 });
-      registerCleanup('etcd client', () => root.close());
-      const ownerOf = async (): Promise<string> =>
-        (JSON.parse((await root.range(`${prefix}chains/flood`)).kvs[0]!.value.toString('utf8')) as { gateway: string }).gateway;
-      expect(await ownerOf()).toBe('g1');
-      const [owner, survivor] = [g1, g2];
-      // A flood: frames sent without waiting, until the owner dies under it.
-      let sent = 0;
-      const flood = setInterval(() => {
-        if (owner.child.exitCode === null && owner.child.signalCode === null) {
-          client!.send([`e${sent}a`, `e${sent}b`, `e${sent}c`]);
-          sent++;
-        }
-      }, 2);
-      registerCleanup('the flood', () => clearInterval(flood));
-      await until('a few hundred entries committed', () => committedUpTo(client!.replies) >= 300, 60_000);
-      owner.child.kill('SIGKILL');
-      await new Promise<void>((resolve) => owner.child.once('exit', () => resolve()));
-      clearInterval(flood);
-      const committed = committedUpTo(client!.replies);
-      expect(committed).toBeGreaterThanOrEqual(300);
-      // Each seq's hash as the owner accepted it.
-      const hashes = acceptedHashes([...claim.replies, ...client!.replies]);
-      expect(hashes.get(firstAccepted.seq!)).toBeDefined();
-
-      // The survivor takes the chain over once the owner's lease expires. Until then a stream to it is refused (421
-      // naming the owner), frames `moved`; through the proxy, the dead owner answers nothing until the map follows.
-      let after: Awaited<ReturnType<typeof stream>> | undefined;
-      let next: Reply | undefined;
-      await saying(
-        survivor,
-        until(
-          `${survivor.id} accepts frames of the chain`,
-          async () => {
-            after ??= await stream(proxy?.port ?? survivor.port, 'flood').catch(() => undefined);
-            if (after === undefined) return false;
-            const frame = after.send(['after the failover']);
-            await until(`answer ${frame}`, () => answerTo(after!.replies, frame) !== undefined);
-            const answer = answerTo(after.replies, frame)!;
-            if (answer.type === 'accepted') next = answer;
-            else expect(['moved', 'busy', 'unavailable']).toContain(answer.code);
-            if (answer.code === 'moved') after = undefined; // through the proxy: a stream that landed where the map was stale
-            return next !== undefined;
-          },
-          60_000,
-        ),
-      );
-      // No seq given twice: the survivor goes on after every seq the owner reported committed (seqs it accepted but
-      // never committed may be given again — they were never durable on both, and nobody was told they were).
-      expect(next!.seq).toBeGreaterThan(committed);
-      await until('the new frame committed', () => committedUpTo(after!.replies) >= next!.seq!, 30_000);
-      expect(after!.replies.find((r) => r.type === 'committed')!.alone).toBe(true);
-
-      // Every entry the owner reported committed reads back (through the proxy, when there is one), with a proof that verifies and the owner's hash.
-      const base = proxy?.url ?? `http://127.0.0.1:${survivor.port}`;
-      for (let seq = 0; seq <= committed; seq++) {
-        const response = await fetch(`${base}/v1/chains/flood/entries/${seq}`);
-        expect(response.status, `seq ${seq}`).toBe(200);
-        const proof = (await response.json()) as EntryProof;
-        expect(verifyEntry(proof, { chain: 'flood', seq, hash: hashes.get(seq)! }), `seq ${seq}`).toEqual({ ok: true });
+  // Through HAProxy, ten times in a row, with the client package: test/replicas/kills.test.ts.
+  it('every entry reported committed reads back from the new owner with a proof that verifies; no seq given twice; new frames go on from the replicated seqs', async () => {
+    // g1 (the owner killed) waits for its standby; g2 goes on alone once g1, its own standby, is gone.
+    const { etcd, prefix, g1, g2 } = await pair('wait', 'alone', FAILOVER);
+    // The chain is claimed on g1 (its first frame sent there), then written on a second stream.
+    const claim = await stream(g1.port, 'flood');
+    const firstAccepted = await acceptedFrame(claim, ['first']);
+    let client: Awaited<ReturnType<typeof stream>> | undefined;
+    await until('a stream to the owner', async () => {
+      client = await stream(g1.port, 'flood').catch(() => undefined);
+      if (client === undefined) return false;
+      const answer = await acceptedFrame(client, ['second']).catch(() => null);
+      if (answer === null) client = undefined;
+      return client !== undefined;
+    });
+    const root = new EtcdClient({ endpoints: etcd.endpoints, requestTimeoutMs: 2_000, maxResponseBytes: 1 << 20 });
+    registerCleanup('etcd client', () => root.close());
+    const ownerOf = async (): Promise<string> =>
+      (JSON.parse((await root.range(`${prefix}chains/flood`)).kvs[0]!.value.toString('utf8')) as { gateway: string }).gateway;
+    expect(await ownerOf()).toBe('g1');
+    const [owner, survivor] = [g1, g2];
+    // A flood: frames sent without waiting, until the owner dies under it.
+    let sent = 0;
+    const flood = setInterval(() => {
+      if (owner.child.exitCode === null && owner.child.signalCode === null) {
+        client!.send([`e${sent}a`, `e${sent}b`, `e${sent}c`]);
+        sent++;
       }
-      // etcd says who took over, from which seal, and that the chain is the survivor's; standby/{owner} is released.
-      const takeover = JSON.parse((await root.range(`${prefix}takeover/${owner.id}`)).kvs[0]!.value.toString('utf8')) as { by: string; acked: number };
-      expect(takeover.by).toBe(survivor.id);
-      expect(takeover.acked).toBeGreaterThanOrEqual(0);
-      expect(await ownerOf()).toBe(survivor.id);
-      await until(`standby/${owner.id} released`, async () => (await root.range(`${prefix}standby/${owner.id}`)).kvs.length === 0);
-    },
-    120_000,
-  );
+    }, 2);
+    registerCleanup('the flood', () => clearInterval(flood));
+    await until('a few hundred entries committed', () => committedUpTo(client!.replies) >= 300, 60_000);
+    owner.child.kill('SIGKILL');
+    await new Promise<void>((resolve) => owner.child.once('exit', () => resolve()));
+    clearInterval(flood);
+    const committed = committedUpTo(client!.replies);
+    expect(committed).toBeGreaterThanOrEqual(300);
+    // Each seq's hash as the owner accepted it.
+    const hashes = acceptedHashes([...claim.replies, ...client!.replies]);
+    expect(hashes.get(firstAccepted.seq!)).toBeDefined();
+
+    // The survivor takes the chain over once the owner's lease expires. Until then a stream to it is refused (421
+    // naming the owner), frames `moved`.
+    let after: Awaited<ReturnType<typeof stream>> | undefined;
+    let next: Reply | undefined;
+    await saying(
+      survivor,
+      until(
+        `${survivor.id} accepts frames of the chain`,
+        async () => {
+          after ??= await stream(survivor.port, 'flood').catch(() => undefined);
+          if (after === undefined) return false;
+          const frame = after.send(['after the failover']);
+          await until(`answer ${frame}`, () => answerTo(after!.replies, frame) !== undefined);
+          const answer = answerTo(after.replies, frame)!;
+          if (answer.type === 'accepted') next = answer;
+          else expect(['moved', 'busy', 'unavailable']).toContain(answer.code);
+          if (answer.code === 'moved') after = undefined; // a stream opened before the takeover: open another
+          return next !== undefined;
+        },
+        60_000,
+      ),
+    );
+    // No seq given twice: the survivor goes on after every seq the owner reported committed (seqs it accepted but
+    // never committed may be given again — they were never durable on both, and nobody was told they were).
+    expect(next!.seq).toBeGreaterThan(committed);
+    await until('the new frame committed', () => committedUpTo(after!.replies) >= next!.seq!, 30_000);
+    expect(after!.replies.find((r) => r.type === 'committed')!.alone).toBe(true);
+
+    // Every entry the owner reported committed reads back, with a proof that verifies and the owner's hash.
+    const base = `http://127.0.0.1:${survivor.port}`;
+    for (let seq = 0; seq <= committed; seq++) {
+      const response = await fetch(`${base}/v1/chains/flood/entries/${seq}`);
+      expect(response.status, `seq ${seq}`).toBe(200);
+      const proof = (await response.json()) as EntryProof;
+      expect(verifyEntry(proof, { chain: 'flood', seq, hash: hashes.get(seq)! }), `seq ${seq}`).toEqual({ ok: true });
+    }
+    // etcd says who took over, from which seal, and that the chain is the survivor's; standby/{owner} is released.
+    const takeover = JSON.parse((await root.range(`${prefix}takeover/${owner.id}`)).kvs[0]!.value.toString('utf8')) as { by: string; acked: number };
+    expect(takeover.by).toBe(survivor.id);
+    expect(takeover.acked).toBeGreaterThanOrEqual(0);
+    expect(await ownerOf()).toBe(survivor.id);
+    await until(`standby/${owner.id} released`, async () => (await root.range(`${prefix}standby/${owner.id}`)).kvs.length === 0);
+  }, 120_000);
 
   it('with three gateways the new owner ships the chains it took to its own standby, which first pulls their older blocks: committed without going alone; then the new owner is killed too, and the last one goes on', async () => {
     const etcd = await startEtcd();

@@ -55,7 +55,7 @@ async function replicaLab(whenStandbyLost: Record<'g1' | 'g2', 'wait' | 'alone'>
   return { lab, root, keys: new FleetKeys(prefix), g1: g1!, g2: g2! };
 }
 
-type Replica = { standby?: string; stream?: string; alone?: boolean };
+type Replica = { standby?: string; stream?: string; state?: string; behind?: number };
 
 async function replicaOf(gw: FleetGateway): Promise<Replica | undefined> {
   return (await gw.json<{ fleet?: { replica?: Replica } }>('/healthz')).fleet?.replica;
@@ -159,4 +159,40 @@ describe('standby replicas under partitions (real gateways in network namespaces
     expect(await ownerOf()).toBe('g2');
     await expectStoresVerify([g1, g2]);
   }, 180_000);
+  it('the standby cut off from its owner (`wait`): nothing accepted after the cut is committed, the owner answers busy naming it once lost, nobody takes over; healed, every frame held is committed', async () => {
+    const f = await replicaLab({ g1: 'wait', g2: 'wait' });
+    const { g1, g2 } = f;
+    const owner = await g1.account('owner');
+    await g1.chain('ledger', owner);
+    const w1 = await FleetWriter.open(g1, 'ledger', owner.key);
+    for (let i = 0; i < 10; i++) expect((await w1.write(`before ${i}`))?.type).toBe('accepted');
+    await expect.poll(() => w1.committedUpTo(), { timeout: 20_000 }).toBe(9);
+
+    // The standby stays on the etcd network (a live member): only the path between the two is cut.
+    f.lab.cut('g2', 'data');
+    let stop = false;
+    const writing = w1.writeUntil('during the cut', () => stop);
+    await expect.poll(() => w1.replies.some((r) => r.type === 'error'), { timeout: 30_000 }).toBe(true);
+    stop = true;
+    await writing;
+    const refused = w1.replies.find((r) => r.type === 'error')!;
+    expect(refused).toMatchObject({ code: 'busy', message: expect.stringMatching(/standby "g2" lost .*fleet\.whenStandbyLost: wait/) });
+    const during = w1.accepted().slice(10);
+    expect(during.length).toBeGreaterThan(0);
+    // Never committed without the standby: every frame after the cut is held.
+    expect(w1.committedUpTo()).toBe(9);
+    expect(await replicaOf(g1)).toMatchObject({ standby: 'g2', state: 'lost' });
+    // Never two owners: g1's lease lives, so g2 takes nothing over.
+    const owners = await f.root.range(f.keys.chain('ledger'));
+    expect((JSON.parse(owners.kvs[0]!.value.toString()) as { gateway: string }).gateway).toBe('g1');
+    expect((await f.root.range(f.keys.takeover('g1'))).kvs).toHaveLength(0);
+
+    // Healed: g2 catches up, every frame held is committed (not alone), and frames are accepted again.
+    f.lab.heal('g2', 'data');
+    const last = during.at(-1)!;
+    await expect.poll(() => w1.committedUpTo(), { timeout: 30_000 }).toBe((last.seq as number) + (last.count as number) - 1);
+    expect(w1.stream.committed.filter((c) => c.alone !== undefined)).toEqual([]);
+    await expect.poll(async () => (await w1.write('after the cut'))?.type, { timeout: 20_000, interval: 100 }).toBe('accepted');
+    await expectStoresVerify([g1, g2]);
+  }, 120_000);
 });
