@@ -11,7 +11,7 @@
 // and removing the directories. A group left by a bench that was killed
 // outright is removed by the next one if nothing runs in it any more.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 const CPU_ROOT = '/sys/fs/cgroup/cpu';
 const CPUACCT_ROOT = '/sys/fs/cgroup/cpuacct';
@@ -84,6 +84,11 @@ export class CpuGroup {
   /** Moves process `pid` (all its threads) into the group. */
   add(pid: number): void {
     for (const dir of this.dirs) writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+  }
+
+  /** Moves process `pid` back out of the group, into each hierarchy's root (before `removeNow`, which kills what it finds). */
+  release(pid: number): void {
+    for (const dir of this.dirs) writeFileSync(join(dirname(dir), 'cgroup.procs'), String(pid));
   }
 
   /** CPU seconds the group's processes used while in it (null without cpuacct). */

@@ -7,7 +7,10 @@
 //    committed/s, and send → committed p50/p99 of the heavy chains. On one
 //    machine the standby shares the owner's cores, so this is the CPU cost of
 //    shipping and storing twice; across machines a network round trip is
-//    added to each committed.
+//    added to each committed. With --pin (root, cgroup v1 cpuset) the two
+//    gateways measured run on core 0 alone, as on a machine of their own,
+//    and the standby with this bench's clients on core 1, the other machine:
+//    what shipping costs the owner, its standby's work not taken from it.
 // 2. Failover over --kills kills in a row: a client writes a frame every
 //    --frame-ms to the owner of one chain; the owner is killed with -9; the
 //    time from the kill to the first `committed` from the new owner, split
@@ -19,7 +22,7 @@
 //    and writes --catch-up entries; then SIGCONT: entries/s from then until
 //    the owner's /healthz says its standby holds every seal again.
 //
-// Run: npm run build && node dist/bench/replicas.js [--duration 5] [--pairs 2] [--kills 20] [--lease-ttl 3] [--catch-up 200000] [--json]
+// Run: npm run build && node dist/bench/replicas.js [--duration 5] [--pairs 2] [--pin] [--kills 20] [--lease-ttl 3] [--catch-up 200000] [--json]
 // (--kills 0 or --catch-up 0 skips that part.)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,6 +32,7 @@ import { parseArgs } from 'node:util';
 import { Packr } from 'msgpackr';
 import WebSocket from 'ws';
 import { EtcdClient } from '../src/fleet/index.js';
+import { CpuGroup, cpuGroupsUnavailable } from './cgroup.js';
 import { freePort, startEtcd } from './fleet-etcd.js';
 import { runLoad } from './load.js';
 import { zipfPlan } from './plan.js';
@@ -385,6 +389,7 @@ async function main(): Promise<void> {
       'lease-ttl': { type: 'string', default: '3' },
       'frame-ms': { type: 'string', default: '10' },
       'catch-up': { type: 'string', default: '200000' },
+      pin: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
@@ -409,7 +414,13 @@ async function main(): Promise<void> {
     const standby = await startGateway(root, etcd.url, spec('r2', 'm2', '/bench-replicas-1/', 1));
     started.push(standby);
     await until('r1 in step with r2', () => inStep(owner, 'r2'));
-    const cost = await standbyCost(without, owner, Number(values.pairs), Number(values.duration));
+    const unpin = values.pin ? pinMachines([without, owner], [standby.child.pid!, process.pid]) : null;
+    let cost: CostRow[];
+    try {
+      cost = await standbyCost(without, owner, Number(values.pairs), Number(values.duration));
+    } finally {
+      unpin?.();
+    }
     await without.stop();
     log('part 3: catch-up…');
     const caught = Number(values['catch-up']) > 0 ? await catchUp(owner, standby, Number(values['catch-up'])) : null;
@@ -418,7 +429,16 @@ async function main(): Promise<void> {
     await standby.stop();
     log(`part 2: ${values.kills} kills in a row (lease ${leaseTtl} s)…`);
     const kills = Number(values.kills) > 0 ? await failovers(root, etcd.url, Number(values.kills), leaseTtl, Number(values['frame-ms'])) : [];
-    const report = { machine: machineInfo(), at: new Date().toISOString(), durationS: Number(values.duration), leaseTtl, cost, kills, catchUp: caught };
+    const report = {
+      machine: machineInfo(),
+      at: new Date().toISOString(),
+      durationS: Number(values.duration),
+      pinned: values.pin,
+      leaseTtl,
+      cost,
+      kills,
+      catchUp: caught,
+    };
     if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     else printTables(report);
   } finally {
@@ -428,12 +448,35 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * --pin: the gateways measured on core 0, as if alone on their machine; the
+ * standby and `others` (this bench, whose worker threads are the clients) on
+ * core 1. Returns what puts everything back (this bench out of its group
+ * first: removing a group kills what is left in it).
+ */
+function pinMachines(measured: Gateway[], others: number[]): () => void {
+  const unavailable = cpuGroupsUnavailable();
+  if (unavailable !== null) throw new Error(`--pin: ${unavailable}`);
+  const ownerMachine = new CpuGroup('replicas-owner', 1, [0]);
+  const otherMachine = new CpuGroup('replicas-other', 1, [1]);
+  for (const g of measured) ownerMachine.add(g.child.pid!);
+  for (const pid of others) otherMachine.add(pid);
+  log('pinned: the gateways measured on core 0; the standby and the clients on core 1');
+  return () => {
+    for (const g of measured) ownerMachine.release(g.child.pid!);
+    for (const pid of others) otherMachine.release(pid);
+    ownerMachine.removeNow();
+    otherMachine.removeNow();
+  };
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
 function printTables(r: {
+  pinned: boolean;
   leaseTtl: number;
   cost: CostRow[];
   kills: FailoverRow[];
@@ -441,6 +484,7 @@ function printTables(r: {
 }): void {
   const out = (line: string): void => void process.stdout.write(line + '\n');
   const n = (v: number | null): string => (v === null ? '–' : v.toLocaleString('en-US'));
+  out(r.pinned ? 'pinned: the owner alone on core 0; the standby and the clients on core 1' : 'not pinned: owner, standby and clients share every core');
   out('| pair | replicas | entries/s | committed/s | committed p50 / p99 µs, heavy | committed p50 / p99 µs, light |');
   out('|---|---:|---:|---:|---:|---:|');
   for (const row of r.cost)

@@ -52,6 +52,8 @@ export interface GatewayMore {
   dataDir?: string;
   /** The port to listen on (a gateway coming back where HAProxy's configuration has it); a free one by default. */
   port?: number;
+  /** fleet.maxUnreplicatedBytes; the default otherwise. */
+  maxUnreplicatedBytes?: number;
   /** The fleet reaches it through a relay the test can cut (GatewayProcess.relay): a partition of the path to it. */
   relayed?: boolean;
 }
@@ -81,6 +83,7 @@ export async function startReplicaGateway(
     lostAfterMs: more.lostAfterMs ?? LOST_AFTER_MS,
     leaseTtlSeconds: more.leaseTtlSeconds ?? 10,
     allowedHosts: [...(more.allowedHosts ?? []), ...(relay === null ? [] : [`127.0.0.1:${relay.port}`])],
+    maxUnreplicatedBytes: more.maxUnreplicatedBytes,
   };
   const child = spawn(process.execPath, [FIXTURE, JSON.stringify(args)], { stdio: ['pipe', 'pipe', 'pipe'] });
   const { reports, stderr } = collectReports<Report>(child);
