@@ -14,7 +14,7 @@ import { Gauge, type Registry } from 'prom-client';
 import { clearAlone, clearTakeover, readTakeover, recordAlone, releaseStandby, takeOverChains } from '../fleet/index.js';
 import type { CommitRelease, SealedEvent } from '../frontdoor/index.js';
 import { errorMessage, type Logger } from '../log/index.js';
-import { decodeEntryBlockHeader, ENTRY_BLOCK_HEADER_BYTES, type TruncationRequest, type TruncationResult } from '../ledger/index.js';
+import { decodeEntryBlockHeader, ENTRY_BLOCK_HEADER_BYTES, ReplicaError, type TruncationRequest, type TruncationResult } from '../ledger/index.js';
 import { decodeChainBook, decodeChainBooks, encodeChainBook, encodeChainBooks, isRefusal } from '../credits/index.js';
 import { Follower, ReplicaGate, Shipper, StandbyStreams, Takeovers, type ReplicaView, type SealSink, type SealSource } from '../replicas/index.js';
 import type { Sealer } from '../sealer/index.js';
@@ -66,8 +66,8 @@ export function storeReplicas(store: StoreParts, fleet: FleetParts, sealer: () =
       replicate: async (owner, { directory, head, blocks, frameIds, credits, headKey: ownerHeadKey, superseded }) => {
         const member = fleet.node.members.get(owner);
         if (member === undefined) throw new Error(`gateway "${owner}" is not a member of the fleet (members/${owner}): its store is not known`);
+        const books = credits === null ? [] : shippedBooks(owner, credits);
         await pullOlderBlocks(store, sealer(), { id: owner, url: member.value.url, adminKey }, blocks);
-        const books = credits === null ? [] : decodeChainBooks(credits).map(({ chain, book }) => ({ chain, book: encodeChainBook(book) }));
         const seal = { directory, head, blocks, frameIds, books, ...(superseded === undefined ? {} : { superseded }) };
         return sealer().replicate({ id: owner, key: member.value.store, headKey: ownerHeadKey }, seal);
       },
@@ -266,6 +266,15 @@ function goOnFromHeld(parts: RunningParts, chain: string): string | null {
   const state = parts.shared.chains.get(chain)!;
   parts.intake.admission.frameIds.restoreChains([state], (name, limit, maxBytes) => parts.store.ledger.recentFrameIds(name, limit, maxBytes));
   return null;
+}
+
+/** The credit books a seal carried, each as the store keeps it; books that are not books refuse the seal (nothing of it is stored). */
+function shippedBooks(owner: string, credits: Uint8Array): { chain: string; book: Uint8Array }[] {
+  try {
+    return decodeChainBooks(credits).map(({ chain, book }) => ({ chain, book: encodeChainBook(book) }));
+  } catch (error) {
+    throw new ReplicaError(`seal of gateway ${JSON.stringify(owner)}: ${errorMessage(error)}`);
+  }
 }
 
 /** What the books a seal carries may take of its message: past it they wait for a later seal of their chains. */
