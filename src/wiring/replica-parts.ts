@@ -4,7 +4,7 @@
 // handoff and the views: an import cycle otherwise).
 import type { ChainOwnership, CommitHold, CommitRelease, SealedEvent } from '../frontdoor/index.js';
 import { SEAL_MESSAGE_FIXED_BYTES } from '../protocol/index.js';
-import type { ReplicaGate, ReplicaView, Shipper, StandbyStreams } from '../replicas/index.js';
+import { MAX_SEALS_IN_FLIGHT, type ReplicaGate, type ReplicaView, type Shipper, type StandbyStreams } from '../replicas/index.js';
 
 export interface ReplicaParts {
   gate: ReplicaGate<{ event: SealedEvent; release: CommitRelease }>;
@@ -30,12 +30,19 @@ export interface ReplicaHealth extends ReplicaView {
 }
 
 /**
- * The most the frames of one seal may weigh (admission cuts early past it), so
- * every seal message fits the stream's bound: no seal is too large to ship.
- * The config refuses a frame limit that one frame alone could pass (config/schema.ts).
+ * The most the frames of one seal may weigh (admission cuts early past it): an
+ * eighth of the stream's bound, so every seal message fits it, and the
+ * MAX_SEALS_IN_FLIGHT seals the stream allows fill it — the standby checks and
+ * stores one while the next travel. With whole intervals as seals (the bound
+ * alone) a busy interval was one seal of ~100 MB that travelled, was checked
+ * and fsynced before any of it was committed: committed p99 with a standby was
+ * 2–3× that without; with an eighth, 0.5× (bench/RESULTS.md "Replicas"; the
+ * owner keeps its sealed pages cached for it, wiring/threads.ts). A frame
+ * larger than the eighth is a seal of its own; the config refuses a frame
+ * limit that one frame alone could pass the bound with (config/schema.ts).
  */
 export function maxCutBytes(replicas: ReplicaParts | null): number {
-  return replicas === null ? Infinity : replicas.maxMessageBytes - SEAL_MESSAGE_FIXED_BYTES;
+  return replicas === null ? Infinity : Math.floor(replicas.maxMessageBytes / MAX_SEALS_IN_FLIGHT) - SEAL_MESSAGE_FIXED_BYTES;
 }
 
 /**
