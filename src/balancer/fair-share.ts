@@ -123,6 +123,9 @@ export class FairShare implements FairShareGate {
     if (!this.isActive(slot)) {
       this.reserve[lane]! -= cost;
       this.lastActive[slot] = this.tickNumber;
+      // Active from now on, so its share starts now: with nothing until the next refill, its second frame before
+      // that tick was refused (a newcomer's trickle refused once on a loaded machine whose tick came late).
+      this.tokens[slot] = this.share[lane]!;
       return;
     }
     this.lastActive[slot] = this.tickNumber;

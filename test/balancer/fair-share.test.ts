@@ -80,6 +80,9 @@ describe('fair share', () => {
     // A chain the gateway does not have yet (-1), then the same chain once created (slot 2).
     expect(fair.allows(-1, LIGHT, CONTENDED)).toBe(true);
     fair.charge(2, LIGHT, 5, 0);
+    // Active at once, with a share at once: its next frame before the next refill passes too (a late tick refused it).
+    expect(fair.tokensOf(2)).toBeGreaterThan(0);
+    expect(offer(fair, 2, LIGHT, 1, 5)).toBe(5);
     fair.refill(TICK_S, 3, laneOf);
     // Now active: it has a share of its own.
     expect(offer(fair, 2, LIGHT, 1, 5)).toBe(5);

@@ -230,7 +230,7 @@ describe('balancer', () => {
     newcomerDone = true;
     await floodsDone;
     const replies: Reply[] = await newcomer.waitReplies(sent, 20_000);
-    expect(replies.filter((r) => r.type !== 'accepted')).toEqual([]);
+    expect(replies.filter((r) => r.type !== 'accepted').map((r) => `frame ${r.frame}: ${r.code} ${r.message}`)).toEqual([]);
     const metrics = await gw.metrics();
     const refused = (chain: string): number => metrics.sum('chainlanes_fair_share_refused_total', { chain });
     expect(refused('flood-a')).toBeGreaterThan(0);
