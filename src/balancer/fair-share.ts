@@ -124,7 +124,7 @@ export class FairShare implements FairShareGate {
       this.reserve[lane]! -= cost;
       this.lastActive[slot] = this.tickNumber;
       // Active from now on, so its share starts now: with nothing until the next refill, its second frame before
-      // that tick was refused (a newcomer's trickle refused once on a loaded machine whose tick came late).
+      // that tick was refused (a tick that comes late on a loaded machine left a newcomer's trickle refused).
       this.tokens[slot] = this.share[lane]!;
       return;
     }

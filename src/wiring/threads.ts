@@ -58,8 +58,9 @@ export async function startThreads(inputs: ThreadInputs, stops: StopStack): Prom
     maxChains: config.limits.maxChains,
     // The quarter of maxUnsealedBytes the memory budget allows above it (config/schema.ts memoryHeld).
     maxIdleBacklogBytes: Math.floor(config.limits.maxUnsealedBytes / 4),
-    // With a standby, each seal is read back at once to be shipped: its pages are kept (dropping them made every
-    // shipping read a disk read, and posix_fadvise over the whole file each seal slower as the store grew).
+    // With a standby, each seal is read back at once to be shipped: its pages are kept. Dropped, they had to come
+    // back from disk, and with seals of an eighth of the stream's bound the owner fell behind over a bench run
+    // (630k entries/s admitted, 337k/s committed); kept, it held steady (bench/RESULTS.md "Replicas").
     dropSealedPageCache: config.ledger.dropSealedPageCache && (config.fleet?.replicas ?? 0) === 0,
     sealFaults: { after: faults.failSealsAfter, attempts: faults.failSealAttempts, drainEveryMs: faults.sealerDrainEveryMs },
     heads: store.heads.sealerOptions(),

@@ -187,12 +187,18 @@ export async function relayTo(target: number): Promise<Relay> {
 }
 
 /** `waiting`, or its failure with the gateway's warnings (its stderr) appended: why it did not get there. */
-export async function saying(g: GatewayProcess, waiting: Promise<void>): Promise<void> {
+/** `waiting`, its failure told with what `more()` says then. */
+export async function telling(more: () => string | Promise<string>, waiting: Promise<void>): Promise<void> {
   try {
     await waiting;
   } catch (error) {
-    throw new Error(`${error instanceof Error ? error.message : String(error)}; ${g.id} said:\n${g.stderr().slice(-3000)}`);
+    throw new Error(`${error instanceof Error ? error.message : String(error)}; ${await more()}`);
   }
+}
+
+/** `waiting`, its failure told with the tail of what `g` wrote on stderr. */
+export function saying(g: GatewayProcess, waiting: Promise<void>): Promise<void> {
+  return telling(() => `${g.id} said:\n${g.stderr().slice(-3000)}`, waiting);
 }
 
 export async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {

@@ -14,7 +14,7 @@ import { connect, verifyEntry, type EntryProof, type FrameCommitted } from '../.
 import { EtcdClient } from '../../src/fleet/index.js';
 import { fleetRun, freePort, mirrorArgs, proxyFor, registerCleanup, startEtcd } from '../helpers/index.js';
 import { expectStored, Flood, hex, PER_FRAME } from '../client/flood.js';
-import { FAILOVER, killed, newPrefix, saying, shipping, startReplicaGateway, until, type GatewayProcess } from './gateway-process.js';
+import { FAILOVER, killed, newPrefix, saying, shipping, startReplicaGateway, telling, until, type GatewayProcess } from './gateway-process.js';
 
 const KILLS = 10;
 const CHAIN = 'ten-kills';
@@ -32,15 +32,6 @@ async function expectProvable(base: string, frames: readonly FrameCommitted[]): 
     expect(verifyEntry((await response.json()) as EntryProof, { chain: CHAIN, seq, hash }), `seq ${seq}`).toEqual({ ok: true });
   };
   for (let from = 0; from < entries.length; from += READS_IN_FLIGHT) await Promise.all(entries.slice(from, from + READS_IN_FLIGHT).map(readBack));
-}
-
-/** `waiting`, its failure told with the state `state()` describes then. */
-async function telling(state: () => Promise<string>, waiting: Promise<void>): Promise<void> {
-  try {
-    await waiting;
-  } catch (error) {
-    throw new Error(`${error instanceof Error ? error.message : String(error)} (${await state()})`);
-  }
 }
 
 describe('kill -9 of the owner under a flood through HAProxy, ten times in a row', () => {

@@ -14,6 +14,7 @@ import {
   expectStoresVerify,
   FleetWriter,
   registerCleanup,
+  replyHashes,
   startEtcd,
   startFleetGateway,
   startLab,
@@ -69,7 +70,7 @@ async function shipping(owner: FleetGateway, standby: string): Promise<void> {
 /** Each seq's entry hash (hex) from `accepted` replies. */
 function hashesOf(replies: readonly Reply[]): Map<number, string> {
   const hashes = new Map<number, string>();
-  for (const r of replies) if (r.type === 'accepted') hashes.set(r.seq as number, Buffer.from((r.hashes as Uint8Array).subarray(0, 32)).toString('hex'));
+  for (const r of replies) if (r.type === 'accepted') replyHashes(r).forEach((hash, i) => hashes.set((r.seq as number) + i, hash));
   return hashes;
 }
 
