@@ -1,6 +1,7 @@
 // `chainlanes verify`: the whole store offline, or one entry proof.
 import { DEFAULT_CONFIG } from '../config/index.js';
 import { errorMessage } from '../log/index.js';
+import { workerFile } from '../paths.js';
 import { print, printError } from './output.js';
 import { UsageError, stringFlag, type CommandSpec, type ParsedArgs } from './spec.js';
 import type { StoreReport } from '../ledger/index.js';
@@ -36,15 +37,12 @@ async function verify(args: ParsedArgs): Promise<void> {
   if (entry !== undefined) return verifyEntryProof(entry, anchors, key);
   if (key !== undefined) throw new UsageError('--key goes with --entry (a store is checked against the key it records)');
   const dir = stringFlag(args, 'data') ?? process.env.CHAINLANES_DATA ?? DEFAULT_CONFIG.dataDir;
-  const { assertStoreExists, verifyStore, verifyStoreIsolated } = await import('../ledger/index.js');
-  const { CreditCheck } = await import('../credits/index.js');
-  const { HeadSignatureCheck } = await import('../heads/index.js');
+  const { assertStoreExists, verifyStoreIsolated } = await import('../ledger/index.js');
   assertStoreExists(dir);
-  // The ledger's walk runs in a child process first: lmdb crashing on a damaged
-  // file must be reported, not take the command down. Once it passed, the
-  // credit tables are checked in the same kind of walk here.
-  const walked = await verifyStoreIsolated(dir);
-  const report = walked.ok ? await verifyStore(dir, { checks: [new CreditCheck(), new HeadSignatureCheck()] }) : walked;
+  // The walk runs in a child process: lmdb crashing on a damaged file must be
+  // reported, not take the command down. The credit and head checks run in
+  // the same walk, so the store is read once.
+  const report = await verifyStoreIsolated(dir, workerFile(import.meta.url, 'verify-checks'));
   const summary = `${report.chains} chains, ${report.blocks} entry blocks, ${report.entries} entries, ${report.directories} directory blocks`;
   if (report.ok) {
     print(`chainlanes verify: OK: ${summary} in ${dir}`);

@@ -35,6 +35,7 @@ export { StoreLock, StoreLockedError, STORE_LOCK_FILE } from './store-lock.js';
 export { LedgerReaders, type ShippedSealAnswer } from './readers.js';
 export type { LedgerReadTask } from './reader-messages.js';
 export type { CheckedBlock, StoreCheck, StoreReport } from './verify-store.js';
+export type { StoreChecksModule } from './store-probe-process.js';
 export {
   chainIdOf,
   compareChainIds,

@@ -100,6 +100,8 @@ export interface BlockRecord {
   directoryHeight: number;
   chunkRoots: Buffer;
   entryHashes: Buffer;
+  /** count × u32 big-endian: where each entry ends in `contents` (exclusive); not checked to increase (`span` checks). */
+  contentEnds: Buffer;
   contents: Buffer;
   /** [start, end) of entry `index` within `contents`. */
   span(index: number): [number, number];
@@ -126,6 +128,7 @@ export function decodeBlockRecord(bytes: Uint8Array): BlockRecord {
     directoryHeight: directoryHeightOf(buf.readBigUInt64BE(1 + ENTRY_BLOCK_HEADER_BYTES)),
     chunkRoots: buf.subarray(BLOCK_FIXED, hashesAt),
     entryHashes: buf.subarray(hashesAt, endsAt),
+    contentEnds: buf.subarray(endsAt, contentsAt),
     contents,
     span(index) {
       const start = endOf(index - 1);

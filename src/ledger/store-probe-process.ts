@@ -5,11 +5,12 @@
 //   {"progress": {…}}       verify: what has been checked so far (at most every 200 ms)
 //   {"result": …}           heads: {"problem": string | null}; verify: the StoreReport
 //   {"error": "…"}          lmdb or the check refused the store with an error
-// Usage: store-probe-process.js heads|verify DIR
+// Usage: store-probe-process.js heads DIR | verify DIR [CHECKS_MODULE_URL]
+// (CHECKS_MODULE_URL: a module exporting `storeChecks(): StoreCheck[]`, run in the walk.)
 import { checkHeads } from './store-check.js';
 import { openTables } from './tables.js';
 import { verifyStore } from './verify-store.js';
-import type { StoreReport } from './verify-store.js';
+import type { StoreCheck, StoreReport } from './verify-store.js';
 
 export type ProbeMode = 'heads' | 'verify';
 
@@ -32,10 +33,24 @@ async function heads(dir: string): Promise<void> {
   }
 }
 
-async function verify(dir: string): Promise<void> {
+/** The module's checks; what the module must export, its one contract with the ledger. */
+export interface StoreChecksModule {
+  storeChecks(): StoreCheck[];
+}
+
+async function checksOf(moduleUrl: string | undefined): Promise<StoreCheck[]> {
+  if (moduleUrl === undefined) return [];
+  const loaded = (await import(moduleUrl)) as Partial<StoreChecksModule>;
+  if (typeof loaded.storeChecks !== 'function') throw new Error(`${moduleUrl} exports no storeChecks()`);
+  return loaded.storeChecks();
+}
+
+async function verify(dir: string, checksModule: string | undefined): Promise<void> {
+  const checks = await checksOf(checksModule);
   say({ phase: 'walking the ledger' });
   let said = 0;
   const report = await verifyStore(dir, {
+    checks,
     onProgress: (checked) => {
       const now = Date.now();
       if (now - said < PROGRESS_EVERY_MS) return;
@@ -47,13 +62,13 @@ async function verify(dir: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const [mode, dir] = process.argv.slice(2);
+  const [mode, dir, checksModule] = process.argv.slice(2);
   if (dir === undefined || (mode !== 'heads' && mode !== 'verify')) {
-    say({ error: `usage: store-probe-process.js heads|verify DIR (got ${JSON.stringify(process.argv.slice(2))})` });
+    say({ error: `usage: store-probe-process.js heads DIR | verify DIR [CHECKS_MODULE_URL] (got ${JSON.stringify(process.argv.slice(2))})` });
     return;
   }
   try {
-    await (mode === 'heads' ? heads(dir) : verify(dir));
+    await (mode === 'heads' ? heads(dir) : verify(dir, checksModule));
   } catch (error) {
     say({ error: error instanceof Error ? error.message : String(error) });
   }

@@ -71,9 +71,12 @@ export async function probeStore(dir: string): Promise<void> {
 /**
  * `chainlanes verify`: verifyStore in a child process, after the file check.
  * A store lmdb cannot read, or crashes on, is reported broken with what was
- * checked before, rather than taking this process down.
+ * checked before, rather than taking this process down. `checksModule`: a
+ * module whose `storeChecks()` gives the checks of other modules' tables
+ * (StoreCheck) to run in the same walk — the ledger cannot name them, and
+ * one walk reads the store once.
  */
-export async function verifyStoreIsolated(dir: string): Promise<StoreReport> {
+export async function verifyStoreIsolated(dir: string, checksModule?: URL): Promise<StoreReport> {
   assertStoreExists(dir);
   const nothing = { chains: 0, blocks: 0, entries: 0, directories: 0 };
   try {
@@ -82,7 +85,7 @@ export async function verifyStoreIsolated(dir: string): Promise<StoreReport> {
     if (error instanceof StoreCorruptError) return { ok: false, ...nothing, firstBreak: error.message };
     throw error;
   }
-  const outcome = await runProbe('verify', dir, null);
+  const outcome = await runProbe('verify', dir, null, checksModule);
   const checked = outcome.progress ?? { ok: true, ...nothing };
   const counts = { chains: checked.chains, blocks: checked.blocks, entries: checked.entries, directories: checked.directories };
   if (outcome.crashed !== null)
@@ -113,9 +116,10 @@ interface ProbeOutcome {
   stderr: string;
 }
 
-function runProbe(mode: ProbeMode, dir: string, timeoutMs: number | null): Promise<ProbeOutcome> {
+function runProbe(mode: ProbeMode, dir: string, timeoutMs: number | null, checksModule?: URL): Promise<ProbeOutcome> {
   const file = workerFile(import.meta.url, 'store-probe-process');
-  const child = spawn(process.execPath, [fileURLToPath(file), mode, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = [fileURLToPath(file), mode, dir, ...(checksModule === undefined ? [] : [checksModule.href])];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const outcome: ProbeOutcome = { crashed: null, phase: 'starting', progress: null, result: null, error: null, stderr: '' };
   let pending = '';
   const take = (line: string): void => {

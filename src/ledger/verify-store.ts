@@ -1,11 +1,15 @@
 // Offline check of a whole ledger directory. One pass in directory order (which
-// is time order): each directory's links, root and anchor, then each entry block
-// it lists, re-hashing every entry's content. Counts at the end prove that the
-// directories list exactly the blocks stored. Stops at the first break.
+// is time order, and the order lmdb wrote the blocks in: the file is read mostly
+// front to back): each directory's links, root and anchor, then each entry block
+// it lists. Re-hashing every entry's content, the bulk of the work, runs on every
+// core (block-check-pool.ts); the links are followed here, in order. Counts at
+// the end prove that the directories list exactly the blocks stored. Stops at
+// the first break.
 import type { RootDatabase, Transaction } from 'lmdb';
-import { chunkCount, chunkRootsOf, rootOfChunks } from './chunks.js';
+import { BlockCheckFailed, BlockChecks, defaultCheckThreads, type CountsBefore } from './block-check-pool.js';
+import { entryLengths } from './block-check.js';
 import { HASH_BYTES, sha256, zeroHash } from './hash.js';
-import { chainIdOf, compareChainIds } from './headers.js';
+import { chainIdOf, compareChainIds, type EntryBlockHeader } from './headers.js';
 import { ADOPTED_DIRECTORY, chainKey, decodeBlockRecord, decodeDirectoryRecord, heightKey, readU64 } from './records.js';
 import { checkDirectoryProof, decodeAdoptedProof } from './adopted.js';
 import type { BlockRecord, DirectoryEntry, DirectoryRecord } from './records.js';
@@ -90,6 +94,8 @@ export interface VerifyOptions {
   checks?: readonly StoreCheck[];
   /** Called after each directory block with what has been checked so far. */
   onProgress?: (checked: StoreReport) => void;
+  /** Threads re-hashing the blocks' entries (default: one per core); 0 does it in the walk's own thread. */
+  checkThreads?: number;
 }
 
 /**
@@ -102,16 +108,23 @@ export async function verifyStore(dir: string, options: VerifyOptions = {}): Pro
   const tables = openTables(dir, true);
   for (const check of checks) check.open(tables.root);
   const transaction = tables.root.useReadTransaction();
-  const walk = new StoreWalk(tables, transaction, checks, options.onProgress);
+  const blockChecks = new BlockChecks(options.checkThreads ?? defaultCheckThreads());
+  const walk = new StoreWalk(tables, transaction, checks, blockChecks, options.onProgress);
   try {
-    walk.run();
-    return walk.report();
-  } catch (error) {
-    if (error instanceof StoreBreak) return walk.report(error.message);
-    throw error;
+    let walkBreak: string | undefined;
+    try {
+      await walk.run();
+    } catch (error) {
+      if (error instanceof StoreBreak) walkBreak = error.message;
+      else if (!(error instanceof BlockCheckFailed)) throw error;
+    }
+    // A block handed to a check thread before the walk's own break came first.
+    const blockProblem = await blockChecks.settle();
+    if (blockProblem !== undefined) return walk.report(blockProblem.problem, blockProblem.before);
+    return walk.report(walkBreak);
   } finally {
     transaction.done();
-    await tables.root.close();
+    await Promise.all([blockChecks.close(), tables.root.close()]);
   }
 }
 
@@ -148,29 +161,29 @@ class StoreWalk {
     private readonly tables: LedgerTables,
     private readonly transaction: Transaction,
     private readonly checks: readonly StoreCheck[],
+    private readonly blockChecks: BlockChecks,
     private readonly onProgress?: (checked: StoreReport) => void,
   ) {}
 
-  run(): void {
+  async run(): Promise<void> {
     for (const check of this.checks) failIf(check.begin(this.transaction));
     this.loadChainNames();
     this.logged = storedLogSize(this.tables, this.transaction);
     this.checkHead(0);
-    this.walkDirectories();
+    await this.walkDirectories();
     // Adopted blocks after a chain's last local one (or of a chain with no local block).
-    for (const chainHex of this.names.keys()) this.walkAdopted(chainHex, Number.MAX_SAFE_INTEGER);
+    for (const chainHex of this.names.keys()) await this.walkAdopted(chainHex, Number.MAX_SAFE_INTEGER);
     this.checkNothingUnlisted();
     this.checkLogEnds();
     this.replicated = walkReplicaDirectories(this.tables, this.transaction, fail);
     for (const check of this.checks) failIf(check.end());
   }
 
-  report(firstBreak?: string): StoreReport {
+  /** With a break: what was checked before it (`before`: before the block whose entries broke, when a check thread found it). */
+  report(firstBreak?: string, before?: CountsBefore): StoreReport {
     const counts = {
       chains: this.names.size,
-      blocks: this.blocks,
-      entries: this.entries,
-      directories: this.directories,
+      ...(before ?? this.countsSoFar()),
       ...(this.adopted > 0 ? { adopted: this.adopted } : {}),
       log: { logged: this.logged, heads: this.heads },
       ...(this.superseded.size > 0 ? { superseded: [...this.superseded.values()].map((s) => ({ ...s, directories: { ...s.directories } })) } : {}),
@@ -178,6 +191,10 @@ class StoreWalk {
     };
     if (firstBreak !== undefined) return { ok: false, ...counts, firstBreak };
     return this.checks.length === 0 ? { ok: true, ...counts } : { ok: true, ...counts, checks: this.checks.map((c) => c.summary()) };
+  }
+
+  private countsSoFar(): CountsBefore {
+    return { blocks: this.blocks, entries: this.entries, directories: this.directories };
   }
 
   private loadChainNames(): void {
@@ -188,7 +205,7 @@ class StoreWalk {
     }
   }
 
-  private walkDirectories(): void {
+  private async walkDirectories(): Promise<void> {
     let prevHash = zeroHash();
     for (const { key, value } of this.tables.directories.getRange({ transaction: this.transaction })) {
       const height = this.directories;
@@ -202,7 +219,7 @@ class StoreWalk {
         if (gone?.blocks.has(`${entry.chainId.toString('hex')}:${entry.height}`) === true) {
           this.checkSuperseded(entry, height, gone.report);
           removed++;
-        } else this.checkBlock(entry, height);
+        } else await this.checkBlock(entry, height);
       }
       if (gone !== undefined && removed !== gone.blocks.size) fail(`directory ${height}'s truncation record names blocks the directory does not list`);
       this.directories++;
@@ -314,22 +331,33 @@ class StoreWalk {
     }
   }
 
-  private checkBlock(entry: DirectoryEntry, directoryHeight: number): void {
+  private async checkBlock(entry: DirectoryEntry, directoryHeight: number): Promise<void> {
     const chainHex = entry.chainId.toString('hex');
     const name = this.names.get(chainHex) ?? fail(`directory ${directoryHeight}: lists unknown chain ${chainHex}`);
     const at = `chain ${JSON.stringify(name)} block ${entry.height}`;
     // Blocks adopted from other gateways come between this chain's local ones where their heights fall.
-    this.walkAdopted(chainHex, entry.height);
+    await this.walkAdopted(chainHex, entry.height);
     const chain = this.chainsSeen.get(chainHex) ?? { nextHeight: 0, nextSeq: 0, prevHash: zeroHash() };
     if (entry.height !== chain.nextHeight) fail(`${at}: listed in directory ${directoryHeight} but block ${chain.nextHeight} comes next`);
     const bytes = this.tables.blocks.get(chainKey(entry.chainId, entry.height), { transaction: this.transaction });
     if (bytes === undefined) fail(`${at}: missing`);
     const record = decodeOr(() => decodeBlockRecord(bytes), at);
     this.checkBlockLinks(at, entry, directoryHeight, record, chain);
-    this.checkBlockEntries(at, record);
     this.checkSeqIndex(at, entry, record.header.firstSeq);
-    if (this.checks.length > 0) this.runChecks(name, entry.height, directoryHeight, record);
+    await this.checkEntries(name, at, directoryHeight, record, bytes);
     this.advance(chainHex, entry.height, record, entry.blockHash);
+  }
+
+  /**
+   * Hands the block's entries to the check threads and runs the other modules'
+   * checks on it. Their entry lengths are read first: `bytes` (and `record`,
+   * which aliases them) are given away.
+   */
+  private async checkEntries(chainName: string, at: string, directoryHeight: number, record: BlockRecord, bytes: Buffer): Promise<void> {
+    const lengths = this.checks.length > 0 ? decodeOr(() => entryLengths(record), at) : undefined;
+    this.blockChecks.check(at, bytes, this.countsSoFar());
+    if (lengths !== undefined) this.runChecks(chainName, directoryHeight, record.header, lengths);
+    await this.blockChecks.room();
   }
 
   private advance(chainHex: string, height: number, record: BlockRecord, blockHash: Buffer): void {
@@ -347,7 +375,7 @@ class StoreWalk {
    * each links to the block before it, its entries and root hold, and its
    * directory proof places it under the sealing gateway's directory root.
    */
-  private walkAdopted(chainHex: string, belowHeight: number): void {
+  private async walkAdopted(chainHex: string, belowHeight: number): Promise<void> {
     const chainId = Buffer.from(chainHex, 'hex');
     const name = this.names.get(chainHex)!;
     for (;;) {
@@ -367,22 +395,18 @@ class StoreWalk {
       if (!header.prevHash.equals(chain.prevHash)) fail(`${at}: prev link broken`);
       if (header.firstSeq !== chain.nextSeq) fail(`${at}: firstSeq ${header.firstSeq} but seq ${chain.nextSeq} comes next`);
       if (header.count < 1) fail(`${at}: empty block`);
-      this.checkBlockEntries(at, record);
       const blockHash = sha256(record.headerBytes);
       checkDirectoryProof(chainId, blockHash, proof, (problem) => fail(`${at}: ${problem}`));
       this.checkSeqIndex(at, { chainId, height: header.height, blockHash }, header.firstSeq);
-      if (this.checks.length > 0) this.runChecks(name, header.height, ADOPTED_DIRECTORY, record);
+      await this.checkEntries(name, at, ADOPTED_DIRECTORY, record, bytes);
       this.advance(chainHex, header.height, record, blockHash);
       this.adopted++;
     }
   }
 
-  private runChecks(chainName: string, height: number, directoryHeight: number, record: BlockRecord): void {
-    const { firstSeq, count } = record.header;
-    const entryBytes = (i: number): number => {
-      const [start, end] = record.span(i);
-      return end - start;
-    };
+  private runChecks(chainName: string, directoryHeight: number, header: EntryBlockHeader, lengths: Uint32Array): void {
+    const { height, firstSeq, count } = header;
+    const entryBytes = (i: number): number => lengths[i] ?? 0;
     const adopted = directoryHeight === ADOPTED_DIRECTORY;
     for (const check of this.checks) failIf(check.block({ chainName, height, firstSeq, count, directoryHeight, adopted, entryBytes }));
   }
@@ -395,20 +419,6 @@ class StoreWalk {
     if (!header.prevHash.equals(chain.prevHash)) fail(`${at}: prev link broken`);
     if (header.firstSeq !== chain.nextSeq) fail(`${at}: firstSeq ${header.firstSeq} but seq ${chain.nextSeq} comes next`);
     if (header.count < 1) fail(`${at}: empty block`);
-  }
-
-  private checkBlockEntries(at: string, record: BlockRecord): void {
-    const { header } = record;
-    for (let i = 0; i < header.count; i++) {
-      const [start, end] = decodeOr(() => record.span(i), at);
-      const stored = record.entryHashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES);
-      if (!sha256(record.contents.subarray(start, end)).equals(stored)) {
-        fail(`${at} seq ${header.firstSeq + i}: entry hash does not match its content`);
-      }
-    }
-    const chunkRoots = chunkRootsOf(record.entryHashes, header.count, fastRoot);
-    if (!rootOfChunks(chunkRoots, chunkCount(header.count)).equals(header.root)) fail(`${at}: root mismatch`);
-    if (!chunkRoots.equals(record.chunkRoots)) fail(`${at}: stored chunk roots do not match its entry hashes`);
   }
 
   private checkSeqIndex(at: string, entry: DirectoryEntry, firstSeq: number): void {

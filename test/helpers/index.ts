@@ -33,7 +33,7 @@ export {
 } from './gateway.js';
 export { sha256, sha256Hex } from './hash.js';
 export { MetricsText, type HistogramSeries, type Sample } from '../../bench/metrics-text.js';
-export { entryContent, makeBlock } from './ledger.js';
+export { corruptBlock, entryContent, makeBlock } from './ledger.js';
 export { prng, seededBytes } from './random.js';
 export { referenceTreeHash, splitHashes } from './reference.js';
 export { tempDir } from './temp.js';

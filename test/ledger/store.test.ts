@@ -1,14 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { open } from 'lmdb';
 import { describe, expect, it } from 'vitest';
 import { verifyEntry } from '../../src/client/verify.js';
 import type { EntryProof } from '../../src/client/verify.js';
 import { FileAnchorSink, Ledger, LedgerCorruptionError, SealInputError, verifyStore } from '../../src/ledger/index.js';
 import type { SealResult } from '../../src/ledger/index.js';
-import { chainKey, decodeBlockRecord } from '../../src/ledger/records.js';
-import { chainIdOf } from '../../src/ledger/headers.js';
-import { entryContent, flipByte, flipHex, makeBlock, sha256, tempDir } from '../helpers/index.js';
+import { decodeBlockRecord } from '../../src/ledger/records.js';
+import { corruptBlock, entryContent, flipByte, flipHex, makeBlock, sha256, tempDir } from '../helpers/index.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -398,17 +396,6 @@ describe('entry proofs', () => {
     expect(verifyEntry(good)).toEqual({ ok: true });
   });
 });
-
-async function corruptBlock(dir: string, chainName: string, height: number, change: (record: Buffer) => void): Promise<void> {
-  // A raw lmdb handle on the same directory, as an attacker or a bad disk would have.
-  const root = open(dir, { noSubdir: false, maxDbs: 32 });
-  const blocks = root.openDB<Buffer, Buffer>('ledger.blocks', { keyEncoding: 'binary', encoding: 'binary' });
-  const key = chainKey(chainIdOf(chainName), height);
-  const record = Buffer.from(blocks.get(key) ?? Buffer.alloc(0));
-  change(record);
-  blocks.putSync(key, record);
-  await root.close();
-}
 
 describe('corruption', () => {
   it('is named by verifyStore and refused by entryProof (content changed)', async () => {
