@@ -13,12 +13,12 @@
 // SHA-256(chainId ‖ blockHash) under the root of the directory header it
 // carries. The directory's own chain (its previous hashes, its anchors) is the
 // sealing gateway's to prove, not this store's.
+import { firstBadEntry } from './block-check.js';
 import { chunkCount, chunkRootsOf, rootOfChunks } from './chunks.js';
 import { HASH_BYTES, sha256 } from './hash.js';
 import { decodeDirectoryHeader, directoryLeafData, DIRECTORY_HEADER_BYTES, ENTRY_BLOCK_HEADER_BYTES } from './headers.js';
 import { leafHash, verifyAuditPath, type RootFunction } from './merkle.js';
 import { decodeBlockRecord, RecordFormatError, type BlockRecord } from './records.js';
-import { hashing } from '../native/index.js';
 import type { DirectoryProof } from '../protocol/index.js';
 
 /** Who sealed an adopted block into their directory: the fleet gateway id, and SHA-256 of its store identity (hex). */
@@ -101,21 +101,8 @@ export function checkAdoptedBlock(
 
 /** Every entry's content hashes to its stored hash (one native call for the block). */
 function checkEntries(record: BlockRecord, fail: (problem: string) => never): void {
-  const count = record.header.count;
-  const spans = new Int32Array(count * 2);
-  for (let i = 0; i < count; i++) {
-    const [start, end] = record.span(i);
-    spans[2 * i] = start;
-    spans[2 * i + 1] = end - start;
-  }
-  const hashes = Buffer.allocUnsafe(count * HASH_BYTES);
-  hashing.sha256Spans(record.contents, spans, count, hashes, 0);
-  if (hashes.equals(record.entryHashes)) return;
-  for (let i = 0; i < count; i++) {
-    const at = i * HASH_BYTES;
-    if (!hashes.subarray(at, at + HASH_BYTES).equals(record.entryHashes.subarray(at, at + HASH_BYTES)))
-      fail(`seq ${record.header.firstSeq + i}: its entry hash is not SHA-256 of its content`);
-  }
+  const bad = firstBadEntry(record);
+  if (bad !== undefined) fail(`seq ${record.header.firstSeq + bad}: its entry hash is not SHA-256 of its content`);
 }
 
 const HEX = /^[0-9a-f]*$/;

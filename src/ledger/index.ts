@@ -14,7 +14,7 @@ export { FileAnchorSink } from './anchors.js';
 export { ADOPTED_DIRECTORY, directoryRecordBytes, directoryRecordHeader, heightKey, RecordFormatError } from './records.js';
 export { AdoptionError, type AdoptedProof, type ChainPosition, type ExportedBlock, type SealingGateway } from './adopted.js';
 export { checkShippedSeal, ReplicaError, type CheckedSeal, type DirectoryPosition, type ShippedSeal } from './replica.js';
-export type { ReplicaDirectory, ReplicaOwner, ReplicaPosition } from './replica-store.js';
+export type { ReplicaDirectory, ReplicaOwner, ReplicaPosition, ReplicatedSeals } from './replica-store.js';
 export {
   SUPERSEDED,
   SupersededError,

@@ -41,6 +41,12 @@ export interface ReplicaOwner extends SealingGateway {
   headKey?: string | null;
 }
 
+/** What a batch of an owner's seals came to: the height now durable here, and the refusal that stopped the batch, if one did. */
+export interface ReplicatedSeals {
+  acked: number;
+  refused?: ReplicaError;
+}
+
 /** Where a standby has an owner: `acked` the replicated directory height (−1 before any), the next height and the last directory's hash. */
 export interface ReplicaPosition {
   acked: number;
@@ -161,8 +167,11 @@ export function lastReplicated(tables: LedgerTables, owner: ReplicaOwner, seal: 
 
 /**
  * Checks `seal` against what the store holds of its owner and of each of its
- * chains (`chainAt`); throws ReplicaError naming the owner, the directory
- * height and what does not hold. Pure: nothing is written.
+ * chains (`chainAt`) — or, with `after`, against where the owner stands once
+ * that plan (of the seal before it, not yet written) is: seals of one batch
+ * are planned in turn and written in one transaction. Throws ReplicaError
+ * naming the owner, the directory height and what does not hold. Pure:
+ * nothing is written.
  */
 export function planReplica(
   tables: LedgerTables,
@@ -170,10 +179,13 @@ export function planReplica(
   seal: ShippedSeal,
   chainAt: (chain: string) => ChainHead | undefined,
   rootOf: RootFunction,
+  after?: ReplicaPlan,
 ): ReplicaPlan {
   if (typeof owner?.id !== 'string' || owner.id.length === 0 || owner.id.length > 63)
     throw new ReplicaError('a seal whose owner is not named by a gateway id of 1 to 63 characters');
-  const state = loadState(tables, owner.id);
+  if (after !== undefined && after.state.id !== owner.id)
+    throw new ReplicaError(`a batch of seals of gateway ${JSON.stringify(owner.id)} planned after another gateway's`);
+  const state = after?.state ?? loadState(tables, owner.id);
   const at: DirectoryPosition =
     state === null ? { nextHeight: 0, lastHash: zeroHash() } : { nextHeight: state.nextHeight, lastHash: Buffer.from(state.lastHash, 'hex') };
   const fail = (problem: string): never => {

@@ -63,7 +63,9 @@ import {
   writeReplica,
   type ReplicaDirectory,
   type ReplicaOwner,
+  type ReplicaPlan,
   type ReplicaPosition,
+  type ReplicatedSeals,
 } from './replica-store.js';
 import { ReplicaError, type ShippedSeal } from './replica.js';
 import { recentFrameIds, storedEntryHashes, type RecentFrameId } from './frame-ids.js';
@@ -230,37 +232,76 @@ export class Ledger {
    * nothing and rejects with a ReplicaError naming owner, height and cause.
    */
   replicate(owner: ReplicaOwner, seal: ShippedSeal): Promise<{ acked: number }> {
-    const run = this.sealTail.then(() => this.replicateNow(owner, seal));
+    return this.replicateSeals(owner, [seal]).then(({ acked, refused }) => {
+      if (refused !== undefined) throw refused;
+      return { acked };
+    });
+  }
+
+  /**
+   * Seals of one owner in order, as its stream queued them: each checked
+   * against where the one before leaves the owner, all stored in one
+   * transaction and made durable together — one fsync for the batch, where a
+   * standby storing them one by one waited for the disk once per seal. The
+   * seals before a refused one are stored, and the refusal comes back beside
+   * their height; a refused first seal stores nothing and rejects.
+   */
+  replicateSeals(owner: ReplicaOwner, seals: readonly ShippedSeal[]): Promise<ReplicatedSeals> {
+    const run = this.sealTail.then(() => this.replicateNow(owner, seals));
     this.sealTail = run.catch(() => undefined);
     return run;
   }
 
-  private async replicateNow(owner: ReplicaOwner, seal: ShippedSeal): Promise<{ acked: number }> {
+  private async replicateNow(owner: ReplicaOwner, seals: readonly ShippedSeal[]): Promise<ReplicatedSeals> {
     if (this.readOnly) throw new Error('ledger: opened read-only, cannot replicate');
     this.assertOpen();
     if (this.undurable !== null) throw new StoreWriteError('a seal is in the store but not yet durable; replicated seals are stored once it is');
+    const [first] = seals;
+    if (first === undefined) throw new ReplicaError('a batch of no seals');
     this.freshReads();
     // The last seal again (its `durable` was lost, or its commit was not known durable): made durable, not refused.
-    const last = lastReplicated(this.tables, owner, seal);
-    if (last !== null) {
-      await this.replicaDurable(owner, last, true);
-      return { acked: last };
+    const repeat = lastReplicated(this.tables, owner, first);
+    if (repeat !== null) await this.replicaDurable(owner, repeat, true);
+    const { plans, refused } = this.planSeals(owner, repeat === null ? seals : seals.slice(1));
+    const lastPlan = plans.at(-1);
+    if (lastPlan === undefined) {
+      if (repeat === null) throw refused ?? new ReplicaError('a batch of no seals');
+      return refused === undefined ? { acked: repeat } : { acked: repeat, refused };
     }
-    const plan = planReplica(this.tables, owner, seal, (chain) => this.chainHeads.get(chain), fastRoot);
     let reportedFailed = false;
     try {
-      await this.tables.root.childTransaction(() => writeReplica(this.tables, plan));
+      await this.tables.root.childTransaction(() => {
+        for (const plan of plans) writeReplica(this.tables, plan);
+      });
     } catch (error) {
       if (error instanceof ReplicaError) throw error;
-      // As in sealNow: lmdb-js can fail a commit it already made visible; the store says whether the seal is in.
+      // As in sealNow: lmdb-js can fail a commit it already made visible; the store says whether the seals are in.
       const failure = await commitFailureOf(error);
       this.freshReads();
-      if (replicaPosition(this.tables, owner.id).nextHeight !== plan.height + 1) throw failure;
+      if (replicaPosition(this.tables, owner.id).nextHeight !== lastPlan.height + 1) throw failure;
       reportedFailed = true;
     }
-    for (const { head } of plan.heads) this.chainHeads.set(head.chainName, head);
-    await this.replicaDurable(owner, plan.height, reportedFailed);
-    return { acked: plan.height };
+    for (const plan of plans) for (const { head } of plan.heads) this.chainHeads.set(head.chainName, head);
+    await this.replicaDurable(owner, lastPlan.height, reportedFailed);
+    return refused === undefined ? { acked: lastPlan.height } : { acked: lastPlan.height, refused };
+  }
+
+  /** Plans `seals` in turn, each after the one before (nothing written); stops at the first refused one and returns it. */
+  private planSeals(owner: ReplicaOwner, seals: readonly ShippedSeal[]): { plans: ReplicaPlan[]; refused?: ReplicaError } {
+    const plans: ReplicaPlan[] = [];
+    const planned = new Map<string, ChainHead>();
+    const chainAt = (chain: string): ChainHead | undefined => planned.get(chain) ?? this.chainHeads.get(chain);
+    for (const seal of seals) {
+      try {
+        const plan = planReplica(this.tables, owner, seal, chainAt, fastRoot, plans.at(-1));
+        for (const { head } of plan.heads) planned.set(head.chainName, head);
+        plans.push(plan);
+      } catch (error) {
+        if (error instanceof ReplicaError) return { plans, refused: error };
+        throw error;
+      }
+    }
+    return { plans };
   }
 
   /** After a replicated seal is in the store: durable, or a StoreWriteError (its retry then only syncs, above). */

@@ -1,7 +1,10 @@
 // The standby's end of one shipping stream (docs/replicas.md part 3): it says
-// where it stands (`hello`), then stores the owner's seals one at a time, in
-// order, through its SealSink (the ledger's `replicate`, which checks each
-// seal and makes it durable), answering `durable n` after each returns. The
+// where it stands (`hello`), then stores the owner's seals in order through
+// its SealSink (the ledger's `replicateSeals`, which checks each seal and
+// makes it durable), answering `durable n` after each store returns. Seals
+// that arrive while one store runs are stored together next, as one batch
+// (one transaction, one fsync): a standby that paid the disk's flush per
+// seal fell behind an owner that ships seals back to back. The
 // owner may have at most MAX_SEALS_IN_FLIGHT seals unacknowledged, so the
 // queue here never holds more: a ninth is a hostile or broken owner and the
 // stream ends with `too_many_seals`. Likewise for bytes: the seals queued
@@ -16,8 +19,13 @@ import { MAX_SEALS_IN_FLIGHT, ReplicaStreamError, decodeMessage, encodeMessage, 
 export interface SealSink {
   /** The highest seal of `owner` durable here; -1 for none. */
   position(owner: string): number | Promise<number>;
-  /** Checks `seal` against what is held and makes it durable; throws ReplicaError for a seal that does not continue the owner's chain. */
-  replicate(owner: string, seal: SealMessage): Promise<{ acked: number }>;
+  /**
+   * Checks `seals` in order against what is held and makes them durable together; resolves with the height now held
+   * and, when a seal after the first does not continue the owner's chain, its ReplicaError (the seals before it are
+   * held). Rejects with a ReplicaError when the first does not, or with an Error when the store failed. May hold
+   * fewer than all of them (a prefix), and say so by the height: the rest are offered again.
+   */
+  replicate(owner: string, seals: SealMessage[]): Promise<{ acked: number; refused?: ReplicaError }>;
 }
 
 /** The socket as the session uses it: binary sends and a close with a reason. */
@@ -114,28 +122,55 @@ export class StandbySession {
 
   private async store(): Promise<void> {
     while (!this.ended && this.queue.length > 0) {
-      const { seal, bytes } = this.queue[0]!;
+      const batch = this.nextBatch();
+      if (batch === null) return;
+      let stored: { acked: number; refused?: ReplicaError };
+      try {
+        stored = await this.options.sink.replicate(this.options.owner, batch);
+      } catch (error) {
+        if (error instanceof ReplicaError) return this.fail('refused', error.message);
+        return this.fail('store_failed', `seal ${this.next} of gateway "${this.options.owner}" could not be stored: ${message(error)}`);
+      }
+      if (this.ended) return;
+      this.held(stored.acked);
+      if (stored.refused !== undefined) return this.fail('refused', stored.refused.message);
+    }
+  }
+
+  /** The queued seals that follow one another from the next expected height (a prefix of the queue); null once the stream failed on one. */
+  private nextBatch(): SealMessage[] | null {
+    const batch: SealMessage[] = [];
+    for (const { seal } of this.queue) {
       let height: number;
       try {
         height = decodeDirectoryHeader(directoryRecordHeader(seal.directory)).height;
       } catch (error) {
-        if (error instanceof RecordFormatError) return this.fail('refused', `seal: ${error.message}`);
-        throw error;
+        if (!(error instanceof RecordFormatError)) throw error;
+        if (batch.length > 0) break; // stored first, then refused
+        this.fail('refused', `seal: ${error.message}`);
+        return null;
       }
-      if (height !== this.next) return this.fail('out_of_step', `seal ${height} came where seal ${this.next} was expected`);
-      let acked: number;
-      try {
-        ({ acked } = await this.options.sink.replicate(this.options.owner, seal));
-      } catch (error) {
-        if (error instanceof ReplicaError) return this.fail('refused', error.message);
-        return this.fail('store_failed', `seal ${height} of gateway "${this.options.owner}" could not be stored: ${message(error)}`);
+      const expected = this.next + batch.length;
+      if (height === expected) batch.push(seal);
+      else if (batch.length > 0) break;
+      else {
+        this.fail('out_of_step', `seal ${height} came where seal ${expected} was expected`);
+        return null;
       }
-      this.queue.shift();
-      this.queuedBytes -= bytes;
-      this.next = acked + 1;
-      this.options.onDurable?.(acked);
-      if (!this.ended) this.options.socket.send(encodeMessage({ type: 'durable', directory: acked }));
     }
+    return batch;
+  }
+
+  /** Seals up to `acked` are durable here: out of the queue, and `durable` told. */
+  private held(acked: number): void {
+    while (this.next <= acked && this.queue.length > 0) {
+      const { bytes } = this.queue.shift()!;
+      this.queuedBytes -= bytes;
+      this.next++;
+    }
+    this.next = acked + 1;
+    this.options.onDurable?.(acked);
+    this.options.socket.send(encodeMessage({ type: 'durable', directory: acked }));
   }
 
   private fail(code: ReplicaErrorCode, text: string): void {

@@ -71,8 +71,11 @@ export type SealerEvent =
   | { type: 'stopped'; error?: string }
   /** The answer to an `adopt`: the chain's new head, or why its blocks were refused (nothing stored). */
   | { type: 'adopted'; id: number; head?: { nextHeight: number; nextSeq: number; lastBlockHash: Uint8Array }; error?: string }
-  /** The answer to a `replicate`: the replicated height, or why not (`refused`: the seal did not check, and nothing of it is stored). */
-  | { type: 'replicated'; id: number; acked?: number; error?: string; refused?: boolean }
+  /**
+   * The answer to a `replicate`: the height now replicated, with `refusal` when a seal after the first did not
+   * check (those before it are stored); or why not (`refused`: the first seal did not check, and nothing is stored).
+   */
+  | { type: 'replicated'; id: number; acked?: number; refusal?: string; error?: string; refused?: boolean }
   /** The answer to a `truncate`: what was removed, or why not (`refused`: the request or the store's shape was refused, nothing removed). */
   | { type: 'truncated'; id: number; result?: TruncationResult; error?: string; refused?: boolean };
 
@@ -82,8 +85,8 @@ export type SealerCommand =
   | { type: 'chain'; slot: number; nextSeq: number }
   /** Blocks of a chain adopted from another gateway of a fleet, stored in order with the seals (Ledger.adopt). */
   | { type: 'adopt'; id: number; chain: string; blocks: ExportedBlock[] }
-  /** A seal shipped by the gateway this one stands by for, checked and stored in order with the seals (Ledger.replicate). */
-  | { type: 'replicate'; id: number; owner: ReplicaOwner; seal: ShippedSeal }
+  /** Seals shipped by the gateway this one stands by for, in order: checked and stored as one batch, in order with the seals (Ledger.replicateSeals). */
+  | { type: 'replicate'; id: number; owner: ReplicaOwner; seals: ShippedSeal[] }
   /**
    * The returning owner's truncation, in order with the seals (Ledger.truncateUnreplicated). `slots`: the
    * front door's slot of each chain it knows, so the thread's backlog of a truncated chain restarts at its new head.

@@ -299,10 +299,10 @@ function adopt(command: Extract<SealerCommand, { type: 'adopt' }>): void {
   );
 }
 
-/** Stores a shipped seal in the ledger's queue, between seals; the answer goes back by id. */
+/** Stores shipped seals in the ledger's queue, between seals; the answer goes back by id. */
 function replicate(command: Extract<SealerCommand, { type: 'replicate' }>): void {
-  ledger.replicate(command.owner, command.seal).then(
-    ({ acked }) => post({ type: 'replicated', id: command.id, acked }),
+  ledger.replicateSeals(command.owner, command.seals).then(
+    ({ acked, refused }) => post({ type: 'replicated', id: command.id, acked, ...(refused === undefined ? {} : { refusal: refused.message }) }),
     (error: unknown) => post({ type: 'replicated', id: command.id, error: describeStoreError(error), refused: error instanceof ReplicaError }),
   );
 }

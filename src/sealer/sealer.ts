@@ -9,6 +9,7 @@ import {
   TruncationError,
   type ExportedBlock,
   type ReplicaOwner,
+  type ReplicatedSeals,
   type ShippedSeal,
   type TruncationRequest,
   type TruncationResult,
@@ -53,7 +54,7 @@ export interface SealerOptions {
 export class Sealer {
   private readonly worker: Worker;
   private readonly adoptions = new SealerRequests<AdoptedHead>();
-  private readonly replications = new SealerRequests<{ acked: number }>();
+  private readonly replications = new SealerRequests<ReplicatedSeals>();
   private readonly truncations = new SealerRequests<TruncationResult>();
   private readonly control: Int32Array;
   private readonly chainBacklog: Int32Array;
@@ -134,14 +135,27 @@ export class Sealer {
    * with a ReplicaError naming the cause when the seal does not check (nothing
    * of it is stored), or an Error when the store failed.
    */
-  replicate(owner: ReplicaOwner, seal: ShippedSeal): Promise<{ acked: number }> {
+  async replicate(owner: ReplicaOwner, seal: ShippedSeal): Promise<{ acked: number }> {
+    const { acked, refused } = await this.replicateSeals(owner, [seal]);
+    if (refused !== undefined) throw refused;
+    return { acked };
+  }
+
+  /**
+   * Seals shipped by `owner`, in order, stored as one batch (Ledger.replicateSeals):
+   * resolves once durable with the height replicated and, when a seal after the
+   * first did not check, its refusal (the seals before it are stored); rejects
+   * as `replicate` does when the first did not check or the store failed.
+   */
+  replicateSeals(owner: ReplicaOwner, seals: ShippedSeal[]): Promise<ReplicatedSeals> {
     if (this.exited) return Promise.reject(new Error(THREAD_STOPPED));
-    return this.replications.ask((id) => this.post({ type: 'replicate', id, owner, seal }));
+    return this.replications.ask((id) => this.post({ type: 'replicate', id, owner, seals }));
   }
 
   private replicated(event: Extract<SealerEvent, { type: 'replicated' }>): void {
     const waiter = this.replications.take(event.id);
-    if (event.acked !== undefined) waiter?.resolve({ acked: event.acked });
+    if (event.acked !== undefined)
+      waiter?.resolve({ acked: event.acked, ...(event.refusal === undefined ? {} : { refused: new ReplicaError(event.refusal) }) });
     else {
       const message = event.error ?? 'the sealer refused the seal';
       waiter?.reject(event.refused === true ? new ReplicaError(message) : new Error(message));

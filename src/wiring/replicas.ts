@@ -63,13 +63,30 @@ export function storeReplicas(store: StoreParts, fleet: FleetParts, sealer: () =
     },
     sink: {
       position: (owner) => store.ledger.replicaPosition(owner).acked,
-      replicate: async (owner, { directory, head, blocks, frameIds, credits, headKey: ownerHeadKey, superseded }) => {
+      replicate: async (owner, messages) => {
         const member = fleet.node.members.get(owner);
         if (member === undefined) throw new Error(`gateway "${owner}" is not a member of the fleet (members/${owner}): its store is not known`);
-        const books = credits === null ? [] : shippedBooks(owner, credits);
-        await pullOlderBlocks(store, sealer(), { id: owner, url: member.value.url, adminKey }, blocks);
-        const seal = { directory, head, blocks, frameIds, books, ...(superseded === undefined ? {} : { superseded }) };
-        return sealer().replicate({ id: owner, key: member.value.store, headKey: ownerHeadKey }, seal);
+        // One batch names one head key (the ledger pins the first it is given); a seal naming another waits for the next batch.
+        const ownerHeadKey = messages[0]?.headKey ?? null;
+        const batch = messages.slice(
+          0,
+          prefixLength(messages, (m) => m.headKey === ownerHeadKey),
+        );
+        await pullOlderBlocks(
+          store,
+          sealer(),
+          { id: owner, url: member.value.url, adminKey },
+          batch.flatMap((m) => m.blocks),
+        );
+        const seals = batch.map(({ directory, head, blocks, frameIds, credits, superseded }) => ({
+          directory,
+          head,
+          blocks,
+          frameIds,
+          books: credits === null ? [] : shippedBooks(owner, credits),
+          ...(superseded === undefined ? {} : { superseded }),
+        }));
+        return sealer().replicateSeals({ id: owner, key: member.value.store, headKey: ownerHeadKey }, seals);
       },
     },
   };
@@ -103,6 +120,12 @@ async function pullOlderBlocks(
       next = (await sealer.adopt(chain, older)).nextHeight;
     }
   }
+}
+
+/** How many of `items`, from the first, pass `test`. */
+function prefixLength<T>(items: readonly T[], test: (item: T) => boolean): number {
+  const first = items.findIndex((item) => !test(item));
+  return first < 0 ? items.length : first;
 }
 
 /** The height in a block record's header (version ‖ header ‖ …), or null when it does not decode. */

@@ -272,6 +272,33 @@ describe('Ledger.replicate', () => {
     await expect(again.ledger.replicate({ ...ownerOf, key: 'cd'.repeat(32) }, seals[3]!)).rejects.toThrow(/the owner's store is cdcdcdcd/);
   });
 
+  it('stores a batch of seals as one by one; a tampered seal in it stops the batch there: those before it stored, its refusal returned, nothing of it', async () => {
+    const owner = await signingOwner();
+    const seals = await shipAll(owner.dir);
+    const oneByOne = await standby();
+    for (const seal of seals) await oneByOne.ledger.replicate(ownerOf, seal);
+    const batched = await standby();
+    expect(await batched.ledger.replicateSeals(ownerOf, seals)).toEqual({ acked: 3 });
+    expect(storeRows(batched.ledger)).toEqual(storeRows(oneByOne.ledger));
+    expect(await verifyStore(batched.dir)).toMatchObject({ ok: true, blocks: 8, adopted: 8 });
+
+    const stopped = await standby();
+    const tampered = copy(seals[2]!);
+    flip(tampered.blocks[0]!.record, tampered.blocks[0]!.record.length - 1);
+    const result = await stopped.ledger.replicateSeals(ownerOf, [seals[0]!, seals[1]!, tampered, seals[3]!]);
+    expect(result.acked).toBe(1);
+    expect(result.refused).toBeInstanceOf(ReplicaError);
+    expect(result.refused?.message).toMatch(/^seal of gateway "gw-owner" at directory 2: .*its entry hash is not SHA-256 of its content/);
+    expect(stopped.ledger.replicaPosition(OWNER.id).acked).toBe(1);
+    // The rest, sent again (the repeat of seal 1 first, as a shipper whose `durable` was lost does): made durable, then stored.
+    expect(await stopped.ledger.replicateSeals(ownerOf, [seals[1]!, seals[2]!, seals[3]!])).toEqual({ acked: 3 });
+    expect(storeRows(stopped.ledger)).toEqual(storeRows(oneByOne.ledger));
+    // A batch whose first seal is refused stores nothing and rejects.
+    const empty = await standby();
+    await expect(empty.ledger.replicateSeals(ownerOf, [seals[1]!, seals[2]!])).rejects.toThrow(/at directory 0: its directory header says height 1/);
+    expect(empty.ledger.replicaPosition(OWNER.id).acked).toBe(-1);
+  });
+
   it('refuses each tampering, naming the owner, the height and the cause, and stores nothing of it', async () => {
     const owner = await signingOwner();
     const seals = await shipAll(owner.dir);

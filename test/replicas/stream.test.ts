@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import WebSocket from 'ws';
 import { Credits, newKey } from '../../src/credits/index.js';
 import { addReplicaRoute, type ReplicaStreams } from '../../src/http/index.js';
-import { ENTRY_BLOCK_HEADER_BYTES, Ledger } from '../../src/ledger/index.js';
+import { ENTRY_BLOCK_HEADER_BYTES, Ledger, type ReplicatedSeals } from '../../src/ledger/index.js';
 import {
   MAX_SEALS_IN_FLIGHT,
   Shipper,
@@ -72,12 +72,15 @@ function sealSource(owner: { ledger: Ledger; highest(): number }, onRead: (heigh
 }
 
 /**
- * A standby's sink on a real store: each seal stored by Ledger.replicate
- * (checked, one transaction), then acknowledged. `paused`: seals wait for
- * `step()` before they are stored.
+ * A standby's sink on a real store: the seals of each call stored by
+ * Ledger.replicateSeals (checked, one transaction), then acknowledged.
+ * `paused`: a call waits for `step()`, then stores only its first seal (a
+ * sink may hold a prefix; the session offers the rest again).
  */
 class StoreSink implements SealSink {
   readonly stored: number[] = [];
+  /** How many seals each call stored. */
+  readonly batches: number[] = [];
   paused = false;
   private waiting: (() => void)[] = [];
 
@@ -95,20 +98,25 @@ class StoreSink implements SealSink {
     return this.waiting.length;
   }
 
-  /** One seal at a time, as the ledger's replicate goes through the sealer (one writer). */
+  /** One call at a time, as the ledger's replicate goes through the sealer (one writer). */
   private tail: Promise<unknown> = Promise.resolve();
 
-  replicate(owner: string, seal: SealMessage): Promise<{ acked: number }> {
-    const run = this.tail.then(() => this.replicateNow(owner, seal));
+  replicate(owner: string, seals: SealMessage[]): Promise<ReplicatedSeals> {
+    const run = this.tail.then(() => this.replicateNow(owner, seals));
     this.tail = run.catch(() => undefined);
     return run;
   }
 
-  private async replicateNow(owner: string, seal: SealMessage): Promise<{ acked: number }> {
-    if (this.paused) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    const { acked } = await this.ledger.replicate({ ...OWNER, id: owner, headKey: seal.headKey }, seal);
-    this.stored.push(acked);
-    return { acked };
+  private async replicateNow(owner: string, seals: SealMessage[]): Promise<ReplicatedSeals> {
+    let batch = seals;
+    if (this.paused) {
+      batch = seals.slice(0, 1);
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    const result = await this.ledger.replicateSeals({ ...OWNER, id: owner, headKey: seals[0]!.headKey }, batch);
+    for (let height = (this.stored.at(-1) ?? -1) + 1; height <= result.acked; height++) this.stored.push(height);
+    this.batches.push(batch.length);
+    return result;
   }
 }
 
@@ -219,6 +227,27 @@ describe('the shipping stream', () => {
     s.sealed();
     await until('seal 14 durable', () => durable.at(-1) === 14);
     expect(target.sink.stored).toEqual(Array.from({ length: 15 }, (_, i) => i));
+    expectSameBlocks(owner.ledger, target.ledger);
+  });
+
+  it('seals that arrive while one is stored are stored together next, in one call: each acknowledged once, in order', async () => {
+    const owner = await ownerStore();
+    await owner.seal(12);
+    const target = await standby();
+    target.sink.paused = true;
+    const durable: number[] = [];
+    const s = shipper(sealSource(owner), target, durable);
+    s.follow({ id: 'g2', url: target.url });
+    // Seal 0 waits in the sink while the rest of the window arrives.
+    await until('the window full', () => s.inFlight === MAX_SEALS_IN_FLIGHT && target.sink.queued === 1);
+    target.sink.paused = false;
+    target.sink.step();
+    await until('seal 11 durable', () => durable.at(-1) === 11);
+    expect(target.sink.batches[0]).toBe(1);
+    // Seals 1–7 were queued behind seal 0: the next call held all seven.
+    expect(target.sink.batches[1]).toBe(MAX_SEALS_IN_FLIGHT - 1);
+    expect(target.sink.stored).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    expect(durable).toEqual([...new Set(durable)].sort((a, b) => a - b));
     expectSameBlocks(owner.ledger, target.ledger);
   });
 
