@@ -36,7 +36,7 @@ import { CpuGroup, cpuGroupsUnavailable } from './cgroup.js';
 import { freePort, startEtcd } from './fleet-etcd.js';
 import { runLoad } from './load.js';
 import { zipfPlan } from './plan.js';
-import { machineInfo } from './proc.js';
+import { machineInfo, processCpuSeconds } from './proc.js';
 
 const CLI = join(import.meta.dirname, '..', 'src', 'cli.js');
 const log = (line: string): void => void process.stderr.write(line + '\n');
@@ -156,9 +156,14 @@ interface CostRow {
   /** Send → committed of the light chains (single-entry frames at a fixed rate, one in flight): the latency a standby adds. */
   lightCommittedP50Us: number | null;
   lightCommittedP99Us: number | null;
+  /** The measured gateway's CPU seconds per million entries, and by thread group (front door, lanes, sealer, readers, other…). */
+  cpuPerMillion: number | null;
+  byThread: Record<string, number>;
+  /** The standby's whole process, CPU seconds per million of the owner's entries (null without one). */
+  standbyCpuPerMillion: number | null;
 }
 
-async function standbyCost(without: Gateway, withStandby: Gateway, pairs: number, durationS: number): Promise<CostRow[]> {
+async function standbyCost(without: Gateway, withStandby: Gateway, standby: Gateway, pairs: number, durationS: number): Promise<CostRow[]> {
   const rows: CostRow[] = [];
   for (const g of [without, withStandby])
     await runLoad({ name: 'warm-up', url: g.url.replace('http', 'ws'), pid: g.child.pid }, zipfPlan(LOAD_SHAPE, `r${g.spec.replicas}`), {
@@ -168,6 +173,7 @@ async function standbyCost(without: Gateway, withStandby: Gateway, pairs: number
     });
   for (let pair = 1; pair <= pairs; pair++) {
     for (const g of pair % 2 === 1 ? [without, withStandby] : [withStandby, without]) {
+      const standbyBefore = g === withStandby ? processCpuSeconds(standby.child.pid!) : undefined;
       const result = await runLoad(
         { name: `replicas ${g.spec.replicas}`, url: g.url.replace('http', 'ws'), pid: g.child.pid },
         zipfPlan(LOAD_SHAPE, `r${g.spec.replicas}`),
@@ -178,6 +184,10 @@ async function standbyCost(without: Gateway, withStandby: Gateway, pairs: number
         },
       );
       const { heavy, light } = result.classes;
+      const standbyAfter = standbyBefore === undefined ? undefined : processCpuSeconds(standby.child.pid!);
+      // The standby's CPU over the whole load (warm-up included) against the entries of the measured window: an upper bound.
+      const standbyCpu = standbyBefore === undefined || standbyAfter === undefined ? null : standbyAfter - standbyBefore;
+      const entries = result.entriesPerSec * result.durationS;
       const row: CostRow = {
         pair,
         replicas: g.spec.replicas,
@@ -187,6 +197,9 @@ async function standbyCost(without: Gateway, withStandby: Gateway, pairs: number
         committedP99Us: heavy.committed?.p99 ?? null,
         lightCommittedP50Us: light.committed?.p50 ?? null,
         lightCommittedP99Us: light.committed?.p99 ?? null,
+        cpuPerMillion: result.gateway?.cpuSecondsPerMillion ?? null,
+        byThread: { ...(result.gateway?.cpuSecondsPerMillionByThread ?? {}) },
+        standbyCpuPerMillion: standbyCpu === null || entries === 0 ? null : (standbyCpu * 1e6) / entries,
       };
       rows.push(row);
       log(
@@ -417,7 +430,7 @@ async function main(): Promise<void> {
     const unpin = values.pin ? pinMachines([without, owner], [standby.child.pid!, process.pid]) : null;
     let cost: CostRow[];
     try {
-      cost = await standbyCost(without, owner, Number(values.pairs), Number(values.duration));
+      cost = await standbyCost(without, owner, standby, Number(values.pairs), Number(values.duration));
     } finally {
       unpin?.();
     }
@@ -475,6 +488,17 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
+/** "1.10 (front door 0.33, lanes 0.25, …) + standby 1.70": the measured gateway's CPU per million entries, and the standby's. */
+function cpuCell(row: CostRow): string {
+  if (row.cpuPerMillion === null) return '–';
+  const threads = Object.entries(row.byThread)
+    .filter(([, seconds]) => seconds >= 0.01)
+    .map(([group, seconds]) => `${group} ${seconds.toFixed(2)}`)
+    .join(', ');
+  const standby = row.standbyCpuPerMillion === null ? '' : ` + standby ${row.standbyCpuPerMillion.toFixed(2)}`;
+  return `${row.cpuPerMillion.toFixed(2)} (${threads})${standby}`;
+}
+
 function printTables(r: {
   pinned: boolean;
   leaseTtl: number;
@@ -485,12 +509,12 @@ function printTables(r: {
   const out = (line: string): void => void process.stdout.write(line + '\n');
   const n = (v: number | null): string => (v === null ? '–' : v.toLocaleString('en-US'));
   out(r.pinned ? 'pinned: the owner alone on core 0; the standby and the clients on core 1' : 'not pinned: owner, standby and clients share every core');
-  out('| pair | replicas | entries/s | committed/s | committed p50 / p99 µs, heavy | committed p50 / p99 µs, light |');
-  out('|---|---:|---:|---:|---:|---:|');
+  out('| pair | replicas | entries/s | committed/s | committed p50 / p99 µs, heavy | committed p50 / p99 µs, light | CPU s/M: owner (by thread) + standby |');
+  out('|---|---:|---:|---:|---:|---:|---|');
   for (const row of r.cost)
     out(
       `| ${row.pair} | ${row.replicas} | ${n(row.entriesPerSec)} | ${n(row.committedPerSec)} | ${n(row.committedP50Us)} / ${n(row.committedP99Us)} | ` +
-        `${n(row.lightCommittedP50Us)} / ${n(row.lightCommittedP99Us)} |`,
+        `${n(row.lightCommittedP50Us)} / ${n(row.lightCommittedP99Us)} | ${cpuCell(row)} |`,
     );
   const mean = (replicas: 0 | 1, key: 'entriesPerSec' | 'committedP99Us' | 'lightCommittedP99Us'): number => {
     const values = r.cost.filter((c) => c.replicas === replicas).map((c) => c[key] ?? 0);

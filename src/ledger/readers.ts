@@ -1,7 +1,6 @@
 // The front door's handle on the ledger reader threads.
 import { Piscina } from 'piscina';
 import { workerFile } from '../paths.js';
-import { unpack } from 'msgpackr';
 import type { BinaryReadTask, LedgerReadTask, LedgerReaderData } from './reader-messages.js';
 import type { ShippedSeal } from './replica.js';
 import { asSuperseded } from './truncation.js';
@@ -49,7 +48,7 @@ export class LedgerReaders {
    */
   async seal(height: number): Promise<ShippedSealAnswer> {
     const task: BinaryReadTask = { kind: 'seal', height };
-    return unpack((await this.pool.run(task)) as Uint8Array) as ShippedSealAnswer;
+    return (await this.pool.run(task)) as ShippedSealAnswer;
   }
 
   /** Entry hashes of seqs `seq` … `seq + count − 1` of `chain` as sealed (count × 32 bytes), null when not all sealed. */

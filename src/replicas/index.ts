@@ -10,6 +10,7 @@ export {
   ReplicaStreamError,
   decodeMessage,
   encodeMessage,
+  encodeSealParts,
   type DurableMessage,
   type ErrorMessage,
   type HelloMessage,

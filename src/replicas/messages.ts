@@ -106,6 +106,70 @@ export function encodeMessage(message: ReplicaMessage): Buffer {
   return packr.pack(message);
 }
 
+/**
+ * A seal message as the pieces it is sent in: the bytes `encodeMessage` gives,
+ * but each block's record a piece of its own, not copied. The owner sends the
+ * pieces as one message's fragments, so a seal (megabytes) is never gathered
+ * into one new buffer on the front door's thread: each such buffer was garbage
+ * the thread's collector then had to chase (docs/replicas.md, "What a standby
+ * costs"). The other pieces are small: field names, the directory record, the
+ * head, the frame ids, the credit records.
+ */
+export function encodeSealParts(message: SealMessage): { parts: Uint8Array[]; bytes: number } {
+  const parts: Uint8Array[] = [];
+  let pending: Uint8Array[] = [];
+  const fields = Object.entries(message).filter(([, value]) => value !== undefined);
+  pending.push(mapHeader(fields.length));
+  for (const [key, value] of fields) {
+    pending.push(packed(key));
+    if (key !== 'blocks') {
+      pending.push(packed(value));
+      continue;
+    }
+    pending.push(arrayHeader(message.blocks.length));
+    for (const { chain, record } of message.blocks) {
+      pending.push(mapHeader(2), packed('chain'), packed(chain), packed('record'), binHeader(record.byteLength));
+      parts.push(Buffer.concat(pending), record);
+      pending = [];
+    }
+  }
+  if (pending.length > 0) parts.push(Buffer.concat(pending));
+  return { parts, bytes: parts.reduce((sum, part) => sum + part.byteLength, 0) };
+}
+
+/** One value's msgpack bytes, copied out of the packer's buffer (which its next call may reuse). */
+function packed(value: unknown): Buffer {
+  return Buffer.from(packr.pack(value));
+}
+
+// msgpack's container and binary headers, shortest form first, as msgpackr writes them.
+function mapHeader(size: number): Buffer {
+  return sizedHeader(size, [0x80, 0xde, 0xdf], 15);
+}
+
+function arrayHeader(size: number): Buffer {
+  return sizedHeader(size, [0x90, 0xdc, 0xdd], 15);
+}
+
+function binHeader(length: number): Buffer {
+  if (length <= 0xff) return Buffer.from([0xc4, length]);
+  const header = Buffer.alloc(length <= 0xffff ? 3 : 5);
+  header[0] = length <= 0xffff ? 0xc5 : 0xc6;
+  if (length <= 0xffff) header.writeUInt16BE(length, 1);
+  else header.writeUInt32BE(length, 1);
+  return header;
+}
+
+/** A fix form (`fix` | size) for sizes up to `fixMax`, else the 16- or 32-bit form. */
+function sizedHeader(size: number, [fix, sixteen, thirtyTwo]: [number, number, number], fixMax: number): Buffer {
+  if (size <= fixMax) return Buffer.from([fix | size]);
+  const header = Buffer.alloc(size <= 0xffff ? 3 : 5);
+  header[0] = size <= 0xffff ? sixteen : thirtyTwo;
+  if (size <= 0xffff) header.writeUInt16BE(size, 1);
+  else header.writeUInt32BE(size, 1);
+  return header;
+}
+
 const bad = (what: string): never => {
   throw new ReplicaStreamError('bad_message', what);
 };

@@ -14,7 +14,7 @@
 // is buffered) and nothing of the client's reconnecting and refusal parsing.
 import WebSocket from 'ws';
 import { backoffDelay, type ReconnectOptions } from '../client/index.js';
-import { MAX_SEALS_IN_FLIGHT, ReplicaStreamError, decodeMessage, encodeMessage, type ReplicaErrorCode, type SealMessage } from './messages.js';
+import { MAX_SEALS_IN_FLIGHT, ReplicaStreamError, decodeMessage, encodeMessage, encodeSealParts, type ReplicaErrorCode, type SealMessage } from './messages.js';
 
 /** Where the owner's seals come from: its store (the ledger's half: reading seal n for shipping). */
 export interface SealSource {
@@ -80,6 +80,14 @@ function unmasked(mask: Buffer): void {
   mask.fill(0);
 }
 
+/** A seal message in the pieces it is sent in (encodeSealParts), and their bytes in all. */
+type EncodedSeal = ReturnType<typeof encodeSealParts>;
+
+/** One message in fragments, sent in one go (nothing else can come between them: this end sends only from this loop and `refuse`). */
+function sendFragments(socket: WebSocket, parts: readonly Uint8Array[]): void {
+  parts.forEach((part, i) => socket.send(part, { binary: true, fin: i === parts.length - 1 }));
+}
+
 export class Shipper {
   private target: StandbyTarget | null = null;
   private socket: WebSocket | null = null;
@@ -91,7 +99,7 @@ export class Shipper {
   private inFlightSizes: number[] = [];
   private bytesInFlight = 0;
   /** A seal read and encoded that waits for room in the byte window (never more than one). */
-  private ready: { height: number; message: Buffer } | null = null;
+  private ready: { height: number; message: EncodedSeal } | null = null;
   private attempt = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -244,26 +252,22 @@ export class Shipper {
           this.reads++;
           const seal = await this.options.source.read(height);
           if (this.socket !== socket || this.next !== height) break; // the stream changed while reading
-          message = encodeMessage({ type: 'seal', ...seal });
+          message = encodeSealParts({ type: 'seal', ...seal });
         }
         const max = this.options.maxInFlightBytes;
-        if (message.byteLength > max) {
+        if (message.bytes > max) {
           this.ready = null;
-          this.refuse(
-            socket,
-            'too_many_seals',
-            `seal ${height} is ${message.byteLength} bytes, over the stream's bound of ${max} (fleet.maxUnreplicatedBytes)`,
-          );
+          this.refuse(socket, 'too_many_seals', `seal ${height} is ${message.bytes} bytes, over the stream's bound of ${max} (fleet.maxUnreplicatedBytes)`);
           break;
         }
-        if (this.inFlight > 0 && this.bytesInFlight + message.byteLength > max) {
+        if (this.inFlight > 0 && this.bytesInFlight + message.bytes > max) {
           this.ready = { height, message };
           break; // sent when acknowledgements make room
         }
         this.ready = null;
-        socket.send(message);
-        this.inFlightSizes.push(message.byteLength);
-        this.bytesInFlight += message.byteLength;
+        sendFragments(socket, message.parts);
+        this.inFlightSizes.push(message.bytes);
+        this.bytesInFlight += message.bytes;
         this.next++;
       }
     } catch (error) {

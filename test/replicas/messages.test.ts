@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
 import { DIRECTORY_HEADER } from '../../src/protocol/index.js';
 import { directoryRecordBytes, FRAME_ID_ROW_BYTES, HEAD_RECORD_BYTES } from '../../src/ledger/index.js';
-import { ReplicaStreamError, decodeMessage, encodeMessage, type ReplicaMessage } from '../../src/replicas/index.js';
+import { ReplicaStreamError, decodeMessage, encodeMessage, encodeSealParts, type ReplicaMessage, type SealMessage } from '../../src/replicas/index.js';
 
 const record = Buffer.from('a block record');
 const seal: ReplicaMessage = {
@@ -38,6 +38,30 @@ describe('replica stream messages', () => {
       seal,
     ];
     for (const m of messages) expect(decodeMessage(encodeMessage(m), 4)).toEqual(m);
+  });
+
+  it('a seal in pieces (its records not copied) is the bytes of the seal in one, whatever the sizes of its headers', () => {
+    const sizes = [0, 5, 255, 256, 65_535, 65_536, 300_000];
+    const blocks = (n: number) => Array.from({ length: n }, (_, i) => ({ chain: `chain-${i}`, record: Buffer.alloc(sizes[i % sizes.length]!, i) }));
+    const seals: SealMessage[] = [
+      seal as SealMessage,
+      { ...(seal as SealMessage), blocks: blocks(7), head: null, headKey: null },
+      { ...(seal as SealMessage), blocks: blocks(17) },
+      {
+        ...(seal as SealMessage),
+        blocks: blocks(3).map((b) => ({ ...b, record: new Uint8Array(b.record) })),
+        directory: new Uint8Array(directoryRecordBytes(3)),
+      },
+      { ...(seal as SealMessage), blocks: [], frameIds: new Uint8Array(0), credits: null, superseded: { by: 'g2', token: 7, at: 1 } },
+    ];
+    for (const m of seals) {
+      const { parts, bytes } = encodeSealParts(m);
+      const whole = Buffer.concat(parts);
+      expect(bytes).toBe(whole.byteLength);
+      expect(whole.equals(encodeMessage(m))).toBe(true);
+      // Each record is a piece of its own: the very memory, not a copy.
+      for (const block of m.blocks) expect(parts.some((part) => part === block.record)).toBe(true);
+    }
   });
 
   it('refuses what is not a message of the stream, naming the field', () => {
