@@ -78,8 +78,10 @@ export function addReplicaRoute(app: TemplatedApp, ctx: ReplicaRouteContext): vo
       });
       void data.session.hello();
     },
-    // uWS lends the message's memory for this call only; the session keeps seals past it, so they are copied.
-    message: (ws, message) => ws.getUserData().session?.message(Buffer.from(new Uint8Array(message))),
+    // uWS lends the message's memory for this call only; the session keeps seals past it, so they are copied —
+    // into memory of their own (ArrayBuffer#slice, never Buffer's shared pool), which the sealer thread is then
+    // handed rather than sent a copy of (Sealer.replicateSeals, `handOver`).
+    message: (ws, message) => ws.getUserData().session?.message(Buffer.from(message.slice(0))),
     close: (ws, code) => {
       const data = ws.getUserData();
       data.open = false;

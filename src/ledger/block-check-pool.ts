@@ -63,22 +63,41 @@ export function defaultCheckThreads(): number {
   return availableParallelism();
 }
 
+/**
+ * Unless told how many threads, verify starts them after this many bytes of
+ * blocks: a thread costs ~50 ms to start (its module and the native addon),
+ * which a store this small is checked in.
+ */
+export const CHECK_THREADS_AFTER_BYTES = 32 * 1024 * 1024;
+
 export class BlockChecks {
   private readonly threads: CheckThread[] = [];
+  /** Bytes handed over so far, and how many must be before the threads start. */
+  private handedBytes = 0;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private firstProblem: { id: number; found: BlockProblem } | undefined;
   private threadError: Error | undefined;
   private wake: (() => void) | undefined;
 
-  /** `threads` 0 checks each block in the caller's thread when it is handed over. */
-  constructor(threads: number) {
-    for (let i = 0; i < threads; i++) this.threads.push(this.startThread());
+  /**
+   * `threads` 0 checks each block in the caller's thread when it is handed
+   * over. With `startAfterBytes`, the threads start only once that many bytes
+   * of blocks were handed over (checked in the caller's thread until then): a
+   * small store is checked before threads would have started.
+   */
+  constructor(
+    private readonly threadCount: number,
+    private readonly startAfterBytes = 0,
+  ) {
+    this.startThreadsWhenDue();
   }
 
   /** Checks the block record `bytes` (named `at` in a problem); its buffer is given away. */
   check(at: string, bytes: Uint8Array, before: CountsBefore): void {
     const id = this.nextId++;
+    this.handedBytes += bytes.byteLength;
+    this.startThreadsWhenDue();
     if (this.threads.length === 0) {
       const problem = blockEntriesProblem(bytes, at);
       if (problem !== undefined) this.found(id, { problem, before });
@@ -108,6 +127,11 @@ export class BlockChecks {
 
   async close(): Promise<void> {
     await Promise.all(this.threads.map((t) => t.worker.terminate()));
+  }
+
+  private startThreadsWhenDue(): void {
+    if (this.threads.length > 0 || this.handedBytes < this.startAfterBytes) return;
+    for (let i = 0; i < this.threadCount; i++) this.threads.push(this.startThread());
   }
 
   private startThread(): CheckThread {
@@ -144,6 +168,7 @@ export class BlockChecks {
   }
 
   private full(): boolean {
+    if (this.threads.length === 0) return false;
     const thread = this.leastLoaded();
     const blocks = [...this.pending.values()].filter((p) => p.thread === thread).length;
     return blocks >= MIN_BLOCKS_PER_THREAD && thread.inFlightBytes >= IN_FLIGHT_BYTES_PER_THREAD;

@@ -6,7 +6,7 @@
 // the end prove that the directories list exactly the blocks stored. Stops at
 // the first break.
 import type { RootDatabase, Transaction } from 'lmdb';
-import { BlockCheckFailed, BlockChecks, defaultCheckThreads, type CountsBefore } from './block-check-pool.js';
+import { BlockCheckFailed, BlockChecks, CHECK_THREADS_AFTER_BYTES, defaultCheckThreads, type CountsBefore } from './block-check-pool.js';
 import { entryLengths } from './block-check.js';
 import { HASH_BYTES, sha256, zeroHash } from './hash.js';
 import { chainIdOf, compareChainIds, type EntryBlockHeader } from './headers.js';
@@ -94,7 +94,10 @@ export interface VerifyOptions {
   checks?: readonly StoreCheck[];
   /** Called after each directory block with what has been checked so far. */
   onProgress?: (checked: StoreReport) => void;
-  /** Threads re-hashing the blocks' entries (default: one per core); 0 does it in the walk's own thread. */
+  /**
+   * Threads re-hashing the blocks' entries, started at once; 0 does it in the walk's own thread. Default: one per
+   * core, started once the store proves large enough to be worth them (CHECK_THREADS_AFTER_BYTES).
+   */
   checkThreads?: number;
 }
 
@@ -108,7 +111,8 @@ export async function verifyStore(dir: string, options: VerifyOptions = {}): Pro
   const tables = openTables(dir, true);
   for (const check of checks) check.open(tables.root);
   const transaction = tables.root.useReadTransaction();
-  const blockChecks = new BlockChecks(options.checkThreads ?? defaultCheckThreads());
+  const blockChecks =
+    options.checkThreads === undefined ? new BlockChecks(defaultCheckThreads(), CHECK_THREADS_AFTER_BYTES) : new BlockChecks(options.checkThreads);
   const walk = new StoreWalk(tables, transaction, checks, blockChecks, options.onProgress);
   try {
     let walkBreak: string | undefined;

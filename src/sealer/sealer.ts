@@ -146,10 +146,13 @@ export class Sealer {
    * resolves once durable with the height replicated and, when a seal after the
    * first did not check, its refusal (the seals before it are stored); rejects
    * as `replicate` does when the first did not check or the store failed.
+   * `handOver`: the memory under the seals' records, directories, heads and
+   * frame ids is the caller's alone and is given to the thread, not copied
+   * (megabytes a seal); the caller must not read those views again.
    */
-  replicateSeals(owner: ReplicaOwner, seals: ShippedSeal[]): Promise<ReplicatedSeals> {
+  replicateSeals(owner: ReplicaOwner, seals: ShippedSeal[], handOver = false): Promise<ReplicatedSeals> {
     if (this.exited) return Promise.reject(new Error(THREAD_STOPPED));
-    return this.replications.ask((id) => this.post({ type: 'replicate', id, owner, seals }));
+    return this.replications.ask((id) => this.post({ type: 'replicate', id, owner, seals }, handOver ? memoryOf(seals) : []));
   }
 
   private replicated(event: Extract<SealerEvent, { type: 'replicated' }>): void {
@@ -207,9 +210,20 @@ export class Sealer {
     if (!this.exited) await this.worker.terminate();
   }
 
-  private post(command: SealerCommand): void {
-    this.worker.postMessage(command);
+  private post(command: SealerCommand, transfer: ArrayBuffer[] = []): void {
+    this.worker.postMessage(command, transfer);
   }
+}
+
+/** The memory under the seals' binary parts (their credit books excepted: small, and made elsewhere), each once. */
+function memoryOf(seals: readonly ShippedSeal[]): ArrayBuffer[] {
+  const memory = new Set<ArrayBuffer>();
+  for (const seal of seals) {
+    for (const view of [seal.directory, seal.head, seal.frameIds, ...seal.blocks.map((b) => b.record)]) {
+      if (view !== null && view.buffer instanceof ArrayBuffer) memory.add(view.buffer);
+    }
+  }
+  return [...memory];
 }
 
 const THREAD_STOPPED = 'the sealer thread stopped';

@@ -86,7 +86,8 @@ export function storeReplicas(store: StoreParts, fleet: FleetParts, sealer: () =
           books: credits === null ? [] : shippedBooks(owner, credits),
           ...(superseded === undefined ? {} : { superseded }),
         }));
-        return sealer().replicateSeals({ id: owner, key: member.value.store, headKey: ownerHeadKey }, seals);
+        // The seals came off the stream in memory of their own (replica-routes.ts): handed to the sealer, not copied.
+        return sealer().replicateSeals({ id: owner, key: member.value.store, headKey: ownerHeadKey }, seals, true);
       },
     },
   };

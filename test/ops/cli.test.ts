@@ -114,6 +114,21 @@ describe('chainlanes usage', () => {
   });
 });
 
+describe('a reader that closes the pipe', () => {
+  it('stops the output, not the command: no uncaught EPIPE, and the same exit status as a whole run', async () => {
+    const whole = spawnSync(process.execPath, [join(ROOT, 'dist', 'src', 'cli.js'), 'doctor'], { encoding: 'utf8' });
+    expect(whole.stdout.split('\n').length).toBeGreaterThan(3);
+    // `chainlanes doctor | head -c 0`: the reader is gone before the first line is written.
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'cli.js'), 'doctor'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const code = await new Promise<number | null>((resolve) => child.once('close', (status) => resolve(status)));
+    expect(stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(code).toBe(whole.status);
+  });
+});
+
 describe('chainlanes wait', () => {
   it('returns once a gateway is ready, and gives up naming why when none answers', async () => {
     const gw = await startGateway();
