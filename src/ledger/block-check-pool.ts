@@ -72,7 +72,7 @@ export const CHECK_THREADS_AFTER_BYTES = 32 * 1024 * 1024;
 
 export class BlockChecks {
   private readonly threads: CheckThread[] = [];
-  /** Bytes handed over so far, and how many must be before the threads start. */
+  /** Bytes of blocks handed over so far (the threads start at startAfterBytes). */
   private handedBytes = 0;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
