@@ -17,6 +17,7 @@ import { ENTRY_BLOCK_HEADER_BYTES, Ledger, type ReplicatedSeals } from '../../sr
 import {
   MAX_SEALS_IN_FLIGHT,
   Shipper,
+  StandbySession,
   StandbyStreams,
   decodeMessage,
   encodeMessage,
@@ -508,5 +509,37 @@ describe('the replica route refuses', () => {
     await until('durable', () => good.messages.length === 2);
     expect(good.messages[1]).toEqual({ type: 'durable', directory: at + 1 });
     good.ws.close();
+  });
+});
+
+describe('a standby session over a sink that misbehaves', () => {
+  it('ends the stream (store_failed) when the sink holds none of a batch, rather than offering it again and again', async () => {
+    const owner = await ownerStore();
+    await owner.seal(2);
+    const sent: unknown[] = [];
+    const closed: string[] = [];
+    let calls = 0;
+    const sink: SealSink = {
+      position: () => -1,
+      replicate: () => {
+        calls++;
+        return Promise.resolve({ acked: -1 });
+      },
+    };
+    const session = new StandbySession({
+      owner: OWNER.id,
+      store: 'standby-store',
+      sink,
+      socket: { send: (bytes) => sent.push(decodeMessage(bytes, 0)), close: (_code, reason) => closed.push(reason) },
+      maxBlocks: 1_000,
+      maxQueuedBytes: 1 << 30,
+    });
+    await session.hello();
+    const seal = await sealSource(owner).read(0);
+    session.message(encodeMessage({ type: 'seal', ...seal }));
+    await until('the stream ended', () => closed.length === 1);
+    expect(calls).toBe(1);
+    expect(closed).toEqual(['store_failed']);
+    expect(sent.at(-1)).toMatchObject({ type: 'error', code: 'store_failed', message: expect.stringMatching(/held none of the seals from 0/) });
   });
 });
