@@ -558,6 +558,18 @@ export class Ledger {
     return loadChainHeads(this.tables).map(chainView);
   }
 
+  /**
+   * The height the chain's next block takes here (0 for a chain with none):
+   * read from the last block's key, without the block itself (a chain head
+   * decodes the last record, megabytes lmdb copies out).
+   */
+  chainNextHeight(chainName: string): number {
+    this.assertOpen();
+    this.freshReads();
+    const key = lastKeyOfChain(this.tables.blocks, chainIdOf(chainName));
+    return key === undefined ? 0 : readU64(key, HASH_BYTES) + 1;
+  }
+
   chain(chainName: string): ChainView | null {
     this.assertOpen();
     this.freshReads();

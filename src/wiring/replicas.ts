@@ -112,7 +112,7 @@ async function pullOlderBlocks(
     seen.add(chain);
     const wanted = blockHeight(record);
     if (wanted === null) continue;
-    let next = store.ledger.chain(chain)?.nextHeight ?? 0;
+    let next = store.ledger.chainNextHeight(chain);
     while (next < wanted) {
       const page = await fetchExportPage(owner.url, chain, next, owner.adminKey);
       if (isRefusal(page)) throw new Error(`the older blocks of chain "${chain}" from gateway "${owner.id}": ${page.message}`);

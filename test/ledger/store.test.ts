@@ -99,6 +99,14 @@ describe('Ledger.seal', () => {
     await ledger.close();
   });
 
+  it("tells a chain's next block height from the last key alone, as its head says it", async () => {
+    const ledger = await Ledger.open(tempDir('chainlanes-ledger-'));
+    await sealTwoIntervals(ledger);
+    for (const chain of ['bank-1', 'bank-2', 'shop-9']) expect(ledger.chainNextHeight(chain)).toBe(ledger.chain(chain)!.nextHeight);
+    expect([ledger.chainNextHeight('bank-1'), ledger.chainNextHeight('bank-2'), ledger.chainNextHeight('unknown')]).toEqual([2, 1, 0]);
+    await ledger.close();
+  });
+
   it('resumes after reopen with the same heads', async () => {
     const dir = tempDir('chainlanes-ledger-');
     const ledger = await Ledger.open(dir);
