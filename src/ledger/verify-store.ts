@@ -2,7 +2,8 @@
 // is time order, and the order lmdb wrote the blocks in: the file is read mostly
 // front to back): each directory's links, root and anchor, then each entry block
 // it lists. Re-hashing every entry's content, the bulk of the work, runs on every
-// core (block-check-pool.ts); the links are followed here, in order. Counts at
+// core once the store proves large (block-check-pool.ts); the links are
+// followed here, in order. Counts at
 // the end prove that the directories list exactly the blocks stored. Stops at
 // the first break.
 import type { RootDatabase, Transaction } from 'lmdb';

@@ -144,25 +144,19 @@ function packed(value: unknown): Buffer {
 
 // msgpack's container and binary headers, shortest form first, as msgpackr writes them.
 function mapHeader(size: number): Buffer {
-  return sizedHeader(size, [0x80, 0xde, 0xdf], 15);
+  return size <= 15 ? Buffer.from([0x80 | size]) : wideHeader(size, 0xde, 0xdf);
 }
 
 function arrayHeader(size: number): Buffer {
-  return sizedHeader(size, [0x90, 0xdc, 0xdd], 15);
+  return size <= 15 ? Buffer.from([0x90 | size]) : wideHeader(size, 0xdc, 0xdd);
 }
 
 function binHeader(length: number): Buffer {
-  if (length <= 0xff) return Buffer.from([0xc4, length]);
-  const header = Buffer.alloc(length <= 0xffff ? 3 : 5);
-  header[0] = length <= 0xffff ? 0xc5 : 0xc6;
-  if (length <= 0xffff) header.writeUInt16BE(length, 1);
-  else header.writeUInt32BE(length, 1);
-  return header;
+  return length <= 0xff ? Buffer.from([0xc4, length]) : wideHeader(length, 0xc5, 0xc6);
 }
 
-/** A fix form (`fix` | size) for sizes up to `fixMax`, else the 16- or 32-bit form. */
-function sizedHeader(size: number, [fix, sixteen, thirtyTwo]: [number, number, number], fixMax: number): Buffer {
-  if (size <= fixMax) return Buffer.from([fix | size]);
+/** A type byte and the size big-endian: the 16-bit form up to 0xffff, else the 32-bit one. */
+function wideHeader(size: number, sixteen: number, thirtyTwo: number): Buffer {
   const header = Buffer.alloc(size <= 0xffff ? 3 : 5);
   header[0] = size <= 0xffff ? sixteen : thirtyTwo;
   if (size <= 0xffff) header.writeUInt16BE(size, 1);

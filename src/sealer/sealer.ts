@@ -130,22 +130,12 @@ export class Sealer {
   }
 
   /**
-   * Stores a seal shipped by `owner` (this gateway is its standby), in order
-   * with the seals: resolves with the replicated height once durable; rejects
-   * with a ReplicaError naming the cause when the seal does not check (nothing
-   * of it is stored), or an Error when the store failed.
-   */
-  async replicate(owner: ReplicaOwner, seal: ShippedSeal): Promise<{ acked: number }> {
-    const { acked, refused } = await this.replicateSeals(owner, [seal]);
-    if (refused !== undefined) throw refused;
-    return { acked };
-  }
-
-  /**
-   * Seals shipped by `owner`, in order, stored as one batch (Ledger.replicateSeals):
-   * resolves once durable with the height replicated and, when a seal after the
-   * first did not check, its refusal (the seals before it are stored); rejects
-   * as `replicate` does when the first did not check or the store failed.
+   * Seals shipped by `owner` (this gateway is its standby), in order with the
+   * seals, stored as one batch (Ledger.replicateSeals): resolves once durable
+   * with the height replicated and, when a seal after the first did not check,
+   * its refusal (the seals before it are stored); rejects with a ReplicaError
+   * naming the cause when the first does not check (nothing is stored), or an
+   * Error when the store failed.
    * `handOver`: the memory under the seals' records, directories, heads and
    * frame ids is the caller's alone and is given to the thread, not copied
    * (megabytes a seal); the caller must not read those views again.

@@ -36,7 +36,7 @@ export interface ReplicaHealth extends ReplicaView {
  * stores one while the next travel. With whole intervals as seals (the bound
  * alone) a busy interval was one seal of ~100 MB that travelled, was checked
  * and fsynced before any of it was committed: committed p99 with a standby was
- * 2–3× that without; with an eighth, 0.5× (bench/RESULTS.md "Replicas"; the
+ * 2–3× that without; with an eighth, 0.5–0.7× (bench/RESULTS.md "Replicas"; the
  * owner keeps its sealed pages cached for it, wiring/threads.ts). A frame
  * larger than the eighth is a seal of its own; the config refuses a frame
  * limit that one frame alone could pass the bound with (config/schema.ts).

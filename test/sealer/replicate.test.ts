@@ -1,8 +1,10 @@
-// The sealer's `replicate` command (Sealer.replicate → Ledger.replicate on the
-// sealer thread): a standby that runs a real front door (lanes, sealer) stores
-// an owner's shipped seals in order with its own seals, both chains' reads
-// and proofs work from its front door's store, and a refused seal comes back
-// as a ReplicaError with nothing stored while the standby goes on sealing.
+// The sealer's `replicate` command (Sealer.replicateSeals → Ledger.replicateSeals
+// on the sealer thread): a standby that runs a real front door (lanes, sealer)
+// stores an owner's shipped seals in order with its own seals, both chains'
+// reads and proofs work from its front door's store, a refused first seal
+// comes back as a ReplicaError with nothing stored, and a seal refused after
+// another in a batch handed over comes back beside the height of those before
+// it, while the standby goes on sealing.
 // And client frame ids end to end between two real front doors: admitted on
 // the owner, written by its sealer with their blocks, shipped with the seals,
 // stored by the standby's sealer, and a window rebuilt from the standby's
@@ -17,8 +19,27 @@ import { makeBlock, tempDir } from '../helpers/index.js';
 
 const OWNER = { id: 'gw-owner', key: 'ab'.repeat(32) };
 
-describe('Sealer.replicate', () => {
-  it('stores shipped seals between its own seals, and refuses a tampered one with nothing stored', async () => {
+/** A copy of `seal` in memory of its own, as the stream gives it (Sealer.replicateSeals' `handOver` takes it away). */
+function own(seal: ShippedSeal): ShippedSeal {
+  return {
+    ...seal,
+    directory: new Uint8Array(seal.directory),
+    head: seal.head === null ? null : new Uint8Array(seal.head),
+    frameIds: new Uint8Array(seal.frameIds),
+    blocks: seal.blocks.map((b) => ({ chain: b.chain, record: new Uint8Array(b.record) })),
+  };
+}
+
+/** `seal` with its directory's link to the one before it broken. */
+function unlinked(seal: ShippedSeal): ShippedSeal {
+  const directory = Buffer.from(seal.directory);
+  const prevHashAt = 1 + DIRECTORY_HEADER.prevHash; // a version byte, then the header
+  directory[prevHashAt] = directory[prevHashAt]! ^ 1;
+  return { ...seal, directory };
+}
+
+describe('Sealer.replicateSeals', () => {
+  it('stores shipped seals between its own seals, refuses a tampered one with nothing stored, and stores a batch up to a tampered one', async () => {
     const owner = await Ledger.open(tempDir('chainlanes-replicate-owner-'));
     let at = 1_700_000_000_000;
     await owner.seal({ blocks: [makeBlock('shipped', 0, 4), makeBlock('other', 0, 2)], sealedAt: (at += 1000) });
@@ -29,15 +50,11 @@ describe('Sealer.replicate', () => {
     const door = await startFrontDoor();
     const writer = new RecordingOwner();
     admitted(door.admission.admit('local', pack(['l0', 'l1']), writer, 0));
-    const first = door.sealer.replicate(OWNER, seals[0]!);
+    const first = door.sealer.replicateSeals(OWNER, [seals[0]!]);
     await door.sealAll();
     expect(await first).toEqual({ acked: 0 });
 
-    const directory = Buffer.from(seals[1]!.directory);
-    const prevHashAt = 1 + DIRECTORY_HEADER.prevHash; // a version byte, then the header
-    directory[prevHashAt] = directory[prevHashAt]! ^ 1;
-    const tampered: ShippedSeal = { ...seals[1]!, directory };
-    const refusal = await door.sealer.replicate(OWNER, tampered).then(
+    const refusal = await door.sealer.replicateSeals(OWNER, [unlinked(seals[1]!)]).then(
       () => null,
       (error: unknown) => error,
     );
@@ -47,9 +64,16 @@ describe('Sealer.replicate', () => {
     expect(door.ledger.chain('shipped')).toMatchObject({ nextSeq: 4 });
 
     admitted(door.admission.admit('local', pack(['l2']), writer, 1));
-    const rest = Promise.all(seals.slice(1).map((seal) => door.sealer.replicate(OWNER, seal)));
+    const batch = [own(seals[1]!), unlinked(own(seals[2]!))];
+    const rest = door.sealer.replicateSeals(OWNER, batch, true);
     await door.sealAll();
-    expect(await rest).toEqual([{ acked: 1 }, { acked: 2 }]);
+    const stored = await rest;
+    expect(stored.acked).toBe(1);
+    expect(stored.refused).toBeInstanceOf(ReplicaError);
+    expect(stored.refused?.message).toMatch(/^seal of gateway "gw-owner" at directory 2: its directory header does not link/);
+    // Handed over: the thread took the memory, the caller's views of it are empty.
+    expect(batch.map((seal) => seal.blocks[0]!.record.byteLength)).toEqual([0, 0]);
+    expect(await door.sealer.replicateSeals(OWNER, [seals[2]!])).toEqual({ acked: 2 });
 
     // The standby's own chain went on being sealed in its own directory; the owner's are read as the owner serves them.
     expect(door.ledger.chain('local')).toMatchObject({ nextSeq: 3 });
@@ -105,7 +129,7 @@ describe('client frame ids through a real owner and standby', () => {
     expect(seals.reduce((ids, seal) => ids + seal.frameIds.length / FRAME_ID_ROW_BYTES, 0)).toBe(3);
 
     const standby = await startFrontDoor();
-    for (const seal of seals) await standby.sealer.replicate(OWNER, seal);
+    for (const seal of seals) await standby.sealer.replicateSeals(OWNER, [seal]);
     expect(standby.ledger.recentFrameIds('ided', 10, 1 << 20)).toEqual(owner.ledger.recentFrameIds('ided', 10, 1 << 20));
 
     // A takeover's window: rebuilt from the standby's store, it knows each id with the hashes its first accepted gave.
