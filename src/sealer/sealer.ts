@@ -1,4 +1,5 @@
 // The front door's handle on the sealer thread.
+import * as workerThreads from 'node:worker_threads';
 import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { workerFile } from '../paths.js';
@@ -210,11 +211,21 @@ function memoryOf(seals: readonly ShippedSeal[]): ArrayBuffer[] {
   const memory = new Set<ArrayBuffer>();
   for (const seal of seals) {
     for (const view of [seal.directory, seal.head, seal.frameIds, ...seal.blocks.map((b) => b.record)]) {
-      if (view !== null && view.buffer instanceof ArrayBuffer) memory.add(view.buffer);
+      if (view !== null && view.buffer instanceof ArrayBuffer && !untransferable(view.buffer)) memory.add(view.buffer);
     }
   }
   return [...memory];
 }
+
+/**
+ * Whether Node refuses to move `memory` (its Buffer pool, under every small
+ * `Buffer.from`): Node 22 and later throw DataCloneError for the whole message
+ * when such memory is in a transfer list, Node 20 copies it silently and has
+ * no way to ask. Such memory is copied with the message instead of moved.
+ */
+const untransferable: (memory: ArrayBuffer) => boolean =
+  // Node 21+ only; absent from Node 20's worker_threads and its types.
+  (workerThreads as { isMarkedAsUntransferable?: (value: object) => boolean }).isMarkedAsUntransferable ?? (() => false);
 
 const THREAD_STOPPED = 'the sealer thread stopped';
 
