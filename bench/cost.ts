@@ -13,6 +13,10 @@
 //   threads are mapped to their names by vgdb's `v.info scheduler` (valgrind's
 //   thread ids to the kernel's) and /proc/PID/task/TID/comm.
 //
+// - `--counter heap`: not instructions but the bytes each thread allocates on
+//   V8's heap (heap-probe.cts, loaded into every thread), the garbage its
+//   collector must then clear: allocations per frame on the hot path.
+//
 // What the count cannot show: time waiting (disk, locks, a core), cache misses
 // and page clears weigh the same as any instruction (callgrind has no cycles),
 // and the kernel's work is not counted at all (callgrind counts user space).
@@ -24,6 +28,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { THREAD_GROUPS, threadGroup, type ThreadGroup } from '../src/native/index.js';
 import { WorkloadDrive, costWorkload, workloadEntries, type CostWorkload, type WorkloadRun } from './cost-workload.js';
@@ -32,10 +37,19 @@ import type { Plan } from './plan.js';
 import { provisionCredits } from './credits-setup.js';
 import { startTarget, type RunningTarget } from './targets.js';
 import { fmtInt, fmtRatio, table } from './report.js';
+import type { HeapProbeTally } from './heap-probe.cjs';
+import { DEFAULT_CONFIG } from '../src/config/index.js';
 
 const run = promisify(execFile);
 
-export type Counter = 'perf' | 'callgrind';
+export type Counter = 'perf' | 'callgrind' | 'heap';
+
+/** What each counter counts, as the report names it. */
+const COUNTED: Record<Counter, { unit: string; by: string }> = {
+  perf: { unit: 'instructions', by: 'perf (user space)' },
+  callgrind: { unit: 'instructions', by: 'callgrind (user space)' },
+  heap: { unit: 'bytes allocated', by: "V8's heap (heap-probe.cts in every thread)" },
+};
 
 export interface CostSettings {
   /** Frames each heavy connection sends in the counted pass (light chains scale with it). */
@@ -45,12 +59,12 @@ export interface CostSettings {
   inflight: number;
   /** Whole measurements, each a fresh gateway: their spread is the measure's own noise. */
   runs: number;
-  /** null: perf where the machine counts instructions, else callgrind. */
+  /** null: perf where the machine counts instructions, else callgrind; heap: bytes allocated instead. */
   counter: Counter | null;
   verbose: boolean;
   /** Keep callgrind's dump files here (for callgrind_annotate) instead of deleting them. */
   keepDir: string | undefined;
-  /** The gateway's block interval; undefined: COST_BLOCK_INTERVAL_MS. */
+  /** The gateway's block interval; undefined: COST_BLOCK_INTERVAL_MS under callgrind, else the gateway's own. */
   blockIntervalMs: number | undefined;
 }
 
@@ -58,9 +72,15 @@ export interface ThreadCount {
   /** The kernel's name of the thread (cl-frontdoor, cl-lane-heavy, …; "node" for lmdb's, libuv's and V8's). */
   name: string;
   group: ThreadGroup;
-  instructions: number;
+  /** What the counter counts (COUNTED): instructions, or bytes allocated on V8's heap. */
+  count: number;
   /** Of them, in the functions of each kind (callgrind only). */
   kinds: Record<CostKind, number> | null;
+  /** Heap only: a thread of the gateway's own the probe could not count (it never returns to its event loop). */
+  uncounted?: true;
+  /** V8's collections in the span by kind, and their time on the thread (heap only). */
+  collections?: Record<string, number>;
+  collectionMicros?: number;
 }
 
 export interface CostRun {
@@ -94,6 +114,8 @@ const IDLE_S = 10;
  * shorter one with --block-interval.
  */
 const COST_BLOCK_INTERVAL_MS = 60_000;
+/** At full speed (perf, heap) the gateway's own tick. */
+const DEFAULT_BLOCK_INTERVAL_MS = DEFAULT_CONFIG.ledger.blockIntervalMs;
 
 /** Whether `perf stat` can count instructions here (a VM's guest usually cannot). */
 export function perfCountsInstructions(): boolean {
@@ -113,6 +135,7 @@ function valgrindAvailable(): boolean {
 }
 
 export function chooseCounter(wanted: Counter | null): Counter {
+  if (wanted === 'heap') return 'heap';
   if (wanted === 'perf' || (wanted === null && perfCountsInstructions())) {
     if (!perfCountsInstructions()) throw new Error('perf stat cannot count instructions on this machine (no hardware counters); use --counter callgrind');
     return 'perf';
@@ -208,11 +231,7 @@ function threadName(pid: number, tid: number): string {
   }
 }
 
-function perEntry(
-  threads: readonly ThreadCount[],
-  entries: number,
-  count: (t: ThreadCount) => number = (t) => t.instructions,
-): Record<ThreadGroup | 'all', number> {
+function perEntry(threads: readonly ThreadCount[], entries: number, count: (t: ThreadCount) => number = (t) => t.count): Record<ThreadGroup | 'all', number> {
   const out = Object.fromEntries([...THREAD_GROUPS, 'all'].map((g) => [g, 0])) as Record<ThreadGroup | 'all', number>;
   for (const t of threads) {
     out[t.group] += count(t) / entries;
@@ -343,11 +362,71 @@ async function perfCounting(event: string): Promise<Counting> {
       perf!.kill('SIGINT');
       await exited;
       const counts = parsePerfPerThread(await readFile(out, 'utf8'), event.split(':')[0]!);
-      return counts.filter((c) => c.count > 0).map((c) => ({ name: c.name, group: threadGroup(c.name), instructions: c.count, kinds: null }));
+      return counts.filter((c) => c.count > 0).map((c) => ({ name: c.name, group: threadGroup(c.name), count: c.count, kinds: null }));
     },
     close: async () => {
       perf?.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The probe's tally files (PID-THREADID.json), by file name. */
+async function readTallies(dir: string): Promise<Map<string, HeapProbeTally>> {
+  const tallies = new Map<string, HeapProbeTally>();
+  for (const file of await readdir(dir)) {
+    if (!file.endsWith('.json')) continue;
+    try {
+      tallies.set(file, JSON.parse(await readFile(join(dir, file), 'utf8')) as HeapProbeTally);
+    } catch {
+      // Read while its thread rewrote it: the thread's next tally is a few ms away.
+    }
+  }
+  return tallies;
+}
+
+/** Long enough for every running thread to write its tally (heap-probe.cts writes every 20 ms). */
+const HEAP_TALLY_WAIT_MS = 200;
+
+/** heap-probe.cts in every thread of the gateway; a span is the difference of each thread's totals. */
+async function heapCounting(keepDir: string | undefined): Promise<Counting> {
+  const dir = keepDir ?? (await mkdtemp(join(tmpdir(), 'chainlanes-heap-')));
+  await mkdir(dir, { recursive: true });
+  const probe = fileURLToPath(new URL('./heap-probe.cjs', import.meta.url));
+  let before = new Map<string, HeapProbeTally>();
+  let named: string[] = [];
+  return {
+    counter: 'heap',
+    start: { env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${probe}`.trim(), CHAINLANES_HEAP_PROBE_DIR: dir } },
+    prepare: async () => undefined,
+    idle: async () => null,
+    begin: async () => {
+      await sleep(HEAP_TALLY_WAIT_MS);
+      before = await readTallies(dir);
+    },
+    names: async (pid) => {
+      named = (await readdir(`/proc/${pid}/task`)).map((tid) => threadName(pid, Number(tid))).filter((name) => threadGroup(name) !== 'other');
+    },
+    end: async () => {
+      await sleep(HEAP_TALLY_WAIT_MS);
+      const threads: ThreadCount[] = [];
+      const tallies = await readTallies(dir);
+      const tallied = new Set([...tallies.values()].map((t) => t.name));
+      // The lanes' piscina workers wait for tasks in Atomics.wait, never in their event loop, so the probe's timer never runs there.
+      for (const name of new Set(named)) {
+        if (!tallied.has(name)) threads.push({ name, group: threadGroup(name), count: 0, kinds: null, uncounted: true });
+      }
+      for (const [file, after] of tallies) {
+        const first = before.get(file);
+        const count = after.allocatedBytes - (first?.allocatedBytes ?? 0);
+        const collections = Object.fromEntries(Object.entries(after.collections).map(([kind, n]) => [kind, n - (first?.collections[kind] ?? 0)]));
+        const collectionMicros = after.collectionMicros - (first?.collectionMicros ?? 0);
+        if (count > 0) threads.push({ name: after.name, group: threadGroup(after.name), count, kinds: null, collections, collectionMicros });
+      }
+      return threads.sort((a, b) => b.count - a.count);
+    },
+    close: async () => {
+      if (keepDir === undefined) await rm(dir, { recursive: true, force: true });
     },
   };
 }
@@ -371,7 +450,7 @@ async function measure(
   log(`${name}: starting${counting.counter === 'callgrind' ? ' under callgrind' : ''}…`);
   const target = await startTarget(name, {
     verbose: s.verbose,
-    config: { ledger: { blockIntervalMs: s.blockIntervalMs ?? COST_BLOCK_INTERVAL_MS } },
+    config: { ledger: { blockIntervalMs: s.blockIntervalMs ?? (counting.counter === 'callgrind' ? COST_BLOCK_INTERVAL_MS : DEFAULT_BLOCK_INTERVAL_MS) } },
     ...counting.start,
   });
   try {
@@ -381,7 +460,7 @@ async function measure(
     );
     await warm(target, plan, workload, keys, log);
     await counting.prepare(target.pid);
-    log(`${name}: idle for ${IDLE_S} s…`);
+    if (counting.counter === 'callgrind') log(`${name}: idle for ${IDLE_S} s…`);
     const idle = await counting.idle(target.pid);
     log(`${name}: counting ${fmtInt(workloadEntries(workload))} entries…`);
     await counting.begin(target.pid);
@@ -422,9 +501,15 @@ async function readDump(dir: string, pid: number, part: number, names: Map<numbe
     const { thread, instructions } = parseCallgrindDump(text);
     if (instructions === 0) continue;
     const name = names.get(thread) ?? 'exited';
-    threads.push({ name, group: threadGroup(name), instructions, kinds: selfCostByKind(text) });
+    threads.push({ name, group: threadGroup(name), count: instructions, kinds: selfCostByKind(text) });
   }
-  return threads.sort((a, b) => b.instructions - a.instructions);
+  return threads.sort((a, b) => b.count - a.count);
+}
+
+function countingBy(counter: Counter, keepDir: string | undefined): Promise<Counting> {
+  if (counter === 'callgrind') return callgrindCounting(keepDir);
+  if (counter === 'heap') return heapCounting(keepDir);
+  return perfCounting(PERF_EVENT);
 }
 
 export async function runCost(targets: readonly TargetName[], plan: Plan, s: CostSettings, log: (line: string) => void): Promise<CostRun[]> {
@@ -435,13 +520,20 @@ export async function runCost(targets: readonly TargetName[], plan: Plan, s: Cos
   const runs: CostRun[] = [];
   for (let r = 0; r < s.runs; r++) {
     for (const name of gateways) {
-      const counting = counter === 'callgrind' ? await callgrindCounting(s.keepDir) : await perfCounting(PERF_EVENT);
+      const counting = await countingBy(counter, s.keepDir);
       const measured = await measure(name, plan, workload, s, counting, log);
-      log(`${name}: ${fmtInt(measured.perEntry.all)} instructions per entry`);
+      log(`${name}: ${fmtInt(measured.perEntry.all)} ${COUNTED[counter].unit} per entry`);
       runs.push(measured);
     }
   }
   return runs;
+}
+
+/** " (Scavenge 3, MarkSweepCompact 1: 4.2 ms)": a thread's collections in the span and their time, when counted. */
+function collectionsText(t: ThreadCount): string {
+  const kinds = Object.entries(t.collections ?? {}).filter(([, n]) => n > 0);
+  if (kinds.length === 0) return '';
+  return ` (${kinds.map(([kind, n]) => `${kind} ${n}`).join(', ')}: ${((t.collectionMicros ?? 0) / 1000).toFixed(1)} ms)`;
 }
 
 const KIND_TITLES: Record<CostKind, string> = {
@@ -457,6 +549,8 @@ export function formatCost(runs: readonly CostRun[], workload: CostWorkload): st
   const groups = [...THREAD_GROUPS, 'all'] as const;
   const shown = groups.filter((g) => g === 'all' || runs.some((r) => r.perEntry[g] >= 1));
   const label = (r: CostRun, i: number): string => `${r.target} #${i + 1}`;
+  const counted = COUNTED[runs[0]!.counter];
+  const perEntryTitle = `${counted.unit} per entry`;
   const rows = shown.map((g) => [g === 'all' ? 'ALL' : g, ...runs.map((r) => fmtInt(r.perEntry[g]))]);
   const firsts = new Map<string, CostRun>();
   for (const r of runs) if (!firsts.has(r.target)) firsts.set(r.target, r);
@@ -465,15 +559,15 @@ export function formatCost(runs: readonly CostRun[], workload: CostWorkload): st
     rows.push(["ALL but V8's compiler", ...runs.map((r) => fmtInt(r.perEntry.all - r.kinds!.jit.all))]);
   }
   const lines = [
-    `instructions counted by ${runs[0]!.counter} (user space), per entry accepted and committed; workload: ${fmtInt(workloadEntries(workload))} entries ` +
+    `${counted.unit} counted by ${counted.by}, per entry accepted and committed; workload: ${fmtInt(workloadEntries(workload))} entries ` +
       `(${workload.connections.length} connections, ${workload.batch} × ${workload.entrySize} B frames), counted after ${WARM_PASSES} uncounted passes`,
     '',
-    table([['instructions per entry', ...runs.map(label)], ...rows, ['÷ the first run of its target', ...repeat]]),
+    table([[perEntryTitle, ...runs.map(label)], ...rows, ['÷ the first run of its target', ...repeat]]),
   ];
   for (const kind of Object.keys(COST_KINDS) as CostKind[]) {
     if (runs.some((r) => r.kinds === null)) break;
     const of = shown.map((g) => [g === 'all' ? 'ALL' : g, ...runs.map((r) => fmtInt(r.kinds![kind][g]))]);
-    lines.push('', `of which in ${KIND_TITLES[kind]}:`, '', table([['instructions per entry', ...runs.map(label)], ...of]));
+    lines.push('', `of which in ${KIND_TITLES[kind]}:`, '', table([[perEntryTitle, ...runs.map(label)], ...of]));
   }
   if (runs.some((r) => r.idle !== null)) {
     const idle = shown.map((g) => [g === 'all' ? 'ALL' : g, ...runs.map((r) => (r.idle === null ? 'n/a' : fmtInt(r.idle[g])))]);
@@ -482,7 +576,7 @@ export function formatCost(runs: readonly CostRun[], workload: CostWorkload): st
       '',
       `the same gateway idle for ${IDLE_S} s before the pass (what runs by the clock, counted in the pass as well):`,
       '',
-      table([['instructions per second', ...runs.map(label)], ...idle, ["× the pass's seconds, per entry", ...share]]),
+      table([[`${counted.unit} per second`, ...runs.map(label)], ...idle, ["× the pass's seconds, per entry", ...share]]),
     );
   }
   lines.push(
@@ -492,6 +586,12 @@ export function formatCost(runs: readonly CostRun[], workload: CostWorkload): st
       ...runs.map((r, i) => [label(r, i), fmtInt(r.workload.busy), (r.workload.elapsedMs / 1000).toFixed(1)]),
     ]),
   );
-  const byName = runs.map((r, i) => `${label(r, i)}: ` + r.threads.map((t) => `${t.name} ${fmtInt(t.instructions / r.workload.entries)}`).join(', '));
-  return [...lines, '', 'by thread (instructions per entry):', ...byName.map((l) => `  ${l}`)].join('\n');
+  const byName = runs.map(
+    (r, i) =>
+      `${label(r, i)}: ` +
+      r.threads
+        .map((t) => (t.uncounted === true ? `${t.name} not counted` : `${t.name} ${fmtInt(t.count / r.workload.entries)}${collectionsText(t)}`))
+        .join(', '),
+  );
+  return [...lines, '', `by thread (${perEntryTitle}):`, ...byName.map((l) => `  ${l}`)].join('\n');
 }

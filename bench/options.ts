@@ -47,7 +47,7 @@ export interface BenchOptions {
   /** --cost: frames each heavy connection sends in the counted pass. */
   frames: number;
   /** --cost: how instructions are counted; null: perf where the machine can, else callgrind. */
-  counter: 'perf' | 'callgrind' | null;
+  counter: 'perf' | 'callgrind' | 'heap' | null;
   /** --cost: the gateway's block interval (ms); undefined: the harness's own (COST_BLOCK_INTERVAL_MS). */
   blockIntervalMs: number | undefined;
 }
@@ -79,7 +79,8 @@ what to run (default: the Zipf load against chainlanes)
                         machine has counters, else by valgrind's callgrind: the same count on a busy machine;
                         chainlanes (credits on) unless --target chainlanes-open; --runs N measures N times
   --frames N            --cost: frames per heavy connection in the counted pass (default 200)
-  --counter perf|callgrind   --cost: how to count (default: perf if it can count instructions here)
+  --counter perf|callgrind|heap   --cost: how to count (default: perf if it can count instructions here);
+                        heap: bytes allocated on V8's heap per entry, by thread, instead of instructions
   --block-interval MS   --cost: the gateway's block interval (default 60000: blocks cut by size, as at full
                         speed; a shorter one makes a quick run that seals smaller blocks)
   --target NAME         load one target: chainlanes | chainlanes-open | ws-gateway | uws-echo
@@ -119,7 +120,9 @@ output
   --verbose             copy the targets' own output to stderr
   --chart FILE.svg      throughput and p99 latency over time
   --profile DIR         write the chainlanes gateway's CPU profiles (node --cpu-prof, one per thread) to DIR;
-                        with --cost and callgrind: keep callgrind's dumps there (callgrind_annotate DIR/cg.PID.2-01)
+                        with --cost and callgrind: keep callgrind's dumps there (callgrind_annotate DIR/cg.PID.2-01);
+                        with --cost --counter heap: keep the threads' tallies there, and the front door's
+                        allocation sites (DIR/frontdoor.heapprofile) when CHAINLANES_HEAP_PROBE_SAMPLE=1
   --help`;
 
 function num(value: string | undefined, name: string, fallback: number, min: number, integer = true): number {
@@ -223,7 +226,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   if (cost && v.url !== undefined) throw new Error('--cost starts its own gateway (under the counter): drop --url');
   if (!cost && (v.frames !== undefined || v.counter !== undefined || v['block-interval'] !== undefined))
     throw new Error('--frames, --counter and --block-interval apply to --cost only');
-  if (v.counter !== undefined && v.counter !== 'perf' && v.counter !== 'callgrind') throw new Error(`--counter must be perf or callgrind, got ${v.counter}`);
+  if (v.counter !== undefined && v.counter !== 'perf' && v.counter !== 'callgrind' && v.counter !== 'heap')
+    throw new Error(`--counter must be perf, callgrind or heap, got ${v.counter}`);
   if (v.url !== undefined && !/^wss?:\/\//.test(v.url)) throw new Error('--url must start with ws:// or wss://');
   const isolation = mode === 'isolation';
   const floods = mode === 'floods';
@@ -266,7 +270,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     turnBudgetMs: v['turn-budget'] === 'off' ? null : v['turn-budget'] === undefined ? undefined : num(v['turn-budget'], 'turn-budget', 0, 1),
     profileDir: v.profile,
     frames: num(v.frames, 'frames', 200, 1),
-    counter: v.counter === undefined ? null : (v.counter as 'perf' | 'callgrind'),
+    counter: v.counter === undefined ? null : (v.counter as 'perf' | 'callgrind' | 'heap'),
     blockIntervalMs: v['block-interval'] === undefined ? undefined : num(v['block-interval'], 'block-interval', 0, 1),
   };
 }

@@ -1,10 +1,14 @@
 // --cost (bench/cost.ts): what it reads from callgrind, vgdb and perf, the
-// fixed workload it sends, and one whole measurement under callgrind.
+// fixed workload it sends, one whole measurement under callgrind, and the
+// heap counter (bench/heap-probe.cts) against V8's own count and on a gateway.
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCallgrindDump, parsePerfPerThread, parseScheduler, selfCostByKind } from '../../bench/cost.js';
 import { costWorkload, workloadEntries } from '../../bench/cost-workload.js';
+import type { HeapProbeTally } from '../../bench/heap-probe.cjs';
 import { parseOptions } from '../../bench/options.js';
 import { chainPrefix, zipfPlan } from '../../bench/plan.js';
 import { ROOT } from '../helpers/index.js';
@@ -157,4 +161,71 @@ describe('npm run bench -- --cost', () => {
     expect(run.idle['front door']).toBeGreaterThan(0);
     expect(run.idle.lanes).toBe(0);
   }, 900_000);
+});
+
+// --counter heap: bench/heap-probe.cts in every thread, against V8's own count.
+describe('npm run bench -- --cost --counter heap', () => {
+  it("tallies each thread's allocations as V8's own allocation counter does (--trace-gc-nvp), main thread and worker apart", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chainlanes-heap-probe-'));
+    // ~400 MB in the main thread, ~200 MB in a worker; a full collection at the end of each, so V8's count covers it all.
+    const allocate = (rounds: number): string =>
+      `let keep = []; for (let i = 0; i < ${rounds}; i++) { keep.push(new Array(16).fill(i)); if (keep.length > 1000) keep = []; } keep = null; gc();`;
+    const script = [
+      "const { Worker } = require('node:worker_threads');",
+      `const worker = new Worker(${JSON.stringify(`${allocate(1_000_000)} setTimeout(() => {}, 200);`)}, { eval: true });`,
+      `${allocate(2_000_000)}`,
+      "worker.on('exit', () => setTimeout(() => {}, 200));",
+    ].join('\n');
+    const nvp = execFileSync(process.execPath, ['--expose-gc', '--trace-gc-nvp', '--require', join(ROOT, 'dist', 'bench', 'heap-probe.cjs'), '-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, CHAINLANES_HEAP_PROBE_DIR: dir },
+    });
+    // V8's lines start "[pid:isolate]"; "allocated=" is what the isolate allocated since its collection before.
+    const byIsolate = new Map<string, number>();
+    for (const m of nvp.matchAll(/^\[\d+:(0x[0-9a-f]+)\].*\ballocated=(\d+)/gm)) byIsolate.set(m[1]!, (byIsolate.get(m[1]!) ?? 0) + Number(m[2]));
+    const v8Counts = [...byIsolate.values()].sort((a, b) => b - a);
+    const tallies = readdirSync(dir)
+      .map((file) => JSON.parse(readFileSync(join(dir, file), 'utf8')) as HeapProbeTally)
+      .sort((a, b) => b.allocatedBytes - a.allocatedBytes);
+    expect(tallies).toHaveLength(2);
+    expect(v8Counts.length).toBeGreaterThanOrEqual(2);
+    expect(v8Counts[0]).toBeGreaterThan(1.5 * v8Counts[1]!);
+    for (const [i, tally] of tallies.entries()) {
+      expect(tally.allocatedBytes / v8Counts[i]!).toBeGreaterThan(0.97);
+      expect(tally.allocatedBytes / v8Counts[i]!).toBeLessThan(1.03);
+      expect(Object.values(tally.collections).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('counts a fixed workload by thread, and names the threads it cannot count', () => {
+    const out = execFileSync(
+      process.execPath,
+      [
+        join(ROOT, 'dist', 'bench', 'run.js'),
+        '--cost',
+        '--counter',
+        'heap',
+        '--frames',
+        '20',
+        '--block-interval',
+        '200',
+        '--target',
+        'chainlanes-open',
+        '--json',
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    const run = (
+      JSON.parse(out) as { cost: { counter: string; perEntry: Record<string, number>; threads: { name: string; count: number; uncounted?: true }[] }[] }
+    ).cost[0]!;
+    expect(run.counter).toBe('heap');
+    // Every frame leaves a reply and a frame record on the front door; every seal a little on the sealer.
+    expect(run.perEntry['front door']).toBeGreaterThan(0);
+    expect(run.perEntry.sealer).toBeGreaterThan(0);
+    const counted = run.threads.filter((t) => t.uncounted !== true).map((t) => t.name);
+    expect(counted).toEqual(expect.arrayContaining(['cl-frontdoor', 'cl-sealer']));
+    // The lanes wait for tasks in Atomics.wait, never in their event loop: named, not counted as zero.
+    expect(run.threads.filter((t) => t.uncounted === true).map((t) => t.name)).toEqual(expect.arrayContaining(['cl-lane-light']));
+  }, 120_000);
 });
