@@ -20,6 +20,7 @@ import {
   type KindStats,
   type ToAttacker,
 } from './hostile-protocol.js';
+import { epochNow } from './clock.js';
 
 /** Handshakes in progress at once per process: the gateway's listen backlog is finite, and a SYN dropped there costs a second. */
 const OPENING_AT_ONCE = 64;
@@ -118,8 +119,6 @@ class ServerFrames {
     this.pending = at < buf.length ? Buffer.from(buf.subarray(at)) : null;
   }
 }
-
-const epochNow = (): number => performance.timeOrigin + performance.now();
 
 class Attack {
   readonly stats: Record<AttackKind, KindStats> = perKind(emptyKindStats);

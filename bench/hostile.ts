@@ -39,6 +39,7 @@ import { MetricsText } from './metrics-text.js';
 import { processMemory, type ProcessMemory } from './proc.js';
 import { fmtBytes, fmtInt, fmtRatio, fmtUs, table } from './report.js';
 import { startTarget, verifyStore, type RunningTarget, type StoreVerification } from './targets.js';
+import { epochNow } from './clock.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -234,7 +235,6 @@ export interface HostileResult {
   notes: string[];
 }
 
-const epochNow = (): number => performance.timeOrigin + performance.now();
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 const httpBase = (url: string): string => url.replace(/^ws/, 'http');
 

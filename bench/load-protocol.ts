@@ -11,7 +11,7 @@ export interface InitMessage {
   keys?: Record<string, string>;
 }
 
-/** Times are epoch milliseconds (performance.timeOrigin + performance.now()), shared by all processes. */
+/** Times are epoch milliseconds (clock.ts), shared by all processes. */
 export interface GoMessage {
   type: 'go';
   startAt: number;

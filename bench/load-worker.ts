@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import type { ClassCounts, DoneMessage, FromWorker, GoMessage, InitMessage, IntervalMessage, ToWorker, WorkerResult } from './load-protocol.js';
 import type { ChainClass, ConnSpec } from './plan.js';
 import { encodeHistogram, newHistogram } from './stats.js';
+import { epochNow, localTime } from './clock.js';
 
 /** Distinct frames per connection, sent in turn: varied content without encoding on the hot path. */
 const FRAME_POOL = 8;
@@ -357,9 +358,6 @@ function send(message: FromWorker): void {
   process.send?.(message);
 }
 
-/** Epoch milliseconds → this process's performance.now() clock. */
-const local = (epochMs: number): number => epochMs - performance.timeOrigin;
-
 async function init(msg: InitMessage, rec: Recorder): Promise<LoadConnection[]> {
   const conns = msg.conns.map((spec) => new LoadConnection(spec, msg.url, msg.entrySize, rec, msg.keys?.[spec.chain]));
   const failures = (await Promise.all(conns.map((c) => c.opened()))).filter((f): f is string => f !== undefined);
@@ -368,7 +366,7 @@ async function init(msg: InitMessage, rec: Recorder): Promise<LoadConnection[]> 
 }
 
 function at(epochMs: number, fn: () => void): void {
-  setTimeout(fn, Math.max(0, local(epochMs) - performance.now()));
+  setTimeout(fn, Math.max(0, epochMs - epochNow()));
 }
 
 function scheduleIntervals(go: GoMessage, rec: Recorder): void {
@@ -387,14 +385,14 @@ function scheduleIntervals(go: GoMessage, rec: Recorder): void {
 
 /** After sending stops: wait for every reply and (when the target commits) every measured commit. */
 async function drain(conns: readonly LoadConnection[], until: number): Promise<void> {
-  while (performance.now() < local(until) && conns.some((c) => c.waiting())) {
+  while (epochNow() < until && conns.some((c) => c.waiting())) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
 function run(go: GoMessage, conns: LoadConnection[], rec: Recorder): void {
-  rec.measureFrom = local(go.measureFrom);
-  rec.measureUntil = local(go.measureUntil);
+  rec.measureFrom = localTime(go.measureFrom);
+  rec.measureUntil = localTime(go.measureUntil);
   at(go.startAt, () => conns.forEach((c, i) => c.start(i / conns.length)));
   let cpu = process.cpuUsage();
   let elu = performance.eventLoopUtilization();

@@ -2,13 +2,13 @@
 // client processes, and merges what they measured into one LoadResult.
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { performance } from 'node:perf_hooks';
 import type { Histogram } from 'hdr-histogram-js';
 import type { ClassCounts, FromWorker, GoMessage, IntervalMessage, ToWorker, WorkerResult } from './load-protocol.js';
 import type { ChainClass, Plan } from './plan.js';
 import { THREAD_GROUPS, threadGroup, type ThreadGroup } from '../src/native/index.js';
 import { processCpuSeconds, threadCpuSeconds } from './proc.js';
 import { mergeHistograms, summarize, type LatencySummary } from './stats.js';
+import { epochNow } from './clock.js';
 
 export interface LoadTarget {
   name: string;
@@ -120,7 +120,6 @@ function chainResults(plan: Plan, results: readonly WorkerResult[], seconds: num
   });
 }
 
-const epochNow = (): number => performance.timeOrigin + performance.now();
 /** A client process this busy over the window was (close to) the bottleneck. */
 const SATURATED = 0.9;
 

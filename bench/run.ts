@@ -128,7 +128,9 @@ async function runsMode(
   }
   // Summaries in the order the targets were named, whatever order they ran in.
   const summary = summarizeRuns(records).sort((a, b) => rank(o, a.target) - rank(o, b.target));
-  const shape = describePlan(plan, o.batch, o.entrySize, o.inflight);
+  // The quiet plan sends single entries whatever --batch says: describe what was sent.
+  const batches = new Set(plan.workers.flat().map((c) => c.batch));
+  const shape = describePlan(plan, batches.size === 1 ? [...batches][0]! : o.batch, o.entrySize, o.inflight);
   // Against each target's median committed rate.
   const disk = diskAgainst(
     summary.map((t) => ({ target: t.target, committedPerSec: t.committedPerSec?.median ?? null })),
