@@ -11,29 +11,21 @@
 // chain (the handoff's head).
 import { isId, type AccountRecord, type KeyRecord } from '../credits/index.js';
 import { cmp, type EtcdClient, type Txn } from './etcd.js';
-import { encode, isInvalid, type Decoded, type FleetKeys } from './keys.js';
+import { encode, isInvalid, jsonObjectOf, type Decoded, type FleetKeys } from './keys.js';
 import { DEFAULT_MIRROR_OPTIONS, PrefixMirror, type MirrorOptions } from './mirror.js';
 
-const object = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const time = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 
-function parse(bytes: Buffer): unknown {
-  try {
-    return JSON.parse(bytes.toString('utf8')) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
 export function decodeAccount(bytes: Buffer): Decoded<AccountRecord> {
-  const v = parse(bytes);
-  if (!object(v) || typeof v.name !== 'string' || v.name.length > 256 || !time(v.createdAt)) return { invalid: '{name (at most 256 characters), createdAt}' };
+  const v = jsonObjectOf(bytes);
+  if (typeof v === 'string' || typeof v.name !== 'string' || v.name.length > 256 || !time(v.createdAt))
+    return { invalid: '{name (at most 256 characters), createdAt}' };
   return { name: v.name, createdAt: v.createdAt };
 }
 
 export function decodeKey(bytes: Buffer): Decoded<KeyRecord> {
-  const v = parse(bytes);
-  if (!object(v) || typeof v.account !== 'string' || !isId('acct_', v.account)) return { invalid: 'account: an account id' };
+  const v = jsonObjectOf(bytes);
+  if (typeof v === 'string' || typeof v.account !== 'string' || !isId('acct_', v.account)) return { invalid: 'account: an account id' };
   if (typeof v.digest !== 'string' || !/^[0-9a-f]{64}$/.test(v.digest)) return { invalid: 'digest: 64 hex digits (SHA-256 of the key)' };
   if (!time(v.createdAt) || !(v.revokedAt === null || time(v.revokedAt))) return { invalid: 'createdAt, revokedAt (ms, or null)' };
   return { account: v.account, digest: v.digest, createdAt: v.createdAt, revokedAt: v.revokedAt };

@@ -158,12 +158,15 @@ export interface FleetEvent {
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 const object = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function parseJson(bytes: Buffer): unknown {
+/** The JSON object `bytes` hold, or why they hold none ("not JSON", "not a JSON object"). */
+export function jsonObjectOf(bytes: Buffer): Record<string, unknown> | string {
+  let v: unknown;
   try {
-    return JSON.parse(bytes.toString('utf8')) as unknown;
+    v = JSON.parse(bytes.toString('utf8'));
   } catch {
-    return undefined;
+    return 'not JSON';
   }
+  return object(v) ? v : 'not a JSON object';
 }
 
 function isCapacity(v: unknown): v is Capacity {
@@ -191,8 +194,8 @@ export function isInvalid<T>(value: Decoded<T>): value is { invalid: string } {
 }
 
 export function decodeMember(bytes: Buffer): Decoded<MemberRecord> {
-  const v = parseJson(bytes);
-  if (!object(v)) return { invalid: 'not a JSON object' };
+  const v = jsonObjectOf(bytes);
+  if (typeof v === 'string') return { invalid: v };
   if (!isHttpUrl(v.url)) return { invalid: `url: ${URL_RULE}` };
   if (!isCapacity(v.capacity)) return { invalid: 'capacity: {entriesPerSec, bytesPerSec} as non-negative numbers' };
   if (!finite(v.startedAt)) return { invalid: 'startedAt: ms since the epoch' };
@@ -209,16 +212,16 @@ export function decodeMember(bytes: Buffer): Decoded<MemberRecord> {
 }
 
 export function decodeOwner(bytes: Buffer): Decoded<OwnerRecord> {
-  const v = parseJson(bytes);
-  if (!object(v)) return { invalid: 'not a JSON object' };
+  const v = jsonObjectOf(bytes);
+  if (typeof v === 'string') return { invalid: v };
   if (typeof v.gateway !== 'string' || !isGatewayId(v.gateway)) return { invalid: `gateway: ${GATEWAY_ID_RULE}` };
   if (!finite(v.since)) return { invalid: 'since: ms since the epoch' };
   return { gateway: v.gateway, since: v.since };
 }
 
 export function decodeLoad(bytes: Buffer): Decoded<LoadReport> {
-  const v = parseJson(bytes);
-  if (!object(v)) return { invalid: 'not a JSON object' };
+  const v = jsonObjectOf(bytes);
+  if (typeof v === 'string') return { invalid: v };
   if (!finite(v.at) || !isCapacity(v.demand) || !finite(v.chains)) return { invalid: 'at, demand {entriesPerSec, bytesPerSec} and chains' };
   if (!Array.isArray(v.top) || v.top.length > LOAD_REPORT_CHAINS) return { invalid: `top: at most ${LOAD_REPORT_CHAINS} chains` };
   const top: ChainDemand[] = [];
@@ -231,14 +234,21 @@ export function decodeLoad(bytes: Buffer): Decoded<LoadReport> {
 }
 
 export function decodeLeader(bytes: Buffer): Decoded<LeaderRecord> {
-  const v = parseJson(bytes);
-  if (!object(v) || typeof v.id !== 'string' || v.id.length > 128 || !finite(v.since)) return { invalid: '{id, since}' };
+  const v = jsonObjectOf(bytes);
+  if (typeof v === 'string' || typeof v.id !== 'string' || v.id.length > 128 || !finite(v.since)) return { invalid: '{id, since}' };
   return { id: v.id, since: v.since };
 }
 
 export function decodeEvent(bytes: Buffer): Decoded<FleetEvent> {
-  const v = parseJson(bytes);
-  if (!object(v) || !finite(v.at) || typeof v.source !== 'string' || typeof v.kind !== 'string' || typeof v.reason !== 'string' || !object(v.numbers))
+  const v = jsonObjectOf(bytes);
+  if (
+    typeof v === 'string' ||
+    !finite(v.at) ||
+    typeof v.source !== 'string' ||
+    typeof v.kind !== 'string' ||
+    typeof v.reason !== 'string' ||
+    !object(v.numbers)
+  )
     return { invalid: '{at, source, kind, reason, numbers}' };
   return v as unknown as FleetEvent;
 }

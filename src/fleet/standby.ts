@@ -21,6 +21,7 @@ import {
   isGatewayId,
   isInvalid,
   isMachineName,
+  jsonObjectOf,
   type Decoded,
   type FleetKeys,
   type MemberRecord,
@@ -38,14 +39,9 @@ export interface StandbyRecord {
 }
 
 export function decodeStandby(bytes: Buffer): Decoded<StandbyRecord> {
-  let v: unknown;
-  try {
-    v = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    return { invalid: 'not JSON' };
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return { invalid: 'not a JSON object' };
-  const { standby, since, machine } = v as Record<string, unknown>;
+  const v = jsonObjectOf(bytes);
+  if (typeof v === 'string') return { invalid: v };
+  const { standby, since, machine } = v;
   if (typeof standby !== 'string' || !isGatewayId(standby)) return { invalid: `standby: ${GATEWAY_ID_RULE}` };
   if (typeof since !== 'number' || !Number.isFinite(since) || since < 0) return { invalid: 'since: ms since the epoch' };
   if (typeof machine !== 'string' || !isMachineName(machine)) return { invalid: `machine: ${MACHINE_RULE}` };

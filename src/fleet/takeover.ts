@@ -14,7 +14,7 @@
 // owner reads it to truncate what was never acknowledged). A chain whose token
 // moved (a handoff, a claim elsewhere) is left where it went, and said so.
 import { cmp, type EtcdClient, type LeaseId, type ResponseOp, type Revision, type Txn } from './etcd.js';
-import { decodeOwner, encode, isInvalid, type Decoded, type FleetKeys, type OwnerRecord } from './keys.js';
+import { decodeOwner, encode, isInvalid, jsonObjectOf, type Decoded, type FleetKeys, type OwnerRecord } from './keys.js';
 
 /** `takeover/{g}`. */
 export interface TakeoverRecord {
@@ -118,14 +118,9 @@ export async function clearTakeover(client: EtcdClient, keys: FleetKeys, owner: 
 }
 
 export function decodeTakeover(bytes: Buffer): Decoded<TakeoverRecord> {
-  let v: unknown;
-  try {
-    v = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    return { invalid: 'not JSON' };
-  }
-  if (typeof v !== 'object' || v === null) return { invalid: 'not a JSON object' };
-  const { by, acked, at } = v as Record<string, unknown>;
+  const v = jsonObjectOf(bytes);
+  if (typeof v === 'string') return { invalid: v };
+  const { by, acked, at } = v;
   if (typeof by !== 'string' || by.length === 0) return { invalid: 'by: the gateway that took the chains' };
   if (!Number.isSafeInteger(acked) || (acked as number) < -1) return { invalid: 'acked: a directory height, or -1' };
   if (typeof at !== 'number' || !Number.isFinite(at)) return { invalid: 'at: ms since the epoch' };

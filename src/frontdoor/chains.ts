@@ -95,10 +95,7 @@ export class ChainState {
     if (this.hasOpenBlock || this.awaitingCommit.size > 0 || nextSeq < this.nextSeq) {
       throw new Error(`chain "${this.name}" cannot continue at seq ${nextSeq}: it has seqs ${this.committedSeq}…${this.nextSeq - 1} not yet durable here`);
     }
-    this.nextSeq = nextSeq;
-    this.blockFirstSeq = nextSeq;
-    this.committedSeq = nextSeq;
-    this.nextHeight = nextHeight;
+    this.restartAt(nextSeq, nextHeight, nextSeq);
   }
 
   /**
@@ -113,11 +110,16 @@ export class ChainState {
     this.awaitingCommit.clear();
     for (const waiter of this.waiters) waiter.resolve(false);
     this.waiters = [];
+    this.restartAt(nextSeq, nextHeight, Math.min(this.committedSeq, nextSeq));
+    return true;
+  }
+
+  /** The chain's head moved (continueAt, rewindTo): its next block starts at `nextSeq`. */
+  private restartAt(nextSeq: number, nextHeight: number, committedSeq: number): void {
     this.nextSeq = nextSeq;
     this.blockFirstSeq = nextSeq;
-    this.committedSeq = Math.min(this.committedSeq, nextSeq);
+    this.committedSeq = committedSeq;
     this.nextHeight = nextHeight;
-    return true;
   }
 
   /** The block starting at firstSeq is durable: returns who wrote into it. */

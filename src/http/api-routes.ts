@@ -10,17 +10,13 @@ import type { HttpRequest, HttpResponse } from '../uws/index.js';
 import type { HttpRoutes } from '../defence/index.js';
 import type { Logger } from '../log/index.js';
 import type { ClientBuffers } from '../defence/index.js';
-import { SupersededError, type LedgerReadTask } from '../ledger/index.js';
 import { isRefusal, type CreditBook, type Principal, type Refusal } from '../credits/index.js';
 import { presentedKey } from '../uws/index.js';
 import { EVERY_CHAIN, inspectableOr403, listedOr401, type ChainFilter } from './listings.js';
 import type { ProofHead } from './directory-routes.js';
 import { FRAME_ID_HEADER, withHeaderId } from './frame-id-header.js';
-
-/** The ledger reads the front door serves, answered off its thread as JSON text (null: not there). */
-export interface LedgerReads {
-  read(task: LedgerReadTask): Promise<string | null>;
-}
+import type { LedgerReadTask } from '../ledger/index.js';
+import { answerLedgerRead, type LedgerReads } from './ledger-read.js';
 
 /** Listings come in pages: `limit` items from `from`, the limit capped so no request builds more. */
 interface PageRule {
@@ -341,7 +337,7 @@ function getEntry(ctx: HttpContext, res: HttpResponse, req: HttpRequest): void {
   const head = ctx.proofHead(new URLSearchParams(req.getQuery() ?? '').get('head'));
   if ('code' in head) return sendError(res, head.code, head.message);
   const task: LedgerReadTask = { kind: 'entry', chain: chain.name, seq, ...(head.size === undefined ? {} : { headSize: head.size }) };
-  readOr404(ctx, res, task, `chain "${chain.name}" has no entry ${seq}`, () => charge(1));
+  answerLedgerRead(ctx.ledger, res, task, `chain "${chain.name}" has no entry ${seq}`, (json) => charge(1) ?? json);
 }
 
 /**
@@ -369,35 +365,6 @@ function getMetrics(ctx: HttpContext, res: HttpResponse, req: HttpRequest): void
     },
     (error: unknown) => {
       if (!aborted) sendError(res, 'internal', `cannot collect the metrics: ${error instanceof Error ? error.message : String(error)}`);
-    },
-  );
-}
-
-/**
- * Answers from a ledger reader thread; the front door only forwards the JSON
- * text. `pay` charges for what was found, or says why it may not be served.
- */
-function readOr404(ctx: HttpContext, res: HttpResponse, task: LedgerReadTask, notFound: string, pay: (json: string) => Refusal | null = () => null): void {
-  let aborted = false;
-  res.onAborted(() => {
-    aborted = true;
-  });
-  ctx.ledger.read(task).then(
-    (json) => {
-      if (aborted) return;
-      if (json === null) return sendError(res, 'not_found', notFound);
-      const unpaid = pay(json);
-      if (unpaid !== null) return sendError(res, unpaid.code, unpaid.message);
-      sendText(res, 'application/json', json);
-    },
-    (error: unknown) => {
-      if (aborted) return;
-      // A head size the entry's directory is not in (?head=N too small) comes back a RangeError; nothing else does.
-      if (task.kind === 'entry' && task.headSize !== undefined && error instanceof RangeError) return sendError(res, 'bad_request', error.message);
-      // Removed by a returning owner's truncation (never committed): not found, and why (docs/replicas.md part 6).
-      if (error instanceof SupersededError) return sendError(res, 'not_found', error.message);
-      // A proof the gateway cannot verify is never served (LedgerCorruptionError).
-      sendError(res, 'internal', error instanceof Error ? error.message : String(error));
     },
   );
 }
@@ -450,18 +417,24 @@ export function addHttpRoutes(app: HttpRoutes, ctx: HttpContext): void {
     const height = indexOr400(res, req.getParameter(1), 'height');
     if (height === null) return;
     if (height >= chain.nextHeight) return sendError(res, 'not_found', notCommitted(`block ${height} of chain "${chain.name}"`, chain.nextHeight - 1));
-    readOr404(ctx, res, { kind: 'block', chain: chain.name, height }, `chain "${chain.name}" has no block ${height}`, (json) => charge(blockEntries(json)));
+    answerLedgerRead(
+      ctx.ledger,
+      res,
+      { kind: 'block', chain: chain.name, height },
+      `chain "${chain.name}" has no block ${height}`,
+      (json) => charge(blockEntries(json)) ?? json,
+    );
   });
   app.get('/v1/directory/:height', (res, req) => {
     const height = indexOr400(res, req.getParameter(0), 'height');
     if (height === null) return;
     const committed = ctx.committedDirectory();
     if (height > committed) return sendError(res, 'not_found', notCommitted(`directory block ${height}`, committed));
-    readOr404(ctx, res, { kind: 'directory', height }, `no directory block ${height}`);
+    answerLedgerRead(ctx.ledger, res, { kind: 'directory', height }, `no directory block ${height}`);
   });
   app.get('/v1/anchors', (res, req) => {
     const range = pageOr400(res, req, ANCHOR_PAGE);
-    if (range !== null) readOr404(ctx, res, { kind: 'anchors', ...range }, 'no anchors');
+    if (range !== null) answerLedgerRead(ctx.ledger, res, { kind: 'anchors', ...range }, 'no anchors');
   });
   app.any('/*', (res, req) => {
     sendError(res, 'not_found', `no route ${req.getCaseSensitiveMethod()} ${req.getUrl()}; the routes are listed in docs/protocol.md`);

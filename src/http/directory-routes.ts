@@ -6,9 +6,9 @@
 // which is durable: nothing not yet on disk is ever proved or signed for a client.
 import type { SealerEvent, SignedHeadEvent } from '../sealer/index.js';
 import type { Cosignature, ErrorCode, HeadKeyView, HeadView, SignedHead } from '../protocol/index.js';
-import type { LedgerReadTask } from '../ledger/index.js';
+import { answerLedgerRead, type LedgerReads } from './ledger-read.js';
 import type { ClientBuffers, HttpRoutes } from '../defence/index.js';
-import { parseIndex, readBody, sendError, sendJson, sendText, type HttpResponse } from '../uws/index.js';
+import { parseIndex, readBody, sendError, sendJson, type HttpResponse } from '../uws/index.js';
 
 /** A co-signature body is a few hundred bytes of JSON. */
 const MAX_COSIGNATURE_BYTES = 4096;
@@ -41,7 +41,7 @@ export interface DirectoryRouteContext {
   /** Null with heads off (heads.enabled false): every route here answers not_found. */
   key: HeadKeyView | null;
   latest: LatestHead;
-  ledger: { read(task: LedgerReadTask): Promise<string | null> };
+  ledger: LedgerReads;
   /** Null without configured witnesses. */
   cosignatures: CosignatureReceiver | null;
   buffers: ClientBuffers;
@@ -79,8 +79,8 @@ export function addDirectoryRoutes(app: HttpRoutes, ctx: DirectoryRouteContext):
     }
     const size = sizeOr4xx(res, param, 'size', latest);
     if (size === null) return;
-    read(
-      ctx,
+    answerLedgerRead(
+      ctx.ledger,
       res,
       { kind: 'head', size },
       `no head was signed at size ${size} (a store keeps one for every size it signed since it had heads)`,
@@ -96,7 +96,7 @@ export function addDirectoryRoutes(app: HttpRoutes, ctx: DirectoryRouteContext):
     const from = indexOr400(res, query.get('from'), 'from');
     if (from === null) return;
     if (from > to) return sendError(res, 'bad_request', `from ${from} is beyond to ${to}`);
-    read(ctx, res, { kind: 'consistency', from, to }, 'no such proof');
+    answerLedgerRead(ctx.ledger, res, { kind: 'consistency', from, to }, 'no such proof');
   });
   app.get('/v1/directory/inclusion', (res, req) => {
     const latest = latestOr404(ctx, res);
@@ -107,7 +107,7 @@ export function addDirectoryRoutes(app: HttpRoutes, ctx: DirectoryRouteContext):
     const height = indexOr400(res, query.get('height'), 'height');
     if (height === null) return;
     if (height >= size) return sendError(res, 'not_found', `directory ${height} is not in the log of size ${size}`);
-    read(ctx, res, { kind: 'inclusion', height, size }, `no directory block ${height}`);
+    answerLedgerRead(ctx.ledger, res, { kind: 'inclusion', height, size }, `no directory block ${height}`);
   });
   app.post('/v1/directory/cosignatures', (res) => {
     postCosignature(ctx, res).catch(() => undefined);
@@ -160,22 +160,4 @@ function sizeOr4xx(res: HttpResponse, text: string, what: string, latest: Signed
     return null;
   }
   return size;
-}
-
-/** Answers from a ledger reader thread, the JSON text passed on (or changed by `edit`). */
-function read(ctx: DirectoryRouteContext, res: HttpResponse, task: LedgerReadTask, notFound: string, edit: (json: string) => string = (json) => json): void {
-  let aborted = false;
-  res.onAborted(() => {
-    aborted = true;
-  });
-  ctx.ledger.read(task).then(
-    (json) => {
-      if (aborted) return;
-      if (json === null) return sendError(res, 'not_found', notFound);
-      sendText(res, 'application/json', edit(json));
-    },
-    (error: unknown) => {
-      if (!aborted) sendError(res, 'internal', error instanceof Error ? error.message : String(error));
-    },
-  );
 }

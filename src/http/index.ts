@@ -1,7 +1,8 @@
 // The HTTP API of protocol v1 (docs/protocol.md §6): entries in and out with
 // their proofs, chains and lanes, accounts and credits, the operator's lane
 // routes, anchors, health and readiness, and the views those answer.
-export { METRICS_PATH, addHttpRoutes, sharedScrapes, type HttpContext, type LedgerReads, type MetricsText } from './api-routes.js';
+export { METRICS_PATH, addHttpRoutes, sharedScrapes, type HttpContext, type MetricsText } from './api-routes.js';
+export type { LedgerReads } from './ledger-read.js';
 export { addCreditRoutes, addOpenModeCreditRoutes, type CreditRouteContext } from './credit-routes.js';
 export { addLaneRoutes, type LaneRouteContext } from './lane-routes.js';
 export { addAnchorRoutes, type AnchorRouteContext } from './anchor-routes.js';

@@ -25,6 +25,15 @@ import type { StopStack } from './stop-stack.js';
 import type { StoreParts } from './store.js';
 import type { ReplicaParts } from './replica-parts.js';
 
+/**
+ * The stream to the standby retries its one peer, so a short ceiling storms
+ * nothing: at most one connection attempt a second while the standby is away.
+ * With 5 s (the client package's ceiling) an owner took 2.5–5 s to notice its
+ * standby back (bench/replicas.ts, "catch-up"), all of it time spent alone or
+ * answering busy.
+ */
+const STANDBY_RECONNECT = { minDelayMs: 100, maxDelayMs: 1_000 } as const;
+
 /** The store's half of replicas (the ledger's): what the owner ships from and the standby stores into. */
 export interface ReplicaStore {
   source: SealSource;
@@ -194,7 +203,7 @@ export function startReplicas(
     owner: me,
     source: replicaStore.source,
     adminKey,
-    reconnect: { minDelayMs: 100, maxDelayMs: 5_000 },
+    reconnect: STANDBY_RECONNECT,
     maxInFlightBytes: maxMessageBytes,
     onDurable: (height) => gate.durable(height, performance.now()),
     onState: (state, detail) => log[state === 'shipping' ? 'info' : 'warn']({ event: 'replica-stream', state, detail }, `replica stream ${state}: ${detail}`),

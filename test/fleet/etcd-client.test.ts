@@ -102,7 +102,7 @@ describe('a prefix mirrored by a watch', () => {
     expect(m.get('a')?.value.gateway).toBe('g3');
     expect(m.get('b')).toBeUndefined();
     expect(seen).toEqual(['put a g1', 'put b g2', 'put a g3', 'delete b']);
-    expect(skipped).toEqual([`${keys.chain('bad')}: not a JSON object`, expect.stringMatching(/worse: gateway: 1 to 63 characters .*\(a gateway id\)/)]);
+    expect(skipped).toEqual([`${keys.chain('bad')}: not JSON`, expect.stringMatching(/worse: gateway: 1 to 63 characters .*\(a gateway id\)/)]);
     expect(rev).toBeGreaterThan(0);
   });
 
