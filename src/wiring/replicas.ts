@@ -27,10 +27,11 @@ import type { ReplicaParts } from './replica-parts.js';
 
 /**
  * The stream to the standby retries its one peer, so a short ceiling storms
- * nothing: at most one connection attempt a second while the standby is away.
- * With 5 s (the client package's ceiling) an owner took 2.5–5 s to notice its
- * standby back (bench/replicas.ts, "catch-up"), all of it time spent alone or
- * answering busy.
+ * nothing: at most one attempt a second while the standby is away, and a
+ * standby back within its lease (a restart) is found within a second, not the
+ * client package's 5 s, all of which the owner spends alone or answering busy.
+ * (A standby stopped past its lease re-joins the fleet first and is named
+ * again: most of bench/replicas.ts's catch-up time.)
  */
 const STANDBY_RECONNECT = { minDelayMs: 100, maxDelayMs: 1_000 } as const;
 
