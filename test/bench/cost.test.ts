@@ -167,22 +167,23 @@ describe('npm run bench -- --cost', () => {
 describe('npm run bench -- --cost --counter heap', () => {
   it("tallies each thread's allocations as V8's own allocation counter does (--trace-gc-nvp), main thread and worker apart", () => {
     const dir = mkdtempSync(join(tmpdir(), 'chainlanes-heap-probe-'));
-    // ~400 MB in the main thread, ~200 MB in a worker; a full collection at the end of each, so V8's count covers it all.
+    // ~800 MB in the main thread, ~400 MB in a worker; a full collection at the end of each, so V8's count covers it all.
+    // V8's count also has what each thread allocated before the probe loaded (Node's bootstrap: 4–7 MB on Node 22 and 24).
     const allocate = (rounds: number): string =>
       `let keep = []; for (let i = 0; i < ${rounds}; i++) { keep.push(new Array(16).fill(i)); if (keep.length > 1000) keep = []; } keep = null; gc();`;
     const script = [
       "const { Worker } = require('node:worker_threads');",
-      `const worker = new Worker(${JSON.stringify(`${allocate(1_000_000)} setTimeout(() => {}, 200);`)}, { eval: true });`,
-      `${allocate(2_000_000)}`,
+      `const worker = new Worker(${JSON.stringify(`${allocate(2_000_000)} setTimeout(() => {}, 200);`)}, { eval: true });`,
+      `${allocate(4_000_000)}`,
       "worker.on('exit', () => setTimeout(() => {}, 200));",
     ].join('\n');
     const nvp = execFileSync(process.execPath, ['--expose-gc', '--trace-gc-nvp', '--require', join(ROOT, 'dist', 'bench', 'heap-probe.cjs'), '-e', script], {
       encoding: 'utf8',
       env: { ...process.env, CHAINLANES_HEAP_PROBE_DIR: dir },
     });
-    // V8's lines start "[pid:isolate]"; "allocated=" is what the isolate allocated since its collection before.
+    // V8's lines start "[pid:isolate]" ("[pid:isolate:context]" from Node 24); "allocated=" is what the isolate allocated since its collection before.
     const byIsolate = new Map<string, number>();
-    for (const m of nvp.matchAll(/^\[\d+:(0x[0-9a-f]+)\].*\ballocated=(\d+)/gm)) byIsolate.set(m[1]!, (byIsolate.get(m[1]!) ?? 0) + Number(m[2]));
+    for (const m of nvp.matchAll(/^\[\d+:(0x[0-9a-f]+)(?::\d+)?\].*\ballocated=(\d+)/gm)) byIsolate.set(m[1]!, (byIsolate.get(m[1]!) ?? 0) + Number(m[2]));
     const v8Counts = [...byIsolate.values()].sort((a, b) => b - a);
     const tallies = readdirSync(dir)
       .map((file) => JSON.parse(readFileSync(join(dir, file), 'utf8')) as HeapProbeTally)
@@ -191,7 +192,7 @@ describe('npm run bench -- --cost --counter heap', () => {
     expect(v8Counts.length).toBeGreaterThanOrEqual(2);
     expect(v8Counts[0]).toBeGreaterThan(1.5 * v8Counts[1]!);
     for (const [i, tally] of tallies.entries()) {
-      expect(tally.allocatedBytes / v8Counts[i]!).toBeGreaterThan(0.97);
+      expect(tally.allocatedBytes / v8Counts[i]!).toBeGreaterThan(0.96);
       expect(tally.allocatedBytes / v8Counts[i]!).toBeLessThan(1.03);
       expect(Object.values(tally.collections).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     }
