@@ -64,7 +64,7 @@ const SAMPLE_BYTES = 1024;
  * sampling heap profiler, keeping the samples of objects already collected (by
  * default it drops them, and shows what is retained, not what is allocated),
  * written as DIR/frontdoor.heapprofile when the process exits (Chrome's
- * DevTools opens it; bench/README.md shows a summary by function).
+ * DevTools opens it, as a sampling heap profile).
  */
 function startSampling(dir: string): void {
   const session = new Session();
