@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { THREAD_GROUPS, threadGroup, type ThreadGroup } from '../src/native/index.js';
 import { WorkloadDrive, costWorkload, workloadEntries, type CostWorkload, type WorkloadRun } from './cost-workload.js';
-import type { TargetName } from './options.js';
+import type { Counter, TargetName } from './options.js';
 import type { Plan } from './plan.js';
 import { provisionCredits } from './credits-setup.js';
 import { startTarget, type RunningTarget } from './targets.js';
@@ -41,8 +41,6 @@ import type { HeapProbeTally } from './heap-probe.cjs';
 import { DEFAULT_CONFIG } from '../src/config/index.js';
 
 const run = promisify(execFile);
-
-export type Counter = 'perf' | 'callgrind' | 'heap';
 
 /** What each counter counts, as the report names it. */
 const COUNTED: Record<Counter, { unit: string; by: string }> = {
@@ -62,7 +60,7 @@ export interface CostSettings {
   /** null: perf where the machine counts instructions, else callgrind; heap: bytes allocated instead. */
   counter: Counter | null;
   verbose: boolean;
-  /** Keep callgrind's dump files here (for callgrind_annotate) instead of deleting them. */
+  /** Keep callgrind's dump files (for callgrind_annotate), or the heap probe's tallies, here instead of deleting them. */
   keepDir: string | undefined;
   /** The gateway's block interval; undefined: COST_BLOCK_INTERVAL_MS under callgrind, else the gateway's own. */
   blockIntervalMs: number | undefined;

@@ -6,6 +6,10 @@ import { ATTACK_KINDS, type AttackKind } from './hostile-protocol.js';
 /** `chainlanes` runs authenticated (credits on); `chainlanes-open` is the same gateway in open mode (credits off). */
 export type TargetName = 'chainlanes' | 'chainlanes-open' | 'ws-gateway' | 'uws-echo';
 export const TARGETS: readonly TargetName[] = ['chainlanes', 'chainlanes-open', 'ws-gateway', 'uws-echo'];
+/** What --cost counts (cost.ts): instructions by perf or callgrind, or bytes allocated on V8's heap. */
+export const COUNTERS = ['perf', 'callgrind', 'heap'] as const;
+export type Counter = (typeof COUNTERS)[number];
+const isCounter = (name: string): name is Counter => (COUNTERS as readonly string[]).includes(name);
 
 export interface BenchOptions {
   mode: 'load' | 'compare' | 'isolation' | 'floods' | 'credits' | 'heads' | 'hostile' | 'quiet' | 'limits' | 'wrong-keys' | 'micro' | 'cost';
@@ -46,9 +50,9 @@ export interface BenchOptions {
   profileDir: string | undefined;
   /** --cost: frames each heavy connection sends in the counted pass. */
   frames: number;
-  /** --cost: how instructions are counted; null: perf where the machine can, else callgrind. */
-  counter: 'perf' | 'callgrind' | 'heap' | null;
-  /** --cost: the gateway's block interval (ms); undefined: the harness's own (COST_BLOCK_INTERVAL_MS). */
+  /** --cost: what is counted and how; null: instructions, by perf where the machine can, else by callgrind. */
+  counter: Counter | null;
+  /** --cost: the gateway's block interval (ms); undefined: the harness's own (cost.ts). */
   blockIntervalMs: number | undefined;
 }
 
@@ -81,8 +85,8 @@ what to run (default: the Zipf load against chainlanes)
   --frames N            --cost: frames per heavy connection in the counted pass (default 200)
   --counter perf|callgrind|heap   --cost: how to count (default: perf if it can count instructions here);
                         heap: bytes allocated on V8's heap per entry, by thread, instead of instructions
-  --block-interval MS   --cost: the gateway's block interval (default 60000: blocks cut by size, as at full
-                        speed; a shorter one makes a quick run that seals smaller blocks)
+  --block-interval MS   --cost: the gateway's block interval (default: its own; under callgrind 60000, blocks cut by
+                        size as at full speed; a shorter one makes a quick run that seals smaller blocks)
   --target NAME         load one target: chainlanes | chainlanes-open | ws-gateway | uws-echo
   --url ws://HOST:PORT  load a gateway that is already running instead of starting one
   --pid N               with --url: the gateway's process id, to charge its CPU
@@ -226,8 +230,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   if (cost && v.url !== undefined) throw new Error('--cost starts its own gateway (under the counter): drop --url');
   if (!cost && (v.frames !== undefined || v.counter !== undefined || v['block-interval'] !== undefined))
     throw new Error('--frames, --counter and --block-interval apply to --cost only');
-  if (v.counter !== undefined && v.counter !== 'perf' && v.counter !== 'callgrind' && v.counter !== 'heap')
-    throw new Error(`--counter must be perf, callgrind or heap, got ${v.counter}`);
+  if (v.counter !== undefined && !isCounter(v.counter)) throw new Error(`--counter must be ${COUNTERS.join(', ')}, got ${v.counter}`);
   if (v.url !== undefined && !/^wss?:\/\//.test(v.url)) throw new Error('--url must start with ws:// or wss://');
   const isolation = mode === 'isolation';
   const floods = mode === 'floods';
@@ -270,7 +273,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     turnBudgetMs: v['turn-budget'] === 'off' ? null : v['turn-budget'] === undefined ? undefined : num(v['turn-budget'], 'turn-budget', 0, 1),
     profileDir: v.profile,
     frames: num(v.frames, 'frames', 200, 1),
-    counter: v.counter === undefined ? null : (v.counter as 'perf' | 'callgrind' | 'heap'),
+    counter: v.counter === undefined ? null : v.counter,
     blockIntervalMs: v['block-interval'] === undefined ? undefined : num(v['block-interval'], 'block-interval', 0, 1),
   };
 }

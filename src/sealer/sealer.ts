@@ -219,7 +219,7 @@ function memoryOf(seals: readonly ShippedSeal[]): ArrayBuffer[] {
 
 /**
  * Whether Node refuses to move `memory` (its Buffer pool, under every small
- * `Buffer.from`): Node 22 and later throw DataCloneError for the whole message
+ * `Buffer.from`): Node 21 and later throw DataCloneError for the whole message
  * when such memory is in a transfer list, Node 20 copies it silently and has
  * no way to ask. Such memory is copied with the message instead of moved.
  */

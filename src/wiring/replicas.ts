@@ -30,8 +30,8 @@ import type { ReplicaParts } from './replica-parts.js';
  * nothing: at most one attempt a second while the standby is away, and a
  * standby back within its lease (a restart) is found within a second, not the
  * client package's 5 s, all of which the owner spends alone or answering busy.
- * (A standby stopped past its lease re-joins the fleet first and is named
- * again: most of bench/replicas.ts's catch-up time.)
+ * (A standby stopped past its lease is fenced when it wakes, and the stream
+ * opens only once it is named again: most of bench/replicas.ts's catch-up.)
  */
 const STANDBY_RECONNECT = { minDelayMs: 100, maxDelayMs: 1_000 } as const;
 

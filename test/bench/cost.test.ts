@@ -114,26 +114,27 @@ describe('--cost: the fixed workload', () => {
   });
 });
 
+/** `npm run bench -- --cost` on a short open-mode run, its JSON report. */
+function runCost(counter: string, frames: number, blockIntervalMs: number, timeoutMs: number): string {
+  const args = [
+    '--cost',
+    '--counter',
+    counter,
+    '--frames',
+    String(frames),
+    '--block-interval',
+    String(blockIntervalMs),
+    '--target',
+    'chainlanes-open',
+    '--json',
+  ];
+  return execFileSync(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), ...args], { encoding: 'utf8', timeout: timeoutMs });
+}
+
 // valgrind is a CI package (.ci/run); without it the harness says so.
 describe('npm run bench -- --cost', () => {
   it('counts a fixed workload under callgrind, by thread, with the SHA-256 floor apart', () => {
-    const out = execFileSync(
-      process.execPath,
-      [
-        join(ROOT, 'dist', 'bench', 'run.js'),
-        '--cost',
-        '--counter',
-        'callgrind',
-        '--frames',
-        '4',
-        '--block-interval',
-        '2000',
-        '--target',
-        'chainlanes-open',
-        '--json',
-      ],
-      { encoding: 'utf8', timeout: 900_000 },
-    );
+    const out = runCost('callgrind', 4, 2000, 900_000);
     const report = JSON.parse(out) as {
       cost: {
         counter: string;
@@ -200,23 +201,7 @@ describe('npm run bench -- --cost --counter heap', () => {
   });
 
   it('counts a fixed workload by thread, and names the threads it cannot count', () => {
-    const out = execFileSync(
-      process.execPath,
-      [
-        join(ROOT, 'dist', 'bench', 'run.js'),
-        '--cost',
-        '--counter',
-        'heap',
-        '--frames',
-        '20',
-        '--block-interval',
-        '200',
-        '--target',
-        'chainlanes-open',
-        '--json',
-      ],
-      { encoding: 'utf8', timeout: 120_000 },
-    );
+    const out = runCost('heap', 20, 200, 120_000);
     const run = (
       JSON.parse(out) as { cost: { counter: string; perEntry: Record<string, number>; threads: { name: string; count: number; uncounted?: true }[] }[] }
     ).cost[0]!;
