@@ -17,8 +17,15 @@ const CPU_ROOT = '/sys/fs/cgroup/cpu';
 const CPUACCT_ROOT = '/sys/fs/cgroup/cpuacct';
 const CPUSET_ROOT = '/sys/fs/cgroup/cpuset';
 const PREFIX = 'chainlanes-bench-';
-/** The CFS period: a quota is this many µs of CPU per this many µs of time. */
-const PERIOD_US = 100_000;
+/**
+ * The CFS period: a quota is this many µs of CPU per this many µs of time.
+ * Short, so a group spends its budget in short bursts, as an attacker on
+ * another machine would be felt: with 100 ms, the attack's three processes
+ * spent half a core's 50 ms on both cores at once in 25 ms, and the front
+ * door, pinned to one of them, waited up to 35 ms in one turn behind them
+ * (bench/turn-trace.ts); the control's single busy loop cannot do that.
+ */
+const PERIOD_US = 10_000;
 /** How long removal waits for killed processes to leave a group. */
 const LEAVE_WAIT_MS = 5_000;
 

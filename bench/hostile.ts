@@ -16,6 +16,7 @@
 // attack is then judged against the control: what the gateway lets the attack
 // do beyond taking that much CPU.
 import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { CpuGroup } from './cgroup.js';
 import { setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -38,6 +39,7 @@ import { apportion, isolationPlan, type Plan } from './plan.js';
 import { MetricsText } from './metrics-text.js';
 import { processMemory, type ProcessMemory } from './proc.js';
 import { fmtBytes, fmtInt, fmtRatio, fmtUs, table } from './report.js';
+import { formatTrace, perfMissing, TurnTracer, type TurnTrace } from './turn-trace.js';
 import { startTarget, verifyStore, type RunningTarget, type StoreVerification } from './targets.js';
 import { epochNow } from './clock.js';
 
@@ -143,9 +145,13 @@ export interface TurnsWindow {
 /** A long turn as the gateway logs it (src/defence/turn-meter.ts LongTurn). */
 export interface LoggedTurn {
   endedAt: number;
+  /** The end on the monotonic clock (gateways before it was logged: absent). */
+  monotonicMs?: number;
   busyMs: number;
   cpuMs: number;
   counts: Record<string, number>;
+  /** Where the turn went, with --trace-turns. */
+  trace?: TurnTrace;
 }
 
 /** The target's bound on a front-door turn under attack (issue #26). */
@@ -646,6 +652,8 @@ export interface HostileRunOptions {
   nodeFlags: string[];
   /** limits.frontDoorTurnBudgetMs (null: never bar an address; undefined: the gateway's default). */
   turnBudgetMs: number | null | undefined;
+  /** Trace the front door's long turns with perf into this directory (bench/turn-trace.ts). */
+  traceTurnsDir: string | undefined;
   log: (line: string) => void;
 }
 
@@ -656,6 +664,8 @@ interface RunParts {
   /** The attack's CPU budget (and the control's); null without --attack-cpu. */
   group: CpuGroup | null;
   turnLog: TurnLog;
+  /** Recording the front door's turns (--trace-turns), or null. */
+  tracer: TurnTracer | null;
 }
 
 /** Starts a gateway with HOSTILE_LIMITS, runs the phases, verifies the store, and always stops everything (the cgroup too). */
@@ -663,23 +673,32 @@ export async function runHostile(shape: HostileShape, prefix: string, o: Hostile
   const limits: Record<string, number | null> = { ...HOSTILE_LIMITS, ...(await connectionCaps(attackConnections(shape))) };
   if (o.turnBudgetMs !== undefined) limits.frontDoorTurnBudgetMs = o.turnBudgetMs;
   const turnLog = new TurnLog();
+  const traceDir = o.traceTurnsDir;
+  if (traceDir !== undefined) {
+    const missing = perfMissing();
+    if (missing !== null) throw new Error(`--trace-turns: ${missing}`);
+    mkdirSync(traceDir, { recursive: true });
+  }
   // Open mode: the attackers have no key, and an open gateway is the one they can reach furthest.
   const target = await startTarget('chainlanes-open', {
     verbose: o.verbose,
     config: { limits },
-    nodeFlags: o.nodeFlags,
+    // V8 names its JIT'd functions for perf (in /tmp/perf-PID.map) only when asked to.
+    nodeFlags: traceDir === undefined ? o.nodeFlags : [...o.nodeFlags, '--perf-basic-prof'],
     stopGraceMs: STOP_GRACE_MS,
     onLine: (line) => turnLog.take(line),
   });
   const fleet = new AttackFleet();
   let group: CpuGroup | null = null;
+  const tracer = traceDir === undefined ? null : new TurnTracer(traceDir, target.pid);
   try {
     group = shape.attackCores === null ? null : new CpuGroup('attack', shape.attackCores, shape.attackPinned);
     o.log(`chainlanes: listening at ${target.url} (pid ${target.pid}); bystanders alone for ${o.warmupS + o.durationS} s`);
-    return await scenario({ target, fleet, group, turnLog }, shape, prefix, limits, o);
+    return await scenario({ target, fleet, group, turnLog, tracer }, shape, prefix, limits, o);
   } finally {
     fleet.kill();
     group?.removeNow();
+    await tracer?.stop();
     await target.stop();
   }
 }
@@ -811,6 +830,7 @@ async function scenario(
   const tenants = tenantChains(plan, loads, late, latecomerChain);
   const onGateway = await askGateway(base, tenants);
   memory.stop();
+  await parts.tracer?.stop();
   const gatewayExit = await target.exit();
   // Only now is the gateway's log of its long turns complete (it logs a window's worst when the window ends, and at exit).
   const alone = await finishPhase(c, { load: aloneLoad, watch: seen.alone, budgeted: undefined });
@@ -826,6 +846,7 @@ async function scenario(
     turns.worst = parts.turnLog.within(watch.from, watch.until, WORST_TURNS_SHOWN, (t) => t.busyMs);
     turns.worstCpu = parts.turnLog.within(watch.from, watch.until, WORST_TURNS_SHOWN, (t) => t.cpuMs);
   }
+  if (parts.tracer !== null) traceWorstTurns(parts.tracer, [alone, control, attack], o.log);
   const verify = target.dataDir === undefined ? { ok: false, entries: null, output: 'no data directory' } : verifyStore(target.dataDir);
   const stored = await readStore(target.dataDir);
   o.log(`hostile: ${verify.output}`);
@@ -873,6 +894,14 @@ async function scenario(
   result.targets = targetRows(result);
   result.notes = notesOf(result, attackResults);
   return result;
+}
+
+/** Each phase's worst turns, with where they went. */
+function traceWorstTurns(tracer: TurnTracer, phases: readonly (Phase | null)[], log: (line: string) => void): void {
+  const turns = phases.flatMap((p) => [...(p?.gateway.turns?.worst ?? []), ...(p?.gateway.turns?.worstCpu ?? [])]);
+  log(`hostile: tracing ${turns.length} turns in perf's records`);
+  const traces = tracer.analyse(turns);
+  for (const turn of turns) turn.trace = traces.get(turn);
 }
 
 const attackConnections = (shape: HostileShape): number => shape.perKind * shape.kinds.length;
@@ -1060,7 +1089,7 @@ export function formatHostile(r: HostileResult, warmupS: number): string {
         .filter(([, n]) => n > 0)
         .map(([k, n]) => `${fmtInt(n)} ${k}`)
         .join(', ') || 'no callback counted'
-    }`;
+    }` + (t.trace === undefined ? '' : `\n      ${formatTrace(t.trace)}`);
   const worstLines = [
     ...(x.gateway.turns?.worst.length
       ? ['  the longest turns under attack, as the gateway logged them (what uWS handed to JavaScript in each):', ...x.gateway.turns.worst.map(turnLine)]

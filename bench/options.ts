@@ -48,6 +48,8 @@ export interface BenchOptions {
   attackCores: number[] | null;
   /** Write the chainlanes gateway's CPU profiles (node --cpu-prof, one per thread) here. */
   profileDir: string | undefined;
+  /** hostile: trace the front door's long turns with perf (bench/turn-trace.ts) into this directory. */
+  traceTurnsDir: string | undefined;
   /** --cost: frames each heavy connection sends in the counted pass. */
   frames: number;
   /** --cost: what is counted and how; null: instructions, by perf where the machine can, else by callgrind. */
@@ -118,6 +120,9 @@ load shape
                         the same budget in the same cgroup. The attack is judged against the control
   --attack-cores LIST   hostile, with --attack-cpu: keep the attack and the control on these cores (a cpuset), e.g. 1 on
                         two cores: the front door's core 0 is then not the one the attack's own work runs on
+  --trace-turns DIR     hostile: trace the front door's thread and the machine's context switches with perf (root) into
+                        DIR, and say for each of the worst turns where its CPU went and what held its core while it
+                        waited for one
 
 output
   --json                one JSON object instead of tables
@@ -216,6 +221,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       'attack-cpu': { type: 'string' },
       'attack-cores': { type: 'string' },
       profile: { type: 'string' },
+      'trace-turns': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -242,6 +248,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   if (hostile && v.target !== undefined && v.target !== 'chainlanes') throw new Error('--scenario hostile runs against chainlanes only');
   if (!hostile && v.kinds !== undefined) throw new Error('--kinds applies to --scenario hostile only');
   if (!hostile && v['attack-cpu'] !== undefined) throw new Error('--attack-cpu applies to --scenario hostile only');
+  if (!hostile && v['trace-turns'] !== undefined) throw new Error('--trace-turns applies to --scenario hostile only');
   if (v['attack-cores'] !== undefined && v['attack-cpu'] === undefined) throw new Error('--attack-cores applies with --attack-cpu only');
   if (v.runs !== undefined && mode !== 'load' && mode !== 'compare' && !quiet && !cost)
     throw new Error('--runs applies to the load, --compare, --cost and --scenario quiet only');
@@ -272,6 +279,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     attackCores: coreList(v['attack-cores']),
     turnBudgetMs: v['turn-budget'] === 'off' ? null : v['turn-budget'] === undefined ? undefined : num(v['turn-budget'], 'turn-budget', 0, 1),
     profileDir: v.profile,
+    traceTurnsDir: v['trace-turns'],
     frames: num(v.frames, 'frames', 200, 1),
     counter: v.counter === undefined ? null : v.counter,
     blockIntervalMs: v['block-interval'] === undefined ? undefined : num(v['block-interval'], 'block-interval', 0, 1),

@@ -376,6 +376,7 @@ async function hostileMode(o: BenchOptions): Promise<{ text: string; json: objec
     verbose: o.verbose,
     nodeFlags: nodeFlags('chainlanes', o),
     turnBudgetMs: o.turnBudgetMs,
+    traceTurnsDir: o.traceTurnsDir,
     log,
   });
   const series = [

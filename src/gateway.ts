@@ -5,7 +5,7 @@
 import { checkTlsFiles, NO_FAULTS, validateConfig, type FaultInjection, type GatewayConfig } from './config/index.js';
 import { silentLogger, type Logger } from './log/index.js';
 import { GatewayMetrics } from './metrics/index.js';
-import { THREAD_NAMES, nativeLoaded, nativeLoadError, system } from './native/index.js';
+import { THREAD_NAMES, nativeLoaded, nativeLoadError, system, yieldHelperThreads } from './native/index.js';
 import { LANE_NAMES } from './ring/index.js';
 import { describeLayout, type CoreLayout } from './scheduler/index.js';
 import { loadUws, runningUws } from './uws/index.js';
@@ -65,6 +65,8 @@ export class Gateway {
     system.keepFreedMemory(MALLOC_KEEP.mmapThresholdBytes, MALLOC_KEEP.trimThresholdBytes);
     const tls = checkTlsFiles(config.tls);
     const layout = validateConfig(config);
+    // Before any thread of ours exists (the store starts its readers): every thread with the process's name is then one of Node's.
+    yieldHelperThreads(layout.helperNice);
     const stops = new StopStack(log);
     // Set once the gateway exists, for GET /readyz: stopping begins with the first phase undone.
     let gateway: Gateway | null = null;

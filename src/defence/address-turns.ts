@@ -36,6 +36,14 @@
 // A bar cuts the address's streams a slice per turn (CUT_PER_TURN): cutting
 // hundreds at once was itself a turn of tens of milliseconds. A stream of a
 // barred address that sends a frame meanwhile is cut there and then.
+//
+// A bar needs MIN_BARRED_UNITS, and an attack spread over many addresses
+// stays under it: in the hostile bench, eight addresses sending tiny frames
+// kept turns busy for 12 ms of JavaScript after the judgment (bench/turn-trace.ts).
+// So once a turn is judged, every frame of it from an address above the fair
+// level is shed: answered `busy` before any parsing (the cost of a reply, not
+// of admitting, hashing and answering the frame), with nothing kept past the
+// turn. A paced client far under the level is not touched.
 
 import type { Logger } from '../log/index.js';
 import { addressGroup, readableAddress } from '../uws/index.js';
@@ -116,8 +124,16 @@ export interface AddressTurnStats {
   overloadedTurns: number;
   addressesBarred: number;
   framesCutOff: number;
+  /** Frames answered `busy` because their address was above the fair level of a judged turn. */
+  framesShed: number;
   longestTurnMs: number;
 }
+
+/** What becomes of a frame the share was charged for: served, answered `busy` (shed), or its stream cut (barred). */
+export type FrameCharge = 'served' | 'shed' | 'barred';
+
+/** The `busy` message of a shed frame. */
+export const SHED_REASON = "the front door's turn ran past limits.frontDoorTurnBudgetMs and this address sent more than its fair share of it; retry shortly";
 
 /**
  * Counts the front door's event-loop turns, only while there is traffic (one
@@ -142,7 +158,7 @@ export class EventLoopTurns {
 }
 
 export class AddressTurns {
-  readonly stats: AddressTurnStats = { overloadedTurns: 0, addressesBarred: 0, framesCutOff: 0, longestTurnMs: 0 };
+  readonly stats: AddressTurnStats = { overloadedTurns: 0, addressesBarred: 0, framesCutOff: 0, framesShed: 0, longestTurnMs: 0 };
   /** The turns frames, opens and requests are charged in: one count for the stream route and the guard. */
   readonly loopTurns: EventLoopTurns;
   private readonly settings: AddressTurnsSettings;
@@ -162,6 +178,8 @@ export class AddressTurns {
   /** The turn's clock as of its last check: bars are compared with it, not with a fresh clock read. */
   private turnNow = 0;
   private turnJudged = false;
+  /** The fair level of the turn's last judgment: frames from an address above it are shed until the turn ends. */
+  private shedAbove = Infinity;
   /** Addresses that sent frames this turn. */
   private active: AddressUse[] = [];
 
@@ -189,7 +207,7 @@ export class AddressTurns {
    */
   chargeRequest(address: string, us: number): boolean {
     // Kept until the sweep forgets it: forgotten now, the next request of this turn would start a second record of the address.
-    return this.charge(this.useOf(address), Math.max(1, Math.ceil(us / REQUEST_US_PER_UNIT)), this.loopTurns.now());
+    return this.charge(this.useOf(address), Math.max(1, Math.ceil(us / REQUEST_US_PER_UNIT)), this.loopTurns.now()) !== 'barred';
   }
 
   private useOf(address: string): AddressUse {
@@ -245,9 +263,11 @@ export class AddressTurns {
 
   /**
    * Charges `units` (a frame's: `frameUnits`) to an address in event-loop
-   * turn `turn`; false when the address is barred (the caller cuts the stream off).
+   * turn `turn`: `barred` when the address is barred (the caller cuts the
+   * stream off), `shed` when it is above the fair level of this judged turn
+   * (the caller answers a frame `busy`; an open or a request goes on).
    */
-  charge(use: AddressUse, units: number, turn: number): boolean {
+  charge(use: AddressUse, units: number, turn: number): FrameCharge {
     if (turn !== this.turn) this.startTurn(turn);
     if (use.turn !== turn) {
       use.turn = turn;
@@ -259,9 +279,15 @@ export class AddressTurns {
     if (this.turnUnits >= this.nextCheck) this.check();
     if (use.barredUntil > this.turnNow) {
       this.stats.framesCutOff++;
-      return false;
+      return 'barred';
     }
-    return true;
+    return use.units > this.shedAbove ? 'shed' : 'served';
+  }
+
+  /** The caller answered a frame `busy` on a `shed` charge. */
+  shed(): void {
+    this.stats.framesShed++;
+    if (this.turnCounts !== null) this.turnCounts[TURN_COUNTS.framesShed]!++;
   }
 
   /** Forgets addresses with no streams that are forgiven (called now and then). */
@@ -288,6 +314,7 @@ export class AddressTurns {
     this.turnUnits = 0;
     this.nextCheck = CHECK_EVERY_UNITS;
     this.turnJudged = false;
+    this.shedAbove = Infinity;
     this.active = [];
   }
 
@@ -305,13 +332,11 @@ export class AddressTurns {
     if (this.turnCounts !== null) this.turnCounts[TURN_COUNTS.judged]!++;
     // What the budget would have held at this turn's pace, shared max-min fairly.
     const budgetUnits = this.turnUnits * (this.settings.turnBudgetMs / turnMs);
-    const fairUnits = Math.max(
-      MIN_BARRED_UNITS,
-      maxMinLevel(
-        this.active.map((use) => use.units),
-        budgetUnits,
-      ),
+    this.shedAbove = maxMinLevel(
+      this.active.map((use) => use.units),
+      budgetUnits,
     );
+    const fairUnits = Math.max(MIN_BARRED_UNITS, this.shedAbove);
     for (const use of this.active) {
       if (use.units > fairUnits && use.barredUntil <= this.turnNow) this.bar(use, fairUnits, turnMs);
     }

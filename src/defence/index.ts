@@ -5,6 +5,7 @@
 export { ConnectionGuard, REFUSAL_CAUSES, type GuardSettings, type GuardStats, type HttpRoutes, type RefusalCause } from './guard.js';
 export {
   BARRED_REASON,
+  SHED_REASON,
   AddressTurns,
   EventLoopTurns,
   OPEN_UNITS,
@@ -13,6 +14,7 @@ export {
   maxMinLevel,
   type AddressUse,
   type AddressTurnStats,
+  type FrameCharge,
   type SharedStream,
 } from './address-turns.js';
 export { DescriptorWatch, connectionBounds, descriptorLimit, openDescriptors, type ConnectionBounds } from './descriptors.js';

@@ -38,6 +38,8 @@ export const TURN_COUNTS = {
   streamsCut: 10,
   judged: 11,
   bars: 12,
+  /** Frames answered `busy` for their address's share of a judged turn (address-turns.ts). */
+  framesShed: 13,
 } as const;
 export type TurnCountName = keyof typeof TURN_COUNTS;
 const COUNT_NAMES = Object.keys(TURN_COUNTS) as TurnCountName[];
@@ -65,6 +67,12 @@ const SLOTS = RECORDS_AT + RECORDS * RECORD_WIDTH;
 /** One long turn: when it ended (epoch ms), how long it kept the thread busy and on a CPU, and what it held. */
 export interface LongTurn {
   endedAt: number;
+  /**
+   * When it ended on the machine's monotonic clock (CLOCK_MONOTONIC, ms): what
+   * system traces (`perf record -k CLOCK_MONOTONIC`) time their events by, and
+   * unlike the epoch never slewed (bench/turn-trace.ts matches turns with it).
+   */
+  monotonicMs: number;
   busyMs: number;
   cpuMs: number;
   counts: Record<TurnCountName, number>;
@@ -163,7 +171,8 @@ export class TurnMeter {
       const at = RECORDS_AT + (i % RECORDS) * RECORD_WIDTH;
       const counts = {} as Record<TurnCountName, number>;
       for (const [j, name] of COUNT_NAMES.entries()) counts[name] = this.slots[at + RECORD_HEAD + j]!;
-      turns.push({ endedAt: epochNow - (hrNowMs - this.slots[at]!), busyMs: this.slots[at + 1]! / 1e6, cpuMs: this.slots[at + 2]! / 1e6, counts });
+      const monotonicMs = this.slots[at]!;
+      turns.push({ endedAt: epochNow - (hrNowMs - monotonicMs), monotonicMs, busyMs: this.slots[at + 1]! / 1e6, cpuMs: this.slots[at + 2]! / 1e6, counts });
     }
     this.recordsRead = written;
     this.keepForLog(turns, epochNow);

@@ -19,11 +19,13 @@ import type { ConnectionGuard } from '../defence/index.js';
 import {
   BARRED_REASON,
   OPEN_UNITS,
+  SHED_REASON,
   TURN_COUNTS,
   frameUnits,
   type AddressUse,
   type AddressTurns,
   type EventLoopTurns,
+  type FrameCharge,
   type SharedStream,
   type TurnMeter,
 } from '../defence/index.js';
@@ -306,7 +308,7 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       data.connection = new StreamConnection(ws, name, chains.get(name), data.principal, options.buffers);
       connections.add(data.connection);
       data.use = options.turns?.open(data.address, data.connection) ?? null;
-      if (data.use !== null && options.turns?.charge(data.use, OPEN_UNITS, turns.now()) === false) data.connection.cutOffForTurns(BARRED_REASON);
+      if (data.use !== null && options.turns?.charge(data.use, OPEN_UNITS, turns.now()) === 'barred') data.connection.cutOffForTurns(BARRED_REASON);
     },
 
     message(ws: WebSocket<UpgradeData>, message: ArrayBuffer, isBinary: boolean) {
@@ -322,11 +324,11 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
       // `busy`, and one that goes on far past that, or keeps sending frames
       // that are refused, is cut off, so no connection can hold the front door
       // or grow its reply queue without bound. An address that took more than
-      // its share of an overloaded turn is cut off too, all its streams.
+      // its share of an overloaded turn is cut off too, all its streams; one
+      // above its fair share of this turn gets `busy` (shed) below.
       const turn = turns.now();
-      if (data.use !== null && options.turns?.charge(data.use, frameUnits(message.byteLength), turn) === false) {
-        return cutOff(connection, admission, BARRED_REASON);
-      }
+      const charged: FrameCharge = data.use === null ? 'served' : (options.turns?.charge(data.use, frameUnits(message.byteLength), turn) ?? 'served');
+      if (charged === 'barred') return cutOff(connection, admission, BARRED_REASON);
       if (connection.owed(turn) >= 2 * maxFramesInFlight) {
         return cutOff(connection, admission, `more than ${2 * maxFramesInFlight} frames unanswered: the client does not wait for its replies`);
       }
@@ -342,6 +344,10 @@ export function addStreamRoute(app: TemplatedApp, options: StreamRouteOptions): 
             `${maxFramesInFlight} frames are unanswered on this connection (limits.maxFramesInFlight); wait for replies before sending more`,
           ),
         );
+      }
+      if (charged === 'shed') {
+        options.turns?.shed();
+        return connection.refuse(frame, admission.reject('busy', SHED_REASON));
       }
       if (!isBinary) {
         return connection.refuse(frame, admission.reject('bad_frame', 'text frames are not accepted: send a binary msgpack array of entries'));

@@ -51,6 +51,7 @@ export interface MetricSources {
     readonly overloadedTurns: number;
     readonly addressesBarred: number;
     readonly framesCutOff: number;
+    readonly framesShed: number;
     readonly longestTurnMs: number;
   } | null;
   /**
@@ -174,6 +175,12 @@ function catalogue(s: MetricSources, laneNames: readonly string[]): Read[] {
       name: 'chainlanes_frames_cut_off_by_share_total',
       read: () => s.addressTurns()?.framesCutOff ?? 0,
       help: 'Frames that arrived from a barred address (their streams are cut off).',
+    },
+    {
+      type: 'counter',
+      name: 'chainlanes_frames_shed_by_share_total',
+      read: () => s.addressTurns()?.framesShed ?? 0,
+      help: 'Frames answered busy, unread, because their address sent more than its fair share of a front-door turn that ran past its budget.',
     },
     {
       type: 'gauge',

@@ -44,9 +44,15 @@ export interface CoreLayout {
    */
   nice: number[];
   sealerNice: number;
+  /**
+   * The nice value of the threads Node runs beside the gateway's own (V8's
+   * helpers, libuv's pool; src/native/helper-threads.ts): they yield to every
+   * thread of the gateway, the front door first.
+   */
+  helperNice: number;
 }
 
-export const DEFAULT_NICE = { lanes: [5, 0, 0], sealer: 0 };
+export const DEFAULT_NICE = { lanes: [5, 0, 0], sealer: 0, helpers: 10 };
 
 export function defaultCoreLayout(cpuCount: number): CoreLayout {
   if (!Number.isInteger(cpuCount) || cpuCount < 1) throw new RangeError(`cpu count must be a positive integer, got ${cpuCount}`);
@@ -63,7 +69,17 @@ export function defaultCoreLayout(cpuCount: number): CoreLayout {
   const threads = cpuCount === 2 ? [1, 1, 1] : undefined;
   const frontdoorQuiet = cpuCount === 2 ? all : [0];
   return withThreads(
-    { cpuCount, frontdoor: [0], frontdoorQuiet, sealer, lanes, threads: [], nice: DEFAULT_NICE.lanes, sealerNice: DEFAULT_NICE.sealer },
+    {
+      cpuCount,
+      frontdoor: [0],
+      frontdoorQuiet,
+      sealer,
+      lanes,
+      threads: [],
+      nice: DEFAULT_NICE.lanes,
+      sealerNice: DEFAULT_NICE.sealer,
+      helperNice: DEFAULT_NICE.helpers,
+    },
     threads,
   );
 }
@@ -107,6 +123,7 @@ export function customCoreLayout(
     threads: [],
     nice: DEFAULT_NICE.lanes,
     sealerNice: DEFAULT_NICE.sealer,
+    helperNice: DEFAULT_NICE.helpers,
   });
   if (threads !== undefined) {
     if (threads.length !== LANE_COUNT || threads.some((t) => !Number.isInteger(t) || t < 1)) {
@@ -122,7 +139,7 @@ export function describeLayout(layout: CoreLayout): string {
   const nice = (n: number | undefined): string => (n ? ` nice ${n}` : '');
   const lanes = layout.lanes.map((cores, i) => `${names[i]} [${cores.join(',')}] ×${layout.threads[i]}${nice(layout.nice[i])}`);
   const quiet = sameCores(layout.frontdoorQuiet, layout.frontdoor) ? '' : ` ([${layout.frontdoorQuiet.join(',')}] while no chain is heavy)`;
-  return `${layout.cpuCount} cores: front door [${layout.frontdoor.join(',')}]${quiet}, sealer [${layout.sealer.join(',')}]${nice(layout.sealerNice)}, ${lanes.join(', ')}`;
+  return `${layout.cpuCount} cores: front door [${layout.frontdoor.join(',')}]${quiet}, sealer [${layout.sealer.join(',')}]${nice(layout.sealerNice)}, ${lanes.join(', ')}; Node's helper threads${nice(layout.helperNice)}`;
 }
 
 /** One worker per core a lane may use, unless `threads` says otherwise. */

@@ -2,7 +2,7 @@
 // looked up (promote fast, demote slowly), lanes' capacity calibrated and
 // demand placed under the headroom, cores moved between lanes by use — on a
 // thread of its own (scheduler-thread.ts), driven by the front door's handle.
-export { defaultCoreLayout, customCoreLayout, describeLayout, sameCores, type CoreLayout } from './core-layout.js';
+export { defaultCoreLayout, customCoreLayout, describeLayout, sameCores, DEFAULT_NICE, type CoreLayout } from './core-layout.js';
 export {
   DEFAULT_LANE_TABLE,
   LaneTableSchema,

@@ -40,10 +40,10 @@ describe('AddressTurns', () => {
     const a = s.open('a', a1);
     s.open('a', a2);
     const b = s.open('b', b1);
-    expect(s.charge(b, 5, 1)).toBe(true);
-    expect(s.charge(a, 1, 1)).toBe(true);
+    expect(s.charge(b, 5, 1)).toBe('served');
+    expect(s.charge(a, 1, 1)).toBe('served');
     spin(5);
-    expect(s.charge(a, 5_000, 1)).toBe(false);
+    expect(s.charge(a, 5_000, 1)).toBe('barred');
     expect(a1.cutOff).toMatch(/more than its share of the front door/);
     expect(a2.cutOff).not.toBeNull();
     expect(b1.cutOff).toBeNull();
@@ -60,13 +60,33 @@ describe('AddressTurns', () => {
     s.charge(b, 1, 1);
     s.charge(a, 1, 1);
     spin(5);
-    expect(s.charge(a, 254, 1)).toBe(true);
+    // Above the fair level of the judged turn, so shed, but not barred.
+    expect(s.charge(a, 254, 1)).toBe('shed');
     const alone = s.open('alone', new Stream());
     s.charge(alone, 1, 2);
     spin(5);
-    expect(s.charge(alone, 50_000, 2)).toBe(true);
+    expect(s.charge(alone, 50_000, 2)).toBe('served');
     expect(s.stats.overloadedTurns).toBe(2);
     expect(s.stats.addressesBarred).toBe(0);
+  });
+
+  it('sheds the frames of an address above the fair level for the rest of a judged turn only, and never those of one below it', () => {
+    const s = share();
+    const a = s.open('a', new Stream());
+    const b = s.open('b', new Stream());
+    expect(s.charge(b, 3, 1)).toBe('served');
+    expect(s.charge(a, 1, 1)).toBe('served');
+    // Under the budget the turn is not judged, however many frames: nothing is shed.
+    expect(s.charge(a, 200, 1)).toBe('served');
+    spin(5);
+    // 256 units in: judged; at this pace the budget held ~100 units, so the level is ~97 and a (254) is above it.
+    expect(s.charge(a, 52, 1)).toBe('shed');
+    expect(s.charge(a, 1, 1)).toBe('shed');
+    expect(s.charge(b, 1, 1)).toBe('served');
+    expect(s.stats.addressesBarred).toBe(0);
+    // The next turn starts afresh.
+    expect(s.charge(b, 1, 2)).toBe('served');
+    expect(s.charge(a, 1, 2)).toBe('served');
   });
 
   it("cuts a barred address's streams a slice per turn, and at once any that sends meanwhile", async () => {
@@ -77,11 +97,11 @@ describe('AddressTurns', () => {
     s.charge(b, 1, 1);
     s.charge(a, 1, 1);
     spin(5);
-    expect(s.charge(a, 5_000, 1)).toBe(false);
+    expect(s.charge(a, 5_000, 1)).toBe('barred');
     const cut = (): number => streams.filter((stream) => stream.cutOff !== null).length;
     expect(cut()).toBe(64);
-    // The last stream sends a frame: its address is barred, so the caller cuts it (charge says false).
-    expect(s.charge(a, 1, 2)).toBe(false);
+    // The last stream sends a frame: its address is barred, so the caller cuts it.
+    expect(s.charge(a, 1, 2)).toBe('barred');
     const turn = (): Promise<void> => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
     await turn();
     expect(cut()).toBeGreaterThan(64);

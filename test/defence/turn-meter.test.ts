@@ -17,6 +17,9 @@ function spin(ms: number): void {
   }
 }
 
+/** CLOCK_MONOTONIC in ms, as libuv reads it. */
+const monotonicNowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
 describe.skipIf(nativeAddon() === null)('TurnMeter', () => {
   it('counts every turn, and records a long one with its counts and its CPU time', async () => {
     const meter = new TurnMeter(silentLogger());
@@ -24,6 +27,7 @@ describe.skipIf(nativeAddon() === null)('TurnMeter', () => {
       expect(meter.measuring).toBe(true);
       meter.drain();
       const before = meter.totals();
+      const monotonicBefore = monotonicNowMs();
       await nextTurn();
       await nextTurn();
       // A turn that runs 3 × RECORD_MS and counts 7 frames, 2 opens.
@@ -53,6 +57,9 @@ describe.skipIf(nativeAddon() === null)('TurnMeter', () => {
       expect(spun!.cpuMs).toBeGreaterThan(0);
       expect(spun!.cpuMs).toBeLessThanOrEqual(spun!.busyMs + 1);
       expect(Math.abs(spun!.endedAt - Date.now())).toBeLessThan(60_000);
+      // The same end on the monotonic clock (what perf's CLOCK_MONOTONIC traces are matched by): after the spin began, before now.
+      expect(spun!.monotonicMs).toBeGreaterThanOrEqual(monotonicBefore + 3 * RECORD_MS);
+      expect(spun!.monotonicMs).toBeLessThanOrEqual(monotonicNowMs());
       // The counts were zeroed when the turn ended, and a drain reads each record once.
       expect(Array.from(meter.counts)).toEqual(Array.from(meter.counts, () => 0));
       expect(meter.drain().some((t) => t.counts.frames === 7)).toBe(false);

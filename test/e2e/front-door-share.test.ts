@@ -69,6 +69,29 @@ async function pacedClient(port: number, chain: string): Promise<{ ws: WebSocket
   return { ws: attempt.ws, replies };
 }
 
+interface Spreader {
+  ws: WebSocket;
+  accepted: number;
+  /** Answered busy for the address's share of a turn. */
+  shed: number;
+  /** Answered busy for anything else. */
+  otherBusy: number;
+}
+
+/** A stream on chain "spread" from `localAddress` that counts its replies by kind. */
+async function spreader(port: number, localAddress: string): Promise<Spreader> {
+  const attempt = await tryStream(port, 'spread', { localAddress });
+  if (attempt.kind !== 'open') throw new Error(`stream from ${localAddress} did not open: ${JSON.stringify(attempt)}`);
+  const s: Spreader = { ws: attempt.ws, accepted: 0, shed: 0, otherBusy: 0 };
+  attempt.ws.on('message', (data: Buffer) => {
+    const reply = unpack(data) as { type: string; code?: string; message?: string };
+    if (reply.type === 'accepted') s.accepted++;
+    else if (reply.type === 'error' && reply.code === 'busy' && /more than its fair share of it/.test(reply.message ?? '')) s.shed++;
+    else if (reply.type === 'error') s.otherBusy++;
+  });
+  return s;
+}
+
 /** No per-connection limit gets in the way: only the share can stop these flooders. */
 function serve(): Promise<ChildGateway> {
   return startGateway({
@@ -120,6 +143,43 @@ describe('the front door shared by client address', () => {
     await expect.poll(() => paced.replies.length, { timeout: 30_000 }).toBeGreaterThanOrEqual(total);
     expect(paced.ws.readyState).toBe(paced.ws.OPEN);
     expect(paced.replies).toHaveLength(total);
+    paced.replies.forEach((r, i) => expect(r).toMatchObject({ type: 'accepted', frame: i, seq: i }));
+  }, 60_000);
+
+  it('sheds the frames of addresses each under the bar but above their fair share of a long turn: busy, nothing lost, the paced client untouched', async () => {
+    const gw = await startGateway({ config: { limits: { maxFramesInFlight: 1_000_000, frontDoorTurnBudgetMs: 1 } } });
+    const paced = await pacedClient(gw.port, 'paced');
+    let sent = 0;
+    const pacing = setInterval(() => paced.ws.send(pack([`entry ${sent++}`])), 2);
+    // Eight addresses, each sending rounds of 60 frames over two streams: each stays far below the 256 units
+    // a bar needs, together they make turns longer than the 1 ms budget.
+    const spreaders: Spreader[] = [];
+    try {
+      for (let a = 0; a < 8; a++) for (let k = 0; k < 2; k++) spreaders.push(await spreader(gw.port, `127.0.0.${10 + a}`));
+      const frame = pack(['x']);
+      let frames = 0;
+      const shedSeen = (): boolean => spreaders.some((s) => s.shed > 0);
+      const until = Date.now() + 20_000;
+      while (!shedSeen() && Date.now() < until) {
+        for (const s of spreaders) for (let i = 0; i < 30; i++) s.ws.send(frame);
+        frames += spreaders.length * 30;
+        await sleep(2);
+      }
+      expect(shedSeen(), 'no frame was shed within 20 s').toBe(true);
+      // Every frame is answered, accepted or busy with the share's reason; the chain holds exactly the accepted ones.
+      await expect.poll(() => spreaders.reduce((n, s) => n + s.accepted + s.shed + s.otherBusy, 0), { timeout: 30_000 }).toBe(frames);
+      expect(spreaders.reduce((n, s) => n + s.otherBusy, 0)).toBe(0);
+      const accepted = spreaders.reduce((n, s) => n + s.accepted, 0);
+      expect((await gw.json<{ nextSeq: number }>('/v1/chains/spread')).nextSeq).toBe(accepted);
+      expect(spreaders.every((s) => s.ws.readyState === s.ws.OPEN)).toBe(true);
+      const metrics = await gw.metrics();
+      expect(metrics.value('chainlanes_frames_shed_by_share_total')).toBe(spreaders.reduce((n, s) => n + s.shed, 0));
+      expect(metrics.value('chainlanes_addresses_barred_total')).toBe(0);
+    } finally {
+      clearInterval(pacing);
+    }
+    const total = sent;
+    await expect.poll(() => paced.replies.length, { timeout: 30_000 }).toBeGreaterThanOrEqual(total);
     paced.replies.forEach((r, i) => expect(r).toMatchObject({ type: 'accepted', frame: i, seq: i }));
   }, 60_000);
 

@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_NICE } from '../../src/scheduler/index.js';
 import { QUICK_TO_HEAVY, StreamClient, replyHashes, sha256Hex, sleep, startGateway, type ChildGateway, type Reply } from '../helpers/index.js';
 
 /** The cores the gateway's main thread (its front door) may run on, as the kernel reports them: "0" or "0-1". */
@@ -32,6 +33,20 @@ function threadNames(gw: ChildGateway): string[] {
   return readdirSync(tasks).map((tid) => readFileSync(`${tasks}/${tid}/comm`, 'utf8').trim());
 }
 
+/** Each thread name's nice values (field 19 of /proc/…/task/TID/stat). */
+function threadNice(gw: ChildGateway): Map<string, number[]> {
+  const tasks = `/proc/${gw.process.pid}/task`;
+  const nice = new Map<string, number[]>();
+  for (const tid of readdirSync(tasks)) {
+    const stat = readFileSync(`${tasks}/${tid}/stat`, 'utf8');
+    // Fields after the name (which may hold spaces), from field 3: the nice value is the 17th of them.
+    const value = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    const name = readFileSync(`${tasks}/${tid}/comm`, 'utf8').trim();
+    nice.set(name, [...(nice.get(name) ?? []), value]);
+  }
+  return nice;
+}
+
 describe('lanes', () => {
   it('names its threads, so top -H and the bench tell the front door, the lanes and the sealer apart', async () => {
     const gw = await startGateway();
@@ -40,6 +55,12 @@ describe('lanes', () => {
     await expect.poll(() => expected.filter((name) => !threadNames(gw).includes(name)), { timeout: 20_000, interval: 50 }).toEqual([]);
     // The main thread is the front door, so the process itself goes by that name in top.
     expect(readFileSync(`/proc/${gw.process.pid}/comm`, 'utf8').trim()).toBe('cl-frontdoor');
+    // Bulk work yields: heavy at nice 5, Node's own threads (still named "node") at 10, the rest at 0.
+    const nice = threadNice(gw);
+    expect(nice.get('cl-lane-heavy')).toEqual([5]);
+    for (const name of ['cl-frontdoor', 'cl-sealer', 'cl-lane-medium', 'cl-lane-light']) expect(nice.get(name), name).toEqual([0]);
+    expect(nice.get('node')?.length).toBeGreaterThan(0);
+    expect(nice.get('node')?.every((n) => n === DEFAULT_NICE.helpers)).toBe(true);
   });
 
   it('keeps a chain in order and loses nothing when it moves from light to heavy mid-stream', async () => {

@@ -49,6 +49,7 @@ const CHAINLANES_TYPES: Record<string, string> = {
   chainlanes_front_door_overloaded_turns_total: 'counter',
   chainlanes_addresses_barred_total: 'counter',
   chainlanes_frames_cut_off_by_share_total: 'counter',
+  chainlanes_frames_shed_by_share_total: 'counter',
   chainlanes_front_door_longest_turn_seconds: 'gauge',
   chainlanes_front_door_busy_seconds_total: 'counter',
   chainlanes_front_door_cpu_seconds_total: 'counter',

@@ -36,7 +36,7 @@ describe('core layout', () => {
     expect(defaultCoreLayout(16).lanes[0]![0]).toBe(2);
     expect(defaultCoreLayout(64).lanes.map((l) => l.length)).toEqual([31, 16, 15]);
     expect(describeLayout(defaultCoreLayout(2))).toBe(
-      '2 cores: front door [0] ([0,1] while no chain is heavy), sealer [0,1], heavy [1] ×1 nice 5, medium [0,1] ×1, light [0,1] ×1',
+      "2 cores: front door [0] ([0,1] while no chain is heavy), sealer [0,1], heavy [1] ×1 nice 5, medium [0,1] ×1, light [0,1] ×1; Node's helper threads nice 10",
     );
   });
 

@@ -1,0 +1,52 @@
+// The threads a Node process runs beside its own (V8's platform workers, which
+// mark and compile concurrently for every isolate, and libuv's pool) yield the
+// CPU to the gateway's threads: they get a higher nice value, once, when the
+// first gateway of the process starts and before it starts a thread of its own.
+//
+// Why: on two cores under an attack held to half a core, the front door's
+// longest turns were mostly its thread waiting for a core, and the gateway's
+// own helpers were among what held it (bench/turn-trace.ts). With the helpers
+// at nice 10, turns over 10 ms fell from 23–50 to 13–20 a run and the light
+// bystander's p99 from a median of 26 to 17 ms (bench/history/2026-12-07.md,
+// "The gateway's helper threads yield").
+//
+// Which threads: those that bear the process's own name (Linux names a thread
+// after its creator, and every helper was made before the gateway named any of
+// its own) other than the calling one. Done once per process: a later gateway
+// in the same process (tests) would find the earlier one's unnamed threads.
+import { readdirSync, readFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
+
+let done = false;
+
+/** Sets the helpers' nice value (raising it needs no privilege); how many threads it set, or null where it cannot (not Linux, done before). */
+export function yieldHelperThreads(nice: number): number | null {
+  if (done || process.platform !== 'linux') return null;
+  done = true;
+  const self = readFileSync('/proc/thread-self/comm', 'utf8').trim();
+  const selfTid = threadSelfId();
+  let set = 0;
+  for (const tid of readdirSync('/proc/self/task')) {
+    if (Number(tid) === selfTid) continue;
+    let comm: string;
+    try {
+      comm = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+    } catch {
+      continue; // ended meanwhile
+    }
+    if (comm !== self) continue;
+    try {
+      setPriority(Number(tid), nice);
+      set++;
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return set;
+}
+
+/** The calling thread's id, from /proc/thread-self (a link to /proc/PID/task/TID). */
+function threadSelfId(): number {
+  const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+  return Number(stat.slice(0, stat.indexOf(' ')));
+}
