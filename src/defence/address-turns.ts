@@ -43,7 +43,8 @@
 // So once a turn is judged, every frame of it from an address above the fair
 // level is shed: answered `busy` before any parsing (the cost of a reply, not
 // of admitting, hashing and answering the frame), with nothing kept past the
-// turn. A paced client far under the level is not touched.
+// turn. A paced client far under the level is not touched, nor any address
+// under MIN_SHED_UNITS.
 
 import type { Logger } from '../log/index.js';
 import { addressGroup, readableAddress } from '../uws/index.js';
@@ -66,6 +67,15 @@ const JUDGE_EVERY_UNITS = 512;
  * eight addresses of an attack each stay under it in every turn.
  */
 const MIN_BARRED_UNITS = 256;
+/**
+ * An address below this many units in a turn is never shed. The level is
+ * worked out on the turn's wall time, so a turn that was long only because its
+ * thread waited for a core holds a small budget and a low level; a client
+ * waiting for its replies (the hostile bench's flood bystander has 32 frames
+ * in flight) keeps its frames, while an attack's addresses (hundreds of units
+ * each in a long turn) are shed.
+ */
+const MIN_SHED_UNITS = 64;
 /** An HTTP request is charged one unit per this many µs its handler ran: about what a small frame costs the front door. */
 export const REQUEST_US_PER_UNIT = 2;
 /** Streams of barred addresses cut per turn. */
@@ -281,7 +291,7 @@ export class AddressTurns {
       this.stats.framesCutOff++;
       return 'barred';
     }
-    return use.units > this.shedAbove ? 'shed' : 'served';
+    return use.units > Math.max(MIN_SHED_UNITS, this.shedAbove) ? 'shed' : 'served';
   }
 
   /** The caller answered a frame `busy` on a `shed` charge. */

@@ -89,6 +89,19 @@ describe('AddressTurns', () => {
     expect(s.charge(a, 1, 2)).toBe('served');
   });
 
+  it('never sheds an address under 64 units, even above a level the wall clock made small', () => {
+    const s = share();
+    const a = s.open('a', new Stream());
+    const paced = s.open('paced', new Stream());
+    expect(s.charge(paced, 60, 1)).toBe('served');
+    expect(s.charge(a, 195, 1)).toBe('served');
+    // A 20 ms turn: the 2 ms budget held ~26 units at this pace, so the level is ~13, far under both.
+    spin(20);
+    expect(s.charge(a, 1, 1)).toBe('shed');
+    expect(s.charge(paced, 4, 1)).toBe('served');
+    expect(s.charge(paced, 1, 1)).toBe('shed');
+  });
+
   it("cuts a barred address's streams a slice per turn, and at once any that sends meanwhile", async () => {
     const s = share();
     const streams = Array.from({ length: 200 }, () => new Stream());

@@ -151,8 +151,8 @@ describe('the front door shared by client address', () => {
     const paced = await pacedClient(gw.port, 'paced');
     let sent = 0;
     const pacing = setInterval(() => paced.ws.send(pack([`entry ${sent++}`])), 2);
-    // Eight addresses, each sending rounds of 60 frames over two streams: each stays far below the 256 units
-    // a bar needs, together they make turns longer than the 1 ms budget.
+    // Eight addresses, each sending rounds of 100 frames over two streams: each stays below the 256 units
+    // a bar needs and above the 64 below which nothing is shed; together they make turns longer than the 1 ms budget.
     const spreaders: Spreader[] = [];
     try {
       for (let a = 0; a < 8; a++) for (let k = 0; k < 2; k++) spreaders.push(await spreader(gw.port, `127.0.0.${10 + a}`));
@@ -161,8 +161,8 @@ describe('the front door shared by client address', () => {
       const shedSeen = (): boolean => spreaders.some((s) => s.shed > 0);
       const until = Date.now() + 20_000;
       while (!shedSeen() && Date.now() < until) {
-        for (const s of spreaders) for (let i = 0; i < 30; i++) s.ws.send(frame);
-        frames += spreaders.length * 30;
+        for (const s of spreaders) for (let i = 0; i < 50; i++) s.ws.send(frame);
+        frames += spreaders.length * 50;
         await sleep(2);
       }
       expect(shedSeen(), 'no frame was shed within 20 s').toBe(true);
