@@ -900,8 +900,13 @@ async function scenario(
 function traceWorstTurns(tracer: TurnTracer, phases: readonly (Phase | null)[], log: (line: string) => void): void {
   const turns = phases.flatMap((p) => [...(p?.gateway.turns?.worst ?? []), ...(p?.gateway.turns?.worstCpu ?? [])]);
   log(`hostile: tracing ${turns.length} turns in perf's records`);
-  const traces = tracer.analyse(turns);
-  for (const turn of turns) turn.trace = traces.get(turn);
+  try {
+    const traces = tracer.analyse(turns);
+    for (const turn of turns) turn.trace = traces.get(turn);
+  } catch (error) {
+    // The run's measurements stand without the traces.
+    log(`hostile: --trace-turns: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 const attackConnections = (shape: HostileShape): number => shape.perKind * shape.kinds.length;

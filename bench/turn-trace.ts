@@ -24,6 +24,8 @@ import { basename, join } from 'node:path';
 const SAMPLE_HZ = 1999;
 /** How often the threads on the machine are looked up by role while tracing. */
 const ROLES_EVERY_MS = 2000;
+/** Characters of perf record's stderr kept for an error message. */
+const STDERR_KEPT = 2000;
 /** How long `perf record` may take to write its file once told to stop. */
 const PERF_STOP_MS = 30_000;
 
@@ -59,6 +61,8 @@ export class TurnTracer {
   private readonly dir: string;
   private readonly pid: number;
   private readonly recorders: ChildProcess[];
+  /** The end of what each recorder said on stderr, for an error that names perf's own reason. */
+  private readonly said = new Map<ChildProcess, string>();
   private readonly roles: Roles = {};
   private readonly rolesTimer: NodeJS.Timeout;
   private stopped: Promise<void> | null = null;
@@ -66,7 +70,13 @@ export class TurnTracer {
   constructor(dir: string, gatewayPid: number) {
     this.dir = dir;
     this.pid = gatewayPid;
-    const record = (args: string[]): ChildProcess => spawn('perf', ['record', '-k', 'CLOCK_MONOTONIC', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const record = (args: string[]): ChildProcess => {
+      const child = spawn('perf', ['record', '-k', 'CLOCK_MONOTONIC', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      // Read, so perf never blocks on a full pipe; only the end is kept.
+      child.stderr?.on('data', (chunk: Buffer) => this.said.set(child, ((this.said.get(child) ?? '') + chunk.toString()).slice(-STDERR_KEPT)));
+      child.on('error', () => undefined);
+      return child;
+    };
     this.recorders = [
       record(['-F', String(SAMPLE_HZ), '-g', '-t', String(gatewayPid), '-o', join(dir, 'frontdoor.perf')]),
       record(['-e', 'sched:sched_switch', '-a', '-o', join(dir, 'sched.perf')]),
@@ -95,9 +105,10 @@ export class TurnTracer {
    */
   analyse(turns: readonly TracedTurnKey[]): Map<TracedTurnKey, TurnTrace> {
     const jitMap = `/tmp/perf-${this.pid}.map`;
+    const perfSaid = [...this.said.values()].join(' / ').trim();
     try {
-      const samples = cpuSamples(perfScript(join(this.dir, 'frontdoor.perf'), ['-F', 'time,period,ip,sym,dso']));
-      const switches = contextSwitches(perfScript(join(this.dir, 'sched.perf'), ['-F', 'cpu,time,event,trace']));
+      const samples = cpuSamples(perfScript(join(this.dir, 'frontdoor.perf'), ['-F', 'time,period,ip,sym,dso'], perfSaid));
+      const switches = contextSwitches(perfScript(join(this.dir, 'sched.perf'), ['-F', 'cpu,time,event,trace'], perfSaid));
       return new Map(
         turns.flatMap((t) => (t.monotonicMs === undefined ? [] : [[t, traceTurn(t.monotonicMs, t.busyMs, samples, switches, this.pid, this.roles)]])),
       );
@@ -126,8 +137,8 @@ function stopRecorder(child: ChildProcess): Promise<void> {
   });
 }
 
-function perfScript(file: string, fields: string[]): string {
-  if (!existsSync(file)) throw new Error(`${file} was not written: did perf record start (root, perf_event_paranoid)?`);
+function perfScript(file: string, fields: string[], perfSaid: string): string {
+  if (!existsSync(file)) throw new Error(`${file} was not written (perf record: ${perfSaid === '' ? 'nothing said' : perfSaid})`);
   const out = spawnSync('perf', ['script', '-i', file, ...fields], { encoding: 'utf8', maxBuffer: 2 * 1024 ** 3 });
   if (out.status !== 0) throw new Error(`perf script -i ${file} failed: ${out.stderr.slice(0, 500)}`);
   return out.stdout;

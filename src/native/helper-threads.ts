@@ -8,7 +8,7 @@
 // own helpers were among what held it (bench/turn-trace.ts). With the helpers
 // at nice 10, turns over 10 ms fell from 23–50 to 13–20 a run and the light
 // bystander's p99 from a median of 26 to 17 ms (bench/history/2026-12-07.md,
-// "The gateway's helper threads yield").
+// "Node's helper threads at nice 10").
 //
 // Which threads: those that bear the process's own name (Linux names a thread
 // after its creator, and every helper was made before the gateway named any of
