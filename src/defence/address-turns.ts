@@ -39,7 +39,8 @@
 //
 // A bar needs MIN_BARRED_UNITS, and an attack spread over many addresses
 // stays under it: in the hostile bench, eight addresses sending tiny frames
-// kept turns busy for 12 ms of JavaScript after the judgment (bench/turn-trace.ts).
+// were served in full after the judgment, and a turn of 2,560 of them took
+// 12.5 ms of JavaScript (bench/history/2026-12-07.md, traced).
 // So once a turn is judged, every frame of it from an address above the fair
 // level is shed: answered `busy` before any parsing (the cost of a reply, not
 // of admitting, hashing and answering the frame), with nothing kept past the

@@ -12,16 +12,19 @@
 //
 // Which threads: those that bear the process's own name (Linux names a thread
 // after its creator, and every helper was made before the gateway named any of
-// its own) other than the calling one. Done once per process: a later gateway
-// in the same process (tests) would find the earlier one's unnamed threads.
+// its own) other than the calling one, which must be the process's main
+// thread (from a worker, the main thread would bear the same name). Done once
+// per process: a later gateway in the same process (tests) would find the
+// earlier one's unnamed threads.
 import { readdirSync, readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 
 let done = false;
 
-/** Sets the helpers' nice value (raising it needs no privilege); how many threads it set, or null where it cannot (not Linux, done before). */
+/** Sets the helpers' nice value (raising it needs no privilege); how many threads it set, or null where it does not (not Linux, not the main thread, done before). */
 export function yieldHelperThreads(nice: number): number | null {
-  if (done || process.platform !== 'linux') return null;
+  if (done || !isMainThread || process.platform !== 'linux') return null;
   done = true;
   const self = readFileSync('/proc/thread-self/comm', 'utf8').trim();
   const selfTid = threadSelfId();
