@@ -10,15 +10,19 @@
 // bystander's p99 from a median of 26 to 17 ms (bench/history/2026-12-07.md,
 // "Node's helper threads at nice 10").
 //
-// Which threads: those that bear the process's own name (Linux names a thread
-// after its creator, and every helper was made before the gateway named any of
-// its own) other than the calling one, which must be the process's main
-// thread (from a worker, the main thread would bear the same name). Done once
-// per process: a later gateway in the same process (tests) would find the
-// earlier one's unnamed threads.
+// Which threads: Node 22 and later name them (NODE_HELPER_NAMES); Node 20
+// leaves them the process's own name (a thread is named after its creator,
+// and every helper was made before the gateway named any of its own), so
+// there the helpers are the threads other than the calling one that bear its
+// name. The caller must be the process's main thread (from a worker, the main
+// thread would bear the same name). Done once per process: a later gateway in
+// the same process (tests) would find the earlier one's unnamed threads.
 import { readdirSync, readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
+
+/** What Node 22+ names the threads it runs beside the script's (15 bytes at most, as Linux keeps them). */
+const NODE_HELPER_NAMES: ReadonlySet<string> = new Set(['V8Worker', 'DelayedTaskSche', 'libuv-worker', 'SignalInspector']);
 
 let done = false;
 
@@ -37,7 +41,7 @@ export function yieldHelperThreads(nice: number): number | null {
     } catch {
       continue; // ended meanwhile
     }
-    if (comm !== self) continue;
+    if (comm !== self && !NODE_HELPER_NAMES.has(comm)) continue;
     try {
       setPriority(Number(tid), nice);
       set++;
