@@ -17,6 +17,7 @@
 // do beyond taking that much CPU.
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { CpuGroup } from './cgroup.js';
 import { setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -683,8 +684,7 @@ export async function runHostile(shape: HostileShape, prefix: string, o: Hostile
   const target = await startTarget('chainlanes-open', {
     verbose: o.verbose,
     config: { limits },
-    // V8 names its JIT'd functions for perf (in /tmp/perf-PID.map) only when asked to.
-    nodeFlags: traceDir === undefined ? o.nodeFlags : [...o.nodeFlags, '--perf-basic-prof'],
+    nodeFlags: traceDir === undefined ? o.nodeFlags : [...o.nodeFlags, ...perfFlags(traceDir)],
     stopGraceMs: STOP_GRACE_MS,
     onLine: (line) => turnLog.take(line),
   });
@@ -894,6 +894,16 @@ async function scenario(
   result.targets = targetRows(result);
   result.notes = notesOf(result, attackResults);
   return result;
+}
+
+/**
+ * Node flags for a gateway traced with perf: V8 names its JIT'd functions (in
+ * /tmp/perf-PID.map) only when asked to, and the flag also turns on V8's log,
+ * one isolate-*.log per thread in the working directory unless sent to one
+ * file in DIR.
+ */
+function perfFlags(traceDir: string): string[] {
+  return ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${join(traceDir, 'v8.log')}`];
 }
 
 /** Each phase's worst turns, with where they went. */
