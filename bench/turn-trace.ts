@@ -297,10 +297,22 @@ export function traceTurn(
   const cpu = new Map<string, number>();
   for (const s of samples) if (s.atMs >= startMs && s.atMs <= endMs) add(cpu, partOf(s.frames), s.ms);
   const off = offCpu(startMs, endMs, switches, String(tid), roles);
-  return { cpu: largestFirst(cpu, 'part'), waitingMs: off.waitingMs, blockedMs: off.blockedMs, ranInstead: largestFirst(off.ranInstead, 'who') };
+  return {
+    cpu: largestFirst(cpu).map(([part, ms]) => ({ part, ms })),
+    waitingMs: off.waitingMs,
+    blockedMs: off.blockedMs,
+    ranInstead: largestFirst(off.ranInstead).map(([who, ms]) => ({ who, ms })),
+  };
 }
 
-function offCpu(startMs: number, endMs: number, switches: readonly ContextSwitch[], tid: string, roles: Roles) {
+/** The turn's time off the CPU: waiting for a core (and who held it, by role) or blocked. */
+function offCpu(
+  startMs: number,
+  endMs: number,
+  switches: readonly ContextSwitch[],
+  tid: string,
+  roles: Roles,
+): { waitingMs: number; blockedMs: number; ranInstead: Map<string, number> } {
   const ranInstead = new Map<string, number>();
   let waitingMs = 0;
   let blockedMs = 0;
@@ -345,11 +357,15 @@ function add(map: Map<string, number>, key: string, ms: number): void {
   map.set(key, (map.get(key) ?? 0) + ms);
 }
 
-function largestFirst<K extends string>(map: Map<string, number>, key: K): ({ [P in K]: string } & { ms: number })[] {
-  return [...map.entries()].sort((a, b) => b[1] - a[1]).map(([k, ms]) => ({ [key]: k, ms }) as { [P in K]: string } & { ms: number });
+/** The map's entries, the largest value first. */
+function largestFirst(map: Map<string, number>): [string, number][] {
+  return [...map.entries()].sort((a, b) => b[1] - a[1]);
 }
 
-/** "cpu 9.0 ms: JavaScript: message frontdoor/stream.js:235 4.5, kernel: socket reads 2.0, …; waited 31 ms for a core (attack 18, …)". */
+/**
+ * "sampled CPU 9.0 ms: JavaScript: message frontdoor/stream.js:235 4.5, kernel: socket reads 2.0, …;
+ * waited 31.0 ms for a core (on it meanwhile: attack 18.0, …); blocked 1.0 ms".
+ */
 export function formatTrace(t: TurnTrace, parts = 5): string {
   const cpuMs = t.cpu.reduce((n, p) => n + p.ms, 0);
   const cpu = t.cpu

@@ -26,13 +26,12 @@ const NODE_HELPER_NAMES: ReadonlySet<string> = new Set(['V8Worker', 'DelayedTask
 
 let done = false;
 
-/** Sets the helpers' nice value (raising it needs no privilege); how many threads it set, or null where it does not (not Linux, not the main thread, done before). */
-export function yieldHelperThreads(nice: number): number | null {
-  if (done || !isMainThread || process.platform !== 'linux') return null;
+/** Sets the helpers' nice value (raising it needs no privilege); nothing where it does not apply (not Linux, not the main thread, done before). */
+export function yieldHelperThreads(nice: number): void {
+  if (done || !isMainThread || process.platform !== 'linux') return;
   done = true;
   const self = readFileSync('/proc/thread-self/comm', 'utf8').trim();
   const selfTid = threadSelfId();
-  let set = 0;
   for (const tid of readdirSync('/proc/self/task')) {
     if (Number(tid) === selfTid) continue;
     let comm: string;
@@ -44,12 +43,10 @@ export function yieldHelperThreads(nice: number): number | null {
     if (comm !== self && !NODE_HELPER_NAMES.has(comm)) continue;
     try {
       setPriority(Number(tid), nice);
-      set++;
     } catch {
       // ended meanwhile
     }
   }
-  return set;
 }
 
 /** The calling thread's id, from /proc/thread-self (a link to /proc/PID/task/TID). */

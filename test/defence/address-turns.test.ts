@@ -79,7 +79,7 @@ describe('AddressTurns', () => {
     // Under the budget the turn is not judged, however many frames: nothing is shed.
     expect(s.charge(a, 200, 1)).toBe('served');
     spin(5);
-    // 256 units in: judged; at this pace the budget held ~100 units, so the level is ~97 and a (254) is above it.
+    // 256 units in: judged; at this pace the budget held ~100 units, so the level is ~97 and a (253) is above it.
     expect(s.charge(a, 52, 1)).toBe('shed');
     expect(s.charge(a, 1, 1)).toBe('shed');
     expect(s.charge(b, 1, 1)).toBe('served');
