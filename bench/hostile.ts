@@ -212,7 +212,7 @@ export interface ChainDurability {
 export interface HostileResult {
   target: string;
   url: string;
-  config: { limits: Record<string, number | null> };
+  config: { limits: Record<string, number | null>; scheduler: { frontDoorRealtimePriority: number | null } };
   budgetBytes: number;
   shape: HostileShape;
   alone: Phase;
@@ -653,6 +653,8 @@ export interface HostileRunOptions {
   nodeFlags: string[];
   /** limits.frontDoorTurnBudgetMs (null: never bar an address; undefined: the gateway's default). */
   turnBudgetMs: number | null | undefined;
+  /** scheduler.frontDoorRealtimePriority (null: the gateway's default, an ordinary thread). */
+  frontDoorRealtime: number | null;
   /** Trace the front door's long turns with perf into this directory (bench/turn-trace.ts). */
   traceTurnsDir: string | undefined;
   log: (line: string) => void;
@@ -683,7 +685,7 @@ export async function runHostile(shape: HostileShape, prefix: string, o: Hostile
   // Open mode: the attackers have no key, and an open gateway is the one they can reach furthest.
   const target = await startTarget('chainlanes-open', {
     verbose: o.verbose,
-    config: { limits },
+    config: { limits, scheduler: { frontDoorRealtimePriority: o.frontDoorRealtime } },
     nodeFlags: traceDir === undefined ? o.nodeFlags : [...o.nodeFlags, ...perfFlags(traceDir)],
     stopGraceMs: STOP_GRACE_MS,
     onLine: (line) => turnLog.take(line),
@@ -693,7 +695,8 @@ export async function runHostile(shape: HostileShape, prefix: string, o: Hostile
   const tracer = traceDir === undefined ? null : new TurnTracer(traceDir, target.pid);
   try {
     group = shape.attackCores === null ? null : new CpuGroup('attack', shape.attackCores, shape.attackPinned);
-    o.log(`chainlanes: listening at ${target.url} (pid ${target.pid}); bystanders alone for ${o.warmupS + o.durationS} s`);
+    const realtime = o.frontDoorRealtime === null ? '' : `, its front door under SCHED_RR ${o.frontDoorRealtime}`;
+    o.log(`chainlanes: listening at ${target.url} (pid ${target.pid}${realtime}); bystanders alone for ${o.warmupS + o.durationS} s`);
     return await scenario({ target, fleet, group, turnLog, tracer }, shape, prefix, limits, o);
   } finally {
     fleet.kill();
@@ -864,7 +867,7 @@ async function scenario(
   const result: HostileResult = {
     target: 'chainlanes',
     url: target.url,
-    config: { limits },
+    config: { limits, scheduler: { frontDoorRealtimePriority: o.frontDoorRealtime } },
     budgetBytes: budget,
     shape,
     alone,

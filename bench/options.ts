@@ -40,6 +40,8 @@ export interface BenchOptions {
   kinds: AttackKind[];
   /** hostile: limits.frontDoorTurnBudgetMs for the gateway (null: no address is barred; undefined: its default). */
   turnBudgetMs: number | null | undefined;
+  /** hostile: the gateway's scheduler.frontDoorRealtimePriority (null: an ordinary thread). */
+  frontDoorRealtime: number | null;
   /** hostile: the attack processes' nice value. */
   attackNice: number;
   /** hostile: cores' worth of CPU the attack may use (a cgroup), with a control phase of a busy loop as much; null: no budget. */
@@ -48,6 +50,8 @@ export interface BenchOptions {
   attackCores: number[] | null;
   /** Write the chainlanes gateway's CPU profiles (node --cpu-prof, one per thread) here. */
   profileDir: string | undefined;
+  /** Flags for the chainlanes gateway's node, e.g. --single-threaded-gc (V8 refuses most of them at run time). */
+  gatewayNodeFlags: string[];
   /** hostile: trace the front door's long turns with perf (bench/turn-trace.ts) into this directory. */
   traceTurnsDir: string | undefined;
   /** --cost: frames each heavy connection sends in the counted pass. */
@@ -114,6 +118,8 @@ load shape
   --workers N           load-client processes (default 2, up to 4 on bigger machines; attack processes in hostile, default 3)
   --kinds LIST          hostile: comma-separated, of ${ATTACK_KINDS.join(', ')} (default all)
   --turn-budget MS|off  hostile: the gateway's limits.frontDoorTurnBudgetMs (off: never bar an address; default: the gateway's)
+  --front-door-rt P     hostile: the gateway's scheduler.frontDoorRealtimePriority (the front door under SCHED_RR at
+                        priority P, 1..99; root)
   --attack-nice N       hostile: run the attack processes at nice N (0..19, default 0), standing for an attacker on other machines
   --attack-cpu F        hostile: hold the attack processes together to F of a core (a cgroup v1 cpu quota; root), as an
                         attacker on other machines with that much CPU, and add a control phase: a busy loop held to
@@ -128,6 +134,7 @@ output
   --json                one JSON object instead of tables
   --verbose             copy the targets' own output to stderr
   --chart FILE.svg      throughput and p99 latency over time
+  --gateway-node-flags "F …"  flags for the chainlanes gateway's node, space-separated (e.g. --single-threaded-gc)
   --profile DIR         write the chainlanes gateway's CPU profiles (node --cpu-prof, one per thread) to DIR;
                         with --cost and callgrind: keep callgrind's dumps there (callgrind_annotate DIR/cg.PID.2-01);
                         with --cost --counter heap: keep the threads' tallies there, and the front door's
@@ -217,10 +224,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       runs: { type: 'string' },
       kinds: { type: 'string' },
       'turn-budget': { type: 'string' },
+      'front-door-rt': { type: 'string' },
       'attack-nice': { type: 'string' },
       'attack-cpu': { type: 'string' },
       'attack-cores': { type: 'string' },
       profile: { type: 'string' },
+      'gateway-node-flags': { type: 'string' },
       'trace-turns': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -274,11 +283,13 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     rounds: num(v.rounds, 'rounds', 3, 1),
     runs: num(v.runs, 'runs', quiet ? 3 : 1, 1),
     kinds: kindList(v.kinds),
+    frontDoorRealtime: v['front-door-rt'] === undefined ? null : num(v['front-door-rt'], 'front-door-rt', 0, 1),
     attackNice: num(v['attack-nice'], 'attack-nice', 0, 0),
     attackCpu: v['attack-cpu'] === undefined ? null : num(v['attack-cpu'], 'attack-cpu', 0, 0.01, false),
     attackCores: coreList(v['attack-cores']),
     turnBudgetMs: v['turn-budget'] === 'off' ? null : v['turn-budget'] === undefined ? undefined : num(v['turn-budget'], 'turn-budget', 0, 1),
     profileDir: v.profile,
+    gatewayNodeFlags: (v['gateway-node-flags'] ?? '').split(' ').filter((flag) => flag !== ''),
     traceTurnsDir: v['trace-turns'],
     frames: num(v.frames, 'frames', 200, 1),
     counter: v.counter === undefined ? null : v.counter,

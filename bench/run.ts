@@ -55,7 +55,8 @@ async function eachTarget<T>(o: BenchOptions, chains: readonly string[], fn: (t:
 
 /** Node flags for a target: CPU profiles of chainlanes when --profile is given. */
 function nodeFlags(name: TargetName, o: BenchOptions): string[] {
-  return (name === 'chainlanes' || name === 'chainlanes-open') && o.profileDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [];
+  if (name !== 'chainlanes' && name !== 'chainlanes-open') return [];
+  return [...o.gatewayNodeFlags, ...(o.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', o.profileDir])];
 }
 
 async function withStarted<T>(name: TargetName, o: BenchOptions, chains: readonly string[], fn: (t: LoadTarget) => Promise<T>, config?: object): Promise<T> {
@@ -376,6 +377,7 @@ async function hostileMode(o: BenchOptions): Promise<{ text: string; json: objec
     verbose: o.verbose,
     nodeFlags: nodeFlags('chainlanes', o),
     turnBudgetMs: o.turnBudgetMs,
+    frontDoorRealtime: o.frontDoorRealtime,
     traceTurnsDir: o.traceTurnsDir,
     log,
   });

@@ -71,6 +71,7 @@ export class Gateway {
     // Set once the gateway exists, for GET /readyz: stopping begins with the first phase undone.
     let gateway: Gateway | null = null;
     try {
+      makeFrontDoorRealtime(config.scheduler.frontDoorRealtimePriority, stops, log);
       const store = await openStore(config, options.adminKey ?? null, stops);
       // A gateway in a fleet only (config.fleet): membership, ownership, the fleet's accounts (wiring/fleet.ts).
       const fleet = await joinFleet(config, store, log, stops);
@@ -125,11 +126,49 @@ export class Gateway {
   }
 }
 
+/**
+ * scheduler.frontDoorRealtimePriority: the calling thread, the front door's,
+ * under SCHED_RR until the gateway stops. The threads it starts stay ordinary
+ * (src/native/addon.ts), so only the front door jumps the queue for a core.
+ * A refusal stops the start: an operator who asked for it must not get a
+ * gateway that silently runs without it.
+ *
+ * A real-time thread that waits on an ordinary one waits as long as the
+ * scheduler leaves that one off the CPU. With V8's parallel collector the
+ * front door waited 10–50 ms in a turn for a helper thread to finish its part
+ * of a collection (bench/history/2026-12-07.md, "The front door real-time");
+ * under `node --single-threaded-gc` it collects alone. V8 takes that flag
+ * only at start (not in NODE_OPTIONS, and setting it at run time crashed
+ * it), so the gateway can only say so.
+ */
+function makeFrontDoorRealtime(priority: number | null, stops: StopStack, log: Logger): void {
+  if (priority === null) return;
+  const refusal = system.setThreadRealtime(priority);
+  if (refusal !== null) {
+    throw new Error(
+      `scheduler.frontDoorRealtimePriority ${priority}: the front door's thread cannot be made real-time (${refusal}); ` +
+        `it needs CAP_SYS_NICE (root, or setcap cap_sys_nice+ep on node) or an RLIMIT_RTPRIO of at least ${priority}`,
+    );
+  }
+  if (!process.execArgv.includes(SINGLE_THREADED_GC)) {
+    log.warn(
+      { event: 'realtime-gc', priority },
+      `scheduler.frontDoorRealtimePriority is set but node runs without ${SINGLE_THREADED_GC}: the front door may wait for V8's helper threads ` +
+        `in a collection; start it as \`node ${SINGLE_THREADED_GC} …/chainlanes serve\` (docs/operations.md)`,
+    );
+  }
+  stops.push('the front door back to ordinary scheduling', () => system.setThreadRealtime(0));
+}
+
+/** The node flag under which V8 collects garbage on the collecting thread alone. */
+const SINGLE_THREADED_GC = '--single-threaded-gc';
+
 function announce(gateway: Gateway, log: Logger, tls: boolean, open: boolean): void {
   const { config, layout } = gateway;
+  const realtime = config.scheduler.frontDoorRealtimePriority;
   log.info(
-    { event: 'layout', layout, native: nativeLoaded, nativeError: nativeLoadError, uws: runningUws() },
-    `${describeLayout(layout)}; native hashing ${nativeLoaded ? 'on' : `OFF (${nativeLoadError})`}; ${runningUws()}`,
+    { event: 'layout', layout, frontDoorRealtimePriority: realtime, native: nativeLoaded, nativeError: nativeLoadError, uws: runningUws() },
+    `${describeLayout(layout)}${realtime === null ? '' : `; the front door real-time (SCHED_RR ${realtime})`}; native hashing ${nativeLoaded ? 'on' : `OFF (${nativeLoadError})`}; ${runningUws()}`,
   );
   if (open) {
     log.warn(

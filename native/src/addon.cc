@@ -528,6 +528,29 @@ Napi::Value SetThreadNice(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// setThreadRealtime(priority): string | null — the calling thread's scheduling: 1..99 puts
+// it under SCHED_RR at that priority, so it runs the moment it is runnable, ahead of every
+// ordinary thread (it still yields to the kernel's real-time throttle, 5 % of each second by
+// default); 0 makes it an ordinary thread again. SCHED_RESET_ON_FORK: threads it starts later
+// are ordinary, not real-time. Needs CAP_SYS_NICE (or RLIMIT_RTPRIO); null when done, else
+// the OS's reason.
+Napi::Value SetThreadRealtime(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "setThreadRealtime: priority must be a number");
+  double d = info[0].As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= 99 && std::floor(d) == d)) throw Napi::RangeError::New(env, "setThreadRealtime: priority must be an integer from 0 to 99");
+#if defined(__linux__)
+  sched_param param{};
+  param.sched_priority = static_cast<int>(d);
+  int policy = param.sched_priority == 0 ? SCHED_OTHER : (SCHED_RR | SCHED_RESET_ON_FORK);
+  // pid 0: the calling thread (Linux schedules threads, not processes).
+  if (sched_setscheduler(0, policy, &param) == 0) return env.Null();
+  return Napi::String::New(env, std::strerror(errno));
+#else
+  return Napi::String::New(env, "real-time scheduling is set only on Linux");
+#endif
+}
+
 // nameThread(name): boolean — names the calling OS thread as `top -H`, `ps -L`, perf and
 // /proc/PID/task/TID/comm show it, so an operator (and the bench's per-thread CPU split) can
 // tell the front door, the lanes and the sealer apart; they are all "node" otherwise.
@@ -601,6 +624,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("keepFreedMemory", Napi::Function::New(env, KeepFreedMemory, "keepFreedMemory"));
   exports.Set("setThreadNice", Napi::Function::New(env, SetThreadNice, "setThreadNice"));
   exports.Set("pinThread", Napi::Function::New(env, PinThread, "pinThread"));
+  exports.Set("setThreadRealtime", Napi::Function::New(env, SetThreadRealtime, "setThreadRealtime"));
   exports.Set("nameThread", Napi::Function::New(env, NameThread, "nameThread"));
   exports.Set("sha256Spans", Napi::Function::New(env, Sha256Spans, "sha256Spans"));
   exports.Set("gatherSpans", Napi::Function::New(env, GatherSpans, "gatherSpans"));

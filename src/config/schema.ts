@@ -155,6 +155,13 @@ const Scheduler = z.strictObject({
   laneTable: LaneTableSchema.prefault(DEFAULT_LANE_TABLE),
   /** How often the lane table is re-read from the store. */
   laneTablePollMs: ms(10).default(1_000),
+  /**
+   * The front door's thread under SCHED_RR at this priority (1–99): it runs
+   * the moment it has work, ahead of every ordinary thread on its core, so a
+   * busy machine cannot make it wait for a core. Needs CAP_SYS_NICE (root) or
+   * RLIMIT_RTPRIO; refused at start without it. null: an ordinary thread.
+   */
+  frontDoorRealtimePriority: integer(1, 99, 'a real-time priority, or null for an ordinary thread').nullable().default(null),
 });
 
 /** Capacity-aware placement and fair admission inside a lane (issue 9; docs/configuration.md "Capacity, headroom, pins"). */

@@ -41,11 +41,15 @@
 // stays under it: in the hostile bench, eight addresses sending tiny frames
 // were served in full after the judgment, and a turn of 2,560 of them took
 // 12.5 ms of JavaScript (bench/history/2026-12-07.md, traced).
-// So once a turn is judged, every frame of it from an address above the fair
-// level is shed: answered `busy` before any parsing (the cost of a reply, not
-// of admitting, hashing and answering the frame), with nothing kept past the
-// turn. A paced client far under the level is not touched, nor any address
-// under MIN_SHED_UNITS.
+// So once a turn is judged, every further frame of it from an address past
+// MIN_SHED_UNITS in the turn is shed: answered `busy` before any parsing (the
+// cost of a reply, not of admitting, hashing and answering the frame), with
+// nothing kept past the turn. Not the fair level: the turn is past its budget,
+// so there is none left to share, and the level, worked out from the
+// addresses seen so far, let each address that came later in the turn have
+// hundreds of frames served (traced: a 4,096-frame turn with 20 shed). The
+// level decides bars, which outlast the turn; a paced client, under
+// MIN_SHED_UNITS, is never shed.
 
 import type { Logger } from '../log/index.js';
 import { addressGroup, readableAddress } from '../uws/index.js';
@@ -57,8 +61,13 @@ const BYTES_PER_UNIT = 16 * 1024;
 export const OPEN_UNITS = 16;
 /** The turn's clock is read once per this many units: a clock read per frame would cost more than the frames. */
 const CHECK_EVERY_UNITS = 256;
-/** Once a turn is overloaded, it is judged again only this many units later (judging sorts the turn's addresses). */
-const JUDGE_EVERY_UNITS = 512;
+/**
+ * Once a turn is overloaded, it is judged again this many units later, or one
+ * unit per address of the turn if more (judging sorts them): an address shed
+ * meanwhile is barred at the next judgment, and a barred stream's frames cost
+ * far less than shed ones (dropped unanswered, its stream cut).
+ */
+const JUDGE_EVERY_UNITS = 128;
 /**
  * An address below this many units in a turn is never barred: a paced client
  * whose frames piled up while a turn ran long arrives as a burst, and this
@@ -69,12 +78,11 @@ const JUDGE_EVERY_UNITS = 512;
  */
 const MIN_BARRED_UNITS = 256;
 /**
- * An address below this many units in a turn is never shed. The level is
- * worked out on the turn's wall time, so a turn that was long only because its
- * thread waited for a core holds a small budget and a low level; a client
+ * Once a turn is judged, every address may go on to this many units in it,
+ * and no further: the rest of its frames in the turn are shed. A client
  * waiting for its replies (the hostile bench's flood bystander has 32 frames
- * in flight) keeps its frames, while an attack's addresses (hundreds of units
- * each in a long turn) are shed.
+ * in flight on each of two connections) keeps its frames, while an attack's
+ * addresses (hundreds of units each in a long turn) are shed.
  */
 const MIN_SHED_UNITS = 64;
 /** An HTTP request is charged one unit per this many µs its handler ran: about what a small frame costs the front door. */
@@ -135,7 +143,7 @@ export interface AddressTurnStats {
   overloadedTurns: number;
   addressesBarred: number;
   framesCutOff: number;
-  /** Frames answered `busy` because their address was above the fair level of a judged turn. */
+  /** Frames answered `busy` because their address was past MIN_SHED_UNITS in a judged turn. */
   framesShed: number;
   longestTurnMs: number;
 }
@@ -144,7 +152,7 @@ export interface AddressTurnStats {
 export type FrameCharge = 'served' | 'shed' | 'barred';
 
 /** The `busy` message of a shed frame. */
-export const SHED_REASON = "the front door's turn ran past limits.frontDoorTurnBudgetMs and this address sent more than its fair share of it; retry shortly";
+export const SHED_REASON = `the front door's turn ran past limits.frontDoorTurnBudgetMs and this address sent more than ${MIN_SHED_UNITS} frames' worth in it; retry shortly`;
 
 /**
  * Counts the front door's event-loop turns, only while there is traffic (one
@@ -189,7 +197,7 @@ export class AddressTurns {
   /** The turn's clock as of its last check: bars are compared with it, not with a fresh clock read. */
   private turnNow = 0;
   private turnJudged = false;
-  /** The fair level of the turn's last judgment: frames from an address above it are shed until the turn ends. */
+  /** Infinity until the turn is judged, then MIN_SHED_UNITS: frames from an address above it are shed until the turn ends. */
   private shedAbove = Infinity;
   /** Addresses that sent frames this turn. */
   private active: AddressUse[] = [];
@@ -275,7 +283,7 @@ export class AddressTurns {
   /**
    * Charges `units` (a frame's: `frameUnits`) to an address in event-loop
    * turn `turn`: `barred` when the address is barred (the caller cuts the
-   * stream off), `shed` when it is above the fair level of this judged turn
+   * stream off), `shed` when it is past MIN_SHED_UNITS in this judged turn
    * (the caller answers a frame `busy`; an open or a request goes on).
    */
   charge(use: AddressUse, units: number, turn: number): FrameCharge {
@@ -292,7 +300,7 @@ export class AddressTurns {
       this.stats.framesCutOff++;
       return 'barred';
     }
-    return use.units > Math.max(MIN_SHED_UNITS, this.shedAbove) ? 'shed' : 'served';
+    return use.units > this.shedAbove ? 'shed' : 'served';
   }
 
   /** The caller answered a frame `busy` on a `shed` charge. */
@@ -341,17 +349,18 @@ export class AddressTurns {
     }
     if (this.active.length < 2) return;
     if (this.turnCounts !== null) this.turnCounts[TURN_COUNTS.judged]!++;
+    this.shedAbove = MIN_SHED_UNITS;
     // What the budget would have held at this turn's pace, shared max-min fairly.
     const budgetUnits = this.turnUnits * (this.settings.turnBudgetMs / turnMs);
-    this.shedAbove = maxMinLevel(
+    const level = maxMinLevel(
       this.active.map((use) => use.units),
       budgetUnits,
     );
-    const fairUnits = Math.max(MIN_BARRED_UNITS, this.shedAbove);
+    const fairUnits = Math.max(MIN_BARRED_UNITS, level);
     for (const use of this.active) {
       if (use.units > fairUnits && use.barredUntil <= this.turnNow) this.bar(use, fairUnits, turnMs);
     }
-    this.nextCheck = this.turnUnits + JUDGE_EVERY_UNITS;
+    this.nextCheck = this.turnUnits + Math.max(JUDGE_EVERY_UNITS, this.active.length);
   }
 
   private bar(use: AddressUse, fairUnits: number, turnMs: number): void {

@@ -16,6 +16,12 @@ export interface SystemCalls {
    */
   readonly setThreadNice: (nice: number) => boolean;
   /**
+   * Puts the calling OS thread under SCHED_RR at `priority` (1..99; threads it starts later
+   * stay ordinary), or back to ordinary scheduling (0). Null when done, else why not (the
+   * OS's reason: lacking CAP_SYS_NICE, "Operation not permitted"; the fallback cannot).
+   */
+  readonly setThreadRealtime: (priority: number) => string | null;
+  /**
    * Names the calling OS thread (what `top -H` and /proc/PID/task/TID/comm show; Linux keeps
    * 15 bytes). Returns false when unsupported; throws TypeError for an empty or non-string name.
    */

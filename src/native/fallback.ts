@@ -269,6 +269,13 @@ function setThreadNice(nice: number): boolean {
   }
 }
 
+// Node has no call for a thread's scheduling policy: the fallback can only say so.
+function setThreadRealtime(priority: number): string | null {
+  if (typeof priority !== 'number') throw new TypeError('setThreadRealtime: priority must be a number');
+  if (!Number.isInteger(priority) || priority < 0 || priority > 99) throw new RangeError('setThreadRealtime: priority must be an integer from 0 to 99');
+  return 'real-time scheduling needs the native addon (native/, built by npm install)';
+}
+
 // A synchronous write runs on the calling thread, so /proc/thread-self names this thread:
 // Linux takes a thread's name there as the addon's pthread_setname_np does.
 function nameThread(name: string): boolean {
@@ -330,6 +337,7 @@ function unwatchLoopTurns(): void {}
 export const jsAddon: NativeAddon = Object.freeze({
   pinThread,
   setThreadNice,
+  setThreadRealtime,
   nameThread,
   sha256Spans,
   gatherSpans,

@@ -19,6 +19,7 @@ export const nativeAddonPath: string = join(packageRoot(), 'native', 'build', 'R
 const FUNCTIONS = [
   'pinThread',
   'setThreadNice',
+  'setThreadRealtime',
   'nameThread',
   'sha256Spans',
   'gatherSpans',
@@ -44,6 +45,7 @@ function asAddon(addon: unknown): NativeAddon {
   return Object.freeze({
     pinThread: exported.pinThread as NativeAddon['pinThread'],
     setThreadNice: exported.setThreadNice as NativeAddon['setThreadNice'],
+    setThreadRealtime: exported.setThreadRealtime as NativeAddon['setThreadRealtime'],
     nameThread: exported.nameThread as NativeAddon['nameThread'],
     sha256Spans: exported.sha256Spans as NativeAddon['sha256Spans'],
     gatherSpans: exported.gatherSpans as NativeAddon['gatherSpans'],

@@ -102,6 +102,22 @@ describe('AddressTurns', () => {
     expect(s.charge(paced, 1, 1)).toBe('shed');
   });
 
+  it('once a turn is judged, lets an address that comes later in it have 64 units and sheds the rest', () => {
+    const s = share();
+    const a = s.open('a', new Stream());
+    const b = s.open('b', new Stream());
+    const late = s.open('late', new Stream());
+    expect(s.charge(b, 1, 1)).toBe('served');
+    expect(s.charge(a, 100, 1)).toBe('served');
+    spin(5);
+    // 256 units in: judged, with a and b only.
+    expect(s.charge(a, 155, 1)).toBe('shed');
+    // The budget is spent: however small the turn's level from a and b, the late address gets the floor and no more.
+    for (let i = 0; i < 64; i++) expect(s.charge(late, 1, 1)).toBe('served');
+    expect(s.charge(late, 1, 1)).toBe('shed');
+    expect(s.stats.addressesBarred).toBe(0);
+  });
+
   it("cuts a barred address's streams a slice per turn, and at once any that sends meanwhile", async () => {
     const s = share();
     const streams = Array.from({ length: 200 }, () => new Stream());

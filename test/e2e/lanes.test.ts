@@ -47,6 +47,19 @@ function threadNice(gw: ChildGateway): Map<string, number[]> {
   return nice;
 }
 
+/** Each thread name's scheduling policy and real-time priority ("policy/priority", fields 41 and 40 of its stat). */
+function threadScheduling(gw: ChildGateway): Map<string, string[]> {
+  const tasks = `/proc/${gw.process.pid}/task`;
+  const scheduling = new Map<string, string[]>();
+  for (const tid of readdirSync(tasks)) {
+    const stat = readFileSync(`${tasks}/${tid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const name = readFileSync(`${tasks}/${tid}/comm`, 'utf8').trim();
+    scheduling.set(name, [...(scheduling.get(name) ?? []), `${fields[41 - 3]}/${fields[40 - 3]}`]);
+  }
+  return scheduling;
+}
+
 describe('lanes', () => {
   it('names its threads, so top -H and the bench tell the front door, the lanes and the sealer apart', async () => {
     const gw = await startGateway();
@@ -67,6 +80,29 @@ describe('lanes', () => {
         values.every((n) => n === DEFAULT_NICE.helpers),
         name,
       ).toBe(true);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('puts the front door alone under SCHED_RR when asked, every other thread ordinary [root only]', async () => {
+    const gw = await startGateway({ config: { scheduler: { frontDoorRealtimePriority: 2 } } });
+    const expected = ['cl-frontdoor', 'cl-sealer', 'cl-scheduler', 'cl-reader', 'cl-lane-heavy', 'cl-lane-medium', 'cl-lane-light'];
+    await expect.poll(() => expected.filter((name) => !threadNames(gw).includes(name)), { timeout: 20_000, interval: 50 }).toEqual([]);
+    const scheduling = threadScheduling(gw);
+    expect(scheduling.get('cl-frontdoor')).toEqual(['2/2']);
+    const others = [...scheduling].filter(([name]) => name !== 'cl-frontdoor');
+    for (const [name, values] of others)
+      expect(
+        values.every((v) => v === '0/0'),
+        `${name}: ${values.join(' ')}`,
+      ).toBe(true);
+    expect(gw.logs()).toContainEqual(expect.objectContaining({ event: 'layout', frontDoorRealtimePriority: 2 }));
+    // Started without --single-threaded-gc, it says what the front door may wait for.
+    expect(gw.logs()).toContainEqual(expect.objectContaining({ event: 'realtime-gc', priority: 2 }));
+    // It serves as before.
+    const c = await StreamClient.open(gw.port, 'realtime');
+    c.send(['one']);
+    const [reply] = await c.waitReplies(1);
+    expect(reply).toMatchObject({ type: 'accepted', seq: 0 });
+    c.close();
   });
 
   it('keeps a chain in order and loses nothing when it moves from light to heavy mid-stream', async () => {

@@ -24,6 +24,20 @@ describe('start-up', () => {
     expect(output).not.toMatch(/listening on/);
   });
 
+  it.skipIf(process.getuid?.() !== 0)('refuses to start when its front door cannot be made real-time, naming what it needs [root only]', () => {
+    const dir = tempDir('chainlanes-rt-');
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ scheduler: { frontDoorRealtimePriority: 1 } }));
+    // Root without CAP_SYS_NICE, as an unprivileged operator is.
+    const withoutNice = ['setpriv', '--inh-caps=-sys_nice', '--bounding-set=-sys_nice'];
+    const { status, output } = runCli(['serve', '--port', '0', '--data', join(dir, 'data'), '--config', file], {}, withoutNice);
+    expect(status).toBe(1);
+    expect(parseLogLines(output).find((line) => line.event === 'start-failed')?.error).toMatch(
+      /^scheduler\.frontDoorRealtimePriority 1: the front door's thread cannot be made real-time \(Operation not permitted\); it needs CAP_SYS_NICE/,
+    );
+    expect(output).not.toMatch(/listening on/);
+  });
+
   it('refuses a CHAINLANES_UWS that names no build', () => {
     const { status, output } = runServe(['--data', tempDir('chainlanes-uws-')], { CHAINLANES_UWS: 'uws-9.9' });
     expect(status).toBe(1);

@@ -39,11 +39,14 @@ export interface ChildGateway {
 }
 
 /** Runs the CLI to its end (a command that is expected to refuse, or to finish). */
+/** Runs the CLI to its end; `launcher`, a command that execs node in its own process (as StartOptions.launcher). */
 export function runCli(
   args: string[],
   env: Record<string, string> = {},
+  launcher: string[] = [],
 ): { status: number | null; signal: NodeJS.Signals | null; output: string; stderr: string } {
-  const run = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 });
+  const [command, ...launcherArgs] = [...launcher, process.execPath];
+  const run = spawnSync(command!, [...launcherArgs, CLI, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 });
   return { status: run.status, signal: run.signal, output: run.stdout + run.stderr, stderr: run.stderr };
 }
 

@@ -7,6 +7,7 @@ import { type BlockPiece, type NativeAddon, jsAddon, nativeAddon, nativeLoadErro
 import { workerFile } from '../../src/paths.js';
 import type { NamedThreadData, NamedThreadReport } from './fixtures/named-thread.js';
 import type { NiceReport, NiceThreadData } from './fixtures/nice-thread.js';
+import type { RealtimeReport, RealtimeThreadData } from './fixtures/realtime-thread.js';
 import { prng, referenceTreeHash, seededBytes, sha256, sha256Hex, splitHashes } from '../helpers/index.js';
 
 const native = nativeAddon();
@@ -472,6 +473,34 @@ describe('setThreadNice', () => {
   eachImpl('refuses values out of range', (h) => {
     expect(() => h.setThreadNice(25)).toThrow(RangeError);
     expect(() => h.setThreadNice(1.5)).toThrow(RangeError);
+  });
+});
+
+describe('setThreadRealtime', () => {
+  const root = process.getuid?.() === 0;
+
+  it.skipIf(native === null || !root)(
+    `native, as root: puts the calling thread under SCHED_RR, the threads it starts stay ordinary, 0 undoes it${SKIP}${root ? '' : ' [SKIPPED: needs root]'}`,
+    async () => {
+      const data: RealtimeThreadData = { priority: 3, probe: false };
+      const worker = new Worker(workerFile(import.meta.url, 'fixtures/realtime-thread'), { workerData: data });
+      const report = await new Promise<RealtimeReport>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      });
+      await worker.terminate();
+      expect(report).toEqual({ refusal: null, own: { policy: 2, priority: 3 }, child: { policy: 0, priority: 0 }, after: { policy: 0, priority: 0 } });
+    },
+  );
+
+  it('js fallback: says it cannot', () => {
+    expect(jsAddon.setThreadRealtime(1)).toMatch(/needs the native addon/);
+  });
+
+  eachImpl('refuses priorities out of range', (h) => {
+    expect(() => h.setThreadRealtime(100)).toThrow(RangeError);
+    expect(() => h.setThreadRealtime(-1)).toThrow(RangeError);
+    expect(() => h.setThreadRealtime(1.5)).toThrow(RangeError);
   });
 });
 
