@@ -40,7 +40,7 @@ export interface BenchOptions {
   kinds: AttackKind[];
   /** hostile: limits.frontDoorTurnBudgetMs for the gateway (null: no address is barred; undefined: its default). */
   turnBudgetMs: number | null | undefined;
-  /** hostile: the gateway's scheduler.frontDoorRealtimePriority (null: an ordinary thread). */
+  /** The chainlanes gateway's scheduler.frontDoorRealtimePriority (null: an ordinary thread). */
   frontDoorRealtime: number | null;
   /** hostile: the attack processes' nice value. */
   attackNice: number;
@@ -118,7 +118,7 @@ load shape
   --workers N           load-client processes (default 2, up to 4 on bigger machines; attack processes in hostile, default 3)
   --kinds LIST          hostile: comma-separated, of ${ATTACK_KINDS.join(', ')} (default all)
   --turn-budget MS|off  hostile: the gateway's limits.frontDoorTurnBudgetMs (off: never bar an address; default: the gateway's)
-  --front-door-rt P     hostile: the gateway's scheduler.frontDoorRealtimePriority (the front door under SCHED_RR at
+  --front-door-rt P     the chainlanes gateway's scheduler.frontDoorRealtimePriority (the front door under SCHED_RR at
                         priority P, 1..99; root)
   --attack-nice N       hostile: run the attack processes at nice N (0..19, default 0), standing for an attacker on other machines
   --attack-cpu F        hostile: hold the attack processes together to F of a core (a cgroup v1 cpu quota; root), as an
@@ -134,7 +134,8 @@ output
   --json                one JSON object instead of tables
   --verbose             copy the targets' own output to stderr
   --chart FILE.svg      throughput and p99 latency over time
-  --gateway-node-flags "F …"  flags for the chainlanes gateway's node, space-separated (e.g. --single-threaded-gc)
+  --gateway-node-flags="F …"  flags for the chainlanes gateway's node, space-separated, after an = (a value starting
+                        with a dash needs it): --gateway-node-flags=--single-threaded-gc
   --profile DIR         write the chainlanes gateway's CPU profiles (node --cpu-prof, one per thread) to DIR;
                         with --cost and callgrind: keep callgrind's dumps there (callgrind_annotate DIR/cg.PID.2-01);
                         with --cost --counter heap: keep the threads' tallies there, and the front door's

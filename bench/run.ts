@@ -59,11 +59,17 @@ function nodeFlags(name: TargetName, o: BenchOptions): string[] {
   return [...o.gatewayNodeFlags, ...(o.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', o.profileDir])];
 }
 
+/** A chainlanes target's config with --front-door-rt's scheduler.frontDoorRealtimePriority added (a config given here sets no scheduler). */
+function withRealtime(name: TargetName, o: BenchOptions, config: object | undefined): object | undefined {
+  if ((name !== 'chainlanes' && name !== 'chainlanes-open') || o.frontDoorRealtime === null) return config;
+  return { ...config, scheduler: { frontDoorRealtimePriority: o.frontDoorRealtime } };
+}
+
 async function withStarted<T>(name: TargetName, o: BenchOptions, chains: readonly string[], fn: (t: LoadTarget) => Promise<T>, config?: object): Promise<T> {
   const missing = unavailable(name);
   if (missing !== undefined) throw new Error(missing);
   log(`${name}: starting…`);
-  const target = await startTarget(name, { verbose: o.verbose, nodeFlags: nodeFlags(name, o), config });
+  const target = await startTarget(name, { verbose: o.verbose, nodeFlags: nodeFlags(name, o), config: withRealtime(name, o, config) });
   try {
     const keys = await provisionCredits(target, chains);
     const credits = target.adminKey === undefined ? 'credits off' : `credits on: ${chains.length} chains priced, one writer account each`;

@@ -92,7 +92,8 @@ const Limits = z.strictObject({
   /**
    * An event-loop turn of the front door longer than this is overloaded: the
    * client addresses that took more than their fair share of it are barred
-   * (their streams cut off, new connections refused `busy`). null: never.
+   * (their streams cut off, new connections refused `busy`), and its further
+   * frames from any address past 64 units in it are answered `busy`. null: never.
    */
   frontDoorTurnBudgetMs: integer(1, 10_000, 'milliseconds, or null to never bar an address').nullable().default(5),
   /** How long an address is first barred; a bar soon after the last one doubles, up to maxAddressBarMs. */

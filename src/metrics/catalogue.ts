@@ -180,7 +180,7 @@ function catalogue(s: MetricSources, laneNames: readonly string[]): Read[] {
       type: 'counter',
       name: 'chainlanes_frames_shed_by_share_total',
       read: () => s.addressTurns()?.framesShed ?? 0,
-      help: 'Frames answered busy, unread, because their address sent more than its fair share of a front-door turn that ran past its budget.',
+      help: "Frames answered busy, unread, because their address sent more than 64 frames' worth in a front-door turn that ran past its budget.",
     },
     {
       type: 'gauge',

@@ -53,7 +53,7 @@ describe('AddressTurns', () => {
     expect(s.stats).toMatchObject({ overloadedTurns: 1, addressesBarred: 1 });
   });
 
-  it('never bars an address under 256 units, nor the only address of a turn', () => {
+  it('never bars an address under 256 units, nor the only address of a turn (whose frames past 64 units are shed)', () => {
     const s = share();
     const a = s.open('a', new Stream());
     const b = s.open('b', new Stream());
@@ -65,7 +65,7 @@ describe('AddressTurns', () => {
     const alone = s.open('alone', new Stream());
     s.charge(alone, 1, 2);
     spin(5);
-    expect(s.charge(alone, 50_000, 2)).toBe('served');
+    expect(s.charge(alone, 50_000, 2)).toBe('shed');
     expect(s.stats.overloadedTurns).toBe(2);
     expect(s.stats.addressesBarred).toBe(0);
   });
@@ -100,6 +100,27 @@ describe('AddressTurns', () => {
     expect(s.charge(a, 1, 1)).toBe('shed');
     expect(s.charge(paced, 4, 1)).toBe('served');
     expect(s.charge(paced, 1, 1)).toBe('shed');
+  });
+
+  it('sheds the only address of a long turn past 64 units while another address has a stream open, and never when nobody else is connected', () => {
+    const s = share();
+    const aloneStream = new Stream();
+    const alone = s.open('alone', aloneStream);
+    s.charge(alone, 1, 1);
+    spin(5);
+    expect(s.charge(alone, 50_000, 1)).toBe('served');
+    const other = new Stream();
+    const idle = s.open('idle', other);
+    s.charge(alone, 1, 2);
+    spin(5);
+    expect(s.charge(alone, 300, 2)).toBe('shed');
+    // The other address's stream closed: nobody else is waiting, so nothing is shed.
+    s.close(idle, other);
+    s.charge(alone, 1, 3);
+    spin(5);
+    expect(s.charge(alone, 300, 3)).toBe('served');
+    expect(s.stats.addressesBarred).toBe(0);
+    expect(aloneStream.cutOff).toBeNull();
   });
 
   it('once a turn is judged, lets an address that comes later in it have 64 units and sheds the rest', () => {
