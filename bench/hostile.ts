@@ -728,13 +728,13 @@ async function finishPhase(c: PhaseContext, p: PendingPhase): Promise<Phase> {
 }
 
 /** The bystanders beside a busy loop held to the attack's CPU budget, in the attack's cgroup. */
-async function controlPhase(c: PhaseContext, group: CpuGroup): Promise<PendingPhase> {
+async function controlPhase(c: PhaseContext, group: CpuGroup, nice: number): Promise<PendingPhase> {
   let busy: ChildProcess | null = null;
   const pending: Partial<PendingPhase> = {};
   const load = await runLoad(c.parts.target, c.plan, {
     ...c.timing,
     beforeGo: async () => {
-      busy = startBusyLoop(group);
+      busy = startBusyLoop(group, nice);
       c.o.log(
         `hostile: control — a busy loop held to ${group.cores} of a core (cgroup ${group.name}); bystanders beside it for ${c.o.warmupS + c.o.durationS} s`,
       );
@@ -748,10 +748,11 @@ async function controlPhase(c: PhaseContext, group: CpuGroup): Promise<PendingPh
   return { load, watch: pending.watch, budgeted: pending.budgeted };
 }
 
-/** A process that only burns CPU (busy-loop.ts), put into `group` at once. */
-function startBusyLoop(group: CpuGroup): ChildProcess {
+/** A process that only burns CPU (busy-loop.ts), at the attack's nice value, put into `group` at once. */
+function startBusyLoop(group: CpuGroup, nice: number): ChildProcess {
   const child = fork(new URL('./busy-loop.js', import.meta.url), [], { execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   child.on('error', () => undefined);
+  if (nice !== 0 && child.pid !== undefined) setPriority(child.pid, nice);
   if (child.pid !== undefined) group.add(child.pid);
   return child;
 }
@@ -798,7 +799,7 @@ async function scenario(
     openAtStart: perKind(() => 0),
   };
   const aloneLoad = await runLoad(target, plan, { ...c.timing, onWindow: (from, until) => (seen.alone = watchWindow(base, from, until)) });
-  const pendingControl = group === null ? null : await controlPhase(c, group);
+  const pendingControl = group === null ? null : await controlPhase(c, group, shape.attackNice);
 
   o.log(
     `hostile: opening ${fmtInt(attackConnections(shape))} attack connections from ${shape.attackWorkers} processes` +

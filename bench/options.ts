@@ -120,7 +120,10 @@ load shape
   --turn-budget MS|off  hostile: the gateway's limits.frontDoorTurnBudgetMs (off: never bar an address; default: the gateway's)
   --front-door-rt P     the chainlanes gateway's scheduler.frontDoorRealtimePriority (the front door under SCHED_RR at
                         priority P, 1..99; root)
-  --attack-nice N       hostile: run the attack processes at nice N (0..19, default 0), standing for an attacker on other machines
+  --attack-nice N       hostile: run the attack processes (and the control's busy loop) at nice N (-20..19, default 0; below
+                        0 needs root): above 0 stands for an attacker on other machines when the attack has no
+                        budget; below 0, with --attack-cpu, makes its budget its own (it gets its share of a core
+                        ahead of the gateway's ordinary threads, as an attacker's own machine would give it)
   --attack-cpu F        hostile: hold the attack processes together to F of a core (a cgroup v1 cpu quota; root), as an
                         attacker on other machines with that much CPU, and add a control phase: a busy loop held to
                         the same budget in the same cgroup. The attack is judged against the control
@@ -141,6 +144,12 @@ output
                         with --cost --counter heap: keep the threads' tallies there, and the front door's
                         allocation sites (DIR/frontdoor.heapprofile) when CHAINLANES_HEAP_PROBE_SAMPLE=1
   --help`;
+
+function niceValue(value: string | undefined): number {
+  const nice = num(value, 'attack-nice', 0, -20);
+  if (nice > 19) throw new Error(`--attack-nice must be an integer from -20 to 19, got ${value}`);
+  return nice;
+}
 
 function num(value: string | undefined, name: string, fallback: number, min: number, integer = true): number {
   if (value === undefined) return fallback;
@@ -285,7 +294,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     runs: num(v.runs, 'runs', quiet ? 3 : 1, 1),
     kinds: kindList(v.kinds),
     frontDoorRealtime: v['front-door-rt'] === undefined ? null : num(v['front-door-rt'], 'front-door-rt', 0, 1),
-    attackNice: num(v['attack-nice'], 'attack-nice', 0, 0),
+    attackNice: niceValue(v['attack-nice']),
     attackCpu: v['attack-cpu'] === undefined ? null : num(v['attack-cpu'], 'attack-cpu', 0, 0.01, false),
     attackCores: coreList(v['attack-cores']),
     turnBudgetMs: v['turn-budget'] === 'off' ? null : v['turn-budget'] === undefined ? undefined : num(v['turn-budget'], 'turn-budget', 0, 1),
