@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_NICE } from '../../src/scheduler/index.js';
-import { QUICK_TO_HEAVY, StreamClient, replyHashes, sha256Hex, sleep, startGateway, type ChildGateway, type Reply } from '../helpers/index.js';
+import { QUICK_TO_HEAVY, StreamClient, mayRunRealtime, replyHashes, sha256Hex, sleep, startGateway, type ChildGateway, type Reply } from '../helpers/index.js';
 
 /** The cores the gateway's main thread (its front door) may run on, as the kernel reports them: "0" or "0-1". */
 function frontDoorCpus(gw: ChildGateway): string {
@@ -82,7 +82,7 @@ describe('lanes', () => {
       ).toBe(true);
   });
 
-  it.skipIf(process.getuid?.() !== 0)('puts the front door alone under SCHED_RR when asked, every other thread ordinary [root only]', async () => {
+  it.skipIf(!mayRunRealtime())('puts the front door alone under SCHED_RR when asked, every other thread ordinary [needs CAP_SYS_NICE]', async () => {
     const gw = await startGateway({ config: { scheduler: { frontDoorRealtimePriority: 2 } } });
     const expected = ['cl-frontdoor', 'cl-sealer', 'cl-scheduler', 'cl-reader', 'cl-lane-heavy', 'cl-lane-medium', 'cl-lane-light'];
     await expect.poll(() => expected.filter((name) => !threadNames(gw).includes(name)), { timeout: 20_000, interval: 50 }).toEqual([]);

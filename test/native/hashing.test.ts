@@ -8,7 +8,7 @@ import { workerFile } from '../../src/paths.js';
 import type { NamedThreadData, NamedThreadReport } from './fixtures/named-thread.js';
 import type { NiceReport, NiceThreadData } from './fixtures/nice-thread.js';
 import type { RealtimeReport, RealtimeThreadData } from './fixtures/realtime-thread.js';
-import { prng, referenceTreeHash, seededBytes, sha256, sha256Hex, splitHashes } from '../helpers/index.js';
+import { mayRunRealtime, prng, referenceTreeHash, seededBytes, sha256, sha256Hex, splitHashes } from '../helpers/index.js';
 
 const native = nativeAddon();
 const SKIP = native === null ? ` [SKIPPED: native addon not built: ${nativeLoadError ?? 'not loadable'}]` : '';
@@ -477,10 +477,10 @@ describe('setThreadNice', () => {
 });
 
 describe('setThreadRealtime', () => {
-  const root = process.getuid?.() === 0;
+  const allowed = mayRunRealtime();
 
-  it.skipIf(native === null || !root)(
-    `native, as root: puts the calling thread under SCHED_RR, the threads it starts stay ordinary, 0 undoes it${SKIP}${root ? '' : ' [SKIPPED: needs root]'}`,
+  it.skipIf(native === null || !allowed)(
+    `native: puts the calling thread under SCHED_RR, the threads it starts stay ordinary, 0 undoes it${SKIP}${allowed ? '' : ' [SKIPPED: needs CAP_SYS_NICE]'}`,
     async () => {
       const data: RealtimeThreadData = { priority: 3, probe: false };
       const worker = new Worker(workerFile(import.meta.url, 'fixtures/realtime-thread'), { workerData: data });
