@@ -135,8 +135,9 @@ export class Gateway {
  *
  * A real-time thread that waits on an ordinary one waits as long as the
  * scheduler leaves that one off the CPU. With V8's parallel collector the
- * front door waited 10–50 ms in a turn for a helper thread to finish its part
- * of a collection (bench/history/2026-12-07.md, "The front door real-time");
+ * front door slept up to 52 ms in a turn waiting for V8's helper threads
+ * (bench/history/2026-12-07.md, "Issue #26: the front door real-time…",
+ * "What a real-time thread waits for");
  * under `node --single-threaded-gc` it collects alone. V8 takes that flag
  * only at start (not in NODE_OPTIONS, and setting it at run time crashed
  * it), so the gateway can only say so.

@@ -27,7 +27,7 @@
 // address in the turn, only for one with a stream open: a lone client's burst
 // holds up everyone whose frames arrive while it lasts, and they are read only
 // in the next turn (traced: turns of 4,000–5,000 frames from one attack
-// address, 13–18 ms of CPU); with nobody else connected it holds up no one.
+// address, 16–18 ms of CPU); with nobody else connected it holds up no one.
 //
 // The cost of a frame, in units: one for the callback and reply, plus one per
 // 16 KiB copied, so a few large frames weigh what they cost too. Opening a
@@ -82,10 +82,10 @@ const JUDGE_EVERY_UNITS = 128;
  */
 const MIN_BARRED_UNITS = 256;
 /**
- * Once a turn is judged, every address may go on to this many units in it,
- * and no further: the rest of its frames in the turn are shed. A client
+ * Once a turn has run past its budget, every address may go on to this many
+ * units in it, and no further: the rest of its frames in the turn are shed. A client
  * waiting for its replies (the hostile bench's flood bystander has 32 frames
- * in flight on each of two connections) keeps its frames, while an attack's
+ * in flight over two connections) keeps its frames, while an attack's
  * addresses (hundreds of units each in a long turn) are shed.
  */
 const MIN_SHED_UNITS = 64;
@@ -147,7 +147,7 @@ export interface AddressTurnStats {
   overloadedTurns: number;
   addressesBarred: number;
   framesCutOff: number;
-  /** Frames answered `busy` because their address was past MIN_SHED_UNITS in a judged turn. */
+  /** Frames answered `busy` because their address was past MIN_SHED_UNITS in a turn past its budget. */
   framesShed: number;
   longestTurnMs: number;
 }
@@ -290,7 +290,7 @@ export class AddressTurns {
   /**
    * Charges `units` (a frame's: `frameUnits`) to an address in event-loop
    * turn `turn`: `barred` when the address is barred (the caller cuts the
-   * stream off), `shed` when it is past MIN_SHED_UNITS in this judged turn
+   * stream off), `shed` when it is past MIN_SHED_UNITS in this turn, once past its budget
    * (the caller answers a frame `busy`; an open or a request goes on).
    */
   charge(use: AddressUse, units: number, turn: number): FrameCharge {
