@@ -122,8 +122,8 @@ load shape
                         priority P, 1..99; root)
   --attack-nice N       hostile: run the attack processes (and the control's busy loop) at nice N (-20..19, default 0; below
                         0 needs root): above 0 stands for an attacker on other machines when the attack has no
-                        budget; below 0, with --attack-cpu, makes its budget its own (it gets its share of a core
-                        ahead of the gateway's ordinary threads, as an attacker's own machine would give it)
+                        budget; below 0, with --attack-cpu, puts it ahead of the gateway's ordinary threads (beside
+                        a real-time front door it still used 0.37-0.40 of a 0.5 budget: history/2026-12-07.md)
   --attack-cpu F        hostile: hold the attack processes together to F of a core (a cgroup v1 cpu quota; root), as an
                         attacker on other machines with that much CPU, and add a control phase: a busy loop held to
                         the same budget in the same cgroup. The attack is judged against the control
