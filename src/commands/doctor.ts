@@ -35,7 +35,7 @@ async function doctor(args: ParsedArgs): Promise<void> {
   const config = resolveConfig(serveFlags, process.env);
   const { validateConfig } = await import('../config/index.js');
   const { descriptorLimit } = await import('../defence/index.js');
-  const { nativeLoaded, nativeLoadError } = await import('../native/index.js');
+  const { mayRunRealtime, nativeLoaded, nativeLoadError } = await import('../native/index.js');
   const { chooseUws } = await import('../uws/index.js');
   const { examine, formatCpuList, uwsLines } = await import('../doctor/index.js');
   const { attempts, problem } = chooseUws();
@@ -46,6 +46,7 @@ async function doctor(args: ParsedArgs): Promise<void> {
     native: { loaded: nativeLoaded, error: nativeLoadError },
     uws: { attempts, problem },
     diskSeconds,
+    realtimeAllowed: mayRunRealtime(config.scheduler.frontDoorRealtimePriority ?? 1),
   });
   if (args.flags.json === true) return print(JSON.stringify(report, null, 2));
   const mib = (n: number): string => `${Math.round(n / MiB)} MiB`;
@@ -62,6 +63,10 @@ async function doctor(args: ParsedArgs): Promise<void> {
   );
   print(`  file limit   ${report.fileLimit.soft ?? 'unknown'}`);
   print(`  native addon ${report.native.loaded ? 'loaded' : `NOT loaded (${report.native.error})`}`);
+  const { priority, allowed } = report.realtime;
+  print(
+    `  front door   ${priority === null ? 'ordinary' : `real-time, priority ${priority}`}; this process ${allowed ? 'may' : 'may NOT'} make a thread real-time`,
+  );
   uwsLines(report.uws).forEach((line, i) => print(`  ${i === 0 ? 'uWebSockets' : '           '}  ${line}`));
   print(
     `  disk         ${disk.dataDir}${disk.sharesRootDevice ? ' (on the root device)' : ''}: 4 KiB write + fdatasync ${disk.syncedWriteMs.toFixed(2)} ms ` +

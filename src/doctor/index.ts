@@ -17,6 +17,8 @@ export interface DoctorInput {
   uws: UwsView;
   /** Time bound of the disk measurement. */
   diskSeconds: number;
+  /** Whether this process may make a thread real-time at the configured priority (src/native/privileges.ts). */
+  realtimeAllowed: boolean;
 }
 
 export interface UwsView {
@@ -31,6 +33,8 @@ export interface DoctorReport {
   native: { loaded: boolean; error: string | null };
   uws: UwsView;
   disk: DiskView;
+  /** scheduler.frontDoorRealtimePriority (null: an ordinary front door), and whether serve, run as this process is, may set it. */
+  realtime: { priority: number | null; allowed: boolean };
   /** What would be changed, each with why and how. */
   changes: { what: string; why: string; how: string }[];
 }
@@ -51,6 +55,7 @@ export function examine(input: DoctorInput): DoctorReport {
     native: input.native,
     uws: input.uws,
     disk: diskView(config.dataDir, input.diskSeconds),
+    realtime: { priority: config.scheduler.frontDoorRealtimePriority, allowed: input.realtimeAllowed },
     changes: [],
   };
   report.changes = [
@@ -59,6 +64,7 @@ export function examine(input: DoctorInput): DoctorReport {
     ...fileChanges(report.fileLimit),
     ...uwsChanges(report.uws),
     ...nativeChanges(report.native),
+    ...realtimeChanges(report.realtime),
     ...diskChanges(report.disk, config.ledger.blockIntervalMs),
   ];
   return report;
@@ -139,6 +145,19 @@ export function uwsLines(uws: UwsView): string[] {
   if (uws.problem !== null && uws.attempts.length === 0) lines.push(`NONE: ${uws.problem}`);
   else if (uws.problem !== null) lines.push('NONE of them runs here: the gateway refuses to start');
   return lines;
+}
+
+function realtimeChanges(realtime: DoctorReport['realtime']): DoctorReport['changes'] {
+  if (realtime.priority === null || realtime.allowed) return [];
+  return [
+    {
+      what: 'let the gateway make its front door real-time',
+      why: `scheduler.frontDoorRealtimePriority is ${realtime.priority}, and without CAP_SYS_NICE (or an RLIMIT_RTPRIO of at least ${realtime.priority}) serve refuses to start`,
+      how:
+        `run it as root, or give node the capability (setcap cap_sys_nice+ep "$(readlink -f "$(command -v node)")"), or in its systemd unit ` +
+        `AmbientCapabilities=CAP_SYS_NICE or LimitRTPRIO=${realtime.priority}; start node with --single-threaded-gc; see deploy/README.md`,
+    },
+  ];
 }
 
 function nativeChanges(native: DoctorReport['native']): DoctorReport['changes'] {

@@ -12,6 +12,7 @@ import type { Hashing, NativeAddon, SystemCalls } from './addon.js';
 export type { BlockPiece, Hashing, NativeAddon, SystemCalls } from './addon.js';
 export { jsAddon };
 export { yieldHelperThreads } from './helper-threads.js';
+export { mayRunRealtime } from './privileges.js';
 
 /** Where node-gyp puts the addon (package.json "install": node-gyp rebuild --directory native). */
 export const nativeAddonPath: string = join(packageRoot(), 'native', 'build', 'Release', 'chainlanes_native.node');

@@ -1,10 +1,10 @@
 // chainlanes doctor: what it reports is what the machine says, its disk test
 // is bounded and leaves nothing behind, and a low file limit gets its advice.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { CLI, runCli, tempDir } from '../helpers/index.js';
+import { CLI, mayRunRealtime, runCli, tempDir } from '../helpers/index.js';
 import { formatCpuList, parseCpuList } from '../../src/doctor/index.js';
 import { diskView } from '../../src/doctor/machine.js';
 
@@ -15,6 +15,7 @@ interface Report {
   native: { loaded: boolean; error: string | null };
   uws: { attempts: { alias: string; package: string | null; version: string | null; loaded: boolean; why: string }[]; problem: string | null };
   disk: { dataDir: string; syncedWrites: number; syncedWriteMs: number; sequentialMiBPerSec: number; seconds: number };
+  realtime: { priority: number | null; allowed: boolean };
   changes: { what: string; why: string; how: string }[];
 }
 
@@ -37,11 +38,27 @@ describe('chainlanes doctor', () => {
     const limits = readFileSync('/proc/self/limits', 'utf8');
     expect(report.fileLimit.soft).toBe(Number(/^Max open files\s+(\d+)/m.exec(limits)![1]));
     expect(report.native).toEqual({ loaded: true, error: null });
+    expect(report.realtime).toEqual({ priority: null, allowed: mayRunRealtime() });
     expect(report.disk.dataDir).toBe(data);
     expect(report.disk.syncedWrites).toBeGreaterThan(0);
     expect(report.disk.sequentialMiBPerSec).toBeGreaterThan(0);
     expect(report.disk.seconds).toBeGreaterThan(0);
     expect(readdirSync(data)).toEqual([]);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('says what a real-time front door needs when the process lacks it [root only]', () => {
+    const dir = tempDir();
+    const file = `${dir}/config.json`;
+    writeFileSync(file, JSON.stringify({ scheduler: { frontDoorRealtimePriority: 2 } }));
+    // Root without CAP_SYS_NICE, as an unprivileged operator is.
+    const withoutNice = ['setpriv', '--inh-caps=-sys_nice', '--bounding-set=-sys_nice'];
+    const run = runCli(['doctor', '--data', `${dir}/data`, '--config', file, '--disk-seconds', '0.1', '--json'], {}, withoutNice);
+    expect(run.status).toBe(0);
+    const report = JSON.parse(run.output) as Report;
+    expect(report.realtime).toEqual({ priority: 2, allowed: false });
+    const change = report.changes.find((c) => c.what === 'let the gateway make its front door real-time');
+    expect(change?.why).toMatch(/frontDoorRealtimePriority is 2, and without CAP_SYS_NICE \(or an RLIMIT_RTPRIO of at least 2\) serve refuses to start/);
+    expect(change?.how).toMatch(/--single-threaded-gc/);
   });
 
   it('writes only while its time lasts: given none, it writes nothing and leaves nothing', () => {
