@@ -16,7 +16,7 @@ import { chainPrefix, floodsPlan, isolationPlan, zipfPlan, type IsolationShape, 
 import { machineInfo } from './proc.js';
 import { describePlan, fmtBytes, fmtRatio, formatCompare, formatCredits, formatLoad, ratios, summarizeCredits, table, type Ratios } from './report.js';
 import { committedBytesPerSec, measureDisk } from './disk.js';
-import { startTarget, unavailable } from './targets.js';
+import { isGateway, startTarget, unavailable } from './targets.js';
 import { formatRuns, summarizeRuns, type RunRecord } from './runs.js';
 import { provisionCredits } from './credits-setup.js';
 import { HEADS_VARIANTS, consistencyProofSizes, formatHeads, monitorCost, summarizeHeads } from './heads.js';
@@ -55,13 +55,13 @@ async function eachTarget<T>(o: BenchOptions, chains: readonly string[], fn: (t:
 
 /** Node flags for a target: CPU profiles of chainlanes when --profile is given. */
 function nodeFlags(name: TargetName, o: BenchOptions): string[] {
-  if (name !== 'chainlanes' && name !== 'chainlanes-open') return [];
+  if (!isGateway(name)) return [];
   return [...o.gatewayNodeFlags, ...(o.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', o.profileDir])];
 }
 
 /** A chainlanes target's config with --front-door-rt's scheduler.frontDoorRealtimePriority added (a config given here sets no scheduler). */
 function withRealtime(name: TargetName, o: BenchOptions, config: object | undefined): object | undefined {
-  if ((name !== 'chainlanes' && name !== 'chainlanes-open') || o.frontDoorRealtime === null) return config;
+  if (!isGateway(name) || o.frontDoorRealtime === null) return config;
   return { ...config, scheduler: { frontDoorRealtimePriority: o.frontDoorRealtime } };
 }
 

@@ -27,7 +27,8 @@ export interface RunningTarget {
 }
 
 /** Both run the chainlanes gateway: with credits (an admin key), and in open mode without. */
-const isGateway = (name: TargetName): boolean => name === 'chainlanes' || name === 'chainlanes-open';
+/** The chainlanes gateway itself (with credits or open), not a peer. */
+export const isGateway = (name: TargetName): boolean => name === 'chainlanes' || name === 'chainlanes-open';
 
 export interface StartOptions {
   /** Copy the target's own output to stderr. */

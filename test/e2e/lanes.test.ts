@@ -33,70 +33,66 @@ function threadNames(gw: ChildGateway): string[] {
   return readdirSync(tasks).map((tid) => readFileSync(`${tasks}/${tid}/comm`, 'utf8').trim());
 }
 
-/** Each thread name's nice values (field 19 of /proc/…/task/TID/stat). */
-function threadNice(gw: ChildGateway): Map<string, number[]> {
+/**
+ * One value of each thread's /proc/…/task/TID/stat, by thread name; `field`
+ * numbers as proc(5) does (19 nice, 40 rt_priority, 41 policy).
+ */
+function threadStat(gw: ChildGateway, ...fields: number[]): Map<string, string[]> {
   const tasks = `/proc/${gw.process.pid}/task`;
-  const nice = new Map<string, number[]>();
+  const byName = new Map<string, string[]>();
   for (const tid of readdirSync(tasks)) {
     const stat = readFileSync(`${tasks}/${tid}/stat`, 'utf8');
-    // Fields after the name (which may hold spaces), from field 3: the nice value is the 17th of them.
-    const value = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    // Fields after the name (which may hold spaces) start at field 3.
+    const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const name = readFileSync(`${tasks}/${tid}/comm`, 'utf8').trim();
-    nice.set(name, [...(nice.get(name) ?? []), value]);
+    byName.set(name, [...(byName.get(name) ?? []), fields.map((field) => after[field - 3]).join('/')]);
   }
-  return nice;
+  return byName;
 }
 
-/** Each thread name's scheduling policy and real-time priority ("policy/priority", fields 41 and 40 of its stat). */
-function threadScheduling(gw: ChildGateway): Map<string, string[]> {
-  const tasks = `/proc/${gw.process.pid}/task`;
-  const scheduling = new Map<string, string[]>();
-  for (const tid of readdirSync(tasks)) {
-    const stat = readFileSync(`${tasks}/${tid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const name = readFileSync(`${tasks}/${tid}/comm`, 'utf8').trim();
-    scheduling.set(name, [...(scheduling.get(name) ?? []), `${fields[41 - 3]}/${fields[40 - 3]}`]);
-  }
-  return scheduling;
+/** The threads a started gateway runs, by the names it gives them. */
+const GATEWAY_THREADS = ['cl-frontdoor', 'cl-sealer', 'cl-scheduler', 'cl-reader', 'cl-lane-heavy', 'cl-lane-medium', 'cl-lane-light'];
+
+/** Until every one of GATEWAY_THREADS runs: the scheduler may still be loading when the gateway listens. */
+async function untilAllThreadsStarted(gw: ChildGateway): Promise<void> {
+  await expect.poll(() => GATEWAY_THREADS.filter((name) => !threadNames(gw).includes(name)), { timeout: 20_000, interval: 50 }).toEqual([]);
 }
 
 describe('lanes', () => {
   it('names its threads, so top -H and the bench tell the front door, the lanes and the sealer apart', async () => {
     const gw = await startGateway();
-    // The scheduler may still be loading when the gateway listens.
-    const expected = ['cl-frontdoor', 'cl-sealer', 'cl-scheduler', 'cl-reader', 'cl-lane-heavy', 'cl-lane-medium', 'cl-lane-light'];
-    await expect.poll(() => expected.filter((name) => !threadNames(gw).includes(name)), { timeout: 20_000, interval: 50 }).toEqual([]);
+    await untilAllThreadsStarted(gw);
     // The main thread is the front door, so the process itself goes by that name in top.
     expect(readFileSync(`/proc/${gw.process.pid}/comm`, 'utf8').trim()).toBe('cl-frontdoor');
     // Bulk work yields: heavy at nice 5, Node's own threads (named "node" on Node 20, V8Worker, libuv-worker…
     // from Node 22) at 10, the rest at 0.
-    const nice = threadNice(gw);
-    expect(nice.get('cl-lane-heavy')).toEqual([5]);
-    for (const name of ['cl-frontdoor', 'cl-sealer', 'cl-lane-medium', 'cl-lane-light']) expect(nice.get(name), name).toEqual([0]);
+    const nice = threadStat(gw, 19);
+    expect(nice.get('cl-lane-heavy')).toEqual(['5']);
+    for (const name of ['cl-frontdoor', 'cl-sealer', 'cl-lane-medium', 'cl-lane-light']) expect(nice.get(name), name).toEqual(['0']);
     const helpers = [...nice].filter(([name]) => !name.startsWith('cl-'));
     expect(helpers.length, JSON.stringify([...nice])).toBeGreaterThan(0);
     for (const [name, values] of helpers)
       expect(
-        values.every((n) => n === DEFAULT_NICE.helpers),
+        values.every((n) => n === String(DEFAULT_NICE.helpers)),
         name,
       ).toBe(true);
   });
 
   it.skipIf(!mayRunRealtime())('puts the front door alone under SCHED_RR when asked, every other thread ordinary [needs CAP_SYS_NICE]', async () => {
-    const gw = await startGateway({ config: { scheduler: { frontDoorRealtimePriority: 2 } } });
-    const expected = ['cl-frontdoor', 'cl-sealer', 'cl-scheduler', 'cl-reader', 'cl-lane-heavy', 'cl-lane-medium', 'cl-lane-light'];
-    await expect.poll(() => expected.filter((name) => !threadNames(gw).includes(name)), { timeout: 20_000, interval: 50 }).toEqual([]);
-    const scheduling = threadScheduling(gw);
-    expect(scheduling.get('cl-frontdoor')).toEqual(['2/2']);
+    const gw = await startGateway({ config: { scheduler: { frontDoorRealtimePriority: 3 } } });
+    await untilAllThreadsStarted(gw);
+    // "policy/priority": 2 is SCHED_RR, 0 an ordinary thread.
+    const scheduling = threadStat(gw, 41, 40);
+    expect(scheduling.get('cl-frontdoor')).toEqual(['2/3']);
     const others = [...scheduling].filter(([name]) => name !== 'cl-frontdoor');
     for (const [name, values] of others)
       expect(
         values.every((v) => v === '0/0'),
         `${name}: ${values.join(' ')}`,
       ).toBe(true);
-    expect(gw.logs()).toContainEqual(expect.objectContaining({ event: 'layout', frontDoorRealtimePriority: 2 }));
+    expect(gw.logs()).toContainEqual(expect.objectContaining({ event: 'layout', frontDoorRealtimePriority: 3 }));
     // Started without --single-threaded-gc, it says what the front door may wait for.
-    expect(gw.logs()).toContainEqual(expect.objectContaining({ event: 'realtime-gc', priority: 2 }));
+    expect(gw.logs()).toContainEqual(expect.objectContaining({ event: 'realtime-gc', priority: 3 }));
     // It serves as before.
     const c = await StreamClient.open(gw.port, 'realtime');
     c.send(['one']);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LANE_TABLE_KEY, StoredSettings } from '../../src/ledger/index.js';
-import { StreamClient, parseLogLines, runCli, startGateway, tempDir } from '../helpers/index.js';
+import { StreamClient, WITHOUT_SYS_NICE, parseLogLines, runCli, startGateway, tempDir } from '../helpers/index.js';
 
 function runServe(args: string[], env: Record<string, string> = {}): { status: number | null; output: string; stderr: string } {
   return runCli(['serve', '--port', '0', ...args], env);
@@ -28,9 +28,7 @@ describe('start-up', () => {
     const dir = tempDir('chainlanes-rt-');
     const file = join(dir, 'config.json');
     writeFileSync(file, JSON.stringify({ scheduler: { frontDoorRealtimePriority: 1 } }));
-    // Root without CAP_SYS_NICE, as an unprivileged operator is.
-    const withoutNice = ['setpriv', '--inh-caps=-sys_nice', '--bounding-set=-sys_nice'];
-    const { status, output } = runCli(['serve', '--port', '0', '--data', join(dir, 'data'), '--config', file], {}, withoutNice);
+    const { status, output } = runCli(['serve', '--port', '0', '--data', join(dir, 'data'), '--config', file], {}, WITHOUT_SYS_NICE);
     expect(status).toBe(1);
     expect(parseLogLines(output).find((line) => line.event === 'start-failed')?.error).toMatch(
       /^scheduler\.frontDoorRealtimePriority 1: the front door's thread cannot be made real-time \(Operation not permitted\); it needs CAP_SYS_NICE/,

@@ -38,12 +38,15 @@ export interface ChildGateway {
   kill(): Promise<void>;
 }
 
-/** Runs the CLI to its end (a command that is expected to refuse, or to finish). */
-/** Runs the CLI to its end; `launcher`, a command that execs node in its own process (as StartOptions.launcher). */
+/**
+ * Runs the CLI to its end (a command that is expected to refuse, or to
+ * finish); `launcher`, a command that execs node in its own process (as
+ * StartOptions.launcher).
+ */
 export function runCli(
   args: string[],
   env: Record<string, string> = {},
-  launcher: string[] = [],
+  launcher: readonly string[] = [],
 ): { status: number | null; signal: NodeJS.Signals | null; output: string; stderr: string } {
   const [command, ...launcherArgs] = [...launcher, process.execPath];
   const run = spawnSync(command!, [...launcherArgs, CLI, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 });

@@ -37,7 +37,7 @@ export { corruptBlock, entryContent, makeBlock } from './ledger.js';
 export { prng, seededBytes } from './random.js';
 export { referenceTreeHash, splitHashes } from './reference.js';
 export { tempDir } from './temp.js';
-export { mayRunRealtime } from './privileges.js';
+export { WITHOUT_SYS_NICE, mayRunRealtime } from './privileges.js';
 export { startCreditGateway, upgradeAnswer, type Account, type Answer, type CreditGateway, type PolicyBody } from './credits.js';
 export { ANVIL_CHAIN_ID, ANVIL_KEY, anvilBinary, startAnvil, type Anvil, type AnvilOptions } from './anvil.js';
 export { ANCHOR_POLL, accountNonce, anchorConfig, anchorKeyFile, anchorWindows, mineUntil, poolHashes, setNextBaseFee, writeCommitted } from './anchoring.js';

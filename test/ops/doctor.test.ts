@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { CLI, mayRunRealtime, runCli, tempDir } from '../helpers/index.js';
+import { CLI, WITHOUT_SYS_NICE, mayRunRealtime, runCli, tempDir } from '../helpers/index.js';
 import { formatCpuList, parseCpuList } from '../../src/doctor/index.js';
 import { diskView } from '../../src/doctor/machine.js';
 
@@ -50,9 +50,7 @@ describe('chainlanes doctor', () => {
     const dir = tempDir();
     const file = `${dir}/config.json`;
     writeFileSync(file, JSON.stringify({ scheduler: { frontDoorRealtimePriority: 2 } }));
-    // Root without CAP_SYS_NICE, as an unprivileged operator is.
-    const withoutNice = ['setpriv', '--inh-caps=-sys_nice', '--bounding-set=-sys_nice'];
-    const run = runCli(['doctor', '--data', `${dir}/data`, '--config', file, '--disk-seconds', '0.1', '--json'], {}, withoutNice);
+    const run = runCli(['doctor', '--data', `${dir}/data`, '--config', file, '--disk-seconds', '0.1', '--json'], {}, WITHOUT_SYS_NICE);
     expect(run.status).toBe(0);
     const report = JSON.parse(run.output) as Report;
     expect(report.realtime).toEqual({ priority: 2, allowed: false });
