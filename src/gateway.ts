@@ -2,7 +2,15 @@
 // building on the last and pushing how to undo itself, and stops it in reverse:
 // the port closes, intake stops and cuts the last blocks, the sealer seals
 // them and sends the last `committed`, the streams close, the store closes.
-import { checkTlsFiles, NO_FAULTS, validateConfig, type FaultInjection, type GatewayConfig } from './config/index.js';
+import {
+  checkTlsFiles,
+  missingRealtimeNodeFlags,
+  NO_FAULTS,
+  REALTIME_NODE_FLAGS,
+  validateConfig,
+  type FaultInjection,
+  type GatewayConfig,
+} from './config/index.js';
 import { silentLogger, type Logger } from './log/index.js';
 import { GatewayMetrics } from './metrics/index.js';
 import { THREAD_NAMES, nativeLoaded, nativeLoadError, system, yieldHelperThreads } from './native/index.js';
@@ -134,13 +142,10 @@ export class Gateway {
  * gateway that silently runs without it.
  *
  * A real-time thread that waits on an ordinary one waits as long as the
- * scheduler leaves that one off the CPU. With V8's parallel collector the
- * front door slept up to 52 ms in a turn waiting for V8's helper threads
- * (bench/history/2026-12-07.md, "Issue #26: the front door real-time…",
- * "What a real-time thread waits for");
- * under `node --single-threaded-gc` it collects alone. V8 takes that flag
- * only at start (not in NODE_OPTIONS, and setting it at run time crashed
- * it), so the gateway can only say so.
+ * scheduler leaves that one off the CPU, and V8's collector, as node starts
+ * it, makes the front door wait for its helper threads: REALTIME_NODE_FLAGS
+ * (src/config/realtime-node-flags.ts) says which node flags avoid that and what each
+ * one measured. V8 takes them only at start, so the gateway can only say so.
  */
 function makeFrontDoorRealtime(priority: number | null, stops: StopStack, log: Logger): void {
   if (priority === null) return;
@@ -151,18 +156,16 @@ function makeFrontDoorRealtime(priority: number | null, stops: StopStack, log: L
         `it needs CAP_SYS_NICE (root, or setcap cap_sys_nice+ep on node) or an RLIMIT_RTPRIO of at least ${priority}`,
     );
   }
-  if (!process.execArgv.includes(SINGLE_THREADED_GC)) {
+  const missing = missingRealtimeNodeFlags();
+  if (missing.length > 0) {
     log.warn(
-      { event: 'realtime-gc', priority },
-      `scheduler.frontDoorRealtimePriority is set but node runs without ${SINGLE_THREADED_GC}: the front door may wait for V8's helper threads ` +
-        `in a collection; start it as \`node ${SINGLE_THREADED_GC} …/chainlanes serve\` (docs/operations.md)`,
+      { event: 'realtime-gc', priority, missing },
+      `scheduler.frontDoorRealtimePriority is set but node runs without ${missing.join(' ')}: the front door may wait for V8's helper threads ` +
+        `in a collection, or mark its heap every few hundred milliseconds; start it as \`node ${REALTIME_NODE_FLAGS.join(' ')} …/chainlanes serve\` (docs/operations.md)`,
     );
   }
   stops.push('the front door back to ordinary scheduling', () => system.setThreadRealtime(0));
 }
-
-/** The node flag under which V8 collects garbage on the collecting thread alone. */
-const SINGLE_THREADED_GC = '--single-threaded-gc';
 
 function announce(gateway: Gateway, log: Logger, tls: boolean, open: boolean): void {
   const { config, layout } = gateway;

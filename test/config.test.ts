@@ -6,6 +6,8 @@ import {
   DEFAULT_CONFIG,
   NO_FAULTS,
   PROCESS_BASELINE_BYTES,
+  REALTIME_NODE_FLAGS,
+  missingRealtimeNodeFlags,
   defaultConfig,
   faultsFromEnv,
   memoryHeld,
@@ -302,5 +304,21 @@ describe('CHAINLANES_TEST_FAULTS', () => {
       'environment CHAINLANES_TEST_FAULTS: crashWorkerAfterTasks: -1 is not allowed: expected an integer ≥ 0 (tasks; 0 = never)',
       'environment CHAINLANES_TEST_FAULTS: crash: unknown key: expected one of crashWorkerAfterTasks, failSealsAfter, failSealAttempts, sealerDrainEveryMs, killAnchorAfterBumpStored',
     ]);
+  });
+});
+
+// The node flags a real-time front door wants, as the gateway's start-up check reads them.
+describe('missingRealtimeNodeFlags', () => {
+  it('names every flag node was started without', () => {
+    expect(REALTIME_NODE_FLAGS).toEqual(['--single-threaded-gc', '--max-semi-space-size=8']);
+    expect(missingRealtimeNodeFlags([])).toEqual(REALTIME_NODE_FLAGS);
+    expect(missingRealtimeNodeFlags(['--single-threaded-gc', '--enable-source-maps'])).toEqual(['--max-semi-space-size=8']);
+  });
+
+  it('counts a flag by its name, whatever value and spelling V8 accepts', () => {
+    expect(missingRealtimeNodeFlags(['--max-semi-space-size=16', '--single-threaded-gc'])).toEqual([]);
+    expect(missingRealtimeNodeFlags(['--max_semi_space_size', '4', '--single_threaded_gc'])).toEqual([]);
+    // A flag that only starts like one is another flag.
+    expect(missingRealtimeNodeFlags(['--single-threaded-gc-in-background', '--max-semi-space-size=8'])).toEqual(['--single-threaded-gc']);
   });
 });

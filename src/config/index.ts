@@ -6,3 +6,4 @@ export { validateConfig } from './validate.js';
 export { checkTlsFiles, type TlsSettings } from './tls.js';
 export { ConfigError, parseWith } from '../validation/index.js';
 export { FaultInjectionSchema, NO_FAULTS, TEST_FAULTS_ENV, faultsFromEnv, hasFaults, type FaultInjection } from './faults.js';
+export { REALTIME_NODE_FLAGS, missingRealtimeNodeFlags } from './realtime-node-flags.js';

@@ -1,6 +1,6 @@
 // `chainlanes doctor`: what the machine offers the gateway, and what an
 // operator would change (deploy/README.md explains each change).
-import type { GatewayConfig } from '../config/index.js';
+import { REALTIME_NODE_FLAGS, type GatewayConfig } from '../config/index.js';
 import type { CoreLayout } from '../scheduler/index.js';
 import type { UwsAttempt } from '../uws/index.js';
 import { cpuView, diskView, formatCpuList, memoryView, type CpuView, type DiskView } from './machine.js';
@@ -155,7 +155,7 @@ function realtimeChanges(realtime: DoctorReport['realtime']): DoctorReport['chan
       why: `scheduler.frontDoorRealtimePriority is ${realtime.priority}, and without CAP_SYS_NICE (or an RLIMIT_RTPRIO of at least ${realtime.priority}) serve refuses to start`,
       how:
         `run it as root, or give node the capability (setcap cap_sys_nice+ep "$(readlink -f "$(command -v node)")"), or in its systemd unit ` +
-        `AmbientCapabilities=CAP_SYS_NICE or LimitRTPRIO=${realtime.priority}; start node with --single-threaded-gc; see deploy/README.md`,
+        `AmbientCapabilities=CAP_SYS_NICE or LimitRTPRIO=${realtime.priority}; start node with ${REALTIME_NODE_FLAGS.join(' ')}; see deploy/README.md`,
     },
   ];
 }

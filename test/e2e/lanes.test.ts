@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { REALTIME_NODE_FLAGS } from '../../src/config/index.js';
 import { DEFAULT_NICE } from '../../src/scheduler/index.js';
 import { QUICK_TO_HEAVY, StreamClient, mayRunRealtime, replyHashes, sha256Hex, sleep, startGateway, type ChildGateway, type Reply } from '../helpers/index.js';
 
@@ -91,8 +92,8 @@ describe('lanes', () => {
         `${name}: ${values.join(' ')}`,
       ).toBe(true);
     expect(gw.logs()).toContainEqual(expect.objectContaining({ event: 'layout', frontDoorRealtimePriority: 3 }));
-    // Started without --single-threaded-gc, it says what the front door may wait for.
-    expect(gw.logs()).toContainEqual(expect.objectContaining({ event: 'realtime-gc', priority: 3 }));
+    // Started without the node flags it wants, it names them.
+    expect(gw.logs()).toContainEqual(expect.objectContaining({ event: 'realtime-gc', priority: 3, missing: REALTIME_NODE_FLAGS }));
     // It serves as before.
     const c = await StreamClient.open(gw.port, 'realtime');
     c.send(['one']);
