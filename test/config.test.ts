@@ -310,15 +310,15 @@ describe('CHAINLANES_TEST_FAULTS', () => {
 // The node flags a real-time front door wants, as the gateway's start-up check reads them.
 describe('missingRealtimeNodeFlags', () => {
   it('names every flag node was started without', () => {
-    expect(REALTIME_NODE_FLAGS).toEqual(['--single-threaded-gc', '--max-semi-space-size=8']);
+    expect(REALTIME_NODE_FLAGS).toEqual(['--single-threaded-gc', '--max-semi-space-size=4']);
     expect(missingRealtimeNodeFlags([])).toEqual(REALTIME_NODE_FLAGS);
-    expect(missingRealtimeNodeFlags(['--single-threaded-gc', '--enable-source-maps'])).toEqual(['--max-semi-space-size=8']);
+    expect(missingRealtimeNodeFlags(['--single-threaded-gc', '--enable-source-maps'])).toEqual(['--max-semi-space-size=4']);
   });
 
   it('counts a flag by its name, whatever value and spelling V8 accepts', () => {
     expect(missingRealtimeNodeFlags(['--max-semi-space-size=16', '--single-threaded-gc'])).toEqual([]);
     expect(missingRealtimeNodeFlags(['--max_semi_space_size', '4', '--single_threaded_gc'])).toEqual([]);
     // A flag that only starts like one is another flag.
-    expect(missingRealtimeNodeFlags(['--single-threaded-gc-in-background', '--max-semi-space-size=8'])).toEqual(['--single-threaded-gc']);
+    expect(missingRealtimeNodeFlags(['--single-threaded-gc-in-background', '--max-semi-space-size=4'])).toEqual(['--single-threaded-gc']);
   });
 });
