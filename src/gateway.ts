@@ -144,8 +144,9 @@ export class Gateway {
  * A real-time thread that waits on an ordinary one waits as long as the
  * scheduler leaves that one off the CPU, and V8's collector, as node starts
  * it, makes the front door wait for its helper threads: REALTIME_NODE_FLAGS
- * (src/config/realtime-node-flags.ts) says which node flags avoid that and what each
- * one measured. V8 takes them only at start, so the gateway can only say so.
+ * (src/config/realtime-node-flags.ts) says which node flags avoid that, and
+ * what each one measured. V8 takes them only at start, so the gateway can
+ * only say so.
  */
 function makeFrontDoorRealtime(priority: number | null, stops: StopStack, log: Logger): void {
   if (priority === null) return;

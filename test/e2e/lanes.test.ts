@@ -102,6 +102,18 @@ describe('lanes', () => {
     c.close();
   });
 
+  it.skipIf(!mayRunRealtime())('runs real-time under the node flags it wants, and then warns nothing [needs CAP_SYS_NICE]', async () => {
+    // V8 refused some combinations of its collector's flags at start (history 2026-12-07): these must start and serve.
+    const gw = await startGateway({ config: { scheduler: { frontDoorRealtimePriority: 3 } }, nodeFlags: REALTIME_NODE_FLAGS });
+    expect(gw.logs()).toContainEqual(expect.objectContaining({ event: 'layout', frontDoorRealtimePriority: 3 }));
+    expect(gw.logs().filter((line) => line.event === 'realtime-gc')).toEqual([]);
+    const c = await StreamClient.open(gw.port, 'realtime-flags');
+    c.send(['one', 'two']);
+    const [reply] = await c.waitReplies(1);
+    expect(reply).toMatchObject({ type: 'accepted', seq: 0, count: 2 });
+    c.close();
+  });
+
   it('keeps a chain in order and loses nothing when it moves from light to heavy mid-stream', async () => {
     const gw = await startGateway({
       config: QUICK_TO_HEAVY,

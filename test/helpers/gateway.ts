@@ -76,6 +76,8 @@ export interface StartOptions {
   port?: number;
   /** A command that runs node, e.g. ['prlimit', '--nofile=256:256', '--'] (it must exec node in its own process). */
   launcher?: string[];
+  /** Flags for node itself, before the script (V8's, which node refuses in NODE_OPTIONS). */
+  nodeFlags?: readonly string[];
   /** The address the test reaches the gateway at (a lab host's); 127.0.0.1 by default. */
   clientHost?: string;
 }
@@ -90,7 +92,7 @@ export async function startGateway(options: StartOptions = {}): Promise<ChildGat
     args.push('--config', file);
   }
   const [command, ...launcherArgs] = [...(options.launcher ?? []), process.execPath];
-  const server = spawnServer({ command: command!, args: [...launcherArgs, ...args], env: { ...process.env, ...options.env } });
+  const server = spawnServer({ command: command!, args: [...launcherArgs, ...(options.nodeFlags ?? []), ...args], env: { ...process.env, ...options.env } });
   const child = server.child;
   // Registered before waiting for it to listen, so a gateway that never starts is not left running.
   registerCleanup(`gateway pid ${child.pid ?? '?'}`, () => stopServer(server, STOP_GRACE_MS));
