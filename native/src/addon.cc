@@ -54,42 +54,58 @@ struct Bytes {
   size_t length;
 };
 
+// An argument's name in thrown messages, "function: parameter", kept as its literal parts
+// and made a string only when a message is thrown. Every call checks every argument, and a
+// std::string per argument was a malloc and a free each: under callgrind, ~7,000 of the front
+// door's 40,800 instructions a single-entry frame went to naming arguments that were fine
+// (bench/history/2026-12-07.md, "The native calls' argument names").
+struct ArgName {
+  const char* fn;
+  const char* param;
+};
+
+std::string Describe(const ArgName& name) { return std::string(name.fn) + ": " + name.param; }
+std::string Describe(const char* name) { return name; }
+std::string Describe(const std::string& name) { return name; }
+
 // One napi call per argument: napi_get_typedarray_info both type-checks and returns the data
 // pointer already advanced by the view's byteOffset.
-// `name` is "function: parameter", used to make the thrown messages self-explanatory.
-template <napi_typedarray_type Type>
-void* TypedValue(napi_env env, napi_value value, const std::string& name, const char* what, size_t* length) {
+template <napi_typedarray_type Type, typename Name>
+void* TypedValue(napi_env env, napi_value value, const Name& name, const char* what, size_t* length) {
   napi_typedarray_type type;
   void* data = nullptr;
   napi_status status = napi_get_typedarray_info(env, value, &type, length, &data, nullptr, nullptr);
   if (status != napi_ok || type != Type) {
-    throw Napi::TypeError::New(env, name + " must be " + what);
+    throw Napi::TypeError::New(env, Describe(name) + " must be " + what);
   }
   return data;
 }
 
-template <napi_typedarray_type Type>
-void* TypedArg(const Napi::CallbackInfo& info, size_t i, const char* name, const char* what, size_t* length) {
+template <napi_typedarray_type Type, typename Name>
+void* TypedArg(const Napi::CallbackInfo& info, size_t i, const Name& name, const char* what, size_t* length) {
   return TypedValue<Type>(info.Env(), info[i], name, what, length);
 }
 
-Bytes Uint8Arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+template <typename Name>
+Bytes Uint8Arg(const Napi::CallbackInfo& info, size_t i, const Name& name) {
   Bytes b{nullptr, 0};
   b.data = static_cast<uint8_t*>(TypedArg<napi_uint8_array>(info, i, name, "a Uint8Array", &b.length));
   return b;
 }
 
 // Safe integers only: counts and offsets above 2^53 cannot be exact in JS anyway.
-uint64_t IndexValue(Napi::Env env, Napi::Value v, const std::string& name) {
-  if (!v.IsNumber()) throw Napi::TypeError::New(env, name + " must be a number");
+template <typename Name>
+uint64_t IndexValue(Napi::Env env, Napi::Value v, const Name& name) {
+  if (!v.IsNumber()) throw Napi::TypeError::New(env, Describe(name) + " must be a number");
   double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= 0 && d <= 9007199254740991.0 && std::floor(d) == d)) {
-    throw Napi::RangeError::New(env, name + " must be a non-negative safe integer");
+    throw Napi::RangeError::New(env, Describe(name) + " must be a non-negative safe integer");
   }
   return static_cast<uint64_t>(d);
 }
 
-uint64_t IndexArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+template <typename Name>
+uint64_t IndexArg(const Napi::CallbackInfo& info, size_t i, const Name& name) {
   return IndexValue(info.Env(), info[i], name);
 }
 
@@ -134,17 +150,16 @@ struct SpanArgs {
   uint64_t dstOffset;
 };
 
-SpanArgs ParseSpanArgs(const Napi::CallbackInfo& info, const std::string& fn) {
+SpanArgs ParseSpanArgs(const Napi::CallbackInfo& info, const char* fn) {
   SpanArgs a{};
-  a.src = Uint8Arg(info, 0, (fn + ": src").c_str());
+  a.src = Uint8Arg(info, 0, ArgName{fn, "src"});
   size_t spanLength = 0;
-  a.spans = static_cast<const int32_t*>(
-      TypedArg<napi_int32_array>(info, 1, (fn + ": spans").c_str(), "an Int32Array", &spanLength));
-  a.count = IndexArg(info, 2, (fn + ": count").c_str());
-  a.dst = Uint8Arg(info, 3, (fn + ": dst").c_str());
-  a.dstOffset = IndexArg(info, 4, (fn + ": dstOffset").c_str());
+  a.spans = static_cast<const int32_t*>(TypedArg<napi_int32_array>(info, 1, ArgName{fn, "spans"}, "an Int32Array", &spanLength));
+  a.count = IndexArg(info, 2, ArgName{fn, "count"});
+  a.dst = Uint8Arg(info, 3, ArgName{fn, "dst"});
+  a.dstOffset = IndexArg(info, 4, ArgName{fn, "dstOffset"});
   if (a.count > spanLength / 2) {
-    throw Napi::RangeError::New(info.Env(), fn + ": count " + std::to_string(a.count) + " needs " +
+    throw Napi::RangeError::New(info.Env(), std::string(fn) + ": count " + std::to_string(a.count) + " needs " +
                                                 std::to_string(a.count * 2) + " span slots, spans has " +
                                                 std::to_string(spanLength));
   }
@@ -153,12 +168,12 @@ SpanArgs ParseSpanArgs(const Napi::CallbackInfo& info, const std::string& fn) {
 
 // Checks every span against src and returns their total length. Everything is checked
 // before the first byte is written, so a bad batch leaves dst untouched.
-uint64_t CheckSpans(Napi::Env env, const std::string& fn, const SpanArgs& a) {
+uint64_t CheckSpans(Napi::Env env, const char* fn, const SpanArgs& a) {
   uint64_t total = 0;
   for (uint64_t i = 0; i < a.count; i++) {
     int32_t off = LoadOnce(a.spans + 2 * i), len = LoadOnce(a.spans + 2 * i + 1);
     if (!SpanOk(off, len, a.src.length)) {
-      throw Napi::RangeError::New(env, fn + ": span " + std::to_string(i) + " [" + std::to_string(off) + ", +" +
+      throw Napi::RangeError::New(env, std::string(fn) + ": span " + std::to_string(i) + " [" + std::to_string(off) + ", +" +
                                            std::to_string(len) + ") is outside src of length " +
                                            std::to_string(a.src.length));
     }
@@ -170,22 +185,22 @@ uint64_t CheckSpans(Napi::Env env, const std::string& fn, const SpanArgs& a) {
 // Span i, read again for use. Only a caller rewriting the spans from another thread mid-call
 // can make it differ from the checked one; the check keeps that a JS error, not an
 // out-of-bounds read.
-void SpanAt(Napi::Env env, const std::string& fn, const SpanArgs& a, uint64_t i, int32_t* off, int32_t* len) {
+void SpanAt(Napi::Env env, const char* fn, const SpanArgs& a, uint64_t i, int32_t* off, int32_t* len) {
   *off = LoadOnce(a.spans + 2 * i);
   *len = LoadOnce(a.spans + 2 * i + 1);
   if (!SpanOk(*off, *len, a.src.length)) {
-    throw Napi::RangeError::New(env, fn + ": span " + std::to_string(i) + " changed during the call");
+    throw Napi::RangeError::New(env, std::string(fn) + ": span " + std::to_string(i) + " changed during the call");
   }
 }
 
 // With `within` [from, to): every span must lie inside it, each starting at or after the end of
 // the one before (as a frame walk writes them). Checked with everything else, before any write.
-void CheckSpansWithin(Napi::Env env, const std::string& fn, const SpanArgs& a, uint64_t from, uint64_t to) {
+void CheckSpansWithin(Napi::Env env, const char* fn, const SpanArgs& a, uint64_t from, uint64_t to) {
   uint64_t end = from;
   for (uint64_t i = 0; i < a.count; i++) {
     int32_t off = LoadOnce(a.spans + 2 * i), len = LoadOnce(a.spans + 2 * i + 1);
     if (off < 0 || len < 0 || static_cast<uint64_t>(off) < end || static_cast<uint64_t>(off) + static_cast<uint64_t>(len) > to) {
-      throw Napi::RangeError::New(env, fn + ": span " + std::to_string(i) + " [" + std::to_string(off) + ", +" +
+      throw Napi::RangeError::New(env, std::string(fn) + ": span " + std::to_string(i) + " [" + std::to_string(off) + ", +" +
                                            std::to_string(len) + ") is not in order inside [" + std::to_string(from) +
                                            ", " + std::to_string(to) + ")");
     }

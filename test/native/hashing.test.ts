@@ -147,6 +147,26 @@ describe('sha256Spans', () => {
     expect(() => loose(src, one, 1, dst)).toThrow(TypeError);
     expect(allBytes(dst, 0)).toBe(true);
   });
+
+  // The native addon builds these names only when it throws (ArgName in native/src/addon.cc).
+  eachImpl('names the function and the argument in every refusal', (impl) => {
+    const dst = new Uint8Array(64);
+    const one = Int32Array.of(0, 1);
+    for (const [name, call] of [
+      ['sha256Spans', impl.sha256Spans as (...args: unknown[]) => unknown],
+      ['gatherSpans', impl.gatherSpans as (...args: unknown[]) => unknown],
+    ] as const) {
+      expect(() => call(new Uint16Array(8), one, 1, dst, 0)).toThrow(`${name}: src must be a Uint8Array`);
+      expect(() => call(src, Uint32Array.of(0, 1), 1, dst, 0)).toThrow(`${name}: spans must be an Int32Array`);
+      expect(() => call(src, one, '1', dst, 0)).toThrow(`${name}: count must be a number`);
+      expect(() => call(src, one, 1, [], 0)).toThrow(`${name}: dst must be a Uint8Array`);
+      expect(() => call(src, one, 1, dst, -1)).toThrow(`${name}: dstOffset must be a non-negative safe integer`);
+    }
+    expect(() => (impl.sha256Spans as (...args: unknown[]) => unknown)(src, one, 1, dst, 0, 0, -1)).toThrow(
+      'sha256Spans: to must be a non-negative safe integer',
+    );
+    expect(allBytes(dst, 0)).toBe(true);
+  });
 });
 
 describe('sha256', () => {
