@@ -26,8 +26,7 @@ export interface RunningTarget {
   adminKey?: string;
 }
 
-/** Both run the chainlanes gateway: with credits (an admin key), and in open mode without. */
-/** The chainlanes gateway itself (with credits or open), not a peer. */
+/** The chainlanes gateway itself, with credits (an admin key) or in open mode without: not a peer. */
 export const isGateway = (name: TargetName): boolean => name === 'chainlanes' || name === 'chainlanes-open';
 
 export interface StartOptions {

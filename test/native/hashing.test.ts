@@ -149,7 +149,7 @@ describe('sha256Spans', () => {
   });
 
   // The native addon builds these names only when it throws (ArgName in native/src/addon.cc).
-  eachImpl('names the function and the argument in every refusal', (impl) => {
+  eachImpl('names the function and the argument it refuses', (impl) => {
     const dst = new Uint8Array(64);
     const one = Int32Array.of(0, 1);
     for (const [name, call] of [
