@@ -24,7 +24,7 @@
 // gateway, so it is counted on a stretched run: the block interval is set so
 // that the count, not the clock, cuts the blocks (COST_BLOCK_INTERVAL_MS).
 import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -309,19 +309,26 @@ async function callgrindCounting(keepDir: string | undefined): Promise<Counting>
   await mkdir(dir, { recursive: true });
   let dumps = 0;
   let names = new Map<number, string>();
+  let gateway: number | undefined;
   const dump = async (pid: number): Promise<ThreadCount[]> => {
     await vgdb(pid, 'dump');
     return readDump(dir, pid, ++dumps, names);
   };
+  // Kept dumps come with node's map of its JIT code, to name the JavaScript in them (jit-names.ts).
+  const env: Record<string, string> = { CHAINLANES_MAP_BYTES: String(VALGRIND_MAP_BYTES) };
+  if (keepDir !== undefined) env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --perf-basic-prof`.trim();
   return {
     counter: 'callgrind',
     start: {
       wrapper: ['valgrind', '--tool=callgrind', '--separate-threads=yes', '--instr-atstart=no', `--callgrind-out-file=${join(dir, 'cg.%p')}`],
-      env: { CHAINLANES_MAP_BYTES: String(VALGRIND_MAP_BYTES) },
+      env,
       startTimeoutMs: VALGRIND_START_MS,
       stopGraceMs: 600_000,
     },
-    prepare: async (pid) => void (await vgdb(pid, 'instrumentation on')),
+    prepare: async (pid) => {
+      gateway = pid;
+      await vgdb(pid, 'instrumentation on');
+    },
     idle: async (pid) => {
       names = await threadNames(pid);
       await vgdb(pid, 'zero');
@@ -335,8 +342,23 @@ async function callgrindCounting(keepDir: string | undefined): Promise<Counting>
     end: dump,
     close: async () => {
       if (keepDir === undefined) await rm(dir, { recursive: true, force: true });
+      else if (gateway !== undefined) await keepPerfMap(gateway, dir);
     },
   };
+}
+
+/** Where V8 writes a process's perf map under --perf-basic-prof, whatever TMPDIR says. */
+const PERF_MAP_DIR = '/tmp';
+
+/** Moves node's perf-PID.map into `dir`, if it was written. */
+async function keepPerfMap(pid: number, dir: string): Promise<void> {
+  const map = join(PERF_MAP_DIR, `perf-${pid}.map`);
+  try {
+    await copyFile(map, join(dir, `perf-${pid}.map`));
+    await rm(map, { force: true });
+  } catch {
+    // No map (a node without --perf-basic-prof): the dumps are kept without names for JIT code.
+  }
 }
 
 /** `perf stat --per-thread` attached for the span; the threads' names are perf's own (comm). */

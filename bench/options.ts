@@ -140,7 +140,8 @@ output
   --gateway-node-flags="F …"  flags for the chainlanes gateway's node, space-separated, after an = (a value starting
                         with a dash needs it): --gateway-node-flags=--single-threaded-gc
   --profile DIR         write the chainlanes gateway's CPU profiles (node --cpu-prof, one per thread) to DIR;
-                        with --cost and callgrind: keep callgrind's dumps there (callgrind_annotate DIR/cg.PID.2-01);
+                        with --cost and callgrind: keep callgrind's dumps there (callgrind_annotate DIR/cg.PID.2-01),
+                        with node's map of its JIT code (… | node dist/bench/jit-names.js DIR/perf-PID.map);
                         with --cost --counter heap: keep the threads' tallies there, and the front door's
                         allocation sites (DIR/frontdoor.heapprofile) when CHAINLANES_HEAP_PROBE_SAMPLE=1
   --help`;

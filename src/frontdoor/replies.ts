@@ -11,37 +11,50 @@ const { copyBytes } = hashing;
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 
-const KEY_TYPE = Buffer.from([0xa4, ...Buffer.from('type')]);
-const VALUE_ACCEPTED = Buffer.from([0xa8, ...Buffer.from('accepted')]);
-const KEY_FRAME = Buffer.from([0xa5, ...Buffer.from('frame')]);
-const KEY_SEQ = Buffer.from([0xa3, ...Buffer.from('seq')]);
-const KEY_COUNT = Buffer.from([0xa5, ...Buffer.from('count')]);
-const KEY_HASHES = Buffer.from([0xa6, ...Buffer.from('hashes')]);
-/** The map header and the keys and the `accepted` value: what every reply holds whatever its numbers. */
-const ACCEPTED_FIXED = 1 + KEY_TYPE.length + VALUE_ACCEPTED.length + KEY_FRAME.length + KEY_SEQ.length + KEY_COUNT.length + KEY_HASHES.length;
+/** A msgpack fixstr's bytes. */
+function fixstr(text: string): number[] {
+  return [0xa0 | text.length, ...Buffer.from(text)];
+}
+
+/** Every reply's first bytes: a map of 5, `type: "accepted"`, and the key `frame`. */
+const ACCEPTED_HEAD = Uint8Array.from([0x85, ...fixstr('type'), ...fixstr('accepted'), ...fixstr('frame')]);
+const KEY_SEQ = Uint8Array.from(fixstr('seq'));
+const KEY_COUNT = Uint8Array.from(fixstr('count'));
+const KEY_HASHES = Uint8Array.from(fixstr('hashes'));
+/** The bytes every reply holds whatever its numbers. */
+const ACCEPTED_FIXED = ACCEPTED_HEAD.length + KEY_SEQ.length + KEY_COUNT.length + KEY_HASHES.length;
+/**
+ * Up to this many hash bytes are copied by a loop here, more by one native
+ * call (docs/architecture.md, "What V8 does not inline on the frame path").
+ */
+const LOOP_COPY_MAX_BYTES = 256;
 
 /**
  * `{type: "accepted", frame, seq, count, hashes}` with the hashes copied from
- * `src[hashesAt …]` (the lane ring: shared memory, so copied natively, see
- * copyBytes). Allocated at its exact size: one Buffer per reply, no view of it.
+ * `src[hashesAt …]` (the lane ring: shared memory, so a long run is copied
+ * natively, see copyBytes). Allocated at its exact size: one Buffer per reply,
+ * no view of it. Written byte by byte, without Buffer's methods: Node 20's
+ * TurboFan loads those through V8's generic property lookup (8 a reply).
  */
 export function encodeAccepted(frame: number, seq: number, count: number, src: Uint8Array, hashesAt: number): Buffer {
   const hashBytes = count * HASH_BYTES;
   const out = Buffer.allocUnsafe(ACCEPTED_FIXED + uintBytes(frame) + uintBytes(seq) + uintBytes(count) + binHeaderBytes(hashBytes) + hashBytes);
-  let o = 0;
-  out[o++] = 0x85;
-  o += KEY_TYPE.copy(out, o);
-  o += VALUE_ACCEPTED.copy(out, o);
-  o += KEY_FRAME.copy(out, o);
+  let o = writeBytes(out, 0, ACCEPTED_HEAD);
   o = writeUint(out, o, frame);
-  o += KEY_SEQ.copy(out, o);
+  o = writeBytes(out, o, KEY_SEQ);
   o = writeUint(out, o, seq);
-  o += KEY_COUNT.copy(out, o);
+  o = writeBytes(out, o, KEY_COUNT);
   o = writeUint(out, o, count);
-  o += KEY_HASHES.copy(out, o);
+  o = writeBytes(out, o, KEY_HASHES);
   o = writeBinHeader(out, o, hashBytes);
-  copyBytes(src, hashesAt, hashBytes, out, o);
+  if (hashBytes > LOOP_COPY_MAX_BYTES) copyBytes(src, hashesAt, hashBytes, out, o);
+  else for (let i = 0; i < hashBytes; i++) out[o + i] = src[hashesAt + i]!;
   return out;
+}
+
+function writeBytes(out: Uint8Array, o: number, bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) out[o + i] = bytes[i]!;
+  return o + bytes.length;
 }
 
 /** Bytes writeUint takes for n. */
@@ -54,6 +67,14 @@ function binHeaderBytes(length: number): number {
   return length <= 0xff ? 2 : length <= 0xffff ? 3 : 5;
 }
 
+/** n big-endian in `bytes` bytes (2 or 4) at o. */
+function writeBigEndian(out: Uint8Array, o: number, n: number, bytes: number): void {
+  for (let i = bytes - 1; i >= 0; i--) {
+    out[o + i] = n & 0xff;
+    n >>>= 8;
+  }
+}
+
 /** msgpack's smallest unsigned integer form; above 2^32 uint64 (exact up to 2^53). */
 function writeUint(out: Buffer, o: number, n: number): number {
   if (n < 0x80) {
@@ -62,12 +83,12 @@ function writeUint(out: Buffer, o: number, n: number): number {
   }
   if (n <= 0xffff) {
     out[o] = 0xcd;
-    out.writeUInt16BE(n, o + 1);
+    writeBigEndian(out, o + 1, n, 2);
     return o + 3;
   }
   if (n <= 0xffffffff) {
     out[o] = 0xce;
-    out.writeUInt32BE(n, o + 1);
+    writeBigEndian(out, o + 1, n, 4);
     return o + 5;
   }
   out[o] = 0xcf;
@@ -75,7 +96,7 @@ function writeUint(out: Buffer, o: number, n: number): number {
   return o + 9;
 }
 
-function writeBinHeader(out: Buffer, o: number, length: number): number {
+function writeBinHeader(out: Uint8Array, o: number, length: number): number {
   if (length <= 0xff) {
     out[o] = 0xc4;
     out[o + 1] = length;
@@ -83,11 +104,11 @@ function writeBinHeader(out: Buffer, o: number, length: number): number {
   }
   if (length <= 0xffff) {
     out[o] = 0xc5;
-    out.writeUInt16BE(length, o + 1);
+    writeBigEndian(out, o + 1, length, 2);
     return o + 3;
   }
   out[o] = 0xc6;
-  out.writeUInt32BE(length, o + 1);
+  writeBigEndian(out, o + 1, length, 4);
   return o + 5;
 }
 

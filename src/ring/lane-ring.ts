@@ -176,7 +176,9 @@ export class RingProducer {
    */
   push(frame: Uint8Array, entryCount: number, chainSlot: number, firstSeq: number, spans: Int32Array): number {
     const v = this.view;
-    const need = recordBytesFor(frame.byteLength, entryCount);
+    // `length`, not `byteLength` (docs/architecture.md, "What V8 does not inline").
+    const frameBytes = frame.length;
+    const need = recordBytesFor(frameBytes, entryCount);
     const used = seqDistance(this.head, v.loadReleased());
     const offset = this.head & v.mask;
     const tail = v.size - offset;
@@ -192,16 +194,16 @@ export class RingProducer {
     const at = v.offsetOf(pos);
     v.u32[(at + RECORD_BYTES_AT) >>> 2] = need;
     v.u32[(at + RECORD_KIND_AT) >>> 2] = RECORD_FRAME;
-    v.u32[(at + RECORD_FRAME_BYTES_AT) >>> 2] = frame.byteLength;
+    v.u32[(at + RECORD_FRAME_BYTES_AT) >>> 2] = frameBytes;
     v.u32[(at + RECORD_ENTRY_COUNT_AT) >>> 2] = entryCount;
     v.u32[(at + RECORD_CHAIN_SLOT_AT) >>> 2] = chainSlot;
     v.u32[(at + RECORD_RESERVED_AT) >>> 2] = 0;
     v.f64[(at + RECORD_FIRST_SEQ_AT) >>> 3] = firstSeq;
     const frameAt = at + RECORD_HEADER_BYTES;
     // Not u8.set: into shared memory V8 copies byte by byte unless both sides are equally aligned.
-    copyBytes(frame, 0, frame.byteLength, v.u8, frameAt);
+    copyBytes(frame, 0, frameBytes, v.u8, frameAt);
     const i32 = v.i32;
-    const to = align8(frameAt + frame.byteLength) >>> 2;
+    const to = align8(frameAt + frameBytes) >>> 2;
     for (let i = 0; i < 2 * entryCount; i += 2) {
       i32[to + i] = spans[i]! + frameAt;
       i32[to + i + 1] = spans[i + 1]!;

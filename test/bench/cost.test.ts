@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCallgrindDump, parsePerfPerThread, parseScheduler, selfCostByKind } from '../../bench/cost.js';
 import { costWorkload, workloadEntries } from '../../bench/cost-workload.js';
+import { codeAt, nameJitCode, parsePerfMap } from '../../bench/jit-names.js';
 import type { HeapProbeTally } from '../../bench/heap-probe.cjs';
 import { parseOptions } from '../../bench/options.js';
 import { chainPrefix, zipfPlan } from '../../bench/plan.js';
@@ -115,8 +116,9 @@ describe('--cost: the fixed workload', () => {
 });
 
 /** `npm run bench -- --cost` on a short open-mode run, its JSON report. */
-function runCost(counter: string, frames: number, blockIntervalMs: number, timeoutMs: number): string {
+function runCost(counter: string, frames: number, blockIntervalMs: number, timeoutMs: number, profileDir?: string): string {
   const args = [
+    ...(profileDir === undefined ? [] : ['--profile', profileDir]),
     '--cost',
     '--counter',
     counter,
@@ -131,10 +133,48 @@ function runCost(counter: string, frames: number, blockIntervalMs: number, timeo
   return execFileSync(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), ...args], { encoding: 'utf8', timeout: timeoutMs });
 }
 
+// jit-names.ts: callgrind's unnamed addresses, named from node's perf map.
+describe('jit-names', () => {
+  const MAP = [
+    '1000 100 JS:*admit file:///x/dist/src/frontdoor/admission.js:1:1',
+    '2000 40 JS:^message file:///x/stream.js:2:2',
+    'not a line',
+    '1000 80 JS:~reused file:///x/r.js:3:3',
+  ].join('\n');
+
+  it('finds the code holding an address, and nothing past its end or between pieces', () => {
+    const codes = parsePerfMap(MAP);
+    expect(codes).toHaveLength(3);
+    expect(codeAt(codes, 0x2010n)?.name).toBe('JS:^message file:///x/stream.js:2:2');
+    expect(codeAt(codes, 0x2040n)).toBeUndefined();
+    expect(codeAt(codes, 0x1800n)).toBeUndefined();
+    expect(codeAt(codes, 0xfffn)).toBeUndefined();
+    // An address V8 used twice: the map's later line wins.
+    expect(codeAt(codes, 0x1010n)?.name).toBe('JS:~reused file:///x/r.js:3:3');
+  });
+
+  it("rewrites callgrind_annotate's ???:0x… [???], with or without a call count, and leaves what it cannot name", () => {
+    const codes = parsePerfMap(MAP);
+    const annotated = [
+      '1,000 (10.00%)  ???:0x0000000000002004 [???]',
+      '  500 ( 5.00%)  < ???:0x0000000000002008 (21,505x) [???]',
+      '  100 ( 1.00%)  ???:0x0000000000009000 [???]',
+      '   50 ( 0.50%)  ???:sha256_block_data_order [/usr/bin/node]',
+    ].join('\n');
+    expect(nameJitCode(annotated, codes).split('\n')).toEqual([
+      '1,000 (10.00%)  JIT JS:^message file:///x/stream.js:2:2',
+      '  500 ( 5.00%)  < JIT JS:^message file:///x/stream.js:2:2 (21,505x)',
+      '  100 ( 1.00%)  ???:0x0000000000009000 [???]',
+      '   50 ( 0.50%)  ???:sha256_block_data_order [/usr/bin/node]',
+    ]);
+  });
+});
+
 // valgrind is a CI package (.ci/run); without it the harness says so.
 describe('npm run bench -- --cost', () => {
-  it('counts a fixed workload under callgrind, by thread, with the SHA-256 floor apart', () => {
-    const out = runCost('callgrind', 4, 2000, 900_000);
+  it('counts a fixed workload under callgrind, by thread, with the SHA-256 floor apart, and keeps dumps its JavaScript can be named in', () => {
+    const kept = mkdtempSync(join(tmpdir(), 'cost-kept-'));
+    const out = runCost('callgrind', 4, 2000, 900_000, kept);
     const report = JSON.parse(out) as {
       cost: {
         counter: string;
@@ -161,6 +201,17 @@ describe('npm run bench -- --cost', () => {
     // The idle gateway runs some timers; the lanes have nothing to do.
     expect(run.idle['front door']).toBeGreaterThan(0);
     expect(run.idle.lanes).toBe(0);
+    // Kept: the counted pass's dumps and node's map of its JIT code, which names the gateway's own functions in them.
+    const files = readdirSync(kept);
+    const map = files.find((f) => /^perf-\d+\.map$/.test(f));
+    const frontDoor = files.find((f) => /^cg\.\d+\.2-01$/.test(f));
+    expect(map).toBeDefined();
+    expect(frontDoor).toBeDefined();
+    const annotated = execFileSync('callgrind_annotate', ['--inclusive=yes', join(kept, frontDoor!)], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+    const named = nameJitCode(annotated, parsePerfMap(readFileSync(join(kept, map!), 'utf8')));
+    expect(annotated).not.toMatch(/JIT JS:/);
+    expect(named).toMatch(/JIT JS:\S* file:\/\/\/\S*\/dist\/src\/frontdoor\//);
+    rmSync(kept, { recursive: true, force: true });
   }, 900_000);
 });
 
