@@ -8,6 +8,7 @@ export {
   SHED_REASON,
   AddressTurns,
   EventLoopTurns,
+  loopTurnsOf,
   OPEN_UNITS,
   REQUEST_US_PER_UNIT,
   frameUnits,

@@ -145,6 +145,11 @@ export class TurnMeter {
     releaseSlots();
   }
 
+  /** Turns this thread's loop has ended so far: the same all through a turn. Only counts while `measuring`. */
+  turnsEnded(): number {
+    return this.slots[HEADER.turns]!;
+  }
+
   totals(): TurnTotals {
     const s = this.slots;
     return {

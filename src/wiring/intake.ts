@@ -11,6 +11,7 @@ import {
   ClientBuffers,
   ConnectionGuard,
   EventLoopTurns,
+  loopTurnsOf,
   TurnMeter,
   connectionBounds,
   descriptorLimit,
@@ -105,7 +106,7 @@ export function openIntake(inputs: IntakeInputs, stops: StopStack): IntakeParts 
   // Each chain's client frame ids as its seals stored them: a frame sent before a restart is still answered as a repeat.
   admission.frameIds.restoreChains(shared.chains.all(), (name, limit, maxBytes) => store.ledger.recentFrameIds(name, limit, maxBytes));
   const bounds = boundConnections(config, log);
-  const loopTurns = new EventLoopTurns();
+  const loopTurns = loopTurnsOf(inputs.clients.turnMeter);
   const turns = turnsOfAddresses(config, log, inputs.clients.turnMeter, loopTurns);
   const guard = new ConnectionGuard(
     {

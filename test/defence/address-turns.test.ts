@@ -2,8 +2,9 @@
 // is barred, for how long, and which never is.
 import { describe, expect, it } from 'vitest';
 import { performance } from 'node:perf_hooks';
-import { AddressTurns, maxMinLevel } from '../../src/defence/index.js';
+import { AddressTurns, EventLoopTurns, loopTurnsOf, maxMinLevel, TurnMeter } from '../../src/defence/index.js';
 import { silentLogger } from '../../src/log/index.js';
+import { nativeLoaded } from '../../src/native/index.js';
 
 /** A stream that records being cut off. */
 class Stream {
@@ -23,6 +24,43 @@ function spin(ms: number): void {
 function share(firstBarMs = 50, maxBarMs = 150): AddressTurns {
   return new AddressTurns({ turnBudgetMs: 2, firstBarMs, maxBarMs }, silentLogger());
 }
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5));
+
+describe('EventLoopTurns', () => {
+  /** The same number all through a turn, another in each later turn. */
+  async function numbersTurns(turns: EventLoopTurns): Promise<void> {
+    const first = turns.now();
+    expect(turns.now()).toBe(first);
+    await nextTurn();
+    const second = turns.now();
+    expect(second).not.toBe(first);
+    expect(turns.now()).toBe(second);
+    await nextTurn();
+    expect(turns.now()).not.toBe(second);
+  }
+
+  it('numbers turns by itself (a setImmediate per turn that asks)', async () => {
+    await numbersTurns(new EventLoopTurns());
+  });
+
+  it("numbers turns by the turn meter's native count where it runs, and by itself where it does not", async () => {
+    const meter = new TurnMeter(silentLogger());
+    try {
+      const turns = loopTurnsOf(meter);
+      await numbersTurns(turns);
+      // With the addon, read from the meter, not counted: the two agree, turn after turn.
+      expect(meter.measuring).toBe(nativeLoaded);
+      if (meter.measuring) {
+        expect(turns.now()).toBe(meter.turnsEnded());
+        await nextTurn();
+        expect(turns.now()).toBe(meter.turnsEnded());
+      }
+    } finally {
+      meter.stop();
+    }
+  });
+});
 
 describe('maxMinLevel', () => {
   it('gives those under the level all they used and holds the rest to the level', () => {

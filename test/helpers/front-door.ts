@@ -8,7 +8,7 @@
 import { expect } from 'vitest';
 import { unpack } from 'msgpackr';
 import { ADMIN, Credits, isRefusal, newKey, type Principal } from '../../src/credits/index.js';
-import { ClientBuffers, ConnectionGuard, EventLoopTurns, TurnMeter, type GuardSettings } from '../../src/defence/index.js';
+import { ClientBuffers, ConnectionGuard, loopTurnsOf, TurnMeter, type EventLoopTurns, type GuardSettings } from '../../src/defence/index.js';
 import {
   Admission,
   ChainRegistry,
@@ -258,7 +258,7 @@ export interface StreamDoor {
 export function frontDoorTurns(): { turnMeter: TurnMeter; loopTurns: EventLoopTurns } {
   const turnMeter = new TurnMeter(silentLogger());
   registerCleanup('the turn meter', () => turnMeter.stop());
-  return { turnMeter, loopTurns: new EventLoopTurns() };
+  return { turnMeter, loopTurns: loopTurnsOf(turnMeter) };
 }
 
 /** `door`'s streams on a real uWS app in this process, on an ephemeral port, behind a connection guard. */
