@@ -24,17 +24,13 @@ const KEY_HASHES = Uint8Array.from(fixstr('hashes'));
 /** The bytes every reply holds whatever its numbers. */
 const ACCEPTED_FIXED = ACCEPTED_HEAD.length + KEY_SEQ.length + KEY_COUNT.length + KEY_HASHES.length;
 /**
- * Up to this many hash bytes are copied by a loop here, more by one native
- * call (docs/architecture.md, "What V8 does not inline on the frame path").
- */
-const LOOP_COPY_MAX_BYTES = 256;
-
-/**
  * `{type: "accepted", frame, seq, count, hashes}` with the hashes copied from
- * `src[hashesAt …]` (the lane ring: shared memory, so a long run is copied
- * natively, see copyBytes). Allocated at its exact size: one Buffer per reply,
- * no view of it. Written byte by byte, without Buffer's methods: Node 20's
- * TurboFan loads those through V8's generic property lookup (8 a reply).
+ * `src[hashesAt …]` (the lane ring: shared memory, so copied natively, see
+ * copyBytes). Allocated at its exact size: one Buffer per reply, no view of
+ * it. Written without Buffer's methods, which Node 20's TurboFan loads through
+ * V8's generic property lookup, and without byte loops, which cost ~50
+ * instructions a byte in the gateway (docs/architecture.md, "What V8 does not
+ * inline on the frame path").
  */
 export function encodeAccepted(frame: number, seq: number, count: number, src: Uint8Array, hashesAt: number): Buffer {
   const hashBytes = count * HASH_BYTES;
@@ -47,13 +43,15 @@ export function encodeAccepted(frame: number, seq: number, count: number, src: U
   o = writeUint(out, o, count);
   o = writeBytes(out, o, KEY_HASHES);
   o = writeBinHeader(out, o, hashBytes);
-  if (hashBytes > LOOP_COPY_MAX_BYTES) copyBytes(src, hashesAt, hashBytes, out, o);
-  else for (let i = 0; i < hashBytes; i++) out[o + i] = src[hashesAt + i]!;
+  copyBytes(src, hashesAt, hashBytes, out, o);
   return out;
 }
 
+/** Called, not looked up on each reply: on a Buffer TurboFan finds `set` through V8's generic lookup. */
+const setBytes = Uint8Array.prototype.set;
+
 function writeBytes(out: Uint8Array, o: number, bytes: Uint8Array): number {
-  for (let i = 0; i < bytes.length; i++) out[o + i] = bytes[i]!;
+  setBytes.call(out, bytes, o);
   return o + bytes.length;
 }
 

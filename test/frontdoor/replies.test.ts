@@ -6,8 +6,7 @@ import { encodeAccepted } from '../../src/frontdoor/replies.js';
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
 describe('encodeAccepted', () => {
-  // Each number at the edges of msgpack's integer forms; hash counts at the edges of bin8/16/32
-  // and of the copy (8 hashes and fewer by a loop, 9 and more natively).
+  // Each number at the edges of msgpack's integer forms; hash counts at the edges of bin8/16/32.
   const numbers = [0, 0x7f, 0x80, 0xffff, 0x1_0000, 0xffff_ffff, 2 ** 32, 2 ** 53 - 1];
   const counts = [1, 7, 8, 9, 2047, 2048];
 
