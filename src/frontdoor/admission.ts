@@ -223,7 +223,8 @@ export class Admission {
     // Without the sealer nothing accepted could become durable, so nothing more is accepted.
     if (!this.sealer.alive) return this.reject('internal', 'the sealer thread stopped; the gateway accepts nothing until it is restarted');
     // A frame's size is its `length`, read once: Node 20's TurboFan does not
-    // inline `byteLength` (docs/architecture.md, "What V8 does not inline").
+    // inline `byteLength` (docs/architecture.md, "What V8 does not inline on
+    // the frame path").
     if (frameBytes.length > limits.maxFrameBytes) {
       return this.reject('too_large', `frame has ${frameBytes.length} bytes, more than the limit of ${limits.maxFrameBytes}`);
     }

@@ -28,7 +28,7 @@ const ACCEPTED_FIXED = ACCEPTED_HEAD.length + KEY_SEQ.length + KEY_COUNT.length 
  * `src[hashesAt …]` (the lane ring: shared memory, so copied natively, see
  * copyBytes). Allocated at its exact size: one Buffer per reply, no view of
  * it. Written without Buffer's methods, which Node 20's TurboFan loads through
- * V8's generic property lookup, and without byte loops, which cost ~50
+ * V8's generic property lookup, and without byte loops, which cost ~45
  * instructions a byte in the gateway (docs/architecture.md, "What V8 does not
  * inline on the frame path").
  */

@@ -176,7 +176,8 @@ export class RingProducer {
    */
   push(frame: Uint8Array, entryCount: number, chainSlot: number, firstSeq: number, spans: Int32Array): number {
     const v = this.view;
-    // `length`, not `byteLength` (docs/architecture.md, "What V8 does not inline").
+    // `length`, not `byteLength` (docs/architecture.md, "What V8 does not inline on the
+    // frame path").
     const frameBytes = frame.length;
     const need = recordBytesFor(frameBytes, entryCount);
     const used = seqDistance(this.head, v.loadReleased());
