@@ -29,14 +29,37 @@ export function processCpuSeconds(pid: number): number | undefined {
   return cpuSecondsOfStat(stat);
 }
 
-/** utime + stime of a /proc/…/stat line, in seconds. */
-function cpuSecondsOfStat(stat: string): number | undefined {
+/** User and system CPU seconds. */
+export interface CpuTimes {
+  user: number;
+  system: number;
+}
+
+/** utime and stime of a /proc/…/stat line, in seconds. */
+function cpuTimesOfStat(stat: string): CpuTimes | undefined {
   // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const utime = Number(fields[11]); // field 14 of proc(5), the 12th after the name
   const stime = Number(fields[12]); // field 15
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
-  return (utime + stime) / clockTicks();
+  return { user: utime / clockTicks(), system: stime / clockTicks() };
+}
+
+/** utime + stime of a /proc/…/stat line, in seconds. */
+function cpuSecondsOfStat(stat: string): number | undefined {
+  const times = cpuTimesOfStat(stat);
+  return times === undefined ? undefined : times.user + times.system;
+}
+
+/** The user and system CPU of `pid`'s thread named `name` (its main thread without one), or undefined when /proc cannot tell. */
+export function threadCpuTimes(pid: number, name?: string): CpuTimes | undefined {
+  try {
+    const tid =
+      name === undefined ? String(pid) : readdirSync(`/proc/${pid}/task`).find((t) => readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim() === name);
+    return tid === undefined ? undefined : cpuTimesOfStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -209,7 +209,8 @@ describe('npm run bench -- --cost', () => {
     expect(frontDoor).toBeDefined();
     const annotated = execFileSync('callgrind_annotate', ['--inclusive=yes', join(kept, frontDoor!)], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
     const named = nameJitCode(annotated, parsePerfMap(readFileSync(join(kept, map!), 'utf8')));
-    expect(annotated).not.toMatch(/JIT JS:/);
+    // callgrind itself leaves JIT code unnamed; the map names the front door's own functions.
+    expect(annotated).toMatch(/\?\?\?:0x[0-9a-f]+ \[\?\?\?\]/);
     expect(named).toMatch(/JIT JS:\S* file:\/\/\/\S*\/dist\/src\/frontdoor\//);
     rmSync(kept, { recursive: true, force: true });
   }, 900_000);

@@ -8,7 +8,7 @@ describe('one frame at a time', () => {
     const echo = await startUwsEcho(0);
     try {
       const result = await oneAtATime(`ws://127.0.0.1:${echo.port}/v1/chains/c/stream`, 40, 0);
-      expect(result.frames).toBe(40);
+      expect(result.samples).toBe(40);
       expect(result.p50).toBeGreaterThan(0);
       expect(result.p90).toBeGreaterThanOrEqual(result.p50);
       expect(result.p99).toBeGreaterThanOrEqual(result.p90);
